@@ -1,0 +1,144 @@
+"""The composition root: builds the services and the Application, registers every handler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import ui
+from bot.config import LANGUAGES, Config
+from bot.context import Clock, Env
+from bot.delivery import Sender
+from bot.i18n import Catalogs
+from bot.intake import Intake
+from bot.loop import RequestLoop
+from bot.polling import Poller
+from handlers import admin, citizen, errors, volunteer
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+PRIVATE = filters.ChatType.PRIVATE
+GROUPS = filters.ChatType.GROUPS
+ID = r"\d{1,12}"
+
+
+@dataclass
+class Services:
+    """Everything handlers call, built once per process."""
+
+    env: Env
+    intake: Intake
+    loop: RequestLoop
+    sender: Sender
+
+    async def notify(self, chat_id: int, text: str) -> None:
+        """Queue a plain message (used by the error handler)."""
+        async with self.env.db.transaction() as repo:
+            await repo.enqueue([ui.message(chat_id, text)], self.env.now())
+        self.env.wake_sender()
+
+
+def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
+    """Every handler of the bot, in one list. Order matters: the first match wins."""
+    app.add_handlers([
+        # Citizens, in private
+        CommandHandler("start", citizen.start, filters=PRIVATE),
+        CommandHandler("help", citizen.help_command, filters=PRIVATE),
+        CommandHandler("lang", citizen.lang, filters=PRIVATE),
+        CommandHandler("new", citizen.new_request, filters=PRIVATE),
+        CommandHandler("my", citizen.my_requests, filters=PRIVATE),
+        CommandHandler("cancel", citizen.cancel, filters=PRIVATE),
+        # Volunteers
+        CommandHandler("mytasks", volunteer.my_tasks, filters=PRIVATE),
+        # Admins, in a group or in private
+        CommandHandler("bind", admin.bind),
+        CommandHandler("stats", admin.stats),
+        # Everything else typed in private belongs to the conversation the user is in
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE, citizen.message),
+        # Buttons
+        CallbackQueryHandler(citizen.menu_button, pattern=r"^menu:(new|my|help)$"),
+        CallbackQueryHandler(citizen.language_button, pattern=r"^lang:(zh|en)$"),
+        CallbackQueryHandler(citizen.form_button, pattern=r"^in:[0-9a-f]{6}:[a-z]{2,8}:[a-z_]{0,32}$"),
+        CallbackQueryHandler(citizen.cancel_button, pattern=rf"^cancel:{ID}$"),
+        CallbackQueryHandler(citizen.cancel_confirmed, pattern=rf"^cancelok:{ID}$"),
+        CallbackQueryHandler(citizen.cancel_declined, pattern=rf"^cancelno:{ID}$"),
+        CallbackQueryHandler(citizen.resolved_button, pattern=rf"^resolved:{ID}:[yn]$"),
+        CallbackQueryHandler(citizen.star_button, pattern=rf"^star:{ID}:[1-5]$"),
+        CallbackQueryHandler(citizen.skip_comment, pattern=rf"^nocomment:{ID}$"),
+        CallbackQueryHandler(volunteer.claim, pattern=rf"^claim:{ID}$"),
+        CallbackQueryHandler(volunteer.release, pattern=rf"^release:{ID}$"),
+        CallbackQueryHandler(volunteer.done, pattern=rf"^done:{ID}$"),
+        CallbackQueryHandler(volunteer.skip_note, pattern=rf"^donenote:{ID}$"),
+        # A button we do not recognise: old, or forged
+        CallbackQueryHandler(errors.stale_button),
+    ])
+    app.add_error_handler(errors.on_error)
+
+
+def build_application(config: Config, services: Services | None = None) -> Application:  # type: ignore[type-arg]
+    """Build the Application (no Updater: our Poller keeps an inbox) with its handlers."""
+    builder = Application.builder().token(config.token).updater(None)
+    if config.base_url:
+        builder = builder.base_url(config.base_url)
+    if config.base_file_url:
+        builder = builder.base_file_url(config.base_file_url)
+    app = builder.concurrent_updates(False).build()
+    if services is not None:
+        app.bot_data["services"] = services
+    register_handlers(app)
+    return app
+
+
+async def set_command_menus(app: Application, t: Catalogs) -> None:  # type: ignore[type-arg]
+    """Show citizens and volunteers their commands in private, admins theirs in groups."""
+    for language in LANGUAGES:
+        private = [BotCommand(name, t(language, f"commands.{name}"))
+                   for name in ("start", "new", "my", "mytasks", "lang", "help", "cancel")]
+        group = [BotCommand(name, t(language, f"commands.{name}")) for name in ("bind", "stats")]
+        code = None if language == t.default else language
+        await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats(),
+                                      language_code=code)
+        await app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats(),
+                                      language_code=code)
+
+
+async def run(config: Config, stop: asyncio.Event, clock: Clock | None = None) -> None:
+    """Run the bot until `stop` is set: open the database, poll, deliver, shut down cleanly."""
+    db = await Database.open(config.database)
+    try:
+        env = Env(db=db, config=config, t=Catalogs.load(config.default_language),
+                  clock=clock or Clock())
+        app = build_application(config)
+        sender = Sender(env, app.bot)
+        env.wake_sender = sender.wake
+        loop = RequestLoop(env)
+        app.bot_data["services"] = Services(env, Intake(env, loop), loop, sender)
+        async with app:  # initialize (getMe) … shutdown
+            env.bot_username = app.bot.username
+            await set_command_menus(app, env.t)
+            await app.start()
+            sender.start()
+            poller = asyncio.create_task(Poller(env, app, config.poll_timeout).run())
+            log.info("civicloop is serving as @%s", env.bot_username)
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({poller, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (poller, stopper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await sender.stop()
+            await app.stop()
+    finally:
+        await db.close()

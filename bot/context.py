@@ -1,0 +1,67 @@
+"""What every service needs: database, config, catalogs, clock, and a way to wake the sender."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.config import Config
+from bot.i18n import Catalogs
+from storage import Database, Repo, User
+
+
+class Clock:
+    """Wall-clock time; tests inject their own subclass to move time."""
+
+    def now(self) -> float:
+        """Return the current time as a Unix timestamp."""
+        return time.time()
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person behind an update, as the services need them."""
+
+    user_id: int
+    first_name: str
+    username: str | None = None
+    telegram_language: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to show on a pressed button: a short toast, or an alert, maybe with a link."""
+
+    text: str = ""
+    alert: bool = False
+    url: str | None = None
+
+
+@dataclass
+class Env:
+    """The shared objects a service works with."""
+
+    db: Database
+    config: Config
+    t: Catalogs
+    clock: Clock = field(default_factory=Clock)
+    wake_sender: Callable[[], None] = lambda: None
+    bot_username: str = ""
+
+    def now(self) -> float:
+        """Return the clock's current time."""
+        return self.clock.now()
+
+    def local_year(self) -> int:
+        """Return the current year in the configured time zone."""
+        return datetime.fromtimestamp(self.now(), self.config.timezone).year
+
+    async def see(self, repo: Repo, who: Who, *, private: bool) -> tuple[User, str]:
+        """Record the user and return them with the language to answer in."""
+        guess = self.t.language_for(None, who.telegram_language)
+        user = await repo.see_user(
+            who.user_id, who.first_name, who.username, guess, self.now(), private=private
+        )
+        return user, self.t.language_for(user.language, who.telegram_language)

@@ -1,0 +1,280 @@
+"""The one sender: drains the outbox under Telegram's flood limits and survives its errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections import deque
+from typing import Any
+
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.config import Delivery
+from bot.context import Env
+from storage import OutboxRow
+
+log = logging.getLogger(__name__)
+
+# The outbox stores Bot API calls by their API names, so the sender makes them through
+# do_api_request, which suggests the typed method every time; the advice does not apply here.
+warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
+
+EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup",
+                          "editCard"})
+GROUP_WINDOW = 61.0  # Telegram counts 20 per minute; a second of margin absorbs clock skew
+MAX_BACKOFF = 300.0
+BATCH = 200
+
+
+class Pacer:
+    """Knows when the next call to a chat is allowed: per chat, per group and overall."""
+
+    def __init__(self, limits: Delivery) -> None:
+        self.limits = limits
+        self._tokens: dict[int, tuple[float, float]] = {}  # private chat → (tokens, at)
+        self._group_sends: dict[int, deque[float]] = {}
+        self._group_edits: dict[int, deque[float]] = {}
+        self._overall: deque[float] = deque()
+        self._paused_until = 0.0
+
+    def ready_at(self, chat_id: int, is_edit: bool, now: float) -> float:
+        """Return the earliest moment a call to `chat_id` may be made (≤ now: at once)."""
+        at = max(now, self._paused_until)
+        per_second = self.limits.global_per_second
+        window = _trim(self._overall, now, 1.0)
+        if len(window) >= int(per_second):
+            at = max(at, window[0] + 1.0)
+        if chat_id < 0:
+            sends = self._group_edits if is_edit else self._group_sends
+            window = _trim(sends.setdefault(chat_id, deque()), now, GROUP_WINDOW)
+            if len(window) >= self.limits.group_per_minute:
+                at = max(at, window[0] + GROUP_WINDOW)
+        else:
+            tokens = self._private_tokens(chat_id, now)
+            if tokens < 1.0:
+                at = max(at, now + (1.0 - tokens) / self.limits.private_per_second)
+        return at
+
+    def record(self, chat_id: int, is_edit: bool, now: float) -> None:
+        """Count a call made now."""
+        self._overall.append(now)
+        if chat_id < 0:
+            sends = self._group_edits if is_edit else self._group_sends
+            sends.setdefault(chat_id, deque()).append(now)
+        else:
+            self._tokens[chat_id] = (self._private_tokens(chat_id, now) - 1.0, now)
+
+    def pause(self, until: float) -> None:
+        """Stop every call until `until` (Telegram asked us to slow down)."""
+        self._paused_until = max(self._paused_until, until)
+
+    def _private_tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self._tokens.get(chat_id, (float(self.limits.private_burst), now))
+        refill = (now - at) * self.limits.private_per_second
+        return min(float(self.limits.private_burst), tokens + refill)
+
+
+def _trim(window: deque[float], now: float, span: float) -> deque[float]:
+    while window and window[0] <= now - span:
+        window.popleft()
+    return window
+
+
+class Sender:
+    """Makes the outbox's calls in order per chat, several chats at a time."""
+
+    def __init__(self, env: Env, bot: Bot) -> None:
+        self.env = env
+        self.bot = bot
+        self.pacer = Pacer(env.config.delivery)
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._slots = asyncio.Semaphore(env.config.delivery.concurrency)
+
+    def wake(self) -> None:
+        """Look at the outbox now (something was just queued)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start draining in the background."""
+        if self._runner is None:
+            self._stopping = False
+            self._runner = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        """Stop draining; calls in flight finish, the rest stay queued for next start."""
+        if self._runner is not None:
+            self._stopping = True
+            self.wake()
+            await self._runner
+            self._runner = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()  # before looking, so a wake during the look is not lost
+            try:
+                delay = await self.pump()
+            except Exception:
+                log.exception("outbox sender failed; retrying in a second")
+                delay = 1.0
+            # asyncio.wait, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races the event, and stop() would hang.
+            waiter = asyncio.ensure_future(self._wake.wait())
+            done, _ = await asyncio.wait({waiter}, timeout=delay)
+            if not done:
+                waiter.cancel()
+
+    async def pump(self) -> float:
+        """Start every call that may go now; return how long until the next may."""
+        now_wall = self.env.now()
+        async with self.env.db.reading() as repo:
+            rows = await repo.pending_outbox_head(BATCH)
+        now = time.monotonic()
+        wait = 1.0
+        seen: set[int] = set()
+        for row in rows:
+            if row.chat_id in seen:
+                continue  # calls to one chat go strictly in order: only its oldest may go
+            seen.add(row.chat_id)
+            if row.chat_id in self._in_flight:
+                continue
+            if row.not_before > now_wall:
+                wait = min(wait, row.not_before - now_wall)
+                continue
+            is_edit = row.method in EDIT_METHODS
+            ready = self.pacer.ready_at(row.chat_id, is_edit, now)
+            if ready > now:
+                wait = min(wait, ready - now)
+                continue
+            self.pacer.record(row.chat_id, is_edit, now)
+            self._in_flight.add(row.chat_id)
+            task = asyncio.create_task(self._deliver(row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return max(wait, 0.005)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            async with self._slots:
+                await self._send(row)
+        except Exception:
+            log.exception("outbox row %s: unexpected failure", row.id)
+            await self._retry(row, "unexpected error")
+        finally:
+            self._in_flight.discard(row.chat_id)
+            self.wake()
+
+    async def _send(self, row: OutboxRow) -> None:
+        method, params = row.method, dict(row.payload)
+        if method == "editCard":
+            resolved = await self._resolve_card(row, params)
+            if resolved is None:
+                await self._finish(row, error="the card was never posted")
+                return
+            method, params = resolved
+        try:
+            result = await self.bot.do_api_request(method, api_kwargs=params)
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            log.warning("429 for chat %s: retry after %ss", row.chat_id, seconds)
+            self.pacer.pause(time.monotonic() + min(seconds, 1.0))
+            async with self.env.db.transaction() as repo:
+                await repo.hold_chat(row.chat_id, self.env.now() + seconds)
+            return
+        except ChatMigrated as exc:
+            log.info("chat %s migrated to %s", row.chat_id, exc.new_chat_id)
+            async with self.env.db.transaction() as repo:
+                await repo.move_chat(row.chat_id, exc.new_chat_id)
+            return
+        except Forbidden as exc:
+            log.info("chat %s refuses messages: %s", row.chat_id, exc.message)
+            async with self.env.db.transaction() as repo:
+                if row.chat_id > 0:
+                    await repo.mark_blocked(row.chat_id, self.env.now())
+                await repo.mark_failed(row.id, f"forbidden: {exc.message}", self.env.now())
+            return
+        except BadRequest as exc:
+            if "message is not modified" in exc.message.lower():
+                await self._finish(row, message_ids=[])
+                return
+            log.error("outbox row %s (%s) refused: %s", row.id, method, exc.message)
+            await self._finish(row, error=f"bad request: {exc.message}")
+            return
+        except NetworkError as exc:  # includes TimedOut; a retried send may duplicate
+            await self._retry(row, f"network: {exc.message}")
+            return
+        except TelegramError as exc:
+            await self._retry(row, f"telegram: {exc.message}")
+            return
+        await self._finish(row, message_ids=_message_ids(result))
+
+    async def _resolve_card(
+        self, row: OutboxRow, params: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Turn an editCard row into the edit call for the card as it was posted."""
+        kind = params.pop("card_kind", None)
+        if "message_id" not in params:
+            async with self.env.db.reading() as repo:
+                request = await repo.request(row.request_id or 0)
+            if request is None or request.card_message_id is None:
+                return None
+            params.update(chat_id=request.card_chat_id, message_id=request.card_message_id)
+            kind = request.card_kind
+        if kind == "photo":
+            params["caption"] = params.pop("text")
+            return "editMessageCaption", params
+        return "editMessageText", params
+
+    async def _finish(
+        self, row: OutboxRow, *, message_ids: list[int] | None = None, error: str | None = None
+    ) -> None:
+        now = self.env.now()
+        async with self.env.db.transaction() as repo:
+            if error is not None:
+                await repo.mark_failed(row.id, error, now)
+                return
+            ids = message_ids or []
+            await repo.mark_sent(row.id, ids, now)
+            if row.purpose == "card" and row.request_id is not None and ids:
+                kind = "photo" if row.method == "sendPhoto" else "text"
+                await repo.record_card(row.request_id, row.chat_id, ids[0], kind)
+
+    async def _retry(self, row: OutboxRow, error: str) -> None:
+        attempts = row.attempts + 1
+        async with self.env.db.transaction() as repo:
+            if attempts >= self.env.config.delivery.max_attempts:
+                log.error("outbox row %s failed %s times: %s", row.id, attempts, error)
+                await repo.mark_failed(row.id, error, self.env.now())
+            else:
+                backoff = min(MAX_BACKOFF, 2.0 ** attempts)
+                await repo.retry_later(row.id, self.env.now() + backoff, error)
+
+
+def _seconds(retry_after: Any) -> float:
+    """RetryAfter gives seconds or a timedelta depending on PTB_TIMEDELTA."""
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total() if total else retry_after)
+
+
+def _message_ids(result: Any) -> list[int]:
+    if isinstance(result, dict) and "message_id" in result:
+        return [int(result["message_id"])]
+    if isinstance(result, list):
+        return [int(m["message_id"]) for m in result if isinstance(m, dict)]
+    return []

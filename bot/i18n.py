@@ -1,0 +1,79 @@
+"""The zh and en message catalogs, and the one function that turns a key into a user's words."""
+
+from __future__ import annotations
+
+import html
+import string
+import tomllib
+from importlib import resources
+from typing import Any
+
+from bot.config import LANGUAGES
+
+
+class Raw(str):
+    """A value already safe for HTML (markup we built ourselves); not escaped again."""
+
+    __slots__ = ()
+
+
+class Catalogs:
+    """Messages keyed like `intake.ask_category`, one catalog per language."""
+
+    def __init__(self, catalogs: dict[str, dict[str, str]], default: str) -> None:
+        self._catalogs = catalogs
+        self.default = default
+
+    @classmethod
+    def load(cls, default: str = "zh") -> Catalogs:
+        """Load the catalogs shipped in bot/locales."""
+        catalogs = {}
+        for language in LANGUAGES:
+            text = resources.files("bot.locales").joinpath(f"{language}.toml").read_text("utf-8")
+            catalogs[language] = _flatten(tomllib.loads(text))
+        return cls(catalogs, default)
+
+    def keys(self, language: str) -> set[str]:
+        """Return every key of one catalog (for completeness checks)."""
+        return set(self._catalogs[language])
+
+    def raw(self, language: str, key: str) -> str:
+        """Return a catalog entry as written, placeholders unfilled."""
+        catalog = self._catalogs.get(language) or self._catalogs[self.default]
+        return catalog.get(key) or self._catalogs[self.default][key]
+
+    def __call__(self, language: str, key: str, **values: Any) -> str:
+        """Return message `key` in `language`, with values HTML-escaped unless Raw."""
+        template = self.raw(language, key)
+        safe = {
+            name: value if isinstance(value, Raw) else html.escape(str(value), quote=False)
+            for name, value in values.items()
+        }
+        return template.format(**safe)
+
+    def all_labels(self, key: str) -> set[str]:
+        """Return the message `key` in every language (to recognise a tapped button)."""
+        return {catalog[key] for catalog in self._catalogs.values()}
+
+    def language_for(self, chosen: str | None, telegram_code: str | None) -> str:
+        """Pick the user's language: their choice, else Telegram's hint, else the default."""
+        if chosen in self._catalogs:
+            return str(chosen)
+        code = (telegram_code or "").lower().split("-")[0]
+        return code if code in self._catalogs else self.default
+
+
+def placeholders(template: str) -> set[str]:
+    """Return the names of the {placeholders} in a catalog entry."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{full}."))
+        else:
+            flat[full] = str(value)
+    return flat

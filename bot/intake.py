@@ -1,0 +1,427 @@
+"""The citizen's guided conversation (点单) and the router for every typed message in private."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from bot import render, ui
+from bot.config import LANGUAGES
+from bot.context import Answer, Env, Who
+from bot.loop import RequestLoop
+from storage import Dialog, Outgoing, Repo
+
+STEPS = ("category", "description", "location", "contact", "confirm")
+EDITABLE = ("category", "description", "location", "contact")
+ADDRESS_MIN, ADDRESS_MAX = 2, 300
+COMMENT_MAX = 1000
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
+
+
+@dataclass(frozen=True)
+class Said:
+    """One private message, reduced to what the conversation cares about."""
+
+    kind: str  # text, photo, voice, location, contact, command, sticker, document, other
+    text: str = ""
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    phone: str | None = None
+    contact_user_id: int | None = None
+    media_group_id: str | None = None
+
+
+class Intake:
+    """Walks a citizen through category → description → location → contact → confirm."""
+
+    def __init__(self, env: Env, loop: RequestLoop) -> None:
+        self.env = env
+        self.loop = loop
+
+    # -- entry points -----------------------------------------------------------------------
+
+    async def start(self, who: Who, payload: str) -> None:
+        """Greet the user with the menu; a claim link finishes the claim it started."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            draft = await repo.dialog(who.user_id)
+            out = [ui.message(who.user_id, t(lang, "start.greeting", name=who.first_name),
+                              self.loop.citizen_menu(lang))]
+            if draft is not None and draft.flow == "intake":
+                out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+        if payload.startswith("claim_") and payload[6:].isdigit():
+            await self.loop.claim_from_start(who, int(payload[6:]))
+
+    async def help(self, who: Who) -> None:
+        """Explain what the bot does and how to use it."""
+        await self._reply(who, "help.text", menu=True)
+
+    async def choose_language(self, who: Who) -> None:
+        """Offer the languages."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            buttons = ui.inline([[("中文", "lang:zh"), ("English", "lang:en")]])
+            await repo.enqueue([ui.message(who.user_id, env.t(lang, "lang.choose"), buttons)],
+                               env.now())
+        env.wake_sender()
+
+    async def set_language(self, who: Who, language: str) -> Answer:
+        """Remember the chosen language and answer in it."""
+        env = self.env
+        if language not in LANGUAGES:
+            return Answer(env.t(env.config.default_language, "common.stale"), alert=True)
+        async with env.db.transaction() as repo:
+            await env.see(repo, who, private=True)
+            await repo.set_language(who.user_id, language, env.now())
+            await repo.enqueue(
+                [ui.message(who.user_id, env.t(language, "lang.set"),
+                            self.loop.citizen_menu(language))],
+                env.now(),
+            )
+        env.wake_sender()
+        return Answer()
+
+    async def new_request(self, who: Who) -> None:
+        """Start a new request, or pick up the unfinished one where the citizen left it."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            dialog = await repo.dialog(who.user_id)
+            if dialog is None or dialog.flow != "intake":
+                dialog = Dialog(who.user_id, "intake", "category",
+                                {"id": secrets.token_hex(3), "photos": []})
+                await repo.save_dialog(dialog, env.now())
+            await repo.enqueue(self._ask(dialog, lang), env.now())
+        env.wake_sender()
+
+    async def cancel_command(self, who: Who) -> None:
+        """Drop the unfinished draft (or short dialog) on /cancel."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            dialog = await repo.dialog(who.user_id)
+            key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
+            await repo.end_dialog(who.user_id)
+            await repo.enqueue(
+                [ui.message(who.user_id, env.t(lang, key), ui.REMOVE_KEYBOARD),
+                 ui.message(who.user_id, env.t(lang, "menu.title"),
+                            self.loop.citizen_menu(lang))],
+                env.now(),
+            )
+        env.wake_sender()
+
+    async def on_message(self, who: Who, said: Said) -> None:
+        """Route a private message to the conversation the user is in."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            dialog = await repo.dialog(who.user_id)
+            if dialog is None:
+                out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
+                                  self.loop.citizen_menu(lang))]
+            elif dialog.flow == "intake":
+                out = await self._intake_step(repo, dialog, lang, said)
+            elif dialog.flow == "done":
+                out = await self._done_note(repo, who, lang, dialog, said)
+            elif dialog.flow == "comment":
+                out = await self._comment(repo, who, lang, dialog, said)
+            else:
+                await repo.end_dialog(who.user_id)
+                out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
+                                  self.loop.citizen_menu(lang))]
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+
+    async def on_button(self, who: Who, draft_id: str, action: str, arg: str) -> Answer:
+        """Handle a button of the intake form: category, Next, Confirm, Edit, Cancel."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            dialog = await repo.dialog(who.user_id)
+            if dialog is None or dialog.flow != "intake" or dialog.data.get("id") != draft_id:
+                return Answer(t(lang, "intake.form_closed"), alert=True)
+            out: list[Outgoing] = []
+            answer = Answer()
+            if action == "cat" and dialog.step == "category" and env.config.category(arg):
+                dialog = self._advance(dialog, category=arg)
+            elif action == "next" and dialog.step == "description":
+                if not _has_description(dialog.data):
+                    return Answer(t(lang, "intake.describe_first"), alert=True)
+                dialog = self._advance(dialog)
+            elif action == "skip" and dialog.step == "contact":
+                dialog = self._advance(dialog, phone=None)
+            elif action == "confirm" and dialog.step == "confirm":
+                request = await self.loop.submit(repo, who.user_id, lang, dialog.data)
+                await repo.end_dialog(who.user_id)
+                env.wake_sender()
+                return Answer(t(lang, "intake.sent_toast", ref=request.ref))
+            elif action == "edit" and dialog.step == "confirm":
+                dialog = Dialog(dialog.user_id, "intake", "edit", dialog.data)
+            elif action == "field" and dialog.step == "edit" and arg in EDITABLE:
+                data = {**dialog.data, "editing": True}
+                if arg == "description":
+                    data.update(description="", photos=[], voice=None)
+                dialog = Dialog(dialog.user_id, "intake", arg, data)
+            elif action == "back" and dialog.step == "edit":
+                dialog = Dialog(dialog.user_id, "intake", "confirm", dialog.data)
+            elif action == "cancel":
+                await repo.end_dialog(who.user_id)
+                await repo.enqueue(
+                    [ui.message(who.user_id, t(lang, "intake.cancelled"), ui.REMOVE_KEYBOARD),
+                     ui.message(who.user_id, t(lang, "menu.title"),
+                                self.loop.citizen_menu(lang))],
+                    env.now(),
+                )
+                env.wake_sender()
+                return Answer(t(lang, "intake.cancelled_toast"))
+            else:
+                return Answer(t(lang, "common.stale"), alert=True)
+            await repo.save_dialog(dialog, env.now())
+            out += self._ask(dialog, lang)
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+        return answer
+
+    # -- the form ---------------------------------------------------------------------------
+
+    def _advance(self, dialog: Dialog, **changes: Any) -> Dialog:
+        """Store changes and move to the next step (or back to the summary when editing)."""
+        data = {**dialog.data, **changes}
+        if data.get("editing"):
+            return Dialog(dialog.user_id, "intake", "confirm", {**data, "editing": False})
+        following = STEPS[STEPS.index(dialog.step) + 1]
+        return Dialog(dialog.user_id, "intake", following, data)
+
+    def _ask(self, dialog: Dialog, lang: str) -> list[Outgoing]:
+        """The question for the dialog's current step, with its buttons."""
+        t, chat, draft = self.env.t, dialog.user_id, dialog.data["id"]
+
+        def button(label_key: str, action: str, arg: str = "") -> ui.Button:
+            return t(lang, label_key), ui.callback("in", draft, action, arg)
+
+        if dialog.step == "category":
+            buttons = [
+                (c.name(lang), ui.callback("in", draft, "cat", c.code))
+                for c in self.env.config.categories
+            ]
+            rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+            rows.append([button("common.cancel", "cancel")])
+            return [ui.message(chat, t(lang, "intake.ask_category"), ui.inline(rows))]
+        if dialog.step == "description":
+            markup = ui.inline([[button("common.cancel", "cancel")]])
+            return [ui.message(chat, t(lang, "intake.ask_description",
+                                       max=self.env.config.max_photos), markup)]
+        if dialog.step == "location":
+            keyboard = ui.reply_keyboard([
+                [{"text": t(lang, "intake.share_location"), "request_location": True}],
+            ])
+            return [ui.message(chat, t(lang, "intake.ask_location"), keyboard)]
+        if dialog.step == "contact":
+            keyboard = ui.reply_keyboard([
+                [{"text": t(lang, "intake.share_phone"), "request_contact": True}],
+                [{"text": t(lang, "common.skip")}],
+            ])
+            return [ui.message(chat, t(lang, "intake.ask_contact"), keyboard)]
+        if dialog.step == "edit":
+            rows = [[button(f"intake.field.{name}", "field", name)] for name in EDITABLE]
+            rows.append([button("common.back", "back")])
+            return [ui.message(chat, t(lang, "intake.ask_field"), ui.inline(rows))]
+        # confirm: first take away the reply keyboard, then show the summary with buttons.
+        summary = render.draft_summary(self.env, dialog.data, lang)
+        markup = ui.inline([
+            [button("intake.confirm", "confirm")],
+            [button("intake.edit", "edit"), button("common.cancel", "cancel")],
+        ])
+        return [
+            ui.message(chat, t(lang, "intake.almost_done"), ui.REMOVE_KEYBOARD),
+            ui.message(chat, summary, markup),
+        ]
+
+    def _again(self, dialog: Dialog, lang: str, key: str, **values: Any) -> list[Outgoing]:
+        """Say what was wrong with the input, then ask the same question again."""
+        return [ui.message(dialog.user_id, self.env.t(lang, key, **values)),
+                *self._ask(dialog, lang)]
+
+    async def _intake_step(
+        self, repo: Repo, dialog: Dialog, lang: str, said: Said
+    ) -> list[Outgoing]:
+        """Take one message as the answer to the current step, or explain and ask again."""
+        step, data, config = dialog.step, dialog.data, self.env.config
+        if said.kind == "command":
+            return self._again(dialog, lang, "intake.command_mid_form")
+        # Photos of an album arrive one message each; ones that trail past the step that
+        # took the album's caption still belong to the description.
+        if (
+            said.kind == "photo" and step != "description" and said.media_group_id
+            and said.media_group_id == data.get("media_group")
+        ):
+            if len(data["photos"]) < config.max_photos:
+                data["photos"].append(said.file_id)
+                await repo.save_dialog(dialog, self.env.now())
+            return []
+        if step == "description":
+            return await self._description(repo, dialog, lang, said)
+        if step == "location":
+            if said.kind == "location":
+                dialog = self._advance(dialog, latitude=said.latitude,
+                                       longitude=said.longitude, address=None)
+            elif said.kind == "text" and said.text.strip():
+                address = said.text.strip()
+                if len(address) > ADDRESS_MAX:
+                    return self._again(dialog, lang, "intake.address_too_long", max=ADDRESS_MAX)
+                if len(address) < ADDRESS_MIN:
+                    return self._again(dialog, lang, "intake.address_too_short")
+                dialog = self._advance(dialog, address=address, latitude=None, longitude=None)
+            else:
+                return self._again(dialog, lang, "intake.want_location")
+        elif step == "contact":
+            if said.kind == "contact":
+                if said.contact_user_id != dialog.user_id:
+                    return self._again(dialog, lang, "intake.own_contact_only")
+                dialog = self._advance(dialog, phone=said.phone)
+            elif said.kind == "text" and said.text.strip() in self.env.t.all_labels(
+                "common.skip"
+            ):
+                dialog = self._advance(dialog, phone=None)
+            elif said.kind == "text" and _PHONE.match(said.text.strip()):
+                dialog = self._advance(dialog, phone=said.text.strip())
+            else:
+                return self._again(dialog, lang, "intake.want_contact")
+        elif step == "category":
+            return self._again(dialog, lang, "intake.use_buttons")
+        else:  # confirm or edit: only the buttons answer these
+            return self._again(dialog, lang, "intake.use_buttons")
+        await repo.save_dialog(dialog, self.env.now())
+        return self._ask(dialog, lang)
+
+    async def _description(
+        self, repo: Repo, dialog: Dialog, lang: str, said: Said
+    ) -> list[Outgoing]:
+        """Collect text, a voice message or up to N photos for the description."""
+        data, config = dict(dialog.data), self.env.config
+        limit = config.description_max_chars
+        text = said.text.strip()
+        if said.kind not in ("text", "photo", "voice"):
+            return self._again(dialog, lang, "intake.want_description")
+        if text and len(text) > limit:
+            return self._again(dialog, lang, "intake.too_long", max=limit, length=len(text))
+        if said.kind == "photo":
+            photos = list(data.get("photos") or [])
+            first_of_album = said.media_group_id != data.get("media_group")
+            if len(photos) >= config.max_photos:
+                data["media_group"] = said.media_group_id
+                dialog = Dialog(dialog.user_id, "intake", "description", data)
+                await repo.save_dialog(dialog, self.env.now())
+                if said.media_group_id and not first_of_album:
+                    return []
+                return [self._next_prompt(dialog, lang, "intake.too_many_photos",
+                                          max=config.max_photos)]
+            photos.append(said.file_id)
+            data.update(photos=photos, media_group=said.media_group_id)
+            if text:
+                data["description"] = text
+                dialog = self._advance(Dialog(dialog.user_id, "intake", "description", data))
+                await repo.save_dialog(dialog, self.env.now())
+                return self._ask(dialog, lang)
+            dialog = Dialog(dialog.user_id, "intake", "description", data)
+            await repo.save_dialog(dialog, self.env.now())
+            if said.media_group_id and not first_of_album:
+                return []  # one acknowledgement per album is enough
+            return [self._next_prompt(dialog, lang, "intake.photo_received",
+                                      count=len(photos), max=config.max_photos)]
+        if said.kind == "voice":
+            data["voice"] = said.file_id
+            dialog = Dialog(dialog.user_id, "intake", "description", data)
+            await repo.save_dialog(dialog, self.env.now())
+            return [self._next_prompt(dialog, lang, "intake.voice_received")]
+        if not text:
+            return self._again(dialog, lang, "intake.want_description")
+        dialog = self._advance(dialog, description=text)
+        await repo.save_dialog(dialog, self.env.now())
+        return self._ask(dialog, lang)
+
+    def _next_prompt(self, dialog: Dialog, lang: str, key: str, **values: Any) -> Outgoing:
+        """Acknowledge media with a Next button, so more can be added first."""
+        t, draft = self.env.t, dialog.data["id"]
+        markup = ui.inline([
+            [(t(lang, "intake.next"), ui.callback("in", draft, "next", ""))],
+            [(t(lang, "common.cancel"), ui.callback("in", draft, "cancel", ""))],
+        ])
+        return ui.message(dialog.user_id, t(lang, key, **values), markup)
+
+    # -- short dialogs ----------------------------------------------------------------------
+
+    async def _done_note(
+        self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
+    ) -> list[Outgoing]:
+        """Take the volunteer's closing note or photo."""
+        request_id = int(dialog.data["request_id"])
+        text = said.text.strip()
+        if said.kind not in ("text", "photo") or (said.kind == "text" and not text):
+            return [ui.message(who.user_id, self.env.t(lang, "task.want_note"))]
+        if len(text) > self.env.config.description_max_chars:
+            return [ui.message(who.user_id, self.env.t(
+                lang, "intake.too_long", max=self.env.config.description_max_chars,
+                length=len(text)))]
+        photo = said.file_id if said.kind == "photo" else None
+        await self.loop.finish_done(repo, who, lang, request_id, text or None, photo)
+        return []
+
+    async def _comment(
+        self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
+    ) -> list[Outgoing]:
+        """Take the citizen's optional comment after rating."""
+        text = said.text.strip()
+        if said.kind != "text" or not text:
+            return [ui.message(who.user_id, self.env.t(lang, "rate.want_comment"))]
+        if len(text) > COMMENT_MAX:
+            return [ui.message(who.user_id, self.env.t(
+                lang, "intake.too_long", max=COMMENT_MAX, length=len(text)))]
+        await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]), text)
+        return []
+
+    async def skip_done_note(self, who: Who, request_id: int) -> Answer:
+        """Finish Done without a note."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            dialog = await repo.dialog(who.user_id)
+            if dialog is None or dialog.flow != "done" or dialog.data.get("request_id") != request_id:
+                return Answer(env.t(lang, "common.stale"), alert=True)
+            await self.loop.finish_done(repo, who, lang, request_id, None, None)
+        env.wake_sender()
+        return Answer()
+
+    async def skip_comment(self, who: Who, request_id: int) -> Answer:
+        """Finish rating without a comment."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            dialog = await repo.dialog(who.user_id)
+            if (
+                dialog is None or dialog.flow != "comment"
+                or dialog.data.get("request_id") != request_id
+            ):
+                return Answer(env.t(lang, "common.stale"), alert=True)
+            await self.loop.finish_comment(repo, who, lang, request_id, None)
+        env.wake_sender()
+        return Answer()
+
+    async def _reply(self, who: Who, key: str, *, menu: bool = False) -> None:
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            markup = self.loop.citizen_menu(lang) if menu else None
+            await repo.enqueue([ui.message(who.user_id, env.t(lang, key), markup)], env.now())
+        env.wake_sender()
+
+
+def _has_description(data: dict[str, Any]) -> bool:
+    return bool(data.get("description") or data.get("photos") or data.get("voice"))

@@ -1,0 +1,472 @@
+"""The request lifecycle: dispatch, claim, release, done, resolved?, rating, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import render, ui
+from bot.context import Answer, Env, Who
+from bot.i18n import Raw
+from storage import Dialog, Outgoing, Repo, Request
+from storage.models import CLAIMED, CLOSED, DISPATCHED, OPEN_STATUSES
+
+MY_REQUESTS_SHOWN = 10
+
+
+class RequestLoop:
+    """Moves requests through their states; each move is one transaction with its messages."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+
+    # -- routing ----------------------------------------------------------------------------
+
+    async def dispatch_chat(self, repo: Repo, category: str) -> int:
+        """Pick the chat a request of this category goes to: bound group, config, admins."""
+        bound = (await repo.bindings()).get(category)
+        if bound is not None:
+            return bound
+        configured = self.env.config.category(category)
+        if configured and configured.group_id:
+            return configured.group_id
+        return self.admin_chats()[0]
+
+    def admin_chats(self) -> list[int]:
+        """Where admin notices go: the admin chat, else every admin in private."""
+        config = self.env.config
+        if config.admin_chat_id is not None:
+            return [config.admin_chat_id]
+        return sorted(config.admin_ids)
+
+    def is_admin(self, user_id: int) -> bool:
+        """Say whether a user is one of the configured admins."""
+        return user_id in self.env.config.admin_ids
+
+    async def _language_of(self, repo: Repo, user_id: int) -> str:
+        user = await repo.user(user_id)
+        return self.env.t.language_for(user.language if user else None, None)
+
+    async def _admin_notice(self, key: str, **values: Any) -> list[Outgoing]:
+        lang = self.env.config.default_language
+        return [ui.message(chat, self.env.t(lang, key, **values)) for chat in self.admin_chats()]
+
+    # -- 点单 order → 派单 dispatch ---------------------------------------------------------
+
+    async def submit(self, repo: Repo, citizen_id: int, language: str, draft: dict[str, Any]) -> Request:
+        """Store a confirmed draft as a request, dispatch its card and send the receipt."""
+        now = self.env.now()
+        category = draft["category"]
+        chat_id = await self.dispatch_chat(repo, category)
+        ref = await repo.next_ref(self.env.local_year())
+        request_id = await repo.insert_request(
+            ref=ref,
+            citizen_id=citizen_id,
+            language=language,
+            category=category,
+            description=draft.get("description") or "",
+            photos=list(draft.get("photos") or []),
+            voice_file_id=draft.get("voice"),
+            latitude=draft.get("latitude"),
+            longitude=draft.get("longitude"),
+            address=draft.get("address"),
+            phone=draft.get("phone"),
+            dispatch_chat_id=chat_id,
+            now=now,
+        )
+        await repo.add_event(request_id, "created", citizen_id, now)
+        await repo.add_event(request_id, "dispatched", None, now, {"chat_id": chat_id})
+        request = await repo.request(request_id)
+        assert request is not None
+        t = self.env.t
+        await repo.enqueue(
+            [
+                ui.message(citizen_id, t(language, "intake.receipt", ref=ref),
+                           self.citizen_menu(language)),
+                render.new_card(self.env, request, chat_id),
+            ],
+            now,
+        )
+        return request
+
+    def citizen_menu(self, language: str) -> dict[str, Any]:
+        """The main menu: New request · My requests · Help."""
+        t = self.env.t
+        return ui.inline([
+            [(t(language, "menu.new"), "menu:new")],
+            [(t(language, "menu.my"), "menu:my"), (t(language, "menu.help"), "menu:help")],
+        ])
+
+    # -- 接单 accept ------------------------------------------------------------------------
+
+    async def claim(self, who: Who, request_id: int) -> Answer:
+        """Give the request to the first volunteer who presses Claim."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            user, lang = await env.see(repo, who, private=False)
+            request = await repo.request(request_id)
+            if request is None:
+                return Answer(t(lang, "claim.unknown"), alert=True)
+            if request.status != DISPATCHED:
+                key = "claim.taken" if request.status == CLAIMED else "claim.not_open"
+                return Answer(t(lang, key), alert=True)
+            if not user.started or user.blocked:
+                # Telegram lets a bot write only to people who opened it; ask them to, and
+                # keep the request open for whoever can take it now.
+                url = f"https://t.me/{env.bot_username}?start=claim_{request_id}"
+                return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url)
+            if not await repo.claim(request_id, who.user_id, who.first_name, env.now()):
+                return Answer(t(lang, "claim.taken"), alert=True)
+            now = env.now()
+            await repo.add_event(request_id, "claimed", who.user_id, now)
+            request = await repo.request(request_id)
+            assert request is not None
+            out = [m for m in [render.card_update(env, request)] if m]
+            out += render.task_details(env, request, who.user_id, lang)
+            out.append(ui.message(request.citizen_id,
+                                  t(request.language, "citizen.claimed", ref=request.ref)))
+            await repo.enqueue(out, now)
+        env.wake_sender()
+        return Answer(t(lang, "claim.won", ref=request.ref))
+
+    async def claim_from_start(self, who: Who, request_id: int) -> None:
+        """Finish a claim that began with the 'open the bot' link, telling the outcome."""
+        answer = await self.claim(who, request_id)
+        if answer.url is None and answer.alert:
+            async with self.env.db.transaction() as repo:
+                await repo.enqueue([ui.message(who.user_id, answer.text)], self.env.now())
+            self.env.wake_sender()
+
+    async def release(self, who: Who, request_id: int) -> Answer:
+        """Put a claimed request back up for claiming."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            now = env.now()
+            if not await repo.release(request_id, who.user_id, now):
+                return Answer(t(lang, "task.not_yours"), alert=True)
+            await repo.add_event(request_id, "released", who.user_id, now)
+            request = await repo.request(request_id)
+            assert request is not None
+            out = [m for m in [render.card_update(env, request)] if m]
+            out.append(ui.message(who.user_id, t(lang, "task.released", ref=request.ref)))
+            out.append(ui.message(request.citizen_id,
+                                  t(request.language, "citizen.released", ref=request.ref)))
+            await repo.enqueue(out, now)
+        env.wake_sender()
+        return Answer(t(lang, "task.released_toast"))
+
+    async def ask_done_note(self, who: Who, request_id: int) -> Answer:
+        """Start the Done step: ask the volunteer for an optional note or photo."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            request = await repo.request(request_id)
+            if request is None or request.status != CLAIMED or request.volunteer_id != who.user_id:
+                return Answer(t(lang, "task.not_yours"), alert=True)
+            await self._push_dialog(repo, who.user_id, "done", "note", {"request_id": request_id})
+            skip = ui.inline([[(t(lang, "common.skip"), ui.callback("donenote", request_id))]])
+            await repo.enqueue(
+                [ui.message(who.user_id, t(lang, "task.ask_note", ref=request.ref), skip)],
+                env.now(),
+            )
+        env.wake_sender()
+        return Answer()
+
+    async def finish_done(
+        self, repo: Repo, who: Who, lang: str, request_id: int, note: str | None,
+        photo: str | None,
+    ) -> bool:
+        """Mark the request done with the volunteer's note; ask the citizen if it is resolved."""
+        env, t = self.env, self.env.t
+        now = env.now()
+        await self._pop_dialog(repo, who.user_id, "done")
+        if not await repo.complete(request_id, who.user_id, note, photo, now):
+            await repo.enqueue([ui.message(who.user_id, t(lang, "task.not_yours"))], now)
+            return False
+        await repo.add_event(request_id, "done", who.user_id, now,
+                             {"note": bool(note), "photo": bool(photo)})
+        request = await repo.request(request_id)
+        assert request is not None
+        out = [m for m in [render.card_update(env, request)] if m]
+        out.append(ui.message(who.user_id, t(lang, "task.done_thanks", ref=request.ref)))
+        clang = request.language
+        done_text = t(clang, "citizen.done", ref=request.ref)
+        if note:
+            done_text += "\n" + t(clang, "citizen.done_note", note=note)
+        if photo:
+            out.append(ui.photo(request.citizen_id, photo, ui.clip(done_text, ui.CAPTION_MAX)))
+        else:
+            out.append(ui.message(request.citizen_id, done_text))
+        out.append(self.resolved_question(request))
+        await repo.enqueue(out, now)
+        return True
+
+    def resolved_question(self, request: Request) -> Outgoing:
+        """Ask the citizen whether the request is resolved, with Yes / No."""
+        t, lang = self.env.t, request.language
+        buttons = ui.inline([[
+            (t(lang, "rate.yes"), ui.callback("resolved", request.id, "y")),
+            (t(lang, "rate.no"), ui.callback("resolved", request.id, "n")),
+        ]])
+        return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), buttons)
+
+    async def my_tasks(self, who: Who) -> None:
+        """List the volunteer's open tasks with their buttons."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            tasks = await repo.volunteer_tasks(who.user_id)
+            if not tasks:
+                out = [ui.message(who.user_id, t(lang, "task.none"))]
+            else:
+                out = [ui.message(who.user_id, t(lang, "task.list_title", count=len(tasks)))]
+                for request in tasks[:MY_REQUESTS_SHOWN]:
+                    text = render.request_line(env, request, lang)
+                    out.append(ui.message(who.user_id, text,
+                                          render.task_buttons(env, request, lang)))
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+
+    # -- 评单 rate --------------------------------------------------------------------------
+
+    async def resolved(self, who: Who, request_id: int, yes: bool) -> Answer:
+        """Close the request (Yes, then ask for stars) or reopen and re-dispatch it (No)."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            now = env.now()
+            request = await repo.request(request_id)
+            if request is None or request.citizen_id != who.user_id:
+                return Answer(t(lang, "common.not_yours"), alert=True)
+            if yes:
+                if not await repo.confirm(request_id, who.user_id, now):
+                    return Answer(t(lang, "rate.already_answered"), alert=True)
+                await repo.add_event(request_id, "confirmed", who.user_id, now)
+                stars = ui.inline([[
+                    ("⭐" * n, ui.callback("star", request_id, n)) for n in range(1, 6)
+                ]])
+                await repo.enqueue(
+                    [ui.message(who.user_id, t(lang, "rate.ask_stars", ref=request.ref), stars)],
+                    now,
+                )
+            else:
+                if not await repo.reopen(request_id, who.user_id, now):
+                    return Answer(t(lang, "rate.already_answered"), alert=True)
+                out = await self._redispatch(repo, request, now)
+                await repo.enqueue(out, now)
+        env.wake_sender()
+        return Answer(t(lang, "common.thanks"))
+
+    async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
+        t = self.env.t
+        chat_id = await self.dispatch_chat(repo, before.category)
+        await repo.set_dispatch_chat(before.id, chat_id)
+        await repo.add_event(before.id, "reopened", before.citizen_id, now,
+                             {"volunteer_id": before.volunteer_id})
+        await repo.add_event(before.id, "dispatched", None, now, {"chat_id": chat_id})
+        request = await repo.request(before.id)
+        assert request is not None
+        out: list[Outgoing] = []
+        if before.card_chat_id is not None:
+            # The old card is history: mark it, and post a fresh card with a Claim button.
+            closed_card = Outgoing(
+                before.card_chat_id, "editCard",
+                {"text": render.card_text(self.env, before) + "\n"
+                 + t(self.env.config.default_language, "card.reopened_note"),
+                 "parse_mode": "HTML", "chat_id": before.card_chat_id,
+                 "message_id": before.card_message_id, "card_kind": before.card_kind},
+                purpose="card_edit", request_id=before.id,
+            )
+            out.append(closed_card)
+        out.append(render.new_card(self.env, request, chat_id))
+        out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
+                                                    ref=before.ref)))
+        if before.volunteer_id is not None:
+            vlang = await self._language_of(repo, before.volunteer_id)
+            out.append(ui.message(before.volunteer_id,
+                                  t(vlang, "task.reopened_by_citizen", ref=before.ref)))
+        out += await self._admin_notice("admin.reopened", ref=before.ref,
+                                        name=before.volunteer_name or "-")
+        return out
+
+    async def rate(self, who: Who, request_id: int, stars: int) -> Answer:
+        """Store 1-5 stars and ask for an optional comment."""
+        env, t = self.env, self.env.t
+        if not 1 <= stars <= 5:
+            return Answer(t(self.env.config.default_language, "common.stale"), alert=True)
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            now = env.now()
+            if not await repo.rate(request_id, who.user_id, stars, now):
+                return Answer(t(lang, "rate.already_rated"), alert=True)
+            await repo.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
+            await self._push_dialog(repo, who.user_id, "comment", "text",
+                                    {"request_id": request_id})
+            skip = ui.inline([[(t(lang, "common.skip"), ui.callback("nocomment", request_id))]])
+            await repo.enqueue([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)], now)
+        env.wake_sender()
+        return Answer(t(lang, "rate.stars_saved", stars=stars))
+
+    async def finish_comment(
+        self, repo: Repo, who: Who, lang: str, request_id: int, text: str | None
+    ) -> bool:
+        """Store the optional comment and thank the citizen."""
+        now = self.env.now()
+        await self._pop_dialog(repo, who.user_id, "comment")
+        if text is not None:
+            if not await repo.add_comment(request_id, who.user_id, text, now):
+                await repo.enqueue([ui.message(who.user_id, self.env.t(lang, "common.stale"))],
+                                   now)
+                return False
+            await repo.add_event(request_id, "commented", who.user_id, now)
+        await repo.enqueue(
+            [ui.message(who.user_id, self.env.t(lang, "rate.thanks"), self.citizen_menu(lang))],
+            now,
+        )
+        return True
+
+    # -- cancel and lists ------------------------------------------------------------------
+
+    async def my_requests(self, who: Who) -> None:
+        """List the citizen's requests, newest first, with Cancel on the open ones."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            requests = await repo.citizen_requests(who.user_id, MY_REQUESTS_SHOWN)
+            if not requests:
+                out = [ui.message(who.user_id, t(lang, "my.none"), self.citizen_menu(lang))]
+            else:
+                lines = [t(lang, "my.title")] + [
+                    render.request_line(env, r, lang) for r in requests
+                ]
+                rows = [
+                    [(t(lang, "my.cancel_button", ref=r.ref), ui.callback("cancel", r.id))]
+                    for r in requests
+                    if r.status in (DISPATCHED, CLAIMED)
+                ]
+                out = [ui.message(who.user_id, "\n".join(lines), ui.inline(rows) if rows else None)]
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+
+    async def ask_cancel(self, who: Who, request_id: int) -> Answer:
+        """Ask the citizen to confirm cancelling a request."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            request = await repo.request(request_id)
+            if request is None or request.citizen_id != who.user_id:
+                return Answer(t(lang, "common.not_yours"), alert=True)
+            if request.status not in (DISPATCHED, CLAIMED):
+                return Answer(t(lang, "my.cannot_cancel"), alert=True)
+            buttons = ui.inline([[
+                (t(lang, "my.cancel_yes"), ui.callback("cancelok", request_id)),
+                (t(lang, "my.cancel_no"), ui.callback("cancelno", request_id)),
+            ]])
+            await repo.enqueue(
+                [ui.message(who.user_id, t(lang, "my.cancel_confirm", ref=request.ref), buttons)],
+                env.now(),
+            )
+        env.wake_sender()
+        return Answer()
+
+    async def cancel(self, who: Who, request_id: int) -> Answer:
+        """Cancel the citizen's request; the group card and any volunteer are told."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who, private=True)
+            before = await repo.request(request_id)
+            now = env.now()
+            if before is None or before.citizen_id != who.user_id:
+                return Answer(t(lang, "common.not_yours"), alert=True)
+            if not await repo.cancel_by_citizen(request_id, who.user_id, now):
+                return Answer(t(lang, "my.cannot_cancel"), alert=True)
+            await repo.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
+            request = await repo.request(request_id)
+            assert request is not None
+            out = [m for m in [render.card_update(env, request)] if m]
+            out.append(ui.message(who.user_id, t(lang, "my.cancelled", ref=request.ref),
+                                  self.citizen_menu(lang)))
+            if before.volunteer_id is not None:
+                vlang = await self._language_of(repo, before.volunteer_id)
+                out.append(ui.message(before.volunteer_id,
+                                      t(vlang, "task.cancelled_by_citizen", ref=request.ref)))
+            await repo.enqueue(out, now)
+        env.wake_sender()
+        return Answer(t(lang, "my.cancelled_toast"))
+
+    # -- admin ------------------------------------------------------------------------------
+
+    async def bind(self, who: Who, chat_id: int, chat_is_group: bool, args: list[str]) -> None:
+        """Make the group where an admin typed /bind the volunteer group of a category."""
+        env, t = self.env, self.env.t
+        lang = env.t.language_for(None, who.telegram_language)
+        codes = ", ".join(c.code for c in env.config.categories)
+        async with env.db.transaction() as repo:
+            if not self.is_admin(who.user_id):
+                text = t(lang, "admin.not_admin")
+            elif not chat_is_group:
+                text = t(lang, "admin.bind_in_group")
+            elif len(args) != 1 or env.config.category(args[0].lower()) is None:
+                text = t(lang, "admin.bind_usage", codes=codes)
+            else:
+                code = args[0].lower()
+                await repo.bind(code, chat_id, who.user_id, env.now())
+                category = render.category_name(env, code, lang)
+                text = t(lang, "admin.bound", category=category)
+            await repo.enqueue([ui.message(chat_id, text)], env.now())
+        env.wake_sender()
+
+    async def stats(self, who: Who, chat_id: int) -> None:
+        """Send collected, closed, completion rate and open requests by status."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            user = await repo.user(who.user_id)
+            lang = env.t.language_for(user.language if user else None, who.telegram_language)
+            if not self.is_admin(who.user_id):
+                text = t(lang, "admin.not_admin")
+            else:
+                counts = await repo.status_counts()
+                by_whom = await repo.cancelled_by_counts()
+                collected = sum(counts.values())
+                closed = counts.get(CLOSED, 0)
+                base = collected - by_whom.get("citizen", 0)
+                rate = f"{100 * closed / base:.2f}%" if base else "—"
+                open_lines = "\n".join(
+                    t(lang, "admin.stats_open_line", status=render.status_name(env, s, lang),
+                      count=counts.get(s, 0))
+                    for s in OPEN_STATUSES
+                )
+                text = t(lang, "admin.stats", collected=collected, closed=closed,
+                         cancelled=by_whom.get("citizen", 0), rate=rate,
+                         open=sum(counts.get(s, 0) for s in OPEN_STATUSES),
+                         open_lines=Raw(open_lines))
+            await repo.enqueue([ui.message(chat_id, text)], env.now())
+        env.wake_sender()
+
+    # -- short dialogs that interrupt a draft -----------------------------------------------
+
+    async def _push_dialog(
+        self, repo: Repo, user_id: int, flow: str, step: str, data: dict[str, Any]
+    ) -> None:
+        """Start a short dialog, keeping any draft underneath so nothing typed is lost."""
+        current = await repo.dialog(user_id)
+        if current is not None and current.flow == "intake":
+            data = {**data, "resume": {"flow": current.flow, "step": current.step,
+                                       "data": current.data}}
+        elif current is not None and "resume" in current.data:
+            data = {**data, "resume": current.data["resume"]}
+        await repo.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
+
+    async def _pop_dialog(self, repo: Repo, user_id: int, flow: str) -> None:
+        """End a short dialog and bring back the draft it interrupted, if any."""
+        current = await repo.dialog(user_id)
+        if current is None or current.flow != flow:
+            return
+        resume = current.data.get("resume")
+        if resume:
+            await repo.save_dialog(
+                Dialog(user_id, resume["flow"], resume["step"], resume["data"]), self.env.now()
+            )
+        else:
+            await repo.end_dialog(user_id)
+

@@ -1,0 +1,175 @@
+"""How requests look: the group card, the claimer's details, the citizen's summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot import ui
+from bot.context import Env
+from bot.i18n import Raw
+from storage import Outgoing, Request
+from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE
+
+CARD_DESCRIPTION_CHARS = 300
+ADDRESS_SUMMARY_CHARS = 24
+
+
+def category_name(env: Env, code: str, language: str) -> str:
+    """Return a category's name, or its code if it was removed from config."""
+    category = env.config.category(code)
+    return category.name(language) if category else code
+
+
+def status_name(env: Env, status: str, language: str) -> str:
+    """Return a request status in words."""
+    return env.t(language, f"status.{status}")
+
+
+def local_time(env: Env, timestamp: float) -> str:
+    """Format a timestamp in the configured time zone."""
+    return datetime.fromtimestamp(timestamp, env.config.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def where_summary(env: Env, request: Request, language: str) -> str:
+    """Say roughly where, without the exact address (which only the claimer sees)."""
+    if request.address:
+        return ui.clip(request.address, ADDRESS_SUMMARY_CHARS)
+    if request.latitude is not None:
+        return env.t(language, "card.location_shared")
+    return env.t(language, "card.no_location")
+
+
+def card_text(env: Env, request: Request) -> str:
+    """Render the group card: reference, category, rough place, description, media counts."""
+    lang = env.config.default_language
+    t = env.t
+    lines = [
+        t(lang, f"card.header.{request.status}", ref=request.ref,
+          name=request.volunteer_name or ""),
+        t(lang, "card.category", category=category_name(env, request.category, lang)),
+        t(lang, "card.where", where=where_summary(env, request, lang)),
+    ]
+    if request.description:
+        lines.append(
+            t(lang, "card.description",
+              text=ui.clip(request.description, CARD_DESCRIPTION_CHARS))
+        )
+    media = []
+    if request.photos:
+        media.append(t(lang, "card.photos", count=len(request.photos)))
+    if request.voice_file_id:
+        media.append(t(lang, "card.voice"))
+    if media:
+        lines.append(" · ".join(media))
+    if request.reopen_count and request.status == DISPATCHED:
+        lines.append(t(lang, "card.reopened", count=request.reopen_count))
+    return "\n".join(lines)
+
+
+def card_markup(env: Env, request: Request) -> dict[str, Any] | None:
+    """Return the Claim button while the request waits for a volunteer."""
+    if request.status != DISPATCHED:
+        return None
+    label = env.t(env.config.default_language, "card.claim_button")
+    return ui.inline([[(label, ui.callback("claim", request.id))]])
+
+
+def new_card(env: Env, request: Request, chat_id: int) -> Outgoing:
+    """Post a request's card, as a photo with caption when there are photos."""
+    text = card_text(env, request)
+    markup = card_markup(env, request)
+    if request.photos:
+        return ui.photo(chat_id, request.photos[0], text, markup, purpose="card",
+                        request_id=request.id)
+    return ui.message(chat_id, text, markup, purpose="card", request_id=request.id)
+
+
+def card_update(env: Env, request: Request) -> Outgoing | None:
+    """Edit the posted card to show the request's current state."""
+    if request.dispatch_chat_id is None:
+        return None
+    return ui.card_edit(
+        request.dispatch_chat_id, request.id, card_text(env, request), card_markup(env, request)
+    )
+
+
+def task_buttons(env: Env, request: Request, language: str) -> dict[str, Any]:
+    """Done and Release buttons for the volunteer holding a request."""
+    return ui.inline([[
+        (env.t(language, "task.done_button"), ui.callback("done", request.id)),
+        (env.t(language, "task.release_button"), ui.callback("release", request.id)),
+    ]])
+
+
+def task_details(env: Env, request: Request, chat_id: int, language: str) -> list[Outgoing]:
+    """Everything the claimer needs: media, the place on a map, then the text with buttons."""
+    t = env.t
+    out = ui.photos(chat_id, request.photos)
+    if request.voice_file_id:
+        out.append(ui.voice(chat_id, request.voice_file_id))
+    if request.latitude is not None and request.longitude is not None:
+        out.append(ui.location(chat_id, request.latitude, request.longitude))
+    lines = [
+        t(language, "task.header", ref=request.ref),
+        t(language, "card.category", category=category_name(env, request.category, language)),
+    ]
+    if request.description:
+        lines.append(t(language, "card.description", text=request.description))
+    if request.address:
+        lines.append(t(language, "task.address", address=request.address))
+    elif request.latitude is not None:
+        lines.append(t(language, "task.location_above"))
+    phone = request.phone or t(language, "task.no_phone")
+    lines.append(t(language, "task.phone", phone=phone))
+    lines.append(t(language, "task.next_steps"))
+    out.append(ui.message(chat_id, "\n".join(lines), task_buttons(env, request, language)))
+    return out
+
+
+def request_line(env: Env, request: Request, language: str) -> str:
+    """One line of a citizen's request list."""
+    return env.t(
+        language,
+        "my.line",
+        ref=request.ref,
+        category=category_name(env, request.category, language),
+        status=status_name(env, request.status, language),
+        date=local_time(env, request.created_at),
+    )
+
+
+def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
+    """Show a citizen what they are about to send."""
+    t = env.t
+    lines = [t(language, "intake.summary_title")]
+    lines.append(
+        t(language, "card.category",
+          category=category_name(env, draft.get("category", ""), language))
+    )
+    description = draft.get("description") or t(language, "intake.summary_no_text")
+    lines.append(t(language, "card.description", text=description))
+    extras = []
+    if draft.get("photos"):
+        extras.append(t(language, "card.photos", count=len(draft["photos"])))
+    if draft.get("voice"):
+        extras.append(t(language, "card.voice"))
+    if extras:
+        lines.append(" · ".join(extras))
+    if draft.get("address"):
+        lines.append(t(language, "task.address", address=draft["address"]))
+    elif draft.get("latitude") is not None:
+        lines.append(t(language, "card.where", where=t(language, "card.location_shared")))
+    phone = draft.get("phone") or t(language, "intake.summary_no_phone")
+    lines.append(t(language, "task.phone", phone=phone))
+    lines.append(t(language, "intake.summary_question"))
+    return "\n".join(lines)
+
+
+def bold(text: str) -> Raw:
+    """Wrap already-escaped text in <b>."""
+    return Raw(f"<b>{text}</b>")
+
+
+OPEN_ORDER = (DISPATCHED, CLAIMED, DONE)
+FINAL = (CLOSED, CANCELLED)

@@ -1,0 +1,127 @@
+"""Keyboards and Bot API payloads as plain dicts, checked against Telegram's limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage import Outgoing
+
+CALLBACK_DATA_MAX_BYTES = 64
+TEXT_MAX = 4096
+CAPTION_MAX = 1024
+
+Button = tuple[str, str]  # (label, callback_data)
+
+
+def callback(*parts: object) -> str:
+    """Join parts into callback data, refusing what Telegram would refuse (over 64 bytes)."""
+    data = ":".join(str(part) for part in parts)
+    if not 1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_MAX_BYTES:
+        raise ValueError(f"callback data must be 1-64 bytes: {data!r}")
+    return data
+
+
+def inline(rows: list[list[Button]]) -> dict[str, Any]:
+    """Build an InlineKeyboardMarkup from rows of (label, callback_data)."""
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": callback(data)} for label, data in row]
+            for row in rows
+            if row
+        ]
+    }
+
+
+def reply_keyboard(rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """Build a ReplyKeyboardMarkup with big buttons that hides once used."""
+    return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
+
+
+REMOVE_KEYBOARD: dict[str, Any] = {"remove_keyboard": True}
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten text to `limit` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def message(
+    chat_id: int,
+    text: str,
+    markup: dict[str, Any] | None = None,
+    *,
+    purpose: str = "notice",
+    request_id: int | None = None,
+) -> Outgoing:
+    """A sendMessage call in HTML."""
+    payload: dict[str, Any] = {
+        "chat_id": chat_id,
+        "text": text,
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": True},
+    }
+    if markup is not None:
+        payload["reply_markup"] = markup
+    return Outgoing(chat_id, "sendMessage", payload, purpose=purpose, request_id=request_id)
+
+
+def photo(
+    chat_id: int,
+    file_id: str,
+    caption: str,
+    markup: dict[str, Any] | None = None,
+    *,
+    purpose: str = "notice",
+    request_id: int | None = None,
+) -> Outgoing:
+    """A sendPhoto call with an HTML caption."""
+    payload: dict[str, Any] = {
+        "chat_id": chat_id,
+        "photo": file_id,
+        "caption": caption,
+        "parse_mode": "HTML",
+    }
+    if markup is not None:
+        payload["reply_markup"] = markup
+    return Outgoing(chat_id, "sendPhoto", payload, purpose=purpose, request_id=request_id)
+
+
+def album(chat_id: int, file_ids: list[str], caption: str = "") -> Outgoing:
+    """A sendMediaGroup call (2-10 photos) with an optional caption on the first."""
+    media: list[dict[str, Any]] = [{"type": "photo", "media": f} for f in file_ids]
+    if caption:
+        media[0].update(caption=caption, parse_mode="HTML")
+    return Outgoing(chat_id, "sendMediaGroup", {"chat_id": chat_id, "media": media})
+
+
+def photos(chat_id: int, file_ids: list[str]) -> list[Outgoing]:
+    """Send one photo, an album, or nothing."""
+    if not file_ids:
+        return []
+    if len(file_ids) == 1:
+        return [Outgoing(chat_id, "sendPhoto", {"chat_id": chat_id, "photo": file_ids[0]})]
+    return [album(chat_id, file_ids)]
+
+
+def voice(chat_id: int, file_id: str) -> Outgoing:
+    """A sendVoice call."""
+    return Outgoing(chat_id, "sendVoice", {"chat_id": chat_id, "voice": file_id})
+
+
+def location(chat_id: int, latitude: float, longitude: float) -> Outgoing:
+    """A sendLocation call."""
+    return Outgoing(
+        chat_id,
+        "sendLocation",
+        {"chat_id": chat_id, "latitude": latitude, "longitude": longitude},
+    )
+
+
+def card_edit(
+    chat_id: int, request_id: int, text: str, markup: dict[str, Any] | None
+) -> Outgoing:
+    """Edit a request's group card; the sender fills in which message it is when it sends."""
+    payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+    if markup is not None:
+        payload["reply_markup"] = markup
+    return Outgoing(chat_id, "editCard", payload, purpose="card_edit", request_id=request_id)

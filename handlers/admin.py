@@ -1,0 +1,24 @@
+"""Admin commands: /bind in a group, /stats."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from handlers.common import services, who
+
+
+async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Makes this group the volunteer group of a category."""
+    chat = update.effective_chat
+    assert chat is not None
+    in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    await services(context).loop.bind(who(update), chat.id, in_group, list(context.args or []))
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sends the request statistics."""
+    chat = update.effective_chat
+    assert chat is not None
+    await services(context).loop.stats(who(update), chat.id)

@@ -1,0 +1,64 @@
+"""Turning Telegram updates into the plain values the services take."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from telegram import Message, Update
+from telegram.ext import ContextTypes
+
+from bot.context import Answer, Who
+from bot.intake import Said
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """Return the services the composition root put into bot_data."""
+    return cast("Services", context.bot_data["services"])
+
+
+def who(update: Update) -> Who:
+    """Return the person behind an update."""
+    user = update.effective_user
+    assert user is not None
+    return Who(user.id, user.first_name or "", user.username, user.language_code)
+
+
+def said(message: Message) -> Said:
+    """Reduce a private message to what the conversation needs."""
+    caption = message.caption or ""
+    if message.text is not None:
+        kind = "command" if message.text.startswith("/") else "text"
+        return Said(kind, text=message.text)
+    if message.photo:
+        return Said("photo", text=caption, file_id=message.photo[-1].file_id,
+                    media_group_id=message.media_group_id)
+    if message.voice is not None:
+        return Said("voice", text=caption, file_id=message.voice.file_id)
+    if message.location is not None:
+        return Said("location", latitude=message.location.latitude,
+                    longitude=message.location.longitude)
+    if message.contact is not None:
+        return Said("contact", phone=message.contact.phone_number,
+                    contact_user_id=message.contact.user_id)
+    if message.sticker is not None:
+        return Said("sticker")
+    if message.document is not None:
+        return Said("document", text=caption)
+    return Said("other", text=caption)
+
+
+def callback_args(update: Update) -> list[str]:
+    """Split the pressed button's data into its parts (after the action name)."""
+    query = update.callback_query
+    assert query is not None
+    return (query.data or "").split(":")[1:]
+
+
+async def answer(update: Update, result: Answer) -> None:
+    """Answer the pressed button with the service's toast or alert."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(result.text or None, show_alert=result.alert, url=result.url)

@@ -1,0 +1,39 @@
+"""The last line of defence: stale buttons, and errors nobody else caught."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from handlers.common import services, who
+
+log = logging.getLogger(__name__)
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answers a button whose data we do not recognise (old or forged) politely."""
+    query = update.callback_query
+    assert query is not None
+    svc = services(context)
+    lang = svc.env.t.language_for(None, who(update).telegram_language)
+    await query.answer(svc.env.t(lang, "common.stale"), show_alert=True)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Logs the error and tells the user, in their language, that we could not do it."""
+    log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    svc = services(context)
+    lang = svc.env.t.language_for(None, update.effective_user.language_code)
+    text = svc.env.t(lang, "common.error")
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(text, show_alert=True)
+        except BadRequest:
+            pass  # already answered, or too old to answer
+    elif update.effective_chat is not None and update.effective_chat.type == "private":
+        await svc.notify(update.effective_chat.id, text)

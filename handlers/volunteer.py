@@ -1,0 +1,39 @@
+"""What volunteers do: Claim in the group, Done and Release in private, /mytasks."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from handlers.common import answer, callback_args, services, who
+
+
+async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Claims a request; the first press wins."""
+    (request_id,) = callback_args(update)
+    await answer(update, await services(context).loop.claim(who(update), int(request_id)))
+
+
+async def release(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Gives a claimed request back."""
+    (request_id,) = callback_args(update)
+    await answer(update, await services(context).loop.release(who(update), int(request_id)))
+
+
+async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Starts finishing a task: asks for an optional note."""
+    (request_id,) = callback_args(update)
+    await answer(update, await services(context).loop.ask_done_note(who(update),
+                                                                    int(request_id)))
+
+
+async def skip_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Finishes a task without a note."""
+    (request_id,) = callback_args(update)
+    await answer(update, await services(context).intake.skip_done_note(who(update),
+                                                                       int(request_id)))
+
+
+async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Lists the volunteer's open tasks."""
+    await services(context).loop.my_tasks(who(update))

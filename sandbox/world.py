@@ -1,0 +1,294 @@
+"""The sandbox's state: users, chats, messages, files, callback queries and the update queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import itertools
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .actors import CallbackAnswer, Press, SimChat, SimUser
+from .html import utf16_len
+from .limits import Limits
+from .messages import FileRecord, SimMessage
+
+EventCallback = Callable[[str, SimChat, SimMessage | None, str], None]
+_COMMAND_RE = re.compile(r"(?<![^\s])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,64})?")
+_FAKE_BYTES = {
+    "photo": b"\xff\xd8\xff\xe0sandbox-jpeg",
+    "voice": b"OggSsandbox-voice",
+    "document": b"%PDF-1.4 sandbox document",
+    "sticker": b"RIFFsandbox-webp",
+}
+_EXT = {"photo": "jpg", "voice": "oga", "document": "pdf", "sticker": "webp"}
+
+
+@dataclass
+class CallbackRecord:
+    """A callback query waiting for (or holding) the bot's answer."""
+
+    query_id: str
+    created: float
+    message: SimMessage
+    answer: CallbackAnswer | None = None
+
+
+class World:
+    """Everything the fake Telegram knows, shared by the HTTP API and the test-facing actors."""
+
+    def __init__(self, bot_id: int, bot_username: str, bot_name: str, limits: Limits,
+                 privacy_mode: bool = True):
+        self.bot_id = bot_id
+        self.bot_username = bot_username
+        self.bot_name = bot_name
+        self.limits = limits
+        self.privacy_mode = privacy_mode
+        self.users: dict[int, SimUser] = {}
+        self.chats: dict[int, SimChat] = {}
+        self.migrated: dict[int, int] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.files: dict[str, FileRecord] = {}
+        self.files_by_path: dict[str, FileRecord] = {}
+        self.callbacks: dict[str, CallbackRecord] = {}
+        self.listeners: list[EventCallback] = []
+        self.allowed_updates: list[str] | None = None
+        self._user_ids = itertools.count(1001)
+        self._supergroup_ids = itertools.count(1)
+        self._group_ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._media_groups = itertools.count(1)
+        self._changed = asyncio.Event()
+
+    # ---- change notification -------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake everyone waiting for a state change."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float,  # noqa: ASYNC109
+    ) -> None:
+        """Return once condition() holds; checks on every change and at least every 10 ms."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout}s")
+            event = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(remaining, 0.01))
+
+    def emit(self, kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
+        """Tell on_event listeners about something that happened."""
+        for cb in list(self.listeners):
+            cb(kind, chat, message, detail)
+
+    # ---- users and chats -----------------------------------------------------------------
+
+    def add_user(self, first_name: str, language_code: str | None = "en",
+                 phone: str | None = None, username: str | None = None,
+                 last_name: str | None = None) -> SimUser:
+        """Create a user (ids auto-increment from 1001)."""
+        user = SimUser(self, next(self._user_ids), first_name, last_name, username,
+                       language_code, phone)
+        self.users[user.id] = user
+        self.chats[user.id] = user.private
+        return user
+
+    def add_group(self, title: str, type: str = "supergroup") -> SimChat:
+        """Create a group with the bot as a member (supergroup ids like -1001000000001)."""
+        if type == "supergroup":
+            chat_id = -1001000000000 - next(self._supergroup_ids)
+        elif type == "group":
+            chat_id = -4000000000 - next(self._group_ids)
+        else:
+            raise ValueError("type must be 'group' or 'supergroup'")
+        chat = SimChat(self, chat_id, type, title=title)
+        self.chats[chat_id] = chat
+        return chat
+
+    def migrate(self, chat: SimChat) -> int:
+        """Upgrade a basic group in place to a supergroup with a new id."""
+        if chat.type != "group":
+            raise ValueError("only a basic group can be migrated")
+        old_id = chat.id
+        new_id = -1001000000000 - next(self._supergroup_ids)
+        service = self._new_message(chat, None, "migrate", {"migrate_to_chat_id": new_id})
+        self._deliver(chat, service)
+        chat.old_ids.append(old_id)
+        chat.id, chat.type = new_id, "supergroup"
+        self.chats[new_id] = chat
+        self.migrated[old_id] = new_id
+        service = self._new_message(chat, None, "migrate", {"migrate_from_chat_id": old_id})
+        self._deliver(chat, service)
+        self.notify()
+        return new_id
+
+    def bot_user(self) -> dict[str, Any]:
+        """The bot's User object."""
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_name,
+                "username": self.bot_username}
+
+    # ---- messages ------------------------------------------------------------------------
+
+    def _new_message(self, chat: SimChat, sender: SimUser | None, kind: str,
+                     content: dict[str, Any], reply_to: SimMessage | None = None,
+                     from_bot: bool = False, parse_mode: str | None = None,
+                     markup: dict[str, Any] | None = None) -> SimMessage:
+        raw: dict[str, Any] = {"message_id": chat._next_id, "date": int(time.time())}
+        chat._next_id += 1
+        if from_bot:
+            raw["from"] = self.bot_user()
+        elif sender is not None:
+            raw["from"] = sender.to_dict()
+        raw["chat"] = chat.to_dict()
+        if reply_to is not None:
+            quoted = {k: v for k, v in reply_to.raw.items() if k != "reply_to_message"}
+            raw["reply_to_message"] = quoted
+        raw.update(content)
+        if markup is not None and "inline_keyboard" in markup:
+            raw["reply_markup"] = markup  # only inline keyboards are part of a Message
+        msg = SimMessage(chat=chat, raw=raw, kind=kind, from_bot=from_bot, sender=sender,
+                         parse_mode=parse_mode, _markup=markup)
+        chat.messages.append(msg)
+        chat._by_id[msg.message_id] = msg
+        return msg
+
+    def bot_message(self, chat: SimChat, kind: str, content: dict[str, Any],
+                    reply_to: SimMessage | None, parse_mode: str | None,
+                    markup: dict[str, Any] | None) -> SimMessage:
+        """Record a message the bot sent."""
+        msg = self._new_message(chat, None, kind, content, reply_to, from_bot=True,
+                                parse_mode=parse_mode, markup=markup)
+        self.emit("bot_message", chat, msg, msg.text or kind)
+        self.notify()
+        return msg
+
+    def user_message(self, user: SimUser, chat: SimChat, kind: str, content: dict[str, Any],
+                     reply_to: SimMessage | None = None) -> SimMessage:
+        """Record a user's message and queue the update if the bot may see it."""
+        if chat.type == "private":
+            if chat is not user.private:
+                raise ValueError(f"{user.first_name} cannot write in {chat.label}")
+            user.started, user.blocked = True, False
+        elif user.id not in chat.members:
+            chat.members[user.id] = "member"
+        msg = self._new_message(chat, user, kind, content, reply_to)
+        self._deliver(chat, msg)
+        self.emit("user_message", chat, msg, msg.text or kind)
+        self.notify()
+        return msg
+
+    def _deliver(self, chat: SimChat, msg: SimMessage) -> None:
+        if chat.type == "private":
+            self.enqueue("message", msg.raw)
+            return
+        if chat.bot_status not in ("member", "administrator"):
+            return
+        if self.privacy_mode and chat.bot_status != "administrator" \
+                and not self._privacy_allows(msg):
+            return
+        self.enqueue("message", msg.raw)
+
+    def _privacy_allows(self, msg: SimMessage) -> bool:
+        """Group privacy mode: commands, replies to the bot and service messages only."""
+        if msg.sender is None:
+            return True
+        reply = msg.raw.get("reply_to_message")
+        if reply and reply.get("from", {}).get("id") == self.bot_id:
+            return True
+        text = msg.raw.get("text") or ""
+        for ent in msg.raw.get("entities", []):
+            if ent["type"] == "bot_command":
+                command = text[ent["offset"]:ent["offset"] + ent["length"]]
+                _, _, target = command.partition("@")
+                if not target or target.lower() == self.bot_username.lower():
+                    return True
+        return False
+
+    def command_entities(self, text: str) -> list[dict[str, Any]]:
+        """bot_command entities for every /command in the text (UTF-16 offsets)."""
+        return [{"type": "bot_command", "offset": utf16_len(text[:m.start()]),
+                 "length": utf16_len(m.group(0))} for m in _COMMAND_RE.finditer(text)]
+
+    # ---- updates -------------------------------------------------------------------------
+
+    def enqueue(self, kind: str, payload: dict[str, Any]) -> None:
+        """Append an update for the bot (a snapshot: later edits do not change it)."""
+        update = {"update_id": next(self._update_ids), kind: copy.deepcopy(payload)}
+        self.updates.append(update)
+        self.notify()
+
+    def confirm(self, offset: int) -> None:
+        """Forget updates below offset (getUpdates' confirmation)."""
+        if offset < 0:
+            self.updates = self.updates[offset:]
+        else:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+
+    def pending(self, limit: int) -> list[dict[str, Any]]:
+        """Unconfirmed updates of the allowed kinds, oldest first."""
+        allowed = self.allowed_updates
+        if allowed:
+            ups = [u for u in self.updates if any(k in u for k in allowed)]
+        else:
+            # Telegram leaves out these kinds unless explicitly asked for.
+            hidden = ("chat_member", "message_reaction", "message_reaction_count")
+            ups = [u for u in self.updates if not any(k in u for k in hidden)]
+        return ups[:limit]
+
+    # ---- callback queries ----------------------------------------------------------------
+
+    def callback_query(self, user: SimUser, message: SimMessage, data: str) -> Press:
+        """Queue a callback_query update for a press on a message."""
+        query_id = f"{next(self._query_ids)}{secrets.randbelow(10**9):09d}"
+        loop = asyncio.get_running_loop()
+        self.callbacks[query_id] = CallbackRecord(query_id, loop.time(), message)
+        chat = message.chat
+        if user.id not in chat.members and chat.type != "private":
+            chat.members[user.id] = "member"
+        self.enqueue("callback_query", {
+            "id": query_id, "from": user.to_dict(), "message": message.raw,
+            "chat_instance": str(abs(chat.id) * 7 + 13), "data": data,
+        })
+        self.emit("user_press", chat, message, data)
+        return Press(self, query_id, user, message, data)
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def new_file(self, kind: str, data: bytes | None = None, **meta: Any) -> FileRecord:
+        """Register a file and give it fresh file_id / file_unique_id."""
+        n = next(self._file_ids)
+        file_id = f"SBX{kind[:2].upper()}{n:06d}{secrets.token_hex(6)}"
+        ext = _EXT.get(kind, "bin")
+        rec = FileRecord(file_id=file_id, file_unique_id=f"U{n:06d}", kind=kind,
+                         data=data if data is not None else _FAKE_BYTES.get(kind, b"sandbox"),
+                         file_path=f"{kind}s/file_{n}.{ext}", meta=meta)
+        self.files[file_id] = rec
+        self.files_by_path[rec.file_path] = rec
+        return rec
+
+    def new_photo_sizes(self, data: bytes | None = None) -> list[dict[str, Any]]:
+        """Two PhotoSize objects (thumbnail and full size) with fresh files."""
+        sizes: list[dict[str, Any]] = []
+        for w, h in ((90, 67), (1280, 960)):
+            rec = self.new_file("photo", data, width=w, height=h)
+            # Every size knows the whole photo, so a bot re-sending any file_id gets all sizes.
+            rec.meta["sizes"] = sizes
+            sizes.append({"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
+                          "file_size": len(rec.data), "width": w, "height": h})
+        return sizes
+
+    def new_media_group_id(self) -> str:
+        """A fresh media_group_id."""
+        return f"1{next(self._media_groups):017d}"

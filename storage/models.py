@@ -1,0 +1,115 @@
+"""Plain records read from the database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# The request lifecycle. 'dispatched' waits for a claim (new or reopened), 'claimed' has a
+# volunteer, 'done' waits for the citizen's answer, 'closed' and 'cancelled' are final.
+DISPATCHED = "dispatched"
+CLAIMED = "claimed"
+DONE = "done"
+CLOSED = "closed"
+CANCELLED = "cancelled"
+OPEN_STATUSES = (DISPATCHED, CLAIMED, DONE)
+ALL_STATUSES = (DISPATCHED, CLAIMED, DONE, CLOSED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class User:
+    """A Telegram user the bot has seen."""
+
+    user_id: int
+    first_name: str
+    username: str | None
+    language: str | None
+    started: bool
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class Request:
+    """A citizen request and where it stands."""
+
+    id: int
+    ref: str
+    citizen_id: int
+    language: str
+    category: str
+    description: str
+    photos: list[str]
+    voice_file_id: str | None
+    latitude: float | None
+    longitude: float | None
+    address: str | None
+    phone: str | None
+    status: str
+    dispatch_chat_id: int | None
+    card_chat_id: int | None
+    card_message_id: int | None
+    card_kind: str | None
+    volunteer_id: int | None
+    volunteer_name: str | None
+    done_note: str | None
+    done_photo: str | None
+    rating: int | None
+    comment: str | None
+    closed_how: str | None
+    cancelled_by: str | None
+    reopen_count: int
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: Any) -> Request:
+        """Build a Request from a `requests` row."""
+        data = {name: row[name] for name in cls.__dataclass_fields__ if name != "photos"}
+        return cls(photos=json.loads(row["photos"]), **data)
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """Where a user stands in a multi-step conversation, and what they have entered so far."""
+
+    user_id: int
+    flow: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One Bot API call waiting to be made."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    request_id: int | None
+    purpose: str
+    attempts: int
+    not_before: float
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A Bot API call a unit of work wants made once it commits."""
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    purpose: str = "notice"
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a request's timeline."""
+
+    request_id: int
+    at: float
+    kind: str
+    actor_id: int | None
+    detail: dict[str, Any] | None

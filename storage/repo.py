@@ -1,0 +1,532 @@
+"""Every SQL statement of civicloop, as methods named for what they do."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from storage.models import (
+    CANCELLED,
+    CLAIMED,
+    CLOSED,
+    DISPATCHED,
+    DONE,
+    Dialog,
+    Event,
+    OutboxRow,
+    Outgoing,
+    Request,
+    User,
+)
+
+# A request that reached a volunteer may be cancelled by its citizen until the work is done.
+_CANCELLABLE = (DISPATCHED, CLAIMED)
+
+
+class Repo:
+    """Queries over one connection; the caller owns the transaction around them."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
+        """Run an UPDATE guarded by its WHERE clause and say whether it changed a row."""
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount == 1
+
+    # -- users ------------------------------------------------------------------------------
+
+    async def see_user(
+        self,
+        user_id: int,
+        first_name: str,
+        username: str | None,
+        language: str,
+        now: float,
+        *,
+        private: bool,
+    ) -> User:
+        """Record that a user spoke; a private message means the bot may now write to them."""
+        await self._conn.execute(
+            """
+            INSERT INTO users (user_id, first_name, username, language, started, blocked,
+                               created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 0, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET
+                first_name = excluded.first_name,
+                username = excluded.username,
+                started = MAX(users.started, excluded.started),
+                blocked = CASE WHEN excluded.started = 1 THEN 0 ELSE users.blocked END,
+                updated_at = excluded.updated_at
+            """,
+            (user_id, first_name, username, language, int(private), now, now),
+        )
+        user = await self.user(user_id)
+        assert user is not None
+        return user
+
+    async def user(self, user_id: int) -> User | None:
+        """Return the user, or None if the bot never saw them."""
+        row = await self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        return User(
+            user_id=row["user_id"],
+            first_name=row["first_name"],
+            username=row["username"],
+            language=row["language"],
+            started=bool(row["started"]),
+            blocked=bool(row["blocked"]),
+        )
+
+    async def set_language(self, user_id: int, language: str, now: float) -> None:
+        """Remember the language a user chose."""
+        await self._conn.execute(
+            "UPDATE users SET language = ?, updated_at = ? WHERE user_id = ?",
+            (language, now, user_id),
+        )
+
+    async def mark_blocked(self, user_id: int, now: float) -> None:
+        """Note that Telegram refuses messages to this user until they write again."""
+        await self._conn.execute(
+            "UPDATE users SET blocked = 1, updated_at = ? WHERE user_id = ?", (now, user_id)
+        )
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def next_ref(self, year: int) -> str:
+        """Allocate the next reference number of the year, e.g. 2026-000123."""
+        row = await self._one(
+            """
+            INSERT INTO ref_counters (year, last) VALUES (?, 1)
+            ON CONFLICT (year) DO UPDATE SET last = last + 1
+            RETURNING last
+            """,
+            (year,),
+        )
+        return f"{year}-{int(row[0]):06d}"
+
+    async def insert_request(
+        self,
+        *,
+        ref: str,
+        citizen_id: int,
+        language: str,
+        category: str,
+        description: str,
+        photos: list[str],
+        voice_file_id: str | None,
+        latitude: float | None,
+        longitude: float | None,
+        address: str | None,
+        phone: str | None,
+        dispatch_chat_id: int | None,
+        now: float,
+    ) -> int:
+        """Store a confirmed request as dispatched and return its id."""
+        row = await self._one(
+            """
+            INSERT INTO requests (ref, citizen_id, language, category, description, photos,
+                                  voice_file_id, latitude, longitude, address, phone, status,
+                                  dispatch_chat_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            RETURNING id
+            """,
+            (
+                ref, citizen_id, language, category, description, json.dumps(photos),
+                voice_file_id, latitude, longitude, address, phone, DISPATCHED,
+                dispatch_chat_id, now, now,
+            ),
+        )
+        return int(row[0])
+
+    async def request(self, request_id: int) -> Request | None:
+        """Return the request with this id, or None."""
+        row = await self._one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        return Request.from_row(row) if row else None
+
+    async def request_by_ref(self, ref: str) -> Request | None:
+        """Return the request with this reference number, or None."""
+        row = await self._one("SELECT * FROM requests WHERE ref = ?", (ref,))
+        return Request.from_row(row) if row else None
+
+    async def citizen_requests(self, citizen_id: int, limit: int) -> list[Request]:
+        """Return a citizen's requests, newest first."""
+        rows = await self._all(
+            "SELECT * FROM requests WHERE citizen_id = ? ORDER BY id DESC LIMIT ?",
+            (citizen_id, limit),
+        )
+        return [Request.from_row(row) for row in rows]
+
+    async def volunteer_tasks(self, volunteer_id: int) -> list[Request]:
+        """Return the requests a volunteer has claimed and not yet finished, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM requests WHERE volunteer_id = ? AND status = ? ORDER BY id",
+            (volunteer_id, CLAIMED),
+        )
+        return [Request.from_row(row) for row in rows]
+
+    async def claim(self, request_id: int, volunteer_id: int, name: str, now: float) -> bool:
+        """Give a dispatched request to a volunteer; exactly one concurrent caller wins."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = ?, volunteer_name = ?,
+                                claimed_at = ?, updated_at = ?
+            WHERE id = ? AND status = ?
+            """,
+            (CLAIMED, volunteer_id, name, now, now, request_id, DISPATCHED),
+        )
+
+    async def release(self, request_id: int, volunteer_id: int, now: float) -> bool:
+        """Put a claimed request back up for claiming, if this volunteer holds it."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
+                                claimed_at = NULL, updated_at = ?
+            WHERE id = ? AND status = ? AND volunteer_id = ?
+            """,
+            (DISPATCHED, now, request_id, CLAIMED, volunteer_id),
+        )
+
+    async def complete(
+        self, request_id: int, volunteer_id: int, note: str | None, photo: str | None, now: float
+    ) -> bool:
+        """Mark a claimed request done by its volunteer."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, done_note = ?, done_photo = ?, done_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status = ? AND volunteer_id = ?
+            """,
+            (DONE, note, photo, now, now, request_id, CLAIMED, volunteer_id),
+        )
+
+    async def confirm(self, request_id: int, citizen_id: int, now: float) -> bool:
+        """Close a done request on its citizen's word that it is resolved."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, closed_how = 'confirmed', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status = ? AND citizen_id = ?
+            """,
+            (CLOSED, now, now, request_id, DONE, citizen_id),
+        )
+
+    async def reopen(self, request_id: int, citizen_id: int, now: float) -> bool:
+        """Send a done request back to dispatch because its citizen says it is not resolved."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
+                                claimed_at = NULL, done_at = NULL, done_note = NULL,
+                                done_photo = NULL, reopen_count = reopen_count + 1,
+                                card_chat_id = NULL, card_message_id = NULL, card_kind = NULL,
+                                updated_at = ?
+            WHERE id = ? AND status = ? AND citizen_id = ?
+            """,
+            (DISPATCHED, now, request_id, DONE, citizen_id),
+        )
+
+    async def cancel_by_citizen(self, request_id: int, citizen_id: int, now: float) -> bool:
+        """Cancel a request its citizen no longer needs, if no work was finished on it."""
+        return await self._changed(
+            f"""
+            UPDATE requests SET status = ?, cancelled_by = 'citizen', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND citizen_id = ? AND status IN ({",".join("?" * len(_CANCELLABLE))})
+            """,
+            (CANCELLED, now, now, request_id, citizen_id, *_CANCELLABLE),
+        )
+
+    async def rate(self, request_id: int, citizen_id: int, stars: int, now: float) -> bool:
+        """Store the citizen's stars for a closed request, once."""
+        return await self._changed(
+            """
+            UPDATE requests SET rating = ?, updated_at = ?
+            WHERE id = ? AND citizen_id = ? AND status = ? AND rating IS NULL
+            """,
+            (stars, now, request_id, citizen_id, CLOSED),
+        )
+
+    async def add_comment(self, request_id: int, citizen_id: int, text: str, now: float) -> bool:
+        """Store the citizen's comment on a rated request, once."""
+        return await self._changed(
+            """
+            UPDATE requests SET comment = ?, updated_at = ?
+            WHERE id = ? AND citizen_id = ? AND rating IS NOT NULL AND comment IS NULL
+            """,
+            (text, now, request_id, citizen_id),
+        )
+
+    async def set_dispatch_chat(self, request_id: int, chat_id: int | None) -> None:
+        """Record which chat a request's card was sent to."""
+        await self._conn.execute(
+            "UPDATE requests SET dispatch_chat_id = ? WHERE id = ?", (chat_id, request_id)
+        )
+
+    async def record_card(
+        self, request_id: int, chat_id: int, message_id: int, kind: str
+    ) -> None:
+        """Remember the group message that shows a request, so later changes can edit it."""
+        await self._conn.execute(
+            """
+            UPDATE requests SET card_chat_id = ?, card_message_id = ?, card_kind = ?
+            WHERE id = ?
+            """,
+            (chat_id, message_id, kind, request_id),
+        )
+
+    async def add_event(
+        self,
+        request_id: int,
+        kind: str,
+        actor_id: int | None,
+        now: float,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an entry to a request's timeline."""
+        await self._conn.execute(
+            "INSERT INTO events (request_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (request_id, now, kind, actor_id, json.dumps(detail) if detail else None),
+        )
+
+    async def events(self, request_id: int) -> list[Event]:
+        """Return a request's timeline, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM events WHERE request_id = ? ORDER BY id", (request_id,)
+        )
+        return [
+            Event(
+                request_id=row["request_id"],
+                at=row["at"],
+                kind=row["kind"],
+                actor_id=row["actor_id"],
+                detail=json.loads(row["detail"]) if row["detail"] else None,
+            )
+            for row in rows
+        ]
+
+    async def status_counts(self) -> dict[str, int]:
+        """Count requests by status."""
+        rows = await self._all("SELECT status, COUNT(*) FROM requests GROUP BY status")
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def cancelled_by_counts(self) -> dict[str, int]:
+        """Count cancelled requests by who cancelled them."""
+        rows = await self._all(
+            "SELECT cancelled_by, COUNT(*) FROM requests WHERE status = ? GROUP BY cancelled_by",
+            (CANCELLED,),
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    async def enqueue(self, messages: list[Outgoing], now: float) -> None:
+        """Queue Bot API calls to be made after this transaction commits."""
+        await self._conn.executemany(
+            """
+            INSERT INTO outbox (chat_id, method, payload, request_id, purpose, not_before,
+                                created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                (
+                    m.chat_id, m.method, json.dumps(m.payload, ensure_ascii=False),
+                    m.request_id, m.purpose, now, now,
+                )
+                for m in messages
+            ],
+        )
+
+    async def pending_outbox_head(self, limit: int) -> list[OutboxRow]:
+        """Return the oldest pending calls, due or not (calls to one chat keep their order)."""
+        rows = await self._all(
+            """
+            SELECT id, chat_id, method, payload, request_id, purpose, attempts, not_before
+            FROM outbox WHERE status = 'pending'
+            ORDER BY id LIMIT ?
+            """,
+            (limit,),
+        )
+        return [
+            OutboxRow(
+                id=row["id"],
+                chat_id=row["chat_id"],
+                method=row["method"],
+                payload=json.loads(row["payload"]),
+                request_id=row["request_id"],
+                purpose=row["purpose"],
+                attempts=row["attempts"],
+                not_before=row["not_before"],
+            )
+            for row in rows
+        ]
+
+    async def pending_outbox(self) -> int:
+        """Count calls not yet made."""
+        row = await self._one("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+        return int(row[0])
+
+    async def mark_sent(self, outbox_id: int, message_ids: list[int], now: float) -> None:
+        """Record that a call succeeded and which messages it made."""
+        await self._conn.execute(
+            """
+            UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
+                              attempts = attempts + 1
+            WHERE id = ?
+            """,
+            (now, json.dumps(message_ids), outbox_id),
+        )
+
+    async def mark_failed(self, outbox_id: int, error: str, now: float) -> None:
+        """Give up on a call, keeping the reason."""
+        await self._conn.execute(
+            """
+            UPDATE outbox SET status = 'failed', last_error = ?, sent_at = ?,
+                              attempts = attempts + 1
+            WHERE id = ?
+            """,
+            (error[:500], now, outbox_id),
+        )
+
+    async def retry_later(self, outbox_id: int, not_before: float, error: str) -> None:
+        """Try a call again at `not_before`."""
+        await self._conn.execute(
+            """
+            UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + 1
+            WHERE id = ?
+            """,
+            (not_before, error[:500], outbox_id),
+        )
+
+    async def hold_chat(self, chat_id: int, not_before: float) -> None:
+        """Hold every pending call to a chat until `not_before` (after a 429 for that chat)."""
+        await self._conn.execute(
+            """
+            UPDATE outbox SET not_before = MAX(not_before, ?)
+            WHERE status = 'pending' AND chat_id = ?
+            """,
+            (not_before, chat_id),
+        )
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Point pending calls and bindings at a group's new id after it became a supergroup."""
+        await self._conn.execute(
+            "UPDATE outbox SET chat_id = ? WHERE status = 'pending' AND chat_id = ?",
+            (new_chat_id, old_chat_id),
+        )
+        # The payload names the chat too; rewrite it for the pending rows just moved.
+        await self._conn.execute(
+            """
+            UPDATE outbox SET payload = json_set(payload, '$.chat_id', ?)
+            WHERE status = 'pending' AND chat_id = ?
+            """,
+            (new_chat_id, new_chat_id),
+        )
+        await self._conn.execute(
+            "UPDATE bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
+        await self._conn.execute(
+            "UPDATE requests SET card_chat_id = ? WHERE card_chat_id = ?",
+            (new_chat_id, old_chat_id),
+        )
+
+    # -- dialogs ----------------------------------------------------------------------------
+
+    async def dialog(self, user_id: int) -> Dialog | None:
+        """Return the conversation a user is in, or None."""
+        row = await self._one("SELECT * FROM dialogs WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        return Dialog(
+            user_id=row["user_id"], flow=row["flow"], step=row["step"],
+            data=json.loads(row["data"]),
+        )
+
+    async def save_dialog(self, dialog: Dialog, now: float) -> None:
+        """Store where a user stands in a conversation."""
+        await self._conn.execute(
+            """
+            INSERT INTO dialogs (user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET
+                flow = excluded.flow, step = excluded.step, data = excluded.data,
+                updated_at = excluded.updated_at
+            """,
+            (dialog.user_id, dialog.flow, dialog.step,
+             json.dumps(dialog.data, ensure_ascii=False), now),
+        )
+
+    async def end_dialog(self, user_id: int) -> None:
+        """Forget a finished or abandoned conversation."""
+        await self._conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+
+    # -- bindings ---------------------------------------------------------------------------
+
+    async def bind(self, category: str, chat_id: int, by: int, now: float) -> None:
+        """Make a chat the volunteer group for a category."""
+        await self._conn.execute(
+            """
+            INSERT INTO bindings (category, chat_id, bound_by, bound_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (category) DO UPDATE SET
+                chat_id = excluded.chat_id, bound_by = excluded.bound_by,
+                bound_at = excluded.bound_at
+            """,
+            (category, chat_id, by, now),
+        )
+
+    async def bindings(self) -> dict[str, int]:
+        """Return the bound group of every category that has one."""
+        rows = await self._all("SELECT category, chat_id FROM bindings")
+        return {row[0]: int(row[1]) for row in rows}
+
+    # -- inbox ------------------------------------------------------------------------------
+
+    async def save_updates(self, updates: list[tuple[int, str]], now: float) -> list[int]:
+        """Store fetched updates before they are confirmed; return the ids not seen before."""
+        fresh = []
+        for update_id, payload in updates:
+            # update_id may start over after a week of silence: an id older than the 24 h
+            # Telegram keeps updates is a new update, not a repeat.
+            row = await self._one(
+                """
+                INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)
+                ON CONFLICT (update_id) DO UPDATE SET
+                    payload = excluded.payload, received_at = excluded.received_at,
+                    processed_at = NULL
+                WHERE inbox.received_at < ? - 86400
+                RETURNING update_id
+                """,
+                (update_id, payload, now, now),
+            )
+            if row is not None:
+                fresh.append(update_id)
+        return fresh
+
+    async def unprocessed_updates(self) -> list[tuple[int, str]]:
+        """Return stored updates not yet handled, in order."""
+        rows = await self._all(
+            "SELECT update_id, payload FROM inbox WHERE processed_at IS NULL ORDER BY update_id"
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def mark_processed(self, update_id: int, now: float) -> None:
+        """Note that an update has been handled."""
+        await self._conn.execute(
+            "UPDATE inbox SET processed_at = ? WHERE update_id = ?", (now, update_id)
+        )
+
+    async def prune_inbox(self, before: float) -> None:
+        """Drop handled updates older than `before`; they are transport, not records."""
+        await self._conn.execute(
+            "DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?", (before,)
+        )
+

@@ -1,0 +1,138 @@
+"""Shared fixtures: a sandbox Telegram, the real bot running against it, and a small town."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import run
+from bot.config import Config, parse_config
+from bot.context import Clock
+from sandbox import Limits, Sandbox, SimChat, SimUser
+
+TOKEN = "123456:TEST-token"
+CATEGORIES = [
+    {"code": "elderly", "zh": "助老服务", "en": "Help for the elderly"},
+    {"code": "environment", "zh": "生活环境", "en": "Living environment"},
+    {"code": "legal", "zh": "法律援助", "en": "Legal aid"},
+]
+# Faster than Telegram so the suite stays quick; the sandbox enforces the same numbers, so a
+# sender that overstepped them would meet 429s (tests assert there were none).
+TEST_LIMITS = {"private_per_second": 20.0, "private_burst": 10, "group_per_minute": 60,
+               "global_per_second": 30}
+
+
+def sandbox_limits() -> Limits:
+    """Sandbox limits matching TEST_LIMITS."""
+    return Limits(private_per_second=TEST_LIMITS["private_per_second"],
+                  private_burst=int(TEST_LIMITS["private_burst"]),
+                  group_per_minute=int(TEST_LIMITS["group_per_minute"]),
+                  group_edits_per_minute=int(TEST_LIMITS["group_per_minute"]),
+                  global_per_second=int(TEST_LIMITS["global_per_second"]))
+
+
+def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
+    """A validated config pointing at the sandbox, with a database in tmp_path."""
+    categories = bot.pop("categories", CATEGORIES)
+    delivery = {**TEST_LIMITS, **bot.pop("delivery", {})}
+    raw = {
+        "telegram": {"token": TOKEN, "base_url": sb.base_url, "base_file_url": sb.base_file_url,
+                     "poll_timeout": 1},
+        "bot": {"database": "civicloop.db", "default_language": "en", **bot},
+        "delivery": delivery,
+        "categories": categories,
+    }
+    return parse_config(raw, env={}, base_dir=tmp_path)
+
+
+class BotRunner:
+    """The real bot (bot.app.run) in this event loop, started and stopped like a process."""
+
+    def __init__(self, sb: Sandbox, config: Config, clock: Clock | None = None) -> None:
+        self.sb = sb
+        self.config = config
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    def _polls(self) -> int:
+        return sum(1 for call in self.sb.calls if call[0].lower() == "getupdates")
+
+    async def start(self) -> None:
+        """Start the bot and wait until it polls for updates."""
+        polls = self._polls()
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(run(self.config, self._stop, self.clock))
+        await self.sb.wait_until(lambda: self._polls() > polls or self._task.done(), timeout=10)
+        if self._task.done():
+            self._task.result()
+
+    async def stop(self) -> None:
+        """Stop the bot the way SIGTERM does."""
+        if self._task is None:
+            return
+        self._stop.set()
+        await asyncio.wait_for(self._task, timeout=15)
+        self._task = None
+
+    async def crash(self) -> None:
+        """Kill the bot without a clean shutdown (the task is cancelled where it stands)."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+
+@dataclass
+class Town:
+    """A sandbox Telegram with citizens, volunteers, an admin, groups and the bot."""
+
+    sb: Sandbox
+    bot: BotRunner
+    citizen: SimUser
+    grandma: SimUser
+    vol1: SimUser
+    vol2: SimUser
+    admin: SimUser
+    volunteers: SimChat
+    admin_chat: SimChat
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    """A started sandbox with test limits."""
+    async with Sandbox(token=TOKEN, limits=sandbox_limits()) as sb:
+        yield sb
+
+
+@pytest.fixture
+async def town(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Town]:
+    """The bot running against the sandbox: elderly requests go to the volunteers group."""
+    sb = sandbox
+    citizen = sb.add_user("Alice", language_code="en", phone="+8613800000001")
+    grandma = sb.add_user("王奶奶", language_code="zh", phone="+8613800000002")
+    vol1 = sb.add_user("Li", language_code="en")
+    vol2 = sb.add_user("Zhang", language_code="en")
+    admin = sb.add_user("Admin", language_code="en")
+    volunteers = sb.add_group("Elderly volunteers")
+    admin_chat = sb.add_group("Admins")
+    for member in (vol1, vol2, admin):
+        volunteers.add_member(member)
+    admin_chat.add_member(admin, status="administrator")
+    categories = [dict(CATEGORIES[0], group_id=volunteers.id), *CATEGORIES[1:]]
+    config = make_config(tmp_path, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
+                         categories=categories)
+    runner = BotRunner(sb, config)
+    await runner.start()
+    try:
+        yield Town(sb, runner, citizen, grandma, vol1, vol2, admin, volunteers, admin_chat)
+    finally:
+        await runner.stop()

@@ -1,0 +1,54 @@
+"""Steps the end-to-end stories share, written the way a person would do them."""
+
+from __future__ import annotations
+
+import re
+
+from sandbox import SimChat, SimMessage, SimUser
+
+REF = re.compile(r"\d{4}-\d{6}")
+
+
+async def file_request(
+    citizen: SimUser,
+    *,
+    category: str = "Help for the elderly",
+    text: str = "My kitchen tap is leaking and I cannot fix it.",
+    address: str | None = "12 Jianshe Road, building 3",
+    share_phone: bool = True,
+) -> str:
+    """A citizen files a request through the form (English labels) and returns its reference."""
+    await citizen.send("/start")
+    await citizen.wait_for(text="Choose below")
+    await citizen.press("📝 New request")
+    await citizen.wait_for(text="What kind of help")
+    await citizen.press(category)
+    await citizen.wait_for(text="describe the problem")
+    await citizen.send(text)
+    await citizen.wait_for(text="Where is it")
+    if address is None:
+        await citizen.tap("📍 Share my location", latitude=34.86, longitude=117.55)
+    else:
+        await citizen.send(address)
+    await citizen.wait_for(text="How can the volunteer reach you")
+    if share_phone:
+        await citizen.tap("📞 Share my phone number")
+    else:
+        await citizen.tap("Skip")
+    await citizen.wait_for(text="Is everything correct?")
+    await citizen.press("✅ Confirm and send")
+    receipt = await citizen.wait_for(text="Reference number")
+    match = REF.search(receipt.text)
+    assert match, receipt.text
+    return match.group(0)
+
+
+async def card_of(group: SimChat, ref: str) -> SimMessage:
+    """Wait for the request's card to appear in a group."""
+    return await group.wait_for(text=ref)
+
+
+async def claim(volunteer: SimUser, group: SimChat, card: SimMessage) -> str:
+    """A volunteer presses Claim on a card; returns the popup text."""
+    press = await volunteer.press("🙋 Claim", chat=group, message=card)
+    return (await press.answer()).text or ""
