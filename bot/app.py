@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -133,11 +132,19 @@ async def run(config: Config, stop: asyncio.Event, clock: Clock | None = None) -
             poller = asyncio.create_task(Poller(env, app, config.poll_timeout).run())
             log.info("civicloop is serving as @%s", env.bot_username)
             stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({poller, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (poller, stopper):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            try:
+                await asyncio.wait({poller, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # Killed, not stopped: drop everything in flight, as a dying process would.
+                sender.abort()
+                await app.stop()
+                raise
+            finally:
+                for task in (poller, stopper):
+                    task.cancel()
+                await asyncio.gather(poller, stopper, return_exceptions=True)
+            if poller.done() and not poller.cancelled() and poller.exception():
+                log.error("polling stopped", exc_info=poller.exception())
             await sender.stop()
             await app.stop()
     finally:

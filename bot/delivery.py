@@ -125,6 +125,14 @@ class Sender:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def abort(self) -> None:
+        """Drop everything at once (the process is dying); unsent rows stay queued."""
+        if self._runner is not None:
+            self._runner.cancel()
+            self._runner = None
+        for task in self._tasks:
+            task.cancel()
+
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()  # before looking, so a wake during the look is not lost

@@ -47,6 +47,7 @@ class BotApi:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self._poll: tuple[asyncio.Task[Any], Callable[[], bool]] | None = None
+        self.polls_started = 0
         self._handlers: dict[str, Handler] = {
             name[len("m_"):]: getattr(self, name) for name in dir(self) if name.startswith("m_")
         }
@@ -240,6 +241,7 @@ class BotApi:
         current = asyncio.current_task()
         assert current is not None
         self._poll = (current, alive)
+        self.polls_started += 1
         try:
             limit = params.get("limit", 100)
             if not 1 <= limit <= 100:

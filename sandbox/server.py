@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +22,22 @@ UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
 
 class SandboxBug(RuntimeError):
     """The sandbox produced an object that does not match the spec."""
+
+
+@dataclass
+class Fault:
+    """A failure injected by a test: the next `remaining` matching calls get this error."""
+
+    method: str
+    code: int
+    description: str
+    remaining: int
+    retry_after: int | None = None
+
+    def error(self) -> ApiError:
+        """The error answered for a faulted call."""
+        params = {"retry_after": self.retry_after} if self.retry_after is not None else None
+        return ApiError(self.code, self.description, params)
 
 
 class Sandbox:
@@ -44,6 +61,7 @@ class Sandbox:
         self.host = "127.0.0.1"
         self.port = 0
         self._runner: web.AppRunner | None = None
+        self._faults: list[Fault] = []
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -131,6 +149,11 @@ class Sandbox:
         """Wait until condition() is true; TimeoutError after timeout seconds."""
         await self.world.wait_until(condition, timeout)
 
+    @property
+    def polls_started(self) -> int:
+        """How many getUpdates calls have begun (a bot that started polling is serving)."""
+        return self.api.polls_started
+
     def calls_to(self, method: str) -> list[tuple[str, dict[str, Any], Any]]:
         """Recorded calls of one method."""
         return [c for c in self.calls if c[0].lower() == method.lower()]
@@ -151,6 +174,10 @@ class Sandbox:
             return web.json_response(NOT_FOUND, status=404)
         params: dict[str, Any] = dict(request.query)
         uploads: dict[str, Upload] = {}
+        fault = self._take_fault(canonical)
+        if fault is not None:
+            await _read_body(request, params, uploads)
+            return self._answer_error(canonical, params, uploads, fault.error())
         try:
             await _read_body(request, params, uploads)
             validated, result = await self.api.call(
@@ -165,6 +192,26 @@ class Sandbox:
                 500, f"Internal Server Error: sandbox bug: {type(exc).__name__}: {exc}"))
         self.calls.append((canonical, _loggable(validated, uploads), result))
         return web.json_response({"ok": True, "result": result})
+
+    def inject(self, method: str, *, code: int = 502, description: str = "Bad Gateway",
+               times: int = 1, retry_after: int | None = None) -> Fault:
+        """Make the next `times` calls of `method` ("*" = any but getUpdates) fail."""
+        fault = Fault(method.lower(), code, description, times, retry_after)
+        self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Stop failing calls on purpose."""
+        self._faults.clear()
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for fault in self._faults:
+            wanted = fault.method == method.lower() or (
+                fault.method == "*" and method.lower() != "getupdates")
+            if wanted and fault.remaining > 0:
+                fault.remaining -= 1
+                return fault
+        return None
 
     def _answer_error(self, method: str, params: dict[str, Any], uploads: dict[str, Upload],
                       exc: ApiError) -> web.Response:

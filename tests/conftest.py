@@ -62,7 +62,7 @@ class BotRunner:
         self._stop = asyncio.Event()
 
     def _polls(self) -> int:
-        return sum(1 for call in self.sb.calls if call[0].lower() == "getupdates")
+        return self.sb.polls_started
 
     async def start(self) -> None:
         """Start the bot and wait until it polls for updates."""
