@@ -1,0 +1,102 @@
+"""Config is validated at start: a wrong value stops start-up with the key named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD: dict[str, Any] = {
+    "telegram": {"token": "123:abc"},
+    "bot": {"admin_ids": [1]},
+    "categories": [{"code": "elderly", "zh": "助老服务", "en": "Help for the elderly"}],
+}
+
+
+def parse(**changes: Any) -> Any:
+    """Parse GOOD with some tables replaced."""
+    return parse_config({**GOOD, **changes}, env={}, base_dir=Path("/srv"))
+
+
+def test_the_example_config_is_valid_once_a_token_and_an_admin_are_given(
+    tmp_path: Path,
+) -> None:
+    """config.example.toml documents a config that works."""
+    text = (ROOT / "config.example.toml").read_text("utf-8").replace("admin_ids = []",
+                                                                     "admin_ids = [42]")
+    path = tmp_path / "config.toml"
+    path.write_text(text, "utf-8")
+    config = load_config(path, env={"TELEGRAM_BOT_TOKEN": "42:secret"})
+    assert config.token == "42:secret"
+    assert len(config.categories) == 10
+    assert config.database == tmp_path / "civicloop.db"
+    assert config.timezone.key == "Asia/Shanghai"
+
+
+def test_the_environment_token_wins_over_the_file() -> None:
+    """TELEGRAM_BOT_TOKEN overrides telegram.token."""
+    config = parse_config(GOOD, env={"TELEGRAM_BOT_TOKEN": "9:env"}, base_dir=Path("."))
+    assert config.token == "9:env"
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"telegram": {}}, "telegram.token: missing"),
+        ({"telegram": {"token": "not a token"}}, "telegram.token"),
+        ({"bot": {"admin_ids": [1], "default_language": "fr"}}, "bot.default_language"),
+        ({"bot": {"admin_ids": [1], "timezone": "Mars/Olympus"}}, "bot.timezone"),
+        ({"bot": {"admin_ids": "1"}}, "bot.admin_ids"),
+        ({"bot": {}}, "bot.admin_ids"),
+        ({"telegram": {"token": "1:a", "poll_timeout": 99}}, "telegram.poll_timeout"),
+        ({"delivery": {"group_per_minute": 0}}, "delivery.group_per_minute"),
+        ({"delivery": {"private_per_second": "fast"}}, "delivery.private_per_second"),
+        ({"limits": {"max_photos": 11}}, "limits.max_photos"),
+        ({"categories": []}, "categories"),
+        ({"categories": [{"code": "Bad Code", "zh": "x", "en": "x"}]}, "categories[0].code"),
+        ({"categories": [{"code": "a", "zh": "x"}]}, "categories[0].en"),
+        ({"categories": [{"code": "a", "zh": "x", "en": "x"}] * 2}, "categories[1].code"),
+        ({"categories": [{"code": "a", "zh": "x", "en": "x", "colour": 1}]},
+         "categories[0].colour"),
+    ],
+)
+def test_a_wrong_value_is_refused_naming_the_key(changes: dict[str, Any], key: str) -> None:
+    """Each mistake is reported with the key that holds it."""
+    with pytest.raises(ConfigError) as caught:
+        parse(**changes)
+    assert str(caught.value).startswith(key)
+
+
+def test_start_up_with_a_bad_config_prints_one_line_and_exits(tmp_path: Path) -> None:
+    """`python -m bot` with a broken config stops with one line naming the key."""
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\ndefault_language = "fr"\nadmin_ids = [1]\n'
+                    '[[categories]]\ncode = "a"\nzh = "甲"\nen = "A"\n', "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env={"TELEGRAM_BOT_TOKEN": "1:abc", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "config error: bot.default_language: must be one of zh, en (got 'fr')"
+    ]
+
+
+def test_a_missing_token_stops_start_up(tmp_path: Path) -> None:
+    """Without TELEGRAM_BOT_TOKEN or telegram.token the bot does not start."""
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\nadmin_ids = [1]\n[[categories]]\ncode = "a"\nzh = "甲"\nen = "A"\n',
+                    "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "telegram.token: missing" in result.stderr

@@ -1,0 +1,199 @@
+"""Storage on a real SQLite file: migrations, guarded transitions, outbox, inbox, dialogs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from storage import Database, Dialog, Outgoing, Repo
+from storage.db import migrations
+
+NOW = 1_780_000_000.0
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database in a temporary file."""
+    database = await Database.open(tmp_path / "civicloop.db")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def new_request(repo: Repo, citizen: int = 1) -> int:
+    """Store a dispatched request for `citizen`; users 7, 8 and 100-109 are volunteers."""
+    for user_id in (citizen, 2, 7, 8, *range(100, 110)):
+        await repo.see_user(user_id, f"u{user_id}", None, "en", NOW, private=True)
+    return await repo.insert_request(
+        ref=await repo.next_ref(2026), citizen_id=citizen, language="en", category="elderly",
+        description="tap leaks", photos=["p1"], voice_file_id=None, latitude=None,
+        longitude=None, address="1 Road", phone="+86", dispatch_chat_id=-100, now=NOW,
+    )
+
+
+async def test_a_new_database_gets_every_migration_and_reopening_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The schema version equals the number of shipped migrations, and stays put."""
+    path = tmp_path / "x.db"
+    first = await Database.open(path)
+    assert await first.schema_version() == len(migrations())
+    async with first.transaction() as repo:
+        await new_request(repo)
+    await first.close()
+    again = await Database.open(path)
+    try:
+        assert await again.schema_version() == len(migrations())
+        async with again.reading() as repo:
+            assert (await repo.status_counts()) == {"dispatched": 1}
+    finally:
+        await again.close()
+
+
+async def test_a_database_from_a_newer_program_is_refused(tmp_path: Path) -> None:
+    """An older civicloop never runs on a schema it does not know."""
+    path = tmp_path / "future.db"
+    async with aiosqlite.connect(path) as conn:
+        await conn.execute("PRAGMA user_version = 999")
+        await conn.commit()
+    with pytest.raises(RuntimeError, match="newer than this program"):
+        await Database.open(path)
+
+
+async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
+    """The connection runs in WAL mode and enforces foreign keys."""
+    async with db.transaction() as repo:
+        with pytest.raises(aiosqlite.IntegrityError):
+            await repo.add_event(12345, "created", None, NOW)  # no such request
+
+
+async def test_reference_numbers_count_up_per_year(db: Database) -> None:
+    """Each year starts at 000001."""
+    async with db.transaction() as repo:
+        refs = [await repo.next_ref(2026) for _ in range(3)] + [await repo.next_ref(2027)]
+    assert refs == ["2026-000001", "2026-000002", "2026-000003", "2027-000001"]
+
+
+async def test_of_many_simultaneous_claims_exactly_one_wins(db: Database) -> None:
+    """Ten volunteers claim the same request in the same instant."""
+    async with db.transaction() as repo:
+        request_id = await new_request(repo)
+
+    async def claim(volunteer: int) -> bool:
+        async with db.transaction() as repo:
+            return await repo.claim(request_id, volunteer, f"v{volunteer}", NOW)
+
+    results = await asyncio.gather(*(claim(v) for v in range(100, 110)))
+    assert results.count(True) == 1
+    async with db.reading() as repo:
+        request = await repo.request(request_id)
+    assert request is not None and request.status == "claimed"
+    assert request.volunteer_id == 100 + results.index(True)
+
+
+async def test_transitions_check_the_state_and_the_person(db: Database) -> None:
+    """Only the holder may release or finish; only the citizen may confirm or cancel."""
+    async with db.transaction() as repo:
+        rid = await new_request(repo, citizen=1)
+        assert not await repo.release(rid, 7, NOW)  # nobody holds it yet
+        assert await repo.claim(rid, 7, "Li", NOW)
+        assert not await repo.complete(rid, 8, None, None, NOW)  # not the holder
+        assert not await repo.confirm(rid, 1, NOW)  # not done yet
+        assert await repo.complete(rid, 7, "fixed", None, NOW)
+        assert not await repo.cancel_by_citizen(rid, 1, NOW)  # work is done
+        assert not await repo.confirm(rid, 2, NOW)  # not the citizen
+        assert await repo.confirm(rid, 1, NOW)
+        assert not await repo.confirm(rid, 1, NOW)  # once
+        assert await repo.rate(rid, 1, 5, NOW)
+        assert not await repo.rate(rid, 1, 4, NOW)  # once
+        request = await repo.request(rid)
+    assert request is not None
+    assert (request.status, request.rating, request.closed_how) == ("closed", 5, "confirmed")
+
+
+async def test_reopen_clears_the_volunteer_and_counts(db: Database) -> None:
+    """A citizen's No sends the request back to dispatch, remembering it was reopened."""
+    async with db.transaction() as repo:
+        rid = await new_request(repo, citizen=1)
+        await repo.claim(rid, 7, "Li", NOW)
+        await repo.complete(rid, 7, None, None, NOW)
+        assert await repo.reopen(rid, 1, NOW)
+        request = await repo.request(rid)
+    assert request is not None
+    assert (request.status, request.volunteer_id, request.reopen_count) == ("dispatched", None, 1)
+
+
+async def test_a_failed_unit_of_work_leaves_nothing_behind(db: Database) -> None:
+    """An error inside a transaction rolls back its state change, event and messages."""
+    async with db.transaction() as repo:
+        rid = await new_request(repo)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as repo:
+            await repo.claim(rid, 7, "Li", NOW)
+            await repo.add_event(rid, "claimed", 7, NOW)
+            await repo.enqueue([Outgoing(7, "sendMessage", {"chat_id": 7, "text": "x"})], NOW)
+            raise RuntimeError("boom")
+    async with db.reading() as repo:
+        request = await repo.request(rid)
+        assert request is not None and request.status == "dispatched"
+        assert await repo.events(rid) == []
+        assert await repo.pending_outbox() == 0
+
+
+async def test_the_outbox_hands_out_rows_in_order_and_remembers_results(db: Database) -> None:
+    """Pending rows come oldest first; sent and failed rows leave the queue."""
+    async with db.transaction() as repo:
+        await repo.enqueue(
+            [Outgoing(c, "sendMessage", {"chat_id": c, "text": str(c)}) for c in (5, 6, 7)], NOW
+        )
+        first, second, third = await repo.pending_outbox_head(10)
+        await repo.mark_sent(first.id, [11], NOW)
+        await repo.mark_failed(second.id, "forbidden", NOW)
+        await repo.retry_later(third.id, NOW + 60, "timeout")
+        head = await repo.pending_outbox_head(10)
+    assert [row.chat_id for row in head] == [7]
+    assert head[0].not_before == NOW + 60 and head[0].attempts == 1
+
+
+async def test_the_inbox_stores_each_update_once_within_a_day(db: Database) -> None:
+    """A repeated update_id is a repeat within 24 h, and a new update after that."""
+    async with db.transaction() as repo:
+        assert await repo.save_updates([(1, "{}"), (2, "{}")], NOW) == [1, 2]
+        assert await repo.save_updates([(2, "{}"), (3, "{}")], NOW + 5) == [3]
+        await repo.mark_processed(1, NOW)
+        assert [u for u, _ in await repo.unprocessed_updates()] == [2, 3]
+        assert await repo.save_updates([(1, "{}")], NOW + 90_000) == [1]
+
+
+async def test_a_dialog_survives_reopening_the_database(tmp_path: Path) -> None:
+    """Conversation state lives in the database, so a restart resumes it."""
+    path = tmp_path / "d.db"
+    db = await Database.open(path)
+    async with db.transaction() as repo:
+        await repo.save_dialog(Dialog(1, "intake", "location", {"description": "水管漏水"}), NOW)
+    await db.close()
+    db = await Database.open(path)
+    try:
+        async with db.reading() as repo:
+            dialog = await repo.dialog(1)
+    finally:
+        await db.close()
+    assert dialog == Dialog(1, "intake", "location", {"description": "水管漏水"})
+
+
+async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
+    db: Database,
+) -> None:
+    """ChatMigrated moves bindings, cards and pending messages to the new id."""
+    async with db.transaction() as repo:
+        await repo.bind("elderly", -5, 1, NOW)
+        await repo.enqueue([Outgoing(-5, "sendMessage", {"chat_id": -5, "text": "x"})], NOW)
+        await repo.move_chat(-5, -1005)
+        assert await repo.bindings() == {"elderly": -1005}
+        (row,) = await repo.pending_outbox_head(5)
+    assert row.chat_id == -1005 and row.payload["chat_id"] == -1005
