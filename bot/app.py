@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
 ID = r"\d{1,12}"
+FORM_BUTTON = r"^in:[0-9a-f]{6}:[a-z]{2,8}:[a-z0-9_]{0,32}$"  # in:<draft>:<action>:<arg>
 
 
 @dataclass
@@ -69,7 +70,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         # Buttons
         CallbackQueryHandler(citizen.menu_button, pattern=r"^menu:(new|my|help)$"),
         CallbackQueryHandler(citizen.language_button, pattern=r"^lang:(zh|en)$"),
-        CallbackQueryHandler(citizen.form_button, pattern=r"^in:[0-9a-f]{6}:[a-z]{2,8}:[a-z_]{0,32}$"),
+        CallbackQueryHandler(citizen.form_button, pattern=FORM_BUTTON),
         CallbackQueryHandler(citizen.cancel_button, pattern=rf"^cancel:{ID}$"),
         CallbackQueryHandler(citizen.cancel_confirmed, pattern=rf"^cancelok:{ID}$"),
         CallbackQueryHandler(citizen.cancel_declined, pattern=rf"^cancelno:{ID}$"),

@@ -393,7 +393,10 @@ class Intake:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who, private=True)
             dialog = await repo.dialog(who.user_id)
-            if dialog is None or dialog.flow != "done" or dialog.data.get("request_id") != request_id:
+            if (
+                dialog is None or dialog.flow != "done"
+                or dialog.data.get("request_id") != request_id
+            ):
                 return Answer(env.t(lang, "common.stale"), alert=True)
             await self.loop.finish_done(repo, who, lang, request_id, None, None)
         env.wake_sender()

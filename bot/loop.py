@@ -52,7 +52,9 @@ class RequestLoop:
 
     # -- 点单 order → 派单 dispatch ---------------------------------------------------------
 
-    async def submit(self, repo: Repo, citizen_id: int, language: str, draft: dict[str, Any]) -> Request:
+    async def submit(
+        self, repo: Repo, citizen_id: int, language: str, draft: dict[str, Any]
+    ) -> Request:
         """Store a confirmed draft as a request, dispatch its card and send the receipt."""
         now = self.env.now()
         category = draft["category"]
@@ -344,7 +346,8 @@ class RequestLoop:
                     for r in requests
                     if r.status in (DISPATCHED, CLAIMED)
                 ]
-                out = [ui.message(who.user_id, "\n".join(lines), ui.inline(rows) if rows else None)]
+                markup = ui.inline(rows) if rows else None
+                out = [ui.message(who.user_id, "\n".join(lines), markup)]
             await repo.enqueue(out, env.now())
         env.wake_sender()
 
@@ -432,7 +435,7 @@ class RequestLoop:
                 base = collected - by_whom.get("citizen", 0)
                 rate = f"{100 * closed / base:.2f}%" if base else "—"
                 open_lines = "\n".join(
-                    t(lang, "admin.stats_open_line", status=render.status_name(env, s, lang),
+                    t(lang, "admin.stats_open_line", status=t(lang, f"admin.status.{s}"),
                       count=counts.get(s, 0))
                     for s in OPEN_STATUSES
                 )

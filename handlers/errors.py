@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
@@ -31,9 +32,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = svc.env.t.language_for(None, update.effective_user.language_code)
     text = svc.env.t(lang, "common.error")
     if update.callback_query is not None:
-        try:
+        with contextlib.suppress(BadRequest):  # already answered, or too old to answer
             await update.callback_query.answer(text, show_alert=True)
-        except BadRequest:
-            pass  # already answered, or too old to answer
     elif update.effective_chat is not None and update.effective_chat.type == "private":
         await svc.notify(update.effective_chat.id, text)
