@@ -11,6 +11,7 @@ from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
 from bot.context import Env
+from storage.db import handling_update
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ class Poller:
     async def _handle(self, update_id: int, payload: str) -> None:
         update = Update.de_json(json.loads(payload), self.app.bot)
         try:
-            await self.app.process_update(update)
+            with handling_update(update_id):
+                await self.app.process_update(update)
         finally:
             async with self.env.db.transaction() as repo:
                 await repo.mark_processed(update_id, self.env.now())

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +17,11 @@ import aiosqlite
 from storage.repo import Repo
 
 log = logging.getLogger(__name__)
+
+# The update being handled in this task, if any. Its inbox row is marked handled inside the
+# first transaction that commits while handling it, so a crash can never leave a state change
+# committed and its update still waiting to be replayed (and applied a second time).
+_handling_update: ContextVar[int | None] = ContextVar("handling_update", default=None)
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -31,6 +38,16 @@ def migrations() -> list[tuple[int, str, str]]:
         if version != expected:
             raise RuntimeError(f"migration {name} is out of sequence (expected {expected:03d})")
     return found
+
+
+@contextmanager
+def handling_update(update_id: int) -> Iterator[None]:
+    """Tie the transactions run inside this block to the inbox row of `update_id`."""
+    token = _handling_update.set(update_id)
+    try:
+        yield
+    finally:
+        _handling_update.reset(token)
 
 
 class Database:
@@ -91,7 +108,11 @@ class Database:
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Repo(self._conn)
+                repo = Repo(self._conn)
+                yield repo
+                update_id = _handling_update.get()
+                if update_id is not None:
+                    await repo.mark_processed(update_id, time.time())
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise

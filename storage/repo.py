@@ -519,9 +519,10 @@ class Repo:
         return [(int(row[0]), str(row[1])) for row in rows]
 
     async def mark_processed(self, update_id: int, now: float) -> None:
-        """Note that an update has been handled."""
+        """Note that an update has been handled (the first time counts)."""
         await self._conn.execute(
-            "UPDATE inbox SET processed_at = ? WHERE update_id = ?", (now, update_id)
+            "UPDATE inbox SET processed_at = ? WHERE update_id = ? AND processed_at IS NULL",
+            (now, update_id),
         )
 
     async def prune_inbox(self, before: float) -> None:

@@ -10,7 +10,7 @@ import aiosqlite
 import pytest
 
 from storage import Database, Dialog, Outgoing, Repo
-from storage.db import migrations
+from storage.db import handling_update, migrations
 
 NOW = 1_780_000_000.0
 
@@ -197,3 +197,21 @@ async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
         assert await repo.bindings() == {"elderly": -1005}
         (row,) = await repo.pending_outbox_head(5)
     assert row.chat_id == -1005 and row.payload["chat_id"] == -1005
+
+
+async def test_a_state_change_and_its_update_being_handled_commit_together(
+    db: Database,
+) -> None:
+    """A crash after a handler's commit cannot replay its update: both commit in one go."""
+    async with db.transaction() as repo:
+        await repo.save_updates([(41, "{}"), (42, "{}")], NOW)
+    with handling_update(41):
+        async with db.transaction() as repo:
+            await repo.see_user(5, "Eve", None, "en", NOW, private=True)
+    with handling_update(42), pytest.raises(RuntimeError):
+        async with db.transaction() as repo:
+            await repo.see_user(6, "Mallory", None, "en", NOW, private=True)
+            raise RuntimeError("crash before commit")
+    async with db.reading() as repo:
+        assert [u for u, _ in await repo.unprocessed_updates()] == [42]
+        assert await repo.user(6) is None

@@ -1,0 +1,145 @@
+"""The bot as a real process: killed with SIGKILL at a bad moment, it comes back whole."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from sandbox import Sandbox, SimChat, SimUser
+from tests.conftest import TOKEN
+from tests.flows import REF
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BotProcess:
+    """`python -m bot --config …` as a child process."""
+
+    def __init__(self, sb: Sandbox, config: Path) -> None:
+        self.sb = sb
+        self.config = config
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        """Start the process and wait until it polls."""
+        polls = self.sb.polls_started
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--config", str(self.config), "--log-level", "WARNING",
+            cwd=ROOT, env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN},
+        )
+        proc = self.proc
+        await self.sb.wait_until(
+            lambda: self.sb.polls_started > polls or proc.returncode is not None, timeout=30
+        )
+        assert proc.returncode is None, "the bot exited at start"
+
+    async def kill(self) -> None:
+        """SIGKILL: no cleanup of any kind."""
+        assert self.proc is not None
+        self.proc.kill()
+        await self.proc.wait()
+
+    async def terminate(self) -> int:
+        """SIGTERM, as a service manager stops it; returns the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), timeout=20)
+
+
+@pytest.fixture
+async def world(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[tuple[BotProcess, SimUser,
+                                                                         SimUser, SimChat]]:
+    """A bot process with one citizen, one volunteer and the elderly group."""
+    citizen = sandbox.add_user("Alice", language_code="en", phone="+8613800000001")
+    volunteer = sandbox.add_user("Li", language_code="en")
+    group = sandbox.add_group("Elderly volunteers")
+    group.add_member(volunteer)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[telegram]
+base_url = "{sandbox.base_url}"
+base_file_url = "{sandbox.base_file_url}"
+poll_timeout = 1
+[bot]
+database = "civicloop.db"
+default_language = "en"
+admin_ids = [{volunteer.id}]
+[delivery]
+private_per_second = 20.0
+private_burst = 10
+group_per_minute = 60
+[[categories]]
+code = "elderly"
+zh = "助老服务"
+en = "Help for the elderly"
+group_id = {group.id}
+""",
+        "utf-8",
+    )
+    bot = BotProcess(sandbox, config)
+    await bot.start()
+    try:
+        yield bot, citizen, volunteer, group
+    finally:
+        if bot.proc is not None and bot.proc.returncode is None:
+            await bot.kill()
+
+
+async def test_a_killed_process_resumes_the_form_and_the_loop(
+    world: tuple[BotProcess, SimUser, SimUser, SimChat],
+) -> None:
+    """SIGKILL mid-form and again right after a claim: nothing is lost or sent twice."""
+    bot, alice, li, group = world
+    await li.send("/start")
+    await li.wait_for(text="Choose below")
+    await alice.send("/start")
+    await alice.wait_for(text="Choose below")
+    await alice.press("📝 New request")
+    await alice.wait_for(text="What kind of help")
+    await alice.press("Help for the elderly")
+    await alice.wait_for(text="describe the problem")
+    await alice.send("Need help carrying coal upstairs.")
+    await alice.wait_for(text="Where is it")
+
+    await bot.kill()
+    await bot.start()
+
+    await alice.send("Building 4, Xinhua Road")
+    await alice.wait_for(text="How can the volunteer reach you")
+    await alice.tap("Skip")
+    await alice.wait_for(text="Is everything correct?")
+    await alice.press("✅ Confirm and send")
+    receipt = await alice.wait_for(text="Reference number")
+    match = REF.search(receipt.text or "")
+    assert match
+    card = await group.wait_for(text=match.group(0))
+
+    press = await li.press("🙋 Claim", chat=group, message=card)
+    assert match.group(0) in ((await press.answer()).text or "")
+    await bot.kill()
+    await bot.start()
+
+    details = await li.wait_for(text="Need help carrying coal upstairs.")
+    assert "Building 4, Xinhua Road" in (details.text or "")
+    await alice.wait_for(text="a volunteer has taken your request")
+    await li.press("✅ Done")
+    await li.wait_for(text="Write a short note")
+    assert await bot.terminate() == 0
+
+    sent_details = [m for m in li.private.bot_messages() if "Need help" in (m.text or "")]
+    assert len(sent_details) == 1
+    receipts = [m for m in alice.private.bot_messages() if "Reference number" in (m.text or "")]
+    assert len(receipts) == 1
+    assert sandbox_errors_are_only_expected(bot.sb)
+
+
+def sandbox_errors_are_only_expected(sb: Sandbox) -> bool:
+    """True when the sandbox refused nothing but the getUpdates a killed poller left open."""
+    return all(method == "getUpdates" for method, _ in sb.errors)
