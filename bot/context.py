@@ -28,6 +28,7 @@ class Who:
     first_name: str
     username: str | None = None
     telegram_language: str | None = None
+    private: bool = True  # spoke in their private chat with the bot (so we may write to them)
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ class Env:
         """Return the current year in the configured time zone."""
         return datetime.fromtimestamp(self.now(), self.config.timezone).year
 
-    async def see(self, repo: Repo, who: Who, *, private: bool) -> tuple[User, str]:
+    async def see(self, repo: Repo, who: Who) -> tuple[User, str]:
         """Record the user and return them with the language to answer in."""
         guess = self.t.language_for(None, who.telegram_language)
         user = await repo.see_user(
-            who.user_id, who.first_name, who.username, guess, self.now(), private=private
+            who.user_id, who.first_name, who.username, guess, self.now(), private=who.private
         )
         return user, self.t.language_for(user.language, who.telegram_language)

@@ -9,7 +9,7 @@ import warnings
 from collections import deque
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, InputMediaPhoto
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -181,9 +181,11 @@ class Sender:
         try:
             async with self._slots:
                 await self._send(row)
-        except Exception:
+        except Exception as exc:
+            # Not Telegram's doing, so retrying will not help, and holding the row would
+            # hold every later message to this chat: give it up, keeping the reason.
             log.exception("outbox row %s: unexpected failure", row.id)
-            await self._retry(row, "unexpected error")
+            await self._finish(row, error=f"unexpected: {type(exc).__name__}: {exc}")
         finally:
             self._in_flight.discard(row.chat_id)
             self.wake()
@@ -196,6 +198,13 @@ class Sender:
                 await self._finish(row, error="the card was never posted")
                 return
             method, params = resolved
+        if method == "sendMediaGroup":
+            # PTB walks `media` as InputMedia objects to fill in defaults; give it those.
+            params["media"] = [
+                InputMediaPhoto(m["media"], caption=m.get("caption"),
+                                parse_mode=m.get("parse_mode"))
+                for m in params["media"]
+            ]
         try:
             result = await self.bot.do_api_request(method, api_kwargs=params)
         except RetryAfter as exc:

@@ -47,7 +47,7 @@ class Intake:
         """Greet the user with the menu; a claim link finishes the claim it started."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             draft = await repo.dialog(who.user_id)
             out = [ui.message(who.user_id, t(lang, "start.greeting", name=who.first_name),
                               self.loop.citizen_menu(lang))]
@@ -66,7 +66,7 @@ class Intake:
         """Offer the languages."""
         env = self.env
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             buttons = ui.inline([[("中文", "lang:zh"), ("English", "lang:en")]])
             await repo.enqueue([ui.message(who.user_id, env.t(lang, "lang.choose"), buttons)],
                                env.now())
@@ -78,7 +78,7 @@ class Intake:
         if language not in LANGUAGES:
             return Answer(env.t(env.config.default_language, "common.stale"), alert=True)
         async with env.db.transaction() as repo:
-            await env.see(repo, who, private=True)
+            await env.see(repo, who)
             await repo.set_language(who.user_id, language, env.now())
             await repo.enqueue(
                 [ui.message(who.user_id, env.t(language, "lang.set"),
@@ -92,7 +92,7 @@ class Intake:
         """Start a new request, or pick up the unfinished one where the citizen left it."""
         env = self.env
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if dialog is None or dialog.flow != "intake":
                 dialog = Dialog(who.user_id, "intake", "category",
@@ -105,7 +105,7 @@ class Intake:
         """Drop the unfinished draft (or short dialog) on /cancel."""
         env = self.env
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
             await repo.end_dialog(who.user_id)
@@ -121,7 +121,7 @@ class Intake:
         """Route a private message to the conversation the user is in."""
         env = self.env
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if dialog is None:
                 out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
@@ -143,7 +143,7 @@ class Intake:
         """Handle a button of the intake form: category, Next, Confirm, Edit, Cancel."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if dialog is None or dialog.flow != "intake" or dialog.data.get("id") != draft_id:
                 return Answer(t(lang, "intake.form_closed"), alert=True)
@@ -391,7 +391,7 @@ class Intake:
         """Finish Done without a note."""
         env = self.env
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if (
                 dialog is None or dialog.flow != "done"
@@ -406,7 +406,7 @@ class Intake:
         """Finish rating without a comment."""
         env = self.env
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if (
                 dialog is None or dialog.flow != "comment"
@@ -420,7 +420,7 @@ class Intake:
     async def _reply(self, who: Who, key: str, *, menu: bool = False) -> None:
         env = self.env
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             markup = self.loop.citizen_menu(lang) if menu else None
             await repo.enqueue([ui.message(who.user_id, env.t(lang, key), markup)], env.now())
         env.wake_sender()

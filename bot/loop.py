@@ -104,7 +104,7 @@ class RequestLoop:
         """Give the request to the first volunteer who presses Claim."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            user, lang = await env.see(repo, who, private=False)
+            user, lang = await env.see(repo, who)
             request = await repo.request(request_id)
             if request is None:
                 return Answer(t(lang, "claim.unknown"), alert=True)
@@ -142,7 +142,7 @@ class RequestLoop:
         """Put a claimed request back up for claiming."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             now = env.now()
             if not await repo.release(request_id, who.user_id, now):
                 return Answer(t(lang, "task.not_yours"), alert=True)
@@ -161,7 +161,7 @@ class RequestLoop:
         """Start the Done step: ask the volunteer for an optional note or photo."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             request = await repo.request(request_id)
             if request is None or request.status != CLAIMED or request.volunteer_id != who.user_id:
                 return Answer(t(lang, "task.not_yours"), alert=True)
@@ -216,7 +216,7 @@ class RequestLoop:
         """List the volunteer's open tasks with their buttons."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             tasks = await repo.volunteer_tasks(who.user_id)
             if not tasks:
                 out = [ui.message(who.user_id, t(lang, "task.none"))]
@@ -235,7 +235,7 @@ class RequestLoop:
         """Close the request (Yes, then ask for stars) or reopen and re-dispatch it (No)."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             now = env.now()
             request = await repo.request(request_id)
             if request is None or request.citizen_id != who.user_id:
@@ -297,7 +297,7 @@ class RequestLoop:
         if not 1 <= stars <= 5:
             return Answer(t(self.env.config.default_language, "common.stale"), alert=True)
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             now = env.now()
             if not await repo.rate(request_id, who.user_id, stars, now):
                 return Answer(t(lang, "rate.already_rated"), alert=True)
@@ -333,7 +333,7 @@ class RequestLoop:
         """List the citizen's requests, newest first, with Cancel on the open ones."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             requests = await repo.citizen_requests(who.user_id, MY_REQUESTS_SHOWN)
             if not requests:
                 out = [ui.message(who.user_id, t(lang, "my.none"), self.citizen_menu(lang))]
@@ -355,7 +355,7 @@ class RequestLoop:
         """Ask the citizen to confirm cancelling a request."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             request = await repo.request(request_id)
             if request is None or request.citizen_id != who.user_id:
                 return Answer(t(lang, "common.not_yours"), alert=True)
@@ -376,7 +376,7 @@ class RequestLoop:
         """Cancel the citizen's request; the group card and any volunteer are told."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who, private=True)
+            _, lang = await env.see(repo, who)
             before = await repo.request(request_id)
             now = env.now()
             if before is None or before.citizen_id != who.user_id:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from telegram import Message, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.context import Answer, Who
@@ -21,9 +22,10 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 def who(update: Update) -> Who:
     """Return the person behind an update."""
-    user = update.effective_user
+    user, chat = update.effective_user, update.effective_chat
     assert user is not None
-    return Who(user.id, user.first_name or "", user.username, user.language_code)
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    return Who(user.id, user.first_name or "", user.username, user.language_code, private)
 
 
 def said(message: Message) -> Said:
