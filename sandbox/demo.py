@@ -29,7 +29,8 @@ def show(kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> N
         if buttons:
             line += "\n      " + "  ".join(f"[{b}]" for b in buttons)
     elif kind == "bot_edit" and message is not None:
-        line = f"  ✏️  {chat.label}: card now reads: {(message.text or "").splitlines()[0]}"
+        first_line = (message.text or "").splitlines()[0]
+        line = f"  ✏️  {chat.label}: card now reads: {first_line}"
     elif kind == "user_message" and message is not None:
         who = message.raw.get("from", {}).get("first_name", "?")
         body = message.text or f"[{message.kind}]"
