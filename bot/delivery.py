@@ -249,15 +249,12 @@ class Sender:
         self, row: OutboxRow, params: dict[str, Any]
     ) -> tuple[str, dict[str, Any]] | None:
         """Turn an editCard row into the edit call for the card as it was posted."""
-        kind = params.pop("card_kind", None)
-        if "message_id" not in params:
-            async with self.env.db.reading() as repo:
-                request = await repo.request(row.request_id or 0)
-            if request is None or request.card_message_id is None:
-                return None
-            params.update(chat_id=request.card_chat_id, message_id=request.card_message_id)
-            kind = request.card_kind
-        if kind == "photo":
+        async with self.env.db.reading() as repo:
+            card = await repo.card(row.card_id or 0)
+        if card is None or card.message_id is None:
+            return None
+        params.update(chat_id=card.chat_id, message_id=card.message_id)
+        if card.kind == "photo":
             params["caption"] = params.pop("text")
             return "editMessageCaption", params
         return "editMessageText", params
@@ -272,9 +269,8 @@ class Sender:
                 return
             ids = message_ids or []
             await repo.mark_sent(row.id, ids, now)
-            if row.purpose == "card" and row.request_id is not None and ids:
-                kind = "photo" if row.method == "sendPhoto" else "text"
-                await repo.record_card(row.request_id, row.chat_id, ids[0], kind)
+            if row.purpose == "card" and row.card_id is not None and ids:
+                await repo.record_card_message(row.card_id, ids[0])
 
     async def _retry(self, row: OutboxRow, error: str) -> None:
         attempts = row.attempts + 1

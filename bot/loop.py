@@ -84,11 +84,26 @@ class RequestLoop:
             [
                 ui.message(citizen_id, t(language, "intake.receipt", ref=ref),
                            self.citizen_menu(language)),
-                render.new_card(self.env, request, chat_id),
+                await self.post_card(repo, request, chat_id),
             ],
             now,
         )
         return request
+
+    async def post_card(
+        self, repo: Repo, request: Request, chat_id: int, role: str = "dispatch"
+    ) -> Outgoing:
+        """Register a card for the request in a chat and return the call that posts it."""
+        kind = render.card_kind(request)
+        card_id = await repo.add_card(request.id, chat_id, kind, role, self.env.now())
+        card = await repo.card(card_id)
+        assert card is not None
+        return render.new_card(self.env, request, card)
+
+    async def card_updates(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """Edit every card of the request's current round to show its state."""
+        return [render.card_update(self.env, request, card)
+                for card in await repo.active_cards(request.id)]
 
     def citizen_menu(self, language: str) -> dict[str, Any]:
         """The main menu: New request · My requests · Help."""
@@ -122,7 +137,7 @@ class RequestLoop:
             await repo.add_event(request_id, "claimed", who.user_id, now)
             request = await repo.request(request_id)
             assert request is not None
-            out = [m for m in [render.card_update(env, request)] if m]
+            out = await self.card_updates(repo, request)
             out += render.task_details(env, request, who.user_id, lang)
             out.append(ui.message(request.citizen_id,
                                   t(request.language, "citizen.claimed", ref=request.ref)))
@@ -149,7 +164,7 @@ class RequestLoop:
             await repo.add_event(request_id, "released", who.user_id, now)
             request = await repo.request(request_id)
             assert request is not None
-            out = [m for m in [render.card_update(env, request)] if m]
+            out = await self.card_updates(repo, request)
             out.append(ui.message(who.user_id, t(lang, "task.released", ref=request.ref)))
             out.append(ui.message(request.citizen_id,
                                   t(request.language, "citizen.released", ref=request.ref)))
@@ -189,7 +204,7 @@ class RequestLoop:
                              {"note": bool(note), "photo": bool(photo)})
         request = await repo.request(request_id)
         assert request is not None
-        out = [m for m in [render.card_update(env, request)] if m]
+        out = await self.card_updates(repo, request)
         out.append(ui.message(who.user_id, t(lang, "task.done_thanks", ref=request.ref)))
         clang = request.language
         done_text = t(clang, "citizen.done", ref=request.ref)
@@ -268,19 +283,12 @@ class RequestLoop:
         await repo.add_event(before.id, "dispatched", None, now, {"chat_id": chat_id})
         request = await repo.request(before.id)
         assert request is not None
-        out: list[Outgoing] = []
-        if before.card_chat_id is not None:
-            # The old card is history: mark it, and post a fresh card with a Claim button.
-            closed_card = Outgoing(
-                before.card_chat_id, "editCard",
-                {"text": render.card_text(self.env, before) + "\n"
-                 + t(self.env.config.default_language, "card.reopened_note"),
-                 "parse_mode": "HTML", "chat_id": before.card_chat_id,
-                 "message_id": before.card_message_id, "card_kind": before.card_kind},
-                purpose="card_edit", request_id=before.id,
-            )
-            out.append(closed_card)
-        out.append(render.new_card(self.env, request, chat_id))
+        # The old cards are history: mark them, and post a fresh card with a Claim button.
+        note = t(self.env.config.default_language, "card.reopened_note")
+        old_cards = await repo.active_cards(before.id)
+        await repo.retire_cards(before.id)
+        out = [render.card_update(self.env, before, card, note) for card in old_cards]
+        out.append(await self.post_card(repo, request, chat_id))
         out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
                                                     ref=before.ref)))
         if before.volunteer_id is not None:
@@ -386,7 +394,7 @@ class RequestLoop:
             await repo.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
             request = await repo.request(request_id)
             assert request is not None
-            out = [m for m in [render.card_update(env, request)] if m]
+            out = await self.card_updates(repo, request)
             out.append(ui.message(who.user_id, t(lang, "my.cancelled", ref=request.ref),
                                   self.citizen_menu(lang)))
             if before.volunteer_id is not None:

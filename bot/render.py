@@ -8,7 +8,7 @@ from typing import Any
 from bot import ui
 from bot.context import Env
 from bot.i18n import Raw
-from storage import Outgoing, Request
+from storage import Card, Outgoing, Request
 from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE
 
 CARD_DESCRIPTION_CHARS = 300
@@ -40,7 +40,7 @@ def where_summary(env: Env, request: Request, language: str) -> str:
     return env.t(language, "card.no_location")
 
 
-def card_text(env: Env, request: Request) -> str:
+def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
     """Render the group card: reference, category, rough place, description, media counts."""
     lang = env.config.default_language
     t = env.t
@@ -64,6 +64,8 @@ def card_text(env: Env, request: Request) -> str:
         lines.append(" · ".join(media))
     if request.reopen_count and request.status == DISPATCHED:
         lines.append(t(lang, "card.reopened", count=request.reopen_count))
+    if role == "escalation" and request.status == DISPATCHED:
+        lines.insert(0, t(lang, "card.escalated"))
     return "\n".join(lines)
 
 
@@ -75,23 +77,27 @@ def card_markup(env: Env, request: Request) -> dict[str, Any] | None:
     return ui.inline([[(label, ui.callback("claim", request.id))]])
 
 
-def new_card(env: Env, request: Request, chat_id: int) -> Outgoing:
-    """Post a request's card, as a photo with caption when there are photos."""
-    text = card_text(env, request)
+def card_kind(request: Request) -> str:
+    """A request with photos is shown as a photo with a caption, else as text."""
+    return "photo" if request.photos else "text"
+
+
+def new_card(env: Env, request: Request, card: Card) -> Outgoing:
+    """Post a registered card, as a photo with caption when there are photos."""
+    text = ui.clip(card_text(env, request, card.role), ui.CAPTION_MAX)
     markup = card_markup(env, request)
-    if request.photos:
-        return ui.photo(chat_id, request.photos[0], text, markup, purpose="card",
-                        request_id=request.id)
-    return ui.message(chat_id, text, markup, purpose="card", request_id=request.id)
+    if card.kind == "photo":
+        return ui.photo(card.chat_id, request.photos[0], text, markup, purpose="card",
+                        request_id=request.id, card_id=card.id)
+    return ui.message(card.chat_id, text, markup, purpose="card", request_id=request.id,
+                      card_id=card.id)
 
 
-def card_update(env: Env, request: Request) -> Outgoing | None:
-    """Edit the posted card to show the request's current state."""
-    if request.dispatch_chat_id is None:
-        return None
-    return ui.card_edit(
-        request.dispatch_chat_id, request.id, card_text(env, request), card_markup(env, request)
-    )
+def card_update(env: Env, request: Request, card: Card, note: str = "") -> Outgoing:
+    """Edit a posted card to show the request's current state (and an optional note)."""
+    text = card_text(env, request, card.role) + (f"\n{note}" if note else "")
+    markup = card_markup(env, request) if not note else None
+    return ui.card_edit(card.chat_id, request.id, card.id, ui.clip(text, ui.CAPTION_MAX), markup)
 
 
 def task_buttons(env: Env, request: Request, language: str) -> dict[str, Any]:

@@ -52,6 +52,8 @@ def message(
     *,
     purpose: str = "notice",
     request_id: int | None = None,
+    card_id: int | None = None,
+    not_before: float | None = None,
 ) -> Outgoing:
     """A sendMessage call in HTML."""
     payload: dict[str, Any] = {
@@ -62,7 +64,8 @@ def message(
     }
     if markup is not None:
         payload["reply_markup"] = markup
-    return Outgoing(chat_id, "sendMessage", payload, purpose=purpose, request_id=request_id)
+    return Outgoing(chat_id, "sendMessage", payload, purpose=purpose, request_id=request_id,
+                    card_id=card_id, not_before=not_before)
 
 
 def photo(
@@ -73,6 +76,7 @@ def photo(
     *,
     purpose: str = "notice",
     request_id: int | None = None,
+    card_id: int | None = None,
 ) -> Outgoing:
     """A sendPhoto call with an HTML caption."""
     payload: dict[str, Any] = {
@@ -83,7 +87,8 @@ def photo(
     }
     if markup is not None:
         payload["reply_markup"] = markup
-    return Outgoing(chat_id, "sendPhoto", payload, purpose=purpose, request_id=request_id)
+    return Outgoing(chat_id, "sendPhoto", payload, purpose=purpose, request_id=request_id,
+                    card_id=card_id)
 
 
 def album(chat_id: int, file_ids: list[str], caption: str = "") -> Outgoing:
@@ -118,10 +123,11 @@ def location(chat_id: int, latitude: float, longitude: float) -> Outgoing:
 
 
 def card_edit(
-    chat_id: int, request_id: int, text: str, markup: dict[str, Any] | None
+    chat_id: int, request_id: int, card_id: int, text: str, markup: dict[str, Any] | None
 ) -> Outgoing:
-    """Edit a request's group card; the sender fills in which message it is when it sends."""
+    """Edit a posted card; the sender fills in its message id (and text or caption)."""
     payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
     if markup is not None:
         payload["reply_markup"] = markup
-    return Outgoing(chat_id, "editCard", payload, purpose="card_edit", request_id=request_id)
+    return Outgoing(chat_id, "editCard", payload, purpose="card_edit", request_id=request_id,
+                    card_id=card_id)

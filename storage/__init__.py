@@ -1,7 +1,9 @@
 """Everything that touches SQL: connection, migrations, repositories."""
 
 from storage.db import Database
-from storage.models import Dialog, Event, OutboxRow, Outgoing, Request, User
+from storage.models import Card, Dialog, Event, OutboxRow, Outgoing, Request, User
 from storage.repo import Repo
 
-__all__ = ["Database", "Dialog", "Event", "OutboxRow", "Outgoing", "Repo", "Request", "User"]
+__all__ = [
+    "Card", "Database", "Dialog", "Event", "OutboxRow", "Outgoing", "Repo", "Request", "User",
+]

@@ -91,6 +91,7 @@ class OutboxRow:
     purpose: str
     attempts: int
     not_before: float
+    card_id: int | None
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,22 @@ class Outgoing:
     chat_id: int
     method: str
     payload: dict[str, Any]
-    purpose: str = "notice"
+    purpose: str = "notice"  # 'card' records the sent message on its card; 'card_edit' edits it
     request_id: int | None = None
+    card_id: int | None = None
+    not_before: float | None = None  # hold until then (quiet hours); None = at once
+
+
+@dataclass(frozen=True)
+class Card:
+    """A message showing a request in a chat, with a Claim button while it waits."""
+
+    id: int
+    request_id: int
+    chat_id: int
+    message_id: int | None
+    kind: str
+    role: str
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from storage.models import (
     CLOSED,
     DISPATCHED,
     DONE,
+    Card,
     Dialog,
     Event,
     OutboxRow,
@@ -229,7 +230,6 @@ class Repo:
             UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
                                 claimed_at = NULL, done_at = NULL, done_note = NULL,
                                 done_photo = NULL, reopen_count = reopen_count + 1,
-                                card_chat_id = NULL, card_message_id = NULL, card_kind = NULL,
                                 updated_at = ?
             WHERE id = ? AND status = ? AND citizen_id = ?
             """,
@@ -273,16 +273,41 @@ class Repo:
             "UPDATE requests SET dispatch_chat_id = ? WHERE id = ?", (chat_id, request_id)
         )
 
-    async def record_card(
-        self, request_id: int, chat_id: int, message_id: int, kind: str
-    ) -> None:
-        """Remember the group message that shows a request, so later changes can edit it."""
-        await self._conn.execute(
+    async def add_card(
+        self, request_id: int, chat_id: int, kind: str, role: str, now: float
+    ) -> int:
+        """Register a card about to be posted; its message id comes when it is sent."""
+        row = await self._one(
             """
-            UPDATE requests SET card_chat_id = ?, card_message_id = ?, card_kind = ?
-            WHERE id = ?
+            INSERT INTO cards (request_id, chat_id, kind, role, created_at)
+            VALUES (?, ?, ?, ?, ?) RETURNING id
             """,
-            (chat_id, message_id, kind, request_id),
+            (request_id, chat_id, kind, role, now),
+        )
+        return int(row[0])
+
+    async def card(self, card_id: int) -> Card | None:
+        """Return a card by id."""
+        row = await self._one("SELECT * FROM cards WHERE id = ?", (card_id,))
+        return _card(row) if row else None
+
+    async def active_cards(self, request_id: int) -> list[Card]:
+        """Return the cards of a request's current round, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM cards WHERE request_id = ? AND retired = 0 ORDER BY id", (request_id,)
+        )
+        return [_card(row) for row in rows]
+
+    async def record_card_message(self, card_id: int, message_id: int) -> None:
+        """Remember which message shows a card, so later changes can edit it."""
+        await self._conn.execute(
+            "UPDATE cards SET message_id = ? WHERE id = ?", (message_id, card_id)
+        )
+
+    async def retire_cards(self, request_id: int) -> None:
+        """Mark a request's cards as history (it is being posted afresh)."""
+        await self._conn.execute(
+            "UPDATE cards SET retired = 1 WHERE request_id = ? AND retired = 0", (request_id,)
         )
 
     async def add_event(
@@ -334,14 +359,15 @@ class Repo:
         """Queue Bot API calls to be made after this transaction commits."""
         await self._conn.executemany(
             """
-            INSERT INTO outbox (chat_id, method, payload, request_id, purpose, not_before,
-                                created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id,
+                                not_before, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 (
                     m.chat_id, m.method, json.dumps(m.payload, ensure_ascii=False),
-                    m.request_id, m.purpose, now, now,
+                    m.request_id, m.purpose, m.card_id,
+                    now if m.not_before is None else max(now, m.not_before), now,
                 )
                 for m in messages
             ],
@@ -351,7 +377,8 @@ class Repo:
         """Return the oldest pending calls, due or not (calls to one chat keep their order)."""
         rows = await self._all(
             """
-            SELECT id, chat_id, method, payload, request_id, purpose, attempts, not_before
+            SELECT id, chat_id, method, payload, request_id, purpose, attempts, not_before,
+                   card_id
             FROM outbox WHERE status = 'pending'
             ORDER BY id LIMIT ?
             """,
@@ -367,6 +394,7 @@ class Repo:
                 purpose=row["purpose"],
                 attempts=row["attempts"],
                 not_before=row["not_before"],
+                card_id=row["card_id"],
             )
             for row in rows
         ]
@@ -436,8 +464,7 @@ class Repo:
             "UPDATE bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
         )
         await self._conn.execute(
-            "UPDATE requests SET card_chat_id = ? WHERE card_chat_id = ?",
-            (new_chat_id, old_chat_id),
+            "UPDATE cards SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
         )
 
     # -- dialogs ----------------------------------------------------------------------------
@@ -531,3 +558,9 @@ class Repo:
             "DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?", (before,)
         )
 
+
+def _card(row: Any) -> Card:
+    return Card(
+        id=row["id"], request_id=row["request_id"], chat_id=row["chat_id"],
+        message_id=row["message_id"], kind=row["kind"], role=row["role"],
+    )

@@ -17,6 +17,7 @@ def test_the_demo_plays_the_whole_loop_without_a_single_429() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    for step in ("点单", "派单", "接单", "评单", "编号", "接单成功", "解决了吗", "办结率：100.00%"):
+    steps = ("点单", "派单", "接单", "评单", "编号", "接单成功", "解决了吗", "办结率：100.00%")
+    for step in steps:
         assert step in out, step
     assert "went round the whole loop. 429s received: 0." in out
