@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from telegram.ext import (
     Application,
+    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -23,6 +25,7 @@ from bot.i18n import Catalogs
 from bot.intake import Intake
 from bot.loop import RequestLoop
 from bot.polling import Poller
+from bot.schedule import Schedule
 from handlers import admin, citizen, errors, volunteer
 from storage import Database
 
@@ -42,6 +45,7 @@ class Services:
     intake: Intake
     loop: RequestLoop
     sender: Sender
+    schedule: Schedule
 
     async def notify(self, chat_id: int, text: str) -> None:
         """Queue a plain message (used by the error handler)."""
@@ -81,6 +85,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(volunteer.release, pattern=rf"^release:{ID}$"),
         CallbackQueryHandler(volunteer.done, pattern=rf"^done:{ID}$"),
         CallbackQueryHandler(volunteer.skip_note, pattern=rf"^donenote:{ID}$"),
+        CallbackQueryHandler(volunteer.more_time, pattern=rf"^moretime:{ID}$"),
         # A button we do not recognise: old, or forged
         CallbackQueryHandler(errors.stale_button),
     ])
@@ -114,7 +119,31 @@ async def set_command_menus(app: Application, t: Catalogs) -> None:  # type: ign
                                       language_code=code)
 
 
-async def run(config: Config, stop: asyncio.Event, clock: Clock | None = None) -> None:
+async def sweep_job(context: CallbackContext) -> None:  # type: ignore[type-arg]
+    """APScheduler's tick: run the schedule's sweep (it decides what is due)."""
+    services: Services = context.bot_data["services"]
+    await services.schedule.sweep()
+
+
+def start_jobs(app: Application, config: Config) -> None:  # type: ignore[type-arg]
+    """The periodic sweep, and a tick at digest time so the digest goes out on the minute."""
+    assert app.job_queue is not None
+    # A late tick must still run (APScheduler's default grace of 1 s would skip it silently),
+    # and ticks missed while busy collapse into one: the sweep catches up by itself.
+    job_kwargs = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+    schedule = config.schedule
+    app.job_queue.run_repeating(sweep_job, interval=schedule.sweep_interval, first=0,
+                                name="sweep", job_kwargs=job_kwargs)
+    digest_at = schedule.daily_digest.replace(tzinfo=config.timezone)
+    app.job_queue.run_daily(sweep_job, time=digest_at, name="digest", job_kwargs=job_kwargs)
+
+
+async def run(
+    config: Config,
+    stop: asyncio.Event,
+    clock: Clock | None = None,
+    on_ready: Callable[[Services], None] | None = None,
+) -> None:
     """Run the bot until `stop` is set: open the database, poll, deliver, shut down cleanly."""
     db = await Database.open(config.database)
     try:
@@ -124,12 +153,16 @@ async def run(config: Config, stop: asyncio.Event, clock: Clock | None = None) -
         sender = Sender(env, app.bot)
         env.wake_sender = sender.wake
         loop = RequestLoop(env)
-        app.bot_data["services"] = Services(env, Intake(env, loop), loop, sender)
+        services = Services(env, Intake(env, loop), loop, sender, Schedule(env, loop))
+        app.bot_data["services"] = services
         async with app:  # initialize (getMe) … shutdown
             env.bot_username = app.bot.username
             await set_command_menus(app, env.t)
+            start_jobs(app, config)
             await app.start()
             sender.start()
+            if on_ready is not None:
+                on_ready(services)
             poller = asyncio.create_task(Poller(env, app, config.poll_timeout).run())
             log.info("civicloop is serving as @%s", env.bot_username)
             stopper = asyncio.create_task(stop.wait())

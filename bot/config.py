@@ -6,6 +6,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,50 @@ LANGUAGES = ("zh", "en")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _CODE_SHAPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+POLICY_KEYS = ("claim_reminder", "escalate_after", "due_after", "rating_reminder", "auto_close")
+
+
+def parse_duration(text: str) -> float:
+    """Turn '45s', '30m', '2h', '3d' or '1h30m' into seconds; ValueError if it is not one."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not compact or "".join(f"{n}{u}" for n, u in parts) != compact:
+        raise ValueError(text)
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+def _clock_time(text: str) -> time:
+    match = _CLOCK.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How long each waiting state may last before the schedule acts, in seconds."""
+
+    claim_reminder: float = 30 * 60  # unclaimed: remind the group
+    escalate_after: float = 2 * 3600  # unclaimed: escalate
+    due_after: float = 24 * 3600  # claimed: remind the volunteer; again as much: alert admins
+    rating_reminder: float = 24 * 3600  # done: remind the citizen to answer
+    auto_close: float = 72 * 3600  # done: close without confirmation
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The clock's settings: default policy, drafts, quiet hours, reports, sweep cadence."""
+
+    policy: Policy = field(default_factory=Policy)
+    draft_nudge: float = 3600
+    draft_expire: float = 24 * 3600
+    quiet_start: time = time(22, 0)
+    quiet_end: time = time(8, 0)
+    daily_digest: time = time(9, 0)
+    sweep_interval: float = 30
 
 
 class ConfigError(ValueError):
@@ -27,6 +72,7 @@ class Category:
     code: str
     names: dict[str, str]
     group_id: int | None = None
+    policy: Policy = field(default_factory=Policy)
 
     def name(self, language: str) -> str:
         """Return the category's name in `language`."""
@@ -62,10 +108,16 @@ class Config:
     description_max_chars: int = 1000
     max_photos: int = 5
     delivery: Delivery = field(default_factory=Delivery)
+    schedule: Schedule = field(default_factory=Schedule)
 
     def category(self, code: str) -> Category | None:
         """Return the category with this code, or None."""
         return next((c for c in self.categories if c.code == code), None)
+
+    def policy(self, code: str) -> Policy:
+        """Return the schedule policy of a category (the default one if it is unknown)."""
+        category = self.category(code)
+        return category.policy if category else self.schedule.policy
 
 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
@@ -88,6 +140,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     bot = reader.table("bot")
     limits = reader.table("limits")
     delivery = reader.table("delivery")
+    schedule = _schedule(reader.table("schedule"))
 
     token = env.get(TOKEN_ENV) or telegram.text("token", "")
     if not token:
@@ -121,7 +174,8 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         timezone=timezone,
         admin_ids=frozenset(bot.integers("admin_ids")),
         admin_chat_id=admin_chat or None,
-        categories=_categories(raw.get("categories")),
+        categories=_categories(raw.get("categories"), schedule.policy),
+        schedule=schedule,
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
         delivery=Delivery(
@@ -141,7 +195,46 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     return config
 
 
-def _categories(raw: Any) -> tuple[Category, ...]:
+def _schedule(reader: _Reader) -> Schedule:
+    policy = _policy(reader, Policy())
+    quiet = reader.text("quiet_hours", "22:00-08:00")
+    start, _, end = quiet.partition("-")
+    try:
+        quiet_start, quiet_end = _clock_time(start), _clock_time(end)
+    except ValueError:
+        raise ConfigError(
+            f"{reader.key('quiet_hours')}: must look like 22:00-08:00 (got {quiet!r})"
+        ) from None
+    digest = reader.text("daily_digest", "09:00")
+    try:
+        daily_digest = _clock_time(digest)
+    except ValueError:
+        raise ConfigError(
+            f"{reader.key('daily_digest')}: must be a time like 09:00 (got {digest!r})"
+        ) from None
+    return Schedule(
+        policy=policy,
+        draft_nudge=reader.duration("draft_nudge", 3600),
+        draft_expire=reader.duration("draft_expire", 24 * 3600),
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        daily_digest=daily_digest,
+        sweep_interval=reader.duration("sweep_interval", 30),
+    )
+
+
+def _policy(reader: _Reader, defaults: Policy) -> Policy:
+    """Read the policy keys of a table, falling back to `defaults`."""
+    values = {key: reader.duration(key, getattr(defaults, key)) for key in POLICY_KEYS}
+    policy = Policy(**values)
+    if policy.claim_reminder >= policy.escalate_after:
+        raise ConfigError(f"{reader.key('escalate_after')}: must be longer than claim_reminder")
+    if policy.rating_reminder >= policy.auto_close:
+        raise ConfigError(f"{reader.key('auto_close')}: must be longer than rating_reminder")
+    return policy
+
+
+def _categories(raw: Any, default_policy: Policy) -> tuple[Category, ...]:
     if raw is None:
         raise ConfigError("categories: missing (add at least one [[categories]] table)")
     if not isinstance(raw, list) or not raw:
@@ -168,10 +261,11 @@ def _categories(raw: Any) -> tuple[Category, ...]:
             if len(name) > 40:
                 raise ConfigError(f"{key}.{lang}: longer than 40 characters")
         group = reader.integer("group_id", 0)
-        unknown = set(item) - {"code", "group_id", *LANGUAGES}
+        unknown = set(item) - {"code", "group_id", *LANGUAGES, *POLICY_KEYS}
         if unknown:
             raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key")
-        result.append(Category(code=code, names=names, group_id=group or None))
+        policy = _policy(reader, default_policy)
+        result.append(Category(code=code, names=names, group_id=group or None, policy=policy))
     return tuple(result)
 
 
@@ -182,19 +276,37 @@ class _Reader:
         self._raw = raw
         self._prefix = prefix
 
-    def _key(self, name: str) -> str:
+    def key(self, name: str) -> str:
+        """Return the full dotted name of a key in this table."""
         return f"{self._prefix}.{name}" if self._prefix else name
+
+    def duration(self, name: str, default: float) -> float:
+        """Read a duration written like 45s, 30m, 2h or 3d; it must be positive."""
+        value = self._raw.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.key(name)}: must be a duration like \"30m\" (got {value!r})")
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            raise ConfigError(
+                f"{self.key(name)}: must be a duration like 45s, 30m, 2h or 3d (got {value!r})"
+            ) from None
+        if seconds <= 0:
+            raise ConfigError(f"{self.key(name)}: must be longer than zero (got {value!r})")
+        return seconds
 
     def table(self, name: str) -> _Reader:
         value = self._raw.get(name, {})
         if not isinstance(value, dict):
-            raise ConfigError(f"{self._key(name)}: must be a table")
-        return _Reader(value, self._key(name))
+            raise ConfigError(f"{self.key(name)}: must be a table")
+        return _Reader(value, self.key(name))
 
     def text(self, name: str, default: str) -> str:
         value = self._raw.get(name, default)
         if not isinstance(value, str):
-            raise ConfigError(f"{self._key(name)}: must be a string (got {value!r})")
+            raise ConfigError(f"{self.key(name)}: must be a string (got {value!r})")
         return value.strip()
 
     def integer(
@@ -202,14 +314,14 @@ class _Reader:
     ) -> int:
         value = self._raw.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{self._key(name)}: must be a whole number (got {value!r})")
+            raise ConfigError(f"{self.key(name)}: must be a whole number (got {value!r})")
         self._check_range(name, value, low, high)
         return value
 
     def number(self, name: str, default: float, *, low: float, high: float) -> float:
         value = self._raw.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{self._key(name)}: must be a number (got {value!r})")
+            raise ConfigError(f"{self.key(name)}: must be a number (got {value!r})")
         self._check_range(name, value, low, high)
         return float(value)
 
@@ -218,7 +330,7 @@ class _Reader:
         if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
-            raise ConfigError(f"{self._key(name)}: must be a list of Telegram user ids")
+            raise ConfigError(f"{self.key(name)}: must be a list of Telegram user ids")
         return value
 
     def _check_range(
@@ -226,5 +338,5 @@ class _Reader:
     ) -> None:
         if (low is not None and value < low) or (high is not None and value > high):
             raise ConfigError(
-                f"{self._key(name)}: must be between {low} and {high} (got {value!r})"
+                f"{self.key(name)}: must be between {low} and {high} (got {value!r})"
             )

@@ -36,6 +36,7 @@ EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageR
 GROUP_WINDOW = 61.0  # 20 per minute
 GLOBAL_WINDOW = 1.1  # about 30 per second
 PRIVATE_RATE_MARGIN = 0.9  # refill private chats a tenth slower than configured
+PRIVATE_SPARE = 0.5  # and keep half a message in hand for network jitter
 MAX_BACKOFF = 300.0
 BATCH = 200
 
@@ -65,9 +66,9 @@ class Pacer:
                 at = max(at, window[0] + GROUP_WINDOW)
         else:
             tokens = self._private_tokens(chat_id, now)
-            if tokens < 1.0:
+            if tokens < 1.0 + PRIVATE_SPARE:
                 rate = self.limits.private_per_second * PRIVATE_RATE_MARGIN
-                at = max(at, now + (1.0 - tokens) / rate)
+                at = max(at, now + (1.0 + PRIVATE_SPARE - tokens) / rate)
         return at
 
     def record(self, chat_id: int, is_edit: bool, now: float) -> None:

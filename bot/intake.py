@@ -97,7 +97,7 @@ class Intake:
             if dialog is None or dialog.flow != "intake":
                 dialog = Dialog(who.user_id, "intake", "category",
                                 {"id": secrets.token_hex(3), "photos": []})
-                await repo.save_dialog(dialog, env.now())
+                await self._save(repo, dialog)
             await repo.enqueue(self._ask(dialog, lang), env.now())
         env.wake_sender()
 
@@ -108,7 +108,7 @@ class Intake:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
-            await repo.end_dialog(who.user_id)
+            await self._end(repo, who.user_id)
             await repo.enqueue(
                 [ui.message(who.user_id, env.t(lang, key), ui.REMOVE_KEYBOARD),
                  ui.message(who.user_id, env.t(lang, "menu.title"),
@@ -133,7 +133,7 @@ class Intake:
             elif dialog.flow == "comment":
                 out = await self._comment(repo, who, lang, dialog, said)
             else:
-                await repo.end_dialog(who.user_id)
+                await self._end(repo, who.user_id)
                 out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
                                   self.loop.citizen_menu(lang))]
             await repo.enqueue(out, env.now())
@@ -159,7 +159,7 @@ class Intake:
                 dialog = self._advance(dialog, phone=None)
             elif action == "confirm" and dialog.step == "confirm":
                 request = await self.loop.submit(repo, who.user_id, lang, dialog.data)
-                await repo.end_dialog(who.user_id)
+                await self._end(repo, who.user_id)
                 env.wake_sender()
                 return Answer(t(lang, "intake.sent_toast", ref=request.ref))
             elif action == "edit" and dialog.step == "confirm":
@@ -169,10 +169,12 @@ class Intake:
                 if arg == "description":
                     data.update(description="", photos=[], voice=None)
                 dialog = Dialog(dialog.user_id, "intake", arg, data)
+            elif action == "resume":
+                pass  # the nudge's Continue: ask the current question again
             elif action == "back" and dialog.step == "edit":
                 dialog = Dialog(dialog.user_id, "intake", "confirm", dialog.data)
             elif action == "cancel":
-                await repo.end_dialog(who.user_id)
+                await self._end(repo, who.user_id)
                 await repo.enqueue(
                     [ui.message(who.user_id, t(lang, "intake.cancelled"), ui.REMOVE_KEYBOARD),
                      ui.message(who.user_id, t(lang, "menu.title"),
@@ -183,13 +185,28 @@ class Intake:
                 return Answer(t(lang, "intake.cancelled_toast"))
             else:
                 return Answer(t(lang, "common.stale"), alert=True)
-            await repo.save_dialog(dialog, env.now())
+            await self._save(repo, dialog)
             out += self._ask(dialog, lang)
             await repo.enqueue(out, env.now())
         env.wake_sender()
         return answer
 
     # -- the form ---------------------------------------------------------------------------
+
+    async def _save(self, repo: Repo, dialog: Dialog) -> None:
+        """Store the draft and restart its clock: a nudge if it idles, expiry later."""
+        now, schedule = self.env.now(), self.env.config.schedule
+        await repo.save_dialog(dialog, now)
+        await repo.cancel_timers(now, user_id=dialog.user_id)
+        await repo.schedule("draft_nudge", now + schedule.draft_nudge, now,
+                            user_id=dialog.user_id)
+        await repo.schedule("draft_expire", now + schedule.draft_expire, now,
+                            user_id=dialog.user_id)
+
+    async def _end(self, repo: Repo, user_id: int) -> None:
+        """Forget the draft (sent or dropped) and its clock."""
+        await repo.end_dialog(user_id)
+        await repo.cancel_timers(self.env.now(), user_id=user_id)
 
     def _advance(self, dialog: Dialog, **changes: Any) -> Dialog:
         """Store changes and move to the next step (or back to the summary when editing)."""
@@ -264,7 +281,7 @@ class Intake:
         ):
             if len(data["photos"]) < config.max_photos:
                 data["photos"].append(said.file_id)
-                await repo.save_dialog(dialog, self.env.now())
+                await self._save(repo, dialog)
             return []
         if step == "description":
             return await self._description(repo, dialog, lang, said)
@@ -298,7 +315,7 @@ class Intake:
             return self._again(dialog, lang, "intake.use_buttons")
         else:  # confirm or edit: only the buttons answer these
             return self._again(dialog, lang, "intake.use_buttons")
-        await repo.save_dialog(dialog, self.env.now())
+        await self._save(repo, dialog)
         return self._ask(dialog, lang)
 
     async def _description(
@@ -318,7 +335,7 @@ class Intake:
             if len(photos) >= config.max_photos:
                 data["media_group"] = said.media_group_id
                 dialog = Dialog(dialog.user_id, "intake", "description", data)
-                await repo.save_dialog(dialog, self.env.now())
+                await self._save(repo, dialog)
                 if said.media_group_id and not first_of_album:
                     return []
                 return [self._next_prompt(dialog, lang, "intake.too_many_photos",
@@ -328,10 +345,10 @@ class Intake:
             if text:
                 data["description"] = text
                 dialog = self._advance(Dialog(dialog.user_id, "intake", "description", data))
-                await repo.save_dialog(dialog, self.env.now())
+                await self._save(repo, dialog)
                 return self._ask(dialog, lang)
             dialog = Dialog(dialog.user_id, "intake", "description", data)
-            await repo.save_dialog(dialog, self.env.now())
+            await self._save(repo, dialog)
             if said.media_group_id and not first_of_album:
                 return []  # one acknowledgement per album is enough
             return [self._next_prompt(dialog, lang, "intake.photo_received",
@@ -339,12 +356,12 @@ class Intake:
         if said.kind == "voice":
             data["voice"] = said.file_id
             dialog = Dialog(dialog.user_id, "intake", "description", data)
-            await repo.save_dialog(dialog, self.env.now())
+            await self._save(repo, dialog)
             return [self._next_prompt(dialog, lang, "intake.voice_received")]
         if not text:
             return self._again(dialog, lang, "intake.want_description")
         dialog = self._advance(dialog, description=text)
-        await repo.save_dialog(dialog, self.env.now())
+        await self._save(repo, dialog)
         return self._ask(dialog, lang)
 
     def _next_prompt(self, dialog: Dialog, lang: str, key: str, **values: Any) -> Outgoing:

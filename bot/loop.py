@@ -42,7 +42,8 @@ class RequestLoop:
         """Say whether a user is one of the configured admins."""
         return user_id in self.env.config.admin_ids
 
-    async def _language_of(self, repo: Repo, user_id: int) -> str:
+    async def language_of(self, repo: Repo, user_id: int) -> str:
+        """Return the language a known user reads."""
         user = await repo.user(user_id)
         return self.env.t.language_for(user.language if user else None, None)
 
@@ -77,6 +78,7 @@ class RequestLoop:
         )
         await repo.add_event(request_id, "created", citizen_id, now)
         await repo.add_event(request_id, "dispatched", None, now, {"chat_id": chat_id})
+        await self._await_claim(repo, request_id, category, now)
         request = await repo.request(request_id)
         assert request is not None
         t = self.env.t
@@ -104,6 +106,19 @@ class RequestLoop:
         """Edit every card of the request's current round to show its state."""
         return [render.card_update(self.env, request, card)
                 for card in await repo.active_cards(request.id)]
+
+    async def _await_claim(self, repo: Repo, request_id: int, category: str, since: float) -> None:
+        """Start the unclaimed clock: a reminder to the group, then escalation."""
+        now, policy = self.env.now(), self.env.config.policy(category)
+        await self._stop_clocks(repo, request_id)
+        await repo.schedule("claim_reminder", since + policy.claim_reminder, now,
+                            request_id=request_id)
+        await repo.schedule("escalate", since + policy.escalate_after, now, request_id=request_id)
+
+    async def _stop_clocks(self, repo: Repo, request_id: int) -> None:
+        """Call off every pending timer of a request: its state changed."""
+        await repo.cancel_timers(self.env.now(), request_id=request_id)
+        await repo.set_overdue(request_id, None)
 
     def citizen_menu(self, language: str) -> dict[str, Any]:
         """The main menu: New request · My requests · Help."""
@@ -137,6 +152,9 @@ class RequestLoop:
             await repo.add_event(request_id, "claimed", who.user_id, now)
             request = await repo.request(request_id)
             assert request is not None
+            await self._stop_clocks(repo, request_id)
+            due_after = env.config.policy(request.category).due_after
+            await repo.schedule("volunteer_due", now + due_after, now, request_id=request_id)
             out = await self.card_updates(repo, request)
             out += render.task_details(env, request, who.user_id, lang)
             out.append(ui.message(request.citizen_id,
@@ -164,6 +182,7 @@ class RequestLoop:
             await repo.add_event(request_id, "released", who.user_id, now)
             request = await repo.request(request_id)
             assert request is not None
+            await self._await_claim(repo, request_id, request.category, now)
             out = await self.card_updates(repo, request)
             out.append(ui.message(who.user_id, t(lang, "task.released", ref=request.ref)))
             out.append(ui.message(request.citizen_id,
@@ -204,6 +223,11 @@ class RequestLoop:
                              {"note": bool(note), "photo": bool(photo)})
         request = await repo.request(request_id)
         assert request is not None
+        policy = env.config.policy(request.category)
+        await self._stop_clocks(repo, request_id)
+        await repo.schedule("rating_reminder", now + policy.rating_reminder, now,
+                            request_id=request_id)
+        await repo.schedule("auto_close", now + policy.auto_close, now, request_id=request_id)
         out = await self.card_updates(repo, request)
         out.append(ui.message(who.user_id, t(lang, "task.done_thanks", ref=request.ref)))
         clang = request.language
@@ -226,6 +250,27 @@ class RequestLoop:
             (t(lang, "rate.no"), ui.callback("resolved", request.id, "n")),
         ]])
         return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), buttons)
+
+    async def more_time(self, who: Who, request_id: int) -> Answer:
+        """Give the volunteer one more period before the next reminder (once per request)."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            now = env.now()
+            request = await repo.request(request_id)
+            if request is None or request.status != CLAIMED or request.volunteer_id != who.user_id:
+                return Answer(t(lang, "task.not_yours"), alert=True)
+            if not await repo.extend(request_id, who.user_id, now):
+                return Answer(t(lang, "schedule.already_extended"), alert=True)
+            due_after = env.config.policy(request.category).due_after
+            await self._stop_clocks(repo, request_id)
+            await repo.schedule("volunteer_due", now + due_after, now, request_id=request_id)
+            await repo.add_event(request_id, "extended", who.user_id, now)
+            text = t(lang, "schedule.extended", ref=request.ref,
+                     until=render.local_time(env, now + due_after))
+            await repo.enqueue([ui.message(who.user_id, text)], now)
+        env.wake_sender()
+        return Answer(t(lang, "schedule.extended_toast"))
 
     async def my_tasks(self, who: Who) -> None:
         """List the volunteer's open tasks with their buttons."""
@@ -259,6 +304,7 @@ class RequestLoop:
                 if not await repo.confirm(request_id, who.user_id, now):
                     return Answer(t(lang, "rate.already_answered"), alert=True)
                 await repo.add_event(request_id, "confirmed", who.user_id, now)
+                await self._stop_clocks(repo, request_id)
                 stars = ui.inline([[
                     ("⭐" * n, ui.callback("star", request_id, n)) for n in range(1, 6)
                 ]])
@@ -281,6 +327,7 @@ class RequestLoop:
         await repo.add_event(before.id, "reopened", before.citizen_id, now,
                              {"volunteer_id": before.volunteer_id})
         await repo.add_event(before.id, "dispatched", None, now, {"chat_id": chat_id})
+        await self._await_claim(repo, before.id, before.category, now)
         request = await repo.request(before.id)
         assert request is not None
         # The old cards are history: mark them, and post a fresh card with a Claim button.
@@ -292,7 +339,7 @@ class RequestLoop:
         out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
                                                     ref=before.ref)))
         if before.volunteer_id is not None:
-            vlang = await self._language_of(repo, before.volunteer_id)
+            vlang = await self.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id,
                                   t(vlang, "task.reopened_by_citizen", ref=before.ref)))
         out += await self._admin_notice("admin.reopened", ref=before.ref,
@@ -392,13 +439,14 @@ class RequestLoop:
             if not await repo.cancel_by_citizen(request_id, who.user_id, now):
                 return Answer(t(lang, "my.cannot_cancel"), alert=True)
             await repo.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
+            await self._stop_clocks(repo, request_id)
             request = await repo.request(request_id)
             assert request is not None
             out = await self.card_updates(repo, request)
             out.append(ui.message(who.user_id, t(lang, "my.cancelled", ref=request.ref),
                                   self.citizen_menu(lang)))
             if before.volunteer_id is not None:
-                vlang = await self._language_of(repo, before.volunteer_id)
+                vlang = await self.language_of(repo, before.volunteer_id)
                 out.append(ui.message(before.volunteer_id,
                                       t(vlang, "task.cancelled_by_citizen", ref=request.ref)))
             await repo.enqueue(out, now)
@@ -438,16 +486,22 @@ class RequestLoop:
             else:
                 counts = await repo.status_counts()
                 by_whom = await repo.cancelled_by_counts()
+                how = await repo.closed_counts()
                 collected = sum(counts.values())
                 closed = counts.get(CLOSED, 0)
                 base = collected - by_whom.get("citizen", 0)
                 rate = f"{100 * closed / base:.2f}%" if base else "—"
+                confirmed_share = (f"{100 * how.get('confirmed', 0) / closed:.2f}%"
+                                   if closed else "—")
                 open_lines = "\n".join(
                     t(lang, "admin.stats_open_line", status=t(lang, f"admin.status.{s}"),
                       count=counts.get(s, 0))
                     for s in OPEN_STATUSES
                 )
                 text = t(lang, "admin.stats", collected=collected, closed=closed,
+                         confirmed=how.get("confirmed", 0),
+                         unconfirmed=how.get("unconfirmed", 0),
+                         confirmed_share=confirmed_share,
                          cancelled=by_whom.get("citizen", 0), rate=rate,
                          open=sum(counts.get(s, 0) for s in OPEN_STATUSES),
                          open_lines=Raw(open_lines))

@@ -37,3 +37,9 @@ async def skip_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def my_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists the volunteer's open tasks."""
     await services(context).loop.my_tasks(who(update))
+
+
+async def more_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Extends a task once when its reminder comes."""
+    (request_id,) = callback_args(update)
+    await answer(update, await services(context).loop.more_time(who(update), int(request_id)))

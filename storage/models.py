@@ -61,6 +61,12 @@ class Request:
     reopen_count: int
     created_at: float
     updated_at: float
+    claimed_at: float | None = None
+    done_at: float | None = None
+    closed_at: float | None = None
+    escalation_level: int = 0
+    extended: int = 0
+    overdue_since: float | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Request:
@@ -105,6 +111,17 @@ class Outgoing:
     request_id: int | None = None
     card_id: int | None = None
     not_before: float | None = None  # hold until then (quiet hours); None = at once
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Something the schedule must do at `due_at` unless it is cancelled first."""
+
+    id: int
+    kind: str
+    request_id: int | None
+    user_id: int | None
+    due_at: float
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from storage.models import (
     OutboxRow,
     Outgoing,
     Request,
+    Timer,
     User,
 )
 
@@ -466,6 +467,165 @@ class Repo:
         await self._conn.execute(
             "UPDATE cards SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
         )
+
+    # -- timers -----------------------------------------------------------------------------
+
+    async def schedule(
+        self,
+        kind: str,
+        due_at: float,
+        now: float,
+        *,
+        request_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        """Ask the schedule to do `kind` at `due_at`."""
+        await self._conn.execute(
+            """
+            INSERT INTO timers (kind, request_id, user_id, due_at, created_at)
+            VALUES (?, ?, ?, ?, ?)
+            """,
+            (kind, request_id, user_id, due_at, now),
+        )
+
+    async def cancel_timers(
+        self,
+        now: float,
+        *,
+        request_id: int | None = None,
+        user_id: int | None = None,
+        kinds: tuple[str, ...] = (),
+    ) -> None:
+        """Call off pending timers of a request (or a user's draft), optionally of some kinds."""
+        column, value = ("request_id", request_id) if request_id is not None else (
+            "user_id", user_id)
+        kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
+        await self._conn.execute(
+            f"""
+            UPDATE timers SET done_at = ?, outcome = 'cancelled'
+            WHERE {column} = ? AND done_at IS NULL{kind_filter}
+            """,
+            (now, value, *kinds),
+        )
+
+    async def due_timers(self, now: float, limit: int) -> list[Timer]:
+        """Return pending timers due by `now`, earliest first."""
+        rows = await self._all(
+            """
+            SELECT id, kind, request_id, user_id, due_at FROM timers
+            WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?
+            """,
+            (now, limit),
+        )
+        return [Timer(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    async def settle_timer(self, timer_id: int, outcome: str, now: float) -> bool:
+        """Mark a timer fired (or skipped); only one of two racing sweeps gets True."""
+        return await self._changed(
+            "UPDATE timers SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL",
+            (now, outcome, timer_id),
+        )
+
+    async def pending_timers(
+        self, *, request_id: int | None = None, user_id: int | None = None
+    ) -> list[Timer]:
+        """Return the pending timers of a request or user, earliest first."""
+        column, value = ("request_id", request_id) if request_id is not None else (
+            "user_id", user_id)
+        rows = await self._all(
+            f"""
+            SELECT id, kind, request_id, user_id, due_at FROM timers
+            WHERE {column} = ? AND done_at IS NULL ORDER BY due_at, id
+            """,
+            (value,),
+        )
+        return [Timer(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    async def set_overdue(self, request_id: int, since: float | None) -> None:
+        """Mark (or clear) a request as having waited past its policy."""
+        await self._conn.execute(
+            "UPDATE requests SET overdue_since = ? WHERE id = ?", (since, request_id)
+        )
+
+    async def escalate(self, request_id: int, now: float) -> bool:
+        """Raise a waiting request's escalation level."""
+        return await self._changed(
+            """
+            UPDATE requests SET escalation_level = escalation_level + 1, updated_at = ?
+            WHERE id = ? AND status = ?
+            """,
+            (now, request_id, DISPATCHED),
+        )
+
+    async def extend(self, request_id: int, volunteer_id: int, now: float) -> bool:
+        """Grant a volunteer more time on a claimed request, once."""
+        return await self._changed(
+            """
+            UPDATE requests SET extended = 1, updated_at = ?
+            WHERE id = ? AND status = ? AND volunteer_id = ? AND extended = 0
+            """,
+            (now, request_id, CLAIMED, volunteer_id),
+        )
+
+    async def auto_close(self, request_id: int, now: float) -> bool:
+        """Close a done request its citizen never answered."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, closed_how = 'unconfirmed', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status = ?
+            """,
+            (CLOSED, now, now, request_id, DONE),
+        )
+
+    # -- reports ----------------------------------------------------------------------------
+
+    async def reported(self, kind: str, period: str) -> bool:
+        """Say whether the report of a period was already sent."""
+        row = await self._one(
+            "SELECT 1 FROM reports WHERE kind = ? AND period = ?", (kind, period)
+        )
+        return row is not None
+
+    async def last_report(self, kind: str) -> str | None:
+        """Return the latest period reported of a kind."""
+        row = await self._one("SELECT MAX(period) FROM reports WHERE kind = ?", (kind,))
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def record_report(self, kind: str, period: str, now: float) -> bool:
+        """Claim a period's report; False if it was already sent (two sweeps raced)."""
+        async with self._conn.execute(
+            "INSERT OR IGNORE INTO reports (kind, period, sent_at) VALUES (?, ?, ?)",
+            (kind, period, now),
+        ) as cursor:
+            return cursor.rowcount == 1
+
+    async def event_counts(self, start: float, end: float) -> dict[str, int]:
+        """Count timeline events by kind in [start, end)."""
+        rows = await self._all(
+            "SELECT kind, COUNT(*) FROM events WHERE at >= ? AND at < ? GROUP BY kind",
+            (start, end),
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def overdue_requests(self) -> list[Request]:
+        """Return open requests that waited past their policy, oldest first."""
+        rows = await self._all(
+            """
+            SELECT * FROM requests
+            WHERE overdue_since IS NOT NULL AND status IN (?, ?) ORDER BY overdue_since
+            """,
+            (DISPATCHED, CLAIMED),
+        )
+        return [Request.from_row(row) for row in rows]
+
+    async def closed_counts(self) -> dict[str, int]:
+        """Count closed requests by how they closed (confirmed, unconfirmed)."""
+        rows = await self._all(
+            "SELECT closed_how, COUNT(*) FROM requests WHERE status = ? GROUP BY closed_how",
+            (CLOSED,),
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
 
     # -- dialogs ----------------------------------------------------------------------------
 

@@ -43,5 +43,6 @@ CREATE TABLE reports (
 );
 
 ALTER TABLE requests ADD COLUMN escalation_level INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE requests ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;   -- 'need more time' used
+ALTER TABLE requests ADD COLUMN overdue_since REAL;  -- set when a wait ran past its policy
 CREATE INDEX events_by_kind_time ON events (kind, at);

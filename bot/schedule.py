@@ -1,0 +1,260 @@
+"""The clock: one sweep over due timers (reminders, escalation, auto-close, drafts) and reports.
+
+Due times are rows in `timers`, written by the transitions in the same transaction as the
+state change. The sweep settles each due timer with a guarded UPDATE, so two sweeps (or a sweep
+racing a button press) act once, and a sweep after a long stop catches up in due order.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from bot import render, ui
+from bot.context import Env
+from bot.i18n import Raw
+from bot.loop import RequestLoop
+from storage import Outgoing, Repo, Request, Timer
+from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+MAX_ROUNDS = 50  # fired timers may chain new ones that are already due (a long stop)
+MAX_CATCH_UP_DAYS = 7
+OVERDUE_SHOWN = 20
+
+
+class Schedule:
+    """Runs what is due; every scheduled message goes through the outbox."""
+
+    def __init__(self, env: Env, loop: RequestLoop) -> None:
+        self.env = env
+        self.loop = loop
+
+    # -- quiet hours ------------------------------------------------------------------------
+
+    def quiet_until(self, at: float) -> float | None:
+        """If `at` falls in quiet hours, return when they end; else None."""
+        schedule, tz = self.env.config.schedule, self.env.config.timezone
+        local = datetime.fromtimestamp(at, tz)
+        start, end = schedule.quiet_start, schedule.quiet_end
+        now = local.time()
+        if start == end:
+            return None
+        in_quiet = (start <= now or now < end) if start > end else (start <= now < end)
+        if not in_quiet:
+            return None
+        day = local.date() if now < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, tz).timestamp()
+
+    def to_citizen(self, chat_id: int, text: str, markup: dict | None = None) -> Outgoing:  # type: ignore[type-arg]
+        """A scheduled message to a citizen, held until quiet hours end."""
+        return ui.message(chat_id, text, markup, not_before=self.quiet_until(self.env.now()))
+
+    # -- the sweep --------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Do everything that is due, oldest first; return how many timers fired."""
+        fired = 0
+        for _ in range(MAX_ROUNDS):
+            now = self.env.now()
+            async with self.env.db.reading() as repo:
+                due = await repo.due_timers(now, BATCH)
+            if not due:
+                break
+            for timer in due:
+                async with self.env.db.transaction() as repo:
+                    if not await repo.settle_timer(timer.id, "fired", self.env.now()):
+                        continue  # another sweep, or a button press, got there first
+                    await self._fire(repo, timer)
+                fired += 1
+        await self.send_reports()
+        if fired:
+            self.env.wake_sender()
+        return fired
+
+    async def _fire(self, repo: Repo, timer: Timer) -> None:
+        if timer.request_id is None:
+            await self._fire_draft(repo, timer)
+            return
+        request = await repo.request(timer.request_id)
+        if request is None:
+            return
+        action = {
+            "claim_reminder": self._claim_reminder,
+            "escalate": self._escalate,
+            "volunteer_due": self._volunteer_due,
+            "volunteer_overdue": self._volunteer_overdue,
+            "rating_reminder": self._rating_reminder,
+            "auto_close": self._auto_close,
+        }.get(timer.kind)
+        if action is None:
+            log.error("timer %s has an unknown kind %r", timer.id, timer.kind)
+            return
+        out = await action(repo, request, timer)
+        await repo.enqueue(out, self.env.now())
+
+    async def _claim_reminder(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
+        if request.status != DISPATCHED:
+            return []
+        env, lang = self.env, self.env.config.default_language
+        await repo.add_event(request.id, "claim_reminded", None, env.now())
+        text = env.t(lang, "schedule.claim_reminder", ref=request.ref,
+                     category=render.category_name(env, request.category, lang))
+        out = []
+        for card in await repo.active_cards(request.id):
+            message = ui.message(card.chat_id, text, render.card_markup(env, request))
+            if card.message_id is not None:
+                message.payload["reply_parameters"] = {
+                    "message_id": card.message_id, "allow_sending_without_reply": True}
+            out.append(message)
+        return out
+
+    async def _escalate(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
+        if request.status != DISPATCHED or not await repo.escalate(request.id, self.env.now()):
+            return []
+        env = self.env
+        target = self.loop.admin_chats()[0]
+        await repo.set_overdue(request.id, timer.due_at)
+        await repo.add_event(request.id, "escalated", None, env.now(),
+                             {"level": request.escalation_level + 1, "chat_id": target})
+        request = await repo.request(request.id) or request
+        out: list[Outgoing] = []
+        if target not in {card.chat_id for card in await repo.active_cards(request.id)}:
+            out.append(await self.loop.post_card(repo, request, target, role="escalation"))
+        else:
+            lang = env.config.default_language
+            out.append(ui.message(target, env.t(lang, "schedule.escalated_admin",
+                                                ref=request.ref)))
+        out.append(self.to_citizen(request.citizen_id, env.t(
+            request.language, "schedule.escalated_citizen", ref=request.ref)))
+        return out
+
+    async def _volunteer_due(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
+        if request.status != CLAIMED or request.volunteer_id is None:
+            return []
+        env, policy = self.env, self.env.config.policy(request.category)
+        await repo.set_overdue(request.id, timer.due_at)
+        await repo.add_event(request.id, "volunteer_reminded", None, env.now())
+        await repo.schedule("volunteer_overdue", timer.due_at + policy.due_after, env.now(),
+                            request_id=request.id)
+        lang = await self.loop.language_of(repo, request.volunteer_id)
+        rows = [[
+            (env.t(lang, "task.done_button"), ui.callback("done", request.id)),
+            (env.t(lang, "task.release_button"), ui.callback("release", request.id)),
+        ]]
+        if not request.extended:
+            rows.append([(env.t(lang, "schedule.more_time_button"),
+                          ui.callback("moretime", request.id))])
+        text = env.t(lang, "schedule.volunteer_due", ref=request.ref)
+        return [ui.message(request.volunteer_id, text, ui.inline(rows))]
+
+    async def _volunteer_overdue(
+        self, repo: Repo, request: Request, timer: Timer
+    ) -> list[Outgoing]:
+        if request.status != CLAIMED:
+            return []
+        await repo.add_event(request.id, "overdue_alerted", None, self.env.now())
+        lang = self.env.config.default_language
+        return [ui.message(chat, self.env.t(lang, "schedule.overdue_admin", ref=request.ref,
+                                            name=request.volunteer_name or "-"))
+                for chat in self.loop.admin_chats()]
+
+    async def _rating_reminder(
+        self, repo: Repo, request: Request, timer: Timer
+    ) -> list[Outgoing]:
+        if request.status != DONE:
+            return []
+        await repo.add_event(request.id, "rating_reminded", None, self.env.now())
+        question = self.loop.resolved_question(request)
+        text = self.env.t(request.language, "schedule.rating_reminder", ref=request.ref)
+        return [self.to_citizen(request.citizen_id, text, question.payload["reply_markup"])]
+
+    async def _auto_close(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
+        now = self.env.now()
+        if request.status != DONE or not await repo.auto_close(request.id, now):
+            return []
+        await repo.cancel_timers(now, request_id=request.id)
+        await repo.add_event(request.id, "auto_closed", None, now)
+        closed = await repo.request(request.id) or request
+        out = await self.loop.card_updates(repo, closed)
+        out.append(self.to_citizen(request.citizen_id, self.env.t(
+            request.language, "schedule.auto_closed", ref=request.ref)))
+        return out
+
+    async def _fire_draft(self, repo: Repo, timer: Timer) -> None:
+        user_id = timer.user_id
+        dialog = await repo.dialog(user_id) if user_id is not None else None
+        if user_id is None or dialog is None or dialog.flow != "intake":
+            return
+        lang = await self.loop.language_of(repo, user_id)
+        t = self.env.t
+        if timer.kind == "draft_nudge":
+            draft = dialog.data.get("id", "")
+            markup = ui.inline([[
+                (t(lang, "schedule.draft_continue"), ui.callback("in", draft, "resume", "")),
+                (t(lang, "schedule.draft_discard"), ui.callback("in", draft, "cancel", "")),
+            ]])
+            out = [self.to_citizen(user_id, t(lang, "schedule.draft_nudge"), markup)]
+        else:
+            await repo.end_dialog(user_id)
+            await repo.cancel_timers(self.env.now(), user_id=user_id)
+            out = [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
+        await repo.enqueue(out, self.env.now())
+
+    # -- reports ----------------------------------------------------------------------------
+
+    async def send_reports(self) -> None:
+        """Send the daily digests (and the monthly summary) that are due and not yet sent."""
+        tz, at = self.env.config.timezone, self.env.config.schedule.daily_digest
+        local = datetime.fromtimestamp(self.env.now(), tz)
+        digest_passed = local.time() >= at
+        newest = local.date() - timedelta(days=1 if digest_passed else 2)
+        async with self.env.db.reading() as repo:
+            last = await repo.last_report("daily")
+        first = newest if last is None else date.fromisoformat(last) + timedelta(days=1)
+        first = max(first, newest - timedelta(days=MAX_CATCH_UP_DAYS - 1))
+        day = first
+        while day <= newest:
+            start = datetime.combine(day, datetime.min.time(), tz).timestamp()
+            end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).timestamp()
+            await self._report("daily", day.isoformat(), start, end)
+            day += timedelta(days=1)
+        this_month = local.date().replace(day=1)
+        if local.date() > this_month or digest_passed:
+            previous = (this_month - timedelta(days=1)).replace(day=1)
+            start = datetime.combine(previous, datetime.min.time(), tz).timestamp()
+            end = datetime.combine(this_month, datetime.min.time(), tz).timestamp()
+            await self._report("monthly", previous.strftime("%Y-%m"), start, end)
+
+    async def _report(self, kind: str, period: str, start: float, end: float) -> None:
+        env, t, lang = self.env, self.env.t, self.env.config.default_language
+        async with env.db.transaction() as repo:
+            if not await repo.record_report(kind, period, env.now()):
+                return
+            counts = await repo.event_counts(start, end)
+            statuses = await repo.status_counts()
+            overdue = await repo.overdue_requests()
+            lines = [
+                t(lang, f"report.{kind}_title", period=period),
+                t(lang, "report.counts",
+                  collected=counts.get("created", 0),
+                  confirmed=counts.get("confirmed", 0),
+                  unconfirmed=counts.get("auto_closed", 0),
+                  reopened=counts.get("reopened", 0),
+                  cancelled=counts.get("cancelled", 0),
+                  open=sum(statuses.get(s, 0) for s in OPEN_STATUSES)),
+            ]
+            if overdue:
+                refs = ", ".join(r.ref for r in overdue[:OVERDUE_SHOWN])
+                more = len(overdue) - OVERDUE_SHOWN
+                lines.append(t(lang, "report.overdue", count=len(overdue), refs=refs))
+                if more > 0:
+                    lines.append(t(lang, "report.overdue_more", count=more))
+            else:
+                lines.append(t(lang, "report.no_overdue"))
+            text = Raw("\n".join(lines))
+            await repo.enqueue([ui.message(chat, text) for chat in self.loop.admin_chats()],
+                               env.now())
+        env.wake_sender()
