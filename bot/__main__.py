@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 
+from telegram.error import InvalidToken
+
 from bot.app import run
 from bot.config import ConfigError, load_config
 
@@ -29,7 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_serve(config))
+    try:
+        asyncio.run(_serve(config))
+    except InvalidToken:
+        print("telegram.token: Telegram rejected the bot token", file=sys.stderr)
+        return 2
+    except Exception:
+        logging.getLogger("bot").critical("civicloop stopped on an error", exc_info=True)
+        return 1
     return 0
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackContext,
@@ -86,6 +87,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(volunteer.done, pattern=rf"^done:{ID}$"),
         CallbackQueryHandler(volunteer.skip_note, pattern=rf"^donenote:{ID}$"),
         CallbackQueryHandler(volunteer.more_time, pattern=rf"^moretime:{ID}$"),
+        CallbackQueryHandler(volunteer.details, pattern=rf"^details:{ID}$"),
         # A button we do not recognise: old, or forged
         CallbackQueryHandler(errors.stale_button),
     ])
@@ -138,13 +140,37 @@ def start_jobs(app: Application, config: Config) -> None:  # type: ignore[type-a
     app.job_queue.run_daily(sweep_job, time=digest_at, name="digest", job_kwargs=job_kwargs)
 
 
+async def connect(app: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
+    """Initialize the Application (getMe), retrying while Telegram is unreachable.
+
+    Returns False if `stop` was set before it succeeded. A rejected token is fatal.
+    """
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await app.initialize()
+            return True
+        except InvalidToken:
+            raise
+        except (NetworkError, RetryAfter) as exc:
+            log.warning("cannot reach Telegram (%s); retrying in %.0fs", exc, delay)
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({stopper}, timeout=delay)
+        stopper.cancel()
+        delay = min(delay * 2, 60.0)
+    return False
+
+
 async def run(
     config: Config,
     stop: asyncio.Event,
     clock: Clock | None = None,
     on_ready: Callable[[Services], None] | None = None,
 ) -> None:
-    """Run the bot until `stop` is set: open the database, poll, deliver, shut down cleanly."""
+    """Run the bot until `stop` is set: open the database, poll, deliver, shut down cleanly.
+
+    Raises if polling cannot go on (a rejected token), so the process exits non-zero.
+    """
     db = await Database.open(config.database)
     try:
         env = Env(db=db, config=config, t=Catalogs.load(config.default_language),
@@ -155,31 +181,54 @@ async def run(
         loop = RequestLoop(env)
         services = Services(env, Intake(env, loop), loop, sender, Schedule(env, loop))
         app.bot_data["services"] = services
-        async with app:  # initialize (getMe) … shutdown
-            env.bot_username = app.bot.username
-            await set_command_menus(app, env.t)
-            start_jobs(app, config)
-            await app.start()
-            sender.start()
-            if on_ready is not None:
-                on_ready(services)
-            poller = asyncio.create_task(Poller(env, app, config.poll_timeout).run())
-            log.info("civicloop is serving as @%s", env.bot_username)
-            stopper = asyncio.create_task(stop.wait())
-            try:
-                await asyncio.wait({poller, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            except asyncio.CancelledError:
-                # Killed, not stopped: drop everything in flight, as a dying process would.
-                sender.abort()
-                await app.stop()
-                raise
-            finally:
-                for task in (poller, stopper):
-                    task.cancel()
-                await asyncio.gather(poller, stopper, return_exceptions=True)
-            if poller.done() and not poller.cancelled() and poller.exception():
-                log.error("polling stopped", exc_info=poller.exception())
-            await sender.stop()
-            await app.stop()
+        if not await connect(app, stop):
+            return
+        try:
+            await serve(app, services, stop, on_ready)
+        finally:
+            await app.shutdown()
     finally:
         await db.close()
+
+
+async def serve(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    stop: asyncio.Event,
+    on_ready: Callable[[Services], None] | None,
+) -> None:
+    """Poll, deliver and sweep until `stop` is set; finish the update in hand before stopping."""
+    env, sender, config = services.env, services.sender, services.env.config
+    env.bot_username = app.bot.username
+    try:
+        await set_command_menus(app, env.t)
+    except TelegramError as exc:  # menus are a comfort; serving matters more
+        log.warning("could not set the command menus: %s", exc)
+    start_jobs(app, config)
+    await app.start()
+    sender.start()
+    if on_ready is not None:
+        on_ready(services)
+    poller = Poller(env, app, config.poll_timeout)
+    polling = asyncio.create_task(poller.run())
+    log.info("civicloop is serving as @%s", env.bot_username)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # Killed, not stopped: drop everything in flight, as a dying process would.
+        polling.cancel()
+        sender.abort()
+        await app.stop()
+        raise
+    stopper.cancel()
+    poller.stop()  # finishes the update it is handling; the rest stay stored for next start
+    try:
+        await asyncio.wait_for(asyncio.shield(polling), timeout=30)
+    except TimeoutError:
+        polling.cancel()
+    await asyncio.gather(polling, return_exceptions=True)
+    await sender.stop()
+    await app.stop()
+    if not polling.cancelled() and polling.exception() is not None:
+        raise polling.exception()  # type: ignore[misc]

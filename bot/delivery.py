@@ -52,13 +52,17 @@ class Pacer:
         self._overall: deque[float] = deque()
         self._paused_until = 0.0
 
-    def ready_at(self, chat_id: int, is_edit: bool, now: float) -> float:
-        """Return the earliest moment a call to `chat_id` may be made (≤ now: at once)."""
+    def ready_at(self, chat_id: int, is_edit: bool, now: float, in_flight: int = 0) -> float:
+        """Return the earliest moment a call to `chat_id` may be made (≤ now: at once).
+
+        Calls are counted when their answer comes back (Telegram has surely counted them
+        by then), so calls still in flight count against the overall limit too.
+        """
         at = max(now, self._paused_until)
-        per_second = self.limits.global_per_second
+        per_second = int(self.limits.global_per_second)
         window = _trim(self._overall, now, GLOBAL_WINDOW)
-        if len(window) >= int(per_second):
-            at = max(at, window[0] + GLOBAL_WINDOW)
+        if len(window) + in_flight >= per_second:
+            at = max(at, window[0] + GLOBAL_WINDOW if window else now + 0.05)
         if chat_id < 0:
             sends = self._group_edits if is_edit else self._group_sends
             window = _trim(sends.setdefault(chat_id, deque()), now, GROUP_WINDOW)
@@ -71,14 +75,14 @@ class Pacer:
                 at = max(at, now + (1.0 + PRIVATE_SPARE - tokens) / rate)
         return at
 
-    def record(self, chat_id: int, is_edit: bool, now: float) -> None:
-        """Count a call made now."""
-        self._overall.append(now)
+    def record(self, chat_id: int, is_edit: bool, now: float, count: int = 1) -> None:
+        """Count `count` messages of a call answered now (an album counts each photo)."""
+        self._overall.extend([now] * count)
         if chat_id < 0:
             sends = self._group_edits if is_edit else self._group_sends
-            sends.setdefault(chat_id, deque()).append(now)
+            sends.setdefault(chat_id, deque()).extend([now] * count)
         else:
-            self._tokens[chat_id] = (self._private_tokens(chat_id, now) - 1.0, now)
+            self._tokens[chat_id] = (self._private_tokens(chat_id, now) - count, now)
 
     def pause(self, until: float) -> None:
         """Stop every call until `until` (Telegram asked us to slow down)."""
@@ -156,7 +160,7 @@ class Sender:
         """Start every call that may go now; return how long until the next may."""
         now_wall = self.env.now()
         async with self.env.db.reading() as repo:
-            rows = await repo.pending_outbox_head(BATCH)
+            rows = await repo.pending_outbox_head(now_wall, BATCH)
         now = time.monotonic()
         wait = 1.0
         seen: set[int] = set()
@@ -172,11 +176,10 @@ class Sender:
                 wait = min(wait, row.not_before - now_wall)
                 continue
             is_edit = row.method in EDIT_METHODS
-            ready = self.pacer.ready_at(row.chat_id, is_edit, now)
+            ready = self.pacer.ready_at(row.chat_id, is_edit, now, len(self._in_flight))
             if ready > now:
                 wait = min(wait, ready - now)
                 continue
-            self.pacer.record(row.chat_id, is_edit, now)
             self._in_flight.add(row.chat_id)
             task = asyncio.create_task(self._deliver(row))
             self._tasks.add(task)
@@ -211,7 +214,11 @@ class Sender:
                 for m in params["media"]
             ]
         try:
-            result = await self.bot.do_api_request(method, api_kwargs=params)
+            try:
+                result = await self.bot.do_api_request(method, api_kwargs=params)
+            finally:
+                count = len(params["media"]) if method == "sendMediaGroup" else 1
+                self.pacer.record(row.chat_id, method in EDIT_METHODS, time.monotonic(), count)
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
             log.warning("429 for chat %s: retry after %ss", row.chat_id, seconds)

@@ -17,6 +17,7 @@ STEPS = ("category", "description", "location", "contact", "confirm")
 EDITABLE = ("category", "description", "location", "contact")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
 COMMENT_MAX = 1000
+_CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9a-f]{12})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 
 
@@ -55,8 +56,9 @@ class Intake:
                 out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
             await repo.enqueue(out, env.now())
         env.wake_sender()
-        if payload.startswith("claim_") and payload[6:].isdigit():
-            await self.loop.claim_from_start(who, int(payload[6:]))
+        link = _CLAIM_LINK.match(payload)
+        if link:
+            await self.loop.claim_from_start(who, int(link.group(1)), link.group(2))
 
     async def help(self, who: Who) -> None:
         """Explain what the bot does and how to use it."""
@@ -94,7 +96,12 @@ class Intake:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
-            if dialog is None or dialog.flow != "intake":
+            if dialog is not None and dialog.flow != "intake":
+                # A short dialog (a note, a comment) sits on top: leave it, and bring back
+                # the draft it interrupted, if any, rather than start a blank one.
+                await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
+                dialog = await repo.dialog(who.user_id)
+            if dialog is None:
                 dialog = Dialog(who.user_id, "intake", "category",
                                 {"id": secrets.token_hex(3), "photos": []})
                 await self._save(repo, dialog)
@@ -107,6 +114,14 @@ class Intake:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
+            if dialog is not None and dialog.flow != "intake":
+                # /cancel ends the short dialog only; an interrupted draft comes back.
+                await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
+                out = [ui.message(who.user_id, env.t(lang, "common.skipped"))]
+                out += await self.resume_draft(repo, who.user_id, lang)
+                await repo.enqueue(out, env.now())
+                env.wake_sender()
+                return
             key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
             await self._end(repo, who.user_id)
             await repo.enqueue(
@@ -192,6 +207,14 @@ class Intake:
         return answer
 
     # -- the form ---------------------------------------------------------------------------
+
+    async def resume_draft(self, repo: Repo, user_id: int, lang: str) -> list[Outgoing]:
+        """If an interrupted draft is back on top, ask its current question again."""
+        dialog = await repo.dialog(user_id)
+        if dialog is None or dialog.flow != "intake":
+            return []
+        return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
+                *self._ask(dialog, lang)]
 
     async def _save(self, repo: Repo, dialog: Dialog) -> None:
         """Store the draft and restart its clock: a nudge if it idles, expiry later."""
@@ -389,7 +412,7 @@ class Intake:
                 length=len(text)))]
         photo = said.file_id if said.kind == "photo" else None
         await self.loop.finish_done(repo, who, lang, request_id, text or None, photo)
-        return []
+        return await self.resume_draft(repo, who.user_id, lang)
 
     async def _comment(
         self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
@@ -402,7 +425,7 @@ class Intake:
             return [ui.message(who.user_id, self.env.t(
                 lang, "intake.too_long", max=COMMENT_MAX, length=len(text)))]
         await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]), text)
-        return []
+        return await self.resume_draft(repo, who.user_id, lang)
 
     async def skip_done_note(self, who: Who, request_id: int) -> Answer:
         """Finish Done without a note."""
@@ -416,6 +439,7 @@ class Intake:
             ):
                 return Answer(env.t(lang, "common.stale"), alert=True)
             await self.loop.finish_done(repo, who, lang, request_id, None, None)
+            await repo.enqueue(await self.resume_draft(repo, who.user_id, lang), env.now())
         env.wake_sender()
         return Answer()
 
@@ -431,6 +455,7 @@ class Intake:
             ):
                 return Answer(env.t(lang, "common.stale"), alert=True)
             await self.loop.finish_comment(repo, who, lang, request_id, None)
+            await repo.enqueue(await self.resume_draft(repo, who.user_id, lang), env.now())
         env.wake_sender()
         return Answer()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from bot import render, ui
@@ -11,6 +13,7 @@ from storage import Dialog, Outgoing, Repo, Request
 from storage.models import CLAIMED, CLOSED, DISPATCHED, OPEN_STATUSES
 
 MY_REQUESTS_SHOWN = 10
+CAPTION_NOTE_CHARS = 400  # even in 2-unit characters, well inside a 1024-unit caption
 
 
 class RequestLoop:
@@ -130,21 +133,40 @@ class RequestLoop:
 
     # -- 接单 accept ------------------------------------------------------------------------
 
-    async def claim(self, who: Who, request_id: int) -> Answer:
-        """Give the request to the first volunteer who presses Claim."""
+    def claim_token(self, request_id: int, user_id: int) -> str:
+        """Sign a claim link for one person and one request, so nobody can forge one."""
+        key = hashlib.sha256(f"civicloop-claim:{self.env.config.token}".encode()).digest()
+        message = f"{request_id}:{user_id}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:12]
+
+    async def claim(self, who: Who, request_id: int, chat_id: int | None) -> Answer:
+        """Give the request to the first volunteer who presses Claim on one of its cards.
+
+        `chat_id` is where Claim was pressed; None means a signed claim link was followed.
+        """
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
             user, lang = await env.see(repo, who)
             request = await repo.request(request_id)
             if request is None:
                 return Answer(t(lang, "claim.unknown"), alert=True)
+            card_chats = {card.chat_id for card in await repo.active_cards(request_id)}
+            if chat_id is not None and chat_id not in card_chats:
+                return Answer(t(lang, "common.stale"), alert=True)  # forged: no card here
+            if request.status == CLAIMED and request.volunteer_id == who.user_id:
+                # Theirs already (a repeated press, or the answer got lost): send it again.
+                await repo.enqueue(render.task_details(env, request, who.user_id, lang),
+                                   env.now())
+                env.wake_sender()
+                return Answer(t(lang, "claim.already_yours", ref=request.ref))
             if request.status != DISPATCHED:
                 key = "claim.taken" if request.status == CLAIMED else "claim.not_open"
                 return Answer(t(lang, key), alert=True)
             if not user.started or user.blocked:
                 # Telegram lets a bot write only to people who opened it; ask them to, and
                 # keep the request open for whoever can take it now.
-                url = f"https://t.me/{env.bot_username}?start=claim_{request_id}"
+                token = self.claim_token(request_id, who.user_id)
+                url = f"https://t.me/{env.bot_username}?start=claim_{request_id}_{token}"
                 return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url)
             if not await repo.claim(request_id, who.user_id, who.first_name, env.now()):
                 return Answer(t(lang, "claim.taken"), alert=True)
@@ -163,9 +185,11 @@ class RequestLoop:
         env.wake_sender()
         return Answer(t(lang, "claim.won", ref=request.ref))
 
-    async def claim_from_start(self, who: Who, request_id: int) -> None:
-        """Finish a claim that began with the 'open the bot' link, telling the outcome."""
-        answer = await self.claim(who, request_id)
+    async def claim_from_start(self, who: Who, request_id: int, token: str) -> None:
+        """Finish a claim that began with a signed 'open the bot' link, telling the outcome."""
+        if not hmac.compare_digest(token, self.claim_token(request_id, who.user_id)):
+            return  # not a link we gave this person: the greeting is all they get
+        answer = await self.claim(who, request_id, None)
         if answer.url is None and answer.alert:
             async with self.env.db.transaction() as repo:
                 await repo.enqueue([ui.message(who.user_id, answer.text)], self.env.now())
@@ -215,7 +239,7 @@ class RequestLoop:
         """Mark the request done with the volunteer's note; ask the citizen if it is resolved."""
         env, t = self.env, self.env.t
         now = env.now()
-        await self._pop_dialog(repo, who.user_id, "done")
+        await self.pop_dialog(repo, who.user_id, "done")
         if not await repo.complete(request_id, who.user_id, note, photo, now):
             await repo.enqueue([ui.message(who.user_id, t(lang, "task.not_yours"))], now)
             return False
@@ -233,9 +257,11 @@ class RequestLoop:
         clang = request.language
         done_text = t(clang, "citizen.done", ref=request.ref)
         if note:
-            done_text += "\n" + t(clang, "citizen.done_note", note=note)
+            # A caption holds 1024 UTF-16 units: shorten the note itself, before escaping.
+            shown = ui.clip(note, CAPTION_NOTE_CHARS) if photo else note
+            done_text += "\n" + t(clang, "citizen.done_note", note=shown)
         if photo:
-            out.append(ui.photo(request.citizen_id, photo, ui.clip(done_text, ui.CAPTION_MAX)))
+            out.append(ui.photo(request.citizen_id, photo, done_text))
         else:
             out.append(ui.message(request.citizen_id, done_text))
         out.append(self.resolved_question(request))
@@ -250,6 +276,18 @@ class RequestLoop:
             (t(lang, "rate.no"), ui.callback("resolved", request.id, "n")),
         ]])
         return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), buttons)
+
+    async def resend_details(self, who: Who, request_id: int) -> Answer:
+        """Send the holder of a task its details again (phone, place, media)."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            request = await repo.request(request_id)
+            if request is None or request.status != CLAIMED or request.volunteer_id != who.user_id:
+                return Answer(t(lang, "task.not_yours"), alert=True)
+            await repo.enqueue(render.task_details(env, request, who.user_id, lang), env.now())
+        env.wake_sender()
+        return Answer()
 
     async def more_time(self, who: Who, request_id: int) -> Answer:
         """Give the volunteer one more period before the next reminder (once per request)."""
@@ -285,7 +323,7 @@ class RequestLoop:
                 for request in tasks[:MY_REQUESTS_SHOWN]:
                     text = render.request_line(env, request, lang)
                     out.append(ui.message(who.user_id, text,
-                                          render.task_buttons(env, request, lang)))
+                                          render.task_buttons(env, request, lang, details=True)))
             await repo.enqueue(out, env.now())
         env.wake_sender()
 
@@ -305,6 +343,9 @@ class RequestLoop:
                     return Answer(t(lang, "rate.already_answered"), alert=True)
                 await repo.add_event(request_id, "confirmed", who.user_id, now)
                 await self._stop_clocks(repo, request_id)
+                closed = await repo.request(request_id)
+                assert closed is not None
+                await repo.enqueue(await self.card_updates(repo, closed), now)
                 stars = ui.inline([[
                     ("⭐" * n, ui.callback("star", request_id, n)) for n in range(1, 6)
                 ]])
@@ -369,7 +410,7 @@ class RequestLoop:
     ) -> bool:
         """Store the optional comment and thank the citizen."""
         now = self.env.now()
-        await self._pop_dialog(repo, who.user_id, "comment")
+        await self.pop_dialog(repo, who.user_id, "comment")
         if text is not None:
             if not await repo.add_comment(request_id, who.user_id, text, now):
                 await repo.enqueue([ui.message(who.user_id, self.env.t(lang, "common.stale"))],
@@ -522,7 +563,7 @@ class RequestLoop:
             data = {**data, "resume": current.data["resume"]}
         await repo.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
 
-    async def _pop_dialog(self, repo: Repo, user_id: int, flow: str) -> None:
+    async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> None:
         """End a short dialog and bring back the draft it interrupted, if any."""
         current = await repo.dialog(user_id)
         if current is None or current.flow != flow:

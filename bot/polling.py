@@ -7,7 +7,7 @@ import json
 import logging
 
 from telegram import Update
-from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
 from bot.context import Env
@@ -15,8 +15,9 @@ from storage.db import handling_update
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 INBOX_KEEP_SECONDS = 2 * 86400
+MAX_BACKOFF = 60.0
 
 
 class Poller:
@@ -26,42 +27,48 @@ class Poller:
         self.env = env
         self.app = app
         self.timeout = timeout
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop after the update in hand; stored updates not yet handled wait for next start."""
+        self._stopping.set()
 
     async def run(self) -> None:
-        """Handle what a previous run stored but did not finish, then poll until cancelled."""
+        """Handle what a previous run stored but did not finish, then poll until stopped."""
         async with self.env.db.transaction() as repo:
             await repo.prune_inbox(self.env.now() - INBOX_KEEP_SECONDS)
             leftovers = await repo.unprocessed_updates()
         for update_id, payload in leftovers:
+            if self._stopping.is_set():
+                return
             log.info("replaying stored update %s", update_id)
             await self._handle(update_id, payload)
         offset: int | None = None
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             try:
-                updates = await self.app.bot.get_updates(
-                    offset=offset,
-                    timeout=self.timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=self.timeout + 10,
-                )
+                updates = await self._fetch(offset)
                 failures = 0
+            except InvalidToken:
+                log.critical("Telegram rejects the bot token; stopping")
+                raise
             except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await self._pause(_seconds(exc.retry_after))
                 continue
             except TimedOut:
                 continue
             except Conflict:
                 log.error("another instance is polling with this token; waiting")
-                await asyncio.sleep(5)
+                await self._pause(5)
                 continue
-            except NetworkError as exc:
+            except Exception as exc:  # Telegram said no, the network failed, the disk hiccuped
                 failures += 1
-                delay = min(30.0, 0.5 * 2 ** failures)
-                log.warning("getUpdates failed (%s); retrying in %.1fs", exc.message, delay)
-                await asyncio.sleep(delay)
+                delay = min(MAX_BACKOFF, 0.5 * 2 ** failures)
+                log.warning("polling failed (%s); retrying in %.1fs", exc, delay,
+                            exc_info=not isinstance(exc, TelegramError))
+                await self._pause(delay)
                 continue
-            if not updates:
+            if updates is None or not updates:
                 continue
             stored = [(u.update_id, json.dumps(u.to_dict(), ensure_ascii=False))
                       for u in updates]
@@ -70,17 +77,45 @@ class Poller:
             # Only now may Telegram forget them: the next call's offset confirms them.
             offset = updates[-1].update_id + 1
             for update_id, payload in stored:
+                if self._stopping.is_set():
+                    return  # the rest are stored and will be handled at next start
                 if update_id in fresh:
                     await self._handle(update_id, payload)
 
+    async def _fetch(self, offset: int | None) -> tuple[Update, ...] | None:
+        """One long poll, abandoned (None) if a stop is asked for meanwhile."""
+        fetch = asyncio.ensure_future(self.app.bot.get_updates(
+            offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES,
+            read_timeout=self.timeout + 10,
+        ))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if fetch not in done:
+            fetch.cancel()
+            await asyncio.gather(fetch, return_exceptions=True)
+            return None
+        return fetch.result()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait, unless a stop is asked for."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({stopping}, timeout=seconds)
+        stopping.cancel()
+
     async def _handle(self, update_id: int, payload: str) -> None:
-        update = Update.de_json(json.loads(payload), self.app.bot)
+        """Process one update; mark it handled unless the process is being killed."""
         try:
+            update = Update.de_json(json.loads(payload), self.app.bot)
             with handling_update(update_id):
                 await self.app.process_update(update)
-        finally:
-            async with self.env.db.transaction() as repo:
-                await repo.mark_processed(update_id, self.env.now())
+        except asyncio.CancelledError:
+            raise  # killed mid-update: leave it unhandled, so the next start replays it
+        except Exception:
+            # A poison update must not stop the bot or come back at every start.
+            log.exception("update %s could not be handled", update_id)
+        async with self.env.db.transaction() as repo:
+            await repo.mark_processed(update_id, self.env.now())
 
 
 def _seconds(value: object) -> float:

@@ -12,7 +12,6 @@ from storage import Card, Outgoing, Request
 from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE
 
 CARD_DESCRIPTION_CHARS = 300
-ADDRESS_SUMMARY_CHARS = 24
 
 
 def category_name(env: Env, code: str, language: str) -> str:
@@ -34,7 +33,7 @@ def local_time(env: Env, timestamp: float) -> str:
 def where_summary(env: Env, request: Request, language: str) -> str:
     """Say roughly where, without the exact address (which only the claimer sees)."""
     if request.address:
-        return ui.clip(request.address, ADDRESS_SUMMARY_CHARS)
+        return env.t(language, "card.address_given")
     if request.latitude is not None:
         return env.t(language, "card.location_shared")
     return env.t(language, "card.no_location")
@@ -84,7 +83,7 @@ def card_kind(request: Request) -> str:
 
 def new_card(env: Env, request: Request, card: Card) -> Outgoing:
     """Post a registered card, as a photo with caption when there are photos."""
-    text = ui.clip(card_text(env, request, card.role), ui.CAPTION_MAX)
+    text = card_text(env, request, card.role)  # bounded: the description is cut to 300
     markup = card_markup(env, request)
     if card.kind == "photo":
         return ui.photo(card.chat_id, request.photos[0], text, markup, purpose="card",
@@ -97,15 +96,20 @@ def card_update(env: Env, request: Request, card: Card, note: str = "") -> Outgo
     """Edit a posted card to show the request's current state (and an optional note)."""
     text = card_text(env, request, card.role) + (f"\n{note}" if note else "")
     markup = card_markup(env, request) if not note else None
-    return ui.card_edit(card.chat_id, request.id, card.id, ui.clip(text, ui.CAPTION_MAX), markup)
+    return ui.card_edit(card.chat_id, request.id, card.id, text, markup)
 
 
-def task_buttons(env: Env, request: Request, language: str) -> dict[str, Any]:
-    """Done and Release buttons for the volunteer holding a request."""
-    return ui.inline([[
+def task_buttons(
+    env: Env, request: Request, language: str, *, details: bool = False
+) -> dict[str, Any]:
+    """Done and Release buttons for the volunteer holding a request (and Details in lists)."""
+    rows = [[
         (env.t(language, "task.done_button"), ui.callback("done", request.id)),
         (env.t(language, "task.release_button"), ui.callback("release", request.id)),
-    ]])
+    ]]
+    if details:
+        rows.append([(env.t(language, "task.details_button"), ui.callback("details", request.id))])
+    return ui.inline(rows)
 
 
 def task_details(env: Env, request: Request, chat_id: int, language: str) -> list[Outgoing]:

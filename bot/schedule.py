@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot import render, ui
 from bot.context import Env
@@ -23,6 +24,8 @@ BATCH = 200
 MAX_ROUNDS = 50  # fired timers may chain new ones that are already due (a long stop)
 MAX_CATCH_UP_DAYS = 7
 OVERDUE_SHOWN = 20
+# Reminders a citizen gets from the clock: in quiet hours they move to the morning.
+CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge", "draft_expire"})
 
 
 class Schedule:
@@ -48,9 +51,14 @@ class Schedule:
         day = local.date() if now < end else local.date() + timedelta(days=1)
         return datetime.combine(day, end, tz).timestamp()
 
-    def to_citizen(self, chat_id: int, text: str, markup: dict | None = None) -> Outgoing:  # type: ignore[type-arg]
-        """A scheduled message to a citizen, held until quiet hours end."""
-        return ui.message(chat_id, text, markup, not_before=self.quiet_until(self.env.now()))
+    def to_citizen(
+        self, chat_id: int, text: str, markup: dict[str, Any] | None = None
+    ) -> Outgoing:
+        """A scheduled message to a citizen, held until quiet hours end (without holding up
+        anything else sent to that chat)."""
+        until = self.quiet_until(self.env.now())
+        purpose = "quiet" if until is not None else "notice"
+        return ui.message(chat_id, text, markup, purpose=purpose, not_before=until)
 
     # -- the sweep --------------------------------------------------------------------------
 
@@ -65,8 +73,16 @@ class Schedule:
                 break
             for timer in due:
                 async with self.env.db.transaction() as repo:
-                    if not await repo.settle_timer(timer.id, "fired", self.env.now()):
+                    quiet_end = (self.quiet_until(self.env.now())
+                                 if timer.kind in CITIZEN_REMINDERS else None)
+                    outcome = "deferred" if quiet_end is not None else "fired"
+                    if not await repo.settle_timer(timer.id, outcome, self.env.now()):
                         continue  # another sweep, or a button press, got there first
+                    if quiet_end is not None:
+                        # A reminder to a citizen waits for morning: move it, do not hold it.
+                        await repo.schedule(timer.kind, quiet_end, self.env.now(),
+                                            request_id=timer.request_id, user_id=timer.user_id)
+                        continue
                     await self._fire(repo, timer)
                 fired += 1
         await self.send_reports()

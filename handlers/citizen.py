@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.context import Answer
 from handlers.common import answer, callback_args, said, services, who
 
 
@@ -48,8 +49,6 @@ async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Opens a main-menu entry."""
     (choice,) = callback_args(update)
-    assert update.callback_query is not None
-    await update.callback_query.answer()
     svc, person = services(context), who(update)
     if choice == "new":
         await svc.intake.new_request(person)
@@ -57,6 +56,7 @@ async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await svc.loop.my_requests(person)
     else:
         await svc.intake.help(person)
+    await answer(update, Answer())
 
 
 async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -86,8 +86,7 @@ async def cancel_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def cancel_declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Keeps the request."""
-    assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer(update, Answer())
 
 
 async def resolved_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from telegram import Message, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.context import Answer, Who
@@ -63,4 +64,10 @@ async def answer(update: Update, result: Answer) -> None:
     """Answer the pressed button with the service's toast or alert."""
     query = update.callback_query
     assert query is not None
-    await query.answer(result.text or None, show_alert=result.alert, url=result.url)
+    try:
+        await query.answer(result.text or None, show_alert=result.alert, url=result.url)
+    except BadRequest as exc:
+        # The work is done and saved; a press replayed after a restart is simply too old
+        # to answer, which must not turn into an error message.
+        if "query is too old" not in exc.message.lower():
+            raise

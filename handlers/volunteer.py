@@ -11,7 +11,11 @@ from handlers.common import answer, callback_args, services, who
 async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Claims a request; the first press wins."""
     (request_id,) = callback_args(update)
-    await answer(update, await services(context).loop.claim(who(update), int(request_id)))
+    query = update.callback_query
+    assert query is not None
+    chat_id = query.message.chat.id if query.message is not None else 0
+    result = await services(context).loop.claim(who(update), int(request_id), chat_id)
+    await answer(update, result)
 
 
 async def release(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -43,3 +47,10 @@ async def more_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Extends a task once when its reminder comes."""
     (request_id,) = callback_args(update)
     await answer(update, await services(context).loop.more_time(who(update), int(request_id)))
+
+
+async def details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sends a task's details again."""
+    (request_id,) = callback_args(update)
+    result = await services(context).loop.resend_details(who(update), int(request_id))
+    await answer(update, result)

@@ -113,10 +113,12 @@ class Database:
                 update_id = _handling_update.get()
                 if update_id is not None:
                     await repo.mark_processed(update_id, time.time())
+                await self._conn.execute("COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # Also when COMMIT itself failed: never leave the connection mid-transaction.
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Repo]:

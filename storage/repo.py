@@ -374,16 +374,23 @@ class Repo:
             ],
         )
 
-    async def pending_outbox_head(self, limit: int) -> list[OutboxRow]:
-        """Return the oldest pending calls, due or not (calls to one chat keep their order)."""
+    async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
+        """Return each chat's oldest pending call, due or not (a chat's calls keep their order).
+
+        A message held for quiet hours stands aside: what comes after it may go first.
+        """
         rows = await self._all(
             """
             SELECT id, chat_id, method, payload, request_id, purpose, attempts, not_before,
                    card_id
-            FROM outbox WHERE status = 'pending'
+            FROM outbox WHERE id IN (
+                SELECT MIN(id) FROM outbox
+                WHERE status = 'pending' AND NOT (purpose = 'quiet' AND not_before > ?)
+                GROUP BY chat_id
+            )
             ORDER BY id LIMIT ?
             """,
-            (limit,),
+            (now, limit),
         )
         return [
             OutboxRow(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import run
+from bot.app import Services, run
 from bot.config import Config, parse_config
 from bot.context import Clock
 from sandbox import Limits, Sandbox, SimChat, SimUser
@@ -60,16 +60,22 @@ class BotRunner:
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self.services: Services | None = None
+
+    def _ready(self, services: Services) -> None:
+        self.services = services
 
     def _polls(self) -> int:
         return self.sb.polls_started
 
-    async def start(self) -> None:
+    async def start(self, wait_up_to: float = 10) -> None:
         """Start the bot and wait until it polls for updates."""
         polls = self._polls()
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(run(self.config, self._stop, self.clock))
-        await self.sb.wait_until(lambda: self._polls() > polls or self._task.done(), timeout=10)
+        self._task = asyncio.create_task(
+            run(self.config, self._stop, self.clock, on_ready=self._ready))
+        await self.sb.wait_until(lambda: self._polls() > polls or self._task.done(),
+                                 timeout=wait_up_to)
         if self._task.done():
             self._task.result()
 

@@ -237,7 +237,8 @@ async def test_a_volunteer_who_never_opened_the_bot_is_asked_to_and_then_gets_it
 ) -> None:
     """Zhang has never written to the bot, so it cannot send him the details. When he presses
     Claim he gets an alert asking him to open the bot, with a link that carries the claim; the
-    request stays open. He follows the link (/start claim_<id>) and the claim goes through."""
+    request stays open. He follows the link (signed for him alone) and the claim goes through;
+    nobody else can use or forge such a link."""
     ref = await file_request(town.citizen)
     card = await card_of(town.volunteers, ref)
     rid = request_id(card)
@@ -247,10 +248,20 @@ async def test_a_volunteer_who_never_opened_the_bot_is_asked_to_and_then_gets_it
     assert answer.show_alert
     assert "open the bot first" in (answer.text or "")
     assert f"@{town.sb.bot_username}" in (answer.text or "")
-    assert answer.url == f"https://t.me/{town.sb.bot_username}?start=claim_{rid}"
+    link = f"https://t.me/{town.sb.bot_username}?start="
+    assert answer.url is not None and answer.url.startswith(f"{link}claim_{rid}_")
     assert card.buttons == [CLAIM] and "waiting for a volunteer" in card.text
 
-    await town.vol2.send(f"/start claim_{rid}")
+    # Li, who has the bot open, cannot take the link Zhang was given, nor forge one.
+    payload = answer.url.removeprefix(link)
+    await town.vol1.send(f"/start {payload}")
+    await town.vol1.send(f"/start claim_{rid}_000000000000")
+    await town.vol1.wait_for(text="Choose below")
+    await town.vol1.wait_for(text="Choose below")
+    assert not [m for m in town.vol1.private.bot_messages() if ALICE_PHONE in (m.text or "")]
+    assert "waiting for a volunteer" in card.text
+
+    await town.vol2.send(f"/start {payload}")
     details = await town.vol2.wait_for(text=ref,
                                        predicate=lambda m: ALICE_PHONE in (m.text or ""))
     assert details.buttons == ["✅ Done", "↩️ Release"]
@@ -331,7 +342,12 @@ async def test_mytasks_lists_open_tasks_with_working_buttons(town: Town) -> None
     await town.vol1.wait_for(text="Your open tasks (2):")
     tasks = [await town.vol1.wait_for(text=ref) for ref in refs]
     for task in tasks:
-        assert task.buttons == ["✅ Done", "↩️ Release"]
+        assert task.buttons == ["✅ Done", "↩️ Release", "📄 Details"]
+
+    # Lost the details? Details sends them again, with the phone.
+    await town.vol1.press("📄 Details", message=tasks[0])
+    again = await town.vol1.wait_for(text=refs[0], predicate=lambda m: ALICE_PHONE in m.text)
+    assert again.buttons == ["✅ Done", "↩️ Release"]
 
     await town.vol1.press("✅ Done", message=tasks[0])
     prompt = await town.vol1.wait_for(text=f"Finishing {refs[0]}. Write a short note")
@@ -468,3 +484,19 @@ async def test_chinese_and_english_each_see_their_own_language(town: Town) -> No
     after = await alice.wait_for(text="Alice，您好")
     assert "📝 新建诉求" in after.buttons and "📝 New request" not in after.buttons
     assert_clean(town)
+
+
+async def test_a_claim_forged_outside_the_cards_chat_gets_nothing(town: Town) -> None:
+    """Mallory, who is not in the volunteers group, forges claim:<id> in her own chat with the
+    bot. She gets the stale-button popup, never the phone, and the request stays open."""
+    mallory = town.sb.add_user("Mallory", language_code="en")
+    await open_bot(mallory)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    rid = request_id(card)
+
+    press = await mallory.press_data(f"claim:{rid}", message=mallory.private.last_bot_message)
+    answer = await press.answer()
+    assert answer.show_alert and "no longer valid" in (answer.text or "")
+    assert "waiting for a volunteer" in card.text and card.buttons == [CLAIM]
+    assert not [m for m in mallory.private.bot_messages() if ALICE_PHONE in (m.text or "")]

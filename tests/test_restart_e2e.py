@@ -114,3 +114,24 @@ async def test_an_update_fetched_but_not_handled_is_handled_after_restart(town: 
     await town.bot.start()
     greeting = await town.citizen.wait_for(text="Choose below")
     assert "Alice" in greeting.text
+
+
+async def test_polling_survives_telegram_errors(town: Town) -> None:
+    """getUpdates answers 403, then 502, then 429: the bot keeps polling and serving."""
+    town.sb.inject("getUpdates", code=403, description="Forbidden: bot was blocked", times=1)
+    town.sb.inject("getUpdates", code=502, description="Bad Gateway", times=1)
+    town.sb.inject("getUpdates", code=429, description="Too Many Requests: retry after 1",
+                   retry_after=1, times=1)
+    await town.citizen.send("/help")
+    await town.citizen.wait_for(text="How it works", timeout=15)
+
+
+async def test_start_up_waits_out_an_unreachable_telegram(town: Town) -> None:
+    """getMe fails twice and setMyCommands is refused: the bot still comes up and serves."""
+    await town.bot.stop()
+    town.sb.inject("getMe", code=502, description="Bad Gateway", times=2)
+    town.sb.inject("setMyCommands", code=429, description="Too Many Requests: retry after 5",
+                   retry_after=5, times=1)
+    await town.bot.start(wait_up_to=20)
+    await town.citizen.send("/help")
+    await town.citizen.wait_for(text="How it works")

@@ -151,11 +151,11 @@ async def test_the_outbox_hands_out_rows_in_order_and_remembers_results(db: Data
         await repo.enqueue(
             [Outgoing(c, "sendMessage", {"chat_id": c, "text": str(c)}) for c in (5, 6, 7)], NOW
         )
-        first, second, third = await repo.pending_outbox_head(10)
+        first, second, third = await repo.pending_outbox_head(NOW, 10)
         await repo.mark_sent(first.id, [11], NOW)
         await repo.mark_failed(second.id, "forbidden", NOW)
         await repo.retry_later(third.id, NOW + 60, "timeout")
-        head = await repo.pending_outbox_head(10)
+        head = await repo.pending_outbox_head(NOW, 10)
     assert [row.chat_id for row in head] == [7]
     assert head[0].not_before == NOW + 60 and head[0].attempts == 1
 
@@ -195,7 +195,7 @@ async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
         await repo.enqueue([Outgoing(-5, "sendMessage", {"chat_id": -5, "text": "x"})], NOW)
         await repo.move_chat(-5, -1005)
         assert await repo.bindings() == {"elderly": -1005}
-        (row,) = await repo.pending_outbox_head(5)
+        (row,) = await repo.pending_outbox_head(NOW, 5)
     assert row.chat_id == -1005 and row.payload["chat_id"] == -1005
 
 
@@ -215,3 +215,21 @@ async def test_a_state_change_and_its_update_being_handled_commit_together(
     async with db.reading() as repo:
         assert [u for u, _ in await repo.unprocessed_updates()] == [42]
         assert await repo.user(6) is None
+
+
+async def test_each_chat_offers_only_its_oldest_call_and_quiet_messages_stand_aside(
+    db: Database,
+) -> None:
+    """Order holds per chat; a message held for quiet hours does not hold up the chat."""
+    def note(chat: int, text: str, **extra: object) -> Outgoing:
+        return Outgoing(chat, "sendMessage", {"chat_id": chat, "text": text}, **extra)  # type: ignore[arg-type]
+
+    async with db.transaction() as repo:
+        await repo.enqueue([
+            note(5, "a"), note(5, "b"), note(6, "night", purpose="quiet", not_before=NOW + 3600),
+            note(6, "reply"), note(7, "c"),
+        ], NOW)
+        head = await repo.pending_outbox_head(NOW, 10)
+        morning = await repo.pending_outbox_head(NOW + 3600, 10)
+    assert [row.payload["text"] for row in head] == ["a", "reply", "c"]
+    assert [row.payload["text"] for row in morning] == ["a", "night", "c"]
