@@ -32,8 +32,11 @@ from storage import Database
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE
-GROUPS = filters.ChatType.GROUPS
+# Commands act on new messages only: an edited "/help" must not run /help again.
+NEW = filters.UpdateType.MESSAGE
+PRIVATE = filters.ChatType.PRIVATE & NEW
+GROUPS = filters.ChatType.GROUPS & NEW
+EDITED_IN_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
 ID = r"\d{1,12}"
 FORM_BUTTON = r"^in:[0-9a-f]{6}:[a-z]{2,8}:[a-z0-9_]{0,32}$"  # in:<draft>:<action>:<arg>
 
@@ -68,10 +71,15 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         # Volunteers
         CommandHandler("mytasks", volunteer.my_tasks, filters=PRIVATE),
         # Admins, in a group or in private
-        CommandHandler("bind", admin.bind),
-        CommandHandler("stats", admin.stats),
+        CommandHandler("bind", admin.bind, filters=NEW),
+        CommandHandler("stats", admin.stats, filters=NEW),
         # Everything else typed in private belongs to the conversation the user is in
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE, citizen.message),
+        MessageHandler(PRIVATE, citizen.message),
+        # An edited message changes nothing already taken: say so rather than stay silent
+        MessageHandler(EDITED_IN_PRIVATE, citizen.edited),
+        # Private-chat commands sent in a group: point to the private chat
+        CommandHandler(["start", "help", "new", "my", "mytasks", "lang", "cancel"],
+                       citizen.in_group, filters=GROUPS),
         # Buttons
         CallbackQueryHandler(citizen.menu_button, pattern=r"^menu:(new|my|help)$"),
         CallbackQueryHandler(citizen.language_button, pattern=r"^lang:(zh|en)$"),

@@ -114,6 +114,12 @@ class Config:
         """Return the category with this code, or None."""
         return next((c for c in self.categories if c.code == code), None)
 
+    def admin_chats(self) -> list[int]:
+        """Where admin notices go: the admin chat, else every admin in private."""
+        if self.admin_chat_id is not None:
+            return [self.admin_chat_id]
+        return sorted(self.admin_ids)
+
     def policy(self, code: str) -> Policy:
         """Return the schedule policy of a category (the default one if it is unknown)."""
         category = self.category(code)

@@ -20,9 +20,10 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import ui
 from bot.config import Delivery
 from bot.context import Env
-from storage import OutboxRow
+from storage import OutboxRow, Outgoing, Repo
 
 log = logging.getLogger(__name__)
 
@@ -233,10 +234,10 @@ class Sender:
             return
         except Forbidden as exc:
             log.info("chat %s refuses messages: %s", row.chat_id, exc.message)
-            async with self.env.db.transaction() as repo:
-                if row.chat_id > 0:
+            if row.chat_id > 0:
+                async with self.env.db.transaction() as repo:
                     await repo.mark_blocked(row.chat_id, self.env.now())
-                await repo.mark_failed(row.id, f"forbidden: {exc.message}", self.env.now())
+            await self._finish(row, error=f"forbidden: {exc.message}")
             return
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
@@ -274,11 +275,32 @@ class Sender:
         async with self.env.db.transaction() as repo:
             if error is not None:
                 await repo.mark_failed(row.id, error, now)
+                if row.purpose == "card":
+                    await self._card_fallback(repo, row, error)
                 return
             ids = message_ids or []
             await repo.mark_sent(row.id, ids, now)
             if row.purpose == "card" and row.card_id is not None and ids:
                 await repo.record_card_message(row.card_id, ids[0])
+
+    async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
+        """A card its group refused goes to the admins instead, so no request goes unseen."""
+        target = self.env.config.admin_chats()[0]
+        card = await repo.card(row.card_id or 0)
+        request = await repo.request(row.request_id or 0)
+        if target == row.chat_id or card is None or request is None:
+            log.error("card of request %s could not be posted anywhere: %s", row.request_id, error)
+            return
+        now = self.env.now()
+        card_id = await repo.add_card(request.id, target, card.kind, "escalation", now)
+        lang = self.env.config.default_language
+        notice = self.env.t(lang, "admin.card_failed", ref=request.ref, error=error[:200])
+        await repo.enqueue([
+            ui.message(target, notice),
+            Outgoing(target, row.method, {**row.payload, "chat_id": target}, purpose="card",
+                     request_id=request.id, card_id=card_id),
+        ], now)
+        self.wake()
 
     async def _retry(self, row: OutboxRow, error: str) -> None:
         attempts = row.attempts + 1

@@ -64,6 +64,25 @@ class Intake:
         """Explain what the bot does and how to use it."""
         await self._reply(who, "help.text", menu=True)
 
+    async def explain_edit(self, who: Who) -> None:
+        """Say that edits are not applied, and how to change an answer."""
+        await self._reply(who, "common.edit_ignored")
+
+    async def point_to_private(self, who: Who, chat_id: int) -> None:
+        """Answer a private-chat command typed in a group with a link to the private chat."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            text = env.t(lang, "common.use_private", bot=env.bot_username)
+            await repo.enqueue([ui.message(chat_id, text)], env.now())
+        env.wake_sender()
+
+    async def language_of(self, who: Who) -> str:
+        """Return the language to answer a person in (their /lang choice first)."""
+        async with self.env.db.reading() as repo:
+            user = await repo.user(who.user_id)
+        return self.env.t.language_for(user.language if user else None, who.telegram_language)
+
     async def choose_language(self, who: Who) -> None:
         """Offer the languages."""
         env = self.env

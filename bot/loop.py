@@ -36,10 +36,7 @@ class RequestLoop:
 
     def admin_chats(self) -> list[int]:
         """Where admin notices go: the admin chat, else every admin in private."""
-        config = self.env.config
-        if config.admin_chat_id is not None:
-            return [config.admin_chat_id]
-        return sorted(config.admin_ids)
+        return self.env.config.admin_chats()
 
     def is_admin(self, user_id: int) -> bool:
         """Say whether a user is one of the configured admins."""

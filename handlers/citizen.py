@@ -108,3 +108,15 @@ async def skip_comment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     (request_id,) = callback_args(update)
     await answer(update, await services(context).intake.skip_comment(who(update),
                                                                      int(request_id)))
+
+
+async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explains that editing a sent message does not change the request."""
+    await services(context).intake.explain_edit(who(update))
+
+
+async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Points someone who typed a private-chat command in a group to the private chat."""
+    chat = update.effective_chat
+    assert chat is not None
+    await services(context).intake.point_to_private(who(update), chat.id)

@@ -19,7 +19,7 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     assert query is not None
     svc = services(context)
-    lang = svc.env.t.language_for(None, who(update).telegram_language)
+    lang = await svc.intake.language_of(who(update))
     await query.answer(svc.env.t(lang, "common.stale"), show_alert=True)
 
 
@@ -29,7 +29,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update) or update.effective_user is None:
         return
     svc = services(context)
-    lang = svc.env.t.language_for(None, update.effective_user.language_code)
+    lang = await svc.intake.language_of(who(update))
     text = svc.env.t(lang, "common.error")
     if update.callback_query is not None:
         with contextlib.suppress(BadRequest):  # already answered, or too old to answer

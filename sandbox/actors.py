@@ -239,6 +239,11 @@ class SimUser:
             content["entities"] = entities
         return await self._post(chat, "text", content, reply_to)
 
+    async def edit(self, message: SimMessage, text: str) -> None:
+        """Edit one of this user's sent text messages (Telegram sends edited_message)."""
+        self._world.user_edit(self, message, text)
+        await asyncio.sleep(0)
+
     async def send_photo(self, caption: str | None = None, chat: SimChat | None = None,
                          media_group_id: str | None = None) -> SimMessage:
         """Send a photo (two PhotoSize with fresh file ids)."""

@@ -189,6 +189,22 @@ class World:
         self.notify()
         return msg
 
+    def user_edit(self, user: SimUser, msg: SimMessage, text: str) -> None:
+        """A user edits the text of a message they sent: an edited_message update."""
+        if msg.sender is not user or msg.kind != "text":
+            raise ValueError("a user can edit only their own text messages")
+        msg.raw["text"] = text
+        msg.raw["edit_date"] = int(time.time())
+        entities = self.command_entities(text)
+        if entities:
+            msg.raw["entities"] = entities
+        else:
+            msg.raw.pop("entities", None)
+        if msg.chat.type == "private" or msg.chat.bot_status == "administrator":
+            self.enqueue("edited_message", dict(msg.raw))
+        self.emit("user_message", msg.chat, msg, f"(edited) {text}")
+        self.notify()
+
     def _deliver(self, chat: SimChat, msg: SimMessage) -> None:
         if chat.type == "private":
             self.enqueue("message", msg.raw)

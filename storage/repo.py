@@ -417,7 +417,7 @@ class Repo:
         await self._conn.execute(
             """
             UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
-                              attempts = attempts + 1
+                              attempts = attempts + 1, payload = '{}'
             WHERE id = ?
             """,
             (now, json.dumps(message_ids), outbox_id),
@@ -470,6 +470,10 @@ class Repo:
         )
         await self._conn.execute(
             "UPDATE bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
+        await self._conn.execute(
+            "UPDATE requests SET dispatch_chat_id = ? WHERE dispatch_chat_id = ?",
+            (new_chat_id, old_chat_id),
         )
         await self._conn.execute(
             "UPDATE cards SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
