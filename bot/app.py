@@ -142,8 +142,9 @@ def start_jobs(app: Application, config: Config) -> None:  # type: ignore[type-a
     # and ticks missed while busy collapse into one: the sweep catches up by itself.
     job_kwargs = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     schedule = config.schedule
-    app.job_queue.run_repeating(sweep_job, interval=schedule.sweep_interval, first=0,
-                                name="sweep", job_kwargs=job_kwargs)
+    app.job_queue.run_repeating(sweep_job, interval=schedule.sweep_interval,
+                                first=schedule.sweep_interval, name="sweep",
+                                job_kwargs=job_kwargs)
     digest_at = schedule.daily_digest.replace(tzinfo=config.timezone)
     app.job_queue.run_daily(sweep_job, time=digest_at, name="digest", job_kwargs=job_kwargs)
 
@@ -215,6 +216,12 @@ async def serve(
     start_jobs(app, config)
     await app.start()
     sender.start()
+    try:
+        # Catch up at once on what fell due while we were down (an interval trigger's first
+        # run would come a whole interval later).
+        await services.schedule.sweep()
+    except Exception:
+        log.exception("the start-up sweep failed; the periodic sweep will try again")
     if on_ready is not None:
         on_ready(services)
     poller = Poller(env, app, config.poll_timeout)

@@ -249,6 +249,9 @@ class Schedule:
         async with env.db.transaction() as repo:
             if not await repo.record_report(kind, period, env.now()):
                 return
+            first = await repo.first_event_at()
+            if first is None or first >= end:
+                return  # the service did not exist yet: nothing to report, nobody to bother
             counts = await repo.event_counts(start, end)
             statuses = await repo.status_counts()
             overdue = await repo.overdue_requests()

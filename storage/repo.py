@@ -611,6 +611,11 @@ class Repo:
         ) as cursor:
             return cursor.rowcount == 1
 
+    async def first_event_at(self) -> float | None:
+        """Return when the first request event happened, or None on a fresh database."""
+        row = await self._one("SELECT MIN(at) FROM events")
+        return None if row is None or row[0] is None else float(row[0])
+
     async def event_counts(self, start: float, end: float) -> dict[str, int]:
         """Count timeline events by kind in [start, end)."""
         rows = await self._all(

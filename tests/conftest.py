@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,9 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     """A validated config pointing at the sandbox, with a database in tmp_path."""
     categories = bot.pop("categories", CATEGORIES)
     delivery = {**TEST_LIMITS, **bot.pop("delivery", {})}
+    schedule = bot.pop("schedule", {})
     raw = {
+        "schedule": schedule,
         "telegram": {"token": TOKEN, "base_url": sb.base_url, "base_file_url": sb.base_file_url,
                      "poll_timeout": 1},
         "bot": {"database": "civicloop.db", "default_language": "en", **bot},
@@ -49,6 +53,25 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
         "categories": categories,
     }
     return parse_config(raw, env={}, base_dir=tmp_path)
+
+
+class TestClock(Clock):
+    """Real time plus an offset that tests move: the bot lives on, days pass in an instant."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        """Return the wall clock moved by the offset."""
+        return time.time() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward, e.g. advance(hours=2)."""
+        self.offset += timedelta(**delta).total_seconds()
+
+    def set(self, moment: datetime) -> None:
+        """Jump to a moment (timezone-aware)."""
+        self.offset = moment.timestamp() - time.time()
 
 
 class BotRunner:
@@ -110,6 +133,16 @@ class Town:
     admin: SimUser
     volunteers: SimChat
     admin_chat: SimChat
+    clock: TestClock
+
+    async def tick(self, **delta: float) -> int:
+        """Let time pass, run the schedule's sweep as its timer would, wake the sender."""
+        self.clock.advance(**delta)
+        services = self.bot.services
+        assert services is not None, "the bot is not running"
+        fired = await services.schedule.sweep()
+        services.sender.wake()
+        return fired
 
 
 @pytest.fixture
@@ -120,7 +153,15 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
-async def town(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Town]:
+def town_settings() -> dict[str, Any]:
+    """Extra [bot]/[schedule] settings for the town; a test module may override this."""
+    return {}
+
+
+@pytest.fixture
+async def town(
+    sandbox: Sandbox, tmp_path: Path, town_settings: dict[str, Any]
+) -> AsyncIterator[Town]:
     """The bot running against the sandbox: elderly requests go to the volunteers group."""
     sb = sandbox
     citizen = sb.add_user("Alice", language_code="en", phone="+8613800000001")
@@ -135,10 +176,12 @@ async def town(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Town]:
     admin_chat.add_member(admin, status="administrator")
     categories = [dict(CATEGORIES[0], group_id=volunteers.id), *CATEGORIES[1:]]
     config = make_config(tmp_path, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
-                         categories=categories)
-    runner = BotRunner(sb, config)
+                         categories=categories, **town_settings)
+    clock = TestClock()
+    runner = BotRunner(sb, config, clock)
     await runner.start()
     try:
-        yield Town(sb, runner, citizen, grandma, vol1, vol2, admin, volunteers, admin_chat)
+        yield Town(sb, runner, citizen, grandma, vol1, vol2, admin, volunteers, admin_chat,
+                   clock)
     finally:
         await runner.stop()

@@ -64,6 +64,15 @@ def test_the_environment_token_wins_over_the_file() -> None:
         ({"categories": [{"code": "a", "zh": "x", "en": "x"}] * 2}, "categories[1].code"),
         ({"categories": [{"code": "a", "zh": "x", "en": "x", "colour": 1}]},
          "categories[0].colour"),
+        ({"schedule": {"claim_reminder": "0s"}}, "schedule.claim_reminder: must be longer"),
+        ({"schedule": {"escalate_after": "-2h"}}, "schedule.escalate_after: must be a dur"),
+        ({"schedule": {"due_after": 24}}, "schedule.due_after: must be a duration"),
+        ({"schedule": {"auto_close": "3 days"}}, "schedule.auto_close"),
+        ({"schedule": {"claim_reminder": "3h"}}, "schedule.escalate_after: must be longer"),
+        ({"schedule": {"quiet_hours": "late"}}, "schedule.quiet_hours"),
+        ({"schedule": {"daily_digest": "25:00"}}, "schedule.daily_digest"),
+        ({"categories": [{"code": "a", "zh": "x", "en": "x", "auto_close": "0m"}]},
+         "categories[0].auto_close"),
     ],
 )
 def test_a_wrong_value_is_refused_naming_the_key(changes: dict[str, Any], key: str) -> None:
@@ -100,3 +109,22 @@ def test_a_missing_token_stops_start_up(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "telegram.token: missing" in result.stderr
+
+
+def test_durations_are_written_the_way_people_say_them() -> None:
+    """45s, 30m, 2h, 3d and 1h30m all work; a category may override the defaults."""
+    config = parse(
+        schedule={"claim_reminder": "45s", "escalate_after": "1h30m", "auto_close": "3d",
+                  "quiet_hours": "23:00-07:30", "daily_digest": "08:15"},
+        categories=[{"code": "emergency", "zh": "应急", "en": "Emergency",
+                     "claim_reminder": "5m", "escalate_after": "15m"},
+                    {"code": "other", "zh": "其他", "en": "Other"}],
+    )
+    assert config.schedule.policy.claim_reminder == 45
+    assert config.schedule.policy.escalate_after == 5400
+    assert config.schedule.policy.auto_close == 3 * 86400
+    assert config.policy("emergency").claim_reminder == 300
+    assert config.policy("emergency").auto_close == 3 * 86400  # inherited
+    assert config.policy("other").escalate_after == 5400
+    assert (config.schedule.quiet_start.hour, config.schedule.quiet_end.minute) == (23, 30)
+    assert config.schedule.daily_digest.hour == 8

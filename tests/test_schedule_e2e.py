@@ -1,0 +1,299 @@
+"""Nothing stalls silently: reminders, escalation, auto-close, drafts and digests on the clock.
+
+Time is moved, never waited for: `town.tick(hours=2)` moves the bot's clock and runs the
+schedule's sweep, then the test checks what reached the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sandbox import SimMessage
+from tests.conftest import Town
+from tests.flows import card_of, claim, file_request
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CLAIM = "🙋 Claim"
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment in late November 2026, Shanghai time."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def texts(messages: list[SimMessage], needle: str) -> list[str]:
+    """The texts of the messages that contain `needle`."""
+    return [m.text for m in messages if needle in (m.text or "")]
+
+
+async def open_bot(town: Town, *people: str) -> None:
+    """Volunteers and admins open the bot once so it may write to them."""
+    for name in people:
+        person = getattr(town, name)
+        await person.send("/start")
+        await person.wait_for(text="Choose below")
+
+
+async def claimed_request(town: Town) -> tuple[str, SimMessage]:
+    """Alice files a request and Li claims it; returns its reference and card."""
+    await open_bot(town, "vol1")
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    assert ref in await claim(town.vol1, town.volunteers, card)
+    await town.vol1.wait_for(text="+8613800000001")
+    return ref, card
+
+
+async def done_request(town: Town) -> tuple[str, SimMessage]:
+    """A request Li has marked done, waiting for Alice's answer."""
+    ref, card = await claimed_request(town)
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await town.citizen.wait_for(text="resolved?")
+    return ref, card
+
+
+async def test_an_unclaimed_request_is_reminded_then_escalated(town: Town) -> None:
+    """Nobody claims Alice's request: after 30 minutes the group is reminded (a reply to the
+    card, with Claim); after 2 hours it is escalated to the admin chat and Alice is told."""
+    town.clock.set(at(30, 10))
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+
+    assert await town.tick(minutes=29) == 0
+    assert await town.tick(minutes=2) == 1
+    reminder = await town.volunteers.wait_for(text="Still waiting for a volunteer")
+    assert ref in reminder.text and reminder.buttons == [CLAIM]
+    assert reminder.reply_to_message_id == card.message_id
+    assert await town.tick(minutes=1) == 0  # reminded once, not at every sweep
+
+    assert await town.tick(hours=1, minutes=30) == 1
+    escalated = await town.admin_chat.wait_for(text="Escalated")
+    assert ref in escalated.text and escalated.buttons == [CLAIM]
+    assert "+8613800000001" not in escalated.text
+    await town.citizen.wait_for(text="passed it to the service centre")
+    assert await town.tick(hours=5) == 0
+
+    # Claiming from the escalated card works and updates both cards.
+    await open_bot(town, "admin")
+    press = await town.admin.press(CLAIM, chat=town.admin_chat, message=escalated)
+    assert ref in ((await press.answer()).text or "")
+    await town.sb.wait_until(lambda: "claimed by Admin" in card.text and not card.buttons
+                             and "claimed by Admin" in escalated.text)
+
+
+async def test_a_late_volunteer_is_reminded_then_the_admins_are_alerted(town: Town) -> None:
+    """Li claims and goes quiet: after 24 h he is reminded in private with Done, Release and
+    Need more time; 24 h later the admin chat is alerted that it is overdue."""
+    town.clock.set(at(30, 10))
+    ref, _ = await claimed_request(town)
+    await town.tick(hours=23)
+    assert texts(town.vol1.private.bot_messages(), "Reminder") == []
+    await town.tick(hours=1, minutes=1)
+    reminder = await town.vol1.wait_for(text="Reminder: your task")
+    assert ref in reminder.text
+    assert reminder.buttons == ["✅ Done", "↩️ Release", "⏳ Need more time"]
+
+    await town.tick(hours=24)
+    alert = await town.admin_chat.wait_for(text="is overdue: claimed by")
+    assert ref in alert.text and "Li" in alert.text
+
+
+async def test_need_more_time_extends_once(town: Town) -> None:
+    """Li asks for more time at the reminder: no admin alert comes, the next reminder comes a
+    day later without the Need more time button, and asking twice is refused."""
+    town.clock.set(at(30, 10))
+    await claimed_request(town)
+    await town.tick(hours=24, minutes=1)
+    reminder = await town.vol1.wait_for(text="Reminder: your task")
+    press = await town.vol1.press("⏳ Need more time", message=reminder)
+    assert (await press.answer()).text == "More time granted"
+    await town.vol1.wait_for(text="you have more time")
+    again = await town.vol1.press("⏳ Need more time", message=reminder)
+    assert "already given once" in ((await again.answer()).text or "")
+
+    await town.tick(hours=23)
+    assert texts(town.admin_chat.bot_messages(), "is overdue: claimed by") == []
+    await town.tick(hours=1, minutes=1)
+    second = await town.vol1.wait_for(text="Reminder: your task")
+    assert second.buttons == ["✅ Done", "↩️ Release"]
+
+
+async def test_an_unanswered_done_is_reminded_then_closed_without_confirmation(
+    town: Town,
+) -> None:
+    """Alice never answers "resolved?": a reminder after 24 h, then after 72 h the request
+    closes as "closed without confirmation", counted apart in /stats."""
+    town.clock.set(at(30, 10))
+    _, card = await done_request(town)
+    await town.tick(hours=24, minutes=1)
+    reminder = await town.citizen.wait_for(text="A reminder about")
+    assert reminder.buttons == ["👍 Yes, resolved", "👎 No, not yet"]
+
+    await town.tick(hours=48)
+    await town.citizen.wait_for(text="has been closed because we did not hear back")
+    await town.sb.wait_until(lambda: "closed" in card.text.splitlines()[0])
+    await town.admin.send("/stats", chat=town.admin_chat)
+    stats = await town.admin_chat.wait_for(text="Statistics")
+    assert "Closed: 1 (confirmed by the citizen: 0, without confirmation: 1)" in stats.text
+
+    late = await town.citizen.press("👍 Yes, resolved", message=reminder)
+    assert "already answered" in ((await late.answer()).text or "")
+
+
+async def test_citizen_reminders_wait_for_the_end_of_quiet_hours(town: Town) -> None:
+    """Li finishes at 23:00 Shanghai time; the rating reminder falls due at 23:00 next night,
+    inside quiet hours, so it waits past midnight until 08:00. Alice's own questions at night
+    are still answered at once."""
+    town.clock.set(at(29, 23))
+    await done_request(town)
+    await town.tick(hours=24, minutes=1)  # 23:01 on the 30th
+    await town.tick(hours=1, minutes=30)  # 00:31 on 1 December: still quiet
+    await town.citizen.send("/help")
+    await town.citizen.wait_for(text="How it works")
+    assert texts(town.citizen.private.bot_messages(), "A reminder about") == []
+
+    await town.tick(hours=7, minutes=30)  # 08:01
+    reminder = await town.citizen.wait_for(text="A reminder about")
+    local = datetime.fromtimestamp(town.clock.now(), SHANGHAI)
+    assert (local.hour, local.day) == (8, 1)
+    assert reminder.buttons == ["👍 Yes, resolved", "👎 No, not yet"]
+
+
+async def test_a_restart_before_the_due_time_reminds_exactly_once(town: Town) -> None:
+    """The bot stops 10 minutes before the claim reminder is due and starts 10 minutes after:
+    the reminder goes out once, not twice and not never."""
+    town.clock.set(at(30, 10))
+    ref = await file_request(town.citizen)
+    await card_of(town.volunteers, ref)
+    await town.tick(minutes=20)
+    await town.bot.stop()
+    town.clock.advance(minutes=20)
+    await town.bot.start()  # its first sweep runs at start
+    await town.volunteers.wait_for(text="Still waiting for a volunteer")
+    await town.tick(minutes=1)
+    await town.bot.stop()
+    await town.bot.start()
+    await town.tick(minutes=1)
+    assert len(texts(town.volunteers.bot_messages(), "Still waiting")) == 1
+
+
+async def test_a_day_long_outage_catches_up_once_in_order(town: Town) -> None:
+    """The machine is off for a day after Alice files: on start, the reminder and then the
+    escalation each happen exactly once, in that order."""
+    town.clock.set(at(30, 10))
+    ref = await file_request(town.citizen)
+    await card_of(town.volunteers, ref)
+    await town.bot.crash()
+    town.clock.advance(days=1)
+    await town.bot.start()
+    reminder = await town.volunteers.wait_for(text="Still waiting for a volunteer")
+    escalated = await town.admin_chat.wait_for(text="Escalated")
+    await town.tick(minutes=5)
+    await town.tick(minutes=5)
+    assert len(texts(town.volunteers.bot_messages(), "Still waiting")) == 1
+    assert len(texts(town.admin_chat.bot_messages(), "Escalated")) == 1
+    assert reminder.date <= escalated.date
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        request = await repo.request_by_ref(ref)
+        assert request is not None
+        kinds = [e.kind for e in await repo.events(request.id)]
+    assert kinds.index("claim_reminded") < kinds.index("escalated")
+    assert kinds.count("escalated") == 1
+
+
+async def test_done_racing_the_reminder_leaves_one_consistent_state(town: Town) -> None:
+    """Li presses Done in the very instant the due reminder fires: the request ends done,
+    no overdue alert ever follows, and no volunteer timer is left pending."""
+    town.clock.set(at(30, 10))
+    ref, _ = await claimed_request(town)
+    task = town.vol1.private.bot_messages()[-1]
+    town.clock.advance(hours=24, minutes=1)
+    services = town.bot.services
+    assert services is not None
+    press, fired = await asyncio.gather(
+        town.vol1.press("✅ Done", message=task), services.schedule.sweep())
+    await press.answer()
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await town.vol1.wait_for(text="marked done")
+    await town.tick(days=2)
+    assert texts(town.admin_chat.bot_messages(), "is overdue: claimed by") == []
+    async with services.env.db.reading() as repo:
+        request = await repo.request_by_ref(ref)
+        assert request is not None and request.status in ("done", "closed")
+        pending = [t.kind for t in await repo.pending_timers(request_id=request.id)]
+    assert "volunteer_overdue" not in pending and "volunteer_due" not in pending
+    assert fired in (0, 1)
+
+
+async def test_an_abandoned_draft_is_nudged_once_then_expires(town: Town) -> None:
+    """Alice stops halfway through the form: an hour later she is nudged (Continue works);
+    a day after her last answer the draft expires and she is told."""
+    town.clock.set(at(30, 10))
+    alice = town.citizen
+    await alice.send("/start")
+    await alice.wait_for(text="Choose below")
+    await alice.press("📝 New request")
+    await alice.wait_for(text="What kind of help")
+    await alice.press("Help for the elderly")
+    await alice.wait_for(text="describe the problem")
+
+    await town.tick(minutes=61)
+    nudge = await alice.wait_for(text="unfinished request")
+    await town.tick(minutes=61)
+    assert len(texts(alice.private.bot_messages(), "Would you like to continue")) == 1
+    await alice.press("▶ Continue", message=nudge)
+    await alice.wait_for(text="describe the problem")
+
+    await town.tick(hours=24)
+    await alice.wait_for(text="was discarded")
+    await alice.press("📝 New request", message=nudge.chat.bot_messages()[0])
+    await alice.wait_for(text="What kind of help")
+
+
+async def test_the_daily_digest_reports_yesterdays_numbers(town: Town) -> None:
+    """On 30 November three requests come in: one is closed by Alice, one she cancels, one
+    waits and is escalated. At 09:00 on 1 December the admin chat gets the digest with those
+    numbers and the overdue reference, once; the monthly summary for November comes too."""
+    town.clock.set(at(30, 9, 30))
+    await town.tick(minutes=1)  # the digest for the 29th goes out now; we want the 30th's
+    await open_bot(town, "vol1")
+    closed_ref = await file_request(town.citizen, text="Closed one")
+    card = await card_of(town.volunteers, closed_ref)
+    await claim(town.vol1, town.volunteers, card)
+    await town.vol1.wait_for(text="+8613800000001")
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await town.citizen.wait_for(text="resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+
+    cancelled_ref = await file_request(town.citizen, text="Cancelled one")
+    await town.citizen.send("/my")
+    await town.citizen.wait_for(text="Your requests")
+    await town.citizen.press(f"✖ Cancel {cancelled_ref}")
+    await town.citizen.wait_for(text=f"Cancel request {cancelled_ref}?")
+    await town.citizen.press("Yes, cancel it")
+    await town.citizen.wait_for(text=f"Request {cancelled_ref} is cancelled")
+    waiting_ref = await file_request(town.citizen, text="Waiting one")
+    await town.tick(hours=3)  # escalated: now overdue
+
+    town.clock.set(at(30, 23))
+    await town.tick(hours=10)  # 09:00 on 1 December
+    digest = await town.admin_chat.wait_for(text="Daily digest · 2026-11-30")
+    assert "Collected: 3" in digest.text
+    assert "Closed, confirmed by the citizen: 1" in digest.text
+    assert "Closed without confirmation: 0" in digest.text
+    assert "Cancelled: 1" in digest.text and "Reopened: 0" in digest.text
+    assert "Open now: 1" in digest.text and waiting_ref in digest.text
+    monthly = await town.admin_chat.wait_for(text="Monthly summary · 2026-11")
+    assert "Collected: 3" in monthly.text
+    await town.tick(hours=1)
+    assert len(texts(town.admin_chat.bot_messages(), "Daily digest · 2026-11-30")) == 1
