@@ -55,6 +55,12 @@ def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat)
     example = example.replace("admin_ids = []", f"admin_ids = [{admin.id}]")
     example = example.replace("admin_chat_id = 0", f"admin_chat_id = {admin_chat.id}")
     example = example.replace("poll_timeout = 10", "poll_timeout = 2")
+    # The clock, accelerated: environment requests are reminded after 3 s and escalated after
+    # 6 s, and the schedule looks every second.
+    example = example.replace('sweep_interval = "30s"', 'sweep_interval = "1s"')
+    example = example.replace('code = "environment"\nzh = "生活环境"\nen = "Living environment"',
+                              'code = "environment"\nzh = "生活环境"\nen = "Living environment"'
+                              '\nclaim_reminder = "3s"\nescalate_after = "6s"')
     path = folder / "config.toml"
     path.write_text(example, "utf-8")
     return path
@@ -73,9 +79,11 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     volunteers.add_member(li)
     volunteers.add_member(zhang)
 
-    step("The admin makes the group the volunteers of 助老服务 (help for the elderly)")
+    step("The admin makes the group the volunteers of 助老服务 and 生活环境")
     await admin.send("/bind elderly", chat=volunteers)
     await volunteers.wait_for(text="本群", timeout=15)
+    await admin.send("/bind environment", chat=volunteers)
+    await volunteers.wait_for(text="生活环境", timeout=15)
 
     step("Volunteers open the bot once, so it may write to them")
     await li.send("/start")
@@ -126,10 +134,30 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     await grandma.send("志愿者很热心，谢谢！")
     await grandma.wait_for(text="感谢您的评价")
 
+    step("The clock (accelerated): a request nobody claims is reminded, then escalated")
+    await grandma.press("📝 新建诉求")
+    await grandma.wait_for(text="哪一类帮助")
+    await grandma.press("生活环境")
+    await grandma.wait_for(text="请说明情况")
+    await grandma.send("楼道里的垃圾好几天没人清理了。")
+    await grandma.wait_for(text="在哪里")
+    await grandma.send("光明路 5 号楼")
+    await grandma.wait_for(text="怎么联系您")
+    await grandma.tap("跳过")
+    await grandma.wait_for(text="内容都对吗")
+    await grandma.press("✅ 确认提交")
+    second = await grandma.wait_for(text="编号")
+    second_ref = re.search(r"\d{4}-\d{6}", second.text or "")
+    assert second_ref, second.text
+    await volunteers.wait_for(text="仍在等待志愿者", timeout=20)
+    await admin_chat.wait_for(text="已升级", timeout=20)
+    await grandma.wait_for(text="转交服务中心", timeout=20)
+
     step("The admin checks the numbers")
     await admin.send("/stats", chat=admin_chat)
     await admin_chat.wait_for(text="办结率")
-    print(f"\nDone: {ref.group(0)} went round the whole loop. 429s received: {sb.count_429}.")
+    print(f"\nDone: {ref.group(0)} went round the whole loop; {second_ref.group(0)} was reminded "
+          f"and escalated. 429s received: {sb.count_429}.")
 
 
 async def main() -> int:
