@@ -72,6 +72,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("mytasks", volunteer.my_tasks, filters=PRIVATE),
         # Admins, in a group or in private
         CommandHandler("bind", admin.bind, filters=NEW),
+        CommandHandler("bindings", admin.bindings, filters=NEW),
         CommandHandler("stats", admin.stats, filters=NEW),
         # Everything else typed in private belongs to the conversation the user is in
         MessageHandler(PRIVATE, citizen.message),
@@ -121,7 +122,8 @@ async def set_command_menus(app: Application, t: Catalogs) -> None:  # type: ign
     for language in LANGUAGES:
         private = [BotCommand(name, t(language, f"commands.{name}"))
                    for name in ("start", "new", "my", "mytasks", "lang", "help", "cancel")]
-        group = [BotCommand(name, t(language, f"commands.{name}")) for name in ("bind", "stats")]
+        group = [BotCommand(name, t(language, f"commands.{name}"))
+                 for name in ("bind", "bindings", "stats")]
         code = None if language == t.default else language
         await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats(),
                                       language_code=code)

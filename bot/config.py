@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.areas import AreaError, AreaTree, load_areas
+
 LANGUAGES = ("zh", "en")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -109,6 +111,7 @@ class Config:
     max_photos: int = 5
     delivery: Delivery = field(default_factory=Delivery)
     schedule: Schedule = field(default_factory=Schedule)
+    areas: AreaTree | None = None
 
     def category(self, code: str) -> Category | None:
         """Return the category with this code, or None."""
@@ -170,6 +173,16 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         database = base_dir / database
     admin_chat = bot.integer("admin_chat_id", 0)
 
+    areas_table = reader.table("areas")
+    areas_file = areas_table.text("file", "")
+    areas = None
+    if areas_file:
+        area_path = Path(areas_file)
+        try:
+            areas = load_areas(area_path if area_path.is_absolute() else base_dir / area_path)
+        except AreaError as exc:
+            raise ConfigError(f"areas.file: {exc}") from None
+
     config = Config(
         token=token,
         base_url=telegram.text("base_url", "") or None,
@@ -182,6 +195,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         admin_chat_id=admin_chat or None,
         categories=_categories(raw.get("categories"), schedule.policy),
         schedule=schedule,
+        areas=areas,
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
         delivery=Delivery(

@@ -13,6 +13,9 @@ from storage import Dialog, Outgoing, Repo, Request
 from storage.models import CLAIMED, CLOSED, DISPATCHED, OPEN_STATUSES
 
 MY_REQUESTS_SHOWN = 10
+BINDINGS_SHOWN = 40  # lines of /bindings that fit well inside one message
+DISTRICT = ""  # the binding level that covers the whole district
+ADMIN_LEVEL = "!admin"  # past the top of the tree: the admin chat
 CAPTION_NOTE_CHARS = 400  # even in 2-unit characters, well inside a 1024-unit caption
 
 
@@ -24,15 +27,34 @@ class RequestLoop:
 
     # -- routing ----------------------------------------------------------------------------
 
-    async def dispatch_chat(self, repo: Repo, category: str) -> int:
-        """Pick the chat a request of this category goes to: bound group, config, admins."""
-        bound = (await repo.bindings()).get(category)
-        if bound is not None:
-            return bound
-        configured = self.env.config.category(category)
-        if configured and configured.group_id:
-            return configured.group_id
-        return self.admin_chats()[0]
+    def levels(self, area_id: str | None) -> list[str]:
+        """The tree levels a request climbs: its station, the institute, then the district
+        ('' stands for the whole district, bound without an area or at the centre)."""
+        tree = self.env.config.areas
+        if tree is None or area_id is None or area_id not in tree:
+            return [DISTRICT]
+        return [*tree.ancestry(area_id)[:-1], DISTRICT]
+
+    async def dispatch_target(
+        self, repo: Repo, category: str, area_id: str | None, above: str | None = None
+    ) -> tuple[str, int]:
+        """Pick (level, chat) for a request: the group bound to its category nearest its area,
+        else the district's group (a /bind, else config), else the admin chat.
+
+        With `above`, only levels above that one count (escalation climbs one at a time).
+        """
+        levels = self.levels(area_id)
+        if above is not None:
+            levels = levels[levels.index(above) + 1:] if above in levels else []
+        bindings = await repo.bindings()
+        for level in levels:
+            chat = bindings.get((category, level))
+            if chat is None and level == DISTRICT:
+                configured = self.env.config.category(category)
+                chat = configured.group_id if configured else None
+            if chat is not None:
+                return level, chat
+        return ADMIN_LEVEL, self.admin_chats()[0]
 
     def admin_chats(self) -> list[int]:
         """Where admin notices go: the admin chat, else every admin in private."""
@@ -59,7 +81,8 @@ class RequestLoop:
         """Store a confirmed draft as a request, dispatch its card and send the receipt."""
         now = self.env.now()
         category = draft["category"]
-        chat_id = await self.dispatch_chat(repo, category)
+        area_id = draft.get("area")
+        level, chat_id = await self.dispatch_target(repo, category, area_id)
         ref = await repo.next_ref(self.env.local_year())
         request_id = await repo.insert_request(
             ref=ref,
@@ -76,8 +99,11 @@ class RequestLoop:
             dispatch_chat_id=chat_id,
             now=now,
         )
-        await repo.add_event(request_id, "created", citizen_id, now)
-        await repo.add_event(request_id, "dispatched", None, now, {"chat_id": chat_id})
+        await repo.set_area(request_id, area_id)
+        await repo.set_dispatch(request_id, chat_id, level)
+        await repo.add_event(request_id, "created", citizen_id, now, {"area": area_id})
+        await repo.add_event(request_id, "dispatched", None, now,
+                             {"chat_id": chat_id, "level": level})
         await self._await_claim(repo, request_id, category, now)
         request = await repo.request(request_id)
         assert request is not None
@@ -360,11 +386,12 @@ class RequestLoop:
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
         t = self.env.t
-        chat_id = await self.dispatch_chat(repo, before.category)
-        await repo.set_dispatch_chat(before.id, chat_id)
+        level, chat_id = await self.dispatch_target(repo, before.category, before.area_id)
+        await repo.set_dispatch(before.id, chat_id, level)
         await repo.add_event(before.id, "reopened", before.citizen_id, now,
                              {"volunteer_id": before.volunteer_id})
-        await repo.add_event(before.id, "dispatched", None, now, {"chat_id": chat_id})
+        await repo.add_event(before.id, "dispatched", None, now,
+                             {"chat_id": chat_id, "level": level})
         await self._await_claim(repo, before.id, before.category, now)
         request = await repo.request(before.id)
         assert request is not None
@@ -493,23 +520,54 @@ class RequestLoop:
 
     # -- admin ------------------------------------------------------------------------------
 
-    async def bind(self, who: Who, chat_id: int, chat_is_group: bool, args: list[str]) -> None:
-        """Make the group where an admin typed /bind the volunteer group of a category."""
-        env, t = self.env, self.env.t
-        lang = env.t.language_for(None, who.telegram_language)
+    async def bind(
+        self, who: Who, chat_id: int, chat_title: str, chat_is_group: bool, args: list[str]
+    ) -> None:
+        """Make the group where an admin typed /bind <category> [area] the volunteer group of
+        that category in that area (the whole district without one)."""
+        env, t, tree = self.env, self.env.t, self.env.config.areas
         codes = ", ".join(c.code for c in env.config.categories)
         async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            area = args[1].lower() if len(args) == 2 else None
             if not self.is_admin(who.user_id):
                 text = t(lang, "admin.not_admin")
             elif not chat_is_group:
                 text = t(lang, "admin.bind_in_group")
-            elif len(args) != 1 or env.config.category(args[0].lower()) is None:
+            elif len(args) not in (1, 2) or env.config.category(args[0].lower()) is None:
                 text = t(lang, "admin.bind_usage", codes=codes)
+            elif area is not None and (tree is None or area not in tree):
+                text = t(lang, "admin.unknown_area", area=area)
             else:
                 code = args[0].lower()
-                await repo.bind(code, chat_id, who.user_id, env.now())
-                category = render.category_name(env, code, lang)
-                text = t(lang, "admin.bound", category=category)
+                level = DISTRICT if area is None or (tree and area == tree.root) else area
+                await repo.bind(code, level, chat_id, chat_title, who.user_id, env.now())
+                text = t(lang, "admin.bound", category=render.category_name(env, code, lang),
+                         area=render.area_name(env, level, lang))
+            await repo.enqueue([ui.message(chat_id, text)], env.now())
+        env.wake_sender()
+
+    async def list_bindings(self, who: Who, chat_id: int) -> None:
+        """List which group serves which category where (admins only)."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            if not self.is_admin(who.user_id):
+                text = t(lang, "admin.not_admin")
+            else:
+                lines = [t(lang, "admin.bindings_title")]
+                for code, level, chat, title in await repo.binding_list():
+                    lines.append(t(lang, "admin.binding_line",
+                                   category=render.category_name(env, code, lang),
+                                   area=render.area_name(env, level, lang),
+                                   chat=title or str(chat)))
+                for category in env.config.categories:
+                    if category.group_id:
+                        lines.append(t(lang, "admin.binding_config_line",
+                                       category=category.name(lang), chat=category.group_id))
+                if len(lines) == 1:
+                    lines.append(t(lang, "admin.no_bindings"))
+                text = "\n".join(lines[:BINDINGS_SHOWN])
             await repo.enqueue([ui.message(chat_id, text)], env.now())
         env.wake_sender()
 

@@ -20,6 +20,16 @@ def category_name(env: Env, code: str, language: str) -> str:
     return category.name(language) if category else code
 
 
+def area_name(env: Env, area_id: str | None, language: str) -> str:
+    """Return an area's name; '' or None is the whole district."""
+    tree = env.config.areas
+    if not area_id:
+        return env.t(language, "area.district")
+    if tree is not None and area_id in tree:
+        return tree.get(area_id).name(language)
+    return area_id
+
+
 def status_name(env: Env, status: str, language: str) -> str:
     """Return a request status in words."""
     return env.t(language, f"status.{status}")

@@ -14,7 +14,15 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     assert chat is not None
     in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-    await services(context).loop.bind(who(update), chat.id, in_group, list(context.args or []))
+    await services(context).loop.bind(who(update), chat.id, chat.title or "", in_group,
+                                      list(context.args or []))
+
+
+async def bindings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Lists which group serves which category where."""
+    chat = update.effective_chat
+    assert chat is not None
+    await services(context).loop.list_bindings(who(update), chat.id)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

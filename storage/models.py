@@ -67,6 +67,8 @@ class Request:
     escalation_level: int = 0
     extended: int = 0
     overdue_since: float | None = None
+    area_id: str | None = None
+    dispatch_area_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Request:

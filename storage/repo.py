@@ -268,12 +268,6 @@ class Repo:
             (text, now, request_id, citizen_id),
         )
 
-    async def set_dispatch_chat(self, request_id: int, chat_id: int | None) -> None:
-        """Record which chat a request's card was sent to."""
-        await self._conn.execute(
-            "UPDATE requests SET dispatch_chat_id = ? WHERE id = ?", (chat_id, request_id)
-        )
-
     async def add_card(
         self, request_id: int, chat_id: int, kind: str, role: str, now: float
     ) -> int:
@@ -469,7 +463,7 @@ class Repo:
             (new_chat_id, new_chat_id),
         )
         await self._conn.execute(
-            "UPDATE bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+            "UPDATE area_bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
         )
         await self._conn.execute(
             "UPDATE requests SET dispatch_chat_id = ? WHERE dispatch_chat_id = ?",
@@ -674,22 +668,47 @@ class Repo:
 
     # -- bindings ---------------------------------------------------------------------------
 
-    async def bind(self, category: str, chat_id: int, by: int, now: float) -> None:
-        """Make a chat the volunteer group for a category."""
+    async def bind(
+        self, category: str, area_id: str, chat_id: int, title: str, by: int, now: float
+    ) -> None:
+        """Make a chat the volunteer group of a category in an area ('' = the district)."""
         await self._conn.execute(
             """
-            INSERT INTO bindings (category, chat_id, bound_by, bound_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT (category) DO UPDATE SET
-                chat_id = excluded.chat_id, bound_by = excluded.bound_by,
-                bound_at = excluded.bound_at
+            INSERT INTO area_bindings (category, area_id, chat_id, chat_title, bound_by,
+                                       bound_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (category, area_id) DO UPDATE SET
+                chat_id = excluded.chat_id, chat_title = excluded.chat_title,
+                bound_by = excluded.bound_by, bound_at = excluded.bound_at
             """,
-            (category, chat_id, by, now),
+            (category, area_id, chat_id, title, by, now),
         )
 
-    async def bindings(self) -> dict[str, int]:
-        """Return the bound group of every category that has one."""
-        rows = await self._all("SELECT category, chat_id FROM bindings")
-        return {row[0]: int(row[1]) for row in rows}
+    async def binding_list(self) -> list[tuple[str, str, int, str]]:
+        """Return (category, area_id, chat_id, chat title) for every binding, sorted."""
+        rows = await self._all(
+            "SELECT category, area_id, chat_id, COALESCE(chat_title, '') FROM area_bindings "
+            "ORDER BY category, area_id"
+        )
+        return [(row[0], row[1], int(row[2]), row[3]) for row in rows]
+
+    async def bindings(self) -> dict[tuple[str, str], int]:
+        """Return every binding: (category, area_id) → chat."""
+        rows = await self._all("SELECT category, area_id, chat_id FROM area_bindings")
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    async def set_dispatch(self, request_id: int, chat_id: int, level: str) -> None:
+        """Record which chat (and tree level) a request's card went to."""
+        await self._conn.execute(
+            "UPDATE requests SET dispatch_chat_id = ?, dispatch_area_id = ? WHERE id = ?",
+            (chat_id, level, request_id),
+        )
+
+    async def set_area(self, request_id: int, area_id: str | None) -> None:
+        """Record where a request is."""
+        await self._conn.execute(
+            "UPDATE requests SET area_id = ? WHERE id = ?", (area_id, request_id)
+        )
 
     # -- inbox ------------------------------------------------------------------------------
 

@@ -304,7 +304,7 @@ async def test_bind_makes_a_group_the_volunteers_of_a_category(town: Town) -> No
     assert "Sorry" in refusal.text
 
     await town.admin.send("/bind legal", chat=lawyers)
-    await lawyers.wait_for(text="This group now receives requests for: Legal aid")
+    await lawyers.wait_for(text="This group now receives requests for Legal aid in the whole")
 
     ref = await file_request(town.citizen, category="Legal aid",
                              text="My landlord keeps my deposit.")

@@ -191,10 +191,10 @@ async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
 ) -> None:
     """ChatMigrated moves bindings, cards and pending messages to the new id."""
     async with db.transaction() as repo:
-        await repo.bind("elderly", -5, 1, NOW)
+        await repo.bind("elderly", "", -5, "Elderly volunteers", 1, NOW)
         await repo.enqueue([Outgoing(-5, "sendMessage", {"chat_id": -5, "text": "x"})], NOW)
         await repo.move_chat(-5, -1005)
-        assert await repo.bindings() == {"elderly": -1005}
+        assert await repo.bindings() == {("elderly", ""): -1005}
         (row,) = await repo.pending_outbox_head(NOW, 5)
     assert row.chat_id == -1005 and row.payload["chat_id"] == -1005
 
