@@ -38,7 +38,7 @@ PRIVATE = filters.ChatType.PRIVATE & NEW
 GROUPS = filters.ChatType.GROUPS & NEW
 EDITED_IN_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
 ID = r"\d{1,12}"
-FORM_BUTTON = r"^in:[0-9a-f]{6}:[a-z]{2,8}:[a-z0-9_]{0,32}$"  # in:<draft>:<action>:<arg>
+FORM_BUTTON = r"^in:[0-9a-f]{6}:[a-z]{2,8}:[a-z0-9_-]{0,32}$"  # in:<draft>:<action>:<arg>
 
 
 @dataclass

@@ -10,11 +10,13 @@ from typing import Any
 from bot import render, ui
 from bot.config import LANGUAGES
 from bot.context import Answer, Env, Who
+from bot.i18n import Raw
 from bot.loop import RequestLoop
 from storage import Dialog, Outgoing, Repo
 
-STEPS = ("category", "description", "location", "contact", "confirm")
-EDITABLE = ("category", "description", "location", "contact")
+STEPS = ("category", "description", "location", "area", "contact", "confirm")
+EDITABLE = ("category", "description", "location", "area", "contact")
+NEAREST_OFFERED = 4
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
 COMMENT_MAX = 1000
 _CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9a-f]{12})$")
@@ -189,6 +191,14 @@ class Intake:
                 if not _has_description(dialog.data):
                     return Answer(t(lang, "intake.describe_first"), alert=True)
                 dialog = self._advance(dialog)
+            elif action == "area" and dialog.step == "area" and self._known_area(arg):
+                dialog = self._advance(dialog, area=arg or None)
+            elif action == "inst" and dialog.step == "area" and self._known_area(arg):
+                await repo.enqueue(self._ask_area(dialog, lang, arg), env.now())
+                env.wake_sender()
+                return answer
+            elif action == "areas" and dialog.step == "area":
+                dialog = Dialog(dialog.user_id, "intake", "area", {**dialog.data, "far": True})
             elif action == "skip" and dialog.step == "contact":
                 dialog = self._advance(dialog, phone=None)
             elif action == "confirm" and dialog.step == "confirm":
@@ -198,7 +208,7 @@ class Intake:
                 return Answer(t(lang, "intake.sent_toast", ref=request.ref))
             elif action == "edit" and dialog.step == "confirm":
                 dialog = Dialog(dialog.user_id, "intake", "edit", dialog.data)
-            elif action == "field" and dialog.step == "edit" and arg in EDITABLE:
+            elif action == "field" and dialog.step == "edit" and arg in self.editable():
                 data = {**dialog.data, "editing": True}
                 if arg == "description":
                     data.update(description="", photos=[], voice=None)
@@ -235,6 +245,11 @@ class Intake:
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
                 *self._ask(dialog, lang)]
 
+    def _known_area(self, area_id: str) -> bool:
+        """An area button names an area of the tree, or '' (not sure)."""
+        tree = self.env.config.areas
+        return tree is not None and (area_id == "" or area_id in tree)
+
     async def _save(self, repo: Repo, dialog: Dialog) -> None:
         """Store the draft and restart its clock: a nudge if it idles, expiry later."""
         now, schedule = self.env.now(), self.env.config.schedule
@@ -250,13 +265,32 @@ class Intake:
         await repo.end_dialog(user_id)
         await repo.cancel_timers(self.env.now(), user_id=user_id)
 
+    def steps(self) -> tuple[str, ...]:
+        """The form's steps; the area step only when the district has an area tree."""
+        if self.env.config.areas is None:
+            return tuple(s for s in STEPS if s != "area")
+        return STEPS
+
+    def editable(self) -> tuple[str, ...]:
+        """The fields the citizen may change from the summary."""
+        return tuple(s for s in EDITABLE if s in self.steps())
+
     def _advance(self, dialog: Dialog, **changes: Any) -> Dialog:
         """Store changes and move to the next step (or back to the summary when editing)."""
         data = {**dialog.data, **changes}
         if data.get("editing"):
             return Dialog(dialog.user_id, "intake", "confirm", {**data, "editing": False})
-        following = STEPS[STEPS.index(dialog.step) + 1]
+        steps = self.steps()
+        following = steps[steps.index(dialog.step) + 1]
         return Dialog(dialog.user_id, "intake", following, data)
+
+    def _question(self, lang: str, step: str, key: str, **values: Any) -> str:
+        """A step's question, numbered (Step 2 of 5)."""
+        questions = self.steps()[:-1]  # the summary is no question
+        number = self.env.t(lang, "intake.step", n=questions.index(step) + 1,
+                            total=len(questions))
+        question = self.env.t(lang, key, **values)
+        return self.env.t(lang, "intake.numbered", step=Raw(number), question=Raw(question))
 
     def _ask(self, dialog: Dialog, lang: str) -> list[Outgoing]:
         """The question for the dialog's current step, with its buttons."""
@@ -272,24 +306,31 @@ class Intake:
             ]
             rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
             rows.append([button("common.cancel", "cancel")])
-            return [ui.message(chat, t(lang, "intake.ask_category"), ui.inline(rows))]
+            question = self._question(lang, "category", "intake.ask_category")
+            return [ui.message(chat, question, ui.inline(rows))]
         if dialog.step == "description":
             markup = ui.inline([[button("common.cancel", "cancel")]])
-            return [ui.message(chat, t(lang, "intake.ask_description",
-                                       max=self.env.config.max_photos), markup)]
+            question = self._question(lang, "description", "intake.ask_description",
+                                      max=self.env.config.max_photos)
+            return [ui.message(chat, question, markup)]
         if dialog.step == "location":
             keyboard = ui.reply_keyboard([
                 [{"text": t(lang, "intake.share_location"), "request_location": True}],
             ])
-            return [ui.message(chat, t(lang, "intake.ask_location"), keyboard)]
+            question = self._question(lang, "location", "intake.ask_location")
+            return [ui.message(chat, question, keyboard)]
+        if dialog.step == "area":
+            return self._ask_area(dialog, lang, None)
         if dialog.step == "contact":
             keyboard = ui.reply_keyboard([
                 [{"text": t(lang, "intake.share_phone"), "request_contact": True}],
                 [{"text": t(lang, "common.skip")}],
             ])
-            return [ui.message(chat, t(lang, "intake.ask_contact"), keyboard)]
+            question = self._question(lang, "contact", "intake.ask_contact")
+            return [ui.message(chat, question, keyboard)]
         if dialog.step == "edit":
-            rows = [[button(f"intake.field.{name}", "field", name)] for name in EDITABLE]
+            rows = [[button(f"intake.field.{name}", "field", name)]
+                    for name in self.editable()]
             rows.append([button("common.back", "back")])
             return [ui.message(chat, t(lang, "intake.ask_field"), ui.inline(rows))]
         # confirm: first take away the reply keyboard, then show the summary with buttons.
@@ -302,6 +343,40 @@ class Intake:
             ui.message(chat, t(lang, "intake.almost_done"), ui.REMOVE_KEYBOARD),
             ui.message(chat, summary, markup),
         ]
+
+    def _ask_area(self, dialog: Dialog, lang: str, institute: str | None) -> list[Outgoing]:
+        """Ask for the community in two taps at most: institute, then station. A shared
+        location brings the nearest stations first."""
+        tree = self.env.config.areas
+        assert tree is not None
+        t, chat, draft = self.env.t, dialog.user_id, dialog.data["id"]
+
+        def area_button(area_id: str, label: str) -> ui.Button:
+            return label, ui.callback("in", draft, "area", area_id)
+
+        def pairs(buttons: list[ui.Button]) -> list[list[ui.Button]]:
+            return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+
+        latitude, longitude = dialog.data.get("latitude"), dialog.data.get("longitude")
+        if institute is not None:
+            area = tree.get(institute)
+            rows = pairs([area_button(s.id, s.name(lang)) for s in tree.children(institute)])
+            rows.append([area_button(institute, t(lang, "intake.whole_institute",
+                                                  area=area.name(lang)))])
+            rows.append([(t(lang, "common.back"), ui.callback("in", draft, "areas", ""))])
+            text = t(lang, "intake.ask_station", area=area.name(lang))
+        elif latitude is not None and longitude is not None and not dialog.data.get("far"):
+            near = tree.nearest(latitude, longitude, NEAREST_OFFERED)
+            rows = [[area_button(s.id, s.name(lang))] for s in near]
+            rows.append([(t(lang, "intake.other_area"),
+                          ui.callback("in", draft, "areas", ""))])
+            text = self._question(lang, "area", "intake.ask_area_near")
+        else:
+            rows = pairs([(i.name(lang), ui.callback("in", draft, "inst", i.id))
+                          for i in tree.children(tree.root)])
+            text = self._question(lang, "area", "intake.ask_area")
+        rows.append([area_button("", t(lang, "intake.not_sure"))])
+        return [ui.message(chat, text, ui.inline(rows))]
 
     def _again(self, dialog: Dialog, lang: str, key: str, **values: Any) -> list[Outgoing]:
         """Say what was wrong with the input, then ask the same question again."""

@@ -41,12 +41,16 @@ def local_time(env: Env, timestamp: float) -> str:
 
 
 def where_summary(env: Env, request: Request, language: str) -> str:
-    """Say roughly where, without the exact address (which only the claimer sees)."""
+    """Say roughly where: the community, never the exact address (only the claimer sees it)."""
     if request.address:
-        return env.t(language, "card.address_given")
-    if request.latitude is not None:
-        return env.t(language, "card.location_shared")
-    return env.t(language, "card.no_location")
+        detail = env.t(language, "card.address_given")
+    elif request.latitude is not None:
+        detail = env.t(language, "card.location_shared")
+    else:
+        detail = env.t(language, "card.no_location")
+    if request.area_id:
+        return f"{area_name(env, request.area_id, language)} · {detail}"
+    return detail
 
 
 def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
@@ -176,6 +180,9 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
         extras.append(t(language, "card.voice"))
     if extras:
         lines.append(" · ".join(extras))
+    if draft.get("area"):
+        lines.append(t(language, "intake.summary_area",
+                       area=area_name(env, draft["area"], language)))
     if draft.get("address"):
         lines.append(t(language, "task.address", address=draft["address"]))
     elif draft.get("latitude") is not None:

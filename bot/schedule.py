@@ -14,7 +14,7 @@ from typing import Any
 from bot import render, ui
 from bot.context import Env
 from bot.i18n import Raw
-from bot.loop import RequestLoop
+from bot.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
 from storage import Outgoing, Repo, Request, Timer
 from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
 
@@ -128,13 +128,25 @@ class Schedule:
         return out
 
     async def _escalate(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
-        if request.status != DISPATCHED or not await repo.escalate(request.id, self.env.now()):
+        """Move a stalled request one level up the area tree (station → institute → centre →
+        admin chat), re-posting its card there; climb again after another escalate_after."""
+        level = request.dispatch_area_id or DISTRICT
+        if request.status != DISPATCHED or level == ADMIN_LEVEL:
+            return []
+        if not await repo.escalate(request.id, self.env.now()):
             return []
         env = self.env
-        target = self.loop.admin_chats()[0]
-        await repo.set_overdue(request.id, timer.due_at)
+        next_level, target = await self.loop.dispatch_target(
+            repo, request.category, request.area_id, above=level)
+        await repo.set_dispatch(request.id, target, next_level)
+        await repo.set_overdue(request.id, request.overdue_since or timer.due_at)
         await repo.add_event(request.id, "escalated", None, env.now(),
-                             {"level": request.escalation_level + 1, "chat_id": target})
+                             {"level": next_level, "chat_id": target,
+                              "step": request.escalation_level + 1})
+        if next_level != ADMIN_LEVEL:
+            policy = env.config.policy(request.category)
+            await repo.schedule("escalate", timer.due_at + policy.escalate_after, env.now(),
+                                request_id=request.id)
         request = await repo.request(request.id) or request
         out: list[Outgoing] = []
         if target not in {card.chat_id for card in await repo.active_cards(request.id)}:
@@ -143,8 +155,9 @@ class Schedule:
             lang = env.config.default_language
             out.append(ui.message(target, env.t(lang, "schedule.escalated_admin",
                                                 ref=request.ref)))
-        out.append(self.to_citizen(request.citizen_id, env.t(
-            request.language, "schedule.escalated_citizen", ref=request.ref)))
+        if request.escalation_level == 1:  # the citizen hears it once, not at every level
+            out.append(self.to_citizen(request.citizen_id, env.t(
+                request.language, "schedule.escalated_citizen", ref=request.ref)))
         return out
 
     async def _volunteer_due(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:

@@ -14,10 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bot.areas import load_areas
 from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
 
 TOKEN = "123456:DEMO-token"
 ROOT = Path(__file__).resolve().parent.parent
+AREAS = Path(__file__).resolve().parent / "data" / "areas-shizhong.csv"  # 1 + 11 + 158 areas
+HOME = (34.8617, 117.5559)  # where 王奶奶 lives
 
 
 def show(kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
@@ -55,6 +58,7 @@ def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat)
     example = example.replace("admin_ids = []", f"admin_ids = [{admin.id}]")
     example = example.replace("admin_chat_id = 0", f"admin_chat_id = {admin_chat.id}")
     example = example.replace("poll_timeout = 10", "poll_timeout = 2")
+    example = example.replace('file = "areas.example.csv"', f'file = "{AREAS}"')
     # The clock, accelerated: environment requests are reminded after 3 s and escalated after
     # 6 s, and the schedule looks every second.
     example = example.replace('sweep_interval = "30s"', 'sweep_interval = "1s"')
@@ -79,10 +83,10 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     volunteers.add_member(li)
     volunteers.add_member(zhang)
 
-    step("The admin makes the group the volunteers of 助老服务 and 生活环境")
+    step("The admin binds the group: 助老服务 for the whole district, 生活环境 for 光明路街道")
     await admin.send("/bind elderly", chat=volunteers)
     await volunteers.wait_for(text="本群", timeout=15)
-    await admin.send("/bind environment", chat=volunteers)
+    await admin.send("/bind environment guangminglu", chat=volunteers)
     await volunteers.wait_for(text="生活环境", timeout=15)
 
     step("Volunteers open the bot once, so it may write to them")
@@ -100,7 +104,10 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     await grandma.wait_for(text="请说明情况")
     await grandma.send("家里水管漏水了，我年纪大修不了，麻烦派人来看看。")
     await grandma.wait_for(text="在哪里")
-    await grandma.tap("📍 发送我的位置", latitude=34.8617, longitude=117.5559)
+    await grandma.tap("📍 发送我的位置", latitude=HOME[0], longitude=HOME[1])
+    await grandma.wait_for(text="最近的社区")
+    nearest = load_areas(AREAS).nearest(HOME[0], HOME[1], 1)[0]
+    await grandma.press(nearest.name("zh"))
     await grandma.wait_for(text="怎么联系您")
     await grandma.tap("📞 发送我的手机号")
     await grandma.wait_for(text="内容都对吗")
@@ -142,6 +149,10 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     await grandma.send("楼道里的垃圾好几天没人清理了。")
     await grandma.wait_for(text="在哪里")
     await grandma.send("光明路 5 号楼")
+    await grandma.wait_for(text="请先点所在的街道")
+    await grandma.press("光明路街道新时代文明实践所")
+    await grandma.wait_for(text="的哪个社区")
+    await grandma.press("光明路第1社区新时代文明实践站")
     await grandma.wait_for(text="怎么联系您")
     await grandma.tap("跳过")
     await grandma.wait_for(text="内容都对吗")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +33,13 @@ def test_the_example_config_is_valid_once_a_token_and_an_admin_are_given(
                                                                      "admin_ids = [42]")
     path = tmp_path / "config.toml"
     path.write_text(text, "utf-8")
+    shutil.copy(ROOT / "areas.example.csv", tmp_path)
     config = load_config(path, env={"TELEGRAM_BOT_TOKEN": "42:secret"})
     assert config.token == "42:secret"
     assert len(config.categories) == 10
     assert config.database == tmp_path / "civicloop.db"
     assert config.timezone.key == "Asia/Shanghai"
+    assert config.areas is not None and len(config.areas) == 7
 
 
 def test_the_environment_token_wins_over_the_file() -> None:
