@@ -29,4 +29,4 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Sends the request statistics."""
     chat = update.effective_chat
     assert chat is not None
-    await services(context).loop.stats(who(update), chat.id)
+    await services(context).loop.stats(who(update), chat.id, list(context.args or []))

@@ -340,13 +340,20 @@ class Repo:
         rows = await self._all("SELECT status, COUNT(*) FROM requests GROUP BY status")
         return {row[0]: int(row[1]) for row in rows}
 
-    async def cancelled_by_counts(self) -> dict[str, int]:
-        """Count cancelled requests by who cancelled them."""
+    async def tally(self, area_ids: list[str] | None = None) -> dict[tuple[str, str, str], int]:
+        """Count requests by (status, how closed, who cancelled), optionally in some areas."""
+        where, params = "", tuple[str, ...]()
+        if area_ids is not None:
+            where = f"WHERE area_id IN ({','.join('?' * len(area_ids))})"
+            params = tuple(area_ids)
         rows = await self._all(
-            "SELECT cancelled_by, COUNT(*) FROM requests WHERE status = ? GROUP BY cancelled_by",
-            (CANCELLED,),
+            f"""
+            SELECT status, COALESCE(closed_how, ''), COALESCE(cancelled_by, ''), COUNT(*)
+            FROM requests {where} GROUP BY 1, 2, 3
+            """,
+            params,
         )
-        return {str(row[0]): int(row[1]) for row in rows}
+        return {(row[0], row[1], row[2]): int(row[3]) for row in rows}
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -628,14 +635,6 @@ class Repo:
             (DISPATCHED, CLAIMED),
         )
         return [Request.from_row(row) for row in rows]
-
-    async def closed_counts(self) -> dict[str, int]:
-        """Count closed requests by how they closed (confirmed, unconfirmed)."""
-        rows = await self._all(
-            "SELECT closed_how, COUNT(*) FROM requests WHERE status = ? GROUP BY closed_how",
-            (CLOSED,),
-        )
-        return {str(row[0]): int(row[1]) for row in rows}
 
     # -- dialogs ----------------------------------------------------------------------------
 
