@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # One line per HTTP call drowns everything else; Telegram errors are logged where handled.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per sweep otherwise
     try:
         config = load_config(args.config)
     except ConfigError as exc:

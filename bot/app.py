@@ -218,15 +218,18 @@ async def serve(
     start_jobs(app, config)
     await app.start()
     sender.start()
-    try:
-        # Catch up at once on what fell due while we were down (an interval trigger's first
-        # run would come a whole interval later).
-        await services.schedule.sweep()
-    except Exception:
-        log.exception("the start-up sweep failed; the periodic sweep will try again")
     if on_ready is not None:
         on_ready(services)
-    poller = Poller(env, app, config.poll_timeout)
+
+    async def catch_up() -> None:
+        # What fell due while we were down runs now (an interval trigger's first run would
+        # come a whole interval later), after the updates that waited for us are handled.
+        try:
+            await services.schedule.sweep()
+        except Exception:
+            log.exception("the start-up sweep failed; the periodic sweep will try again")
+
+    poller = Poller(env, app, config.poll_timeout, on_caught_up=catch_up)
     polling = asyncio.create_task(poller.run())
     log.info("civicloop is serving as @%s", env.bot_username)
     stopper = asyncio.create_task(stop.wait())

@@ -60,7 +60,7 @@ class Schedule:
     quiet_start: time = time(22, 0)
     quiet_end: time = time(8, 0)
     daily_digest: time = time(9, 0)
-    sweep_interval: float = 30
+    sweep_interval: float = 1  # one indexed query: cheap enough to honour policies in seconds
 
 
 class ConfigError(ValueError):
@@ -215,7 +215,12 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     return config
 
 
+SCHEDULE_KEYS = (*POLICY_KEYS, "draft_nudge", "draft_expire", "quiet_hours", "daily_digest",
+                 "sweep_interval")
+
+
 def _schedule(reader: _Reader) -> Schedule:
+    reader.refuse_unknown(SCHEDULE_KEYS)
     policy = _policy(reader, Policy())
     quiet = reader.text("quiet_hours", "22:00-08:00")
     start, _, end = quiet.partition("-")
@@ -232,14 +237,18 @@ def _schedule(reader: _Reader) -> Schedule:
         raise ConfigError(
             f"{reader.key('daily_digest')}: must be a time like 09:00 (got {digest!r})"
         ) from None
+    draft_nudge = reader.duration("draft_nudge", 3600)
+    draft_expire = reader.duration("draft_expire", 24 * 3600)
+    if draft_nudge >= draft_expire:
+        raise ConfigError(f"{reader.key('draft_expire')}: must be longer than draft_nudge")
     return Schedule(
         policy=policy,
-        draft_nudge=reader.duration("draft_nudge", 3600),
-        draft_expire=reader.duration("draft_expire", 24 * 3600),
+        draft_nudge=draft_nudge,
+        draft_expire=draft_expire,
         quiet_start=quiet_start,
         quiet_end=quiet_end,
         daily_digest=daily_digest,
-        sweep_interval=reader.duration("sweep_interval", 30),
+        sweep_interval=reader.duration("sweep_interval", 1),
     )
 
 
@@ -299,6 +308,12 @@ class _Reader:
     def key(self, name: str) -> str:
         """Return the full dotted name of a key in this table."""
         return f"{self._prefix}.{name}" if self._prefix else name
+
+    def refuse_unknown(self, known: tuple[str, ...]) -> None:
+        """Stop at a key this table does not have (a typo would silently use a default)."""
+        unknown = sorted(set(self._raw) - set(known))
+        if unknown:
+            raise ConfigError(f"{self.key(unknown[0])}: unknown key")
 
     def duration(self, name: str, default: float) -> float:
         """Read a duration written like 45s, 30m, 2h or 3d; it must be positive."""

@@ -252,13 +252,8 @@ class Intake:
 
     async def _save(self, repo: Repo, dialog: Dialog) -> None:
         """Store the draft and restart its clock: a nudge if it idles, expiry later."""
-        now, schedule = self.env.now(), self.env.config.schedule
-        await repo.save_dialog(dialog, now)
-        await repo.cancel_timers(now, user_id=dialog.user_id)
-        await repo.schedule("draft_nudge", now + schedule.draft_nudge, now,
-                            user_id=dialog.user_id)
-        await repo.schedule("draft_expire", now + schedule.draft_expire, now,
-                            user_id=dialog.user_id)
+        await repo.save_dialog(dialog, self.env.now())
+        await self.loop.restart_draft_clock(repo, dialog.user_id)
 
     async def _end(self, repo: Repo, user_id: int) -> None:
         """Forget the draft (sent or dropped) and its clock."""

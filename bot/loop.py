@@ -324,11 +324,13 @@ class RequestLoop:
             if not await repo.extend(request_id, who.user_id, now):
                 return Answer(t(lang, "schedule.already_extended"), alert=True)
             due_after = env.config.policy(request.category).due_after
+            # "The same period again": from when it was due, or from now if pressed early.
+            due = max(now, (request.claimed_at or now) + due_after) + due_after
             await self._stop_clocks(repo, request_id)
-            await repo.schedule("volunteer_due", now + due_after, now, request_id=request_id)
+            await repo.schedule("volunteer_due", due, now, request_id=request_id)
             await repo.add_event(request_id, "extended", who.user_id, now)
             text = t(lang, "schedule.extended", ref=request.ref,
-                     until=render.local_time(env, now + due_after))
+                     until=render.local_time(env, due))
             await repo.enqueue([ui.message(who.user_id, text)], now)
         env.wake_sender()
         return Answer(t(lang, "schedule.extended_toast"))
@@ -636,6 +638,14 @@ class RequestLoop:
             await repo.save_dialog(
                 Dialog(user_id, resume["flow"], resume["step"], resume["data"]), self.env.now()
             )
+            await self.restart_draft_clock(repo, user_id)
         else:
             await repo.end_dialog(user_id)
+
+    async def restart_draft_clock(self, repo: Repo, user_id: int) -> None:
+        """A draft was just touched: nudge if it idles, expire it later."""
+        now, schedule = self.env.now(), self.env.config.schedule
+        await repo.cancel_timers(now, user_id=user_id)
+        await repo.schedule("draft_nudge", now + schedule.draft_nudge, now, user_id=user_id)
+        await repo.schedule("draft_expire", now + schedule.draft_expire, now, user_id=user_id)
 

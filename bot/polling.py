@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
@@ -23,11 +24,21 @@ MAX_BACKOFF = 60.0
 class Poller:
     """Fetches updates, stores them, then hands them to the Application one at a time."""
 
-    def __init__(self, env: Env, app: Application, timeout: int) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        env: Env,
+        app: Application,  # type: ignore[type-arg]
+        timeout: int,
+        on_caught_up: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.env = env
         self.app = app
         self.timeout = timeout
+        # Called once, after what waited for us (stored and queued updates) is handled: the
+        # schedule's catch-up must judge deadlines after the answers that came before them.
+        self.on_caught_up = on_caught_up
         self._stopping = asyncio.Event()
+        self.failures = 0
 
     def stop(self) -> None:
         """Stop after the update in hand; stored updates not yet handled wait for next start."""
@@ -44,49 +55,56 @@ class Poller:
             log.info("replaying stored update %s", update_id)
             await self._handle(update_id, payload)
         offset: int | None = None
-        failures = 0
+        caught_up = False
         while not self._stopping.is_set():
-            try:
-                updates = await self._fetch(offset)
-                failures = 0
-            except InvalidToken:
-                log.critical("Telegram rejects the bot token; stopping")
-                raise
-            except RetryAfter as exc:
-                await self._pause(_seconds(exc.retry_after))
-                continue
-            except TimedOut:
-                continue
-            except Conflict:
-                log.error("another instance is polling with this token; waiting")
-                await self._pause(5)
-                continue
-            except Exception as exc:  # Telegram said no, the network failed, the disk hiccuped
-                failures += 1
-                delay = min(MAX_BACKOFF, 0.5 * 2 ** failures)
-                log.warning("polling failed (%s); retrying in %.1fs", exc, delay,
-                            exc_info=not isinstance(exc, TelegramError))
-                await self._pause(delay)
-                continue
-            if updates is None or not updates:
-                continue
-            stored = [(u.update_id, json.dumps(u.to_dict(), ensure_ascii=False))
-                      for u in updates]
-            async with self.env.db.transaction() as repo:
-                fresh = set(await repo.save_updates(stored, self.env.now()))
-            # Only now may Telegram forget them: the next call's offset confirms them.
-            offset = updates[-1].update_id + 1
-            for update_id, payload in stored:
-                if self._stopping.is_set():
-                    return  # the rest are stored and will be handled at next start
-                if update_id in fresh:
-                    await self._handle(update_id, payload)
+            # The first call does not wait: it collects what queued up while we were down.
+            updates = await self._poll(offset, self.timeout if caught_up else 0)
+            if updates:
+                stored = [(u.update_id, json.dumps(u.to_dict(), ensure_ascii=False))
+                          for u in updates]
+                async with self.env.db.transaction() as repo:
+                    fresh = set(await repo.save_updates(stored, self.env.now()))
+                # Only now may Telegram forget them: the next call's offset confirms them.
+                offset = updates[-1].update_id + 1
+                for update_id, payload in stored:
+                    if self._stopping.is_set():
+                        return  # the rest are stored and will be handled at next start
+                    if update_id in fresh:
+                        await self._handle(update_id, payload)
+            if not caught_up:
+                caught_up = True
+                if self.on_caught_up is not None:
+                    await self.on_caught_up()
 
-    async def _fetch(self, offset: int | None) -> tuple[Update, ...] | None:
+    async def _poll(self, offset: int | None, long_poll: int) -> tuple[Update, ...] | None:
+        """One getUpdates, with Telegram's and the network's failures waited out."""
+        try:
+            updates = await self._fetch(offset, long_poll)
+            self.failures = 0
+            return updates
+        except InvalidToken:
+            log.critical("Telegram rejects the bot token; stopping")
+            raise
+        except RetryAfter as exc:
+            await self._pause(_seconds(exc.retry_after))
+        except TimedOut:
+            pass
+        except Conflict:
+            log.error("another instance is polling with this token; waiting")
+            await self._pause(5)
+        except Exception as exc:  # Telegram said no, the network failed, the disk hiccuped
+            self.failures += 1
+            delay = min(MAX_BACKOFF, 0.5 * 2 ** self.failures)
+            log.warning("polling failed (%s); retrying in %.1fs", exc, delay,
+                        exc_info=not isinstance(exc, TelegramError))
+            await self._pause(delay)
+        return None
+
+    async def _fetch(self, offset: int | None, long_poll: int) -> tuple[Update, ...] | None:
         """One long poll, abandoned (None) if a stop is asked for meanwhile."""
         fetch = asyncio.ensure_future(self.app.bot.get_updates(
-            offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES,
-            read_timeout=self.timeout + 10,
+            offset=offset, timeout=long_poll, allowed_updates=ALLOWED_UPDATES,
+            read_timeout=long_poll + 10,
         ))
         stopping = asyncio.ensure_future(self._stopping.wait())
         done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot import render, ui
 from bot.context import Env
 from bot.i18n import Raw
 from bot.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
-from storage import Outgoing, Repo, Request, Timer
+from storage import Dialog, Outgoing, Repo, Request, Timer
 from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ MAX_ROUNDS = 50  # fired timers may chain new ones that are already due (a long 
 MAX_CATCH_UP_DAYS = 7
 OVERDUE_SHOWN = 20
 # Reminders a citizen gets from the clock: in quiet hours they move to the morning.
-CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge", "draft_expire"})
+# (A draft's expiry is no reminder: it happens on time; only its notice waits for morning.)
+CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge"})
 
 
 class Schedule:
@@ -72,23 +74,36 @@ class Schedule:
             if not due:
                 break
             for timer in due:
-                async with self.env.db.transaction() as repo:
-                    quiet_end = (self.quiet_until(self.env.now())
-                                 if timer.kind in CITIZEN_REMINDERS else None)
-                    outcome = "deferred" if quiet_end is not None else "fired"
-                    if not await repo.settle_timer(timer.id, outcome, self.env.now()):
-                        continue  # another sweep, or a button press, got there first
-                    if quiet_end is not None:
-                        # A reminder to a citizen waits for morning: move it, do not hold it.
-                        await repo.schedule(timer.kind, quiet_end, self.env.now(),
-                                            request_id=timer.request_id, user_id=timer.user_id)
-                        continue
-                    await self._fire(repo, timer)
-                fired += 1
-        await self.send_reports()
+                try:
+                    fired += await self._settle(timer)
+                except Exception:
+                    # One bad timer must not hold up every timer (and digest) after it.
+                    log.exception("timer %s (%s) failed; it is set aside", timer.id, timer.kind)
+                    async with self.env.db.transaction() as repo:
+                        await repo.settle_timer(timer.id, "failed", self.env.now())
+        try:
+            await self.send_reports()
+        except Exception:
+            log.exception("sending reports failed; the next sweep tries again")
         if fired:
             self.env.wake_sender()
         return fired
+
+    async def _settle(self, timer: Timer) -> int:
+        """Fire (or, in quiet hours, move) one due timer; return 1 if it fired here."""
+        async with self.env.db.transaction() as repo:
+            quiet_end = (self.quiet_until(self.env.now())
+                         if timer.kind in CITIZEN_REMINDERS else None)
+            outcome = "deferred" if quiet_end is not None else "fired"
+            if not await repo.settle_timer(timer.id, outcome, self.env.now()):
+                return 0  # another sweep, or a button press, got there first
+            if quiet_end is not None:
+                # A reminder to a citizen waits for morning: move it, do not hold it.
+                await repo.schedule(timer.kind, quiet_end, self.env.now(),
+                                    request_id=timer.request_id, user_id=timer.user_id)
+                return 0
+            await self._fire(repo, timer)
+            return 1
 
     async def _fire(self, repo: Repo, timer: Timer) -> None:
         if timer.request_id is None:
@@ -115,7 +130,7 @@ class Schedule:
         if request.status != DISPATCHED:
             return []
         env, lang = self.env, self.env.config.default_language
-        await repo.add_event(request.id, "claim_reminded", None, env.now())
+        await repo.add_event(request.id, "claim_reminded", None, timer.due_at)
         text = env.t(lang, "schedule.claim_reminder", ref=request.ref,
                      category=render.category_name(env, request.category, lang))
         out = []
@@ -131,16 +146,19 @@ class Schedule:
         """Move a stalled request one level up the area tree (station → institute → centre →
         admin chat), re-posting its card there; climb again after another escalate_after."""
         level = request.dispatch_area_id or DISTRICT
-        if request.status != DISPATCHED or level == ADMIN_LEVEL:
-            return []
+        if request.status != DISPATCHED or (level == ADMIN_LEVEL and request.escalation_level):
+            return []  # already escalated as far as it goes
         if not await repo.escalate(request.id, self.env.now()):
             return []
         env = self.env
-        next_level, target = await self.loop.dispatch_target(
-            repo, request.category, request.area_id, above=level)
+        if level == ADMIN_LEVEL:  # it went to the admins at once: flag it there, once
+            next_level, target = ADMIN_LEVEL, self.loop.admin_chats()[0]
+        else:
+            next_level, target = await self.loop.dispatch_target(
+                repo, request.category, request.area_id, above=level)
         await repo.set_dispatch(request.id, target, next_level)
         await repo.set_overdue(request.id, request.overdue_since or timer.due_at)
-        await repo.add_event(request.id, "escalated", None, env.now(),
+        await repo.add_event(request.id, "escalated", None, timer.due_at,
                              {"level": next_level, "chat_id": target,
                               "step": request.escalation_level + 1})
         if next_level != ADMIN_LEVEL:
@@ -165,7 +183,7 @@ class Schedule:
             return []
         env, policy = self.env, self.env.config.policy(request.category)
         await repo.set_overdue(request.id, timer.due_at)
-        await repo.add_event(request.id, "volunteer_reminded", None, env.now())
+        await repo.add_event(request.id, "volunteer_reminded", None, timer.due_at)
         await repo.schedule("volunteer_overdue", timer.due_at + policy.due_after, env.now(),
                             request_id=request.id)
         lang = await self.loop.language_of(repo, request.volunteer_id)
@@ -184,7 +202,7 @@ class Schedule:
     ) -> list[Outgoing]:
         if request.status != CLAIMED:
             return []
-        await repo.add_event(request.id, "overdue_alerted", None, self.env.now())
+        await repo.add_event(request.id, "overdue_alerted", None, timer.due_at)
         lang = self.env.config.default_language
         return [ui.message(chat, self.env.t(lang, "schedule.overdue_admin", ref=request.ref,
                                             name=request.volunteer_name or "-"))
@@ -195,17 +213,18 @@ class Schedule:
     ) -> list[Outgoing]:
         if request.status != DONE:
             return []
-        await repo.add_event(request.id, "rating_reminded", None, self.env.now())
+        await repo.add_event(request.id, "rating_reminded", None, timer.due_at)
         question = self.loop.resolved_question(request)
         text = self.env.t(request.language, "schedule.rating_reminder", ref=request.ref)
         return [self.to_citizen(request.citizen_id, text, question.payload["reply_markup"])]
 
     async def _auto_close(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
         now = self.env.now()
-        if request.status != DONE or not await repo.auto_close(request.id, now):
+        # Stamped when it was due, so the digest of an outage's day counts it on that day.
+        if request.status != DONE or not await repo.auto_close(request.id, timer.due_at):
             return []
         await repo.cancel_timers(now, request_id=request.id)
-        await repo.add_event(request.id, "auto_closed", None, now)
+        await repo.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.request(request.id) or request
         out = await self.loop.card_updates(repo, closed)
         out.append(self.to_citizen(request.citizen_id, self.env.t(
@@ -215,10 +234,23 @@ class Schedule:
     async def _fire_draft(self, repo: Repo, timer: Timer) -> None:
         user_id = timer.user_id
         dialog = await repo.dialog(user_id) if user_id is not None else None
-        if user_id is None or dialog is None or dialog.flow != "intake":
+        if user_id is None or dialog is None:
             return
         lang = await self.loop.language_of(repo, user_id)
         t = self.env.t
+        stashed = (dialog.data.get("resume") or {}).get("flow") == "intake"
+        if dialog.flow != "intake":
+            if not stashed:
+                return
+            # The draft lies under a short dialog (a note, a comment): no nudge now, it
+            # comes back with its clock restarted; but it still expires on time.
+            if timer.kind == "draft_expire":
+                data = {k: v for k, v in dialog.data.items() if k != "resume"}
+                await repo.save_dialog(Dialog(user_id, dialog.flow, dialog.step, data),
+                                       self.env.now())
+                await repo.enqueue([self.to_citizen(user_id, t(lang, "schedule.draft_expired"))],
+                                   self.env.now())
+            return
         if timer.kind == "draft_nudge":
             draft = dialog.data.get("id", "")
             markup = ui.inline([[
@@ -240,31 +272,30 @@ class Schedule:
         local = datetime.fromtimestamp(self.env.now(), tz)
         digest_passed = local.time() >= at
         newest = local.date() - timedelta(days=1 if digest_passed else 2)
-        async with self.env.db.reading() as repo:
-            last = await repo.last_report("daily")
-        first = newest if last is None else date.fromisoformat(last) + timedelta(days=1)
-        first = max(first, newest - timedelta(days=MAX_CATCH_UP_DAYS - 1))
-        day = first
-        while day <= newest:
-            start = datetime.combine(day, datetime.min.time(), tz).timestamp()
-            end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).timestamp()
-            await self._report("daily", day.isoformat(), start, end)
-            day += timedelta(days=1)
+        due: list[tuple[str, str, float, float]] = []
+        for back in range(MAX_CATCH_UP_DAYS - 1, -1, -1):
+            day = newest - timedelta(days=back)
+            due.append(("daily", day.isoformat(), _midnight(day, tz),
+                        _midnight(day + timedelta(days=1), tz)))
         this_month = local.date().replace(day=1)
         if local.date() > this_month or digest_passed:
             previous = (this_month - timedelta(days=1)).replace(day=1)
-            start = datetime.combine(previous, datetime.min.time(), tz).timestamp()
-            end = datetime.combine(this_month, datetime.min.time(), tz).timestamp()
-            await self._report("monthly", previous.strftime("%Y-%m"), start, end)
+            due.append(("monthly", previous.strftime("%Y-%m"), _midnight(previous, tz),
+                        _midnight(this_month, tz)))
+        async with self.env.db.reading() as repo:
+            first = await repo.first_event_at()
+            # A period that ended before the first request ever is not reported, nor
+            # recorded: time may still be moved back to it (tests, a restored backup).
+            wanted = [p for p in due if first is not None and first < p[3]
+                      and not await repo.reported(p[0], p[1])]
+        for kind, period, start, end in wanted:
+            await self._report(kind, period, start, end)
 
     async def _report(self, kind: str, period: str, start: float, end: float) -> None:
         env, t, lang = self.env, self.env.t, self.env.config.default_language
         async with env.db.transaction() as repo:
             if not await repo.record_report(kind, period, env.now()):
-                return
-            first = await repo.first_event_at()
-            if first is None or first >= end:
-                return  # the service did not exist yet: nothing to report, nobody to bother
+                return  # another sweep sent it
             counts = await repo.event_counts(start, end)
             statuses = await repo.status_counts()
             overdue = await repo.overdue_requests()
@@ -290,3 +321,8 @@ class Schedule:
             await repo.enqueue([ui.message(chat, text) for chat in self.loop.admin_chats()],
                                env.now())
         env.wake_sender()
+
+
+def _midnight(day: date, tz: ZoneInfo) -> float:
+    """The timestamp of a day's start in the configured time zone."""
+    return datetime.combine(day, datetime.min.time(), tz).timestamp()

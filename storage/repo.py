@@ -183,7 +183,7 @@ class Repo:
         return await self._changed(
             """
             UPDATE requests SET status = ?, volunteer_id = ?, volunteer_name = ?,
-                                claimed_at = ?, updated_at = ?
+                                claimed_at = ?, updated_at = ?, extended = 0
             WHERE id = ? AND status = ?
             """,
             (CLAIMED, volunteer_id, name, now, now, request_id, DISPATCHED),
@@ -598,11 +598,6 @@ class Repo:
             "SELECT 1 FROM reports WHERE kind = ? AND period = ?", (kind, period)
         )
         return row is not None
-
-    async def last_report(self, kind: str) -> str | None:
-        """Return the latest period reported of a kind."""
-        row = await self._one("SELECT MAX(period) FROM reports WHERE kind = ?", (kind,))
-        return None if row is None or row[0] is None else str(row[0])
 
     async def record_report(self, kind: str, period: str, now: float) -> bool:
         """Claim a period's report; False if it was already sent (two sweeps raced)."""

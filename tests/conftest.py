@@ -43,7 +43,9 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     """A validated config pointing at the sandbox, with a database in tmp_path."""
     categories = bot.pop("categories", CATEGORIES)
     delivery = {**TEST_LIMITS, **bot.pop("delivery", {})}
-    schedule = bot.pop("schedule", {})
+    # Tests sweep explicitly (town.tick); a background sweep racing them would make the
+    # "how many fired" figures a matter of luck.
+    schedule = {"sweep_interval": "1h", **bot.pop("schedule", {})}
     raw = {
         "schedule": schedule,
         "telegram": {"token": TOKEN, "base_url": sb.base_url, "base_file_url": sb.base_file_url,
