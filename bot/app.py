@@ -97,6 +97,8 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(volunteer.skip_note, pattern=rf"^donenote:{ID}$"),
         CallbackQueryHandler(volunteer.more_time, pattern=rf"^moretime:{ID}$"),
         CallbackQueryHandler(volunteer.details, pattern=rf"^details:{ID}$"),
+        CallbackQueryHandler(volunteer.hours_button,
+                             pattern=rf"^hours:{ID}:(0\.5|1|2|3|other)$"),
         # A button we do not recognise: old, or forged
         CallbackQueryHandler(errors.stale_button),
     ])

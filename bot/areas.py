@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -101,12 +102,18 @@ def load_areas(path: Path) -> AreaTree:
         raise AreaError(f"{path}: file not found") from None
     except UnicodeDecodeError:
         raise AreaError(f"{path}: not UTF-8 text") from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or tuple(c.strip() for c in rows[0]) != COLUMNS:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    # Each row with the file line it starts on (a quoted name may span lines).
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    for row in reader:
+        rows.append((start, row))
+        start = reader.line_num + 1
+    if not rows or tuple(c.strip() for c in rows[0][1]) != COLUMNS:
         raise AreaError(f"{path}:1: the header must be {','.join(COLUMNS)}")
     areas: dict[str, Area] = {}
     lines: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(COLUMNS):
@@ -124,10 +131,11 @@ def load_areas(path: Path) -> AreaTree:
                               latitude, longitude)
         lines[area_id] = line
     if not areas:
-        raise AreaError(f"{path}: no areas")
+        raise AreaError(f"{path}:2: no areas below the header")
     roots = [a.id for a in areas.values() if a.parent_id is None]
     if len(roots) != 1:
-        raise AreaError(f"{path}: there must be exactly one area without a parent (the "
+        line = lines[roots[1]] if len(roots) > 1 else 2
+        raise AreaError(f"{path}:{line}: there must be exactly one area without a parent (the "
                         f"centre); found {len(roots)}: {', '.join(roots) or 'none'}")
     for area in areas.values():
         if area.parent_id is not None:

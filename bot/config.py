@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import tomllib
@@ -94,6 +95,34 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Team:
+    """A volunteer team of an area, with the leader who approves its registrations."""
+
+    id: str
+    area_id: str | None
+    names: dict[str, str]
+    leader_id: int | None = None
+
+    def name(self, language: str) -> str:
+        """Return the team's name in `language`."""
+        return self.names.get(language) or next(iter(self.names.values()))
+
+
+@dataclass(frozen=True)
+class Volunteering:
+    """Who may claim, and how service hours are taken."""
+
+    claim_mode: str = "open"  # 'open': any member of the group; 'registered': approved only
+    ask_hours: bool = True
+    max_hours: float = 12.0
+    teams: tuple[Team, ...] = ()
+
+    def team(self, team_id: str | None) -> Team | None:
+        """Return a team by id, or None."""
+        return next((t for t in self.teams if t.id == team_id), None)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything civicloop needs to start."""
 
@@ -112,6 +141,7 @@ class Config:
     delivery: Delivery = field(default_factory=Delivery)
     schedule: Schedule = field(default_factory=Schedule)
     areas: AreaTree | None = None
+    volunteering: Volunteering = field(default_factory=Volunteering)
 
     def category(self, code: str) -> Category | None:
         """Return the category with this code, or None."""
@@ -196,6 +226,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         categories=_categories(raw.get("categories"), schedule.policy),
         schedule=schedule,
         areas=areas,
+        volunteering=_volunteering(reader.table("volunteers"), base_dir, areas),
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
         delivery=Delivery(
@@ -217,6 +248,55 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
 
 SCHEDULE_KEYS = (*POLICY_KEYS, "draft_nudge", "draft_expire", "quiet_hours", "daily_digest",
                  "sweep_interval")
+
+
+TEAM_COLUMNS = ("id", "area_id", "name_zh", "name_en", "leader_id")
+
+
+def _volunteering(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Volunteering:
+    reader.refuse_unknown(("claim_mode", "ask_hours", "max_hours", "teams_file"))
+    mode = reader.text("claim_mode", "open")
+    if mode not in ("open", "registered"):
+        raise ConfigError(f"volunteers.claim_mode: must be open or registered (got {mode!r})")
+    ask = reader.boolean("ask_hours", True)
+    teams_file = reader.text("teams_file", "")
+    teams: tuple[Team, ...] = ()
+    if teams_file:
+        path = Path(teams_file) if Path(teams_file).is_absolute() else base_dir / teams_file
+        teams = _load_teams(path, areas)
+    return Volunteering(mode, ask, reader.number("max_hours", 12.0, low=0.5, high=24), teams)
+
+
+def _load_teams(path: Path, areas: AreaTree | None) -> tuple[Team, ...]:
+    """Read teams.csv (id, area_id, name_zh, name_en, leader_id), naming file and line."""
+    try:
+        rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    except FileNotFoundError:
+        raise ConfigError(f"volunteers.teams_file: {path}: file not found") from None
+    if not rows or tuple(c.strip() for c in rows[0]) != TEAM_COLUMNS:
+        raise ConfigError(f"volunteers.teams_file: {path}:1: the header must be "
+                          f"{','.join(TEAM_COLUMNS)}")
+    teams: dict[str, Team] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        where = f"volunteers.teams_file: {path}:{line}"
+        if len(row) != len(TEAM_COLUMNS):
+            raise ConfigError(f"{where}: expected {len(TEAM_COLUMNS)} columns, got {len(row)}")
+        team_id, area_id, name_zh, name_en, leader = (c.strip() for c in row)
+        if not _CODE_SHAPE.match(team_id.replace("-", "_")):
+            raise ConfigError(f"{where}: team id {team_id!r} must be short lowercase ASCII")
+        if team_id in teams:
+            raise ConfigError(f"{where}: duplicate team {team_id!r}")
+        if area_id and (areas is None or area_id not in areas):
+            raise ConfigError(f"{where}: unknown area {area_id!r}")
+        if not name_zh or not name_en:
+            raise ConfigError(f"{where}: {team_id!r} needs both name_zh and name_en")
+        if leader and not leader.lstrip("-").isdigit():
+            raise ConfigError(f"{where}: leader_id must be a Telegram user id (got {leader!r})")
+        teams[team_id] = Team(team_id, area_id or None, {"zh": name_zh, "en": name_en},
+                              int(leader) if leader else None)
+    return tuple(teams.values())
 
 
 def _schedule(reader: _Reader) -> Schedule:
@@ -308,6 +388,13 @@ class _Reader:
     def key(self, name: str) -> str:
         """Return the full dotted name of a key in this table."""
         return f"{self._prefix}.{name}" if self._prefix else name
+
+    def boolean(self, name: str, default: bool) -> bool:
+        """Read true or false."""
+        value = self._raw.get(name, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.key(name)}: must be true or false (got {value!r})")
+        return value
 
     def refuse_unknown(self, known: tuple[str, ...]) -> None:
         """Stop at a key this table does not have (a typo would silently use a default)."""

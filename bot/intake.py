@@ -17,6 +17,7 @@ from storage import Dialog, Outgoing, Repo
 STEPS = ("category", "description", "location", "area", "contact", "confirm")
 EDITABLE = ("category", "description", "location", "area", "contact")
 NEAREST_OFFERED = 4
+HOUR_CHOICES = ("0.5", "1", "2", "3")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
 COMMENT_MAX = 1000
 _CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9a-f]{12})$")
@@ -490,8 +491,9 @@ class Intake:
     async def _done_note(
         self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
     ) -> list[Outgoing]:
-        """Take the volunteer's closing note or photo."""
-        request_id = int(dialog.data["request_id"])
+        """Take the volunteer's closing note or photo (or, at the hours step, a number)."""
+        if dialog.step == "hours":
+            return await self._other_hours(repo, who, lang, dialog, said)
         text = said.text.strip()
         if said.kind not in ("text", "photo") or (said.kind == "text" and not text):
             return [ui.message(who.user_id, self.env.t(lang, "task.want_note"))]
@@ -500,8 +502,72 @@ class Intake:
                 lang, "intake.too_long", max=self.env.config.description_max_chars,
                 length=len(text)))]
         photo = said.file_id if said.kind == "photo" else None
-        await self.loop.finish_done(repo, who, lang, request_id, text or None, photo)
+        return await self._after_note(repo, who, lang, dialog, text or None, photo)
+
+    async def _after_note(
+        self, repo: Repo, who: Who, lang: str, dialog: Dialog, note: str | None,
+        photo: str | None,
+    ) -> list[Outgoing]:
+        """With the note taken, ask for the time spent (if hours are counted), else finish."""
+        request_id = int(dialog.data["request_id"])
+        if not self.env.config.volunteering.ask_hours:
+            await self.loop.finish_done(repo, who, lang, request_id, note, photo)
+            return await self.resume_draft(repo, who.user_id, lang)
+        data = {**dialog.data, "note": note, "photo": photo}
+        await repo.save_dialog(Dialog(who.user_id, "done", "hours", data), self.env.now())
+        return [self._hours_question(who.user_id, lang, request_id)]
+
+    def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
+        t = self.env.t
+        choices = [(t(lang, "hours.choice", hours=h), ui.callback("hours", request_id, h))
+                   for h in HOUR_CHOICES]
+        rows = [choices[:2], choices[2:],
+                [(t(lang, "hours.other"), ui.callback("hours", request_id, "other"))]]
+        return ui.message(chat_id, t(lang, "hours.ask"), ui.inline(rows))
+
+    async def _other_hours(
+        self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
+    ) -> list[Outgoing]:
+        """Take a typed number of hours, within the allowed range."""
+        maximum = self.env.config.volunteering.max_hours
+        try:
+            hours = float(said.text.strip().replace(",", ".").rstrip("hH小时 "))
+        except ValueError:
+            hours = -1.0
+        if not 0 < hours <= maximum or said.kind != "text":
+            return [ui.message(who.user_id, self.env.t(lang, "hours.out_of_range",
+                                                       max=f"{maximum:g}"))]
+        return await self._finish_with_hours(repo, who, lang, dialog, hours)
+
+    async def _finish_with_hours(
+        self, repo: Repo, who: Who, lang: str, dialog: Dialog, hours: float
+    ) -> list[Outgoing]:
+        request_id = int(dialog.data["request_id"])
+        await self.loop.finish_done(repo, who, lang, request_id, dialog.data.get("note"),
+                                    dialog.data.get("photo"), hours)
         return await self.resume_draft(repo, who.user_id, lang)
+
+    async def hours_button(self, who: Who, request_id: int, choice: str) -> Answer:
+        """Take the time spent from a button; "other" asks for a typed number."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            dialog = await repo.dialog(who.user_id)
+            if (
+                dialog is None or dialog.flow != "done" or dialog.step != "hours"
+                or dialog.data.get("request_id") != request_id
+            ):
+                return Answer(t(lang, "common.stale"), alert=True)
+            if choice == "other":
+                maximum = env.config.volunteering.max_hours
+                out = [ui.message(who.user_id, t(lang, "hours.type", max=f"{maximum:g}"))]
+            elif choice in HOUR_CHOICES:
+                out = await self._finish_with_hours(repo, who, lang, dialog, float(choice))
+            else:
+                return Answer(t(lang, "common.stale"), alert=True)
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+        return Answer()
 
     async def _comment(
         self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
@@ -527,8 +593,10 @@ class Intake:
                 or dialog.data.get("request_id") != request_id
             ):
                 return Answer(env.t(lang, "common.stale"), alert=True)
-            await self.loop.finish_done(repo, who, lang, request_id, None, None)
-            await repo.enqueue(await self.resume_draft(repo, who.user_id, lang), env.now())
+            if dialog.step != "note":
+                return Answer(env.t(lang, "common.stale"), alert=True)
+            await repo.enqueue(await self._after_note(repo, who, lang, dialog, None, None),
+                               env.now())
         env.wake_sender()
         return Answer()
 

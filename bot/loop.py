@@ -257,17 +257,20 @@ class RequestLoop:
 
     async def finish_done(
         self, repo: Repo, who: Who, lang: str, request_id: int, note: str | None,
-        photo: str | None,
+        photo: str | None, hours: float | None = None,
     ) -> bool:
-        """Mark the request done with the volunteer's note; ask the citizen if it is resolved."""
+        """Mark the request done with the volunteer's note (and the hours given, counted once
+        it closes); ask the citizen if it is resolved."""
         env, t = self.env, self.env.t
         now = env.now()
         await self.pop_dialog(repo, who.user_id, "done")
         if not await repo.complete(request_id, who.user_id, note, photo, now):
             await repo.enqueue([ui.message(who.user_id, t(lang, "task.not_yours"))], now)
             return False
+        if hours:
+            await repo.record_hours(request_id, who.user_id, hours, now)
         await repo.add_event(request_id, "done", who.user_id, now,
-                             {"note": bool(note), "photo": bool(photo)})
+                             {"note": bool(note), "photo": bool(photo), "hours": hours})
         request = await repo.request(request_id)
         assert request is not None
         policy = env.config.policy(request.category)
@@ -367,6 +370,7 @@ class RequestLoop:
                 if not await repo.confirm(request_id, who.user_id, now):
                     return Answer(t(lang, "rate.already_answered"), alert=True)
                 await repo.add_event(request_id, "confirmed", who.user_id, now)
+                await repo.credit_hours(request_id, now)
                 await self._stop_clocks(repo, request_id)
                 closed = await repo.request(request_id)
                 assert closed is not None
@@ -390,6 +394,7 @@ class RequestLoop:
         t = self.env.t
         level, chat_id = await self.dispatch_target(repo, before.category, before.area_id)
         await repo.set_dispatch(before.id, chat_id, level)
+        await repo.withdraw_hours(before.id, now)
         await repo.add_event(before.id, "reopened", before.citizen_id, now,
                              {"volunteer_id": before.volunteer_id})
         await repo.add_event(before.id, "dispatched", None, now,

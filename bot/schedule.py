@@ -224,6 +224,7 @@ class Schedule:
         if request.status != DONE or not await repo.auto_close(request.id, timer.due_at):
             return []
         await repo.cancel_timers(now, request_id=request.id)
+        await repo.credit_hours(request.id, timer.due_at)
         await repo.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.request(request.id) or request
         out = await self.loop.card_updates(repo, closed)

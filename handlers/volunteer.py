@@ -54,3 +54,10 @@ async def details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     (request_id,) = callback_args(update)
     result = await services(context).loop.resend_details(who(update), int(request_id))
     await answer(update, result)
+
+
+async def hours_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Takes the time spent on a finished task."""
+    request_id, choice = callback_args(update)
+    result = await services(context).intake.hours_button(who(update), int(request_id), choice)
+    await answer(update, result)

@@ -130,6 +130,8 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     await winner.press(done_label)
     await winner.wait_for(predicate=lambda m: bool(m.buttons))
     await winner.send("已更换水管接头，不再漏水。" if winner is li else "Replaced the joint.")
+    await winner.wait_for(text="多长时间" if winner is li else "How long")
+    await winner.press("1 小时" if winner is li else "1 h")
 
     step("评单 — 王奶奶 confirms and rates")
     await grandma.wait_for(text="解决了吗")

@@ -147,3 +147,16 @@ class Event:
     kind: str
     actor_id: int | None
     detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Volunteer:
+    """A registration: who, where, which team, and whether it was approved."""
+
+    user_id: int
+    name: str
+    phone: str | None
+    area_id: str | None
+    team_id: str | None
+    status: str
+    reason: str | None

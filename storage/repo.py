@@ -21,6 +21,7 @@ from storage.models import (
     Request,
     Timer,
     User,
+    Volunteer,
 )
 
 # A request that reached a volunteer may be cancelled by its citizen until the work is done.
@@ -589,6 +590,131 @@ class Repo:
             """,
             (CLOSED, now, now, request_id, DONE),
         )
+
+    # -- volunteers and hours ---------------------------------------------------------------
+
+    async def sync_team(
+        self, team_id: str, area_id: str | None, name_zh: str, name_en: str,
+        leader_id: int | None, now: float,
+    ) -> None:
+        """Create or update a team from the configured teams file."""
+        await self._conn.execute(
+            """
+            INSERT INTO teams (id, area_id, name_zh, name_en, leader_id, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                area_id = excluded.area_id, name_zh = excluded.name_zh,
+                name_en = excluded.name_en, leader_id = excluded.leader_id,
+                updated_at = excluded.updated_at
+            """,
+            (team_id, area_id, name_zh, name_en, leader_id, now),
+        )
+
+    async def volunteer(self, user_id: int) -> Volunteer | None:
+        """Return a person's registration, or None."""
+        row = await self._one("SELECT * FROM volunteers WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        return Volunteer(row["user_id"], row["name"], row["phone"], row["area_id"],
+                         row["team_id"], row["status"], row["reason"])
+
+    async def apply(
+        self, user_id: int, name: str, phone: str | None, area_id: str | None,
+        team_id: str | None, now: float,
+    ) -> None:
+        """File (or, after a rejection, file again) a registration, pending approval."""
+        await self._conn.execute(
+            """
+            INSERT INTO volunteers (user_id, name, phone, area_id, team_id, status, applied_at)
+            VALUES (?, ?, ?, ?, ?, 'pending', ?)
+            ON CONFLICT (user_id) DO UPDATE SET
+                name = excluded.name, phone = excluded.phone, area_id = excluded.area_id,
+                team_id = excluded.team_id, status = 'pending', reason = NULL,
+                decided_by = NULL, decided_at = NULL, applied_at = excluded.applied_at
+            """,
+            (user_id, name, phone, area_id, team_id, now),
+        )
+
+    async def decide(
+        self, user_id: int, approve: bool, by: int, reason: str | None, now: float
+    ) -> bool:
+        """Approve or reject a pending registration; only the first decision counts."""
+        return await self._changed(
+            """
+            UPDATE volunteers SET status = ?, reason = ?, decided_by = ?, decided_at = ?
+            WHERE user_id = ? AND status = 'pending'
+            """,
+            ("approved" if approve else "rejected", reason, by, now, user_id),
+        )
+
+    async def record_hours(
+        self, request_id: int, volunteer_id: int, hours: float, now: float
+    ) -> None:
+        """Note the hours a volunteer gave; they count once the request closes."""
+        await self._conn.execute(
+            """
+            INSERT INTO service_hours (request_id, volunteer_id, hours, status, recorded_at)
+            VALUES (?, ?, ?, 'pending', ?)
+            """,
+            (request_id, volunteer_id, hours, now),
+        )
+
+    async def credit_hours(self, request_id: int, at: float) -> None:
+        """The request closed: its pending hours count now."""
+        await self._conn.execute(
+            """
+            UPDATE service_hours SET status = 'credited', credited_at = ?
+            WHERE request_id = ? AND status = 'pending'
+            """,
+            (at, request_id),
+        )
+
+    async def withdraw_hours(self, request_id: int, now: float) -> None:
+        """The request was reopened: hours not yet credited do not count."""
+        await self._conn.execute(
+            """
+            UPDATE service_hours SET status = 'withdrawn', withdrawn_at = ?
+            WHERE request_id = ? AND status = 'pending'
+            """,
+            (now, request_id),
+        )
+
+    async def hours_of(self, user_ids: list[int], since: float) -> dict[int, tuple[float, float]]:
+        """Credited hours per volunteer: (all time, since `since`)."""
+        if not user_ids:
+            return {}
+        rows = await self._all(
+            f"""
+            SELECT volunteer_id, SUM(hours),
+                   SUM(CASE WHEN credited_at >= ? THEN hours ELSE 0 END)
+            FROM service_hours
+            WHERE status = 'credited' AND volunteer_id IN ({','.join('?' * len(user_ids))})
+            GROUP BY volunteer_id
+            """,
+            (since, *user_ids),
+        )
+        return {int(row[0]): (float(row[1]), float(row[2])) for row in rows}
+
+    async def team_members(self, team_id: str) -> list[Volunteer]:
+        """Return a team's approved volunteers, by name."""
+        rows = await self._all(
+            "SELECT * FROM volunteers WHERE team_id = ? AND status = 'approved' ORDER BY name",
+            (team_id,),
+        )
+        return [Volunteer(r["user_id"], r["name"], r["phone"], r["area_id"], r["team_id"],
+                          r["status"], r["reason"]) for r in rows]
+
+    async def volunteer_rows(self) -> list[tuple[Any, ...]]:
+        """Every registration with its credited hours, for export."""
+        rows = await self._all(
+            """
+            SELECT v.user_id, v.name, v.phone, v.area_id, v.team_id, v.status,
+                   COALESCE(SUM(CASE WHEN h.status = 'credited' THEN h.hours END), 0)
+            FROM volunteers v LEFT JOIN service_hours h ON h.volunteer_id = v.user_id
+            GROUP BY v.user_id ORDER BY v.team_id, v.name
+            """
+        )
+        return [tuple(row) for row in rows]
 
     # -- reports ----------------------------------------------------------------------------
 

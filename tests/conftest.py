@@ -46,8 +46,11 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     # Tests sweep explicitly (town.tick); a background sweep racing them would make the
     # "how many fired" figures a matter of luck.
     schedule = {"sweep_interval": "1h", **bot.pop("schedule", {})}
+    # Most stories finish a task without counting hours; the hours stories turn it on.
+    volunteers = {"ask_hours": False, **bot.pop("volunteers", {})}
     raw = {
         "schedule": schedule,
+        "volunteers": volunteers,
         "telegram": {"token": TOKEN, "base_url": sb.base_url, "base_file_url": sb.base_file_url,
                      "poll_timeout": 1},
         "bot": {"database": "civicloop.db", "default_language": "en", **bot},
