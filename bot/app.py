@@ -27,6 +27,7 @@ from bot.intake import Intake
 from bot.loop import RequestLoop
 from bot.polling import Poller
 from bot.schedule import Schedule
+from bot.volunteers import Volunteers
 from handlers import admin, citizen, errors, volunteer
 from storage import Database
 
@@ -50,6 +51,7 @@ class Services:
     loop: RequestLoop
     sender: Sender
     schedule: Schedule
+    volunteers: Volunteers
 
     async def notify(self, chat_id: int, text: str) -> None:
         """Queue a plain message (used by the error handler)."""
@@ -70,16 +72,21 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("cancel", citizen.cancel, filters=PRIVATE),
         # Volunteers
         CommandHandler("mytasks", volunteer.my_tasks, filters=PRIVATE),
+        CommandHandler("join", volunteer.join, filters=PRIVATE),
+        CommandHandler("hours", volunteer.hours, filters=PRIVATE),
+        CommandHandler("team", volunteer.team, filters=PRIVATE),
         # Admins, in a group or in private
         CommandHandler("bind", admin.bind, filters=NEW),
         CommandHandler("bindings", admin.bindings, filters=NEW),
         CommandHandler("stats", admin.stats, filters=NEW),
+        CommandHandler("export", admin.export, filters=NEW),
         # Everything else typed in private belongs to the conversation the user is in
         MessageHandler(PRIVATE, citizen.message),
         # An edited message changes nothing already taken: say so rather than stay silent
         MessageHandler(EDITED_IN_PRIVATE, citizen.edited),
         # Private-chat commands sent in a group: point to the private chat
-        CommandHandler(["start", "help", "new", "my", "mytasks", "lang", "cancel"],
+        CommandHandler(["start", "help", "new", "my", "mytasks", "lang", "cancel", "join",
+                        "hours", "team"],
                        citizen.in_group, filters=GROUPS),
         # Buttons
         CallbackQueryHandler(citizen.menu_button, pattern=r"^menu:(new|my|help)$"),
@@ -97,6 +104,9 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(volunteer.skip_note, pattern=rf"^donenote:{ID}$"),
         CallbackQueryHandler(volunteer.more_time, pattern=rf"^moretime:{ID}$"),
         CallbackQueryHandler(volunteer.details, pattern=rf"^details:{ID}$"),
+        CallbackQueryHandler(volunteer.join_button,
+                             pattern=r"^(jinst|jarea|jteam):[a-z0-9_-]{1,32}$"),
+        CallbackQueryHandler(volunteer.decide, pattern=rf"^(vapprove|vreject):{ID}$"),
         CallbackQueryHandler(volunteer.hours_button,
                              pattern=rf"^hours:{ID}:(0\.5|1|2|3|other)$"),
         # A button we do not recognise: old, or forged
@@ -123,9 +133,10 @@ async def set_command_menus(app: Application, t: Catalogs) -> None:  # type: ign
     """Show citizens and volunteers their commands in private, admins theirs in groups."""
     for language in LANGUAGES:
         private = [BotCommand(name, t(language, f"commands.{name}"))
-                   for name in ("start", "new", "my", "mytasks", "lang", "help", "cancel")]
+                   for name in ("start", "new", "my", "mytasks", "join", "hours", "team", "lang",
+                                "help", "cancel")]
         group = [BotCommand(name, t(language, f"commands.{name}"))
-                 for name in ("bind", "bindings", "stats")]
+                 for name in ("bind", "bindings", "stats", "export")]
         code = None if language == t.default else language
         await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats(),
                                       language_code=code)
@@ -192,7 +203,10 @@ async def run(
         sender = Sender(env, app.bot)
         env.wake_sender = sender.wake
         loop = RequestLoop(env)
-        services = Services(env, Intake(env, loop), loop, sender, Schedule(env, loop))
+        volunteers = Volunteers(env, loop)
+        services = Services(env, Intake(env, loop, volunteers), loop, sender,
+                            Schedule(env, loop), volunteers)
+        await volunteers.sync_teams()
         app.bot_data["services"] = services
         if not await connect(app, stop):
             return

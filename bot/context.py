@@ -66,3 +66,17 @@ class Env:
             who.user_id, who.first_name, who.username, guess, self.now(), private=who.private
         )
         return user, self.t.language_for(user.language, who.telegram_language)
+
+
+@dataclass(frozen=True)
+class Said:
+    """One private message, reduced to what the conversation cares about."""
+
+    kind: str  # text, photo, voice, location, contact, command, sticker, document, other
+    text: str = ""
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    phone: str | None = None
+    contact_user_id: int | None = None
+    media_group_id: str | None = None

@@ -9,7 +9,7 @@ import warnings
 from collections import deque
 from typing import Any
 
-from telegram import Bot, InputMediaPhoto
+from telegram import Bot, InputFile, InputMediaPhoto
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -207,6 +207,10 @@ class Sender:
                 await self._finish(row, error="the card was never posted")
                 return
             method, params = resolved
+        if method == "sendDocument" and isinstance(params.get("document"), dict):
+            upload = params["document"]
+            params["document"] = InputFile(upload["text"].encode("utf-8"),
+                                           filename=upload["filename"])
         if method == "sendMediaGroup":
             # PTB walks `media` as InputMedia objects to fill in defaults; give it those.
             params["media"] = [

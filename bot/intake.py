@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from bot import render, ui
 from bot.config import LANGUAGES
-from bot.context import Answer, Env, Who
+from bot.context import Answer, Env, Said, Who
 from bot.i18n import Raw
 from bot.loop import RequestLoop
+from bot.volunteers import Volunteers
 from storage import Dialog, Outgoing, Repo
 
 STEPS = ("category", "description", "location", "area", "contact", "confirm")
@@ -24,26 +24,13 @@ _CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9a-f]{12})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 
 
-@dataclass(frozen=True)
-class Said:
-    """One private message, reduced to what the conversation cares about."""
-
-    kind: str  # text, photo, voice, location, contact, command, sticker, document, other
-    text: str = ""
-    file_id: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    phone: str | None = None
-    contact_user_id: int | None = None
-    media_group_id: str | None = None
-
-
 class Intake:
     """Walks a citizen through category → description → location → contact → confirm."""
 
-    def __init__(self, env: Env, loop: RequestLoop) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers) -> None:
         self.env = env
         self.loop = loop
+        self.volunteers = volunteers
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -59,6 +46,9 @@ class Intake:
                 out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
             await repo.enqueue(out, env.now())
         env.wake_sender()
+        if payload == "join":
+            await self.volunteers.join(who)
+            return
         link = _CLAIM_LINK.match(payload)
         if link:
             await self.loop.claim_from_start(who, int(link.group(1)), link.group(2))
@@ -169,6 +159,11 @@ class Intake:
                 out = await self._done_note(repo, who, lang, dialog, said)
             elif dialog.flow == "comment":
                 out = await self._comment(repo, who, lang, dialog, said)
+            elif dialog.flow in ("join", "reject"):
+                if said.kind == "command":
+                    out = [ui.message(who.user_id, env.t(lang, "join.command_mid_form"))]
+                else:
+                    out = await self.volunteers.on_message(repo, who, lang, dialog, said)
             else:
                 await self._end(repo, who.user_id)
                 out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),

@@ -156,6 +156,13 @@ class RequestLoop:
 
     # -- 接单 accept ------------------------------------------------------------------------
 
+    async def may_claim(self, repo: Repo, user_id: int) -> bool:
+        """In 'registered' mode only approved volunteers (and admins) may claim."""
+        if self.env.config.volunteering.claim_mode == "open" or self.is_admin(user_id):
+            return True
+        record = await repo.volunteer(user_id)
+        return record is not None and record.status == "approved"
+
     def claim_token(self, request_id: int, user_id: int) -> str:
         """Sign a claim link for one person and one request, so nobody can forge one."""
         key = hashlib.sha256(f"civicloop-claim:{self.env.config.token}".encode()).digest()
@@ -191,6 +198,9 @@ class RequestLoop:
                 token = self.claim_token(request_id, who.user_id)
                 url = f"https://t.me/{env.bot_username}?start=claim_{request_id}_{token}"
                 return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url)
+            if not await self.may_claim(repo, who.user_id):
+                url = f"https://t.me/{env.bot_username}?start=join"
+                return Answer(t(lang, "claim.register_first"), True, url)
             if not await repo.claim(request_id, who.user_id, who.first_name, env.now()):
                 return Answer(t(lang, "claim.taken"), alert=True)
             now = env.now()

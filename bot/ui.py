@@ -131,3 +131,10 @@ def card_edit(
         payload["reply_markup"] = markup
     return Outgoing(chat_id, "editCard", payload, purpose="card_edit", request_id=request_id,
                     card_id=card_id)
+
+
+def document(chat_id: int, filename: str, text: str, caption: str) -> Outgoing:
+    """Send a text file (an export) as a document; the sender uploads it."""
+    payload = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML",
+               "document": {"filename": filename, "text": text}}
+    return Outgoing(chat_id, "sendDocument", payload)

@@ -30,3 +30,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     assert chat is not None
     await services(context).loop.stats(who(update), chat.id, list(context.args or []))
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sends an export (/export volunteers)."""
+    chat = update.effective_chat
+    assert chat is not None
+    await services(context).volunteers.export(who(update), chat.id, list(context.args or []))

@@ -9,8 +9,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.context import Answer, Who
-from bot.intake import Said
+from bot.context import Answer, Said, Who
 
 if TYPE_CHECKING:
     from bot.app import Services

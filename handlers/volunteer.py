@@ -61,3 +61,37 @@ async def hours_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     request_id, choice = callback_args(update)
     result = await services(context).intake.hours_button(who(update), int(request_id), choice)
     await answer(update, result)
+
+
+async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Starts a volunteer registration (or shows the one on file)."""
+    await services(context).volunteers.join(who(update))
+
+
+async def join_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Takes an area or team button of the registration."""
+    query = update.callback_query
+    assert query is not None
+    action, _, arg = (query.data or "").partition(":")
+    await answer(update, await services(context).volunteers.join_button(who(update), action,
+                                                                          arg))
+
+
+async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Approves or rejects a registration."""
+    query = update.callback_query
+    assert query is not None
+    action, _, applicant = (query.data or "").partition(":")
+    result = await services(context).volunteers.decide(who(update), int(applicant),
+                                                        action == "vapprove")
+    await answer(update, result)
+
+
+async def hours(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Shows the volunteer's credited hours."""
+    await services(context).volunteers.my_hours(who(update))
+
+
+async def team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Shows the volunteer's team and its hours."""
+    await services(context).volunteers.my_team(who(update))

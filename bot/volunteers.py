@@ -1,0 +1,262 @@
+"""Volunteers: registration with approval (/join), hours (/hours, /team) and the export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from typing import Any
+
+from bot import render, ui
+from bot.context import Answer, Env, Said, Who
+from bot.loop import RequestLoop
+from storage import Dialog, Outgoing, Repo
+
+NAME_MAX = 40
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
+
+
+class Volunteers:
+    """Registrations, their approval, and the hours volunteers have given."""
+
+    def __init__(self, env: Env, loop: RequestLoop) -> None:
+        self.env = env
+        self.loop = loop
+
+    async def sync_teams(self) -> None:
+        """Bring the teams table in line with the configured teams file."""
+        async with self.env.db.transaction() as repo:
+            for team in self.env.config.volunteering.teams:
+                await repo.sync_team(team.id, team.area_id, team.names["zh"], team.names["en"],
+                                     team.leader_id, self.env.now())
+
+    # -- /join ------------------------------------------------------------------------------
+
+    async def join(self, who: Who) -> None:
+        """Start a registration, or show the one already on file."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            record = await repo.volunteer(who.user_id)
+            if record is not None and record.status != "rejected":
+                team = env.config.volunteering.team(record.team_id)
+                text = t(lang, "join.record", name=record.name, status=t(lang, f"join.status."
+                                                                          f"{record.status}"),
+                         area=render.area_name(env, record.area_id or "", lang),
+                         team=team.name(lang) if team else t(lang, "join.no_team"))
+                out = [ui.message(who.user_id, text)]
+            else:
+                await repo.save_dialog(Dialog(who.user_id, "join", "name", {}), env.now())
+                out = [ui.message(who.user_id, t(lang, "join.ask_name"))]
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+
+    async def on_message(
+        self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
+    ) -> list[Outgoing]:
+        """Take the typed answers of the registration (name, phone) or a rejection reason."""
+        t, text = self.env.t, said.text.strip()
+        if dialog.flow == "reject":
+            if said.kind != "text" or not text:
+                return [ui.message(who.user_id, t(lang, "join.want_reason"))]
+            return await self._decide(repo, who, lang, int(dialog.data["applicant"]), False,
+                                      text[:300])
+        if dialog.step == "name":
+            if said.kind != "text" or not text or len(text) > NAME_MAX or text.startswith("/"):
+                return [ui.message(who.user_id, t(lang, "join.want_name", max=NAME_MAX))]
+            await repo.save_dialog(Dialog(who.user_id, "join", "phone", {"name": text}),
+                                   self.env.now())
+            keyboard = ui.reply_keyboard([
+                [{"text": t(lang, "intake.share_phone"), "request_contact": True}]])
+            return [ui.message(who.user_id, t(lang, "join.ask_phone"), keyboard)]
+        if dialog.step == "phone":
+            if said.kind == "contact" and said.contact_user_id == who.user_id:
+                phone = said.phone
+            elif said.kind == "text" and _PHONE.match(text):
+                phone = text
+            else:
+                return [ui.message(who.user_id, t(lang, "join.want_phone"))]
+            data = {**dialog.data, "phone": phone}
+            return [ui.message(who.user_id, t(lang, "join.thanks_phone"), ui.REMOVE_KEYBOARD),
+                    *await self._next_after_phone(repo, who.user_id, lang, data)]
+        return [ui.message(who.user_id, t(lang, "intake.use_buttons"))]
+
+    async def _next_after_phone(
+        self, repo: Repo, user_id: int, lang: str, data: dict[str, Any]
+    ) -> list[Outgoing]:
+        tree = self.env.config.areas
+        if tree is None:
+            return await self._ask_team(repo, user_id, lang, data)
+        await repo.save_dialog(Dialog(user_id, "join", "area", data), self.env.now())
+        rows = _pairs([(i.name(lang), ui.callback("jinst", i.id))
+                       for i in tree.children(tree.root)])
+        return [ui.message(user_id, self.env.t(lang, "join.ask_area"), ui.inline(rows))]
+
+    async def _ask_team(
+        self, repo: Repo, user_id: int, lang: str, data: dict[str, Any]
+    ) -> list[Outgoing]:
+        tree, teams = self.env.config.areas, self.env.config.volunteering.teams
+        area = data.get("area")
+        near = set(tree.ancestry(area) + tree.subtree(area)) if tree and area else None
+        offered = [team for team in teams if near is None or team.area_id in near]
+        await repo.save_dialog(Dialog(user_id, "join", "team", data), self.env.now())
+        rows = [[(team.name(lang), ui.callback("jteam", team.id))] for team in offered[:30]]
+        rows.append([(self.env.t(lang, "join.no_team"), ui.callback("jteam", "-"))])
+        return [ui.message(user_id, self.env.t(lang, "join.ask_team"), ui.inline(rows))]
+
+    async def join_button(self, who: Who, action: str, arg: str) -> Answer:
+        """Institute, station and team buttons of the registration."""
+        env, t, tree = self.env, self.env.t, self.env.config.areas
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            dialog = await repo.dialog(who.user_id)
+            if dialog is None or dialog.flow != "join":
+                return Answer(t(lang, "intake.form_closed"), alert=True)
+            if action == "jinst" and dialog.step == "area" and tree and arg in tree:
+                rows = _pairs([(s.name(lang), ui.callback("jarea", s.id))
+                               for s in tree.children(arg)])
+                rows.append([(tree.get(arg).name(lang), ui.callback("jarea", arg))])
+                out = [ui.message(who.user_id, t(lang, "join.ask_station"), ui.inline(rows))]
+            elif action == "jarea" and dialog.step == "area" and tree and arg in tree:
+                out = await self._ask_team(repo, who.user_id, lang, {**dialog.data, "area": arg})
+            elif action == "jteam" and dialog.step == "team" and (
+                arg == "-" or env.config.volunteering.team(arg) is not None
+            ):
+                out = await self._submit(repo, who, lang, {**dialog.data,
+                                                           "team": None if arg == "-" else arg})
+            else:
+                return Answer(t(lang, "common.stale"), alert=True)
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+        return Answer()
+
+    async def _submit(
+        self, repo: Repo, who: Who, lang: str, data: dict[str, Any]
+    ) -> list[Outgoing]:
+        env, t = self.env, self.env.t
+        await repo.apply(who.user_id, data["name"], data.get("phone"), data.get("area"),
+                         data.get("team"), env.now())
+        await repo.end_dialog(who.user_id)
+        team = env.config.volunteering.team(data.get("team"))
+        approvers = [team.leader_id] if team and team.leader_id else self.loop.admin_chats()
+        dlang = env.config.default_language
+        text = t(dlang, "join.review", name=data["name"], phone=data.get("phone") or "-",
+                 area=render.area_name(env, data.get("area") or "", dlang),
+                 team=team.name(dlang) if team else t(dlang, "join.no_team"))
+        buttons = ui.inline([[
+            (t(dlang, "join.approve"), ui.callback("vapprove", who.user_id)),
+            (t(dlang, "join.reject"), ui.callback("vreject", who.user_id)),
+        ]])
+        return [ui.message(who.user_id, t(lang, "join.submitted")),
+                *(ui.message(chat, text, buttons) for chat in approvers)]
+
+    # -- approval ---------------------------------------------------------------------------
+
+    async def decide(self, who: Who, applicant: int, approve: bool) -> Answer:
+        """Approve at once; a rejection first asks the approver for the reason."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            record = await repo.volunteer(applicant)
+            if record is None or record.status != "pending":
+                return Answer(t(lang, "join.already_decided"), alert=True)
+            if not self._may_decide(who.user_id, record.team_id):
+                return Answer(t(lang, "admin.not_admin"), alert=True)
+            if approve:
+                out = await self._decide(repo, who, lang, applicant, True, None)
+            else:
+                await repo.save_dialog(Dialog(who.user_id, "reject", "reason",
+                                              {"applicant": applicant}), env.now())
+                out = [ui.message(who.user_id, t(lang, "join.ask_reason", name=record.name))]
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+        return Answer()
+
+    def _may_decide(self, user_id: int, team_id: str | None) -> bool:
+        team = self.env.config.volunteering.team(team_id)
+        return self.loop.is_admin(user_id) or (team is not None and team.leader_id == user_id)
+
+    async def _decide(
+        self, repo: Repo, who: Who, lang: str, applicant: int, approve: bool,
+        reason: str | None,
+    ) -> list[Outgoing]:
+        env, t = self.env, self.env.t
+        if approve is False:
+            await repo.end_dialog(who.user_id)
+        if not await repo.decide(applicant, approve, who.user_id, reason, env.now()):
+            return [ui.message(who.user_id, t(lang, "join.already_decided"))]
+        alang = await self.loop.language_of(repo, applicant)
+        if approve:
+            told = t(alang, "join.approved")
+        else:
+            told = t(alang, "join.rejected", reason=reason or "-")
+        key = "join.done_approved" if approve else "join.done_rejected"
+        record = await repo.volunteer(applicant)
+        return [ui.message(applicant, told),
+                ui.message(who.user_id, t(lang, key, name=record.name if record else "?"))]
+
+    # -- hours ------------------------------------------------------------------------------
+
+    def _month_start(self) -> float:
+        local = datetime.fromtimestamp(self.env.now(), self.env.config.timezone)
+        return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    async def my_hours(self, who: Who) -> None:
+        """Tell a volunteer their credited hours: in all and this month."""
+        env = self.env
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            total, month = (await repo.hours_of([who.user_id], self._month_start())).get(
+                who.user_id, (0.0, 0.0))
+            text = env.t(lang, "hours.mine", total=f"{total:g}", month=f"{month:g}")
+            await repo.enqueue([ui.message(who.user_id, text)], env.now())
+        env.wake_sender()
+
+    async def my_team(self, who: Who) -> None:
+        """Show the volunteer's team: its totals and each member's hours."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            record = await repo.volunteer(who.user_id)
+            team = env.config.volunteering.team(record.team_id if record else None)
+            if record is None or record.status != "approved" or team is None:
+                text = t(lang, "hours.no_team")
+            else:
+                members = await repo.team_members(team.id)
+                hours = await repo.hours_of([m.user_id for m in members], self._month_start())
+                lines = [t(lang, "hours.team_title", team=team.name(lang),
+                           total=f"{sum(h[0] for h in hours.values()):g}",
+                           month=f"{sum(h[1] for h in hours.values()):g}")]
+                for member in members:
+                    total, month = hours.get(member.user_id, (0.0, 0.0))
+                    lines.append(t(lang, "hours.member", name=member.name, total=f"{total:g}",
+                                   month=f"{month:g}"))
+                text = "\n".join(lines[:60])
+            await repo.enqueue([ui.message(who.user_id, text)], env.now())
+        env.wake_sender()
+
+    async def export(self, who: Who, chat_id: int, args: list[str]) -> None:
+        """/export volunteers: a CSV of every registration and its credited hours."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            if not self.loop.is_admin(who.user_id):
+                out = [ui.message(chat_id, t(lang, "admin.not_admin"))]
+            elif args != ["volunteers"]:
+                out = [ui.message(chat_id, t(lang, "export.usage"))]
+            else:
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                writer.writerow(["user_id", "name", "phone", "area_id", "team_id", "status",
+                                 "hours"])
+                rows = await repo.volunteer_rows()
+                writer.writerows(rows)
+                out = [ui.document(chat_id, "volunteers.csv", buffer.getvalue(),
+                                   t(lang, "export.volunteers", count=len(rows)))]
+            await repo.enqueue(out, env.now())
+        env.wake_sender()
+
+
+def _pairs(buttons: list[ui.Button]) -> list[list[ui.Button]]:
+    return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]

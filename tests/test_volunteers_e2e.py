@@ -1,0 +1,189 @@
+"""Volunteers: registration with approval, who may claim, hours given and counted, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import SimUser
+from tests.conftest import Town
+from tests.flows import card_of, claim, file_request
+
+CLAIM = "🙋 Claim"
+LI = 1003  # the sandbox numbers people in order: Alice 1001, 王奶奶 1002, Li 1003, Zhang 1004
+
+
+@pytest.fixture
+def town_settings(tmp_path: Path) -> dict[str, Any]:
+    """Only registered volunteers may claim; hours are asked at Done; two teams, one led by
+    Li."""
+    (tmp_path / "teams.csv").write_text(
+        "id,area_id,name_zh,name_en,leader_id\n"
+        f"red,,红马甲服务队,Red Vest Team,{LI}\n"
+        "blue,,蓝天服务队,Blue Sky Team,\n",
+        "utf-8",
+    )
+    return {"volunteers": {"claim_mode": "registered", "ask_hours": True,
+                           "teams_file": "teams.csv", "max_hours": 12}}
+
+
+async def register(town: Town, person: SimUser, name: str, team: str) -> None:
+    """A person fills in /join: name, phone, team."""
+    await person.send("/join")
+    await person.wait_for(text="please type your name")
+    await person.send(name)
+    await person.wait_for(text="share your phone number")
+    await person.tap("📞 Share my phone number")
+    await person.wait_for(text="Which team")
+    await person.press(team)
+    await person.wait_for(text="Your registration is sent")
+
+
+async def approved(town: Town, person: SimUser, name: str) -> None:
+    """Register in the Blue Sky Team and get approved by the admin in the admin chat."""
+    await register(town, person, name, "Blue Sky Team")
+    review = await town.admin_chat.wait_for(text=f"Name: {name}")
+    press = await town.admin.press("✅ Approve", chat=town.admin_chat, message=review)
+    await press.answer()
+    await person.wait_for(text="registration is approved")
+
+
+async def finish_with_hours(town: Town, volunteer: SimUser, hours_label: str) -> None:
+    """The claimer presses Done, skips the note and picks the time spent."""
+    await volunteer.press("✅ Done")
+    await volunteer.wait_for(text="Write a short note")
+    await volunteer.press("Skip")
+    await volunteer.wait_for(text="How long did it take?")
+    await volunteer.press(hours_label)
+    await volunteer.wait_for(text="marked done")
+
+
+async def test_a_registration_is_approved_and_then_claims(town: Town) -> None:
+    """Zhang registers; the admins get Approve/Reject; approved, he can claim at last."""
+    zhang = town.vol2
+    await zhang.send("/start")
+    await zhang.wait_for(text="Choose below")
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    press = await zhang.press(CLAIM, chat=town.volunteers, message=card)
+    refused = await press.answer()
+    assert refused.show_alert and "Only registered volunteers" in (refused.text or "")
+    assert refused.url == f"https://t.me/{town.sb.bot_username}?start=join"
+
+    await approved(town, zhang, "张伟")
+    assert ref in await claim(zhang, town.volunteers, card)
+    await zhang.send("/join")
+    record = await zhang.wait_for(text="Your volunteer registration")
+    assert "approved" in record.text and "Blue Sky Team" in record.text
+
+
+async def test_a_team_leader_rejects_with_a_reason(town: Town) -> None:
+    """Zhang asks to join the Red Vest Team; its leader Li gets the review in private and
+    rejects it with a reason; Zhang is told the reason and may apply again."""
+    await town.vol1.send("/start")
+    await town.vol1.wait_for(text="Choose below")
+    zhang = town.vol2
+    await register(town, zhang, "张伟", "Red Vest Team")
+    review = await town.vol1.wait_for(text="Name: 张伟")
+    assert review.buttons == ["✅ Approve", "✖ Reject"]
+    assert town.admin_chat.bot_messages() == []  # the leader decides, not the admins
+    await town.vol1.press("✖ Reject", message=review)
+    await town.vol1.wait_for(text="Please type the reason")
+    await town.vol1.send("Our team is full this month.")
+    told = await zhang.wait_for(text="was not approved")
+    assert "Our team is full this month." in told.text
+    again = await town.vol1.press("✅ Approve", message=review)
+    assert "already decided" in ((await again.answer()).text or "")
+    await zhang.send("/join")
+    await zhang.wait_for(text="please type your name")
+
+
+async def test_only_admins_and_the_leader_may_decide(town: Town) -> None:
+    """A forged Approve from an ordinary person is refused and changes nothing."""
+    zhang = town.vol2
+    await register(town, zhang, "张伟", "Blue Sky Team")
+    review = await town.admin_chat.wait_for(text="Name: 张伟")
+    mallory = town.sb.add_user("Mallory", language_code="en")
+    press = await mallory.press_data(f"vapprove:{zhang.id}", chat=town.admin_chat,
+                                     message=review)
+    assert "only admins" in ((await press.answer()).text or "")
+    await zhang.send("/join")
+    record = await zhang.wait_for(text="Your volunteer registration")
+    assert "waiting for approval" in record.text
+
+
+async def test_hours_count_when_the_request_closes_and_not_when_it_reopens(
+    town: Town,
+) -> None:
+    """Li gives 2 h to a request Alice confirms, and 3 h to one she says is not resolved:
+    /hours shows 2 h, in all and this month."""
+    li = town.vol1
+    await li.send("/start")
+    await li.wait_for(text="Choose below")
+    await approved(town, li, "李明")
+
+    first = await file_request(town.citizen, text="First")
+    card = await card_of(town.volunteers, first)
+    await claim(li, town.volunteers, card)
+    await li.wait_for(text="+8613800000001")
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {first} resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+
+    second = await file_request(town.citizen, text="Second")
+    card2 = await card_of(town.volunteers, second)
+    await claim(li, town.volunteers, card2)
+    await li.wait_for(text="Second")
+    await finish_with_hours(town, li, "3 h")
+    await town.citizen.wait_for(text=f"Is your request {second} resolved?")
+    await town.citizen.press("👎 No, not yet")
+    await town.citizen.wait_for(text="open again")
+
+    await li.send("/hours")
+    mine = await li.wait_for(text="Your service hours")
+    assert "2 h in all, 2 h this month" in mine.text
+    await li.send("/team")
+    team = await li.wait_for(text="Blue Sky Team")
+    assert "李明: 2 h" in team.text
+
+
+async def test_hours_outside_the_range_are_refused_with_the_range(town: Town) -> None:
+    """Typed hours must be above 0 and at most 12; 1.5 is fine."""
+    li = town.vol1
+    await li.send("/start")
+    await li.wait_for(text="Choose below")
+    await approved(town, li, "李明")
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await claim(li, town.volunteers, card)
+    await li.wait_for(text="+8613800000001")
+    await li.press("✅ Done")
+    await li.wait_for(text="Write a short note")
+    await li.send("Fixed it.")
+    await li.wait_for(text="How long did it take?")
+    await li.press("Other…")
+    await li.wait_for(text="Please type the hours")
+    await li.send("30")
+    refused = await li.wait_for(text="at most 12")
+    assert "above 0" in refused.text
+    await li.send("1.5")
+    await li.wait_for(text="marked done")
+    await town.citizen.wait_for(text="Fixed it.")
+
+
+async def test_admins_export_volunteers_as_csv(town: Town) -> None:
+    """/export volunteers sends a CSV document; others are refused."""
+    await approved(town, town.vol1, "李明")
+    await town.admin.send("/export volunteers", chat=town.admin_chat)
+    document = await town.admin_chat.wait_for(predicate=lambda m: m.kind == "document")
+    assert document.raw["document"]["file_name"] == "volunteers.csv"
+    assert "1 rows" in (document.text or "")
+    content = town.sb.world.files[document.raw["document"]["file_id"]].data.decode("utf-8")
+    header, row = content.strip().splitlines()
+    assert header == "user_id,name,phone,area_id,team_id,status,hours"
+    assert row.startswith(f"{LI},李明,") and row.endswith(",blue,approved,0")
+    await town.vol2.send("/export volunteers", chat=town.volunteers)
+    await town.volunteers.wait_for(text="only admins")
