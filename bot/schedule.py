@@ -25,6 +25,7 @@ BATCH = 200
 MAX_ROUNDS = 50  # fired timers may chain new ones that are already due (a long stop)
 MAX_CATCH_UP_DAYS = 7
 OVERDUE_SHOWN = 20
+RANKING_SHOWN = 5
 # Reminders a citizen gets from the clock: in quiet hours they move to the morning.
 # (A draft's expiry is no reminder: it happens on time; only its notice waits for morning.)
 CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge"})
@@ -292,6 +293,25 @@ class Schedule:
         for kind, period, start, end in wanted:
             await self._report(kind, period, start, end)
 
+    async def _rankings(self, repo: Repo, lang: str, start: float, end: float) -> list[str]:
+        """The month's teams by hours given and stations by requests closed."""
+        env, t = self.env, self.env.t
+        lines = []
+        teams = await repo.team_ranking(start, end, RANKING_SHOWN)
+        if teams:
+            lines.append(t(lang, "report.team_ranking"))
+            for place, (team_id, hours) in enumerate(teams, start=1):
+                team = env.config.volunteering.team(team_id)
+                lines.append(t(lang, "report.team_line", place=place, hours=f"{hours:g}",
+                               team=team.name(lang) if team else team_id))
+        stations = await repo.station_ranking(start, end, RANKING_SHOWN)
+        if stations:
+            lines.append(t(lang, "report.station_ranking"))
+            for place, (area_id, closed) in enumerate(stations, start=1):
+                lines.append(t(lang, "report.station_line", place=place, closed=closed,
+                               area=render.area_name(env, area_id, lang)))
+        return lines
+
     async def _report(self, kind: str, period: str, start: float, end: float) -> None:
         env, t, lang = self.env, self.env.t, self.env.config.default_language
         async with env.db.transaction() as repo:
@@ -318,6 +338,8 @@ class Schedule:
                     lines.append(t(lang, "report.overdue_more", count=more))
             else:
                 lines.append(t(lang, "report.no_overdue"))
+            if kind == "monthly":
+                lines += await self._rankings(repo, lang, start, end)
             text = Raw("\n".join(lines))
             await repo.enqueue([ui.message(chat, text) for chat in self.loop.admin_chats()],
                                env.now())

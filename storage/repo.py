@@ -704,6 +704,32 @@ class Repo:
         return [Volunteer(r["user_id"], r["name"], r["phone"], r["area_id"], r["team_id"],
                           r["status"], r["reason"]) for r in rows]
 
+    async def team_ranking(self, start: float, end: float, limit: int) -> list[tuple[str, float]]:
+        """Teams by hours credited in [start, end), most first."""
+        rows = await self._all(
+            """
+            SELECT v.team_id, SUM(h.hours) FROM service_hours h
+            JOIN volunteers v ON v.user_id = h.volunteer_id
+            WHERE h.status = 'credited' AND h.credited_at >= ? AND h.credited_at < ?
+                  AND v.team_id IS NOT NULL
+            GROUP BY v.team_id ORDER BY 2 DESC, 1 LIMIT ?
+            """,
+            (start, end, limit),
+        )
+        return [(str(row[0]), float(row[1])) for row in rows]
+
+    async def station_ranking(self, start: float, end: float, limit: int) -> list[tuple[str, int]]:
+        """Areas by requests closed in [start, end), most first."""
+        rows = await self._all(
+            """
+            SELECT area_id, COUNT(*) FROM requests
+            WHERE status = ? AND closed_at >= ? AND closed_at < ? AND area_id IS NOT NULL
+            GROUP BY area_id ORDER BY 2 DESC, 1 LIMIT ?
+            """,
+            (CLOSED, start, end, limit),
+        )
+        return [(str(row[0]), int(row[1])) for row in rows]
+
     async def volunteer_rows(self) -> list[tuple[Any, ...]]:
         """Every registration with its credited hours, for export."""
         rows = await self._all(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +14,7 @@ from tests.conftest import Town
 from tests.flows import card_of, claim, file_request
 
 CLAIM = "🙋 Claim"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 LI = 1003  # the sandbox numbers people in order: Alice 1001, 王奶奶 1002, Li 1003, Zhang 1004
 
 
@@ -187,3 +190,24 @@ async def test_admins_export_volunteers_as_csv(town: Town) -> None:
     assert row.startswith(f"{LI},李明,") and row.endswith(",blue,approved,0")
     await town.vol2.send("/export volunteers", chat=town.volunteers)
     await town.volunteers.wait_for(text="only admins")
+
+
+async def test_the_monthly_summary_ranks_teams_by_hours(town: Town) -> None:
+    """Li (Blue Sky Team) gives 2 h in November; the summary on 1 December ranks the team."""
+    town.clock.set(datetime(2026, 11, 30, 10, tzinfo=SHANGHAI))
+    li = town.vol1
+    await li.send("/start")
+    await li.wait_for(text="Choose below")
+    await approved(town, li, "李明")
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await claim(li, town.volunteers, card)
+    await li.wait_for(text="+8613800000001")
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text="resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+
+    await town.tick(hours=23)  # 09:00 on 1 December
+    summary = await town.admin_chat.wait_for(text="Monthly summary · 2026-11")
+    assert "Teams by hours given:\n1. Blue Sky Team: 2 h" in summary.text
