@@ -189,7 +189,7 @@ class Intake:
                 dialog = self._advance(dialog)
             elif action == "area" and dialog.step == "area" and self._known_area(arg):
                 dialog = self._advance(dialog, area=arg or None)
-            elif action == "inst" and dialog.step == "area" and self._known_area(arg):
+            elif action == "inst" and dialog.step == "area" and self._is_institute(arg):
                 await repo.enqueue(self._ask_area(dialog, lang, arg), env.now())
                 env.wake_sender()
                 return answer
@@ -240,6 +240,12 @@ class Intake:
             return []
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
                 *self._ask(dialog, lang)]
+
+    def _is_institute(self, area_id: str) -> bool:
+        """An institute button names an area right under the centre."""
+        tree = self.env.config.areas
+        return (tree is not None and area_id in tree
+                and tree.get(area_id).parent_id == tree.root)
 
     def _known_area(self, area_id: str) -> bool:
         """An area button names an area of the tree, or '' (not sure)."""
