@@ -59,6 +59,8 @@ def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat)
     example = example.replace("admin_chat_id = 0", f"admin_chat_id = {admin_chat.id}")
     example = example.replace("poll_timeout = 10", "poll_timeout = 2")
     example = example.replace('file = "areas.example.csv"', f'file = "{AREAS}"')
+    example = example.replace('teams_file = "teams.example.csv"',
+                              f'teams_file = "{ROOT / "teams.example.csv"}"')
     # The clock, accelerated: environment requests are reminded after 3 s and escalated
     # after 6 s.
     example = example.replace('code = "environment"\nzh = "生活环境"\nen = "Living environment"',

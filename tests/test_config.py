@@ -34,12 +34,14 @@ def test_the_example_config_is_valid_once_a_token_and_an_admin_are_given(
     path = tmp_path / "config.toml"
     path.write_text(text, "utf-8")
     shutil.copy(ROOT / "areas.example.csv", tmp_path)
+    shutil.copy(ROOT / "teams.example.csv", tmp_path)
     config = load_config(path, env={"TELEGRAM_BOT_TOKEN": "42:secret"})
     assert config.token == "42:secret"
     assert len(config.categories) == 10
     assert config.database == tmp_path / "civicloop.db"
     assert config.timezone.key == "Asia/Shanghai"
     assert config.areas is not None and len(config.areas) == 7
+    assert [team.id for team in config.volunteering.teams] == ["jinhui", "guangming-red"]
 
 
 def test_the_environment_token_wins_over_the_file() -> None:
@@ -131,3 +133,41 @@ def test_durations_are_written_the_way_people_say_them() -> None:
     assert config.policy("other").escalate_after == 5400
     assert (config.schedule.quiet_start.hour, config.schedule.quiet_end.minute) == (23, 30)
     assert config.schedule.daily_digest.hour == 8
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("id,name\nred,Red\n", "teams.csv:1: the header must be"),
+        ("id,area_id,name_zh,name_en,leader_id\nred,,红,Red,\nred,,红,Red,\n",
+         "teams.csv:3: duplicate team 'red'"),
+        ("id,area_id,name_zh,name_en,leader_id\nred,nowhere,红,Red,\n",
+         "teams.csv:2: unknown area 'nowhere'"),
+        ("id,area_id,name_zh,name_en,leader_id\nred,,红,Red,someone\n",
+         "teams.csv:2: leader_id must be a Telegram user id"),
+        ("id,area_id,name_zh,name_en,leader_id\nred,,,Red,\n",
+         "teams.csv:2: 'red' needs both name_zh and name_en"),
+    ],
+)
+def test_a_broken_teams_file_is_refused_naming_the_line(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    """teams.csv mistakes stop start-up with the file and line named."""
+    (tmp_path / "teams.csv").write_text(content, "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**GOOD, "volunteers": {"teams_file": "teams.csv"}}, env={},
+                     base_dir=tmp_path)
+    assert str(caught.value).startswith("volunteers.teams_file: ")
+    assert problem in str(caught.value)
+
+
+def test_volunteering_settings_are_checked() -> None:
+    """claim_mode is open or registered; ask_hours is true or false; unknown keys stop."""
+    assert parse(volunteers={"claim_mode": "registered"}).volunteering.claim_mode == "registered"
+    for bad, key in (({"claim_mode": "anyone"}, "volunteers.claim_mode"),
+                     ({"ask_hours": "yes"}, "volunteers.ask_hours"),
+                     ({"max_hours": 0}, "volunteers.max_hours"),
+                     ({"hours_cap": 3}, "volunteers.hours_cap: unknown key")):
+        with pytest.raises(ConfigError) as caught:
+            parse(volunteers=bad)
+        assert str(caught.value).startswith(key)
