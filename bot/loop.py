@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot import render, ui
 from bot.context import Answer, Env, Who
@@ -254,7 +254,7 @@ class RequestLoop:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             request = await repo.request(request_id)
-            if request is None or request.status != CLAIMED or request.volunteer_id != who.user_id:
+            if not _held_by(request, who):
                 return Answer(t(lang, "task.not_yours"), alert=True)
             await self._push_dialog(repo, who.user_id, "done", "note", {"request_id": request_id})
             skip = ui.inline([[(t(lang, "common.skip"), ui.callback("donenote", request_id))]])
@@ -319,7 +319,7 @@ class RequestLoop:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             request = await repo.request(request_id)
-            if request is None or request.status != CLAIMED or request.volunteer_id != who.user_id:
+            if not _held_by(request, who):
                 return Answer(t(lang, "task.not_yours"), alert=True)
             await repo.enqueue(render.task_details(env, request, who.user_id, lang), env.now())
         env.wake_sender()
@@ -332,7 +332,7 @@ class RequestLoop:
             _, lang = await env.see(repo, who)
             now = env.now()
             request = await repo.request(request_id)
-            if request is None or request.status != CLAIMED or request.volunteer_id != who.user_id:
+            if not _held_by(request, who):
                 return Answer(t(lang, "task.not_yours"), alert=True)
             if not await repo.extend(request_id, who.user_id, now):
                 return Answer(t(lang, "schedule.already_extended"), alert=True)
@@ -664,3 +664,8 @@ class RequestLoop:
         await repo.schedule("draft_nudge", now + schedule.draft_nudge, now, user_id=user_id)
         await repo.schedule("draft_expire", now + schedule.draft_expire, now, user_id=user_id)
 
+
+def _held_by(request: Request | None, who: Who) -> TypeGuard[Request]:
+    """Say whether `who` is the volunteer working on this request right now."""
+    return (request is not None and request.status == CLAIMED
+            and request.volunteer_id == who.user_id)

@@ -269,7 +269,7 @@ async def test_429_past_group_limit() -> None:
             await bot.send_message(group.id, "one too many")
         retry = info.value.retry_after
         seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else retry
-        assert 1 <= seconds <= 60
+        assert seconds >= 1 and seconds <= 60  # whole seconds until the window frees
         assert sb.count_429 == 1
         body = sb.calls[-1][2]
         assert body["error_code"] == 429
