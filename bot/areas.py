@@ -12,6 +12,7 @@ from pathlib import Path
 COLUMNS = ("id", "parent_id", "name_zh", "name_en", "lat", "lon")
 _ID_SHAPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 EARTH_RADIUS_KM = 6371.0
+MAX_CHILDREN = 90  # the citizen picks among them on one inline keyboard (100 buttons at most)
 
 
 class AreaError(ValueError):
@@ -142,7 +143,12 @@ def load_areas(path: Path) -> AreaTree:
             if area.parent_id not in areas:
                 raise AreaError(f"{path}:{lines[area.id]}: unknown parent "
                                 f"{area.parent_id!r} of {area.id!r}")
-            areas[area.parent_id].children.append(area.id)
+            siblings = areas[area.parent_id].children
+            siblings.append(area.id)
+            if len(siblings) > MAX_CHILDREN:
+                raise AreaError(f"{path}:{lines[area.id]}: {area.parent_id!r} has more than "
+                                f"{MAX_CHILDREN} areas under it (one screen of buttons); "
+                                f"group them under another level")
     _check_acyclic(path, areas, lines, roots[0])
     return AreaTree(areas, roots[0])
 

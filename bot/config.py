@@ -292,8 +292,9 @@ def _load_teams(path: Path, areas: AreaTree | None) -> tuple[Team, ...]:
             raise ConfigError(f"{where}: unknown area {area_id!r}")
         if not name_zh or not name_en:
             raise ConfigError(f"{where}: {team_id!r} needs both name_zh and name_en")
-        if leader and not leader.lstrip("-").isdigit():
-            raise ConfigError(f"{where}: leader_id must be a Telegram user id (got {leader!r})")
+        if leader and not (leader.isdigit() and int(leader) > 0):
+            raise ConfigError(f"{where}: leader_id must be a person's Telegram user id "
+                              f"(got {leader!r})")
         teams[team_id] = Team(team_id, area_id or None, {"zh": name_zh, "en": name_en},
                               int(leader) if leader else None)
     return tuple(teams.values())

@@ -208,6 +208,9 @@ class Intake:
                 data = {**dialog.data, "editing": True}
                 if arg == "description":
                     data.update(description="", photos=[], voice=None)
+                if arg == "location" and "area" in self.steps():
+                    # A new place may be in another community: ask that again after it.
+                    data.update(editing=False, then_confirm=True, area=None)
                 dialog = Dialog(dialog.user_id, "intake", arg, data)
             elif action == "resume":
                 pass  # the nudge's Continue: ask the current question again
@@ -277,6 +280,8 @@ class Intake:
         data = {**dialog.data, **changes}
         if data.get("editing"):
             return Dialog(dialog.user_id, "intake", "confirm", {**data, "editing": False})
+        if data.get("then_confirm") and dialog.step == "area":
+            return Dialog(dialog.user_id, "intake", "confirm", {**data, "then_confirm": False})
         steps = self.steps()
         following = steps[steps.index(dialog.step) + 1]
         return Dialog(dialog.user_id, "intake", following, data)
@@ -519,9 +524,9 @@ class Intake:
         return [self._hours_question(who.user_id, lang, request_id)]
 
     def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
-        t = self.env.t
+        t, maximum = self.env.t, self.env.config.volunteering.max_hours
         choices = [(t(lang, "hours.choice", hours=h), ui.callback("hours", request_id, h))
-                   for h in HOUR_CHOICES]
+                   for h in HOUR_CHOICES if float(h) <= maximum]
         rows = [choices[:2], choices[2:],
                 [(t(lang, "hours.other"), ui.callback("hours", request_id, "other"))]]
         return ui.message(chat_id, t(lang, "hours.ask"), ui.inline(rows))
@@ -562,7 +567,7 @@ class Intake:
             if choice == "other":
                 maximum = env.config.volunteering.max_hours
                 out = [ui.message(who.user_id, t(lang, "hours.type", max=f"{maximum:g}"))]
-            elif choice in HOUR_CHOICES:
+            elif choice in HOUR_CHOICES and float(choice) <= env.config.volunteering.max_hours:
                 out = await self._finish_with_hours(repo, who, lang, dialog, float(choice))
             else:
                 return Answer(t(lang, "common.stale"), alert=True)

@@ -13,7 +13,7 @@ from storage import Dialog, Outgoing, Repo, Request
 from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, OPEN_STATUSES
 
 MY_REQUESTS_SHOWN = 10
-BINDINGS_SHOWN = 40  # lines of /bindings that fit well inside one message
+RESUMABLE_FLOWS = ("intake", "join")  # forms that a short dialog may interrupt
 DISTRICT = ""  # the binding level that covers the whole district
 ADMIN_LEVEL = "!admin"  # past the top of the tree: the admin chat
 CAPTION_NOTE_CHARS = 400  # even in 2-unit characters, well inside a 1024-unit caption
@@ -45,7 +45,10 @@ class RequestLoop:
         """
         levels = self.levels(area_id)
         if above is not None:
-            levels = levels[levels.index(above) + 1:] if above in levels else []
+            if above in levels:
+                levels = levels[levels.index(above) + 1:]
+            else:  # that level left the area file: climb from what still exists
+                levels = [] if above in (DISTRICT, ADMIN_LEVEL) else [DISTRICT]
         bindings = await repo.bindings()
         for level in levels:
             chat = bindings.get((category, level))
@@ -223,7 +226,7 @@ class RequestLoop:
         if not hmac.compare_digest(token, self.claim_token(request_id, who.user_id)):
             return  # not a link we gave this person: the greeting is all they get
         answer = await self.claim(who, request_id, None)
-        if answer.url is None and answer.alert:
+        if answer.alert:
             async with self.env.db.transaction() as repo:
                 await repo.enqueue([ui.message(who.user_id, answer.text)], self.env.now())
             self.env.wake_sender()
@@ -256,7 +259,7 @@ class RequestLoop:
             request = await repo.request(request_id)
             if not _held_by(request, who):
                 return Answer(t(lang, "task.not_yours"), alert=True)
-            await self._push_dialog(repo, who.user_id, "done", "note", {"request_id": request_id})
+            await self.push_dialog(repo, who.user_id, "done", "note", {"request_id": request_id})
             skip = ui.inline([[(t(lang, "common.skip"), ui.callback("donenote", request_id))]])
             await repo.enqueue(
                 [ui.message(who.user_id, t(lang, "task.ask_note", ref=request.ref), skip)],
@@ -439,7 +442,7 @@ class RequestLoop:
             if not await repo.rate(request_id, who.user_id, stars, now):
                 return Answer(t(lang, "rate.already_rated"), alert=True)
             await repo.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
-            await self._push_dialog(repo, who.user_id, "comment", "text",
+            await self.push_dialog(repo, who.user_id, "comment", "text",
                                     {"request_id": request_id})
             skip = ui.inline([[(t(lang, "common.skip"), ui.callback("nocomment", request_id))]])
             await repo.enqueue([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)], now)
@@ -569,9 +572,8 @@ class RequestLoop:
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
-            if not self.is_admin(who.user_id):
-                text = t(lang, "admin.not_admin")
-            else:
+            lines = [t(lang, "admin.not_admin")]
+            if self.is_admin(who.user_id):
                 lines = [t(lang, "admin.bindings_title")]
                 for code, level, chat, title in await repo.binding_list():
                     lines.append(t(lang, "admin.binding_line",
@@ -584,8 +586,8 @@ class RequestLoop:
                                        category=category.name(lang), chat=category.group_id))
                 if len(lines) == 1:
                     lines.append(t(lang, "admin.no_bindings"))
-                text = "\n".join(lines[:BINDINGS_SHOWN])
-            await repo.enqueue([ui.message(chat_id, text)], env.now())
+            await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
+                               env.now())
         env.wake_sender()
 
     async def stats(self, who: Who, chat_id: int, args: list[str]) -> None:
@@ -601,7 +603,9 @@ class RequestLoop:
             elif len(args) > 1 or (area is not None and (tree is None or area not in tree)):
                 text = t(lang, "admin.unknown_area", area=" ".join(args))
             else:
-                scope = None if area is None or tree is None else tree.subtree(area)
+                scope = None  # the whole district (the centre's subtree is everything)
+                if area is not None and tree is not None and area != tree.root:
+                    scope = tree.subtree(area)
                 text = self._stats_text(lang, await repo.tally(scope),
                                         render.area_name(env, area or "", lang))
             await repo.enqueue([ui.message(chat_id, text)], env.now())
@@ -631,12 +635,13 @@ class RequestLoop:
 
     # -- short dialogs that interrupt a draft -----------------------------------------------
 
-    async def _push_dialog(
+    async def push_dialog(
         self, repo: Repo, user_id: int, flow: str, step: str, data: dict[str, Any]
     ) -> None:
-        """Start a short dialog, keeping any draft underneath so nothing typed is lost."""
+        """Start a short dialog, keeping a form underneath (a request draft or a volunteer
+        registration) so nothing typed is lost."""
         current = await repo.dialog(user_id)
-        if current is not None and current.flow == "intake":
+        if current is not None and current.flow in RESUMABLE_FLOWS and current.flow != flow:
             data = {**data, "resume": {"flow": current.flow, "step": current.step,
                                        "data": current.data}}
         elif current is not None and "resume" in current.data:
@@ -653,7 +658,8 @@ class RequestLoop:
             await repo.save_dialog(
                 Dialog(user_id, resume["flow"], resume["step"], resume["data"]), self.env.now()
             )
-            await self.restart_draft_clock(repo, user_id)
+            if resume["flow"] == "intake":
+                await self.restart_draft_clock(repo, user_id)
         else:
             await repo.end_dialog(user_id)
 

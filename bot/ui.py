@@ -138,3 +138,19 @@ def document(chat_id: int, filename: str, text: str, caption: str) -> Outgoing:
     payload = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML",
                "document": {"filename": filename, "text": text}}
     return Outgoing(chat_id, "sendDocument", payload)
+
+
+def chunks(lines: list[str], limit: int = 3800) -> list[str]:
+    """Join lines into as few messages as fit Telegram's 4096 characters (with room to spare)."""
+    parts: list[str] = []
+    current = ""
+    for line in lines:
+        line = clip(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        parts.append(current)
+    return parts

@@ -14,6 +14,7 @@ from bot.loop import RequestLoop
 from storage import Dialog, Outgoing, Repo
 
 NAME_MAX = 40
+TEAMS_OFFERED = 90  # an inline keyboard holds 100 buttons
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 
 
@@ -47,7 +48,7 @@ class Volunteers:
                          team=team.name(lang) if team else t(lang, "join.no_team"))
                 out = [ui.message(who.user_id, text)]
             else:
-                await repo.save_dialog(Dialog(who.user_id, "join", "name", {}), env.now())
+                await self.loop.push_dialog(repo, who.user_id, "join", "name", {})
                 out = [ui.message(who.user_id, t(lang, "join.ask_name"))]
             await repo.enqueue(out, env.now())
         env.wake_sender()
@@ -65,8 +66,9 @@ class Volunteers:
         if dialog.step == "name":
             if said.kind != "text" or not text or len(text) > NAME_MAX or text.startswith("/"):
                 return [ui.message(who.user_id, t(lang, "join.want_name", max=NAME_MAX))]
-            await repo.save_dialog(Dialog(who.user_id, "join", "phone", {"name": text}),
-                                   self.env.now())
+            await repo.save_dialog(
+                Dialog(who.user_id, "join", "phone", {**dialog.data, "name": text}),
+                self.env.now())
             keyboard = ui.reply_keyboard([
                 [{"text": t(lang, "intake.share_phone"), "request_contact": True}]])
             return [ui.message(who.user_id, t(lang, "join.ask_phone"), keyboard)]
@@ -98,10 +100,16 @@ class Volunteers:
     ) -> list[Outgoing]:
         tree, teams = self.env.config.areas, self.env.config.volunteering.teams
         area = data.get("area")
-        near = set(tree.ancestry(area) + tree.subtree(area)) if tree and area else None
-        offered = [team for team in teams if near is None or team.area_id in near]
+        near = None
+        if tree and area:
+            # The institute's whole subtree: a volunteer may join any team nearby.
+            institute = tree.ancestry(area)[-2] if len(tree.ancestry(area)) > 1 else area
+            near = set(tree.ancestry(area) + tree.subtree(institute))
+        offered = [team for team in teams
+                   if near is None or team.area_id is None or team.area_id in near]
         await repo.save_dialog(Dialog(user_id, "join", "team", data), self.env.now())
-        rows = [[(team.name(lang), ui.callback("jteam", team.id))] for team in offered[:30]]
+        rows = [[(team.name(lang), ui.callback("jteam", team.id))]
+                for team in offered[:TEAMS_OFFERED]]
         rows.append([(self.env.t(lang, "join.no_team"), ui.callback("jteam", "-"))])
         return [ui.message(user_id, self.env.t(lang, "join.ask_team"), ui.inline(rows))]
 
@@ -137,9 +145,13 @@ class Volunteers:
         env, t = self.env, self.env.t
         await repo.apply(who.user_id, data["name"], data.get("phone"), data.get("area"),
                          data.get("team"), env.now())
-        await repo.end_dialog(who.user_id)
+        await self.loop.pop_dialog(repo, who.user_id, "join")
         team = env.config.volunteering.team(data.get("team"))
-        approvers = [team.leader_id] if team and team.leader_id else self.loop.admin_chats()
+        # The leader decides; the admins see it too, so nothing waits on a leader who never
+        # opened the bot.
+        approvers = self.loop.admin_chats()
+        if team and team.leader_id and team.leader_id not in approvers:
+            approvers = [team.leader_id, *approvers]
         dlang = env.config.default_language
         text = t(dlang, "join.review", name=data["name"], phone=data.get("phone") or "-",
                  area=render.area_name(env, data.get("area") or "", dlang),
@@ -166,8 +178,15 @@ class Volunteers:
             if approve:
                 out = await self._decide(repo, who, lang, applicant, True, None)
             else:
-                await repo.save_dialog(Dialog(who.user_id, "reject", "reason",
-                                              {"applicant": applicant}), env.now())
+                user = await repo.user(who.user_id)
+                if user is None or not user.started or user.blocked:
+                    # The reason is asked in private: without it, their next private message
+                    # would become the reason.
+                    url = f"https://t.me/{env.bot_username}?start=help"
+                    return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True,
+                                  url)
+                await self.loop.push_dialog(repo, who.user_id, "reject", "reason",
+                                            {"applicant": applicant})
                 out = [ui.message(who.user_id, t(lang, "join.ask_reason", name=record.name))]
             await repo.enqueue(out, env.now())
         env.wake_sender()
@@ -183,7 +202,7 @@ class Volunteers:
     ) -> list[Outgoing]:
         env, t = self.env, self.env.t
         if approve is False:
-            await repo.end_dialog(who.user_id)
+            await self.loop.pop_dialog(repo, who.user_id, "reject")
         if not await repo.decide(applicant, approve, who.user_id, reason, env.now()):
             return [ui.message(who.user_id, t(lang, "join.already_decided"))]
         alang = await self.loop.language_of(repo, applicant)
@@ -232,7 +251,10 @@ class Volunteers:
                     total, month = hours.get(member.user_id, (0.0, 0.0))
                     lines.append(t(lang, "hours.member", name=member.name, total=f"{total:g}",
                                    month=f"{month:g}"))
-                text = "\n".join(lines[:60])
+                await repo.enqueue([ui.message(who.user_id, part) for part in ui.chunks(lines)],
+                                   env.now())
+                env.wake_sender()
+                return
             await repo.enqueue([ui.message(who.user_id, text)], env.now())
         env.wake_sender()
 
@@ -243,6 +265,9 @@ class Volunteers:
             _, lang = await env.see(repo, who)
             if not self.loop.is_admin(who.user_id):
                 out = [ui.message(chat_id, t(lang, "admin.not_admin"))]
+            elif chat_id != who.user_id and chat_id not in self.loop.admin_chats():
+                # Phone numbers go only to private chats and the admin chat.
+                out = [ui.message(chat_id, t(lang, "export.private_only"))]
             elif args != ["volunteers"]:
                 out = [ui.message(chat_id, t(lang, "export.usage"))]
             else:
@@ -251,7 +276,7 @@ class Volunteers:
                 writer.writerow(["user_id", "name", "phone", "area_id", "team_id", "status",
                                  "hours"])
                 rows = await repo.volunteer_rows()
-                writer.writerows(rows)
+                writer.writerows([[_cell(value) for value in row] for row in rows])
                 out = [ui.document(chat_id, "volunteers.csv", buffer.getvalue(),
                                    t(lang, "export.volunteers", count=len(rows)))]
             await repo.enqueue(out, env.now())
@@ -260,3 +285,10 @@ class Volunteers:
 
 def _pairs(buttons: list[ui.Button]) -> list[list[ui.Button]]:
     return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+
+
+def _cell(value: object) -> object:
+    """Keep a spreadsheet from running text as a formula (=, +, -, @ at the start)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

@@ -232,6 +232,7 @@ class Repo:
             UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
                                 claimed_at = NULL, done_at = NULL, done_note = NULL,
                                 done_photo = NULL, reopen_count = reopen_count + 1,
+                                escalation_level = 0, overdue_since = NULL,
                                 updated_at = ?
             WHERE id = ? AND status = ? AND citizen_id = ?
             """,

@@ -355,3 +355,15 @@ def test_a_missing_area_file_stops_the_config(tmp_path: Path) -> None:
     raw = {**GOOD_CONFIG, "areas": {"file": "missing.csv"}}
     with pytest.raises(ConfigError, match=r"^areas\.file: .*missing\.csv: file not found"):
         parse_config(raw, env={}, base_dir=tmp_path)
+
+
+def test_more_areas_under_one_parent_than_a_screen_of_buttons_is_refused(
+    tmp_path: Path,
+) -> None:
+    """91 stations under one institute cannot be offered as buttons: refused at the 91st."""
+    rows = ["centre,,中心,Centre,,", "east,centre,东,East,,"]
+    rows += [f"east-{n:02d},east,东{n},East {n},," for n in range(1, 92)]
+    path = write_csv(tmp_path, *rows)
+    message = refusal(path)
+    assert "more than 90 areas under it" in message
+    assert line_named(message, path) == 2 + 1 + 91

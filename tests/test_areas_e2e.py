@@ -376,3 +376,28 @@ async def test_a_forged_area_button_is_refused_and_the_form_goes_on(town: Town) 
     assert mentions(alice.private, "something went wrong") == []
     assert GUANGMINGLU_02 in (await card_of(town.volunteers, ref)).text
     assert_clean(town)
+
+
+async def test_changing_the_place_asks_for_the_community_again(town: Town) -> None:
+    """Alice picked a Guangminglu community, then at the summary changes the place to a shared
+    location elsewhere: she is asked the community again and the summary shows the new one."""
+    alice = town.citizen
+    await start_request(alice, ELDERLY, "Leaking tap")
+    institutes = await type_address(alice)
+    await alice.press("Guangminglu Subdistrict Practice Institute", message=institutes)
+    stations = await alice.wait_for(text="And which community in")
+    await alice.press("Guangminglu Community 1 Practice Station", message=stations)
+    await alice.wait_for(text="How can the volunteer reach you")
+    await alice.tap("Skip")
+    await alice.wait_for(text="Is everything correct?")
+    await alice.press("✏️ Edit")
+    await alice.wait_for(text="What would you like to change?")
+    await alice.press("Place")
+    await alice.wait_for(text="Where is it")
+    await alice.tap("📍 Share my location", latitude=34.87173, longitude=117.55744)
+    offer = await alice.wait_for(text="nearest to the place you shared")
+    assert offer.buttons[0] == "Zhongxinjie Community 1 Practice Station"
+    await alice.press("Zhongxinjie Community 1 Practice Station", message=offer)
+    summary = await alice.wait_for(text="Is everything correct?")
+    assert "Zhongxinjie Community 1" in summary.text
+    assert "Guangminglu Community 1" not in summary.text

@@ -83,15 +83,16 @@ async def test_a_registration_is_approved_and_then_claims(town: Town) -> None:
 
 
 async def test_a_team_leader_rejects_with_a_reason(town: Town) -> None:
-    """Zhang asks to join the Red Vest Team; its leader Li gets the review in private and
-    rejects it with a reason; Zhang is told the reason and may apply again."""
+    """Zhang asks to join the Red Vest Team; its leader Li gets the review in private (the
+    admins see it too) and rejects it with a reason; Zhang is told the reason and may apply
+    again."""
     await town.vol1.send("/start")
     await town.vol1.wait_for(text="Choose below")
     zhang = town.vol2
     await register(town, zhang, "张伟", "Red Vest Team")
     review = await town.vol1.wait_for(text="Name: 张伟")
     assert review.buttons == ["✅ Approve", "✖ Reject"]
-    assert town.admin_chat.bot_messages() == []  # the leader decides, not the admins
+    admins_copy = await town.admin_chat.wait_for(text="Name: 张伟")
     await town.vol1.press("✖ Reject", message=review)
     await town.vol1.wait_for(text="Please type the reason")
     await town.vol1.send("Our team is full this month.")
@@ -99,6 +100,8 @@ async def test_a_team_leader_rejects_with_a_reason(town: Town) -> None:
     assert "Our team is full this month." in told.text
     again = await town.vol1.press("✅ Approve", message=review)
     assert "already decided" in ((await again.answer()).text or "")
+    late = await town.admin.press("✅ Approve", chat=town.admin_chat, message=admins_copy)
+    assert "already decided" in ((await late.answer()).text or "")
     await zhang.send("/join")
     await zhang.wait_for(text="please type your name")
 
@@ -211,3 +214,34 @@ async def test_the_monthly_summary_ranks_teams_by_hours(town: Town) -> None:
     await town.tick(hours=23)  # 09:00 on 1 December
     summary = await town.admin_chat.wait_for(text="Monthly summary · 2026-11")
     assert "Teams by hours given:\n1. Blue Sky Team: 2 h" in summary.text
+
+
+async def test_join_in_the_middle_of_a_request_keeps_the_draft(town: Town) -> None:
+    """Alice is halfway through a request when she sends /join, then /cancel: her draft is
+    back where she left it, description and all."""
+    alice = town.citizen
+    await alice.send("/start")
+    await alice.wait_for(text="Choose below")
+    await alice.press("📝 New request")
+    await alice.wait_for(text="What kind of help")
+    await alice.press("Help for the elderly")
+    await alice.wait_for(text="describe the problem")
+    await alice.send("The stairwell light is broken.")
+    await alice.wait_for(text="Where is it")
+    await alice.send("/join")
+    await alice.wait_for(text="please type your name")
+    await alice.send("/cancel")
+    await alice.wait_for(text="back to your unfinished request")
+    await alice.wait_for(text="Where is it")
+    await alice.send("5 Guangming Street")
+    await alice.wait_for(text="How can the volunteer reach you")
+    await alice.tap("Skip")
+    summary = await alice.wait_for(text="Is everything correct?")
+    assert "The stairwell light is broken." in summary.text
+
+
+async def test_an_export_is_never_posted_in_a_volunteer_group(town: Town) -> None:
+    """The admin types /export volunteers in the volunteers group: phone numbers stay out."""
+    await town.admin.send("/export volunteers", chat=town.volunteers)
+    await town.volunteers.wait_for(text="Exports carry phone numbers")
+    assert [m for m in town.volunteers.bot_messages() if m.kind == "document"] == []
