@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test run lint clean
+.PHONY: install demo test run lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,14 @@ run: $(STAMP)
 	@test -f config.toml || { echo "config.toml is missing: cp config.example.toml config.toml and edit it"; exit 1; }
 	$(PY) -m bot --config config.toml
 
+# Benchmarks at a size that finishes in a few minutes; each takes a size argument for full runs.
+bench: $(STAMP)
+	$(PY) -m bench.delivery --private 600 --group 25
+	$(PY) -m bench.footprint --requests 10000
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy bot handlers storage sandbox
+	$(VENV)/bin/mypy bot handlers storage sandbox bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

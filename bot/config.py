@@ -89,7 +89,7 @@ class Delivery:
     private_per_second: float = 1.0
     private_burst: int = 3
     group_per_minute: int = 20
-    global_per_second: float = 25.0
+    global_per_second: float = 29.0
     max_attempts: int = 8
     concurrency: int = 8
 
@@ -233,7 +233,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
             private_per_second=delivery.number("private_per_second", 1.0, low=0.01, high=30),
             private_burst=delivery.integer("private_burst", 3, low=1, high=30),
             group_per_minute=delivery.integer("group_per_minute", 20, low=1, high=600),
-            global_per_second=delivery.number("global_per_second", 25.0, low=0.1, high=1000),
+            global_per_second=delivery.number("global_per_second", 29.0, low=0.1, high=1000),
             max_attempts=delivery.integer("max_attempts", 8, low=1, high=100),
             concurrency=delivery.integer("concurrency", 8, low=1, high=64),
         ),
