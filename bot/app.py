@@ -80,6 +80,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("bindings", admin.bindings, filters=NEW),
         CommandHandler("stats", admin.stats, filters=NEW),
         CommandHandler("export", admin.export, filters=NEW),
+        CommandHandler("find", admin.find, filters=NEW),
         # Everything else typed in private belongs to the conversation the user is in
         MessageHandler(PRIVATE, citizen.message),
         # An edited message changes nothing already taken: say so rather than stay silent
@@ -136,7 +137,7 @@ async def set_command_menus(app: Application, t: Catalogs) -> None:  # type: ign
                    for name in ("start", "new", "my", "mytasks", "join", "hours", "team", "lang",
                                 "help", "cancel")]
         group = [BotCommand(name, t(language, f"commands.{name}"))
-                 for name in ("bind", "bindings", "stats", "export")]
+                 for name in ("bind", "bindings", "stats", "find", "export")]
         code = None if language == t.default else language
         await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats(),
                                       language_code=code)

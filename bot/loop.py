@@ -590,6 +590,48 @@ class RequestLoop:
                                env.now())
         env.wake_sender()
 
+    async def find(self, who: Who, chat_id: int, args: list[str]) -> None:
+        """/find <ref>: the request with everything about it and its full timeline (admins, in
+        private or the admin chat, since it shows the phone and the address)."""
+        env, t = self.env, self.env.t
+        async with env.db.transaction() as repo:
+            _, lang = await env.see(repo, who)
+            request = await repo.request_by_ref(args[0]) if len(args) == 1 else None
+            if not self.is_admin(who.user_id):
+                lines = [t(lang, "admin.not_admin")]
+            elif chat_id != who.user_id and chat_id not in self.admin_chats():
+                lines = [t(lang, "admin.private_data_only")]
+            elif len(args) != 1:
+                lines = [t(lang, "admin.find_usage")]
+            elif request is None:
+                lines = [t(lang, "admin.find_none", ref=args[0])]
+            else:
+                lines = [
+                    t(lang, "admin.find_title", ref=request.ref,
+                      status=t(lang, f"admin.status_any.{request.status}")),
+                    t(lang, "card.category",
+                      category=render.category_name(env, request.category, lang)),
+                    t(lang, "intake.summary_area",
+                      area=render.area_name(env, request.area_id or "", lang)),
+                    t(lang, "card.description", text=request.description or "-"),
+                    t(lang, "task.address", address=request.address or "-"),
+                    t(lang, "task.phone", phone=request.phone or "-"),
+                ]
+                if request.volunteer_name:
+                    lines.append(t(lang, "admin.find_volunteer", name=request.volunteer_name))
+                if request.rating:
+                    lines.append(t(lang, "admin.find_rating", stars=request.rating,
+                                   comment=request.comment or "-"))
+                lines.append(t(lang, "admin.find_timeline"))
+                for event in await repo.events(request.id):
+                    actor = await repo.user(event.actor_id) if event.actor_id else None
+                    lines.append(t(lang, "admin.find_event", at=render.local_time(env, event.at),
+                                   kind=t(lang, f"event.{event.kind}"),
+                                   who=actor.first_name if actor else t(lang, "admin.system")))
+            await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
+                               env.now())
+        env.wake_sender()
+
     async def stats(self, who: Who, chat_id: int, args: list[str]) -> None:
         """Send collected, closed (confirmed / not), completion rate and open requests by
         status; `/stats <area>` counts that area's whole subtree."""

@@ -267,7 +267,7 @@ class Volunteers:
                 out = [ui.message(chat_id, t(lang, "admin.not_admin"))]
             elif chat_id != who.user_id and chat_id not in self.loop.admin_chats():
                 # Phone numbers go only to private chats and the admin chat.
-                out = [ui.message(chat_id, t(lang, "export.private_only"))]
+                out = [ui.message(chat_id, t(lang, "admin.private_data_only"))]
             elif args != ["volunteers"]:
                 out = [ui.message(chat_id, t(lang, "export.usage"))]
             else:

@@ -37,3 +37,10 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     assert chat is not None
     await services(context).volunteers.export(who(update), chat.id, list(context.args or []))
+
+
+async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Shows one request with its timeline (/find <ref>)."""
+    chat = update.effective_chat
+    assert chat is not None
+    await services(context).loop.find(who(update), chat.id, list(context.args or []))

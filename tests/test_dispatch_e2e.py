@@ -500,3 +500,28 @@ async def test_a_claim_forged_outside_the_cards_chat_gets_nothing(town: Town) ->
     assert answer.show_alert and "no longer valid" in (answer.text or "")
     assert "waiting for a volunteer" in card.text and card.buttons == [CLAIM]
     assert not [m for m in mallory.private.bot_messages() if ALICE_PHONE in (m.text or "")]
+
+
+async def test_find_shows_a_request_and_its_timeline_to_admins_only(town: Town) -> None:
+    """The admin looks up Alice's claimed request in the admin chat: phone, address, volunteer
+    and a timeline in words; Li may not, and nobody may in a volunteer group."""
+    await open_bot(town.vol1)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await claim_and_get_details(town, town.vol1, town.volunteers, card, ref)
+
+    await town.admin.send(f"/find {ref}", chat=town.admin_chat)
+    found = await town.admin_chat.wait_for(text=f"{ref} · claimed, in progress")
+    assert ALICE_PHONE in found.text and "12 Jianshe Road, building 3" in found.text
+    assert "Volunteer: Li" in found.text
+    timeline = found.text.split("Timeline", 1)[1]
+    assert [line.split(" · ")[1] for line in timeline.strip().splitlines()] == [
+        "filed", "posted to volunteers", "claimed"]
+    assert "Alice" in timeline and "Li" in timeline
+
+    await town.vol1.send(f"/find {ref}", chat=town.volunteers)
+    await town.volunteers.wait_for(text="only admins")
+    await town.admin.send(f"/find {ref}", chat=town.volunteers)
+    await town.volunteers.wait_for(text="This shows phone numbers")
+    await town.admin.send("/find 2026-999999", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="No request has the reference 2026-999999")

@@ -243,5 +243,5 @@ async def test_join_in_the_middle_of_a_request_keeps_the_draft(town: Town) -> No
 async def test_an_export_is_never_posted_in_a_volunteer_group(town: Town) -> None:
     """The admin types /export volunteers in the volunteers group: phone numbers stay out."""
     await town.admin.send("/export volunteers", chat=town.volunteers)
-    await town.volunteers.wait_for(text="Exports carry phone numbers")
+    await town.volunteers.wait_for(text="This shows phone numbers")
     assert [m for m in town.volunteers.bot_messages() if m.kind == "document"] == []
