@@ -28,6 +28,7 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.delivery --private 600 --group 25
 	$(PY) -m bench.footprint --requests 10000
+	$(PY) -m bench.storage --requests 50000
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

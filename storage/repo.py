@@ -348,14 +348,15 @@ class Repo:
         if area_ids is not None:
             where = f"WHERE area_id IN ({','.join('?' * len(area_ids))})"
             params = tuple(area_ids)
+        # Grouped by the bare columns, in index order, so the covering index answers alone.
         rows = await self._all(
             f"""
-            SELECT status, COALESCE(closed_how, ''), COALESCE(cancelled_by, ''), COUNT(*)
-            FROM requests {where} GROUP BY 1, 2, 3
+            SELECT status, closed_how, cancelled_by, COUNT(*)
+            FROM requests {where} GROUP BY status, closed_how, cancelled_by
             """,
             params,
         )
-        return {(row[0], row[1], row[2]): int(row[3]) for row in rows}
+        return {(row[0], row[1] or "", row[2] or ""): int(row[3]) for row in rows}
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -742,6 +743,51 @@ class Repo:
             """
         )
         return [tuple(row) for row in rows]
+
+    # -- bulk loading (imports, benchmarks) -------------------------------------------------
+
+    async def bulk_users(self, user_ids: list[int], now: float) -> None:
+        """Make sure these people exist (imports, benchmarks)."""
+        await self._conn.executemany(
+            "INSERT OR IGNORE INTO users (user_id, started, created_at, updated_at) "
+            "VALUES (?, 1, ?, ?)",
+            [(user_id, now, now) for user_id in user_ids],
+        )
+
+    async def bulk_requests(self, rows: list[dict[str, Any]]) -> None:
+        """Store many finished or open requests with their timelines in one hop each.
+
+        Each row has the `requests` columns it sets plus `events`: (kind, at, actor_id).
+        """
+        columns = ("ref", "citizen_id", "language", "category", "description", "address",
+                   "phone", "status", "area_id", "volunteer_id", "volunteer_name",
+                   "closed_how", "cancelled_by", "rating", "created_at", "updated_at",
+                   "claimed_at", "done_at", "closed_at")
+        await self._conn.executemany(
+            f"INSERT INTO requests ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            [tuple(row.get(c) for c in columns) for row in rows],
+        )
+        refs = [row["ref"] for row in rows]
+        ids: dict[str, int] = {}
+        for start in range(0, len(refs), 500):
+            part = refs[start:start + 500]
+            found = await self._all(
+                f"SELECT ref, id FROM requests WHERE ref IN ({','.join('?' * len(part))})",
+                tuple(part),
+            )
+            ids.update({str(r[0]): int(r[1]) for r in found})
+        await self._conn.executemany(
+            "INSERT INTO events (request_id, at, kind, actor_id) VALUES (?, ?, ?, ?)",
+            [(ids[row["ref"]], at, kind, actor)
+             for row in rows for kind, at, actor in row["events"]],
+        )
+
+    async def database_bytes(self) -> int:
+        """The size of the database file(s) in bytes, as SQLite counts pages."""
+        count = await self._one("PRAGMA page_count")
+        size = await self._one("PRAGMA page_size")
+        return int(count[0]) * int(size[0])
 
     # -- reports ----------------------------------------------------------------------------
 
