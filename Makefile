@@ -26,6 +26,7 @@ run: $(STAMP)
 
 # Benchmarks at a size that finishes in a few minutes; each takes a size argument for full runs.
 bench: $(STAMP)
+	$(PY) -m bench.loop --citizens 20
 	$(PY) -m bench.delivery --private 600 --group 25
 	$(PY) -m bench.footprint --requests 10000
 	$(PY) -m bench.storage --requests 50000

@@ -1,0 +1,180 @@
+"""The loop against a bare python-telegram-bot echo bot, over real HTTP, in one run.
+
+N citizens at once each drive a whole loop (file, claim, done, confirm, rate) through
+civicloop; the same N drive the same number of messages through a bare PTB echo bot. Both run
+against the same sandbox with flood limits off, so this measures the bots, not Telegram.
+
+Goal: civicloop >= 0.5x the bare bot's update rate.
+
+    python -m bench.loop --citizens 50      # the full run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bot.app import Services, run
+from bot.config import parse_config
+from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
+
+TOKEN = "123456:BENCH-token"
+FAST = {"private_per_second": 30.0, "private_burst": 30, "group_per_minute": 600,
+        "global_per_second": 1000, "concurrency": 64}
+
+
+class Latency:
+    """Time from each user message (or press) to the bot's next message in that chat."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.waiting: dict[int, float] = {}
+        self.samples: list[float] = []
+        self.updates = 0
+        sb.on_event(self.seen)
+
+    def seen(self, kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
+        now = time.monotonic()
+        if kind in ("user_message", "user_press"):
+            self.updates += 1
+            self.waiting.setdefault(chat.id, now)
+        elif kind in ("bot_message", "bot_edit", "callback_answer"):
+            started = self.waiting.pop(chat.id, None)
+            if started is not None:
+                self.samples.append(now - started)
+
+    def percentile(self, share: float) -> float:
+        """A latency percentile in milliseconds."""
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000 if ordered else 0
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bare bot: echo the text back."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(update.effective_message.text or "")
+
+
+async def bare_bot(citizens: int, messages: int) -> dict[str, float]:
+    """Each citizen sends `messages` texts and waits for each echo."""
+    async with Sandbox(token=TOKEN, limits=Limits.off()) as sb:
+        people = [sb.add_user(f"citizen {n}") for n in range(citizens)]
+        app = Application.builder().token(TOKEN).base_url(sb.base_url).build()
+        app.add_handler(MessageHandler(filters.TEXT, echo))
+        latency = Latency(sb)
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+
+            async def talk(person: SimUser) -> None:
+                for n in range(messages):
+                    await person.send(f"hello {n}")
+                    await person.wait_for(text=f"hello {n}", timeout=60)
+
+            began = time.monotonic()
+            await asyncio.gather(*(talk(p) for p in people))
+            elapsed = time.monotonic() - began
+            await app.updater.stop()
+            await app.stop()
+    return {"updates": latency.updates, "rate": latency.updates / elapsed,
+            "p50": latency.percentile(0.5), "p99": latency.percentile(0.99)}
+
+
+async def one_loop(citizen: SimUser, volunteer: SimUser, group: SimChat) -> None:
+    """A citizen files a request, the volunteer claims and finishes it, the citizen rates."""
+    await citizen.send("/start")
+    await citizen.wait_for(text="Choose below", timeout=60)
+    await citizen.press("📝 New request")
+    await citizen.wait_for(text="What kind of help", timeout=60)
+    await citizen.press("Help for the elderly")
+    await citizen.wait_for(text="describe the problem", timeout=60)
+    await citizen.send(f"Request from {citizen.first_name}")
+    await citizen.wait_for(text="Where is it", timeout=60)
+    await citizen.send("5 Guangming Street")
+    await citizen.wait_for(text="How can the volunteer reach you", timeout=60)
+    await citizen.tap("Skip")
+    await citizen.wait_for(text="Is everything correct?", timeout=60)
+    await citizen.press("✅ Confirm and send")
+    receipt = await citizen.wait_for(text="Reference number", timeout=60)
+    ref = (receipt.text or "").split("Reference number: ")[1].split()[0]
+    card = await group.wait_for(text=ref, timeout=60)
+    await (await volunteer.press("🙋 Claim", chat=group, message=card)).answer(timeout=60)
+    task = await volunteer.wait_for(text=f"You took {ref}", timeout=60)
+    await volunteer.press("✅ Done", message=task)
+    prompt = await volunteer.wait_for(text=f"Finishing {ref}", timeout=60)
+    await volunteer.press("Skip", message=prompt)
+    await volunteer.wait_for(text=f"{ref} is marked done", timeout=60)
+    question = await citizen.wait_for(text="resolved?", timeout=60)
+    await citizen.press("👍 Yes, resolved", message=question)
+    stars = await citizen.wait_for(text="How would you rate", timeout=60)
+    await citizen.press("⭐⭐⭐⭐⭐", message=stars)
+    comment = await citizen.wait_for(text="add a comment", timeout=60)
+    await citizen.press("Skip", message=comment)
+    await citizen.wait_for(text="Your request is closed", timeout=60)
+
+
+async def civicloop(citizens: int) -> dict[str, float]:
+    """N citizens, each with a volunteer of their own, run the whole loop at once."""
+    async with Sandbox(token=TOKEN, limits=Limits.off()) as sb:
+        people = [sb.add_user(f"citizen {n}") for n in range(citizens)]
+        helpers = [sb.add_user(f"volunteer {n}") for n in range(citizens)]
+        admin = sb.add_user("Admin")
+        group = sb.add_group("Volunteers")
+        for helper in helpers:
+            group.add_member(helper)
+        with tempfile.TemporaryDirectory() as folder:
+            config = parse_config({
+                "telegram": {"token": TOKEN, "base_url": sb.base_url, "poll_timeout": 1},
+                "bot": {"admin_ids": [admin.id], "default_language": "en"},
+                "delivery": FAST,
+                "volunteers": {"ask_hours": False},
+                "categories": [{"code": "elderly", "zh": "助老服务", "en": "Help for the elderly",
+                                "group_id": group.id}],
+            }, env={}, base_dir=Path(folder))
+            stop = asyncio.Event()
+            ready: list[Services] = []
+            bot = asyncio.create_task(run(config, stop, on_ready=ready.append))
+            await sb.wait_until(lambda: sb.polls_started > 0, timeout=30)
+
+            async def open_bot(helper: SimUser) -> None:
+                await helper.send("/start")
+                await helper.wait_for(text="Choose below", timeout=60)
+
+            await asyncio.gather(*(open_bot(h) for h in helpers))
+            latency = Latency(sb)
+            began = time.monotonic()
+            await asyncio.gather(*(one_loop(c, v, group) for c, v in zip(people, helpers,
+                                                                            strict=True)))
+            elapsed = time.monotonic() - began
+            stop.set()
+            await bot
+    return {"updates": latency.updates, "rate": latency.updates / elapsed,
+            "p50": latency.percentile(0.5), "p99": latency.percentile(0.99)}
+
+
+def main() -> None:
+    """Run both, print the figures and the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, default=50)
+    args = parser.parse_args()
+    ours: dict[str, Any] = asyncio.run(civicloop(args.citizens))
+    per_citizen = max(1, round(ours["updates"] / args.citizens))
+    bare: dict[str, Any] = asyncio.run(bare_bot(args.citizens, per_citizen))
+    for name, f in (("bare PTB echo", bare), ("civicloop loop", ours)):
+        print(f"{name}: {f['updates']} updates, {f['rate']:.1f} updates/s, "
+              f"p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms")
+    ratio = ours["rate"] / bare["rate"] if bare["rate"] else 0.0
+    verdict = "goal met" if ratio >= 0.5 else "GOAL MISSED"
+    print(f"loop ratio: civicloop {ours['rate']:.1f} / bare {bare['rate']:.1f} updates/s = "
+          f"{ratio:.2f}x (goal >= 0.5) -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
