@@ -7,9 +7,8 @@ from typing import Any
 
 from bot import ui
 from bot.context import Env
-from bot.i18n import Raw
 from storage import Card, Outgoing, Request
-from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE
+from storage.models import DISPATCHED
 
 CARD_DESCRIPTION_CHARS = 300
 
@@ -191,12 +190,3 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
     lines.append(t(language, "task.phone", phone=phone))
     lines.append(t(language, "intake.summary_question"))
     return "\n".join(lines)
-
-
-def bold(text: str) -> Raw:
-    """Wrap already-escaped text in <b>."""
-    return Raw(f"<b>{text}</b>")
-
-
-OPEN_ORDER = (DISPATCHED, CLAIMED, DONE)
-FINAL = (CLOSED, CANCELLED)
