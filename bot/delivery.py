@@ -258,7 +258,7 @@ class Sender:
         except TelegramError as exc:
             await self._retry(row, f"telegram: {exc.message}")
             return
-        await self._finish(row, message_ids=_message_ids(result))
+        await self._mark_sent(row, _message_ids(result))
 
     async def _resolve_card(
         self, row: OutboxRow, params: dict[str, Any]
@@ -288,6 +288,14 @@ class Sender:
             await repo.mark_sent(row.id, ids, now)
             if row.purpose == "card" and row.card_id is not None and ids:
                 await repo.record_card_message(row.card_id, ids[0])
+
+    async def _mark_sent(self, row: OutboxRow, message_ids: list[int]) -> None:
+        """Record a plain message as sent: one statement, committed on its own."""
+        if row.purpose == "card":
+            await self._finish(row, message_ids=message_ids)  # two rows change together
+            return
+        async with self.env.db.single() as repo:
+            await repo.mark_sent(row.id, message_ids, self.env.now())
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
         """A card its group refused goes to the admins instead, so no request goes unseen."""

@@ -123,17 +123,20 @@ class Poller:
 
     async def _handle(self, update_id: int, payload: str) -> None:
         """Process one update; mark it handled unless the process is being killed."""
+        marked = False
         try:
             update = Update.de_json(json.loads(payload), self.app.bot)
-            with handling_update(update_id):
+            with handling_update(update_id) as handled:
                 await self.app.process_update(update)
+            marked = handled.marked  # the handler's own transaction marked it already
         except asyncio.CancelledError:
             raise  # killed mid-update: leave it unhandled, so the next start replays it
         except Exception:
             # A poison update must not stop the bot or come back at every start.
             log.exception("update %s could not be handled", update_id)
-        async with self.env.db.transaction() as repo:
-            await repo.mark_processed(update_id, self.env.now())
+        if not marked:
+            async with self.env.db.single() as repo:
+                await repo.mark_processed(update_id, self.env.now())
 
 
 def _seconds(value: object) -> float:

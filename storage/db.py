@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 # The update being handled in this task, if any. Its inbox row is marked handled inside the
 # first transaction that commits while handling it, so a crash can never leave a state change
 # committed and its update still waiting to be replayed (and applied a second time).
-_handling_update: ContextVar[int | None] = ContextVar("handling_update", default=None)
+_handling_update: ContextVar[HandledUpdate | None] = ContextVar("handling_update",
+                                                               default=None)
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -40,12 +42,21 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+@dataclass
+class HandledUpdate:
+    """The update being handled, and whether a committed transaction already marked it."""
+
+    update_id: int
+    marked: bool = False
+
+
 @contextmanager
-def handling_update(update_id: int) -> Iterator[None]:
+def handling_update(update_id: int) -> Iterator[HandledUpdate]:
     """Tie the transactions run inside this block to the inbox row of `update_id`."""
-    token = _handling_update.set(update_id)
+    state = HandledUpdate(update_id)
+    token = _handling_update.set(state)
     try:
-        yield
+        yield state
     finally:
         _handling_update.reset(token)
 
@@ -110,15 +121,23 @@ class Database:
             try:
                 repo = Repo(self._conn)
                 yield repo
-                update_id = _handling_update.get()
-                if update_id is not None:
-                    await repo.mark_processed(update_id, time.time())
+                handled = _handling_update.get()
+                if handled is not None and not handled.marked:
+                    await repo.mark_processed(handled.update_id, time.time())
                 await self._conn.execute("COMMIT")
+                if handled is not None:
+                    handled.marked = True
             except BaseException:
                 # Also when COMMIT itself failed: never leave the connection mid-transaction.
                 if self._conn.in_transaction:
                     await self._conn.execute("ROLLBACK")
                 raise
+
+    @asynccontextmanager
+    async def single(self) -> AsyncIterator[Repo]:
+        """Run one write statement on its own (it commits by itself: one hop, not three)."""
+        async with self._lock:
+            yield Repo(self._conn)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Repo]:

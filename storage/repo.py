@@ -60,7 +60,7 @@ class Repo:
         private: bool,
     ) -> User:
         """Record that a user spoke; a private message means the bot may now write to them."""
-        await self._conn.execute(
+        row = await self._one(
             """
             INSERT INTO users (user_id, first_name, username, language, started, blocked,
                                created_at, updated_at)
@@ -71,26 +71,16 @@ class Repo:
                 started = MAX(users.started, excluded.started),
                 blocked = CASE WHEN excluded.started = 1 THEN 0 ELSE users.blocked END,
                 updated_at = excluded.updated_at
+            RETURNING user_id, first_name, username, language, started, blocked
             """,
             (user_id, first_name, username, language, int(private), now, now),
         )
-        user = await self.user(user_id)
-        assert user is not None
-        return user
+        return _user(row)
 
     async def user(self, user_id: int) -> User | None:
         """Return the user, or None if the bot never saw them."""
         row = await self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
-        if row is None:
-            return None
-        return User(
-            user_id=row["user_id"],
-            first_name=row["first_name"],
-            username=row["username"],
-            language=row["language"],
-            started=bool(row["started"]),
-            blocked=bool(row["blocked"]),
-        )
+        return _user(row) if row is not None else None
 
     async def set_language(self, user_id: int, language: str, now: float) -> None:
         """Remember the language a user chose."""
@@ -951,4 +941,11 @@ def _card(row: Any) -> Card:
     return Card(
         id=row["id"], request_id=row["request_id"], chat_id=row["chat_id"],
         message_id=row["message_id"], kind=row["kind"], role=row["role"],
+    )
+
+
+def _user(row: Any) -> User:
+    return User(
+        user_id=row["user_id"], first_name=row["first_name"], username=row["username"],
+        language=row["language"], started=bool(row["started"]), blocked=bool(row["blocked"]),
     )
