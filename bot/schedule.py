@@ -37,6 +37,9 @@ class Schedule:
     def __init__(self, env: Env, loop: RequestLoop) -> None:
         self.env = env
         self.loop = loop
+        # The periods last found all settled: the sweep runs every second, the set of due
+        # periods changes once a day, so most sweeps need not ask the database about them.
+        self._settled_periods: tuple[str, ...] | None = None
 
     # -- quiet hours ------------------------------------------------------------------------
 
@@ -284,6 +287,9 @@ class Schedule:
             previous = (this_month - timedelta(days=1)).replace(day=1)
             due.append(("monthly", previous.strftime("%Y-%m"), _midnight(previous, tz),
                         _midnight(this_month, tz)))
+        periods = tuple(f"{kind}:{period}" for kind, period, _, _ in due)
+        if periods == self._settled_periods:
+            return
         async with self.env.db.reading() as repo:
             first = await repo.first_event_at()
             # A period that ended before the first request ever is not reported, nor
@@ -292,6 +298,8 @@ class Schedule:
                       and not await repo.reported(p[0], p[1])]
         for kind, period, start, end in wanted:
             await self._report(kind, period, start, end)
+        if first is not None:
+            self._settled_periods = periods
 
     async def _rankings(self, repo: Repo, lang: str, start: float, end: float) -> list[str]:
         """The month's teams by hours given and stations by requests closed."""

@@ -76,6 +76,15 @@ def step(title: str) -> None:
     print(f"\n━━ {title} ━━", flush=True)
 
 
+async def describe(citizen: SimUser, category: str, text: str) -> None:
+    """Open the form from the menu, pick the category and describe the problem."""
+    await citizen.press("📝 新建诉求")
+    await citizen.wait_for(text="哪一类帮助")
+    await citizen.press(category)
+    await citizen.wait_for(text="请说明情况")
+    await citizen.send(text)
+
+
 async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: SimChat) -> None:
     """Run the story."""
     grandma = sb.add_user("王奶奶", language_code="zh", phone="+8613800000002")
@@ -99,11 +108,7 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     step("点单 — 王奶奶 files a request")
     await grandma.send("/start")
     await grandma.wait_for(text="您好")
-    await grandma.press("📝 新建诉求")
-    await grandma.wait_for(text="哪一类帮助")
-    await grandma.press("助老服务")
-    await grandma.wait_for(text="请说明情况")
-    await grandma.send("家里水管漏水了，我年纪大修不了，麻烦派人来看看。")
+    await describe(grandma, "助老服务", "家里水管漏水了，我年纪大修不了，麻烦派人来看看。")
     await grandma.wait_for(text="在哪里")
     await grandma.tap("📍 发送我的位置", latitude=HOME[0], longitude=HOME[1])
     await grandma.wait_for(text="最近的社区")
@@ -145,11 +150,7 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     await grandma.wait_for(text="感谢您的评价")
 
     step("The clock (accelerated): a request nobody claims is reminded, then escalated")
-    await grandma.press("📝 新建诉求")
-    await grandma.wait_for(text="哪一类帮助")
-    await grandma.press("生活环境")
-    await grandma.wait_for(text="请说明情况")
-    await grandma.send("楼道里的垃圾好几天没人清理了。")
+    await describe(grandma, "生活环境", "楼道里的垃圾好几天没人清理了。")
     await grandma.wait_for(text="在哪里")
     await grandma.send("光明路 5 号楼")
     await grandma.wait_for(text="请先点所在的街道")

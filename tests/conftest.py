@@ -48,7 +48,9 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     schedule = {"sweep_interval": "1h", **bot.pop("schedule", {})}
     # Most stories finish a task without counting hours; the hours stories turn it on.
     volunteers = {"ask_hours": False, **bot.pop("volunteers", {})}
+    areas = bot.pop("areas", {})
     raw = {
+        "areas": areas,
         "schedule": schedule,
         "volunteers": volunteers,
         "telegram": {"token": TOKEN, "base_url": sb.base_url, "base_file_url": sb.base_file_url,

@@ -8,7 +8,6 @@ of its station, else of its institute, else of the whole district, else to the a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.areas import distance_km, load_areas
-from bot.config import Config, parse_config
-from sandbox import Sandbox, SimChat, SimMessage, SimUser
-from tests import conftest
-from tests.conftest import CATEGORIES, TEST_LIMITS, TOKEN, BotRunner, Town
+from sandbox import SimChat, SimMessage, SimUser
+from tests.conftest import Town
 from tests.flows import REF, card_of, claim
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
@@ -39,48 +36,18 @@ ESCALATED = "passed it to the service centre"
 # -- a town with the area tree ---------------------------------------------------------------
 
 
-def area_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
-    """The town's config (as tests.conftest.make_config builds it) plus an [areas] table,
-    which make_config cannot pass: its extra settings all land in [bot]."""
-    raw = {
-        "schedule": {"sweep_interval": "1h"},  # tests sweep with town.tick
-        "volunteers": {"ask_hours": False},
-        "telegram": {"token": TOKEN, "base_url": sb.base_url,
-                     "base_file_url": sb.base_file_url, "poll_timeout": 1},
-        "bot": {"database": "civicloop.db", "default_language": "en", **bot},
-        "delivery": dict(TEST_LIMITS),
-        "categories": bot.pop("categories", CATEGORIES),
-        "areas": {"file": str(AREA_FILE)},
-    }
-    return parse_config(raw, env={}, base_dir=tmp_path)
+@pytest.fixture
+def town_settings() -> dict[str, Any]:
+    """conftest's town (elderly requests go to the volunteers group by config), on the tree."""
+    return {"areas": {"file": str(AREA_FILE)}}
 
 
 @pytest.fixture
-async def town(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Town]:
-    """conftest's town (elderly requests go to the volunteers group by config), on the tree."""
-    sb = sandbox
-    citizen = sb.add_user("Alice", language_code="en", phone="+8613800000001")
-    grandma = sb.add_user("王奶奶", language_code="zh", phone="+8613800000002")
-    vol1 = sb.add_user("Li", language_code="en")
-    vol2 = sb.add_user("Zhang", language_code="en")
-    admin = sb.add_user("Admin", language_code="en")
-    volunteers = sb.add_group("Elderly volunteers")
-    admin_chat = sb.add_group("Admins")
-    for member in (vol1, vol2, admin):
-        volunteers.add_member(member)
-    admin_chat.add_member(admin, status="administrator")
-    categories = [dict(CATEGORIES[0], group_id=volunteers.id), *CATEGORIES[1:]]
-    config = area_config(tmp_path, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
-                         categories=categories)
-    assert config.areas is not None and len(config.areas) == 170
-    clock = conftest.TestClock()  # (imported by name, pytest would try to collect it)
-    runner = BotRunner(sb, config, clock)
-    await runner.start()
-    try:
-        yield Town(sb, runner, citizen, grandma, vol1, vol2, admin, volunteers, admin_chat,
-                   clock)
-    finally:
-        await runner.stop()
+def town(town: Town) -> Town:
+    """The shared town, checked to run on the full tree."""
+    areas = town.bot.config.areas
+    assert areas is not None and len(areas) == 170
+    return town
 
 
 # -- steps the stories share -----------------------------------------------------------------
