@@ -19,14 +19,20 @@ from telegram.ext import (
 )
 
 from bot import ui
+from bot.admin import AdminConsole
+from bot.casework import Casework
 from bot.config import LANGUAGES, Config
 from bot.context import Clock, Env
 from bot.delivery import Sender
+from bot.export import Exports
 from bot.i18n import Catalogs
 from bot.intake import Intake
+from bot.jobs import Jobs
 from bot.loop import RequestLoop
 from bot.polling import Poller
+from bot.roles import Roles
 from bot.schedule import Schedule
+from bot.stats import Statistics
 from bot.volunteers import Volunteers
 from handlers import admin, citizen, errors, volunteer
 from storage import Database
@@ -52,6 +58,12 @@ class Services:
     sender: Sender
     schedule: Schedule
     volunteers: Volunteers
+    roles: Roles
+    jobs: Jobs
+    admin: AdminConsole
+    stats: Statistics
+    exports: Exports
+    casework: Casework
 
     async def notify(self, chat_id: int, text: str) -> None:
         """Queue a plain message (used by the error handler)."""
@@ -69,7 +81,8 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("lang", citizen.lang, filters=PRIVATE),
         CommandHandler("new", citizen.new_request, filters=PRIVATE),
         CommandHandler("my", citizen.my_requests, filters=PRIVATE),
-        CommandHandler("cancel", citizen.cancel, filters=PRIVATE),
+        # /cancel alone leaves the form; /cancel <ref> <reason> is the admin's (below)
+        CommandHandler("cancel", admin.cancel, filters=NEW),
         # Volunteers
         CommandHandler("mytasks", volunteer.my_tasks, filters=PRIVATE),
         CommandHandler("join", volunteer.join, filters=PRIVATE),
@@ -81,13 +94,22 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("stats", admin.stats, filters=NEW),
         CommandHandler("export", admin.export, filters=NEW),
         CommandHandler("find", admin.find, filters=NEW),
+        CommandHandler("assign", admin.assign, filters=NEW),
+        CommandHandler("reopen", admin.reopen, filters=NEW),
+        CommandHandler("move", admin.move, filters=NEW),
+        CommandHandler("grant", admin.grant, filters=NEW),
+        CommandHandler("revoke", admin.revoke, filters=NEW),
+        CommandHandler("admins", admin.admins, filters=NEW),
+        CommandHandler("ban", admin.ban, filters=NEW),
+        CommandHandler("unban", admin.unban, filters=NEW),
+        CommandHandler("broadcast", admin.broadcast, filters=NEW),
         # Everything else typed in private belongs to the conversation the user is in
         MessageHandler(PRIVATE, citizen.message),
         # An edited message changes nothing already taken: say so rather than stay silent
         MessageHandler(EDITED_IN_PRIVATE, citizen.edited),
         # Private-chat commands sent in a group: point to the private chat
-        CommandHandler(["start", "help", "new", "my", "mytasks", "lang", "cancel", "join",
-                        "hours", "team"],
+        CommandHandler(["start", "help", "new", "my", "mytasks", "lang", "join", "hours",
+                        "team"],
                        citizen.in_group, filters=GROUPS),
         # Buttons
         CallbackQueryHandler(citizen.menu_button, pattern=r"^menu:(new|my|help)$"),
@@ -110,6 +132,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(volunteer.decide, pattern=rf"^(vapprove|vreject):{ID}$"),
         CallbackQueryHandler(volunteer.hours_button,
                              pattern=rf"^hours:{ID}:(0\.5|1|2|3|other)$"),
+        CallbackQueryHandler(admin.broadcast_button, pattern=rf"^bcast:{ID}:(send|cancel)$"),
         # A button we do not recognise: old, or forged
         CallbackQueryHandler(errors.stale_button),
     ])
@@ -205,8 +228,12 @@ async def run(
         env.wake_sender = sender.wake
         loop = RequestLoop(env)
         volunteers = Volunteers(env, loop)
-        services = Services(env, Intake(env, loop, volunteers), loop, sender,
-                            Schedule(env, loop), volunteers)
+        roles, jobs = Roles(env), Jobs(env)
+        services = Services(
+            env, Intake(env, loop, volunteers), loop, sender, Schedule(env, loop), volunteers,
+            roles, jobs, AdminConsole(env, loop, roles), Statistics(env, loop, roles, jobs),
+            Exports(env, roles, jobs, volunteers), Casework(env, loop, roles),
+        )
         await volunteers.sync_teams()
         app.bot_data["services"] = services
         if not await connect(app, stop):
@@ -235,6 +262,7 @@ async def serve(
     start_jobs(app, config)
     await app.start()
     sender.start()
+    services.jobs.start()
     if on_ready is not None:
         on_ready(services)
 
@@ -256,6 +284,7 @@ async def serve(
         # Killed, not stopped: drop everything in flight, as a dying process would.
         polling.cancel()
         sender.abort()
+        services.jobs.abort()
         await app.stop()
         raise
     stopper.cancel()
@@ -265,6 +294,7 @@ async def serve(
     except TimeoutError:
         polling.cancel()
     await asyncio.gather(polling, return_exceptions=True)
+    await services.jobs.stop()
     await sender.stop()
     await app.stop()
     if not polling.cancelled() and polling.exception() is not None:

@@ -7,6 +7,7 @@ import logging
 import time
 import warnings
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InputFile, InputMediaPhoto
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 # do_api_request, which suggests the typed method every time; the advice does not apply here.
 warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
+# Where a stored call carries a file to upload: {"path"|"text": …, "filename": …}.
+UPLOAD_FIELDS = {"sendDocument": ("document",), "sendPhoto": ("photo",)}
 EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup",
                           "editCard"})
 # Telegram counts calls when they arrive, we when we make them: margins absorb the difference.
@@ -209,10 +212,20 @@ class Sender:
                 await self._finish(row, error="the card was never posted")
                 return
             method, params = resolved
-        if method == "sendDocument" and isinstance(params.get("document"), dict):
-            upload = params["document"]
-            params["document"] = InputFile(upload["text"].encode("utf-8"),
-                                           filename=upload["filename"])
+        uploaded: Path | None = None
+        for field in UPLOAD_FIELDS.get(method, ()):
+            upload = params.get(field)
+            if not isinstance(upload, dict):
+                continue
+            if "path" in upload:  # a file a background job wrote (a chart, an export part)
+                uploaded = Path(upload["path"])
+                if not uploaded.exists():
+                    await self._finish(row, error=f"the file {uploaded.name} is gone")
+                    return
+                params[field] = InputFile(uploaded.read_bytes(), filename=upload["filename"])
+            else:
+                params[field] = InputFile(upload["text"].encode("utf-8"),
+                                          filename=upload["filename"])
         if method == "sendMediaGroup":
             # PTB walks `media` as InputMedia objects to fill in defaults; give it those.
             params["media"] = [
@@ -259,6 +272,8 @@ class Sender:
             await self._retry(row, f"telegram: {exc.message}")
             return
         await self._mark_sent(row, _message_ids(result))
+        if uploaded is not None:
+            uploaded.unlink(missing_ok=True)  # exports hold personal data: keep no copies
 
     async def _resolve_card(
         self, row: OutboxRow, params: dict[str, Any]

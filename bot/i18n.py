@@ -26,11 +26,22 @@ class Catalogs:
 
     @classmethod
     def load(cls, default: str = "zh") -> Catalogs:
-        """Load the catalogs shipped in bot/locales."""
-        catalogs = {}
+        """Load the catalogs shipped in bot/locales: `zh.toml` and its parts (`zh-admin.toml`
+        and the like), which may not define a key twice."""
+        catalogs: dict[str, dict[str, str]] = {}
+        files = sorted(resources.files("bot.locales").iterdir(), key=lambda f: f.name)
         for language in LANGUAGES:
-            text = resources.files("bot.locales").joinpath(f"{language}.toml").read_text("utf-8")
-            catalogs[language] = _flatten(tomllib.loads(text))
+            catalog: dict[str, str] = {}
+            for file in files:
+                stem = file.name.removesuffix(".toml")
+                if not file.name.endswith(".toml") or stem.split("-")[0] != language:
+                    continue
+                part = _flatten(tomllib.loads(file.read_text("utf-8")))
+                twice = sorted(set(part) & set(catalog))
+                if twice:
+                    raise ValueError(f"bot/locales/{file.name} defines {twice[0]} again")
+                catalog.update(part)
+            catalogs[language] = catalog
         return cls(catalogs, default)
 
     def keys(self, language: str) -> set[str]:

@@ -140,6 +140,14 @@ def document(chat_id: int, filename: str, text: str, caption: str) -> Outgoing:
     return Outgoing(chat_id, "sendDocument", payload)
 
 
+def upload(chat_id: int, method: str, path: str, filename: str, caption: str) -> Outgoing:
+    """Send a file a job wrote (sendDocument or sendPhoto); the sender deletes it once sent."""
+    field = {"sendDocument": "document", "sendPhoto": "photo"}[method]
+    payload = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML",
+               field: {"path": path, "filename": filename}}
+    return Outgoing(chat_id, method, payload)
+
+
 def chunks(lines: list[str], limit: int = 3800) -> list[str]:
     """Join lines into as few messages as fit Telegram's 4096 characters (with room to spare)."""
     parts: list[str] = []

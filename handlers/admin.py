@@ -1,4 +1,4 @@
-"""Admin commands: /bind in a group, /stats."""
+"""Admin commands: groups, statistics, exports, casework, roles and moderation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,18 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from handlers.common import services, who
+from handlers import citizen
+from handlers.common import answer, services, who
+
+
+def _chat_id(update: Update) -> int:
+    chat = update.effective_chat
+    assert chat is not None
+    return chat.id
+
+
+def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    return list(context.args or [])
 
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -15,32 +26,93 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert chat is not None
     in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     await services(context).loop.bind(who(update), chat.id, chat.title or "", in_group,
-                                      list(context.args or []))
+                                      _args(context))
 
 
 async def bindings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists which group serves which category where."""
-    chat = update.effective_chat
-    assert chat is not None
-    await services(context).loop.list_bindings(who(update), chat.id)
+    await services(context).loop.list_bindings(who(update), _chat_id(update))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Sends the request statistics."""
-    chat = update.effective_chat
-    assert chat is not None
-    await services(context).loop.stats(who(update), chat.id, list(context.args or []))
+    """Sends the statistics of a period and area, then a chart."""
+    await services(context).stats.stats(who(update), _chat_id(update), _args(context))
 
 
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Sends an export (/export volunteers)."""
-    chat = update.effective_chat
-    assert chat is not None
-    await services(context).volunteers.export(who(update), chat.id, list(context.args or []))
+    """Sends an export of requests (XLSX and CSV) or of volunteers."""
+    await services(context).exports.export(who(update), _chat_id(update), _args(context))
 
 
 async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Shows one request with its timeline (/find <ref>)."""
+    await services(context).casework.find(who(update), _chat_id(update), _args(context))
+
+
+async def assign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Gives a request to a volunteer (/assign <ref> <volunteer>)."""
+    await services(context).casework.assign(who(update), _chat_id(update), _args(context))
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel <ref> <reason> cancels a request; a bare /cancel in private leaves the form."""
     chat = update.effective_chat
-    assert chat is not None
-    await services(context).loop.find(who(update), chat.id, list(context.args or []))
+    if not context.args and chat is not None:
+        if chat.type == ChatType.PRIVATE:
+            await citizen.cancel(update, context)
+        else:
+            await citizen.in_group(update, context)
+        return
+    await services(context).casework.cancel(who(update), _chat_id(update), _args(context))
+
+
+async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reopens a request and dispatches it again (/reopen <ref> <reason>)."""
+    await services(context).casework.reopen(who(update), _chat_id(update), _args(context))
+
+
+async def move(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Moves a request to another category or area (/move <ref> <category|area>)."""
+    await services(context).casework.move(who(update), _chat_id(update), _args(context))
+
+
+async def grant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Makes someone an admin of an area (/grant <user> <area>)."""
+    await services(context).admin.grant(who(update), _chat_id(update), _args(context))
+
+
+async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ends someone's area admin role (/revoke <user> [area])."""
+    await services(context).admin.revoke(who(update), _chat_id(update), _args(context))
+
+
+async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Lists the centre admins and the area admins."""
+    await services(context).admin.list_admins(who(update), _chat_id(update))
+
+
+async def ban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Bans a user from filing requests (/ban <user> <reason>)."""
+    await services(context).admin.ban(who(update), _chat_id(update), _args(context))
+
+
+async def unban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Lifts a ban (/unban <user>)."""
+    await services(context).admin.unban(who(update), _chat_id(update), _args(context))
+
+
+async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Previews a message to an area's volunteers (/broadcast <area> <text>)."""
+    message = update.effective_message
+    text = message.text if message and message.text else ""
+    await services(context).admin.broadcast(who(update), _chat_id(update), text)
+
+
+async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send or Cancel under a broadcast preview."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, broadcast_id, action = query.data.split(":")
+    result = await services(context).admin.decide_broadcast(who(update), int(broadcast_id),
+                                                            action == "send")
+    await answer(update, result)

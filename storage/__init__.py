@@ -2,9 +2,11 @@
 
 from storage.db import Database
 from storage.models import (
+    Broadcast,
     Card,
     Dialog,
     Event,
+    Job,
     OutboxRow,
     Outgoing,
     Request,
@@ -15,6 +17,6 @@ from storage.models import (
 from storage.repo import Repo
 
 __all__ = [
-    "Card", "Database", "Dialog", "Event", "OutboxRow", "Outgoing", "Repo", "Request", "Timer",
-    "User", "Volunteer",
+    "Broadcast", "Card", "Database", "Dialog", "Event", "Job", "OutboxRow", "Outgoing", "Repo",
+    "Request", "Timer", "User", "Volunteer",
 ]

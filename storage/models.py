@@ -69,6 +69,11 @@ class Request:
     overdue_since: float | None = None
     area_id: str | None = None
     dispatch_area_id: str | None = None
+    dispatched_at: float | None = None
+    first_claimed_at: float | None = None
+    first_done_at: float | None = None
+    confirmed_at: float | None = None
+    cancelled_at: float | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Request:
@@ -160,3 +165,28 @@ class Volunteer:
     team_id: str | None
     status: str
     reason: str | None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A piece of background work (a chart, an export) asked for by someone in a chat."""
+
+    id: int
+    kind: str
+    chat_id: int
+    user_id: int
+    language: str
+    params: dict[str, Any]
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A message to an area's volunteers, waiting for its author's Send."""
+
+    id: int
+    author_id: int
+    area_id: str
+    text: str
+    status: str
+    recipients: int | None

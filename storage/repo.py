@@ -13,9 +13,11 @@ from storage.models import (
     CLOSED,
     DISPATCHED,
     DONE,
+    Broadcast,
     Card,
     Dialog,
     Event,
+    Job,
     OutboxRow,
     Outgoing,
     Request,
@@ -936,6 +938,163 @@ class Repo:
             "DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?", (before,)
         )
 
+
+    # -- admin console: roles, bans, jobs, broadcasts ---------------------------------------
+
+    async def user_by_username(self, username: str) -> User | None:
+        """Find a user the bot has seen by their @username (case-insensitive)."""
+        row = await self._one(
+            "SELECT * FROM users WHERE username = ? COLLATE NOCASE ORDER BY updated_at DESC",
+            (username,),
+        )
+        return _user(row) if row else None
+
+    async def granted_areas(self, user_id: int) -> list[str]:
+        """Return the areas a user is an admin of (grants not revoked)."""
+        rows = await self._all(
+            "SELECT area_id FROM admin_grants WHERE user_id = ? AND revoked_at IS NULL "
+            "ORDER BY area_id",
+            (user_id,),
+        )
+        return [str(row[0]) for row in rows]
+
+    async def grant(self, user_id: int, area_id: str, by: int, now: float) -> bool:
+        """Make a user an admin of an area; False if they already were."""
+        async with self._conn.execute(
+            """
+            INSERT INTO admin_grants (user_id, area_id, granted_by, granted_at)
+            VALUES (?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            """,
+            (user_id, area_id, by, now),
+        ) as cursor:
+            return cursor.rowcount == 1
+
+    async def revoke(self, user_id: int, area_id: str | None, by: int, now: float) -> int:
+        """End a user's admin grants (one area, or all); return how many ended."""
+        sql = ("UPDATE admin_grants SET revoked_by = ?, revoked_at = ? "
+               "WHERE user_id = ? AND revoked_at IS NULL")
+        params: tuple[Any, ...] = (by, now, user_id)
+        if area_id is not None:
+            sql += " AND area_id = ?"
+            params += (area_id,)
+        async with self._conn.execute(sql, params) as cursor:
+            return int(cursor.rowcount)
+
+    async def grant_list(self) -> list[tuple[int, str]]:
+        """Every active grant as (user id, area id)."""
+        rows = await self._all(
+            "SELECT user_id, area_id FROM admin_grants WHERE revoked_at IS NULL "
+            "ORDER BY area_id, user_id"
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def ban(self, user_id: int, reason: str, by: int, now: float) -> bool:
+        """Ban a user; False if they already are."""
+        async with self._conn.execute(
+            "INSERT INTO bans (user_id, reason, banned_by, banned_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (user_id, reason, by, now),
+        ) as cursor:
+            return cursor.rowcount == 1
+
+    async def unban(self, user_id: int, by: int, now: float) -> bool:
+        """Lift a user's ban (the record stays); False if they were not banned."""
+        return await self._changed(
+            "UPDATE bans SET lifted_by = ?, lifted_at = ? WHERE user_id = ? AND lifted_at IS NULL",
+            (by, now, user_id),
+        )
+
+    async def ban_reason(self, user_id: int) -> str | None:
+        """Return why a user is banned, or None if they are not."""
+        row = await self._one(
+            "SELECT reason FROM bans WHERE user_id = ? AND lifted_at IS NULL", (user_id,)
+        )
+        return None if row is None else str(row[0])
+
+    async def intake_counts(self, citizen_id: int, since: float) -> tuple[int, int]:
+        """Return (open requests, requests created since `since`) of a citizen."""
+        row = await self._one(
+            """
+            SELECT COALESCE(SUM(status IN (?, ?, ?)), 0), COALESCE(SUM(created_at >= ?), 0)
+            FROM requests WHERE citizen_id = ?
+            """,
+            (DISPATCHED, CLAIMED, DONE, since, citizen_id),
+        )
+        return int(row[0]), int(row[1])
+
+    async def add_job(
+        self, kind: str, chat_id: int, user_id: int, language: str, params: dict[str, Any],
+        now: float,
+    ) -> int:
+        """Record a background job; return its id."""
+        async with self._conn.execute(
+            "INSERT INTO jobs (kind, chat_id, user_id, language, params, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, chat_id, user_id, language, json.dumps(params), now),
+        ) as cursor:
+            return int(cursor.lastrowid or 0)
+
+    async def pending_jobs(self) -> list[Job]:
+        """Return the jobs still to do, oldest first."""
+        rows = await self._all("SELECT * FROM jobs WHERE status = 'pending' ORDER BY id")
+        return [Job(row["id"], row["kind"], row["chat_id"], row["user_id"], row["language"],
+                    json.loads(row["params"]), row["attempts"]) for row in rows]
+
+    async def start_job(self, job_id: int) -> int:
+        """Count an attempt at a job; return the attempts so far."""
+        row = await self._one(
+            "UPDATE jobs SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", (job_id,)
+        )
+        return int(row[0])
+
+    async def finish_job(self, job_id: int, now: float, error: str | None = None) -> None:
+        """Mark a job done (or failed, with the reason)."""
+        await self._conn.execute(
+            "UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
+            ("failed" if error else "done", now, error, job_id),
+        )
+
+    async def add_broadcast(self, author_id: int, area_id: str, text: str, now: float) -> int:
+        """Store a broadcast draft; return its id."""
+        async with self._conn.execute(
+            "INSERT INTO broadcasts (author_id, area_id, text, created_at) VALUES (?, ?, ?, ?)",
+            (author_id, area_id, text, now),
+        ) as cursor:
+            return int(cursor.lastrowid or 0)
+
+    async def broadcast(self, broadcast_id: int) -> Broadcast | None:
+        """Return a broadcast by id."""
+        row = await self._one("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+        if row is None:
+            return None
+        return Broadcast(row["id"], row["author_id"], row["area_id"], row["text"], row["status"],
+                         row["recipients"])
+
+    async def decide_broadcast(
+        self, broadcast_id: int, status: str, recipients: int | None, now: float
+    ) -> bool:
+        """Send or cancel a draft broadcast, once."""
+        return await self._changed(
+            "UPDATE broadcasts SET status = ?, recipients = ?, decided_at = ? "
+            "WHERE id = ? AND status = 'draft'",
+            (status, recipients, now, broadcast_id),
+        )
+
+    async def volunteers_in(self, area_ids: list[str] | None) -> list[tuple[int, str]]:
+        """Approved volunteers (user id, language) living in these areas (None = all)."""
+        where, params = "", tuple[Any, ...]()
+        if area_ids is not None:
+            where = f"AND v.area_id IN ({','.join('?' * len(area_ids))})"
+            params = tuple(area_ids)
+        rows = await self._all(
+            f"""
+            SELECT v.user_id, u.language FROM volunteers v JOIN users u USING (user_id)
+            WHERE v.status = 'approved' AND u.blocked = 0 {where} ORDER BY v.user_id
+            """,
+            params,
+        )
+        return [(int(row[0]), row[1] or "") for row in rows]
 
 def _card(row: Any) -> Card:
     return Card(

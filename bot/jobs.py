@@ -1,0 +1,114 @@
+"""Background work too slow for an update handler (charts, exports), kept in the database.
+
+A handler records a job in its own transaction and answers at once; the runner does the work
+off the update path and queues what it produced in the outbox. A job a crash interrupted runs
+again at the next start, so an admin who asked for an export gets it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot import ui
+from bot.context import Env
+from storage import Outgoing, Repo
+from storage.models import Job
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+JobRunner = Callable[[Job], Awaitable[list[Outgoing]]]
+
+
+class Jobs:
+    """Runs stored jobs one at a time, in order."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self._runners: dict[str, JobRunner] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.files_dir = Path(env.config.database).parent / "files"
+
+    def register(self, kind: str, runner: JobRunner) -> None:
+        """Say which coroutine does jobs of one kind."""
+        self._runners[kind] = runner
+
+    async def submit(
+        self, repo: Repo, kind: str, chat_id: int, user_id: int, language: str,
+        params: dict[str, Any],
+    ) -> int:
+        """Record a job inside the caller's transaction; it runs once that commits."""
+        job_id = await repo.add_job(kind, chat_id, user_id, language, params, self.env.now())
+        self._wake.set()
+        return job_id
+
+    def file_path(self, job: Job, name: str) -> Path:
+        """A place for a file a job writes (sent, then deleted by the sender)."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        return self.files_dir / f"job{job.id}-{name}"
+
+    def start(self) -> None:
+        """Start working through pending jobs (those left by a crash first)."""
+        self._task = asyncio.create_task(self._run(), name="jobs")
+
+    async def stop(self) -> None:
+        """Finish the job in hand, then stop (pending jobs wait for the next start)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def abort(self) -> None:
+        """Drop the job in hand, as a dying process would (it runs again next start)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    async def run_pending(self) -> int:
+        """Do every pending job now; return how many ran (tests and benchmarks call this)."""
+        async with self.env.db.reading() as repo:
+            pending = await repo.pending_jobs()
+        for job in pending:
+            await self._do(job)
+        return len(pending)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                ran = await self.run_pending()
+            except Exception:
+                log.exception("the job runner failed; trying again shortly")
+                ran = 0
+            if ran == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=60)
+
+    async def _do(self, job: Job) -> None:
+        runner = self._runners.get(job.kind)
+        async with self.env.db.transaction() as repo:
+            attempts = await repo.start_job(job.id)
+        t = self.env.t
+        try:
+            if runner is None:
+                raise RuntimeError(f"no runner for jobs of kind {job.kind!r}")
+            out = await runner(job)
+        except Exception as exc:
+            log.exception("job %s (%s) failed, attempt %s", job.id, job.kind, attempts)
+            if attempts < MAX_ATTEMPTS:
+                return  # stays pending: the next round tries again
+            async with self.env.db.transaction() as repo:
+                await repo.finish_job(job.id, self.env.now(), error=f"{type(exc).__name__}: {exc}")
+                await repo.enqueue([ui.message(job.chat_id, t(job.language, "jobs.failed"))],
+                                   self.env.now())
+            self.env.wake_sender()
+            return
+        async with self.env.db.transaction() as repo:
+            await repo.finish_job(job.id, self.env.now())
+            await repo.enqueue(out, self.env.now())
+        self.env.wake_sender()
