@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -21,7 +20,7 @@ from telegram.ext import (
 from bot import ui
 from bot.admin import AdminConsole
 from bot.casework import Casework
-from bot.config import LANGUAGES, Config
+from bot.config import Config
 from bot.context import Clock, Env
 from bot.delivery import Sender
 from bot.export import Exports
@@ -29,6 +28,7 @@ from bot.i18n import Catalogs
 from bot.intake import Intake
 from bot.jobs import Jobs
 from bot.loop import RequestLoop
+from bot.menus import CommandMenus
 from bot.polling import Poller
 from bot.roles import Roles
 from bot.schedule import Schedule
@@ -64,6 +64,7 @@ class Services:
     stats: Statistics
     exports: Exports
     casework: Casework
+    menus: CommandMenus
 
     async def notify(self, chat_id: int, text: str) -> None:
         """Queue a plain message (used by the error handler)."""
@@ -153,19 +154,14 @@ def build_application(config: Config, services: Services | None = None) -> Appli
     return app
 
 
-async def set_command_menus(app: Application, t: Catalogs) -> None:  # type: ignore[type-arg]
-    """Show citizens and volunteers their commands in private, admins theirs in groups."""
-    for language in LANGUAGES:
-        private = [BotCommand(name, t(language, f"commands.{name}"))
-                   for name in ("start", "new", "my", "mytasks", "join", "hours", "team", "lang",
-                                "help", "cancel")]
-        group = [BotCommand(name, t(language, f"commands.{name}"))
-                 for name in ("bind", "bindings", "stats", "find", "export")]
-        code = None if language == t.default else language
-        await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats(),
-                                      language_code=code)
-        await app.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats(),
-                                      language_code=code)
+async def set_command_menus(app: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Set the menus every chat of a kind shares now, and queue the centre admins' own."""
+    menus = services.menus
+    for method, params in menus.shared_calls():
+        await app.bot.do_api_request(method, api_kwargs=params)
+    async with services.env.db.transaction() as repo:
+        calls = [await menus.for_user(repo, admin) for admin in services.env.config.admin_ids]
+        await repo.enqueue(calls, services.env.now())
 
 
 async def sweep_job(context: CallbackContext) -> None:  # type: ignore[type-arg]
@@ -227,12 +223,14 @@ async def run(
         sender = Sender(env, app.bot)
         env.wake_sender = sender.wake
         loop = RequestLoop(env)
-        volunteers = Volunteers(env, loop)
         roles, jobs = Roles(env), Jobs(env)
+        menus = CommandMenus(env, roles)
+        volunteers = Volunteers(env, loop, menus)
         services = Services(
             env, Intake(env, loop, volunteers), loop, sender, Schedule(env, loop), volunteers,
-            roles, jobs, AdminConsole(env, loop, roles), Statistics(env, loop, roles, jobs),
-            Exports(env, roles, jobs, volunteers), Casework(env, loop, roles),
+            roles, jobs, AdminConsole(env, loop, roles, menus),
+            Statistics(env, loop, roles, jobs), Exports(env, roles, jobs, volunteers),
+            Casework(env, loop, roles), menus,
         )
         await volunteers.sync_teams()
         app.bot_data["services"] = services
@@ -256,7 +254,7 @@ async def serve(
     env, sender, config = services.env, services.sender, services.env.config
     env.bot_username = app.bot.username
     try:
-        await set_command_menus(app, env.t)
+        await set_command_menus(app, services)
     except TelegramError as exc:  # menus are a comfort; serving matters more
         log.warning("could not set the command menus: %s", exc)
     start_jobs(app, config)

@@ -138,6 +138,8 @@ class Config:
     categories: tuple[Category, ...]
     description_max_chars: int = 1000
     max_photos: int = 5
+    max_open_requests: int = 3  # a citizen's requests not yet closed or cancelled
+    max_requests_per_day: int = 10  # new requests by one citizen in 24 hours
     delivery: Delivery = field(default_factory=Delivery)
     schedule: Schedule = field(default_factory=Schedule)
     areas: AreaTree | None = None
@@ -229,6 +231,8 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         volunteering=_volunteering(reader.table("volunteers"), base_dir, areas),
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
+        max_open_requests=limits.integer("max_open_requests", 3, low=1, high=1000),
+        max_requests_per_day=limits.integer("max_requests_per_day", 10, low=1, high=10000),
         delivery=Delivery(
             private_per_second=delivery.number("private_per_second", 1.0, low=0.01, high=30),
             private_burst=delivery.integer("private_burst", 3, low=1, high=30),
@@ -238,6 +242,19 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
             concurrency=delivery.integer("concurrency", 8, low=1, high=64),
         ),
     )
+    # A typo (or a key in the wrong table) would otherwise silently leave a default in place.
+    telegram.refuse_unknown(("token", "base_url", "base_file_url", "poll_timeout"))
+    bot.refuse_unknown(("database", "default_language", "timezone", "admin_ids",
+                        "admin_chat_id"))
+    limits.refuse_unknown(("description_max_chars", "max_photos", "max_open_requests",
+                           "max_requests_per_day"))
+    delivery.refuse_unknown(("private_per_second", "private_burst", "group_per_minute",
+                             "global_per_second", "max_attempts", "concurrency"))
+    areas_table.refuse_unknown(("file",))
+    unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
+                                        "areas", "volunteers", "categories"})
+    if unknown_tables:
+        raise ConfigError(f"{unknown_tables[0]}: unknown table")
     if config.admin_chat_id is None and not config.admin_ids:
         raise ConfigError(
             "bot.admin_ids: name at least one admin (or set bot.admin_chat_id) so that "

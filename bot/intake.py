@@ -20,6 +20,7 @@ NEAREST_OFFERED = 4
 HOUR_CHOICES = ("0.5", "1", "2", "3")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
 COMMENT_MAX = 1000
+DAY = 24 * 3600.0  # the intake limit counts requests filed in the last 24 hours
 _CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9a-f]{12})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 
@@ -114,11 +115,31 @@ class Intake:
                 await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
                 dialog = await repo.dialog(who.user_id)
             if dialog is None:
+                refusal = await self.refusal(repo, who.user_id, lang)
+                if refusal is not None:
+                    await repo.enqueue([ui.message(who.user_id, refusal)], env.now())
+                    env.wake_sender()
+                    return
                 dialog = Dialog(who.user_id, "intake", "category",
                                 {"id": secrets.token_hex(3), "photos": []})
                 await self._save(repo, dialog)
             await repo.enqueue(self._ask(dialog, lang), env.now())
         env.wake_sender()
+
+    async def refusal(self, repo: Repo, user_id: int, lang: str) -> str | None:
+        """Say why this citizen may not file a request now (banned, or over an intake limit),
+        or None if they may. Admins are never limited."""
+        env, t = self.env, self.env.t
+        if self.loop.is_admin(user_id):
+            return None
+        if await repo.ban_reason(user_id) is not None:
+            return t(lang, "moderation.citizen_banned")
+        open_now, last_day = await repo.intake_counts(user_id, env.now() - DAY)
+        if open_now >= env.config.max_open_requests:
+            return t(lang, "moderation.too_many_open", count=open_now)
+        if last_day >= env.config.max_requests_per_day:
+            return t(lang, "moderation.too_many_today", count=last_day)
+        return None
 
     async def cancel_command(self, who: Who) -> None:
         """Drop the unfinished draft (or short dialog) on /cancel."""
@@ -198,6 +219,11 @@ class Intake:
             elif action == "skip" and dialog.step == "contact":
                 dialog = self._advance(dialog, phone=None)
             elif action == "confirm" and dialog.step == "confirm":
+                refusal = await self.refusal(repo, who.user_id, lang)
+                if refusal is not None:  # banned, or over a limit, since the form began
+                    await repo.enqueue([ui.message(who.user_id, refusal)], env.now())
+                    env.wake_sender()
+                    return Answer()  # the draft stays, for when the limit allows
                 request = await self.loop.submit(repo, who.user_id, lang, dialog.data)
                 await self._end(repo, who.user_id)
                 env.wake_sender()

@@ -9,7 +9,7 @@ from typing import Any, TypeGuard
 from bot import render, ui
 from bot.context import Answer, Env, Who
 from bot.i18n import Raw
-from storage import Dialog, Outgoing, Repo, Request
+from storage import Card, Dialog, Outgoing, Repo, Request
 from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, OPEN_STATUSES
 
 MY_REQUESTS_SHOWN = 10
@@ -201,6 +201,8 @@ class RequestLoop:
                 token = self.claim_token(request_id, who.user_id)
                 url = f"https://t.me/{env.bot_username}?start=claim_{request_id}_{token}"
                 return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url)
+            if await repo.ban_reason(who.user_id) is not None:
+                return Answer(t(lang, "moderation.claim_banned"), alert=True)
             if not await self.may_claim(repo, who.user_id):
                 url = f"https://t.me/{env.bot_username}?start=join"
                 return Answer(t(lang, "claim.register_first"), True, url)
@@ -405,22 +407,14 @@ class RequestLoop:
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
         t = self.env.t
-        level, chat_id = await self.dispatch_target(repo, before.category, before.area_id)
-        await repo.set_dispatch(before.id, chat_id, level)
         await repo.withdraw_hours(before.id, now)
         await repo.add_event(before.id, "reopened", before.citizen_id, now,
                              {"volunteer_id": before.volunteer_id})
-        await repo.add_event(before.id, "dispatched", None, now,
-                             {"chat_id": chat_id, "level": level})
-        await self._await_claim(repo, before.id, before.category, now)
-        request = await repo.request(before.id)
-        assert request is not None
         # The old cards are history: mark them, and post a fresh card with a Claim button.
         note = t(self.env.config.default_language, "card.reopened_note")
-        old_cards = await repo.active_cards(before.id)
-        await repo.retire_cards(before.id)
+        _, old_cards, fresh = await self.post_afresh(repo, before.id, now)
         out = [render.card_update(self.env, before, card, note) for card in old_cards]
-        out.append(await self.post_card(repo, request, chat_id))
+        out.append(fresh)
         out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
                                                     ref=before.ref)))
         if before.volunteer_id is not None:
@@ -430,6 +424,28 @@ class RequestLoop:
         out += await self._admin_notice("admin.reopened", ref=before.ref,
                                         name=before.volunteer_name or "-")
         return out
+
+    async def post_afresh(
+        self, repo: Repo, request_id: int, now: float
+    ) -> tuple[Request, list[Card], Outgoing]:
+        """Dispatch a request again (reopened, or moved by an admin): retire its cards and
+        register a fresh one, with Claim, in the group its category and area point to now;
+        the unclaimed clocks start over. Returns the request, the retired cards (for the
+        caller to edit into history) and the call that posts the fresh card.
+
+        The caller has already put the request back to dispatched and logged why."""
+        request = await repo.request(request_id)
+        assert request is not None
+        level, chat_id = await self.dispatch_target(repo, request.category, request.area_id)
+        await repo.set_dispatch(request_id, chat_id, level)
+        await repo.add_event(request_id, "dispatched", None, now,
+                             {"chat_id": chat_id, "level": level})
+        await self._await_claim(repo, request_id, request.category, now)
+        request = await repo.request(request_id)
+        assert request is not None
+        old_cards = await repo.active_cards(request_id)
+        await repo.retire_cards(request_id)
+        return request, old_cards, await self.post_card(repo, request, chat_id)
 
     async def rate(self, who: Who, request_id: int, stars: int) -> Answer:
         """Store 1-5 stars and ask for an optional comment."""
@@ -586,48 +602,6 @@ class RequestLoop:
                                        category=category.name(lang), chat=category.group_id))
                 if len(lines) == 1:
                     lines.append(t(lang, "admin.no_bindings"))
-            await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
-                               env.now())
-        env.wake_sender()
-
-    async def find(self, who: Who, chat_id: int, args: list[str]) -> None:
-        """/find <ref>: the request with everything about it and its full timeline (admins, in
-        private or the admin chat, since it shows the phone and the address)."""
-        env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            request = await repo.request_by_ref(args[0]) if len(args) == 1 else None
-            if not self.is_admin(who.user_id):
-                lines = [t(lang, "admin.not_admin")]
-            elif chat_id != who.user_id and chat_id not in self.admin_chats():
-                lines = [t(lang, "admin.private_data_only")]
-            elif len(args) != 1:
-                lines = [t(lang, "admin.find_usage")]
-            elif request is None:
-                lines = [t(lang, "admin.find_none", ref=args[0])]
-            else:
-                lines = [
-                    t(lang, "admin.find_title", ref=request.ref,
-                      status=t(lang, f"admin.status_any.{request.status}")),
-                    t(lang, "card.category",
-                      category=render.category_name(env, request.category, lang)),
-                    t(lang, "intake.summary_area",
-                      area=render.area_name(env, request.area_id or "", lang)),
-                    t(lang, "card.description", text=request.description or "-"),
-                    t(lang, "task.address", address=request.address or "-"),
-                    t(lang, "task.phone", phone=request.phone or "-"),
-                ]
-                if request.volunteer_name:
-                    lines.append(t(lang, "admin.find_volunteer", name=request.volunteer_name))
-                if request.rating:
-                    lines.append(t(lang, "admin.find_rating", stars=request.rating,
-                                   comment=request.comment or "-"))
-                lines.append(t(lang, "admin.find_timeline"))
-                for event in await repo.events(request.id):
-                    actor = await repo.user(event.actor_id) if event.actor_id else None
-                    lines.append(t(lang, "admin.find_event", at=render.local_time(env, event.at),
-                                   kind=t(lang, f"event.{event.kind}"),
-                                   who=actor.first_name if actor else t(lang, "admin.system")))
             await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
                                env.now())
         env.wake_sender()

@@ -133,6 +133,13 @@ def card_edit(
                     card_id=card_id)
 
 
+def edit_text(chat_id: int, message_id: int, text: str) -> Outgoing:
+    """Replace the text of a message we sent (its buttons go)."""
+    return Outgoing(chat_id, "editMessageText", {"chat_id": chat_id, "message_id": message_id,
+                                                 "text": clip(text, 4096),
+                                                 "parse_mode": "HTML"})
+
+
 def document(chat_id: int, filename: str, text: str, caption: str) -> Outgoing:
     """Send a text file (an export) as a document; the sender uploads it."""
     payload = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML",

@@ -11,6 +11,7 @@ from typing import Any
 from bot import render, ui
 from bot.context import Answer, Env, Said, Who
 from bot.loop import RequestLoop
+from bot.menus import CommandMenus
 from storage import Dialog, Outgoing, Repo
 
 NAME_MAX = 40
@@ -21,9 +22,10 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 class Volunteers:
     """Registrations, their approval, and the hours volunteers have given."""
 
-    def __init__(self, env: Env, loop: RequestLoop) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, menus: CommandMenus | None = None) -> None:
         self.env = env
         self.loop = loop
+        self.menus = menus  # an approved volunteer gets the volunteer's command menu
 
     async def sync_teams(self) -> None:
         """Bring the teams table in line with the configured teams file."""
@@ -212,8 +214,11 @@ class Volunteers:
             told = t(alang, "join.rejected", reason=reason or "-")
         key = "join.done_approved" if approve else "join.done_rejected"
         record = await repo.volunteer(applicant)
-        return [ui.message(applicant, told),
-                ui.message(who.user_id, t(lang, key, name=record.name if record else "?"))]
+        out = [ui.message(applicant, told),
+               ui.message(who.user_id, t(lang, key, name=record.name if record else "?"))]
+        if approve and self.menus is not None:
+            out.append(await self.menus.for_user(repo, applicant))
+        return out
 
     # -- hours ------------------------------------------------------------------------------
 

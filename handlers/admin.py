@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from handlers import citizen
+from handlers import citizen, errors
 from handlers.common import answer, services, who
 
 
@@ -113,6 +113,10 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     assert query is not None and query.data is not None
     _, broadcast_id, action = query.data.split(":")
-    result = await services(context).admin.decide_broadcast(who(update), int(broadcast_id),
-                                                            action == "send")
+    message = query.message
+    if message is None:  # too old for Telegram to tell us where it was
+        await errors.stale_button(update, context)
+        return
+    result = await services(context).admin.decide_broadcast(
+        who(update), int(broadcast_id), action == "send", message.chat.id, message.message_id)
     await answer(update, result)

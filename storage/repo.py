@@ -7,6 +7,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.export import count_sql
 from storage.models import (
     CANCELLED,
     CLAIMED,
@@ -1082,11 +1083,14 @@ class Repo:
         )
 
     async def volunteers_in(self, area_ids: list[str] | None) -> list[tuple[int, str]]:
-        """Approved volunteers (user id, language) living in these areas (None = all)."""
+        """Approved volunteers (user id, language) of these areas, by their own area or their
+        team's (None = everywhere)."""
         where, params = "", tuple[Any, ...]()
-        if area_ids is not None:
-            where = f"AND v.area_id IN ({','.join('?' * len(area_ids))})"
-            params = tuple(area_ids)
+        if area_ids is not None:  # their own area, or their team's
+            marks = ",".join("?" * len(area_ids))
+            where = (f"AND (v.area_id IN ({marks}) "
+                     f"OR v.team_id IN (SELECT id FROM teams WHERE area_id IN ({marks})))")
+            params = tuple(area_ids) * 2
         rows = await self._all(
             f"""
             SELECT v.user_id, u.language FROM volunteers v JOIN users u USING (user_id)
@@ -1095,6 +1099,98 @@ class Repo:
             params,
         )
         return [(int(row[0]), row[1] or "") for row in rows]
+
+    # -- casework: an admin's /assign, /cancel, /reopen, /move ------------------------------
+
+    async def assign(self, request_id: int, volunteer_id: int, name: str, now: float) -> bool:
+        """Give a waiting or claimed request to a volunteer an admin chose."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = ?, volunteer_name = ?,
+                                claimed_at = ?, updated_at = ?, extended = 0
+            WHERE id = ? AND status IN (?, ?)
+            """,
+            (CLAIMED, volunteer_id, name, now, now, request_id, DISPATCHED, CLAIMED),
+        )
+
+    async def cancel_by_admin(self, request_id: int, now: float) -> bool:
+        """Cancel an open request on an admin's word."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, cancelled_by = 'admin', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status IN (?, ?, ?)
+            """,
+            (CANCELLED, now, now, request_id, DISPATCHED, CLAIMED, DONE),
+        )
+
+    async def reopen_by_admin(self, request_id: int, now: float) -> bool:
+        """Put a done, closed or cancelled request back to dispatch as if new: no volunteer,
+        no closure, no rating (the timeline keeps what was)."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
+                                claimed_at = NULL, done_at = NULL, done_note = NULL,
+                                done_photo = NULL, closed_how = NULL, cancelled_by = NULL,
+                                closed_at = NULL, rating = NULL, comment = NULL, extended = 0,
+                                reopen_count = reopen_count + 1, escalation_level = 0,
+                                overdue_since = NULL, updated_at = ?
+            WHERE id = ? AND status IN (?, ?, ?)
+            """,
+            (DISPATCHED, now, request_id, DONE, CLOSED, CANCELLED),
+        )
+
+    async def move(self, request_id: int, category: str, area_id: str | None,
+                   now: float) -> bool:
+        """Give a waiting or claimed request another category or area, back to dispatch
+        (any volunteer released) with its escalation started over."""
+        return await self._changed(
+            """
+            UPDATE requests SET category = ?, area_id = ?, status = ?, volunteer_id = NULL,
+                                volunteer_name = NULL, claimed_at = NULL, extended = 0,
+                                escalation_level = 0, overdue_since = NULL, updated_at = ?
+            WHERE id = ? AND status IN (?, ?)
+            """,
+            (category, area_id, DISPATCHED, now, request_id, DISPATCHED, CLAIMED),
+        )
+
+    async def withdraw_all_hours(self, request_id: int, now: float) -> int:
+        """An admin undid the request's outcome: its hours, pending or credited, no longer
+        count. Returns how many records were withdrawn."""
+        async with self._conn.execute(
+            """
+            UPDATE service_hours SET status = 'withdrawn', withdrawn_at = ?
+            WHERE request_id = ? AND status IN ('pending', 'credited')
+            """,
+            (now, request_id),
+        ) as cursor:
+            return int(cursor.rowcount)
+
+
+    # -- exports ----------------------------------------------------------------------------
+
+    async def export_count(self, start: float, end: float, area_ids: list[str] | None) -> int:
+        """How many requests an export of [start, end) in these areas (None: all) holds."""
+        sql, params = count_sql(start, end, area_ids)
+        row = await self._one(sql, params)
+        return int(row[0])
+
+    async def volunteer_rows_in(self, area_ids: list[str]) -> list[tuple[Any, ...]]:
+        """The volunteers living in these areas with their credited hours (as volunteer_rows),
+        for an area admin's export."""
+        if not area_ids:
+            return []
+        rows = await self._all(
+            f"""
+            SELECT v.user_id, v.name, v.phone, v.area_id, v.team_id, v.status,
+                   COALESCE(SUM(CASE WHEN h.status = 'credited' THEN h.hours END), 0)
+            FROM volunteers v LEFT JOIN service_hours h ON h.volunteer_id = v.user_id
+            WHERE v.area_id IN ({','.join('?' * len(area_ids))})
+            GROUP BY v.user_id ORDER BY v.team_id, v.name
+            """,
+            tuple(area_ids),
+        )
+        return [tuple(row) for row in rows]
 
 def _card(row: Any) -> Card:
     return Card(

@@ -49,8 +49,11 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     # Most stories finish a task without counting hours; the hours stories turn it on.
     volunteers = {"ask_hours": False, **bot.pop("volunteers", {})}
     areas = bot.pop("areas", {})
+    # Stories file many requests as one citizen; the intake-limit stories set their own.
+    limits = {"max_open_requests": 1000, "max_requests_per_day": 10000, **bot.pop("limits", {})}
     raw = {
         "areas": areas,
+        "limits": limits,
         "schedule": schedule,
         "volunteers": volunteers,
         "telegram": {"token": TOKEN, "base_url": sb.base_url, "base_file_url": sb.base_file_url,

@@ -173,3 +173,20 @@ def test_volunteering_settings_are_checked() -> None:
         with pytest.raises(ConfigError) as caught:
             parse(volunteers=bad)
         assert str(caught.value).startswith(key)
+
+
+@pytest.mark.parametrize("table, key", [("bot", "admins"), ("limits", "max_open"),
+                                        ("telegram", "tokn"), ("delivery", "speed")])
+def test_an_unknown_key_in_any_table_is_refused_by_name(table: str, key: str) -> None:
+    raw = {"telegram": {"token": "1:abc"}, "bot": {"admin_ids": [1]},
+           "categories": [{"code": "a", "zh": "甲", "en": "A"}]}
+    raw.setdefault(table, {})[key] = 1
+    with pytest.raises(ConfigError, match=rf"^{table}\.{key}: unknown key"):
+        parse_config(raw, env={}, base_dir=Path("."))
+
+
+def test_an_unknown_table_is_refused_by_name() -> None:
+    raw = {"telegram": {"token": "1:abc"}, "bot": {"admin_ids": [1]}, "limit": {},
+           "categories": [{"code": "a", "zh": "甲", "en": "A"}]}
+    with pytest.raises(ConfigError, match=r"^limit: unknown table"):
+        parse_config(raw, env={}, base_dir=Path("."))

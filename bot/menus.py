@@ -1,0 +1,74 @@
+"""The command menu each kind of user sees (Telegram's BotCommandScope).
+
+Everyone in private sees the citizen's commands (the default for private chats). An approved
+volunteer, an area admin and a centre admin each get their own menu, set for their private chat
+in their language; group admins see the group commands; the admin chat sees the admin's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config import LANGUAGES
+from bot.context import Env
+from bot.roles import Roles
+from storage import Outgoing, Repo
+
+CITIZEN = ("start", "new", "my", "join", "lang", "help", "cancel")
+VOLUNTEER = (*CITIZEN[:3], "mytasks", "hours", "team", *CITIZEN[3:])
+AREA_ADMIN = (*VOLUNTEER, "stats", "export", "find", "assign", "reopen", "move", "broadcast",
+              "bindings")
+CENTRE_ADMIN = (*AREA_ADMIN, "bind", "grant", "revoke", "admins", "ban", "unban")
+GROUP_ADMIN = ("bind", "bindings", "stats")
+ADMIN_CHAT = ("stats", "export", "find", "assign", "cancel", "reopen", "move", "broadcast",
+              "bind", "bindings", "admins", "ban", "unban")
+
+
+class CommandMenus:
+    """Builds the setMyCommands calls for each role."""
+
+    def __init__(self, env: Env, roles: Roles) -> None:
+        self.env = env
+        self.roles = roles
+
+    def commands(self, names: tuple[str, ...], language: str) -> list[dict[str, str]]:
+        """The menu entries for these command names, described in `language`."""
+        return [{"command": name, "description": self.env.t(language, f"commands.{name}")}
+                for name in names]
+
+    def shared_calls(self) -> list[tuple[str, dict[str, Any]]]:
+        """(method, parameters) of the menus that do not depend on one user."""
+        calls: list[tuple[str, dict[str, Any]]] = []
+        for language in LANGUAGES:
+            code = {} if language == self.env.t.default else {"language_code": language}
+            menus: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+                ({"type": "all_private_chats"}, CITIZEN),
+                ({"type": "all_chat_administrators"}, GROUP_ADMIN),
+            ]
+            if self.env.config.admin_chat_id:
+                menus.append(({"type": "chat", "chat_id": self.env.config.admin_chat_id},
+                              ADMIN_CHAT))
+            # Members of volunteer groups need no commands there: the cards have buttons.
+            calls.append(("deleteMyCommands", {"scope": {"type": "all_group_chats"}, **code}))
+            calls += [("setMyCommands", {"commands": self.commands(names, language),
+                                         "scope": scope, **code})
+                      for scope, names in menus]
+        return calls
+
+    async def for_user(self, repo: Repo, user_id: int) -> Outgoing:
+        """The call that gives one user the menu of their role, in their language."""
+        user = await repo.user(user_id)
+        language = self.env.t.language_for(user.language if user else None, None)
+        role = await self.roles.of(repo, user_id)
+        volunteer = await repo.volunteer(user_id)
+        names: tuple[str, ...]
+        if role is not None:
+            names = CENTRE_ADMIN if role.centre else AREA_ADMIN
+        elif volunteer is not None and volunteer.status == "approved":
+            names = VOLUNTEER
+        else:
+            names = ()
+        scope = {"type": "chat", "chat_id": user_id}
+        if not names:  # back to the default menu of private chats
+            return Outgoing(user_id, "deleteMyCommands", {"scope": scope})
+        return Outgoing(user_id, "setMyCommands",
+                        {"commands": self.commands(names, language), "scope": scope})

@@ -1,0 +1,286 @@
+"""The admin console's own commands, end to end: a centre admin makes area admins, bans a
+citizen who abuses the service, and sends a message to an area's volunteers; citizens meet the
+intake limits; every role sees its own command menu.
+
+The town runs on the full synthetic tree of Shizhong district.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import SimUser
+from tests.conftest import Town
+from tests.flows import REF
+
+AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
+GUANGMINGLU = "Guangminglu Subdistrict Practice Institute"
+
+
+@pytest.fixture
+def town_settings() -> dict[str, Any]:
+    """The tree, and intake limits small enough to meet in a story."""
+    return {"areas": {"file": str(AREA_FILE)},
+            "limits": {"max_open_requests": 2, "max_requests_per_day": 3}}
+
+
+def menu(town: Town, scope: dict[str, Any], language: str = "") -> list[str]:
+    """The command names the sandbox holds for a scope (and language)."""
+    key = json.dumps([scope, language], sort_keys=True)
+    return [c["command"] for c in town.sb.api.commands.get(key, [])]
+
+
+async def known_user(town: Town, name: str, username: str, language: str = "en") -> SimUser:
+    """Someone who has opened the bot, so admins can name them by @username."""
+    user = town.sb.add_user(name, language_code=language, username=username)
+    await user.send("/start")
+    await user.wait_for(text="Choose below" if language == "en" else "请在下面选择")
+    return user
+
+
+async def approved_volunteer(town: Town, user: SimUser, area: str) -> None:
+    """A volunteer of `area` whose registration an admin approved (as /join would leave it)."""
+    assert town.bot.services is not None
+    env = town.bot.services.env
+    async with env.db.transaction() as repo:
+        await repo.apply(user.id, user.first_name, None, area, None, env.now())
+        assert await repo.decide(user.id, True, town.admin.id, None, env.now())
+
+
+async def file_request(citizen: SimUser) -> str:
+    """A citizen files a request in Guangminglu Community 1 and returns its reference."""
+    await citizen.send("/start")
+    await citizen.wait_for(text="Choose below")
+    await citizen.press("📝 New request")
+    await citizen.wait_for(text="What kind of help")
+    await citizen.press("Help for the elderly")
+    await citizen.wait_for(text="describe the problem")
+    await citizen.send("The stairs light is broken.")
+    await citizen.wait_for(text="Where is it")
+    await citizen.send("5 Guangming Road")
+    await citizen.wait_for(text="Which community")
+    await citizen.press(GUANGMINGLU)
+    await citizen.wait_for(text="which community in")
+    await citizen.press("Guangminglu Community 1 Practice Station")
+    await citizen.wait_for(text="How can the volunteer reach you")
+    await citizen.tap("Skip")
+    await citizen.wait_for(text="Is everything correct?")
+    await citizen.press("✅ Confirm and send")
+    receipt = await citizen.wait_for(text="Reference number")
+    match = REF.search(receipt.text)
+    assert match, receipt.text
+    return match.group(0)
+
+
+# -- area admins -----------------------------------------------------------------------------
+
+
+async def test_a_centre_admin_grants_an_area_and_the_new_admin_is_told_and_gets_the_menu(
+    town: Town,
+) -> None:
+    liming = await known_user(town, "Liming", "liming")
+    await town.admin.send("/grant @liming guangminglu")
+    await town.admin.wait_for(text=f"Liming ({liming.id}) is now an admin of {GUANGMINGLU}")
+    await liming.wait_for(text=f"You are now an admin of {GUANGMINGLU}")
+    private = {"type": "chat", "chat_id": liming.id}
+    await town.sb.wait_until(lambda: "stats" in menu(town, private), timeout=5)
+    assert "grant" not in menu(town, private)  # an area admin cannot make admins
+
+    await town.admin.send("/admins")
+    listing = await town.admin.wait_for(text="Admins")
+    assert f"Liming ({liming.id}) — {GUANGMINGLU}" in listing.text
+    assert "the whole district (centre)" in listing.text
+
+    await town.admin.send(f"/grant {liming.id} guangminglu")
+    await town.admin.wait_for(text="is already an admin of")
+
+    await town.admin.send("/revoke @liming")
+    await town.admin.wait_for(text=f"Liming ({liming.id}) is no longer an admin of any area")
+    await liming.wait_for(text="You are no longer an admin")
+    await town.sb.wait_until(lambda: menu(town, private) == [], timeout=5)
+
+
+async def test_an_area_admin_cannot_grant_and_bad_grants_are_explained(town: Town) -> None:
+    liming = await known_user(town, "Liming", "liming")
+    await town.admin.send("/grant @liming guangminglu")
+    await liming.wait_for(text="You are now an admin")
+
+    await liming.send("/grant @liming zhongxinjie")
+    await liming.wait_for(text="only the service centre's admins")
+    await town.admin.send("/grant")
+    await town.admin.wait_for(text="Usage: /grant <user id or @username> <area id>")
+    await town.admin.send("/grant @nobody guangminglu")
+    await town.admin.wait_for(text="I do not know @nobody")
+    await town.admin.send("/grant @liming atlantis")
+    await town.admin.wait_for(text="There is no area atlantis")
+    await town.admin.send(f"/grant {town.admin.id} guangminglu")
+    await town.admin.wait_for(text="is a centre admin already")
+    await town.citizen.send("/grant @liming guangminglu")
+    await town.citizen.wait_for(text="only the service centre's admins")
+
+
+# -- bans and intake limits ------------------------------------------------------------------
+
+
+async def test_a_banned_citizen_is_refused_politely_and_their_requests_stay(town: Town) -> None:
+    await town.grandma.send("/start")
+    await town.grandma.wait_for(text="请在下面选择")
+    ref = await file_request(town.citizen)
+
+    await town.admin.send(f"/ban {town.citizen.id} repeated fake requests")
+    await town.admin.wait_for(text="is banned: repeated fake requests")
+    await town.admin.send(f"/ban {town.grandma.id}")
+    await town.admin.wait_for(text="Usage: /ban")
+    await town.admin.send(f"/ban {town.admin.id} no reason at all")
+    await town.admin.wait_for(text="is an admin and cannot be banned")
+
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="you cannot file new requests at the moment")
+    await town.admin.send(f"/find {ref}")
+    await town.admin.wait_for(text=ref)  # the request is still there for the admins
+
+    await town.admin.send(f"/ban {town.grandma.id} 恶意骚扰")
+    await town.admin.wait_for(text="is banned")
+    await town.grandma.send("/new")
+    await town.grandma.wait_for(text="您目前不能提交新的求助")
+
+    await town.admin.send(f"/unban {town.citizen.id}")
+    await town.admin.wait_for(text="may file requests again")
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="What kind of help")
+
+
+async def test_a_ban_during_the_form_stops_the_request_at_confirm_and_keeps_the_draft(
+    town: Town,
+) -> None:
+    await town.citizen.send("/start")
+    await town.citizen.wait_for(text="Choose below")
+    await town.citizen.press("📝 New request")
+    await town.citizen.wait_for(text="What kind of help")
+    await town.citizen.press("Help for the elderly")
+    await town.citizen.wait_for(text="describe the problem")
+    await town.citizen.send("The stairs light is broken.")
+    await town.citizen.wait_for(text="Where is it")
+    await town.citizen.send("5 Guangming Road")
+    await town.citizen.wait_for(text="Which community")
+    await town.citizen.press(GUANGMINGLU)
+    await town.citizen.wait_for(text="which community in")
+    await town.citizen.press("Guangminglu Community 1 Practice Station")
+    await town.citizen.wait_for(text="How can the volunteer reach you")
+    await town.citizen.tap("Skip")
+    await town.citizen.wait_for(text="Is everything correct?")
+
+    await town.admin.send(f"/ban {town.citizen.id} spam")
+    await town.admin.wait_for(text="is banned")
+    await town.citizen.press("✅ Confirm and send")
+    await town.citizen.wait_for(text="you cannot file new requests")
+    assert not any("Reference number" in (m.text or "")
+                   for m in town.citizen.private.bot_messages())
+    assert town.volunteers.last_bot_message is None  # nothing was dispatched
+
+    await town.admin.send(f"/unban {town.citizen.id}")
+    await town.admin.wait_for(text="may file requests again")
+    await town.citizen.press("✅ Confirm and send")  # the draft was kept
+    await town.citizen.wait_for(text="Reference number")
+
+
+async def cancel_from_my_requests(citizen: SimUser, ref: str) -> None:
+    """The citizen cancels a request from My requests, confirming."""
+    await citizen.send("/my")
+    listing = await citizen.wait_for(text=ref)
+    await citizen.press(f"✖ Cancel {ref}", message=listing)
+    await citizen.wait_for(text=f"Cancel request {ref}?")
+    await citizen.press("Yes, cancel it")
+    await citizen.wait_for(text=f"Request {ref} is cancelled.")
+
+
+async def test_the_intake_limits_answer_with_a_clear_message(town: Town) -> None:
+    first = await file_request(town.citizen)
+    second = await file_request(town.citizen)
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="You already have 2 requests in progress")
+
+    # Cancelling one makes room; the daily limit (3 in 24 hours) still counts it.
+    await cancel_from_my_requests(town.citizen, first)
+    third = await file_request(town.citizen)
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="You already have 2 requests in progress")
+    await cancel_from_my_requests(town.citizen, second)
+    await cancel_from_my_requests(town.citizen, third)
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="You have filed 3 requests in the last 24 hours")
+    await town.tick(hours=25)
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="What kind of help")
+
+
+# -- broadcasts ------------------------------------------------------------------------------
+
+
+async def test_a_broadcast_is_previewed_then_sent_to_the_areas_volunteers_only(
+    town: Town,
+) -> None:
+    wang = await known_user(town, "老王", "laowang", language="zh")
+    far = await known_user(town, "Far", "faraway")
+    await approved_volunteer(town, wang, "guangminglu-01")
+    await approved_volunteer(town, far, "zhongxinjie-01")
+
+    await town.admin.send("/broadcast guangminglu Training on Saturday at 9:00 <bring ID>")
+    preview = await town.admin.wait_for(text="Preview")
+    assert f"to 1 volunteers in {GUANGMINGLU}" in preview.text
+    assert "Training on Saturday at 9:00 <bring ID>" in preview.text
+    send_data = preview.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    await town.admin.press("✅ Send", message=preview)
+    told = await wang.wait_for(text="服务中心通知")
+    assert "Training on Saturday at 9:00 <bring ID>" in told.text
+    await town.sb.wait_until(
+        lambda: "Sent to 1 volunteers" in (getattr(town.admin.private.get(preview.message_id),
+                                                   "text", "") or ""), timeout=5)
+    assert not any("Training" in (m.text or "") for m in far.private.bot_messages())
+
+    # A second Send (a replayed press on the same preview) sends nothing more.
+    press = await town.admin.press_data(send_data, message=preview)
+    assert "already sent" in ((await press.answer()).text or "")
+    assert sum("Training" in (m.text or "") for m in wang.private.bot_messages()) == 1
+
+
+async def test_broadcasts_are_scoped_cancellable_and_explained(town: Town) -> None:
+    liming = await known_user(town, "Liming", "liming")
+    wang = await known_user(town, "Wang", "wang")
+    await approved_volunteer(town, wang, "guangminglu-02")
+    await town.admin.send("/grant @liming guangminglu")
+    await liming.wait_for(text="You are now an admin")
+
+    await liming.send("/broadcast zhongxinjie Hello")
+    await liming.wait_for(text="zhongxinjie is not an area you can send to")
+    await liming.send("/broadcast guangminglu")
+    await liming.wait_for(text="Usage: /broadcast")
+    await liming.send("/broadcast zhongxinjie-01 x")
+    await liming.wait_for(text="is not an area you can send to")
+    await liming.send("/broadcast guangminglu-02 Meeting moved to Sunday")
+    preview = await liming.wait_for(text="to 1 volunteers")
+    await liming.press("✖️ Cancel", message=preview)
+    await town.sb.wait_until(
+        lambda: "nothing was sent" in (getattr(liming.private.get(preview.message_id), "text",
+                                               "") or ""), timeout=5)
+    assert not any("Meeting" in (m.text or "") for m in wang.private.bot_messages())
+    await town.citizen.send("/broadcast guangminglu hi")
+    await town.citizen.wait_for(text="only admins can do this")
+
+
+# -- menus -----------------------------------------------------------------------------------
+
+
+async def test_each_role_sees_its_own_command_menu(town: Town) -> None:
+    citizen_menu = menu(town, {"type": "all_private_chats"})
+    assert "new" in citizen_menu and "stats" not in citizen_menu
+    assert menu(town, {"type": "all_chat_administrators"}) == ["bind", "bindings", "stats"]
+    admin_chat = menu(town, {"type": "chat", "chat_id": town.admin_chat.id})
+    assert "export" in admin_chat and "new" not in admin_chat
+    centre = {"type": "chat", "chat_id": town.admin.id}
+    await town.sb.wait_until(lambda: "ban" in menu(town, centre), timeout=5)
+    assert menu(town, {"type": "all_private_chats"}, "zh") == citizen_menu  # in Chinese too
