@@ -8,9 +8,8 @@ from typing import Any, TypeGuard
 
 from bot import render, ui
 from bot.context import Answer, Env, Who
-from bot.i18n import Raw
 from storage import Card, Dialog, Outgoing, Repo, Request
-from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, OPEN_STATUSES
+from storage.models import CLAIMED, DISPATCHED
 
 MY_REQUESTS_SHOWN = 10
 RESUMABLE_FLOWS = ("intake", "join")  # forms that a short dialog may interrupt
@@ -605,49 +604,6 @@ class RequestLoop:
             await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
                                env.now())
         env.wake_sender()
-
-    async def stats(self, who: Who, chat_id: int, args: list[str]) -> None:
-        """Send collected, closed (confirmed / not), completion rate and open requests by
-        status; `/stats <area>` counts that area's whole subtree."""
-        env, t, tree = self.env, self.env.t, self.env.config.areas
-        async with env.db.transaction() as repo:
-            user = await repo.user(who.user_id)
-            lang = env.t.language_for(user.language if user else None, who.telegram_language)
-            area = args[0].lower() if args else None
-            if not self.is_admin(who.user_id):
-                text = t(lang, "admin.not_admin")
-            elif len(args) > 1 or (area is not None and (tree is None or area not in tree)):
-                text = t(lang, "admin.unknown_area", area=" ".join(args))
-            else:
-                scope = None  # the whole district (the centre's subtree is everything)
-                if area is not None and tree is not None and area != tree.root:
-                    scope = tree.subtree(area)
-                text = self._stats_text(lang, await repo.tally(scope),
-                                        render.area_name(env, area or "", lang))
-            await repo.enqueue([ui.message(chat_id, text)], env.now())
-        env.wake_sender()
-
-    def _stats_text(self, lang: str, tally: dict[tuple[str, str, str], int], area: str) -> str:
-        t = self.env.t
-
-        def count(status: str | None = None, how: str | None = None, by: str | None = None) -> int:
-            return sum(n for (s, h, b), n in tally.items()
-                       if status in (None, s) and how in (None, h) and by in (None, b))
-
-        collected, closed = count(), count(CLOSED)
-        confirmed, by_citizen = count(CLOSED, "confirmed"), count(CANCELLED, by="citizen")
-        base = collected - by_citizen
-        rate = f"{100 * closed / base:.2f}%" if base else "—"
-        share = f"{100 * confirmed / closed:.2f}%" if closed else "—"
-        open_lines = "\n".join(
-            t(lang, "admin.stats_open_line", status=t(lang, f"admin.status.{s}"),
-              count=count(s))
-            for s in OPEN_STATUSES
-        )
-        return t(lang, "admin.stats", area=area, collected=collected, closed=closed,
-                 confirmed=confirmed, unconfirmed=count(CLOSED, "unconfirmed"),
-                 confirmed_share=share, cancelled=by_citizen, rate=rate,
-                 open=sum(count(s) for s in OPEN_STATUSES), open_lines=Raw(open_lines))
 
     # -- short dialogs that interrupt a draft -----------------------------------------------
 

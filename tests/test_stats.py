@@ -1,0 +1,490 @@
+"""/stats over a hand-built data set whose every figure is known: two months, two institutes.
+
+Requests are stored with their timelines (the triggers of migration 006 keep the lifecycle
+columns); one is reopened and one cancelled through the repository's own moves. Each test
+says which requests make a number, so a wrong number points at its cause."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import charts
+from bot.charts import Bar
+from bot.context import Clock, Env, Who
+from bot.i18n import Catalogs
+from bot.jobs import Jobs
+from bot.loop import RequestLoop
+from bot.periods import parse_period
+from bot.roles import Roles
+from bot.stats import Statistics
+from storage import Database, Repo
+from storage import stats as sql
+from storage.stats import Cohort
+from tests.conftest import CATEGORIES, TOKEN
+
+AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CITIZEN, VOLUNTEER, CENTRE, AREA_ADMIN, NOBODY = 500, 600, 1, 2, 3
+GML, GML1, GML2 = "guangminglu", "guangminglu-01", "guangminglu-02"
+ZXJ, ZXJ1 = "zhongxinjie", "zhongxinjie-01"
+MIN, HOUR, DAY = 60.0, 3600.0, 86400.0
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def at(month: int, day: int, hour: int = 12, minute: int = 0) -> float:
+    """A moment of 2026 in Shanghai."""
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).timestamp()
+
+
+NOW = at(4, 15)
+
+
+class FixedClock(Clock):
+    """The clock stands at NOW."""
+
+    def now(self) -> float:
+        """Return NOW."""
+        return NOW
+
+
+def request(ref: str, area: str | None, category: str, created: float, *,
+            claimed: float | None = None, done: float | None = None,
+            end: str | None = None, ended: float | None = None,
+            rating: int | None = None) -> dict[str, Any]:
+    """A request and its timeline: claimed and done minutes after `created`, then `end`
+    (confirmed, auto_closed, cancelled_citizen or cancelled_admin) at `ended`."""
+    events: list[tuple[str, float, int | None]] = [("created", created, CITIZEN),
+                                                   ("dispatched", created, None)]
+    status = "dispatched"
+    row: dict[str, Any] = {"ref": ref, "citizen_id": CITIZEN, "language": "en",
+                           "category": category, "description": "", "area_id": area,
+                           "created_at": created,
+                           "updated_at": created}
+    if claimed is not None:
+        events.append(("claimed", claimed, VOLUNTEER))
+        status = "claimed"
+        row.update(volunteer_id=VOLUNTEER, volunteer_name="Li", claimed_at=claimed)
+    if done is not None:
+        events.append(("done", done, VOLUNTEER))
+        status = "done"
+        row["done_at"] = done
+    if end in ("confirmed", "auto_closed"):
+        events.append((end, ended or 0.0, CITIZEN if end == "confirmed" else None))
+        status = "closed"
+        row.update(closed_how="confirmed" if end == "confirmed" else "unconfirmed",
+                   closed_at=ended, rating=rating)
+    elif end in ("cancelled_citizen", "cancelled_admin"):
+        events.append(("cancelled", ended or 0.0, CITIZEN if end == "cancelled_citizen"
+                       else CENTRE))
+        status = "cancelled"
+        row.update(cancelled_by=end.removeprefix("cancelled_"), closed_at=ended)
+    row.update(status=status, events=events)
+    return row
+
+
+async def build(repo: Repo) -> None:
+    """The data set (local times; the station's institute in brackets):
+
+    March — r1 gml-01 elderly: claimed +20 min, done +2 h, confirmed, 5★
+            r2 gml-01 elderly: claimed +1 h, done +5 h, closed unconfirmed
+            r3 gml-01 environment: claimed +10 min, done +1 h, REOPENED, claimed and done
+               again, confirmed, 3★
+            r4 gml-02 elderly: cancelled by the citizen before any claim
+            r5 gml-02 legal: claimed +2 h, still claimed, overdue
+            r6 gml (no station) elderly: waiting, overdue
+            r7 zxj-01 elderly: claimed +3 h, cancelled by an admin
+            r8 zxj-01 environment: claimed +40 min, done +1 d, awaiting the citizen
+            r9 no area, elderly: claimed +5 min, done +30 min, confirmed, 4★
+            r12 gml-02 elderly: 31 March 23:30 (15:30 UTC), waiting
+    April — r10 gml-01 elderly: 1 April 00:10 (31 March UTC), claimed +1 h, done +2 h,
+               confirmed, 2★
+            r11 zxj-01 legal: waiting, overdue
+    Also: r1 carries a stale overdue mark, which a closed request never counts."""
+    await repo.bulk_users([CITIZEN, VOLUNTEER, CENTRE], 0.0)
+    t1, t2, t3 = at(3, 2, 9), at(3, 3, 10), at(3, 5, 8)
+    t5, t6, t7, t8, t9 = at(3, 11), at(3, 12), at(3, 15), at(3, 20), at(3, 25)
+    t10, t11, t12 = at(4, 1, 0, 10), at(4, 2), at(3, 31, 23, 30)
+    await repo.bulk_requests([
+        request("r1", GML1, "elderly", t1, claimed=t1 + 20 * MIN, done=t1 + 2 * HOUR,
+                end="confirmed", ended=t1 + 3 * HOUR, rating=5),
+        request("r2", GML1, "elderly", t2, claimed=t2 + HOUR, done=t2 + 5 * HOUR,
+                end="auto_closed", ended=t2 + 3 * DAY),
+        request("r3", GML1, "environment", t3, claimed=t3 + 10 * MIN, done=t3 + HOUR),
+        request("r4", GML2, "elderly", at(3, 10), end="cancelled_citizen",
+                ended=at(3, 10) + 30 * MIN),
+        request("r5", GML2, "legal", t5, claimed=t5 + 2 * HOUR),
+        request("r6", GML, "elderly", t6),
+        request("r7", ZXJ1, "elderly", t7, claimed=t7 + 3 * HOUR, end="cancelled_admin",
+                ended=t7 + DAY),
+        request("r8", ZXJ1, "environment", t8, claimed=t8 + 40 * MIN, done=t8 + DAY),
+        request("r9", None, "elderly", t9, claimed=t9 + 5 * MIN, done=t9 + 30 * MIN,
+                end="confirmed", ended=t9 + HOUR, rating=4),
+        request("r10", GML1, "elderly", t10, claimed=t10 + HOUR, done=t10 + 2 * HOUR,
+                end="confirmed", ended=t10 + 3 * HOUR, rating=2),
+        request("r11", ZXJ1, "legal", t11),
+        request("r12", GML2, "elderly", t12),
+    ])
+    ids = {ref: (await repo.request_by_ref(ref)).id for ref in ("r1", "r3", "r5", "r6", "r11")}
+    # r3: not resolved, says the citizen; claimed and done again two days later, confirmed
+    again = t3 + 2 * DAY
+    assert await repo.reopen(ids["r3"], CITIZEN, again)
+    await repo.add_event(ids["r3"], "reopened", CITIZEN, again)
+    assert await repo.claim(ids["r3"], VOLUNTEER, "Li", again + HOUR)
+    await repo.add_event(ids["r3"], "claimed", VOLUNTEER, again + HOUR)
+    assert await repo.complete(ids["r3"], VOLUNTEER, None, None, again + 2 * HOUR)
+    await repo.add_event(ids["r3"], "done", VOLUNTEER, again + 2 * HOUR)
+    assert await repo.confirm(ids["r3"], CITIZEN, again + 3 * HOUR)
+    await repo.add_event(ids["r3"], "confirmed", CITIZEN, again + 3 * HOUR)
+    assert await repo.rate(ids["r3"], CITIZEN, 3, again + 3 * HOUR)
+    for ref in ("r5", "r6", "r11", "r1"):
+        await repo.set_overdue(ids[ref], NOW - DAY)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh database holding the data set."""
+    database = await Database.open(tmp_path / "civicloop.db")
+    async with database.transaction() as repo:
+        await build(repo)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def env(db: Database, tmp_path: Path) -> Env:
+    """An environment on the area tree, English by default, whose clock stands at NOW."""
+    from bot.config import parse_config
+
+    config = parse_config({
+        "telegram": {"token": TOKEN},
+        "bot": {"database": "civicloop.db", "default_language": "en", "admin_ids": [CENTRE]},
+        "categories": CATEGORIES,
+        "areas": {"file": str(AREA_FILE)},
+    }, env={}, base_dir=tmp_path)
+    return Env(db=db, config=config, t=Catalogs.load("en"), clock=FixedClock())
+
+
+@pytest.fixture
+def service(env: Env) -> Statistics:
+    """The statistics service, with its chart runner registered on its own Jobs."""
+    return Statistics(env, RequestLoop(env), Roles(env), Jobs(env))
+
+
+async def cohort(db: Database, month: int, areas: list[str] | None) -> Cohort:
+    """The figures of a month of 2026 in some areas (None: the whole district)."""
+    period = parse_period(f"2026-{month:02d}", NOW, SHANGHAI)
+    assert period is not None
+    async with db.reading() as repo:
+        return await sql.cohort(repo, period.start, period.end, areas)
+
+
+def subtree(env: Env, area: str) -> list[str]:
+    """An area and everything under it."""
+    assert env.config.areas is not None
+    return env.config.areas.subtree(area)
+
+
+async def outbox(db: Database) -> list[tuple[int, str, dict[str, Any]]]:
+    """Every queued call (chat, method, payload), in order, marking them sent."""
+    calls = []
+    async with db.transaction() as repo:
+        while heads := await repo.pending_outbox_head(NOW + DAY, 100):
+            for row in heads:
+                calls.append((row.id, row.chat_id, row.method, row.payload))
+                await repo.mark_sent(row.id, [1], NOW)
+    return [(chat, method, payload) for _, chat, method, payload in sorted(calls)]
+
+
+# -- the figures, straight from storage -------------------------------------------------------
+
+
+async def test_march_in_the_whole_district_counts_every_step_apart(db: Database) -> None:
+    """March holds r1-r9 and r12 (r12 at 23:30 on the 31st local, the 31st in UTC too; r10 at
+    00:10 on 1 April local is still 31 March in UTC and belongs to April)."""
+    found = await cohort(db, 3, None)
+    total = found.total
+    assert total.collected == 10
+    assert total.dispatched == 10
+    assert total.claimed == 7  # r1 r2 r3 r5 r7 r8 r9
+    assert total.done == 5  # r1 r2 r3 r8 r9
+    assert (total.confirmed, total.unconfirmed, total.closed) == (3, 1, 4)  # r1 r3 r9 · r2
+    assert total.reopened == 1  # r3
+    assert total.cancelled_by_citizen == 1  # r4
+    assert total.cancelled_by_admin == 1  # r7
+    assert total.open == {"dispatched": 2, "claimed": 1, "done": 1}  # r6 r12 · r5 · r8
+    assert total.completion == pytest.approx(4 / 9)  # closed ÷ (10 − 1 cancelled by citizen)
+    assert total.confirmed_share == pytest.approx(3 / 4)
+    # claims after 5 10 20 40 60 120 180 min: the 4th of 7
+    assert found.claim_wait == 40 * MIN
+    # first "done" after 30 min, 1 h, 2 h, 5 h, 1 d (r3's second one does not count)
+    assert found.done_wait == 2 * HOUR
+    assert total.ratings == [0, 0, 0, 1, 1, 1]  # r3 3★, r9 4★, r1 5★
+    assert total.satisfaction == pytest.approx(4.0)
+    assert found.overdue_now == 3  # r5 r6 r11, whenever filed; not r1 (closed)
+    by_category = {code: (c.collected, c.closed) for code, c in found.by_category.items()}
+    assert by_category == {"elderly": (7, 3), "environment": (2, 1), "legal": (1, 0)}
+    by_area = {area: (c.collected, c.closed) for area, c in found.by_area.items()}
+    assert by_area == {GML1: (3, 3), GML2: (3, 0), GML: (1, 0), ZXJ1: (2, 0), None: (1, 1)}
+
+
+async def test_an_institute_counts_only_its_subtree(db: Database, env: Env) -> None:
+    """Guangminglu in March: r1-r6 and r12; the claim waits 10 20 60 120 min give the lower
+    median 20 min (not 40, the mean of the middle two)."""
+    found = await cohort(db, 3, subtree(env, GML))
+    total = found.total
+    assert (total.collected, total.claimed, total.done, total.closed) == (7, 4, 3, 3)
+    assert (total.confirmed, total.unconfirmed, total.reopened) == (2, 1, 1)
+    assert (total.cancelled_by_citizen, total.cancelled_by_admin) == (1, 0)
+    assert total.completion == pytest.approx(3 / 6)
+    assert found.claim_wait == 20 * MIN
+    assert found.done_wait == 2 * HOUR  # 1 h, 2 h, 5 h
+    assert found.overdue_now == 2  # r5 r6
+    assert total.ratings == [0, 0, 0, 1, 0, 1]
+
+    zhongxinjie = await cohort(db, 3, subtree(env, ZXJ))
+    assert (zhongxinjie.total.collected, zhongxinjie.total.closed) == (2, 0)
+    assert zhongxinjie.total.cancelled_by_admin == 1
+    assert zhongxinjie.total.completion == 0.0
+    assert zhongxinjie.total.confirmed_share is None and zhongxinjie.total.satisfaction is None
+    assert zhongxinjie.overdue_now == 1  # r11, filed in April
+
+
+async def test_april_and_an_empty_area(db: Database, env: Env) -> None:
+    """April holds r10 and r11; a station with nothing counts nothing, without errors."""
+    april = await cohort(db, 4, None)
+    assert (april.total.collected, april.total.closed, april.total.confirmed) == (2, 1, 1)
+    assert april.total.completion == pytest.approx(0.5)
+    assert (april.claim_wait, april.done_wait) == (HOUR, 2 * HOUR)
+    assert april.total.satisfaction == pytest.approx(2.0)
+
+    empty = await cohort(db, 4, subtree(env, GML2))
+    assert empty.total.collected == 0 and empty.by_category == {}
+    assert empty.total.completion is None and empty.claim_wait is None
+    nowhere = await cohort(db, 3, [])
+    assert nowhere.total.collected == 0 and nowhere.overdue_now == 0
+
+
+async def test_both_ways_to_a_median_agree(db: Database, env: Env,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small cohort's waits are sorted from the rows read by creation time; a big one's are
+    read off the wait indexes at the median's offset. Both give the same lower medians."""
+    small = [await cohort(db, 3, None), await cohort(db, 3, subtree(env, GML))]
+    monkeypatch.setattr(sql, "SMALL_COHORT", 0)
+    big = [await cohort(db, 3, None), await cohort(db, 3, subtree(env, GML))]
+    assert [(c.claim_wait, c.done_wait) for c in small] == [(40 * MIN, 2 * HOUR),
+                                                            (20 * MIN, 2 * HOUR)]
+    assert [(c.claim_wait, c.done_wait) for c in big] == [(c.claim_wait, c.done_wait)
+                                                          for c in small]
+
+
+async def test_the_queries_are_answered_from_the_stats_indexes(db: Database) -> None:
+    """The shape pass walks requests_stats in group order (no sort, which would cost seconds
+    at a million), and the medians read their wait indexes: the expressions of migration 007
+    and storage/stats.py have not drifted apart."""
+    where, params = sql._where(0.0, NOW, ["a", "b"])
+    async with db.reading() as repo:
+        plan = await repo._all("EXPLAIN QUERY PLAN " + sql._BY_SHAPE.format(where=where),
+                               tuple(params))
+        details = " | ".join(row[3] for row in plan)
+        assert "requests_stats" in details and "TEMP B-TREE" not in details, details
+        for wait, index in sql._WAITS.values():
+            plan = await repo._all(
+                "EXPLAIN QUERY PLAN " + sql._WAIT.format(wait=wait, index=index, where=where),
+                (*params, 0))
+            details = " | ".join(row[3] for row in plan)
+            assert index in details and "TEMP B-TREE" not in details, details
+
+
+# -- the service: who sees what, and the words ------------------------------------------------
+
+
+async def test_the_text_in_english_for_march(service: Statistics, db: Database) -> None:
+    """A centre admin's /stats 2026-03: every figure, the breakdown by institute with the
+    request without an area as "not given", then the chart job."""
+    await service.stats(Who(CENTRE, "Centre"), CENTRE, ["2026-03"])
+    (chat, method, payload), = await outbox(db)
+    assert (chat, method) == (CENTRE, "sendMessage")
+    assert payload["text"].splitlines() == [
+        "<b>Statistics</b> · the whole district · 2026-03-01..2026-03-31",
+        "<i>Requests collected in the period, and where they are now</i>",
+        "Collected: 10",
+        "Dispatched: 10 · claimed: 7 · done by a volunteer: 5",
+        "Closed: 4 (confirmed by the citizen: 3, without confirmation: 1)",
+        "Reopened: 1",
+        "Cancelled by citizens: 1 · by admins: 1",
+        "Completion rate: 44.44% (confirmed share 75.00%)",
+        "Open now: 4",
+        "  • waiting for a volunteer: 2",
+        "  • claimed, in progress: 1",
+        "  • done, awaiting the citizen: 1",
+        "Median time to claim: 40 min · to done: 2 h 0 min",
+        "Satisfaction: 4.00 from 3 ratings (5★ 1, 4★ 1, 3★ 1, 2★ 0, 1★ 0)",
+        "Overdue now (open requests past their time, whenever filed): 3",
+        "<b>By category</b> (collected / closed)",
+        "  • Help for the elderly: 7 / 3",
+        "  • Living environment: 2 / 1",
+        "  • Legal aid: 1 / 0",
+        "<b>By area</b> (collected / closed)",
+        "  • Guangminglu Subdistrict Practice Institute: 7 / 3",
+        "  • Zhongxinjie Subdistrict Practice Institute: 2 / 0",
+        "  • area not given: 1 / 1",
+    ]
+    async with db.reading() as repo:
+        (job,) = await repo.pending_jobs()
+    assert (job.kind, job.chat_id, job.language) == ("chart", CENTRE, "en")
+
+
+async def test_an_institute_breaks_down_by_station_in_chinese(service: Statistics,
+                                                              db: Database) -> None:
+    """In Chinese, /stats guangminglu 2026-03 (any order): stations, and the request filed at
+    the institute itself as 未填写区域."""
+    async with db.transaction() as repo:
+        await repo.see_user(CENTRE, "Centre", None, "zh", NOW, private=True)
+        await repo.set_language(CENTRE, "zh", NOW)
+    await service.stats(Who(CENTRE, "Centre"), CENTRE, ["guangminglu", "2026-03"])
+    (_, _, payload), = await outbox(db)
+    lines = payload["text"].splitlines()
+    assert lines[0].startswith("<b>诉求统计</b> · 光明路") and lines[0].endswith("2026-03-31")
+    assert "受理：7" in lines and "办结率：50.00%（确认占比 66.67%）" in lines
+    assert "接单时间中位数：20分钟 · 办结时间中位数：2小时0分钟" in lines
+    rows = lines[lines.index("<b>按区域</b>（受理 / 已关闭）") + 1:]
+    assert [row.rsplit("：", 1)[1] for row in rows] == ["3 / 3", "3 / 0", "1 / 0"]
+    assert rows[-1] == "  • 未填写区域：1 / 0"
+
+
+async def test_area_admins_see_their_subtree_only(service: Statistics, db: Database) -> None:
+    """An admin of Zhongxinjie sees by default March's 2 requests there; asking for
+    Guangminglu, or the whole district, is refused; a non-admin is refused everything."""
+    async with db.transaction() as repo:
+        await repo.bulk_users([AREA_ADMIN, NOBODY], NOW)
+        await repo.grant(AREA_ADMIN, ZXJ, CENTRE, NOW)
+    admin = Who(AREA_ADMIN, "Zhao")
+    await service.stats(admin, AREA_ADMIN, ["2026-03"])
+    await service.stats(admin, AREA_ADMIN, ["2026-03", GML])
+    await service.stats(admin, AREA_ADMIN, ["centre"])
+    await service.stats(Who(NOBODY, "Nobody"), NOBODY, [])
+    own, outside, district, nobody = (payload["text"] for _, _, payload in await outbox(db))
+    assert own.startswith("<b>Statistics</b> · Zhongxinjie Subdistrict Practice Institute")
+    assert "Collected: 2" in own and "Overdue now (open requests past their time, " \
+        "whenever filed): 1" in own
+    assert "  • Zhongxinjie Community 1 Practice Station: 2 / 0" in own
+    assert outside == ("Guangminglu Subdistrict Practice Institute is outside the areas you "
+                       "administer (Zhongxinjie Subdistrict Practice Institute).")
+    assert district.startswith("Shizhong District Civilization Practice Centre is outside")
+    assert nobody == "Sorry, only admins can do this."
+
+
+async def test_bad_arguments_get_one_line_with_the_usage(service: Statistics,
+                                                         db: Database) -> None:
+    """A malformed date, an unknown area and two periods each get one line."""
+    for args in (["2026-13-01"], ["nowhere"], ["month", "year"], ["2026-03-31..2026-03-01"]):
+        await service.stats(Who(CENTRE, "Centre"), CENTRE, args)
+    texts = [payload["text"] for _, _, payload in await outbox(db)]
+    assert texts[0].startswith("There is no period 2026-13-01. Usage: /stats [period]")
+    assert texts[1].startswith("There is no area nowhere. Usage: /stats [period] [area id]")
+    assert texts[2].startswith("Usage: /stats [period] [area id]")
+    assert texts[3].startswith("There is no period 2026-03-31..2026-03-01.")
+    assert all("\n" not in text for text in texts)
+    async with db.reading() as repo:
+        assert await repo.pending_jobs() == []
+
+
+def test_waits_read_the_way_people_say_them(service: Statistics) -> None:
+    """Minutes, hours and minutes, days and hours; nothing to measure is a dash."""
+    said = {seconds: (service.duration(seconds, "en"), service.duration(seconds, "zh"))
+            for seconds in (None, 20.0, 23 * MIN, 5 * HOUR + 12 * MIN + 59, 2 * DAY + 3 * HOUR)}
+    assert said == {None: ("—", "—"), 20.0: ("under a minute", "不到1分钟"),
+                    23 * MIN: ("23 min", "23分钟"),
+                    5 * HOUR + 12 * MIN + 59: ("5 h 12 min", "5小时12分钟"),
+                    2 * DAY + 3 * HOUR: ("2 d 3 h", "2天3小时")}
+
+
+# -- the chart --------------------------------------------------------------------------------
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header, after checking its signature and IHDR's CRC."""
+    assert data[:8] == PNG_SIGNATURE
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    assert struct.unpack(">I", data[29:33])[0] == zlib.crc32(data[12:29])
+    return struct.unpack(">II", data[16:24])
+
+
+async def test_the_chart_job_draws_a_png_and_sends_it(service: Statistics, db: Database,
+                                                      tmp_path: Path) -> None:
+    """The job /stats 2026-03 queued draws March by day (31 bars, 10 requests, 4 closed) and
+    sends it as a photo, which matplotlib reads back."""
+    await service.stats(Who(CENTRE, "Centre"), CENTRE, ["2026-03"])
+    await outbox(db)
+    assert await service.jobs.run_pending() == 1
+    (chat, method, payload), = await outbox(db)
+    assert (chat, method) == (CENTRE, "sendPhoto")
+    assert payload["caption"] == "📊 the whole district · 2026-03-01..2026-03-31"
+    path = Path(payload["photo"]["path"])
+    data = await asyncio.to_thread(path.read_bytes)
+    width, height = png_size(data)
+    assert width >= 1000 and height >= 800 and len(data) > 20_000
+
+    from matplotlib.image import imread
+
+    pixels = imread(path)
+    assert pixels.shape[:2] == (height, width)
+    assert pixels.std() > 0.05  # bars and words, not a blank page
+
+
+def test_the_chart_series_by_day_week_and_month(service: Statistics) -> None:
+    """March by day has 31 bars; hours map to local days (23:30 on the 31st stays in March);
+    a year goes by week, two years by month; the rate runs cumulatively."""
+    march = parse_period("2026-03", NOW, SHANGHAI)
+    assert march is not None
+    found = Cohort(sql.Counts(), {}, {}, None, None, 0)
+    hour = int((at(3, 31, 23, 30)) // 3600)
+    first = int(at(3, 1, 0, 10) // 3600)
+    chart = service.chart("en", march, service.default_scope(_centre()), found,
+                          [(first, 2, 1, 0), (hour, 3, 0, 1)], 0)
+    assert len(chart.series) == 31
+    assert (chart.series[0], chart.series[-1]) == (Bar("03-01", 2, 1), Bar("03-31", 3, 0))
+    assert chart.rates[0] == 50.0 and chart.rates[-1] == pytest.approx(100 * 1 / 4)
+    assert chart.series_title == "Requests collected per day"
+
+    year = parse_period("2025", NOW, SHANGHAI)
+    assert year is not None
+    weekly = service.chart("en", year, service.default_scope(_centre()), found, [], 0)
+    assert weekly.series_title.endswith("per week (from Monday)") and len(weekly.series) == 53
+    both = parse_period("2024-01-01..2025-12-31", NOW, SHANGHAI)
+    assert both is not None
+    monthly = service.chart("en", both, service.default_scope(_centre()), found, [], 0)
+    assert len(monthly.series) == 24 and monthly.series[0].label == "2024-01"
+
+
+def test_chinese_labels_have_a_font(tmp_path: Path) -> None:
+    """The packaged Noto Sans CJK (or a system CJK font) is found, and a Chinese chart renders
+    with it without matplotlib missing a glyph."""
+    font = charts.cjk_font()
+    assert font is not None, "no CJK font: install the manimgx-fonts-cjk dependency"
+    chart = charts.Chart("诉求统计 · 全区", "每日受理诉求", [Bar("03-01", 3, 2)], [66.7],
+                         "按类别", [Bar("助老服务", 3, 2)], "按区域", [Bar("光明路", 3, 2)],
+                         {"collected": "受理", "closed": "已关闭", "rate": "累计办结率"})
+    path = tmp_path / "zh.png"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph … missing from font" is a UserWarning
+        charts.render(chart, path, font)
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def _centre() -> Any:
+    from bot.roles import Role
+
+    return Role(CENTRE, centre=True)
