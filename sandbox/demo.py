@@ -168,11 +168,17 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     await admin_chat.wait_for(text="已升级", timeout=20)
     await grandma.wait_for(text="转交服务中心", timeout=20)
 
-    step("The admin checks the numbers")
-    await admin.send("/stats", chat=admin_chat)
+    step("The admin checks today's numbers: the figures at once, the chart right after")
+    await admin.send("/stats today", chat=admin_chat)
     await admin_chat.wait_for(text="办结率")
+    chart = await admin_chat.wait_for(predicate=lambda m: m.kind == "photo", timeout=60)
+    png = bytes(sb.world.files[chart.file_ids[-1]].data)
+    saved = Path(tempfile.gettempdir()) / "civicloop-demo-stats.png"
+    saved.write_bytes(png)
+    print(f"  📊 chart: a {len(png) // 1024} KB PNG, saved to {saved}")
     print(f"\nDone: {ref.group(0)} went round the whole loop; {second_ref.group(0)} was reminded "
-          f"and escalated. 429s received: {sb.count_429}.")
+          f"and escalated; /stats answered with its figures and a chart. "
+          f"429s received: {sb.count_429}.")
 
 
 async def main() -> int:

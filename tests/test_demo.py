@@ -22,4 +22,5 @@ def test_the_demo_plays_the_whole_loop_without_a_single_429() -> None:
              "已升级", "转交服务中心", "办结率：50.00%")
     for step in steps:
         assert step in out, step
-    assert "was reminded and escalated. 429s received: 0." in out
+    assert "chart: a " in out and "KB PNG" in out  # /stats' chart arrived after its text
+    assert "/stats answered with its figures and a chart. 429s received: 0." in out
