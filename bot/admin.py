@@ -95,12 +95,19 @@ class AdminConsole:
             await repo.enqueue(out, env.now())
         env.wake_sender()
 
+    async def list_bindings(self, who: Who, chat_id: int) -> None:
+        """/bindings: which group serves which category where, within the admin's reach."""
+        async with self.env.db.reading() as repo:
+            role = await self.roles.of(repo, who.user_id)
+        await self.loop.list_bindings(who, chat_id, role)
+
     async def list_admins(self, who: Who, chat_id: int) -> None:
         """/admins: the centre admins and every area admin with their areas."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
-            if await self.roles.of(repo, who.user_id) is None:
+            role = await self.roles.of(repo, who.user_id)
+            if role is None:
                 await self._reply(repo, chat_id, [t(lang, "admin.not_admin")])
             else:
                 lines = [t(lang, "roles.admins_title")]
@@ -108,7 +115,9 @@ class AdminConsole:
                     user = await repo.user(admin_id)
                     lines.append(t(lang, "roles.centre_line",
                                    name=self._name(user) if user else str(admin_id)))
-                grants = await repo.grant_list()
+                # An area admin sees the admins of their own areas, not everyone's.
+                grants = [(user_id, area) for user_id, area in await repo.grant_list()
+                          if role.covers(area)]
                 for user_id, area in grants:
                     user = await repo.user(user_id)
                     lines.append(t(lang, "roles.area_line",
@@ -228,6 +237,10 @@ class AdminConsole:
             draft = await repo.broadcast(broadcast_id)
             if draft is None or draft.author_id != who.user_id:
                 return Answer(t(lang, "common.stale"), alert=True)
+            role = await self.roles.of(repo, who.user_id)
+            if role is None or (draft.area_id != DISTRICT and not role.covers(draft.area_id)) \
+                    or (draft.area_id == DISTRICT and not role.centre):
+                return Answer(t(lang, "broadcast.no_longer"), alert=True)  # revoked since
             if draft.status != "draft":
                 return Answer(t(lang, "broadcast.already", status=t(lang, f"broadcast.status_"
                                                                             f"{draft.status}")),

@@ -16,6 +16,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot import ui
 from bot.admin import AdminConsole
@@ -140,9 +141,17 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_error_handler(errors.on_error)
 
 
-def build_application(config: Config, services: Services | None = None) -> Application:  # type: ignore[type-arg]
-    """Build the Application (no Updater: our Poller keeps an inbox) with its handlers."""
+def build_application(
+    config: Config, services: Services | None = None, request: BaseRequest | None = None
+) -> Application:  # type: ignore[type-arg]
+    """Build the Application (no Updater: our Poller keeps an inbox) with its handlers.
+
+    `request` replaces HTTP with another transport for every Bot API call (the seed-year
+    benchmark answers them in-process); None means HTTP to `config.base_url`.
+    """
     builder = Application.builder().token(config.token).updater(None)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     if config.base_url:
         builder = builder.base_url(config.base_url)
     if config.base_file_url:
@@ -210,16 +219,18 @@ async def run(
     stop: asyncio.Event,
     clock: Clock | None = None,
     on_ready: Callable[[Services], None] | None = None,
+    request: BaseRequest | None = None,
 ) -> None:
     """Run the bot until `stop` is set: open the database, poll, deliver, shut down cleanly.
 
     Raises if polling cannot go on (a rejected token), so the process exits non-zero.
+    `request` is an optional in-process transport in place of HTTP (see build_application).
     """
     db = await Database.open(config.database)
     try:
         env = Env(db=db, config=config, t=Catalogs.load(config.default_language),
                   clock=clock or Clock())
-        app = build_application(config)
+        app = build_application(config, request=request)
         sender = Sender(env, app.bot)
         env.wake_sender = sender.wake
         loop = RequestLoop(env)

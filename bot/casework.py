@@ -39,6 +39,9 @@ class Actor:
 Action = Callable[[Repo, Actor, list[str]], Awaitable[list[Outgoing]]]
 
 
+_REF = re.compile(r"^\d{4}-\d{6}$")  # a reference number, e.g. 2026-000123
+
+
 class Casework:
     """Admin actions on single requests, each an event with who and why."""
 
@@ -76,9 +79,12 @@ class Casework:
         """/assign <ref> <volunteer> [reason]: give an open request to a volunteer."""
         await self._act(who, chat_id, args, self._assign)
 
-    async def cancel(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def cancel(self, who: Who, chat_id: int, args: list[str]) -> bool:
         """/cancel <ref> <reason>: cancel an open request. A citizen who types /cancel with
-        the reference of their own request in private gets the Cancel confirmation."""
+        the reference of their own request in private gets the Cancel confirmation.
+
+        Returns False, doing nothing, for a citizen's /cancel <anything else> in private:
+        that still means "leave the form"."""
         env = self.env
         own: int | None = None
         async with env.db.transaction() as repo:
@@ -88,6 +94,8 @@ class Casework:
                 out = await self._cancel(repo, Actor(who, role, lang, chat_id), args)
             else:
                 own = await self._own_request(repo, who, chat_id, args)
+                if own is None and chat_id == who.user_id and not _REF.match(args[0]):
+                    return False  # "/cancel now": not a reference, so leave the form
                 out = [] if own is not None else [
                     ui.message(chat_id, env.t(lang, "admin.not_admin"))]
             await repo.enqueue(out, env.now())
@@ -98,6 +106,7 @@ class Casework:
                 async with env.db.transaction() as repo:
                     await repo.enqueue([ui.message(who.user_id, answer.text)], env.now())
                 env.wake_sender()
+        return True
 
     async def reopen(self, who: Who, chat_id: int, args: list[str]) -> None:
         """/reopen <ref> <reason>: send a done, closed or cancelled request out again."""

@@ -7,6 +7,7 @@ import logging
 import time
 import warnings
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import ui
+from bot import render, ui
 from bot.config import Delivery
 from bot.context import Env
 from storage import OutboxRow, Outgoing, Repo
@@ -45,6 +46,27 @@ PRIVATE_RATE_MARGIN = 0.9  # refill private chats a tenth slower than configured
 PRIVATE_SPARE = 0.5  # and keep half a message in hand for network jitter
 MAX_BACKOFF = 300.0
 BATCH = 200
+# A group's new text cards queued one behind another go as one message (each request keeps
+# its own Claim button): a storm's cards reach the group as fast as its 20 a minute allow.
+MAX_COMBINED_CARDS = 20  # a message holds up to 100 buttons; 20 requests stay readable
+COMBINED_TEXT_BUDGET = 3600  # of 4096 UTF-16 units: room for later edits (names, notes)
+# Cards are combined only when a budget is short: sending the waiting ones one by one would
+# leave the group less than this share of its minute, or would not fit in this second's
+# overall budget (a quiet day keeps one card a message).
+GROUP_SPARE = 0.25
+# When the overall budget is half used, people waiting for an answer come first: a call to a
+# group queues as if it had been made this much later (its cards meanwhile gather).
+OVERALL_BUSY = 0.5
+GROUP_HANDICAP = 1.0
+
+
+@dataclass(frozen=True)
+class CombinedEdit:
+    """What an edit of a combined message settles: every queued edit of its cards that the
+    redrawn message already shows, and what each card shows now."""
+
+    outbox_ids: list[int]
+    shown: dict[int, dict[str, Any]]
 
 
 class Pacer:
@@ -89,6 +111,24 @@ class Pacer:
             sends.setdefault(chat_id, deque()).extend([now] * count)
         else:
             self._tokens[chat_id] = (self._private_tokens(chat_id, now) - count, now)
+
+    def group_short(self, chat_id: int, waiting: int, now: float) -> bool:
+        """Say whether a group's budget is short for `waiting` messages: one each would leave
+        it less than GROUP_SPARE of its minute."""
+        sent = len(_trim(self._group_sends.setdefault(chat_id, deque()), now, GROUP_WINDOW))
+        room = self.limits.group_per_minute - sent
+        return room - waiting < self.limits.group_per_minute * GROUP_SPARE
+
+    def overall_busy(self, now: float, in_flight: int) -> bool:
+        """Say whether the overall budget is getting short (half of it used this second)."""
+        used = len(_trim(self._overall, now, GLOBAL_WINDOW)) + in_flight
+        return used >= self.limits.global_per_second * OVERALL_BUSY
+
+    def overall_short(self, waiting: int, now: float, in_flight: int) -> bool:
+        """Say whether `waiting` more calls, besides those in flight, would not all fit in
+        this second's overall budget."""
+        used = len(_trim(self._overall, now, GLOBAL_WINDOW)) + in_flight
+        return used + waiting > int(self.limits.global_per_second)
 
     def pause(self, until: float) -> None:
         """Stop every call until `until` (Telegram asked us to slow down)."""
@@ -168,6 +208,8 @@ class Sender:
         async with self.env.db.reading() as repo:
             rows = await repo.pending_outbox_head(now_wall, BATCH)
         now = time.monotonic()
+        if self.pacer.overall_busy(now, len(self._in_flight)):
+            rows.sort(key=_queued_as)  # replies to people first, groups a moment later
         wait = 1.0
         seen: set[int] = set()
         for row in rows:
@@ -205,13 +247,23 @@ class Sender:
             self.wake()
 
     async def _send(self, row: OutboxRow) -> None:
+        if _combinable(row):
+            batch = await self._card_batch(row)
+            now = time.monotonic()
+            # This call is in flight already: the others would come on top of it.
+            others = len(self._in_flight) - 1
+            if len(batch) > 1 and (self.pacer.group_short(row.chat_id, len(batch), now)
+                                   or self.pacer.overall_short(len(batch), now, others)):
+                await self._send_combined(batch)
+                return
         method, params = row.method, dict(row.payload)
+        combined: CombinedEdit | None = None
         if method == "editCard":
             resolved = await self._resolve_card(row, params)
             if resolved is None:
                 await self._finish(row, error="the card was never posted")
                 return
-            method, params = resolved
+            method, params, combined = resolved
         uploaded: Path | None = None
         for field in UPLOAD_FIELDS.get(method, ()):
             upload = params.get(field)
@@ -233,61 +285,154 @@ class Sender:
                                 parse_mode=m.get("parse_mode"))
                 for m in params["media"]
             ]
-        try:
-            try:
-                result = await self.bot.do_api_request(method, api_kwargs=params)
-            finally:
-                count = len(params["media"]) if method == "sendMediaGroup" else 1
-                self.pacer.record(row.chat_id, method in EDIT_METHODS, time.monotonic(), count)
-        except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
-            log.warning("429 for chat %s: retry after %ss", row.chat_id, seconds)
-            self.pacer.pause(time.monotonic() + min(seconds, 1.0))
+        result = await self._call([row], method, params)
+        if result is None:
+            return
+        if combined is not None:
             async with self.env.db.transaction() as repo:
-                await repo.hold_chat(row.chat_id, self.env.now() + seconds)
-            return
-        except ChatMigrated as exc:
-            log.info("chat %s migrated to %s", row.chat_id, exc.new_chat_id)
-            async with self.env.db.transaction() as repo:
-                await repo.move_chat(row.chat_id, exc.new_chat_id)
-            return
-        except Forbidden as exc:
-            log.info("chat %s refuses messages: %s", row.chat_id, exc.message)
-            if row.chat_id > 0:
-                async with self.env.db.transaction() as repo:
-                    await repo.mark_blocked(row.chat_id, self.env.now())
-            await self._finish(row, error=f"forbidden: {exc.message}")
-            return
-        except BadRequest as exc:
-            if "message is not modified" in exc.message.lower():
-                await self._finish(row, message_ids=[])
-                return
-            log.error("outbox row %s (%s) refused: %s", row.id, method, exc.message)
-            await self._finish(row, error=f"bad request: {exc.message}")
-            return
-        except NetworkError as exc:  # includes TimedOut; a retried send may duplicate
-            await self._retry(row, f"network: {exc.message}")
-            return
-        except TelegramError as exc:
-            await self._retry(row, f"telegram: {exc.message}")
+                await repo.mark_all_sent(combined.outbox_ids, [], self.env.now())
+                await repo.show_cards(combined.shown)
             return
         await self._mark_sent(row, _message_ids(result))
         if uploaded is not None:
             uploaded.unlink(missing_ok=True)  # exports hold personal data: keep no copies
 
+    async def _call(self, rows: list[OutboxRow], method: str, params: dict[str, Any]) -> Any:
+        """Make one Bot API call for `rows` (one row, or the cards one message combines) and
+        return its result; on an error, settle the rows as the error asks and return None."""
+        head = rows[0]
+        try:
+            try:
+                result = await self.bot.do_api_request(method, api_kwargs=params)
+            finally:
+                count = len(params["media"]) if method == "sendMediaGroup" else 1
+                self.pacer.record(head.chat_id, method in EDIT_METHODS, time.monotonic(), count)
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            log.warning("429 for chat %s: retry after %ss", head.chat_id, seconds)
+            self.pacer.pause(time.monotonic() + min(seconds, 1.0))
+            async with self.env.db.transaction() as repo:
+                await repo.hold_chat(head.chat_id, self.env.now() + seconds)
+            return None
+        except ChatMigrated as exc:
+            log.info("chat %s migrated to %s", head.chat_id, exc.new_chat_id)
+            async with self.env.db.transaction() as repo:
+                await repo.move_chat(head.chat_id, exc.new_chat_id)
+            return None
+        except Forbidden as exc:
+            log.info("chat %s refuses messages: %s", head.chat_id, exc.message)
+            if head.chat_id > 0:
+                async with self.env.db.transaction() as repo:
+                    await repo.mark_blocked(head.chat_id, self.env.now())
+            for row in rows:
+                await self._finish(row, error=f"forbidden: {exc.message}")
+            return None
+        except BadRequest as exc:
+            if "message is not modified" in exc.message.lower():
+                return {}  # what we meant to show is shown: as good as sent
+            log.error("outbox row %s (%s) refused: %s", head.id, method, exc.message)
+            for row in rows:
+                await self._finish(row, error=f"bad request: {exc.message}")
+            return None
+        except NetworkError as exc:  # includes TimedOut; a retried send may duplicate
+            await self._retry(head, f"network: {exc.message}")
+            return None
+        except TelegramError as exc:
+            await self._retry(head, f"telegram: {exc.message}")
+            return None
+        return result
+
+    async def _card_batch(self, head: OutboxRow) -> list[tuple[OutboxRow, str]]:
+        """The group's head card and the text cards queued right behind it (nothing else in
+        between, so the chat's order holds), as many as one message holds, with their refs."""
+        async with self.env.db.reading() as repo:
+            queued = await repo.chat_queue(head.chat_id, head.id, MAX_COMBINED_CARDS)
+        if not queued or queued[0][0].id != head.id:
+            return [(head, "")]
+        now = self.env.now()
+        batch: list[tuple[OutboxRow, str]] = []
+        units = 0
+        for row, ref in queued:
+            if not _combinable(row) or row.not_before > now:
+                break
+            units += render.utf16_units(row.payload["text"]) + len(render.COMBINED_SEPARATOR)
+            if batch and units > COMBINED_TEXT_BUDGET:
+                break
+            batch.append((row, ref))
+        return batch
+
+    async def _send_combined(self, batch: list[tuple[OutboxRow, str]]) -> None:
+        """Post several new cards as one message, one Claim button per waiting request; every
+        card gets its message id and every row is marked sent, in one transaction."""
+        rows = [row for row, _ in batch]
+        parts = {row.card_id or 0: {"text": row.payload["text"],
+                                    "claim": _offers_claim(row.payload, row.request_id)}
+                 for row in rows}
+        sections = [render.CardSection(row.request_id or 0, ref, row.payload["text"],
+                                       parts[row.card_id or 0]["claim"])
+                    for row, ref in batch]
+        text, markup = render.combined_card(self.env, sections)
+        params: dict[str, Any] = {"chat_id": rows[0].chat_id, "text": text,
+                                  "parse_mode": "HTML",
+                                  "link_preview_options": {"is_disabled": True}}
+        if markup is not None:
+            params["reply_markup"] = markup
+        result = await self._call(rows, "sendMessage", params)
+        if result is None:
+            return
+        ids = _message_ids(result)
+        async with self.env.db.transaction() as repo:
+            await repo.mark_all_sent([row.id for row in rows], ids, self.env.now())
+            if ids:
+                await repo.show_cards(parts, ids[0])
+
     async def _resolve_card(
         self, row: OutboxRow, params: dict[str, Any]
-    ) -> tuple[str, dict[str, Any]] | None:
-        """Turn an editCard row into the edit call for the card as it was posted."""
+    ) -> tuple[str, dict[str, Any], CombinedEdit | None] | None:
+        """Turn an editCard row into the edit call for the card as it was posted.
+
+        A card that shares its message with others redraws the whole message: each card
+        shows its newest queued edit, else what it showed; those queued edits then go too.
+        """
         async with self.env.db.reading() as repo:
             card = await repo.card(row.card_id or 0)
-        if card is None or card.message_id is None:
-            return None
+            if card is None or card.message_id is None:
+                return None
+            sections = await repo.message_sections(card.chat_id, card.message_id)
+            edits = await repo.pending_card_edits([s[0] for s in sections]) if sections else []
         params.update(chat_id=card.chat_id, message_id=card.message_id)
+        if sections:
+            return self._combined_edit(params, sections, edits)
         if card.kind == "photo":
             params["caption"] = params.pop("text")
-            return "editMessageCaption", params
-        return "editMessageText", params
+            return "editMessageCaption", params, None
+        return "editMessageText", params, None
+
+    def _combined_edit(
+        self,
+        params: dict[str, Any],
+        sections: list[tuple[int, int, str, dict[str, Any]]],
+        edits: list[tuple[int, int, dict[str, Any]]],
+    ) -> tuple[str, dict[str, Any], CombinedEdit]:
+        """The editMessageText call that redraws a combined message with every card's newest
+        state; queued edits of its cards are shown by it, so they count as sent with it."""
+        newest = {card_id: payload for _, card_id, payload in edits}  # oldest first: last wins
+        shown: dict[int, dict[str, Any]] = {}
+        parts = []
+        for card_id, request_id, ref, was in sections:
+            part = was
+            if card_id in newest:
+                part = {"text": newest[card_id]["text"],
+                        "claim": _offers_claim(newest[card_id], request_id)}
+                shown[card_id] = part
+            parts.append(render.CardSection(request_id, ref, part["text"], part["claim"]))
+        text, markup = render.combined_card(self.env, parts)
+        call = {"chat_id": params["chat_id"], "message_id": params["message_id"], "text": text,
+                "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+        if markup is not None:
+            call["reply_markup"] = markup  # without it, the last Claim button goes
+        return "editMessageText", call, CombinedEdit([outbox_id for outbox_id, _, _ in edits],
+                                                     shown)
 
     async def _finish(
         self, row: OutboxRow, *, message_ids: list[int] | None = None, error: str | None = None
@@ -298,6 +443,7 @@ class Sender:
                 await repo.mark_failed(row.id, error, now)
                 if row.purpose == "card":
                     await self._card_fallback(repo, row, error)
+                await self._drop_upload(repo, row)
                 return
             ids = message_ids or []
             await repo.mark_sent(row.id, ids, now)
@@ -331,15 +477,48 @@ class Sender:
         ], now)
         self.wake()
 
+    async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
+        """A file that will never be sent (an export, a chart) is deleted, since it may hold
+        personal data, and the chat is told once (unless it is the chat refusing us)."""
+        for field in UPLOAD_FIELDS.get(row.method, ()):
+            upload = row.payload.get(field)
+            if isinstance(upload, dict) and "path" in upload:
+                Path(upload["path"]).unlink(missing_ok=True)  # noqa: ASYNC240 (one quick call)
+                user = await repo.user(row.chat_id) if row.chat_id > 0 else None
+                if user is None or not user.blocked:
+                    language = self.env.t.language_for(user.language if user else None, None)
+                    await repo.enqueue([ui.message(row.chat_id, self.env.t(
+                        language, "jobs.not_delivered", name=upload["filename"]))],
+                        self.env.now())
+
     async def _retry(self, row: OutboxRow, error: str) -> None:
         attempts = row.attempts + 1
         async with self.env.db.transaction() as repo:
             if attempts >= self.env.config.delivery.max_attempts:
                 log.error("outbox row %s failed %s times: %s", row.id, attempts, error)
                 await repo.mark_failed(row.id, error, self.env.now())
+                await self._drop_upload(repo, row)
             else:
                 backoff = min(MAX_BACKOFF, 2.0 ** attempts)
                 await repo.retry_later(row.id, self.env.now() + backoff, error)
+
+
+def _queued_as(row: OutboxRow) -> tuple[float, int]:
+    """Where a call stands in line while the overall budget is short."""
+    return row.not_before + (GROUP_HANDICAP if row.chat_id < 0 else 0.0), row.id
+
+
+def _combinable(row: OutboxRow) -> bool:
+    """A new text card for a group may share a message (photo cards never do)."""
+    return (row.chat_id < 0 and row.purpose == "card" and row.method == "sendMessage"
+            and row.card_id is not None and row.request_id is not None)
+
+
+def _offers_claim(payload: dict[str, Any], request_id: int | None) -> bool:
+    """Say whether a card's call shows the request's Claim button (it still waits)."""
+    rows = (payload.get("reply_markup") or {}).get("inline_keyboard", [])
+    return any(button.get("callback_data") == f"claim:{request_id}"
+               for row in rows for button in row)
 
 
 def _seconds(retry_after: Any) -> float:

@@ -26,7 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from bot import ui
+from bot import render, ui
 from bot.config import Config
 from bot.context import Env, Who
 from bot.i18n import Catalogs
@@ -394,8 +394,9 @@ class Exports:
             return t(lang, "admin.not_admin")
         if not self.roles.may_see_private_data(who, chat_id):
             return t(lang, "export.private_only")
-        periods = [a for a in args if looks_like_period(a)]
-        places = [a for a in args if not looks_like_period(a)]
+        tree = self.env.config.areas
+        periods = [a for a in args if looks_like_period(a, tree)]
+        places = [a for a in args if not looks_like_period(a, tree)]
         if len(periods) > 1 or len(places) > 1:
             return t(lang, "export.usage")
         period = parse_period(periods[0] if periods else "all", self.env.now(), tz)
@@ -436,8 +437,7 @@ class Exports:
         if role.centre:
             return None, t(lang, "export.district")
         assert tree is not None  # an area admin exists only with an area tree
-        names = ", ".join(tree.get(a).name(lang) for a in role.areas)
-        return role.area_ids(), names
+        return role.area_ids(), render.area_names(self.env, role.areas, lang)
 
     async def export_job(self, job: Job) -> list[Outgoing]:
         """Write the files in a worker thread; return them as documents to send."""

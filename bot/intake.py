@@ -130,7 +130,7 @@ class Intake:
         """Say why this citizen may not file a request now (banned, or over an intake limit),
         or None if they may. Admins are never limited."""
         env, t = self.env, self.env.t
-        if self.loop.is_admin(user_id):
+        if self.loop.is_admin(user_id) or await repo.granted_areas(user_id):
             return None
         if await repo.ban_reason(user_id) is not None:
             return t(lang, "moderation.citizen_banned")

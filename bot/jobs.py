@@ -21,6 +21,7 @@ from storage.models import Job
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+RETRY_PAUSE = 30.0  # seconds before a failed job is tried again
 JobRunner = Callable[[Job], Awaitable[list[Outgoing]]]
 
 
@@ -69,31 +70,40 @@ class Jobs:
         if self._task is not None:
             self._task.cancel()
 
-    async def run_pending(self) -> int:
-        """Do every pending job now; return how many ran (tests and benchmarks call this)."""
+    async def run_pending(self) -> bool:
+        """Do the pending jobs now, oldest first, until asked to stop; return False if one
+        failed and waits to be tried again (tests and benchmarks call this too)."""
         async with self.env.db.reading() as repo:
             pending = await repo.pending_jobs()
+        all_done = True
         for job in pending:
-            await self._do(job)
-        return len(pending)
+            if self._stopping:  # the rest wait, stored, for the next start
+                break
+            all_done = await self._do(job) and all_done
+        return all_done
 
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
-                ran = await self.run_pending()
+                all_done = await self.run_pending()
             except Exception:
                 log.exception("the job runner failed; trying again shortly")
-                ran = 0
-            if ran == 0 and not self._stopping:
+                all_done = False
+            if not self._stopping:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=60)
+                    await asyncio.wait_for(self._wake.wait(),
+                                           timeout=60 if all_done else RETRY_PAUSE)
 
-    async def _do(self, job: Job) -> None:
+    async def _do(self, job: Job) -> bool:
+        """Run one job; return False if it failed and stays pending for another try."""
         runner = self._runners.get(job.kind)
         async with self.env.db.transaction() as repo:
             attempts = await repo.start_job(job.id)
-        t = self.env.t
+        if attempts > MAX_ATTEMPTS:
+            # Its earlier attempts never finished: each took the process down with it.
+            await self._give_up(job, "gave up: the process stopped during every attempt")
+            return True
         try:
             if runner is None:
                 raise RuntimeError(f"no runner for jobs of kind {job.kind!r}")
@@ -101,14 +111,21 @@ class Jobs:
         except Exception as exc:
             log.exception("job %s (%s) failed, attempt %s", job.id, job.kind, attempts)
             if attempts < MAX_ATTEMPTS:
-                return  # stays pending: the next round tries again
-            async with self.env.db.transaction() as repo:
-                await repo.finish_job(job.id, self.env.now(), error=f"{type(exc).__name__}: {exc}")
-                await repo.enqueue([ui.message(job.chat_id, t(job.language, "jobs.failed"))],
-                                   self.env.now())
-            self.env.wake_sender()
-            return
+                return False  # stays pending: tried again after a pause
+            await self._give_up(job, f"{type(exc).__name__}: {exc}")
+            return True
         async with self.env.db.transaction() as repo:
             await repo.finish_job(job.id, self.env.now())
             await repo.enqueue(out, self.env.now())
+        self.env.wake_sender()
+        return True
+
+    async def _give_up(self, job: Job, error: str) -> None:
+        """Mark a job failed, remove what it wrote, and tell the person who asked."""
+        for leftover in self.files_dir.glob(f"job{job.id}-*"):
+            leftover.unlink(missing_ok=True)
+        async with self.env.db.transaction() as repo:
+            await repo.finish_job(job.id, self.env.now(), error=error)
+            await repo.enqueue([ui.message(job.chat_id, self.env.t(job.language, "jobs.failed"))],
+                               self.env.now())
         self.env.wake_sender()

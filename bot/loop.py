@@ -8,6 +8,7 @@ from typing import Any, TypeGuard
 
 from bot import render, ui
 from bot.context import Answer, Env, Who
+from bot.roles import Role
 from storage import Card, Dialog, Outgoing, Repo, Request
 from storage.models import CLAIMED, DISPATCHED
 
@@ -582,20 +583,22 @@ class RequestLoop:
             await repo.enqueue([ui.message(chat_id, text)], env.now())
         env.wake_sender()
 
-    async def list_bindings(self, who: Who, chat_id: int) -> None:
-        """List which group serves which category where (admins only)."""
+    async def list_bindings(self, who: Who, chat_id: int, role: Role | None) -> None:
+        """List which group serves which category where (an area admin: in their areas)."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             lines = [t(lang, "admin.not_admin")]
-            if self.is_admin(who.user_id):
+            if role is not None:
                 lines = [t(lang, "admin.bindings_title")]
                 for code, level, chat, title in await repo.binding_list():
+                    if not role.centre and not role.covers(level):
+                        continue
                     lines.append(t(lang, "admin.binding_line",
                                    category=render.category_name(env, code, lang),
                                    area=render.area_name(env, level, lang),
                                    chat=title or str(chat)))
-                for category in env.config.categories:
+                for category in env.config.categories if role.centre else []:
                     if category.group_id:
                         lines.append(t(lang, "admin.binding_config_line",
                                        category=category.name(lang), chat=category.group_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -38,9 +39,13 @@ class Period:
         return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
 
 
-def looks_like_period(word: str) -> bool:
-    """Say whether a command argument is meant as a period (so it is not taken for an area)."""
+def looks_like_period(word: str, areas: Container[str] | None = None) -> bool:
+    """Say whether a command argument is meant as a period (so it is not taken for an area).
+
+    An id in the area file wins: division codes such as 370402001 are areas."""
     word = word.strip().lower()
+    if areas is not None and word in areas:
+        return False
     return word in WORDS or bool(re.match(r"^\d{4}", word))
 
 
@@ -49,31 +54,39 @@ def parse_period(word: str, now: float, tz: ZoneInfo) -> Period | None:
     word = word.strip().lower()
     today = datetime.fromtimestamp(now, tz).date()
     try:
-        if word in WORDS:
-            first, last = _named(WORDS[word], today)
-        elif match := _RANGE.match(word):
-            numbers = [int(n) for n in match.groups()]
-            first, last = date(*numbers[:3]), date(*numbers[3:])
-        elif match := _ONE_DAY.match(word):
-            first = last = date(*(int(n) for n in match.groups()))
-        elif match := _MONTH.match(word):
-            year, month = int(match.group(1)), int(match.group(2))
-            first = date(year, month, 1)
-            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        elif match := _YEAR.match(word):
-            first, last = date(int(word), 1, 1), date(int(word), 12, 31)
-        else:
+        days = _days(word, today)
+        if days is None:
             return None
-    except ValueError:  # 2026-02-30, month 13
-        return None
-    if last < first or first < EPOCH_DAY:
+        first, last = days
+        if last < first or first < EPOCH_DAY:
+            return None
+        end = _start_of(last + timedelta(days=1), tz)
+    except (ValueError, OverflowError):  # 2026-02-30, month 13, the year 9999's end
         return None
     if WORDS.get(word) == "all":
         label = "all"
     else:
         label = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
-    return Period(first, last, _start_of(first, tz), _start_of(last + timedelta(days=1), tz),
-                  label)
+    return Period(first, last, _start_of(first, tz), end, label)
+
+
+def _days(word: str, today: date) -> tuple[date, date] | None:
+    """The first and last local day a period word names, or None if it names none."""
+    if word in WORDS:
+        return _named(WORDS[word], today)
+    if match := _RANGE.match(word):
+        numbers = [int(n) for n in match.groups()]
+        return date(*numbers[:3]), date(*numbers[3:])
+    if match := _ONE_DAY.match(word):
+        day = date(*(int(n) for n in match.groups()))
+        return day, day
+    if match := _MONTH.match(word):
+        year, month = int(match.group(1)), int(match.group(2))
+        first = date(year, month, 1)
+        return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if _YEAR.match(word):
+        return date(int(word), 1, 1), date(int(word), 12, 31)
+    return None
 
 
 def whole_time(now: float, tz: ZoneInfo) -> Period:

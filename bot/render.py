@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +13,17 @@ from storage import Card, Outgoing, Request
 from storage.models import DISPATCHED
 
 CARD_DESCRIPTION_CHARS = 300
+COMBINED_SEPARATOR = "\n\n"  # between the cards of a combined message
+
+
+@dataclass(frozen=True)
+class CardSection:
+    """One request's part of a group message that lists several (a combined card)."""
+
+    request_id: int
+    ref: str
+    text: str  # the card as render.card_text (or an edit with a note) made it, in HTML
+    claimable: bool  # it still waits for a volunteer: it gets a Claim button
 
 
 def category_name(env: Env, code: str, language: str) -> str:
@@ -27,6 +40,16 @@ def area_name(env: Env, area_id: str | None, language: str) -> str:
     if tree is not None and area_id in tree:
         return tree.get(area_id).name(language)
     return area_id
+
+
+def area_names(env: Env, area_ids: Iterable[str], language: str, shown: int = 3) -> str:
+    """Name a few areas in full and count the rest ("A, B, C and 27 more"), so a caption
+    naming an admin's areas stays far inside Telegram's 1024 characters."""
+    names = [area_name(env, area, language) for area in area_ids]
+    listed = env.t.raw(language, "area.list_separator").join(names[:shown])
+    if len(names) <= shown:
+        return listed
+    return env.t.raw(language, "area.and_more").format(names=listed, more=len(names) - shown)
 
 
 def status_name(env: Env, status: str, language: str) -> str:
@@ -103,6 +126,36 @@ def new_card(env: Env, request: Request, card: Card) -> Outgoing:
                         request_id=request.id, card_id=card.id)
     return ui.message(card.chat_id, text, markup, purpose="card", request_id=request.id,
                       card_id=card.id)
+
+
+def utf16_units(text: str) -> int:
+    """Count a text's length as Telegram does: in UTF-16 code units (an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def combined_card(env: Env, sections: list[CardSection]) -> tuple[str, dict[str, Any] | None]:
+    """Render a group message listing several requests: their cards one after another, and a
+    "Claim <ref>" button for each one still waiting (the same callback as a single card's).
+
+    Should edits have grown it past Telegram's 4096 units (names, notes), the settled
+    requests shrink to their header line, then all of them: the buttons still work.
+    """
+    lang = env.config.default_language
+    text = COMBINED_SEPARATOR.join(section.text for section in sections)
+    if utf16_units(text) > ui.TEXT_MAX:
+        text = COMBINED_SEPARATOR.join(
+            section.text if section.claimable else _first_line(section.text)
+            for section in sections)
+    if utf16_units(text) > ui.TEXT_MAX:
+        text = COMBINED_SEPARATOR.join(_first_line(section.text) for section in sections)
+    rows = [[(env.t(lang, "card.claim_ref_button", ref=section.ref),
+              ui.callback("claim", section.request_id))]
+            for section in sections if section.claimable]
+    return text, ui.inline(rows) if rows else None
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0]
 
 
 def card_update(env: Env, request: Request, card: Card, note: str = "") -> Outgoing:

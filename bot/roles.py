@@ -63,7 +63,9 @@ class Roles:
         """Find a user by numeric id or @username (someone the bot has seen)."""
         word = word.strip()
         if word.lstrip("-").isdigit():
-            return await repo.user(int(word))
+            user_id = int(word)
+            # SQLite holds 64-bit integers; Telegram's ids are far smaller.
+            return await repo.user(user_id) if abs(user_id) < 2**53 else None
         if word.startswith("@") and len(word) > 1:
             return await repo.user_by_username(word[1:])
         return None

@@ -97,8 +97,9 @@ class Statistics:
     def read_args(self, role: Role, args: list[str], lang: str) -> tuple[Period, Scope] | str:
         """Read `[period] [area]` in any order; a one-line explanation if they are wrong."""
         t, config = self.env.t, self.env.config
-        periods = [word for word in args if looks_like_period(word)]
-        areas = [word for word in args if not looks_like_period(word)]
+        tree = self.env.config.areas
+        periods = [word for word in args if looks_like_period(word, tree)]
+        areas = [word for word in args if not looks_like_period(word, tree)]
         if len(periods) > 1 or len(areas) > 1:
             return t(lang, "stats.usage")
         period = whole_time(self.env.now(), config.timezone)
@@ -216,8 +217,7 @@ class Statistics:
         t = self.env.t
         if not areas:
             return t.raw(lang, "area.district")
-        return t.raw(lang, "stats.separator").join(
-            render.area_name(self.env, area, lang) for area in areas)
+        return render.area_names(self.env, areas, lang)
 
     def _period(self, period: Period, lang: str) -> str:
         return self.env.t.raw(lang, "stats.all_time") if period.label == "all" else period.label

@@ -31,7 +31,7 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def bindings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists which group serves which category where."""
-    await services(context).loop.list_bindings(who(update), _chat_id(update))
+    await services(context).admin.list_bindings(who(update), _chat_id(update))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -63,7 +63,9 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await citizen.in_group(update, context)
         return
-    await services(context).casework.cancel(who(update), _chat_id(update), _args(context))
+    if not await services(context).casework.cancel(who(update), _chat_id(update),
+                                                   _args(context)):
+        await citizen.cancel(update, context)  # a citizen's "/cancel now": leave the form
 
 
 async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

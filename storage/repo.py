@@ -1192,6 +1192,99 @@ class Repo:
         )
         return [tuple(row) for row in rows]
 
+    # -- benchmark checks (bench/seed_year.py) ----------------------------------------------
+
+    async def request_refs(self) -> list[str]:
+        """Every request's reference number (duplicates kept, to be counted)."""
+        return [row[0] for row in await self._all("SELECT ref FROM requests")]
+
+    async def outbox_status_counts(self) -> dict[str, int]:
+        """Count outbox calls by status (pending, sent, failed)."""
+        rows = await self._all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {row[0]: int(row[1]) for row in rows}
+
+    # -- combined cards: one group message listing several requests (bot/delivery.py) ------
+
+    async def chat_queue(
+        self, chat_id: int, from_id: int, limit: int
+    ) -> list[tuple[OutboxRow, str]]:
+        """Return a chat's pending calls from `from_id` on, in queue order, each with its
+        request's reference ('' for a call about no request)."""
+        rows = await self._all(
+            """
+            SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
+                   o.not_before, o.card_id, COALESCE(r.ref, '') AS ref
+            FROM outbox o LEFT JOIN requests r ON r.id = o.request_id
+            WHERE o.status = 'pending' AND o.chat_id = ? AND o.id >= ?
+            ORDER BY o.id LIMIT ?
+            """,
+            (chat_id, from_id, limit),
+        )
+        return [
+            (OutboxRow(id=row["id"], chat_id=row["chat_id"], method=row["method"],
+                       payload=json.loads(row["payload"]), request_id=row["request_id"],
+                       purpose=row["purpose"], attempts=row["attempts"],
+                       not_before=row["not_before"], card_id=row["card_id"]),
+             row["ref"])
+            for row in rows
+        ]
+
+    async def mark_all_sent(self, outbox_ids: list[int], message_ids: list[int],
+                            now: float) -> None:
+        """Record that one call delivered all these rows (a combined card, coalesced edits)."""
+        await self._conn.executemany(
+            """
+            UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
+                              attempts = attempts + 1, payload = '{}'
+            WHERE id = ?
+            """,
+            [(now, json.dumps(message_ids), outbox_id) for outbox_id in outbox_ids],
+        )
+
+    async def show_cards(
+        self, shown: dict[int, dict[str, Any]], message_id: int | None = None
+    ) -> None:
+        """Remember what each card of a combined message shows (and, once it is posted,
+        which message that is)."""
+        await self._conn.executemany(
+            "UPDATE cards SET shown = ?, message_id = COALESCE(?, message_id) WHERE id = ?",
+            [(json.dumps(part, ensure_ascii=False), message_id, card_id)
+             for card_id, part in shown.items()],
+        )
+
+    async def message_sections(
+        self, chat_id: int, message_id: int
+    ) -> list[tuple[int, int, str, dict[str, Any]]]:
+        """Return (card id, request id, ref, what it shows) for every card of a combined
+        message, in the message's order; [] for a card posted alone."""
+        rows = await self._all(
+            """
+            SELECT c.id, c.request_id, r.ref, c.shown
+            FROM cards c JOIN requests r ON r.id = c.request_id
+            WHERE c.chat_id = ? AND c.message_id = ? AND c.shown IS NOT NULL
+            ORDER BY c.id
+            """,
+            (chat_id, message_id),
+        )
+        return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
+
+    async def pending_card_edits(
+        self, card_ids: list[int]
+    ) -> list[tuple[int, int, dict[str, Any]]]:
+        """Return (outbox id, card id, payload) of every queued edit of these cards, oldest
+        first."""
+        marks = ",".join("?" * len(card_ids))
+        rows = await self._all(
+            f"""
+            SELECT id, card_id, payload FROM outbox
+            WHERE status = 'pending' AND method = 'editCard' AND card_id IN ({marks})
+            ORDER BY id
+            """,
+            tuple(card_ids),
+        )
+        return [(row[0], row[1], json.loads(row[2])) for row in rows]
+
+
 def _card(row: Any) -> Card:
     return Card(
         id=row["id"], request_id=row["request_id"], chat_id=row["chat_id"],

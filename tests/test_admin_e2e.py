@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox import SimUser
+from storage import Database
 from tests.conftest import Town
 from tests.flows import REF
 
@@ -284,3 +285,61 @@ async def test_each_role_sees_its_own_command_menu(town: Town) -> None:
     centre = {"type": "chat", "chat_id": town.admin.id}
     await town.sb.wait_until(lambda: "ban" in menu(town, centre), timeout=5)
     assert menu(town, {"type": "all_private_chats"}, "zh") == citizen_menu  # in Chinese too
+
+
+# -- what a review found ---------------------------------------------------------------------
+
+
+async def test_an_impossible_user_id_or_year_gets_one_line_not_a_traceback(town: Town) -> None:
+    await town.admin.send("/ban 99999999999999999999 spam", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="I do not know 99999999999999999999")
+    await town.admin.send("/stats 9999", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="/stats")
+    assert all("error" not in (m.text or "").lower()
+               for m in town.admin_chat.bot_messages())
+
+
+async def test_a_citizens_cancel_with_words_still_leaves_the_form(town: Town) -> None:
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="What kind of help")
+    await town.citizen.send("/cancel now please")
+    await town.citizen.wait_for(text="The request form was cancelled")
+
+
+async def test_an_area_admin_sees_their_own_bindings_and_admins_only(town: Town) -> None:
+    liming = await known_user(town, "Liming", "liming")
+    other = await known_user(town, "Other", "other")
+    for user, area in ((liming, "guangminglu"), (other, "zhongxinjie")):
+        await town.admin.send(f"/grant @{user.username} {area}")
+        await user.wait_for(text="You are now an admin")
+    group = town.sb.add_group("Guangminglu elderly")
+    group.add_member(town.admin, status="administrator")
+    await town.admin.send("/bind elderly guangminglu-01", chat=group)
+    await group.wait_for(text="This group now receives requests")
+
+    await liming.send("/bindings")
+    listing = await liming.wait_for(text="Guangminglu Community 1")
+    assert "Elderly volunteers" not in listing.text  # the district's group is the centre's
+    await liming.send("/admins")
+    admins = await liming.wait_for(text="Admins")
+    assert "Liming" in admins.text and "Other" not in admins.text
+
+
+async def test_a_job_that_keeps_killing_the_bot_is_given_up_and_the_asker_told(
+    town: Town,
+) -> None:
+    await town.bot.stop()
+    db = await Database.open(town.bot.config.database)
+    try:
+        async with db.transaction() as repo:
+            params = {"start": 0, "end": 4e9, "area_ids": None, "stem": "requests-all",
+                      "period": "all", "area": "the whole district"}  # a job that would work
+            job = await repo.add_job("export", town.admin_chat.id, town.admin.id, "en", params,
+                                     town.clock.now())
+            for _ in range(3):  # three starts, each died while exporting
+                await repo.start_job(job)
+    finally:
+        await db.close()
+    await town.bot.start()
+    await town.admin_chat.wait_for(text="could not be prepared")
+    assert not [m for m in town.admin_chat.bot_messages() if m.kind == "document"]
