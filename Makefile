@@ -28,8 +28,10 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.loop --citizens 20
 	$(PY) -m bench.delivery --private 600 --group 25
+	$(PY) -m bench.storm --requests 200 --groups 4
 	$(PY) -m bench.footprint --requests 10000
 	$(PY) -m bench.storage --requests 50000
+	$(PY) -m bench.seed_year --requests 1000
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -29,3 +29,34 @@ def test_a_benchmark_runs_and_ends_with_its_summary_line(
     lines = result.stdout.strip().splitlines()
     assert any(expect in line for line in lines), result.stdout
     assert "->" in lines[-1] and ("goal met" in lines[-1] or "GOAL MISSED" in lines[-1])
+
+
+def test_a_small_storm_reaches_every_group_without_a_429() -> None:
+    """At a tiny size: every request sent in the storm reaches its own group with a Claim
+    button and every citizen gets a receipt, with no 429 (the verification, not the time)."""
+    result = subprocess.run([sys.executable, "-m", "bench.storm", "--requests", "30",
+                             "--groups", "3", "--categories", "3", "--seconds", "5"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "reached their group: 30 of 30 (wrong group: 0)" in out, out
+    assert "receipts: 30;" in out and "429 received: 0" in out, out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("storm: 30 requests, reached 30/30, 429s 0"), summary
+    assert "->" in summary and ("goal met" in summary or "GOAL MISSED" in summary)
+
+def test_the_seed_year_loses_nothing_and_its_stats_match_what_was_replayed() -> None:
+    """At a tiny size: every request filed is stored once, every message sent, and the year's
+    /stats figures equal what the simulated people did (the figures, not the time)."""
+    result = subprocess.run([sys.executable, "-m", "bench.seed_year", "--requests", "50",
+                             "--validate"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "requests in the database: 50 of 50 replayed" in out, out
+    assert "unique and contiguous: yes" in out, out
+    assert ", 0 pending, 0 failed" in out, out
+    assert "calls refused" not in out and "LOST" not in out, out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("seed year: 50 requests"), summary
+    assert "lost 0, duplicated 0, stats match: yes" in summary, summary
+    assert "->" in summary and ("goal met" in summary or "GOAL MISSED" in summary)
