@@ -181,17 +181,29 @@ class Casework:
                               t(request.language, citizen_key, ref=request.ref)))
         return out + self._say(actor, t(lang, "casework.assigned", ref=request.ref, name=name))
 
-    async def _cancel(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
-        env, t, lang = self.env, self.env.t, actor.lang
-        usage = t(lang, "casework.usage_cancel")
+    async def _request_with_reason(
+        self, repo: Repo, actor: Actor, args: list[str], usage_key: str
+    ) -> tuple[Request, str] | list[Outgoing]:
+        """Read `<ref> <reason>` (a reason is required): the request and the reason, or the
+        one-line answer saying what is wrong."""
+        t, lang = self.env.t, actor.lang
+        usage = t(lang, usage_key)
         if len(args) < 2:
             return self._say(actor, usage)
         found = await self._request(repo, actor, args[0], usage)
         if isinstance(found, str):
             return self._say(actor, found)
-        before, reason = found, _reason(args[1:])
+        reason = _reason(args[1:])
         if len(reason) > REASON_MAX:
             return self._say(actor, t(lang, "casework.reason_too_long", max=REASON_MAX))
+        return found, reason
+
+    async def _cancel(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
+        env, t, lang = self.env, self.env.t, actor.lang
+        found = await self._request_with_reason(repo, actor, args, "casework.usage_cancel")
+        if isinstance(found, list):
+            return found
+        before, reason = found
         now = env.now()
         if before.status not in OPEN_STATUSES or not await repo.cancel_by_admin(before.id, now):
             return self._say(actor, t(lang, "casework.cancel_not_open", ref=before.ref,
@@ -214,15 +226,10 @@ class Casework:
 
     async def _reopen(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
         env, t, lang = self.env, self.env.t, actor.lang
-        usage = t(lang, "casework.usage_reopen")
-        if len(args) < 2:
-            return self._say(actor, usage)
-        found = await self._request(repo, actor, args[0], usage)
-        if isinstance(found, str):
-            return self._say(actor, found)
-        before, reason = found, _reason(args[1:])
-        if len(reason) > REASON_MAX:
-            return self._say(actor, t(lang, "casework.reason_too_long", max=REASON_MAX))
+        found = await self._request_with_reason(repo, actor, args, "casework.usage_reopen")
+        if isinstance(found, list):
+            return found
+        before, reason = found
         now = env.now()
         if before.status not in REOPENABLE or not await repo.reopen_by_admin(before.id, now):
             return self._say(actor, t(lang, "casework.reopen_not_closed", ref=before.ref,

@@ -52,8 +52,8 @@ async def approved_volunteer(town: Town, user: SimUser, area: str) -> None:
         assert await repo.decide(user.id, True, town.admin.id, None, env.now())
 
 
-async def file_request(citizen: SimUser) -> str:
-    """A citizen files a request in Guangminglu Community 1 and returns its reference."""
+async def fill_form(citizen: SimUser) -> None:
+    """A citizen fills the form for Guangminglu Community 1, up to the Confirm question."""
     await citizen.send("/start")
     await citizen.wait_for(text="Choose below")
     await citizen.press("📝 New request")
@@ -70,6 +70,11 @@ async def file_request(citizen: SimUser) -> str:
     await citizen.wait_for(text="How can the volunteer reach you")
     await citizen.tap("Skip")
     await citizen.wait_for(text="Is everything correct?")
+
+
+async def file_request(citizen: SimUser) -> str:
+    """A citizen files a request in Guangminglu Community 1 and returns its reference."""
+    await fill_form(citizen)
     await citizen.press("✅ Confirm and send")
     receipt = await citizen.wait_for(text="Reference number")
     match = REF.search(receipt.text)
@@ -158,22 +163,7 @@ async def test_a_banned_citizen_is_refused_politely_and_their_requests_stay(town
 async def test_a_ban_during_the_form_stops_the_request_at_confirm_and_keeps_the_draft(
     town: Town,
 ) -> None:
-    await town.citizen.send("/start")
-    await town.citizen.wait_for(text="Choose below")
-    await town.citizen.press("📝 New request")
-    await town.citizen.wait_for(text="What kind of help")
-    await town.citizen.press("Help for the elderly")
-    await town.citizen.wait_for(text="describe the problem")
-    await town.citizen.send("The stairs light is broken.")
-    await town.citizen.wait_for(text="Where is it")
-    await town.citizen.send("5 Guangming Road")
-    await town.citizen.wait_for(text="Which community")
-    await town.citizen.press(GUANGMINGLU)
-    await town.citizen.wait_for(text="which community in")
-    await town.citizen.press("Guangminglu Community 1 Practice Station")
-    await town.citizen.wait_for(text="How can the volunteer reach you")
-    await town.citizen.tap("Skip")
-    await town.citizen.wait_for(text="Is everything correct?")
+    await fill_form(town.citizen)
 
     await town.admin.send(f"/ban {town.citizen.id} spam")
     await town.admin.wait_for(text="is banned")
