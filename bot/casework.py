@@ -120,15 +120,11 @@ class Casework:
 
     async def _assign(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
         env, t, lang = self.env, self.env.t, actor.lang
-        usage = t(lang, "casework.usage_assign")
-        if len(args) < 2:
-            return self._say(actor, usage)
-        found = await self._request(repo, actor, args[0], usage)
-        if isinstance(found, str):
-            return self._say(actor, found)
-        before, reason = found, _reason(args[2:])
-        if len(reason) > REASON_MAX:
-            return self._say(actor, t(lang, "casework.reason_too_long", max=REASON_MAX))
+        found = await self._request_with_reason(repo, actor, args,
+                                               t(lang, "casework.usage_assign"), 2)
+        if isinstance(found, list):
+            return found
+        before, reason = found
         if before.status not in ASSIGNABLE:
             return self._say(actor, t(lang, "casework.assign_not_open", ref=before.ref,
                                       status=self._status(before, lang)))
@@ -182,25 +178,26 @@ class Casework:
         return out + self._say(actor, t(lang, "casework.assigned", ref=request.ref, name=name))
 
     async def _request_with_reason(
-        self, repo: Repo, actor: Actor, args: list[str], usage_key: str
+        self, repo: Repo, actor: Actor, args: list[str], usage: str, reason_from: int = 1
     ) -> tuple[Request, str] | list[Outgoing]:
-        """Read `<ref> <reason>` (a reason is required): the request and the reason, or the
-        one-line answer saying what is wrong."""
+        """Read `<ref> <…> [reason]` (at least two words; the reason starts at word
+        `reason_from`): the request and the reason, or the one-line answer saying what is
+        wrong."""
         t, lang = self.env.t, actor.lang
-        usage = t(lang, usage_key)
         if len(args) < 2:
             return self._say(actor, usage)
         found = await self._request(repo, actor, args[0], usage)
         if isinstance(found, str):
             return self._say(actor, found)
-        reason = _reason(args[1:])
+        reason = _reason(args[reason_from:])
         if len(reason) > REASON_MAX:
             return self._say(actor, t(lang, "casework.reason_too_long", max=REASON_MAX))
         return found, reason
 
     async def _cancel(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
         env, t, lang = self.env, self.env.t, actor.lang
-        found = await self._request_with_reason(repo, actor, args, "casework.usage_cancel")
+        found = await self._request_with_reason(repo, actor, args,
+                                               t(lang, "casework.usage_cancel"))
         if isinstance(found, list):
             return found
         before, reason = found
@@ -226,7 +223,8 @@ class Casework:
 
     async def _reopen(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
         env, t, lang = self.env, self.env.t, actor.lang
-        found = await self._request_with_reason(repo, actor, args, "casework.usage_reopen")
+        found = await self._request_with_reason(repo, actor, args,
+                                               t(lang, "casework.usage_reopen"))
         if isinstance(found, list):
             return found
         before, reason = found
@@ -259,14 +257,10 @@ class Casework:
         env, t, lang = self.env, self.env.t, actor.lang
         codes = ", ".join(c.code for c in env.config.categories)
         usage = t(lang, "casework.usage_move", codes=codes)
-        if len(args) < 2:
-            return self._say(actor, usage)
-        found = await self._request(repo, actor, args[0], usage)
-        if isinstance(found, str):
-            return self._say(actor, found)
-        before, reason = found, _reason(args[2:])
-        if len(reason) > REASON_MAX:
-            return self._say(actor, t(lang, "casework.reason_too_long", max=REASON_MAX))
+        found = await self._request_with_reason(repo, actor, args, usage, 2)
+        if isinstance(found, list):
+            return found
+        before, reason = found
         if before.status not in MOVABLE:
             return self._say(actor, t(lang, "casework.move_not_open", ref=before.ref,
                                       status=self._status(before, lang)))

@@ -52,3 +52,10 @@ async def claim(volunteer: SimUser, group: SimChat, card: SimMessage) -> str:
     """A volunteer presses Claim on a card; returns the popup text."""
     press = await volunteer.press("🙋 Claim", chat=group, message=card)
     return (await press.answer()).text or ""
+
+
+async def open_bot(*people: SimUser) -> None:
+    """Each person opens the bot in private (so it may write to them) and sees the menu."""
+    for person in people:
+        await person.send("/start")
+        await person.wait_for(text="Choose below")

@@ -17,6 +17,7 @@ from sandbox import SimUser
 from storage import Database
 from tests.conftest import Town
 from tests.flows import REF
+from tests.test_areas_e2e import start_request
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 GUANGMINGLU = "Guangminglu Subdistrict Practice Institute"
@@ -54,14 +55,7 @@ async def approved_volunteer(town: Town, user: SimUser, area: str) -> None:
 
 async def fill_form(citizen: SimUser) -> None:
     """A citizen fills the form for Guangminglu Community 1, up to the Confirm question."""
-    await citizen.send("/start")
-    await citizen.wait_for(text="Choose below")
-    await citizen.press("📝 New request")
-    await citizen.wait_for(text="What kind of help")
-    await citizen.press("Help for the elderly")
-    await citizen.wait_for(text="describe the problem")
-    await citizen.send("The stairs light is broken.")
-    await citizen.wait_for(text="Where is it")
+    await start_request(citizen, "Help for the elderly", "The stairs light is broken.")
     await citizen.send("5 Guangming Road")
     await citizen.wait_for(text="Which community")
     await citizen.press(GUANGMINGLU)

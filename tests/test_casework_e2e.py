@@ -14,7 +14,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, file_request
+from tests.flows import REF, card_of, claim, file_request, open_bot
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 AREAS = {"areas": {"file": str(AREA_FILE)}}
@@ -30,13 +30,6 @@ ZHONGXINJIE_01 = "Zhongxinjie Community 1 Practice Station"
 
 
 # -- small steps the stories share -----------------------------------------------------------
-
-
-async def open_bot(*people: SimUser) -> None:
-    """Each person opens the bot in private (so it may write to them) and sees the menu."""
-    for person in people:
-        await person.send("/start")
-        await person.wait_for(text="Choose below")
 
 
 async def admin_says(town: Town, command: str, expect: str,

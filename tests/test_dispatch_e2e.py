@@ -10,7 +10,7 @@ import asyncio
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, file_request
+from tests.flows import REF, card_of, claim, file_request, open_bot
 
 ALICE_PHONE = "+8613800000001"
 GRANDMA_PHONE = "+8613800000002"
@@ -18,13 +18,6 @@ CLAIM = "🙋 Claim"
 
 
 # -- small steps the stories share -----------------------------------------------------------
-
-
-async def open_bot(*people: SimUser) -> None:
-    """Each person opens the bot in private (so it may write to them) and sees the menu."""
-    for person in people:
-        await person.send("/start")
-        await person.wait_for(text="Choose below")
 
 
 def request_id(card: SimMessage) -> int:

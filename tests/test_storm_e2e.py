@@ -17,7 +17,7 @@ import pytest
 from bot import delivery
 from sandbox import Sandbox, SimChat, SimMessage, SimUser
 from tests.conftest import TOKEN, Town, sandbox_limits
-from tests.flows import REF, card_of, file_request
+from tests.flows import REF, card_of, file_request, open_bot
 
 GROUP_BUDGET = 3  # messages a minute to a group, and as many edits
 MINUTE = 3.0  # seconds the sandbox counts as a minute
@@ -42,13 +42,6 @@ def town_settings(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 # -- small steps the stories share -----------------------------------------------------------
-
-
-async def open_bot(*people: SimUser) -> None:
-    """Each person opens the bot in private (so it may write to them) and sees the menu."""
-    for person in people:
-        await person.send("/start")
-        await person.wait_for(text="Choose below")
 
 
 async def fill_form(citizen: SimUser, text: str) -> None:
