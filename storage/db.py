@@ -115,19 +115,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repo]:
-        """Run a unit of work in one write transaction (BEGIN IMMEDIATE … COMMIT)."""
+        """Run a unit of work in one write transaction (BEGIN IMMEDIATE … COMMIT).
+
+        BEGIN travels with the first statement that must answer and COMMIT with the writes
+        held back since, so a unit of work costs one trip per read, plus one.
+        """
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            repo = Repo(self._conn)
+            repo.begin()
             try:
-                repo = Repo(self._conn)
                 yield repo
                 handled = _handling_update.get()
                 if handled is not None and not handled.marked:
                     await repo.mark_processed(handled.update_id, time.time())
-                await self._conn.execute("COMMIT")
+                await repo.flush(then="COMMIT")
                 if handled is not None:
                     handled.marked = True
             except BaseException:
+                repo.discard_held()
                 # Also when COMMIT itself failed: never leave the connection mid-transaction.
                 if self._conn.in_transaction:
                     await self._conn.execute("ROLLBACK")
@@ -135,15 +140,19 @@ class Database:
 
     @asynccontextmanager
     async def single(self) -> AsyncIterator[Repo]:
-        """Run one write statement on its own (it commits by itself: one hop, not three)."""
+        """Run write statements on their own (each commits by itself), in one trip at the end."""
         async with self._lock:
-            yield Repo(self._conn)
+            repo = Repo(self._conn)
+            yield repo
+            await repo.flush()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Repo]:
         """Run read-only queries while no write transaction is half done."""
         async with self._lock:
-            yield Repo(self._conn)
+            repo = Repo(self._conn)
+            yield repo
+            await repo.flush()
 
     async def close(self) -> None:
         """Close the connection (aiosqlite's thread keeps the process alive until then)."""

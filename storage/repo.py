@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiosqlite
@@ -27,28 +29,88 @@ from storage.models import (
     Volunteer,
 )
 
+async def on_database_thread(
+    conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], Any]
+) -> Any:
+    """Run `work` with the raw sqlite3 connection on aiosqlite's thread, in one trip."""
+    # aiosqlite queues one callable per call; Connection._execute and ._conn are how its own
+    # execute() does it. tests/test_db.py fails at once if a new aiosqlite moves them.
+    return await conn._execute(lambda: work(conn._conn))
+
+
 # A request that reached a volunteer may be cancelled by its citizen until the work is done.
 _CANCELLABLE = (DISPATCHED, CLAIMED)
 
 
 class Repo:
-    """Queries over one connection; the caller owns the transaction around them."""
+    """Queries over one connection; the caller owns the transaction around them.
+
+    Each trip to aiosqlite's thread costs a thread hand-off, far more than the statement.
+    So writes whose result nobody reads are held back and go with the next statement that
+    must answer (or with the COMMIT): a unit of work takes as many trips as it has reads.
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self._held: list[tuple[str, Any, bool]] = []  # (sql, params, many), in order
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Hold a write back until the next trip; its failure aborts the unit of work then."""
+        self._held.append((sql, params, False))
+
+    def _write_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Hold back one write run once per row."""
+        self._held.append((sql, list(rows), True))
+
+    def begin(self) -> None:
+        """Open the write transaction with the first trip."""
+        self._write("BEGIN IMMEDIATE")
+
+    def discard_held(self) -> None:
+        """Forget the held writes (their transaction is being rolled back)."""
+        self._held = []
+
+    async def flush(self, then: str | None = None) -> None:
+        """Run the held writes now, and `then` after them, in one trip."""
+        if self._held or then is not None:
+            await self._trip(lambda raw: raw.execute(then) if then else None)
+
+    async def _trip(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """One trip to the database thread: the held writes, then `work`."""
+        held, self._held = self._held, []
+
+        def run(raw: sqlite3.Connection) -> Any:
+            for sql, params, many in held:
+                if many:
+                    raw.executemany(sql, params)
+                else:
+                    raw.execute(sql, params)
+            return work(raw)
+
+        return await on_database_thread(self._conn, run)
 
     async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        return await self._trip(lambda raw: raw.execute(sql, params).fetchone())
 
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await self._trip(lambda raw: raw.execute(sql, params).fetchall())  # type: ignore[no-any-return]
+
+    async def _rowcount(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Run a write now and return how many rows it changed."""
+        return await self._trip(lambda raw: raw.execute(sql, params).rowcount)  # type: ignore[no-any-return]
 
     async def _changed(self, sql: str, params: tuple[Any, ...]) -> bool:
         """Run an UPDATE guarded by its WHERE clause and say whether it changed a row."""
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount == 1
+        return await self._rowcount(sql, params) == 1
+
+    async def _inserted(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Run an INSERT now and return the new row's id."""
+        return await self._trip(lambda raw: raw.execute(sql, params).lastrowid or 0)  # type: ignore[no-any-return]
+
+    async def journal_mode(self) -> str:
+        """Return SQLite's journal mode for this connection ('wal' once opened)."""
+        row = await self._one("PRAGMA journal_mode")
+        return str(row[0])
 
     # -- users ------------------------------------------------------------------------------
 
@@ -87,14 +149,14 @@ class Repo:
 
     async def set_language(self, user_id: int, language: str, now: float) -> None:
         """Remember the language a user chose."""
-        await self._conn.execute(
+        self._write(
             "UPDATE users SET language = ?, updated_at = ? WHERE user_id = ?",
             (language, now, user_id),
         )
 
     async def mark_blocked(self, user_id: int, now: float) -> None:
         """Note that Telegram refuses messages to this user until they write again."""
-        await self._conn.execute(
+        self._write(
             "UPDATE users SET blocked = 1, updated_at = ? WHERE user_id = ?", (now, user_id)
         )
 
@@ -290,13 +352,13 @@ class Repo:
 
     async def record_card_message(self, card_id: int, message_id: int) -> None:
         """Remember which message shows a card, so later changes can edit it."""
-        await self._conn.execute(
+        self._write(
             "UPDATE cards SET message_id = ? WHERE id = ?", (message_id, card_id)
         )
 
     async def retire_cards(self, request_id: int) -> None:
         """Mark a request's cards as history (it is being posted afresh)."""
-        await self._conn.execute(
+        self._write(
             "UPDATE cards SET retired = 1 WHERE request_id = ? AND retired = 0", (request_id,)
         )
 
@@ -309,7 +371,7 @@ class Repo:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Append an entry to a request's timeline."""
-        await self._conn.execute(
+        self._write(
             "INSERT INTO events (request_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)",
             (request_id, now, kind, actor_id, json.dumps(detail) if detail else None),
         )
@@ -355,7 +417,7 @@ class Repo:
 
     async def enqueue(self, messages: list[Outgoing], now: float) -> None:
         """Queue Bot API calls to be made after this transaction commits."""
-        await self._conn.executemany(
+        self._write_many(
             """
             INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id,
                                 not_before, created_at)
@@ -411,7 +473,7 @@ class Repo:
 
     async def mark_sent(self, outbox_id: int, message_ids: list[int], now: float) -> None:
         """Record that a call succeeded and which messages it made."""
-        await self._conn.execute(
+        self._write(
             """
             UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
                               attempts = attempts + 1, payload = '{}'
@@ -422,7 +484,7 @@ class Repo:
 
     async def mark_failed(self, outbox_id: int, error: str, now: float) -> None:
         """Give up on a call, keeping the reason."""
-        await self._conn.execute(
+        self._write(
             """
             UPDATE outbox SET status = 'failed', last_error = ?, sent_at = ?,
                               attempts = attempts + 1
@@ -433,7 +495,7 @@ class Repo:
 
     async def retry_later(self, outbox_id: int, not_before: float, error: str) -> None:
         """Try a call again at `not_before`."""
-        await self._conn.execute(
+        self._write(
             """
             UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + 1
             WHERE id = ?
@@ -443,7 +505,7 @@ class Repo:
 
     async def hold_chat(self, chat_id: int, not_before: float) -> None:
         """Hold every pending call to a chat until `not_before` (after a 429 for that chat)."""
-        await self._conn.execute(
+        self._write(
             """
             UPDATE outbox SET not_before = MAX(not_before, ?)
             WHERE status = 'pending' AND chat_id = ?
@@ -453,26 +515,26 @@ class Repo:
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """Point pending calls and bindings at a group's new id after it became a supergroup."""
-        await self._conn.execute(
+        self._write(
             "UPDATE outbox SET chat_id = ? WHERE status = 'pending' AND chat_id = ?",
             (new_chat_id, old_chat_id),
         )
         # The payload names the chat too; rewrite it for the pending rows just moved.
-        await self._conn.execute(
+        self._write(
             """
             UPDATE outbox SET payload = json_set(payload, '$.chat_id', ?)
             WHERE status = 'pending' AND chat_id = ?
             """,
             (new_chat_id, new_chat_id),
         )
-        await self._conn.execute(
+        self._write(
             "UPDATE area_bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
         )
-        await self._conn.execute(
+        self._write(
             "UPDATE requests SET dispatch_chat_id = ? WHERE dispatch_chat_id = ?",
             (new_chat_id, old_chat_id),
         )
-        await self._conn.execute(
+        self._write(
             "UPDATE cards SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
         )
 
@@ -488,7 +550,7 @@ class Repo:
         user_id: int | None = None,
     ) -> None:
         """Ask the schedule to do `kind` at `due_at`."""
-        await self._conn.execute(
+        self._write(
             """
             INSERT INTO timers (kind, request_id, user_id, due_at, created_at)
             VALUES (?, ?, ?, ?, ?)
@@ -508,7 +570,7 @@ class Repo:
         column, value = ("request_id", request_id) if request_id is not None else (
             "user_id", user_id)
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
-        await self._conn.execute(
+        self._write(
             f"""
             UPDATE timers SET done_at = ?, outcome = 'cancelled'
             WHERE {column} = ? AND done_at IS NULL{kind_filter}
@@ -551,7 +613,7 @@ class Repo:
 
     async def set_overdue(self, request_id: int, since: float | None) -> None:
         """Mark (or clear) a request as having waited past its policy."""
-        await self._conn.execute(
+        self._write(
             "UPDATE requests SET overdue_since = ? WHERE id = ?", (since, request_id)
         )
 
@@ -593,7 +655,7 @@ class Repo:
         leader_id: int | None, now: float,
     ) -> None:
         """Create or update a team from the configured teams file."""
-        await self._conn.execute(
+        self._write(
             """
             INSERT INTO teams (id, area_id, name_zh, name_en, leader_id, updated_at)
             VALUES (?, ?, ?, ?, ?, ?)
@@ -618,7 +680,7 @@ class Repo:
         team_id: str | None, now: float,
     ) -> None:
         """File (or, after a rejection, file again) a registration, pending approval."""
-        await self._conn.execute(
+        self._write(
             """
             INSERT INTO volunteers (user_id, name, phone, area_id, team_id, status, applied_at)
             VALUES (?, ?, ?, ?, ?, 'pending', ?)
@@ -646,7 +708,7 @@ class Repo:
         self, request_id: int, volunteer_id: int, hours: float, now: float
     ) -> None:
         """Note the hours a volunteer gave; they count once the request closes."""
-        await self._conn.execute(
+        self._write(
             """
             INSERT INTO service_hours (request_id, volunteer_id, hours, status, recorded_at)
             VALUES (?, ?, ?, 'pending', ?)
@@ -656,7 +718,7 @@ class Repo:
 
     async def credit_hours(self, request_id: int, at: float) -> None:
         """The request closed: its pending hours count now."""
-        await self._conn.execute(
+        self._write(
             """
             UPDATE service_hours SET status = 'credited', credited_at = ?
             WHERE request_id = ? AND status = 'pending'
@@ -666,7 +728,7 @@ class Repo:
 
     async def withdraw_hours(self, request_id: int, now: float) -> None:
         """The request was reopened: hours not yet credited do not count."""
-        await self._conn.execute(
+        self._write(
             """
             UPDATE service_hours SET status = 'withdrawn', withdrawn_at = ?
             WHERE request_id = ? AND status = 'pending'
@@ -741,7 +803,7 @@ class Repo:
 
     async def bulk_users(self, user_ids: list[int], now: float) -> None:
         """Make sure these people exist (imports, benchmarks)."""
-        await self._conn.executemany(
+        self._write_many(
             "INSERT OR IGNORE INTO users (user_id, started, created_at, updated_at) "
             "VALUES (?, 1, ?, ?)",
             [(user_id, now, now) for user_id in user_ids],
@@ -756,7 +818,7 @@ class Repo:
                    "phone", "status", "area_id", "volunteer_id", "volunteer_name",
                    "closed_how", "cancelled_by", "rating", "created_at", "updated_at",
                    "claimed_at", "done_at", "closed_at")
-        await self._conn.executemany(
+        self._write_many(
             f"INSERT INTO requests ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))})",
             [tuple(row.get(c) for c in columns) for row in rows],
@@ -770,7 +832,7 @@ class Repo:
                 tuple(part),
             )
             ids.update({str(r[0]): int(r[1]) for r in found})
-        await self._conn.executemany(
+        self._write_many(
             "INSERT INTO events (request_id, at, kind, actor_id) VALUES (?, ?, ?, ?)",
             [(ids[row["ref"]], at, kind, actor)
              for row in rows for kind, at, actor in row["events"]],
@@ -793,11 +855,10 @@ class Repo:
 
     async def record_report(self, kind: str, period: str, now: float) -> bool:
         """Claim a period's report; False if it was already sent (two sweeps raced)."""
-        async with self._conn.execute(
+        return await self._changed(
             "INSERT OR IGNORE INTO reports (kind, period, sent_at) VALUES (?, ?, ?)",
             (kind, period, now),
-        ) as cursor:
-            return cursor.rowcount == 1
+        )
 
     async def first_event_at(self) -> float | None:
         """Return when the first request event happened, or None on a fresh database."""
@@ -837,7 +898,7 @@ class Repo:
 
     async def save_dialog(self, dialog: Dialog, now: float) -> None:
         """Store where a user stands in a conversation."""
-        await self._conn.execute(
+        self._write(
             """
             INSERT INTO dialogs (user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (user_id) DO UPDATE SET
@@ -850,7 +911,7 @@ class Repo:
 
     async def end_dialog(self, user_id: int) -> None:
         """Forget a finished or abandoned conversation."""
-        await self._conn.execute("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+        self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
 
     # -- bindings ---------------------------------------------------------------------------
 
@@ -858,7 +919,7 @@ class Repo:
         self, category: str, area_id: str, chat_id: int, title: str, by: int, now: float
     ) -> None:
         """Make a chat the volunteer group of a category in an area ('' = the district)."""
-        await self._conn.execute(
+        self._write(
             """
             INSERT INTO area_bindings (category, area_id, chat_id, chat_title, bound_by,
                                        bound_at)
@@ -885,14 +946,14 @@ class Repo:
 
     async def set_dispatch(self, request_id: int, chat_id: int, level: str) -> None:
         """Record which chat (and tree level) a request's card went to."""
-        await self._conn.execute(
+        self._write(
             "UPDATE requests SET dispatch_chat_id = ?, dispatch_area_id = ? WHERE id = ?",
             (chat_id, level, request_id),
         )
 
     async def set_area(self, request_id: int, area_id: str | None) -> None:
         """Record where a request is."""
-        await self._conn.execute(
+        self._write(
             "UPDATE requests SET area_id = ? WHERE id = ?", (area_id, request_id)
         )
 
@@ -928,14 +989,14 @@ class Repo:
 
     async def mark_processed(self, update_id: int, now: float) -> None:
         """Note that an update has been handled (the first time counts)."""
-        await self._conn.execute(
+        self._write(
             "UPDATE inbox SET processed_at = ? WHERE update_id = ? AND processed_at IS NULL",
             (now, update_id),
         )
 
     async def prune_inbox(self, before: float) -> None:
         """Drop handled updates older than `before`; they are transport, not records."""
-        await self._conn.execute(
+        self._write(
             "DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?", (before,)
         )
 
@@ -961,15 +1022,14 @@ class Repo:
 
     async def grant(self, user_id: int, area_id: str, by: int, now: float) -> bool:
         """Make a user an admin of an area; False if they already were."""
-        async with self._conn.execute(
+        return await self._changed(
             """
             INSERT INTO admin_grants (user_id, area_id, granted_by, granted_at)
             VALUES (?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """,
             (user_id, area_id, by, now),
-        ) as cursor:
-            return cursor.rowcount == 1
+        )
 
     async def revoke(self, user_id: int, area_id: str | None, by: int, now: float) -> int:
         """End a user's admin grants (one area, or all); return how many ended."""
@@ -979,8 +1039,7 @@ class Repo:
         if area_id is not None:
             sql += " AND area_id = ?"
             params += (area_id,)
-        async with self._conn.execute(sql, params) as cursor:
-            return int(cursor.rowcount)
+        return await self._rowcount(sql, params)
 
     async def grant_list(self) -> list[tuple[int, str]]:
         """Every active grant as (user id, area id)."""
@@ -992,12 +1051,11 @@ class Repo:
 
     async def ban(self, user_id: int, reason: str, by: int, now: float) -> bool:
         """Ban a user; False if they already are."""
-        async with self._conn.execute(
+        return await self._changed(
             "INSERT INTO bans (user_id, reason, banned_by, banned_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             (user_id, reason, by, now),
-        ) as cursor:
-            return cursor.rowcount == 1
+        )
 
     async def unban(self, user_id: int, by: int, now: float) -> bool:
         """Lift a user's ban (the record stays); False if they were not banned."""
@@ -1029,12 +1087,11 @@ class Repo:
         now: float,
     ) -> int:
         """Record a background job; return its id."""
-        async with self._conn.execute(
+        return await self._inserted(
             "INSERT INTO jobs (kind, chat_id, user_id, language, params, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (kind, chat_id, user_id, language, json.dumps(params), now),
-        ) as cursor:
-            return int(cursor.lastrowid or 0)
+        )
 
     async def pending_jobs(self) -> list[Job]:
         """Return the jobs still to do, oldest first."""
@@ -1051,18 +1108,17 @@ class Repo:
 
     async def finish_job(self, job_id: int, now: float, error: str | None = None) -> None:
         """Mark a job done (or failed, with the reason)."""
-        await self._conn.execute(
+        self._write(
             "UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
             ("failed" if error else "done", now, error, job_id),
         )
 
     async def add_broadcast(self, author_id: int, area_id: str, text: str, now: float) -> int:
         """Store a broadcast draft; return its id."""
-        async with self._conn.execute(
+        return await self._inserted(
             "INSERT INTO broadcasts (author_id, area_id, text, created_at) VALUES (?, ?, ?, ?)",
             (author_id, area_id, text, now),
-        ) as cursor:
-            return int(cursor.lastrowid or 0)
+        )
 
     async def broadcast(self, broadcast_id: int) -> Broadcast | None:
         """Return a broadcast by id."""
@@ -1157,14 +1213,13 @@ class Repo:
     async def withdraw_all_hours(self, request_id: int, now: float) -> int:
         """An admin undid the request's outcome: its hours, pending or credited, no longer
         count. Returns how many records were withdrawn."""
-        async with self._conn.execute(
+        return await self._rowcount(
             """
             UPDATE service_hours SET status = 'withdrawn', withdrawn_at = ?
             WHERE request_id = ? AND status IN ('pending', 'credited')
             """,
             (now, request_id),
-        ) as cursor:
-            return int(cursor.rowcount)
+        )
 
 
     # -- exports ----------------------------------------------------------------------------
@@ -1232,7 +1287,7 @@ class Repo:
     async def mark_all_sent(self, outbox_ids: list[int], message_ids: list[int],
                             now: float) -> None:
         """Record that one call delivered all these rows (a combined card, coalesced edits)."""
-        await self._conn.executemany(
+        self._write_many(
             """
             UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
                               attempts = attempts + 1, payload = '{}'
@@ -1246,7 +1301,7 @@ class Repo:
     ) -> None:
         """Remember what each card of a combined message shows (and, once it is posted,
         which message that is)."""
-        await self._conn.executemany(
+        self._write_many(
             "UPDATE cards SET shown = ?, message_id = COALESCE(?, message_id) WHERE id = ?",
             [(json.dumps(part, ensure_ascii=False), message_id, card_id)
              for card_id, part in shown.items()],

@@ -151,12 +151,12 @@ async def db_path(tmp_path: Path) -> AsyncIterator[Path]:
         async with db.transaction() as repo:
             await repo.bulk_users([LI, ZHANG, CITIZEN], at(1, 0))
             await repo.sync_team("blue", "gm", "蓝天志愿服务队", "Blue Sky Team", None, at(1, 0))
-            await repo._conn.execute(
+            repo._write(
                 "INSERT INTO volunteers (user_id, name, area_id, team_id, status, applied_at) "
                 "VALUES (?, '李明', 'gm-01', 'blue', 'approved', ?)", (LI, at(1, 0)))
             await repo.bulk_requests(DATA)
             # The reopen is counted by the loop, not by bulk loading.
-            await repo._conn.execute(
+            repo._write(
                 "UPDATE requests SET reopen_count = 1 WHERE ref = '2026-000005'")
         yield path
     finally:

@@ -108,7 +108,7 @@ async def district(tmp_path: Path, config: Config) -> AsyncIterator[Path]:
                                   START)
             await repo.bulk_requests(rows)
             reopened = [r["ref"] for r in rows if r.get("reopen_count")]
-            await repo._conn.executemany(  # bulk loading leaves counters to the loop
+            repo._write_many(  # bulk loading leaves counters to the loop
                 "UPDATE requests SET reopen_count = 1 WHERE ref = ?", [(r,) for r in reopened])
         yield path
     finally:

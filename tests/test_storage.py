@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -13,6 +14,21 @@ from storage import Database, Dialog, Outgoing, Repo
 from storage.db import handling_update, migrations
 
 NOW = 1_780_000_000.0
+
+
+def count_trips(db: Database) -> Callable[[], int]:
+    """Count the calls queued to aiosqlite's thread from now on; return the counter."""
+    conn = db._conn
+    real = conn._execute
+    count = 0
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal count
+        count += 1
+        return await real(fn, *args, **kwargs)
+
+    conn._execute = counted  # type: ignore[method-assign]
+    return lambda: count
 
 
 @pytest.fixture
@@ -65,11 +81,40 @@ async def test_a_database_from_a_newer_program_is_refused(tmp_path: Path) -> Non
         await Database.open(path)
 
 
-async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
-    """The connection runs in WAL mode and enforces foreign keys."""
-    async with db.transaction() as repo:
-        with pytest.raises(aiosqlite.IntegrityError):
+async def test_a_broken_foreign_key_undoes_its_whole_unit_of_work(db: Database) -> None:
+    """Foreign keys are enforced: an event for a missing request fails the transaction, and
+    what the transaction wrote before it is rolled back with it."""
+    with pytest.raises(aiosqlite.IntegrityError):
+        async with db.transaction() as repo:
+            await repo.set_language(1, "zh", NOW)
+            await repo.see_user(77, "Wang", None, "zh", NOW, private=True)
             await repo.add_event(12345, "created", None, NOW)  # no such request
+    async with db.reading() as repo:
+        assert await repo.user(77) is None
+
+
+async def test_the_database_runs_in_wal_mode(db: Database) -> None:
+    """WAL lets the read-only export and chart connections read while the bot writes."""
+    async with db.reading() as repo:
+        assert await repo.journal_mode() == "wal"
+
+
+async def test_a_unit_of_work_takes_one_trip_per_read_plus_one(db: Database) -> None:
+    """Writes nobody reads wait for the next read or the COMMIT: the hand-offs to the database
+    thread, not the statements, are what a busy bot pays for."""
+    trips = count_trips(db)
+    async with db.transaction() as repo:
+        await repo.see_user(5, "Li", None, "zh", NOW, private=True)  # RETURNING: a read
+        await repo.set_language(5, "en", NOW)
+        await repo.save_dialog(Dialog(user_id=5, flow="order", step="describe"), NOW)
+        await repo.mark_blocked(6, NOW)
+    assert trips() == 2  # BEGIN + see_user, then the three writes + COMMIT
+    async with db.reading() as repo:
+        user = await repo.user(5)
+        dialog = await repo.dialog(5)
+    assert user is not None and user.language == "en"
+    assert dialog is not None and dialog.step == "describe"
+    assert trips() == 4
 
 
 async def test_reference_numbers_count_up_per_year(db: Database) -> None:
