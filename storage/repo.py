@@ -29,6 +29,7 @@ from storage.models import (
     Volunteer,
 )
 
+
 async def on_database_thread(
     conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], Any]
 ) -> Any:
