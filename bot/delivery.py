@@ -46,6 +46,10 @@ PRIVATE_RATE_MARGIN = 0.9  # refill private chats a tenth slower than configured
 PRIVATE_SPARE = 0.5  # and keep half a message in hand for network jitter
 MAX_BACKOFF = 300.0
 BATCH = 200
+# The sender keeps the outbox's head between looks and reads it again only when something
+# new was queued, a chat it sent to has more waiting, or a call did not simply succeed; and
+# at least this often (a message held for quiet hours becomes due without anyone waking it).
+REREAD_EVERY = 1.0
 # A group's new text cards queued one behind another go as one message (each request keeps
 # its own Claim button): a storm's cards reach the group as fast as its 20 a minute allow.
 MAX_COMBINED_CARDS = 20  # a message holds up to 100 buttons; 20 requests stay readable
@@ -158,9 +162,21 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        # Each chat's oldest pending call as last read, less those started since; None: read.
+        self._head: dict[int, OutboxRow] | None = None
+        self._read_at = 0.0
+        # Chats that were mid-call when the head was read and had more queued behind it.
+        self._more_behind: set[int] = set()
 
     def wake(self) -> None:
         """Look at the outbox now (something was just queued)."""
+        self._head = None
+        self._wake.set()
+
+    def _nudge(self, stale: bool) -> None:
+        """A call finished: look again, re-reading the outbox only if `stale`."""
+        if stale:
+            self._head = None
         self._wake.set()
 
     def start(self) -> None:
@@ -205,19 +221,17 @@ class Sender:
     async def pump(self) -> float:
         """Start every call that may go now; return how long until the next may."""
         now_wall = self.env.now()
-        async with self.env.db.reading() as repo:
-            rows = await repo.pending_outbox_head(now_wall, BATCH)
         now = time.monotonic()
+        head = self._head
+        if head is None or now - self._read_at >= REREAD_EVERY:
+            head = await self._read_head(now_wall, now)
+        rows = sorted(head.values(), key=lambda row: row.id)
         if self.pacer.overall_busy(now, len(self._in_flight)):
             rows.sort(key=_queued_as)  # replies to people first, groups a moment later
         wait = 1.0
-        seen: set[int] = set()
         for row in rows:
             if len(self._in_flight) >= self.env.config.delivery.concurrency:
                 break  # more would wait for a slot and reach Telegram later than counted
-            if row.chat_id in seen:
-                continue  # calls to one chat go strictly in order: only its oldest may go
-            seen.add(row.chat_id)
             if row.chat_id in self._in_flight:
                 continue
             if row.not_before > now_wall:
@@ -229,14 +243,34 @@ class Sender:
                 wait = min(wait, ready - now)
                 continue
             self._in_flight.add(row.chat_id)
+            del head[row.chat_id]
             task = asyncio.create_task(self._deliver(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return max(wait, 0.005)
 
+    async def _read_head(self, now_wall: float, now: float) -> dict[int, OutboxRow]:
+        """Read each chat's oldest pending call; a chat mid-call keeps only its count."""
+        head: dict[int, OutboxRow] = {}
+        self._head = head  # a wake() while reading drops it again
+        async with self.env.db.reading() as repo:
+            rows = await repo.pending_outbox_head(now_wall, BATCH)
+        self._read_at = now
+        for row in rows:
+            if row.chat_id in self._in_flight:
+                # The call in flight is this very row, still pending until marked sent.
+                if row.queued > 1:
+                    self._more_behind.add(row.chat_id)
+            else:
+                head[row.chat_id] = row
+        if len(rows) >= BATCH:
+            self._head = None  # chats beyond the batch: look again next time
+        return head
+
     async def _deliver(self, row: OutboxRow) -> None:
+        settled = False
         try:
-            await self._send(row)
+            settled = await self._send(row)
         except Exception as exc:
             # Not Telegram's doing, so retrying will not help, and holding the row would
             # hold every later message to this chat: give it up, keeping the reason.
@@ -244,9 +278,12 @@ class Sender:
             await self._finish(row, error=f"unexpected: {type(exc).__name__}: {exc}")
         finally:
             self._in_flight.discard(row.chat_id)
-            self.wake()
+            more = row.queued > 1 or row.chat_id in self._more_behind
+            self._more_behind.discard(row.chat_id)
+            self._nudge(stale=more or not settled)
 
-    async def _send(self, row: OutboxRow) -> None:
+    async def _send(self, row: OutboxRow) -> bool:
+        """Make the row's call; True if it simply went (nothing else in the outbox changed)."""
         if _combinable(row):
             batch = await self._card_batch(row)
             now = time.monotonic()
@@ -255,14 +292,14 @@ class Sender:
             if len(batch) > 1 and (self.pacer.group_short(row.chat_id, len(batch), now)
                                    or self.pacer.overall_short(len(batch), now, others)):
                 await self._send_combined(batch)
-                return
+                return False
         method, params = row.method, dict(row.payload)
         combined: CombinedEdit | None = None
         if method == "editCard":
             resolved = await self._resolve_card(row, params)
             if resolved is None:
                 await self._finish(row, error="the card was never posted")
-                return
+                return False
             method, params, combined = resolved
         uploaded: Path | None = None
         for field in UPLOAD_FIELDS.get(method, ()):
@@ -273,7 +310,7 @@ class Sender:
                 uploaded = Path(upload["path"])
                 if not uploaded.exists():
                     await self._finish(row, error=f"the file {uploaded.name} is gone")
-                    return
+                    return False
                 params[field] = InputFile(uploaded.read_bytes(), filename=upload["filename"])
             else:
                 params[field] = InputFile(upload["text"].encode("utf-8"),
@@ -287,15 +324,16 @@ class Sender:
             ]
         result = await self._call([row], method, params)
         if result is None:
-            return
+            return False
         if combined is not None:
             async with self.env.db.transaction() as repo:
                 await repo.mark_all_sent(combined.outbox_ids, [], self.env.now())
                 await repo.show_cards(combined.shown)
-            return
+            return False
         await self._mark_sent(row, _message_ids(result))
         if uploaded is not None:
             uploaded.unlink(missing_ok=True)  # exports hold personal data: keep no copies
+        return True
 
     async def _call(self, rows: list[OutboxRow], method: str, params: dict[str, Any]) -> Any:
         """Make one Bot API call for `rows` (one row, or the cards one message combines) and

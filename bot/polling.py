@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Env
 from storage.db import handling_update
@@ -19,6 +22,12 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 INBOX_KEEP_SECONDS = 2 * 86400
 MAX_BACKOFF = 60.0
+
+# getUpdates is fetched raw (do_api_request), not through Bot.get_updates: the inbox stores
+# Telegram's own JSON, and each update is parsed once, when it is handled. PTB suggests its
+# typed method for that endpoint; here the raw form is the point.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'",
+                        category=PTBUserWarning)
 
 
 class Poller:
@@ -60,23 +69,42 @@ class Poller:
             # The first call does not wait: it collects what queued up while we were down.
             updates = await self._poll(offset, self.timeout if caught_up else 0)
             if updates:
-                stored = [(u.update_id, json.dumps(u.to_dict(), ensure_ascii=False))
+                stored = [(int(u["update_id"]), json.dumps(u, ensure_ascii=False))
                           for u in updates]
-                async with self.env.db.transaction() as repo:
-                    fresh = set(await repo.save_updates(stored, self.env.now()))
+                fresh = await self._store(stored, offset)
                 # Only now may Telegram forget them: the next call's offset confirms them.
-                offset = updates[-1].update_id + 1
-                for update_id, payload in stored:
+                offset = max(update_id for update_id, _ in stored) + 1
+                for raw, (update_id, _) in zip(updates, stored, strict=True):
                     if self._stopping.is_set():
-                        return  # the rest are stored and will be handled at next start
+                        break  # the rest are stored and will be handled at next start
                     if update_id in fresh:
-                        await self._handle(update_id, payload)
+                        await self._handle(update_id, raw)
+                # Stored for sure before the next getUpdates confirms them.
+                await self.env.db.flush_loose()
+                if self._stopping.is_set():
+                    return
             if not caught_up:
                 caught_up = True
                 if self.on_caught_up is not None:
                     await self.on_caught_up()
 
-    async def _poll(self, offset: int | None, long_poll: int) -> tuple[Update, ...] | None:
+    async def _store(self, stored: list[tuple[int, str]], offset: int | None) -> set[int]:
+        """Save fetched updates to the inbox; return the ids to handle.
+
+        Only the first batch of a run can repeat what an earlier run stored (it had not
+        confirmed them yet): that one is checked, in its own transaction. Later batches are
+        new by Telegram's word, so their rows ride along with the handler's first trip.
+        """
+        now = self.env.now()
+        if offset is None or any(update_id < offset for update_id, _ in stored):
+            async with self.env.db.transaction() as repo:
+                return set(await repo.save_updates(stored, now))
+        async with self.env.db.later() as repo:
+            for update_id, payload in stored:
+                await repo.store_update(update_id, payload, now)
+        return {update_id for update_id, _ in stored}
+
+    async def _poll(self, offset: int | None, long_poll: int) -> list[dict[str, Any]] | None:
         """One getUpdates, with Telegram's and the network's failures waited out."""
         try:
             updates = await self._fetch(offset, long_poll)
@@ -100,11 +128,13 @@ class Poller:
             await self._pause(delay)
         return None
 
-    async def _fetch(self, offset: int | None, long_poll: int) -> tuple[Update, ...] | None:
+    async def _fetch(self, offset: int | None, long_poll: int) -> list[dict[str, Any]] | None:
         """One long poll, abandoned (None) if a stop is asked for meanwhile."""
-        fetch = asyncio.ensure_future(self.app.bot.get_updates(
-            offset=offset, timeout=long_poll, allowed_updates=ALLOWED_UPDATES,
-            read_timeout=long_poll + 10,
+        params: dict[str, Any] = {"timeout": long_poll, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            params["offset"] = offset
+        fetch = asyncio.ensure_future(self.app.bot.do_api_request(
+            "getUpdates", api_kwargs=params, read_timeout=long_poll + 10,
         ))
         stopping = asyncio.ensure_future(self._stopping.wait())
         done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -113,7 +143,11 @@ class Poller:
             fetch.cancel()
             await asyncio.gather(fetch, return_exceptions=True)
             return None
-        return fetch.result()
+        result = fetch.result()
+        if not isinstance(result, list):
+            raise TelegramError(f"getUpdates answered {type(result).__name__}, not a list")
+        # An entry without an update id cannot be confirmed or stored; Telegram never sends one.
+        return [u for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
 
     async def _pause(self, seconds: float) -> None:
         """Wait, unless a stop is asked for."""
@@ -121,11 +155,12 @@ class Poller:
         await asyncio.wait({stopping}, timeout=seconds)
         stopping.cancel()
 
-    async def _handle(self, update_id: int, payload: str) -> None:
+    async def _handle(self, update_id: int, payload: str | dict[str, Any]) -> None:
         """Process one update; mark it handled unless the process is being killed."""
         marked = False
         try:
-            update = Update.de_json(json.loads(payload), self.app.bot)
+            raw = json.loads(payload) if isinstance(payload, str) else payload
+            update = Update.de_json(raw, self.app.bot)
             with handling_update(update_id) as handled:
                 await self.app.process_update(update)
             marked = handled.marked  # the handler's own transaction marked it already

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.repo import Repo
+from storage.repo import Held, Repo
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,8 @@ class Database:
         # One shared connection does not isolate concurrent transactions, so units of work
         # take turns. Reads take the lock too, so nobody sees another's uncommitted rows.
         self._lock = asyncio.Lock()
+        # Loose writes (Repo.Held.loose) waiting for whichever trip goes next.
+        self._loose: list[Held] = []
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -113,6 +115,14 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    def _repo(self) -> Repo:
+        """A Repo whose first trip also carries the loose writes waiting for one."""
+        loose, self._loose = self._loose, []
+        return Repo(self._conn, carried=loose, give_back=self._give_back)
+
+    def _give_back(self, loose: list[Held]) -> None:
+        self._loose[:0] = loose
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repo]:
         """Run a unit of work in one write transaction (BEGIN IMMEDIATE … COMMIT).
@@ -121,7 +131,7 @@ class Database:
         held back since, so a unit of work costs one trip per read, plus one.
         """
         async with self._lock:
-            repo = Repo(self._conn)
+            repo = self._repo()
             repo.begin()
             try:
                 yield repo
@@ -142,17 +152,39 @@ class Database:
     async def single(self) -> AsyncIterator[Repo]:
         """Run write statements on their own (each commits by itself), in one trip at the end."""
         async with self._lock:
-            repo = Repo(self._conn)
-            yield repo
-            await repo.flush()
+            repo = self._repo()
+            try:
+                yield repo
+                await repo.flush()
+            except BaseException:
+                repo.discard_held()
+                raise
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Repo]:
         """Run read-only queries while no write transaction is half done."""
         async with self._lock:
-            repo = Repo(self._conn)
-            yield repo
-            await repo.flush()
+            repo = self._repo()
+            try:
+                yield repo
+                await repo.flush()
+            except BaseException:
+                repo.discard_held()
+                raise
+
+    @asynccontextmanager
+    async def later(self) -> AsyncIterator[Repo]:
+        """Queue idempotent writes that each commit on their own, carried by the next trip
+        anyone makes; flush_loose() sends them when they may wait no longer."""
+        repo = Repo(self._conn, loose=True)
+        yield repo
+        self._loose.extend(repo.take_held())
+
+    async def flush_loose(self) -> None:
+        """Make sure the loose writes are done (a trip only if some still wait)."""
+        if self._loose:
+            async with self.single():
+                pass
 
     async def close(self) -> None:
         """Close the connection (aiosqlite's thread keeps the process alive until then)."""

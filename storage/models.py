@@ -105,6 +105,7 @@ class OutboxRow:
     attempts: int
     not_before: float
     card_id: int | None
+    queued: int = 1  # calls its chat had pending when it was read, itself included
 
 
 @dataclass(frozen=True)

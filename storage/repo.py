@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -35,12 +36,26 @@ async def on_database_thread(
 ) -> Any:
     """Run `work` with the raw sqlite3 connection on aiosqlite's thread, in one trip."""
     # aiosqlite queues one callable per call; Connection._execute and ._conn are how its own
-    # execute() does it. tests/test_db.py fails at once if a new aiosqlite moves them.
+    # execute() does it. tests/test_storage.py fails at once if a new aiosqlite moves them.
     return await conn._execute(lambda: work(conn._conn))
 
 
+_DIALOG_SQL = "SELECT * FROM dialogs WHERE user_id = ?"
+
 # A request that reached a volunteer may be cancelled by its citizen until the work is done.
 _CANCELLABLE = (DISPATCHED, CLAIMED)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A write waiting for the next trip to the database thread."""
+
+    sql: str
+    params: Any
+    many: bool = False
+    # Committed on its own ahead of whatever trip carries it; idempotent, so a trip that
+    # fails gives it back to be carried again.
+    loose: bool = False
 
 
 class Repo:
@@ -51,25 +66,47 @@ class Repo:
     must answer (or with the COMMIT): a unit of work takes as many trips as it has reads.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        carried: list[Held] | None = None,
+        give_back: Callable[[list[Held]], None] | None = None,
+        loose: bool = False,
+    ) -> None:
         self._conn = conn
-        self._held: list[tuple[str, Any, bool]] = []  # (sql, params, many), in order
+        self._held: list[Held] = list(carried or [])
+        self._give_back = give_back
+        self._loose = loose
+        # Dialogs read along with see_user, so the form's next read needs no trip of its own.
+        self._dialog_rows: dict[int, Any] = {}
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Hold a write back until the next trip; its failure aborts the unit of work then."""
-        self._held.append((sql, params, False))
+        self._held.append(Held(sql, params, loose=self._loose))
 
     def _write_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
         """Hold back one write run once per row."""
-        self._held.append((sql, list(rows), True))
+        self._held.append(Held(sql, list(rows), many=True, loose=self._loose))
 
     def begin(self) -> None:
         """Open the write transaction with the first trip."""
-        self._write("BEGIN IMMEDIATE")
+        self._held.append(Held("BEGIN IMMEDIATE", ()))
+
+    def take_held(self) -> list[Held]:
+        """Hand over the held writes (to be carried by another unit of work's trip)."""
+        held, self._held = self._held, []
+        return held
 
     def discard_held(self) -> None:
-        """Forget the held writes (their transaction is being rolled back)."""
-        self._held = []
+        """Forget the held writes (their transaction is being rolled back); loose ones go
+        back to wait for the next trip."""
+        self._restore(self.take_held())
+
+    def _restore(self, held: list[Held]) -> None:
+        loose = [h for h in held if h.loose]
+        if loose and self._give_back is not None:
+            self._give_back(loose)
 
     async def flush(self, then: str | None = None) -> None:
         """Run the held writes now, and `then` after them, in one trip."""
@@ -78,17 +115,21 @@ class Repo:
 
     async def _trip(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """One trip to the database thread: the held writes, then `work`."""
-        held, self._held = self._held, []
+        held = self.take_held()
 
         def run(raw: sqlite3.Connection) -> Any:
-            for sql, params, many in held:
-                if many:
-                    raw.executemany(sql, params)
+            for h in held:
+                if h.many:
+                    raw.executemany(h.sql, h.params)
                 else:
-                    raw.execute(sql, params)
+                    raw.execute(h.sql, h.params)
             return work(raw)
 
-        return await on_database_thread(self._conn, run)
+        try:
+            return await on_database_thread(self._conn, run)
+        except BaseException:
+            self._restore(held)
+            raise
 
     async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return await self._trip(lambda raw: raw.execute(sql, params).fetchone())
@@ -126,8 +167,7 @@ class Repo:
         private: bool,
     ) -> User:
         """Record that a user spoke; a private message means the bot may now write to them."""
-        row = await self._one(
-            """
+        upsert = """
             INSERT INTO users (user_id, first_name, username, language, started, blocked,
                                created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, 0, ?, ?)
@@ -138,9 +178,16 @@ class Repo:
                 blocked = CASE WHEN excluded.started = 1 THEN 0 ELSE users.blocked END,
                 updated_at = excluded.updated_at
             RETURNING user_id, first_name, username, language, started, blocked
-            """,
-            (user_id, first_name, username, language, int(private), now, now),
-        )
+            """
+        params = (user_id, first_name, username, language, int(private), now, now)
+
+        def see(raw: sqlite3.Connection) -> tuple[Any, Any]:
+            user = raw.execute(upsert, params).fetchone()
+            # The conversation they are in comes along: a form step reads it next.
+            dialog = raw.execute(_DIALOG_SQL, (user_id,)).fetchone()
+            return user, dialog
+
+        row, self._dialog_rows[user_id] = await self._trip(see)
         return _user(row)
 
     async def user(self, user_id: int) -> User | None:
@@ -435,20 +482,21 @@ class Repo:
         )
 
     async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
-        """Return each chat's oldest pending call, due or not (a chat's calls keep their order).
+        """Return each chat's oldest pending call, due or not (a chat's calls keep their order),
+        with how many calls its chat has queued.
 
         A message held for quiet hours stands aside: what comes after it may go first.
         """
         rows = await self._all(
             """
-            SELECT id, chat_id, method, payload, request_id, purpose, attempts, not_before,
-                   card_id
-            FROM outbox WHERE id IN (
-                SELECT MIN(id) FROM outbox
+            SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
+                   o.not_before, o.card_id, head.queued
+            FROM (
+                SELECT MIN(id) AS id, COUNT(*) AS queued FROM outbox
                 WHERE status = 'pending' AND NOT (purpose = 'quiet' AND not_before > ?)
                 GROUP BY chat_id
-            )
-            ORDER BY id LIMIT ?
+            ) AS head JOIN outbox AS o ON o.id = head.id
+            ORDER BY o.id LIMIT ?
             """,
             (now, limit),
         )
@@ -463,6 +511,7 @@ class Repo:
                 attempts=row["attempts"],
                 not_before=row["not_before"],
                 card_id=row["card_id"],
+                queued=row["queued"],
             )
             for row in rows
         ]
@@ -889,7 +938,10 @@ class Repo:
 
     async def dialog(self, user_id: int) -> Dialog | None:
         """Return the conversation a user is in, or None."""
-        row = await self._one("SELECT * FROM dialogs WHERE user_id = ?", (user_id,))
+        if user_id in self._dialog_rows:  # read along with see_user, unchanged since
+            row = self._dialog_rows[user_id]
+        else:
+            row = await self._one(_DIALOG_SQL, (user_id,))
         if row is None:
             return None
         return Dialog(
@@ -899,6 +951,7 @@ class Repo:
 
     async def save_dialog(self, dialog: Dialog, now: float) -> None:
         """Store where a user stands in a conversation."""
+        self._dialog_rows.pop(dialog.user_id, None)
         self._write(
             """
             INSERT INTO dialogs (user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -912,6 +965,7 @@ class Repo:
 
     async def end_dialog(self, user_id: int) -> None:
         """Forget a finished or abandoned conversation."""
+        self._dialog_rows.pop(user_id, None)
         self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
 
     # -- bindings ---------------------------------------------------------------------------
@@ -980,6 +1034,20 @@ class Repo:
             if row is not None:
                 fresh.append(update_id)
         return fresh
+
+    async def store_update(self, update_id: int, payload: str, now: float) -> None:
+        """Store a fetched update known to be new (Telegram sends nothing twice once an offset
+        confirmed it), without waiting for an answer."""
+        self._write(
+            """
+            INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)
+            ON CONFLICT (update_id) DO UPDATE SET
+                payload = excluded.payload, received_at = excluded.received_at,
+                processed_at = NULL
+            WHERE inbox.received_at < ? - 86400
+            """,
+            (update_id, payload, now, now),
+        )
 
     async def unprocessed_updates(self) -> list[tuple[int, str]]:
         """Return stored updates not yet handled, in order."""
