@@ -71,6 +71,7 @@ class Database:
         self._lock = asyncio.Lock()
         # Loose writes (Repo.Held.loose) waiting for whichever trip goes next.
         self._loose: list[Held] = []
+        self._loose_since = 0.0  # monotonic time the oldest waiting loose write was queued
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -178,7 +179,13 @@ class Database:
         anyone makes; flush_loose() sends them when they may wait no longer."""
         repo = Repo(self._conn, loose=True)
         yield repo
+        if not self._loose:
+            self._loose_since = time.monotonic()
         self._loose.extend(repo.take_held())
+
+    def loose_age(self) -> float | None:
+        """How long the oldest loose write has waited (None: none waits)."""
+        return time.monotonic() - self._loose_since if self._loose else None
 
     async def flush_loose(self) -> None:
         """Make sure the loose writes are done (a trip only if some still wait)."""
@@ -187,5 +194,7 @@ class Database:
                 pass
 
     async def close(self) -> None:
-        """Close the connection (aiosqlite's thread keeps the process alive until then)."""
+        """Close the connection (aiosqlite's thread keeps the process alive until then),
+        after the loose writes still waiting."""
+        await self.flush_loose()
         await self._conn.close()

@@ -522,12 +522,13 @@ class Repo:
         return int(row[0])
 
     async def mark_sent(self, outbox_id: int, message_ids: list[int], now: float) -> None:
-        """Record that a call succeeded and which messages it made."""
+        """Record that a call succeeded and which messages it made (once: a repeat of the
+        same mark changes nothing, so it may travel as a loose write)."""
         self._write(
             """
             UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
                               attempts = attempts + 1, payload = '{}'
-            WHERE id = ?
+            WHERE id = ? AND status = 'pending'
             """,
             (now, json.dumps(message_ids), outbox_id),
         )
@@ -1062,6 +1063,11 @@ class Repo:
             "UPDATE inbox SET processed_at = ? WHERE update_id = ? AND processed_at IS NULL",
             (now, update_id),
         )
+
+    async def inbox(self) -> dict[int, bool]:
+        """Every stored update id and whether it was handled (for checks and tests)."""
+        rows = await self._all("SELECT update_id, processed_at IS NOT NULL FROM inbox")
+        return {int(row[0]): bool(row[1]) for row in rows}
 
     async def prune_inbox(self, before: float) -> None:
         """Drop handled updates older than `before`; they are transport, not records."""

@@ -116,6 +116,24 @@ async def test_an_update_fetched_but_not_handled_is_handled_after_restart(town: 
     assert "Alice" in greeting.text
 
 
+async def test_every_update_is_stored_and_marked_handled(town: Town) -> None:
+    """After the first batch, inbox rows ride with the handler's own trip to the database:
+    every update still ends up stored and marked handled, none skipped."""
+    for _ in range(3):
+        await town.citizen.send("/help")
+        await town.citizen.wait_for(text="How it works")
+    await town.bot.stop()
+    db = await Database.open(town.bot.config.database)
+    try:
+        async with db.reading() as repo:
+            inbox = await repo.inbox()
+    finally:
+        await db.close()
+    ids = sorted(inbox)
+    assert len(ids) == 3 and ids == list(range(ids[0], ids[0] + 3))
+    assert all(inbox.values())
+
+
 async def test_polling_survives_telegram_errors(town: Town) -> None:
     """getUpdates answers 403, then 502, then 429: the bot keeps polling and serving."""
     town.sb.inject("getUpdates", code=403, description="Forbidden: bot was blocked", times=1)

@@ -278,3 +278,58 @@ async def test_each_chat_offers_only_its_oldest_call_and_quiet_messages_stand_as
         morning = await repo.pending_outbox_head(NOW + 3600, 10)
     assert [row.payload["text"] for row in head] == ["a", "reply", "c"]
     assert [row.payload["text"] for row in morning] == ["a", "night", "c"]
+    assert [row.queued for row in head] == [2, 1, 1]  # chat 5 has "b" waiting behind "a"
+    assert [row.queued for row in morning] == [2, 2, 1]
+
+
+async def test_an_update_stored_loose_rides_with_the_next_trip_and_commits_on_its_own(
+    db: Database,
+) -> None:
+    """The poller's inbox row waits for the handler's first trip, ahead of its BEGIN: a
+    handler that then fails does not take the stored update down with it."""
+    async with db.later() as repo:
+        await repo.store_update(7, '{"update_id": 7}', NOW)
+    trips = count_trips(db)
+    with pytest.raises(aiosqlite.IntegrityError):
+        async with db.transaction() as repo:
+            await repo.see_user(5, "Li", None, "zh", NOW, private=True)  # carries the update
+            await repo.add_event(12345, "created", None, NOW)  # no such request: rolled back
+    assert trips() == 3  # see_user with the update, the failed COMMIT trip, the ROLLBACK
+    await db.flush_loose()  # nothing left to carry: no trip
+    assert trips() == 3
+    async with db.reading() as repo:
+        assert await repo.unprocessed_updates() == [(7, '{"update_id": 7}')]
+        assert await repo.user(5) is None
+
+
+async def test_loose_writes_wait_again_when_the_unit_that_carried_them_gives_up(
+    db: Database,
+) -> None:
+    """A unit of work that fails before its first trip hands the loose writes back, and
+    flush_loose() still stores them before the poller confirms the update to Telegram."""
+    async with db.later() as repo:
+        await repo.store_update(8, "{}", NOW)
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            raise RuntimeError("the handler broke before touching the database")
+    await db.flush_loose()
+    async with db.reading() as repo:
+        assert [u for u, _ in await repo.unprocessed_updates()] == [8]
+
+
+async def test_a_dialog_read_along_with_the_user_follows_the_units_own_changes(
+    db: Database,
+) -> None:
+    """see_user brings the dialog along; a save or end in the same unit is what a later
+    read sees, exactly as if it had gone to the database."""
+    async with db.transaction() as repo:
+        await repo.save_dialog(Dialog(5, "intake", "category"), NOW)
+    async with db.transaction() as repo:
+        await repo.see_user(5, "Li", None, "zh", NOW, private=True)
+        trips = count_trips(db)
+        dialog = await repo.dialog(5)
+        assert dialog == Dialog(5, "intake", "category") and trips() == 0
+        await repo.save_dialog(Dialog(5, "intake", "location"), NOW)
+        assert await repo.dialog(5) == Dialog(5, "intake", "location")
+        await repo.end_dialog(5)
+        assert await repo.dialog(5) is None
