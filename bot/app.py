@@ -233,6 +233,7 @@ async def run(
         app = build_application(config, request=request)
         sender = Sender(env, app.bot)
         env.wake_sender = sender.wake
+        db.on_queued = sender.offer
         loop = RequestLoop(env)
         roles, jobs = Roles(env), Jobs(env)
         menus = CommandMenus(env, roles)

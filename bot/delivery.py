@@ -7,7 +7,7 @@ import logging
 import time
 import warnings
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,25 @@ class Sender:
 
     def wake(self) -> None:
         """Look at the outbox now (something was just queued)."""
-        self._head = None
+        self._wake.set()
+
+    def offer(self, rows: list[OutboxRow]) -> None:
+        """Take note of calls a unit of work just queued (and committed), so the outbox need
+        not be read again to find them."""
+        head = self._head
+        if head is None:
+            return  # it will be read anyway
+        for row in rows:
+            if row.purpose == "quiet" and row.not_before > self.env.now():
+                self._head = None  # it stands aside for what comes after: let the query judge
+                return
+            waiting = head.get(row.chat_id)
+            if waiting is not None:
+                head[row.chat_id] = replace(waiting, queued=waiting.queued + 1)
+            elif row.chat_id in self._in_flight:
+                self._more_behind.add(row.chat_id)
+            else:
+                head[row.chat_id] = row
         self._wake.set()
 
     def _nudge(self, stale: bool) -> None:

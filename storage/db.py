@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.models import OutboxRow
 from storage.repo import Held, Repo
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ class Database:
         # Loose writes (Repo.Held.loose) waiting for whichever trip goes next.
         self._loose: list[Held] = []
         self._loose_since = 0.0  # monotonic time the oldest waiting loose write was queued
+        # Told of the calls each committed unit of work queued (the sender keeps its view of
+        # the outbox up to date with them instead of reading it again).
+        self.on_queued: Callable[[list[OutboxRow]], None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -124,6 +128,11 @@ class Database:
     def _give_back(self, loose: list[Held]) -> None:
         self._loose[:0] = loose
 
+    def _tell_queued(self, repo: Repo) -> None:
+        queued = repo.queued()
+        if queued and self.on_queued is not None:
+            self.on_queued(queued)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repo]:
         """Run a unit of work in one write transaction (BEGIN IMMEDIATE … COMMIT).
@@ -142,6 +151,7 @@ class Database:
                 await repo.flush(then="COMMIT")
                 if handled is not None:
                     handled.marked = True
+                self._tell_queued(repo)
             except BaseException:
                 repo.discard_held()
                 # Also when COMMIT itself failed: never leave the connection mid-transaction.
@@ -160,6 +170,7 @@ class Database:
             except BaseException:
                 repo.discard_held()
                 raise
+            self._tell_queued(repo)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Repo]:
@@ -172,6 +183,7 @@ class Database:
             except BaseException:
                 repo.discard_held()
                 raise
+            self._tell_queued(repo)
 
     @asynccontextmanager
     async def later(self) -> AsyncIterator[Repo]:

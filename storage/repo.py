@@ -56,6 +56,8 @@ class Held:
     # Committed on its own ahead of whatever trip carries it; idempotent, so a trip that
     # fails gives it back to be carried again.
     loose: bool = False
+    # Where the rows its RETURNING clause gives go, once its trip is made.
+    sink: list[Any] | None = None
 
 
 class Repo:
@@ -80,6 +82,8 @@ class Repo:
         self._loose = loose
         # Dialogs read along with see_user, so the form's next read needs no trip of its own.
         self._dialog_rows: dict[int, Any] = {}
+        # What this unit queued: the calls and the outbox ids their trip hands back.
+        self._queued: list[tuple[Outgoing, float, list[Any]]] = []
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Hold a write back until the next trip; its failure aborts the unit of work then."""
@@ -121,6 +125,8 @@ class Repo:
             for h in held:
                 if h.many:
                     raw.executemany(h.sql, h.params)
+                elif h.sink is not None:
+                    h.sink.extend(raw.execute(h.sql, h.params).fetchall())
                 else:
                     raw.execute(h.sql, h.params)
             return work(raw)
@@ -465,21 +471,31 @@ class Repo:
 
     async def enqueue(self, messages: list[Outgoing], now: float) -> None:
         """Queue Bot API calls to be made after this transaction commits."""
-        self._write_many(
-            """
-            INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id,
-                                not_before, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                (
-                    m.chat_id, m.method, json.dumps(m.payload, ensure_ascii=False),
-                    m.request_id, m.purpose, m.card_id,
-                    now if m.not_before is None else max(now, m.not_before), now,
-                )
-                for m in messages
-            ],
-        )
+        assert not self._loose, "an insert is not idempotent: it cannot travel loose"
+        for m in messages:
+            not_before = now if m.not_before is None else max(now, m.not_before)
+            ids: list[Any] = []
+            self._held.append(Held(
+                """
+                INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id,
+                                    not_before, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING id
+                """,
+                (m.chat_id, m.method, json.dumps(m.payload, ensure_ascii=False),
+                 m.request_id, m.purpose, m.card_id, not_before, now),
+                loose=self._loose, sink=ids,
+            ))
+            self._queued.append((m, not_before, ids))
+
+    def queued(self) -> list[OutboxRow]:
+        """The calls this unit queued, as outbox rows (once the trips carrying them are made)."""
+        return [
+            OutboxRow(id=int(ids[0][0]), chat_id=m.chat_id, method=m.method, payload=m.payload,
+                      request_id=m.request_id, purpose=m.purpose, attempts=0,
+                      not_before=not_before, card_id=m.card_id)
+            for m, not_before, ids in self._queued if ids
+        ]
 
     async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
         """Return each chat's oldest pending call, due or not (a chat's calls keep their order),
