@@ -465,11 +465,9 @@ class Sender:
         shows its newest queued edit, else what it showed; those queued edits then go too.
         """
         async with self.env.db.reading() as repo:
-            card = await repo.card(row.card_id or 0)
-            if card is None or card.message_id is None:
-                return None
-            sections = await repo.message_sections(card.chat_id, card.message_id)
-            edits = await repo.pending_card_edits([s[0] for s in sections]) if sections else []
+            card, sections, edits = await repo.card_on_screen(row.card_id or 0)
+        if card is None or card.message_id is None:
+            return None
         params.update(chat_id=card.chat_id, message_id=card.message_id)
         if sections:
             return self._combined_edit(params, sections, edits)

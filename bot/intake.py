@@ -130,11 +130,14 @@ class Intake:
         """Say why this citizen may not file a request now (banned, or over an intake limit),
         or None if they may. Admins are never limited."""
         env, t = self.env, self.env.t
-        if self.loop.is_admin(user_id) or await repo.granted_areas(user_id):
+        if self.loop.is_admin(user_id):
             return None
-        if await repo.ban_reason(user_id) is not None:
+        area_admin, banned, open_now, last_day = await repo.intake_standing(
+            user_id, env.now() - DAY)
+        if area_admin:
+            return None
+        if banned:
             return t(lang, "moderation.citizen_banned")
-        open_now, last_day = await repo.intake_counts(user_id, env.now() - DAY)
         if open_now >= env.config.max_open_requests:
             return t(lang, "moderation.too_many_open", count=open_now)
         if last_day >= env.config.max_requests_per_day:

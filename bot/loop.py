@@ -131,10 +131,14 @@ class RequestLoop:
         assert card is not None
         return render.new_card(self.env, request, card)
 
-    async def card_updates(self, repo: Repo, request: Request) -> list[Outgoing]:
-        """Edit every card of the request's current round to show its state."""
-        return [render.card_update(self.env, request, card)
-                for card in await repo.active_cards(request.id)]
+    async def card_updates(
+        self, repo: Repo, request: Request, cards: list[Card] | None = None
+    ) -> list[Outgoing]:
+        """Edit every card of the request's current round (`cards`, if already read) to show
+        its state."""
+        if cards is None:
+            cards = await repo.active_cards(request.id)
+        return [render.card_update(self.env, request, card) for card in cards]
 
     async def _await_claim(self, repo: Repo, request_id: int, category: str, since: float) -> None:
         """Start the unclaimed clock: a reminder to the group, then escalation."""
@@ -180,11 +184,10 @@ class RequestLoop:
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
             user, lang = await env.see(repo, who)
-            request = await repo.request(request_id)
+            request, cards, banned = await repo.request_for_claim(request_id, who.user_id)
             if request is None:
                 return Answer(t(lang, "claim.unknown"), alert=True)
-            card_chats = {card.chat_id for card in await repo.active_cards(request_id)}
-            if chat_id is not None and chat_id not in card_chats:
+            if chat_id is not None and chat_id not in {card.chat_id for card in cards}:
                 return Answer(t(lang, "common.stale"), alert=True)  # forged: no card here
             if request.status == CLAIMED and request.volunteer_id == who.user_id:
                 # Theirs already (a repeated press, or the answer got lost): send it again.
@@ -201,21 +204,21 @@ class RequestLoop:
                 token = self.claim_token(request_id, who.user_id)
                 url = f"https://t.me/{env.bot_username}?start=claim_{request_id}_{token}"
                 return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url)
-            if await repo.ban_reason(who.user_id) is not None:
+            if banned:
                 return Answer(t(lang, "moderation.claim_banned"), alert=True)
             if not await self.may_claim(repo, who.user_id):
                 url = f"https://t.me/{env.bot_username}?start=join"
                 return Answer(t(lang, "claim.register_first"), True, url)
-            if not await repo.claim(request_id, who.user_id, who.first_name, env.now()):
-                return Answer(t(lang, "claim.taken"), alert=True)
             now = env.now()
+            claimed = await repo.claim(request_id, who.user_id, who.first_name, now)
+            if claimed is None:
+                return Answer(t(lang, "claim.taken"), alert=True)
+            request = claimed
             await repo.add_event(request_id, "claimed", who.user_id, now)
-            request = await repo.request(request_id)
-            assert request is not None
             await self._stop_clocks(repo, request_id)
             due_after = env.config.policy(request.category).due_after
             await repo.schedule("volunteer_due", now + due_after, now, request_id=request_id)
-            out = await self.card_updates(repo, request)
+            out = await self.card_updates(repo, request, cards)
             out += render.task_details(env, request, who.user_id, lang)
             out.append(ui.message(request.citizen_id,
                                   t(request.language, "citizen.claimed", ref=request.ref)))

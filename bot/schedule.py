@@ -294,8 +294,9 @@ class Schedule:
             first = await repo.first_event_at()
             # A period that ended before the first request ever is not reported, nor
             # recorded: time may still be moved back to it (tests, a restored backup).
-            wanted = [p for p in due if first is not None and first < p[3]
-                      and not await repo.reported(p[0], p[1])]
+            candidates = [p for p in due if first is not None and first < p[3]]
+            done = await repo.reported_of([(p[0], p[1]) for p in candidates])
+            wanted = [p for p in candidates if (p[0], p[1]) not in done]
         for kind, period, start, end in wanted:
             await self._report(kind, period, start, end)
         if first is not None:

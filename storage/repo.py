@@ -41,6 +41,20 @@ async def on_database_thread(
 
 
 _DIALOG_SQL = "SELECT * FROM dialogs WHERE user_id = ?"
+_ACTIVE_CARDS_SQL = "SELECT * FROM cards WHERE request_id = ? AND retired = 0 ORDER BY id"
+_SECTIONS_SQL = """
+    SELECT c.id, c.request_id, r.ref, c.shown
+    FROM cards c JOIN requests r ON r.id = c.request_id
+    WHERE c.chat_id = ? AND c.message_id = ? AND c.shown IS NOT NULL
+    ORDER BY c.id
+"""
+
+
+def _card_edits_sql(cards: int) -> str:
+    """The queued edits of `cards` cards, oldest first."""
+    return (f"SELECT id, card_id, payload FROM outbox WHERE status = 'pending' "
+            f"AND method = 'editCard' AND card_id IN ({','.join('?' * cards)}) ORDER BY id")
+
 
 # A request that reached a volunteer may be cancelled by its citizen until the work is done.
 _CANCELLABLE = (DISPATCHED, CLAIMED)
@@ -137,10 +151,10 @@ class Repo:
             self._restore(held)
             raise
 
-    async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    async def _one(self, sql: str, params: Any = ()) -> Any:
         return await self._trip(lambda raw: raw.execute(sql, params).fetchone())
 
-    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    async def _all(self, sql: str, params: Any = ()) -> list[Any]:
         return await self._trip(lambda raw: raw.execute(sql, params).fetchall())  # type: ignore[no-any-return]
 
     async def _rowcount(self, sql: str, params: tuple[Any, ...]) -> int:
@@ -288,16 +302,21 @@ class Repo:
         )
         return [Request.from_row(row) for row in rows]
 
-    async def claim(self, request_id: int, volunteer_id: int, name: str, now: float) -> bool:
-        """Give a dispatched request to a volunteer; exactly one concurrent caller wins."""
-        return await self._changed(
+    async def claim(
+        self, request_id: int, volunteer_id: int, name: str, now: float
+    ) -> Request | None:
+        """Give a dispatched request to a volunteer; exactly one concurrent caller wins and
+        gets the request as claimed, the others None."""
+        row = await self._one(
             """
             UPDATE requests SET status = ?, volunteer_id = ?, volunteer_name = ?,
                                 claimed_at = ?, updated_at = ?, extended = 0
             WHERE id = ? AND status = ?
+            RETURNING *
             """,
             (CLAIMED, volunteer_id, name, now, now, request_id, DISPATCHED),
         )
+        return Request.from_row(row) if row is not None else None
 
     async def release(self, request_id: int, volunteer_id: int, now: float) -> bool:
         """Put a claimed request back up for claiming, if this volunteer holds it."""
@@ -397,11 +416,27 @@ class Repo:
         row = await self._one("SELECT * FROM cards WHERE id = ?", (card_id,))
         return _card(row) if row else None
 
+    async def request_for_claim(
+        self, request_id: int, user_id: int
+    ) -> tuple[Request | None, list[Card], bool]:
+        """Return the request, its current cards and whether `user_id` is banned, in one
+        trip: all a Claim press needs to judge."""
+
+        def look(raw: sqlite3.Connection) -> tuple[Any, list[Any], Any]:
+            return (
+                raw.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone(),
+                raw.execute(_ACTIVE_CARDS_SQL, (request_id,)).fetchall(),
+                raw.execute("SELECT 1 FROM bans WHERE user_id = ? AND lifted_at IS NULL",
+                            (user_id,)).fetchone(),
+            )
+
+        request, cards, banned = await self._trip(look)
+        return (Request.from_row(request) if request else None,
+                [_card(row) for row in cards], banned is not None)
+
     async def active_cards(self, request_id: int) -> list[Card]:
         """Return the cards of a request's current round, oldest first."""
-        rows = await self._all(
-            "SELECT * FROM cards WHERE request_id = ? AND retired = 0 ORDER BY id", (request_id,)
-        )
+        rows = await self._all(_ACTIVE_CARDS_SQL, (request_id,))
         return [_card(row) for row in rows]
 
     async def record_card_message(self, card_id: int, message_id: int) -> None:
@@ -913,12 +948,16 @@ class Repo:
 
     # -- reports ----------------------------------------------------------------------------
 
-    async def reported(self, kind: str, period: str) -> bool:
-        """Say whether the report of a period was already sent."""
-        row = await self._one(
-            "SELECT 1 FROM reports WHERE kind = ? AND period = ?", (kind, period)
+    async def reported_of(self, periods: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Return which of these (kind, period) reports were already sent, in one trip."""
+        if not periods:
+            return set()
+        marks = ",".join("(?, ?)" for _ in periods)
+        rows = await self._all(
+            f"SELECT kind, period FROM reports WHERE (kind, period) IN (VALUES {marks})",
+            tuple(value for pair in periods for value in pair),
         )
-        return row is not None
+        return {(str(row[0]), str(row[1])) for row in rows}
 
     async def record_report(self, kind: str, period: str, now: float) -> bool:
         """Claim a period's report; False if it was already sent (two sweeps raced)."""
@@ -1162,16 +1201,24 @@ class Repo:
         )
         return None if row is None else str(row[0])
 
-    async def intake_counts(self, citizen_id: int, since: float) -> tuple[int, int]:
-        """Return (open requests, requests created since `since`) of a citizen."""
+    async def intake_standing(self, user_id: int, since: float) -> tuple[bool, bool, int, int]:
+        """Return (is an area admin, is banned, open requests, requests created since
+        `since`) of a user, in one trip: what decides whether they may file one now."""
         row = await self._one(
             """
-            SELECT COALESCE(SUM(status IN (?, ?, ?)), 0), COALESCE(SUM(created_at >= ?), 0)
-            FROM requests WHERE citizen_id = ?
+            SELECT
+                EXISTS (SELECT 1 FROM admin_grants
+                        WHERE user_id = :user AND revoked_at IS NULL),
+                EXISTS (SELECT 1 FROM bans WHERE user_id = :user AND lifted_at IS NULL),
+                (SELECT COALESCE(SUM(status IN (:dispatched, :claimed, :done)), 0)
+                 FROM requests WHERE citizen_id = :user),
+                (SELECT COALESCE(SUM(created_at >= :since), 0)
+                 FROM requests WHERE citizen_id = :user)
             """,
-            (DISPATCHED, CLAIMED, DONE, since, citizen_id),
+            {"user": user_id, "since": since, "dispatched": DISPATCHED, "claimed": CLAIMED,
+             "done": DONE},
         )
-        return int(row[0]), int(row[1])
+        return bool(row[0]), bool(row[1]), int(row[2]), int(row[3])
 
     async def add_job(
         self, kind: str, chat_id: int, user_id: int, language: str, params: dict[str, Any],
@@ -1398,37 +1445,30 @@ class Repo:
              for card_id, part in shown.items()],
         )
 
-    async def message_sections(
-        self, chat_id: int, message_id: int
-    ) -> list[tuple[int, int, str, dict[str, Any]]]:
-        """Return (card id, request id, ref, what it shows) for every card of a combined
-        message, in the message's order; [] for a card posted alone."""
-        rows = await self._all(
-            """
-            SELECT c.id, c.request_id, r.ref, c.shown
-            FROM cards c JOIN requests r ON r.id = c.request_id
-            WHERE c.chat_id = ? AND c.message_id = ? AND c.shown IS NOT NULL
-            ORDER BY c.id
-            """,
-            (chat_id, message_id),
-        )
-        return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
+    async def card_on_screen(self, card_id: int) -> tuple[
+        Card | None,
+        list[tuple[int, int, str, dict[str, Any]]],
+        list[tuple[int, int, dict[str, Any]]],
+    ]:
+        """Return a card, the sections of the combined message it is part of, each as (card
+        id, request id, ref, what it shows) and [] for a card posted alone, and those cards'
+        queued edits as (outbox id, card id, payload), oldest first: all in one trip."""
 
-    async def pending_card_edits(
-        self, card_ids: list[int]
-    ) -> list[tuple[int, int, dict[str, Any]]]:
-        """Return (outbox id, card id, payload) of every queued edit of these cards, oldest
-        first."""
-        marks = ",".join("?" * len(card_ids))
-        rows = await self._all(
-            f"""
-            SELECT id, card_id, payload FROM outbox
-            WHERE status = 'pending' AND method = 'editCard' AND card_id IN ({marks})
-            ORDER BY id
-            """,
-            tuple(card_ids),
+        def look(raw: sqlite3.Connection) -> tuple[Any, list[Any], list[Any]]:
+            card = raw.execute("SELECT * FROM cards WHERE id = ?", (card_id,)).fetchone()
+            if card is None or card["message_id"] is None:
+                return card, [], []
+            sections = raw.execute(_SECTIONS_SQL, (card["chat_id"], card["message_id"])).fetchall()
+            ids = tuple(row[0] for row in sections)
+            edits = raw.execute(_card_edits_sql(len(ids)), ids).fetchall() if ids else []
+            return card, sections, edits
+
+        card, sections, edits = await self._trip(look)
+        return (
+            _card(card) if card is not None else None,
+            [(row[0], row[1], row[2], json.loads(row[3])) for row in sections],
+            [(row[0], row[1], json.loads(row[2])) for row in edits],
         )
-        return [(row[0], row[1], json.loads(row[2])) for row in rows]
 
 
 def _card(row: Any) -> Card:

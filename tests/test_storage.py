@@ -131,7 +131,10 @@ async def test_of_many_simultaneous_claims_exactly_one_wins(db: Database) -> Non
 
     async def claim(volunteer: int) -> bool:
         async with db.transaction() as repo:
-            return await repo.claim(request_id, volunteer, f"v{volunteer}", NOW)
+            claimed = await repo.claim(request_id, volunteer, f"v{volunteer}", NOW)
+        # The winner gets the request as it now stands.
+        assert claimed is None or (claimed.status, claimed.volunteer_id) == ("claimed", volunteer)
+        return claimed is not None
 
     results = await asyncio.gather(*(claim(v) for v in range(100, 110)))
     assert results.count(True) == 1
