@@ -50,9 +50,6 @@ BATCH = 200
 # new was queued, a chat it sent to has more waiting, or a call did not simply succeed; and
 # at least this often (a message held for quiet hours becomes due without anyone waking it).
 REREAD_EVERY = 1.0
-# A plain message's "sent" mark waits (a loose write) for the next trip anyone makes, but no
-# longer than this: after a crash, what was sent and not yet marked goes again.
-MARK_WAIT = 0.2
 # A group's new text cards queued one behind another go as one message (each request keeps
 # its own Claim button): a storm's cards reach the group as fast as its 20 a minute allow.
 MAX_COMBINED_CARDS = 20  # a message holds up to 100 buttons; 20 requests stay readable
@@ -184,7 +181,7 @@ class Sender:
         for row in rows:
             if row.purpose == "quiet" and row.not_before > self.env.now():
                 self._head = None  # it stands aside for what comes after: let the query judge
-                return
+                break
             waiting = head.get(row.chat_id)
             if waiting is not None:
                 head[row.chat_id] = replace(waiting, queued=waiting.queued + 1)
@@ -246,11 +243,7 @@ class Sender:
         now = time.monotonic()
         head = self._head
         if head is None or now - self._read_at >= REREAD_EVERY:
-            head = await self._read_head(now_wall, now)  # carries the marks waiting
-        else:
-            marks_waited = self.env.db.loose_age()
-            if marks_waited is not None and (not self._in_flight or marks_waited >= MARK_WAIT):
-                await self.env.db.flush_loose()
+            head = await self._read_head(now_wall, now)
         rows = sorted(head.values(), key=lambda row: row.id)
         if self.pacer.overall_busy(now, len(self._in_flight)):
             rows.sort(key=_queued_as)  # replies to people first, groups a moment later
@@ -273,17 +266,20 @@ class Sender:
             task = asyncio.create_task(self._deliver(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if self.env.db.loose_age() is not None:
-            wait = min(wait, MARK_WAIT)
         return max(wait, 0.005)
 
     async def _read_head(self, now_wall: float, now: float) -> dict[int, OutboxRow]:
         """Read each chat's oldest pending call; a chat mid-call keeps only its count."""
         head: dict[int, OutboxRow] = {}
-        self._head = head  # a wake() while reading drops it again
+        # Offers made while we read go into it; a call that finishes stale drops it again.
+        self._head = head
         busy = set(self._in_flight)  # a call may finish while we read
-        async with self.env.db.reading() as repo:
-            rows = await repo.pending_outbox_head(now_wall, BATCH)
+        try:
+            async with self.env.db.reading() as repo:
+                rows = await repo.pending_outbox_head(now_wall, BATCH)
+        except BaseException:
+            self._head = None  # not a view of the outbox: read again next time
+            raise
         self._read_at = now
         for row in rows:
             if row.chat_id in self._in_flight:
@@ -519,13 +515,15 @@ class Sender:
                 await repo.record_card_message(row.card_id, ids[0])
 
     async def _mark_sent(self, row: OutboxRow, message_ids: list[int]) -> None:
-        """Record a plain message as sent: one statement that commits on its own and rides
-        with the next trip to the database (within MARK_WAIT)."""
+        """Record a plain message as sent, committed before the chat's next call may go (a
+        crash then sends nothing twice). Marks of calls that finish together share a trip:
+        each is a loose write, and the first flush carries those queued by then."""
         if row.purpose == "card":
             await self._finish(row, message_ids=message_ids)  # two rows change together
             return
         async with self.env.db.later() as repo:
             await repo.mark_sent(row.id, message_ids, self.env.now())
+        await self.env.db.flush_loose()
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
         """A card its group refused goes to the admins instead, so no request goes unseen."""

@@ -93,7 +93,9 @@ class Poller:
 
         Only the first batch of a run can repeat what an earlier run stored (it had not
         confirmed them yet): that one is checked, in its own transaction. Later batches are
-        new by Telegram's word, so their rows ride along with the handler's first trip.
+        new by Telegram's word, so their rows are loose writes: the next trip to the database
+        carries them (the handler's, or the sender's), and flush_loose() before the next
+        getUpdates makes sure.
         """
         now = self.env.now()
         if offset is None or any(update_id < offset for update_id, _ in stored):

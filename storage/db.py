@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 
 from storage.models import OutboxRow
-from storage.repo import Held, Repo
+from storage.repo import Held, Repo, on_database_thread
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 # committed and its update still waiting to be replayed (and applied a second time).
 _handling_update: ContextVar[HandledUpdate | None] = ContextVar("handling_update",
                                                                default=None)
+
+# A loose write that fails this many trips in a row is dropped (and logged).
+MAX_LOOSE_TRIES = 5
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -63,7 +67,8 @@ def handling_update(update_id: int) -> Iterator[HandledUpdate]:
 
 
 class Database:
-    """One SQLite connection; every unit of work runs under one lock, in one transaction."""
+    """One SQLite connection. Units of work take turns under one lock: a transaction, a few
+    self-committing writes (single), or reads; loose writes wait for whichever goes next."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -72,7 +77,6 @@ class Database:
         self._lock = asyncio.Lock()
         # Loose writes (Repo.Held.loose) waiting for whichever trip goes next.
         self._loose: list[Held] = []
-        self._loose_since = 0.0  # monotonic time the oldest waiting loose write was queued
         # Told of the calls each committed unit of work queued (the sender keeps its view of
         # the outbox up to date with them instead of reading it again).
         self.on_queued: Callable[[list[OutboxRow]], None] | None = None
@@ -126,7 +130,16 @@ class Database:
         return Repo(self._conn, carried=loose, give_back=self._give_back)
 
     def _give_back(self, loose: list[Held]) -> None:
-        self._loose[:0] = loose
+        """Loose writes whose trip failed wait again, first in line; one that keeps failing
+        is dropped after MAX_LOOSE_TRIES, so it cannot break every unit after it."""
+        kept = []
+        for held in loose:
+            if held.tries + 1 >= MAX_LOOSE_TRIES:
+                log.error("dropping a write that failed %s times: %s", MAX_LOOSE_TRIES,
+                          " ".join(held.sql.split())[:200])
+            else:
+                kept.append(replace(held, tries=held.tries + 1))
+        self._loose[:0] = kept
 
     def _tell_queued(self, repo: Repo) -> None:
         queued = repo.queued()
@@ -151,13 +164,13 @@ class Database:
                 await repo.flush(then="COMMIT")
                 if handled is not None:
                     handled.marked = True
-                self._tell_queued(repo)
             except BaseException:
                 repo.discard_held()
-                # Also when COMMIT itself failed: never leave the connection mid-transaction.
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
+                # Also when COMMIT itself failed, or a trip was cancelled while queued (it
+                # still runs): ask the database thread, after that trip, and roll back there.
+                await asyncio.shield(on_database_thread(self._conn, _roll_back))
                 raise
+            self._tell_queued(repo)
 
     @asynccontextmanager
     async def single(self) -> AsyncIterator[Repo]:
@@ -183,7 +196,6 @@ class Database:
             except BaseException:
                 repo.discard_held()
                 raise
-            self._tell_queued(repo)
 
     @asynccontextmanager
     async def later(self) -> AsyncIterator[Repo]:
@@ -191,22 +203,27 @@ class Database:
         anyone makes; flush_loose() sends them when they may wait no longer."""
         repo = Repo(self._conn, loose=True)
         yield repo
-        if not self._loose:
-            self._loose_since = time.monotonic()
         self._loose.extend(repo.take_held())
 
-    def loose_age(self) -> float | None:
-        """How long the oldest loose write has waited (None: none waits)."""
-        return time.monotonic() - self._loose_since if self._loose else None
-
     async def flush_loose(self) -> None:
-        """Make sure the loose writes are done (a trip only if some still wait)."""
-        if self._loose:
-            async with self.single():
-                pass
+        """Return once every loose write queued so far is done (a trip only if some wait).
+
+        A unit of work that took loose writes along holds the lock until its trips are made
+        (or gives them back): waiting for the lock waits for them too.
+        """
+        async with self.single():
+            pass
 
     async def close(self) -> None:
         """Close the connection (aiosqlite's thread keeps the process alive until then),
         after the loose writes still waiting."""
-        await self.flush_loose()
-        await self._conn.close()
+        try:
+            await self.flush_loose()
+        finally:
+            await self._conn.close()
+
+
+def _roll_back(raw: sqlite3.Connection) -> None:
+    """Roll back whatever transaction is open on the connection (none: nothing to do)."""
+    if raw.in_transaction:
+        raw.execute("ROLLBACK")

@@ -72,6 +72,7 @@ class Held:
     loose: bool = False
     # Where the rows its RETURNING clause gives go, once its trip is made.
     sink: list[Any] | None = None
+    tries: int = 0  # failed trips so far (loose writes only)
 
 
 class Repo:
@@ -97,7 +98,7 @@ class Repo:
         # Dialogs read along with see_user, so the form's next read needs no trip of its own.
         self._dialog_rows: dict[int, Any] = {}
         # What this unit queued: the calls and the outbox ids their trip hands back.
-        self._queued: list[tuple[Outgoing, float, list[Any]]] = []
+        self._queued: list[tuple[Outgoing, str, float, list[Any]]] = []
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Hold a write back until the next trip; its failure aborts the unit of work then."""
@@ -506,9 +507,11 @@ class Repo:
 
     async def enqueue(self, messages: list[Outgoing], now: float) -> None:
         """Queue Bot API calls to be made after this transaction commits."""
-        assert not self._loose, "an insert is not idempotent: it cannot travel loose"
+        if self._loose:
+            raise TypeError("an insert is not idempotent: it cannot travel loose")
         for m in messages:
             not_before = now if m.not_before is None else max(now, m.not_before)
+            payload = json.dumps(m.payload, ensure_ascii=False)
             ids: list[Any] = []
             self._held.append(Held(
                 """
@@ -517,19 +520,20 @@ class Repo:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING id
                 """,
-                (m.chat_id, m.method, json.dumps(m.payload, ensure_ascii=False),
-                 m.request_id, m.purpose, m.card_id, not_before, now),
-                loose=self._loose, sink=ids,
+                (m.chat_id, m.method, payload, m.request_id, m.purpose, m.card_id, not_before,
+                 now),
+                sink=ids,
             ))
-            self._queued.append((m, not_before, ids))
+            self._queued.append((m, payload, not_before, ids))
 
     def queued(self) -> list[OutboxRow]:
         """The calls this unit queued, as outbox rows (once the trips carrying them are made)."""
+        # The payload as stored, so the call is the one a read after a restart would make.
         return [
-            OutboxRow(id=int(ids[0][0]), chat_id=m.chat_id, method=m.method, payload=m.payload,
-                      request_id=m.request_id, purpose=m.purpose, attempts=0,
-                      not_before=not_before, card_id=m.card_id)
-            for m, not_before, ids in self._queued if ids
+            OutboxRow(id=int(ids[0][0]), chat_id=m.chat_id, method=m.method,
+                      payload=json.loads(payload), request_id=m.request_id, purpose=m.purpose,
+                      attempts=0, not_before=not_before, card_id=m.card_id)
+            for m, payload, not_before, ids in self._queued if ids
         ]
 
     async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:

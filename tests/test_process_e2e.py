@@ -95,7 +95,8 @@ group_id = {group.id}
 async def test_a_killed_process_resumes_the_form_and_the_loop(
     world: tuple[BotProcess, SimUser, SimUser, SimChat],
 ) -> None:
-    """SIGKILL mid-form and again right after a claim: nothing is lost or sent twice."""
+    """SIGKILL mid-form and again right after a claim: nothing is lost, nothing settled is
+    sent twice."""
     bot, alice, li, group = world
     await li.send("/start")
     await li.wait_for(text="Choose below")
@@ -133,8 +134,12 @@ async def test_a_killed_process_resumes_the_form_and_the_loop(
     await li.wait_for(text="Write a short note")
     assert await bot.terminate() == 0
 
+    # The receipt went out long before either kill: exactly once. The claim's messages were
+    # being sent when the process died: Telegram has no way to make a call only once, so a
+    # call it answered just before the kill, not yet marked sent, goes again (at least once,
+    # never lost; at most one extra).
     sent_details = [m for m in li.private.bot_messages() if "Need help" in (m.text or "")]
-    assert len(sent_details) == 1
+    assert 1 <= len(sent_details) <= 2
     receipts = [m for m in alice.private.bot_messages() if "Reference number" in (m.text or "")]
     assert len(receipts) == 1
     assert sandbox_errors_are_only_expected(bot.sb)

@@ -336,3 +336,56 @@ async def test_a_dialog_read_along_with_the_user_follows_the_units_own_changes(
         assert await repo.dialog(5) == Dialog(5, "intake", "location")
         await repo.end_dialog(5)
         assert await repo.dialog(5) is None
+
+
+async def test_a_unit_cancelled_during_its_trip_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    """A trip cancelled while queued still runs on the database thread (BEGIN included);
+    the unit rolls back there, so writes made after it are not swept into its transaction."""
+    path = tmp_path / "cancel.db"
+    db = await Database.open(path)
+    begun = asyncio.Event()
+
+    async def unit() -> None:
+        async with db.transaction() as repo:
+            begun.set()
+            await repo.see_user(5, "Li", None, "zh", NOW, private=True)
+            await asyncio.Event().wait()  # never reached: cancelled during the trip above
+
+    task = asyncio.create_task(unit())
+    await begun.wait()
+    await asyncio.sleep(0)  # the unit now waits for its trip
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.later() as repo:
+        await repo.store_update(42, "{}", NOW)
+    await db.flush_loose()
+    await db.close()
+    db = await Database.open(path)
+    try:
+        async with db.reading() as repo:
+            assert [u for u, _ in await repo.unprocessed_updates()] == [42]
+            assert await repo.user(5) is None
+    finally:
+        await db.close()
+
+
+async def test_a_loose_write_that_keeps_failing_is_dropped_not_carried_forever(
+    db: Database, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each unit that carries a broken loose write fails with it; after a few tries it is
+    dropped (and logged), so the bot does not stop for good."""
+    async with db.later() as repo:
+        repo._write("UPDATE no_such_table SET x = 1")
+    failures = 0
+    for _ in range(10):
+        try:
+            async with db.reading() as repo:
+                await repo.user(5)
+            break
+        except aiosqlite.OperationalError:
+            failures += 1
+    assert failures == 5
+    assert "dropping a write that failed 5 times" in caplog.text
