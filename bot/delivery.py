@@ -46,9 +46,10 @@ PRIVATE_RATE_MARGIN = 0.9  # refill private chats a tenth slower than configured
 PRIVATE_SPARE = 0.5  # and keep half a message in hand for network jitter
 MAX_BACKOFF = 300.0
 BATCH = 200
-# The sender keeps the outbox's head between looks and reads it again only when something
-# new was queued, a chat it sent to has more waiting, or a call did not simply succeed; and
-# at least this often (a message held for quiet hours becomes due without anyone waking it).
+# The sender keeps the outbox's head between looks (units of work offer what they queue) and
+# reads it again only when its view may be stale: a chat it sent to has more waiting, a call
+# did not simply succeed; and at least this often (a message held for quiet hours becomes due
+# without anyone waking it).
 REREAD_EVERY = 1.0
 # A group's new text cards queued one behind another go as one message (each request keeps
 # its own Claim button): a storm's cards reach the group as fast as its 20 a minute allow.
@@ -515,9 +516,9 @@ class Sender:
                 await repo.record_card_message(row.card_id, ids[0])
 
     async def _mark_sent(self, row: OutboxRow, message_ids: list[int]) -> None:
-        """Record a plain message as sent, committed before the chat's next call may go (a
-        crash then sends nothing twice). Marks of calls that finish together share a trip:
-        each is a loose write, and the first flush carries those queued by then."""
+        """Record a plain message as sent, committed before the chat's next call may go.
+        Marks of calls that finish together share a trip: each is a loose write, and the
+        first flush carries those queued by then."""
         if row.purpose == "card":
             await self._finish(row, message_ids=message_ids)  # two rows change together
             return

@@ -168,7 +168,10 @@ class Database:
                 repo.discard_held()
                 # Also when COMMIT itself failed, or a trip was cancelled while queued (it
                 # still runs): ask the database thread, after that trip, and roll back there.
-                await asyncio.shield(on_database_thread(self._conn, _roll_back))
+                try:
+                    await asyncio.shield(on_database_thread(self._conn, _roll_back))
+                except Exception:  # the connection is gone: the original error tells more
+                    log.exception("rollback failed")
                 raise
             self._tell_queued(repo)
 
