@@ -159,6 +159,7 @@ class Sender:
         self.bot = bot
         self.pacer = Pacer(env.config.delivery)
         self._wake = asyncio.Event()
+        self._sleeper: asyncio.Future[None] | None = None
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
@@ -172,6 +173,8 @@ class Sender:
     def wake(self) -> None:
         """Look at the outbox now (something was just queued)."""
         self._wake.set()
+        if self._sleeper is not None:
+            _settle(self._sleeper)
 
     def offer(self, rows: list[OutboxRow]) -> None:
         """Take note of calls a unit of work just queued (and committed), so the outbox need
@@ -190,13 +193,13 @@ class Sender:
                 self._more_behind.add(row.chat_id)
             else:
                 head[row.chat_id] = row
-        self._wake.set()
+        self.wake()
 
     def _nudge(self, stale: bool) -> None:
         """A call finished: look again, re-reading the outbox only if `stale`."""
         if stale:
             self._head = None
-        self._wake.set()
+        self.wake()
 
     def start(self) -> None:
         """Start draining in the background."""
@@ -231,12 +234,20 @@ class Sender:
             except Exception:
                 log.exception("outbox sender failed; retrying in a second")
                 delay = 1.0
-            # asyncio.wait, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # races the event, and stop() would hang.
-            waiter = asyncio.ensure_future(self._wake.wait())
-            done, _ = await asyncio.wait({waiter}, timeout=delay)
-            if not done:
-                waiter.cancel()
+            if not self._wake.is_set():
+                await self._sleep(delay)
+
+    async def _sleep(self, delay: float) -> None:
+        """Wait `delay` seconds or until woken: one future and one timer, no task (this runs
+        several times per update, and Event.wait in asyncio.wait costs a task each time)."""
+        loop = asyncio.get_running_loop()
+        sleeper = self._sleeper = loop.create_future()
+        timer = loop.call_later(delay, _settle, sleeper)
+        try:
+            await sleeper
+        finally:
+            timer.cancel()
+            self._sleeper = None
 
     async def pump(self) -> float:
         """Start every call that may go now; return how long until the next may."""
@@ -569,6 +580,12 @@ class Sender:
             else:
                 backoff = min(MAX_BACKOFF, 2.0 ** attempts)
                 await repo.retry_later(row.id, self.env.now() + backoff, error)
+
+
+def _settle(sleeper: asyncio.Future[None]) -> None:
+    """End a wait (woken, or its time is up), once."""
+    if not sleeper.done():
+        sleeper.set_result(None)
 
 
 def _queued_as(row: OutboxRow) -> tuple[float, int]:

@@ -142,9 +142,13 @@ async def test_a_killed_process_resumes_the_form_and_the_loop(
     assert 1 <= len(sent_details) <= 2
     receipts = [m for m in alice.private.bot_messages() if "Reference number" in (m.text or "")]
     assert len(receipts) == 1
-    assert sandbox_errors_are_only_expected(bot.sb)
+    assert sandbox_errors_are_only_expected(bot.sb), bot.sb.errors
 
 
 def sandbox_errors_are_only_expected(sb: Sandbox) -> bool:
-    """True when the sandbox refused nothing but the getUpdates a killed poller left open."""
-    return all(method == "getUpdates" for method, _ in sb.errors)
+    """True when the sandbox refused nothing but the getUpdates a killed poller left open,
+    and edits repeated after the kill (made just before it, not yet marked), which Telegram
+    answers "message is not modified" and the bot takes as done."""
+    return all(method == "getUpdates"
+               or (method == "editMessageText" and "message is not modified" in description)
+               for method, description in sb.errors)
