@@ -178,19 +178,19 @@ class Database:
     @asynccontextmanager
     async def single(self) -> AsyncIterator[Repo]:
         """Run write statements on their own (each commits by itself), in one trip at the end."""
-        async with self._lock:
-            repo = self._repo()
-            try:
-                yield repo
-                await repo.flush()
-            except BaseException:
-                repo.discard_held()
-                raise
-            self._tell_queued(repo)
+        async with self._untransacted() as repo:
+            yield repo
+        self._tell_queued(repo)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Repo]:
         """Run read-only queries while no write transaction is half done."""
+        async with self._untransacted() as repo:
+            yield repo
+
+    @asynccontextmanager
+    async def _untransacted(self) -> AsyncIterator[Repo]:
+        """A turn at the connection outside a transaction; what is held goes at the end."""
         async with self._lock:
             repo = self._repo()
             try:
