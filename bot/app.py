@@ -34,6 +34,7 @@ from bot.polling import Poller
 from bot.roles import Roles
 from bot.schedule import Schedule
 from bot.stats import Statistics
+from bot.transport import AiohttpRequest
 from bot.volunteers import Volunteers
 from handlers import admin, citizen, errors, volunteer
 from storage import Database
@@ -140,6 +141,10 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     ])
     app.add_error_handler(errors.on_error)
 
+# Bot API calls that may be in flight besides the sender's: a handler answering a button,
+# the error handler, the start-up's command menus.
+CALLS_BESIDES_SENDER = 4
+
 
 def build_application(
     config: Config, services: Services | None = None, request: BaseRequest | None = None
@@ -152,6 +157,12 @@ def build_application(
     builder = Application.builder().token(config.token).updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # The pool holds what may be busy at once: the sender's calls, a handler's answer,
+        # start-up's. getUpdates has its own connection, its read timeout set per call.
+        pool = config.delivery.concurrency + CALLS_BESIDES_SENDER
+        builder = builder.request(AiohttpRequest(pool)).get_updates_request(
+            AiohttpRequest(1, read_timeout=None))
     if config.base_url:
         builder = builder.base_url(config.base_url)
     if config.base_file_url:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import itertools
 import re
@@ -65,28 +64,39 @@ class World:
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
-        self._changed = asyncio.Event()
+        # Each waiter's future, settled by the next change (or its own timer).
+        self._waiters: set[asyncio.Future[None]] = set()
 
     # ---- change notification -------------------------------------------------------------
 
     def notify(self) -> None:
         """Wake everyone waiting for a state change."""
-        self._changed.set()
-        self._changed = asyncio.Event()
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            _wake(waiter)
 
     async def wait_until(
         self, condition: Callable[[], bool], timeout: float,  # noqa: ASYNC109
     ) -> None:
-        """Return once condition() holds; checks on every change and at least every 10 ms."""
+        """Return once condition() holds; checks on every change and at least every 10 ms.
+
+        A waiter is a future and a timer, not a task: the sandbox wakes every waiter on every
+        change, and benchmarks run a hundred of them against every call the bot makes.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not condition():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"condition not met within {timeout}s")
-            event = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), min(remaining, 0.01))
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.add(waiter)
+            timer = loop.call_later(min(remaining, 0.01), _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiters.discard(waiter)
 
     def emit(self, kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
         """Tell on_event listeners about something that happened."""
@@ -308,3 +318,9 @@ class World:
     def new_media_group_id(self) -> str:
         """A fresh media_group_id."""
         return f"1{next(self._media_groups):017d}"
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    """Settle a waiter's future once (a change and its timer may both come)."""
+    if not waiter.done():
+        waiter.set_result(None)

@@ -1,0 +1,118 @@
+"""The bot's HTTP transport: Bot API calls over aiohttp, with the network's failures as PTB's."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import telegram
+from aiohttp import web
+from telegram import InputFile
+from telegram.error import BadRequest, NetworkError, TimedOut
+
+from bot.transport import AiohttpRequest
+from sandbox import Limits, Sandbox, SimUser
+
+TOKEN = "123456:TRANSPORT-token"
+
+
+@pytest.fixture
+async def sb() -> AsyncIterator[Sandbox]:
+    async with Sandbox(token=TOKEN, limits=Limits.off()) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+async def alice(sb: Sandbox) -> SimUser:
+    user = sb.add_user("Alice")
+    await user.send("/start")
+    return user
+
+
+def bot_over(base_url: str, pool_size: int = 4) -> telegram.Bot:
+    """A PTB Bot whose calls go through AiohttpRequest."""
+    return telegram.Bot(TOKEN, base_url=base_url, request=AiohttpRequest(pool_size),
+                        get_updates_request=AiohttpRequest(1, read_timeout=None))
+
+
+async def test_a_message_with_a_keyboard_arrives_as_sent(sb: Sandbox, alice: SimUser) -> None:
+    keyboard = telegram.InlineKeyboardMarkup(
+        [[telegram.InlineKeyboardButton("认领", callback_data="claim:1")]])
+    async with bot_over(sb.base_url) as bot:
+        sent = await bot.send_message(alice.id, "新诉求 2026-000001", reply_markup=keyboard)
+
+    got = await alice.private.wait_for(text="新诉求 2026-000001", timeout=5)
+    assert got.message_id == sent.message_id
+    assert got.button_data == {"认领": "claim:1"}
+
+
+async def test_a_file_goes_up_as_multipart_with_its_name(sb: Sandbox, alice: SimUser) -> None:
+    content = "编号,状态\n2026-000001,已办结\n".encode()
+    async with bot_over(sb.base_url) as bot:
+        await bot.send_document(alice.id, InputFile(content, filename="诉求-2026.csv"),
+                                caption="export")
+
+    got = await alice.private.wait_for(text="export", timeout=5)
+    record = sb.world.files[got.file_ids[0]]
+    assert record.data == content
+    assert record.meta.get("file_name") == "诉求-2026.csv"
+
+
+async def test_telegrams_refusal_stays_telegrams(sb: Sandbox) -> None:
+    async with bot_over(sb.base_url) as bot:
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await bot.send_message(999_999, "nobody")
+
+
+async def test_more_calls_than_connections_wait_their_turn(sb: Sandbox, alice: SimUser) -> None:
+    async with bot_over(sb.base_url, pool_size=2) as bot:
+        sent = await asyncio.gather(*(bot.send_message(alice.id, f"n{n}") for n in range(12)))
+
+    assert len({m.message_id for m in sent}) == 12
+
+
+async def test_a_peer_that_does_not_answer_in_time_is_a_timeout() -> None:
+    answer = asyncio.Event()  # set only when the test is over
+
+    async def slow(request: web.Request) -> web.Response:
+        await answer.wait()
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    request = AiohttpRequest(2)
+    await request.initialize()
+    try:
+        with pytest.raises(TimedOut):
+            await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe", read_timeout=0.2)
+    finally:
+        answer.set()
+        await request.shutdown()
+        await runner.cleanup()
+
+
+async def test_nobody_listening_is_a_network_error() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    request = AiohttpRequest(2)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as raised:
+            await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
+        assert not isinstance(raised.value, TimedOut)
+        assert "aiohttp" in str(raised.value)
+    finally:
+        await request.shutdown()
+
+
+async def test_a_call_before_initialize_says_so() -> None:
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await AiohttpRequest(1).do_request("http://127.0.0.1:9/x", "POST")
