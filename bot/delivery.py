@@ -51,6 +51,8 @@ BATCH = 200
 # did not simply succeed; and at least this often (a message held for quiet hours becomes due
 # without anyone waking it).
 REREAD_EVERY = 1.0
+# A sent message's mark waits at most this long for a trip to the database to carry it.
+MARK_WITHIN = 0.1
 # A group's new text cards queued one behind another go as one message (each request keeps
 # its own Claim button): a storm's cards reach the group as fast as its 20 a minute allow.
 MAX_COMBINED_CARDS = 20  # a message holds up to 100 buttons; 20 requests stay readable
@@ -527,15 +529,15 @@ class Sender:
                 await repo.record_card_message(row.card_id, ids[0])
 
     async def _mark_sent(self, row: OutboxRow, message_ids: list[int]) -> None:
-        """Record a plain message as sent, committed before the chat's next call may go.
-        Marks of calls that finish together share a trip: each is a loose write, and the
-        first flush carries those queued by then."""
+        """Record a plain message as sent: a loose write, carried by the next trip anyone
+        makes (any read of the outbox comes after it), and by one of its own within
+        MARK_WITHIN seconds. A crash before then sends the message again after the restart,
+        in its place in the chat's order: delivery is at least once."""
         if row.purpose == "card":
             await self._finish(row, message_ids=message_ids)  # two rows change together
             return
-        async with self.env.db.later() as repo:
+        async with self.env.db.later(within=MARK_WITHIN) as repo:
             await repo.mark_sent(row.id, message_ids, self.env.now())
-        await self.env.db.flush_loose()
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
         """A card its group refused goes to the admins instead, so no request goes unseen."""

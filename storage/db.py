@@ -17,7 +17,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.models import OutboxRow
-from storage.repo import Held, Repo, on_database_thread
+from storage.repo import Held, KnownUsers, Repo, on_database_thread
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,11 @@ class Database:
         self._lock = asyncio.Lock()
         # Loose writes (Repo.Held.loose) waiting for whichever trip goes next.
         self._loose: list[Held] = []
+        # Sends loose writes that asked to wait no more than so long (later(within=…)).
+        self._loose_timer: asyncio.TimerHandle | None = None
+        self._loose_flushes: set[asyncio.Task[None]] = set()
+        # Who spoke lately and where their conversation stands, as committed.
+        self.known_users = KnownUsers()
         # Told of the calls each committed unit of work queued (the sender keeps its view of
         # the outbox up to date with them instead of reading it again).
         self.on_queued: Callable[[list[OutboxRow]], None] | None = None
@@ -127,11 +132,16 @@ class Database:
     def _repo(self) -> Repo:
         """A Repo whose first trip also carries the loose writes waiting for one."""
         loose, self._loose = self._loose, []
-        return Repo(self._conn, carried=loose, give_back=self._give_back)
+        return Repo(self._conn, carried=loose, give_back=self._give_back,
+                    known=self.known_users)
 
-    def _give_back(self, loose: list[Held]) -> None:
-        """Loose writes whose trip failed wait again, first in line; one that keeps failing
-        is dropped after MAX_LOOSE_TRIES, so it cannot break every unit after it."""
+    def _give_back(self, loose: list[Held], failed: bool) -> None:
+        """Loose writes not done wait again, first in line: those whose trip failed count a
+        failed try, and one that keeps failing is dropped after MAX_LOOSE_TRIES, so it cannot
+        break every unit after it; those a rolled-back transaction carried simply wait."""
+        if not failed:
+            self._loose[:0] = loose
+            return
         kept = []
         for held in loose:
             if held.tries + 1 >= MAX_LOOSE_TRIES:
@@ -166,6 +176,7 @@ class Database:
                     handled.marked = True
             except BaseException:
                 repo.discard_held()
+                self.known_users.forget(repo.news)
                 # Also when COMMIT itself failed, or a trip was cancelled while queued (it
                 # still runs): ask the database thread, after that trip, and roll back there.
                 try:
@@ -173,6 +184,7 @@ class Database:
                 except Exception:  # the connection is gone: the original error tells more
                     log.exception("rollback failed")
                 raise
+            self.known_users.learn(repo.news)
             self._tell_queued(repo)
 
     @asynccontextmanager
@@ -198,15 +210,37 @@ class Database:
                 await repo.flush()
             except BaseException:
                 repo.discard_held()
+                self.known_users.forget(repo.news)
                 raise
+            self.known_users.learn(repo.news)
 
     @asynccontextmanager
-    async def later(self) -> AsyncIterator[Repo]:
-        """Queue idempotent writes that each commit on their own, carried by the next trip
-        anyone makes; flush_loose() sends them when they may wait no longer."""
+    async def later(self, within: float | None = None) -> AsyncIterator[Repo]:
+        """Queue idempotent writes nobody waits on, carried by the next trip anyone makes:
+        inside its transaction (they commit with it, or wait again if it rolls back), or
+        ahead of its work in one transaction of their own. flush_loose() sends them when they
+        may wait no longer; with `within`, a trip of their own goes after that many seconds
+        if nobody else's carried them."""
         repo = Repo(self._conn, loose=True)
         yield repo
         self._loose.extend(repo.take_held())
+        if within is not None and self._loose_timer is None:
+            self._loose_timer = asyncio.get_running_loop().call_later(within, self._loose_due)
+
+    def _loose_due(self) -> None:
+        """The loose writes' time is up: send them, unless a trip took them meanwhile."""
+        self._loose_timer = None
+        if not self._loose:
+            return
+        task = asyncio.ensure_future(self.flush_loose())
+        self._loose_flushes.add(task)
+        task.add_done_callback(self._loose_flushed)
+
+    def _loose_flushed(self, task: asyncio.Task[None]) -> None:
+        self._loose_flushes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The writes went back in line (see _give_back); the next trip tries them again.
+            log.warning("loose writes failed: %s", task.exception())
 
     async def flush_loose(self) -> None:
         """Return once every loose write queued so far is done (a trip only if some wait).
@@ -220,7 +254,11 @@ class Database:
     async def close(self) -> None:
         """Close the connection (aiosqlite's thread keeps the process alive until then),
         after the loose writes still waiting."""
+        if self._loose_timer is not None:
+            self._loose_timer.cancel()
+            self._loose_timer = None
         try:
+            await asyncio.gather(*self._loose_flushes, return_exceptions=True)
             await self.flush_loose()
         finally:
             await self._conn.close()

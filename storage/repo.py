@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiosqlite
@@ -67,12 +68,55 @@ class Held:
     sql: str
     params: Any
     many: bool = False
-    # Committed on its own ahead of whatever trip carries it; idempotent, so a trip that
-    # fails gives it back to be carried again.
+    # Carried by whatever trip goes next (inside its transaction, or with other loose writes
+    # in one of their own); idempotent, so a trip that fails, or a transaction that rolls
+    # back, gives it back to be carried again.
     loose: bool = False
     # Where the rows its RETURNING clause gives go, once its trip is made.
     sink: list[Any] | None = None
     tries: int = 0  # failed trips so far (loose writes only)
+
+
+@dataclass(frozen=True)
+class Known:
+    """A user as the database holds them, with the conversation they are in: its flow, step
+    and data as stored (JSON, so nobody can change it in place); None: in none."""
+
+    user: User
+    dialog: tuple[str, str, str] | None
+
+
+class KnownUsers:
+    """The users who spoke lately, as last committed: a form step needs no trip to learn who
+    is writing and where they stand. Only this process writes the database, and a unit of
+    work's news goes in only once it has committed (Database does that)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._known: OrderedDict[int, Known] = OrderedDict()
+
+    def get(self, user_id: int) -> Known | None:
+        """What is known of the user, if anything."""
+        known = self._known.get(user_id)
+        if known is not None:
+            self._known.move_to_end(user_id)
+        return known
+
+    def learn(self, news: dict[int, Known | None]) -> None:
+        """Take in what a committed unit of work saw or wrote (None: forget the user)."""
+        for user_id, known in news.items():
+            if known is None:
+                self._known.pop(user_id, None)
+                continue
+            self._known[user_id] = known
+            self._known.move_to_end(user_id)
+        while len(self._known) > self.capacity:
+            self._known.popitem(last=False)
+
+    def forget(self, user_ids: Iterable[int]) -> None:
+        """Drop users whose rows a failed unit of work may have left otherwise."""
+        for user_id in user_ids:
+            self._known.pop(user_id, None)
 
 
 class Repo:
@@ -88,17 +132,24 @@ class Repo:
         conn: aiosqlite.Connection,
         *,
         carried: list[Held] | None = None,
-        give_back: Callable[[list[Held]], None] | None = None,
+        give_back: Callable[[list[Held], bool], None] | None = None,
         loose: bool = False,
+        known: KnownUsers | None = None,
     ) -> None:
         self._conn = conn
         self._held: list[Held] = list(carried or [])
         self._give_back = give_back
         self._loose = loose
-        # Dialogs read along with see_user, so the form's next read needs no trip of its own.
-        self._dialog_rows: dict[int, Any] = {}
+        self._known = known
+        # What this unit saw or wrote of users and their conversations (None: changed in a
+        # way not tracked here); it reaches KnownUsers if the unit commits.
+        self.news: dict[int, Known | None] = {}
         # What this unit queued: the calls and the outbox ids their trip hands back.
         self._queued: list[tuple[Outgoing, str, float, list[Any]]] = []
+        # Inside a write transaction, loose writes it carried wait for its COMMIT; if it
+        # rolls back instead, they go back in line.
+        self._in_transaction = False
+        self._loose_carried: list[Held] = []
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Hold a write back until the next trip; its failure aborts the unit of work then."""
@@ -109,8 +160,10 @@ class Repo:
         self._held.append(Held(sql, list(rows), many=True, loose=self._loose))
 
     def begin(self) -> None:
-        """Open the write transaction with the first trip."""
-        self._held.append(Held("BEGIN IMMEDIATE", ()))
+        """Open the write transaction with the first trip; the loose writes carried along go
+        inside it, so the unit and they make one commit (one append to the WAL) together."""
+        self._held.insert(0, Held("BEGIN IMMEDIATE", ()))
+        self._in_transaction = True
 
     def take_held(self) -> list[Held]:
         """Hand over the held writes (to be carried by another unit of work's trip)."""
@@ -119,13 +172,18 @@ class Repo:
 
     def discard_held(self) -> None:
         """Forget the held writes (their transaction is being rolled back); loose ones go
-        back to wait for the next trip."""
+        back to wait for the next trip, those it carried already too (through no fault of
+        theirs)."""
+        carried, self._loose_carried = self._loose_carried, []
+        if carried and self._give_back is not None:
+            self._give_back(carried, False)
         self._restore(self.take_held())
 
     def _restore(self, held: list[Held]) -> None:
+        """Loose writes of a trip that failed go back in line (counted as a failed try)."""
         loose = [h for h in held if h.loose]
         if loose and self._give_back is not None:
-            self._give_back(loose)
+            self._give_back(loose, True)
 
     async def flush(self, then: str | None = None) -> None:
         """Run the held writes now, and `then` after them, in one trip."""
@@ -135,22 +193,35 @@ class Repo:
     async def _trip(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """One trip to the database thread: the held writes, then `work`."""
         held = self.take_held()
+        # Outside a transaction, several loose writes at the head commit together.
+        grouped = 0
+        if not self._in_transaction:
+            while grouped < len(held) and held[grouped].loose:
+                grouped += 1
+            if grouped < 2:
+                grouped = 0
 
         def run(raw: sqlite3.Connection) -> Any:
-            for h in held:
-                if h.many:
-                    raw.executemany(h.sql, h.params)
-                elif h.sink is not None:
-                    h.sink.extend(raw.execute(h.sql, h.params).fetchall())
-                else:
-                    raw.execute(h.sql, h.params)
+            if grouped:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    _execute(raw, held[:grouped])
+                    raw.execute("COMMIT")
+                except BaseException:
+                    if raw.in_transaction:
+                        raw.execute("ROLLBACK")
+                    raise
+            _execute(raw, held[grouped:])
             return work(raw)
 
         try:
-            return await on_database_thread(self._conn, run)
+            result = await on_database_thread(self._conn, run)
         except BaseException:
             self._restore(held)
             raise
+        if self._in_transaction:
+            self._loose_carried.extend(h for h in held if h.loose)
+        return result
 
     async def _one(self, sql: str, params: Any = ()) -> Any:
         return await self._trip(lambda raw: raw.execute(sql, params).fetchone())
@@ -201,6 +272,11 @@ class Repo:
             RETURNING user_id, first_name, username, language, started, blocked
             """
         params = (user_id, first_name, username, language, int(private), now, now)
+        known = self._knows(user_id)
+        if known is not None and _unchanged(known.user, first_name, username, private):
+            # The upsert would change nothing but the time: that write needs no answer.
+            self._write("UPDATE users SET updated_at = ? WHERE user_id = ?", (now, user_id))
+            return known.user
 
         def see(raw: sqlite3.Connection) -> tuple[Any, Any]:
             user = raw.execute(upsert, params).fetchone()
@@ -208,8 +284,18 @@ class Repo:
             dialog = raw.execute(_DIALOG_SQL, (user_id,)).fetchone()
             return user, dialog
 
-        row, self._dialog_rows[user_id] = await self._trip(see)
-        return _user(row)
+        row, dialog_row = await self._trip(see)
+        user = _user(row)
+        stored = ((dialog_row["flow"], dialog_row["step"], dialog_row["data"])
+                  if dialog_row is not None else None)
+        self.news[user_id] = Known(user, stored)
+        return user
+
+    def _knows(self, user_id: int) -> Known | None:
+        """What this unit, or else the committed past, knows of a user."""
+        if user_id in self.news:
+            return self.news[user_id]
+        return self._known.get(user_id) if self._known is not None else None
 
     async def user(self, user_id: int) -> User | None:
         """Return the user, or None if the bot never saw them."""
@@ -218,6 +304,7 @@ class Repo:
 
     async def set_language(self, user_id: int, language: str, now: float) -> None:
         """Remember the language a user chose."""
+        self.news[user_id] = None
         self._write(
             "UPDATE users SET language = ?, updated_at = ? WHERE user_id = ?",
             (language, now, user_id),
@@ -225,6 +312,7 @@ class Repo:
 
     async def mark_blocked(self, user_id: int, now: float) -> None:
         """Note that Telegram refuses messages to this user until they write again."""
+        self.news[user_id] = None
         self._write(
             "UPDATE users SET blocked = 1, updated_at = ? WHERE user_id = ?", (now, user_id)
         )
@@ -998,20 +1086,22 @@ class Repo:
 
     async def dialog(self, user_id: int) -> Dialog | None:
         """Return the conversation a user is in, or None."""
-        if user_id in self._dialog_rows:  # read along with see_user, unchanged since
-            row = self._dialog_rows[user_id]
-        else:
-            row = await self._one(_DIALOG_SQL, (user_id,))
+        known = self._knows(user_id)
+        if known is not None:  # read along with see_user, or written since
+            if known.dialog is None:
+                return None
+            flow, step, data = known.dialog
+            return Dialog(user_id=user_id, flow=flow, step=step, data=json.loads(data))
+        row = await self._one(_DIALOG_SQL, (user_id,))
         if row is None:
             return None
-        return Dialog(
-            user_id=row["user_id"], flow=row["flow"], step=row["step"],
-            data=json.loads(row["data"]),
-        )
+        return Dialog(user_id=row["user_id"], flow=row["flow"], step=row["step"],
+                      data=json.loads(row["data"]))
 
     async def save_dialog(self, dialog: Dialog, now: float) -> None:
         """Store where a user stands in a conversation."""
-        self._dialog_rows.pop(dialog.user_id, None)
+        data = json.dumps(dialog.data, ensure_ascii=False)
+        self._note_dialog(dialog.user_id, (dialog.flow, dialog.step, data))
         self._write(
             """
             INSERT INTO dialogs (user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -1019,14 +1109,18 @@ class Repo:
                 flow = excluded.flow, step = excluded.step, data = excluded.data,
                 updated_at = excluded.updated_at
             """,
-            (dialog.user_id, dialog.flow, dialog.step,
-             json.dumps(dialog.data, ensure_ascii=False), now),
+            (dialog.user_id, dialog.flow, dialog.step, data, now),
         )
 
     async def end_dialog(self, user_id: int) -> None:
         """Forget a finished or abandoned conversation."""
-        self._dialog_rows.pop(user_id, None)
+        self._note_dialog(user_id, None)
         self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+
+    def _note_dialog(self, user_id: int, dialog: tuple[str, str, str] | None) -> None:
+        """Keep what a user's conversation now is, if the user is known here."""
+        known = self._knows(user_id)
+        self.news[user_id] = replace(known, dialog=dialog) if known is not None else None
 
     # -- bindings ---------------------------------------------------------------------------
 
@@ -1487,3 +1581,20 @@ def _user(row: Any) -> User:
         user_id=row["user_id"], first_name=row["first_name"], username=row["username"],
         language=row["language"], started=bool(row["started"]), blocked=bool(row["blocked"]),
     )
+
+
+def _unchanged(user: User, first_name: str, username: str | None, private: bool) -> bool:
+    """Say whether seeing the user again would leave their row as it is (but the time)."""
+    return (user.first_name == first_name and user.username == username
+            and (not private or (user.started and not user.blocked)))
+
+
+def _execute(raw: sqlite3.Connection, held: list[Held]) -> None:
+    """Run held writes in order, each RETURNING's rows to its sink."""
+    for h in held:
+        if h.many:
+            raw.executemany(h.sql, h.params)
+        elif h.sink is not None:
+            h.sink.extend(raw.execute(h.sql, h.params).fetchall())
+        else:
+            raw.execute(h.sql, h.params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from storage import Database, Dialog, Outgoing, Repo
 from storage.db import handling_update, migrations
+from storage.repo import on_database_thread
 
 NOW = 1_780_000_000.0
 
@@ -285,11 +287,11 @@ async def test_each_chat_offers_only_its_oldest_call_and_quiet_messages_stand_as
     assert [row.queued for row in morning] == [2, 2, 1]
 
 
-async def test_an_update_stored_loose_rides_with_the_next_trip_and_commits_on_its_own(
+async def test_an_update_stored_loose_rides_with_the_handlers_transaction(
     db: Database,
 ) -> None:
-    """The poller's inbox row waits for the handler's first trip, ahead of its BEGIN: a
-    handler that then fails does not take the stored update down with it."""
+    """The poller's inbox row goes inside the handler's transaction (one commit for both):
+    a handler that then fails gives it back, and the next trip stores it on its own."""
     async with db.later() as repo:
         await repo.store_update(7, '{"update_id": 7}', NOW)
     trips = count_trips(db)
@@ -298,11 +300,29 @@ async def test_an_update_stored_loose_rides_with_the_next_trip_and_commits_on_it
             await repo.see_user(5, "Li", None, "zh", NOW, private=True)  # carries the update
             await repo.add_event(12345, "created", None, NOW)  # no such request: rolled back
     assert trips() == 3  # see_user with the update, the failed COMMIT trip, the ROLLBACK
-    await db.flush_loose()  # nothing left to carry: no trip
-    assert trips() == 3
     async with db.reading() as repo:
-        assert await repo.unprocessed_updates() == [(7, '{"update_id": 7}')]
+        assert await repo.unprocessed_updates() == [(7, '{"update_id": 7}')]  # carried it
         assert await repo.user(5) is None
+    assert trips() == 5
+    await db.flush_loose()  # nothing left to carry: no trip
+    assert trips() == 5
+
+
+async def test_loose_writes_carried_together_make_one_commit(db: Database) -> None:
+    """Marks and inbox rows that wait together go in one transaction of their own."""
+    async with db.later() as repo:
+        for update_id in (7, 8, 9):
+            await repo.store_update(update_id, f'{{"update_id": {update_id}}}', NOW)
+    commits: list[str] = []
+    await on_database_thread(db._conn, lambda raw: raw.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip() in ("BEGIN IMMEDIATE", "COMMIT") else None))
+    try:
+        await db.flush_loose()
+    finally:
+        await on_database_thread(db._conn, lambda raw: raw.set_trace_callback(None))
+    assert commits == ["BEGIN IMMEDIATE", "COMMIT"]
+    async with db.reading() as repo:
+        assert [u for u, _ in await repo.unprocessed_updates()] == [7, 8, 9]
 
 
 async def test_loose_writes_wait_again_when_the_unit_that_carried_them_gives_up(
@@ -336,6 +356,85 @@ async def test_a_dialog_read_along_with_the_user_follows_the_units_own_changes(
         assert await repo.dialog(5) == Dialog(5, "intake", "location")
         await repo.end_dialog(5)
         assert await repo.dialog(5) is None
+
+
+async def test_a_user_seen_again_costs_no_trip_of_their_own(db: Database) -> None:
+    """Once a unit has committed what it saw of a user and their conversation, the next
+    unit knows both: a form step is one trip, the COMMIT carrying everything it wrote."""
+    async with db.transaction() as repo:
+        await repo.see_user(5, "Li", None, "zh", NOW, private=True)
+        await repo.save_dialog(Dialog(5, "intake", "category"), NOW)
+    trips = count_trips(db)
+    async with db.transaction() as repo:
+        user = await repo.see_user(5, "Li", None, "zh", NOW + 60, private=True)
+        dialog = await repo.dialog(5)
+        assert dialog is not None and dialog.step == "category"
+        dialog.data["category"] = "elderly"  # a form changes what it read, then saves it
+        await repo.save_dialog(replace(dialog, step="description"), NOW + 60)
+    assert trips() == 1 and user.started and user.language == "zh"
+    async with db.reading() as repo:
+        stored = await repo._one("SELECT updated_at FROM users WHERE user_id = 5")
+    assert stored[0] == NOW + 60  # the time still goes in, held for the COMMIT
+    async with db.transaction() as repo:
+        await repo.see_user(5, "Li", None, "zh", NOW + 120, private=True)
+        assert await repo.dialog(5) == Dialog(5, "intake", "description",
+                                              {"category": "elderly"})
+
+
+async def test_what_a_rolled_back_unit_saw_of_a_user_is_not_kept(db: Database) -> None:
+    """A user first seen by a unit that then failed does not exist: the next unit must
+    insert them, not take them as known."""
+    with pytest.raises(aiosqlite.IntegrityError):
+        async with db.transaction() as repo:
+            await repo.see_user(6, "Wang", None, "zh", NOW, private=True)
+            await repo.save_dialog(Dialog(6, "intake", "category"), NOW)
+            await repo.add_event(12345, "created", None, NOW)  # no such request
+    async with db.transaction() as repo:
+        await repo.see_user(6, "Wang", None, "zh", NOW, private=True)
+        assert await repo.dialog(6) is None
+    async with db.reading() as repo:
+        assert await repo.user(6) is not None
+
+
+async def test_a_renamed_or_blocked_user_goes_to_the_database_again(db: Database) -> None:
+    """A new name is stored; a user the bot marked blocked is unblocked when they write."""
+    async with db.transaction() as repo:
+        await repo.see_user(5, "Li", None, "zh", NOW, private=True)
+    async with db.transaction() as repo:
+        renamed = await repo.see_user(5, "Li Na", "lina", "zh", NOW, private=True)
+    async with db.transaction() as repo:
+        await repo.mark_blocked(5, NOW)
+    async with db.transaction() as repo:
+        again = await repo.see_user(5, "Li Na", "lina", "zh", NOW, private=True)
+    async with db.reading() as repo:
+        stored = await repo.user(5)
+    assert renamed.first_name == "Li Na" and renamed.username == "lina"
+    assert not again.blocked and stored is not None and not stored.blocked
+
+
+async def test_a_mark_asked_within_a_time_is_committed_by_then_without_other_trips(
+    db: Database,
+) -> None:
+    """The sender's marks wait for someone's trip, but no longer than they asked."""
+    async with db.transaction() as repo:
+        await repo.enqueue([Outgoing(5, "sendMessage", {"chat_id": 5, "text": "hi"})], NOW)
+    async with db.reading() as repo:
+        [row] = await repo.pending_outbox_head(NOW, 10)
+    flushed = asyncio.Event()
+    real_flush = db.flush_loose
+
+    async def flush_and_tell() -> None:
+        await real_flush()
+        flushed.set()
+
+    db.flush_loose = flush_and_tell  # type: ignore[method-assign]
+    async with db.later(within=0.05) as repo:
+        await repo.mark_sent(row.id, [77], NOW)
+    assert db._loose  # nobody else makes a trip meanwhile
+    await asyncio.wait_for(flushed.wait(), timeout=5)
+    assert not db._loose  # its own trip took it
+    async with db.reading() as repo:
+        assert await repo.pending_outbox_head(NOW, 10) == []
 
 
 async def test_a_unit_cancelled_during_its_trip_leaves_no_transaction_open(
