@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -39,9 +41,13 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open the session (inside the running loop, as aiohttp requires)."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size)
+            # certifi's roots, as httpx uses: a slim image may lack the system's.
+            tls = ssl.create_default_context(cafile=certifi.where())
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=tls)
+            # trust_env: HTTPS_PROXY and friends are honoured, as with PTB's default transport
+            # (a server that reaches Telegram only through a proxy is configured that way).
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT})
+                connector=connector, headers={"User-Agent": self.USER_AGENT}, trust_env=True)
 
     async def shutdown(self) -> None:
         """Close the session and its connections."""
@@ -68,14 +74,13 @@ class AiohttpRequest(BaseRequest):
             body = _form(request_data, files) if files else request_data.json_parameters
         read = _given(read_timeout, self._read_timeout)
         write = _given(write_timeout, MEDIA_TIMEOUT if files else READ_TIMEOUT)
-        # aiohttp's connect timeout covers waiting for a pooled connection and opening one;
-        # its socket timeouts bound each wait for the peer (writing a body, reading the answer).
+        connect = _sum(_given(pool_timeout, POOL_TIMEOUT),
+                       _given(connect_timeout, CONNECT_TIMEOUT))
+        # aiohttp's connect timeout covers waiting for a pooled connection and opening one,
+        # sock_read each wait for the answer; nothing of its own bounds writing the body (a
+        # peer that stops reading an upload), so the whole call is bounded by the sum.
         timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=_sum(_given(pool_timeout, POOL_TIMEOUT),
-                         _given(connect_timeout, CONNECT_TIMEOUT)),
-            sock_read=_sum(read, write) if files else read,
-        )
+            total=_sum(connect, _sum(write, read)), connect=connect, sock_read=read)
         try:
             async with self._session.request(method, url, data=body, timeout=timeout) as resp:
                 return resp.status, await resp.read()

@@ -135,16 +135,15 @@ class Database:
         return Repo(self._conn, carried=loose, give_back=self._give_back,
                     known=self.known_users)
 
-    def _give_back(self, loose: list[Held], failed: bool) -> None:
-        """Loose writes not done wait again, first in line: those whose trip failed count a
-        failed try, and one that keeps failing is dropped after MAX_LOOSE_TRIES, so it cannot
-        break every unit after it; those a rolled-back transaction carried simply wait."""
-        if not failed:
-            self._loose[:0] = loose
-            return
+    def _give_back(self, loose: list[Held], culprit: Held | None) -> None:
+        """Loose writes not done wait again, first in line and in their order. Only the
+        one whose own statement failed counts a failed try, and one that keeps failing is
+        dropped after MAX_LOOSE_TRIES, so it cannot break every unit after it."""
         kept = []
         for held in loose:
-            if held.tries + 1 >= MAX_LOOSE_TRIES:
+            if held is not culprit:
+                kept.append(held)
+            elif held.tries + 1 >= MAX_LOOSE_TRIES:
                 log.error("dropping a write that failed %s times: %s", MAX_LOOSE_TRIES,
                           " ".join(held.sql.split())[:200])
             else:

@@ -132,7 +132,7 @@ class Repo:
         conn: aiosqlite.Connection,
         *,
         carried: list[Held] | None = None,
-        give_back: Callable[[list[Held], bool], None] | None = None,
+        give_back: Callable[[list[Held], Held | None], None] | None = None,
         loose: bool = False,
         known: KnownUsers | None = None,
     ) -> None:
@@ -175,15 +175,14 @@ class Repo:
         back to wait for the next trip, those it carried already too (through no fault of
         theirs)."""
         carried, self._loose_carried = self._loose_carried, []
-        if carried and self._give_back is not None:
-            self._give_back(carried, False)
-        self._restore(self.take_held())
+        self._restore(carried + self.take_held())
 
-    def _restore(self, held: list[Held]) -> None:
-        """Loose writes of a trip that failed go back in line (counted as a failed try)."""
+    def _restore(self, held: list[Held], culprit: Held | None = None) -> None:
+        """Loose writes not done go back in line; only the one whose own statement failed
+        (`culprit`) counts a failed try: the others were rolled back, or never ran."""
         loose = [h for h in held if h.loose]
         if loose and self._give_back is not None:
-            self._give_back(loose, True)
+            self._give_back(loose, culprit)
 
     async def flush(self, then: str | None = None) -> None:
         """Run the held writes now, and `then` after them, in one trip."""
@@ -201,23 +200,25 @@ class Repo:
             if grouped < 2:
                 grouped = 0
 
+        failed: list[Held] = []  # the held write whose statement raised, if one did
+
         def run(raw: sqlite3.Connection) -> Any:
             if grouped:
                 try:
                     raw.execute("BEGIN IMMEDIATE")
-                    _execute(raw, held[:grouped])
+                    _execute(raw, held[:grouped], failed)
                     raw.execute("COMMIT")
                 except BaseException:
                     if raw.in_transaction:
                         raw.execute("ROLLBACK")
                     raise
-            _execute(raw, held[grouped:])
+            _execute(raw, held[grouped:], failed)
             return work(raw)
 
         try:
             result = await on_database_thread(self._conn, run)
         except BaseException:
-            self._restore(held)
+            self._restore(held, failed[0] if failed else None)
             raise
         if self._in_transaction:
             self._loose_carried.extend(h for h in held if h.loose)
@@ -1589,12 +1590,17 @@ def _unchanged(user: User, first_name: str, username: str | None, private: bool)
             and (not private or (user.started and not user.blocked)))
 
 
-def _execute(raw: sqlite3.Connection, held: list[Held]) -> None:
-    """Run held writes in order, each RETURNING's rows to its sink."""
+def _execute(raw: sqlite3.Connection, held: list[Held], failed: list[Held]) -> None:
+    """Run held writes in order, each RETURNING's rows to its sink; the one that raises is
+    put in `failed`."""
     for h in held:
-        if h.many:
-            raw.executemany(h.sql, h.params)
-        elif h.sink is not None:
-            h.sink.extend(raw.execute(h.sql, h.params).fetchall())
-        else:
-            raw.execute(h.sql, h.params)
+        try:
+            if h.many:
+                raw.executemany(h.sql, h.params)
+            elif h.sink is not None:
+                h.sink.extend(raw.execute(h.sql, h.params).fetchall())
+            else:
+                raw.execute(h.sql, h.params)
+        except BaseException:
+            failed.append(h)
+            raise

@@ -12,7 +12,7 @@ import aiosqlite
 import pytest
 
 from storage import Database, Dialog, Outgoing, Repo
-from storage.db import handling_update, migrations
+from storage.db import MAX_LOOSE_TRIES, handling_update, migrations
 from storage.repo import on_database_thread
 
 NOW = 1_780_000_000.0
@@ -338,6 +338,25 @@ async def test_loose_writes_wait_again_when_the_unit_that_carried_them_gives_up(
     await db.flush_loose()
     async with db.reading() as repo:
         assert [u for u, _ in await repo.unprocessed_updates()] == [8]
+
+
+async def test_loose_writes_outlive_any_number_of_units_that_fail_on_their_own(
+    db: Database,
+) -> None:
+    """A unit's own failure (its statement, or its code before any trip) rolls back the
+    loose writes it carried, or never ran them: they wait again, with no try counted."""
+    async with db.later() as repo:
+        await repo.store_update(42, '{"update_id": 42}', NOW)
+    for _ in range(MAX_LOOSE_TRIES + 2):
+        with pytest.raises(aiosqlite.OperationalError):
+            async with db.transaction() as repo:
+                await repo._one("SELECT * FROM no_such_table")
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                raise RuntimeError("the handler broke before touching the database")
+    await db.flush_loose()
+    async with db.reading() as repo:
+        assert [u for u, _ in await repo.unprocessed_updates()] == [42]
 
 
 async def test_a_dialog_read_along_with_the_user_follows_the_units_own_changes(

@@ -11,6 +11,8 @@ import telegram
 from aiohttp import web
 from telegram import InputFile
 from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.transport import AiohttpRequest
 from sandbox import Limits, Sandbox, SimUser
@@ -96,6 +98,61 @@ async def test_a_peer_that_does_not_answer_in_time_is_a_timeout() -> None:
         answer.set()
         await request.shutdown()
         await runner.cleanup()
+
+
+async def test_an_upload_the_peer_stops_reading_is_a_timeout() -> None:
+    """Writing the body is bounded too: a stalled upload does not hold a sender slot."""
+    release = asyncio.Event()
+
+    async def take_headers_then_stall(reader: asyncio.StreamReader,
+                                      writer: asyncio.StreamWriter) -> None:
+        await reader.read(1000)
+        await release.wait()
+        writer.close()
+
+    server = await asyncio.start_server(take_headers_then_stall, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    request = AiohttpRequest(2)
+    await request.initialize()
+    data = RequestData([RequestParameter("chat_id", 1, None), RequestParameter.from_input(
+        "document", InputFile(b"x" * (32 << 20), filename="big.csv"))])
+    try:
+        with pytest.raises(TimedOut):
+            await asyncio.wait_for(request.post(
+                f"http://127.0.0.1:{port}/bot{TOKEN}/sendDocument", request_data=data,
+                read_timeout=0.2, write_timeout=0.2, connect_timeout=0.2, pool_timeout=0.2),
+                timeout=10)
+    finally:
+        release.set()
+        await request.shutdown()
+        server.close()
+
+
+async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP(S)_PROXY is honoured, as with PTB's default transport."""
+    asked: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        asked.append(str(request.url))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    request = AiohttpRequest(2)
+    await request.initialize()
+    try:
+        assert await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe") is True
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert asked == [f"http://api.telegram.invalid/bot{TOKEN}/getMe"]
 
 
 async def test_nobody_listening_is_a_network_error() -> None:
