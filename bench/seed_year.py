@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 from telegram.request import BaseRequest, RequestData
 
+from bench.ptb_floor import floor_rate
 from bot.app import Services, run
 from bot.areas import AreaTree, load_areas
 from bot.config import Config, parse_config
@@ -1604,10 +1605,25 @@ def main() -> None:
         if profile is not None:
             profile.disable()
         check = asyncio.run(verify(Path(folder) / "civicloop.db", replay.tally, args.requests))
+    f["floor"] = ptb_floor(replay, f)
     report(args.requests, replay, f, check)
     if profile is not None:
         print_profile(profile)
     summary(args.requests, replay, f, check)
+
+
+def ptb_floor(replay: Replay, f: dict[str, Any]) -> dict[str, float]:
+    """PTB alone on this harness with the replay's mix of updates and calls (bench.ptb_floor):
+    what the year would take with no bot logic at all."""
+    calls = replay.api.calls
+    updates = max(1, f["updates"])
+    presses = calls["answerCallbackQuery"] / updates
+    messages = sum(n for m, n in calls.items()
+                   if m not in ("getUpdates", "answerCallbackQuery")) / updates
+    rate = asyncio.run(floor_rate(min(20_000, f["replay_updates"]), presses, messages))
+    year_updates = f["replay_updates"] / max(1, replay.tally.filed) * FULL_YEAR
+    return {"rate": rate, "presses": presses, "messages": messages,
+            "year_updates": year_updates, "year_s": year_updates / rate}
 
 
 def report(requests: int, replay: Replay, f: dict[str, Any], check: dict[str, Any]) -> None:
@@ -1660,6 +1676,12 @@ def report(requests: int, replay: Replay, f: dict[str, Any], check: dict[str, An
         lines = re.sub(r"<[^>]+>", "", f["stats_text"]).splitlines()
         print(f"/stats {YEAR}, as the admin chat got it (first lines):\n  "
               + "\n  ".join(lines[:13]))
+    floor = f["floor"]
+    print(f"PTB floor (bench.ptb_floor: PTB alone on this harness, no database, handlers that "
+          f"only answer; same mix: {floor['presses']:.0%} presses, {floor['messages']:.2f} "
+          f"messages per update): {floor['rate']:,.0f} updates/s, so "
+          f"{floor['year_s']:,.0f} s for the year's {floor['year_updates']:,.0f} updates "
+          f"before any bot logic (the goal is {GOAL_SECONDS} s)")
     for line in t.lost[:10]:
         print(f"LOST: {line}")
 

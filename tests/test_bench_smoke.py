@@ -45,6 +45,7 @@ def test_a_small_storm_reaches_every_group_without_a_429() -> None:
     assert summary.startswith("storm: 30 requests, reached 30/30, 429s 0"), summary
     assert "->" in summary and ("goal met" in summary or "GOAL MISSED" in summary)
 
+
 def test_the_seed_year_loses_nothing_and_its_stats_match_what_was_replayed() -> None:
     """At a tiny size: every request filed is stored once, every message sent, and the year's
     /stats figures equal what the simulated people did (the figures, not the time)."""
@@ -56,7 +57,17 @@ def test_the_seed_year_loses_nothing_and_its_stats_match_what_was_replayed() -> 
     assert "unique and contiguous: yes" in out, out
     assert ", 0 pending, 0 failed" in out, out
     assert "calls refused" not in out and "LOST" not in out, out
+    assert "PTB floor (bench.ptb_floor" in out and "updates before any bot logic" in out, out
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("seed year: 50 requests"), summary
     assert "lost 0, duplicated 0, stats match: yes" in summary, summary
     assert "->" in summary and ("goal met" in summary or "GOAL MISSED" in summary)
+
+
+def test_the_ptb_floor_measures_a_rate() -> None:
+    """PTB alone on the seed year's harness handles every update it is given."""
+    result = subprocess.run([sys.executable, "-m", "bench.ptb_floor", "--updates", "200"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = result.stdout.strip().splitlines()[-1]
+    assert line.startswith("PTB floor: ") and int(line.split()[2].replace(",", "")) > 0, line
