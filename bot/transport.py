@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import ssl
 from typing import Any
 
@@ -100,7 +101,9 @@ def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
     for name, (filename, content, mimetype) in files.items():
-        form.add_field(name, content, filename=filename, content_type=mimetype)
+        # A file object is sent in chunks (an export runs to megabytes); bytes at once.
+        body = io.BytesIO(content) if isinstance(content, bytes) else content
+        form.add_field(name, body, filename=filename, content_type=mimetype)
     return form
 
 
