@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import ssl
+import urllib.request
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import certifi
@@ -33,6 +37,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_size = pool_size
         self._read_timeout = read_timeout
         self._session: aiohttp.ClientSession | None = None
+        # The proxy for each (scheme, host) called, read from the environment once.
+        self._proxies: dict[tuple[str, str], Proxy] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -45,10 +51,9 @@ class AiohttpRequest(BaseRequest):
             # certifi's roots, as httpx uses: a slim image may lack the system's.
             tls = ssl.create_default_context(cafile=certifi.where())
             connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=tls)
-            # trust_env: HTTPS_PROXY and friends are honoured, as with PTB's default transport
-            # (a server that reaches Telegram only through a proxy is configured that way).
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}, trust_env=True)
+                connector=connector, headers={"User-Agent": self.USER_AGENT})
+            self._proxies.clear()
 
     async def shutdown(self) -> None:
         """Close the session and its connections."""
@@ -82,13 +87,57 @@ class AiohttpRequest(BaseRequest):
         # peer that stops reading an upload), so the whole call is bounded by the sum.
         timeout = aiohttp.ClientTimeout(
             total=_sum(connect, _sum(write, read)), connect=connect, sock_read=read)
+        proxy = self._proxy_for(url)
+        # A proxy's credentials go on its CONNECT for https, on the request itself for http.
+        own = proxy.headers if proxy.headers and url.startswith("http:") else None
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as resp:
+            async with self._session.request(method, url, data=body, timeout=timeout,
+                                             headers=own, proxy=proxy.url,
+                                             proxy_headers=proxy.headers) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+    def _proxy_for(self, url: str) -> Proxy:
+        """The proxy HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY name for `url`, as with
+        PTB's default transport (a server that reaches Telegram only through a proxy is set
+        up that way). Looked up once per host: aiohttp's own trust_env reads the environment
+        and ~/.netrc on every call, which costs more than the call itself."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        proxy = self._proxies.get(key)
+        if proxy is None:
+            proxy = self._proxies[key] = _env_proxy(*key)
+        return proxy
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A proxy to go through (url None: go direct), with its credentials if it has some."""
+
+    url: str | None = None
+    headers: dict[str, str] | None = None
+
+
+def _env_proxy(scheme: str, host: str) -> Proxy:
+    """What the environment says of reaching `host` over `scheme`."""
+    if host and urllib.request.proxy_bypass(host):
+        return Proxy()
+    proxies = urllib.request.getproxies()
+    found = proxies.get(scheme) or proxies.get("all")
+    if not found:
+        return Proxy()
+    if "://" not in found:
+        found = f"http://{found}"
+    parts = urlsplit(found)
+    if parts.username is None:
+        return Proxy(found)
+    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return Proxy(bare, {"Proxy-Authorization": "Basic " + base64.b64encode(secret).decode()})
 
 
 def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 from collections.abc import AsyncIterator
 
@@ -129,11 +130,11 @@ async def test_an_upload_the_peer_stops_reading_is_a_timeout() -> None:
 
 
 async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HTTP(S)_PROXY is honoured, as with PTB's default transport."""
-    asked: list[str] = []
+    """HTTP(S)_PROXY is honoured, credentials included, as with PTB's default transport."""
+    asked: list[tuple[str, str | None]] = []
 
     async def proxy(request: web.Request) -> web.Response:
-        asked.append(str(request.url))
+        asked.append((str(request.url), request.headers.get("Proxy-Authorization")))
         return web.json_response({"ok": True, "result": True})
 
     app = web.Application()
@@ -142,7 +143,7 @@ async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPa
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://bot:s%40fe@127.0.0.1:{port}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     request = AiohttpRequest(2)
@@ -152,7 +153,21 @@ async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPa
     finally:
         await request.shutdown()
         await runner.cleanup()
-    assert asked == [f"http://api.telegram.invalid/bot{TOKEN}/getMe"]
+    assert asked == [(f"http://api.telegram.invalid/bot{TOKEN}/getMe",
+                      "Basic " + base64.b64encode(b"bot:s@fe").decode())]
+
+
+async def test_a_host_named_in_no_proxy_is_reached_directly(
+    sb: Sandbox, alice: SimUser, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as probe:  # a proxy that is not there
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    async with bot_over(sb.base_url) as bot:
+        await bot.send_message(alice.id, "直连")
+    assert (await alice.private.wait_for(text="直连", timeout=5)).text == "直连"
 
 
 async def test_nobody_listening_is_a_network_error() -> None:
