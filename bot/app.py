@@ -141,6 +141,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     ])
     app.add_error_handler(errors.on_error)
 
+
 # Bot API calls that may be in flight besides the sender's: a handler answering a button,
 # the error handler, the start-up's command menus.
 CALLS_BESIDES_SENDER = 4

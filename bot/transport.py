@@ -100,7 +100,6 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
-
     def _proxy_for(self, url: str) -> Proxy:
         """The proxy HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY name for `url`, as with
         PTB's default transport (a server that reaches Telegram only through a proxy is set

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import telegram
@@ -32,6 +33,39 @@ async def alice(sb: Sandbox) -> SimUser:
     user = sb.add_user("Alice")
     await user.send("/start")
     return user
+
+
+@contextlib.asynccontextmanager
+async def serving(handler: Callable[[web.Request], Awaitable[web.Response]]
+                  ) -> AsyncIterator[int]:
+    """A local HTTP server answering every path with `handler`; yields its port."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def transport() -> AsyncIterator[AiohttpRequest]:
+    """An initialized AiohttpRequest, shut down afterwards."""
+    request = AiohttpRequest(2)
+    await request.initialize()
+    try:
+        yield request
+    finally:
+        await request.shutdown()
+
+
+def unused_port() -> int:
+    """A local port nobody listened on a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def bot_over(base_url: str, pool_size: int = 4) -> telegram.Bot:
@@ -83,22 +117,13 @@ async def test_a_peer_that_does_not_answer_in_time_is_a_timeout() -> None:
         await answer.wait()
         return web.json_response({"ok": True, "result": True})
 
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    request = AiohttpRequest(2)
-    await request.initialize()
-    try:
-        with pytest.raises(TimedOut):
-            await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe", read_timeout=0.2)
-    finally:
-        answer.set()
-        await request.shutdown()
-        await runner.cleanup()
+    async with serving(slow) as port, transport() as request:
+        try:
+            with pytest.raises(TimedOut):
+                await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe",
+                                   read_timeout=0.2)
+        finally:
+            answer.set()  # before the server closes: it waits for its handlers
 
 
 async def test_an_upload_the_peer_stops_reading_is_a_timeout() -> None:
@@ -113,19 +138,17 @@ async def test_an_upload_the_peer_stops_reading_is_a_timeout() -> None:
 
     server = await asyncio.start_server(take_headers_then_stall, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    request = AiohttpRequest(2)
-    await request.initialize()
     data = RequestData([RequestParameter("chat_id", 1, None), RequestParameter.from_input(
         "document", InputFile(b"x" * (32 << 20), filename="big.csv"))])
     try:
-        with pytest.raises(TimedOut):
-            await asyncio.wait_for(request.post(
-                f"http://127.0.0.1:{port}/bot{TOKEN}/sendDocument", request_data=data,
-                read_timeout=0.2, write_timeout=0.2, connect_timeout=0.2, pool_timeout=0.2),
-                timeout=10)
+        async with transport() as request:
+            with pytest.raises(TimedOut):
+                await asyncio.wait_for(request.post(
+                    f"http://127.0.0.1:{port}/bot{TOKEN}/sendDocument", request_data=data,
+                    read_timeout=0.2, write_timeout=0.2, connect_timeout=0.2,
+                    pool_timeout=0.2), timeout=10)
     finally:
         release.set()
-        await request.shutdown()
         server.close()
 
 
@@ -137,22 +160,12 @@ async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPa
         asked.append((str(request.url), request.headers.get("Proxy-Authorization")))
         return web.json_response({"ok": True, "result": True})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", proxy)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    monkeypatch.setenv("HTTP_PROXY", f"http://bot:s%40fe@127.0.0.1:{port}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    request = AiohttpRequest(2)
-    await request.initialize()
-    try:
-        assert await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe") is True
-    finally:
-        await request.shutdown()
-        await runner.cleanup()
+    async with serving(proxy) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://bot:s%40fe@127.0.0.1:{port}")
+        async with transport() as request:
+            assert await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe") is True
     assert asked == [(f"http://api.telegram.invalid/bot{TOKEN}/getMe",
                       "Basic " + base64.b64encode(b"bot:s@fe").decode())]
 
@@ -160,10 +173,7 @@ async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPa
 async def test_a_host_named_in_no_proxy_is_reached_directly(
     sb: Sandbox, alice: SimUser, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with socket.socket() as probe:  # a proxy that is not there
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{unused_port()}")  # nobody there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     async with bot_over(sb.base_url) as bot:
         await bot.send_message(alice.id, "直连")
@@ -171,18 +181,11 @@ async def test_a_host_named_in_no_proxy_is_reached_directly(
 
 
 async def test_nobody_listening_is_a_network_error() -> None:
-    with socket.socket() as probe:  # a port that was free a moment ago
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    request = AiohttpRequest(2)
-    await request.initialize()
-    try:
+    async with transport() as request:
         with pytest.raises(NetworkError) as raised:
-            await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
-        assert not isinstance(raised.value, TimedOut)
-        assert "aiohttp" in str(raised.value)
-    finally:
-        await request.shutdown()
+            await request.post(f"http://127.0.0.1:{unused_port()}/bot{TOKEN}/getMe")
+    assert not isinstance(raised.value, TimedOut)
+    assert "aiohttp" in str(raised.value)
 
 
 async def test_a_call_before_initialize_says_so() -> None:
