@@ -18,6 +18,7 @@ from pathlib import Path
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bench import bench_clock
 from bot.config import parse_config
 from bot.context import Env
 from bot.delivery import Sender
@@ -58,7 +59,7 @@ async def run(private: int, group_messages: int, seconds: float) -> dict[str, fl
             bot = Bot(TOKEN, base_url=sb.base_url,
                       request=HTTPXRequest(connection_pool_size=256))
             await bot.initialize()
-            env = Env(db=db, config=config, t=Catalogs.load("zh"))
+            env = Env(db=db, config=config, t=Catalogs.load("zh"), clock=bench_clock())
             sender = Sender(env, bot)
             env.wake_sender = sender.wake
             rows = [Outgoing(p.id, "sendMessage", {"chat_id": p.id, "text": f"notice {n}"})

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import BENCH_START
 from sandbox import Limits, Sandbox
 from storage import Database
 
@@ -29,7 +30,7 @@ async def fill(path: Path, count: int, group_id: int) -> None:
     """Store `count` open requests, each dispatched with its timeline and timers."""
     db = await Database.open(path)
     rng = random.Random(7)
-    now = time.time()
+    now = BENCH_START.timestamp()
     try:
         for start in range(0, count, 5000):
             async with db.transaction() as repo:
@@ -82,6 +83,7 @@ async def run(count: int) -> dict[str, float]:
             started = time.monotonic()
             bot = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "--config", str(config), "--log-level", "ERROR",
+                "--clock", BENCH_START.isoformat(),
                 cwd=ROOT, env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN})
             try:
                 await sb.wait_until(lambda: sb.polls_started > 0 or bot.returncode is not None,

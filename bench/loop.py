@@ -24,6 +24,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bench import bench_clock
 from bot.app import Services, run
 from bot.config import parse_config
 from bot.transport import AiohttpRequest
@@ -149,7 +150,7 @@ async def civicloop(citizens: int) -> dict[str, float]:
             }, env={}, base_dir=Path(folder))
             stop = asyncio.Event()
             ready: list[Services] = []
-            bot = asyncio.create_task(run(config, stop, on_ready=ready.append))
+            bot = asyncio.create_task(run(config, stop, bench_clock(), on_ready=ready.append))
             await sb.wait_until(lambda: sb.polls_started > 0, timeout=30)
 
             async def open_bot(helper: SimUser) -> None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import BENCH_START, bench_clock
 from bot.app import run
 from bot.areas import load_areas
 from bot.config import parse_config
@@ -191,10 +192,10 @@ async def storm(requests: int, categories: int, groups: int, seconds: float,
                 for station, group in zip(stations, station_groups, strict=True):
                     for code in codes:
                         await repo.bind(code, station.id, group.id, group.title or "",
-                                        admin.id, time.time())
+                                        admin.id, BENCH_START.timestamp())
             await db.close()
             stop = asyncio.Event()
-            bot = asyncio.create_task(run(config, stop))
+            bot = asyncio.create_task(run(config, stop, bench_clock()))
             await sb.wait_until(lambda: sb.polls_started > 0, timeout=30)
 
             began = time.monotonic()

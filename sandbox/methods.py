@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -446,7 +445,7 @@ class BotApi:
                 msg.raw.pop("reply_markup", None)
             else:
                 msg.raw["reply_markup"] = markup
-        msg.raw["edit_date"] = int(time.time())
+        msg.raw["edit_date"] = int(self.world.clock())
         msg.edits += 1
         self.world.emit("bot_edit", chat, msg, msg.text or msg.kind)
         self.world.notify()

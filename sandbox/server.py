@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,12 +47,14 @@ class Sandbox:
     def __init__(self, token: str = "123456:TEST-token", limits: Limits | None = None,
                  bot_username: str = "civicloop_test_bot",
                  bot_name: str = "Civicloop Test Bot", privacy_mode: bool = True,
-                 spec: Spec | None = None, self_check: bool = True):
+                 spec: Spec | None = None, self_check: bool = True,
+                 clock: Callable[[], float] = time.time):
         self.token = token
         self.bot_id = int(token.split(":")[0])
         self.limits = limits or Limits()
         self.spec = spec or load_spec()
-        self.world = World(self.bot_id, bot_username, bot_name, self.limits, privacy_mode)
+        self.world = World(self.bot_id, bot_username, bot_name, self.limits, privacy_mode,
+                           clock)
         self.limiter = RateLimiter(self.limits)
         self.api = BotApi(self.world, self.spec, self.limiter)
         self.self_check = self_check

@@ -42,8 +42,9 @@ class World:
     """Everything the fake Telegram knows, shared by the HTTP API and the test-facing actors."""
 
     def __init__(self, bot_id: int, bot_username: str, bot_name: str, limits: Limits,
-                 privacy_mode: bool = True):
+                 privacy_mode: bool = True, clock: Callable[[], float] = time.time):
         self.bot_id = bot_id
+        self.clock = clock  # the dates Telegram stamps on messages; tests pass their own
         self.bot_username = bot_username
         self.bot_name = bot_name
         self.limits = limits
@@ -155,7 +156,7 @@ class World:
                      content: dict[str, Any], reply_to: SimMessage | None = None,
                      from_bot: bool = False, parse_mode: str | None = None,
                      markup: dict[str, Any] | None = None) -> SimMessage:
-        raw: dict[str, Any] = {"message_id": chat._next_id, "date": int(time.time())}
+        raw: dict[str, Any] = {"message_id": chat._next_id, "date": int(self.clock())}
         chat._next_id += 1
         if from_bot:
             raw["from"] = self.bot_user()
@@ -204,7 +205,7 @@ class World:
         if msg.sender is not user or msg.kind != "text":
             raise ValueError("a user can edit only their own text messages")
         msg.raw["text"] = text
-        msg.raw["edit_date"] = int(time.time())
+        msg.raw["edit_date"] = int(self.clock())
         entities = self.command_entities(text)
         if entities:
             msg.raw["entities"] = entities

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.app import Services, run
 from bot.config import Config, parse_config
-from bot.context import Clock
+from bot.context import Clock, ShiftedClock
 from sandbox import Limits, Sandbox, SimChat, SimUser
 
 TOKEN = "123456:TEST-token"
@@ -65,23 +66,26 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     return parse_config(raw, env={}, base_dir=tmp_path)
 
 
-class TestClock(Clock):
-    """Real time plus an offset that tests move: the bot lives on, days pass in an instant."""
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Every story starts at this moment unless its module says otherwise (the `clock_start`
+# fixture): a Wednesday morning, far from quiet hours, midnight and the end of a month, so no
+# test depends on when the suite runs.
+DEFAULT_START = datetime(2026, 6, 10, 10, 0, tzinfo=SHANGHAI)
 
-    def __init__(self) -> None:
-        self.offset = 0.0
 
-    def now(self) -> float:
-        """Return the wall clock moved by the offset."""
-        return time.time() + self.offset
+class TestClock(ShiftedClock):
+    """A clock that starts at a chosen moment and runs on at real speed; tests move it."""
+
+    def __init__(self, start: datetime = DEFAULT_START) -> None:
+        super().__init__(start.timestamp())
 
     def advance(self, **delta: float) -> None:
         """Move time forward, e.g. advance(hours=2)."""
-        self.offset += timedelta(**delta).total_seconds()
+        self._start += timedelta(**delta).total_seconds()
 
     def set(self, moment: datetime) -> None:
         """Jump to a moment (timezone-aware)."""
-        self.offset = moment.timestamp() - time.time()
+        self._start = moment.timestamp() - (time.monotonic() - self._began)
 
 
 class BotRunner:
@@ -156,10 +160,22 @@ class Town:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
+def clock(clock_start: datetime) -> TestClock:
+    """The clock of the story: the bot runs on it and the sandbox dates messages by it."""
+    return TestClock(clock_start)
+
+
+@pytest.fixture
+async def sandbox(clock: TestClock) -> AsyncIterator[Sandbox]:
     """A started sandbox with test limits."""
-    async with Sandbox(token=TOKEN, limits=sandbox_limits()) as sb:
+    async with Sandbox(token=TOKEN, limits=sandbox_limits(), clock=clock.now) as sb:
         yield sb
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """When the town's clock starts; a test module may override this."""
+    return DEFAULT_START
 
 
 @pytest.fixture
@@ -170,7 +186,7 @@ def town_settings() -> dict[str, Any]:
 
 @pytest.fixture
 async def town(
-    sandbox: Sandbox, tmp_path: Path, town_settings: dict[str, Any]
+    sandbox: Sandbox, tmp_path: Path, town_settings: dict[str, Any], clock: TestClock
 ) -> AsyncIterator[Town]:
     """The bot running against the sandbox: elderly requests go to the volunteers group."""
     sb = sandbox
@@ -187,7 +203,6 @@ async def town(
     categories = [dict(CATEGORIES[0], group_id=volunteers.id), *CATEGORIES[1:]]
     config = make_config(tmp_path, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
                          categories=categories, **town_settings)
-    clock = TestClock()
     runner = BotRunner(sb, config, clock)
     await runner.start()
     try:

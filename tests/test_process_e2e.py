@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import Sandbox, SimChat, SimUser
-from tests.conftest import TOKEN
+from tests.conftest import DEFAULT_START, TOKEN
 from tests.flows import REF
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ class BotProcess:
         polls = self.sb.polls_started
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "--config", str(self.config), "--log-level", "WARNING",
+            "--clock", DEFAULT_START.isoformat(),  # the story's clock, not the machine's
             cwd=ROOT, env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN},
         )
         proc = self.proc
