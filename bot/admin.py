@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot import render, ui
+from bot import buttons, render, ui
 from bot.context import Answer, Env, Who
 from bot.loop import DISTRICT, RequestLoop
 from bot.menus import CommandMenus
@@ -200,14 +200,14 @@ class AdminConsole:
                     await self._reply(repo, chat_id, [t(lang, "broadcast.nobody", area=name)])
                 else:
                     broadcast_id = await repo.add_broadcast(who.user_id, area, body, env.now())
-                    buttons = ui.inline([[
-                        (t(lang, "broadcast.send"), ui.callback("bcast", broadcast_id, "send")),
+                    keyboard = ui.inline([[
+                        (t(lang, "broadcast.send"), buttons.BROADCAST.data(broadcast_id, "send")),
                         (t(lang, "broadcast.cancel"),
-                         ui.callback("bcast", broadcast_id, "cancel")),
+                         buttons.BROADCAST.data(broadcast_id, "cancel")),
                     ]])
                     preview = t(lang, "broadcast.preview", count=len(recipients), area=name,
                                 text=body)
-                    await repo.enqueue([ui.message(chat_id, preview, buttons)], env.now())
+                    await repo.enqueue([ui.message(chat_id, preview, keyboard)], env.now())
         env.wake_sender()
 
     def _broadcast_area(self, role: Role, word: str) -> str | None:

@@ -36,7 +36,7 @@ from bot.schedule import Schedule
 from bot.stats import Statistics
 from bot.transport import AiohttpRequest
 from bot.volunteers import Volunteers
-from handlers import admin, citizen, errors, volunteer
+from handlers import citizen, errors, routes
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,6 @@ NEW = filters.UpdateType.MESSAGE
 PRIVATE = filters.ChatType.PRIVATE & NEW
 GROUPS = filters.ChatType.GROUPS & NEW
 EDITED_IN_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
-ID = r"\d{1,12}"
-FORM_BUTTON = r"^in:[0-9a-f]{6}:[a-z]{2,8}:[a-z0-9_-]{0,32}$"  # in:<draft>:<action>:<arg>
 
 
 @dataclass
@@ -76,66 +74,21 @@ class Services:
 
 
 def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
-    """Every handler of the bot, in one list. Order matters: the first match wins."""
+    """Every handler of the bot, from the tables of handlers/routes.py. Order matters: the
+    first match wins."""
     app.add_handlers([
-        # Citizens, in private
-        CommandHandler("start", citizen.start, filters=PRIVATE),
-        CommandHandler("help", citizen.help_command, filters=PRIVATE),
-        CommandHandler("lang", citizen.lang, filters=PRIVATE),
-        CommandHandler("new", citizen.new_request, filters=PRIVATE),
-        CommandHandler("my", citizen.my_requests, filters=PRIVATE),
-        # /cancel alone leaves the form; /cancel <ref> <reason> is the admin's (below)
-        CommandHandler("cancel", admin.cancel, filters=NEW),
-        # Volunteers
-        CommandHandler("mytasks", volunteer.my_tasks, filters=PRIVATE),
-        CommandHandler("join", volunteer.join, filters=PRIVATE),
-        CommandHandler("hours", volunteer.hours, filters=PRIVATE),
-        CommandHandler("team", volunteer.team, filters=PRIVATE),
-        # Admins, in a group or in private
-        CommandHandler("bind", admin.bind, filters=NEW),
-        CommandHandler("bindings", admin.bindings, filters=NEW),
-        CommandHandler("stats", admin.stats, filters=NEW),
-        CommandHandler("export", admin.export, filters=NEW),
-        CommandHandler("find", admin.find, filters=NEW),
-        CommandHandler("assign", admin.assign, filters=NEW),
-        CommandHandler("reopen", admin.reopen, filters=NEW),
-        CommandHandler("move", admin.move, filters=NEW),
-        CommandHandler("grant", admin.grant, filters=NEW),
-        CommandHandler("revoke", admin.revoke, filters=NEW),
-        CommandHandler("admins", admin.admins, filters=NEW),
-        CommandHandler("ban", admin.ban, filters=NEW),
-        CommandHandler("unban", admin.unban, filters=NEW),
-        CommandHandler("broadcast", admin.broadcast, filters=NEW),
+        *(CommandHandler(c.name, c.handler, filters=PRIVATE if c.private_only else NEW)
+          for c in routes.COMMANDS),
         # Everything else typed in private belongs to the conversation the user is in
         MessageHandler(PRIVATE, citizen.message),
         # An edited message changes nothing already taken: say so rather than stay silent
         MessageHandler(EDITED_IN_PRIVATE, citizen.edited),
         # Private-chat commands sent in a group: point to the private chat
-        CommandHandler(["start", "help", "new", "my", "mytasks", "lang", "join", "hours",
-                        "team"],
-                       citizen.in_group, filters=GROUPS),
-        # Buttons
-        CallbackQueryHandler(citizen.menu_button, pattern=r"^menu:(new|my|help)$"),
-        CallbackQueryHandler(citizen.language_button, pattern=r"^lang:(zh|en)$"),
-        CallbackQueryHandler(citizen.form_button, pattern=FORM_BUTTON),
-        CallbackQueryHandler(citizen.cancel_button, pattern=rf"^cancel:{ID}$"),
-        CallbackQueryHandler(citizen.cancel_confirmed, pattern=rf"^cancelok:{ID}$"),
-        CallbackQueryHandler(citizen.cancel_declined, pattern=rf"^cancelno:{ID}$"),
-        CallbackQueryHandler(citizen.resolved_button, pattern=rf"^resolved:{ID}:[yn]$"),
-        CallbackQueryHandler(citizen.star_button, pattern=rf"^star:{ID}:[1-5]$"),
-        CallbackQueryHandler(citizen.skip_comment, pattern=rf"^nocomment:{ID}$"),
-        CallbackQueryHandler(volunteer.claim, pattern=rf"^claim:{ID}$"),
-        CallbackQueryHandler(volunteer.release, pattern=rf"^release:{ID}$"),
-        CallbackQueryHandler(volunteer.done, pattern=rf"^done:{ID}$"),
-        CallbackQueryHandler(volunteer.skip_note, pattern=rf"^donenote:{ID}$"),
-        CallbackQueryHandler(volunteer.more_time, pattern=rf"^moretime:{ID}$"),
-        CallbackQueryHandler(volunteer.details, pattern=rf"^details:{ID}$"),
-        CallbackQueryHandler(volunteer.join_button,
-                             pattern=r"^(jinst|jarea|jteam):[a-z0-9_-]{1,32}$"),
-        CallbackQueryHandler(volunteer.decide, pattern=rf"^(vapprove|vreject):{ID}$"),
-        CallbackQueryHandler(volunteer.hours_button,
-                             pattern=rf"^hours:{ID}:(0\.5|1|2|3|other)$"),
-        CallbackQueryHandler(admin.broadcast_button, pattern=rf"^bcast:{ID}:(send|cancel)$"),
+        CommandHandler([c.name for c in routes.COMMANDS if c.private_only], citizen.in_group,
+                       filters=GROUPS),
+        # Buttons, each kind on its own pattern
+        *(CallbackQueryHandler(handler, pattern=kind.pattern)
+          for kind, handler in routes.BUTTONS),
         # A button we do not recognise: old, or forged
         CallbackQueryHandler(errors.stale_button),
     ])
@@ -147,6 +100,22 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
 CALLS_BESIDES_SENDER = 4
 
 
+class HideBotApiPayloads(logging.Filter):
+    """PTB logs each Bot API call's parameters and its answer at DEBUG: the claimer's
+    details (phone, address), the updates citizens send (their contact, the address they
+    typed). Keep the endpoint, drop the payload, so a DEBUG log holds no personal data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Bot API endpoint" in str(record.msg) and isinstance(record.args, tuple) \
+                and len(record.args) == 2:
+            record.args = (record.args[0], "<not logged: it may hold personal data>")
+        return True
+
+
+HIDE_BOT_API_PAYLOADS = HideBotApiPayloads()
+PTB_BOT_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
+
+
 def build_application(
     config: Config, services: Services | None = None, request: BaseRequest | None = None
 ) -> Application:  # type: ignore[type-arg]
@@ -155,6 +124,8 @@ def build_application(
     `request` replaces HTTP with another transport for every Bot API call (the seed-year
     benchmark answers them in-process); None means HTTP to `config.base_url`.
     """
+    for name in PTB_BOT_LOGGERS:
+        logging.getLogger(name).addFilter(HIDE_BOT_API_PAYLOADS)  # once: the same filter
     builder = Application.builder().token(config.token).updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -248,7 +219,7 @@ async def run(
         db.on_queued = sender.offer
         loop = RequestLoop(env)
         roles, jobs = Roles(env), Jobs(env)
-        menus = CommandMenus(env, roles)
+        menus = CommandMenus(env, roles, routes.menus())
         volunteers = Volunteers(env, loop, menus)
         services = Services(
             env, Intake(env, loop, volunteers), loop, sender, Schedule(env, loop), volunteers,

@@ -70,7 +70,7 @@ class Casework:
                 found = await self._request(repo, actor, args[0],
                                             t(lang, "admin.find_usage"))
                 lines = [found] if isinstance(found, str) else await self._details(
-                    repo, found, lang)
+                    repo, found, lang, private=chat_id == who.user_id)
             await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
                                env.now())
         env.wake_sender()
@@ -243,7 +243,7 @@ class Casework:
         request, old_cards, fresh = await self.loop.post_afresh(repo, before.id, now)
         note = t(env.config.default_language, "casework.card_reopened")
         out = [self._card_edit(before, card, note) for card in old_cards]
-        out.append(fresh)
+        out += fresh
         out.append(ui.message(request.citizen_id, t(request.language,
                                                     "casework.citizen_reopened",
                                                     ref=request.ref, reason=reason)))
@@ -297,7 +297,7 @@ class Casework:
         group_lang = env.config.default_language
         note = t(group_lang, "casework.card_moved", name=self._place(what, new, group_lang))
         out = [self._card_edit(before, card, note) for card in old_cards]
-        out.append(fresh)
+        out += fresh
         if before.status == CLAIMED and before.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id, t(
@@ -382,17 +382,26 @@ class Casework:
 
     # -- /find ------------------------------------------------------------------------------
 
-    async def _details(self, repo: Repo, request: Request, lang: str) -> list[str]:
-        """The request as /find shows it: its fields, then a timeline of who did what."""
+    async def _details(
+        self, repo: Repo, request: Request, lang: str, private: bool
+    ) -> list[str]:
+        """The request as /find shows it: its fields, then a timeline of who did what.
+
+        The phone and the address only in the admin's private chat, never in a group."""
         env, t = self.env, self.env.t
+        description = request.description or "-"
         lines = [
             t(lang, "admin.find_title", ref=request.ref, status=self._status(request, lang)),
             t(lang, "card.category", category=render.category_name(env, request.category, lang)),
             t(lang, "intake.summary_area", area=render.area_name(env, request.area_id, lang)),
-            t(lang, "card.description", text=request.description or "-"),
-            t(lang, "task.address", address=request.address or "-"),
-            t(lang, "task.phone", phone=request.phone or "-"),
+            t(lang, "card.description",
+              text=description if private else render.mask_phones(description)),
         ]
+        if private:
+            lines += [t(lang, "task.address", address=request.address or "-"),
+                      t(lang, "task.phone", phone=request.phone or "-")]
+        else:
+            lines.append(t(lang, "admin.find_contact_in_private", ref=request.ref))
         if request.volunteer_name:
             lines.append(t(lang, "admin.find_volunteer", name=request.volunteer_name))
         if request.rating:

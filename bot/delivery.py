@@ -22,7 +22,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import render, ui
+from bot import buttons, render, ui
 from bot.config import Delivery
 from bot.context import Env
 from storage import OutboxRow, Outgoing, Repo
@@ -540,22 +540,30 @@ class Sender:
             await repo.mark_sent(row.id, message_ids, self.env.now())
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
-        """A card its group refused goes to the admins instead, so no request goes unseen."""
-        target = self.env.config.admin_chats()[0]
+        """A card its group refused goes to the admins instead, so no request goes unseen:
+        to the admin chat, or without one to each centre admin in private who has no card of
+        it yet (a card an admin's own chat refused goes nowhere else: the others have theirs)."""
         card = await repo.card(row.card_id or 0)
         request = await repo.request(row.request_id or 0)
-        if target == row.chat_id or card is None or request is None:
-            log.error("card of request %s could not be posted anywhere: %s", row.request_id, error)
+        shown = ({c.chat_id for c in await repo.active_cards(request.id)}
+                 if request is not None else set())
+        targets = [chat for chat in self.env.config.admin_chats()
+                   if chat != row.chat_id and chat not in shown]
+        if not targets or card is None or request is None:
+            if not shown - {row.chat_id}:  # no other chat shows it
+                log.error("card of request %s could not be posted anywhere: %s",
+                          row.request_id, error)
             return
         now = self.env.now()
-        card_id = await repo.add_card(request.id, target, card.kind, "escalation", now)
         lang = self.env.config.default_language
         notice = self.env.t(lang, "admin.card_failed", ref=request.ref, error=error[:200])
-        await repo.enqueue([
-            ui.message(target, notice),
-            Outgoing(target, row.method, {**row.payload, "chat_id": target}, purpose="card",
-                     request_id=request.id, card_id=card_id),
-        ], now)
+        out: list[Outgoing] = []
+        for target in targets:
+            card_id = await repo.add_card(request.id, target, card.kind, "escalation", now)
+            out += [ui.message(target, notice),
+                    Outgoing(target, row.method, {**row.payload, "chat_id": target},
+                             purpose="card", request_id=request.id, card_id=card_id)]
+        await repo.enqueue(out, now)
         self.wake()
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
@@ -604,7 +612,7 @@ def _combinable(row: OutboxRow) -> bool:
 def _offers_claim(payload: dict[str, Any], request_id: int | None) -> bool:
     """Say whether a card's call shows the request's Claim button (it still waits)."""
     rows = (payload.get("reply_markup") or {}).get("inline_keyboard", [])
-    return any(button.get("callback_data") == f"claim:{request_id}"
+    return any(button.get("callback_data") == buttons.CLAIM.data(request_id)
                for row in rows for button in row)
 
 

@@ -28,7 +28,7 @@ from bot.i18n import Catalogs
 from bot.jobs import Jobs
 from bot.periods import Period, looks_like_period, parse_period
 from bot.roles import Role, Roles
-from bot.volunteers import Volunteers
+from bot.volunteers import Volunteers, volunteers_document
 from storage import Outgoing, Repo
 from storage.export import stream_rows
 from storage.models import Job
@@ -464,14 +464,9 @@ class Exports:
                 out = ui.message(chat_id, t(lang, "admin.private_data_only"))
             else:
                 rows = await repo.volunteer_rows_in(role.area_ids() or [])
-                buffer = io.StringIO()
-                writer = csv.writer(buffer)
-                writer.writerow(["user_id", "name", "phone", "area_id", "team_id", "status",
-                                 "hours"])
-                writer.writerows([[_safe(v) if isinstance(v, str) else v for v in row]
-                                  for row in rows])
-                out = ui.document(chat_id, "volunteers.csv", buffer.getvalue(),
-                                  t(lang, "export.volunteers", count=len(rows)))
+                # Phone numbers only in the admin's private chat, never in a group.
+                out = volunteers_document(env, chat_id, lang, rows,
+                                          phones=chat_id == who.user_id)
             await repo.enqueue([out], env.now())
         env.wake_sender()
 

@@ -6,7 +6,7 @@ import re
 import secrets
 from typing import Any
 
-from bot import render, ui
+from bot import buttons, render, ui
 from bot.config import LANGUAGES
 from bot.context import Answer, Env, Said, Who
 from bot.i18n import Raw
@@ -82,8 +82,9 @@ class Intake:
         env = self.env
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
-            buttons = ui.inline([[("中文", "lang:zh"), ("English", "lang:en")]])
-            await repo.enqueue([ui.message(who.user_id, env.t(lang, "lang.choose"), buttons)],
+            keyboard = ui.inline([[("中文", buttons.LANGUAGE.data("zh")),
+                                   ("English", buttons.LANGUAGE.data("en"))]])
+            await repo.enqueue([ui.message(who.user_id, env.t(lang, "lang.choose"), keyboard)],
                                env.now())
         env.wake_sender()
 
@@ -328,14 +329,14 @@ class Intake:
         t, chat, draft = self.env.t, dialog.user_id, dialog.data["id"]
 
         def button(label_key: str, action: str, arg: str = "") -> ui.Button:
-            return t(lang, label_key), ui.callback("in", draft, action, arg)
+            return t(lang, label_key), buttons.FORM.data(draft, action, arg)
 
         if dialog.step == "category":
-            buttons = [
-                (c.name(lang), ui.callback("in", draft, "cat", c.code))
+            choices = [
+                (c.name(lang), buttons.FORM.data(draft, "cat", c.code))
                 for c in self.env.config.categories
             ]
-            rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+            rows = [choices[i:i + 2] for i in range(0, len(choices), 2)]
             rows.append([button("common.cancel", "cancel")])
             question = self._question(lang, "category", "intake.ask_category")
             return [ui.message(chat, question, ui.inline(rows))]
@@ -383,10 +384,10 @@ class Intake:
         t, chat, draft = self.env.t, dialog.user_id, dialog.data["id"]
 
         def area_button(area_id: str, label: str) -> ui.Button:
-            return label, ui.callback("in", draft, "area", area_id)
+            return label, buttons.FORM.data(draft, "area", area_id)
 
-        def pairs(buttons: list[ui.Button]) -> list[list[ui.Button]]:
-            return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+        def pairs(row: list[ui.Button]) -> list[list[ui.Button]]:
+            return [row[i:i + 2] for i in range(0, len(row), 2)]
 
         latitude, longitude = dialog.data.get("latitude"), dialog.data.get("longitude")
         if institute is not None:
@@ -394,16 +395,16 @@ class Intake:
             rows = pairs([area_button(s.id, s.name(lang)) for s in tree.children(institute)])
             rows.append([area_button(institute, t(lang, "intake.whole_institute",
                                                   area=area.name(lang)))])
-            rows.append([(t(lang, "common.back"), ui.callback("in", draft, "areas", ""))])
+            rows.append([(t(lang, "common.back"), buttons.FORM.data(draft, "areas", ""))])
             text = t(lang, "intake.ask_station", area=area.name(lang))
         elif latitude is not None and longitude is not None and not dialog.data.get("far"):
             near = tree.nearest(latitude, longitude, NEAREST_OFFERED)
             rows = [[area_button(s.id, s.name(lang))] for s in near]
             rows.append([(t(lang, "intake.other_area"),
-                          ui.callback("in", draft, "areas", ""))])
+                          buttons.FORM.data(draft, "areas", ""))])
             text = self._question(lang, "area", "intake.ask_area_near")
         else:
-            rows = pairs([(i.name(lang), ui.callback("in", draft, "inst", i.id))
+            rows = pairs([(i.name(lang), buttons.FORM.data(draft, "inst", i.id))
                           for i in tree.children(tree.root)])
             text = self._question(lang, "area", "intake.ask_area")
         rows.append([area_button("", t(lang, "intake.not_sure"))])
@@ -516,8 +517,8 @@ class Intake:
         """Acknowledge media with a Next button, so more can be added first."""
         t, draft = self.env.t, dialog.data["id"]
         markup = ui.inline([
-            [(t(lang, "intake.next"), ui.callback("in", draft, "next", ""))],
-            [(t(lang, "common.cancel"), ui.callback("in", draft, "cancel", ""))],
+            [(t(lang, "intake.next"), buttons.FORM.data(draft, "next", ""))],
+            [(t(lang, "common.cancel"), buttons.FORM.data(draft, "cancel", ""))],
         ])
         return ui.message(dialog.user_id, t(lang, key, **values), markup)
 
@@ -554,10 +555,10 @@ class Intake:
 
     def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
         t, maximum = self.env.t, self.env.config.volunteering.max_hours
-        choices = [(t(lang, "hours.choice", hours=h), ui.callback("hours", request_id, h))
+        choices = [(t(lang, "hours.choice", hours=h), buttons.HOURS.data(request_id, h))
                    for h in HOUR_CHOICES if float(h) <= maximum]
         rows = [choices[:2], choices[2:],
-                [(t(lang, "hours.other"), ui.callback("hours", request_id, "other"))]]
+                [(t(lang, "hours.other"), buttons.HOURS.data(request_id, "other"))]]
         return ui.message(chat_id, t(lang, "hours.ask"), ui.inline(rows))
 
     async def _other_hours(

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from typing import Any, TypeGuard
 
-from bot import render, ui
+from bot import buttons, render, ui
 from bot.context import Answer, Env, Who
 from bot.roles import Role
 from storage import Card, Dialog, Outgoing, Repo, Request
@@ -63,6 +63,12 @@ class RequestLoop:
         """Where admin notices go: the admin chat, else every admin in private."""
         return self.env.config.admin_chats()
 
+    def card_chats(self, level: str, chat_id: int) -> list[int]:
+        """Where a request's cards go at a level: the chat dispatch_target chose; past the top
+        of the tree, the admin chat, or without one every centre admin in private (each may
+        act on it, and every change edits all of its cards)."""
+        return self.admin_chats() if level == ADMIN_LEVEL else [chat_id]
+
     def is_admin(self, user_id: int) -> bool:
         """Say whether a user is one of the configured admins."""
         return user_id in self.env.config.admin_ids
@@ -111,11 +117,13 @@ class RequestLoop:
         request = await repo.request(request_id)
         assert request is not None
         t = self.env.t
+        cards = [await self.post_card(repo, request, chat)
+                 for chat in self.card_chats(level, chat_id)]
         await repo.enqueue(
             [
                 ui.message(citizen_id, t(language, "intake.receipt", ref=ref),
                            self.citizen_menu(language)),
-                await self.post_card(repo, request, chat_id),
+                *cards,
             ],
             now,
         )
@@ -130,6 +138,20 @@ class RequestLoop:
         card = await repo.card(card_id)
         assert card is not None
         return render.new_card(self.env, request, card)
+
+    async def escalation_cards(
+        self, repo: Repo, request: Request, level: str, chat_id: int
+    ) -> list[Outgoing]:
+        """An escalated request's card in each chat of its new level (past the top: the admin
+        chat, or each centre admin in private); a chat that shows it already is told that it
+        has waited too long."""
+        shown = {card.chat_id for card in await repo.active_cards(request.id)}
+        lang = self.env.config.default_language
+        return [
+            await self.post_card(repo, request, chat, role="escalation") if chat not in shown
+            else ui.message(chat, self.env.t(lang, "schedule.escalated_admin", ref=request.ref))
+            for chat in self.card_chats(level, chat_id)
+        ]
 
     async def card_updates(
         self, repo: Repo, request: Request, cards: list[Card] | None = None
@@ -157,8 +179,9 @@ class RequestLoop:
         """The main menu: New request · My requests · Help."""
         t = self.env.t
         return ui.inline([
-            [(t(language, "menu.new"), "menu:new")],
-            [(t(language, "menu.my"), "menu:my"), (t(language, "menu.help"), "menu:help")],
+            [(t(language, "menu.new"), buttons.MENU.data("new"))],
+            [(t(language, "menu.my"), buttons.MENU.data("my")),
+             (t(language, "menu.help"), buttons.MENU.data("help"))],
         ])
 
     # -- 接单 accept ------------------------------------------------------------------------
@@ -265,7 +288,8 @@ class RequestLoop:
             if not _held_by(request, who):
                 return Answer(t(lang, "task.not_yours"), alert=True)
             await self.push_dialog(repo, who.user_id, "done", "note", {"request_id": request_id})
-            skip = ui.inline([[(t(lang, "common.skip"), ui.callback("donenote", request_id))]])
+            skip = ui.inline([[(t(lang, "common.skip"),
+                                buttons.DONE_WITHOUT_NOTE.data(request_id))]])
             await repo.enqueue(
                 [ui.message(who.user_id, t(lang, "task.ask_note", ref=request.ref), skip)],
                 env.now(),
@@ -315,11 +339,11 @@ class RequestLoop:
     def resolved_question(self, request: Request) -> Outgoing:
         """Ask the citizen whether the request is resolved, with Yes / No."""
         t, lang = self.env.t, request.language
-        buttons = ui.inline([[
-            (t(lang, "rate.yes"), ui.callback("resolved", request.id, "y")),
-            (t(lang, "rate.no"), ui.callback("resolved", request.id, "n")),
+        keyboard = ui.inline([[
+            (t(lang, "rate.yes"), buttons.RESOLVED.data(request.id, "y")),
+            (t(lang, "rate.no"), buttons.RESOLVED.data(request.id, "n")),
         ]])
-        return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), buttons)
+        return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), keyboard)
 
     async def resend_details(self, who: Who, request_id: int) -> Answer:
         """Send the holder of a task its details again (phone, place, media)."""
@@ -394,7 +418,7 @@ class RequestLoop:
                 assert closed is not None
                 await repo.enqueue(await self.card_updates(repo, closed), now)
                 stars = ui.inline([[
-                    ("⭐" * n, ui.callback("star", request_id, n)) for n in range(1, 6)
+                    ("⭐" * n, buttons.STARS.data(request_id, n)) for n in range(1, 6)
                 ]])
                 await repo.enqueue(
                     [ui.message(who.user_id, t(lang, "rate.ask_stars", ref=request.ref), stars)],
@@ -417,7 +441,7 @@ class RequestLoop:
         note = t(self.env.config.default_language, "card.reopened_note")
         _, old_cards, fresh = await self.post_afresh(repo, before.id, now)
         out = [render.card_update(self.env, before, card, note) for card in old_cards]
-        out.append(fresh)
+        out += fresh
         out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
                                                     ref=before.ref)))
         if before.volunteer_id is not None:
@@ -430,11 +454,12 @@ class RequestLoop:
 
     async def post_afresh(
         self, repo: Repo, request_id: int, now: float
-    ) -> tuple[Request, list[Card], Outgoing]:
+    ) -> tuple[Request, list[Card], list[Outgoing]]:
         """Dispatch a request again (reopened, or moved by an admin): retire its cards and
-        register a fresh one, with Claim, in the group its category and area point to now;
-        the unclaimed clocks start over. Returns the request, the retired cards (for the
-        caller to edit into history) and the call that posts the fresh card.
+        register a fresh one, with Claim, in the group its category and area point to now
+        (past the top: one per admin chat); the unclaimed clocks start over. Returns the
+        request, the retired cards (for the caller to edit into history) and the calls that
+        post the fresh cards.
 
         The caller has already put the request back to dispatched and logged why."""
         request = await repo.request(request_id)
@@ -448,7 +473,9 @@ class RequestLoop:
         assert request is not None
         old_cards = await repo.active_cards(request_id)
         await repo.retire_cards(request_id)
-        return request, old_cards, await self.post_card(repo, request, chat_id)
+        fresh = [await self.post_card(repo, request, chat)
+                 for chat in self.card_chats(level, chat_id)]
+        return request, old_cards, fresh
 
     async def rate(self, who: Who, request_id: int, stars: int) -> Answer:
         """Store 1-5 stars and ask for an optional comment."""
@@ -463,7 +490,7 @@ class RequestLoop:
             await repo.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
             await self.push_dialog(repo, who.user_id, "comment", "text",
                                     {"request_id": request_id})
-            skip = ui.inline([[(t(lang, "common.skip"), ui.callback("nocomment", request_id))]])
+            skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
             await repo.enqueue([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)], now)
         env.wake_sender()
         return Answer(t(lang, "rate.stars_saved", stars=stars))
@@ -501,7 +528,7 @@ class RequestLoop:
                     render.request_line(env, r, lang) for r in requests
                 ]
                 rows = [
-                    [(t(lang, "my.cancel_button", ref=r.ref), ui.callback("cancel", r.id))]
+                    [(t(lang, "my.cancel_button", ref=r.ref), buttons.CANCEL.data(r.id))]
                     for r in requests
                     if r.status in (DISPATCHED, CLAIMED)
                 ]
@@ -520,12 +547,12 @@ class RequestLoop:
                 return Answer(t(lang, "common.not_yours"), alert=True)
             if request.status not in (DISPATCHED, CLAIMED):
                 return Answer(t(lang, "my.cannot_cancel"), alert=True)
-            buttons = ui.inline([[
-                (t(lang, "my.cancel_yes"), ui.callback("cancelok", request_id)),
-                (t(lang, "my.cancel_no"), ui.callback("cancelno", request_id)),
+            keyboard = ui.inline([[
+                (t(lang, "my.cancel_yes"), buttons.CANCEL_YES.data(request_id)),
+                (t(lang, "my.cancel_no"), buttons.CANCEL_NO.data(request_id)),
             ]])
             await repo.enqueue(
-                [ui.message(who.user_id, t(lang, "my.cancel_confirm", ref=request.ref), buttons)],
+                [ui.message(who.user_id, t(lang, "my.cancel_confirm", ref=request.ref), keyboard)],
                 env.now(),
             )
         env.wake_sender()

@@ -6,6 +6,8 @@ in their language; group admins see the group commands; the admin chat sees the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 from bot.config import LANGUAGES
@@ -13,22 +15,26 @@ from bot.context import Env
 from bot.roles import Roles
 from storage import Outgoing, Repo
 
-CITIZEN = ("start", "new", "my", "join", "lang", "help", "cancel")
-VOLUNTEER = (*CITIZEN[:3], "mytasks", "hours", "team", *CITIZEN[3:])
-AREA_ADMIN = (*VOLUNTEER, "stats", "export", "find", "assign", "reopen", "move", "broadcast",
-              "bindings")
-CENTRE_ADMIN = (*AREA_ADMIN, "bind", "grant", "revoke", "admins", "ban", "unban")
-GROUP_ADMIN = ("bind", "bindings", "stats")
-ADMIN_CHAT = ("stats", "export", "find", "assign", "cancel", "reopen", "move", "broadcast",
-              "bind", "bindings", "admins", "ban", "unban")
+
+class Menu(StrEnum):
+    """The command menus Telegram shows; each command says which it appears in."""
+
+    CITIZEN = "citizen"  # every private chat
+    VOLUNTEER = "volunteer"  # an approved volunteer's private chat
+    AREA_ADMIN = "area_admin"  # an area admin's private chat
+    CENTRE_ADMIN = "centre_admin"  # a centre admin's private chat
+    GROUP_ADMIN = "group_admin"  # the administrators of any group
+    ADMIN_CHAT = "admin_chat"  # the admin chat
 
 
 class CommandMenus:
-    """Builds the setMyCommands calls for each role."""
+    """Builds the setMyCommands calls for each role, from the command names of each menu
+    (the command table, handlers/routes.py, says which)."""
 
-    def __init__(self, env: Env, roles: Roles) -> None:
+    def __init__(self, env: Env, roles: Roles, menus: Mapping[Menu, tuple[str, ...]]) -> None:
         self.env = env
         self.roles = roles
+        self.menus = menus
 
     def commands(self, names: tuple[str, ...], language: str) -> list[dict[str, str]]:
         """The menu entries for these command names, described in `language`."""
@@ -41,12 +47,12 @@ class CommandMenus:
         for language in LANGUAGES:
             code = {} if language == self.env.t.default else {"language_code": language}
             menus: list[tuple[dict[str, Any], tuple[str, ...]]] = [
-                ({"type": "all_private_chats"}, CITIZEN),
-                ({"type": "all_chat_administrators"}, GROUP_ADMIN),
+                ({"type": "all_private_chats"}, self.menus[Menu.CITIZEN]),
+                ({"type": "all_chat_administrators"}, self.menus[Menu.GROUP_ADMIN]),
             ]
             if self.env.config.admin_chat_id:
                 menus.append(({"type": "chat", "chat_id": self.env.config.admin_chat_id},
-                              ADMIN_CHAT))
+                              self.menus[Menu.ADMIN_CHAT]))
             # Members of volunteer groups need no commands there: the cards have buttons.
             calls.append(("deleteMyCommands", {"scope": {"type": "all_group_chats"}, **code}))
             calls += [("setMyCommands", {"commands": self.commands(names, language),
@@ -62,9 +68,9 @@ class CommandMenus:
         volunteer = await repo.volunteer(user_id)
         names: tuple[str, ...]
         if role is not None:
-            names = CENTRE_ADMIN if role.centre else AREA_ADMIN
+            names = self.menus[Menu.CENTRE_ADMIN if role.centre else Menu.AREA_ADMIN]
         elif volunteer is not None and volunteer.status == "approved":
-            names = VOLUNTEER
+            names = self.menus[Menu.VOLUNTEER]
         else:
             names = ()
         scope = {"type": "chat", "chat_id": user_id}

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import ui
+from bot import buttons, ui
 from bot.context import Env
 from storage import Card, Outgoing, Request
 from storage.models import DISPATCHED
 
 CARD_DESCRIPTION_CHARS = 300
 COMBINED_SEPARATOR = "\n\n"  # between the cards of a combined message
+# Seven or more digits, maybe spaced or dashed: a phone number typed into a description.
+_PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d(?:[ \-.()]?\d){6,}(?!\w)")
+# What looks like one but is not: a date (2026-12-04) or a reference number (2026-000123).
+_NOT_A_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{4}-\d{6}$")
+PHONE_MASK = "•••"
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,12 @@ def where_summary(env: Env, request: Request, language: str) -> str:
     return detail
 
 
+def mask_phones(text: str) -> str:
+    """Hide phone numbers a citizen typed into free text that groups will see."""
+    return _PHONE_LIKE.sub(
+        lambda m: m.group(0) if _NOT_A_PHONE.match(m.group(0)) else PHONE_MASK, text)
+
+
 def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
     """Render the group card: reference, category, rough place, description, media counts."""
     lang = env.config.default_language
@@ -88,7 +100,7 @@ def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
     if request.description:
         lines.append(
             t(lang, "card.description",
-              text=ui.clip(request.description, CARD_DESCRIPTION_CHARS))
+              text=ui.clip(mask_phones(request.description), CARD_DESCRIPTION_CHARS))
         )
     media = []
     if request.photos:
@@ -109,7 +121,7 @@ def card_markup(env: Env, request: Request) -> dict[str, Any] | None:
     if request.status != DISPATCHED:
         return None
     label = env.t(env.config.default_language, "card.claim_button")
-    return ui.inline([[(label, ui.callback("claim", request.id))]])
+    return ui.inline([[(label, buttons.CLAIM.data(request.id))]])
 
 
 def card_kind(request: Request) -> str:
@@ -149,7 +161,7 @@ def combined_card(env: Env, sections: list[CardSection]) -> tuple[str, dict[str,
     if utf16_units(text) > ui.TEXT_MAX:
         text = COMBINED_SEPARATOR.join(_first_line(section.text) for section in sections)
     rows = [[(env.t(lang, "card.claim_ref_button", ref=section.ref),
-              ui.callback("claim", section.request_id))]
+              buttons.CLAIM.data(section.request_id))]
             for section in sections if section.claimable]
     return text, ui.inline(rows) if rows else None
 
@@ -170,11 +182,11 @@ def task_buttons(
 ) -> dict[str, Any]:
     """Done and Release buttons for the volunteer holding a request (and Details in lists)."""
     rows = [[
-        (env.t(language, "task.done_button"), ui.callback("done", request.id)),
-        (env.t(language, "task.release_button"), ui.callback("release", request.id)),
+        (env.t(language, "task.done_button"), buttons.DONE.data(request.id)),
+        (env.t(language, "task.release_button"), buttons.RELEASE.data(request.id)),
     ]]
     if details:
-        rows.append([(env.t(language, "task.details_button"), ui.callback("details", request.id))])
+        rows.append([(env.t(language, "task.details_button"), buttons.DETAILS.data(request.id))])
     return ui.inline(rows)
 
 

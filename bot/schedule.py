@@ -8,11 +8,11 @@ racing a button press) act once, and a sweep after a long stop catches up in due
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import render, ui
+from bot import buttons, render, ui
 from bot.context import Env
 from bot.i18n import Raw
 from bot.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
@@ -45,17 +45,9 @@ class Schedule:
 
     def quiet_until(self, at: float) -> float | None:
         """If `at` falls in quiet hours, return when they end; else None."""
-        schedule, tz = self.env.config.schedule, self.env.config.timezone
-        local = datetime.fromtimestamp(at, tz)
-        start, end = schedule.quiet_start, schedule.quiet_end
-        now = local.time()
-        if start == end:
-            return None
-        in_quiet = (start <= now or now < end) if start > end else (start <= now < end)
-        if not in_quiet:
-            return None
-        day = local.date() if now < end else local.date() + timedelta(days=1)
-        return datetime.combine(day, end, tz).timestamp()
+        schedule = self.env.config.schedule
+        return quiet_until(at, schedule.quiet_start, schedule.quiet_end,
+                           self.env.config.timezone)
 
     def to_citizen(
         self, chat_id: int, text: str, markup: dict[str, Any] | None = None
@@ -170,13 +162,7 @@ class Schedule:
             await repo.schedule("escalate", timer.due_at + policy.escalate_after, env.now(),
                                 request_id=request.id)
         request = await repo.request(request.id) or request
-        out: list[Outgoing] = []
-        if target not in {card.chat_id for card in await repo.active_cards(request.id)}:
-            out.append(await self.loop.post_card(repo, request, target, role="escalation"))
-        else:
-            lang = env.config.default_language
-            out.append(ui.message(target, env.t(lang, "schedule.escalated_admin",
-                                                ref=request.ref)))
+        out = await self.loop.escalation_cards(repo, request, next_level, target)
         if request.escalation_level == 1:  # the citizen hears it once, not at every level
             out.append(self.to_citizen(request.citizen_id, env.t(
                 request.language, "schedule.escalated_citizen", ref=request.ref)))
@@ -192,12 +178,12 @@ class Schedule:
                             request_id=request.id)
         lang = await self.loop.language_of(repo, request.volunteer_id)
         rows = [[
-            (env.t(lang, "task.done_button"), ui.callback("done", request.id)),
-            (env.t(lang, "task.release_button"), ui.callback("release", request.id)),
+            (env.t(lang, "task.done_button"), buttons.DONE.data(request.id)),
+            (env.t(lang, "task.release_button"), buttons.RELEASE.data(request.id)),
         ]]
         if not request.extended:
             rows.append([(env.t(lang, "schedule.more_time_button"),
-                          ui.callback("moretime", request.id))])
+                          buttons.MORE_TIME.data(request.id))])
         text = env.t(lang, "schedule.volunteer_due", ref=request.ref)
         return [ui.message(request.volunteer_id, text, ui.inline(rows))]
 
@@ -259,8 +245,8 @@ class Schedule:
         if timer.kind == "draft_nudge":
             draft = dialog.data.get("id", "")
             markup = ui.inline([[
-                (t(lang, "schedule.draft_continue"), ui.callback("in", draft, "resume", "")),
-                (t(lang, "schedule.draft_discard"), ui.callback("in", draft, "cancel", "")),
+                (t(lang, "schedule.draft_continue"), buttons.FORM.data(draft, "resume", "")),
+                (t(lang, "schedule.draft_discard"), buttons.FORM.data(draft, "cancel", "")),
             ]])
             out = [self.to_citizen(user_id, t(lang, "schedule.draft_nudge"), markup)]
         else:
@@ -273,20 +259,8 @@ class Schedule:
 
     async def send_reports(self) -> None:
         """Send the daily digests (and the monthly summary) that are due and not yet sent."""
-        tz, at = self.env.config.timezone, self.env.config.schedule.daily_digest
-        local = datetime.fromtimestamp(self.env.now(), tz)
-        digest_passed = local.time() >= at
-        newest = local.date() - timedelta(days=1 if digest_passed else 2)
-        due: list[tuple[str, str, float, float]] = []
-        for back in range(MAX_CATCH_UP_DAYS - 1, -1, -1):
-            day = newest - timedelta(days=back)
-            due.append(("daily", day.isoformat(), _midnight(day, tz),
-                        _midnight(day + timedelta(days=1), tz)))
-        this_month = local.date().replace(day=1)
-        if local.date() > this_month or digest_passed:
-            previous = (this_month - timedelta(days=1)).replace(day=1)
-            due.append(("monthly", previous.strftime("%Y-%m"), _midnight(previous, tz),
-                        _midnight(this_month, tz)))
+        due = reports_due(self.env.now(), self.env.config.timezone,
+                          self.env.config.schedule.daily_digest)
         periods = tuple(f"{kind}:{period}" for kind, period, _, _ in due)
         if periods == self._settled_periods:
             return
@@ -353,6 +327,45 @@ class Schedule:
             await repo.enqueue([ui.message(chat, text) for chat in self.loop.admin_chats()],
                                env.now())
         env.wake_sender()
+
+
+def quiet_until(at: float, start: time, end: time, tz: ZoneInfo) -> float | None:
+    """If `at` falls in the quiet hours start-end (local, may span midnight), return when
+    they end; else None. start == end means no quiet hours."""
+    local = datetime.fromtimestamp(at, tz)
+    now = local.time()
+    if start == end:
+        return None
+    in_quiet = (start <= now or now < end) if start > end else (start <= now < end)
+    if not in_quiet:
+        return None
+    day = local.date() if now < end else local.date() + timedelta(days=1)
+    # The night the clocks go back, an `end` in the repeated hour comes twice: in the second
+    # pass of that hour (fold 1) the quiet hours end at its second coming, not in the past.
+    fold = local.fold if day == local.date() else 0
+    return datetime.combine(day, end.replace(fold=fold), tz).timestamp()
+
+
+def reports_due(at: float, tz: ZoneInfo, digest_at: time) -> list[tuple[str, str, float, float]]:
+    """The reports that should have gone out by `at`, as (kind, period, start, end).
+
+    A day's digest is due at `digest_at` (local) the next day; the last MAX_CATCH_UP_DAYS
+    days' digests are listed, oldest first (older ones are not caught up). A month's summary
+    is due with the first digest of the next month."""
+    local = datetime.fromtimestamp(at, tz)
+    digest_passed = local.time() >= digest_at
+    newest = local.date() - timedelta(days=1 if digest_passed else 2)
+    due: list[tuple[str, str, float, float]] = []
+    for back in range(MAX_CATCH_UP_DAYS - 1, -1, -1):
+        day = newest - timedelta(days=back)
+        due.append(("daily", day.isoformat(), _midnight(day, tz),
+                    _midnight(day + timedelta(days=1), tz)))
+    this_month = local.date().replace(day=1)
+    if local.date() > this_month or digest_passed:
+        previous = (this_month - timedelta(days=1)).replace(day=1)
+        due.append(("monthly", previous.strftime("%Y-%m"), _midnight(previous, tz),
+                    _midnight(this_month, tz)))
+    return due
 
 
 def _midnight(day: date, tz: ZoneInfo) -> float:

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import buttons
 from storage import Outgoing
 
-CALLBACK_DATA_MAX_BYTES = 64
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
 
 Button = tuple[str, str]  # (label, callback_data)
 
 
-def callback(*parts: object) -> str:
-    """Join parts into callback data, refusing what Telegram would refuse (over 64 bytes)."""
-    data = ":".join(str(part) for part in parts)
-    if not 1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_MAX_BYTES:
-        raise ValueError(f"callback data must be 1-64 bytes: {data!r}")
-    return data
-
-
 def inline(rows: list[list[Button]]) -> dict[str, Any]:
-    """Build an InlineKeyboardMarkup from rows of (label, callback_data)."""
+    """Build an InlineKeyboardMarkup from rows of (label, callback_data built by bot.buttons)."""
     return {
         "inline_keyboard": [
-            [{"text": label, "callback_data": callback(data)} for label, data in row]
+            [{"text": label, "callback_data": _registered(data)} for label, data in row]
             for row in rows
             if row
         ]
     }
+
+
+def _registered(data: str) -> str:
+    """Refuse callback data that no button kind of bot.buttons would route."""
+    if buttons.parse(data) is None:
+        raise ValueError(f"callback data of no known button kind: {data!r}")
+    return data
 
 
 def reply_keyboard(rows: list[list[dict[str, Any]]]) -> dict[str, Any]:

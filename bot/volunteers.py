@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot import render, ui
+from bot import buttons, render, ui
 from bot.context import Answer, Env, Said, Who
 from bot.loop import RequestLoop
 from bot.menus import CommandMenus
@@ -93,7 +93,7 @@ class Volunteers:
         if tree is None:
             return await self._ask_team(repo, user_id, lang, data)
         await repo.save_dialog(Dialog(user_id, "join", "area", data), self.env.now())
-        rows = _pairs([(i.name(lang), ui.callback("jinst", i.id))
+        rows = _pairs([(i.name(lang), buttons.JOIN_INSTITUTE.data(i.id))
                        for i in tree.children(tree.root)])
         return [ui.message(user_id, self.env.t(lang, "join.ask_area"), ui.inline(rows))]
 
@@ -110,12 +110,12 @@ class Volunteers:
         offered = [team for team in teams
                    if near is None or team.area_id is None or team.area_id in near]
         await repo.save_dialog(Dialog(user_id, "join", "team", data), self.env.now())
-        rows = [[(team.name(lang), ui.callback("jteam", team.id))]
+        rows = [[(team.name(lang), buttons.JOIN_TEAM.data(team.id))]
                 for team in offered[:TEAMS_OFFERED]]
-        rows.append([(self.env.t(lang, "join.no_team"), ui.callback("jteam", "-"))])
+        rows.append([(self.env.t(lang, "join.no_team"), buttons.JOIN_TEAM.data("-"))])
         return [ui.message(user_id, self.env.t(lang, "join.ask_team"), ui.inline(rows))]
 
-    async def join_button(self, who: Who, action: str, arg: str) -> Answer:
+    async def join_button(self, who: Who, action: buttons.ButtonKind, arg: str) -> Answer:
         """Institute, station and team buttons of the registration."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
         async with env.db.transaction() as repo:
@@ -123,14 +123,14 @@ class Volunteers:
             dialog = await repo.dialog(who.user_id)
             if dialog is None or dialog.flow != "join":
                 return Answer(t(lang, "intake.form_closed"), alert=True)
-            if action == "jinst" and dialog.step == "area" and tree and arg in tree:
-                rows = _pairs([(s.name(lang), ui.callback("jarea", s.id))
+            if action is buttons.JOIN_INSTITUTE and dialog.step == "area" and tree and arg in tree:
+                rows = _pairs([(s.name(lang), buttons.JOIN_AREA.data(s.id))
                                for s in tree.children(arg)])
-                rows.append([(tree.get(arg).name(lang), ui.callback("jarea", arg))])
+                rows.append([(tree.get(arg).name(lang), buttons.JOIN_AREA.data(arg))])
                 out = [ui.message(who.user_id, t(lang, "join.ask_station"), ui.inline(rows))]
-            elif action == "jarea" and dialog.step == "area" and tree and arg in tree:
+            elif action is buttons.JOIN_AREA and dialog.step == "area" and tree and arg in tree:
                 out = await self._ask_team(repo, who.user_id, lang, {**dialog.data, "area": arg})
-            elif action == "jteam" and dialog.step == "team" and (
+            elif action is buttons.JOIN_TEAM and dialog.step == "team" and (
                 arg == "-" or env.config.volunteering.team(arg) is not None
             ):
                 out = await self._submit(repo, who, lang, {**dialog.data,
@@ -155,15 +155,20 @@ class Volunteers:
         if team and team.leader_id and team.leader_id not in approvers:
             approvers = [team.leader_id, *approvers]
         dlang = env.config.default_language
-        text = t(dlang, "join.review", name=data["name"], phone=data.get("phone") or "-",
-                 area=render.area_name(env, data.get("area") or "", dlang),
-                 team=team.name(dlang) if team else t(dlang, "join.no_team"))
-        buttons = ui.inline([[
-            (t(dlang, "join.approve"), ui.callback("vapprove", who.user_id)),
-            (t(dlang, "join.reject"), ui.callback("vreject", who.user_id)),
+        keyboard = ui.inline([[
+            (t(dlang, "join.approve"), buttons.APPROVE.data(who.user_id)),
+            (t(dlang, "join.reject"), buttons.REJECT.data(who.user_id)),
         ]])
+
+        def review(chat_id: int) -> str:
+            # The applicant's phone goes to an approver in private, never to a group.
+            phone = (data.get("phone") or "-") if chat_id > 0 else t(dlang, "join.phone_hidden")
+            return t(dlang, "join.review", name=data["name"], phone=phone,
+                     area=render.area_name(env, data.get("area") or "", dlang),
+                     team=team.name(dlang) if team else t(dlang, "join.no_team"))
+
         return [ui.message(who.user_id, t(lang, "join.submitted")),
-                *(ui.message(chat, text, buttons) for chat in approvers)]
+                *(ui.message(chat, review(chat), keyboard) for chat in approvers)]
 
     # -- approval ---------------------------------------------------------------------------
 
@@ -264,36 +269,51 @@ class Volunteers:
         env.wake_sender()
 
     async def export(self, who: Who, chat_id: int, args: list[str]) -> None:
-        """/export volunteers: a CSV of every registration and its credited hours."""
+        """/export volunteers: a CSV of every registration and its credited hours (centre
+        admins); with phone numbers only in the admin's private chat, never in a group."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             if not self.loop.is_admin(who.user_id):
                 out = [ui.message(chat_id, t(lang, "admin.not_admin"))]
             elif chat_id != who.user_id and chat_id not in self.loop.admin_chats():
-                # Phone numbers go only to private chats and the admin chat.
+                # Names and ids go only to private chats and the admin chat.
                 out = [ui.message(chat_id, t(lang, "admin.private_data_only"))]
             elif args != ["volunteers"]:
                 out = [ui.message(chat_id, t(lang, "export.usage"))]
             else:
-                buffer = io.StringIO()
-                writer = csv.writer(buffer)
-                writer.writerow(["user_id", "name", "phone", "area_id", "team_id", "status",
-                                 "hours"])
                 rows = await repo.volunteer_rows()
-                writer.writerows([[_cell(value) for value in row] for row in rows])
-                out = [ui.document(chat_id, "volunteers.csv", buffer.getvalue(),
-                                   t(lang, "export.volunteers", count=len(rows)))]
+                out = [volunteers_document(env, chat_id, lang, rows,
+                                           phones=chat_id == who.user_id)]
             await repo.enqueue(out, env.now())
         env.wake_sender()
 
 
-def _pairs(buttons: list[ui.Button]) -> list[list[ui.Button]]:
-    return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+def _pairs(row: list[ui.Button]) -> list[list[ui.Button]]:
+    return [row[i:i + 2] for i in range(0, len(row), 2)]
+
+
+VOLUNTEER_COLUMNS = ("user_id", "name", "phone", "area_id", "team_id", "status", "hours")
+
+
+def volunteers_document(
+    env: Env, chat_id: int, lang: str, rows: list[tuple[Any, ...]], *, phones: bool
+) -> Outgoing:
+    """The volunteers' CSV (rows as Repo.volunteer_rows gives them). Without `phones` the
+    phone column is left out: a group chat (even the admin chat) never gets phone numbers."""
+    keep = [i for i, column in enumerate(VOLUNTEER_COLUMNS) if phones or column != "phone"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([VOLUNTEER_COLUMNS[i] for i in keep])
+    writer.writerows([[_cell(row[i]) for i in keep] for row in rows])
+    caption = env.t(lang, "export.volunteers", count=len(rows))
+    if not phones:
+        caption += "\n" + env.t(lang, "export.volunteers_no_phones")
+    return ui.document(chat_id, "volunteers.csv", buffer.getvalue(), caption)
 
 
 def _cell(value: object) -> object:
-    """Keep a spreadsheet from running text as a formula (=, +, -, @ at the start)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """Keep a spreadsheet from running text as a formula (=, +, -, @, tab or CR first)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

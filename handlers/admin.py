@@ -7,7 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from handlers import citizen, errors
-from handlers.common import answer, services, who
+from handlers.common import answer, callback_args, services, who
 
 
 def _chat_id(update: Update) -> int:
@@ -113,8 +113,8 @@ async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send or Cancel under a broadcast preview."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, broadcast_id, action = query.data.split(":")
+    assert query is not None
+    broadcast_id, action = callback_args(update)
     message = query.message
     if message is None:  # too old for Telegram to tell us where it was
         await errors.stale_button(update, context)

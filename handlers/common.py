@@ -9,6 +9,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot import buttons
 from bot.context import Answer, Said, Who
 
 if TYPE_CHECKING:
@@ -52,11 +53,18 @@ def said(message: Message) -> Said:
     return Said("other", text=caption)
 
 
-def callback_args(update: Update) -> list[str]:
-    """Split the pressed button's data into its parts (after the action name)."""
+def pressed(update: Update) -> tuple[buttons.ButtonKind, list[str]]:
+    """The pressed button's kind and arguments (the Application routed it by its pattern)."""
     query = update.callback_query
     assert query is not None
-    return (query.data or "").split(":")[1:]
+    parsed = buttons.parse(query.data)
+    assert parsed is not None, "routed by a pattern of bot.buttons"
+    return parsed[0], list(parsed[1])
+
+
+def callback_args(update: Update) -> list[str]:
+    """The pressed button's arguments (after its prefix)."""
+    return pressed(update)[1]
 
 
 async def answer(update: Update, result: Answer) -> None:

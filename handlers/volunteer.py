@@ -5,7 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers.common import answer, callback_args, services, who
+from bot import buttons
+from handlers.common import answer, callback_args, pressed, services, who
 
 
 async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -70,20 +71,16 @@ async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def join_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Takes an area or team button of the registration."""
-    query = update.callback_query
-    assert query is not None
-    action, _, arg = (query.data or "").partition(":")
+    action, (arg,) = pressed(update)
     await answer(update, await services(context).volunteers.join_button(who(update), action,
                                                                           arg))
 
 
 async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Approves or rejects a registration."""
-    query = update.callback_query
-    assert query is not None
-    action, _, applicant = (query.data or "").partition(":")
+    action, (applicant,) = pressed(update)
     result = await services(context).volunteers.decide(who(update), int(applicant),
-                                                        action == "vapprove")
+                                                        action is buttons.APPROVE)
     await answer(update, result)
 
 

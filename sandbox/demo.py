@@ -2,25 +2,37 @@
 
 A scripted citizen (王奶奶, in Chinese), two volunteers and an admin play 点单 → 派单 → 接单 →
 评单 while the conversation is printed as it happens.
+
+The bot's clock is the demo's, not the machine's: it starts at a fixed morning (`--at` picks
+another moment, e.g. 23:30 to see quiet hours hold a citizen's notice until 08:00).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
 import signal
 import sys
 import tempfile
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.areas import load_areas
+from bot.config import Config, load_config
+from bot.schedule import quiet_until
 from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
 
 TOKEN = "123456:DEMO-token"
 ROOT = Path(__file__).resolve().parent.parent
 AREAS = Path(__file__).resolve().parent / "data" / "areas-shizhong.csv"  # 1 + 11 + 158 areas
 HOME = (34.8617, 117.5559)  # where 王奶奶 lives
+# When the demo's day begins: a Friday morning in the district (the machine's clock plays no
+# part, so the demo tells the same story at any hour).
+DEFAULT_START = "2026-12-04T09:30:00+08:00"
+QUIET_MARGIN = 10.0  # seconds: how long before the demo saw the escalation it may have happened
 
 
 def show(kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
@@ -85,7 +97,23 @@ async def describe(citizen: SimUser, category: str, text: str) -> None:
     await citizen.send(text)
 
 
-async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: SimChat) -> None:
+def quiet_hours_end(bot: BotProcess, config: Config) -> tuple[datetime, bool] | None:
+    """When the quiet hours the escalation may have fallen in end (local), and whether it
+    surely fell in them; None if it surely did not.
+
+    The bot escalated a moment before the demo saw it: the window covers that moment."""
+    schedule, tz = config.schedule, config.timezone
+    latest = bot.now()
+    ends = [quiet_until(at, schedule.quiet_start, schedule.quiet_end, tz)
+            for at in (latest - QUIET_MARGIN, latest)]
+    known = [end for end in ends if end is not None]
+    if not known:
+        return None
+    return datetime.fromtimestamp(known[0], tz), len(known) == len(ends)
+
+
+async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
+               volunteers: SimChat, admin_chat: SimChat) -> None:
     """Run the story."""
     grandma = sb.add_user("王奶奶", language_code="zh", phone="+8613800000002")
     li = sb.add_user("李明", language_code="zh")
@@ -166,7 +194,13 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     assert second_ref, second.text
     await volunteers.wait_for(text="仍在等待志愿者", timeout=20)
     await admin_chat.wait_for(text="已升级", timeout=20)
-    await grandma.wait_for(text="转交服务中心", timeout=20)
+    night = quiet_hours_end(bot, config)
+    if night is None:
+        await grandma.wait_for(text="转交服务中心", timeout=20)
+    else:
+        print(f"  🌙 quiet hours ({config.schedule.quiet_start:%H:%M}-"
+              f"{config.schedule.quiet_end:%H:%M}): the notice to 王奶奶 is held until "
+              f"{night[0]:%H:%M}; the group and the admins were told at once", flush=True)
 
     step("The admin checks today's numbers: the figures at once, the chart right after")
     await admin.send("/stats today", chat=admin_chat)
@@ -176,13 +210,66 @@ async def play(sb: Sandbox, admin: SimUser, volunteers: SimChat, admin_chat: Sim
     saved = Path(tempfile.gettempdir()) / "civicloop-demo-stats.png"
     saved.write_bytes(png)
     print(f"  📊 chart: a {len(png) // 1024} KB PNG, saved to {saved}")
+
+    if night is not None:
+        morning, surely_held = night
+        step(f"The night passes: the bot restarts at {morning:%H:%M} and 王奶奶 gets the notice")
+        if surely_held and bot.now() < morning.timestamp():
+            assert not any("转交服务中心" in (m.text or "") for m in grandma.private.unread()), \
+                "quiet hours did not hold the citizen's notice"
+        await bot.stop()
+        if not await bot.start(sb, morning + timedelta(seconds=30)):
+            raise RuntimeError("the bot did not start again in the morning")
+        await grandma.wait_for(text="转交服务中心", timeout=20)
+    held = "" if night is None else f" (its citizen told at {night[0]:%H:%M}, after quiet hours)"
     print(f"\nDone: {ref.group(0)} went round the whole loop; {second_ref.group(0)} was reminded "
-          f"and escalated; /stats answered with its figures and a chart. "
+          f"and escalated{held}; /stats answered with its figures and a chart. "
           f"429s received: {sb.count_429}.")
 
 
-async def main() -> int:
+class BotProcess:
+    """`python -m bot` as a child process, on a clock the demo sets."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.proc: asyncio.subprocess.Process | None = None
+        self._clock_start = 0.0
+        self._launched = 0.0
+
+    async def start(self, sb: Sandbox, at: datetime) -> bool:
+        """Start the bot with its clock at `at`; True once it polls for updates."""
+        polls = sb.polls_started
+        self._clock_start, self._launched = at.timestamp(), time.monotonic()
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--config", str(self.config), "--log-level", "WARNING",
+            "--clock", at.isoformat(),
+            env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}, cwd=ROOT,
+        )
+        proc = self.proc
+        await sb.wait_until(lambda: sb.polls_started > polls or proc.returncode is not None,
+                            timeout=30)
+        return proc.returncode is None
+
+    def now(self) -> float:
+        """The bot's time, at the latest (its clock started a moment after the launch)."""
+        return self._clock_start + (time.monotonic() - self._launched)
+
+    async def stop(self) -> None:
+        """Stop the bot the way an operator does (SIGTERM) and wait for it to exit."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.proc.wait(), timeout=20)
+
+
+async def main(argv: list[str] | None = None) -> int:
     """Start the sandbox and the bot process, play the story, stop both."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__)
+    parser.add_argument("--at", default=DEFAULT_START, type=datetime.fromisoformat,
+                        help=f"the moment the bot's clock starts at (default {DEFAULT_START})")
+    args = parser.parse_args(argv)
+    start: datetime = args.at
+    if start.tzinfo is None:
+        parser.error("--at needs a UTC offset, e.g. 2026-12-04T23:30:00+08:00")
     async with Sandbox(token=TOKEN, limits=Limits()) as sb:
         admin = sb.add_user("管理员", language_code="zh")
         volunteers = sb.add_group("助老志愿者群")
@@ -191,23 +278,19 @@ async def main() -> int:
         admin_chat.add_member(admin, status="administrator")
         sb.on_event(show)
         with tempfile.TemporaryDirectory() as folder:
-            config = write_config(Path(folder), sb, admin, admin_chat)
-            print(f"sandbox: {sb.base_url}; starting the bot: python -m bot --config {config}")
-            bot = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "--config", str(config), "--log-level", "WARNING",
-                env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}, cwd=ROOT,
-            )
+            path = write_config(Path(folder), sb, admin, admin_chat)
+            config = load_config(path, env={"TELEGRAM_BOT_TOKEN": TOKEN})
+            local = start.astimezone(config.timezone)
+            print(f"sandbox: {sb.base_url}; starting the bot: python -m bot --config {path} "
+                  f"--clock {start.isoformat()} (the bot's clock: {local:%Y-%m-%d %H:%M:%S})")
+            bot = BotProcess(path)
             try:
-                await sb.wait_until(lambda: sb.polls_started > 0 or bot.returncode is not None,
-                                    timeout=30)
-                if bot.returncode is not None:
+                if not await bot.start(sb, start):
                     print("the bot did not start", file=sys.stderr)
                     return 1
-                await play(sb, admin, volunteers, admin_chat)
+                await play(sb, bot, config, admin, volunteers, admin_chat)
             finally:
-                if bot.returncode is None:
-                    bot.send_signal(signal.SIGTERM)
-                    await asyncio.wait_for(bot.wait(), timeout=20)
+                await bot.stop()
     return 0
 
 

@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
         ("bench.loop", ["--citizens", "3"], "loop ratio: civicloop"),
     ],
 )
-def test_a_benchmark_runs_and_ends_with_its_summary_line(
+def test_a_benchmark_runs_and_prints_its_figures_goal_met_or_not(
     module: str, args: list[str], expect: str
 ) -> None:
-    """Each benchmark prints its figures and one summary line last."""
+    """Each benchmark runs and prints its figures and one summary line last; whether that
+    line says "goal met" or "GOAL MISSED" is for people to read, not checked here."""
     result = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -31,9 +32,10 @@ def test_a_benchmark_runs_and_ends_with_its_summary_line(
     assert "->" in lines[-1] and ("goal met" in lines[-1] or "GOAL MISSED" in lines[-1])
 
 
-def test_a_small_storm_reaches_every_group_without_a_429() -> None:
+def test_the_storm_bench_runs_and_prints_its_figures_every_group_reached_no_429() -> None:
     """At a tiny size: every request sent in the storm reaches its own group with a Claim
-    button and every citizen gets a receipt, with no 429 (the verification, not the time)."""
+    button and every citizen gets a receipt, with no 429 (the verification, not the time:
+    the summary's goal may read met or MISSED)."""
     result = subprocess.run([sys.executable, "-m", "bench.storm", "--requests", "30",
                              "--groups", "3", "--categories", "3", "--seconds", "5"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -46,9 +48,10 @@ def test_a_small_storm_reaches_every_group_without_a_429() -> None:
     assert "->" in summary and ("goal met" in summary or "GOAL MISSED" in summary)
 
 
-def test_the_seed_year_loses_nothing_and_its_stats_match_what_was_replayed() -> None:
+def test_the_seed_year_bench_runs_and_prints_its_figures_nothing_lost_stats_match() -> None:
     """At a tiny size: every request filed is stored once, every message sent, and the year's
-    /stats figures equal what the simulated people did (the figures, not the time)."""
+    /stats figures equal what the simulated people did (the figures, not the time: the
+    summary's goal may read met or MISSED)."""
     result = subprocess.run([sys.executable, "-m", "bench.seed_year", "--requests", "50",
                              "--validate"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

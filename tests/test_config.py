@@ -136,6 +136,39 @@ def test_durations_are_written_the_way_people_say_them() -> None:
 
 
 @pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"schedule": {"claim_reminder": "2h"}},
+         "schedule.escalate_after: must be longer than claim_reminder"),
+        ({"schedule": {"escalate_after": "20m"}},
+         "schedule.escalate_after: must be longer than claim_reminder"),
+        ({"schedule": {"rating_reminder": "72h"}},
+         "schedule.auto_close: must be longer than rating_reminder"),
+        ({"schedule": {"auto_close": "12h"}},
+         "schedule.auto_close: must be longer than rating_reminder"),
+        ({"schedule": {"draft_nudge": "24h"}},
+         "schedule.draft_expire: must be longer than draft_nudge"),
+        ({"schedule": {"draft_expire": "30m"}},
+         "schedule.draft_expire: must be longer than draft_nudge"),
+        # A category's own durations are checked against the defaults it inherits.
+        ({"categories": [{"code": "a", "zh": "甲", "en": "A", "escalate_after": "15m"}]},
+         "categories[0].escalate_after: must be longer than claim_reminder"),
+        ({"categories": [{"code": "a", "zh": "甲", "en": "A", "rating_reminder": "4d"}]},
+         "categories[0].auto_close: must be longer than rating_reminder"),
+    ],
+)
+def test_durations_that_follow_one_another_must_be_in_order(
+    changes: dict[str, Any], message: str
+) -> None:
+    """The README's ordering rules: escalate_after > claim_reminder, auto_close >
+    rating_reminder, draft_expire > draft_nudge (equal is refused too: the second would
+    come with the first); the message names the key."""
+    with pytest.raises(ConfigError) as caught:
+        parse(**changes)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
     ("content", "problem"),
     [
         ("id,name\nred,Red\n", "teams.csv:1: the header must be"),

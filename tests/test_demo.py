@@ -1,4 +1,5 @@
-"""`make demo` keeps working: the real bot process plays the whole loop against the sandbox."""
+"""`make demo` keeps working at any hour: the real bot process plays the whole loop against the
+sandbox, on the demo's clock rather than the machine's."""
 
 from __future__ import annotations
 
@@ -6,21 +7,45 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+STEPS = ("点单", "派单", "接单", "评单", "编号", "接单成功", "解决了吗", "仍在等待志愿者",
+         "已升级", "转交服务中心", "办结率：50.00%")
+
+
+def run_demo(*args: str) -> str:
+    """Run `python -m sandbox.demo` to the end and return what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox.demo", *args], cwd=ROOT, capture_output=True,
+        text=True, timeout=150,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 def test_the_demo_plays_the_whole_loop_without_a_single_429() -> None:
     """The scripted citizen, volunteers and admin finish; the transcript shows every step,
-    and the accelerated clock's reminder and escalation."""
-    result = subprocess.run(
-        [sys.executable, "-m", "sandbox.demo"], cwd=ROOT, capture_output=True, text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
-    steps = ("点单", "派单", "接单", "评单", "编号", "接单成功", "解决了吗", "仍在等待志愿者",
-             "已升级", "转交服务中心", "办结率：50.00%")
-    for step in steps:
+    and the accelerated clock's reminder and escalation, in the daytime the demo sets."""
+    out = run_demo()
+    for step in STEPS:
         assert step in out, step
+    assert "2026-12-04 09:30:00" in out  # the demo's clock, not the machine's
+    assert "🌙" not in out  # a morning: the citizen is told at once
     assert "chart: a " in out and "KB PNG" in out  # /stats' chart arrived after its text
     assert "/stats answered with its figures and a chart. 429s received: 0." in out
+
+
+@pytest.mark.parametrize("moment", ["2026-12-04T23:30:00+08:00", "2026-12-05T07:59:00+08:00"])
+def test_at_night_the_citizens_notice_waits_for_the_morning(moment: str) -> None:
+    """Started at 23:30 or at 07:59, the escalation reaches the group and the admins at once,
+    but the citizen's notice is held until quiet hours end at 08:00; the bot restarts in the
+    morning and sends it then. Every other step of the loop is the same as by day."""
+    out = run_demo("--at", moment)
+    for step in STEPS:
+        assert step in out, step
+    held = out.index("🌙 quiet hours (22:00-08:00): the notice to 王奶奶 is held until 08:00")
+    morning = out.index("The night passes: the bot restarts at 08:00")
+    notice = out.index("已转交服务中心")
+    assert held < morning < notice
+    assert "after quiet hours" in out and "429s received: 0." in out

@@ -278,3 +278,25 @@ async def test_an_area_admin_exports_the_volunteers_of_their_area_only(town: Tow
     await town.admin.send("/export volunteers")  # the centre admin: everyone
     document = await town.admin.wait_for(predicate=lambda m: m.kind == "document")
     assert file_bytes(town, document).decode("utf-8").count("\n") == 3
+
+
+async def test_the_volunteers_export_has_no_phones_in_the_admin_chat(town: Town) -> None:
+    """In the admin chat (a group) /export volunteers leaves the phone column out, for a
+    centre admin and an area admin alike; in private the phones are there."""
+    assert town.bot.services is not None
+    now = town.clock.now()
+    async with town.bot.services.env.db.transaction() as repo:
+        await repo.grant(town.vol2.id, "guangminglu", town.admin.id, now)
+        await repo.bulk_users([town.vol1.id], now)
+        await repo.apply(town.vol1.id, "李明", "+8613800000003", "guangminglu-01", None, now)
+    town.admin_chat.add_member(town.vol2)
+    for admin in (town.admin, town.vol2):
+        await admin.send("/export volunteers", chat=town.admin_chat)
+        document = await town.admin_chat.wait_for(predicate=lambda m: m.kind == "document")
+        text = file_bytes(town, document).decode("utf-8")
+        assert text.splitlines()[0] == "user_id,name,area_id,team_id,status,hours"
+        assert "8613800000003" not in text and "李明" in text
+        assert "No phone numbers in a group chat" in (document.text or "")
+    await town.admin.send("/export volunteers")
+    document = await town.admin.wait_for(predicate=lambda m: m.kind == "document")
+    assert "8613800000003" in file_bytes(town, document).decode("utf-8")

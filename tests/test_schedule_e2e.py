@@ -210,9 +210,19 @@ async def test_a_day_long_outage_catches_up_once_in_order(town: Town) -> None:
     assert kinds.count("escalated") == 1
 
 
-async def test_done_racing_the_reminder_leaves_one_consistent_state(town: Town) -> None:
-    """Li finishes (Skip on the note) in the very instant the due reminder fires: the request
-    ends done, no overdue alert ever follows, and no volunteer timer is left pending."""
+@pytest.mark.parametrize(("winner", "reminders"), [
+    pytest.param("sweep", 1, id="the sweep settles the reminder first"),
+    pytest.param("done", 0, id="done commits between the sweep's read and its settle"),
+])
+async def test_done_racing_the_reminder_leaves_one_consistent_state(
+    town: Town, monkeypatch: pytest.MonkeyPatch, winner: str, reminders: int
+) -> None:
+    """Li finishes (Skip on the note) in the very instant his task's reminder falls due. The
+    race is run both ways, each made certain: the sweep settles the reminder first (it fires
+    and Li is reminded), or Li's Done commits after the sweep found the reminder due but
+    before it settled it (the guarded settle finds it called off: nothing fires, nothing is
+    sent). Either way the request ends done, no overdue alert ever follows, and no volunteer
+    timer is left pending."""
     town.clock.set(at(30, 10))
     ref, _ = await claimed_request(town)
     await town.vol1.press("✅ Done")
@@ -220,10 +230,28 @@ async def test_done_racing_the_reminder_leaves_one_consistent_state(town: Town) 
     town.clock.advance(hours=24, minutes=1)
     services = town.bot.services
     assert services is not None
-    press, fired = await asyncio.gather(
-        town.vol1.press("Skip", message=prompt), services.schedule.sweep())
+    schedule = services.schedule
+    settle = schedule._settle
+    found_due, done_committed = asyncio.Event(), asyncio.Event()
+
+    async def settle_after_done(timer: Timer) -> int:
+        found_due.set()
+        await done_committed.wait()
+        return await settle(timer)
+
+    if winner == "done":
+        monkeypatch.setattr(schedule, "_settle", settle_after_done)
+    sweep = asyncio.create_task(schedule.sweep())
+    if winner == "done":
+        await asyncio.wait_for(found_due.wait(), timeout=5)
+    else:
+        await sweep
+        await town.vol1.wait_for(text="Reminder: your task")
+    press = await town.vol1.press("Skip", message=prompt)
     await press.answer()
     await town.vol1.wait_for(text="marked done")
+    done_committed.set()
+    fired = await sweep
     await town.tick(days=2)
     assert texts(town.admin_chat.bot_messages(), "is overdue: claimed by") == []
     async with services.env.db.reading() as repo:
@@ -231,7 +259,8 @@ async def test_done_racing_the_reminder_leaves_one_consistent_state(town: Town) 
         assert request is not None and request.status in ("done", "closed")
         pending = [t.kind for t in await repo.pending_timers(request_id=request.id)]
     assert "volunteer_overdue" not in pending and "volunteer_due" not in pending
-    assert fired in (0, 1)
+    assert fired == reminders
+    assert len(texts(town.vol1.private.bot_messages(), "Reminder: your task")) == reminders
 
 
 async def test_an_abandoned_draft_is_nudged_once_then_expires(town: Town) -> None:

@@ -10,20 +10,20 @@ import asyncio
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import charts
+from bot import charts, render
 from bot.charts import Bar
 from bot.context import Clock, Env, Who
 from bot.i18n import Catalogs
 from bot.jobs import Jobs
 from bot.loop import RequestLoop
-from bot.periods import parse_period
+from bot.periods import parse_period, whole_time
 from bot.roles import Roles
 from bot.stats import Statistics
 from storage import Database, Repo
@@ -488,3 +488,124 @@ def _centre() -> Any:
     from bot.roles import Role
 
     return Role(CENTRE, centre=True)
+
+
+# -- rules of the chart that mutation testing (`make mutate`) found untold -------------------
+
+
+def _empty() -> Cohort:
+    return Cohort(sql.Counts(), {}, {}, None, None, 0)
+
+
+def test_hours_of_one_local_day_add_up_in_its_bar_and_the_rate_leaves_out_cancellations(
+    service: Statistics,
+) -> None:
+    """Three hours of 2 March make one bar: 2+3+1 collected, 1+2 closed, one cancelled by
+    the citizen, so 3 of 5 that count are closed. On 3 March one request came and was closed:
+    the running rate is then 4 of 6."""
+    march = parse_period("2026-03", NOW, SHANGHAI)
+    assert march is not None
+    hours = [(int(at(3, 2, h) // 3600), collected, closed, cancelled)
+             for h, collected, closed, cancelled in ((9, 2, 1, 1), (10, 3, 2, 0), (23, 1, 0, 0))]
+    hours.append((int(at(3, 3, 9) // 3600), 1, 1, 0))
+    chart = service.chart("en", march, service.default_scope(_centre()), _empty(), hours, 0)
+    assert chart.series[1] == Bar("03-02", 6, 3)
+    assert chart.series[2] == Bar("03-03", 1, 1)
+    assert chart.rates[0] is None  # nothing collected on 1 March: no rate yet
+    assert chart.rates[1] == 60.0
+    assert chart.rates[2] == pytest.approx(100 * 4 / 6)
+
+
+def test_a_single_request_closed_gives_a_rate_of_a_hundred(service: Statistics) -> None:
+    day = parse_period("2026-03-02", NOW, SHANGHAI)
+    assert day is not None
+    chart = service.chart("en", day, service.default_scope(_centre()), _empty(),
+                          [(int(at(3, 2, 9) // 3600), 1, 1, 0)], 0)
+    assert chart.series == [Bar("03-02", 1, 1)] and chart.rates == [100.0]
+
+
+def test_the_hours_shift_is_taken_back_before_the_local_day_is_read(
+    service: Statistics,
+) -> None:
+    """Hours are counted from created_at + shift (zones off the whole hour): a request made at
+    23:40 on 31 March falls in the hour that starts at 00:00 on 1 April once shifted by 30
+    minutes, and taking the shift back puts it on 31 March again."""
+    march = parse_period("2026-03", NOW, SHANGHAI)
+    assert march is not None
+    shift = 1800
+    hour = int((at(3, 31, 23, 40) + shift) // 3600)
+    chart = service.chart("en", march, service.default_scope(_centre()), _empty(),
+                          [(hour, 1, 0, 0)], shift)
+    assert chart.series[-1] == Bar("03-31", 1, 0)
+
+
+def test_all_time_is_charted_from_the_first_request_not_from_the_year_2000(
+    service: Statistics,
+) -> None:
+    """Requests since 30 March, and it is 15 April: seventeen daily bars."""
+    period = whole_time(NOW, SHANGHAI)
+    chart = service.chart("en", period, service.default_scope(_centre()), _empty(),
+                          [(int(at(3, 30, 9) // 3600), 2, 1, 0)], 0)
+    assert chart.series_title == "Requests collected per day"
+    assert len(chart.series) == 17
+    assert (chart.series[0], chart.series[-1].label) == (Bar("03-30", 2, 1), "04-15")
+
+
+def test_all_time_with_no_request_is_one_empty_bar_for_today_here(
+    service: Statistics, env: Env
+) -> None:
+    """At 01:00 on 16 April in Shanghai (still the 15th in UTC) the only bar is the 16th."""
+
+    class EarlyClock(Clock):
+        def now(self) -> float:
+            return at(4, 16, 1)
+
+    early = Env(db=env.db, config=env.config, t=env.t, clock=EarlyClock())
+    stats = Statistics(early, RequestLoop(early), Roles(early), Jobs(early))
+    chart = stats.chart("en", whole_time(at(4, 16, 1), SHANGHAI),
+                        stats.default_scope(_centre()), _empty(), [], 0)
+    assert chart.series == [Bar("04-16", 0, 0)] and chart.rates == [None]
+
+
+@pytest.mark.parametrize("days, unit, bars", [
+    (92, "day", 92),
+    (93, "week", 14),
+    (400, "week", 58),
+    (401, "month", 14),
+])
+def test_up_to_92_days_go_by_day_up_to_400_by_week_then_by_month(
+    service: Statistics, days: int, unit: str, bars: int
+) -> None:
+    """From Monday 1 January 2024 on, the edges of each unit."""
+    first = date(2024, 1, 1)
+    last = first + timedelta(days=days - 1)
+    period = parse_period(f"{first}..{last}", NOW, SHANGHAI)
+    assert period is not None
+    chart = service.chart("en", period, service.default_scope(_centre()), _empty(), [], 0)
+    assert chart.series_title.startswith(f"Requests collected per {unit}")
+    assert len(chart.series) == bars
+
+
+def test_the_days_of_one_week_add_up_in_its_bar(service: Statistics) -> None:
+    """2025 by week: Monday 3 and Wednesday 5 March share the week of 3 March."""
+    year = parse_period("2025", NOW, SHANGHAI)
+    assert year is not None
+    hours = [(int(datetime(2025, 3, d, 10, tzinfo=SHANGHAI).timestamp() // 3600), n, 1, 0)
+             for d, n in ((3, 2), (5, 3))]
+    chart = service.chart("en", year, service.default_scope(_centre()), _empty(), hours, 0)
+    assert Bar("03-03", 5, 2) in chart.series
+
+
+def test_requests_without_an_area_or_with_one_gone_from_the_file_are_not_given(
+    service: Statistics, env: Env
+) -> None:
+    """The district's breakdown by institute: a station's requests count in its institute;
+    those with no area, and those whose area left the area file, count as "not given"."""
+    found = Cohort(sql.Counts(), {}, {
+        None: sql.Counts(collected=1),
+        "gone-07": sql.Counts(collected=2, confirmed=1),
+        GML1: sql.Counts(collected=4, confirmed=3),
+    }, None, None, 0)
+    rows = service.area_rows(service.default_scope(_centre()), found, "en")
+    not_given = env.t.raw("en", "stats.not_given")
+    assert rows == [Bar(render.area_name(env, GML, "en"), 4, 3), Bar(not_given, 3, 1)]

@@ -45,9 +45,11 @@ async def register(town: Town, person: SimUser, name: str, team: str) -> None:
 
 
 async def approved(town: Town, person: SimUser, name: str) -> None:
-    """Register in the Blue Sky Team and get approved by the admin in the admin chat."""
+    """Register in the Blue Sky Team and get approved by the admin in the admin chat (which,
+    being a group, is not shown the applicant's phone)."""
     await register(town, person, name, "Blue Sky Team")
     review = await town.admin_chat.wait_for(text=f"Name: {name}")
+    assert "Phone: not shown in a group" in review.text
     press = await town.admin.press("✅ Approve", chat=town.admin_chat, message=review)
     await press.answer()
     await person.wait_for(text="registration is approved")
@@ -93,6 +95,10 @@ async def test_a_team_leader_rejects_with_a_reason(town: Town) -> None:
     review = await town.vol1.wait_for(text="Name: 张伟")
     assert review.buttons == ["✅ Approve", "✖ Reject"]
     admins_copy = await town.admin_chat.wait_for(text="Name: 张伟")
+    # The leader, in private, sees the phone Zhang shared; the admin chat, a group, does not.
+    phone = review.text.split("Phone: ", 1)[1].splitlines()[0]
+    assert phone.lstrip("+").isdigit()
+    assert phone not in admins_copy.text and "Phone: not shown in a group" in admins_copy.text
     await town.vol1.press("✖ Reject", message=review)
     await town.vol1.wait_for(text="Please type the reason")
     await town.vol1.send("Our team is full this month.")
@@ -181,16 +187,32 @@ async def test_hours_outside_the_range_are_refused_with_the_range(town: Town) ->
 
 
 async def test_admins_export_volunteers_as_csv(town: Town) -> None:
-    """/export volunteers sends a CSV document; others are refused."""
+    """/export volunteers sends a CSV document; others are refused. In the admin chat (a
+    group) it has no phone numbers; in the centre admin's private chat it has them."""
     await approved(town, town.vol1, "李明")
+    assert town.bot.services is not None
+    async with town.bot.services.env.db.reading() as repo:
+        record = await repo.volunteer(LI)
+    assert record is not None and record.phone
     await town.admin.send("/export volunteers", chat=town.admin_chat)
     document = await town.admin_chat.wait_for(predicate=lambda m: m.kind == "document")
     assert document.raw["document"]["file_name"] == "volunteers.csv"
     assert "1 rows" in (document.text or "")
+    assert "No phone numbers in a group chat" in (document.text or "")
+    content = town.sb.world.files[document.raw["document"]["file_id"]].data.decode("utf-8")
+    header, row = content.strip().splitlines()
+    assert header == "user_id,name,area_id,team_id,status,hours"
+    assert row == f"{LI},李明,,blue,approved,0"
+    assert record.phone not in content and record.phone.lstrip("+") not in content
+
+    await town.admin.send("/export volunteers")  # in private: with the phone numbers
+    document = await town.admin.wait_for(predicate=lambda m: m.kind == "document")
+    assert "No phone numbers" not in (document.text or "")
     content = town.sb.world.files[document.raw["document"]["file_id"]].data.decode("utf-8")
     header, row = content.strip().splitlines()
     assert header == "user_id,name,phone,area_id,team_id,status,hours"
     assert row.startswith(f"{LI},李明,") and row.endswith(",blue,approved,0")
+    assert record.phone.lstrip("+") in row
     await town.vol2.send("/export volunteers", chat=town.volunteers)
     await town.volunteers.wait_for(text="only admins")
 

@@ -1,0 +1,105 @@
+"""Every inline button's callback data: the one table that builds, matches and parses it.
+
+A prefix is written here and nowhere else. `CLAIM.data(42)` builds `claim:42`, refusing at
+build time what Telegram would refuse (over 64 bytes) or what no handler would match;
+`CLAIM.pattern` is what the Application routes on; `parse(data)` reads a press back into its
+kind and arguments. A press is never trusted: the services re-check everything it names.
+
+Imports: the standard library and bot.config (the languages) only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.config import LANGUAGES
+
+CALLBACK_DATA_MAX_BYTES = 64  # Telegram's limit for callback_data
+ID = r"\d{1,12}"  # a row id
+CODE = r"[a-z0-9_-]{1,32}"  # an area, team or category code (config and area file shapes)
+
+
+@dataclass(frozen=True)
+class ButtonKind:
+    """One kind of button: its prefix and the shape of each argument after it."""
+
+    prefix: str
+    fields: tuple[str, ...]
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        groups = "".join(f":({shape})" for shape in self.fields)
+        object.__setattr__(self, "_regex", re.compile(f"^{re.escape(self.prefix)}{groups}$"))
+
+    @property
+    def pattern(self) -> str:
+        """The regular expression a CallbackQueryHandler routes this kind on."""
+        return self._regex.pattern
+
+    def data(self, *args: object) -> str:
+        """Build the callback data; refuse arguments of the wrong shape or over 64 bytes."""
+        if len(args) != len(self.fields):
+            raise ValueError(f"{self.prefix}: takes {len(self.fields)} arguments, got {args!r}")
+        data = ":".join((self.prefix, *(str(arg) for arg in args)))
+        if len(data.encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
+            raise ValueError(f"callback data over {CALLBACK_DATA_MAX_BYTES} bytes: {data!r}")
+        if not self._regex.match(data):
+            raise ValueError(f"callback data no handler would match: {data!r}")
+        return data
+
+    def parse(self, data: str) -> tuple[str, ...] | None:
+        """The arguments of a press of this kind, or None if the data is not of it."""
+        match = self._regex.match(data)
+        return match.groups() if match else None
+
+
+KINDS: dict[str, ButtonKind] = {}
+
+
+def kind(prefix: str, *fields: str) -> ButtonKind:
+    """Declare a kind of button (each prefix once)."""
+    if prefix in KINDS:
+        raise ValueError(f"button prefix {prefix!r} is declared twice")
+    KINDS[prefix] = ButtonKind(prefix, fields)
+    return KINDS[prefix]
+
+
+def parse(data: str | None) -> tuple[ButtonKind, tuple[str, ...]] | None:
+    """Which kind a press is and its arguments; None for data no kind matches (old, forged)."""
+    prefix = (data or "").partition(":")[0]
+    button = KINDS.get(prefix)
+    if button is None or data is None:
+        return None
+    args = button.parse(data)
+    return None if args is None else (button, args)
+
+
+# -- citizens: the menu, the language, the request form, their requests, rating ------------
+MENU = kind("menu", "new|my|help")
+LANGUAGE = kind("lang", "|".join(LANGUAGES))
+# The form: in:<draft>:<action>:<argument> (a draft id keeps an old form's buttons apart).
+FORM = kind("in", "[0-9a-f]{6}", "[a-z]{2,8}", "[a-z0-9_-]{0,32}")
+CANCEL = kind("cancel", ID)
+CANCEL_YES = kind("cancelok", ID)
+CANCEL_NO = kind("cancelno", ID)
+RESOLVED = kind("resolved", ID, "[yn]")
+STARS = kind("star", ID, "[1-5]")
+NO_COMMENT = kind("nocomment", ID)
+
+# -- volunteers: the card, the task, registration, hours ------------------------------------
+CLAIM = kind("claim", ID)
+RELEASE = kind("release", ID)
+DONE = kind("done", ID)
+DONE_WITHOUT_NOTE = kind("donenote", ID)
+MORE_TIME = kind("moretime", ID)
+DETAILS = kind("details", ID)
+JOIN_INSTITUTE = kind("jinst", CODE)
+JOIN_AREA = kind("jarea", CODE)
+JOIN_TEAM = kind("jteam", CODE)
+APPROVE = kind("vapprove", ID)
+REJECT = kind("vreject", ID)
+HOURS = kind("hours", ID, r"0\.5|1|2|3|other")
+
+# -- admins ---------------------------------------------------------------------------------
+BROADCAST = kind("bcast", ID, "send|cancel")

@@ -1,0 +1,116 @@
+"""Every command and every button the bot answers, each defined once, with its handler.
+
+A command says who it is for (which also puts it in that role's Telegram menu, and those of
+the roles above), whether it is for the private chat only (in a group the user is pointed
+there), and which group menus list it too. Its menu text is the catalog key
+`commands.<name>`. A button kind comes from bot.buttons. The Application is built from these
+two tables (bot/app.py); the menus from COMMANDS (menus()).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import buttons
+from bot.menus import Menu
+from handlers import admin, citizen, volunteer
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+# Each role's private menu holds its own commands and those of the roles below it.
+ROLES_ABOVE = {
+    Menu.CITIZEN: (Menu.CITIZEN, Menu.VOLUNTEER, Menu.AREA_ADMIN, Menu.CENTRE_ADMIN),
+    Menu.VOLUNTEER: (Menu.VOLUNTEER, Menu.AREA_ADMIN, Menu.CENTRE_ADMIN),
+    Menu.AREA_ADMIN: (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN),
+    Menu.CENTRE_ADMIN: (Menu.CENTRE_ADMIN,),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its name, its handler, who it is for and where it works."""
+
+    name: str
+    handler: Handler
+    who: Menu  # the least role it is for (the service still checks every use)
+    private_only: bool = False  # sent in a group, the user is pointed to the private chat
+    also: tuple[Menu, ...] = ()  # group menus that list it too
+
+    @property
+    def menu_text_key(self) -> str:
+        """The catalog key of its line in Telegram's menu."""
+        return f"commands.{self.name}"
+
+    def listed_in(self, menu: Menu) -> bool:
+        """Whether Telegram's menu `menu` lists this command."""
+        return menu in self.also or menu in ROLES_ABOVE.get(self.who, ())
+
+
+# In the order the menus show them.
+COMMANDS: tuple[Command, ...] = (
+    # Citizens, in private
+    Command("start", citizen.start, Menu.CITIZEN, private_only=True),
+    Command("new", citizen.new_request, Menu.CITIZEN, private_only=True),
+    Command("my", citizen.my_requests, Menu.CITIZEN, private_only=True),
+    # Volunteers, in private
+    Command("mytasks", volunteer.my_tasks, Menu.VOLUNTEER, private_only=True),
+    Command("hours", volunteer.hours, Menu.VOLUNTEER, private_only=True),
+    Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
+    Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
+    Command("lang", citizen.lang, Menu.CITIZEN, private_only=True),
+    Command("help", citizen.help_command, Menu.CITIZEN, private_only=True),
+    # /cancel alone leaves the form; /cancel <ref> <reason> is the admin's, in the admin chat too
+    Command("cancel", admin.cancel, Menu.CITIZEN, also=(Menu.ADMIN_CHAT,)),
+    # Admins, in a group or in private (each service checks the role and the area)
+    Command("bind", admin.bind, Menu.CENTRE_ADMIN, also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),
+    Command("bindings", admin.bindings, Menu.AREA_ADMIN,
+            also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),
+    Command("stats", admin.stats, Menu.AREA_ADMIN, also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),
+    Command("export", admin.export, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("find", admin.find, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("assign", admin.assign, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("reopen", admin.reopen, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("move", admin.move, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("broadcast", admin.broadcast, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("grant", admin.grant, Menu.CENTRE_ADMIN),
+    Command("revoke", admin.revoke, Menu.CENTRE_ADMIN),
+    Command("admins", admin.admins, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("ban", admin.ban, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("unban", admin.unban, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
+)
+
+# Every kind of button with its handler (a press no kind matches gets the stale answer).
+BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
+    (buttons.MENU, citizen.menu_button),
+    (buttons.LANGUAGE, citizen.language_button),
+    (buttons.FORM, citizen.form_button),
+    (buttons.CANCEL, citizen.cancel_button),
+    (buttons.CANCEL_YES, citizen.cancel_confirmed),
+    (buttons.CANCEL_NO, citizen.cancel_declined),
+    (buttons.RESOLVED, citizen.resolved_button),
+    (buttons.STARS, citizen.star_button),
+    (buttons.NO_COMMENT, citizen.skip_comment),
+    (buttons.CLAIM, volunteer.claim),
+    (buttons.RELEASE, volunteer.release),
+    (buttons.DONE, volunteer.done),
+    (buttons.DONE_WITHOUT_NOTE, volunteer.skip_note),
+    (buttons.MORE_TIME, volunteer.more_time),
+    (buttons.DETAILS, volunteer.details),
+    (buttons.JOIN_INSTITUTE, volunteer.join_button),
+    (buttons.JOIN_AREA, volunteer.join_button),
+    (buttons.JOIN_TEAM, volunteer.join_button),
+    (buttons.APPROVE, volunteer.decide),
+    (buttons.REJECT, volunteer.decide),
+    (buttons.HOURS, volunteer.hours_button),
+    (buttons.BROADCAST, admin.broadcast_button),
+)
+
+
+def menus() -> dict[Menu, tuple[str, ...]]:
+    """The command names each of Telegram's menus lists, in table order."""
+    return {menu: tuple(c.name for c in COMMANDS if c.listed_in(menu)) for menu in Menu}

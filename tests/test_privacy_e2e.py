@@ -1,0 +1,885 @@
+"""A privacy property: a citizen's phone and exact address never leave the private chats.
+
+The rule (README, docs/decisions.md): the phone and the exact address go only to the volunteer
+who claims the request (and to admins who look it up); a group card shows the category, the
+area and a short summary. Every flow here that can post to a group or the admin chat is
+driven by citizens whose phone and address are recognisable markers, and then one helper,
+`assert_nothing_private_left_the_private_chats`, looks at
+
+- everything the bot ever posted or edited in a group or supergroup (any chat with a negative
+  id), as it was at that moment: the sandbox keeps only a message's latest buttons (and only
+  its older texts, in `history`), so a listener records each `bot_message` and `bot_edit`
+  as it happens: text or caption, buttons, every other field of the Message, and the content
+  of any uploaded file (each cell of an XLSX or CSV);
+- every log record of the story, from every logger (the bot's, telegram, aiosqlite, aiohttp,
+  httpx, the sandbox's), captured at DEBUG: its formatted message, its args, its traceback.
+
+The description is shown on the group card by design (render.card_text, clipped to 300
+characters), with any phone number typed into it masked: that number is a marker too. The
+markers are the phone the citizen shares, the address they type and the number in the
+description. /find in the admin chat shows the request without the phone and the address;
+only the admin's private chat gets them. `Story.allow` remains for a designed exception.
+
+Adding a flow is one function: decorate an `async def my_flow(story: Story)` with `@flow()`
+(with `@flow(start=..., settings=...)` if it needs its own clock or config) and it joins the
+parametrized property test below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import json
+import logging
+import re
+import zipfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from bot import delivery
+from sandbox import Sandbox, SimChat, SimMessage, SimUser
+from storage import Request
+from tests.conftest import DEFAULT_START, TOKEN, Town, sandbox_limits
+from tests.conftest import TestClock as StoryClock
+from tests.flows import REF, open_bot
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
+ELDERLY, LEGAL = "Help for the elderly", "Legal aid"
+GUANGMINGLU = "Guangminglu Subdistrict Practice Institute"
+GUANGMINGLU_01 = "Guangminglu Community 1 Practice Station"
+GUANGMINGLU_02 = "Guangminglu Community 2 Practice Station"
+CLAIM = "🙋 Claim"
+WAIT = 20.0  # background jobs (charts, exports) and a storm's short minutes
+
+# What the citizen tells only the claimer. The address's street name is a word nobody else
+# uses, so even a part of the address would be found.
+PHONE = "+8613977004321"
+ADDRESS = "Flat 9B, 77 Quillfeather Lane"
+ADDRESS_WORD = "Quillfeather"
+# A phone number typed into the description: groups see the description, with it masked.
+DESCRIPTION_PHONE = "13611112222"
+DESCRIPTION = (f"Water drips through the kitchen ceiling. If I am out, ring my son on "
+               f"{DESCRIPTION_PHONE}.")
+
+
+# -- what must not leak, and how to find it ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Private:
+    """One citizen's private data: the phone they share, the address they type (a phone
+    typed into the description has no address)."""
+
+    phone: str
+    address: str = ""
+    word: str = ADDRESS_WORD  # a distinctive word of the address
+
+    @property
+    def phone_digits(self) -> str:
+        """The national number (no +86): found however the digits are spaced or prefixed."""
+        return re.sub(r"\D", "", self.phone)[-11:]
+
+    def found_in(self, text: str) -> list[str]:
+        """Which of this citizen's private data a text holds."""
+        found = []
+        if self.phone_digits in _digits_together(text):
+            found.append(f"phone {self.phone}")
+        if self.address and (self.address in text or self.word.lower() in text.lower()):
+            found.append(f"address {self.address!r}")
+        return found
+
+
+def _digits_together(text: str) -> str:
+    """The text with the separators people put in phone numbers taken out."""
+    return re.sub(r"[\s\-–().+/\u00a0]", "", text)
+
+
+@dataclass
+class Markers:
+    """The private data of a story's citizens, and the few group messages that may hold it by
+    design (chat id, message id) → why."""
+
+    people: list[Private]
+    allowed: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def found_in(self, text: str) -> list[str]:
+        """Every private datum the text holds."""
+        return [what for person in self.people for what in person.found_in(text)]
+
+
+def is_group(chat: SimChat) -> bool:
+    """A chat that is not one person's private chat with the bot."""
+    return chat.id < 0 or chat.type in ("group", "supergroup")
+
+
+# -- what the groups saw -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A group message as it was when the bot sent or edited it."""
+
+    event: str  # bot_message | bot_edit | final
+    chat: str
+    chat_id: int
+    message_id: int
+    text: str  # everything searchable: the Message's fields and any file's content
+    shown: str  # its visible text or caption, for the report
+
+
+class GroupRecorder:
+    """Records every bot_message and bot_edit in a group, with what it showed then."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.sb = sb
+        self.seen: list[Seen] = []
+        sb.on_event(self.on_event)
+
+    def on_event(self, kind: str, chat: SimChat, message: SimMessage | None,
+                 detail: str) -> None:
+        if kind in ("bot_message", "bot_edit") and message is not None and is_group(chat):
+            self.seen.append(snapshot(self.sb, kind, message))
+
+
+_RECORDERS: WeakKeyDictionary[Sandbox, GroupRecorder] = WeakKeyDictionary()
+
+
+def watch_groups(town: Town) -> GroupRecorder:
+    """Start recording what the bot posts and edits in groups (before the story acts)."""
+    recorder = GroupRecorder(town.sb)
+    _RECORDERS[town.sb] = recorder
+    return recorder
+
+
+def snapshot(sb: Sandbox, event: str, message: SimMessage) -> Seen:
+    """A message's searchable content now: the whole Message object (text or caption,
+    entities, buttons with their labels, data and links, contact, venue, reply quote), its
+    earlier texts, and the content of the files it carries."""
+    parts = [json.dumps(message.raw, ensure_ascii=False, sort_keys=True),
+             json.dumps(message.reply_markup or {}, ensure_ascii=False), *message.history]
+    for file_id in message.file_ids:
+        record = sb.world.files.get(file_id)
+        if record is not None:
+            parts.append(file_text(record.data, str(record.meta.get("file_name") or "")))
+    return Seen(event, message.chat.label, message.chat.id, message.message_id,
+                "\n".join(parts), message.text or f"<{message.kind}>")
+
+
+def file_text(data: bytes, name: str) -> str:
+    """Everything readable in a file: each cell of a spreadsheet or CSV, each part of a zip
+    (XLSX is one), else the bytes as text."""
+    parts: list[str] = []
+    if data.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts += [archive.read(member).decode("utf-8", "replace")
+                      for member in archive.namelist()]
+        if name.endswith(".xlsx"):
+            parts += spreadsheet_cells(data)
+    else:
+        text = data.decode("utf-8-sig", "replace")
+        parts.append(text)
+        if name.endswith(".csv"):
+            parts += [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    return "\n".join(parts)
+
+
+def spreadsheet_cells(data: bytes) -> list[str]:
+    """The value of every cell of every sheet of an XLSX file, as text."""
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        return [str(value) for sheet in book.worksheets
+                for row in sheet.iter_rows(values_only=True) for value in row
+                if value is not None]
+    finally:
+        book.close()
+
+
+def group_traffic(town: Town) -> Iterator[Seen]:
+    """Everything recorded as it happened, then every group message as it is now (deleted
+    ones too), in case anything came before the recorder."""
+    recorder = _RECORDERS.get(town.sb)
+    assert recorder is not None, "watch_groups(town) must run before the story"
+    yield from recorder.seen
+    for chat in {id(c): c for c in town.sb.chats.values()}.values():
+        if is_group(chat):
+            for message in chat.messages:
+                if message.from_bot:
+                    yield snapshot(town.sb, "final", message)
+
+
+def group_calls(town: Town) -> Iterator[Seen]:
+    """Every call the bot made to a group, refused ones too (Telegram saw their content even
+    if the group never did): its parameters as the sandbox logged them."""
+    for method, params, result in town.sb.calls:
+        try:
+            chat_id = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            continue  # an @channel name: the sandbox has none
+        if chat_id < 0:
+            message_id = result.get("message_id", 0) if isinstance(result, dict) else 0
+            text = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
+            yield Seen(f"call {method}", f"chat {chat_id}", chat_id, message_id, text,
+                       str(params.get("text") or params.get("caption") or method))
+
+
+def leaks_in_groups(town: Town, markers: Markers) -> list[str]:
+    """Each group message (at any moment), and each call to a group, that holds private data
+    it may not."""
+    leaks = []
+    for seen in itertools.chain(group_traffic(town), group_calls(town)):
+        found = markers.found_in(seen.text)
+        if found and (seen.chat_id, seen.message_id) not in markers.allowed:
+            leaks.append(f"{seen.chat} #{seen.message_id} ({seen.event}): {found} in "
+                         f"{seen.shown[:300]!r} (its text, buttons, fields or file)")
+    return leaks
+
+
+# -- what the logs said --------------------------------------------------------------------
+
+
+def record_texts(record: logging.LogRecord) -> Iterator[str]:
+    """Everything a log record carries: the formatted message, the raw message and args,
+    the traceback, the stack, and any extra attributes."""
+    try:
+        yield record.getMessage()
+    except Exception as exc:  # a record whose args do not fit its message still counts
+        yield f"<unformattable: {exc}>"
+    yield str(record.msg)
+    yield repr(record.args)
+    if record.exc_info:
+        yield logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        yield record.exc_text
+    if record.stack_info:
+        yield record.stack_info
+    standard = logging.makeLogRecord({}).__dict__
+    extras = {k: v for k, v in record.__dict__.items() if k not in standard}
+    if extras:
+        yield repr(extras)
+
+
+def leaks_in_logs(records: Iterable[logging.LogRecord], markers: Markers) -> list[str]:
+    """Each log record that holds private data."""
+    leaks = []
+    for record in records:
+        for text in record_texts(record):
+            found = markers.found_in(text)
+            if found:
+                leaks.append(f"{record.name} {record.levelname}: {found}: {text[:300]!r}")
+                break
+    return leaks
+
+
+def story_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The records of the story so far: the town's start (setup) and the story itself."""
+    return [*caplog.get_records("setup"), *caplog.records]
+
+
+def assert_nothing_private_left_the_private_chats(
+    town: Town, markers: Markers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The property: no group message, at any moment, and no log record holds a citizen's
+    phone or exact address (but for the designed exceptions named in `markers.allowed`)."""
+    records = story_records(caplog)
+    # The log capture is live at DEBUG: the Bot API calls were logged (redacted or not).
+    assert any(r.name.startswith("telegram") and r.levelno == logging.DEBUG
+               for r in records), "DEBUG records of telegram were not captured"
+    # The recorder saw the story's group messages as they were posted.
+    assert any(seen.event == "bot_message" for seen in group_traffic(town)), \
+        "no group message was recorded"
+    leaks = leaks_in_groups(town, markers) + leaks_in_logs(records, markers)
+    assert not leaks, "private data left the private chats:\n" + "\n".join(leaks)
+
+
+# -- the story's cast and steps ------------------------------------------------------------
+
+
+class Story:
+    """A town on the area tree, citizens with marker data, and the steps flows share."""
+
+    def __init__(self, town: Town) -> None:
+        self.town = town
+        self.markers = Markers([])
+        self.addresses: dict[int, str] = {}
+        self.citizen = self.new_citizen("Marta", PHONE, ADDRESS)
+        self.markers.people.append(Private(DESCRIPTION_PHONE))  # typed into the description
+
+    def new_citizen(self, name: str, phone: str, address: str) -> SimUser:
+        """A citizen whose phone and address are markers."""
+        citizen = self.town.sb.add_user(name, language_code="en", phone=phone)
+        self.markers.people.append(Private(phone, address))
+        self.addresses[citizen.id] = address
+        return citizen
+
+    def allow(self, message: SimMessage, why: str) -> None:
+        """A group message that shows private data by design."""
+        self.markers.allowed[(message.chat.id, message.message_id)] = why
+
+    async def fill_form(self, citizen: SimUser | None = None, *, category: str = ELDERLY,
+                        photo: bool = False, station: str = GUANGMINGLU_01) -> SimUser:
+        """The citizen fills the form up to the summary: the description (with a photo, if
+        asked), the typed address, the community, the shared phone."""
+        citizen = citizen or self.citizen
+        await citizen.send("/new")
+        await citizen.wait_for(text="What kind of help")
+        await citizen.press(category)
+        await citizen.wait_for(text="describe the problem")
+        if photo:
+            await citizen.send_photo(caption=DESCRIPTION)
+        else:
+            await citizen.send(DESCRIPTION)
+        await citizen.wait_for(text="Where is it")
+        await citizen.send(self.addresses[citizen.id])
+        institutes = await citizen.wait_for(text="Tap your subdistrict or town first")
+        await citizen.press(GUANGMINGLU, message=institutes)
+        stations = await citizen.wait_for(text=f"And which community in {GUANGMINGLU}?")
+        await citizen.press(station, message=stations)
+        await citizen.wait_for(text="How can the volunteer reach you")
+        await citizen.tap("📞 Share my phone number")
+        summary = await citizen.wait_for(text="Is everything correct?")
+        assert citizen.phone is not None and citizen.phone in (summary.text or "")
+        return citizen
+
+    async def send(self, citizen: SimUser) -> str:
+        """Confirm the filled form; return the reference."""
+        await citizen.press("✅ Confirm and send")
+        receipt = await citizen.wait_for(text="Reference number", timeout=WAIT)
+        match = REF.search(receipt.text or "")
+        assert match, receipt.text
+        return match.group(0)
+
+    async def file(self, citizen: SimUser | None = None, **form: Any) -> str:
+        """A citizen files a request with their marker phone and address; its reference."""
+        return await self.send(await self.fill_form(citizen, **form))
+
+    async def card(self, group: SimChat, ref: str) -> SimMessage:
+        """The next message of a group that shows the request."""
+        return await group.wait_for(text=ref, timeout=WAIT)
+
+    async def claim(self, volunteer: SimUser, group: SimChat, card: SimMessage, ref: str,
+                    button: str = CLAIM) -> SimMessage:
+        """A volunteer claims from a group card and gets the details in private, phone and
+        address included (the positive control: the markers are real)."""
+        press = await volunteer.press(button, chat=group, message=card)
+        answer = (await press.answer()).text or ""
+        assert answer.startswith("It is yours") and ref in answer, answer
+        details = await volunteer.wait_for(
+            text=ref, predicate=lambda m: "Phone" in (m.text or ""), timeout=WAIT)
+        request = await self.request(ref)
+        assert request.phone and request.phone in (details.text or "")
+        assert request.address and request.address in (details.text or "")
+        return details
+
+    async def done(self, volunteer: SimUser, details: SimMessage, note: str | None) -> None:
+        """The claimer presses Done, with a note or without."""
+        await volunteer.press("✅ Done", message=details)
+        await volunteer.wait_for(text="Write a short note")
+        if note is None:
+            await volunteer.press("Skip")
+        else:
+            await volunteer.send(note)
+        await volunteer.wait_for(text="marked done")
+
+    async def admin_says(self, command: str, chat: SimChat, expect: str) -> SimMessage:
+        """The admin types a command in a chat and reads the answer."""
+        await self.town.admin.send(command, chat=chat)
+        return await chat.wait_for(text=expect, timeout=WAIT)
+
+    async def bound_group(self, title: str, where: str, kind: str = "supergroup") -> SimChat:
+        """A new group (basic or super) the admin binds to a category and area."""
+        group = self.town.sb.add_group(title, type=kind)
+        group.add_member(self.town.admin, status="administrator")
+        for volunteer in (self.town.vol1, self.town.vol2):
+            group.add_member(volunteer)
+        await self.town.admin.send(f"/bind {where}", chat=group)
+        await group.wait_for(text="This group now receives requests")
+        return group
+
+    async def request(self, ref: str) -> Request:
+        """A request as the database holds it."""
+        services = self.town.bot.services
+        assert services is not None
+        async with services.env.db.reading() as repo:
+            request = await repo.request_by_ref(ref)
+        assert request is not None
+        return request
+
+    async def approve_volunteer(self, user: SimUser, area: str | None) -> None:
+        """A volunteer whose registration an admin approved (as /join would leave it)."""
+        services = self.town.bot.services
+        assert services is not None
+        env = services.env
+        async with env.db.transaction() as repo:
+            await repo.apply(user.id, user.first_name, None, area, None, env.now())
+            assert await repo.decide(user.id, True, self.town.admin.id, None, env.now())
+
+    async def drained(self) -> None:
+        """Wait until the bot has made every call it queued (each wait ends at the next call
+        the sandbox receives, not after a set time)."""
+        services = self.town.bot.services
+        assert services is not None
+        for _ in range(200):
+            await services.env.db.flush_loose()  # the sender's "sent" marks, now
+            async with services.env.db.reading() as repo:
+                if await repo.pending_outbox() == 0:
+                    return
+            await self.next_call()
+        raise AssertionError("the outbox never drained")
+
+    async def next_call(self) -> None:
+        """Wait until the sandbox receives the bot's next call."""
+        calls = self.town.sb.calls
+        before = len(calls)
+        await self.town.sb.wait_until(lambda: len(calls) > before, timeout=WAIT)
+
+
+# -- the flows -----------------------------------------------------------------------------
+
+FlowRun = Callable[[Story], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A story that can post to groups, and the town it needs."""
+
+    run: FlowRun
+    start: datetime = DEFAULT_START
+    settings: dict[str, Any] = field(default_factory=dict)
+    group_budget: int | None = None  # messages a "minute" per group (a storm), or the test's
+
+
+FLOWS: dict[str, Flow] = {}
+
+
+def flow(*, start: datetime = DEFAULT_START, group_budget: int | None = None,
+         **settings: Any) -> Callable[[FlowRun], FlowRun]:
+    """Register a flow for the property test (its name is the function's)."""
+    def register(run: FlowRun) -> FlowRun:
+        FLOWS[run.__name__] = Flow(run, start, settings, group_budget)
+        return run
+    return register
+
+
+@flow()
+async def first_card_text(story: Story) -> None:
+    """A request without photos: a text card in the district's elderly group."""
+    ref = await story.file()
+    card = await story.card(story.town.volunteers, ref)
+    assert card.kind == "text" and card.buttons == [CLAIM]
+    assert "address given" in (card.text or "") and GUANGMINGLU_01 in (card.text or "")
+    # The description is on the card by design, the number typed into it masked.
+    assert "ring my son on •••." in (card.text or "")
+    assert DESCRIPTION_PHONE not in (card.text or "")
+
+
+@flow()
+async def first_card_photo(story: Story) -> None:
+    """A request with a photo: the card is the photo with the summary as its caption."""
+    ref = await story.file(photo=True)
+    card = await story.card(story.town.volunteers, ref)
+    assert card.kind == "photo" and card.buttons == [CLAIM]
+
+
+@flow()
+async def claim_reminder(story: Story) -> None:
+    """Nobody claims for 30 minutes: the group is reminded, a reply to the card."""
+    town = story.town
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    await town.tick(minutes=31)
+    reminder = await town.volunteers.wait_for(text="Still waiting for a volunteer")
+    assert ref in (reminder.text or "") and reminder.reply_to_message_id == card.message_id
+
+
+@flow()
+async def escalation_up_the_tree(story: Story) -> None:
+    """Nobody claims at the station (a basic group): every 2 hours the card climbs to the
+    institute's group, the district's group and the admin chat."""
+    town = story.town
+    station = await story.bound_group("Guangminglu 1 volunteers", "elderly guangminglu-01",
+                                      kind="group")
+    institute = await story.bound_group("Guangminglu volunteers", "elderly guangminglu")
+    ref = await story.file()
+    await story.card(station, ref)
+    await town.tick(hours=2, minutes=1)
+    assert "Escalated" in ((await story.card(institute, ref)).text or "")
+    await story.citizen.wait_for(text="passed it to the service centre")
+    await town.tick(hours=2)
+    assert "Escalated" in ((await story.card(town.volunteers, ref)).text or "")
+    await town.tick(hours=2)
+    at_admins = await story.card(town.admin_chat, ref)
+    assert "Escalated" in (at_admins.text or "")
+    await open_bot(town.admin)
+    await story.claim(town.admin, town.admin_chat, at_admins, ref)
+    await town.sb.wait_until(lambda: "claimed by Admin" in (at_admins.text or ""))
+
+
+@flow()
+async def release_and_redispatch(story: Story) -> None:
+    """Li claims and releases: the card offers Claim again, and Zhang takes it."""
+    town = story.town
+    await open_bot(town.vol1, town.vol2)
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    await story.claim(town.vol1, town.volunteers, card, ref)
+    await town.sb.wait_until(lambda: "claimed by Li" in (card.text or ""))
+    await town.vol1.press("↩️ Release")
+    await town.vol1.wait_for(text=ref)
+    await town.sb.wait_until(lambda: card.buttons == [CLAIM])
+    await story.claim(town.vol2, town.volunteers, card, ref)
+    await town.sb.wait_until(lambda: "claimed by Zhang" in (card.text or ""))
+
+
+@flow()
+async def reopened_by_the_citizen(story: Story) -> None:
+    """Li is done, the citizen says it is not resolved: the old card becomes history, a
+    fresh card goes up, the admin chat is told; Zhang claims the fresh one."""
+    town = story.town
+    await open_bot(town.vol1, town.vol2)
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    details = await story.claim(town.vol1, town.volunteers, card, ref)
+    await story.done(town.vol1, details, "Tightened the pipe.")
+    await story.citizen.wait_for(text="resolved?")
+    await story.citizen.press("👎 No, not yet")
+    fresh = await story.card(town.volunteers, ref)
+    await town.admin_chat.wait_for(text=f"{ref} was reopened by the citizen")
+    await town.sb.wait_until(lambda: "not resolved" in (card.text or ""))
+    await story.claim(town.vol2, town.volunteers, fresh, ref)
+
+
+@flow()
+async def done_confirmed_and_auto_closed(story: Story) -> None:
+    """The card is edited at each step: claimed, done, closed when the citizen confirms and
+    rates; a second request is never confirmed and closes on the clock; a third is
+    cancelled by its citizen."""
+    town = story.town
+    await open_bot(town.vol1)
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    details = await story.claim(town.vol1, town.volunteers, card, ref)
+    await story.done(town.vol1, details, "Replaced the washer; the ceiling is dry.")
+    await town.sb.wait_until(lambda: "done by Li" in (card.text or ""))
+    await story.citizen.wait_for(text="resolved?")
+    await story.citizen.press("👍 Yes, resolved")
+    await story.citizen.wait_for(text="How would you rate")
+    await story.citizen.press("⭐⭐⭐⭐⭐")
+    await story.citizen.wait_for(text="add a comment")
+    await story.citizen.send(f"Thanks! You can reach me at {PHONE[3:]} any time.")
+    await story.citizen.wait_for(text="Your request is closed")
+    await town.sb.wait_until(lambda: "closed" in (card.text or "").splitlines()[0])
+
+    second = await story.file()
+    card2 = await story.card(town.volunteers, second)
+    details2 = await story.claim(town.vol1, town.volunteers, card2, second)
+    await story.done(town.vol1, details2, None)
+    await town.tick(hours=24, minutes=1)
+    await town.tick(hours=48)
+    await story.citizen.wait_for(text="closed because we did not hear back")
+    await town.sb.wait_until(lambda: "closed" in (card2.text or "").splitlines()[0])
+
+    third = await story.file()
+    card3 = await story.card(town.volunteers, third)
+    await story.citizen.send("/my")
+    await story.citizen.wait_for(text="Your requests")
+    await story.citizen.press(f"✖ Cancel {third}")
+    await story.citizen.wait_for(text=f"Cancel request {third}?")
+    await story.citizen.press("Yes, cancel it")
+    await town.sb.wait_until(lambda: "cancelled" in (card3.text or ""))
+
+
+@flow()
+async def casework_moves_and_more(story: Story) -> None:
+    """An admin moves a request to another category (the legal group), then to another
+    community (its station group), assigns it, cancels it, reopens it: each step edits the
+    old cards or posts fresh ones."""
+    town = story.town
+    await open_bot(town.vol1, town.vol2)
+    legal = await story.bound_group("Legal volunteers", "legal")
+    station2 = await story.bound_group("Guangminglu 2 volunteers", "elderly guangminglu-02")
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    await story.claim(town.vol1, town.volunteers, card, ref)
+
+    await story.admin_says(f"/move {ref} legal needs a lawyer", town.admin_chat, "moved from")
+    await story.card(legal, ref)
+    await town.sb.wait_until(lambda: "Moved to" in (card.text or ""))
+    await story.admin_says(f"/move {ref} elderly", town.admin_chat, "moved from")
+    await story.card(town.volunteers, ref)
+    await story.admin_says(f"/move {ref} guangminglu-02 wrong community", town.admin_chat,
+                           "moved from")
+    moved = await story.card(station2, ref)
+    assert moved.buttons == [CLAIM]
+
+    await town.vol2.send("/start")  # already open; Zhang gets it by an admin
+    await town.vol2.wait_for(text="Choose below")
+    await story.admin_says(f"/assign {ref} {town.vol2.id} nearest", town.admin_chat,
+                           "is assigned to")
+    await town.vol2.wait_for(text=ADDRESS)
+    await town.sb.wait_until(lambda: "claimed by Zhang" in (moved.text or ""))
+    await story.admin_says(f"/cancel {ref} filed twice", town.admin_chat, "is cancelled")
+    await town.sb.wait_until(lambda: "cancelled by an admin" in (moved.text or ""))
+    await story.admin_says(f"/reopen {ref} not a duplicate after all", town.admin_chat,
+                           "is reopened")
+    await story.card(station2, ref)
+
+
+@flow(group_budget=3, delivery={"group_per_minute": 3})
+async def storm_combined_cards(story: Story) -> None:
+    """Five citizens send at the same moment to a group that takes three messages a
+    "minute": their cards share messages; Li claims one from a combined message, and the
+    message is redrawn."""
+    town = story.town
+    await open_bot(town.vol1)
+    citizens = [story.new_citizen(f"Neighbour {n}", f"+86139770100{n:02d}",
+                                  f"Flat {n}, 8 Quillfeather Court") for n in range(5)]
+    await asyncio.gather(*(story.fill_form(c) for c in citizens))
+    refs = await asyncio.gather(*(story.send(c) for c in citizens))
+    await town.sb.wait_until(lambda: all(any(ref in (m.text or "")
+                                             for m in town.volunteers.bot_messages())
+                                         for ref in refs), timeout=WAIT)
+    combined = max(town.volunteers.bot_messages(), key=lambda m: len(m.buttons))
+    assert len(combined.buttons) > 1, [m.text for m in town.volunteers.bot_messages()]
+    first = REF.findall(combined.text or "")[0]
+    await story.claim(town.vol1, town.volunteers, combined, first, button=f"{CLAIM} {first}")
+    await town.sb.wait_until(lambda: "claimed by Li" in (combined.text or ""), timeout=WAIT)
+
+
+@flow(start=datetime(2026, 6, 30, 10, 0, tzinfo=SHANGHAI))
+async def digest_summary_and_overdue(story: Story) -> None:
+    """On the last day of June one request waits (escalated, overdue) and one is claimed
+    and forgotten: 1 July brings the daily digest and the monthly summary to the admin chat,
+    2 July the overdue alert."""
+    town = story.town
+    await open_bot(town.vol1)
+    waiting = await story.file()
+    await story.card(town.volunteers, waiting)
+    forgotten = await story.file()
+    card = await story.card(town.volunteers, forgotten)
+    await story.claim(town.vol1, town.volunteers, card, forgotten)
+    await town.tick(hours=23, minutes=1)  # 09:01 on 1 July
+    digest = await town.admin_chat.wait_for(text="Daily digest · 2026-06-30")
+    assert waiting in (digest.text or "")
+    await town.admin_chat.wait_for(text="Monthly summary · 2026-06")
+    await town.tick(hours=25)  # 10:01 on 2 July: 48 h since the claim
+    await town.admin_chat.wait_for(text=f"{forgotten} is overdue")
+    await town.admin_chat.wait_for(text="Daily digest · 2026-07-01")
+
+
+@flow()
+async def broadcast(story: Story) -> None:
+    """With a request open, an admin broadcasts to all volunteers from the admin chat: the
+    preview and its "sent" edit stay there."""
+    town = story.town
+    await open_bot(town.vol1)
+    await story.approve_volunteer(town.vol1, "guangminglu-01")
+    ref = await story.file()
+    await story.card(town.volunteers, ref)
+    preview = await story.admin_says("/broadcast all Training on Saturday at 9:00",
+                                     town.admin_chat, "Preview")
+    await town.admin.press("✅ Send", chat=town.admin_chat, message=preview)
+    await town.vol1.wait_for(text="Training on Saturday")
+    await town.sb.wait_until(lambda: "Sent to 1" in (preview.text or ""))
+
+
+@flow()
+async def stats_and_chart(story: Story) -> None:
+    """/stats in the admin chat and in a volunteers group: the figures, then the chart with
+    its caption."""
+    town = story.town
+    await open_bot(town.vol1)
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    await story.claim(town.vol1, town.volunteers, card, ref)
+    for chat in (town.admin_chat, town.volunteers):
+        await story.admin_says("/stats", chat, "Collected")
+        chart = await chat.wait_for(predicate=lambda m: m.kind == "photo", timeout=WAIT)
+        assert (chart.text or "").startswith("📊")
+
+
+@flow()
+async def export_in_the_admin_chat(story: Story) -> None:
+    """/export in the admin chat sends an XLSX and a CSV there (every cell is scanned);
+    /export volunteers there sends a CSV without phones; in a volunteers group both are
+    refused."""
+    town = story.town
+    await open_bot(town.vol1)
+    await story.approve_volunteer(town.vol1, "guangminglu-01")
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    details = await story.claim(town.vol1, town.volunteers, card, ref)
+    await story.done(town.vol1, details, "Fixed.")
+    await story.file()
+    await story.admin_says("/export", town.admin_chat, "Requests to export: 2")
+    files = [await town.admin_chat.wait_for(predicate=lambda m: m.kind == "document",
+                                            timeout=WAIT) for _ in range(2)]
+    names = sorted(f.raw["document"]["file_name"] for f in files)
+    assert names[0].endswith(".csv") and names[1].endswith(".xlsx"), names
+    xlsx = next(f for f in files if f.raw["document"]["file_name"].endswith(".xlsx"))
+    cells = spreadsheet_cells(town.sb.world.files[xlsx.raw["document"]["file_id"]].data)
+    assert ref in cells  # the scan reads the cells
+    await story.admin_says("/export volunteers", town.admin_chat, "Volunteers")
+    await story.admin_says("/export", town.volunteers, "private")
+    await story.admin_says("/export volunteers", town.volunteers, "phone numbers")
+
+
+@flow()
+async def find_in_groups(story: Story) -> None:
+    """/find in a volunteers group is refused (to the admin and to a volunteer); in the
+    admin's private chat it shows the phone and address; in the admin chat it shows the rest
+    and says where to ask for them. Then the other lookups typed in groups: /bindings,
+    /admins, and /my and /mytasks (pointed to the private chat)."""
+    town = story.town
+    ref = await story.file()
+    await story.card(town.volunteers, ref)
+    await story.admin_says(f"/find {ref}", town.volunteers, "please ask in a private chat")
+    await town.vol1.send(f"/find {ref}", chat=town.volunteers)
+    await town.volunteers.wait_for(text="only admins")
+    await open_bot(town.admin)
+    await town.admin.send(f"/find {ref}")
+    private = await town.admin.wait_for(text="Timeline")
+    assert PHONE in (private.text or "") and ADDRESS in (private.text or "")
+    found = await story.admin_says(f"/find {ref}", town.admin_chat, "Timeline")
+    assert f"send /find {ref} to me in private" in (found.text or "")
+    # The other lookups typed in groups: the admin's lists, and the private-chat commands
+    # of citizens and volunteers (pointed to the private chat).
+    await story.admin_says("/bindings", town.admin_chat, "Volunteer groups")
+    await story.admin_says("/admins", town.volunteers, "Admins")
+    for person, command in ((story.citizen, "/my"), (town.vol1, "/mytasks")):
+        await person.send(command, chat=town.volunteers)
+        await town.volunteers.wait_for(text="private")
+
+
+@flow()
+async def card_refused_goes_to_the_admin_chat(story: Story) -> None:
+    """The volunteers group has removed the bot: the card goes to the admin chat instead,
+    with a notice naming Telegram's error."""
+    town = story.town
+    town.volunteers.remove_bot()
+    ref = await story.file()
+    await town.admin_chat.wait_for(text="could not be posted to its group")
+    card = await story.card(town.admin_chat, ref)
+    assert card.buttons == [CLAIM]
+
+
+# -- the tests -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flow_name() -> str:
+    """The flow a test runs (the property test is parametrized over all of them)."""
+    return "first_card_text"
+
+
+@pytest.fixture
+def the_flow(flow_name: str) -> Flow:
+    """The flow and the town it needs."""
+    return FLOWS[flow_name]
+
+
+@pytest.fixture
+def clock_start(the_flow: Flow) -> datetime:
+    """When the flow's clock starts."""
+    return the_flow.start
+
+
+@pytest.fixture
+def town_settings(the_flow: Flow) -> dict[str, Any]:
+    """The area tree, and the flow's own settings."""
+    return {"areas": {"file": str(AREA_FILE)}, **the_flow.settings}
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Capture every record at DEBUG from every logger, from before the bot starts: loggers
+    set to a higher level are lowered, and those that do not propagate get the handler."""
+    caplog.set_level(logging.DEBUG)
+    assert logging.root.manager.disable < logging.DEBUG
+    lonely = []
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        if logger.level > logging.DEBUG:
+            caplog.set_level(logging.DEBUG, logger=name)
+        if not logger.propagate:
+            logger.addHandler(caplog.handler)
+            lonely.append(logger)
+    yield caplog
+    for logger in lonely:
+        logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+async def sandbox(
+    clock: StoryClock, the_flow: Flow, debug_logs: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Sandbox]:
+    """conftest's sandbox; for a storm, groups take a few messages per 3-second minute (and
+    the bot's sender keeps to the same budget, with its usual margin)."""
+    limits = sandbox_limits()
+    if the_flow.group_budget is not None:
+        minute = 3.0
+        limits = replace(limits, group_per_minute=the_flow.group_budget,
+                         group_edits_per_minute=the_flow.group_budget, group_window=minute)
+        monkeypatch.setattr(delivery, "GROUP_WINDOW", minute * 61 / 60)
+    async with Sandbox(token=TOKEN, limits=limits, clock=clock.now) as sb:
+        yield sb
+
+
+@pytest.fixture
+def story(town: Town) -> Story:
+    """The town, recorded from the start, with a citizen whose data are markers."""
+    watch_groups(town)
+    return Story(town)
+
+
+@pytest.mark.parametrize("flow_name", list(FLOWS))
+async def test_nothing_private_leaves_the_private_chats(
+    story: Story, the_flow: Flow, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever the flow posts to groups, and whatever is logged, holds no citizen's phone or
+    exact address."""
+    await the_flow.run(story)
+    await story.drained()
+    assert story.town.sb.count_429 == 0, story.town.sb.errors
+    assert_nothing_private_left_the_private_chats(story.town, story.markers, caplog)
+
+
+async def test_the_markers_are_real_and_the_scan_sees_them(
+    story: Story, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The positive control: the claimer's private chat does get the phone and the address,
+    and the same scan that finds nothing in the groups finds both there (and in a log
+    record that carries them)."""
+    town = story.town
+    await open_bot(town.vol1)
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    details = await story.claim(town.vol1, town.volunteers, card, ref)
+    text = details.text or ""
+    assert PHONE in text and ADDRESS in text
+    markers = story.markers
+    private = [snapshot(town.sb, "final", m) for m in town.vol1.private.bot_messages()]
+    found = {what for seen in private for what in markers.found_in(seen.text)}
+    assert found == {f"phone {PHONE}", f"address {ADDRESS!r}", f"phone {DESCRIPTION_PHONE}"}
+    # Spaced out, or without +86, the phone is still found.
+    assert markers.found_in("call +86 139 7700 4321") == [f"phone {PHONE}"]
+    assert markers.found_in("139-7700-4321") == [f"phone {PHONE}"]
+    assert markers.found_in("near quillfeather lane") == [f"address {ADDRESS!r}"]
+    assert markers.found_in(DESCRIPTION) == [f"phone {DESCRIPTION_PHONE}"]
+    record = logging.LogRecord("civicloop.test", logging.DEBUG, __file__, 1,
+                               "sent %s", ({"text": text},), None)
+    assert leaks_in_logs([record], markers)
+    await story.drained()
+    assert_nothing_private_left_the_private_chats(town, markers, caplog)
