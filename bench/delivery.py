@@ -21,7 +21,7 @@ from telegram.request import HTTPXRequest
 from bench import bench_clock
 from bot.config import parse_config
 from bot.context import Env
-from bot.delivery import Sender
+from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from sandbox import Limits, Sandbox, SimChat, SimMessage
 from storage import Database, Outgoing

@@ -5,8 +5,8 @@ civicloop; the same N drive the same number of messages through a bare PTB echo 
 against the same sandbox with flood limits off, so this measures the bots, not Telegram.
 
 Goal: civicloop >= 0.5x the bare bot's update rate. The bare bot is PTB as shipped (httpx);
-civicloop makes its calls over aiohttp (bot/transport.py). For comparison the bare bot also
-runs on civicloop's transport, so the figures show what the transport gives and what
+civicloop makes its calls over aiohttp (bot/delivery/transport.py). For comparison the bare
+bot also runs on civicloop's transport, so the figures show what the transport gives and what
 civicloop's own work costs.
 
     python -m bench.loop --citizens 50      # the full run
@@ -25,9 +25,10 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bench import bench_clock
-from bot.app import Services, run
+from bot.app import run
 from bot.config import parse_config
-from bot.transport import AiohttpRequest
+from bot.delivery.transport import AiohttpRequest
+from bot.wiring import Services
 from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
 
 TOKEN = "123456:BENCH-token"

@@ -53,12 +53,13 @@ import aiosqlite
 from telegram.request import BaseRequest, RequestData
 
 from bench.ptb_floor import floor_rate
-from bot.app import Services, run
-from bot.areas import AreaTree, load_areas
+from bot.app import run
+from bot.areas.tree import AreaTree, load_areas
 from bot.config import Config, parse_config
 from bot.context import Clock
-from bot.delivery import Pacer
-from bot.periods import parse_period
+from bot.delivery.sender import Pacer
+from bot.reports.periods import parse_period
+from bot.wiring import Services
 from sandbox.spec import ApiError, Spec, Upload, bad_request, load_spec
 from storage import Database, Repo
 from storage import stats as stats_sql

@@ -21,8 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import parse_config
-from bot.export import export_labels, write_export
 from bot.i18n import Catalogs
+from bot.reports.export import export_labels, write_export
 from storage import Database
 from storage.stats import cohort
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from bench import BENCH_START, bench_clock
 from bot.app import run
-from bot.areas import load_areas
+from bot.areas.tree import load_areas
 from bot.config import parse_config
 from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
 from storage import Database

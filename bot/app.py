@@ -1,11 +1,13 @@
-"""The composition root: builds the services and the Application, registers every handler."""
+"""The Application: built from the route tables, run with our poller, sender and sweep.
+
+With bot.wiring (which builds the services) the composition root: the only module that
+imports both the services and handlers/."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
@@ -18,24 +20,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import ui
-from bot.admin import AdminConsole
-from bot.casework import Casework
 from bot.config import Config
 from bot.context import Clock, Env
-from bot.delivery import Sender
-from bot.export import Exports
+from bot.delivery.polling import Poller
+from bot.delivery.transport import AiohttpRequest
 from bot.i18n import Catalogs
-from bot.intake import Intake
-from bot.jobs import Jobs
-from bot.loop import RequestLoop
-from bot.menus import CommandMenus
-from bot.polling import Poller
-from bot.roles import Roles
-from bot.schedule import Schedule
-from bot.stats import Statistics
-from bot.transport import AiohttpRequest
-from bot.volunteers import Volunteers
+from bot.wiring import Services, build_services
 from handlers import citizen, errors, routes
 from storage import Database
 
@@ -46,31 +36,6 @@ NEW = filters.UpdateType.MESSAGE
 PRIVATE = filters.ChatType.PRIVATE & NEW
 GROUPS = filters.ChatType.GROUPS & NEW
 EDITED_IN_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
-
-
-@dataclass
-class Services:
-    """Everything handlers call, built once per process."""
-
-    env: Env
-    intake: Intake
-    loop: RequestLoop
-    sender: Sender
-    schedule: Schedule
-    volunteers: Volunteers
-    roles: Roles
-    jobs: Jobs
-    admin: AdminConsole
-    stats: Statistics
-    exports: Exports
-    casework: Casework
-    menus: CommandMenus
-
-    async def notify(self, chat_id: int, text: str) -> None:
-        """Queue a plain message (used by the error handler)."""
-        async with self.env.db.transaction() as repo:
-            await repo.enqueue([ui.message(chat_id, text)], self.env.now())
-        self.env.wake_sender()
 
 
 def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
@@ -214,20 +179,8 @@ async def run(
         env = Env(db=db, config=config, t=Catalogs.load(config.default_language),
                   clock=clock or Clock())
         app = build_application(config, request=request)
-        sender = Sender(env, app.bot)
-        env.wake_sender = sender.wake
-        db.on_queued = sender.offer
-        loop = RequestLoop(env)
-        roles, jobs = Roles(env), Jobs(env)
-        menus = CommandMenus(env, roles, routes.menus())
-        volunteers = Volunteers(env, loop, menus)
-        services = Services(
-            env, Intake(env, loop, volunteers), loop, sender, Schedule(env, loop), volunteers,
-            roles, jobs, AdminConsole(env, loop, roles, menus),
-            Statistics(env, loop, roles, jobs), Exports(env, roles, jobs, volunteers),
-            Casework(env, loop, roles), menus,
-        )
-        await volunteers.sync_teams()
+        services = build_services(env, app.bot, routes.menus())
+        await services.volunteers.sync_teams()
         app.bot_data["services"] = services
         if not await connect(app, stop):
             return

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.areas import AreaError, AreaTree, load_areas
+from bot.areas.tree import AreaError, AreaTree, load_areas
 
 LANGUAGES = ("zh", "en")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"

@@ -13,7 +13,7 @@ from bot import buttons
 from bot.context import Answer, Said, Who
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.wiring import Services
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import buttons
-from bot.menus import Menu
+from bot.people.menus import Menu
 from handlers import admin, citizen, volunteer
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]

@@ -20,9 +20,9 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.areas import load_areas
+from bot.areas.tree import load_areas
 from bot.config import Config, load_config
-from bot.schedule import quiet_until
+from bot.schedule.sweep import quiet_until
 from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
 
 TOKEN = "123456:DEMO-token"

@@ -18,7 +18,7 @@ CHUNK = 1000  # rows fetched at a time: memory stays the same for ten rows or a 
 # in order instead of gathering the areas' rows and sorting them.
 _COHORT = "r.created_at >= ? AND r.created_at < ?"
 
-# One row per request, in the order of the columns of bot/export.py.
+# One row per request, in the order of the columns of bot/reports/export.py.
 _ROWS = """
     SELECT r.ref, r.category, r.area_id, r.status, r.closed_how, r.cancelled_by,
            COALESCE(v.name, r.volunteer_name), r.volunteer_id, t.name_zh, t.name_en,

@@ -1495,7 +1495,7 @@ class Repo:
         rows = await self._all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
         return {row[0]: int(row[1]) for row in rows}
 
-    # -- combined cards: one group message listing several requests (bot/delivery.py) ------
+    # -- combined cards: one group message listing several requests (bot/delivery/sender.py) --
 
     async def chat_queue(
         self, chat_id: int, from_id: int, limit: int

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import Services, run
+from bot.app import run
 from bot.config import Config, parse_config
 from bot.context import Clock, ShiftedClock
+from bot.wiring import Services
 from sandbox import Limits, Sandbox, SimChat, SimUser
 
 TOKEN = "123456:TEST-token"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.areas import AreaError, AreaTree, distance_km, load_areas
+from bot.areas.tree import AreaError, AreaTree, distance_km, load_areas
 from bot.config import ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent

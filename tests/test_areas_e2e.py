@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.areas import distance_km, load_areas
+from bot.areas.tree import distance_km, load_areas
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import REF, card_of, claim

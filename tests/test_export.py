@@ -17,7 +17,8 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.config import Config, parse_config
-from bot.export import (
+from bot.i18n import Catalogs
+from bot.reports.export import (
     BOM,
     COLUMNS,
     ExportPart,
@@ -26,8 +27,7 @@ from bot.export import (
     period_stem,
     write_export,
 )
-from bot.i18n import Catalogs
-from bot.periods import parse_period
+from bot.reports.periods import parse_period
 from storage import Database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -375,9 +375,9 @@ async def test_a_failed_export_leaves_no_files_behind(
 ) -> None:
     """The job fails half way (the disk is full, say): no part is left, not even openpyxl's
     temporary sheet, since the rows name volunteers."""
-    import bot.export
+    import bot.reports.export
 
-    real = bot.export._values
+    real = bot.reports.export._values
     seen: list[int] = []
     sheets: list[Path] = []
 
@@ -389,7 +389,7 @@ async def test_a_failed_export_leaves_no_files_behind(
         return real(*args)
 
     before = temporary_sheets()
-    monkeypatch.setattr(bot.export, "_values", failing)
+    monkeypatch.setattr(bot.reports.export, "_values", failing)
     with pytest.raises(OSError, match="No space"):
         export(db_path, tmp_path / "out", config, max_rows=2)
     assert list((tmp_path / "out").iterdir()) == []

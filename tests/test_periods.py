@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.periods import looks_like_period, parse_period
+from bot.reports.periods import looks_like_period, parse_period
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 29, 10, 30, tzinfo=SHANGHAI).timestamp()

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot import delivery
+from bot.delivery import sender as delivery
 from sandbox import Sandbox, SimChat, SimMessage, SimUser
 from storage import Request
 from tests.conftest import DEFAULT_START, TOKEN, Town, sandbox_limits

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from telegram.ext import CommandHandler
 
 from bot.app import build_application
 from bot.i18n import Catalogs
-from bot.menus import Menu
+from bot.people.menus import Menu
 from handlers import routes
 from sandbox import Sandbox
 from tests.conftest import make_config
@@ -43,7 +44,7 @@ def test_a_role_menu_holds_its_own_commands_and_those_of_the_roles_below() -> No
     /stats; the admin chat has no citizen or volunteer command but /cancel."""
     menus = routes.menus()
     chain = [Menu.CITIZEN, Menu.VOLUNTEER, Menu.AREA_ADMIN, Menu.CENTRE_ADMIN]
-    for lower, higher in zip(chain, chain[1:], strict=False):
+    for lower, higher in itertools.pairwise(chain):
         assert set(menus[lower]) < set(menus[higher])
     assert menus[Menu.CITIZEN] == ("start", "new", "my", "join", "lang", "help", "cancel")
     assert menus[Menu.GROUP_ADMIN] == ("bind", "bindings", "stats")

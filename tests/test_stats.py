@@ -17,15 +17,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import charts, render
-from bot.charts import Bar
 from bot.context import Clock, Env, Who
 from bot.i18n import Catalogs
-from bot.jobs import Jobs
-from bot.loop import RequestLoop
-from bot.periods import parse_period, whole_time
-from bot.roles import Roles
-from bot.stats import Statistics
+from bot.people.roles import Roles
+from bot.reports import charts
+from bot.reports.charts import Bar
+from bot.reports.periods import parse_period, whole_time
+from bot.reports.stats import Statistics
+from bot.requests import render
+from bot.requests.loop import RequestLoop
+from bot.schedule.jobs import Jobs
 from storage import Database, Repo
 from storage import stats as sql
 from storage.stats import Cohort
@@ -485,7 +486,7 @@ def test_chinese_labels_have_a_font(tmp_path: Path) -> None:
 
 
 def _centre() -> Any:
-    from bot.roles import Role
+    from bot.people.roles import Role
 
     return Role(CENTRE, centre=True)
 

@@ -21,9 +21,9 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.config import Config, parse_config
-from bot.export import COLUMNS, export_labels, write_export
 from bot.i18n import Catalogs
-from bot.periods import parse_period
+from bot.reports.export import COLUMNS, export_labels, write_export
+from bot.reports.periods import parse_period
 from storage import Database
 from storage.stats import Counts, cohort
 

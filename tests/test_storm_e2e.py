@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot import delivery
+from bot.delivery import sender as delivery
 from sandbox import Sandbox, SimChat, SimMessage, SimUser
 from tests.conftest import TOKEN, Town, sandbox_limits
 from tests.flows import REF, card_of, file_request, open_bot

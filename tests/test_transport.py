@@ -16,7 +16,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.transport import AiohttpRequest
+from bot.delivery.transport import AiohttpRequest
 from sandbox import Limits, Sandbox, SimUser
 
 TOKEN = "123456:TRANSPORT-token"

@@ -6,12 +6,13 @@ import re
 import secrets
 from typing import Any
 
-from bot import buttons, render, ui
+from bot import buttons, ui
 from bot.config import LANGUAGES
 from bot.context import Answer, Env, Said, Who
 from bot.i18n import Raw
-from bot.loop import RequestLoop
-from bot.volunteers import Volunteers
+from bot.requests import render
+from bot.requests.loop import RequestLoop
+from bot.volunteers.registration import Volunteers
 from storage import Dialog, Outgoing, Repo
 
 STEPS = ("category", "description", "location", "area", "contact", "confirm")

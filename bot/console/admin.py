@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from bot import buttons, render, ui
+from bot import buttons, ui
 from bot.context import Answer, Env, Who
-from bot.loop import DISTRICT, RequestLoop
-from bot.menus import CommandMenus
-from bot.roles import Role, Roles
+from bot.people.menus import CommandMenus
+from bot.people.roles import Role, Roles
+from bot.requests import render
+from bot.requests.loop import DISTRICT, RequestLoop
 from storage import Outgoing, Repo, User
 
 REASON_MAX = 200

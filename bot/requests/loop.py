@@ -6,9 +6,10 @@ import hashlib
 import hmac
 from typing import Any, TypeGuard
 
-from bot import buttons, render, ui
+from bot import buttons, ui
 from bot.context import Answer, Env, Who
-from bot.roles import Role
+from bot.people.roles import Role
+from bot.requests import render
 from storage import Card, Dialog, Outgoing, Repo, Request
 from storage.models import CLAIMED, DISPATCHED
 

@@ -27,14 +27,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import charts, render, ui
-from bot.charts import Bar, Chart
+from bot import ui
 from bot.context import Env, Who
 from bot.i18n import Raw
-from bot.jobs import Jobs
-from bot.loop import RequestLoop
-from bot.periods import Period, looks_like_period, parse_period, whole_time
-from bot.roles import Role, Roles
+from bot.people.roles import Role, Roles
+from bot.reports import charts
+from bot.reports.charts import Bar, Chart
+from bot.reports.periods import Period, looks_like_period, parse_period, whole_time
+from bot.requests import render
+from bot.requests.loop import RequestLoop
+from bot.schedule.jobs import Jobs
 from storage import Outgoing
 from storage import stats as sql
 from storage.models import OPEN_STATUSES, Job

@@ -12,10 +12,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import buttons, render, ui
+from bot import buttons, ui
 from bot.context import Env
 from bot.i18n import Raw
-from bot.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
+from bot.requests import render
+from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
 from storage import Dialog, Outgoing, Repo, Request, Timer
 from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
 

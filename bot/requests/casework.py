@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import render, ui
+from bot import ui
 from bot.context import Env, Who
-from bot.loop import RequestLoop
-from bot.roles import Role, Roles
+from bot.people.roles import Role, Roles
+from bot.requests import render
+from bot.requests.loop import RequestLoop
 from storage import Card, Event, Outgoing, Repo, Request
 from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE, OPEN_STATUSES
 

@@ -22,9 +22,10 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import buttons, render, ui
+from bot import buttons, ui
 from bot.config import Delivery
 from bot.context import Env
+from bot.requests import render
 from storage import OutboxRow, Outgoing, Repo
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.config import LANGUAGES
 from bot.context import Env
-from bot.roles import Roles
+from bot.people.roles import Roles
 from storage import Outgoing, Repo
 
 

@@ -8,10 +8,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot import buttons, render, ui
+from bot import buttons, ui
 from bot.context import Answer, Env, Said, Who
-from bot.loop import RequestLoop
-from bot.menus import CommandMenus
+from bot.people.menus import CommandMenus
+from bot.requests import render
+from bot.requests.loop import RequestLoop
 from storage import Dialog, Outgoing, Repo
 
 NAME_MAX = 40

@@ -21,14 +21,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import render, ui
+from bot import ui
 from bot.config import Config
 from bot.context import Env, Who
 from bot.i18n import Catalogs
-from bot.jobs import Jobs
-from bot.periods import Period, looks_like_period, parse_period
-from bot.roles import Role, Roles
-from bot.volunteers import Volunteers, volunteers_document
+from bot.people.roles import Role, Roles
+from bot.reports.periods import Period, looks_like_period, parse_period
+from bot.requests import render
+from bot.schedule.jobs import Jobs
+from bot.volunteers.registration import Volunteers, volunteers_document
 from storage import Outgoing, Repo
 from storage.export import stream_rows
 from storage.models import Job

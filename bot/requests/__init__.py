@@ -1,0 +1,8 @@
+"""Loop 1, citizen requests: 点单 intake, 派单 dispatch, 接单 claim, 评单 rating, and casework.
+
+Owns: intake.py (the request form and the private-chat conversation), loop.py (the lifecycle:
+submit, dispatch up the area tree, claim, release, done, confirm, reopen, cancel), casework.py
+(an admin's /find, /assign, /cancel, /reopen, /move), render.py (how a request looks: cards,
+the claimer's details, summaries; phones never on a group card). May import: the kernel,
+bot.areas, bot.people, bot.volunteers (a private message may belong to a registration), storage.
+"""
