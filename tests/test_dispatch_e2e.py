@@ -7,7 +7,11 @@ sandbox's users and the tests wait on what they would see, never on the clock.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
+
+import storage.db
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import REF, card_of, claim, file_request, open_bot
@@ -520,3 +524,39 @@ async def test_find_shows_a_request_and_its_timeline_to_admins_only(town: Town) 
     await town.volunteers.wait_for(text="This shows phone numbers")
     await town.admin.send("/find 2026-999999", chat=town.admin_chat)
     await town.admin_chat.wait_for(text="No request has the reference 2026-999999")
+
+
+async def test_following_a_claim_link_is_one_unit_of_work(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The /start that follows Zhang's claim link greets him and claims the request in one
+    transaction: a crash between two commits could have kept the greeting and lost the claim.
+    The same holds for a citizen's /cancel <ref>, which asks for the confirmation at once."""
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    press = await town.vol2.press(CLAIM, chat=town.volunteers, message=card)
+    url = (await press.answer()).url
+    assert url is not None
+    services = town.bot.services
+    assert services is not None
+    db = services.env.db
+    opened: list[int | None] = []
+    real = db.transaction
+
+    def counted() -> Any:
+        handling = storage.db._handling_update.get()
+        opened.append(handling.update_id if handling is not None else None)
+        return real()
+
+    monkeypatch.setattr(db, "transaction", counted)
+    await town.vol2.send(f"/start {url.split('?start=', 1)[1]}")
+    await town.vol2.wait_for(text=ref, predicate=lambda m: ALICE_PHONE in (m.text or ""))
+    by_update = [u for u in opened if u is not None]
+    assert len(by_update) == 1, opened
+
+    opened.clear()
+    other = await file_request(town.citizen, text="Filed twice by mistake")
+    opened.clear()
+    await town.citizen.send(f"/cancel {other}")
+    await town.citizen.wait_for(text=f"Cancel request {other}?")
+    assert len([u for u in opened if u is not None]) == 1, opened

@@ -17,7 +17,8 @@ PACKAGES = ("bot", "handlers", "storage")
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.areas",),
     ("storage",),
-    ("bot.config", "bot.i18n", "bot.locales", "bot.context", "bot.buttons", "bot.ui"),
+    ("bot.config", "bot.i18n", "bot.locales", "bot.context", "bot.buttons", "bot.ui",
+     "bot.dialogs", "bot.unit"),
     ("bot.people",),
     ("bot.requests", "bot.volunteers"),
     ("bot.schedule", "bot.delivery"),

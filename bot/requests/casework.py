@@ -87,7 +87,6 @@ class Casework:
         Returns False, doing nothing, for a citizen's /cancel <anything else> in private:
         that still means "leave the form"."""
         env = self.env
-        own: int | None = None
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             role = await self.roles.of(repo, who.user_id)
@@ -97,16 +96,14 @@ class Casework:
                 own = await self._own_request(repo, who, chat_id, args)
                 if own is None and chat_id == who.user_id and not _REF.match(args[0]):
                     return False  # "/cancel now": not a reference, so leave the form
-                out = [] if own is not None else [
-                    ui.message(chat_id, env.t(lang, "admin.not_admin"))]
+                if own is None:
+                    out = [ui.message(chat_id, env.t(lang, "admin.not_admin"))]
+                else:  # the Cancel confirmation, as the button would give it
+                    answer, out = await self.loop.ask_cancel_in(repo, who, lang, own)
+                    if answer.alert:  # not cancellable (any more): say why
+                        out = [ui.message(who.user_id, answer.text)]
             await repo.enqueue(out, env.now())
         env.wake_sender()
-        if own is not None:
-            answer = await self.loop.ask_cancel(who, own)
-            if answer.alert:  # not cancellable (any more): say why, as the button would
-                async with env.db.transaction() as repo:
-                    await repo.enqueue([ui.message(who.user_id, answer.text)], env.now())
-                env.wake_sender()
         return True
 
     async def reopen(self, who: Who, chat_id: int, args: list[str]) -> None:
@@ -157,7 +154,7 @@ class Casework:
             detail["reason"] = reason
         await repo.add_event(before.id, "assigned", actor.who.user_id, now, detail)
         # The clocks of a claim: the volunteer's due time, nothing about waiting any more.
-        await self.loop._stop_clocks(repo, before.id)
+        await self.loop.stop_clocks(repo, before.id)
         due_after = env.config.policy(before.category).due_after
         await repo.schedule("volunteer_due", now + due_after, now, request_id=before.id)
         request = await repo.request(before.id)
@@ -208,7 +205,7 @@ class Casework:
                                       status=self._status(before, lang)))
         await repo.add_event(before.id, "cancelled", actor.who.user_id, now,
                              {"by": "admin", "reason": reason})
-        await self.loop._stop_clocks(repo, before.id)
+        await self.loop.stop_clocks(repo, before.id)
         await repo.withdraw_hours(before.id, now)  # a done request's hours never count now
         request = await repo.request(before.id)
         assert request is not None

@@ -9,6 +9,7 @@ from typing import Any
 from bot import buttons, ui
 from bot.config import LANGUAGES
 from bot.context import Answer, Env, Said, Who
+from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import RequestLoop
@@ -37,23 +38,25 @@ class Intake:
     # -- entry points -----------------------------------------------------------------------
 
     async def start(self, who: Who, payload: str) -> None:
-        """Greet the user with the menu; a claim link finishes the claim it started."""
+        """Greet the user with the menu; a claim link finishes the claim it started, a join
+        link starts the registration: all in one transaction, so a crash cannot keep the
+        greeting and lose the claim."""
         env, t = self.env, self.env.t
         async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
+            user, lang = await env.see(repo, who)
             draft = await repo.dialog(who.user_id)
             out = [ui.message(who.user_id, t(lang, "start.greeting", name=who.first_name),
                               self.loop.citizen_menu(lang))]
-            if draft is not None and draft.flow == "intake":
+            if draft is not None and draft.flow == Flow.INTAKE:
                 out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
+            link = _CLAIM_LINK.match(payload)
+            if payload == "join":
+                out += await self.volunteers.join_in(repo, who, lang)
+            elif link:
+                out += await self.loop.claim_from_link(repo, user, lang, who,
+                                                       int(link.group(1)), link.group(2))
             await repo.enqueue(out, env.now())
         env.wake_sender()
-        if payload == "join":
-            await self.volunteers.join(who)
-            return
-        link = _CLAIM_LINK.match(payload)
-        if link:
-            await self.loop.claim_from_start(who, int(link.group(1)), link.group(2))
 
     async def help(self, who: Who) -> None:
         """Explain what the bot does and how to use it."""
@@ -111,7 +114,7 @@ class Intake:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
-            if dialog is not None and dialog.flow != "intake":
+            if dialog is not None and dialog.flow != Flow.INTAKE:
                 # A short dialog (a note, a comment) sits on top: leave it, and bring back
                 # the draft it interrupted, if any, rather than start a blank one.
                 await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
@@ -122,7 +125,7 @@ class Intake:
                     await repo.enqueue([ui.message(who.user_id, refusal)], env.now())
                     env.wake_sender()
                     return
-                dialog = Dialog(who.user_id, "intake", "category",
+                dialog = Dialog(who.user_id, Flow.INTAKE, "category",
                                 {"id": secrets.token_hex(3), "photos": []})
                 await self._save(repo, dialog)
             await repo.enqueue(self._ask(dialog, lang), env.now())
@@ -152,7 +155,7 @@ class Intake:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
-            if dialog is not None and dialog.flow != "intake":
+            if dialog is not None and dialog.flow != Flow.INTAKE:
                 # /cancel ends the short dialog only; an interrupted draft comes back.
                 await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
                 out = [ui.message(who.user_id, env.t(lang, "common.skipped"))]
@@ -179,13 +182,13 @@ class Intake:
             if dialog is None:
                 out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
                                   self.loop.citizen_menu(lang))]
-            elif dialog.flow == "intake":
+            elif dialog.flow == Flow.INTAKE:
                 out = await self._intake_step(repo, dialog, lang, said)
-            elif dialog.flow == "done":
+            elif dialog.flow == Flow.DONE_NOTE:
                 out = await self._done_note(repo, who, lang, dialog, said)
-            elif dialog.flow == "comment":
+            elif dialog.flow == Flow.COMMENT:
                 out = await self._comment(repo, who, lang, dialog, said)
-            elif dialog.flow in ("join", "reject"):
+            elif dialog.flow in (Flow.JOIN, Flow.REJECT_REASON):
                 if said.kind == "command":
                     out = [ui.message(who.user_id, env.t(lang, "join.command_mid_form"))]
                 else:
@@ -203,7 +206,7 @@ class Intake:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
-            if dialog is None or dialog.flow != "intake" or dialog.data.get("id") != draft_id:
+            if dialog is None or dialog.flow != Flow.INTAKE or dialog.data.get("id") != draft_id:
                 return Answer(t(lang, "intake.form_closed"), alert=True)
             out: list[Outgoing] = []
             answer = Answer()
@@ -220,7 +223,7 @@ class Intake:
                 env.wake_sender()
                 return answer
             elif action == "areas" and dialog.step == "area":
-                dialog = Dialog(dialog.user_id, "intake", "area", {**dialog.data, "far": True})
+                dialog = Dialog(dialog.user_id, Flow.INTAKE, "area", {**dialog.data, "far": True})
             elif action == "skip" and dialog.step == "contact":
                 dialog = self._advance(dialog, phone=None)
             elif action == "confirm" and dialog.step == "confirm":
@@ -234,7 +237,7 @@ class Intake:
                 env.wake_sender()
                 return Answer(t(lang, "intake.sent_toast", ref=request.ref))
             elif action == "edit" and dialog.step == "confirm":
-                dialog = Dialog(dialog.user_id, "intake", "edit", dialog.data)
+                dialog = Dialog(dialog.user_id, Flow.INTAKE, "edit", dialog.data)
             elif action == "field" and dialog.step == "edit" and arg in self.editable():
                 data = {**dialog.data, "editing": True}
                 if arg == "description":
@@ -242,11 +245,11 @@ class Intake:
                 if arg == "location" and "area" in self.steps():
                     # A new place may be in another community: ask that again after it.
                     data.update(editing=False, then_confirm=True, area=None)
-                dialog = Dialog(dialog.user_id, "intake", arg, data)
+                dialog = Dialog(dialog.user_id, Flow.INTAKE, arg, data)
             elif action == "resume":
                 pass  # the nudge's Continue: ask the current question again
             elif action == "back" and dialog.step == "edit":
-                dialog = Dialog(dialog.user_id, "intake", "confirm", dialog.data)
+                dialog = Dialog(dialog.user_id, Flow.INTAKE, "confirm", dialog.data)
             elif action == "cancel":
                 await self._end(repo, who.user_id)
                 await repo.enqueue(
@@ -270,7 +273,7 @@ class Intake:
     async def resume_draft(self, repo: Repo, user_id: int, lang: str) -> list[Outgoing]:
         """If an interrupted draft is back on top, ask its current question again."""
         dialog = await repo.dialog(user_id)
-        if dialog is None or dialog.flow != "intake":
+        if dialog is None or dialog.flow != Flow.INTAKE:
             return []
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
                 *self._ask(dialog, lang)]
@@ -310,12 +313,12 @@ class Intake:
         """Store changes and move to the next step (or back to the summary when editing)."""
         data = {**dialog.data, **changes}
         if data.get("editing"):
-            return Dialog(dialog.user_id, "intake", "confirm", {**data, "editing": False})
+            return Dialog(dialog.user_id, Flow.INTAKE, "confirm", {**data, "editing": False})
         if data.get("then_confirm") and dialog.step == "area":
-            return Dialog(dialog.user_id, "intake", "confirm", {**data, "then_confirm": False})
+            return Dialog(dialog.user_id, Flow.INTAKE, "confirm", {**data, "then_confirm": False})
         steps = self.steps()
         following = steps[steps.index(dialog.step) + 1]
-        return Dialog(dialog.user_id, "intake", following, data)
+        return Dialog(dialog.user_id, Flow.INTAKE, following, data)
 
     def _question(self, lang: str, step: str, key: str, **values: Any) -> str:
         """A step's question, numbered (Step 2 of 5)."""
@@ -484,7 +487,7 @@ class Intake:
             first_of_album = said.media_group_id != data.get("media_group")
             if len(photos) >= config.max_photos:
                 data["media_group"] = said.media_group_id
-                dialog = Dialog(dialog.user_id, "intake", "description", data)
+                dialog = Dialog(dialog.user_id, Flow.INTAKE, "description", data)
                 await self._save(repo, dialog)
                 if said.media_group_id and not first_of_album:
                     return []
@@ -494,10 +497,10 @@ class Intake:
             data.update(photos=photos, media_group=said.media_group_id)
             if text:
                 data["description"] = text
-                dialog = self._advance(Dialog(dialog.user_id, "intake", "description", data))
+                dialog = self._advance(Dialog(dialog.user_id, Flow.INTAKE, "description", data))
                 await self._save(repo, dialog)
                 return self._ask(dialog, lang)
-            dialog = Dialog(dialog.user_id, "intake", "description", data)
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, "description", data)
             await self._save(repo, dialog)
             if said.media_group_id and not first_of_album:
                 return []  # one acknowledgement per album is enough
@@ -505,7 +508,7 @@ class Intake:
                                       count=len(photos), max=config.max_photos)]
         if said.kind == "voice":
             data["voice"] = said.file_id
-            dialog = Dialog(dialog.user_id, "intake", "description", data)
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, "description", data)
             await self._save(repo, dialog)
             return [self._next_prompt(dialog, lang, "intake.voice_received")]
         if not text:
@@ -551,7 +554,7 @@ class Intake:
             await self.loop.finish_done(repo, who, lang, request_id, note, photo)
             return await self.resume_draft(repo, who.user_id, lang)
         data = {**dialog.data, "note": note, "photo": photo}
-        await repo.save_dialog(Dialog(who.user_id, "done", "hours", data), self.env.now())
+        await repo.save_dialog(Dialog(who.user_id, Flow.DONE_NOTE, "hours", data), self.env.now())
         return [self._hours_question(who.user_id, lang, request_id)]
 
     def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
@@ -591,7 +594,7 @@ class Intake:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if (
-                dialog is None or dialog.flow != "done" or dialog.step != "hours"
+                dialog is None or dialog.flow != Flow.DONE_NOTE or dialog.step != "hours"
                 or dialog.data.get("request_id") != request_id
             ):
                 return Answer(t(lang, "common.stale"), alert=True)
@@ -626,7 +629,7 @@ class Intake:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if (
-                dialog is None or dialog.flow != "done"
+                dialog is None or dialog.flow != Flow.DONE_NOTE
                 or dialog.data.get("request_id") != request_id
             ):
                 return Answer(env.t(lang, "common.stale"), alert=True)
@@ -644,7 +647,7 @@ class Intake:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
             if (
-                dialog is None or dialog.flow != "comment"
+                dialog is None or dialog.flow != Flow.COMMENT
                 or dialog.data.get("request_id") != request_id
             ):
                 return Answer(env.t(lang, "common.stale"), alert=True)

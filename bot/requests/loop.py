@@ -8,13 +8,13 @@ from typing import Any, TypeGuard
 
 from bot import buttons, ui
 from bot.context import Answer, Env, Who
+from bot.dialogs import RESUMABLE, Flow
 from bot.people.roles import Role
 from bot.requests import render
-from storage import Card, Dialog, Outgoing, Repo, Request
+from storage import Card, Dialog, Outgoing, Repo, Request, User
 from storage.models import CLAIMED, DISPATCHED
 
 MY_REQUESTS_SHOWN = 10
-RESUMABLE_FLOWS = ("intake", "join")  # forms that a short dialog may interrupt
 DISTRICT = ""  # the binding level that covers the whole district
 ADMIN_LEVEL = "!admin"  # past the top of the tree: the admin chat
 CAPTION_NOTE_CHARS = 400  # even in 2-unit characters, well inside a 1024-unit caption
@@ -166,12 +166,12 @@ class RequestLoop:
     async def _await_claim(self, repo: Repo, request_id: int, category: str, since: float) -> None:
         """Start the unclaimed clock: a reminder to the group, then escalation."""
         now, policy = self.env.now(), self.env.config.policy(category)
-        await self._stop_clocks(repo, request_id)
+        await self.stop_clocks(repo, request_id)
         await repo.schedule("claim_reminder", since + policy.claim_reminder, now,
                             request_id=request_id)
         await repo.schedule("escalate", since + policy.escalate_after, now, request_id=request_id)
 
-    async def _stop_clocks(self, repo: Repo, request_id: int) -> None:
+    async def stop_clocks(self, repo: Repo, request_id: int) -> None:
         """Call off every pending timer of a request: its state changed."""
         await repo.cancel_timers(self.env.now(), request_id=request_id)
         await repo.set_overdue(request_id, None)
@@ -205,60 +205,72 @@ class RequestLoop:
 
         `chat_id` is where Claim was pressed; None means a signed claim link was followed.
         """
-        env, t = self.env, self.env.t
+        env = self.env
         async with env.db.transaction() as repo:
             user, lang = await env.see(repo, who)
-            request, cards, banned = await repo.request_for_claim(request_id, who.user_id)
-            if request is None:
-                return Answer(t(lang, "claim.unknown"), alert=True)
-            if chat_id is not None and chat_id not in {card.chat_id for card in cards}:
-                return Answer(t(lang, "common.stale"), alert=True)  # forged: no card here
-            if request.status == CLAIMED and request.volunteer_id == who.user_id:
-                # Theirs already (a repeated press, or the answer got lost): send it again.
-                await repo.enqueue(render.task_details(env, request, who.user_id, lang),
-                                   env.now())
-                env.wake_sender()
-                return Answer(t(lang, "claim.already_yours", ref=request.ref))
-            if request.status != DISPATCHED:
-                key = "claim.taken" if request.status == CLAIMED else "claim.not_open"
-                return Answer(t(lang, key), alert=True)
-            if not user.started or user.blocked:
-                # Telegram lets a bot write only to people who opened it; ask them to, and
-                # keep the request open for whoever can take it now.
-                token = self.claim_token(request_id, who.user_id)
-                url = f"https://t.me/{env.bot_username}?start=claim_{request_id}_{token}"
-                return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url)
-            if banned:
-                return Answer(t(lang, "moderation.claim_banned"), alert=True)
-            if not await self.may_claim(repo, who.user_id):
-                url = f"https://t.me/{env.bot_username}?start=join"
-                return Answer(t(lang, "claim.register_first"), True, url)
-            now = env.now()
-            claimed = await repo.claim(request_id, who.user_id, who.first_name, now)
-            if claimed is None:
-                return Answer(t(lang, "claim.taken"), alert=True)
-            request = claimed
-            await repo.add_event(request_id, "claimed", who.user_id, now)
-            await self._stop_clocks(repo, request_id)
-            due_after = env.config.policy(request.category).due_after
-            await repo.schedule("volunteer_due", now + due_after, now, request_id=request_id)
-            out = await self.card_updates(repo, request, cards)
-            out += render.task_details(env, request, who.user_id, lang)
-            out.append(ui.message(request.citizen_id,
-                                  t(request.language, "citizen.claimed", ref=request.ref)))
-            await repo.enqueue(out, now)
-        env.wake_sender()
-        return Answer(t(lang, "claim.won", ref=request.ref))
+            answer, out = await self.claim_in(repo, user, lang, who, request_id, chat_id)
+            if out:
+                await repo.enqueue(out, env.now())
+        if out:
+            env.wake_sender()
+        return answer
 
-    async def claim_from_start(self, who: Who, request_id: int, token: str) -> None:
-        """Finish a claim that began with a signed 'open the bot' link, telling the outcome."""
+    async def claim_in(
+        self, repo: Repo, user: User, lang: str, who: Who, request_id: int,
+        chat_id: int | None,
+    ) -> tuple[Answer, list[Outgoing]]:
+        """The claim, inside the caller's transaction: the answer to show the presser and the
+        messages to queue with it (none when the claim is refused)."""
+        env, t = self.env, self.env.t
+        request, cards, banned = await repo.request_for_claim(request_id, who.user_id)
+        if request is None:
+            return Answer(t(lang, "claim.unknown"), alert=True), []
+        if chat_id is not None and chat_id not in {card.chat_id for card in cards}:
+            return Answer(t(lang, "common.stale"), alert=True), []  # forged: no card here
+        if request.status == CLAIMED and request.volunteer_id == who.user_id:
+            # Theirs already (a repeated press, or the answer got lost): send it again.
+            return (Answer(t(lang, "claim.already_yours", ref=request.ref)),
+                    render.task_details(env, request, who.user_id, lang))
+        if request.status != DISPATCHED:
+            key = "claim.taken" if request.status == CLAIMED else "claim.not_open"
+            return Answer(t(lang, key), alert=True), []
+        if not user.started or user.blocked:
+            # Telegram lets a bot write only to people who opened it; ask them to, and
+            # keep the request open for whoever can take it now.
+            token = self.claim_token(request_id, who.user_id)
+            url = f"https://t.me/{env.bot_username}?start=claim_{request_id}_{token}"
+            return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url), []
+        if banned:
+            return Answer(t(lang, "moderation.claim_banned"), alert=True), []
+        if not await self.may_claim(repo, who.user_id):
+            url = f"https://t.me/{env.bot_username}?start=join"
+            return Answer(t(lang, "claim.register_first"), True, url), []
+        now = env.now()
+        claimed = await repo.claim(request_id, who.user_id, who.first_name, now)
+        if claimed is None:
+            return Answer(t(lang, "claim.taken"), alert=True), []
+        request = claimed
+        await repo.add_event(request_id, "claimed", who.user_id, now)
+        await self.stop_clocks(repo, request_id)
+        due_after = env.config.policy(request.category).due_after
+        await repo.schedule("volunteer_due", now + due_after, now, request_id=request_id)
+        out = await self.card_updates(repo, request, cards)
+        out += render.task_details(env, request, who.user_id, lang)
+        out.append(ui.message(request.citizen_id,
+                              t(request.language, "citizen.claimed", ref=request.ref)))
+        return Answer(t(lang, "claim.won", ref=request.ref)), out
+
+    async def claim_from_link(
+        self, repo: Repo, user: User, lang: str, who: Who, request_id: int, token: str
+    ) -> list[Outgoing]:
+        """Finish a claim that began with a signed 'open the bot' link, inside the caller's
+        transaction (the /start that followed it): what to queue, the outcome told."""
         if not hmac.compare_digest(token, self.claim_token(request_id, who.user_id)):
-            return  # not a link we gave this person: the greeting is all they get
-        answer = await self.claim(who, request_id, None)
+            return []  # not a link we gave this person: the greeting is all they get
+        answer, out = await self.claim_in(repo, user, lang, who, request_id, None)
         if answer.alert:
-            async with self.env.db.transaction() as repo:
-                await repo.enqueue([ui.message(who.user_id, answer.text)], self.env.now())
-            self.env.wake_sender()
+            out.append(ui.message(who.user_id, answer.text))
+        return out
 
     async def release(self, who: Who, request_id: int) -> Answer:
         """Put a claimed request back up for claiming."""
@@ -288,7 +300,8 @@ class RequestLoop:
             request = await repo.request(request_id)
             if not _held_by(request, who):
                 return Answer(t(lang, "task.not_yours"), alert=True)
-            await self.push_dialog(repo, who.user_id, "done", "note", {"request_id": request_id})
+            await self.push_dialog(repo, who.user_id, Flow.DONE_NOTE, "note",
+                                   {"request_id": request_id})
             skip = ui.inline([[(t(lang, "common.skip"),
                                 buttons.DONE_WITHOUT_NOTE.data(request_id))]])
             await repo.enqueue(
@@ -306,7 +319,7 @@ class RequestLoop:
         it closes); ask the citizen if it is resolved."""
         env, t = self.env, self.env.t
         now = env.now()
-        await self.pop_dialog(repo, who.user_id, "done")
+        await self.pop_dialog(repo, who.user_id, Flow.DONE_NOTE)
         if not await repo.complete(request_id, who.user_id, note, photo, now):
             await repo.enqueue([ui.message(who.user_id, t(lang, "task.not_yours"))], now)
             return False
@@ -317,7 +330,7 @@ class RequestLoop:
         request = await repo.request(request_id)
         assert request is not None
         policy = env.config.policy(request.category)
-        await self._stop_clocks(repo, request_id)
+        await self.stop_clocks(repo, request_id)
         await repo.schedule("rating_reminder", now + policy.rating_reminder, now,
                             request_id=request_id)
         await repo.schedule("auto_close", now + policy.auto_close, now, request_id=request_id)
@@ -372,7 +385,7 @@ class RequestLoop:
             due_after = env.config.policy(request.category).due_after
             # "The same period again": from when it was due, or from now if pressed early.
             due = max(now, (request.claimed_at or now) + due_after) + due_after
-            await self._stop_clocks(repo, request_id)
+            await self.stop_clocks(repo, request_id)
             await repo.schedule("volunteer_due", due, now, request_id=request_id)
             await repo.add_event(request_id, "extended", who.user_id, now)
             text = t(lang, "schedule.extended", ref=request.ref,
@@ -414,7 +427,7 @@ class RequestLoop:
                     return Answer(t(lang, "rate.already_answered"), alert=True)
                 await repo.add_event(request_id, "confirmed", who.user_id, now)
                 await repo.credit_hours(request_id, now)
-                await self._stop_clocks(repo, request_id)
+                await self.stop_clocks(repo, request_id)
                 closed = await repo.request(request_id)
                 assert closed is not None
                 await repo.enqueue(await self.card_updates(repo, closed), now)
@@ -489,7 +502,7 @@ class RequestLoop:
             if not await repo.rate(request_id, who.user_id, stars, now):
                 return Answer(t(lang, "rate.already_rated"), alert=True)
             await repo.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
-            await self.push_dialog(repo, who.user_id, "comment", "text",
+            await self.push_dialog(repo, who.user_id, Flow.COMMENT, "text",
                                     {"request_id": request_id})
             skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
             await repo.enqueue([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)], now)
@@ -501,7 +514,7 @@ class RequestLoop:
     ) -> bool:
         """Store the optional comment and thank the citizen."""
         now = self.env.now()
-        await self.pop_dialog(repo, who.user_id, "comment")
+        await self.pop_dialog(repo, who.user_id, Flow.COMMENT)
         if text is not None:
             if not await repo.add_comment(request_id, who.user_id, text, now):
                 await repo.enqueue([ui.message(who.user_id, self.env.t(lang, "common.stale"))],
@@ -540,24 +553,31 @@ class RequestLoop:
 
     async def ask_cancel(self, who: Who, request_id: int) -> Answer:
         """Ask the citizen to confirm cancelling a request."""
-        env, t = self.env, self.env.t
+        env = self.env
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
-            request = await repo.request(request_id)
-            if request is None or request.citizen_id != who.user_id:
-                return Answer(t(lang, "common.not_yours"), alert=True)
-            if request.status not in (DISPATCHED, CLAIMED):
-                return Answer(t(lang, "my.cannot_cancel"), alert=True)
-            keyboard = ui.inline([[
-                (t(lang, "my.cancel_yes"), buttons.CANCEL_YES.data(request_id)),
-                (t(lang, "my.cancel_no"), buttons.CANCEL_NO.data(request_id)),
-            ]])
-            await repo.enqueue(
-                [ui.message(who.user_id, t(lang, "my.cancel_confirm", ref=request.ref), keyboard)],
-                env.now(),
-            )
+            answer, out = await self.ask_cancel_in(repo, who, lang, request_id)
+            await repo.enqueue(out, env.now())
         env.wake_sender()
-        return Answer()
+        return answer
+
+    async def ask_cancel_in(
+        self, repo: Repo, who: Who, lang: str, request_id: int
+    ) -> tuple[Answer, list[Outgoing]]:
+        """The Cancel confirmation, inside the caller's transaction: the answer to show and
+        the messages to queue with it."""
+        t = self.env.t
+        request = await repo.request(request_id)
+        if request is None or request.citizen_id != who.user_id:
+            return Answer(t(lang, "common.not_yours"), alert=True), []
+        if request.status not in (DISPATCHED, CLAIMED):
+            return Answer(t(lang, "my.cannot_cancel"), alert=True), []
+        keyboard = ui.inline([[
+            (t(lang, "my.cancel_yes"), buttons.CANCEL_YES.data(request_id)),
+            (t(lang, "my.cancel_no"), buttons.CANCEL_NO.data(request_id)),
+        ]])
+        text = t(lang, "my.cancel_confirm", ref=request.ref)
+        return Answer(), [ui.message(who.user_id, text, keyboard)]
 
     async def cancel(self, who: Who, request_id: int) -> Answer:
         """Cancel the citizen's request; the group card and any volunteer are told."""
@@ -571,7 +591,7 @@ class RequestLoop:
             if not await repo.cancel_by_citizen(request_id, who.user_id, now):
                 return Answer(t(lang, "my.cannot_cancel"), alert=True)
             await repo.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
-            await self._stop_clocks(repo, request_id)
+            await self.stop_clocks(repo, request_id)
             request = await repo.request(request_id)
             assert request is not None
             out = await self.card_updates(repo, request)
@@ -642,12 +662,12 @@ class RequestLoop:
     # -- short dialogs that interrupt a draft -----------------------------------------------
 
     async def push_dialog(
-        self, repo: Repo, user_id: int, flow: str, step: str, data: dict[str, Any]
+        self, repo: Repo, user_id: int, flow: Flow, step: str, data: dict[str, Any]
     ) -> None:
         """Start a short dialog, keeping a form underneath (a request draft or a volunteer
         registration) so nothing typed is lost."""
         current = await repo.dialog(user_id)
-        if current is not None and current.flow in RESUMABLE_FLOWS and current.flow != flow:
+        if current is not None and current.flow in RESUMABLE and current.flow != flow:
             data = {**data, "resume": {"flow": current.flow, "step": current.step,
                                        "data": current.data}}
         elif current is not None and "resume" in current.data:
@@ -664,7 +684,7 @@ class RequestLoop:
             await repo.save_dialog(
                 Dialog(user_id, resume["flow"], resume["step"], resume["data"]), self.env.now()
             )
-            if resume["flow"] == "intake":
+            if resume["flow"] == Flow.INTAKE:
                 await self.restart_draft_clock(repo, user_id)
         else:
             await repo.end_dialog(user_id)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot import buttons, ui
 from bot.context import Env
+from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
@@ -230,8 +231,8 @@ class Schedule:
             return
         lang = await self.loop.language_of(repo, user_id)
         t = self.env.t
-        stashed = (dialog.data.get("resume") or {}).get("flow") == "intake"
-        if dialog.flow != "intake":
+        stashed = (dialog.data.get("resume") or {}).get("flow") == Flow.INTAKE
+        if dialog.flow != Flow.INTAKE:
             if not stashed:
                 return
             # The draft lies under a short dialog (a note, a comment): no nudge now, it

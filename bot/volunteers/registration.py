@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import buttons, ui
 from bot.context import Answer, Env, Said, Who
+from bot.dialogs import Flow
 from bot.people.menus import CommandMenus
 from bot.requests import render
 from bot.requests.loop import RequestLoop
@@ -39,29 +40,32 @@ class Volunteers:
 
     async def join(self, who: Who) -> None:
         """Start a registration, or show the one already on file."""
-        env, t = self.env, self.env.t
+        env = self.env
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
-            record = await repo.volunteer(who.user_id)
-            if record is not None and record.status != "rejected":
-                team = env.config.volunteering.team(record.team_id)
-                text = t(lang, "join.record", name=record.name, status=t(lang, f"join.status."
-                                                                          f"{record.status}"),
-                         area=render.area_name(env, record.area_id or "", lang),
-                         team=team.name(lang) if team else t(lang, "join.no_team"))
-                out = [ui.message(who.user_id, text)]
-            else:
-                await self.loop.push_dialog(repo, who.user_id, "join", "name", {})
-                out = [ui.message(who.user_id, t(lang, "join.ask_name"))]
-            await repo.enqueue(out, env.now())
+            await repo.enqueue(await self.join_in(repo, who, lang), env.now())
         env.wake_sender()
+
+    async def join_in(self, repo: Repo, who: Who, lang: str) -> list[Outgoing]:
+        """/join inside the caller's transaction: the messages to queue."""
+        env, t = self.env, self.env.t
+        record = await repo.volunteer(who.user_id)
+        if record is not None and record.status != "rejected":
+            team = env.config.volunteering.team(record.team_id)
+            text = t(lang, "join.record", name=record.name,
+                     status=t(lang, f"join.status.{record.status}"),
+                     area=render.area_name(env, record.area_id or "", lang),
+                     team=team.name(lang) if team else t(lang, "join.no_team"))
+            return [ui.message(who.user_id, text)]
+        await self.loop.push_dialog(repo, who.user_id, Flow.JOIN, "name", {})
+        return [ui.message(who.user_id, t(lang, "join.ask_name"))]
 
     async def on_message(
         self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
     ) -> list[Outgoing]:
         """Take the typed answers of the registration (name, phone) or a rejection reason."""
         t, text = self.env.t, said.text.strip()
-        if dialog.flow == "reject":
+        if dialog.flow == Flow.REJECT_REASON:
             if said.kind != "text" or not text:
                 return [ui.message(who.user_id, t(lang, "join.want_reason"))]
             return await self._decide(repo, who, lang, int(dialog.data["applicant"]), False,
@@ -70,7 +74,7 @@ class Volunteers:
             if said.kind != "text" or not text or len(text) > NAME_MAX or text.startswith("/"):
                 return [ui.message(who.user_id, t(lang, "join.want_name", max=NAME_MAX))]
             await repo.save_dialog(
-                Dialog(who.user_id, "join", "phone", {**dialog.data, "name": text}),
+                Dialog(who.user_id, Flow.JOIN, "phone", {**dialog.data, "name": text}),
                 self.env.now())
             keyboard = ui.reply_keyboard([
                 [{"text": t(lang, "intake.share_phone"), "request_contact": True}]])
@@ -93,7 +97,7 @@ class Volunteers:
         tree = self.env.config.areas
         if tree is None:
             return await self._ask_team(repo, user_id, lang, data)
-        await repo.save_dialog(Dialog(user_id, "join", "area", data), self.env.now())
+        await repo.save_dialog(Dialog(user_id, Flow.JOIN, "area", data), self.env.now())
         rows = _pairs([(i.name(lang), buttons.JOIN_INSTITUTE.data(i.id))
                        for i in tree.children(tree.root)])
         return [ui.message(user_id, self.env.t(lang, "join.ask_area"), ui.inline(rows))]
@@ -110,7 +114,7 @@ class Volunteers:
             near = set(tree.ancestry(area) + tree.subtree(institute))
         offered = [team for team in teams
                    if near is None or team.area_id is None or team.area_id in near]
-        await repo.save_dialog(Dialog(user_id, "join", "team", data), self.env.now())
+        await repo.save_dialog(Dialog(user_id, Flow.JOIN, "team", data), self.env.now())
         rows = [[(team.name(lang), buttons.JOIN_TEAM.data(team.id))]
                 for team in offered[:TEAMS_OFFERED]]
         rows.append([(self.env.t(lang, "join.no_team"), buttons.JOIN_TEAM.data("-"))])
@@ -122,7 +126,7 @@ class Volunteers:
         async with env.db.transaction() as repo:
             _, lang = await env.see(repo, who)
             dialog = await repo.dialog(who.user_id)
-            if dialog is None or dialog.flow != "join":
+            if dialog is None or dialog.flow != Flow.JOIN:
                 return Answer(t(lang, "intake.form_closed"), alert=True)
             if action is buttons.JOIN_INSTITUTE and dialog.step == "area" and tree and arg in tree:
                 rows = _pairs([(s.name(lang), buttons.JOIN_AREA.data(s.id))
@@ -148,7 +152,7 @@ class Volunteers:
         env, t = self.env, self.env.t
         await repo.apply(who.user_id, data["name"], data.get("phone"), data.get("area"),
                          data.get("team"), env.now())
-        await self.loop.pop_dialog(repo, who.user_id, "join")
+        await self.loop.pop_dialog(repo, who.user_id, Flow.JOIN)
         team = env.config.volunteering.team(data.get("team"))
         # The leader decides; the admins see it too, so nothing waits on a leader who never
         # opened the bot.
@@ -193,7 +197,7 @@ class Volunteers:
                     url = f"https://t.me/{env.bot_username}?start=help"
                     return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True,
                                   url)
-                await self.loop.push_dialog(repo, who.user_id, "reject", "reason",
+                await self.loop.push_dialog(repo, who.user_id, Flow.REJECT_REASON, "reason",
                                             {"applicant": applicant})
                 out = [ui.message(who.user_id, t(lang, "join.ask_reason", name=record.name))]
             await repo.enqueue(out, env.now())
@@ -210,7 +214,7 @@ class Volunteers:
     ) -> list[Outgoing]:
         env, t = self.env, self.env.t
         if approve is False:
-            await self.loop.pop_dialog(repo, who.user_id, "reject")
+            await self.loop.pop_dialog(repo, who.user_id, Flow.REJECT_REASON)
         if not await repo.decide(applicant, approve, who.user_id, reason, env.now()):
             return [ui.message(who.user_id, t(lang, "join.already_decided"))]
         alang = await self.loop.language_of(repo, applicant)

@@ -1,0 +1,25 @@
+"""The conversations a private chat can be in: one enum, the only place a flow is named.
+
+A private message goes to the flow of the user's `dialogs` row (bot/requests/intake.py routes
+it). The values are what the table stores, so they never change once shipped.
+
+Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Flow(StrEnum):
+    """A conversation held in the `dialogs` table."""
+
+    INTAKE = "intake"  # a citizen's request form
+    DONE_NOTE = "done"  # a volunteer's note (and hours) after Done
+    COMMENT = "comment"  # a citizen's comment after rating
+    JOIN = "join"  # a volunteer registration
+    REJECT_REASON = "reject"  # an approver's reason for rejecting a registration
+
+
+# Long forms a short dialog may interrupt: they are stashed and come back after it.
+RESUMABLE = frozenset({Flow.INTAKE, Flow.JOIN})

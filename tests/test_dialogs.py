@@ -1,0 +1,30 @@
+"""Dialog flows are named in bot/dialogs.py only, with the values the table has always held."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.dialogs import RESUMABLE, Flow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_stored_names_of_the_flows_never_change() -> None:
+    """Rows written by earlier versions must still be understood after an upgrade."""
+    assert {f.name: f.value for f in Flow} == {
+        "INTAKE": "intake", "DONE_NOTE": "done", "COMMENT": "comment", "JOIN": "join",
+        "REJECT_REASON": "reject"}
+    assert {Flow.INTAKE, Flow.JOIN} == RESUMABLE
+
+
+def test_no_module_names_a_flow_by_a_bare_string() -> None:
+    """Comparing or writing a dialog's flow goes through the enum."""
+    names = "|".join(f.value for f in Flow)
+    bare = re.compile(rf"""flow\W*(==|!=|in)\s*\(?["']({names})["']"""
+                      rf"""|Dialog\([^,]+,\s*["']({names})["']""")
+    offenders = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+                 for folder in ("bot", "handlers") for path in (ROOT / folder).rglob("*.py")
+                 for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+                 if bare.search(line)]
+    assert offenders == []
