@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test run lint bench clean
+.PHONY: install demo test run lint bench mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,20 @@ bench: $(STAMP)
 	$(PY) -m bench.storage --requests 50000
 	$(PY) -m bench.seed_year --requests 1000
 
+# Mutation testing of the core modules (issue 19; docs/decisions.md, "Mutation testing"). Slow,
+# so not part of `make test` or CI. Killed mutants are not run again until their code changes;
+# `make mutate AREAS=periods` runs one area; `$(PY) tools/mutate.py --all` runs everything again.
+AREAS ?=
+$(VENV)/.mutmut: $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut>=3.8,<4'
+	touch $@
+
+mutate: $(VENV)/.mutmut
+	nice -n 10 $(PY) tools/mutate.py $(AREAS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy bot handlers storage sandbox bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

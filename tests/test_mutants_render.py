@@ -1,0 +1,80 @@
+"""How cards and captions read, where mutation testing (`make mutate`) found no story."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import ui
+from bot.config import parse_config
+from bot.context import Env
+from bot.i18n import Catalogs
+from bot.requests import render
+from tests.conftest import CATEGORIES, TOKEN
+
+AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
+STATIONS = [f"zhongxinjie-0{n}" for n in range(1, 6)]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    """English by default, Chinese too, on the Shizhong area tree (no database needed)."""
+    config = parse_config({
+        "telegram": {"token": TOKEN},
+        "bot": {"database": "civicloop.db", "default_language": "en", "admin_ids": [1]},
+        "categories": CATEGORIES,
+        "areas": {"file": str(AREA_FILE)},
+    }, env={}, base_dir=tmp_path)
+    db: Any = None  # rendering never reads the database
+    return Env(db=db, config=config, t=Catalogs.load("en"))
+
+
+@pytest.mark.parametrize("count, caption", [
+    (1, "Zhongxinjie Community 1 Practice Station"),
+    (3, "Zhongxinjie Community 1 Practice Station, Zhongxinjie Community 2 Practice Station, "
+        "Zhongxinjie Community 3 Practice Station"),
+    (4, "Zhongxinjie Community 1 Practice Station, Zhongxinjie Community 2 Practice Station, "
+        "Zhongxinjie Community 3 Practice Station and 1 more"),
+    (5, "Zhongxinjie Community 1 Practice Station, Zhongxinjie Community 2 Practice Station, "
+        "Zhongxinjie Community 3 Practice Station and 2 more"),
+])
+def test_a_caption_names_three_areas_and_counts_the_rest(
+    env: Env, count: int, caption: str
+) -> None:
+    assert render.area_names(env, STATIONS[:count], "en") == caption
+
+
+def test_a_chinese_caption_uses_chinese_punctuation_and_counting(env: Env) -> None:
+    names = render.area_names(env, STATIONS[:4], "zh")
+    assert names == ("中心街第1社区新时代文明实践站、中心街第2社区新时代文明实践站、"
+                     "中心街第3社区新时代文明实践站等1个片区")
+
+
+def section(request_id: int, claimable: bool, body: str) -> render.CardSection:
+    text = f"📌 Request 2026-00000{request_id}\nCategory: shopping\n{body}"
+    return render.CardSection(request_id, f"2026-00000{request_id}", text, claimable)
+
+
+def test_a_combined_message_that_outgrew_telegram_shrinks_settled_cards_to_their_header(
+    env: Env,
+) -> None:
+    """Two settled requests with long notes push the message past 4096 units: they keep
+    only their first line, the waiting one stays whole with its Claim button."""
+    waiting = section(3, True, "x " * 500)
+    sections = [section(1, False, "note " * 500), section(2, False, "note " * 500), waiting]
+    text, markup = render.combined_card(env, sections)
+    assert text == "\n\n".join(["📌 Request 2026-000001", "📌 Request 2026-000002",
+                                waiting.text])
+    assert markup is not None
+    assert [[button["text"] for button in row] for row in markup["inline_keyboard"]] == [
+        ["🙋 Claim 2026-000003"]]
+
+
+def test_when_even_that_is_too_long_every_card_shrinks_to_its_header(env: Env) -> None:
+    sections = [section(n, True, "word " * 900) for n in (1, 2)]
+    text, markup = render.combined_card(env, sections)
+    assert text == "📌 Request 2026-000001\n\n📌 Request 2026-000002"
+    assert render.utf16_units(text) <= ui.TEXT_MAX
+    assert markup is not None and len(markup["inline_keyboard"]) == 2
