@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.config import parse_config
 from bot.i18n import Catalogs
 from bot.reports.export import export_labels, write_export
-from storage import Database
+from storage import Database, SnapshotReader
 from storage.stats import cohort
 
 CATEGORIES = ("environment", "infrastructure", "elderly", "children", "haircut", "health",
@@ -74,8 +74,9 @@ def export_peak(folder: Path, end: float) -> dict[str, float]:
     labels = export_labels(Catalogs.load("zh"), config, "zh")
     tracemalloc.start()
     began = time.monotonic()
-    parts = write_export(folder / "million.db", folder / "export", start=YEAR_START, end=end,
-                         area_ids=None, labels=labels, tz=ZoneInfo("Asia/Shanghai"))
+    parts = write_export(SnapshotReader(folder / "million.db"), folder / "export",
+                         start=YEAR_START, end=end, area_ids=None, labels=labels,
+                         tz=ZoneInfo("Asia/Shanghai"))
     seconds = time.monotonic() - began
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -7,14 +7,15 @@ package; nothing imports this module but bot.app, the handlers (for the type) an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 from telegram import Bot
 
 from bot import ui
 from bot.console.admin import AdminConsole
-from bot.context import Env
+from bot.context import Env, Who
 from bot.delivery.sender import Sender
 from bot.people.menus import CommandMenus, Menu
 from bot.people.roles import Roles
@@ -25,7 +26,11 @@ from bot.requests.intake import Intake
 from bot.requests.loop import RequestLoop
 from bot.schedule.jobs import Jobs
 from bot.schedule.sweep import Schedule
+from bot.unit import ActorUnit, Units
 from bot.volunteers.registration import Volunteers
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +38,7 @@ class Services:
     """Everything handlers call, built once per process."""
 
     env: Env
+    units: Units
     intake: Intake
     loop: RequestLoop
     sender: Sender
@@ -46,11 +52,19 @@ class Services:
     casework: Casework
     menus: CommandMenus
 
+    async def run(
+        self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
+        *args: P.args, **kwargs: P.kwargs,
+    ) -> T:
+        """Run one service call as an update's unit of work: one transaction, `who` recorded
+        once, what it sends queued with the commit and the sender woken once after it."""
+        async with self.units.for_update(who) as unit:
+            return await service(unit, *args, **kwargs)
+
     async def notify(self, chat_id: int, text: str) -> None:
         """Queue a plain message (used by the error handler)."""
-        async with self.env.db.transaction() as repo:
-            await repo.enqueue([ui.message(chat_id, text)], self.env.now())
-        self.env.wake_sender()
+        async with self.units.for_job() as unit:
+            unit.send(ui.message(chat_id, text))
 
 
 def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) -> Services:
@@ -64,12 +78,14 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     jobs = Jobs(env)
     command_menus = CommandMenus(env=env, roles=roles, menus=menus)
     volunteers = Volunteers(env=env, loop=loop, menus=command_menus)
+    units = Units(env)
     return Services(
         env=env,
+        units=units,
         intake=Intake(env=env, loop=loop, volunteers=volunteers),
         loop=loop,
         sender=sender,
-        schedule=Schedule(env=env, loop=loop),
+        schedule=Schedule(env=env, loop=loop, units=units),
         volunteers=volunteers,
         roles=roles,
         jobs=jobs,

@@ -22,40 +22,47 @@ def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Makes this group the volunteer group of a category."""
+    svc = services(context)
     chat = update.effective_chat
     assert chat is not None
     in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-    await services(context).loop.bind(who(update), chat.id, chat.title or "", in_group,
+    await svc.run(who(update), svc.loop.bind, chat.id, chat.title or "", in_group,
                                       _args(context))
 
 
 async def bindings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists which group serves which category where."""
-    await services(context).admin.list_bindings(who(update), _chat_id(update))
+    svc = services(context)
+    await svc.run(who(update), svc.admin.list_bindings, _chat_id(update))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Sends the statistics of a period and area, then a chart."""
-    await services(context).stats.stats(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.stats.stats, _chat_id(update), _args(context))
 
 
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Sends an export of requests (XLSX and CSV) or of volunteers."""
-    await services(context).exports.export(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.exports.export, _chat_id(update), _args(context))
 
 
 async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Shows one request with its timeline (/find <ref>)."""
-    await services(context).casework.find(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.casework.find, _chat_id(update), _args(context))
 
 
 async def assign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Gives a request to a volunteer (/assign <ref> <volunteer>)."""
-    await services(context).casework.assign(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.casework.assign, _chat_id(update), _args(context))
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/cancel <ref> <reason> cancels a request; a bare /cancel in private leaves the form."""
+    svc = services(context)
     chat = update.effective_chat
     if not context.args and chat is not None:
         if chat.type == ChatType.PRIVATE:
@@ -63,55 +70,64 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await citizen.in_group(update, context)
         return
-    if not await services(context).casework.cancel(who(update), _chat_id(update),
+    if not await svc.run(who(update), svc.casework.cancel, _chat_id(update),
                                                    _args(context)):
         await citizen.cancel(update, context)  # a citizen's "/cancel now": leave the form
 
 
 async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Reopens a request and dispatches it again (/reopen <ref> <reason>)."""
-    await services(context).casework.reopen(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.casework.reopen, _chat_id(update), _args(context))
 
 
 async def move(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Moves a request to another category or area (/move <ref> <category|area>)."""
-    await services(context).casework.move(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.casework.move, _chat_id(update), _args(context))
 
 
 async def grant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Makes someone an admin of an area (/grant <user> <area>)."""
-    await services(context).admin.grant(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.admin.grant, _chat_id(update), _args(context))
 
 
 async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ends someone's area admin role (/revoke <user> [area])."""
-    await services(context).admin.revoke(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.admin.revoke, _chat_id(update), _args(context))
 
 
 async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists the centre admins and the area admins."""
-    await services(context).admin.list_admins(who(update), _chat_id(update))
+    svc = services(context)
+    await svc.run(who(update), svc.admin.list_admins, _chat_id(update))
 
 
 async def ban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Bans a user from filing requests (/ban <user> <reason>)."""
-    await services(context).admin.ban(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.admin.ban, _chat_id(update), _args(context))
 
 
 async def unban(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lifts a ban (/unban <user>)."""
-    await services(context).admin.unban(who(update), _chat_id(update), _args(context))
+    svc = services(context)
+    await svc.run(who(update), svc.admin.unban, _chat_id(update), _args(context))
 
 
 async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Previews a message to an area's volunteers (/broadcast <area> <text>)."""
+    svc = services(context)
     message = update.effective_message
     text = message.text if message and message.text else ""
-    await services(context).admin.broadcast(who(update), _chat_id(update), text)
+    await svc.run(who(update), svc.admin.broadcast, _chat_id(update), text)
 
 
 async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send or Cancel under a broadcast preview."""
+    svc = services(context)
     query = update.callback_query
     assert query is not None
     broadcast_id, action = callback_args(update)
@@ -119,6 +135,6 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if message is None:  # too old for Telegram to tell us where it was
         await errors.stale_button(update, context)
         return
-    result = await services(context).admin.decide_broadcast(
-        who(update), int(broadcast_id), action == "send", message.chat.id, message.message_id)
+    result = await svc.run(who(update), svc.admin.decide_broadcast, int(broadcast_id),
+                           action == "send", message.chat.id, message.message_id)
     await answer(update, result)

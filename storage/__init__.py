@@ -15,8 +15,9 @@ from storage.models import (
     Volunteer,
 )
 from storage.repo import Repo
+from storage.snapshot import SnapshotReader
 
 __all__ = [
     "Broadcast", "Card", "Database", "Dialog", "Event", "Job", "OutboxRow", "Outgoing", "Repo",
-    "Request", "Timer", "User", "Volunteer",
+    "Request", "SnapshotReader", "Timer", "User", "Volunteer",
 ]

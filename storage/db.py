@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 import time
@@ -18,6 +19,7 @@ import aiosqlite
 
 from storage.models import OutboxRow
 from storage.repo import Held, KnownUsers, Repo, on_database_thread
+from storage.snapshot import SnapshotReader
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +72,11 @@ class Database:
     """One SQLite connection. Units of work take turns under one lock: a transaction, a few
     self-committing writes (single), or reads; loose writes wait for whichever goes next."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str | Path | None = None) -> None:
         self._conn = conn
+        # The file opened (None: in memory), for the reports' read-only connections; made
+        # absolute now (no I/O), so a later change of directory does not move it.
+        self._path = None if path is None else Path(os.path.abspath(path))
         # One shared connection does not isolate concurrent transactions, so units of work
         # take turns. Reads take the lock too, so nobody sees another's uncommitted rows.
         self._lock = asyncio.Lock()
@@ -98,7 +103,7 @@ class Database:
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
-            db = cls(conn)
+            db = cls(conn, None if str(path) == ":memory:" else path)
             await db._migrate()
         except BaseException:
             await conn.close()
@@ -128,6 +133,16 @@ class Database:
         async with self._conn.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    def snapshot_reader(self) -> SnapshotReader:
+        """Reads for reports too long for a turn at this connection (the /stats chart, a
+        year's /export): each opens a read-only connection of its own to this database's file
+        and blocks, so run them in a worker thread. They take no lock and hold up no update;
+        the bot keeps writing meanwhile (WAL) and each read sees one snapshot. Refused for a
+        database in memory, which no other connection can see."""
+        if self._path is None:
+            raise RuntimeError("a database in memory has no file to read off the event loop")
+        return SnapshotReader(self._path)
 
     def _repo(self) -> Repo:
         """A Repo whose first trip also carries the loose writes waiting for one."""

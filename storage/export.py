@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 CHUNK = 1000  # rows fetched at a time: memory stays the same for ten rows or a million
@@ -48,18 +47,15 @@ def count_sql(start: float, end: float, area_ids: list[str] | None) -> tuple[str
 
 
 def stream_rows(
-    db_path: str | Path, start: float, end: float, area_ids: list[str] | None,
+    conn: sqlite3.Connection, start: float, end: float, area_ids: list[str] | None,
     chunk: int = CHUNK,
 ) -> Iterator[tuple[Any, ...]]:
-    """Yield the export's rows (see _ROWS) from a read-only connection of its own (sync: run
-    it in a worker thread)."""
-    uri = Path(db_path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True)
+    """Yield the export's rows (see _ROWS) from `conn`, a read-only connection of its own
+    (storage.snapshot.SnapshotReader, in a worker thread), `chunk` rows fetched at a time."""
+    where, params = cohort(start, end, area_ids)
+    cursor = conn.execute(_ROWS.format(where=where), params)
     try:
-        conn.execute("PRAGMA busy_timeout=5000")
-        where, params = cohort(start, end, area_ids)
-        cursor = conn.execute(_ROWS.format(where=where), params)
         while rows := cursor.fetchmany(chunk):
             yield from rows
     finally:
-        conn.close()
+        cursor.close()

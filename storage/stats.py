@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from storage.models import ALL_STATUSES, CANCELLED, CLAIMED, CLOSED, DISPATCHED, OPEN_STATUSES
@@ -216,20 +215,18 @@ async def _lower_median(repo: Repo, name: str, where: str, params: list[Any], co
 
 
 def chart_rows(
-    db_path: str | Path, start: float, end: float, area_ids: list[str] | None, shift: int,
+    conn: sqlite3.Connection, start: float, end: float, area_ids: list[str] | None, shift: int,
 ) -> tuple[Cohort, list[tuple[int, int, int, int]]]:
     """The cohort (without waits) and its series by hour — (hour, collected, closed, cancelled
-    by the citizen), hour h starting at h * 3600 - shift — read on a read-only connection of
-    its own (sync: run it in a worker thread; the bot keeps its connection meanwhile)."""
-    uri = Path(db_path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True)
+    by the citizen), hour h starting at h * 3600 - shift — read in one snapshot on `conn`, a
+    read-only connection of its own (storage.snapshot.SnapshotReader, in a worker thread; the
+    bot keeps its connection meanwhile)."""
+    conn.execute("BEGIN")  # one snapshot for both queries
     try:
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("BEGIN")  # one snapshot for both queries
         where, params = _where(start, end, area_ids)
         shapes = conn.execute(_BY_SHAPE.format(where=where), params).fetchall()
         hours = conn.execute(_BY_HOUR.format(where=where), [shift, *params]).fetchall()
     finally:
-        conn.close()
+        conn.rollback()
     return (_fold(shapes),
             [(int(h), int(n), int(closed), int(cancelled)) for h, n, closed, cancelled in hours])

@@ -26,6 +26,7 @@ from bot.i18n import Catalogs
 from bot.reports.periods import parse_period
 from bot.requests.loop import RequestLoop
 from bot.schedule.sweep import MAX_CATCH_UP_DAYS, Schedule, quiet_until, reports_due
+from bot.unit import Units
 from storage import Database
 from tests.conftest import CATEGORIES, TOKEN
 
@@ -209,12 +210,13 @@ clock_times = st.builds(time, st.integers(0, 23), st.integers(0, 59))
 
 @st.composite
 def moments(draw: st.DrawFn, tz: ZoneInfo) -> float:
-    """Any moment from 2000-01-03 to 2100 (after the first day "all" covers): a raw
+    """Any moment from 2000-01-10 to 2100 (so even "week" starts after 2000-01-01, the first
+    day periods may name, in every zone): a raw
     timestamp, or a wall-clock time (either pass of a repeated hour), so on-the-minute edges
     come up often."""
     if draw(st.booleans()):
-        return float(draw(st.integers(946_857_600, 4_102_444_800)))
-    day = draw(st.dates(date(2000, 1, 3), date(2099, 12, 31)))
+        return float(draw(st.integers(947_462_400, 4_102_444_800)))
+    day = draw(st.dates(date(2000, 1, 10), date(2099, 12, 31)))
     wall = draw(st.times())
     return datetime.combine(day, wall, tz).replace(fold=draw(st.integers(0, 1))).timestamp()
 
@@ -281,6 +283,16 @@ class Town:
     schedule: Schedule
     clock: HandClock
 
+    async def claim(self, request_id: int) -> str:
+        """Li presses Claim on the request's card in the group; the popup's text."""
+        async with Units(self.env).for_update(LI) as unit:
+            return (await self.loop.claim(unit, request_id, GROUP)).text
+
+    async def more_time(self, request_id: int) -> str:
+        """Li presses Need more time; the popup's text."""
+        async with Units(self.env).for_update(LI) as unit:
+            return (await self.loop.more_time(unit, request_id)).text
+
     async def file(self, area: str | None = None) -> int:
         """Alice's request for the elderly is stored and dispatched now; its id."""
         async with self.env.db.transaction() as repo:
@@ -293,7 +305,7 @@ class Town:
         """A request filed now and claimed by Li ten minutes later."""
         request_id = await self.file()
         self.clock.at += 10 * MINUTE
-        assert "It is yours" in (await self.loop.claim(LI, request_id, GROUP)).text
+        assert "It is yours" in await self.claim(request_id)
         return request_id
 
     async def done(self) -> int:
@@ -335,7 +347,7 @@ async def town(tmp_path: Path) -> AsyncIterator[Town]:
     env = Env(db=db, config=config, t=Catalogs.load("en"), clock=clock)
     loop = RequestLoop(env)
     try:
-        yield Town(env, loop, Schedule(env, loop), clock)
+        yield Town(env, loop, Schedule(env, loop, Units(env)), clock)
     finally:
         await db.close()
 
@@ -373,7 +385,7 @@ async def test_more_time_asked_early_adds_a_day_to_when_the_task_was_due(town: T
     request_id = await town.claimed()
     claimed_at = town.clock.now()
     town.clock.at += 5 * HOUR
-    assert (await town.loop.more_time(LI, request_id)).text == "More time granted"
+    assert await town.more_time(request_id) == "More time granted"
     assert await town.timers(request_id=request_id) == [
         ("volunteer_due", claimed_at + 48 * HOUR - town.clock.now())]
 
@@ -385,7 +397,7 @@ async def test_more_time_asked_after_the_reminder_runs_a_day_from_the_asking(
     full day from the asking, so the volunteer is never due at once again."""
     request_id = await town.claimed()
     town.clock.at += 30 * HOUR
-    assert (await town.loop.more_time(LI, request_id)).text == "More time granted"
+    assert await town.more_time(request_id) == "More time granted"
     assert await town.timers(request_id=request_id) == [("volunteer_due", 24 * HOUR)]
 
 

@@ -3,6 +3,7 @@ split under a size limit, and text that a spreadsheet would otherwise run as a f
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
@@ -28,7 +29,7 @@ from bot.reports.export import (
     write_export,
 )
 from bot.reports.periods import parse_period
-from storage import Database
+from storage import Database, SnapshotReader
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AREAS = """id,parent_id,name_zh,name_en,lat,lon
@@ -169,7 +170,8 @@ def export(db_path: Path, out: Path, config: Config, language: str = "en",
     """Run write_export for a period word, as the job does."""
     found = parse_period(period, at(29, 12, month=11), SHANGHAI)
     assert found is not None
-    return write_export(db_path, out, start=found.start, end=found.end, area_ids=area_ids,
+    return write_export(SnapshotReader(db_path), out, start=found.start, end=found.end,
+                        area_ids=area_ids,
                         labels=export_labels(Catalogs.load("zh"), config, language),
                         tz=SHANGHAI, stem="requests", **limits)
 
@@ -260,6 +262,34 @@ async def test_the_rows_agree_with_the_database_and_the_count(
             assert await repo.export_count(0, 2e9, ["gm", "gm-01", "gm-02"]) == 3
     finally:
         await db.close()
+
+
+async def test_the_database_reader_reads_beside_a_unit_of_work(db_path: Path) -> None:
+    """Database.snapshot_reader() reads in a worker thread while a transaction holds the bot's
+    turn with a write done but not committed: it waits for neither the lock nor the write, and
+    sees what was committed. A database in memory has no file to hand out."""
+    db = await Database.open(db_path)
+    try:
+        reader = db.snapshot_reader()
+        async with db.transaction() as repo:
+            repo._write("UPDATE requests SET category = 'other'")
+            assert (await repo._one("SELECT COUNT(*) FROM requests WHERE category = 'other'")
+                    )[0] == len(DATA)  # written on the bot's connection, not yet committed
+            rows = await asyncio.wait_for(
+                asyncio.to_thread(lambda: list(reader.stream_rows(0, 2e9, None))), 10)
+            cohort, hours = await asyncio.wait_for(
+                asyncio.to_thread(reader.chart_rows, 0, 2e9, None, 0), 10)
+        assert [r[:2] for r in rows] == [tuple(e[:2]) for e in EXPECTED]
+        assert cohort.total.collected == len(DATA) == sum(h[1] for h in hours)
+        assert "other" not in cohort.by_category
+    finally:
+        await db.close()
+    memory = await Database.open(":memory:")
+    try:
+        with pytest.raises(RuntimeError, match="in memory"):
+            memory.snapshot_reader()
+    finally:
+        await memory.close()
 
 
 # -- filters --------------------------------------------------------------------------------
@@ -363,8 +393,9 @@ async def test_files_left_by_an_interrupted_attempt_are_replaced(
     found = parse_period("all", at(29, 12, month=11), SHANGHAI)
     assert found is not None
     labels: Labels = export_labels(Catalogs.load("zh"), config, "en")
-    parts = write_export(db_path, out, start=found.start, end=found.end, area_ids=None,
-                         labels=labels, tz=SHANGHAI, stem="requests", prefix="job7-")
+    parts = write_export(SnapshotReader(db_path), out, start=found.start, end=found.end,
+                         area_ids=None, labels=labels, tz=SHANGHAI, stem="requests",
+                         prefix="job7-")
     assert sorted(p.name for p in out.iterdir()) == [
         "job7-requests.csv", "job7-requests.xlsx", "job8-requests.xlsx"]
     assert [p.filename for p in parts] == ["requests.xlsx", "requests.csv"]

@@ -27,6 +27,7 @@ from bot.reports.stats import Statistics
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.schedule.jobs import Jobs
+from bot.unit import Units
 from storage import Database, Repo
 from storage import stats as sql
 from storage.stats import Cohort
@@ -180,6 +181,12 @@ def service(env: Env) -> Statistics:
     return Statistics(env, RequestLoop(env), Roles(env), Jobs(env))
 
 
+async def ask_stats(service: Statistics, who: Who, chat_id: int, args: list[str]) -> None:
+    """/stats as the Application runs it: one unit of work for the update."""
+    async with Units(service.env).for_update(who) as unit:
+        await service.stats(unit, chat_id, args)
+
+
 async def cohort(db: Database, month: int, areas: list[str] | None) -> Cohort:
     """The figures of a month of 2026 in some areas (None: the whole district)."""
     period = parse_period(f"2026-{month:02d}", NOW, SHANGHAI)
@@ -311,7 +318,7 @@ async def test_the_queries_are_answered_from_the_stats_indexes(db: Database) -> 
 async def test_the_text_in_english_for_march(service: Statistics, db: Database) -> None:
     """A centre admin's /stats 2026-03: every figure, the breakdown by institute with the
     request without an area as "not given", then the chart job."""
-    await service.stats(Who(CENTRE, "Centre"), CENTRE, ["2026-03"])
+    await ask_stats(service, Who(CENTRE, "Centre"), CENTRE, ["2026-03"])
     (chat, method, payload), = await outbox(db)
     assert (chat, method) == (CENTRE, "sendMessage")
     assert payload["text"].splitlines() == [
@@ -351,7 +358,7 @@ async def test_an_institute_breaks_down_by_station_in_chinese(service: Statistic
     async with db.transaction() as repo:
         await repo.see_user(CENTRE, "Centre", None, "zh", NOW, private=True)
         await repo.set_language(CENTRE, "zh", NOW)
-    await service.stats(Who(CENTRE, "Centre"), CENTRE, ["guangminglu", "2026-03"])
+    await ask_stats(service, Who(CENTRE, "Centre"), CENTRE, ["guangminglu", "2026-03"])
     (_, _, payload), = await outbox(db)
     lines = payload["text"].splitlines()
     assert lines[0].startswith("<b>诉求统计</b> · 光明路") and lines[0].endswith("2026-03-31")
@@ -369,10 +376,10 @@ async def test_area_admins_see_their_subtree_only(service: Statistics, db: Datab
         await repo.bulk_users([AREA_ADMIN, NOBODY], NOW)
         await repo.grant(AREA_ADMIN, ZXJ, CENTRE, NOW)
     admin = Who(AREA_ADMIN, "Zhao")
-    await service.stats(admin, AREA_ADMIN, ["2026-03"])
-    await service.stats(admin, AREA_ADMIN, ["2026-03", GML])
-    await service.stats(admin, AREA_ADMIN, ["centre"])
-    await service.stats(Who(NOBODY, "Nobody"), NOBODY, [])
+    await ask_stats(service, admin, AREA_ADMIN, ["2026-03"])
+    await ask_stats(service, admin, AREA_ADMIN, ["2026-03", GML])
+    await ask_stats(service, admin, AREA_ADMIN, ["centre"])
+    await ask_stats(service, Who(NOBODY, "Nobody"), NOBODY, [])
     own, outside, district, nobody = (payload["text"] for _, _, payload in await outbox(db))
     assert own.startswith("<b>Statistics</b> · Zhongxinjie Subdistrict Practice Institute")
     assert "Collected: 2" in own and "Overdue now (open requests past their time, " \
@@ -388,7 +395,7 @@ async def test_bad_arguments_get_one_line_with_the_usage(service: Statistics,
                                                          db: Database) -> None:
     """A malformed date, an unknown area and two periods each get one line."""
     for args in (["2026-13-01"], ["nowhere"], ["month", "year"], ["2026-03-31..2026-03-01"]):
-        await service.stats(Who(CENTRE, "Centre"), CENTRE, args)
+        await ask_stats(service, Who(CENTRE, "Centre"), CENTRE, args)
     texts = [payload["text"] for _, _, payload in await outbox(db)]
     assert texts[0].startswith("There is no period 2026-13-01. Usage: /stats [period]")
     assert texts[1].startswith("There is no area nowhere. Usage: /stats [period] [area id]")
@@ -425,7 +432,7 @@ async def test_the_chart_job_draws_a_png_and_sends_it(service: Statistics, db: D
                                                       tmp_path: Path) -> None:
     """The job /stats 2026-03 queued draws March by day (31 bars, 10 requests, 4 closed) and
     sends it as a photo, which matplotlib reads back."""
-    await service.stats(Who(CENTRE, "Centre"), CENTRE, ["2026-03"])
+    await ask_stats(service, Who(CENTRE, "Centre"), CENTRE, ["2026-03"])
     await outbox(db)
     assert await service.jobs.run_pending() is True
     (chat, method, payload), = await outbox(db)

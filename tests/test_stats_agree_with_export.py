@@ -158,11 +158,12 @@ async def test_every_stats_counter_equals_the_count_from_the_exported_rows(
     try:
         async with db.reading() as repo:
             figures = await cohort(repo, found.start, found.end, area_ids)
+        reader = db.snapshot_reader()
     finally:
         await db.close()
 
     labels = export_labels(Catalogs.load("zh"), config, "en")
-    parts = write_export(district, tmp_path / "out", start=found.start, end=found.end,
+    parts = write_export(reader, tmp_path / "out", start=found.start, end=found.end,
                          area_ids=area_ids, labels=labels, tz=SHANGHAI)
     sheet = load_workbook(next(p for p in parts if p.kind == "xlsx").path).active
     assert sheet is not None

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from bot import buttons, ui
-from bot.context import Answer, Env, Who
+from bot.context import Answer, Env
 from bot.people.menus import CommandMenus
 from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import DISTRICT, RequestLoop
+from bot.unit import ActorUnit
 from storage import Outgoing, Repo, User
 
 REASON_MAX = 200
@@ -33,183 +34,170 @@ class AdminConsole:
 
     # -- area admins -------------------------------------------------------------------------
 
-    async def grant(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def grant(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/grant <user> <area>: make someone an admin of an area (centre admins only)."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            target = await self.roles.find_user(repo, args[0]) if len(args) == 2 else None
-            area = args[1].lower() if len(args) == 2 else ""
-            out: list[Outgoing] = []
-            if not self.roles.is_centre(who.user_id):
-                lines = [t(lang, "roles.centre_only")]
-            elif len(args) != 2:
-                lines = [t(lang, "roles.grant_usage")]
-            elif tree is None or area not in tree or area == tree.root:
-                lines = [t(lang, "admin.unknown_area", area=args[1]), t(lang, "roles.grant_usage")]
-            elif target is None:
-                lines = [t(lang, "roles.unknown_user", user=args[0])]
-            elif self.roles.is_centre(target.user_id):
-                lines = [t(lang, "roles.is_centre", name=self._name(target))]
-            elif not await repo.grant(target.user_id, area, who.user_id, env.now()):
-                lines = [t(lang, "roles.already", name=self._name(target),
-                           area=render.area_name(env, area, lang))]
-            else:
-                lines = [t(lang, "roles.granted", name=self._name(target),
-                           area=render.area_name(env, area, lang))]
-                tlang = env.t.language_for(target.language, None)
-                out.append(ui.message(target.user_id, t(tlang, "roles.you_are_admin",
-                                                        area=render.area_name(env, area, tlang))))
-                out.append(await self.menus.for_user(repo, target.user_id))
-            await self._reply(repo, chat_id, lines)
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        target = await self.roles.find_user(repo, args[0]) if len(args) == 2 else None
+        area = args[1].lower() if len(args) == 2 else ""
+        out: list[Outgoing] = []
+        if not self.roles.is_centre(who.user_id):
+            lines = [t(lang, "roles.centre_only")]
+        elif len(args) != 2:
+            lines = [t(lang, "roles.grant_usage")]
+        elif tree is None or area not in tree or area == tree.root:
+            lines = [t(lang, "admin.unknown_area", area=args[1]), t(lang, "roles.grant_usage")]
+        elif target is None:
+            lines = [t(lang, "roles.unknown_user", user=args[0])]
+        elif self.roles.is_centre(target.user_id):
+            lines = [t(lang, "roles.is_centre", name=self._name(target))]
+        elif not await repo.grant(target.user_id, area, who.user_id, env.now()):
+            lines = [t(lang, "roles.already", name=self._name(target),
+                       area=render.area_name(env, area, lang))]
+        else:
+            lines = [t(lang, "roles.granted", name=self._name(target),
+                       area=render.area_name(env, area, lang))]
+            tlang = env.t.language_for(target.language, None)
+            out.append(ui.message(target.user_id, t(tlang, "roles.you_are_admin",
+                                                    area=render.area_name(env, area, tlang))))
+            out.append(await self.menus.for_user(repo, target.user_id))
+        await self._reply(repo, chat_id, lines)
+        unit.send(out)
 
-    async def revoke(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def revoke(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/revoke <user> [area]: end someone's area admin role (one area, or all)."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            target = await self.roles.find_user(repo, args[0]) if len(args) in (1, 2) else None
-            area = args[1].lower() if len(args) == 2 else None
-            out: list[Outgoing] = []
-            if not self.roles.is_centre(who.user_id):
-                lines = [t(lang, "roles.centre_only")]
-            elif len(args) not in (1, 2):
-                lines = [t(lang, "roles.revoke_usage")]
-            elif area is not None and (tree is None or area not in tree):
-                lines = [t(lang, "admin.unknown_area", area=args[1]),
-                         t(lang, "roles.revoke_usage")]
-            elif target is None:
-                lines = [t(lang, "roles.unknown_user", user=args[0])]
-            elif not await repo.revoke(target.user_id, area, who.user_id, env.now()):
-                lines = [t(lang, "roles.not_granted", name=self._name(target))]
-            else:
-                where = render.area_name(env, area, lang) if area else t(lang, "roles.any_area")
-                lines = [t(lang, "roles.revoked", name=self._name(target), area=where)]
-                tlang = env.t.language_for(target.language, None)
-                twhere = render.area_name(env, area, tlang) if area else t(tlang, "roles.any_area")
-                out.append(ui.message(target.user_id,
-                                      t(tlang, "roles.you_are_no_longer", area=twhere)))
-                out.append(await self.menus.for_user(repo, target.user_id))
-            await self._reply(repo, chat_id, lines)
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        target = await self.roles.find_user(repo, args[0]) if len(args) in (1, 2) else None
+        area = args[1].lower() if len(args) == 2 else None
+        out: list[Outgoing] = []
+        if not self.roles.is_centre(who.user_id):
+            lines = [t(lang, "roles.centre_only")]
+        elif len(args) not in (1, 2):
+            lines = [t(lang, "roles.revoke_usage")]
+        elif area is not None and (tree is None or area not in tree):
+            lines = [t(lang, "admin.unknown_area", area=args[1]),
+                     t(lang, "roles.revoke_usage")]
+        elif target is None:
+            lines = [t(lang, "roles.unknown_user", user=args[0])]
+        elif not await repo.revoke(target.user_id, area, who.user_id, env.now()):
+            lines = [t(lang, "roles.not_granted", name=self._name(target))]
+        else:
+            where = render.area_name(env, area, lang) if area else t(lang, "roles.any_area")
+            lines = [t(lang, "roles.revoked", name=self._name(target), area=where)]
+            tlang = env.t.language_for(target.language, None)
+            twhere = render.area_name(env, area, tlang) if area else t(tlang, "roles.any_area")
+            out.append(ui.message(target.user_id,
+                                  t(tlang, "roles.you_are_no_longer", area=twhere)))
+            out.append(await self.menus.for_user(repo, target.user_id))
+        await self._reply(repo, chat_id, lines)
+        unit.send(out)
 
-    async def list_bindings(self, who: Who, chat_id: int) -> None:
+    async def list_bindings(self, unit: ActorUnit, chat_id: int) -> None:
         """/bindings: which group serves which category where, within the admin's reach."""
-        async with self.env.db.reading() as repo:
-            role = await self.roles.of(repo, who.user_id)
-        await self.loop.list_bindings(who, chat_id, role)
+        role = await self.roles.of(unit.repo, unit.user_id)
+        await self.loop.list_bindings(unit, chat_id, role)
 
-    async def list_admins(self, who: Who, chat_id: int) -> None:
+    async def list_admins(self, unit: ActorUnit, chat_id: int) -> None:
         """/admins: the centre admins and every area admin with their areas."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            role = await self.roles.of(repo, who.user_id)
-            if role is None:
-                await self._reply(repo, chat_id, [t(lang, "admin.not_admin")])
-            else:
-                lines = [t(lang, "roles.admins_title")]
-                for admin_id in sorted(env.config.admin_ids):
-                    user = await repo.user(admin_id)
-                    lines.append(t(lang, "roles.centre_line",
-                                   name=self._name(user) if user else str(admin_id)))
-                # An area admin sees the admins of their own areas, not everyone's.
-                grants = [(user_id, area) for user_id, area in await repo.grant_list()
-                          if role.covers(area)]
-                for user_id, area in grants:
-                    user = await repo.user(user_id)
-                    lines.append(t(lang, "roles.area_line",
-                                   name=self._name(user) if user else str(user_id),
-                                   area=render.area_name(env, area, lang)))
-                if not grants:
-                    lines.append(t(lang, "roles.no_area_admins"))
-                await self._reply(repo, chat_id, lines)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        role = await self.roles.of(repo, who.user_id)
+        if role is None:
+            await self._reply(repo, chat_id, [t(lang, "admin.not_admin")])
+        else:
+            lines = [t(lang, "roles.admins_title")]
+            for admin_id in sorted(env.config.admin_ids):
+                user = await repo.user(admin_id)
+                lines.append(t(lang, "roles.centre_line",
+                               name=self._name(user) if user else str(admin_id)))
+            # An area admin sees the admins of their own areas, not everyone's.
+            grants = [(user_id, area) for user_id, area in await repo.grant_list()
+                      if role.covers(area)]
+            for user_id, area in grants:
+                user = await repo.user(user_id)
+                lines.append(t(lang, "roles.area_line",
+                               name=self._name(user) if user else str(user_id),
+                               area=render.area_name(env, area, lang)))
+            if not grants:
+                lines.append(t(lang, "roles.no_area_admins"))
+            await self._reply(repo, chat_id, lines)
 
     # -- bans --------------------------------------------------------------------------------
 
-    async def ban(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def ban(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/ban <user> <reason>: refuse a citizen's new requests (centre admins only)."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            target = await self.roles.find_user(repo, args[0]) if len(args) >= 2 else None
-            reason = " ".join(args[1:])[:REASON_MAX]
-            if not self.roles.is_centre(who.user_id):
-                lines = [t(lang, "roles.centre_only")]
-            elif len(args) < 2:
-                lines = [t(lang, "moderation.ban_usage")]
-            elif target is None:
-                lines = [t(lang, "roles.unknown_user", user=args[0])]
-            elif await self.roles.of(repo, target.user_id) is not None:
-                lines = [t(lang, "moderation.cannot_ban_admin", name=self._name(target))]
-            elif not await repo.ban(target.user_id, reason, who.user_id, env.now()):
-                lines = [t(lang, "moderation.already_banned", name=self._name(target))]
-            else:
-                lines = [t(lang, "moderation.banned", name=self._name(target), reason=reason)]
-            await self._reply(repo, chat_id, lines)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        target = await self.roles.find_user(repo, args[0]) if len(args) >= 2 else None
+        reason = " ".join(args[1:])[:REASON_MAX]
+        if not self.roles.is_centre(who.user_id):
+            lines = [t(lang, "roles.centre_only")]
+        elif len(args) < 2:
+            lines = [t(lang, "moderation.ban_usage")]
+        elif target is None:
+            lines = [t(lang, "roles.unknown_user", user=args[0])]
+        elif await self.roles.of(repo, target.user_id) is not None:
+            lines = [t(lang, "moderation.cannot_ban_admin", name=self._name(target))]
+        elif not await repo.ban(target.user_id, reason, who.user_id, env.now()):
+            lines = [t(lang, "moderation.already_banned", name=self._name(target))]
+        else:
+            lines = [t(lang, "moderation.banned", name=self._name(target), reason=reason)]
+        await self._reply(repo, chat_id, lines)
 
-    async def unban(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def unban(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/unban <user>: lift a ban (the record of it stays)."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            target = await self.roles.find_user(repo, args[0]) if len(args) == 1 else None
-            if not self.roles.is_centre(who.user_id):
-                lines = [t(lang, "roles.centre_only")]
-            elif len(args) != 1:
-                lines = [t(lang, "moderation.unban_usage")]
-            elif target is None:
-                lines = [t(lang, "roles.unknown_user", user=args[0])]
-            elif not await repo.unban(target.user_id, who.user_id, env.now()):
-                lines = [t(lang, "moderation.not_banned", name=self._name(target))]
-            else:
-                lines = [t(lang, "moderation.unbanned", name=self._name(target))]
-            await self._reply(repo, chat_id, lines)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        target = await self.roles.find_user(repo, args[0]) if len(args) == 1 else None
+        if not self.roles.is_centre(who.user_id):
+            lines = [t(lang, "roles.centre_only")]
+        elif len(args) != 1:
+            lines = [t(lang, "moderation.unban_usage")]
+        elif target is None:
+            lines = [t(lang, "roles.unknown_user", user=args[0])]
+        elif not await repo.unban(target.user_id, who.user_id, env.now()):
+            lines = [t(lang, "moderation.not_banned", name=self._name(target))]
+        else:
+            lines = [t(lang, "moderation.unbanned", name=self._name(target))]
+        await self._reply(repo, chat_id, lines)
 
     # -- broadcasts --------------------------------------------------------------------------
 
-    async def broadcast(self, who: Who, chat_id: int, text: str) -> None:
+    async def broadcast(self, unit: ActorUnit, chat_id: int, text: str) -> None:
         """/broadcast <area> <text>: preview a message to the area's volunteers, with Send and
         Cancel for its author."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            role = await self.roles.of(repo, who.user_id)
-            parts = text.split(None, 2)  # "/broadcast", the area, the text (lines kept)
-            body = parts[2].strip() if len(parts) == 3 else ""
-            area = self._broadcast_area(role, parts[1]) if role and len(parts) >= 2 else None
-            if role is None:
-                await self._reply(repo, chat_id, [t(lang, "admin.not_admin")])
-            elif not body:
-                await self._reply(repo, chat_id, [t(lang, "broadcast.usage")])
-            elif area is None:
-                await self._reply(repo, chat_id, [t(lang, "broadcast.outside", area=parts[1]),
-                                                  t(lang, "broadcast.usage")])
-            elif len(body) > BROADCAST_MAX:
-                await self._reply(repo, chat_id, [t(lang, "broadcast.too_long",
-                                                    max=BROADCAST_MAX, count=len(body))])
+        repo, lang, who = unit.repo, unit.language, unit.who
+        role = await self.roles.of(repo, who.user_id)
+        parts = text.split(None, 2)  # "/broadcast", the area, the text (lines kept)
+        body = parts[2].strip() if len(parts) == 3 else ""
+        area = self._broadcast_area(role, parts[1]) if role and len(parts) >= 2 else None
+        if role is None:
+            await self._reply(repo, chat_id, [t(lang, "admin.not_admin")])
+        elif not body:
+            await self._reply(repo, chat_id, [t(lang, "broadcast.usage")])
+        elif area is None:
+            await self._reply(repo, chat_id, [t(lang, "broadcast.outside", area=parts[1]),
+                                              t(lang, "broadcast.usage")])
+        elif len(body) > BROADCAST_MAX:
+            await self._reply(repo, chat_id, [t(lang, "broadcast.too_long",
+                                                max=BROADCAST_MAX, count=len(body))])
+        else:
+            recipients = await repo.volunteers_in(self._subtree(area))
+            name = render.area_name(env, area, lang)
+            if not recipients:
+                await self._reply(repo, chat_id, [t(lang, "broadcast.nobody", area=name)])
             else:
-                recipients = await repo.volunteers_in(self._subtree(area))
-                name = render.area_name(env, area, lang)
-                if not recipients:
-                    await self._reply(repo, chat_id, [t(lang, "broadcast.nobody", area=name)])
-                else:
-                    broadcast_id = await repo.add_broadcast(who.user_id, area, body, env.now())
-                    keyboard = ui.inline([[
-                        (t(lang, "broadcast.send"), buttons.BROADCAST.data(broadcast_id, "send")),
-                        (t(lang, "broadcast.cancel"),
-                         buttons.BROADCAST.data(broadcast_id, "cancel")),
-                    ]])
-                    preview = t(lang, "broadcast.preview", count=len(recipients), area=name,
-                                text=body)
-                    await repo.enqueue([ui.message(chat_id, preview, keyboard)], env.now())
-        env.wake_sender()
+                broadcast_id = await repo.add_broadcast(who.user_id, area, body, env.now())
+                keyboard = ui.inline([[
+                    (t(lang, "broadcast.send"), buttons.BROADCAST.data(broadcast_id, "send")),
+                    (t(lang, "broadcast.cancel"),
+                     buttons.BROADCAST.data(broadcast_id, "cancel")),
+                ]])
+                preview = t(lang, "broadcast.preview", count=len(recipients), area=name,
+                            text=body)
+                unit.send([ui.message(chat_id, preview, keyboard)])
 
     def _broadcast_area(self, role: Role, word: str) -> str | None:
         """The area a broadcast goes to: any area in reach; the whole district for centre
@@ -228,39 +216,37 @@ class AdminConsole:
         return tree.subtree(area)
 
     async def decide_broadcast(
-        self, who: Who, broadcast_id: int, send: bool, chat_id: int, message_id: int
+        self, unit: ActorUnit, broadcast_id: int, send: bool, chat_id: int, message_id: int
     ) -> Answer:
         """Send (queued through the outbox, paced like every message) or cancel a broadcast;
         only its author decides, once."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            draft = await repo.broadcast(broadcast_id)
-            if draft is None or draft.author_id != who.user_id:
-                return Answer(t(lang, "common.stale"), alert=True)
-            role = await self.roles.of(repo, who.user_id)
-            if role is None or (draft.area_id != DISTRICT and not role.covers(draft.area_id)) \
-                    or (draft.area_id == DISTRICT and not role.centre):
-                return Answer(t(lang, "broadcast.no_longer"), alert=True)  # revoked since
-            if draft.status != "draft":
-                return Answer(t(lang, "broadcast.already", status=t(lang, f"broadcast.status_"
-                                                                            f"{draft.status}")),
-                              alert=True)
-            recipients = await repo.volunteers_in(self._subtree(draft.area_id)) if send else []
-            status = "sent" if send else "cancelled"
-            if not await repo.decide_broadcast(broadcast_id, status, len(recipients), env.now()):
-                return Answer(t(lang, "common.stale"), alert=True)
-            out = []
-            for user_id, user_language in recipients:
-                vlang = env.t.language_for(user_language or None, None)
-                out.append(ui.message(user_id, t(vlang, "broadcast.message",
-                                                 area=render.area_name(env, draft.area_id, vlang),
-                                                 text=draft.text)))
-            key = "broadcast.sent" if send else "broadcast.cancelled"
-            preview = t(lang, "broadcast.preview", count=len(recipients), area=render.area_name(
-                env, draft.area_id, lang), text=draft.text)
-            out.append(ui.edit_text(chat_id, message_id,
-                                    f"{preview}\n\n{t(lang, key, count=len(recipients))}"))
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        draft = await repo.broadcast(broadcast_id)
+        if draft is None or draft.author_id != who.user_id:
+            return Answer(t(lang, "common.stale"), alert=True)
+        role = await self.roles.of(repo, who.user_id)
+        if role is None or (draft.area_id != DISTRICT and not role.covers(draft.area_id)) \
+                or (draft.area_id == DISTRICT and not role.centre):
+            return Answer(t(lang, "broadcast.no_longer"), alert=True)  # revoked since
+        if draft.status != "draft":
+            return Answer(t(lang, "broadcast.already", status=t(lang, f"broadcast.status_"
+                                                                        f"{draft.status}")),
+                          alert=True)
+        recipients = await repo.volunteers_in(self._subtree(draft.area_id)) if send else []
+        status = "sent" if send else "cancelled"
+        if not await repo.decide_broadcast(broadcast_id, status, len(recipients), env.now()):
+            return Answer(t(lang, "common.stale"), alert=True)
+        out = []
+        for user_id, user_language in recipients:
+            vlang = env.t.language_for(user_language or None, None)
+            out.append(ui.message(user_id, t(vlang, "broadcast.message",
+                                             area=render.area_name(env, draft.area_id, vlang),
+                                             text=draft.text)))
+        key = "broadcast.sent" if send else "broadcast.cancelled"
+        preview = t(lang, "broadcast.preview", count=len(recipients), area=render.area_name(
+            env, draft.area_id, lang), text=draft.text)
+        out.append(ui.edit_text(chat_id, message_id,
+                                f"{preview}\n\n{t(lang, key, count=len(recipients))}"))
+        unit.send(out)
         return Answer(t(lang, key, count=len(recipients)))

@@ -1,9 +1,10 @@
 """/export: requests as XLSX and CSV (streamed, split under Telegram's upload limit).
 
-The command answers at once and records a background job; the job reads the requests on a
-read-only connection of its own in a worker thread and writes both files in one pass, a chunk
-of rows at a time, so memory stays the same for a hundred rows or a million. A file that would
-pass PART_BYTES is split into parts (requests-2026-part1.xlsx, …)."""
+The command answers at once and records a background job; the job reads the requests in a
+worker thread, on a read-only connection of their own (Database.snapshot_reader()), and writes
+both files in one pass, a chunk of rows at a time, so memory stays the same for a hundred rows
+or a million. A file that would pass PART_BYTES is split into parts (requests-2026-part1.xlsx,
+…)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ from bot.people.roles import Role, Roles
 from bot.reports.periods import Period, looks_like_period, parse_period
 from bot.requests import render
 from bot.schedule.jobs import Jobs
+from bot.unit import ActorUnit
 from bot.volunteers.registration import Volunteers, volunteers_document
-from storage import Outgoing, Repo
-from storage.export import stream_rows
+from storage import Outgoing, Repo, SnapshotReader
 from storage.models import Job
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class ExportPart:
 
 
 def write_export(
-    db_path: str | Path,
+    reader: SnapshotReader,
     out_dir: Path,
     *,
     start: float,
@@ -108,7 +109,8 @@ def write_export(
     check_every: int = CHECK_EVERY,
 ) -> list[ExportPart]:
     """Write the requests created in [start, end) in `area_ids` (None: all) as XLSX and CSV
-    parts in `out_dir`, each under `max_bytes`; XLSX parts first. Sync: run it in a thread.
+    parts in `out_dir`, each under `max_bytes`; XLSX parts first, the rows read from `reader`
+    (Database.snapshot_reader()). Sync: run it in a worker thread.
 
     Files are named `prefix` + `stem`.xlsx, or `stem`-part1.xlsx, … when split."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,7 +120,7 @@ def write_export(
     xlsx = _XlsxParts(out_dir, prefix, stem, labels.header, max_bytes, max_rows, check_every)
     csv_parts = _CsvParts(out_dir, prefix, stem, labels.header, max_bytes)
     try:
-        for row in stream_rows(db_path, start, end, area_ids):
+        for row in reader.stream_rows(start, end, area_ids):
             text, cells = _values(row, labels, tz)
             csv_parts.add(text)
             xlsx.add(cells)
@@ -371,23 +373,19 @@ class Exports:
         self.volunteers = volunteers
         jobs.register("export", self.export_job)
 
-    async def export(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def export(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """Queue an export of requests (answering with how many at once), or send the
         volunteers' CSV."""
-        env = self.env
         if [a.lower() for a in args] in (["volunteers"], ["志愿者"]):
-            async with env.db.reading() as repo:
-                role = await self.roles.of(repo, who.user_id)
+            role = await self.roles.of(unit.repo, unit.user_id)
             if role is None or role.centre:  # the volunteers' service answers and refuses
-                await self.volunteers.export(who, chat_id, ["volunteers"])
+                await self.volunteers.export(unit, chat_id, ["volunteers"])
                 return
-            await self._area_volunteers(who, chat_id, role)
+            await self._area_volunteers(unit, chat_id, role)
             return
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            text = await self._queue(repo, who, chat_id, args, lang)
-            await repo.enqueue([ui.message(chat_id, text)], env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        text = await self._queue(repo, who, chat_id, args, lang)
+        unit.send([ui.message(chat_id, text)])
 
     async def _queue(self, repo: Repo, who: Who, chat_id: int, args: list[str],
                      lang: str) -> str:
@@ -447,8 +445,9 @@ class Exports:
         """Write the files in a worker thread; return them as documents to send."""
         t, config, p = self.env.t, self.env.config, job.params
         first = self.jobs.file_path(job, "")  # job<id>-: the jobs' folder and this job's prefix
+        reader = self.env.db.snapshot_reader()
         parts = await asyncio.to_thread(
-            write_export, config.database, first.parent, start=p["start"], end=p["end"],
+            write_export, reader, first.parent, start=p["start"], end=p["end"],
             area_ids=p["area_ids"], labels=export_labels(t, config, job.language),
             tz=config.timezone, stem=p["stem"], prefix=first.name,
         )
@@ -456,20 +455,18 @@ class Exports:
                           _caption(t, job.language, p, part))
                 for part in parts]
 
-    async def _area_volunteers(self, who: Who, chat_id: int, role: Role) -> None:
+    async def _area_volunteers(self, unit: ActorUnit, chat_id: int, role: Role) -> None:
         """/export volunteers for an area admin: the volunteers of their areas only."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            if not self.roles.may_see_private_data(who, chat_id):
-                out = ui.message(chat_id, t(lang, "admin.private_data_only"))
-            else:
-                rows = await repo.volunteer_rows_in(role.area_ids() or [])
-                # Phone numbers only in the admin's private chat, never in a group.
-                out = volunteers_document(env, chat_id, lang, rows,
-                                          phones=chat_id == who.user_id)
-            await repo.enqueue([out], env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        if not self.roles.may_see_private_data(who, chat_id):
+            out = ui.message(chat_id, t(lang, "admin.private_data_only"))
+        else:
+            rows = await repo.volunteer_rows_in(role.area_ids() or [])
+            # Phone numbers only in the admin's private chat, never in a group.
+            out = volunteers_document(env, chat_id, lang, rows,
+                                      phones=chat_id == who.user_id)
+        unit.send([out])
 
 
 def _caption(t: Catalogs, lang: str, params: dict[str, Any], part: ExportPart) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import ui
-from bot.context import Env, Who
+from bot.context import Env
 from bot.i18n import Raw
 from bot.people.roles import Role, Roles
 from bot.reports import charts
@@ -37,7 +37,8 @@ from bot.reports.periods import Period, looks_like_period, parse_period, whole_t
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.schedule.jobs import Jobs
-from storage import Outgoing
+from bot.unit import ActorUnit
+from storage import Outgoing, SnapshotReader
 from storage import stats as sql
 from storage.models import OPEN_STATUSES, Job
 from storage.stats import Cohort, Counts
@@ -72,29 +73,26 @@ class Statistics:
 
     # -- the command ------------------------------------------------------------------------
 
-    async def stats(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def stats(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """Send the figures for a period (default: all time) in an area (default: the
         admin's whole reach), then queue their chart."""
-        env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            role = await self.roles.of(repo, who.user_id)
-            if role is None:
-                lines = [t(lang, "admin.not_admin")]
+        t = self.env.t
+        repo, lang, who = unit.repo, unit.language, unit.who
+        role = await self.roles.of(repo, who.user_id)
+        if role is None:
+            lines = [t(lang, "admin.not_admin")]
+        else:
+            asked = self.read_args(role, args, lang)
+            if isinstance(asked, str):
+                lines = [asked]
             else:
-                asked = self.read_args(role, args, lang)
-                if isinstance(asked, str):
-                    lines = [asked]
-                else:
-                    period, scope = asked
-                    found = await sql.cohort(repo, period.start, period.end, scope.area_ids)
-                    lines = self.text(lang, period, scope, found)
-                    if found.total.collected:
-                        await self.jobs.submit(repo, "chart", chat_id, who.user_id, lang,
-                                               _params(period, scope))
-            await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
-                               env.now())
-        env.wake_sender()
+                period, scope = asked
+                found = await sql.cohort(repo, period.start, period.end, scope.area_ids)
+                lines = self.text(lang, period, scope, found)
+                if found.total.collected:
+                    await self.jobs.submit(repo, "chart", chat_id, who.user_id, lang,
+                                           _params(period, scope))
+        unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])
 
     def read_args(self, role: Role, args: list[str], lang: str) -> tuple[Period, Scope] | str:
         """Read `[period] [area]` in any order; a one-line explanation if they are wrong."""
@@ -248,12 +246,12 @@ class Statistics:
     async def chart_job(self, job: Job) -> list[Outgoing]:
         """Draw the chart a /stats asked for, off the event loop, and send it as a photo."""
         path = self.jobs.file_path(job, "stats.png")
-        caption = await asyncio.to_thread(self.draw, job, path)
+        caption = await asyncio.to_thread(self.draw, job, path, self.env.db.snapshot_reader())
         return [ui.upload(job.chat_id, "sendPhoto", str(path), "stats.png", caption)]
 
-    def draw(self, job: Job, path: Path) -> str:
-        """Read the figures on a connection of its own, draw them into `path` and return the
-        caption (blocking: runs in a worker thread)."""
+    def draw(self, job: Job, path: Path, reader: SnapshotReader) -> str:
+        """Read the figures from `reader` (a read-only connection of its own), draw them into
+        `path` and return the caption (blocking: runs in a worker thread)."""
         params, config = job.params, self.env.config
         period = Period(date.fromisoformat(params["first"]), date.fromisoformat(params["last"]),
                         params["start"], params["end"], params["label"])
@@ -261,8 +259,7 @@ class Statistics:
         tz = config.timezone
         offset = datetime.fromtimestamp(period.start, tz).utcoffset() or timedelta(0)
         shift = int(offset.total_seconds()) % 3600
-        found, hours = sql.chart_rows(config.database, period.start, period.end,
-                                      scope.area_ids, shift)
+        found, hours = reader.chart_rows(period.start, period.end, scope.area_ids, shift)
         font = charts.cjk_font()
         # Without a font for Chinese the chart speaks English; the text stayed in Chinese.
         lang = job.language if font is not None or job.language == "en" else "en"

@@ -17,6 +17,7 @@ from bot.context import Env, Who
 from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
+from bot.unit import ActorUnit
 from storage import Card, Event, Outgoing, Repo, Request
 from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE, OPEN_STATUSES
 
@@ -53,66 +54,61 @@ class Casework:
 
     # -- the commands -----------------------------------------------------------------------
 
-    async def find(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def find(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/find <ref>: the request with everything about it and its full timeline (in
         private or the admin chat only, since it shows the phone and the address)."""
-        env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            role = await self.roles.of(repo, who.user_id)
-            if role is None:
-                lines = [t(lang, "admin.not_admin")]
-            elif not self.roles.may_see_private_data(who, chat_id):
-                lines = [t(lang, "admin.private_data_only")]
-            elif len(args) != 1:
-                lines = [t(lang, "admin.find_usage")]
-            else:
-                actor = Actor(who, role, lang, chat_id)
-                found = await self._request(repo, actor, args[0],
-                                            t(lang, "admin.find_usage"))
-                lines = [found] if isinstance(found, str) else await self._details(
-                    repo, found, lang, private=chat_id == who.user_id)
-            await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
-                               env.now())
-        env.wake_sender()
+        t = self.env.t
+        repo, lang, who = unit.repo, unit.language, unit.who
+        role = await self.roles.of(repo, who.user_id)
+        if role is None:
+            lines = [t(lang, "admin.not_admin")]
+        elif not self.roles.may_see_private_data(who, chat_id):
+            lines = [t(lang, "admin.private_data_only")]
+        elif len(args) != 1:
+            lines = [t(lang, "admin.find_usage")]
+        else:
+            actor = Actor(who, role, lang, chat_id)
+            found = await self._request(repo, actor, args[0],
+                                        t(lang, "admin.find_usage"))
+            lines = [found] if isinstance(found, str) else await self._details(
+                repo, found, lang, private=chat_id == who.user_id)
+        unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])
 
-    async def assign(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def assign(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/assign <ref> <volunteer> [reason]: give an open request to a volunteer."""
-        await self._act(who, chat_id, args, self._assign)
+        await self._act(unit, chat_id, args, self._assign)
 
-    async def cancel(self, who: Who, chat_id: int, args: list[str]) -> bool:
+    async def cancel(self, unit: ActorUnit, chat_id: int, args: list[str]) -> bool:
         """/cancel <ref> <reason>: cancel an open request. A citizen who types /cancel with
         the reference of their own request in private gets the Cancel confirmation.
 
         Returns False, doing nothing, for a citizen's /cancel <anything else> in private:
         that still means "leave the form"."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            role = await self.roles.of(repo, who.user_id)
-            if role is not None:
-                out = await self._cancel(repo, Actor(who, role, lang, chat_id), args)
-            else:
-                own = await self._own_request(repo, who, chat_id, args)
-                if own is None and chat_id == who.user_id and not _REF.match(args[0]):
-                    return False  # "/cancel now": not a reference, so leave the form
-                if own is None:
-                    out = [ui.message(chat_id, env.t(lang, "admin.not_admin"))]
-                else:  # the Cancel confirmation, as the button would give it
-                    answer, out = await self.loop.ask_cancel_in(repo, who, lang, own)
-                    if answer.alert:  # not cancellable (any more): say why
-                        out = [ui.message(who.user_id, answer.text)]
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        role = await self.roles.of(repo, who.user_id)
+        if role is not None:
+            out = await self._cancel(repo, Actor(who, role, lang, chat_id), args)
+        else:
+            own = await self._own_request(repo, who, chat_id, args)
+            if own is None and chat_id == who.user_id and not _REF.match(args[0]):
+                return False  # "/cancel now": not a reference, so leave the form
+            if own is None:
+                out = [ui.message(chat_id, env.t(lang, "admin.not_admin"))]
+            else:  # the Cancel confirmation, as the button would give it
+                answer, out = await self.loop.ask_cancel_in(repo, who, lang, own)
+                if answer.alert:  # not cancellable (any more): say why
+                    out = [ui.message(who.user_id, answer.text)]
+        unit.send(out)
         return True
 
-    async def reopen(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def reopen(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/reopen <ref> <reason>: send a done, closed or cancelled request out again."""
-        await self._act(who, chat_id, args, self._reopen)
+        await self._act(unit, chat_id, args, self._reopen)
 
-    async def move(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def move(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/move <ref> <category|area> [reason]: re-dispatch to another category or area."""
-        await self._act(who, chat_id, args, self._move)
+        await self._act(unit, chat_id, args, self._move)
 
     # -- the actions ------------------------------------------------------------------------
 
@@ -310,18 +306,16 @@ class Casework:
 
     # -- shared steps -----------------------------------------------------------------------
 
-    async def _act(self, who: Who, chat_id: int, args: list[str], action: Action) -> None:
+    async def _act(self, unit: ActorUnit, chat_id: int, args: list[str], action: Action) -> None:
         """Run one admin action in one transaction and queue everything it says."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            role = await self.roles.of(repo, who.user_id)
-            if role is None:
-                out = [ui.message(chat_id, env.t(lang, "admin.not_admin"))]
-            else:
-                out = await action(repo, Actor(who, role, lang, chat_id), args)
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        role = await self.roles.of(repo, who.user_id)
+        if role is None:
+            out = [ui.message(chat_id, env.t(lang, "admin.not_admin"))]
+        else:
+            out = await action(repo, Actor(who, role, lang, chat_id), args)
+        unit.send(out)
 
     async def _request(
         self, repo: Repo, actor: Actor, word: str, usage: str

@@ -13,6 +13,7 @@ from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import RequestLoop
+from bot.unit import ActorUnit
 from bot.volunteers.registration import Volunteers
 from storage import Dialog, Outgoing, Repo
 
@@ -37,43 +38,41 @@ class Intake:
 
     # -- entry points -----------------------------------------------------------------------
 
-    async def start(self, who: Who, payload: str) -> None:
+    async def start(self, unit: ActorUnit, payload: str) -> None:
         """Greet the user with the menu; a claim link finishes the claim it started, a join
         link starts the registration: all in one transaction, so a crash cannot keep the
         greeting and lose the claim."""
-        env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            user, lang = await env.see(repo, who)
-            draft = await repo.dialog(who.user_id)
-            out = [ui.message(who.user_id, t(lang, "start.greeting", name=who.first_name),
-                              self.loop.citizen_menu(lang))]
-            if draft is not None and draft.flow == Flow.INTAKE:
-                out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
-            link = _CLAIM_LINK.match(payload)
-            if payload == "join":
-                out += await self.volunteers.join_in(repo, who, lang)
-            elif link:
-                out += await self.loop.claim_from_link(repo, user, lang, who,
-                                                       int(link.group(1)), link.group(2))
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        t = self.env.t
+        repo, lang, who = unit.repo, unit.language, unit.who
+        user = unit.user
+        assert user is not None
+        draft = await repo.dialog(who.user_id)
+        out = [ui.message(who.user_id, t(lang, "start.greeting", name=who.first_name),
+                          self.loop.citizen_menu(lang))]
+        if draft is not None and draft.flow == Flow.INTAKE:
+            out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
+        link = _CLAIM_LINK.match(payload)
+        if payload == "join":
+            out += await self.volunteers.join_in(repo, who, lang)
+        elif link:
+            out += await self.loop.claim_from_link(repo, user, lang, who,
+                                                   int(link.group(1)), link.group(2))
+        unit.send(out)
 
-    async def help(self, who: Who) -> None:
+    async def help(self, unit: ActorUnit) -> None:
         """Explain what the bot does and how to use it."""
-        await self._reply(who, "help.text", menu=True)
+        await self._reply(unit, "help.text", menu=True)
 
-    async def explain_edit(self, who: Who) -> None:
+    async def explain_edit(self, unit: ActorUnit) -> None:
         """Say that edits are not applied, and how to change an answer."""
-        await self._reply(who, "common.edit_ignored")
+        await self._reply(unit, "common.edit_ignored")
 
-    async def point_to_private(self, who: Who, chat_id: int) -> None:
+    async def point_to_private(self, unit: ActorUnit, chat_id: int) -> None:
         """Answer a private-chat command typed in a group with a link to the private chat."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            text = env.t(lang, "common.use_private", bot=env.bot_username)
-            await repo.enqueue([ui.message(chat_id, text)], env.now())
-        env.wake_sender()
+        lang = unit.language
+        text = env.t(lang, "common.use_private", bot=env.bot_username)
+        unit.send([ui.message(chat_id, text)])
 
     async def language_of(self, who: Who) -> str:
         """Return the language to answer a person in (their /lang choice first)."""
@@ -81,55 +80,43 @@ class Intake:
             user = await repo.user(who.user_id)
         return self.env.t.language_for(user.language if user else None, who.telegram_language)
 
-    async def choose_language(self, who: Who) -> None:
+    async def choose_language(self, unit: ActorUnit) -> None:
         """Offer the languages."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            keyboard = ui.inline([[("中文", buttons.LANGUAGE.data("zh")),
-                                   ("English", buttons.LANGUAGE.data("en"))]])
-            await repo.enqueue([ui.message(who.user_id, env.t(lang, "lang.choose"), keyboard)],
-                               env.now())
-        env.wake_sender()
+        lang, who = unit.language, unit.who
+        keyboard = ui.inline([[("中文", buttons.LANGUAGE.data("zh")),
+                               ("English", buttons.LANGUAGE.data("en"))]])
+        unit.send([ui.message(who.user_id, env.t(lang, "lang.choose"), keyboard)])
 
-    async def set_language(self, who: Who, language: str) -> Answer:
+    async def set_language(self, unit: ActorUnit, language: str) -> Answer:
         """Remember the chosen language and answer in it."""
         env = self.env
         if language not in LANGUAGES:
-            return Answer(env.t(env.config.default_language, "common.stale"), alert=True)
-        async with env.db.transaction() as repo:
-            await env.see(repo, who)
-            await repo.set_language(who.user_id, language, env.now())
-            await repo.enqueue(
-                [ui.message(who.user_id, env.t(language, "lang.set"),
-                            self.loop.citizen_menu(language))],
-                env.now(),
-            )
-        env.wake_sender()
+            return Answer(unit.t("common.stale"), alert=True)
+        await unit.repo.set_language(unit.user_id, language, env.now())
+        unit.language = language
+        unit.send(ui.message(unit.user_id, unit.t("lang.set"),
+                             self.loop.citizen_menu(language)))
         return Answer()
 
-    async def new_request(self, who: Who) -> None:
+    async def new_request(self, unit: ActorUnit) -> None:
         """Start a new request, or pick up the unfinished one where the citizen left it."""
-        env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if dialog is not None and dialog.flow != Flow.INTAKE:
+            # A short dialog (a note, a comment) sits on top: leave it, and bring back
+            # the draft it interrupted, if any, rather than start a blank one.
+            await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
             dialog = await repo.dialog(who.user_id)
-            if dialog is not None and dialog.flow != Flow.INTAKE:
-                # A short dialog (a note, a comment) sits on top: leave it, and bring back
-                # the draft it interrupted, if any, rather than start a blank one.
-                await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
-                dialog = await repo.dialog(who.user_id)
-            if dialog is None:
-                refusal = await self.refusal(repo, who.user_id, lang)
-                if refusal is not None:
-                    await repo.enqueue([ui.message(who.user_id, refusal)], env.now())
-                    env.wake_sender()
-                    return
-                dialog = Dialog(who.user_id, Flow.INTAKE, "category",
-                                {"id": secrets.token_hex(3), "photos": []})
-                await self._save(repo, dialog)
-            await repo.enqueue(self._ask(dialog, lang), env.now())
-        env.wake_sender()
+        if dialog is None:
+            refusal = await self.refusal(repo, who.user_id, lang)
+            if refusal is not None:
+                unit.send([ui.message(who.user_id, refusal)])
+                return
+            dialog = Dialog(who.user_id, Flow.INTAKE, "category",
+                            {"id": secrets.token_hex(3), "photos": []})
+            await self._save(repo, dialog)
+        unit.send(self._ask(dialog, lang))
 
     async def refusal(self, repo: Repo, user_id: int, lang: str) -> str | None:
         """Say why this citizen may not file a request now (banned, or over an intake limit),
@@ -149,123 +136,108 @@ class Intake:
             return t(lang, "moderation.too_many_today", count=last_day)
         return None
 
-    async def cancel_command(self, who: Who) -> None:
+    async def cancel_command(self, unit: ActorUnit) -> None:
         """Drop the unfinished draft (or short dialog) on /cancel."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            dialog = await repo.dialog(who.user_id)
-            if dialog is not None and dialog.flow != Flow.INTAKE:
-                # /cancel ends the short dialog only; an interrupted draft comes back.
-                await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
-                out = [ui.message(who.user_id, env.t(lang, "common.skipped"))]
-                out += await self.resume_draft(repo, who.user_id, lang)
-                await repo.enqueue(out, env.now())
-                env.wake_sender()
-                return
-            key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
-            await self._end(repo, who.user_id)
-            await repo.enqueue(
-                [ui.message(who.user_id, env.t(lang, key), ui.REMOVE_KEYBOARD),
-                 ui.message(who.user_id, env.t(lang, "menu.title"),
-                            self.loop.citizen_menu(lang))],
-                env.now(),
-            )
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if dialog is not None and dialog.flow != Flow.INTAKE:
+            # /cancel ends the short dialog only; an interrupted draft comes back.
+            await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
+            out = [ui.message(who.user_id, env.t(lang, "common.skipped"))]
+            out += await self.resume_draft(repo, who.user_id, lang)
+            unit.send(out)
+            return
+        key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
+        await self._end(repo, who.user_id)
+        unit.send(
+            [ui.message(who.user_id, env.t(lang, key), ui.REMOVE_KEYBOARD),
+             ui.message(who.user_id, env.t(lang, "menu.title"),
+                        self.loop.citizen_menu(lang))])
 
-    async def on_message(self, who: Who, said: Said) -> None:
+    async def on_message(self, unit: ActorUnit, said: Said) -> None:
         """Route a private message to the conversation the user is in."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            dialog = await repo.dialog(who.user_id)
-            if dialog is None:
-                out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
-                                  self.loop.citizen_menu(lang))]
-            elif dialog.flow == Flow.INTAKE:
-                out = await self._intake_step(repo, dialog, lang, said)
-            elif dialog.flow == Flow.DONE_NOTE:
-                out = await self._done_note(repo, who, lang, dialog, said)
-            elif dialog.flow == Flow.COMMENT:
-                out = await self._comment(repo, who, lang, dialog, said)
-            elif dialog.flow in (Flow.JOIN, Flow.REJECT_REASON):
-                if said.kind == "command":
-                    out = [ui.message(who.user_id, env.t(lang, "join.command_mid_form"))]
-                else:
-                    out = await self.volunteers.on_message(repo, who, lang, dialog, said)
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if dialog is None:
+            out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
+                              self.loop.citizen_menu(lang))]
+        elif dialog.flow == Flow.INTAKE:
+            out = await self._intake_step(repo, dialog, lang, said)
+        elif dialog.flow == Flow.DONE_NOTE:
+            out = await self._done_note(repo, who, lang, dialog, said)
+        elif dialog.flow == Flow.COMMENT:
+            out = await self._comment(repo, who, lang, dialog, said)
+        elif dialog.flow in (Flow.JOIN, Flow.REJECT_REASON):
+            if said.kind == "command":
+                out = [ui.message(who.user_id, env.t(lang, "join.command_mid_form"))]
             else:
-                await self._end(repo, who.user_id)
-                out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
-                                  self.loop.citizen_menu(lang))]
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+                out = await self.volunteers.on_message(repo, who, lang, dialog, said)
+        else:
+            await self._end(repo, who.user_id)
+            out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
+                              self.loop.citizen_menu(lang))]
+        unit.send(out)
 
-    async def on_button(self, who: Who, draft_id: str, action: str, arg: str) -> Answer:
+    async def on_button(self, unit: ActorUnit, draft_id: str, action: str, arg: str) -> Answer:
         """Handle a button of the intake form: category, Next, Confirm, Edit, Cancel."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            dialog = await repo.dialog(who.user_id)
-            if dialog is None or dialog.flow != Flow.INTAKE or dialog.data.get("id") != draft_id:
-                return Answer(t(lang, "intake.form_closed"), alert=True)
-            out: list[Outgoing] = []
-            answer = Answer()
-            if action == "cat" and dialog.step == "category" and env.config.category(arg):
-                dialog = self._advance(dialog, category=arg)
-            elif action == "next" and dialog.step == "description":
-                if not _has_description(dialog.data):
-                    return Answer(t(lang, "intake.describe_first"), alert=True)
-                dialog = self._advance(dialog)
-            elif action == "area" and dialog.step == "area" and self._known_area(arg):
-                dialog = self._advance(dialog, area=arg or None)
-            elif action == "inst" and dialog.step == "area" and self._is_institute(arg):
-                await repo.enqueue(self._ask_area(dialog, lang, arg), env.now())
-                env.wake_sender()
-                return answer
-            elif action == "areas" and dialog.step == "area":
-                dialog = Dialog(dialog.user_id, Flow.INTAKE, "area", {**dialog.data, "far": True})
-            elif action == "skip" and dialog.step == "contact":
-                dialog = self._advance(dialog, phone=None)
-            elif action == "confirm" and dialog.step == "confirm":
-                refusal = await self.refusal(repo, who.user_id, lang)
-                if refusal is not None:  # banned, or over a limit, since the form began
-                    await repo.enqueue([ui.message(who.user_id, refusal)], env.now())
-                    env.wake_sender()
-                    return Answer()  # the draft stays, for when the limit allows
-                request = await self.loop.submit(repo, who.user_id, lang, dialog.data)
-                await self._end(repo, who.user_id)
-                env.wake_sender()
-                return Answer(t(lang, "intake.sent_toast", ref=request.ref))
-            elif action == "edit" and dialog.step == "confirm":
-                dialog = Dialog(dialog.user_id, Flow.INTAKE, "edit", dialog.data)
-            elif action == "field" and dialog.step == "edit" and arg in self.editable():
-                data = {**dialog.data, "editing": True}
-                if arg == "description":
-                    data.update(description="", photos=[], voice=None)
-                if arg == "location" and "area" in self.steps():
-                    # A new place may be in another community: ask that again after it.
-                    data.update(editing=False, then_confirm=True, area=None)
-                dialog = Dialog(dialog.user_id, Flow.INTAKE, arg, data)
-            elif action == "resume":
-                pass  # the nudge's Continue: ask the current question again
-            elif action == "back" and dialog.step == "edit":
-                dialog = Dialog(dialog.user_id, Flow.INTAKE, "confirm", dialog.data)
-            elif action == "cancel":
-                await self._end(repo, who.user_id)
-                await repo.enqueue(
-                    [ui.message(who.user_id, t(lang, "intake.cancelled"), ui.REMOVE_KEYBOARD),
-                     ui.message(who.user_id, t(lang, "menu.title"),
-                                self.loop.citizen_menu(lang))],
-                    env.now(),
-                )
-                env.wake_sender()
-                return Answer(t(lang, "intake.cancelled_toast"))
-            else:
-                return Answer(t(lang, "common.stale"), alert=True)
-            await self._save(repo, dialog)
-            out += self._ask(dialog, lang)
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if dialog is None or dialog.flow != Flow.INTAKE or dialog.data.get("id") != draft_id:
+            return Answer(t(lang, "intake.form_closed"), alert=True)
+        out: list[Outgoing] = []
+        answer = Answer()
+        if action == "cat" and dialog.step == "category" and env.config.category(arg):
+            dialog = self._advance(dialog, category=arg)
+        elif action == "next" and dialog.step == "description":
+            if not _has_description(dialog.data):
+                return Answer(t(lang, "intake.describe_first"), alert=True)
+            dialog = self._advance(dialog)
+        elif action == "area" and dialog.step == "area" and self._known_area(arg):
+            dialog = self._advance(dialog, area=arg or None)
+        elif action == "inst" and dialog.step == "area" and self._is_institute(arg):
+            unit.send(self._ask_area(dialog, lang, arg))
+            return answer
+        elif action == "areas" and dialog.step == "area":
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, "area", {**dialog.data, "far": True})
+        elif action == "skip" and dialog.step == "contact":
+            dialog = self._advance(dialog, phone=None)
+        elif action == "confirm" and dialog.step == "confirm":
+            refusal = await self.refusal(repo, who.user_id, lang)
+            if refusal is not None:  # banned, or over a limit, since the form began
+                unit.send([ui.message(who.user_id, refusal)])
+                return Answer()  # the draft stays, for when the limit allows
+            request = await self.loop.submit(repo, who.user_id, lang, dialog.data)
+            await self._end(repo, who.user_id)
+            return Answer(t(lang, "intake.sent_toast", ref=request.ref))
+        elif action == "edit" and dialog.step == "confirm":
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, "edit", dialog.data)
+        elif action == "field" and dialog.step == "edit" and arg in self.editable():
+            data = {**dialog.data, "editing": True}
+            if arg == "description":
+                data.update(description="", photos=[], voice=None)
+            if arg == "location" and "area" in self.steps():
+                # A new place may be in another community: ask that again after it.
+                data.update(editing=False, then_confirm=True, area=None)
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, arg, data)
+        elif action == "resume":
+            pass  # the nudge's Continue: ask the current question again
+        elif action == "back" and dialog.step == "edit":
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, "confirm", dialog.data)
+        elif action == "cancel":
+            await self._end(repo, who.user_id)
+            unit.send(
+                [ui.message(who.user_id, t(lang, "intake.cancelled"), ui.REMOVE_KEYBOARD),
+                 ui.message(who.user_id, t(lang, "menu.title"),
+                            self.loop.citizen_menu(lang))])
+            return Answer(t(lang, "intake.cancelled_toast"))
+        else:
+            return Answer(t(lang, "common.stale"), alert=True)
+        await self._save(repo, dialog)
+        out += self._ask(dialog, lang)
+        unit.send(out)
         return answer
 
     # -- the form ---------------------------------------------------------------------------
@@ -587,26 +559,24 @@ class Intake:
                                     dialog.data.get("photo"), hours)
         return await self.resume_draft(repo, who.user_id, lang)
 
-    async def hours_button(self, who: Who, request_id: int, choice: str) -> Answer:
+    async def hours_button(self, unit: ActorUnit, request_id: int, choice: str) -> Answer:
         """Take the time spent from a button; "other" asks for a typed number."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            dialog = await repo.dialog(who.user_id)
-            if (
-                dialog is None or dialog.flow != Flow.DONE_NOTE or dialog.step != "hours"
-                or dialog.data.get("request_id") != request_id
-            ):
-                return Answer(t(lang, "common.stale"), alert=True)
-            if choice == "other":
-                maximum = env.config.volunteering.max_hours
-                out = [ui.message(who.user_id, t(lang, "hours.type", max=f"{maximum:g}"))]
-            elif choice in HOUR_CHOICES and float(choice) <= env.config.volunteering.max_hours:
-                out = await self._finish_with_hours(repo, who, lang, dialog, float(choice))
-            else:
-                return Answer(t(lang, "common.stale"), alert=True)
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if (
+            dialog is None or dialog.flow != Flow.DONE_NOTE or dialog.step != "hours"
+            or dialog.data.get("request_id") != request_id
+        ):
+            return Answer(t(lang, "common.stale"), alert=True)
+        if choice == "other":
+            maximum = env.config.volunteering.max_hours
+            out = [ui.message(who.user_id, t(lang, "hours.type", max=f"{maximum:g}"))]
+        elif choice in HOUR_CHOICES and float(choice) <= env.config.volunteering.max_hours:
+            out = await self._finish_with_hours(repo, who, lang, dialog, float(choice))
+        else:
+            return Answer(t(lang, "common.stale"), alert=True)
+        unit.send(out)
         return Answer()
 
     async def _comment(
@@ -622,47 +592,38 @@ class Intake:
         await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]), text)
         return await self.resume_draft(repo, who.user_id, lang)
 
-    async def skip_done_note(self, who: Who, request_id: int) -> Answer:
+    async def skip_done_note(self, unit: ActorUnit, request_id: int) -> Answer:
         """Finish Done without a note."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            dialog = await repo.dialog(who.user_id)
-            if (
-                dialog is None or dialog.flow != Flow.DONE_NOTE
-                or dialog.data.get("request_id") != request_id
-            ):
-                return Answer(env.t(lang, "common.stale"), alert=True)
-            if dialog.step != "note":
-                return Answer(env.t(lang, "common.stale"), alert=True)
-            await repo.enqueue(await self._after_note(repo, who, lang, dialog, None, None),
-                               env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if (
+            dialog is None or dialog.flow != Flow.DONE_NOTE
+            or dialog.data.get("request_id") != request_id
+        ):
+            return Answer(env.t(lang, "common.stale"), alert=True)
+        if dialog.step != "note":
+            return Answer(env.t(lang, "common.stale"), alert=True)
+        unit.send(await self._after_note(repo, who, lang, dialog, None, None))
         return Answer()
 
-    async def skip_comment(self, who: Who, request_id: int) -> Answer:
+    async def skip_comment(self, unit: ActorUnit, request_id: int) -> Answer:
         """Finish rating without a comment."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            dialog = await repo.dialog(who.user_id)
-            if (
-                dialog is None or dialog.flow != Flow.COMMENT
-                or dialog.data.get("request_id") != request_id
-            ):
-                return Answer(env.t(lang, "common.stale"), alert=True)
-            await self.loop.finish_comment(repo, who, lang, request_id, None)
-            await repo.enqueue(await self.resume_draft(repo, who.user_id, lang), env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if (
+            dialog is None or dialog.flow != Flow.COMMENT
+            or dialog.data.get("request_id") != request_id
+        ):
+            return Answer(env.t(lang, "common.stale"), alert=True)
+        await self.loop.finish_comment(repo, who, lang, request_id, None)
+        unit.send(await self.resume_draft(repo, who.user_id, lang))
         return Answer()
 
-    async def _reply(self, who: Who, key: str, *, menu: bool = False) -> None:
-        env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            markup = self.loop.citizen_menu(lang) if menu else None
-            await repo.enqueue([ui.message(who.user_id, env.t(lang, key), markup)], env.now())
-        env.wake_sender()
+    async def _reply(self, unit: ActorUnit, key: str, *, menu: bool = False) -> None:
+        markup = self.loop.citizen_menu(unit.language) if menu else None
+        unit.send(ui.message(unit.user_id, unit.t(key), markup))
 
 
 def _has_description(data: dict[str, Any]) -> bool:

@@ -11,6 +11,7 @@ from bot.context import Answer, Env, Who
 from bot.dialogs import RESUMABLE, Flow
 from bot.people.roles import Role
 from bot.requests import render
+from bot.unit import ActorUnit
 from storage import Card, Dialog, Outgoing, Repo, Request, User
 from storage.models import CLAIMED, DISPATCHED
 
@@ -200,19 +201,15 @@ class RequestLoop:
         message = f"{request_id}:{user_id}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:12]
 
-    async def claim(self, who: Who, request_id: int, chat_id: int | None) -> Answer:
+    async def claim(self, unit: ActorUnit, request_id: int, chat_id: int | None) -> Answer:
         """Give the request to the first volunteer who presses Claim on one of its cards.
 
         `chat_id` is where Claim was pressed; None means a signed claim link was followed.
         """
-        env = self.env
-        async with env.db.transaction() as repo:
-            user, lang = await env.see(repo, who)
-            answer, out = await self.claim_in(repo, user, lang, who, request_id, chat_id)
-            if out:
-                await repo.enqueue(out, env.now())
-        if out:
-            env.wake_sender()
+        assert unit.user is not None
+        answer, out = await self.claim_in(unit.repo, unit.user, unit.language, unit.who,
+                                          request_id, chat_id)
+        unit.send(out)
         return answer
 
     async def claim_in(
@@ -272,43 +269,37 @@ class RequestLoop:
             out.append(ui.message(who.user_id, answer.text))
         return out
 
-    async def release(self, who: Who, request_id: int) -> Answer:
+    async def release(self, unit: ActorUnit, request_id: int) -> Answer:
         """Put a claimed request back up for claiming."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            now = env.now()
-            if not await repo.release(request_id, who.user_id, now):
-                return Answer(t(lang, "task.not_yours"), alert=True)
-            await repo.add_event(request_id, "released", who.user_id, now)
-            request = await repo.request(request_id)
-            assert request is not None
-            await self._await_claim(repo, request_id, request.category, now)
-            out = await self.card_updates(repo, request)
-            out.append(ui.message(who.user_id, t(lang, "task.released", ref=request.ref)))
-            out.append(ui.message(request.citizen_id,
-                                  t(request.language, "citizen.released", ref=request.ref)))
-            await repo.enqueue(out, now)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        now = env.now()
+        if not await repo.release(request_id, who.user_id, now):
+            return Answer(t(lang, "task.not_yours"), alert=True)
+        await repo.add_event(request_id, "released", who.user_id, now)
+        request = await repo.request(request_id)
+        assert request is not None
+        await self._await_claim(repo, request_id, request.category, now)
+        out = await self.card_updates(repo, request)
+        out.append(ui.message(who.user_id, t(lang, "task.released", ref=request.ref)))
+        out.append(ui.message(request.citizen_id,
+                              t(request.language, "citizen.released", ref=request.ref)))
+        unit.send(out)
         return Answer(t(lang, "task.released_toast"))
 
-    async def ask_done_note(self, who: Who, request_id: int) -> Answer:
+    async def ask_done_note(self, unit: ActorUnit, request_id: int) -> Answer:
         """Start the Done step: ask the volunteer for an optional note or photo."""
-        env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            request = await repo.request(request_id)
-            if not _held_by(request, who):
-                return Answer(t(lang, "task.not_yours"), alert=True)
-            await self.push_dialog(repo, who.user_id, Flow.DONE_NOTE, "note",
-                                   {"request_id": request_id})
-            skip = ui.inline([[(t(lang, "common.skip"),
-                                buttons.DONE_WITHOUT_NOTE.data(request_id))]])
-            await repo.enqueue(
-                [ui.message(who.user_id, t(lang, "task.ask_note", ref=request.ref), skip)],
-                env.now(),
-            )
-        env.wake_sender()
+        t = self.env.t
+        repo, lang, who = unit.repo, unit.language, unit.who
+        request = await repo.request(request_id)
+        if not _held_by(request, who):
+            return Answer(t(lang, "task.not_yours"), alert=True)
+        await self.push_dialog(repo, who.user_id, Flow.DONE_NOTE, "note",
+                               {"request_id": request_id})
+        skip = ui.inline([[(t(lang, "common.skip"),
+                            buttons.DONE_WITHOUT_NOTE.data(request_id))]])
+        unit.send(
+            [ui.message(who.user_id, t(lang, "task.ask_note", ref=request.ref), skip)])
         return Answer()
 
     async def finish_done(
@@ -359,91 +350,81 @@ class RequestLoop:
         ]])
         return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), keyboard)
 
-    async def resend_details(self, who: Who, request_id: int) -> Answer:
+    async def resend_details(self, unit: ActorUnit, request_id: int) -> Answer:
         """Send the holder of a task its details again (phone, place, media)."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            request = await repo.request(request_id)
-            if not _held_by(request, who):
-                return Answer(t(lang, "task.not_yours"), alert=True)
-            await repo.enqueue(render.task_details(env, request, who.user_id, lang), env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        request = await repo.request(request_id)
+        if not _held_by(request, who):
+            return Answer(t(lang, "task.not_yours"), alert=True)
+        unit.send(render.task_details(env, request, who.user_id, lang))
         return Answer()
 
-    async def more_time(self, who: Who, request_id: int) -> Answer:
+    async def more_time(self, unit: ActorUnit, request_id: int) -> Answer:
         """Give the volunteer one more period before the next reminder (once per request)."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            now = env.now()
-            request = await repo.request(request_id)
-            if not _held_by(request, who):
-                return Answer(t(lang, "task.not_yours"), alert=True)
-            if not await repo.extend(request_id, who.user_id, now):
-                return Answer(t(lang, "schedule.already_extended"), alert=True)
-            due_after = env.config.policy(request.category).due_after
-            # "The same period again": from when it was due, or from now if pressed early.
-            due = max(now, (request.claimed_at or now) + due_after) + due_after
-            await self.stop_clocks(repo, request_id)
-            await repo.schedule("volunteer_due", due, now, request_id=request_id)
-            await repo.add_event(request_id, "extended", who.user_id, now)
-            text = t(lang, "schedule.extended", ref=request.ref,
-                     until=render.local_time(env, due))
-            await repo.enqueue([ui.message(who.user_id, text)], now)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        now = env.now()
+        request = await repo.request(request_id)
+        if not _held_by(request, who):
+            return Answer(t(lang, "task.not_yours"), alert=True)
+        if not await repo.extend(request_id, who.user_id, now):
+            return Answer(t(lang, "schedule.already_extended"), alert=True)
+        due_after = env.config.policy(request.category).due_after
+        # "The same period again": from when it was due, or from now if pressed early.
+        due = max(now, (request.claimed_at or now) + due_after) + due_after
+        await self.stop_clocks(repo, request_id)
+        await repo.schedule("volunteer_due", due, now, request_id=request_id)
+        await repo.add_event(request_id, "extended", who.user_id, now)
+        text = t(lang, "schedule.extended", ref=request.ref,
+                 until=render.local_time(env, due))
+        unit.send([ui.message(who.user_id, text)])
         return Answer(t(lang, "schedule.extended_toast"))
 
-    async def my_tasks(self, who: Who) -> None:
+    async def my_tasks(self, unit: ActorUnit) -> None:
         """List the volunteer's open tasks with their buttons."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            tasks = await repo.volunteer_tasks(who.user_id)
-            if not tasks:
-                out = [ui.message(who.user_id, t(lang, "task.none"))]
-            else:
-                out = [ui.message(who.user_id, t(lang, "task.list_title", count=len(tasks)))]
-                for request in tasks[:MY_REQUESTS_SHOWN]:
-                    text = render.request_line(env, request, lang)
-                    out.append(ui.message(who.user_id, text,
-                                          render.task_buttons(env, request, lang, details=True)))
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        tasks = await repo.volunteer_tasks(who.user_id)
+        if not tasks:
+            out = [ui.message(who.user_id, t(lang, "task.none"))]
+        else:
+            out = [ui.message(who.user_id, t(lang, "task.list_title", count=len(tasks)))]
+            for request in tasks[:MY_REQUESTS_SHOWN]:
+                text = render.request_line(env, request, lang)
+                out.append(ui.message(who.user_id, text,
+                                      render.task_buttons(env, request, lang, details=True)))
+        unit.send(out)
 
     # -- 评单 rate --------------------------------------------------------------------------
 
-    async def resolved(self, who: Who, request_id: int, yes: bool) -> Answer:
+    async def resolved(self, unit: ActorUnit, request_id: int, yes: bool) -> Answer:
         """Close the request (Yes, then ask for stars) or reopen and re-dispatch it (No)."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            now = env.now()
-            request = await repo.request(request_id)
-            if request is None or request.citizen_id != who.user_id:
-                return Answer(t(lang, "common.not_yours"), alert=True)
-            if yes:
-                if not await repo.confirm(request_id, who.user_id, now):
-                    return Answer(t(lang, "rate.already_answered"), alert=True)
-                await repo.add_event(request_id, "confirmed", who.user_id, now)
-                await repo.credit_hours(request_id, now)
-                await self.stop_clocks(repo, request_id)
-                closed = await repo.request(request_id)
-                assert closed is not None
-                await repo.enqueue(await self.card_updates(repo, closed), now)
-                stars = ui.inline([[
-                    ("⭐" * n, buttons.STARS.data(request_id, n)) for n in range(1, 6)
-                ]])
-                await repo.enqueue(
-                    [ui.message(who.user_id, t(lang, "rate.ask_stars", ref=request.ref), stars)],
-                    now,
-                )
-            else:
-                if not await repo.reopen(request_id, who.user_id, now):
-                    return Answer(t(lang, "rate.already_answered"), alert=True)
-                out = await self._redispatch(repo, request, now)
-                await repo.enqueue(out, now)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        now = env.now()
+        request = await repo.request(request_id)
+        if request is None or request.citizen_id != who.user_id:
+            return Answer(t(lang, "common.not_yours"), alert=True)
+        if yes:
+            if not await repo.confirm(request_id, who.user_id, now):
+                return Answer(t(lang, "rate.already_answered"), alert=True)
+            await repo.add_event(request_id, "confirmed", who.user_id, now)
+            await repo.credit_hours(request_id, now)
+            await self.stop_clocks(repo, request_id)
+            closed = await repo.request(request_id)
+            assert closed is not None
+            unit.send(await self.card_updates(repo, closed))
+            stars = ui.inline([[
+                ("⭐" * n, buttons.STARS.data(request_id, n)) for n in range(1, 6)
+            ]])
+            unit.send(
+                [ui.message(who.user_id, t(lang, "rate.ask_stars", ref=request.ref), stars)])
+        else:
+            if not await repo.reopen(request_id, who.user_id, now):
+                return Answer(t(lang, "rate.already_answered"), alert=True)
+            out = await self._redispatch(repo, request, now)
+            unit.send(out)
         return Answer(t(lang, "common.thanks"))
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
@@ -491,22 +472,20 @@ class RequestLoop:
                  for chat in self.card_chats(level, chat_id)]
         return request, old_cards, fresh
 
-    async def rate(self, who: Who, request_id: int, stars: int) -> Answer:
+    async def rate(self, unit: ActorUnit, request_id: int, stars: int) -> Answer:
         """Store 1-5 stars and ask for an optional comment."""
         env, t = self.env, self.env.t
         if not 1 <= stars <= 5:
             return Answer(t(self.env.config.default_language, "common.stale"), alert=True)
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            now = env.now()
-            if not await repo.rate(request_id, who.user_id, stars, now):
-                return Answer(t(lang, "rate.already_rated"), alert=True)
-            await repo.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
-            await self.push_dialog(repo, who.user_id, Flow.COMMENT, "text",
-                                    {"request_id": request_id})
-            skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
-            await repo.enqueue([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)], now)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        now = env.now()
+        if not await repo.rate(request_id, who.user_id, stars, now):
+            return Answer(t(lang, "rate.already_rated"), alert=True)
+        await repo.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
+        await self.push_dialog(repo, who.user_id, Flow.COMMENT, "text",
+                                {"request_id": request_id})
+        skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
+        unit.send([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)])
         return Answer(t(lang, "rate.stars_saved", stars=stars))
 
     async def finish_comment(
@@ -529,36 +508,31 @@ class RequestLoop:
 
     # -- cancel and lists ------------------------------------------------------------------
 
-    async def my_requests(self, who: Who) -> None:
+    async def my_requests(self, unit: ActorUnit) -> None:
         """List the citizen's requests, newest first, with Cancel on the open ones."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            requests = await repo.citizen_requests(who.user_id, MY_REQUESTS_SHOWN)
-            if not requests:
-                out = [ui.message(who.user_id, t(lang, "my.none"), self.citizen_menu(lang))]
-            else:
-                lines = [t(lang, "my.title")] + [
-                    render.request_line(env, r, lang) for r in requests
-                ]
-                rows = [
-                    [(t(lang, "my.cancel_button", ref=r.ref), buttons.CANCEL.data(r.id))]
-                    for r in requests
-                    if r.status in (DISPATCHED, CLAIMED)
-                ]
-                markup = ui.inline(rows) if rows else None
-                out = [ui.message(who.user_id, "\n".join(lines), markup)]
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        requests = await repo.citizen_requests(who.user_id, MY_REQUESTS_SHOWN)
+        if not requests:
+            out = [ui.message(who.user_id, t(lang, "my.none"), self.citizen_menu(lang))]
+        else:
+            lines = [t(lang, "my.title")] + [
+                render.request_line(env, r, lang) for r in requests
+            ]
+            rows = [
+                [(t(lang, "my.cancel_button", ref=r.ref), buttons.CANCEL.data(r.id))]
+                for r in requests
+                if r.status in (DISPATCHED, CLAIMED)
+            ]
+            markup = ui.inline(rows) if rows else None
+            out = [ui.message(who.user_id, "\n".join(lines), markup)]
+        unit.send(out)
 
-    async def ask_cancel(self, who: Who, request_id: int) -> Answer:
+    async def ask_cancel(self, unit: ActorUnit, request_id: int) -> Answer:
         """Ask the citizen to confirm cancelling a request."""
-        env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            answer, out = await self.ask_cancel_in(repo, who, lang, request_id)
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        answer, out = await self.ask_cancel_in(repo, who, lang, request_id)
+        unit.send(out)
         return answer
 
     async def ask_cancel_in(
@@ -579,85 +553,78 @@ class RequestLoop:
         text = t(lang, "my.cancel_confirm", ref=request.ref)
         return Answer(), [ui.message(who.user_id, text, keyboard)]
 
-    async def cancel(self, who: Who, request_id: int) -> Answer:
+    async def cancel(self, unit: ActorUnit, request_id: int) -> Answer:
         """Cancel the citizen's request; the group card and any volunteer are told."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            before = await repo.request(request_id)
-            now = env.now()
-            if before is None or before.citizen_id != who.user_id:
-                return Answer(t(lang, "common.not_yours"), alert=True)
-            if not await repo.cancel_by_citizen(request_id, who.user_id, now):
-                return Answer(t(lang, "my.cannot_cancel"), alert=True)
-            await repo.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
-            await self.stop_clocks(repo, request_id)
-            request = await repo.request(request_id)
-            assert request is not None
-            out = await self.card_updates(repo, request)
-            out.append(ui.message(who.user_id, t(lang, "my.cancelled", ref=request.ref),
-                                  self.citizen_menu(lang)))
-            if before.volunteer_id is not None:
-                vlang = await self.language_of(repo, before.volunteer_id)
-                out.append(ui.message(before.volunteer_id,
-                                      t(vlang, "task.cancelled_by_citizen", ref=request.ref)))
-            await repo.enqueue(out, now)
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        before = await repo.request(request_id)
+        now = env.now()
+        if before is None or before.citizen_id != who.user_id:
+            return Answer(t(lang, "common.not_yours"), alert=True)
+        if not await repo.cancel_by_citizen(request_id, who.user_id, now):
+            return Answer(t(lang, "my.cannot_cancel"), alert=True)
+        await repo.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
+        await self.stop_clocks(repo, request_id)
+        request = await repo.request(request_id)
+        assert request is not None
+        out = await self.card_updates(repo, request)
+        out.append(ui.message(who.user_id, t(lang, "my.cancelled", ref=request.ref),
+                              self.citizen_menu(lang)))
+        if before.volunteer_id is not None:
+            vlang = await self.language_of(repo, before.volunteer_id)
+            out.append(ui.message(before.volunteer_id,
+                                  t(vlang, "task.cancelled_by_citizen", ref=request.ref)))
+        unit.send(out)
         return Answer(t(lang, "my.cancelled_toast"))
 
     # -- admin ------------------------------------------------------------------------------
 
     async def bind(
-        self, who: Who, chat_id: int, chat_title: str, chat_is_group: bool, args: list[str]
+        self, unit: ActorUnit, chat_id: int, chat_title: str, chat_is_group: bool, args: list[str]
     ) -> None:
         """Make the group where an admin typed /bind <category> [area] the volunteer group of
         that category in that area (the whole district without one)."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
         codes = ", ".join(c.code for c in env.config.categories)
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            area = args[1].lower() if len(args) == 2 else None
-            if not self.is_admin(who.user_id):
-                text = t(lang, "admin.not_admin")
-            elif not chat_is_group:
-                text = t(lang, "admin.bind_in_group")
-            elif len(args) not in (1, 2) or env.config.category(args[0].lower()) is None:
-                text = t(lang, "admin.bind_usage", codes=codes)
-            elif area is not None and (tree is None or area not in tree):
-                text = t(lang, "admin.unknown_area", area=area)
-            else:
-                code = args[0].lower()
-                level = DISTRICT if area is None or (tree and area == tree.root) else area
-                await repo.bind(code, level, chat_id, chat_title, who.user_id, env.now())
-                text = t(lang, "admin.bound", category=render.category_name(env, code, lang),
-                         area=render.area_name(env, level, lang))
-            await repo.enqueue([ui.message(chat_id, text)], env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        area = args[1].lower() if len(args) == 2 else None
+        if not self.is_admin(who.user_id):
+            text = t(lang, "admin.not_admin")
+        elif not chat_is_group:
+            text = t(lang, "admin.bind_in_group")
+        elif len(args) not in (1, 2) or env.config.category(args[0].lower()) is None:
+            text = t(lang, "admin.bind_usage", codes=codes)
+        elif area is not None and (tree is None or area not in tree):
+            text = t(lang, "admin.unknown_area", area=area)
+        else:
+            code = args[0].lower()
+            level = DISTRICT if area is None or (tree and area == tree.root) else area
+            await repo.bind(code, level, chat_id, chat_title, who.user_id, env.now())
+            text = t(lang, "admin.bound", category=render.category_name(env, code, lang),
+                     area=render.area_name(env, level, lang))
+        unit.send([ui.message(chat_id, text)])
 
-    async def list_bindings(self, who: Who, chat_id: int, role: Role | None) -> None:
+    async def list_bindings(self, unit: ActorUnit, chat_id: int, role: Role | None) -> None:
         """List which group serves which category where (an area admin: in their areas)."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            lines = [t(lang, "admin.not_admin")]
-            if role is not None:
-                lines = [t(lang, "admin.bindings_title")]
-                for code, level, chat, title in await repo.binding_list():
-                    if not role.centre and not role.covers(level):
-                        continue
-                    lines.append(t(lang, "admin.binding_line",
-                                   category=render.category_name(env, code, lang),
-                                   area=render.area_name(env, level, lang),
-                                   chat=title or str(chat)))
-                for category in env.config.categories if role.centre else []:
-                    if category.group_id:
-                        lines.append(t(lang, "admin.binding_config_line",
-                                       category=category.name(lang), chat=category.group_id))
-                if len(lines) == 1:
-                    lines.append(t(lang, "admin.no_bindings"))
-            await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
-                               env.now())
-        env.wake_sender()
+        repo, lang = unit.repo, unit.language
+        lines = [t(lang, "admin.not_admin")]
+        if role is not None:
+            lines = [t(lang, "admin.bindings_title")]
+            for code, level, chat, title in await repo.binding_list():
+                if not role.centre and not role.covers(level):
+                    continue
+                lines.append(t(lang, "admin.binding_line",
+                               category=render.category_name(env, code, lang),
+                               area=render.area_name(env, level, lang),
+                               chat=title or str(chat)))
+            for category in env.config.categories if role.centre else []:
+                if category.group_id:
+                    lines.append(t(lang, "admin.binding_config_line",
+                                   category=category.name(lang), chat=category.group_id))
+            if len(lines) == 1:
+                lines.append(t(lang, "admin.no_bindings"))
+        unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])
 
     # -- short dialogs that interrupt a draft -----------------------------------------------
 

@@ -18,6 +18,7 @@ from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
+from bot.unit import Unit, Units
 from storage import Dialog, Outgoing, Repo, Request, Timer
 from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
 
@@ -36,9 +37,10 @@ CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge"})
 class Schedule:
     """Runs what is due; every scheduled message goes through the outbox."""
 
-    def __init__(self, env: Env, loop: RequestLoop) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, units: Units) -> None:
         self.env = env
         self.loop = loop
+        self.units = units  # each timer and each report is one unit of work
         # The periods last found all settled: the sweep runs every second, the set of due
         # periods changes once a day, so most sweeps need not ask the database about them.
         self._settled_periods: tuple[str, ...] | None = None
@@ -77,19 +79,18 @@ class Schedule:
                 except Exception:
                     # One bad timer must not hold up every timer (and digest) after it.
                     log.exception("timer %s (%s) failed; it is set aside", timer.id, timer.kind)
-                    async with self.env.db.transaction() as repo:
-                        await repo.settle_timer(timer.id, "failed", self.env.now())
+                    async with self.units.for_job() as unit:
+                        await unit.repo.settle_timer(timer.id, "failed", self.env.now())
         try:
             await self.send_reports()
         except Exception:
             log.exception("sending reports failed; the next sweep tries again")
-        if fired:
-            self.env.wake_sender()
         return fired
 
     async def _settle(self, timer: Timer) -> int:
         """Fire (or, in quiet hours, move) one due timer; return 1 if it fired here."""
-        async with self.env.db.transaction() as repo:
+        async with self.units.for_job() as unit:
+            repo = unit.repo
             quiet_end = (self.quiet_until(self.env.now())
                          if timer.kind in CITIZEN_REMINDERS else None)
             outcome = "deferred" if quiet_end is not None else "fired"
@@ -100,12 +101,13 @@ class Schedule:
                 await repo.schedule(timer.kind, quiet_end, self.env.now(),
                                     request_id=timer.request_id, user_id=timer.user_id)
                 return 0
-            await self._fire(repo, timer)
+            await self._fire(unit, timer)
             return 1
 
-    async def _fire(self, repo: Repo, timer: Timer) -> None:
+    async def _fire(self, unit: Unit, timer: Timer) -> None:
+        repo = unit.repo
         if timer.request_id is None:
-            await self._fire_draft(repo, timer)
+            unit.send(await self._fire_draft(repo, timer))
             return
         request = await repo.request(timer.request_id)
         if request is None:
@@ -121,8 +123,7 @@ class Schedule:
         if action is None:
             log.error("timer %s has an unknown kind %r", timer.id, timer.kind)
             return
-        out = await action(repo, request, timer)
-        await repo.enqueue(out, self.env.now())
+        unit.send(await action(repo, request, timer))
 
     async def _claim_reminder(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
         if request.status != DISPATCHED:
@@ -224,26 +225,26 @@ class Schedule:
             request.language, "schedule.auto_closed", ref=request.ref)))
         return out
 
-    async def _fire_draft(self, repo: Repo, timer: Timer) -> None:
+    async def _fire_draft(self, repo: Repo, timer: Timer) -> list[Outgoing]:
+        """A draft's nudge or expiry: what to send the citizen."""
         user_id = timer.user_id
         dialog = await repo.dialog(user_id) if user_id is not None else None
         if user_id is None or dialog is None:
-            return
+            return []
         lang = await self.loop.language_of(repo, user_id)
         t = self.env.t
         stashed = (dialog.data.get("resume") or {}).get("flow") == Flow.INTAKE
         if dialog.flow != Flow.INTAKE:
             if not stashed:
-                return
+                return []
             # The draft lies under a short dialog (a note, a comment): no nudge now, it
             # comes back with its clock restarted; but it still expires on time.
             if timer.kind == "draft_expire":
                 data = {k: v for k, v in dialog.data.items() if k != "resume"}
                 await repo.save_dialog(Dialog(user_id, dialog.flow, dialog.step, data),
                                        self.env.now())
-                await repo.enqueue([self.to_citizen(user_id, t(lang, "schedule.draft_expired"))],
-                                   self.env.now())
-            return
+                return [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
+            return []
         if timer.kind == "draft_nudge":
             draft = dialog.data.get("id", "")
             markup = ui.inline([[
@@ -255,7 +256,7 @@ class Schedule:
             await repo.end_dialog(user_id)
             await repo.cancel_timers(self.env.now(), user_id=user_id)
             out = [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
-        await repo.enqueue(out, self.env.now())
+        return out
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -299,7 +300,8 @@ class Schedule:
 
     async def _report(self, kind: str, period: str, start: float, end: float) -> None:
         env, t, lang = self.env, self.env.t, self.env.config.default_language
-        async with env.db.transaction() as repo:
+        async with self.units.for_job() as unit:
+            repo = unit.repo
             if not await repo.record_report(kind, period, env.now()):
                 return  # another sweep sent it
             counts = await repo.event_counts(start, end)
@@ -326,9 +328,7 @@ class Schedule:
             if kind == "monthly":
                 lines += await self._rankings(repo, lang, start, end)
             text = Raw("\n".join(lines))
-            await repo.enqueue([ui.message(chat, text) for chat in self.loop.admin_chats()],
-                               env.now())
-        env.wake_sender()
+            unit.send(ui.message(chat, text) for chat in self.loop.admin_chats())
 
 
 def quiet_until(at: float, start: time, end: time, tz: ZoneInfo) -> float | None:

@@ -14,6 +14,7 @@ from bot.dialogs import Flow
 from bot.people.menus import CommandMenus
 from bot.requests import render
 from bot.requests.loop import RequestLoop
+from bot.unit import ActorUnit
 from storage import Dialog, Outgoing, Repo
 
 NAME_MAX = 40
@@ -38,13 +39,10 @@ class Volunteers:
 
     # -- /join ------------------------------------------------------------------------------
 
-    async def join(self, who: Who) -> None:
+    async def join(self, unit: ActorUnit) -> None:
         """Start a registration, or show the one already on file."""
-        env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            await repo.enqueue(await self.join_in(repo, who, lang), env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        unit.send(await self.join_in(repo, who, lang))
 
     async def join_in(self, repo: Repo, who: Who, lang: str) -> list[Outgoing]:
         """/join inside the caller's transaction: the messages to queue."""
@@ -120,30 +118,28 @@ class Volunteers:
         rows.append([(self.env.t(lang, "join.no_team"), buttons.JOIN_TEAM.data("-"))])
         return [ui.message(user_id, self.env.t(lang, "join.ask_team"), ui.inline(rows))]
 
-    async def join_button(self, who: Who, action: buttons.ButtonKind, arg: str) -> Answer:
+    async def join_button(self, unit: ActorUnit, action: buttons.ButtonKind, arg: str) -> Answer:
         """Institute, station and team buttons of the registration."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            dialog = await repo.dialog(who.user_id)
-            if dialog is None or dialog.flow != Flow.JOIN:
-                return Answer(t(lang, "intake.form_closed"), alert=True)
-            if action is buttons.JOIN_INSTITUTE and dialog.step == "area" and tree and arg in tree:
-                rows = _pairs([(s.name(lang), buttons.JOIN_AREA.data(s.id))
-                               for s in tree.children(arg)])
-                rows.append([(tree.get(arg).name(lang), buttons.JOIN_AREA.data(arg))])
-                out = [ui.message(who.user_id, t(lang, "join.ask_station"), ui.inline(rows))]
-            elif action is buttons.JOIN_AREA and dialog.step == "area" and tree and arg in tree:
-                out = await self._ask_team(repo, who.user_id, lang, {**dialog.data, "area": arg})
-            elif action is buttons.JOIN_TEAM and dialog.step == "team" and (
-                arg == "-" or env.config.volunteering.team(arg) is not None
-            ):
-                out = await self._submit(repo, who, lang, {**dialog.data,
-                                                           "team": None if arg == "-" else arg})
-            else:
-                return Answer(t(lang, "common.stale"), alert=True)
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.dialog(who.user_id)
+        if dialog is None or dialog.flow != Flow.JOIN:
+            return Answer(t(lang, "intake.form_closed"), alert=True)
+        if action is buttons.JOIN_INSTITUTE and dialog.step == "area" and tree and arg in tree:
+            rows = _pairs([(s.name(lang), buttons.JOIN_AREA.data(s.id))
+                           for s in tree.children(arg)])
+            rows.append([(tree.get(arg).name(lang), buttons.JOIN_AREA.data(arg))])
+            out = [ui.message(who.user_id, t(lang, "join.ask_station"), ui.inline(rows))]
+        elif action is buttons.JOIN_AREA and dialog.step == "area" and tree and arg in tree:
+            out = await self._ask_team(repo, who.user_id, lang, {**dialog.data, "area": arg})
+        elif action is buttons.JOIN_TEAM and dialog.step == "team" and (
+            arg == "-" or env.config.volunteering.team(arg) is not None
+        ):
+            out = await self._submit(repo, who, lang, {**dialog.data,
+                                                       "team": None if arg == "-" else arg})
+        else:
+            return Answer(t(lang, "common.stale"), alert=True)
+        unit.send(out)
         return Answer()
 
     async def _submit(
@@ -177,31 +173,29 @@ class Volunteers:
 
     # -- approval ---------------------------------------------------------------------------
 
-    async def decide(self, who: Who, applicant: int, approve: bool) -> Answer:
+    async def decide(self, unit: ActorUnit, applicant: int, approve: bool) -> Answer:
         """Approve at once; a rejection first asks the approver for the reason."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            record = await repo.volunteer(applicant)
-            if record is None or record.status != "pending":
-                return Answer(t(lang, "join.already_decided"), alert=True)
-            if not self._may_decide(who.user_id, record.team_id):
-                return Answer(t(lang, "admin.not_admin"), alert=True)
-            if approve:
-                out = await self._decide(repo, who, lang, applicant, True, None)
-            else:
-                user = await repo.user(who.user_id)
-                if user is None or not user.started or user.blocked:
-                    # The reason is asked in private: without it, their next private message
-                    # would become the reason.
-                    url = f"https://t.me/{env.bot_username}?start=help"
-                    return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True,
-                                  url)
-                await self.loop.push_dialog(repo, who.user_id, Flow.REJECT_REASON, "reason",
-                                            {"applicant": applicant})
-                out = [ui.message(who.user_id, t(lang, "join.ask_reason", name=record.name))]
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        record = await repo.volunteer(applicant)
+        if record is None or record.status != "pending":
+            return Answer(t(lang, "join.already_decided"), alert=True)
+        if not self._may_decide(who.user_id, record.team_id):
+            return Answer(t(lang, "admin.not_admin"), alert=True)
+        if approve:
+            out = await self._decide(repo, who, lang, applicant, True, None)
+        else:
+            user = await repo.user(who.user_id)
+            if user is None or not user.started or user.blocked:
+                # The reason is asked in private: without it, their next private message
+                # would become the reason.
+                url = f"https://t.me/{env.bot_username}?start=help"
+                return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True,
+                              url)
+            await self.loop.push_dialog(repo, who.user_id, Flow.REJECT_REASON, "reason",
+                                        {"applicant": applicant})
+            out = [ui.message(who.user_id, t(lang, "join.ask_reason", name=record.name))]
+        unit.send(out)
         return Answer()
 
     def _may_decide(self, user_id: int, team_id: str | None) -> bool:
@@ -236,62 +230,54 @@ class Volunteers:
         local = datetime.fromtimestamp(self.env.now(), self.env.config.timezone)
         return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
-    async def my_hours(self, who: Who) -> None:
+    async def my_hours(self, unit: ActorUnit) -> None:
         """Tell a volunteer their credited hours: in all and this month."""
         env = self.env
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            total, month = (await repo.hours_of([who.user_id], self._month_start())).get(
-                who.user_id, (0.0, 0.0))
-            text = env.t(lang, "hours.mine", total=f"{total:g}", month=f"{month:g}")
-            await repo.enqueue([ui.message(who.user_id, text)], env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        total, month = (await repo.hours_of([who.user_id], self._month_start())).get(
+            who.user_id, (0.0, 0.0))
+        text = env.t(lang, "hours.mine", total=f"{total:g}", month=f"{month:g}")
+        unit.send([ui.message(who.user_id, text)])
 
-    async def my_team(self, who: Who) -> None:
+    async def my_team(self, unit: ActorUnit) -> None:
         """Show the volunteer's team: its totals and each member's hours."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            record = await repo.volunteer(who.user_id)
-            team = env.config.volunteering.team(record.team_id if record else None)
-            if record is None or record.status != "approved" or team is None:
-                text = t(lang, "hours.no_team")
-            else:
-                members = await repo.team_members(team.id)
-                hours = await repo.hours_of([m.user_id for m in members], self._month_start())
-                lines = [t(lang, "hours.team_title", team=team.name(lang),
-                           total=f"{sum(h[0] for h in hours.values()):g}",
-                           month=f"{sum(h[1] for h in hours.values()):g}")]
-                for member in members:
-                    total, month = hours.get(member.user_id, (0.0, 0.0))
-                    lines.append(t(lang, "hours.member", name=member.name, total=f"{total:g}",
-                                   month=f"{month:g}"))
-                await repo.enqueue([ui.message(who.user_id, part) for part in ui.chunks(lines)],
-                                   env.now())
-                env.wake_sender()
-                return
-            await repo.enqueue([ui.message(who.user_id, text)], env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        record = await repo.volunteer(who.user_id)
+        team = env.config.volunteering.team(record.team_id if record else None)
+        if record is None or record.status != "approved" or team is None:
+            text = t(lang, "hours.no_team")
+        else:
+            members = await repo.team_members(team.id)
+            hours = await repo.hours_of([m.user_id for m in members], self._month_start())
+            lines = [t(lang, "hours.team_title", team=team.name(lang),
+                       total=f"{sum(h[0] for h in hours.values()):g}",
+                       month=f"{sum(h[1] for h in hours.values()):g}")]
+            for member in members:
+                total, month = hours.get(member.user_id, (0.0, 0.0))
+                lines.append(t(lang, "hours.member", name=member.name, total=f"{total:g}",
+                               month=f"{month:g}"))
+            unit.send([ui.message(who.user_id, part) for part in ui.chunks(lines)])
+            return
+        unit.send([ui.message(who.user_id, text)])
 
-    async def export(self, who: Who, chat_id: int, args: list[str]) -> None:
+    async def export(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/export volunteers: a CSV of every registration and its credited hours (centre
         admins); with phone numbers only in the admin's private chat, never in a group."""
         env, t = self.env, self.env.t
-        async with env.db.transaction() as repo:
-            _, lang = await env.see(repo, who)
-            if not self.loop.is_admin(who.user_id):
-                out = [ui.message(chat_id, t(lang, "admin.not_admin"))]
-            elif chat_id != who.user_id and chat_id not in self.loop.admin_chats():
-                # Names and ids go only to private chats and the admin chat.
-                out = [ui.message(chat_id, t(lang, "admin.private_data_only"))]
-            elif args != ["volunteers"]:
-                out = [ui.message(chat_id, t(lang, "export.usage"))]
-            else:
-                rows = await repo.volunteer_rows()
-                out = [volunteers_document(env, chat_id, lang, rows,
-                                           phones=chat_id == who.user_id)]
-            await repo.enqueue(out, env.now())
-        env.wake_sender()
+        repo, lang, who = unit.repo, unit.language, unit.who
+        if not self.loop.is_admin(who.user_id):
+            out = [ui.message(chat_id, t(lang, "admin.not_admin"))]
+        elif chat_id != who.user_id and chat_id not in self.loop.admin_chats():
+            # Names and ids go only to private chats and the admin chat.
+            out = [ui.message(chat_id, t(lang, "admin.private_data_only"))]
+        elif args != ["volunteers"]:
+            out = [ui.message(chat_id, t(lang, "export.usage"))]
+        else:
+            rows = await repo.volunteer_rows()
+            out = [volunteers_document(env, chat_id, lang, rows,
+                                       phones=chat_id == who.user_id)]
+        unit.send(out)
 
 
 def _pairs(row: list[ui.Button]) -> list[list[ui.Button]]:
