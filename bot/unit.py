@@ -92,5 +92,5 @@ class Units:
 
     def _wake(self, unit: Unit) -> None:
         # What a helper queued straight on the repository rode the same commit.
-        if unit.outgoing or unit.repo.queued():
+        if unit.outgoing or unit.repo.has_queued():
             self.env.wake_sender()

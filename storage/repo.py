@@ -615,6 +615,10 @@ class Repo:
             ))
             self._queued.append((m, payload, not_before, ids))
 
+    def has_queued(self) -> bool:
+        """Whether this unit queued any call (without building the rows)."""
+        return bool(self._queued)
+
     def queued(self) -> list[OutboxRow]:
         """The calls this unit queued, as outbox rows (once the trips carrying them are made)."""
         # The payload as stored, so the call is the one a read after a restart would make.

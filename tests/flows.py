@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from typing import Any
 
+import pytest
+
+import storage.db
 from sandbox import SimChat, SimMessage, SimUser
+from tests.conftest import Town
 
 REF = re.compile(r"\d{4}-\d{6}")
 
@@ -59,3 +65,21 @@ async def open_bot(*people: SimUser) -> None:
     for person in people:
         await person.send("/start")
         await person.wait_for(text="Choose below")
+
+
+def count_transactions(town: Town, monkeypatch: pytest.MonkeyPatch) -> Counter[int | None]:
+    """Count the transactions the bot opens from now on, by the update being handled (None:
+    no update, e.g. the sender's own bookkeeping)."""
+    services = town.bot.services
+    assert services is not None
+    db = services.env.db
+    real = db.transaction
+    opened: Counter[int | None] = Counter()
+
+    def counted() -> Any:
+        handling = storage.db._handling_update.get()
+        opened[handling.update_id if handling is not None else None] += 1
+        return real()
+
+    monkeypatch.setattr(db, "transaction", counted)
+    return opened

@@ -7,14 +7,12 @@ sandbox's users and the tests wait on what they would see, never on the clock.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-import storage.db
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, file_request, open_bot
+from tests.flows import REF, card_of, claim, count_transactions, file_request, open_bot
 
 ALICE_PHONE = "+8613800000001"
 GRANDMA_PHONE = "+8613800000002"
@@ -537,26 +535,14 @@ async def test_following_a_claim_link_is_one_unit_of_work(
     press = await town.vol2.press(CLAIM, chat=town.volunteers, message=card)
     url = (await press.answer()).url
     assert url is not None
-    services = town.bot.services
-    assert services is not None
-    db = services.env.db
-    opened: list[int | None] = []
-    real = db.transaction
-
-    def counted() -> Any:
-        handling = storage.db._handling_update.get()
-        opened.append(handling.update_id if handling is not None else None)
-        return real()
-
-    monkeypatch.setattr(db, "transaction", counted)
+    opened = count_transactions(town, monkeypatch)
     await town.vol2.send(f"/start {url.split('?start=', 1)[1]}")
     await town.vol2.wait_for(text=ref, predicate=lambda m: ALICE_PHONE in (m.text or ""))
-    by_update = [u for u in opened if u is not None]
-    assert len(by_update) == 1, opened
+    assert sum(n for u, n in opened.items() if u is not None) == 1, opened
 
     opened.clear()
     other = await file_request(town.citizen, text="Filed twice by mistake")
     opened.clear()
     await town.citizen.send(f"/cancel {other}")
     await town.citizen.wait_for(text=f"Cancel request {other}?")
-    assert len([u for u in opened if u is not None]) == 1, opened
+    assert sum(n for u, n in opened.items() if u is not None) == 1, opened

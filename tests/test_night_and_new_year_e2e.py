@@ -29,6 +29,16 @@ async def citizen_is_answered(town: Town) -> None:
     await town.citizen.wait_for(text="Your requests")
 
 
+async def notice_waits_until_eight(town: Town, ref: str) -> None:
+    """Alice has not been told yet; at 08:00:01 on 5 December she is."""
+    await citizen_is_answered(town)
+    assert notices_to_citizen(town) == []
+    town.clock.set(local(2026, 12, 5, 8, 0, 1))
+    await town.tick()
+    notice = await town.citizen.wait_for(text=ESCALATED_NOTICE)
+    assert ref in notice.text
+
+
 def notices_to_citizen(town: Town) -> list[str]:
     """The escalation notices Alice has received so far."""
     return [m.text for m in town.citizen.private.bot_messages()
@@ -54,13 +64,7 @@ async def test_an_escalation_at_23_30_tells_the_group_now_and_the_citizen_at_08_
 
     town.clock.set(local(2026, 12, 5, 7, 59))
     await town.tick()
-    await citizen_is_answered(town)
-    assert notices_to_citizen(town) == []
-
-    town.clock.set(local(2026, 12, 5, 8, 0, 1))
-    await town.tick()
-    notice = await town.citizen.wait_for(text=ESCALATED_NOTICE)
-    assert ref in notice.text
+    await notice_waits_until_eight(town, ref)
 
 
 async def test_an_escalation_at_07_59_waits_one_minute_not_a_day(town: Town) -> None:
@@ -74,13 +78,7 @@ async def test_an_escalation_at_07_59_waits_one_minute_not_a_day(town: Town) -> 
     town.clock.set(local(2026, 12, 5, 7, 59, 30))
     assert await town.tick() == 1  # and the request escalated
     await town.admin_chat.wait_for(text="Escalated")
-    await citizen_is_answered(town)
-    assert notices_to_citizen(town) == []
-
-    town.clock.set(local(2026, 12, 5, 8, 0, 1))
-    await town.tick()
-    notice = await town.citizen.wait_for(text=ESCALATED_NOTICE)
-    assert ref in notice.text
+    await notice_waits_until_eight(town, ref)
 
 
 async def test_a_rating_reminder_due_at_01_00_comes_at_08_00_that_morning(town: Town) -> None:

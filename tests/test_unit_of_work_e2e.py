@@ -3,31 +3,12 @@ service that fails keeps nothing it wrote or queued."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
 
-import storage.db
 from tests.conftest import Town
-from tests.flows import card_of, claim, file_request, open_bot
-
-
-def count_transactions(town: Town, monkeypatch: pytest.MonkeyPatch) -> Counter[int | None]:
-    """Count the transactions opened, by the update being handled (None: no update)."""
-    services = town.bot.services
-    assert services is not None
-    db = services.env.db
-    real = db.transaction
-    opened: Counter[int | None] = Counter()
-
-    def counted() -> Any:
-        handling = storage.db._handling_update.get()
-        opened[handling.update_id if handling is not None else None] += 1
-        return real()
-
-    monkeypatch.setattr(db, "transaction", counted)
-    return opened
+from tests.flows import card_of, claim, count_transactions, file_request, open_bot
 
 
 async def test_every_update_of_the_whole_loop_is_one_transaction(
