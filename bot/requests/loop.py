@@ -49,8 +49,8 @@ class RequestLoop:
         if above is not None:
             if above in levels:
                 levels = levels[levels.index(above) + 1:]
-            else:  # that level left the area file: climb from what still exists
-                levels = [] if above in (DISTRICT, ADMIN_LEVEL) else [DISTRICT]
+            else:  # that level left the area file; the district (always in levels) is above it
+                levels = [DISTRICT]
         bindings = await repo.bindings()
         for level in levels:
             chat = bindings.get((category, level))
