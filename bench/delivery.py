@@ -67,7 +67,7 @@ async def run(private: int, group_messages: int, seconds: float) -> dict[str, fl
             rows += [Outgoing(group.id, "sendMessage", {"chat_id": group.id, "text": f"card {n}"})
                      for n in range(group_messages)]
             async with db.transaction() as repo:
-                await repo.enqueue(rows, env.now())
+                await repo.outbox.enqueue(rows, env.now())
             start = time.monotonic()
             sender.start()
             deadline = start + seconds

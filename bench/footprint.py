@@ -34,21 +34,21 @@ async def fill(path: Path, count: int, group_id: int) -> None:
     try:
         for start in range(0, count, 5000):
             async with db.transaction() as repo:
-                await repo.see_user(1, "Citizen", None, "zh", now, private=True)
+                await repo.people.see_user(1, "Citizen", None, "zh", now, private=True)
                 for n in range(start, min(count, start + 5000)):
-                    request_id = await repo.insert_request(
+                    request_id = await repo.requests.insert_request(
                         ref=f"2026-{n + 1:06d}", citizen_id=1, language="zh",
                         category=rng.choice(CATEGORIES), description="楼道灯坏了" * 4,
                         photos=[], voice_file_id=None, latitude=None, longitude=None,
                         address="光明路 5 号楼", phone="+8613800000000",
                         dispatch_chat_id=group_id, now=now,
                     )
-                    await repo.add_event(request_id, "created", 1, now)
-                    await repo.add_event(request_id, "dispatched", None, now)
-                    await repo.schedule("claim_reminder", now + 86400, now,
-                                        request_id=request_id)
-                    await repo.schedule("escalate", now + 2 * 86400, now,
-                                        request_id=request_id)
+                    await repo.requests.add_event(request_id, "created", 1, now)
+                    await repo.requests.add_event(request_id, "dispatched", None, now)
+                    await repo.timers.schedule("claim_reminder", now + 86400, now,
+                                               request_id=request_id)
+                    await repo.timers.schedule("escalate", now + 2 * 86400, now,
+                                               request_id=request_id)
     finally:
         await db.close()
 

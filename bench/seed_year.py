@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 from telegram.request import BaseRequest, RequestData
 
 from bench.ptb_floor import floor_rate
@@ -1397,7 +1396,7 @@ class Replay:
         # A small run still cancels one, so every path is walked.
         cancelled = round(self.requests * CANCELLED_SHARE) or min(1, self.requests // 20)
         self.cancel_at = set(random.Random(self.seed + 2).sample(range(self.requests),
-                                                                  cancelled))
+                                                                 cancelled))
         figures: dict[str, Any] = {"requests": self.requests, "teams": teams,
                                    "volunteers": len(district.volunteers),
                                    "citizens": len(district.citizens),
@@ -1414,7 +1413,8 @@ class Replay:
         await self.setup(district)
         figures["setup_s"] = time.perf_counter() - wall0 - figures["start_s"]
         figures["setup_updates"] = self.api.updates
-        hops0 = HOPS.count
+        engine = self.services.env.db.engine
+        hops0 = engine.trips
         cpu1, wall1, updates1, sweeps1 = (time.process_time(), time.perf_counter(),
                                           self.api.updates, self.sweeps)
 
@@ -1426,7 +1426,7 @@ class Replay:
         figures["replay_cpu_s"] = time.process_time() - cpu1
         figures["replay_updates"] = self.api.updates - updates1
         figures["replay_sweeps"] = self.sweeps - sweeps1
-        figures["replay_hops"] = HOPS.count - hops0
+        figures["replay_hops"] = engine.trips - hops0
         marks = [*self.quarters, (time.perf_counter(), self.api.updates, self.tally.filed)]
         figures["quarters"] = [
             ((u1 - u0) / (t1 - t0), (r1 - r0) / (t1 - t0))
@@ -1455,8 +1455,8 @@ class Replay:
         env, deadline = self.services.env, time.monotonic() + 120
         while time.monotonic() < deadline:
             async with env.db.reading() as repo:
-                jobs = await repo.pending_jobs()
-                due = await repo.pending_outbox_head(env.now(), 1)
+                jobs = await repo.timers.pending_jobs()
+                due = await repo.outbox.pending_outbox_head(env.now(), 1)
             if not jobs and not due and self.bot_idle():
                 return
             self.services.sender.wake()
@@ -1476,27 +1476,6 @@ class Replay:
             return msg.text
 
 
-class _HopCounter:
-    """Counts trips to the database thread (each aiosqlite call is one)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def install(self) -> None:
-        """Wrap aiosqlite's one entry to its thread."""
-        original = aiosqlite.Connection._execute
-        counter = self
-
-        async def counted(conn: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            counter.count += 1
-            return await original(conn, fn, *args, **kwargs)
-
-        aiosqlite.Connection._execute = counted  # type: ignore[method-assign,assignment]
-
-
-HOPS = _HopCounter()
-
-
 # -- checking the year ---------------------------------------------------------------------------
 
 
@@ -1505,9 +1484,9 @@ async def verify(path: Path, tally: Tally, requests: int) -> dict[str, Any]:
     db = await Database.open(path)
     try:
         async with db.reading() as repo:
-            tally_rows = await repo.tally()
-            refs = await repo.request_refs()
-            outbox = await repo.outbox_status_counts()
+            tally_rows = await repo.figures.tally()
+            refs = await repo.requests.request_refs()
+            outbox = await repo.outbox.outbox_status_counts()
             year_figures = await year_stats(repo)
     finally:
         await db.close()
@@ -1529,7 +1508,7 @@ async def verify(path: Path, tally: Tally, requests: int) -> dict[str, Any]:
     expected = {"collected": tally.filed, "closed_confirmed": tally.completed,
                 "closed": tally.completed, "cancelled_by_citizen": tally.cancelled,
                 "completion_rate": round(100 * tally.completed / max(1, tally.filed
-                                                                      - tally.cancelled), 2)}
+                                                                     - tally.cancelled), 2)}
     return {
         "in_db": len(refs), "unique_refs": len(unique), "contiguous": contiguous,
         "lost": requests - len(unique), "duplicated": len(refs) - len(unique),
@@ -1561,7 +1540,7 @@ def stats_expected(tally: Tally) -> dict[str, Any]:
     return {"collected": tally.filed, "closed_confirmed": tally.completed,
             "closed": tally.completed, "cancelled_by_citizen": tally.cancelled,
             "completion_rate": round(100 * tally.completed / max(1, tally.filed
-                                                                  - tally.cancelled), 2),
+                                                                 - tally.cancelled), 2),
             "unconfirmed": 0, "cancelled_by_admin": 0, "reopened": tally.reopened,
             "ratings": {n: tally.stars[n] for n in range(1, 6)}, "still_open": 0}
 
@@ -1591,12 +1570,11 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     cpus = os.sched_getaffinity(0)
     if not args.all_cores:
-        # Before any thread starts (aiosqlite's inherits it): the goal is for one core, and
+        # Before any thread starts (the database thread inherits it): the goal is for one core, and
         # the bot's many hops to the database thread cost more across two.
         os.sched_setaffinity(0, {min(cpus)})
     used = f"all {len(cpus)}" if args.all_cores else f"one (cpu {min(cpus)})"
     print(f"cores: {used} of {len(cpus)}")
-    HOPS.install()
     replay = Replay(args.requests, args.seed, args.validate)
     profile = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory() as folder:

@@ -96,12 +96,12 @@ async def run(count: int, export: bool = True) -> dict[str, float]:
         try:
             began = time.monotonic()
             async with db.transaction() as repo:
-                await repo.bulk_users([*range(100_000, 150_000), *range(1_000, 6_000)],
-                                      YEAR_START)
+                await repo.people.bulk_users([*range(100_000, 150_000), *range(1_000, 6_000)],
+                                             YEAR_START)
             for start in range(0, count, BATCH):
                 rows = [request_row(n, rng) for n in range(start, min(count, start + BATCH))]
                 async with db.transaction() as repo:
-                    await repo.bulk_requests(rows)
+                    await repo.requests.bulk_requests(rows)
             generated = time.monotonic() - began
             timings_stats = []
             for _ in range(5):  # the queries behind /stats 2026 (the chart is drawn apart)
@@ -115,12 +115,12 @@ async def run(count: int, export: bool = True) -> dict[str, float]:
                 ref = f"2026-{rng.randrange(count) + 1:07d}"
                 began = time.monotonic()
                 async with db.reading() as repo:
-                    request = await repo.request_by_ref(ref)
+                    request = await repo.requests.request_by_ref(ref)
                     assert request is not None
-                    await repo.events(request.id)
+                    await repo.requests.events(request.id)
                 timings_find.append(time.monotonic() - began)
             async with db.reading() as repo:
-                size = await repo.database_bytes()
+                size = await repo.figures.database_bytes()
         finally:
             await db.close()
         exports = {}

@@ -191,8 +191,8 @@ async def storm(requests: int, categories: int, groups: int, seconds: float,
             async with db.transaction() as repo:
                 for station, group in zip(stations, station_groups, strict=True):
                     for code in codes:
-                        await repo.bind(code, station.id, group.id, group.title or "",
-                                        admin.id, BENCH_START.timestamp())
+                        await repo.areas.bind(code, station.id, group.id, group.title or "",
+                                              admin.id, BENCH_START.timestamp())
             await db.close()
             stop = asyncio.Event()
             bot = asyncio.create_task(run(config, stop, bench_clock()))

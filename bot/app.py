@@ -118,7 +118,7 @@ async def set_command_menus(app: Application, services: Services) -> None:  # ty
         await app.bot.do_api_request(method, api_kwargs=params)
     async with services.env.db.transaction() as repo:
         calls = [await menus.for_user(repo, admin) for admin in services.env.config.admin_ids]
-        await repo.enqueue(calls, services.env.now())
+        await repo.outbox.enqueue(calls, services.env.now())
 
 
 async def sweep_job(context: CallbackContext) -> None:  # type: ignore[type-arg]

@@ -77,7 +77,7 @@ class Env:
     async def see(self, repo: Repo, who: Who) -> tuple[User, str]:
         """Record the user and return them with the language to answer in."""
         guess = self.t.language_for(None, who.telegram_language)
-        user = await repo.see_user(
+        user = await repo.people.see_user(
             who.user_id, who.first_name, who.username, guess, self.now(), private=who.private
         )
         return user, self.t.language_for(user.language, who.telegram_language)

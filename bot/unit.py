@@ -88,7 +88,7 @@ class Units:
 
     async def _queue(self, unit: Unit) -> None:
         if unit.outgoing:
-            await unit.repo.enqueue(unit.outgoing, self.env.now())
+            await unit.repo.outbox.enqueue(unit.outgoing, self.env.now())
 
     def _wake(self, unit: Unit) -> None:
         # What a helper queued straight on the repository rode the same commit.

@@ -79,10 +79,11 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     command_menus = CommandMenus(env=env, roles=roles, menus=menus)
     volunteers = Volunteers(env=env, loop=loop, menus=command_menus)
     units = Units(env)
+    intake = Intake(env=env, loop=loop, volunteers=volunteers)
     return Services(
         env=env,
         units=units,
-        intake=Intake(env=env, loop=loop, volunteers=volunteers),
+        intake=intake,
         loop=loop,
         sender=sender,
         schedule=Schedule(env=env, loop=loop, units=units),
@@ -92,6 +93,6 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         admin=AdminConsole(env=env, loop=loop, roles=roles, menus=command_menus),
         stats=Statistics(env=env, loop=loop, roles=roles, jobs=jobs),
         exports=Exports(env=env, roles=roles, jobs=jobs, volunteers=volunteers),
-        casework=Casework(env=env, loop=loop, roles=roles),
+        casework=Casework(env=env, loop=loop, roles=roles, leave_form=intake.cancel_command),
         menus=command_menus,
     )

@@ -70,9 +70,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await citizen.in_group(update, context)
         return
-    if not await svc.run(who(update), svc.casework.cancel, _chat_id(update),
-                                                   _args(context)):
-        await citizen.cancel(update, context)  # a citizen's "/cancel now": leave the form
+    await svc.run(who(update), svc.casework.cancel, _chat_id(update), _args(context))
 
 
 async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
-import aiosqlite
-
+from storage.engine import Engine
 from storage.models import OutboxRow
-from storage.repo import Held, KnownUsers, Repo, on_database_thread
+from storage.repo import Repo
+from storage.repos.base import Held
+from storage.repos.people import KnownUsers
 from storage.snapshot import SnapshotReader
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 # first transaction that commits while handling it, so a crash can never leave a state change
 # committed and its update still waiting to be replayed (and applied a second time).
 _handling_update: ContextVar[HandledUpdate | None] = ContextVar("handling_update",
-                                                               default=None)
+                                                                default=None)
 
 # A loose write that fails this many trips in a row is dropped (and logged).
 MAX_LOOSE_TRIES = 5
@@ -72,8 +74,8 @@ class Database:
     """One SQLite connection. Units of work take turns under one lock: a transaction, a few
     self-committing writes (single), or reads; loose writes wait for whichever goes next."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str | Path | None = None) -> None:
-        self._conn = conn
+    def __init__(self, engine: Engine, path: str | Path | None = None) -> None:
+        self._engine = engine
         # The file opened (None: in memory), for the reports' read-only connections; made
         # absolute now (no I/O), so a later change of directory does not move it.
         self._path = None if path is None else Path(os.path.abspath(path))
@@ -96,24 +98,22 @@ class Database:
         """Open (creating if needed) the database at `path` and bring its schema up to date."""
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        engine = await Engine.open(path)
         try:
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
-            db = cls(conn, None if str(path) == ":memory:" else path)
+            db = cls(engine, None if str(path) == ":memory:" else path)
             await db._migrate()
         except BaseException:
-            await conn.close()
+            await engine.close()
             raise
         return db
 
+    @property
+    def engine(self) -> Engine:
+        """The connection's thread (its trip count is a benchmark's and a metric's figure)."""
+        return self._engine
+
     async def _migrate(self) -> None:
-        async with self._conn.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        current = int(row[0]) if row else 0
+        current = await self.schema_version()
         shipped = migrations()
         if current > len(shipped):
             raise RuntimeError(
@@ -124,14 +124,12 @@ class Database:
             log.info("applying migration %s", name)
             # executescript commits what is open, so the script carries its own transaction
             # and the version bump inside it: a migration applies whole or not at all.
-            await self._conn.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-            )
+            script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+            await self._engine.run(partial(_run_script, script=script))
 
     async def schema_version(self) -> int:
         """Return the schema version recorded in the database."""
-        async with self._conn.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
+        row = await self._engine.run(lambda raw: raw.execute("PRAGMA user_version").fetchone())
         return int(row[0]) if row else 0
 
     def snapshot_reader(self) -> SnapshotReader:
@@ -147,7 +145,7 @@ class Database:
     def _repo(self) -> Repo:
         """A Repo whose first trip also carries the loose writes waiting for one."""
         loose, self._loose = self._loose, []
-        return Repo(self._conn, carried=loose, give_back=self._give_back,
+        return Repo(self._engine, carried=loose, give_back=self._give_back,
                     known=self.known_users)
 
     def _give_back(self, loose: list[Held], culprit: Held | None) -> None:
@@ -184,7 +182,7 @@ class Database:
                 yield repo
                 handled = _handling_update.get()
                 if handled is not None and not handled.marked:
-                    await repo.mark_processed(handled.update_id, time.time())
+                    await repo.inbox.mark_processed(handled.update_id, time.time())
                 await repo.flush(then="COMMIT")
                 if handled is not None:
                     handled.marked = True
@@ -194,7 +192,7 @@ class Database:
                 # Also when COMMIT itself failed, or a trip was cancelled while queued (it
                 # still runs): ask the database thread, after that trip, and roll back there.
                 try:
-                    await asyncio.shield(on_database_thread(self._conn, _roll_back))
+                    await asyncio.shield(self._engine.run(_roll_back))
                 except Exception:  # the connection is gone: the original error tells more
                     log.exception("rollback failed")
                 raise
@@ -235,7 +233,7 @@ class Database:
         ahead of its work in one transaction of their own. flush_loose() sends them when they
         may wait no longer; with `within`, a trip of their own goes after that many seconds
         if nobody else's carried them."""
-        repo = Repo(self._conn, loose=True)
+        repo = Repo(self._engine, loose=True)
         yield repo
         self._loose.extend(repo.take_held())
         if within is not None and self._loose_timer is None:
@@ -266,8 +264,7 @@ class Database:
             pass
 
     async def close(self) -> None:
-        """Close the connection (aiosqlite's thread keeps the process alive until then),
-        after the loose writes still waiting."""
+        """Close the connection and its thread, after the loose writes still waiting."""
         if self._loose_timer is not None:
             self._loose_timer.cancel()
             self._loose_timer = None
@@ -275,10 +272,20 @@ class Database:
             await asyncio.gather(*self._loose_flushes, return_exceptions=True)
             await self.flush_loose()
         finally:
-            await self._conn.close()
+            await self._engine.close()
 
 
 def _roll_back(raw: sqlite3.Connection) -> None:
     """Roll back whatever transaction is open on the connection (none: nothing to do)."""
     if raw.in_transaction:
         raw.execute("ROLLBACK")
+
+
+def _run_script(raw: sqlite3.Connection, *, script: str) -> None:
+    """Run a migration script; if it fails half way, roll back what it began."""
+    try:
+        raw.executescript(script)
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise

@@ -2,7 +2,7 @@
 
 The /stats chart and /export read a period of requests that may be a year long. They do not
 take a turn at the bot's connection (Database's lock would keep every update waiting, and
-aiosqlite's thread is the bot's one road to the database): each read opens its own read-only
+the engine's thread is the bot's one road to the database): each read opens its own read-only
 connection to the file the Database opened, in the worker thread that calls it. WAL lets the
 bot keep writing meanwhile, and each read sees one consistent snapshot however long it takes.
 

@@ -49,8 +49,8 @@ async def approved_volunteer(town: Town, user: SimUser, area: str) -> None:
     assert town.bot.services is not None
     env = town.bot.services.env
     async with env.db.transaction() as repo:
-        await repo.apply(user.id, user.first_name, None, area, None, env.now())
-        assert await repo.decide(user.id, True, town.admin.id, None, env.now())
+        await repo.volunteers.apply(user.id, user.first_name, None, area, None, env.now())
+        assert await repo.volunteers.decide(user.id, True, town.admin.id, None, env.now())
 
 
 async def fill_form(citizen: SimUser) -> None:
@@ -318,10 +318,10 @@ async def test_a_job_that_keeps_killing_the_bot_is_given_up_and_the_asker_told(
         async with db.transaction() as repo:
             params = {"start": 0, "end": 4e9, "area_ids": None, "stem": "requests-all",
                       "period": "all", "area": "the whole district"}  # a job that would work
-            job = await repo.add_job("export", town.admin_chat.id, town.admin.id, "en", params,
-                                     town.clock.now())
+            job = await repo.timers.add_job(
+                "export", town.admin_chat.id, town.admin.id, "en", params, town.clock.now())
             for _ in range(3):  # three starts, each died while exporting
-                await repo.start_job(job)
+                await repo.timers.start_job(job)
     finally:
         await db.close()
     await town.bot.start()

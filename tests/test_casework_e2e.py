@@ -193,7 +193,7 @@ async def test_assigning_someone_who_never_opened_the_bot_is_refused(town: Town)
     await admin_says(town, f"/assign {ref} @nobody_here", "I do not know @nobody_here.")
 
     async def ban_li(repo: Any, now: float) -> None:
-        await repo.ban(town.vol1.id, "abusive", town.admin.id, now)
+        await repo.people.ban(town.vol1.id, "abusive", town.admin.id, now)
 
     await open_bot(town.vol1)
     await run_sql(town, ban_li)
@@ -218,8 +218,8 @@ async def test_only_approved_volunteers_can_be_assigned_in_registered_mode(town:
     assert card.buttons == [CLAIM]
 
     async def approve(repo: Any, now: float) -> None:
-        await repo.apply(town.vol1.id, "李明", None, None, None, now)
-        await repo.decide(town.vol1.id, True, town.admin.id, None, now)
+        await repo.volunteers.apply(town.vol1.id, "李明", None, None, None, now)
+        await repo.volunteers.decide(town.vol1.id, True, town.admin.id, None, now)
 
     await run_sql(town, approve)
     await admin_says(town, f"/assign {ref} {town.vol1.id}", f"✅ {ref} is assigned to Li.")
@@ -312,13 +312,13 @@ async def test_reopen_a_closed_request_posts_a_fresh_card_anyone_can_claim(town:
 
 
     async def credit_li_two_hours(repo: Any, now: float) -> dict[int, Any]:
-        request = await repo.request_by_ref(ref)
-        await repo.record_hours(request.id, town.vol1.id, 2.0, now)
-        await repo.credit_hours(request.id, now)
-        return await repo.hours_of([town.vol1.id], 0)
+        request = await repo.requests.request_by_ref(ref)
+        await repo.volunteers.record_hours(request.id, town.vol1.id, 2.0, now)
+        await repo.volunteers.credit_hours(request.id, now)
+        return await repo.volunteers.hours_of([town.vol1.id], 0)
 
     async def li_hours(repo: Any, now: float) -> dict[int, Any]:
-        return await repo.hours_of([town.vol1.id], 0)
+        return await repo.volunteers.hours_of([town.vol1.id], 0)
 
     assert await run_sql(town, credit_li_two_hours) == {town.vol1.id: (2.0, 2.0)}
     await admin_says(town, f"/reopen {ref} the tap leaks again",
@@ -431,7 +431,7 @@ async def test_an_area_admin_acts_inside_their_area_only(town: Town) -> None:
     await open_bot(zhang, town.vol1)
 
     async def grant(repo: Any, now: float) -> None:
-        await repo.grant(zhang.id, "guangminglu", town.admin.id, now)
+        await repo.people.grant(zhang.id, "guangminglu", town.admin.id, now)
 
     await run_sql(town, grant)
     at_01 = await file_at(town.citizen, GUANGMINGLU, GUANGMINGLU_01, "The tap drips.")

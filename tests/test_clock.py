@@ -296,9 +296,11 @@ class Town:
     async def file(self, area: str | None = None) -> int:
         """Alice's request for the elderly is stored and dispatched now; its id."""
         async with self.env.db.transaction() as repo:
-            await repo.see_user(CITIZEN, "Alice", None, "en", self.clock.now(), private=True)
+            await repo.people.see_user(
+                CITIZEN, "Alice", None, "en", self.clock.now(), private=True)
             draft = {"category": "elderly", "description": "the tap leaks", "area": area}
-            request = await self.loop.submit(repo, CITIZEN, "en", draft)
+            request, receipt_and_cards = await self.loop.submit(repo, CITIZEN, "en", draft)
+            await repo.outbox.enqueue(receipt_and_cards, self.clock.now())
         return request.id
 
     async def claimed(self) -> int:
@@ -313,7 +315,9 @@ class Town:
         request_id = await self.claimed()
         self.clock.at += HOUR
         async with self.env.db.transaction() as repo:
-            assert await self.loop.finish_done(repo, LI, "en", request_id, None, None)
+            done, told = await self.loop.finish_done(repo, LI, "en", request_id, None, None)
+            assert done
+            await repo.outbox.enqueue(told, self.clock.now())
         return request_id
 
     async def timers(
@@ -321,13 +325,13 @@ class Town:
     ) -> list[tuple[str, float]]:
         """The pending timers, as (kind, seconds from now)."""
         async with self.env.db.reading() as repo:
-            pending = await repo.pending_timers(request_id=request_id, user_id=user_id)
+            pending = await repo.timers.pending_timers(request_id=request_id, user_id=user_id)
         return [(t.kind, t.due_at - self.clock.now()) for t in pending]
 
     async def events(self, request_id: int, kind: str) -> list[tuple[float, dict[str, object]]]:
         """When each event of a kind happened (seconds after START), with its data."""
         async with self.env.db.reading() as repo:
-            events = await repo.events(request_id)
+            events = await repo.requests.events(request_id)
         return [(e.at - START, dict(e.detail or {})) for e in events if e.kind == kind]
 
 
@@ -434,8 +438,8 @@ async def test_after_a_long_stop_escalation_climbs_every_missed_level_at_its_own
     sweep reminds the station and climbs station → institute → district → admin chat, each
     step stamped 2 hours after the one before (when it was due), then stops climbing."""
     async with town.env.db.transaction() as repo:
-        await repo.bind("elderly", STATION, STATION_CHAT, "Station", ADMIN, START)
-        await repo.bind("elderly", INSTITUTE, INSTITUTE_CHAT, "Institute", ADMIN, START)
+        await repo.areas.bind("elderly", STATION, STATION_CHAT, "Station", ADMIN, START)
+        await repo.areas.bind("elderly", INSTITUTE, INSTITUTE_CHAT, "Institute", ADMIN, START)
     request_id = await town.file(area=STATION)
     town.clock.at = START + 10 * HOUR
     assert await town.schedule.sweep() == 4

@@ -62,7 +62,7 @@ def local(day: int, hour: int, minute: int = 0, second: int = 0, month: int = 3,
 
 def request(ref: str, category: str, area: str | None, status: str,
             events: list[tuple[str, float, int | None]], **columns: Any) -> dict[str, Any]:
-    """A row for repo.bulk_requests (its created_at is the first event's)."""
+    """A row for repo.requests.bulk_requests (its created_at is the first event's)."""
     created = events[0][1]
     return {"ref": ref, "citizen_id": CITIZEN, "language": "en", "category": category,
             "description": "my tap leaks", "address": "12 Jianshe Road",
@@ -150,12 +150,13 @@ async def db_path(tmp_path: Path) -> AsyncIterator[Path]:
     db = await Database.open(path)
     try:
         async with db.transaction() as repo:
-            await repo.bulk_users([LI, ZHANG, CITIZEN], at(1, 0))
-            await repo.sync_team("blue", "gm", "蓝天志愿服务队", "Blue Sky Team", None, at(1, 0))
+            await repo.people.bulk_users([LI, ZHANG, CITIZEN], at(1, 0))
+            await repo.volunteers.sync_team(
+                "blue", "gm", "蓝天志愿服务队", "Blue Sky Team", None, at(1, 0))
             repo._write(
                 "INSERT INTO volunteers (user_id, name, area_id, team_id, status, applied_at) "
                 "VALUES (?, '李明', 'gm-01', 'blue', 'approved', ?)", (LI, at(1, 0)))
-            await repo.bulk_requests(DATA)
+            await repo.requests.bulk_requests(DATA)
             # The reopen is counted by the loop, not by bulk loading.
             repo._write(
                 "UPDATE requests SET reopen_count = 1 WHERE ref = '2026-000005'")
@@ -254,12 +255,12 @@ async def test_the_rows_agree_with_the_database_and_the_count(
     try:
         async with db.reading() as repo:
             for row in rows:
-                stored = await repo.request_by_ref(row[0])
+                stored = await repo.requests.request_by_ref(row[0])
                 assert stored is not None
                 assert (row[1], row[3], row[9], row[11]) == (
                     stored.category, stored.area_id, stored.volunteer_id, stored.rating)
-            assert await repo.export_count(0, 2e9, None) == len(rows)
-            assert await repo.export_count(0, 2e9, ["gm", "gm-01", "gm-02"]) == 3
+            assert await repo.figures.export_count(0, 2e9, None) == len(rows)
+            assert await repo.figures.export_count(0, 2e9, ["gm", "gm-01", "gm-02"]) == 3
     finally:
         await db.close()
 
@@ -342,7 +343,7 @@ async def test_xlsx_parts_split_by_rows_and_csv_parts_by_bytes(
     assert [row for p in xlsx for row in xlsx_rows(p)[1]] == EXPECTED
     assert len(csvs) >= 3
     assert [p.filename for p in csvs] == [f"requests-part{n}.csv"
-                                         for n in range(1, len(csvs) + 1)]
+                                          for n in range(1, len(csvs) + 1)]
     assert all(p.path.stat().st_size <= limit for p in csvs)
     assert [row for p in csvs for row in csv_rows(p)[1]] == [as_text(r) for r in EXPECTED]
 
@@ -366,8 +367,8 @@ async def test_xlsx_parts_stay_under_a_byte_limit(tmp_path: Path, config: Config
                             closed_at=created + 9000))
     try:
         async with db.transaction() as repo:
-            await repo.bulk_users([CITIZEN, *range(1000, 1050)], at(1, 0))
-            await repo.bulk_requests(rows)
+            await repo.people.bulk_users([CITIZEN, *range(1000, 1050)], at(1, 0))
+            await repo.requests.bulk_requests(rows)
     finally:
         await db.close()
     limit = 60_000

@@ -65,7 +65,7 @@ async def stored(town: Town, ref: str) -> Request:
     """A request as the database holds it."""
     assert town.bot.services is not None
     async with town.bot.services.env.db.reading() as repo:
-        request = await repo.request_by_ref(ref)
+        request = await repo.requests.request_by_ref(ref)
     assert request is not None
     return request
 
@@ -192,7 +192,7 @@ async def test_bad_periods_and_areas_get_the_right_form_and_non_admins_are_refus
     await town.citizen.wait_for(text="only admins")
     assert town.bot.services is not None
     async with town.bot.services.env.db.reading() as repo:
-        assert await repo.pending_jobs() == []  # none of these queued any work
+        assert await repo.timers.pending_jobs() == []  # none of these queued any work
 
 
 async def test_an_area_admin_exports_their_area_only(town: Town) -> None:
@@ -200,7 +200,7 @@ async def test_an_area_admin_exports_their_area_only(town: Town) -> None:
     asking for Zhongxinjie is refused."""
     assert town.bot.services is not None
     async with town.bot.services.env.db.transaction() as repo:
-        await repo.grant(town.vol2.id, "guangminglu", town.admin.id, town.clock.now())
+        await repo.people.grant(town.vol2.id, "guangminglu", town.admin.id, town.clock.now())
     ours = await file_at(town.citizen, GUANGMINGLU, GUANGMINGLU_01)
     await file_at(town.citizen, ZHONGXINJIE, ZHONGXINJIE_01)
 
@@ -242,7 +242,7 @@ async def test_an_export_cut_short_by_a_crash_is_sent_after_the_restart(town: To
     await town.admin.send("/export today")
     await town.admin.wait_for(text="Requests to export: 1")
     async with services.env.db.reading() as repo:
-        pending = await repo.pending_jobs()
+        pending = await repo.timers.pending_jobs()
     assert [(job.kind, job.chat_id) for job in pending] == [("export", town.admin.id)]
     await asyncio.wait_for(started.wait(), timeout=10)
     await town.bot.crash()
@@ -262,10 +262,12 @@ async def test_an_area_admin_exports_the_volunteers_of_their_area_only(town: Tow
     assert town.bot.services is not None
     now = town.clock.now()
     async with town.bot.services.env.db.transaction() as repo:
-        await repo.grant(town.vol2.id, "guangminglu", town.admin.id, now)
-        await repo.bulk_users([town.vol1.id, town.grandma.id], now)
-        await repo.apply(town.vol1.id, "李明", "+8613800000003", "guangminglu-01", None, now)
-        await repo.apply(town.grandma.id, "王芳", "+8613800000004", "zhongxinjie-01", None, now)
+        await repo.people.grant(town.vol2.id, "guangminglu", town.admin.id, now)
+        await repo.people.bulk_users([town.vol1.id, town.grandma.id], now)
+        await repo.volunteers.apply(
+            town.vol1.id, "李明", "+8613800000003", "guangminglu-01", None, now)
+        await repo.volunteers.apply(
+            town.grandma.id, "王芳", "+8613800000004", "zhongxinjie-01", None, now)
     zhang = town.vol2
     await zhang.send("/export volunteers", chat=town.volunteers)
     await town.volunteers.wait_for(text="This shows phone numbers")
@@ -286,9 +288,10 @@ async def test_the_volunteers_export_has_no_phones_in_the_admin_chat(town: Town)
     assert town.bot.services is not None
     now = town.clock.now()
     async with town.bot.services.env.db.transaction() as repo:
-        await repo.grant(town.vol2.id, "guangminglu", town.admin.id, now)
-        await repo.bulk_users([town.vol1.id], now)
-        await repo.apply(town.vol1.id, "李明", "+8613800000003", "guangminglu-01", None, now)
+        await repo.people.grant(town.vol2.id, "guangminglu", town.admin.id, now)
+        await repo.people.bulk_users([town.vol1.id], now)
+        await repo.volunteers.apply(
+            town.vol1.id, "李明", "+8613800000003", "guangminglu-01", None, now)
     town.admin_chat.add_member(town.vol2)
     for admin in (town.admin, town.vol2):
         await admin.send("/export volunteers", chat=town.admin_chat)

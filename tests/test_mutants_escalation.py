@@ -60,14 +60,14 @@ async def a_waiting_request(
 ) -> int:
     """A request nobody has claimed, its card at `level` in `chat`, its escalate timer set."""
     async with db.transaction() as repo:
-        await repo.see_user(CITIZEN, "Wang", None, language, T0, private=True)
-        request_id = await repo.insert_request(
+        await repo.people.see_user(CITIZEN, "Wang", None, language, T0, private=True)
+        request_id = await repo.requests.insert_request(
             ref="2026-000001", citizen_id=CITIZEN, language=language, category="elderly",
             description="帮忙买菜", photos=[], voice_file_id=None, latitude=None,
             longitude=None, address=None, phone=None, dispatch_chat_id=chat, now=T0)
-        await repo.set_area(request_id, area)
-        await repo.set_dispatch(request_id, chat, level)
-        await repo.schedule("escalate", escalate_at, T0, request_id=request_id)
+        await repo.requests.set_area(request_id, area)
+        await repo.requests.set_dispatch(request_id, chat, level)
+        await repo.timers.schedule("escalate", escalate_at, T0, request_id=request_id)
     return request_id
 
 
@@ -75,19 +75,19 @@ async def bind(db: Database, *bindings: tuple[str, int]) -> None:
     """Bind the elderly-help group of each (area, chat)."""
     async with db.transaction() as repo:
         for area, chat in bindings:
-            await repo.bind("elderly", area, chat, "group", 1, T0)
+            await repo.areas.bind("elderly", area, chat, "group", 1, T0)
 
 
 async def steps(db: Database, request_id: int) -> list[dict[str, object]]:
     """What each escalation recorded on the request's timeline."""
     async with db.reading() as repo:
-        return [event.detail or {} for event in await repo.events(request_id)
+        return [event.detail or {} for event in await repo.requests.events(request_id)
                 if event.kind == "escalated"]
 
 
 async def escalate_timers(db: Database, request_id: int) -> list[float]:
     async with db.reading() as repo:
-        return [timer.due_at for timer in await repo.pending_timers(request_id=request_id)
+        return [timer.due_at for timer in await repo.timers.pending_timers(request_id=request_id)
                 if timer.kind == "escalate"]
 
 
@@ -118,7 +118,7 @@ async def test_a_stalled_request_climbs_one_level_per_wait_and_records_each_step
         assert await steps(db, request_id) == [
             {"level": "east", "chat_id": INSTITUTE_GROUP, "step": 1}]
         async with db.reading() as repo:
-            request = await repo.request(request_id)
+            request = await repo.requests.request(request_id)
         assert request is not None
         assert (request.dispatch_area_id, request.dispatch_chat_id) == ("east", INSTITUTE_GROUP)
         assert await escalate_timers(db, request_id) == [T0 + 6 * HOUR]
@@ -185,14 +185,14 @@ async def test_a_request_already_flagged_in_the_admin_chat_is_not_flagged_again(
         request_id = await a_waiting_request(
             db, area="east-01", level=ADMIN_LEVEL, chat=ADMIN_CHAT, escalate_at=T0 + 3 * HOUR)
         async with db.transaction() as repo:
-            assert await repo.escalate(request_id, T0 + HOUR)
+            assert await repo.requests.escalate(request_id, T0 + HOUR)
         clock.at = T0 + 3 * HOUR
         await schedule.sweep()
         assert await steps(db, request_id) == []
         assert await texts_to(db, ADMIN_CHAT) == []
         assert await texts_to(db, CITIZEN) == []
         async with db.reading() as repo:
-            request = await repo.request(request_id)
+            request = await repo.requests.request(request_id)
         assert request is not None and request.escalation_level == 1
     finally:
         await db.close()

@@ -106,7 +106,7 @@ async def test_a_reminder_due_at_night_is_recorded_as_deferred_and_fires_in_the_
     db, schedule = await a_schedule(tmp_path, clock)
     try:
         async with db.transaction() as repo:
-            await repo.schedule("draft_nudge", at(4, 23), clock.at, user_id=500)
+            await repo.timers.schedule("draft_nudge", at(4, 23), clock.at, user_id=500)
         clock.at = at(4, 23)
         assert await schedule.sweep() == 0
         assert await timers(db) == [("draft_nudge", at(4, 23), 500, "deferred"),
@@ -133,8 +133,8 @@ async def test_a_timer_that_fails_is_set_aside_as_failed_and_the_next_one_still_
     monkeypatch.setattr(schedule, "_fire", fire)
     try:
         async with db.transaction() as repo:
-            await repo.schedule("draft_expire", at(5, 10), clock.at, user_id=500)
-            await repo.schedule("draft_expire", at(5, 10), clock.at, user_id=501)
+            await repo.timers.schedule("draft_expire", at(5, 10), clock.at, user_id=500)
+            await repo.timers.schedule("draft_expire", at(5, 10), clock.at, user_id=501)
         clock.at = at(5, 10)
         assert await schedule.sweep() == 1
         assert [(user, outcome) for _, _, user, outcome in await timers(db)] == [

@@ -73,7 +73,7 @@ async def request_id(centre: Centre, ref: str) -> int:
     """A request's id, as its Claim button carries it."""
     assert centre.bot.services is not None
     async with centre.bot.services.env.db.reading() as repo:
-        request = await repo.request_by_ref(ref)
+        request = await repo.requests.request_by_ref(ref)
     assert request is not None
     return request.id
 
@@ -115,7 +115,7 @@ async def test_an_escalated_card_goes_to_each_centre_admin_and_all_cards_follow(
     group_card = await card_of(centre.volunteers, ref)
     await centre.tick(hours=2, minutes=1)
     escalated = [await admin.wait_for(text="Escalated") for admin in (centre.first,
-                                                                       centre.second)]
+                                                                      centre.second)]
     for card in escalated:
         assert ref in card.text and card.buttons == [CLAIM]
         assert PHONE not in card.text and ADDRESS not in card.text

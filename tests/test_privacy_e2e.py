@@ -411,7 +411,7 @@ class Story:
         services = self.town.bot.services
         assert services is not None
         async with services.env.db.reading() as repo:
-            request = await repo.request_by_ref(ref)
+            request = await repo.requests.request_by_ref(ref)
         assert request is not None
         return request
 
@@ -421,8 +421,8 @@ class Story:
         assert services is not None
         env = services.env
         async with env.db.transaction() as repo:
-            await repo.apply(user.id, user.first_name, None, area, None, env.now())
-            assert await repo.decide(user.id, True, self.town.admin.id, None, env.now())
+            await repo.volunteers.apply(user.id, user.first_name, None, area, None, env.now())
+            assert await repo.volunteers.decide(user.id, True, self.town.admin.id, None, env.now())
 
     async def drained(self) -> None:
         """Wait until the bot has made every call it queued (each wait ends at the next call
@@ -432,7 +432,7 @@ class Story:
         for _ in range(200):
             await services.env.db.flush_loose()  # the sender's "sent" marks, now
             async with services.env.db.reading() as repo:
-                if await repo.pending_outbox() == 0:
+                if await repo.outbox.pending_outbox() == 0:
                     return
             await self.next_call()
         raise AssertionError("the outbox never drained")

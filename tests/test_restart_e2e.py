@@ -69,7 +69,7 @@ async def test_rows_committed_just_before_a_crash_go_out_on_restart(town: Town) 
     db = await Database.open(town.bot.config.database)
     try:
         async with db.transaction() as repo:
-            await repo.enqueue(
+            await repo.outbox.enqueue(
                 [Outgoing(town.admin_chat.id, "sendMessage",
                           {"chat_id": town.admin_chat.id, "text": f"queued {n}"})
                  for n in range(3)],
@@ -107,7 +107,7 @@ async def test_an_update_fetched_but_not_handled_is_handled_after_restart(town: 
     db = await Database.open(town.bot.config.database)
     try:
         async with db.transaction() as repo:
-            fresh = await repo.save_updates([(999_000, json.dumps(update))], 1_700_000_000.0)
+            fresh = await repo.inbox.save_updates([(999_000, json.dumps(update))], 1_700_000_000.0)
     finally:
         await db.close()
     assert fresh == [999_000]
@@ -126,7 +126,7 @@ async def test_every_update_is_stored_and_marked_handled(town: Town) -> None:
     db = await Database.open(town.bot.config.database)
     try:
         async with db.reading() as repo:
-            inbox = await repo.inbox()
+            inbox = await repo.inbox.inbox()
     finally:
         await db.close()
     ids = sorted(inbox)

@@ -203,9 +203,9 @@ async def test_a_day_long_outage_catches_up_once_in_order(town: Town) -> None:
     services = town.bot.services
     assert services is not None
     async with services.env.db.reading() as repo:
-        request = await repo.request_by_ref(ref)
+        request = await repo.requests.request_by_ref(ref)
         assert request is not None
-        kinds = [e.kind for e in await repo.events(request.id)]
+        kinds = [e.kind for e in await repo.requests.events(request.id)]
     assert kinds.index("claim_reminded") < kinds.index("escalated")
     assert kinds.count("escalated") == 1
 
@@ -255,9 +255,9 @@ async def test_done_racing_the_reminder_leaves_one_consistent_state(
     await town.tick(days=2)
     assert texts(town.admin_chat.bot_messages(), "is overdue: claimed by") == []
     async with services.env.db.reading() as repo:
-        request = await repo.request_by_ref(ref)
+        request = await repo.requests.request_by_ref(ref)
         assert request is not None and request.status in ("done", "closed")
-        pending = [t.kind for t in await repo.pending_timers(request_id=request.id)]
+        pending = [t.kind for t in await repo.timers.pending_timers(request_id=request.id)]
     assert "volunteer_overdue" not in pending and "volunteer_due" not in pending
     assert fired == reminders
     assert len(texts(town.vol1.private.bot_messages(), "Reminder: your task")) == reminders

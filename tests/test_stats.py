@@ -111,11 +111,11 @@ async def build(repo: Repo) -> None:
                confirmed, 2★
             r11 zxj-01 legal: waiting, overdue
     Also: r1 carries a stale overdue mark, which a closed request never counts."""
-    await repo.bulk_users([CITIZEN, VOLUNTEER, CENTRE], 0.0)
+    await repo.people.bulk_users([CITIZEN, VOLUNTEER, CENTRE], 0.0)
     t1, t2, t3 = at(3, 2, 9), at(3, 3, 10), at(3, 5, 8)
     t5, t6, t7, t8, t9 = at(3, 11), at(3, 12), at(3, 15), at(3, 20), at(3, 25)
     t10, t11, t12 = at(4, 1, 0, 10), at(4, 2), at(3, 31, 23, 30)
-    await repo.bulk_requests([
+    await repo.requests.bulk_requests([
         request("r1", GML1, "elderly", t1, claimed=t1 + 20 * MIN, done=t1 + 2 * HOUR,
                 end="confirmed", ended=t1 + 3 * HOUR, rating=5),
         request("r2", GML1, "elderly", t2, claimed=t2 + HOUR, done=t2 + 5 * HOUR,
@@ -135,20 +135,21 @@ async def build(repo: Repo) -> None:
         request("r11", ZXJ1, "legal", t11),
         request("r12", GML2, "elderly", t12),
     ])
-    ids = {ref: (await repo.request_by_ref(ref)).id for ref in ("r1", "r3", "r5", "r6", "r11")}
+    ids = {ref: (await repo.requests.request_by_ref(ref)).id
+           for ref in ("r1", "r3", "r5", "r6", "r11")}
     # r3: not resolved, says the citizen; claimed and done again two days later, confirmed
     again = t3 + 2 * DAY
-    assert await repo.reopen(ids["r3"], CITIZEN, again)
-    await repo.add_event(ids["r3"], "reopened", CITIZEN, again)
-    assert await repo.claim(ids["r3"], VOLUNTEER, "Li", again + HOUR)
-    await repo.add_event(ids["r3"], "claimed", VOLUNTEER, again + HOUR)
-    assert await repo.complete(ids["r3"], VOLUNTEER, None, None, again + 2 * HOUR)
-    await repo.add_event(ids["r3"], "done", VOLUNTEER, again + 2 * HOUR)
-    assert await repo.confirm(ids["r3"], CITIZEN, again + 3 * HOUR)
-    await repo.add_event(ids["r3"], "confirmed", CITIZEN, again + 3 * HOUR)
-    assert await repo.rate(ids["r3"], CITIZEN, 3, again + 3 * HOUR)
+    assert await repo.requests.reopen(ids["r3"], CITIZEN, again)
+    await repo.requests.add_event(ids["r3"], "reopened", CITIZEN, again)
+    assert await repo.requests.claim(ids["r3"], VOLUNTEER, "Li", again + HOUR)
+    await repo.requests.add_event(ids["r3"], "claimed", VOLUNTEER, again + HOUR)
+    assert await repo.requests.complete(ids["r3"], VOLUNTEER, None, None, again + 2 * HOUR)
+    await repo.requests.add_event(ids["r3"], "done", VOLUNTEER, again + 2 * HOUR)
+    assert await repo.requests.confirm(ids["r3"], CITIZEN, again + 3 * HOUR)
+    await repo.requests.add_event(ids["r3"], "confirmed", CITIZEN, again + 3 * HOUR)
+    assert await repo.requests.rate(ids["r3"], CITIZEN, 3, again + 3 * HOUR)
     for ref in ("r5", "r6", "r11", "r1"):
-        await repo.set_overdue(ids[ref], NOW - DAY)
+        await repo.requests.set_overdue(ids[ref], NOW - DAY)
 
 
 @pytest.fixture
@@ -205,10 +206,10 @@ async def outbox(db: Database) -> list[tuple[int, str, dict[str, Any]]]:
     """Every queued call (chat, method, payload), in order, marking them sent."""
     calls = []
     async with db.transaction() as repo:
-        while heads := await repo.pending_outbox_head(NOW + DAY, 100):
+        while heads := await repo.outbox.pending_outbox_head(NOW + DAY, 100):
             for row in heads:
                 calls.append((row.id, row.chat_id, row.method, row.payload))
-                await repo.mark_sent(row.id, [1], NOW)
+                await repo.outbox.mark_sent(row.id, [1], NOW)
     return [(chat, method, payload) for _, chat, method, payload in sorted(calls)]
 
 
@@ -282,7 +283,7 @@ async def test_april_and_an_empty_area(db: Database, env: Env) -> None:
 
 
 async def test_both_ways_to_a_median_agree(db: Database, env: Env,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A small cohort's waits are sorted from the rows read by creation time; a big one's are
     read off the wait indexes at the median's offset. Both give the same lower medians."""
     small = [await cohort(db, 3, None), await cohort(db, 3, subtree(env, GML))]
@@ -347,7 +348,7 @@ async def test_the_text_in_english_for_march(service: Statistics, db: Database) 
         "  • area not given: 1 / 1",
     ]
     async with db.reading() as repo:
-        (job,) = await repo.pending_jobs()
+        (job,) = await repo.timers.pending_jobs()
     assert (job.kind, job.chat_id, job.language) == ("chart", CENTRE, "en")
 
 
@@ -356,8 +357,8 @@ async def test_an_institute_breaks_down_by_station_in_chinese(service: Statistic
     """In Chinese, /stats guangminglu 2026-03 (any order): stations, and the request filed at
     the institute itself as 未填写区域."""
     async with db.transaction() as repo:
-        await repo.see_user(CENTRE, "Centre", None, "zh", NOW, private=True)
-        await repo.set_language(CENTRE, "zh", NOW)
+        await repo.people.see_user(CENTRE, "Centre", None, "zh", NOW, private=True)
+        await repo.people.set_language(CENTRE, "zh", NOW)
     await ask_stats(service, Who(CENTRE, "Centre"), CENTRE, ["guangminglu", "2026-03"])
     (_, _, payload), = await outbox(db)
     lines = payload["text"].splitlines()
@@ -373,8 +374,8 @@ async def test_area_admins_see_their_subtree_only(service: Statistics, db: Datab
     """An admin of Zhongxinjie sees by default March's 2 requests there; asking for
     Guangminglu, or the whole district, is refused; a non-admin is refused everything."""
     async with db.transaction() as repo:
-        await repo.bulk_users([AREA_ADMIN, NOBODY], NOW)
-        await repo.grant(AREA_ADMIN, ZXJ, CENTRE, NOW)
+        await repo.people.bulk_users([AREA_ADMIN, NOBODY], NOW)
+        await repo.people.grant(AREA_ADMIN, ZXJ, CENTRE, NOW)
     admin = Who(AREA_ADMIN, "Zhao")
     await ask_stats(service, admin, AREA_ADMIN, ["2026-03"])
     await ask_stats(service, admin, AREA_ADMIN, ["2026-03", GML])
@@ -403,7 +404,7 @@ async def test_bad_arguments_get_one_line_with_the_usage(service: Statistics,
     assert texts[3].startswith("There is no period 2026-03-31..2026-03-01.")
     assert all("\n" not in text for text in texts)
     async with db.reading() as repo:
-        assert await repo.pending_jobs() == []
+        assert await repo.timers.pending_jobs() == []
 
 
 def test_waits_read_the_way_people_say_them(service: Statistics) -> None:

@@ -104,9 +104,9 @@ async def district(tmp_path: Path, config: Config) -> AsyncIterator[Path]:
     db = await Database.open(path)
     try:
         async with db.transaction() as repo:
-            await repo.bulk_users(sorted({r["citizen_id"] for r in rows} | set(range(500, 520))),
-                                  START)
-            await repo.bulk_requests(rows)
+            citizens = sorted({r["citizen_id"] for r in rows} | set(range(500, 520)))
+            await repo.people.bulk_users(citizens, START)
+            await repo.requests.bulk_requests(rows)
             reopened = [r["ref"] for r in rows if r.get("reopen_count")]
             repo._write_many(  # bulk loading leaves counters to the loop
                 "UPDATE requests SET reopen_count = 1 WHERE ref = ?", [(r,) for r in reopened])

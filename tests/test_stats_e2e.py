@@ -150,7 +150,7 @@ async def test_bad_input_and_non_admins_get_one_line(town: Town) -> None:
     services = town.bot.services
     assert services is not None
     async with services.env.db.reading() as repo:
-        assert await repo.pending_jobs() == []
+        assert await repo.timers.pending_jobs() == []
     assert [m for m in town.admin_chat.bot_messages() if m.kind == "photo"] == []
     assert "Statistics · the whole district · all time" in empty.text
     assert_clean(town)
@@ -168,7 +168,7 @@ async def test_an_area_admin_sees_only_their_area(town: Town) -> None:
     services = town.bot.services
     assert services is not None
     async with services.env.db.transaction() as repo:
-        assert await repo.grant(zhang.id, "guangminglu", town.admin.id, services.env.now())
+        assert await repo.people.grant(zhang.id, "guangminglu", town.admin.id, services.env.now())
 
     await zhang.send("/stats")
     text = await zhang.wait_for(text=f"Statistics · {GUANGMINGLU} · all time")

@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
 
 from storage import Database, Dialog, Outgoing, Repo
 from storage.db import MAX_LOOSE_TRIES, handling_update, migrations
-from storage.repo import on_database_thread
 
 NOW = 1_780_000_000.0
 
 
 def count_trips(db: Database) -> Callable[[], int]:
-    """Count the calls queued to aiosqlite's thread from now on; return the counter."""
-    conn = db._conn
-    real = conn._execute
-    count = 0
-
-    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal count
-        count += 1
-        return await real(fn, *args, **kwargs)
-
-    conn._execute = counted  # type: ignore[method-assign]
-    return lambda: count
+    """Count the trips to the database thread from now on; return the counter."""
+    start = db.engine.trips
+    return lambda: db.engine.trips - start
 
 
 @pytest.fixture
@@ -46,9 +35,10 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 async def new_request(repo: Repo, citizen: int = 1) -> int:
     """Store a dispatched request for `citizen`; users 7, 8 and 100-109 are volunteers."""
     for user_id in (citizen, 2, 7, 8, *range(100, 110)):
-        await repo.see_user(user_id, f"u{user_id}", None, "en", NOW, private=True)
-    return await repo.insert_request(
-        ref=await repo.next_ref(2026), citizen_id=citizen, language="en", category="elderly",
+        await repo.people.see_user(user_id, f"u{user_id}", None, "en", NOW, private=True)
+    return await repo.requests.insert_request(
+        ref=await repo.requests.next_ref(2026), citizen_id=citizen, language="en",
+        category="elderly",
         description="tap leaks", photos=["p1"], voice_file_id=None, latitude=None,
         longitude=None, address="1 Road", phone="+86", dispatch_chat_id=-100, now=NOW,
     )
@@ -68,7 +58,7 @@ async def test_a_new_database_gets_every_migration_and_reopening_changes_nothing
     try:
         assert await again.schema_version() == len(migrations())
         async with again.reading() as repo:
-            assert (await repo.status_counts()) == {"dispatched": 1}
+            assert (await repo.figures.status_counts()) == {"dispatched": 1}
     finally:
         await again.close()
 
@@ -76,9 +66,9 @@ async def test_a_new_database_gets_every_migration_and_reopening_changes_nothing
 async def test_a_database_from_a_newer_program_is_refused(tmp_path: Path) -> None:
     """An older civicloop never runs on a schema it does not know."""
     path = tmp_path / "future.db"
-    async with aiosqlite.connect(path) as conn:
-        await conn.execute("PRAGMA user_version = 999")
-        await conn.commit()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
     with pytest.raises(RuntimeError, match="newer than this program"):
         await Database.open(path)
 
@@ -86,19 +76,19 @@ async def test_a_database_from_a_newer_program_is_refused(tmp_path: Path) -> Non
 async def test_a_broken_foreign_key_undoes_its_whole_unit_of_work(db: Database) -> None:
     """Foreign keys are enforced: an event for a missing request fails the transaction, and
     what the transaction wrote before it is rolled back with it."""
-    with pytest.raises(aiosqlite.IntegrityError):
+    with pytest.raises(sqlite3.IntegrityError):
         async with db.transaction() as repo:
-            await repo.set_language(1, "zh", NOW)
-            await repo.see_user(77, "Wang", None, "zh", NOW, private=True)
-            await repo.add_event(12345, "created", None, NOW)  # no such request
+            await repo.people.set_language(1, "zh", NOW)
+            await repo.people.see_user(77, "Wang", None, "zh", NOW, private=True)
+            await repo.requests.add_event(12345, "created", None, NOW)  # no such request
     async with db.reading() as repo:
-        assert await repo.user(77) is None
+        assert await repo.people.user(77) is None
 
 
 async def test_the_database_runs_in_wal_mode(db: Database) -> None:
     """WAL lets the read-only export and chart connections read while the bot writes."""
     async with db.reading() as repo:
-        assert await repo.journal_mode() == "wal"
+        assert await repo.figures.journal_mode() == "wal"
 
 
 async def test_a_unit_of_work_takes_one_trip_per_read_plus_one(db: Database) -> None:
@@ -106,14 +96,14 @@ async def test_a_unit_of_work_takes_one_trip_per_read_plus_one(db: Database) -> 
     thread, not the statements, are what a busy bot pays for."""
     trips = count_trips(db)
     async with db.transaction() as repo:
-        await repo.see_user(5, "Li", None, "zh", NOW, private=True)  # RETURNING: a read
-        await repo.set_language(5, "en", NOW)
-        await repo.save_dialog(Dialog(user_id=5, flow="order", step="describe"), NOW)
-        await repo.mark_blocked(6, NOW)
+        await repo.people.see_user(5, "Li", None, "zh", NOW, private=True)  # RETURNING: a read
+        await repo.people.set_language(5, "en", NOW)
+        await repo.people.save_dialog(Dialog(user_id=5, flow="order", step="describe"), NOW)
+        await repo.people.mark_blocked(6, NOW)
     assert trips() == 2  # BEGIN + see_user, then the three writes + COMMIT
     async with db.reading() as repo:
-        user = await repo.user(5)
-        dialog = await repo.dialog(5)
+        user = await repo.people.user(5)
+        dialog = await repo.people.dialog(5)
     assert user is not None and user.language == "en"
     assert dialog is not None and dialog.step == "describe"
     assert trips() == 4
@@ -122,7 +112,8 @@ async def test_a_unit_of_work_takes_one_trip_per_read_plus_one(db: Database) -> 
 async def test_reference_numbers_count_up_per_year(db: Database) -> None:
     """Each year starts at 000001."""
     async with db.transaction() as repo:
-        refs = [await repo.next_ref(2026) for _ in range(3)] + [await repo.next_ref(2027)]
+        refs = [await repo.requests.next_ref(2026) for _ in range(3)]
+        refs.append(await repo.requests.next_ref(2027))
     assert refs == ["2026-000001", "2026-000002", "2026-000003", "2027-000001"]
 
 
@@ -133,7 +124,7 @@ async def test_of_many_simultaneous_claims_exactly_one_wins(db: Database) -> Non
 
     async def claim(volunteer: int) -> bool:
         async with db.transaction() as repo:
-            claimed = await repo.claim(request_id, volunteer, f"v{volunteer}", NOW)
+            claimed = await repo.requests.claim(request_id, volunteer, f"v{volunteer}", NOW)
         # The winner gets the request as it now stands.
         assert claimed is None or (claimed.status, claimed.volunteer_id) == ("claimed", volunteer)
         return claimed is not None
@@ -141,7 +132,7 @@ async def test_of_many_simultaneous_claims_exactly_one_wins(db: Database) -> Non
     results = await asyncio.gather(*(claim(v) for v in range(100, 110)))
     assert results.count(True) == 1
     async with db.reading() as repo:
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
     assert request is not None and request.status == "claimed"
     assert request.volunteer_id == 100 + results.index(True)
 
@@ -150,18 +141,18 @@ async def test_transitions_check_the_state_and_the_person(db: Database) -> None:
     """Only the holder may release or finish; only the citizen may confirm or cancel."""
     async with db.transaction() as repo:
         rid = await new_request(repo, citizen=1)
-        assert not await repo.release(rid, 7, NOW)  # nobody holds it yet
-        assert await repo.claim(rid, 7, "Li", NOW)
-        assert not await repo.complete(rid, 8, None, None, NOW)  # not the holder
-        assert not await repo.confirm(rid, 1, NOW)  # not done yet
-        assert await repo.complete(rid, 7, "fixed", None, NOW)
-        assert not await repo.cancel_by_citizen(rid, 1, NOW)  # work is done
-        assert not await repo.confirm(rid, 2, NOW)  # not the citizen
-        assert await repo.confirm(rid, 1, NOW)
-        assert not await repo.confirm(rid, 1, NOW)  # once
-        assert await repo.rate(rid, 1, 5, NOW)
-        assert not await repo.rate(rid, 1, 4, NOW)  # once
-        request = await repo.request(rid)
+        assert not await repo.requests.release(rid, 7, NOW)  # nobody holds it yet
+        assert await repo.requests.claim(rid, 7, "Li", NOW)
+        assert not await repo.requests.complete(rid, 8, None, None, NOW)  # not the holder
+        assert not await repo.requests.confirm(rid, 1, NOW)  # not done yet
+        assert await repo.requests.complete(rid, 7, "fixed", None, NOW)
+        assert not await repo.requests.cancel_by_citizen(rid, 1, NOW)  # work is done
+        assert not await repo.requests.confirm(rid, 2, NOW)  # not the citizen
+        assert await repo.requests.confirm(rid, 1, NOW)
+        assert not await repo.requests.confirm(rid, 1, NOW)  # once
+        assert await repo.requests.rate(rid, 1, 5, NOW)
+        assert not await repo.requests.rate(rid, 1, 4, NOW)  # once
+        request = await repo.requests.request(rid)
     assert request is not None
     assert (request.status, request.rating, request.closed_how) == ("closed", 5, "confirmed")
 
@@ -170,10 +161,10 @@ async def test_reopen_clears_the_volunteer_and_counts(db: Database) -> None:
     """A citizen's No sends the request back to dispatch, remembering it was reopened."""
     async with db.transaction() as repo:
         rid = await new_request(repo, citizen=1)
-        await repo.claim(rid, 7, "Li", NOW)
-        await repo.complete(rid, 7, None, None, NOW)
-        assert await repo.reopen(rid, 1, NOW)
-        request = await repo.request(rid)
+        await repo.requests.claim(rid, 7, "Li", NOW)
+        await repo.requests.complete(rid, 7, None, None, NOW)
+        assert await repo.requests.reopen(rid, 1, NOW)
+        request = await repo.requests.request(rid)
     assert request is not None
     assert (request.status, request.volunteer_id, request.reopen_count) == ("dispatched", None, 1)
 
@@ -184,28 +175,29 @@ async def test_a_failed_unit_of_work_leaves_nothing_behind(db: Database) -> None
         rid = await new_request(repo)
     with pytest.raises(RuntimeError):
         async with db.transaction() as repo:
-            await repo.claim(rid, 7, "Li", NOW)
-            await repo.add_event(rid, "claimed", 7, NOW)
-            await repo.enqueue([Outgoing(7, "sendMessage", {"chat_id": 7, "text": "x"})], NOW)
+            await repo.requests.claim(rid, 7, "Li", NOW)
+            await repo.requests.add_event(rid, "claimed", 7, NOW)
+            await repo.outbox.enqueue(
+                [Outgoing(7, "sendMessage", {"chat_id": 7, "text": "x"})], NOW)
             raise RuntimeError("boom")
     async with db.reading() as repo:
-        request = await repo.request(rid)
+        request = await repo.requests.request(rid)
         assert request is not None and request.status == "dispatched"
-        assert await repo.events(rid) == []
-        assert await repo.pending_outbox() == 0
+        assert await repo.requests.events(rid) == []
+        assert await repo.outbox.pending_outbox() == 0
 
 
 async def test_the_outbox_hands_out_rows_in_order_and_remembers_results(db: Database) -> None:
     """Pending rows come oldest first; sent and failed rows leave the queue."""
     async with db.transaction() as repo:
-        await repo.enqueue(
+        await repo.outbox.enqueue(
             [Outgoing(c, "sendMessage", {"chat_id": c, "text": str(c)}) for c in (5, 6, 7)], NOW
         )
-        first, second, third = await repo.pending_outbox_head(NOW, 10)
-        await repo.mark_sent(first.id, [11], NOW)
-        await repo.mark_failed(second.id, "forbidden", NOW)
-        await repo.retry_later(third.id, NOW + 60, "timeout")
-        head = await repo.pending_outbox_head(NOW, 10)
+        first, second, third = await repo.outbox.pending_outbox_head(NOW, 10)
+        await repo.outbox.mark_sent(first.id, [11], NOW)
+        await repo.outbox.mark_failed(second.id, "forbidden", NOW)
+        await repo.outbox.retry_later(third.id, NOW + 60, "timeout")
+        head = await repo.outbox.pending_outbox_head(NOW, 10)
     assert [row.chat_id for row in head] == [7]
     assert head[0].not_before == NOW + 60 and head[0].attempts == 1
 
@@ -213,11 +205,11 @@ async def test_the_outbox_hands_out_rows_in_order_and_remembers_results(db: Data
 async def test_the_inbox_stores_each_update_once_within_a_day(db: Database) -> None:
     """A repeated update_id is a repeat within 24 h, and a new update after that."""
     async with db.transaction() as repo:
-        assert await repo.save_updates([(1, "{}"), (2, "{}")], NOW) == [1, 2]
-        assert await repo.save_updates([(2, "{}"), (3, "{}")], NOW + 5) == [3]
-        await repo.mark_processed(1, NOW)
-        assert [u for u, _ in await repo.unprocessed_updates()] == [2, 3]
-        assert await repo.save_updates([(1, "{}")], NOW + 90_000) == [1]
+        assert await repo.inbox.save_updates([(1, "{}"), (2, "{}")], NOW) == [1, 2]
+        assert await repo.inbox.save_updates([(2, "{}"), (3, "{}")], NOW + 5) == [3]
+        await repo.inbox.mark_processed(1, NOW)
+        assert [u for u, _ in await repo.inbox.unprocessed_updates()] == [2, 3]
+        assert await repo.inbox.save_updates([(1, "{}")], NOW + 90_000) == [1]
 
 
 async def test_a_dialog_survives_reopening_the_database(tmp_path: Path) -> None:
@@ -225,12 +217,13 @@ async def test_a_dialog_survives_reopening_the_database(tmp_path: Path) -> None:
     path = tmp_path / "d.db"
     db = await Database.open(path)
     async with db.transaction() as repo:
-        await repo.save_dialog(Dialog(1, "intake", "location", {"description": "水管漏水"}), NOW)
+        await repo.people.save_dialog(
+            Dialog(1, "intake", "location", {"description": "水管漏水"}), NOW)
     await db.close()
     db = await Database.open(path)
     try:
         async with db.reading() as repo:
-            dialog = await repo.dialog(1)
+            dialog = await repo.people.dialog(1)
     finally:
         await db.close()
     assert dialog == Dialog(1, "intake", "location", {"description": "水管漏水"})
@@ -241,11 +234,11 @@ async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
 ) -> None:
     """ChatMigrated moves bindings, cards and pending messages to the new id."""
     async with db.transaction() as repo:
-        await repo.bind("elderly", "", -5, "Elderly volunteers", 1, NOW)
-        await repo.enqueue([Outgoing(-5, "sendMessage", {"chat_id": -5, "text": "x"})], NOW)
-        await repo.move_chat(-5, -1005)
-        assert await repo.bindings() == {("elderly", ""): -1005}
-        (row,) = await repo.pending_outbox_head(NOW, 5)
+        await repo.areas.bind("elderly", "", -5, "Elderly volunteers", 1, NOW)
+        await repo.outbox.enqueue([Outgoing(-5, "sendMessage", {"chat_id": -5, "text": "x"})], NOW)
+        await repo.outbox.move_chat(-5, -1005)
+        assert await repo.areas.bindings() == {("elderly", ""): -1005}
+        (row,) = await repo.outbox.pending_outbox_head(NOW, 5)
     assert row.chat_id == -1005 and row.payload["chat_id"] == -1005
 
 
@@ -254,17 +247,17 @@ async def test_a_state_change_and_its_update_being_handled_commit_together(
 ) -> None:
     """A crash after a handler's commit cannot replay its update: both commit in one go."""
     async with db.transaction() as repo:
-        await repo.save_updates([(41, "{}"), (42, "{}")], NOW)
+        await repo.inbox.save_updates([(41, "{}"), (42, "{}")], NOW)
     with handling_update(41):
         async with db.transaction() as repo:
-            await repo.see_user(5, "Eve", None, "en", NOW, private=True)
+            await repo.people.see_user(5, "Eve", None, "en", NOW, private=True)
     with handling_update(42), pytest.raises(RuntimeError):
         async with db.transaction() as repo:
-            await repo.see_user(6, "Mallory", None, "en", NOW, private=True)
+            await repo.people.see_user(6, "Mallory", None, "en", NOW, private=True)
             raise RuntimeError("crash before commit")
     async with db.reading() as repo:
-        assert [u for u, _ in await repo.unprocessed_updates()] == [42]
-        assert await repo.user(6) is None
+        assert [u for u, _ in await repo.inbox.unprocessed_updates()] == [42]
+        assert await repo.people.user(6) is None
 
 
 async def test_each_chat_offers_only_its_oldest_call_and_quiet_messages_stand_aside(
@@ -275,12 +268,12 @@ async def test_each_chat_offers_only_its_oldest_call_and_quiet_messages_stand_as
         return Outgoing(chat, "sendMessage", {"chat_id": chat, "text": text}, **extra)  # type: ignore[arg-type]
 
     async with db.transaction() as repo:
-        await repo.enqueue([
+        await repo.outbox.enqueue([
             note(5, "a"), note(5, "b"), note(6, "night", purpose="quiet", not_before=NOW + 3600),
             note(6, "reply"), note(7, "c"),
         ], NOW)
-        head = await repo.pending_outbox_head(NOW, 10)
-        morning = await repo.pending_outbox_head(NOW + 3600, 10)
+        head = await repo.outbox.pending_outbox_head(NOW, 10)
+        morning = await repo.outbox.pending_outbox_head(NOW + 3600, 10)
     assert [row.payload["text"] for row in head] == ["a", "reply", "c"]
     assert [row.payload["text"] for row in morning] == ["a", "night", "c"]
     assert [row.queued for row in head] == [2, 1, 1]  # chat 5 has "b" waiting behind "a"
@@ -293,16 +286,18 @@ async def test_an_update_stored_loose_rides_with_the_handlers_transaction(
     """The poller's inbox row goes inside the handler's transaction (one commit for both):
     a handler that then fails gives it back, and the next trip stores it on its own."""
     async with db.later() as repo:
-        await repo.store_update(7, '{"update_id": 7}', NOW)
+        await repo.inbox.store_update(7, '{"update_id": 7}', NOW)
     trips = count_trips(db)
-    with pytest.raises(aiosqlite.IntegrityError):
+    with pytest.raises(sqlite3.IntegrityError):
         async with db.transaction() as repo:
-            await repo.see_user(5, "Li", None, "zh", NOW, private=True)  # carries the update
-            await repo.add_event(12345, "created", None, NOW)  # no such request: rolled back
+            await repo.people.see_user(
+                5, "Li", None, "zh", NOW, private=True)  # carries the update
+            await repo.requests.add_event(
+                12345, "created", None, NOW)  # no such request: rolled back
     assert trips() == 3  # see_user with the update, the failed COMMIT trip, the ROLLBACK
     async with db.reading() as repo:
-        assert await repo.unprocessed_updates() == [(7, '{"update_id": 7}')]  # carried it
-        assert await repo.user(5) is None
+        assert await repo.inbox.unprocessed_updates() == [(7, '{"update_id": 7}')]  # carried it
+        assert await repo.people.user(5) is None
     assert trips() == 5
     await db.flush_loose()  # nothing left to carry: no trip
     assert trips() == 5
@@ -312,17 +307,17 @@ async def test_loose_writes_carried_together_make_one_commit(db: Database) -> No
     """Marks and inbox rows that wait together go in one transaction of their own."""
     async with db.later() as repo:
         for update_id in (7, 8, 9):
-            await repo.store_update(update_id, f'{{"update_id": {update_id}}}', NOW)
+            await repo.inbox.store_update(update_id, f'{{"update_id": {update_id}}}', NOW)
     commits: list[str] = []
-    await on_database_thread(db._conn, lambda raw: raw.set_trace_callback(
+    await db.engine.run(lambda raw: raw.set_trace_callback(
         lambda sql: commits.append(sql) if sql.strip() in ("BEGIN IMMEDIATE", "COMMIT") else None))
     try:
         await db.flush_loose()
     finally:
-        await on_database_thread(db._conn, lambda raw: raw.set_trace_callback(None))
+        await db.engine.run(lambda raw: raw.set_trace_callback(None))
     assert commits == ["BEGIN IMMEDIATE", "COMMIT"]
     async with db.reading() as repo:
-        assert [u for u, _ in await repo.unprocessed_updates()] == [7, 8, 9]
+        assert [u for u, _ in await repo.inbox.unprocessed_updates()] == [7, 8, 9]
 
 
 async def test_loose_writes_wait_again_when_the_unit_that_carried_them_gives_up(
@@ -331,13 +326,13 @@ async def test_loose_writes_wait_again_when_the_unit_that_carried_them_gives_up(
     """A unit of work that fails before its first trip hands the loose writes back, and
     flush_loose() still stores them before the poller confirms the update to Telegram."""
     async with db.later() as repo:
-        await repo.store_update(8, "{}", NOW)
+        await repo.inbox.store_update(8, "{}", NOW)
     with pytest.raises(RuntimeError):
         async with db.transaction():
             raise RuntimeError("the handler broke before touching the database")
     await db.flush_loose()
     async with db.reading() as repo:
-        assert [u for u, _ in await repo.unprocessed_updates()] == [8]
+        assert [u for u, _ in await repo.inbox.unprocessed_updates()] == [8]
 
 
 async def test_loose_writes_outlive_any_number_of_units_that_fail_on_their_own(
@@ -346,9 +341,9 @@ async def test_loose_writes_outlive_any_number_of_units_that_fail_on_their_own(
     """A unit's own failure (its statement, or its code before any trip) rolls back the
     loose writes it carried, or never ran them: they wait again, with no try counted."""
     async with db.later() as repo:
-        await repo.store_update(42, '{"update_id": 42}', NOW)
+        await repo.inbox.store_update(42, '{"update_id": 42}', NOW)
     for _ in range(MAX_LOOSE_TRIES + 2):
-        with pytest.raises(aiosqlite.OperationalError):
+        with pytest.raises(sqlite3.OperationalError):
             async with db.transaction() as repo:
                 await repo._one("SELECT * FROM no_such_table")
         with pytest.raises(RuntimeError):
@@ -356,7 +351,7 @@ async def test_loose_writes_outlive_any_number_of_units_that_fail_on_their_own(
                 raise RuntimeError("the handler broke before touching the database")
     await db.flush_loose()
     async with db.reading() as repo:
-        assert [u for u, _ in await repo.unprocessed_updates()] == [42]
+        assert [u for u, _ in await repo.inbox.unprocessed_updates()] == [42]
 
 
 async def test_a_dialog_read_along_with_the_user_follows_the_units_own_changes(
@@ -365,68 +360,68 @@ async def test_a_dialog_read_along_with_the_user_follows_the_units_own_changes(
     """see_user brings the dialog along; a save or end in the same unit is what a later
     read sees, exactly as if it had gone to the database."""
     async with db.transaction() as repo:
-        await repo.save_dialog(Dialog(5, "intake", "category"), NOW)
+        await repo.people.save_dialog(Dialog(5, "intake", "category"), NOW)
     async with db.transaction() as repo:
-        await repo.see_user(5, "Li", None, "zh", NOW, private=True)
+        await repo.people.see_user(5, "Li", None, "zh", NOW, private=True)
         trips = count_trips(db)
-        dialog = await repo.dialog(5)
+        dialog = await repo.people.dialog(5)
         assert dialog == Dialog(5, "intake", "category") and trips() == 0
-        await repo.save_dialog(Dialog(5, "intake", "location"), NOW)
-        assert await repo.dialog(5) == Dialog(5, "intake", "location")
-        await repo.end_dialog(5)
-        assert await repo.dialog(5) is None
+        await repo.people.save_dialog(Dialog(5, "intake", "location"), NOW)
+        assert await repo.people.dialog(5) == Dialog(5, "intake", "location")
+        await repo.people.end_dialog(5)
+        assert await repo.people.dialog(5) is None
 
 
 async def test_a_user_seen_again_costs_no_trip_of_their_own(db: Database) -> None:
     """Once a unit has committed what it saw of a user and their conversation, the next
     unit knows both: a form step is one trip, the COMMIT carrying everything it wrote."""
     async with db.transaction() as repo:
-        await repo.see_user(5, "Li", None, "zh", NOW, private=True)
-        await repo.save_dialog(Dialog(5, "intake", "category"), NOW)
+        await repo.people.see_user(5, "Li", None, "zh", NOW, private=True)
+        await repo.people.save_dialog(Dialog(5, "intake", "category"), NOW)
     trips = count_trips(db)
     async with db.transaction() as repo:
-        user = await repo.see_user(5, "Li", None, "zh", NOW + 60, private=True)
-        dialog = await repo.dialog(5)
+        user = await repo.people.see_user(5, "Li", None, "zh", NOW + 60, private=True)
+        dialog = await repo.people.dialog(5)
         assert dialog is not None and dialog.step == "category"
         dialog.data["category"] = "elderly"  # a form changes what it read, then saves it
-        await repo.save_dialog(replace(dialog, step="description"), NOW + 60)
+        await repo.people.save_dialog(replace(dialog, step="description"), NOW + 60)
     assert trips() == 1 and user.started and user.language == "zh"
     async with db.reading() as repo:
         stored = await repo._one("SELECT updated_at FROM users WHERE user_id = 5")
     assert stored[0] == NOW + 60  # the time still goes in, held for the COMMIT
     async with db.transaction() as repo:
-        await repo.see_user(5, "Li", None, "zh", NOW + 120, private=True)
-        assert await repo.dialog(5) == Dialog(5, "intake", "description",
-                                              {"category": "elderly"})
+        await repo.people.see_user(5, "Li", None, "zh", NOW + 120, private=True)
+        assert await repo.people.dialog(5) == Dialog(5, "intake", "description",
+                                                     {"category": "elderly"})
 
 
 async def test_what_a_rolled_back_unit_saw_of_a_user_is_not_kept(db: Database) -> None:
     """A user first seen by a unit that then failed does not exist: the next unit must
     insert them, not take them as known."""
-    with pytest.raises(aiosqlite.IntegrityError):
+    with pytest.raises(sqlite3.IntegrityError):
         async with db.transaction() as repo:
-            await repo.see_user(6, "Wang", None, "zh", NOW, private=True)
-            await repo.save_dialog(Dialog(6, "intake", "category"), NOW)
-            await repo.add_event(12345, "created", None, NOW)  # no such request
+            await repo.people.see_user(6, "Wang", None, "zh", NOW, private=True)
+            await repo.people.save_dialog(Dialog(6, "intake", "category"), NOW)
+            await repo.requests.add_event(12345, "created", None, NOW)  # no such request
     async with db.transaction() as repo:
-        await repo.see_user(6, "Wang", None, "zh", NOW, private=True)
-        assert await repo.dialog(6) is None
+        await repo.people.see_user(6, "Wang", None, "zh", NOW, private=True)
+        assert await repo.people.dialog(6) is None
     async with db.reading() as repo:
-        assert await repo.user(6) is not None
+        assert await repo.people.user(6) is not None
 
 
 async def test_a_renamed_or_blocked_user_goes_to_the_database_again(db: Database) -> None:
     """A new name is stored; a user the bot marked blocked is unblocked when they write."""
     async with db.transaction() as repo:
-        await repo.see_user(5, "Li", None, "zh", NOW, private=True)
+        await repo.people.see_user(5, "Li", None, "zh", NOW, private=True)
     async with db.transaction() as repo:
-        renamed = await repo.see_user(5, "Li Na", "lina", "zh", NOW, private=True)
+        renamed = await repo.people.see_user(5, "Li Na", "lina", "zh", NOW, private=True)
     async with db.transaction() as repo:
-        await repo.mark_blocked(5, NOW)
+        await repo.people.mark_blocked(5, NOW)
     async with db.transaction() as repo:
-        again = await repo.see_user(5, "Li Na", "lina", "zh", NOW, private=True)
+        again = await repo.people.see_user(5, "Li Na", "lina", "zh", NOW, private=True)
     async with db.reading() as repo:
-        stored = await repo.user(5)
+        stored = await repo.people.user(5)
     assert renamed.first_name == "Li Na" and renamed.username == "lina"
     assert not again.blocked and stored is not None and not stored.blocked
 
@@ -436,9 +431,9 @@ async def test_a_mark_asked_within_a_time_is_committed_by_then_without_other_tri
 ) -> None:
     """The sender's marks wait for someone's trip, but no longer than they asked."""
     async with db.transaction() as repo:
-        await repo.enqueue([Outgoing(5, "sendMessage", {"chat_id": 5, "text": "hi"})], NOW)
+        await repo.outbox.enqueue([Outgoing(5, "sendMessage", {"chat_id": 5, "text": "hi"})], NOW)
     async with db.reading() as repo:
-        [row] = await repo.pending_outbox_head(NOW, 10)
+        [row] = await repo.outbox.pending_outbox_head(NOW, 10)
     flushed = asyncio.Event()
     real_flush = db.flush_loose
 
@@ -448,12 +443,12 @@ async def test_a_mark_asked_within_a_time_is_committed_by_then_without_other_tri
 
     db.flush_loose = flush_and_tell  # type: ignore[method-assign]
     async with db.later(within=0.05) as repo:
-        await repo.mark_sent(row.id, [77], NOW)
+        await repo.outbox.mark_sent(row.id, [77], NOW)
     assert db._loose  # nobody else makes a trip meanwhile
     await asyncio.wait_for(flushed.wait(), timeout=5)
     assert not db._loose  # its own trip took it
     async with db.reading() as repo:
-        assert await repo.pending_outbox_head(NOW, 10) == []
+        assert await repo.outbox.pending_outbox_head(NOW, 10) == []
 
 
 async def test_a_unit_cancelled_during_its_trip_leaves_no_transaction_open(
@@ -468,7 +463,7 @@ async def test_a_unit_cancelled_during_its_trip_leaves_no_transaction_open(
     async def unit() -> None:
         async with db.transaction() as repo:
             begun.set()
-            await repo.see_user(5, "Li", None, "zh", NOW, private=True)
+            await repo.people.see_user(5, "Li", None, "zh", NOW, private=True)
             await asyncio.Event().wait()  # never reached: cancelled during the trip above
 
     task = asyncio.create_task(unit())
@@ -478,14 +473,14 @@ async def test_a_unit_cancelled_during_its_trip_leaves_no_transaction_open(
     with pytest.raises(asyncio.CancelledError):
         await task
     async with db.later() as repo:
-        await repo.store_update(42, "{}", NOW)
+        await repo.inbox.store_update(42, "{}", NOW)
     await db.flush_loose()
     await db.close()
     db = await Database.open(path)
     try:
         async with db.reading() as repo:
-            assert [u for u, _ in await repo.unprocessed_updates()] == [42]
-            assert await repo.user(5) is None
+            assert [u for u, _ in await repo.inbox.unprocessed_updates()] == [42]
+            assert await repo.people.user(5) is None
     finally:
         await db.close()
 
@@ -501,9 +496,9 @@ async def test_a_loose_write_that_keeps_failing_is_dropped_not_carried_forever(
     for _ in range(10):
         try:
             async with db.reading() as repo:
-                await repo.user(5)
+                await repo.people.user(5)
             break
-        except aiosqlite.OperationalError:
+        except sqlite3.OperationalError:
             failures += 1
     assert failures == 5
     assert "dropping a write that failed 5 times" in caplog.text

@@ -141,10 +141,10 @@ async def test_a_storm_reaches_the_group_in_fewer_messages_each_request_with_its
         assert message.buttons == [f"{CLAIM} {ref}" for ref in shown]
         async with services.env.db.reading() as repo:
             for ref in shown:
-                request = await repo.request_by_ref(ref)
+                request = await repo.requests.request_by_ref(ref)
                 assert request is not None
                 assert message.button_data[f"{CLAIM} {ref}"] == f"claim:{request.id}"
-                cards = await repo.active_cards(request.id)
+                cards = await repo.cards.active_cards(request.id)
                 assert [card.message_id for card in cards] == [message.message_id]
         assert "waiting for a volunteer" in section(message, shown[0])
     assert_clean(town)
@@ -197,14 +197,14 @@ async def test_edits_queued_for_one_combined_message_go_as_one_edit(town: Town) 
     for volunteer, ref in ((town.vol1, first), (town.vol2, second)):
         await volunteer.wait_for(text=f"You took {ref}", timeout=WAIT)
         async with services.env.db.reading() as repo:
-            request = await repo.request_by_ref(ref)
+            request = await repo.requests.request_by_ref(ref)
         assert request is not None
         citizen = town.sb.users[request.citizen_id]
         await citizen.wait_for(text=f"a volunteer has taken your request {ref}", timeout=WAIT)
     assert message.edits == edits_before + 1
     assert message.buttons == [f"{CLAIM} {ref}" for ref in rest]
     async with services.env.db.reading() as repo:
-        assert await repo.pending_outbox() == 0
+        assert await repo.outbox.pending_outbox() == 0
     assert_clean(town)  # a second edit with the same text would have been refused
 
 
@@ -216,7 +216,7 @@ async def test_a_request_cancelled_in_a_combined_message_loses_its_button(town: 
     services = town.bot.services
     assert services is not None
     async with services.env.db.reading() as repo:
-        request = await repo.request_by_ref(gone)
+        request = await repo.requests.request_by_ref(gone)
         assert request is not None
     citizen = town.sb.users[request.citizen_id]
 
@@ -245,7 +245,7 @@ async def test_a_reopened_request_keeps_its_note_when_its_combined_message_is_re
     services = town.bot.services
     assert services is not None
     async with services.env.db.reading() as repo:
-        request = await repo.request_by_ref(first)
+        request = await repo.requests.request_by_ref(first)
         assert request is not None
     citizen = town.sb.users[request.citizen_id]
     town.volunteers.mark_read()  # what the group shows so far; the fresh card comes later

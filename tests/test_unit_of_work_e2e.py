@@ -38,6 +38,20 @@ async def test_every_update_of_the_whole_loop_is_one_transaction(
     assert max(by_update.values()) == 1, by_update
 
 
+async def test_a_citizens_cancel_with_words_leaves_the_form_in_one_transaction(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"/cancel now" is not a reference: Alice leaves her form, and the command that could
+    have been an admin's cancel is still one transaction."""
+    await town.citizen.send("/new")
+    await town.citizen.wait_for(text="What kind of help")
+    opened = count_transactions(town, monkeypatch)
+    await town.citizen.send("/cancel now")
+    await town.citizen.wait_for(text="The request form was cancelled")
+    by_update = {update: n for update, n in opened.items() if update is not None}
+    assert list(by_update.values()) == [1], by_update
+
+
 async def test_a_service_that_fails_keeps_nothing_and_sends_nothing(
     town: Town, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -62,7 +76,7 @@ async def test_a_service_that_fails_keeps_nothing_and_sends_nothing(
     press = await town.vol1.press("🙋 Claim", chat=town.volunteers, message=card)
     await press.answer()  # the error handler answers the press politely
     async with services.env.db.reading() as repo:
-        request = await repo.request_by_ref(ref)
+        request = await repo.requests.request_by_ref(ref)
     assert request is not None and request.status == "dispatched" and request.volunteer_id is None
     assert [m for m in town.vol1.private.bot_messages() if ref in (m.text or "")] == []
     assert "waiting for a volunteer" in (card.text or "")

@@ -192,7 +192,7 @@ async def test_admins_export_volunteers_as_csv(town: Town) -> None:
     await approved(town, town.vol1, "李明")
     assert town.bot.services is not None
     async with town.bot.services.env.db.reading() as repo:
-        record = await repo.volunteer(LI)
+        record = await repo.volunteers.volunteer(LI)
     assert record is not None and record.phone
     await town.admin.send("/export volunteers", chat=town.admin_chat)
     document = await town.admin_chat.wait_for(predicate=lambda m: m.kind == "document")

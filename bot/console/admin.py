@@ -9,8 +9,8 @@ from bot.people.menus import CommandMenus
 from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import DISTRICT, RequestLoop
-from bot.unit import ActorUnit
-from storage import Outgoing, Repo, User
+from bot.unit import ActorUnit, Unit
+from storage import Outgoing, User
 
 REASON_MAX = 200
 BROADCAST_MAX = 3500  # with the header, well inside Telegram's 4096 characters
@@ -25,9 +25,9 @@ class AdminConsole:
         self.roles = roles
         self.menus = menus
 
-    async def _reply(self, repo: Repo, chat_id: int, lines: list[str]) -> None:
-        await repo.enqueue([ui.message(chat_id, part) for part in ui.chunks(lines)],
-                           self.env.now())
+    def _reply(self, unit: Unit, chat_id: int, lines: list[str]) -> None:
+        """Answer in the chat the command came from, in as many messages as it takes."""
+        unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])
 
     def _name(self, user: User) -> str:
         return f"{user.first_name or user.user_id} ({user.user_id})"
@@ -51,7 +51,7 @@ class AdminConsole:
             lines = [t(lang, "roles.unknown_user", user=args[0])]
         elif self.roles.is_centre(target.user_id):
             lines = [t(lang, "roles.is_centre", name=self._name(target))]
-        elif not await repo.grant(target.user_id, area, who.user_id, env.now()):
+        elif not await repo.people.grant(target.user_id, area, who.user_id, env.now()):
             lines = [t(lang, "roles.already", name=self._name(target),
                        area=render.area_name(env, area, lang))]
         else:
@@ -61,7 +61,7 @@ class AdminConsole:
             out.append(ui.message(target.user_id, t(tlang, "roles.you_are_admin",
                                                     area=render.area_name(env, area, tlang))))
             out.append(await self.menus.for_user(repo, target.user_id))
-        await self._reply(repo, chat_id, lines)
+        self._reply(unit, chat_id, lines)
         unit.send(out)
 
     async def revoke(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
@@ -80,7 +80,7 @@ class AdminConsole:
                      t(lang, "roles.revoke_usage")]
         elif target is None:
             lines = [t(lang, "roles.unknown_user", user=args[0])]
-        elif not await repo.revoke(target.user_id, area, who.user_id, env.now()):
+        elif not await repo.people.revoke(target.user_id, area, who.user_id, env.now()):
             lines = [t(lang, "roles.not_granted", name=self._name(target))]
         else:
             where = render.area_name(env, area, lang) if area else t(lang, "roles.any_area")
@@ -90,7 +90,7 @@ class AdminConsole:
             out.append(ui.message(target.user_id,
                                   t(tlang, "roles.you_are_no_longer", area=twhere)))
             out.append(await self.menus.for_user(repo, target.user_id))
-        await self._reply(repo, chat_id, lines)
+        self._reply(unit, chat_id, lines)
         unit.send(out)
 
     async def list_bindings(self, unit: ActorUnit, chat_id: int) -> None:
@@ -104,24 +104,24 @@ class AdminConsole:
         repo, lang, who = unit.repo, unit.language, unit.who
         role = await self.roles.of(repo, who.user_id)
         if role is None:
-            await self._reply(repo, chat_id, [t(lang, "admin.not_admin")])
+            self._reply(unit, chat_id, [t(lang, "admin.not_admin")])
         else:
             lines = [t(lang, "roles.admins_title")]
             for admin_id in sorted(env.config.admin_ids):
-                user = await repo.user(admin_id)
+                user = await repo.people.user(admin_id)
                 lines.append(t(lang, "roles.centre_line",
                                name=self._name(user) if user else str(admin_id)))
             # An area admin sees the admins of their own areas, not everyone's.
-            grants = [(user_id, area) for user_id, area in await repo.grant_list()
+            grants = [(user_id, area) for user_id, area in await repo.people.grant_list()
                       if role.covers(area)]
             for user_id, area in grants:
-                user = await repo.user(user_id)
+                user = await repo.people.user(user_id)
                 lines.append(t(lang, "roles.area_line",
                                name=self._name(user) if user else str(user_id),
                                area=render.area_name(env, area, lang)))
             if not grants:
                 lines.append(t(lang, "roles.no_area_admins"))
-            await self._reply(repo, chat_id, lines)
+            self._reply(unit, chat_id, lines)
 
     # -- bans --------------------------------------------------------------------------------
 
@@ -139,11 +139,11 @@ class AdminConsole:
             lines = [t(lang, "roles.unknown_user", user=args[0])]
         elif await self.roles.of(repo, target.user_id) is not None:
             lines = [t(lang, "moderation.cannot_ban_admin", name=self._name(target))]
-        elif not await repo.ban(target.user_id, reason, who.user_id, env.now()):
+        elif not await repo.people.ban(target.user_id, reason, who.user_id, env.now()):
             lines = [t(lang, "moderation.already_banned", name=self._name(target))]
         else:
             lines = [t(lang, "moderation.banned", name=self._name(target), reason=reason)]
-        await self._reply(repo, chat_id, lines)
+        self._reply(unit, chat_id, lines)
 
     async def unban(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/unban <user>: lift a ban (the record of it stays)."""
@@ -156,11 +156,11 @@ class AdminConsole:
             lines = [t(lang, "moderation.unban_usage")]
         elif target is None:
             lines = [t(lang, "roles.unknown_user", user=args[0])]
-        elif not await repo.unban(target.user_id, who.user_id, env.now()):
+        elif not await repo.people.unban(target.user_id, who.user_id, env.now()):
             lines = [t(lang, "moderation.not_banned", name=self._name(target))]
         else:
             lines = [t(lang, "moderation.unbanned", name=self._name(target))]
-        await self._reply(repo, chat_id, lines)
+        self._reply(unit, chat_id, lines)
 
     # -- broadcasts --------------------------------------------------------------------------
 
@@ -174,22 +174,23 @@ class AdminConsole:
         body = parts[2].strip() if len(parts) == 3 else ""
         area = self._broadcast_area(role, parts[1]) if role and len(parts) >= 2 else None
         if role is None:
-            await self._reply(repo, chat_id, [t(lang, "admin.not_admin")])
+            self._reply(unit, chat_id, [t(lang, "admin.not_admin")])
         elif not body:
-            await self._reply(repo, chat_id, [t(lang, "broadcast.usage")])
+            self._reply(unit, chat_id, [t(lang, "broadcast.usage")])
         elif area is None:
-            await self._reply(repo, chat_id, [t(lang, "broadcast.outside", area=parts[1]),
+            self._reply(unit, chat_id, [t(lang, "broadcast.outside", area=parts[1]),
                                               t(lang, "broadcast.usage")])
         elif len(body) > BROADCAST_MAX:
-            await self._reply(repo, chat_id, [t(lang, "broadcast.too_long",
+            self._reply(unit, chat_id, [t(lang, "broadcast.too_long",
                                                 max=BROADCAST_MAX, count=len(body))])
         else:
-            recipients = await repo.volunteers_in(self._subtree(area))
+            recipients = await repo.volunteers.volunteers_in(self._subtree(area))
             name = render.area_name(env, area, lang)
             if not recipients:
-                await self._reply(repo, chat_id, [t(lang, "broadcast.nobody", area=name)])
+                self._reply(unit, chat_id, [t(lang, "broadcast.nobody", area=name)])
             else:
-                broadcast_id = await repo.add_broadcast(who.user_id, area, body, env.now())
+                broadcast_id = await repo.broadcasts.add_broadcast(
+                    who.user_id, area, body, env.now())
                 keyboard = ui.inline([[
                     (t(lang, "broadcast.send"), buttons.BROADCAST.data(broadcast_id, "send")),
                     (t(lang, "broadcast.cancel"),
@@ -222,7 +223,7 @@ class AdminConsole:
         only its author decides, once."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        draft = await repo.broadcast(broadcast_id)
+        draft = await repo.broadcasts.broadcast(broadcast_id)
         if draft is None or draft.author_id != who.user_id:
             return Answer(t(lang, "common.stale"), alert=True)
         role = await self.roles.of(repo, who.user_id)
@@ -231,11 +232,14 @@ class AdminConsole:
             return Answer(t(lang, "broadcast.no_longer"), alert=True)  # revoked since
         if draft.status != "draft":
             return Answer(t(lang, "broadcast.already", status=t(lang, f"broadcast.status_"
-                                                                        f"{draft.status}")),
+                                                                f"{draft.status}")),
                           alert=True)
-        recipients = await repo.volunteers_in(self._subtree(draft.area_id)) if send else []
+        recipients = (await repo.volunteers.volunteers_in(self._subtree(draft.area_id))
+                      if send else [])
         status = "sent" if send else "cancelled"
-        if not await repo.decide_broadcast(broadcast_id, status, len(recipients), env.now()):
+        decided = await repo.broadcasts.decide_broadcast(
+            broadcast_id, status, len(recipients), env.now())
+        if not decided:
             return Answer(t(lang, "common.stale"), alert=True)
         out = []
         for user_id, user_language in recipients:

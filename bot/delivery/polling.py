@@ -56,8 +56,8 @@ class Poller:
     async def run(self) -> None:
         """Handle what a previous run stored but did not finish, then poll until stopped."""
         async with self.env.db.transaction() as repo:
-            await repo.prune_inbox(self.env.now() - INBOX_KEEP_SECONDS)
-            leftovers = await repo.unprocessed_updates()
+            await repo.inbox.prune_inbox(self.env.now() - INBOX_KEEP_SECONDS)
+            leftovers = await repo.inbox.unprocessed_updates()
         for update_id, payload in leftovers:
             if self._stopping.is_set():
                 return
@@ -100,10 +100,10 @@ class Poller:
         now = self.env.now()
         if offset is None or any(update_id < offset for update_id, _ in stored):
             async with self.env.db.transaction() as repo:
-                return set(await repo.save_updates(stored, now))
+                return set(await repo.inbox.save_updates(stored, now))
         async with self.env.db.later() as repo:
             for update_id, payload in stored:
-                await repo.store_update(update_id, payload, now)
+                await repo.inbox.store_update(update_id, payload, now)
         return {update_id for update_id, _ in stored}
 
     async def _poll(self, offset: int | None, long_poll: int) -> list[dict[str, Any]] | None:
@@ -173,7 +173,7 @@ class Poller:
             log.exception("update %s could not be handled", update_id)
         if not marked:
             async with self.env.db.single() as repo:
-                await repo.mark_processed(update_id, self.env.now())
+                await repo.inbox.mark_processed(update_id, self.env.now())
 
 
 def _seconds(value: object) -> float:

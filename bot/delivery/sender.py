@@ -291,7 +291,7 @@ class Sender:
         busy = set(self._in_flight)  # a call may finish while we read
         try:
             async with self.env.db.reading() as repo:
-                rows = await repo.pending_outbox_head(now_wall, BATCH)
+                rows = await repo.outbox.pending_outbox_head(now_wall, BATCH)
         except BaseException:
             self._head = None  # not a view of the outbox: read again next time
             raise
@@ -370,8 +370,8 @@ class Sender:
             return False
         if combined is not None:
             async with self.env.db.transaction() as repo:
-                await repo.mark_all_sent(combined.outbox_ids, [], self.env.now())
-                await repo.show_cards(combined.shown)
+                await repo.outbox.mark_all_sent(combined.outbox_ids, [], self.env.now())
+                await repo.cards.show_cards(combined.shown)
             return False
         await self._mark_sent(row, _message_ids(result))
         if uploaded is not None:
@@ -393,18 +393,18 @@ class Sender:
             log.warning("429 for chat %s: retry after %ss", head.chat_id, seconds)
             self.pacer.pause(time.monotonic() + min(seconds, 1.0))
             async with self.env.db.transaction() as repo:
-                await repo.hold_chat(head.chat_id, self.env.now() + seconds)
+                await repo.outbox.hold_chat(head.chat_id, self.env.now() + seconds)
             return None
         except ChatMigrated as exc:
             log.info("chat %s migrated to %s", head.chat_id, exc.new_chat_id)
             async with self.env.db.transaction() as repo:
-                await repo.move_chat(head.chat_id, exc.new_chat_id)
+                await repo.outbox.move_chat(head.chat_id, exc.new_chat_id)
             return None
         except Forbidden as exc:
             log.info("chat %s refuses messages: %s", head.chat_id, exc.message)
             if head.chat_id > 0:
                 async with self.env.db.transaction() as repo:
-                    await repo.mark_blocked(head.chat_id, self.env.now())
+                    await repo.people.mark_blocked(head.chat_id, self.env.now())
             for row in rows:
                 await self._finish(row, error=f"forbidden: {exc.message}")
             return None
@@ -427,7 +427,7 @@ class Sender:
         """The group's head card and the text cards queued right behind it (nothing else in
         between, so the chat's order holds), as many as one message holds, with their refs."""
         async with self.env.db.reading() as repo:
-            queued = await repo.chat_queue(head.chat_id, head.id, MAX_COMBINED_CARDS)
+            queued = await repo.outbox.chat_queue(head.chat_id, head.id, MAX_COMBINED_CARDS)
         if not queued or queued[0][0].id != head.id:
             return [(head, "")]
         now = self.env.now()
@@ -463,9 +463,9 @@ class Sender:
             return
         ids = _message_ids(result)
         async with self.env.db.transaction() as repo:
-            await repo.mark_all_sent([row.id for row in rows], ids, self.env.now())
+            await repo.outbox.mark_all_sent([row.id for row in rows], ids, self.env.now())
             if ids:
-                await repo.show_cards(parts, ids[0])
+                await repo.cards.show_cards(parts, ids[0])
 
     async def _resolve_card(
         self, row: OutboxRow, params: dict[str, Any]
@@ -476,7 +476,7 @@ class Sender:
         shows its newest queued edit, else what it showed; those queued edits then go too.
         """
         async with self.env.db.reading() as repo:
-            card, sections, edits = await repo.card_on_screen(row.card_id or 0)
+            card, sections, edits = await repo.cards.card_on_screen(row.card_id or 0)
         if card is None or card.message_id is None:
             return None
         params.update(chat_id=card.chat_id, message_id=card.message_id)
@@ -519,15 +519,15 @@ class Sender:
         now = self.env.now()
         async with self.env.db.transaction() as repo:
             if error is not None:
-                await repo.mark_failed(row.id, error, now)
+                await repo.outbox.mark_failed(row.id, error, now)
                 if row.purpose == "card":
                     await self._card_fallback(repo, row, error)
                 await self._drop_upload(repo, row)
                 return
             ids = message_ids or []
-            await repo.mark_sent(row.id, ids, now)
+            await repo.outbox.mark_sent(row.id, ids, now)
             if row.purpose == "card" and row.card_id is not None and ids:
-                await repo.record_card_message(row.card_id, ids[0])
+                await repo.cards.record_card_message(row.card_id, ids[0])
 
     async def _mark_sent(self, row: OutboxRow, message_ids: list[int]) -> None:
         """Record a plain message as sent: a loose write, carried by the next trip anyone
@@ -538,15 +538,15 @@ class Sender:
             await self._finish(row, message_ids=message_ids)  # two rows change together
             return
         async with self.env.db.later(within=MARK_WITHIN) as repo:
-            await repo.mark_sent(row.id, message_ids, self.env.now())
+            await repo.outbox.mark_sent(row.id, message_ids, self.env.now())
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
         """A card its group refused goes to the admins instead, so no request goes unseen:
         to the admin chat, or without one to each centre admin in private who has no card of
         it yet (a card an admin's own chat refused goes nowhere else: the others have theirs)."""
-        card = await repo.card(row.card_id or 0)
-        request = await repo.request(row.request_id or 0)
-        shown = ({c.chat_id for c in await repo.active_cards(request.id)}
+        card = await repo.cards.card(row.card_id or 0)
+        request = await repo.requests.request(row.request_id or 0)
+        shown = ({c.chat_id for c in await repo.cards.active_cards(request.id)}
                  if request is not None else set())
         targets = [chat for chat in self.env.config.admin_chats()
                    if chat != row.chat_id and chat not in shown]
@@ -560,11 +560,11 @@ class Sender:
         notice = self.env.t(lang, "admin.card_failed", ref=request.ref, error=error[:200])
         out: list[Outgoing] = []
         for target in targets:
-            card_id = await repo.add_card(request.id, target, card.kind, "escalation", now)
+            card_id = await repo.cards.add_card(request.id, target, card.kind, "escalation", now)
             out += [ui.message(target, notice),
                     Outgoing(target, row.method, {**row.payload, "chat_id": target},
                              purpose="card", request_id=request.id, card_id=card_id)]
-        await repo.enqueue(out, now)
+        await repo.outbox.enqueue(out, now)
         self.wake()
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
@@ -574,10 +574,10 @@ class Sender:
             upload = row.payload.get(field)
             if isinstance(upload, dict) and "path" in upload:
                 Path(upload["path"]).unlink(missing_ok=True)  # noqa: ASYNC240 (one quick call)
-                user = await repo.user(row.chat_id) if row.chat_id > 0 else None
+                user = await repo.people.user(row.chat_id) if row.chat_id > 0 else None
                 if user is None or not user.blocked:
                     language = self.env.t.language_for(user.language if user else None, None)
-                    await repo.enqueue([ui.message(row.chat_id, self.env.t(
+                    await repo.outbox.enqueue([ui.message(row.chat_id, self.env.t(
                         language, "jobs.not_delivered", name=upload["filename"]))],
                         self.env.now())
 
@@ -586,11 +586,11 @@ class Sender:
         async with self.env.db.transaction() as repo:
             if attempts >= self.env.config.delivery.max_attempts:
                 log.error("outbox row %s failed %s times: %s", row.id, attempts, error)
-                await repo.mark_failed(row.id, error, self.env.now())
+                await repo.outbox.mark_failed(row.id, error, self.env.now())
                 await self._drop_upload(repo, row)
             else:
                 backoff = min(MAX_BACKOFF, 2.0 ** attempts)
-                await repo.retry_later(row.id, self.env.now() + backoff, error)
+                await repo.outbox.retry_later(row.id, self.env.now() + backoff, error)
 
 
 def _settle(sleeper: asyncio.Future[None]) -> None:

@@ -62,10 +62,10 @@ class CommandMenus:
 
     async def for_user(self, repo: Repo, user_id: int) -> Outgoing:
         """The call that gives one user the menu of their role, in their language."""
-        user = await repo.user(user_id)
+        user = await repo.people.user(user_id)
         language = self.env.t.language_for(user.language if user else None, None)
         role = await self.roles.of(repo, user_id)
-        volunteer = await repo.volunteer(user_id)
+        volunteer = await repo.volunteers.volunteer(user_id)
         names: tuple[str, ...]
         if role is not None:
             names = self.menus[Menu.CENTRE_ADMIN if role.centre else Menu.AREA_ADMIN]

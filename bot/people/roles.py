@@ -47,7 +47,7 @@ class Roles:
         if self.is_centre(user_id):
             return Role(user_id, centre=True)
         tree = self.env.config.areas
-        granted = tuple(a for a in await repo.granted_areas(user_id)
+        granted = tuple(a for a in await repo.people.granted_areas(user_id)
                         if tree is not None and a in tree)  # an area gone from the file: void
         if not granted:
             return None
@@ -65,9 +65,9 @@ class Roles:
         if word.lstrip("-").isdigit():
             user_id = int(word)
             # SQLite holds 64-bit integers; Telegram's ids are far smaller.
-            return await repo.user(user_id) if abs(user_id) < 2**53 else None
+            return await repo.people.user(user_id) if abs(user_id) < 2**53 else None
         if word.startswith("@") and len(word) > 1:
-            return await repo.user_by_username(word[1:])
+            return await repo.people.user_by_username(word[1:])
         return None
 
     def area_arg(self, role: Role, word: str) -> str | None:

@@ -410,7 +410,7 @@ class Exports:
             if refusal:
                 return refusal
         area_ids, area_label = self._scope(role, area, lang)
-        count = await repo.export_count(period.start, period.end, area_ids)
+        count = await repo.figures.export_count(period.start, period.end, area_ids)
         if count == 0:
             return t(lang, "export.nothing", period=period.label, area=area_label)
         stem = f"requests-{period_stem(period)}" + (f"-{area}" if area else "")
@@ -462,7 +462,7 @@ class Exports:
         if not self.roles.may_see_private_data(who, chat_id):
             out = ui.message(chat_id, t(lang, "admin.private_data_only"))
         else:
-            rows = await repo.volunteer_rows_in(role.area_ids() or [])
+            rows = await repo.volunteers.volunteer_rows_in(role.area_ids() or [])
             # Phone numbers only in the admin's private chat, never in a group.
             out = volunteers_document(env, chat_id, lang, rows,
                                       phones=chat_id == who.user_id)

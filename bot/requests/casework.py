@@ -47,10 +47,15 @@ _REF = re.compile(r"^\d{4}-\d{6}$")  # a reference number, e.g. 2026-000123
 class Casework:
     """Admin actions on single requests, each an event with who and why."""
 
-    def __init__(self, env: Env, loop: RequestLoop, roles: Roles) -> None:
+    def __init__(
+        self, env: Env, loop: RequestLoop, roles: Roles,
+        leave_form: Callable[[ActorUnit], Awaitable[None]] | None = None,
+    ) -> None:
         self.env = env
         self.loop = loop
         self.roles = roles
+        # A citizen's "/cancel now" leaves the form (Intake.cancel_command), in the same unit.
+        self.leave_form = leave_form
 
     # -- the commands -----------------------------------------------------------------------
 
@@ -78,12 +83,10 @@ class Casework:
         """/assign <ref> <volunteer> [reason]: give an open request to a volunteer."""
         await self._act(unit, chat_id, args, self._assign)
 
-    async def cancel(self, unit: ActorUnit, chat_id: int, args: list[str]) -> bool:
+    async def cancel(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/cancel <ref> <reason>: cancel an open request. A citizen who types /cancel with
-        the reference of their own request in private gets the Cancel confirmation.
-
-        Returns False, doing nothing, for a citizen's /cancel <anything else> in private:
-        that still means "leave the form"."""
+        the reference of their own request in private gets the Cancel confirmation; with
+        anything else after it ("/cancel now") they leave the form, as with a bare /cancel."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
         role = await self.roles.of(repo, who.user_id)
@@ -91,8 +94,10 @@ class Casework:
             out = await self._cancel(repo, Actor(who, role, lang, chat_id), args)
         else:
             own = await self._own_request(repo, who, chat_id, args)
-            if own is None and chat_id == who.user_id and not _REF.match(args[0]):
-                return False  # "/cancel now": not a reference, so leave the form
+            if (own is None and chat_id == who.user_id and not _REF.match(args[0])
+                    and self.leave_form is not None):
+                await self.leave_form(unit)  # "/cancel now": not a reference
+                return
             if own is None:
                 out = [ui.message(chat_id, env.t(lang, "admin.not_admin"))]
             else:  # the Cancel confirmation, as the button would give it
@@ -100,7 +105,6 @@ class Casework:
                 if answer.alert:  # not cancellable (any more): say why
                     out = [ui.message(who.user_id, answer.text)]
         unit.send(out)
-        return True
 
     async def reopen(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
         """/reopen <ref> <reason>: send a done, closed or cancelled request out again."""
@@ -115,7 +119,7 @@ class Casework:
     async def _assign(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
         env, t, lang = self.env, self.env.t, actor.lang
         found = await self._request_with_reason(repo, actor, args,
-                                               t(lang, "casework.usage_assign"), 2)
+                                                t(lang, "casework.usage_assign"), 2)
         if isinstance(found, list):
             return found
         before, reason = found
@@ -134,12 +138,12 @@ class Casework:
             # never arrive, and the request would sit with someone who cannot see it.
             return self._say(actor, t(lang, "casework.must_open_bot", name=name,
                                       bot=env.bot_username))
-        if await repo.ban_reason(user.user_id) is not None:  # a ban stops claims too
+        if await repo.people.ban_reason(user.user_id) is not None:  # a ban stops claims too
             return self._say(actor, t(lang, "casework.assignee_banned", name=name))
         if not await self.loop.may_claim(repo, user.user_id):
             return self._say(actor, t(lang, "casework.not_volunteer", name=name))
         now = env.now()
-        if not await repo.assign(before.id, user.user_id, name, now):
+        if not await repo.requests.assign(before.id, user.user_id, name, now):
             return self._say(actor, t(lang, "casework.assign_not_open", ref=before.ref,
                                       status=self._status(before, lang)))
         detail: dict[str, Any] = {"volunteer_id": user.user_id}
@@ -148,12 +152,12 @@ class Casework:
             detail["previous_id"] = previous
         if reason:
             detail["reason"] = reason
-        await repo.add_event(before.id, "assigned", actor.who.user_id, now, detail)
+        await repo.requests.add_event(before.id, "assigned", actor.who.user_id, now, detail)
         # The clocks of a claim: the volunteer's due time, nothing about waiting any more.
         await self.loop.stop_clocks(repo, before.id)
         due_after = env.config.policy(before.category).due_after
-        await repo.schedule("volunteer_due", now + due_after, now, request_id=before.id)
-        request = await repo.request(before.id)
+        await repo.timers.schedule("volunteer_due", now + due_after, now, request_id=before.id)
+        request = await repo.requests.request(before.id)
         assert request is not None
         out = await self.loop.card_updates(repo, request)
         vlang = await self.loop.language_of(repo, user.user_id)
@@ -191,21 +195,25 @@ class Casework:
     async def _cancel(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
         env, t, lang = self.env, self.env.t, actor.lang
         found = await self._request_with_reason(repo, actor, args,
-                                               t(lang, "casework.usage_cancel"))
+                                                t(lang, "casework.usage_cancel"))
         if isinstance(found, list):
             return found
         before, reason = found
         now = env.now()
-        if before.status not in OPEN_STATUSES or not await repo.cancel_by_admin(before.id, now):
+        cancelled = (before.status in OPEN_STATUSES
+                     and await repo.requests.cancel_by_admin(before.id, now))
+        if not cancelled:
             return self._say(actor, t(lang, "casework.cancel_not_open", ref=before.ref,
                                       status=self._status(before, lang)))
-        await repo.add_event(before.id, "cancelled", actor.who.user_id, now,
-                             {"by": "admin", "reason": reason})
+        await repo.requests.add_event(before.id, "cancelled", actor.who.user_id, now,
+                                      {"by": "admin", "reason": reason})
         await self.loop.stop_clocks(repo, before.id)
-        await repo.withdraw_hours(before.id, now)  # a done request's hours never count now
-        request = await repo.request(before.id)
+        # A done request's hours never count now.
+        await repo.volunteers.withdraw_hours(before.id, now)
+        request = await repo.requests.request(before.id)
         assert request is not None
-        out = [self._card_edit(request, card) for card in await repo.active_cards(request.id)]
+        cards = await repo.cards.active_cards(request.id)
+        out = [self._card_edit(request, card) for card in cards]
         out.append(ui.message(request.citizen_id, t(request.language,
                                                     "casework.citizen_cancelled",
                                                     ref=request.ref, reason=reason)))
@@ -218,22 +226,24 @@ class Casework:
     async def _reopen(self, repo: Repo, actor: Actor, args: list[str]) -> list[Outgoing]:
         env, t, lang = self.env, self.env.t, actor.lang
         found = await self._request_with_reason(repo, actor, args,
-                                               t(lang, "casework.usage_reopen"))
+                                                t(lang, "casework.usage_reopen"))
         if isinstance(found, list):
             return found
         before, reason = found
         now = env.now()
-        if before.status not in REOPENABLE or not await repo.reopen_by_admin(before.id, now):
+        reopened = (before.status in REOPENABLE
+                    and await repo.requests.reopen_by_admin(before.id, now))
+        if not reopened:
             return self._say(actor, t(lang, "casework.reopen_not_closed", ref=before.ref,
                                       status=self._status(before, lang)))
         # The outcome is undone, so are the hours it earned (they count again if the new
         # round closes with hours of its own).
-        await repo.withdraw_all_hours(before.id, now)
+        await repo.volunteers.withdraw_all_hours(before.id, now)
         detail: dict[str, Any] = {"by": "admin", "reason": reason, "status": before.status,
                                   "volunteer_id": before.volunteer_id}
         if before.rating is not None:  # the request row forgets them; the timeline does not
             detail.update(rating=before.rating, comment=before.comment)
-        await repo.add_event(before.id, "reopened", actor.who.user_id, now, detail)
+        await repo.requests.add_event(before.id, "reopened", actor.who.user_id, now, detail)
         request, old_cards, fresh = await self.loop.post_afresh(repo, before.id, now)
         note = t(env.config.default_language, "casework.card_reopened")
         out = [self._card_edit(before, card, note) for card in old_cards]
@@ -278,7 +288,7 @@ class Casework:
             return self._say(actor, t(lang, "casework.move_same", ref=before.ref,
                                       name=self._place(what, new, lang)))
         now = env.now()
-        if not await repo.move(before.id, category, area, now):
+        if not await repo.requests.move(before.id, category, area, now):
             return self._say(actor, t(lang, "casework.move_not_open", ref=before.ref,
                                       status=self._status(before, lang)))
         detail: dict[str, Any] = {"what": what, "from": old, "to": new}
@@ -286,7 +296,7 @@ class Casework:
             detail["volunteer_id"] = before.volunteer_id
         if reason:
             detail["reason"] = reason
-        await repo.add_event(before.id, "moved", actor.who.user_id, now, detail)
+        await repo.requests.add_event(before.id, "moved", actor.who.user_id, now, detail)
         request, old_cards, fresh = await self.loop.post_afresh(repo, before.id, now)
         group_lang = env.config.default_language
         note = t(group_lang, "casework.card_moved", name=self._place(what, new, group_lang))
@@ -326,7 +336,7 @@ class Casework:
         ref = word.strip().lstrip("#")
         if not REF.fullmatch(ref):
             return usage
-        request = await repo.request_by_ref(ref)
+        request = await repo.requests.request_by_ref(ref)
         if request is None:
             return f"{t(lang, 'admin.find_none', ref=ref)}\n{usage}"
         if not actor.role.covers(request.area_id):
@@ -340,7 +350,7 @@ class Casework:
         """The id of the citizen's own request named by `/cancel <ref>` in private, or None."""
         if chat_id != who.user_id or not args or not REF.fullmatch(args[0].strip().lstrip("#")):
             return None
-        request = await repo.request_by_ref(args[0].strip().lstrip("#"))
+        request = await repo.requests.request_by_ref(args[0].strip().lstrip("#"))
         if request is None or request.citizen_id != who.user_id:
             return None
         return request.id
@@ -401,7 +411,7 @@ class Casework:
                            comment=request.comment or "-"))
         lines.append(t(lang, "admin.find_timeline"))
         names: dict[int, str] = {}
-        for event in await repo.events(request.id):
+        for event in await repo.requests.events(request.id):
             who = (await self._name(repo, event.actor_id, names) if event.actor_id
                    else t(lang, "admin.system"))
             line = t(lang, "admin.find_event", at=render.local_time(env, event.at),
@@ -444,7 +454,7 @@ class Casework:
     async def _name(self, repo: Repo, user_id: int, names: dict[int, str]) -> str:
         """A person's first name as the bot knows it (or their id), looked up once."""
         if user_id not in names:
-            user = await repo.user(user_id)
+            user = await repo.people.user(user_id)
             names[user_id] = (user.first_name if user and user.first_name else str(user_id))
         return names[user_id]
 

@@ -46,7 +46,7 @@ class Intake:
         repo, lang, who = unit.repo, unit.language, unit.who
         user = unit.user
         assert user is not None
-        draft = await repo.dialog(who.user_id)
+        draft = await repo.people.dialog(who.user_id)
         out = [ui.message(who.user_id, t(lang, "start.greeting", name=who.first_name),
                           self.loop.citizen_menu(lang))]
         if draft is not None and draft.flow == Flow.INTAKE:
@@ -77,7 +77,7 @@ class Intake:
     async def language_of(self, who: Who) -> str:
         """Return the language to answer a person in (their /lang choice first)."""
         async with self.env.db.reading() as repo:
-            user = await repo.user(who.user_id)
+            user = await repo.people.user(who.user_id)
         return self.env.t.language_for(user.language if user else None, who.telegram_language)
 
     async def choose_language(self, unit: ActorUnit) -> None:
@@ -93,7 +93,7 @@ class Intake:
         env = self.env
         if language not in LANGUAGES:
             return Answer(unit.t("common.stale"), alert=True)
-        await unit.repo.set_language(unit.user_id, language, env.now())
+        await unit.repo.people.set_language(unit.user_id, language, env.now())
         unit.language = language
         unit.send(ui.message(unit.user_id, unit.t("lang.set"),
                              self.loop.citizen_menu(language)))
@@ -102,12 +102,12 @@ class Intake:
     async def new_request(self, unit: ActorUnit) -> None:
         """Start a new request, or pick up the unfinished one where the citizen left it."""
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if dialog is not None and dialog.flow != Flow.INTAKE:
             # A short dialog (a note, a comment) sits on top: leave it, and bring back
             # the draft it interrupted, if any, rather than start a blank one.
             await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
-            dialog = await repo.dialog(who.user_id)
+            dialog = await repo.people.dialog(who.user_id)
         if dialog is None:
             refusal = await self.refusal(repo, who.user_id, lang)
             if refusal is not None:
@@ -124,7 +124,7 @@ class Intake:
         env, t = self.env, self.env.t
         if self.loop.is_admin(user_id):
             return None
-        area_admin, banned, open_now, last_day = await repo.intake_standing(
+        area_admin, banned, open_now, last_day = await repo.requests.intake_standing(
             user_id, env.now() - DAY)
         if area_admin:
             return None
@@ -140,7 +140,7 @@ class Intake:
         """Drop the unfinished draft (or short dialog) on /cancel."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if dialog is not None and dialog.flow != Flow.INTAKE:
             # /cancel ends the short dialog only; an interrupted draft comes back.
             await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
@@ -159,7 +159,7 @@ class Intake:
         """Route a private message to the conversation the user is in."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if dialog is None:
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
                               self.loop.citizen_menu(lang))]
@@ -184,7 +184,7 @@ class Intake:
         """Handle a button of the intake form: category, Next, Confirm, Edit, Cancel."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if dialog is None or dialog.flow != Flow.INTAKE or dialog.data.get("id") != draft_id:
             return Answer(t(lang, "intake.form_closed"), alert=True)
         out: list[Outgoing] = []
@@ -209,7 +209,8 @@ class Intake:
             if refusal is not None:  # banned, or over a limit, since the form began
                 unit.send([ui.message(who.user_id, refusal)])
                 return Answer()  # the draft stays, for when the limit allows
-            request = await self.loop.submit(repo, who.user_id, lang, dialog.data)
+            request, out = await self.loop.submit(repo, who.user_id, lang, dialog.data)
+            unit.send(out)
             await self._end(repo, who.user_id)
             return Answer(t(lang, "intake.sent_toast", ref=request.ref))
         elif action == "edit" and dialog.step == "confirm":
@@ -244,7 +245,7 @@ class Intake:
 
     async def resume_draft(self, repo: Repo, user_id: int, lang: str) -> list[Outgoing]:
         """If an interrupted draft is back on top, ask its current question again."""
-        dialog = await repo.dialog(user_id)
+        dialog = await repo.people.dialog(user_id)
         if dialog is None or dialog.flow != Flow.INTAKE:
             return []
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
@@ -263,13 +264,13 @@ class Intake:
 
     async def _save(self, repo: Repo, dialog: Dialog) -> None:
         """Store the draft and restart its clock: a nudge if it idles, expiry later."""
-        await repo.save_dialog(dialog, self.env.now())
+        await repo.people.save_dialog(dialog, self.env.now())
         await self.loop.restart_draft_clock(repo, dialog.user_id)
 
     async def _end(self, repo: Repo, user_id: int) -> None:
         """Forget the draft (sent or dropped) and its clock."""
-        await repo.end_dialog(user_id)
-        await repo.cancel_timers(self.env.now(), user_id=user_id)
+        await repo.people.end_dialog(user_id)
+        await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
 
     def steps(self) -> tuple[str, ...]:
         """The form's steps; the area step only when the district has an area tree."""
@@ -523,10 +524,11 @@ class Intake:
         """With the note taken, ask for the time spent (if hours are counted), else finish."""
         request_id = int(dialog.data["request_id"])
         if not self.env.config.volunteering.ask_hours:
-            await self.loop.finish_done(repo, who, lang, request_id, note, photo)
-            return await self.resume_draft(repo, who.user_id, lang)
+            _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
+            return [*out, *await self.resume_draft(repo, who.user_id, lang)]
         data = {**dialog.data, "note": note, "photo": photo}
-        await repo.save_dialog(Dialog(who.user_id, Flow.DONE_NOTE, "hours", data), self.env.now())
+        await repo.people.save_dialog(
+            Dialog(who.user_id, Flow.DONE_NOTE, "hours", data), self.env.now())
         return [self._hours_question(who.user_id, lang, request_id)]
 
     def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
@@ -555,15 +557,15 @@ class Intake:
         self, repo: Repo, who: Who, lang: str, dialog: Dialog, hours: float
     ) -> list[Outgoing]:
         request_id = int(dialog.data["request_id"])
-        await self.loop.finish_done(repo, who, lang, request_id, dialog.data.get("note"),
-                                    dialog.data.get("photo"), hours)
-        return await self.resume_draft(repo, who.user_id, lang)
+        _, out = await self.loop.finish_done(repo, who, lang, request_id, dialog.data.get("note"),
+                                             dialog.data.get("photo"), hours)
+        return [*out, *await self.resume_draft(repo, who.user_id, lang)]
 
     async def hours_button(self, unit: ActorUnit, request_id: int, choice: str) -> Answer:
         """Take the time spent from a button; "other" asks for a typed number."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if (
             dialog is None or dialog.flow != Flow.DONE_NOTE or dialog.step != "hours"
             or dialog.data.get("request_id") != request_id
@@ -589,14 +591,15 @@ class Intake:
         if len(text) > COMMENT_MAX:
             return [ui.message(who.user_id, self.env.t(
                 lang, "intake.too_long", max=COMMENT_MAX, length=len(text)))]
-        await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]), text)
-        return await self.resume_draft(repo, who.user_id, lang)
+        out = await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]),
+                                             text)
+        return [*out, *await self.resume_draft(repo, who.user_id, lang)]
 
     async def skip_done_note(self, unit: ActorUnit, request_id: int) -> Answer:
         """Finish Done without a note."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if (
             dialog is None or dialog.flow != Flow.DONE_NOTE
             or dialog.data.get("request_id") != request_id
@@ -611,13 +614,13 @@ class Intake:
         """Finish rating without a comment."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if (
             dialog is None or dialog.flow != Flow.COMMENT
             or dialog.data.get("request_id") != request_id
         ):
             return Answer(env.t(lang, "common.stale"), alert=True)
-        await self.loop.finish_comment(repo, who, lang, request_id, None)
+        unit.send(await self.loop.finish_comment(repo, who, lang, request_id, None))
         unit.send(await self.resume_draft(repo, who.user_id, lang))
         return Answer()
 

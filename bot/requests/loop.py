@@ -47,11 +47,9 @@ class RequestLoop:
         """
         levels = self.levels(area_id)
         if above is not None:
-            if above in levels:
-                levels = levels[levels.index(above) + 1:]
-            else:  # that level left the area file; the district (always in levels) is above it
-                levels = [DISTRICT]
-        bindings = await repo.bindings()
+            # A level that left the area file has the district (always in levels) above it.
+            levels = levels[levels.index(above) + 1:] if above in levels else [DISTRICT]
+        bindings = await repo.areas.bindings()
         for level in levels:
             chat = bindings.get((category, level))
             if chat is None and level == DISTRICT:
@@ -77,7 +75,7 @@ class RequestLoop:
 
     async def language_of(self, repo: Repo, user_id: int) -> str:
         """Return the language a known user reads."""
-        user = await repo.user(user_id)
+        user = await repo.people.user(user_id)
         return self.env.t.language_for(user.language if user else None, None)
 
     async def _admin_notice(self, key: str, **values: Any) -> list[Outgoing]:
@@ -88,14 +86,14 @@ class RequestLoop:
 
     async def submit(
         self, repo: Repo, citizen_id: int, language: str, draft: dict[str, Any]
-    ) -> Request:
-        """Store a confirmed draft as a request, dispatch its card and send the receipt."""
+    ) -> tuple[Request, list[Outgoing]]:
+        """Store a confirmed draft as a request; return it with its receipt and its cards."""
         now = self.env.now()
         category = draft["category"]
         area_id = draft.get("area")
         level, chat_id = await self.dispatch_target(repo, category, area_id)
-        ref = await repo.next_ref(self.env.local_year())
-        request_id = await repo.insert_request(
+        ref = await repo.requests.next_ref(self.env.local_year())
+        request_id = await repo.requests.insert_request(
             ref=ref,
             citizen_id=citizen_id,
             language=language,
@@ -110,34 +108,28 @@ class RequestLoop:
             dispatch_chat_id=chat_id,
             now=now,
         )
-        await repo.set_area(request_id, area_id)
-        await repo.set_dispatch(request_id, chat_id, level)
-        await repo.add_event(request_id, "created", citizen_id, now, {"area": area_id})
-        await repo.add_event(request_id, "dispatched", None, now,
-                             {"chat_id": chat_id, "level": level})
+        await repo.requests.set_area(request_id, area_id)
+        await repo.requests.set_dispatch(request_id, chat_id, level)
+        await repo.requests.add_event(request_id, "created", citizen_id, now, {"area": area_id})
+        await repo.requests.add_event(request_id, "dispatched", None, now,
+                                      {"chat_id": chat_id, "level": level})
         await self._await_claim(repo, request_id, category, now)
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         assert request is not None
         t = self.env.t
         cards = [await self.post_card(repo, request, chat)
                  for chat in self.card_chats(level, chat_id)]
-        await repo.enqueue(
-            [
-                ui.message(citizen_id, t(language, "intake.receipt", ref=ref),
-                           self.citizen_menu(language)),
-                *cards,
-            ],
-            now,
-        )
-        return request
+        receipt = ui.message(citizen_id, t(language, "intake.receipt", ref=ref),
+                             self.citizen_menu(language))
+        return request, [receipt, *cards]
 
     async def post_card(
         self, repo: Repo, request: Request, chat_id: int, role: str = "dispatch"
     ) -> Outgoing:
         """Register a card for the request in a chat and return the call that posts it."""
         kind = render.card_kind(request)
-        card_id = await repo.add_card(request.id, chat_id, kind, role, self.env.now())
-        card = await repo.card(card_id)
+        card_id = await repo.cards.add_card(request.id, chat_id, kind, role, self.env.now())
+        card = await repo.cards.card(card_id)
         assert card is not None
         return render.new_card(self.env, request, card)
 
@@ -147,7 +139,7 @@ class RequestLoop:
         """An escalated request's card in each chat of its new level (past the top: the admin
         chat, or each centre admin in private); a chat that shows it already is told that it
         has waited too long."""
-        shown = {card.chat_id for card in await repo.active_cards(request.id)}
+        shown = {card.chat_id for card in await repo.cards.active_cards(request.id)}
         lang = self.env.config.default_language
         return [
             await self.post_card(repo, request, chat, role="escalation") if chat not in shown
@@ -161,21 +153,22 @@ class RequestLoop:
         """Edit every card of the request's current round (`cards`, if already read) to show
         its state."""
         if cards is None:
-            cards = await repo.active_cards(request.id)
+            cards = await repo.cards.active_cards(request.id)
         return [render.card_update(self.env, request, card) for card in cards]
 
     async def _await_claim(self, repo: Repo, request_id: int, category: str, since: float) -> None:
         """Start the unclaimed clock: a reminder to the group, then escalation."""
         now, policy = self.env.now(), self.env.config.policy(category)
         await self.stop_clocks(repo, request_id)
-        await repo.schedule("claim_reminder", since + policy.claim_reminder, now,
-                            request_id=request_id)
-        await repo.schedule("escalate", since + policy.escalate_after, now, request_id=request_id)
+        await repo.timers.schedule("claim_reminder", since + policy.claim_reminder, now,
+                                   request_id=request_id)
+        await repo.timers.schedule(
+            "escalate", since + policy.escalate_after, now, request_id=request_id)
 
     async def stop_clocks(self, repo: Repo, request_id: int) -> None:
         """Call off every pending timer of a request: its state changed."""
-        await repo.cancel_timers(self.env.now(), request_id=request_id)
-        await repo.set_overdue(request_id, None)
+        await repo.timers.cancel_timers(self.env.now(), request_id=request_id)
+        await repo.requests.set_overdue(request_id, None)
 
     def citizen_menu(self, language: str) -> dict[str, Any]:
         """The main menu: New request · My requests · Help."""
@@ -192,7 +185,7 @@ class RequestLoop:
         """In 'registered' mode only approved volunteers (and admins) may claim."""
         if self.env.config.volunteering.claim_mode == "open" or self.is_admin(user_id):
             return True
-        record = await repo.volunteer(user_id)
+        record = await repo.volunteers.volunteer(user_id)
         return record is not None and record.status == "approved"
 
     def claim_token(self, request_id: int, user_id: int) -> str:
@@ -219,7 +212,7 @@ class RequestLoop:
         """The claim, inside the caller's transaction: the answer to show the presser and the
         messages to queue with it (none when the claim is refused)."""
         env, t = self.env, self.env.t
-        request, cards, banned = await repo.request_for_claim(request_id, who.user_id)
+        request, cards, banned = await repo.cards.request_for_claim(request_id, who.user_id)
         if request is None:
             return Answer(t(lang, "claim.unknown"), alert=True), []
         if chat_id is not None and chat_id not in {card.chat_id for card in cards}:
@@ -243,14 +236,14 @@ class RequestLoop:
             url = f"https://t.me/{env.bot_username}?start=join"
             return Answer(t(lang, "claim.register_first"), True, url), []
         now = env.now()
-        claimed = await repo.claim(request_id, who.user_id, who.first_name, now)
+        claimed = await repo.requests.claim(request_id, who.user_id, who.first_name, now)
         if claimed is None:
             return Answer(t(lang, "claim.taken"), alert=True), []
         request = claimed
-        await repo.add_event(request_id, "claimed", who.user_id, now)
+        await repo.requests.add_event(request_id, "claimed", who.user_id, now)
         await self.stop_clocks(repo, request_id)
         due_after = env.config.policy(request.category).due_after
-        await repo.schedule("volunteer_due", now + due_after, now, request_id=request_id)
+        await repo.timers.schedule("volunteer_due", now + due_after, now, request_id=request_id)
         out = await self.card_updates(repo, request, cards)
         out += render.task_details(env, request, who.user_id, lang)
         out.append(ui.message(request.citizen_id,
@@ -274,10 +267,10 @@ class RequestLoop:
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
         now = env.now()
-        if not await repo.release(request_id, who.user_id, now):
+        if not await repo.requests.release(request_id, who.user_id, now):
             return Answer(t(lang, "task.not_yours"), alert=True)
-        await repo.add_event(request_id, "released", who.user_id, now)
-        request = await repo.request(request_id)
+        await repo.requests.add_event(request_id, "released", who.user_id, now)
+        request = await repo.requests.request(request_id)
         assert request is not None
         await self._await_claim(repo, request_id, request.category, now)
         out = await self.card_updates(repo, request)
@@ -291,7 +284,7 @@ class RequestLoop:
         """Start the Done step: ask the volunteer for an optional note or photo."""
         t = self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         if not _held_by(request, who):
             return Answer(t(lang, "task.not_yours"), alert=True)
         await self.push_dialog(repo, who.user_id, Flow.DONE_NOTE, "note",
@@ -305,26 +298,26 @@ class RequestLoop:
     async def finish_done(
         self, repo: Repo, who: Who, lang: str, request_id: int, note: str | None,
         photo: str | None, hours: float | None = None,
-    ) -> bool:
+    ) -> tuple[bool, list[Outgoing]]:
         """Mark the request done with the volunteer's note (and the hours given, counted once
-        it closes); ask the citizen if it is resolved."""
+        it closes); ask the citizen if it is resolved. Whether it was done, and what to send."""
         env, t = self.env, self.env.t
         now = env.now()
         await self.pop_dialog(repo, who.user_id, Flow.DONE_NOTE)
-        if not await repo.complete(request_id, who.user_id, note, photo, now):
-            await repo.enqueue([ui.message(who.user_id, t(lang, "task.not_yours"))], now)
-            return False
+        if not await repo.requests.complete(request_id, who.user_id, note, photo, now):
+            return False, [ui.message(who.user_id, t(lang, "task.not_yours"))]
         if hours:
-            await repo.record_hours(request_id, who.user_id, hours, now)
-        await repo.add_event(request_id, "done", who.user_id, now,
-                             {"note": bool(note), "photo": bool(photo), "hours": hours})
-        request = await repo.request(request_id)
+            await repo.volunteers.record_hours(request_id, who.user_id, hours, now)
+        await repo.requests.add_event(request_id, "done", who.user_id, now,
+                                      {"note": bool(note), "photo": bool(photo), "hours": hours})
+        request = await repo.requests.request(request_id)
         assert request is not None
         policy = env.config.policy(request.category)
         await self.stop_clocks(repo, request_id)
-        await repo.schedule("rating_reminder", now + policy.rating_reminder, now,
-                            request_id=request_id)
-        await repo.schedule("auto_close", now + policy.auto_close, now, request_id=request_id)
+        await repo.timers.schedule("rating_reminder", now + policy.rating_reminder, now,
+                                   request_id=request_id)
+        await repo.timers.schedule(
+            "auto_close", now + policy.auto_close, now, request_id=request_id)
         out = await self.card_updates(repo, request)
         out.append(ui.message(who.user_id, t(lang, "task.done_thanks", ref=request.ref)))
         clang = request.language
@@ -338,8 +331,7 @@ class RequestLoop:
         else:
             out.append(ui.message(request.citizen_id, done_text))
         out.append(self.resolved_question(request))
-        await repo.enqueue(out, now)
-        return True
+        return True, out
 
     def resolved_question(self, request: Request) -> Outgoing:
         """Ask the citizen whether the request is resolved, with Yes / No."""
@@ -354,7 +346,7 @@ class RequestLoop:
         """Send the holder of a task its details again (phone, place, media)."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         if not _held_by(request, who):
             return Answer(t(lang, "task.not_yours"), alert=True)
         unit.send(render.task_details(env, request, who.user_id, lang))
@@ -365,17 +357,17 @@ class RequestLoop:
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
         now = env.now()
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         if not _held_by(request, who):
             return Answer(t(lang, "task.not_yours"), alert=True)
-        if not await repo.extend(request_id, who.user_id, now):
+        if not await repo.requests.extend(request_id, who.user_id, now):
             return Answer(t(lang, "schedule.already_extended"), alert=True)
         due_after = env.config.policy(request.category).due_after
         # "The same period again": from when it was due, or from now if pressed early.
         due = max(now, (request.claimed_at or now) + due_after) + due_after
         await self.stop_clocks(repo, request_id)
-        await repo.schedule("volunteer_due", due, now, request_id=request_id)
-        await repo.add_event(request_id, "extended", who.user_id, now)
+        await repo.timers.schedule("volunteer_due", due, now, request_id=request_id)
+        await repo.requests.add_event(request_id, "extended", who.user_id, now)
         text = t(lang, "schedule.extended", ref=request.ref,
                  until=render.local_time(env, due))
         unit.send([ui.message(who.user_id, text)])
@@ -385,7 +377,7 @@ class RequestLoop:
         """List the volunteer's open tasks with their buttons."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        tasks = await repo.volunteer_tasks(who.user_id)
+        tasks = await repo.requests.volunteer_tasks(who.user_id)
         if not tasks:
             out = [ui.message(who.user_id, t(lang, "task.none"))]
         else:
@@ -403,16 +395,16 @@ class RequestLoop:
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
         now = env.now()
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         if request is None or request.citizen_id != who.user_id:
             return Answer(t(lang, "common.not_yours"), alert=True)
         if yes:
-            if not await repo.confirm(request_id, who.user_id, now):
+            if not await repo.requests.confirm(request_id, who.user_id, now):
                 return Answer(t(lang, "rate.already_answered"), alert=True)
-            await repo.add_event(request_id, "confirmed", who.user_id, now)
-            await repo.credit_hours(request_id, now)
+            await repo.requests.add_event(request_id, "confirmed", who.user_id, now)
+            await repo.volunteers.credit_hours(request_id, now)
             await self.stop_clocks(repo, request_id)
-            closed = await repo.request(request_id)
+            closed = await repo.requests.request(request_id)
             assert closed is not None
             unit.send(await self.card_updates(repo, closed))
             stars = ui.inline([[
@@ -421,7 +413,7 @@ class RequestLoop:
             unit.send(
                 [ui.message(who.user_id, t(lang, "rate.ask_stars", ref=request.ref), stars)])
         else:
-            if not await repo.reopen(request_id, who.user_id, now):
+            if not await repo.requests.reopen(request_id, who.user_id, now):
                 return Answer(t(lang, "rate.already_answered"), alert=True)
             out = await self._redispatch(repo, request, now)
             unit.send(out)
@@ -429,16 +421,16 @@ class RequestLoop:
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
         t = self.env.t
-        await repo.withdraw_hours(before.id, now)
-        await repo.add_event(before.id, "reopened", before.citizen_id, now,
-                             {"volunteer_id": before.volunteer_id})
+        await repo.volunteers.withdraw_hours(before.id, now)
+        await repo.requests.add_event(before.id, "reopened", before.citizen_id, now,
+                                      {"volunteer_id": before.volunteer_id})
         # The old cards are history: mark them, and post a fresh card with a Claim button.
         note = t(self.env.config.default_language, "card.reopened_note")
         _, old_cards, fresh = await self.post_afresh(repo, before.id, now)
         out = [render.card_update(self.env, before, card, note) for card in old_cards]
         out += fresh
         out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
-                                                    ref=before.ref)))
+                                                   ref=before.ref)))
         if before.volunteer_id is not None:
             vlang = await self.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id,
@@ -457,17 +449,17 @@ class RequestLoop:
         post the fresh cards.
 
         The caller has already put the request back to dispatched and logged why."""
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         assert request is not None
         level, chat_id = await self.dispatch_target(repo, request.category, request.area_id)
-        await repo.set_dispatch(request_id, chat_id, level)
-        await repo.add_event(request_id, "dispatched", None, now,
-                             {"chat_id": chat_id, "level": level})
+        await repo.requests.set_dispatch(request_id, chat_id, level)
+        await repo.requests.add_event(request_id, "dispatched", None, now,
+                                      {"chat_id": chat_id, "level": level})
         await self._await_claim(repo, request_id, request.category, now)
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         assert request is not None
-        old_cards = await repo.active_cards(request_id)
-        await repo.retire_cards(request_id)
+        old_cards = await repo.cards.active_cards(request_id)
+        await repo.cards.retire_cards(request_id)
         fresh = [await self.post_card(repo, request, chat)
                  for chat in self.card_chats(level, chat_id)]
         return request, old_cards, fresh
@@ -479,32 +471,27 @@ class RequestLoop:
             return Answer(t(self.env.config.default_language, "common.stale"), alert=True)
         repo, lang, who = unit.repo, unit.language, unit.who
         now = env.now()
-        if not await repo.rate(request_id, who.user_id, stars, now):
+        if not await repo.requests.rate(request_id, who.user_id, stars, now):
             return Answer(t(lang, "rate.already_rated"), alert=True)
-        await repo.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
+        await repo.requests.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
         await self.push_dialog(repo, who.user_id, Flow.COMMENT, "text",
-                                {"request_id": request_id})
+                               {"request_id": request_id})
         skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
         unit.send([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)])
         return Answer(t(lang, "rate.stars_saved", stars=stars))
 
     async def finish_comment(
         self, repo: Repo, who: Who, lang: str, request_id: int, text: str | None
-    ) -> bool:
-        """Store the optional comment and thank the citizen."""
+    ) -> list[Outgoing]:
+        """Store the optional comment; what to say to the citizen."""
         now = self.env.now()
         await self.pop_dialog(repo, who.user_id, Flow.COMMENT)
         if text is not None:
-            if not await repo.add_comment(request_id, who.user_id, text, now):
-                await repo.enqueue([ui.message(who.user_id, self.env.t(lang, "common.stale"))],
-                                   now)
-                return False
-            await repo.add_event(request_id, "commented", who.user_id, now)
-        await repo.enqueue(
-            [ui.message(who.user_id, self.env.t(lang, "rate.thanks"), self.citizen_menu(lang))],
-            now,
-        )
-        return True
+            if not await repo.requests.add_comment(request_id, who.user_id, text, now):
+                return [ui.message(who.user_id, self.env.t(lang, "common.stale"))]
+            await repo.requests.add_event(request_id, "commented", who.user_id, now)
+        return [ui.message(who.user_id, self.env.t(lang, "rate.thanks"),
+                           self.citizen_menu(lang))]
 
     # -- cancel and lists ------------------------------------------------------------------
 
@@ -512,7 +499,7 @@ class RequestLoop:
         """List the citizen's requests, newest first, with Cancel on the open ones."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        requests = await repo.citizen_requests(who.user_id, MY_REQUESTS_SHOWN)
+        requests = await repo.requests.citizen_requests(who.user_id, MY_REQUESTS_SHOWN)
         if not requests:
             out = [ui.message(who.user_id, t(lang, "my.none"), self.citizen_menu(lang))]
         else:
@@ -541,7 +528,7 @@ class RequestLoop:
         """The Cancel confirmation, inside the caller's transaction: the answer to show and
         the messages to queue with it."""
         t = self.env.t
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         if request is None or request.citizen_id != who.user_id:
             return Answer(t(lang, "common.not_yours"), alert=True), []
         if request.status not in (DISPATCHED, CLAIMED):
@@ -557,15 +544,15 @@ class RequestLoop:
         """Cancel the citizen's request; the group card and any volunteer are told."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        before = await repo.request(request_id)
+        before = await repo.requests.request(request_id)
         now = env.now()
         if before is None or before.citizen_id != who.user_id:
             return Answer(t(lang, "common.not_yours"), alert=True)
-        if not await repo.cancel_by_citizen(request_id, who.user_id, now):
+        if not await repo.requests.cancel_by_citizen(request_id, who.user_id, now):
             return Answer(t(lang, "my.cannot_cancel"), alert=True)
-        await repo.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
+        await repo.requests.add_event(request_id, "cancelled", who.user_id, now, {"by": "citizen"})
         await self.stop_clocks(repo, request_id)
-        request = await repo.request(request_id)
+        request = await repo.requests.request(request_id)
         assert request is not None
         out = await self.card_updates(repo, request)
         out.append(ui.message(who.user_id, t(lang, "my.cancelled", ref=request.ref),
@@ -599,7 +586,7 @@ class RequestLoop:
         else:
             code = args[0].lower()
             level = DISTRICT if area is None or (tree and area == tree.root) else area
-            await repo.bind(code, level, chat_id, chat_title, who.user_id, env.now())
+            await repo.areas.bind(code, level, chat_id, chat_title, who.user_id, env.now())
             text = t(lang, "admin.bound", category=render.category_name(env, code, lang),
                      area=render.area_name(env, level, lang))
         unit.send([ui.message(chat_id, text)])
@@ -611,7 +598,7 @@ class RequestLoop:
         lines = [t(lang, "admin.not_admin")]
         if role is not None:
             lines = [t(lang, "admin.bindings_title")]
-            for code, level, chat, title in await repo.binding_list():
+            for code, level, chat, title in await repo.areas.binding_list():
                 if not role.centre and not role.covers(level):
                     continue
                 lines.append(t(lang, "admin.binding_line",
@@ -633,35 +620,36 @@ class RequestLoop:
     ) -> None:
         """Start a short dialog, keeping a form underneath (a request draft or a volunteer
         registration) so nothing typed is lost."""
-        current = await repo.dialog(user_id)
+        current = await repo.people.dialog(user_id)
         if current is not None and current.flow in RESUMABLE and current.flow != flow:
             data = {**data, "resume": {"flow": current.flow, "step": current.step,
                                        "data": current.data}}
         elif current is not None and "resume" in current.data:
             data = {**data, "resume": current.data["resume"]}
-        await repo.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
+        await repo.people.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
 
     async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> None:
         """End a short dialog and bring back the draft it interrupted, if any."""
-        current = await repo.dialog(user_id)
+        current = await repo.people.dialog(user_id)
         if current is None or current.flow != flow:
             return
         resume = current.data.get("resume")
         if resume:
-            await repo.save_dialog(
+            await repo.people.save_dialog(
                 Dialog(user_id, resume["flow"], resume["step"], resume["data"]), self.env.now()
             )
             if resume["flow"] == Flow.INTAKE:
                 await self.restart_draft_clock(repo, user_id)
         else:
-            await repo.end_dialog(user_id)
+            await repo.people.end_dialog(user_id)
 
     async def restart_draft_clock(self, repo: Repo, user_id: int) -> None:
         """A draft was just touched: nudge if it idles, expire it later."""
         now, schedule = self.env.now(), self.env.config.schedule
-        await repo.cancel_timers(now, user_id=user_id)
-        await repo.schedule("draft_nudge", now + schedule.draft_nudge, now, user_id=user_id)
-        await repo.schedule("draft_expire", now + schedule.draft_expire, now, user_id=user_id)
+        await repo.timers.cancel_timers(now, user_id=user_id)
+        await repo.timers.schedule("draft_nudge", now + schedule.draft_nudge, now, user_id=user_id)
+        await repo.timers.schedule(
+            "draft_expire", now + schedule.draft_expire, now, user_id=user_id)
 
 
 def _held_by(request: Request | None, who: Who) -> TypeGuard[Request]:

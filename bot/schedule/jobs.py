@@ -45,7 +45,8 @@ class Jobs:
         params: dict[str, Any],
     ) -> int:
         """Record a job inside the caller's transaction; it runs once that commits."""
-        job_id = await repo.add_job(kind, chat_id, user_id, language, params, self.env.now())
+        job_id = await repo.timers.add_job(
+            kind, chat_id, user_id, language, params, self.env.now())
         self._wake.set()
         return job_id
 
@@ -74,7 +75,7 @@ class Jobs:
         """Do the pending jobs now, oldest first, until asked to stop; return False if one
         failed and waits to be tried again (tests and benchmarks call this too)."""
         async with self.env.db.reading() as repo:
-            pending = await repo.pending_jobs()
+            pending = await repo.timers.pending_jobs()
         all_done = True
         for job in pending:
             if self._stopping:  # the rest wait, stored, for the next start
@@ -99,7 +100,7 @@ class Jobs:
         """Run one job; return False if it failed and stays pending for another try."""
         runner = self._runners.get(job.kind)
         async with self.env.db.transaction() as repo:
-            attempts = await repo.start_job(job.id)
+            attempts = await repo.timers.start_job(job.id)
         if attempts > MAX_ATTEMPTS:
             # Its earlier attempts never finished: each took the process down with it.
             await self._give_up(job, "gave up: the process stopped during every attempt")
@@ -115,8 +116,8 @@ class Jobs:
             await self._give_up(job, f"{type(exc).__name__}: {exc}")
             return True
         async with self.env.db.transaction() as repo:
-            await repo.finish_job(job.id, self.env.now())
-            await repo.enqueue(out, self.env.now())
+            await repo.timers.finish_job(job.id, self.env.now())
+            await repo.outbox.enqueue(out, self.env.now())
         self.env.wake_sender()
         return True
 
@@ -125,7 +126,7 @@ class Jobs:
         for leftover in self.files_dir.glob(f"job{job.id}-*"):
             leftover.unlink(missing_ok=True)
         async with self.env.db.transaction() as repo:
-            await repo.finish_job(job.id, self.env.now(), error=error)
-            await repo.enqueue([ui.message(job.chat_id, self.env.t(job.language, "jobs.failed"))],
-                               self.env.now())
+            await repo.timers.finish_job(job.id, self.env.now(), error=error)
+            failed = self.env.t(job.language, "jobs.failed")
+            await repo.outbox.enqueue([ui.message(job.chat_id, failed)], self.env.now())
         self.env.wake_sender()

@@ -70,7 +70,7 @@ class Schedule:
         for _ in range(MAX_ROUNDS):
             now = self.env.now()
             async with self.env.db.reading() as repo:
-                due = await repo.due_timers(now, BATCH)
+                due = await repo.timers.due_timers(now, BATCH)
             if not due:
                 break
             for timer in due:
@@ -80,7 +80,7 @@ class Schedule:
                     # One bad timer must not hold up every timer (and digest) after it.
                     log.exception("timer %s (%s) failed; it is set aside", timer.id, timer.kind)
                     async with self.units.for_job() as unit:
-                        await unit.repo.settle_timer(timer.id, "failed", self.env.now())
+                        await unit.repo.timers.settle_timer(timer.id, "failed", self.env.now())
         try:
             await self.send_reports()
         except Exception:
@@ -94,12 +94,12 @@ class Schedule:
             quiet_end = (self.quiet_until(self.env.now())
                          if timer.kind in CITIZEN_REMINDERS else None)
             outcome = "deferred" if quiet_end is not None else "fired"
-            if not await repo.settle_timer(timer.id, outcome, self.env.now()):
+            if not await repo.timers.settle_timer(timer.id, outcome, self.env.now()):
                 return 0  # another sweep, or a button press, got there first
             if quiet_end is not None:
                 # A reminder to a citizen waits for morning: move it, do not hold it.
-                await repo.schedule(timer.kind, quiet_end, self.env.now(),
-                                    request_id=timer.request_id, user_id=timer.user_id)
+                await repo.timers.schedule(timer.kind, quiet_end, self.env.now(),
+                                           request_id=timer.request_id, user_id=timer.user_id)
                 return 0
             await self._fire(unit, timer)
             return 1
@@ -109,7 +109,7 @@ class Schedule:
         if timer.request_id is None:
             unit.send(await self._fire_draft(repo, timer))
             return
-        request = await repo.request(timer.request_id)
+        request = await repo.requests.request(timer.request_id)
         if request is None:
             return
         action = {
@@ -129,11 +129,11 @@ class Schedule:
         if request.status != DISPATCHED:
             return []
         env, lang = self.env, self.env.config.default_language
-        await repo.add_event(request.id, "claim_reminded", None, timer.due_at)
+        await repo.requests.add_event(request.id, "claim_reminded", None, timer.due_at)
         text = env.t(lang, "schedule.claim_reminder", ref=request.ref,
                      category=render.category_name(env, request.category, lang))
         out = []
-        for card in await repo.active_cards(request.id):
+        for card in await repo.cards.active_cards(request.id):
             message = ui.message(card.chat_id, text, render.card_markup(env, request))
             if card.message_id is not None:
                 message.payload["reply_parameters"] = {
@@ -147,7 +147,7 @@ class Schedule:
         level = request.dispatch_area_id or DISTRICT
         if request.status != DISPATCHED or (level == ADMIN_LEVEL and request.escalation_level):
             return []  # already escalated as far as it goes
-        if not await repo.escalate(request.id, self.env.now()):
+        if not await repo.requests.escalate(request.id, self.env.now()):
             return []
         env = self.env
         if level == ADMIN_LEVEL:  # it went to the admins at once: flag it there, once
@@ -155,16 +155,16 @@ class Schedule:
         else:
             next_level, target = await self.loop.dispatch_target(
                 repo, request.category, request.area_id, above=level)
-        await repo.set_dispatch(request.id, target, next_level)
-        await repo.set_overdue(request.id, request.overdue_since or timer.due_at)
-        await repo.add_event(request.id, "escalated", None, timer.due_at,
-                             {"level": next_level, "chat_id": target,
-                              "step": request.escalation_level + 1})
+        await repo.requests.set_dispatch(request.id, target, next_level)
+        await repo.requests.set_overdue(request.id, request.overdue_since or timer.due_at)
+        await repo.requests.add_event(request.id, "escalated", None, timer.due_at,
+                                      {"level": next_level, "chat_id": target,
+                                       "step": request.escalation_level + 1})
         if next_level != ADMIN_LEVEL:
             policy = env.config.policy(request.category)
-            await repo.schedule("escalate", timer.due_at + policy.escalate_after, env.now(),
-                                request_id=request.id)
-        request = await repo.request(request.id) or request
+            await repo.timers.schedule("escalate", timer.due_at + policy.escalate_after, env.now(),
+                                       request_id=request.id)
+        request = await repo.requests.request(request.id) or request
         out = await self.loop.escalation_cards(repo, request, next_level, target)
         if request.escalation_level == 1:  # the citizen hears it once, not at every level
             out.append(self.to_citizen(request.citizen_id, env.t(
@@ -175,10 +175,10 @@ class Schedule:
         if request.status != CLAIMED or request.volunteer_id is None:
             return []
         env, policy = self.env, self.env.config.policy(request.category)
-        await repo.set_overdue(request.id, timer.due_at)
-        await repo.add_event(request.id, "volunteer_reminded", None, timer.due_at)
-        await repo.schedule("volunteer_overdue", timer.due_at + policy.due_after, env.now(),
-                            request_id=request.id)
+        await repo.requests.set_overdue(request.id, timer.due_at)
+        await repo.requests.add_event(request.id, "volunteer_reminded", None, timer.due_at)
+        await repo.timers.schedule("volunteer_overdue", timer.due_at + policy.due_after, env.now(),
+                                   request_id=request.id)
         lang = await self.loop.language_of(repo, request.volunteer_id)
         rows = [[
             (env.t(lang, "task.done_button"), buttons.DONE.data(request.id)),
@@ -195,7 +195,7 @@ class Schedule:
     ) -> list[Outgoing]:
         if request.status != CLAIMED:
             return []
-        await repo.add_event(request.id, "overdue_alerted", None, timer.due_at)
+        await repo.requests.add_event(request.id, "overdue_alerted", None, timer.due_at)
         lang = self.env.config.default_language
         return [ui.message(chat, self.env.t(lang, "schedule.overdue_admin", ref=request.ref,
                                             name=request.volunteer_name or "-"))
@@ -206,7 +206,7 @@ class Schedule:
     ) -> list[Outgoing]:
         if request.status != DONE:
             return []
-        await repo.add_event(request.id, "rating_reminded", None, timer.due_at)
+        await repo.requests.add_event(request.id, "rating_reminded", None, timer.due_at)
         question = self.loop.resolved_question(request)
         text = self.env.t(request.language, "schedule.rating_reminder", ref=request.ref)
         return [self.to_citizen(request.citizen_id, text, question.payload["reply_markup"])]
@@ -214,12 +214,12 @@ class Schedule:
     async def _auto_close(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
         now = self.env.now()
         # Stamped when it was due, so the digest of an outage's day counts it on that day.
-        if request.status != DONE or not await repo.auto_close(request.id, timer.due_at):
+        if request.status != DONE or not await repo.requests.auto_close(request.id, timer.due_at):
             return []
-        await repo.cancel_timers(now, request_id=request.id)
-        await repo.credit_hours(request.id, timer.due_at)
-        await repo.add_event(request.id, "auto_closed", None, timer.due_at)
-        closed = await repo.request(request.id) or request
+        await repo.timers.cancel_timers(now, request_id=request.id)
+        await repo.volunteers.credit_hours(request.id, timer.due_at)
+        await repo.requests.add_event(request.id, "auto_closed", None, timer.due_at)
+        closed = await repo.requests.request(request.id) or request
         out = await self.loop.card_updates(repo, closed)
         out.append(self.to_citizen(request.citizen_id, self.env.t(
             request.language, "schedule.auto_closed", ref=request.ref)))
@@ -228,7 +228,7 @@ class Schedule:
     async def _fire_draft(self, repo: Repo, timer: Timer) -> list[Outgoing]:
         """A draft's nudge or expiry: what to send the citizen."""
         user_id = timer.user_id
-        dialog = await repo.dialog(user_id) if user_id is not None else None
+        dialog = await repo.people.dialog(user_id) if user_id is not None else None
         if user_id is None or dialog is None:
             return []
         lang = await self.loop.language_of(repo, user_id)
@@ -241,8 +241,8 @@ class Schedule:
             # comes back with its clock restarted; but it still expires on time.
             if timer.kind == "draft_expire":
                 data = {k: v for k, v in dialog.data.items() if k != "resume"}
-                await repo.save_dialog(Dialog(user_id, dialog.flow, dialog.step, data),
-                                       self.env.now())
+                await repo.people.save_dialog(Dialog(user_id, dialog.flow, dialog.step, data),
+                                              self.env.now())
                 return [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
             return []
         if timer.kind == "draft_nudge":
@@ -253,8 +253,8 @@ class Schedule:
             ]])
             out = [self.to_citizen(user_id, t(lang, "schedule.draft_nudge"), markup)]
         else:
-            await repo.end_dialog(user_id)
-            await repo.cancel_timers(self.env.now(), user_id=user_id)
+            await repo.people.end_dialog(user_id)
+            await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
             out = [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
         return out
 
@@ -268,11 +268,11 @@ class Schedule:
         if periods == self._settled_periods:
             return
         async with self.env.db.reading() as repo:
-            first = await repo.first_event_at()
+            first = await repo.figures.first_event_at()
             # A period that ended before the first request ever is not reported, nor
             # recorded: time may still be moved back to it (tests, a restored backup).
             candidates = [p for p in due if first is not None and first < p[3]]
-            done = await repo.reported_of([(p[0], p[1]) for p in candidates])
+            done = await repo.timers.reported_of([(p[0], p[1]) for p in candidates])
             wanted = [p for p in candidates if (p[0], p[1]) not in done]
         for kind, period, start, end in wanted:
             await self._report(kind, period, start, end)
@@ -283,14 +283,14 @@ class Schedule:
         """The month's teams by hours given and stations by requests closed."""
         env, t = self.env, self.env.t
         lines = []
-        teams = await repo.team_ranking(start, end, RANKING_SHOWN)
+        teams = await repo.volunteers.team_ranking(start, end, RANKING_SHOWN)
         if teams:
             lines.append(t(lang, "report.team_ranking"))
             for place, (team_id, hours) in enumerate(teams, start=1):
                 team = env.config.volunteering.team(team_id)
                 lines.append(t(lang, "report.team_line", place=place, hours=f"{hours:g}",
                                team=team.name(lang) if team else team_id))
-        stations = await repo.station_ranking(start, end, RANKING_SHOWN)
+        stations = await repo.volunteers.station_ranking(start, end, RANKING_SHOWN)
         if stations:
             lines.append(t(lang, "report.station_ranking"))
             for place, (area_id, closed) in enumerate(stations, start=1):
@@ -302,11 +302,11 @@ class Schedule:
         env, t, lang = self.env, self.env.t, self.env.config.default_language
         async with self.units.for_job() as unit:
             repo = unit.repo
-            if not await repo.record_report(kind, period, env.now()):
+            if not await repo.timers.record_report(kind, period, env.now()):
                 return  # another sweep sent it
-            counts = await repo.event_counts(start, end)
-            statuses = await repo.status_counts()
-            overdue = await repo.overdue_requests()
+            counts = await repo.figures.event_counts(start, end)
+            statuses = await repo.figures.status_counts()
+            overdue = await repo.requests.overdue_requests()
             lines = [
                 t(lang, f"report.{kind}_title", period=period),
                 t(lang, "report.counts",

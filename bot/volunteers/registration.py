@@ -34,8 +34,9 @@ class Volunteers:
         """Bring the teams table in line with the configured teams file."""
         async with self.env.db.transaction() as repo:
             for team in self.env.config.volunteering.teams:
-                await repo.sync_team(team.id, team.area_id, team.names["zh"], team.names["en"],
-                                     team.leader_id, self.env.now())
+                await repo.volunteers.sync_team(
+                    team.id, team.area_id, team.names["zh"], team.names["en"], team.leader_id,
+                    self.env.now())
 
     # -- /join ------------------------------------------------------------------------------
 
@@ -47,7 +48,7 @@ class Volunteers:
     async def join_in(self, repo: Repo, who: Who, lang: str) -> list[Outgoing]:
         """/join inside the caller's transaction: the messages to queue."""
         env, t = self.env, self.env.t
-        record = await repo.volunteer(who.user_id)
+        record = await repo.volunteers.volunteer(who.user_id)
         if record is not None and record.status != "rejected":
             team = env.config.volunteering.team(record.team_id)
             text = t(lang, "join.record", name=record.name,
@@ -71,7 +72,7 @@ class Volunteers:
         if dialog.step == "name":
             if said.kind != "text" or not text or len(text) > NAME_MAX or text.startswith("/"):
                 return [ui.message(who.user_id, t(lang, "join.want_name", max=NAME_MAX))]
-            await repo.save_dialog(
+            await repo.people.save_dialog(
                 Dialog(who.user_id, Flow.JOIN, "phone", {**dialog.data, "name": text}),
                 self.env.now())
             keyboard = ui.reply_keyboard([
@@ -95,7 +96,7 @@ class Volunteers:
         tree = self.env.config.areas
         if tree is None:
             return await self._ask_team(repo, user_id, lang, data)
-        await repo.save_dialog(Dialog(user_id, Flow.JOIN, "area", data), self.env.now())
+        await repo.people.save_dialog(Dialog(user_id, Flow.JOIN, "area", data), self.env.now())
         rows = _pairs([(i.name(lang), buttons.JOIN_INSTITUTE.data(i.id))
                        for i in tree.children(tree.root)])
         return [ui.message(user_id, self.env.t(lang, "join.ask_area"), ui.inline(rows))]
@@ -112,7 +113,7 @@ class Volunteers:
             near = set(tree.ancestry(area) + tree.subtree(institute))
         offered = [team for team in teams
                    if near is None or team.area_id is None or team.area_id in near]
-        await repo.save_dialog(Dialog(user_id, Flow.JOIN, "team", data), self.env.now())
+        await repo.people.save_dialog(Dialog(user_id, Flow.JOIN, "team", data), self.env.now())
         rows = [[(team.name(lang), buttons.JOIN_TEAM.data(team.id))]
                 for team in offered[:TEAMS_OFFERED]]
         rows.append([(self.env.t(lang, "join.no_team"), buttons.JOIN_TEAM.data("-"))])
@@ -122,7 +123,7 @@ class Volunteers:
         """Institute, station and team buttons of the registration."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.dialog(who.user_id)
+        dialog = await repo.people.dialog(who.user_id)
         if dialog is None or dialog.flow != Flow.JOIN:
             return Answer(t(lang, "intake.form_closed"), alert=True)
         if action is buttons.JOIN_INSTITUTE and dialog.step == "area" and tree and arg in tree:
@@ -146,8 +147,8 @@ class Volunteers:
         self, repo: Repo, who: Who, lang: str, data: dict[str, Any]
     ) -> list[Outgoing]:
         env, t = self.env, self.env.t
-        await repo.apply(who.user_id, data["name"], data.get("phone"), data.get("area"),
-                         data.get("team"), env.now())
+        await repo.volunteers.apply(who.user_id, data["name"], data.get("phone"), data.get("area"),
+                                    data.get("team"), env.now())
         await self.loop.pop_dialog(repo, who.user_id, Flow.JOIN)
         team = env.config.volunteering.team(data.get("team"))
         # The leader decides; the admins see it too, so nothing waits on a leader who never
@@ -177,7 +178,7 @@ class Volunteers:
         """Approve at once; a rejection first asks the approver for the reason."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        record = await repo.volunteer(applicant)
+        record = await repo.volunteers.volunteer(applicant)
         if record is None or record.status != "pending":
             return Answer(t(lang, "join.already_decided"), alert=True)
         if not self._may_decide(who.user_id, record.team_id):
@@ -185,7 +186,7 @@ class Volunteers:
         if approve:
             out = await self._decide(repo, who, lang, applicant, True, None)
         else:
-            user = await repo.user(who.user_id)
+            user = await repo.people.user(who.user_id)
             if user is None or not user.started or user.blocked:
                 # The reason is asked in private: without it, their next private message
                 # would become the reason.
@@ -209,7 +210,7 @@ class Volunteers:
         env, t = self.env, self.env.t
         if approve is False:
             await self.loop.pop_dialog(repo, who.user_id, Flow.REJECT_REASON)
-        if not await repo.decide(applicant, approve, who.user_id, reason, env.now()):
+        if not await repo.volunteers.decide(applicant, approve, who.user_id, reason, env.now()):
             return [ui.message(who.user_id, t(lang, "join.already_decided"))]
         alang = await self.loop.language_of(repo, applicant)
         if approve:
@@ -217,7 +218,7 @@ class Volunteers:
         else:
             told = t(alang, "join.rejected", reason=reason or "-")
         key = "join.done_approved" if approve else "join.done_rejected"
-        record = await repo.volunteer(applicant)
+        record = await repo.volunteers.volunteer(applicant)
         out = [ui.message(applicant, told),
                ui.message(who.user_id, t(lang, key, name=record.name if record else "?"))]
         if approve and self.menus is not None:
@@ -234,7 +235,7 @@ class Volunteers:
         """Tell a volunteer their credited hours: in all and this month."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        total, month = (await repo.hours_of([who.user_id], self._month_start())).get(
+        total, month = (await repo.volunteers.hours_of([who.user_id], self._month_start())).get(
             who.user_id, (0.0, 0.0))
         text = env.t(lang, "hours.mine", total=f"{total:g}", month=f"{month:g}")
         unit.send([ui.message(who.user_id, text)])
@@ -243,13 +244,14 @@ class Volunteers:
         """Show the volunteer's team: its totals and each member's hours."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        record = await repo.volunteer(who.user_id)
+        record = await repo.volunteers.volunteer(who.user_id)
         team = env.config.volunteering.team(record.team_id if record else None)
         if record is None or record.status != "approved" or team is None:
             text = t(lang, "hours.no_team")
         else:
-            members = await repo.team_members(team.id)
-            hours = await repo.hours_of([m.user_id for m in members], self._month_start())
+            members = await repo.volunteers.team_members(team.id)
+            hours = await repo.volunteers.hours_of(
+                [m.user_id for m in members], self._month_start())
             lines = [t(lang, "hours.team_title", team=team.name(lang),
                        total=f"{sum(h[0] for h in hours.values()):g}",
                        month=f"{sum(h[1] for h in hours.values()):g}")]
@@ -274,7 +276,7 @@ class Volunteers:
         elif args != ["volunteers"]:
             out = [ui.message(chat_id, t(lang, "export.usage"))]
         else:
-            rows = await repo.volunteer_rows()
+            rows = await repo.volunteers.volunteer_rows()
             out = [volunteers_document(env, chat_id, lang, rows,
                                        phones=chat_id == who.user_id)]
         unit.send(out)

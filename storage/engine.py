@@ -1,0 +1,123 @@
+"""The SQLite connection on a thread of its own, reached one trip at a time.
+
+sqlite3 blocks, so the bot's one connection lives on a worker thread and the event loop sends
+it work. A trip is one callable run there with the raw connection: a unit of work packs its
+held writes and its next read into one (storage/repo.py), because the hand-off between threads
+costs far more than a statement. aiosqlite works the same way inside, but its public calls
+run one statement each and its way of running a callable is private; this module is that
+mechanism in the open, with the trips counted for benchmarks and metrics.
+
+Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from queue import SimpleQueue
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# What each connection is set to: write-ahead log (readers never block the writer), a busy
+# wait instead of an error when another process holds the file a moment, and foreign keys.
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+_Work = tuple["asyncio.Future[Any]", Callable[[sqlite3.Connection], Any]]
+
+
+class EngineClosed(RuntimeError):
+    """The connection was closed: no more trips."""
+
+
+class Engine:
+    """One sqlite3 connection, owned by one thread; `run` sends it work, in order."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        # How many trips were made: each costs a thread hand-off (bench/ and metrics read it).
+        self.trips = 0
+        self._queue: SimpleQueue[_Work | None] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Engine:
+        """Open the connection on its thread (autocommit: transactions are begun explicitly)
+        and apply PRAGMAS."""
+        engine = cls(path)
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        engine._thread = threading.Thread(
+            target=engine._serve, args=(ready,), name="civicloop-db", daemon=True)
+        engine._thread.start()
+        await ready
+        return engine
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` on the database thread, after the work sent before it."""
+        if self._closed:
+            raise EngineClosed("the database is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.trips += 1
+        self._queue.put((future, work))
+        return await future
+
+    async def close(self) -> None:
+        """Finish the work already sent, close the connection and stop the thread."""
+        if self._closed or self._thread is None:
+            self._closed = True
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put((done, lambda conn: conn.close()))
+        self._queue.put(None)
+        self._closed = True
+        try:
+            await done
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+
+    def _serve(self, ready: asyncio.Future[None]) -> None:
+        """The database thread: connect, then run the work queued, in order, until told to stop."""
+        loop = ready.get_loop()
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
+            conn.row_factory = sqlite3.Row
+            for pragma in PRAGMAS:
+                conn.execute(pragma)
+        except BaseException as refused:  # the opener re-raises it
+            loop.call_soon_threadsafe(_settle, ready, None, refused)
+            return
+        loop.call_soon_threadsafe(_settle, ready, None, None)
+        while (item := self._queue.get()) is not None:
+            future, work = item
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                result = work(conn)
+            except BaseException as raised:  # the awaiting task gets it
+                error = raised
+            try:
+                future.get_loop().call_soon_threadsafe(_settle, future, result, error)
+            except RuntimeError:  # its event loop is closed: nobody is waiting any more
+                log.debug("a database trip finished after its event loop closed")
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Hand a trip's outcome to the task awaiting it (unless it stopped waiting)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,130 @@
+"""The cards a request shows in groups and admin chats, and the messages that carry them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from storage.models import (
+    Card,
+    Request,
+)
+from storage.repos.base import Aggregate
+
+_ACTIVE_CARDS_SQL = "SELECT * FROM cards WHERE request_id = ? AND retired = 0 ORDER BY id"
+
+
+_SECTIONS_SQL = """
+    SELECT c.id, c.request_id, r.ref, c.shown
+    FROM cards c JOIN requests r ON r.id = c.request_id
+    WHERE c.chat_id = ? AND c.message_id = ? AND c.shown IS NOT NULL
+    ORDER BY c.id
+"""
+
+
+def _card_edits_sql(cards: int) -> str:
+    """The queued edits of `cards` cards, oldest first."""
+    return (f"SELECT id, card_id, payload FROM outbox WHERE status = 'pending' "
+            f"AND method = 'editCard' AND card_id IN ({','.join('?' * cards)}) ORDER BY id")
+
+
+def _card(row: Any) -> Card:
+    return Card(
+        id=row["id"], request_id=row["request_id"], chat_id=row["chat_id"],
+        message_id=row["message_id"], kind=row["kind"], role=row["role"],
+    )
+
+
+
+class CardsRepo(Aggregate):
+    """The cards a request shows in groups and admin chats, and the messages that carry them."""
+
+    async def add_card(
+        self, request_id: int, chat_id: int, kind: str, role: str, now: float
+    ) -> int:
+        """Register a card about to be posted; its message id comes when it is sent."""
+        row = await self._one(
+            """
+            INSERT INTO cards (request_id, chat_id, kind, role, created_at)
+            VALUES (?, ?, ?, ?, ?) RETURNING id
+            """,
+            (request_id, chat_id, kind, role, now),
+        )
+        return int(row[0])
+
+    async def card(self, card_id: int) -> Card | None:
+        """Return a card by id."""
+        row = await self._one("SELECT * FROM cards WHERE id = ?", (card_id,))
+        return _card(row) if row else None
+
+    async def request_for_claim(
+        self, request_id: int, user_id: int
+    ) -> tuple[Request | None, list[Card], bool]:
+        """Return the request, its current cards and whether `user_id` is banned, in one
+        trip: all a Claim press needs to judge."""
+
+        def look(raw: sqlite3.Connection) -> tuple[Any, list[Any], Any]:
+            return (
+                raw.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone(),
+                raw.execute(_ACTIVE_CARDS_SQL, (request_id,)).fetchall(),
+                raw.execute("SELECT 1 FROM bans WHERE user_id = ? AND lifted_at IS NULL",
+                            (user_id,)).fetchone(),
+            )
+
+        request, cards, banned = await self._trip(look)
+        return (Request.from_row(request) if request else None,
+                [_card(row) for row in cards], banned is not None)
+
+    async def active_cards(self, request_id: int) -> list[Card]:
+        """Return the cards of a request's current round, oldest first."""
+        rows = await self._all(_ACTIVE_CARDS_SQL, (request_id,))
+        return [_card(row) for row in rows]
+
+    async def record_card_message(self, card_id: int, message_id: int) -> None:
+        """Remember which message shows a card, so later changes can edit it."""
+        self._write(
+            "UPDATE cards SET message_id = ? WHERE id = ?", (message_id, card_id)
+        )
+
+    async def retire_cards(self, request_id: int) -> None:
+        """Mark a request's cards as history (it is being posted afresh)."""
+        self._write(
+            "UPDATE cards SET retired = 1 WHERE request_id = ? AND retired = 0", (request_id,)
+        )
+
+    async def show_cards(
+        self, shown: dict[int, dict[str, Any]], message_id: int | None = None
+    ) -> None:
+        """Remember what each card of a combined message shows (and, once it is posted,
+        which message that is)."""
+        self._write_many(
+            "UPDATE cards SET shown = ?, message_id = COALESCE(?, message_id) WHERE id = ?",
+            [(json.dumps(part, ensure_ascii=False), message_id, card_id)
+             for card_id, part in shown.items()],
+        )
+
+    async def card_on_screen(self, card_id: int) -> tuple[
+        Card | None,
+        list[tuple[int, int, str, dict[str, Any]]],
+        list[tuple[int, int, dict[str, Any]]],
+    ]:
+        """Return a card, the sections of the combined message it is part of, each as (card
+        id, request id, ref, what it shows) and [] for a card posted alone, and those cards'
+        queued edits as (outbox id, card id, payload), oldest first: all in one trip."""
+
+        def look(raw: sqlite3.Connection) -> tuple[Any, list[Any], list[Any]]:
+            card = raw.execute("SELECT * FROM cards WHERE id = ?", (card_id,)).fetchone()
+            if card is None or card["message_id"] is None:
+                return card, [], []
+            sections = raw.execute(_SECTIONS_SQL, (card["chat_id"], card["message_id"])).fetchall()
+            ids = tuple(row[0] for row in sections)
+            edits = raw.execute(_card_edits_sql(len(ids)), ids).fetchall() if ids else []
+            return card, sections, edits
+
+        card, sections, edits = await self._trip(look)
+        return (
+            _card(card) if card is not None else None,
+            [(row[0], row[1], row[2], json.loads(row[3])) for row in sections],
+            [(row[0], row[1], json.loads(row[2])) for row in edits],
+        )

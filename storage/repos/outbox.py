@@ -1,0 +1,184 @@
+"""The outbox: Bot API calls queued with the transaction that caused them, until sent."""
+
+from __future__ import annotations
+
+import json
+
+from storage.models import (
+    OutboxRow,
+    Outgoing,
+)
+from storage.repos.base import Aggregate
+
+_QUEUE_SQL = """
+    INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id, not_before,
+                        created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    RETURNING id
+"""
+
+
+class OutboxRepo(Aggregate):
+    """The outbox: Bot API calls queued with the transaction that caused them, until sent."""
+
+    async def enqueue(self, messages: list[Outgoing], now: float) -> None:
+        """Queue Bot API calls to be made after this transaction commits."""
+        if self._session.loose:
+            raise TypeError("an insert is not idempotent: it cannot travel loose")
+        for m in messages:
+            not_before = now if m.not_before is None else max(now, m.not_before)
+            payload = json.dumps(m.payload, ensure_ascii=False)
+            self._session.hold_queued(
+                m, _QUEUE_SQL,
+                (m.chat_id, m.method, payload, m.request_id, m.purpose, m.card_id, not_before,
+                 now),
+                payload, not_before)
+
+    async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
+        """Return each chat's oldest pending call, due or not (a chat's calls keep their order),
+        with how many calls its chat has queued.
+
+        A message held for quiet hours stands aside: what comes after it may go first.
+        """
+        rows = await self._all(
+            """
+            SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
+                   o.not_before, o.card_id, head.queued
+            FROM (
+                SELECT MIN(id) AS id, COUNT(*) AS queued FROM outbox
+                WHERE status = 'pending' AND NOT (purpose = 'quiet' AND not_before > ?)
+                GROUP BY chat_id
+            ) AS head JOIN outbox AS o ON o.id = head.id
+            ORDER BY o.id LIMIT ?
+            """,
+            (now, limit),
+        )
+        return [
+            OutboxRow(
+                id=row["id"],
+                chat_id=row["chat_id"],
+                method=row["method"],
+                payload=json.loads(row["payload"]),
+                request_id=row["request_id"],
+                purpose=row["purpose"],
+                attempts=row["attempts"],
+                not_before=row["not_before"],
+                card_id=row["card_id"],
+                queued=row["queued"],
+            )
+            for row in rows
+        ]
+
+    async def pending_outbox(self) -> int:
+        """Count calls not yet made."""
+        row = await self._one("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+        return int(row[0])
+
+    async def mark_sent(self, outbox_id: int, message_ids: list[int], now: float) -> None:
+        """Record that a call succeeded and which messages it made (once: a repeat of the
+        same mark changes nothing, so it may travel as a loose write)."""
+        self._write(
+            """
+            UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
+                              attempts = attempts + 1, payload = '{}'
+            WHERE id = ? AND status = 'pending'
+            """,
+            (now, json.dumps(message_ids), outbox_id),
+        )
+
+    async def mark_failed(self, outbox_id: int, error: str, now: float) -> None:
+        """Give up on a call, keeping the reason."""
+        self._write(
+            """
+            UPDATE outbox SET status = 'failed', last_error = ?, sent_at = ?,
+                              attempts = attempts + 1
+            WHERE id = ?
+            """,
+            (error[:500], now, outbox_id),
+        )
+
+    async def retry_later(self, outbox_id: int, not_before: float, error: str) -> None:
+        """Try a call again at `not_before`."""
+        self._write(
+            """
+            UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + 1
+            WHERE id = ?
+            """,
+            (not_before, error[:500], outbox_id),
+        )
+
+    async def hold_chat(self, chat_id: int, not_before: float) -> None:
+        """Hold every pending call to a chat until `not_before` (after a 429 for that chat)."""
+        self._write(
+            """
+            UPDATE outbox SET not_before = MAX(not_before, ?)
+            WHERE status = 'pending' AND chat_id = ?
+            """,
+            (not_before, chat_id),
+        )
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Point pending calls and bindings at a group's new id after it became a supergroup."""
+        self._write(
+            "UPDATE outbox SET chat_id = ? WHERE status = 'pending' AND chat_id = ?",
+            (new_chat_id, old_chat_id),
+        )
+        # The payload names the chat too; rewrite it for the pending rows just moved.
+        self._write(
+            """
+            UPDATE outbox SET payload = json_set(payload, '$.chat_id', ?)
+            WHERE status = 'pending' AND chat_id = ?
+            """,
+            (new_chat_id, new_chat_id),
+        )
+        self._write(
+            "UPDATE area_bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
+        self._write(
+            "UPDATE requests SET dispatch_chat_id = ? WHERE dispatch_chat_id = ?",
+            (new_chat_id, old_chat_id),
+        )
+        self._write(
+            "UPDATE cards SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
+
+    async def outbox_status_counts(self) -> dict[str, int]:
+        """Count outbox calls by status (pending, sent, failed)."""
+        rows = await self._all("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def chat_queue(
+        self, chat_id: int, from_id: int, limit: int
+    ) -> list[tuple[OutboxRow, str]]:
+        """Return a chat's pending calls from `from_id` on, in queue order, each with its
+        request's reference ('' for a call about no request)."""
+        rows = await self._all(
+            """
+            SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
+                   o.not_before, o.card_id, COALESCE(r.ref, '') AS ref
+            FROM outbox o LEFT JOIN requests r ON r.id = o.request_id
+            WHERE o.status = 'pending' AND o.chat_id = ? AND o.id >= ?
+            ORDER BY o.id LIMIT ?
+            """,
+            (chat_id, from_id, limit),
+        )
+        return [
+            (OutboxRow(id=row["id"], chat_id=row["chat_id"], method=row["method"],
+                       payload=json.loads(row["payload"]), request_id=row["request_id"],
+                       purpose=row["purpose"], attempts=row["attempts"],
+                       not_before=row["not_before"], card_id=row["card_id"]),
+             row["ref"])
+            for row in rows
+        ]
+
+    async def mark_all_sent(self, outbox_ids: list[int], message_ids: list[int],
+                            now: float) -> None:
+        """Record that one call delivered all these rows (a combined card, coalesced edits)."""
+        self._write_many(
+            """
+            UPDATE outbox SET status = 'sent', sent_at = ?, message_ids = ?,
+                              attempts = attempts + 1, payload = '{}'
+            WHERE id = ?
+            """,
+            [(now, json.dumps(message_ids), outbox_id) for outbox_id in outbox_ids],
+        )

@@ -1,0 +1,388 @@
+"""Citizen requests: reference numbers, the guarded moves between states, the timeline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from storage.models import (
+    CANCELLED,
+    CLAIMED,
+    CLOSED,
+    DISPATCHED,
+    DONE,
+    Event,
+    Request,
+)
+from storage.repos.base import Aggregate
+
+# A request that reached a volunteer may be cancelled by its citizen until the work is done.
+_CANCELLABLE = (DISPATCHED, CLAIMED)
+
+
+
+class RequestsRepo(Aggregate):
+    """Citizen requests: reference numbers, the guarded moves between states, the timeline."""
+
+    async def next_ref(self, year: int) -> str:
+        """Allocate the next reference number of the year, e.g. 2026-000123."""
+        row = await self._one(
+            """
+            INSERT INTO ref_counters (year, last) VALUES (?, 1)
+            ON CONFLICT (year) DO UPDATE SET last = last + 1
+            RETURNING last
+            """,
+            (year,),
+        )
+        return f"{year}-{int(row[0]):06d}"
+
+    async def insert_request(
+        self,
+        *,
+        ref: str,
+        citizen_id: int,
+        language: str,
+        category: str,
+        description: str,
+        photos: list[str],
+        voice_file_id: str | None,
+        latitude: float | None,
+        longitude: float | None,
+        address: str | None,
+        phone: str | None,
+        dispatch_chat_id: int | None,
+        now: float,
+    ) -> int:
+        """Store a confirmed request as dispatched and return its id."""
+        row = await self._one(
+            """
+            INSERT INTO requests (ref, citizen_id, language, category, description, photos,
+                                  voice_file_id, latitude, longitude, address, phone, status,
+                                  dispatch_chat_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            RETURNING id
+            """,
+            (
+                ref, citizen_id, language, category, description, json.dumps(photos),
+                voice_file_id, latitude, longitude, address, phone, DISPATCHED,
+                dispatch_chat_id, now, now,
+            ),
+        )
+        return int(row[0])
+
+    async def request(self, request_id: int) -> Request | None:
+        """Return the request with this id, or None."""
+        row = await self._one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        return Request.from_row(row) if row else None
+
+    async def request_by_ref(self, ref: str) -> Request | None:
+        """Return the request with this reference number, or None."""
+        row = await self._one("SELECT * FROM requests WHERE ref = ?", (ref,))
+        return Request.from_row(row) if row else None
+
+    async def citizen_requests(self, citizen_id: int, limit: int) -> list[Request]:
+        """Return a citizen's requests, newest first."""
+        rows = await self._all(
+            "SELECT * FROM requests WHERE citizen_id = ? ORDER BY id DESC LIMIT ?",
+            (citizen_id, limit),
+        )
+        return [Request.from_row(row) for row in rows]
+
+    async def volunteer_tasks(self, volunteer_id: int) -> list[Request]:
+        """Return the requests a volunteer has claimed and not yet finished, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM requests WHERE volunteer_id = ? AND status = ? ORDER BY id",
+            (volunteer_id, CLAIMED),
+        )
+        return [Request.from_row(row) for row in rows]
+
+    async def claim(
+        self, request_id: int, volunteer_id: int, name: str, now: float
+    ) -> Request | None:
+        """Give a dispatched request to a volunteer; exactly one concurrent caller wins and
+        gets the request as claimed, the others None."""
+        row = await self._one(
+            """
+            UPDATE requests SET status = ?, volunteer_id = ?, volunteer_name = ?,
+                                claimed_at = ?, updated_at = ?, extended = 0
+            WHERE id = ? AND status = ?
+            RETURNING *
+            """,
+            (CLAIMED, volunteer_id, name, now, now, request_id, DISPATCHED),
+        )
+        return Request.from_row(row) if row is not None else None
+
+    async def release(self, request_id: int, volunteer_id: int, now: float) -> bool:
+        """Put a claimed request back up for claiming, if this volunteer holds it."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
+                                claimed_at = NULL, updated_at = ?
+            WHERE id = ? AND status = ? AND volunteer_id = ?
+            """,
+            (DISPATCHED, now, request_id, CLAIMED, volunteer_id),
+        )
+
+    async def complete(
+        self, request_id: int, volunteer_id: int, note: str | None, photo: str | None, now: float
+    ) -> bool:
+        """Mark a claimed request done by its volunteer."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, done_note = ?, done_photo = ?, done_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status = ? AND volunteer_id = ?
+            """,
+            (DONE, note, photo, now, now, request_id, CLAIMED, volunteer_id),
+        )
+
+    async def confirm(self, request_id: int, citizen_id: int, now: float) -> bool:
+        """Close a done request on its citizen's word that it is resolved."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, closed_how = 'confirmed', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status = ? AND citizen_id = ?
+            """,
+            (CLOSED, now, now, request_id, DONE, citizen_id),
+        )
+
+    async def reopen(self, request_id: int, citizen_id: int, now: float) -> bool:
+        """Send a done request back to dispatch because its citizen says it is not resolved."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
+                                claimed_at = NULL, done_at = NULL, done_note = NULL,
+                                done_photo = NULL, reopen_count = reopen_count + 1,
+                                escalation_level = 0, overdue_since = NULL,
+                                updated_at = ?
+            WHERE id = ? AND status = ? AND citizen_id = ?
+            """,
+            (DISPATCHED, now, request_id, DONE, citizen_id),
+        )
+
+    async def cancel_by_citizen(self, request_id: int, citizen_id: int, now: float) -> bool:
+        """Cancel a request its citizen no longer needs, if no work was finished on it."""
+        return await self._changed(
+            f"""
+            UPDATE requests SET status = ?, cancelled_by = 'citizen', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND citizen_id = ? AND status IN ({",".join("?" * len(_CANCELLABLE))})
+            """,
+            (CANCELLED, now, now, request_id, citizen_id, *_CANCELLABLE),
+        )
+
+    async def rate(self, request_id: int, citizen_id: int, stars: int, now: float) -> bool:
+        """Store the citizen's stars for a closed request, once."""
+        return await self._changed(
+            """
+            UPDATE requests SET rating = ?, updated_at = ?
+            WHERE id = ? AND citizen_id = ? AND status = ? AND rating IS NULL
+            """,
+            (stars, now, request_id, citizen_id, CLOSED),
+        )
+
+    async def add_comment(self, request_id: int, citizen_id: int, text: str, now: float) -> bool:
+        """Store the citizen's comment on a rated request, once."""
+        return await self._changed(
+            """
+            UPDATE requests SET comment = ?, updated_at = ?
+            WHERE id = ? AND citizen_id = ? AND rating IS NOT NULL AND comment IS NULL
+            """,
+            (text, now, request_id, citizen_id),
+        )
+
+    async def add_event(
+        self,
+        request_id: int,
+        kind: str,
+        actor_id: int | None,
+        now: float,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an entry to a request's timeline."""
+        self._write(
+            "INSERT INTO events (request_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (request_id, now, kind, actor_id, json.dumps(detail) if detail else None),
+        )
+
+    async def events(self, request_id: int) -> list[Event]:
+        """Return a request's timeline, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM events WHERE request_id = ? ORDER BY id", (request_id,)
+        )
+        return [
+            Event(
+                request_id=row["request_id"],
+                at=row["at"],
+                kind=row["kind"],
+                actor_id=row["actor_id"],
+                detail=json.loads(row["detail"]) if row["detail"] else None,
+            )
+            for row in rows
+        ]
+
+    async def set_overdue(self, request_id: int, since: float | None) -> None:
+        """Mark (or clear) a request as having waited past its policy."""
+        self._write(
+            "UPDATE requests SET overdue_since = ? WHERE id = ?", (since, request_id)
+        )
+
+    async def escalate(self, request_id: int, now: float) -> bool:
+        """Raise a waiting request's escalation level."""
+        return await self._changed(
+            """
+            UPDATE requests SET escalation_level = escalation_level + 1, updated_at = ?
+            WHERE id = ? AND status = ?
+            """,
+            (now, request_id, DISPATCHED),
+        )
+
+    async def extend(self, request_id: int, volunteer_id: int, now: float) -> bool:
+        """Grant a volunteer more time on a claimed request, once."""
+        return await self._changed(
+            """
+            UPDATE requests SET extended = 1, updated_at = ?
+            WHERE id = ? AND status = ? AND volunteer_id = ? AND extended = 0
+            """,
+            (now, request_id, CLAIMED, volunteer_id),
+        )
+
+    async def auto_close(self, request_id: int, now: float) -> bool:
+        """Close a done request its citizen never answered."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, closed_how = 'unconfirmed', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status = ?
+            """,
+            (CLOSED, now, now, request_id, DONE),
+        )
+
+    async def bulk_requests(self, rows: list[dict[str, Any]]) -> None:
+        """Store many finished or open requests with their timelines in one hop each.
+
+        Each row has the `requests` columns it sets plus `events`: (kind, at, actor_id).
+        """
+        columns = ("ref", "citizen_id", "language", "category", "description", "address",
+                   "phone", "status", "area_id", "volunteer_id", "volunteer_name",
+                   "closed_how", "cancelled_by", "rating", "created_at", "updated_at",
+                   "claimed_at", "done_at", "closed_at")
+        self._write_many(
+            f"INSERT INTO requests ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            [tuple(row.get(c) for c in columns) for row in rows],
+        )
+        refs = [row["ref"] for row in rows]
+        ids: dict[str, int] = {}
+        for start in range(0, len(refs), 500):
+            part = refs[start:start + 500]
+            found = await self._all(
+                f"SELECT ref, id FROM requests WHERE ref IN ({','.join('?' * len(part))})",
+                tuple(part),
+            )
+            ids.update({str(r[0]): int(r[1]) for r in found})
+        self._write_many(
+            "INSERT INTO events (request_id, at, kind, actor_id) VALUES (?, ?, ?, ?)",
+            [(ids[row["ref"]], at, kind, actor)
+             for row in rows for kind, at, actor in row["events"]],
+        )
+
+    async def overdue_requests(self) -> list[Request]:
+        """Return open requests that waited past their policy, oldest first."""
+        rows = await self._all(
+            """
+            SELECT * FROM requests
+            WHERE overdue_since IS NOT NULL AND status IN (?, ?) ORDER BY overdue_since
+            """,
+            (DISPATCHED, CLAIMED),
+        )
+        return [Request.from_row(row) for row in rows]
+
+    async def set_dispatch(self, request_id: int, chat_id: int, level: str) -> None:
+        """Record which chat (and tree level) a request's card went to."""
+        self._write(
+            "UPDATE requests SET dispatch_chat_id = ?, dispatch_area_id = ? WHERE id = ?",
+            (chat_id, level, request_id),
+        )
+
+    async def set_area(self, request_id: int, area_id: str | None) -> None:
+        """Record where a request is."""
+        self._write(
+            "UPDATE requests SET area_id = ? WHERE id = ?", (area_id, request_id)
+        )
+
+    async def intake_standing(self, user_id: int, since: float) -> tuple[bool, bool, int, int]:
+        """Return (is an area admin, is banned, open requests, requests created since
+        `since`) of a user, in one trip: what decides whether they may file one now."""
+        row = await self._one(
+            """
+            SELECT
+                EXISTS (SELECT 1 FROM admin_grants
+                        WHERE user_id = :user AND revoked_at IS NULL),
+                EXISTS (SELECT 1 FROM bans WHERE user_id = :user AND lifted_at IS NULL),
+                (SELECT COALESCE(SUM(status IN (:dispatched, :claimed, :done)), 0)
+                 FROM requests WHERE citizen_id = :user),
+                (SELECT COALESCE(SUM(created_at >= :since), 0)
+                 FROM requests WHERE citizen_id = :user)
+            """,
+            {"user": user_id, "since": since, "dispatched": DISPATCHED, "claimed": CLAIMED,
+             "done": DONE},
+        )
+        return bool(row[0]), bool(row[1]), int(row[2]), int(row[3])
+
+    async def assign(self, request_id: int, volunteer_id: int, name: str, now: float) -> bool:
+        """Give a waiting or claimed request to a volunteer an admin chose."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = ?, volunteer_name = ?,
+                                claimed_at = ?, updated_at = ?, extended = 0
+            WHERE id = ? AND status IN (?, ?)
+            """,
+            (CLAIMED, volunteer_id, name, now, now, request_id, DISPATCHED, CLAIMED),
+        )
+
+    async def cancel_by_admin(self, request_id: int, now: float) -> bool:
+        """Cancel an open request on an admin's word."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, cancelled_by = 'admin', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status IN (?, ?, ?)
+            """,
+            (CANCELLED, now, now, request_id, DISPATCHED, CLAIMED, DONE),
+        )
+
+    async def reopen_by_admin(self, request_id: int, now: float) -> bool:
+        """Put a done, closed or cancelled request back to dispatch as if new: no volunteer,
+        no closure, no rating (the timeline keeps what was)."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
+                                claimed_at = NULL, done_at = NULL, done_note = NULL,
+                                done_photo = NULL, closed_how = NULL, cancelled_by = NULL,
+                                closed_at = NULL, rating = NULL, comment = NULL, extended = 0,
+                                reopen_count = reopen_count + 1, escalation_level = 0,
+                                overdue_since = NULL, updated_at = ?
+            WHERE id = ? AND status IN (?, ?, ?)
+            """,
+            (DISPATCHED, now, request_id, DONE, CLOSED, CANCELLED),
+        )
+
+    async def move(self, request_id: int, category: str, area_id: str | None,
+                   now: float) -> bool:
+        """Give a waiting or claimed request another category or area, back to dispatch
+        (any volunteer released) with its escalation started over."""
+        return await self._changed(
+            """
+            UPDATE requests SET category = ?, area_id = ?, status = ?, volunteer_id = NULL,
+                                volunteer_name = NULL, claimed_at = NULL, extended = 0,
+                                escalation_level = 0, overdue_since = NULL, updated_at = ?
+            WHERE id = ? AND status IN (?, ?)
+            """,
+            (category, area_id, DISPATCHED, now, request_id, DISPATCHED, CLAIMED),
+        )
+
+    async def request_refs(self) -> list[str]:
+        """Every request's reference number (duplicates kept, to be counted)."""
+        return [row[0] for row in await self._all("SELECT ref FROM requests")]
