@@ -19,7 +19,7 @@ import pytest
 
 from bot.context import Clock, Env, Who
 from bot.i18n import Catalogs
-from bot.people.roles import Roles
+from bot.people.roles import Role, Roles
 from bot.reports import charts
 from bot.reports.charts import Bar
 from bot.reports.periods import parse_period, whole_time
@@ -30,6 +30,7 @@ from bot.schedule.jobs import Jobs
 from bot.unit import Units
 from storage import Database, Repo
 from storage import stats as sql
+from storage.models import ALL_STATUSES
 from storage.stats import Cohort
 from tests.conftest import CATEGORIES, TOKEN
 
@@ -618,3 +619,185 @@ def test_requests_without_an_area_or_with_one_gone_from_the_file_are_not_given(
     rows = service.area_rows(service.default_scope(_centre()), found, "en")
     not_given = env.t.raw("en", "stats.not_given")
     assert rows == [Bar(render.area_name(env, GML, "en"), 4, 3), Bar(not_given, 3, 1)]
+
+
+
+# -- what mutation testing (`make mutate`) asked for -------------------------------------------
+
+
+async def test_the_whole_text_in_chinese_for_march(service: Statistics, db: Database) -> None:
+    """A centre admin who speaks Chinese gets every line of the March figures in Chinese,
+    the same figures as in English."""
+    async with db.transaction() as repo:
+        await repo.people.see_user(CENTRE, "Centre", None, "zh", NOW, private=True)
+        await repo.people.set_language(CENTRE, "zh", NOW)
+    await ask_stats(service, Who(CENTRE, "Centre"), CENTRE, ["2026-03"])
+    (_, _, payload), = await outbox(db)
+    assert payload["text"].splitlines() == [
+        "<b>诉求统计</b> · 全区 · 2026-03-01..2026-03-31",
+        "<i>本时段受理的诉求及其目前状态</i>",
+        "受理：10",
+        "已派单：10 · 已接单：7 · 志愿者已办结：5",
+        "已关闭：4（群众确认 3，未经确认 1）",
+        "重新办理：1",
+        "群众取消：1 · 管理员取消：1",
+        "办结率：44.44%（确认占比 75.00%）",
+        "当前未办结：4",
+        "  • 等待接单：2",
+        "  • 已接单办理中：1",
+        "  • 已办结待群众确认：1",
+        "接单时间中位数：40分钟 · 办结时间中位数：2小时0分钟",
+        "满意度：4.00，共 3 条评价（5星 1、4星 1、3星 1、2星 0、1星 0）",
+        "当前超时（未办结且已超过时限，不限受理时段）：3",
+        "<b>按类别</b>（受理 / 已关闭）",
+        "  • 助老服务：7 / 3",
+        "  • 生活环境：2 / 1",
+        "  • 法律援助：1 / 0",
+        "<b>按区域</b>（受理 / 已关闭）",
+        "  • 光明路街道新时代文明实践所：7 / 3",
+        "  • 中心街街道新时代文明实践所：2 / 0",
+        "  • 未填写区域：1 / 1",
+    ]
+
+
+def test_waits_change_unit_exactly_at_the_minute_the_hour_and_the_day(
+    service: Statistics,
+) -> None:
+    said = [service.duration(seconds, "en") for seconds in
+            (59.9, 60.0, HOUR - 1, HOUR, DAY - 1, DAY)]
+    assert said == ["under a minute", "1 min", "59 min", "1 h 0 min", "23 h 59 min",
+                    "1 d 0 h"]
+
+
+def test_a_long_breakdown_shows_ten_rows_and_counts_the_rest_in_the_readers_language(
+    service: Statistics,
+) -> None:
+    """Ten rows are shown as they are; with twelve, the last two are counted in a line."""
+    bars = [Bar(f"area {n}", n, 0) for n in range(12)]
+    assert len(service._rows(bars[:10], "en")) == 10
+    twelve = service._rows(bars, "zh")
+    assert len(twelve) == 11
+    assert twelve[:10] == service._rows(bars[:10], "zh")
+    assert twelve[-1] == service.env.t("zh", "stats.more", count=2)
+    assert "2" in twelve[-1] and twelve[-1] != service.env.t("en", "stats.more", count=2)
+
+
+async def test_two_areas_are_one_too_many(service: Statistics, db: Database) -> None:
+    await ask_stats(service, Who(CENTRE, "Centre"), CENTRE, [GML, ZXJ])
+    ((_, _, payload),) = await outbox(db)
+    assert payload["text"].startswith("Usage: /stats [period] [area id]")
+
+
+async def drawn(service: Statistics, db: Database, who: Who, args: list[str],
+                monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                font: charts.Font | None) -> tuple[charts.Chart, str]:
+    """Ask /stats as `who`, then run its chart job's drawing with `font` for Chinese (None:
+    no such font on the machine): the chart as it would be drawn, and the caption."""
+    await ask_stats(service, who, who.user_id, args)
+    await outbox(db)
+    async with db.reading() as repo:
+        (job,) = await repo.timers.pending_jobs()
+    drawn_charts: list[charts.Chart] = []
+    monkeypatch.setattr(charts, "cjk_font", lambda: font)
+    monkeypatch.setattr(charts, "render", lambda chart, path, font: drawn_charts.append(chart))
+    caption = await asyncio.to_thread(service.draw, job, tmp_path / "stats.png",
+                                      db.snapshot_reader())
+    (chart,) = drawn_charts
+    return chart, caption
+
+
+async def a_chinese_area_admin(db: Database) -> Who:
+    """Zhao administers Zhongxinjie and reads Chinese."""
+    async with db.transaction() as repo:
+        await repo.people.see_user(AREA_ADMIN, "Zhao", None, "zh", NOW, private=True)
+        await repo.people.set_language(AREA_ADMIN, "zh", NOW)
+        await repo.people.grant(AREA_ADMIN, ZXJ, CENTRE, NOW)
+    return Who(AREA_ADMIN, "Zhao")
+
+
+async def test_a_chinese_area_admins_chart_shows_their_area_in_chinese(
+    service: Statistics, db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Zhao's chart of March: his institute's 2 requests only, every word in Chinese, a
+    panel of his stations, and a Chinese caption."""
+    zhao = await a_chinese_area_admin(db)
+    font = charts.Font("Noto Sans CJK SC", "normal")
+    chart, caption = await drawn(service, db, zhao, ["2026-03"], monkeypatch, tmp_path, font)
+    period = "2026-03-01..2026-03-31"
+    assert caption == f"📊 中心街街道新时代文明实践所 · {period}"
+    assert chart.title == f"诉求统计 · 中心街街道新时代文明实践所 · {period}"
+    assert (chart.categories_title, chart.areas_title) == (
+        "按类别：受理 / 已关闭", "按区域：受理 / 已关闭")
+    assert sum(bar.collected for bar in chart.categories) == 2
+    assert {bar.label for bar in chart.categories} >= {"助老服务"}
+    assert [bar.label for bar in chart.areas if bar.collected] == ["中心街第1社区新时代文明实践站"]
+    assert sum(bar.collected for bar in chart.series) == 2
+
+
+async def test_without_a_chinese_font_the_chart_speaks_english_and_the_caption_chinese(
+    service: Statistics, db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    zhao = await a_chinese_area_admin(db)
+    chart, caption = await drawn(service, db, zhao, ["2026-03"], monkeypatch, tmp_path, None)
+    assert chart.title.startswith("Statistics · Zhongxinjie Subdistrict Practice Institute")
+    assert chart.categories_title == "By category: collected / closed"
+    assert caption.startswith("📊 中心街街道新时代文明实践所")
+
+
+async def test_a_request_filed_seconds_after_midnight_is_charted_on_its_own_day(
+    service: Statistics, db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Filed at 00:00:05 on 2 March in Shanghai (16:00:05 UTC on the 1st): the chart's bar
+    of 2 March counts it, the 1st's does not."""
+    before, _ = await drawn(service, db, Who(CENTRE, "Centre"), ["2026-03"], monkeypatch,
+                            tmp_path, None)
+    async with db.transaction() as repo:
+        await repo.requests.bulk_requests([request("r13", GML1, "elderly", at(3, 2, 0) + 5)])
+        (job,) = await repo.timers.pending_jobs()
+        await repo.timers.finish_job(job.id, NOW)
+    after, _ = await drawn(service, db, Who(CENTRE, "Centre"), ["2026-03"], monkeypatch,
+                           tmp_path, None)
+    counted = {bar.label: bar.collected for bar in before.series}
+    now = {bar.label: bar.collected for bar in after.series}
+    assert now["03-02"] == counted["03-02"] + 1
+    assert now["03-01"] == counted["03-01"]
+
+
+def test_counts_add_up_shape_by_shape() -> None:
+    """Two kinds of request closed without confirmation add up; one never dispatched (an
+    import, say) is collected but not counted as dispatched; ratings count by stars."""
+    closed, cancelled = ALL_STATUSES.index("closed"), ALL_STATUSES.index("cancelled")
+    counts = sql.Counts()
+    counts.add(closed | sql.DISPATCHED_BIT | sql.CLAIMED_BIT | sql.DONE_BIT, 3)
+    counts.add(closed | sql.DISPATCHED_BIT | sql.REOPENED_BIT, 2)
+    counts.add(closed | sql.CONFIRMED | sql.DISPATCHED_BIT | 4 << sql.RATING_SHIFT, 5)
+    counts.add(cancelled | sql.BY_CITIZEN, 7)
+    assert (counts.collected, counts.dispatched, counts.claimed, counts.done) == (17, 10, 3, 3)
+    assert (counts.unconfirmed, counts.confirmed, counts.reopened) == (2 + 3, 5, 2)
+    assert (counts.cancelled_by_citizen, counts.cancelled_by_admin) == (7, 0)
+    assert counts.ratings[4] == 5 and counts.rated == 5
+
+
+def test_a_division_code_in_the_area_file_is_an_area_not_a_year(
+    db: Database, tmp_path: Path,
+) -> None:
+    """Areas named by their division codes (370402001 starts like a year): /stats 370402001
+    is that station's figures, not a period."""
+    from bot.config import parse_config
+
+    (tmp_path / "codes.csv").write_text(
+        "id,parent_id,name_zh,name_en,lat,lon\n"
+        "370402,,市中区,Shizhong,34.86,117.55\n"
+        "370402001,370402,中心街,Zhongxinjie,34.86,117.55\n", encoding="utf-8")
+    config = parse_config({
+        "telegram": {"token": TOKEN},
+        "bot": {"database": "civicloop.db", "default_language": "en", "admin_ids": [CENTRE]},
+        "categories": CATEGORIES,
+        "areas": {"file": "codes.csv"},
+    }, env={}, base_dir=tmp_path)
+    env = Env(db=db, config=config, t=Catalogs.load("en"), clock=FixedClock())
+    statistics = Statistics(env, RequestLoop(env), Roles(env), Jobs(env))
+    read = statistics.read_args(Role(CENTRE, centre=True), ["370402001"], "en")
+    assert not isinstance(read, str), read
+    period, scope = read
+    assert period.label == "all" and scope.named == ("370402001",)

@@ -47,7 +47,7 @@ AREAS: dict[str, list[str]] = {
         "bot.requests.loop.x?RequestLoop?claim_in__mutmut_*",
         "bot.requests.loop.x?RequestLoop?_await_claim__mutmut_*",
         "bot.requests.loop.x?RequestLoop?stop_clocks__mutmut_*",
-        "storage.repo.x?Repo?claim__mutmut_*",
+        "storage.repos.requests.x?RequestsRepo?claim__mutmut_*",
     ],
     # The sweep over due timers (every end-to-end story runs it: the slowest area).
     "timers": [
@@ -62,7 +62,7 @@ AREAS: dict[str, list[str]] = {
         "bot.requests.loop.x?RequestLoop?admin_chats__mutmut_*",
         "bot.requests.loop.x?RequestLoop?card_chats__mutmut_*",
         "bot.requests.loop.x?RequestLoop?post_card__mutmut_*",
-        "storage.repo.x?Repo?escalate__mutmut_*",
+        "storage.repos.requests.x?RequestsRepo?escalate__mutmut_*",
     ],
     # /stats: the counts, shares and durations, and the queries behind them.
     "stats": ["bot.reports.stats.*", "storage.stats.*"],
