@@ -14,6 +14,7 @@ from telegram.error import InvalidToken
 from bot.app import run
 from bot.config import Config, ConfigError, load_config
 from bot.context import Clock, ShiftedClock
+from storage.lock import AlreadyRunning
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidToken:
         print("telegram.token: Telegram rejected the bot token", file=sys.stderr)
         return 2
+    except AlreadyRunning as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return 3
     except Exception:
         logging.getLogger("bot").critical("civicloop stopped on an error", exc_info=True)
         return 1

@@ -25,9 +25,11 @@ from bot.context import Clock, Env
 from bot.delivery.polling import Poller
 from bot.delivery.transport import AiohttpRequest
 from bot.i18n import Catalogs
+from bot.logs import redact_token
 from bot.wiring import Services, build_services
 from handlers import citizen, errors, routes
 from storage import Database
+from storage.lock import InstanceLock
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,24 @@ async def run(
     Raises if polling cannot go on (a rejected token), so the process exits non-zero.
     `request` is an optional in-process transport in place of HTTP (see build_application).
     """
+    redact_token(config.token)
+    lock = InstanceLock(config.database) if str(config.database) != ":memory:" else None
+    if lock is not None:
+        lock.acquire()  # AlreadyRunning if another process serves this database
+    try:
+        await _run_locked(config, stop, clock, on_ready, request)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run_locked(
+    config: Config,
+    stop: asyncio.Event,
+    clock: Clock | None,
+    on_ready: Callable[[Services], None] | None,
+    request: BaseRequest | None,
+) -> None:
     db = await Database.open(config.database)
     try:
         env = Env(db=db, config=config, t=Catalogs.load(config.default_language),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.areas.tree import AreaError, AreaTree, load_areas
@@ -92,6 +93,9 @@ class Delivery:
     global_per_second: float = 29.0
     max_attempts: int = 8
     concurrency: int = 8
+    # An outage (Telegram or the network unreachable) longer than this is reported to the
+    # admins once, when it is over.
+    outage_report_after: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class Volunteering:
 class Config:
     """Everything civicloop needs to start."""
 
-    token: str
+    token: str = field(repr=False)  # never in a log line or a traceback's locals
     base_url: str | None
     base_file_url: str | None
     poll_timeout: int
@@ -217,8 +221,9 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
 
     config = Config(
         token=token,
-        base_url=telegram.text("base_url", "") or None,
-        base_file_url=telegram.text("base_file_url", "") or None,
+        base_url=_api_url(telegram.key("base_url"), telegram.text("base_url", "")),
+        base_file_url=_api_url(telegram.key("base_file_url"),
+                               telegram.text("base_file_url", "")),
         poll_timeout=telegram.integer("poll_timeout", 10, low=0, high=50),
         database=database,
         default_language=language,
@@ -240,6 +245,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
             global_per_second=delivery.number("global_per_second", 29.0, low=0.1, high=1000),
             max_attempts=delivery.integer("max_attempts", 8, low=1, high=100),
             concurrency=delivery.integer("concurrency", 8, low=1, high=64),
+            outage_report_after=delivery.duration("outage_report_after", 60.0),
         ),
     )
     # A typo (or a key in the wrong table) would otherwise silently leave a default in place.
@@ -249,7 +255,8 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     limits.refuse_unknown(("description_max_chars", "max_photos", "max_open_requests",
                            "max_requests_per_day"))
     delivery.refuse_unknown(("private_per_second", "private_burst", "group_per_minute",
-                             "global_per_second", "max_attempts", "concurrency"))
+                             "global_per_second", "max_attempts", "concurrency",
+                             "outage_report_after"))
     areas_table.refuse_unknown(("file",))
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
                                         "areas", "volunteers", "categories"})
@@ -309,7 +316,7 @@ def _load_teams(path: Path, areas: AreaTree | None) -> tuple[Team, ...]:
             raise ConfigError(f"{where}: unknown area {area_id!r}")
         if not name_zh or not name_en:
             raise ConfigError(f"{where}: {team_id!r} needs both name_zh and name_en")
-        if leader and not (leader.isdigit() and int(leader) > 0):
+        if leader and not (leader.isascii() and leader.isdigit() and int(leader) > 0):
             raise ConfigError(f"{where}: leader_id must be a person's Telegram user id "
                               f"(got {leader!r})")
         teams[team_id] = Team(team_id, area_id or None, {"zh": name_zh, "en": name_en},
@@ -480,3 +487,21 @@ class _Reader:
             raise ConfigError(
                 f"{self.key(name)}: must be between {low} and {high} (got {value!r})"
             )
+
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _api_url(key: str, url: str) -> str | None:
+    """A Bot API address: https, or http only to this machine (a local Bot API server or the
+    sandbox). The token travels in every request's path, so plain http elsewhere would show it
+    to the network."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:
+        return url
+    raise ConfigError(f"{key}: must be an https:// address (http:// only for localhost), "
+                      f"got {url.split('?')[0][:60]!r}")

@@ -65,6 +65,9 @@ class Sandbox:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._faults: list[Fault] = []
+        # While set, every connection is dropped unanswered, as if the network were down.
+        self.unreachable = False
+        self.dropped: list[str] = []  # the methods of the calls dropped that way
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -164,6 +167,11 @@ class Sandbox:
     # ---- HTTP ----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.unreachable:
+            self.dropped.append(request.path.rsplit("/", 1)[-1])
+            if request.transport is not None:
+                request.transport.abort()  # the client sees the connection reset
+            return web.Response(status=503)  # never reaches it: the transport is gone
         path = request.path
         if path.startswith("/file/bot"):
             return self._serve_file(path[len("/file/bot"):])

@@ -25,11 +25,14 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# What each connection is set to: write-ahead log (readers never block the writer), a busy
-# wait instead of an error when another process holds the file a moment, and foreign keys.
+# What each connection is set to: write-ahead log (readers never block the writer); every
+# COMMIT synced to disk (FULL), because the poller confirms an update to Telegram once the
+# transaction holding it committed, and the sender tells people what a commit decided: under
+# NORMAL a power cut could lose a committed claim someone was already told about; a busy wait
+# instead of an error when another process holds the file a moment; and foreign keys.
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
+    "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )

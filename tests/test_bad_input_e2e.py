@@ -654,3 +654,30 @@ async def test_a_barrage_of_forged_presses_never_breaks_the_bot(
     await li.wait_for(text=f"You took {ref}")
     assert_nothing_broke(town, caplog)
 
+
+
+# ---- 9. junk after a command ---------------------------------------------------------------
+
+
+JUNK_ARGUMENTS = ["² x", "１２３ ⁵", "-0 ９", "@ @", "٣ ٤", "𝟙𝟚 area", "9" * 40, "‮ reversed"]
+
+
+async def test_every_command_with_junk_arguments_gets_an_answer_and_no_error(
+        town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    """The centre admin types every command followed by Unicode digits, superscripts, Arabic
+    numerals, an id too long for any integer and a direction mark, in private (where every
+    command works for him, and Telegram allows many messages a second): each one is
+    answered, and nothing is logged as an error."""
+    from handlers.routes import COMMANDS
+
+    admin, where = town.admin, town.admin.private
+    for command in COMMANDS:
+        for junk in JUNK_ARGUMENTS:
+            before = len(where.bot_messages())
+            await admin.send(f"/{command.name} {junk}", chat=where)
+            try:
+                await town.sb.wait_until(lambda n=before: len(where.bot_messages()) > n,
+                                         timeout=10)
+            except TimeoutError:
+                raise AssertionError(f"no answer to /{command.name} {junk}") from None
+    assert_nothing_broke(town, caplog)

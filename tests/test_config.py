@@ -223,3 +223,31 @@ def test_an_unknown_table_is_refused_by_name() -> None:
            "categories": [{"code": "a", "zh": "甲", "en": "A"}]}
     with pytest.raises(ConfigError, match=r"^limit: unknown table"):
         parse_config(raw, env={}, base_dir=Path("."))
+
+
+def test_the_config_never_shows_the_token_when_printed() -> None:
+    config = parse()
+    assert config.token and config.token not in repr(config)
+    assert config.token.split(":")[1] not in str(config)
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("https://api.telegram.org/bot", True),
+    ("https://tg-proxy.example.org:8443/bot", True),
+    ("http://127.0.0.1:8081/bot", True),      # a local Bot API server
+    ("http://localhost:8081/bot", True),
+    ("http://api.telegram.org/bot", False),   # the token would cross the network in clear
+    ("http://10.0.0.5:8081/bot", False),
+    ("ftp://example.org/bot", False),
+    ("api.telegram.org/bot", False),
+])
+def test_the_bot_api_address_must_be_https_unless_it_is_this_machine(
+    url: str, allowed: bool
+) -> None:
+    for key in ("base_url", "base_file_url"):
+        if allowed:
+            assert getattr(parse(telegram={"token": GOOD["telegram"]["token"], key: url}),
+                           key) == url
+        else:
+            with pytest.raises(ConfigError, match=f"telegram.{key}: must be an https://"):
+                parse(telegram={"token": GOOD["telegram"]["token"], key: url})

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.areas",),
     ("storage",),
     ("bot.config", "bot.i18n", "bot.locales", "bot.context", "bot.buttons", "bot.ui",
-     "bot.dialogs", "bot.unit"),
+     "bot.dialogs", "bot.unit", "bot.logs"),
     ("bot.people",),
     ("bot.requests", "bot.volunteers"),
     ("bot.schedule", "bot.delivery"),

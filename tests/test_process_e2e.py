@@ -154,3 +154,37 @@ def sandbox_errors_are_only_expected(sb: Sandbox) -> bool:
     return all(method == "getUpdates"
                or (method == "editMessageText" and "message is not modified" in description)
                for method, description in sb.errors)
+
+
+async def test_a_second_process_on_the_same_database_refuses_to_start(
+    world: tuple[BotProcess, SimUser, SimUser, SimChat],
+) -> None:
+    """An operator starts the bot twice by mistake: the second says why and exits 3, polling
+    nothing, and the first goes on serving."""
+    bot, citizen, _, _ = world
+    polls = bot.sb.polls_started
+    second = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--config", str(bot.config), "--log-level", "WARNING",
+        cwd=ROOT, env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(second.communicate(), timeout=30)
+    assert second.returncode == 3
+    said = stderr.decode()
+    assert "another civicloop" in said and "is serving this database" in said
+    assert "Traceback" not in said
+    assert bot.proc is not None and str(bot.proc.pid) in said
+    await citizen.send("/start")
+    await citizen.wait_for(text="volunteer service", timeout=10)
+    assert bot.sb.polls_started > polls  # the first one still polls
+
+
+async def test_after_a_kill_the_lock_is_free_again(
+    world: tuple[BotProcess, SimUser, SimUser, SimChat],
+) -> None:
+    """The lock dies with the process: after a SIGKILL the bot starts again at once."""
+    bot, citizen, _, _ = world
+    await bot.kill()
+    await bot.start()
+    await citizen.send("/start")
+    await citizen.wait_for(text="volunteer service", timeout=10)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 INBOX_KEEP_SECONDS = 2 * 86400
-MAX_BACKOFF = 60.0
+MAX_BACKOFF = 15.0  # while Telegram is away, look again this often at most
 
 # getUpdates is fetched raw (do_api_request), not through Bot.get_updates: the inbox stores
 # Telegram's own JSON, and each update is parsed once, when it is handled. PTB suggests its

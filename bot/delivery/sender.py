@@ -8,6 +8,7 @@ import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ GLOBAL_WINDOW = 1.0
 PRIVATE_RATE_MARGIN = 0.9  # refill private chats a tenth slower than configured
 PRIVATE_SPARE = 0.5  # and keep half a message in hand for network jitter
 MAX_BACKOFF = 300.0
+# Telegram unreachable: the first pause, doubled while it stays away, up to the last.
+OUTAGE_FIRST_PAUSE = 1.0
+OUTAGE_MAX_PAUSE = 15.0
 BATCH = 200
 # The sender keeps the outbox's head between looks (units of work offer what they queue) and
 # reads it again only when its view may be stale: a chat it sent to has more waiting, a call
@@ -154,6 +158,27 @@ def _trim(window: deque[float], now: float, span: float) -> deque[float]:
     return window
 
 
+class Outage:
+    """Telegram (or the network to it) unreachable: since when, and how long to pause."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None  # the clock's time of the first failed call
+        self.pause = 0.0
+
+    def failed(self, now: float) -> float:
+        """A call could not reach Telegram: how many seconds to pause every call."""
+        if self.since is None:
+            self.since, self.pause = now, OUTAGE_FIRST_PAUSE
+        else:
+            self.pause = min(self.pause * 2, OUTAGE_MAX_PAUSE)
+        return self.pause
+
+    def over(self) -> float | None:
+        """A call went through: when the outage began, if there was one (and forget it)."""
+        since, self.since, self.pause = self.since, None, 0.0
+        return since
+
+
 class Sender:
     """Makes the outbox's calls in order per chat, several chats at a time."""
 
@@ -172,6 +197,7 @@ class Sender:
         self._read_at = 0.0
         # Chats that were mid-call when the head was read and had more queued behind it.
         self._more_behind: set[int] = set()
+        self.outage = Outage()
 
     def wake(self) -> None:
         """Look at the outbox now (something was just queued)."""
@@ -416,12 +442,40 @@ class Sender:
                 await self._finish(row, error=f"bad request: {exc.message}")
             return None
         except NetworkError as exc:  # includes TimedOut; a retried send may duplicate
-            await self._retry(head, f"network: {exc.message}")
+            # Telegram or the network is away: hold every call (the row stays as it is, no
+            # attempt used up) and try again after a pause that grows while it stays away.
+            if self.outage.since is None:
+                log.warning("cannot reach Telegram (%s): sending paused until it answers",
+                            exc.message)
+            pause = self.outage.failed(self.env.now())
+            self.pacer.pause(time.monotonic() + pause)
             return None
         except TelegramError as exc:
             await self._retry(head, f"telegram: {exc.message}")
             return None
+        if self.outage.since is not None:
+            await self._outage_over()
         return result
+
+    async def _outage_over(self) -> None:
+        """Telegram answers again: log it, and tell the admins if it was away long."""
+        since = self.outage.over()
+        if since is None:
+            return
+        now, env = self.env.now(), self.env
+        lasted = now - since
+        log.warning("Telegram reachable again after %.0f s; sending resumes", lasted)
+        if lasted < env.config.delivery.outage_report_after:
+            return
+        lang = env.config.default_language
+        started = datetime.fromtimestamp(since, env.config.timezone).strftime("%Y-%m-%d %H:%M")
+        async with env.db.transaction() as repo:
+            waiting = await repo.outbox.pending_outbox()
+            text = env.t(lang, "delivery.outage_over", since=started,
+                         minutes=max(1, round(lasted / 60)), waiting=waiting)
+            notices = [ui.message(chat, text) for chat in env.config.admin_chats()]
+            await repo.outbox.enqueue(notices, now)
+        self.wake()
 
     async def _card_batch(self, head: OutboxRow) -> list[tuple[OutboxRow, str]]:
         """The group's head card and the text cards queued right behind it (nothing else in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.context import Env, Who
@@ -9,6 +10,8 @@ from storage import Repo, User
 
 CENTRE = "centre"  # a centre admin (config `bot.admin_ids`): everything, everywhere
 
+
+_USER_ID = re.compile(r"-?[0-9]{1,19}")
 
 @dataclass(frozen=True)
 class Role:
@@ -62,7 +65,8 @@ class Roles:
     async def find_user(self, repo: Repo, word: str) -> User | None:
         """Find a user by numeric id or @username (someone the bot has seen)."""
         word = word.strip()
-        if word.lstrip("-").isdigit():
+        # ASCII digits only: "²".isdigit() is true, and int("²") raises.
+        if _USER_ID.fullmatch(word):
             user_id = int(word)
             # SQLite holds 64-bit integers; Telegram's ids are far smaller.
             return await repo.people.user(user_id) if abs(user_id) < 2**53 else None

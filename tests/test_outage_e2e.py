@@ -1,0 +1,66 @@
+"""Telegram unreachable for a while: sending pauses, uses up no attempt, resumes when it is
+back, and the admins hear once how long it lasted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Town
+from tests.flows import card_of, file_request
+
+
+@pytest.fixture
+def town_settings() -> dict[str, Any]:
+    """One attempt only: before, the first network failure would have failed a message."""
+    return {"delivery": {"max_attempts": 1, "outage_report_after": "2m"}}
+
+
+async def outbox_rows(town: Town) -> list[tuple[str, int, str | None]]:
+    """Every outbox row: its status, the calls made for it, the last error kept."""
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        rows = await repo._all("SELECT status, attempts, last_error FROM outbox ORDER BY id")
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def test_a_five_minute_outage_delays_the_reminder_and_loses_nothing(town: Town) -> None:
+    """Alice's request waits for a volunteer. The network goes down just as its claim
+    reminder falls due: the bot tries, cannot reach Telegram, and pauses, again and again.
+    Five minutes later Telegram is back: the reminder reaches the group, no message was
+    given up, none counts a failed attempt, and the admin chat is told once what happened."""
+    ref = await file_request(town.citizen)
+    await card_of(town.volunteers, ref)
+    sent_before = len(town.volunteers.bot_messages())
+
+    town.sb.unreachable = True
+    assert await town.tick(minutes=31) >= 1  # the claim reminder is due and queued
+    await town.sb.wait_until(lambda: town.sb.dropped.count("sendMessage") >= 3, timeout=15)
+    town.clock.advance(minutes=5)
+    town.sb.unreachable = False
+
+    reminder = await town.volunteers.wait_for(text=ref, timeout=30)
+    assert "waiting" in (reminder.text or "").lower() or ref in (reminder.text or "")
+    assert len(town.volunteers.bot_messages()) > sent_before
+    notice = await town.admin_chat.wait_for(text="could not be reached", timeout=30)
+    assert "about 5 min" in (notice.text or "") and "no message was lost" in (notice.text or "")
+    statuses = await outbox_rows(town)
+    assert all(status != "failed" and error is None for status, _, error in statuses), statuses
+    assert all(calls <= 1 for _, calls, _ in statuses), statuses  # only the call that went
+    assert len([m for m in town.admin_chat.bot_messages()
+                if "could not be reached" in (m.text or "")]) == 1
+
+
+async def test_a_short_outage_is_not_reported(town: Town) -> None:
+    """A blip of a few seconds pauses sending too, but is not worth the admins' attention."""
+    ref = await file_request(town.citizen)
+    await card_of(town.volunteers, ref)
+    town.sb.unreachable = True
+    assert await town.tick(minutes=31) >= 1
+    await town.sb.wait_until(lambda: town.sb.dropped.count("sendMessage") >= 1, timeout=15)
+    town.sb.unreachable = False
+    await town.volunteers.wait_for(text=ref, timeout=30)
+    assert not [m for m in town.admin_chat.bot_messages()
+                if "could not be reached" in (m.text or "")]
