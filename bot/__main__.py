@@ -1,20 +1,31 @@
-"""`python -m bot --config config.toml`: run civicloop with long polling."""
+"""`python -m bot --config config.toml`: run civicloop with long polling.
+
+    python -m bot --config config.toml                  serve (until SIGINT or SIGTERM)
+    python -m bot --config config.toml backup FILE      copy the database to FILE, safely
+                                                        while the bot runs
+    python -m bot --config config.toml restore FILE     put a backup in the database's place
+                                                        (the bot must be stopped; the current
+                                                        database is kept beside it)
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from telegram.error import InvalidToken
 
 from bot.app import run
-from bot.config import Config, ConfigError, load_config
+from bot.config import TOKEN_ENV, Config, ConfigError, load_config
 from bot.context import Clock, ShiftedClock
-from storage.lock import AlreadyRunning
+from storage.backup import BackupError, backup, check, restore
+from storage.lock import AlreadyRunning, InstanceLock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         help="pretend the clock reads this moment at start (e.g. 2026-12-31T23:59:00+08:00) "
              "and runs on from there; for demos and rehearsals, never for a real district",
     )
+    commands = parser.add_subparsers(dest="command", metavar="{backup,restore}")
+    for name, say in (("backup", "copy the database to FILE (safe while the bot runs)"),
+                      ("restore", "put the backup FILE in the database's place")):
+        command = commands.add_parser(name, help=say)
+        command.add_argument("file", type=Path, metavar="FILE")
+        command.add_argument("--config", default=argparse.SUPPRESS,
+                             help="path to the TOML config")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -35,11 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     # One line per HTTP call drowns everything else; Telegram errors are logged where handled.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per sweep otherwise
+    environment = dict(os.environ)
+    if args.command in ("backup", "restore"):
+        # Copying the database needs no token: a cron job need not be given one.
+        environment.setdefault(TOKEN_ENV, "0:not-needed-for-backups")
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, environment)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "backup":
+        return _backup(config, args.file)
+    if args.command == "restore":
+        return _restore(config, args.file)
     try:
         clock = ShiftedClock(args.clock.timestamp()) if args.clock is not None else None
         asyncio.run(_serve(config, clock))
@@ -52,6 +78,36 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         logging.getLogger("bot").critical("civicloop stopped on an error", exc_info=True)
         return 1
+    return 0
+
+
+def _backup(config: Config, file: Path) -> int:
+    """Copy the database to `file` and say what it holds."""
+    try:
+        report = backup(config.database, file)
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {report.path}: {report.requests} requests, "
+          f"{report.size / 1e6:.1f} MB, integrity ok")
+    return 0
+
+
+def _restore(config: Config, file: Path) -> int:
+    """Restore `file` in place of the database, with the bot stopped; keep the old one."""
+    try:
+        with InstanceLock(config.database):
+            requests = check(file)
+            kept = restore(file, config.database)
+    except AlreadyRunning as exc:
+        print(f"not restored: {exc}", file=sys.stderr)
+        return 3
+    except BackupError as exc:
+        print(f"not restored: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {file} ({requests} requests) to {config.database}")
+    if kept is not None:
+        print(f"the database that was there is kept as {kept}")
     return 0
 
 

@@ -26,6 +26,7 @@ from bot.delivery.polling import Poller
 from bot.delivery.transport import AiohttpRequest
 from bot.i18n import Catalogs
 from bot.logs import redact_token
+from bot.reports import charts
 from bot.wiring import Services, build_services
 from handlers import citizen, errors, routes
 from storage import Database
@@ -194,6 +195,9 @@ async def _run_locked(
     on_ready: Callable[[Services], None] | None,
     request: BaseRequest | None,
 ) -> None:
+    if charts.cjk_font_file() is None:
+        log.warning("no CJK font (install Debian's fonts-noto-cjk, or pip install "
+                    "'civicloop[cjk-font]'): /stats charts will have English labels")
     db = await Database.open(config.database)
     try:
         env = Env(db=db, config=config, t=Catalogs.load(config.default_language),
@@ -261,6 +265,10 @@ async def serve(
         polling.cancel()
     await asyncio.gather(polling, return_exceptions=True)
     await services.jobs.stop()
+    backing_up = services.schedule.backups.running
+    if backing_up is not None and not backing_up.done():
+        log.info("waiting for the backup in progress to finish")
+        await asyncio.gather(backing_up, return_exceptions=True)
     await sender.stop()
     await app.stop()
     if not polling.cancelled() and polling.exception() is not None:

@@ -99,6 +99,15 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Backups:
+    """The daily backup: where, when (local time) and how many are kept (0: none made)."""
+
+    folder: Path | None = None  # None: `backups/` beside the database
+    at: time = time(3, 30)
+    keep: int = 7
+
+
+@dataclass(frozen=True)
 class Team:
     """A volunteer team of an area, with the leader who approves its registrations."""
 
@@ -148,6 +157,11 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     areas: AreaTree | None = None
     volunteering: Volunteering = field(default_factory=Volunteering)
+    backups: Backups = field(default_factory=Backups)
+
+    def backup_folder(self) -> Path:
+        """Where the daily backups go."""
+        return self.backups.folder or self.database.parent / "backups"
 
     def category(self, code: str) -> Category | None:
         """Return the category with this code, or None."""
@@ -234,6 +248,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         schedule=schedule,
         areas=areas,
         volunteering=_volunteering(reader.table("volunteers"), base_dir, areas),
+        backups=_backups(reader.table("backup"), base_dir),
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
         max_open_requests=limits.integer("max_open_requests", 3, low=1, high=1000),
@@ -259,7 +274,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
                              "outage_report_after"))
     areas_table.refuse_unknown(("file",))
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
-                                        "areas", "volunteers", "categories"})
+                                        "areas", "volunteers", "categories", "backup"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
     if config.admin_chat_id is None and not config.admin_ids:
@@ -355,6 +370,21 @@ def _schedule(reader: _Reader) -> Schedule:
         daily_digest=daily_digest,
         sweep_interval=reader.duration("sweep_interval", 1),
     )
+
+
+def _backups(reader: _Reader, base_dir: Path) -> Backups:
+    folder = reader.text("folder", "")
+    at = reader.text("at", "03:30")
+    try:
+        at_time = _clock_time(at)
+    except ValueError:
+        raise ConfigError(f"{reader.key('at')}: must be a time like 03:30 (got {at!r})") from None
+    path = Path(folder) if folder else None
+    if path is not None and not path.is_absolute():
+        path = base_dir / path
+    backups = Backups(folder=path, at=at_time, keep=reader.integer("keep", 7, low=0, high=3650))
+    reader.refuse_unknown(("folder", "at", "keep"))
+    return backups
 
 
 def _policy(reader: _Reader, defaults: Policy) -> Policy:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -94,6 +95,10 @@ class Engine:
         """The database thread: connect, then run the work queued, in order, until told to stop."""
         loop = ready.get_loop()
         try:
+            if self.path != ":memory:" and not os.path.exists(self.path):
+                # It will hold phone numbers and addresses: its owner's only. SQLite gives
+                # the -wal and -shm files the database file's permissions.
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
             conn.row_factory = sqlite3.Row
             for pragma in PRAGMAS:

@@ -53,7 +53,10 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     areas = bot.pop("areas", {})
     # Stories file many requests as one citizen; the intake-limit stories set their own.
     limits = {"max_open_requests": 1000, "max_requests_per_day": 10000, **bot.pop("limits", {})}
+    # No daily backup unless a story is about it: each would copy the database once.
+    backup = {"keep": 0, **bot.pop("backup", {})}
     raw = {
+        "backup": backup,
         "areas": areas,
         "limits": limits,
         "schedule": schedule,

@@ -481,7 +481,7 @@ def test_chinese_labels_have_a_font(tmp_path: Path) -> None:
     """The packaged Noto Sans CJK (or a system CJK font) is found, and a Chinese chart renders
     with it without matplotlib missing a glyph."""
     font = charts.cjk_font()
-    assert font is not None, "no CJK font: install the manimgx-fonts-cjk dependency"
+    assert font is not None, "no CJK font: `make` installs civicloop[cjk-font]"
     chart = charts.Chart("诉求统计 · 全区", "每日受理诉求", [Bar("03-01", 3, 2)], [66.7],
                          "按类别", [Bar("助老服务", 3, 2)], "按区域", [Bar("光明路", 3, 2)],
                          {"collected": "受理", "closed": "已关闭", "rate": "累计办结率"})
@@ -801,3 +801,32 @@ def test_a_division_code_in_the_area_file_is_an_area_not_a_year(
     assert not isinstance(read, str), read
     period, scope = read
     assert period.label == "all" and scope.named == ("370402001",)
+
+
+def test_a_missing_cjk_font_is_said_once_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On a machine without any CJK font the bot starts anyway and says, once, what to
+    install; with one, it says nothing."""
+    from bot import app
+
+    async def start_and_stop() -> None:
+        from bot.config import parse_config
+
+        config = parse_config({
+            "telegram": {"token": TOKEN, "base_url": "http://127.0.0.1:9/bot"},
+            "bot": {"database": "civicloop.db", "admin_ids": [CENTRE]},
+            "categories": CATEGORIES,
+        }, env={}, base_dir=tmp_path)
+        stop = asyncio.Event()
+        stop.set()  # stop at once: only the start-up checks run
+        await app.run(config, stop)
+
+    monkeypatch.setattr(charts, "cjk_font_file", lambda: None)
+    asyncio.run(start_and_stop())
+    said = [r.getMessage() for r in caplog.records if "no CJK font" in r.getMessage()]
+    assert len(said) == 1 and "fonts-noto-cjk" in said[0]
+    caplog.clear()
+    monkeypatch.setattr(charts, "cjk_font_file", lambda: tmp_path / "font.ttc")
+    asyncio.run(start_and_stop())
+    assert not [r for r in caplog.records if "no CJK font" in r.getMessage()]

@@ -509,3 +509,20 @@ async def test_a_loose_write_that_keeps_failing_is_dropped_not_carried_forever(
             failures += 1
     assert failures == 5
     assert "dropping a write that failed 5 times" in caplog.text
+
+
+async def test_a_new_database_and_its_wal_are_readable_by_their_owner_only(
+    tmp_path: Path,
+) -> None:
+    import os
+    import stat
+
+    db = await Database.open(tmp_path / "fresh.db")
+    try:
+        async with db.transaction() as repo:
+            await repo.people.see_user(5, "Li", None, "zh", NOW, private=True)
+        for name in ("fresh.db", "fresh.db-wal", "fresh.db-shm"):
+            mode = stat.S_IMODE(os.stat(tmp_path / name).st_mode)
+            assert mode == 0o600, (name, oct(mode))
+    finally:
+        await db.close()

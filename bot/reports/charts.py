@@ -3,21 +3,28 @@ completion rate, then the breakdowns by category and by area.
 
 Drawn with matplotlib's Agg backend on Figure objects (never pyplot's global state), so it is
 safe in a worker thread; matplotlib is imported only when a chart is drawn (it is slow to
-import). Chinese labels need a CJK font: the Noto Sans CJK of the `manimgx-fonts-cjk` package
-(a dependency), else one installed on the system; with none, the caller draws in English."""
+import). Chinese labels need a CJK font: the system's Noto Sans CJK (fonts-noto-cjk), else the
+optional `manimgx-fonts-cjk` package (`pip install civicloop[cjk-font]`); with none, the caller
+draws in English, and the bot says so once at start-up."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Fonts with simplified Chinese glyphs, best first: the packaged one, then common system ones.
+# Fonts with simplified Chinese glyphs, best first. Where their files are: the system's Noto
+# Sans CJK collection (Debian and Ubuntu's fonts-noto-cjk; Fedora's google-noto-sans-cjk), else
+# the optional pip package.
+SYSTEM_CJK_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+                    "/usr/share/fonts/**/NotoSansCJK*.ttc",
+                    "/usr/share/fonts/**/NotoSansCJKsc-Regular.otf")
 FONT_PACKAGE, FONT_FILE = "manimgx_fonts_cjk", "NotoSansCJK-VF.otf.ttc"
 CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "Source Han Sans CN",
                 "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Droid Sans Fallback",
@@ -70,17 +77,35 @@ def cjk_font() -> Font | None:
         return _font_found[0]
 
 
+def cjk_font_file() -> Path | None:
+    """A font file with Chinese glyphs, found without loading matplotlib: the system's Noto
+    Sans CJK (Debian's fonts-noto-cjk), else the optional pip package (`civicloop[cjk-font]`)."""
+    for pattern in SYSTEM_CJK_FILES:
+        found = sorted(Path("/").glob(pattern.lstrip("/")))
+        if found:
+            return found[0]
+    spec = importlib.util.find_spec(FONT_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            packaged = Path(folder) / FONT_FILE
+            if packaged.exists():
+                return packaged
+    return None
+
+
 def _find_cjk_font() -> Font | None:
     from matplotlib import font_manager
 
     manager = font_manager.fontManager
-    try:
-        packaged = resources.files(FONT_PACKAGE) / FONT_FILE
-        with resources.as_file(packaged) as path:
-            manager.addfont(str(path))  # every face of the collection, SC among them
-    except (ModuleNotFoundError, FileNotFoundError, OSError, RuntimeError) as exc:
-        log.info("no packaged CJK font (%s); looking for one on the system", exc)
     known = {entry.name: entry for entry in manager.ttflist}
+    if not any(family in known for family in CJK_FAMILIES):
+        path = cjk_font_file()
+        if path is not None:
+            try:
+                manager.addfont(str(path))  # every face of a collection, SC among them
+            except (OSError, RuntimeError) as exc:
+                log.warning("cannot read the CJK font %s: %s", path, exc)
+            known = {entry.name: entry for entry in manager.ttflist}
     for family in CJK_FAMILIES:
         if family in known:
             # A variable font registers its default instance's weight: ask for exactly that,

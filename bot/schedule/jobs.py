@@ -52,7 +52,9 @@ class Jobs:
 
     def file_path(self, job: Job, name: str) -> Path:
         """A place for a file a job writes (sent, then deleted by the sender)."""
-        self.files_dir.mkdir(parents=True, exist_ok=True)
+        # Exports hold phone numbers: the folder is its owner's only, whatever the umask.
+        self.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.files_dir.chmod(0o700)
         return self.files_dir / f"job{job.id}-{name}"
 
     def start(self) -> None:

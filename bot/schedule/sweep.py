@@ -18,6 +18,7 @@ from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
+from bot.schedule.backups import DailyBackup
 from bot.unit import Unit, Units
 from storage import Dialog, Outgoing, Repo, Request, Timer
 from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
@@ -41,6 +42,7 @@ class Schedule:
         self.env = env
         self.loop = loop
         self.units = units  # each timer and each report is one unit of work
+        self.backups = DailyBackup(env, units)
         # The periods last found all settled: the sweep runs every second, the set of due
         # periods changes once a day, so most sweeps need not ask the database about them.
         self._settled_periods: tuple[str, ...] | None = None
@@ -85,6 +87,10 @@ class Schedule:
             await self.send_reports()
         except Exception:
             log.exception("sending reports failed; the next sweep tries again")
+        try:
+            await self.backups.start_if_due()
+        except Exception:
+            log.exception("could not start the daily backup; the next sweep tries again")
         return fired
 
     async def _settle(self, timer: Timer) -> int:

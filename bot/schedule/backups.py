@@ -1,0 +1,78 @@
+"""The daily backup: once a day after `[backup] at` (local time), a copy of the database in
+`[backup] folder`, the newest `keep` kept (storage/backup.py makes and checks each one).
+
+It runs beside the bot, in a worker thread (SQLite's online backup lets the bot keep writing),
+started by the sweep and recorded, like a report, so a restart does not make it twice. A
+failure is logged and tried again at the next sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.context import Env
+from bot.unit import Units
+from storage.backup import BackupReport, backup, prune
+
+log = logging.getLogger(__name__)
+
+PATTERN = "civicloop-*.db"
+
+
+class DailyBackup:
+    """Starts the day's backup when it is due; one at a time."""
+
+    def __init__(self, env: Env, units: Units) -> None:
+        self.env = env
+        self.units = units
+        self.running: asyncio.Task[BackupReport | None] | None = None
+        self._done_for: str | None = None  # the last day known to be backed up
+
+    def due_day(self) -> str:
+        """The day whose backup should exist by now: today after the set time, else
+        yesterday."""
+        config = self.env.config
+        local = datetime.fromtimestamp(self.env.now(), config.timezone)
+        day = local.date() if local.time() >= config.backups.at else (
+            local.date() - timedelta(days=1))
+        return day.isoformat()
+
+    async def start_if_due(self) -> None:
+        """Start the backup of the due day unless it exists or one is running."""
+        config = self.env.config
+        if config.backups.keep == 0 or str(config.database) == ":memory:":
+            return
+        if self.running is not None and not self.running.done():
+            return
+        day = self.due_day()
+        if day == self._done_for:
+            return
+        async with self.env.db.reading() as repo:
+            if await repo.timers.reported_of([("backup", day)]):
+                self._done_for = day
+                return
+        self.running = asyncio.create_task(self._make(day), name=f"backup-{day}")
+
+    async def _make(self, day: str) -> BackupReport | None:
+        config = self.env.config
+        folder = config.backup_folder()
+        try:
+            report = await asyncio.to_thread(
+                backup, config.database, folder / f"civicloop-{day}.db")
+            async with self.units.for_job() as unit:
+                await unit.repo.timers.record_report("backup", day, self.env.now())
+            removed = await asyncio.to_thread(prune, folder, PATTERN, config.backups.keep)
+        except Exception:
+            log.exception("the daily backup of %s failed; the next sweep tries again", day)
+            return None
+        self._done_for = day
+        log.info("backup of %s written to %s (%s requests, %.1f MB); %s old ones removed",
+                 day, report.path, report.requests, report.size / 1e6, len(removed))
+        return report
+
+    def folder(self) -> Path:
+        """Where the backups go."""
+        return self.env.config.backup_folder()
