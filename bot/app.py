@@ -233,8 +233,6 @@ async def serve(
     await app.start()
     sender.start()
     services.jobs.start()
-    if on_ready is not None:
-        on_ready(services)
 
     async def catch_up() -> None:
         # What fell due while we were down runs now (an interval trigger's first run would
@@ -245,6 +243,25 @@ async def serve(
             log.exception("the start-up sweep failed; the periodic sweep will try again")
 
     poller = Poller(env, app, config.poll_timeout, on_caught_up=catch_up)
+    ops = services.ops
+    ops.poller = poller
+    await ops.start()
+    if on_ready is not None:
+        on_ready(services)
+    try:
+        await _poll_until_stopped(app, services, poller, stop)
+    finally:
+        await ops.stop()
+
+
+async def _poll_until_stopped(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    poller: Poller,
+    stop: asyncio.Event,
+) -> None:
+    """Poll until `stop` is set, then stop in order: polling, jobs, a backup, the sender."""
+    env, sender = services.env, services.sender
     polling = asyncio.create_task(poller.run())
     log.info("civicloop is serving as @%s", env.bot_username)
     stopper = asyncio.create_task(stop.wait())

@@ -99,6 +99,14 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Http:
+    """The operator's HTTP endpoint (/healthz, /metrics): off unless `listen` is set."""
+
+    host: str | None = None
+    port: int = 0
+
+
+@dataclass(frozen=True)
 class Backups:
     """The daily backup: where, when (local time) and how many are kept (0: none made)."""
 
@@ -158,6 +166,7 @@ class Config:
     areas: AreaTree | None = None
     volunteering: Volunteering = field(default_factory=Volunteering)
     backups: Backups = field(default_factory=Backups)
+    http: Http = field(default_factory=Http)
 
     def backup_folder(self) -> Path:
         """Where the daily backups go."""
@@ -249,6 +258,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         areas=areas,
         volunteering=_volunteering(reader.table("volunteers"), base_dir, areas),
         backups=_backups(reader.table("backup"), base_dir),
+        http=_http(reader.table("http")),
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
         max_open_requests=limits.integer("max_open_requests", 3, low=1, high=1000),
@@ -274,7 +284,8 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
                              "outage_report_after"))
     areas_table.refuse_unknown(("file",))
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
-                                        "areas", "volunteers", "categories", "backup"})
+                                        "areas", "volunteers", "categories", "backup",
+                                        "http"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
     if config.admin_chat_id is None and not config.admin_ids:
@@ -370,6 +381,18 @@ def _schedule(reader: _Reader) -> Schedule:
         daily_digest=daily_digest,
         sweep_interval=reader.duration("sweep_interval", 1),
     )
+
+
+def _http(reader: _Reader) -> Http:
+    listen = reader.text("listen", "")
+    reader.refuse_unknown(("listen",))
+    if not listen:
+        return Http()
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{reader.key('listen')}: must look like 127.0.0.1:9090 "
+                          f"(got {listen!r})")
+    return Http(host=host.strip("[]"), port=int(port))
 
 
 def _backups(reader: _Reader, base_dir: Path) -> Backups:

@@ -17,6 +17,7 @@ from bot import ui
 from bot.console.admin import AdminConsole
 from bot.context import Env, Who
 from bot.delivery.sender import Sender
+from bot.ops.http import OpsServer
 from bot.people.menus import CommandMenus, Menu
 from bot.people.roles import Roles
 from bot.reports.export import Exports
@@ -51,6 +52,7 @@ class Services:
     exports: Exports
     casework: Casework
     menus: CommandMenus
+    ops: OpsServer
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -95,4 +97,5 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         exports=Exports(env=env, roles=roles, jobs=jobs, volunteers=volunteers),
         casework=Casework(env=env, loop=loop, roles=roles, leave_form=intake.cancel_command),
         menus=command_menus,
+        ops=OpsServer(env, sender),
     )

@@ -55,7 +55,9 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     limits = {"max_open_requests": 1000, "max_requests_per_day": 10000, **bot.pop("limits", {})}
     # No daily backup unless a story is about it: each would copy the database once.
     backup = {"keep": 0, **bot.pop("backup", {})}
+    http = bot.pop("http", {})
     raw = {
+        "http": http,
         "backup": backup,
         "areas": areas,
         "limits": limits,

@@ -78,6 +78,12 @@ def test_the_environment_token_wins_over_the_file() -> None:
         ({"schedule": {"daily_digest": "25:00"}}, "schedule.daily_digest"),
         ({"categories": [{"code": "a", "zh": "x", "en": "x", "auto_close": "0m"}]},
          "categories[0].auto_close"),
+        ({"http": {"listen": "9090"}}, "http.listen: must look like 127.0.0.1:9090"),
+        ({"http": {"listen": "localhost:99999"}}, "http.listen"),
+        ({"http": {"port": 9090}}, "http.port"),
+        ({"backup": {"at": "3am"}}, "backup.at: must be a time"),
+        ({"backup": {"keep": -1}}, "backup.keep"),
+        ({"delivery": {"outage_report_after": "soon"}}, "delivery.outage_report_after"),
     ],
 )
 def test_a_wrong_value_is_refused_naming_the_key(changes: dict[str, Any], key: str) -> None:

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.people",),
     ("bot.requests", "bot.volunteers"),
     ("bot.schedule", "bot.delivery"),
-    ("bot.console", "bot.reports"),
+    ("bot.console", "bot.reports", "bot.ops"),
     ("bot.wiring",),
     ("handlers",),
     ("bot.app",),

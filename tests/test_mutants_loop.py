@@ -30,3 +30,21 @@ async def test_a_claim_link_followed_too_late_says_in_private_that_it_was_taken(
     assert told.chat is town.vol2.private
     assert ref not in (told.text or "")
     assert "claimed by Li" in (card.text or "")
+
+
+async def test_a_chinese_volunteer_who_claims_through_the_link_is_answered_in_chinese(
+    town: Town,
+) -> None:
+    """Grandma Wang volunteers too. She presses Claim before ever opening the bot, follows
+    the link, and the request is hers: its details and buttons come in Chinese."""
+    grandma = town.grandma
+    town.volunteers.add_member(grandma)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    press = await grandma.press(CLAIM, chat=town.volunteers, message=card)
+    answer = await press.answer()
+    assert answer.url is not None
+    await grandma.send(f"/start {answer.url.split('?start=', 1)[1]}")
+    details = await grandma.wait_for(text=f"您已接单 {ref}")
+    assert "You took" not in (details.text or "")
+    assert details.buttons == ["✅ 办结", "↩️ 退回"]

@@ -78,3 +78,37 @@ def test_when_even_that_is_too_long_every_card_shrinks_to_its_header(env: Env) -
     assert text == "📌 Request 2026-000001\n\n📌 Request 2026-000002"
     assert render.utf16_units(text) <= ui.TEXT_MAX
     assert markup is not None and len(markup["inline_keyboard"]) == 2
+
+
+def grandmas_request(**changes: Any) -> Any:
+    """Grandma Wang's request, filed at 23:45 on 31 December 2026 in Shanghai."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from storage import Request
+
+    filed = datetime(2026, 12, 31, 23, 45, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    fields: dict[str, Any] = dict(
+        id=7, ref="2026-000123", citizen_id=500, language="zh", category="elderly",
+        description="帮忙买菜", photos=[], voice_file_id=None, latitude=None, longitude=None,
+        address=None, phone=None, status="claimed", dispatch_chat_id=-100, card_chat_id=None,
+        card_message_id=None, card_kind=None, volunteer_id=600, volunteer_name="Li",
+        done_note=None, done_photo=None, rating=None, comment=None, closed_how=None,
+        cancelled_by=None, reopen_count=0, created_at=filed, updated_at=filed)
+    fields.update(changes)
+    return Request(**fields)
+
+
+def test_a_line_of_my_requests_reads_in_the_citizens_language_at_local_time(env: Env) -> None:
+    """The list line: reference, category, state and the local date and time, in Chinese for
+    Grandma Wang, in English for Alice; the time is Shanghai's, not the machine's."""
+    request = grandmas_request()
+    assert render.request_line(env, request, "zh") == (
+        "• <b>2026-000123</b> · 助老服务 · 志愿者办理中 · 2026-12-31 23:45")
+    assert render.request_line(env, request, "en") == (
+        "• <b>2026-000123</b> · Help for the elderly · a volunteer is on it · 2026-12-31 23:45")
+
+
+def test_the_whole_district_has_its_name_in_each_language(env: Env) -> None:
+    assert render.area_name(env, None, "zh") != render.area_name(env, None, "en")
+    assert render.area_name(env, None, "zh") == env.t("zh", "area.district")

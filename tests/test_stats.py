@@ -699,7 +699,12 @@ async def drawn(service: Statistics, db: Database, who: Who, args: list[str],
         (job,) = await repo.timers.pending_jobs()
     drawn_charts: list[charts.Chart] = []
     monkeypatch.setattr(charts, "cjk_font", lambda: font)
-    monkeypatch.setattr(charts, "render", lambda chart, path, font: drawn_charts.append(chart))
+
+    def render(chart: charts.Chart, path: Path, used: charts.Font | None) -> None:
+        assert used is font  # Chinese words are drawn with the font that has them
+        drawn_charts.append(chart)
+
+    monkeypatch.setattr(charts, "render", render)
     caption = await asyncio.to_thread(service.draw, job, tmp_path / "stats.png",
                                       db.snapshot_reader())
     (chart,) = drawn_charts
@@ -830,3 +835,79 @@ def test_a_missing_cjk_font_is_said_once_at_start_up(
     monkeypatch.setattr(charts, "cjk_font_file", lambda: tmp_path / "font.ttc")
     asyncio.run(start_and_stop())
     assert not [r for r in caplog.records if "no CJK font" in r.getMessage()]
+
+
+async def test_every_refusal_of_stats_is_in_chinese_for_a_chinese_admin(
+    service: Statistics, db: Database,
+) -> None:
+    """A wrong period, an unknown area, two periods, an area outside his own and a
+    non-admin's /stats: each one line, in Chinese."""
+    zhao = await a_chinese_area_admin(db)
+    async with db.transaction() as repo:
+        await repo.people.see_user(NOBODY, "Nobody", None, "zh", NOW, private=True)
+        await repo.people.set_language(NOBODY, "zh", NOW)
+    for args in (["2026-13-01"], ["nowhere"], ["month", "year"], [GML]):
+        await ask_stats(service, zhao, AREA_ADMIN, args)
+    await ask_stats(service, Who(NOBODY, "Nobody"), NOBODY, [])
+    texts = [payload["text"] for _, _, payload in await outbox(db)]
+    t = service.env.t
+    assert texts[0].startswith("没有时段 2026-13-01") or "2026-13-01" in texts[0]
+    assert texts[2] == t("zh", "stats.usage")
+    assert texts[1] == t("zh", "stats.unknown_area", area="nowhere")
+    assert texts[3].startswith("光明路街道新时代文明实践所")
+    assert texts[4] == t("zh", "admin.not_admin")
+    assert all(not text.startswith(("Usage", "There is", "Sorry")) for text in texts)
+
+
+async def test_all_time_with_nothing_rated_reads_in_chinese(
+    service: Statistics, db: Database,
+) -> None:
+    """/stats all for an area where nobody rated anything yet: the period is 全部, the
+    satisfaction line says there are no ratings, in Chinese."""
+    zhao = await a_chinese_area_admin(db)
+    await ask_stats(service, zhao, AREA_ADMIN, ["all"])
+    ((_, _, payload),) = await outbox(db)
+    lines = payload["text"].splitlines()
+    assert lines[0].endswith("· 全部")
+    assert "满意度：暂无评价" in lines
+
+
+async def test_an_admin_of_two_areas_sees_both_as_rows(service: Statistics, db: Database) -> None:
+    async with db.transaction() as repo:
+        await repo.people.bulk_users([AREA_ADMIN], NOW)
+        await repo.people.grant(AREA_ADMIN, ZXJ, CENTRE, NOW)
+        await repo.people.grant(AREA_ADMIN, GML, CENTRE, NOW)
+    await ask_stats(service, Who(AREA_ADMIN, "Zhao"), AREA_ADMIN, ["2026-03"])
+    ((_, _, payload),) = await outbox(db)
+    rows = payload["text"].split("<b>By area</b>")[1]
+    assert "Guangminglu Subdistrict Practice Institute: 7 / 3" in rows
+    assert "Zhongxinjie Subdistrict Practice Institute: 2 / 0" in rows
+
+
+async def test_a_half_hour_time_zone_charts_a_request_after_midnight_on_its_own_day(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A district on India's clock (UTC+5:30): a request filed at 00:10 on 2 March local is
+    18:40 UTC on the 1st; it adds to the bar of 2 March, as the people there count days."""
+    from bot.config import parse_config
+
+    config = parse_config({
+        "telegram": {"token": TOKEN},
+        "bot": {"database": "civicloop.db", "default_language": "en", "admin_ids": [CENTRE],
+                "timezone": "Asia/Kolkata"},
+        "categories": CATEGORIES,
+    }, env={}, base_dir=tmp_path)
+    env = Env(db=db, config=config, t=Catalogs.load("en"), clock=FixedClock())
+    statistics = Statistics(env, RequestLoop(env), Roles(env), Jobs(env))
+    centre = Who(CENTRE, "Centre")
+    before, _ = await drawn(statistics, db, centre, ["2026-03"], monkeypatch, tmp_path, None)
+    filed = datetime(2026, 3, 2, 0, 10, tzinfo=ZoneInfo("Asia/Kolkata")).timestamp()
+    async with db.transaction() as repo:
+        await repo.requests.bulk_requests([request("r20", None, "legal", filed)])
+        (job,) = await repo.timers.pending_jobs()
+        await repo.timers.finish_job(job.id, NOW)
+    after, _ = await drawn(statistics, db, centre, ["2026-03"], monkeypatch, tmp_path, None)
+    counted = {bar.label: bar.collected for bar in before.series}
+    now = {bar.label: bar.collected for bar in after.series}
+    assert now["03-02"] == counted["03-02"] + 1
+    assert now["03-01"] == counted["03-01"]

@@ -48,6 +48,10 @@ class Poller:
         self.on_caught_up = on_caught_up
         self._stopping = asyncio.Event()
         self.failures = 0
+        # For /healthz and /metrics: updates handled, and when the last one came (the clock's
+        # time; None: none yet).
+        self.handled = 0
+        self.last_update_at: float | None = None
 
     def stop(self) -> None:
         """Stop after the update in hand; stored updates not yet handled wait for next start."""
@@ -174,6 +178,8 @@ class Poller:
         if not marked:
             async with self.env.db.single() as repo:
                 await repo.inbox.mark_processed(update_id, self.env.now())
+        self.handled += 1
+        self.last_update_at = self.env.now()
 
 
 def _seconds(value: object) -> float:

@@ -198,6 +198,9 @@ class Sender:
         # Chats that were mid-call when the head was read and had more queued behind it.
         self._more_behind: set[int] = set()
         self.outage = Outage()
+        # For /metrics: calls Telegram answered, and the 429s among its answers.
+        self.sent = 0
+        self.throttled = 0
 
     def wake(self) -> None:
         """Look at the outbox now (something was just queued)."""
@@ -415,6 +418,7 @@ class Sender:
                 count = len(params["media"]) if method == "sendMediaGroup" else 1
                 self.pacer.record(head.chat_id, method in EDIT_METHODS, time.monotonic(), count)
         except RetryAfter as exc:
+            self.throttled += 1
             seconds = _seconds(exc.retry_after)
             log.warning("429 for chat %s: retry after %ss", head.chat_id, seconds)
             self.pacer.pause(time.monotonic() + min(seconds, 1.0))
@@ -453,6 +457,7 @@ class Sender:
         except TelegramError as exc:
             await self._retry(head, f"telegram: {exc.message}")
             return None
+        self.sent += 1
         if self.outage.since is not None:
             await self._outage_over()
         return result

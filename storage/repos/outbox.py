@@ -69,6 +69,12 @@ class OutboxRepo(Aggregate):
             for row in rows
         ]
 
+    async def backlog(self) -> tuple[int, float | None]:
+        """How many calls wait, and when the oldest of them was queued (None: none wait)."""
+        row = await self._one(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'")
+        return int(row[0]), row[1]
+
     async def pending_outbox(self) -> int:
         """Count calls not yet made."""
         row = await self._one("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
