@@ -45,7 +45,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler of the bot, from the tables of handlers/routes.py. Order matters: the
     first match wins."""
     app.add_handlers([
-        *(CommandHandler(c.name, c.handler, filters=PRIVATE if c.private_only else NEW)
+        *(CommandHandler(c.name, routes.gated(c), filters=PRIVATE if c.private_only else NEW)
           for c in routes.COMMANDS),
         # Everything else typed in private belongs to the conversation the user is in
         MessageHandler(PRIVATE, citizen.message),

@@ -159,6 +159,9 @@ class Config:
     categories: tuple[Category, ...]
     description_max_chars: int = 1000
     max_photos: int = 5
+    # Whether a group card shows the request's first photo (a photo may show a face or a door
+    # number); without it the card says how many photos the claimer will see.
+    card_photo: bool = True
     max_open_requests: int = 3  # a citizen's requests not yet closed or cancelled
     max_requests_per_day: int = 10  # new requests by one citizen in 24 hours
     delivery: Delivery = field(default_factory=Delivery)
@@ -261,6 +264,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         http=_http(reader.table("http")),
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
+        card_photo=limits.boolean("card_photo", True),
         max_open_requests=limits.integer("max_open_requests", 3, low=1, high=1000),
         max_requests_per_day=limits.integer("max_requests_per_day", 10, low=1, high=10000),
         delivery=Delivery(
@@ -277,7 +281,8 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     telegram.refuse_unknown(("token", "base_url", "base_file_url", "poll_timeout"))
     bot.refuse_unknown(("database", "default_language", "timezone", "admin_ids",
                         "admin_chat_id"))
-    limits.refuse_unknown(("description_max_chars", "max_photos", "max_open_requests",
+    limits.refuse_unknown(("description_max_chars", "max_photos", "card_photo",
+                           "max_open_requests",
                            "max_requests_per_day"))
     delivery.refuse_unknown(("private_per_second", "private_burst", "group_per_minute",
                              "global_per_second", "max_attempts", "concurrency",

@@ -126,7 +126,8 @@ async def skip_comment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explains that editing a sent message does not change the request."""
     svc = services(context)
-    await svc.run(who(update), svc.intake.explain_edit)
+    assert update.edited_message is not None
+    await svc.run(who(update), svc.intake.explain_edit, said(update.edited_message))
 
 
 async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

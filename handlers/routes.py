@@ -111,6 +111,14 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
 )
 
 
+def gated(command: Command) -> Handler:
+    """The command's handler; an admin command typed in a group by someone who is no admin
+    is refused in private instead (handlers.admin.admins_only_in_groups)."""
+    if command.who in (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN) and not command.private_only:
+        return admin.admins_only_in_groups(command.name, command.handler)
+    return command.handler
+
+
 def menus() -> dict[Menu, tuple[str, ...]]:
     """The command names each of Telegram's menus lists, in table order."""
     return {menu: tuple(c.name for c in COMMANDS if c.listed_in(menu)) for menu in Menu}

@@ -296,6 +296,20 @@ class SimUser:
         loc = {"latitude": latitude, "longitude": longitude}
         return await self._post(chat, "location", {"location": loc})
 
+    async def share_live_location(self, latitude: float, longitude: float,
+                                  live_period: int = 900,
+                                  chat: SimChat | None = None) -> SimMessage:
+        """Start sharing a live location (move it with move_live_location)."""
+        loc = {"latitude": latitude, "longitude": longitude, "live_period": live_period,
+               "horizontal_accuracy": 20.0}
+        return await self._post(chat, "location", {"location": loc})
+
+    async def move_live_location(self, message: SimMessage, latitude: float,
+                                 longitude: float) -> None:
+        """The shared live location moves: Telegram sends it as an edited_message."""
+        self._world.move_live_location(self, message, latitude, longitude)
+        await asyncio.sleep(0)
+
     async def send_venue(self, latitude: float, longitude: float, title: str, address: str,
                          chat: SimChat | None = None) -> SimMessage:
         """Send a venue (carries a location too)."""

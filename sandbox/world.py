@@ -216,6 +216,19 @@ class World:
         self.emit("user_message", msg.chat, msg, f"(edited) {text}")
         self.notify()
 
+    def move_live_location(self, user: SimUser, msg: SimMessage, latitude: float,
+                           longitude: float) -> None:
+        """A user's live location moves: an edited_message with the new point."""
+        location = msg.raw.get("location")
+        if msg.sender is not user or not location or "live_period" not in location:
+            raise ValueError("only a user's own live location can move")
+        msg.raw["location"] = {**location, "latitude": latitude, "longitude": longitude}
+        msg.raw["edit_date"] = int(self.clock())
+        if msg.chat.type == "private" or msg.chat.bot_status == "administrator":
+            self.enqueue("edited_message", dict(msg.raw))
+        self.emit("user_message", msg.chat, msg, "(live location moved)")
+        self.notify()
+
     def _deliver(self, chat: SimChat, msg: SimMessage) -> None:
         if chat.type == "private":
             self.enqueue("message", msg.raw)

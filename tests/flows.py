@@ -83,3 +83,14 @@ def count_transactions(town: Town, monkeypatch: pytest.MonkeyPatch) -> Counter[i
 
     monkeypatch.setattr(db, "transaction", counted)
     return opened
+
+
+async def refused_in_private(person: SimUser, group: SimChat, command: str) -> None:
+    """Someone who is no admin types an admin command in a group: the group hears nothing,
+    and they are told in private (having opened the bot first)."""
+    if not person.private.bot_messages():
+        await open_bot(person)
+    before = len(group.bot_messages())
+    await person.send(command, chat=group)
+    await person.wait_for(text=f"Only admins can use {command.split()[0]}")
+    assert len(group.bot_messages()) == before, group.bot_messages()[before:]

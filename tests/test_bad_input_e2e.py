@@ -681,3 +681,35 @@ async def test_every_command_with_junk_arguments_gets_an_answer_and_no_error(
             except TimeoutError:
                 raise AssertionError(f"no answer to /{command.name} {junk}") from None
     assert_nothing_broke(town, caplog)
+
+
+# ---- 10. a live location keeps moving --------------------------------------------------------
+
+
+async def test_a_moving_live_location_follows_the_form_quietly(
+        town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    """Alice shares her live location at step 3 and walks on while she finishes the form:
+    Telegram sends each move as an edit. The bot answers none of them, the point of her
+    request is where she stood last before sending it, and moves after that change nothing."""
+    alice = town.citizen
+    await open_form(alice)
+    await alice.send("The stairwell light is broken.")
+    await alice.wait_for(text="Step 3 of 4")
+    live = await alice.share_live_location(34.8600, 117.5500)
+    await alice.wait_for(text="Step 4 of 4")
+    for step in range(1, 4):
+        await alice.move_live_location(live, 34.8600 + step / 1000, 117.5500)
+    await alice.tap("Skip")
+    await alice.wait_for(text="Is everything correct?")
+    ref = await send_it(alice)
+    await alice.move_live_location(live, 35.0, 118.0)  # after sending: ignored
+    await card_of(town.volunteers, ref)
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        request = await repo.requests.request_by_ref(ref)
+    assert request is not None
+    assert (request.latitude, request.longitude) == (34.8630, 117.5500)
+    said = [m.text or "" for m in alice.private.bot_messages()]
+    assert not [text for text in said if "edit" in text.lower()], said
+    assert_nothing_broke(town, caplog)

@@ -14,7 +14,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, file_request, open_bot
+from tests.flows import REF, card_of, claim, file_request, open_bot, refused_in_private
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 AREAS = {"areas": {"file": str(AREA_FILE)}}
@@ -408,8 +408,7 @@ async def test_unknown_references_garbage_and_non_admins_get_one_line(town: Town
     await admin_says(town, "/find x'; DROP TABLE requests", "Usage: /find")
     await admin_says(town, f"/cancel {ref} " + "x" * 600, "keep the reason under 500")
 
-    await town.vol1.send(f"/assign {ref} {town.vol1.id}", chat=town.volunteers)
-    await town.volunteers.wait_for(text="only admins can do this")
+    await refused_in_private(town.vol1, town.volunteers, f"/assign {ref} {town.vol1.id}")
     await town.vol1.send(f"/cancel {ref} mine now")
     await town.vol1.wait_for(text="only admins can do this")
     await town.vol1.send(f"/move {ref} legal")

@@ -12,7 +12,15 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, count_transactions, file_request, open_bot
+from tests.flows import (
+    REF,
+    card_of,
+    claim,
+    count_transactions,
+    file_request,
+    open_bot,
+    refused_in_private,
+)
 
 ALICE_PHONE = "+8613800000001"
 GRANDMA_PHONE = "+8613800000002"
@@ -294,9 +302,7 @@ async def test_bind_makes_a_group_the_volunteers_of_a_category(town: Town) -> No
     lawyers.add_member(town.admin, status="administrator")
     lawyers.add_member(town.vol1)
 
-    await town.vol1.send("/bind legal", chat=lawyers)
-    refusal = await lawyers.wait_for(text="only admins")
-    assert "Sorry" in refusal.text
+    await refused_in_private(town.vol1, lawyers, "/bind legal")
 
     await town.admin.send("/bind legal", chat=lawyers)
     await lawyers.wait_for(text="This group now receives requests for Legal aid in the whole")
@@ -366,8 +372,7 @@ async def test_stats_for_admins_only_with_the_right_numbers(town: Town) -> None:
     citizens 1, a 50.00% completion rate (1 closed of 2 not cancelled) and one open request,
     claimed."""
     await open_bot(town.vol1)
-    await town.vol1.send("/stats", chat=town.volunteers)
-    await town.volunteers.wait_for(text="Sorry, only admins can do this.")
+    await refused_in_private(town.vol1, town.volunteers, "/stats")
 
     closed_ref = await file_request(town.citizen, text="First: the lamp flickers.")
     card = await card_of(town.volunteers, closed_ref)
@@ -516,8 +521,7 @@ async def test_find_shows_a_request_and_its_timeline_to_admins_only(town: Town) 
         "filed", "posted to volunteers", "claimed"]
     assert "Alice" in timeline and "Li" in timeline
 
-    await town.vol1.send(f"/find {ref}", chat=town.volunteers)
-    await town.volunteers.wait_for(text="only admins")
+    await refused_in_private(town.vol1, town.volunteers, f"/find {ref}")
     await town.admin.send(f"/find {ref}", chat=town.volunteers)
     await town.volunteers.wait_for(text="This shows phone numbers")
     await town.admin.send("/find 2026-999999", chat=town.admin_chat)

@@ -112,3 +112,17 @@ def test_a_line_of_my_requests_reads_in_the_citizens_language_at_local_time(env:
 def test_the_whole_district_has_its_name_in_each_language(env: Env) -> None:
     assert render.area_name(env, None, "zh") != render.area_name(env, None, "en")
     assert render.area_name(env, None, "zh") == env.t("zh", "area.district")
+
+
+@pytest.mark.parametrize("typed, shown", [
+    ("电话13800138000请联系", "电话•••请联系"),  # Chinese runs straight into the digits
+    ("我的身份证号11010519491231002X", "我的身份证号•••"),  # an ID card number ending in X
+    ("身份证110105194912310021，谢谢", "身份证•••，谢谢"),
+    ("房间1201，电话0632-1234567", "房间1201，电话•••"),
+    ("call +86 138 0013 8000 now", "call ••• now"),
+    ("门牌号12号楼3单元", "门牌号12号楼3单元"),  # short numbers stay
+    ("编号2026-000123，2026-12-04", "编号2026-000123，2026-12-04"),  # a reference and a date
+    ("room A1234567", "room A1234567"),  # part of a code, not a number of its own
+])
+def test_phone_and_id_numbers_typed_into_a_description_are_masked(typed: str, shown: str) -> None:
+    assert render.mask_phones(typed) == shown

@@ -14,7 +14,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import card_of, claim
+from tests.flows import card_of, claim, refused_in_private
 from tests.test_areas_e2e import AREA_FILE, GUANGMINGLU, GUANGMINGLU_01, ZHONGXINJIE, file_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -142,9 +142,7 @@ async def test_bad_input_and_non_admins_get_one_line(town: Town) -> None:
     for answer in (bad_date, bad_area):
         assert "Usage: /stats [period] [area id]" in answer.text
         assert "\n" not in answer.text
-    await town.vol1.send("/stats", chat=town.volunteers)
-    refused = await town.volunteers.wait_for(text="Sorry, only admins can do this.")
-    assert refused.text == "Sorry, only admins can do this."
+    await refused_in_private(town.vol1, town.volunteers, "/stats")
     await town.admin.send("/stats", chat=town.admin_chat)  # nothing collected: no chart either
     empty = await town.admin_chat.wait_for(text="Collected: 0")
     services = town.bot.services

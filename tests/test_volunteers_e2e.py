@@ -11,7 +11,7 @@ import pytest
 
 from sandbox import SimUser
 from tests.conftest import Town
-from tests.flows import card_of, claim, file_request
+from tests.flows import card_of, claim, file_request, refused_in_private
 
 CLAIM = "🙋 Claim"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -213,8 +213,7 @@ async def test_admins_export_volunteers_as_csv(town: Town) -> None:
     assert header == "user_id,name,phone,area_id,team_id,status,hours"
     assert row.startswith(f"{LI},李明,") and row.endswith(",blue,approved,0")
     assert record.phone.lstrip("+") in row
-    await town.vol2.send("/export volunteers", chat=town.volunteers)
-    await town.volunteers.wait_for(text="only admins")
+    await refused_in_private(town.vol2, town.volunteers, "/export volunteers")
 
 
 async def test_the_monthly_summary_ranks_teams_by_hours(town: Town) -> None:

@@ -16,6 +16,10 @@ REASON_MAX = 200
 BROADCAST_MAX = 3500  # with the header, well inside Telegram's 4096 characters
 
 
+# A refused admin command in a group is answered in private at most this often per person.
+REFUSAL_EVERY = 600.0
+REFUSALS_KEPT = 10_000
+
 class AdminConsole:
     """Roles, moderation and broadcasts; every decision is stored with who made it."""
 
@@ -24,10 +28,27 @@ class AdminConsole:
         self.loop = loop
         self.roles = roles
         self.menus = menus
+        # Who was last told they may not use admin commands in a group, and when.
+        self._refused: dict[int, float] = {}
 
     def _reply(self, unit: Unit, chat_id: int, lines: list[str]) -> None:
         """Answer in the chat the command came from, in as many messages as it takes."""
         unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])
+
+    async def refuse_in_group(self, unit: ActorUnit, command: str) -> None:
+        """Someone who is no admin typed an admin command in a group: the group hears
+        nothing (its 20 messages a minute are for cards), and they are told in private,
+        once per REFUSAL_EVERY, if they have opened the bot."""
+        now = self.env.now()
+        last = self._refused.get(unit.user_id)
+        if last is not None and now - last < REFUSAL_EVERY:
+            return
+        if len(self._refused) > REFUSALS_KEPT:  # forget the old ones: memory stays bounded
+            self._refused = {u: at for u, at in self._refused.items()
+                             if now - at < REFUSAL_EVERY}
+        self._refused[unit.user_id] = now
+        if unit.user is not None and unit.user.started and not unit.user.blocked:
+            unit.send(ui.message(unit.user_id, unit.t("admin.not_admin_group", command=command)))
 
     def _name(self, user: User) -> str:
         return f"{user.first_name or user.user_id} ({user.user_id})"

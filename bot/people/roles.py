@@ -45,6 +45,13 @@ class Roles:
         """Say whether a user is a centre admin (from the config)."""
         return user_id in self.env.config.admin_ids
 
+    async def is_admin(self, user_id: int) -> bool:
+        """Say whether a user holds any admin role (a read, outside any unit of work)."""
+        if self.is_centre(user_id):
+            return True
+        async with self.env.db.reading() as repo:
+            return await self.of(repo, user_id) is not None
+
     async def of(self, repo: Repo, user_id: int) -> Role | None:
         """Return the user's admin role, or None if they are no admin at all."""
         if self.is_centre(user_id):

@@ -63,9 +63,20 @@ class Intake:
         """Explain what the bot does and how to use it."""
         await self._reply(unit, "help.text", menu=True)
 
-    async def explain_edit(self, unit: ActorUnit) -> None:
-        """Say that edits are not applied, and how to change an answer."""
-        await self._reply(unit, "common.edit_ignored")
+    async def explain_edit(self, unit: ActorUnit, said: Said) -> None:
+        """Say that edits are not applied, and how to change an answer. A live location
+        moving is not an edit anyone typed: while the form holds a point, the point follows
+        it, quietly; otherwise it is ignored, quietly (Telegram sends one every few seconds)."""
+        if said.kind != "location":
+            await self._reply(unit, "common.edit_ignored")
+            return
+        dialog = await unit.repo.people.dialog(unit.user_id)
+        if (dialog is not None and dialog.flow == Flow.INTAKE
+                and dialog.data.get("latitude") is not None
+                and said.latitude is not None and said.longitude is not None):
+            data = {**dialog.data, "latitude": said.latitude, "longitude": said.longitude}
+            await unit.repo.people.save_dialog(
+                Dialog(dialog.user_id, dialog.flow, dialog.step, data), self.env.now())
 
     async def point_to_private(self, unit: ActorUnit, chat_id: int) -> None:
         """Answer a private-chat command typed in a group with a link to the private chat."""

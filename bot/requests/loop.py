@@ -127,7 +127,7 @@ class RequestLoop:
         self, repo: Repo, request: Request, chat_id: int, role: str = "dispatch"
     ) -> Outgoing:
         """Register a card for the request in a chat and return the call that posts it."""
-        kind = render.card_kind(request)
+        kind = render.card_kind(self.env, request)
         card_id = await repo.cards.add_card(request.id, chat_id, kind, role, self.env.now())
         card = await repo.cards.card(card_id)
         assert card is not None

@@ -16,7 +16,11 @@ from storage.models import DISPATCHED
 CARD_DESCRIPTION_CHARS = 300
 COMBINED_SEPARATOR = "\n\n"  # between the cards of a combined message
 # Seven or more digits, maybe spaced or dashed: a phone number typed into a description.
-_PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d(?:[ \-.()]?\d){6,}(?!\w)")
+# A phone number, or an ID card number (18 characters, the last a digit or X), typed into free
+# text. Chinese is written without spaces, so what stands next to it may be any letter but a
+# Latin one or a digit ("电话13800138000" is a phone number; "A1234567" is not).
+_PHONE_LIKE = re.compile(
+    r"(?<![0-9A-Za-z+])(?:\d{17}[\dXx]|\+?\d(?:[ \-.()]?\d){6,})(?![0-9A-Za-z])")
 # What looks like one but is not: a date (2026-12-04) or a reference number (2026-000123).
 _NOT_A_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{4}-\d{6}$")
 PHONE_MASK = "•••"
@@ -82,7 +86,7 @@ def where_summary(env: Env, request: Request, language: str) -> str:
 
 
 def mask_phones(text: str) -> str:
-    """Hide phone numbers a citizen typed into free text that groups will see."""
+    """Hide phone and ID card numbers a citizen typed into free text that groups will see."""
     return _PHONE_LIKE.sub(
         lambda m: m.group(0) if _NOT_A_PHONE.match(m.group(0)) else PHONE_MASK, text)
 
@@ -124,9 +128,10 @@ def card_markup(env: Env, request: Request) -> dict[str, Any] | None:
     return ui.inline([[(label, buttons.CLAIM.data(request.id))]])
 
 
-def card_kind(request: Request) -> str:
-    """A request with photos is shown as a photo with a caption, else as text."""
-    return "photo" if request.photos else "text"
+def card_kind(env: Env, request: Request) -> str:
+    """A request with photos is shown as a photo with a caption (if the config lets groups see
+    photos), else as text."""
+    return "photo" if request.photos and env.config.card_photo else "text"
 
 
 def new_card(env: Env, request: Request, card: Card) -> Outgoing:

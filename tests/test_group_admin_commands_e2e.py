@@ -1,0 +1,44 @@
+"""Admin commands typed in a group by someone who is no admin: the group stays quiet (its
+20 messages a minute are for cards), and they hear why in private, once."""
+
+from __future__ import annotations
+
+from tests.conftest import Town
+from tests.flows import card_of, file_request, open_bot
+
+
+async def test_a_volunteer_spamming_stats_in_the_group_delays_no_card(town: Town) -> None:
+    """Li, no admin, types /stats twenty times and a few other admin commands in the
+    volunteers' group. The bot posts nothing there, tells Li once in private, and Alice's
+    request card still reaches the group at once."""
+    li, group = town.vol1, town.volunteers
+    await open_bot(li)
+    before = len(group.bot_messages())
+    for _ in range(20):
+        await li.send("/stats", chat=group)
+    for command in ("/export", "/find 2026-000001", "/ban 1 spam", "/grant 1 x"):
+        await li.send(command, chat=group)
+    told = await li.wait_for(text="Only admins can use /stats")
+    assert told.chat is li.private
+    ref = await file_request(town.citizen)
+    card = await card_of(group, ref)
+    assert [m for m in group.bot_messages()[before:] if m is not card] == []
+    assert len([m for m in li.private.bot_messages() if "Only admins" in (m.text or "")]) == 1
+
+
+async def test_an_admin_still_gets_stats_in_the_group(town: Town) -> None:
+    await town.admin.send("/stats", chat=town.volunteers)
+    reply = await town.volunteers.wait_for(text="Statistics")
+    assert reply.chat is town.volunteers
+
+
+async def test_someone_who_never_opened_the_bot_is_not_written_to(town: Town) -> None:
+    """Zhang never pressed Start: Telegram would refuse a private message, so he gets none,
+    and the group none either."""
+    zhang, group = town.vol2, town.volunteers
+    before = len(group.bot_messages())
+    await zhang.send("/stats", chat=group)
+    await town.admin.send("/stats", chat=group)  # a later answer shows the first was seen
+    await group.wait_for(text="Statistics")
+    assert len(group.bot_messages()) == before + 1
+    assert not zhang.private.bot_messages()
