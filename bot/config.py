@@ -99,6 +99,16 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long the database keeps what it may let go of, in days (0: for ever)."""
+
+    contact_days: int = 180  # phone, address and point of requests closed this long ago
+    outbox_days: int = 30  # calls made or given up on
+    timer_days: int = 30  # timers settled
+    inbox_days: int = 2  # updates handled (at least one day: a replay needs them)
+
+
+@dataclass(frozen=True)
 class Http:
     """The operator's HTTP endpoint (/healthz, /metrics): off unless `listen` is set."""
 
@@ -170,6 +180,7 @@ class Config:
     volunteering: Volunteering = field(default_factory=Volunteering)
     backups: Backups = field(default_factory=Backups)
     http: Http = field(default_factory=Http)
+    retention: Retention = field(default_factory=Retention)
 
     def backup_folder(self) -> Path:
         """Where the daily backups go."""
@@ -262,6 +273,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         volunteering=_volunteering(reader.table("volunteers"), base_dir, areas),
         backups=_backups(reader.table("backup"), base_dir),
         http=_http(reader.table("http")),
+        retention=_retention(reader.table("retention")),
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
         card_photo=limits.boolean("card_photo", True),
@@ -290,7 +302,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     areas_table.refuse_unknown(("file",))
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
                                         "areas", "volunteers", "categories", "backup",
-                                        "http"})
+                                        "http", "retention"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
     if config.admin_chat_id is None and not config.admin_ids:
@@ -386,6 +398,17 @@ def _schedule(reader: _Reader) -> Schedule:
         daily_digest=daily_digest,
         sweep_interval=reader.duration("sweep_interval", 1),
     )
+
+
+def _retention(reader: _Reader) -> Retention:
+    retention = Retention(
+        contact_days=reader.integer("contact_days", 180, low=0, high=36500),
+        outbox_days=reader.integer("outbox_days", 30, low=0, high=36500),
+        timer_days=reader.integer("timer_days", 30, low=0, high=36500),
+        inbox_days=reader.integer("inbox_days", 2, low=1, high=36500),
+    )
+    reader.refuse_unknown(("contact_days", "outbox_days", "timer_days", "inbox_days"))
+    return retention
 
 
 def _http(reader: _Reader) -> Http:

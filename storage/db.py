@@ -114,6 +114,7 @@ class Database:
 
     async def _migrate(self) -> None:
         current = await self.schema_version()
+        await self._incremental_vacuum(converting=current > 0)
         shipped = migrations()
         if current > len(shipped):
             raise RuntimeError(
@@ -126,6 +127,17 @@ class Database:
             # and the version bump inside it: a migration applies whole or not at all.
             script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
             await self._engine.run(partial(_run_script, script=script))
+
+    async def _incremental_vacuum(self, converting: bool) -> None:
+        """Make the file shrink when rows go (Retention gives pages back a day at a time). A
+        new database is set so before its first table; an older one is rebuilt once."""
+        mode = await self._engine.run(lambda raw: raw.execute("PRAGMA auto_vacuum").fetchone())
+        if int(mode[0]) == 2:
+            return
+        if not converting:
+            return  # a new, empty file: the engine's PRAGMA applies with the first table
+        log.info("rebuilding the database once so that it can shrink (VACUUM)")
+        await self._engine.run(_convert_to_incremental_vacuum)
 
     async def schema_version(self) -> int:
         """Return the schema version recorded in the database."""
@@ -289,3 +301,11 @@ def _run_script(raw: sqlite3.Connection, *, script: str) -> None:
         if raw.in_transaction:
             raw.execute("ROLLBACK")
         raise
+
+
+def _convert_to_incremental_vacuum(raw: sqlite3.Connection) -> None:
+    """VACUUM cannot change auto_vacuum in WAL mode: leave WAL for the rebuild, then return."""
+    raw.execute("PRAGMA journal_mode=DELETE").fetchall()
+    raw.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    raw.execute("VACUUM")
+    raw.execute("PRAGMA journal_mode=WAL").fetchall()

@@ -32,6 +32,9 @@ T = TypeVar("T")
 # NORMAL a power cut could lose a committed claim someone was already told about; a busy wait
 # instead of an error when another process holds the file a moment; and foreign keys.
 PRAGMAS = (
+    # Before WAL: a new file takes it with its first page (an old one keeps what it has,
+    # until Database converts it once).
+    "PRAGMA auto_vacuum=INCREMENTAL",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",

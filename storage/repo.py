@@ -28,6 +28,7 @@ from storage.repos.inbox import InboxRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import Known, KnownUsers, PeopleRepo
 from storage.repos.requests import RequestsRepo
+from storage.repos.retention import RetentionRepo
 from storage.repos.timers import TimersRepo
 from storage.repos.volunteers import VolunteersRepo
 
@@ -74,6 +75,7 @@ class Repo:
         self.areas = AreasRepo(self)
         self.broadcasts = BroadcastsRepo(self)
         self.figures = FiguresRepo(self)
+        self.retention = RetentionRepo(self)
 
     @property
     def loose(self) -> bool:

@@ -56,8 +56,10 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     # No daily backup unless a story is about it: each would copy the database once.
     backup = {"keep": 0, **bot.pop("backup", {})}
     http = bot.pop("http", {})
+    retention = bot.pop("retention", {})
     raw = {
         "http": http,
+        "retention": retention,
         "backup": backup,
         "areas": areas,
         "limits": limits,

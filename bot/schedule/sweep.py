@@ -19,6 +19,7 @@ from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
 from bot.schedule.backups import DailyBackup
+from bot.schedule.retention import Retention
 from bot.unit import Unit, Units
 from storage import Dialog, Outgoing, Repo, Request, Timer
 from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
@@ -43,6 +44,7 @@ class Schedule:
         self.loop = loop
         self.units = units  # each timer and each report is one unit of work
         self.backups = DailyBackup(env, units)
+        self.retention = Retention(env, units)
         # The periods last found all settled: the sweep runs every second, the set of due
         # periods changes once a day, so most sweeps need not ask the database about them.
         self._settled_periods: tuple[str, ...] | None = None
@@ -91,6 +93,10 @@ class Schedule:
             await self.backups.start_if_due()
         except Exception:
             log.exception("could not start the daily backup; the next sweep tries again")
+        try:
+            await self.retention.run_if_due()
+        except Exception:
+            log.exception("pruning old rows failed; the next sweep tries again")
         return fired
 
     async def _settle(self, timer: Timer) -> int:

@@ -97,7 +97,7 @@ class OutboxRepo(Aggregate):
         self._write(
             """
             UPDATE outbox SET status = 'failed', last_error = ?, sent_at = ?,
-                              attempts = attempts + 1
+                              attempts = attempts + 1, payload = '{}'
             WHERE id = ?
             """,
             (error[:500], now, outbox_id),

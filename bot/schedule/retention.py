@@ -1,0 +1,58 @@
+"""Letting go, once a day: handled updates, calls made or given up on, settled timers, and
+the phone, address and exact point of requests closed longer ago than `[retention]` says.
+The requests, their timelines and every statistic stay; the file shrinks by incremental
+vacuum. Recorded like a report (kind `retention`), so a restart does it once a day.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.context import Env
+from bot.unit import Units
+from storage.repos.retention import Pruned
+
+log = logging.getLogger(__name__)
+
+DAY = 86400.0
+# Pages the incremental vacuum gives back per pass (4 KB each): the file shrinks a little a
+# day rather than stopping the bot for a whole VACUUM.
+VACUUM_PAGES = 20_000
+
+
+class Retention:
+    """Runs the day's pruning when the sweep finds it due."""
+
+    def __init__(self, env: Env, units: Units) -> None:
+        self.env = env
+        self.units = units
+        self._done_for: str | None = None
+
+    async def run_if_due(self) -> Pruned | None:
+        """Prune once a day; return what went (None: done already today)."""
+        env = self.env
+        day = datetime.fromtimestamp(env.now(), env.config.timezone).date().isoformat()
+        if day == self._done_for:
+            return None
+        async with env.db.reading() as repo:
+            if await repo.timers.reported_of([("retention", day)]):
+                self._done_for = day
+                return None
+        keep, now = env.config.retention, env.now()
+        async with self.units.for_job() as unit:
+            pruned = await unit.repo.retention.prune(
+                inbox_before=now - keep.inbox_days * DAY,
+                outbox_before=now - keep.outbox_days * DAY if keep.outbox_days else 0.0,
+                timers_before=now - keep.timer_days * DAY if keep.timer_days else 0.0,
+                contacts_before=now - keep.contact_days * DAY if keep.contact_days else None)
+            await unit.repo.retention.scrub_failed_calls()
+            await unit.repo.timers.record_report("retention", day, now)
+        async with env.db.single() as repo:
+            await repo.retention.vacuum(VACUUM_PAGES)
+        self._done_for = day
+        if pruned.inbox or pruned.outbox or pruned.timers or pruned.contacts:
+            log.info("retention: %s updates, %s calls, %s timers removed; contact details of "
+                     "%s closed requests removed", pruned.inbox, pruned.outbox, pruned.timers,
+                     pruned.contacts)
+        return pruned
