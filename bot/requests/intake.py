@@ -24,7 +24,7 @@ HOUR_CHOICES = ("0.5", "1", "2", "3")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
 COMMENT_MAX = 1000
 DAY = 24 * 3600.0  # the intake limit counts requests filed in the last 24 hours
-_CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9a-f]{12})$")
+_CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9]{1,12})_([0-9]{1,11})_([0-9a-f]{12})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 
 
@@ -55,8 +55,9 @@ class Intake:
         if payload == "join":
             out += await self.volunteers.join_in(repo, who, lang)
         elif link:
-            out += await self.loop.claim_from_link(repo, user, lang, who,
-                                                   int(link.group(1)), link.group(2))
+            out += await self.loop.claim_from_link(
+                repo, user, lang, who, int(link.group(1)), int(link.group(2)),
+                int(link.group(3)), link.group(4))
         unit.send(out)
 
     async def help(self, unit: ActorUnit) -> None:

@@ -20,6 +20,8 @@ DISTRICT = ""  # the binding level that covers the whole district
 ADMIN_LEVEL = "!admin"  # past the top of the tree: the admin chat
 CAPTION_NOTE_CHARS = 400  # even in 2-unit characters, well inside a 1024-unit caption
 
+# How long an "open the bot, then claim" link holds after the Claim press that gave it.
+CLAIM_LINK_TTL = 15 * 60
 
 class RequestLoop:
     """Moves requests through their states; each move is one transaction with its messages."""
@@ -188,11 +190,20 @@ class RequestLoop:
         record = await repo.volunteers.volunteer(user_id)
         return record is not None and record.status == "approved"
 
-    def claim_token(self, request_id: int, user_id: int) -> str:
-        """Sign a claim link for one person and one request, so nobody can forge one."""
+    def claim_token(self, request_id: int, card_id: int, user_id: int, expires: int) -> str:
+        """Sign a claim link for one person, one card of one request and a deadline, so
+        nobody can forge one, widen it to another round of the request, or keep it."""
         key = hashlib.sha256(f"civicloop-claim:{self.env.config.token}".encode()).digest()
-        message = f"{request_id}:{user_id}".encode()
+        message = f"{request_id}:{card_id}:{user_id}:{expires}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:12]
+
+    def claim_link(self, request_id: int, card_id: int, user_id: int) -> str:
+        """The 'open the bot, then claim' link for someone who pressed Claim on a card
+        before ever opening the bot (a start payload: at most 64 of A-Z a-z 0-9 _ -)."""
+        expires = int(self.env.now() + CLAIM_LINK_TTL)
+        token = self.claim_token(request_id, card_id, user_id, expires)
+        payload = f"claim_{request_id}_{card_id}_{expires}_{token}"
+        return f"https://t.me/{self.env.bot_username}?start={payload}"
 
     async def claim(self, unit: ActorUnit, request_id: int, chat_id: int | None) -> Answer:
         """Give the request to the first volunteer who presses Claim on one of its cards.
@@ -227,8 +238,10 @@ class RequestLoop:
         if not user.started or user.blocked:
             # Telegram lets a bot write only to people who opened it; ask them to, and
             # keep the request open for whoever can take it now.
-            token = self.claim_token(request_id, who.user_id)
-            url = f"https://t.me/{env.bot_username}?start=claim_{request_id}_{token}"
+            card = next(card for card in cards if card.chat_id == chat_id) if chat_id else None
+            if card is None:
+                return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True), []
+            url = self.claim_link(request_id, card.id, who.user_id)
             return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True, url), []
         if banned:
             return Answer(t(lang, "moderation.claim_banned"), alert=True), []
@@ -251,13 +264,24 @@ class RequestLoop:
         return Answer(t(lang, "claim.won", ref=request.ref)), out
 
     async def claim_from_link(
-        self, repo: Repo, user: User, lang: str, who: Who, request_id: int, token: str
+        self, repo: Repo, user: User, lang: str, who: Who, request_id: int, card_id: int,
+        expires: int, token: str,
     ) -> list[Outgoing]:
         """Finish a claim that began with a signed 'open the bot' link, inside the caller's
-        transaction (the /start that followed it): what to queue, the outcome told."""
-        if not hmac.compare_digest(token, self.claim_token(request_id, who.user_id)):
+        transaction (the /start that followed it): what to queue, the outcome told. The link
+        holds only for its card's round of the request (not after a move, a re-dispatch or
+        an escalation elsewhere) and for CLAIM_LINK_TTL after the press."""
+        expected = self.claim_token(request_id, card_id, who.user_id, expires)
+        if not hmac.compare_digest(token, expected):
             return []  # not a link we gave this person: the greeting is all they get
-        answer, out = await self.claim_in(repo, user, lang, who, request_id, None)
+        t = self.env.t
+        if self.env.now() > expires:
+            return [ui.message(who.user_id, t(lang, "claim.link_expired"))]
+        card = next((card for card in await repo.cards.active_cards(request_id)
+                     if card.id == card_id), None)
+        if card is None:  # that card's round is over: the request moved on
+            return [ui.message(who.user_id, t(lang, "claim.link_stale"))]
+        answer, out = await self.claim_in(repo, user, lang, who, request_id, card.chat_id)
         if answer.alert:
             out.append(ui.message(who.user_id, answer.text))
         return out
