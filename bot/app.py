@@ -14,6 +14,7 @@ from telegram.ext import (
     Application,
     CallbackContext,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -28,7 +29,7 @@ from bot.i18n import Catalogs
 from bot.logs import redact_token
 from bot.reports import charts
 from bot.wiring import Services, build_services
-from handlers import citizen, errors, routes
+from handlers import admin, citizen, errors, routes
 from storage import Database
 from storage.lock import InstanceLock
 
@@ -54,6 +55,8 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         # Private-chat commands sent in a group: point to the private chat
         CommandHandler([c.name for c in routes.COMMANDS if c.private_only], citizen.in_group,
                        filters=GROUPS),
+        # The bot added to or removed from a group
+        ChatMemberHandler(admin.chat_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         # Buttons, each kind on its own pattern
         *(CallbackQueryHandler(handler, pattern=kind.pattern)
           for kind, handler in routes.BUTTONS),

@@ -159,3 +159,13 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     result = await svc.run(who(update), svc.admin.decide_broadcast, int(broadcast_id),
                            action == "send", message.chat.id, message.message_id)
     await answer(update, result)
+
+
+async def chat_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was added to, or removed from, a group."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == ChatType.PRIVATE:
+        return  # a person blocking or unblocking the bot: the sender learns it on its own
+    svc = services(context)
+    await svc.run(who(update), svc.loop.group_membership, change.chat.id,
+                  change.chat.title or "", change.new_chat_member.status)

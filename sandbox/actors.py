@@ -91,14 +91,24 @@ class SimChat:
         """Take a user out of the group."""
         self.members.pop(user.id, None)
 
-    def remove_bot(self) -> None:
-        """Kick the bot: later sends to this chat get 403."""
-        self.bot_status = "kicked"
+    def remove_bot(self, by: SimUser | None = None) -> None:
+        """Kick the bot (by `by`, else the group's first admin or member): later sends to
+        this chat get 403, and the bot gets a my_chat_member update, as from Telegram."""
+        self._world.set_bot_status(self, "kicked", by or self._someone())
         self._world.notify()
 
-    def add_bot(self, status: str = "member") -> None:
-        """(Re-)add the bot as member or administrator."""
-        self.bot_status = status
+    def add_bot(self, status: str = "member", by: SimUser | None = None) -> None:
+        """(Re-)add the bot as member or administrator (a my_chat_member update too)."""
+        self._world.set_bot_status(self, status, by or self._someone())
+
+    def _someone(self) -> SimUser:
+        """Who acts for the group: its first administrator, else its first member."""
+        ranked = sorted(self.members.items(), key=lambda item: item[1] != "administrator")
+        for user_id, _ in ranked:
+            user = self._world.users.get(user_id)
+            if user is not None:
+                return user
+        return self._world.add_user("Group admin")  # a group of nobody: its unnamed owner
 
     def migrate(self) -> int:
         """Upgrade a basic group to a supergroup with a new id; returns the new id."""

@@ -145,6 +145,31 @@ class World:
         self.notify()
         return new_id
 
+    def set_bot_status(self, chat: SimChat, status: str, by: SimUser) -> None:
+        """Someone removes the bot from a group ("kicked", "left") or adds it back
+        ("member", "administrator"): a my_chat_member update, as Telegram sends."""
+        old = chat.bot_status
+        chat.bot_status = status
+        self.enqueue("my_chat_member", {
+            "chat": chat.to_dict(), "from": by.to_dict(), "date": int(self.clock()),
+            "old_chat_member": self._bot_member(old),
+            "new_chat_member": self._bot_member(status),
+        })
+
+    def _bot_member(self, status: str) -> dict[str, Any]:
+        """The bot as a ChatMember of the given status, with the fields that kind requires."""
+        member: dict[str, Any] = {"status": status, "user": self.bot_user()}
+        if status == "kicked":
+            member["until_date"] = 0
+        elif status == "administrator":
+            member.update(can_be_edited=False, is_anonymous=False, can_manage_chat=True)
+            for right in ("can_delete_messages", "can_manage_video_chats",
+                          "can_restrict_members", "can_promote_members", "can_change_info",
+                          "can_invite_users", "can_post_stories", "can_edit_stories",
+                          "can_delete_stories"):
+                member[right] = False
+        return member
+
     def bot_user(self) -> dict[str, Any]:
         """The bot's User object."""
         return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_name,

@@ -19,7 +19,7 @@ from storage.db import handling_update
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 INBOX_KEEP_SECONDS = 2 * 86400
 MAX_BACKOFF = 15.0  # while Telegram is away, look again this often at most
 

@@ -488,6 +488,41 @@ class RequestLoop:
                  for chat in self.card_chats(level, chat_id)]
         return request, old_cards, fresh
 
+    async def group_membership(
+        self, unit: ActorUnit, chat_id: int, title: str, status: str
+    ) -> None:
+        """The bot was removed from a group, or added to one (Telegram's my_chat_member).
+        Removed: the group's bindings go, the requests waiting there are posted again where
+        their category and area now point (up the tree, or the admins), and the admins are
+        told once, with what the group served. Added: the admins are told it can be bound."""
+        env, repo = self.env, unit.repo
+        lang, t = env.config.default_language, env.t
+        by = unit.who.first_name or str(unit.user_id)
+        if status in ("member", "administrator"):
+            unit.send(await self._admin_notice("admin.group_added", title=title, name=by))
+            return
+        if status not in ("left", "kicked"):
+            return
+        served = await repo.areas.unbind_chat(chat_id)
+        now = env.now()
+        out: list[Outgoing] = []
+        waiting = await repo.cards.waiting_in(chat_id)
+        for request_id in waiting:
+            await repo.requests.add_event(request_id, "group_lost", unit.user_id, now,
+                                          {"chat_id": chat_id})
+            request, old_cards, fresh = await self.post_afresh(repo, request_id, now)
+            note = t(lang, "card.reposted_note")
+            out += [render.card_update(env, request, card, note) for card in old_cards
+                    if card.chat_id != chat_id]  # the lost group can no longer be edited
+            out += fresh
+        names = ", ".join(
+            f"{render.category_name(env, code, lang)} "
+            f"({render.area_name(env, area or None, lang)})"
+            for code, area in served) or t(lang, "admin.group_served_nothing")
+        unit.send(out)
+        unit.send(await self._admin_notice("admin.group_lost", title=title, name=by,
+                                           served=names, count=len(waiting)))
+
     async def rate(self, unit: ActorUnit, request_id: int, stars: int) -> Answer:
         """Store 1-5 stars and ask for an optional comment."""
         env, t = self.env, self.env.t

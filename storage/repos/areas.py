@@ -36,3 +36,11 @@ class AreasRepo(Aggregate):
         """Return every binding: (category, area_id) → chat."""
         rows = await self._all("SELECT category, area_id, chat_id FROM area_bindings")
         return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    async def unbind_chat(self, chat_id: int) -> list[tuple[str, str]]:
+        """Remove every binding of a chat (the bot is no longer in it); return the
+        (category, area_id) pairs it served."""
+        rows = await self._all(
+            "DELETE FROM area_bindings WHERE chat_id = ? RETURNING category, area_id",
+            (chat_id,))
+        return sorted((row[0], row[1]) for row in rows)

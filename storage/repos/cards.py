@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from storage.models import (
+    DISPATCHED,
     Card,
     Request,
 )
@@ -128,3 +129,14 @@ class CardsRepo(Aggregate):
             [(row[0], row[1], row[2], json.loads(row[3])) for row in sections],
             [(row[0], row[1], json.loads(row[2])) for row in edits],
         )
+
+    async def waiting_in(self, chat_id: int) -> list[int]:
+        """The requests waiting for a volunteer whose current card is in a chat."""
+        rows = await self._all(
+            """
+            SELECT DISTINCT c.request_id FROM cards c JOIN requests r ON r.id = c.request_id
+            WHERE c.chat_id = ? AND c.retired = 0 AND r.status = ?
+            ORDER BY c.request_id
+            """,
+            (chat_id, DISPATCHED))
+        return [int(row[0]) for row in rows]
