@@ -210,6 +210,7 @@ async def _run_locked(
         await services.volunteers.sync_teams()
         app.bot_data["services"] = services
         if not await connect(app, stop):
+            await app.bot.shutdown()  # stopped before Telegram answered: close the transport
             return
         try:
             await serve(app, services, stop, on_ready)

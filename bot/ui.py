@@ -39,9 +39,22 @@ def reply_keyboard(rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
 REMOVE_KEYBOARD: dict[str, Any] = {"remove_keyboard": True}
 
 
+def units(text: str) -> int:
+    """A text's length as Telegram counts it: UTF-16 code units (an emoji, or a rare CJK
+    character outside the basic plane such as 𠀀, counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def clip(text: str, limit: int) -> str:
-    """Shorten text to `limit` characters, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Shorten text to `limit` UTF-16 units, marking the cut (never inside a character)."""
+    if units(text) <= limit:
+        return text
+    used, end = 0, 0
+    for end, char in enumerate(text):  # noqa: B007 - `end` is read after the loop
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit - 1:
+            break
+    return text[:end].rstrip() + "…"
 
 
 def message(
@@ -160,7 +173,7 @@ def chunks(lines: list[str], limit: int = 3800) -> list[str]:
     current = ""
     for line in lines:
         line = clip(line, limit)
-        if current and len(current) + 1 + len(line) > limit:
+        if current and units(current) + 1 + units(line) > limit:
             parts.append(current)
             current = line
         else:

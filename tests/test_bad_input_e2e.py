@@ -713,3 +713,32 @@ async def test_a_moving_live_location_follows_the_form_quietly(
     said = [m.text or "" for m in alice.private.bot_messages()]
     assert not [text for text in said if "edit" in text.lower()], said
     assert_nothing_broke(town, caplog)
+
+
+# ---- 11. lengths as Telegram counts them -----------------------------------------------------
+
+
+def test_lengths_are_counted_in_utf16_units_as_telegram_counts_them() -> None:
+    """An emoji and a CJK character outside the basic plane (𠀀) count 2 each; a clipped
+    text never splits one and fits its limit as Telegram measures it."""
+    from bot import ui
+
+    assert ui.units("水管漏水") == 4 and ui.units("🚰𠀀") == 4
+    clipped = ui.clip("🚰" * 10, 7)
+    assert ui.units(clipped) <= 7 and clipped.endswith("…") and "\ufffd" not in clipped
+    parts = ui.chunks(["😀" * 1500, "😀" * 1500, "end"], limit=3800)
+    assert all(ui.units(part) <= 3800 for part in parts) and len(parts) == 2
+
+
+async def test_a_description_of_emoji_is_measured_as_telegram_measures_it(
+        town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    """Alice's description is 600 emoji: 600 characters for Python, 1,200 for Telegram, over
+    the 1,000 allowed. She is told it is too long, counted the way Telegram counts."""
+    alice = town.citizen
+    await open_form(alice)
+    await alice.send("🚰" * 600)
+    told = await alice.wait_for(text="1200")
+    assert "1000" in (told.text or "")
+    await alice.send("The tap 🚰 leaks.")
+    await alice.wait_for(text="Step 3 of 4")
+    assert_nothing_broke(town, caplog)

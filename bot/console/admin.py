@@ -201,9 +201,9 @@ class AdminConsole:
         elif area is None:
             self._reply(unit, chat_id, [t(lang, "broadcast.outside", area=parts[1]),
                                               t(lang, "broadcast.usage")])
-        elif len(body) > BROADCAST_MAX:
+        elif ui.units(body) > BROADCAST_MAX:
             self._reply(unit, chat_id, [t(lang, "broadcast.too_long",
-                                                max=BROADCAST_MAX, count=len(body))])
+                                                max=BROADCAST_MAX, count=ui.units(body))])
         else:
             recipients = await repo.volunteers.volunteers_in(self._subtree(area))
             name = render.area_name(env, area, lang)

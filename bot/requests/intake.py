@@ -465,8 +465,9 @@ class Intake:
         text = said.text.strip()
         if said.kind not in ("text", "photo", "voice"):
             return self._again(dialog, lang, "intake.want_description")
-        if text and len(text) > limit:
-            return self._again(dialog, lang, "intake.too_long", max=limit, length=len(text))
+        if text and ui.units(text) > limit:  # counted as Telegram counts: emoji count 2
+            return self._again(dialog, lang, "intake.too_long", max=limit,
+                               length=ui.units(text))
         if said.kind == "photo":
             photos = list(data.get("photos") or [])
             first_of_album = said.media_group_id != data.get("media_group")
@@ -522,10 +523,10 @@ class Intake:
         text = said.text.strip()
         if said.kind not in ("text", "photo") or (said.kind == "text" and not text):
             return [ui.message(who.user_id, self.env.t(lang, "task.want_note"))]
-        if len(text) > self.env.config.description_max_chars:
+        if ui.units(text) > self.env.config.description_max_chars:
             return [ui.message(who.user_id, self.env.t(
                 lang, "intake.too_long", max=self.env.config.description_max_chars,
-                length=len(text)))]
+                length=ui.units(text)))]
         photo = said.file_id if said.kind == "photo" else None
         return await self._after_note(repo, who, lang, dialog, text or None, photo)
 
@@ -600,9 +601,9 @@ class Intake:
         text = said.text.strip()
         if said.kind != "text" or not text:
             return [ui.message(who.user_id, self.env.t(lang, "rate.want_comment"))]
-        if len(text) > COMMENT_MAX:
+        if ui.units(text) > COMMENT_MAX:
             return [ui.message(who.user_id, self.env.t(
-                lang, "intake.too_long", max=COMMENT_MAX, length=len(text)))]
+                lang, "intake.too_long", max=COMMENT_MAX, length=ui.units(text)))]
         out = await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]),
                                              text)
         return [*out, *await self.resume_draft(repo, who.user_id, lang)]

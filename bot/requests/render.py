@@ -147,7 +147,7 @@ def new_card(env: Env, request: Request, card: Card) -> Outgoing:
 
 def utf16_units(text: str) -> int:
     """Count a text's length as Telegram does: in UTF-16 code units (an emoji counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
+    return ui.units(text)
 
 
 def combined_card(env: Env, sections: list[CardSection]) -> tuple[str, dict[str, Any] | None]:

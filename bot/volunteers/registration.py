@@ -70,7 +70,8 @@ class Volunteers:
             return await self._decide(repo, who, lang, int(dialog.data["applicant"]), False,
                                       text[:300])
         if dialog.step == "name":
-            if said.kind != "text" or not text or len(text) > NAME_MAX or text.startswith("/"):
+            too_long = ui.units(text) > NAME_MAX  # as Telegram counts: an emoji is 2
+            if said.kind != "text" or not text or too_long or text.startswith("/"):
                 return [ui.message(who.user_id, t(lang, "join.want_name", max=NAME_MAX))]
             await repo.people.save_dialog(
                 Dialog(who.user_id, Flow.JOIN, "phone", {**dialog.data, "name": text}),
