@@ -48,26 +48,34 @@ def backup(database: str | Path, dest: str | Path, *, step_pages: int = STEP_PAG
     if not dest.parent.exists():
         dest.parent.mkdir(mode=0o700, parents=True)  # backups hold phone numbers
     partial = dest.with_name(dest.name + ".partial")
-    partial.unlink(missing_ok=True)
+    _remove_with_journals(partial)  # what a killed backup left
     os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
-    source = sqlite3.connect(database, timeout=30)
-    target = sqlite3.connect(partial)
     try:
-        source.backup(target, pages=step_pages, progress=progress)
-        target.execute("PRAGMA journal_mode=DELETE")  # one file, whatever the source uses
-        verdict = target.execute("PRAGMA integrity_check").fetchone()[0]
-        requests = target.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+        source = sqlite3.connect(database, timeout=30)
+        try:
+            target = sqlite3.connect(partial, timeout=30, isolation_level=None)
+            try:
+                source.backup(target, pages=step_pages, progress=progress)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        # A connection of its own, once the copy is closed: the copy is in the source's WAL
+        # mode, and one file is what a backup should be.
+        copy = sqlite3.connect(partial, timeout=30, isolation_level=None)
+        try:
+            copy.execute("PRAGMA journal_mode=DELETE").fetchall()
+            verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+            requests = copy.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+        finally:
+            copy.close()
     except BaseException as exc:
-        target.close()
-        source.close()
-        partial.unlink(missing_ok=True)
+        _remove_with_journals(partial)
         if isinstance(exc, sqlite3.Error):
             raise BackupError(f"the backup failed: {exc}") from exc
         raise
-    target.close()
-    source.close()
     if verdict != "ok":
-        partial.unlink(missing_ok=True)
+        _remove_with_journals(partial)
         raise BackupError(f"the copy failed its integrity check: {verdict}")
     _sync(partial)
     os.replace(partial, dest)
@@ -123,6 +131,12 @@ def prune(folder: Path, pattern: str, keep: int) -> list[Path]:
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed
+
+
+def _remove_with_journals(path: Path) -> None:
+    """Delete a database file and the -wal, -shm and -journal files beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _sync(path: Path) -> None:

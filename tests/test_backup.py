@@ -205,3 +205,32 @@ async def test_the_daily_backup_runs_once_a_day_after_its_hour_and_keeps_the_new
         await sweep_and_wait()
     names = sorted(p.name for p in folder.iterdir())
     assert len(names) == 2 and names[-1] == f"civicloop-{backups.due_day()}.db"
+
+
+async def test_two_sweeps_at_once_start_one_backup(
+    town: Town, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start-up sweep and the periodic one overlap: one copy is made, not two writing
+    the same file."""
+    services = town.bot.services
+    assert services is not None
+    backups = services.schedule.backups
+    if backups.running is not None:
+        await backups.running  # the start-up sweep's
+    backups._done_for = None
+    async with services.env.db.transaction() as repo:
+        await repo._all("DELETE FROM reports WHERE kind = 'backup'")
+    started: list[asyncio.Task[Any]] = []
+    real = asyncio.create_task
+
+    def counting(coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = real(coro, **kwargs)
+        if str(kwargs.get("name", "")).startswith("backup-"):
+            started.append(task)
+        return task
+
+    monkeypatch.setattr(asyncio, "create_task", counting)
+    await asyncio.gather(backups.start_if_due(), backups.start_if_due())
+    monkeypatch.undo()
+    assert len(started) == 1
+    assert (await started[0]) is not None

@@ -30,6 +30,9 @@ class DailyBackup:
         self.units = units
         self.running: asyncio.Task[BackupReport | None] | None = None
         self._done_for: str | None = None  # the last day known to be backed up
+        # Two sweeps may overlap (the start-up one and the periodic one): the first to look
+        # decides, the other returns at once, so two copies never write one file.
+        self._looking = False
 
     def due_day(self) -> str:
         """The day whose backup should exist by now: today after the set time, else
@@ -45,16 +48,20 @@ class DailyBackup:
         config = self.env.config
         if config.backups.keep == 0 or str(config.database) == ":memory:":
             return
-        if self.running is not None and not self.running.done():
+        if self._looking or (self.running is not None and not self.running.done()):
             return
         day = self.due_day()
         if day == self._done_for:
             return
-        async with self.env.db.reading() as repo:
-            if await repo.timers.reported_of([("backup", day)]):
-                self._done_for = day
-                return
-        self.running = asyncio.create_task(self._make(day), name=f"backup-{day}")
+        self._looking = True
+        try:
+            async with self.env.db.reading() as repo:
+                if await repo.timers.reported_of([("backup", day)]):
+                    self._done_for = day
+                    return
+            self.running = asyncio.create_task(self._make(day), name=f"backup-{day}")
+        finally:
+            self._looking = False
 
     async def _make(self, day: str) -> BackupReport | None:
         config = self.env.config

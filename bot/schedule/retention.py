@@ -28,13 +28,22 @@ class Retention:
         self.env = env
         self.units = units
         self._done_for: str | None = None
+        self._running = False  # overlapping sweeps: one pass at a time
 
     async def run_if_due(self) -> Pruned | None:
         """Prune once a day; return what went (None: done already today)."""
         env = self.env
         day = datetime.fromtimestamp(env.now(), env.config.timezone).date().isoformat()
-        if day == self._done_for:
+        if day == self._done_for or self._running:
             return None
+        self._running = True
+        try:
+            return await self._run(day)
+        finally:
+            self._running = False
+
+    async def _run(self, day: str) -> Pruned | None:
+        env = self.env
         async with env.db.reading() as repo:
             if await repo.timers.reported_of([("retention", day)]):
                 self._done_for = day
