@@ -86,6 +86,7 @@ CANCEL_NO = kind("cancelno", ID)
 RESOLVED = kind("resolved", ID, "[yn]")
 STARS = kind("star", ID, "[1-5]")
 NO_COMMENT = kind("nocomment", ID)
+FORGET = kind("forget", "[yn]")
 
 # -- volunteers: the card, the task, registration, hours ------------------------------------
 CLAIM = kind("claim", ID)

@@ -25,6 +25,7 @@ from bot.reports.stats import Statistics
 from bot.requests.casework import Casework
 from bot.requests.intake import Intake
 from bot.requests.loop import RequestLoop
+from bot.requests.personal import PersonalData
 from bot.schedule.jobs import Jobs
 from bot.schedule.sweep import Schedule
 from bot.unit import ActorUnit, Units
@@ -53,6 +54,7 @@ class Services:
     casework: Casework
     menus: CommandMenus
     ops: OpsServer
+    personal: PersonalData
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -98,4 +100,5 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         casework=Casework(env=env, loop=loop, roles=roles, leave_form=intake.cancel_command),
         menus=command_menus,
         ops=OpsServer(env, sender),
+        personal=PersonalData(env),
     )

@@ -136,3 +136,23 @@ async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     assert chat is not None
     await svc.run(who(update), svc.intake.point_to_private, chat.id)
+
+
+async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sends the user everything held about them."""
+    svc = services(context)
+    await svc.run(who(update), svc.personal.show)
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Asks the user to confirm clearing their data."""
+    svc = services(context)
+    await svc.run(who(update), svc.personal.ask_forget)
+
+
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Takes Yes or No to /forget."""
+    (choice,) = callback_args(update)
+    svc = services(context)
+    await answer(update, await svc.run(who(update), svc.personal.forget, choice == "y"))
+

@@ -64,6 +64,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
     Command("lang", citizen.lang, Menu.CITIZEN, private_only=True),
     Command("help", citizen.help_command, Menu.CITIZEN, private_only=True),
+    Command("mydata", citizen.mydata, Menu.CITIZEN, private_only=True),
+    Command("forget", citizen.forget, Menu.CITIZEN, private_only=True),
     # /cancel alone leaves the form; /cancel <ref> <reason> is the admin's, in the admin chat too
     Command("cancel", admin.cancel, Menu.CITIZEN, also=(Menu.ADMIN_CHAT,)),
     # Admins, in a group or in private (each service checks the role and the area)
@@ -95,6 +97,7 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.RESOLVED, citizen.resolved_button),
     (buttons.STARS, citizen.star_button),
     (buttons.NO_COMMENT, citizen.skip_comment),
+    (buttons.FORGET, citizen.forget_button),
     (buttons.CLAIM, volunteer.claim),
     (buttons.RELEASE, volunteer.release),
     (buttons.DONE, volunteer.done),

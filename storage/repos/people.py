@@ -253,3 +253,34 @@ class PeopleRepo(Aggregate):
             "SELECT reason FROM bans WHERE user_id = ? AND lifted_at IS NULL", (user_id,)
         )
         return None if row is None else str(row[0])
+
+    async def everything_about(self, user_id: int) -> dict[str, Any]:
+        """Every row that names a person: their profile, their volunteer record, the requests
+        they filed (for /mydata)."""
+        user = await self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        volunteer = await self._one("SELECT * FROM volunteers WHERE user_id = ?", (user_id,))
+        requests = await self._all(
+            "SELECT * FROM requests WHERE citizen_id = ? ORDER BY id", (user_id,))
+        return {"user": dict(user) if user else None,
+                "volunteer": dict(volunteer) if volunteer else None,
+                "requests": [dict(row) for row in requests]}
+
+    async def forget(self, user_id: int) -> int:
+        """Remove what names a person (/forget): their requests keep their category, area,
+        times and outcome, so every statistic stays; return how many requests were cleared."""
+        self._session.news[user_id] = None
+        cleared = await self._rowcount(
+            """
+            UPDATE requests SET description = '', photos = '[]', voice_file_id = NULL,
+                                latitude = NULL, longitude = NULL, address = NULL,
+                                phone = NULL, comment = NULL
+            WHERE citizen_id = ?
+            """, (user_id,))
+        self._write("UPDATE requests SET volunteer_name = '' WHERE volunteer_id = ?", (user_id,))
+        self._write("UPDATE users SET first_name = '', username = NULL WHERE user_id = ?",
+                    (user_id,))
+        self._write("UPDATE volunteers SET name = '', phone = NULL WHERE user_id = ?",
+                    (user_id,))
+        self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+        return cleared
+

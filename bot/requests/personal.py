@@ -1,0 +1,82 @@
+"""A person's own data (China's Personal Information Protection Law, and the GDPR alike):
+/mydata sends them everything held about them, /forget clears it after a confirmation.
+
+/forget clears the profile, the volunteer record's name and phone, and every personal field of
+the requests they filed (description, photos, voice, phone, address, point, comment); what is
+left (category, area, times, outcome, rating) names nobody, so the statistics stay whole. It
+waits while a request of theirs is still open: a volunteer may be on the way.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot import buttons, ui
+from bot.context import Answer, Env
+from bot.requests import render
+from bot.unit import ActorUnit
+from storage.models import OPEN_STATUSES
+
+
+class PersonalData:
+    """/mydata and /forget."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+
+    async def show(self, unit: ActorUnit) -> None:
+        """Everything held about the sender: a readable summary and the whole as JSON."""
+        env, lang = self.env, unit.language
+        data = await unit.repo.people.everything_about(unit.user_id)
+        lines = [unit.t("mydata.title")]
+        user = data["user"] or {}
+        lines.append(unit.t("mydata.profile", name=user.get("first_name") or "—",
+                            username=user.get("username") or "—", lang_name=lang))
+        volunteer = data["volunteer"]
+        if volunteer:
+            lines.append(unit.t("mydata.volunteer", name=volunteer["name"] or "—",
+                                phone=volunteer["phone"] or "—",
+                                status=volunteer["status"]))
+        for row in data["requests"]:
+            lines.append(unit.t(
+                "mydata.request", ref=row["ref"],
+                category=render.category_name(env, row["category"], lang),
+                status=render.status_name(env, row["status"], lang),
+                phone=row["phone"] or "—", address=row["address"] or "—"))
+        if not data["requests"]:
+            lines.append(unit.t("mydata.no_requests"))
+        lines.append(unit.t("mydata.how_to_forget"))
+        unit.send([ui.message(unit.user_id, part) for part in ui.chunks(lines)])
+        stamp = datetime.fromtimestamp(env.now(), env.config.timezone).strftime("%Y-%m-%d")
+        unit.send(ui.document(unit.user_id, f"mydata-{stamp}.json", _as_json(data),
+                              unit.t("mydata.file_caption")))
+
+    async def ask_forget(self, unit: ActorUnit) -> None:
+        """Ask to confirm, or say what is still open."""
+        data = await unit.repo.people.everything_about(unit.user_id)
+        still_open = [row["ref"] for row in data["requests"] if row["status"] in OPEN_STATUSES]
+        if still_open:
+            unit.send(ui.message(unit.user_id, unit.t("forget.open_first",
+                                                      refs=", ".join(still_open))))
+            return
+        keyboard = ui.inline([[(unit.t("forget.yes"), buttons.FORGET.data("y")),
+                               (unit.t("forget.no"), buttons.FORGET.data("n"))]])
+        unit.send(ui.message(unit.user_id, unit.t("forget.ask"), keyboard))
+
+    async def forget(self, unit: ActorUnit, yes: bool) -> Answer:
+        """Clear the sender's data, if they confirmed and nothing of theirs is open."""
+        if not yes:
+            unit.send(ui.message(unit.user_id, unit.t("forget.kept")))
+            return Answer()
+        data = await unit.repo.people.everything_about(unit.user_id)
+        if any(row["status"] in OPEN_STATUSES for row in data["requests"]):
+            return Answer(unit.t("common.stale"), alert=True)
+        cleared = await unit.repo.people.forget(unit.user_id)
+        unit.send(ui.message(unit.user_id, unit.t("forget.done", count=cleared)))
+        return Answer()
+
+
+def _as_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1, default=str)
