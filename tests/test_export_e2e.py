@@ -303,3 +303,25 @@ async def test_the_volunteers_export_has_no_phones_in_the_admin_chat(town: Town)
     await town.admin.send("/export volunteers")
     document = await town.admin.wait_for(predicate=lambda m: m.kind == "document")
     assert "8613800000003" in file_bytes(town, document).decode("utf-8")
+
+
+async def test_an_export_file_is_read_off_the_event_loop_when_sent(
+    town: Town, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An export part can be tens of megabytes: the sender reads it in a worker thread, so
+    every other chat keeps being served meanwhile."""
+    import threading
+
+    readers: list[str] = []
+    real = Path.read_bytes
+
+    def watched(path: Path) -> bytes:
+        if path.name.startswith("job"):
+            readers.append(threading.current_thread().name)
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", watched)
+    await file_at(town.citizen, GUANGMINGLU, GUANGMINGLU_01)
+    await town.admin.send("/export today")
+    await documents(town.admin.private)
+    assert readers and threading.main_thread().name not in readers

@@ -383,7 +383,9 @@ class Sender:
                 if not uploaded.exists():
                     await self._finish(row, error=f"the file {uploaded.name} is gone")
                     return False
-                params[field] = InputFile(uploaded.read_bytes(), filename=upload["filename"])
+                # An export part may be tens of megabytes: read it off the event loop.
+                data = await asyncio.to_thread(uploaded.read_bytes)
+                params[field] = InputFile(data, filename=upload["filename"])
             else:
                 params[field] = InputFile(upload["text"].encode("utf-8"),
                                           filename=upload["filename"])
