@@ -20,7 +20,7 @@ from storage.models import (
     Outgoing,
 )
 from storage.repos.areas import AreasRepo
-from storage.repos.base import Held
+from storage.repos.base import Held, Repository
 from storage.repos.broadcasts import BroadcastsRepo
 from storage.repos.cards import CardsRepo
 from storage.repos.figures import FiguresRepo
@@ -41,6 +41,18 @@ class Repo:
     next statement that must answer (or with the COMMIT): a unit of work takes as many trips
     as it has reads.
     """
+
+    requests = Repository(RequestsRepo)
+    cards = Repository(CardsRepo)
+    people = Repository(PeopleRepo)
+    volunteers = Repository(VolunteersRepo)
+    outbox = Repository(OutboxRepo)
+    inbox = Repository(InboxRepo)
+    timers = Repository(TimersRepo)
+    areas = Repository(AreasRepo)
+    broadcasts = Repository(BroadcastsRepo)
+    figures = Repository(FiguresRepo)
+    retention = Repository(RetentionRepo)
 
     def __init__(
         self,
@@ -65,17 +77,6 @@ class Repo:
         # rolls back instead, they go back in line.
         self._in_transaction = False
         self._loose_carried: list[Held] = []
-        self.requests = RequestsRepo(self)
-        self.cards = CardsRepo(self)
-        self.people = PeopleRepo(self)
-        self.volunteers = VolunteersRepo(self)
-        self.outbox = OutboxRepo(self)
-        self.inbox = InboxRepo(self)
-        self.timers = TimersRepo(self)
-        self.areas = AreasRepo(self)
-        self.broadcasts = BroadcastsRepo(self)
-        self.figures = FiguresRepo(self)
-        self.retention = RetentionRepo(self)
 
     @property
     def loose(self) -> bool:

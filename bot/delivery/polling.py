@@ -20,7 +20,6 @@ from storage.db import handling_update
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-INBOX_KEEP_SECONDS = 2 * 86400
 MAX_BACKOFF = 15.0  # while Telegram is away, look again this often at most
 
 # getUpdates is fetched raw (do_api_request), not through Bot.get_updates: the inbox stores
@@ -60,7 +59,9 @@ class Poller:
     async def run(self) -> None:
         """Handle what a previous run stored but did not finish, then poll until stopped."""
         async with self.env.db.transaction() as repo:
-            await repo.inbox.prune_inbox(self.env.now() - INBOX_KEEP_SECONDS)
+            # What a long stop left; the daily retention pass keeps it pruned after that.
+            keep = self.env.config.retention.inbox_days * 86400
+            await repo.inbox.prune_inbox(self.env.now() - keep)
             leftovers = await repo.inbox.unprocessed_updates()
         for update_id, payload in leftovers:
             if self._stopping.is_set():

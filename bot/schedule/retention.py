@@ -50,18 +50,17 @@ class Retention:
                 return None
         keep, now = env.config.retention, env.now()
         async with self.units.for_job() as unit:
+            updates = await unit.repo.inbox.prune_inbox(now - keep.inbox_days * DAY)
             pruned = await unit.repo.retention.prune(
-                inbox_before=now - keep.inbox_days * DAY,
                 outbox_before=now - keep.outbox_days * DAY if keep.outbox_days else 0.0,
                 timers_before=now - keep.timer_days * DAY if keep.timer_days else 0.0,
                 contacts_before=now - keep.contact_days * DAY if keep.contact_days else None)
-            await unit.repo.retention.scrub_failed_calls()
             await unit.repo.timers.record_report("retention", day, now)
         async with env.db.single() as repo:
             await repo.retention.vacuum(VACUUM_PAGES)
         self._done_for = day
-        if pruned.inbox or pruned.outbox or pruned.timers or pruned.contacts:
+        if updates or pruned.outbox or pruned.timers or pruned.contacts:
             log.info("retention: %s updates, %s calls, %s timers removed; contact details of "
-                     "%s closed requests removed", pruned.inbox, pruned.outbox, pruned.timers,
+                     "%s closed requests removed", updates, pruned.outbox, pruned.timers,
                      pruned.contacts)
         return pruned

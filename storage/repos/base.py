@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from storage.models import Outgoing
 
@@ -66,3 +66,33 @@ class Aggregate:
         self._rowcount = session._rowcount
         self._changed = session._changed
         self._inserted = session._inserted
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository(Generic[A]):
+    """A session's repository of one aggregate, made on first use and kept for the session:
+    a unit of work touches two or three of them, and sessions are made by the thousand (every
+    update, every sender turn), so building all of them each time would cost more than a
+    statement."""
+
+    def __init__(self, make: type[A]) -> None:
+        self.make = make
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, session: None, owner: type) -> Repository[A]: ...
+    @overload
+    def __get__(self, session: Session, owner: type) -> A: ...
+    def __get__(self, session: Session | None, owner: type) -> Repository[A] | A:
+        if session is None:
+            return self
+        made = self.make(session)
+        # A non-data descriptor: from now on the instance's own attribute answers.
+        session.__dict__[self.name] = made
+        return made
+

@@ -62,8 +62,9 @@ class InboxRepo(Aggregate):
         rows = await self._all("SELECT update_id, processed_at IS NOT NULL FROM inbox")
         return {int(row[0]): bool(row[1]) for row in rows}
 
-    async def prune_inbox(self, before: float) -> None:
-        """Drop handled updates older than `before`; they are transport, not records."""
-        self._write(
+    async def prune_inbox(self, before: float) -> int:
+        """Drop handled updates older than `before` (they are transport, not records); return
+        how many went."""
+        return await self._rowcount(
             "DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?", (before,)
         )

@@ -13,7 +13,6 @@ from storage.repos.base import Aggregate
 class Pruned:
     """How many rows one pass removed or scrubbed."""
 
-    inbox: int
     outbox: int
     timers: int
     contacts: int
@@ -22,14 +21,11 @@ class Pruned:
 class RetentionRepo(Aggregate):
     """What the database lets go of, and when."""
 
-    async def prune(self, *, inbox_before: float, outbox_before: float, timers_before: float,
+    async def prune(self, *, outbox_before: float, timers_before: float,
                     contacts_before: float | None) -> Pruned:
-        """Delete handled updates, sent or failed calls and settled timers older than their
-        limits, and remove the phone, address and exact point of requests closed or
-        cancelled before `contacts_before` (None: keep them)."""
-        inbox = await self._rowcount(
-            "DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?",
-            (inbox_before,))
+        """Delete sent or failed calls and settled timers older than their limits, and
+        remove the phone, address and exact point of requests closed or cancelled before
+        `contacts_before` (None: keep them). Handled updates go by InboxRepo.prune_inbox."""
         outbox = await self._rowcount(
             "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < ?",
             (outbox_before,))
@@ -45,13 +41,7 @@ class RetentionRepo(Aggregate):
                   AND (phone IS NOT NULL OR address IS NOT NULL OR latitude IS NOT NULL)
                 """,
                 (CLOSED, CANCELLED, contacts_before))
-        return Pruned(inbox, outbox, timers, contacts)
-
-    async def scrub_failed_calls(self) -> int:
-        """Empty the payload of calls given up on (it may hold a phone number); the chat, the
-        method and the reason stay."""
-        return await self._rowcount(
-            "UPDATE outbox SET payload = '{}' WHERE status = 'failed' AND payload != '{}'", ())
+        return Pruned(outbox, timers, contacts)
 
     async def vacuum(self, pages: int) -> None:
         """Give up to `pages` free pages back to the file system (outside a transaction)."""
