@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.config import parse_config
 from bot.context import Env
 from bot.i18n import Catalogs
@@ -135,36 +137,23 @@ async def test_a_stalled_request_climbs_one_level_per_wait_and_records_each_step
         await db.close()
 
 
-async def test_a_request_whose_station_left_the_area_file_climbs_to_the_district_group(
-    tmp_path: Path,
+@pytest.mark.parametrize("area, level, chat, bound", [
+    # The station east-07 was dropped from the area file while a request there waited: its
+    # escalation skips the lost levels and goes to the district's group, not to the admins.
+    ("east-07", "east-07", -107, ()),
+    # A request at station east-01 was escalated to an institute the new area file no longer
+    # has: it climbs to what still stands above every level, the district, not to "east".
+    ("east-01", "east-old", -103, (("east", INSTITUTE_GROUP),)),
+])
+async def test_a_level_that_left_the_area_file_climbs_to_the_district_group(
+    tmp_path: Path, area: str, level: str, chat: int, bound: tuple[tuple[str, int], ...],
 ) -> None:
-    """The station east-07 was dropped from the area file while a request there waited. Its
-    escalation skips the lost levels and goes to the district's group, not to the admins."""
     clock = StoppedClock(T0)
     db, _, schedule = await a_district(tmp_path, clock)
     try:
-        await bind(db, (DISTRICT, DISTRICT_GROUP))
+        await bind(db, *bound, (DISTRICT, DISTRICT_GROUP))
         request_id = await a_waiting_request(
-            db, area="east-07", level="east-07", chat=-107, escalate_at=T0 + 3 * HOUR)
-        clock.at = T0 + 3 * HOUR
-        assert await schedule.sweep() == 1
-        assert await steps(db, request_id) == [
-            {"level": DISTRICT, "chat_id": DISTRICT_GROUP, "step": 1}]
-    finally:
-        await db.close()
-
-
-async def test_a_level_that_left_the_file_under_a_known_station_climbs_to_the_district(
-    tmp_path: Path,
-) -> None:
-    """A request at station east-01 was escalated to an institute the new area file no longer
-    has. From there it climbs to what still stands above every level: the district."""
-    clock = StoppedClock(T0)
-    db, _, schedule = await a_district(tmp_path, clock)
-    try:
-        await bind(db, ("east", INSTITUTE_GROUP), (DISTRICT, DISTRICT_GROUP))
-        request_id = await a_waiting_request(
-            db, area="east-01", level="east-old", chat=-103, escalate_at=T0 + 3 * HOUR)
+            db, area=area, level=level, chat=chat, escalate_at=T0 + 3 * HOUR)
         clock.at = T0 + 3 * HOUR
         assert await schedule.sweep() == 1
         assert await steps(db, request_id) == [

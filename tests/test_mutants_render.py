@@ -76,7 +76,7 @@ def test_when_even_that_is_too_long_every_card_shrinks_to_its_header(env: Env) -
     sections = [section(n, True, "word " * 900) for n in (1, 2)]
     text, markup = render.combined_card(env, sections)
     assert text == "📌 Request 2026-000001\n\n📌 Request 2026-000002"
-    assert render.utf16_units(text) <= ui.TEXT_MAX
+    assert ui.units(text) <= ui.TEXT_MAX
     assert markup is not None and len(markup["inline_keyboard"]) == 2
 
 

@@ -173,8 +173,9 @@ class Outage:
             self.pause = min(self.pause * 2, OUTAGE_MAX_PAUSE)
         return self.pause
 
-    def over(self) -> float | None:
-        """A call went through: when the outage began, if there was one (and forget it)."""
+    def over(self) -> float:
+        """A call went through after failing: when the outage began (and forget it)."""
+        assert self.since is not None, "no outage under way"
         since, self.since, self.pause = self.since, None, 0.0
         return since
 
@@ -467,8 +468,6 @@ class Sender:
     async def _outage_over(self) -> None:
         """Telegram answers again: log it, and tell the admins if it was away long."""
         since = self.outage.over()
-        if since is None:
-            return
         now, env = self.env.now(), self.env
         lasted = now - since
         log.warning("Telegram reachable again after %.0f s; sending resumes", lasted)
@@ -497,7 +496,7 @@ class Sender:
         for row, ref in queued:
             if not _combinable(row) or row.not_before > now:
                 break
-            units += render.utf16_units(row.payload["text"]) + len(render.COMBINED_SEPARATOR)
+            units += ui.units(row.payload["text"]) + len(render.COMBINED_SEPARATOR)
             if batch and units > COMBINED_TEXT_BUDGET:
                 break
             batch.append((row, ref))

@@ -81,19 +81,18 @@ class OpsServer:
         """Read everything once."""
         env, now = self.env, self.env.now()
         database_ok, database_error = True, None
-        try:
-            async with env.db.transaction():
-                pass  # BEGIN IMMEDIATE … COMMIT: the write lock can be taken
-        except Exception as exc:  # a full disk, a read-only file, a lock held elsewhere
-            database_ok, database_error = False, f"{type(exc).__name__}: {exc}"
         backlog, oldest, open_requests, job_lag = 0, None, {}, 0.0
-        if database_ok:
-            async with env.db.reading() as repo:
+        try:
+            # A write transaction (BEGIN IMMEDIATE … COMMIT) proves the write lock can be
+            # taken; the figures are read inside it, in the same turn at the database.
+            async with env.db.transaction() as repo:
                 backlog, oldest = await repo.outbox.backlog()
                 counts = await repo.figures.status_counts()
                 due = await repo.timers.due_timers(now, 1)
             open_requests = {status: counts.get(status, 0) for status in OPEN_STATUSES}
             job_lag = max(0.0, now - due[0].due_at) if due else 0.0
+        except Exception as exc:  # a full disk, a read-only file, a lock held elsewhere
+            database_ok, database_error = False, f"{type(exc).__name__}: {exc}"
         poller = self.poller
         last = poller.last_update_at if poller is not None else None
         polling_ok = poller is not None and poller.failures == 0

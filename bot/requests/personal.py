@@ -17,7 +17,6 @@ from bot import buttons, ui
 from bot.context import Answer, Env
 from bot.requests import render
 from bot.unit import ActorUnit
-from storage.models import OPEN_STATUSES
 
 
 class PersonalData:
@@ -55,8 +54,7 @@ class PersonalData:
 
     async def ask_forget(self, unit: ActorUnit) -> None:
         """Ask to confirm, or say what is still open."""
-        data = await unit.repo.people.everything_about(unit.user_id)
-        still_open = [row["ref"] for row in data["requests"] if row["status"] in OPEN_STATUSES]
+        still_open = await unit.repo.requests.open_refs(unit.user_id)
         if still_open:
             unit.send(ui.message(unit.user_id, unit.t("forget.open_first",
                                                       refs=", ".join(still_open))))
@@ -70,8 +68,7 @@ class PersonalData:
         if not yes:
             unit.send(ui.message(unit.user_id, unit.t("forget.kept")))
             return Answer()
-        data = await unit.repo.people.everything_about(unit.user_id)
-        if any(row["status"] in OPEN_STATUSES for row in data["requests"]):
+        if await unit.repo.requests.open_refs(unit.user_id):
             return Answer(unit.t("common.stale"), alert=True)
         cleared = await unit.repo.people.forget(unit.user_id)
         unit.send(ui.message(unit.user_id, unit.t("forget.done", count=cleared)))

@@ -145,11 +145,6 @@ def new_card(env: Env, request: Request, card: Card) -> Outgoing:
                       card_id=card.id)
 
 
-def utf16_units(text: str) -> int:
-    """Count a text's length as Telegram does: in UTF-16 code units (an emoji counts 2)."""
-    return ui.units(text)
-
-
 def combined_card(env: Env, sections: list[CardSection]) -> tuple[str, dict[str, Any] | None]:
     """Render a group message listing several requests: their cards one after another, and a
     "Claim <ref>" button for each one still waiting (the same callback as a single card's).
@@ -159,11 +154,11 @@ def combined_card(env: Env, sections: list[CardSection]) -> tuple[str, dict[str,
     """
     lang = env.config.default_language
     text = COMBINED_SEPARATOR.join(section.text for section in sections)
-    if utf16_units(text) > ui.TEXT_MAX:
+    if ui.units(text) > ui.TEXT_MAX:
         text = COMBINED_SEPARATOR.join(
             section.text if section.claimable else _first_line(section.text)
             for section in sections)
-    if utf16_units(text) > ui.TEXT_MAX:
+    if ui.units(text) > ui.TEXT_MAX:
         text = COMBINED_SEPARATOR.join(_first_line(section.text) for section in sections)
     rows = [[(env.t(lang, "card.claim_ref_button", ref=section.ref),
               buttons.CLAIM.data(section.request_id))]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.context import Env
 from bot.unit import Units
@@ -79,7 +78,3 @@ class DailyBackup:
         log.info("backup of %s written to %s (%s requests, %.1f MB); %s old ones removed",
                  day, report.path, report.requests, report.size / 1e6, len(removed))
         return report
-
-    def folder(self) -> Path:
-        """Where the backups go."""
-        return self.env.config.backup_folder()

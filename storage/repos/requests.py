@@ -11,6 +11,7 @@ from storage.models import (
     CLOSED,
     DISPATCHED,
     DONE,
+    OPEN_STATUSES,
     Event,
     Request,
 )
@@ -87,6 +88,15 @@ class RequestsRepo(Aggregate):
             (citizen_id, limit),
         )
         return [Request.from_row(row) for row in rows]
+
+    async def open_refs(self, citizen_id: int) -> list[str]:
+        """The reference numbers of a citizen's requests not yet closed or cancelled."""
+        rows = await self._all(
+            f"SELECT ref FROM requests WHERE citizen_id = ? "
+            f"AND status IN ({','.join('?' * len(OPEN_STATUSES))}) ORDER BY id",
+            (citizen_id, *OPEN_STATUSES),
+        )
+        return [row[0] for row in rows]
 
     async def volunteer_tasks(self, volunteer_id: int) -> list[Request]:
         """Return the requests a volunteer has claimed and not yet finished, oldest first."""
