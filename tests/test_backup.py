@@ -194,6 +194,9 @@ async def test_the_daily_backup_runs_once_a_day_after_its_hour_and_keeps_the_new
         if backups.running is not None:
             await backups.running
 
+    # The start-up sweep makes today's copy once the bot has caught up; a tick meanwhile
+    # finds it under way and leaves it be.
+    await town.sb.wait_until(lambda: backups.running is not None, timeout=10)
     today = backups.due_day()
     await sweep_and_wait()
     assert [p.name for p in folder.iterdir()] == [f"civicloop-{today}.db"]
@@ -215,8 +218,10 @@ async def test_two_sweeps_at_once_start_one_backup(
     services = town.bot.services
     assert services is not None
     backups = services.schedule.backups
-    if backups.running is not None:
-        await backups.running  # the start-up sweep's
+    # The start-up sweep makes today's copy once the bot has caught up: let it finish first.
+    await town.sb.wait_until(lambda: backups.running is not None, timeout=10)
+    assert backups.running is not None
+    await backups.running
     backups._done_for = None
     async with services.env.db.transaction() as repo:
         await repo._all("DELETE FROM reports WHERE kind = 'backup'")
