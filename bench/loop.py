@@ -103,7 +103,12 @@ async def one_loop(citizen: SimUser, volunteer: SimUser, group: SimChat) -> None
     await citizen.send("/start")
     await citizen.wait_for(text="Choose below", timeout=60)
     await citizen.press("📝 New request")
-    await citizen.wait_for(text="What kind of help", timeout=60)
+    first = await citizen.wait_for(predicate=lambda m: any(
+        words in (m.text or "") for words in ("What kind of help", "Before you start")),
+        timeout=60)
+    if "Before you start" in (first.text or ""):  # the privacy notice, once per person
+        await citizen.press("✅ I agree, continue", message=first)
+        await citizen.wait_for(text="What kind of help", timeout=60)
     await citizen.press("Help for the elderly")
     await citizen.wait_for(text="describe the problem", timeout=60)
     await citizen.send(f"Request from {citizen.first_name}")

@@ -164,6 +164,7 @@ class Person:
     name: str
     language: str
     started: bool = False  # has written to the bot in private (the bot may write back)
+    consented: bool = False  # has agreed to the privacy notice (shown before the first form)
     busy: bool = False  # in a multi-step dialog: their other stories wait
     open_requests: int = 0
     recent: deque[float] = field(default_factory=deque)  # requests filed in the last day
@@ -1119,17 +1120,30 @@ class Replay:
         lang = citizen.language
         me = citizen.id
         pause = rng.uniform
+
+        def first_question() -> Waiter:
+            # The first form of all comes after the privacy notice, agreed to with a button.
+            if not citizen.consented:
+                return wait(me, has("consent:y"), "privacy notice")
+            return wait(me, has_prefix("in:", ":cat:"), "category question")
+
         if not citizen.started or rng.random() < 0.3:
             greeting = wait(me, has("menu:new"), "greeting")
             people.say(citizen, "/start")
             menu = await town.get(greeting)
             await town.after(pause(3, 10))
-            categories = wait(me, has_prefix("in:", ":cat:"), "category question")
+            first = first_question()
             await town.get(people.press(citizen, menu, "menu:new"))
         else:
-            categories = wait(me, has_prefix("in:", ":cat:"), "category question")
+            first = first_question()
             people.say(citizen, "/new")
-        question = await town.get(categories)
+        question = await town.get(first)
+        if not citizen.consented:
+            await town.after(pause(10, 30))  # reading it
+            categories = wait(me, has_prefix("in:", ":cat:"), "category question")
+            await town.get(people.press(citizen, question, "consent:y"))
+            citizen.consented = True
+            question = await town.get(categories)
         draft = question.data("in:")[0].split(":")[1]
         code = rng.choices(list(CATEGORY_SHARE), weights=list(CATEGORY_SHARE.values()))[0]
         await town.after(pause(5, 15))

@@ -125,7 +125,9 @@ async def step(watch: Watch, user: SimUser, act: Awaitable[Any], reply: str) -> 
 async def fill_form(watch: Watch, citizen: Citizen, category: str, station: Any) -> None:
     """The form up to its summary: category, a sentence, a shared location, its community."""
     user = citizen.user
-    await step(watch, user, user.send("/new"), "What kind of help")
+    notice = await step(watch, user, user.send("/new"), "Before you start")
+    await step(watch, user, user.press("✅ I agree, continue", message=notice),
+               "What kind of help")
     await step(watch, user, user.press(category), "describe the problem")
     await step(watch, user, user.send(f"Storm: a tree fell by house {user.id}."), "Where is it")
     await step(watch, user, user.tap("📍 Share my location", latitude=station.latitude,

@@ -87,6 +87,7 @@ RESOLVED = kind("resolved", ID, "[yn]")
 STARS = kind("star", ID, "[1-5]")
 NO_COMMENT = kind("nocomment", ID)
 FORGET = kind("forget", "[yn]")
+CONSENT = kind("consent", "[yn]")
 
 # -- volunteers: the card, the task, registration, hours ------------------------------------
 CLAIM = kind("claim", ID)

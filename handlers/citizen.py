@@ -156,3 +156,10 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     await answer(update, await svc.run(who(update), svc.personal.forget, choice == "y"))
 
+
+
+async def consent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Takes I agree or Not now to the privacy notice."""
+    (choice,) = callback_args(update)
+    svc = services(context)
+    await answer(update, await svc.run(who(update), svc.intake.consent, choice == "y"))

@@ -98,6 +98,7 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.STARS, citizen.star_button),
     (buttons.NO_COMMENT, citizen.skip_comment),
     (buttons.FORGET, citizen.forget_button),
+    (buttons.CONSENT, citizen.consent_button),
     (buttons.CLAIM, volunteer.claim),
     (buttons.RELEASE, volunteer.release),
     (buttons.DONE, volunteer.done),

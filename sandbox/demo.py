@@ -91,7 +91,11 @@ def step(title: str) -> None:
 async def describe(citizen: SimUser, category: str, text: str) -> None:
     """Open the form from the menu, pick the category and describe the problem."""
     await citizen.press("📝 新建诉求")
-    await citizen.wait_for(text="哪一类帮助")
+    first = await citizen.wait_for(predicate=lambda m: any(
+        words in (m.text or "") for words in ("哪一类帮助", "关于您的个人信息")))
+    if "关于您的个人信息" in (first.text or ""):  # the privacy notice comes before the first form
+        await citizen.press("✅ 同意并继续", message=first)
+        await citizen.wait_for(text="哪一类帮助")
     await citizen.press(category)
     await citizen.wait_for(text="请说明情况")
     await citizen.send(text)

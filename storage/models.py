@@ -27,6 +27,7 @@ class User:
     language: str | None
     started: bool
     blocked: bool
+    consent: int = 0  # the version of the privacy notice they agreed to; 0: none yet
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -26,8 +28,7 @@ async def file_request(
     """A citizen files a request through the form (English labels) and returns its reference."""
     await citizen.send("/start")
     await citizen.wait_for(text="Choose below")
-    await citizen.press("📝 New request")
-    await citizen.wait_for(text="What kind of help")
+    await open_form(citizen)
     await citizen.press(category)
     await citizen.wait_for(text="describe the problem")
     await citizen.send(text)
@@ -47,6 +48,36 @@ async def file_request(
     match = REF.search(receipt.text)
     assert match, receipt.text
     return match.group(0)
+
+
+# The form's first question and the privacy notice before a person's first form, by language.
+FIRST_QUESTION = {"en": "What kind of help", "zh": "哪一类帮助"}
+NOTICE = {"en": ("Before you start", "✅ I agree, continue"),
+          "zh": ("关于您的个人信息", "✅ 同意并继续")}
+
+
+async def open_form(
+    citizen: SimUser,
+    *,
+    command: bool = False,
+    message: SimMessage | None = None,
+    lang: str = "en",
+    timeout: float = 5.0,  # noqa: ASYNC109
+) -> SimMessage:
+    """The citizen opens the request form (📝 New request, or /new), agreeing to the privacy
+    notice when it comes first (once per person); returns the form's first question."""
+    question, (notice, agree) = FIRST_QUESTION[lang], NOTICE[lang]
+    if command:
+        await citizen.send("/new")
+    else:
+        await citizen.press("📝 New request" if lang == "en" else "📝 新建诉求", message=message)
+    first = await citizen.wait_for(
+        predicate=lambda m: question in (m.text or "") or notice in (m.text or ""),
+        timeout=timeout)
+    if notice not in (first.text or ""):
+        return first
+    await citizen.press(agree, message=first)
+    return await citizen.wait_for(text=question, timeout=timeout)
 
 
 async def card_of(group: SimChat, ref: str) -> SimMessage:
@@ -94,3 +125,14 @@ async def refused_in_private(person: SimUser, group: SimChat, command: str) -> N
     await person.send(command, chat=group)
     await person.wait_for(text=f"Only admins can use {command.split()[0]}")
     assert len(group.bot_messages()) == before, group.bot_messages()[before:]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until an asynchronous condition holds (a read of the bot's database, say), looking
+    again every 10 ms; fail at the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.01)

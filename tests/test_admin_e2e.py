@@ -16,7 +16,7 @@ import pytest
 from sandbox import SimUser
 from storage import Database
 from tests.conftest import Town
-from tests.flows import REF
+from tests.flows import REF, open_form
 from tests.test_areas_e2e import start_request
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
@@ -150,8 +150,7 @@ async def test_a_banned_citizen_is_refused_politely_and_their_requests_stay(town
 
     await town.admin.send(f"/unban {town.citizen.id}")
     await town.admin.wait_for(text="may file requests again")
-    await town.citizen.send("/new")
-    await town.citizen.wait_for(text="What kind of help")
+    await open_form(town.citizen, command=True)
 
 
 async def test_a_ban_during_the_form_stops_the_request_at_confirm_and_keeps_the_draft(
@@ -199,8 +198,7 @@ async def test_the_intake_limits_answer_with_a_clear_message(town: Town) -> None
     await town.citizen.send("/new")
     await town.citizen.wait_for(text="You have filed 3 requests in the last 24 hours")
     await town.tick(hours=25)
-    await town.citizen.send("/new")
-    await town.citizen.wait_for(text="What kind of help")
+    await open_form(town.citizen, command=True)
 
 
 # -- broadcasts ------------------------------------------------------------------------------
@@ -284,8 +282,7 @@ async def test_an_impossible_user_id_or_year_gets_one_line_not_a_traceback(town:
 
 
 async def test_a_citizens_cancel_with_words_still_leaves_the_form(town: Town) -> None:
-    await town.citizen.send("/new")
-    await town.citizen.wait_for(text="What kind of help")
+    await open_form(town.citizen, command=True)
     await town.citizen.send("/cancel now please")
     await town.citizen.wait_for(text="The request form was cancelled")
 

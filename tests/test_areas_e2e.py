@@ -18,7 +18,7 @@ import pytest
 from bot.areas.tree import distance_km, load_areas
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim
+from tests.flows import REF, card_of, claim, open_form
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,8 +68,7 @@ async def start_request(citizen: SimUser, category: str, text: str) -> None:
     """The citizen opens the form, picks the category and describes the problem."""
     await citizen.send("/start")
     await citizen.wait_for(text="Choose below")
-    await citizen.press("📝 New request")
-    await citizen.wait_for(text="What kind of help")
+    await open_form(citizen)
     await citizen.press(category)
     await citizen.wait_for(text="describe the problem")
     await citizen.send(text)

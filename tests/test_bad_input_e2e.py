@@ -14,6 +14,7 @@ import pytest
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import REF, card_of, claim
+from tests.flows import open_form as open_the_form
 
 ELDERLY = "Help for the elderly"
 CONFIRM = "✅ Confirm and send"
@@ -30,8 +31,8 @@ SOMETHING_WRONG = "something went wrong"
 
 async def open_form(user: SimUser, category: str = ELDERLY) -> None:
     """Start a new request and pick a category: the form asks for the description."""
-    await user.send("/new")
-    await user.wait_for(text="Step 1 of 4")
+    first_question = await open_the_form(user, command=True)
+    assert "Step 1 of 4" in (first_question.text or "")
     await user.press(category)
     await user.wait_for(text="Step 2 of 4")
 
@@ -108,8 +109,7 @@ async def test_typed_text_at_the_category_step_gets_the_buttons_again(
     """Alice types her wish instead of tapping a category; the bot asks her to use the
     buttons and shows the categories again, and tapping one moves the form on."""
     alice = town.citizen
-    await alice.send("/new")
-    await alice.wait_for(text="Step 1 of 4")
+    await open_the_form(alice, command=True)
     await alice.send("I need help with my grandmother")
     again = await turned_away(alice, "Please use the buttons below.", "Step 1 of 4")
     assert again.buttons == [ELDERLY, "Living environment", "Legal aid", "✖ Cancel"]
@@ -268,8 +268,7 @@ async def test_grandma_is_turned_away_in_chinese(
     description, a sticker as her place and someone else's contact: every note and every
     repeated question is in Chinese, and her request still goes out."""
     grandma = town.grandma
-    await grandma.send("/new")
-    await grandma.wait_for(text="第 1 步，共 4 步。")
+    await open_the_form(grandma, command=True, lang="zh")
     await grandma.send("我要找人帮忙")
     await turned_away(grandma, "请使用下面的按钮。", "第 1 步，共 4 步。")
     await grandma.press("助老服务")
@@ -429,8 +428,8 @@ async def test_a_category_button_of_a_cancelled_form_does_nothing(
     """Alice cancels her form, then taps a category on the old form, and again after starting
     a new one: both times a popup says the form is closed and the new form stays at step 1."""
     alice = town.citizen
-    await alice.send("/new")
-    old_form = await alice.wait_for(text="Step 1 of 4")
+    old_form = await open_the_form(alice, command=True)
+    assert "Step 1 of 4" in (old_form.text or "")
     await alice.press("✖ Cancel", message=old_form)
     await alice.wait_for(text="The request form was cancelled")
     old_category = old_form.button_data[ELDERLY]
@@ -600,8 +599,7 @@ async def test_a_citizen_who_blocked_the_bot_does_not_stop_the_loop(
     assert ("sendMessage", "Forbidden: bot was blocked by the user") in town.sb.errors
     assert not [m for m in alice.private.bot_messages() if "volunteer has taken" in m.text]
 
-    await grandma.send("/new")
-    await grandma.wait_for(text="第 1 步")
+    await open_the_form(grandma, command=True, lang="zh")
     await grandma.press("助老服务")
     await grandma.wait_for(text="第 2 步")
     await grandma.send("家里的灯坏了。")

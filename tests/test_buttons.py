@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES: dict[str, tuple[object, ...]] = {
     "menu": ("new",), "lang": ("zh",), "in": ("0a1b2c", "cat", "elderly"),
     "cancel": (7,), "cancelok": (7,), "cancelno": (7,), "resolved": (7, "y"),
-    "star": (7, 5), "nocomment": (7,), "forget": ("y",), "claim": (123456789012,),
-    "release": (7,),
+    "star": (7, 5), "nocomment": (7,), "forget": ("y",), "consent": ("y",),
+    "claim": (123456789012,), "release": (7,),
     "done": (7,), "donenote": (7,), "moretime": (7,), "details": (7,),
     "jinst": ("370402001",), "jarea": ("guangminglu-01",), "jteam": ("-",),
     "vapprove": (1001,), "vreject": (1001,), "hours": (7, "0.5"), "bcast": (3, "send"),

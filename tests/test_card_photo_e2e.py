@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Town
-from tests.flows import REF, claim, open_bot
+from tests.flows import REF, claim, open_bot, open_form
 
 
 @pytest.fixture
@@ -24,8 +24,7 @@ async def test_the_group_card_says_how_many_photos_and_the_claimer_gets_them(
     await open_bot(li)
     await alice.send("/start")
     await alice.wait_for(text="Choose below")
-    await alice.press("📝 New request")
-    await alice.wait_for(text="What kind of help")
+    await open_form(alice)
     await alice.press("Help for the elderly")
     await alice.wait_for(text="describe the problem")
     await alice.send_photo(caption="The window frame is broken, see the photo.")

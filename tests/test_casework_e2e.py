@@ -14,7 +14,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, file_request, open_bot, refused_in_private
+from tests.flows import REF, card_of, claim, file_request, open_bot, open_form, refused_in_private
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 AREAS = {"areas": {"file": str(AREA_FILE)}}
@@ -54,8 +54,7 @@ async def file_in_chinese(grandma: SimUser) -> str:
     """王奶奶 files a request through the form in Chinese; returns its reference."""
     await grandma.send("/start")
     await grandma.wait_for(text="请在下面选择")
-    await grandma.press("📝 新建诉求")
-    await grandma.wait_for(text="您需要哪一类帮助")
+    await open_form(grandma, lang="zh")
     await grandma.press("助老服务")
     await grandma.wait_for(text="请说明情况")
     await grandma.send("厨房水龙头漏水，我自己修不好。")
@@ -74,8 +73,7 @@ async def file_at(citizen: SimUser, institute: str, station: str, text: str) -> 
     """On the area tree: a citizen files an elderly-help request at a community."""
     await citizen.send("/start")
     await citizen.wait_for(text="Choose below")
-    await citizen.press("📝 New request")
-    await citizen.wait_for(text="What kind of help")
+    await open_form(citizen)
     await citizen.press("Help for the elderly")
     await citizen.wait_for(text="describe the problem")
     await citizen.send(text)

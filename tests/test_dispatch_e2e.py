@@ -19,6 +19,7 @@ from tests.flows import (
     count_transactions,
     file_request,
     open_bot,
+    open_form,
     refused_in_private,
 )
 
@@ -436,8 +437,7 @@ async def test_chinese_and_english_each_see_their_own_language(town: Town) -> No
     await grandma.send("/start")
     greeting = await grandma.wait_for(text="请在下面选择")
     assert "王奶奶，您好" in greeting.text and "📝 新建诉求" in greeting.buttons
-    await grandma.press("📝 新建诉求")
-    await grandma.wait_for(text="您需要哪一类帮助")
+    await open_form(grandma, lang="zh")
     await grandma.press("助老服务")
     await grandma.wait_for(text="请说明情况")
     await grandma.send("厨房水龙头漏水，我自己修不好。")

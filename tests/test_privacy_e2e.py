@@ -51,7 +51,7 @@ from sandbox import Sandbox, SimChat, SimMessage, SimUser
 from storage import Request
 from tests.conftest import DEFAULT_START, TOKEN, Town, sandbox_limits
 from tests.conftest import TestClock as StoryClock
-from tests.flows import REF, open_bot
+from tests.flows import REF, open_bot, open_form
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
@@ -331,8 +331,7 @@ class Story:
         """The citizen fills the form up to the summary: the description (with a photo, if
         asked), the typed address, the community, the shared phone."""
         citizen = citizen or self.citizen
-        await citizen.send("/new")
-        await citizen.wait_for(text="What kind of help")
+        await open_form(citizen, command=True)
         await citizen.press(category)
         await citizen.wait_for(text="describe the problem")
         if photo:

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox import Sandbox, SimChat, SimUser
 from tests.conftest import DEFAULT_START, TOKEN
-from tests.flows import REF
+from tests.flows import REF, open_form
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,8 +103,7 @@ async def test_a_killed_process_resumes_the_form_and_the_loop(
     await li.wait_for(text="Choose below")
     await alice.send("/start")
     await alice.wait_for(text="Choose below")
-    await alice.press("📝 New request")
-    await alice.wait_for(text="What kind of help")
+    await open_form(alice)
     await alice.press("Help for the elderly")
     await alice.wait_for(text="describe the problem")
     await alice.send("Need help carrying coal upstairs.")

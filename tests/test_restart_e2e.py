@@ -6,7 +6,7 @@ import json
 
 from storage import Database, Outgoing
 from tests.conftest import Town
-from tests.flows import file_request
+from tests.flows import file_request, open_form
 
 
 async def test_a_restart_mid_conversation_keeps_the_draft(town: Town) -> None:
@@ -14,8 +14,7 @@ async def test_a_restart_mid_conversation_keeps_the_draft(town: Town) -> None:
     alice = town.citizen
     await alice.send("/start")
     await alice.wait_for(text="Choose below")
-    await alice.press("📝 New request")
-    await alice.wait_for(text="What kind of help")
+    await open_form(alice)
     await alice.press("Help for the elderly")
     await alice.wait_for(text="describe the problem")
     await alice.send("The stairwell light is broken.")

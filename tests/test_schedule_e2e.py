@@ -15,7 +15,7 @@ import pytest
 from sandbox import SimMessage
 from storage import Outgoing, Repo, Request, Timer
 from tests.conftest import Town
-from tests.flows import card_of, claim, file_request
+from tests.flows import card_of, claim, file_request, open_form
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLAIM = "🙋 Claim"
@@ -270,8 +270,7 @@ async def test_an_abandoned_draft_is_nudged_once_then_expires(town: Town) -> Non
     alice = town.citizen
     await alice.send("/start")
     await alice.wait_for(text="Choose below")
-    await alice.press("📝 New request")
-    await alice.wait_for(text="What kind of help")
+    await open_form(alice)
     await alice.press("Help for the elderly")
     await alice.wait_for(text="describe the problem")
 
@@ -284,8 +283,7 @@ async def test_an_abandoned_draft_is_nudged_once_then_expires(town: Town) -> Non
 
     await town.tick(hours=24)
     await alice.wait_for(text="was discarded")
-    await alice.press("📝 New request", message=nudge.chat.bot_messages()[0])
-    await alice.wait_for(text="What kind of help")
+    await open_form(alice, message=nudge.chat.bot_messages()[0])
 
 
 async def test_the_daily_digest_reports_yesterdays_numbers(town: Town) -> None:
@@ -364,8 +362,7 @@ async def test_a_draft_under_a_comment_keeps_its_clock(town: Town) -> None:
     town.clock.set(at(30, 10))
     await done_request(town)
     alice = town.citizen
-    await alice.press("📝 New request", message=alice.private.bot_messages()[0])
-    await alice.wait_for(text="What kind of help")
+    await open_form(alice, message=alice.private.bot_messages()[0])
     await alice.press("Help for the elderly")
     await alice.wait_for(text="describe the problem")
     await alice.press("👍 Yes, resolved")

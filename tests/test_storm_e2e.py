@@ -17,7 +17,7 @@ import pytest
 from bot.delivery import sender as delivery
 from sandbox import Sandbox, SimChat, SimMessage, SimUser
 from tests.conftest import TOKEN, Town, sandbox_limits
-from tests.flows import REF, card_of, file_request, open_bot
+from tests.flows import REF, card_of, eventually, file_request, open_bot, open_form
 
 GROUP_BUDGET = 3  # messages a minute to a group, and as many edits
 MINUTE = 3.0  # seconds the sandbox counts as a minute
@@ -46,8 +46,7 @@ def town_settings(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 async def fill_form(citizen: SimUser, text: str) -> None:
     """A citizen goes through the form up to the summary, without sending it yet."""
-    await citizen.send("/new")
-    await citizen.wait_for(text="What kind of help")
+    await open_form(citizen, command=True)
     await citizen.press("Help for the elderly")
     await citizen.wait_for(text="describe the problem")
     await citizen.send(text)
@@ -136,6 +135,18 @@ async def test_a_storm_reaches_the_group_in_fewer_messages_each_request_with_its
     assert combined, [m.text for m in messages]
     services = town.bot.services
     assert services is not None
+
+    async def cards_recorded() -> bool:
+        # The group shows a message before the bot has read Telegram's answer and noted its id.
+        async with services.env.db.reading() as repo:
+            for ref in listed:
+                request = await repo.requests.request_by_ref(ref)
+                cards = await repo.cards.active_cards(request.id) if request else []
+                if not cards or any(card.message_id is None for card in cards):
+                    return False
+        return True
+
+    await eventually(cards_recorded)
     for message in combined:
         shown = refs_on(message)
         assert message.buttons == [f"{CLAIM} {ref}" for ref in shown]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Town
-from tests.flows import card_of, claim, count_transactions, file_request, open_bot
+from tests.flows import card_of, claim, count_transactions, file_request, open_bot, open_form
 
 
 async def test_every_update_of_the_whole_loop_is_one_transaction(
@@ -43,8 +43,7 @@ async def test_a_citizens_cancel_with_words_leaves_the_form_in_one_transaction(
 ) -> None:
     """"/cancel now" is not a reference: Alice leaves her form, and the command that could
     have been an admin's cancel is still one transaction."""
-    await town.citizen.send("/new")
-    await town.citizen.wait_for(text="What kind of help")
+    await open_form(town.citizen, command=True)
     opened = count_transactions(town, monkeypatch)
     await town.citizen.send("/cancel now")
     await town.citizen.wait_for(text="The request form was cancelled")

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox import SimUser
 from tests.conftest import Town
-from tests.flows import card_of, claim, file_request, refused_in_private
+from tests.flows import card_of, claim, file_request, open_form, refused_in_private
 
 CLAIM = "🙋 Claim"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -243,8 +243,7 @@ async def test_join_in_the_middle_of_a_request_keeps_the_draft(town: Town) -> No
     alice = town.citizen
     await alice.send("/start")
     await alice.wait_for(text="Choose below")
-    await alice.press("📝 New request")
-    await alice.wait_for(text="What kind of help")
+    await open_form(alice)
     await alice.press("Help for the elderly")
     await alice.wait_for(text="describe the problem")
     await alice.send("The stairwell light is broken.")

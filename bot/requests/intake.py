@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from bot import buttons, ui
@@ -13,6 +14,7 @@ from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import RequestLoop
+from bot.requests.personal import NOTICE_VERSION, privacy_notice
 from bot.unit import ActorUnit
 from bot.volunteers.registration import Volunteers
 from storage import Dialog, Outgoing, Repo
@@ -125,10 +127,28 @@ class Intake:
             if refusal is not None:
                 unit.send([ui.message(who.user_id, refusal)])
                 return
+            if unit.user is None or unit.user.consent < NOTICE_VERSION:
+                # Nothing is asked, and nothing saved, before they know what and agree.
+                unit.send(privacy_notice(self.env, lang, who.user_id))
+                return
             dialog = Dialog(who.user_id, Flow.INTAKE, "category",
                             {"id": secrets.token_hex(3), "photos": []})
             await self._save(repo, dialog)
         unit.send(self._ask(dialog, lang))
+
+    async def consent(self, unit: ActorUnit, yes: bool) -> Answer:
+        """Take the answer to the privacy notice: I agree starts the form, Not now saves
+        nothing and says how to come back."""
+        if not yes:
+            unit.send([ui.message(unit.user_id, unit.t("privacy.declined")),
+                       ui.message(unit.user_id, unit.t("menu.title"),
+                                  self.loop.citizen_menu(unit.language))])
+            return Answer()
+        if unit.user is None or unit.user.consent < NOTICE_VERSION:
+            await unit.repo.people.record_consent(unit.user_id, NOTICE_VERSION, self.env.now())
+            unit.user = replace(unit.user, consent=NOTICE_VERSION) if unit.user else None
+        await self.new_request(unit)  # a second press of an old notice resumes the draft
+        return Answer(unit.t("privacy.agreed_toast"))
 
     async def refusal(self, repo: Repo, user_id: int, lang: str) -> str | None:
         """Say why this citizen may not file a request now (banned, or over an intake limit),

@@ -17,6 +17,21 @@ from bot import buttons, ui
 from bot.context import Answer, Env
 from bot.requests import render
 from bot.unit import ActorUnit
+from storage import Outgoing
+
+# The privacy notice's version: a person agrees to one before their first request, and again
+# when it says something new (raise this when the notice's meaning changes).
+NOTICE_VERSION = 1
+
+
+def privacy_notice(env: Env, lang: str, chat_id: int) -> Outgoing:
+    """What a request collects, who sees it and for how long, with I agree and Not now."""
+    days = env.config.retention.contact_days
+    keep = (env.t(lang, "privacy.keep_days", days=days) if days
+            else env.t(lang, "privacy.keep_forever"))
+    keyboard = ui.inline([[(env.t(lang, "privacy.agree"), buttons.CONSENT.data("y"))],
+                          [(env.t(lang, "privacy.decline"), buttons.CONSENT.data("n"))]])
+    return ui.message(chat_id, env.t(lang, "privacy.notice", keep=keep), keyboard)
 
 
 class PersonalData:
@@ -46,11 +61,16 @@ class PersonalData:
                 phone=row["phone"] or "—", address=row["address"] or "—"))
         if not data["requests"]:
             lines.append(unit.t("mydata.no_requests"))
+        agreed = user.get("consented_at")
+        lines.append(unit.t("mydata.consent", date=self._date(agreed)) if agreed
+                     else unit.t("mydata.no_consent"))
         lines.append(unit.t("mydata.how_to_forget"))
         unit.send([ui.message(unit.user_id, part) for part in ui.chunks(lines)])
-        stamp = datetime.fromtimestamp(env.now(), env.config.timezone).strftime("%Y-%m-%d")
-        unit.send(ui.document(unit.user_id, f"mydata-{stamp}.json", _as_json(data),
-                              unit.t("mydata.file_caption")))
+        unit.send(ui.document(unit.user_id, f"mydata-{self._date(env.now())}.json",
+                              _as_json(data), unit.t("mydata.file_caption")))
+
+    def _date(self, when: float) -> str:
+        return datetime.fromtimestamp(when, self.env.config.timezone).strftime("%Y-%m-%d")
 
     async def ask_forget(self, unit: ActorUnit) -> None:
         """Ask to confirm, or say what is still open."""

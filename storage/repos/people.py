@@ -22,6 +22,7 @@ def _user(row: Any) -> User:
     return User(
         user_id=row["user_id"], first_name=row["first_name"], username=row["username"],
         language=row["language"], started=bool(row["started"]), blocked=bool(row["blocked"]),
+        consent=row["consent_version"],
     )
 
 
@@ -98,7 +99,8 @@ class PeopleRepo(Aggregate):
                 started = MAX(users.started, excluded.started),
                 blocked = CASE WHEN excluded.started = 1 THEN 0 ELSE users.blocked END,
                 updated_at = excluded.updated_at
-            RETURNING user_id, first_name, username, language, started, blocked
+            RETURNING user_id, first_name, username, language, started, blocked,
+                      consent_version
             """
         params = (user_id, first_name, username, language, int(private), now, now)
         known = self._session.knows(user_id)
@@ -132,6 +134,13 @@ class PeopleRepo(Aggregate):
             "UPDATE users SET language = ?, updated_at = ? WHERE user_id = ?",
             (language, now, user_id),
         )
+
+    async def record_consent(self, user_id: int, version: int, now: float) -> None:
+        """Remember that a user agreed to this version of the privacy notice."""
+        self._session.news[user_id] = None
+        self._write(
+            "UPDATE users SET consent_version = ?, consented_at = ?, updated_at = ? "
+            "WHERE user_id = ?", (version, now, now, user_id))
 
     async def mark_blocked(self, user_id: int, now: float) -> None:
         """Note that Telegram refuses messages to this user until they write again."""
@@ -277,8 +286,9 @@ class PeopleRepo(Aggregate):
             WHERE citizen_id = ?
             """, (user_id,))
         self._write("UPDATE requests SET volunteer_name = '' WHERE volunteer_id = ?", (user_id,))
-        self._write("UPDATE users SET first_name = '', username = NULL WHERE user_id = ?",
-                    (user_id,))
+        # Their agreement goes too: should they come back, the notice comes first again.
+        self._write("UPDATE users SET first_name = '', username = NULL, consent_version = 0, "
+                    "consented_at = NULL WHERE user_id = ?", (user_id,))
         self._write("UPDATE volunteers SET name = '', phone = NULL WHERE user_id = ?",
                     (user_id,))
         self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
