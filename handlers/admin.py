@@ -49,7 +49,7 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     assert chat is not None
     in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-    await svc.run(who(update), svc.loop.bind, chat.id, chat.title or "", in_group,
+    await svc.run(who(update), svc.admin.bind, chat.id, chat.title or "", in_group,
                   _args(context))
 
 

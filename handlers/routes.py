@@ -69,7 +69,7 @@ COMMANDS: tuple[Command, ...] = (
     # /cancel alone leaves the form; /cancel <ref> <reason> is the admin's, in the admin chat too
     Command("cancel", admin.cancel, Menu.CITIZEN, also=(Menu.ADMIN_CHAT,)),
     # Admins, in a group or in private (each service checks the role and the area)
-    Command("bind", admin.bind, Menu.CENTRE_ADMIN, also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),
+    Command("bind", admin.bind, Menu.AREA_ADMIN, also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),
     Command("bindings", admin.bindings, Menu.AREA_ADMIN,
             also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),
     Command("stats", admin.stats, Menu.AREA_ADMIN, also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),

@@ -114,6 +114,12 @@ class AdminConsole:
         self._reply(unit, chat_id, lines)
         unit.send(out)
 
+    async def bind(self, unit: ActorUnit, chat_id: int, chat_title: str, chat_is_group: bool,
+                   args: list[str]) -> None:
+        """/bind <category> [area]: a centre admin anywhere, an area admin in their areas."""
+        role = await self.roles.of(unit.repo, unit.user_id)
+        await self.loop.bind(unit, chat_id, chat_title, chat_is_group, args, role)
+
     async def list_bindings(self, unit: ActorUnit, chat_id: int) -> None:
         """/bindings: which group serves which category where, within the admin's reach."""
         role = await self.roles.of(unit.repo, unit.user_id)

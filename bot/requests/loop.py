@@ -71,6 +71,26 @@ class RequestLoop:
         act on it, and every change edits all of its cards)."""
         return self.admin_chats() if level == ADMIN_LEVEL else [chat_id]
 
+    async def area_admins_of(self, repo: Repo, area_id: str | None) -> list[int]:
+        """The area admins whose areas hold `area_id`, in private: they hear of its trouble
+        as the centre does in the admin chat (a centre admin is told there, not twice)."""
+        tree = self.env.config.areas
+        if tree is None or area_id is None or area_id not in tree:
+            return []
+        centre = self.env.config.admin_ids
+        return [user_id for user_id in await repo.people.admins_of_areas(tree.ancestry(area_id))
+                if user_id not in centre]
+
+    async def tell_area_admins(
+        self, repo: Repo, area_id: str | None, key: str, **values: Any
+    ) -> list[Outgoing]:
+        """A notice to each area admin of `area_id`, in their own language."""
+        out = []
+        for user_id in await self.area_admins_of(repo, area_id):
+            lang = await self.language_of(repo, user_id)
+            out.append(ui.message(user_id, self.env.t(lang, key, **values)))
+        return out
+
     def is_admin(self, user_id: int) -> bool:
         """Say whether a user is one of the configured admins."""
         return user_id in self.env.config.admin_ids
@@ -626,15 +646,17 @@ class RequestLoop:
     # -- admin ------------------------------------------------------------------------------
 
     async def bind(
-        self, unit: ActorUnit, chat_id: int, chat_title: str, chat_is_group: bool, args: list[str]
+        self, unit: ActorUnit, chat_id: int, chat_title: str, chat_is_group: bool,
+        args: list[str], role: Role | None,
     ) -> None:
         """Make the group where an admin typed /bind <category> [area] the volunteer group of
-        that category in that area (the whole district without one)."""
+        that category in that area (the whole district without one: centre admins only; an
+        area admin binds inside their areas)."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
         codes = ", ".join(c.code for c in env.config.categories)
         repo, lang, who = unit.repo, unit.language, unit.who
         area = args[1].lower() if len(args) == 2 else None
-        if not self.is_admin(who.user_id):
+        if role is None:
             text = t(lang, "admin.not_admin")
         elif not chat_is_group:
             text = t(lang, "admin.bind_in_group")
@@ -642,6 +664,10 @@ class RequestLoop:
             text = t(lang, "admin.bind_usage", codes=codes)
         elif area is not None and (tree is None or area not in tree):
             text = t(lang, "admin.unknown_area", area=area)
+        elif not role.centre and (area is None or (tree is not None and area == tree.root)
+                                  or not role.covers(area)):
+            text = t(lang, "admin.bind_outside_areas", areas=", ".join(
+                render.area_name(env, a, lang) for a in role.areas))
         else:
             code = args[0].lower()
             level = DISTRICT if area is None or (tree and area == tree.root) else area

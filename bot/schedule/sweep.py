@@ -181,6 +181,9 @@ class Schedule:
         if request.escalation_level == 1:  # the citizen hears it once, not at every level
             out.append(self.to_citizen(request.citizen_id, env.t(
                 request.language, "schedule.escalated_citizen", ref=request.ref)))
+            # So do the area's admins, in private: it is theirs to chase before it climbs on.
+            out += await self.loop.tell_area_admins(
+                repo, request.area_id, "schedule.escalated_area_admin", ref=request.ref)
         return out
 
     async def _volunteer_due(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
@@ -209,9 +212,12 @@ class Schedule:
             return []
         await repo.requests.add_event(request.id, "overdue_alerted", None, timer.due_at)
         lang = self.env.config.default_language
-        return [ui.message(chat, self.env.t(lang, "schedule.overdue_admin", ref=request.ref,
-                                            name=request.volunteer_name or "-"))
-                for chat in self.loop.admin_chats()]
+        name = request.volunteer_name or "-"
+        return [*(ui.message(chat, self.env.t(lang, "schedule.overdue_admin", ref=request.ref,
+                                              name=name))
+                  for chat in self.loop.admin_chats()),
+                *await self.loop.tell_area_admins(repo, request.area_id, "schedule.overdue_admin",
+                                                  ref=request.ref, name=name)]
 
     async def _rating_reminder(
         self, repo: Repo, request: Request, timer: Timer
@@ -311,36 +317,66 @@ class Schedule:
         return lines
 
     async def _report(self, kind: str, period: str, start: float, end: float) -> None:
-        env, t, lang = self.env, self.env.t, self.env.config.default_language
+        env, lang = self.env, self.env.config.default_language
         async with self.units.for_job() as unit:
             repo = unit.repo
             if not await repo.timers.record_report(kind, period, env.now()):
                 return  # another sweep sent it
-            counts = await repo.figures.event_counts(start, end)
-            statuses = await repo.figures.status_counts()
-            overdue = await repo.requests.overdue_requests()
-            lines = [
-                t(lang, f"report.{kind}_title", period=period),
-                t(lang, "report.counts",
-                  collected=counts.get("created", 0),
-                  confirmed=counts.get("confirmed", 0),
-                  unconfirmed=counts.get("auto_closed", 0),
-                  reopened=counts.get("reopened", 0),
-                  cancelled=counts.get("cancelled", 0),
-                  open=sum(statuses.get(s, 0) for s in OPEN_STATUSES)),
-            ]
-            if overdue:
-                refs = ", ".join(r.ref for r in overdue[:OVERDUE_SHOWN])
-                more = len(overdue) - OVERDUE_SHOWN
-                lines.append(t(lang, "report.overdue", count=len(overdue), refs=refs))
-                if more > 0:
-                    lines.append(t(lang, "report.overdue_more", count=more))
-            else:
-                lines.append(t(lang, "report.no_overdue"))
-            if kind == "monthly":
-                lines += await self._rankings(repo, lang, start, end)
+            lines = await self._digest(repo, lang, kind, period, start, end, None)
+            assert lines is not None  # the district's is sent even on a quiet day
             text = Raw("\n".join(lines))
             unit.send(ui.message(chat, text) for chat in self.loop.admin_chats())
+            # Each area admin gets their areas' figures, in private and in their language.
+            granted: dict[int, list[str]] = {}
+            tree = env.config.areas
+            for user_id, area_id in await repo.people.grant_list():
+                if tree is not None and area_id in tree and user_id not in env.config.admin_ids:
+                    granted.setdefault(user_id, []).append(area_id)
+            for user_id, areas in granted.items():
+                assert tree is not None
+                scope = sorted({a for root in areas for a in tree.subtree(root)})
+                their = await self.loop.language_of(repo, user_id)
+                mine = await self._digest(repo, their, kind, period, start, end, scope)
+                if mine is not None:
+                    names = ", ".join(render.area_name(env, a, their) for a in areas)
+                    mine[0] = env.t(their, "report.area_title", title=Raw(mine[0]), areas=names)
+                    unit.send(ui.message(user_id, Raw("\n".join(mine))))
+
+    async def _digest(
+        self, repo: Repo, lang: str, kind: str, period: str, start: float, end: float,
+        scope: list[str] | None,
+    ) -> list[str] | None:
+        """A digest's lines for the district (scope None) or some areas; None for areas
+        where nothing happened and nothing is open (a quiet day sends them nothing)."""
+        t = self.env.t
+        counts = await repo.figures.event_counts(start, end, scope)
+        statuses = await repo.figures.status_counts(scope)
+        overdue = [r for r in await repo.requests.overdue_requests()
+                   if scope is None or r.area_id in scope]
+        still_open = sum(statuses.get(s, 0) for s in OPEN_STATUSES)
+        if scope is not None and not counts and not still_open:
+            return None
+        lines = [
+            t(lang, f"report.{kind}_title", period=period),
+            t(lang, "report.counts",
+              collected=counts.get("created", 0),
+              confirmed=counts.get("confirmed", 0),
+              unconfirmed=counts.get("auto_closed", 0),
+              reopened=counts.get("reopened", 0),
+              cancelled=counts.get("cancelled", 0),
+              open=still_open),
+        ]
+        if overdue:
+            refs = ", ".join(r.ref for r in overdue[:OVERDUE_SHOWN])
+            more = len(overdue) - OVERDUE_SHOWN
+            lines.append(t(lang, "report.overdue", count=len(overdue), refs=refs))
+            if more > 0:
+                lines.append(t(lang, "report.overdue_more", count=more))
+        else:
+            lines.append(t(lang, "report.no_overdue"))
+        if kind == "monthly" and scope is None:
+            lines += await self._rankings(repo, lang, start, end)
+        return lines
 
 
 def quiet_until(at: float, start: time, end: time, tz: ZoneInfo) -> float | None:

@@ -155,6 +155,10 @@ class Volunteers:
         # The leader decides; the admins see it too, so nothing waits on a leader who never
         # opened the bot.
         approvers = self.loop.admin_chats()
+        # The area admins of the applicant's area decide too (in private), and the leader.
+        for user_id in await self.loop.area_admins_of(repo, data.get("area")):
+            if user_id not in approvers:
+                approvers = [user_id, *approvers]
         if team and team.leader_id and team.leader_id not in approvers:
             approvers = [team.leader_id, *approvers]
         dlang = env.config.default_language
@@ -182,7 +186,7 @@ class Volunteers:
         record = await repo.volunteers.volunteer(applicant)
         if record is None or record.status != "pending":
             return Answer(t(lang, "join.already_decided"), alert=True)
-        if not self._may_decide(who.user_id, record.team_id):
+        if not await self._may_decide(repo, who.user_id, record.team_id, record.area_id):
             return Answer(t(lang, "admin.not_admin"), alert=True)
         if approve:
             out = await self._decide(repo, who, lang, applicant, True, None)
@@ -200,9 +204,14 @@ class Volunteers:
         unit.send(out)
         return Answer()
 
-    def _may_decide(self, user_id: int, team_id: str | None) -> bool:
+    async def _may_decide(
+        self, repo: Repo, user_id: int, team_id: str | None, area_id: str | None
+    ) -> bool:
+        """A centre admin, the team's leader, or an area admin of the applicant's area."""
         team = self.env.config.volunteering.team(team_id)
-        return self.loop.is_admin(user_id) or (team is not None and team.leader_id == user_id)
+        if self.loop.is_admin(user_id) or (team is not None and team.leader_id == user_id):
+            return True
+        return user_id in await self.loop.area_admins_of(repo, area_id)
 
     async def _decide(
         self, repo: Repo, who: Who, lang: str, applicant: int, approve: bool,

@@ -14,9 +14,15 @@ class FiguresRepo(Aggregate):
         row = await self._one("PRAGMA journal_mode")
         return str(row[0])
 
-    async def status_counts(self) -> dict[str, int]:
-        """Count requests by status."""
-        rows = await self._all("SELECT status, COUNT(*) FROM requests GROUP BY status")
+    async def status_counts(self, area_ids: list[str] | None = None) -> dict[str, int]:
+        """Count requests by status, optionally in some areas only."""
+        if area_ids is None:
+            rows = await self._all("SELECT status, COUNT(*) FROM requests GROUP BY status")
+        else:
+            marks = ", ".join("?" * len(area_ids))
+            rows = await self._all(
+                f"SELECT status, COUNT(*) FROM requests WHERE area_id IN ({marks}) "
+                f"GROUP BY status", tuple(area_ids))
         return {row[0]: int(row[1]) for row in rows}
 
     async def tally(self, area_ids: list[str] | None = None) -> dict[tuple[str, str, str], int]:
@@ -46,12 +52,23 @@ class FiguresRepo(Aggregate):
         row = await self._one("SELECT MIN(at) FROM events")
         return None if row is None or row[0] is None else float(row[0])
 
-    async def event_counts(self, start: float, end: float) -> dict[str, int]:
-        """Count timeline events by kind in [start, end)."""
-        rows = await self._all(
-            "SELECT kind, COUNT(*) FROM events WHERE at >= ? AND at < ? GROUP BY kind",
-            (start, end),
-        )
+    async def event_counts(
+        self, start: float, end: float, area_ids: list[str] | None = None
+    ) -> dict[str, int]:
+        """Count timeline events by kind in [start, end), optionally of requests in some
+        areas only."""
+        if area_ids is None:
+            rows = await self._all(
+                "SELECT kind, COUNT(*) FROM events WHERE at >= ? AND at < ? GROUP BY kind",
+                (start, end),
+            )
+        else:
+            marks = ", ".join("?" * len(area_ids))
+            rows = await self._all(
+                f"SELECT e.kind, COUNT(*) FROM events e JOIN requests r ON r.id = e.request_id "
+                f"WHERE e.at >= ? AND e.at < ? AND r.area_id IN ({marks}) GROUP BY e.kind",
+                (start, end, *area_ids),
+            )
         return {str(row[0]): int(row[1]) for row in rows}
 
     async def export_count(self, start: float, end: float, area_ids: list[str] | None) -> int:

@@ -233,6 +233,16 @@ class PeopleRepo(Aggregate):
             params += (area_id,)
         return await self._rowcount(sql, params)
 
+    async def admins_of_areas(self, area_ids: list[str]) -> list[int]:
+        """The area admins granted any of these areas (grants not revoked), by id."""
+        if not area_ids:
+            return []
+        marks = ", ".join("?" * len(area_ids))
+        rows = await self._all(
+            f"SELECT DISTINCT user_id FROM admin_grants WHERE revoked_at IS NULL "
+            f"AND area_id IN ({marks}) ORDER BY user_id", tuple(area_ids))
+        return [int(row[0]) for row in rows]
+
     async def grant_list(self) -> list[tuple[int, str]]:
         """Every active grant as (user id, area id)."""
         rows = await self._all(
