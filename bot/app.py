@@ -57,6 +57,9 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
                        filters=GROUPS),
         # The bot added to or removed from a group
         ChatMemberHandler(admin.chat_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+        # A volunteer left a group: what they claimed there goes back up for claiming
+        ChatMemberHandler(admin.member_left, ChatMemberHandler.CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, admin.member_left),
         # Buttons, each kind on its own pattern
         *(CallbackQueryHandler(handler, pattern=kind.pattern)
           for kind, handler in routes.BUTTONS),

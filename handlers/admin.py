@@ -7,9 +7,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
+from bot.context import Who
 from handlers import citizen, errors
 from handlers.common import answer, callback_args, services, who
 
@@ -159,6 +160,29 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     result = await svc.run(who(update), svc.admin.decide_broadcast, int(broadcast_id),
                            action == "send", message.chat.id, message.message_id)
     await answer(update, result)
+
+
+async def member_left(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone left a group, or was removed: from a service message or a chat_member update
+    (Telegram sends the second only where the bot is an administrator)."""
+    chat = update.effective_chat
+    change, message = update.chat_member, update.effective_message
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    if change is not None:
+        if change.new_chat_member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+            return  # joined, promoted, restricted: nothing to release
+        person = change.new_chat_member.user
+    elif message is not None and message.left_chat_member is not None:
+        person = message.left_chat_member
+    else:
+        return
+    if person.is_bot:
+        return  # the bot itself comes as my_chat_member; other bots hold no tasks
+    svc = services(context)
+    member = Who(person.id, person.first_name or "", person.username, person.language_code,
+                 False)
+    await svc.run(who(update), svc.loop.member_left, chat.id, chat.title or "", member)
 
 
 async def chat_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -87,9 +87,10 @@ class SimChat:
         self.members[user.id] = status
         self._world.notify()
 
-    def remove_member(self, user: SimUser) -> None:
-        """Take a user out of the group."""
-        self.members.pop(user.id, None)
+    def remove_member(self, user: SimUser, by: SimUser | None = None) -> None:
+        """A user leaves the group (or `by`, an admin, removes them): the service message, and
+        a chat_member update where the bot is an administrator, as from Telegram."""
+        self._world.member_leaves(self, user, by)
 
     def remove_bot(self, by: SimUser | None = None) -> None:
         """Kick the bot (by `by`, else the group's first admin or member): later sends to

@@ -28,6 +28,10 @@ _FAKE_BYTES = {
 _EXT = {"photo": "jpg", "voice": "oga", "document": "pdf", "sticker": "webp"}
 
 
+# Service messages: a bot in privacy mode gets them in every group it is in.
+SERVICE_KINDS = frozenset({"new_chat_members", "left_chat_member"})
+
+
 @dataclass
 class CallbackRecord:
     """A callback query waiting for (or holding) the bot's answer."""
@@ -156,9 +160,33 @@ class World:
             "new_chat_member": self._bot_member(status),
         })
 
+    def member_leaves(self, chat: SimChat, user: SimUser, by: SimUser | None) -> None:
+        """A member leaves a group, or `by` removes them: every member sees the service
+        message (privacy mode lets it through); a chat_member update comes only where the bot
+        is an administrator, and only if the bot asked for that kind (allowed_updates)."""
+        old = chat.members.pop(user.id, None)
+        if old is None:
+            return
+        actor = by or user
+        msg = self._new_message(chat, actor, "left_chat_member",
+                                {"left_chat_member": user.to_dict()})
+        self._deliver(chat, msg)
+        if chat.bot_status == "administrator":
+            self.enqueue("chat_member", {
+                "chat": chat.to_dict(), "from": actor.to_dict(), "date": int(self.clock()),
+                "old_chat_member": self._member(old, user.to_dict()),
+                "new_chat_member": self._member("kicked" if by else "left", user.to_dict()),
+            })
+        self.notify()
+
     def _bot_member(self, status: str) -> dict[str, Any]:
         """The bot as a ChatMember of the given status, with the fields that kind requires."""
-        member: dict[str, Any] = {"status": status, "user": self.bot_user()}
+        return self._member(status, self.bot_user())
+
+    @staticmethod
+    def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
+        """A ChatMember of the given status, with the fields that kind requires."""
+        member: dict[str, Any] = {"status": status, "user": user}
         if status == "kicked":
             member["until_date"] = 0
         elif status == "administrator":
@@ -267,7 +295,7 @@ class World:
 
     def _privacy_allows(self, msg: SimMessage) -> bool:
         """Group privacy mode: commands, replies to the bot and service messages only."""
-        if msg.sender is None:
+        if msg.sender is None or msg.kind in SERVICE_KINDS:
             return True
         reply = msg.raw.get("reply_to_message")
         if reply and reply.get("from", {}).get("id") == self.bot_id:

@@ -19,7 +19,11 @@ from storage.db import handling_update
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+# chat_member must be asked for by name (Telegram leaves it out otherwise); it comes only from
+# groups where the bot is an administrator, so a member leaving is also read from the service
+# message every group sends.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member",
+                   "chat_member"]
 MAX_BACKOFF = 15.0  # while Telegram is away, look again this often at most
 
 # getUpdates is fetched raw (do_api_request), not through Bot.get_updates: the inbox stores

@@ -324,6 +324,30 @@ class RequestLoop:
         unit.send(out)
         return Answer(t(lang, "task.released_toast"))
 
+    async def member_left(self, unit: ActorUnit, chat_id: int, title: str, member: Who) -> None:
+        """A volunteer left a group (or was removed): the tasks they claimed there are put
+        back up for claiming, as if they had pressed Release; they and each citizen are told.
+        Telegram may tell it twice (a service message and a chat_member update): the second
+        finds nothing left to release."""
+        env, t, repo = self.env, self.env.t, unit.repo
+        now = env.now()
+        out: list[Outgoing] = []
+        for request_id in await repo.requests.claimed_through(member.user_id, chat_id):
+            if not await repo.requests.release(request_id, member.user_id, now):
+                continue
+            await repo.requests.add_event(request_id, "released", member.user_id, now,
+                                          {"left_group": chat_id})
+            request = await repo.requests.request(request_id)
+            assert request is not None
+            await self._await_claim(repo, request_id, request.category, now)
+            out += await self.card_updates(repo, request)
+            lang = await self.language_of(repo, member.user_id)
+            out.append(ui.message(member.user_id, t(lang, "task.released_on_leaving",
+                                                    ref=request.ref, group=title)))
+            out.append(ui.message(request.citizen_id,
+                                  t(request.language, "citizen.released", ref=request.ref)))
+        unit.send(out)
+
     async def ask_done_note(self, unit: ActorUnit, request_id: int) -> Answer:
         """Start the Done step: ask the volunteer for an optional note or photo."""
         t = self.env.t

@@ -122,6 +122,17 @@ class RequestsRepo(Aggregate):
         )
         return Request.from_row(row) if row is not None else None
 
+    async def claimed_through(self, volunteer_id: int, chat_id: int) -> list[int]:
+        """The requests a volunteer holds whose current card is in a chat (the group they
+        claimed them in), by id."""
+        rows = await self._all(
+            """
+            SELECT DISTINCT r.id FROM requests r JOIN cards c ON c.request_id = r.id
+            WHERE r.status = ? AND r.volunteer_id = ? AND c.chat_id = ? AND c.retired = 0
+            ORDER BY r.id
+            """, (CLAIMED, volunteer_id, chat_id))
+        return [int(row[0]) for row in rows]
+
     async def release(self, request_id: int, volunteer_id: int, now: float) -> bool:
         """Put a claimed request back up for claiming, if this volunteer holds it."""
         return await self._changed(
