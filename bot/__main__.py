@@ -1,6 +1,8 @@
 """`python -m bot --config config.toml`: run civicloop with long polling.
 
-    python -m bot --config config.toml                  serve (until SIGINT or SIGTERM)
+    python -m bot --config config.toml                  serve (until SIGINT or SIGTERM;
+                                                        SIGHUP reads the teams, areas and
+                                                        categories again)
     python -m bot --config config.toml backup FILE      copy the database to FILE, safely
                                                         while the bot runs
     python -m bot --config config.toml restore FILE     put a backup in the database's place
@@ -24,6 +26,7 @@ from telegram.error import InvalidToken
 from bot.app import run
 from bot.config import TOKEN_ENV, Config, ConfigError, load_config
 from bot.context import Clock, ShiftedClock
+from bot.wiring import Services
 from storage.backup import BackupError, backup, check, restore
 from storage.lock import AlreadyRunning, InstanceLock
 
@@ -127,7 +130,18 @@ async def _serve(config: Config, clock: Clock | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run(config, stop, clock)
+    reloads: set[asyncio.Task[None]] = set()
+
+    def ready(services: Services) -> None:
+        def on_hangup() -> None:
+            # SIGHUP (systemctl reload): read the teams, areas and categories again.
+            task = asyncio.ensure_future(services.reloader.on_signal())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
+
+    await run(config, stop, clock, on_ready=ready)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import csv
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -181,6 +181,8 @@ class Config:
     backups: Backups = field(default_factory=Backups)
     http: Http = field(default_factory=Http)
     retention: Retention = field(default_factory=Retention)
+    # The file it was read from (/reload reads it again); None for one built in memory.
+    source: Path | None = field(default=None, repr=False, compare=False)
 
     def backup_folder(self) -> Path:
         """Where the daily backups go."""
@@ -212,7 +214,7 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
         raise ConfigError(f"{path}: file not found (copy config.example.toml)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(raw, env=env, base_dir=path.parent)
+    return replace(parse_config(raw, env=env, base_dir=path.parent), source=path)
 
 
 def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) -> Config:

@@ -15,6 +15,7 @@ from telegram import Bot
 
 from bot import ui
 from bot.console.admin import AdminConsole
+from bot.console.reload import ConfigReloader
 from bot.context import Env, Who
 from bot.delivery.sender import Sender
 from bot.ops.http import OpsServer
@@ -55,6 +56,7 @@ class Services:
     menus: CommandMenus
     ops: OpsServer
     personal: PersonalData
+    reloader: ConfigReloader
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -84,6 +86,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     volunteers = Volunteers(env=env, loop=loop, menus=command_menus)
     units = Units(env)
     intake = Intake(env=env, loop=loop, volunteers=volunteers)
+    reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
         env=env,
         units=units,
@@ -94,11 +97,13 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         volunteers=volunteers,
         roles=roles,
         jobs=jobs,
-        admin=AdminConsole(env=env, loop=loop, roles=roles, menus=command_menus),
+        admin=AdminConsole(env=env, loop=loop, roles=roles, menus=command_menus,
+                           reloader=reloader),
         stats=Statistics(env=env, loop=loop, roles=roles, jobs=jobs),
         exports=Exports(env=env, roles=roles, jobs=jobs, volunteers=volunteers),
         casework=Casework(env=env, loop=loop, roles=roles, leave_form=intake.cancel_command),
         menus=command_menus,
         ops=OpsServer(env, sender),
         personal=PersonalData(env),
+        reloader=reloader,
     )

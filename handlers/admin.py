@@ -121,6 +121,12 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await svc.run(who(update), svc.admin.revoke, _chat_id(update), _args(context))
 
 
+async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reads the teams, areas and categories again."""
+    svc = services(context)
+    await svc.run(who(update), svc.admin.reload, _chat_id(update))
+
+
 async def admins(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Lists the centre admins and the area admins."""
     svc = services(context)

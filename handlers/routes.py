@@ -84,6 +84,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("admins", admin.admins, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("ban", admin.ban, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("unban", admin.unban, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("reload", admin.reload, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
 )
 
 # Every kind of button with its handler (a press no kind matches gets the stale answer).

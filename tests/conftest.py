@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import run
-from bot.config import Config, parse_config
+from bot.config import Config, load_config
 from bot.context import Clock, ShiftedClock
 from bot.wiring import Services
 from sandbox import Limits, Sandbox, SimChat, SimUser
@@ -71,7 +73,35 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
         "delivery": delivery,
         "categories": categories,
     }
-    return parse_config(raw, env={}, base_dir=tmp_path)
+    # Through a file, as in production: /reload reads it again.
+    source = tmp_path / "config.toml"
+    source.write_text(to_toml(raw), encoding="utf-8")
+    return load_config(source, env={})
+
+
+def to_toml(raw: dict[str, Any]) -> str:
+    """A config mapping as TOML: tables as [headers], everything inside them inline."""
+
+    def key(name: str) -> str:
+        return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+    def value(item: Any) -> str:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, (int, float)):
+            return repr(item)
+        if isinstance(item, str):
+            return json.dumps(item, ensure_ascii=False)  # a TOML basic string as well
+        if isinstance(item, dict):
+            return "{" + ", ".join(f"{key(k)} = {value(v)}" for k, v in item.items()) + "}"
+        if isinstance(item, (list, tuple)):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        raise TypeError(f"no TOML for {item!r}")
+
+    top = [f"{key(k)} = {value(v)}" for k, v in raw.items() if not isinstance(v, dict)]
+    tables = [f"[{key(k)}]\n" + "".join(f"{key(n)} = {value(v)}\n" for n, v in table.items())
+              for k, table in raw.items() if isinstance(table, dict)]
+    return "\n".join(["\n".join(top), *tables]) + "\n"
 
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

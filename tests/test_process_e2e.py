@@ -187,3 +187,37 @@ async def test_after_a_kill_the_lock_is_free_again(
     await bot.start()
     await citizen.send("/start")
     await citizen.wait_for(text="volunteer service", timeout=10)
+
+
+async def test_sighup_reads_the_categories_again(
+    world: tuple[BotProcess, SimUser, SimUser, SimChat], tmp_path: Path,
+) -> None:
+    """The operator adds a category to the file and sends SIGHUP (systemctl reload): the
+    next form offers it, without a restart."""
+    bot, alice, _, group = world
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text("utf-8") + f"""
+[[categories]]
+code = "repair"
+zh = "家电维修"
+en = "Appliance repair"
+group_id = {group.id}
+""", "utf-8")
+    assert bot.proc is not None
+    bot.proc.send_signal(signal.SIGHUP)
+    await alice.send("/start")
+    await alice.wait_for(text="Choose below")
+
+    async def categories_offered() -> list[str]:
+        question = await open_form(alice, command=True)
+        await alice.send("/cancel")
+        await alice.wait_for(text="cancelled")
+        return question.buttons
+
+    # The signal is handled between updates: ask until the new category shows (or fail).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while "Appliance repair" not in (offered := await categories_offered()):
+        assert loop.time() < deadline, offered
+    assert bot.proc.returncode is None
+    assert await bot.terminate() == 0

@@ -1,5 +1,6 @@
-"""The admin console that is not casework: grants, bans, bindings lists and broadcasts.
+"""The admin console that is not casework: grants, bans, bindings lists, broadcasts, and
+/reload of the teams, areas and categories.
 
-Owns: admin.py (AdminConsole). May import: the kernel, bot.areas, bot.people, bot.requests,
-storage.
+Owns: admin.py (AdminConsole), reload.py (ConfigReloader). May import: the kernel, bot.areas,
+bot.people, bot.requests, storage.
 """

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from bot import buttons, ui
+from bot.config import ConfigError
+from bot.console.reload import ConfigReloader
 from bot.context import Answer, Env
 from bot.people.menus import CommandMenus
 from bot.people.roles import Role, Roles
@@ -23,11 +25,13 @@ REFUSALS_KEPT = 10_000
 class AdminConsole:
     """Roles, moderation and broadcasts; every decision is stored with who made it."""
 
-    def __init__(self, env: Env, loop: RequestLoop, roles: Roles, menus: CommandMenus) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, roles: Roles, menus: CommandMenus,
+                 reloader: ConfigReloader) -> None:
         self.env = env
         self.loop = loop
         self.roles = roles
         self.menus = menus
+        self.reloader = reloader
         # Who was last told they may not use admin commands in a group, and when.
         self._refused: dict[int, float] = {}
 
@@ -52,6 +56,25 @@ class AdminConsole:
 
     def _name(self, user: User) -> str:
         return f"{user.first_name or user.user_id} ({user.user_id})"
+
+    # -- the configuration -------------------------------------------------------------------
+
+    async def reload(self, unit: ActorUnit, chat_id: int) -> None:
+        """/reload: read the teams, areas and categories again (centre admins, in private or
+        the admin chat); a broken file is refused and the running configuration stays."""
+        if not self.roles.is_centre(unit.user_id):
+            self._reply(unit, chat_id, [unit.t("roles.centre_only")])
+            return
+        try:
+            done = await self.reloader.reload(unit.repo)
+        except ConfigError as exc:
+            self._reply(unit, chat_id, [unit.t("admin.reload_refused", error=str(exc))])
+            return
+        lines = [unit.t("admin.reloaded", areas=done.areas, categories=done.categories,
+                        teams=done.teams)]
+        if done.restart_needed:
+            lines.append(unit.t("admin.reload_restart", sections=", ".join(done.restart_needed)))
+        self._reply(unit, chat_id, lines)
 
     # -- area admins -------------------------------------------------------------------------
 

@@ -33,10 +33,14 @@ class Volunteers:
     async def sync_teams(self) -> None:
         """Bring the teams table in line with the configured teams file."""
         async with self.env.db.transaction() as repo:
-            for team in self.env.config.volunteering.teams:
-                await repo.volunteers.sync_team(
-                    team.id, team.area_id, team.names["zh"], team.names["en"], team.leader_id,
-                    self.env.now())
+            await self.sync_teams_in(repo)
+
+    async def sync_teams_in(self, repo: Repo) -> None:
+        """sync_teams inside the caller's transaction (a /reload's unit of work)."""
+        for team in self.env.config.volunteering.teams:
+            await repo.volunteers.sync_team(
+                team.id, team.area_id, team.names["zh"], team.names["en"], team.leader_id,
+                self.env.now())
 
     # -- /join ------------------------------------------------------------------------------
 

@@ -1,0 +1,78 @@
+"""/reload and SIGHUP: the teams, areas and categories read again without a restart.
+
+A broken file is refused with the reason (file and line, as at start-up) and the bot keeps
+the configuration it has. Everything else in the file (the token, the database, delivery
+limits, the schedule …) is read at start only: a change there is named as waiting for a
+restart, not applied halfway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, fields, replace
+
+from bot.config import Config, ConfigError, load_config
+from bot.context import Env
+from storage import Repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """What a reload applied, and what waits for a restart."""
+
+    areas: int
+    categories: int
+    teams: int
+    restart_needed: tuple[str, ...]
+
+
+class ConfigReloader:
+    """Reads the config file again and applies its teams, areas and categories."""
+
+    def __init__(self, env: Env, sync_teams: Callable[[Repo], Awaitable[None]],
+                 environ: dict[str, str] | None = None) -> None:
+        self.env = env
+        self.sync_teams = sync_teams  # within a transaction: the one given, or its own
+        self.environ = environ
+        self._lock = asyncio.Lock()  # /reload and SIGHUP at once: one after the other
+
+    async def reload(self, repo: Repo | None = None) -> Reloaded:
+        """Apply the file's teams, areas and categories; ConfigError (nothing changed) if the
+        file, or a file it names, is broken. The teams table is brought in line within
+        `repo`'s transaction (a /reload's unit of work), else in a transaction of its own."""
+        async with self._lock:
+            old = self.env.config
+            if old.source is None:
+                raise ConfigError("the configuration was not read from a file")
+            environ = dict(os.environ) if self.environ is None else self.environ
+            # Reading a 10,000-line area file is file work: off the event loop.
+            fresh = await asyncio.to_thread(load_config, old.source, environ)
+            applied = replace(
+                old, areas=fresh.areas, categories=fresh.categories,
+                volunteering=replace(old.volunteering, teams=fresh.volunteering.teams))
+            waiting = tuple(f.name for f in fields(Config)
+                            if f.compare and getattr(fresh, f.name) != getattr(applied, f.name))
+            self.env.config = applied
+            if repo is not None:
+                await self.sync_teams(repo)
+            else:
+                async with self.env.db.transaction() as own:
+                    await self.sync_teams(own)
+            return Reloaded(len(applied.areas) if applied.areas is not None else 0,
+                            len(applied.categories), len(applied.volunteering.teams), waiting)
+
+    async def on_signal(self) -> None:
+        """SIGHUP: reload, and say in the log what came of it."""
+        try:
+            done = await self.reload()
+        except ConfigError as exc:
+            log.error("reload refused, the previous configuration stays: %s", exc)
+            return
+        log.info("reloaded: %d areas, %d categories, %d teams%s", done.areas, done.categories,
+                 done.teams, f"; at the next restart: {', '.join(done.restart_needed)}"
+                 if done.restart_needed else "")
