@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from bot.context import Env
-from bot.delivery.polling import Poller
+from bot.delivery.inbox import Receiver
 from bot.delivery.sender import Sender
 from storage.models import OPEN_STATUSES
 
@@ -53,7 +53,7 @@ class OpsServer:
     def __init__(self, env: Env, sender: Sender) -> None:
         self.env = env
         self.sender = sender
-        self.poller: Poller | None = None  # the serving loop's, once it polls
+        self.receiver: Receiver | None = None  # the serving loop's poller, once it runs
         self._runner: web.AppRunner | None = None
         self.port: int | None = None  # the port bound (the configured one, or the OS's)
 
@@ -93,15 +93,16 @@ class OpsServer:
             job_lag = max(0.0, now - due[0].due_at) if due else 0.0
         except Exception as exc:  # a full disk, a read-only file, a lock held elsewhere
             database_ok, database_error = False, f"{type(exc).__name__}: {exc}"
-        poller = self.poller
-        last = poller.last_update_at if poller is not None else None
-        polling_ok = poller is not None and poller.failures == 0
+        receiver = self.receiver
+        last = receiver.inbox.last_update_at if receiver is not None else None
+        receiving_ok = receiver is not None and receiver.failures == 0
         return Figures(
             database_ok=database_ok, database_error=database_error,
-            telegram_ok=self.sender.outage.since is None and polling_ok,
+            telegram_ok=self.sender.outage.since is None and receiving_ok,
             outage_since=self.sender.outage.since,
             last_update_age=None if last is None else max(0.0, now - last),
-            handled=poller.handled if poller is not None else 0, sent=self.sender.sent,
+            handled=receiver.inbox.handled if receiver is not None else 0,
+            sent=self.sender.sent,
             throttled=self.sender.throttled,
             backlog=backlog, oldest_age=0.0 if oldest is None else max(0.0, now - oldest),
             open_requests=open_requests, job_lag=job_lag, trips=env.db.engine.trips)
