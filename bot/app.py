@@ -1,5 +1,5 @@
-"""The Application: built from the route tables, run with our receiver (the poller), sender
-and sweep.
+"""The Application: built from the route tables, run with our receiver (the poller or the
+webhook), sender and sweep.
 
 With bot.wiring (which builds the services) the composition root: the only module that
 imports both the services and handlers/."""
@@ -27,6 +27,7 @@ from bot.context import Clock, Env
 from bot.delivery.inbox import Receiver
 from bot.delivery.polling import Poller
 from bot.delivery.transport import AiohttpRequest
+from bot.delivery.webhook import WebhookReceiver
 from bot.i18n import Catalogs
 from bot.logs import redact_token
 from bot.reports import charts
@@ -95,7 +96,8 @@ PTB_BOT_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
 def build_application(
     config: Config, services: Services | None = None, request: BaseRequest | None = None
 ) -> Application:  # type: ignore[type-arg]
-    """Build the Application (no Updater: our Poller keeps an inbox) with its handlers.
+    """Build the Application (no Updater: our Poller or webhook keeps an inbox) with its
+    handlers.
 
     `request` replaces HTTP with another transport for every Bot API call (the seed-year
     benchmark answers them in-process); None means HTTP to `config.base_url`.
@@ -182,10 +184,11 @@ async def run(
 ) -> None:
     """Run the bot until `stop` is set: open the database, receive, deliver, shut down cleanly.
 
-    Raises if receiving cannot go on (a rejected token), so the process exits non-zero.
+    Raises if receiving cannot go on (a rejected token, a webhook address Telegram refuses),
+    so the process exits non-zero.
     `request` is an optional in-process transport in place of HTTP (see build_application).
     """
-    redact_token(config.token)
+    redact_token(config.token, config.webhook.secret_token if config.webhook else "")
     lock = InstanceLock(config.database) if str(config.database) != ":memory:" else None
     if lock is not None:
         lock.acquire()  # AlreadyRunning if another process serves this database
@@ -252,7 +255,11 @@ async def serve(
         except Exception:
             log.exception("the start-up sweep failed; the periodic sweep will try again")
 
-    receiver: Receiver = Poller(env, app, config.poll_timeout, on_caught_up=catch_up)
+    receiver: Receiver
+    if config.mode == "webhook":
+        receiver = WebhookReceiver(env, app, on_caught_up=catch_up)
+    else:
+        receiver = Poller(env, app, config.poll_timeout, on_caught_up=catch_up)
     ops = services.ops
     ops.receiver = receiver
     await ops.start()
@@ -274,12 +281,13 @@ async def _serve_until_stopped(
     sender."""
     env, sender = services.env, services.sender
     receiving = asyncio.create_task(receiver.run())
-    log.info("civicloop is serving as @%s", env.bot_username)
+    log.info("civicloop is serving as @%s (%s)", env.bot_username, env.config.mode)
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({receiving, stopper}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
-        # Killed, not stopped: drop everything in flight, as a dying process would.
+        # Killed, not stopped: drop everything in flight, as a dying process would (the
+        # webhook's port is let go of, as the kernel would).
         receiving.cancel()
         sender.abort()
         services.jobs.abort()

@@ -55,6 +55,8 @@ class Poller:
         """Handle what a previous run stored but did not finish, then poll until stopped."""
         if not await self.inbox.replay(await self.inbox.leftovers(), self._stopping):
             return
+        if not await self._leave_webhook():
+            return
         offset: int | None = None
         caught_up = False
         while not self._stopping.is_set():
@@ -97,6 +99,30 @@ class Poller:
                 await repo.inbox.store_update(update_id, payload, now)
         return {update_id for update_id, _ in stored}
 
+    async def _leave_webhook(self) -> bool:
+        """Delete the webhook webhook mode left, if any: while one is set, Telegram refuses
+        getUpdates (409). Its pending updates are kept for getUpdates. False if stopped first."""
+        while not self._stopping.is_set():
+            try:
+                info = await self.app.bot.get_webhook_info()
+                if info.url:
+                    log.info("a webhook is set (%s updates pending); deleting it to poll",
+                             info.pending_update_count)
+                    await self.app.bot.delete_webhook(drop_pending_updates=False)
+                self.failures = 0
+                return True
+            except InvalidToken:
+                log.critical("Telegram rejects the bot token; stopping")
+                raise
+            except RetryAfter as exc:
+                await self._pause(seconds(exc.retry_after))
+            except TelegramError as exc:  # Telegram or the network away: as polling would
+                self.failures += 1
+                delay = min(MAX_BACKOFF, 0.5 * 2 ** self.failures)
+                log.warning("could not check for a webhook (%s); retrying in %.1fs", exc, delay)
+                await self._pause(delay)
+        return False
+
     async def _poll(self, offset: int | None, long_poll: int) -> list[dict[str, Any]] | None:
         """One getUpdates, with Telegram's and the network's failures waited out."""
         try:
@@ -110,8 +136,14 @@ class Poller:
             await self._pause(seconds(exc.retry_after))
         except TimedOut:
             pass
-        except Conflict:
-            log.error("another instance is polling with this token; waiting")
+        except Conflict as exc:
+            if "webhook" in str(exc).lower():
+                # Set after our start (we deleted it then): not ours to delete again, or two
+                # instances would take the updates from each other in turn.
+                log.error("a webhook is set for this token (another instance in webhook "
+                          "mode?); polling waits")
+            else:
+                log.error("another instance is polling with this token; waiting")
             await self._pause(5)
         except Exception as exc:  # Telegram said no, the network failed, the disk hiccuped
             self.failures += 1
