@@ -1,4 +1,5 @@
-"""The Application: built from the route tables, run with our poller, sender and sweep.
+"""The Application: built from the route tables, run with our receiver (the poller or the
+webhook), sender and sweep.
 
 With bot.wiring (which builds the services) the composition root: the only module that
 imports both the services and handlers/."""
@@ -23,8 +24,10 @@ from telegram.request import BaseRequest
 
 from bot.config import Config
 from bot.context import Clock, Env
+from bot.delivery.inbox import Receiver
 from bot.delivery.polling import Poller
 from bot.delivery.transport import AiohttpRequest
+from bot.delivery.webhook import WebhookReceiver
 from bot.i18n import Catalogs
 from bot.logs import redact_token
 from bot.reports import charts
@@ -93,7 +96,8 @@ PTB_BOT_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
 def build_application(
     config: Config, services: Services | None = None, request: BaseRequest | None = None
 ) -> Application:  # type: ignore[type-arg]
-    """Build the Application (no Updater: our Poller keeps an inbox) with its handlers.
+    """Build the Application (no Updater: our Poller or webhook keeps an inbox) with its
+    handlers.
 
     `request` replaces HTTP with another transport for every Bot API call (the seed-year
     benchmark answers them in-process); None means HTTP to `config.base_url`.
@@ -178,12 +182,13 @@ async def run(
     on_ready: Callable[[Services], None] | None = None,
     request: BaseRequest | None = None,
 ) -> None:
-    """Run the bot until `stop` is set: open the database, poll, deliver, shut down cleanly.
+    """Run the bot until `stop` is set: open the database, receive, deliver, shut down cleanly.
 
-    Raises if polling cannot go on (a rejected token), so the process exits non-zero.
+    Raises if receiving cannot go on (a rejected token, a webhook address Telegram refuses),
+    so the process exits non-zero.
     `request` is an optional in-process transport in place of HTTP (see build_application).
     """
-    redact_token(config.token)
+    redact_token(config.token, config.webhook.secret_token if config.webhook else "")
     lock = InstanceLock(config.database) if str(config.database) != ":memory:" else None
     if lock is not None:
         lock.acquire()  # AlreadyRunning if another process serves this database
@@ -229,7 +234,8 @@ async def serve(
     stop: asyncio.Event,
     on_ready: Callable[[Services], None] | None,
 ) -> None:
-    """Poll, deliver and sweep until `stop` is set; finish the update in hand before stopping."""
+    """Receive, deliver and sweep until `stop` is set; finish the update in hand before
+    stopping."""
     env, sender, config = services.env, services.sender, services.env.config
     env.bot_username = app.bot.username
     try:
@@ -249,45 +255,52 @@ async def serve(
         except Exception:
             log.exception("the start-up sweep failed; the periodic sweep will try again")
 
-    poller = Poller(env, app, config.poll_timeout, on_caught_up=catch_up)
+    receiver: Receiver
+    if config.mode == "webhook":
+        receiver = WebhookReceiver(env, app, on_caught_up=catch_up)
+    else:
+        receiver = Poller(env, app, config.poll_timeout, on_caught_up=catch_up)
     ops = services.ops
-    ops.poller = poller
+    ops.receiver = receiver
     await ops.start()
     if on_ready is not None:
         on_ready(services)
     try:
-        await _poll_until_stopped(app, services, poller, stop)
+        await _serve_until_stopped(app, services, receiver, stop)
     finally:
         await ops.stop()
 
 
-async def _poll_until_stopped(
+async def _serve_until_stopped(
     app: Application,  # type: ignore[type-arg]
     services: Services,
-    poller: Poller,
+    receiver: Receiver,
     stop: asyncio.Event,
 ) -> None:
-    """Poll until `stop` is set, then stop in order: polling, jobs, a backup, the sender."""
+    """Receive until `stop` is set, then stop in order: receiving, jobs, a backup, the
+    sender."""
     env, sender = services.env, services.sender
-    polling = asyncio.create_task(poller.run())
-    log.info("civicloop is serving as @%s", env.bot_username)
+    receiving = asyncio.create_task(receiver.run())
+    log.info("civicloop is serving as @%s (%s)", env.bot_username, env.config.mode)
     stopper = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({receiving, stopper}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
-        # Killed, not stopped: drop everything in flight, as a dying process would.
-        polling.cancel()
+        # Killed, not stopped: drop everything in flight, as a dying process would (the
+        # webhook's port is let go of, as the kernel would).
+        receiving.cancel()
         sender.abort()
         services.jobs.abort()
+        await asyncio.gather(receiving, return_exceptions=True)
         await app.stop()
         raise
     stopper.cancel()
-    poller.stop()  # finishes the update it is handling; the rest stay stored for next start
+    receiver.stop()  # finishes the update it is handling; the rest stay stored for next start
     try:
-        await asyncio.wait_for(asyncio.shield(polling), timeout=30)
+        await asyncio.wait_for(asyncio.shield(receiving), timeout=30)
     except TimeoutError:
-        polling.cancel()
-    await asyncio.gather(polling, return_exceptions=True)
+        receiving.cancel()
+    await asyncio.gather(receiving, return_exceptions=True)
     await services.jobs.stop()
     backing_up = services.schedule.backups.running
     if backing_up is not None and not backing_up.done():
@@ -295,5 +308,5 @@ async def _poll_until_stopped(
         await asyncio.gather(backing_up, return_exceptions=True)
     await sender.stop()
     await app.stop()
-    if not polling.cancelled() and polling.exception() is not None:
-        raise polling.exception()  # type: ignore[misc]
+    if not receiving.cancelled() and receiving.exception() is not None:
+        raise receiving.exception()  # type: ignore[misc]

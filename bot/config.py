@@ -17,6 +17,12 @@ from bot.areas.tree import AreaError, AreaTree, load_areas
 
 LANGUAGES = ("zh", "en")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+WEBHOOK_SECRET_ENV = "CIVICLOOP_WEBHOOK_SECRET"
+MODES = ("polling", "webhook")
+# Telegram's rule for setWebhook's secret_token (sent back in every webhook request's header).
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# The only ports Telegram posts webhooks to.
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _CODE_SHAPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
@@ -117,6 +123,18 @@ class Http:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """Webhook mode: where Telegram posts updates, where we listen, and the shared secret."""
+
+    url: str  # the public https address given to Telegram (the reverse proxy's)
+    host: str  # the address the bot listens on, behind the proxy
+    port: int
+    path: str  # the path served at host:port (the url's own path unless the proxy rewrites it)
+    secret_token: str = field(repr=False)  # never in a log line or a traceback's locals
+    max_connections: int | None = None  # None: Telegram's default (40)
+
+
+@dataclass(frozen=True)
 class Backups:
     """The daily backup: where, when (local time) and how many are kept (0: none made)."""
 
@@ -181,6 +199,8 @@ class Config:
     backups: Backups = field(default_factory=Backups)
     http: Http = field(default_factory=Http)
     retention: Retention = field(default_factory=Retention)
+    mode: str = "polling"  # how updates arrive: "polling" (getUpdates) or "webhook"
+    webhook: Webhook | None = None  # set in webhook mode only
     # The file it was read from (/reload reads it again); None for one built in memory.
     source: Path | None = field(default=None, repr=False, compare=False)
 
@@ -247,6 +267,9 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     if not database.is_absolute():
         database = base_dir / database
     admin_chat = bot.integer("admin_chat_id", 0)
+    mode = bot.text("mode", "polling")
+    if mode not in MODES:
+        raise ConfigError(f"bot.mode: must be polling or webhook (got {mode!r})")
 
     areas_table = reader.table("areas")
     areas_file = areas_table.text("file", "")
@@ -276,6 +299,9 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         backups=_backups(reader.table("backup"), base_dir),
         http=_http(reader.table("http")),
         retention=_retention(reader.table("retention")),
+        mode=mode,
+        webhook=_webhook(reader.table("webhook"), env, mode,
+                         local_api=bool(telegram.text("base_url", ""))),
         description_max_chars=limits.integer("description_max_chars", 1000, low=50, high=3000),
         max_photos=limits.integer("max_photos", 5, low=0, high=10),
         card_photo=limits.boolean("card_photo", True),
@@ -294,7 +320,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     # A typo (or a key in the wrong table) would otherwise silently leave a default in place.
     telegram.refuse_unknown(("token", "base_url", "base_file_url", "poll_timeout"))
     bot.refuse_unknown(("database", "default_language", "timezone", "admin_ids",
-                        "admin_chat_id"))
+                        "admin_chat_id", "mode"))
     limits.refuse_unknown(("description_max_chars", "max_photos", "card_photo",
                            "max_open_requests",
                            "max_requests_per_day"))
@@ -304,9 +330,14 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     areas_table.refuse_unknown(("file",))
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
                                         "areas", "volunteers", "categories", "backup",
-                                        "http", "retention"})
+                                        "http", "retention", "webhook"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
+    hook = config.webhook
+    if hook is not None and config.http.host is not None \
+            and (hook.host, hook.port) == (config.http.host, config.http.port):
+        raise ConfigError("webhook.listen: the same address as http.listen; give each its own "
+                          "port (the webhook faces the proxy, /healthz stays private)")
     if config.admin_chat_id is None and not config.admin_ids:
         raise ConfigError(
             "bot.admin_ids: name at least one admin (or set bot.admin_chat_id) so that "
@@ -418,11 +449,84 @@ def _http(reader: _Reader) -> Http:
     reader.refuse_unknown(("listen",))
     if not listen:
         return Http()
+    host, port = _address(reader.key("listen"), listen, "127.0.0.1:9090")
+    return Http(host=host, port=port)
+
+
+def _address(key: str, listen: str, example: str) -> tuple[str, int]:
+    """Split host:port (an IPv6 host in brackets), naming `key` if it is not one."""
     host, _, port = listen.rpartition(":")
     if not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"{reader.key('listen')}: must look like 127.0.0.1:9090 "
-                          f"(got {listen!r})")
-    return Http(host=host.strip("[]"), port=int(port))
+        raise ConfigError(f"{key}: must look like {example} (got {listen!r})")
+    return host.strip("[]"), int(port)
+
+
+WEBHOOK_KEYS = ("url", "listen", "path", "secret_token", "max_connections")
+
+
+def _webhook(reader: _Reader, env: dict[str, str], mode: str, *, local_api: bool
+             ) -> Webhook | None:
+    """Read [webhook]: every value given is checked; in webhook mode url, listen and a secret
+    are required. `local_api`: a local Bot API server, which posts to any port."""
+    reader.refuse_unknown(WEBHOOK_KEYS)
+    url = reader.text("url", "")
+    if url:
+        _webhook_url(reader.key("url"), url, local_api)
+    listen = reader.text("listen", "")
+    host, port = "", 0
+    if listen:
+        host, port = _address(reader.key("listen"), listen, "127.0.0.1:8443")
+        if port == 0:
+            # Telegram is given a fixed address: the proxy must know where to forward.
+            raise ConfigError(f"{reader.key('listen')}: needs a fixed port (got {listen!r})")
+    path = reader.text("path", "")
+    if path and (not path.startswith("/") or any(c in path for c in "?# ")):
+        raise ConfigError(f"{reader.key('path')}: must be a path like /telegram/webhook "
+                          f"(got {path!r})")
+    max_connections = (reader.integer("max_connections", 40, low=1, high=100)
+                       if "max_connections" in reader else None)
+    # The secret comes from the environment first, so it need not sit in a file.
+    secret, secret_key = env.get(WEBHOOK_SECRET_ENV, "").strip(), WEBHOOK_SECRET_ENV
+    if not secret:
+        secret, secret_key = reader.text("secret_token", ""), reader.key("secret_token")
+    if secret and not _SECRET_SHAPE.match(secret):
+        # Never echo the secret: the message goes to the terminal and the journal.
+        raise ConfigError(f"{secret_key}: must be 1-256 characters, each A-Z, a-z, 0-9, _ or -"
+                          f" (Telegram's rule; got {len(secret)} characters)")
+    if mode != "webhook":
+        return None
+    if not url:
+        raise ConfigError(f"{reader.key('url')}: missing (webhook mode needs the public "
+                          "https address Telegram posts to)")
+    if not listen:
+        raise ConfigError(f"{reader.key('listen')}: missing (webhook mode needs the address "
+                          "the proxy forwards to, e.g. 127.0.0.1:8443)")
+    if not secret:
+        raise ConfigError(f"{reader.key('secret_token')}: missing (set {WEBHOOK_SECRET_ENV} "
+                          "or webhook.secret_token): without it anyone could post updates")
+    return Webhook(url=url, host=host, port=port, path=path or urlsplit(url).path or "/",
+                   secret_token=secret, max_connections=max_connections)
+
+
+def _webhook_url(key: str, url: str, local_api: bool) -> None:
+    """Telegram posts only to https, on its four ports; http is allowed to this machine only
+    (the sandbox of the tests, or a local Bot API server)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{key}: not a URL (got {url[:60]!r})") from None
+    if parts.fragment or not parts.hostname:
+        raise ConfigError(f"{key}: must be an address like https://bot.example.org/telegram "
+                          f"(got {url[:60]!r})")
+    if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:
+        return
+    if parts.scheme != "https":
+        raise ConfigError(f"{key}: must be an https:// address (http:// only for localhost), "
+                          f"got {url[:60]!r}")
+    if port is not None and port not in WEBHOOK_PORTS and not local_api:
+        raise ConfigError(f"{key}: Telegram posts only to ports 443, 80, 88 or 8443 "
+                          f"(got {port})")
 
 
 def _backups(reader: _Reader, base_dir: Path) -> Backups:
@@ -526,6 +630,9 @@ class _Reader:
         if seconds <= 0:
             raise ConfigError(f"{self.key(name)}: must be longer than zero (got {value!r})")
         return seconds
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._raw
 
     def table(self, name: str) -> _Reader:
         value = self._raw.get(name, {})

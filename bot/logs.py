@@ -1,4 +1,4 @@
-"""What the logs may never hold: the bot token.
+"""What the logs may never hold: the bot token (and the webhook's secret).
 
 The token is in the path of every Bot API request, so any library that logs a URL or puts one
 in an exception (aiohttp's InvalidURL, a proxy's error page) would write it to the log. A
@@ -43,9 +43,10 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def redact_token(token: str) -> RedactSecrets:
-    """Put a filter hiding `token` on every handler of the root logger (once per handler)."""
-    redactor = RedactSecrets([token])
+def redact_token(token: str, *others: str) -> RedactSecrets:
+    """Put a filter hiding `token` (and other secrets: the webhook's) on every handler of the
+    root logger (once per handler)."""
+    redactor = RedactSecrets([token, *others])
     for handler in logging.getLogger().handlers:
         handler.filters = [f for f in handler.filters if not isinstance(f, RedactSecrets)]
         handler.addFilter(redactor)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from .actors import CallbackAnswer, SimChat
 from .html import parse_html, utf16_len
@@ -14,6 +16,7 @@ from .limits import RateLimiter
 from .markdown import parse_markdown_v2
 from .messages import FileRecord, SimMessage
 from .spec import ApiError, Spec, Upload, bad_request
+from .webhook import Hook, WebhookDelivery
 from .world import World
 
 Handler = Callable[[dict[str, Any], dict[str, Upload]], Awaitable[Any]]
@@ -29,6 +32,12 @@ MESSAGE_PRODUCING = frozenset({
     "sendVideoNote", "sendPoll", "sendDice", "copyMessage", "forwardMessage", "copyMessages",
     "forwardMessages",
 })
+WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; use "
+                  "deleteWebhook to delete the webhook first")
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Telegram posts to these ports only; and to https only, which the sandbox relaxes (below).
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def forbidden(description: str) -> ApiError:
@@ -47,6 +56,7 @@ class BotApi:
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self._poll: tuple[asyncio.Task[Any], Callable[[], bool]] | None = None
         self.polls_started = 0
+        self.webhook = WebhookDelivery(world)
         self._handlers: dict[str, Handler] = {
             name[len("m_"):]: getattr(self, name) for name in dir(self) if name.startswith("m_")
         }
@@ -231,6 +241,8 @@ class BotApi:
 
     async def _get_updates(self, params: dict[str, Any],
                            alive: Callable[[], bool]) -> list[dict[str, Any]]:
+        if self.webhook.hook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         if self._poll is not None and not self._poll[0].done():
             task, other_alive = self._poll
             if other_alive():
@@ -270,16 +282,59 @@ class BotApi:
                 "supports_inline_queries": False, "can_connect_to_business": False,
                 "has_main_web_app": False}
 
+    async def m_setWebhook(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
+        """Set (or with an empty url remove) the webhook; deliveries start at once."""
+        url = p["url"]
+        if not url:
+            return await self.m_deleteWebhook(p, u)
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            raise bad_request("bad webhook: Invalid port specified") from None
+        # Telegram requires https. The sandbox also takes http to this machine (a bot under
+        # test listens on localhost without TLS); real Telegram would refuse that.
+        local = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
+        if not local:
+            if parts.scheme != "https" or not parts.hostname:
+                raise bad_request("bad webhook: HTTPS url must be provided for webhook")
+            if port is not None and port not in WEBHOOK_PORTS:
+                raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, "
+                                  "443 or 8443")
+        secret = p.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.match(secret):
+            raise bad_request("secret token contains unallowed characters")
+        connections = p.get("max_connections", 40)
+        if not 1 <= connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        if "allowed_updates" in p:
+            self.world.allowed_updates = p["allowed_updates"] or None
+        if p.get("drop_pending_updates"):
+            self.world.updates.clear()
+        await self.webhook.set(Hook(url=url, secret_token=secret, max_connections=connections))
+        return True
+
     async def m_deleteWebhook(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
-        """No webhook is ever set; optionally drop pending updates."""
+        """Remove the webhook (getUpdates works again); optionally drop pending updates."""
+        await self.webhook.delete()
         if p.get("drop_pending_updates"):
             self.world.updates.clear()
         return True
 
     async def m_getWebhookInfo(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
-        """An empty webhook (polling mode)."""
-        return {"url": "", "has_custom_certificate": False,
-                "pending_update_count": len(self.world.updates)}
+        """The webhook's address, the updates waiting and the last delivery error."""
+        info: dict[str, Any] = {"url": "", "has_custom_certificate": False,
+                                "pending_update_count": len(self.world.pending(100_000))}
+        hook = self.webhook.hook
+        if hook is None:
+            return info
+        info.update(url=hook.url, max_connections=hook.max_connections)
+        if self.world.allowed_updates:
+            info["allowed_updates"] = list(self.world.allowed_updates)
+        if hook.last_error_date is not None:
+            info.update(last_error_date=hook.last_error_date,
+                        last_error_message=hook.last_error_message)
+        return info
 
     async def m_logOut(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
         """Accepted."""

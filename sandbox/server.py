@@ -14,6 +14,7 @@ from .actors import SimChat, SimUser
 from .limits import Limits, RateLimiter
 from .methods import BotApi
 from .spec import ApiError, Spec, Upload, load_spec
+from .webhook import WebhookDelivery
 from .world import EventCallback, World
 
 log = logging.getLogger("sandbox")
@@ -87,7 +88,8 @@ class Sandbox:
         return self
 
     async def stop(self) -> None:
-        """Stop serving (pending long polls are dropped)."""
+        """Stop serving (pending long polls are dropped, webhook deliveries end)."""
+        await self.api.webhook.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -159,6 +161,16 @@ class Sandbox:
     def polls_started(self) -> int:
         """How many getUpdates calls have begun (a bot that started polling is serving)."""
         return self.api.polls_started
+
+    @property
+    def webhook(self) -> WebhookDelivery:
+        """The webhook deliveries: the hook set (None: none), every post and its answer."""
+        return self.api.webhook
+
+    @property
+    def webhooks_set(self) -> int:
+        """How many setWebhook calls succeeded (a bot in webhook mode that set it is serving)."""
+        return self.api.webhook.sets
 
     def calls_to(self, method: str) -> list[tuple[str, dict[str, Any], Any]]:
         """Recorded calls of one method."""

@@ -59,7 +59,9 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     backup = {"keep": 0, **bot.pop("backup", {})}
     http = bot.pop("http", {})
     retention = bot.pop("retention", {})
+    webhook = bot.pop("webhook", {})
     raw = {
+        "webhook": webhook,
         "http": http,
         "retention": retention,
         "backup": backup,
@@ -141,10 +143,11 @@ class BotRunner:
         self.services = services
 
     def _polls(self) -> int:
-        return self.sb.polls_started
+        # Serving has begun: a getUpdates (polling), or a setWebhook (webhook mode).
+        return self.sb.polls_started + self.sb.webhooks_set
 
     async def start(self, wait_up_to: float = 10) -> None:
-        """Start the bot and wait until it polls for updates."""
+        """Start the bot and wait until it polls for updates (or has set its webhook)."""
         polls = self._polls()
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(

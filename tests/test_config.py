@@ -257,3 +257,109 @@ def test_the_bot_api_address_must_be_https_unless_it_is_this_machine(
         else:
             with pytest.raises(ConfigError, match=f"telegram.{key}: must be an https://"):
                 parse(telegram={"token": GOOD["telegram"]["token"], key: url})
+
+
+# ---- webhook mode -----------------------------------------------------------------------------
+
+SECRET = "a-Secret_token-0123456789"
+HOOK = {"url": "https://bot.example.org/civicloop/telegram", "listen": "127.0.0.1:8443",
+        "secret_token": SECRET}
+
+
+def webhook(env: dict[str, str] | None = None, **bot: Any) -> Any:
+    """Parse GOOD in webhook mode with the given [webhook] table (HOOK unless replaced)."""
+    table = bot.pop("webhook", HOOK)
+    raw = {**GOOD, "bot": {**GOOD["bot"], "mode": "webhook", **bot}, "webhook": table}
+    return parse_config(raw, env=env or {}, base_dir=Path("/srv"))
+
+
+def test_polling_is_the_default_and_needs_no_webhook_table() -> None:
+    config = parse()
+    assert config.mode == "polling" and config.webhook is None
+
+
+def test_webhook_mode_reads_its_table() -> None:
+    config = webhook()
+    hook = config.webhook
+    assert config.mode == "webhook" and hook is not None
+    assert hook.url == HOOK["url"] and (hook.host, hook.port) == ("127.0.0.1", 8443)
+    assert hook.path == "/civicloop/telegram"  # the url's own path unless given
+    assert hook.secret_token == SECRET and hook.max_connections is None
+    assert SECRET not in repr(config) and SECRET not in repr(hook)
+    config = webhook(webhook={**HOOK, "path": "/in", "max_connections": 1,
+                              "listen": "[::1]:8081"})
+    assert config.webhook is not None
+    assert (config.webhook.path, config.webhook.max_connections) == ("/in", 1)
+    assert config.webhook.host == "::1"
+
+
+def test_the_secret_comes_from_the_environment_first() -> None:
+    """CIVICLOOP_WEBHOOK_SECRET wins over webhook.secret_token, so no file need hold it."""
+    table = {k: v for k, v in HOOK.items() if k != "secret_token"}
+    config = webhook(env={"CIVICLOOP_WEBHOOK_SECRET": "from-the-env"}, webhook=table)
+    assert config.webhook is not None and config.webhook.secret_token == "from-the-env"
+    config = webhook(env={"CIVICLOOP_WEBHOOK_SECRET": "from-the-env"})
+    assert config.webhook is not None and config.webhook.secret_token == "from-the-env"
+
+
+def test_a_polling_config_may_keep_its_webhook_table_for_later() -> None:
+    raw = {**GOOD, "webhook": {"url": HOOK["url"], "listen": HOOK["listen"]}}
+    config = parse_config(raw, env={}, base_dir=Path("."))
+    assert config.mode == "polling" and config.webhook is None
+
+
+@pytest.mark.parametrize(("table", "env", "key"), [
+    ({k: v for k, v in HOOK.items() if k != "secret_token"}, {},
+     "webhook.secret_token: missing (set CIVICLOOP_WEBHOOK_SECRET"),
+    ({**HOOK, "secret_token": ""}, {}, "webhook.secret_token: missing"),
+    ({**HOOK, "secret_token": "has:colon"}, {}, "webhook.secret_token: must be 1-256"),
+    ({**HOOK, "secret_token": "x" * 257}, {}, "webhook.secret_token: must be 1-256"),
+    ({**HOOK, "secret_token": "ключ"}, {}, "webhook.secret_token: must be 1-256"),
+    (HOOK, {"CIVICLOOP_WEBHOOK_SECRET": "with space"}, "CIVICLOOP_WEBHOOK_SECRET: must be"),
+    ({k: v for k, v in HOOK.items() if k != "url"}, {}, "webhook.url: missing"),
+    ({k: v for k, v in HOOK.items() if k != "listen"}, {}, "webhook.listen: missing"),
+    ({**HOOK, "url": "http://bot.example.org/hook"}, {}, "webhook.url: must be an https://"),
+    ({**HOOK, "url": "bot.example.org/hook"}, {}, "webhook.url: must be an address"),
+    ({**HOOK, "url": "https://bot.example.org:9000/hook"}, {},
+     "webhook.url: Telegram posts only to ports 443, 80, 88 or 8443"),
+    ({**HOOK, "url": "https://bot.example.org:x/hook"}, {}, "webhook.url: not a URL"),
+    ({**HOOK, "listen": "8443"}, {}, "webhook.listen: must look like 127.0.0.1:8443"),
+    ({**HOOK, "listen": "127.0.0.1:0"}, {}, "webhook.listen: needs a fixed port"),
+    ({**HOOK, "path": "telegram"}, {}, "webhook.path: must be a path"),
+    ({**HOOK, "path": "/a?b"}, {}, "webhook.path: must be a path"),
+    ({**HOOK, "max_connections": 0}, {}, "webhook.max_connections: must be between 1 and 100"),
+    ({**HOOK, "max_connections": 101}, {}, "webhook.max_connections"),
+    ({**HOOK, "max_connections": "40"}, {}, "webhook.max_connections: must be a whole"),
+    ({**HOOK, "secret": SECRET}, {}, "webhook.secret: unknown key"),
+])
+def test_a_wrong_webhook_value_is_refused_naming_the_key(
+    table: dict[str, Any], env: dict[str, str], key: str,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        webhook(env=env, webhook=table)
+    assert str(caught.value).startswith(key)
+    assert "has:colon" not in str(caught.value) and "with space" not in str(caught.value)
+
+
+def test_a_wrong_mode_and_a_shared_port_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^bot.mode: must be polling or webhook"):
+        webhook(mode="webhooks")
+    raw = {**GOOD, "bot": {**GOOD["bot"], "mode": "webhook"}, "webhook": HOOK,
+           "http": {"listen": HOOK["listen"]}}
+    with pytest.raises(ConfigError, match=r"^webhook.listen: the same address as http.listen"):
+        parse_config(raw, env={}, base_dir=Path("."))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8081/hook", "http://localhost:9000/h"])
+def test_a_webhook_on_this_machine_may_be_plain_http(url: str) -> None:
+    """For the sandbox and tests (or a local Bot API server): nothing crosses the network."""
+    config = webhook(webhook={**HOOK, "url": url})
+    assert config.webhook is not None and config.webhook.url == url
+
+
+def test_a_local_bot_api_server_may_post_to_any_port() -> None:
+    raw = {**GOOD, "telegram": {**GOOD["telegram"], "base_url": "http://127.0.0.1:8081/bot"},
+           "bot": {**GOOD["bot"], "mode": "webhook"},
+           "webhook": {**HOOK, "url": "https://bot.example.org:9000/hook"}}
+    config = parse_config(raw, env={}, base_dir=Path("."))
+    assert config.webhook is not None and config.webhook.url.endswith(":9000/hook")

@@ -8,6 +8,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bot.config import Webhook, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -89,3 +94,68 @@ def test_compose_keeps_the_database_on_a_volume_and_the_token_in_an_env_file() -
     assert "./config.toml:/config/config.toml:ro" in compose
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert "deploy/civicloop.env" in ignored and "deploy/config.toml" in ignored
+
+
+def example_webhook() -> Webhook:
+    """The [webhook] of config.example.toml with its commented url and listen filled in."""
+    table = (ROOT / "config.example.toml").read_text().split("\n[webhook]\n")[1].split("\n[")[0]
+    values = dict(re.findall(r'^# (url|listen) = "(.*)"$', table, re.M))
+    config = parse_config({
+        "telegram": {"token": "1:abc"}, "bot": {"admin_ids": [1], "mode": "webhook"},
+        "webhook": {**values, "secret_token": "s"},
+        "categories": [{"code": "a", "zh": "甲", "en": "A"}],
+    }, env={}, base_dir=ROOT)
+    assert config.webhook is not None
+    return config.webhook
+
+
+def test_the_proxies_forward_the_example_webhook_path_to_its_listen_address() -> None:
+    """nginx and Caddy pass the example config's path, and only it, to `listen`; the
+    address Telegram is given is theirs."""
+    hook = example_webhook()
+    host = urlsplit(hook.url).hostname
+    nginx = (DEPLOY / "nginx-webhook.conf").read_text()
+    assert f"location = {hook.path} {{" in nginx
+    assert f"proxy_pass http://{hook.host}:{hook.port};" in nginx
+    assert f"server_name {host};" in nginx and "listen 443 ssl;" in nginx
+    caddy = (DEPLOY / "Caddyfile").read_text()
+    assert f"{host} {{" in caddy and f"path {hook.path}\n" in caddy
+    assert f"reverse_proxy {hook.host}:{hook.port}\n" in caddy
+    for text in (nginx, caddy):
+        assert f'url = "{hook.url}"' in text and f'listen = "{hook.host}:{hook.port}"' in text
+        assert "CIVICLOOP_WEBHOOK_SECRET" in text
+
+
+def test_nginx_and_caddy_accept_their_examples(tmp_path: Path) -> None:
+    """`nginx -t` and `caddy adapt`, where they are installed (a throwaway certificate and
+    paths in tmp_path for nginx)."""
+    nginx, caddy = shutil.which("nginx"), shutil.which("caddy")
+    if nginx is None and caddy is None:
+        pytest.skip("neither nginx nor caddy is installed")
+    if nginx is not None:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "1", "-subj", "/CN=bot.example.org", "-keyout", str(tmp_path / "k.pem"),
+                        "-out", str(tmp_path / "c.pem")], check=True, capture_output=True)
+        site = (DEPLOY / "nginx-webhook.conf").read_text().replace(
+            "/etc/letsencrypt/live/bot.example.org/fullchain.pem", str(tmp_path / "c.pem")
+        ).replace("/etc/letsencrypt/live/bot.example.org/privkey.pem", str(tmp_path / "k.pem"))
+        (tmp_path / "site.conf").write_text(site)
+        temp = " ".join(f"{kind}_temp_path {tmp_path / kind};"
+                        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (tmp_path / "nginx.conf").write_text(
+            f"pid {tmp_path / 'nginx.pid'}; error_log {tmp_path / 'error.log'}; events {{}}\n"
+            f"http {{ access_log off; {temp} include {tmp_path / 'site.conf'}; }}\n")
+        checked = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c",
+                                  str(tmp_path / "nginx.conf")],
+                                 capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stderr
+    if caddy is not None:
+        adapted = subprocess.run([caddy, "adapt", "--config", str(DEPLOY / "Caddyfile"),
+                                  "--adapter", "caddyfile"],
+                                 capture_output=True, text=True, timeout=60)
+        assert adapted.returncode == 0, adapted.stderr
+
+
+def test_the_service_notes_say_where_the_webhook_secret_goes() -> None:
+    notes = (DEPLOY / "civicloop.service").read_text().split("[Unit]")[0]
+    assert "CIVICLOOP_WEBHOOK_SECRET" in notes

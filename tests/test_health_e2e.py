@@ -67,8 +67,8 @@ async def test_health_fails_while_telegram_is_unreachable_and_recovers(town: Tow
     await town.volunteers.wait_for(text=ref, timeout=30)
     services = town.bot.services
     assert services is not None
-    await town.sb.wait_until(lambda: services.ops.poller is not None
-                             and services.ops.poller.failures == 0
+    await town.sb.wait_until(lambda: services.ops.receiver is not None
+                             and services.ops.receiver.failures == 0
                              and services.sender.outage.since is None, timeout=30)
     status, _ = await get(town, "/healthz")
     assert status == 200

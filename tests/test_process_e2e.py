@@ -21,22 +21,27 @@ ROOT = Path(__file__).resolve().parent.parent
 class BotProcess:
     """`python -m bot --config …` as a child process."""
 
-    def __init__(self, sb: Sandbox, config: Path) -> None:
+    def __init__(self, sb: Sandbox, config: Path, env: dict[str, str] | None = None) -> None:
         self.sb = sb
         self.config = config
+        self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, **(env or {})}
         self.proc: asyncio.subprocess.Process | None = None
 
+    def _serving(self) -> int:
+        # A getUpdates (polling), or a setWebhook (webhook mode).
+        return self.sb.polls_started + self.sb.webhooks_set
+
     async def start(self) -> None:
-        """Start the process and wait until it polls."""
-        polls = self.sb.polls_started
+        """Start the process and wait until it polls (or has set its webhook)."""
+        serving = self._serving()
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "--config", str(self.config), "--log-level", "WARNING",
             "--clock", DEFAULT_START.isoformat(),  # the story's clock, not the machine's
-            cwd=ROOT, env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN},
+            cwd=ROOT, env=self.env,
         )
         proc = self.proc
         await self.sb.wait_until(
-            lambda: self.sb.polls_started > polls or proc.returncode is not None, timeout=30
+            lambda: self._serving() > serving or proc.returncode is not None, timeout=30
         )
         assert proc.returncode is None, "the bot exited at start"
 

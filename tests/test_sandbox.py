@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import telegram
+from aiohttp import web
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -578,3 +580,136 @@ async def test_killed_poller_does_not_block_a_restarted_bot(sb: Sandbox,
     await sb.add_user("Alice").send("after the restart")
     updates = await bot.get_updates(timeout=1)
     assert [u.message.text for u in updates] == ["after the restart"]
+
+
+# ---- webhooks -------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A bot's webhook endpoint for the sandbox to post to: it records each post and answers
+    with the statuses it is given (then 200), one post at a time or it notices."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.posts: list[tuple[dict[str, Any], str | None]] = []
+        self.in_flight = 0
+        self.most_at_once = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> Receiver:
+        app = web.Application()
+        app.router.add_post("/hook", self._post)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/hook"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    async def _post(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.most_at_once = max(self.most_at_once, self.in_flight)
+        try:
+            await asyncio.sleep(0.01)  # an answer takes a moment: a second post would overlap
+            self.posts.append((await request.json(),
+                               request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+            return web.Response(status=self.statuses.pop(0) if self.statuses else 200)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.mark.parametrize(("url", "error"), [
+    ("http://example.org/hook", "HTTPS url must be provided"),
+    ("https://example.org:8080/hook", "only on ports 80, 88, 443 or 8443"),
+    ("ftp://127.0.0.1/hook", "HTTPS url must be provided"),
+])
+async def test_set_webhook_refuses_what_telegram_refuses(bot: telegram.Bot, url: str,
+                                                         error: str) -> None:
+    with pytest.raises(BadRequest, match=f"(?i){error}"):  # PTB recapitalises it
+        await bot.set_webhook(url)
+
+
+@pytest.mark.parametrize("secret", ["has:colon", "with space", "x" * 257, "ключ"])
+async def test_set_webhook_refuses_a_secret_token_telegram_refuses(
+    bot: telegram.Bot, sb: Sandbox, secret: str,
+) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
+        await bot.set_webhook("https://example.org/hook", secret_token=secret)
+    assert sb.webhook.hook is None
+
+
+async def test_set_webhook_checks_max_connections(bot: telegram.Bot) -> None:
+    for connections in (0, 101):
+        with pytest.raises(BadRequest, match="max_connections"):
+            await bot.set_webhook("https://example.org/hook", max_connections=connections)
+
+
+async def test_while_a_webhook_is_set_get_updates_is_409_until_it_is_deleted(
+    bot: telegram.Bot, sb: Sandbox,
+) -> None:
+    """Telegram's own words, and nothing is lost by the switch back."""
+    async with Receiver([503] * 1000) as receiver:
+        await bot.set_webhook(receiver.url, secret_token="s3cret", max_connections=5,
+                              allowed_updates=["message"])
+        await sb.add_user("Alice").send("kept for later")
+        await sb.wait_until(lambda: sb.webhook.hook is not None
+                            and sb.webhook.hook.last_error_message is not None)
+        with pytest.raises(Conflict, match="can't use getUpdates method while webhook is "
+                                           "active; use deleteWebhook to delete the webhook "
+                                           "first"):
+            await bot.get_updates(timeout=0)
+        info = await bot.get_webhook_info()
+        assert info.url == receiver.url and info.pending_update_count == 1
+        assert info.max_connections == 5 and info.allowed_updates == ("message",)
+        assert info.last_error_message == ("Wrong response from the webhook: 503 Service "
+                                           "Unavailable")
+        assert info.last_error_date is not None
+        assert await bot.delete_webhook(drop_pending_updates=False)
+    info = await bot.get_webhook_info()
+    assert info.url == "" and info.pending_update_count == 1
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["kept for later"]
+
+
+async def test_the_webhook_gets_updates_one_at_a_time_in_order_with_the_secret(
+    bot: telegram.Bot, sb: Sandbox,
+) -> None:
+    """Posted in update_id order, never two at once, the secret in the header; a 500 is
+    posted again (and later ones wait for it), a 200 confirms."""
+    alice, bob = sb.add_user("Alice"), sb.add_user("Bob")
+    async with Receiver([500, 500]) as receiver:
+        assert await bot.set_webhook(receiver.url, secret_token="s3cret-token_A")
+        for n in range(3):
+            await alice.send(f"a{n}")
+            await bob.send(f"b{n}")
+        await sb.wait_until(lambda: len(receiver.posts) == 8 and not sb.updates)
+    ids = [update["update_id"] for update, _ in receiver.posts]
+    assert ids[0] == ids[1] == ids[2] and ids[2:] == sorted(set(ids))  # the first, 3 times
+    assert [update["message"]["text"] for update, _ in receiver.posts[2:]] == [
+        "a0", "b0", "a1", "b1", "a2", "b2"]
+    assert {secret for _, secret in receiver.posts} == {"s3cret-token_A"}
+    assert receiver.most_at_once == 1
+    assert [a.status for a in sb.webhook.attempts] == [500, 500, 200, 200, 200, 200, 200, 200]
+
+
+async def test_an_unreachable_webhook_is_retried_until_it_answers(
+    bot: telegram.Bot, sb: Sandbox,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await bot.set_webhook(f"http://127.0.0.1:{port}/hook")  # nobody listens there
+    await sb.add_user("Alice").send("hello?")
+    await sb.wait_until(lambda: len(sb.webhook.attempts) >= 2)
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Connection refused" and info.pending_update_count == 1
+    async with Receiver() as receiver:
+        await bot.set_webhook(receiver.url)  # at once, whatever the backoff had reached
+        await sb.wait_until(lambda: len(receiver.posts) == 1)
+    assert receiver.posts[0][1] is None  # no secret set, no header
+    assert (await bot.get_webhook_info()).pending_update_count == 0

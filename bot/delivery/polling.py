@@ -9,21 +9,15 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Env
-from storage.db import handling_update
+from bot.delivery.inbox import ALLOWED_UPDATES, Inbox, seconds
 
 log = logging.getLogger(__name__)
 
-# chat_member must be asked for by name (Telegram leaves it out otherwise); it comes only from
-# groups where the bot is an administrator, so a member leaving is also read from the service
-# message every group sends.
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member",
-                   "chat_member"]
 MAX_BACKOFF = 15.0  # while Telegram is away, look again this often at most
 
 # getUpdates is fetched raw (do_api_request), not through Bot.get_updates: the inbox stores
@@ -45,16 +39,13 @@ class Poller:
     ) -> None:
         self.env = env
         self.app = app
+        self.inbox = Inbox(env, app)
         self.timeout = timeout
         # Called once, after what waited for us (stored and queued updates) is handled: the
         # schedule's catch-up must judge deadlines after the answers that came before them.
         self.on_caught_up = on_caught_up
         self._stopping = asyncio.Event()
         self.failures = 0
-        # For /healthz and /metrics: updates handled, and when the last one came (the clock's
-        # time; None: none yet).
-        self.handled = 0
-        self.last_update_at: float | None = None
 
     def stop(self) -> None:
         """Stop after the update in hand; stored updates not yet handled wait for next start."""
@@ -62,16 +53,10 @@ class Poller:
 
     async def run(self) -> None:
         """Handle what a previous run stored but did not finish, then poll until stopped."""
-        async with self.env.db.transaction() as repo:
-            # What a long stop left; the daily retention pass keeps it pruned after that.
-            keep = self.env.config.retention.inbox_days * 86400
-            await repo.inbox.prune_inbox(self.env.now() - keep)
-            leftovers = await repo.inbox.unprocessed_updates()
-        for update_id, payload in leftovers:
-            if self._stopping.is_set():
-                return
-            log.info("replaying stored update %s", update_id)
-            await self._handle(update_id, payload)
+        if not await self.inbox.replay(await self.inbox.leftovers(), self._stopping):
+            return
+        if not await self._leave_webhook():
+            return
         offset: int | None = None
         caught_up = False
         while not self._stopping.is_set():
@@ -87,7 +72,7 @@ class Poller:
                     if self._stopping.is_set():
                         break  # the rest are stored and will be handled at next start
                     if update_id in fresh:
-                        await self._handle(update_id, raw)
+                        await self.inbox.handle(update_id, raw)
                 # Stored for sure before the next getUpdates confirms them.
                 await self.env.db.flush_loose()
                 if self._stopping.is_set():
@@ -106,14 +91,37 @@ class Poller:
         carries them (the handler's, or the sender's), and flush_loose() before the next
         getUpdates makes sure.
         """
-        now = self.env.now()
         if offset is None or any(update_id < offset for update_id, _ in stored):
-            async with self.env.db.transaction() as repo:
-                return set(await repo.inbox.save_updates(stored, now))
+            return await self.inbox.store(stored)
+        now = self.env.now()
         async with self.env.db.later() as repo:
             for update_id, payload in stored:
                 await repo.inbox.store_update(update_id, payload, now)
         return {update_id for update_id, _ in stored}
+
+    async def _leave_webhook(self) -> bool:
+        """Delete the webhook webhook mode left, if any: while one is set, Telegram refuses
+        getUpdates (409). Its pending updates are kept for getUpdates. False if stopped first."""
+        while not self._stopping.is_set():
+            try:
+                info = await self.app.bot.get_webhook_info()
+                if info.url:
+                    log.info("a webhook is set (%s updates pending); deleting it to poll",
+                             info.pending_update_count)
+                    await self.app.bot.delete_webhook(drop_pending_updates=False)
+                self.failures = 0
+                return True
+            except InvalidToken:
+                log.critical("Telegram rejects the bot token; stopping")
+                raise
+            except RetryAfter as exc:
+                await self._pause(seconds(exc.retry_after))
+            except TelegramError as exc:  # Telegram or the network away: as polling would
+                self.failures += 1
+                delay = min(MAX_BACKOFF, 0.5 * 2 ** self.failures)
+                log.warning("could not check for a webhook (%s); retrying in %.1fs", exc, delay)
+                await self._pause(delay)
+        return False
 
     async def _poll(self, offset: int | None, long_poll: int) -> list[dict[str, Any]] | None:
         """One getUpdates, with Telegram's and the network's failures waited out."""
@@ -125,11 +133,17 @@ class Poller:
             log.critical("Telegram rejects the bot token; stopping")
             raise
         except RetryAfter as exc:
-            await self._pause(_seconds(exc.retry_after))
+            await self._pause(seconds(exc.retry_after))
         except TimedOut:
             pass
-        except Conflict:
-            log.error("another instance is polling with this token; waiting")
+        except Conflict as exc:
+            if "webhook" in str(exc).lower():
+                # Set after our start (we deleted it then): not ours to delete again, or two
+                # instances would take the updates from each other in turn.
+                log.error("a webhook is set for this token (another instance in webhook "
+                          "mode?); polling waits")
+            else:
+                log.error("another instance is polling with this token; waiting")
             await self._pause(5)
         except Exception as exc:  # Telegram said no, the network failed, the disk hiccuped
             self.failures += 1
@@ -160,33 +174,8 @@ class Poller:
         # An entry without an update id cannot be confirmed or stored; Telegram never sends one.
         return [u for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
 
-    async def _pause(self, seconds: float) -> None:
+    async def _pause(self, delay: float) -> None:
         """Wait, unless a stop is asked for."""
         stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({stopping}, timeout=seconds)
+        await asyncio.wait({stopping}, timeout=delay)
         stopping.cancel()
-
-    async def _handle(self, update_id: int, payload: str | dict[str, Any]) -> None:
-        """Process one update; mark it handled unless the process is being killed."""
-        marked = False
-        try:
-            raw = json.loads(payload) if isinstance(payload, str) else payload
-            update = Update.de_json(raw, self.app.bot)
-            with handling_update(update_id) as handled:
-                await self.app.process_update(update)
-            marked = handled.marked  # the handler's own transaction marked it already
-        except asyncio.CancelledError:
-            raise  # killed mid-update: leave it unhandled, so the next start replays it
-        except Exception:
-            # A poison update must not stop the bot or come back at every start.
-            log.exception("update %s could not be handled", update_id)
-        if not marked:
-            async with self.env.db.single() as repo:
-                await repo.inbox.mark_processed(update_id, self.env.now())
-        self.handled += 1
-        self.last_update_at = self.env.now()
-
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total() if callable(total) else value)  # type: ignore[arg-type]

@@ -1,12 +1,15 @@
 """The operator's HTTP endpoint (`[http] listen`, off by default): `/healthz` and `/metrics`.
 
 `/healthz` answers 200 with a JSON body when the bot can do its work, 503 when not: the
-database takes a write transaction, Telegram answers (no outage under way, polling not
-failing), with the age of the last update and the outbox backlog for a human to read.
+database takes a write transaction, Telegram answers (no outage under way, getUpdates, or the
+webhook mode's setWebhook, not failing), with the age of the last update and the outbox
+backlog for a human to read.
 `/metrics` is the Prometheus text format, from prometheus-client: updates handled, messages
 sent, 429s, the backlog and the age of its oldest call, open requests by state, the sweep's
-lag behind the oldest due timer, trips to the database thread. Listen on localhost (or behind
-the reverse proxy of deploy/): it shows no personal data, but it is not for the public.
+lag behind the oldest due timer, trips to the database thread, and in webhook mode the posts
+refused (wrong secret, a body that is no update, a failed store). Listen on localhost (or behind
+the reverse proxy of deploy/): it shows no personal data, but it is not for the public. In
+webhook mode it keeps its own port: the webhook's faces the proxy, this one need not.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from bot.context import Env
-from bot.delivery.polling import Poller
+from bot.delivery.inbox import Receiver
 from bot.delivery.sender import Sender
+from bot.delivery.webhook import WebhookReceiver
 from storage.models import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
+REFUSALS = ("secret", "body", "storage")  # why the webhook refused a post (WebhookReceiver)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class Figures:
     open_requests: dict[str, int]
     job_lag: float
     trips: int
+    webhook_refused: dict[str, int] | None = None  # by reason; None: polling mode
 
 
 class OpsServer:
@@ -53,7 +59,9 @@ class OpsServer:
     def __init__(self, env: Env, sender: Sender) -> None:
         self.env = env
         self.sender = sender
-        self.poller: Poller | None = None  # the serving loop's, once it polls
+        # The serving loop's poller or webhook receiver, once it runs. Listening apart from the
+        # webhook: that port faces the reverse proxy, this one stays on localhost.
+        self.receiver: Receiver | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None  # the port bound (the configured one, or the OS's)
 
@@ -93,18 +101,21 @@ class OpsServer:
             job_lag = max(0.0, now - due[0].due_at) if due else 0.0
         except Exception as exc:  # a full disk, a read-only file, a lock held elsewhere
             database_ok, database_error = False, f"{type(exc).__name__}: {exc}"
-        poller = self.poller
-        last = poller.last_update_at if poller is not None else None
-        polling_ok = poller is not None and poller.failures == 0
+        receiver = self.receiver
+        last = receiver.inbox.last_update_at if receiver is not None else None
+        receiving_ok = receiver is not None and receiver.failures == 0
         return Figures(
             database_ok=database_ok, database_error=database_error,
-            telegram_ok=self.sender.outage.since is None and polling_ok,
+            telegram_ok=self.sender.outage.since is None and receiving_ok,
             outage_since=self.sender.outage.since,
             last_update_age=None if last is None else max(0.0, now - last),
-            handled=poller.handled if poller is not None else 0, sent=self.sender.sent,
+            handled=receiver.inbox.handled if receiver is not None else 0,
+            sent=self.sender.sent,
             throttled=self.sender.throttled,
             backlog=backlog, oldest_age=0.0 if oldest is None else max(0.0, now - oldest),
-            open_requests=open_requests, job_lag=job_lag, trips=env.db.engine.trips)
+            open_requests=open_requests, job_lag=job_lag, trips=env.db.engine.trips,
+            webhook_refused={reason: receiver.refused[reason] for reason in REFUSALS}
+            if isinstance(receiver, WebhookReceiver) else None)
 
     async def _healthz(self, request: web.Request) -> web.Response:
         figures = await self.figures()
@@ -158,6 +169,13 @@ class _Reading:
                                 value=1 if f.telegram_ok else 0)
         yield GaugeMetricFamily("civicloop_database_up", "1 if the database takes writes.",
                                 value=1 if f.database_ok else 0)
+        if f.webhook_refused is not None:
+            refused = CounterMetricFamily(
+                "civicloop_webhook_refused", "Webhook posts answered with an error, by reason: "
+                "secret (403), body (400), storage (500).", labels=["reason"])
+            for reason, count in f.webhook_refused.items():
+                refused.add_metric([reason], count)
+            yield refused
         if f.last_update_age is not None:
             yield GaugeMetricFamily("civicloop_last_update_age_seconds",
                                     "Seconds since the last update was handled.",

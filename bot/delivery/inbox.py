@@ -1,0 +1,104 @@
+"""The inbox both ways of receiving share: store an update, then handle it, one at a time.
+
+Polling (polling.py) and the webhook (webhook.py) differ only in how an update arrives and how
+Telegram is told we have it (the next getUpdates offset; the 200 answer). Either way the update
+is committed to `inbox` first, and handled here: parsed once, given to the Application, and
+marked handled by the handler's own commit (storage.db.handling_update).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Protocol
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.context import Env
+from storage.db import handling_update
+
+log = logging.getLogger(__name__)
+
+# The kinds of update the bot asks for, by getUpdates or setWebhook alike. chat_member must
+# be asked for by name (Telegram leaves it out otherwise); it comes only from groups where the
+# bot is an administrator, so a member leaving is also read from the service message every
+# group sends.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member",
+                   "chat_member"]
+
+
+class Inbox:
+    """Stores updates durably and hands them to the Application one at a time."""
+
+    def __init__(self, env: Env, app: Application) -> None:  # type: ignore[type-arg]
+        self.env = env
+        self.app = app
+        # For /healthz and /metrics: updates handled, and when the last one came (the clock's
+        # time; None: none yet).
+        self.handled = 0
+        self.last_update_at: float | None = None
+
+    async def leftovers(self) -> list[tuple[int, str]]:
+        """Return what a previous run stored but did not handle, in order; prune the old."""
+        async with self.env.db.transaction() as repo:
+            # What a long stop left; the daily retention pass keeps it pruned after that.
+            keep = self.env.config.retention.inbox_days * 86400
+            await repo.inbox.prune_inbox(self.env.now() - keep)
+            return await repo.inbox.unprocessed_updates()
+
+    async def replay(self, leftovers: list[tuple[int, str]], stopping: asyncio.Event) -> bool:
+        """Handle the leftovers in order; False if a stop came first (the rest wait)."""
+        for update_id, payload in leftovers:
+            if stopping.is_set():
+                return False
+            log.info("replaying stored update %s", update_id)
+            await self.handle(update_id, payload)
+        return True
+
+    async def store(self, updates: list[tuple[int, str]]) -> set[int]:
+        """Commit updates (synced to disk) and return the ids not stored before: a repeat
+        within 24 hours is Telegram sending again what we already have."""
+        async with self.env.db.transaction() as repo:
+            return set(await repo.inbox.save_updates(updates, self.env.now()))
+
+    async def handle(self, update_id: int, payload: str | dict[str, Any]) -> None:
+        """Process one update; mark it handled unless the process is being killed."""
+        marked = False
+        try:
+            raw = json.loads(payload) if isinstance(payload, str) else payload
+            update = Update.de_json(raw, self.app.bot)
+            with handling_update(update_id) as handled:
+                await self.app.process_update(update)
+            marked = handled.marked  # the handler's own transaction marked it already
+        except asyncio.CancelledError:
+            raise  # killed mid-update: leave it unhandled, so the next start replays it
+        except Exception:
+            # A poison update must not stop the bot or come back at every start.
+            log.exception("update %s could not be handled", update_id)
+        if not marked:
+            async with self.env.db.single() as repo:
+                await repo.inbox.mark_processed(update_id, self.env.now())
+        self.handled += 1
+        self.last_update_at = self.env.now()
+
+
+def seconds(value: object) -> float:
+    """A RetryAfter's retry_after in seconds (an int, or a timedelta with PTB_TIMEDELTA)."""
+    total = getattr(value, "total_seconds", None)
+    return float(total() if callable(total) else value)  # type: ignore[arg-type]
+
+
+class Receiver(Protocol):
+    """How updates arrive (the Poller or the WebhookReceiver), as the serving loop and the
+    operator's endpoint see it."""
+
+    inbox: Inbox
+    failures: int  # failed calls to Telegram in a row (0: all is well)
+
+    async def run(self) -> None:
+        """Receive and handle updates until stopped."""
+
+    def stop(self) -> None:
+        """Stop after the update in hand; the rest stay stored for the next start."""
