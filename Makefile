@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test run lint bench mutate clean
+.PHONY: install demo test run lint bench mutate clean check-proxies
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ $(VENV)/.mutmut: $(STAMP)
 
 mutate: $(VENV)/.mutmut
 	nice -n 10 $(PY) tools/mutate.py $(AREAS)
+
+# nginx -t and caddy adapt on deploy/'s examples, where they are installed.
+check-proxies: $(STAMP)
+	$(PY) tools/check_proxies.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
