@@ -387,6 +387,11 @@ class BotApi(BaseRequest):
             "setMyCommands": lambda p: True,
             "deleteMyCommands": lambda p: True,
             "sendChatAction": lambda p: True,
+            # At start a polling bot checks that no webhook is set (one would make
+            # getUpdates answer 409).
+            "getWebhookInfo": lambda p: {"url": "", "has_custom_certificate": False,
+                                         "pending_update_count": 0},
+            "deleteWebhook": lambda p: True,
         }
 
     @property
