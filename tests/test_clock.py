@@ -183,6 +183,16 @@ def test_when_the_clocks_go_back_a_quiet_end_in_the_repeated_hour_is_never_in_th
     assert quiet_until(first + 30 * MINUTE, TEN_PM, end, BERLIN) is None
 
 
+def test_from_the_evening_before_a_quiet_end_in_the_repeated_hour_is_its_first_pass() -> None:
+    """Berlin, the evening of 24 October 2026: quiet hours 22:00-02:30 began at 22:00 and end
+    tomorrow in the hour the clocks repeat. They end at its first pass (00:30 UTC), the
+    first time the clock shows 02:30, not an hour later at the second."""
+    at = moment(BERLIN, 2026, 10, 24, 23, 30)
+    until = quiet_until(at, TEN_PM, time(2, 30), BERLIN)
+    assert until == moment(BERLIN, 2026, 10, 25, 2, 30, fold=0)
+    assert until == datetime(2026, 10, 25, 0, 30, tzinfo=ZoneInfo("UTC")).timestamp()
+
+
 def test_a_quiet_end_the_clock_skips_is_kept_after_the_jump() -> None:
     """Berlin, 29 March 2026: the clock jumps from 02:00 to 03:00, so 02:30 never shows.
     Quiet hours 22:00-02:30 seen at 01:45 end after the jump (at 03:30, the skipped time
