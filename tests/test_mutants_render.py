@@ -126,3 +126,32 @@ def test_the_whole_district_has_its_name_in_each_language(env: Env) -> None:
 ])
 def test_phone_and_id_numbers_typed_into_a_description_are_masked(typed: str, shown: str) -> None:
     assert render.mask_phones(typed) == shown
+
+
+def test_a_combined_card_of_exactly_telegrams_limit_is_kept_whole(env: Env) -> None:
+    """4,096 UTF-16 units is allowed: nothing is shortened at the limit, only past it."""
+    header = "2026-000001 · Help for the elderly\n"
+    body = "长" * (ui.TEXT_MAX - ui.units(header) * 2 - ui.units(render.COMBINED_SEPARATOR)
+                  - ui.units("2026-000002 · Legal aid\n"))
+    sections = [render.CardSection(1, "2026-000001", header + body, claimable=False),
+                render.CardSection(2, "2026-000002", "2026-000002 · Legal aid\n" + header,
+                                   claimable=True)]
+    whole = render.COMBINED_SEPARATOR.join(s.text for s in sections)
+    assert ui.units(whole) == ui.TEXT_MAX
+    text, _ = render.combined_card(env, sections)
+    assert text == whole
+    one_more = [sections[0], render.CardSection(2, "2026-000002", sections[1].text + "!",
+                                                claimable=True)]
+    shrunk, _ = render.combined_card(env, one_more)
+    assert shrunk.startswith("2026-000001 · Help for the elderly" + render.COMBINED_SEPARATOR)
+
+
+def test_a_combined_card_with_every_request_claimed_has_no_keyboard(env: Env) -> None:
+    """No Claim button left: no keyboard at all (an edit then removes the old buttons)."""
+    sections = [render.CardSection(n, f"2026-00000{n}", f"2026-00000{n} · claimed", False)
+                for n in (1, 2)]
+    _, markup = render.combined_card(env, sections)
+    assert markup is None
+    _, markup = render.combined_card(env, [*sections, render.CardSection(3, "2026-000003",
+                                                                         "waiting", True)])
+    assert markup == ui.inline([[("🙋 Claim 2026-000003", "claim:3")]])
