@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.activities.themes_file import Theme, ThemeError, load_themes
 from bot.areas.tree import AreaError, AreaTree, load_areas
 
 LANGUAGES = ("zh", "en")
@@ -172,6 +173,17 @@ class Volunteering:
 
 
 @dataclass(frozen=True)
+class Activities:
+    """Loop 2, volunteer activities: so far the year of monthly themes from its file."""
+
+    themes: tuple[Theme, ...] = ()
+
+    def theme(self, month: int) -> Theme | None:
+        """The file's theme of a month (1-12), or None."""
+        return next((t for t in self.themes if t.month == month), None)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything civicloop needs to start."""
 
@@ -196,6 +208,7 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     areas: AreaTree | None = None
     volunteering: Volunteering = field(default_factory=Volunteering)
+    activities: Activities = field(default_factory=Activities)
     backups: Backups = field(default_factory=Backups)
     http: Http = field(default_factory=Http)
     retention: Retention = field(default_factory=Retention)
@@ -296,6 +309,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         schedule=schedule,
         areas=areas,
         volunteering=_volunteering(reader.table("volunteers"), base_dir, areas),
+        activities=_activities(reader.table("activities"), base_dir),
         backups=_backups(reader.table("backup"), base_dir),
         http=_http(reader.table("http")),
         retention=_retention(reader.table("retention")),
@@ -330,7 +344,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     areas_table.refuse_unknown(("file",))
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
                                         "areas", "volunteers", "categories", "backup",
-                                        "http", "retention", "webhook"})
+                                        "http", "retention", "webhook", "activities"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
     hook = config.webhook
@@ -365,6 +379,19 @@ def _volunteering(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Vo
         path = Path(teams_file) if Path(teams_file).is_absolute() else base_dir / teams_file
         teams = _load_teams(path, areas)
     return Volunteering(mode, ask, reader.number("max_hours", 12.0, low=0.5, high=24), teams)
+
+
+def _activities(reader: _Reader, base_dir: Path) -> Activities:
+    """[activities]: the themes file (relative to the config), read and checked now."""
+    reader.refuse_unknown(("themes_file",))
+    themes_file = reader.text("themes_file", "")
+    if not themes_file:
+        return Activities()
+    path = Path(themes_file) if Path(themes_file).is_absolute() else base_dir / themes_file
+    try:
+        return Activities(themes=load_themes(path))
+    except ThemeError as exc:
+        raise ConfigError(f"{reader.key('themes_file')}: {exc}") from None
 
 
 def _load_teams(path: Path, areas: AreaTree | None) -> tuple[Team, ...]:

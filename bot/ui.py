@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import buttons
+from bot.lengths import units  # one length function, shared with the config's checks
 from storage import Outgoing
 
 TEXT_MAX = 4096
@@ -37,12 +38,6 @@ def reply_keyboard(rows: list[list[dict[str, Any]]]) -> dict[str, Any]:
 
 
 REMOVE_KEYBOARD: dict[str, Any] = {"remove_keyboard": True}
-
-
-def units(text: str) -> int:
-    """A text's length as Telegram counts it: UTF-16 code units (an emoji, or a rare CJK
-    character outside the basic plane such as 𠀀, counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def clip(text: str, limit: int) -> str:

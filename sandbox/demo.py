@@ -73,6 +73,8 @@ def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat)
     example = example.replace('file = "areas.example.csv"', f'file = "{AREAS}"')
     example = example.replace('teams_file = "teams.example.csv"',
                               f'teams_file = "{ROOT / "teams.example.csv"}"')
+    example = example.replace('themes_file = "themes.example.toml"',
+                              f'themes_file = "{ROOT / "themes.example.toml"}"')
     # The clock, accelerated: environment requests are reminded after 3 s and escalated
     # after 6 s.
     example = example.replace('code = "environment"\nzh = "生活环境"\nen = "Living environment"',

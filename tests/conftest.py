@@ -60,7 +60,9 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     http = bot.pop("http", {})
     retention = bot.pop("retention", {})
     webhook = bot.pop("webhook", {})
+    activities = bot.pop("activities", {})
     raw = {
+        "activities": activities,
         "webhook": webhook,
         "http": http,
         "retention": retention,

@@ -35,6 +35,7 @@ def test_the_example_config_is_valid_once_a_token_and_an_admin_are_given(
     path.write_text(text, "utf-8")
     shutil.copy(ROOT / "areas.example.csv", tmp_path)
     shutil.copy(ROOT / "teams.example.csv", tmp_path)
+    shutil.copy(ROOT / "themes.example.toml", tmp_path)
     config = load_config(path, env={"TELEGRAM_BOT_TOKEN": "42:secret"})
     assert config.token == "42:secret"
     assert len(config.categories) == 10
@@ -42,6 +43,7 @@ def test_the_example_config_is_valid_once_a_token_and_an_admin_are_given(
     assert config.timezone.key == "Asia/Shanghai"
     assert config.areas is not None and len(config.areas) == 7
     assert [team.id for team in config.volunteering.teams] == ["jinhui", "guangming-red"]
+    assert [theme.month for theme in config.activities.themes] == list(range(1, 13))
 
 
 def test_the_environment_token_wins_over_the_file() -> None:

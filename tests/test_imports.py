@@ -12,15 +12,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage")
-# Lowest first. The kernel is what every package shares; requests and volunteers share a
-# layer while a registration's messages are routed by the request form's conversation.
+# Lowest first. The kernel is what every package shares; requests, volunteers and activities
+# share a layer while a registration's (or a theme dialog's) messages are routed by the request
+# form's conversation. The files the config reads are checked below the kernel: the area tree,
+# the themes file, and the length of a text as Telegram counts it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("bot.areas",),
+    ("bot.areas", "bot.lengths", "bot.activities.themes_file"),
     ("storage",),
     ("bot.config", "bot.i18n", "bot.locales", "bot.context", "bot.buttons", "bot.ui",
      "bot.dialogs", "bot.unit", "bot.logs"),
     ("bot.people",),
-    ("bot.requests", "bot.volunteers"),
+    ("bot.requests", "bot.volunteers", "bot.activities"),
     ("bot.schedule", "bot.delivery"),
     ("bot.console", "bot.reports", "bot.ops"),
     ("bot.wiring",),
