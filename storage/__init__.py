@@ -7,6 +7,7 @@ from storage.models import (
     Dialog,
     Event,
     Job,
+    MonthTheme,
     OutboxRow,
     Outgoing,
     Request,
@@ -18,6 +19,6 @@ from storage.repo import Repo
 from storage.snapshot import SnapshotReader
 
 __all__ = [
-    "Broadcast", "Card", "Database", "Dialog", "Event", "Job", "OutboxRow", "Outgoing", "Repo",
-    "Request", "SnapshotReader", "Timer", "User", "Volunteer",
+    "Broadcast", "Card", "Database", "Dialog", "Event", "Job", "MonthTheme", "OutboxRow",
+    "Outgoing", "Repo", "Request", "SnapshotReader", "Timer", "User", "Volunteer",
 ]

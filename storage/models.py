@@ -192,3 +192,17 @@ class Broadcast:
     text: str
     status: str
     recipients: int | None
+
+
+@dataclass(frozen=True)
+class MonthTheme:
+    """A month's theme set in the bot by a centre admin, and whether it is still in force."""
+
+    id: int
+    year: int
+    month: int
+    titles: dict[str, str]
+    descriptions: dict[str, str]
+    set_by: int
+    set_at: float
+    ended_how: str | None = None  # None: in force; 'replaced' or 'cleared'

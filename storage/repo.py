@@ -2,7 +2,8 @@
 
 A unit of work reaches the tables through one repository per aggregate, each in
 storage/repos/: `repo.requests`, `repo.cards`, `repo.people`, `repo.volunteers`,
-`repo.outbox`, `repo.inbox`, `repo.timers`, `repo.areas`, `repo.broadcasts`, `repo.figures`.
+`repo.outbox`, `repo.inbox`, `repo.timers`, `repo.areas`, `repo.broadcasts`, `repo.figures`,
+`repo.themes`.
 They share this session, which holds back writes nobody reads until the next statement that
 must answer, so one update costs one trip per read (see Repo).
 """
@@ -29,6 +30,7 @@ from storage.repos.outbox import OutboxRepo
 from storage.repos.people import Known, KnownUsers, PeopleRepo
 from storage.repos.requests import RequestsRepo
 from storage.repos.retention import RetentionRepo
+from storage.repos.themes import ThemesRepo
 from storage.repos.timers import TimersRepo
 from storage.repos.volunteers import VolunteersRepo
 
@@ -53,6 +55,7 @@ class Repo:
     broadcasts = Repository(BroadcastsRepo)
     figures = Repository(FiguresRepo)
     retention = Repository(RetentionRepo)
+    themes = Repository(ThemesRepo)
 
     def __init__(
         self,
