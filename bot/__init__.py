@@ -9,13 +9,14 @@ per concern, each importing only those below it (tests/test_imports.py checks):
     people     roles and command menus
     requests   loop 1: intake, lifecycle, casework, rendering
     volunteers registration, teams, hours
+    activities loop 2: so far the month's theme      (its themes file is read below the kernel)
     schedule   the sweep over due timers, reports, stored jobs
     delivery   the outbox sender, the transport, the poller
     console    grants, bans, broadcasts
     reports    /stats, charts, exports, periods
     wiring.py  builds every service;  app.py  the Application (imports handlers/)
 
-Room is left for `activities` (loop 2) and `supervision` (loop 3) beside `requests`.
+Room is left for `supervision` (loop 3) beside `requests`.
 """
 
 import os

@@ -1,8 +1,8 @@
 """`python -m bot --config config.toml`: run civicloop with long polling.
 
     python -m bot --config config.toml                  serve (until SIGINT or SIGTERM;
-                                                        SIGHUP reads the teams, areas and
-                                                        categories again)
+                                                        SIGHUP reads the teams, areas,
+                                                        categories and themes again)
     python -m bot --config config.toml backup FILE      copy the database to FILE, safely
                                                         while the bot runs
     python -m bot --config config.toml restore FILE     put a backup in the database's place
@@ -134,7 +134,7 @@ async def _serve(config: Config, clock: Clock | None) -> None:
 
     def ready(services: Services) -> None:
         def on_hangup() -> None:
-            # SIGHUP (systemctl reload): read the teams, areas and categories again.
+            # SIGHUP (systemctl reload): read the teams, areas, categories and themes again.
             task = asyncio.ensure_future(services.reloader.on_signal())
             reloads.add(task)
             task.add_done_callback(reloads.discard)

@@ -105,3 +105,5 @@ HOURS = kind("hours", ID, r"0\.5|1|2|3|other")
 
 # -- admins ---------------------------------------------------------------------------------
 BROADCAST = kind("bcast", ID, "send|cancel")
+# Save or Cancel under a month theme's preview: theme:<dialog id>:<action>.
+THEME = kind("theme", "[0-9a-f]{6}", "save|cancel")

@@ -19,6 +19,7 @@ class Flow(StrEnum):
     COMMENT = "comment"  # a citizen's comment after rating
     JOIN = "join"  # a volunteer registration
     REJECT_REASON = "reject"  # an approver's reason for rejecting a registration
+    THEME = "theme"  # a centre admin setting a month's theme (bot/activities/themes.py)
 
 
 # Long forms a short dialog may interrupt: they are stashed and come back after it.

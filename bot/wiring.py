@@ -14,6 +14,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from telegram import Bot
 
 from bot import ui
+from bot.activities.themes import MonthThemes
 from bot.console.admin import AdminConsole
 from bot.console.reload import ConfigReloader
 from bot.context import Env, Who
@@ -57,6 +58,7 @@ class Services:
     ops: OpsServer
     personal: PersonalData
     reloader: ConfigReloader
+    themes: MonthThemes
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -85,7 +87,8 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     command_menus = CommandMenus(env=env, roles=roles, menus=menus)
     volunteers = Volunteers(env=env, loop=loop, menus=command_menus)
     units = Units(env)
-    intake = Intake(env=env, loop=loop, volunteers=volunteers)
+    themes = MonthThemes(env=env, loop=loop, roles=roles)
+    intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes)
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
         env=env,
@@ -106,4 +109,5 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         ops=OpsServer(env, sender),
         personal=PersonalData(env),
         reloader=reloader,
+        themes=themes,
     )

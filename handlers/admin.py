@@ -122,7 +122,7 @@ async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Reads the teams, areas and categories again."""
+    """Reads the teams, areas, categories and monthly themes again."""
     svc = services(context)
     await svc.run(who(update), svc.admin.reload, _chat_id(update))
 

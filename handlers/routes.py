@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot import buttons
 from bot.people.menus import Menu
-from handlers import admin, citizen, volunteer
+from handlers import activities, admin, citizen, volunteer
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -61,6 +61,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("mytasks", volunteer.my_tasks, Menu.VOLUNTEER, private_only=True),
     Command("hours", volunteer.hours, Menu.VOLUNTEER, private_only=True),
     Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
+    # Everyone, in private or a group (set and clear are the centre admins': the service checks)
+    Command("theme", activities.theme, Menu.CITIZEN),
     Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
     Command("lang", citizen.lang, Menu.CITIZEN, private_only=True),
     Command("help", citizen.help_command, Menu.CITIZEN, private_only=True),
@@ -113,6 +115,7 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.REJECT, volunteer.decide),
     (buttons.HOURS, volunteer.hours_button),
     (buttons.BROADCAST, admin.broadcast_button),
+    (buttons.THEME, activities.theme_button),
 )
 
 

@@ -21,6 +21,7 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "done": (7,), "donenote": (7,), "moretime": (7,), "details": (7,),
     "jinst": ("370402001",), "jarea": ("guangminglu-01",), "jteam": ("-",),
     "vapprove": (1001,), "vreject": (1001,), "hours": (7, "0.5"), "bcast": (3, "send"),
+    "theme": ("0a1b2c", "save"),
 }
 
 

@@ -60,8 +60,9 @@ class AdminConsole:
     # -- the configuration -------------------------------------------------------------------
 
     async def reload(self, unit: ActorUnit, chat_id: int) -> None:
-        """/reload: read the teams, areas and categories again (centre admins, in private or
-        the admin chat); a broken file is refused and the running configuration stays."""
+        """/reload: read the teams, areas, categories and themes again (centre admins, in
+        private or the admin chat); a broken file is refused and the running configuration
+        stays."""
         if not self.roles.is_centre(unit.user_id):
             self._reply(unit, chat_id, [unit.t("roles.centre_only")])
             return
@@ -71,7 +72,7 @@ class AdminConsole:
             self._reply(unit, chat_id, [unit.t("admin.reload_refused", error=str(exc))])
             return
         lines = [unit.t("admin.reloaded", areas=done.areas, categories=done.categories,
-                        teams=done.teams)]
+                        teams=done.teams, themes=done.themes)]
         if done.restart_needed:
             lines.append(unit.t("admin.reload_restart", sections=", ".join(done.restart_needed)))
         self._reply(unit, chat_id, lines)

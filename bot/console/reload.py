@@ -1,4 +1,5 @@
-"""/reload and SIGHUP: the teams, areas and categories read again without a restart.
+"""/reload and SIGHUP: the teams, areas, categories and monthly themes read again without a
+restart.
 
 A broken file is refused with the reason (file and line, as at start-up) and the bot keeps
 the configuration it has. Everything else in the file (the token, the database, delivery
@@ -28,11 +29,12 @@ class Reloaded:
     areas: int
     categories: int
     teams: int
+    themes: int  # months the themes file gives a theme
     restart_needed: tuple[str, ...]
 
 
 class ConfigReloader:
-    """Reads the config file again and applies its teams, areas and categories."""
+    """Reads the config file again and applies its teams, areas, categories and themes."""
 
     def __init__(self, env: Env, sync_teams: Callable[[Repo], Awaitable[None]],
                  environ: dict[str, str] | None = None) -> None:
@@ -42,8 +44,8 @@ class ConfigReloader:
         self._lock = asyncio.Lock()  # /reload and SIGHUP at once: one after the other
 
     async def reload(self, repo: Repo | None = None) -> Reloaded:
-        """Apply the file's teams, areas and categories; ConfigError (nothing changed) if the
-        file, or a file it names, is broken. The teams table is brought in line within
+        """Apply the file's teams, areas, categories and themes; ConfigError (nothing changed)
+        if the file, or a file it names, is broken. The teams table is brought in line within
         `repo`'s transaction (a /reload's unit of work), else in a transaction of its own."""
         async with self._lock:
             old = self.env.config
@@ -54,7 +56,8 @@ class ConfigReloader:
             fresh = await asyncio.to_thread(load_config, old.source, environ)
             applied = replace(
                 old, areas=fresh.areas, categories=fresh.categories,
-                volunteering=replace(old.volunteering, teams=fresh.volunteering.teams))
+                volunteering=replace(old.volunteering, teams=fresh.volunteering.teams),
+                activities=replace(old.activities, themes=fresh.activities.themes))
             waiting = tuple(f.name for f in fields(Config)
                             if f.compare and getattr(fresh, f.name) != getattr(applied, f.name))
             self.env.config = applied
@@ -64,7 +67,8 @@ class ConfigReloader:
                 async with self.env.db.transaction() as own:
                     await self.sync_teams(own)
             return Reloaded(len(applied.areas) if applied.areas is not None else 0,
-                            len(applied.categories), len(applied.volunteering.teams), waiting)
+                            len(applied.categories), len(applied.volunteering.teams),
+                            len(applied.activities.themes), waiting)
 
     async def on_signal(self) -> None:
         """SIGHUP: reload, and say in the log what came of it."""
@@ -73,6 +77,7 @@ class ConfigReloader:
         except ConfigError as exc:
             log.error("reload refused, the previous configuration stays: %s", exc)
             return
-        log.info("reloaded: %d areas, %d categories, %d teams%s", done.areas, done.categories,
-                 done.teams, f"; at the next restart: {', '.join(done.restart_needed)}"
+        log.info("reloaded: %d areas, %d categories, %d teams, %d monthly themes%s",
+                 done.areas, done.categories, done.teams, done.themes,
+                 f"; at the next restart: {', '.join(done.restart_needed)}"
                  if done.restart_needed else "")

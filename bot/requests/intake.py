@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot import buttons, ui
+from bot.activities.themes import MonthThemes
 from bot.config import LANGUAGES
 from bot.context import Answer, Env, Said, Who
 from bot.dialogs import Flow
@@ -33,10 +34,12 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 class Intake:
     """Walks a citizen through category → description → location → contact → confirm."""
 
-    def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
+                 themes: MonthThemes) -> None:
         self.env = env
         self.loop = loop
         self.volunteers = volunteers
+        self.themes = themes  # a centre admin's dialog that sets a month's theme
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -206,6 +209,8 @@ class Intake:
                 out = [ui.message(who.user_id, env.t(lang, "join.command_mid_form"))]
             else:
                 out = await self.volunteers.on_message(repo, who, lang, dialog, said)
+        elif dialog.flow == Flow.THEME:
+            out = await self.themes.on_message(unit, dialog, said)
         else:
             await self._end(repo, who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
