@@ -132,6 +132,10 @@ async def test_in_a_group_the_same_answer_is_posted_once_in_ten_minutes(town: To
 
     await town.tick(minutes=11)
     assert JUNE[1] in await theme_now(li, chat=group)
+    # Words after /theme in a group earn no usage line there, only the (same) theme.
+    await li.send("/theme what is it", chat=group)
+    assert JUNE[0] in await theme_now(town.grandma, chat=group)
+    assert not any("Usage" in (m.text or "") for m in group.bot_messages())
 
 
 # -- a centre admin sets and clears a month's theme ---------------------------------------------

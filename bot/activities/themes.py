@@ -84,12 +84,12 @@ class MonthThemes:
                       args: list[str]) -> None:
         """/theme shows this month's theme and next month's; /theme set YYYY-MM and /theme
         clear YYYY-MM are the centre admins'."""
-        if not args:
-            await self._show(unit, chat_id, private)
-            return
-        action = args[0].lower()
+        action = args[0].lower() if args else ""
         if action not in ("set", "clear"):
-            unit.send(ui.message(chat_id, unit.t("themes.usage")))
+            if args and private:
+                unit.send(ui.message(chat_id, unit.t("themes.usage")))
+            else:  # in a group, no usage lecture (its messages are for cards): just the theme
+                await self._show(unit, chat_id, private)
             return
         if not self.roles.is_centre(unit.user_id):
             self._refuse(unit, chat_id, private)
