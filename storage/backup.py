@@ -1,10 +1,11 @@
 """Backups of the database, safe while the bot runs, and their restore.
 
-A backup is SQLite's online backup (a consistent copy, page by page, while the bot keeps
-writing under WAL) into `<file>.partial`, checked with `PRAGMA integrity_check`, synced to disk
-and only then renamed over `<file>`: a backup killed half way (kill -9, a full disk) leaves the
-previous backup as it was. The copy is one self-contained file (rollback journal mode), created
-readable by its owner only: it holds phone numbers and addresses.
+A backup is SQLite's online backup (a consistent copy of one snapshot, taken in one step
+while the bot keeps writing under WAL) into `<file>.partial`, checked with
+`PRAGMA integrity_check`, synced to disk and only then renamed over `<file>`: a backup killed
+half way (kill -9, a full disk) leaves the previous backup as it was. The copy is one
+self-contained file (rollback journal mode), created readable by its owner only: it holds
+phone numbers and addresses.
 
 A restore never deletes anything: the current database (its WAL folded in first) is set aside
 as `<database>.before-restore-<time>` before the backup takes its place. The caller must hold
@@ -22,8 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# Pages copied per step of the online backup: the bot's writes wait at most one step.
-STEP_PAGES = 1024
+# Pages copied per step of the online backup: all of them, in one step. SQLite starts a
+# copy taken in steps over whenever another connection writes to the source between two
+# steps, so a big database the bot writes to every few milliseconds was never copied. One
+# step reads one snapshot; under WAL the bot's writes do not wait for it.
+STEP_PAGES = -1
 
 
 class BackupError(RuntimeError):

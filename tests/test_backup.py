@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_780_000_000.0
 
 
-async def a_database(path: Path, requests: int, first: int = 1) -> None:
+async def a_database(path: Path, requests: int, first: int = 1, description: str = "") -> None:
     """A database with `requests` more requests, numbered from `first`."""
     db = await Database.open(path)
     try:
@@ -31,7 +31,7 @@ async def a_database(path: Path, requests: int, first: int = 1) -> None:
             await repo.people.bulk_users([1], NOW)
             await repo.requests.bulk_requests([
                 {"ref": f"2026-{n:06d}", "citizen_id": 1, "language": "zh",
-                 "category": "elderly", "description": "", "area_id": None,
+                 "category": "elderly", "description": description, "area_id": None,
                  "created_at": NOW + n, "updated_at": NOW + n, "status": "dispatched",
                  "events": [("created", NOW + n, 1)]}
                 for n in range(first, first + requests)])
@@ -99,6 +99,35 @@ async def test_kill_9_during_a_backup_leaves_the_old_backup_and_the_database_who
     assert check(dest) == 3000 and check(tmp_path / "civicloop.db") == 3000
     backup(tmp_path / "civicloop.db", dest)  # the next one starts over cleanly
     assert not partial.exists() and check(dest) == 3000
+
+
+async def test_a_backup_of_a_big_database_finishes_while_the_bot_keeps_writing(
+    tmp_path: Path,
+) -> None:
+    """The bot commits between two steps of the copy (here at every step, on a connection of
+    its own, as the bot's is). SQLite starts a copy taken page by page over after any write
+    to the source by another connection, so a big database under a steady trickle of
+    updates was never copied (found by bench/drills.py: a 68 MB database written every
+    10 ms was still copying after two minutes). The copy is one step now: the bot's writes
+    land before or after it, and it holds what was committed when it began."""
+    db = tmp_path / "civicloop.db"
+    await a_database(db, 5000, description="a long description " * 60)
+    bot = sqlite3.connect(db, isolation_level=None)
+    assert bot.execute("PRAGMA page_count").fetchone()[0] > 2000  # many steps' worth
+    steps: list[int] = []
+
+    def the_bot_writes(status: int, remaining: int, total: int) -> None:
+        steps.append(remaining)
+        if len(steps) > 100:
+            raise RuntimeError(f"the copy keeps starting over: {steps[-5:]} pages to go")
+        bot.execute("UPDATE users SET updated_at = updated_at + 1")  # one commit
+
+    try:
+        report = backup(db, tmp_path / "nightly.db", progress=the_bot_writes)
+    finally:
+        bot.close()
+    assert report.requests == 5000 and steps[-1] == 0
+    assert check(report.path) == 5000
 
 
 async def test_restore_keeps_the_database_it_replaces(tmp_path: Path) -> None:
