@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from handlers.common import services, who
+from storage import is_full
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,11 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Logs the error and tells the user, in their language, that we could not do it."""
+    if context.error is not None and is_full(context.error):
+        # Nothing was kept, and nothing could be queued to say so: the poller handles the
+        # update again once there is room (and the log says the database is full, once).
+        log.info("update %s waits: database is full", getattr(update, "update_id", "?"))
+        return
     log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
     if not isinstance(update, Update) or update.effective_user is None:
         return

@@ -1,6 +1,7 @@
 """Everything that touches SQL: connection, migrations, repositories."""
 
-from storage.db import Database
+from storage.db import Database, Room
+from storage.engine import is_full
 from storage.models import (
     Broadcast,
     Card,
@@ -20,5 +21,6 @@ from storage.snapshot import SnapshotReader
 
 __all__ = [
     "Broadcast", "Card", "Database", "Dialog", "Event", "Job", "MonthTheme", "OutboxRow",
-    "Outgoing", "Repo", "Request", "SnapshotReader", "Timer", "User", "Volunteer",
+    "Outgoing", "Repo", "Request", "Room", "SnapshotReader", "Timer", "User", "Volunteer",
+    "is_full",
 ]

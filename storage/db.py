@@ -16,7 +16,7 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
-from storage.engine import Engine
+from storage.engine import Engine, is_full
 from storage.models import OutboxRow
 from storage.repo import Repo
 from storage.repos.base import Held
@@ -53,10 +53,13 @@ def migrations() -> list[tuple[int, str, str]]:
 
 @dataclass
 class HandledUpdate:
-    """The update being handled, and whether a committed transaction already marked it."""
+    """The update being handled, whether a committed transaction already marked it, and
+    whether a write was refused meanwhile because the database is full (then nothing the
+    handler did was kept, and the update is to be handled again once there is room)."""
 
     update_id: int
     marked: bool = False
+    full: BaseException | None = None
 
 
 @contextmanager
@@ -68,6 +71,38 @@ def handling_update(update_id: int) -> Iterator[HandledUpdate]:
         yield state
     finally:
         _handling_update.reset(token)
+
+
+class Room:
+    """Who waits because the database refused a write for lack of space: said once in the log
+    when the first starts waiting, and once when the last goes on."""
+
+    def __init__(self) -> None:
+        self._waiting: set[str] = set()
+        self._since = 0.0
+
+    @property
+    def full(self) -> bool:
+        """Whether someone waits for room."""
+        return bool(self._waiting)
+
+    def refused(self, who: str, error: BaseException) -> None:
+        """`who` could not write: the database, or its disk, is full."""
+        if not self._waiting:
+            self._since = time.monotonic()
+            log.error("database is full: %s; %s paused until there is room (free disk space). "
+                      "Nothing is lost meanwhile: updates stay with Telegram, messages in the "
+                      "outbox", error, who)
+        self._waiting.add(who)
+
+    def took(self, who: str) -> None:
+        """`who` wrote again after it was refused."""
+        if who not in self._waiting:
+            return
+        self._waiting.discard(who)
+        if not self._waiting:
+            log.warning("the database takes writes again after %.0f s; service resumes",
+                        time.monotonic() - self._since)
 
 
 class Database:
@@ -92,6 +127,8 @@ class Database:
         # Told of the calls each committed unit of work queued (the sender keeps its view of
         # the outbox up to date with them instead of reading it again).
         self.on_queued: Callable[[list[OutboxRow]], None] | None = None
+        # Who waits for room while the database is full (the poller, the sender, the sweep).
+        self.room = Room()
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -154,6 +191,11 @@ class Database:
             raise RuntimeError("a database in memory has no file to read off the event loop")
         return SnapshotReader(self._path)
 
+    @property
+    def loose_waiting(self) -> bool:
+        """Whether loose writes wait for a trip (the next one carries them first)."""
+        return bool(self._loose)
+
     def _repo(self) -> Repo:
         """A Repo whose first trip also carries the loose writes waiting for one."""
         loose, self._loose = self._loose, []
@@ -198,9 +240,10 @@ class Database:
                 await repo.flush(then="COMMIT")
                 if handled is not None:
                     handled.marked = True
-            except BaseException:
+            except BaseException as exc:
                 repo.discard_held()
                 self.known_users.forget(repo.news)
+                _note_refusal(exc)
                 # Also when COMMIT itself failed, or a trip was cancelled while queued (it
                 # still runs): ask the database thread, after that trip, and roll back there.
                 try:
@@ -232,9 +275,10 @@ class Database:
             try:
                 yield repo
                 await repo.flush()
-            except BaseException:
+            except BaseException as exc:
                 repo.discard_held()
                 self.known_users.forget(repo.news)
+                _note_refusal(exc)
                 raise
             self.known_users.learn(repo.news)
 
@@ -262,9 +306,10 @@ class Database:
 
     def _loose_flushed(self, task: asyncio.Task[None]) -> None:
         self._loose_flushes.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not is_full(error):  # a full database is said by Room
             # The writes went back in line (see _give_back); the next trip tries them again.
-            log.warning("loose writes failed: %s", task.exception())
+            log.warning("loose writes failed: %s", error)
 
     async def flush_loose(self) -> None:
         """Return once every loose write queued so far is done (a trip only if some wait).
@@ -283,8 +328,23 @@ class Database:
         try:
             await asyncio.gather(*self._loose_flushes, return_exceptions=True)
             await self.flush_loose()
+        except Exception as exc:
+            if not is_full(exc):
+                raise
+            # Updates not stored were not confirmed either: Telegram sends them again. A
+            # message whose mark is lost goes again after the restart (at least once).
+            log.error("database is full: %s writes could not be stored before closing",
+                      len(self._loose))
         finally:
             await self._engine.close()
+
+
+def _note_refusal(error: BaseException) -> None:
+    """A write refused for lack of room while an update is handled: the poller handles the
+    update again once there is room, instead of taking the failure as the update's."""
+    handled = _handling_update.get()
+    if handled is not None and is_full(error):
+        handled.full = error
 
 
 def _roll_back(raw: sqlite3.Connection) -> None:

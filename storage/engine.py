@@ -44,6 +44,13 @@ PRAGMAS = (
 _Work = tuple["asyncio.Future[Any]", Callable[[sqlite3.Connection], Any]]
 
 
+def is_full(error: BaseException) -> bool:
+    """Whether an error is SQLite's "database or disk is full" (SQLITE_FULL): no statement is
+    at fault, and the same write succeeds once there is room again."""
+    return (isinstance(error, sqlite3.Error)
+            and getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+
+
 class EngineClosed(RuntimeError):
     """The connection was closed: no more trips."""
 

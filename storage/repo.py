@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from storage.engine import Engine
+from storage.engine import Engine, is_full
 from storage.models import (
     OutboxRow,
     Outgoing,
@@ -160,8 +160,9 @@ class Repo:
 
         try:
             result = await self._engine.run(run)
-        except BaseException:
-            self._restore(held, failed[0] if failed else None)
+        except BaseException as exc:
+            # A full database refuses every write alike: none of them counts a failed try.
+            self._restore(held, failed[0] if failed and not is_full(exc) else None)
             raise
         if self._in_transaction:
             self._loose_carried.extend(h for h in held if h.loose)

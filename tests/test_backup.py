@@ -268,3 +268,35 @@ async def test_two_sweeps_at_once_start_one_backup(
     monkeypatch.undo()
     assert len(started) == 1
     assert (await started[0]) is not None
+
+
+async def test_a_failed_daily_backup_is_tried_again_ten_minutes_later_not_at_every_sweep(
+    town: Town, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The backups' disk is full: the sweep (every second) copied the whole database again
+    at each tick, failing each time. It now tries again ten minutes later."""
+    services = town.bot.services
+    assert services is not None
+    backups = services.schedule.backups
+    await town.sb.wait_until(lambda: backups.running is not None, timeout=10)
+    assert backups.running is not None
+    await backups.running  # today's, made at start
+    tries: list[object] = []
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        tries.append(args)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bot.schedule.backups.backup", disk_full)
+
+    async def sweep(**delta: float) -> None:
+        await town.tick(**delta)
+        if backups.running is not None:
+            await backups.running
+
+    await sweep(days=1)  # tomorrow's is due
+    await sweep(seconds=1)
+    await sweep(seconds=1)
+    assert len(tries) == 1
+    await sweep(minutes=10)
+    assert len(tries) == 2

@@ -4,6 +4,10 @@ Polling (polling.py) and the webhook (webhook.py) differ only in how an update a
 Telegram is told we have it (the next getUpdates offset; the 200 answer). Either way the update
 is committed to `inbox` first, and handled here: parsed once, given to the Application, and
 marked handled by the handler's own commit (storage.db.handling_update).
+
+While the database is full (SQLITE_FULL) nothing is confirmed that is not stored: a refused
+write is tried again after a pause, and a handler whose unit was refused kept nothing and runs
+again once there is room (until_room, handle); the log says it once (storage.Room).
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import Application
 
 from bot.context import Env
+from storage import is_full
 from storage.db import handling_update
 
 log = logging.getLogger(__name__)
@@ -27,26 +33,66 @@ log = logging.getLogger(__name__)
 # group sends.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member",
                    "chat_member"]
+# While the database is full: the first wait for room, doubled while it stays full, up to
+# the last (a try is a local write, cheap: service resumes soon after space is freed).
+ROOM_FIRST_PAUSE = 1.0
+ROOM_MAX_PAUSE = 5.0
+ROOM = "handling updates"  # who waits, as the log says it
 
 
 class Inbox:
     """Stores updates durably and hands them to the Application one at a time."""
 
-    def __init__(self, env: Env, app: Application) -> None:  # type: ignore[type-arg]
+    def __init__(self, env: Env, app: Application,  # type: ignore[type-arg]
+                 stopping: asyncio.Event) -> None:
         self.env = env
         self.app = app
+        self._stopping = stopping  # the receiver's: a wait for room ends with it
         # For /healthz and /metrics: updates handled, and when the last one came (the clock's
         # time; None: none yet).
         self.handled = 0
         self.last_update_at: float | None = None
 
     async def leftovers(self) -> list[tuple[int, str]]:
-        """Return what a previous run stored but did not handle, in order; prune the old."""
-        async with self.env.db.transaction() as repo:
-            # What a long stop left; the daily retention pass keeps it pruned after that.
-            keep = self.env.config.retention.inbox_days * 86400
-            await repo.inbox.prune_inbox(self.env.now() - keep)
-            return await repo.inbox.unprocessed_updates()
+        """Return what a previous run stored but did not handle, in order; prune the old.
+        Waits for room while the database is full (none if a stop comes first)."""
+        found: list[tuple[int, str]] = []
+
+        async def load() -> None:
+            async with self.env.db.transaction() as repo:
+                # What a long stop left; the daily retention pass keeps it pruned after that.
+                keep = self.env.config.retention.inbox_days * 86400
+                await repo.inbox.prune_inbox(self.env.now() - keep)
+                found[:] = await repo.inbox.unprocessed_updates()
+
+        await self.until_room(load)
+        return found
+
+    async def until_room(self, write: Callable[[], Awaitable[None]]) -> bool:
+        """Make a write the receiver cannot go on without (storing a batch, marking an
+        update, the loose writes before the next confirmation), waiting for room while the
+        database is full; False if a stop came first (nothing more is confirmed then)."""
+        pause = ROOM_FIRST_PAUSE
+        while True:
+            try:
+                await write()
+            except Exception as exc:
+                if not is_full(exc):
+                    raise
+                self.env.db.room.refused(ROOM, exc)
+            else:
+                self.env.db.room.took(ROOM)
+                return True
+            if not await self._pause(pause):
+                return False
+            pause = min(pause * 2, ROOM_MAX_PAUSE)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait, unless a stop is asked for; False if one is."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({stopping}, timeout=seconds)
+        stopping.cancel()
+        return not self._stopping.is_set()
 
     async def replay(self, leftovers: list[tuple[int, str]], stopping: asyncio.Event) -> bool:
         """Handle the leftovers in order; False if a stop came first (the rest wait)."""
@@ -64,22 +110,42 @@ class Inbox:
             return set(await repo.inbox.save_updates(updates, self.env.now()))
 
     async def handle(self, update_id: int, payload: str | dict[str, Any]) -> None:
-        """Process one update; mark it handled unless the process is being killed."""
+        """Process one update; mark it handled unless the process is being killed.
+
+        A handler whose writes the database refused for lack of room kept nothing: it runs
+        again once there is room (the person is answered late, not wrongly), and the updates
+        after it wait their turn. A stop meanwhile leaves it stored, for the next start."""
         marked = False
-        try:
-            raw = json.loads(payload) if isinstance(payload, str) else payload
-            update = Update.de_json(raw, self.app.bot)
-            with handling_update(update_id) as handled:
-                await self.app.process_update(update)
-            marked = handled.marked  # the handler's own transaction marked it already
-        except asyncio.CancelledError:
-            raise  # killed mid-update: leave it unhandled, so the next start replays it
-        except Exception:
-            # A poison update must not stop the bot or come back at every start.
-            log.exception("update %s could not be handled", update_id)
-        if not marked:
-            async with self.env.db.single() as repo:
-                await repo.inbox.mark_processed(update_id, self.env.now())
+        pause = ROOM_FIRST_PAUSE
+        while True:
+            refused: BaseException | None = None
+            try:
+                raw = json.loads(payload) if isinstance(payload, str) else payload
+                update = Update.de_json(raw, self.app.bot)
+                with handling_update(update_id) as handled:
+                    await self.app.process_update(update)
+                marked = handled.marked  # the handler's own transaction marked it already
+                refused = handled.full
+            except asyncio.CancelledError:
+                raise  # killed mid-update: leave it unhandled, so the next start replays it
+            except Exception:
+                # A poison update must not stop the bot or come back at every start.
+                log.exception("update %s could not be handled", update_id)
+            if refused is None or marked:
+                break
+            self.env.db.room.refused(ROOM, refused)
+            if not await self._pause(pause):
+                return
+            pause = min(pause * 2, ROOM_MAX_PAUSE)
+        if marked:
+            self.env.db.room.took(ROOM)
+        else:
+            async def mark() -> None:
+                async with self.env.db.single() as repo:
+                    await repo.inbox.mark_processed(update_id, self.env.now())
+
+            if not await self.until_room(mark):
+                return
         self.handled += 1
         self.last_update_at = self.env.now()
 

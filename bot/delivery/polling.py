@@ -7,6 +7,7 @@ import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
@@ -39,12 +40,12 @@ class Poller:
     ) -> None:
         self.env = env
         self.app = app
-        self.inbox = Inbox(env, app)
+        self._stopping = asyncio.Event()
+        self.inbox = Inbox(env, app, self._stopping)
         self.timeout = timeout
         # Called once, after what waited for us (stored and queued updates) is handled: the
         # schedule's catch-up must judge deadlines after the answers that came before them.
         self.on_caught_up = on_caught_up
-        self._stopping = asyncio.Event()
         self.failures = 0
 
     def stop(self) -> None:
@@ -52,7 +53,11 @@ class Poller:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Handle what a previous run stored but did not finish, then poll until stopped."""
+        """Handle what a previous run stored but did not finish, then poll until stopped.
+
+        While the database is full nothing is confirmed to Telegram that is not stored: the
+        poller waits for room, then stores, handles and confirms, in order (Inbox.until_room).
+        """
         if not await self.inbox.replay(await self.inbox.leftovers(), self._stopping):
             return
         if not await self._leave_webhook():
@@ -65,25 +70,30 @@ class Poller:
             if updates:
                 stored = [(int(u["update_id"]), json.dumps(u, ensure_ascii=False))
                           for u in updates]
-                fresh = await self._store(stored, offset)
-                # Only now may Telegram forget them: the next call's offset confirms them.
-                offset = max(update_id for update_id, _ in stored) + 1
+                fresh: set[int] = set()
+                if not await self.inbox.until_room(partial(self._store, stored, offset,
+                                                           fresh)):
+                    return  # nothing confirmed: Telegram sends the batch again next start
                 for raw, (update_id, _) in zip(updates, stored, strict=True):
                     if self._stopping.is_set():
                         break  # the rest are stored and will be handled at next start
                     if update_id in fresh:
                         await self.inbox.handle(update_id, raw)
                 # Stored for sure before the next getUpdates confirms them.
-                await self.env.db.flush_loose()
+                if not await self.inbox.until_room(self.env.db.flush_loose):
+                    return
                 if self._stopping.is_set():
                     return
+                # Only now may Telegram forget them: the next call's offset confirms them.
+                offset = max(update_id for update_id, _ in stored) + 1
             if not caught_up:
                 caught_up = True
                 if self.on_caught_up is not None:
                     await self.on_caught_up()
 
-    async def _store(self, stored: list[tuple[int, str]], offset: int | None) -> set[int]:
-        """Save fetched updates to the inbox; return the ids to handle.
+    async def _store(self, stored: list[tuple[int, str]], offset: int | None,
+                     fresh: set[int]) -> None:
+        """Save fetched updates to the inbox; put the ids to handle in `fresh`.
 
         Only the first batch of a run can repeat what an earlier run stored (it had not
         confirmed them yet): that one is checked, in its own transaction. Later batches are
@@ -92,12 +102,13 @@ class Poller:
         getUpdates makes sure.
         """
         if offset is None or any(update_id < offset for update_id, _ in stored):
-            return await self.inbox.store(stored)
+            fresh.update(await self.inbox.store(stored))
+            return
         now = self.env.now()
         async with self.env.db.later() as repo:
             for update_id, payload in stored:
                 await repo.inbox.store_update(update_id, payload, now)
-        return {update_id for update_id, _ in stored}
+        fresh.update(update_id for update_id, _ in stored)
 
     async def _leave_webhook(self) -> bool:
         """Delete the webhook webhook mode left, if any: while one is set, Telegram refuses

@@ -7,6 +7,8 @@ import logging
 import time
 import warnings
 from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from bot import buttons, ui
 from bot.config import Delivery
 from bot.context import Env
 from bot.requests import render
-from storage import OutboxRow, Outgoing, Repo
+from storage import OutboxRow, Outgoing, Repo, is_full
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,12 @@ GLOBAL_WINDOW = 1.0
 PRIVATE_RATE_MARGIN = 0.9  # refill private chats a tenth slower than configured
 PRIVATE_SPARE = 0.5  # and keep half a message in hand for network jitter
 MAX_BACKOFF = 300.0
-# Telegram unreachable: the first pause, doubled while it stays away, up to the last.
+# Telegram unreachable, or the database full: the first pause, doubled while it lasts, up
+# to the last.
 OUTAGE_FIRST_PAUSE = 1.0
 OUTAGE_MAX_PAUSE = 15.0
+ROOM = "sending"  # who waits for room in a full database, as the log says it
+ROOM_MAX_PAUSE = 5.0  # a try is a local write, cheap: resume soon after space is freed
 BATCH = 200
 # The sender keeps the outbox's head between looks (units of work offer what they queue) and
 # reads it again only when its view may be stale: a chat it sent to has more waiting, a call
@@ -199,6 +204,11 @@ class Sender:
         # Chats that were mid-call when the head was read and had more queued behind it.
         self._more_behind: set[int] = set()
         self.outage = Outage()
+        # An outage long enough to report, not yet reported: (since, lasted).
+        self._outage_report: tuple[float, float] | None = None
+        # The database full: the current pause, and until when (monotonic).
+        self._room_pause = 0.0
+        self._room_until = 0.0
         # For /metrics: calls Telegram answered, and the 429s among its answers.
         self.sent = 0
         self.throttled = 0
@@ -249,7 +259,12 @@ class Sender:
             self._runner = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.env.db.flush_loose()  # the last marks, so a restart sends nothing twice
+        try:
+            await self.env.db.flush_loose()  # the last marks, so a restart sends nothing twice
+        except Exception as exc:
+            if not is_full(exc):
+                raise
+            self._refused(exc)  # Database.close tries once more, and says what is lost
 
     def abort(self) -> None:
         """Drop everything at once (the process is dying); unsent rows stay queued."""
@@ -264,9 +279,13 @@ class Sender:
             self._wake.clear()  # before looking, so a wake during the look is not lost
             try:
                 delay = await self.pump()
-            except Exception:
-                log.exception("outbox sender failed; retrying in a second")
-                delay = 1.0
+            except Exception as exc:
+                if is_full(exc):
+                    self._refused(exc)
+                    delay = max(0.005, self._room_until - time.monotonic())
+                else:
+                    log.exception("outbox sender failed; retrying in a second")
+                    delay = 1.0
             if not self._wake.is_set():
                 await self._sleep(delay)
 
@@ -288,7 +307,11 @@ class Sender:
         now = time.monotonic()
         head = self._head
         if head is None or now - self._read_at >= REREAD_EVERY:
+            # The read carries the marks waiting in memory first: if it goes, they went.
+            carrying = self.env.db.loose_waiting
             head = await self._read_head(now_wall, now)
+            if carrying:
+                self._took()
         rows = sorted(head.values(), key=lambda row: row.id)
         if self.pacer.overall_busy(now, len(self._in_flight)):
             rows.sort(key=_queued_as)  # replies to people first, groups a moment later
@@ -345,10 +368,20 @@ class Sender:
         try:
             settled = await self._send(row)
         except Exception as exc:
+            if is_full(exc):
+                # Nothing about the row was written (a call that went has its marks waiting
+                # in memory, see _record_sent): it is tried again, as it is, after the pause.
+                self._refused(exc)
+                return
             # Not Telegram's doing, so retrying will not help, and holding the row would
             # hold every later message to this chat: give it up, keeping the reason.
             log.exception("outbox row %s: unexpected failure", row.id)
-            await self._finish(row, error=f"unexpected: {type(exc).__name__}: {exc}")
+            try:
+                await self._finish(row, error=f"unexpected: {type(exc).__name__}: {exc}")
+            except Exception as also:
+                if not is_full(also):
+                    raise
+                self._refused(also)
         finally:
             self._in_flight.discard(row.chat_id)
             more = row.queued > 1 or row.chat_id in self._more_behind
@@ -401,9 +434,11 @@ class Sender:
         if result is None:
             return False
         if combined is not None:
-            async with self.env.db.transaction() as repo:
-                await repo.outbox.mark_all_sent(combined.outbox_ids, [], self.env.now())
-                await repo.cards.show_cards(combined.shown)
+            async def shown(repo: Repo, done: CombinedEdit = combined) -> None:
+                await repo.outbox.mark_all_sent(done.outbox_ids, [], self.env.now())
+                await repo.cards.show_cards(done.shown)
+
+            await self._record_sent(shown)
             return False
         await self._mark_sent(row, _message_ids(result))
         if uploaded is not None:
@@ -425,18 +460,18 @@ class Sender:
             seconds = _seconds(exc.retry_after)
             log.warning("429 for chat %s: retry after %ss", head.chat_id, seconds)
             self.pacer.pause(time.monotonic() + min(seconds, 1.0))
-            async with self.env.db.transaction() as repo:
+            async with self._bookkeeping() as repo:
                 await repo.outbox.hold_chat(head.chat_id, self.env.now() + seconds)
             return None
         except ChatMigrated as exc:
             log.info("chat %s migrated to %s", head.chat_id, exc.new_chat_id)
-            async with self.env.db.transaction() as repo:
+            async with self._bookkeeping() as repo:
                 await repo.outbox.move_chat(head.chat_id, exc.new_chat_id)
             return None
         except Forbidden as exc:
             log.info("chat %s refuses messages: %s", head.chat_id, exc.message)
             if head.chat_id > 0:
-                async with self.env.db.transaction() as repo:
+                async with self._bookkeeping() as repo:
                     await repo.people.mark_blocked(head.chat_id, self.env.now())
             for row in rows:
                 await self._finish(row, error=f"forbidden: {exc.message}")
@@ -462,25 +497,41 @@ class Sender:
             return None
         self.sent += 1
         if self.outage.since is not None:
-            await self._outage_over()
+            self._outage_over()
+        if self._outage_report is not None:
+            await self._report_outage()
         return result
 
-    async def _outage_over(self) -> None:
-        """Telegram answers again: log it, and tell the admins if it was away long."""
+    def _outage_over(self) -> None:
+        """Telegram answers again: log it, and report it to the admins if it was long."""
         since = self.outage.over()
-        now, env = self.env.now(), self.env
-        lasted = now - since
+        lasted = self.env.now() - since
         log.warning("Telegram reachable again after %.0f s; sending resumes", lasted)
-        if lasted < env.config.delivery.outage_report_after:
-            return
+        if lasted >= self.env.config.delivery.outage_report_after:
+            self._outage_report = (since, lasted)
+
+    async def _report_outage(self) -> None:
+        """Tell the admins how long Telegram was away. The call that just went must not be
+        taken for failed if this cannot be queued: then the next call that goes tries again."""
+        report, self._outage_report = self._outage_report, None  # calls end together: once
+        assert report is not None
+        since, lasted = report
+        env = self.env
         lang = env.config.default_language
         started = datetime.fromtimestamp(since, env.config.timezone).strftime("%Y-%m-%d %H:%M")
-        async with env.db.transaction() as repo:
-            waiting = await repo.outbox.pending_outbox()
-            text = env.t(lang, "delivery.outage_over", since=started,
-                         minutes=max(1, round(lasted / 60)), waiting=waiting)
-            notices = [ui.message(chat, text) for chat in env.config.admin_chats()]
-            await repo.outbox.enqueue(notices, now)
+        try:
+            async with self._bookkeeping() as repo:
+                waiting = await repo.outbox.pending_outbox()
+                text = env.t(lang, "delivery.outage_over", since=started,
+                             minutes=max(1, round(lasted / 60)), waiting=waiting)
+                notices = [ui.message(chat, text) for chat in env.config.admin_chats()]
+                await repo.outbox.enqueue(notices, env.now())
+        except Exception as exc:
+            if is_full(exc):
+                self._outage_report = report  # the next call that goes tries again
+            else:
+                log.exception("the outage report could not be queued")
+            return
         self.wake()
 
     async def _card_batch(self, head: OutboxRow) -> list[tuple[OutboxRow, str]]:
@@ -522,10 +573,13 @@ class Sender:
         if result is None:
             return
         ids = _message_ids(result)
-        async with self.env.db.transaction() as repo:
+
+        async def sent(repo: Repo) -> None:
             await repo.outbox.mark_all_sent([row.id for row in rows], ids, self.env.now())
             if ids:
                 await repo.cards.show_cards(parts, ids[0])
+
+        await self._record_sent(sent)
 
     async def _resolve_card(
         self, row: OutboxRow, params: dict[str, Any]
@@ -577,17 +631,66 @@ class Sender:
         self, row: OutboxRow, *, message_ids: list[int] | None = None, error: str | None = None
     ) -> None:
         now = self.env.now()
-        async with self.env.db.transaction() as repo:
-            if error is not None:
-                await repo.outbox.mark_failed(row.id, error, now)
-                if row.purpose == "card":
-                    await self._card_fallback(repo, row, error)
-                await self._drop_upload(repo, row)
-                return
+        if error is None:
             ids = message_ids or []
-            await repo.outbox.mark_sent(row.id, ids, now)
-            if row.purpose == "card" and row.card_id is not None and ids:
-                await repo.cards.record_card_message(row.card_id, ids[0])
+
+            async def sent(repo: Repo) -> None:
+                await repo.outbox.mark_sent(row.id, ids, now)
+                if row.purpose == "card" and row.card_id is not None and ids:
+                    await repo.cards.record_card_message(row.card_id, ids[0])
+
+            await self._record_sent(sent)
+            return
+        async with self._bookkeeping() as repo:
+            await repo.outbox.mark_failed(row.id, error, now)
+            if row.purpose == "card":
+                await self._card_fallback(repo, row, error)
+            await self._drop_upload(repo, row)
+
+    async def _record_sent(self, write: Callable[[Repo], Awaitable[None]]) -> None:
+        """Record what a call that went changed (its marks, a card's message id) in one
+        transaction. If the database is full, the same writes wait in memory as loose writes
+        do (every later read of the outbox carries them first, and they go together), so a
+        call is never made again for want of its mark. `write` only writes."""
+        try:
+            async with self._bookkeeping() as repo:
+                await write(repo)
+        except Exception as exc:
+            if not is_full(exc):
+                raise
+            async with self.env.db.later() as repo:
+                await write(repo)
+
+    @asynccontextmanager
+    async def _bookkeeping(self) -> AsyncIterator[Repo]:
+        """A transaction of the sender's own. One the database refuses for lack of room
+        pauses every call (the error goes on to the caller); one that goes ends the pause."""
+        try:
+            async with self.env.db.transaction() as repo:
+                yield repo
+        except Exception as exc:
+            if is_full(exc):
+                self._refused(exc)
+            raise
+        self._took()
+
+    def _refused(self, error: BaseException) -> None:
+        """The database is full: pause every call, 1 s doubling to 5 s while it stays so
+        (each call that went would need a mark, each that failed a note)."""
+        self.env.db.room.refused(ROOM, error)
+        now = time.monotonic()
+        if now < self._room_until:
+            return  # this pause is running already
+        self._room_pause = (min(self._room_pause * 2, ROOM_MAX_PAUSE) if self._room_pause
+                            else OUTAGE_FIRST_PAUSE)
+        self._room_until = now + self._room_pause
+        self.pacer.pause(self._room_until)
+
+    def _took(self) -> None:
+        """A write of ours went: the database has room (again)."""
+        if self._room_pause:
+            self._room_pause = 0.0
+            self.env.db.room.took(ROOM)
 
     async def _mark_sent(self, row: OutboxRow, message_ids: list[int]) -> None:
         """Record a plain message as sent: a loose write, carried by the next trip anyone
@@ -643,7 +746,7 @@ class Sender:
 
     async def _retry(self, row: OutboxRow, error: str) -> None:
         attempts = row.attempts + 1
-        async with self.env.db.transaction() as repo:
+        async with self._bookkeeping() as repo:
             if attempts >= self.env.config.delivery.max_attempts:
                 log.error("outbox row %s failed %s times: %s", row.id, attempts, error)
                 await repo.outbox.mark_failed(row.id, error, self.env.now())

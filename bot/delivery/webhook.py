@@ -26,6 +26,7 @@ from telegram.ext import Application
 from bot.config import Webhook
 from bot.context import Env
 from bot.delivery.inbox import ALLOWED_UPDATES, Inbox, seconds
+from storage import is_full
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ MAX_BODY = 1024 * 1024
 # At start the schedule's catch-up waits for the updates Telegram held for us (as polling's
 # waits for the first batch), but no longer than this if fewer come than Telegram counted.
 CATCH_UP_WAIT = 10.0
+STORING = "storing posted updates"  # who waits for room in a full database, as logged
 
 
 class WebhookReceiver:
@@ -51,7 +53,8 @@ class WebhookReceiver:
         self.settings: Webhook = env.config.webhook
         self.env = env
         self.app = app
-        self.inbox = Inbox(env, app)
+        self._stopping = asyncio.Event()
+        self.inbox = Inbox(env, app, self._stopping)
         # Called once, after what waited for us is handled (see Poller): the updates a
         # previous run stored, and those Telegram held while we were down.
         self.on_caught_up = on_caught_up
@@ -64,7 +67,6 @@ class WebhookReceiver:
         # Stored, not yet handled: (update_id, update), smallest id first.
         self._queue: list[tuple[int, dict[str, Any]]] = []
         self._queued = asyncio.Event()
-        self._stopping = asyncio.Event()
 
     def stop(self) -> None:
         """Stop accepting posts and stop after the update in hand; the rest stay stored."""
@@ -198,10 +200,14 @@ class WebhookReceiver:
             return self._bad("no update_id")
         try:
             fresh = await self.inbox.store([(update_id, json.dumps(update, ensure_ascii=False))])
-        except Exception:  # a full disk, a read-only file: Telegram keeps it and retries
+        except Exception as exc:  # a full disk, a read-only file: Telegram keeps it, retries
             self.refused["storage"] += 1
-            log.exception("webhook: could not store update %s; answering 500", update_id)
+            if is_full(exc):  # said once, not at each of Telegram's retries
+                self.env.db.room.refused(STORING, exc)
+            else:
+                log.exception("webhook: could not store update %s; answering 500", update_id)
             return web.Response(status=500)
+        self.env.db.room.took(STORING)
         if update_id in fresh:
             heapq.heappush(self._queue, (update_id, update))
         # else: Telegram sent it again (our 200 was lost): stored before, handled once.

@@ -3,7 +3,8 @@
 
 It runs beside the bot, in a worker thread (SQLite's online backup lets the bot keep writing),
 started by the sweep and recorded, like a report, so a restart does not make it twice. A
-failure is logged and tried again at the next sweep.
+failure is logged and tried again RETRY_AFTER later (a full disk would otherwise be copied to
+every second, by the sweep).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from storage.backup import BackupReport, backup, prune
 log = logging.getLogger(__name__)
 
 PATTERN = "civicloop-*.db"
+RETRY_AFTER = 600.0  # seconds (the bot's clock) between a failed backup and the next try
 
 
 class DailyBackup:
@@ -32,6 +34,7 @@ class DailyBackup:
         # Two sweeps may overlap (the start-up one and the periodic one): the first to look
         # decides, the other returns at once, so two copies never write one file.
         self._looking = False
+        self._retry_at = 0.0  # after a failure, no new try before this (the bot's clock)
 
     def due_day(self) -> str:
         """The day whose backup should exist by now: today after the set time, else
@@ -48,6 +51,8 @@ class DailyBackup:
         if config.backups.keep == 0 or str(config.database) == ":memory:":
             return
         if self._looking or (self.running is not None and not self.running.done()):
+            return
+        if self.env.now() < self._retry_at:
             return
         day = self.due_day()
         if day == self._done_for:
@@ -72,7 +77,9 @@ class DailyBackup:
                 await unit.repo.timers.record_report("backup", day, self.env.now())
             removed = await asyncio.to_thread(prune, folder, PATTERN, config.backups.keep)
         except Exception:
-            log.exception("the daily backup of %s failed; the next sweep tries again", day)
+            log.exception("the daily backup of %s failed; trying again in %.0f minutes", day,
+                          RETRY_AFTER / 60)
+            self._retry_at = self.env.now() + RETRY_AFTER
             return None
         self._done_for = day
         log.info("backup of %s written to %s (%s requests, %.1f MB); %s old ones removed",

@@ -21,13 +21,14 @@ from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
 from bot.schedule.backups import DailyBackup
 from bot.schedule.retention import Retention
 from bot.unit import Unit, Units
-from storage import Dialog, Outgoing, Repo, Request, Timer
+from storage import Dialog, Outgoing, Repo, Request, Timer, is_full
 from storage.models import CLAIMED, DISPATCHED, DONE, OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
 MAX_ROUNDS = 50  # fired timers may chain new ones that are already due (a long stop)
+ROOM = "the schedule"  # who waits for room in a full database, as the log says it
 MAX_CATCH_UP_DAYS = 7
 OVERDUE_SHOWN = 20
 RANKING_SHOWN = 5
@@ -69,34 +70,50 @@ class Schedule:
     # -- the sweep --------------------------------------------------------------------------
 
     async def sweep(self) -> int:
-        """Do everything that is due, oldest first; return how many timers fired."""
+        """Do everything that is due, oldest first; return how many timers fired.
+
+        While the database is full, what is due stays due (a timer is not set aside for it):
+        each sweep tries again, and the log says it once (storage.Room)."""
         fired = 0
-        for _ in range(MAX_ROUNDS):
-            now = self.env.now()
-            async with self.env.db.reading() as repo:
-                due = await repo.timers.due_timers(now, BATCH)
-            if not due:
-                break
-            for timer in due:
-                try:
-                    fired += await self._settle(timer)
-                except Exception:
-                    # One bad timer must not hold up every timer (and digest) after it.
-                    log.exception("timer %s (%s) failed; it is set aside", timer.id, timer.kind)
-                    async with self.units.for_job() as unit:
-                        await unit.repo.timers.settle_timer(timer.id, "failed", self.env.now())
+        room = self.env.db.room
         try:
-            await self.send_reports()
-        except Exception:
-            log.exception("sending reports failed; the next sweep tries again")
-        try:
-            await self.backups.start_if_due()
-        except Exception:
-            log.exception("could not start the daily backup; the next sweep tries again")
-        try:
-            await self.retention.run_if_due()
-        except Exception:
-            log.exception("pruning old rows failed; the next sweep tries again")
+            for _ in range(MAX_ROUNDS):
+                now = self.env.now()
+                async with self.env.db.reading() as repo:
+                    due = await repo.timers.due_timers(now, BATCH)
+                if not due:
+                    break
+                for timer in due:
+                    try:
+                        fired += await self._settle(timer)
+                    except Exception as exc:
+                        if is_full(exc):
+                            raise
+                        # One bad timer must not hold up every timer (and digest) after it.
+                        log.exception("timer %s (%s) failed; it is set aside", timer.id,
+                                      timer.kind)
+                        async with self.units.for_job() as unit:
+                            await unit.repo.timers.settle_timer(timer.id, "failed",
+                                                                self.env.now())
+        except Exception as exc:
+            if not is_full(exc):
+                raise
+            room.refused(ROOM, exc)
+            return fired  # what comes next would be refused as well
+        refused = False
+        for part, failed in ((self.send_reports, "sending reports failed"),
+                             (self.backups.start_if_due, "could not start the daily backup"),
+                             (self.retention.run_if_due, "pruning old rows failed")):
+            try:
+                await part()
+            except Exception as exc:
+                if is_full(exc):
+                    room.refused(ROOM, exc)
+                    refused = True
+                else:
+                    log.exception("%s; the next sweep tries again", failed)
+        if not refused:
+            room.took(ROOM)
         return fired
 
     async def _settle(self, timer: Timer) -> int:
