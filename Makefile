@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test run lint bench mutate clean check-proxies
+.PHONY: install demo test run lint bench drills mutate clean check-proxies
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ bench: $(STAMP)
 	$(PY) -m bench.footprint --requests 10000
 	$(PY) -m bench.storage --requests 50000
 	$(PY) -m bench.seed_year --requests 1000
+
+# The drills of issue 17 (docs/decisions.md, "Drills"): the bot as a real process through a
+# 5-minute network outage, kill -9 during a backup, a full disk (a tmpfs: root only, else
+# skipped) and 20 kill -9 during a 1,000-request replay. Most of an hour; not part of `make
+# test` (tests/test_drills_e2e.py runs them small). `make drills ARGS="--only kills --seed 3"`.
+ARGS ?=
+drills: $(STAMP)
+	nice -n 10 $(PY) -m bench.drills $(ARGS)
 
 # Mutation testing of the core modules (issue 19; docs/decisions.md, "Mutation testing"). Slow,
 # so not part of `make test` or CI. Killed mutants are not run again until their code changes;

@@ -66,6 +66,7 @@ class World:
         self._supergroup_ids = itertools.count(1)
         self._group_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
+        self.last_update_id = 0  # the newest update queued for the bot (ids count from 1)
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
@@ -318,7 +319,8 @@ class World:
 
     def enqueue(self, kind: str, payload: dict[str, Any]) -> None:
         """Append an update for the bot (a snapshot: later edits do not change it)."""
-        update = {"update_id": next(self._update_ids), kind: copy.deepcopy(payload)}
+        self.last_update_id = next(self._update_ids)
+        update = {"update_id": self.last_update_id, kind: copy.deepcopy(payload)}
         self.updates.append(update)
         self.notify()
 

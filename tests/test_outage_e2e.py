@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot import ui
 from tests.conftest import Town
-from tests.flows import card_of, file_request
+from tests.flows import card_of, file_request, open_bot
 
 
 @pytest.fixture
@@ -64,3 +65,27 @@ async def test_a_short_outage_is_not_reported(town: Town) -> None:
     await town.volunteers.wait_for(text=ref, timeout=30)
     assert not [m for m in town.admin_chat.bot_messages()
                 if "could not be reached" in (m.text or "")]
+
+
+async def test_calls_that_go_together_after_an_outage_report_it_once(town: Town) -> None:
+    """When Telegram is back, the calls waiting for several chats go at once: the admins
+    hear of the outage once, not once for each call that went."""
+    people = (town.citizen, town.vol1, town.vol2, town.admin)
+    await open_bot(*people)
+    services = town.bot.services
+    assert services is not None
+    town.sb.unreachable = True
+    async with services.env.db.transaction() as repo:
+        await repo.outbox.enqueue([ui.message(p.id, f"Notice for {p.first_name}")
+                                   for p in people], services.env.now())
+    services.sender.wake()
+    await town.sb.wait_until(lambda: town.sb.dropped.count("sendMessage") >= 2, timeout=15)
+    town.clock.advance(minutes=5)
+    town.sb.unreachable = False
+    for person in people:
+        await person.wait_for(text=f"Notice for {person.first_name}", timeout=30)
+    await town.admin_chat.wait_for(text="could not be reached", timeout=30)
+    async with services.env.db.reading() as repo:
+        reports = await repo._all("SELECT id FROM outbox WHERE chat_id = ? AND payload LIKE ?",
+                                  (town.admin_chat.id, "%could not be reached%"))
+    assert len(reports) == 1
