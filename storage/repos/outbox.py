@@ -18,6 +18,11 @@ _QUEUE_SQL = """
 """
 
 
+# A call marked sent lately was queued lately: a restarted sender looks this far back in the
+# outbox for the calls Telegram still counts (minutes of calls at Telegram's overall limit).
+RECENT_ROWS = 20_000
+
+
 class OutboxRepo(Aggregate):
     """The outbox: Bot API calls queued with the transaction that caused them, until sent."""
 
@@ -176,6 +181,24 @@ class OutboxRepo(Aggregate):
              row["ref"])
             for row in rows
         ]
+
+    async def recently_sent(self, since: float) -> list[tuple[int, str, float, int]]:
+        """(chat, method, when, messages) of each call marked sent since `since`, oldest
+        first: what Telegram still counts against its limits when the sender starts. The
+        rows of one combined card share their call (and its message id): counted once."""
+        rows = await self._all(
+            """
+            SELECT chat_id, method, MIN(sent_at), message_ids FROM outbox
+            WHERE id > (SELECT COALESCE(MAX(id), 0) FROM outbox) - ?
+              AND status = 'sent' AND sent_at >= ?
+            GROUP BY chat_id, CASE WHEN method = 'sendMessage' AND message_ids != '[]'
+                                   THEN message_ids ELSE id END
+            ORDER BY MIN(sent_at)
+            """,
+            (RECENT_ROWS, since),
+        )
+        return [(int(row[0]), str(row[1]), float(row[2]),
+                 max(1, len(json.loads(row[3] or "[]")))) for row in rows]
 
     async def mark_all_sent(self, outbox_ids: list[int], message_ids: list[int],
                             now: float) -> None:
