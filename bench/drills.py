@@ -571,11 +571,19 @@ def check_replay(report: Report, district: District, replay: Replay, watch: Watc
     unexpected = [e for e in sb.errors if e[0] != "getUpdates"
                   and not any(known in e[1] for known in expected)]
     if kills:
-        # A restarted sender does not know what the killed one sent in the last second (or
-        # a group's last minute): its first calls may overstep, and Telegram says so (429,
-        # retry after); the calls wait and go. Counted, not failed.
-        report.say(f"429s: {sb.count_429} (after restarts); other refusals: "
-                   f"{len(unexpected)}")
+        # A restarted sender counts what the killed one marked sent, but not the calls it
+        # made in its last moment (in flight, or answered and not yet marked: these go
+        # again): its first calls may overstep, and Telegram says so (429, retry after);
+        # they wait and go. Counted, not failed.
+        throttled = Counter(
+            ("group" if int(params.get("chat_id", 0)) < 0 else "private",
+             int(body.get("parameters", {}).get("retry_after", 0)))
+            for _, params, body in sb.calls
+            if isinstance(body, dict) and body.get("error_code") == 429)
+        said = ", ".join(f"{n} {kind} (retry after {after} s)"
+                         for (kind, after), n in sorted(throttled.items()))
+        report.say(f"429s: {sb.count_429} after restarts{': ' + said if said else ''}; "
+                   f"other refusals: {len(unexpected)}")
     else:
         report.say(f"429s: {sb.count_429}; other refusals: {len(unexpected)}")
         report.check(sb.count_429 == 0, f"{sb.count_429} calls answered 429")
