@@ -215,3 +215,25 @@ async def test_a_reminder_due_while_the_disk_is_full_goes_once_there_is_room(
     assert await town.tick(seconds=1) == 1
     reminder = await town.volunteers.wait_for(text=ref, timeout=10)
     assert "waiting" in (reminder.text or "").lower()
+
+
+async def test_a_job_due_while_the_disk_is_full_waits_without_a_traceback(
+    town: Town, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An admin's chart is queued just as the disk fills up: the job runner cannot note its
+    attempt. It logged a traceback at every try (seen in bench/drills.py's disk-full drill);
+    now the database's one line says it, and the job stays pending, no attempt used."""
+    services = town.bot.services
+    assert services is not None
+    db = services.env.db
+    await refuse_writes(db, "jobs", events=("UPDATE",))  # its attempt cannot be counted
+    async with db.transaction() as repo:
+        job = await services.jobs.submit(repo, "chart", town.admin.id, town.admin.id, "en",
+                                         {"period": "2026"})
+    await town.sb.wait_until(lambda: "database is full:" in caplog.text, timeout=10)
+    assert errors_logged(caplog) == [next(m for m in errors_logged(caplog)
+                                          if m.startswith("database is full:"))]
+    await take_writes(db)
+    async with db.reading() as repo:
+        [pending] = [j for j in await repo.timers.pending_jobs() if j.id == job]
+    assert pending.attempts == 0

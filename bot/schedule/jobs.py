@@ -15,13 +15,14 @@ from typing import Any
 
 from bot import ui
 from bot.context import Env
-from storage import Outgoing, Repo
+from storage import Outgoing, Repo, is_full
 from storage.models import Job
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 RETRY_PAUSE = 30.0  # seconds before a failed job is tried again
+ROOM = "the jobs"  # who waits for room in a full database, as the log says it
 JobRunner = Callable[[Job], Awaitable[list[Outgoing]]]
 
 
@@ -90,9 +91,14 @@ class Jobs:
             self._wake.clear()
             try:
                 all_done = await self.run_pending()
-            except Exception:
-                log.exception("the job runner failed; trying again shortly")
+            except Exception as exc:
+                if is_full(exc):  # said once (storage.Room), not with a traceback each try
+                    self.env.db.room.refused(ROOM, exc)
+                else:
+                    log.exception("the job runner failed; trying again shortly")
                 all_done = False
+            else:
+                self.env.db.room.took(ROOM)
             if not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(),
