@@ -14,8 +14,8 @@ invariants, not speed:
 - disk-full: the database's disk fills up during a replay and is freed again: a clear log
   line, the bot still running, no update confirmed to Telegram that was not stored, nothing
   corrupted, and service resumes. It needs root and a small tmpfs (`mount -t tmpfs`); where
-  that is not allowed it says so and is skipped (tests/test_disk_full.py makes the database
-  full without privileges, with SQLite's max_page_count).
+  that is not allowed it says so and is skipped (tests/test_disk_full.py makes SQLite answer
+  SQLITE_FULL without privileges).
 - kills: --kills kill -9 of the bot at random moments of a replay (--seed). No request lost,
   no claim won twice, each card posted once per request and each receipt sent once (a call
   Telegram answered in the moment before a kill, its mark not yet written, goes again after
@@ -26,6 +26,9 @@ invariants, not speed:
     python -m bench.drills --only kills --kills 20 --requests 1000 --seed 3
 
 Prints the figures of each drill, one summary line last, and exits 1 if an invariant failed.
+The bot runs on the drill's clock (BENCH_START onwards). The only waits on time are the harm
+itself (how long the network is down or the disk full, the random moment of a kill) and
+looks, with a deadline, at what another process changes (its database, a file).
 """
 
 from __future__ import annotations
