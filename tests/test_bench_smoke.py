@@ -74,3 +74,17 @@ def test_the_ptb_floor_measures_a_rate() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     line = result.stdout.strip().splitlines()[-1]
     assert line.startswith("PTB floor: ") and int(line.split()[2].replace(",", "")) > 0, line
+
+
+def test_the_drills_run_from_the_command_line_and_exit_0_when_every_invariant_holds() -> None:
+    """`python -m bench.drills` at a tiny size: one kill during six requests, its figures,
+    and a summary line last that names the drill passed (tests/test_drills_e2e.py runs the
+    drills themselves)."""
+    result = subprocess.run([sys.executable, "-m", "bench.drills", "--only", "kills",
+                             "--kills", "1", "--requests", "6", "--fast"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert any("requests: 6 in the database of 6 filed" in line for line in lines), lines
+    assert lines[-1].startswith("drills: 1 passed (kills), 0 failed")
+    assert lines[-1].endswith("-> all invariants held")
