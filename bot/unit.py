@@ -12,7 +12,7 @@ Imports: the kernel (bot.context) and storage.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -28,6 +28,9 @@ class Unit:
     repo: Repo
     language: str
     outgoing: list[Outgoing] = field(default_factory=list)
+    # What a service remembers in memory of this update (who was answered when): done once
+    # the commit holds, so an update run again (a refused commit) answers again.
+    committed: list[Callable[[], None]] = field(default_factory=list)
 
     def now(self) -> float:
         """The clock's current time."""
@@ -36,6 +39,10 @@ class Unit:
     def t(self, key: str, **values: object) -> str:
         """A catalog text in the unit's language."""
         return self.env.t(self.language, key, **values)
+
+    def after_commit(self, remember: Callable[[], None]) -> None:
+        """Run `remember` once this unit's transaction has committed (never if it does not)."""
+        self.committed.append(remember)
 
     def send(self, *messages: Outgoing | Iterable[Outgoing]) -> None:
         """Queue messages; they reach the outbox with the commit, or not at all."""
@@ -91,6 +98,8 @@ class Units:
             await unit.repo.outbox.enqueue(unit.outgoing, self.env.now())
 
     def _wake(self, unit: Unit) -> None:
+        for remember in unit.committed:
+            remember()
         # What a helper queued straight on the repository rode the same commit.
         if unit.outgoing or unit.repo.has_queued():
             self.env.wake_sender()

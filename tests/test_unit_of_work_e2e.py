@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.context import Who
 from tests.conftest import Town
 from tests.flows import card_of, claim, count_transactions, file_request, open_bot, open_form
 
@@ -83,3 +84,20 @@ async def test_a_service_that_fails_keeps_nothing_and_sends_nothing(
     failing = False
     assert ref in await claim(town.vol1, town.volunteers, card)
     await town.vol1.wait_for(text="+8613800000001")
+
+
+async def test_what_a_service_remembers_in_memory_holds_only_once_its_unit_commits(
+        town: Town) -> None:
+    """An update whose transaction fails is run again; what the service noted in memory on the
+    failed run (who was answered when) must not make the second run stay silent."""
+    services = town.bot.services
+    assert services is not None
+    remembered: list[str] = []
+    with pytest.raises(RuntimeError):
+        async with services.units.for_update(Who(town.citizen.id, "Alice")) as unit:
+            unit.after_commit(lambda: remembered.append("failed run"))
+            raise RuntimeError("the commit is refused")
+    assert remembered == []
+    async with services.units.for_update(Who(town.citizen.id, "Alice")) as unit:
+        unit.after_commit(lambda: remembered.append("second run"))
+    assert remembered == ["second run"]

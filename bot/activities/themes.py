@@ -124,13 +124,15 @@ class MonthThemes:
             lines.append(unit.t("themes.next_month", month=self._label(unit.language, following),
                                 title=upcoming.title))
         text = "\n\n".join(lines)
-        if not private and self._said_lately(chat_id, text):
-            return
+        if not private:
+            if self._said_lately(chat_id, text):
+                return
+            posted_at = self.env.now()  # noted once queued for sure: a rerun answers again
+            unit.after_commit(lambda: self._posted.__setitem__(chat_id, (posted_at, text)))
         unit.send(ui.message(chat_id, text))
 
     def _said_lately(self, chat_id: int, text: str) -> bool:
-        """Whether this very answer was posted in this group less than GROUP_REPEAT ago (else
-        it is noted as posted now)."""
+        """Whether this very answer was posted in this group less than GROUP_REPEAT ago."""
         now = self.env.now()
         last = self._posted.get(chat_id)
         if last is not None and last[1] == text and now - last[0] < GROUP_REPEAT:
@@ -138,7 +140,6 @@ class MonthThemes:
         if len(self._posted) > GROUP_ANSWERS_KEPT:  # forget the old ones: memory stays bounded
             self._posted = {c: seen for c, seen in self._posted.items()
                             if now - seen[0] < GROUP_REPEAT}
-        self._posted[chat_id] = (now, text)
         return False
 
     def _refuse(self, unit: ActorUnit, chat_id: int, private: bool) -> None:

@@ -50,7 +50,7 @@ class AdminConsole:
         if len(self._refused) > REFUSALS_KEPT:  # forget the old ones: memory stays bounded
             self._refused = {u: at for u, at in self._refused.items()
                              if now - at < REFUSAL_EVERY}
-        self._refused[unit.user_id] = now
+        unit.after_commit(lambda: self._refused.__setitem__(unit.user_id, now))
         if unit.user is not None and unit.user.started and not unit.user.blocked:
             unit.send(ui.message(unit.user_id, unit.t("admin.not_admin_group", command=command)))
 
