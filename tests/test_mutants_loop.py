@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
-from tests.conftest import Town
+from tests.conftest import Town, to_toml
 from tests.flows import card_of, claim, file_request, open_bot
+from tests.test_casework_e2e import file_in_chinese
 
 CLAIM = "🙋 Claim"
 REGISTERED = {"volunteers": {"claim_mode": "registered"}}
@@ -167,16 +170,17 @@ async def test_a_claim_link_still_claims_at_the_last_second_of_its_fifteen_minut
 async def test_a_banned_volunteer_cannot_claim_and_the_card_waits_for_another(
     town: Town,
 ) -> None:
-    """Zhang has opened the bot; an admin bans him. He presses Claim on a new card: he is
-    told he cannot take requests at the moment, and the card still offers Claim. Li takes
-    it."""
-    await open_bot(town.vol1, town.vol2)
-    await town.admin.send(f"/ban {town.vol2.id} never turns up")
+    """Grandma Wang volunteers and has opened the bot; an admin bans her. She presses Claim
+    on a new card: a popup she must dismiss tells her in Chinese that she cannot take
+    requests at the moment, and the card still offers Claim. Li takes it."""
+    grandma = await grandma_volunteers(town)
+    await open_bot(town.vol1)
+    await town.admin.send(f"/ban {grandma.id} 多次接单不到")
     await town.admin.wait_for(text="is banned")
     ref = await file_request(town.citizen)
     card = await card_of(town.volunteers, ref)
-    assert await claim(town.vol2, town.volunteers, card) == (
-        "Sorry, you cannot take requests at the moment.")
+    refused = await (await grandma.press(CLAIM, chat=town.volunteers, message=card)).answer()
+    assert (refused.text, refused.show_alert) == ("抱歉，您目前不能接单。", True)
     assert card.buttons == [CLAIM]
     assert await claim(town.vol1, town.volunteers, card) == (
         f"It is yours: {ref}. Details are in your private chat with the bot.")
@@ -184,13 +188,121 @@ async def test_a_banned_volunteer_cannot_claim_and_the_card_waits_for_another(
 
 @pytest.mark.parametrize("town_settings", [REGISTERED], ids=["registered"])
 async def test_an_admin_may_claim_where_only_registered_volunteers_may(town: Town) -> None:
-    """Only approved volunteers may claim in this district: Li, not registered, is sent to
-    /join. The admin never registered as a volunteer, yet his Claim wins."""
-    await open_bot(town.vol1, town.admin)
+    """Only approved volunteers may claim in this district. Grandma Wang, who volunteers
+    without having registered, is told in Chinese, in a popup she must dismiss, to register
+    first, and it offers her the bot's /join. The admin never registered as a volunteer,
+    yet his Claim wins."""
+    grandma = await grandma_volunteers(town)
+    await open_bot(town.admin)
     ref = await file_request(town.citizen)
     card = await card_of(town.volunteers, ref)
-    li = await (await town.vol1.press(CLAIM, chat=town.volunteers, message=card)).answer()
-    assert li.text == ("Only registered volunteers can claim requests. Please open the bot "
-                       "and send /join.")
+    refused = await (await grandma.press(CLAIM, chat=town.volunteers, message=card)).answer()
+    assert (refused.text, refused.show_alert, refused.url) == (
+        "只有已登记的志愿者才能接单。请打开机器人发送 /join 登记。", True,
+        f"https://t.me/{town.sb.bot_username}?start=join")
     assert await claim(town.admin, town.volunteers, card) == (
         f"It is yours: {ref}. Details are in your private chat with the bot.")
+
+
+async def test_each_side_of_a_claim_hears_of_it_in_their_own_language(town: Town) -> None:
+    """Grandma Wang files her request in Chinese; Li, who reads English, claims it. Li gets
+    her address and phone under English headings; Grandma is told in Chinese that a
+    volunteer has taken her request, with its number."""
+    await open_bot(town.vol1)
+    ref = await file_in_chinese(town.grandma)
+    card = await card_of(town.volunteers, ref)
+    assert (await claim(town.vol1, town.volunteers, card)).startswith(f"It is yours: {ref}")
+    details = await town.vol1.wait_for(text=f"You took {ref}")
+    assert "🏠 Address: 建设路12号3栋" in (details.text or "")
+    assert "📞 Phone: +8613800000002" in (details.text or "")
+    await town.grandma.wait_for(
+        text=f"🙋 好消息：已有志愿者接了您的诉求 {ref}，可能很快会联系您。")
+
+
+OVERDUE = "Overdue now (open requests past their time, whenever filed): "
+
+
+async def overdue_now(town: Town) -> int:
+    """The admin asks /stats in the admin chat: how many open requests it counts overdue."""
+    await town.admin.send("/stats", chat=town.admin_chat)
+    stats = await town.admin_chat.wait_for(text=OVERDUE)
+    line = next(line for line in (stats.text or "").splitlines() if line.startswith(OVERDUE))
+    return int(line.removeprefix(OVERDUE))
+
+
+async def test_a_request_claimed_after_it_was_escalated_is_no_longer_overdue(
+    town: Town,
+) -> None:
+    """Nobody claims Alice's request for two hours: it goes up to the admin chat, and the
+    admin's /stats counts it overdue. Then Li claims it from the volunteers' card: it is in
+    hand, and /stats counts nothing overdue."""
+    await open_bot(town.vol1)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await town.tick(hours=2, minutes=1)
+    await town.admin_chat.wait_for(text="Escalated")
+    assert await overdue_now(town) == 1
+    assert (await claim(town.vol1, town.volunteers, card)).startswith(f"It is yours: {ref}")
+    assert await overdue_now(town) == 0
+
+
+async def give_elderly_help(town: Town, **times: str) -> None:
+    """The operator gives help for the elderly its own times in the config file (claim
+    reminder, escalation, due) and sends /reload."""
+    source = town.bot.config.source
+    assert source is not None
+    raw = tomllib.loads(source.read_text("utf-8"))
+    raw["categories"][0].update(times)
+    source.write_text(to_toml(raw), "utf-8")
+    await open_bot(town.admin)
+    await town.admin.send("/reload")
+    await town.admin.wait_for(text="Reloaded")
+
+
+async def test_a_waiting_request_is_reminded_and_escalated_on_its_own_categorys_times(
+    town: Town,
+) -> None:
+    """Help for the elderly gets its own times: the group is reminded after an hour (not
+    30 minutes) and the request goes up to the admins after three (not two)."""
+    await give_elderly_help(town, claim_reminder="1h", escalate_after="3h")
+    ref = await file_request(town.citizen)
+    await card_of(town.volunteers, ref)
+    assert await town.tick(minutes=59) == 0
+    assert await town.tick(minutes=2) == 1
+    await town.volunteers.wait_for(text=f"Still waiting for a volunteer: {ref}")
+    assert await town.tick(hours=1) == 0  # two hours: the usual escalation, not this one's
+    assert await town.tick(hours=1) == 1
+    await town.admin_chat.wait_for(text="Escalated")
+
+
+async def test_a_claimed_request_is_due_after_its_own_categorys_time(town: Town) -> None:
+    """Help for the elderly is due six hours after the claim, not the usual day. Li claims
+    Alice's request: five hours on nothing of his is due, at six he is reminded in private
+    that it is due."""
+    await give_elderly_help(town, due_after="6h")
+    await open_bot(town.vol1)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    assert (await claim(town.vol1, town.volunteers, card)).startswith(f"It is yours: {ref}")
+    await town.vol1.wait_for(text=f"You took {ref}")
+    assert await town.tick(hours=5) == 0
+    assert await town.tick(hours=1, minutes=1) == 1
+    reminder = await town.vol1.wait_for(text="Reminder: your task")
+    assert ref in (reminder.text or "")
+
+
+async def test_a_late_task_released_is_no_longer_overdue(town: Town) -> None:
+    """Li claims Alice's request and goes quiet: a day later he is reminded, and the admin's
+    /stats counts it overdue. He presses Release on the reminder: the request waits for a
+    volunteer again, and /stats counts nothing overdue."""
+    await open_bot(town.vol1)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    assert (await claim(town.vol1, town.volunteers, card)).startswith(f"It is yours: {ref}")
+    await town.tick(hours=24, minutes=1)
+    reminder = await town.vol1.wait_for(text="Reminder: your task")
+    assert await overdue_now(town) == 1
+    released = await town.vol1.press("↩️ Release", message=reminder)
+    assert (await released.answer()).text == "Released"
+    await town.sb.wait_until(lambda: card.buttons == [CLAIM])
+    assert await overdue_now(town) == 0
