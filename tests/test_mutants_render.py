@@ -155,3 +155,70 @@ def test_a_combined_card_with_every_request_claimed_has_no_keyboard(env: Env) ->
     _, markup = render.combined_card(env, [*sections, render.CardSection(3, "2026-000003",
                                                                          "waiting", True)])
     assert markup == ui.inline([[("🙋 Claim 2026-000003", "claim:3")]])
+
+
+CLAIMER = 600  # Li, who took Grandma Wang's request (grandmas_request's volunteer_id)
+
+
+def labels(markup: dict[str, Any] | None) -> list[list[str]]:
+    assert markup is not None
+    return [[button["text"] for button in row] for row in markup["inline_keyboard"]]
+
+
+def test_the_claimer_gets_the_photos_voice_and_map_point_in_private_then_the_text(
+    env: Env,
+) -> None:
+    """Grandma Wang sent two photos, a voice message and a map point, no address and no
+    phone. Li, reading Chinese, gets all of it in his private chat and nowhere else: the
+    album, the voice, the point at her exact coordinates, then the text, which points him
+    to the map and says no phone was given, with Done and Release."""
+    request = grandmas_request(photos=["photo-1", "photo-2"], voice_file_id="voice-1",
+                               latitude=34.8612, longitude=117.5534)
+    out = render.task_details(env, request, CLAIMER, "zh")
+    assert [(o.chat_id, o.method) for o in out] == [
+        (CLAIMER, "sendMediaGroup"), (CLAIMER, "sendVoice"), (CLAIMER, "sendLocation"),
+        (CLAIMER, "sendMessage")]
+    assert all(o.payload["chat_id"] == CLAIMER for o in out)
+    assert [m["media"] for m in out[0].payload["media"]] == ["photo-1", "photo-2"]
+    assert out[1].payload["voice"] == "voice-1"
+    assert out[2].payload == {"chat_id": CLAIMER, "latitude": 34.8612, "longitude": 117.5534}
+    assert out[3].payload["text"] == "\n".join([
+        "🙋 <b>您已接单 2026-000123</b>",
+        "类别：助老服务",
+        "📝 帮忙买菜",
+        "📍 位置见上方地图。",
+        "📞 电话：未提供",
+        "办完后请点「<b>办结</b>」。如果办不了，请点「<b>退回</b>」，让其他人来接。",
+    ])
+    assert labels(out[3].payload["reply_markup"]) == [["✅ 办结", "↩️ 退回"]]
+
+
+@pytest.mark.parametrize("language, text", [
+    ("zh", ["🙋 <b>您已接单 2026-000123</b>", "类别：助老服务", "📝 帮忙买菜",
+            "🏠 地址：建设路12号3号楼", "📞 电话：+8613800000002",
+            "办完后请点「<b>办结</b>」。如果办不了，请点「<b>退回</b>」，让其他人来接。"]),
+    ("en", ["🙋 <b>You took 2026-000123</b>", "Category: Help for the elderly", "📝 帮忙买菜",
+            "🏠 Address: 建设路12号3号楼", "📞 Phone: +8613800000002",
+            "When you have finished, press <b>Done</b>. If you cannot do it, press "
+            "<b>Release</b> so someone else can."]),
+])
+def test_the_claimer_reads_the_address_and_phone_in_their_own_language(
+    env: Env, language: str, text: list[str]
+) -> None:
+    """Grandma Wang gave her address, her phone and a map point. The claimer, in Chinese or
+    in English, gets the point on the map and then the whole address and phone number in
+    words of their language (the category's name too); no "see the map" line, as the
+    address says where."""
+    request = grandmas_request(address="建设路12号3号楼", phone="+8613800000002",
+                               latitude=34.8612, longitude=117.5534)
+    out = render.task_details(env, request, CLAIMER, language)
+    assert [(o.chat_id, o.method) for o in out] == [(CLAIMER, "sendLocation"),
+                                                   (CLAIMER, "sendMessage")]
+    assert out[1].payload["text"] == "\n".join(text)
+
+
+def test_a_chinese_volunteers_task_list_has_its_details_button_in_chinese(env: Env) -> None:
+    """In /mytasks each task has Done, Release and Details, all in the volunteer's words."""
+    markup = render.task_buttons(env, grandmas_request(), "zh", details=True)
+    assert labels(markup) == [["✅ 办结", "↩️ 退回"], ["📄 详情"]]
+    assert markup["inline_keyboard"][1][0]["callback_data"] == "details:7"
