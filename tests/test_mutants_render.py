@@ -12,23 +12,31 @@ from bot.config import parse_config
 from bot.context import Env
 from bot.i18n import Catalogs
 from bot.requests import render
+from storage import Card, Outgoing
 from tests.conftest import CATEGORIES, TOKEN
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 STATIONS = [f"zhongxinjie-0{n}" for n in range(1, 6)]
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Env:
-    """English by default, Chinese too, on the Shizhong area tree (no database needed)."""
+def a_district(tmp_path: Path, **settings: Any) -> Env:
+    """English by default, Chinese too, on the Shizhong area tree (no database needed);
+    `settings` adds config tables (or replaces the area tree)."""
     config = parse_config({
         "telegram": {"token": TOKEN},
         "bot": {"database": "civicloop.db", "default_language": "en", "admin_ids": [1]},
         "categories": CATEGORIES,
         "areas": {"file": str(AREA_FILE)},
+        **settings,
     }, env={}, base_dir=tmp_path)
     db: Any = None  # rendering never reads the database
     return Env(db=db, config=config, t=Catalogs.load("en"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    """English by default, Chinese too, on the Shizhong area tree (no database needed)."""
+    return a_district(tmp_path)
 
 
 @pytest.mark.parametrize("count, caption", [
@@ -222,3 +230,187 @@ def test_a_chinese_volunteers_task_list_has_its_details_button_in_chinese(env: E
     markup = render.task_buttons(env, grandmas_request(), "zh", details=True)
     assert labels(markup) == [["✅ 办结", "↩️ 退回"], ["📄 详情"]]
     assert markup["inline_keyboard"][1][0]["callback_data"] == "details:7"
+
+
+def test_an_edited_card_keeps_what_it_was_posted_as(env: Env) -> None:
+    """Li released Grandma Wang's request, so its cards are edited back to waiting: the one
+    in the admin chat, posted when the request was escalated, still says so above the rest;
+    the group's card has no such line and nothing after its text; both offer Claim again.
+    An edit with a note (the request was cancelled, say) adds the note on a line of its own
+    and takes the button away."""
+    request = grandmas_request(status="dispatched", volunteer_id=None, volunteer_name=None)
+    group_card = Card(id=1, request_id=7, chat_id=-100, message_id=11, kind="text",
+                      role="dispatch")
+    admin_card = Card(id=2, request_id=7, chat_id=-900, message_id=12, kind="text",
+                      role="escalation")
+    text = render.card_text(env, request)
+    claim_again = ui.inline([[("🙋 Claim", "claim:7")]])
+    assert render.card_update(env, request, group_card).payload == {
+        "text": text, "parse_mode": "HTML", "reply_markup": claim_again}
+    edit = render.card_update(env, request, admin_card)
+    assert edit.payload == {
+        "text": "⚠️ <b>Escalated</b>: no volunteer has claimed this yet.\n" + text,
+        "parse_mode": "HTML", "reply_markup": claim_again}
+    # It names the chat, the request and the card, so the sender finds the message to edit.
+    assert (edit.chat_id, edit.method, edit.purpose, edit.request_id, edit.card_id) == (
+        -900, "editCard", "card_edit", 7, 2)
+    noted = render.card_update(env, request, group_card, note="Cancelled by an admin.")
+    assert noted.payload == {"text": text + "\nCancelled by an admin.", "parse_mode": "HTML"}
+
+
+WAITING = dict(status="dispatched", volunteer_id=None, volunteer_name=None)
+ESCALATED = "⚠️ <b>Escalated</b>: no volunteer has claimed this yet."
+CLAIM_7 = {"inline_keyboard": [[{"text": "🙋 Claim", "callback_data": "claim:7"}]]}
+
+
+def everything_given(**changes: Any) -> Any:
+    """Grandma Wang's request, waiting, with all she could give: her station, her address
+    and phone, a phone number typed into the text, two photos and a voice message; the
+    citizen has sent it back twice as not resolved."""
+    return grandmas_request(**{**WAITING, **dict(
+        area_id="zhongxinjie-01", address="建设路12号3号楼", phone="+8613800000002",
+        description="帮忙买菜，电话13800138000", photos=["photo-1", "photo-2"],
+        voice_file_id="voice-1", latitude=34.8612, longitude=117.5534, reopen_count=2),
+        **changes})
+
+
+def test_a_group_card_says_roughly_where_and_hides_the_address_and_phone(env: Env) -> None:
+    """The volunteers' group reads Grandma Wang's card in the district's language: her
+    station and that an address was given (not the address), her text with the typed
+    number masked, what media came and that it came back twice. Her address, her phone and
+    the typed number appear nowhere. Where the request climbed, the card says so first."""
+    request = everything_given()
+    text = render.card_text(env, request)
+    assert text == "\n".join([
+        "🆕 <b>2026-000123</b> · waiting for a volunteer",
+        "Category: Help for the elderly",
+        "📍 Zhongxinjie Community 1 Practice Station · address given (for the volunteer who "
+        "claims)",
+        "📝 帮忙买菜，电话•••",
+        "🖼 2 photo(s) · 🎤 voice message",
+        "🔁 Reopened 2 time(s): the citizen says it is not resolved yet.",
+    ])
+    for secret in ("建设路", "+8613800000002", "13800138000", "34.86", "117.55"):
+        assert secret not in text
+    assert render.card_text(env, request, "escalation") == f"{ESCALATED}\n{text}"
+
+
+def test_a_claimed_card_names_the_claimer_and_no_longer_asks_for_one(env: Env) -> None:
+    """Once Li has it, the card (in the group or where it climbed) says it is claimed by
+    Li: no "Escalated", no "Reopened", no media line when none came; a place never given
+    says so."""
+    request = grandmas_request(reopen_count=1)
+    expected = "\n".join([
+        "🙋 <b>2026-000123</b> · claimed by Li",
+        "Category: Help for the elderly",
+        "📍 place not given",
+        "📝 帮忙买菜",
+    ])
+    assert render.card_text(env, request) == expected
+    assert render.card_text(env, request, "escalation") == expected
+
+
+def test_a_card_with_one_kind_of_media_lists_only_that(env: Env) -> None:
+    assert render.card_text(env, everything_given(photos=[], reopen_count=0)).endswith(
+        "\n📝 帮忙买菜，电话•••\n🎤 voice message")
+    assert render.card_text(env, everything_given(voice_file_id=None, reopen_count=0)).endswith(
+        "\n📝 帮忙买菜，电话•••\n🖼 2 photo(s)")
+
+
+@pytest.mark.parametrize("language, address, point, nothing", [
+    ("en", "Zhongxinjie Community 1 Practice Station · address given (for the volunteer who "
+           "claims)", "location shared (for the volunteer who claims)", "place not given"),
+    ("zh", "中心街第1社区新时代文明实践站 · 已填写地址（接单后可见）", "已发送位置（接单后可见）",
+     "未提供地点"),
+])
+def test_where_is_said_roughly_in_the_language_asked(
+    env: Env, language: str, address: str, point: str, nothing: str
+) -> None:
+    """An address given (at a station), a point shared (no area), or nothing: said in
+    words, never the address or the coordinates."""
+    assert render.where_summary(env, everything_given(), language) == address
+    assert render.where_summary(env, everything_given(address=None, area_id=None),
+                                language) == point
+    assert render.where_summary(env, grandmas_request(), language) == nothing
+
+
+def test_an_area_or_category_gone_from_the_config_is_shown_by_its_code(
+    env: Env, tmp_path: Path
+) -> None:
+    """After a /reload removed them, old requests still name their area and category by
+    their codes; a district without an area tree too."""
+    assert render.area_name(env, "closed-station", "en") == "closed-station"
+    assert render.area_name(a_district(tmp_path, areas={}), "zhongxinjie-01", "zh") == (
+        "zhongxinjie-01")
+    assert render.category_name(env, "plumbing", "zh") == "plumbing"
+
+
+def test_a_new_card_is_the_first_photo_with_its_caption_where_groups_see_photos(
+    env: Env, tmp_path: Path
+) -> None:
+    """A request with photos is posted as its first photo, the card as its caption, with
+    Claim; where the district keeps photos from groups (card_photo = false), and for a
+    request without photos, it is a text message. Either way it names its request and
+    card, so later edits find it."""
+    request = everything_given()
+    caption = render.card_text(env, request)
+    assert render.card_kind(env, request) == "photo"
+    photo_card = Card(id=3, request_id=7, chat_id=-100, message_id=None, kind="photo",
+                      role="dispatch")
+    assert render.new_card(env, request, photo_card) == Outgoing(
+        -100, "sendPhoto", {"chat_id": -100, "photo": "photo-1", "caption": caption,
+                            "parse_mode": "HTML", "reply_markup": CLAIM_7},
+        purpose="card", request_id=7, card_id=3)
+
+    no_photos = a_district(tmp_path, limits={"card_photo": False})
+    assert render.card_kind(no_photos, request) == "text"
+    assert render.card_kind(env, everything_given(photos=[])) == "text"
+    text_card = Card(id=4, request_id=7, chat_id=-101, message_id=None, kind="text",
+                     role="escalation")
+    assert render.new_card(no_photos, request, text_card) == Outgoing(
+        -101, "sendMessage", {"chat_id": -101, "text": f"{ESCALATED}\n{caption}",
+                              "parse_mode": "HTML", "link_preview_options": {"is_disabled": True},
+                              "reply_markup": CLAIM_7},
+        purpose="card", request_id=7, card_id=4)
+    claimed = render.new_card(env, grandmas_request(), text_card)
+    assert "reply_markup" not in claimed.payload  # nothing left to claim
+
+
+def test_the_summary_before_sending_shows_the_citizen_all_she_gave(env: Env) -> None:
+    """Before she confirms, Grandma Wang reads in Chinese everything she is sending: the
+    category, her text, the media, her station, her address and her phone."""
+    draft = {"category": "elderly", "description": "帮忙买菜", "photos": ["photo-1", "photo-2"],
+             "voice": "voice-1", "area": "zhongxinjie-01", "address": "建设路12号3号楼",
+             "latitude": 34.8612, "longitude": 117.5534, "phone": "+8613800000002"}
+    assert render.draft_summary(env, draft, "zh") == "\n".join([
+        "<b>您的诉求</b>",
+        "类别：助老服务",
+        "📝 帮忙买菜",
+        "🖼 2 张照片 · 🎤 语音",
+        "🏘 中心街第1社区新时代文明实践站",
+        "🏠 地址：建设路12号3号楼",
+        "📞 电话：+8613800000002",
+        "内容都对吗？",
+    ])
+
+
+def test_a_summary_says_what_was_not_given(env: Env) -> None:
+    """Alice chose her station and shared a point on the map for a legal-aid request, and
+    gave nothing else: the summary says there is no text and no phone, names the station
+    and says her location was shared. Grandma Wang sent only a voice message and a point:
+    the same, in Chinese."""
+    point = {"latitude": 34.8612, "longitude": 117.5534}
+    draft = {"category": "legal", "area": "zhongxinjie-01", **point}
+    assert render.draft_summary(env, draft, "en") == "\n".join([
+        "<b>Your request</b>",
+        "Category: Legal aid",
+        "📝 (no text)",
+        "🏘 Zhongxinjie Community 1 Practice Station",
+        "📍 location shared (for the volunteer who claims)",
+        "📞 Phone: not given",
+        "Is everything correct?",
+    ])
+    draft = {"category": "legal", "voice": "voice-1", **point}
+    assert render.draft_summary(env, draft, "zh") == "\n".join([
+        "<b>您的诉求</b>", "类别：法律援助", "📝 （无文字）", "🎤 语音",
+        "📍 已发送位置（接单后可见）", "📞 电话：未提供", "内容都对吗？"])
