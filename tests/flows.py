@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 import storage.db
@@ -136,3 +137,20 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
         if loop.time() > deadline:
             raise TimeoutError(f"condition not met within {timeout}s")
         await asyncio.sleep(0.01)
+
+
+async def ops(town: Town, path: str) -> tuple[int, str]:
+    """GET the operator's endpoint (/healthz, /metrics): its status and body."""
+    services = town.bot.services
+    assert services is not None and services.ops.port is not None
+    async with aiohttp.ClientSession() as session, session.get(
+            f"http://127.0.0.1:{services.ops.port}{path}") as response:
+        return response.status, await response.text()
+
+
+def metric(text: str, name: str) -> float:
+    """A sample's value from the Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in the metrics:\n{text}")

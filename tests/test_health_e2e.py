@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.conftest import Town
-from tests.flows import card_of, file_request
+from tests.flows import card_of, file_request, metric, ops
 
 
 @pytest.fixture
@@ -16,29 +15,13 @@ def town_settings() -> dict[str, Any]:
     return {"http": {"listen": "127.0.0.1:0"}}
 
 
-async def get(town: Town, path: str) -> tuple[int, str]:
-    services = town.bot.services
-    assert services is not None and services.ops.port is not None
-    async with aiohttp.ClientSession() as session, session.get(
-            f"http://127.0.0.1:{services.ops.port}{path}") as response:
-        return response.status, await response.text()
-
-
-def metric(text: str, name: str) -> float:
-    """A sample's value from the Prometheus text."""
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} not in the metrics:\n{text}")
-
-
 async def test_health_is_ok_and_the_metrics_count_a_filed_request(town: Town) -> None:
-    status, body = await get(town, "/healthz")
+    status, body = await ops(town, "/healthz")
     assert status == 200 and '"status": "ok"' in body and '"database": "writable"' in body
-    _, before = await get(town, "/metrics")
+    _, before = await ops(town, "/metrics")
     ref = await file_request(town.citizen)
     await card_of(town.volunteers, ref)
-    _, after = await get(town, "/metrics")
+    _, after = await ops(town, "/metrics")
     assert metric(after, "civicloop_updates_total") > metric(before, "civicloop_updates_total")
     assert metric(after, "civicloop_messages_sent_total") > metric(
         before, "civicloop_messages_sent_total")
@@ -46,7 +29,7 @@ async def test_health_is_ok_and_the_metrics_count_a_filed_request(town: Town) ->
     assert metric(after, "civicloop_telegram_429_total") == 0
     assert metric(after, "civicloop_telegram_up") == 1
     assert "+8613800000001" not in after  # no personal data, ever
-    status, body = await get(town, "/healthz")
+    status, body = await ops(town, "/healthz")
     assert '"last_update_age_seconds": null' not in body
 
 
@@ -58,9 +41,9 @@ async def test_health_fails_while_telegram_is_unreachable_and_recovers(town: Tow
     town.sb.unreachable = True
     await town.tick(minutes=31)
     await town.sb.wait_until(lambda: "sendMessage" in town.sb.dropped, timeout=15)
-    status, body = await get(town, "/healthz")
+    status, body = await ops(town, "/healthz")
     assert status == 503 and '"telegram": "unreachable"' in body
-    _, metrics = await get(town, "/metrics")
+    _, metrics = await ops(town, "/metrics")
     assert metric(metrics, "civicloop_outbox_backlog") >= 1
     assert metric(metrics, "civicloop_telegram_up") == 0
     town.sb.unreachable = False
@@ -70,5 +53,5 @@ async def test_health_fails_while_telegram_is_unreachable_and_recovers(town: Tow
     await town.sb.wait_until(lambda: services.ops.receiver is not None
                              and services.ops.receiver.failures == 0
                              and services.sender.outage.since is None, timeout=30)
-    status, _ = await get(town, "/healthz")
+    status, _ = await ops(town, "/healthz")
     assert status == 200

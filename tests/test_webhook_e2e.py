@@ -22,7 +22,7 @@ from sandbox import Sandbox, SimChat, SimUser
 from sandbox.webhook import Attempt
 from storage import Database
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, file_request, open_bot, open_form
+from tests.flows import REF, card_of, claim, file_request, metric, open_bot, open_form, ops
 from tests.test_process_e2e import BotProcess
 
 SECRET = "webhook-secret_FOR-tests-0123456789"
@@ -59,23 +59,6 @@ async def post(town: Town, body: bytes, secret: str | None = SECRET) -> int:
     async with aiohttp.ClientSession() as session, session.post(
             webhook_url(town), data=body, headers=headers) as response:
         return response.status
-
-
-async def ops(town: Town, path: str) -> tuple[int, str]:
-    """GET the operator's endpoint (/healthz, /metrics)."""
-    services = town.bot.services
-    assert services is not None and services.ops.port is not None
-    async with aiohttp.ClientSession() as session, session.get(
-            f"http://127.0.0.1:{services.ops.port}{path}") as response:
-        return response.status, await response.text()
-
-
-def metric(text: str, name: str) -> float:
-    """A sample's value from the Prometheus text."""
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} not in the metrics:\n{text}")
 
 
 def message_update(update_id: int, user: SimUser, text: str) -> dict[str, Any]:
