@@ -310,19 +310,30 @@ class RequestLoop:
         """Put a claimed request back up for claiming."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        now = env.now()
-        if not await repo.requests.release(request_id, who.user_id, now):
+        released = await self._put_back(repo, request_id, who.user_id, env.now())
+        if released is None:
             return Answer(t(lang, "task.not_yours"), alert=True)
-        await repo.requests.add_event(request_id, "released", who.user_id, now)
+        request, out = released
+        out.append(ui.message(who.user_id, t(lang, "task.released", ref=request.ref)))
+        unit.send(out)
+        return Answer(t(lang, "task.released_toast"))
+
+    async def _put_back(
+        self, repo: Repo, request_id: int, volunteer_id: int, now: float,
+        detail: dict[str, Any] | None = None,
+    ) -> tuple[Request, list[Outgoing]] | None:
+        """Put a request its volunteer holds back up for claiming: the timeline, the unclaimed
+        clock, its cards and a word to the citizen. None if they do not hold it."""
+        if not await repo.requests.release(request_id, volunteer_id, now):
+            return None
+        await repo.requests.add_event(request_id, "released", volunteer_id, now, detail)
         request = await repo.requests.request(request_id)
         assert request is not None
         await self._await_claim(repo, request_id, request.category, now)
         out = await self.card_updates(repo, request)
-        out.append(ui.message(who.user_id, t(lang, "task.released", ref=request.ref)))
-        out.append(ui.message(request.citizen_id,
-                              t(request.language, "citizen.released", ref=request.ref)))
-        unit.send(out)
-        return Answer(t(lang, "task.released_toast"))
+        out.append(ui.message(request.citizen_id, self.env.t(
+            request.language, "citizen.released", ref=request.ref)))
+        return request, out
 
     async def member_left(self, unit: ActorUnit, chat_id: int, title: str, member: Who) -> None:
         """A volunteer left a group (or was removed): the tasks they claimed there are put
@@ -332,20 +343,17 @@ class RequestLoop:
         env, t, repo = self.env, self.env.t, unit.repo
         now = env.now()
         out: list[Outgoing] = []
-        for request_id in await repo.requests.claimed_through(member.user_id, chat_id):
-            if not await repo.requests.release(request_id, member.user_id, now):
+        held = await repo.requests.claimed_through(member.user_id, chat_id)
+        lang = await self.language_of(repo, member.user_id) if held else ""
+        for request_id in held:
+            released = await self._put_back(repo, request_id, member.user_id, now,
+                                            {"left_group": chat_id})
+            if released is None:
                 continue
-            await repo.requests.add_event(request_id, "released", member.user_id, now,
-                                          {"left_group": chat_id})
-            request = await repo.requests.request(request_id)
-            assert request is not None
-            await self._await_claim(repo, request_id, request.category, now)
-            out += await self.card_updates(repo, request)
-            lang = await self.language_of(repo, member.user_id)
+            request, put_back = released
+            out += put_back
             out.append(ui.message(member.user_id, t(lang, "task.released_on_leaving",
                                                     ref=request.ref, group=title)))
-            out.append(ui.message(request.citizen_id,
-                                  t(request.language, "citizen.released", ref=request.ref)))
         unit.send(out)
 
     async def ask_done_note(self, unit: ActorUnit, request_id: int) -> Answer:

@@ -339,7 +339,9 @@ class Schedule:
             repo = unit.repo
             if not await repo.timers.record_report(kind, period, env.now()):
                 return  # another sweep sent it
-            lines = await self._digest(repo, lang, kind, period, start, end, None)
+            # Read once: each area admin's digest picks theirs from the same list.
+            overdue = await repo.requests.overdue_requests()
+            lines = await self._digest(repo, lang, kind, period, start, end, overdue, None)
             assert lines is not None  # the district's is sent even on a quiet day
             text = Raw("\n".join(lines))
             unit.send(ui.message(chat, text) for chat in self.loop.admin_chats())
@@ -353,7 +355,7 @@ class Schedule:
                 assert tree is not None
                 scope = sorted({a for root in areas for a in tree.subtree(root)})
                 their = await self.loop.language_of(repo, user_id)
-                mine = await self._digest(repo, their, kind, period, start, end, scope)
+                mine = await self._digest(repo, their, kind, period, start, end, overdue, scope)
                 if mine is not None:
                     names = ", ".join(render.area_name(env, a, their) for a in areas)
                     mine[0] = env.t(their, "report.area_title", title=Raw(mine[0]), areas=names)
@@ -361,15 +363,14 @@ class Schedule:
 
     async def _digest(
         self, repo: Repo, lang: str, kind: str, period: str, start: float, end: float,
-        scope: list[str] | None,
+        overdue_now: list[Request], scope: list[str] | None,
     ) -> list[str] | None:
         """A digest's lines for the district (scope None) or some areas; None for areas
         where nothing happened and nothing is open (a quiet day sends them nothing)."""
         t = self.env.t
         counts = await repo.figures.event_counts(start, end, scope)
         statuses = await repo.figures.status_counts(scope)
-        overdue = [r for r in await repo.requests.overdue_requests()
-                   if scope is None or r.area_id in scope]
+        overdue = [r for r in overdue_now if scope is None or r.area_id in scope]
         still_open = sum(statuses.get(s, 0) for s in OPEN_STATUSES)
         if scope is not None and not counts and not still_open:
             return None
