@@ -107,3 +107,13 @@ HOURS = kind("hours", ID, r"0\.5|1|2|3|other")
 BROADCAST = kind("bcast", ID, "send|cancel")
 # Save or Cancel under a month theme's preview: theme:<dialog id>:<action>.
 THEME = kind("theme", "[0-9a-f]{6}", "save|cancel")
+
+# -- volunteer activities (loop 2) ---------------------------------------------------------
+# The publishing dialog: act:<draft>:<action>:<argument>, as the request form.
+ACTIVITY_FORM = kind("act", "[0-9a-f]{6}", "[a-z]{2,8}", "[a-z0-9_-]{0,32}")
+SIGN_UP = kind("asign", ID)  # on a recruitment card: a place, or the waitlist when full
+QUIT = kind("aquit", ID)  # a volunteer cancels their sign-up (or declines a place offered)
+QUIT_YES = kind("aquitok", ID)
+# An organiser's controls of one activity.
+MANAGE = kind("aman", ID, "list|close|open|cancel")
+CANCEL_ACTIVITY = kind("acancel", ID, "[yn]")

@@ -174,9 +174,16 @@ class Volunteering:
 
 @dataclass(frozen=True)
 class Activities:
-    """Loop 2, volunteer activities: so far the year of monthly themes from its file."""
+    """Loop 2, volunteer activities: the year of monthly themes from its file, and the rules
+    of sign-up."""
 
     themes: tuple[Theme, ...] = ()
+    # 'open': anyone who has opened the bot may sign up; 'registered': approved volunteers only.
+    signup_mode: str = "open"
+    # A volunteer may cancel their own sign-up until this long before the start.
+    cancel_cutoff: float = 2 * 3600.0
+    # The longest an activity may last (a typo such as 19:00 for 09:00 the next day is caught).
+    max_length: float = 24 * 3600.0
 
     def theme(self, month: int) -> Theme | None:
         """The file's theme of a month (1-12), or None."""
@@ -383,15 +390,22 @@ def _volunteering(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Vo
 
 def _activities(reader: _Reader, base_dir: Path) -> Activities:
     """[activities]: the themes file (relative to the config), read and checked now."""
-    reader.refuse_unknown(("themes_file",))
+    reader.refuse_unknown(("themes_file", "signup_mode", "cancel_cutoff", "max_length"))
+    mode = reader.text("signup_mode", "open")
+    if mode not in ("open", "registered"):
+        raise ConfigError(f"{reader.key('signup_mode')}: must be open or registered "
+                          f"(got {mode!r})")
+    cutoff = reader.duration("cancel_cutoff", 2 * 3600.0)
+    longest = reader.duration("max_length", 24 * 3600.0)
     themes_file = reader.text("themes_file", "")
-    if not themes_file:
-        return Activities()
-    path = Path(themes_file) if Path(themes_file).is_absolute() else base_dir / themes_file
-    try:
-        return Activities(themes=load_themes(path))
-    except ThemeError as exc:
-        raise ConfigError(f"{reader.key('themes_file')}: {exc}") from None
+    themes: tuple[Theme, ...] = ()
+    if themes_file:
+        path = Path(themes_file) if Path(themes_file).is_absolute() else base_dir / themes_file
+        try:
+            themes = load_themes(path)
+        except ThemeError as exc:
+            raise ConfigError(f"{reader.key('themes_file')}: {exc}") from None
+    return Activities(themes, mode, cutoff, longest)
 
 
 def _load_teams(path: Path, areas: AreaTree | None) -> tuple[Team, ...]:

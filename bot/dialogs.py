@@ -20,6 +20,7 @@ class Flow(StrEnum):
     JOIN = "join"  # a volunteer registration
     REJECT_REASON = "reject"  # an approver's reason for rejecting a registration
     THEME = "theme"  # a centre admin setting a month's theme (bot/activities/themes.py)
+    PUBLISH = "publish"  # an organiser publishing an activity (bot/activities/publishing.py)
 
 
 # Long forms a short dialog may interrupt: they are stashed and come back after it.

@@ -61,6 +61,7 @@ def message(
     request_id: int | None = None,
     card_id: int | None = None,
     not_before: float | None = None,
+    post_id: int | None = None,
 ) -> Outgoing:
     """A sendMessage call in HTML."""
     payload: dict[str, Any] = {
@@ -72,7 +73,7 @@ def message(
     if markup is not None:
         payload["reply_markup"] = markup
     return Outgoing(chat_id, "sendMessage", payload, purpose=purpose, request_id=request_id,
-                    card_id=card_id, not_before=not_before)
+                    card_id=card_id, not_before=not_before, post_id=post_id)
 
 
 def photo(
@@ -84,6 +85,7 @@ def photo(
     purpose: str = "notice",
     request_id: int | None = None,
     card_id: int | None = None,
+    post_id: int | None = None,
 ) -> Outgoing:
     """A sendPhoto call with an HTML caption."""
     payload: dict[str, Any] = {
@@ -95,7 +97,7 @@ def photo(
     if markup is not None:
         payload["reply_markup"] = markup
     return Outgoing(chat_id, "sendPhoto", payload, purpose=purpose, request_id=request_id,
-                    card_id=card_id)
+                    card_id=card_id, post_id=post_id)
 
 
 def album(chat_id: int, file_ids: list[str], caption: str = "") -> Outgoing:
@@ -138,6 +140,14 @@ def card_edit(
         payload["reply_markup"] = markup
     return Outgoing(chat_id, "editCard", payload, purpose="card_edit", request_id=request_id,
                     card_id=card_id)
+
+
+def post_edit(chat_id: int, post_id: int, text: str, markup: dict[str, Any] | None) -> Outgoing:
+    """Edit an activity's recruitment card; the sender fills in its message id (and text or
+    caption). No markup takes the buttons away."""
+    payload: dict[str, Any] = {"text": text, "parse_mode": "HTML",
+                               "reply_markup": markup or {"inline_keyboard": []}}
+    return Outgoing(chat_id, "editPost", payload, purpose="post_edit", post_id=post_id)
 
 
 def edit_text(chat_id: int, message_id: int, text: str) -> Outgoing:

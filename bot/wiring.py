@@ -14,6 +14,9 @@ from typing import Concatenate, ParamSpec, TypeVar
 from telegram import Bot
 
 from bot import ui
+from bot.activities.board import Board
+from bot.activities.publishing import Publishing
+from bot.activities.signup import Signups
 from bot.activities.themes import MonthThemes
 from bot.console.admin import AdminConsole
 from bot.console.reload import ConfigReloader
@@ -59,6 +62,8 @@ class Services:
     personal: PersonalData
     reloader: ConfigReloader
     themes: MonthThemes
+    publishing: Publishing
+    signups: Signups
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -88,7 +93,15 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     volunteers = Volunteers(env=env, loop=loop, menus=command_menus)
     units = Units(env)
     themes = MonthThemes(env=env, loop=loop, roles=roles)
-    intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes)
+    schedule = Schedule(env=env, loop=loop, units=units)
+    board = Board(env=env, themes=themes)
+    publishing = Publishing(env=env, loop=loop, roles=roles, themes=themes, board=board,
+                            quiet_until=schedule.quiet_until)
+    signups = Signups(env=env, loop=loop, board=board, publishing=publishing,
+                      remind=schedule.to_citizen)
+    schedule.activity_timers = signups.fire
+    intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
+                    publishing=publishing, signups=signups)
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
         env=env,
@@ -96,7 +109,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         intake=intake,
         loop=loop,
         sender=sender,
-        schedule=Schedule(env=env, loop=loop, units=units),
+        schedule=schedule,
         volunteers=volunteers,
         roles=roles,
         jobs=jobs,
@@ -110,4 +123,6 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         personal=PersonalData(env),
         reloader=reloader,
         themes=themes,
+        publishing=publishing,
+        signups=signups,
     )

@@ -1,4 +1,4 @@
-"""Loop 2, volunteer activities: so far the month's theme (/theme and its Save / Cancel)."""
+"""Loop 2, volunteer activities: the theme, publishing, sign-up, the organisers' controls."""
 
 from __future__ import annotations
 
@@ -31,4 +31,85 @@ async def theme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     result = await svc.run(who(update), svc.themes.decide, draft, action == "save",
                            message.chat.id, message.message_id)
+    await answer(update, result)
+
+
+async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/publish: an organiser's dialog that publishes an activity."""
+    svc = services(context)
+    await svc.run(who(update), svc.publishing.command)
+
+
+async def publish_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button of the publishing dialog (a team, Skip, Publish, Cancel …)."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    draft, action, arg = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    result = await svc.run(who(update), svc.publishing.on_button, draft, action, arg,
+                           message.chat.id, message.message_id)
+    await answer(update, result)
+
+
+async def manage_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An organiser's control: who signed up, close or reopen sign-up, cancel."""
+    svc = services(context)
+    activity, action = callback_args(update)
+    result = await svc.run(who(update), svc.publishing.manage, int(activity), action)
+    await answer(update, result)
+
+
+async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Yes or No under "Cancel this activity?"."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    activity, choice = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    result = await svc.run(who(update), svc.publishing.cancel, int(activity), choice == "y",
+                           message.chat.id, message.message_id)
+    await answer(update, result)
+
+
+async def activities_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/activities: my sign-ups, what I organise, and upcoming activities to join."""
+    svc = services(context)
+    await svc.run(who(update), svc.signups.list_command)
+
+
+async def sign_up_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sign up on a recruitment card (in a group) or under an activity (in private)."""
+    svc = services(context)
+    (activity,) = callback_args(update)
+    result = await svc.run(who(update), svc.signups.sign_up, int(activity))
+    await answer(update, result)
+
+
+async def quit_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Cancel my sign-up (or decline a place from the waitlist): asked once more."""
+    svc = services(context)
+    (activity,) = callback_args(update)
+    result = await svc.run(who(update), svc.signups.ask_quit, int(activity))
+    await answer(update, result)
+
+
+async def quit_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Yes, cancel my sign-up."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    (activity,) = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    result = await svc.run(who(update), svc.signups.quit, int(activity), message.chat.id,
+                           message.message_id)
     await answer(update, result)

@@ -61,6 +61,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("mytasks", volunteer.my_tasks, Menu.VOLUNTEER, private_only=True),
     Command("hours", volunteer.hours, Menu.VOLUNTEER, private_only=True),
     Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
+    Command("activities", activities.activities_command, Menu.VOLUNTEER, private_only=True),
+    # Organisers (team leaders, admins: the service checks)
+    Command("publish", activities.publish, Menu.VOLUNTEER, private_only=True),
     # Everyone, in private or a group (set and clear are the centre admins': the service checks)
     Command("theme", activities.theme, Menu.CITIZEN),
     Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
@@ -116,6 +119,12 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.HOURS, volunteer.hours_button),
     (buttons.BROADCAST, admin.broadcast_button),
     (buttons.THEME, activities.theme_button),
+    (buttons.ACTIVITY_FORM, activities.publish_button),
+    (buttons.SIGN_UP, activities.sign_up_button),
+    (buttons.QUIT, activities.quit_button),
+    (buttons.QUIT_YES, activities.quit_confirmed),
+    (buttons.MANAGE, activities.manage_button),
+    (buttons.CANCEL_ACTIVITY, activities.cancel_button),
 )
 
 

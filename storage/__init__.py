@@ -3,6 +3,8 @@
 from storage.db import Database, Room
 from storage.engine import is_full
 from storage.models import (
+    Activity,
+    ActivityPost,
     Broadcast,
     Card,
     Dialog,
@@ -12,6 +14,7 @@ from storage.models import (
     OutboxRow,
     Outgoing,
     Request,
+    Signup,
     Timer,
     User,
     Volunteer,
@@ -20,7 +23,7 @@ from storage.repo import Repo
 from storage.snapshot import SnapshotReader
 
 __all__ = [
-    "Broadcast", "Card", "Database", "Dialog", "Event", "Job", "MonthTheme", "OutboxRow",
-    "Outgoing", "Repo", "Request", "Room", "SnapshotReader", "Timer", "User", "Volunteer",
-    "is_full",
+    "Activity", "ActivityPost", "Broadcast", "Card", "Database", "Dialog", "Event", "Job",
+    "MonthTheme", "OutboxRow", "Outgoing", "Repo", "Request", "Room", "Signup", "SnapshotReader",
+    "Timer", "User", "Volunteer", "is_full",
 ]

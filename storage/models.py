@@ -107,6 +107,7 @@ class OutboxRow:
     not_before: float
     card_id: int | None
     queued: int = 1  # calls its chat had pending when it was read, itself included
+    post_id: int | None = None  # an activity's recruitment card (storage/repos/activities.py)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ class Outgoing:
     request_id: int | None = None
     card_id: int | None = None
     not_before: float | None = None  # hold until then (quiet hours); None = at once
+    # 'post' records the sent message on an activity's recruitment card; 'editPost' edits it.
+    post_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ class Timer:
     request_id: int | None
     user_id: int | None
     due_at: float
+    activity_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -206,3 +210,85 @@ class MonthTheme:
     set_by: int
     set_at: float
     ended_how: str | None = None  # None: in force; 'replaced' or 'cleared'
+
+
+# An activity takes sign-ups while open; closed: the organiser closed sign-up; cancelled.
+ACTIVITY_OPEN = "open"
+ACTIVITY_CLOSED = "closed"
+ACTIVITY_CANCELLED = "cancelled"
+# A sign-up holds a place, waits for one, or was cancelled.
+SIGNED = "signed"
+WAITING = "waiting"
+SIGNUP_CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A volunteer activity published for a team (loop 2)."""
+
+    id: int
+    draft: str
+    organiser_id: int
+    team_id: str
+    area_id: str | None
+    title: str
+    theme_year: int | None
+    theme_month: int | None
+    place: str
+    latitude: float | None
+    longitude: float | None
+    starts_at: float
+    ends_at: float
+    capacity: int
+    leader_id: int
+    poster: str | None
+    description: str
+    language: str
+    status: str
+    created_at: float
+    cancel_reason: str | None = None
+    signed: int = 0  # volunteers holding a place (when read with the counts)
+    waiting: int = 0  # volunteers on the waitlist
+
+    @property
+    def places_left(self) -> int:
+        """Places still free (never below 0: a capacity lowered under the sign-ups)."""
+        return max(0, self.capacity - self.signed)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Activity:
+        keys = row.keys()
+        return cls(
+            id=row["id"], draft=row["draft"], organiser_id=row["organiser_id"],
+            team_id=row["team_id"], area_id=row["area_id"], title=row["title"],
+            theme_year=row["theme_year"], theme_month=row["theme_month"], place=row["place"],
+            latitude=row["latitude"], longitude=row["longitude"], starts_at=row["starts_at"],
+            ends_at=row["ends_at"], capacity=row["capacity"], leader_id=row["leader_id"],
+            poster=row["poster"], description=row["description"], language=row["language"],
+            status=row["status"], created_at=row["created_at"],
+            cancel_reason=row["cancel_reason"],
+            signed=row["signed"] if "signed" in keys else 0,
+            waiting=row["waiting"] if "waiting" in keys else 0,
+        )
+
+
+@dataclass(frozen=True)
+class Signup:
+    """A volunteer's sign-up for an activity."""
+
+    id: int
+    activity_id: int
+    user_id: int
+    status: str
+    joined_at: float
+
+
+@dataclass(frozen=True)
+class ActivityPost:
+    """A recruitment card of an activity in a group."""
+
+    id: int
+    activity_id: int
+    chat_id: int
+    message_id: int | None
+    kind: str

@@ -3,7 +3,7 @@
 A unit of work reaches the tables through one repository per aggregate, each in
 storage/repos/: `repo.requests`, `repo.cards`, `repo.people`, `repo.volunteers`,
 `repo.outbox`, `repo.inbox`, `repo.timers`, `repo.areas`, `repo.broadcasts`, `repo.figures`,
-`repo.themes`.
+`repo.themes`, `repo.activities`.
 They share this session, which holds back writes nobody reads until the next statement that
 must answer, so one update costs one trip per read (see Repo).
 """
@@ -20,6 +20,7 @@ from storage.models import (
     OutboxRow,
     Outgoing,
 )
+from storage.repos.activities import ActivitiesRepo
 from storage.repos.areas import AreasRepo
 from storage.repos.base import Held, Repository
 from storage.repos.broadcasts import BroadcastsRepo
@@ -56,6 +57,7 @@ class Repo:
     figures = Repository(FiguresRepo)
     retention = Repository(RetentionRepo)
     themes = Repository(ThemesRepo)
+    activities = Repository(ActivitiesRepo)
 
     def __init__(
         self,
@@ -202,7 +204,8 @@ class Repo:
         return [
             OutboxRow(id=int(ids[0][0]), chat_id=m.chat_id, method=m.method,
                       payload=json.loads(payload), request_id=m.request_id, purpose=m.purpose,
-                      attempts=0, not_before=not_before, card_id=m.card_id)
+                      attempts=0, not_before=not_before, card_id=m.card_id,
+                      post_id=m.post_id)
             for m, payload, not_before, ids in self._queued if ids
         ]
 

@@ -22,6 +22,8 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "jinst": ("370402001",), "jarea": ("guangminglu-01",), "jteam": ("-",),
     "vapprove": (1001,), "vreject": (1001,), "hours": (7, "0.5"), "bcast": (3, "send"),
     "theme": ("0a1b2c", "save"),
+    "act": ("0a1b2c", "team", "guangming-red"), "asign": (12,), "aquit": (12,),
+    "aquitok": (12,), "aman": (12, "close"), "acancel": (12, "y"),
 }
 
 

@@ -778,6 +778,61 @@ async def card_refused_goes_to_the_admin_chat(story: Story) -> None:
 # -- the tests -----------------------------------------------------------------------------
 
 
+@flow(volunteers={"teams_file": str(AREA_FILE.parent.parent.parent / "teams.example.csv")})
+async def activity_card_and_sign_ups(story: Story) -> None:
+    """Loop 2: a centre admin publishes an activity whose description holds the citizen's
+    phone; the citizen (who shared it with a request before) joins the waitlist from the
+    group, moves up when a place frees; the organiser reads the roster and cancels. The group
+    sees the card and its edits only: nobody's name, the numbers masked."""
+    town, citizen, admin = story.town, story.citizen, story.town.admin
+    await story.file()
+    town.volunteers.add_member(citizen)
+    await open_bot(admin, town.vol2)
+    await admin.send("/publish")
+    await admin.wait_for(text="1/12")
+    await admin.send("Reading to the elderly")
+    await admin.wait_for(text="2/12")
+    await admin.press("Guangminglu Red Vest Team")
+    await admin.wait_for(text="3/12")
+    await admin.press("🏙 The whole district")
+    await admin.wait_for(text="4/12")
+    await admin.send("Guangminglu library")
+    await admin.wait_for(text="5/12")
+    await admin.send_location(34.846, 117.551)
+    await admin.wait_for(text="6/12")
+    await admin.send("2026-06-13 09:00")
+    await admin.wait_for(text="7/12")
+    await admin.send("11:00")
+    await admin.wait_for(text="8/12")
+    await admin.send("1")
+    await admin.wait_for(text="9/12")
+    await admin.press("🙋 I lead it")
+    await admin.wait_for(text="11/12")  # no themes in this town: no theme to choose
+    await admin.press("Skip ⏭")
+    await admin.wait_for(text="12/12")
+    await admin.send(f"Questions: ring {PHONE[3:]} or {DESCRIPTION_PHONE}.")
+    preview = await admin.wait_for(text="Preview")
+    await admin.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    assert "ring ••• or •••." in (card.text or "")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.sb.wait_until(lambda: "Full (1)" in (card.text or ""))
+    await (await citizen.press("⏳ Join the waitlist", message=card)).answer()
+    await citizen.wait_for(text="number 1 on the waitlist")
+    await town.vol2.press("Cancel my sign-up")
+    confirm = await town.vol2.wait_for(text="Cancel your sign-up")
+    await town.vol2.press("Yes, cancel my sign-up", message=confirm)
+    await citizen.wait_for(text="A place freed up")
+    await admin.press("👥 Who signed up")
+    roster = await admin.wait_for(text="1. Marta")
+    assert PHONE not in (roster.text or "")
+    await admin.press("❌ Cancel the activity")
+    await admin.wait_for(text="will be told")
+    await admin.press("Yes, cancel it")
+    await citizen.wait_for(text="is cancelled")
+    await town.sb.wait_until(lambda: "Cancelled" in (card.text or ""))
+
+
 @pytest.fixture
 def flow_name() -> str:
     """The flow a test runs (the property test is parametrized over all of them)."""

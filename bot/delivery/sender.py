@@ -40,8 +40,9 @@ warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWa
 # Where a stored call carries a file to upload: {"path"|"text": …, "filename": …}.
 UPLOAD_FIELDS = {"sendDocument": ("document",), "sendPhoto": ("photo",)}
 EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup",
-                          "editCard"})
+                          "editCard", "editPost"})
 # Telegram counts calls when they arrive, we when we make them: margins absorb the difference.
+SUPERSEDED = "superseded"  # an edit a later edit of the same message makes moot
 GROUP_WINDOW = 61.0  # 20 per minute
 # Overall: calls count when answered and calls in flight count too, so our window always holds
 # at least what Telegram's holds; no extra margin is needed there.
@@ -423,6 +424,15 @@ class Sender:
                 await self._finish(row, error="the card was never posted")
                 return False
             method, params, combined = resolved
+        elif method == "editPost":
+            post_edit = await self._resolve_post(row, params)
+            if post_edit is None:
+                await self._finish(row, error="the recruitment card was never posted")
+                return False
+            if post_edit == SUPERSEDED:  # a later edit of the same card shows all of this
+                await self._mark_sent(row, [])
+                return True
+            method = post_edit
         uploaded: Path | None = None
         for field in UPLOAD_FIELDS.get(method, ()):
             upload = params.get(field)
@@ -617,6 +627,23 @@ class Sender:
             return "editMessageCaption", params, None
         return "editMessageText", params, None
 
+    async def _resolve_post(self, row: OutboxRow, params: dict[str, Any]) -> str | None:
+        """Turn an editPost row into the edit of an activity's recruitment card as posted
+        (its method; SUPERSEDED when a later edit of it waits; None if it was never posted).
+        A burst of sign-ups thus costs a group one edit, not one per sign-up."""
+        async with self.env.db.reading() as repo:
+            post = await repo.activities.post(row.post_id or 0)
+            if post is None or post.message_id is None:
+                return None
+            if await repo.activities.newer_edit_queued(post.id, row.id):
+                return SUPERSEDED
+        params.update(chat_id=post.chat_id, message_id=post.message_id)
+        if post.kind == "photo":
+            params["caption"] = params.pop("text")
+            params.pop("link_preview_options", None)
+            return "editMessageCaption"
+        return "editMessageText"
+
     def _combined_edit(
         self,
         params: dict[str, Any],
@@ -654,6 +681,8 @@ class Sender:
                 await repo.outbox.mark_sent(row.id, ids, now)
                 if row.purpose == "card" and row.card_id is not None and ids:
                     await repo.cards.record_card_message(row.card_id, ids[0])
+                if row.purpose == "post" and row.post_id is not None and ids:
+                    await repo.activities.record_post_message(row.post_id, ids[0])
 
             await self._record_sent(sent)
             return
@@ -713,7 +742,7 @@ class Sender:
         makes (any read of the outbox comes after it), and by one of its own within
         MARK_WITHIN seconds. A crash before then sends the message again after the restart,
         in its place in the chat's order: delivery is at least once."""
-        if row.purpose == "card":
+        if row.purpose in ("card", "post"):
             await self._finish(row, message_ids=message_ids)  # two rows change together
             return
         async with self.env.db.later(within=MARK_WITHIN) as repo:

@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot import buttons, ui
+from bot.activities.publishing import Publishing
+from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
 from bot.config import LANGUAGES
 from bot.context import Answer, Env, Said, Who
@@ -35,11 +37,13 @@ class Intake:
     """Walks a citizen through category → description → location → contact → confirm."""
 
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
-                 themes: MonthThemes) -> None:
+                 themes: MonthThemes, publishing: Publishing, signups: Signups) -> None:
         self.env = env
         self.loop = loop
         self.volunteers = volunteers
         self.themes = themes  # a centre admin's dialog that sets a month's theme
+        self.publishing = publishing  # an organiser's dialog that publishes an activity
+        self.signups = signups  # a card's link opens the bot on its activity
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -57,6 +61,11 @@ class Intake:
         if draft is not None and draft.flow == Flow.INTAKE:
             out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
         link = _CLAIM_LINK.match(payload)
+        activity = START_LINK.match(payload)
+        if activity:
+            unit.send(out)
+            await self.signups.show(unit, int(activity.group(1)))
+            return
         if payload == "join":
             out += await self.volunteers.join_in(repo, who, lang)
         elif link:
@@ -211,6 +220,8 @@ class Intake:
                 out = await self.volunteers.on_message(repo, who, lang, dialog, said)
         elif dialog.flow == Flow.THEME:
             out = await self.themes.on_message(unit, dialog, said)
+        elif dialog.flow == Flow.PUBLISH:
+            out = await self.publishing.on_message(unit, dialog, said)
         else:
             await self._end(repo, who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),

@@ -8,6 +8,7 @@ racing a button press) act once, and a sweep after a long stop catches up in due
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,9 @@ class Schedule:
         # The periods last found all settled: the sweep runs every second, the set of due
         # periods changes once a day, so most sweeps need not ask the database about them.
         self._settled_periods: tuple[str, ...] | None = None
+        # The activities loop's timers (reminders, a start) go to it (bot/wiring.py sets it:
+        # this package may not import bot.activities, which imports it).
+        self.activity_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
 
     # -- quiet hours ------------------------------------------------------------------------
 
@@ -135,6 +139,10 @@ class Schedule:
 
     async def _fire(self, unit: Unit, timer: Timer) -> None:
         repo = unit.repo
+        if timer.activity_id is not None:
+            if self.activity_timers is not None:
+                await self.activity_timers(unit, timer)
+            return
         if timer.request_id is None:
             unit.send(await self._fire_draft(repo, timer))
             return

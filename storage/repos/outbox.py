@@ -11,9 +11,9 @@ from storage.models import (
 from storage.repos.base import Aggregate
 
 _QUEUE_SQL = """
-    INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id, not_before,
-                        created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id, post_id,
+                        not_before, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id
 """
 
@@ -35,8 +35,8 @@ class OutboxRepo(Aggregate):
             payload = json.dumps(m.payload, ensure_ascii=False)
             self._session.hold_queued(
                 m, _QUEUE_SQL,
-                (m.chat_id, m.method, payload, m.request_id, m.purpose, m.card_id, not_before,
-                 now),
+                (m.chat_id, m.method, payload, m.request_id, m.purpose, m.card_id, m.post_id,
+                 not_before, now),
                 payload, not_before)
 
     async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
@@ -48,7 +48,7 @@ class OutboxRepo(Aggregate):
         rows = await self._all(
             """
             SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
-                   o.not_before, o.card_id, head.queued
+                   o.not_before, o.card_id, o.post_id, head.queued
             FROM (
                 SELECT MIN(id) AS id, COUNT(*) AS queued FROM outbox
                 WHERE status = 'pending' AND NOT (purpose = 'quiet' AND not_before > ?)
@@ -70,6 +70,7 @@ class OutboxRepo(Aggregate):
                 not_before=row["not_before"],
                 card_id=row["card_id"],
                 queued=row["queued"],
+                post_id=row["post_id"],
             )
             for row in rows
         ]
@@ -166,7 +167,7 @@ class OutboxRepo(Aggregate):
         rows = await self._all(
             """
             SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
-                   o.not_before, o.card_id, COALESCE(r.ref, '') AS ref
+                   o.not_before, o.card_id, o.post_id, COALESCE(r.ref, '') AS ref
             FROM outbox o LEFT JOIN requests r ON r.id = o.request_id
             WHERE o.status = 'pending' AND o.chat_id = ? AND o.id >= ?
             ORDER BY o.id LIMIT ?
@@ -177,7 +178,8 @@ class OutboxRepo(Aggregate):
             (OutboxRow(id=row["id"], chat_id=row["chat_id"], method=row["method"],
                        payload=json.loads(row["payload"]), request_id=row["request_id"],
                        purpose=row["purpose"], attempts=row["attempts"],
-                       not_before=row["not_before"], card_id=row["card_id"]),
+                       not_before=row["not_before"], card_id=row["card_id"],
+                       post_id=row["post_id"]),
              row["ref"])
             for row in rows
         ]

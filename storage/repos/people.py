@@ -275,14 +275,19 @@ class PeopleRepo(Aggregate):
 
     async def everything_about(self, user_id: int) -> dict[str, Any]:
         """Every row that names a person: their profile, their volunteer record, the requests
-        they filed (for /mydata)."""
+        they filed, their sign-ups for activities (for /mydata)."""
         user = await self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
         volunteer = await self._one("SELECT * FROM volunteers WHERE user_id = ?", (user_id,))
         requests = await self._all(
             "SELECT * FROM requests WHERE citizen_id = ? ORDER BY id", (user_id,))
+        signups = await self._all(
+            "SELECT s.activity_id, a.title, a.starts_at, s.status, s.joined_at, s.changed_at "
+            "FROM activity_signups s JOIN activities a ON a.id = s.activity_id "
+            "WHERE s.user_id = ? ORDER BY s.id", (user_id,))
         return {"user": dict(user) if user else None,
                 "volunteer": dict(volunteer) if volunteer else None,
-                "requests": [dict(row) for row in requests]}
+                "requests": [dict(row) for row in requests],
+                "activity_signups": [dict(row) for row in signups]}
 
     async def forget(self, user_id: int) -> int:
         """Remove what names a person (/forget): their requests keep their category, area,

@@ -23,14 +23,15 @@ class TimersRepo(Aggregate):
         *,
         request_id: int | None = None,
         user_id: int | None = None,
+        activity_id: int | None = None,
     ) -> None:
         """Ask the schedule to do `kind` at `due_at`."""
         self._write(
             """
-            INSERT INTO timers (kind, request_id, user_id, due_at, created_at)
-            VALUES (?, ?, ?, ?, ?)
+            INSERT INTO timers (kind, request_id, user_id, activity_id, due_at, created_at)
+            VALUES (?, ?, ?, ?, ?, ?)
             """,
-            (kind, request_id, user_id, due_at, now),
+            (kind, request_id, user_id, activity_id, due_at, now),
         )
 
     async def cancel_timers(
@@ -39,11 +40,14 @@ class TimersRepo(Aggregate):
         *,
         request_id: int | None = None,
         user_id: int | None = None,
+        activity_id: int | None = None,
         kinds: tuple[str, ...] = (),
     ) -> None:
-        """Call off pending timers of a request (or a user's draft), optionally of some kinds."""
-        column, value = ("request_id", request_id) if request_id is not None else (
-            "user_id", user_id)
+        """Call off pending timers of a request, an activity or a user's draft, optionally of
+        some kinds."""
+        column, value = (("request_id", request_id) if request_id is not None else
+                         ("activity_id", activity_id) if activity_id is not None else
+                         ("user_id", user_id))
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
         self._write(
             f"""
@@ -57,12 +61,12 @@ class TimersRepo(Aggregate):
         """Return pending timers due by `now`, earliest first."""
         rows = await self._all(
             """
-            SELECT id, kind, request_id, user_id, due_at FROM timers
+            SELECT id, kind, request_id, user_id, due_at, activity_id FROM timers
             WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?
             """,
             (now, limit),
         )
-        return [Timer(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+        return [Timer(*row) for row in rows]
 
     async def settle_timer(self, timer_id: int, outcome: str, now: float) -> bool:
         """Mark a timer fired (or skipped); only one of two racing sweeps gets True."""
@@ -72,19 +76,21 @@ class TimersRepo(Aggregate):
         )
 
     async def pending_timers(
-        self, *, request_id: int | None = None, user_id: int | None = None
+        self, *, request_id: int | None = None, user_id: int | None = None,
+        activity_id: int | None = None,
     ) -> list[Timer]:
-        """Return the pending timers of a request or user, earliest first."""
-        column, value = ("request_id", request_id) if request_id is not None else (
-            "user_id", user_id)
+        """Return the pending timers of a request, an activity or a user, earliest first."""
+        column, value = (("request_id", request_id) if request_id is not None else
+                         ("activity_id", activity_id) if activity_id is not None else
+                         ("user_id", user_id))
         rows = await self._all(
             f"""
-            SELECT id, kind, request_id, user_id, due_at FROM timers
+            SELECT id, kind, request_id, user_id, due_at, activity_id FROM timers
             WHERE {column} = ? AND done_at IS NULL ORDER BY due_at, id
             """,
             (value,),
         )
-        return [Timer(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+        return [Timer(*row) for row in rows]
 
     async def reported_of(self, periods: list[tuple[str, str]]) -> set[tuple[str, str]]:
         """Return which of these (kind, period) reports were already sent, in one trip."""

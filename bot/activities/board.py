@@ -1,0 +1,97 @@
+"""The recruitment cards of activities in groups: where they go, posting them, and drawing
+them again when sign-ups, the status or the details change.
+
+Cards go to the team's own group (/bind team <id>) and to the volunteer groups of the
+activity's area and the areas below it; an area with none borrows the nearest area above that
+has some; an activity of the whole district goes to every volunteer group. Each card is an
+`activity_posts` row; the sender records its message id, and an edit queued while a later one
+waits is skipped, so a burst of sign-ups costs a group one edit.
+"""
+
+from __future__ import annotations
+
+from bot import ui
+from bot.activities import render
+from bot.activities.themes import MonthThemes
+from bot.context import Env
+from bot.unit import Unit
+from storage import Activity, Repo
+
+
+class Board:
+    """Posts and redraws the recruitment cards of activities."""
+
+    def __init__(self, env: Env, themes: MonthThemes) -> None:
+        self.env = env
+        self.themes = themes
+
+    async def theme_title(self, unit: Unit, activity: Activity, language: str) -> str | None:
+        """The title of the activity's theme in `language`, if it has one."""
+        if activity.theme_year is None or activity.theme_month is None:
+            return None
+        theme = await self.themes.theme_of(unit, activity.theme_year, activity.theme_month,
+                                           language)
+        return theme.title if theme is not None else None
+
+    async def targets(self, repo: Repo, activity: Activity) -> list[int]:
+        """The groups an activity's card goes to, the team's own first, each once."""
+        chats: list[int] = []
+        team_chat = await repo.activities.team_group(activity.team_id)
+        if team_chat is not None:
+            chats.append(team_chat)
+        bindings = await repo.areas.bindings()
+        for category in self.env.config.categories:  # the config's groups serve the district
+            if category.group_id and (category.code, "") not in bindings:
+                bindings[(category.code, "")] = category.group_id
+        tree = self.env.config.areas
+        if activity.area_id is None or tree is None or activity.area_id not in tree:
+            found = list(bindings.values())  # the whole district: every volunteer group
+        else:
+            below = set(tree.subtree(activity.area_id))
+            if tree.root in below:
+                below.add("")  # a binding of the whole district
+            found = [chat for (_, area), chat in bindings.items() if area in below]
+            for level in tree.ancestry(activity.area_id)[1:]:
+                if found:
+                    break  # the nearest area above with groups of its own
+                found = [chat for (_, area), chat in bindings.items()
+                         if area == level or (level == tree.root and area == "")]
+        admin_chats = set(self.env.config.admin_chats())
+        for chat in found:
+            if chat not in chats and chat not in admin_chats:
+                chats.append(chat)
+        return chats
+
+    async def post(self, unit: Unit, activity: Activity) -> int:
+        """Post the activity's card in its groups; how many groups."""
+        text, markup = await self._card(unit, activity)
+        chats = await self.targets(unit.repo, activity)
+        for chat in chats:
+            if activity.poster:
+                post_id = await unit.repo.activities.add_post(activity.id, chat, "photo",
+                                                              unit.now())
+                unit.send(ui.photo(chat, activity.poster, ui.clip(text, ui.CAPTION_MAX), markup,
+                                   purpose="post", post_id=post_id))
+            else:
+                post_id = await unit.repo.activities.add_post(activity.id, chat, "text",
+                                                              unit.now())
+                unit.send(ui.message(chat, text, markup, purpose="post", post_id=post_id))
+        return len(chats)
+
+    async def redraw(self, unit: Unit, activity_id: int) -> None:
+        """Queue the current state of an activity's cards (places, status, details)."""
+        activity = await unit.repo.activities.activity(activity_id)
+        if activity is None:
+            return
+        text, markup = await self._card(unit, activity)
+        for post in await unit.repo.activities.posts(activity.id):
+            shown = ui.clip(text, ui.CAPTION_MAX) if post.kind == "photo" else text
+            unit.send(ui.post_edit(post.chat_id, post.id, shown, markup))
+
+    async def _card(self, unit: Unit, activity: Activity) -> tuple[str, dict[str, object] | None]:
+        lang = self.env.config.default_language
+        theme = await self.theme_title(unit, activity, lang)
+        now = unit.now()
+        return (render.card_text(self.env, activity, theme, now),
+                render.card_markup(self.env, activity, now))
+

@@ -1,0 +1,212 @@
+"""Volunteer activities (loop 2): the activities, their sign-ups and waitlists, the
+recruitment cards that show them in groups, and the teams' own groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage.models import (
+    ACTIVITY_CANCELLED,
+    ACTIVITY_CLOSED,
+    ACTIVITY_OPEN,
+    SIGNED,
+    SIGNUP_CANCELLED,
+    WAITING,
+    Activity,
+    ActivityPost,
+    Signup,
+)
+from storage.repos.base import Aggregate
+
+# An activity with how many hold a place and how many wait for one.
+_WITH_COUNTS = """
+    SELECT a.*,
+        (SELECT COUNT(*) FROM activity_signups s
+         WHERE s.activity_id = a.id AND s.status = 'signed') AS signed,
+        (SELECT COUNT(*) FROM activity_signups s
+         WHERE s.activity_id = a.id AND s.status = 'waiting') AS waiting
+    FROM activities a
+"""
+
+_FIELDS = ("team_id", "area_id", "title", "theme_year", "theme_month", "place", "latitude",
+           "longitude", "starts_at", "ends_at", "capacity", "leader_id", "poster",
+           "description", "language")
+
+
+def _signup(row: Any) -> Signup:
+    return Signup(row["id"], row["activity_id"], row["user_id"], row["status"],
+                  row["joined_at"])
+
+
+def _post(row: Any) -> ActivityPost:
+    return ActivityPost(row["id"], row["activity_id"], row["chat_id"], row["message_id"],
+                        row["kind"])
+
+
+class ActivitiesRepo(Aggregate):
+    """Activities, sign-ups, waitlists and recruitment cards."""
+
+    # -- the activity ------------------------------------------------------------------------
+
+    async def publish(self, draft: str, organiser_id: int, fields: dict[str, Any],
+                      now: float) -> int:
+        """Store a published activity (open for sign-up); its id."""
+        return await self._inserted(
+            f"INSERT INTO activities (draft, organiser_id, {', '.join(_FIELDS)}, status, "
+            f"created_at, updated_at) VALUES (?, ?, {', '.join('?' * len(_FIELDS))}, ?, ?, ?)",
+            (draft, organiser_id, *(fields.get(name) for name in _FIELDS), ACTIVITY_OPEN,
+             now, now))
+
+    async def activity(self, activity_id: int) -> Activity | None:
+        """An activity with its counts of places taken and people waiting."""
+        row = await self._one(f"{_WITH_COUNTS} WHERE a.id = ?", (activity_id,))
+        return Activity.from_row(row) if row is not None else None
+
+    async def published_from(self, draft: str, organiser_id: int) -> Activity | None:
+        """The activity a dialog (its draft id) of this organiser published, if any."""
+        row = await self._one(f"{_WITH_COUNTS} WHERE a.draft = ? AND a.organiser_id = ?",
+                              (draft, organiser_id))
+        return Activity.from_row(row) if row is not None else None
+
+    async def close_signup(self, activity_id: int, now: float) -> bool:
+        """Close an open activity's sign-up; False if it was not open."""
+        return await self._changed(
+            "UPDATE activities SET status = ?, closed_at = ?, updated_at = ? "
+            "WHERE id = ? AND status = ?",
+            (ACTIVITY_CLOSED, now, now, activity_id, ACTIVITY_OPEN))
+
+    async def reopen_signup(self, activity_id: int, now: float) -> bool:
+        """Open a closed activity's sign-up again; False if it was not closed."""
+        return await self._changed(
+            "UPDATE activities SET status = ?, closed_at = NULL, updated_at = ? "
+            "WHERE id = ? AND status = ?",
+            (ACTIVITY_OPEN, now, activity_id, ACTIVITY_CLOSED))
+
+    async def cancel(self, activity_id: int, by: int, reason: str, now: float) -> bool:
+        """Cancel an activity (the sign-ups stay, for the record); False if it already was."""
+        return await self._changed(
+            "UPDATE activities SET status = ?, cancelled_at = ?, cancelled_by = ?, "
+            "cancel_reason = ?, updated_at = ? WHERE id = ? AND status != ?",
+            (ACTIVITY_CANCELLED, now, by, reason, now, activity_id, ACTIVITY_CANCELLED))
+
+    async def upcoming(self, now: float, limit: int) -> list[Activity]:
+        """Activities not cancelled that have not ended yet, soonest first."""
+        rows = await self._all(
+            f"{_WITH_COUNTS} WHERE a.status != ? AND a.ends_at > ? "
+            "ORDER BY a.starts_at, a.id LIMIT ?", (ACTIVITY_CANCELLED, now, limit))
+        return [Activity.from_row(row) for row in rows]
+
+    async def organised_by(self, user_id: int, now: float, limit: int) -> list[Activity]:
+        """Activities this person organises or leads on site that have not ended."""
+        rows = await self._all(
+            f"{_WITH_COUNTS} WHERE (a.organiser_id = ? OR a.leader_id = ?) AND a.ends_at > ? "
+            "ORDER BY a.starts_at, a.id LIMIT ?", (user_id, user_id, now, limit))
+        return [Activity.from_row(row) for row in rows]
+
+    # -- sign-ups ----------------------------------------------------------------------------
+
+    async def signup_of(self, activity_id: int, user_id: int) -> Signup | None:
+        """A volunteer's current sign-up (holding a place or waiting), if any."""
+        row = await self._one(
+            "SELECT * FROM activity_signups WHERE activity_id = ? AND user_id = ? "
+            "AND status IN (?, ?)", (activity_id, user_id, SIGNED, WAITING))
+        return _signup(row) if row is not None else None
+
+    async def sign_up(self, activity_id: int, user_id: int, waiting: bool, now: float) -> bool:
+        """Sign a volunteer up (or put them on the waitlist); False if they already are."""
+        return await self._changed(
+            "INSERT OR IGNORE INTO activity_signups (activity_id, user_id, status, joined_at, "
+            "changed_at) VALUES (?, ?, ?, ?, ?)",
+            (activity_id, user_id, WAITING if waiting else SIGNED, now, now))
+
+    async def cancel_signup(self, signup_id: int, now: float) -> bool:
+        """End a sign-up or a place on the waitlist; False if it had ended already."""
+        return await self._changed(
+            "UPDATE activity_signups SET status = ?, changed_at = ? "
+            "WHERE id = ? AND status IN (?, ?)",
+            (SIGNUP_CANCELLED, now, signup_id, SIGNED, WAITING))
+
+    async def promote_first_waiting(self, activity_id: int, now: float) -> Signup | None:
+        """Give a free place to the first on the waitlist; who got it (None: nobody waits)."""
+        row = await self._one(
+            "UPDATE activity_signups SET status = ?, promoted_at = ?, changed_at = ? "
+            "WHERE id = (SELECT id FROM activity_signups WHERE activity_id = ? AND status = ? "
+            "ORDER BY joined_at, id LIMIT 1) RETURNING *",
+            (SIGNED, now, now, activity_id, WAITING))
+        return _signup(row) if row is not None else None
+
+    async def signups(self, activity_id: int) -> list[Signup]:
+        """Everyone holding a place or waiting for one, in the order they came."""
+        rows = await self._all(
+            "SELECT * FROM activity_signups WHERE activity_id = ? AND status IN (?, ?) "
+            "ORDER BY status = 'waiting', joined_at, id", (activity_id, SIGNED, WAITING))
+        return [_signup(row) for row in rows]
+
+    async def signed_up_for(self, user_id: int, now: float, limit: int
+                            ) -> list[tuple[Activity, Signup]]:
+        """The activities a volunteer holds a place in or waits for that have not ended."""
+        rows = await self._all(
+            f"{_WITH_COUNTS} JOIN activity_signups m ON m.activity_id = a.id "
+            "WHERE m.user_id = ? AND m.status IN (?, ?) AND a.ends_at > ? "
+            "ORDER BY a.starts_at, a.id LIMIT ?", (user_id, SIGNED, WAITING, now, limit))
+        mine = await self._all(
+            "SELECT * FROM activity_signups WHERE user_id = ? AND status IN (?, ?)",
+            (user_id, SIGNED, WAITING))
+        by_activity = {row["activity_id"]: _signup(row) for row in mine}
+        return [(Activity.from_row(row), by_activity[row["id"]]) for row in rows
+                if row["id"] in by_activity]
+
+    # -- recruitment cards -------------------------------------------------------------------
+
+    async def add_post(self, activity_id: int, chat_id: int, kind: str, now: float) -> int:
+        """Register a recruitment card about to be posted; its message id comes when sent."""
+        return await self._inserted(
+            "INSERT INTO activity_posts (activity_id, chat_id, kind, created_at) "
+            "VALUES (?, ?, ?, ?)", (activity_id, chat_id, kind, now))
+
+    async def posts(self, activity_id: int) -> list[ActivityPost]:
+        """An activity's recruitment cards."""
+        rows = await self._all("SELECT * FROM activity_posts WHERE activity_id = ? ORDER BY id",
+                               (activity_id,))
+        return [_post(row) for row in rows]
+
+    async def post(self, post_id: int) -> ActivityPost | None:
+        """One recruitment card."""
+        row = await self._one("SELECT * FROM activity_posts WHERE id = ?", (post_id,))
+        return _post(row) if row is not None else None
+
+    async def record_post_message(self, post_id: int, message_id: int) -> None:
+        """The message a recruitment card went out as."""
+        self._write("UPDATE activity_posts SET message_id = ? WHERE id = ?",
+                    (message_id, post_id))
+
+    async def newer_edit_queued(self, post_id: int, outbox_id: int) -> bool:
+        """Whether a later edit of the same card waits in the outbox (this one is then moot:
+        the later one shows everything)."""
+        row = await self._one(
+            "SELECT 1 FROM outbox WHERE status = 'pending' AND method = 'editPost' "
+            "AND post_id = ? AND id > ? LIMIT 1", (post_id, outbox_id))
+        return row is not None
+
+    # -- teams' groups -----------------------------------------------------------------------
+
+    async def bind_team(self, team_id: str, chat_id: int, chat_title: str, by: int,
+                        now: float) -> None:
+        """Make a group the team's own (a team has one; binding another replaces it)."""
+        self._write(
+            "INSERT INTO team_groups (team_id, chat_id, chat_title, bound_by, bound_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_id) DO UPDATE SET "
+            "chat_id = excluded.chat_id, chat_title = excluded.chat_title, "
+            "bound_by = excluded.bound_by, bound_at = excluded.bound_at",
+            (team_id, chat_id, chat_title, by, now))
+
+    async def team_group(self, team_id: str) -> int | None:
+        """The team's own group, if one is bound."""
+        row = await self._one("SELECT chat_id FROM team_groups WHERE team_id = ?", (team_id,))
+        return int(row[0]) if row is not None else None
+
+    async def unbind_team_chat(self, chat_id: int) -> list[str]:
+        """Forget a group as any team's own (the bot left it); the teams it served."""
+        rows = await self._all("DELETE FROM team_groups WHERE chat_id = ? RETURNING team_id",
+                               (chat_id,))
+        return [row[0] for row in rows]

@@ -1,0 +1,486 @@
+"""Volunteer activities, end to end: a team leader publishes an activity in a guided dialog,
+its recruitment card reaches the volunteer group with Sign up and the places left; volunteers
+sign up with one tap, a full activity offers the waitlist, a place given up goes to the first
+who waits; the organiser sees who came, closes and reopens sign-up, cancels (everyone told);
+reminders come the day before and an hour before; every bad answer gets one polite line.
+
+The town's teams file makes Li (user 1003, the first volunteer) the leader of the Guangminglu
+Red Vest Team; the example area tree and themes file are used. The clock starts on Wednesday
+10 June 2026, 10:00 in Shanghai (tests/conftest.py); the activity is on Saturday 13 June.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import SimChat, SimMessage, SimUser
+from tests.conftest import SHANGHAI, Town
+from tests.flows import open_bot
+
+ROOT = Path(__file__).resolve().parent.parent
+LEADER_ID = 1003  # Li: the sandbox numbers users from 1001 in the order the town adds them
+TEAMS = f"""id,area_id,name_zh,name_en,leader_id
+guangming-red,guangminglu,光明路红马甲服务队,Guangminglu Red Vest Team,{LEADER_ID}
+jinhui,zhongxinjie,金晖助老服务队,Golden Glow Elderly Care Team,
+"""
+TITLE = "Tree planting in Guangming Park"
+PLACE = "Guangming Park, east gate"
+
+
+@pytest.fixture
+def town_settings(tmp_path: Path) -> dict[str, Any]:
+    """The example areas and themes, and a teams file whose Red Vest Team Li leads."""
+    shutil.copy(ROOT / "themes.example.toml", tmp_path / "themes.toml")
+    (tmp_path / "teams.csv").write_text(TEAMS, encoding="utf-8")
+    return {"activities": {"themes_file": "themes.toml"},
+            "areas": {"file": str(ROOT / "areas.example.csv")},
+            "volunteers": {"teams_file": str(tmp_path / "teams.csv")}}
+
+
+async def publish(leader: SimUser, capacity: str = "2", start: str = "2026-06-13 09:00",
+                  end: str = "11:30") -> SimMessage:
+    """The team leader walks through /publish up to the preview, which is returned."""
+    await leader.send("/publish")
+    await leader.wait_for(text="1/12")
+    await leader.send(TITLE)
+    await leader.wait_for(text="4/12")  # one team, and its area: nothing to choose
+    await leader.send(PLACE)
+    await leader.wait_for(text="5/12")
+    await leader.send_location(34.855, 117.570)
+    await leader.wait_for(text="6/12")
+    await leader.send(start)
+    await leader.wait_for(text="7/12")
+    await leader.send(end)
+    await leader.wait_for(text="8/12")
+    await leader.send(capacity)
+    await leader.wait_for(text="9/12")
+    await leader.press("🙋 I lead it")
+    await leader.wait_for(text="10/12")
+    await leader.press("🎯 Theme: Caring for the young and the old")
+    await leader.wait_for(text="11/12")
+    await leader.press("Skip ⏭")
+    await leader.wait_for(text="12/12")
+    await leader.send("Dig, plant and water. Bring gloves.")
+    return await leader.wait_for(text="Preview")
+
+
+async def published_card(town: Town, leader: SimUser) -> SimMessage:
+    """Publish from the preview; the card the volunteer group receives."""
+    preview = await publish(leader)
+    await leader.press("✅ Publish", message=preview)
+    await leader.wait_for(text="your controls")
+    return await town.volunteers.wait_for(text="Volunteers wanted")
+
+
+async def card_now(town: Town, card: SimMessage, words: str) -> SimMessage:
+    """Wait until the card has been edited to say `words`; the card as it stands."""
+    chat: SimChat = card.chat
+
+    def shows() -> bool:
+        current = chat.get(card.message_id)
+        return current is not None and words in (current.text or "")
+
+    await town.sb.wait_until(shows, timeout=5)
+    current = chat.get(card.message_id)
+    assert current is not None
+    return current
+
+
+def buttons_of(message: SimMessage) -> list[str]:
+    """The labels of a message's inline buttons."""
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [button["text"] for row in rows for button in row]
+
+
+def signups(town: Town) -> list[tuple[int, str]]:
+    """Every sign-up row (user, status), oldest first, read beside the bot."""
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        return db.execute("SELECT user_id, status FROM activity_signups ORDER BY id").fetchall()
+
+
+# -- publishing ----------------------------------------------------------------------------------
+
+
+async def test_a_team_leader_publishes_and_the_card_reaches_the_volunteer_group(
+    town: Town,
+) -> None:
+    leader = town.vol1
+    assert leader.id == LEADER_ID
+    await open_bot(leader)
+    preview = await publish(leader)
+    text = preview.text or ""
+    for words in (TITLE, PLACE, "2026-06-13 09:00–11:30", "Guangminglu Red Vest Team",
+                  "Theme: Caring for the young and the old", "On-site leader: Li",
+                  "Map point: shared", "Signed up 0 of 2: 2 left", "Bring gloves"):
+        assert words in text
+    assert not town.volunteers.bot_messages()  # nothing is posted before Publish
+
+    await leader.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    assert TITLE in (card.text or "") and "2 left" in (card.text or "")
+    assert buttons_of(card) == ["🙋 Sign up (2 left)"]
+    await leader.wait_for(text="your controls")
+    current = await card_now(town, preview, "Published: #1")
+    assert "posted in 1 group" in (current.text or "")
+
+
+async def test_an_organiser_cannot_publish_twice_from_one_preview(town: Town) -> None:
+    leader = town.vol1
+    await open_bot(leader)
+    preview = await publish(leader)
+    await leader.press("✅ Publish", message=preview)
+    await town.volunteers.wait_for(text="Volunteers wanted")
+    again = await leader.press_data(
+        next(b["callback_data"] for row in (preview.reply_markup or {})["inline_keyboard"]
+             for b in row if b["text"] == "✅ Publish"), message=preview)
+    answer = await again.answer()
+    assert answer.show_alert and "published already (#1)" in (answer.text or "")
+    assert len([m for m in town.volunteers.bot_messages()
+                if "Volunteers wanted" in (m.text or "")]) == 1
+
+
+async def test_someone_who_is_no_organiser_is_told_so(town: Town) -> None:
+    await open_bot(town.vol2)
+    await town.vol2.send("/publish")
+    refused = await town.vol2.wait_for(text="only team leaders, area admins and centre admins")
+    assert refused is not None
+
+
+# -- signing up and the waitlist -----------------------------------------------------------------
+
+
+async def test_volunteers_sign_up_a_full_activity_has_a_waitlist_and_a_freed_place_moves_up(
+    town: Town,
+) -> None:
+    leader, first, second, third = town.vol1, town.vol2, town.citizen, town.grandma
+    for person in (second, third):
+        town.volunteers.add_member(person)
+    await open_bot(leader, first, second)
+    await third.send("/start")
+    await third.wait_for(text="选择")
+    card = await published_card(town, leader)
+
+    answer = await (await first.press("🙋 Sign up", message=card)).answer()
+    assert answer.text == "Signed up ✅"
+    signed = await first.wait_for(text="You are signed up for")
+    assert TITLE in (signed.text or "") and buttons_of(signed) == ["Cancel my sign-up"]
+    card = await card_now(town, card, "1 left")
+
+    await (await second.press("🙋 Sign up", message=card)).answer()
+    card = await card_now(town, card, "Full (2); 0 on the waitlist")
+    assert buttons_of(card) == ["⏳ Join the waitlist (0 waiting)"]
+
+    answer = await (await third.press("⏳ Join the waitlist", message=card)).answer()
+    assert answer.text == "已加入候补 ⏳"
+    await third.wait_for(text="候补第 1 位")
+    card = await card_now(town, card, "1 on the waitlist")
+
+    # A second press is answered, and changes nothing.
+    again = await (await first.press("⏳ Join the waitlist", message=card)).answer()
+    assert again.show_alert and "signed up for" in (again.text or "")
+
+    # The first volunteer gives up the place: it goes to the first who waits, who is told.
+    await first.press("Cancel my sign-up", message=signed)
+    confirm = await first.wait_for(text="Cancel your sign-up")
+    await first.press("Yes, cancel my sign-up", message=confirm)
+    await card_now(town, confirm, "is cancelled. Thank you for letting us know.")
+    promoted = await third.wait_for(text="有空位了")
+    assert TITLE in (promoted.text or "") and buttons_of(promoted) == ["我去不了，让出名额"]
+    card = await card_now(town, card, "Full (2); 0 on the waitlist")
+    assert signups(town) == [(first.id, "cancelled"), (second.id, "signed"),
+                             (third.id, "signed")]
+
+
+async def test_someone_who_never_opened_the_bot_is_sent_there_first(town: Town) -> None:
+    await open_bot(town.vol1)
+    card = await published_card(town, town.vol1)
+    stranger = town.sb.add_user("Wu", language_code="en")
+    town.volunteers.add_member(stranger)
+    answer = await (await stranger.press("🙋 Sign up", message=card)).answer()
+    assert answer.show_alert and "open the bot first" in (answer.text or "")
+    assert answer.url is not None and answer.url.endswith("?start=act_1")
+    assert signups(town) == []
+
+    # The link opens the bot on the activity, with Sign up right there.
+    await stranger.send("/start act_1")
+    shown = await stranger.wait_for(text=TITLE)
+    assert buttons_of(shown) == ["🙋 Sign up"]
+    await stranger.press("🙋 Sign up", message=shown)
+    await stranger.wait_for(text="You are signed up for")
+    assert signups(town) == [(stranger.id, "signed")]
+
+
+async def test_activities_lists_mine_and_those_i_can_join(town: Town) -> None:
+    await open_bot(town.vol1, town.vol2)
+    await published_card(town, town.vol1)
+    await town.vol2.send("/activities")
+    upcoming = await town.vol2.wait_for(text="Upcoming activities")
+    assert TITLE in (upcoming.text or "") and buttons_of(upcoming) == ["Sign up for #1"]
+    await town.vol2.press("Sign up for #1", message=upcoming)
+    await town.vol2.wait_for(text="You are signed up for")
+
+    await town.vol2.send("/activities")
+    mine = await town.vol2.wait_for(text="Your activities")
+    assert TITLE in (mine.text or "") and buttons_of(mine) == ["Cancel #1"]
+
+
+# -- the organiser's controls --------------------------------------------------------------------
+
+
+async def test_the_organiser_closes_reopens_and_cancels_and_everyone_is_told(town: Town) -> None:
+    leader, volunteer = town.vol1, town.vol2
+    await open_bot(leader, volunteer)
+    card = await published_card(town, leader)
+    await (await volunteer.press("🙋 Sign up", message=card)).answer()
+    await volunteer.wait_for(text="You are signed up for")
+
+    await leader.press("👥 Who signed up")
+    roster = await leader.wait_for(text="1. Zhang")
+    assert "Signed up 1 of 2" in (roster.text or "")
+
+    await leader.press("🔒 Close sign-up")
+    await leader.wait_for(text="is closed")
+    card = await card_now(town, card, "Sign-up is closed.")
+    assert buttons_of(card) == []
+    late = await (await town.admin.press_data("asign:1", chat=town.volunteers,
+                                              message=card)).answer()
+    assert late.show_alert and "closed" in (late.text or "")
+
+    await leader.press("🔓 Reopen sign-up")
+    card = await card_now(town, card, "1 left")
+
+    await leader.press("❌ Cancel the activity")
+    await leader.wait_for(text="will be told")
+    await leader.press("Yes, cancel it")
+    told = await volunteer.wait_for(text="is cancelled. We are sorry")
+    assert TITLE in (told.text or "")
+    card = await card_now(town, card, "Cancelled: cancelled by the organiser (Li)")
+    assert buttons_of(card) == []
+    refused = await (await volunteer.press_data("asign:1", chat=town.volunteers,
+                                                message=card)).answer()
+    assert refused.show_alert and "cancelled" in (refused.text or "")
+
+
+async def test_only_the_organiser_or_an_admin_may_use_the_controls(town: Town) -> None:
+    await open_bot(town.vol1, town.vol2, town.admin)
+    await published_card(town, town.vol1)
+    forged = await (await town.vol2.press_data("aman:1:cancel")).answer()
+    assert forged.show_alert and "Only the organiser" in (forged.text or "")
+    centre = await (await town.admin.press_data("aman:1:close")).answer()
+    assert centre.text == "Sign-up closed."
+
+
+# -- reminders -----------------------------------------------------------------------------------
+
+
+async def test_reminders_come_the_day_before_and_an_hour_before_and_the_card_closes_at_the_start(
+    town: Town,
+) -> None:
+    await open_bot(town.vol1, town.vol2)
+    card = await published_card(town, town.vol1)
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+
+    town.clock.set(datetime(2026, 6, 12, 8, 59, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    assert not [m for m in town.vol2.private.bot_messages() if "Tomorrow" in (m.text or "")]
+    await town.tick(minutes=2)
+    tomorrow = await town.vol2.wait_for(text="Tomorrow")
+    assert TITLE in (tomorrow.text or "") and PLACE in (tomorrow.text or "")
+
+    town.clock.set(datetime(2026, 6, 13, 8, 1, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    await town.vol2.wait_for(text="Soon")
+    town.clock.set(datetime(2026, 6, 13, 9, 0, 30, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    card = await card_now(town, card, "Under way")
+    assert buttons_of(card) == []
+    # Nobody who only waits is reminded, and the organiser's own message count is unchanged.
+    assert len([m for m in town.vol2.private.bot_messages() if "⏰" in (m.text or "")]) == 2
+
+
+async def test_a_reminder_due_in_quiet_hours_comes_the_evening_before(town: Town) -> None:
+    """An activity at 07:30: its hour-before reminder (06:30) falls in quiet hours (22:00 to
+    07:00 by default), so it comes before they begin, the evening before."""
+    await open_bot(town.vol1, town.vol2)
+    preview = await publish(town.vol1, start="2026-06-13 07:30", end="09:00")
+    await town.vol1.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+    town.clock.set(datetime(2026, 6, 12, 21, 50, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    soon = await town.vol2.wait_for(text="Soon")
+    assert "2026-06-13 07:30" in (soon.text or "")
+
+
+# -- bad input: one clear line, nothing lost -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "answer"),
+    [
+        ("6/12", "next Tuesday", "Please type the date and time like 2026-06-11 09:00."),
+        ("6/12", "2026-06-09 09:00", "That time has passed"),
+        ("6/12", "2026-02-30 09:00", "Please type the date and time like"),
+        ("6/12", "2028-06-09 09:00", "more than a year ahead"),
+        ("7/12", "08:00", "The end must come after the start (2026-06-13 09:00)."),
+        ("7/12", "2026-06-15 09:00", "at most 24 hours"),
+        ("8/12", "lots", "as a number from 1 to 10000"),
+        ("8/12", "0", "as a number from 1 to 10000"),
+        ("9/12", "@nobody", "I do not know “@nobody”"),
+    ],
+)
+async def test_a_bad_answer_gets_one_line_and_the_question_stays(
+    town: Town, step: str, typed: str, answer: str,
+) -> None:
+    leader = town.vol1
+    await open_bot(leader)
+    steps = [("/publish", "1/12"), (TITLE, "4/12"), (PLACE, "5/12"), (None, "6/12"),
+             ("2026-06-13 09:00", "7/12"), ("11:30", "8/12"), ("20", "9/12")]
+    for said, then in steps:
+        if said is None:
+            await leader.press("Skip ⏭")
+        else:
+            await leader.send(said)
+        await leader.wait_for(text=then)
+        if then == step:
+            break
+    await leader.send(typed)
+    reply = await leader.wait_for(text=answer)
+    assert reply.text is not None and "\n" not in reply.text.strip()
+    # The dialog is where it was: a good answer now moves it on.
+    good = {"6/12": "2026-06-13 09:00", "7/12": "11:30", "8/12": "20", "9/12": None}[step]
+    if good is None:
+        await leader.press("🙋 I lead it")
+    else:
+        await leader.send(good)
+    following = f"{int(step.split('/')[0]) + 1}/12"
+    await leader.wait_for(text=following)
+
+
+async def test_a_chinese_organiser_types_a_date_the_chinese_way(town: Town) -> None:
+    """Full-width digits and 月/日/点 are read as a date, and the questions are in Chinese."""
+    grandma = town.grandma  # not a leader: make her one by an admin grant of her area
+    await grandma.send("/start")
+    await grandma.wait_for(text="选择")
+    await open_bot(town.admin)
+    await town.admin.send(f"/grant {grandma.id} guangminglu")
+    await town.admin.wait_for(text="is now an admin of Guangminglu")
+    await grandma.send("/publish")
+    await grandma.wait_for(text="1/12")
+    await grandma.send("社区义诊")
+    await grandma.wait_for(text="3/12")  # one team in her area; she picks its area
+    await grandma.press("光明路街道新时代文明实践所")
+    await grandma.wait_for(text="4/12")
+    await grandma.send("光明路社区卫生站")
+    await grandma.wait_for(text="5/12")
+    await grandma.press("跳过 ⏭")
+    await grandma.wait_for(text="6/12")
+    await grandma.send("６月１３日 ９点３０")
+    end = await grandma.wait_for(text="7/12")
+    assert "什么时候结束" in (end.text or "")
+    await grandma.send("11：30")
+    await grandma.wait_for(text="8/12")
+
+
+async def test_a_centre_admin_picks_the_team_and_the_whole_district_and_posts_a_poster(
+    town: Town,
+) -> None:
+    """A centre admin may publish for any team and for the whole district; a poster makes the
+    card a photo whose caption is kept up to date like a text card."""
+    admin = town.admin
+    await open_bot(admin, town.vol2)
+    await admin.send("/publish")
+    await admin.wait_for(text="1/12")
+    await admin.send("Lantern riddles for the elderly")
+    teams = await admin.wait_for(text="2/12")
+    assert buttons_of(teams) == ["Guangminglu Red Vest Team", "Golden Glow Elderly Care Team"]
+    await admin.press("Golden Glow Elderly Care Team")
+    areas = await admin.wait_for(text="3/12")
+    assert buttons_of(areas) == ["Zhongxinjie Subdistrict Institute", "🏙 The whole district"]
+    await admin.press("🏙 The whole district")
+    await admin.wait_for(text="4/12")
+    await admin.send("Culture square")
+    await admin.wait_for(text="5/12")
+    await admin.press("Skip ⏭")
+    await admin.wait_for(text="6/12")
+    await admin.send("6-20 14:00")
+    await admin.wait_for(text="7/12")
+    await admin.send("16:00")
+    await admin.wait_for(text="8/12")
+    await admin.press("30")
+    await admin.wait_for(text="9/12")
+    await admin.send(f"{town.vol2.id}")  # the on-site leader, by Telegram id
+    await admin.wait_for(text="10/12")
+    await admin.press("No theme")
+    await admin.wait_for(text="11/12")
+    await admin.send("a poster, please?")
+    await admin.wait_for(text="Please send the poster as a photo")
+    await admin.send_photo()
+    await admin.wait_for(text="12/12")
+    await admin.send("Riddles, tea and sweets.")
+    preview = await admin.wait_for(text="Preview")
+    assert "On-site leader: Zhang" in (preview.text or "")
+    assert "Theme:" not in (preview.text or "") and "Poster: attached" in (preview.text or "")
+    await admin.press("✅ Publish", message=preview)
+
+    card = await town.volunteers.wait_for(predicate=lambda m: m.kind == "photo")
+    assert "Lantern riddles" in (card.text or "") and "2026-06-20 14:00–16:00" in (
+        card.text or "")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    card = await card_now(town, card, "29 left")
+    assert buttons_of(card) == ["🙋 Sign up (29 left)"]
+
+
+async def test_a_restart_in_the_middle_of_the_dialog_loses_nothing(town: Town) -> None:
+    leader = town.vol1
+    await open_bot(leader)
+    await leader.send("/publish")
+    await leader.wait_for(text="1/12")
+    await leader.send(TITLE)
+    await leader.wait_for(text="4/12")
+    await leader.send(PLACE)
+    await leader.wait_for(text="5/12")
+
+    await town.bot.crash()
+    await town.bot.start()
+
+    await leader.press("Skip ⏭")
+    await leader.wait_for(text="6/12")
+    await leader.send("2026-06-13 09:00")
+    await leader.wait_for(text="7/12")
+    await leader.send("11:30")
+    await leader.wait_for(text="8/12")
+    await leader.send("5")
+    await leader.wait_for(text="9/12")
+    await leader.press("🙋 I lead it")
+    await leader.wait_for(text="10/12")
+    await leader.press("No theme")
+    await leader.wait_for(text="11/12")
+    await leader.press("Skip ⏭")
+    await leader.wait_for(text="12/12")
+    await leader.send("Bring water.")
+    preview = await leader.wait_for(text="Preview")
+    assert TITLE in (preview.text or "") and PLACE in (preview.text or "")
+
+    await town.bot.stop()
+    await town.bot.start()
+    await leader.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    assert "5 left" in (card.text or "")
+
+
+async def test_a_forged_or_stale_sign_up_is_answered_politely(town: Town) -> None:
+    await open_bot(town.vol2)
+    answer = await (await town.vol2.press_data("asign:999")).answer()
+    assert answer.show_alert and "does not exist" in (answer.text or "")
+    quit_answer = await (await town.vol2.press_data("aquitok:999")).answer()
+    assert quit_answer.show_alert and "not signed up" in (quit_answer.text or "")
+    assert signups(town) == []
