@@ -45,13 +45,18 @@ def _args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
 
 
 async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Makes this group the volunteer group of a category."""
+    """Makes this group the volunteer group of a category (or, /bind team <id>, a team's own
+    group, where its activities are posted)."""
     svc = services(context)
     chat = update.effective_chat
     assert chat is not None
     in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-    await svc.run(who(update), svc.admin.bind, chat.id, chat.title or "", in_group,
-                  _args(context))
+    args = _args(context)
+    if len(args) == 2 and args[0].lower() == "team":
+        await svc.run(who(update), svc.publishing.bind_team, chat.id, chat.title or "",
+                      in_group, args[1])
+        return
+    await svc.run(who(update), svc.admin.bind, chat.id, chat.title or "", in_group, args)
 
 
 async def bindings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

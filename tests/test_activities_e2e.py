@@ -484,3 +484,23 @@ async def test_a_forged_or_stale_sign_up_is_answered_politely(town: Town) -> Non
     quit_answer = await (await town.vol2.press_data("aquitok:999")).answer()
     assert quit_answer.show_alert and "not signed up" in (quit_answer.text or "")
     assert signups(town) == []
+
+
+async def test_a_teams_own_group_gets_its_cards_too(town: Town) -> None:
+    """/bind team <id> in a group makes it the team's own: its activities are posted there
+    as well as in the area's volunteer groups; a mistyped team or a non-admin is told."""
+    team_group = town.sb.add_group("Red Vest Team")
+    for person in (town.admin, town.vol1, town.vol2):
+        team_group.add_member(person, status="administrator" if person is town.admin
+                              else "member")
+    await open_bot(town.admin, town.vol1, town.vol2)
+    await town.admin.send("/bind team red-vest", chat=team_group)
+    refused = await team_group.wait_for(text="There is no team “red-vest”")
+    assert "guangming-red, jinhui" in (refused.text or "")
+    await town.admin.send("/bind team guangming-red", chat=team_group)
+    await team_group.wait_for(text="now the group of Guangminglu Red Vest Team")
+
+    await published_card(town, town.vol1)
+    card = await team_group.wait_for(text="Volunteers wanted")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await card_now(town, card, "1 left")

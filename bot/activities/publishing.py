@@ -80,6 +80,26 @@ class Publishing:
         role = await self.roles.of(unit.repo, user_id)
         return role is not None and activity.area_id is not None and role.covers(activity.area_id)
 
+    async def bind_team(self, unit: ActorUnit, chat_id: int, chat_title: str,
+                        chat_is_group: bool, team_id: str) -> None:
+        """/bind team <id>, typed in a group: it becomes the team's own group, where its
+        activities are posted (a centre admin for any team, an area admin for their areas')."""
+        team = self.env.config.volunteering.team(team_id.lower())
+        role = await self.roles.of(unit.repo, unit.user_id)
+        if not chat_is_group:
+            text = unit.t("publish.bind_in_group")
+        elif team is None:
+            text = unit.t("publish.bind_unknown_team", team=team_id, teams=", ".join(
+                t.id for t in self.env.config.volunteering.teams) or "—")
+        elif role is None or not (role.centre or (team.area_id is not None
+                                                  and role.covers(team.area_id))):
+            text = unit.t("publish.bind_not_yours", team=team.name(unit.language))
+        else:
+            await unit.repo.activities.bind_team(team.id, chat_id, chat_title, unit.user_id,
+                                                 unit.now())
+            text = unit.t("publish.bound_team", team=team.name(unit.language))
+        unit.send(ui.message(chat_id, text))
+
     # -- /publish ----------------------------------------------------------------------------
 
     async def command(self, unit: ActorUnit) -> None:

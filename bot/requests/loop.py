@@ -556,6 +556,7 @@ class RequestLoop:
         if status not in ("left", "kicked"):
             return
         served = await repo.areas.unbind_chat(chat_id)
+        await repo.activities.unbind_team_chat(chat_id)  # a team's own group, if it was one
         now = env.now()
         out: list[Outgoing] = []
         waiting = await repo.cards.waiting_in(chat_id)
