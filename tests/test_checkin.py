@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import zxingcpp  # a dev dependency (a wheel): the QR code is read back, not assumed
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
@@ -213,7 +214,6 @@ def shades(image: Image.Image) -> set[int]:
 
 
 def test_the_qr_code_reads_back_as_the_link() -> None:
-    zxingcpp = pytest.importorskip("zxingcpp")
     link = LINK + shown_at(STARTS, NUMBER_MAX)
     image = Image.open(io.BytesIO(qr_png(link)))
     assert [result.text for result in zxingcpp.read_barcodes(image)] == [link]

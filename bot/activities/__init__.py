@@ -1,11 +1,15 @@
-"""Loop 2, volunteer activities. So far: the month's theme (一月一主题) and the pure core of
-on-site check-in; publishing, sign-up, the check-in flow and verified hours come next (issue 15).
+"""Loop 2, volunteer activities (issue 15): the month's theme, publishing, sign-up and the
+waitlist, reminders, the organisers' controls, and the pure core of on-site check-in.
 
 Owns: themes_file.py (the themes file's format and its checks: below the kernel, since the
 config reads the file through it, so it imports the standard library and bot.lengths only),
-themes.py (MonthThemes: /theme, the admins' dialog that sets a month's theme, and theme_of,
-which later parts call for the month's default theme), checkin.py (pure: the rotating signed
-codes of an activity's check-in QR and the QR image, the place and time checks of a shared
-location, the hours a presence earns). May import: the kernel, bot.areas,
-bot.people, bot.requests.loop (its dialog helpers), storage.
+themes.py (MonthThemes: /theme, the admins' dialog that sets a month's theme, and theme_of),
+render.py (how an activity looks: the recruitment card, a list line, the details),
+board.py (Board: where an activity's cards go, posting them and drawing them again),
+publishing.py (Publishing: /publish, the organiser's dialog; close, reopen, cancel, the
+roster; /bind team), signup.py (Signups: sign up, the waitlist, cancelling, /activities, the
+reminders), checkin.py (pure, not wired yet: the rotating signed codes of an activity's
+check-in QR and the QR image, the place and time checks of a shared location, the hours a
+presence earns). May import: the kernel, bot.areas, bot.people, bot.requests.loop (its dialog
+helpers and the people's languages) and bot.requests.render (area names, masking), storage.
 """
