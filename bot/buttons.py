@@ -115,5 +115,10 @@ SIGN_UP = kind("asign", ID)  # on a recruitment card: a place, or the waitlist w
 QUIT = kind("aquit", ID)  # a volunteer cancels their sign-up (or declines a place offered)
 QUIT_YES = kind("aquitok", ID)
 # An organiser's controls of one activity.
-MANAGE = kind("aman", ID, "list|close|open|cancel")
+MANAGE = kind("aman", ID, "list|close|open|cancel|qrin|qrout|hand|confirm")
 CANCEL_ACTIVITY = kind("acancel", ID, "[yn]")
+CHECK_IN_HERE = kind("aloc", ID)  # check in (or out) by sharing one's location
+HAND = kind("ahand", ID, ID)  # the organiser checks a volunteer in by hand: activity, user
+CONFIRM_HOURS = kind("aconf", ID)  # the organiser confirms the attendance list and its hours
+DISPUTE = kind("adisp", ID)  # a volunteer disputes their hours of an activity (once)
+DECIDE_DISPUTE = kind("adec", ID, "[yn]")  # the organiser accepts or refuses a dispute

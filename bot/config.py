@@ -184,6 +184,18 @@ class Activities:
     cancel_cutoff: float = 2 * 3600.0
     # The longest an activity may last (a typo such as 19:00 for 09:00 the next day is caught).
     max_length: float = 24 * 3600.0
+    # Check-in by a shared location: this close to the activity's place (metres), from
+    # `checkin_early` before the start to `checkin_late` after the end (codes and by hand too).
+    checkin_radius: float = 300.0
+    checkin_early: float = 3600.0
+    checkin_late: float = 3600.0
+    # Hours count only for a volunteer present at least this share of the activity.
+    min_share: float = 0.6
+    # Verified hours in a calendar year that make a registered formal volunteer (the district
+    # uses 30; the national registered-volunteer rule is 20).
+    formal_hours: float = 30.0
+    # Cumulative hours for one to five stars.
+    star_hours: tuple[float, ...] = (100.0, 300.0, 600.0, 1000.0, 1500.0)
 
     def theme(self, month: int) -> Theme | None:
         """The file's theme of a month (1-12), or None."""
@@ -390,7 +402,9 @@ def _volunteering(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Vo
 
 def _activities(reader: _Reader, base_dir: Path) -> Activities:
     """[activities]: the themes file (relative to the config), read and checked now."""
-    reader.refuse_unknown(("themes_file", "signup_mode", "cancel_cutoff", "max_length"))
+    reader.refuse_unknown(("themes_file", "signup_mode", "cancel_cutoff", "max_length",
+                           "checkin_radius", "checkin_early", "checkin_late", "min_share",
+                           "formal_hours", "star_hours"))
     mode = reader.text("signup_mode", "open")
     if mode not in ("open", "registered"):
         raise ConfigError(f"{reader.key('signup_mode')}: must be open or registered "
@@ -405,7 +419,21 @@ def _activities(reader: _Reader, base_dir: Path) -> Activities:
             themes = load_themes(path)
         except ThemeError as exc:
             raise ConfigError(f"{reader.key('themes_file')}: {exc}") from None
-    return Activities(themes, mode, cutoff, longest)
+    stars = reader._raw.get("star_hours", [100, 300, 600, 1000, 1500])
+    if (not isinstance(stars, list) or len(stars) != 5
+            or not all(isinstance(h, int | float) and not isinstance(h, bool) and h > 0
+                       for h in stars)
+            or sorted(stars) != stars or len(set(stars)) != 5):
+        raise ConfigError(f"{reader.key('star_hours')}: must be five increasing numbers of "
+                          f"hours, like [100, 300, 600, 1000, 1500] (got {stars!r})")
+    return Activities(
+        themes, mode, cutoff, longest,
+        checkin_radius=reader.number("checkin_radius", 300, low=20, high=5000),
+        checkin_early=reader.duration("checkin_early", 3600.0),
+        checkin_late=reader.duration("checkin_late", 3600.0),
+        min_share=reader.number("min_share", 0.6, low=0.1, high=1.0),
+        formal_hours=reader.number("formal_hours", 30, low=1, high=1000),
+        star_hours=tuple(float(h) for h in stars))
 
 
 def _load_teams(path: Path, areas: AreaTree | None) -> tuple[Team, ...]:

@@ -21,6 +21,8 @@ class Flow(StrEnum):
     REJECT_REASON = "reject"  # an approver's reason for rejecting a registration
     THEME = "theme"  # a centre admin setting a month's theme (bot/activities/themes.py)
     PUBLISH = "publish"  # an organiser publishing an activity (bot/activities/publishing.py)
+    CHECK_IN = "checkin"  # waiting for the location a volunteer checks in with (attendance.py)
+    DISPUTE = "dispute"  # a volunteer's hours and reason disputing an activity's hours
 
 
 # Long forms a short dialog may interrupt: they are stashed and come back after it.

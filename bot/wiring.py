@@ -14,6 +14,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from telegram import Bot
 
 from bot import ui
+from bot.activities.attendance import Attendance
 from bot.activities.board import Board
 from bot.activities.publishing import Publishing
 from bot.activities.signup import Signups
@@ -64,6 +65,7 @@ class Services:
     themes: MonthThemes
     publishing: Publishing
     signups: Signups
+    attendance: Attendance
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -100,8 +102,9 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     signups = Signups(env=env, loop=loop, board=board, publishing=publishing,
                       remind=schedule.to_citizen)
     schedule.activity_timers = signups.fire
+    attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
-                    publishing=publishing, signups=signups)
+                    publishing=publishing, signups=signups, attendance=attendance)
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
         env=env,
@@ -125,4 +128,5 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         themes=themes,
         publishing=publishing,
         signups=signups,
+        attendance=attendance,
     )

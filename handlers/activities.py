@@ -59,7 +59,9 @@ async def manage_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """An organiser's control: who signed up, close or reopen sign-up, cancel."""
     svc = services(context)
     activity, action = callback_args(update)
-    result = await svc.run(who(update), svc.publishing.manage, int(activity), action)
+    service = (svc.attendance.manage if action in ("qrin", "qrout", "hand", "confirm")
+               else svc.publishing.manage)
+    result = await svc.run(who(update), service, int(activity), action)
     await answer(update, result)
 
 
@@ -113,3 +115,54 @@ async def quit_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     result = await svc.run(who(update), svc.signups.quit, int(activity), message.chat.id,
                            message.message_id)
     await answer(update, result)
+
+
+async def hours(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/hours: this year's hours by source, all-time, stars, formal-volunteer status."""
+    svc = services(context)
+    await svc.run(who(update), svc.attendance.my_hours)
+
+
+async def add_hours(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/addhours <activity> <user> <hours> <reason>: a make-up credited by hand."""
+    svc = services(context)
+    await svc.run(who(update), svc.attendance.add_hours, list(context.args or []))
+
+
+async def check_in_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Check in (or out) here: the volunteer is asked for their location."""
+    svc = services(context)
+    (activity,) = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.attendance.ask_location,
+                                       int(activity)))
+
+
+async def hand_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The organiser checks a volunteer in by hand."""
+    svc = services(context)
+    activity, user = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.attendance.by_hand, int(activity),
+                                       int(user)))
+
+
+async def confirm_hours(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The organiser confirms the attendance list and its hours."""
+    svc = services(context)
+    (activity,) = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.attendance.confirm, int(activity)))
+
+
+async def dispute_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A volunteer disputes their hours of an activity (once)."""
+    svc = services(context)
+    (activity,) = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.attendance.ask_dispute,
+                                       int(activity)))
+
+
+async def decide_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The organiser accepts or refuses a dispute."""
+    svc = services(context)
+    dispute, choice = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.attendance.decide, int(dispute),
+                                       choice == "y"))

@@ -59,11 +59,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("my", citizen.my_requests, Menu.CITIZEN, private_only=True),
     # Volunteers, in private
     Command("mytasks", volunteer.my_tasks, Menu.VOLUNTEER, private_only=True),
-    Command("hours", volunteer.hours, Menu.VOLUNTEER, private_only=True),
+    Command("hours", activities.hours, Menu.VOLUNTEER, private_only=True),
     Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
     Command("activities", activities.activities_command, Menu.VOLUNTEER, private_only=True),
     # Organisers (team leaders, admins: the service checks)
     Command("publish", activities.publish, Menu.VOLUNTEER, private_only=True),
+    Command("addhours", activities.add_hours, Menu.VOLUNTEER, private_only=True),
     # Everyone, in private or a group (set and clear are the centre admins': the service checks)
     Command("theme", activities.theme, Menu.CITIZEN),
     Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
@@ -125,6 +126,11 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.QUIT_YES, activities.quit_confirmed),
     (buttons.MANAGE, activities.manage_button),
     (buttons.CANCEL_ACTIVITY, activities.cancel_button),
+    (buttons.CHECK_IN_HERE, activities.check_in_here),
+    (buttons.HAND, activities.hand_button),
+    (buttons.CONFIRM_HOURS, activities.confirm_hours),
+    (buttons.DISPUTE, activities.dispute_button),
+    (buttons.DECIDE_DISPUTE, activities.decide_button),
 )
 
 

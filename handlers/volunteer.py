@@ -93,12 +93,6 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer(update, result)
 
 
-async def hours(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Shows the volunteer's credited hours."""
-    svc = services(context)
-    await svc.run(who(update), svc.volunteers.my_hours)
-
-
 async def team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Shows the volunteer's team and its hours."""
     svc = services(context)

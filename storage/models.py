@@ -247,6 +247,7 @@ class Activity:
     status: str
     created_at: float
     cancel_reason: str | None = None
+    confirmed_at: float | None = None  # the attendance list confirmed
     signed: int = 0  # volunteers holding a place (when read with the counts)
     waiting: int = 0  # volunteers on the waitlist
 
@@ -267,6 +268,7 @@ class Activity:
             poster=row["poster"], description=row["description"], language=row["language"],
             status=row["status"], created_at=row["created_at"],
             cancel_reason=row["cancel_reason"],
+            confirmed_at=row["confirmed_at"] if "confirmed_at" in keys else None,
             signed=row["signed"] if "signed" in keys else 0,
             waiting=row["waiting"] if "waiting" in keys else 0,
         )
@@ -274,13 +276,32 @@ class Activity:
 
 @dataclass(frozen=True)
 class Signup:
-    """A volunteer's sign-up for an activity."""
+    """A volunteer's sign-up for an activity, with their check-in and check-out."""
 
     id: int
     activity_id: int
     user_id: int
     status: str
     joined_at: float
+    checked_in_at: float | None = None
+    checked_in_how: str | None = None
+    checked_out_at: float | None = None
+    checked_out_how: str | None = None
+    no_show: bool = False
+
+
+@dataclass(frozen=True)
+class ActivityHours:
+    """Hours credited for an activity (from check-in, or added by hand with a reason)."""
+
+    id: int
+    activity_id: int
+    user_id: int
+    hours: float
+    source: str
+    reason: str | None
+    year: int
+    status: str
 
 
 @dataclass(frozen=True)

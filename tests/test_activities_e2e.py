@@ -169,7 +169,8 @@ async def test_volunteers_sign_up_a_full_activity_has_a_waitlist_and_a_freed_pla
     answer = await (await first.press("🙋 Sign up", message=card)).answer()
     assert answer.text == "Signed up ✅"
     signed = await first.wait_for(text="You are signed up for")
-    assert TITLE in (signed.text or "") and buttons_of(signed) == ["Cancel my sign-up"]
+    assert TITLE in (signed.text or "")
+    assert buttons_of(signed) == ["Cancel my sign-up", "📍 Check in here"]
     card = await card_now(town, card, "1 left")
 
     await (await second.press("🙋 Sign up", message=card)).answer()

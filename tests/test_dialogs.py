@@ -14,7 +14,8 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
     """Rows written by earlier versions must still be understood after an upgrade."""
     assert {f.name: f.value for f in Flow} == {
         "INTAKE": "intake", "DONE_NOTE": "done", "COMMENT": "comment", "JOIN": "join",
-        "REJECT_REASON": "reject", "THEME": "theme", "PUBLISH": "publish"}
+        "REJECT_REASON": "reject", "THEME": "theme", "PUBLISH": "publish",
+        "CHECK_IN": "checkin", "DISPUTE": "dispute"}
     assert {Flow.INTAKE, Flow.JOIN} == RESUMABLE
 
 

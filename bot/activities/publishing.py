@@ -513,7 +513,11 @@ class Publishing:
         toggle = ("open", "manage.reopen") if activity.status == ACTIVITY_CLOSED else (
             "close", "manage.close")
         return ui.inline([
-            [(unit.t("manage.list"), manage.data(activity.id, "list"))],
+            [(unit.t("manage.list"), manage.data(activity.id, "list")),
+             (unit.t("manage.hand"), manage.data(activity.id, "hand"))],
+            [(unit.t("manage.code_in"), manage.data(activity.id, "qrin")),
+             (unit.t("manage.code_out"), manage.data(activity.id, "qrout"))],
+            [(unit.t("manage.confirm"), manage.data(activity.id, "confirm"))],
             [(unit.t(toggle[1]), manage.data(activity.id, toggle[0])),
              (unit.t("manage.cancel"), manage.data(activity.id, "cancel"))],
         ])

@@ -93,8 +93,12 @@ class Signups:
                           self._quit_button(unit, activity))
 
     def _quit_button(self, unit: Unit, activity: Activity) -> dict[str, Any]:
-        return ui.inline([[(unit.t("signup.quit_button"),
-                            buttons.QUIT.data(activity.id))]])
+        """Cancel my sign-up, and Check in here when the place is on the map."""
+        rows = [[(unit.t("signup.quit_button"), buttons.QUIT.data(activity.id))]]
+        if activity.latitude is not None:
+            rows.append([(unit.t("attendance.check_in_here"),
+                          buttons.CHECK_IN_HERE.data(activity.id))])
+        return ui.inline(rows)
 
     async def show(self, unit: ActorUnit, activity_id: int) -> None:
         """An activity in private (a card's link): its details and Sign up."""
@@ -244,7 +248,12 @@ class Signups:
             lang = await self.loop.language_of(repo, signup.user_id)
             text = self.env.t(lang, key, title=activity.title,
                               when=render.when(self.env, activity), place=activity.place)
-            unit.send(self.remind(signup.user_id, text))
+            message = self.remind(signup.user_id, text)
+            if timer.kind == "activity_hour_before" and activity.latitude is not None:
+                message.payload["reply_markup"] = ui.inline([[
+                    (self.env.t(lang, "attendance.check_in_here"),
+                     buttons.CHECK_IN_HERE.data(activity.id))]])
+            unit.send(message)
 
 
 def _hours(seconds: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 import warnings
@@ -437,6 +438,10 @@ class Sender:
         for field in UPLOAD_FIELDS.get(method, ()):
             upload = params.get(field)
             if not isinstance(upload, dict):
+                continue
+            if "base64" in upload:  # a small image made in the unit of work (a check-in QR)
+                params[field] = InputFile(base64.b64decode(upload["base64"]),
+                                          filename=upload["filename"])
                 continue
             if "path" in upload:  # a file a background job wrote (a chart, an export part)
                 uploaded = Path(upload["path"])

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot import buttons, ui
+from bot.activities.attendance import Attendance
 from bot.activities.publishing import Publishing
 from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
@@ -37,13 +38,15 @@ class Intake:
     """Walks a citizen through category → description → location → contact → confirm."""
 
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
-                 themes: MonthThemes, publishing: Publishing, signups: Signups) -> None:
+                 themes: MonthThemes, publishing: Publishing, signups: Signups,
+                 attendance: Attendance) -> None:
         self.env = env
         self.loop = loop
         self.volunteers = volunteers
         self.themes = themes  # a centre admin's dialog that sets a month's theme
         self.publishing = publishing  # an organiser's dialog that publishes an activity
         self.signups = signups  # a card's link opens the bot on its activity
+        self.attendance = attendance  # a check-in code scanned at the venue
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -65,6 +68,9 @@ class Intake:
         if activity:
             unit.send(out)
             await self.signups.show(unit, int(activity.group(1)))
+            return
+        if self.attendance.is_code(payload):  # scanned at the venue: just the check-in
+            await self.attendance.by_code(unit, payload)
             return
         if payload == "join":
             out += await self.volunteers.join_in(repo, who, lang)
@@ -222,6 +228,8 @@ class Intake:
             out = await self.themes.on_message(unit, dialog, said)
         elif dialog.flow == Flow.PUBLISH:
             out = await self.publishing.on_message(unit, dialog, said)
+        elif dialog.flow in (Flow.CHECK_IN, Flow.DISPUTE):
+            out = await self.attendance.on_message(unit, dialog, said)
         else:
             await self._end(repo, who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),

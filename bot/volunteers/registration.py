@@ -245,15 +245,6 @@ class Volunteers:
         local = datetime.fromtimestamp(self.env.now(), self.env.config.timezone)
         return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
-    async def my_hours(self, unit: ActorUnit) -> None:
-        """Tell a volunteer their credited hours: in all and this month."""
-        env = self.env
-        repo, lang, who = unit.repo, unit.language, unit.who
-        total, month = (await repo.volunteers.hours_of([who.user_id], self._month_start())).get(
-            who.user_id, (0.0, 0.0))
-        text = env.t(lang, "hours.mine", total=f"{total:g}", month=f"{month:g}")
-        unit.send([ui.message(who.user_id, text)])
-
     async def my_team(self, unit: ActorUnit) -> None:
         """Show the volunteer's team: its totals and each member's hours."""
         env, t = self.env, self.env.t

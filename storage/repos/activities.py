@@ -13,6 +13,7 @@ from storage.models import (
     SIGNUP_CANCELLED,
     WAITING,
     Activity,
+    ActivityHours,
     ActivityPost,
     Signup,
 )
@@ -35,7 +36,13 @@ _FIELDS = ("team_id", "area_id", "title", "theme_year", "theme_month", "place", 
 
 def _signup(row: Any) -> Signup:
     return Signup(row["id"], row["activity_id"], row["user_id"], row["status"],
-                  row["joined_at"])
+                  row["joined_at"], row["checked_in_at"], row["checked_in_how"],
+                  row["checked_out_at"], row["checked_out_how"], bool(row["no_show"]))
+
+
+def _hours(row: Any) -> ActivityHours:
+    return ActivityHours(row["id"], row["activity_id"], row["user_id"], row["hours"],
+                         row["source"], row["reason"], row["year"], row["status"])
 
 
 def _post(row: Any) -> ActivityPost:
@@ -155,6 +162,128 @@ class ActivitiesRepo(Aggregate):
         by_activity = {row["activity_id"]: _signup(row) for row in mine}
         return [(Activity.from_row(row), by_activity[row["id"]]) for row in rows
                 if row["id"] in by_activity]
+
+    # -- check-in and attendance -------------------------------------------------------------
+
+    async def check_in(self, signup_id: int, how: str, now: float) -> bool:
+        """Record a check-in; False if this sign-up had checked in already."""
+        return await self._changed(
+            "UPDATE activity_signups SET checked_in_at = ?, checked_in_how = ?, changed_at = ? "
+            "WHERE id = ? AND checked_in_at IS NULL AND status = ?",
+            (now, how, now, signup_id, SIGNED))
+
+    async def check_out(self, signup_id: int, how: str, now: float) -> bool:
+        """Record a check-out; False if not checked in, or checked out already."""
+        return await self._changed(
+            "UPDATE activity_signups SET checked_out_at = ?, checked_out_how = ?, "
+            "changed_at = ? WHERE id = ? AND checked_in_at IS NOT NULL "
+            "AND checked_out_at IS NULL", (now, how, now, signup_id))
+
+    async def confirm_attendance(self, activity_id: int, by: int, now: float) -> bool:
+        """Mark the attendance list confirmed and everyone signed who never checked in a
+        no-show; False if it was confirmed already."""
+        if not await self._changed(
+                "UPDATE activities SET confirmed_at = ?, confirmed_by = ?, updated_at = ? "
+                "WHERE id = ? AND confirmed_at IS NULL", (now, by, now, activity_id)):
+            return False
+        self._write("UPDATE activity_signups SET no_show = 1, changed_at = ? "
+                    "WHERE activity_id = ? AND status = ? AND checked_in_at IS NULL",
+                    (now, activity_id, SIGNED))
+        return True
+
+    async def attendance_rates(self, user_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """Per volunteer: (activities confirmed they held a place in, no-shows among them)."""
+        if not user_ids:
+            return {}
+        rows = await self._all(
+            "SELECT s.user_id, COUNT(*), SUM(s.no_show) FROM activity_signups s "
+            "JOIN activities a ON a.id = s.activity_id WHERE a.confirmed_at IS NOT NULL "
+            f"AND s.status = 'signed' AND s.user_id IN ({','.join('?' * len(user_ids))}) "
+            "GROUP BY s.user_id", tuple(user_ids))
+        return {row[0]: (int(row[1]), int(row[2] or 0)) for row in rows}
+
+    # -- hours -------------------------------------------------------------------------------
+
+    async def credit(self, activity_id: int, user_id: int, hours: float, source: str,
+                     reason: str | None, year: int, by: int, now: float) -> int:
+        """Credit confirmed hours; the row's id."""
+        return await self._inserted(
+            "INSERT INTO activity_hours (activity_id, user_id, hours, source, reason, year, "
+            "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (activity_id, user_id, hours, source, reason, year, by, now))
+
+    async def hours_of(self, activity_id: int, user_id: int) -> list[ActivityHours]:
+        """A volunteer's confirmed hours for one activity."""
+        rows = await self._all(
+            "SELECT * FROM activity_hours WHERE activity_id = ? AND user_id = ? "
+            "AND status = 'confirmed' ORDER BY id", (activity_id, user_id))
+        return [_hours(row) for row in rows]
+
+    async def withdraw_hours(self, hours_id: int, now: float) -> None:
+        """Withdraw a credit (a dispute replaced it); the row stays."""
+        self._write("UPDATE activity_hours SET status = 'withdrawn', withdrawn_at = ? "
+                    "WHERE id = ? AND status = 'confirmed'", (now, hours_id))
+
+    async def yearly_hours(self, user_id: int, year: int) -> dict[str, float]:
+        """A volunteer's confirmed activity hours of a year by source."""
+        rows = await self._all(
+            "SELECT source, SUM(hours) FROM activity_hours WHERE user_id = ? AND year = ? "
+            "AND status = 'confirmed' GROUP BY source", (user_id, year))
+        return {row[0]: float(row[1]) for row in rows}
+
+    async def lifetime_hours(self, user_id: int) -> float:
+        """A volunteer's confirmed activity hours of all years."""
+        row = await self._one("SELECT COALESCE(SUM(hours), 0) FROM activity_hours "
+                              "WHERE user_id = ? AND status = 'confirmed'", (user_id,))
+        return float(row[0])
+
+    async def attended(self, user_id: int, limit: int) -> list[tuple[Activity, float]]:
+        """The activities a volunteer was credited for, newest first, with their hours."""
+        rows = await self._all(
+            f"{_WITH_COUNTS} JOIN (SELECT activity_id, SUM(hours) AS credited FROM "
+            "activity_hours WHERE user_id = ? AND status = 'confirmed' GROUP BY activity_id) h "
+            "ON h.activity_id = a.id ORDER BY a.starts_at DESC LIMIT ?", (user_id, limit))
+        return [(Activity.from_row(row), float(row["credited"])) for row in rows]
+
+    # -- disputes ----------------------------------------------------------------------------
+
+    async def open_dispute(self, activity_id: int, user_id: int, claimed: float, reason: str,
+                           now: float) -> int | None:
+        """A volunteer's one dispute of an activity's hours; None if they disputed before."""
+        row = await self._one(
+            "INSERT OR IGNORE INTO hour_disputes (activity_id, user_id, claimed, reason, "
+            "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (activity_id, user_id, claimed, reason, now))
+        return int(row[0]) if row is not None else None
+
+    async def disputed(self, activity_id: int, user_id: int) -> bool:
+        """Whether the volunteer has disputed this activity's hours (once is all)."""
+        return await self._one("SELECT 1 FROM hour_disputes WHERE activity_id = ? "
+                               "AND user_id = ?", (activity_id, user_id)) is not None
+
+    async def dispute(self, dispute_id: int) -> Any:
+        """A dispute row."""
+        return await self._one("SELECT * FROM hour_disputes WHERE id = ?", (dispute_id,))
+
+    async def decide_dispute(self, dispute_id: int, accepted: bool, by: int, now: float) -> bool:
+        """Accept or refuse an open dispute; False if it was decided already."""
+        return await self._changed(
+            "UPDATE hour_disputes SET status = ?, decided_by = ?, decided_at = ? "
+            "WHERE id = ? AND status = 'open'",
+            ("accepted" if accepted else "refused", by, now, dispute_id))
+
+    # -- formal volunteers -------------------------------------------------------------------
+
+    async def reach_formal(self, user_id: int, year: int, hours: float, now: float) -> bool:
+        """Record that a volunteer reached the year's threshold; False if they had."""
+        return await self._changed(
+            "INSERT OR IGNORE INTO formal_volunteers (user_id, year, hours, reached_at) "
+            "VALUES (?, ?, ?, ?)", (user_id, year, hours, now))
+
+    async def formal_in(self, user_id: int, year: int) -> bool:
+        """Whether a volunteer is a formal volunteer of `year`."""
+        return await self._one("SELECT 1 FROM formal_volunteers WHERE user_id = ? AND year = ?",
+                               (user_id, year)) is not None
 
     # -- recruitment cards -------------------------------------------------------------------
 

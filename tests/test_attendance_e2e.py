@@ -1,0 +1,238 @@
+"""On-site check-in and verified hours, end to end: the organiser shows a QR code that
+changes every minute and volunteers scan it (a photo of it taken home is refused minutes
+later); a volunteer may check in by sharing their location near the place instead (5 km away
+is refused); the organiser checks someone in by hand; at the end the organiser confirms the
+attendance list, hours are credited (none under 60% of the activity), a no-show is marked and
+counts against the attendance rate, a volunteer disputes once and the organiser decides;
+/hours shows the year by source, the stars and the formal-volunteer status.
+
+The town is the activities story's (tests/test_activities_e2e.py): Li leads the Red Vest Team
+and publishes "Tree planting" for Saturday 13 June 2026, 09:00-11:30, two places, at a map
+point in Guangminglu; the year's formal-volunteer threshold is set to 2 hours here.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from sandbox import SimMessage, SimUser
+from tests.conftest import SHANGHAI, Town
+from tests.flows import open_bot
+from tests.test_activities_e2e import (
+    LEADER_ID,
+    TEAMS,
+    TITLE,
+    buttons_of,
+    publish,
+    published_card,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+VENUE = (34.855, 117.570)  # the map point the organiser shares in publish()
+
+
+@pytest.fixture
+def town_settings(tmp_path: Path) -> dict[str, Any]:
+    """The activities town, with a formal-volunteer threshold of 2 hours a year."""
+    shutil.copy(ROOT / "themes.example.toml", tmp_path / "themes.toml")
+    (tmp_path / "teams.csv").write_text(TEAMS, encoding="utf-8")
+    return {"activities": {"themes_file": "themes.toml", "formal_hours": 2},
+            "areas": {"file": str(ROOT / "areas.example.csv")},
+            "volunteers": {"teams_file": str(tmp_path / "teams.csv")}}
+
+
+def at(hour: int, minute: int = 0, day: int = 13) -> datetime:
+    """A time on the day of the activity (or another day of June 2026), in Shanghai."""
+    return datetime(2026, 6, day, hour, minute, tzinfo=SHANGHAI)
+
+
+async def signed_up(town: Town, *people: SimUser) -> SimMessage:
+    """Li publishes; each person signs up from the group; the card is returned."""
+    assert town.vol1.id == LEADER_ID
+    for person in people:
+        if person not in (town.vol1, town.vol2):
+            town.volunteers.add_member(person)
+    await open_bot(town.vol1, *people)
+    card = await published_card(town, town.vol1)
+    for person in people:
+        await (await person.press("🙋 Sign up", message=card)).answer()
+        await person.wait_for(text="You are signed up for")
+    return card
+
+
+async def scanned_code(town: Town, purpose: str = "📲 Check-in code") -> str:
+    """The organiser shows the code; the /start payload its QR image holds, read back."""
+    await town.vol1.press(purpose)
+    qr = await town.vol1.wait_for(predicate=lambda m: m.kind == "photo")
+    image = Image.open(io.BytesIO(bytes(town.sb.world.files[qr.file_ids[-1]].data)))
+    (result,) = zxingcpp.read_barcodes(image)
+    link = result.text
+    assert link.startswith("https://t.me/") and "?start=" in link
+    return link.split("?start=")[1]
+
+
+async def test_a_volunteer_scans_the_code_at_the_venue_to_check_in_and_out(town: Town) -> None:
+    await signed_up(town, town.vol2)
+    town.clock.set(at(8, 55))
+    code = await scanned_code(town)
+    assert code.startswith("ci_1_")
+    await town.vol2.send(f"/start {code}")
+    done = await town.vol2.wait_for(text="Checked in to")
+    assert "08:55" in (done.text or "") and TITLE in (done.text or "")
+    await town.vol2.send(f"/start {code}")
+    await town.vol2.wait_for(text="You checked in to “Tree planting in Guangming Park” at 08:55 "
+                                   "already.")
+
+    town.clock.set(at(11, 31))
+    out = await scanned_code(town, "🏁 Check-out code")
+    assert out.startswith("co_1_")
+    await town.vol2.send(f"/start {out}")
+    await town.vol2.wait_for(text="Checked out of")
+
+
+async def test_a_photo_of_the_code_taken_home_is_refused_minutes_later(town: Town) -> None:
+    await signed_up(town, town.vol2)
+    town.clock.set(at(9, 0))
+    code = await scanned_code(town)
+    town.clock.set(at(9, 3))
+    await town.vol2.send(f"/start {code}")
+    await town.vol2.wait_for(text="This check-in code has expired")
+    forged = code[:-1] + ("A" if code[-1] != "A" else "B")
+    await town.vol2.send(f"/start {forged}")
+    await town.vol2.wait_for(text="This is not a valid check-in code")
+    other = code.replace("ci_1_", "ci_2_", 1)  # the same signature on another activity
+    await town.vol2.send(f"/start {other}")
+    await town.vol2.wait_for(text="This is not a valid check-in code")
+
+
+async def test_someone_without_a_place_or_outside_the_hours_cannot_check_in(town: Town) -> None:
+    await signed_up(town, town.vol2)
+    early = await (await town.vol1.press("📲 Check-in code")).answer()
+    assert early.show_alert and "opens at 2026-06-13 08:00" in (early.text or "")
+    town.clock.set(at(9, 10))
+    code = await scanned_code(town)
+    await open_bot(town.citizen)
+    await town.citizen.send(f"/start {code}")
+    await town.citizen.wait_for(text="You do not hold a place in")
+
+
+async def test_a_location_near_the_place_checks_in_and_5_km_away_does_not(town: Town) -> None:
+    card = await signed_up(town, town.vol2)
+    assert card is not None
+    town.clock.set(at(8, 50))
+    await town.vol2.press("📍 Check in here")
+    await town.vol2.wait_for(text="send your location")
+    await town.vol2.tap("📍 Send my location", latitude=VENUE[0] + 0.045, longitude=VENUE[1])
+    far = await town.vol2.wait_for(text="from the place")
+    assert "5.0 km" in (far.text or "") and "within 300 m" in (far.text or "")
+
+    await town.vol2.press("📍 Check in here")
+    await town.vol2.wait_for(text="send your location")
+    await town.vol2.tap("📍 Send my location", latitude=VENUE[0] + 0.001, longitude=VENUE[1])
+    await town.vol2.wait_for(text="Checked in to")
+    leaving = await town.vol2.wait_for(text="When you leave")
+    town.clock.set(at(11, 30))
+    await town.vol2.press("📍 Check out here", message=leaving)
+    await town.vol2.wait_for(text="send your location")
+    await town.vol2.tap("📍 Send my location", latitude=VENUE[0], longitude=VENUE[1] + 0.001)
+    await town.vol2.wait_for(text="Checked out of")
+
+
+async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is_decided(
+    town: Town,
+) -> None:
+    punctual, absent = town.vol2, town.citizen
+    await signed_up(town, punctual, absent)
+    town.clock.set(at(9, 0))
+    code = await scanned_code(town)
+    await punctual.send(f"/start {code}")
+    await punctual.wait_for(text="Checked in to")
+
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    text = listing.text or ""
+    assert "Zhang: 09:00 – —, 2.5 h · first activity" in text
+    assert "Alice: not checked in (a no-show when confirmed)" in text
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    credited = await punctual.wait_for(text="You were credited 2.5 h")
+    assert buttons_of(credited) == ["Dispute these hours"]
+    await punctual.wait_for(text="registered formal volunteer of 2026")
+    await town.vol1.wait_for(text="hours credited to 1, 1 no-show(s)")
+    again = await (await town.vol1.press_data("aconf:1")).answer()
+    assert again.show_alert and "confirmed already" in (again.text or "")
+
+    await punctual.send("/hours")
+    mine = await punctual.wait_for(text="Your service hours")
+    assert "2026: 2.5 h in all — requests 0 h, activities 2.5 h by check-in" in (mine.text or "")
+    assert "Registered formal volunteer of 2026" in (mine.text or "")
+
+    await town.vol1.send("/addhours 1 @nobody 1 helped")
+    await town.vol1.wait_for(text="I do not know")
+
+    # Zhang disputes once: the organiser accepts, the hours are replaced, not added.
+    await punctual.press("Dispute these hours", message=credited)
+    await punctual.wait_for(text="How many hours should it be")
+    await punctual.send("lots")
+    await punctual.wait_for(text="Please type the hours")
+    await punctual.send("2.25 I left a bit early")
+    await punctual.wait_for(text="was sent to the organiser")
+    dispute = await town.vol1.wait_for(text="disputes their hours")
+    assert "asks for 2.25 h" in (dispute.text or "")
+    await town.vol1.press("Accept 2.25 h", message=dispute)
+    await punctual.wait_for(text="Your dispute was accepted: 2.25 h")
+    second = await (await punctual.press("Dispute these hours", message=credited)).answer()
+    assert second.show_alert and "once" in (second.text or "")
+    await punctual.send("/hours")
+    mine = await punctual.wait_for(text="Your service hours")
+    assert "activities 0 h by check-in and 2.25 h added by hand" in (mine.text or "")
+
+
+async def test_the_organiser_checks_in_by_hand_and_adds_make_up_hours(town: Town) -> None:
+    await signed_up(town, town.vol2)
+    town.clock.set(at(9, 5))
+    await town.vol1.press("✋ Check in by hand")
+    await town.vol1.wait_for(text="press a name")
+    answer = await (await town.vol1.press("✋ Zhang")).answer()
+    assert answer.text == "Zhang checked in."
+    await town.vol2.wait_for(text="The organiser checked you in")
+
+    await town.vol1.send("/addhours 1 1004 9 stayed all day")
+    await town.vol1.wait_for(text="at most the activity's length (2.5 h)")
+    await town.vol1.send("/addhours 1 1004 1")
+    await town.vol1.wait_for(text="Usage: /addhours")
+    await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 came back to tidy up")
+    await town.vol1.wait_for(text="1 h added to Zhang")
+    await town.vol2.wait_for(text="were added to your record")
+    forged = await (await town.vol2.press_data("ahand:1:1004")).answer()
+    assert forged.show_alert and "Only the organiser" in (forged.text or "")
+
+
+async def test_a_no_show_counts_against_the_attendance_rate_the_organiser_sees(
+    town: Town,
+) -> None:
+    await signed_up(town, town.citizen)
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    await town.vol1.wait_for(text="hours credited to 0, 1 no-show(s)")
+
+    preview = await publish(town.vol1, start="2026-06-20 09:00")
+    await town.vol1.press("✅ Publish", message=preview)
+    await town.vol1.wait_for(text="#2")
+    card = await town.volunteers.wait_for(text="2026-06-20")
+    await (await town.citizen.press("🙋 Sign up", message=card)).answer()
+    town.clock.set(at(9, 30, day=20))
+    await town.vol1.press("✅ Attendance and hours")
+    second = await town.vol1.wait_for(text="Attendance of")
+    assert "Alice: not checked in (a no-show when confirmed) · came to 0% of 1" in (
+        second.text or "")
