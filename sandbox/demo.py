@@ -33,6 +33,7 @@ HOME = (34.8617, 117.5559)  # where 王奶奶 lives
 # part, so the demo tells the same story at any hour).
 DEFAULT_START = "2026-12-04T09:30:00+08:00"
 QUIET_MARGIN = 10.0  # seconds: how long before the demo saw the escalation it may have happened
+VENUE = (34.846, 117.551)  # the activity's map point: Guangminglu in the model district
 
 
 def show(kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
@@ -227,10 +228,94 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
         if not await bot.start(sb, morning + timedelta(seconds=30)):
             raise RuntimeError("the bot did not start again in the morning")
         await grandma.wait_for(text="转交服务中心", timeout=20)
+    credited = await play_activity(sb, bot, config, admin, li, volunteers)
     held = "" if night is None else f" (its citizen told at {night[0]:%H:%M}, after quiet hours)"
     print(f"\nDone: {ref.group(0)} went round the whole loop; {second_ref.group(0)} was reminded "
-          f"and escalated{held}; /stats answered with its figures and a chart. "
+          f"and escalated{held}; /stats answered with its figures and a chart; activity #1 was "
+          f"published, signed up for, checked into and out of, and {credited} h credited. "
           f"429s received: {sb.count_429}.")
+
+
+async def play_activity(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
+                        li: SimUser, volunteers: SimChat) -> str:
+    """Loop 2: the admin publishes an activity starting in 20 minutes, 李明 signs up from the
+    card and checks in by location; the bot restarts after the activity's end, 李明 checks out,
+    the admin confirms the attendance list and the hours are credited. The hours credited."""
+    tz = config.timezone
+    start = datetime.fromtimestamp(bot.now() + 20 * 60, tz).replace(second=0, microsecond=0)
+    end = start + timedelta(hours=1)
+    step(f"Loop 2 — the admin publishes an activity for {start:%H:%M}-{end:%H:%M}")
+    await admin.send("/publish")
+    await admin.wait_for(text="1/12", timeout=15)
+    await admin.send("重阳节陪老人包饺子")
+    await admin.wait_for(text="2/12")
+    await admin.press("光明路红马甲服务队")
+    await admin.wait_for(text="3/12")
+    await admin.press("🏙 全区")
+    await admin.wait_for(text="4/12")
+    await admin.send("光明路社区活动中心")
+    await admin.wait_for(text="5/12")
+    await admin.send_location(*VENUE)
+    await admin.wait_for(text="6/12")
+    await admin.send(f"{start:%Y-%m-%d %H:%M}")
+    await admin.wait_for(text="7/12")
+    await admin.send(f"{end:%Y-%m-%d %H:%M}")
+    await admin.wait_for(text="8/12")
+    await admin.press("10")
+    await admin.wait_for(text="9/12")
+    await admin.press("🙋 我来带队")
+    question = await admin.wait_for(predicate=lambda m: "10/12" in (m.text or "")
+                                    or "11/12" in (m.text or ""))
+    if "10/12" in (question.text or ""):  # the month has a theme
+        await admin.press("🎯 主题", message=question)
+        await admin.wait_for(text="11/12")
+    await admin.press("跳过 ⏭")
+    await admin.wait_for(text="12/12")
+    await admin.send("和老人一起包饺子、聊天。请带围裙。")
+    preview = await admin.wait_for(text="预览")
+    await admin.press("✅ 发布", message=preview)
+    await admin.wait_for(text="管理按钮", timeout=15)
+    card = await volunteers.wait_for(text="志愿活动招募", timeout=15)
+
+    step("李明 signs up from the card, and checks in on site by sharing his location")
+    await li.press("🙋 我要报名", message=card)
+    await li.wait_for(text="您已报名")
+    await admin.press("📲 签到码")
+    qr = await admin.wait_for(predicate=lambda m: m.kind == "photo", timeout=15)
+    saved = Path(tempfile.gettempdir()) / "civicloop-demo-checkin.png"
+    saved.write_bytes(bytes(sb.world.files[qr.file_ids[-1]].data))
+    print(f"  📲 the organiser's check-in QR code (it changes every minute), saved to {saved}")
+    await li.press("📍 现场签到")
+    await li.wait_for(text="发送您的位置")
+    await li.tap("📍 发送我的位置", latitude=VENUE[0] + 0.0005, longitude=VENUE[1])
+    await li.wait_for(text="签到。谢谢")
+    leaving = await li.wait_for(text="离开时")
+
+    after = end + timedelta(minutes=5)
+    step(f"The activity ends: the bot restarts at {after:%H:%M}; 李明 checks out, the admin "
+         "confirms the hours")
+    # The bot's clock jumps an hour at the restart, but the sandbox's flood limits run on real
+    # time: let the private chats' allowance refill first, as that hour would have (a bot just
+    # restarted cannot know how many messages it sent a moment ago).
+    full = float(sb.limits.private_burst)
+    await sb.wait_until(lambda: all(sb.limiter.private_room(person.id) >= full
+                                    for person in (admin, li)), timeout=10)
+    await bot.stop()
+    if not await bot.start(sb, after):
+        raise RuntimeError("the bot did not start again after the activity")
+    await li.press("📍 现场签退", message=leaving)
+    await li.wait_for(text="发送您的位置")
+    await li.tap("📍 发送我的位置", latitude=VENUE[0], longitude=VENUE[1] + 0.0005)
+    await li.wait_for(text="签退")
+    await admin.press("✅ 确认出勤和时长")
+    listing = await admin.wait_for(text="出勤名单", timeout=15)
+    await admin.press("✅ 确认出勤和时长", message=listing)
+    credited = await li.wait_for(text="记入")
+    hours = re.search(r"记入 ([0-9.]+) 小时", credited.text or "")
+    assert hours, credited.text
+    await li.send("/hours")
+    await li.wait_for(text="活动签到")
+    return hours.group(1)
 
 
 class BotProcess:

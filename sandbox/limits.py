@@ -49,6 +49,15 @@ class RateLimiter:
     _group_edits: dict[int, deque[float]] = field(default_factory=dict)
     _global: deque[float] = field(default_factory=deque)
 
+    def private_room(self, chat_id: int) -> float:
+        """How many messages a private chat could take at once now (its bucket, refilled)."""
+        lim = self.limits
+        bucket = self._buckets.get(chat_id)
+        if bucket is None:
+            return float(lim.private_burst)
+        return min(lim.private_burst,
+                   bucket.tokens + (self.clock() - bucket.stamp) * lim.private_per_second)
+
     def acquire(self, chat_id: int, chat_type: str, edit: bool = False) -> int:
         """Consume capacity and return 0, or return retry_after seconds (≥1) consuming nothing."""
         lim = self.limits
