@@ -122,3 +122,5 @@ HAND = kind("ahand", ID, ID)  # the organiser checks a volunteer in by hand: act
 CONFIRM_HOURS = kind("aconf", ID)  # the organiser confirms the attendance list and its hours
 DISPUTE = kind("adisp", ID)  # a volunteer disputes their hours of an activity (once)
 DECIDE_DISPUTE = kind("adec", ID, "[yn]")  # the organiser accepts or refuses a dispute
+EVENTS = kind("events", "near|all")  # /events: the nearest to me, or all by date
+EVENT = kind("event", ID)  # one activity's details (and Sign up) from /events

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.context import Answer
 from handlers import errors
 from handlers.common import answer, callback_args, services, who
 
@@ -166,3 +167,24 @@ async def decide_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     dispute, choice = callback_args(update)
     await answer(update, await svc.run(who(update), svc.attendance.decide, int(dispute),
                                        choice == "y"))
+
+
+async def events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/events: upcoming activities anyone can see, nearest first after sharing a location."""
+    svc = services(context)
+    await svc.run(who(update), svc.signups.events_command)
+
+
+async def events_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Nearest to me, or All by date, under /events."""
+    svc = services(context)
+    (choice,) = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.signups.events_button, choice))
+
+
+async def event_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One activity's details (with Sign up) from /events."""
+    svc = services(context)
+    (activity,) = callback_args(update)
+    await svc.run(who(update), svc.signups.show, int(activity))
+    await answer(update, Answer())

@@ -67,6 +67,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("addhours", activities.add_hours, Menu.VOLUNTEER, private_only=True),
     # Everyone, in private or a group (set and clear are the centre admins': the service checks)
     Command("theme", activities.theme, Menu.CITIZEN),
+    Command("events", activities.events, Menu.CITIZEN, private_only=True),
     Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
     Command("lang", citizen.lang, Menu.CITIZEN, private_only=True),
     Command("help", citizen.help_command, Menu.CITIZEN, private_only=True),
@@ -131,6 +132,8 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.CONFIRM_HOURS, activities.confirm_hours),
     (buttons.DISPUTE, activities.dispute_button),
     (buttons.DECIDE_DISPUTE, activities.decide_button),
+    (buttons.EVENTS, activities.events_button),
+    (buttons.EVENT, activities.event_button),
 )
 
 

@@ -44,7 +44,8 @@ def town_settings(tmp_path: Path) -> dict[str, Any]:
 
 
 async def publish(leader: SimUser, capacity: str = "2", start: str = "2026-06-13 09:00",
-                  end: str = "11:30") -> SimMessage:
+                  end: str = "11:30", point: tuple[float, float] = (34.855, 117.570)
+                  ) -> SimMessage:
     """The team leader walks through /publish up to the preview, which is returned."""
     await leader.send("/publish")
     await leader.wait_for(text="1/12")
@@ -52,7 +53,7 @@ async def publish(leader: SimUser, capacity: str = "2", start: str = "2026-06-13
     await leader.wait_for(text="4/12")  # one team, and its area: nothing to choose
     await leader.send(PLACE)
     await leader.wait_for(text="5/12")
-    await leader.send_location(34.855, 117.570)
+    await leader.send_location(*point)
     await leader.wait_for(text="6/12")
     await leader.send(start)
     await leader.wait_for(text="7/12")
@@ -505,3 +506,36 @@ async def test_a_teams_own_group_gets_its_cards_too(town: Town) -> None:
     card = await team_group.wait_for(text="Volunteers wanted")
     await (await town.vol2.press("🙋 Sign up", message=card)).answer()
     await card_now(town, card, "1 left")
+
+
+# -- /events: activities for everyone ------------------------------------------------------------
+
+
+async def test_a_citizen_sees_upcoming_activities_nearest_first_and_signs_up(town: Town) -> None:
+    """Two activities: the sooner one far from the citizen, the later one next door; shared
+    location puts the nearer first with its distance; Details opens one with Sign up."""
+    await open_bot(town.vol1)
+    grandma = town.grandma
+    await grandma.send("/start")
+    await grandma.wait_for(text="选择")
+    await published_card(town, town.vol1)  # Guangming Park, 13 June, 5 km from her
+    preview = await publish(town.vol1, start="2026-06-20 09:00", point=(34.899, 117.57))
+    await town.vol1.press("✅ Publish", message=preview)
+    await town.vol1.wait_for(text="#2")
+
+    await grandma.send("/events")
+    listing = await grandma.wait_for(text="近期志愿活动")
+    text = listing.text or ""
+    assert text.index("#1") < text.index("#2")  # by date
+    await grandma.press("📍 离我最近", message=listing)
+    await grandma.wait_for(text="请点下面的按钮发送您的位置")
+    await grandma.tap("📍 发送我的位置", latitude=34.90, longitude=117.57)
+    near = await grandma.wait_for(text="近期志愿活动")
+    text = near.text or ""
+    assert text.index("#2") < text.index("#1")
+    assert "距您 111 m" in text and "距您 5.0 km" in text
+    await grandma.press("#1 详情", message=near)
+    shown = await grandma.wait_for(text=TITLE)
+    assert buttons_of(shown)[0] == "🙋 我要报名"
+    await grandma.press("🙋 我要报名", message=shown)
+    await grandma.wait_for(text="您已报名")

@@ -15,7 +15,8 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
     assert {f.name: f.value for f in Flow} == {
         "INTAKE": "intake", "DONE_NOTE": "done", "COMMENT": "comment", "JOIN": "join",
         "REJECT_REASON": "reject", "THEME": "theme", "PUBLISH": "publish",
-        "CHECK_IN": "checkin", "DISPUTE": "dispute"}
+        "CHECK_IN": "checkin", "DISPUTE": "dispute",
+        "EVENTS": "events"}
     assert {Flow.INTAKE, Flow.JOIN} == RESUMABLE
 
 

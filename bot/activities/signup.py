@@ -17,10 +17,12 @@ from bot import buttons, ui
 from bot.activities import render
 from bot.activities.board import Board
 from bot.activities.publishing import Publishing
-from bot.context import Answer, Env
+from bot.areas.tree import distance_km
+from bot.context import Answer, Env, Said
+from bot.dialogs import Flow
 from bot.requests.loop import RequestLoop
 from bot.unit import ActorUnit, Unit
-from storage import Activity, Outgoing, Signup, Timer
+from storage import Activity, Dialog, Outgoing, Signup, Timer
 from storage.models import ACTIVITY_CANCELLED, SIGNED, WAITING
 
 LISTED = 8  # activities listed (each with its button) by /activities
@@ -229,6 +231,63 @@ class Signups:
             return set()
         return set(tree.ancestry(area_id))
 
+    # -- /events: what citizens can see ------------------------------------------------------
+
+    async def events_command(self, unit: ActorUnit) -> None:
+        """/events: upcoming activities for everyone, soonest first, with Nearest to me."""
+        await self._events(unit, None)
+
+    async def events_button(self, unit: ActorUnit, choice: str) -> Answer:
+        """Nearest to me (asks for the location) or All by date."""
+        if choice == "all":
+            await self._events(unit, None)
+            return Answer()
+        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.EVENTS, "location", {})
+        keyboard = ui.reply_keyboard([[{"text": unit.t("attendance.send_location"),
+                                        "request_location": True}]])
+        unit.send(ui.message(unit.user_id, unit.t("events.ask_location"), keyboard))
+        return Answer()
+
+    async def on_message(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
+        """The location /events waits for: the activities nearest it first."""
+        if said.kind != "location" or said.latitude is None or said.longitude is None:
+            return [ui.message(unit.user_id, unit.t("attendance.want_location"))]
+        await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.EVENTS)
+        unit.send(ui.message(unit.user_id, unit.t("events.sorted_near"), ui.REMOVE_KEYBOARD))
+        await self._events(unit, (said.latitude, said.longitude))
+        return []
+
+    async def _events(self, unit: ActorUnit, near: tuple[float, float] | None) -> None:
+        now = unit.now()
+        upcoming = [a for a in await unit.repo.activities.upcoming(now, 500)
+                    if a.status != ACTIVITY_CANCELLED]
+        if near is not None:
+            def away(activity: Activity) -> float:
+                if activity.latitude is None or activity.longitude is None:
+                    return float("inf")  # no map point: after those that have one
+                return distance_km(near[0], near[1], activity.latitude, activity.longitude)
+
+            upcoming.sort(key=lambda a: (away(a), a.starts_at, a.id))
+        if not upcoming:
+            unit.send(ui.message(unit.user_id, unit.t("events.none")))
+            return
+        lines = [unit.t("events.title")]
+        rows = []
+        for activity in upcoming[:LISTED]:
+            line = render.list_line(self.env, activity, unit.language)
+            if (near is not None and activity.latitude is not None
+                    and activity.longitude is not None):
+                metres = 1000 * distance_km(near[0], near[1], activity.latitude,
+                                            activity.longitude)
+                line += unit.t("events.distance", distance=_distance(metres))
+            lines.append(line)
+            rows.append([(unit.t("events.details", id=activity.id),
+                          buttons.EVENT.data(activity.id))])
+        rows.append([(unit.t("events.near"), buttons.EVENTS.data("near")),
+                     (unit.t("events.all"), buttons.EVENTS.data("all"))])
+        unit.send(ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX),
+                             ui.inline(rows)))
+
     # -- timers ------------------------------------------------------------------------------
 
     async def fire(self, unit: Unit, timer: Timer) -> None:
@@ -254,6 +313,11 @@ class Signups:
                     (self.env.t(lang, "attendance.check_in_here"),
                      buttons.CHECK_IN_HERE.data(activity.id))]])
             unit.send(message)
+
+
+def _distance(metres: float) -> str:
+    """"850 m", "5.2 km"."""
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
 
 
 def _hours(seconds: float) -> str:

@@ -230,6 +230,8 @@ class Intake:
             out = await self.publishing.on_message(unit, dialog, said)
         elif dialog.flow in (Flow.CHECK_IN, Flow.DISPUTE):
             out = await self.attendance.on_message(unit, dialog, said)
+        elif dialog.flow == Flow.EVENTS:
+            out = await self.signups.on_message(unit, dialog, said)
         else:
             await self._end(repo, who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
