@@ -115,7 +115,7 @@ SIGN_UP = kind("asign", ID)  # on a recruitment card: a place, or the waitlist w
 QUIT = kind("aquit", ID)  # a volunteer cancels their sign-up (or declines a place offered)
 QUIT_YES = kind("aquitok", ID)
 # An organiser's controls of one activity.
-MANAGE = kind("aman", ID, "list|close|open|cancel|qrin|qrout|hand|confirm")
+MANAGE = kind("aman", ID, "list|close|open|cancel|qrin|qrout|hand|confirm|edit")
 CANCEL_ACTIVITY = kind("acancel", ID, "[yn]")
 CHECK_IN_HERE = kind("aloc", ID)  # check in (or out) by sharing one's location
 HAND = kind("ahand", ID, ID)  # the organiser checks a volunteer in by hand: activity, user
@@ -124,3 +124,4 @@ DISPUTE = kind("adisp", ID)  # a volunteer disputes their hours of an activity (
 DECIDE_DISPUTE = kind("adec", ID, "[yn]")  # the organiser accepts or refuses a dispute
 EVENTS = kind("events", "near|all")  # /events: the nearest to me, or all by date
 EVENT = kind("event", ID)  # one activity's details (and Sign up) from /events
+EDIT_FIELD = kind("aedit", ID, "title|place|time|capacity|description")  # what to change

@@ -23,6 +23,7 @@ class Flow(StrEnum):
     PUBLISH = "publish"  # an organiser publishing an activity (bot/activities/publishing.py)
     CHECK_IN = "checkin"  # waiting for the location a volunteer checks in with (attendance.py)
     DISPUTE = "dispute"  # a volunteer's hours and reason disputing an activity's hours
+    EDIT_ACTIVITY = "aedit"  # an organiser changing one detail of a published activity
     EVENTS = "events"  # waiting for the location /events lists the nearest activities to
 
 

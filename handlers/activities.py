@@ -188,3 +188,11 @@ async def event_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     (activity,) = callback_args(update)
     await svc.run(who(update), svc.signups.show, int(activity))
     await answer(update, Answer())
+
+
+async def edit_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Which detail of a published activity to change."""
+    svc = services(context)
+    activity, field = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.publishing.edit_field, int(activity),
+                                       field))

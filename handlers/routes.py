@@ -134,6 +134,7 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.DECIDE_DISPUTE, activities.decide_button),
     (buttons.EVENTS, activities.events_button),
     (buttons.EVENT, activities.event_button),
+    (buttons.EDIT_FIELD, activities.edit_button),
 )
 
 

@@ -539,3 +539,56 @@ async def test_a_citizen_sees_upcoming_activities_nearest_first_and_signs_up(tow
     assert buttons_of(shown)[0] == "🙋 我要报名"
     await grandma.press("🙋 我要报名", message=shown)
     await grandma.wait_for(text="您已报名")
+
+
+# -- editing a published activity ----------------------------------------------------------------
+
+
+async def test_the_organiser_changes_the_time_and_the_places_and_everyone_is_told(
+    town: Town,
+) -> None:
+    leader, first, waiting = town.vol1, town.vol2, town.citizen
+    town.volunteers.add_member(waiting)
+    await open_bot(leader, first, waiting)
+    card = await published_card(town, leader)
+    await (await first.press("🙋 Sign up", message=card)).answer()
+    await first.wait_for(text="You are signed up for")
+    card = await card_now(town, card, "1 left")
+
+    await leader.press("✏️ Edit")
+    await leader.wait_for(text="What to change")
+    await leader.press("Date and time")
+    await leader.wait_for(text="Type the new start")
+    await leader.send("2026-06-13 08:00")
+    ask_end = await leader.wait_for(text="Type the new end")
+    assert "2026-06-13 10:30" in (ask_end.text or "")  # the same length, for reference
+    await leader.send("10:00")
+    await leader.wait_for(text="is changed; 1 people were told")
+    told = await first.wait_for(text="has changed")
+    assert "2026-06-13 09:00–11:30 → 2026-06-13 08:00–10:00" in (told.text or "")
+    card = await card_now(town, card, "2026-06-13 08:00–10:00")
+
+    # The reminder follows the new time: the day before at 08:00, not 09:00.
+    town.clock.set(datetime(2026, 6, 12, 8, 1, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    await first.wait_for(text="Tomorrow")
+
+    # One place only: the next sign-up waits; two places again: it moves up, and is told.
+    await leader.press("✏️ Edit")
+    await leader.press("Places")
+    await leader.wait_for(text="number of volunteers")
+    await leader.send("1")
+    await leader.wait_for(text="is changed")
+    card = await card_now(town, card, "Full (1)")
+    await (await waiting.press("⏳ Join the waitlist", message=card)).answer()
+    await waiting.wait_for(text="number 1 on the waitlist")
+    await leader.press("✏️ Edit")
+    await leader.press("Places")
+    await leader.wait_for(text="number of volunteers")
+    await leader.send("lots")
+    await leader.wait_for(text="as a number from 1 to 10000")
+    await leader.send("2")
+    await waiting.wait_for(text="A place freed up")
+    notice = await waiting.wait_for(text="has changed")
+    assert "Places: 1 → 2" in (notice.text or "")
+    await card_now(town, card, "Full (2); 0 on the waitlist")

@@ -25,7 +25,7 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "act": ("0a1b2c", "team", "guangming-red"), "asign": (12,), "aquit": (12,),
     "aquitok": (12,), "aman": (12, "close"), "acancel": (12, "y"),
     "aloc": (12,), "ahand": (12, 1003), "aconf": (12,), "adisp": (12,), "adec": (3, "n"),
-    "events": ("near",), "event": (12,),
+    "events": ("near",), "event": (12,), "aedit": (12, "time"),
 }
 
 

@@ -517,7 +517,8 @@ class Publishing:
              (unit.t("manage.hand"), manage.data(activity.id, "hand"))],
             [(unit.t("manage.code_in"), manage.data(activity.id, "qrin")),
              (unit.t("manage.code_out"), manage.data(activity.id, "qrout"))],
-            [(unit.t("manage.confirm"), manage.data(activity.id, "confirm"))],
+            [(unit.t("manage.confirm"), manage.data(activity.id, "confirm")),
+             (unit.t("manage.edit"), manage.data(activity.id, "edit"))],
             [(unit.t(toggle[1]), manage.data(activity.id, toggle[0])),
              (unit.t("manage.cancel"), manage.data(activity.id, "cancel"))],
         ])
@@ -533,6 +534,13 @@ class Publishing:
             return Answer()
         if activity.status == ACTIVITY_CANCELLED:
             return Answer(unit.t("manage.already_cancelled"), alert=True)
+        if action == "edit":
+            fields = ("title", "place", "time", "capacity", "description")
+            unit.send(ui.message(unit.user_id, unit.t("edit.which", title=activity.title),
+                                 ui.inline([[(unit.t(f"edit.field.{name}"),
+                                              buttons.EDIT_FIELD.data(activity.id, name))]
+                                            for name in fields])))
+            return Answer()
         if action == "cancel":
             signed = activity.signed + activity.waiting
             unit.send(ui.message(unit.user_id, unit.t(
@@ -577,6 +585,84 @@ class Publishing:
         unit.send(ui.edit_text(chat_id, message_id, unit.t(
             "manage.cancelled", title=activity.title, count=len(people))))
         return Answer(unit.t("manage.cancelled_toast"))
+
+    # -- editing a published activity --------------------------------------------------------
+
+    async def edit_field(self, unit: ActorUnit, activity_id: int, field: str) -> Answer:
+        """Change one detail: the new value is asked for (the time: the start, then the end)."""
+        activity = await unit.repo.activities.activity(activity_id)
+        if activity is None or not await self.may_manage(unit, unit.user_id, activity):
+            return Answer(unit.t("manage.not_yours"), alert=True)
+        if activity.status == ACTIVITY_CANCELLED:
+            return Answer(unit.t("manage.already_cancelled"), alert=True)
+        if unit.now() >= activity.starts_at:
+            return Answer(unit.t("edit.started"), alert=True)
+        step = "start" if field == "time" else field
+        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.EDIT_ACTIVITY, step,
+                                    {"activity": activity.id, "id": secrets.token_hex(3)})
+        values: dict[str, Any] = {"example": self._example(unit.now()), "max": {
+            "title": TITLE_MAX, "place": PLACE_MAX, "description": DESCRIPTION_MAX}.get(step, 0)}
+        unit.send(ui.message(unit.user_id, unit.t(f"edit.ask.{step}", **values)))
+        return Answer()
+
+    async def on_edit(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
+        """The new value of the detail being changed: checked like the publishing dialog's
+        answers, then applied; everyone signed up or waiting is told what changed."""
+        repo, user_id = unit.repo, unit.user_id
+        if said.kind == "command":
+            return [ui.message(user_id, unit.t("edit.command_mid_dialog"))]
+        activity = await repo.activities.activity(int(dialog.data["activity"]))
+        if (activity is None or activity.status == ACTIVITY_CANCELLED
+                or not await self.may_manage(unit, user_id, activity)):
+            await self.loop.pop_dialog(repo, user_id, Flow.EDIT_ACTIVITY)
+            return [ui.message(user_id, unit.t("manage.not_yours"))]
+        answer = await self._read(unit, dialog, dialog.step, said)
+        if isinstance(answer, str):
+            return [ui.message(user_id, answer)]
+        if dialog.step == "start":  # the end comes next, read against the new start
+            await repo.people.save_dialog(Dialog(user_id, Flow.EDIT_ACTIVITY, "end",
+                                                 {**dialog.data, **answer}), unit.now())
+            length = activity.ends_at - activity.starts_at
+            return [ui.message(user_id, unit.t("edit.ask.end", same=render_time(
+                self.env, float(answer["start"]) + length)))]
+        await self.loop.pop_dialog(repo, user_id, Flow.EDIT_ACTIVITY)
+        changes = {**dialog.data, **answer}
+        if "end" in changes:
+            fields = {"starts_at": float(changes["start"]), "ends_at": float(changes["end"])}
+            before = render.when(self.env, activity)
+        else:
+            name = dialog.step
+            fields = {name: changes[name]}
+            before = str(getattr(activity, name))
+        await repo.activities.change(activity.id, fields, unit.now())
+        changed = await repo.activities.activity(activity.id)
+        assert changed is not None
+        if "starts_at" in fields:  # the reminders follow the new time
+            await repo.timers.cancel_timers(unit.now(), activity_id=activity.id)
+            await self.schedule_reminders(unit, changed)
+        if "capacity" in fields:  # more places: those waiting move up, in order
+            for _ in range(changed.places_left):
+                promoted = await repo.activities.promote_first_waiting(activity.id, unit.now())
+                if promoted is None:
+                    break
+                lang = await self.loop.language_of(repo, promoted.user_id)
+                unit.send(ui.message(promoted.user_id, self.env.t(
+                    lang, "signup.promoted", title=changed.title,
+                    when=render.when(self.env, changed), place=changed.place)))
+            changed = await repo.activities.activity(activity.id) or changed
+        after = (render.when(self.env, changed) if "starts_at" in fields
+                 else str(fields[next(iter(fields))]))
+        label_key = "time" if "starts_at" in fields else next(iter(fields))
+        for signup in await repo.activities.signups(activity.id):
+            lang = await self.loop.language_of(repo, signup.user_id)
+            unit.send(ui.message(signup.user_id, self.env.t(
+                lang, "edit.changed_notice", title=changed.title,
+                what=self.env.t(lang, f"edit.field.{label_key}"), before=ui.clip(before, 300),
+                after=ui.clip(after, 300))))
+        await self.board.redraw(unit, activity.id)
+        return [ui.message(user_id, unit.t("edit.done", title=changed.title,
+                                           count=changed.signed + changed.waiting),
+                           self.controls(unit, changed))]
 
     async def roster(self, unit: ActorUnit, activity: Activity) -> list[Outgoing]:
         """Who holds a place and who waits, in the order they came (names only)."""

@@ -228,6 +228,8 @@ class Intake:
             out = await self.themes.on_message(unit, dialog, said)
         elif dialog.flow == Flow.PUBLISH:
             out = await self.publishing.on_message(unit, dialog, said)
+        elif dialog.flow == Flow.EDIT_ACTIVITY:
+            out = await self.publishing.on_edit(unit, dialog, said)
         elif dialog.flow in (Flow.CHECK_IN, Flow.DISPUTE):
             out = await self.attendance.on_message(unit, dialog, said)
         elif dialog.flow == Flow.EVENTS:

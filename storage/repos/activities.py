@@ -75,6 +75,15 @@ class ActivitiesRepo(Aggregate):
                               (draft, organiser_id))
         return Activity.from_row(row) if row is not None else None
 
+    async def change(self, activity_id: int, fields: dict[str, Any], now: float) -> None:
+        """Change details of an activity (title, place, time, capacity, description)."""
+        allowed = {"title", "place", "starts_at", "ends_at", "capacity", "description"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"not a detail that can change: {sorted(set(fields) - allowed)}")
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        self._write(f"UPDATE activities SET {columns}, updated_at = ? WHERE id = ?",
+                    (*fields.values(), now, activity_id))
+
     async def close_signup(self, activity_id: int, now: float) -> bool:
         """Close an open activity's sign-up; False if it was not open."""
         return await self._changed(
