@@ -51,8 +51,10 @@ def test_a_role_menu_holds_its_own_commands_and_those_of_the_roles_below() -> No
     chain = [Menu.CITIZEN, Menu.VOLUNTEER, Menu.AREA_ADMIN, Menu.CENTRE_ADMIN]
     for lower, higher in itertools.pairwise(chain):
         assert set(menus[lower]) < set(menus[higher])
-    assert menus[Menu.CITIZEN] == ("start", "new", "my", "theme", "join", "lang", "help",
-                                   "mydata", "forget", "cancel")
+    assert menus[Menu.CITIZEN] == ("start", "new", "my", "theme", "events", "join", "lang",
+                                   "help", "mydata", "forget", "cancel")
+    assert {"activities", "publish", "addhours"} <= set(menus[Menu.VOLUNTEER]) - set(
+        menus[Menu.CITIZEN])
     assert "theme" in menus[Menu.VOLUNTEER] and "theme" not in menus[Menu.GROUP_ADMIN]
     assert menus[Menu.GROUP_ADMIN] == ("bind", "bindings", "stats")
     assert "grant" in menus[Menu.CENTRE_ADMIN] and "grant" not in menus[Menu.AREA_ADMIN]
