@@ -26,6 +26,7 @@ from bot.delivery.sender import Sender
 from bot.ops.http import OpsServer
 from bot.people.menus import CommandMenus, Menu
 from bot.people.roles import Roles
+from bot.reports.activities import ActivityFigures
 from bot.reports.export import Exports
 from bot.reports.stats import Statistics
 from bot.requests.casework import Casework
@@ -103,6 +104,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
                       remind=schedule.to_citizen)
     schedule.activity_timers = signups.fire
     attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
+    figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
                     publishing=publishing, signups=signups, attendance=attendance)
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
@@ -118,8 +120,9 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         jobs=jobs,
         admin=AdminConsole(env=env, loop=loop, roles=roles, menus=command_menus,
                            reloader=reloader),
-        stats=Statistics(env=env, loop=loop, roles=roles, jobs=jobs),
-        exports=Exports(env=env, roles=roles, jobs=jobs, volunteers=volunteers),
+        stats=Statistics(env=env, loop=loop, roles=roles, jobs=jobs, activities=figures),
+        exports=Exports(env=env, roles=roles, jobs=jobs, volunteers=volunteers,
+                        activities=figures),
         casework=Casework(env=env, loop=loop, roles=roles, leave_form=intake.cancel_command),
         menus=command_menus,
         ops=OpsServer(env, sender),

@@ -236,3 +236,52 @@ async def test_a_no_show_counts_against_the_attendance_rate_the_organiser_sees(
     second = await town.vol1.wait_for(text="Attendance of")
     assert "Alice: not checked in (a no-show when confirmed) · came to 0% of 1" in (
         second.text or "")
+
+
+async def test_stats_and_the_export_count_activities_attendance_and_hours(town: Town) -> None:
+    """/stats has a section on activities for the same period, and /export activities sends
+    the activities as XLSX and CSV with the same figures; an area admin elsewhere sees none."""
+    punctual, absent = town.vol2, town.citizen
+    await signed_up(town, punctual, absent)
+    town.clock.set(at(9, 0))
+    code = await scanned_code(town)
+    await punctual.send(f"/start {code}")
+    await punctual.wait_for(text="Checked in to")
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    await town.vol1.wait_for(text="hours credited to 1")
+
+    admin = town.admin
+    await open_bot(admin)
+    await admin.send("/stats 2026-06")
+    stats = await admin.wait_for(text="Volunteer activities")
+    text = stats.text or ""
+    for words in ("Activities: 1 held or planned, 0 cancelled; attendance confirmed for 1",
+                  "Places 2; signed up 2; on waitlists 0",
+                  "1 of 2 came (50.0%); no-shows 1", "Verified hours: 2.5 h",
+                  "Registered formal volunteers of 2026: 1", "2026-06: 1, 2.5 h",
+                  "Caring for the young and the old: 1, 2.5 h",
+                  "Guangminglu Subdistrict Institute: 1, 2.5 h",
+                  "Guangminglu Red Vest Team: 1, 2.5 h"):
+        assert words in text, words
+
+    await admin.send("/export activities 2026-06")
+    await admin.wait_for(text="Preparing the activities")
+    csv_file = await admin.wait_for(
+        predicate=lambda m: m.kind == "document" and (m.raw["document"]["file_name"]
+                                                      .endswith(".csv")), timeout=15)
+    content = bytes(town.sb.world.files[csv_file.raw["document"]["file_id"]].data)
+    header, row = content.decode("utf-8-sig").splitlines()[:2]
+    assert header.startswith("Number,Title,Team,Area,Theme")
+    assert row.startswith(f"1,{TITLE},Guangminglu Red Vest Team,")
+    assert row.endswith(",open,2,2,0,1,1,2.5,yes")
+
+    await town.grandma.send("/start")
+    await town.grandma.wait_for(text="选择")
+    await admin.send(f"/grant {town.grandma.id} zhongxinjie")
+    await admin.wait_for(text="is now an admin")
+    await town.grandma.send("/stats 2026-06")
+    theirs = await town.grandma.wait_for(text="统计")
+    assert "志愿服务活动" not in (theirs.text or "")

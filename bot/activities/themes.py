@@ -73,6 +73,11 @@ class MonthThemes:
         file's; None if there is neither."""
         return (await self._themes(unit.repo, [(year, month)], lang)).get((year, month))
 
+    async def in_months(self, repo: Repo, months: list[Month], lang: str
+                        ) -> dict[Month, ShownTheme]:
+        """The themes of several months in `lang` (a job's read, outside a unit of work)."""
+        return await self._themes(repo, months, lang)
+
     def this_month(self) -> Month:
         """The current month in the configured time zone, by the injected clock."""
         moment = datetime.fromtimestamp(self.env.now(), self.env.config.timezone)

@@ -27,6 +27,7 @@ from bot.config import Config
 from bot.context import Env, Who
 from bot.i18n import Catalogs
 from bot.people.roles import Role, Roles
+from bot.reports.activities import ActivityFigures
 from bot.reports.periods import Period, looks_like_period, parse_period
 from bot.requests import render
 from bot.schedule.jobs import Jobs
@@ -366,11 +367,13 @@ def period_stem(period: Period) -> str:
 class Exports:
     """Answers /export [period] [area] and /export volunteers."""
 
-    def __init__(self, env: Env, roles: Roles, jobs: Jobs, volunteers: Volunteers) -> None:
+    def __init__(self, env: Env, roles: Roles, jobs: Jobs, volunteers: Volunteers,
+                 activities: ActivityFigures) -> None:
         self.env = env
         self.roles = roles
         self.jobs = jobs
         self.volunteers = volunteers
+        self.activities = activities  # /export activities
         jobs.register("export", self.export_job)
 
     async def export(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
@@ -383,9 +386,33 @@ class Exports:
                 return
             await self._area_volunteers(unit, chat_id, role)
             return
+        if args and args[0].lower() in ("activities", "活动"):
+            await self._activities(unit, chat_id, args[1:])
+            return
         repo, lang, who = unit.repo, unit.language, unit.who
         text = await self._queue(repo, who, chat_id, args, lang)
         unit.send([ui.message(chat_id, text)])
+
+    async def _activities(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
+        """/export activities [period] [area]: within the admin's reach, like requests."""
+        lang, tree = unit.language, self.env.config.areas
+        role = await self.roles.of(unit.repo, unit.user_id)
+        if role is None:
+            unit.send(ui.message(chat_id, unit.t("admin.not_admin")))
+            return
+        places = [a for a in args if not looks_like_period(a, tree)]
+        if len(places) > 1 or len(args) - len(places) > 1:
+            unit.send(ui.message(chat_id, unit.t("activity_stats.usage")))
+            return
+        area: str | None = None
+        if places:
+            area, refusal = self._area(role, places[0], lang)
+            if refusal:
+                unit.send(ui.message(chat_id, refusal))
+                return
+        area_ids, label = self._scope(role, area, lang)
+        periods = [a for a in args if looks_like_period(a, tree)]
+        await self.activities.export(unit, chat_id, periods, area_ids, label)
 
     async def _queue(self, repo: Repo, who: Who, chat_id: int, args: list[str],
                      lang: str) -> str:

@@ -32,6 +32,7 @@ from bot.context import Env
 from bot.i18n import Raw
 from bot.people.roles import Role, Roles
 from bot.reports import charts
+from bot.reports.activities import ActivityFigures
 from bot.reports.charts import Bar, Chart
 from bot.reports.periods import Period, looks_like_period, parse_period, whole_time
 from bot.requests import render
@@ -64,11 +65,13 @@ class Scope:
 class Statistics:
     """Answers /stats [period] [area] with text now and a PNG chart from a background job."""
 
-    def __init__(self, env: Env, loop: RequestLoop, roles: Roles, jobs: Jobs) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, roles: Roles, jobs: Jobs,
+                 activities: ActivityFigures) -> None:
         self.env = env
         self.loop = loop
         self.roles = roles
         self.jobs = jobs
+        self.activities = activities  # loop 2's section, after the requests'
         jobs.register("chart", self.chart_job)
 
     # -- the command ------------------------------------------------------------------------
@@ -89,6 +92,9 @@ class Statistics:
                 period, scope = asked
                 found = await sql.cohort(repo, period.start, period.end, scope.area_ids)
                 lines = self.text(lang, period, scope, found)
+                lines += await self.activities.lines(
+                    unit, lang, period.start, period.end,
+                    None if scope.area_ids is None else list(scope.area_ids))
                 if found.total.collected:
                     await self.jobs.submit(repo, "chart", chat_id, who.user_id, lang,
                                            _params(period, scope))

@@ -294,6 +294,47 @@ class ActivitiesRepo(Aggregate):
         return await self._one("SELECT 1 FROM formal_volunteers WHERE user_id = ? AND year = ?",
                                (user_id, year)) is not None
 
+    # -- figures (/stats, /export activities) -----------------------------------------------
+
+    async def figures(self, start: float, end: float, area_ids: list[str] | None
+                      ) -> list[Any]:
+        """Every activity starting in [start, end) within `area_ids` (None: all, those of the
+        whole district included), with its sign-ups, attendance, no-shows and confirmed
+        hours."""
+        where = ""
+        params: tuple[Any, ...] = (start, end)
+        if area_ids is not None:
+            where = f" AND a.area_id IN ({','.join('?' * len(area_ids))})"
+            params += tuple(area_ids)
+        return await self._all(
+            "SELECT a.id, a.title, a.status, a.capacity, a.team_id, a.area_id, a.theme_year, "
+            "a.theme_month, a.starts_at, a.ends_at, a.confirmed_at, a.place, "
+            "(SELECT COUNT(*) FROM activity_signups s WHERE s.activity_id = a.id "
+            " AND s.status = 'signed') AS signed, "
+            "(SELECT COUNT(*) FROM activity_signups s WHERE s.activity_id = a.id "
+            " AND s.status = 'waiting') AS waiting, "
+            "(SELECT COUNT(*) FROM activity_signups s WHERE s.activity_id = a.id "
+            " AND s.status = 'signed' AND s.checked_in_at IS NOT NULL) AS attended, "
+            "(SELECT COUNT(*) FROM activity_signups s WHERE s.activity_id = a.id "
+            " AND s.no_show = 1) AS no_shows, "
+            "(SELECT COALESCE(SUM(h.hours), 0) FROM activity_hours h "
+            " WHERE h.activity_id = a.id AND h.status = 'confirmed') AS hours "
+            f"FROM activities a WHERE a.starts_at >= ? AND a.starts_at < ?{where} "
+            "ORDER BY a.starts_at, a.id", params)
+
+    async def formal_count(self, year: int, area_ids: list[str] | None) -> int:
+        """How many volunteers are formal volunteers of `year` (of these areas: by the area
+        they registered in)."""
+        if area_ids is None:
+            row = await self._one("SELECT COUNT(*) FROM formal_volunteers WHERE year = ?",
+                                  (year,))
+        else:
+            row = await self._one(
+                "SELECT COUNT(*) FROM formal_volunteers f JOIN volunteers v "
+                "ON v.user_id = f.user_id WHERE f.year = ? "
+                f"AND v.area_id IN ({','.join('?' * len(area_ids))})", (year, *area_ids))
+        return int(row[0])
+
     # -- recruitment cards -------------------------------------------------------------------
 
     async def add_post(self, activity_id: int, chat_id: int, kind: str, now: float) -> int:

@@ -1,0 +1,203 @@
+"""The activities' figures (issue 15.9): in /stats, a section on loop 2 for the same period
+and scope (activities held and cancelled, places, sign-ups, attendance, no-shows, verified
+hours, formal volunteers, and the activities by month, theme, area and team); and
+`/export activities [period] [area]`, a CSV and an XLSX of every activity with its figures.
+
+An area admin sees the activities of their areas; those of the whole district (no area) are
+the centre admins'. Names of volunteers are in neither: these are counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from bot import ui
+from bot.activities import render as activity_render
+from bot.activities.themes import MonthThemes
+from bot.context import Env
+from bot.reports.periods import Period, looks_like_period, parse_period
+from bot.requests import render
+from bot.schedule.jobs import Jobs
+from bot.unit import ActorUnit, Unit
+from storage import Job, Outgoing
+
+ROWS_SHOWN = 8  # per breakdown in /stats; the export has everything
+
+
+class ActivityFigures:
+    """Loop 2's part of /stats, and /export activities."""
+
+    def __init__(self, env: Env, themes: MonthThemes, jobs: Jobs) -> None:
+        self.env = env
+        self.themes = themes
+        self.jobs = jobs
+        jobs.register("activities", self.export_job)
+
+    async def lines(self, unit: Unit, lang: str, start: float, end: float,
+                    area_ids: list[str] | None) -> list[str]:
+        """The activities section of /stats; nothing when no activity falls in the period."""
+        rows = await unit.repo.activities.figures(start, end, area_ids)
+        if not rows:
+            return []
+        t = self.env.t
+        held = [r for r in rows if r["status"] != "cancelled"]
+        confirmed = [r for r in held if r["confirmed_at"] is not None]
+        signed = sum(r["signed"] for r in confirmed)
+        attended = sum(r["attended"] for r in confirmed)
+        year = datetime.fromtimestamp(min(unit.now(), end - 1), self.env.config.timezone).year
+        lines = [
+            t(lang, "activity_stats.title"),
+            t(lang, "activity_stats.held", held=len(held), cancelled=len(rows) - len(held),
+              confirmed=len(confirmed)),
+            t(lang, "activity_stats.signups", places=sum(r["capacity"] for r in held),
+              signed=sum(r["signed"] for r in held), waiting=sum(r["waiting"] for r in held)),
+            t(lang, "activity_stats.attendance", attended=attended, signed=signed,
+              rate=f"{100 * attended / signed:.1f}%" if signed else "—",
+              no_shows=sum(r["no_shows"] for r in confirmed)),
+            t(lang, "activity_stats.hours", hours=f"{sum(r['hours'] for r in held):g}"),
+            t(lang, "activity_stats.formal", year=year,
+              count=await unit.repo.activities.formal_count(year, area_ids)),
+        ]
+        tz = self.env.config.timezone
+        by_month = _tally(held, lambda r: f"{datetime.fromtimestamp(r['starts_at'], tz):%Y-%m}")
+        by_theme = _tally(held, lambda r: (r["theme_year"], r["theme_month"]))
+        by_area = _tally(held, lambda r: r["area_id"])
+        by_team = _tally(held, lambda r: r["team_id"])
+        lines.append(t(lang, "activity_stats.by_month"))
+        lines += self._rows(lang, ((month, *n) for month, n in sorted(by_month.items())))
+        lines.append(t(lang, "activity_stats.by_theme"))
+        themed = []
+        for key, n in by_theme.items():
+            themed.append((await self._theme(unit, key, lang), *n))
+        lines += self._rows(lang, sorted(themed, key=lambda row: (-row[1], row[0])))
+        lines.append(t(lang, "activity_stats.by_area"))
+        lines += self._rows(lang, sorted(
+            ((render.area_name(self.env, key, lang) if key else t(lang, "export.district"), *n)
+             for key, n in by_area.items()), key=lambda row: (-row[1], row[0])))
+        lines.append(t(lang, "activity_stats.by_team"))
+        lines += self._rows(lang, sorted(
+            ((activity_render.team_name(self.env, key, lang), *n) for key, n in by_team.items()),
+            key=lambda row: (-row[1], row[0])))
+        return lines
+
+    def _rows(self, lang: str, rows: Iterable[tuple[str, int, float]]) -> list[str]:
+        listed = list(rows)
+        out = [self.env.t(lang, "activity_stats.row", name=name, count=count,
+                          hours=f"{hours:g}") for name, count, hours in listed[:ROWS_SHOWN]]
+        if len(listed) > ROWS_SHOWN:
+            out.append(self.env.t(lang, "activity_stats.more", count=len(listed) - ROWS_SHOWN))
+        return out
+
+    async def _theme(self, unit: Unit, key: tuple[int | None, int | None], lang: str) -> str:
+        """A theme's title, or "no theme"."""
+        year, month = key
+        if year is None or month is None:
+            return self.env.t(lang, "activity_stats.no_theme")
+        theme = await self.themes.theme_of(unit, year, month, lang)
+        return theme.title if theme is not None else f"{year}-{month:02d}"
+
+    # -- /export activities ------------------------------------------------------------------
+
+    async def export(self, unit: ActorUnit, chat_id: int, args: list[str],
+                     area_ids: list[str] | None, area_label: str) -> None:
+        """Queue the activities' CSV and XLSX for a period (default: all time)."""
+        lang, tz = unit.language, self.env.config.timezone
+        tree = self.env.config.areas
+        periods = [a for a in args if looks_like_period(a, tree)]
+        period: Period | None = parse_period(periods[0] if periods else "all", unit.now(), tz)
+        if period is None:
+            unit.send(ui.message(chat_id, unit.t("export.bad_period", word=periods[0])))
+            return
+        rows = await unit.repo.activities.figures(period.start, period.end, area_ids)
+        if not rows:
+            unit.send(ui.message(chat_id, unit.t("export.nothing", period=period.label,
+                                                 area=area_label)))
+            return
+        await self.jobs.submit(unit.repo, "activities", chat_id, unit.user_id, lang, {
+            "start": period.start, "end": period.end, "area_ids": area_ids,
+            "period": period.label, "area": area_label})
+        unit.send(ui.message(chat_id, unit.t("activity_stats.preparing", count=len(rows),
+                                             period=period.label, area=area_label)))
+
+    async def export_job(self, job: Job) -> list[Outgoing]:
+        """Write the activities' CSV and XLSX (in a worker thread) and send them."""
+        p, lang = job.params, job.language
+        async with self.env.db.reading() as repo:
+            rows = await repo.activities.figures(p["start"], p["end"], p["area_ids"])
+            themes: dict[tuple[int, int], str] = {}
+            for row in rows:
+                key = (row["theme_year"], row["theme_month"])
+                if key[0] is not None and key not in themes:
+                    shown = await self.themes.in_months(repo, [key], lang)
+                    themes[key] = shown[key].title if key in shown else f"{key[0]}-{key[1]:02d}"
+        table = [self._header(lang)] + [self._values(row, themes, lang) for row in rows]
+        csv_path = self.jobs.file_path(job, "activities.csv")
+        xlsx_path = self.jobs.file_path(job, "activities.xlsx")
+        await asyncio.to_thread(_write, table, csv_path, xlsx_path)
+        stem = f"activities-{p['period']}".replace("..", "_")
+        caption = self.env.t(lang, "activity_stats.caption", period=p["period"], area=p["area"],
+                             rows=len(rows))
+        return [ui.upload(job.chat_id, "sendDocument", str(xlsx_path), f"{stem}.xlsx", caption),
+                ui.upload(job.chat_id, "sendDocument", str(csv_path), f"{stem}.csv", caption)]
+
+    def _header(self, lang: str) -> list[str]:
+        return [self.env.t(lang, f"activity_stats.column.{name}") for name in _COLUMNS]
+
+    def _values(self, row: Any, themes: dict[tuple[int, int], str], lang: str) -> list[Any]:
+        tz = self.env.config.timezone
+        key = (row["theme_year"], row["theme_month"])
+        return [row["id"], row["title"], activity_render.team_name(self.env, row["team_id"], lang),
+                render.area_name(self.env, row["area_id"], lang) if row["area_id"]
+                else self.env.t(lang, "export.district"),
+                themes.get(key, ""), row["place"],
+                f"{datetime.fromtimestamp(row['starts_at'], tz):%Y-%m-%d %H:%M}",
+                f"{datetime.fromtimestamp(row['ends_at'], tz):%Y-%m-%d %H:%M}",
+                self.env.t(lang, f"activity_stats.status.{row['status']}"), row["capacity"],
+                row["signed"], row["waiting"], row["attended"], row["no_shows"],
+                float(row["hours"]),
+                self.env.t(lang, "activity_stats.yes" if row["confirmed_at"] else
+                           "activity_stats.no")]
+
+
+_COLUMNS = ("id", "title", "team", "area", "theme", "place", "starts", "ends", "status",
+            "capacity", "signed", "waiting", "attended", "no_shows", "hours", "confirmed")
+
+
+def _tally(rows: list[Any], key: Any) -> dict[Any, tuple[int, float]]:
+    """Activities and hours per key."""
+    counts: Counter[Any] = Counter()
+    hours: defaultdict[Any, float] = defaultdict(float)
+    for row in rows:
+        counts[key(row)] += 1
+        hours[key(row)] += float(row["hours"])
+    return {k: (counts[k], hours[k]) for k in counts}
+
+
+def _write(table: list[list[Any]], csv_path: Path, xlsx_path: Path) -> None:
+    """The same table as CSV (UTF-8 with a BOM, so Excel reads the Chinese) and XLSX."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for values in table:
+        writer.writerow([_safe(v) for v in values])
+    csv_path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for values in table:
+        sheet.append([_safe(v) for v in values])
+    book.save(xlsx_path)
+
+
+def _safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula is written as text (=, +, -, @ first)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
