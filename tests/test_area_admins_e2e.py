@@ -153,3 +153,30 @@ async def test_an_area_admin_decides_the_registrations_of_their_area(town: Town)
     await liming.press("✅ Approve", message=review)
     await zhang.wait_for(text="registration is approved")
     assert ZHONGXINJIE  # the other institute of these stories
+
+
+async def test_a_chinese_area_admin_reviews_a_registration_in_chinese(town: Town) -> None:
+    """Each approver reads the review in their own language (the admin chat in the
+    district's): an area admin who reads Chinese gets it in Chinese, with Chinese buttons."""
+    chen = town.sb.add_user("陈", language_code="zh", username="chen")
+    await chen.send("/start")
+    await chen.wait_for(text="选择")
+    await town.admin.send("/grant @chen guangminglu")
+    await chen.wait_for(text="您现在是")
+    zhang = town.vol2
+    await zhang.send("/join")
+    await zhang.wait_for(text="please type your name")
+    await zhang.send("张伟")
+    await zhang.wait_for(text="share your phone number")
+    await zhang.tap("📞 Share my phone number")
+    await zhang.wait_for(text="Which area do you serve?")
+    await zhang.press(GUANGMINGLU)
+    await zhang.wait_for(text="Which community?")
+    await zhang.press(GUANGMINGLU_01)
+    await zhang.wait_for(text="Which team")
+    await zhang.press("no team")
+    review = await chen.wait_for(text="姓名：张伟")
+    assert "新的志愿者登记" in (review.text or "") and "电话：+" in (review.text or "")
+    assert review.buttons == ["✅ 通过", "✖ 不通过"]
+    english = await town.admin_chat.wait_for(text="Name: 张伟")
+    assert "New volunteer registration" in (english.text or "")

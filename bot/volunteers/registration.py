@@ -165,21 +165,23 @@ class Volunteers:
                 approvers = [user_id, *approvers]
         if team and team.leader_id and team.leader_id not in approvers:
             approvers = [team.leader_id, *approvers]
-        dlang = env.config.default_language
-        keyboard = ui.inline([[
-            (t(dlang, "join.approve"), buttons.APPROVE.data(who.user_id)),
-            (t(dlang, "join.reject"), buttons.REJECT.data(who.user_id)),
-        ]])
-
-        def review(chat_id: int) -> str:
+        out = [ui.message(who.user_id, t(lang, "join.submitted"))]
+        for chat in approvers:
+            # A person reads it in their own language; a group in the district's.
+            chat_lang = (await self.loop.language_of(repo, chat) if chat > 0
+                         else env.config.default_language)
             # The applicant's phone goes to an approver in private, never to a group.
-            phone = (data.get("phone") or "-") if chat_id > 0 else t(dlang, "join.phone_hidden")
-            return t(dlang, "join.review", name=data["name"], phone=phone,
-                     area=render.area_name(env, data.get("area") or "", dlang),
-                     team=team.name(dlang) if team else t(dlang, "join.no_team"))
-
-        return [ui.message(who.user_id, t(lang, "join.submitted")),
-                *(ui.message(chat, review(chat), keyboard) for chat in approvers)]
+            phone = ((data.get("phone") or "-") if chat > 0
+                     else t(chat_lang, "join.phone_hidden"))
+            review = t(chat_lang, "join.review", name=data["name"], phone=phone,
+                       area=render.area_name(env, data.get("area") or "", chat_lang),
+                       team=team.name(chat_lang) if team else t(chat_lang, "join.no_team"))
+            keyboard = ui.inline([[
+                (t(chat_lang, "join.approve"), buttons.APPROVE.data(who.user_id)),
+                (t(chat_lang, "join.reject"), buttons.REJECT.data(who.user_id)),
+            ]])
+            out.append(ui.message(chat, review, keyboard))
+        return out
 
     # -- approval ---------------------------------------------------------------------------
 
