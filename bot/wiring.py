@@ -107,6 +107,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
                     publishing=publishing, signups=signups, attendance=attendance)
+    loop.draft_question = intake.resume_draft
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
         env=env,

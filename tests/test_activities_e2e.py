@@ -21,7 +21,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import open_bot, open_form
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADER_ID = 1003  # Li: the sandbox numbers users from 1001 in the order the town adds them
@@ -592,3 +592,18 @@ async def test_the_organiser_changes_the_time_and_the_places_and_everyone_is_tol
     notice = await waiting.wait_for(text="has changed")
     assert "Places: 1 → 2" in (notice.text or "")
     await card_now(town, card, "Full (2); 0 on the waitlist")
+
+
+async def test_a_request_draft_under_the_publishing_dialog_comes_back(town: Town) -> None:
+    """A leader half-way through a request publishes an activity: the draft waits under the
+    dialog and its question comes back after Publish."""
+    leader = town.vol1
+    await open_bot(leader)
+    first = await open_form(leader, command=True)
+    await leader.press("Help for the elderly", message=first)
+    await leader.wait_for(text="describe the problem")
+    preview = await publish(leader)
+    await leader.press("✅ Publish", message=preview)
+    await leader.wait_for(text="Now, back to your unfinished request.")
+    await leader.wait_for(text="describe the problem")
+    await town.volunteers.wait_for(text="Volunteers wanted")

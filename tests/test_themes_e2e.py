@@ -19,7 +19,7 @@ import pytest
 
 from sandbox import SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import open_bot, open_form
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ("关爱一老一小", "Caring for the young and the old")
@@ -401,3 +401,24 @@ async def test_reload_reads_the_themes_file_again_and_refuses_a_broken_one(
     assert services is not None
     async with services.units.for_job() as unit:
         assert await services.themes.theme_of(unit, 2026, 7, "en") is None
+
+
+async def test_a_request_draft_under_the_theme_dialog_comes_back_with_its_question(
+    town: Town,
+) -> None:
+    """An admin half-way through a request sets a theme: after Save (or Cancel) the draft is
+    back, and its question is asked again rather than left unsaid."""
+    admin = town.admin
+    await open_bot(admin)
+    first = await open_form(admin, command=True)
+    await admin.press("Help for the elderly", message=first)
+    await admin.wait_for(text="describe the problem")
+    preview = await fill_theme(admin, "2026-08")
+    await admin.press("✅ Save", message=preview)
+    await admin.wait_for(text="Now, back to your unfinished request.")
+    again = await admin.wait_for(text="describe the problem")
+    assert again is not None
+
+    preview = await fill_theme(admin, "2026-09")
+    await admin.press("✖️ Cancel", message=preview)
+    await admin.wait_for(text="Now, back to your unfinished request.")

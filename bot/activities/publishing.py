@@ -145,8 +145,10 @@ class Publishing:
             return Answer(unit.t("publish.form_closed"), alert=True)
         step = dialog.step
         if action == "cancel":
-            await self.loop.pop_dialog(unit.repo, user_id, Flow.PUBLISH)
+            draft_back = await self.loop.pop_dialog(unit.repo, user_id, Flow.PUBLISH)
             unit.send(ui.message(user_id, unit.t("publish.cancelled")))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
             return Answer(unit.t("publish.cancelled_toast"))
         if action == "publish" and step == PREVIEW:
             return await self._publish(unit, dialog, chat_id, message_id)
@@ -470,7 +472,7 @@ class Publishing:
         repo = unit.repo
         activity_id = await repo.activities.publish(
             data["id"], unit.user_id, self._fields(data, unit.language), unit.now())
-        await self.loop.pop_dialog(repo, unit.user_id, Flow.PUBLISH)
+        draft_back = await self.loop.pop_dialog(repo, unit.user_id, Flow.PUBLISH)
         activity = await repo.activities.activity(activity_id)
         assert activity is not None
         groups = await self.board.post(unit, activity)
@@ -482,6 +484,8 @@ class Publishing:
         unit.send(ui.message(unit.user_id, unit.t("manage.controls", id=activity_id,
                                                   title=activity.title),
                              self.controls(unit, activity)))
+        if draft_back:
+            await self.loop.back_to_draft(unit)
         return Answer(unit.t("publish.published_toast"))
 
     async def schedule_reminders(self, unit: Unit, activity: Activity) -> None:

@@ -249,14 +249,18 @@ class MonthThemes:
         data = dialog.data
         month = int(data["year"]), int(data["month"])
         label = self._label(unit.language, month)
-        await self.loop.pop_dialog(repo, unit.user_id, Flow.THEME)
+        draft_back = await self.loop.pop_dialog(repo, unit.user_id, Flow.THEME)
         if not save:
             unit.send(ui.edit_text(chat_id, message_id, unit.t("themes.cancelled",
                                                                month=label)))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
             return Answer(unit.t("themes.cancelled_toast"))
         if month < self.this_month():  # the dialog outlived its month (restart-safe as it is)
             unit.send(ui.edit_text(chat_id, message_id, unit.t(
                 "themes.past", month=label, first=_iso(self.this_month()))))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
             return Answer(unit.t("themes.not_saved"), alert=True)
         repo.themes.set_theme(
             *month, {lang: data[f"title_{lang}"] for lang in ("zh", "en")},
@@ -265,6 +269,8 @@ class MonthThemes:
         preview = self._preview(unit, data)
         unit.send(ui.edit_text(chat_id, message_id,
                                f"{preview}\n\n{unit.t('themes.saved', month=label)}"))
+        if draft_back:
+            await self.loop.back_to_draft(unit)
         return Answer(unit.t("themes.saved_toast", month=label))
 
     def _question(self, unit: ActorUnit, step: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -47,6 +48,13 @@ class Intake:
         self.publishing = publishing  # an organiser's dialog that publishes an activity
         self.signups = signups  # a card's link opens the bot on its activity
         self.attendance = attendance  # a check-in code scanned at the venue
+        # The short dialogs of other services, by flow: each answers a private message; a
+        # request draft one interrupted comes back when it ends.
+        self.short_flows: dict[str, Callable[[ActorUnit, Dialog, Said],
+                                             Awaitable[list[Outgoing]]]] = {
+            Flow.THEME: themes.on_message, Flow.PUBLISH: publishing.on_message,
+            Flow.EDIT_ACTIVITY: publishing.on_edit, Flow.CHECK_IN: attendance.on_message,
+            Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message}
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -224,16 +232,10 @@ class Intake:
                 out = [ui.message(who.user_id, env.t(lang, "join.command_mid_form"))]
             else:
                 out = await self.volunteers.on_message(repo, who, lang, dialog, said)
-        elif dialog.flow == Flow.THEME:
-            out = await self.themes.on_message(unit, dialog, said)
-        elif dialog.flow == Flow.PUBLISH:
-            out = await self.publishing.on_message(unit, dialog, said)
-        elif dialog.flow == Flow.EDIT_ACTIVITY:
-            out = await self.publishing.on_edit(unit, dialog, said)
-        elif dialog.flow in (Flow.CHECK_IN, Flow.DISPUTE):
-            out = await self.attendance.on_message(unit, dialog, said)
-        elif dialog.flow == Flow.EVENTS:
-            out = await self.signups.on_message(unit, dialog, said)
+        elif dialog.flow in self.short_flows:
+            out = await self.short_flows[dialog.flow](unit, dialog, said)
+            # A short dialog that ended brought back a request draft: ask its question.
+            out += await self.resume_draft(repo, who.user_id, lang)
         else:
             await self._end(repo, who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard
 
 from bot import buttons, ui
@@ -28,6 +29,9 @@ class RequestLoop:
 
     def __init__(self, env: Env) -> None:
         self.env = env
+        # The request form's "back to your draft" question (Intake.resume_draft).
+        self.draft_question: (Callable[[Repo, int, str], Awaitable[list[Outgoing]]]
+                              | None) = None
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -746,11 +750,12 @@ class RequestLoop:
             data = {**data, "resume": current.data["resume"]}
         await repo.people.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
 
-    async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> None:
-        """End a short dialog and bring back the draft it interrupted, if any."""
+    async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> bool:
+        """End a short dialog and bring back the draft it interrupted, if any; True if a
+        request's draft is back (its question should be asked again: back_to_draft)."""
         current = await repo.people.dialog(user_id)
         if current is None or current.flow != flow:
-            return
+            return False
         resume = current.data.get("resume")
         if resume:
             await repo.people.save_dialog(
@@ -758,8 +763,16 @@ class RequestLoop:
             )
             if resume["flow"] == Flow.INTAKE:
                 await self.restart_draft_clock(repo, user_id)
+                return True
         else:
             await repo.people.end_dialog(user_id)
+        return False
+
+    async def back_to_draft(self, unit: ActorUnit) -> None:
+        """Ask the question of a request draft that a short dialog's end brought back (the
+        form's own asker, which bot/wiring.py sets: the form lives above this module)."""
+        if self.draft_question is not None:
+            unit.send(await self.draft_question(unit.repo, unit.user_id, unit.language))
 
     async def restart_draft_clock(self, repo: Repo, user_id: int) -> None:
         """A draft was just touched: nudge if it idles, expire it later."""
