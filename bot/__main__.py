@@ -27,6 +27,7 @@ from bot.app import run
 from bot.config import TOKEN_ENV, Config, ConfigError, load_config
 from bot.context import Clock, ShiftedClock
 from bot.wiring import Services
+from storage import is_full
 from storage.backup import BackupError, backup, check, restore
 from storage.lock import AlreadyRunning, InstanceLock
 
@@ -78,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     except AlreadyRunning as exc:
         print(f"not started: {exc}", file=sys.stderr)
         return 3
-    except Exception:
+    except Exception as exc:
+        if is_full(exc):  # at start, before anything could wait for room: say so plainly
+            print(f"stopped: the disk holding {config.database} is full; free some space and "
+                  "start again (nothing was lost)", file=sys.stderr)
+            return 4
         logging.getLogger("bot").critical("civicloop stopped on an error", exc_info=True)
         return 1
     return 0

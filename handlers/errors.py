@@ -29,7 +29,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if context.error is not None and is_full(context.error):
         # Nothing was kept, and nothing could be queued to say so: the poller handles the
         # update again once there is room (and the log says the database is full, once).
-        log.info("update %s waits: database is full", getattr(update, "update_id", "?"))
+        log.debug("update %s waits: database is full", getattr(update, "update_id", "?"))
         return
     log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
     if not isinstance(update, Update) or update.effective_user is None:

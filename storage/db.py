@@ -75,7 +75,7 @@ def handling_update(update_id: int) -> Iterator[HandledUpdate]:
 
 class Room:
     """Who waits because the database refused a write for lack of space: said once in the log
-    when the first starts waiting, and once when the last goes on."""
+    when the first starts waiting, and once when any part writes again (the disk has room)."""
 
     def __init__(self) -> None:
         self._waiting: set[str] = set()
@@ -96,13 +96,14 @@ class Room:
         self._waiting.add(who)
 
     def took(self, who: str) -> None:
-        """`who` wrote again after it was refused."""
+        """`who` wrote again after it was refused: the disk has room again, for everyone (a
+        part that was refused may have nothing more to write for a long while, and the log
+        must still say the trouble is over)."""
         if who not in self._waiting:
             return
-        self._waiting.discard(who)
-        if not self._waiting:
-            log.warning("the database takes writes again after %.0f s; service resumes",
-                        time.monotonic() - self._since)
+        self._waiting.clear()
+        log.warning("the database takes writes again after %.0f s; service resumes",
+                    time.monotonic() - self._since)
 
 
 class Database:

@@ -44,11 +44,17 @@ PRAGMAS = (
 _Work = tuple["asyncio.Future[Any]", Callable[[sqlite3.Connection], Any]]
 
 
+# SQLite says a disk is full in two ways: SQLITE_FULL for the database and its journal, and
+# SQLITE_IOERR_SHMSIZE when the WAL index (the -shm file) cannot grow, as on opening a
+# database on a disk with no room left.
+FULL_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE})
+
+
 def is_full(error: BaseException) -> bool:
-    """Whether an error is SQLite's "database or disk is full" (SQLITE_FULL): no statement is
-    at fault, and the same write succeeds once there is room again."""
+    """Whether an error is SQLite's "database or disk is full": no statement is at fault, and
+    the same write succeeds once there is room again."""
     return (isinstance(error, sqlite3.Error)
-            and getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+            and getattr(error, "sqlite_errorcode", None) in FULL_CODES)
 
 
 class EngineClosed(RuntimeError):

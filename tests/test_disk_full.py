@@ -237,3 +237,48 @@ async def test_a_job_due_while_the_disk_is_full_waits_without_a_traceback(
     async with db.reading() as repo:
         [pending] = [j for j in await repo.timers.pending_jobs() if j.id == job]
     assert pending.attempts == 0
+
+
+def test_a_disk_already_full_at_start_up_stops_with_one_line(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Opening the database on a full disk fails in SQLite's other way of saying so (the WAL
+    index cannot grow: SQLITE_IOERR_SHMSIZE): one line naming the database, exit code 4, no
+    traceback (systemd starts it again; bench/drills.py fills a real disk)."""
+    import bot.__main__ as entry
+
+    shm = sqlite3.OperationalError("disk I/O error")
+    shm.sqlite_errorcode = sqlite3.SQLITE_IOERR_SHMSIZE  # type: ignore[attr-defined]
+    assert is_full(shm)
+
+    async def full_disk(*_: Any) -> None:
+        raise shm
+
+    monkeypatch.setattr(entry, "_serve", full_disk)
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\nadmin_ids = [1]\ndatabase = "civicloop.db"\n'
+                    '[[categories]]\ncode = "a"\nzh = "甲"\nen = "A"\n', "utf-8")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+    assert entry.main(["--config", str(path)]) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is full; free some space" in err[0]
+    assert str(tmp_path / "civicloop.db") in err[0]
+
+
+def test_the_log_says_once_when_the_disk_is_full_and_once_when_it_takes_writes_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two parts are refused (one line); one of them writes again: the disk has room for all,
+    so the log says so at once, though the other part may have nothing to write for hours."""
+    from storage import Room
+
+    room = Room()
+    error = sqlite3.OperationalError("database or disk is full")
+    with caplog.at_level(logging.WARNING, logger="storage.db"):
+        room.refused("sender", error)
+        room.refused("schedule", error)
+        room.took("sender")
+        room.took("schedule")  # nothing more to say
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].startswith("database is full") and "takes writes again" in lines[1]
