@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.activities.themes_file import Theme, ThemeError, load_themes
 from bot.areas.tree import AreaError, AreaTree, load_areas
+from bot.supervision.registers import RegisterError, Registers, load_registers
 
 LANGUAGES = ("zh", "en")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
@@ -203,6 +204,13 @@ class Activities:
 
 
 @dataclass(frozen=True)
+class Supervision:
+    """Loop 3, supervision: the registers of inspection points and responsible units."""
+
+    registers: Registers | None = None  # None: no files named, supervision is off
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything civicloop needs to start."""
 
@@ -228,6 +236,7 @@ class Config:
     areas: AreaTree | None = None
     volunteering: Volunteering = field(default_factory=Volunteering)
     activities: Activities = field(default_factory=Activities)
+    supervision: Supervision = field(default_factory=Supervision)
     backups: Backups = field(default_factory=Backups)
     http: Http = field(default_factory=Http)
     retention: Retention = field(default_factory=Retention)
@@ -329,6 +338,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         areas=areas,
         volunteering=_volunteering(reader.table("volunteers"), base_dir, areas),
         activities=_activities(reader.table("activities"), base_dir),
+        supervision=_supervision(reader.table("supervision"), base_dir, areas),
         backups=_backups(reader.table("backup"), base_dir),
         http=_http(reader.table("http")),
         retention=_retention(reader.table("retention")),
@@ -363,7 +373,8 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     areas_table.refuse_unknown(("file",))
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
                                         "areas", "volunteers", "categories", "backup",
-                                        "http", "retention", "webhook", "activities"})
+                                        "http", "retention", "webhook", "activities",
+                                        "supervision"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
     hook = config.webhook
@@ -398,6 +409,24 @@ def _volunteering(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Vo
         path = Path(teams_file) if Path(teams_file).is_absolute() else base_dir / teams_file
         teams = _load_teams(path, areas)
     return Volunteering(mode, ask, reader.number("max_hours", 12.0, low=0.5, high=24), teams)
+
+
+def _supervision(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Supervision:
+    """[supervision]: the inspection points and responsible units files, read and checked."""
+    reader.refuse_unknown(("points_file", "units_file"))
+    points, units = reader.text("points_file", ""), reader.text("units_file", "")
+    if not points and not units:
+        return Supervision()
+    if not points or not units:
+        missing = "points_file" if not points else "units_file"
+        raise ConfigError(f"{reader.key(missing)}: supervision needs both files (points_file "
+                          "and units_file)")
+    paths = [Path(name) if Path(name).is_absolute() else base_dir / name
+             for name in (points, units)]
+    try:
+        return Supervision(load_registers(paths[0], paths[1], areas))
+    except RegisterError as exc:
+        raise ConfigError(f"{reader.key('points_file')}: {exc}") from None
 
 
 def _activities(reader: _Reader, base_dir: Path) -> Activities:

@@ -27,7 +27,8 @@ from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
 
 TOKEN = "123456:DEMO-token"
 ROOT = Path(__file__).resolve().parent.parent
-AREAS = Path(__file__).resolve().parent / "data" / "areas-shizhong.csv"  # 1 + 11 + 158 areas
+DATA = Path(__file__).resolve().parent / "data"
+AREAS = DATA / "areas-shizhong.csv"  # 1 + 11 + 158 areas
 HOME = (34.8617, 117.5559)  # where 王奶奶 lives
 # When the demo's day begins: a Friday morning in the district (the machine's clock plays no
 # part, so the demo tells the same story at any hour).
@@ -76,6 +77,10 @@ def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat)
                               f'teams_file = "{ROOT / "teams.example.csv"}"')
     example = example.replace('themes_file = "themes.example.toml"',
                               f'themes_file = "{ROOT / "themes.example.toml"}"')
+    example = example.replace('points_file = "inspection-points.example.csv"',
+                              f'points_file = "{DATA / "inspection-points-shizhong.csv"}"')
+    example = example.replace('units_file = "responsible-units.example.csv"',
+                              f'units_file = "{DATA / "responsible-units-shizhong.csv"}"')
     # The clock, accelerated: environment requests are reminded after 3 s and escalated
     # after 6 s.
     example = example.replace('code = "environment"\nzh = "生活环境"\nen = "Living environment"',

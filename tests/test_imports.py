@@ -17,12 +17,12 @@ PACKAGES = ("bot", "handlers", "storage")
 # form's conversation. The files the config reads are checked below the kernel: the area tree,
 # the themes file, and the length of a text as Telegram counts it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("bot.areas", "bot.lengths", "bot.activities.themes_file"),
+    ("bot.areas", "bot.lengths", "bot.activities.themes_file", "bot.supervision.registers"),
     ("storage",),
     ("bot.config", "bot.i18n", "bot.locales", "bot.context", "bot.buttons", "bot.ui",
      "bot.dialogs", "bot.unit", "bot.logs"),
     ("bot.people",),
-    ("bot.requests", "bot.volunteers", "bot.activities"),
+    ("bot.requests", "bot.volunteers", "bot.activities", "bot.supervision"),
     ("bot.schedule", "bot.delivery"),
     ("bot.console", "bot.reports", "bot.ops"),
     ("bot.wiring",),

@@ -57,7 +57,8 @@ class ConfigReloader:
             applied = replace(
                 old, areas=fresh.areas, categories=fresh.categories,
                 volunteering=replace(old.volunteering, teams=fresh.volunteering.teams),
-                activities=replace(old.activities, themes=fresh.activities.themes))
+                activities=replace(old.activities, themes=fresh.activities.themes),
+                supervision=fresh.supervision)
             waiting = tuple(f.name for f in fields(Config)
                             if f.compare and getattr(fresh, f.name) != getattr(applied, f.name))
             self.env.config = applied
