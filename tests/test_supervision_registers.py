@@ -99,7 +99,7 @@ def test_the_config_needs_both_files_and_the_area_file(tmp_path: Path) -> None:
     base = ('[bot]\nadmin_ids = [1]\n[[categories]]\ncode = "a"\nzh = "甲"\nen = "A"\n')
     config = tmp_path / "config.toml"
     config.write_text(base + '[supervision]\npoints_file = "points.csv"\n', "utf-8")
-    with pytest.raises(ConfigError, match="supervision.units_file: supervision needs both"):
+    with pytest.raises(ConfigError, match=r"supervision\.units_file: supervision needs both"):
         load_config(config, {"TELEGRAM_BOT_TOKEN": "1:a"})
     config.write_text(base + '[supervision]\npoints_file = "points.csv"\n'
                       'units_file = "units.csv"\n', "utf-8")

@@ -1,6 +1,7 @@
 """Write the model district's supervision registers (issue 16.1) from its area file.
 
-    python tools/make_supervision_data.py     # sandbox/data/{inspection-points,responsible-units}-shizhong.csv
+    python tools/make_supervision_data.py
+    # writes sandbox/data/inspection-points-shizhong.csv and responsible-units-shizhong.csv
 
 The district reports 129 main roads, each with a road chief (路长); beside them its markets,
 back alleys, residential communities (one per community station of the area file) and schools.
