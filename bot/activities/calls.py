@@ -436,13 +436,13 @@ class Calls:
             unit.send(_quietly(self._private_copy(activity, lang or unit.language, now,
                                                   person), silent))
         roster_post = await repo.activities.add_post(call_id, user_id, "text", now)
+        await repo.calls.sent(call_id, roster_post, len(groups), len(people))
         call = await repo.calls.call(call_id)
         assert call is not None
         roster, controls = await self._roster(unit, activity, call)
         unit.send(ui.edit_text(chat_id, message_id, unit.t(
             "calls.sent", id=call_id, groups=len(groups), people=len(people))))
         unit.send(ui.message(user_id, roster, controls, purpose="post", post_id=roster_post))
-        await repo.calls.sent(call_id, roster_post, len(groups), len(people))
         await repo.timers.schedule(END_TIMER, float(data["until"]), now, activity_id=call_id)
         if draft_back:
             await self.loop.back_to_draft(unit)
