@@ -125,3 +125,11 @@ DECIDE_DISPUTE = kind("adec", ID, "[yn]")  # the organiser accepts or refuses a 
 EVENTS = kind("events", "near|all")  # /events: the nearest to me, or all by date
 EVENT = kind("event", ID)  # one activity's details (and Sign up) from /events
 EDIT_FIELD = kind("aedit", ID, "title|place|time|capacity|description")  # what to change
+
+# -- recruitment calls (招募令) ---------------------------------------------------------------
+# The admin's dialog: call:<draft>:<action>:<argument>, as the publishing dialog.
+CALL_FORM = kind("call", "[0-9a-f]{6}", "[a-z]{2,8}", "[a-z0-9_-]{0,32}")
+CALL_IN = kind("cin", ID)  # I'm in: on a call's card in a group, or its copy in private
+CALL_OUT = kind("cout", ID)  # a responder can't come after all
+CALL_MANAGE = kind("cman", ID, "close|cancel")  # the admin closes or cancels a call
+CALL_CANCEL = kind("ccancel", ID, "[yn]")  # Yes or No under "Cancel this call?"

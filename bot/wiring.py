@@ -16,6 +16,7 @@ from telegram import Bot
 from bot import ui
 from bot.activities.attendance import Attendance
 from bot.activities.board import Board
+from bot.activities.calls import Calls
 from bot.activities.publishing import Publishing
 from bot.activities.signup import Signups
 from bot.activities.themes import MonthThemes
@@ -67,6 +68,7 @@ class Services:
     publishing: Publishing
     signups: Signups
     attendance: Attendance
+    calls: Calls
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -102,11 +104,14 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
                             quiet_until=schedule.quiet_until)
     signups = Signups(env=env, loop=loop, board=board, publishing=publishing,
                       remind=schedule.to_citizen)
-    schedule.activity_timers = signups.fire
+    calls = Calls(env=env, loop=loop, roles=roles, board=board, publishing=publishing,
+                  quiet_until=schedule.quiet_until, activity_timers=signups.fire)
+    schedule.activity_timers = calls.fire  # a call's deadline; the rest go on to signups
     attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
-                    publishing=publishing, signups=signups, attendance=attendance)
+                    publishing=publishing, signups=signups, attendance=attendance,
+                    calls=calls)
     loop.draft_question = intake.resume_draft
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
@@ -133,4 +138,5 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         publishing=publishing,
         signups=signups,
         attendance=attendance,
+        calls=calls,
     )

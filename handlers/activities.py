@@ -1,4 +1,5 @@
-"""Loop 2, volunteer activities: the theme, publishing, sign-up, the organisers' controls."""
+"""Loop 2, volunteer activities: the theme, publishing, sign-up, the organisers' controls,
+recruitment calls."""
 
 from __future__ import annotations
 
@@ -196,3 +197,66 @@ async def edit_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     activity, field = callback_args(update)
     await answer(update, await svc.run(who(update), svc.publishing.edit_field, int(activity),
                                        field))
+
+
+async def call(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/call: an admin's dialog that sends a recruitment call."""
+    svc = services(context)
+    await svc.run(who(update), svc.calls.command)
+
+
+async def call_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button of the call dialog (a number, an area, a team, Done, Send, Cancel …)."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    draft, action, arg = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    result = await svc.run(who(update), svc.calls.on_button, draft, action, arg,
+                           message.chat.id, message.message_id)
+    await answer(update, result)
+
+
+async def im_in_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """I'm in, on a call's card in a group or its copy in private."""
+    svc = services(context)
+    (call_id,) = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.calls.respond, int(call_id)))
+
+
+async def cant_come_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Can't come after all: a responder withdraws their answer to a call."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    (call_id,) = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    await answer(update, await svc.run(who(update), svc.calls.withdraw, int(call_id),
+                                       message.chat.id, message.message_id))
+
+
+async def call_manage_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The admin closes a call, or asks to cancel it."""
+    svc = services(context)
+    call_id, action = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.calls.manage, int(call_id), action))
+
+
+async def call_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Yes or No under "Cancel this call?"."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    call_id, choice = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    await answer(update, await svc.run(who(update), svc.calls.cancel, int(call_id),
+                                       choice == "y", message.chat.id, message.message_id))

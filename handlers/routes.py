@@ -65,6 +65,8 @@ COMMANDS: tuple[Command, ...] = (
     # Organisers (team leaders, admins: the service checks)
     Command("publish", activities.publish, Menu.VOLUNTEER, private_only=True),
     Command("addhours", activities.add_hours, Menu.VOLUNTEER, private_only=True),
+    # Admins, in private: a recruitment call (招募令)
+    Command("call", activities.call, Menu.AREA_ADMIN, private_only=True),
     # Everyone, in private or a group (set and clear are the centre admins': the service checks)
     Command("theme", activities.theme, Menu.CITIZEN),
     Command("events", activities.events, Menu.CITIZEN, private_only=True),
@@ -135,6 +137,11 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.EVENTS, activities.events_button),
     (buttons.EVENT, activities.event_button),
     (buttons.EDIT_FIELD, activities.edit_button),
+    (buttons.CALL_FORM, activities.call_form_button),
+    (buttons.CALL_IN, activities.im_in_button),
+    (buttons.CALL_OUT, activities.cant_come_button),
+    (buttons.CALL_MANAGE, activities.call_manage_button),
+    (buttons.CALL_CANCEL, activities.call_cancel_button),
 )
 
 

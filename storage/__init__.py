@@ -6,6 +6,7 @@ from storage.models import (
     Activity,
     ActivityPost,
     Broadcast,
+    Call,
     Card,
     Dialog,
     Event,
@@ -23,7 +24,7 @@ from storage.repo import Repo
 from storage.snapshot import SnapshotReader
 
 __all__ = [
-    "Activity", "ActivityPost", "Broadcast", "Card", "Database", "Dialog", "Event", "Job",
+    "Activity", "ActivityPost", "Broadcast", "Call", "Card", "Database", "Dialog", "Event", "Job",
     "MonthTheme", "OutboxRow", "Outgoing", "Repo", "Request", "Room", "Signup", "SnapshotReader",
     "Timer", "User", "Volunteer", "is_full",
 ]

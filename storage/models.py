@@ -248,8 +248,14 @@ class Activity:
     created_at: float
     cancel_reason: str | None = None
     confirmed_at: float | None = None  # the attendance list confirmed
+    kind: str = "activity"  # or "call": a recruitment call (bot/activities/calls.py)
     signed: int = 0  # volunteers holding a place (when read with the counts)
     waiting: int = 0  # volunteers on the waitlist
+
+    @property
+    def is_call(self) -> bool:
+        """Whether this is a recruitment call rather than a published activity."""
+        return self.kind == "call"
 
     @property
     def places_left(self) -> int:
@@ -269,6 +275,7 @@ class Activity:
             status=row["status"], created_at=row["created_at"],
             cancel_reason=row["cancel_reason"],
             confirmed_at=row["confirmed_at"] if "confirmed_at" in keys else None,
+            kind=row["kind"] if "kind" in keys else "activity",
             signed=row["signed"] if "signed" in keys else 0,
             waiting=row["waiting"] if "waiting" in keys else 0,
         )
@@ -313,3 +320,28 @@ class ActivityPost:
     chat_id: int
     message_id: int | None
     kind: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """What only a recruitment call has (its activity row holds the rest): to whom it went,
+    the admin's live roster, and how it ended."""
+
+    activity_id: int
+    district: bool
+    areas: tuple[str, ...]
+    teams: tuple[str, ...]
+    roster_post: int | None
+    groups: int
+    people: int
+    silent: bool
+    filled_at: float | None
+    outcome: str | None  # None: open; 'closed', 'expired' or 'cancelled'
+
+    @classmethod
+    def from_row(cls, row: Any) -> Call:
+        return cls(
+            activity_id=row["activity_id"], district=bool(row["district"]),
+            areas=tuple(json.loads(row["areas"])), teams=tuple(json.loads(row["teams"])),
+            roster_post=row["roster_post"], groups=row["groups"], people=row["people"],
+            silent=bool(row["silent"]), filled_at=row["filled_at"], outcome=row["outcome"])

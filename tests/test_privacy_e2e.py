@@ -833,6 +833,48 @@ async def activity_card_and_sign_ups(story: Story) -> None:
     await town.sb.wait_until(lambda: "Cancelled" in (card.text or ""))
 
 
+@flow(volunteers={"teams_file": str(AREA_FILE.parent.parent.parent / "teams.example.csv")})
+async def recruitment_call(story: Story) -> None:
+    """Loop 2: a centre admin sends a recruitment call whose text holds the citizen's phone;
+    the citizen (who shared it with a request before) and a volunteer answer from the group;
+    the admin's roster names them in private; one can't come after all; the call is
+    cancelled. The group sees the card and its counts only: nobody's name, the numbers
+    masked."""
+    town, citizen, admin = story.town, story.citizen, story.town.admin
+    await story.file()
+    town.volunteers.add_member(citizen)
+    await open_bot(admin, town.vol2)
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send(f"Sandbags at the dike: ring {PHONE[3:]} or {DESCRIPTION_PHONE}")
+    await admin.wait_for(text="2/6")
+    await admin.send("Xiaohe dike")
+    await admin.wait_for(text="3/6")
+    await admin.send_location(34.846, 117.551)
+    await admin.wait_for(text="4/6")
+    await admin.send("1")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    await admin.press("✔️ Done", message=question)
+    preview = await admin.wait_for(text="Preview")
+    await admin.press("🚨 Send", message=preview)
+    card = await town.volunteers.wait_for(text="Recruitment call #1")
+    assert "ring ••• or •••" in (card.text or "")
+    await (await town.vol2.press("🙋 I'm in", message=card)).answer()
+    await town.sb.wait_until(lambda: "1 of 1 have answered" in (card.text or ""))
+    await (await citizen.press("🙋 I'm in", message=card)).answer()
+    await citizen.wait_for(text="as reserve number 1")
+    await town.vol2.press("Can't come after all")
+    await citizen.wait_for(text="you are now among the people needed")
+    roster = await admin.wait_for(text="1. Marta")
+    assert PHONE not in (roster.text or "")
+    await admin.press("❌ Cancel the call", message=roster)
+    await admin.press("Yes, cancel it", message=await admin.wait_for(text="Cancel call #1"))
+    await citizen.wait_for(text="is cancelled: please do not come")
+    await town.sb.wait_until(lambda: "This call was cancelled" in (card.text or ""))
+
+
 @pytest.fixture
 def flow_name() -> str:
     """The flow a test runs (the property test is parametrized over all of them)."""

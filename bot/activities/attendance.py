@@ -244,11 +244,21 @@ class Attendance:
 
     # -- the attendance list and its hours ---------------------------------------------------
 
-    def _hours_for(self, activity: Activity, signup: Signup) -> float:
+    def _hours_for(self, activity: Activity, signup: Signup, now: float) -> float:
         """What a sign-up earns when the list is confirmed: someone who checked in and never
-        out is taken to have stayed to the end, since the organiser confirms the list."""
+        out is taken to have stayed to the end, since the organiser confirms the list.
+
+        A recruitment call's window runs from its sending to its deadline, and people come
+        when they can: no share of it is required, and its end is the deadline or the
+        confirming, whichever is first (a list confirmed at noon for a call until 18:00
+        credits no afternoon that has not happened)."""
         if signup.checked_in_at is None:
             return 0.0
+        if activity.is_call:
+            return credited_hours(signup.checked_in_at, signup.checked_out_at,
+                                  activity.starts_at, max(min(activity.ends_at, now),
+                                                          activity.starts_at + 1),
+                                  min_share=0.0, stayed_to_end=True)
         return credited_hours(signup.checked_in_at, signup.checked_out_at, activity.starts_at,
                               activity.ends_at, min_share=self.env.config.activities.min_share,
                               stayed_to_end=True)
@@ -275,7 +285,7 @@ class Attendance:
                    if signup.checked_out_at is not None else "—")
             lines.append(unit.t("attendance.line", name=name, rate=rate,
                                 at=render_clock(self.env, signup.checked_in_at), out=out,
-                                hours=f"{self._hours_for(activity, signup):g}"))
+                                hours=f"{self._hours_for(activity, signup, unit.now()):g}"))
         if not people:
             lines.append(unit.t("manage.roster_empty"))
         lines.append(unit.t("attendance.confirm_hint",
@@ -307,7 +317,7 @@ class Attendance:
             if signup.checked_in_at is None:
                 absent += 1
                 continue
-            hours = self._hours_for(activity, signup)
+            hours = self._hours_for(activity, signup, unit.now())
             if hours <= 0:
                 unit.send(ui.message(signup.user_id, self.env.t(
                     lang, "attendance.too_short", title=activity.title,

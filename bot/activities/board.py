@@ -35,32 +35,45 @@ class Board:
 
     async def targets(self, repo: Repo, activity: Activity) -> list[int]:
         """The groups an activity's card goes to, the team's own first, each once."""
+        return await self.groups_for(repo, [activity.area_id], [activity.team_id])
+
+    async def groups_for(self, repo: Repo, area_ids: list[str | None],
+                         team_ids: list[str]) -> list[int]:
+        """The teams' own groups, then the volunteer groups of each area (None: the whole
+        district), each once and never an admin chat (activities and recruitment calls)."""
         chats: list[int] = []
-        team_chat = await repo.activities.team_group(activity.team_id)
-        if team_chat is not None:
-            chats.append(team_chat)
+        for team_id in team_ids:
+            team_chat = await repo.activities.team_group(team_id)
+            if team_chat is not None:
+                chats.append(team_chat)
         bindings = await repo.areas.bindings()
         for category in self.env.config.categories:  # the config's groups serve the district
             if category.group_id and (category.code, "") not in bindings:
                 bindings[(category.code, "")] = category.group_id
-        tree = self.env.config.areas
-        if activity.area_id is None or tree is None or activity.area_id not in tree:
-            found = list(bindings.values())  # the whole district: every volunteer group
-        else:
-            below = set(tree.subtree(activity.area_id))
-            if tree.root in below:
-                below.add("")  # a binding of the whole district
-            found = [chat for (_, area), chat in bindings.items() if area in below]
-            for level in tree.ancestry(activity.area_id)[1:]:
-                if found:
-                    break  # the nearest area above with groups of its own
-                found = [chat for (_, area), chat in bindings.items()
-                         if area == level or (level == tree.root and area == "")]
         admin_chats = set(self.env.config.admin_chats())
-        for chat in found:
-            if chat not in chats and chat not in admin_chats:
-                chats.append(chat)
+        for area_id in area_ids:
+            for chat in self._area_groups(bindings, area_id):
+                if chat not in chats and chat not in admin_chats:
+                    chats.append(chat)
         return chats
+
+    def _area_groups(self, bindings: dict[tuple[str, str], int],
+                     area_id: str | None) -> list[int]:
+        """The volunteer groups of an area and the areas below it; an area with none borrows
+        the nearest area above that has some; the whole district: every volunteer group."""
+        tree = self.env.config.areas
+        if area_id is None or tree is None or area_id not in tree:
+            return list(bindings.values())
+        below = set(tree.subtree(area_id))
+        if tree.root in below:
+            below.add("")  # a binding of the whole district
+        found = [chat for (_, area), chat in bindings.items() if area in below]
+        for level in tree.ancestry(area_id)[1:]:
+            if found:
+                break  # the nearest area above with groups of its own
+            found = [chat for (_, area), chat in bindings.items()
+                     if area == level or (level == tree.root and area == "")]
+        return found
 
     async def post(self, unit: Unit, activity: Activity) -> int:
         """Post the activity's card in its groups; how many groups."""
@@ -81,7 +94,7 @@ class Board:
     async def redraw(self, unit: Unit, activity_id: int) -> None:
         """Queue the current state of an activity's cards (places, status, details)."""
         activity = await unit.repo.activities.activity(activity_id)
-        if activity is None:
+        if activity is None or activity.is_call:  # a call's cards are bot/activities/calls.py's
             return
         text, markup = await self._card(unit, activity)
         for post in await unit.repo.activities.posts(activity.id):

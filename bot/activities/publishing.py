@@ -292,6 +292,10 @@ class Publishing:
             return unit.t("publish.too_long_activity", hours=round(longest / 3600))
         return {"end": end}
 
+    def read_moment(self, text: str) -> float | None:
+        """A local date and time typed in one of the usual ways (recruitment calls' too)."""
+        return self._moment(text)
+
     def _moment(self, text: str, near: float | None = None) -> float | None:
         """A local date and time typed in one of the usual ways; without a year, the next
         such date from now (or from `near`)."""
@@ -533,6 +537,8 @@ class Publishing:
         activity = await repo.activities.activity(activity_id)
         if activity is None or not await self.may_manage(unit, unit.user_id, activity):
             return Answer(unit.t("manage.not_yours"), alert=True)
+        if activity.is_call:  # a call has controls of its own (bot/activities/calls.py)
+            return Answer(unit.t("calls.use_call_controls"), alert=True)
         if action == "list":
             unit.send(await self.roster(unit, activity))
             return Answer()
@@ -571,6 +577,8 @@ class Publishing:
         activity = await repo.activities.activity(activity_id)
         if activity is None or not await self.may_manage(unit, unit.user_id, activity):
             return Answer(unit.t("manage.not_yours"), alert=True)
+        if activity.is_call:
+            return Answer(unit.t("calls.use_call_controls"), alert=True)
         if not confirmed:
             unit.send(ui.edit_text(chat_id, message_id, unit.t("manage.kept",
                                                                title=activity.title)))

@@ -51,7 +51,7 @@ class Signups:
         """Sign up (or join the waitlist); told in private, the cards drawn again."""
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
-        if activity is None:
+        if activity is None or activity.is_call:  # a call is answered with I'm in
             return Answer(unit.t("signup.no_such_activity"), alert=True)
         refusal = await self._refusal(unit, activity)
         if refusal:
@@ -106,7 +106,7 @@ class Signups:
         """An activity in private (a card's link): its details and Sign up."""
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
-        if activity is None:
+        if activity is None or activity.is_call:
             unit.send(ui.message(unit.user_id, unit.t("signup.no_such_activity")))
             return
         mine = await repo.activities.signup_of(activity.id, unit.user_id)
@@ -131,8 +131,8 @@ class Signups:
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
         mine = (await repo.activities.signup_of(activity_id, unit.user_id)
-                if activity is not None else None)
-        if activity is None or mine is None:
+                if activity is not None and not activity.is_call else None)
+        if activity is None or mine is None:  # a call's answer is withdrawn on the call
             return Answer(unit.t("signup.not_signed"), alert=True)
         late = self._too_late(unit, activity, mine)
         if late:
@@ -158,8 +158,8 @@ class Signups:
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
         mine = (await repo.activities.signup_of(activity_id, unit.user_id)
-                if activity is not None else None)
-        if activity is None or mine is None:
+                if activity is not None and not activity.is_call else None)
+        if activity is None or mine is None:  # a call's answer is withdrawn on the call
             return Answer(unit.t("signup.not_signed"), alert=True)
         late = self._too_late(unit, activity, mine)
         if late:

@@ -9,7 +9,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot import buttons, ui
+from bot.activities import calls as recruitment
 from bot.activities.attendance import Attendance
+from bot.activities.calls import Calls
 from bot.activities.publishing import Publishing
 from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
@@ -40,7 +42,7 @@ class Intake:
 
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
                  themes: MonthThemes, publishing: Publishing, signups: Signups,
-                 attendance: Attendance) -> None:
+                 attendance: Attendance, calls: Calls) -> None:
         self.env = env
         self.loop = loop
         self.volunteers = volunteers
@@ -48,13 +50,15 @@ class Intake:
         self.publishing = publishing  # an organiser's dialog that publishes an activity
         self.signups = signups  # a card's link opens the bot on its activity
         self.attendance = attendance  # a check-in code scanned at the venue
+        self.calls = calls  # an admin's recruitment call; a call card's link
         # The short dialogs of other services, by flow: each answers a private message; a
         # request draft one interrupted comes back when it ends.
         self.short_flows: dict[str, Callable[[ActorUnit, Dialog, Said],
                                              Awaitable[list[Outgoing]]]] = {
             Flow.THEME: themes.on_message, Flow.PUBLISH: publishing.on_message,
             Flow.EDIT_ACTIVITY: publishing.on_edit, Flow.CHECK_IN: attendance.on_message,
-            Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message}
+            Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message,
+            Flow.CALL: calls.on_message}
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -76,6 +80,11 @@ class Intake:
         if activity:
             unit.send(out)
             await self.signups.show(unit, int(activity.group(1)))
+            return
+        call = recruitment.START_LINK.match(payload)
+        if call:
+            unit.send(out)
+            await self.calls.show(unit, int(call.group(1)))
             return
         if self.attendance.is_code(payload):  # scanned at the venue: just the check-in
             await self.attendance.by_code(unit, payload)

@@ -1,5 +1,7 @@
 """Volunteer activities (loop 2): the activities, their sign-ups and waitlists, the
-recruitment cards that show them in groups, and the teams' own groups."""
+recruitment cards that show them in groups, and the teams' own groups. A recruitment call is
+an activity of kind 'call' (storage/repos/calls.py has the rest of it): the lists of
+activities leave calls out."""
 
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ class ActivitiesRepo(Aggregate):
     async def upcoming(self, now: float, limit: int) -> list[Activity]:
         """Activities not cancelled that have not ended yet, soonest first."""
         rows = await self._all(
-            f"{_WITH_COUNTS} WHERE a.status != ? AND a.ends_at > ? "
+            f"{_WITH_COUNTS} WHERE a.kind = 'activity' AND a.status != ? AND a.ends_at > ? "
             "ORDER BY a.starts_at, a.id LIMIT ?", (ACTIVITY_CANCELLED, now, limit))
         return [Activity.from_row(row) for row in rows]
 
@@ -116,6 +118,7 @@ class ActivitiesRepo(Aggregate):
         """Activities this person organises or leads on site that have not ended."""
         rows = await self._all(
             f"{_WITH_COUNTS} WHERE (a.organiser_id = ? OR a.leader_id = ?) AND a.ends_at > ? "
+            "AND a.kind = 'activity' "
             "ORDER BY a.starts_at, a.id LIMIT ?", (user_id, user_id, now, limit))
         return [Activity.from_row(row) for row in rows]
 
@@ -163,7 +166,7 @@ class ActivitiesRepo(Aggregate):
         """The activities a volunteer holds a place in or waits for that have not ended."""
         rows = await self._all(
             f"{_WITH_COUNTS} JOIN activity_signups m ON m.activity_id = a.id "
-            "WHERE m.user_id = ? AND m.status IN (?, ?) AND a.ends_at > ? "
+            "WHERE m.user_id = ? AND m.status IN (?, ?) AND a.ends_at > ? AND a.kind = 'activity' "
             "ORDER BY a.starts_at, a.id LIMIT ?", (user_id, SIGNED, WAITING, now, limit))
         mine = await self._all(
             "SELECT * FROM activity_signups WHERE user_id = ? AND status IN (?, ?)",
