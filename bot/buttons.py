@@ -125,3 +125,8 @@ DECIDE_DISPUTE = kind("adec", ID, "[yn]")  # the organiser accepts or refuses a 
 EVENTS = kind("events", "near|all")  # /events: the nearest to me, or all by date
 EVENT = kind("event", ID)  # one activity's details (and Sign up) from /events
 EDIT_FIELD = kind("aedit", ID, "title|place|time|capacity|description")  # what to change
+
+# -- honours (loop 2): the admins' dialog and revoking -------------------------------------
+# hon:<draft>:<action>:<year>: a year, Save, Save and announce, Cancel under an honour's form.
+HONOUR_FORM = kind("hon", "[0-9a-f]{6}", "year|save|announce|cancel", "[0-9]{0,4}")
+REVOKE_HONOUR = kind("honrev", ID, "ask|y|n")  # revoke an honour: asked, then Yes or No

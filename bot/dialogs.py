@@ -25,6 +25,7 @@ class Flow(StrEnum):
     DISPUTE = "dispute"  # a volunteer's hours and reason disputing an activity's hours
     EDIT_ACTIVITY = "aedit"  # an organiser changing one detail of a published activity
     EVENTS = "events"  # waiting for the location /events lists the nearest activities to
+    HONOUR = "honour"  # an admin recording an honour on a volunteer's record (honours.py)
 
 
 # Long forms a short dialog may interrupt: they are stashed and come back after it.

@@ -3,7 +3,7 @@
 A unit of work reaches the tables through one repository per aggregate, each in
 storage/repos/: `repo.requests`, `repo.cards`, `repo.people`, `repo.volunteers`,
 `repo.outbox`, `repo.inbox`, `repo.timers`, `repo.areas`, `repo.broadcasts`, `repo.figures`,
-`repo.themes`, `repo.activities`.
+`repo.themes`, `repo.activities`, `repo.honours`.
 They share this session, which holds back writes nobody reads until the next statement that
 must answer, so one update costs one trip per read (see Repo).
 """
@@ -26,6 +26,7 @@ from storage.repos.base import Held, Repository
 from storage.repos.broadcasts import BroadcastsRepo
 from storage.repos.cards import CardsRepo
 from storage.repos.figures import FiguresRepo
+from storage.repos.honours import HonoursRepo
 from storage.repos.inbox import InboxRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import Known, KnownUsers, PeopleRepo
@@ -58,6 +59,7 @@ class Repo:
     retention = Repository(RetentionRepo)
     themes = Repository(ThemesRepo)
     activities = Repository(ActivitiesRepo)
+    honours = Repository(HonoursRepo)
 
     def __init__(
         self,

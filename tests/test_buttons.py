@@ -26,6 +26,7 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "aquitok": (12,), "aman": (12, "close"), "acancel": (12, "y"),
     "aloc": (12,), "ahand": (12, 1003), "aconf": (12,), "adisp": (12,), "adec": (3, "n"),
     "events": ("near",), "event": (12,), "aedit": (12, "time"),
+    "hon": ("0a1b2c", "year", 2026), "honrev": (4, "ask"),
 }
 
 

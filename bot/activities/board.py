@@ -35,8 +35,14 @@ class Board:
 
     async def targets(self, repo: Repo, activity: Activity) -> list[int]:
         """The groups an activity's card goes to, the team's own first, each once."""
+        return await self.groups_for(repo, activity.team_id, activity.area_id)
+
+    async def groups_for(self, repo: Repo, team_id: str | None, area_id: str | None
+                         ) -> list[int]:
+        """The volunteer groups of a team and an area (None: the whole district), the team's
+        own first, each once: where an activity of theirs is posted, and an honour told."""
         chats: list[int] = []
-        team_chat = await repo.activities.team_group(activity.team_id)
+        team_chat = await repo.activities.team_group(team_id) if team_id else None
         if team_chat is not None:
             chats.append(team_chat)
         bindings = await repo.areas.bindings()
@@ -44,14 +50,14 @@ class Board:
             if category.group_id and (category.code, "") not in bindings:
                 bindings[(category.code, "")] = category.group_id
         tree = self.env.config.areas
-        if activity.area_id is None or tree is None or activity.area_id not in tree:
+        if area_id is None or tree is None or area_id not in tree:
             found = list(bindings.values())  # the whole district: every volunteer group
         else:
-            below = set(tree.subtree(activity.area_id))
+            below = set(tree.subtree(area_id))
             if tree.root in below:
                 below.add("")  # a binding of the whole district
             found = [chat for (_, area), chat in bindings.items() if area in below]
-            for level in tree.ancestry(activity.area_id)[1:]:
+            for level in tree.ancestry(area_id)[1:]:
                 if found:
                     break  # the nearest area above with groups of its own
                 found = [chat for (_, area), chat in bindings.items()

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import buttons, ui
 from bot.activities.attendance import Attendance
+from bot.activities.honours import Honours
 from bot.activities.publishing import Publishing
 from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
@@ -40,7 +41,7 @@ class Intake:
 
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
                  themes: MonthThemes, publishing: Publishing, signups: Signups,
-                 attendance: Attendance) -> None:
+                 attendance: Attendance, honours: Honours) -> None:
         self.env = env
         self.loop = loop
         self.volunteers = volunteers
@@ -54,7 +55,8 @@ class Intake:
                                              Awaitable[list[Outgoing]]]] = {
             Flow.THEME: themes.on_message, Flow.PUBLISH: publishing.on_message,
             Flow.EDIT_ACTIVITY: publishing.on_edit, Flow.CHECK_IN: attendance.on_message,
-            Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message}
+            Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message,
+            Flow.HONOUR: honours.on_message}
 
     # -- entry points -----------------------------------------------------------------------
 
