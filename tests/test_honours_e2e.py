@@ -18,6 +18,7 @@ hours, confirmed activity hours), at chosen moments.
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 from collections.abc import Awaitable, Callable
@@ -286,6 +287,27 @@ async def test_save_without_announcing_posts_nothing_and_a_second_save_is_refuse
     second = await (await admin.press_data(save, message=preview)).answer()
     assert second.show_alert and second.text == "“优秀志愿者” is saved already."
     assert not town.volunteers.bot_messages()
+
+
+async def test_mydata_holds_the_honours_the_hidden_name_and_the_records_issued(
+    town: Town,
+) -> None:
+    zhang, admin = town.vol2, town.admin
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN)
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    await admin.press("💾 Save", message=preview)
+    await zhang.wait_for(text="An honour was recorded")
+    await answer_of(zhang, "/ranking hide", "rankings show you as “a volunteer”")
+    drawing = await answer_of(zhang, "/record", "Your service record is being drawn")
+    await zhang.wait_for(predicate=lambda m: m.kind == "document", timeout=20)
+    await zhang.send("/mydata")
+    document = await zhang.wait_for(predicate=lambda m: m.kind == "document"
+                                    and m.raw["document"]["file_name"].startswith("mydata"))
+    held = json.loads(town.sb.world.files[document.file_ids[0]].data)
+    assert [(h["title"], h["year"]) for h in held["honours"]] == [("最美志愿者", 2026)]
+    assert held["ranking_name"]["hidden"] == 1
+    assert [r["code"] in (drawing.text or "") for r in held["service_records"]] == [True]
 
 
 async def test_a_restart_in_the_middle_of_the_honour_dialog_loses_nothing(town: Town) -> None:

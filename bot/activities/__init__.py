@@ -10,6 +10,10 @@ publishing.py (Publishing: /publish, the organiser's dialog; close, reopen, canc
 roster; /bind team), signup.py (Signups: sign up, the waitlist, cancelling, /activities, the
 reminders), checkin.py (pure, not wired yet: the rotating signed codes of an activity's
 check-in QR and the QR image, the place and time checks of a shared location, the hours a
-presence earns). May import: the kernel, bot.areas, bot.people, bot.requests.loop (its dialog
-helpers and the people's languages) and bot.requests.render (area names, masking), storage.
+presence earns), rankings.py (Rankings: /ranking of volunteers and teams by verified hours,
+hiding one's name), honours.py (Honours: the admins' /honour dialog, announcing, revoking,
+/honours), records.py (Records: the service record's content and verification code,
+/record, which hands the drawing to a job, and /verify). May import: the kernel,
+bot.areas, bot.people, bot.requests.loop (its dialog helpers and the people's languages) and
+bot.requests.render (area names, masking), storage.
 """
