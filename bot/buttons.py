@@ -133,3 +133,7 @@ CALL_IN = kind("cin", ID)  # I'm in: on a call's card in a group, or its copy in
 CALL_OUT = kind("cout", ID)  # a responder can't come after all
 CALL_MANAGE = kind("cman", ID, "close|cancel")  # the admin closes or cancels a call
 CALL_CANCEL = kind("ccancel", ID, "[yn]")  # Yes or No under "Cancel this call?"
+# -- honours (loop 2): the admins' dialog and revoking -------------------------------------
+# hon:<draft>:<action>:<year>: a year, Save, Save and announce, Cancel under an honour's form.
+HONOUR_FORM = kind("hon", "[0-9a-f]{6}", "year|save|announce|cancel", "[0-9]{0,4}")
+REVOKE_HONOUR = kind("honrev", ID, "ask|y|n")  # revoke an honour: asked, then Yes or No

@@ -26,6 +26,7 @@ class Flow(StrEnum):
     EDIT_ACTIVITY = "aedit"  # an organiser changing one detail of a published activity
     EVENTS = "events"  # waiting for the location /events lists the nearest activities to
     CALL = "call"  # an admin writing a recruitment call (bot/activities/calls.py)
+    HONOUR = "honour"  # an admin recording an honour on a volunteer's record (honours.py)
 
 
 # Long forms a short dialog may interrupt: they are stashed and come back after it.

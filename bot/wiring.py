@@ -17,7 +17,10 @@ from bot import ui
 from bot.activities.attendance import Attendance
 from bot.activities.board import Board
 from bot.activities.calls import Calls
+from bot.activities.honours import Honours
 from bot.activities.publishing import Publishing
+from bot.activities.rankings import Rankings
+from bot.activities.records import Records
 from bot.activities.signup import Signups
 from bot.activities.themes import MonthThemes
 from bot.console.admin import AdminConsole
@@ -29,6 +32,7 @@ from bot.people.menus import CommandMenus, Menu
 from bot.people.roles import Roles
 from bot.reports.activities import ActivityFigures
 from bot.reports.export import Exports
+from bot.reports.records import RecordImages
 from bot.reports.stats import Statistics
 from bot.requests.casework import Casework
 from bot.requests.intake import Intake
@@ -69,6 +73,10 @@ class Services:
     signups: Signups
     attendance: Attendance
     calls: Calls
+    rankings: Rankings
+    honours: Honours
+    records: Records
+    record_images: RecordImages
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -109,9 +117,10 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     schedule.activity_timers = calls.fire  # a call's deadline; the rest go on to signups
     attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
+    honours = Honours(env=env, loop=loop, roles=roles, board=board)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
                     publishing=publishing, signups=signups, attendance=attendance,
-                    calls=calls)
+                    calls=calls, honours=honours)
     loop.draft_question = intake.resume_draft
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
@@ -139,4 +148,8 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         signups=signups,
         attendance=attendance,
         calls=calls,
+        rankings=Rankings(env=env, roles=roles),
+        honours=honours,
+        records=Records(env=env, roles=roles, submit=jobs.submit),
+        record_images=RecordImages(env=env, jobs=jobs),
     )

@@ -1,5 +1,5 @@
 """Loop 2, volunteer activities: the theme, publishing, sign-up, the organisers' controls,
-recruitment calls."""
+recruitment calls, rankings, honours and the service record."""
 
 from __future__ import annotations
 
@@ -260,3 +260,66 @@ async def call_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     await answer(update, await svc.run(who(update), svc.calls.cancel, int(call_id),
                                        choice == "y", message.chat.id, message.message_id))
+
+
+async def ranking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ranking [month|year] [YYYY-MM|YYYY]: volunteers and teams by verified hours; hide, show."""
+    svc = services(context)
+    chat = update.effective_chat
+    assert chat is not None
+    await svc.run(who(update), svc.rankings.command, chat.id, chat.type == ChatType.PRIVATE,
+                  list(context.args or []))
+
+
+async def honour(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/honour <user>: an admin's dialog that records an honour on a volunteer's record."""
+    svc = services(context)
+    await svc.run(who(update), svc.honours.command, list(context.args or []))
+
+
+async def honours(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/honours [user]: one's own honours, or (admins) someone's."""
+    svc = services(context)
+    await svc.run(who(update), svc.honours.list_command, list(context.args or []))
+
+
+async def honour_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A year, Save, Save and announce or Cancel under an honour's form."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    draft, action, arg = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    result = await svc.run(who(update), svc.honours.on_button, draft, action, arg,
+                           message.chat.id, message.message_id)
+    await answer(update, result)
+
+
+async def revoke_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Revoke an honour: asked once more, then Yes or No."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    honour_id, choice = callback_args(update)
+    message = query.message
+    if message is None:
+        await errors.stale_button(update, context)
+        return
+    result = await svc.run(who(update), svc.honours.revoke, int(honour_id), choice,
+                           message.chat.id, message.message_id)
+    await answer(update, result)
+
+
+async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/record: the volunteer's service record as a PNG, with its verification code."""
+    svc = services(context)
+    await svc.run(who(update), svc.records.record)
+
+
+async def verify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/verify <code>: an admin checks a service record's verification code."""
+    svc = services(context)
+    await svc.run(who(update), svc.records.verify, list(context.args or []))

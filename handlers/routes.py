@@ -62,6 +62,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("hours", activities.hours, Menu.VOLUNTEER, private_only=True),
     Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
     Command("activities", activities.activities_command, Menu.VOLUNTEER, private_only=True),
+    Command("record", activities.record, Menu.VOLUNTEER, private_only=True),
+    Command("honours", activities.honours, Menu.VOLUNTEER, private_only=True),
+    # In private, or posted in a group (at most once per 10 minutes there)
+    Command("ranking", activities.ranking, Menu.VOLUNTEER),
     # Organisers (team leaders, admins: the service checks)
     Command("publish", activities.publish, Menu.VOLUNTEER, private_only=True),
     Command("addhours", activities.add_hours, Menu.VOLUNTEER, private_only=True),
@@ -88,6 +92,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("reopen", admin.reopen, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("move", admin.move, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("broadcast", admin.broadcast, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("honour", activities.honour, Menu.AREA_ADMIN, private_only=True),
+    Command("verify", activities.verify, Menu.AREA_ADMIN, private_only=True),
     Command("grant", admin.grant, Menu.CENTRE_ADMIN),
     Command("revoke", admin.revoke, Menu.CENTRE_ADMIN),
     Command("admins", admin.admins, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
@@ -142,6 +148,8 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.CALL_OUT, activities.cant_come_button),
     (buttons.CALL_MANAGE, activities.call_manage_button),
     (buttons.CALL_CANCEL, activities.call_cancel_button),
+    (buttons.HONOUR_FORM, activities.honour_button),
+    (buttons.REVOKE_HONOUR, activities.revoke_button),
 )
 
 

@@ -10,10 +10,13 @@ from storage.models import (
     Card,
     Dialog,
     Event,
+    Honour,
+    IssuedRecord,
     Job,
     MonthTheme,
     OutboxRow,
     Outgoing,
+    Ranked,
     Request,
     Signup,
     Timer,
@@ -24,7 +27,8 @@ from storage.repo import Repo
 from storage.snapshot import SnapshotReader
 
 __all__ = [
-    "Activity", "ActivityPost", "Broadcast", "Call", "Card", "Database", "Dialog", "Event", "Job",
-    "MonthTheme", "OutboxRow", "Outgoing", "Repo", "Request", "Room", "Signup", "SnapshotReader",
+    "Activity", "ActivityPost", "Broadcast", "Call", "Card", "Database", "Dialog", "Event",
+    "Honour", "IssuedRecord", "Job", "MonthTheme", "OutboxRow", "Outgoing", "Ranked", "Repo",
+    "Request", "Room", "Signup", "SnapshotReader",
     "Timer", "User", "Volunteer", "is_full",
 ]

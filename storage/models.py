@@ -345,3 +345,40 @@ class Call:
             areas=tuple(json.loads(row["areas"])), teams=tuple(json.loads(row["teams"])),
             roster_post=row["roster_post"], groups=row["groups"], people=row["people"],
             silent=bool(row["silent"]), filled_at=row["filled_at"], outcome=row["outcome"])
+
+
+@dataclass(frozen=True)
+class Honour:
+    """An honour recorded on a volunteer's record (最美志愿者 and the like); never deleted."""
+
+    id: int
+    user_id: int
+    title: str
+    year: int
+    citation: str
+    awarded_by: int
+    awarded_at: float
+    announced_at: float | None = None
+    revoked_by: int | None = None
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One row of a ranking: a volunteer (or a team) with their place and hours."""
+
+    place: int  # 1 for the most hours; equal hours share a place
+    key: str  # the volunteer's user id, or the team's id
+    hours: float
+    name: str = ""  # the volunteer's name ('' if none is known); '' for a team
+    hidden: bool = False  # the volunteer asked to hide their name (/ranking hide)
+
+
+@dataclass(frozen=True)
+class IssuedRecord:
+    """A service record the bot issued: its verification code, whose, when, what it said."""
+
+    code: str
+    user_id: int
+    issued_at: float
+    content_hash: str

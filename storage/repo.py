@@ -3,7 +3,7 @@
 A unit of work reaches the tables through one repository per aggregate, each in
 storage/repos/: `repo.requests`, `repo.cards`, `repo.people`, `repo.volunteers`,
 `repo.outbox`, `repo.inbox`, `repo.timers`, `repo.areas`, `repo.broadcasts`, `repo.figures`,
-`repo.themes`, `repo.activities`, `repo.calls`.
+`repo.themes`, `repo.activities`, `repo.calls`, `repo.honours`.
 They share this session, which holds back writes nobody reads until the next statement that
 must answer, so one update costs one trip per read (see Repo).
 """
@@ -27,6 +27,7 @@ from storage.repos.broadcasts import BroadcastsRepo
 from storage.repos.calls import CallsRepo
 from storage.repos.cards import CardsRepo
 from storage.repos.figures import FiguresRepo
+from storage.repos.honours import HonoursRepo
 from storage.repos.inbox import InboxRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import Known, KnownUsers, PeopleRepo
@@ -60,6 +61,7 @@ class Repo:
     themes = Repository(ThemesRepo)
     activities = Repository(ActivitiesRepo)
     calls = Repository(CallsRepo)
+    honours = Repository(HonoursRepo)
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "events": ("near",), "event": (12,), "aedit": (12, "time"),
     "call": ("0a1b2c", "area", "guangminglu-01"), "cin": (12,), "cout": (12,),
     "cman": (12, "cancel"), "ccancel": (12, "y"),
+    "hon": ("0a1b2c", "year", 2026), "honrev": (4, "ask"),
 }
 
 

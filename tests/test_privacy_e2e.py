@@ -875,6 +875,47 @@ async def recruitment_call(story: Story) -> None:
     await town.sb.wait_until(lambda: "This call was cancelled" in (card.text or ""))
 
 
+@flow(volunteers={"teams_file": str(AREA_FILE.parent.parent.parent / "teams.example.csv")})
+async def rankings_and_honours(story: Story) -> None:
+    """Loop 2: a volunteer who registered with a phone number (a marker too) is credited
+    hours for the citizen's request; the month's ranking is posted in the group, and the
+    centre admin announces an honour whose citation holds the citizen's and the volunteer's
+    numbers. The group sees names and hours, the numbers masked."""
+    town, admin, volunteer = story.town, story.town.admin, story.town.vol2
+    volunteer_phone = "+8613966005555"
+    story.markers.people.append(Private(volunteer_phone))
+    ref = await story.file()
+    request = await story.request(ref)
+    services = town.bot.services
+    assert services is not None
+    env = services.env
+    await open_bot(admin, volunteer)
+    async with env.db.transaction() as repo:
+        await repo.volunteers.apply(volunteer.id, "Zhang", volunteer_phone, None, "jinhui",
+                                    env.now())
+        assert await repo.volunteers.decide(volunteer.id, True, admin.id, None, env.now())
+        await repo.volunteers.record_hours(request.id, volunteer.id, 2.5, env.now())
+        await repo.volunteers.credit_hours(request.id, env.now())
+    await volunteer.send("/ranking", chat=town.volunteers)
+    ranking = await town.volunteers.wait_for(text="Volunteers by verified hours", timeout=WAIT)
+    assert "1. Zhang — 2.5 h" in (ranking.text or "")
+    assert "Golden Glow Elderly Care Team — 2.5 h" in (ranking.text or "")
+    await admin.send(f"/honour {volunteer.id}")
+    await admin.wait_for(text="1/3")
+    await admin.send("最美志愿者")
+    await admin.wait_for(text="2/3")
+    await admin.press("2026")
+    await admin.wait_for(text="3/3")
+    await admin.send(f"Rang {PHONE[3:]} back every day; reach Zhang on {volunteer_phone}.")
+    preview = await admin.wait_for(text="Preview")
+    await admin.press("📣 Save and announce", message=preview)
+    announced = await town.volunteers.wait_for(text="Honour", timeout=WAIT)
+    assert "Zhang — 最美志愿者 (2026)" in (announced.text or "")
+    assert "Rang ••• back every day" in (announced.text or "")
+    told = await volunteer.wait_for(text="An honour was recorded")
+    assert volunteer_phone in (told.text or "")  # the volunteer's own private chat
+
+
 @pytest.fixture
 def flow_name() -> str:
     """The flow a test runs (the property test is parametrized over all of them)."""

@@ -12,7 +12,10 @@ roster; /bind team), signup.py (Signups: sign up, the waitlist, cancelling, /act
 reminders), calls.py (Calls: /call, an admin's recruitment call, I'm in, the live roster,
 close and cancel, the deadline), checkin.py (pure: the rotating signed codes of an
 activity's check-in QR and the QR image, the place and time checks of a shared location, the
-hours a presence earns). May import: the kernel, bot.areas, bot.people, bot.requests.loop
-(its dialog helpers and the people's languages) and bot.requests.render (area names,
-masking), storage.
+hours a presence earns), rankings.py (Rankings: /ranking of volunteers and teams by verified
+hours, hiding one's name), honours.py (Honours: the admins' /honour dialog, announcing,
+revoking, /honours), records.py (Records: the service record's content and verification
+code, /record, which hands the drawing to a job, and /verify). May import: the kernel,
+bot.areas, bot.people, bot.requests.loop (its dialog helpers and the people's languages) and
+bot.requests.render (area names, masking), storage.
 """

@@ -1,7 +1,8 @@
 """Reports: /stats with its chart, /export, and the periods admins name.
 
 Owns: stats.py (Statistics), charts.py (PNG charts, drawn off the event loop), export.py
-(Exports: XLSX/CSV written by a stored job), periods.py (today, week, 2026-03, ranges). May
+(Exports: XLSX/CSV written by a stored job), periods.py (today, week, 2026-03, ranges),
+records.py (RecordImages: the service record's PNG, drawn by a stored job). May
 import: the kernel, bot.areas, bot.people, bot.requests, bot.volunteers, bot.schedule.jobs,
 storage.
 """

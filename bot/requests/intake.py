@@ -12,6 +12,7 @@ from bot import buttons, ui
 from bot.activities import calls as recruitment
 from bot.activities.attendance import Attendance
 from bot.activities.calls import Calls
+from bot.activities.honours import Honours
 from bot.activities.publishing import Publishing
 from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
@@ -42,7 +43,7 @@ class Intake:
 
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
                  themes: MonthThemes, publishing: Publishing, signups: Signups,
-                 attendance: Attendance, calls: Calls) -> None:
+                 attendance: Attendance, calls: Calls, honours: Honours) -> None:
         self.env = env
         self.loop = loop
         self.volunteers = volunteers
@@ -58,7 +59,7 @@ class Intake:
             Flow.THEME: themes.on_message, Flow.PUBLISH: publishing.on_message,
             Flow.EDIT_ACTIVITY: publishing.on_edit, Flow.CHECK_IN: attendance.on_message,
             Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message,
-            Flow.CALL: calls.on_message}
+            Flow.CALL: calls.on_message, Flow.HONOUR: honours.on_message}
 
     # -- entry points -----------------------------------------------------------------------
 

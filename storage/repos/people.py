@@ -275,7 +275,8 @@ class PeopleRepo(Aggregate):
 
     async def everything_about(self, user_id: int) -> dict[str, Any]:
         """Every row that names a person: their profile, their volunteer record, the requests
-        they filed, their sign-ups for activities (for /mydata)."""
+        they filed, their sign-ups for activities, their honours, whether rankings hide their
+        name, the service records issued to them (for /mydata)."""
         user = await self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
         volunteer = await self._one("SELECT * FROM volunteers WHERE user_id = ?", (user_id,))
         requests = await self._all(
@@ -284,10 +285,20 @@ class PeopleRepo(Aggregate):
             "SELECT s.activity_id, a.title, a.starts_at, s.status, s.joined_at, s.changed_at "
             "FROM activity_signups s JOIN activities a ON a.id = s.activity_id "
             "WHERE s.user_id = ? ORDER BY s.id", (user_id,))
+        honours = await self._all(
+            "SELECT id, title, year, citation, awarded_at, announced_at, revoked_at "
+            "FROM honours WHERE user_id = ? ORDER BY id", (user_id,))
+        hidden = await self._one("SELECT hidden, changed_at FROM ranking_names "
+                                 "WHERE user_id = ?", (user_id,))
+        records = await self._all("SELECT code, issued_at FROM service_records "
+                                  "WHERE user_id = ? ORDER BY issued_at", (user_id,))
         return {"user": dict(user) if user else None,
                 "volunteer": dict(volunteer) if volunteer else None,
                 "requests": [dict(row) for row in requests],
-                "activity_signups": [dict(row) for row in signups]}
+                "activity_signups": [dict(row) for row in signups],
+                "honours": [dict(row) for row in honours],
+                "ranking_name": dict(hidden) if hidden else None,
+                "service_records": [dict(row) for row in records]}
 
     async def forget(self, user_id: int) -> int:
         """Remove what names a person (/forget): their requests keep their category, area,
