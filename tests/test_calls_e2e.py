@@ -611,3 +611,26 @@ async def test_the_catalog_speaks_chinese_to_a_chinese_volunteer(town: Town) -> 
     assert answer.text == "已响应 ✅"
     mine = await grandma.wait_for(text="您已响应招募令 #1")
     assert buttons_of(mine) == ["我来不了了", "📍 现场签到"]
+
+
+async def test_a_responder_there_a_few_minutes_is_told_why_no_hours_not_about_a_share(
+    town: Town,
+) -> None:
+    """A call asks no share of its window, so the only reason for no hours is time under a
+    quarter hour, and that is what the responder is told (not the activities' 60% rule)."""
+    li = town.vol1
+    await approved(town, li)
+    card = await sent_call(town)
+    await (await li.press("🙋 I'm in", message=card)).answer()
+    await li.wait_for(text="You're in for call #1")
+    town.clock.advance(minutes=30)
+    await town.admin.press("✋ Check in by hand", message=roster_of(town))
+    hands = await town.admin.wait_for(text="Check in by hand for")
+    await (await town.admin.press("✋ Li", message=hands)).answer()
+    await li.wait_for(text="checked you in")
+    town.clock.advance(minutes=5)
+    await town.admin.press("✅ Attendance and hours", message=roster_of(town))
+    listing = await town.admin.wait_for(text="Attendance")
+    await town.admin.press("✅ Confirm attendance and hours", message=listing)
+    told = await li.wait_for(text="no hours were credited")
+    assert "less than a quarter hour" in (told.text or "") and "60%" not in (told.text or "")

@@ -320,7 +320,8 @@ class Attendance:
             hours = self._hours_for(activity, signup, unit.now())
             if hours <= 0:
                 unit.send(ui.message(signup.user_id, self.env.t(
-                    lang, "attendance.too_short", title=activity.title,
+                    lang, "attendance.too_short_call" if activity.is_call
+                    else "attendance.too_short", title=activity.title,
                     share=round(100 * self.env.config.activities.min_share)),
                     self._dispute_button(lang, activity)))
                 continue
