@@ -40,6 +40,7 @@ from bot.requests.loop import RequestLoop
 from bot.requests.personal import PersonalData
 from bot.schedule.jobs import Jobs
 from bot.schedule.sweep import Schedule
+from bot.supervision.roster import SupervisionRoster
 from bot.unit import ActorUnit, Units
 from bot.volunteers.registration import Volunteers
 
@@ -72,6 +73,7 @@ class Services:
     publishing: Publishing
     signups: Signups
     attendance: Attendance
+    supervision: SupervisionRoster
     calls: Calls
     rankings: Rankings
     honours: Honours
@@ -147,6 +149,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         publishing=publishing,
         signups=signups,
         attendance=attendance,
+        supervision=SupervisionRoster(env=env, loop=loop, roles=roles),
         calls=calls,
         rankings=Rankings(env=env, roles=roles),
         honours=honours,

@@ -52,6 +52,10 @@ async def bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert chat is not None
     in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     args = _args(context)
+    if len(args) == 2 and args[0].lower() == "unit":
+        await svc.run(who(update), svc.supervision.bind_unit, chat.id, chat.title or "",
+                      in_group, args[1])
+        return
     if len(args) == 2 and args[0].lower() == "team":
         await svc.run(who(update), svc.publishing.bind_team, chat.id, chat.title or "",
                       in_group, args[1])

@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot import buttons
 from bot.people.menus import Menu
-from handlers import activities, admin, citizen, volunteer
+from handlers import activities, admin, citizen, supervision, volunteer
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -100,6 +100,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("ban", admin.ban, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("unban", admin.unban, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("reload", admin.reload, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    # Supervision (督导): the registers' people and places (the service checks each use)
+    Command("inspectors", supervision.inspectors, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("units", supervision.units, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("unitmember", supervision.unit_member, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("inspector", supervision.inspector, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("patrol", supervision.patrol, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
 )
 
 # Every kind of button with its handler (a press no kind matches gets the stale answer).

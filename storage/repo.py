@@ -3,7 +3,8 @@
 A unit of work reaches the tables through one repository per aggregate, each in
 storage/repos/: `repo.requests`, `repo.cards`, `repo.people`, `repo.volunteers`,
 `repo.outbox`, `repo.inbox`, `repo.timers`, `repo.areas`, `repo.broadcasts`, `repo.figures`,
-`repo.themes`, `repo.activities`, `repo.calls`, `repo.honours`.
+`repo.themes`, `repo.activities`, `repo.calls`, `repo.honours`,
+`repo.supervision`.
 They share this session, which holds back writes nobody reads until the next statement that
 must answer, so one update costs one trip per read (see Repo).
 """
@@ -33,6 +34,7 @@ from storage.repos.outbox import OutboxRepo
 from storage.repos.people import Known, KnownUsers, PeopleRepo
 from storage.repos.requests import RequestsRepo
 from storage.repos.retention import RetentionRepo
+from storage.repos.supervision import SupervisionRepo
 from storage.repos.themes import ThemesRepo
 from storage.repos.timers import TimersRepo
 from storage.repos.volunteers import VolunteersRepo
@@ -60,6 +62,7 @@ class Repo:
     retention = Repository(RetentionRepo)
     themes = Repository(ThemesRepo)
     activities = Repository(ActivitiesRepo)
+    supervision = Repository(SupervisionRepo)
     calls = Repository(CallsRepo)
     honours = Repository(HonoursRepo)
 

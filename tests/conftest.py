@@ -61,8 +61,10 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     retention = bot.pop("retention", {})
     webhook = bot.pop("webhook", {})
     activities = bot.pop("activities", {})
+    supervision = bot.pop("supervision", {})
     raw = {
         "activities": activities,
+        "supervision": supervision,
         "webhook": webhook,
         "http": http,
         "retention": retention,

@@ -16,7 +16,7 @@ import pytest
 from sandbox import SimUser
 from storage import Database
 from tests.conftest import Town
-from tests.flows import REF, open_form
+from tests.flows import REF, open_bot, open_form
 from tests.test_areas_e2e import start_request
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
@@ -324,3 +324,11 @@ async def test_a_job_that_keeps_killing_the_bot_is_given_up_and_the_asker_told(
     await town.bot.start()
     await town.admin_chat.wait_for(text="could not be prepared")
     assert not [m for m in town.admin_chat.bot_messages() if m.kind == "document"]
+
+
+async def test_supervision_commands_say_it_is_not_set_up_without_its_files(town: Town) -> None:
+    """A district that names no registers has no loop 3: its commands say so in one line."""
+    await open_bot(town.admin)
+    for command in ("/inspectors", "/units", "/patrol G1 all"):
+        await town.admin.send(command)
+        await town.admin.wait_for(text="Supervision is not set up")

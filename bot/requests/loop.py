@@ -561,6 +561,7 @@ class RequestLoop:
             return
         served = await repo.areas.unbind_chat(chat_id)
         await repo.activities.unbind_team_chat(chat_id)  # a team's own group, if it was one
+        await repo.supervision.unbind_unit_chat(chat_id)  # a unit's chat, if it was one
         now = env.now()
         out: list[Outgoing] = []
         waiting = await repo.cards.waiting_in(chat_id)

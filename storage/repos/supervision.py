@@ -1,0 +1,139 @@
+"""Loop 3, supervision: inspection groups, inspectors, the points each group patrols, the
+units' group chats and the people who act for a unit."""
+
+from __future__ import annotations
+
+from storage.repos.base import Aggregate
+
+
+class SupervisionRepo(Aggregate):
+    """Who inspects, which group patrols which point, and who acts for a unit."""
+
+    # -- groups and inspectors ---------------------------------------------------------------
+
+    async def group_named(self, name: str) -> int | None:
+        """The id of the inspection group of this name (any case), if there is one."""
+        row = await self._one("SELECT id FROM inspection_groups WHERE name = ? COLLATE NOCASE",
+                              (name,))
+        return int(row[0]) if row is not None else None
+
+    async def create_group(self, name: str, by: int, now: float) -> int:
+        """A new inspection group; its id."""
+        return await self._inserted(
+            "INSERT INTO inspection_groups (name, created_by, created_at) VALUES (?, ?, ?)",
+            (name, by, now))
+
+    async def groups(self) -> list[tuple[int, str]]:
+        """Every group (id, name), in the order they were made."""
+        rows = await self._all("SELECT id, name FROM inspection_groups ORDER BY id")
+        return [(int(row[0]), row[1]) for row in rows]
+
+    async def inspector_group(self, user_id: int) -> tuple[int, str] | None:
+        """The group (id, name) a person inspects for, if they are an inspector."""
+        row = await self._one(
+            "SELECT g.id, g.name FROM inspectors i JOIN inspection_groups g ON g.id = i.group_id "
+            "WHERE i.user_id = ? AND i.revoked_at IS NULL", (user_id,))
+        return (int(row[0]), row[1]) if row is not None else None
+
+    async def add_inspector(self, user_id: int, group_id: int, by: int, now: float) -> None:
+        """Make someone an inspector of a group (ending their membership of another)."""
+        self._write("UPDATE inspectors SET revoked_by = ?, revoked_at = ? "
+                    "WHERE user_id = ? AND revoked_at IS NULL", (by, now, user_id))
+        self._write("INSERT INTO inspectors (user_id, group_id, granted_by, granted_at) "
+                    "VALUES (?, ?, ?, ?)", (user_id, group_id, by, now))
+
+    async def revoke_inspector(self, user_id: int, by: int, now: float) -> bool:
+        """End someone's inspector role; False if they had none."""
+        return await self._changed(
+            "UPDATE inspectors SET revoked_by = ?, revoked_at = ? "
+            "WHERE user_id = ? AND revoked_at IS NULL", (by, now, user_id))
+
+    async def inspectors(self) -> list[tuple[int, int]]:
+        """Every active inspector (user id, group id)."""
+        rows = await self._all("SELECT user_id, group_id FROM inspectors "
+                               "WHERE revoked_at IS NULL ORDER BY group_id, granted_at")
+        return [(int(row[0]), int(row[1])) for row in rows]
+
+    # -- patrol points -----------------------------------------------------------------------
+
+    async def assign_points(self, point_ids: list[str], group_id: int, by: int,
+                            now: float) -> int:
+        """Give points to a group (a point another group patrolled moves, its history kept);
+        how many changed hands."""
+        current = dict(await self.patrols(point_ids))
+        moving = [p for p in point_ids if current.get(p) != group_id]
+        if not moving:
+            return 0
+        marks = ",".join("?" * len(moving))
+        self._write(f"UPDATE patrol_points SET ended_at = ? WHERE ended_at IS NULL "
+                    f"AND point_id IN ({marks})", (now, *moving))
+        self._write_many("INSERT INTO patrol_points (point_id, group_id, assigned_by, "
+                         "assigned_at) VALUES (?, ?, ?, ?)",
+                         [(point, group_id, by, now) for point in moving])
+        return len(moving)
+
+    async def patrols(self, point_ids: list[str] | None = None) -> list[tuple[str, int]]:
+        """Which group patrols each point (point id, group id), of these points or all."""
+        if point_ids is None:
+            rows = await self._all("SELECT point_id, group_id FROM patrol_points "
+                                   "WHERE ended_at IS NULL")
+        elif not point_ids:
+            return []
+        else:
+            rows = await self._all(
+                "SELECT point_id, group_id FROM patrol_points WHERE ended_at IS NULL "
+                f"AND point_id IN ({','.join('?' * len(point_ids))})", tuple(point_ids))
+        return [(row[0], int(row[1])) for row in rows]
+
+    # -- units -------------------------------------------------------------------------------
+
+    async def bind_unit(self, unit_id: str, chat_id: int, title: str, by: int,
+                        now: float) -> None:
+        """Make a group the unit's own chat (binding another replaces it)."""
+        self._write(
+            "INSERT INTO unit_chats (unit_id, chat_id, chat_title, bound_by, bound_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (unit_id) DO UPDATE SET "
+            "chat_id = excluded.chat_id, chat_title = excluded.chat_title, "
+            "bound_by = excluded.bound_by, bound_at = excluded.bound_at",
+            (unit_id, chat_id, title, by, now))
+
+    async def unit_chat(self, unit_id: str) -> int | None:
+        """A unit's group chat, if bound."""
+        row = await self._one("SELECT chat_id FROM unit_chats WHERE unit_id = ?", (unit_id,))
+        return int(row[0]) if row is not None else None
+
+    async def unit_chats(self) -> dict[str, int]:
+        """Every bound unit chat."""
+        rows = await self._all("SELECT unit_id, chat_id FROM unit_chats")
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def unbind_unit_chat(self, chat_id: int) -> list[str]:
+        """Forget a group as any unit's chat (the bot left it); the units it served."""
+        rows = await self._all("DELETE FROM unit_chats WHERE chat_id = ? RETURNING unit_id",
+                               (chat_id,))
+        return [row[0] for row in rows]
+
+    async def add_member(self, unit_id: str, user_id: int, by: int, now: float) -> bool:
+        """Someone acts for a unit from now; False if they did already."""
+        return await self._changed(
+            "INSERT OR IGNORE INTO unit_members (unit_id, user_id, added_by, added_at) "
+            "VALUES (?, ?, ?, ?)", (unit_id, user_id, by, now))
+
+    async def remove_member(self, unit_id: str, user_id: int, by: int, now: float) -> bool:
+        """Someone no longer acts for a unit; False if they did not."""
+        return await self._changed(
+            "UPDATE unit_members SET removed_by = ?, removed_at = ? "
+            "WHERE unit_id = ? AND user_id = ? AND removed_at IS NULL",
+            (by, now, unit_id, user_id))
+
+    async def members(self, unit_id: str) -> list[int]:
+        """Who acts for a unit."""
+        rows = await self._all("SELECT user_id FROM unit_members WHERE unit_id = ? "
+                               "AND removed_at IS NULL ORDER BY added_at", (unit_id,))
+        return [int(row[0]) for row in rows]
+
+    async def units_of(self, user_id: int) -> list[str]:
+        """The units a person acts for."""
+        rows = await self._all("SELECT unit_id FROM unit_members WHERE user_id = ? "
+                               "AND removed_at IS NULL ORDER BY unit_id", (user_id,))
+        return [row[0] for row in rows]
