@@ -15,9 +15,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.activities.themes_file import Theme, ThemeError, load_themes
 from bot.areas.tree import AreaError, AreaTree, load_areas
-from bot.supervision.registers import RegisterError, Registers, load_registers
+from bot.supervision.registers import (
+    ProblemType,
+    RegisterError,
+    Registers,
+    load_problem_types,
+    load_registers,
+)
 
 LANGUAGES = ("zh", "en")
+# The severities of a supervision problem (each named in the catalogs); the config sets
+# their deadlines and may leave some out.
+SEVERITIES = ("urgent", "normal", "minor")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "CIVICLOOP_WEBHOOK_SECRET"
 MODES = ("polling", "webhook")
@@ -205,9 +214,26 @@ class Activities:
 
 @dataclass(frozen=True)
 class Supervision:
-    """Loop 3, supervision: the registers of inspection points and responsible units."""
+    """Loop 3, supervision: the registers of inspection points and responsible units, the
+    checklist of problem types, and the deadlines."""
 
     registers: Registers | None = None  # None: no files named, supervision is off
+    types: tuple[ProblemType, ...] = ()
+    # Rectification deadlines by severity (from the unit's receipt), in the buttons' order.
+    deadlines: tuple[tuple[str, float], ...] = (
+        ("urgent", 24 * 3600.0), ("normal", 3 * 86400.0), ("minor", 7 * 86400.0))
+    # A problem the unit has not pressed Received for by then is chased on its own.
+    receive_within: float = 4 * 3600.0
+    # A point not visited within this long is due for a visit (patrol lists, reminders).
+    coverage_period: float = 7 * 86400.0
+
+    def problem_type(self, code: str) -> ProblemType | None:
+        """A problem type by code, or None."""
+        return next((t for t in self.types if t.code == code), None)
+
+    def deadline(self, severity: str) -> float | None:
+        """The rectification time of a severity, or None if there is no such severity."""
+        return next((seconds for name, seconds in self.deadlines if name == severity), None)
 
 
 @dataclass(frozen=True)
@@ -413,20 +439,37 @@ def _volunteering(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Vo
 
 def _supervision(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Supervision:
     """[supervision]: the inspection points and responsible units files, read and checked."""
-    reader.refuse_unknown(("points_file", "units_file"))
+    reader.refuse_unknown(("points_file", "units_file", "types_file", "deadlines",
+                           "receive_within", "coverage_period"))
     points, units = reader.text("points_file", ""), reader.text("units_file", "")
-    if not points and not units:
+    types_file = reader.text("types_file", "")
+    if not points and not units and not types_file:
         return Supervision()
-    if not points or not units:
-        missing = "points_file" if not points else "units_file"
-        raise ConfigError(f"{reader.key(missing)}: supervision needs both files (points_file "
-                          "and units_file)")
+    if not points or not units or not types_file:
+        missing = ("points_file" if not points else "units_file" if not units
+                   else "types_file")
+        raise ConfigError(f"{reader.key(missing)}: supervision needs all three files "
+                          "(points_file, units_file and types_file)")
     paths = [Path(name) if Path(name).is_absolute() else base_dir / name
-             for name in (points, units)]
+             for name in (points, units, types_file)]
     try:
-        return Supervision(load_registers(paths[0], paths[1], areas))
+        registers = load_registers(paths[0], paths[1], areas)
     except RegisterError as exc:
         raise ConfigError(f"{reader.key('points_file')}: {exc}") from None
+    try:
+        types = load_problem_types(paths[2])
+    except RegisterError as exc:
+        raise ConfigError(f"{reader.key('types_file')}: {exc}") from None
+    table = reader.table("deadlines")
+    deadlines = tuple((name, table.duration(name, 0.0)) for name in table._raw) or (
+        Supervision.deadlines)
+    unknown = [name for name, _ in deadlines if name not in SEVERITIES]
+    if unknown:
+        raise ConfigError(f"{reader.key('deadlines')}: {unknown[0]!r} is not a severity; "
+                          f"they are {', '.join(SEVERITIES)} (like urgent = \"24h\")")
+    return Supervision(registers, types, deadlines,
+                       receive_within=reader.duration("receive_within", 4 * 3600.0),
+                       coverage_period=reader.duration("coverage_period", 7 * 86400.0))
 
 
 def _activities(reader: _Reader, base_dir: Path) -> Activities:

@@ -81,6 +81,8 @@ def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat)
                               f'points_file = "{DATA / "inspection-points-shizhong.csv"}"')
     example = example.replace('units_file = "responsible-units.example.csv"',
                               f'units_file = "{DATA / "responsible-units-shizhong.csv"}"')
+    example = example.replace('types_file = "problem-types.example.toml"',
+                              f'types_file = "{ROOT / "problem-types.example.toml"}"')
     # The clock, accelerated: environment requests are reminded after 3 s and escalated
     # after 6 s.
     example = example.replace('code = "environment"\nzh = "生活环境"\nen = "Living environment"',

@@ -382,3 +382,69 @@ class IssuedRecord:
     user_id: int
     issued_at: float
     content_hash: str
+
+
+# A supervision problem's life (loop 3): sent to the unit, received by it, rectified (waiting
+# for the re-check), passed; or returned by a unit that says it is not theirs.
+PROBLEM_DISPATCHED = "dispatched"
+PROBLEM_RECEIVED = "received"
+PROBLEM_RECTIFIED = "rectified"
+PROBLEM_PASSED = "passed"
+PROBLEM_RETURNED = "returned"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem an inspector found at a point, and where it stands with its unit."""
+
+    id: int
+    ref: str
+    visit_id: int
+    point_id: str
+    unit_id: str
+    area_id: str | None
+    group_id: int | None
+    type: str
+    severity: str
+    note: str
+    before_photos: tuple[str, ...]
+    after_photos: tuple[str, ...]
+    rectify_note: str | None
+    status: str
+    reported_by: int
+    reported_at: float
+    receive_due: float
+    received_at: float | None
+    due_at: float | None
+    rectified_at: float | None
+    passed_at: float | None
+    rejections: int
+    extensions: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> Problem:
+        return cls(
+            id=row["id"], ref=row["ref"], visit_id=row["visit_id"], point_id=row["point_id"],
+            unit_id=row["unit_id"], area_id=row["area_id"], group_id=row["group_id"],
+            type=row["type"], severity=row["severity"], note=row["note"],
+            before_photos=tuple(json.loads(row["before_photos"])),
+            after_photos=tuple(json.loads(row["after_photos"])),
+            rectify_note=row["rectify_note"], status=row["status"],
+            reported_by=row["reported_by"], reported_at=row["reported_at"],
+            receive_due=row["receive_due"], received_at=row["received_at"],
+            due_at=row["due_at"], rectified_at=row["rectified_at"], passed_at=row["passed_at"],
+            rejections=row["rejections"], extensions=row["extensions"])
+
+
+@dataclass(frozen=True)
+class Visit:
+    """An inspector's visit to a point: the problems found there, or all clear."""
+
+    id: int
+    point_id: str
+    inspector_id: int
+    group_id: int | None
+    started_at: float
+    ended_at: float | None
+    all_clear: bool
+    problems: int

@@ -38,9 +38,12 @@ def test_the_example_config_is_valid_once_a_token_and_an_admin_are_given(
     shutil.copy(ROOT / "themes.example.toml", tmp_path)
     shutil.copy(ROOT / "inspection-points.example.csv", tmp_path)
     shutil.copy(ROOT / "responsible-units.example.csv", tmp_path)
+    shutil.copy(ROOT / "problem-types.example.toml", tmp_path)
     config = load_config(path, env={"TELEGRAM_BOT_TOKEN": "42:secret"})
     registers = config.supervision.registers
     assert registers is not None and len(registers.points) == 8 and len(registers.units) == 5
+    assert len(config.supervision.types) == 10
+    assert config.supervision.deadline("urgent") == 24 * 3600
     assert config.token == "42:secret"
     assert len(config.categories) == 10
     assert config.database == tmp_path / "civicloop.db"

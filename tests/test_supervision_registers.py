@@ -15,7 +15,7 @@ import pytest
 
 from bot.areas.tree import load_areas
 from bot.config import ConfigError, load_config
-from bot.supervision.registers import RegisterError, load_registers
+from bot.supervision.registers import RegisterError, load_problem_types, load_registers
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "sandbox" / "data"
@@ -99,10 +99,12 @@ def test_the_config_needs_both_files_and_the_area_file(tmp_path: Path) -> None:
     base = ('[bot]\nadmin_ids = [1]\n[[categories]]\ncode = "a"\nzh = "甲"\nen = "A"\n')
     config = tmp_path / "config.toml"
     config.write_text(base + '[supervision]\npoints_file = "points.csv"\n', "utf-8")
-    with pytest.raises(ConfigError, match=r"supervision\.units_file: supervision needs both"):
+    with pytest.raises(ConfigError, match=r"supervision\.units_file: supervision needs all three"):
         load_config(config, {"TELEGRAM_BOT_TOKEN": "1:a"})
+    (tmp_path / "types.toml").write_text((ROOT / "problem-types.example.toml").read_text(
+        "utf-8"), "utf-8")
     config.write_text(base + '[supervision]\npoints_file = "points.csv"\n'
-                      'units_file = "units.csv"\n', "utf-8")
+                      'units_file = "units.csv"\ntypes_file = "types.toml"\n', "utf-8")
     with pytest.raises(ConfigError, match="need the area file"):
         load_config(config, {"TELEGRAM_BOT_TOKEN": "1:a"})
 
@@ -114,7 +116,8 @@ def test_a_broken_register_stops_start_up_with_one_line(tmp_path: Path) -> None:
     config.write_text(
         '[bot]\nadmin_ids = [1]\n[[categories]]\ncode = "a"\nzh = "甲"\nen = "A"\n'
         f'[areas]\nfile = "{ROOT / "areas.example.csv"}"\n'
-        '[supervision]\npoints_file = "points.csv"\nunits_file = "units.csv"\n', "utf-8")
+        '[supervision]\npoints_file = "points.csv"\nunits_file = "units.csv"\n'
+        f'types_file = "{ROOT / "problem-types.example.toml"}"\n', "utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config)], capture_output=True,
         text=True, timeout=60, cwd=ROOT, env={"TELEGRAM_BOT_TOKEN": "1:abc",
@@ -124,3 +127,25 @@ def test_a_broken_register_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert line.startswith("config error: supervision.points_file: ")
     assert line.endswith("points.csv:2: kind 'highway' must be one of road, market, alley, "
                          "community, school, other")
+
+
+def test_the_problem_types_load_in_their_order_and_each_mistake_names_its_line(
+    tmp_path: Path,
+) -> None:
+    types = load_problem_types(ROOT / "problem-types.example.toml")
+    assert [t.code for t in types][:3] == ["street-vending", "piled-rubbish", "exposed-waste"]
+    assert types[0].name("zh") == "占道经营" and types[0].name("en") == "Street vending"
+    good = '[[type]]\ncode = "a"\nzh = "甲"\nen = "A"\n\n'
+    for text, problem in [
+        (good + '[[type]]\ncode = "a"\nzh = "乙"\nen = "B"\n', "types.toml:6: duplicate code 'a'"),
+        (good + '[[type]]\ncode = "b"\nzh = "乙"\nen = "' + "B" * 31 + '"\n',
+         "types.toml:6: 'b' needs zh and en names of 1-30 characters"),
+        (good + '[[type]]\ncode = "B!"\nzh = "乙"\nen = "B"\n', "types.toml:6: code 'B!'"),
+        ('[[type]]\ncode = "a"\nzh = "甲"\n', "types.toml:1: a [[type]] has exactly code, zh"),
+        ("title = 1\n", "types.toml:1: the file holds [[type]] tables only"),
+        ('[[type]\n', "types.toml: "),
+    ]:
+        (tmp_path / "types.toml").write_text(text, "utf-8")
+        with pytest.raises(RegisterError) as caught:
+            load_problem_types(tmp_path / "types.toml")
+        assert problem in str(caught.value), (problem, str(caught.value))

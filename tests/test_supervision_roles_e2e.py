@@ -23,11 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
     """The example area tree and the example registers."""
-    for name in ("inspection-points.example.csv", "responsible-units.example.csv"):
+    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
+                 "problem-types.example.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     return {"areas": {"file": str(ROOT / "areas.example.csv")},
             "supervision": {"points_file": "inspection-points.example.csv",
-                            "units_file": "responsible-units.example.csv"}}
+                            "units_file": "responsible-units.example.csv",
+                            "types_file": "problem-types.example.toml"}}
 
 
 async def test_the_centre_admin_makes_inspectors_and_gives_their_group_its_points(

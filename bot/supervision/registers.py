@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,54 @@ class Point:
     def name(self, language: str) -> str:
         """The point's name in `language`."""
         return self.names.get(language) or self.names["zh"]
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One entry of the inspectors' checklist (street vending, piled rubbish, …)."""
+
+    code: str
+    names: dict[str, str]
+
+    def name(self, language: str) -> str:
+        """The type's name in `language`."""
+        return self.names.get(language) or self.names["zh"]
+
+
+TYPE_NAME_MAX = 30
+
+
+def load_problem_types(path: Path) -> tuple[ProblemType, ...]:
+    """Read and check the problem types file (TOML, one [[type]] each: code, zh, en)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RegisterError(f"{path}: file not found") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegisterError(f"{path}: {exc}") from None
+    headers = [n + 1 for n, line in enumerate(text.splitlines())
+               if line.strip().replace(" ", "") == "[[type]]"]
+    entries = raw.get("type")
+    if set(raw) - {"type"} or not isinstance(entries, list) or not entries:
+        raise RegisterError(f"{path}:1: the file holds [[type]] tables only, at least one")
+    found: dict[str, ProblemType] = {}
+    for n, entry in enumerate(entries):
+        line = headers[n] if n < len(headers) else 1
+        if not isinstance(entry, dict) or set(entry) != {"code", "zh", "en"}:
+            raise RegisterError(f"{path}:{line}: a [[type]] has exactly code, zh and en")
+        code, zh, en = entry["code"], entry["zh"], entry["en"]
+        if not isinstance(code, str) or not _ID_SHAPE.match(code):
+            raise RegisterError(f"{path}:{line}: code {code!r} must be 1-32 of a-z 0-9 _ -")
+        if code in found:
+            raise RegisterError(f"{path}:{line}: duplicate code {code!r}")
+        for name in (zh, en):
+            if not isinstance(name, str) or not name.strip() or len(name) > TYPE_NAME_MAX:
+                raise RegisterError(f"{path}:{line}: {code!r} needs zh and en names of 1-"
+                                    f"{TYPE_NAME_MAX} characters")
+        found[code] = ProblemType(code, {"zh": zh.strip(), "en": en.strip()})
+    return tuple(found.values())
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,16 @@ units' group chats and the people who act for a unit."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from storage.models import PROBLEM_DISPATCHED, Problem, Visit
 from storage.repos.base import Aggregate
+
+
+def _visit(row: Any) -> Visit:
+    return Visit(row["id"], row["point_id"], row["inspector_id"], row["group_id"],
+                 row["started_at"], row["ended_at"], bool(row["all_clear"]), row["problems"])
 
 
 class SupervisionRepo(Aggregate):
@@ -137,3 +146,85 @@ class SupervisionRepo(Aggregate):
         rows = await self._all("SELECT unit_id FROM unit_members WHERE user_id = ? "
                                "AND removed_at IS NULL ORDER BY unit_id", (user_id,))
         return [row[0] for row in rows]
+
+    # -- visits ------------------------------------------------------------------------------
+
+    async def start_visit(self, point_id: str, inspector_id: int, group_id: int | None,
+                          now: float, latitude: float | None = None,
+                          longitude: float | None = None) -> int:
+        """An inspector arrives at a point; the visit's id."""
+        return await self._inserted(
+            "INSERT INTO visits (point_id, inspector_id, group_id, started_at, latitude, "
+            "longitude) VALUES (?, ?, ?, ?, ?, ?)",
+            (point_id, inspector_id, group_id, now, latitude, longitude))
+
+    async def visit(self, visit_id: int) -> Visit | None:
+        """A visit by id."""
+        row = await self._one("SELECT * FROM visits WHERE id = ?", (visit_id,))
+        return _visit(row) if row is not None else None
+
+    async def end_visit(self, visit_id: int, now: float) -> bool:
+        """The visit is over: all clear if it found no problem; False if it had ended."""
+        return await self._changed(
+            "UPDATE visits SET ended_at = ?, all_clear = (problems = 0) "
+            "WHERE id = ? AND ended_at IS NULL", (now, visit_id))
+
+    async def last_visits(self, point_ids: list[str]) -> dict[str, float]:
+        """When each of these points (or all) was last visited."""
+        rows = await self._all("SELECT point_id, MAX(started_at) FROM visits GROUP BY point_id")
+        wanted = set(point_ids)
+        return {row[0]: float(row[1]) for row in rows if row[0] in wanted}
+
+    # -- problems ----------------------------------------------------------------------------
+
+    async def next_problem_ref(self, year: int) -> str:
+        """The next problem reference of the year, e.g. D2026-00017."""
+        row = await self._one("SELECT COUNT(*) FROM problems WHERE ref LIKE ?",
+                              (f"D{year}-%",))
+        return f"D{year}-{int(row[0]) + 1:05d}"
+
+    async def report(self, *, ref: str, visit_id: int, point_id: str, unit_id: str,
+                     area_id: str | None, group_id: int | None, type_code: str, severity: str,
+                     note: str, before_photos: list[str], reported_by: int, now: float,
+                     receive_due: float) -> int:
+        """Store a reported problem (sent to its unit) and count it on its visit; its id."""
+        problem_id = await self._inserted(
+            "INSERT INTO problems (ref, visit_id, point_id, unit_id, area_id, group_id, type, "
+            "severity, note, before_photos, status, reported_by, reported_at, receive_due) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ref, visit_id, point_id, unit_id, area_id, group_id, type_code, severity, note,
+             json.dumps(before_photos), PROBLEM_DISPATCHED, reported_by, now, receive_due))
+        self._write("UPDATE visits SET problems = problems + 1 WHERE id = ?", (visit_id,))
+        await self.add_event(problem_id, "reported", reported_by, now)
+        return problem_id
+
+    async def problem(self, problem_id: int) -> Problem | None:
+        """A problem by id."""
+        row = await self._one("SELECT * FROM problems WHERE id = ?", (problem_id,))
+        return Problem.from_row(row) if row is not None else None
+
+    async def problem_by_ref(self, ref: str) -> Problem | None:
+        """A problem by its reference (any case)."""
+        row = await self._one("SELECT * FROM problems WHERE ref = ? COLLATE NOCASE", (ref,))
+        return Problem.from_row(row) if row is not None else None
+
+    async def problems_of_visit(self, visit_id: int) -> list[Problem]:
+        """The problems reported on a visit, in order."""
+        rows = await self._all("SELECT * FROM problems WHERE visit_id = ? ORDER BY id",
+                               (visit_id,))
+        return [Problem.from_row(row) for row in rows]
+
+    async def add_event(self, problem_id: int, kind: str, actor_id: int | None, at: float,
+                        detail: dict[str, Any] | None = None) -> None:
+        """One entry of a problem's history."""
+        self._write("INSERT INTO problem_events (problem_id, at, kind, actor_id, detail) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (problem_id, at, kind, actor_id, json.dumps(detail or {},
+                                                                ensure_ascii=False)))
+
+    async def history(self, problem_id: int
+                      ) -> list[tuple[float, str, int | None, dict[str, Any]]]:
+        """A problem's history, oldest first: (when, what, who, details)."""
+        rows = await self._all("SELECT at, kind, actor_id, detail FROM problem_events "
+                               "WHERE problem_id = ? ORDER BY at, id", (problem_id,))
+        return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
