@@ -137,3 +137,7 @@ CALL_CANCEL = kind("ccancel", ID, "[yn]")  # Yes or No under "Cancel this call?"
 # hon:<draft>:<action>:<year>: a year, Save, Save and announce, Cancel under an honour's form.
 HONOUR_FORM = kind("hon", "[0-9a-f]{6}", "year|save|announce|cancel", "[0-9]{0,4}")
 REVOKE_HONOUR = kind("honrev", ID, "ask|y|n")  # revoke an honour: asked, then Yes or No
+
+# -- supervision (loop 3) --------------------------------------------------------------------
+# An inspector's visit: insp:<draft>:<action>:<argument> (a point id, a type code, a severity).
+INSPECT = kind("insp", "[0-9a-f]{6}", "[a-z]{2,8}", "[a-z0-9_-]{0,32}")

@@ -40,6 +40,7 @@ from bot.requests.loop import RequestLoop
 from bot.requests.personal import PersonalData
 from bot.schedule.jobs import Jobs
 from bot.schedule.sweep import Schedule
+from bot.supervision.reporting import Reporting, tell_admins
 from bot.supervision.roster import SupervisionRoster
 from bot.unit import ActorUnit, Units
 from bot.volunteers.registration import Volunteers
@@ -74,6 +75,7 @@ class Services:
     signups: Signups
     attendance: Attendance
     supervision: SupervisionRoster
+    reporting: Reporting
     calls: Calls
     rankings: Rankings
     honours: Honours
@@ -120,9 +122,10 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     honours = Honours(env=env, loop=loop, roles=roles, board=board)
+    reporting = Reporting(env=env, loop=loop, dispatch=tell_admins)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
                     publishing=publishing, signups=signups, attendance=attendance,
-                    calls=calls, honours=honours)
+                    calls=calls, honours=honours, reporting=reporting)
     loop.draft_question = intake.resume_draft
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
@@ -150,6 +153,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         signups=signups,
         attendance=attendance,
         supervision=SupervisionRoster(env=env, loop=loop, roles=roles),
+        reporting=reporting,
         calls=calls,
         rankings=Rankings(env=env, roles=roles),
         honours=honours,

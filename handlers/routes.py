@@ -62,6 +62,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("hours", activities.hours, Menu.VOLUNTEER, private_only=True),
     Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
     Command("activities", activities.activities_command, Menu.VOLUNTEER, private_only=True),
+    # Inspectors (the service checks): a visit to a point and the problems found there
+    Command("inspect", supervision.inspect, Menu.VOLUNTEER, private_only=True),
     Command("record", activities.record, Menu.VOLUNTEER, private_only=True),
     Command("honours", activities.honours, Menu.VOLUNTEER, private_only=True),
     # In private, or posted in a group (at most once per 10 minutes there)
@@ -149,6 +151,7 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.EVENTS, activities.events_button),
     (buttons.EVENT, activities.event_button),
     (buttons.EDIT_FIELD, activities.edit_button),
+    (buttons.INSPECT, supervision.inspect_button),
     (buttons.CALL_FORM, activities.call_form_button),
     (buttons.CALL_IN, activities.im_in_button),
     (buttons.CALL_OUT, activities.cant_come_button),

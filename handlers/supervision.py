@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers.common import services, who
+from handlers.common import answer, callback_args, services, who
 
 
 def _chat_id(update: Update) -> int:
@@ -46,3 +46,16 @@ async def units(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/units: each responsible unit, its chat, its people and its points."""
     svc = services(context)
     await svc.run(who(update), svc.supervision.list_units, _chat_id(update))
+
+
+async def inspect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/inspect: an inspector's visit to a point."""
+    svc = services(context)
+    await svc.run(who(update), svc.reporting.command)
+
+
+async def inspect_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button of the visit: a point, a type, a severity, Submit …"""
+    svc = services(context)
+    draft, action, arg = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.reporting.on_button, draft, action, arg))

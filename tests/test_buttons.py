@@ -26,6 +26,7 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "aquitok": (12,), "aman": (12, "close"), "acancel": (12, "y"),
     "aloc": (12,), "ahand": (12, 1003), "aconf": (12,), "adisp": (12,), "adec": (3, "n"),
     "events": ("near",), "event": (12,), "aedit": (12, "time"),
+    "insp": ("0a1b2c", "point", "community-guangminglu-01"),
     "call": ("0a1b2c", "area", "guangminglu-01"), "cin": (12,), "cout": (12,),
     "cman": (12, "cancel"), "ccancel": (12, "y"),
     "hon": ("0a1b2c", "year", 2026), "honrev": (4, "ask"),

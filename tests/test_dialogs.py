@@ -16,7 +16,8 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
         "INTAKE": "intake", "DONE_NOTE": "done", "COMMENT": "comment", "JOIN": "join",
         "REJECT_REASON": "reject", "THEME": "theme", "PUBLISH": "publish",
         "CHECK_IN": "checkin", "DISPUTE": "dispute",
-        "EVENTS": "events", "EDIT_ACTIVITY": "aedit", "CALL": "call", "HONOUR": "honour"}
+        "EVENTS": "events", "EDIT_ACTIVITY": "aedit", "CALL": "call", "HONOUR": "honour",
+        "INSPECT": "inspect"}
     assert {Flow.INTAKE, Flow.JOIN} == RESUMABLE
 
 

@@ -23,6 +23,7 @@ from bot.i18n import Raw
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.requests.personal import NOTICE_VERSION, privacy_notice
+from bot.supervision.reporting import Reporting
 from bot.unit import ActorUnit
 from bot.volunteers.registration import Volunteers
 from storage import Dialog, Outgoing, Repo
@@ -43,7 +44,8 @@ class Intake:
 
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
                  themes: MonthThemes, publishing: Publishing, signups: Signups,
-                 attendance: Attendance, calls: Calls, honours: Honours) -> None:
+                 attendance: Attendance, calls: Calls, honours: Honours,
+                 reporting: Reporting) -> None:
         self.env = env
         self.loop = loop
         self.volunteers = volunteers
@@ -59,7 +61,8 @@ class Intake:
             Flow.THEME: themes.on_message, Flow.PUBLISH: publishing.on_message,
             Flow.EDIT_ACTIVITY: publishing.on_edit, Flow.CHECK_IN: attendance.on_message,
             Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message,
-            Flow.CALL: calls.on_message, Flow.HONOUR: honours.on_message}
+            Flow.CALL: calls.on_message, Flow.HONOUR: honours.on_message,
+            Flow.INSPECT: reporting.on_message}
 
     # -- entry points -----------------------------------------------------------------------
 

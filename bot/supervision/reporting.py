@@ -1,0 +1,368 @@
+"""An inspector's visit (issue 16.3): /inspect in private picks the point (nearest first after
+sharing a location, or found by name, or from the group's patrol list with the points due for
+a visit first), then either "all clear" or one problem after another: its type from the
+checklist, at least one before photo, a note and a severity that sets the rectification
+deadline; each problem, once submitted, goes to its unit (bot/supervision/dispatch.py).
+
+The dialog is a `dialogs` row (Flow.INSPECT), so a restart in the middle loses nothing; the
+visit is a `visits` row from the moment the point is chosen, so a visit left half-way still
+counts for the point's coverage.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from bot import buttons, ui
+from bot.areas.tree import distance_km
+from bot.context import Answer, Env, Said
+from bot.dialogs import Flow
+from bot.requests import render
+from bot.requests.loop import RequestLoop
+from bot.supervision.registers import Point, Registers
+from bot.unit import ActorUnit
+from storage import Dialog, Outgoing
+
+NOTE_MAX = 500
+PHOTOS_MAX = 6  # before photos per problem: an album of them and the after photos must fit 10
+POINTS_SHOWN = 8  # point buttons at once
+STEPS = ("point", "found", "type", "photos", "note", "severity", "preview")
+
+# How a reported problem reaches its unit (Dispatch.dispatch; set in bot/wiring.py).
+Dispatcher = Callable[[ActorUnit, int], Awaitable[None]]
+
+
+class Reporting:
+    """/inspect: a visit to a point and the problems found there."""
+
+    def __init__(self, env: Env, loop: RequestLoop, dispatch: Dispatcher) -> None:
+        self.env = env
+        self.loop = loop  # its dialog helpers keep a request form under this dialog
+        self.dispatch = dispatch
+
+    def registers(self) -> Registers | None:
+        return self.env.config.supervision.registers
+
+    # -- /inspect ----------------------------------------------------------------------------
+
+    async def command(self, unit: ActorUnit) -> None:
+        """Begin a visit: which point? (the group's patrol list, due points first)."""
+        user_id = unit.user_id
+        registers = self.registers()
+        if registers is None:
+            unit.send(ui.message(user_id, unit.t("supervision.off")))
+            return
+        group = await unit.repo.supervision.inspector_group(user_id)
+        if group is None:
+            unit.send(ui.message(user_id, unit.t("inspect.inspectors_only")))
+            return
+        current = await unit.repo.people.dialog(user_id)
+        if current is not None and current.flow == Flow.INSPECT:
+            unit.send(ui.message(user_id, unit.t("inspect.already")))
+            unit.send(await self._ask(unit, current))
+            return
+        data: dict[str, Any] = {"id": secrets.token_hex(3), "group": group[0]}
+        await self.loop.push_dialog(unit.repo, user_id, Flow.INSPECT, "point", data)
+        keyboard = ui.reply_keyboard([[{"text": unit.t("inspect.send_location"),
+                                        "request_location": True}]])
+        unit.send(ui.message(user_id, unit.t("inspect.intro", group=group[1]), keyboard))
+        due = await self._patrol_list(unit, group[0])
+        unit.send(self._point_choice(unit, data["id"], due, "inspect.patrol_list", None))
+
+    async def _patrol_list(self, unit: ActorUnit, group_id: int) -> list[Point]:
+        """The group's points, those not visited within the coverage period first (longest
+        unvisited first), then the rest."""
+        registers = self.registers()
+        assert registers is not None
+        mine = [point for point, group in await unit.repo.supervision.patrols()
+                if group == group_id and point in registers.points]
+        last = await unit.repo.supervision.last_visits(mine)
+        period = self.env.config.supervision.coverage_period
+        now = unit.now()
+        mine.sort(key=lambda p: (now - last.get(p, 0.0) < period, last.get(p, 0.0), p))
+        return [registers.points[p] for p in mine]
+
+    def _point_choice(self, unit: ActorUnit, draft: str, points: list[Point], key: str,
+                      near: tuple[float, float] | None) -> Outgoing:
+        """A list of points as buttons (with the distance, after a shared location)."""
+        rows = []
+        for point in points[:POINTS_SHOWN]:
+            label = point.name(unit.language)
+            if near is not None and point.latitude is not None and point.longitude is not None:
+                metres = 1000 * distance_km(near[0], near[1], point.latitude, point.longitude)
+                label += f" · {metres:.0f} m" if metres < 1000 else f" · {metres / 1000:.1f} km"
+            rows.append([(label, buttons.INSPECT.data(draft, "point", point.id))])
+        if not rows:
+            return ui.message(unit.user_id, unit.t("inspect.no_points"))
+        return ui.message(unit.user_id, unit.t(key, count=len(points)), ui.inline(rows))
+
+    # -- typed answers -----------------------------------------------------------------------
+
+    async def on_message(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
+        """A location, a name, a photo or a note, as the step asks."""
+        user_id, step = unit.user_id, dialog.step
+        registers = self.registers()
+        if registers is None or step not in STEPS:
+            await self.loop.pop_dialog(unit.repo, user_id, Flow.INSPECT)
+            return [ui.message(user_id, unit.t("inspect.dialog_lost"), ui.REMOVE_KEYBOARD)]
+        if said.kind == "command":
+            return [ui.message(user_id, unit.t("inspect.command_mid_dialog"))]
+        data = dialog.data
+        if step == "point":
+            return await self._find_point(unit, data, said)
+        if step == "photos":
+            return await self._photo(unit, dialog, said)
+        if step == "note":
+            text = said.text.strip() if said.kind == "text" else ""
+            if not text:
+                return [ui.message(user_id, unit.t("inspect.want_note"))]
+            if ui.units(text) > NOTE_MAX:
+                return [ui.message(user_id, unit.t("inspect.note_too_long",
+                                                   count=ui.units(text), max=NOTE_MAX))]
+            return [await self._move(unit, dialog, "severity", note=text)]
+        return [ui.message(user_id, unit.t("inspect.use_buttons"))]
+
+    async def _find_point(self, unit: ActorUnit, data: dict[str, Any],
+                          said: Said) -> list[Outgoing]:
+        """A shared location lists the nearest points; a typed word the points it names."""
+        registers = self.registers()
+        assert registers is not None
+        if said.kind == "location" and said.latitude is not None and said.longitude is not None:
+            near = (said.latitude, said.longitude)
+            located = [p for p in registers.points.values() if p.latitude is not None]
+            located.sort(key=lambda p: distance_km(near[0], near[1], p.latitude or 0.0,
+                                                   p.longitude or 0.0))
+            await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.INSPECT, "point",
+                                                      {**data, "near": list(near)}), unit.now())
+            return [ui.message(unit.user_id, unit.t("inspect.nearest_title"), ui.REMOVE_KEYBOARD),
+                    self._point_choice(unit, data["id"], located, "inspect.nearest", near)]
+        word = unicodedata.normalize("NFKC", said.text).strip().casefold()
+        if said.kind != "text" or not word:
+            return [ui.message(unit.user_id, unit.t("inspect.want_point"))]
+        found = [p for p in registers.points.values()
+                 if word == p.id or any(word in name.casefold() for name in p.names.values())]
+        if not found:
+            return [ui.message(unit.user_id, unit.t("inspect.no_such_point",
+                                                    word=said.text.strip()))]
+        if len(found) == 1:
+            return await self._at_point(unit, data, found[0])
+        return [self._point_choice(unit, data["id"], found, "inspect.found", None)]
+
+    async def _photo(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
+        """A before photo (an album's arrive one by one: one answer per album)."""
+        data = dialog.data
+        photos = list(data.get("photos") or [])
+        if said.kind == "document":
+            return [ui.message(unit.user_id, unit.t("inspect.photo_not_file"))]
+        if said.kind != "photo" or said.file_id is None:
+            return [ui.message(unit.user_id, unit.t("inspect.want_photo"),
+                               self._done_button(unit, data) if photos else None)]
+        first_of_album = not said.media_group_id or said.media_group_id != data.get("album")
+        if len(photos) >= PHOTOS_MAX:
+            return ([ui.message(unit.user_id, unit.t("inspect.photos_enough", max=PHOTOS_MAX),
+                                self._done_button(unit, data))] if first_of_album else [])
+        photos.append(said.file_id)
+        data = {**data, "photos": photos, "album": said.media_group_id}
+        if said.text.strip() and not data.get("note"):
+            data["note"] = said.text.strip()[:NOTE_MAX]  # a caption is the note, unless one is
+        await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.INSPECT, "photos", data),
+                                           unit.now())
+        if not first_of_album:
+            return []
+        return [ui.message(unit.user_id, unit.t("inspect.photo_kept", count=len(photos)),
+                           self._done_button(unit, data))]
+
+    def _done_button(self, unit: ActorUnit, data: dict[str, Any]) -> dict[str, Any]:
+        return ui.inline([[(unit.t("inspect.photos_done"),
+                            buttons.INSPECT.data(data["id"], "photos", ""))]])
+
+    # -- buttons -----------------------------------------------------------------------------
+
+    async def on_button(self, unit: ActorUnit, draft: str, action: str, arg: str) -> Answer:
+        """A point, All clear, Report a problem, a type, Done with photos, a severity,
+        Submit, Discard, Another problem, Finish the visit. Every press is checked against
+        the dialog it claims to belong to."""
+        dialog = await unit.repo.people.dialog(unit.user_id)
+        registers = self.registers()
+        if (dialog is None or dialog.flow != Flow.INSPECT or dialog.data.get("id") != draft
+                or registers is None):
+            return Answer(unit.t("inspect.closed"), alert=True)
+        data, step = dialog.data, dialog.step
+        if action == "point" and step == "point" and arg in registers.points:
+            unit.send(await self._at_point(unit, data, registers.points[arg]))
+        elif action == "clear" and step == "found":
+            await self._finish(unit, data)
+        elif action == "report" and step in ("found", "preview"):
+            unit.send(await self._move(unit, dialog, "type", photos=[], note="", album=None,
+                                       type=None, severity=None))
+        elif (action == "type" and step == "type"
+              and self.env.config.supervision.problem_type(arg) is not None):
+            unit.send(await self._move(unit, dialog, "photos", type=arg))
+        elif action == "photos" and step == "photos" and data.get("photos"):
+            following = "severity" if data.get("note") else "note"
+            unit.send(await self._move(unit, dialog, following))
+        elif (action == "sev" and step == "severity"
+              and self.env.config.supervision.deadline(arg) is not None):
+            unit.send(await self._move(unit, dialog, "preview", severity=arg))
+        elif action == "submit" and step == "preview" and not data.get("submitted"):
+            return await self._submit(unit, dialog)
+        elif action == "discard" and step == "preview" and not data.get("submitted"):
+            unit.send(await self._move(unit, dialog, "found", submitted=False))
+            return Answer(unit.t("inspect.discarded"))
+        elif action == "finish" and step in ("found", "preview"):
+            await self._finish(unit, data)
+        else:
+            return Answer(unit.t("inspect.button_old"), alert=True)
+        return Answer()
+
+    async def _at_point(self, unit: ActorUnit, data: dict[str, Any],
+                        point: Point) -> list[Outgoing]:
+        """The inspector is at a point: the visit starts; all clear, or a problem?"""
+        near = data.get("near") or [None, None]
+        visit_id = await unit.repo.supervision.start_visit(
+            point.id, unit.user_id, data.get("group"), unit.now(), near[0], near[1])
+        dialog = Dialog(unit.user_id, Flow.INSPECT, "found",
+                        {**data, "point": point.id, "visit": visit_id, "reported": []})
+        await unit.repo.people.save_dialog(dialog, unit.now())
+        return [ui.message(unit.user_id, unit.t("inspect.at_point_title"), ui.REMOVE_KEYBOARD),
+                await self._ask(unit, dialog)]
+
+    async def _move(self, unit: ActorUnit, dialog: Dialog, step: str,
+                    **changes: Any) -> Outgoing:
+        """Go to `step` with `changes` kept, and ask its question."""
+        moved = Dialog(unit.user_id, Flow.INSPECT, step, {**dialog.data, **changes})
+        await unit.repo.people.save_dialog(moved, unit.now())
+        return await self._ask(unit, moved)
+
+    async def _ask(self, unit: ActorUnit, dialog: Dialog) -> Outgoing:
+        """The question of the dialog's step, with its buttons."""
+        data, step, lang = dialog.data, dialog.step, unit.language
+        draft = data["id"]
+        registers = self.registers()
+        assert registers is not None
+        form = buttons.INSPECT
+        point = registers.points.get(data.get("point") or "")
+        where = point.name(lang) if point is not None else "—"
+        if step == "point":
+            return ui.message(unit.user_id, unit.t("inspect.want_point"))
+        if step == "found":
+            count = len(data.get("reported") or [])
+            rows = [[(unit.t("inspect.report"), form.data(draft, "report", ""))]]
+            rows.append([(unit.t("inspect.all_clear") if not count else unit.t("inspect.finish"),
+                          form.data(draft, "clear" if not count else "finish", ""))])
+            key = "inspect.at_point" if not count else "inspect.another_or_finish"
+            return ui.message(unit.user_id, unit.t(key, point=where, count=count),
+                              ui.inline(rows))
+        if step == "type":
+            types = self.env.config.supervision.types
+            rows = [[(t.name(lang), form.data(draft, "type", t.code)) for t in types[i:i + 2]]
+                    for i in range(0, len(types), 2)]
+            return ui.message(unit.user_id, unit.t("inspect.ask_type", point=where),
+                              ui.inline(rows))
+        if step == "photos":
+            return ui.message(unit.user_id, unit.t("inspect.ask_photos", max=PHOTOS_MAX))
+        if step == "note":
+            return ui.message(unit.user_id, unit.t("inspect.ask_note", max=NOTE_MAX))
+        if step == "severity":
+            rows = [[(unit.t(f"inspect.severity.{name}", deadline=_span(unit, seconds)),
+                      form.data(draft, "sev", name))]
+                    for name, seconds in self.env.config.supervision.deadlines]
+            return ui.message(unit.user_id, unit.t("inspect.ask_severity"), ui.inline(rows))
+        return ui.message(unit.user_id, self._preview(unit, data), ui.inline([[
+            (unit.t("inspect.submit"), form.data(draft, "submit", "")),
+            (unit.t("inspect.discard"), form.data(draft, "discard", ""))]]))
+
+    def _preview(self, unit: ActorUnit, data: dict[str, Any]) -> str:
+        """The problem as it will be sent, for the inspector to check."""
+        lang = unit.language
+        registers = self.registers()
+        assert registers is not None
+        point = registers.points[data["point"]]
+        responsible = registers.units[point.unit_id]
+        kind = self.env.config.supervision.problem_type(data["type"])
+        seconds = self.env.config.supervision.deadline(data["severity"]) or 0.0
+        return unit.t("inspect.preview", point=point.name(lang),
+                      area=render.area_name(self.env, point.area_id, lang),
+                      unit=responsible.name(lang),
+                      type=kind.name(lang) if kind is not None else data["type"],
+                      severity=unit.t(f"inspect.severity.{data['severity']}",
+                                      deadline=_span(unit, seconds)),
+                      photos=len(data.get("photos") or []), note=data.get("note") or "")
+
+    async def _submit(self, unit: ActorUnit, dialog: Dialog) -> Answer:
+        """Store the problem, send it to its unit, and offer another or the end."""
+        data = dialog.data
+        registers = self.registers()
+        assert registers is not None
+        point = registers.points.get(data.get("point") or "")
+        if point is None or point.unit_id not in registers.units:
+            await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT)
+            return Answer(unit.t("inspect.point_gone"), alert=True)
+        repo, now = unit.repo, unit.now()
+        year = datetime.fromtimestamp(now, self.env.config.timezone).year
+        ref = await repo.supervision.next_problem_ref(year)
+        problem_id = await repo.supervision.report(
+            ref=ref, visit_id=int(data["visit"]), point_id=point.id, unit_id=point.unit_id,
+            area_id=point.area_id, group_id=data.get("group"), type_code=data["type"],
+            severity=data["severity"], note=data["note"], before_photos=list(data["photos"]),
+            reported_by=unit.user_id, now=now,
+            receive_due=now + self.env.config.supervision.receive_within)
+        await self.dispatch(unit, problem_id)
+        reported = [*(data.get("reported") or []), ref]
+        moved = Dialog(unit.user_id, Flow.INSPECT, "found",
+                       {**data, "reported": reported, "photos": [], "note": "", "type": None,
+                        "severity": None, "album": None})
+        await repo.people.save_dialog(moved, now)
+        unit.send(ui.message(unit.user_id, unit.t(
+            "inspect.submitted", ref=ref, unit=registers.units[point.unit_id].name(
+                unit.language))))
+        unit.send(await self._ask(unit, moved))
+        return Answer(unit.t("inspect.submitted_toast", ref=ref))
+
+    async def _finish(self, unit: ActorUnit, data: dict[str, Any]) -> None:
+        """End the visit: all clear if nothing was reported, else the problems' references."""
+        await unit.repo.supervision.end_visit(int(data["visit"]), unit.now())
+        draft_back = await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT)
+        registers = self.registers()
+        point = registers.points.get(data["point"]) if registers is not None else None
+        where = point.name(unit.language) if point is not None else data["point"]
+        reported = data.get("reported") or []
+        if reported:
+            text = unit.t("inspect.visit_done", point=where, count=len(reported),
+                          refs=", ".join(reported))
+        else:
+            text = unit.t("inspect.visit_clear", point=where)
+        unit.send(ui.message(unit.user_id, text))
+        if draft_back:
+            await self.loop.back_to_draft(unit)
+
+
+async def tell_admins(unit: ActorUnit, problem_id: int) -> None:
+    """Until a problem goes to its unit by itself (16.4), the admins hear of each one, in the
+    admin chat or each centre admin in private, to pass it on."""
+    problem = await unit.repo.supervision.problem(problem_id)
+    registers = unit.env.config.supervision.registers
+    if problem is None or registers is None:
+        return
+    lang = unit.env.config.default_language
+    point = registers.points.get(problem.point_id)
+    responsible = registers.units.get(problem.unit_id)
+    kind = unit.env.config.supervision.problem_type(problem.type)
+    text = unit.env.t(lang, "inspect.for_admins", ref=problem.ref,
+                      point=point.name(lang) if point else problem.point_id,
+                      unit=responsible.name(lang) if responsible else problem.unit_id,
+                      type=kind.name(lang) if kind else problem.type,
+                      note=render.mask_phones(problem.note))
+    for chat in unit.env.config.admin_chats():
+        unit.send(ui.message(chat, text))
+
+
+def _span(unit: ActorUnit, seconds: float) -> str:
+    """"24 h", "3 days" in the unit's language."""
+    if seconds % 86400 == 0:
+        return unit.t("inspect.days", count=int(seconds // 86400))
+    return unit.t("inspect.hours", count=f"{seconds / 3600:g}")

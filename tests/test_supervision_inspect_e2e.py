@@ -1,0 +1,182 @@
+"""An inspector's visit (issue 16.3), end to end: /inspect, the point found by a shared
+location (nearest first), by name or from the group's patrol list; a problem reported with its
+type, before photos, a note and a severity, checked in a preview and sent; several problems in
+one visit; a visit with nothing found recorded as all clear; every bad answer one line; a
+restart in the middle loses nothing.
+
+Until problems reach their units by themselves (16.4), the admins are told of each (the
+admin chat here); that is what these stories check the sending by.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import SimMessage
+from tests.conftest import Town
+from tests.flows import open_bot
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKET = (34.85420, 117.57120)  # Guangminglu Farmers' Market in the example points file
+
+
+@pytest.fixture
+def town_settings(tmp_path: Path) -> dict[str, Any]:
+    """The example area tree, registers and problem types."""
+    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
+                 "problem-types.example.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return {"areas": {"file": str(ROOT / "areas.example.csv")},
+            "supervision": {"points_file": "inspection-points.example.csv",
+                            "units_file": "responsible-units.example.csv",
+                            "types_file": "problem-types.example.toml"}}
+
+
+async def inspector(town: Town) -> None:
+    """Li is made an inspector of G1, which patrols Guangminglu's points."""
+    await open_bot(town.admin, town.vol1)
+    await town.admin.send(f"/inspector add {town.vol1.id} G1")
+    await town.vol1.wait_for(text="You are now an inspector of G1")
+    await town.admin.send("/patrol G1 area:guangminglu")
+    await town.admin.wait_for(text="G1 patrols these 5 points")
+
+
+def rows(town: Town, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        return db.execute(sql).fetchall()
+
+
+async def at_the_market(town: Town) -> SimMessage:
+    """Li starts a visit and finds the market by sharing his location; the question there."""
+    li = town.vol1
+    await li.send("/inspect")
+    await li.wait_for(text="Which point are you at?")
+    await li.wait_for(text="Your group's points")
+    await li.tap("📍 Send my location", latitude=MARKET[0], longitude=MARKET[1])
+    nearest = await li.wait_for(text="Nearest first")
+    assert nearest.buttons[0] == "Guangminglu Farmers' Market · 0 m"
+    await li.press("Guangminglu Farmers' Market · 0 m", message=nearest)
+    return await li.wait_for(text="did you find a problem here?")
+
+
+async def test_an_inspector_reports_two_problems_at_a_point_and_finishes(town: Town) -> None:
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    assert question.buttons == ["⚠️ Report a problem", "✅ All clear: no problem"]
+    await li.press("⚠️ Report a problem", message=question)
+    await li.wait_for(text="What kind of problem at Guangminglu Farmers' Market?")
+    await li.press("Street vending")
+    await li.wait_for(text="at least one before photo")
+    await li.send("here it is")
+    await li.wait_for(text="Please send a photo of the problem")
+    await li.send_document("stall.jpg")
+    await li.wait_for(text="not as a file")
+    await li.send_photo()
+    kept = await li.wait_for(text="Photo 1 kept")
+    await li.send_photo()
+    await li.wait_for(text="Photo 2 kept")
+    await li.press("➡️ Done with photos")
+    await li.wait_for(text="Describe the problem")
+    await li.send("Fruit stalls block the pavement; the owner said call 13611112222")
+    await li.wait_for(text="How serious is it?")
+    await li.press("🔴 Urgent: 1 days")
+    preview = await li.wait_for(text="Check before sending")
+    text = preview.text or ""
+    for words in ("Guangminglu Farmers' Market · Guangminglu Subdistrict Institute",
+                  "To: District Market Regulation Bureau", "Street vending · 🔴 Urgent",
+                  "2 photo(s)", "Fruit stalls block"):
+        assert words in text, words
+    assert kept is not None
+    await li.press("📨 Send to the unit", message=preview)
+    await li.wait_for(text="Problem D2026-00001 is reported and goes to District Market "
+                            "Regulation Bureau.")
+    told = await town.admin_chat.wait_for(text="New supervision problem D2026-00001")
+    assert "13611112222" not in (told.text or "") and "•••" in (told.text or "")
+    again = await li.wait_for(text="1 problem(s) reported on this visit")
+    assert again.buttons == ["⚠️ Report a problem", "🏁 Finish the visit"]
+
+    # A second problem at the same point, its note the first photo's caption.
+    await li.press("⚠️ Report a problem", message=again)
+    await li.wait_for(text="What kind of problem")
+    await li.press("Piled rubbish")
+    await li.wait_for(text="at least one before photo")
+    await li.send_photo(caption="Crates piled at the back door")
+    await li.wait_for(text="Photo 1 kept")
+    await li.press("➡️ Done with photos")
+    await li.wait_for(text="How serious is it?")  # the caption was the note
+    await li.press("🟡 Minor: 7 days")
+    await li.press("📨 Send to the unit", message=await li.wait_for(text="Check before"))
+    await li.wait_for(text="Problem D2026-00002 is reported")
+    done = await li.wait_for(text="2 problem(s) reported on this visit")
+    await li.press("🏁 Finish the visit", message=done)
+    await li.wait_for(text="Visit to Guangminglu Farmers' Market finished: 2 problem(s) "
+                            "reported (D2026-00001, D2026-00002).")
+    assert rows(town, "SELECT point_id, problems, all_clear, ended_at IS NOT NULL FROM visits"
+                ) == [("market-01", 2, 0, 1)]
+    assert rows(town, "SELECT ref, unit_id, type, severity, status FROM problems ORDER BY id") == [
+        ("D2026-00001", "market-regulation", "street-vending", "urgent", "dispatched"),
+        ("D2026-00002", "market-regulation", "piled-rubbish", "minor", "dispatched")]
+    assert rows(town, "SELECT kind FROM problem_events WHERE problem_id = 1") == [("reported",)]
+
+
+async def test_a_visit_with_nothing_found_is_recorded_as_all_clear(town: Town) -> None:
+    await inspector(town)
+    li = town.vol1
+    await li.send("/inspect")
+    await li.wait_for(text="Which point are you at?")
+    await li.send("nowhere street")
+    await li.wait_for(text="No point is called “nowhere street”")
+    await li.send("zhongxin")  # three points: pick one
+    await li.press("Zhongxin Street", message=await li.wait_for(text="3 points match"))
+    question = await li.wait_for(text="did you find a problem here?")
+    assert "Zhongxin Street" in (question.text or "")
+    await li.press("✅ All clear: no problem", message=question)
+    await li.wait_for(text="Visit to Zhongxin Street recorded: all clear.")
+    assert rows(town, "SELECT point_id, problems, all_clear FROM visits") == [
+        ("road-002", 0, 1)]
+
+
+async def test_only_inspectors_inspect(town: Town) -> None:
+    await open_bot(town.vol2)
+    await town.vol2.send("/inspect")
+    await town.vol2.wait_for(text="Only inspectors")
+
+
+async def test_a_restart_in_the_middle_of_a_report_loses_nothing(town: Town) -> None:
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    await li.press("⚠️ Report a problem", message=question)
+    await li.wait_for(text="What kind of problem")
+    await li.press("Damaged facilities")
+    await li.wait_for(text="at least one before photo")
+    await li.send_photo()
+    await li.wait_for(text="Photo 1 kept")
+
+    await town.bot.crash()
+    await town.bot.start()
+
+    await li.press("➡️ Done with photos")
+    await li.wait_for(text="Describe the problem")
+    await li.send("A broken bench by the gate")
+    await li.press("🟠 Normal: 3 days", message=await li.wait_for(text="How serious"))
+    await li.press("📨 Send to the unit", message=await li.wait_for(text="Check before"))
+    await town.admin_chat.wait_for(text="D2026-00001")
+    assert rows(town, "SELECT before_photos LIKE '[%]', severity FROM problems") == [
+        (1, "normal")]
+
+
+async def test_an_old_button_of_a_finished_visit_is_answered_politely(town: Town) -> None:
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    await li.press("✅ All clear: no problem", message=question)
+    await li.wait_for(text="recorded: all clear")
+    stale = await (await li.press("⚠️ Report a problem", message=question)).answer()
+    assert stale.show_alert and "This visit is over" in (stale.text or "")
