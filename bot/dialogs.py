@@ -25,6 +25,7 @@ class Flow(StrEnum):
     DISPUTE = "dispute"  # a volunteer's hours and reason disputing an activity's hours
     EDIT_ACTIVITY = "aedit"  # an organiser changing one detail of a published activity
     INSPECT = "inspect"  # an inspector's visit to a point (bot/supervision/reporting.py)
+    PATROL = "patrol"  # /due waiting for the location that sorts the patrol list
     EVENTS = "events"  # waiting for the location /events lists the nearest activities to
     CALL = "call"  # an admin writing a recruitment call (bot/activities/calls.py)
     HONOUR = "honour"  # an admin recording an honour on a volunteer's record (honours.py)

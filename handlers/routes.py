@@ -64,6 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("activities", activities.activities_command, Menu.VOLUNTEER, private_only=True),
     # Inspectors (the service checks): a visit to a point and the problems found there
     Command("inspect", supervision.inspect, Menu.VOLUNTEER, private_only=True),
+    Command("due", supervision.due, Menu.VOLUNTEER, private_only=True),
     Command("record", activities.record, Menu.VOLUNTEER, private_only=True),
     Command("honours", activities.honours, Menu.VOLUNTEER, private_only=True),
     # In private, or posted in a group (at most once per 10 minutes there)

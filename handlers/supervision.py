@@ -59,3 +59,9 @@ async def inspect_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     svc = services(context)
     draft, action, arg = callback_args(update)
     await answer(update, await svc.run(who(update), svc.reporting.on_button, draft, action, arg))
+
+
+async def due(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/due: the group's points due for a visit."""
+    svc = services(context)
+    await svc.run(who(update), svc.reporting.due_command)

@@ -17,7 +17,7 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
         "REJECT_REASON": "reject", "THEME": "theme", "PUBLISH": "publish",
         "CHECK_IN": "checkin", "DISPUTE": "dispute",
         "EVENTS": "events", "EDIT_ACTIVITY": "aedit", "CALL": "call", "HONOUR": "honour",
-        "INSPECT": "inspect"}
+        "INSPECT": "inspect", "PATROL": "patrol"}
     assert {Flow.INTAKE, Flow.JOIN} == RESUMABLE
 
 

@@ -180,3 +180,33 @@ async def test_an_old_button_of_a_finished_visit_is_answered_politely(town: Town
     await li.wait_for(text="recorded: all clear")
     stale = await (await li.press("⚠️ Report a problem", message=question)).answer()
     assert stale.show_alert and "This visit is over" in (stale.text or "")
+
+
+async def test_the_patrol_list_shows_the_points_due_nearest_first_after_a_location(
+    town: Town,
+) -> None:
+    await inspector(town)
+    li = town.vol1
+    await li.send("/due")
+    listing = await li.wait_for(text="G1")
+    assert "5 of its 5 points are due for a visit (none in 7 days)" in (listing.text or "")
+    await li.send("/cancel")  # the list waits for a location; not now
+    question = await at_the_market(town)
+    await li.press("✅ All clear: no problem", message=question)
+    await li.wait_for(text="recorded: all clear")
+
+    await li.send("/due")
+    listing = await li.wait_for(text="G1")
+    assert "4 of its 5 points" in (listing.text or "")
+    assert "Farmers' Market" not in (listing.text or "")
+    await li.tap("📍 Send my location", latitude=MARKET[0], longitude=MARKET[1])
+    near = await li.wait_for(text="G1")
+    text = near.text or ""
+    assert text.index("Guangming Road: never visited · 155 m") < text.index(
+        "Guangminglu Community 2: never visited · 632 m")
+
+    town.clock.advance(days=8)
+    await li.send("/due")
+    later = await li.wait_for(text="G1")
+    assert "5 of its 5 points" in (later.text or "")
+    assert "Guangminglu Farmers' Market: last visited 8 days ago" in (later.text or "")

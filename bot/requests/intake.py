@@ -62,7 +62,7 @@ class Intake:
             Flow.EDIT_ACTIVITY: publishing.on_edit, Flow.CHECK_IN: attendance.on_message,
             Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message,
             Flow.CALL: calls.on_message, Flow.HONOUR: honours.on_message,
-            Flow.INSPECT: reporting.on_message}
+            Flow.INSPECT: reporting.on_message, Flow.PATROL: reporting.on_patrol_location}
 
     # -- entry points -----------------------------------------------------------------------
 

@@ -100,6 +100,74 @@ class Reporting:
             return ui.message(unit.user_id, unit.t("inspect.no_points"))
         return ui.message(unit.user_id, unit.t(key, count=len(points)), ui.inline(rows))
 
+    # -- /due: the group's patrol list ---------------------------------------------------------
+
+    async def due_command(self, unit: ActorUnit) -> None:
+        """/due: the group's points not visited within the coverage period, longest unvisited
+        first, each with when it was last visited; a shared location sorts them nearest first."""
+        user_id = unit.user_id
+        if self.registers() is None:
+            unit.send(ui.message(user_id, unit.t("supervision.off")))
+            return
+        group = await unit.repo.supervision.inspector_group(user_id)
+        if group is None:
+            unit.send(ui.message(user_id, unit.t("inspect.inspectors_only")))
+            return
+        await self.loop.push_dialog(unit.repo, user_id, Flow.PATROL, "location",
+                                    {"group": group[0]})
+        keyboard = ui.reply_keyboard([[{"text": unit.t("inspect.send_location"),
+                                        "request_location": True}]])
+        unit.send(await self._due_list(unit, group, None, keyboard))
+
+    async def on_patrol_location(self, unit: ActorUnit, dialog: Dialog,
+                                 said: Said) -> list[Outgoing]:
+        """The location /due waits for: the same list, nearest first."""
+        if said.kind != "location" or said.latitude is None or said.longitude is None:
+            return [ui.message(unit.user_id, unit.t("inspect.want_location_or_cancel"))]
+        await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.PATROL)
+        group = await unit.repo.supervision.inspector_group(unit.user_id)
+        if group is None:
+            return [ui.message(unit.user_id, unit.t("inspect.inspectors_only"),
+                               ui.REMOVE_KEYBOARD)]
+        return [await self._due_list(unit, group, (said.latitude, said.longitude),
+                                     ui.REMOVE_KEYBOARD)]
+
+    async def _due_list(self, unit: ActorUnit, group: tuple[int, str],
+                        near: tuple[float, float] | None,
+                        markup: dict[str, Any] | None) -> Outgoing:
+        registers = self.registers()
+        assert registers is not None
+        mine = [point for point, owner in await unit.repo.supervision.patrols()
+                if owner == group[0] and point in registers.points]
+        last = await unit.repo.supervision.last_visits(mine)
+        now, period = unit.now(), self.env.config.supervision.coverage_period
+        due = [registers.points[p] for p in mine if now - last.get(p, 0.0) >= period]
+
+        def away(point: Point) -> float:
+            if near is None or point.latitude is None or point.longitude is None:
+                return float("inf")
+            return distance_km(near[0], near[1], point.latitude, point.longitude)
+
+        due.sort(key=lambda p: (away(p), last.get(p.id, 0.0), p.id))
+        days = round(period / 86400)
+        lines = [unit.t("inspect.due_title", group=group[1], count=len(due), total=len(mine),
+                        days=days)]
+        for point in due[:30]:
+            seen = last.get(point.id)
+            when = (unit.t("inspect.never") if seen is None
+                    else unit.t("inspect.days_ago", count=int((now - seen) // 86400)))
+            distance = ""
+            if near is not None and away(point) != float("inf"):
+                metres = 1000 * away(point)
+                distance = f" · {metres:.0f} m" if metres < 1000 else f" · {metres / 1000:.1f} km"
+            lines.append(unit.t("inspect.due_line", point=point.name(unit.language),
+                                when=when) + distance)
+        if len(due) > 30:
+            lines.append(unit.t("inspect.due_more", count=len(due) - 30))
+        if not due:
+            lines.append(unit.t("inspect.due_none"))
+        return ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX), markup)
+
     # -- typed answers -----------------------------------------------------------------------
 
     async def on_message(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
