@@ -66,12 +66,12 @@ class Statistics:
     """Answers /stats [period] [area] with text now and a PNG chart from a background job."""
 
     def __init__(self, env: Env, loop: RequestLoop, roles: Roles, jobs: Jobs,
-                 activities: ActivityFigures) -> None:
+                 activities: ActivityFigures | None = None) -> None:
         self.env = env
         self.loop = loop
         self.roles = roles
         self.jobs = jobs
-        self.activities = activities  # loop 2's section, after the requests'
+        self.activities = activities  # loop 2's section, after the requests' (None: none)
         jobs.register("chart", self.chart_job)
 
     # -- the command ------------------------------------------------------------------------
@@ -92,9 +92,10 @@ class Statistics:
                 period, scope = asked
                 found = await sql.cohort(repo, period.start, period.end, scope.area_ids)
                 lines = self.text(lang, period, scope, found)
-                lines += await self.activities.lines(
-                    unit, lang, period.start, period.end,
-                    None if scope.area_ids is None else list(scope.area_ids))
+                if self.activities is not None:
+                    lines += await self.activities.lines(
+                        unit, lang, period.start, period.end,
+                        None if scope.area_ids is None else list(scope.area_ids))
                 if found.total.collected:
                     await self.jobs.submit(repo, "chart", chat_id, who.user_id, lang,
                                            _params(period, scope))
