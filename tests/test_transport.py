@@ -16,7 +16,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.delivery.transport import AiohttpRequest
+from bot.delivery.transport import AiohttpRequest, is_plain, post_plain
 from sandbox import Limits, Sandbox, SimUser
 
 TOKEN = "123456:TRANSPORT-token"
@@ -218,3 +218,22 @@ async def test_a_call_without_files_goes_as_one_json_body() -> None:
         ("application/json", {"chat_id": -100, "message_id": 3, "reply_markup": {
             "inline_keyboard": [[{"text": "认领", "callback_data": "claim:1"}]]}}),
     ]
+
+
+async def test_a_stored_call_goes_straight_through_the_bots_transport(
+    sb: Sandbox, alice: SimUser,
+) -> None:
+    """The sender's plain-JSON calls skip Bot's wrapping but answer and fail as through it."""
+    markup = {"inline_keyboard": [[{"text": "认领", "callback_data": "claim:1"}]]}
+    params = {"chat_id": alice.id, "text": "新诉求", "reply_markup": markup, "parse_mode": None}
+    assert is_plain("sendMessage", params)
+    assert not is_plain("sendDocument", {"document": InputFile(b"x", filename="a.csv")})
+    assert not is_plain("sendMediaGroup", {"media": []})
+    async with bot_over(sb.base_url) as bot:
+        sent = await post_plain(bot, "sendMessage", params)
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await post_plain(bot, "sendMessage", {"chat_id": 999_999, "text": "nobody"})
+
+    got = await alice.private.wait_for(text="新诉求", timeout=5)
+    assert sent["message_id"] == got.message_id
+    assert got.button_data == {"认领": "claim:1"}

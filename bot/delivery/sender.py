@@ -29,6 +29,7 @@ from telegram.warnings import PTBUserWarning
 from bot import buttons, ui
 from bot.config import Delivery
 from bot.context import Env
+from bot.delivery.transport import is_plain, post_plain
 from bot.requests import render
 from storage import OutboxRow, Outgoing, Repo, is_full
 
@@ -482,7 +483,10 @@ class Sender:
         head = rows[0]
         try:
             try:
-                result = await self.bot.do_api_request(method, api_kwargs=params)
+                if is_plain(method, params):
+                    result = await post_plain(self.bot, method, params)
+                else:
+                    result = await self.bot.do_api_request(method, api_kwargs=params)
             finally:
                 count = len(params["media"]) if method == "sendMediaGroup" else 1
                 self.pacer.record(head.chat_id, method in EDIT_METHODS, time.monotonic(), count)

@@ -13,9 +13,11 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import certifi
+from telegram import Bot, InputFile
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
 
 # PTB's own defaults (HTTPXRequest), in seconds.
 CONNECT_TIMEOUT = 5.0
@@ -174,3 +176,23 @@ def _sum(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
 
+
+def is_plain(method: str, params: dict[str, Any]) -> bool:
+    """Whether a call's parameters are plain JSON as the outbox stores them (no file to
+    upload, no PTB object for PTB to turn into JSON)."""
+    return method != "sendMediaGroup" and not any(
+        isinstance(value, InputFile) for value in params.values())
+
+
+async def post_plain(bot: Bot, method: str, params: dict[str, Any]) -> Any:
+    """Make a call whose parameters are plain JSON (is_plain) through the bot's transport, and
+    return Telegram's result as JSON, as `bot.do_api_request(method, api_kwargs=params)` does.
+
+    The same request object, URL and error handling (status codes and Telegram's errors
+    become PTB's exceptions in BaseRequest.post), without what a call through Bot costs
+    besides: a warning suggesting the typed method, defaults looked for, and every value
+    walked for files and PTB objects it cannot hold (a fifth of PTB's CPU per call).
+    """
+    data = RequestData([RequestParameter(name, value, None)
+                        for name, value in params.items() if value is not None])
+    return await bot.request.post(f"{bot.base_url}/{method}", request_data=data)
