@@ -362,7 +362,7 @@ class Sender:
         self._head = head
         busy = set(self._in_flight)  # a call may finish while we read
         try:
-            async with self.env.db.reading() as repo:
+            async with self.env.db.reading(inline=True) as repo:
                 rows = await repo.outbox.pending_outbox_head(now_wall, BATCH)
         except BaseException:
             self._head = None  # not a view of the outbox: read again next time
@@ -572,7 +572,7 @@ class Sender:
     async def _card_batch(self, head: OutboxRow) -> list[tuple[OutboxRow, str]]:
         """The group's head card and the text cards queued right behind it (nothing else in
         between, so the chat's order holds), as many as one message holds, with their refs."""
-        async with self.env.db.reading() as repo:
+        async with self.env.db.reading(inline=True) as repo:
             queued = await repo.outbox.chat_queue(head.chat_id, head.id, MAX_COMBINED_CARDS)
         if not queued or queued[0][0].id != head.id:
             return [(head, "")]
@@ -624,7 +624,7 @@ class Sender:
         A card that shares its message with others redraws the whole message: each card
         shows its newest queued edit, else what it showed; those queued edits then go too.
         """
-        async with self.env.db.reading() as repo:
+        async with self.env.db.reading(inline=True) as repo:
             card, sections, edits = await repo.cards.card_on_screen(row.card_id or 0)
         if card is None or card.message_id is None:
             return None
