@@ -76,7 +76,7 @@ class Units:
     async def for_update(self, who: Who) -> AsyncIterator[ActorUnit]:
         """The unit of one update from `who`: recorded once, answered in their language."""
         env = self.env
-        async with env.db.transaction() as repo:
+        async with env.db.transaction(inline=True) as repo:
             user, language = await env.see(repo, who)
             unit = ActorUnit(env, repo, language, who=who, user=user)
             yield unit

@@ -197,11 +197,11 @@ class Database:
         """Whether loose writes wait for a trip (the next one carries them first)."""
         return bool(self._loose)
 
-    def _repo(self) -> Repo:
+    def _repo(self, inline: bool = False) -> Repo:
         """A Repo whose first trip also carries the loose writes waiting for one."""
         loose, self._loose = self._loose, []
         return Repo(self._engine, carried=loose, give_back=self._give_back,
-                    known=self.known_users)
+                    known=self.known_users, inline=inline)
 
     def _give_back(self, loose: list[Held], culprit: Held | None) -> None:
         """Loose writes not done wait again, first in line and in their order. Only the
@@ -224,14 +224,17 @@ class Database:
             self.on_queued(queued)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Repo]:
+    async def transaction(self, inline: bool = False) -> AsyncIterator[Repo]:
         """Run a unit of work in one write transaction (BEGIN IMMEDIATE … COMMIT).
 
         BEGIN travels with the first statement that must answer and COMMIT with the writes
-        held back since, so a unit of work costs one trip per read, plus one.
+        held back since, so a unit of work costs one trip per read, plus one. With `inline`
+        (a unit whose statements are all short, as an update's are) the reads run on the
+        event loop's thread when the database thread is idle: only the COMMIT, which syncs
+        to disk, is a hand-off then (Engine.run).
         """
         async with self._lock:
-            repo = self._repo()
+            repo = self._repo(inline)
             repo.begin()
             try:
                 yield repo
@@ -263,16 +266,17 @@ class Database:
         self._tell_queued(repo)
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Repo]:
-        """Run read-only queries while no write transaction is half done."""
-        async with self._untransacted() as repo:
+    async def reading(self, inline: bool = False) -> AsyncIterator[Repo]:
+        """Run read-only queries while no write transaction is half done; with `inline`,
+        short ones on the event loop's thread when the database thread is idle."""
+        async with self._untransacted(inline) as repo:
             yield repo
 
     @asynccontextmanager
-    async def _untransacted(self) -> AsyncIterator[Repo]:
+    async def _untransacted(self, inline: bool = False) -> AsyncIterator[Repo]:
         """A turn at the connection outside a transaction; what is held goes at the end."""
         async with self._lock:
-            repo = self._repo()
+            repo = self._repo(inline)
             try:
                 yield repo
                 await repo.flush()

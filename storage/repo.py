@@ -74,8 +74,12 @@ class Repo:
         give_back: Callable[[list[Held], Held | None], None] | None = None,
         loose: bool = False,
         known: KnownUsers | None = None,
+        inline: bool = False,
     ) -> None:
         self._engine = engine
+        # Whether this session's short trips may run on the event loop's thread (Engine.run):
+        # its owner keeps it to small reads and writes, as an update's unit of work does.
+        self._inline = inline
         self._held: list[Held] = list(carried or [])
         self._give_back = give_back
         self._loose = loose
@@ -137,12 +141,14 @@ class Repo:
             self._give_back(loose, culprit)
 
     async def flush(self, then: str | None = None) -> None:
-        """Run the held writes now, and `then` after them, in one trip."""
+        """Run the held writes now, and `then` after them (a COMMIT), in one trip."""
         if self._held or then is not None:
-            await self._trip(lambda raw: raw.execute(then) if then else None)
+            await self._trip(lambda raw: raw.execute(then) if then else None,
+                             ends=then is not None)
 
-    async def _trip(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
-        """One trip to the database thread: the held writes, then `work`."""
+    async def _trip(self, work: Callable[[sqlite3.Connection], Any], ends: bool = False) -> Any:
+        """One trip to the database thread: the held writes, then `work` (which ends the
+        transaction if `ends`)."""
         held = self.take_held()
         # Outside a transaction, several loose writes at the head commit together.
         grouped = 0
@@ -167,8 +173,13 @@ class Repo:
             _execute(raw, held[grouped:], failed)
             return work(raw)
 
+        # Nothing of it syncs to disk or waits for a lock: inside the write transaction (BEGIN
+        # IMMEDIATE included: only this connection writes), short of its COMMIT; outside,
+        # reads with no write before them (a write there commits on its own).
+        inline = self._inline and not grouped and not ends and (
+            self._in_transaction or not held)
         try:
-            result = await self._engine.run(run)
+            result = await self._engine.run(run, inline=inline)
         except BaseException as exc:
             # A full database refuses every write alike: none of them counts a failed try.
             self._restore(held, failed[0] if failed and not is_full(exc) else None)

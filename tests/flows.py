@@ -108,10 +108,10 @@ def count_transactions(town: Town, monkeypatch: pytest.MonkeyPatch) -> Counter[i
     real = db.transaction
     opened: Counter[int | None] = Counter()
 
-    def counted() -> Any:
+    def counted(inline: bool = False) -> Any:
         handling = storage.db._handling_update.get()
         opened[handling.update_id if handling is not None else None] += 1
-        return real()
+        return real(inline)
 
     monkeypatch.setattr(db, "transaction", counted)
     return opened

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -526,3 +527,48 @@ async def test_a_new_database_and_its_wal_are_readable_by_their_owner_only(
             assert mode == 0o600, (name, oct(mode))
     finally:
         await db.close()
+
+
+async def test_an_inline_unit_hands_only_its_commit_to_the_database_thread(db: Database) -> None:
+    """An update's unit (transaction(inline=True)) reads on the event loop's thread while
+    the database thread is idle; its COMMIT, which syncs to disk, still goes to the thread,
+    and what it wrote is committed and seen by the next unit."""
+    async with db.transaction() as repo:
+        request_id = await new_request(repo)
+    trips, inline = count_trips(db), db.engine.inline
+    threads: list[str] = []
+    async with db.transaction(inline=True) as repo:
+        assert (await repo.requests.request(request_id)) is not None  # BEGIN and a read
+        await db.engine.run(lambda raw: threads.append(threading.current_thread().name),
+                            inline=True)
+        await repo.requests.request(request_id)
+    assert db.engine.inline - inline == 3
+    assert threads == [threading.current_thread().name]  # the event loop's own
+    assert trips() == 1  # the COMMIT
+    async with db.reading() as repo:
+        assert (await repo.requests.request(request_id)) is not None
+
+
+async def test_inline_work_waits_its_turn_while_the_database_thread_is_busy(
+    db: Database,
+) -> None:
+    """While a trip is on the thread, work asked to run inline queues behind it, in order."""
+    began, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow(raw: sqlite3.Connection) -> None:
+        began.set()
+        release.wait(5)
+        order.append("slow")
+
+    queued = asyncio.ensure_future(db.engine.run(slow))
+    await asyncio.get_running_loop().run_in_executor(None, began.wait, 5)
+    inline = db.engine.inline
+    after = asyncio.ensure_future(db.engine.run(
+        lambda raw: order.append(threading.current_thread().name), inline=True))
+    await asyncio.sleep(0.05)
+    assert order == []  # not run beside the thread's work
+    release.set()
+    await asyncio.gather(queued, after)
+    assert order == ["slow", "civicloop-db"]
+    assert db.engine.inline == inline

@@ -16,7 +16,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.delivery.transport import AiohttpRequest
+from bot.delivery.transport import AiohttpRequest, is_plain, post_plain
 from sandbox import Limits, Sandbox, SimUser
 
 TOKEN = "123456:TRANSPORT-token"
@@ -191,3 +191,49 @@ async def test_nobody_listening_is_a_network_error() -> None:
 async def test_a_call_before_initialize_says_so() -> None:
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest(1).do_request("http://127.0.0.1:9/x", "POST")
+
+
+async def test_a_call_without_files_goes_as_one_json_body() -> None:
+    """The Bot API takes JSON as well as forms; JSON costs a third less CPU per call."""
+    got: list[tuple[str, object]] = []
+
+    async def api(request: web.Request) -> web.Response:
+        got.append((request.content_type, await request.json()))
+        return web.json_response({"ok": True, "result": True})
+
+    keyboard = telegram.InlineKeyboardMarkup(
+        [[telegram.InlineKeyboardButton("认领", callback_data="claim:1")]])
+    async with serving(api) as port:
+        bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+                           request=AiohttpRequest(1))
+        await bot.request.initialize()
+        try:
+            await bot.answer_callback_query("7", text="好", show_alert=True)
+            await bot.do_api_request("editMessageReplyMarkup", api_kwargs={
+                "chat_id": -100, "message_id": 3, "reply_markup": keyboard})
+        finally:
+            await bot.request.shutdown()
+    assert got == [
+        ("application/json", {"callback_query_id": "7", "text": "好", "show_alert": True}),
+        ("application/json", {"chat_id": -100, "message_id": 3, "reply_markup": {
+            "inline_keyboard": [[{"text": "认领", "callback_data": "claim:1"}]]}}),
+    ]
+
+
+async def test_a_stored_call_goes_straight_through_the_bots_transport(
+    sb: Sandbox, alice: SimUser,
+) -> None:
+    """The sender's plain-JSON calls skip Bot's wrapping but answer and fail as through it."""
+    markup = {"inline_keyboard": [[{"text": "认领", "callback_data": "claim:1"}]]}
+    params = {"chat_id": alice.id, "text": "新诉求", "reply_markup": markup, "parse_mode": None}
+    assert is_plain("sendMessage", params)
+    assert not is_plain("sendDocument", {"document": InputFile(b"x", filename="a.csv")})
+    assert not is_plain("sendMediaGroup", {"media": []})
+    async with bot_over(sb.base_url) as bot:
+        sent = await post_plain(bot, "sendMessage", params)
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await post_plain(bot, "sendMessage", {"chat_id": 999_999, "text": "nobody"})
+
+    got = await alice.private.wait_for(text="新诉求", timeout=5)
+    assert sent["message_id"] == got.message_id
+    assert got.button_data == {"认领": "claim:1"}

@@ -29,6 +29,7 @@ from telegram.warnings import PTBUserWarning
 from bot import buttons, ui
 from bot.config import Delivery
 from bot.context import Env
+from bot.delivery.transport import is_plain, post_plain
 from bot.requests import render
 from storage import OutboxRow, Outgoing, Repo, is_full
 
@@ -361,7 +362,7 @@ class Sender:
         self._head = head
         busy = set(self._in_flight)  # a call may finish while we read
         try:
-            async with self.env.db.reading() as repo:
+            async with self.env.db.reading(inline=True) as repo:
                 rows = await repo.outbox.pending_outbox_head(now_wall, BATCH)
         except BaseException:
             self._head = None  # not a view of the outbox: read again next time
@@ -482,7 +483,10 @@ class Sender:
         head = rows[0]
         try:
             try:
-                result = await self.bot.do_api_request(method, api_kwargs=params)
+                if is_plain(method, params):
+                    result = await post_plain(self.bot, method, params)
+                else:
+                    result = await self.bot.do_api_request(method, api_kwargs=params)
             finally:
                 count = len(params["media"]) if method == "sendMediaGroup" else 1
                 self.pacer.record(head.chat_id, method in EDIT_METHODS, time.monotonic(), count)
@@ -568,7 +572,7 @@ class Sender:
     async def _card_batch(self, head: OutboxRow) -> list[tuple[OutboxRow, str]]:
         """The group's head card and the text cards queued right behind it (nothing else in
         between, so the chat's order holds), as many as one message holds, with their refs."""
-        async with self.env.db.reading() as repo:
+        async with self.env.db.reading(inline=True) as repo:
             queued = await repo.outbox.chat_queue(head.chat_id, head.id, MAX_COMBINED_CARDS)
         if not queued or queued[0][0].id != head.id:
             return [(head, "")]
@@ -620,7 +624,7 @@ class Sender:
         A card that shares its message with others redraws the whole message: each card
         shows its newest queued edit, else what it showed; those queued edits then go too.
         """
-        async with self.env.db.reading() as repo:
+        async with self.env.db.reading(inline=True) as repo:
             card, sections, edits = await repo.cards.card_on_screen(row.card_id or 0)
         if card is None or card.message_id is None:
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import ssl
 import urllib.request
 from dataclasses import dataclass
@@ -12,9 +13,11 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import certifi
+from telegram import Bot, InputFile
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
 
 # PTB's own defaults (HTTPXRequest), in seconds.
 CONNECT_TIMEOUT = 5.0
@@ -22,6 +25,7 @@ READ_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 # A file upload may take longer to write than a text message.
 MEDIA_TIMEOUT = 20.0
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -76,8 +80,14 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("AiohttpRequest is not initialized")
         files = request_data.multipart_data if request_data is not None else {}
         body: Any = None
-        if request_data is not None:
-            body = _form(request_data, files) if files else request_data.json_parameters
+        headers: dict[str, str] | None = None
+        if files:
+            body = _form(request_data, files)  # type: ignore[arg-type]
+        elif request_data is not None:
+            # One JSON body, as the Bot API takes besides forms: a form JSON-encodes each
+            # value and then percent-encodes them all, a third of the CPU of an aiohttp call.
+            body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+            headers = JSON_HEADERS
         read = _given(read_timeout, self._read_timeout)
         write = _given(write_timeout, MEDIA_TIMEOUT if files else READ_TIMEOUT)
         connect = _sum(_given(pool_timeout, POOL_TIMEOUT),
@@ -89,10 +99,11 @@ class AiohttpRequest(BaseRequest):
             total=_sum(connect, _sum(write, read)), connect=connect, sock_read=read)
         proxy = self._proxy_for(url)
         # A proxy's credentials go on its CONNECT for https, on the request itself for http.
-        own = proxy.headers if proxy.headers and url.startswith("http:") else None
+        if proxy.headers and url.startswith("http:"):
+            headers = {**(headers or {}), **proxy.headers}
         try:
             async with self._session.request(method, url, data=body, timeout=timeout,
-                                             headers=own, proxy=proxy.url,
+                                             headers=headers, proxy=proxy.url,
                                              proxy_headers=proxy.headers) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
@@ -164,3 +175,24 @@ def _sum(a: float | None, b: float | None) -> float | None:
     """Two timeouts in a row; None (wait forever) wins."""
     return None if a is None or b is None else a + b
 
+
+
+def is_plain(method: str, params: dict[str, Any]) -> bool:
+    """Whether a call's parameters are plain JSON as the outbox stores them (no file to
+    upload, no PTB object for PTB to turn into JSON)."""
+    return method != "sendMediaGroup" and not any(
+        isinstance(value, InputFile) for value in params.values())
+
+
+async def post_plain(bot: Bot, method: str, params: dict[str, Any]) -> Any:
+    """Make a call whose parameters are plain JSON (is_plain) through the bot's transport, and
+    return Telegram's result as JSON, as `bot.do_api_request(method, api_kwargs=params)` does.
+
+    The same request object, URL and error handling (status codes and Telegram's errors
+    become PTB's exceptions in BaseRequest.post), without what a call through Bot costs
+    besides: a warning suggesting the typed method, defaults looked for, and every value
+    walked for files and PTB objects it cannot hold (a fifth of PTB's CPU per call).
+    """
+    data = RequestData([RequestParameter(name, value, None)
+                        for name, value in params.items() if value is not None])
+    return await bot.request.post(f"{bot.base_url}/{method}", request_data=data)
