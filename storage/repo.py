@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from storage.engine import Engine, is_full
@@ -139,6 +140,17 @@ class Repo:
         loose = [h for h in held if h.loose]
         if loose and self._give_back is not None:
             self._give_back(loose, culprit)
+
+    @contextmanager
+    def on_thread(self) -> Iterator[None]:
+        """Run the trips inside on the database thread even in an inline session: a read
+        that may take long (a year's statistics, a ranking of every volunteer) must not
+        stop the event loop, which goes on polling and sending meanwhile."""
+        inline, self._inline = self._inline, False
+        try:
+            yield
+        finally:
+            self._inline = inline
 
     async def flush(self, then: str | None = None) -> None:
         """Run the held writes now, and `then` after them (a COMMIT), in one trip."""

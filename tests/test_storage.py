@@ -572,3 +572,22 @@ async def test_inline_work_waits_its_turn_while_the_database_thread_is_busy(
     await asyncio.gather(queued, after)
     assert order == ["slow", "civicloop-db"]
     assert db.engine.inline == inline
+
+
+async def test_a_long_read_marked_on_thread_never_runs_on_the_event_loop(tmp_path: Path) -> None:
+    """An update's unit reads on the event loop's thread while the database thread is idle;
+    a read its service marks as long (a year's statistics) goes to the thread all the same."""
+    db = await Database.open(tmp_path / "on-thread.db")
+    try:
+        async with db.transaction(inline=True) as repo:
+            before = db.engine.inline
+            await repo.people.user(1)
+            assert db.engine.inline == before + 1
+            trips = db.engine.trips
+            with repo.on_thread():
+                await repo.people.user(2)
+            assert db.engine.inline == before + 1 and db.engine.trips == trips + 1
+            await repo.people.user(3)
+            assert db.engine.inline == before + 2
+    finally:
+        await db.close()

@@ -126,8 +126,9 @@ class Rankings:
         """The volunteers' top places and the teams', with the asker's own in private."""
         repo, user_id = unit.repo, unit.user_id
         label = self.label(unit.language, period)
-        people, mine, counted = await repo.honours.volunteer_ranking(
-            period.start, period.end, TOP, user_id)
+        with repo.on_thread():  # ranks every volunteer: not on the event loop
+            people, mine, counted = await repo.honours.volunteer_ranking(
+                period.start, period.end, TOP, user_id)
         if not people:
             return [unit.t("ranking.empty", period=label)]
         lines = [unit.t("ranking.title", period=label)]
@@ -146,8 +147,9 @@ class Rankings:
                 lines.append(unit.t("ranking.you_hidden"))
         volunteer = await repo.volunteers.volunteer(user_id)
         team_id = volunteer.team_id if volunteer is not None else None
-        teams, my_team, _ = await repo.honours.team_ranking(period.start, period.end, TOP,
-                                                            team_id)
+        with repo.on_thread():
+            teams, my_team, _ = await repo.honours.team_ranking(period.start, period.end, TOP,
+                                                                team_id)
         if teams:
             lines.append(unit.t("ranking.teams_title"))
             for row in teams:

@@ -45,7 +45,8 @@ class ActivityFigures:
     async def lines(self, unit: Unit, lang: str, start: float, end: float,
                     area_ids: list[str] | None) -> list[str]:
         """The activities section of /stats; nothing when no activity falls in the period."""
-        rows = await unit.repo.activities.figures(start, end, area_ids)
+        with unit.repo.on_thread():  # a year of activities: not on the event loop
+            rows = await unit.repo.activities.figures(start, end, area_ids)
         if not rows:
             return []
         t = self.env.t
@@ -117,7 +118,8 @@ class ActivityFigures:
         if period is None:
             unit.send(ui.message(chat_id, unit.t("export.bad_period", word=periods[0])))
             return
-        rows = await unit.repo.activities.figures(period.start, period.end, area_ids)
+        with unit.repo.on_thread():
+            rows = await unit.repo.activities.figures(period.start, period.end, area_ids)
         if not rows:
             unit.send(ui.message(chat_id, unit.t("export.nothing", period=period.label,
                                                  area=area_label)))

@@ -437,7 +437,8 @@ class Exports:
             if refusal:
                 return refusal
         area_ids, area_label = self._scope(role, area, lang)
-        count = await repo.figures.export_count(period.start, period.end, area_ids)
+        with repo.on_thread():  # counting a year of requests: not on the event loop
+            count = await repo.figures.export_count(period.start, period.end, area_ids)
         if count == 0:
             return t(lang, "export.nothing", period=period.label, area=area_label)
         stem = f"requests-{period_stem(period)}" + (f"-{area}" if area else "")

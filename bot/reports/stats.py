@@ -90,7 +90,8 @@ class Statistics:
                 lines = [asked]
             else:
                 period, scope = asked
-                found = await sql.cohort(repo, period.start, period.end, scope.area_ids)
+                with repo.on_thread():  # a year of requests: not on the event loop
+                    found = await sql.cohort(repo, period.start, period.end, scope.area_ids)
                 lines = self.text(lang, period, scope, found)
                 if self.activities is not None:
                     lines += await self.activities.lines(
