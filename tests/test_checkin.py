@@ -30,6 +30,7 @@ from bot.activities.checkin import (
     verify_payload,
     within_radius,
 )
+from bot.reports.activities import hours_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SECRET = derive_secret("123456:district-bot-token")
@@ -307,3 +308,11 @@ def test_no_check_out_earns_nothing_unless_the_organiser_says_they_stayed() -> N
 def test_an_activity_that_ends_before_it_starts_is_a_mistake_not_zero_hours() -> None:
     with pytest.raises(ValueError):
         credited_hours(STARTS, ENDS, ENDS, STARTS)
+
+
+def test_stats_write_a_years_hours_to_the_quarter_hour() -> None:
+    """A district's year of quarter hours is shown whole in /stats: 39,268.75 h is not
+    "39268.8", as the six significant digits of :g would round it (bench.activities_year
+    compares the figure with the replayed sum)."""
+    assert [hours_text(h) for h in (39268.75, 39268.5, 2.5, 3.0, 0.25, 0.0, 100.0)] == [
+        "39268.75", "39268.5", "2.5", "3", "0.25", "0", "100"]

@@ -64,7 +64,7 @@ class ActivityFigures:
             t(lang, "activity_stats.attendance", attended=attended, signed=signed,
               rate=f"{100 * attended / signed:.1f}%" if signed else "—",
               no_shows=sum(r["no_shows"] for r in confirmed)),
-            t(lang, "activity_stats.hours", hours=f"{sum(r['hours'] for r in held):g}"),
+            t(lang, "activity_stats.hours", hours=hours_text(sum(r["hours"] for r in held))),
             t(lang, "activity_stats.formal", year=year,
               count=await unit.repo.activities.formal_count(year, area_ids)),
         ]
@@ -93,7 +93,7 @@ class ActivityFigures:
     def _rows(self, lang: str, rows: Iterable[tuple[str, int, float]]) -> list[str]:
         listed = list(rows)
         out = [self.env.t(lang, "activity_stats.row", name=name, count=count,
-                          hours=f"{hours:g}") for name, count, hours in listed[:ROWS_SHOWN]]
+                          hours=hours_text(hours)) for name, count, hours in listed[:ROWS_SHOWN]]
         if len(listed) > ROWS_SHOWN:
             out.append(self.env.t(lang, "activity_stats.more", count=len(listed) - ROWS_SHOWN))
         return out
@@ -172,6 +172,12 @@ class ActivityFigures:
 
 _COLUMNS = ("id", "title", "team", "area", "theme", "place", "starts", "ends", "status",
             "capacity", "signed", "waiting", "attended", "no_shows", "hours", "confirmed")
+
+
+def hours_text(hours: float) -> str:
+    """Hours as /stats writes them: every quarter hour shown (a year's 39,268.75 h is not
+    "39268.8", as the six significant digits of :g would have it), no trailing zeros."""
+    return f"{hours:.2f}".rstrip("0").rstrip(".")
 
 
 def _tally(rows: list[Any], key: Any) -> dict[Any, tuple[int, float]]:
