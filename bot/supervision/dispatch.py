@@ -198,10 +198,10 @@ class Dispatch:
             lines.append(t(lang, "dispatch.state_passed", at=self._when(problem.passed_at or 0)))
         elif problem.status == PROBLEM_RETURNED:
             lines.append(t(lang, "dispatch.state_returned",
-                           reason=last("returned").get("reason", "")))
+                           reason=render.mask_phones(last("returned").get("reason", ""))))
         if problem.rejections:
             lines.append(t(lang, "dispatch.card_rejections", count=problem.rejections,
-                           reason=last("rejected").get("reason", "")))
+                           reason=render.mask_phones(last("rejected").get("reason", ""))))
         if problem.extensions:
             lines.append(t(lang, "dispatch.card_extensions", count=problem.extensions))
         return lines
@@ -407,7 +407,8 @@ class Dispatch:
             rows = [[(u.name(lang), buttons.REASSIGN.data(problem.id, u.id))]
                     for u in others[:UNIT_BUTTONS]]
             unit.send(ui.message(chat, self.env.t(
-                lang, "dispatch.returned_admins", ref=problem.ref, reason=reason,
+                lang, "dispatch.returned_admins", ref=problem.ref,
+                reason=render.mask_phones(reason),
                 unit=self._unit_name(problem.unit_id, lang),
                 point=self._point_name(problem, lang)), ui.inline(rows)))
         return [ui.message(user_id, unit.t("dispatch.returned_done", ref=problem.ref))]
@@ -433,7 +434,8 @@ class Dispatch:
         for chat in self.env.config.admin_chats():
             lang = await self._language(repo, chat)
             unit.send(ui.message(chat, self.env.t(
-                lang, "dispatch.extension_admins", ref=problem.ref, name=name, reason=reason,
+                lang, "dispatch.extension_admins", ref=problem.ref, name=name,
+                reason=render.mask_phones(reason),
                 unit=self._unit_name(problem.unit_id, lang), due=self._when(problem.due_at or 0),
                 until=self._when(until)), ui.inline([[
                     (self.env.t(lang, "dispatch.approve"), buttons.EXTENSION.data(asked, "y")),
@@ -662,7 +664,7 @@ class Dispatch:
         await self.redraw(unit, problem.id)
         await repo.supervision.end_posts(problem.id, "recheck", now)
         await self._tell_unit(unit, problem, "recheck.rejected_unit", ref=problem.ref,
-                              reason=reason, due=self._when(due))
+                              reason=render.mask_phones(reason), due=self._when(due))
         return [ui.message(user_id, unit.t("recheck.rejected_done", ref=problem.ref,
                                            due=self._when(due)))]
 
@@ -711,9 +713,9 @@ class Dispatch:
             unit.send(ui.message(chat_id, unit.t("dispatch.not_yours_to_see", ref=problem.ref)))
             return
         lang = unit.language
-        # The note as written for its writer and the admins, in private or the admin chat.
-        whole = (admin or inspector) and (chat_id == unit.user_id
-                                          or chat_id in self.env.config.admin_chats())
+        # Notes and reasons as written for the admins and inspectors in private only: typed
+        # in a group (the admin chat too), the phone numbers in them are masked.
+        whole = (admin or inspector) and chat_id == unit.user_id
         lines = [unit.t("dispatch.problem_title", ref=problem.ref,
                         state=unit.t(f"dispatch.status_{problem.status}")),
                  *self._facts(problem, lang),
@@ -734,7 +736,8 @@ class Dispatch:
             key = "dispatch.event.other"
         values: dict[str, Any] = {
             "kind": kind, "who": await self._name(unit.repo, actor) if actor else "",
-            "reason": detail.get("reason", ""),
+            "reason": detail.get("reason", "") if whole else render.mask_phones(
+                str(detail.get("reason", ""))),
             "note": detail.get("note", "") if whole else render.mask_phones(
                 str(detail.get("note", ""))),
             "photos": len(detail.get("photos", [])),
