@@ -141,3 +141,9 @@ REVOKE_HONOUR = kind("honrev", ID, "ask|y|n")  # revoke an honour: asked, then Y
 # -- supervision (loop 3) --------------------------------------------------------------------
 # An inspector's visit: insp:<draft>:<action>:<argument> (a point id, a type code, a severity).
 INSPECT = kind("insp", "[0-9a-f]{6}", "[a-z]{2,8}", "[a-z0-9_-]{0,32}")
+# A problem's card in its unit's chat (or a member's copy): Received, Rectified, Not ours, Need
+# more time.
+PROBLEM = kind("prob", ID, "recv|fixed|notours|more")
+RECHECK = kind("recheck", ID, "pass|reject")  # an inspector's re-check of a rectified problem
+REASSIGN = kind("preas", ID, CODE)  # an admin gives a returned problem to this unit
+EXTENSION = kind("pext", ID, "[yn]")  # an admin approves or refuses more time (the ask's id)

@@ -26,6 +26,10 @@ class Flow(StrEnum):
     EDIT_ACTIVITY = "aedit"  # an organiser changing one detail of a published activity
     INSPECT = "inspect"  # an inspector's visit to a point (bot/supervision/reporting.py)
     PATROL = "patrol"  # /due waiting for the location that sorts the patrol list
+    RECTIFY = "rectify"  # a unit's after photos and note (bot/supervision/dispatch.py)
+    NOT_OURS = "notours"  # a unit's reason for returning a problem as not theirs
+    EXTEND = "extend"  # a unit's reason and new date asking for more time
+    REJECT_RECHECK = "recheck"  # an inspector's reason for rejecting a rectification
     EVENTS = "events"  # waiting for the location /events lists the nearest activities to
     CALL = "call"  # an admin writing a recruitment call (bot/activities/calls.py)
     HONOUR = "honour"  # an admin recording an honour on a volunteer's record (honours.py)

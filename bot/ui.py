@@ -62,6 +62,7 @@ def message(
     card_id: int | None = None,
     not_before: float | None = None,
     post_id: int | None = None,
+    problem_post_id: int | None = None,
 ) -> Outgoing:
     """A sendMessage call in HTML."""
     payload: dict[str, Any] = {
@@ -73,7 +74,8 @@ def message(
     if markup is not None:
         payload["reply_markup"] = markup
     return Outgoing(chat_id, "sendMessage", payload, purpose=purpose, request_id=request_id,
-                    card_id=card_id, not_before=not_before, post_id=post_id)
+                    card_id=card_id, not_before=not_before, post_id=post_id,
+                    problem_post_id=problem_post_id)
 
 
 def photo(
@@ -148,6 +150,28 @@ def post_edit(chat_id: int, post_id: int, text: str, markup: dict[str, Any] | No
     payload: dict[str, Any] = {"text": text, "parse_mode": "HTML",
                                "reply_markup": markup or {"inline_keyboard": []}}
     return Outgoing(chat_id, "editPost", payload, purpose="post_edit", post_id=post_id)
+
+
+def problem_post_edit(chat_id: int, post_id: int, text: str,
+                      markup: dict[str, Any] | None) -> Outgoing:
+    """Edit a supervision problem's card; the sender fills in its message id. No markup takes
+    the buttons away."""
+    payload: dict[str, Any] = {"text": clip(text, TEXT_MAX), "parse_mode": "HTML",
+                               "link_preview_options": {"is_disabled": True},
+                               "reply_markup": markup or {"inline_keyboard": []}}
+    return Outgoing(chat_id, "editProblemPost", payload, purpose="problem_post_edit",
+                    problem_post_id=post_id)
+
+
+def captioned_album(chat_id: int, items: list[tuple[str, str]]) -> Outgoing:
+    """A sendMediaGroup call (2-10 photos), each photo with its own caption (may be empty)."""
+    media: list[dict[str, Any]] = []
+    for file_id, caption in items:
+        item: dict[str, Any] = {"type": "photo", "media": file_id}
+        if caption:
+            item.update(caption=caption, parse_mode="HTML")
+        media.append(item)
+    return Outgoing(chat_id, "sendMediaGroup", {"chat_id": chat_id, "media": media})
 
 
 def edit_text(chat_id: int, message_id: int, text: str) -> Outgoing:

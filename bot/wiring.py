@@ -40,7 +40,8 @@ from bot.requests.loop import RequestLoop
 from bot.requests.personal import PersonalData
 from bot.schedule.jobs import Jobs
 from bot.schedule.sweep import Schedule
-from bot.supervision.reporting import Reporting, tell_admins
+from bot.supervision.dispatch import Dispatch
+from bot.supervision.reporting import Reporting
 from bot.supervision.roster import SupervisionRoster
 from bot.unit import ActorUnit, Units
 from bot.volunteers.registration import Volunteers
@@ -76,6 +77,7 @@ class Services:
     attendance: Attendance
     supervision: SupervisionRoster
     reporting: Reporting
+    dispatch: Dispatch
     calls: Calls
     rankings: Rankings
     honours: Honours
@@ -122,11 +124,16 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     honours = Honours(env=env, loop=loop, roles=roles, board=board)
-    reporting = Reporting(env=env, loop=loop, dispatch=tell_admins)
+    dispatch = Dispatch(env=env, loop=loop, roles=roles)
+    schedule.problem_timers = dispatch.fire  # a problem's own deadlines
+    reporting = Reporting(env=env, loop=loop, dispatch=dispatch.dispatch)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
                     publishing=publishing, signups=signups, attendance=attendance,
                     calls=calls, honours=honours, reporting=reporting)
     loop.draft_question = intake.resume_draft
+    intake.short_flows.update(dispatch.short_flows())  # the unit's and inspector's dialogs
+    roster = SupervisionRoster(env=env, loop=loop, roles=roles)
+    roster.unit_bound = dispatch.unit_bound  # what waited for a unit's chat goes there
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     return Services(
         env=env,
@@ -152,8 +159,9 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         publishing=publishing,
         signups=signups,
         attendance=attendance,
-        supervision=SupervisionRoster(env=env, loop=loop, roles=roles),
+        supervision=roster,
         reporting=reporting,
+        dispatch=dispatch,
         calls=calls,
         rankings=Rankings(env=env, roles=roles),
         honours=honours,

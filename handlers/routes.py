@@ -109,6 +109,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("unitmember", supervision.unit_member, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("inspector", supervision.inspector, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("patrol", supervision.patrol, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    # A problem's state and history: admins, its reporter and inspectors, the unit's people
+    Command("problem", supervision.problem, Menu.VOLUNTEER, also=(Menu.ADMIN_CHAT,)),
+    Command("reassign", supervision.reassign, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("redispatch", supervision.redispatch, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
 )
 
 # Every kind of button with its handler (a press no kind matches gets the stale answer).
@@ -153,6 +157,10 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.EVENT, activities.event_button),
     (buttons.EDIT_FIELD, activities.edit_button),
     (buttons.INSPECT, supervision.inspect_button),
+    (buttons.PROBLEM, supervision.problem_button),
+    (buttons.RECHECK, supervision.recheck_button),
+    (buttons.REASSIGN, supervision.reassign_button),
+    (buttons.EXTENSION, supervision.extension_button),
     (buttons.CALL_FORM, activities.call_form_button),
     (buttons.CALL_IN, activities.im_in_button),
     (buttons.CALL_OUT, activities.cant_come_button),

@@ -1,11 +1,13 @@
 """Loop 3, supervision: the admins' commands for inspection groups, patrol points, units'
-chats and the people who act for a unit."""
+chats and the people who act for a unit; an inspector's visit; a problem's card, its re-check,
+the admins' reassigning and extensions, and /problem."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from handlers import errors
 from handlers.common import answer, callback_args, services, who
 
 
@@ -65,3 +67,72 @@ async def due(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/due: the group's points due for a visit."""
     svc = services(context)
     await svc.run(who(update), svc.reporting.due_command)
+
+
+async def problem_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Received, Rectified, Not ours or Need more time on a unit's card."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    problem, action = callback_args(update)
+    if query.message is None:  # too old for Telegram to say where it was
+        await errors.stale_button(update, context)
+        return
+    await answer(update, await svc.run(who(update), svc.dispatch.on_card, int(problem), action,
+                                       query.message.chat.id))
+
+
+async def recheck_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pass or Reject under an inspector's re-check."""
+    svc = services(context)
+    problem, action = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.dispatch.on_recheck, int(problem),
+                                       action))
+
+
+async def reassign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A unit's button under a returned problem, for the admins."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    problem, unit_id = callback_args(update)
+    if query.message is None:
+        await errors.stale_button(update, context)
+        return
+    await answer(update, await svc.run(who(update), svc.dispatch.on_reassign, int(problem),
+                                       unit_id, query.message.chat.id,
+                                       query.message.message_id))
+
+
+async def extension_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Approve or Refuse under a unit's request for more time."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    asked, choice = callback_args(update)
+    if query.message is None:
+        await errors.stale_button(update, context)
+        return
+    await answer(update, await svc.run(who(update), svc.dispatch.on_extension, int(asked),
+                                       choice == "y", query.message.chat.id,
+                                       query.message.message_id))
+
+
+async def problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/problem <ref>: a problem's state and history."""
+    svc = services(context)
+    await svc.run(who(update), svc.dispatch.show, _chat_id(update), list(context.args or []))
+
+
+async def reassign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reassign <ref> <unit id>."""
+    svc = services(context)
+    await svc.run(who(update), svc.dispatch.reassign_command, _chat_id(update),
+                  list(context.args or []))
+
+
+async def redispatch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/redispatch <ref>."""
+    svc = services(context)
+    await svc.run(who(update), svc.dispatch.redispatch_command, _chat_id(update),
+                  list(context.args or []))

@@ -16,6 +16,8 @@ from storage.models import (
     MonthTheme,
     OutboxRow,
     Outgoing,
+    Problem,
+    ProblemPost,
     Ranked,
     Request,
     Signup,
@@ -28,7 +30,8 @@ from storage.snapshot import SnapshotReader
 
 __all__ = [
     "Activity", "ActivityPost", "Broadcast", "Call", "Card", "Database", "Dialog", "Event",
-    "Honour", "IssuedRecord", "Job", "MonthTheme", "OutboxRow", "Outgoing", "Ranked", "Repo",
+    "Honour", "IssuedRecord", "Job", "MonthTheme", "OutboxRow", "Outgoing", "Problem",
+    "ProblemPost", "Ranked", "Repo",
     "Request", "Room", "Signup", "SnapshotReader",
     "Timer", "User", "Volunteer", "is_full",
 ]

@@ -108,6 +108,7 @@ class OutboxRow:
     card_id: int | None
     queued: int = 1  # calls its chat had pending when it was read, itself included
     post_id: int | None = None  # an activity's recruitment card (storage/repos/activities.py)
+    problem_post_id: int | None = None  # a supervision problem's card (repos/supervision.py)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ class Outgoing:
     not_before: float | None = None  # hold until then (quiet hours); None = at once
     # 'post' records the sent message on an activity's recruitment card; 'editPost' edits it.
     post_id: int | None = None
+    # 'problem_post' records it on a supervision problem's card; 'editProblemPost' edits it.
+    problem_post_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class Timer:
     user_id: int | None
     due_at: float
     activity_id: int | None = None
+    problem_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -420,6 +424,8 @@ class Problem:
     passed_at: float | None
     rejections: int
     extensions: int
+    received_by: int | None = None
+    passed_by: int | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Problem:
@@ -433,7 +439,21 @@ class Problem:
             reported_by=row["reported_by"], reported_at=row["reported_at"],
             receive_due=row["receive_due"], received_at=row["received_at"],
             due_at=row["due_at"], rectified_at=row["rectified_at"], passed_at=row["passed_at"],
-            rejections=row["rejections"], extensions=row["extensions"])
+            rejections=row["rejections"], extensions=row["extensions"],
+            received_by=row["received_by"], passed_by=row["passed_by"])
+
+
+@dataclass(frozen=True)
+class ProblemPost:
+    """A problem's card in a chat: the unit's (its chat, or a member's private copy), or an
+    inspector's re-check; its message id once sent, and when it stopped being redrawn."""
+
+    id: int
+    problem_id: int
+    chat_id: int
+    message_id: int | None
+    role: str  # unit, admins, recheck
+    ended_at: float | None
 
 
 @dataclass(frozen=True)

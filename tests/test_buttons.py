@@ -30,6 +30,8 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "call": ("0a1b2c", "area", "guangminglu-01"), "cin": (12,), "cout": (12,),
     "cman": (12, "cancel"), "ccancel": (12, "y"),
     "hon": ("0a1b2c", "year", 2026), "honrev": (4, "ask"),
+    "prob": (17, "notours"), "recheck": (17, "reject"), "preas": (17, "market-regulation"),
+    "pext": (230, "y"),
 }
 
 

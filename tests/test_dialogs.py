@@ -17,7 +17,9 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
         "REJECT_REASON": "reject", "THEME": "theme", "PUBLISH": "publish",
         "CHECK_IN": "checkin", "DISPUTE": "dispute",
         "EVENTS": "events", "EDIT_ACTIVITY": "aedit", "CALL": "call", "HONOUR": "honour",
-        "INSPECT": "inspect", "PATROL": "patrol"}
+        "INSPECT": "inspect", "PATROL": "patrol",
+        "RECTIFY": "rectify", "NOT_OURS": "notours",
+        "EXTEND": "extend", "REJECT_RECHECK": "recheck"}
     assert {Flow.INTAKE, Flow.JOIN} == RESUMABLE
 
 

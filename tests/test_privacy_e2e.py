@@ -833,6 +833,76 @@ async def activity_card_and_sign_ups(story: Story) -> None:
     await town.sb.wait_until(lambda: "Cancelled" in (card.text or ""))
 
 
+@flow(supervision={
+    "points_file": str(AREA_FILE.parent / "inspection-points-shizhong.csv"),
+    "units_file": str(AREA_FILE.parent / "responsible-units-shizhong.csv"),
+    "types_file": str(AREA_FILE.parent.parent.parent / "problem-types.example.toml")})
+async def supervision_problem(story: Story) -> None:
+    """Loop 3: a problem whose note holds two phone numbers goes to the market bureau's chat;
+    its member asks for more time and returns a second problem with reasons holding them too;
+    the inspector rejects with one; the admin reassigns the second to a unit with no chat and
+    looks the first up with /problem in the admin chat. Groups see every number masked."""
+    town, admin, li, zhang = story.town, story.town.admin, story.town.vol1, story.town.vol2
+    services = town.bot.services
+    assert services is not None
+    numbers = f"ring {PHONE[3:]} or {DESCRIPTION_PHONE}"
+    await open_bot(admin, li, zhang)
+    await admin.send(f"/inspector add {li.id} G1")
+    await admin.wait_for(text="Li now inspects for G1")
+    market = town.sb.add_group("市场监管局")
+    market.add_member(admin, status="administrator")
+    market.add_member(zhang)
+    await admin.send("/bind unit market-regulation", chat=market)
+    await market.wait_for(text="now the chat of")
+    await admin.send(f"/unitmember add market-regulation {zhang.id}")
+    await admin.wait_for(text="Zhang now acts for")
+
+    async def report() -> str:
+        async with services.units.for_job() as unit:
+            repo, now = unit.repo, unit.now()
+            visit = await repo.supervision.start_visit("market-01", li.id, 1, now)
+            ref = await repo.supervision.next_problem_ref(2026)
+            problem_id = await repo.supervision.report(
+                ref=ref, visit_id=visit, point_id="market-01", unit_id="market-regulation",
+                area_id="zhongxinjie", group_id=1, type_code="street-vending",
+                severity="normal", note=f"Stalls on the pavement, {numbers}",
+                before_photos=[town.sb.world.new_photo_sizes()[-1]["file_id"]],
+                reported_by=li.id, now=now, receive_due=now + 4 * 3600)
+            await services.dispatch.dispatch(unit, problem_id)
+        services.sender.wake()
+        return ref
+
+    first = await report()
+    card = await market.wait_for(text=first)
+    assert "ring ••• or •••" in (card.text or "")
+    await (await zhang.press("✅ Received", message=card)).answer()
+    await town.sb.wait_until(lambda: "⏳ Need more time" in card.buttons)
+    await (await zhang.press("⏳ Need more time", message=card)).answer()
+    await zhang.send(f"The owner asks for a week, {numbers}")
+    await zhang.send("2026-06-20")
+    ask = await town.admin_chat.wait_for(text="asks for more time")
+    await (await admin.press("✅ Approve", message=ask)).answer()
+    await (await zhang.press("🔧 Rectified", message=card)).answer()
+    await zhang.send_photo()
+    await zhang.send(f"Moved away; {numbers}")
+    recheck = await li.wait_for(text="Re-check problem")
+    await (await li.press("❌ Reject", message=recheck)).answer()
+    await li.send(f"Back again, {numbers}")
+    await market.wait_for(text="did not pass the re-check")
+    await town.sb.wait_until(lambda: "Rejected at re-check" in (card.text or ""))
+
+    second = await report()
+    card2 = await market.wait_for(text=second)
+    await (await zhang.press("↩️ Not ours", message=card2)).answer()
+    await zhang.send(f"Ask the housing bureau, {numbers}")
+    returned = await town.admin_chat.wait_for(text="was returned")
+    await (await admin.press("District Housing and Construction Bureau",
+                             message=returned)).answer()
+    await town.admin_chat.wait_for(text="which has no chat")
+    await admin.send(f"/problem {first}", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="History")
+
+
 @flow(volunteers={"teams_file": str(AREA_FILE.parent.parent.parent / "teams.example.csv")})
 async def recruitment_call(story: Story) -> None:
     """Loop 2: a centre admin sends a recruitment call whose text holds the citizen's phone;

@@ -96,7 +96,10 @@ async def test_an_inspector_reports_two_problems_at_a_point_and_finishes(town: T
     await li.press("📨 Send to the unit", message=preview)
     await li.wait_for(text="Problem D2026-00001 is reported and goes to District Market "
                             "Regulation Bureau.")
-    told = await town.admin_chat.wait_for(text="New supervision problem D2026-00001")
+    # Its unit has no chat in this town: the admins are told instead (dispatch, 16.4).
+    told = await town.admin_chat.wait_for(text="Problem D2026-00001 at Guangminglu Farmers' "
+                                               "Market")
+    assert "which has no chat" in (told.text or "")
     assert "13611112222" not in (told.text or "") and "•••" in (told.text or "")
     again = await li.wait_for(text="1 problem(s) reported on this visit")
     assert again.buttons == ["⚠️ Report a problem", "🏁 Finish the visit"]
@@ -122,7 +125,8 @@ async def test_an_inspector_reports_two_problems_at_a_point_and_finishes(town: T
     assert rows(town, "SELECT ref, unit_id, type, severity, status FROM problems ORDER BY id") == [
         ("D2026-00001", "market-regulation", "street-vending", "urgent", "dispatched"),
         ("D2026-00002", "market-regulation", "piled-rubbish", "minor", "dispatched")]
-    assert rows(town, "SELECT kind FROM problem_events WHERE problem_id = 1") == [("reported",)]
+    assert rows(town, "SELECT kind FROM problem_events WHERE problem_id = 1") == [
+        ("reported",), ("dispatched",)]
 
 
 async def test_a_visit_with_nothing_found_is_recorded_as_all_clear(town: Town) -> None:

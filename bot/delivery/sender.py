@@ -435,6 +435,15 @@ class Sender:
                 await self._mark_sent(row, [])
                 return True
             method = post_edit
+        elif method == "editProblemPost":
+            problem_edit = await self._resolve_problem_post(row, params)
+            if problem_edit is None:
+                await self._finish(row, error="the problem's card was never posted")
+                return False
+            if problem_edit == SUPERSEDED:  # a later edit of the same card shows all of this
+                await self._mark_sent(row, [])
+                return True
+            method = problem_edit
         uploaded: Path | None = None
         for field in UPLOAD_FIELDS.get(method, ()):
             upload = params.get(field)
@@ -653,6 +662,19 @@ class Sender:
             return "editMessageCaption"
         return "editMessageText"
 
+    async def _resolve_problem_post(self, row: OutboxRow, params: dict[str, Any]) -> str | None:
+        """Turn an editProblemPost row into the edit of a supervision problem's card as sent
+        (always a text message; SUPERSEDED when a later edit of it waits; None if it was never
+        sent), as _resolve_post does for an activity's card."""
+        async with self.env.db.reading() as repo:
+            post = await repo.supervision.post(row.problem_post_id or 0)
+            if post is None or post.message_id is None:
+                return None
+            if await repo.supervision.newer_edit_queued(post.id, row.id):
+                return SUPERSEDED
+        params.update(chat_id=post.chat_id, message_id=post.message_id)
+        return "editMessageText"
+
     def _combined_edit(
         self,
         params: dict[str, Any],
@@ -692,6 +714,9 @@ class Sender:
                     await repo.cards.record_card_message(row.card_id, ids[0])
                 if row.purpose == "post" and row.post_id is not None and ids:
                     await repo.activities.record_post_message(row.post_id, ids[0])
+                if (row.purpose == "problem_post" and row.problem_post_id is not None
+                        and ids):
+                    await repo.supervision.record_post_message(row.problem_post_id, ids[0])
 
             await self._record_sent(sent)
             return
@@ -751,7 +776,7 @@ class Sender:
         makes (any read of the outbox comes after it), and by one of its own within
         MARK_WITHIN seconds. A crash before then sends the message again after the restart,
         in its place in the chat's order: delivery is at least once."""
-        if row.purpose in ("card", "post"):
+        if row.purpose in ("card", "post", "problem_post"):
             await self._finish(row, message_ids=message_ids)  # two rows change together
             return
         async with self.env.db.later(within=MARK_WITHIN) as repo:

@@ -53,6 +53,9 @@ class Schedule:
         # The activities loop's timers (reminders, a start) go to it (bot/wiring.py sets it:
         # this package may not import bot.activities, which imports it).
         self.activity_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
+        # Supervision's timers (a problem not received in time; 16.6's reminders and overdue
+        # notices later) go to bot/supervision/dispatch.py, set by bot/wiring.py likewise.
+        self.problem_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
 
     # -- quiet hours ------------------------------------------------------------------------
 
@@ -142,6 +145,10 @@ class Schedule:
         if timer.activity_id is not None:
             if self.activity_timers is not None:
                 await self.activity_timers(unit, timer)
+            return
+        if timer.problem_id is not None:
+            if self.problem_timers is not None:
+                await self.problem_timers(unit, timer)
             return
         if timer.request_id is None:
             unit.send(await self._fire_draft(repo, timer))

@@ -32,7 +32,7 @@ PHOTOS_MAX = 6  # before photos per problem: an album of them and the after phot
 POINTS_SHOWN = 8  # point buttons at once
 STEPS = ("point", "found", "type", "photos", "note", "severity", "preview")
 
-# How a reported problem reaches its unit (Dispatch.dispatch; set in bot/wiring.py).
+# How a reported problem reaches its unit (Dispatch.dispatch; given in bot/wiring.py).
 Dispatcher = Callable[[ActorUnit, int], Awaitable[None]]
 
 
@@ -407,26 +407,6 @@ class Reporting:
         unit.send(ui.message(unit.user_id, text))
         if draft_back:
             await self.loop.back_to_draft(unit)
-
-
-async def tell_admins(unit: ActorUnit, problem_id: int) -> None:
-    """Until a problem goes to its unit by itself (16.4), the admins hear of each one, in the
-    admin chat or each centre admin in private, to pass it on."""
-    problem = await unit.repo.supervision.problem(problem_id)
-    registers = unit.env.config.supervision.registers
-    if problem is None or registers is None:
-        return
-    lang = unit.env.config.default_language
-    point = registers.points.get(problem.point_id)
-    responsible = registers.units.get(problem.unit_id)
-    kind = unit.env.config.supervision.problem_type(problem.type)
-    text = unit.env.t(lang, "inspect.for_admins", ref=problem.ref,
-                      point=point.name(lang) if point else problem.point_id,
-                      unit=responsible.name(lang) if responsible else problem.unit_id,
-                      type=kind.name(lang) if kind else problem.type,
-                      note=render.mask_phones(problem.note))
-    for chat in unit.env.config.admin_chats():
-        unit.send(ui.message(chat, text))
 
 
 def _span(unit: ActorUnit, seconds: float) -> str:

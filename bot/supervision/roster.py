@@ -17,6 +17,7 @@ act for a unit. All of it is the admins' to set; every change is kept with who a
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from bot import ui
 from bot.context import Env
@@ -24,7 +25,7 @@ from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import KINDS, Registers
-from bot.unit import ActorUnit
+from bot.unit import ActorUnit, Unit
 
 GROUP_NAME = re.compile(r"^\S{1,20}$")
 
@@ -36,6 +37,9 @@ class SupervisionRoster:
         self.env = env
         self.loop = loop
         self.roles = roles
+        # Called once a unit's chat is bound, so what waited for it goes there
+        # (Dispatch.unit_bound; set by bot/wiring.py, as dispatch.py sits beside this module).
+        self.unit_bound: Callable[[Unit, str], Awaitable[None]] | None = None
 
     def registers(self) -> Registers | None:
         """The points and units files, as last (re)loaded; None: supervision is off."""
@@ -211,7 +215,11 @@ class SupervisionRoster:
         else:
             await unit.repo.supervision.bind_unit(responsible.id, chat_id, chat_title,
                                                   unit.user_id, unit.now())
-            text = unit.t("supervision.unit_bound", unit=responsible.name(unit.language))
+            unit.send(ui.message(chat_id, unit.t("supervision.unit_bound",
+                                                 unit=responsible.name(unit.language))))
+            if self.unit_bound is not None:  # its problems that waited for a chat come now
+                await self.unit_bound(unit, responsible.id)
+            return
         unit.send(ui.message(chat_id, text))
 
     async def member(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:

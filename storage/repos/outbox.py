@@ -12,8 +12,8 @@ from storage.repos.base import Aggregate
 
 _QUEUE_SQL = """
     INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id, post_id,
-                        not_before, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        problem_post_id, not_before, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id
 """
 
@@ -36,7 +36,7 @@ class OutboxRepo(Aggregate):
             self._session.hold_queued(
                 m, _QUEUE_SQL,
                 (m.chat_id, m.method, payload, m.request_id, m.purpose, m.card_id, m.post_id,
-                 not_before, now),
+                 m.problem_post_id, not_before, now),
                 payload, not_before)
 
     async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
@@ -48,7 +48,7 @@ class OutboxRepo(Aggregate):
         rows = await self._all(
             """
             SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
-                   o.not_before, o.card_id, o.post_id, head.queued
+                   o.not_before, o.card_id, o.post_id, o.problem_post_id, head.queued
             FROM (
                 SELECT MIN(id) AS id, COUNT(*) AS queued FROM outbox
                 WHERE status = 'pending' AND NOT (purpose = 'quiet' AND not_before > ?)
@@ -71,6 +71,7 @@ class OutboxRepo(Aggregate):
                 card_id=row["card_id"],
                 queued=row["queued"],
                 post_id=row["post_id"],
+                problem_post_id=row["problem_post_id"],
             )
             for row in rows
         ]
@@ -167,7 +168,8 @@ class OutboxRepo(Aggregate):
         rows = await self._all(
             """
             SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
-                   o.not_before, o.card_id, o.post_id, COALESCE(r.ref, '') AS ref
+                   o.not_before, o.card_id, o.post_id, o.problem_post_id,
+                   COALESCE(r.ref, '') AS ref
             FROM outbox o LEFT JOIN requests r ON r.id = o.request_id
             WHERE o.status = 'pending' AND o.chat_id = ? AND o.id >= ?
             ORDER BY o.id LIMIT ?
@@ -179,7 +181,7 @@ class OutboxRepo(Aggregate):
                        payload=json.loads(row["payload"]), request_id=row["request_id"],
                        purpose=row["purpose"], attempts=row["attempts"],
                        not_before=row["not_before"], card_id=row["card_id"],
-                       post_id=row["post_id"]),
+                       post_id=row["post_id"], problem_post_id=row["problem_post_id"]),
              row["ref"])
             for row in rows
         ]

@@ -6,8 +6,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from storage.models import PROBLEM_DISPATCHED, Problem, Visit
+from storage.models import (
+    PROBLEM_DISPATCHED,
+    PROBLEM_PASSED,
+    PROBLEM_RECEIVED,
+    PROBLEM_RECTIFIED,
+    PROBLEM_RETURNED,
+    Problem,
+    ProblemPost,
+    Visit,
+)
 from storage.repos.base import Aggregate
+
+
+def _post(row: Any) -> ProblemPost:
+    return ProblemPost(row["id"], row["problem_id"], row["chat_id"], row["message_id"],
+                       row["role"], row["ended_at"])
 
 
 def _visit(row: Any) -> Visit:
@@ -228,3 +242,126 @@ class SupervisionRepo(Aggregate):
         rows = await self._all("SELECT at, kind, actor_id, detail FROM problem_events "
                                "WHERE problem_id = ? ORDER BY at, id", (problem_id,))
         return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
+
+    async def event(self, event_id: int) -> tuple[int, str, int | None, dict[str, Any]] | None:
+        """One entry of a problem's history: (problem, what, who, details)."""
+        row = await self._one("SELECT problem_id, kind, actor_id, detail FROM problem_events "
+                              "WHERE id = ?", (event_id,))
+        return (int(row[0]), row[1], row[2], json.loads(row[3])) if row is not None else None
+
+    async def ask_extension(self, problem_id: int, by: int, now: float, until: float,
+                            reason: str) -> int:
+        """A unit asks for more time: the history's entry, whose id the admins' buttons name."""
+        return await self._inserted(
+            "INSERT INTO problem_events (problem_id, at, kind, actor_id, detail) "
+            "VALUES (?, ?, 'extension_asked', ?, ?)",
+            (problem_id, now, by, json.dumps({"until": until, "reason": reason},
+                                             ensure_ascii=False)))
+
+    async def extension_decided(self, asked_id: int) -> bool:
+        """Whether an admin already granted or refused this request for more time."""
+        row = await self._one(
+            "SELECT 1 FROM problem_events WHERE kind IN ('extension_granted', "
+            "'extension_refused') AND json_extract(detail, '$.asked') = ? LIMIT 1", (asked_id,))
+        return row is not None
+
+    # -- the problem's life (each guarded by the status it leaves) -----------------------------
+
+    async def start_receive_clock(self, problem_id: int, receive_due: float) -> None:
+        """The card reached the unit: it has until then to press Received."""
+        self._write("UPDATE problems SET receive_due = ? WHERE id = ?", (receive_due, problem_id))
+
+    async def receive(self, problem_id: int, by: int, now: float, due_at: float) -> bool:
+        """The unit takes the problem: the rectification clock runs to `due_at`."""
+        return await self._changed(
+            "UPDATE problems SET status = ?, received_at = ?, received_by = ?, due_at = ? "
+            "WHERE id = ? AND status = ?",
+            (PROBLEM_RECEIVED, now, by, due_at, problem_id, PROBLEM_DISPATCHED))
+
+    async def rectify(self, problem_id: int, photos: list[str], note: str, now: float) -> bool:
+        """The unit says it is put right, with after photos and a note: the re-check waits."""
+        return await self._changed(
+            "UPDATE problems SET status = ?, after_photos = ?, rectify_note = ?, "
+            "rectified_at = ? WHERE id = ? AND status = ?",
+            (PROBLEM_RECTIFIED, json.dumps(photos), note, now, problem_id, PROBLEM_RECEIVED))
+
+    async def pass_problem(self, problem_id: int, by: int, now: float) -> bool:
+        """The re-check passes it: final."""
+        return await self._changed(
+            "UPDATE problems SET status = ?, passed_at = ?, passed_by = ? "
+            "WHERE id = ? AND status = ?",
+            (PROBLEM_PASSED, now, by, problem_id, PROBLEM_RECTIFIED))
+
+    async def reject(self, problem_id: int, due_at: float) -> bool:
+        """The re-check rejects it: back to the unit with a new deadline, counted (the after
+        photos of the rejected round stay in the history's 'rectified' entry)."""
+        return await self._changed(
+            "UPDATE problems SET status = ?, due_at = ?, rejections = rejections + 1, "
+            "after_photos = '[]', rectify_note = NULL, rectified_at = NULL "
+            "WHERE id = ? AND status = ?",
+            (PROBLEM_RECEIVED, due_at, problem_id, PROBLEM_RECTIFIED))
+
+    async def return_problem(self, problem_id: int) -> bool:
+        """The unit says it is not theirs: the admins reassign it."""
+        return await self._changed(
+            "UPDATE problems SET status = ? WHERE id = ? AND status IN (?, ?)",
+            (PROBLEM_RETURNED, problem_id, PROBLEM_DISPATCHED, PROBLEM_RECEIVED))
+
+    async def reassign(self, problem_id: int, unit_id: str, receive_due: float) -> bool:
+        """A returned (or never received) problem goes to another unit, which must receive it
+        anew."""
+        return await self._changed(
+            "UPDATE problems SET status = ?, unit_id = ?, receive_due = ?, received_at = NULL, "
+            "received_by = NULL, due_at = NULL WHERE id = ? AND status IN (?, ?)",
+            (PROBLEM_DISPATCHED, unit_id, receive_due, problem_id, PROBLEM_RETURNED,
+             PROBLEM_DISPATCHED))
+
+    async def extend(self, problem_id: int, until: float) -> bool:
+        """An admin grants more time: the deadline moves, counted."""
+        return await self._changed(
+            "UPDATE problems SET due_at = ?, extensions = extensions + 1 "
+            "WHERE id = ? AND status = ?", (until, problem_id, PROBLEM_RECEIVED))
+
+    async def waiting_without_card(self, unit_id: str) -> list[int]:
+        """A unit's problems sent while it had no chat: waiting, with no card of the unit's."""
+        rows = await self._all(
+            "SELECT p.id FROM problems p WHERE p.unit_id = ? AND p.status = ? AND NOT EXISTS "
+            "(SELECT 1 FROM problem_posts c WHERE c.problem_id = p.id AND c.role = 'unit' "
+            "AND c.ended_at IS NULL) ORDER BY p.id", (unit_id, PROBLEM_DISPATCHED))
+        return [int(row[0]) for row in rows]
+
+    # -- cards ---------------------------------------------------------------------------------
+
+    async def add_post(self, problem_id: int, chat_id: int, role: str, now: float) -> int:
+        """Register a problem's card about to be sent; its message id comes when sent."""
+        return await self._inserted(
+            "INSERT INTO problem_posts (problem_id, chat_id, role, created_at) "
+            "VALUES (?, ?, ?, ?)", (problem_id, chat_id, role, now))
+
+    async def posts(self, problem_id: int) -> list[ProblemPost]:
+        """A problem's cards still drawn (not ended), oldest first."""
+        rows = await self._all("SELECT * FROM problem_posts WHERE problem_id = ? "
+                               "AND ended_at IS NULL ORDER BY id", (problem_id,))
+        return [_post(row) for row in rows]
+
+    async def post(self, post_id: int) -> ProblemPost | None:
+        """One card of a problem (ended or not)."""
+        row = await self._one("SELECT * FROM problem_posts WHERE id = ?", (post_id,))
+        return _post(row) if row is not None else None
+
+    async def end_posts(self, problem_id: int, role: str, now: float) -> None:
+        """Stop redrawing a problem's cards of a role (they keep what they last showed)."""
+        self._write("UPDATE problem_posts SET ended_at = ? WHERE problem_id = ? AND role = ? "
+                    "AND ended_at IS NULL", (now, problem_id, role))
+
+    async def record_post_message(self, post_id: int, message_id: int) -> None:
+        """The message a problem's card went out as."""
+        self._write("UPDATE problem_posts SET message_id = ? WHERE id = ?",
+                    (message_id, post_id))
+
+    async def newer_edit_queued(self, post_id: int, outbox_id: int) -> bool:
+        """Whether a later edit of the same card waits in the outbox (this one is then moot)."""
+        row = await self._one(
+            "SELECT 1 FROM outbox WHERE status = 'pending' AND method = 'editProblemPost' "
+            "AND problem_post_id = ? AND id > ? LIMIT 1", (post_id, outbox_id))
+        return row is not None

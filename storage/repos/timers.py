@@ -24,14 +24,16 @@ class TimersRepo(Aggregate):
         request_id: int | None = None,
         user_id: int | None = None,
         activity_id: int | None = None,
+        problem_id: int | None = None,
     ) -> None:
         """Ask the schedule to do `kind` at `due_at`."""
         self._write(
             """
-            INSERT INTO timers (kind, request_id, user_id, activity_id, due_at, created_at)
-            VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO timers (kind, request_id, user_id, activity_id, problem_id, due_at,
+                                created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """,
-            (kind, request_id, user_id, activity_id, due_at, now),
+            (kind, request_id, user_id, activity_id, problem_id, due_at, now),
         )
 
     async def cancel_timers(
@@ -41,13 +43,12 @@ class TimersRepo(Aggregate):
         request_id: int | None = None,
         user_id: int | None = None,
         activity_id: int | None = None,
+        problem_id: int | None = None,
         kinds: tuple[str, ...] = (),
     ) -> None:
-        """Call off pending timers of a request, an activity or a user's draft, optionally of
-        some kinds."""
-        column, value = (("request_id", request_id) if request_id is not None else
-                         ("activity_id", activity_id) if activity_id is not None else
-                         ("user_id", user_id))
+        """Call off pending timers of a request, an activity, a supervision problem or a
+        user's draft, optionally of some kinds."""
+        column, value = _owner(request_id, activity_id, problem_id, user_id)
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
         self._write(
             f"""
@@ -61,7 +62,7 @@ class TimersRepo(Aggregate):
         """Return pending timers due by `now`, earliest first."""
         rows = await self._all(
             """
-            SELECT id, kind, request_id, user_id, due_at, activity_id FROM timers
+            SELECT id, kind, request_id, user_id, due_at, activity_id, problem_id FROM timers
             WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?
             """,
             (now, limit),
@@ -77,15 +78,14 @@ class TimersRepo(Aggregate):
 
     async def pending_timers(
         self, *, request_id: int | None = None, user_id: int | None = None,
-        activity_id: int | None = None,
+        activity_id: int | None = None, problem_id: int | None = None,
     ) -> list[Timer]:
-        """Return the pending timers of a request, an activity or a user, earliest first."""
-        column, value = (("request_id", request_id) if request_id is not None else
-                         ("activity_id", activity_id) if activity_id is not None else
-                         ("user_id", user_id))
+        """Return the pending timers of a request, an activity, a supervision problem or a
+        user, earliest first."""
+        column, value = _owner(request_id, activity_id, problem_id, user_id)
         rows = await self._all(
             f"""
-            SELECT id, kind, request_id, user_id, due_at, activity_id FROM timers
+            SELECT id, kind, request_id, user_id, due_at, activity_id, problem_id FROM timers
             WHERE {column} = ? AND done_at IS NULL ORDER BY due_at, id
             """,
             (value,),
@@ -140,3 +140,15 @@ class TimersRepo(Aggregate):
             "UPDATE jobs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
             ("failed" if error else "done", now, error, job_id),
         )
+
+
+def _owner(request_id: int | None, activity_id: int | None, problem_id: int | None,
+           user_id: int | None) -> tuple[str, int | None]:
+    """The column and value that name a timer's owner: the first of them given."""
+    if request_id is not None:
+        return "request_id", request_id
+    if activity_id is not None:
+        return "activity_id", activity_id
+    if problem_id is not None:
+        return "problem_id", problem_id
+    return "user_id", user_id
