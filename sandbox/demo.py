@@ -236,11 +236,90 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
             raise RuntimeError("the bot did not start again in the morning")
         await grandma.wait_for(text="转交服务中心", timeout=20)
     credited = await play_activity(sb, bot, config, admin, li, volunteers)
+    problem = await play_supervision(sb, admin)
     held = "" if night is None else f" (its citizen told at {night[0]:%H:%M}, after quiet hours)"
     print(f"\nDone: {ref.group(0)} went round the whole loop; {second_ref.group(0)} was reminded "
           f"and escalated{held}; /stats answered with its figures and a chart; activity #1 was "
-          f"published, signed up for, checked into and out of, and {credited} h credited. "
-          f"429s received: {sb.count_429}.")
+          f"published, signed up for, checked into and out of, and {credited} h credited; "
+          f"problem {problem} was reported, rectified, rejected once, rectified again and "
+          f"passed. 429s received: {sb.count_429}.")
+
+
+async def play_supervision(sb: Sandbox, admin: SimUser) -> str:
+    """Loop 3: the admin makes an inspector and binds the sub-district office's group; the
+    inspector reports piled rubbish at a community with a before photo; the office receives
+    and rectifies it with an after photo; the inspector rejects the first rectification and
+    passes the second. The problem's reference."""
+    zhao = sb.add_user("赵督导", language_code="zh")
+    wang = sb.add_user("王主任", language_code="zh")
+    office = sb.add_group("光明路街道办工作群")
+    office.add_member(admin, status="administrator")
+    office.add_member(wang)
+    for person in (zhao, wang):
+        await person.send("/start")
+        await person.wait_for(text="选择")
+
+    step("Loop 3 — the admin makes an inspector and binds the responsible unit's group")
+    await admin.send(f"/inspector add {zhao.id} 第一督导组")
+    await zhao.wait_for(text="督导员")
+    await admin.send("/patrol 第一督导组 area:guangminglu")
+    await admin.wait_for(text="负责巡查")
+    await admin.send("/bind unit guangminglu-office", chat=office)
+    await office.wait_for(text="工作群")
+
+    step("督导 — 赵督导 visits 光明路第1社区 and reports piled rubbish with a before photo")
+    await zhao.send("/inspect")
+    await zhao.wait_for(text="您在哪个点位")
+    await zhao.send("光明路第1社区")
+    found = await zhao.wait_for(text="发现问题了吗")
+    await zhao.press("⚠️ 上报问题", message=found)
+    await zhao.wait_for(text="什么问题")
+    await zhao.press("垃圾堆积")
+    await zhao.wait_for(text="整改前")
+    await zhao.send_photo()
+    await zhao.wait_for(text="已收到第 1 张照片")
+    await zhao.press("➡️ 照片已发完")
+    await zhao.wait_for(text="一两句话")
+    await zhao.send("3号楼北侧垃圾堆了好几天，影响通行。")
+    severity = await zhao.wait_for(text="严重程度")
+    await zhao.press("🟠 一般：3 天", message=severity)
+    preview = await zhao.wait_for(text="发送前请确认")
+    await zhao.press("📨 发送给责任单位", message=preview)
+    sent = await zhao.wait_for(text="已上报")
+    ref = re.search(r"D\d{4}-\d{5}", sent.text or "")
+    assert ref, sent.text
+    done = await zhao.wait_for(text="结束巡查")
+    await zhao.press("🏁 结束巡查", message=done)
+
+    step(f"整改 — the office receives {ref.group(0)} and rectifies it with an after photo")
+    card = await office.wait_for(text="督导问题")
+    await wang.press("✅ 接收", message=card)
+    await sb.wait_until(lambda: "已接收" in (card.text or ""), timeout=15)
+    await rectify(wang, office, card)
+
+    step("复查 — the inspector rejects the first rectification, the office does it again")
+    question = await zhao.wait_for(text="是否已整改到位", timeout=15)
+    await zhao.press("❌ 不通过", message=question)
+    await zhao.wait_for(text="为什么没有整改到位")
+    await zhao.send("垃圾清走了，但地面污渍还在。")
+    await office.wait_for(text="复查未通过", timeout=15)
+    await sb.wait_until(lambda: "🔧 已整改" in card.buttons, timeout=15)
+    await rectify(wang, office, card)
+    question = await zhao.wait_for(text="是否已整改到位", timeout=15)
+    await zhao.press("✅ 通过", message=question)
+    await sb.wait_until(lambda: "复查通过" in (card.text or ""), timeout=15)
+    await office.wait_for(text="复查通过。谢谢", timeout=15)
+    return ref.group(0)
+
+
+async def rectify(wang: SimUser, office: SimChat, card: SimMessage) -> None:
+    """The office's person presses Rectified and sends an after photo and a note."""
+    await wang.press("🔧 已整改", message=card)
+    await wang.wait_for(text="整改后")
+    await wang.send_photo()
+    await wang.wait_for(text="已收到整改后照片")
+    await wang.send("已清理干净。")
+    await wang.wait_for(text="已标记为已整改")
 
 
 async def play_activity(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,

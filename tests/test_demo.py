@@ -12,7 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = ("点单", "派单", "接单", "评单", "编号", "接单成功", "解决了吗", "仍在等待志愿者",
          "已升级", "转交服务中心", "办结率：50.00%", "Loop 2", "志愿活动招募", "您已报名",
-         "签到。", "签退", "记入 1 小时", "活动签到")
+         "签到。", "签退", "记入 1 小时", "活动签到", "Loop 3", "督导问题", "复查未通过",
+         "复查通过")
 
 
 def run_demo(*args: str) -> str:
@@ -35,7 +36,8 @@ def test_the_demo_plays_the_whole_loop_without_a_single_429() -> None:
     assert "🌙" not in out  # a morning: the citizen is told at once
     assert "chart: a " in out and "KB PNG" in out  # /stats' chart arrived after its text
     assert "/stats answered with its figures and a chart; activity #1 was published, signed up " \
-           "for, checked into and out of, and 1 h credited. 429s received: 0." in out
+           "for, checked into and out of, and 1 h credited; problem D2026-00001 was reported, " \
+           "rectified, rejected once, rectified again and passed. 429s received: 0." in out
 
 
 @pytest.mark.parametrize("moment", ["2026-12-04T23:30:00+08:00", "2026-12-05T07:59:00+08:00"])
