@@ -34,6 +34,7 @@ from bot.reports.activities import ActivityFigures
 from bot.reports.export import Exports
 from bot.reports.records import RecordImages
 from bot.reports.stats import Statistics
+from bot.reports.supervision import SupervisionFigures
 from bot.requests.casework import Casework
 from bot.requests.intake import Intake
 from bot.requests.loop import RequestLoop
@@ -65,6 +66,7 @@ class Services:
     jobs: Jobs
     admin: AdminConsole
     stats: Statistics
+    problem_figures: SupervisionFigures
     exports: Exports
     casework: Casework
     menus: CommandMenus
@@ -134,7 +136,12 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     intake.short_flows.update(dispatch.short_flows())  # the unit's and inspector's dialogs
     roster = SupervisionRoster(env=env, loop=loop, roles=roles)
     roster.unit_bound = dispatch.unit_bound  # what waited for a unit's chat goes there
+    intake.problem_link = dispatch.from_link  # an export's link to a problem's photos
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
+    stats = Statistics(env=env, loop=loop, roles=roles, jobs=jobs, activities=figures)
+    problem_figures = SupervisionFigures(env=env, roles=roles, jobs=jobs, stats=stats)
+    stats.supervision = problem_figures.summary  # a line on loop 3 in /stats
+    schedule.weekly_report = problem_figures.weekly
     return Services(
         env=env,
         units=units,
@@ -147,9 +154,10 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         jobs=jobs,
         admin=AdminConsole(env=env, loop=loop, roles=roles, menus=command_menus,
                            reloader=reloader),
-        stats=Statistics(env=env, loop=loop, roles=roles, jobs=jobs, activities=figures),
+        stats=stats,
+        problem_figures=problem_figures,
         exports=Exports(env=env, roles=roles, jobs=jobs, volunteers=volunteers,
-                        activities=figures),
+                        activities=figures, supervision=problem_figures),
         casework=Casework(env=env, loop=loop, roles=roles, leave_form=intake.cancel_command),
         menus=command_menus,
         ops=OpsServer(env, sender),

@@ -113,6 +113,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("problem", supervision.problem, Menu.VOLUNTEER, also=(Menu.ADMIN_CHAT,)),
     Command("reassign", supervision.reassign, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("redispatch", supervision.redispatch, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    Command("sstats", supervision.supervision_stats, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
 )
 
 # Every kind of button with its handler (a press no kind matches gets the stale answer).

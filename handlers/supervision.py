@@ -136,3 +136,10 @@ async def redispatch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     svc = services(context)
     await svc.run(who(update), svc.dispatch.redispatch_command, _chat_id(update),
                   list(context.args or []))
+
+
+async def supervision_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sstats [period] [area]: supervision's figures, then their chart."""
+    svc = services(context)
+    await svc.run(who(update), svc.problem_figures.sstats, _chat_id(update),
+                  list(context.args or []))

@@ -191,3 +191,56 @@ def _breakdown(axes: Any, title: str, rows: list[Bar], chart: Chart,
     for row, bar in zip(y, shown, strict=True):
         axes.text(bar.collected, row, f" {bar.collected} / {bar.closed}", va="center",
                   fontsize=8)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of a chart of breakdowns: bars (a whole with its part over it, labelled
+    "whole / part"), or rates in percent (`rates`, one per row, None: no base)."""
+
+    title: str
+    rows: list[Bar]
+    rates: list[float | None] | None = None
+
+
+def render_panels(title: str, panels: list[Panel], path: Path, font: Font | None,
+                  words: dict[str, str]) -> None:
+    """Draw a chart of horizontal breakdown panels (supervision's) into a PNG at `path`
+    (blocking: run it in a worker thread). `words` names the whole and the part."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import PercentFormatter
+
+    text: dict[str, Any] = {}
+    if font is not None:
+        text["fontproperties"] = FontProperties(family=font.family, weight=font.weight)
+    shown = [panel for panel in panels if panel.rows]
+    heights = [0.8 + 0.32 * len(_top(panel.rows)) for panel in shown] or [1.0]
+    figure = Figure(figsize=(10, sum(heights) + 0.9), dpi=110, layout="constrained")
+    grid = figure.add_gridspec(len(heights), 1, height_ratios=heights)
+    figure.suptitle(title, fontsize=14, **text)
+    chart = Chart(title="", series_title="", series=[], rates=[], categories_title="",
+                  categories=[], areas_title="", areas=[],
+                  words={"collected": words["whole"], "closed": words["part"]})
+    for index, panel in enumerate(shown):
+        axes = figure.add_subplot(grid[index])
+        if panel.rates is None:
+            _breakdown(axes, panel.title, panel.rows, chart, text)
+            continue
+        rows = panel.rows[:BREAKDOWN_ROWS]
+        rates = [0.0 if r is None else r for r in panel.rates[:BREAKDOWN_ROWS]]
+        y = list(range(len(rows)))
+        axes.barh(y, rates, color=RATE)
+        axes.set_yticks(y, [b.label for b in rows], fontsize=9, **text)
+        axes.invert_yaxis()
+        axes.set_title(panel.title, loc="left", **text)
+        axes.set_xlim(0, 110)
+        axes.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+        for row, rate, bar in zip(y, panel.rates[:BREAKDOWN_ROWS], rows, strict=True):
+            shown_rate = "—" if rate is None else f"{rate:.0f}%"
+            axes.text(0 if rate is None else rate, row,
+                      f" {shown_rate} ({bar.closed}/{bar.collected})", va="center", fontsize=8)
+    figure.savefig(path, format="png")

@@ -29,6 +29,7 @@ from bot.i18n import Catalogs
 from bot.people.roles import Role, Roles
 from bot.reports.activities import ActivityFigures
 from bot.reports.periods import Period, looks_like_period, parse_period
+from bot.reports.supervision import SupervisionFigures
 from bot.requests import render
 from bot.schedule.jobs import Jobs
 from bot.unit import ActorUnit
@@ -368,12 +369,14 @@ class Exports:
     """Answers /export [period] [area] and /export volunteers."""
 
     def __init__(self, env: Env, roles: Roles, jobs: Jobs, volunteers: Volunteers,
-                 activities: ActivityFigures) -> None:
+                 activities: ActivityFigures,
+                 supervision: SupervisionFigures | None = None) -> None:
         self.env = env
         self.roles = roles
         self.jobs = jobs
         self.volunteers = volunteers
         self.activities = activities  # /export activities
+        self.supervision = supervision  # /export problems
         jobs.register("export", self.export_job)
 
     async def export(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
@@ -389,12 +392,17 @@ class Exports:
         if args and args[0].lower() in ("activities", "活动"):
             await self._activities(unit, chat_id, args[1:])
             return
+        if args and args[0].lower() in ("problems", "问题", "督导"):
+            await self._activities(unit, chat_id, args[1:], problems=True)
+            return
         repo, lang, who = unit.repo, unit.language, unit.who
         text = await self._queue(repo, who, chat_id, args, lang)
         unit.send([ui.message(chat_id, text)])
 
-    async def _activities(self, unit: ActorUnit, chat_id: int, args: list[str]) -> None:
-        """/export activities [period] [area]: within the admin's reach, like requests."""
+    async def _activities(self, unit: ActorUnit, chat_id: int, args: list[str], *,
+                          problems: bool = False) -> None:
+        """/export activities [period] [area] (or /export problems, supervision's): within
+        the admin's reach, like requests."""
         lang, tree = unit.language, self.env.config.areas
         role = await self.roles.of(unit.repo, unit.user_id)
         if role is None:
@@ -402,7 +410,8 @@ class Exports:
             return
         places = [a for a in args if not looks_like_period(a, tree)]
         if len(places) > 1 or len(args) - len(places) > 1:
-            unit.send(ui.message(chat_id, unit.t("activity_stats.usage")))
+            usage = "sstats.export_usage" if problems else "activity_stats.usage"
+            unit.send(ui.message(chat_id, unit.t(usage)))
             return
         area: str | None = None
         if places:
@@ -412,6 +421,9 @@ class Exports:
                 return
         area_ids, label = self._scope(role, area, lang)
         periods = [a for a in args if looks_like_period(a, tree)]
+        if problems and self.supervision is not None:
+            await self.supervision.export(unit, chat_id, periods, area_ids, label)
+            return
         await self.activities.export(unit, chat_id, periods, area_ids, label)
 
     async def _queue(self, repo: Repo, who: Who, chat_id: int, args: list[str],

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ from bot.reports.periods import Period, looks_like_period, parse_period, whole_t
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.schedule.jobs import Jobs
-from bot.unit import ActorUnit
+from bot.unit import ActorUnit, Unit
 from storage import Outgoing, SnapshotReader
 from storage import stats as sql
 from storage.models import OPEN_STATUSES, Job
@@ -72,6 +73,9 @@ class Statistics:
         self.roles = roles
         self.jobs = jobs
         self.activities = activities  # loop 2's section, after the requests' (None: none)
+        # Loop 3's line, pointing to /sstats (bot/reports/supervision.py; set by wiring).
+        self.supervision: (Callable[[Unit, str, Period, Scope], Awaitable[list[str]]]
+                           | None) = None
         jobs.register("chart", self.chart_job)
 
     # -- the command ------------------------------------------------------------------------
@@ -97,6 +101,8 @@ class Statistics:
                     lines += await self.activities.lines(
                         unit, lang, period.start, period.end,
                         None if scope.area_ids is None else list(scope.area_ids))
+                if self.supervision is not None:
+                    lines += await self.supervision(unit, lang, period, scope)
                 if found.total.collected:
                     await self.jobs.submit(repo, "chart", chat_id, who.user_id, lang,
                                            _params(period, scope))

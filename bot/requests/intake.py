@@ -54,6 +54,9 @@ class Intake:
         self.signups = signups  # a card's link opens the bot on its activity
         self.attendance = attendance  # a check-in code scanned at the venue
         self.calls = calls  # an admin's recruitment call; a call card's link
+        # A supervision problem's link (/start problem_<ref>, an export's photos column):
+        # bot/supervision/dispatch.py answers it, set by bot/wiring.py; False: not its link.
+        self.problem_link: Callable[[ActorUnit, str], Awaitable[bool]] | None = None
         # The short dialogs of other services, by flow: each answers a private message; a
         # request draft one interrupted comes back when it ends.
         self.short_flows: dict[str, Callable[[ActorUnit, Dialog, Said],
@@ -89,6 +92,9 @@ class Intake:
         if call:
             unit.send(out)
             await self.calls.show(unit, int(call.group(1)))
+            return
+        if (payload.lower().startswith("problem_") and self.problem_link is not None
+                and await self.problem_link(unit, payload)):
             return
         if self.attendance.is_code(payload):  # scanned at the venue: just the check-in
             await self.attendance.by_code(unit, payload)

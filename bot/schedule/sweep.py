@@ -31,6 +31,7 @@ BATCH = 200
 MAX_ROUNDS = 50  # fired timers may chain new ones that are already due (a long stop)
 ROOM = "the schedule"  # who waits for room in a full database, as the log says it
 MAX_CATCH_UP_DAYS = 7
+WEEKLY = "supervision_weekly"  # the reports table's kind of supervision's weekly report
 OVERDUE_SHOWN = 20
 RANKING_SHOWN = 5
 # Reminders a citizen gets from the clock: in quiet hours they move to the morning.
@@ -56,6 +57,9 @@ class Schedule:
         # Supervision's timers (a problem not received in time; 16.6's reminders and overdue
         # notices later) go to bot/supervision/dispatch.py, set by bot/wiring.py likewise.
         self.problem_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
+        # The weekly supervision report (bot/reports/supervision.py, set by bot/wiring.py):
+        # (unit, week, start, end); sent once per week with the daily digest.
+        self.weekly_report: Callable[[Unit, str, float, float], Awaitable[None]] | None = None
 
     # -- quiet hours ------------------------------------------------------------------------
 
@@ -312,22 +316,37 @@ class Schedule:
 
     async def send_reports(self) -> None:
         """Send the daily digests (and the monthly summary) that are due and not yet sent."""
-        due = reports_due(self.env.now(), self.env.config.timezone,
-                          self.env.config.schedule.daily_digest)
-        periods = tuple(f"{kind}:{period}" for kind, period, _, _ in due)
+        tz, digest_at = self.env.config.timezone, self.env.config.schedule.daily_digest
+        due = reports_due(self.env.now(), tz, digest_at)
+        weekly = (week_due(self.env.now(), tz, digest_at)
+                  if self.weekly_report and self.env.config.supervision.registers else [])
+        periods = tuple(f"{kind}:{period}" for kind, period, _, _ in due + weekly)
         if periods == self._settled_periods:
             return
         async with self.env.db.reading() as repo:
             first = await repo.figures.first_event_at()
+            first_visit = await repo.supervision.first_visit_at() if weekly else None
             # A period that ended before the first request ever is not reported, nor
-            # recorded: time may still be moved back to it (tests, a restored backup).
+            # recorded: time may still be moved back to it (tests, a restored backup). The
+            # same for supervision's week and the first visit ever.
             candidates = [p for p in due if first is not None and first < p[3]]
+            candidates += [p for p in weekly if first_visit is not None and first_visit < p[3]]
             done = await repo.timers.reported_of([(p[0], p[1]) for p in candidates])
             wanted = [p for p in candidates if (p[0], p[1]) not in done]
         for kind, period, start, end in wanted:
-            await self._report(kind, period, start, end)
-        if first is not None:
+            if kind == WEEKLY:
+                await self._weekly(period, start, end)
+            else:
+                await self._report(kind, period, start, end)
+        if first is not None or first_visit is not None:
             self._settled_periods = periods
+
+    async def _weekly(self, period: str, start: float, end: float) -> None:
+        """Supervision's weekly report, once: recorded in the same unit that queues it."""
+        assert self.weekly_report is not None
+        async with self.units.for_job() as unit:
+            if await unit.repo.timers.record_report(WEEKLY, period, self.env.now()):
+                await self.weekly_report(unit, period, start, end)
 
     async def _rankings(self, repo: Repo, lang: str, start: float, end: float) -> list[str]:
         """The month's teams by hours given and stations by requests closed."""
@@ -449,6 +468,19 @@ def reports_due(at: float, tz: ZoneInfo, digest_at: time) -> list[tuple[str, str
         due.append(("monthly", previous.strftime("%Y-%m"), _midnight(previous, tz),
                     _midnight(this_month, tz)))
     return due
+
+
+def week_due(at: float, tz: ZoneInfo, digest_at: time) -> list[tuple[str, str, float, float]]:
+    """The week whose supervision report should have gone out by `at`: the last whole week
+    (Monday to Sunday, local), due with Monday's digest; as (kind, ISO week, start, end). Only
+    the latest week is listed: after a long stop, the report catches up on that one."""
+    local = datetime.fromtimestamp(at, tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    if local.date() == monday and local.time() < digest_at:
+        monday -= timedelta(days=7)
+    first = monday - timedelta(days=7)
+    year, week, _ = first.isocalendar()
+    return [(WEEKLY, f"{year}-W{week:02d}", _midnight(first, tz), _midnight(monday, tz))]
 
 
 def _midnight(day: date, tz: ZoneInfo) -> float:

@@ -1,7 +1,8 @@
 """Loop 3, supervision (督导, issue 16): inspection groups patrol registered points, report
 problems with a before photo, the responsible unit rectifies with an after photo, and the
 inspector re-checks. So far: the registers of inspection points and responsible units, who
-does what, the inspectors' visits, dispatch to the unit and the re-check.
+does what, the inspectors' visits, dispatch to the unit and the re-check (its figures are
+bot/reports/supervision.py's).
 
 Owns: registers.py (the points and units CSV files, their format and checks: below the
 kernel, since the config reads them through it, so it imports the standard library and

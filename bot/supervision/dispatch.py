@@ -64,6 +64,14 @@ UNIT_BUTTONS = 20  # units offered to reassign a returned problem to (the comman
 _DATE = re.compile(r"^(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
                    r"(?:\s+(\d{1,2})\s*[:：]\s*(\d{2}))?$")
 _FLOWS = (Flow.RECTIFY, Flow.NOT_OURS, Flow.EXTEND, Flow.REJECT_RECHECK)
+# A problem's link (an export's "photos" column): /start problem_D2026-00001 in private.
+START_LINK = re.compile(r"^problem_(D\d{4}-\d{5,6})$", re.IGNORECASE)
+
+
+def problem_link(env: Env, ref: str) -> str:
+    """A link a person can open: the bot shows them the problem and sends its photos, if they
+    may see it (Telegram's file ids open nothing outside the bot)."""
+    return f"https://t.me/{env.bot_username}?start=problem_{ref}"
 
 
 class Dispatch:
@@ -705,13 +713,11 @@ class Dispatch:
         if problem is None:
             unit.send(ui.message(chat_id, unit.t("dispatch.no_such_ref", ref=args[0])))
             return
-        admin = await self._admin_of(unit, problem)
-        inspector = (unit.user_id == problem.reported_by
-                     or await self._may_recheck(repo, unit.user_id, problem))
-        if not (admin or inspector or await self._acts_for(repo, unit.user_id, problem,
-                                                           chat_id)):
+        seen = await self._may_see(unit, problem, chat_id)
+        if seen is None:
             unit.send(ui.message(chat_id, unit.t("dispatch.not_yours_to_see", ref=problem.ref)))
             return
+        admin, inspector = seen
         lang = unit.language
         # Notes and reasons as written for the admins and inspectors in private only: typed
         # in a group (the admin chat too), the phone numbers in them are masked.
@@ -726,6 +732,41 @@ class Dispatch:
         for at, kind, actor, detail in await repo.supervision.history(problem.id):
             lines.append(await self._event_line(unit, at, kind, actor, detail, whole))
         unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])
+
+    async def _may_see(self, unit: ActorUnit, problem: Problem,
+                       chat_id: int) -> tuple[bool, bool] | None:
+        """Who may see a problem: (an admin of its area, one of its inspectors), or None for
+        someone who may not (neither, nor acting for its unit)."""
+        repo = unit.repo
+        admin = await self._admin_of(unit, problem)
+        inspector = (unit.user_id == problem.reported_by
+                     or await self._may_recheck(repo, unit.user_id, problem))
+        if admin or inspector or await self._acts_for(repo, unit.user_id, problem, chat_id):
+            return admin, inspector
+        return None
+
+    async def from_link(self, unit: ActorUnit, payload: str) -> bool:
+        """/start problem_<ref> (an export's link): the problem and its before and after
+        photos, in private, to whoever may see it; False if the payload is not such a link."""
+        match = START_LINK.match(payload)
+        if match is None:
+            return False
+        await self.show(unit, unit.user_id, [match.group(1)])
+        problem = await unit.repo.supervision.problem_by_ref(match.group(1))
+        if problem is None or await self._may_see(unit, problem, unit.user_id) is None:
+            return True
+        lang = unit.language
+        items = [(f, self.env.t(lang, "recheck.before") if n == 0 else "")
+                 for n, f in enumerate(problem.before_photos)]
+        items += [(f, self.env.t(lang, "recheck.after") if n == 0 else "")
+                  for n, f in enumerate(problem.after_photos)]
+        for start in range(0, len(items), 10):
+            chunk = items[start:start + 10]
+            if len(chunk) == 1:
+                unit.send(ui.photo(unit.user_id, chunk[0][0], chunk[0][1]))
+            else:
+                unit.send(ui.captioned_album(unit.user_id, chunk))
+        return True
 
     async def _event_line(self, unit: ActorUnit, at: float, kind: str, actor: int | None,
                           detail: dict[str, Any], whole: bool) -> str:

@@ -330,6 +330,52 @@ class SupervisionRepo(Aggregate):
             "AND c.ended_at IS NULL) ORDER BY p.id", (unit_id, PROBLEM_DISPATCHED))
         return [int(row[0]) for row in rows]
 
+    # -- figures (issue 16.7): plain rows, added up by bot/reports/supervision.py -------------
+
+    async def problems_touching(self, start: float, end: float,
+                                area_ids: list[str] | None) -> list[Problem]:
+        """The problems of these areas (None: all) reported, due, rectified or passed in
+        [start, end), in reference order."""
+        where, params = _in_areas(area_ids)
+        rows = await self._all(
+            "SELECT * FROM problems WHERE (reported_at >= ? AND reported_at < ? "
+            "OR due_at >= ? AND due_at < ? OR rectified_at >= ? AND rectified_at < ? "
+            f"OR passed_at >= ? AND passed_at < ?){where} ORDER BY reported_at, id",
+            (start, end) * 4 + params)
+        return [Problem.from_row(row) for row in rows]
+
+    async def problems_waiting(self, area_ids: list[str] | None) -> list[Problem]:
+        """The problems of these areas (None: all) not yet received or being rectified."""
+        where, params = _in_areas(area_ids)
+        rows = await self._all(f"SELECT * FROM problems WHERE status IN (?, ?){where} "
+                               "ORDER BY due_at, receive_due, id",
+                               (PROBLEM_DISPATCHED, PROBLEM_RECEIVED, *params))
+        return [Problem.from_row(row) for row in rows]
+
+    async def event_counts(self, start: float, end: float,
+                           area_ids: list[str] | None) -> dict[str, int]:
+        """How many history entries of each kind the problems of these areas had in
+        [start, end) (rejected, extension_granted, ...)."""
+        where, params = _in_areas(area_ids, "p.")
+        rows = await self._all(
+            "SELECT e.kind, COUNT(*) FROM problem_events e JOIN problems p "
+            f"ON p.id = e.problem_id WHERE e.at >= ? AND e.at < ?{where} GROUP BY e.kind",
+            (start, end, *params))
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def visits_between(self, start: float, end: float) -> list[tuple[str, int | None]]:
+        """The visits begun in [start, end) that count (finished, or with a problem
+        reported): (point id, group id) each."""
+        rows = await self._all(
+            "SELECT point_id, group_id FROM visits WHERE started_at >= ? AND started_at < ? "
+            "AND (ended_at IS NOT NULL OR problems > 0) ORDER BY id", (start, end))
+        return [(row[0], None if row[1] is None else int(row[1])) for row in rows]
+
+    async def first_visit_at(self) -> float | None:
+        """When the first visit ever began (None: supervision has not started)."""
+        row = await self._one("SELECT MIN(started_at) FROM visits")
+        return None if row is None or row[0] is None else float(row[0])
+
     # -- cards ---------------------------------------------------------------------------------
 
     async def add_post(self, problem_id: int, chat_id: int, role: str, now: float) -> int:
@@ -365,3 +411,12 @@ class SupervisionRepo(Aggregate):
             "SELECT 1 FROM outbox WHERE status = 'pending' AND method = 'editProblemPost' "
             "AND problem_post_id = ? AND id > ? LIMIT 1", (post_id, outbox_id))
         return row is not None
+
+
+def _in_areas(area_ids: list[str] | None, prefix: str = "") -> tuple[str, tuple[str, ...]]:
+    """The `AND area_id IN (...)` of a scope (None: no condition) and its parameters."""
+    if area_ids is None:
+        return "", ()
+    if not area_ids:
+        return " AND 0", ()
+    return f" AND {prefix}area_id IN ({','.join('?' * len(area_ids))})", tuple(area_ids)
