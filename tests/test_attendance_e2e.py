@@ -267,6 +267,11 @@ async def test_stats_and_the_export_count_activities_attendance_and_hours(town: 
                   "Guangminglu Red Vest Team: 1, 2.5 h"):
         assert words in text, words
 
+    chart = await admin.wait_for(predicate=lambda m: m.kind == "photo" and "who signed up and "
+                                 "who came" in (m.text or ""), timeout=15)
+    png = bytes(town.sb.world.files[chart.file_ids[-1]].data)
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
     await admin.send("/export activities 2026-06")
     await admin.wait_for(text="Preparing the activities")
     csv_file = await admin.wait_for(

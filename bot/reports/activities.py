@@ -24,6 +24,7 @@ from bot import ui
 from bot.activities import render as activity_render
 from bot.activities.themes import MonthThemes
 from bot.context import Env
+from bot.reports import charts
 from bot.reports.periods import Period, looks_like_period, parse_period
 from bot.requests import render
 from bot.schedule.jobs import Jobs
@@ -41,6 +42,7 @@ class ActivityFigures:
         self.themes = themes
         self.jobs = jobs
         jobs.register("activities", self.export_job)
+        jobs.register("activities_chart", self.chart_job)
 
     async def lines(self, unit: Unit, lang: str, start: float, end: float,
                     area_ids: list[str] | None) -> list[str]:
@@ -89,6 +91,68 @@ class ActivityFigures:
             ((activity_render.team_name(self.env, key, lang), *n) for key, n in by_team.items()),
             key=lambda row: (-row[1], row[0])))
         return lines
+
+    # -- the chart ---------------------------------------------------------------------------
+
+    async def submit_chart(self, unit: ActorUnit, chat_id: int, lang: str, start: float,
+                           end: float, area_ids: list[str] | None, label: str) -> None:
+        """Queue the activities' chart of a /stats that had activities to show."""
+        await self.jobs.submit(unit.repo, "activities_chart", chat_id, unit.user_id, lang,
+                               {"start": start, "end": end, "area_ids": area_ids,
+                                "label": label})
+
+    async def chart_job(self, job: Job) -> list[Outgoing]:
+        """Draw who signed up and who came, by month, theme, area and team, as a photo."""
+        p, asked = job.params, job.language
+        async with self.env.db.reading() as repo:
+            rows = await repo.activities.figures(p["start"], p["end"], p["area_ids"])
+            held = [r for r in rows if r["status"] != "cancelled"]
+            themes = {}
+            for row in held:
+                key = (row["theme_year"], row["theme_month"])
+                if key[0] is not None and key not in themes:
+                    shown = await self.themes.in_months(repo, [key], asked)
+                    themes[key] = shown[key].title if key in shown else f"{key[0]}-{key[1]:02d}"
+        font = await asyncio.to_thread(charts.cjk_font)
+        lang = asked if font is not None or asked == "en" else "en"
+        t, tz = self.env.t, self.env.config.timezone
+
+        def raw(key: str, **values: Any) -> str:  # matplotlib text, not HTML
+            return t.raw(lang, key).format(**values)
+
+        def bars(key: Any, name: Any) -> list[charts.Bar]:
+            signed: Counter[Any] = Counter()
+            came: Counter[Any] = Counter()
+            for row in held:
+                signed[key(row)] += row["signed"]
+                came[key(row)] += row["attended"]
+            return [charts.Bar(name(k), signed[k], came[k])
+                    for k in sorted(signed, key=lambda k: (-signed[k], str(k)))]
+
+        def month(row: Any) -> str:
+            return f"{datetime.fromtimestamp(row['starts_at'], tz):%Y-%m}"
+
+        panels = [
+            charts.Panel(raw("activity_stats.chart.by_month"),
+                         sorted(bars(month, str), key=lambda b: b.label)),
+            charts.Panel(raw("activity_stats.chart.by_theme"),
+                         bars(lambda r: (r["theme_year"], r["theme_month"]),
+                              lambda k: themes.get(k) or raw("activity_stats.no_theme"))),
+            charts.Panel(raw("activity_stats.chart.by_area"),
+                         bars(lambda r: r["area_id"],
+                              lambda k: render.area_name(self.env, k, lang) if k
+                              else raw("export.district"))),
+            charts.Panel(raw("activity_stats.chart.by_team"),
+                         bars(lambda r: r["team_id"],
+                              lambda k: activity_render.team_name(self.env, k, lang))),
+        ]
+        path = self.jobs.file_path(job, "activities.png")
+        title = raw("activity_stats.chart.title", period=p["label"])
+        words = {"whole": raw("activity_stats.chart.signed"),
+                 "part": raw("activity_stats.chart.came")}
+        await asyncio.to_thread(charts.render_panels, title, panels, path, font, words)
+        caption = self.env.t(asked, "activity_stats.chart_caption", period=p["label"])
+        return [ui.upload(job.chat_id, "sendPhoto", str(path), "activities.png", caption)]
 
     def _rows(self, lang: str, rows: Iterable[tuple[str, int, float]]) -> list[str]:
         listed = list(rows)

@@ -98,9 +98,13 @@ class Statistics:
                     found = await sql.cohort(repo, period.start, period.end, scope.area_ids)
                 lines = self.text(lang, period, scope, found)
                 if self.activities is not None:
-                    lines += await self.activities.lines(
-                        unit, lang, period.start, period.end,
-                        None if scope.area_ids is None else list(scope.area_ids))
+                    areas = None if scope.area_ids is None else list(scope.area_ids)
+                    section = await self.activities.lines(unit, lang, period.start,
+                                                          period.end, areas)
+                    lines += section
+                    if section:  # its chart follows the requests' one
+                        await self.activities.submit_chart(unit, chat_id, lang, period.start,
+                                                           period.end, areas, period.label)
                 if self.supervision is not None:
                     lines += await self.supervision(unit, lang, period, scope)
                 if found.total.collected:
