@@ -141,3 +141,20 @@ async def test_an_area_admin_manages_the_units_of_their_area_only(town: Town) ->
     units = await chen.wait_for(text="Responsible units")
     assert "Zhongxinjie" not in (units.text or "")
     assert "Guangminglu Subdistrict Office" in (units.text or "")
+
+
+async def test_the_admins_hear_when_a_units_group_loses_the_bot(town: Town) -> None:
+    """The bot removed from a unit's group: the binding goes, and the admins are told that
+    the unit's problems have nowhere to go until another group is bound."""
+    admin = town.admin
+    await open_bot(admin)
+    office = town.sb.add_group("光明路街道办")
+    office.add_member(admin, status="administrator")
+    await admin.send("/bind unit guangminglu-office", chat=office)
+    await office.wait_for(text="now the chat of Guangminglu Subdistrict Office")
+    office.remove_bot(by=admin)
+    told = await town.admin_chat.wait_for(text="was also the group of")
+    assert "Guangminglu Subdistrict Office" in (told.text or "")
+    await admin.send("/units")
+    units = await admin.wait_for(text="Responsible units")
+    assert "⚠️ Guangminglu Subdistrict Office (guangminglu-office)" in (units.text or "")

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot import buttons, ui
 from bot.context import Env
-from bot.requests.render import area_name, mask_phones
+from bot.requests.render import area_name, mask_phones, team_label
 from storage import Activity
 from storage.models import ACTIVITY_CANCELLED, ACTIVITY_CLOSED
 
@@ -22,8 +22,7 @@ CARD_DESCRIPTION_CHARS = 300
 
 def team_name(env: Env, team_id: str, language: str) -> str:
     """A team's name, or its id if the teams file no longer has it."""
-    team = env.config.volunteering.team(team_id)
-    return team.name(language) if team is not None else team_id
+    return team_label(env, team_id, language)
 
 
 def when(env: Env, activity: Activity) -> str:

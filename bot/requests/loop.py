@@ -560,8 +560,8 @@ class RequestLoop:
         if status not in ("left", "kicked"):
             return
         served = await repo.areas.unbind_chat(chat_id)
-        await repo.activities.unbind_team_chat(chat_id)  # a team's own group, if it was one
-        await repo.supervision.unbind_unit_chat(chat_id)  # a unit's chat, if it was one
+        teams = await repo.activities.unbind_team_chat(chat_id)  # a team's own group
+        units = await repo.supervision.unbind_unit_chat(chat_id)  # a unit's chat
         now = env.now()
         out: list[Outgoing] = []
         waiting = await repo.cards.waiting_in(chat_id)
@@ -580,6 +580,15 @@ class RequestLoop:
         unit.send(out)
         unit.send(await self._admin_notice("admin.group_lost", title=title, name=by,
                                            served=names, count=len(waiting)))
+        # A team's or a unit's group lost: its activities' and problems' cards can no longer
+        # reach it; the admins are told which, to bind another (/bind team, /bind unit).
+        if teams or units:
+            registers = env.config.supervision.registers
+            lost = [render.team_label(env, team, lang) for team in teams] + [
+                registers.units[u].name(lang) if registers and u in registers.units else u
+                for u in units]
+            unit.send(await self._admin_notice("admin.group_lost_roles", title=title,
+                                               roles=", ".join(lost)))
 
     async def rate(self, unit: ActorUnit, request_id: int, stars: int) -> Answer:
         """Store 1-5 stars and ask for an optional comment."""

@@ -52,6 +52,12 @@ def area_name(env: Env, area_id: str | None, language: str) -> str:
     return area_id
 
 
+def team_label(env: Env, team_id: str, language: str) -> str:
+    """A team's name, or its id if the teams file no longer has it."""
+    team = env.config.volunteering.team(team_id)
+    return team.name(language) if team is not None else team_id
+
+
 def area_names(env: Env, area_ids: Iterable[str], language: str, shown: int = 3) -> str:
     """Name a few areas in full and count the rest ("A, B, C and 27 more"), so a caption
     naming an admin's areas stays far inside Telegram's 1024 characters."""
