@@ -60,6 +60,9 @@ class Schedule:
         # The weekly supervision report (bot/reports/supervision.py, set by bot/wiring.py):
         # (unit, week, start, end); sent once per week with the daily digest.
         self.weekly_report: Callable[[Unit, str, float, float], Awaitable[None]] | None = None
+        # The inspectors' daily reminder of the points due for a visit (ProblemClock, set by
+        # bot/wiring.py likewise): once a day from daily_digest, a `reports` row of its own.
+        self.patrol_reminders: Callable[[], Awaitable[None]] | None = None
 
     # -- quiet hours ------------------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class Schedule:
             return fired  # what comes next would be refused as well
         refused = False
         for part, failed in ((self.send_reports, "sending reports failed"),
+                             (self._patrol_reminders, "sending the patrol reminders failed"),
                              (self.backups.start_if_due, "could not start the daily backup"),
                              (self.retention.run_if_due, "pruning old rows failed")):
             try:
@@ -313,6 +317,10 @@ class Schedule:
         return out
 
     # -- reports ----------------------------------------------------------------------------
+
+    async def _patrol_reminders(self) -> None:
+        if self.patrol_reminders is not None:
+            await self.patrol_reminders()
 
     async def send_reports(self) -> None:
         """Send the daily digests (and the monthly summary) that are due and not yet sent."""
