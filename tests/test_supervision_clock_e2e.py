@@ -176,7 +176,7 @@ async def test_more_time_moves_the_reminder_and_the_deadline(town: Town) -> None
     """Given until 20 June, the problem is not chased on the 12th or the 13th, but on the
     19th (a day ahead) and when the 20th ends."""
     c = await cast(town)
-    ref, card = await received(town, c)
+    _, card = await received(town, c)
     await press(c.zhang, "⏳ Need more time", card)
     await c.zhang.wait_for(text="why do you need more time")
     await c.zhang.send("Waiting for a new lamp")

@@ -422,13 +422,14 @@ class RequestLoop:
         ]])
         return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), keyboard)
 
-    def stars_question(self, request: Request, lang: str | None = None) -> Outgoing:
+    def stars_question(self, request: Request, lang: str | None = None,
+                       key: str = "rate.ask_stars") -> Outgoing:
         """Ask the citizen to rate the outcome, one to five stars (then a comment)."""
         stars = ui.inline([[
             ("⭐" * n, buttons.STARS.data(request.id, n)) for n in range(1, 6)
         ]])
         return ui.message(request.citizen_id, self.env.t(lang or request.language,
-                                                         "rate.ask_stars", ref=request.ref),
+                                                         key, ref=request.ref),
                           stars)
 
     async def resend_details(self, unit: ActorUnit, request_id: int) -> Answer:

@@ -54,8 +54,9 @@ class Schedule:
         # The activities loop's timers (reminders, a start) go to it (bot/wiring.py sets it:
         # this package may not import bot.activities, which imports it).
         self.activity_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
-        # Supervision's timers (a problem not received in time; 16.6's reminders and overdue
-        # notices later) go to bot/supervision/dispatch.py, set by bot/wiring.py likewise.
+        # Supervision's timers (a problem not received in time, the reminder before its
+        # deadline, the overdue notice, the escalation) go to bot/supervision/clock.py, set by
+        # bot/wiring.py likewise.
         self.problem_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
         # The weekly supervision report (bot/reports/supervision.py, set by bot/wiring.py):
         # (unit, week, start, end); sent once per week with the daily digest.

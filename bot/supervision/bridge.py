@@ -88,15 +88,15 @@ class Bridge:
             return t("casework.outside_area", ref=request.ref)
         if not role.covers(point.area_id):
             return t("bridge.point_outside", point=point.name(unit.language))
+        gone = request.status == CANCELLED and request.cancelled_by == HANDED_BY
+        status = t(f"admin.status_any.{'handed' if gone else request.status}")
         if request.status not in (DISPATCHED, CLAIMED):
-            return t("bridge.not_open", ref=request.ref,
-                     status=t(f"admin.status_any.{request.status}"))
+            return t("bridge.not_open", ref=request.ref, status=status)
         if not request.photos:
             return t("bridge.no_photo", ref=request.ref)
         now = unit.now()
         if not await repo.requests.hand_over(request.id, now):
-            return t("bridge.not_open", ref=request.ref,
-                     status=t(f"admin.status_any.{request.status}"))
+            return t("bridge.not_open", ref=request.ref, status=status)
         patrols = dict(await repo.supervision.patrols([point.id]))
         group_id = patrols.get(point.id)
         visit = await repo.supervision.request_visit(point.id, unit.user_id, group_id,
@@ -160,4 +160,4 @@ class Bridge:
             unit.send(ui.photo(request.citizen_id, problem.after_photos[0], text))
         else:
             unit.send(ui.message(request.citizen_id, text))
-        unit.send(self.loop.stars_question(request))
+        unit.send(self.loop.stars_question(request, key="bridge.ask_stars"))

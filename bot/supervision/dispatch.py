@@ -23,6 +23,8 @@ inspector's re-check that passes or rejects it; /problem, its history.
   group), else to every inspector of the group: the before and after photos as one album,
   then Pass and Reject (a reason, in a short dialog). Only an inspector of that group may
   decide; a rejection sends the problem back to the unit with the severity's deadline again.
+- **The rectification clock** (start_clock): the reminder before the deadline and the overdue
+  notice, rewritten when the deadline is set or moves; bot/supervision/clock.py fires them.
 
 Every change is a `problem_events` row (the history /problem shows). Imports: the kernel,
 bot.people, bot.requests (its dialog helpers and the phone mask), storage.

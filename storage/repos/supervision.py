@@ -383,10 +383,12 @@ class SupervisionRepo(Aggregate):
 
     async def visits_between(self, start: float, end: float) -> list[tuple[str, int | None]]:
         """The visits begun in [start, end) that count (finished, or with a problem
-        reported): (point id, group id) each."""
+        reported; on the ground: not those made for a citizen's request): (point id, group
+        id) each."""
         rows = await self._all(
             "SELECT point_id, group_id FROM visits WHERE started_at >= ? AND started_at < ? "
-            "AND (ended_at IS NOT NULL OR problems > 0) ORDER BY id", (start, end))
+            "AND (ended_at IS NOT NULL OR problems > 0) AND request_id IS NULL ORDER BY id",
+            (start, end))
         return [(row[0], None if row[1] is None else int(row[1])) for row in rows]
 
     async def first_visit_at(self) -> float | None:
