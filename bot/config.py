@@ -226,6 +226,10 @@ class Supervision:
     receive_within: float = 4 * 3600.0
     # A point not visited within this long is due for a visit (patrol lists, reminders).
     coverage_period: float = 7 * 86400.0
+    # A received problem's unit is reminded this long before its deadline (but not before half
+    # the time given has passed); the area admins hear of it this long after it went overdue.
+    remind_before: float = 86400.0
+    escalate_after: float = 86400.0
 
     def problem_type(self, code: str) -> ProblemType | None:
         """A problem type by code, or None."""
@@ -440,7 +444,8 @@ def _volunteering(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Vo
 def _supervision(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Supervision:
     """[supervision]: the inspection points and responsible units files, read and checked."""
     reader.refuse_unknown(("points_file", "units_file", "types_file", "deadlines",
-                           "receive_within", "coverage_period"))
+                           "receive_within", "coverage_period", "remind_before",
+                           "escalate_after"))
     points, units = reader.text("points_file", ""), reader.text("units_file", "")
     types_file = reader.text("types_file", "")
     if not points and not units and not types_file:
@@ -469,7 +474,9 @@ def _supervision(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Sup
                           f"they are {', '.join(SEVERITIES)} (like urgent = \"24h\")")
     return Supervision(registers, types, deadlines,
                        receive_within=reader.duration("receive_within", 4 * 3600.0),
-                       coverage_period=reader.duration("coverage_period", 7 * 86400.0))
+                       coverage_period=reader.duration("coverage_period", 7 * 86400.0),
+                       remind_before=reader.duration("remind_before", 86400.0),
+                       escalate_after=reader.duration("escalate_after", 86400.0))
 
 
 def _activities(reader: _Reader, base_dir: Path) -> Activities:

@@ -41,6 +41,8 @@ from bot.requests.loop import RequestLoop
 from bot.requests.personal import PersonalData
 from bot.schedule.jobs import Jobs
 from bot.schedule.sweep import Schedule
+from bot.supervision.bridge import Bridge
+from bot.supervision.clock import ProblemClock
 from bot.supervision.dispatch import Dispatch
 from bot.supervision.reporting import Reporting
 from bot.supervision.roster import SupervisionRoster
@@ -80,6 +82,7 @@ class Services:
     supervision: SupervisionRoster
     reporting: Reporting
     dispatch: Dispatch
+    bridge: Bridge
     calls: Calls
     rankings: Rankings
     honours: Honours
@@ -127,7 +130,12 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     honours = Honours(env=env, loop=loop, roles=roles, board=board)
     dispatch = Dispatch(env=env, loop=loop, roles=roles)
-    schedule.problem_timers = dispatch.fire  # a problem's own deadlines
+    clock = ProblemClock(env=env, loop=loop, dispatch=dispatch, units=units,
+                         to_person=schedule.to_citizen)
+    schedule.problem_timers = clock.fire  # a problem's own deadlines
+    schedule.patrol_reminders = clock.patrol_reminders  # the inspectors' daily reminder
+    bridge = Bridge(env=env, loop=loop, roles=roles, dispatch=dispatch)
+    dispatch.passed = bridge.passed  # a problem made from a request: the citizen rates it
     reporting = Reporting(env=env, loop=loop, dispatch=dispatch.dispatch)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
                     publishing=publishing, signups=signups, attendance=attendance,
@@ -170,6 +178,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         supervision=roster,
         reporting=reporting,
         dispatch=dispatch,
+        bridge=bridge,
         calls=calls,
         rankings=Rankings(env=env, roles=roles),
         honours=honours,

@@ -114,6 +114,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("reassign", supervision.reassign, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("redispatch", supervision.redispatch, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("sstats", supervision.supervision_stats, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    # A citizen's request that is a public-space problem, to the point's unit (16.8)
+    Command("toproblem", supervision.to_problem, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
 )
 
 # Every kind of button with its handler (a press no kind matches gets the stale answer).

@@ -143,3 +143,10 @@ async def supervision_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     svc = services(context)
     await svc.run(who(update), svc.problem_figures.sstats, _chat_id(update),
                   list(context.args or []))
+
+
+async def to_problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/toproblem <request ref> <point id> [type] [severity]."""
+    svc = services(context)
+    await svc.run(who(update), svc.bridge.to_problem, _chat_id(update),
+                  list(context.args or []))

@@ -426,6 +426,7 @@ class Problem:
     extensions: int
     received_by: int | None = None
     passed_by: int | None = None
+    request_id: int | None = None  # made from a citizen's request (/toproblem, issue 16.8)
 
     @classmethod
     def from_row(cls, row: Any) -> Problem:
@@ -440,7 +441,8 @@ class Problem:
             receive_due=row["receive_due"], received_at=row["received_at"],
             due_at=row["due_at"], rectified_at=row["rectified_at"], passed_at=row["passed_at"],
             rejections=row["rejections"], extensions=row["extensions"],
-            received_by=row["received_by"], passed_by=row["passed_by"])
+            received_by=row["received_by"], passed_by=row["passed_by"],
+            request_id=row["request_id"])
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,13 @@ SHAPE = """(CASE status WHEN 'dispatched' THEN 0 WHEN 'claimed' THEN 1 WHEN 'don
            + 8 * (closed_how IS 'confirmed') + 16 * (cancelled_by IS 'citizen')
            + 32 * (dispatched_at IS NOT NULL) + 64 * (first_claimed_at IS NOT NULL)
            + 128 * (first_done_at IS NOT NULL) + 256 * (reopen_count > 0)
-           + 512 * COALESCE(rating, 0)"""
+           + 512 * COALESCE(rating, 0) + 4096 * (cancelled_by IS 'supervision')"""
 STATUS_BITS = 7
 CONFIRMED, BY_CITIZEN, DISPATCHED_BIT, CLAIMED_BIT, DONE_BIT, REOPENED_BIT = (
     8, 16, 32, 64, 128, 256)
 RATING_SHIFT = 9
+RATING_BITS = 7  # 0-5 stars in bits 9-11 (migration 019 put the next bit above them)
+HANDED = 4096  # handed to supervision by an admin (/toproblem, migration 019)
 
 _COHORT = "created_at >= ? AND created_at < ?"
 
@@ -86,8 +88,11 @@ class Counts:
     reopened: int = 0
     cancelled_by_citizen: int = 0
     cancelled_by_admin: int = 0
+    handed: int = 0  # handed to supervision (a responsible unit), not the volunteers' work
     open: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPEN_STATUSES, 0))
     ratings: list[int] = field(default_factory=lambda: [0] * 6)  # [-, 1★, …, 5★]
+    # The ratings of handed requests rate a unit's work: kept out of the volunteers' figures.
+    handed_ratings: list[int] = field(default_factory=lambda: [0] * 6)
 
     @property
     def closed(self) -> int:
@@ -96,8 +101,9 @@ class Counts:
 
     @property
     def completion(self) -> float | None:
-        """Closed ÷ (collected − cancelled by the citizen), or None when nothing counts."""
-        base = self.collected - self.cancelled_by_citizen
+        """Closed ÷ (collected − cancelled by the citizen − handed to supervision), or None
+        when nothing counts."""
+        base = self.collected - self.cancelled_by_citizen - self.handed
         return self.closed / base if base > 0 else None
 
     @property
@@ -130,14 +136,17 @@ class Counts:
             else:
                 self.unconfirmed += count
         elif status == CANCELLED:
-            if shape & BY_CITIZEN:
+            if shape & HANDED:
+                self.handed += count
+            elif shape & BY_CITIZEN:
                 self.cancelled_by_citizen += count
             else:
                 self.cancelled_by_admin += count
         else:
             self.open[status] += count
-        if shape >> RATING_SHIFT:
-            self.ratings[shape >> RATING_SHIFT] += count
+        stars = (shape >> RATING_SHIFT) & RATING_BITS
+        if stars:
+            (self.handed_ratings if shape & HANDED else self.ratings)[stars] += count
 
 
 @dataclass

@@ -134,10 +134,12 @@ def counted_from_rows(rows: list[dict[str, Any]], words: dict[str, str]) -> Coun
         elif status == "cancelled":
             counts.cancelled_by_citizen += by == "citizen"
             counts.cancelled_by_admin += by == "admin"
+            counts.handed += by == "supervision"
         else:
             counts.open[status] += 1
         if row["rating"]:
-            counts.ratings[int(row["rating"])] += 1
+            handed = status == "cancelled" and by == "supervision"
+            (counts.handed_ratings if handed else counts.ratings)[int(row["rating"])] += 1
     return counts
 
 

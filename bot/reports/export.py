@@ -72,7 +72,7 @@ class Labels:
 def export_labels(t: Catalogs, config: Config, language: str) -> Labels:
     """The labels of an export for an admin reading `language`."""
     codes = ("dispatched", "claimed", "done", "closed", "cancelled", "confirmed", "unconfirmed",
-             "citizen", "admin")
+             "citizen", "admin", "supervision")
     tree = config.areas
     return Labels(
         language=language,

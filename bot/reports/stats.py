@@ -5,8 +5,10 @@ period** in the area's subtree, and where those requests are now. So a period's 
 as its requests are worked on, and every period is counted the same way. Counted apart:
 collected; dispatched, claimed, done by a volunteer (each: reached at least once); closed
 confirmed by the citizen; closed without confirmation; reopened (at least once); cancelled by
-the citizen; cancelled by an admin; still open, by status. Completion rate = closed ÷
-(collected − cancelled by the citizen), with the confirmed share (confirmed ÷ closed) beside it.
+the citizen; cancelled by an admin; handed to supervision (/toproblem: a responsible unit's,
+shown when there are any, with their own ratings); still open, by status. Completion rate =
+closed ÷ (collected − cancelled by the citizen − handed to supervision), with the confirmed
+share (confirmed ÷ closed) beside it.
 The median waits from creation to the first claim and to the first "done" are lower medians.
 Satisfaction is the average of the cohort's ratings with their spread. "Overdue now" is not
 bound to the period: the open requests in the area (waiting or claimed) past their policy.
@@ -167,6 +169,7 @@ class Statistics:
             t(lang, "stats.reopened", count=total.reopened),
             t(lang, "stats.cancelled", citizen=total.cancelled_by_citizen,
               admin=total.cancelled_by_admin),
+            *self._handed(total, lang),
             t(lang, "stats.rate", rate=self._percent(total.completion, lang),
               share=self._percent(total.confirmed_share, lang)),
             t(lang, "stats.open", count=sum(total.open.values())),
@@ -218,6 +221,19 @@ class Statistics:
         if len(rows) > ROWS_SHOWN:
             lines.append(t(lang, "stats.more", count=len(rows) - ROWS_SHOWN))
         return lines
+
+    def _handed(self, total: Counts, lang: str) -> list[str]:
+        """Requests an admin handed to supervision (/toproblem), apart: neither done by
+        volunteers nor cancelled, out of the completion rate's base; their ratings (of the
+        unit's work) apart from the volunteers' satisfaction. Nothing when there are none."""
+        if not total.handed:
+            return []
+        rated = sum(total.handed_ratings)
+        if not rated:
+            return [self.env.t(lang, "stats.handed", count=total.handed)]
+        average = sum(s * n for s, n in enumerate(total.handed_ratings)) / rated
+        return [self.env.t(lang, "stats.handed_rated", count=total.handed, rated=rated,
+                           average=f"{average:.2f}")]
 
     def _satisfaction(self, total: Counts, lang: str) -> str:
         t = self.env.t

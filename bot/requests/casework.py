@@ -360,7 +360,8 @@ class Casework:
         return [ui.message(actor.chat_id, text)]
 
     def _status(self, request: Request, lang: str) -> str:
-        return self.env.t(lang, f"admin.status_any.{request.status}")
+        handed = request.status == CANCELLED and request.cancelled_by == "supervision"
+        return self.env.t(lang, f"admin.status_any.{'handed' if handed else request.status}")
 
     def _place(self, what: str, value: str | None, lang: str) -> str:
         """Name a category or an area (None: the whole district) in a language."""

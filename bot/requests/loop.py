@@ -422,6 +422,16 @@ class RequestLoop:
         ]])
         return ui.message(request.citizen_id, t(lang, "rate.question", ref=request.ref), keyboard)
 
+    def stars_question(self, request: Request, lang: str | None = None,
+                       key: str = "rate.ask_stars") -> Outgoing:
+        """Ask the citizen to rate the outcome, one to five stars (then a comment)."""
+        stars = ui.inline([[
+            ("⭐" * n, buttons.STARS.data(request.id, n)) for n in range(1, 6)
+        ]])
+        return ui.message(request.citizen_id, self.env.t(lang or request.language,
+                                                         key, ref=request.ref),
+                          stars)
+
     async def resend_details(self, unit: ActorUnit, request_id: int) -> Answer:
         """Send the holder of a task its details again (phone, place, media)."""
         env, t = self.env, self.env.t
@@ -487,11 +497,7 @@ class RequestLoop:
             closed = await repo.requests.request(request_id)
             assert closed is not None
             unit.send(await self.card_updates(repo, closed))
-            stars = ui.inline([[
-                ("⭐" * n, buttons.STARS.data(request_id, n)) for n in range(1, 6)
-            ]])
-            unit.send(
-                [ui.message(who.user_id, t(lang, "rate.ask_stars", ref=request.ref), stars)])
+            unit.send(self.stars_question(closed, lang))
         else:
             if not await repo.requests.reopen(request_id, who.user_id, now):
                 return Answer(t(lang, "rate.already_answered"), alert=True)

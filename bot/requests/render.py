@@ -228,7 +228,8 @@ def request_line(env: Env, request: Request, language: str) -> str:
         "my.line",
         ref=request.ref,
         category=category_name(env, request.category, language),
-        status=status_name(env, request.status, language),
+        status=status_name(env, "handed" if request.cancelled_by == "supervision"
+                           else request.status, language),
         date=local_time(env, request.created_at),
     )
 

@@ -54,12 +54,16 @@ class Schedule:
         # The activities loop's timers (reminders, a start) go to it (bot/wiring.py sets it:
         # this package may not import bot.activities, which imports it).
         self.activity_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
-        # Supervision's timers (a problem not received in time; 16.6's reminders and overdue
-        # notices later) go to bot/supervision/dispatch.py, set by bot/wiring.py likewise.
+        # Supervision's timers (a problem not received in time, the reminder before its
+        # deadline, the overdue notice, the escalation) go to bot/supervision/clock.py, set by
+        # bot/wiring.py likewise.
         self.problem_timers: Callable[[Unit, Timer], Awaitable[None]] | None = None
         # The weekly supervision report (bot/reports/supervision.py, set by bot/wiring.py):
         # (unit, week, start, end); sent once per week with the daily digest.
         self.weekly_report: Callable[[Unit, str, float, float], Awaitable[None]] | None = None
+        # The inspectors' daily reminder of the points due for a visit (ProblemClock, set by
+        # bot/wiring.py likewise): once a day from daily_digest, a `reports` row of its own.
+        self.patrol_reminders: Callable[[], Awaitable[None]] | None = None
 
     # -- quiet hours ------------------------------------------------------------------------
 
@@ -113,6 +117,7 @@ class Schedule:
             return fired  # what comes next would be refused as well
         refused = False
         for part, failed in ((self.send_reports, "sending reports failed"),
+                             (self._patrol_reminders, "sending the patrol reminders failed"),
                              (self.backups.start_if_due, "could not start the daily backup"),
                              (self.retention.run_if_due, "pruning old rows failed")):
             try:
@@ -313,6 +318,10 @@ class Schedule:
         return out
 
     # -- reports ----------------------------------------------------------------------------
+
+    async def _patrol_reminders(self) -> None:
+        if self.patrol_reminders is not None:
+            await self.patrol_reminders()
 
     async def send_reports(self) -> None:
         """Send the daily digests (and the monthly summary) that are due and not yet sent."""

@@ -23,6 +23,8 @@ inspector's re-check that passes or rejects it; /problem, its history.
   group), else to every inspector of the group: the before and after photos as one album,
   then Pass and Reject (a reason, in a short dialog). Only an inspector of that group may
   decide; a rejection sends the problem back to the unit with the severity's deadline again.
+- **The rectification clock** (start_clock): the reminder before the deadline and the overdue
+  notice, rewritten when the deadline is set or moves; bot/supervision/clock.py fires them.
 
 Every change is a `problem_events` row (the history /problem shows). Imports: the kernel,
 bot.people, bot.requests (its dialog helpers and the phone mask), storage.
@@ -56,6 +58,12 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 RECEIVE_TIMER = "problem_receive"  # the unit has not pressed Received in time
+# The rectification clock (issue 16.6; bot/supervision/clock.py fires them): a reminder before
+# the deadline, the overdue notice at it, the area admins after a further escalate_after.
+REMIND_TIMER = "problem_remind"
+OVERDUE_TIMER = "problem_overdue"
+ESCALATE_TIMER = "problem_escalate"
+CLOCK_TIMERS = (REMIND_TIMER, OVERDUE_TIMER, ESCALATE_TIMER)
 AFTER_MAX = 4  # after photos: with at most 6 before photos, the re-check album fits 10
 NOTE_MAX = 500
 REASON_MAX = 300
@@ -81,6 +89,9 @@ class Dispatch:
         self.env = env
         self.loop = loop  # its dialog helpers keep a request form under these short dialogs
         self.roles = roles
+        # A problem made from a citizen's request passed: the citizen hears and rates it
+        # (Bridge.passed; set by bot/wiring.py, as bridge.py sits above this module).
+        self.passed: Callable[[Unit, Problem], Awaitable[None]] | None = None
 
     def registers(self) -> Registers | None:
         return self.env.config.supervision.registers
@@ -294,6 +305,7 @@ class Dispatch:
         if not await repo.supervision.receive(problem.id, unit.user_id, now, due):
             return Answer(self._stale(unit, problem), alert=True)
         await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=(RECEIVE_TIMER,))
+        await self.start_clock(repo, problem.id, now, due)
         await repo.supervision.add_event(problem.id, "received", unit.user_id, now,
                                          {"due": due})
         await self.redraw(unit, problem.id)
@@ -545,6 +557,7 @@ class Dispatch:
         name = await self._name(repo, unit.user_id)
         if approve:
             await repo.supervision.extend(problem.id, until)
+            await self.start_clock(repo, problem.id, now, until)  # the reminders move too
             await repo.supervision.add_event(problem.id, "extension_granted", unit.user_id, now,
                                              {"asked": asked_id, "until": until,
                                               "was": problem.due_at})
@@ -657,6 +670,10 @@ class Dispatch:
         await repo.supervision.end_posts(problem.id, "recheck", now)
         await self._tell_unit(unit, problem, "recheck.passed_unit", ref=problem.ref,
                               point=self._point_name(problem, None))
+        if problem.request_id is not None and self.passed is not None:
+            passed = await repo.supervision.problem(problem.id)
+            assert passed is not None
+            await self.passed(unit, passed)
         return Answer(unit.t("recheck.passed_toast", ref=problem.ref))
 
     async def _reject(self, unit: ActorUnit, problem: Problem, reason: str) -> list[Outgoing]:
@@ -667,6 +684,7 @@ class Dispatch:
         due = now + self._deadline(problem.severity)
         if not await repo.supervision.reject(problem.id, due):
             return [ui.message(user_id, unit.t("dispatch.no_longer", ref=problem.ref))]
+        await self.start_clock(repo, problem.id, now, due)  # a fresh cycle of reminders
         await repo.supervision.add_event(problem.id, "rejected", user_id, now,
                                          {"reason": reason, "due": due})
         await self.redraw(unit, problem.id)
@@ -677,6 +695,18 @@ class Dispatch:
                                            due=self._when(due)))]
 
     # -- the clock ---------------------------------------------------------------------------
+
+    async def start_clock(self, repo: Repo, problem_id: int, start: float, due: float) -> None:
+        """The rectification clock from `start` to `due` (received, rejected, extended): the
+        reminder, the overdue notice and its escalation, any earlier ones called off."""
+        now = self.env.now()
+        supervision = self.env.config.supervision
+        await repo.timers.cancel_timers(now, problem_id=problem_id, kinds=CLOCK_TIMERS)
+        # `remind_before` ahead of the deadline, but not in the first half of the time given.
+        remind = max(due - supervision.remind_before, start + (due - start) / 2)
+        if remind > now:
+            await repo.timers.schedule(REMIND_TIMER, remind, now, problem_id=problem_id)
+        await repo.timers.schedule(OVERDUE_TIMER, due, now, problem_id=problem_id)
 
     async def fire(self, unit: Unit, timer: Timer) -> None:
         """A problem's timer (the schedule's sweep hands it over): a receipt not made in time
@@ -773,6 +803,8 @@ class Dispatch:
         key = f"dispatch.event.{kind}"
         if kind == "dispatched" and detail.get("chat") is None:
             key = "dispatch.event.held"
+        if kind == "reminded" and detail.get("what") == "deadline":
+            key = "dispatch.event.reminded_deadline"
         if key not in self.env.t.keys(unit.language):
             key = "dispatch.event.other"
         values: dict[str, Any] = {
@@ -787,6 +819,7 @@ class Dispatch:
             "was": self._unit_name(str(detail.get("from") or ""), unit.language),
             "until": self._when(float(detail["until"])) if detail.get("until") else "",
             "due": self._when(float(detail["due"])) if detail.get("due") else "",
+            "request": detail.get("request", ""),
             "members": detail.get("members", 0)}
         return unit.t("dispatch.event_line", at=self._when(at),
                       what=unit.t(key, **values).strip())

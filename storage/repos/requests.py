@@ -194,13 +194,29 @@ class RequestsRepo(Aggregate):
         )
 
     async def rate(self, request_id: int, citizen_id: int, stars: int, now: float) -> bool:
-        """Store the citizen's stars for a closed request, once."""
+        """Store the citizen's stars for a closed request, or for one handed to supervision
+        whose problem passed its re-check, once."""
         return await self._changed(
             """
             UPDATE requests SET rating = ?, updated_at = ?
-            WHERE id = ? AND citizen_id = ? AND status = ? AND rating IS NULL
+            WHERE id = ? AND citizen_id = ? AND rating IS NULL
+              AND (status = ? OR (status = ? AND cancelled_by = 'supervision' AND EXISTS (
+                   SELECT 1 FROM problems p WHERE p.request_id = requests.id
+                   AND p.status = 'passed')))
             """,
-            (stars, now, request_id, citizen_id, CLOSED),
+            (stars, now, request_id, citizen_id, CLOSED, CANCELLED),
+        )
+
+    async def hand_over(self, request_id: int, now: float) -> bool:
+        """An open request leaves the volunteers for supervision (an admin's /toproblem): it
+        is 'cancelled' by 'supervision', counted apart; False if it was not open."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, cancelled_by = 'supervision', closed_at = ?,
+                                updated_at = ?
+            WHERE id = ? AND status IN (?, ?)
+            """,
+            (CANCELLED, now, now, request_id, DISPATCHED, CLAIMED),
         )
 
     async def add_comment(self, request_id: int, citizen_id: int, text: str, now: float) -> bool:

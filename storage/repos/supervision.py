@@ -183,9 +183,20 @@ class SupervisionRepo(Aggregate):
             "UPDATE visits SET ended_at = ?, all_clear = (problems = 0) "
             "WHERE id = ? AND ended_at IS NULL", (now, visit_id))
 
+    async def request_visit(self, point_id: str, admin_id: int, group_id: int | None,
+                            request_id: int, now: float) -> int:
+        """The visit a problem made from a citizen's request stands on (an admin's, ended at
+        once; nobody went there, so coverage skips it); its id."""
+        return await self._inserted(
+            "INSERT INTO visits (point_id, inspector_id, group_id, started_at, ended_at, "
+            "request_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (point_id, admin_id, group_id, now, now, request_id))
+
     async def last_visits(self, point_ids: list[str]) -> dict[str, float]:
-        """When each of these points (or all) was last visited."""
-        rows = await self._all("SELECT point_id, MAX(started_at) FROM visits GROUP BY point_id")
+        """When each of these points (or all) was last visited (on the ground: not the
+        visits made for a citizen's request)."""
+        rows = await self._all("SELECT point_id, MAX(started_at) FROM visits "
+                               "WHERE request_id IS NULL GROUP BY point_id")
         wanted = set(point_ids)
         return {row[0]: float(row[1]) for row in rows if row[0] in wanted}
 
@@ -200,14 +211,15 @@ class SupervisionRepo(Aggregate):
     async def report(self, *, ref: str, visit_id: int, point_id: str, unit_id: str,
                      area_id: str | None, group_id: int | None, type_code: str, severity: str,
                      note: str, before_photos: list[str], reported_by: int, now: float,
-                     receive_due: float) -> int:
+                     receive_due: float, request_id: int | None = None) -> int:
         """Store a reported problem (sent to its unit) and count it on its visit; its id."""
         problem_id = await self._inserted(
             "INSERT INTO problems (ref, visit_id, point_id, unit_id, area_id, group_id, type, "
-            "severity, note, before_photos, status, reported_by, reported_at, receive_due) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "severity, note, before_photos, status, reported_by, reported_at, receive_due, "
+            "request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ref, visit_id, point_id, unit_id, area_id, group_id, type_code, severity, note,
-             json.dumps(before_photos), PROBLEM_DISPATCHED, reported_by, now, receive_due))
+             json.dumps(before_photos), PROBLEM_DISPATCHED, reported_by, now, receive_due,
+             request_id))
         self._write("UPDATE visits SET problems = problems + 1 WHERE id = ?", (visit_id,))
         await self.add_event(problem_id, "reported", reported_by, now)
         return problem_id
@@ -220,6 +232,12 @@ class SupervisionRepo(Aggregate):
     async def problem_by_ref(self, ref: str) -> Problem | None:
         """A problem by its reference (any case)."""
         row = await self._one("SELECT * FROM problems WHERE ref = ? COLLATE NOCASE", (ref,))
+        return Problem.from_row(row) if row is not None else None
+
+    async def problem_of_request(self, request_id: int) -> Problem | None:
+        """The problem a citizen's request was turned into, if any."""
+        row = await self._one("SELECT * FROM problems WHERE request_id = ? ORDER BY id DESC "
+                              "LIMIT 1", (request_id,))
         return Problem.from_row(row) if row is not None else None
 
     async def problems_of_visit(self, visit_id: int) -> list[Problem]:
@@ -365,10 +383,12 @@ class SupervisionRepo(Aggregate):
 
     async def visits_between(self, start: float, end: float) -> list[tuple[str, int | None]]:
         """The visits begun in [start, end) that count (finished, or with a problem
-        reported): (point id, group id) each."""
+        reported; on the ground: not those made for a citizen's request): (point id, group
+        id) each."""
         rows = await self._all(
             "SELECT point_id, group_id FROM visits WHERE started_at >= ? AND started_at < ? "
-            "AND (ended_at IS NOT NULL OR problems > 0) ORDER BY id", (start, end))
+            "AND (ended_at IS NOT NULL OR problems > 0) AND request_id IS NULL ORDER BY id",
+            (start, end))
         return [(row[0], None if row[1] is None else int(row[1])) for row in rows]
 
     async def first_visit_at(self) -> float | None:

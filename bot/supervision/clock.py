@@ -1,0 +1,201 @@
+"""The supervision clock (issue 16.6): a received problem's reminder before its deadline, the
+overdue notice when it passes and the escalation to the area's admins after that; and each
+inspector's daily reminder of their group's points due for a visit.
+
+- **The rectification clock** is three timers (Dispatch.start_clock writes them when a
+  problem is received, rejected at re-check or given more time, calling off the earlier ones):
+  `problem_remind` at `remind_before` ahead of the deadline (not in the first half of the time
+  given), `problem_overdue` at the deadline, which chains `problem_escalate` `escalate_after`
+  later (due from the deadline, so a long stop catches up in order). Each fires once and only
+  while the problem is still being rectified with that deadline.
+- **Who hears**: the unit's chat at once; its people, in private, and the admins in private
+  (no admin chat, or an area admin) wait for the end of quiet hours (the sender holds them
+  without holding the chat, as the request loop's reminders to citizens).
+- **The patrol reminder**: at `daily_digest` each inspector whose group has points not visited
+  within `coverage_period` gets how many and the first few (the longest unvisited), and /due
+  for the rest. Sent once a day: the day is a `reports` row ('patrol', the date) claimed in the
+  same transaction as the messages, so a restart neither repeats nor skips it; a day the bot
+  was off is not caught up (yesterday's patrol list is today's anyway).
+
+Imports: the kernel, bot.requests (the loop's area admins and language, render), the dispatch
+beside it, storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot import ui
+from bot.context import Env
+from bot.requests import render
+from bot.requests.loop import RequestLoop
+from bot.supervision.dispatch import (
+    ESCALATE_TIMER,
+    OVERDUE_TIMER,
+    RECEIVE_TIMER,
+    REMIND_TIMER,
+    Dispatch,
+)
+from bot.unit import Unit, Units
+from storage import Outgoing, Problem, Repo, Timer
+from storage.models import PROBLEM_RECEIVED
+
+log = logging.getLogger(__name__)
+
+PATROL_REPORT = "patrol"  # the reports row of a day's patrol reminders
+PATROL_SHOWN = 5  # due points named in the reminder; /due lists them all
+
+
+class ProblemClock:
+    """Fires the problems' timers and sends the inspectors' daily patrol reminders."""
+
+    def __init__(self, env: Env, loop: RequestLoop, dispatch: Dispatch, units: Units,
+                 to_person: Callable[[int, str], Outgoing]) -> None:
+        self.env = env
+        self.loop = loop
+        self.dispatch = dispatch
+        self.units = units
+        # A message to a person in private, held until quiet hours end (Schedule.to_citizen).
+        self.to_person = to_person
+        self._patrolled: str | None = None  # the last day found settled (the sweep runs often)
+
+    # -- the problems' timers ------------------------------------------------------------------
+
+    async def fire(self, unit: Unit, timer: Timer) -> None:
+        """A problem's timer, from the schedule's sweep."""
+        if timer.kind == RECEIVE_TIMER:
+            await self.dispatch.fire(unit, timer)
+            return
+        action = {REMIND_TIMER: self._remind, OVERDUE_TIMER: self._overdue,
+                  ESCALATE_TIMER: self._escalate}.get(timer.kind)
+        if action is None:
+            log.error("problem timer %s has an unknown kind %r", timer.id, timer.kind)
+            return
+        problem = await unit.repo.supervision.problem(timer.problem_id or 0)
+        # Only while it is being rectified; a deadline that moved since has timers of its own.
+        if problem is None or problem.status != PROBLEM_RECEIVED or problem.due_at is None:
+            return
+        await action(unit, problem, timer)
+
+    async def _remind(self, unit: Unit, problem: Problem, timer: Timer) -> None:
+        due = problem.due_at or 0.0
+        if due <= timer.due_at:
+            return
+        await self._tell_unit(unit, problem, "clock.remind_unit", ref=problem.ref,
+                              due=self._when(due))
+        await unit.repo.supervision.add_event(problem.id, "reminded", None, timer.due_at,
+                                              {"what": "deadline", "due": due})
+
+    async def _overdue(self, unit: Unit, problem: Problem, timer: Timer) -> None:
+        repo, due = unit.repo, problem.due_at or 0.0
+        if abs(due - timer.due_at) > 1:  # a timer of an earlier deadline: not this one's
+            return
+        await self._tell_unit(unit, problem, "clock.overdue_unit", ref=problem.ref,
+                              due=self._when(due))
+        for chat in self.loop.admin_chats():
+            lang = await self._language(repo, chat)
+            unit.send(self._to(chat, self.env.t(
+                lang, "clock.overdue_admins", ref=problem.ref, due=self._when(due),
+                unit=self.dispatch._unit_name(problem.unit_id, lang),
+                point=self.dispatch._point_name(problem, lang))))
+        await repo.supervision.add_event(problem.id, "overdue", None, timer.due_at, {"due": due})
+        await repo.timers.schedule(ESCALATE_TIMER,
+                                   timer.due_at + self.env.config.supervision.escalate_after,
+                                   self.env.now(), problem_id=problem.id)
+
+    async def _escalate(self, unit: Unit, problem: Problem, timer: Timer) -> None:
+        """To the admins of the unit's area (else of the point's), in private, once."""
+        repo, due = unit.repo, problem.due_at or 0.0
+        if due >= timer.due_at:
+            return
+        registers = self.dispatch.registers()
+        responsible = registers.units.get(problem.unit_id) if registers is not None else None
+        admins = await self.loop.area_admins_of(repo, responsible.area_id if responsible
+                                                else None)
+        if not admins:
+            admins = await self.loop.area_admins_of(repo, problem.area_id)
+        for user_id in admins:
+            lang = await self.loop.language_of(repo, user_id)
+            unit.send(self.to_person(user_id, self.env.t(
+                lang, "clock.escalated_area_admin", ref=problem.ref, due=self._when(due),
+                unit=self.dispatch._unit_name(problem.unit_id, lang),
+                point=self.dispatch._point_name(problem, lang))))
+        await repo.supervision.add_event(problem.id, "escalated", None, timer.due_at,
+                                         {"to": admins, "due": due})
+
+    # -- the inspectors' patrol reminder ---------------------------------------------------------
+
+    async def patrol_reminders(self) -> None:
+        """Today's reminders of the points due for a visit, once, from `daily_digest` on."""
+        env = self.env
+        now = env.now()
+        local = datetime.fromtimestamp(now, env.config.timezone)
+        if local.time() < env.config.schedule.daily_digest:
+            return
+        day = local.date().isoformat()
+        if day == self._patrolled:
+            return
+        registers = env.config.supervision.registers
+        if registers is not None:
+            async with self.units.for_job() as unit:
+                if await unit.repo.timers.record_report(PATROL_REPORT, day, now):
+                    await self._patrol(unit, now)
+        self._patrolled = day
+
+    async def _patrol(self, unit: Unit, now: float) -> None:
+        repo, env = unit.repo, self.env
+        registers = env.config.supervision.registers
+        assert registers is not None
+        period = env.config.supervision.coverage_period
+        by_group: dict[int, list[str]] = {}
+        for point, group in await repo.supervision.patrols():
+            if point in registers.points:
+                by_group.setdefault(group, []).append(point)
+        last = await repo.supervision.last_visits([p for ps in by_group.values() for p in ps])
+        names = dict(await repo.supervision.groups())
+        for user_id, group in await repo.supervision.inspectors():
+            mine = by_group.get(group, [])
+            due = sorted((p for p in mine if now - last.get(p, 0.0) >= period),
+                         key=lambda p: (last.get(p, 0.0), p))
+            person = await repo.people.user(user_id)
+            if not due or person is None or not person.started or person.blocked:
+                continue
+            lang = env.t.language_for(person.language, None)
+            shown = ", ".join(registers.points[p].name(lang) for p in due[:PATROL_SHOWN])
+            more = len(due) - PATROL_SHOWN
+            text = env.t(lang, "clock.patrol", group=names.get(group, ""), count=len(due),
+                         total=len(mine), days=round(period / 86400), points=shown)
+            if more > 0:
+                text += "\n" + env.t(lang, "clock.patrol_more", count=more)
+            unit.send(self.to_person(user_id, text))
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _tell_unit(self, work: Unit, problem: Problem, key: str, /,
+                         **values: Any) -> None:
+        """The unit's chat at once; its people in private, after quiet hours."""
+        repo, t = work.repo, self.env.t
+        values["point"] = self.dispatch._point_name(problem, None)
+        chat = await repo.supervision.unit_chat(problem.unit_id)
+        if chat is not None:
+            work.send(ui.message(chat, t(self.env.config.default_language, key, **values)))
+        for member in await repo.supervision.members(problem.unit_id):
+            person = await repo.people.user(member)
+            if person is not None and person.started and not person.blocked:
+                lang = t.language_for(person.language, None)
+                work.send(self.to_person(member, t(lang, key, **values)))
+
+    def _to(self, chat_id: int, text: str) -> Outgoing:
+        """A group at once, a person after quiet hours."""
+        return self.to_person(chat_id, text) if chat_id > 0 else ui.message(chat_id, text)
+
+    async def _language(self, repo: Repo, chat_id: int) -> str:
+        if chat_id < 0:
+            return self.env.config.default_language
+        return await self.loop.language_of(repo, chat_id)
+
+    def _when(self, moment: float) -> str:
+        return render.local_time(self.env, moment)
