@@ -240,12 +240,17 @@ async def test_a_dialog_survives_reopening_the_database(tmp_path: Path) -> None:
 async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
     db: Database,
 ) -> None:
-    """ChatMigrated moves bindings, cards and pending messages to the new id."""
+    """ChatMigrated moves bindings (a category's, a team's, a unit's), cards and pending
+    messages to the new id."""
     async with db.transaction() as repo:
         await repo.areas.bind("elderly", "", -5, "Elderly volunteers", 1, NOW)
         await repo.outbox.enqueue([Outgoing(-5, "sendMessage", {"chat_id": -5, "text": "x"})], NOW)
+        await repo.activities.bind_team("red-vest", -5, "Red vests", 1, NOW)
+        await repo.supervision.bind_unit("office", -5, "Office", 1, NOW)
         await repo.outbox.move_chat(-5, -1005)
         assert await repo.areas.bindings() == {("elderly", ""): -1005}
+        assert await repo.activities.team_group("red-vest") == -1005
+        assert await repo.supervision.unit_chat("office") == -1005
         (row,) = await repo.outbox.pending_outbox_head(NOW, 5)
     assert row.chat_id == -1005 and row.payload["chat_id"] == -1005
 

@@ -154,6 +154,10 @@ class OutboxRepo(Aggregate):
         self._write(
             "UPDATE cards SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
         )
+        # Loops 2 and 3: a team's and a unit's group, and the cards posted in them.
+        for table in ("team_groups", "unit_chats", "activity_posts", "problem_posts"):
+            self._write(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?",
+                        (new_chat_id, old_chat_id))
 
     async def outbox_status_counts(self) -> dict[str, int]:
         """Count outbox calls by status (pending, sent, failed)."""
