@@ -158,6 +158,8 @@ async def test_every_bad_toproblem_gets_one_line_and_changes_nothing(town: Town)
     await answer(f"/toproblem {ref} alley-01", "citizen was told")
     await answer(f"/toproblem {ref} alley-01",
                  f"Request {ref} is handed to supervision (a responsible unit): only")
+    # Nor can it go back to the volunteers: the unit does it and the inspector checks it.
+    await answer(f"/reopen {ref} still broken", f"{ref} was handed to a responsible unit")
     # An area admin of Guangminglu: not a request of Zhongxinjie, not a point there.
     liming = town.sb.add_user("Liming", language_code="en", username="liming")
     await open_bot(liming)

@@ -230,6 +230,10 @@ class Casework:
         if isinstance(found, list):
             return found
         before, reason = found
+        if before.status == CANCELLED and before.cancelled_by == "supervision":
+            # Handed to a responsible unit (/toproblem): the unit rectifies it and the citizen
+            # rates it at the re-check; volunteers taking it up again would do the work twice.
+            return self._say(actor, t(lang, "casework.reopen_handed", ref=before.ref))
         now = env.now()
         reopened = (before.status in REOPENABLE
                     and await repo.requests.reopen_by_admin(before.id, now))
