@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) -m bench.storage --requests 50000
 	$(PY) -m bench.seed_year --requests 1000
 	$(PY) -m bench.activities_year --activities 200
+	$(PY) -m bench.supervision_year --weeks 8
 
 # The drills of issue 17 (docs/decisions.md, "Drills"): the bot as a real process through a
 # 5-minute network outage, kill -9 during a backup, a full disk (a tmpfs: root only, else

@@ -113,3 +113,25 @@ def test_the_drills_run_from_the_command_line_and_exit_0_when_every_invariant_ho
     assert any("requests: 6 in the database of 6 filed" in line for line in lines), lines
     assert lines[-1].startswith("drills: 1 passed (kills), 0 failed")
     assert lines[-1].endswith("-> all invariants held")
+
+
+def test_the_supervision_year_bench_runs_its_sstats_equal_the_truth_nothing_refused() -> None:
+    """At a tiny size (3 weeks of the campaign: 1,005 visits, 15 problems, 2 of them rejected
+    once; every call checked against the Bot API spec): every problem is reported, received,
+    rectified and passed, `/sstats 2026` equals the replayed truth line by line, tally() over
+    the database and every problem's row too, nothing is left unsent and no call is refused.
+    Its "429s 0" is by construction (the in-process API has no flood limits), not a finding."""
+    result = subprocess.run([sys.executable, "-m", "bench.supervision_year", "--weeks", "3",
+                             "--validate"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "15 problems reported of 15 planned" in out, out
+    assert "rows and tally() equal to the replayed ones: yes" in out, out
+    assert "equals the replayed truth line by line: yes" in out, out
+    assert ", 0 pending, 0 failed" in out and "429s received: 0" in out, out
+    for word in ("calls refused", "LOST", "WRONG", "DIFFERS"):
+        assert word not in out, out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("supervision year: 3 weeks, 1,005 visits, 15 problems"), summary
+    assert "429s 0, stats match: yes -> goal met" in summary, summary
