@@ -52,6 +52,19 @@ def clip(text: str, limit: int) -> str:
     return text[:end].rstrip() + "…"
 
 
+def _clip_html(text: str, limit: int) -> str:
+    """Clip HTML text without leaving half a tag or half an entity at the cut."""
+    cut = clip(text, limit)
+    if cut == text:
+        return text
+    body = cut[:-1]  # without the "…"
+    for opener, closer in (("<", ">"), ("&", ";")):
+        start = body.rfind(opener)
+        if start != -1 and closer not in body[start:]:
+            body = body[:start]
+    return body.rstrip() + "…"
+
+
 def message(
     chat_id: int,
     text: str,
@@ -64,10 +77,11 @@ def message(
     post_id: int | None = None,
     problem_post_id: int | None = None,
 ) -> Outgoing:
-    """A sendMessage call in HTML."""
+    """A sendMessage call in HTML (cut at Telegram's 4,096 units rather than refused: a
+    reply that quotes a long answer back must still arrive)."""
     payload: dict[str, Any] = {
         "chat_id": chat_id,
-        "text": text,
+        "text": text if len(text) <= TEXT_MAX // 2 else _clip_html(text, TEXT_MAX),
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": True},
     }
@@ -89,11 +103,12 @@ def photo(
     card_id: int | None = None,
     post_id: int | None = None,
 ) -> Outgoing:
-    """A sendPhoto call with an HTML caption."""
+    """A sendPhoto call with an HTML caption (cut at Telegram's 1,024 units)."""
     payload: dict[str, Any] = {
         "chat_id": chat_id,
         "photo": file_id,
-        "caption": caption,
+        "caption": (caption if len(caption) <= CAPTION_MAX // 2
+                    else _clip_html(caption, CAPTION_MAX)),
         "parse_mode": "HTML",
     }
     if markup is not None:

@@ -607,3 +607,62 @@ async def test_a_request_draft_under_the_publishing_dialog_comes_back(town: Town
     await leader.wait_for(text="Now, back to your unfinished request.")
     await leader.wait_for(text="describe the problem")
     await town.volunteers.wait_for(text="Volunteers wanted")
+
+
+
+async def test_a_poster_album_with_a_caption_gives_one_poster_and_the_description(
+    town: Town,
+) -> None:
+    """Three photos sent together at the poster step: the first is the poster, the others
+    are passed over without a word each, and the caption is the description."""
+    leader = town.vol1
+    await open_bot(leader)
+    await leader.send("/publish")
+    await leader.wait_for(text="1/12")
+    await leader.send(TITLE)
+    await leader.wait_for(text="4/12")
+    await leader.send(PLACE)
+    await leader.wait_for(text="5/12")
+    await leader.press("Skip ⏭")
+    await leader.wait_for(text="6/12")
+    await leader.send("2026-06-13 09:00")
+    await leader.wait_for(text="7/12")
+    await leader.send("11:30")
+    await leader.wait_for(text="8/12")
+    await leader.send("5")
+    await leader.wait_for(text="9/12")
+    await leader.press("🙋 I lead it")
+    await leader.wait_for(text="10/12")
+    await leader.press("No theme")
+    await leader.wait_for(text="11/12")
+    await leader.send_album(3, caption="Planting day: gloves and water provided.")
+    preview = await leader.wait_for(text="Preview")
+    assert "gloves and water provided" in (preview.text or "")
+    assert "Poster: attached" in (preview.text or "")
+    assert not [m for m in leader.private.bot_messages()
+                if "Please type the description" in (m.text or "")]
+
+
+async def test_a_very_long_answer_is_quoted_back_short_and_the_reply_arrives(
+    town: Town,
+) -> None:
+    """A 4,000-character answer the dialog cannot use is quoted back cut, so the one line
+    saying what is wrong fits in a message and reaches the organiser."""
+    leader = town.vol1
+    await open_bot(leader)
+    await leader.send("/publish")
+    await leader.wait_for(text="1/12")
+    await leader.send(TITLE)
+    await leader.wait_for(text="4/12")
+    await leader.send(PLACE)
+    await leader.wait_for(text="5/12")
+    await leader.press("Skip ⏭")
+    await leader.send("2026-06-13 09:00")
+    await leader.wait_for(text="7/12")
+    await leader.send("11:30")
+    await leader.wait_for(text="8/12")
+    await leader.send("5")
+    await leader.wait_for(text="9/12")
+    await leader.send("@" + "x" * 4000)
+    reply = await leader.wait_for(text="I do not know")
+    assert len(reply.text or "") < 400

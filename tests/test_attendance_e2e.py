@@ -290,3 +290,29 @@ async def test_stats_and_the_export_count_activities_attendance_and_hours(town: 
     await town.grandma.send("/stats 2026-06")
     theirs = await town.grandma.wait_for(text="统计")
     assert "志愿服务活动" not in (theirs.text or "")
+
+
+async def test_a_cancelled_activitys_old_controls_confirm_nothing_and_mark_no_one_absent(
+    town: Town,
+) -> None:
+    """After a cancel the organiser's first controls message still has its buttons: they
+    are refused, so nobody becomes a no-show of an activity that never took place."""
+    await signed_up(town, town.vol2)
+    await town.vol1.press("❌ Cancel the activity")
+    await town.vol1.wait_for(text="will be told")
+    await town.vol1.press("Yes, cancel it")
+    await town.vol2.wait_for(text="is cancelled")
+    town.clock.set(at(11, 40))
+    refused = await (await town.vol1.press_data("aman:1:confirm")).answer()
+    assert refused.show_alert and "cancelled already" in (refused.text or "")
+    forged = await (await town.vol1.press_data("aconf:1")).answer()
+    assert forged.show_alert and "cancelled already" in (forged.text or "")
+    await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 came anyway")
+    await town.vol1.wait_for(text="cancelled already")
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        (signup,) = await repo.activities.signups(1) or [None]
+        activity = await repo.activities.activity(1)
+    assert activity is not None and activity.confirmed_at is None
+    assert signup is not None and not signup.no_show

@@ -63,6 +63,8 @@ class Attendance:
         if activity is None or not await self.publishing.may_manage(unit, unit.user_id,
                                                                     activity):
             return Answer(unit.t("manage.not_yours"), alert=True)
+        if activity.status == ACTIVITY_CANCELLED:  # an old control of a cancelled activity
+            return Answer(unit.t("manage.already_cancelled"), alert=True)
         if action in ("qrin", "qrout"):
             return await self.show_code(unit, activity, action)
         if action == "hand":
@@ -305,6 +307,8 @@ class Attendance:
         if activity is None or not await self.publishing.may_manage(unit, unit.user_id,
                                                                     activity):
             return Answer(unit.t("manage.not_yours"), alert=True)
+        if activity.status == ACTIVITY_CANCELLED:  # nobody could come: nobody is a no-show
+            return Answer(unit.t("manage.already_cancelled"), alert=True)
         if unit.now() < activity.starts_at:
             return Answer(unit.t("attendance.confirm_not_yet"), alert=True)
         people = [s for s in await repo.activities.signups(activity.id) if s.status == SIGNED]
@@ -360,9 +364,13 @@ class Attendance:
         if activity is None or not await self.publishing.may_manage(unit, user_id, activity):
             unit.send(ui.message(user_id, unit.t("manage.not_yours")))
             return
+        if activity.status == ACTIVITY_CANCELLED:
+            unit.send(ui.message(user_id, unit.t("manage.already_cancelled")))
+            return
         person = await self.roles.find_user(repo, args[1])
         if person is None:
-            unit.send(ui.message(user_id, unit.t("publish.unknown_leader", who=args[1])))
+            unit.send(ui.message(user_id, unit.t("publish.unknown_leader",
+                                                 who=ui.clip(args[1], 50))))
             return
         hours = float(args[2].replace(",", "."))
         length = (activity.ends_at - activity.starts_at) / 3600

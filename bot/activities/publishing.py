@@ -42,6 +42,7 @@ CAPACITIES = (10, 20, 30, 50)  # the buttons; any other number is typed
 TEAM_BUTTONS = 8  # more teams than this are found by typing part of the name
 QUARTER_HOUR = 900.0
 DAYS_AHEAD = 366  # an activity more than a year ahead is taken for a typo
+ECHO_MAX = 50  # what a reply quotes back of a typed answer it could not use
 # 2027-03-05 09:00, 2027/3/5 9:00, 3-5 9:00, 3月5日 9点, 2027年3月5日 9:30 (after NFKC, so
 # full-width digits and colons typed with a Chinese keyboard count too).
 _MOMENT = re.compile(r"^(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?\s*"
@@ -127,6 +128,9 @@ class Publishing:
             return [ui.message(user_id, unit.t("publish.dialog_lost"))]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("publish.command_mid_dialog"))]
+        album = dialog.data.get("poster_album")
+        if said.kind == "photo" and album and said.media_group_id == album:
+            return []  # the rest of the poster's album: one poster is enough, said once
         answer = await self._read(unit, dialog, step, said)
         if isinstance(answer, str):  # what is wrong, and the question again
             return [ui.message(user_id, answer, self._step_buttons(unit, dialog, step))]
@@ -183,7 +187,12 @@ class Publishing:
             return unit.t("publish.want_location")
         if step == "poster":
             if said.kind == "photo" and said.file_id:
-                return {"poster": said.file_id}
+                poster: dict[str, Any] = {"poster": said.file_id,
+                                          "poster_album": said.media_group_id}
+                caption = said.text.strip()
+                if caption and ui.units(caption) <= DESCRIPTION_MAX:
+                    poster["description"] = caption  # the caption says what the poster shows
+                return poster
             return unit.t("publish.want_photo")
         if said.kind != "text" or not text:
             return unit.t("publish.want_text", what=unit.t(f"publish.what.{step}"))
@@ -215,7 +224,7 @@ class Publishing:
         if step == "leader":
             person = await self.roles.find_user(unit.repo, text)
             if person is None or not person.started:
-                return unit.t("publish.unknown_leader", who=text)
+                return unit.t("publish.unknown_leader", who=ui.clip(text, ECHO_MAX))
             return {"leader": person.user_id, "leader_name": person.first_name}
         return unit.t("publish.use_buttons")  # theme: buttons only
 
@@ -229,7 +238,7 @@ class Publishing:
         if len(found) == 1:
             return {"team": found[0].id}
         if not found:
-            return unit.t("publish.no_such_team", word=text)
+            return unit.t("publish.no_such_team", word=ui.clip(text, ECHO_MAX))
         return unit.t("publish.several_teams", count=len(found))
 
     async def _find_area(self, unit: ActorUnit, text: str) -> dict[str, Any] | str:
@@ -240,7 +249,7 @@ class Publishing:
         found = [a.id for a in tree.areas.values()
                  if a.id.casefold() == word or any(n.casefold() == word for n in a.names.values())]
         if not found:
-            return unit.t("publish.no_such_area", word=text)
+            return unit.t("publish.no_such_area", word=ui.clip(text, ECHO_MAX))
         if not await self._area_allowed(unit, found[0]):
             return unit.t("publish.area_not_yours", area=render.area_name(
                 self.env, found[0], unit.language))
@@ -329,13 +338,13 @@ class Publishing:
         """Keep the answer, skip the steps that have only one possible answer, and ask the
         next question (or show the preview)."""
         data = {**dialog.data, **answer}
-        step = STEPS[STEPS.index(dialog.step) + 1] if dialog.step != STEPS[-1] else PREVIEW
+        step = _after(dialog.step)
         while step != PREVIEW:
             automatic = await self._only_answer(unit, data, step)
             if automatic is None:
                 break
             data.update(automatic)
-            step = STEPS[STEPS.index(step) + 1]
+            step = _after(step)
         dialog = Dialog(unit.user_id, Flow.PUBLISH, step, data)
         await unit.repo.people.save_dialog(dialog, unit.now())
         if step == PREVIEW:
@@ -361,6 +370,8 @@ class Publishing:
             month = self._month_of(data)
             theme = await self.themes.theme_of(unit, *month, unit.language)
             return {"theme": False} if theme is None else None
+        if step == "description" and data.get("description"):
+            return {"description": data["description"]}  # the poster's caption
         return None
 
     def _question(self, unit: ActorUnit, step: str) -> str:
@@ -695,6 +706,11 @@ class Publishing:
             else:
                 lines.append(unit.t("manage.roster_line", n=number, name=name))
         return [ui.message(unit.user_id, chunk) for chunk in ui.chunks(lines)]
+
+
+def _after(step: str) -> str:
+    """The step after `step` (the preview after the last question)."""
+    return STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else PREVIEW
 
 
 def render_time(env: Env, moment: float) -> str:

@@ -54,7 +54,9 @@ def details(env: Env, activity: Activity, language: str, theme: str | None,
             description_chars: int = 0) -> list[str]:
     """The lines every view of an activity shares, in `language`."""
     t = env.t
-    lines = [t(language, "activities.card_title", title=activity.title)]
+    # What the organiser typed is shown to groups and to anyone in /events: a phone number
+    # typed into it (someone's at the place, say) is masked, as in the description.
+    lines = [t(language, "activities.card_title", title=mask_phones(activity.title))]
     if theme:
         lines.append(t(language, "activities.card_theme", theme=theme))
     team = team_name(env, activity.team_id, language)
@@ -63,7 +65,7 @@ def details(env: Env, activity: Activity, language: str, theme: str | None,
                        area=area_name(env, activity.area_id, language)))
     else:
         lines.append(t(language, "activities.card_team", team=team))
-    lines.append(t(language, "activities.card_place", place=activity.place))
+    lines.append(t(language, "activities.card_place", place=mask_phones(activity.place)))
     lines.append(t(language, "activities.card_when", when=when(env, activity)))
     lines.append(places(env, activity, language))
     description = mask_phones(activity.description)
@@ -104,5 +106,5 @@ def list_line(env: Env, activity: Activity, language: str) -> str:
     """One activity in a list: when, title, where, places."""
     start = datetime.fromtimestamp(activity.starts_at, env.config.timezone)
     return env.t(language, "activities.list_line", id=activity.id, when=f"{start:%m-%d %H:%M}",
-                 title=activity.title, place=activity.place,
+                 title=mask_phones(activity.title), place=mask_phones(activity.place),
                  places=places(env, activity, language))

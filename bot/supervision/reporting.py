@@ -215,7 +215,7 @@ class Reporting:
                  if word == p.id or any(word in name.casefold() for name in p.names.values())]
         if not found:
             return [ui.message(unit.user_id, unit.t("inspect.no_such_point",
-                                                    word=said.text.strip()))]
+                                                    word=ui.clip(said.text.strip(), 50)))]
         if len(found) == 1:
             return await self._at_point(unit, data, found[0])
         return [self._point_choice(unit, data["id"], found, "inspect.found", None)]

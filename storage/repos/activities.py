@@ -193,10 +193,11 @@ class ActivitiesRepo(Aggregate):
 
     async def confirm_attendance(self, activity_id: int, by: int, now: float) -> bool:
         """Mark the attendance list confirmed and everyone signed who never checked in a
-        no-show; False if it was confirmed already."""
+        no-show; False if it was confirmed already (or the activity is cancelled)."""
         if not await self._changed(
                 "UPDATE activities SET confirmed_at = ?, confirmed_by = ?, updated_at = ? "
-                "WHERE id = ? AND confirmed_at IS NULL", (now, by, now, activity_id)):
+                "WHERE id = ? AND confirmed_at IS NULL AND status != ?",
+                (now, by, now, activity_id, ACTIVITY_CANCELLED)):
             return False
         self._write("UPDATE activity_signups SET no_show = 1, changed_at = ? "
                     "WHERE activity_id = ? AND status = ? AND checked_in_at IS NULL",
