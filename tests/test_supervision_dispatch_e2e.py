@@ -448,3 +448,31 @@ async def test_in_chinese_a_member_acts_on_their_own_copy(town: Town) -> None:
     await wang.send(f"/problem {ref}")
     history = await wang.wait_for(text="全过程")
     assert "王奶奶 整改完成（整改后照片 1 张）：摊位已清理" in (history.text or "")
+
+
+async def test_a_request_for_more_time_made_stale_by_a_rejection_cannot_be_approved(
+    town: Town,
+) -> None:
+    """The office asks for more time; before an admin decides, the deadline moves (a
+    rejected re-check sets a new one): the old Approve is refused, the new deadline stands."""
+    c = await cast(town)
+    ref = await report(town, c.li, severity="urgent")
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Need more time" in " ".join(card.buttons))
+    await press(c.zhang, "⏳ Need more time", card)
+    await c.zhang.wait_for(text="why do you need more time")
+    await c.zhang.send("The stall owners need notice")
+    await c.zhang.wait_for(text="Until when?")
+    await c.zhang.send("6-15 18:00")
+    ask = await town.admin_chat.wait_for(text=f"asks for more time on problem {ref}")
+    await rectify(c.zhang, card)
+    question = await c.li.wait_for(text="Is it put right?")
+    await press(c.li, "❌ Reject", question)
+    await c.li.wait_for(text="why is it not put right")
+    await c.li.send("Still there")
+    await c.office.wait_for(text="Still there")
+    due = (await problem(town, ref)).due_at
+    stale = await press(c.admin, "✅ Approve", ask)
+    assert "already decided" in stale
+    assert (await problem(town, ref)).due_at == due and (await problem(town, ref)).extensions == 0

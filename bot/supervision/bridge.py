@@ -30,6 +30,7 @@ from bot.people.roles import Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.dispatch import NOTE_MAX, Dispatch
+from bot.supervision.reporting import PHOTOS_MAX
 from bot.unit import ActorUnit, Unit
 from storage import Problem
 from storage.models import CANCELLED, CLAIMED, DISPATCHED
@@ -111,7 +112,10 @@ class Bridge:
         problem_id = await repo.supervision.report(
             ref=problem_ref, visit_id=visit, point_id=point.id, unit_id=point.unit_id,
             area_id=point.area_id, group_id=group_id, type_code=type_code, severity=severity,
-            note=note, before_photos=list(request.photos), reported_by=unit.user_id, now=now,
+            # At most as many before photos as an inspector's report holds, so the re-check's
+            # album (before and after, at most 10) keeps the unit's after photos.
+            note=note, before_photos=list(request.photos)[:PHOTOS_MAX],
+            reported_by=unit.user_id, now=now,
             receive_due=now + supervision.receive_within, request_id=request.id)
         await repo.supervision.add_event(problem_id, "from_request", unit.user_id, now,
                                          {"request": request.ref})

@@ -449,7 +449,8 @@ class Dispatch:
                                                days=EXTENSION_MAX_DAYS))]
         await self.loop.pop_dialog(repo, user_id, Flow.EXTEND)
         reason = str(dialog.data.get("reason") or "")
-        asked = await repo.supervision.ask_extension(problem.id, user_id, now, until, reason)
+        asked = await repo.supervision.ask_extension(problem.id, user_id, now, until, reason,
+                                                     problem.unit_id, problem.due_at)
         name = await self._name(repo, user_id)
         for chat in self.env.config.admin_chats():
             lang = await self._language(repo, chat)
@@ -550,8 +551,13 @@ class Dispatch:
             return Answer(unit.t("dispatch.no_such_problem"), alert=True)
         if not await self._admin_of(unit, problem):
             return Answer(unit.t("dispatch.admins_only", ref=problem.ref), alert=True)
+        detail = asked[3]
+        # Asked by another unit, or against a deadline that has moved since (a rejection, a
+        # reassignment, another extension): that request no longer stands.
+        stale = (detail.get("unit", problem.unit_id) != problem.unit_id
+                 or detail.get("due", problem.due_at) != problem.due_at)
         if (await repo.supervision.extension_decided(asked_id)
-                or problem.status != PROBLEM_RECEIVED):
+                or problem.status != PROBLEM_RECEIVED or stale):
             return Answer(unit.t("dispatch.extension_decided", ref=problem.ref), alert=True)
         until = float(asked[3]["until"])
         name = await self._name(repo, unit.user_id)
@@ -663,7 +669,9 @@ class Dispatch:
                                         {"problem": problem.id})
             unit.send(ui.message(unit.user_id, unit.t("recheck.ask_reason", ref=problem.ref)))
             return Answer()
-        await repo.supervision.pass_problem(problem.id, unit.user_id, now)
+        if not await repo.supervision.pass_problem(problem.id, unit.user_id, now):
+            return Answer(unit.t("recheck.decided", ref=problem.ref,
+                                 state=unit.t("dispatch.status_passed")), alert=True)
         await repo.timers.cancel_timers(now, problem_id=problem.id)
         await repo.supervision.add_event(problem.id, "passed", unit.user_id, now)
         await self.redraw(unit, problem.id)

@@ -268,12 +268,14 @@ class SupervisionRepo(Aggregate):
         return (int(row[0]), row[1], row[2], json.loads(row[3])) if row is not None else None
 
     async def ask_extension(self, problem_id: int, by: int, now: float, until: float,
-                            reason: str) -> int:
-        """A unit asks for more time: the history's entry, whose id the admins' buttons name."""
+                            reason: str, unit_id: str = "", due_at: float | None = None) -> int:
+        """A unit asks for more time: the history's entry, whose id the admins' buttons name
+        (with the unit and the deadline it was asked against, so a stale request is known)."""
         return await self._inserted(
             "INSERT INTO problem_events (problem_id, at, kind, actor_id, detail) "
             "VALUES (?, ?, 'extension_asked', ?, ?)",
-            (problem_id, now, by, json.dumps({"until": until, "reason": reason},
+            (problem_id, now, by, json.dumps({"until": until, "reason": reason,
+                                              "unit": unit_id, "due": due_at},
                                              ensure_ascii=False)))
 
     async def extension_decided(self, asked_id: int) -> bool:
