@@ -73,9 +73,11 @@ from bench.seed_year import (
     Replay,
     Stuck,
     Waiter,
+    chinese_name,
     has,
     has_prefix,
     keyboard_with,
+    local,
     write_teams,
 )
 from bot.activities.checkin import checkin_payload, credited_hours, derive_secret
@@ -111,22 +113,10 @@ STARTS = ((8, 0), (8, 30), (9, 0), (9, 0), (9, 30), (10, 0), (14, 0), (14, 30), 
 TITLES = ["社区环境整治", "关爱空巢老人", "爱心义剪", "文明交通劝导", "垃圾分类宣传", "义务植树",
           "青少年课业辅导", "政策宣讲进社区", "清洁家园", "敬老院慰问", "防诈骗宣传", "图书整理"]
 PLACES = ["社区服务中心门口", "社区广场", "文化活动室", "敬老院", "小区北门", "公园东门"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
-GIVEN = "秀英桂兰玉梅建国志强丽娟明华海军红霞春生德胜"
 # The fan-out.
 FANOUT_GROUPS = 400
 TELEGRAM_PER_SECOND = 30
 FANOUT_GOAL = 1.10
-
-
-def chinese_name(rng: random.Random) -> str:
-    """A plausible name."""
-    return rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
-
-
-def local(moment: float) -> datetime:
-    """A moment in the district's time."""
-    return datetime.fromtimestamp(moment, TZ)
 
 
 # -- the plan of the year -----------------------------------------------------------------------

@@ -136,6 +136,16 @@ NOTES = {"zh": ["已处理完毕", "已送到老人家里", "已联系物业解�
 STREETS = ["光明路", "文化路", "建设路", "振兴路", "龙头路", "青檀路", "君山路", "府前路"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
 GIVEN = "秀英桂兰玉梅建国志强丽娟明华海军红霞春生德胜"
+
+
+def chinese_name(rng: random.Random) -> str:
+    """A plausible Chinese name (the other years' replays name their people alike)."""
+    return rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
+
+
+def local(moment: float) -> datetime:
+    """A moment in the district's time."""
+    return datetime.fromtimestamp(moment, TZ)
 EN_NAMES = ["Anna", "Ben", "Chris", "Dana", "Eli", "Fay", "Gus", "Hana"]
 
 class Stuck(Exception):
@@ -940,7 +950,7 @@ class Replay:
         """A plausible first name."""
         if language == "en":
             return rng.choice(EN_NAMES)
-        return rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
+        return chinese_name(rng)
 
     async def setup(self, district: District) -> None:
         """Bind the groups and register the volunteers, through the bot, as people would."""

@@ -72,8 +72,10 @@ from bench.seed_year import (
     Replay,
     Stuck,
     Waiter,
+    chinese_name,
     has,
     has_prefix,
+    local,
 )
 from bot.app import run
 from bot.areas.tree import AreaTree, load_areas
@@ -102,8 +104,6 @@ LATE_SHARE = 0.16  # rectification rounds planned after their deadline
 LATE_RECEIPT_SHARE = 0.05  # cards received after the 4 h the receipt has
 LOCATION_SHARE = 0.3  # visits where the point is picked by sharing a location
 TWO_PROBLEMS = 0.08  # problem visits that find a second problem
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
-GIVEN = "秀英桂兰玉梅建国志强丽娟明华海军红霞春生德胜"
 NOTES = ["人行道上有流动摊贩占道经营，影响行人通行。", "路边垃圾堆积未及时清运，有异味。",
          "垃圾桶满溢，垃圾暴露在外。", "墙面和电线杆上有小广告。", "护栏损坏，存在安全隐患。",
          "绿化带内有杂物和建筑垃圾。"]
@@ -113,16 +113,6 @@ REASONS = ["现场仍有残留垃圾，整改不到位。", "摊贩仍在原处�
            "小广告只清除了一部分。"]
 REF = re.compile(r"D\d{4}-\d{5,6}")
 TAGS = re.compile(r"<[^>]+>")
-
-
-def chinese_name(rng: random.Random) -> str:
-    """A plausible name."""
-    return rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
-
-
-def local(moment: float) -> datetime:
-    """A moment in the district's time."""
-    return datetime.fromtimestamp(moment, TZ)
 
 
 # -- the registers, as the benchmark reads them ---------------------------------------------------

@@ -27,9 +27,8 @@ async def theme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     assert query is not None
     draft, action = callback_args(update)
-    message = query.message
-    if message is None:  # too old for Telegram to tell us where it was
-        await errors.stale_button(update, context)
+    message = await errors.pressed_message(update, context)
+    if message is None:
         return
     result = await svc.run(who(update), svc.themes.decide, draft, action == "save",
                            message.chat.id, message.message_id)
@@ -48,9 +47,8 @@ async def publish_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     assert query is not None
     draft, action, arg = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     result = await svc.run(who(update), svc.publishing.on_button, draft, action, arg,
                            message.chat.id, message.message_id)
@@ -73,9 +71,8 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     assert query is not None
     activity, choice = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     result = await svc.run(who(update), svc.publishing.cancel, int(activity), choice == "y",
                            message.chat.id, message.message_id)
@@ -110,9 +107,8 @@ async def quit_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     assert query is not None
     (activity,) = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     result = await svc.run(who(update), svc.signups.quit, int(activity), message.chat.id,
                            message.message_id)
@@ -211,9 +207,8 @@ async def call_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     assert query is not None
     draft, action, arg = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     result = await svc.run(who(update), svc.calls.on_button, draft, action, arg,
                            message.chat.id, message.message_id)
@@ -233,9 +228,8 @@ async def cant_come_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     assert query is not None
     (call_id,) = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     await answer(update, await svc.run(who(update), svc.calls.withdraw, int(call_id),
                                        message.chat.id, message.message_id))
@@ -254,9 +248,8 @@ async def call_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     query = update.callback_query
     assert query is not None
     call_id, choice = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     await answer(update, await svc.run(who(update), svc.calls.cancel, int(call_id),
                                        choice == "y", message.chat.id, message.message_id))
@@ -289,9 +282,8 @@ async def honour_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     assert query is not None
     draft, action, arg = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     result = await svc.run(who(update), svc.honours.on_button, draft, action, arg,
                            message.chat.id, message.message_id)
@@ -304,9 +296,8 @@ async def revoke_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     assert query is not None
     honour_id, choice = callback_args(update)
-    message = query.message
+    message = await errors.pressed_message(update, context)
     if message is None:
-        await errors.stale_button(update, context)
         return
     result = await svc.run(who(update), svc.honours.revoke, int(honour_id), choice,
                            message.chat.id, message.message_id)

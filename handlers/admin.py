@@ -168,9 +168,8 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     assert query is not None
     broadcast_id, action = callback_args(update)
-    message = query.message
-    if message is None:  # too old for Telegram to tell us where it was
-        await errors.stale_button(update, context)
+    message = await errors.pressed_message(update, context)
+    if message is None:
         return
     result = await svc.run(who(update), svc.admin.decide_broadcast, int(broadcast_id),
                            action == "send", message.chat.id, message.message_id)

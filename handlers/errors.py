@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from telegram import Update
+from telegram import MaybeInaccessibleMessage, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -13,6 +13,17 @@ from handlers.common import services, who
 from storage import is_full
 
 log = logging.getLogger(__name__)
+
+
+async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
+                          ) -> MaybeInaccessibleMessage | None:
+    """The message under a pressed button, or None once the presser has been told the
+    button is too old (Telegram no longer says where it was)."""
+    query = update.callback_query
+    assert query is not None
+    if query.message is None:
+        await stale_button(update, context)
+    return query.message
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -72,14 +72,12 @@ async def due(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def problem_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Received, Rectified, Not ours or Need more time on a unit's card."""
     svc = services(context)
-    query = update.callback_query
-    assert query is not None
     problem, action = callback_args(update)
-    if query.message is None:  # too old for Telegram to say where it was
-        await errors.stale_button(update, context)
+    message = await errors.pressed_message(update, context)
+    if message is None:
         return
     await answer(update, await svc.run(who(update), svc.dispatch.on_card, int(problem), action,
-                                       query.message.chat.id))
+                                       message.chat.id))
 
 
 async def recheck_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -93,29 +91,23 @@ async def recheck_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def reassign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A unit's button under a returned problem, for the admins."""
     svc = services(context)
-    query = update.callback_query
-    assert query is not None
     problem, unit_id = callback_args(update)
-    if query.message is None:
-        await errors.stale_button(update, context)
+    message = await errors.pressed_message(update, context)
+    if message is None:
         return
     await answer(update, await svc.run(who(update), svc.dispatch.on_reassign, int(problem),
-                                       unit_id, query.message.chat.id,
-                                       query.message.message_id))
+                                       unit_id, message.chat.id, message.message_id))
 
 
 async def extension_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Approve or Refuse under a unit's request for more time."""
     svc = services(context)
-    query = update.callback_query
-    assert query is not None
     asked, choice = callback_args(update)
-    if query.message is None:
-        await errors.stale_button(update, context)
+    message = await errors.pressed_message(update, context)
+    if message is None:
         return
     await answer(update, await svc.run(who(update), svc.dispatch.on_extension, int(asked),
-                                       choice == "y", query.message.chat.id,
-                                       query.message.message_id))
+                                       choice == "y", message.chat.id, message.message_id))
 
 
 async def problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

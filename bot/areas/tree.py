@@ -153,17 +153,26 @@ def load_areas(path: Path) -> AreaTree:
     return AreaTree(areas, roots[0])
 
 
-def _coordinate(path: Path, line: int, lat: str, lon: str) -> tuple[float | None, float | None]:
+def read_coordinate(lat: str, lon: str) -> tuple[float | None, float | None]:
+    """A map point from two CSV cells (both empty: none); ValueError saying what is wrong
+    (the area file and the supervision registers add their file and line)."""
     if not lat and not lon:
         return None, None
     try:
         latitude, longitude = float(lat), float(lon)
     except ValueError:
-        raise AreaError(f"{path}:{line}: lat and lon must both be numbers or both empty "
-                        f"(got {lat!r}, {lon!r})") from None
+        raise ValueError(f"lat and lon must both be numbers or both empty "
+                         f"(got {lat!r}, {lon!r})") from None
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise AreaError(f"{path}:{line}: coordinate {latitude}, {longitude} is out of range")
+        raise ValueError(f"coordinate {latitude}, {longitude} is out of range")
     return latitude, longitude
+
+
+def _coordinate(path: Path, line: int, lat: str, lon: str) -> tuple[float | None, float | None]:
+    try:
+        return read_coordinate(lat, lon)
+    except ValueError as exc:
+        raise AreaError(f"{path}:{line}: {exc}") from None
 
 
 def _check_acyclic(path: Path, areas: dict[str, Area], lines: dict[str, int], root: str) -> None:

@@ -10,15 +10,10 @@ the centre admins'. Names of volunteers are in neither: these are counts.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-from openpyxl import Workbook
 
 from bot import ui
 from bot.activities import render as activity_render
@@ -26,6 +21,7 @@ from bot.activities.themes import MonthThemes
 from bot.context import Env
 from bot.reports import charts
 from bot.reports.periods import Period, looks_like_period, parse_period
+from bot.reports.tables import write_table
 from bot.requests import render
 from bot.schedule.jobs import Jobs
 from bot.unit import ActorUnit, Unit
@@ -208,7 +204,7 @@ class ActivityFigures:
         table = [self._header(lang)] + [self._values(row, themes, lang) for row in rows]
         csv_path = self.jobs.file_path(job, "activities.csv")
         xlsx_path = self.jobs.file_path(job, "activities.xlsx")
-        await asyncio.to_thread(_write, table, csv_path, xlsx_path)
+        await asyncio.to_thread(write_table, table, csv_path, xlsx_path)
         stem = f"activities-{p['period']}".replace("..", "_")
         caption = self.env.t(lang, "activity_stats.caption", period=p["period"], area=p["area"],
                              rows=len(rows))
@@ -252,24 +248,3 @@ def _tally(rows: list[Any], key: Any) -> dict[Any, tuple[int, float]]:
         counts[key(row)] += 1
         hours[key(row)] += float(row["hours"])
     return {k: (counts[k], hours[k]) for k in counts}
-
-
-def _write(table: list[list[Any]], csv_path: Path, xlsx_path: Path) -> None:
-    """The same table as CSV (UTF-8 with a BOM, so Excel reads the Chinese) and XLSX."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for values in table:
-        writer.writerow([_safe(v) for v in values])
-    csv_path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet()
-    for values in table:
-        sheet.append([_safe(v) for v in values])
-    book.save(xlsx_path)
-
-
-def _safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is written as text (=, +, -, @ first)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value

@@ -14,7 +14,6 @@ import csv
 import io
 import logging
 import os
-import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from bot.people.roles import Role, Roles
 from bot.reports.activities import ActivityFigures
 from bot.reports.periods import Period, looks_like_period, parse_period
 from bot.reports.supervision import SupervisionFigures
+from bot.reports.tables import safe as _safe
 from bot.requests import render
 from bot.schedule.jobs import Jobs
 from bot.unit import ActorUnit
@@ -55,7 +55,6 @@ COLUMNS = ("ref", "category", "category_name", "area", "area_name", "status", "c
            "created", "dispatched", "claimed", "done", "confirmed", "closed", "cancelled")
 FIRST_TIME = COLUMNS.index("created")
 WIDTHS = (13, 16, 16, 16, 28, 16, 16, 12, 16, 12, 18, 7, 7, *([20] * 7))
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # openpyxl refuses these
 
 
 @dataclass(frozen=True)
@@ -152,16 +151,6 @@ def _values(row: tuple[Any, ...], labels: Labels, tz: ZoneInfo) -> tuple[list[An
     text = ["" if v is None else v for v in leading]
     text += ["" if m is None else m.isoformat(" ") for m in moments]
     return text, [*leading, *moments]
-
-
-def _safe(value: str | None) -> str | None:
-    """Text fit for a spreadsheet: no control characters, and never read as a formula."""
-    if not value:
-        return value
-    value = _ILLEGAL_XML.sub("", value)
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 class _CsvParts:

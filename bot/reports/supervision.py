@@ -33,13 +33,10 @@ before and after photos to whoever may see it (/problem's audience), in private.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from bot import ui
@@ -49,6 +46,7 @@ from bot.reports import charts
 from bot.reports.charts import Bar, Panel
 from bot.reports.periods import Period, looks_like_period, parse_period
 from bot.reports.stats import Scope, Statistics
+from bot.reports.tables import write_table
 from bot.requests import render
 from bot.schedule.jobs import Jobs
 from bot.supervision.dispatch import problem_link
@@ -558,29 +556,6 @@ COLUMNS = ("ref", "reported", "point_id", "point", "kind", "area", "unit_id", "u
            "severity", "status", "group", "received", "due", "rectified", "passed",
            "rejections", "extensions", "on_time", "days_overdue", "before_photos",
            "after_photos", "photos")
-
-
-def write_table(table: list[list[Any]], csv_path: Path, xlsx_path: Path) -> None:
-    """The same table as CSV (UTF-8 with a BOM, so Excel reads the Chinese) and XLSX."""
-    from openpyxl import Workbook  # loaded when an export is first written, not at start
-
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for values in table:
-        writer.writerow([_safe(v) for v in values])
-    csv_path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet()
-    for values in table:
-        sheet.append([_safe(v) for v in values])
-    book.save(xlsx_path)
-
-
-def _safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is written as text (=, +, -, @ first)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def _params(period: Period, scope: Scope) -> dict[str, Any]:

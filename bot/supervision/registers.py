@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.areas.tree import AreaTree
+from bot.areas.tree import AreaTree, read_coordinate
 
 POINT_COLUMNS = ("id", "name_zh", "name_en", "kind", "area_id", "unit_id", "road_chief",
                  "lat", "lon")
@@ -226,13 +226,7 @@ def _load_points(path: Path, areas: AreaTree, units: dict[str, Unit]) -> dict[st
 
 
 def _coordinate(path: Path, line: int, lat: str, lon: str) -> tuple[float | None, float | None]:
-    if not lat and not lon:
-        return None, None
     try:
-        latitude, longitude = float(lat), float(lon)
-    except ValueError:
-        raise RegisterError(f"{path}:{line}: lat and lon must both be numbers or both empty "
-                            f"(got {lat!r}, {lon!r})") from None
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise RegisterError(f"{path}:{line}: coordinate {latitude}, {longitude} is out of range")
-    return latitude, longitude
+        return read_coordinate(lat, lon)
+    except ValueError as exc:
+        raise RegisterError(f"{path}:{line}: {exc}") from None
