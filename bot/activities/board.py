@@ -91,15 +91,17 @@ class Board:
                 unit.send(ui.message(chat, text, markup, purpose="post", post_id=post_id))
         return len(chats)
 
-    async def redraw(self, unit: Unit, activity_id: int) -> None:
-        """Queue the current state of an activity's cards (places, status, details)."""
+    async def redraw(self, unit: Unit, activity_id: int) -> Activity | None:
+        """Queue the current state of an activity's cards (places, status, details); the
+        activity as drawn, for the caller's own messages (None: gone, or a call)."""
         activity = await unit.repo.activities.activity(activity_id)
         if activity is None or activity.is_call:  # a call's cards are bot/activities/calls.py's
-            return
+            return None
         text, markup = await self._card(unit, activity)
         for post in await unit.repo.activities.posts(activity.id):
             shown = ui.clip(text, ui.CAPTION_MAX) if post.kind == "photo" else text
             unit.send(ui.post_edit(post.chat_id, post.id, shown, markup))
+        return activity
 
     async def _card(self, unit: Unit, activity: Activity) -> tuple[str, dict[str, object] | None]:
         lang = self.env.config.default_language

@@ -574,8 +574,7 @@ class Publishing:
                    else await repo.activities.reopen_signup(activity.id, unit.now()))
         if not changed:
             return Answer(unit.t(f"manage.already_{action}"), alert=True)
-        await self.board.redraw(unit, activity.id)
-        fresh = await repo.activities.activity(activity.id)
+        fresh = await self.board.redraw(unit, activity.id)
         assert fresh is not None
         unit.send(ui.message(unit.user_id, unit.t(f"manage.done_{action}", title=activity.title),
                              self.controls(unit, fresh)))

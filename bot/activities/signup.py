@@ -67,8 +67,7 @@ class Signups:
                           alert=True)
         waiting = activity.places_left == 0
         await repo.activities.sign_up(activity.id, unit.user_id, waiting, unit.now())
-        await self.board.redraw(unit, activity.id)
-        fresh = await repo.activities.activity(activity.id)
+        fresh = await self.board.redraw(unit, activity.id)
         assert fresh is not None
         unit.send(await self.confirmation(unit, fresh, WAITING if waiting else SIGNED))
         return Answer(unit.t("signup.waiting_toast" if waiting else "signup.signed_toast"))
