@@ -263,11 +263,13 @@ async def serve(
     ops = services.ops
     ops.receiver = receiver
     await ops.start()
-    if on_ready is not None:
-        on_ready(services)
     try:
+        await services.web.start()
+        if on_ready is not None:
+            on_ready(services)
         await _serve_until_stopped(app, services, receiver, stop)
     finally:
+        await services.web.stop()
         await ops.stop()
 
 

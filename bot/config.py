@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
 import tomllib
@@ -22,6 +23,7 @@ from bot.supervision.registers import (
     load_problem_types,
     load_registers,
 )
+from storage.models import API_CLIENT_IDS_BELOW
 
 LANGUAGES = ("zh", "en")
 # The severities of a supervision problem (each named in the catalogs); the config sets
@@ -131,6 +133,44 @@ class Http:
 
     host: str | None = None
     port: int = 0
+
+
+_CLIENT_ID_SHAPE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+API_KEY_MIN = 24  # characters: a key is a shared secret, not a password to remember
+
+
+@dataclass(frozen=True)
+class Open311Client:
+    """A channel allowed to file requests through the Open311 API (a hotline, a web form)."""
+
+    id: str  # short and stable: it names the channel on the requests it files
+    name: str
+    key: str = field(repr=False)  # never in a log line or a traceback's locals
+
+    @property
+    def user_id(self) -> int:
+        """The pseudo user who owns this client's requests (stable: derived from the id)."""
+        digest = hashlib.sha256(f"open311:{self.id}".encode()).digest()
+        return API_CLIENT_IDS_BELOW - 1 - int.from_bytes(digest[:4], "big")
+
+
+@dataclass(frozen=True)
+class Open311:
+    """The Open311 GeoReport v2 API on the public web server: off unless enabled."""
+
+    enabled: bool = False
+    clients: tuple[Open311Client, ...] = ()
+    # Where a posted request without a point inside the area file goes (None: the district).
+    default_area: str | None = None
+
+
+@dataclass(frozen=True)
+class Web:
+    """The public web server (`listen`): off unless set; the features it serves."""
+
+    host: str | None = None
+    port: int = 0
+    open311: Open311 = field(default_factory=Open311)
 
 
 @dataclass(frozen=True)
@@ -269,6 +309,7 @@ class Config:
     supervision: Supervision = field(default_factory=Supervision)
     backups: Backups = field(default_factory=Backups)
     http: Http = field(default_factory=Http)
+    web: Web = field(default_factory=Web)
     retention: Retention = field(default_factory=Retention)
     mode: str = "polling"  # how updates arrive: "polling" (getUpdates) or "webhook"
     webhook: Webhook | None = None  # set in webhook mode only
@@ -371,6 +412,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         supervision=_supervision(reader.table("supervision"), base_dir, areas),
         backups=_backups(reader.table("backup"), base_dir),
         http=_http(reader.table("http")),
+        web=_web(reader.table("web"), base_dir, areas),
         retention=_retention(reader.table("retention")),
         mode=mode,
         webhook=_webhook(reader.table("webhook"), env, mode,
@@ -404,7 +446,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
                                         "areas", "volunteers", "categories", "backup",
                                         "http", "retention", "webhook", "activities",
-                                        "supervision"})
+                                        "supervision", "web"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
     hook = config.webhook
@@ -412,6 +454,12 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
             and (hook.host, hook.port) == (config.http.host, config.http.port):
         raise ConfigError("webhook.listen: the same address as http.listen; give each its own "
                           "port (the webhook faces the proxy, /healthz stays private)")
+    public = config.web.host, config.web.port
+    if config.web.host is not None and config.web.port != 0 and (
+            public == (config.http.host, config.http.port)
+            or (hook is not None and public == (hook.host, hook.port))):
+        raise ConfigError("web.listen: the same address as http.listen or webhook.listen; "
+                          "give the public web server its own port")
     if config.admin_chat_id is None and not config.admin_ids:
         raise ConfigError(
             "bot.admin_ids: name at least one admin (or set bot.admin_chat_id) so that "
@@ -599,6 +647,75 @@ def _http(reader: _Reader) -> Http:
         return Http()
     host, port = _address(reader.key("listen"), listen, "127.0.0.1:9090")
     return Http(host=host, port=port)
+
+
+def _web(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Web:
+    """[web]: the public web server's address, and [web.open311]."""
+    listen = reader.text("listen", "")
+    reader.refuse_unknown(("listen", "open311"))
+    open311 = _open311(reader.table("open311"), base_dir, areas)
+    if not listen:
+        return Web(open311=open311)
+    host, port = _address(reader.key("listen"), listen, "0.0.0.0:8080")
+    return Web(host=host, port=port, open311=open311)
+
+
+def _open311(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Open311:
+    """[web.open311]: on or off, the default area, and the clients with their API keys
+    (inline, or in a clients_file kept out of the repository and readable by the bot only)."""
+    reader.refuse_unknown(("enabled", "clients", "clients_file", "default_area"))
+    default_area = reader.text("default_area", "") or None
+    if default_area is not None and (areas is None or default_area not in areas):
+        raise ConfigError(f"{reader.key('default_area')}: unknown area {default_area!r} "
+                          "(an id from the area file)")
+    entries: list[tuple[str, Any]] = [(reader.key("clients"), c)
+                                      for c in _client_list(reader.key("clients"),
+                                                            reader._raw.get("clients", []))]
+    clients_file = reader.text("clients_file", "")
+    if clients_file:
+        path = Path(clients_file) if Path(clients_file).is_absolute() else base_dir / clients_file
+        key = f"{reader.key('clients_file')}: {path}"
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{key}: file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{key}: not valid TOML: {exc}") from None
+        if set(raw) - {"clients"}:
+            raise ConfigError(f"{key}: only a clients list may be there")
+        entries += [(f"{key}: clients", c) for c in _client_list(key, raw.get("clients", []))]
+    clients: list[Open311Client] = []
+    for key, entry in entries:
+        extra = sorted(set(entry) - {"id", "name", "key"})
+        if extra:
+            raise ConfigError(f"{key}: unknown key {extra[0]!r} (a client has id, name and key)")
+        client_id, name, secret = (entry.get(k) for k in ("id", "name", "key"))
+        if not isinstance(client_id, str) or not _CLIENT_ID_SHAPE.match(client_id):
+            raise ConfigError(f"{key}: a client's id must be short lowercase ASCII, like "
+                              f"\"hotline\" (got {client_id!r})")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{key}: client {client_id!r} needs a name")
+        if not isinstance(secret, str) or len(secret.strip()) < API_KEY_MIN \
+                or secret.strip().upper().startswith("CHANGE-ME"):
+            raise ConfigError(f"{key}: client {client_id!r} needs a key of at least {API_KEY_MIN} "
+                              "random characters (e.g. `openssl rand -hex 24`)")
+        client = Open311Client(client_id, name.strip(), secret.strip())
+        for other in clients:
+            if other.id == client.id or other.user_id == client.user_id:
+                raise ConfigError(f"{key}: client {client_id!r} is given twice")
+            if other.key == client.key:
+                raise ConfigError(f"{key}: clients {other.id!r} and {client_id!r} share a key; "
+                                  "give each its own")
+        clients.append(client)
+    return Open311(enabled=reader.boolean("enabled", False), clients=tuple(clients),
+                   default_area=default_area)
+
+
+def _client_list(key: str, value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
+        raise ConfigError(f"{key}: must be a list of clients like "
+                          "{ id = \"hotline\", name = \"12345\", key = \"…\" }")
+    return value
 
 
 def _address(key: str, listen: str, example: str) -> tuple[str, int]:

@@ -48,6 +48,8 @@ from bot.supervision.reporting import Reporting
 from bot.supervision.roster import SupervisionRoster
 from bot.unit import ActorUnit, Units
 from bot.volunteers.registration import Volunteers
+from bot.web.open311 import Open311Api
+from bot.web.server import WebServer
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -73,6 +75,7 @@ class Services:
     casework: Casework
     menus: CommandMenus
     ops: OpsServer
+    web: WebServer
     personal: PersonalData
     reloader: ConfigReloader
     themes: MonthThemes
@@ -169,6 +172,8 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         casework=Casework(env=env, loop=loop, roles=roles, leave_form=intake.cancel_command),
         menus=command_menus,
         ops=OpsServer(env, sender),
+        # The public web server: each feature a route provider.
+        web=WebServer(env, [Open311Api(env, loop, units)]),
         personal=PersonalData(env),
         reloader=reloader,
         themes=themes,

@@ -16,6 +16,16 @@ CANCELLED = "cancelled"
 OPEN_STATUSES = (DISPATCHED, CLAIMED, DONE)
 ALL_STATUSES = (DISPATCHED, CLAIMED, DONE, CLOSED, CANCELLED)
 
+# Requests filed through the public API (bot/web/open311.py) belong to one pseudo user per
+# client, with an id no Telegram chat can have (Telegram's ids fit in 52 bits, groups' too):
+# the outbox never queues a call to one (storage/repos/outbox.py).
+API_CLIENT_IDS_BELOW = -(2**53)
+
+
+def is_api_client(chat_id: int) -> bool:
+    """Say whether an id is an API client's pseudo user, whom no message can reach."""
+    return chat_id <= API_CLIENT_IDS_BELOW
+
 
 @dataclass(frozen=True)
 class User:

@@ -4,7 +4,7 @@ A unit of work reaches the tables through one repository per aggregate, each in
 storage/repos/: `repo.requests`, `repo.cards`, `repo.people`, `repo.volunteers`,
 `repo.outbox`, `repo.inbox`, `repo.timers`, `repo.areas`, `repo.broadcasts`, `repo.figures`,
 `repo.themes`, `repo.activities`, `repo.calls`, `repo.honours`,
-`repo.supervision`.
+`repo.supervision`, `repo.open311`.
 They share this session, which holds back writes nobody reads until the next statement that
 must answer, so one update costs one trip per read (see Repo).
 """
@@ -31,6 +31,7 @@ from storage.repos.cards import CardsRepo
 from storage.repos.figures import FiguresRepo
 from storage.repos.honours import HonoursRepo
 from storage.repos.inbox import InboxRepo
+from storage.repos.open311 import Open311Repo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.people import Known, KnownUsers, PeopleRepo
 from storage.repos.requests import RequestsRepo
@@ -66,6 +67,7 @@ class Repo:
     supervision = Repository(SupervisionRepo)
     calls = Repository(CallsRepo)
     honours = Repository(HonoursRepo)
+    open311 = Repository(Open311Repo)
 
     def __init__(
         self,

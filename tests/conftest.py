@@ -58,6 +58,7 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     # No daily backup unless a story is about it: each would copy the database once.
     backup = {"keep": 0, **bot.pop("backup", {})}
     http = bot.pop("http", {})
+    web = bot.pop("web", {})
     retention = bot.pop("retention", {})
     webhook = bot.pop("webhook", {})
     activities = bot.pop("activities", {})
@@ -67,6 +68,7 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
         "supervision": supervision,
         "webhook": webhook,
         "http": http,
+        "web": web,
         "retention": retention,
         "backup": backup,
         "areas": areas,

@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.people",),
     ("bot.requests", "bot.volunteers", "bot.activities", "bot.supervision"),
     ("bot.schedule", "bot.delivery"),
-    ("bot.console", "bot.reports", "bot.ops"),
+    ("bot.console", "bot.reports", "bot.ops", "bot.web"),
     ("bot.wiring",),
     ("handlers",),
     ("bot.app",),

@@ -7,6 +7,7 @@ import json
 from storage.models import (
     OutboxRow,
     Outgoing,
+    is_api_client,
 )
 from storage.repos.base import Aggregate
 
@@ -31,6 +32,10 @@ class OutboxRepo(Aggregate):
         if self._session.loose:
             raise TypeError("an insert is not idempotent: it cannot travel loose")
         for m in messages:
+            if is_api_client(m.chat_id):
+                # An API client's request: its citizen steps (receipt, rating, reminders) have
+                # nobody to reach; the auto-close timer ends them. Nothing is queued.
+                continue
             not_before = now if m.not_before is None else max(now, m.not_before)
             payload = json.dumps(m.payload, ensure_ascii=False)
             self._session.hold_queued(

@@ -1,0 +1,456 @@
+"""The Open311 GeoReport v2 API: a city's other channels (a 12345 hotline, a web form) file
+requests into the same loop and follow them, in JSON or XML.
+
+Under /open311/v2/: GET services.{fmt}, GET services/{code}.{fmt}, GET requests.{fmt} (with
+the spec's filters, last 90 days and 1000 requests at most by default), GET
+requests/{id}.{fmt}, POST requests.{fmt} with a client's api_key. A posted request is a request
+like any other, owned by the client's pseudo user (config.Open311Client.user_id), dispatched
+to the volunteers' group of its category and area; its citizen steps reach nobody and end by
+the auto-close timer. What the API shows is public: no names, phone numbers or e-mail
+addresses; places only to the street (or the area) and points rounded to about 100 m.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.config import Category, Open311Client
+from bot.context import Env
+from bot.requests import render
+from bot.requests.intake import ADDRESS_MAX, ADDRESS_MIN
+from bot.requests.loop import RequestLoop
+from bot.unit import Units
+from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE, OPEN_STATUSES
+from storage.repos.open311 import OPEN311_EVENT, Published
+
+PREFIX = "/open311/v2"
+FORMATS = ("json", "xml")
+MAX_RESULTS = 1000  # the spec's default ceiling of a GET requests answer
+WINDOW = timedelta(days=90)  # the spec's default span, and the widest one asked for
+MEDIA_URL_MAX = 1000
+CONTACT_PART_MAX = 100  # a name, a phone number or an e-mail address
+# Four decimals of a degree are 11 m; three are 111 m north-south and 95 m east-west here:
+# a point shown publicly is rounded to three, near enough to find a broken lamp, not a door.
+POINT_DECIMALS = 3
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
+# A street's name, the only part of a typed address shown publicly: the text up to the first
+# road word (路 街 道 巷 胡同 弄 里, Road, Street …), before any house, building or room number.
+_STREET_ZH = re.compile(r"^[^\d\s#,，、]{1,30}?(?:大街|大道|胡同|路|街|巷|弄|里)")
+_STREET_EN = re.compile(
+    r"\b((?:[A-Z][A-Za-z'-]*\s+){1,4}(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Way|Boulevard|"
+    r"Blvd|Drive|Dr|Alley|Hutong|Lu|Jie))\b")
+
+
+class Open311Error(Exception):
+    """A refused API call: its HTTP status and the catalog key of its description."""
+
+    def __init__(self, status: int, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.status = status
+        self.key = key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a client posted, checked."""
+
+    category: Category
+    description: str
+    latitude: float | None
+    longitude: float | None
+    address: str | None
+    contact: str | None
+    media_url: str | None
+
+
+Handler = Callable[[web.Request, str, str], Awaitable[tuple[int, Any, str]]]
+
+
+class Open311Api:
+    """The Open311 routes (a route provider of bot.web.server.WebServer)."""
+
+    def __init__(self, env: Env, loop: RequestLoop, units: Units) -> None:
+        self.env = env
+        self.loop = loop
+        self.units = units
+
+    def routes(self) -> Iterable[web.AbstractRouteDef]:
+        """The API's routes, when `[web.open311] enabled`."""
+        if not self.env.config.web.open311.enabled:
+            return []
+        return [
+            web.get(PREFIX + "/services.{fmt}", self._answer(self.services, "services")),
+            web.get(PREFIX + "/services/{code}.{fmt}",
+                    self._answer(self.definition, "service_definition")),
+            web.get(PREFIX + "/requests.{fmt}", self._answer(self.requests, "service_requests")),
+            web.post(PREFIX + "/requests.{fmt}", self._answer(self.post, "service_requests")),
+            web.get(PREFIX + "/requests/{ref}.{fmt}",
+                    self._answer(self.request, "service_requests")),
+        ]
+
+    # -- the HTTP frame: format, language, errors ---------------------------------------
+
+    def _answer(self, handler: Handler, root: str) -> Callable[[web.Request],
+                                                               Awaitable[web.Response]]:
+        async def respond(request: web.Request) -> web.Response:
+            fmt = request.match_info["fmt"]
+            lang = self.env.t.language_for(None, request.query.get("locale"))
+            if fmt not in FORMATS:
+                return self._error("json", lang, Open311Error(404, "open311.error.format"))
+            try:
+                status, body, root_name = await handler(request, fmt, lang)
+            except Open311Error as error:
+                return self._error(fmt, lang, error)
+            return _response(fmt, status, body, root_name or root)
+        return respond
+
+    def _error(self, fmt: str, lang: str, error: Open311Error) -> web.Response:
+        """The spec's error list: [{"code": …, "description": …}] or <errors><error>…."""
+        text = self.env.t.raw(lang, error.key).format(**error.values)
+        return _response(fmt, error.status, [{"code": error.status, "description": text}],
+                         "errors")
+
+    # -- services -------------------------------------------------------------------------
+
+    async def services(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+        """GET services: one service per category."""
+        return 200, [self._service(category, lang) for category in self.env.config.categories], ""
+
+    def _service(self, category: Category, lang: str) -> dict[str, Any]:
+        raw = self.env.t.raw
+        return {
+            "service_code": category.code,
+            "service_name": category.name(lang),
+            "description": raw(lang, "open311.service_description").format(
+                category=category.name(lang)),
+            "metadata": False,  # no attributes: the form asks nothing beyond the standard fields
+            "type": "realtime",
+            "keywords": ",".join(dict.fromkeys(category.names.values())),
+            "group": raw(lang, "open311.group"),
+        }
+
+    async def definition(self, request: web.Request, fmt: str, lang: str
+                         ) -> tuple[int, Any, str]:
+        """GET services/{code}: no attributes (metadata is false); 404 for an unknown code."""
+        category = self.env.config.category(request.match_info["code"])
+        if category is None:
+            raise Open311Error(404, "open311.error.unknown_service",
+                               code=request.match_info["code"])
+        return 200, {"service_code": category.code, "attributes": []}, ""
+
+    # -- requests: reading ----------------------------------------------------------------
+
+    async def requests(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+        """GET requests: by service_request_id (the others ignored, as the spec says), else by
+        service_code, start_date, end_date and status."""
+        query = request.query
+        refs = _list(query.get("service_request_id"))
+        if refs:
+            if len(refs) > MAX_RESULTS:
+                raise Open311Error(400, "open311.error.too_many_ids", most=MAX_RESULTS)
+            async with self.env.db.reading(inline=True) as repo:
+                found = await repo.open311.by_refs(refs)
+            return 200, [self._published(item, lang) for item in found], ""
+        since, until = self._window(query.get("start_date"), query.get("end_date"))
+        statuses = set(_list(query.get("status")))
+        if statuses - {"open", "closed"}:
+            raise Open311Error(400, "open311.error.status")
+        open_ = None if len(statuses) != 1 else statuses == {"open"}
+        async with self.env.db.reading(inline=True) as repo:
+            found = await repo.open311.search(
+                categories=_list(query.get("service_code")), since=since, until=until,
+                open_=open_, limit=MAX_RESULTS)
+        return 200, [self._published(item, lang) for item in found], ""
+
+    def _window(self, start: str | None, end: str | None) -> tuple[float, float]:
+        """The span asked for: the last 90 days by default, and never wider."""
+        since = _moment("start_date", start) if start else None
+        until = _moment("end_date", end) if end else None
+        if since is None and until is None:
+            until = self.env.now()
+        if since is None:
+            assert until is not None
+            since = until - WINDOW.total_seconds()
+        if until is None:
+            until = since + WINDOW.total_seconds()
+        if since > until:
+            raise Open311Error(400, "open311.error.dates_reversed")
+        if until - since > WINDOW.total_seconds():
+            raise Open311Error(400, "open311.error.window", days=WINDOW.days)
+        return since, until
+
+    async def request(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+        """GET requests/{id}: the one request, in a list as the spec shows it."""
+        ref = request.match_info["ref"]
+        async with self.env.db.reading(inline=True) as repo:
+            found = await repo.open311.by_refs([ref])
+        if not found:
+            raise Open311Error(404, "open311.error.unknown_request", ref=ref)
+        return 200, [self._published(found[0], lang)], ""
+
+    def _published(self, item: Published, lang: str) -> dict[str, Any]:
+        """A request as the public sees it: no name, phone or e-mail; a street, not a door;
+        a point rounded to about 100 m."""
+        env, r = self.env, item.request
+        description = r.description
+        if item.media_url and description.endswith("\n" + item.media_url):
+            description = description[:-len(item.media_url) - 1]  # the claimer's copy of it
+        category = env.config.category(r.category)
+        return {
+            "service_request_id": r.ref,
+            "status": "open" if r.status in OPEN_STATUSES else "closed",
+            "status_notes": env.t.raw(lang, _note(r.status, r.closed_how, r.cancelled_by)),
+            "service_name": category.name(lang) if category else r.category,
+            "service_code": r.category,
+            "description": render.mask_phones(description),
+            "agency_responsible": render.area_name(env, r.area_id, lang),
+            "service_notice": None,
+            "requested_datetime": self._iso(r.created_at),
+            "updated_datetime": self._iso(r.updated_at),
+            "expected_datetime": self._iso(item.expected_at) if r.status == CLAIMED else None,
+            "address": public_address(r.address) or (
+                render.area_name(env, r.area_id, lang) if r.area_id else None),
+            "address_id": None,
+            "zipcode": None,
+            "lat": _rounded(r.latitude),
+            "long": _rounded(r.longitude),
+            "media_url": item.media_url,
+        }
+
+    def _iso(self, timestamp: float | None) -> str | None:
+        """ISO 8601 with the district's offset, e.g. 2026-06-10T10:00:00+08:00."""
+        if timestamp is None:
+            return None
+        return datetime.fromtimestamp(timestamp, self.env.config.timezone).isoformat(
+            timespec="seconds")
+
+    # -- requests: filing -----------------------------------------------------------------
+
+    async def post(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+        """POST requests: a client's request into the loop; answers its reference and a
+        notice, as the spec's POST response does."""
+        fields = await _fields(request)
+        client = self._client(fields.get("api_key"))
+        posted = self._posted(fields)
+        area = self._area(posted)
+        async with self.units.for_job() as unit:
+            repo, now = unit.repo, unit.now()
+            await repo.open311.client_user(client.user_id, client.name, now)
+            description = posted.description
+            if posted.media_url:
+                # The claimer and the card read the description: the link rides along.
+                description += "\n" + posted.media_url
+            filed, out = await self.loop.submit(repo, client.user_id, lang, {
+                "category": posted.category.code, "area": area, "description": description,
+                "latitude": posted.latitude, "longitude": posted.longitude,
+                "address": posted.address, "phone": posted.contact})
+            await repo.requests.add_event(filed.id, OPEN311_EVENT, None, now,
+                                          {"client": client.id, "media_url": posted.media_url})
+            unit.send(out)  # the cards; what it says to the client's pseudo user is dropped
+        notice = self.env.t.raw(lang, "open311.notice").format(
+            ref=filed.ref, area=render.area_name(self.env, area, lang))
+        return 201, [{"service_request_id": filed.ref, "service_notice": notice,
+                      "account_id": None}], ""
+
+    def _client(self, key: str | None) -> Open311Client:
+        """The client whose key this is; 403 without one (compared in constant time)."""
+        if not key:
+            raise Open311Error(403, "open311.error.no_key")
+        found = None
+        for client in self.env.config.web.open311.clients:
+            if hmac.compare_digest(client.key.encode(), key.encode()):
+                found = client
+        if found is None:
+            raise Open311Error(403, "open311.error.bad_key")
+        return found
+
+    def _posted(self, fields: Mapping[str, str]) -> Posted:
+        """Check a POST's fields, naming the first one wrong."""
+        config = self.env.config
+        code = fields.get("service_code", "").strip()
+        if not code:
+            raise Open311Error(400, "open311.error.missing", field="service_code")
+        category = config.category(code)
+        if category is None:
+            raise Open311Error(404, "open311.error.unknown_service", code=code)
+        latitude = _coordinate(fields, "lat", 90.0)
+        longitude = _coordinate(fields, "long", 180.0)
+        if (latitude is None) != (longitude is None):
+            raise Open311Error(400, "open311.error.missing",
+                               field="long" if longitude is None else "lat")
+        address = fields.get("address_string", "").strip() or None
+        if latitude is None and address is None:
+            raise Open311Error(400, "open311.error.no_place")
+        if address is not None and not ADDRESS_MIN <= len(address) <= ADDRESS_MAX:
+            raise Open311Error(400, "open311.error.length", field="address_string",
+                               low=ADDRESS_MIN, high=ADDRESS_MAX)
+        description = fields.get("description", "").strip()
+        if not description:
+            raise Open311Error(400, "open311.error.missing", field="description")
+        if len(description) > config.description_max_chars:
+            raise Open311Error(400, "open311.error.length", field="description", low=1,
+                               high=config.description_max_chars)
+        media_url = fields.get("media_url", "").strip() or None
+        if media_url is not None:
+            parts = urlsplit(media_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc \
+                    or len(media_url) > MEDIA_URL_MAX or any(c.isspace() for c in media_url):
+                raise Open311Error(400, "open311.error.media_url", most=MEDIA_URL_MAX)
+        return Posted(category, description, latitude, longitude, address,
+                      _contact(fields), media_url)
+
+    def _area(self, posted: Posted) -> str | None:
+        """The area as the form's location step offers it first (the nearest station to the
+        point), else the configured default area, else the district."""
+        tree = self.env.config.areas
+        if tree is not None and posted.latitude is not None and posted.longitude is not None:
+            nearest = tree.nearest(posted.latitude, posted.longitude, 1)
+            if nearest:
+                return nearest[0].id
+        return self.env.config.web.open311.default_area
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+def public_address(address: str | None) -> str | None:
+    """The street of a typed address, or None if no street name is recognised: what the
+    public may see of where someone lives."""
+    if not address:
+        return None
+    text = address.strip()
+    chinese = _STREET_ZH.match(text)
+    if chinese:
+        return chinese.group(0)
+    english = _STREET_EN.search(text)
+    return english.group(1) if english else None
+
+
+def _note(status: str, closed_how: str | None, cancelled_by: str | None) -> str:
+    """The catalog key of a request's status_notes."""
+    if status == CLOSED:
+        return {"confirmed": "open311.note.confirmed",
+                "unconfirmed": "open311.note.auto_closed"}.get(closed_how or "",
+                                                               "open311.note.closed")
+    if status == CANCELLED:
+        return "open311.note.handed" if cancelled_by == "supervision" else \
+            "open311.note.cancelled"
+    return {DISPATCHED: "open311.note.dispatched", CLAIMED: "open311.note.claimed",
+            DONE: "open311.note.done"}[status]
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, POINT_DECIMALS)
+
+
+def _list(value: str | None) -> list[str]:
+    """A comma-delimited parameter's items."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _moment(name: str, text: str) -> float:
+    """A W3C date-time with its offset (…Z or …+08:00); 400 otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Open311Error(400, "open311.error.date", field=name) from None
+    if moment.tzinfo is None:
+        raise Open311Error(400, "open311.error.date", field=name)
+    return moment.timestamp()
+
+
+def _coordinate(fields: Mapping[str, str], name: str, limit: float) -> float | None:
+    text = fields.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise Open311Error(400, "open311.error.coordinate", field=name) from None
+    if not math.isfinite(value) or abs(value) > limit:
+        raise Open311Error(400, "open311.error.coordinate", field=name)
+    return value
+
+
+def _contact(fields: Mapping[str, str]) -> str | None:
+    """How the claimer reaches the reporter (name · phone · e-mail), kept where a Telegram
+    request keeps its phone: shown to the claimer only, scrubbed by the retention pass."""
+    name = " ".join(part for part in (fields.get("first_name", "").strip(),
+                                      fields.get("last_name", "").strip()) if part)
+    phone, email = fields.get("phone", "").strip(), fields.get("email", "").strip()
+    for field_name, value in (("first_name", name), ("phone", phone), ("email", email)):
+        if len(value) > CONTACT_PART_MAX:
+            raise Open311Error(400, "open311.error.length", field=field_name, low=0,
+                               high=CONTACT_PART_MAX)
+    if phone and not _PHONE.match(phone):
+        raise Open311Error(400, "open311.error.phone")
+    if email and not _EMAIL.match(email):
+        raise Open311Error(400, "open311.error.email")
+    parts = [part for part in (name, phone, email) if part]
+    return " · ".join(parts) if parts else None
+
+
+async def _fields(request: web.Request) -> dict[str, str]:
+    """A POST's fields (a form, url-encoded or multipart), the query's under them; 413 for a
+    body over the server's limit, 400 for a file (media goes by media_url)."""
+    if request.content_length is not None and request.content_length > request.client_max_size:
+        raise Open311Error(413, "open311.error.too_large", most=request.client_max_size // 1024)
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise Open311Error(413, "open311.error.too_large",
+                           most=request.client_max_size // 1024) from None
+    fields = dict(request.query)
+    for name, value in form.items():
+        if not isinstance(value, str):
+            raise Open311Error(400, "open311.error.upload")
+        fields[name] = value
+    return fields
+
+
+def _response(fmt: str, status: int, body: Any, root: str) -> web.Response:
+    """The body as JSON, or as XML under `root` (each list item one element, named as the
+    spec names it)."""
+    if fmt == "json":
+        return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
+                            content_type="application/json", charset="utf-8")
+    return web.Response(status=status, body=to_xml(root, body),
+                        content_type="text/xml", charset="utf-8")
+
+
+# What each list holds, by the list's element name (the spec's XML shape).
+_ITEMS = {"services": "service", "service_requests": "request", "errors": "error",
+          "attributes": "attribute", "values": "value"}
+
+
+def to_xml(root: str, body: Any) -> bytes:
+    """The spec's XML of a JSON-shaped body, with its UTF-8 declaration."""
+    element = ET.Element(root)
+    _fill(element, body)
+    text = ET.tostring(element, encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + text).encode("utf-8")
+
+
+def _fill(element: ET.Element, value: Any) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _fill(ET.SubElement(element, _ITEMS[element.tag]), item)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _fill(ET.SubElement(element, name), item)
+    elif isinstance(value, bool):
+        element.text = json.dumps(value)  # XML Schema's booleans: true, false
+    elif value is not None:
+        element.text = str(value)

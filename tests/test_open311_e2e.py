@@ -1,0 +1,311 @@
+"""The Open311 GeoReport v2 API over real HTTP: the spec's shapes, its errors, and a request
+posted by a hotline that volunteers claim and finish in the sandbox, while nobody writes to the
+hotline's pseudo user and no response shows a name, a phone number or an exact place."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from lxml import etree
+
+from bot.config import API_KEY_MIN, Open311Client
+from bot.web.open311 import public_address
+from tests.conftest import Town
+from tests.flows import card_of, claim, file_request
+
+DATA = Path(__file__).resolve().parent / "data" / "open311"
+SCHEMA = etree.XMLSchema(etree.parse(str(DATA / "georeport-v2.xsd")))
+KEY = "k" * API_KEY_MIN + "-hotline"
+OTHER_KEY = "w" * API_KEY_MIN + "-webform"
+HOTLINE = Open311Client("hotline", "12345 Hotline", KEY)
+V2 = "/open311/v2"
+# What the hotline's caller tells: none of it may appear in a public answer.
+CALLER = {"first_name": "Meiling", "last_name": "Quan", "phone": "13977001234",
+          "email": "meiling.quan@example.org"}
+EXACT = (34.86125, 117.55349)  # a door: published as 34.861, 117.553
+HOUSE = "Jianshe Road No. 12, building 3, room 502"
+
+
+@pytest.fixture
+def town_settings() -> dict[str, Any]:
+    return {"web": {"listen": "127.0.0.1:0", "open311": {
+        "enabled": True,
+        "clients": [{"id": "hotline", "name": "12345 Hotline", "key": KEY},
+                    {"id": "webform", "name": "District web form", "key": OTHER_KEY}]}}}
+
+
+@pytest.fixture
+async def api(town: Town) -> AsyncIterator[TestClient[Any, Any]]:
+    """aiohttp's test client on the running bot's public application (same services)."""
+    services = town.bot.services
+    assert services is not None
+    async with TestClient(TestServer(services.web.application())) as client:
+        yield client
+
+
+def valid_xml(body: bytes) -> etree._Element:
+    """Parse (well formed, UTF-8 declared) and validate against our schema."""
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    document = etree.fromstring(body)
+    assert SCHEMA.validate(document), SCHEMA.error_log
+    return document
+
+
+def shape(element: etree._Element) -> Any:
+    """An XML element's structure: its tag and its children's shapes (text left out)."""
+    return (element.tag, sorted({tag for tag, _ in (shape(c) for c in element)}))
+
+
+async def post(api: TestClient[Any, Any], fmt: str = "json", **fields: Any
+               ) -> aiohttp.ClientResponse:
+    form = {"api_key": KEY, "service_code": "elderly", "description": "Grandpa Wu's door "
+            "lock is broken and he cannot lock up at night.", **fields}
+    return await api.post(f"{V2}/requests.{fmt}", data={k: str(v) for k, v in form.items()
+                                                         if v is not None})
+
+
+async def test_services_and_definitions_have_the_specs_fields_in_json_and_xml(
+        api: TestClient[Any, Any]) -> None:
+    spec = json.loads((DATA / "services.json").read_text("utf-8"))
+    answer = await api.get(f"{V2}/services.json")
+    assert answer.status == 200 and answer.content_type == "application/json"
+    services = await answer.json()
+    assert [s["service_code"] for s in services] == ["elderly", "environment", "legal"]
+    assert all(list(s) == list(spec[0]) for s in services)  # the spec's fields, its order
+    assert services[0]["service_name"] == "Help for the elderly"
+    assert services[0]["metadata"] is False and services[0]["type"] == "realtime"
+    assert "助老服务" in services[0]["keywords"]
+
+    answer = await api.get(f"{V2}/services.xml?locale=zh")
+    assert answer.content_type == "text/xml"
+    document = valid_xml(await answer.read())
+    assert shape(document) == shape(etree.parse(str(DATA / "services.xml")).getroot())
+    assert document.findtext("service/service_name") == "助老服务"
+
+    answer = await api.get(f"{V2}/services/legal.json")
+    assert await answer.json() == {"service_code": "legal", "attributes": []}
+    document = valid_xml(await (await api.get(f"{V2}/services/legal.xml")).read())
+    assert [c.tag for c in document] == ["service_code", "attributes"]
+
+
+async def test_a_hotline_request_reaches_the_volunteers_and_its_status_follows_the_loop(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """POST → the volunteers' group card → Li claims and finishes it → GET shows each step;
+    the rating steps reach nobody and the auto-close ends the request."""
+    await town.vol1.send("/start")
+    await town.vol1.wait_for(text="Choose below")
+    answer = await post(api, lat=EXACT[0], long=EXACT[1], media_url="https://x.example/1.jpg",
+                        **CALLER)
+    assert answer.status == 201
+    posted = await answer.json()
+    spec = json.loads((DATA / "post_response.json").read_text("utf-8"))
+    assert list(posted[0]) == list(spec[0])
+    ref = posted[0]["service_request_id"]
+    assert re.fullmatch(r"\d{4}-\d{6}", ref) and ref in posted[0]["service_notice"]
+
+    card = await card_of(town.volunteers, ref)
+    assert "door lock" in card.text and CALLER["phone"] not in card.text
+    assert "Meiling" not in card.text
+
+    async def status() -> dict[str, Any]:
+        response = await api.get(f"{V2}/requests/{ref}.json")
+        assert response.status == 200
+        return (await response.json())[0]
+
+    waiting = await status()
+    assert (waiting["status"], waiting["status_notes"]) == ("open", "Waiting for a volunteer "
+                                                            "to take it.")
+    assert re.fullmatch(r"2026-06-10T10:0\d:\d\d\+08:00", waiting["requested_datetime"])
+    assert waiting["media_url"] == "https://x.example/1.jpg"
+    assert waiting["description"].endswith("lock up at night.")  # the link is not repeated
+    assert waiting["expected_datetime"] is None
+
+    assert ref in await claim(town.vol1, town.volunteers, card)
+    details = await town.vol1.wait_for(text=CALLER["phone"])  # the claimer may call back
+    assert "Meiling Quan" in details.text and "https://x.example/1.jpg" in details.text
+    taken = await status()
+    assert taken["status"] == "open" and "taken it" in taken["status_notes"]
+    assert taken["expected_datetime"].endswith("+08:00")
+    assert taken["updated_datetime"] >= waiting["updated_datetime"]
+
+    await town.vol1.press("✅ Done", message=details)
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await town.vol1.wait_for(text="marked done")
+    done = await status()
+    assert done["status"] == "open" and "finished" in done["status_notes"]
+
+    await town.tick(hours=25)  # the rating reminder: to nobody
+    await town.tick(hours=48)  # the auto-close
+    closed = await status()
+    assert closed["status"] == "closed"
+    assert closed["status_notes"] == "Closed: finished, not confirmed in time."
+
+    pseudo = HOTLINE.user_id
+    assert pseudo < -(2**53)
+    assert not [call for call in town.sb.calls if str(call[1].get("chat_id")) == str(pseudo)]
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM outbox WHERE chat_id = ?",
+                          (pseudo,)).fetchone() == (0,)
+        assert db.execute("SELECT first_name, started FROM users WHERE user_id = ?",
+                          (pseudo,)).fetchone() == ("12345 Hotline", 0)
+        assert db.execute("SELECT citizen_id FROM requests WHERE ref = ?",
+                          (ref,)).fetchone() == (pseudo,)
+
+
+async def test_requests_are_listed_with_the_specs_fields_and_filters(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    first = (await (await post(api, address_string=HOUSE)).json())[0]["service_request_id"]
+    second = (await (await post(api, service_code="legal", lat=30.5, long=114.3,
+                                api_key=OTHER_KEY)).json())[0]["service_request_id"]
+    telegram = await file_request(town.citizen)  # the Telegram form's request is listed too
+
+    spec = json.loads((DATA / "service_requests.json").read_text("utf-8"))
+    listed = await (await api.get(f"{V2}/requests.json")).json()
+    assert [r["service_request_id"] for r in listed] == [telegram, second, first]
+    assert all(list(r) == list(spec[0]) for r in listed)
+
+    document = valid_xml(await (await api.get(f"{V2}/requests.xml")).read())
+    assert shape(document) == shape(etree.parse(str(DATA / "service_requests.xml")).getroot())
+    assert len(document) == 3
+
+    async def refs(query: str) -> list[str]:
+        response = await api.get(f"{V2}/requests.json?{query}")
+        assert response.status == 200, await response.text()
+        return [r["service_request_id"] for r in await response.json()]
+
+    assert await refs("service_code=legal") == [second]
+    assert await refs("service_code=elderly,legal") == [telegram, second, first]
+    assert await refs(f"service_request_id={first},{second}") == [second, first]
+    assert await refs(f"service_request_id={first}&service_code=legal") == [first]
+    assert await refs("status=closed") == []
+    assert await refs("status=open,closed") == [telegram, second, first]
+    assert await refs("start_date=2026-06-10T09:00:00%2B08:00") == [telegram, second, first]
+    assert await refs("end_date=2026-06-10T01:00:00Z") == []  # 09:00 in Shanghai
+    assert await refs("start_date=2026-03-01T00:00:00Z&end_date=2026-05-01T00:00:00Z") == []
+
+    async with aiohttp.ClientSession() as session:  # the bot's own listening port too
+        port = town.bot.services.web.port if town.bot.services else None
+        async with session.get(f"http://127.0.0.1:{port}{V2}/requests/{first}.xml") as answer:
+            assert answer.status == 200
+            assert valid_xml(await answer.read()).findtext("request/service_request_id") == first
+
+
+BAD = [
+    # (method, path, fields, status, words in the description)
+    ("post", "requests", {"api_key": None}, 403, "api_key is missing"),
+    ("post", "requests", {"api_key": "x" * 40}, 403, "api_key is not valid"),
+    ("post", "requests", {"service_code": ""}, 400, "service_code is missing"),
+    ("post", "requests", {"service_code": "potholes"}, 404, "service_code potholes not found"),
+    ("post", "requests", {}, 400, "Give lat and long, or address_string"),
+    ("post", "requests", {"lat": 34.8}, 400, "long is missing"),
+    ("post", "requests", {"lat": "north", "long": 117.5}, 400, "lat must be a number"),
+    ("post", "requests", {"lat": 91, "long": 117.5}, 400, "lat must be a number"),
+    ("post", "requests", {"address_string": "x", "description": ""}, 400,
+     "address_string must be 2 to 300"),
+    ("post", "requests", {"address_string": "Jianshe Road", "description": " "}, 400,
+     "description is missing"),
+    ("post", "requests", {"address_string": "Jianshe Road", "description": "d" * 1001}, 400,
+     "description must be 1 to 1000"),
+    ("post", "requests", {"address_string": "Jianshe Road", "phone": "call me"}, 400,
+     "phone does not look like"),
+    ("post", "requests", {"address_string": "Jianshe Road", "media_url": "file:///etc"}, 400,
+     "media_url must be an http"),
+    ("get", "requests/2026-999999", {}, 404, "service_request_id 2026-999999 not found"),
+    ("get", "services/potholes", {}, 404, "service_code potholes not found"),
+    ("get", "requests", {"start_date": "yesterday"}, 400, "start_date must be a W3C"),
+    ("get", "requests", {"end_date": "2026-06-10T10:00:00"}, 400, "end_date must be a W3C"),
+    ("get", "requests", {"start_date": "2026-01-01T00:00:00Z",
+                         "end_date": "2026-06-01T00:00:00Z"}, 400, "at most 90 days"),
+    ("get", "requests", {"start_date": "2026-06-01T00:00:00Z",
+                         "end_date": "2026-05-01T00:00:00Z"}, 400, "start_date is after"),
+    ("get", "requests", {"status": "pending"}, 400, "status must be open, closed"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "fields", "status", "words"), BAD,
+                         ids=[f"{m}-{p}-{s}-{w[:24]}" for m, p, _, s, w in BAD])
+async def test_bad_input_gets_the_right_status_and_an_open311_error_list(
+        api: TestClient[Any, Any], method: str, path: str, fields: dict[str, Any],
+        status: int, words: str) -> None:
+    spec = json.loads((DATA / "errors.json").read_text("utf-8"))
+    for fmt in ("json", "xml"):
+        if method == "post":
+            answer = await post(api, fmt, **fields)
+        else:
+            answer = await api.get(f"{V2}/{path}.{fmt}", params=fields)
+        assert answer.status == status
+        if fmt == "json":
+            errors = await answer.json()
+            assert [list(e) for e in errors] == [list(spec[0])]
+            assert errors[0]["code"] == status and words in errors[0]["description"]
+        else:
+            document = valid_xml(await answer.read())
+            assert shape(document) == shape(etree.parse(str(DATA / "errors.xml")).getroot())
+            assert document.findtext("error/code") == str(status)
+            assert words in (document.findtext("error/description") or "")
+
+
+async def test_an_oversize_body_a_file_and_an_unknown_format_are_refused(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    big = await api.post(f"{V2}/requests.json", data={
+        "api_key": KEY, "service_code": "elderly", "description": "x" * 70_000})
+    assert big.status == 413
+    assert (await big.json())[0]["code"] == 413
+    form = aiohttp.FormData({"api_key": KEY, "service_code": "elderly",
+                             "address_string": "Jianshe Road", "description": "photo"})
+    form.add_field("media", b"\x89PNG", filename="a.png", content_type="image/png")
+    upload = await api.post(f"{V2}/requests.json", data=form)
+    assert upload.status == 400 and "media_url" in (await upload.json())[0]["description"]
+    html = await api.get(f"{V2}/services.html")
+    assert html.status == 404 and (await html.json())[0]["code"] == 404
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
+async def test_no_answer_shows_a_name_a_phone_an_email_or_an_exact_place(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """The caller's details and the Telegram citizen's go only to the claimer: the public
+    API gives the street at most, and points rounded to three decimals (about 100 m)."""
+    await post(api, lat=EXACT[0], long=EXACT[1], address_string=HOUSE, **CALLER,
+               description="Leaking pipe. Call 13811112222 to get in.")
+    await file_request(town.citizen, text="Tap broken, my number is 13900001111")
+    bodies = []
+    for fmt in ("json", "xml"):
+        for path in ("requests", "services"):
+            bodies.append(await (await api.get(f"{V2}/{path}.{fmt}")).text())
+    listed = await (await api.get(f"{V2}/requests.json")).json()
+    for ref in (r["service_request_id"] for r in listed):
+        bodies.append(await (await api.get(f"{V2}/requests/{ref}.xml")).text())
+    everything = "\n".join(bodies)
+    secrets = [*CALLER.values(), "Meiling", "Quan", "13811112222", "13900001111",
+               "+8613800000001", "Alice", "building 3", "room 502", "No. 12", "12 Jianshe",
+               str(EXACT[0]), str(EXACT[1]), "34.8612", "117.5535"]
+    assert [s for s in secrets if s in everything] == []
+    hotline = next(r for r in listed if r["lat"] is not None)
+    assert (hotline["lat"], hotline["long"]) == (34.861, 117.553)
+    assert hotline["address"] == "Jianshe Road"
+    assert "•••" in hotline["description"]  # the number typed in is masked
+
+
+def test_the_public_address_keeps_the_street_and_drops_the_door() -> None:
+    assert public_address("北京市朝阳区阜通东大街6号院3号楼2单元501") == "北京市朝阳区阜通东大街"
+    assert public_address("建设路12号3栋") == "建设路"
+    assert public_address("Flat 9B, 77 Quillfeather Lane") == "Quillfeather Lane"
+    assert public_address("花家地社区王奶奶家") is None  # no street: the area's name instead
+    assert public_address("") is None
+
+
+def test_each_client_owns_its_requests_as_a_pseudo_user_no_telegram_chat_can_be() -> None:
+    other = Open311Client("webform", "Web form", OTHER_KEY)
+    assert HOTLINE.user_id != other.user_id
+    assert HOTLINE.user_id == Open311Client("hotline", "Renamed", "z" * 30).user_id  # stable
+    assert max(HOTLINE.user_id, other.user_id) < -(2**52) * 2 < -1_000_000_000_000
