@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -372,3 +373,51 @@ def test_a_local_bot_api_server_may_post_to_any_port() -> None:
            "webhook": {**HOOK, "url": "https://bot.example.org:9000/hook"}}
     config = parse_config(raw, env={}, base_dir=Path("."))
     assert config.webhook is not None and config.webhook.url.endswith(":9000/hook")
+
+
+KEY = "k" * 24
+
+
+def test_the_open311_clients_come_from_the_config_or_a_file_of_their_own(
+        tmp_path: Path) -> None:
+    """The public API is off by default; its keys may sit in a file kept out of the repo."""
+    assert parse().web.host is None and parse().web.open311.enabled is False
+    (tmp_path / "clients.toml").write_text(
+        f'clients = [{{ id = "webform", name = "Web form", key = "{"w" * 30}" }}]', "utf-8")
+    config = parse_config({**GOOD, "web": {"listen": "0.0.0.0:8080", "open311": {
+        "enabled": True, "clients_file": "clients.toml",
+        "clients": [{"id": "hotline", "name": "12345", "key": KEY}]}}},
+        env={}, base_dir=tmp_path)
+    assert (config.web.host, config.web.port) == ("0.0.0.0", 8080)
+    assert [c.id for c in config.web.open311.clients] == ["hotline", "webform"]
+    assert KEY not in repr(config)  # never in a log line or a traceback
+
+
+@pytest.mark.parametrize(("web", "message"), [
+    ({"listen": "8080"}, "web.listen: must look like 0.0.0.0:8080"),
+    ({"port": 1}, "web.port: unknown key"),
+    ({"open311": {"enable": True}}, "web.open311.enable: unknown key"),
+    ({"open311": {"clients": [{"id": "h", "name": "H", "key": "short"}]}},
+     "needs a key of at least 24"),
+    ({"open311": {"clients": [{"id": "h", "name": "H", "key": "CHANGE-ME-" + KEY}]}},
+     "needs a key of at least 24"),
+    ({"open311": {"clients": [{"id": "Hot Line", "name": "H", "key": KEY}]}},
+     "id must be short lowercase ASCII"),
+    ({"open311": {"clients": [{"id": "h", "name": "H", "key": KEY, "secret": 1}]}},
+     "unknown key 'secret'"),
+    ({"open311": {"clients": [{"id": "h", "name": "H", "key": KEY},
+                              {"id": "g", "name": "G", "key": KEY}]}}, "share a key"),
+    ({"open311": {"clients": [{"id": "h", "name": "H", "key": KEY},
+                              {"id": "h", "name": "G", "key": "g" * 24}]}}, "given twice"),
+    ({"open311": {"clients": "hotline"}}, "web.open311.clients: must be a list"),
+    ({"open311": {"clients_file": "missing.toml"}}, "file not found"),
+    ({"open311": {"default_area": "nowhere"}}, "web.open311.default_area: unknown area"),
+])
+def test_a_wrong_web_setting_stops_start_up_naming_it(web: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse(web=web)
+
+
+def test_the_public_server_needs_its_own_port() -> None:
+    with pytest.raises(ConfigError, match=r"^web.listen: the same address as http.listen"):
+        parse(web={"listen": "127.0.0.1:9090"}, http={"listen": "127.0.0.1:9090"})

@@ -43,6 +43,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from openpyxl import load_workbook
 
@@ -996,6 +997,34 @@ def flow_name() -> str:
 def the_flow(flow_name: str) -> Flow:
     """The flow and the town it needs."""
     return FLOWS[flow_name]
+
+
+OPEN311_KEY = "p" * 32
+
+
+@flow(web={"listen": "127.0.0.1:0", "open311": {"enabled": True, "clients": [
+    {"id": "hotline", "name": "12345 Hotline", "key": OPEN311_KEY}]}})
+async def open311_hotline(story: Story) -> None:
+    """A hotline posts a caller's request through the Open311 API, with their name, phone,
+    e-mail and door: the card goes to the station nearest the point and shows none of them;
+    the claimer gets them in private."""
+    town = story.town
+    phone, address = "13977005555", "Room 3, 8 Quillfeather Lane"
+    story.markers.people.append(Private(phone, address))
+    await open_bot(town.vol1)
+    services = town.bot.services
+    assert services is not None and services.web.port is not None
+    fields = {"api_key": OPEN311_KEY, "service_code": "elderly", "description": DESCRIPTION,
+              "lat": "34.83557", "long": "117.55318", "address_string": address,
+              "first_name": "Meiling", "phone": phone, "email": "meiling@example.org"}
+    async with aiohttp.ClientSession() as session, session.post(
+            f"http://127.0.0.1:{services.web.port}/open311/v2/requests.json",
+            data=fields) as answer:
+        assert answer.status == 201, await answer.text()
+        ref = (await answer.json())[0]["service_request_id"]
+    card = await story.card(town.volunteers, ref)
+    assert GUANGMINGLU_01 in (card.text or "") and "Meiling" not in (card.text or "")
+    await story.claim(town.vol1, town.volunteers, card, ref)
 
 
 @pytest.fixture
