@@ -18,6 +18,7 @@ from lxml import etree
 
 from bot.config import API_KEY_MIN, Open311Client
 from bot.web.open311 import public_address
+from bot.web.server import WebServer
 from tests.conftest import Town
 from tests.flows import card_of, claim, file_request
 
@@ -309,3 +310,58 @@ def test_each_client_owns_its_requests_as_a_pseudo_user_no_telegram_chat_can_be(
     assert HOTLINE.user_id != other.user_id
     assert HOTLINE.user_id == Open311Client("hotline", "Renamed", "z" * 30).user_id  # stable
     assert max(HOTLINE.user_id, other.user_id) < -(2**52) * 2 < -1_000_000_000_000
+
+
+async def test_answers_speak_the_locale_asked_for(api: TestClient[Any, Any]) -> None:
+    ref = (await (await post(api, address_string="建设路12号")).json())[0]["service_request_id"]
+    zh = (await (await api.get(f"{V2}/requests/{ref}.json?locale=zh-CN")).json())[0]
+    assert (zh["service_name"], zh["status_notes"]) == ("助老服务", "等待志愿者接单。")
+    assert zh["address"] == "建设路"
+    refused = await api.get(f"{V2}/services/potholes.xml?locale=zh")
+    assert valid_xml(await refused.read()).findtext("error/description") == \
+        "找不到 service_code potholes。"
+
+
+async def test_a_failure_while_filing_keeps_nothing_and_answers_an_error_list(
+        town: Town, api: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    services = town.bot.services
+    assert services is not None
+    real = services.loop.submit
+
+    async def submit_then_fail(*args: Any, **kwargs: Any) -> Any:
+        await real(*args, **kwargs)  # the request and its cards are written, then…
+        raise OSError("disk full")
+
+    monkeypatch.setattr(services.loop, "submit", submit_then_fail)
+    answer = await post(api, "xml", address_string="Jianshe Road")
+    assert answer.status == 500
+    assert valid_xml(await answer.read()).findtext("error/code") == "500"
+    monkeypatch.undo()
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM outbox WHERE request_id IS NOT NULL"
+                          ).fetchone() == (0,)
+    assert (await post(api, address_string="Jianshe Road")).status == 201
+
+
+async def test_a_posted_request_outlives_a_restart_and_the_server_comes_back(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    ref = (await (await post(api, address_string="Jianshe Road")).json())[0][
+        "service_request_id"]
+    await town.bot.stop()
+    await town.bot.start()
+    services = town.bot.services
+    assert services is not None and services.web.port is not None
+    async with aiohttp.ClientSession() as session, session.get(
+            f"http://127.0.0.1:{services.web.port}{V2}/requests/{ref}.json") as answer:
+        assert answer.status == 200 and (await answer.json())[0]["status"] == "open"
+    await card_of(town.volunteers, ref)
+
+
+async def test_the_server_does_not_listen_without_a_feature_to_serve(town: Town) -> None:
+    services = town.bot.services
+    assert services is not None and services.web.port is not None  # the town's: Open311 on
+    idle = WebServer(services.env, [])
+    await idle.start()
+    assert idle.port is None
+    await idle.stop()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -34,6 +35,7 @@ from bot.unit import Units
 from storage.models import CANCELLED, CLAIMED, CLOSED, DISPATCHED, DONE, OPEN_STATUSES
 from storage.repos.open311 import OPEN311_EVENT, Published
 
+log = logging.getLogger(__name__)
 PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
 MAX_RESULTS = 1000  # the spec's default ceiling of a GET requests answer
@@ -76,7 +78,8 @@ class Posted:
     media_url: str | None
 
 
-Handler = Callable[[web.Request, str, str], Awaitable[tuple[int, Any, str]]]
+# A route: the HTTP request and the answer's language in, the status and the body out.
+Handler = Callable[[web.Request, str], Awaitable[tuple[int, Any]]]
 
 
 class Open311Api:
@@ -111,10 +114,13 @@ class Open311Api:
             if fmt not in FORMATS:
                 return self._error("json", lang, Open311Error(404, "open311.error.format"))
             try:
-                status, body, root_name = await handler(request, fmt, lang)
+                status, body = await handler(request, lang)
             except Open311Error as error:
                 return self._error(fmt, lang, error)
-            return _response(fmt, status, body, root_name or root)
+            except Exception:  # a full disk, a bug: the client still gets the spec's list
+                log.exception("Open311 %s %s failed", request.method, request.path)
+                return self._error(fmt, lang, Open311Error(500, "open311.error.internal"))
+            return _response(fmt, status, body, root)
         return respond
 
     def _error(self, fmt: str, lang: str, error: Open311Error) -> web.Response:
@@ -125,9 +131,9 @@ class Open311Api:
 
     # -- services -------------------------------------------------------------------------
 
-    async def services(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+    async def services(self, request: web.Request, lang: str) -> tuple[int, Any]:
         """GET services: one service per category."""
-        return 200, [self._service(category, lang) for category in self.env.config.categories], ""
+        return 200, [self._service(category, lang) for category in self.env.config.categories]
 
     def _service(self, category: Category, lang: str) -> dict[str, Any]:
         raw = self.env.t.raw
@@ -142,18 +148,17 @@ class Open311Api:
             "group": raw(lang, "open311.group"),
         }
 
-    async def definition(self, request: web.Request, fmt: str, lang: str
-                         ) -> tuple[int, Any, str]:
+    async def definition(self, request: web.Request, lang: str) -> tuple[int, Any]:
         """GET services/{code}: no attributes (metadata is false); 404 for an unknown code."""
         category = self.env.config.category(request.match_info["code"])
         if category is None:
             raise Open311Error(404, "open311.error.unknown_service",
                                code=request.match_info["code"])
-        return 200, {"service_code": category.code, "attributes": []}, ""
+        return 200, {"service_code": category.code, "attributes": []}
 
     # -- requests: reading ----------------------------------------------------------------
 
-    async def requests(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+    async def requests(self, request: web.Request, lang: str) -> tuple[int, Any]:
         """GET requests: by service_request_id (the others ignored, as the spec says), else by
         service_code, start_date, end_date and status."""
         query = request.query
@@ -163,7 +168,7 @@ class Open311Api:
                 raise Open311Error(400, "open311.error.too_many_ids", most=MAX_RESULTS)
             async with self.env.db.reading(inline=True) as repo:
                 found = await repo.open311.by_refs(refs)
-            return 200, [self._published(item, lang) for item in found], ""
+            return 200, [self._published(item, lang) for item in found]
         since, until = self._window(query.get("start_date"), query.get("end_date"))
         statuses = set(_list(query.get("status")))
         if statuses - {"open", "closed"}:
@@ -173,7 +178,7 @@ class Open311Api:
             found = await repo.open311.search(
                 categories=_list(query.get("service_code")), since=since, until=until,
                 open_=open_, limit=MAX_RESULTS)
-        return 200, [self._published(item, lang) for item in found], ""
+        return 200, [self._published(item, lang) for item in found]
 
     def _window(self, start: str | None, end: str | None) -> tuple[float, float]:
         """The span asked for: the last 90 days by default, and never wider."""
@@ -192,14 +197,14 @@ class Open311Api:
             raise Open311Error(400, "open311.error.window", days=WINDOW.days)
         return since, until
 
-    async def request(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+    async def request(self, request: web.Request, lang: str) -> tuple[int, Any]:
         """GET requests/{id}: the one request, in a list as the spec shows it."""
         ref = request.match_info["ref"]
         async with self.env.db.reading(inline=True) as repo:
             found = await repo.open311.by_refs([ref])
         if not found:
             raise Open311Error(404, "open311.error.unknown_request", ref=ref)
-        return 200, [self._published(found[0], lang)], ""
+        return 200, [self._published(found[0], lang)]
 
     def _published(self, item: Published, lang: str) -> dict[str, Any]:
         """A request as the public sees it: no name, phone or e-mail; a street, not a door;
@@ -239,7 +244,7 @@ class Open311Api:
 
     # -- requests: filing -----------------------------------------------------------------
 
-    async def post(self, request: web.Request, fmt: str, lang: str) -> tuple[int, Any, str]:
+    async def post(self, request: web.Request, lang: str) -> tuple[int, Any]:
         """POST requests: a client's request into the loop; answers its reference and a
         notice, as the spec's POST response does."""
         fields = await _fields(request)
@@ -263,7 +268,7 @@ class Open311Api:
         notice = self.env.t.raw(lang, "open311.notice").format(
             ref=filed.ref, area=render.area_name(self.env, area, lang))
         return 201, [{"service_request_id": filed.ref, "service_notice": notice,
-                      "account_id": None}], ""
+                      "account_id": None}]
 
     def _client(self, key: str | None) -> Open311Client:
         """The client whose key this is; 403 without one (compared in constant time)."""
