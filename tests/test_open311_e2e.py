@@ -91,10 +91,15 @@ async def test_services_and_definitions_have_the_specs_fields_in_json_and_xml(
     assert shape(document) == shape(etree.parse(str(DATA / "services.xml")).getroot())
     assert document.findtext("service/service_name") == "助老服务"
 
+    spec = json.loads((DATA / "service_definition.json").read_text("utf-8"))
     answer = await api.get(f"{V2}/services/legal.json")
-    assert await answer.json() == {"service_code": "legal", "attributes": []}
+    definition = await answer.json()
+    assert list(definition) == list(spec) and definition == {"service_code": "legal",
+                                                             "attributes": []}
     document = valid_xml(await (await api.get(f"{V2}/services/legal.xml")).read())
-    assert [c.tag for c in document] == ["service_code", "attributes"]
+    example = etree.parse(str(DATA / "service_definition.xml")).getroot()
+    assert (document.tag, [c.tag for c in document]) == (example.tag, [c.tag for c in example])
+    assert len(document.find("attributes")) == 0  # metadata is false: no attributes
 
 
 async def test_a_hotline_request_reaches_the_volunteers_and_its_status_follows_the_loop(
@@ -365,3 +370,10 @@ async def test_the_server_does_not_listen_without_a_feature_to_serve(town: Town)
     await idle.start()
     assert idle.port is None
     await idle.stop()
+
+
+async def test_a_key_in_the_url_is_not_taken(api: TestClient[Any, Any]) -> None:
+    """Proxies log URLs: the key counts only in the body."""
+    answer = await api.post(f"{V2}/requests.json?api_key={KEY}", data={
+        "service_code": "elderly", "address_string": "Jianshe Road", "description": "x"})
+    assert answer.status == 403

@@ -408,8 +408,9 @@ def _contact(fields: Mapping[str, str]) -> str | None:
 
 
 async def _fields(request: web.Request) -> dict[str, str]:
-    """A POST's fields (a form, url-encoded or multipart), the query's under them; 413 for a
-    body over the server's limit, 400 for a file (media goes by media_url)."""
+    """A POST's fields, from its body only (url-encoded or multipart: a key in the URL would
+    sit in every proxy's log); 413 for a body over the server's limit, 400 for a file (media
+    goes by media_url)."""
     if request.content_length is not None and request.content_length > request.client_max_size:
         raise Open311Error(413, "open311.error.too_large", most=request.client_max_size // 1024)
     try:
@@ -417,7 +418,7 @@ async def _fields(request: web.Request) -> dict[str, str]:
     except web.HTTPRequestEntityTooLarge:
         raise Open311Error(413, "open311.error.too_large",
                            most=request.client_max_size // 1024) from None
-    fields = dict(request.query)
+    fields: dict[str, str] = {}
     for name, value in form.items():
         if not isinstance(value, str):
             raise Open311Error(400, "open311.error.upload")
