@@ -1002,12 +1002,13 @@ def the_flow(flow_name: str) -> Flow:
 OPEN311_KEY = "p" * 32
 
 
-@flow(web={"listen": "127.0.0.1:0", "open311": {"enabled": True, "clients": [
-    {"id": "hotline", "name": "12345 Hotline", "key": OPEN311_KEY}]}})
+@flow(web={"listen": "127.0.0.1:0", "open311": {
+    "enabled": True, "default_area": "guangminglu-02",
+    "clients": [{"id": "hotline", "name": "12345 Hotline", "key": OPEN311_KEY}]}})
 async def open311_hotline(story: Story) -> None:
     """A hotline posts a caller's request through the Open311 API, with their name, phone,
     e-mail and door: the card goes to the station nearest the point and shows none of them;
-    the claimer gets them in private."""
+    the claimer gets them in private. Without a point it goes to the default area."""
     town = story.town
     phone, address = "13977005555", "Room 3, 8 Quillfeather Lane"
     story.markers.people.append(Private(phone, address))
@@ -1025,6 +1026,12 @@ async def open311_hotline(story: Story) -> None:
     card = await story.card(town.volunteers, ref)
     assert GUANGMINGLU_01 in (card.text or "") and "Meiling" not in (card.text or "")
     await story.claim(town.vol1, town.volunteers, card, ref)
+    del fields["lat"], fields["long"]
+    async with aiohttp.ClientSession() as session, session.post(
+            f"http://127.0.0.1:{services.web.port}/open311/v2/requests.json",
+            data=fields) as answer:
+        second = (await answer.json())[0]["service_request_id"]
+    assert GUANGMINGLU_02 in ((await story.card(town.volunteers, second)).text or "")
 
 
 @pytest.fixture
