@@ -300,6 +300,11 @@ async def test_no_answer_shows_a_name_a_phone_an_email_or_an_exact_place(
     assert (hotline["lat"], hotline["long"]) == (34.861, 117.553)
     assert hotline["address"] == "Jianshe Road"
     assert "•••" in hotline["description"]  # the number typed in is masked
+    citizens = [r for r in listed if r is not hotline]
+    assert len(citizens) == 1  # filed in Telegram: the citizen agreed to volunteers, not the web
+    assert (citizens[0]["description"], citizens[0]["lat"], citizens[0]["long"]) == \
+        (None, None, None)
+    assert citizens[0]["address"] is None  # no street; this town has no area tree to name
 
 
 def test_the_public_address_keeps_the_street_and_drops_the_door() -> None:

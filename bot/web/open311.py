@@ -208,30 +208,37 @@ class Open311Api:
 
     def _published(self, item: Published, lang: str) -> dict[str, Any]:
         """A request as the public sees it: no name, phone or e-mail; a street, not a door;
-        a point rounded to about 100 m."""
+        a point rounded to about 100 m; a citizen's own (filed in Telegram): no words, no
+        street or point, only the area."""
         env, r = self.env, item.request
         description = r.description
         if item.media_url and description.endswith("\n" + item.media_url):
             description = description[:-len(item.media_url) - 1]  # the claimer's copy of it
         category = env.config.category(r.category)
+        area = render.area_name(env, r.area_id, lang) if r.area_id else None
+        if not item.via_api:
+            # A citizen in Telegram agreed that the volunteers see their words and place, not
+            # the public: their request is published by category, status and area only.
+            description, street, latitude, longitude = "", None, None, None
+        else:
+            street, latitude, longitude = public_address(r.address), r.latitude, r.longitude
         return {
             "service_request_id": r.ref,
             "status": "open" if r.status in OPEN_STATUSES else "closed",
             "status_notes": env.t.raw(lang, _note(r.status, r.closed_how, r.cancelled_by)),
             "service_name": category.name(lang) if category else r.category,
             "service_code": r.category,
-            "description": render.mask_phones(description),
+            "description": render.mask_phones(description) if description else None,
             "agency_responsible": render.area_name(env, r.area_id, lang),
             "service_notice": None,
             "requested_datetime": self._iso(r.created_at),
             "updated_datetime": self._iso(r.updated_at),
             "expected_datetime": self._iso(item.expected_at) if r.status == CLAIMED else None,
-            "address": public_address(r.address) or (
-                render.area_name(env, r.area_id, lang) if r.area_id else None),
+            "address": street or area,
             "address_id": None,
             "zipcode": None,
-            "lat": _rounded(r.latitude),
-            "long": _rounded(r.longitude),
+            "lat": _rounded(latitude),
+            "long": _rounded(longitude),
             "media_url": item.media_url,
         }
 

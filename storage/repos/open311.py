@@ -21,6 +21,8 @@ _PUBLISHED_SQL = f"""
            (SELECT json_extract(e.detail, '$.media_url') FROM events e
             WHERE e.request_id = r.id AND e.kind = '{OPEN311_EVENT}'
             ORDER BY e.id LIMIT 1) AS media_url,
+           EXISTS (SELECT 1 FROM events e
+                   WHERE e.request_id = r.id AND e.kind = '{OPEN311_EVENT}') AS via_api,
            (SELECT MIN(t.due_at) FROM timers t
             WHERE t.request_id = r.id AND t.kind = 'volunteer_due'
               AND t.done_at IS NULL) AS expected_at
@@ -35,6 +37,7 @@ class Published:
     request: Request
     media_url: str | None
     expected_at: float | None  # the claimer's due time while claimed
+    via_api: bool = False  # filed by a client of the API, not by a citizen in Telegram
 
 
 class Open311Repo(Aggregate):
@@ -82,4 +85,5 @@ class Open311Repo(Aggregate):
 
 
 def _published(row: Any) -> Published:
-    return Published(Request.from_row(row), row["media_url"], row["expected_at"])
+    return Published(Request.from_row(row), row["media_url"], row["expected_at"],
+                     bool(row["via_api"]))
