@@ -301,6 +301,29 @@ async def test_the_weekly_report_goes_once_even_across_a_restart(town: Town) -> 
     assert len(weekly) == 1
 
 
+async def test_an_area_admin_gets_their_areas_week_in_their_language(town: Town) -> None:
+    """Grandma, admin of Zhongxinjie, reads Chinese: her week has its two problems and none of
+    Guangminglu's; an admin of an area with nothing in the week gets no report."""
+    await the_week(town)
+    grandma, quiet = town.grandma, town.vol2
+    for person, area in ((grandma, "zhongxinjie"), (quiet, "zhongxinjie-02")):
+        await person.send("/start")
+        await person.wait_for(text="")
+        await town.admin.send(f"/grant {person.id} {area}")
+        await town.admin.wait_for(text="is now an admin", timeout=5)
+    town.clock.set(datetime(2026, 6, 15, 9, 0, 30, tzinfo=SHANGHAI))
+    await town.tick(seconds=1)
+    await town.admin_chat.wait_for(text="2026-W24")
+    mine = await grandma.wait_for(text="督导周报")
+    lines = (mine.text or "").splitlines()
+    assert lines[0] == ("🕵️ 督导周报 · 2026-W24（2026-06-08 至 2026-06-14） · "
+                        "中心街街道新时代文明实践所")
+    assert "上报问题：2" in lines
+    assert not any("光明" in line for line in lines)
+    await town.tick(minutes=5)
+    assert not any("W24" in (m.text or "") for m in quiet.private.bot_messages())
+
+
 def test_the_weekly_report_is_due_with_mondays_digest() -> None:
     """Before Monday's digest time the week before last is the one due; from it, last week;
     on Sunday night still the week before."""

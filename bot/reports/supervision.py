@@ -41,6 +41,7 @@ from typing import Any
 
 from bot import ui
 from bot.context import Env
+from bot.i18n import Raw
 from bot.people.roles import Roles
 from bot.reports import charts
 from bot.reports.charts import Bar, Panel
@@ -550,6 +551,25 @@ class SupervisionFigures:
         lines = self.text(lang, shown, scope, found, title=title, whole=False)
         for chat in env.config.admin_chats():
             unit.send(ui.message(chat, part) for part in ui.chunks(lines))
+        # Each area admin gets their areas' week too, in private and in their language, as
+        # with the daily digest; areas where nothing was reported, visited or overdue: nothing.
+        admins = {user_id for user_id, _ in await unit.repo.people.grant_list()
+                  if user_id not in env.config.admin_ids}
+        for user_id in sorted(admins):
+            role = await self.roles.of(unit.repo, user_id)
+            if role is None or role.centre or not role.areas:
+                continue
+            theirs = self.stats.default_scope(role)
+            mine = await self.figures(unit.repo, start, end, theirs.area_ids)
+            if not (mine.anything or mine.overdue):
+                continue
+            user = await unit.repo.people.user(user_id)
+            their = env.t.language_for(user.language if user else None, None)
+            heading = env.t(their, "report.area_title", title=Raw(env.t(
+                their, "sstats.weekly_title", week=period, first=first.isoformat(),
+                last=last.isoformat())), areas=self.stats._names(role.areas, their))
+            mine_lines = self.text(their, shown, theirs, mine, title=heading, whole=False)
+            unit.send(ui.message(user_id, part) for part in ui.chunks(mine_lines))
 
 
 COLUMNS = ("ref", "reported", "point_id", "point", "kind", "area", "unit_id", "unit", "type",
