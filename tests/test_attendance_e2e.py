@@ -279,8 +279,8 @@ async def test_stats_and_the_export_count_activities_attendance_and_hours(town: 
                                                       .endswith(".csv")), timeout=15)
     content = bytes(town.sb.world.files[csv_file.raw["document"]["file_id"]].data)
     header, row = content.decode("utf-8-sig").splitlines()[:2]
-    assert header.startswith("Number,Title,Team,Area,Theme")
-    assert row.startswith(f"1,{TITLE},Guangminglu Red Vest Team,")
+    assert header.startswith("Number,Kind,Title,Team,Area,Theme")
+    assert row.startswith(f"1,activity,{TITLE},Guangminglu Red Vest Team,")
     assert row.endswith(",open,2,2,0,1,1,2.5,yes")
 
     await town.grandma.send("/start")

@@ -381,6 +381,13 @@ async def test_those_who_came_are_checked_in_and_credited_hours_that_count(town:
     assert "2.5" in (hours.text or ""), hours.text
     assert not [m for m in zhang.private.bot_messages() if "2.5" in (m.text or "")]
 
+    # /stats counts the call with the activities, and says how many were calls.
+    await town.admin.send("/stats 2026-06")
+    stats = await town.admin.wait_for(text="Volunteer activities")
+    lines = (stats.text or "").splitlines()
+    assert "Activities: 1 held or planned, 0 cancelled; attendance confirmed for 1" in lines
+    assert "  of which recruitment calls: 1" in lines
+
 
 # -- bad input ----------------------------------------------------------------------------------
 

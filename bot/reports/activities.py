@@ -53,10 +53,12 @@ class ActivityFigures:
         signed = sum(r["signed"] for r in confirmed)
         attended = sum(r["attended"] for r in confirmed)
         year = datetime.fromtimestamp(min(unit.now(), end - 1), self.env.config.timezone).year
+        calls = sum(1 for r in held if r["kind"] == "call")  # counted with the rest, named apart
         lines = [
             t(lang, "activity_stats.title"),
             t(lang, "activity_stats.held", held=len(held), cancelled=len(rows) - len(held),
               confirmed=len(confirmed)),
+            *([t(lang, "activity_stats.calls", calls=calls)] if calls else []),
             t(lang, "activity_stats.signups", places=sum(r["capacity"] for r in held),
               signed=sum(r["signed"] for r in held), waiting=sum(r["waiting"] for r in held)),
             t(lang, "activity_stats.attendance", attended=attended, signed=signed,
@@ -217,7 +219,8 @@ class ActivityFigures:
     def _values(self, row: Any, themes: dict[tuple[int, int], str], lang: str) -> list[Any]:
         tz = self.env.config.timezone
         key = (row["theme_year"], row["theme_month"])
-        return [row["id"], row["title"], activity_render.team_name(self.env, row["team_id"], lang),
+        return [row["id"], self.env.t(lang, f"activity_stats.kind.{row['kind']}"),
+                row["title"], activity_render.team_name(self.env, row["team_id"], lang),
                 render.area_name(self.env, row["area_id"], lang) if row["area_id"]
                 else self.env.t(lang, "export.district"),
                 themes.get(key, ""), row["place"],
@@ -230,7 +233,7 @@ class ActivityFigures:
                            "activity_stats.no")]
 
 
-_COLUMNS = ("id", "title", "team", "area", "theme", "place", "starts", "ends", "status",
+_COLUMNS = ("id", "kind", "title", "team", "area", "theme", "place", "starts", "ends", "status",
             "capacity", "signed", "waiting", "attended", "no_shows", "hours", "confirmed")
 
 

@@ -311,8 +311,8 @@ class ActivitiesRepo(Aggregate):
             where = f" AND a.area_id IN ({','.join('?' * len(area_ids))})"
             params += tuple(area_ids)
         return await self._all(
-            "SELECT a.id, a.title, a.status, a.capacity, a.team_id, a.area_id, a.theme_year, "
-            "a.theme_month, a.starts_at, a.ends_at, a.confirmed_at, a.place, "
+            "SELECT a.id, a.kind, a.title, a.status, a.capacity, a.team_id, a.area_id, "
+            "a.theme_year, a.theme_month, a.starts_at, a.ends_at, a.confirmed_at, a.place, "
             "(SELECT COUNT(*) FROM activity_signups s WHERE s.activity_id = a.id "
             " AND s.status = 'signed') AS signed, "
             "(SELECT COUNT(*) FROM activity_signups s WHERE s.activity_id = a.id "
