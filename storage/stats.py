@@ -239,3 +239,9 @@ def chart_rows(
         conn.rollback()
     return (_fold(shapes),
             [(int(h), int(n), int(closed), int(cancelled)) for h, n, closed, cancelled in hours])
+
+
+async def first_created(repo: Repo) -> float | None:
+    """When the first request was created (None: none yet), off the index by creation time."""
+    row = await repo._one("SELECT MIN(created_at) FROM requests")
+    return None if row is None or row[0] is None else float(row[0])
