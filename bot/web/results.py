@@ -378,18 +378,18 @@ class ResultsPage:
         if f.activity_months:
             raw = self.env.t.raw
             names = raw(lang, "results.months").split()
-            months = sorted(f.activity_months)
+            held = activity_months(f)
+            months = list(held)
             parts.append(svg.columns(
                 raw(lang, "results.chart.activities"),
                 [names[int(month[5:]) - 1] for month in months],
                 svg.Series(raw(lang, "results.figure.hours"), RATE,
-                           [f.activity_months[m][1] for m in months]), [],
+                           [held[m][1] for m in months]), [],
                 shown=hours_text,
-                notes=[raw(lang, "results.activities_count").format(
-                    count=f.activity_months[m][0]) for m in months]))
-            body = [(month, [("held", str(f.activity_months[month][0])),
-                             ("hours", hours_text(f.activity_months[month][1]))])
-                    for month in months]
+                notes=[raw(lang, "results.activities_count").format(count=held[m][0])
+                       for m in months]))
+            body = [(month, [("held", str(held[month][0])),
+                             ("hours", hours_text(held[month][1]))]) for month in months]
             parts.append(self._table(lang, "activity-months", "results.by_month",
                                      "results.month",
                                      ["results.figure.held", "results.figure.hours"], body))
@@ -452,12 +452,18 @@ class ResultsPage:
             rows.append([f.year, section, str(f.year), t(lang, f"results.csv.figure.{name}"),
                          value])
         section = t(lang, "results.csv.section.activity_month")
-        for month in sorted(f.activity_months):
-            count, hours = f.activity_months[month]
+        for month, (count, hours) in activity_months(f).items():
             rows.append([f.year, section, month, t(lang, "results.csv.figure.held"), count])
             rows.append([f.year, section, month, t(lang, "results.csv.figure.hours"),
                          hours_text(hours)])
         return rows
+
+
+def activity_months(f: Figures) -> dict[str, tuple[int, float]]:
+    """Activities and hours for every month so far (as the requests' months: a month without
+    activities shows as such) and any later month with activities planned."""
+    months = sorted({month for month, _ in f.months} | set(f.activity_months))
+    return {month: f.activity_months.get(month, (0, 0.0)) for month in months}
 
 
 def language_of(request: web.Request) -> str:
@@ -511,6 +517,7 @@ button,.button{background:#2171b5;color:#fff;border:0;text-decoration:none;displ
 .note{color:#555;font-size:.92em}.empty{font-style:italic}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.95em}
 th,td{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:right;white-space:nowrap}
+thead th{white-space:normal;vertical-align:bottom}
 th[scope=row],thead th:first-child{text-align:left}
 svg.chart{width:100%;height:auto;margin-top:1em}
 .refusal{font-size:1.2em}footer{margin-top:2em}
