@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) -m bench.seed_year --requests 1000
 	$(PY) -m bench.activities_year --activities 200
 	$(PY) -m bench.supervision_year --weeks 8
+	$(PY) -m bench.results_page --requests 100000
 
 # The drills of issue 17 (docs/decisions.md, "Drills"): the bot as a real process through a
 # 5-minute network outage, kill -9 during a backup, a full disk (a tmpfs: root only, else

@@ -20,8 +20,7 @@ import pytest
 
 from bot.reports.charts import cjk_font_file
 from tests.conftest import Town
-from tests.test_results_web_e2e import SEEDED_NAMES, counted, figures, month_cells, \
-    seed_district
+from tests.test_results_web_e2e import SEEDED_NAMES, counted, figures, month_cells, seed_district
 
 ARTEFACTS = Path(__file__).resolve().parent / "artefacts"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

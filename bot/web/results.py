@@ -13,7 +13,8 @@ year's formal volunteers), by month. Counts only: no name, phone, address, place
 Language: `?lang=zh|en`, else the browser's Accept-Language, else zh. Year: `?year=2026`,
 this year (by the injected clock) by default; anything else is a polite 400 page. A year's
 figures are read at most once a minute (CACHE_SECONDS) however many ask, one reading at a
-time, each query in a turn of its own at the database, so the page cannot load it.
+time, each query in a turn of its own at the database, so the page cannot load it; while a
+reading is under way, visitors get the previous figures (up to STALE_SECONDS old) at once.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from storage import stats as sql
 from storage.stats import Cohort, Counts
 
 CACHE_SECONDS = 60.0
+STALE_SECONDS = 600.0  # older figures are dropped, not shown while others are read
 DEFAULT_LANGUAGE = "zh"  # the district's language; en on request or by the browser's wish
 FIRST_YEAR = EPOCH_DAY.year  # "all" in /stats starts here: no request is older
 _YEAR = re.compile(r"^[0-9]{4}$")  # not \d: "２０２６" is no year in a link
@@ -143,10 +145,14 @@ class ResultsPage:
 
     async def figures(self, year: int) -> Figures:
         """The year's figures, read again when older than CACHE_SECONDS; one reading at a
-        time, so a burst of visitors costs one."""
+        time, so a burst of visitors costs one. While one is under way, whoever finds older
+        figures gets them at once (a year of a million requests takes seconds to read)."""
         cached = self._fresh(year)
         if cached is not None:
             return cached
+        stale = self._stale(year)
+        if stale is not None and self._reading.locked():
+            return stale
         async with self._reading:
             cached = self._fresh(year)  # read meanwhile by whoever held the lock
             if cached is not None:
@@ -154,9 +160,15 @@ class ResultsPage:
             figures = await self._read(year)
             now = self.env.now()
             self._cache = {y: f for y, f in self._cache.items()
-                           if 0 <= now - f.read_at < CACHE_SECONDS}
+                           if 0 <= now - f.read_at < STALE_SECONDS}
             self._cache[year] = figures
             return figures
+
+    def _stale(self, year: int) -> Figures | None:
+        found = self._cache.get(year)
+        if found is not None and 0 <= self.env.now() - found.read_at < STALE_SECONDS:
+            return found
+        return None
 
     def _fresh(self, year: int) -> Figures | None:
         found = self._cache.get(year)
