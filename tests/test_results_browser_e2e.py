@@ -20,7 +20,7 @@ import pytest
 
 from bot.reports.charts import cjk_font_file
 from tests.conftest import Town
-from tests.test_results_web_e2e import SEEDED_NAMES, counted, figures, month_cells, seed_district
+from tests.test_results_web_e2e import SEEDED_NAMES, figures, month_cells, seed_district
 
 ARTEFACTS = Path(__file__).resolve().parent / "artefacts"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -163,6 +163,4 @@ async def test_the_page_in_chromium_shows_what_stats_says(town: Town, tmp_path: 
         assert shot.read_bytes()[:8] == PNG_SIGNATURE
         assert ink(shot) > 0.02, "the screenshot is blank"
         print(f"\nscreenshot of the results page ({lang}): {shot}")
-    zh_dom = (await browse(tmp_path, f"{url}&lang=zh", "--dump-dom")).decode("utf-8")
-    assert counted(figures(zh_dom)) == counted(shown)
     assert time.monotonic() - started < 30
