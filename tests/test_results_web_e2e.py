@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web.results import ResultsPage
 from storage import Database
-from tests.conftest import SHANGHAI, Town
+from tests.conftest import CATEGORIES, SHANGHAI, Town
 from tests.flows import card_of, claim, file_request, open_bot
 
 PHONE, ADDRESS = "+8613912345678", "幸福里7号楼301室"
@@ -254,8 +254,17 @@ async def test_the_year_selector_and_the_cache(town: Town, client: TestClient) -
     who comes while the figures are being read again, who gets the older ones at once."""
     services = town.bot.services
     assert services is not None
-    await seed_district(services.env.db)
+    rows = await seed_district(services.env.db)
     page = await (await client.get("/results?lang=en")).text()
+    # Each category's medians: the lower medians of its requests' waits, as /stats words them
+    names = {c["code"]: c["en"] for c in CATEGORIES}
+    for code, name in names.items():
+        mine = [r for r in rows if r["category"] == code and r["created_at"] >= at(1, 1)]
+        cells = month_cells(page, "categories")[name]
+        for figure, step in (("claim_wait", "claimed"), ("done_wait", "done")):
+            waits = sorted(at_ - r["created_at"] for r in mine
+                           for kind, at_, _ in r["events"] if kind == step)
+            assert cells[figure] == services.stats.duration(waits[(len(waits) - 1) // 2], "en")
     assert '<option value="2026" selected>2026</option><option value="2025">2025</option>' \
         '</select>' in page
     assert figures(page)["year.received"] == "18"

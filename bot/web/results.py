@@ -6,7 +6,8 @@ the requests received (created) in the year, and in each month, counted by where
 (storage.stats.cohort: received, completed, confirmed by the citizen, closed without
 confirmation — auto-closed —, cancelled by the citizen or an admin, handed to a unit, open;
 the completion rate leaves out those cancelled by the citizen and those handed to a unit;
-the lower medians of the waits to the first claim and to the first "done"), by category;
+the lower medians of the waits to the first claim and to the first "done"), by category
+(with the same medians per category: storage.stats.category_waits);
 and loop 2's activities starting in the year (held or planned, their confirmed hours, the
 year's formal volunteers), by month. Counts only: no name, phone, address, place or title.
 
@@ -69,6 +70,7 @@ class Figures:
 
     year: int
     total: Cohort
+    category_waits: dict[str, tuple[float | None, float | None]]  # code: (to claim, to done)
     months: list[tuple[str, Cohort]]  # ("2026-03", its cohort), up to this month
     activities_held: int
     activities_cancelled: int
@@ -185,6 +187,9 @@ class ResultsPage:
         today = datetime.fromtimestamp(now, tz).date()
         last_month = 12 if year < today.year else today.month
         total = await self._cohort(whole)
+        async with env.db.reading() as repo:
+            with repo.on_thread():
+                waits = await sql.category_waits(repo, whole.start, whole.end, None)
         months = []
         for month in range(1, last_month + 1):
             label = f"{year}-{month:02d}"
@@ -196,8 +201,8 @@ class ResultsPage:
                 first = await sql.first_created(repo)
         held = held_of(rows)
         first_year = datetime.fromtimestamp(first, tz).year if first is not None else year
-        return Figures(year=year, total=total, months=months, activities_held=len(held),
-                       activities_cancelled=len(rows) - len(held),
+        return Figures(year=year, total=total, category_waits=waits, months=months,
+                       activities_held=len(held), activities_cancelled=len(rows) - len(held),
                        hours=sum(float(r["hours"]) for r in held), formal=formal,
                        activity_months=tally_by_month(held, tz),
                        first_year=max(FIRST_YEAR, min(first_year, year)), read_at=now)
@@ -226,7 +231,7 @@ class ResultsPage:
         ]
         if total.collected:
             parts += [self._month_chart(lang, f), self._month_table(lang, f),
-                      self._category_chart(lang, f.total), self._category_table(lang, f.total)]
+                      self._category_chart(lang, f.total), self._category_table(lang, f)]
         else:
             parts.append(f'<p class="empty">{t(lang, "results.no_requests")}</p>')
         parts += ['</section>', self._activities(lang, f), '</main>', self._foot(lang, f),
@@ -333,9 +338,13 @@ class ResultsPage:
 
     def _category_rows(self, lang: str, cohort: Cohort) -> list[tuple[str, Counts]]:
         """Categories by name, most received first (as /stats lists them)."""
-        rows = [(render.category_name(self.env, code, lang), counts)
+        return [(name, counts) for name, _, counts in self._categories(lang, cohort)]
+
+    def _categories(self, lang: str, cohort: Cohort) -> list[tuple[str, str, Counts]]:
+        """(name, code, counts) of each category, most received first."""
+        rows = [(render.category_name(self.env, code, lang), code, counts)
                 for code, counts in cohort.by_category.items()]
-        return sorted(rows, key=lambda row: (-row[1].collected, row[0]))
+        return sorted(rows, key=lambda row: (-row[2].collected, row[0]))
 
     def _category_chart(self, lang: str, cohort: Cohort) -> str:
         t = self.env.t.raw
@@ -349,16 +358,20 @@ class ResultsPage:
              svg.Series(t(lang, "results.figure.auto_closed"), AUTO_CLOSED,
                         [c.unconfirmed for _, c in rows])])
 
-    def _category_table(self, lang: str, cohort: Cohort) -> str:
+    def _category_table(self, lang: str, f: Figures) -> str:
         head = [f"results.figure.{n}" for n in ("received", "completed", "confirmed",
-                                                 "auto_closed", "rate")]
+                                                 "auto_closed", "rate", "claim_wait",
+                                                 "done_wait")]
         body = []
-        for name, counts in self._category_rows(lang, cohort):
+        for name, code, counts in self._categories(lang, f.total):
             shown = counts_of(counts)
+            claim, done = f.category_waits.get(code, (None, None))
             body.append((html.escape(name), [
                 *((n, str(shown[n])) for n in ("received", "completed", "confirmed",
                                                "auto_closed")),
-                ("rate", self.stats.percent(counts.completion, lang))]))
+                ("rate", self.stats.percent(counts.completion, lang)),
+                ("claim_wait", self.stats.duration(claim, lang)),
+                ("done_wait", self.stats.duration(done, lang))]))
         return self._table(lang, "categories", "results.by_category", "results.category",
                            head, body)
 
@@ -441,23 +454,23 @@ class ResultsPage:
         rows: list[list[Any]] = [[t(lang, f"results.csv.column.{c}")
                                   for c in ("year", "section", "row", "figure", "value")]]
 
-        def add(section: str, row: str, counts: Counts, cohort: Cohort | None) -> None:
+        def add(section: str, row: str, counts: Counts,
+                waits: tuple[float | None, float | None]) -> None:
             shown = counts_of(counts)
             figures: list[tuple[str, Any]] = [(name, shown[name]) for name in REQUEST_FIGURES]
             figures += [("rate", _share(counts.completion)),
-                        ("confirmed_share", _share(counts.confirmed_share))]
-            if cohort is not None:
-                figures += [("claim_wait_minutes", _minutes(cohort.claim_wait)),
-                            ("done_wait_minutes", _minutes(cohort.done_wait))]
+                        ("confirmed_share", _share(counts.confirmed_share)),
+                        ("claim_wait_minutes", _minutes(waits[0])),
+                        ("done_wait_minutes", _minutes(waits[1]))]
             for name, value in figures:
                 rows.append([f.year, t(lang, f"results.csv.section.{section}"), row,
                              t(lang, f"results.csv.figure.{name}"), value])
 
-        add("year", str(f.year), f.total.total, f.total)
+        add("year", str(f.year), f.total.total, (f.total.claim_wait, f.total.done_wait))
         for month, cohort in f.months:
-            add("month", month, cohort.total, cohort)
-        for name, counts in self._category_rows(lang, f.total):
-            add("category", name, counts, None)
+            add("month", month, cohort.total, (cohort.claim_wait, cohort.done_wait))
+        for name, code, counts in self._categories(lang, f.total):
+            add("category", name, counts, f.category_waits.get(code, (None, None)))
         section = t(lang, "results.csv.section.activities")
         for name, value in (("held", f.activities_held), ("cancelled", f.activities_cancelled),
                             ("hours", hours_text(f.hours)), ("formal", f.formal)):
