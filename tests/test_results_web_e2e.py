@@ -307,3 +307,17 @@ async def test_a_wrong_year_gets_a_polite_page_in_the_readers_language(
             assert words in body and "Traceback" not in body
             assert "<script>" not in body
             assert f'href="/results?year=2026&amp;lang={lang}"' in body
+
+
+async def test_a_district_with_nothing_yet_says_so(client: TestClient) -> None:  # type: ignore[type-arg]
+    """No request and no activity yet: the page says so in words, with zeros and no charts;
+    the selector offers this year only; the CSV still has the year's figures."""
+    page = await (await client.get("/results?lang=en")).text()
+    assert "No requests were received in this year." in page
+    assert "No volunteer activities in this year." in page
+    assert figures(page)["year.received"] == "0" and figures(page)["year.rate"] == "—"
+    assert "<svg" not in page
+    assert '<select id="year" name="year"><option value="2026" selected>2026</option></select>' \
+        in page
+    text = (await (await client.get("/results.csv?lang=en")).read()).decode("utf-8")
+    assert "2026,\"Requests, whole year\",2026,Received,0" in text
