@@ -11,12 +11,17 @@ import io
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.config import parse_config
+from bot.context import Env
+from bot.i18n import Catalogs
+from bot.reports.stats import Statistics
 from bot.web.results import ResultsPage
 from storage import Database
 from tests.conftest import CATEGORIES, SHANGHAI, Town
@@ -321,3 +326,17 @@ async def test_a_district_with_nothing_yet_says_so(client: TestClient) -> None: 
         in page
     text = (await (await client.get("/results.csv?lang=en")).read()).decode("utf-8")
     assert "2026,\"Requests, whole year\",2026,Received,0" in text
+
+
+def test_the_page_can_be_switched_off(tmp_path: Path) -> None:
+    """`[web] results = false` leaves the page out of the public server (on by default)."""
+    raw: dict[str, Any] = {"telegram": {"token": "1:abc"}, "bot": {"admin_ids": [1]},
+                           "categories": CATEGORIES, "web": {"listen": "127.0.0.1:8080"}}
+    on = parse_config(raw, env={}, base_dir=tmp_path)
+    off = parse_config({**raw, "web": {**raw["web"], "results": False}}, env={},
+                       base_dir=tmp_path)
+    assert on.web.results and not off.web.results
+    for config, paths in ((on, ["/results", "/results.csv"]), (off, [])):
+        env = Env(db=cast(Database, None), config=config, t=Catalogs.load())
+        page = ResultsPage(env, cast(Statistics, None))
+        assert [route.path for route in page.routes()] == paths  # type: ignore[attr-defined]
