@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test run lint bench drills mutate clean check-proxies
+.PHONY: install browser demo test run lint bench drills mutate clean check-proxies
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,cjk-font]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# The results page's browser test (tests/test_results_browser_e2e.py) drives a real headless
+# browser: Debian's chromium, installed here when it is missing and apt-get is there (as root,
+# or through sudo without a password). Elsewhere install chromium yourself; the test says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "chromium is missing and there is no apt-get: install chromium for the browser test"; \
+	  elif [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  elif sudo -n true 2>/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' for the browser test"; \
+	  fi; }
 
 demo: $(STAMP)
 	$(PY) -m sandbox.demo
@@ -20,7 +35,7 @@ demo: $(STAMP)
 # Two workers (pytest-xdist): the suite's end-to-end stories wait on the sandbox and child
 # processes more than they compute, so two halves take half the time (10 minutes to 5 on the
 # 2-core CI machine). Every test keeps its own sandbox, clock, database and ports.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q -n 2
 
 run: $(STAMP)
@@ -37,6 +52,7 @@ bench: $(STAMP)
 	$(PY) -m bench.seed_year --requests 1000
 	$(PY) -m bench.activities_year --activities 200
 	$(PY) -m bench.supervision_year --weeks 8
+	$(PY) -m bench.results_page --requests 100000
 
 # The drills of issue 17 (docs/decisions.md, "Drills"): the bot as a real process through a
 # 5-minute network outage, kill -9 during a backup, a full disk (a tmpfs: root only, else

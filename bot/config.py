@@ -171,6 +171,7 @@ class Web:
     host: str | None = None
     port: int = 0
     open311: Open311 = field(default_factory=Open311)
+    results: bool = True  # the public results page (GET /results), on while listening
 
 
 @dataclass(frozen=True)
@@ -650,14 +651,15 @@ def _http(reader: _Reader) -> Http:
 
 
 def _web(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Web:
-    """[web]: the public web server's address, and [web.open311]."""
+    """[web]: the public web server's address, the results page, and [web.open311]."""
     listen = reader.text("listen", "")
-    reader.refuse_unknown(("listen", "open311"))
+    results = reader.boolean("results", True)
+    reader.refuse_unknown(("listen", "open311", "results"))
     open311 = _open311(reader.table("open311"), base_dir, areas)
     if not listen:
-        return Web(open311=open311)
+        return Web(open311=open311, results=results)
     host, port = _address(reader.key("listen"), listen, "0.0.0.0:8080")
-    return Web(host=host, port=port, open311=open311)
+    return Web(host=host, port=port, open311=open311, results=results)
 
 
 def _open311(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Open311:

@@ -49,6 +49,7 @@ from bot.supervision.roster import SupervisionRoster
 from bot.unit import ActorUnit, Units
 from bot.volunteers.registration import Volunteers
 from bot.web.open311 import Open311Api
+from bot.web.results import ResultsPage
 from bot.web.server import WebServer
 
 P = ParamSpec("P")
@@ -173,7 +174,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         menus=command_menus,
         ops=OpsServer(env, sender),
         # The public web server: each feature a route provider.
-        web=WebServer(env, [Open311Api(env, loop, units)]),
+        web=WebServer(env, [Open311Api(env, loop, units), ResultsPage(env, stats)]),
         personal=PersonalData(env),
         reloader=reloader,
         themes=themes,

@@ -59,6 +59,19 @@ _WAITS = {
     "done": ("first_done_at - created_at", "requests_done_wait"),
 }
 
+# The same lower medians for each category at once: one sort of the cohort's waits, where a
+# median by offset per category would walk the wait's index once per category (or, with
+# the category not in that index, look up every row it passes).
+_CATEGORY_WAIT = """
+    SELECT category, wait FROM (
+        SELECT category, {wait} AS wait,
+               ROW_NUMBER() OVER (PARTITION BY category ORDER BY {wait}) AS n,
+               COUNT(*) OVER (PARTITION BY category) AS reached
+        FROM requests INDEXED BY requests_by_created
+        WHERE {wait} >= 0 AND {where})
+    WHERE n = (reached + 1) / 2
+"""
+
 _OVERDUE = f"""
     SELECT COUNT(*) FROM requests
     WHERE status IN ('{DISPATCHED}', '{CLAIMED}') AND overdue_since IS NOT NULL {{areas}}
@@ -239,3 +252,24 @@ def chart_rows(
         conn.rollback()
     return (_fold(shapes),
             [(int(h), int(n), int(closed), int(cancelled)) for h, n, closed, cancelled in hours])
+
+
+async def first_created(repo: Repo) -> float | None:
+    """When the first request was created (None: none yet), off the index by creation time."""
+    row = await repo._one("SELECT MIN(created_at) FROM requests")
+    return None if row is None or row[0] is None else float(row[0])
+
+
+async def category_waits(repo: Repo, start: float, end: float, area_ids: list[str] | None
+                         ) -> dict[str, tuple[float | None, float | None]]:
+    """The lower medians of the waits to the first claim and to the first "done" of the
+    cohort's requests in each category, as `cohort` takes them for the whole cohort (None: no
+    request of the category reached that step)."""
+    where, params = _where(start, end, area_ids)
+    found: dict[str, list[float | None]] = {}
+    for index, name in enumerate(("claim", "done")):
+        wait, _ = _WAITS[name]
+        rows = await repo._all(_CATEGORY_WAIT.format(wait=wait, where=where), tuple(params))
+        for category, median in rows:
+            found.setdefault(str(category), [None, None])[index] = float(median)
+    return {category: (claim, done) for category, (claim, done) in found.items()}

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("bench.storage", ["--requests", "500"], "/stats counted 500"),
         ("bench.footprint", ["--requests", "200"], "open requests: 200"),
         ("bench.loop", ["--citizens", "3"], "loop ratio: civicloop"),
+        ("bench.results_page", ["--requests", "500"], "received: 500"),
     ],
 )
 def test_a_benchmark_runs_and_prints_its_figures_goal_met_or_not(

@@ -987,6 +987,30 @@ async def rankings_and_honours(story: Story) -> None:
     assert volunteer_phone in (told.text or "")  # the volunteer's own private chat
 
 
+@flow(web={"listen": "127.0.0.1:0"})
+async def results_page(story: Story) -> None:
+    """The public results page and its CSV (issue 18.5), in both languages, after a request
+    is filed and claimed: counts only, no marker, name or reference."""
+    town = story.town
+    await open_bot(town.vol1)
+    ref = await story.file()
+    card = await story.card(town.volunteers, ref)
+    await story.claim(town.vol1, town.volunteers, card, ref)
+    services = town.bot.services
+    assert services is not None and services.web.port is not None
+    async with aiohttp.ClientSession() as session:
+        for path in ("/results?lang=zh", "/results?lang=en", "/results.csv?lang=zh",
+                     "/results.csv?lang=en"):
+            async with session.get(f"http://127.0.0.1:{services.web.port}{path}") as answer:
+                body = await answer.text()
+            if path.startswith("/results?"):
+                assert '<dd data-figure="year.received">1</dd>' in body  # it was counted
+            assert story.markers.found_in(body) == [], path
+            assert ref not in body, path
+            for person in (story.citizen, town.vol1):
+                assert not re.search(rf"\b{person.first_name}\b", body), (path, person)
+
+
 @pytest.fixture
 def flow_name() -> str:
     """The flow a test runs (the property test is parametrized over all of them)."""

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot import ui
 from bot.activities import render as activity_render
@@ -48,7 +49,7 @@ class ActivityFigures:
         if not rows:
             return []
         t = self.env.t
-        held = [r for r in rows if r["status"] != "cancelled"]
+        held = held_of(rows)
         confirmed = [r for r in held if r["confirmed_at"] is not None]
         signed = sum(r["signed"] for r in confirmed)
         attended = sum(r["attended"] for r in confirmed)
@@ -69,7 +70,7 @@ class ActivityFigures:
               count=await unit.repo.activities.formal_count(year, area_ids)),
         ]
         tz = self.env.config.timezone
-        by_month = _tally(held, lambda r: f"{datetime.fromtimestamp(r['starts_at'], tz):%Y-%m}")
+        by_month = tally_by_month(held, tz)
         by_theme = _tally(held, lambda r: (r["theme_year"], r["theme_month"]))
         by_area = _tally(held, lambda r: r["area_id"])
         by_team = _tally(held, lambda r: r["team_id"])
@@ -104,7 +105,7 @@ class ActivityFigures:
         p, asked = job.params, job.language
         async with self.env.db.reading() as repo:
             rows = await repo.activities.figures(p["start"], p["end"], p["area_ids"])
-            held = [r for r in rows if r["status"] != "cancelled"]
+            held = held_of(rows)
             themes = {}
             for row in held:
                 key = (row["theme_year"], row["theme_month"])
@@ -241,6 +242,17 @@ def hours_text(hours: float) -> str:
     """Hours as /stats writes them: every quarter hour shown (a year's 39,268.75 h is not
     "39268.8", as the six significant digits of :g would have it), no trailing zeros."""
     return f"{hours:.2f}".rstrip("0").rstrip(".")
+
+
+def held_of(rows: list[Any]) -> list[Any]:
+    """The activities held or planned (not cancelled) among `figures` rows: what /stats
+    counts as held, and whose confirmed hours it adds up."""
+    return [r for r in rows if r["status"] != "cancelled"]
+
+
+def tally_by_month(held: list[Any], tz: ZoneInfo) -> dict[str, tuple[int, float]]:
+    """Activities and confirmed hours by the local month ("2026-03") they start in."""
+    return _tally(held, lambda r: f"{datetime.fromtimestamp(r['starts_at'], tz):%Y-%m}")
 
 
 def _tally(rows: list[Any], key: Any) -> dict[Any, tuple[int, float]]:

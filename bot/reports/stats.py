@@ -170,8 +170,8 @@ class Statistics:
             t(lang, "stats.cancelled", citizen=total.cancelled_by_citizen,
               admin=total.cancelled_by_admin),
             *self._handed(total, lang),
-            t(lang, "stats.rate", rate=self._percent(total.completion, lang),
-              share=self._percent(total.confirmed_share, lang)),
+            t(lang, "stats.rate", rate=self.percent(total.completion, lang),
+              share=self.percent(total.confirmed_share, lang)),
             t(lang, "stats.open", count=sum(total.open.values())),
             *(t(lang, "stats.open_line", status=t(lang, f"stats.status.{status}"),
                 count=total.open[status]) for status in OPEN_STATUSES),
@@ -256,7 +256,8 @@ class Statistics:
     def _period(self, period: Period, lang: str) -> str:
         return self.env.t.raw(lang, "stats.all_time") if period.label == "all" else period.label
 
-    def _percent(self, share: float | None, lang: str) -> str:
+    def percent(self, share: float | None, lang: str) -> str:
+        """A share as /stats writes it ("50.00%"), or "—" when there is no base."""
         return self.env.t(lang, "stats.none") if share is None else f"{100 * share:.2f}%"
 
     def duration(self, seconds: float | None, lang: str) -> str:
