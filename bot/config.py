@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
@@ -96,6 +97,9 @@ class Category:
     names: dict[str, str]
     group_id: int | None = None
     policy: Policy = field(default_factory=Policy)
+    # Words that suggest it from a description (bot/requests/suggest.py): Chinese words, and
+    # English ones in lower case for English speakers.
+    keywords: tuple[str, ...] = ()
 
     def name(self, language: str) -> str:
         """Return the category's name in `language`."""
@@ -849,12 +853,45 @@ def _categories(raw: Any, default_policy: Policy) -> tuple[Category, ...]:
             if len(name) > 40:
                 raise ConfigError(f"{key}.{lang}: longer than 40 characters")
         group = reader.integer("group_id", 0)
-        unknown = set(item) - {"code", "group_id", *LANGUAGES, *POLICY_KEYS}
+        unknown = set(item) - {"code", "group_id", "keywords", *LANGUAGES, *POLICY_KEYS}
         if unknown:
             raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key")
         policy = _policy(reader, default_policy)
-        result.append(Category(code=code, names=names, group_id=group or None, policy=policy))
+        result.append(Category(code=code, names=names, group_id=group or None, policy=policy,
+                               keywords=_keywords(item.get("keywords", []), f"{key}.keywords")))
     return tuple(result)
+
+
+def categories_in(path: Path) -> tuple[Category, ...]:
+    """The categories of a config file alone, checked as at start-up (the suggester's
+    measurements read config.example.toml's)."""
+    with path.open("rb") as file:
+        raw = tomllib.load(file)
+    return _categories(raw.get("categories"), Policy())
+
+
+KEYWORD_MAX = 20  # characters: a word or a short phrase, not a sentence
+
+
+def _keywords(raw: Any, key: str) -> tuple[str, ...]:
+    """A category's keywords: a list of distinct words, English ones kept in lower case."""
+    if not isinstance(raw, list):
+        raise ConfigError(f'{key}: must be a list of words, like ["路灯", "street light"]')
+    words: list[str] = []
+    for index, word in enumerate(raw):
+        if not isinstance(word, str) or not word.strip():
+            raise ConfigError(f"{key}[{index}]: must be a non-empty word (got {word!r})")
+        # The suggester compares in NFKC lower case (全角 ＡＢＣ is ABC): so must the file.
+        word = unicodedata.normalize("NFKC", " ".join(word.split())).lower()
+        if len(word) > KEYWORD_MAX:
+            raise ConfigError(f"{key}[{index}]: longer than {KEYWORD_MAX} characters")
+        if not any(ch.isalnum() for ch in word):
+            raise ConfigError(f"{key}[{index}]: must contain a letter or a character "
+                              f"(got {word!r})")
+        if word in words:
+            raise ConfigError(f"{key}[{index}]: {word!r} is listed twice")
+        words.append(word)
+    return tuple(words)
 
 
 class _Reader:

@@ -1,0 +1,149 @@
+"""The likely categories of a description, from the keywords of each category.
+
+Chinese text is cut into words by jieba (its dictionary is loaded once per process). A keyword
+of two or more characters is found anywhere in the text, also inside a longer word (坑 in 大坑,
+降压 in 降压药); a one-character keyword only when jieba cuts it out as a word of its own, so 灯
+is found in 楼道的灯坏了 but not in 灯笼, nor 药 in 药店门口. English keywords match whole words
+by their start (leak: leaks, leaking; under 4 letters only as themselves). A category scores the
+number of its keywords found; a tie goes to the category whose words are rarer in jieba's
+dictionary (剃头 says more than 老人), then to the config's order. Nothing is chosen for the
+citizen: the form only puts these first. docs/decisions.md has the measured accuracy.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import jieba
+
+from bot.config import Category
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()  # the warm-up thread and the event loop may both ask first
+_tokenizer: jieba.Tokenizer | None = None
+_ENGLISH = re.compile(r"[a-z]")
+_PREFIX_FROM = 4  # an English keyword this long or longer also matches longer words
+
+
+def tokenizer() -> jieba.Tokenizer:
+    """jieba's tokenizer, its dictionary loaded on first use (about a second: bot start-up
+    warms it up in a thread, see warm_up)."""
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            # jieba tells its progress on stderr at DEBUG; the bot's log says it once.
+            jieba.setLogLevel(logging.WARNING)
+            loading = jieba.Tokenizer()
+            loading.initialize()
+            _tokenizer = loading
+        return _tokenizer
+
+
+def warm_up() -> float:
+    """Load the dictionary now (a thread at start-up), returning the seconds it took."""
+    started = time.perf_counter()
+    tokenizer()
+    took = time.perf_counter() - started
+    log.info("category suggestion: word dictionary ready in %.2f s", took)
+    return took
+
+
+def normal(text: str) -> str:
+    """The form compared: NFKC (全角 letters and digits made plain) and lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def is_english(word: str) -> bool:
+    """An English keyword: ASCII letters, digits and spaces (else it is cut as Chinese)."""
+    return word.isascii()
+
+
+def english_pattern(word: str) -> re.Pattern[str]:
+    """An English keyword as a whole word (or words) by its start: leak finds leaking."""
+    body = r"\s+".join(re.escape(part) for part in word.split())
+    end = "" if len(word) >= _PREFIX_FROM else r"(?![a-z])"
+    return re.compile(rf"(?<![a-z]){body}{end}")
+
+
+def rarity(word: str) -> float:
+    """How rare a word is in jieba's dictionary (its inverse frequency, log scale); a word
+    it does not have counts as the rarest."""
+    tk = tokenizer()
+    return math.log(tk.total / max(tk.FREQ.get(word) or 1, 1))
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    """One keyword ready to match, with its category and weight."""
+
+    word: str
+    index: int  # of its category in the config's order
+    rarity: float
+    english: re.Pattern[str] | None  # None: a Chinese keyword
+
+
+_compiled: tuple[tuple[Category, ...], tuple[_Keyword, ...]] | None = None
+
+
+def _keywords(categories: tuple[Category, ...]) -> tuple[_Keyword, ...]:
+    """The keywords of these categories, compiled once per config (a /reload gives a new
+    tuple of categories, so a new set)."""
+    global _compiled
+    if _compiled is not None and _compiled[0] is categories:
+        return _compiled[1]
+    # jieba's dictionary is a Chinese one: an English keyword weighs by its words (a rare
+    # Chinese word weighs about 10), so "gas smell" says more than "smell".
+    keywords = tuple(
+        _Keyword(word, index, 10.0 * len(word.split()) if is_english(word) else rarity(word),
+                 english_pattern(word) if is_english(word) else None)
+        for index, category in enumerate(categories) for word in category.keywords)
+    _compiled = (categories, keywords)
+    return keywords
+
+
+Found = Callable[[str, str, set[str]], bool]
+
+
+def in_text(word: str, plain: str, cut: set[str]) -> bool:
+    """The rule for a Chinese keyword: a word of its own if one character, else anywhere."""
+    return word in cut if len(word) == 1 else word in plain
+
+
+def words(text: str) -> set[str]:
+    """The words of a text as jieba cuts it (no guessing at words its dictionary lacks), with
+    the dictionary words inside the long ones (search mode)."""
+    return {w for w in tokenizer().lcut_for_search(normal(text), HMM=False) if w.strip()}
+
+
+def rank(categories: tuple[Category, ...], text: str, found: Found = in_text) -> list[str]:
+    """The codes of the categories whose keywords the text has, the likeliest first."""
+    plain = normal(text)
+    cut = words(text)
+    english = bool(_ENGLISH.search(plain))
+    count = [0] * len(categories)
+    weight = [0.0] * len(categories)
+    for keyword in _keywords(categories):
+        if keyword.english is not None:
+            hit = english and keyword.english.search(plain) is not None
+        else:
+            hit = found(keyword.word, plain, cut)
+        if hit:
+            count[keyword.index] += 1
+            weight[keyword.index] += keyword.rarity
+    likely = [i for i in range(len(categories)) if count[i]]
+    likely.sort(key=lambda i: (-count[i], -weight[i]))  # stable: then the config's order
+    return [categories[i].code for i in likely]
+
+
+def order(categories: Sequence[Category], likely: Sequence[str]) -> list[Category]:
+    """The categories with the likely ones first (in their order), then the rest as listed."""
+    first = [c for code in likely for c in categories if c.code == code]
+    return first + [c for c in categories if c.code not in likely]
