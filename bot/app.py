@@ -31,6 +31,7 @@ from bot.delivery.webhook import WebhookReceiver
 from bot.i18n import Catalogs
 from bot.logs import redact_token
 from bot.reports import charts
+from bot.requests import suggest
 from bot.wiring import Services, build_services
 from handlers import admin, citizen, errors, routes
 from storage import Database
@@ -243,6 +244,7 @@ async def serve(
     except TelegramError as exc:  # menus are a comfort; serving matters more
         log.warning("could not set the command menus: %s", exc)
     start_jobs(app, config)
+    suggest.warm_up_in_background(config.categories)
     await app.start()
     sender.start()
     services.jobs.start()

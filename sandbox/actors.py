@@ -274,12 +274,16 @@ class SimUser:
         return [await self.send_photo(caption if i == 0 else None, chat, group_id)
                 for i in range(n)]
 
-    async def send_voice(self, duration: int = 3, chat: SimChat | None = None) -> SimMessage:
-        """Send a voice note."""
+    async def send_voice(self, duration: int = 3, chat: SimChat | None = None,
+                         caption: str | None = None) -> SimMessage:
+        """Send a voice note (with a caption, as Telegram allows)."""
         rec = self._world.new_file("voice", duration=duration, mime_type="audio/ogg")
         voice = {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
                  "duration": duration, "mime_type": "audio/ogg", "file_size": len(rec.data)}
-        return await self._post(chat, "voice", {"voice": voice})
+        content: dict[str, Any] = {"voice": voice}
+        if caption:
+            content["caption"] = caption
+        return await self._post(chat, "voice", content)
 
     async def send_document(self, file_name: str = "file.pdf", chat: SimChat | None = None,
                             caption: str | None = None) -> SimMessage:

@@ -247,9 +247,13 @@ async def town(
     for member in (vol1, vol2, admin):
         volunteers.add_member(member)
     admin_chat.add_member(admin, status="administrator")
-    categories = [dict(CATEGORIES[0], group_id=volunteers.id), *CATEGORIES[1:]]
+    # A module may give its own categories (with keywords, say); the first one's requests
+    # go to the volunteers group.
+    settings = dict(town_settings)
+    given = settings.pop("categories", CATEGORIES)
+    categories = [dict(given[0], group_id=volunteers.id), *given[1:]]
     config = make_config(tmp_path, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
-                         categories=categories, **town_settings)
+                         categories=categories, **settings)
     runner = BotRunner(sb, config, clock)
     await runner.start()
     try:

@@ -104,13 +104,14 @@ def assert_nothing_broke(town: Town, caplog: pytest.LogCaptureFixture,
 # ---- 1. every step of the form answers the unexpected --------------------------------------
 
 
-async def test_typed_text_at_the_category_step_gets_the_buttons_again(
+async def test_a_sticker_at_the_category_step_gets_the_buttons_again(
         town: Town, caplog: pytest.LogCaptureFixture) -> None:
-    """Alice types her wish instead of tapping a category; the bot asks her to use the
-    buttons and shows the categories again, and tapping one moves the form on."""
+    """Alice sends a sticker instead of tapping a category; the bot asks her to use the
+    buttons and shows the categories again, and tapping one moves the form on. (Typed words
+    there are a description: tests/test_suggest_e2e.py.)"""
     alice = town.citizen
     await open_the_form(alice, command=True)
-    await alice.send("I need help with my grandmother")
+    await alice.send_sticker()
     again = await turned_away(alice, "Please use the buttons below.", "Step 1 of 4")
     assert again.buttons == [ELDERLY, "Living environment", "Legal aid", "✖ Cancel"]
 
@@ -264,12 +265,12 @@ async def test_typed_text_at_the_summary_shows_the_summary_again(
 
 async def test_grandma_is_turned_away_in_chinese(
         town: Town, caplog: pytest.LogCaptureFixture) -> None:
-    """王奶奶 (Telegram in Chinese) types at the category step, sends a sticker as her
+    """王奶奶 (Telegram in Chinese) sends a sticker at the category step, a sticker as her
     description, a sticker as her place and someone else's contact: every note and every
     repeated question is in Chinese, and her request still goes out."""
     grandma = town.grandma
     await open_the_form(grandma, command=True, lang="zh")
-    await grandma.send("我要找人帮忙")
+    await grandma.send_sticker()
     await turned_away(grandma, "请使用下面的按钮。", "第 1 步，共 4 步。")
     await grandma.press("助老服务")
     await grandma.wait_for(text="第 2 步，共 4 步。")
@@ -438,7 +439,7 @@ async def test_a_category_button_of_a_cancelled_form_does_nothing(
     await alice.send("/new")
     await alice.wait_for(text="Step 1 of 4")
     assert await alert(alice, old_category, message=old_form) == FORM_CLOSED
-    await alice.send("the old button should not have moved me on")
+    await alice.send_sticker()  # the old button did not move her on: still the first step
     await turned_away(alice, "Please use the buttons below.", "Step 1 of 4")
     assert not [m for m in alice.private.bot_messages() if "Step 2 of 4" in (m.text or "")]
     assert_nothing_broke(town, caplog)

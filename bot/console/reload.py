@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 
 from bot.config import Config, ConfigError, load_config
 from bot.context import Env
+from bot.requests import suggest
 from storage import Repo
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class ConfigReloader:
             waiting = tuple(f.name for f in fields(Config)
                             if f.compare and getattr(fresh, f.name) != getattr(applied, f.name))
             self.env.config = applied
+            suggest.warm_up_in_background(applied.categories)  # keywords added since start
             if repo is not None:
                 await self.sync_teams(repo)
             else:

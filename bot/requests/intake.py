@@ -16,11 +16,11 @@ from bot.activities.honours import Honours
 from bot.activities.publishing import Publishing
 from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, Category
 from bot.context import Answer, Env, Said, Who
 from bot.dialogs import Flow
 from bot.i18n import Raw
-from bot.requests import render
+from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop
 from bot.requests.personal import NOTICE_VERSION, privacy_notice
 from bot.supervision.reporting import Reporting
@@ -271,7 +271,9 @@ class Intake:
         out: list[Outgoing] = []
         answer = Answer()
         if action == "cat" and dialog.step == "category" and env.config.category(arg):
-            dialog = self._advance(dialog, category=arg)
+            dialog = self._advance(dialog, category=arg, recheck=False)
+            if dialog.step == "description" and _has_description(dialog.data):
+                dialog = self._advance(dialog)  # told at the category step: on to the place
         elif action == "next" and dialog.step == "description":
             if not _has_description(dialog.data):
                 return Answer(t(lang, "intake.describe_first"), alert=True)
@@ -294,12 +296,17 @@ class Intake:
             unit.send(out)
             await self._end(repo, who.user_id)
             return Answer(t(lang, "intake.sent_toast", ref=request.ref))
+        elif action == "recat" and dialog.step == "confirm" and env.config.category(arg):
+            # The summary's offer after a new description: the citizen took it.
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, "confirm",
+                            {**dialog.data, "category": arg, "recheck": False})
         elif action == "edit" and dialog.step == "confirm":
             dialog = Dialog(dialog.user_id, Flow.INTAKE, "edit", dialog.data)
         elif action == "field" and dialog.step == "edit" and arg in self.editable():
             data = {**dialog.data, "editing": True}
             if arg == "description":
-                data.update(description="", photos=[], voice=None)
+                # The summary then says if the new words point to another category.
+                data.update(description="", photos=[], voice=None, recheck=True)
             if arg == "location" and "area" in self.steps():
                 # A new place may be in another community: ask that again after it.
                 data.update(editing=False, then_confirm=True, area=None)
@@ -390,11 +397,20 @@ class Intake:
             return t(lang, label_key), buttons.FORM.data(draft, action, arg)
 
         if dialog.step == "category":
-            choices = [
-                (c.name(lang), buttons.FORM.data(draft, "cat", c.code))
-                for c in self.env.config.categories
-            ]
-            rows = [choices[i:i + 2] for i in range(0, len(choices), 2)]
+            # With a description already told, the likely categories come first, the
+            # likeliest on a row of its own, starred; the citizen still taps.
+            categories = self.env.config.categories
+            described = dialog.data.get("description") or ""
+            likely = suggest.rank(categories, described) if described else []
+            ordered = suggest.order(categories, likely)
+            rows: list[list[ui.Button]] = []
+            if likely:
+                top = ordered.pop(0)
+                rows.append([(t(lang, "intake.suggested", name=top.name(lang)),
+                              buttons.FORM.data(draft, "cat", top.code))])
+            choices = [(c.name(lang), buttons.FORM.data(draft, "cat", c.code))
+                       for c in ordered]
+            rows += [choices[i:i + 2] for i in range(0, len(choices), 2)]
             rows.append([button("common.cancel", "cancel")])
             question = self._question(lang, "category", "intake.ask_category")
             return [ui.message(chat, question, ui.inline(rows))]
@@ -425,14 +441,32 @@ class Intake:
             return [ui.message(chat, t(lang, "intake.ask_field"), ui.inline(rows))]
         # confirm: first take away the reply keyboard, then show the summary with buttons.
         summary = render.draft_summary(self.env, dialog.data, lang)
-        markup = ui.inline([
+        rows = [
             [button("intake.confirm", "confirm")],
             [button("intake.edit", "edit"), button("common.cancel", "cancel")],
-        ])
+        ]
+        other = self._better_category(dialog.data)
+        if other is not None:
+            summary += "\n\n" + t(lang, "intake.recheck", name=other.name(lang))
+            rows.insert(0, [(t(lang, "intake.change_to", name=other.name(lang)),
+                             buttons.FORM.data(draft, "recat", other.code))])
+        markup = ui.inline(rows)
         return [
             ui.message(chat, t(lang, "intake.almost_done"), ui.REMOVE_KEYBOARD),
             ui.message(chat, summary, markup),
         ]
+
+    def _better_category(self, data: dict[str, Any]) -> Category | None:
+        """After the description was changed from the summary: the likeliest category of the
+        new words, when the chosen one is not among the likely ones at all (else None)."""
+        described = data.get("description") or ""
+        if not data.get("recheck") or not described:
+            return None
+        categories = self.env.config.categories
+        likely = suggest.rank(categories, described)
+        if not likely or data.get("category") in likely:
+            return None
+        return self.env.config.category(likely[0])
 
     def _ask_area(self, dialog: Dialog, lang: str, institute: str | None) -> list[Outgoing]:
         """Ask for the community in two taps at most: institute, then station. A shared
@@ -493,6 +527,8 @@ class Intake:
         if step == "description":
             return await self._description(repo, dialog, lang, said)
         if step == "location":
+            if said.kind == "photo" and data.get("told"):
+                return await self._photo_at_location(repo, dialog, lang, said)
             if said.kind == "location":
                 dialog = self._advance(dialog, latitude=said.latitude,
                                        longitude=said.longitude, address=None)
@@ -519,7 +555,7 @@ class Intake:
             else:
                 return self._again(dialog, lang, "intake.want_contact")
         elif step == "category":
-            return self._again(dialog, lang, "intake.use_buttons")
+            return await self._told_at_category(repo, dialog, lang, said)
         else:  # confirm or edit: only the buttons answer these
             return self._again(dialog, lang, "intake.use_buttons")
         await self._save(repo, dialog)
@@ -571,6 +607,76 @@ class Intake:
         dialog = self._advance(dialog, description=text)
         await self._save(repo, dialog)
         return self._ask(dialog, lang)
+
+    async def _told_at_category(
+        self, repo: Repo, dialog: Dialog, lang: str, said: Said
+    ) -> list[Outgoing]:
+        """The citizen just says what is wrong instead of choosing: a text (a voice message,
+        a photo, and their caption) is kept as the description, and the categories come back
+        with the likely ones first. Nothing is chosen for them; once they choose, the
+        description step is skipped. While they change only the category from the summary,
+        the buttons answer."""
+        data, config = dict(dialog.data), self.env.config
+        text = said.text.strip()
+        if (data.get("editing") or said.kind not in ("text", "voice", "photo")
+                or (said.kind == "text" and not text)):
+            return self._again(dialog, lang, "intake.use_buttons")
+        before = data.get("description") or ""
+        # A second message adds to the first: an old person may say it in two goes.
+        described = f"{before}\n{text}" if before and text else before or text
+        limit = config.description_max_chars
+        if ui.units(described) > limit:
+            return self._again(dialog, lang, "intake.too_long", max=limit,
+                               length=ui.units(described))
+        first_of_album = True
+        if said.kind == "voice":
+            data["voice"] = said.file_id
+        elif said.kind == "photo":
+            photos = list(data.get("photos") or [])
+            first_of_album = said.media_group_id != data.get("media_group")
+            if len(photos) < config.max_photos:
+                photos.append(said.file_id)
+            data.update(photos=photos, media_group=said.media_group_id)
+        data.update(description=described, told=True)
+        dialog = Dialog(dialog.user_id, Flow.INTAKE, "category", data)
+        await self._save(repo, dialog)
+        if said.media_group_id and not first_of_album:
+            return []  # one answer per album
+        likely = suggest.rank(config.categories, described) if described else []
+        if likely:
+            top = config.category(likely[0])
+            assert top is not None
+            return self._again(dialog, lang, "intake.told_likely", name=top.name(lang))
+        return self._again(dialog, lang,
+                           "intake.told_unsure" if described else "intake.told_media")
+
+    async def _photo_at_location(
+        self, repo: Repo, dialog: Dialog, lang: str, said: Said
+    ) -> list[Outgoing]:
+        """A photo after a description told at the category step: the description step,
+        where photos come, was skipped, so the place's step takes them (its caption too)."""
+        data, config = dict(dialog.data), self.env.config
+        photos = list(data.get("photos") or [])
+        if len(photos) >= config.max_photos:
+            return self._again(dialog, lang, "intake.photos_full", max=config.max_photos)
+        caption = said.text.strip()
+        if caption:
+            before = data.get("description") or ""
+            described = f"{before}\n{caption}" if before else caption
+            if ui.units(described) > config.description_max_chars:
+                return self._again(dialog, lang, "intake.too_long",
+                                   max=config.description_max_chars,
+                                   length=ui.units(described))
+            data["description"] = described
+        photos.append(said.file_id)
+        first_of_album = said.media_group_id != data.get("media_group")
+        data.update(photos=photos, media_group=said.media_group_id)
+        dialog = Dialog(dialog.user_id, Flow.INTAKE, "location", data)
+        await self._save(repo, dialog)
+        if said.media_group_id and not first_of_album:
+            return []
+        return self._again(dialog, lang, "intake.photo_added", count=len(photos),
+                           max=config.max_photos)
 
     def _next_prompt(self, dialog: Dialog, lang: str, key: str, **values: Any) -> Outgoing:
         """Acknowledge media with a Next button, so more can be added first."""

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()  # the warm-up thread and the event loop may both ask first
 _tokenizer: jieba.Tokenizer | None = None
+_warming: threading.Thread | None = None
 _ENGLISH = re.compile(r"[a-z]")
 _PREFIX_FROM = 4  # an English keyword this long or longer also matches longer words
 
@@ -54,6 +55,15 @@ def warm_up() -> float:
     took = time.perf_counter() - started
     log.info("category suggestion: word dictionary ready in %.2f s", took)
     return took
+
+
+def warm_up_in_background(categories: tuple[Category, ...]) -> None:
+    """At start-up, when some category has Chinese keywords: load the dictionary in a thread
+    of its own (once per process), so the first citizen who describes does not wait."""
+    global _warming
+    if _warming is None and any(not is_english(w) for c in categories for w in c.keywords):
+        _warming = threading.Thread(target=warm_up, name="jieba-warm-up", daemon=True)
+        _warming.start()
 
 
 def normal(text: str) -> str:
@@ -125,12 +135,15 @@ def words(text: str) -> set[str]:
 
 def rank(categories: tuple[Category, ...], text: str, found: Found = in_text) -> list[str]:
     """The codes of the categories whose keywords the text has, the likeliest first."""
+    keywords = _keywords(categories)
+    if not keywords:
+        return []  # a config without keywords: no dictionary to load, nothing to suggest
     plain = normal(text)
-    cut = words(text)
+    cut = words(text) if any(k.english is None for k in keywords) else set()
     english = bool(_ENGLISH.search(plain))
     count = [0] * len(categories)
     weight = [0.0] * len(categories)
-    for keyword in _keywords(categories):
+    for keyword in keywords:
         if keyword.english is not None:
             hit = english and keyword.english.search(plain) is not None
         else:

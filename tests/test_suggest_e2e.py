@@ -1,0 +1,195 @@
+"""Category suggestion end to end: at the form's first step a citizen may just say what is
+wrong; the words are kept as the description, the likely category comes first (starred), the
+citizen still chooses, and the form goes on to the place. The town has the example config's
+ten categories and their keywords."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import categories_in
+from sandbox import SimMessage, SimUser
+from tests.conftest import Town
+from tests.flows import eventually, open_form
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+ZH = [c.names["zh"] for c in categories_in(EXAMPLE)]
+EN = [c.names["en"] for c in categories_in(EXAMPLE)]
+
+
+@pytest.fixture
+def town_settings() -> dict[str, Any]:
+    """The example config's categories, with their keywords."""
+    with EXAMPLE.open("rb") as file:
+        return {"categories": tomllib.load(file)["categories"]}
+
+
+async def draft_of(town: Town, person: SimUser) -> Any:
+    """The request draft the bot keeps for a person."""
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        return await repo.people.dialog(person.id)
+
+
+async def told(person: SimUser, note: str, question: str) -> SimMessage:
+    """After a description at the first step: a one-line note, then the question again."""
+    said = await person.wait_for(text=note)
+    assert len(said.text or "") < 130, said.text
+    return await person.wait_for(text=question)
+
+
+def rest(labels: list[str], *first: str) -> list[str]:
+    """The usual order without the ones brought forward."""
+    return [label for label in labels if label not in first]
+
+
+async def test_grandma_just_says_what_is_wrong_and_the_likely_category_comes_first(
+        town: Town) -> None:
+    """王奶奶 types what is wrong instead of choosing: her words are kept, 基础设施 comes
+    first and starred, the other likely one next, the rest in the usual order; nothing is chosen for her. She taps the
+    star and the form asks where (step 3: the description is answered), takes a photo there
+    too, and her request carries her words, the photo and the category she chose."""
+    grandma = town.grandma
+    first = await open_form(grandma, command=True, lang="zh")
+    assert "或者直接用几句话告诉我们出了什么问题" in (first.text or "")
+    words = "楼道的灯坏了好几天了，晚上老人下楼看不见"
+    await grandma.send(words)
+    again = await told(grandma, "看起来是「基础设施」", "第 1 步，共 4 步。")
+    # 老人 makes 助老服务 likely too: it comes next, then the others as usual.
+    assert again.buttons == ["⭐ 建议：基础设施", "助老服务", *rest(ZH, "基础设施", "助老服务"),
+                             "✖ 取消"]
+    draft = await draft_of(town, grandma)
+    assert draft.step == "category" and draft.data["description"] == words
+    assert "category" not in draft.data  # the bot chose nothing
+
+    await grandma.press("⭐ 建议：基础设施", message=again)
+    await grandma.wait_for(text="第 3 步，共 4 步。")
+    assert not [m for m in grandma.private.bot_messages() if "第 2 步" in (m.text or "")]
+    await grandma.send_photo()
+    await told(grandma, "照片已添加（第 1 张，最多 5 张）", "第 3 步，共 4 步。")
+    await grandma.send("建设路12号3单元")
+    await grandma.wait_for(text="第 4 步，共 4 步。")
+    await grandma.tap("跳过")
+    summary = await grandma.wait_for(text="内容都对吗？")
+    assert words in (summary.text or "") and "基础设施" in (summary.text or "")
+    assert "🖼 1 " in (summary.text or "")  # the photo joined the description
+    await grandma.press("✅ 确认提交", message=summary)
+    await grandma.wait_for(text="编号")
+    # Infrastructure has no group in this town: its card goes to the admins.
+    card = await town.admin_chat.wait_for(text=words[:8])
+    assert "Infrastructure" in (card.text or "")
+    await eventually(lambda: no_draft(town, grandma))
+
+
+async def no_draft(town: Town, person: SimUser) -> bool:
+    """The draft is gone (sent or dropped)."""
+    return await draft_of(town, person) is None
+
+
+async def test_no_keyword_brings_the_usual_order_and_one_line_saying_so(town: Town) -> None:
+    """Alice's words match no keyword: one line says so, the buttons come in the usual order
+    without a star; her words are still kept, and choosing goes on to the place."""
+    alice = town.citizen
+    await open_form(alice, command=True)
+    await alice.send("Something happened, please come quickly to see")
+    again = await told(alice, "we could not tell which kind it is", "Step 1 of 4")
+    assert again.buttons == [*EN, "✖ Cancel"]
+    await alice.press("Legal aid", message=again)
+    await alice.wait_for(text="Step 3 of 4")
+    draft = await draft_of(town, alice)
+    assert draft.data["description"] == "Something happened, please come quickly to see"
+    assert draft.data["category"] == "legal"
+
+
+async def test_alice_describes_in_english_and_may_choose_another_category(
+        town: Town) -> None:
+    """In English: the lift is broken, so Infrastructure is starred; Alice adds a second
+    message (kept with the first), then chooses another category than the star: it is hers."""
+    alice = town.citizen
+    await open_form(alice, command=True)
+    await alice.send("The elevator in building 3 is broken again")
+    again = await told(alice, "It sounds like Infrastructure", "Step 1 of 4")
+    assert again.buttons[0] == "⭐ Suggested: Infrastructure"
+    await alice.send("my mother is 85 and lives alone on the 7th floor")
+    again = await told(alice, "Noted", "Step 1 of 4")
+    assert again.buttons[0].startswith("⭐ Suggested: ")
+    assert set(again.buttons[1:3]) & {"Infrastructure", "Help for the elderly"}
+    await alice.press("Help for the elderly", message=again)
+    await alice.wait_for(text="Step 3 of 4")
+    draft = await draft_of(town, alice)
+    assert draft.data["description"] == ("The elevator in building 3 is broken again\n"
+                                         "my mother is 85 and lives alone on the 7th floor")
+    assert draft.data["category"] == "elderly"
+
+
+async def test_a_voice_message_is_kept_and_its_caption_suggests(town: Town) -> None:
+    """A voice message with a caption at the first step: the caption suggests 爱心义剪 and
+    the voice is kept; a voice message alone is kept too, with the usual order."""
+    grandma = town.grandma
+    await open_form(grandma, command=True, lang="zh")
+    await grandma.send_voice(caption="想请师傅上门理发")
+    again = await told(grandma, "看起来是「爱心义剪」", "第 1 步，共 4 步。")
+    assert again.buttons[0] == "⭐ 建议：爱心义剪"
+    draft = await draft_of(town, grandma)
+    assert draft.data["voice"] and draft.data["description"] == "想请师傅上门理发"
+    await grandma.send("/cancel")
+    await grandma.wait_for(text="已取消填写")
+
+    await open_form(grandma, command=True, lang="zh")
+    await grandma.send_voice()
+    again = await told(grandma, "已收到，不用再发一遍", "第 1 步，共 4 步。")
+    assert again.buttons == [*ZH, "✖ 取消"]
+    await grandma.press("助老服务", message=again)
+    await grandma.wait_for(text="第 3 步，共 4 步。")
+
+
+async def test_a_sticker_or_an_essay_at_the_first_step_is_turned_away(town: Town) -> None:
+    """A sticker is no description: use the buttons. Words past the description limit are
+    refused with the limit, and nothing is kept."""
+    alice = town.citizen
+    await open_form(alice, command=True)
+    await alice.send_sticker()
+    await told(alice, "Please use the buttons below.", "Step 1 of 4")
+    await alice.send("x" * 1001)
+    await told(alice, "That text is too long (1001 characters)", "Step 1 of 4")
+    draft = await draft_of(town, alice)
+    assert not draft.data.get("description")
+
+
+async def test_a_new_description_from_the_summary_offers_a_better_category(
+        town: Town) -> None:
+    """Alice chose Legal aid and described her deposit: the summary offers nothing. She
+    changes the description to a leaking pipe: the summary offers ⭐ Change to:
+    Infrastructure, and one tap changes the category."""
+    alice = town.citizen
+    question = await open_form(alice, command=True)
+    await alice.press("Legal aid", message=question)
+    await alice.wait_for(text="Step 2 of 4")
+    await alice.send("My landlord keeps my deposit")
+    await alice.wait_for(text="Step 3 of 4")
+    await alice.send("12 Jianshe Road")
+    await alice.wait_for(text="Step 4 of 4")
+    await alice.tap("Skip")
+    summary = await alice.wait_for(text="Is everything correct?")
+    assert not [b for b in summary.buttons if b.startswith("⭐")]  # it fits: nothing offered
+
+    await alice.press("✏️ Edit", message=summary)
+    fields = await alice.wait_for(text="What would you like to change?")
+    await alice.press("Description", message=fields)
+    await alice.wait_for(text="describe the problem")
+    await alice.send("The water pipe in the kitchen is leaking")
+    summary = await alice.wait_for(text="Is everything correct?")
+    assert "sounds more like Infrastructure" in (summary.text or "")
+    assert summary.buttons[0] == "⭐ Change to: Infrastructure"
+    await alice.press("⭐ Change to: Infrastructure", message=summary)
+    summary = await alice.wait_for(text="Is everything correct?")
+    assert "Infrastructure" in (summary.text or "")
+    assert not [b for b in summary.buttons if b.startswith("⭐")]
+    draft = await draft_of(town, alice)
+    assert draft.data["category"] == "infrastructure"
