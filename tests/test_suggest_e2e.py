@@ -52,9 +52,10 @@ def rest(labels: list[str], *first: str) -> list[str]:
 async def test_grandma_just_says_what_is_wrong_and_the_likely_category_comes_first(
         town: Town) -> None:
     """王奶奶 types what is wrong instead of choosing: her words are kept, 基础设施 comes
-    first and starred, the other likely one next, the rest in the usual order; nothing is chosen for her. She taps the
-    star and the form asks where (step 3: the description is answered), takes a photo there
-    too, and her request carries her words, the photo and the category she chose."""
+    first and starred, the other likely one next, the rest in the usual order; nothing is
+    chosen for her. She taps the star and the form asks where (step 3: the description is
+    answered), takes a photo there too, and her request carries her words, the photo and the
+    category she chose."""
     grandma = town.grandma
     first = await open_form(grandma, command=True, lang="zh")
     assert "或者直接用几句话告诉我们出了什么问题" in (first.text or "")
