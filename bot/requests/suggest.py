@@ -1,7 +1,7 @@
 """The likely categories of a description, from the keywords of each category.
 
 Chinese text is cut into words by jieba (its dictionary is loaded once per process). A keyword
-of two or more characters is found anywhere in the text, also inside a longer word (坑 in 大坑,
+of two or more characters is found anywhere in the text, also inside a longer word (路灯 in 路灯杆,
 降压 in 降压药); a one-character keyword only when jieba cuts it out as a word of its own, so 灯
 is found in 楼道的灯坏了 but not in 灯笼, nor 药 in 药店门口. English keywords match whole words
 by their start (leak: leaks, leaking; under 4 letters only as themselves). A category scores the
@@ -20,26 +20,28 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import jieba
+from typing import Any
 
 from bot.config import Category
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()  # the warm-up thread and the event loop may both ask first
-_tokenizer: jieba.Tokenizer | None = None
+_tokenizer: Any = None  # jieba.Tokenizer, imported with it on first use
 _warming: threading.Thread | None = None
 _ENGLISH = re.compile(r"[a-z]")
 _PREFIX_FROM = 4  # an English keyword this long or longer also matches longer words
 
 
-def tokenizer() -> jieba.Tokenizer:
+def tokenizer() -> Any:
     """jieba's tokenizer, its dictionary loaded on first use (about a second: bot start-up
-    warms it up in a thread, see warm_up)."""
+    warms it up in a thread, see warm_up). jieba itself is imported here too: a district
+    without keywords never loads it (0.15 s and 18 MB spared, 60 MB more with the
+    dictionary)."""
     global _tokenizer
     with _lock:
         if _tokenizer is None:
+            import jieba
             # jieba tells its progress on stderr at DEBUG; the bot's log says it once.
             jieba.setLogLevel(logging.WARNING)
             loading = jieba.Tokenizer()
