@@ -27,20 +27,20 @@ THREE = (LIGHTS, ELDERLY, HAIR)
 
 def test_the_labelled_set_spans_every_category_in_both_halves() -> None:
     """At least 200 descriptions, every category of the example config in both halves, the
-    halves of equal size, no description twice."""
+    halves of equal size (and a few late rows, written after the keywords), none twice."""
     rows = labelled(DATA)
     assert len(rows) >= 200
     codes = {c.code for c in EXAMPLE}
     assert {expected for _, expected, _ in rows} == codes
     halves = Counter(half for _, _, half in rows)
-    assert set(halves) == {"tune", "held"} and halves["tune"] == halves["held"]
+    assert set(halves) == {"tune", "held", "late"} and halves["tune"] == halves["held"]
     for code in codes:
-        assert {half for _, expected, half in rows if expected == code} == {"tune", "held"}
+        assert {"tune", "held"} <= {half for _, expected, half in rows if expected == code}
     assert len({text for text, _, _ in rows}) == len(rows)
 
 
 def test_accuracy_stays_above_its_floor() -> None:
-    """Measured 91.7% top-1 and 95.0% top-3 on all 240, 85.0% and 90.8% on the held-out
+    """Measured 91.2% top-1 and 94.6% top-3 on all 260, 85.0% and 90.8% on the held-out
     half (docs/decisions.md); the floors are a few points lower."""
     rows = labelled(DATA)
     held = [row for row in rows if row[2] == "held"]
