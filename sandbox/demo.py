@@ -98,14 +98,19 @@ def step(title: str) -> None:
     print(f"\n━━ {title} ━━", flush=True)
 
 
-async def describe(citizen: SimUser, category: str, text: str) -> None:
-    """Open the form from the menu, pick the category and describe the problem."""
+async def open_form(citizen: SimUser) -> None:
+    """Open the form from the menu (agreeing to the privacy notice, before the first one)."""
     await citizen.press("📝 新建诉求")
     first = await citizen.wait_for(predicate=lambda m: any(
         words in (m.text or "") for words in ("哪一类帮助", "关于您的个人信息")))
     if "关于您的个人信息" in (first.text or ""):  # the privacy notice comes before the first form
         await citizen.press("✅ 同意并继续", message=first)
         await citizen.wait_for(text="哪一类帮助")
+
+
+async def describe(citizen: SimUser, category: str, text: str) -> None:
+    """Open the form from the menu, pick the category and describe the problem."""
+    await open_form(citizen)
     await citizen.press(category)
     await citizen.wait_for(text="请说明情况")
     await citizen.send(text)
@@ -192,9 +197,15 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
     await grandma.send("志愿者很热心，谢谢！")
     await grandma.wait_for(text="感谢您的评价")
 
-    step("The clock (accelerated): a request nobody claims is reminded, then escalated")
-    await describe(grandma, "生活环境", "楼道里的垃圾好几天没人清理了。")
+    step("王奶奶 just says what is wrong: the likely category comes first, she taps it")
+    await open_form(grandma)
+    await grandma.send("楼道里的垃圾好几天没人清理了。")
+    await grandma.wait_for(text="看起来是「生活环境」")
+    starred = await grandma.wait_for(text="哪一类帮助")
+    await grandma.press("⭐ 建议：生活环境", message=starred)
     await grandma.wait_for(text="在哪里")
+
+    step("The clock (accelerated): a request nobody claims is reminded, then escalated")
     await grandma.send("光明路 5 号楼")
     await grandma.wait_for(text="请先点所在的街道")
     await grandma.press("光明路街道新时代文明实践所")

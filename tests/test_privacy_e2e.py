@@ -50,7 +50,7 @@ from openpyxl import load_workbook
 from bot.delivery import sender as delivery
 from sandbox import Sandbox, SimChat, SimMessage, SimUser
 from storage import Request
-from tests.conftest import DEFAULT_START, TOKEN, Town, sandbox_limits
+from tests.conftest import CATEGORIES, DEFAULT_START, TOKEN, Town, sandbox_limits
 from tests.conftest import TestClock as StoryClock
 from tests.flows import REF, open_bot, open_form
 
@@ -489,6 +489,30 @@ async def first_card_photo(story: Story) -> None:
     ref = await story.file(photo=True)
     card = await story.card(story.town.volunteers, ref)
     assert card.kind == "photo" and card.buttons == [CLAIM]
+
+
+@flow(categories=[{**CATEGORIES[0], "keywords": ["ceiling", "drip"]}, *CATEGORIES[1:]])
+async def described_at_the_first_step(story: Story) -> None:
+    """The citizen just says what is wrong at the form's first step (the description with a
+    number in it): the likely category comes first, she taps it, the form goes on; the card
+    shows the description with the number masked, as ever."""
+    citizen = story.citizen
+    await open_form(citizen, command=True)
+    await citizen.send(DESCRIPTION)
+    question = await citizen.wait_for(text="Step 1 of 5")
+    await citizen.press(f"⭐ Suggested: {ELDERLY}", message=question)
+    await citizen.wait_for(text="Where is it")
+    await citizen.send(ADDRESS)
+    institutes = await citizen.wait_for(text="Tap your subdistrict or town first")
+    await citizen.press(GUANGMINGLU, message=institutes)
+    stations = await citizen.wait_for(text=f"And which community in {GUANGMINGLU}?")
+    await citizen.press(GUANGMINGLU_01, message=stations)
+    await citizen.wait_for(text="How can the volunteer reach you")
+    await citizen.tap("📞 Share my phone number")
+    summary = await citizen.wait_for(text="Is everything correct?")
+    assert DESCRIPTION in (summary.text or "")
+    card = await story.card(story.town.volunteers, await story.send(citizen))
+    assert "ring my son on •••." in (card.text or "")
 
 
 @flow()

@@ -194,3 +194,34 @@ async def test_a_new_description_from_the_summary_offers_a_better_category(
     assert not [b for b in summary.buttons if b.startswith("⭐")]
     draft = await draft_of(town, alice)
     assert draft.data["category"] == "infrastructure"
+
+
+async def test_a_restart_keeps_the_words_and_a_forged_offer_changes_nothing(
+        town: Town) -> None:
+    """Alice says what is wrong, the bot restarts: /new brings the same question back with
+    the star, her words kept. At the summary, an offer pressed for an unknown category or
+    at another step is refused politely, and the category stays."""
+    alice = town.citizen
+    await open_form(alice, command=True)
+    await alice.send("The pipe under the sink is leaking")
+    await told(alice, "It sounds like Infrastructure", "Step 1 of 4")
+    await town.bot.stop()
+    await town.bot.start()
+    await alice.send("/new")
+    again = await alice.wait_for(text="Step 1 of 4")
+    assert again.buttons[0] == "⭐ Suggested: Infrastructure"
+    draft_id = again.button_data["⭐ Suggested: Infrastructure"].split(":")[1]
+    forged = await alice.press_data(f"in:{draft_id}:recat:infrastructure", message=again)
+    assert (await forged.answer()).show_alert  # no summary yet: nothing to change
+
+    await alice.press("⭐ Suggested: Infrastructure", message=again)
+    await alice.wait_for(text="Step 3 of 4")
+    await alice.send("12 Jianshe Road")
+    await alice.wait_for(text="Step 4 of 4")
+    await alice.tap("Skip")
+    summary = await alice.wait_for(text="Is everything correct?")
+    assert "The pipe under the sink is leaking" in (summary.text or "")
+    forged = await alice.press_data(f"in:{draft_id}:recat:nosuch", message=summary)
+    assert (await forged.answer()).show_alert
+    draft = await draft_of(town, alice)
+    assert draft.step == "confirm" and draft.data["category"] == "infrastructure"
