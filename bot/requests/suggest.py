@@ -1,6 +1,7 @@
 """The likely categories of a description, from the keywords of each category.
 
-Chinese text is cut into words by jieba (its dictionary is loaded once per process). A keyword
+Chinese text is cut into words by jieba, with words.txt for its dictionary: the 60,000 most
+frequent words of jieba's own (tools/make_suggest_words.py), loaded once per process. A keyword
 of two or more characters is found anywhere in the text, also inside a longer word (路灯 in 路灯杆,
 降压 in 降压药); a one-character keyword only when jieba cuts it out as a word of its own, so 灯
 is found in 楼道的灯坏了 but not in 灯笼, nor 药 in 药店门口. English keywords match whole words
@@ -20,6 +21,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.config import Category
@@ -30,21 +32,23 @@ _lock = threading.Lock()  # the warm-up thread and the event loop may both ask f
 _tokenizer: Any = None  # jieba.Tokenizer, imported with it on first use
 _warming: threading.Thread | None = None
 _ENGLISH = re.compile(r"[a-z]")
+# jieba's full dictionary weighs 73 MB and loads in a second; these 60,000 words weigh 7 MB,
+# load in 0.15 s and suggest the same (docs/decisions.md).
+WORDS = Path(__file__).resolve().parent / "words.txt"
 _PREFIX_FROM = 4  # an English keyword this long or longer also matches longer words
 
 
 def tokenizer() -> Any:
-    """jieba's tokenizer, its dictionary loaded on first use (about a second: bot start-up
-    warms it up in a thread, see warm_up). jieba itself is imported here too: a district
-    without keywords never loads it (0.15 s and 18 MB spared, 60 MB more with the
-    dictionary)."""
+    """jieba's tokenizer on words.txt, loaded on first use (the bot warms it up in a thread
+    once serving, see warm_up). jieba itself is imported here too: a district without
+    keywords never loads it."""
     global _tokenizer
     with _lock:
         if _tokenizer is None:
             import jieba
             # jieba tells its progress on stderr at DEBUG; the bot's log says it once.
             jieba.setLogLevel(logging.WARNING)
-            loading = jieba.Tokenizer()
+            loading = jieba.Tokenizer(dictionary=str(WORDS))
             loading.initialize()
             _tokenizer = loading
         return _tokenizer
