@@ -225,3 +225,24 @@ async def test_a_restart_keeps_the_words_and_a_forged_offer_changes_nothing(
     assert (await forged.answer()).show_alert
     draft = await draft_of(town, alice)
     assert draft.step == "confirm" and draft.data["category"] == "infrastructure"
+
+
+async def test_an_album_with_a_caption_at_the_first_step_is_answered_once(
+        town: Town) -> None:
+    """王奶奶 sends three photos with a caption instead of choosing: one note and one question
+    come back, the caption suggests 生活环境, and all three photos are in the draft."""
+    grandma = town.grandma
+    await open_form(grandma, command=True, lang="zh")
+    await grandma.send_album(3, caption="楼下垃圾桶满了好几天没人清")
+    again = await told(grandma, "看起来是「生活环境」", "第 1 步，共 4 步。")
+    assert again.buttons[0] == "⭐ 建议：生活环境"
+
+    async def three_photos() -> bool:
+        draft = await draft_of(town, grandma)
+        return len(draft.data["photos"]) == 3
+
+    await eventually(three_photos)
+    await grandma.press("⭐ 建议：生活环境", message=again)
+    await grandma.wait_for(text="第 3 步，共 4 步。")
+    notes = [m for m in grandma.private.bot_messages() if "看起来是" in (m.text or "")]
+    assert len(notes) == 1

@@ -628,20 +628,17 @@ class Intake:
         if ui.units(described) > limit:
             return self._again(dialog, lang, "intake.too_long", max=limit,
                                length=ui.units(described))
-        first_of_album = True
         if said.kind == "voice":
             data["voice"] = said.file_id
         elif said.kind == "photo":
+            # An album's other photos are added quietly by _intake_step (its media group).
             photos = list(data.get("photos") or [])
-            first_of_album = said.media_group_id != data.get("media_group")
             if len(photos) < config.max_photos:
                 photos.append(said.file_id)
             data.update(photos=photos, media_group=said.media_group_id)
         data.update(description=described, told=True)
         dialog = Dialog(dialog.user_id, Flow.INTAKE, "category", data)
         await self._save(repo, dialog)
-        if said.media_group_id and not first_of_album:
-            return []  # one answer per album
         likely = suggest.rank(config.categories, described) if described else []
         if likely:
             top = config.category(likely[0])
@@ -668,13 +665,10 @@ class Intake:
                                    max=config.description_max_chars,
                                    length=ui.units(described))
             data["description"] = described
-        photos.append(said.file_id)
-        first_of_album = said.media_group_id != data.get("media_group")
+        photos.append(said.file_id)  # an album's others: quietly, by _intake_step
         data.update(photos=photos, media_group=said.media_group_id)
         dialog = Dialog(dialog.user_id, Flow.INTAKE, "location", data)
         await self._save(repo, dialog)
-        if said.media_group_id and not first_of_album:
-            return []
         return self._again(dialog, lang, "intake.photo_added", count=len(photos),
                            max=config.max_photos)
 
