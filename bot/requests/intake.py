@@ -457,8 +457,8 @@ class Intake:
         ]
 
     def _better_category(self, data: dict[str, Any]) -> Category | None:
-        """After the description was changed from the summary: the likeliest category of the
-        new words, when the chosen one is not among the likely ones at all (else None)."""
+        """The likeliest category of a description changed from the summary, if the chosen
+        one is not among the likely ones at all."""
         described = data.get("description") or ""
         if not data.get("recheck") or not described:
             return None
@@ -611,13 +611,12 @@ class Intake:
     async def _told_at_category(
         self, repo: Repo, dialog: Dialog, lang: str, said: Said
     ) -> list[Outgoing]:
-        """The citizen just says what is wrong instead of choosing: a text (a voice message,
-        a photo, and their caption) is kept as the description, and the categories come back
-        with the likely ones first. Nothing is chosen for them; once they choose, the
-        description step is skipped. While they change only the category from the summary,
-        the buttons answer."""
+        """Keep words (a voice message, a photo, their caption) said instead of a category as
+        the description, and ask again with the likely categories first."""
         data, config = dict(dialog.data), self.env.config
         text = said.text.strip()
+        # Nothing is chosen for the citizen; once they choose, the description step is
+        # skipped. Changing only the category from the summary, the buttons answer.
         if (data.get("editing") or said.kind not in ("text", "voice", "photo")
                 or (said.kind == "text" and not text)):
             return self._again(dialog, lang, "intake.use_buttons")
@@ -650,8 +649,8 @@ class Intake:
     async def _photo_at_location(
         self, repo: Repo, dialog: Dialog, lang: str, said: Said
     ) -> list[Outgoing]:
-        """A photo after a description told at the category step: the description step,
-        where photos come, was skipped, so the place's step takes them (its caption too)."""
+        """Add a photo (and its caption) sent at the place's step of a draft described at the
+        category step, whose description step, where photos come, was skipped."""
         data, config = dict(dialog.data), self.env.config
         photos = list(data.get("photos") or [])
         if len(photos) >= config.max_photos:
