@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import categories_in
 from sandbox import SimMessage, SimUser
-from tests.conftest import Town
+from tests.conftest import Town, to_toml
 from tests.flows import eventually, open_form
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,3 +246,42 @@ async def test_an_album_with_a_caption_at_the_first_step_is_answered_once(
     await grandma.wait_for(text="第 3 步，共 4 步。")
     notes = [m for m in grandma.private.bot_messages() if "看起来是" in (m.text or "")]
     assert len(notes) == 1
+
+
+async def test_reloaded_keywords_change_the_suggestion_and_bad_ones_are_refused(
+        town: Town) -> None:
+    """A centre admin adds 水龙头 to 生活环境's keywords with a mistake (a word twice): /reload
+    refuses it naming the key, and the suggestion stays. Fixed, /reload takes it: the same
+    words now bring 生活环境 first."""
+    grandma, admin = town.grandma, town.admin
+    source = town.bot.config.source
+    assert source is not None
+
+    def add_keywords(*words: str) -> None:
+        raw = tomllib.loads(source.read_text("utf-8"))
+        environment = next(c for c in raw["categories"] if c["code"] == "environment")
+        environment["keywords"] = [*environment["keywords"], *words]
+        source.write_text(to_toml(raw), "utf-8")
+
+    async def first_button(words: str) -> str:
+        await open_form(grandma, command=True, lang="zh")
+        await grandma.send(words)
+        again = await grandma.wait_for(text="第 1 步，共 4 步。")
+        await grandma.send("/cancel")
+        await grandma.wait_for(text="已取消填写")
+        return again.buttons[0]
+
+    await admin.send("/start")
+    await admin.wait_for(text="Choose below")
+    assert await first_button("院子里的水龙头一直开着没人关") == "生活环境"  # no keyword yet
+    add_keywords("水龙头", "水龙头")
+    await admin.send("/reload")
+    refused = await admin.wait_for(text="Not reloaded")
+    assert "keywords" in (refused.text or "") and "listed twice" in (refused.text or "")
+    assert await first_button("院子里的水龙头一直开着没人关") == "生活环境"
+
+    source.write_text(source.read_text("utf-8").replace('"水龙头", "水龙头"', '"水龙头"'),
+                      "utf-8")
+    await admin.send("/reload")
+    await admin.wait_for(text="Reloaded")
+    assert await first_button("院子里的水龙头一直开着没人关") == "⭐ 建议：生活环境"
