@@ -144,7 +144,7 @@ class Open311Api:
                 category=category.name(lang)),
             "metadata": False,  # no attributes: the form asks nothing beyond the standard fields
             "type": "realtime",
-            "keywords": ",".join(dict.fromkeys(category.names.values())),
+            "keywords": ",".join(dict.fromkeys((*category.names.values(), *category.keywords))),
             "group": raw(lang, "open311.group"),
         }
 
