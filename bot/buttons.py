@@ -86,6 +86,8 @@ CANCEL_NO = kind("cancelno", ID)
 RESOLVED = kind("resolved", ID, "[yn]")
 STARS = kind("star", ID, "[1-5]")
 NO_COMMENT = kind("nocomment", ID)
+# A neighbour who joined a request (the duplicate check) rates it, apart from its citizen.
+FOLLOW_STARS = kind("fstar", ID, "[1-5]")
 FORGET = kind("forget", "[yn]")
 CONSENT = kind("consent", "[yn]")
 

@@ -286,6 +286,16 @@ class Supervision:
 
 
 @dataclass(frozen=True)
+class Duplicates:
+    """The duplicate check at intake: an open request of the same category this close and
+    this recent is shown to a citizen, who may join it instead of filing another."""
+
+    enabled: bool = True
+    distance: float = 250.0  # metres
+    max_age: float = 14 * 86400.0  # seconds since it was filed
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything civicloop needs to start."""
 
@@ -316,6 +326,7 @@ class Config:
     http: Http = field(default_factory=Http)
     web: Web = field(default_factory=Web)
     retention: Retention = field(default_factory=Retention)
+    duplicates: Duplicates = field(default_factory=Duplicates)
     mode: str = "polling"  # how updates arrive: "polling" (getUpdates) or "webhook"
     webhook: Webhook | None = None  # set in webhook mode only
     # The file it was read from (/reload reads it again); None for one built in memory.
@@ -419,6 +430,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
         http=_http(reader.table("http")),
         web=_web(reader.table("web"), base_dir, areas),
         retention=_retention(reader.table("retention")),
+        duplicates=_duplicates(reader.table("duplicates")),
         mode=mode,
         webhook=_webhook(reader.table("webhook"), env, mode,
                          local_api=bool(telegram.text("base_url", ""))),
@@ -451,7 +463,7 @@ def parse_config(raw: dict[str, Any], *, env: dict[str, str], base_dir: Path) ->
     unknown_tables = sorted(set(raw) - {"telegram", "bot", "limits", "delivery", "schedule",
                                         "areas", "volunteers", "categories", "backup",
                                         "http", "retention", "webhook", "activities",
-                                        "supervision", "web"})
+                                        "supervision", "web", "duplicates"})
     if unknown_tables:
         raise ConfigError(f"{unknown_tables[0]}: unknown table")
     hook = config.webhook
@@ -643,6 +655,17 @@ def _retention(reader: _Reader) -> Retention:
     )
     reader.refuse_unknown(("contact_days", "outbox_days", "timer_days", "inbox_days"))
     return retention
+
+
+def _duplicates(reader: _Reader) -> Duplicates:
+    """[duplicates]: whether intake looks for the same problem reported nearby, how near and
+    how recent."""
+    reader.refuse_unknown(("enabled", "distance_m", "max_age_days"))
+    return Duplicates(
+        enabled=reader.boolean("enabled", True),
+        distance=reader.number("distance_m", 250.0, low=10, high=5000),
+        max_age=reader.number("max_age_days", 14.0, low=0.04, high=365) * 86400.0,
+    )
 
 
 def _http(reader: _Reader) -> Http:

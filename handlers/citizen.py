@@ -116,6 +116,14 @@ async def star_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                                                            int(stars)))
 
 
+async def follower_star_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stores the stars a neighbour who joined a request gives it."""
+    svc = services(context)
+    request_id, stars = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.loop.rate_as_follower,
+                                       int(request_id), int(stars)))
+
+
 async def skip_comment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Finishes rating without a comment."""
     svc = services(context)

@@ -129,6 +129,7 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.RESOLVED, citizen.resolved_button),
     (buttons.STARS, citizen.star_button),
     (buttons.NO_COMMENT, citizen.skip_comment),
+    (buttons.FOLLOW_STARS, citizen.follower_star_button),
     (buttons.FORGET, citizen.forget_button),
     (buttons.CONSENT, citizen.consent_button),
     (buttons.CLAIM, volunteer.claim),

@@ -85,6 +85,7 @@ class Request:
     first_done_at: float | None = None
     confirmed_at: float | None = None
     cancelled_at: float | None = None
+    followers: int = 0  # neighbours who joined it at intake (the duplicate check)
 
     @classmethod
     def from_row(cls, row: Any) -> Request:

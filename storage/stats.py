@@ -72,6 +72,12 @@ _CATEGORY_WAIT = """
     WHERE n = (reached + 1) / 2
 """
 
+_JOINED = """
+    SELECT COUNT(*), COUNT(request_followers.rating), COALESCE(SUM(request_followers.rating), 0)
+    FROM request_followers JOIN requests ON requests.id = request_followers.request_id
+    WHERE {where}
+"""
+
 _OVERDUE = f"""
     SELECT COUNT(*) FROM requests
     WHERE status IN ('{DISPATCHED}', '{CLAIMED}') AND overdue_since IS NOT NULL {{areas}}
@@ -172,6 +178,11 @@ class Cohort:
     claim_wait: float | None  # lower median seconds from creation to the first claim
     done_wait: float | None  # … and to the first "done"
     overdue_now: int  # open requests past their policy in these areas, whenever created
+    # Neighbours who joined one of these requests at intake instead of filing their own (the
+    # duplicate check): not requests, so counted on a line of their own, in no rate.
+    joined: int = 0
+    joined_rated: int = 0  # … who rated it at its close, their own stars kept apart
+    joined_stars: int = 0  # the sum of those stars
 
 
 def _where(start: float, end: float, area_ids: list[str] | None) -> tuple[str, list[Any]]:
@@ -195,6 +206,8 @@ async def cohort(repo: Repo, start: float, end: float, area_ids: list[str] | Non
     areas = "" if area_ids is None else f"AND area_id IN ({_marks(area_ids)})"
     overdue = await repo._one(_OVERDUE.format(areas=areas), tuple(area_ids or ()))
     found.overdue_now = int(overdue[0])
+    joined = await repo._one(_JOINED.format(where=where), tuple(params))
+    found.joined, found.joined_rated, found.joined_stars = (int(n) for n in joined)
     return found
 
 

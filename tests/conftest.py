@@ -63,7 +63,12 @@ def make_config(tmp_path: Path, sb: Sandbox, **bot: Any) -> Config:
     webhook = bot.pop("webhook", {})
     activities = bot.pop("activities", {})
     supervision = bot.pop("supervision", {})
+    # The duplicate check is on in production (config.example.toml), off here: the stories
+    # file the same category at the same point again and again, and would each meet it; its
+    # own stories (tests/test_duplicates_e2e.py) turn it on.
+    duplicates = {"enabled": False, **bot.pop("duplicates", {})}
     raw = {
+        "duplicates": duplicates,
         "activities": activities,
         "supervision": supervision,
         "webhook": webhook,

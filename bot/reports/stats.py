@@ -170,6 +170,7 @@ class Statistics:
             t(lang, "stats.cancelled", citizen=total.cancelled_by_citizen,
               admin=total.cancelled_by_admin),
             *self._handed(total, lang),
+            *self._joined(found, lang),
             t(lang, "stats.rate", rate=self.percent(total.completion, lang),
               share=self.percent(total.confirmed_share, lang)),
             t(lang, "stats.open", count=sum(total.open.values())),
@@ -234,6 +235,17 @@ class Statistics:
         average = sum(s * n for s, n in enumerate(total.handed_ratings)) / rated
         return [self.env.t(lang, "stats.handed_rated", count=total.handed, rated=rated,
                            average=f"{average:.2f}")]
+
+    def _joined(self, found: Cohort, lang: str) -> list[str]:
+        """Neighbours who joined one of these requests at intake (the duplicate check): not
+        requests, so in no count or rate above; their own ratings apart. Nothing when none."""
+        if not found.joined:
+            return []
+        if not found.joined_rated:
+            return [self.env.t(lang, "stats.joined", count=found.joined)]
+        average = found.joined_stars / found.joined_rated
+        return [self.env.t(lang, "stats.joined_rated", count=found.joined,
+                           rated=found.joined_rated, average=f"{average:.2f}")]
 
     def _satisfaction(self, total: Counts, lang: str) -> str:
         t = self.env.t

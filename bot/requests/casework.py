@@ -173,6 +173,8 @@ class Casework:
             citizen_key = "citizen.claimed"
         out.append(ui.message(request.citizen_id,
                               t(request.language, citizen_key, ref=request.ref)))
+        if previous is None:  # a neighbour who joined hears it taken once, not every change
+            out += await self.loop.follower_news(repo, request, "claimed")
         return out + self._say(actor, t(lang, "casework.assigned", ref=request.ref, name=name))
 
     async def _request_with_reason(
@@ -217,6 +219,7 @@ class Casework:
         out.append(ui.message(request.citizen_id, t(request.language,
                                                     "casework.citizen_cancelled",
                                                     ref=request.ref, reason=reason)))
+        out += await self.loop.follower_news(repo, request, "cancelled")
         if before.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id, t(vlang, "casework.volunteer_cancelled",
@@ -255,6 +258,7 @@ class Casework:
         out.append(ui.message(request.citizen_id, t(request.language,
                                                     "casework.citizen_reopened",
                                                     ref=request.ref, reason=reason)))
+        out += await self.loop.follower_news(repo, request, "waiting")
         if before.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id, t(vlang, "casework.volunteer_reopened",

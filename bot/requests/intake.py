@@ -31,6 +31,7 @@ from storage import Dialog, Outgoing, Repo
 STEPS = ("category", "description", "location", "area", "contact", "confirm")
 EDITABLE = ("category", "description", "location", "area", "contact")
 NEAREST_OFFERED = 4
+SIMILAR_SHOWN = 3  # the duplicate check shows at most the nearest three
 HOUR_CHOICES = ("0.5", "1", "2", "3")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
 COMMENT_MAX = 1000
@@ -274,6 +275,19 @@ class Intake:
             dialog = self._advance(dialog, category=arg, recheck=False)
             if dialog.step == "description" and _has_description(dialog.data):
                 dialog = self._advance(dialog)  # told at the category step: on to the place
+            # Changed from the summary, with a point already given: look again.
+            dialog = await self._similar(repo, dialog)
+        elif action == "join" and dialog.step == "similar" and _offered(dialog, arg):
+            outcome, out = await self.loop.join(repo, who, lang, int(arg))
+            if outcome == "refused":  # theirs, or followed already: no list offers those
+                return Answer(t(lang, "common.stale"), alert=True)
+            if outcome == "joined":
+                await self._end(repo, who.user_id)
+                unit.send(out)
+                return Answer(t(lang, "follow.joined_toast"))
+            dialog = _past_similar(dialog)  # closed meanwhile: one line, and the form goes on
+        elif action == "goon" and dialog.step == "similar":
+            dialog = _past_similar(dialog)
         elif action == "next" and dialog.step == "description":
             if not _has_description(dialog.data):
                 return Answer(t(lang, "intake.describe_first"), alert=True)
@@ -434,6 +448,8 @@ class Intake:
             ])
             question = self._question(lang, "contact", "intake.ask_contact")
             return [ui.message(chat, question, keyboard)]
+        if dialog.step == "similar":
+            return self._ask_similar(dialog, lang)
         if dialog.step == "edit":
             rows = [[button(f"intake.field.{name}", "field", name)]
                     for name in self.editable()]
@@ -502,6 +518,60 @@ class Intake:
         rows.append([area_button("", t(lang, "intake.not_sure"))])
         return [ui.message(chat, text, ui.inline(rows))]
 
+    async def _similar(self, repo: Repo, dialog: Dialog) -> Dialog:
+        """The duplicate check: once the draft has its category and a map point, open
+        requests of that category nearby and recent (config [duplicates]) are offered before
+        the form goes on; the draft keeps what it shows, so the question can be asked again."""
+        config, data = self.env.config, dialog.data
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        category = data.get("category")
+        if not config.duplicates.enabled or latitude is None or longitude is None \
+                or not category:
+            return dialog
+        near = await repo.requests.nearby(
+            category, latitude, longitude, config.duplicates.distance,
+            self.env.now() - config.duplicates.max_age, dialog.user_id, SIMILAR_SHOWN)
+        if not near:
+            return dialog
+        # Its photo only where the groups see photos too (limits.card_photo); never its
+        # description, address or citizen: the distance, the age and the status say enough.
+        shown = [{"id": request.id, "m": round(metres), "at": request.created_at,
+                  "status": request.status,
+                  "photo": request.photos[0] if request.photos and config.card_photo
+                  else None}
+                 for request, metres in near]
+        return Dialog(dialog.user_id, Flow.INTAKE, "similar",
+                      {**data, "similar": shown, "after": dialog.step})
+
+    def _ask_similar(self, dialog: Dialog, lang: str) -> list[Outgoing]:
+        """Show the requests found nearby, each with its own Join button, then Go on."""
+        t, chat, draft = self.env.t, dialog.user_id, dialog.data["id"]
+        out = [ui.message(chat, t(lang, "similar.title"))]
+        for found in dialog.data["similar"]:
+            text = t(lang, "similar.entry", distance=self._metres(lang, found["m"]),
+                     age=self._age(lang, self.env.now() - found["at"]),
+                     status=render.status_name(self.env, found["status"], lang))
+            join = ui.inline([[(t(lang, "similar.join"),
+                                buttons.FORM.data(draft, "join", found["id"]))]])
+            out.append(ui.photo(chat, found["photo"], text, join) if found["photo"]
+                       else ui.message(chat, text, join))
+        out.append(ui.message(chat, t(lang, "similar.go_on"), ui.inline([
+            [(t(lang, "similar.go_on_button"), buttons.FORM.data(draft, "goon", ""))],
+            [(t(lang, "common.cancel"), buttons.FORM.data(draft, "cancel", ""))]])))
+        return out
+
+    def _metres(self, lang: str, metres: int) -> str:
+        """A distance as people say it: to the nearest 10 m (at least 10)."""
+        return self.env.t(lang, "similar.metres", m=max(10, round(metres, -1)))
+
+    def _age(self, lang: str, seconds: float) -> str:
+        """How long ago: just now, hours, or days."""
+        if seconds < 3600:
+            return self.env.t(lang, "similar.just_now")
+        if seconds < DAY:
+            return self.env.t(lang, "similar.hours_ago", h=int(seconds // 3600))
+        return self.env.t(lang, "similar.days_ago", d=int(seconds // DAY))
+
     def _again(self, dialog: Dialog, lang: str, key: str, **values: Any) -> list[Outgoing]:
         """Say what was wrong with the input, then ask the same question again."""
         return [ui.message(dialog.user_id, self.env.t(lang, key, **values)),
@@ -530,8 +600,8 @@ class Intake:
             if said.kind == "photo" and data.get("told"):
                 return await self._photo_at_location(repo, dialog, lang, said)
             if said.kind == "location":
-                dialog = self._advance(dialog, latitude=said.latitude,
-                                       longitude=said.longitude, address=None)
+                dialog = await self._similar(repo, self._advance(
+                    dialog, latitude=said.latitude, longitude=said.longitude, address=None))
             elif said.kind == "text" and said.text.strip():
                 address = said.text.strip()
                 if len(address) > ADDRESS_MAX:
@@ -808,6 +878,17 @@ class Intake:
     async def _reply(self, unit: ActorUnit, key: str, *, menu: bool = False) -> None:
         markup = self.loop.citizen_menu(unit.language) if menu else None
         unit.send(ui.message(unit.user_id, unit.t(key), markup))
+
+
+def _offered(dialog: Dialog, arg: str) -> bool:
+    """Whether a Join press names one of the requests this draft was shown."""
+    return arg.isdigit() and any(found["id"] == int(arg) for found in dialog.data["similar"])
+
+
+def _past_similar(dialog: Dialog) -> Dialog:
+    """The draft past the duplicate check: at the step it was going to."""
+    data = {k: v for k, v in dialog.data.items() if k not in ("similar", "after")}
+    return Dialog(dialog.user_id, Flow.INTAKE, dialog.data["after"], data)
 
 
 def _has_description(data: dict[str, Any]) -> bool:

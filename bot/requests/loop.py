@@ -15,6 +15,7 @@ from bot.requests import render
 from bot.unit import ActorUnit
 from storage import Card, Dialog, Outgoing, Repo, Request, User
 from storage.models import CLAIMED, DISPATCHED
+from storage.repos.requests import JOINABLE
 
 MY_REQUESTS_SHOWN = 10
 DISTRICT = ""  # the binding level that covers the whole district
@@ -285,6 +286,7 @@ class RequestLoop:
         out += render.task_details(env, request, who.user_id, lang)
         out.append(ui.message(request.citizen_id,
                               t(request.language, "citizen.claimed", ref=request.ref)))
+        out += await self.follower_news(repo, request, "claimed")
         return Answer(t(lang, "claim.won", ref=request.ref)), out
 
     async def claim_from_link(
@@ -337,6 +339,7 @@ class RequestLoop:
         out = await self.card_updates(repo, request)
         out.append(ui.message(request.citizen_id, self.env.t(
             request.language, "citizen.released", ref=request.ref)))
+        out += await self.follower_news(repo, request, "waiting")
         return request, out
 
     async def member_left(self, unit: ActorUnit, chat_id: int, title: str, member: Who) -> None:
@@ -411,6 +414,7 @@ class RequestLoop:
         else:
             out.append(ui.message(request.citizen_id, done_text))
         out.append(self.resolved_question(request))
+        out += await self.follower_news(repo, request, "done")
         return True, out
 
     def resolved_question(self, request: Request) -> Outgoing:
@@ -498,6 +502,7 @@ class RequestLoop:
             assert closed is not None
             unit.send(await self.card_updates(repo, closed))
             unit.send(self.stars_question(closed, lang))
+            unit.send(await self.follower_news(repo, closed, "closed"))
         else:
             if not await repo.requests.reopen(request_id, who.user_id, now):
                 return Answer(t(lang, "rate.already_answered"), alert=True)
@@ -517,6 +522,7 @@ class RequestLoop:
         out += fresh
         out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
                                                    ref=before.ref)))
+        out += await self.follower_news(repo, before, "waiting")
         if before.volunteer_id is not None:
             vlang = await self.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id,
@@ -625,6 +631,69 @@ class RequestLoop:
         return [ui.message(who.user_id, self.env.t(lang, "rate.thanks"),
                            self.citizen_menu(lang))]
 
+    # -- neighbours who joined (the duplicate check at intake, issue 18.1) ------------------
+
+    async def join(self, repo: Repo, who: Who, lang: str,
+                   request_id: int) -> tuple[str, list[Outgoing]]:
+        """A neighbour joins an open request instead of filing the same problem again: they
+        follow it and it counts one more on its cards. The outcome ('joined'; 'gone': it is
+        no longer open; 'refused': unknown, theirs, or followed already) and what to send."""
+        t, now = self.env.t, self.env.now()
+        request = await repo.requests.request(request_id)
+        if (request is None or request.citizen_id == who.user_id
+                or await repo.requests.follows(request_id, who.user_id)):
+            return "refused", []
+        if request.status not in JOINABLE:
+            return "gone", [ui.message(who.user_id, t(
+                lang, f"follow.gone.{_shown_status(request)}", ref=request.ref))]
+        if not await repo.requests.follow(request_id, who.user_id, now):
+            return "refused", []
+        await repo.requests.add_event(request_id, "joined", who.user_id, now)
+        joined = await repo.requests.request(request_id)
+        assert joined is not None
+        out = await self.card_updates(repo, joined)
+        # The form's reply keyboard (Share my location) goes, then the menu comes back.
+        out += [ui.message(who.user_id, t(lang, "follow.joined", ref=joined.ref,
+                                          status=render.status_name(self.env, joined.status,
+                                                                    lang)),
+                           ui.REMOVE_KEYBOARD),
+                ui.message(who.user_id, t(lang, "menu.title"), self.citizen_menu(lang))]
+        return "joined", out
+
+    async def follower_news(self, repo: Repo, request: Request, what: str,
+                            not_before: float | None = None) -> list[Outgoing]:
+        """Tell each neighbour who joined the request what became of it, in their language:
+        the reference and the category only, never who claimed it or the citizen's details;
+        a closed request asks for their own stars. `not_before`: held for quiet hours."""
+        if not request.followers:
+            return []  # most requests have none: no read for them
+        env, out = self.env, []
+        for user_id, chosen in await repo.requests.followers(request.id):
+            lang = env.t.language_for(chosen, None)
+            markup = None
+            if what == "closed":
+                markup = ui.inline([[("⭐" * n, buttons.FOLLOW_STARS.data(request.id, n))
+                                     for n in range(1, 6)]])
+            text = env.t(lang, f"follow.{what}", ref=request.ref,
+                         category=render.category_name(env, request.category, lang))
+            out.append(ui.message(user_id, text, markup,
+                                  purpose="quiet" if not_before is not None else "notice",
+                                  not_before=not_before))
+        return out
+
+    async def rate_as_follower(self, unit: ActorUnit, request_id: int, stars: int) -> Answer:
+        """Store a neighbour's own stars for a request they joined, once it is closed."""
+        if not 1 <= stars <= 5:
+            return Answer(unit.t("common.stale"), alert=True)
+        now = self.env.now()
+        if not await unit.repo.requests.rate_as_follower(request_id, unit.user_id, stars, now):
+            return Answer(unit.t("follow.not_rated"), alert=True)
+        await unit.repo.requests.add_event(request_id, "follower_rated", unit.user_id, now,
+                                           {"stars": stars})
+        unit.send(ui.message(unit.user_id, unit.t("follow.rated", stars=stars),
+                             self.citizen_menu(unit.language)))
+        return Answer(unit.t("rate.stars_saved", stars=stars))
+
     # -- cancel and lists ------------------------------------------------------------------
 
     async def my_requests(self, unit: ActorUnit) -> None:
@@ -689,6 +758,7 @@ class RequestLoop:
         out = await self.card_updates(repo, request)
         out.append(ui.message(who.user_id, t(lang, "my.cancelled", ref=request.ref),
                               self.citizen_menu(lang)))
+        out += await self.follower_news(repo, request, "cancelled")
         if before.volunteer_id is not None:
             vlang = await self.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id,
@@ -797,6 +867,11 @@ class RequestLoop:
         await repo.timers.schedule("draft_nudge", now + schedule.draft_nudge, now, user_id=user_id)
         await repo.timers.schedule(
             "draft_expire", now + schedule.draft_expire, now, user_id=user_id)
+
+
+def _shown_status(request: Request) -> str:
+    """A request's status as its people read it: one handed to supervision is 'handed'."""
+    return "handed" if request.cancelled_by == "supervision" else request.status
 
 
 def _held_by(request: Request | None, who: Who) -> TypeGuard[Request]:

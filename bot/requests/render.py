@@ -119,6 +119,8 @@ def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
         media.append(t(lang, "card.voice"))
     if media:
         lines.append(" · ".join(media))
+    if request.followers:  # neighbours who joined it at intake: more people wait for it
+        lines.append(t(lang, "card.neighbours", count=request.followers))
     if request.reopen_count and request.status == DISPATCHED:
         lines.append(t(lang, "card.reopened", count=request.reopen_count))
     if role == "escalation" and request.status == DISPATCHED:

@@ -282,6 +282,9 @@ class Schedule:
         out = await self.loop.card_updates(repo, closed)
         out.append(self.to_citizen(request.citizen_id, self.env.t(
             request.language, "schedule.auto_closed", ref=request.ref)))
+        # Neighbours who joined it hear it closed and may rate it (in the morning, if now
+        # is quiet hours, as its citizen does).
+        out += await self.loop.follower_news(repo, closed, "closed", self.quiet_until(now))
         return out
 
     async def _fire_draft(self, repo: Repo, timer: Timer) -> list[Outgoing]:

@@ -142,6 +142,7 @@ class Bridge:
         unit.send(ui.message(request.citizen_id, env.t(
             clang, "bridge.citizen_handed", ref=request.ref, unit=responsible.name(clang),
             point=point.name(clang), problem=problem_ref)))
+        unit.send(await self.loop.follower_news(repo, handed, "handed"))
         await self.dispatch.dispatch(unit, problem_id)
         return t("bridge.done", ref=request.ref, problem=problem_ref,
                  unit=responsible.name(unit.language), point=point.name(unit.language))

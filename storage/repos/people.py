@@ -307,8 +307,8 @@ class PeopleRepo(Aggregate):
         cleared = await self._rowcount(
             """
             UPDATE requests SET description = '', photos = '[]', voice_file_id = NULL,
-                                latitude = NULL, longitude = NULL, address = NULL,
-                                phone = NULL, comment = NULL
+                                latitude = NULL, longitude = NULL, cell = NULL,
+                                address = NULL, phone = NULL, comment = NULL
             WHERE citizen_id = ?
             """, (user_id,))
         self._write("UPDATE requests SET volunteer_name = '' WHERE volunteer_id = ?", (user_id,))

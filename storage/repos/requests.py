@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from storage import grid
 from storage.models import (
     CANCELLED,
     CLAIMED,
@@ -19,7 +20,10 @@ from storage.repos.base import Aggregate
 
 # A request that reached a volunteer may be cancelled by its citizen until the work is done.
 _CANCELLABLE = (DISPATCHED, CLAIMED)
-
+# A neighbour may join a request while it waits for, or is in the hands of, a volunteer: a
+# 'done' one waits only for its citizen's word, and a neighbour who still sees the problem
+# has news for a fresh request, not a follow (docs/decisions.md, "The duplicate check").
+JOINABLE = (DISPATCHED, CLAIMED)
 
 
 class RequestsRepo(Aggregate):
@@ -55,17 +59,19 @@ class RequestsRepo(Aggregate):
         now: float,
     ) -> int:
         """Store a confirmed request as dispatched and return its id."""
+        cell = (grid.cell(latitude, longitude)
+                if latitude is not None and longitude is not None else None)
         row = await self._one(
             """
             INSERT INTO requests (ref, citizen_id, language, category, description, photos,
-                                  voice_file_id, latitude, longitude, address, phone, status,
-                                  dispatch_chat_id, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  voice_file_id, latitude, longitude, cell, address, phone,
+                                  status, dispatch_chat_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING id
             """,
             (
                 ref, citizen_id, language, category, description, json.dumps(photos),
-                voice_file_id, latitude, longitude, address, phone, DISPATCHED,
+                voice_file_id, latitude, longitude, cell, address, phone, DISPATCHED,
                 dispatch_chat_id, now, now,
             ),
         )
@@ -304,7 +310,10 @@ class RequestsRepo(Aggregate):
         columns = ("ref", "citizen_id", "language", "category", "description", "address",
                    "phone", "status", "area_id", "volunteer_id", "volunteer_name",
                    "closed_how", "cancelled_by", "rating", "created_at", "updated_at",
-                   "claimed_at", "done_at", "closed_at")
+                   "claimed_at", "done_at", "closed_at", "latitude", "longitude", "cell")
+        for row in rows:
+            if row.get("latitude") is not None and row.get("longitude") is not None:
+                row["cell"] = grid.cell(row["latitude"], row["longitude"])
         self._write_many(
             f"INSERT INTO requests ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))})",
@@ -423,3 +432,85 @@ class RequestsRepo(Aggregate):
     async def request_refs(self) -> list[str]:
         """Every request's reference number (duplicates kept, to be counted)."""
         return [row[0] for row in await self._all("SELECT ref FROM requests")]
+
+    # -- the duplicate check (issue 18.1) ---------------------------------------------------
+
+    async def nearby(
+        self, category: str, latitude: float, longitude: float, metres: float, since: float,
+        user_id: int, limit: int,
+    ) -> list[tuple[Request, float]]:
+        """The open requests of a category within `metres` of a point, created since `since`,
+        that `user_id` neither filed nor follows: the nearest `limit`, with their distances.
+
+        The grid cells around the point (storage/grid.py) and the index requests_nearby
+        (migration 020) make it a few index seeks, whatever the table's size."""
+        cells = grid.cells_around(latitude, longitude, metres)
+        rows = await self._all(
+            f"""
+            SELECT * FROM requests INDEXED BY requests_nearby
+            WHERE category = ? AND status IN ({",".join("?" * len(JOINABLE))})
+              AND cell IN ({",".join("?" * len(cells))}) AND created_at >= ?
+              AND citizen_id != ?
+              AND NOT EXISTS (SELECT 1 FROM request_followers f
+                              WHERE f.request_id = requests.id AND f.user_id = ?)
+            """,
+            (category, *JOINABLE, *cells, since, user_id, user_id),
+        )
+        found = []
+        for row in rows:
+            request = Request.from_row(row)
+            assert request.latitude is not None and request.longitude is not None
+            metres_away = grid.distance(latitude, longitude, request.latitude,
+                                        request.longitude)
+            if metres_away <= metres:
+                found.append((request, metres_away))
+        found.sort(key=lambda pair: (pair[1], -pair[0].created_at))
+        return found[:limit]
+
+    async def follow(self, request_id: int, user_id: int, now: float) -> bool:
+        """Make a neighbour a follower of an open request not theirs, once; False if it is
+        no longer open, is theirs, or they follow it already."""
+        added = await self._changed(
+            f"""
+            INSERT INTO request_followers (request_id, user_id, joined_at)
+            SELECT id, ?, ? FROM requests
+            WHERE id = ? AND status IN ({",".join("?" * len(JOINABLE))}) AND citizen_id != ?
+            ON CONFLICT (request_id, user_id) DO NOTHING
+            """,
+            (user_id, now, request_id, *JOINABLE, user_id),
+        )
+        if added:
+            self._write("UPDATE requests SET followers = followers + 1 WHERE id = ?",
+                        (request_id,))
+        return added
+
+    async def follows(self, request_id: int, user_id: int) -> bool:
+        """Whether a person follows a request."""
+        row = await self._one(
+            "SELECT 1 FROM request_followers WHERE request_id = ? AND user_id = ?",
+            (request_id, user_id))
+        return row is not None
+
+    async def followers(self, request_id: int) -> list[tuple[int, str | None]]:
+        """The followers of a request and the language each chose (None: not chosen), in
+        the order they joined."""
+        rows = await self._all(
+            """
+            SELECT f.user_id, u.language FROM request_followers f
+            LEFT JOIN users u ON u.user_id = f.user_id
+            WHERE f.request_id = ? ORDER BY f.joined_at, f.user_id
+            """, (request_id,))
+        return [(int(row[0]), row[1]) for row in rows]
+
+    async def rate_as_follower(self, request_id: int, user_id: int, stars: int,
+                               now: float) -> bool:
+        """Store a follower's own stars for a closed request, once (the citizen's rating is
+        the request's; a follower's stays on their row)."""
+        return await self._changed(
+            """
+            UPDATE request_followers SET rating = ?, rated_at = ?
+            WHERE request_id = ? AND user_id = ? AND rating IS NULL
+              AND EXISTS (SELECT 1 FROM requests WHERE id = ? AND status = ?)
+            """,
+            (stars, now, request_id, user_id, request_id, CLOSED),
+        )

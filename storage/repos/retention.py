@@ -36,7 +36,7 @@ class RetentionRepo(Aggregate):
             contacts = await self._rowcount(
                 """
                 UPDATE requests SET phone = NULL, address = NULL, latitude = NULL,
-                                    longitude = NULL
+                                    longitude = NULL, cell = NULL
                 WHERE status IN (?, ?) AND COALESCE(closed_at, cancelled_at, updated_at) < ?
                   AND (phone IS NOT NULL OR address IS NOT NULL OR latitude IS NOT NULL)
                 """,

@@ -1,0 +1,303 @@
+"""The duplicate check at intake (issue 18.1), through the sandbox over HTTP: a neighbour who
+reports the same problem nearby sees the open request, joins it and follows it to its rating,
+or goes on with their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot import buttons
+from sandbox import SimMessage, SimUser
+from storage import Request
+from tests.conftest import Town
+from tests.flows import REF, card_of, claim, open_bot, open_form
+
+ELDERLY, ENVIRONMENT = "Help for the elderly", "Living environment"
+HERE = (34.8600, 117.5500)
+# 80 m north of HERE (a degree of latitude is about 111.2 km), and about 1.1 km north.
+NEAR = (34.8600 + 80 / 111_195, 117.5500)
+FAR = (34.8700, 117.5500)
+PROMPT = "Already reported"
+GO_ON = "➡️ Go on with my request"
+JOIN = "🤝 Yes, the same — follow it"
+CONTACT = "How can the volunteer reach you"
+ALICE_PHONE = "+8613800000001"
+
+
+@pytest.fixture
+def town_settings() -> dict[str, Any]:
+    """The check on, as config.example.toml has it (tests/conftest.py turns it off)."""
+    return {"duplicates": {"enabled": True}}
+
+
+def neighbour(town: Town, name: str, phone: str) -> SimUser:
+    """One more citizen of the town, in English."""
+    return town.sb.add_user(name, language_code="en", phone=phone)
+
+
+async def form_to_location(citizen: SimUser, where: tuple[float, float], *,
+                           category: str = ELDERLY, photo: bool = False) -> SimMessage:
+    """A citizen fills the form up to the shared map point; the bot's next message: the
+    duplicate check's first line, or the contact question."""
+    await open_form(citizen, command=True)
+    await citizen.press(category)
+    await citizen.wait_for(text="describe the problem")
+    if photo:
+        await citizen.send_photo(caption="The stairwell light is broken, it is dark at night.")
+    else:
+        await citizen.send("The stairwell light is broken, it is dark at night.")
+    await citizen.wait_for(text="Where is it")
+    await citizen.tap("📍 Share my location", latitude=where[0], longitude=where[1])
+    return await citizen.wait_for(predicate=lambda m: any(
+        words in (m.text or "") for words in ("a neighbour may have reported", CONTACT)))
+
+
+async def finish(citizen: SimUser) -> str:
+    """From the contact question to the receipt; the new request's reference."""
+    await citizen.tap("📞 Share my phone number")
+    await citizen.wait_for(text="Is everything correct?")
+    await citizen.press("✅ Confirm and send")
+    receipt = await citizen.wait_for(text="Reference number")
+    match = REF.search(receipt.text or "")
+    assert match, receipt.text
+    return match.group(0)
+
+
+async def file_at(citizen: SimUser, where: tuple[float, float], **form: Any) -> str:
+    """A citizen files a request at a map point, meeting no earlier one."""
+    first = await form_to_location(citizen, where, **form)
+    assert CONTACT in (first.text or ""), first.text
+    return await finish(citizen)
+
+
+async def request(town: Town, ref: str) -> Request:
+    """A request as the database holds it."""
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        found = await repo.requests.request_by_ref(ref)
+    assert found is not None
+    return found
+
+
+async def follower_rating(town: Town, ref: str, user_id: int) -> int | None:
+    """The stars a follower gave, as stored on their own row."""
+    services = town.bot.services
+    assert services is not None
+    found = await request(town, ref)
+    async with services.env.db.reading() as repo:
+        row = await repo._one("SELECT rating FROM request_followers "
+                              "WHERE request_id = ? AND user_id = ?", (found.id, user_id))
+    assert row is not None
+    return None if row[0] is None else int(row[0])
+
+
+async def test_the_prompt_comes_for_a_near_open_one_only(town: Town) -> None:
+    """Alice reports a broken light with a photo. Bob, 80 m away in the same category, is
+    shown it (photo, distance, age, status) and goes on: his own request is filed as before.
+    Another category, 1.1 km away, a request cancelled, or one older than 14 days: no
+    prompt. Grandma, in Chinese three days later, reads the Chinese line."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    carol = neighbour(town, "Carol", "+8613800000012")
+    alices = await file_at(town.citizen, HERE, photo=True)
+
+    town.clock.advance(hours=5)
+    prompt = await form_to_location(bob, NEAR)
+    assert "a neighbour may have reported this already" in (prompt.text or "")
+    entry = await bob.wait_for(text=PROMPT)
+    assert entry.kind == "photo", entry.kind  # the first reporter's photo
+    assert "80 m away, 5 h ago — is this the same?" in (entry.text or "")
+    assert "Status: waiting for a volunteer" in (entry.text or "")
+    assert entry.buttons == [JOIN]
+    assert alices not in (entry.text or "") and ALICE_PHONE not in (entry.text or "")
+    await bob.wait_for(text="Go on with my own request")
+    await bob.press(GO_ON)
+    await bob.wait_for(text=CONTACT)
+    bobs = await finish(bob)
+    assert bobs != alices
+    assert (await request(town, bobs)).followers == 0
+
+    # Another category at the very same point, or the same category 1.1 km away: none.
+    assert CONTACT in ((await form_to_location(carol, NEAR, category=ENVIRONMENT)).text or "")
+    await carol.send("/cancel")
+    await carol.wait_for(text="Nothing was sent")
+    assert CONTACT in ((await form_to_location(carol, FAR)).text or "")
+    await carol.send("/cancel")
+    await carol.wait_for(text="Nothing was sent")
+
+    # Three days later, in Chinese: the nearest first (Bob's, then Alice's), each with Join.
+    town.clock.advance(days=3)
+    grandma = town.grandma
+    await open_form(grandma, command=True, lang="zh")
+    await grandma.press("助老服务")
+    await grandma.wait_for(text="请说明情况")
+    await grandma.send("楼道灯坏了")
+    await grandma.wait_for(text="在哪里")
+    await grandma.tap("📍 发送我的位置", latitude=HERE[0], longitude=HERE[1])
+    await grandma.wait_for(text="附近可能已经有人报过")
+    nearest = await grandma.wait_for(text="已有人在")
+    second = await grandma.wait_for(text="已有人在")
+    assert "已有人在 10 米外报过，3 天前 — 是同一件事吗？" in (nearest.text or "")  # Alice's
+    assert "已有人在 80 米外报过，3 天前 — 是同一件事吗？" in (second.text or "")  # Bob's
+    assert "状态：等待接单" in (nearest.text or "")
+    await grandma.send("/cancel")
+
+    # Alice cancels hers: a closed request is offered to nobody.
+    await town.citizen.send("/cancel " + alices)
+    await town.citizen.wait_for(text="Cancel request")
+    await town.citizen.press("Yes, cancel it")
+    await town.citizen.wait_for(text="cancelled")
+    first = await form_to_location(carol, HERE)
+    assert "a neighbour may have reported" in (first.text or "")
+    only = await carol.wait_for(text=PROMPT)
+    assert "80 m away" in (only.text or "")  # Bob's; Alice's is cancelled
+    await carol.wait_for(text="Go on with my own request")
+    assert len([m for m in carol.private.messages
+                if m.from_bot and PROMPT in (m.text or "")]) == 1  # Bob's only
+    await carol.send("/cancel")
+    await carol.wait_for(text="Nothing was sent")
+
+    # Fifteen days on, Bob's is too old to be offered: none.
+    town.clock.advance(days=12)
+    assert CONTACT in ((await form_to_location(carol, HERE)).text or "")
+
+
+async def test_a_neighbour_joins_follows_it_and_rates_it_apart(town: Town) -> None:
+    """Bob joins Alice's request: his form ends, the card shows "+1 neighbour", he hears it
+    claimed and done (never who did it or Alice's phone) and rates it at the end, his stars
+    kept apart from Alice's. /stats counts one request, closed, 100%, and one neighbour
+    joined. Alice herself is never offered her own request; Bob cannot join twice."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    dan = neighbour(town, "Dan", "+8613800000013")
+    await open_bot(town.vol1)
+    ref = await file_at(town.citizen, HERE)
+    card = await card_of(town.volunteers, ref)
+
+    await form_to_location(bob, NEAR)
+    entry = await bob.wait_for(text=PROMPT)
+    press = await bob.press(JOIN, message=entry)
+    assert (await press.answer()).text == "You follow it now"
+    joined = await bob.wait_for(text="You now follow request")
+    assert ref in (joined.text or "") and "waiting for a volunteer" in (joined.text or "")
+    await bob.wait_for(text="What would you like to do?")
+    await town.sb.wait_until(lambda: "+1 neighbour(s) reported this too" in (card.text or ""))
+    assert card.buttons == ["🙋 Claim"]
+    found = await request(town, ref)
+    assert found.followers == 1
+    await bob.send("hello?")  # the draft is gone: nothing waits for an answer
+    await bob.wait_for(text="did not understand")
+
+    # The old Join again: the form is closed, nothing changes.
+    again = await bob.press(JOIN, message=entry)
+    assert (await again.answer()).text == "This form is already closed."
+    # Bob in a new form at the same place: the one he follows is not offered again.
+    assert CONTACT in ((await form_to_location(bob, NEAR)).text or "")
+    await bob.send("/cancel")
+    await bob.wait_for(text="Nothing was sent")
+    # Alice at her own spot: her own request is not offered to her.
+    assert CONTACT in ((await form_to_location(town.citizen, HERE)).text or "")
+    await town.citizen.send("/cancel")
+    await town.citizen.wait_for(text="Nothing was sent")
+
+    # Dan joins too: +2 on the card.
+    await form_to_location(dan, HERE)
+    await dan.press(JOIN, message=await dan.wait_for(text=PROMPT))
+    await dan.wait_for(text="You now follow request")
+    await town.sb.wait_until(lambda: "+2 neighbour(s) reported this too" in (card.text or ""))
+
+    await claim(town.vol1, town.volunteers, card)
+    taken = await bob.wait_for(text="a volunteer has taken it")
+    await town.sb.wait_until(lambda: "claimed by Li" in (card.text or "")
+                             and "+2 neighbour(s)" in (card.text or ""))
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.send("New bulb fitted.")
+    done = await bob.wait_for(text="says it is done")
+    await town.citizen.wait_for(text="resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+    await town.citizen.press("⭐⭐⭐⭐⭐")
+    closed = await bob.wait_for(text="is closed. How would you rate")
+    assert closed.buttons == ["⭐" * n for n in range(1, 6)]
+    rated = await bob.press("⭐⭐⭐⭐", message=closed)
+    assert "4 star" in ((await rated.answer()).text or "")
+    await bob.wait_for(text="Thank you for your rating: 4 star(s).")
+    twice = await bob.press("⭐⭐", message=closed)
+    assert (await twice.answer()).text == ("This request cannot be rated now (it is not "
+                                           "closed, or you rated it already).")
+    # Nothing of the volunteer or of Alice in what Bob was told.
+    for message in (joined, taken, done, closed):
+        assert "Li" not in (message.text or "").split() and ALICE_PHONE not in (
+            message.text or "") and "Jianshe" not in (message.text or "")
+    assert (await request(town, ref)).rating == 5
+    assert await follower_rating(town, ref, bob.id) == 4
+    assert await follower_rating(town, ref, dan.id) is None
+    await dan.wait_for(text="is closed. How would you rate")
+
+    await town.admin.send("/stats", chat=town.admin_chat)
+    stats = await town.admin_chat.wait_for(text="Statistics")
+    text = stats.text or ""
+    assert "Collected: 1" in text and "Closed: 1" in text, text
+    assert "Completion rate: 100.00%" in text, text
+    assert ("Neighbours who joined an open request instead of reporting it again: 2 (not "
+            "requests: in no figure above or below), their own ratings 4.00 from 1") in text
+
+
+async def test_a_join_of_a_request_closed_meanwhile_says_so_and_the_form_goes_on(
+    town: Town,
+) -> None:
+    """Bob is shown Alice's request; before he presses Join an admin cancels it. His press
+    gets one clear line and the form goes on to his own request. A forged Join (a request
+    not offered) changes nothing."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    ref = await file_at(town.citizen, HERE)
+    other = await file_at(town.citizen, FAR)
+    await form_to_location(bob, NEAR)
+    entry = await bob.wait_for(text=PROMPT)
+    go_on = await bob.wait_for(text="Go on with my own request")
+
+    # A forged press naming a request the draft was not shown: refused, nothing joined.
+    draft = entry.button_data[JOIN].split(":")[1]
+    other_id = (await request(town, other)).id
+    forged = await bob.press_data(buttons.FORM.data(draft, "join", other_id), message=entry)
+    assert (await forged.answer()).text == "This button is no longer valid."
+    assert (await request(town, other)).followers == 0
+
+    await town.admin.send(f"/cancel {ref} duplicate of an older one", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"{ref} is cancelled")
+    press = await bob.press(JOIN, message=entry)
+    await press.answer()
+    line = await bob.wait_for(text="was cancelled meanwhile")
+    assert ref in (line.text or "")
+    await bob.wait_for(text=CONTACT)
+    assert (await request(town, ref)).followers == 0
+    stale = await bob.press(GO_ON, message=go_on)  # past the check already
+    assert (await stale.answer()).text == "This button is no longer valid."
+    mine = await finish(bob)
+    assert mine not in (ref, other)
+
+
+async def test_a_follower_hears_an_auto_close_and_may_rate(town: Town) -> None:
+    """Alice never answers after Li is done: the request closes on the clock, and Bob, who
+    joined it, is told and asked for his stars."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    await open_bot(town.vol1)
+    ref = await file_at(town.citizen, HERE)
+    card = await card_of(town.volunteers, ref)
+    await form_to_location(bob, NEAR)
+    await bob.press(JOIN, message=await bob.wait_for(text=PROMPT))
+    await bob.wait_for(text="You now follow request")
+    await claim(town.vol1, town.volunteers, card)
+    await town.vol1.wait_for(text=ALICE_PHONE)  # the claimer's details, with Done
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await bob.wait_for(text="says it is done")
+    await town.tick(days=8)
+    closed = await bob.wait_for(text="is closed. How would you rate")
+    await bob.press("⭐⭐⭐", message=closed)
+    await bob.wait_for(text="3 star(s)")
+    assert await follower_rating(town, ref, bob.id) == 3
+    assert (await request(town, ref)).rating is None
