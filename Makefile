@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) -m bench.storm --requests 200 --groups 4
 	$(PY) -m bench.footprint --requests 10000
 	$(PY) -m bench.storage --requests 50000
+	$(PY) -m bench.duplicates --requests 50000
 	$(PY) -m bench.seed_year --requests 1000
 	$(PY) -m bench.activities_year --activities 200
 	$(PY) -m bench.supervision_year --weeks 8

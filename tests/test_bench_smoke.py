@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ("bench.footprint", ["--requests", "200"], "open requests: 200"),
         ("bench.loop", ["--citizens", "3"], "loop ratio: civicloop"),
         ("bench.results_page", ["--requests", "500"], "received: 500"),
+        ("bench.duplicates", ["--requests", "2000", "--lookups", "50"],
+         "requests: 2000 generated"),
     ],
 )
 def test_a_benchmark_runs_and_prints_its_figures_goal_met_or_not(

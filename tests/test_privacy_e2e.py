@@ -623,6 +623,56 @@ async def done_confirmed_and_auto_closed(story: Story) -> None:
     await town.sb.wait_until(lambda: "cancelled" in (card3.text or ""))
 
 
+async def form_at_point(story: Story, citizen: SimUser, point: tuple[float, float]) -> SimMessage:
+    """A citizen fills the form up to the shared map point; the bot's next message."""
+    await open_form(citizen, command=True)
+    await citizen.press(ELDERLY)
+    await citizen.wait_for(text="describe the problem")
+    await citizen.send_photo(caption=DESCRIPTION)
+    await citizen.wait_for(text="Where is it")
+    await citizen.tap("📍 Share my location", latitude=point[0], longitude=point[1])
+    return await citizen.wait_for(predicate=lambda m: any(
+        words in (m.text or "") for words in ("a neighbour may have reported", "community")))
+
+
+@flow(duplicates={"enabled": True})
+async def a_neighbour_joins_a_duplicate(story: Story) -> None:
+    """Marta files at a shared point; Nina, 80 m away, is shown it and joins: the card shows
+    "+1 neighbour", and what Nina is told as it is claimed, done and closed holds nothing of
+    Marta's (phone, address) nor the volunteer's name."""
+    town = story.town
+    nina = story.new_citizen("Nina", "+8613955551234", "Flat 2, 5 Wrenbrook Court")
+    point = (34.83556, 117.55319)
+    await open_bot(town.vol1)
+    await form_at_point(story, story.citizen, point)
+    await story.citizen.press(GUANGMINGLU_01)
+    await story.citizen.wait_for(text="How can the volunteer reach you")
+    await story.citizen.tap("📞 Share my phone number")
+    await story.citizen.wait_for(text="Is everything correct?")
+    ref = await story.send(story.citizen)
+    card = await story.card(town.volunteers, ref)
+    first = await form_at_point(story, nina, (point[0] + 80 / 111_195, point[1]))
+    assert "a neighbour may have reported" in (first.text or "")
+    entry = await nina.wait_for(text="Already reported 80 m away")
+    await nina.press("🤝 Yes, the same — follow it", message=entry)
+    await nina.wait_for(text="You now follow request")
+    await town.sb.wait_until(lambda: "+1 neighbour" in (card.text or ""))
+    await town.vol1.press(CLAIM, chat=town.volunteers, message=card)
+    details = await town.vol1.wait_for(  # a shared point: the map, no address
+        text=ref, predicate=lambda m: PHONE in (m.text or ""), timeout=WAIT)
+    await nina.wait_for(text="a volunteer has taken it")
+    await story.done(town.vol1, details, "Fixed it.")
+    await nina.wait_for(text="says it is done")
+    await story.citizen.wait_for(text="resolved?")
+    await story.citizen.press("👍 Yes, resolved")
+    closed = await nina.wait_for(text="is closed. How would you rate")
+    await nina.press("⭐⭐⭐⭐⭐", message=closed)
+    await nina.wait_for(text="Thank you for your rating")
+    told = " ".join(m.text or "" for m in nina.private.messages if m.from_bot)
+    assert PHONE not in told and ADDRESS_WORD not in told and "Li" not in told.split()
+    assert DESCRIPTION_PHONE not in told  # not even the masked description reaches her
+
+
 @flow()
 async def casework_moves_and_more(story: Story) -> None:
     """An admin moves a request to another category (the legal group), then to another

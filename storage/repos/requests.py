@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from storage import grid
+from storage.grid import cell as grid_cell
+from storage.grid import cells_around, distance
 from storage.models import (
     CANCELLED,
     CLAIMED,
@@ -59,7 +60,7 @@ class RequestsRepo(Aggregate):
         now: float,
     ) -> int:
         """Store a confirmed request as dispatched and return its id."""
-        cell = (grid.cell(latitude, longitude)
+        cell = (grid_cell(latitude, longitude)
                 if latitude is not None and longitude is not None else None)
         row = await self._one(
             """
@@ -313,7 +314,7 @@ class RequestsRepo(Aggregate):
                    "claimed_at", "done_at", "closed_at", "latitude", "longitude", "cell")
         for row in rows:
             if row.get("latitude") is not None and row.get("longitude") is not None:
-                row["cell"] = grid.cell(row["latitude"], row["longitude"])
+                row["cell"] = grid_cell(row["latitude"], row["longitude"])
         self._write_many(
             f"INSERT INTO requests ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))})",
@@ -444,7 +445,7 @@ class RequestsRepo(Aggregate):
 
         The grid cells around the point (storage/grid.py) and the index requests_nearby
         (migration 020) make it a few index seeks, whatever the table's size."""
-        cells = grid.cells_around(latitude, longitude, metres)
+        cells = cells_around(latitude, longitude, metres)
         rows = await self._all(
             f"""
             SELECT * FROM requests INDEXED BY requests_nearby
@@ -460,7 +461,7 @@ class RequestsRepo(Aggregate):
         for row in rows:
             request = Request.from_row(row)
             assert request.latitude is not None and request.longitude is not None
-            metres_away = grid.distance(latitude, longitude, request.latitude,
+            metres_away = distance(latitude, longitude, request.latitude,
                                         request.longitude)
             if metres_away <= metres:
                 found.append((request, metres_away))

@@ -1,0 +1,127 @@
+"""The duplicate check's lookup at a million requests: how long intake takes to find the open
+requests of a category near a shared point (issue 18.1).
+
+A year of requests spread over the model district (around its 158 stations, from
+sandbox/data/areas-shizhong.csv, a few hundred metres about each), ten categories; five in a
+hundred still open, and of the last fortnight's four in ten (far more than the seed year's
+0.35%: more rows for the lookup to weigh). Then N lookups as intake makes them
+(RequestsRepo.nearby: 250 m, 14 days, the nearest three, each in a read of its own) from
+random points of the district at the year's end.
+
+Goal: <= 5 ms per lookup (median and p99).
+
+    python -m bench.duplicates --requests 1000000      # the full run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.areas.tree import load_areas
+from storage import Database
+
+CATEGORIES = ("environment", "infrastructure", "elderly", "children", "haircut", "health",
+              "legal", "emergency", "public_service", "other")
+AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
+YEAR_START = 1_767_196_800.0  # 2026-01-01 00:00 Asia/Shanghai
+YEAR = 365 * 86400
+FORTNIGHT = 14 * 86400
+BATCH = 5000
+SPREAD = 400.0  # metres: the standard deviation of a request's distance from its station
+DISTANCE, SHOWN = 250.0, 3
+
+
+def stations() -> list[tuple[float, float]]:
+    """The model district's stations' map points."""
+    tree = load_areas(AREA_FILE)
+    return [(a.latitude, a.longitude) for a in tree.leaves()
+            if a.latitude is not None and a.longitude is not None]
+
+
+def around(point: tuple[float, float], rng: random.Random) -> tuple[float, float]:
+    """A point some hundreds of metres from a station."""
+    lat, lon = point
+    north, east = rng.gauss(0, SPREAD), rng.gauss(0, SPREAD)
+    return (lat + north / 111_195, lon + east / (111_195 * math.cos(math.radians(lat))))
+
+
+def request_row(n: int, places: list[tuple[float, float]], rng: random.Random) -> dict[str, Any]:
+    """One located request of the year; open or closed as the module's docstring says."""
+    created = YEAR_START + rng.random() * YEAR
+    lat, lon = around(rng.choice(places), rng)
+    recent = created >= YEAR_START + YEAR - FORTNIGHT
+    status = "closed"
+    if rng.random() < (0.4 if recent else 0.05):
+        status = rng.choice(("dispatched", "claimed"))
+    return {"ref": f"2026-{n + 1:07d}", "citizen_id": 100_000 + rng.randrange(50_000),
+            "language": "zh", "category": rng.choice(CATEGORIES), "description": "楼道灯坏了",
+            "status": status, "latitude": lat, "longitude": lon, "created_at": created,
+            "updated_at": created, "events": []}
+
+
+async def run(count: int, lookups: int) -> dict[str, float]:
+    """Generate, then time the lookups."""
+    rng = random.Random(2026)
+    places = stations()
+    with tempfile.TemporaryDirectory() as folder:
+        db = await Database.open(Path(folder) / "million.db")
+        try:
+            began = time.monotonic()
+            async with db.transaction() as repo:
+                await repo.people.bulk_users(list(range(100_000, 150_000)), YEAR_START)
+            for start in range(0, count, BATCH):
+                rows = [request_row(n, places, rng)
+                        for n in range(start, min(count, start + BATCH))]
+                async with db.transaction() as repo:
+                    await repo.requests.bulk_requests(rows)
+            generated = time.monotonic() - began
+            now = YEAR_START + YEAR
+            timings, found = [], 0
+            for _ in range(lookups):
+                lat, lon = around(rng.choice(places), rng)
+                category = rng.choice(CATEGORIES)
+                began = time.monotonic()
+                async with db.reading() as repo:
+                    near = await repo.requests.nearby(category, lat, lon, DISTANCE,
+                                                      now - FORTNIGHT, 1, SHOWN)
+                timings.append(time.monotonic() - began)
+                found += len(near)
+            async with db.reading() as repo:
+                stored = await repo._one("SELECT COUNT(*), COUNT(cell) FROM requests")
+        finally:
+            await db.close()
+    timings.sort()
+    return {"requests": int(stored[0]), "located": int(stored[1]), "generated_s": generated,
+            "lookups": lookups, "found": found / lookups,
+            "median_ms": statistics.median(timings) * 1000,
+            "p99_ms": timings[max(0, math.ceil(len(timings) * 0.99) - 1)] * 1000}
+
+
+def main() -> None:
+    """Parse the size, run, print the figures and the summary line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--lookups", type=int, default=2000)
+    args = parser.parse_args()
+    f = asyncio.run(run(args.requests, args.lookups))
+    print(f"requests: {f['requests']} generated in {f['generated_s']:.1f} s "
+          f"({f['located']} with a cell)")
+    print(f"lookups: {f['lookups']}, {f['found']:.2f} open requests found per lookup "
+          f"(at most {SHOWN})")
+    print(f"lookup (250 m, 14 days, same category): {f['median_ms']:.2f} ms median, "
+          f"{f['p99_ms']:.2f} ms p99 (goal <= 5)")
+    ok = f["median_ms"] <= 5 and f["p99_ms"] <= 5 and f["located"] == f["requests"]
+    print(f"duplicates: lookup {f['median_ms']:.2f} ms median, {f['p99_ms']:.2f} ms p99 at "
+          f"{f['requests']} requests -> {'goal met' if ok else 'GOAL MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
