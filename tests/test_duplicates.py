@@ -102,6 +102,7 @@ async def test_the_lookup_finds_the_near_open_recent_ones_of_the_category_neares
             found = await repo.requests.nearby("elderly", lat, lon, 250, NOW - 14 * 86400, 4, 3)
             limited = await repo.requests.nearby("elderly", lat, lon, 250, NOW - 14 * 86400,
                                                  5, 2)
+            about = await repo.people.everything_about(4)  # /mydata: what they joined
             plan = await repo._all(
                 "EXPLAIN QUERY PLAN SELECT * FROM requests WHERE category = ? "
                 "AND status IN ('dispatched', 'claimed') AND cell IN (1, 2, 3) "
@@ -109,5 +110,7 @@ async def test_the_lookup_finds_the_near_open_recent_ones_of_the_category_neares
         assert [(r.id, round(m)) for r, m in found] == [(nearer, 50), (near, 100)]
         assert [r.id for r, _ in limited] == [own, followed]  # 5 filed and follows none
         assert "requests_nearby" in " ".join(str(row[-1]) for row in plan)
+        assert [(r["joined_at"], r["rating"]) for r in about["followed_requests"]] == [
+            (NOW, None)]
     finally:
         await db.close()
