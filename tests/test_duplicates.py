@@ -94,10 +94,10 @@ async def test_the_lookup_finds_the_near_open_recent_ones_of_the_category_neares
             await repo._rowcount("UPDATE requests SET status = 'done' WHERE id = ?", (done,))
             own = await file(repo, 4, lat, lon)
             followed = await file(repo, 1, lat, lon + 10 / 91_000)
-            assert await repo.requests.follow(followed, 4, NOW)
-            assert not await repo.requests.follow(followed, 4, NOW)  # not twice
-            assert not await repo.requests.follow(own, 4, NOW)  # not one's own
-            assert not await repo.requests.follow(done, 4, NOW)  # not a done one
+            assert await repo.requests.follow(followed, 4, "en", NOW)
+            assert not await repo.requests.follow(followed, 4, "en", NOW)  # not twice
+            assert not await repo.requests.follow(own, 4, "en", NOW)  # not one's own
+            assert not await repo.requests.follow(done, 4, "en", NOW)  # not a done one
         async with db.reading() as repo:
             found = await repo.requests.nearby("elderly", lat, lon, 250, NOW - 14 * 86400, 4, 3)
             limited = await repo.requests.nearby("elderly", lat, lon, 250, NOW - 14 * 86400,

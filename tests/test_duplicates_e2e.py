@@ -37,21 +37,32 @@ def neighbour(town: Town, name: str, phone: str) -> SimUser:
     return town.sb.add_user(name, language_code="en", phone=phone)
 
 
+# The form's words on the way to the map point, by language.
+FORM_WORDS = {
+    "en": ("describe the problem", "Where is it", "📍 Share my location",
+           ("a neighbour may have reported", CONTACT)),
+    "zh": ("请说明情况", "在哪里", "📍 发送我的位置",
+           ("附近可能已经有人报过", "志愿者怎么联系您")),
+}
+
+
 async def form_to_location(citizen: SimUser, where: tuple[float, float], *,
-                           category: str = ELDERLY, photo: bool = False) -> SimMessage:
+                           category: str = ELDERLY, photo: bool = False,
+                           lang: str = "en") -> SimMessage:
     """A citizen fills the form up to the shared map point; the bot's next message: the
     duplicate check's first line, or the contact question."""
-    await open_form(citizen, command=True)
+    describe, where_is, share, next_words = FORM_WORDS[lang]
+    await open_form(citizen, command=True, lang=lang)
     await citizen.press(category)
-    await citizen.wait_for(text="describe the problem")
+    await citizen.wait_for(text=describe)
     if photo:
         await citizen.send_photo(caption="The stairwell light is broken, it is dark at night.")
     else:
         await citizen.send("The stairwell light is broken, it is dark at night.")
-    await citizen.wait_for(text="Where is it")
-    await citizen.tap("📍 Share my location", latitude=where[0], longitude=where[1])
+    await citizen.wait_for(text=where_is)
+    await citizen.tap(share, latitude=where[0], longitude=where[1])
     return await citizen.wait_for(predicate=lambda m: any(
-        words in (m.text or "") for words in ("a neighbour may have reported", CONTACT)))
+        words in (m.text or "") for words in next_words))
 
 
 async def finish(citizen: SimUser) -> str:
@@ -130,13 +141,8 @@ async def test_the_prompt_comes_for_a_near_open_one_only(town: Town) -> None:
     # Three days later, in Chinese: the nearest first (Bob's, then Alice's), each with Join.
     town.clock.advance(days=3)
     grandma = town.grandma
-    await open_form(grandma, command=True, lang="zh")
-    await grandma.press("助老服务")
-    await grandma.wait_for(text="请说明情况")
-    await grandma.send("楼道灯坏了")
-    await grandma.wait_for(text="在哪里")
-    await grandma.tap("📍 发送我的位置", latitude=HERE[0], longitude=HERE[1])
-    await grandma.wait_for(text="附近可能已经有人报过")
+    first = await form_to_location(grandma, HERE, category="助老服务", lang="zh")
+    assert "附近可能已经有人报过" in (first.text or "")
     nearest = await grandma.wait_for(text="已有人在")
     second = await grandma.wait_for(text="已有人在")
     assert "已有人在 10 米外报过，3 天前 — 是同一件事吗？" in (nearest.text or "")  # Alice's
@@ -167,10 +173,11 @@ async def test_the_prompt_comes_for_a_near_open_one_only(town: Town) -> None:
 async def test_a_neighbour_joins_follows_it_and_rates_it_apart(town: Town) -> None:
     """Bob joins Alice's request: his form ends, the card shows "+1 neighbour", he hears it
     claimed and done (never who did it or Alice's phone) and rates it at the end, his stars
-    kept apart from Alice's. /stats counts one request, closed, 100%, and one neighbour
-    joined. Alice herself is never offered her own request; Bob cannot join twice."""
+    kept apart from Alice's; Grandma joins too, in Chinese, and hears it in Chinese. /stats
+    counts one request, closed, 100%, and two neighbours joined. Alice herself is never
+    offered her own request; Bob cannot join twice."""
     bob = neighbour(town, "Bob", "+8613800000011")
-    dan = neighbour(town, "Dan", "+8613800000013")
+    grandma = town.grandma  # in Chinese: her news comes in Chinese
     await open_bot(town.vol1)
     ref = await file_at(town.citizen, HERE)
     card = await card_of(town.volunteers, ref)
@@ -201,10 +208,10 @@ async def test_a_neighbour_joins_follows_it_and_rates_it_apart(town: Town) -> No
     await town.citizen.send("/cancel")
     await town.citizen.wait_for(text="Nothing was sent")
 
-    # Dan joins too: +2 on the card.
-    await form_to_location(dan, HERE)
-    await dan.press(JOIN, message=await dan.wait_for(text=PROMPT))
-    await dan.wait_for(text="You now follow request")
+    # Grandma joins too, in Chinese: +2 on the card.
+    await form_to_location(grandma, HERE, category="助老服务", lang="zh")
+    await grandma.press("🤝 是同一件事，我也关注", message=await grandma.wait_for(text="已有人在"))
+    await grandma.wait_for(text="您已关注诉求")
     await town.sb.wait_until(lambda: "+2 neighbour(s) reported this too" in (card.text or ""))
 
     await claim(town.vol1, town.volunteers, card)
@@ -233,8 +240,10 @@ async def test_a_neighbour_joins_follows_it_and_rates_it_apart(town: Town) -> No
             message.text or "") and "Jianshe" not in (message.text or "")
     assert (await request(town, ref)).rating == 5
     assert await follower_rating(town, ref, bob.id) == 4
-    assert await follower_rating(town, ref, dan.id) is None
-    await dan.wait_for(text="is closed. How would you rate")
+    assert await follower_rating(town, ref, grandma.id) is None
+    await grandma.wait_for(text="已有志愿者接单")
+    await grandma.wait_for(text="志愿者表示已办结")
+    await grandma.wait_for(text="已办结。请为这次服务打分")
 
     await town.admin.send("/stats", chat=town.admin_chat)
     stats = await town.admin_chat.wait_for(text="Statistics")

@@ -646,7 +646,7 @@ class RequestLoop:
         if request.status not in JOINABLE:
             return "gone", [ui.message(who.user_id, t(
                 lang, f"follow.gone.{_shown_status(request)}", ref=request.ref))]
-        if not await repo.requests.follow(request_id, who.user_id, now):
+        if not await repo.requests.follow(request_id, who.user_id, lang, now):
             return "refused", []
         await repo.requests.add_event(request_id, "joined", who.user_id, now)
         joined = await repo.requests.request(request_id)
@@ -668,8 +668,7 @@ class RequestLoop:
         if not request.followers:
             return []  # most requests have none: no read for them
         env, out = self.env, []
-        for user_id, chosen in await repo.requests.followers(request.id):
-            lang = env.t.language_for(chosen, None)
+        for user_id, lang in await repo.requests.followers(request.id):
             markup = None
             if what == "closed":
                 markup = ui.inline([[("⭐" * n, buttons.FOLLOW_STARS.data(request.id, n))

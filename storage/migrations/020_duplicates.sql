@@ -25,6 +25,7 @@ ALTER TABLE requests ADD COLUMN followers INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE request_followers (
     request_id  INTEGER NOT NULL REFERENCES requests(id),
     user_id     INTEGER NOT NULL REFERENCES users(user_id),
+    language    TEXT NOT NULL,                  -- the one they joined in: their news's
     joined_at   REAL NOT NULL,
     rating      INTEGER CHECK (rating BETWEEN 1 AND 5),
     rated_at    REAL,

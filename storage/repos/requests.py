@@ -468,17 +468,17 @@ class RequestsRepo(Aggregate):
         found.sort(key=lambda pair: (pair[1], -pair[0].created_at))
         return found[:limit]
 
-    async def follow(self, request_id: int, user_id: int, now: float) -> bool:
-        """Make a neighbour a follower of an open request not theirs, once; False if it is
-        no longer open, is theirs, or they follow it already."""
+    async def follow(self, request_id: int, user_id: int, language: str, now: float) -> bool:
+        """Make a neighbour a follower of an open request not theirs, once (their news in
+        `language`); False if it is no longer open, is theirs, or they follow it already."""
         added = await self._changed(
             f"""
-            INSERT INTO request_followers (request_id, user_id, joined_at)
-            SELECT id, ?, ? FROM requests
+            INSERT INTO request_followers (request_id, user_id, language, joined_at)
+            SELECT id, ?, ?, ? FROM requests
             WHERE id = ? AND status IN ({",".join("?" * len(JOINABLE))}) AND citizen_id != ?
             ON CONFLICT (request_id, user_id) DO NOTHING
             """,
-            (user_id, now, request_id, *JOINABLE, user_id),
+            (user_id, language, now, request_id, *JOINABLE, user_id),
         )
         if added:
             self._write("UPDATE requests SET followers = followers + 1 WHERE id = ?",
@@ -492,16 +492,13 @@ class RequestsRepo(Aggregate):
             (request_id, user_id))
         return row is not None
 
-    async def followers(self, request_id: int) -> list[tuple[int, str | None]]:
-        """The followers of a request and the language each chose (None: not chosen), in
-        the order they joined."""
+    async def followers(self, request_id: int) -> list[tuple[int, str]]:
+        """The followers of a request and the language each joined in, in the order they
+        joined."""
         rows = await self._all(
-            """
-            SELECT f.user_id, u.language FROM request_followers f
-            LEFT JOIN users u ON u.user_id = f.user_id
-            WHERE f.request_id = ? ORDER BY f.joined_at, f.user_id
-            """, (request_id,))
-        return [(int(row[0]), row[1]) for row in rows]
+            "SELECT user_id, language FROM request_followers WHERE request_id = ? "
+            "ORDER BY joined_at, user_id", (request_id,))
+        return [(int(row[0]), str(row[1])) for row in rows]
 
     async def rate_as_follower(self, request_id: int, user_id: int, stars: int,
                                now: float) -> bool:
