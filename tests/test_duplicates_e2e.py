@@ -4,6 +4,7 @@ or goes on with their own."""
 
 from __future__ import annotations
 
+import tomllib
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bot import buttons
 from sandbox import SimMessage, SimUser
 from storage import Request
-from tests.conftest import Town
+from tests.conftest import Town, to_toml
 from tests.flows import REF, card_of, claim, open_bot, open_form
 
 ELDERLY, ENVIRONMENT = "Help for the elderly", "Living environment"
@@ -310,3 +311,20 @@ async def test_a_follower_hears_an_auto_close_and_may_rate(town: Town) -> None:
     await bob.wait_for(text="3 star(s)")
     assert await follower_rating(town, ref, bob.id) == 3
     assert (await request(town, ref)).rating is None
+
+
+async def test_the_check_can_be_turned_off_by_reload(town: Town) -> None:
+    """The district turns the check off in the file and types /reload: the next neighbour
+    goes straight on, and the reload names nothing as waiting for a restart."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    await open_bot(town.admin)
+    await file_at(town.citizen, HERE)
+    source = town.bot.config.source
+    assert source is not None
+    raw = tomllib.loads(source.read_text("utf-8"))
+    raw["duplicates"] = {"enabled": False, "distance_m": 300, "max_age_days": 7}
+    source.write_text(to_toml(raw), "utf-8")
+    await town.admin.send("/reload")
+    done = await town.admin.wait_for(text="Reloaded")
+    assert "restart" not in (done.text or "")
+    assert CONTACT in ((await form_to_location(bob, NEAR)).text or "")

@@ -59,7 +59,9 @@ class ConfigReloader:
                 old, areas=fresh.areas, categories=fresh.categories,
                 volunteering=replace(old.volunteering, teams=fresh.volunteering.teams),
                 activities=replace(old.activities, themes=fresh.activities.themes),
-                supervision=fresh.supervision)
+                supervision=fresh.supervision,
+                # Read at every lookup: a district may tune the check while running.
+                duplicates=fresh.duplicates)
             waiting = tuple(f.name for f in fields(Config)
                             if f.compare and getattr(fresh, f.name) != getattr(applied, f.name))
             self.env.config = applied
