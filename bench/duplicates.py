@@ -69,14 +69,21 @@ def request_row(n: int, places: list[tuple[float, float]], rng: random.Random) -
             "updated_at": created, "events": []}
 
 
-async def run(count: int, lookups: int) -> dict[str, float]:
-    """Generate, then time the lookups."""
+async def run(count: int, lookups: int, keep: Path | None = None) -> dict[str, float]:
+    """Generate (unless `keep` holds a database generated before), then time the lookups."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = keep or Path(folder) / "million.db"
+        # A kept database is measured again as it is.
+        return await _run(count, lookups, path, fresh=not path.exists())
+
+
+async def _run(count: int, lookups: int, path: Path, *, fresh: bool) -> dict[str, float]:
     rng = random.Random(2026)
     places = stations()
-    with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(Path(folder) / "million.db")
-        try:
-            began = time.monotonic()
+    db = await Database.open(path)
+    try:
+        began = time.monotonic()
+        if fresh:
             async with db.transaction() as repo:
                 await repo.people.bulk_users(list(range(100_000, 150_000)), YEAR_START)
             for start in range(0, count, BATCH):
@@ -84,28 +91,29 @@ async def run(count: int, lookups: int) -> dict[str, float]:
                         for n in range(start, min(count, start + BATCH))]
                 async with db.transaction() as repo:
                     await repo.requests.bulk_requests(rows)
-            generated = time.monotonic() - began
-            now = YEAR_START + YEAR
-            timings, cpu, found = [], [], 0
-            for _ in range(lookups):
-                lat, lon = around(rng.choice(places), rng)
-                category = rng.choice(CATEGORIES)
-                began, began_cpu = time.perf_counter(), time.thread_time()
-                # inline: as in an update's unit of work, the read runs on the event loop's
-                # thread while the database thread is idle (no thread hop to wait for).
-                async with db.reading(inline=True) as repo:
-                    near = await repo.requests.nearby(category, lat, lon, DISTANCE,
-                                                      now - FORTNIGHT, 1, SHOWN)
-                timings.append(time.perf_counter() - began)
-                cpu.append(time.thread_time() - began_cpu)
-                found += len(near)
-            async with db.reading() as repo:
-                stored = await repo._one("SELECT COUNT(*), COUNT(cell) FROM requests")
-        finally:
-            await db.close()
+        generated = time.monotonic() - began
+        now = YEAR_START + YEAR
+        timings, cpu, found = [], [], 0
+        for _ in range(lookups):
+            lat, lon = around(rng.choice(places), rng)
+            category = rng.choice(CATEGORIES)
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            # inline: as in an update's unit of work, the read runs on the event loop's
+            # thread while the database thread is idle (no thread hop to wait for).
+            async with db.reading(inline=True) as repo:
+                near = await repo.requests.nearby(category, lat, lon, DISTANCE,
+                                                  now - FORTNIGHT, 1, SHOWN)
+            timings.append(time.perf_counter() - began)
+            cpu.append(time.thread_time() - began_cpu)
+            found += len(near)
+        async with db.reading() as repo:
+            stored = await repo._one("SELECT COUNT(*), COUNT(cell) FROM requests")
+    finally:
+        await db.close()
     timings.sort()
     cpu.sort()
-    return {"requests": int(stored[0]), "located": int(stored[1]), "generated_s": generated,
+    return {"requests": int(stored[0]), "located": int(stored[1]),
+            "generated_s": generated if fresh else -1.0,
             "lookups": lookups, "found": found / lookups,
             "median_ms": statistics.median(timings) * 1000,
             "p99_ms": _p99(timings) * 1000,
@@ -123,10 +131,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="a database file to generate into once, and reuse when it exists")
     args = parser.parse_args()
-    f = asyncio.run(run(args.requests, args.lookups))
-    print(f"requests: {f['requests']} generated in {f['generated_s']:.1f} s "
-          f"({f['located']} with a cell)")
+    f = asyncio.run(run(args.requests, args.lookups, args.keep))
+    made = (f"generated in {f['generated_s']:.1f} s" if f["generated_s"] >= 0
+            else "reused from --keep")
+    print(f"requests: {f['requests']} {made} ({f['located']} with a cell)")
     print(f"lookups: {f['lookups']}, {f['found']:.2f} open requests found per lookup "
           f"(at most {SHOWN})")
     print(f"lookup (250 m, 14 days, same category): {f['median_ms']:.2f} ms median, "
