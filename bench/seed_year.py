@@ -723,6 +723,10 @@ def make_config(folder: Path, admin: int, admin_chat: int) -> Config:
         # copies of a database that grows all year.
         "retention": {"outbox_days": 0, "timer_days": 0, "contact_days": 0},
         "backup": {"keep": 0},
+        # The seed year's people file every request they mean to (its truth counts them);
+        # a third share a point near their station, which the duplicate check (issue 18.1,
+        # measured apart by bench/duplicates.py) would offer to join instead.
+        "duplicates": {"enabled": False},
     }
     return parse_config(raw, env={}, base_dir=folder)
 
