@@ -311,9 +311,11 @@ class Intake:
             await self._end(repo, who.user_id)
             return Answer(t(lang, "intake.sent_toast", ref=request.ref))
         elif action == "recat" and dialog.step == "confirm" and env.config.category(arg):
-            # The summary's offer after a new description: the citizen took it.
-            dialog = Dialog(dialog.user_id, Flow.INTAKE, "confirm",
-                            {**dialog.data, "category": arg, "recheck": False})
+            # The summary's offer after a new description: the citizen took it (another
+            # category: the duplicate check looks again, if the place is a point).
+            dialog = await self._similar(repo, Dialog(
+                dialog.user_id, Flow.INTAKE, "confirm",
+                {**dialog.data, "category": arg, "recheck": False}))
         elif action == "edit" and dialog.step == "confirm":
             dialog = Dialog(dialog.user_id, Flow.INTAKE, "edit", dialog.data)
         elif action == "field" and dialog.step == "edit" and arg in self.editable():
