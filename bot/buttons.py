@@ -88,6 +88,8 @@ STARS = kind("star", ID, "[1-5]")
 NO_COMMENT = kind("nocomment", ID)
 FORGET = kind("forget", "[yn]")
 CONSENT = kind("consent", "[yn]")
+# A helper who filed for a neighbour: resolved, confirmed with the neighbour by phone or in person.
+VOUCH = kind("vouch", ID, "phone|in_person")
 
 # -- volunteers: the card, the task, registration, hours ------------------------------------
 CLAIM = kind("claim", ID)

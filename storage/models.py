@@ -85,6 +85,10 @@ class Request:
     first_done_at: float | None = None
     confirmed_at: float | None = None
     cancelled_at: float | None = None
+    on_behalf: int = 0  # filed by a helper for a neighbour (migration 021)
+    for_name: str | None = None  # the neighbour's name, for the helper's messages and the claimer
+    for_address: str | None = None  # the neighbour's address, for the claimer only
+    confirmed_via: str | None = None  # how the helper got the neighbour's word: phone, in_person
 
     @classmethod
     def from_row(cls, row: Any) -> Request:

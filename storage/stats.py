@@ -162,6 +162,27 @@ class Counts:
             (self.handed_ratings if shape & HANDED else self.ratings)[stars] += count
 
 
+# The cohort's requests filed for a neighbour (migration 021), off their own partial index:
+# how many, and how their helpers obtained the neighbours' confirmations.
+_NEIGHBOURS = f"""
+    SELECT COUNT(*), COALESCE(SUM(confirmed_via IS 'phone'), 0),
+           COALESCE(SUM(confirmed_via IS 'in_person'), 0),
+           COALESCE(SUM(status = '{CLOSED}' AND confirmed_via IS NULL), 0)
+    FROM requests INDEXED BY requests_on_behalf
+    WHERE on_behalf = 1 AND {{where}}
+"""
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """A cohort's requests filed by helpers for neighbours, and how each was confirmed."""
+
+    filed: int = 0
+    by_phone: int = 0  # the helper confirmed with the neighbour by phone (电话确认)
+    in_person: int = 0  # … in person (当面确认)
+    closed_unconfirmed: int = 0  # closed without the neighbour's word (auto-closed)
+
+
 @dataclass
 class Cohort:
     """The requests created in a period in some areas, and where they are now."""
@@ -172,6 +193,7 @@ class Cohort:
     claim_wait: float | None  # lower median seconds from creation to the first claim
     done_wait: float | None  # … and to the first "done"
     overdue_now: int  # open requests past their policy in these areas, whenever created
+    neighbours: Neighbours = field(default_factory=Neighbours)  # filed for a neighbour
 
 
 def _where(start: float, end: float, area_ids: list[str] | None) -> tuple[str, list[Any]]:
@@ -195,6 +217,8 @@ async def cohort(repo: Repo, start: float, end: float, area_ids: list[str] | Non
     areas = "" if area_ids is None else f"AND area_id IN ({_marks(area_ids)})"
     overdue = await repo._one(_OVERDUE.format(areas=areas), tuple(area_ids or ()))
     found.overdue_now = int(overdue[0])
+    filed = await repo._one(_NEIGHBOURS.format(where=where), tuple(params))
+    found.neighbours = Neighbours(*(int(n) for n in filed))
     return found
 
 

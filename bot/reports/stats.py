@@ -179,6 +179,7 @@ class Statistics:
               done=self.duration(found.done_wait, lang)),
             self._satisfaction(total, lang),
             t(lang, "stats.overdue", count=found.overdue_now),
+            *self._neighbours(found, lang),
         ]
         if found.by_category:
             lines.append(t(lang, "stats.by_category"))
@@ -234,6 +235,15 @@ class Statistics:
         average = sum(s * n for s, n in enumerate(total.handed_ratings)) / rated
         return [self.env.t(lang, "stats.handed_rated", count=total.handed, rated=rated,
                            average=f"{average:.2f}")]
+
+    def _neighbours(self, found: Cohort, lang: str) -> list[str]:
+        """Requests helpers filed for neighbours, and how the neighbours' confirmations were
+        obtained (by phone, in person) apart. Nothing when there are none."""
+        filed = found.neighbours
+        if not filed.filed:
+            return []
+        return [self.env.t(lang, "stats.neighbours", count=filed.filed, phone=filed.by_phone,
+                           in_person=filed.in_person, auto=filed.closed_unconfirmed)]
 
     def _satisfaction(self, total: Counts, lang: str) -> str:
         t = self.env.t

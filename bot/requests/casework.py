@@ -171,8 +171,8 @@ class Casework:
             citizen_key = "casework.citizen_reassigned"
         else:
             citizen_key = "citizen.claimed"
-        out.append(ui.message(request.citizen_id,
-                              t(request.language, citizen_key, ref=request.ref)))
+        out.append(ui.message(request.citizen_id, render.citizen_text(
+            env, request, t(request.language, citizen_key, ref=request.ref))))
         return out + self._say(actor, t(lang, "casework.assigned", ref=request.ref, name=name))
 
     async def _request_with_reason(
@@ -214,9 +214,8 @@ class Casework:
         assert request is not None
         cards = await repo.cards.active_cards(request.id)
         out = [self._card_edit(request, card) for card in cards]
-        out.append(ui.message(request.citizen_id, t(request.language,
-                                                    "casework.citizen_cancelled",
-                                                    ref=request.ref, reason=reason)))
+        out.append(ui.message(request.citizen_id, render.citizen_text(env, request, t(
+            request.language, "casework.citizen_cancelled", ref=request.ref, reason=reason))))
         if before.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id, t(vlang, "casework.volunteer_cancelled",
@@ -252,9 +251,8 @@ class Casework:
         note = t(env.config.default_language, "casework.card_reopened")
         out = [self._card_edit(before, card, note) for card in old_cards]
         out += fresh
-        out.append(ui.message(request.citizen_id, t(request.language,
-                                                    "casework.citizen_reopened",
-                                                    ref=request.ref, reason=reason)))
+        out.append(ui.message(request.citizen_id, render.citizen_text(env, request, t(
+            request.language, "casework.citizen_reopened", ref=request.ref, reason=reason))))
         if before.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, before.volunteer_id)
             out.append(ui.message(before.volunteer_id, t(vlang, "casework.volunteer_reopened",
@@ -311,9 +309,9 @@ class Casework:
             out.append(ui.message(before.volunteer_id, t(
                 vlang, "casework.volunteer_moved", ref=request.ref,
                 name=self._place(what, new, vlang))))
-        out.append(ui.message(request.citizen_id, t(
+        out.append(ui.message(request.citizen_id, render.citizen_text(env, request, t(
             request.language, "casework.citizen_moved", ref=request.ref,
-            name=self._place(what, new, request.language))))
+            name=self._place(what, new, request.language)))))
         return out + self._say(actor, t(lang, "casework.moved", ref=request.ref,
                                         old=self._place(what, old, lang),
                                         new=self._place(what, new, lang)))

@@ -119,6 +119,8 @@ def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
         media.append(t(lang, "card.voice"))
     if media:
         lines.append(" · ".join(media))
+    if request.on_behalf:
+        lines.append(t(lang, "neighbour.card"))
     if request.reopen_count and request.status == DISPATCHED:
         lines.append(t(lang, "card.reopened", count=request.reopen_count))
     if role == "escalation" and request.status == DISPATCHED:
@@ -210,6 +212,9 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
     ]
     if request.description:
         lines.append(t(language, "card.description", text=request.description))
+    if request.on_behalf:  # filed for a neighbour: the person to call and visit is theirs
+        lines.append(t(language, "neighbour.task_for", name=request.for_name or "-",
+                       address=request.for_address or "-"))
     if request.address:
         lines.append(t(language, "task.address", address=request.address))
     elif request.latitude is not None:
@@ -219,6 +224,15 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
     lines.append(t(language, "task.next_steps"))
     out.append(ui.message(chat_id, "\n".join(lines), task_buttons(env, request, language)))
     return out
+
+
+def citizen_text(env: Env, request: Request, text: str) -> str:
+    """A message to whoever filed the request; to a helper who filed it for a neighbour it
+    starts with whose it is ("为 王阿姨 报的事"), in the request's language."""
+    if not request.on_behalf:
+        return text
+    name = request.for_name or env.t(request.language, "neighbour.someone")
+    return env.t(request.language, "neighbour.mark", name=name) + "\n" + text
 
 
 def request_line(env: Env, request: Request, language: str) -> str:
@@ -258,7 +272,11 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
         lines.append(t(language, "task.address", address=draft["address"]))
     elif draft.get("latitude") is not None:
         lines.append(t(language, "card.where", where=t(language, "card.location_shared")))
-    phone = draft.get("phone") or t(language, "intake.summary_no_phone")
-    lines.append(t(language, "task.phone", phone=phone))
+    if draft.get("neighbour"):
+        lines.append(t(language, "neighbour.summary", name=draft.get("nb_name") or "",
+                       phone=draft.get("nb_phone") or "", address=draft.get("nb_address") or ""))
+    else:
+        phone = draft.get("phone") or t(language, "intake.summary_no_phone")
+        lines.append(t(language, "task.phone", phone=phone))
     lines.append(t(language, "intake.summary_question"))
     return "\n".join(lines)

@@ -168,6 +168,31 @@ class RequestsRepo(Aggregate):
             (CLOSED, now, now, request_id, DONE, citizen_id),
         )
 
+    async def set_neighbour(
+        self, request_id: int, name: str, phone: str, address: str
+    ) -> None:
+        """Mark a request as filed for a neighbour: their name, phone and address (the phone
+        where the claimer's details look for one)."""
+        self._write(
+            "UPDATE requests SET on_behalf = 1, for_name = ?, phone = ?, for_address = ? "
+            "WHERE id = ?",
+            (name, phone, address, request_id),
+        )
+
+    async def confirm_for_neighbour(
+        self, request_id: int, helper_id: int, via: str, now: float
+    ) -> bool:
+        """Close a done request filed for a neighbour on the neighbour's word, which its
+        helper obtained `via` 'phone' or 'in_person'."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, closed_how = 'confirmed', closed_at = ?,
+                                updated_at = ?, confirmed_via = ?
+            WHERE id = ? AND status = ? AND citizen_id = ? AND on_behalf = 1
+            """,
+            (CLOSED, now, now, via, request_id, DONE, helper_id),
+        )
+
     async def reopen(self, request_id: int, citizen_id: int, now: float) -> bool:
         """Send a done request back to dispatch because its citizen says it is not resolved."""
         return await self._changed(
