@@ -88,6 +88,7 @@ class Request:
     on_behalf: int = 0  # filed by a helper for a neighbour (migration 021)
     for_name: str | None = None  # the neighbour's name, for the helper's messages and the claimer
     for_address: str | None = None  # the neighbour's address, for the claimer only
+    helper_phone: str | None = None  # the helper's own number, if they chose to give it
     confirmed_via: str | None = None  # how the helper got the neighbour's word: phone, in_person
 
     @classmethod

@@ -20,6 +20,7 @@ ADDRESS = "Room 301, 8 Heping Street"
 PLACE = "Stairwell of building 8, Heping Street"
 DESCRIPTION = "The stairwell light outside her door is broken; she cannot see the steps."
 MARK = f"For {NAME}"
+HELPER_PHONE = "+10000000000"  # Li's own (the sandbox gives her none), shared by choice
 
 
 async def approve(town: Town, user: SimUser) -> None:
@@ -46,14 +47,14 @@ async def up_to_the_neighbour(helper: SimUser) -> None:
     await helper.send("/forneighbour")
     await helper.wait_for(text="Report for a neighbour")
     first = await helper.wait_for(text="What kind of help")
-    assert "Step 1 of 6" in (first.text or "")  # no contact step: name, phone, address
+    assert "Step 1 of 7" in (first.text or "")  # no contact step: name, phone, address, own
     await helper.press("Help for the elderly")
     await helper.wait_for(text="describe the problem")
     await helper.send(DESCRIPTION)
     await helper.wait_for(text="Where is it")
     await helper.send(PLACE)
     asked = await helper.wait_for(text="neighbour's name")
-    assert "Step 4 of 6" in (asked.text or "")
+    assert "Step 4 of 7" in (asked.text or "")
 
 
 async def the_rest_of_the_form(helper: SimUser) -> str:
@@ -66,8 +67,12 @@ async def the_rest_of_the_form(helper: SimUser) -> str:
     question = await helper.wait_for(text="neighbour's address")
     assert (question.reply_markup or {}).get("keyboard")  # "same as the place above"
     await helper.send(ADDRESS)
+    await helper.wait_for(text="also have your number")
+    await helper.send("maybe")  # neither button: asked again
+    await helper.wait_for(text="Please tap a button below")
+    await helper.tap("📞 Yes, share my number")
     summary = await helper.wait_for(text="Is everything correct?")
-    for detail in (NAME, PHONE, ADDRESS, PLACE):
+    for detail in (NAME, PHONE, ADDRESS, PLACE, HELPER_PHONE):
         assert detail in (summary.text or ""), summary.text
     await helper.press("✅ Confirm and send")
     receipt = await helper.wait_for(text="Reference number")
@@ -97,7 +102,7 @@ async def test_a_volunteer_reports_for_a_neighbour_and_records_her_confirmation(
 
     assert ref in await claim(zhang, town.volunteers, card)
     details = await zhang.wait_for(text=ref, predicate=lambda m: "Phone" in (m.text or ""))
-    for detail in (NAME, PHONE, ADDRESS, PLACE):
+    for detail in (NAME, PHONE, ADDRESS, PLACE, HELPER_PHONE):
         assert detail in (details.text or ""), details.text
     claimed = await li.wait_for(text="a volunteer has taken your request")
     assert MARK in (claimed.text or "") and ref in (claimed.text or "")
@@ -112,6 +117,14 @@ async def test_a_volunteer_reports_for_a_neighbour_and_records_her_confirmation(
     assert MARK in (question.text or "")
     assert question.buttons == ["📞 Resolved: confirmed by phone",
                                 "🤝 Resolved: confirmed in person", "👎 No, not yet"]
+    # Forged presses change nothing: Zhang's on Li's request, Li's plain "Yes" on a
+    # neighbour's (it must say how she confirmed).
+    request_id = (await stored(town, ref)).id
+    forged = await zhang.press_data(f"vouch:{request_id}:phone")
+    assert (await forged.answer()).text == "This is not your request."
+    plain = await li.press_data(f"resolved:{request_id}:y", message=question)
+    assert (await plain.answer()).text == "This button is no longer valid."
+    assert (await stored(town, ref)).status == "done"
     press = await li.press("📞 Resolved: confirmed by phone", message=question)
     assert (await press.answer()).text == "Recorded: confirmed by phone."
     stars = await li.wait_for(text="How many stars does your neighbour give")
@@ -126,7 +139,8 @@ async def test_a_volunteer_reports_for_a_neighbour_and_records_her_confirmation(
 
     request = await stored(town, ref)
     assert (request.citizen_id, request.on_behalf, request.for_name) == (li.id, 1, NAME)
-    assert (request.phone, request.for_address, request.address) == (PHONE, ADDRESS, PLACE)
+    assert (request.phone, request.for_address, request.address, request.helper_phone) == (
+        PHONE, ADDRESS, PLACE, HELPER_PHONE)
     assert (request.status, request.closed_how, request.confirmed_via, request.rating) == (
         "closed", "confirmed", "phone", 4)
     await town.sb.wait_until(lambda: "closed" in (card.text or "").splitlines()[0])
@@ -140,7 +154,7 @@ async def test_a_volunteer_reports_for_a_neighbour_and_records_her_confirmation(
     await town.admin.send("/export")
     await town.admin.wait_for(text="Requests to export: 1")
     rows = await exported_csv(town)
-    assert rows[0]["for a neighbour"] == "for a neighbour, confirmed by phone"
+    assert rows[0]["For a neighbour"] == "for a neighbour, confirmed by phone"
     assert not any(NAME in value or "7654321" in value or "Heping" in value
                    for row in rows for value in row.values())
 
@@ -190,15 +204,24 @@ async def test_station_staff_file_for_a_neighbour_with_her_contact_card(town: To
     await admin.send_contact(phone="+8613912345678", first_name="Wang")
     await admin.wait_for(text="neighbour's address")
     await admin.tap("🏠 Same as the place above")
+    await admin.wait_for(text="also have your number")
+    await admin.tap("No, only my neighbour's")
     summary = await admin.wait_for(text="Is everything correct?")
     assert "+8613912345678" in (summary.text or "")
+    assert "Your own number for the volunteer: not shared" in (summary.text or "")
     assert summary.text is not None and summary.text.count(PLACE) == 2
     await admin.press("✅ Confirm and send")
     receipt = await admin.wait_for(text="Reference number")
     match = REF.search(receipt.text or "")
     assert match
     request = await stored(town, match.group(0))
-    assert (request.phone, request.for_address) == ("+8613912345678", PLACE)
+    assert (request.phone, request.for_address, request.helper_phone) == (
+        "+8613912345678", PLACE, None)
+    card = await card_of(town.volunteers, match.group(0))
+    await open_bot(town.vol1)
+    await claim(town.vol1, town.volunteers, card)
+    details = await town.vol1.wait_for(text="+8613912345678")
+    assert "helper who filed it" not in (details.text or "")  # not shared: not shown
 
 
 async def test_a_restart_in_the_middle_of_the_neighbours_form_loses_nothing(
@@ -219,6 +242,8 @@ async def test_a_restart_in_the_middle_of_the_neighbours_form_loses_nothing(
     await li.send(PHONE)
     await li.wait_for(text="neighbour's address")
     await li.send(ADDRESS)
+    await li.wait_for(text="also have your number")
+    await li.tap("No, only my neighbour's")
     summary = await li.wait_for(text="Is everything correct?")
     for detail in (NAME, PHONE, ADDRESS, PLACE, DESCRIPTION):
         assert detail in (summary.text or ""), summary.text

@@ -403,10 +403,17 @@ class Casework:
               text=description if private else render.mask_phones(description)),
         ]
         if private:
+            if request.on_behalf:  # filed by a helper: the neighbour's, as the claimer sees
+                lines.append(t(lang, "neighbour.task_for", name=request.for_name or "-",
+                               address=request.for_address or "-"))
+                if request.helper_phone:
+                    lines.append(t(lang, "neighbour.task_helper", phone=request.helper_phone))
             lines += [t(lang, "task.address", address=request.address or "-"),
                       t(lang, "task.phone", phone=request.phone or "-")]
         else:
             lines.append(t(lang, "admin.find_contact_in_private", ref=request.ref))
+        if request.on_behalf:
+            lines.append(t(lang, "neighbour.card"))
         if request.volunteer_name:
             lines.append(t(lang, "admin.find_volunteer", name=request.volunteer_name))
         if request.rating:
@@ -448,6 +455,8 @@ class Casework:
             parts.append(t(lang, "casework.detail_moved",
                            old=self._place(what, detail.get("from"), lang),
                            new=self._place(what, detail.get("to"), lang)))
+        if event.kind == "confirmed" and detail.get("via") in ("phone", "in_person"):
+            parts.append(t(lang, f"neighbour.detail_{detail['via']}"))  # a helper's word
         if event.kind == "rated" and detail.get("stars"):
             parts.append(t(lang, "casework.detail_stars", stars=detail["stars"]))
         if detail.get("reason"):

@@ -31,8 +31,9 @@ from storage import Dialog, Outgoing, Repo
 STEPS = ("category", "description", "location", "area", "contact", "confirm")
 EDITABLE = ("category", "description", "location", "area", "contact")
 # A draft filed for a neighbour asks for their name, phone and address instead of the
-# helper's own contact (Intake.for_neighbour).
-NEIGHBOUR_STEPS = ("nb_name", "nb_phone", "nb_address")
+# helper's own contact, then whether the claimer may have the helper's number too
+# (Intake.for_neighbour).
+NEIGHBOUR_STEPS = ("nb_name", "nb_phone", "nb_address", "nb_own")
 NAME_MAX = 40
 NEAREST_OFFERED = 4
 HOUR_CHOICES = ("0.5", "1", "2", "3")
@@ -582,12 +583,27 @@ class Intake:
         markup: dict[str, Any] = ui.REMOVE_KEYBOARD  # the location step's keyboard goes
         if step == "nb_address" and dialog.data.get("address"):
             markup = ui.reply_keyboard([[{"text": t(lang, "neighbour.same_place")}]])
+        if step == "nb_own":  # not shared unless they choose
+            markup = ui.reply_keyboard([
+                [{"text": t(lang, "neighbour.own_share"), "request_contact": True}],
+                [{"text": t(lang, "neighbour.own_keep")}],
+            ])
         return ui.message(dialog.user_id, question, markup)
 
     def _neighbour_answer(self, dialog: Dialog, said: Said) -> dict[str, Any] | str:
         """The neighbour's name, phone or address from one message, or the catalog key of
         what to say instead (then the question is asked again)."""
         step, text = dialog.step, said.text.strip()
+        if step == "nb_own":  # the helper's own number, as the contact step takes it
+            if said.kind == "contact" and said.phone:
+                if said.contact_user_id != dialog.user_id:
+                    return "intake.own_contact_only"
+                return {"nb_own": said.phone}
+            if said.kind == "text" and text in self.env.t.all_labels("neighbour.own_keep"):
+                return {"nb_own": None}
+            if said.kind == "text" and _PHONE.match(text):
+                return {"nb_own": text}
+            return "neighbour.want_own"
         if step == "nb_phone":
             if said.kind == "contact" and said.phone:
                 if said.contact_user_id == dialog.user_id:  # the helper's own number

@@ -137,7 +137,7 @@ class RequestLoop:
         await repo.requests.set_area(request_id, area_id)
         if draft.get("neighbour"):  # filed by a helper: the neighbour's contact, not theirs
             await repo.requests.set_neighbour(request_id, draft["nb_name"], draft["nb_phone"],
-                                              draft["nb_address"])
+                                              draft["nb_address"], draft.get("nb_own"))
         await repo.requests.set_dispatch(request_id, chat_id, level)
         await repo.requests.add_event(request_id, "created", citizen_id, now, {"area": area_id})
         await repo.requests.add_event(request_id, "dispatched", None, now,

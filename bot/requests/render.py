@@ -215,6 +215,8 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
     if request.on_behalf:  # filed for a neighbour: the person to call and visit is theirs
         lines.append(t(language, "neighbour.task_for", name=request.for_name or "-",
                        address=request.for_address or "-"))
+        if request.helper_phone:  # the helper chose to be reachable too
+            lines.append(t(language, "neighbour.task_helper", phone=request.helper_phone))
     if request.address:
         lines.append(t(language, "task.address", address=request.address))
     elif request.latitude is not None:
@@ -275,6 +277,8 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
     if draft.get("neighbour"):
         lines.append(t(language, "neighbour.summary", name=draft.get("nb_name") or "",
                        phone=draft.get("nb_phone") or "", address=draft.get("nb_address") or ""))
+        lines.append(t(language, "neighbour.summary_own",
+                       phone=draft.get("nb_own") or t(language, "neighbour.own_not_given")))
     else:
         phone = draft.get("phone") or t(language, "intake.summary_no_phone")
         lines.append(t(language, "task.phone", phone=phone))

@@ -169,14 +169,14 @@ class RequestsRepo(Aggregate):
         )
 
     async def set_neighbour(
-        self, request_id: int, name: str, phone: str, address: str
+        self, request_id: int, name: str, phone: str, address: str, helper_phone: str | None
     ) -> None:
         """Mark a request as filed for a neighbour: their name, phone and address (the phone
-        where the claimer's details look for one)."""
+        where the claimer's details look for one), and the helper's own number if given."""
         self._write(
-            "UPDATE requests SET on_behalf = 1, for_name = ?, phone = ?, for_address = ? "
-            "WHERE id = ?",
-            (name, phone, address, request_id),
+            "UPDATE requests SET on_behalf = 1, for_name = ?, phone = ?, for_address = ?, "
+            "helper_phone = ? WHERE id = ?",
+            (name, phone, address, helper_phone, request_id),
         )
 
     async def confirm_for_neighbour(

@@ -37,10 +37,12 @@ class RetentionRepo(Aggregate):
             contacts = await self._rowcount(
                 """
                 UPDATE requests SET phone = NULL, address = NULL, latitude = NULL,
-                                    longitude = NULL, for_name = NULL, for_address = NULL
+                                    longitude = NULL, for_name = NULL, for_address = NULL,
+                                    helper_phone = NULL
                 WHERE status IN (?, ?) AND COALESCE(closed_at, cancelled_at, updated_at) < ?
                   AND (phone IS NOT NULL OR address IS NOT NULL OR latitude IS NOT NULL
-                       OR for_name IS NOT NULL OR for_address IS NOT NULL)
+                       OR for_name IS NOT NULL OR for_address IS NOT NULL
+                       OR helper_phone IS NOT NULL)
                 """,
                 (CLOSED, CANCELLED, contacts_before))
         return Pruned(outbox, timers, contacts)
