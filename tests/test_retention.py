@@ -117,7 +117,8 @@ async def test_a_neighbours_details_go_with_the_contact_details_and_on_forget(
 ) -> None:
     """A request filed for a neighbour: the retention pass removes her name, phone and address
     (and the helper's number) with the rest, /forget of the helper too; the request stays
-    counted as filed for a neighbour, with how she confirmed."""
+    counted as filed for a neighbour, with how she confirmed, and never counted against the
+    helper's own intake limits."""
     db = await Database.open(tmp_path / "civicloop.db")
     row = {"citizen_id": 7, "language": "zh", "category": "elderly", "description": "灯坏了",
            "address": "8 Heping Street", "phone": None, "status": "closed",
@@ -134,6 +135,8 @@ async def test_a_neighbours_details_go_with_the_contact_details_and_on_forget(
                 await repo.requests.set_neighbour(request.id, "王阿姨", "0632-7654321",
                                                   "Room 301", "+8613512348765")
             repo._write("UPDATE requests SET confirmed_via = 'phone'")
+            # Filed for neighbours, they count against none of the helper's own limits.
+            assert await repo.requests.intake_standing(7, 0.0) == (False, False, 0, 0)
         async with db.transaction() as repo:
             pruned = await repo.retention.prune(outbox_before=0, timers_before=0,
                                                 contacts_before=3.0)

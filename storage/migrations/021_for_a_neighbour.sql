@@ -19,4 +19,5 @@ ALTER TABLE requests ADD COLUMN confirmed_via TEXT
 
 -- /stats counts a cohort's requests filed for neighbours in one short walk of this index (only
 -- those rows are in it), not in the shape of requests_stats: that expression stays as it is.
-CREATE INDEX requests_on_behalf ON requests (created_at, area_id) WHERE on_behalf = 1;
+CREATE INDEX requests_on_behalf ON requests (created_at, area_id, status, confirmed_via)
+    WHERE on_behalf = 1;

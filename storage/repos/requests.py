@@ -376,7 +376,8 @@ class RequestsRepo(Aggregate):
 
     async def intake_standing(self, user_id: int, since: float) -> tuple[bool, bool, int, int]:
         """Return (is an area admin, is banned, open requests, requests created since
-        `since`) of a user, in one trip: what decides whether they may file one now."""
+        `since`) of a user, in one trip: what decides whether they may file one now. The
+        requests they filed for neighbours are not theirs to count."""
         row = await self._one(
             """
             SELECT
@@ -384,9 +385,9 @@ class RequestsRepo(Aggregate):
                         WHERE user_id = :user AND revoked_at IS NULL),
                 EXISTS (SELECT 1 FROM bans WHERE user_id = :user AND lifted_at IS NULL),
                 (SELECT COALESCE(SUM(status IN (:dispatched, :claimed, :done)), 0)
-                 FROM requests WHERE citizen_id = :user),
+                 FROM requests WHERE citizen_id = :user AND on_behalf = 0),
                 (SELECT COALESCE(SUM(created_at >= :since), 0)
-                 FROM requests WHERE citizen_id = :user)
+                 FROM requests WHERE citizen_id = :user AND on_behalf = 0)
             """,
             {"user": user_id, "since": since, "dispatched": DISPATCHED, "claimed": CLAIMED,
              "done": DONE},
