@@ -104,7 +104,7 @@ async def test_a_volunteer_reports_for_a_neighbour_and_records_her_confirmation(
     details = await zhang.wait_for(text=ref, predicate=lambda m: "Phone" in (m.text or ""))
     for detail in (NAME, PHONE, ADDRESS, PLACE, HELPER_PHONE):
         assert detail in (details.text or ""), details.text
-    claimed = await li.wait_for(text="a volunteer has taken your request")
+    claimed = await li.wait_for(text="They will contact your neighbour directly")
     assert MARK in (claimed.text or "") and ref in (claimed.text or "")
 
     await zhang.press("✅ Done", message=details)
@@ -255,3 +255,36 @@ async def test_a_restart_in_the_middle_of_the_neighbours_form_loses_nothing(
         return dialog is not None and dialog.step == "confirm"
 
     await eventually(drafted)
+
+
+async def test_in_chinese_every_word_is_chinese(town: Town) -> None:
+    """王奶奶, an approved volunteer reading Chinese, files for 李大爷: the questions, the
+    summary and the receipt are in Chinese, the receipt marked 为 李大爷 报的事."""
+    helper = town.grandma
+    await helper.send("/start")
+    await helper.wait_for(text="请在下面选择")
+    await approve(town, helper)
+    await helper.send("/forneighbour")
+    await helper.wait_for(text="为邻居报事")
+    first = await helper.wait_for(text="哪一类帮助")
+    assert "第 1 步，共 7 步" in (first.text or "")
+    await helper.press("助老服务")
+    await helper.wait_for(text="请说明情况")
+    await helper.send("李大爷家的水管漏水。")
+    await helper.wait_for(text="在哪里")
+    await helper.send("和平街8号")
+    await helper.wait_for(text="邻居怎么称呼")
+    await helper.send("李大爷")
+    await helper.wait_for(text="邻居的电话")
+    await helper.send("电话不知道")
+    await helper.wait_for(text="这看起来不像电话号码")
+    await helper.send("13912345678")
+    await helper.wait_for(text="邻居的住址")
+    await helper.tap("🏠 与上面的地点相同")
+    await helper.wait_for(text="您自己")
+    await helper.tap("不用，只给邻居的")
+    summary = await helper.wait_for(text="邻居电话：13912345678")
+    assert "邻居住址：和平街8号" in (summary.text or "") and "不提供" in (summary.text or "")
+    await helper.press("✅ 确认提交")
+    receipt = await helper.wait_for(text="编号")
+    assert "为 李大爷 报的事" in (receipt.text or "")

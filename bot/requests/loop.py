@@ -298,8 +298,10 @@ class RequestLoop:
         await repo.timers.schedule("volunteer_due", now + due_after, now, request_id=request_id)
         out = await self.card_updates(repo, request, cards)
         out += render.task_details(env, request, who.user_id, lang)
+        # A neighbour's: the claimer calls her, not the helper.
+        told = "neighbour.claimed" if request.on_behalf else "citizen.claimed"
         out.append(ui.message(request.citizen_id, render.citizen_text(
-            env, request, t(request.language, "citizen.claimed", ref=request.ref))))
+            env, request, t(request.language, told, ref=request.ref))))
         return Answer(t(lang, "claim.won", ref=request.ref)), out
 
     async def claim_from_link(
