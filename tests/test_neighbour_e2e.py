@@ -222,6 +222,27 @@ async def test_station_staff_file_for_a_neighbour_with_her_contact_card(town: To
     await claim(town.vol1, town.volunteers, card)
     details = await town.vol1.wait_for(text="+8613912345678")
     assert "helper who filed it" not in (details.text or "")  # not shared: not shown
+    # Done, and no answer for a day: the reminder asks how the neighbour confirmed it.
+    await town.vol1.press("✅ Done", message=details)
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await admin.wait_for(text="Please ask your neighbour")
+    await town.tick(hours=24, minutes=1)
+    reminder = await admin.wait_for(text="A reminder about")
+    assert f"For {NAME}" in (reminder.text or "") and "how they confirmed" in (
+        reminder.text or "")
+    assert reminder.buttons == ["📞 Resolved: confirmed by phone",
+                                "🤝 Resolved: confirmed in person", "👎 No, not yet"]
+    # Still no answer: it closes on the clock, without the neighbour's word.
+    await town.tick(hours=48)
+    closed = await admin.wait_for(text="closed because we did not hear back")
+    assert f"For {NAME}" in (closed.text or "")
+    request = await stored(town, match.group(0))
+    assert (request.closed_how, request.confirmed_via) == ("unconfirmed", None)
+    await town.admin.send("/stats", chat=town.admin_chat)
+    stats = await town.admin_chat.wait_for(text="Statistics")
+    assert ("Filed for neighbours: 1 (confirmed by phone: 0, in person: 0; closed without "
+            "confirmation: 1)") in (stats.text or "")
 
 
 async def test_a_restart_in_the_middle_of_the_neighbours_form_loses_nothing(
@@ -247,6 +268,17 @@ async def test_a_restart_in_the_middle_of_the_neighbours_form_loses_nothing(
     summary = await li.wait_for(text="Is everything correct?")
     for detail in (NAME, PHONE, ADDRESS, PLACE, DESCRIPTION):
         assert detail in (summary.text or ""), summary.text
+    # Edit from the summary: the neighbour's fields are among those offered.
+    await li.press("✏️ Edit", message=summary)
+    fields = await li.wait_for(text="What would you like to change?")
+    assert {"Neighbour's name", "Neighbour's phone", "Neighbour's address",
+            "Your own number"} <= set(fields.buttons)
+    assert "Phone number" not in fields.buttons  # the helper's contact step is not asked
+    await li.press("Neighbour's phone", message=fields)
+    await li.wait_for(text="neighbour's phone number?")
+    await li.send("13912345678")
+    summary = await li.wait_for(text="Is everything correct?")
+    assert "13912345678" in (summary.text or "") and PHONE not in (summary.text or "")
 
     async def drafted() -> bool:
         assert town.bot.services is not None

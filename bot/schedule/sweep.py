@@ -268,8 +268,10 @@ class Schedule:
             return []
         await repo.requests.add_event(request.id, "rating_reminded", None, timer.due_at)
         question = self.loop.resolved_question(request)
+        # A neighbour's asks the helper how she confirmed it, as its buttons do.
+        key = "neighbour.rating_reminder" if request.on_behalf else "schedule.rating_reminder"
         text = render.citizen_text(self.env, request, self.env.t(
-            request.language, "schedule.rating_reminder", ref=request.ref))
+            request.language, key, ref=request.ref))
         return [self.to_citizen(request.citizen_id, text, question.payload["reply_markup"])]
 
     async def _auto_close(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
