@@ -90,6 +90,8 @@ NO_COMMENT = kind("nocomment", ID)
 FOLLOW_STARS = kind("fstar", ID, "[1-5]")
 FORGET = kind("forget", "[yn]")
 CONSENT = kind("consent", "[yn]")
+# A helper who filed for a neighbour: resolved, confirmed with the neighbour by phone or in person.
+VOUCH = kind("vouch", ID, "phone|in_person")
 
 # -- volunteers: the card, the task, registration, hours ------------------------------------
 CLAIM = kind("claim", ID)

@@ -171,3 +171,11 @@ async def consent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     (choice,) = callback_args(update)
     svc = services(context)
     await answer(update, await svc.run(who(update), svc.intake.consent, choice == "y"))
+
+
+async def vouch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Takes a helper's word that their neighbour confirmed it, by phone or in person."""
+    request_id, via = callback_args(update)
+    svc = services(context)
+    await answer(update, await svc.run(who(update), svc.loop.confirm_for_neighbour,
+                                       int(request_id), via))

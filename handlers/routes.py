@@ -59,6 +59,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("my", citizen.my_requests, Menu.CITIZEN, private_only=True),
     # Volunteers, in private
     Command("mytasks", volunteer.my_tasks, Menu.VOLUNTEER, private_only=True),
+    # Helpers (approved volunteers, admins: the service checks) file for a neighbour
+    Command("forneighbour", volunteer.for_neighbour, Menu.VOLUNTEER, private_only=True),
     Command("hours", activities.hours, Menu.VOLUNTEER, private_only=True),
     Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
     Command("activities", activities.activities_command, Menu.VOLUNTEER, private_only=True),
@@ -132,6 +134,7 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.FOLLOW_STARS, citizen.follower_star_button),
     (buttons.FORGET, citizen.forget_button),
     (buttons.CONSENT, citizen.consent_button),
+    (buttons.VOUCH, citizen.vouch_button),
     (buttons.CLAIM, volunteer.claim),
     (buttons.RELEASE, volunteer.release),
     (buttons.DONE, volunteer.done),

@@ -97,3 +97,9 @@ async def team(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Shows the volunteer's team and its hours."""
     svc = services(context)
     await svc.run(who(update), svc.volunteers.my_team)
+
+
+async def for_neighbour(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Starts (or resumes) a request form for a neighbour without a smartphone."""
+    svc = services(context)
+    await svc.run(who(update), svc.intake.for_neighbour)

@@ -22,6 +22,7 @@ _ROWS = """
     SELECT r.ref, r.category, r.area_id, r.status, r.closed_how, r.cancelled_by,
            COALESCE(v.name, r.volunteer_name), r.volunteer_id, t.name_zh, t.name_en,
            r.rating, r.reopen_count,
+           CASE WHEN r.on_behalf = 1 THEN 'neighbour_' || COALESCE(r.confirmed_via, 'filed') END,
            r.created_at, r.dispatched_at, r.first_claimed_at, r.first_done_at, r.confirmed_at,
            CASE WHEN r.status = 'closed' THEN r.closed_at END, r.cancelled_at
     FROM requests r

@@ -86,6 +86,11 @@ class Request:
     confirmed_at: float | None = None
     cancelled_at: float | None = None
     followers: int = 0  # neighbours who joined it at intake (the duplicate check)
+    on_behalf: int = 0  # filed by a helper for a neighbour (migration 021)
+    for_name: str | None = None  # the neighbour's name, for the helper's messages and the claimer
+    for_address: str | None = None  # the neighbour's address, for the claimer only
+    helper_phone: str | None = None  # the helper's own number, if they chose to give it
+    confirmed_via: str | None = None  # how the helper got the neighbour's word: phone, in_person
 
     @classmethod
     def from_row(cls, row: Any) -> Request:

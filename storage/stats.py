@@ -168,6 +168,27 @@ class Counts:
             (self.handed_ratings if shape & HANDED else self.ratings)[stars] += count
 
 
+# The cohort's requests filed for a neighbour (migration 021), off their own partial index:
+# how many, and how their helpers obtained the neighbours' confirmations.
+_NEIGHBOURS = f"""
+    SELECT COUNT(*), COALESCE(SUM(confirmed_via IS 'phone'), 0),
+           COALESCE(SUM(confirmed_via IS 'in_person'), 0),
+           COALESCE(SUM(status = '{CLOSED}' AND confirmed_via IS NULL), 0)
+    FROM requests INDEXED BY requests_on_behalf
+    WHERE on_behalf = 1 AND {{where}}
+"""
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """A cohort's requests filed by helpers for neighbours, and how each was confirmed."""
+
+    filed: int = 0
+    by_phone: int = 0  # the helper confirmed with the neighbour by phone (电话确认)
+    in_person: int = 0  # … in person (当面确认)
+    closed_unconfirmed: int = 0  # closed without the neighbour's word (auto-closed)
+
+
 @dataclass
 class Cohort:
     """The requests created in a period in some areas, and where they are now."""
@@ -183,6 +204,7 @@ class Cohort:
     joined: int = 0
     joined_rated: int = 0  # … who rated it at its close, their own stars kept apart
     joined_stars: int = 0  # the sum of those stars
+    neighbours: Neighbours = field(default_factory=Neighbours)  # filed for a neighbour
 
 
 def _where(start: float, end: float, area_ids: list[str] | None) -> tuple[str, list[Any]]:
@@ -208,6 +230,8 @@ async def cohort(repo: Repo, start: float, end: float, area_ids: list[str] | Non
     found.overdue_now = int(overdue[0])
     joined = await repo._one(_JOINED.format(where=where), tuple(params))
     found.joined, found.joined_rated, found.joined_stars = (int(n) for n in joined)
+    filed = await repo._one(_NEIGHBOURS.format(where=where), tuple(params))
+    found.neighbours = Neighbours(*(int(n) for n in filed))
     return found
 
 

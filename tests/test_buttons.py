@@ -18,6 +18,7 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "cancel": (7,), "cancelok": (7,), "cancelno": (7,), "resolved": (7, "y"),
     "star": (7, 5), "nocomment": (7,), "forget": ("y",), "consent": ("y",),
     "fstar": (7, 4),
+    "vouch": (7, "in_person"),
     "claim": (123456789012,), "release": (7,),
     "done": (7,), "donenote": (7,), "moretime": (7,), "details": (7,),
     "jinst": ("370402001",), "jarea": ("guangminglu-01",), "jteam": ("-",),

@@ -219,7 +219,9 @@ async def test_a_neighbour_joins_follows_it_and_rates_it_apart(town: Town) -> No
     taken = await bob.wait_for(text="a volunteer has taken it")
     await town.sb.wait_until(lambda: "claimed by Li" in (card.text or "")
                              and "+2 neighbour(s)" in (card.text or ""))
-    await town.vol1.press("✅ Done")
+    task = await town.vol1.wait_for(predicate=lambda m: "✅ Done" in str(m.raw.get(
+        "reply_markup", "")))  # the claimer's details, with Done
+    await town.vol1.press("✅ Done", message=task)
     await town.vol1.wait_for(text="Write a short note")
     await town.vol1.send("New bulb fitted.")
     done = await bob.wait_for(text="says it is done")

@@ -112,24 +112,26 @@ DATA = [
 # The rows the English export must hold, in order (created first to last).
 EXPECTED = [
     ["2025-000099", "legal", "Legal aid", "centre", "District Centre", "cancelled", None,
-     "an admin", None, None, None, None, 0,
+     "an admin", None, None, None, None, 0, None,
      local(31, 20, month=12, year=2025), local(31, 20, month=12, year=2025), None, None, None,
      None, local(1, 9, month=1)],
     ["2026-000001", "elderly", "Help for the elderly", "gm-01", "Guangminglu 1", "closed",
      "confirmed by the citizen", None, "李明", LI, "Blue Sky Team", 5, 0,
+     "for a neighbour, confirmed by phone",
      local(5, 9), local(5, 9), local(5, 9, 15), local(5, 11, 0, 30), local(5, 12),
      local(5, 12), None],
     ["2026-000002", "legal", "Legal aid", "gm-02", "Guangminglu 2", "closed",
      "without confirmation", None, """'=HYPERLINK("http://x","Zhang")""", ZHANG, None, None, 0,
+     "for a neighbour",
      local(5, 10), local(5, 10), local(5, 10, 30), local(5, 13), None, local(8, 13), None],
     ["2026-000003", "elderly", "Help for the elderly", "zx-01", "Zhongxinjie 1", "cancelled",
-     None, "the citizen", None, None, None, None, 0,
+     None, "the citizen", None, None, None, None, 0, None,
      local(5, 14), local(5, 14), None, None, None, None, local(5, 14, 20)],
     ["2026-000004", "environment", "Living environment", None, None,
-     "waiting for a volunteer", None, None, None, None, None, None, 0,
+     "waiting for a volunteer", None, None, None, None, None, None, 0, None,
      local(5, 23, 59, 59), local(5, 23, 59, 59), None, None, None, None, None],
     ["2026-000005", "elderly", "Help for the elderly", "gm-01", "Guangminglu 1", "in progress",
-     None, None, "李明", LI, "Blue Sky Team", None, 1,
+     None, None, "李明", LI, "Blue Sky Team", None, 1, None,
      local(6, 8), local(6, 8), local(6, 8, 5), local(6, 9), None, None, None],
 ]
 
@@ -160,6 +162,13 @@ async def db_path(tmp_path: Path) -> AsyncIterator[Path]:
             # The reopen is counted by the loop, not by bulk loading.
             repo._write(
                 "UPDATE requests SET reopen_count = 1 WHERE ref = '2026-000005'")
+            # Two were filed by a helper for a neighbour (migration 021): the first one's
+            # confirmation came by phone, the second closed without one.
+            repo._write(
+                "UPDATE requests SET on_behalf = 1, for_name = '王阿姨', "
+                "for_address = '8 Heping Street', confirmed_via = CASE ref "
+                "WHEN '2026-000001' THEN 'phone' END "
+                "WHERE ref IN ('2026-000001', '2026-000002')")
         yield path
     finally:
         await db.close()
@@ -218,17 +227,18 @@ async def test_every_row_of_the_xlsx_and_the_csv_is_what_happened(
     header, rows = xlsx_rows(parts[0])
     assert header == ["Reference", "Category code", "Category", "Area code", "Area", "Status",
                       "Closed how", "Cancelled by", "Volunteer", "Volunteer ID", "Team",
-                      "Rating", "Times reopened", "Created", "Dispatched", "Claimed", "Done",
-                      "Confirmed", "Closed", "Cancelled"]
+                      "Rating", "Times reopened", "For a neighbour", "Created", "Dispatched",
+                      "Claimed", "Done", "Confirmed", "Closed", "Cancelled"]
     assert len(header) == len(COLUMNS)
     assert rows == EXPECTED
     csv_header, text = csv_rows(parts[1])
     assert csv_header == header
     assert text == [as_text(row) for row in EXPECTED]
-    assert text[1][13:16] == ["2026-03-05 09:00:00", "2026-03-05 09:00:00",
+    assert text[1][14:17] == ["2026-03-05 09:00:00", "2026-03-05 09:00:00",
                               "2026-03-05 09:15:00"]
     everything = parts[0].path.read_bytes() + parts[1].path.read_bytes()
     assert b"8613800000001" not in everything and b"Jianshe" not in everything
+    assert "王阿姨".encode() not in everything and b"Heping" not in everything
 
 
 async def test_the_chinese_export_names_everything_in_chinese(

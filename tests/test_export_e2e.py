@@ -150,15 +150,16 @@ async def test_an_admin_exports_todays_requests_as_xlsx_and_csv(town: Town) -> N
         closed = request.closed_at if request.status == "closed" else None
         expected = [local(getattr(request, name)) for name in TIMES[:5]]
         expected += [local(closed), local(request.cancelled_at)]
-        assert row[13:] == expected
-    assert body[0][13] is not None and body[0][17] is not None  # created … confirmed
-    assert body[1][15:] == [None] * 5 and body[2][19] is not None
+        assert row[13] is None  # not filed for a neighbour
+        assert row[14:] == expected
+    assert body[0][14] is not None and body[0][18] is not None  # created … confirmed
+    assert body[1][16:] == [None] * 5 and body[2][20] is not None
 
     text = file_bytes(town, table).decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text, newline="")))
     assert lines[0] == header
     assert [line[0] for line in lines[1:]] == [done, waiting, dropped]
-    assert lines[1][13] == body[0][13].isoformat(" ")
+    assert lines[1][14] == body[0][14].isoformat(" ")
     assert "+8613800000001" not in text and "Jianshe" not in text  # personal data stays out
 
 

@@ -1085,6 +1085,73 @@ async def results_page(story: Story) -> None:
                 assert not re.search(rf"\b{person.first_name}\b", body), (path, person)
 
 
+# A neighbour a helper files for (帮办员): her name, phone and home address are markers too,
+# and so is the place of the problem the helper types.
+NEIGHBOUR_NAME = "Granny Ottoline"
+NEIGHBOUR_PHONE = "+8613655507788"
+NEIGHBOUR_ADDRESS = "Flat 2A, 9 Larkspindle Court"
+NEIGHBOUR_PLACE = "Courtyard gate of 9 Wrenwhistle Row"
+HELPER_PHONE = "+8613512348765"  # the helper's own, given to the claimer by choice
+
+
+@flow()
+async def filed_for_a_neighbour(story: Story) -> None:
+    """A volunteer files for a neighbour: her name, phone and address reach the claimer only
+    (the card says it was filed for a neighbour, no more); the helper confirms in person;
+    /stats and /export in the admin chat count it."""
+    town = story.town
+    helper = town.vol1
+    story.markers.people += [Private(NEIGHBOUR_PHONE, NEIGHBOUR_ADDRESS, word="Larkspindle"),
+                             Private(NEIGHBOUR_PHONE, NEIGHBOUR_NAME, word="Ottoline"),
+                             Private(NEIGHBOUR_PHONE, NEIGHBOUR_PLACE, word="Wrenwhistle"),
+                             Private(HELPER_PHONE)]
+    helper.phone = HELPER_PHONE
+    await open_bot(helper, town.vol2)
+    await story.approve_volunteer(helper, None)
+    await helper.send("/forneighbour")
+    await helper.wait_for(text="What kind of help")
+    await helper.press(ELDERLY)
+    await helper.wait_for(text="describe the problem")
+    await helper.send(DESCRIPTION)
+    await helper.wait_for(text="Where is it")
+    await helper.send(NEIGHBOUR_PLACE)
+    institutes = await helper.wait_for(text="Tap your subdistrict or town first")
+    await helper.press(GUANGMINGLU, message=institutes)
+    stations = await helper.wait_for(text=f"And which community in {GUANGMINGLU}?")
+    await helper.press(GUANGMINGLU_01, message=stations)
+    await helper.wait_for(text="neighbour's name")
+    await helper.send(NEIGHBOUR_NAME)
+    await helper.wait_for(text="neighbour's phone number?")
+    await helper.send(NEIGHBOUR_PHONE)
+    await helper.wait_for(text="neighbour's address")
+    await helper.send(NEIGHBOUR_ADDRESS)
+    await helper.wait_for(text="also have your number")
+    await helper.tap("📞 Yes, share my number")
+    await helper.wait_for(text="Is everything correct?")
+    ref = await story.send(helper)
+    card = await story.card(town.volunteers, ref)
+    assert "Filed by a helper for a neighbour" in (card.text or "")
+    details = await story.claim(town.vol2, town.volunteers, card, ref)
+    for private in (NEIGHBOUR_NAME, NEIGHBOUR_ADDRESS, HELPER_PHONE):
+        assert private in (details.text or ""), details.text
+    await story.done(town.vol2, details, "Fixed the gate latch.")
+    question = await helper.wait_for(text="Please ask your neighbour")
+    await helper.press("🤝 Resolved: confirmed in person", message=question)
+    await helper.wait_for(text="How many stars")
+    await helper.press("⭐⭐⭐⭐⭐")
+    await helper.wait_for(text="add a comment")
+    await helper.press("Skip")
+    await helper.wait_for(text="Your request is closed")
+    await town.sb.wait_until(lambda: "closed" in (card.text or "").splitlines()[0])
+    await story.admin_says("/stats", town.admin_chat, "Filed for neighbours: 1")
+    await story.admin_says("/export", town.admin_chat, "Requests to export: 1")
+    for _ in range(2):
+        await town.admin_chat.wait_for(predicate=lambda m: m.kind == "document", timeout=WAIT)
+    found = await story.admin_says(f"/find {ref}", town.admin_chat, ref)
+    assert "Filed by a helper for a neighbour" in (found.text or "")
+    assert "confirmed in person" in (found.text or "")
+
+
 @pytest.fixture
 def flow_name() -> str:
     """The flow a test runs (the property test is parametrized over all of them)."""

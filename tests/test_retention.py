@@ -110,3 +110,52 @@ async def test_the_file_can_shrink(tmp_path: Path) -> None:
         assert file_size(tmp_path / "civicloop.db") < size / 4
     finally:
         await db.close()
+
+
+async def test_a_neighbours_details_go_with_the_contact_details_and_on_forget(
+    tmp_path: Path,
+) -> None:
+    """A request filed for a neighbour: the retention pass removes her name, phone and address
+    (and the helper's number) with the rest, /forget of the helper too; the request stays
+    counted as filed for a neighbour, with how she confirmed, and never counted against the
+    helper's own intake limits."""
+    db = await Database.open(tmp_path / "civicloop.db")
+    row = {"citizen_id": 7, "language": "zh", "category": "elderly", "description": "灯坏了",
+           "address": "8 Heping Street", "phone": None, "status": "closed",
+           "created_at": 1.0, "updated_at": 1.0, "closed_at": 2.0, "closed_how": "confirmed",
+           "events": [("created", 1.0, 7)]}
+    try:
+        async with db.transaction() as repo:
+            await repo.people.bulk_users([7], 0.0)
+            await repo.requests.bulk_requests([{**row, "ref": "2026-000001"},
+                                               {**row, "ref": "2026-000002"}])
+            for ref in ("2026-000001", "2026-000002"):
+                request = await repo.requests.request_by_ref(ref)
+                assert request is not None
+                await repo.requests.set_neighbour(request.id, "王阿姨", "0632-7654321",
+                                                  "Room 301", "+8613512348765")
+            repo._write("UPDATE requests SET confirmed_via = 'phone'")
+            # Filed for neighbours, they count against none of the helper's own limits.
+            assert await repo.requests.intake_standing(7, 0.0) == (False, False, 0, 0)
+        async with db.transaction() as repo:
+            pruned = await repo.retention.prune(outbox_before=0, timers_before=0,
+                                                contacts_before=3.0)
+            assert pruned.contacts == 2
+        async with db.reading() as repo:
+            cleared = await repo.requests.request_by_ref("2026-000001")
+            assert cleared is not None
+            assert (cleared.for_name, cleared.for_address, cleared.phone,
+                    cleared.helper_phone) == (None, None, None, None)
+        async with db.transaction() as repo:
+            repo._write("UPDATE requests SET for_name = 'x', for_address = 'y', "
+                        "helper_phone = 'z' WHERE ref = '2026-000002'")
+            assert await repo.people.forget(7) == 2
+        async with db.reading() as repo:
+            for ref in ("2026-000001", "2026-000002"):
+                kept = await repo.requests.request_by_ref(ref)
+                assert kept is not None
+                assert (kept.for_name, kept.for_address, kept.phone, kept.helper_phone) == (
+                    None, None, None, None)
+                assert (kept.on_behalf, kept.confirmed_via) == (1, "phone")
+    finally:
+        await db.close()

@@ -53,8 +53,8 @@ def test_a_role_menu_holds_its_own_commands_and_those_of_the_roles_below() -> No
         assert set(menus[lower]) < set(menus[higher])
     assert menus[Menu.CITIZEN] == ("start", "new", "my", "theme", "events", "join", "lang",
                                    "help", "mydata", "forget", "cancel")
-    assert {"activities", "publish", "addhours"} <= set(menus[Menu.VOLUNTEER]) - set(
-        menus[Menu.CITIZEN])
+    assert {"activities", "publish", "addhours", "forneighbour"} <= set(
+        menus[Menu.VOLUNTEER]) - set(menus[Menu.CITIZEN])
     assert "theme" in menus[Menu.VOLUNTEER] and "theme" not in menus[Menu.GROUP_ADMIN]
     assert menus[Menu.GROUP_ADMIN] == ("bind", "bindings", "stats")
     assert "grant" in menus[Menu.CENTRE_ADMIN] and "grant" not in menus[Menu.AREA_ADMIN]

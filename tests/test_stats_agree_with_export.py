@@ -25,7 +25,7 @@ from bot.i18n import Catalogs
 from bot.reports.export import COLUMNS, export_labels, write_export
 from bot.reports.periods import parse_period
 from storage import Database
-from storage.stats import Counts, cohort
+from storage.stats import Counts, Neighbours, cohort
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -110,6 +110,13 @@ async def district(tmp_path: Path, config: Config) -> AsyncIterator[Path]:
             reopened = [r["ref"] for r in rows if r.get("reopen_count")]
             repo._write_many(  # bulk loading leaves counters to the loop
                 "UPDATE requests SET reopen_count = 1 WHERE ref = ?", [(r,) for r in reopened])
+            # Every seventh was filed by a helper for a neighbour (migration 021), the
+            # confirmed ones confirmed by phone or in person, by turns.
+            neighbours = [r for r in rows if int(r["ref"][2:]) % 7 == 0]
+            repo._write_many(
+                "UPDATE requests SET on_behalf = 1, confirmed_via = ? WHERE ref = ?",
+                [(("phone" if i % 2 else "in_person") if r.get("closed_how") == "confirmed"
+                  else None, r["ref"]) for i, r in enumerate(neighbours)])
         yield path
     finally:
         await db.close()
@@ -181,6 +188,15 @@ async def test_every_stats_counter_equals_the_count_from_the_exported_rows(
                    total.cancelled_by_admin, *total.open.values(), *total.ratings[1:]) > 0
     assert figures.total == from_rows
     assert figures.total.completion == from_rows.completion
+    code = {word: key for key, word in labels.words.items()}
+    filed = Counter(code[row["for_neighbour"]] for row in rows if row["for_neighbour"])
+    unconfirmed = sum(code[row["for_neighbour"] or "-"] == "neighbour_filed"
+                      and code[row["status"]] == "closed" for row in rows
+                      if row["for_neighbour"])
+    assert figures.neighbours == Neighbours(filed.total(), filed["neighbour_phone"],
+                                            filed["neighbour_in_person"], unconfirmed)
+    if period == "all" and area is None:
+        assert min(filed.values()) > 0 and unconfirmed > 0 and len(filed) == 3
     by_category = Counter(row["category"] for row in rows)
     assert {c: n.collected for c, n in figures.by_category.items() if n.collected} == \
         dict(by_category)

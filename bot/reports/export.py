@@ -52,9 +52,10 @@ BOM = b"\xef\xbb\xbf"  # so Excel reads the CSV as UTF-8 (Chinese names)
 
 COLUMNS = ("ref", "category", "category_name", "area", "area_name", "status", "closed_how",
            "cancelled_by", "volunteer", "volunteer_id", "team", "rating", "reopened",
-           "created", "dispatched", "claimed", "done", "confirmed", "closed", "cancelled")
+           "for_neighbour", "created", "dispatched", "claimed", "done", "confirmed", "closed",
+           "cancelled")
 FIRST_TIME = COLUMNS.index("created")
-WIDTHS = (13, 16, 16, 16, 28, 16, 16, 12, 16, 12, 18, 7, 7, *([20] * 7))
+WIDTHS = (13, 16, 16, 16, 28, 16, 16, 12, 16, 12, 18, 7, 7, 16, *([20] * 7))
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ class Labels:
 def export_labels(t: Catalogs, config: Config, language: str) -> Labels:
     """The labels of an export for an admin reading `language`."""
     codes = ("dispatched", "claimed", "done", "closed", "cancelled", "confirmed", "unconfirmed",
-             "citizen", "admin", "supervision")
+             "citizen", "admin", "supervision", "neighbour_filed", "neighbour_phone",
+             "neighbour_in_person")
     tree = config.areas
     return Labels(
         language=language,
@@ -136,7 +138,7 @@ def write_export(
 def _values(row: tuple[Any, ...], labels: Labels, tz: ZoneInfo) -> tuple[list[Any], list[Any]]:
     """One request as CSV values (text) and XLSX values (numbers and local datetimes)."""
     (ref, category, area_id, status, closed_how, cancelled_by, volunteer, volunteer_id,
-     team_zh, team_en, rating, reopened, *times) = row
+     team_zh, team_en, rating, reopened, neighbour, *times) = row
     words = labels.words
     team = team_en if labels.language == "en" else team_zh
     leading = [
@@ -145,6 +147,7 @@ def _values(row: tuple[Any, ...], labels: Labels, tz: ZoneInfo) -> tuple[list[An
         words.get(status, status), words.get(closed_how, closed_how) if closed_how else None,
         words.get(cancelled_by, cancelled_by) if cancelled_by else None,
         _safe(volunteer), volunteer_id, _safe(team), rating, reopened,
+        words.get(neighbour, neighbour) if neighbour else None,
     ]
     moments = [None if at is None else datetime.fromtimestamp(int(at), tz).replace(tzinfo=None)
                for at in times]

@@ -180,6 +180,7 @@ class Statistics:
               done=self.duration(found.done_wait, lang)),
             self._satisfaction(total, lang),
             t(lang, "stats.overdue", count=found.overdue_now),
+            *self._neighbours(found, lang),
         ]
         if found.by_category:
             lines.append(t(lang, "stats.by_category"))
@@ -246,6 +247,14 @@ class Statistics:
         average = found.joined_stars / found.joined_rated
         return [self.env.t(lang, "stats.joined_rated", count=found.joined,
                            rated=found.joined_rated, average=f"{average:.2f}")]
+    def _neighbours(self, found: Cohort, lang: str) -> list[str]:
+        """Requests helpers filed for neighbours, and how the neighbours' confirmations were
+        obtained (by phone, in person) apart. Nothing when there are none."""
+        filed = found.neighbours
+        if not filed.filed:
+            return []
+        return [self.env.t(lang, "stats.neighbours", count=filed.filed, phone=filed.by_phone,
+                           in_person=filed.in_person, auto=filed.closed_unconfirmed)]
 
     def _satisfaction(self, total: Counts, lang: str) -> str:
         t = self.env.t

@@ -171,8 +171,8 @@ class Casework:
             citizen_key = "casework.citizen_reassigned"
         else:
             citizen_key = "citizen.claimed"
-        out.append(ui.message(request.citizen_id,
-                              t(request.language, citizen_key, ref=request.ref)))
+        out.append(ui.message(request.citizen_id, render.citizen_text(
+            env, request, t(request.language, citizen_key, ref=request.ref))))
         if previous is None:  # a neighbour who joined hears it taken once, not every change
             out += await self.loop.follower_news(repo, request, "claimed")
         return out + self._say(actor, t(lang, "casework.assigned", ref=request.ref, name=name))
@@ -216,9 +216,8 @@ class Casework:
         assert request is not None
         cards = await repo.cards.active_cards(request.id)
         out = [self._card_edit(request, card) for card in cards]
-        out.append(ui.message(request.citizen_id, t(request.language,
-                                                    "casework.citizen_cancelled",
-                                                    ref=request.ref, reason=reason)))
+        out.append(ui.message(request.citizen_id, render.citizen_text(env, request, t(
+            request.language, "casework.citizen_cancelled", ref=request.ref, reason=reason))))
         out += await self.loop.follower_news(repo, request, "cancelled")
         if before.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, before.volunteer_id)
@@ -255,9 +254,8 @@ class Casework:
         note = t(env.config.default_language, "casework.card_reopened")
         out = [self._card_edit(before, card, note) for card in old_cards]
         out += fresh
-        out.append(ui.message(request.citizen_id, t(request.language,
-                                                    "casework.citizen_reopened",
-                                                    ref=request.ref, reason=reason)))
+        out.append(ui.message(request.citizen_id, render.citizen_text(env, request, t(
+            request.language, "casework.citizen_reopened", ref=request.ref, reason=reason))))
         out += await self.loop.follower_news(repo, request, "waiting")
         if before.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, before.volunteer_id)
@@ -315,9 +313,9 @@ class Casework:
             out.append(ui.message(before.volunteer_id, t(
                 vlang, "casework.volunteer_moved", ref=request.ref,
                 name=self._place(what, new, vlang))))
-        out.append(ui.message(request.citizen_id, t(
+        out.append(ui.message(request.citizen_id, render.citizen_text(env, request, t(
             request.language, "casework.citizen_moved", ref=request.ref,
-            name=self._place(what, new, request.language))))
+            name=self._place(what, new, request.language)))))
         return out + self._say(actor, t(lang, "casework.moved", ref=request.ref,
                                         old=self._place(what, old, lang),
                                         new=self._place(what, new, lang)))
@@ -409,10 +407,17 @@ class Casework:
               text=description if private else render.mask_phones(description)),
         ]
         if private:
+            if request.on_behalf:  # filed by a helper: the neighbour's, as the claimer sees
+                lines.append(t(lang, "neighbour.task_for", name=request.for_name or "-",
+                               address=request.for_address or "-"))
+                if request.helper_phone:
+                    lines.append(t(lang, "neighbour.task_helper", phone=request.helper_phone))
             lines += [t(lang, "task.address", address=request.address or "-"),
                       t(lang, "task.phone", phone=request.phone or "-")]
         else:
             lines.append(t(lang, "admin.find_contact_in_private", ref=request.ref))
+        if request.on_behalf:
+            lines.append(t(lang, "neighbour.card"))
         if request.volunteer_name:
             lines.append(t(lang, "admin.find_volunteer", name=request.volunteer_name))
         if request.rating:
@@ -454,6 +459,8 @@ class Casework:
             parts.append(t(lang, "casework.detail_moved",
                            old=self._place(what, detail.get("from"), lang),
                            new=self._place(what, detail.get("to"), lang)))
+        if event.kind == "confirmed" and detail.get("via") in ("phone", "in_person"):
+            parts.append(t(lang, f"neighbour.detail_{detail['via']}"))  # a helper's word
         if event.kind == "rated" and detail.get("stars"):
             parts.append(t(lang, "casework.detail_stars", stars=detail["stars"]))
         if detail.get("reason"):

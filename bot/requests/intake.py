@@ -30,6 +30,11 @@ from storage import Dialog, Outgoing, Repo
 
 STEPS = ("category", "description", "location", "area", "contact", "confirm")
 EDITABLE = ("category", "description", "location", "area", "contact")
+# A draft filed for a neighbour asks for their name, phone and address instead of the
+# helper's own contact, then whether the claimer may have the helper's number too
+# (Intake.for_neighbour).
+NEIGHBOUR_STEPS = ("nb_name", "nb_phone", "nb_address", "nb_own")
+NAME_MAX = 40
 NEAREST_OFFERED = 4
 SIMILAR_SHOWN = 3  # the duplicate check shows at most the nearest three
 HOUR_CHOICES = ("0.5", "1", "2", "3")
@@ -182,6 +187,37 @@ class Intake:
             await self._save(repo, dialog)
         unit.send(self._ask(dialog, lang))
 
+    async def for_neighbour(self, unit: ActorUnit) -> None:
+        """Start a request form for a neighbour without a smartphone (helpers only: approved
+        volunteers and admins), or pick up the neighbour's draft where it was left."""
+        repo, lang, who = unit.repo, unit.language, unit.who
+        dialog = await repo.people.dialog(who.user_id)
+        if dialog is not None and dialog.flow != Flow.INTAKE:
+            await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
+            dialog = await repo.people.dialog(who.user_id)
+        if dialog is not None:  # one draft at a time: this one comes back first
+            key = "neighbour.draft_waiting" if dialog.data.get("neighbour") else (
+                "neighbour.own_draft_first")
+            unit.send([ui.message(who.user_id, unit.t(key)), *self._ask(dialog, lang)])
+            return
+        refusal = await self.helper_refusal(repo, who.user_id, lang)
+        if refusal is not None:
+            unit.send([ui.message(who.user_id, refusal, self.loop.citizen_menu(lang))])
+            return
+        dialog = Dialog(who.user_id, Flow.INTAKE, "category",
+                        {"id": secrets.token_hex(3), "photos": [], "neighbour": True})
+        await self._save(repo, dialog)
+        unit.send([ui.message(who.user_id, unit.t("neighbour.intro")), *self._ask(dialog, lang)])
+
+    async def helper_refusal(self, repo: Repo, user_id: int, lang: str) -> str | None:
+        """Say why this person may not file for a neighbour (no helper, or banned), or None.
+        The intake limits do not apply: they stop one citizen flooding the volunteers, and a
+        helper files for many people."""
+        if not await self.loop.may_help(repo, user_id):
+            return self.env.t(lang, "neighbour.not_helper")
+        _, banned, _, _ = await repo.requests.intake_standing(user_id, self.env.now())
+        return self.env.t(lang, "moderation.citizen_banned") if banned else None
+
     async def consent(self, unit: ActorUnit, yes: bool) -> Answer:
         """Take the answer to the privacy notice: I agree starts the form, Not now saves
         nothing and says how to come back."""
@@ -302,7 +338,8 @@ class Intake:
         elif action == "skip" and dialog.step == "contact":
             dialog = self._advance(dialog, phone=None)
         elif action == "confirm" and dialog.step == "confirm":
-            refusal = await self.refusal(repo, who.user_id, lang)
+            refuse = self.helper_refusal if dialog.data.get("neighbour") else self.refusal
+            refusal = await refuse(repo, who.user_id, lang)
             if refusal is not None:  # banned, or over a limit, since the form began
                 unit.send([ui.message(who.user_id, refusal)])
                 return Answer()  # the draft stays, for when the limit allows
@@ -318,7 +355,7 @@ class Intake:
                 {**dialog.data, "category": arg, "recheck": False}))
         elif action == "edit" and dialog.step == "confirm":
             dialog = Dialog(dialog.user_id, Flow.INTAKE, "edit", dialog.data)
-        elif action == "field" and dialog.step == "edit" and arg in self.editable():
+        elif action == "field" and dialog.step == "edit" and arg in self.editable(dialog.data):
             data = {**dialog.data, "editing": True}
             if arg == "description":
                 # The summary then says if the new words point to another category.
@@ -376,15 +413,19 @@ class Intake:
         await repo.people.end_dialog(user_id)
         await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
 
-    def steps(self) -> tuple[str, ...]:
-        """The form's steps; the area step only when the district has an area tree."""
-        if self.env.config.areas is None:
-            return tuple(s for s in STEPS if s != "area")
-        return STEPS
+    def steps(self, draft: dict[str, Any] | None = None) -> tuple[str, ...]:
+        """The form's steps; the area step only when the district has an area tree; a
+        neighbour's draft asks for the neighbour's name, phone and address, not a contact."""
+        steps = STEPS if self.env.config.areas is not None else tuple(
+            s for s in STEPS if s != "area")
+        if draft and draft.get("neighbour"):
+            at = steps.index("contact")
+            steps = (*steps[:at], *NEIGHBOUR_STEPS, *steps[at + 1:])
+        return steps
 
-    def editable(self) -> tuple[str, ...]:
+    def editable(self, draft: dict[str, Any] | None = None) -> tuple[str, ...]:
         """The fields the citizen may change from the summary."""
-        return tuple(s for s in EDITABLE if s in self.steps())
+        return tuple(s for s in (*EDITABLE, *NEIGHBOUR_STEPS) if s in self.steps(draft))
 
     def _advance(self, dialog: Dialog, **changes: Any) -> Dialog:
         """Store changes and move to the next step (or back to the summary when editing)."""
@@ -393,13 +434,14 @@ class Intake:
             return Dialog(dialog.user_id, Flow.INTAKE, "confirm", {**data, "editing": False})
         if data.get("then_confirm") and dialog.step == "area":
             return Dialog(dialog.user_id, Flow.INTAKE, "confirm", {**data, "then_confirm": False})
-        steps = self.steps()
+        steps = self.steps(data)
         following = steps[steps.index(dialog.step) + 1]
         return Dialog(dialog.user_id, Flow.INTAKE, following, data)
 
-    def _question(self, lang: str, step: str, key: str, **values: Any) -> str:
-        """A step's question, numbered (Step 2 of 5)."""
-        questions = self.steps()[:-1]  # the summary is no question
+    def _question(self, lang: str, step: str, key: str, draft: dict[str, Any] | None = None,
+                  **values: Any) -> str:
+        """A step's question, numbered (Step 2 of 5) among the steps of `draft`."""
+        questions = self.steps(draft)[:-1]  # the summary is no question
         number = self.env.t(lang, "intake.step", n=questions.index(step) + 1,
                             total=len(questions))
         question = self.env.t(lang, key, **values)
@@ -428,18 +470,18 @@ class Intake:
                        for c in ordered]
             rows += [choices[i:i + 2] for i in range(0, len(choices), 2)]
             rows.append([button("common.cancel", "cancel")])
-            question = self._question(lang, "category", "intake.ask_category")
+            question = self._question(lang, "category", "intake.ask_category", dialog.data)
             return [ui.message(chat, question, ui.inline(rows))]
         if dialog.step == "description":
             markup = ui.inline([[button("common.cancel", "cancel")]])
             question = self._question(lang, "description", "intake.ask_description",
-                                      max=self.env.config.max_photos)
+                                      dialog.data, max=self.env.config.max_photos)
             return [ui.message(chat, question, markup)]
         if dialog.step == "location":
             keyboard = ui.reply_keyboard([
                 [{"text": t(lang, "intake.share_location"), "request_location": True}],
             ])
-            question = self._question(lang, "location", "intake.ask_location")
+            question = self._question(lang, "location", "intake.ask_location", dialog.data)
             return [ui.message(chat, question, keyboard)]
         if dialog.step == "area":
             return self._ask_area(dialog, lang, None)
@@ -452,9 +494,11 @@ class Intake:
             return [ui.message(chat, question, keyboard)]
         if dialog.step == "similar":
             return self._ask_similar(dialog, lang)
+        if dialog.step in NEIGHBOUR_STEPS:
+            return [self._ask_neighbour(dialog, lang)]
         if dialog.step == "edit":
             rows = [[button(f"intake.field.{name}", "field", name)]
-                    for name in self.editable()]
+                    for name in self.editable(dialog.data)]
             rows.append([button("common.back", "back")])
             return [ui.message(chat, t(lang, "intake.ask_field"), ui.inline(rows))]
         # confirm: first take away the reply keyboard, then show the summary with buttons.
@@ -512,11 +556,11 @@ class Intake:
             rows = [[area_button(s.id, s.name(lang))] for s in near]
             rows.append([(t(lang, "intake.other_area"),
                           buttons.FORM.data(draft, "areas", ""))])
-            text = self._question(lang, "area", "intake.ask_area_near")
+            text = self._question(lang, "area", "intake.ask_area_near", dialog.data)
         else:
             rows = pairs([(i.name(lang), buttons.FORM.data(draft, "inst", i.id))
                           for i in tree.children(tree.root)])
-            text = self._question(lang, "area", "intake.ask_area")
+            text = self._question(lang, "area", "intake.ask_area", dialog.data)
         rows.append([area_button("", t(lang, "intake.not_sure"))])
         return [ui.message(chat, text, ui.inline(rows))]
 
@@ -626,12 +670,68 @@ class Intake:
                 dialog = self._advance(dialog, phone=said.text.strip())
             else:
                 return self._again(dialog, lang, "intake.want_contact")
+        elif step in NEIGHBOUR_STEPS:
+            answer = self._neighbour_answer(dialog, said)
+            if isinstance(answer, str):
+                limit = ADDRESS_MAX if answer == "intake.address_too_long" else NAME_MAX
+                return self._again(dialog, lang, answer, max=limit)
+            dialog = self._advance(dialog, **answer)
         elif step == "category":
             return await self._told_at_category(repo, dialog, lang, said)
         else:  # confirm or edit: only the buttons answer these
             return self._again(dialog, lang, "intake.use_buttons")
         await self._save(repo, dialog)
         return self._ask(dialog, lang)
+
+    def _ask_neighbour(self, dialog: Dialog, lang: str) -> Outgoing:
+        """Ask for the neighbour's name, phone or address: typed (a phone also as a contact
+        card from the helper's address book); their address may be the place given above."""
+        step, t = dialog.step, self.env.t
+        question = self._question(lang, step, f"neighbour.ask_{step[3:]}", dialog.data)
+        markup: dict[str, Any] = ui.REMOVE_KEYBOARD  # the location step's keyboard goes
+        if step == "nb_address" and dialog.data.get("address"):
+            markup = ui.reply_keyboard([[{"text": t(lang, "neighbour.same_place")}]])
+        if step == "nb_own":  # not shared unless they choose
+            markup = ui.reply_keyboard([
+                [{"text": t(lang, "neighbour.own_share"), "request_contact": True}],
+                [{"text": t(lang, "neighbour.own_keep")}],
+            ])
+        return ui.message(dialog.user_id, question, markup)
+
+    def _neighbour_answer(self, dialog: Dialog, said: Said) -> dict[str, Any] | str:
+        """The neighbour's name, phone or address from one message, or the catalog key of
+        what to say instead (then the question is asked again)."""
+        step, text = dialog.step, said.text.strip()
+        if step == "nb_own":  # the helper's own number, as the contact step takes it
+            if said.kind == "contact" and said.phone:
+                if said.contact_user_id != dialog.user_id:
+                    return "intake.own_contact_only"
+                return {"nb_own": said.phone}
+            if said.kind == "text" and text in self.env.t.all_labels("neighbour.own_keep"):
+                return {"nb_own": None}
+            if said.kind == "text" and _PHONE.match(text):
+                return {"nb_own": text}
+            return "neighbour.want_own"
+        if step == "nb_phone":
+            if said.kind == "contact" and said.phone:
+                if said.contact_user_id == dialog.user_id:  # the helper's own number
+                    return "neighbour.not_your_phone"
+                return {"nb_phone": said.phone}
+            if said.kind == "text" and _PHONE.match(text):
+                return {"nb_phone": text}
+            return "neighbour.want_phone" if said.kind != "text" or not text else (
+                "neighbour.bad_phone")
+        if said.kind != "text" or not text:
+            return "neighbour.want_name" if step == "nb_name" else "neighbour.want_address"
+        if step == "nb_name":
+            return {"nb_name": text} if ui.units(text) <= NAME_MAX else "neighbour.name_too_long"
+        if text in self.env.t.all_labels("neighbour.same_place") and dialog.data.get("address"):
+            return {"nb_address": dialog.data["address"]}
+        if len(text) > ADDRESS_MAX:
+            return "intake.address_too_long"
+        if len(text) < ADDRESS_MIN:
+            return "intake.address_too_short"
+        return {"nb_address": text}
 
     async def _description(
         self, repo: Repo, dialog: Dialog, lang: str, said: Said

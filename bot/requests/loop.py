@@ -136,6 +136,9 @@ class RequestLoop:
             now=now,
         )
         await repo.requests.set_area(request_id, area_id)
+        if draft.get("neighbour"):  # filed by a helper: the neighbour's contact, not theirs
+            await repo.requests.set_neighbour(request_id, draft["nb_name"], draft["nb_phone"],
+                                              draft["nb_address"], draft.get("nb_own"))
         await repo.requests.set_dispatch(request_id, chat_id, level)
         await repo.requests.add_event(request_id, "created", citizen_id, now, {"area": area_id})
         await repo.requests.add_event(request_id, "dispatched", None, now,
@@ -146,8 +149,9 @@ class RequestLoop:
         t = self.env.t
         cards = [await self.post_card(repo, request, chat)
                  for chat in self.card_chats(level, chat_id)]
-        receipt = ui.message(citizen_id, t(language, "intake.receipt", ref=ref),
-                             self.citizen_menu(language))
+        receipt = ui.message(citizen_id, render.citizen_text(
+            self.env, request, t(language, "intake.receipt", ref=ref)),
+            self.citizen_menu(language))
         return request, [receipt, *cards]
 
     async def post_card(
@@ -207,6 +211,17 @@ class RequestLoop:
         ])
 
     # -- 接单 accept ------------------------------------------------------------------------
+
+    async def may_help(self, repo: Repo, user_id: int) -> bool:
+        """Whether someone may file requests for neighbours (帮办员): an approved volunteer,
+        a centre admin or an area admin (station staff)."""
+        if self.is_admin(user_id):
+            return True
+        record = await repo.volunteers.volunteer(user_id)
+        if record is not None and record.status == "approved":
+            return True
+        area_admin, _, _, _ = await repo.requests.intake_standing(user_id, self.env.now())
+        return area_admin
 
     async def may_claim(self, repo: Repo, user_id: int) -> bool:
         """In 'registered' mode only approved volunteers (and admins) may claim."""
@@ -284,8 +299,10 @@ class RequestLoop:
         await repo.timers.schedule("volunteer_due", now + due_after, now, request_id=request_id)
         out = await self.card_updates(repo, request, cards)
         out += render.task_details(env, request, who.user_id, lang)
-        out.append(ui.message(request.citizen_id,
-                              t(request.language, "citizen.claimed", ref=request.ref)))
+        # A neighbour's: the claimer calls her, not the helper.
+        told = "neighbour.claimed" if request.on_behalf else "citizen.claimed"
+        out.append(ui.message(request.citizen_id, render.citizen_text(
+            env, request, t(request.language, told, ref=request.ref))))
         out += await self.follower_news(repo, request, "claimed")
         return Answer(t(lang, "claim.won", ref=request.ref)), out
 
@@ -337,8 +354,8 @@ class RequestLoop:
         assert request is not None
         await self._await_claim(repo, request_id, request.category, now)
         out = await self.card_updates(repo, request)
-        out.append(ui.message(request.citizen_id, self.env.t(
-            request.language, "citizen.released", ref=request.ref)))
+        text = self.env.t(request.language, "citizen.released", ref=request.ref)
+        out.append(ui.message(request.citizen_id, render.citizen_text(self.env, request, text)))
         out += await self.follower_news(repo, request, "waiting")
         return request, out
 
@@ -409,6 +426,7 @@ class RequestLoop:
             # A caption holds 1024 UTF-16 units: shorten the note itself, before escaping.
             shown = ui.clip(note, CAPTION_NOTE_CHARS) if photo else note
             done_text += "\n" + t(clang, "citizen.done_note", note=shown)
+        done_text = render.citizen_text(env, request, done_text)
         if photo:
             out.append(ui.photo(request.citizen_id, photo, done_text))
         else:
@@ -418,8 +436,19 @@ class RequestLoop:
         return True, out
 
     def resolved_question(self, request: Request) -> Outgoing:
-        """Ask the citizen whether the request is resolved, with Yes / No."""
+        """Ask the citizen whether the request is resolved, with Yes / No; a helper, to ask
+        their neighbour and say how: by phone, in person, or not resolved."""
         t, lang = self.env.t, request.language
+        if request.on_behalf:
+            keyboard = ui.inline([
+                [(t(lang, "neighbour.by_phone"), buttons.VOUCH.data(request.id, "phone"))],
+                [(t(lang, "neighbour.in_person"),
+                  buttons.VOUCH.data(request.id, "in_person"))],
+                [(t(lang, "rate.no"), buttons.RESOLVED.data(request.id, "n"))],
+            ])
+            text = t(lang, "neighbour.question", ref=request.ref)
+            return ui.message(request.citizen_id, render.citizen_text(self.env, request, text),
+                              keyboard)
         keyboard = ui.inline([[
             (t(lang, "rate.yes"), buttons.RESOLVED.data(request.id, "y")),
             (t(lang, "rate.no"), buttons.RESOLVED.data(request.id, "n")),
@@ -432,9 +461,11 @@ class RequestLoop:
         stars = ui.inline([[
             ("⭐" * n, buttons.STARS.data(request.id, n)) for n in range(1, 6)
         ]])
-        return ui.message(request.citizen_id, self.env.t(lang or request.language,
-                                                         key, ref=request.ref),
-                          stars)
+        if request.on_behalf and key == "rate.ask_stars":
+            key = "neighbour.ask_stars"  # the neighbour's rating, which the helper gives
+        return ui.message(request.citizen_id, render.citizen_text(
+            self.env, request, self.env.t(lang or request.language, key, ref=request.ref)),
+            stars)
 
     async def resend_details(self, unit: ActorUnit, request_id: int) -> Answer:
         """Send the holder of a task its details again (phone, place, media)."""
@@ -492,6 +523,8 @@ class RequestLoop:
         request = await repo.requests.request(request_id)
         if request is None or request.citizen_id != who.user_id:
             return Answer(t(lang, "common.not_yours"), alert=True)
+        if yes and request.on_behalf:  # a neighbour's: the helper says how they confirmed
+            return Answer(t(lang, "common.stale"), alert=True)
         if yes:
             if not await repo.requests.confirm(request_id, who.user_id, now):
                 return Answer(t(lang, "rate.already_answered"), alert=True)
@@ -510,6 +543,28 @@ class RequestLoop:
             unit.send(out)
         return Answer(t(lang, "common.thanks"))
 
+    async def confirm_for_neighbour(self, unit: ActorUnit, request_id: int, via: str) -> Answer:
+        """Close a neighbour's request on their word, which the helper obtained `via` phone or
+        in person (kept apart in the statistics); then ask for the neighbour's stars."""
+        env, t = self.env, self.env.t
+        repo, lang, who = unit.repo, unit.language, unit.who
+        now = env.now()
+        request = await repo.requests.request(request_id)
+        if request is None or request.citizen_id != who.user_id or not request.on_behalf:
+            return Answer(t(lang, "common.not_yours"), alert=True)
+        if via not in ("phone", "in_person"):
+            return Answer(t(lang, "common.stale"), alert=True)
+        if not await repo.requests.confirm_for_neighbour(request_id, who.user_id, via, now):
+            return Answer(t(lang, "rate.already_answered"), alert=True)
+        await repo.requests.add_event(request_id, "confirmed", who.user_id, now, {"via": via})
+        await repo.volunteers.credit_hours(request_id, now)
+        await self.stop_clocks(repo, request_id)
+        closed = await repo.requests.request(request_id)
+        assert closed is not None
+        unit.send(await self.card_updates(repo, closed))
+        unit.send(self.stars_question(closed, lang))
+        return Answer(t(lang, f"neighbour.confirmed_{via}"))
+
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
         t = self.env.t
         await repo.volunteers.withdraw_hours(before.id, now)
@@ -520,8 +575,8 @@ class RequestLoop:
         _, old_cards, fresh = await self.post_afresh(repo, before.id, now)
         out = [render.card_update(self.env, before, card, note) for card in old_cards]
         out += fresh
-        out.append(ui.message(before.citizen_id, t(before.language, "citizen.reopened",
-                                                   ref=before.ref)))
+        out.append(ui.message(before.citizen_id, render.citizen_text(
+            self.env, before, t(before.language, "citizen.reopened", ref=before.ref))))
         out += await self.follower_news(repo, before, "waiting")
         if before.volunteer_id is not None:
             vlang = await self.language_of(repo, before.volunteer_id)

@@ -121,6 +121,8 @@ def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
         lines.append(" · ".join(media))
     if request.followers:  # neighbours who joined it at intake: more people wait for it
         lines.append(t(lang, "card.neighbours", count=request.followers))
+    if request.on_behalf:
+        lines.append(t(lang, "neighbour.card"))
     if request.reopen_count and request.status == DISPATCHED:
         lines.append(t(lang, "card.reopened", count=request.reopen_count))
     if role == "escalation" and request.status == DISPATCHED:
@@ -212,6 +214,11 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
     ]
     if request.description:
         lines.append(t(language, "card.description", text=request.description))
+    if request.on_behalf:  # filed for a neighbour: the person to call and visit is theirs
+        lines.append(t(language, "neighbour.task_for", name=request.for_name or "-",
+                       address=request.for_address or "-"))
+        if request.helper_phone:  # the helper chose to be reachable too
+            lines.append(t(language, "neighbour.task_helper", phone=request.helper_phone))
     if request.address:
         lines.append(t(language, "task.address", address=request.address))
     elif request.latitude is not None:
@@ -221,6 +228,15 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
     lines.append(t(language, "task.next_steps"))
     out.append(ui.message(chat_id, "\n".join(lines), task_buttons(env, request, language)))
     return out
+
+
+def citizen_text(env: Env, request: Request, text: str) -> str:
+    """A message to whoever filed the request; to a helper who filed it for a neighbour it
+    starts with whose it is ("为 王阿姨 报的事"), in the request's language."""
+    if not request.on_behalf:
+        return text
+    name = request.for_name or env.t(request.language, "neighbour.someone")
+    return env.t(request.language, "neighbour.mark", name=name) + "\n" + text
 
 
 def request_line(env: Env, request: Request, language: str) -> str:
@@ -260,7 +276,13 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
         lines.append(t(language, "task.address", address=draft["address"]))
     elif draft.get("latitude") is not None:
         lines.append(t(language, "card.where", where=t(language, "card.location_shared")))
-    phone = draft.get("phone") or t(language, "intake.summary_no_phone")
-    lines.append(t(language, "task.phone", phone=phone))
+    if draft.get("neighbour"):
+        lines.append(t(language, "neighbour.summary", name=draft.get("nb_name") or "",
+                       phone=draft.get("nb_phone") or "", address=draft.get("nb_address") or ""))
+        lines.append(t(language, "neighbour.summary_own",
+                       phone=draft.get("nb_own") or t(language, "neighbour.own_not_given")))
+    else:
+        phone = draft.get("phone") or t(language, "intake.summary_no_phone")
+        lines.append(t(language, "task.phone", phone=phone))
     lines.append(t(language, "intake.summary_question"))
     return "\n".join(lines)

@@ -220,8 +220,9 @@ class Schedule:
         request = await repo.requests.request(request.id) or request
         out = await self.loop.escalation_cards(repo, request, next_level, target)
         if request.escalation_level == 1:  # the citizen hears it once, not at every level
-            out.append(self.to_citizen(request.citizen_id, env.t(
-                request.language, "schedule.escalated_citizen", ref=request.ref)))
+            text = env.t(request.language, "schedule.escalated_citizen", ref=request.ref)
+            out.append(self.to_citizen(request.citizen_id,
+                                       render.citizen_text(env, request, text)))
             # So do the area's admins, in private: it is theirs to chase before it climbs on.
             out += await self.loop.tell_area_admins(
                 repo, request.area_id, "schedule.escalated_area_admin", ref=request.ref)
@@ -267,7 +268,10 @@ class Schedule:
             return []
         await repo.requests.add_event(request.id, "rating_reminded", None, timer.due_at)
         question = self.loop.resolved_question(request)
-        text = self.env.t(request.language, "schedule.rating_reminder", ref=request.ref)
+        # A neighbour's asks the helper how she confirmed it, as its buttons do.
+        key = "neighbour.rating_reminder" if request.on_behalf else "schedule.rating_reminder"
+        text = render.citizen_text(self.env, request, self.env.t(
+            request.language, key, ref=request.ref))
         return [self.to_citizen(request.citizen_id, text, question.payload["reply_markup"])]
 
     async def _auto_close(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
@@ -280,8 +284,9 @@ class Schedule:
         await repo.requests.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.requests.request(request.id) or request
         out = await self.loop.card_updates(repo, closed)
-        out.append(self.to_citizen(request.citizen_id, self.env.t(
-            request.language, "schedule.auto_closed", ref=request.ref)))
+        text = self.env.t(request.language, "schedule.auto_closed", ref=request.ref)
+        out.append(self.to_citizen(request.citizen_id,
+                                   render.citizen_text(self.env, request, text)))
         # Neighbours who joined it hear it closed and may rate it (in the morning, if now
         # is quiet hours, as its citizen does).
         out += await self.loop.follower_news(repo, closed, "closed", self.quiet_until(now))

@@ -139,9 +139,9 @@ class Bridge:
                 vlang, "bridge.volunteer_handed", ref=request.ref,
                 unit=responsible.name(vlang))))
         clang = request.language
-        unit.send(ui.message(request.citizen_id, env.t(
+        unit.send(ui.message(request.citizen_id, render.citizen_text(env, request, env.t(
             clang, "bridge.citizen_handed", ref=request.ref, unit=responsible.name(clang),
-            point=point.name(clang), problem=problem_ref)))
+            point=point.name(clang), problem=problem_ref))))
         unit.send(await self.loop.follower_news(repo, handed, "handed"))
         await self.dispatch.dispatch(unit, problem_id)
         return t("bridge.done", ref=request.ref, problem=problem_ref,
@@ -159,8 +159,9 @@ class Bridge:
         await repo.requests.add_event(request.id, "supervision_passed", None, unit.now(),
                                       {"problem": problem.ref})
         lang = request.language
-        text = env.t(lang, "bridge.citizen_passed", ref=request.ref,
-                     unit=self.dispatch._unit_name(problem.unit_id, lang))
+        text = render.citizen_text(env, request, env.t(
+            lang, "bridge.citizen_passed", ref=request.ref,
+            unit=self.dispatch._unit_name(problem.unit_id, lang)))
         if problem.after_photos:
             unit.send(ui.photo(request.citizen_id, problem.after_photos[0], text))
         else:

@@ -313,7 +313,8 @@ class PeopleRepo(Aggregate):
             """
             UPDATE requests SET description = '', photos = '[]', voice_file_id = NULL,
                                 latitude = NULL, longitude = NULL, cell = NULL,
-                                address = NULL, phone = NULL, comment = NULL
+                                address = NULL, phone = NULL, comment = NULL,
+                                for_name = NULL, for_address = NULL, helper_phone = NULL
             WHERE citizen_id = ?
             """, (user_id,))
         self._write("UPDATE requests SET volunteer_name = '' WHERE volunteer_id = ?", (user_id,))

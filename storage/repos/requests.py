@@ -175,6 +175,31 @@ class RequestsRepo(Aggregate):
             (CLOSED, now, now, request_id, DONE, citizen_id),
         )
 
+    async def set_neighbour(
+        self, request_id: int, name: str, phone: str, address: str, helper_phone: str | None
+    ) -> None:
+        """Mark a request as filed for a neighbour: their name, phone and address (the phone
+        where the claimer's details look for one), and the helper's own number if given."""
+        self._write(
+            "UPDATE requests SET on_behalf = 1, for_name = ?, phone = ?, for_address = ?, "
+            "helper_phone = ? WHERE id = ?",
+            (name, phone, address, helper_phone, request_id),
+        )
+
+    async def confirm_for_neighbour(
+        self, request_id: int, helper_id: int, via: str, now: float
+    ) -> bool:
+        """Close a done request filed for a neighbour on the neighbour's word, which its
+        helper obtained `via` 'phone' or 'in_person'."""
+        return await self._changed(
+            """
+            UPDATE requests SET status = ?, closed_how = 'confirmed', closed_at = ?,
+                                updated_at = ?, confirmed_via = ?
+            WHERE id = ? AND status = ? AND citizen_id = ? AND on_behalf = 1
+            """,
+            (CLOSED, now, now, via, request_id, DONE, helper_id),
+        )
+
     async def reopen(self, request_id: int, citizen_id: int, now: float) -> bool:
         """Send a done request back to dispatch because its citizen says it is not resolved."""
         return await self._changed(
@@ -361,7 +386,8 @@ class RequestsRepo(Aggregate):
 
     async def intake_standing(self, user_id: int, since: float) -> tuple[bool, bool, int, int]:
         """Return (is an area admin, is banned, open requests, requests created since
-        `since`) of a user, in one trip: what decides whether they may file one now."""
+        `since`) of a user, in one trip: what decides whether they may file one now. The
+        requests they filed for neighbours are not theirs to count."""
         row = await self._one(
             """
             SELECT
@@ -369,9 +395,9 @@ class RequestsRepo(Aggregate):
                         WHERE user_id = :user AND revoked_at IS NULL),
                 EXISTS (SELECT 1 FROM bans WHERE user_id = :user AND lifted_at IS NULL),
                 (SELECT COALESCE(SUM(status IN (:dispatched, :claimed, :done)), 0)
-                 FROM requests WHERE citizen_id = :user),
+                 FROM requests WHERE citizen_id = :user AND on_behalf = 0),
                 (SELECT COALESCE(SUM(created_at >= :since), 0)
-                 FROM requests WHERE citizen_id = :user)
+                 FROM requests WHERE citizen_id = :user AND on_behalf = 0)
             """,
             {"user": user_id, "since": since, "dispatched": DISPATCHED, "claimed": CLAIMED,
              "done": DONE},

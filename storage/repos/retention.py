@@ -24,8 +24,9 @@ class RetentionRepo(Aggregate):
     async def prune(self, *, outbox_before: float, timers_before: float,
                     contacts_before: float | None) -> Pruned:
         """Delete sent or failed calls and settled timers older than their limits, and
-        remove the phone, address and exact point of requests closed or cancelled before
-        `contacts_before` (None: keep them). Handled updates go by InboxRepo.prune_inbox."""
+        remove the phone, address and exact point (and a neighbour's name and address) of
+        requests closed or cancelled before `contacts_before` (None: keep them). Handled
+        updates go by InboxRepo.prune_inbox."""
         outbox = await self._rowcount(
             "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < ?",
             (outbox_before,))
@@ -36,9 +37,12 @@ class RetentionRepo(Aggregate):
             contacts = await self._rowcount(
                 """
                 UPDATE requests SET phone = NULL, address = NULL, latitude = NULL,
-                                    longitude = NULL, cell = NULL
+                                    longitude = NULL, cell = NULL, for_name = NULL,
+                                    for_address = NULL, helper_phone = NULL
                 WHERE status IN (?, ?) AND COALESCE(closed_at, cancelled_at, updated_at) < ?
-                  AND (phone IS NOT NULL OR address IS NOT NULL OR latitude IS NOT NULL)
+                  AND (phone IS NOT NULL OR address IS NOT NULL OR latitude IS NOT NULL
+                       OR for_name IS NOT NULL OR for_address IS NOT NULL
+                       OR helper_phone IS NOT NULL)
                 """,
                 (CLOSED, CANCELLED, contacts_before))
         return Pruned(outbox, timers, contacts)
