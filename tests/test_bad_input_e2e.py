@@ -325,7 +325,7 @@ async def test_a_voice_description_reaches_the_volunteer_who_claims(
     assert "🎤 voice message" in card.text
     assert ref in await claim(li, town.volunteers, card)
     details = await li.wait_for(text=f"You took {ref}")
-    assert details.buttons == ["✅ Done", "↩️ Release"]
+    assert details.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen"]
     voices = [m for m in li.private.bot_messages() if m.kind == "voice"]
     assert [m.file_ids for m in voices] == [voice.file_ids]
     assert_nothing_broke(town, caplog)

@@ -198,7 +198,7 @@ def test_the_claimer_gets_the_photos_voice_and_map_point_in_private_then_the_tex
         "📞 电话：未提供",
         "办完后请点「<b>办结</b>」。如果办不了，请点「<b>退回</b>」，让其他人来接。",
     ])
-    assert labels(out[3].payload["reply_markup"]) == [["✅ 办结", "↩️ 退回"]]
+    assert labels(out[3].payload["reply_markup"]) == [["✅ 办结", "↩️ 退回"], ["💬 给居民留言"]]
 
 
 @pytest.mark.parametrize("language, text", [
@@ -226,10 +226,12 @@ def test_the_claimer_reads_the_address_and_phone_in_their_own_language(
 
 
 def test_a_chinese_volunteers_task_list_has_its_details_button_in_chinese(env: Env) -> None:
-    """In /mytasks each task has Done, Release and Details, all in the volunteer's words."""
+    """In /mytasks each task has Done, Release, Message the citizen and Details, all in the
+    volunteer's words."""
     markup = render.task_buttons(env, grandmas_request(), "zh", details=True)
-    assert labels(markup) == [["✅ 办结", "↩️ 退回"], ["📄 详情"]]
-    assert markup["inline_keyboard"][1][0]["callback_data"] == "details:7"
+    assert labels(markup) == [["✅ 办结", "↩️ 退回"], ["💬 给居民留言"], ["📄 详情"]]
+    assert markup["inline_keyboard"][1][0]["callback_data"] == "chat:7"
+    assert markup["inline_keyboard"][2][0]["callback_data"] == "details:7"
 
 
 def test_an_edited_card_keeps_what_it_was_posted_as(env: Env) -> None:

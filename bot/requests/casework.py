@@ -172,7 +172,8 @@ class Casework:
         else:
             citizen_key = "citizen.claimed"
         out.append(ui.message(request.citizen_id,
-                              t(request.language, citizen_key, ref=request.ref)))
+                              t(request.language, citizen_key, ref=request.ref),
+                              render.citizen_chat_markup(env, request)))  # a fresh thread
         return out + self._say(actor, t(lang, "casework.assigned", ref=request.ref, name=name))
 
     async def _request_with_reason(

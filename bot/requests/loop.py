@@ -135,6 +135,8 @@ class RequestLoop:
             now=now,
         )
         await repo.requests.set_area(request_id, area_id)
+        if draft.get("phone") and draft.get("share_phone") is False:
+            await repo.requests.keep_phone_private(request_id)  # the masked chat only
         await repo.requests.set_dispatch(request_id, chat_id, level)
         await repo.requests.add_event(request_id, "created", citizen_id, now, {"area": area_id})
         await repo.requests.add_event(request_id, "dispatched", None, now,
@@ -284,7 +286,8 @@ class RequestLoop:
         out = await self.card_updates(repo, request, cards)
         out += render.task_details(env, request, who.user_id, lang)
         out.append(ui.message(request.citizen_id,
-                              t(request.language, "citizen.claimed", ref=request.ref)))
+                              t(request.language, "citizen.claimed", ref=request.ref),
+                              render.citizen_chat_markup(env, request)))
         return Answer(t(lang, "claim.won", ref=request.ref)), out
 
     async def claim_from_link(

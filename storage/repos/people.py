@@ -318,5 +318,8 @@ class PeopleRepo(Aggregate):
         self._write("UPDATE volunteers SET name = '', phone = NULL WHERE user_id = ?",
                     (user_id,))
         self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+        # What either side wrote in their masked chats may name them (migration 022).
+        self._write("DELETE FROM thread_messages WHERE thread_id IN (SELECT id FROM threads "
+                    "WHERE citizen_id = ? OR volunteer_id = ?)", (user_id, user_id))
         return cleared
 
