@@ -344,7 +344,7 @@ async def test_mytasks_lists_open_tasks_with_working_buttons(town: Town) -> None
     await town.vol1.wait_for(text="Your open tasks (2):")
     tasks = [await town.vol1.wait_for(text=ref) for ref in refs]
     for task in tasks:
-        assert task.buttons == ["✅ Done", "↩️ Release", "📄 Details"]
+        assert task.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen", "📄 Details"]
 
     # Lost the details? Details sends them again, with the phone.
     await town.vol1.press("📄 Details", message=tasks[0])

@@ -392,6 +392,7 @@ def test_the_summary_before_sending_shows_the_citizen_all_she_gave(env: Env) -> 
         "🏘 中心街第1社区新时代文明实践站",
         "🏠 地址：建设路12号3号楼",
         "📞 电话：+8613800000002",
+        "（接单的志愿者能看到您的电话）",
         "内容都对吗？",
     ])
 

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from sandbox import SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import REF, card_of, claim, eventually, file_request, open_bot, open_form
@@ -399,3 +401,65 @@ async def test_what_cannot_be_passed_on_is_said_plainly(town: Town) -> None:
     await town.citizen.send("Only this one.")
     await town.vol1.wait_for(text="Only this one.")
     assert len(town.vol1.private.bot_messages()) == before + 1
+
+
+async def close_with_a_chat(town: Town) -> str:
+    """Alice and Li exchange a message each; Li finishes and Alice confirms."""
+    taken = await claimed(town, town.citizen, town.vol1)
+    await open_chat(town.citizen, TO_VOLUNTEER, taken.notice)
+    await town.citizen.send("My flat is the one with the red door.")
+    await town.vol1.wait_for(text="red door")
+    await open_chat(town.vol1, TO_CITIZEN, taken.details)
+    await town.vol1.send("Found it.")
+    await town.citizen.wait_for(text="Found it.")
+    await town.vol1.press("✅ Done", message=taken.details)
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await town.citizen.wait_for(text="resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+    return taken.ref
+
+
+async def chat_messages(town: Town) -> int:
+    """How many relayed messages the database keeps."""
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        row = await repo._one("SELECT COUNT(*) FROM thread_messages")
+    return int(row[0])
+
+
+@pytest.mark.parametrize("town_settings", [{"retention": {"contact_days": 30}}])
+async def test_what_was_said_goes_with_the_contact_details(town: Town) -> None:
+    """The daily retention pass deletes a closed request's chat with its phone and address:
+    kept 29 days after it closed, gone after 31."""
+    ref = await close_with_a_chat(town)
+    assert await chat_messages(town) == 2
+    await town.tick(days=29)
+    assert await chat_messages(town) == 2
+    await town.tick(days=2)
+    assert await chat_messages(town) == 0
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        request = await repo.requests.request_by_ref(ref)
+        threads = await repo._one("SELECT COUNT(*) FROM threads")
+    assert request is not None and request.phone is None and int(threads[0]) == 1
+
+
+async def test_mydata_shows_and_forget_deletes_what_one_wrote_in_a_chat(town: Town) -> None:
+    """/mydata's file holds what Alice wrote in the chat; /forget deletes the chat, both
+    sides' messages (Li's may name her flat)."""
+    await close_with_a_chat(town)
+    await town.citizen.send("/mydata")
+    held = await town.citizen.wait_for(predicate=lambda m: m.kind == "document")
+    record = town.sb.world.files[held.file_ids[0]]
+    chats = json.loads(record.data.decode("utf-8"))["chat_messages"]
+    assert [(c["kind"], c["text"]) for c in chats] == [
+        ("text", "My flat is the one with the red door.")]
+    await town.citizen.send("/forget")
+    ask = await town.citizen.wait_for(text="Delete your data?")
+    await town.citizen.press("🗑 Yes, delete", message=ask)
+    await town.citizen.wait_for(text="your data is deleted")
+    assert await chat_messages(town) == 0

@@ -122,7 +122,7 @@ async def test_need_more_time_extends_once(town: Town) -> None:
     assert texts(town.admin_chat.bot_messages(), "is overdue: claimed by") == []
     await town.tick(hours=1, minutes=1)
     second = await town.vol1.wait_for(text="Reminder: your task")
-    assert second.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen"]
+    assert second.buttons == ["✅ Done", "↩️ Release"]
 
 
 async def test_an_unanswered_done_is_reminded_then_closed_without_confirmation(

@@ -276,7 +276,8 @@ class PeopleRepo(Aggregate):
     async def everything_about(self, user_id: int) -> dict[str, Any]:
         """Every row that names a person: their profile, their volunteer record, the requests
         they filed, their sign-ups for activities, their honours, whether rankings hide their
-        name, the service records issued to them (for /mydata)."""
+        name, the service records issued to them, what they wrote in masked chats (for
+        /mydata)."""
         user = await self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
         volunteer = await self._one("SELECT * FROM volunteers WHERE user_id = ?", (user_id,))
         requests = await self._all(
@@ -292,13 +293,18 @@ class PeopleRepo(Aggregate):
                                  "WHERE user_id = ?", (user_id,))
         records = await self._all("SELECT code, issued_at FROM service_records "
                                   "WHERE user_id = ? ORDER BY issued_at", (user_id,))
+        chats = await self._all(
+            "SELECT r.ref, m.kind, m.text, m.sent_at FROM thread_messages m "
+            "JOIN threads t ON t.id = m.thread_id JOIN requests r ON r.id = t.request_id "
+            "WHERE m.sender_id = ? ORDER BY m.id", (user_id,))
         return {"user": dict(user) if user else None,
                 "volunteer": dict(volunteer) if volunteer else None,
                 "requests": [dict(row) for row in requests],
                 "activity_signups": [dict(row) for row in signups],
                 "honours": [dict(row) for row in honours],
                 "ranking_name": dict(hidden) if hidden else None,
-                "service_records": [dict(row) for row in records]}
+                "service_records": [dict(row) for row in records],
+                "chat_messages": [dict(row) for row in chats]}
 
     async def forget(self, user_id: int) -> int:
         """Remove what names a person (/forget): their requests keep their category, area,
