@@ -151,7 +151,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     roster = SupervisionRoster(env=env, loop=loop, roles=roles)
     roster.unit_bound = dispatch.unit_bound  # what waited for a unit's chat goes there
     intake.problem_link = dispatch.from_link  # an export's link to a problem's photos
-    relay = Relay(env=env, loop=loop, roles=roles)
+    relay = Relay(env=env, loop=loop, roles=roles, quiet_until=schedule.quiet_until)
     intake.short_flows.update(relay.short_flows())  # writing in a masked chat
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     stats = Statistics(env=env, loop=loop, roles=roles, jobs=jobs, activities=figures)

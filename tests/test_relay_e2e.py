@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from sandbox import SimMessage, SimUser
-from tests.conftest import Town
+from tests.conftest import SHANGHAI, Town
 from tests.flows import REF, card_of, claim, eventually, file_request, open_bot, open_form
 
 CLAIMED = "a volunteer has taken your request"
@@ -463,3 +464,18 @@ async def test_mydata_shows_and_forget_deletes_what_one_wrote_in_a_chat(town: To
     await town.citizen.press("🗑 Yes, delete", message=ask)
     await town.citizen.wait_for(text="your data is deleted")
     assert await chat_messages(town) == 0
+
+
+async def test_at_night_a_relayed_message_arrives_without_a_sound(town: Town) -> None:
+    """In quiet hours (22:00-08:00) Li's note still reaches Alice at once, but silently."""
+    taken = await claimed(town, town.citizen, town.vol1)
+    await open_chat(town.vol1, TO_CITIZEN, taken.details)
+    await town.vol1.send("Day note.")
+    await town.citizen.wait_for(text="Day note.")
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    await town.vol1.send("Night note.")
+    await town.citizen.wait_for(text="Night note.")
+    sent = [params for method, params, _ in town.sb.calls
+            if method == "sendMessage" and params.get("chat_id") == town.citizen.id
+            and " note." in str(params.get("text"))]
+    assert [params.get("disable_notification", False) for params in sent] == [False, True]

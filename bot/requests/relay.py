@@ -39,10 +39,12 @@ _REF = re.compile(r"^\d{4}-\d{6,9}$")
 class Relay:
     """Opens, relays, ends and reports masked chats; shows a reported one to an admin."""
 
-    def __init__(self, env: Env, loop: RequestLoop, roles: Roles) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, roles: Roles,
+                 quiet_until: Callable[[float], float | None]) -> None:
         self.env = env
         self.loop = loop
         self.roles = roles
+        self.quiet_until = quiet_until  # the schedule's quiet hours
 
     def short_flows(self) -> dict[str, Callable[[ActorUnit, Dialog, Said],
                                                 Awaitable[list[Outgoing]]]]:
@@ -113,10 +115,14 @@ class Relay:
         markup = self._controls(olang, thread.id, reply=True)
         if said.kind == "text":
             relayed = ui.message(other, f"{header}\n{html.escape(said.text, quote=False)}",
-                                 markup, request_id=request.id)
+                                 markup)
         else:  # copied, not forwarded: Telegram shows no sender and no forward header
             caption = header + (f"\n{html.escape(said.text, quote=False)}" if said.text else "")
             relayed = ui.copy(other, me, said.message_id, caption, markup)
+        if self.quiet_until(now) is not None:
+            # Passed on at once (the other side may be awake and waiting), but at night
+            # without a sound: an elderly citizen is not woken by a volunteer's late note.
+            relayed.payload["disable_notification"] = True
         repo.threads.add_message(thread.id, me, said.kind, said.text, said.file_id, now)
         out = [relayed]
         # One acknowledgement per album: its photos arrive as messages of their own.
