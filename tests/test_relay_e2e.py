@@ -244,6 +244,8 @@ async def test_a_new_claimer_gets_a_fresh_chat(town: Town) -> None:
     await town.citizen.wait_for(text=ref)
     await town.citizen.send("Li, are you coming?")
     await town.citizen.wait_for(text=ENDED_LINE)
+    stale = await town.vol1.press(TO_CITIZEN, message=taken.details)
+    assert "no longer" in ((await stale.answer()).text or "")
 
     await open_bot(town.vol2)
     card = taken.card

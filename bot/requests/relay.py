@@ -58,7 +58,9 @@ class Relay:
         repo = unit.repo
         request = await repo.requests.request(request_id)
         if request is None or unit.user_id not in (request.citizen_id, request.volunteer_id):
-            return Answer(unit.t("common.not_yours"), alert=True)
+            # A claimer's old task after a release, or a forged press.
+            key = "common.not_yours" if request is None else "task.not_yours"
+            return Answer(unit.t(key), alert=True)
         if (request.status not in LIVE_STATUSES or request.volunteer_id is None
                 or request.claimed_at is None):
             return Answer(unit.t("relay.closed", ref=request.ref), alert=True)
