@@ -234,6 +234,21 @@ def test_a_chinese_volunteers_task_list_has_its_details_button_in_chinese(env: E
     assert markup["inline_keyboard"][2][0]["callback_data"] == "details:7"
 
 
+def test_the_claimer_reads_a_kept_private_phone_as_a_pointer_to_the_masked_chat(
+    env: Env,
+) -> None:
+    """Grandma Wang gave her phone but chose that the claimer does not see it: the task says
+    so and offers Message the citizen. A hotline caller's request (an Open311 client's pseudo
+    user, whom no chat reaches) has no such button."""
+    request = grandmas_request(phone="+8613800000002", share_phone=0)
+    text = render.task_details(env, request, CLAIMER, "en")[-1].payload["text"]
+    assert "+8613800000002" not in text
+    assert "📞 Phone: kept private by the citizen: press 💬 Message the citizen" in text
+    hotline = grandmas_request(citizen_id=-(2**53) - 7)
+    assert labels(render.task_buttons(env, hotline, "en")) == [["✅ Done", "↩️ Release"]]
+    assert labels(render.task_buttons(env, request, "en"))[1] == ["💬 Message the citizen"]
+
+
 def test_an_edited_card_keeps_what_it_was_posted_as(env: Env) -> None:
     """Li released Grandma Wang's request, so its cards are edited back to waiting: the one
     in the admin chat, posted when the request was escalated, still says so above the rest;

@@ -26,7 +26,7 @@ from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.unit import ActorUnit
 from storage import Dialog, Outgoing, Request, Thread
-from storage.models import CLAIMED, DONE
+from storage.models import CLAIMED, DONE, is_api_client
 
 RELAYED = ("text", "photo", "voice")
 # A thread stays open while the work is done but not yet confirmed: the citizen may still
@@ -61,6 +61,8 @@ class Relay:
             # A claimer's old task after a release, or a forged press.
             key = "common.not_yours" if request is None else "task.not_yours"
             return Answer(unit.t(key), alert=True)
+        if is_api_client(request.citizen_id):  # filed by the hotline or the web: no chat
+            return Answer(unit.t("relay.no_chat"), alert=True)
         if (request.status not in LIVE_STATUSES or request.volunteer_id is None
                 or request.claimed_at is None):
             return Answer(unit.t("relay.closed", ref=request.ref), alert=True)

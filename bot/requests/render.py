@@ -11,7 +11,7 @@ from typing import Any
 from bot import buttons, ui
 from bot.context import Env
 from storage import Card, Outgoing, Request
-from storage.models import DISPATCHED
+from storage.models import DISPATCHED, is_api_client
 
 CARD_DESCRIPTION_CHARS = 300
 COMBINED_SEPARATOR = "\n\n"  # between the cards of a combined message
@@ -191,7 +191,9 @@ def task_buttons(
     rows = [[
         (env.t(language, "task.done_button"), buttons.DONE.data(request.id)),
         (env.t(language, "task.release_button"), buttons.RELEASE.data(request.id)),
-    ], [(env.t(language, "relay.message_citizen"), buttons.CHAT.data(request.id))]]
+    ]]
+    if not is_api_client(request.citizen_id):  # a hotline's caller has no chat to reach
+        rows.append([(env.t(language, "relay.message_citizen"), buttons.CHAT.data(request.id))])
     if details:
         rows.append([(env.t(language, "task.details_button"), buttons.DETAILS.data(request.id))])
     return ui.inline(rows)
