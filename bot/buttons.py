@@ -92,6 +92,11 @@ FORGET = kind("forget", "[yn]")
 CONSENT = kind("consent", "[yn]")
 # A helper who filed for a neighbour: resolved, confirmed with the neighbour by phone or in person.
 VOUCH = kind("vouch", ID, "phone|in_person")
+# The masked chat (issue 18.3): Message the volunteer / the citizen, on the citizen's claimed
+# notice and the claimer's task (a request id); then, on a thread's relayed messages and
+# prompts, Reply, End chat and Report, each asked twice (a thread id).
+CHAT = kind("chat", ID)
+THREAD = kind("thread", ID, "reply|end|endok|report|reportok|keep")
 
 # -- volunteers: the card, the task, registration, hours ------------------------------------
 CLAIM = kind("claim", ID)

@@ -95,3 +95,5 @@ class Said:
     phone: str | None = None
     contact_user_id: int | None = None
     media_group_id: str | None = None
+    message_id: int | None = None  # in the sender's chat (a masked chat copies it from there)
+    reply_thread: int | None = None  # the masked chat of the bot message it replies to

@@ -33,6 +33,7 @@ class Flow(StrEnum):
     EVENTS = "events"  # waiting for the location /events lists the nearest activities to
     CALL = "call"  # an admin writing a recruitment call (bot/activities/calls.py)
     HONOUR = "honour"  # an admin recording an honour on a volunteer's record (honours.py)
+    RELAY = "relay"  # writing in a masked chat: each message goes to the other side (relay.py)
 
 
 # Long forms a short dialog may interrupt: they are stashed and come back after it.

@@ -134,9 +134,25 @@ def photos(chat_id: int, file_ids: list[str]) -> list[Outgoing]:
     return [album(chat_id, file_ids)]
 
 
-def voice(chat_id: int, file_id: str) -> Outgoing:
-    """A sendVoice call."""
-    return Outgoing(chat_id, "sendVoice", {"chat_id": chat_id, "voice": file_id})
+def voice(chat_id: int, file_id: str, caption: str = "") -> Outgoing:
+    """A sendVoice call (with an optional HTML caption, cut at Telegram's 1,024 units)."""
+    payload: dict[str, Any] = {"chat_id": chat_id, "voice": file_id}
+    if caption:
+        payload.update(caption=_clip_html(caption, CAPTION_MAX), parse_mode="HTML")
+    return Outgoing(chat_id, "sendVoice", payload)
+
+
+def copy(chat_id: int, from_chat_id: int, message_id: int, caption: str,
+         markup: dict[str, Any] | None = None) -> Outgoing:
+    """A copyMessage call: the message's content without its sender (no forward header),
+    its caption replaced by an HTML one (cut at Telegram's 1,024 units)."""
+    payload: dict[str, Any] = {"chat_id": chat_id, "from_chat_id": from_chat_id,
+                               "message_id": message_id,
+                               "caption": _clip_html(caption, CAPTION_MAX),
+                               "parse_mode": "HTML"}
+    if markup is not None:
+        payload["reply_markup"] = markup
+    return Outgoing(chat_id, "copyMessage", payload)
 
 
 def location(chat_id: int, latitude: float, longitude: float) -> Outgoing:

@@ -39,6 +39,7 @@ from bot.requests.casework import Casework
 from bot.requests.intake import Intake
 from bot.requests.loop import RequestLoop
 from bot.requests.personal import PersonalData
+from bot.requests.relay import Relay
 from bot.schedule.jobs import Jobs
 from bot.schedule.sweep import Schedule
 from bot.supervision.bridge import Bridge
@@ -92,6 +93,7 @@ class Services:
     honours: Honours
     records: Records
     record_images: RecordImages
+    relay: Relay
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -149,6 +151,8 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     roster = SupervisionRoster(env=env, loop=loop, roles=roles)
     roster.unit_bound = dispatch.unit_bound  # what waited for a unit's chat goes there
     intake.problem_link = dispatch.from_link  # an export's link to a problem's photos
+    relay = Relay(env=env, loop=loop, roles=roles, quiet_until=schedule.quiet_until)
+    intake.short_flows.update(relay.short_flows())  # writing in a masked chat
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     stats = Statistics(env=env, loop=loop, roles=roles, jobs=jobs, activities=figures)
     problem_figures = SupervisionFigures(env=env, roles=roles, jobs=jobs, stats=stats)
@@ -190,4 +194,5 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         honours=honours,
         records=Records(env=env, roles=roles, submit=jobs.submit),
         record_images=RecordImages(env=env, jobs=jobs),
+        relay=relay,
     )

@@ -87,6 +87,12 @@ async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await svc.run(who(update), svc.casework.find, _chat_id(update), _args(context))
 
 
+async def thread(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Shows a reported masked chat of a request (/thread <ref>)."""
+    svc = services(context)
+    await svc.run(who(update), svc.relay.read, _chat_id(update), _args(context))
+
+
 async def assign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Gives a request to a volunteer (/assign <ref> <volunteer>)."""
     svc = services(context)

@@ -47,10 +47,15 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Feeds any other private message to the conversation the user is in."""
+    """Feeds any other private message to the conversation the user is in; a reply to a
+    relayed message goes to its masked chat."""
     svc = services(context)
     assert update.effective_message is not None
-    await svc.run(who(update), svc.intake.on_message, said(update.effective_message))
+    what = said(update.effective_message)
+    if what.reply_thread is not None:
+        await svc.run(who(update), svc.relay.on_reply, what)
+        return
+    await svc.run(who(update), svc.intake.on_message, what)
 
 
 async def menu_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -179,3 +184,18 @@ async def vouch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc = services(context)
     await answer(update, await svc.run(who(update), svc.loop.confirm_for_neighbour,
                                        int(request_id), via))
+
+
+async def chat_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Opens the masked chat of a request (Message the volunteer / the citizen)."""
+    (request_id,) = callback_args(update)
+    svc = services(context)
+    await answer(update, await svc.run(who(update), svc.relay.open, int(request_id)))
+
+
+async def thread_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Takes Reply, End chat or Report on a masked chat (and their confirmations)."""
+    thread_id, action = callback_args(update)
+    svc = services(context)
+    await answer(update, await svc.run(who(update), svc.relay.press, int(thread_id), action))
+

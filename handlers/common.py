@@ -35,25 +35,41 @@ def who(update: Update) -> Who:
 def said(message: Message) -> Said:
     """Reduce a private message to what the conversation needs."""
     caption = message.caption or ""
+    at, thread = message.message_id, reply_thread(message)
     if message.text is not None:
         kind = "command" if message.text.startswith("/") else "text"
-        return Said(kind, text=message.text)
+        return Said(kind, text=message.text, message_id=at, reply_thread=thread)
     if message.photo:
         return Said("photo", text=caption, file_id=message.photo[-1].file_id,
-                    media_group_id=message.media_group_id)
+                    media_group_id=message.media_group_id, message_id=at, reply_thread=thread)
     if message.voice is not None:
-        return Said("voice", text=caption, file_id=message.voice.file_id)
+        return Said("voice", text=caption, file_id=message.voice.file_id, message_id=at,
+                    reply_thread=thread)
     if message.location is not None:
         return Said("location", latitude=message.location.latitude,
-                    longitude=message.location.longitude)
+                    longitude=message.location.longitude, reply_thread=thread)
     if message.contact is not None:
         return Said("contact", phone=message.contact.phone_number,
-                    contact_user_id=message.contact.user_id)
+                    contact_user_id=message.contact.user_id, reply_thread=thread)
     if message.sticker is not None:
-        return Said("sticker")
+        return Said("sticker", reply_thread=thread)
     if message.document is not None:
-        return Said("document", text=caption)
-    return Said("other", text=caption)
+        return Said("document", text=caption, reply_thread=thread)
+    return Said("other", text=caption, reply_thread=thread)
+
+
+def reply_thread(message: Message) -> int | None:
+    """The masked chat of the bot's message this one replies to (a relayed message carries
+    its thread's buttons), or None. The service checks the thread is the sender's."""
+    quoted = message.reply_to_message
+    if quoted is None or quoted.reply_markup is None:
+        return None
+    for row in quoted.reply_markup.inline_keyboard:
+        for button in row:
+            args = buttons.THREAD.parse(str(button.callback_data or ""))
+            if args is not None:
+                return int(args[0])
+    return None
 
 
 def pressed(update: Update) -> tuple[buttons.ButtonKind, list[str]]:

@@ -93,6 +93,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("stats", admin.stats, Menu.AREA_ADMIN, also=(Menu.GROUP_ADMIN, Menu.ADMIN_CHAT)),
     Command("export", admin.export, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("find", admin.find, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
+    # A reported masked chat, in private only: what two people wrote may hold anything
+    # (the service checks the area, and that it was reported)
+    Command("thread", admin.thread, Menu.AREA_ADMIN, private_only=True),
     Command("assign", admin.assign, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("reopen", admin.reopen, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("move", admin.move, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
@@ -135,6 +138,8 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
     (buttons.FORGET, citizen.forget_button),
     (buttons.CONSENT, citizen.consent_button),
     (buttons.VOUCH, citizen.vouch_button),
+    (buttons.CHAT, citizen.chat_button),
+    (buttons.THREAD, citizen.thread_button),
     (buttons.CLAIM, volunteer.claim),
     (buttons.RELEASE, volunteer.release),
     (buttons.DONE, volunteer.done),

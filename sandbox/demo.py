@@ -181,6 +181,17 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
     done_label = "✅ 办结" if winner is li else "✅ Done"
     await winner.wait_for(predicate=lambda m: done_label in m.buttons)
 
+    step("The masked chat — 王奶奶 and the volunteer talk through the bot, accounts unseen")
+    notice = await grandma.wait_for(text="已有志愿者接了您的诉求")
+    await grandma.press("💬 给志愿者留言", message=notice)
+    await grandma.wait_for(text="转给接单的志愿者")
+    await grandma.send("门铃坏了，到了请敲门。")
+    relayed = await winner.wait_for(text="来自居民" if winner is li else "From the citizen")
+    await winner.press("↩️ 回复" if winner is li else "↩️ Reply", message=relayed)
+    await winner.wait_for(text="转给这位居民" if winner is li else "goes to the citizen")
+    await winner.send("好的，十点到，我会敲门。" if winner is li else "OK, I will knock at ten.")
+    await grandma.wait_for(text="来自志愿者")
+
     step(f"The winner, {winner.first_name}, does the job and presses Done")
     await winner.press(done_label)
     await winner.wait_for(predicate=lambda m: bool(m.buttons))
@@ -248,7 +259,8 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
             raise RuntimeError("the bot did not start again in the morning")
         await grandma.wait_for(text="转交服务中心", timeout=20)
     held = "" if night is None else f" (its citizen told at {night[0]:%H:%M}, after quiet hours)"
-    told = [f"{ref.group(0)} went round the whole loop", f"{second_ref.group(0)} was reminded "
+    told = [f"{ref.group(0)} went round the whole loop (its citizen and volunteer talking "
+            "through the bot)", f"{second_ref.group(0)} was reminded "
             f"and escalated{held}", "/stats answered with its figures and a chart"]
     if loops >= 2:
         credited = await play_activity(sb, bot, config, admin, li, volunteers)

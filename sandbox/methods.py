@@ -17,7 +17,7 @@ from .markdown import parse_markdown_v2
 from .messages import FileRecord, SimMessage
 from .spec import ApiError, Spec, Upload, bad_request
 from .webhook import Hook, WebhookDelivery
-from .world import World
+from .world import SERVICE_KINDS, World
 
 Handler = Callable[[dict[str, Any], dict[str, Upload]], Awaitable[Any]]
 
@@ -32,6 +32,10 @@ MESSAGE_PRODUCING = frozenset({
     "sendVideoNote", "sendPoll", "sendDice", "copyMessage", "forwardMessage", "copyMessages",
     "forwardMessages",
 })
+# What copyMessage takes from the original: the content, never who sent it or where from.
+CAPTIONED = ("photo", "voice", "document", "audio", "video", "animation")
+COPIED = frozenset({"text", "entities", "caption", "caption_entities", "sticker", "video_note",
+                    "location", "venue", "contact", "has_media_spoiler", *CAPTIONED})
 WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; use "
                   "deleteWebhook to delete the webhook first")
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -455,6 +459,26 @@ class BotApi:
         contact = {k: p[k] for k in ("phone_number", "first_name", "last_name", "vcard")
                    if k in p}
         return self.send(chat, "contact", {"contact": contact}, p, self.reply_target(chat, p))
+
+    async def m_copyMessage(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
+        """Copy a message: its content without its sender, a forward header or its album; a
+        new caption replaces a media message's own (ignored for text, as Telegram does)."""
+        chat = self.chat(p["chat_id"])
+        source = self.chat(p["from_chat_id"], for_send=False)
+        original = source.get(p["message_id"])
+        if original is None:
+            raise bad_request("message to copy not found")
+        if original.kind in SERVICE_KINDS:
+            raise bad_request("message can't be copied")
+        content = {key: value for key, value in original.raw.items() if key in COPIED}
+        media = any(key in content for key in CAPTIONED)
+        if media and "caption" in p:
+            content.pop("caption", None)
+            content.pop("caption_entities", None)
+            content.update(self.format(p["caption"], p.get("parse_mode"),
+                                       p.get("caption_entities"), caption=True))
+        message = self.send(chat, original.kind, content, p, self.reply_target(chat, p))
+        return {"message_id": message["message_id"]}
 
     async def m_sendChatAction(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
         """Accept a chat action after the usual chat checks."""

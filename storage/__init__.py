@@ -21,6 +21,8 @@ from storage.models import (
     Ranked,
     Request,
     Signup,
+    Thread,
+    ThreadMessage,
     Timer,
     User,
     Volunteer,
@@ -33,5 +35,5 @@ __all__ = [
     "Honour", "IssuedRecord", "Job", "MonthTheme", "OutboxRow", "Outgoing", "Problem",
     "ProblemPost", "Ranked", "Repo",
     "Request", "Room", "Signup", "SnapshotReader",
-    "Timer", "User", "Volunteer", "is_full",
+    "Thread", "ThreadMessage", "Timer", "User", "Volunteer", "is_full",
 ]

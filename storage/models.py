@@ -91,12 +91,47 @@ class Request:
     for_address: str | None = None  # the neighbour's address, for the claimer only
     helper_phone: str | None = None  # the helper's own number, if they chose to give it
     confirmed_via: str | None = None  # how the helper got the neighbour's word: phone, in_person
+    share_phone: int = 1  # 0: the citizen chose to talk through the bot only (migration 022)
 
     @classmethod
     def from_row(cls, row: Any) -> Request:
         """Build a Request from a `requests` row."""
         data = {name: row[name] for name in cls.__dataclass_fields__ if name != "photos"}
         return cls(photos=json.loads(row["photos"]), **data)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The masked chat of one claim of a request: its citizen and its claimer."""
+
+    id: int
+    request_id: int
+    citizen_id: int
+    volunteer_id: int
+    claimed_at: float
+    opened_at: float
+    ended_at: float | None = None
+    ended_by: int | None = None
+    reported_at: float | None = None
+    reported_by: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Thread:
+        """Build a Thread from a `threads` row."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """One message relayed in a thread, as kept for an admin reading a reported thread."""
+
+    id: int
+    thread_id: int
+    sender_id: int
+    kind: str  # text | photo | voice
+    text: str
+    file_id: str | None
+    sent_at: float
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from storage.repos.requests import RequestsRepo
 from storage.repos.retention import RetentionRepo
 from storage.repos.supervision import SupervisionRepo
 from storage.repos.themes import ThemesRepo
+from storage.repos.threads import ThreadsRepo
 from storage.repos.timers import TimersRepo
 from storage.repos.volunteers import VolunteersRepo
 
@@ -68,6 +69,7 @@ class Repo:
     calls = Repository(CallsRepo)
     honours = Repository(HonoursRepo)
     open311 = Repository(Open311Repo)
+    threads = Repository(ThreadsRepo)
 
     def __init__(
         self,

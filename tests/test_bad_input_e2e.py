@@ -250,7 +250,8 @@ async def test_typed_text_at_the_summary_shows_the_summary_again(
     await reach_summary(alice)
     await alice.send("yes that's right")
     again = await turned_away(alice, "Please use the buttons below.", "Is everything correct?")
-    assert again.buttons == [CONFIRM, "✏️ Edit", "✖ Cancel"]
+    assert again.buttons == [CONFIRM, "🔒 Don't show my phone to the volunteer", "✏️ Edit",
+                             "✖ Cancel"]
     assert "The stairwell light is broken." in again.text
     assert "12 Jianshe Road, building 3" in again.text and "+8613800000001" in again.text
 
@@ -325,7 +326,7 @@ async def test_a_voice_description_reaches_the_volunteer_who_claims(
     assert "🎤 voice message" in card.text
     assert ref in await claim(li, town.volunteers, card)
     details = await li.wait_for(text=f"You took {ref}")
-    assert details.buttons == ["✅ Done", "↩️ Release"]
+    assert details.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen"]
     voices = [m for m in li.private.bot_messages() if m.kind == "voice"]
     assert [m.file_ids for m in voices] == [voice.file_ids]
     assert_nothing_broke(town, caplog)

@@ -34,6 +34,7 @@ EXAMPLES: dict[str, tuple[object, ...]] = {
     "hon": ("0a1b2c", "year", 2026), "honrev": (4, "ask"),
     "prob": (17, "notours"), "recheck": (17, "reject"), "preas": (17, "market-regulation"),
     "pext": (230, "y"),
+    "chat": (7,), "thread": (123456789012, "reportok"),
 }
 
 

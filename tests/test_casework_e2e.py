@@ -134,7 +134,7 @@ async def test_assign_gives_a_waiting_request_to_a_volunteer(town: Town) -> None
     await town.vol1.wait_for(text=f"An admin has given you request {ref}")
     details = await town.vol1.wait_for(text=f"You took {ref}")
     assert ALICE_PHONE in details.text and "12 Jianshe Road" in details.text
-    assert details.buttons == ["✅ Done", "↩️ Release"]
+    assert details.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen"]
     await town.sb.wait_until(lambda: "claimed by Li" in (card.text or "") and not card.buttons)
     await town.citizen.wait_for(text=f"a volunteer has taken your request {ref}")
 

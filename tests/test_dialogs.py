@@ -19,7 +19,7 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
         "EVENTS": "events", "EDIT_ACTIVITY": "aedit", "CALL": "call", "HONOUR": "honour",
         "INSPECT": "inspect", "PATROL": "patrol",
         "RECTIFY": "rectify", "NOT_OURS": "notours",
-        "EXTEND": "extend", "REJECT_RECHECK": "recheck"}
+        "EXTEND": "extend", "REJECT_RECHECK": "recheck", "RELAY": "relay"}
     assert {Flow.INTAKE, Flow.JOIN} == RESUMABLE
 
 

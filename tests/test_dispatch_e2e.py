@@ -268,7 +268,7 @@ async def test_a_volunteer_who_never_opened_the_bot_is_asked_to_and_then_gets_it
     await town.vol2.send(f"/start {payload}")
     details = await town.vol2.wait_for(text=ref,
                                        predicate=lambda m: ALICE_PHONE in (m.text or ""))
-    assert details.buttons == ["✅ Done", "↩️ Release"]
+    assert details.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen"]
     await town.sb.wait_until(lambda: "claimed by Zhang" in (card.text or "") and not card.buttons)
     await town.citizen.wait_for(text=f"a volunteer has taken your request {ref}")
     # The first press claimed nothing: the card changed once, and Alice heard it once.
@@ -344,12 +344,12 @@ async def test_mytasks_lists_open_tasks_with_working_buttons(town: Town) -> None
     await town.vol1.wait_for(text="Your open tasks (2):")
     tasks = [await town.vol1.wait_for(text=ref) for ref in refs]
     for task in tasks:
-        assert task.buttons == ["✅ Done", "↩️ Release", "📄 Details"]
+        assert task.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen", "📄 Details"]
 
     # Lost the details? Details sends them again, with the phone.
     await town.vol1.press("📄 Details", message=tasks[0])
     again = await town.vol1.wait_for(text=refs[0], predicate=lambda m: ALICE_PHONE in m.text)
-    assert again.buttons == ["✅ Done", "↩️ Release"]
+    assert again.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen"]
 
     await town.vol1.press("✅ Done", message=tasks[0])
     prompt = await town.vol1.wait_for(text=f"Finishing {refs[0]}. Write a short note")

@@ -21,7 +21,7 @@ async def test_the_whole_loop_from_order_to_rating(town: Town) -> None:
     assert ref in popup
     details = await town.vol1.wait_for(text="+8613800000001")
     assert ref in details.text and "12 Jianshe Road, building 3" in details.text
-    assert details.buttons == ["✅ Done", "↩️ Release"]
+    assert details.buttons == ["✅ Done", "↩️ Release", "💬 Message the citizen"]
     await town.sb.wait_until(lambda: "claimed by Li" in card.text and not card.buttons)
     await town.citizen.wait_for(text="a volunteer has taken your request")
 

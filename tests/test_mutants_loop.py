@@ -71,7 +71,7 @@ async def test_a_chinese_volunteer_who_claims_through_the_link_is_answered_in_ch
     await grandma.send(f"/start {answer.url.split('?start=', 1)[1]}")
     details = await grandma.wait_for(text=f"您已接单 {ref}")
     assert "You took" not in (details.text or "")
-    assert details.buttons == ["✅ 办结", "↩️ 退回"]
+    assert details.buttons == ["✅ 办结", "↩️ 退回", "💬 给居民留言"]
 
 
 async def test_a_second_press_of_claim_by_the_claimer_sends_her_the_details_again_in_chinese(
@@ -95,7 +95,7 @@ async def test_a_second_press_of_claim_by_the_claimer_sends_her_the_details_agai
     assert not answer.show_alert
     resent = await grandma.wait_for(text=f"您已接单 {ref}")
     assert resent.text == details.text
-    assert resent.buttons == ["✅ 办结", "↩️ 退回"]
+    assert resent.buttons == ["✅ 办结", "↩️ 退回", "💬 给居民留言"]
     assert not [m for m in town.volunteers.bot_messages() if "+8613800000001" in (m.text or "")]
 
 

@@ -198,7 +198,7 @@ def test_the_claimer_gets_the_photos_voice_and_map_point_in_private_then_the_tex
         "📞 电话：未提供",
         "办完后请点「<b>办结</b>」。如果办不了，请点「<b>退回</b>」，让其他人来接。",
     ])
-    assert labels(out[3].payload["reply_markup"]) == [["✅ 办结", "↩️ 退回"]]
+    assert labels(out[3].payload["reply_markup"]) == [["✅ 办结", "↩️ 退回"], ["💬 给居民留言"]]
 
 
 @pytest.mark.parametrize("language, text", [
@@ -226,10 +226,27 @@ def test_the_claimer_reads_the_address_and_phone_in_their_own_language(
 
 
 def test_a_chinese_volunteers_task_list_has_its_details_button_in_chinese(env: Env) -> None:
-    """In /mytasks each task has Done, Release and Details, all in the volunteer's words."""
+    """In /mytasks each task has Done, Release, Message the citizen and Details, all in the
+    volunteer's words."""
     markup = render.task_buttons(env, grandmas_request(), "zh", details=True)
-    assert labels(markup) == [["✅ 办结", "↩️ 退回"], ["📄 详情"]]
-    assert markup["inline_keyboard"][1][0]["callback_data"] == "details:7"
+    assert labels(markup) == [["✅ 办结", "↩️ 退回"], ["💬 给居民留言"], ["📄 详情"]]
+    assert markup["inline_keyboard"][1][0]["callback_data"] == "chat:7"
+    assert markup["inline_keyboard"][2][0]["callback_data"] == "details:7"
+
+
+def test_the_claimer_reads_a_kept_private_phone_as_a_pointer_to_the_masked_chat(
+    env: Env,
+) -> None:
+    """Grandma Wang gave her phone but chose that the claimer does not see it: the task says
+    so and offers Message the citizen. A hotline caller's request (an Open311 client's pseudo
+    user, whom no chat reaches) has no such button."""
+    request = grandmas_request(phone="+8613800000002", share_phone=0)
+    text = render.task_details(env, request, CLAIMER, "en")[-1].payload["text"]
+    assert "+8613800000002" not in text
+    assert "📞 Phone: kept private by the citizen: press 💬 Message the citizen" in text
+    hotline = grandmas_request(citizen_id=-(2**53) - 7)
+    assert labels(render.task_buttons(env, hotline, "en")) == [["✅ Done", "↩️ Release"]]
+    assert labels(render.task_buttons(env, request, "en"))[1] == ["💬 Message the citizen"]
 
 
 def test_an_edited_card_keeps_what_it_was_posted_as(env: Env) -> None:
@@ -390,6 +407,7 @@ def test_the_summary_before_sending_shows_the_citizen_all_she_gave(env: Env) -> 
         "🏘 中心街第1社区新时代文明实践站",
         "🏠 地址：建设路12号3号楼",
         "📞 电话：+8613800000002",
+        "（接单的志愿者能看到您的电话）",
         "内容都对吗？",
     ])
 

@@ -516,6 +516,45 @@ async def described_at_the_first_step(story: Story) -> None:
 
 
 @flow()
+async def masked_chat(story: Story) -> None:
+    """The masked chat (issue 18.3): the citizen keeps her phone from the claimer, then, her
+    choice, writes it and her address to him through the bot; he answers with a photo whose
+    caption quotes the address; she reports the chat. The admin chat hears of the report
+    without a word of it, and /thread typed there only points to the private chat, where
+    the admin reads the thread."""
+    town, citizen, li = story.town, story.citizen, story.town.vol1
+    await open_bot(li)
+    await story.fill_form()
+    await citizen.press("🔒 Don't show my phone to the volunteer")
+    await citizen.wait_for(text="not shown to the volunteer")
+    ref = await story.send(citizen)
+    card = await story.card(town.volunteers, ref)
+    await (await li.press(CLAIM, chat=town.volunteers, message=card)).answer()
+    details = await li.wait_for(text=ref, predicate=lambda m: "Phone" in (m.text or ""),
+                                timeout=WAIT)
+    assert PHONE not in (details.text or "") and ADDRESS in (details.text or "")
+    notice = await citizen.wait_for(text="a volunteer has taken your request")
+    await (await citizen.press("💬 Message the volunteer", message=notice)).answer()
+    await citizen.wait_for(text="What you send now goes to the volunteer")
+    await citizen.send(f"Ring me on {PHONE}; I am at {ADDRESS}.")
+    relayed = await li.wait_for(text=ADDRESS)
+    await (await li.press("↩️ Reply", message=relayed)).answer()
+    await li.wait_for(text="What you send now goes to the citizen")
+    await li.send_photo(caption=f"Is this the door of {ADDRESS}?")
+    photo = await citizen.wait_for(predicate=lambda m: m.kind == "photo", timeout=WAIT)
+    await (await citizen.press("🚩 Report", message=photo)).answer()
+    confirm = await citizen.wait_for(text="Report the chat")
+    await (await citizen.press("Yes, report it", message=confirm)).answer()
+    await town.admin_chat.wait_for(text=f"/thread {ref}", timeout=WAIT)
+    await town.admin.send(f"/thread {ref}", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="private chat", timeout=WAIT)
+    await open_bot(town.admin)
+    await town.admin.send(f"/thread {ref}")
+    transcript = await town.admin.wait_for(text="Reported chat", timeout=WAIT)
+    assert PHONE in (transcript.text or "") and ADDRESS in (transcript.text or "")
+
+
+@flow()
 async def claim_reminder(story: Story) -> None:
     """Nobody claims for 30 minutes: the group is reminded, a reply to the card."""
     town = story.town

@@ -474,6 +474,37 @@ async def test_files(bot: telegram.Bot, sb: Sandbox, alice: SimUser) -> None:
     assert len(sent) == 2 and sent[0].media_group_id == sent[1].media_group_id
 
 
+async def test_copy_message_carries_the_content_but_not_who_sent_it(
+    bot: telegram.Bot, sb: Sandbox, alice: SimUser,
+) -> None:
+    """copyMessage, as Telegram's: a user's photo copied to another chat keeps its file but
+    names neither its sender nor its chat (no forward header), the new caption replaces the
+    old, and a text is copied as it is (a caption given is ignored); a message that is not
+    there, or a service message, cannot be copied."""
+    bob = sb.add_user("Bob", language_code="en", username="bob_b")
+    await bob.send("/start")
+    photo = await alice.send_photo(caption="old caption", media_group_id="77")
+    copied = await bot.copy_message(bob.id, alice.id, photo.message_id,
+                                    caption="<b>From a neighbour</b>", parse_mode="HTML")
+    got = bob.private.get(copied.message_id)
+    assert got is not None and got.kind == "photo" and got.file_ids == photo.file_ids
+    assert got.text == "From a neighbour" and got.entities[0]["type"] == "bold"
+    assert got.raw["from"]["id"] == sb.world.bot_id and got.raw["chat"]["id"] == bob.id
+    assert "Alice" not in str(got.raw) and str(alice.id) not in str(got.raw)
+    assert not {"forward_origin", "forward_from", "media_group_id"} & set(got.raw)
+    text = await alice.send("plain words")
+    again = await bot.copy_message(bob.id, alice.id, text.message_id, caption="ignored")
+    assert bob.private.get(again.message_id).text == "plain words"  # type: ignore[union-attr]
+    with pytest.raises(BadRequest, match=r"(?i)message to copy not found"):
+        await bot.copy_message(bob.id, alice.id, 9999)
+    group = sb.add_group("Neighbours")
+    group.add_member(alice)
+    sb.world.member_leaves(group, alice, None)
+    left = group.messages[-1]
+    with pytest.raises(BadRequest, match=r"(?i)can.t be copied"):
+        await bot.copy_message(bob.id, group.id, left.message_id)
+
+
 # ---- observing ------------------------------------------------------------------------------
 
 

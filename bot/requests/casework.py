@@ -172,7 +172,8 @@ class Casework:
         else:
             citizen_key = "citizen.claimed"
         out.append(ui.message(request.citizen_id, render.citizen_text(
-            env, request, t(request.language, citizen_key, ref=request.ref))))
+            env, request, t(request.language, citizen_key, ref=request.ref)),
+            render.citizen_chat_markup(env, request)))  # a fresh thread
         if previous is None:  # a neighbour who joined hears it taken once, not every change
             out += await self.loop.follower_news(repo, request, "claimed")
         return out + self._say(actor, t(lang, "casework.assigned", ref=request.ref, name=name))

@@ -353,6 +353,10 @@ class Intake:
             dialog = await self._similar(repo, Dialog(
                 dialog.user_id, Flow.INTAKE, "confirm",
                 {**dialog.data, "category": arg, "recheck": False}))
+        elif action == "phone" and dialog.step == "confirm" and dialog.data.get("phone"):
+            # Whether the claimer sees the phone, or the two talk through the bot only.
+            dialog = Dialog(dialog.user_id, Flow.INTAKE, "confirm",
+                            {**dialog.data, "share_phone": arg != "n"})
         elif action == "edit" and dialog.step == "confirm":
             dialog = Dialog(dialog.user_id, Flow.INTAKE, "edit", dialog.data)
         elif action == "field" and dialog.step == "edit" and arg in self.editable(dialog.data):
@@ -507,6 +511,10 @@ class Intake:
             [button("intake.confirm", "confirm")],
             [button("intake.edit", "edit"), button("common.cancel", "cancel")],
         ]
+        if dialog.data.get("phone"):  # whether the claimer sees it (the masked chat)
+            rows.insert(1, [button("relay.hide_phone", "phone", "n")
+                            if dialog.data.get("share_phone", True)
+                            else button("relay.show_phone", "phone", "y")])
         other = self._better_category(dialog.data)
         if other is not None:
             summary += "\n\n" + t(lang, "intake.recheck", name=other.name(lang))

@@ -139,6 +139,8 @@ class RequestLoop:
         if draft.get("neighbour"):  # filed by a helper: the neighbour's contact, not theirs
             await repo.requests.set_neighbour(request_id, draft["nb_name"], draft["nb_phone"],
                                               draft["nb_address"], draft.get("nb_own"))
+        if draft.get("phone") and draft.get("share_phone") is False:
+            await repo.requests.keep_phone_private(request_id)  # the masked chat only
         await repo.requests.set_dispatch(request_id, chat_id, level)
         await repo.requests.add_event(request_id, "created", citizen_id, now, {"area": area_id})
         await repo.requests.add_event(request_id, "dispatched", None, now,
@@ -302,7 +304,8 @@ class RequestLoop:
         # A neighbour's: the claimer calls her, not the helper.
         told = "neighbour.claimed" if request.on_behalf else "citizen.claimed"
         out.append(ui.message(request.citizen_id, render.citizen_text(
-            env, request, t(request.language, told, ref=request.ref))))
+            env, request, t(request.language, told, ref=request.ref)),
+            render.citizen_chat_markup(env, request)))
         out += await self.follower_news(repo, request, "claimed")
         return Answer(t(lang, "claim.won", ref=request.ref)), out
 

@@ -11,7 +11,7 @@ from typing import Any
 from bot import buttons, ui
 from bot.context import Env
 from storage import Card, Outgoing, Request
-from storage.models import DISPATCHED
+from storage.models import DISPATCHED, is_api_client
 
 CARD_DESCRIPTION_CHARS = 300
 COMBINED_SEPARATOR = "\n\n"  # between the cards of a combined message
@@ -190,11 +190,14 @@ def card_update(env: Env, request: Request, card: Card, note: str = "") -> Outgo
 def task_buttons(
     env: Env, request: Request, language: str, *, details: bool = False
 ) -> dict[str, Any]:
-    """Done and Release buttons for the volunteer holding a request (and Details in lists)."""
+    """Done and Release buttons for the volunteer holding a request, Message the citizen (the
+    masked chat), and Details in lists."""
     rows = [[
         (env.t(language, "task.done_button"), buttons.DONE.data(request.id)),
         (env.t(language, "task.release_button"), buttons.RELEASE.data(request.id)),
     ]]
+    if not is_api_client(request.citizen_id):  # a hotline's caller has no chat to reach
+        rows.append([(env.t(language, "relay.message_citizen"), buttons.CHAT.data(request.id))])
     if details:
         rows.append([(env.t(language, "task.details_button"), buttons.DETAILS.data(request.id))])
     return ui.inline(rows)
@@ -224,6 +227,8 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
     elif request.latitude is not None:
         lines.append(t(language, "task.location_above"))
     phone = request.phone or t(language, "task.no_phone")
+    if request.phone and not request.share_phone:  # the citizen chose the masked chat only
+        phone = t(language, "relay.phone_hidden")
     lines.append(t(language, "task.phone", phone=phone))
     lines.append(t(language, "task.next_steps"))
     out.append(ui.message(chat_id, "\n".join(lines), task_buttons(env, request, language)))
@@ -237,6 +242,12 @@ def citizen_text(env: Env, request: Request, text: str) -> str:
         return text
     name = request.for_name or env.t(request.language, "neighbour.someone")
     return env.t(request.language, "neighbour.mark", name=name) + "\n" + text
+
+
+def citizen_chat_markup(env: Env, request: Request) -> dict[str, Any]:
+    """The big Message the volunteer button under the citizen's "claimed" notice."""
+    label = env.t(request.language, "relay.message_volunteer")
+    return ui.inline([[(label, buttons.CHAT.data(request.id))]])
 
 
 def request_line(env: Env, request: Request, language: str) -> str:
@@ -284,5 +295,8 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
     else:
         phone = draft.get("phone") or t(language, "intake.summary_no_phone")
         lines.append(t(language, "task.phone", phone=phone))
+        if draft.get("phone"):
+            shown = "shown" if draft.get("share_phone", True) else "hidden"
+            lines.append(t(language, f"relay.summary_phone_{shown}"))
     lines.append(t(language, "intake.summary_question"))
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """Letting go, once a day: handled updates, calls made or given up on, settled timers, and
-the phone, address and exact point of requests closed longer ago than `[retention]` says.
+the phone, address and exact point of requests closed longer ago than `[retention]` says,
+with what their citizen and claimer said in the masked chat (contact_days too).
 The requests, their timelines and every statistic stay; the file shrinks by incremental
 vacuum. Recorded like a report (kind `retention`), so a restart does it once a day.
 """
@@ -59,8 +60,8 @@ class Retention:
         async with env.db.single() as repo:
             await repo.retention.vacuum(VACUUM_PAGES)
         self._done_for = day
-        if updates or pruned.outbox or pruned.timers or pruned.contacts:
+        if updates or pruned.outbox or pruned.timers or pruned.contacts or pruned.messages:
             log.info("retention: %s updates, %s calls, %s timers removed; contact details of "
-                     "%s closed requests removed", updates, pruned.outbox, pruned.timers,
-                     pruned.contacts)
+                     "%s closed requests and %s masked chat messages removed", updates,
+                     pruned.outbox, pruned.timers, pruned.contacts, pruned.messages)
         return pruned

@@ -276,7 +276,8 @@ class PeopleRepo(Aggregate):
     async def everything_about(self, user_id: int) -> dict[str, Any]:
         """Every row that names a person: their profile, their volunteer record, the requests
         they filed, their sign-ups for activities, their honours, whether rankings hide their
-        name, the service records issued to them, the requests they joined (for /mydata)."""
+        name, the service records issued to them, the requests they joined, what they wrote
+        in masked chats (for /mydata)."""
         user = await self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
         volunteer = await self._one("SELECT * FROM volunteers WHERE user_id = ?", (user_id,))
         requests = await self._all(
@@ -296,6 +297,10 @@ class PeopleRepo(Aggregate):
             "SELECT r.ref, f.joined_at, f.rating, f.rated_at FROM request_followers f "
             "JOIN requests r ON r.id = f.request_id WHERE f.user_id = ? ORDER BY f.joined_at",
             (user_id,))
+        chats = await self._all(
+            "SELECT r.ref, m.kind, m.text, m.sent_at FROM thread_messages m "
+            "JOIN threads t ON t.id = m.thread_id JOIN requests r ON r.id = t.request_id "
+            "WHERE m.sender_id = ? ORDER BY m.id", (user_id,))
         return {"user": dict(user) if user else None,
                 "volunteer": dict(volunteer) if volunteer else None,
                 "requests": [dict(row) for row in requests],
@@ -303,7 +308,8 @@ class PeopleRepo(Aggregate):
                 "honours": [dict(row) for row in honours],
                 "ranking_name": dict(hidden) if hidden else None,
                 "service_records": [dict(row) for row in records],
-                "followed_requests": [dict(row) for row in followed]}
+                "followed_requests": [dict(row) for row in followed],
+                "chat_messages": [dict(row) for row in chats]}
 
     async def forget(self, user_id: int) -> int:
         """Remove what names a person (/forget): their requests keep their category, area,
@@ -324,5 +330,8 @@ class PeopleRepo(Aggregate):
         self._write("UPDATE volunteers SET name = '', phone = NULL WHERE user_id = ?",
                     (user_id,))
         self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
+        # What either side wrote in their masked chats may name them (migration 022).
+        self._write("DELETE FROM thread_messages WHERE thread_id IN (SELECT id FROM threads "
+                    "WHERE citizen_id = ? OR volunteer_id = ?)", (user_id, user_id))
         return cleared
 

@@ -378,6 +378,10 @@ class RequestsRepo(Aggregate):
             (chat_id, level, request_id),
         )
 
+    async def keep_phone_private(self, request_id: int) -> None:
+        """The citizen chose that the claimer sees no phone: they talk through the bot."""
+        self._write("UPDATE requests SET share_phone = 0 WHERE id = ?", (request_id,))
+
     async def set_area(self, request_id: int, area_id: str | None) -> None:
         """Record where a request is."""
         self._write(

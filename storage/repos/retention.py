@@ -1,5 +1,6 @@
 """What the database lets go of, and when: transport rows, settled timers, and the contact
-details of requests long closed (the requests themselves, and their statistics, stay)."""
+details and masked chats of requests long closed (the requests themselves, and their
+statistics, stay)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class Pruned:
     outbox: int
     timers: int
     contacts: int
+    messages: int = 0  # messages of masked chats (migration 022)
 
 
 class RetentionRepo(Aggregate):
@@ -25,15 +27,24 @@ class RetentionRepo(Aggregate):
                     contacts_before: float | None) -> Pruned:
         """Delete sent or failed calls and settled timers older than their limits, and
         remove the phone, address and exact point (and a neighbour's name and address) of
-        requests closed or cancelled before `contacts_before` (None: keep them). Handled
-        updates go by InboxRepo.prune_inbox."""
+        requests closed or cancelled before `contacts_before` (None: keep them), and the
+        messages of their masked chats, on the same clock (what was said there is as personal
+        as the phone). Handled updates go by InboxRepo.prune_inbox."""
         outbox = await self._rowcount(
             "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < ?",
             (outbox_before,))
         timers = await self._rowcount(
             "DELETE FROM timers WHERE outcome IS NOT NULL AND due_at < ?", (timers_before,))
-        contacts = 0
+        contacts = messages = 0
         if contacts_before is not None:
+            messages = await self._rowcount(
+                """
+                DELETE FROM thread_messages WHERE thread_id IN (
+                    SELECT t.id FROM threads t JOIN requests r ON r.id = t.request_id
+                    WHERE r.status IN (?, ?)
+                      AND COALESCE(r.closed_at, r.cancelled_at, r.updated_at) < ?)
+                """,
+                (CLOSED, CANCELLED, contacts_before))
             contacts = await self._rowcount(
                 """
                 UPDATE requests SET phone = NULL, address = NULL, latitude = NULL,
@@ -45,7 +56,7 @@ class RetentionRepo(Aggregate):
                        OR helper_phone IS NOT NULL)
                 """,
                 (CLOSED, CANCELLED, contacts_before))
-        return Pruned(outbox, timers, contacts)
+        return Pruned(outbox, timers, contacts, messages)
 
     async def vacuum(self, pages: int) -> None:
         """Give up to `pages` free pages back to the file system (outside a transaction)."""
