@@ -38,6 +38,11 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 ROOM_FIRST_PAUSE = 1.0
 ROOM_MAX_PAUSE = 5.0
 ROOM = "handling updates"  # who waits, as the log says it
+# What a handler reads of the message under a pressed button: where it is. Telegram sends the
+# whole message, keyboard and formatting included, and PTB would build an object for every
+# button and entity of it: two thirds of parsing a press (docs/decisions.md, "Per-update
+# cost"). `date` stays: 0 is how Telegram says the message is no longer accessible.
+PRESSED_MESSAGE_KEYS = ("message_id", "chat", "date", "message_thread_id", "is_topic_message")
 
 
 class Inbox:
@@ -121,7 +126,7 @@ class Inbox:
             refused: BaseException | None = None
             try:
                 raw = json.loads(payload) if isinstance(payload, str) else payload
-                update = Update.de_json(raw, self.app.bot)
+                update = Update.de_json(slim_press(raw), self.app.bot)
                 with handling_update(update_id) as handled:
                     await self.app.process_update(update)
                 marked = handled.marked  # the handler's own transaction marked it already
@@ -168,3 +173,16 @@ class Receiver(Protocol):
 
     def stop(self) -> None:
         """Stop after the update in hand; the rest stay stored for the next start."""
+
+
+def slim_press(raw: dict[str, Any]) -> dict[str, Any]:
+    """The update as the handlers read it: a button press's message cut down to where it is
+    (PRESSED_MESSAGE_KEYS); any other update as it came. The stored update is untouched."""
+    query = raw.get("callback_query")
+    if not isinstance(query, dict):
+        return raw
+    message = query.get("message")
+    if not isinstance(message, dict):
+        return raw
+    kept = {key: message[key] for key in PRESSED_MESSAGE_KEYS if key in message}
+    return {**raw, "callback_query": {**query, "message": kept}}
