@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot import buttons
 from bot.context import Answer, Said, Who
+from bot.delivery.transport import post_plain
 
 if TYPE_CHECKING:
     from bot.wiring import Services
@@ -90,8 +91,12 @@ async def answer(update: Update, result: Answer) -> None:
     """Answer the pressed button with the service's toast or alert."""
     query = update.callback_query
     assert query is not None
+    # Straight through the transport (as the sender's calls go), not PTB's Bot layer: every
+    # press makes this call, and its parameters are plain.
+    params = {"callback_query_id": query.id, "text": result.text or None,
+              "show_alert": True if result.alert else None, "url": result.url}
     try:
-        await query.answer(result.text or None, show_alert=result.alert, url=result.url)
+        await post_plain(query.get_bot(), "answerCallbackQuery", params)
     except BadRequest as exc:
         # The work is done and saved; a press replayed after a restart is simply too old
         # to answer, which must not turn into an error message.
