@@ -24,7 +24,8 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None
 
 # Each role's private menu holds its own commands and those of the roles below it.
 ROLES_ABOVE = {
-    Menu.CITIZEN: (Menu.CITIZEN, Menu.VOLUNTEER, Menu.AREA_ADMIN, Menu.CENTRE_ADMIN),
+    Menu.CITIZEN: (Menu.CITIZEN, Menu.VOLUNTEER, Menu.AREA_ADMIN, Menu.CENTRE_ADMIN,
+                   Menu.SUPERVISION),
     Menu.VOLUNTEER: (Menu.VOLUNTEER, Menu.AREA_ADMIN, Menu.CENTRE_ADMIN),
     Menu.AREA_ADMIN: (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN),
     Menu.CENTRE_ADMIN: (Menu.CENTRE_ADMIN,),
@@ -65,8 +66,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("team", volunteer.team, Menu.VOLUNTEER, private_only=True),
     Command("activities", activities.activities_command, Menu.VOLUNTEER, private_only=True),
     # Inspectors (the service checks): a visit to a point and the problems found there
-    Command("inspect", supervision.inspect, Menu.VOLUNTEER, private_only=True),
-    Command("due", supervision.due, Menu.VOLUNTEER, private_only=True),
+    Command("inspect", supervision.inspect, Menu.VOLUNTEER, private_only=True,
+            also=(Menu.SUPERVISION,)),
+    Command("due", supervision.due, Menu.VOLUNTEER, private_only=True,
+            also=(Menu.SUPERVISION,)),
     Command("record", activities.record, Menu.VOLUNTEER, private_only=True),
     Command("honours", activities.honours, Menu.VOLUNTEER, private_only=True),
     # In private, or posted in a group (at most once per 10 minutes there)
@@ -115,7 +118,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("inspector", supervision.inspector, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("patrol", supervision.patrol, Menu.CENTRE_ADMIN, also=(Menu.ADMIN_CHAT,)),
     # A problem's state and history: admins, its reporter and inspectors, the unit's people
-    Command("problem", supervision.problem, Menu.VOLUNTEER, also=(Menu.ADMIN_CHAT,)),
+    Command("problem", supervision.problem, Menu.VOLUNTEER,
+            also=(Menu.ADMIN_CHAT, Menu.SUPERVISION)),
     Command("reassign", supervision.reassign, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("redispatch", supervision.redispatch, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),
     Command("sstats", supervision.supervision_stats, Menu.AREA_ADMIN, also=(Menu.ADMIN_CHAT,)),

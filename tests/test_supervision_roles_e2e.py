@@ -8,12 +8,14 @@ The town uses the example area tree and the example registers (8 points, 5 units
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sandbox import SimUser
 from tests.conftest import Town
 from tests.flows import open_bot
 
@@ -125,6 +127,33 @@ async def test_a_unit_chat_is_bound_and_its_people_named(town: Town) -> None:
     await admin.send(f"/unitmember remove guangminglu-office {wang.id}")
     await admin.wait_for(text="Zhang no longer acts for")
     await wang.wait_for(text="You no longer act for")
+
+
+def menu_of(town: Town, person: SimUser) -> list[str]:
+    """The command names the sandbox holds for a person's private chat (no language)."""
+    key = json.dumps([{"chat_id": person.id, "type": "chat"}, ""], sort_keys=True)
+    return [c["command"] for c in town.sb.api.commands.get(key, [])]
+
+
+async def test_an_inspector_and_a_units_member_get_a_menu_of_their_own(town: Town) -> None:
+    """Zhang, no volunteer and no admin, gets /inspect, /due and /problem in his menu while he
+    is an inspector or acts for a unit, and the plain citizen's menu back after."""
+    admin, zhang = town.admin, town.vol2
+    await open_bot(admin, zhang)
+    assert menu_of(town, zhang) == []
+    await admin.send(f"/inspector add {zhang.id} G1")
+    await zhang.wait_for(text="inspector")
+    await town.sb.wait_until(lambda: "inspect" in menu_of(town, zhang))
+    assert {"inspect", "due", "problem", "new", "my"} <= set(menu_of(town, zhang))
+    assert "publish" not in menu_of(town, zhang)  # a volunteer's, not an inspector's
+    await admin.send(f"/unitmember add guangminglu-office {zhang.id}")
+    await zhang.wait_for(text="You now act for")
+    await admin.send(f"/inspector remove {zhang.id}")
+    await zhang.wait_for(text="no longer")
+    assert "problem" in menu_of(town, zhang)  # he still acts for the unit
+    await admin.send(f"/unitmember remove guangminglu-office {zhang.id}")
+    await zhang.wait_for(text="You no longer act for")
+    await town.sb.wait_until(lambda: menu_of(town, zhang) == [])
 
 
 async def test_an_area_admin_manages_the_units_of_their_area_only(town: Town) -> None:

@@ -2,7 +2,8 @@
 
 Everyone in private sees the citizen's commands (the default for private chats). An approved
 volunteer, an area admin and a centre admin each get their own menu, set for their private chat
-in their language; group admins see the group commands; the admin chat sees the admin's."""
+in their language, and so does an inspector or a unit's member who is none of these; group
+admins see the group commands; the admin chat sees the admin's."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class Menu(StrEnum):
     VOLUNTEER = "volunteer"  # an approved volunteer's private chat
     AREA_ADMIN = "area_admin"  # an area admin's private chat
     CENTRE_ADMIN = "centre_admin"  # a centre admin's private chat
+    # An inspector's or a responsible unit's member's private chat, when they are neither an
+    # approved volunteer nor an admin (whose menus hold these commands already)
+    SUPERVISION = "supervision"
     GROUP_ADMIN = "group_admin"  # the administrators of any group
     ADMIN_CHAT = "admin_chat"  # the admin chat
 
@@ -71,6 +75,9 @@ class CommandMenus:
             names = self.menus[Menu.CENTRE_ADMIN if role.centre else Menu.AREA_ADMIN]
         elif volunteer is not None and volunteer.status == "approved":
             names = self.menus[Menu.VOLUNTEER]
+        elif (await repo.supervision.inspector_group(user_id) is not None
+              or await repo.supervision.units_of(user_id)):
+            names = self.menus[Menu.SUPERVISION]
         else:
             names = ()
         scope = {"type": "chat", "chat_id": user_id}

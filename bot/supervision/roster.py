@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from bot import ui
 from bot.context import Env
+from bot.people.menus import CommandMenus
 from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
@@ -33,10 +34,11 @@ GROUP_NAME = re.compile(r"^\S{1,20}$")
 class SupervisionRoster:
     """Inspectors, patrol points, unit chats and unit members."""
 
-    def __init__(self, env: Env, loop: RequestLoop, roles: Roles) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, roles: Roles, menus: CommandMenus) -> None:
         self.env = env
         self.loop = loop
         self.roles = roles
+        self.menus = menus  # an inspector's or unit member's commands change with the role
         # Called once a unit's chat is bound, so what waited for it goes there
         # (Dispatch.unit_bound; set by bot/wiring.py, as dispatch.py sits beside this module).
         self.unit_bound: Callable[[Unit, str], Awaitable[None]] | None = None
@@ -79,6 +81,7 @@ class SupervisionRoster:
             unit.send(ui.message(chat_id, unit.t("supervision.inspector_removed",
                                                  name=person.first_name)))
             unit.send(ui.message(person.user_id, self.env.t(lang, "supervision.you_no_longer")))
+            unit.send(await self.menus.for_user(repo, person.user_id))
             return
         name = args[2]
         if not GROUP_NAME.match(name):
@@ -102,6 +105,7 @@ class SupervisionRoster:
         unit.send(ui.message(chat_id, "\n".join(lines)))
         unit.send(ui.message(person.user_id, self.env.t(
             lang, "supervision.you_are_inspector", group=await self._group_name(unit, group_id))))
+        unit.send(await self.menus.for_user(repo, person.user_id))
 
     async def _group_name(self, unit: ActorUnit, group_id: int) -> str:
         return dict(await unit.repo.supervision.groups()).get(group_id, str(group_id))
@@ -258,6 +262,7 @@ class SupervisionRoster:
                                                  name=person.first_name, unit=name)))
             unit.send(ui.message(person.user_id, self.env.t(
                 lang, "supervision.you_act_for", unit=responsible.name(lang))))
+            unit.send(await self.menus.for_user(repo, person.user_id))
             return
         if not await repo.supervision.remove_member(responsible.id, person.user_id,
                                                     unit.user_id, now):
@@ -268,6 +273,7 @@ class SupervisionRoster:
                                              name=person.first_name, unit=name)))
         unit.send(ui.message(person.user_id, self.env.t(
             lang, "supervision.you_no_longer_act", unit=responsible.name(lang))))
+        unit.send(await self.menus.for_user(repo, person.user_id))
 
     async def list_units(self, unit: ActorUnit, chat_id: int) -> None:
         """/units: each unit (an area admin: of their areas) with its chat, its people and how
