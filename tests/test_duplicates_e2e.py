@@ -330,3 +330,58 @@ async def test_the_check_can_be_turned_off_by_reload(town: Town) -> None:
     done = await town.admin.wait_for(text="Reloaded")
     assert "restart" not in (done.text or "")
     assert CONTACT in ((await form_to_location(bob, NEAR)).text or "")
+
+
+async def test_a_follower_of_a_neighbours_request_hears_the_helpers_confirmation(
+    town: Town,
+) -> None:
+    """Li files for 王阿姨 at a map point; Bob, 80 m away, joins it. Zhang claims it and is
+    done; Li records the neighbour's word (by phone). Bob hears it closed and may rate it, as
+    he would after a citizen's own Yes."""
+    from tests.test_neighbour_e2e import approve
+
+    li, zhang = town.vol1, town.vol2
+    bob = neighbour(town, "Bob", "+8613800000011")
+    await open_bot(li, zhang)
+    await approve(town, li)
+    await li.send("/forneighbour")
+    await li.wait_for(text="What kind of help")
+    await li.press(ELDERLY)
+    await li.wait_for(text="describe the problem")
+    await li.send("The stairwell light outside her door is broken.")
+    await li.wait_for(text="Where is it")
+    await li.tap("📍 Share my location", latitude=HERE[0], longitude=HERE[1])
+    await li.wait_for(text="neighbour's name")
+    await li.send("王阿姨")
+    await li.wait_for(text="neighbour's phone number?")
+    await li.send("0632-7654321")
+    await li.wait_for(text="neighbour's address")
+    await li.send("Room 301, 8 Heping Street")
+    await li.wait_for(text="also have your number")
+    await li.tap("No, only my neighbour's")
+    await li.wait_for(text="Is everything correct?")
+    await li.press("✅ Confirm and send")
+    receipt = await li.wait_for(text="Reference number")
+    match = REF.search(receipt.text or "")
+    assert match
+    ref = match.group(0)
+
+    await form_to_location(bob, NEAR)
+    await bob.press(JOIN, message=await bob.wait_for(text=PROMPT))
+    await bob.wait_for(text="You now follow request")
+    card = await card_of(town.volunteers, ref)
+    assert ref in await claim(zhang, town.volunteers, card)
+    await bob.wait_for(text="a volunteer has taken it")
+    await zhang.press("✅ Done", message=await zhang.wait_for(text="0632-7654321"))
+    await zhang.wait_for(text="Write a short note")
+    await zhang.press("Skip")
+    await bob.wait_for(text="says it is done")
+    question = await li.wait_for(text="Please ask your neighbour")
+    await li.press("📞 Resolved: confirmed by phone", message=question)
+    await li.wait_for(text="How many stars does your neighbour give")
+    assert (await request(town, ref)).status == "closed"
+    closed = await bob.wait_for(text="is closed. How would you rate")
+    assert ref in (closed.text or "")
+    await bob.press("⭐⭐⭐⭐", message=closed)
+    await bob.wait_for(text="4 star(s)")
+    assert await follower_rating(town, ref, bob.id) == 4

@@ -566,6 +566,7 @@ class RequestLoop:
         assert closed is not None
         unit.send(await self.card_updates(repo, closed))
         unit.send(self.stars_question(closed, lang))
+        unit.send(await self.follower_news(repo, closed, "closed"))
         return Answer(t(lang, f"neighbour.confirmed_{via}"))
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
