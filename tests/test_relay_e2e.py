@@ -481,3 +481,41 @@ async def test_at_night_a_relayed_message_arrives_without_a_sound(town: Town) ->
             if method == "sendMessage" and params.get("chat_id") == town.citizen.id
             and " note." in str(params.get("text"))]
     assert [params.get("disable_notification", False) for params in sent] == [False, True]
+
+
+def _words(text: str) -> str:
+    """A text without its whitespace (Telegram trims each message's ends)."""
+    return "".join(text.split())
+
+
+async def test_a_message_as_long_as_telegram_allows_arrives_whole(town: Town) -> None:
+    """Alice writes the longest text Telegram lets her send (4,096 characters, with signs
+    that HTML escapes) and then a photo with the longest caption (1,024): Li receives every
+    word of both under the header, nothing cut off and nothing refused by Telegram."""
+    taken = await claimed(town, town.citizen, town.vol1)
+    ref = taken.ref
+    await open_chat(town.citizen, TO_VOLUNTEER, taken.notice)
+    header = f"💬 From the citizen (request {ref})"
+
+    filler = "Room 3 & 4 <east> 老楼梯灯坏了 "
+    long_text = (filler * 400)[:4096 - len(" THE END")] + " THE END"
+    assert len(long_text) == 4096
+    before = len(town.vol1.private.bot_messages())
+    await town.citizen.send(long_text)
+    await town.citizen.wait_for(text="✓ Sent to the volunteer.")
+    await town.vol1.wait_for(text="THE END")
+    got = [m for m in town.vol1.private.bot_messages()[before:] if header in (m.text or "")]
+    assert got and all(m.buttons == ["↩️ Reply", "🔚 End chat", "🚩 Report"] for m in got)
+    received = "".join((m.text or "").split(header, 1)[1] for m in got)
+    assert _words(received) == _words(long_text)
+
+    caption = (filler * 60)[:1024 - len(" CAPTION END")] + " CAPTION END"
+    assert len(caption) == 1024
+    before = len(town.vol1.private.bot_messages())
+    photo = await town.citizen.send_photo(caption=caption)
+    await town.vol1.wait_for(text="CAPTION END")
+    got = [m for m in town.vol1.private.bot_messages()[before:] if header in (m.text or "")]
+    assert got[0].kind == "photo" and got[0].file_ids[-1] == photo.file_ids[-1]
+    received = "".join((m.text or "").split(header, 1)[1] for m in got)
+    assert _words(received) == _words(caption)
+    assert town.sb.count_429 == 0

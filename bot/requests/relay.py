@@ -117,18 +117,25 @@ class Relay:
         olang = await self._language(unit, other, request)
         header = self.env.t(olang, f"relay.from_{side}", ref=request.ref)
         markup = self._controls(olang, thread.id, reply=True)
-        if said.kind == "text":
-            relayed = ui.message(other, f"{header}\n{html.escape(said.text, quote=False)}",
-                                 markup)
-        else:  # copied, not forwarded: Telegram shows no sender and no forward header
-            caption = header + (f"\n{html.escape(said.text, quote=False)}" if said.text else "")
-            relayed = ui.copy(other, me, said.message_id, caption, markup)
+        # The header takes room Telegram's limits (4,096 for a text, 1,024 for a caption)
+        # left to the sender: what does not fit follows in texts of its own, never cut off.
+        text_room = ui.TEXT_MAX - ui.units(header) - 1
+        rest = said.text
+        relayed: list[Outgoing] = []
+        if said.kind != "text":  # copied, not forwarded: no sender, no forward header
+            first, rest = _split(said.text, ui.CAPTION_MAX - ui.units(header) - 1)
+            caption = header + (f"\n{_escape(first)}" if first else "")
+            relayed.append(ui.copy(other, me, said.message_id, caption, markup))
+        while rest:
+            part, rest = _split(rest, text_room)
+            relayed.append(ui.message(other, f"{header}\n{_escape(part)}", markup))
         if self.quiet_until(now) is not None:
             # Passed on at once (the other side may be awake and waiting), but at night
             # without a sound: an elderly citizen is not woken by a volunteer's late note.
-            relayed.payload["disable_notification"] = True
+            for message in relayed:
+                message.payload["disable_notification"] = True
         repo.threads.add_message(thread.id, me, said.kind, said.text, said.file_id, now)
-        out = [relayed]
+        out = relayed
         # One acknowledgement per album: its photos arrive as messages of their own.
         album = said.media_group_id
         if album is None or dialog is None or dialog.data.get("album") != album:
@@ -312,3 +319,23 @@ def _live(thread: Thread, request: Request) -> bool:
     return (thread.ended_at is None and request.status in LIVE_STATUSES
             and request.volunteer_id == thread.volunteer_id
             and request.claimed_at == thread.claimed_at)
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _split(text: str, room: int) -> tuple[str, str]:
+    """The longest head of `text` whose escaped HTML fits `room` UTF-16 units (cut after a
+    space or a line break near the end, if there is one), and the rest."""
+    if ui.units(_escape(text)) <= room:
+        return text, ""
+    used, end = 0, 0
+    for end, char in enumerate(text):  # noqa: B007 - `end` is read after the loop
+        used += ui.units(_escape(char))
+        if used > room:
+            break
+    space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+    if space > end - 200 and space > 0:  # a word is not cut in two, when words there are
+        end = space + 1
+    return text[:end], text[end:]
