@@ -320,3 +320,41 @@ async def test_in_chinese_every_word_is_chinese(town: Town) -> None:
     await helper.press("✅ 确认提交")
     receipt = await helper.wait_for(text="编号")
     assert "为 李大爷 报的事" in (receipt.text or "")
+
+
+async def test_an_admins_assign_tells_the_helper_the_volunteer_contacts_the_neighbour(
+    town: Town,
+) -> None:
+    """The admin gives Li's request for 王阿姨 to Zhang, then to Wang: each time Li is told the
+    volunteer will contact her neighbour, as a claim tells him, never that they may call him
+    (he did not give his number; the volunteer has hers)."""
+    li, zhang = town.vol1, town.vol2
+    wang = town.sb.add_user("Wang", language_code="en", username="wang_helps")
+    town.volunteers.add_member(wang)
+    await open_bot(li, zhang, wang)
+    await approve(town, li)
+    await up_to_the_neighbour(li)
+    await li.send(NAME)
+    await li.wait_for(text="neighbour's phone number?")
+    await li.send(PHONE)
+    await li.wait_for(text="neighbour's address")
+    await li.send(ADDRESS)
+    await li.wait_for(text="also have your number")
+    await li.tap("No, only my neighbour's")
+    await li.wait_for(text="Is everything correct?")
+    await li.press("✅ Confirm and send")
+    match = REF.search((await li.wait_for(text="Reference number")).text or "")
+    assert match
+    ref = match.group(0)
+
+    before = len(li.private.bot_messages())
+    await town.admin.send(f"/assign {ref} {zhang.id}", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"{ref} is assigned to Zhang")
+    told = await li.wait_for(text=ref, predicate=lambda m: "volunteer" in (m.text or ""))
+    assert "contact your neighbour" in (told.text or "") and MARK in (told.text or "")
+    await town.admin.send(f"/assign {ref} @wang_helps", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"{ref} is assigned to Wang")
+    await wang.wait_for(text=ref, predicate=lambda m: PHONE in (m.text or ""))
+    passed = await li.wait_for(text="another volunteer")
+    assert "your neighbour" in (passed.text or "") and MARK in (passed.text or "")
+    assert not any("call you" in (m.text or "") for m in li.private.bot_messages()[before:])

@@ -171,6 +171,9 @@ class Casework:
             citizen_key = "casework.citizen_reassigned"
         else:
             citizen_key = "citizen.claimed"
+        if request.on_behalf:  # a neighbour's: the volunteer calls her, not the helper
+            citizen_key = ("neighbour.reassigned" if previous is not None
+                           else "neighbour.claimed")
         out.append(ui.message(request.citizen_id, render.citizen_text(
             env, request, t(request.language, citizen_key, ref=request.ref)),
             render.citizen_chat_markup(env, request)))  # a fresh thread
