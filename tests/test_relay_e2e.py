@@ -519,3 +519,31 @@ async def test_a_message_as_long_as_telegram_allows_arrives_whole(town: Town) ->
     received = "".join((m.text or "").split(header, 1)[1] for m in got)
     assert _words(received) == _words(caption)
     assert town.sb.count_429 == 0
+
+
+async def test_an_admin_reads_a_reported_message_as_long_as_telegram_allows_whole(
+    town: Town,
+) -> None:
+    """Li sends Alice the longest text Telegram allows, full of signs HTML escapes; she
+    reports the chat. The admin's /thread shows every word of it (no cut inside an escaped
+    sign, which Telegram would refuse, and nothing cut off)."""
+    taken = await claimed(town, town.citizen, town.vol1)
+    ref = taken.ref
+    await open_chat(town.vol1, TO_CITIZEN, taken.details)
+    rant = ("R&D <b> & 5 > 3 && 楼道 " * 300)[:4096 - len(" LAST WORD")] + " LAST WORD"
+    assert len(rant) == 4096
+    await town.vol1.send(rant)
+    rude = await town.citizen.wait_for(text="LAST WORD")
+    await (await town.citizen.press("🚩 Report", message=rude)).answer()
+    confirm = await town.citizen.wait_for(text="Report the chat on request")
+    await (await town.citizen.press("Yes, report it", message=confirm)).answer()
+    await town.citizen.wait_for(text="is reported, and has ended")
+
+    await open_bot(town.admin)
+    before = len(town.admin.private.bot_messages())
+    await town.admin.send(f"/thread {ref}")
+    await town.admin.wait_for(text=f"Reported chat of request {ref}")
+    await town.admin.wait_for(text="LAST WORD")
+    shown = "".join(m.text or "" for m in town.admin.private.bot_messages()[before:])
+    assert "".join(rant.split()) in "".join(shown.split())
+    assert town.sb.count_429 == 0

@@ -33,6 +33,7 @@ RELAYED = ("text", "photo", "voice")
 # ask the volunteer about it before answering "Is it resolved?".
 LIVE_STATUSES = (CLAIMED, DONE)
 MEDIA_SHOWN = 20  # photos and voice messages /thread sends at most, per thread
+TRANSCRIPT_ROOM = 3000  # of a message's text on one line of /thread (ui.chunks: 3,800 a part)
 _REF = re.compile(r"^\d{4}-\d{6,9}$")
 
 
@@ -300,9 +301,15 @@ class Relay:
         for number, message in enumerate(messages, 1):
             when = render.local_time(env, message.sent_at)
             kind = "" if message.kind == "text" else t(f"relay.thread_{message.kind}", n=number)
+            # A message as long as Telegram allows does not fit one line of a transcript
+            # part: the rest follows on lines of its own, so the admin reads all of it.
+            first, rest = _split(message.text, TRANSCRIPT_ROOM)
             lines.append(t("relay.thread_line", n=number, time=when,
                            side=side(message.sender_id),
-                           text=" ".join(filter(None, (kind, message.text)))))
+                           text=" ".join(filter(None, (kind, first)))))
+            while rest:
+                part, rest = _split(rest, TRANSCRIPT_ROOM)
+                lines.append(_escape(part))
             if message.file_id and len(media) < MEDIA_SHOWN:
                 caption = t("relay.thread_caption", n=number, side=side(message.sender_id),
                             time=when)
