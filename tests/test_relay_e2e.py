@@ -547,3 +547,43 @@ async def test_an_admin_reads_a_reported_message_as_long_as_telegram_allows_whol
     shown = "".join(m.text or "" for m in town.admin.private.bot_messages()[before:])
     assert "".join(rant.split()) in "".join(shown.split())
     assert town.sb.count_429 == 0
+
+
+async def test_a_citizen_who_keeps_the_phone_private_is_not_promised_a_call(
+    town: Town,
+) -> None:
+    """Alice keeps her phone from the volunteer. When Li claims her request, and when the
+    admin passes it to Zhang, she is told the volunteer will write to her here (with the
+    Message button), never "They may call you soon": nobody has her number."""
+    citizen = town.citizen
+    await citizen.send("/start")
+    await citizen.wait_for(text="Choose below")
+    await open_form(citizen)
+    await citizen.press("Help for the elderly")
+    await citizen.wait_for(text="describe the problem")
+    await citizen.send("The light in the stairwell is broken.")
+    await citizen.wait_for(text="Where is it")
+    await citizen.send("12 Jianshe Road, building 3")
+    await citizen.wait_for(text="How can the volunteer reach you")
+    await citizen.tap("📞 Share my phone number")
+    summary = await citizen.wait_for(text="Is everything correct?")
+    await citizen.press("🔒 Don't show my phone to the volunteer", message=summary)
+    summary = await citizen.wait_for(text="Is everything correct?")
+    await citizen.press("✅ Confirm and send", message=summary)
+    match = REF.search((await citizen.wait_for(text="Reference number")).text or "")
+    assert match
+    ref = match.group(0)
+
+    await open_bot(town.vol1, town.vol2)
+    before = len(citizen.private.bot_messages())
+    card = await card_of(town.volunteers, ref)
+    assert ref in await claim(town.vol1, town.volunteers, card)
+    notice = await citizen.wait_for(text=CLAIMED)
+    assert notice.buttons == [TO_VOLUNTEER]
+    assert "Message the volunteer" in (notice.text or "")
+    await town.admin.send(f"/assign {ref} {town.vol2.id}", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"{ref} is assigned to Zhang")
+    passed = await citizen.wait_for(text="another volunteer")
+    assert passed.buttons == [TO_VOLUNTEER]
+    assert "Message the volunteer" in (passed.text or "")
+    assert not any("call you" in (m.text or "") for m in citizen.private.bot_messages()[before:])

@@ -168,12 +168,7 @@ class Casework:
             plang = await self.loop.language_of(repo, previous)
             out.append(ui.message(previous, t(plang, "casework.reassigned_volunteer",
                                               ref=request.ref)))
-            citizen_key = "casework.citizen_reassigned"
-        else:
-            citizen_key = "citizen.claimed"
-        if request.on_behalf:  # a neighbour's: the volunteer calls her, not the helper
-            citizen_key = ("neighbour.reassigned" if previous is not None
-                           else "neighbour.claimed")
+        citizen_key = render.claimed_key(request, reassigned=previous is not None)
         out.append(ui.message(request.citizen_id, render.citizen_text(
             env, request, t(request.language, citizen_key, ref=request.ref)),
             render.citizen_chat_markup(env, request)))  # a fresh thread

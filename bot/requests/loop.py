@@ -301,8 +301,8 @@ class RequestLoop:
         await repo.timers.schedule("volunteer_due", now + due_after, now, request_id=request_id)
         out = await self.card_updates(repo, request, cards)
         out += render.task_details(env, request, who.user_id, lang)
-        # A neighbour's: the claimer calls her, not the helper.
-        told = "neighbour.claimed" if request.on_behalf else "citizen.claimed"
+        # A neighbour's: the claimer calls her, not the helper; a kept phone: nobody calls.
+        told = render.claimed_key(request)
         out.append(ui.message(request.citizen_id, render.citizen_text(
             env, request, t(request.language, told, ref=request.ref)),
             render.citizen_chat_markup(env, request)))
