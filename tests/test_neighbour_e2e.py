@@ -9,7 +9,7 @@ import csv
 import io
 from typing import Any
 
-from sandbox import SimUser
+from sandbox import SimMessage, SimUser
 from storage import Request
 from tests.conftest import Town
 from tests.flows import REF, card_of, claim, eventually, open_bot
@@ -358,3 +358,56 @@ async def test_an_admins_assign_tells_the_helper_the_volunteer_contacts_the_neig
     passed = await li.wait_for(text="another volunteer")
     assert "your neighbour" in (passed.text or "") and MARK in (passed.text or "")
     assert not any("call you" in (m.text or "") for m in li.private.bot_messages()[before:])
+
+
+async def test_a_reopened_neighbours_request_forgets_how_it_was_confirmed(town: Town) -> None:
+    """Li records 王阿姨's word by phone; the admin reopens the request (she rang the station:
+    it is broken again). Zhang is done a second time, nobody answers, and it closes on the
+    clock: /stats and the request count it closed without confirmation, not by phone."""
+    li, zhang = town.vol1, town.vol2
+    await open_bot(li, zhang)
+    await approve(town, li)
+    await up_to_the_neighbour(li)
+    await li.send(NAME)
+    await li.wait_for(text="neighbour's phone number?")
+    await li.send(PHONE)
+    await li.wait_for(text="neighbour's address")
+    await li.send(ADDRESS)
+    await li.wait_for(text="also have your number")
+    await li.tap("No, only my neighbour's")
+    await li.wait_for(text="Is everything correct?")
+    await li.press("✅ Confirm and send")
+    match = REF.search((await li.wait_for(text="Reference number")).text or "")
+    assert match
+    ref = match.group(0)
+
+    async def done_by_zhang() -> SimMessage:
+        card = await card_of(town.volunteers, ref)
+        assert ref in await claim(zhang, town.volunteers, card)
+        details = await zhang.wait_for(text=ref, predicate=lambda m: "✅ Done" in m.buttons)
+        await zhang.press("✅ Done", message=details)
+        await zhang.wait_for(text="Write a short note")
+        await zhang.press("Skip")
+        return await li.wait_for(text="Please ask your neighbour")
+
+    question = await done_by_zhang()
+    await li.press("📞 Resolved: confirmed by phone", message=question)
+    await li.wait_for(text="How many stars does your neighbour give")
+    assert (await stored(town, ref)).confirmed_via == "phone"
+
+    await town.admin.send(f"/reopen {ref} broken again, she rang the station",
+                          chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"{ref} is reopened")
+    reopened = await stored(town, ref)
+    assert (reopened.status, reopened.closed_how, reopened.confirmed_via) == (
+        "dispatched", None, None)
+    await done_by_zhang()
+    await town.tick(hours=72, minutes=2)
+    await li.wait_for(text="closed because we did not hear back")
+    request = await stored(town, ref)
+    assert (request.status, request.closed_how, request.confirmed_via) == (
+        "closed", "unconfirmed", None)
+    await town.admin.send("/stats", chat=town.admin_chat)
+    stats = await town.admin_chat.wait_for(text="Statistics")
+    assert ("Filed for neighbours: 1 (confirmed by phone: 0, in person: 0; closed without "
+            "confirmation: 1)") in (stats.text or "")

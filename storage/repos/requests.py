@@ -439,6 +439,7 @@ class RequestsRepo(Aggregate):
                                 claimed_at = NULL, done_at = NULL, done_note = NULL,
                                 done_photo = NULL, closed_how = NULL, cancelled_by = NULL,
                                 closed_at = NULL, rating = NULL, comment = NULL, extended = 0,
+                                confirmed_via = NULL,
                                 reopen_count = reopen_count + 1, escalation_level = 0,
                                 overdue_since = NULL, updated_at = ?
             WHERE id = ? AND status IN (?, ?, ?)
