@@ -385,3 +385,41 @@ async def test_a_follower_of_a_neighbours_request_hears_the_helpers_confirmation
     await bob.press("⭐⭐⭐⭐", message=closed)
     await bob.wait_for(text="4 star(s)")
     assert await follower_rating(town, ref, bob.id) == 4
+
+
+async def test_a_follower_rates_again_a_request_an_admin_reopened(town: Town) -> None:
+    """Bob joined Alice's request and gave two stars when it closed; the admin reopens it
+    (the problem came back) and it closes again. Bob, asked again for his stars, can give
+    them: the round he rated is undone, as Alice's rating is."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    await open_bot(town.vol1)
+    ref = await file_at(town.citizen, HERE)
+    await form_to_location(bob, NEAR)
+    await bob.press(JOIN, message=await bob.wait_for(text=PROMPT))
+    await bob.wait_for(text="You now follow request")
+
+    async def round_closed() -> SimMessage:
+        card = await card_of(town.volunteers, ref)
+        assert ref in await claim(town.vol1, town.volunteers, card)
+        task = await town.vol1.wait_for(text=ref, predicate=lambda m: "✅ Done" in m.buttons)
+        await town.vol1.press("✅ Done", message=task)
+        await town.vol1.wait_for(text="Write a short note")
+        await town.vol1.press("Skip")
+        question = await town.citizen.wait_for(text="resolved?")
+        await town.citizen.press("👍 Yes, resolved", message=question)
+        await town.citizen.wait_for(text="How would you rate")
+        return await bob.wait_for(text="is closed. How would you rate")
+
+    first = await round_closed()
+    await bob.press("⭐⭐", message=first)
+    await bob.wait_for(text="2 star(s)")
+    await town.admin.send(f"/reopen {ref} it is dark again", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"{ref} is reopened")
+    await bob.wait_for(text="is waiting for a volunteer again")
+    assert await follower_rating(town, ref, bob.id) is None
+
+    second = await round_closed()
+    press = await bob.press("⭐⭐⭐⭐⭐", message=second)
+    assert "5 star" in ((await press.answer()).text or "")
+    await bob.wait_for(text="5 star(s)")
+    assert await follower_rating(town, ref, bob.id) == 5

@@ -432,8 +432,9 @@ class RequestsRepo(Aggregate):
 
     async def reopen_by_admin(self, request_id: int, now: float) -> bool:
         """Put a done, closed or cancelled request back to dispatch as if new: no volunteer,
-        no closure, no rating (the timeline keeps what was)."""
-        return await self._changed(
+        no closure, no rating, nor the ratings of neighbours who joined it (the timeline
+        keeps what was): they are asked again when it closes again."""
+        reopened = await self._changed(
             """
             UPDATE requests SET status = ?, volunteer_id = NULL, volunteer_name = NULL,
                                 claimed_at = NULL, done_at = NULL, done_note = NULL,
@@ -446,6 +447,10 @@ class RequestsRepo(Aggregate):
             """,
             (DISPATCHED, now, request_id, DONE, CLOSED, CANCELLED),
         )
+        if reopened:
+            self._write("UPDATE request_followers SET rating = NULL, rated_at = NULL "
+                        "WHERE request_id = ? AND rating IS NOT NULL", (request_id,))
+        return reopened
 
     async def move(self, request_id: int, category: str, area_id: str | None,
                    now: float) -> bool:
