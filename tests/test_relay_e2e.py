@@ -468,6 +468,28 @@ async def test_mydata_shows_and_forget_deletes_what_one_wrote_in_a_chat(town: To
     assert await chat_messages(town) == 0
 
 
+async def test_the_one_reported_cannot_wipe_the_chat_with_forget(town: Town) -> None:
+    """Alice reports Li's rude message; Li's /forget then keeps the reported chat for the
+    admin to read (the retention pass takes it later, with the request's contact details)."""
+    taken = await claimed(town, town.citizen, town.vol1)
+    await open_chat(town.vol1, TO_CITIZEN, taken.details)
+    await town.vol1.send("You are a nuisance, lady.")
+    rude = await town.citizen.wait_for(text="You are a nuisance")
+    await (await town.citizen.press("🚩 Report", message=rude)).answer()
+    confirm = await town.citizen.wait_for(text="Report the chat on request")
+    await (await town.citizen.press("Yes, report it", message=confirm)).answer()
+    await town.citizen.wait_for(text="is reported, and has ended")
+    await town.vol1.send("/forget")
+    ask = await town.vol1.wait_for(text="Delete your data?")
+    await town.vol1.press("🗑 Yes, delete", message=ask)
+    await town.vol1.wait_for(text="your data is deleted")
+    assert await chat_messages(town) == 1
+    await open_bot(town.admin)
+    await town.admin.send(f"/thread {taken.ref}")
+    transcript = await town.admin.wait_for(text=f"Reported chat of request {taken.ref}")
+    assert "You are a nuisance, lady." in (transcript.text or "")
+
+
 async def test_at_night_a_relayed_message_arrives_without_a_sound(town: Town) -> None:
     """In quiet hours (22:00-08:00) Li's note still reaches Alice at once, but silently."""
     taken = await claimed(town, town.citizen, town.vol1)

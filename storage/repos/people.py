@@ -330,8 +330,11 @@ class PeopleRepo(Aggregate):
         self._write("UPDATE volunteers SET name = '', phone = NULL WHERE user_id = ?",
                     (user_id,))
         self._write("DELETE FROM dialogs WHERE user_id = ?", (user_id,))
-        # What either side wrote in their masked chats may name them (migration 022).
+        # What either side wrote in their masked chats may name them (migration 022). A
+        # reported chat stays until the retention pass takes it with the request's contact
+        # details: the one reported must not wipe what an admin was asked to read.
         self._write("DELETE FROM thread_messages WHERE thread_id IN (SELECT id FROM threads "
-                    "WHERE citizen_id = ? OR volunteer_id = ?)", (user_id, user_id))
+                    "WHERE (citizen_id = ? OR volunteer_id = ?) AND reported_at IS NULL)",
+                    (user_id, user_id))
         return cleared
 
