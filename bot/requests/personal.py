@@ -21,7 +21,7 @@ from storage import Outgoing
 
 # The privacy notice's version: a person agrees to one before their first request, and again
 # when it says something new (raise this when the notice's meaning changes).
-NOTICE_VERSION = 1
+NOTICE_VERSION = 2  # 2: the phone as a choice, the duplicate check, the masked chat
 
 
 def privacy_notice(env: Env, lang: str, chat_id: int) -> Outgoing:
