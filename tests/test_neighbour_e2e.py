@@ -82,6 +82,24 @@ async def the_rest_of_the_form(helper: SimUser) -> str:
     return match.group(0)
 
 
+async def filed_for_neighbour(helper: SimUser) -> str:
+    """The whole form for 王阿姨, answered plainly, the helper's own number kept; returns the
+    reference."""
+    await up_to_the_neighbour(helper)
+    await helper.send(NAME)
+    await helper.wait_for(text="neighbour's phone number?")
+    await helper.send(PHONE)
+    await helper.wait_for(text="neighbour's address")
+    await helper.send(ADDRESS)
+    await helper.wait_for(text="also have your number")
+    await helper.tap("No, only my neighbour's")
+    await helper.wait_for(text="Is everything correct?")
+    await helper.press("✅ Confirm and send")
+    match = REF.search((await helper.wait_for(text="Reference number")).text or "")
+    assert match
+    return match.group(0)
+
+
 async def test_a_volunteer_reports_for_a_neighbour_and_records_her_confirmation(
     town: Town,
 ) -> None:
@@ -333,19 +351,7 @@ async def test_an_admins_assign_tells_the_helper_the_volunteer_contacts_the_neig
     town.volunteers.add_member(wang)
     await open_bot(li, zhang, wang)
     await approve(town, li)
-    await up_to_the_neighbour(li)
-    await li.send(NAME)
-    await li.wait_for(text="neighbour's phone number?")
-    await li.send(PHONE)
-    await li.wait_for(text="neighbour's address")
-    await li.send(ADDRESS)
-    await li.wait_for(text="also have your number")
-    await li.tap("No, only my neighbour's")
-    await li.wait_for(text="Is everything correct?")
-    await li.press("✅ Confirm and send")
-    match = REF.search((await li.wait_for(text="Reference number")).text or "")
-    assert match
-    ref = match.group(0)
+    ref = await filed_for_neighbour(li)
 
     before = len(li.private.bot_messages())
     await town.admin.send(f"/assign {ref} {zhang.id}", chat=town.admin_chat)
@@ -367,19 +373,7 @@ async def test_a_reopened_neighbours_request_forgets_how_it_was_confirmed(town: 
     li, zhang = town.vol1, town.vol2
     await open_bot(li, zhang)
     await approve(town, li)
-    await up_to_the_neighbour(li)
-    await li.send(NAME)
-    await li.wait_for(text="neighbour's phone number?")
-    await li.send(PHONE)
-    await li.wait_for(text="neighbour's address")
-    await li.send(ADDRESS)
-    await li.wait_for(text="also have your number")
-    await li.tap("No, only my neighbour's")
-    await li.wait_for(text="Is everything correct?")
-    await li.press("✅ Confirm and send")
-    match = REF.search((await li.wait_for(text="Reference number")).text or "")
-    assert match
-    ref = match.group(0)
+    ref = await filed_for_neighbour(li)
 
     async def done_by_zhang() -> SimMessage:
         card = await card_of(town.volunteers, ref)

@@ -532,13 +532,7 @@ class RequestLoop:
             if not await repo.requests.confirm(request_id, who.user_id, now):
                 return Answer(t(lang, "rate.already_answered"), alert=True)
             await repo.requests.add_event(request_id, "confirmed", who.user_id, now)
-            await repo.volunteers.credit_hours(request_id, now)
-            await self.stop_clocks(repo, request_id)
-            closed = await repo.requests.request(request_id)
-            assert closed is not None
-            unit.send(await self.card_updates(repo, closed))
-            unit.send(self.stars_question(closed, lang))
-            unit.send(await self.follower_news(repo, closed, "closed"))
+            await self._confirmed(unit, request_id)
         else:
             if not await repo.requests.reopen(request_id, who.user_id, now):
                 return Answer(t(lang, "rate.already_answered"), alert=True)
@@ -560,14 +554,20 @@ class RequestLoop:
         if not await repo.requests.confirm_for_neighbour(request_id, who.user_id, via, now):
             return Answer(t(lang, "rate.already_answered"), alert=True)
         await repo.requests.add_event(request_id, "confirmed", who.user_id, now, {"via": via})
+        await self._confirmed(unit, request_id)
+        return Answer(t(lang, f"neighbour.confirmed_{via}"))
+
+    async def _confirmed(self, unit: ActorUnit, request_id: int) -> None:
+        """What follows a citizen's (or a helper's) "resolved": the hours credited, the clocks
+        stopped, the card redrawn, the stars asked for, those who joined it told."""
+        repo, now = unit.repo, self.env.now()
         await repo.volunteers.credit_hours(request_id, now)
         await self.stop_clocks(repo, request_id)
         closed = await repo.requests.request(request_id)
         assert closed is not None
         unit.send(await self.card_updates(repo, closed))
-        unit.send(self.stars_question(closed, lang))
+        unit.send(self.stars_question(closed, unit.language))
         unit.send(await self.follower_news(repo, closed, "closed"))
-        return Answer(t(lang, f"neighbour.confirmed_{via}"))
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
         t = self.env.t
