@@ -312,13 +312,8 @@ async def test_a_report_reaches_the_admins_who_read_it_with_thread_and_nobody_el
     await town.admin.wait_for(text=f"No chat of request {other} was reported")
 
 
-async def test_a_citizen_who_keeps_the_phone_private_is_reached_through_the_bot(
-    town: Town,
-) -> None:
-    """Alice shares her phone but, on the summary, chooses that the volunteer does not see
-    it: the summary says so (and she could switch back). Li's task shows no phone and points
-    to the masked chat; the default, for the next request, shows it."""
-    citizen = town.citizen
+async def summary_with_a_phone(citizen: SimUser) -> SimMessage:
+    """A citizen fills in the form up to its summary, sharing her phone; the summary."""
     await citizen.send("/start")
     await citizen.wait_for(text="Choose below")
     await open_form(citizen)
@@ -329,7 +324,17 @@ async def test_a_citizen_who_keeps_the_phone_private_is_reached_through_the_bot(
     await citizen.send("12 Jianshe Road, building 3")
     await citizen.wait_for(text="How can the volunteer reach you")
     await citizen.tap("📞 Share my phone number")
-    summary = await citizen.wait_for(text="Is everything correct?")
+    return await citizen.wait_for(text="Is everything correct?")
+
+
+async def test_a_citizen_who_keeps_the_phone_private_is_reached_through_the_bot(
+    town: Town,
+) -> None:
+    """Alice shares her phone but, on the summary, chooses that the volunteer does not see
+    it: the summary says so (and she could switch back). Li's task shows no phone and points
+    to the masked chat; the default, for the next request, shows it."""
+    citizen = town.citizen
+    summary = await summary_with_a_phone(citizen)
     assert "(the volunteer who takes it will see your phone)" in (summary.text or "")
     await citizen.press("🔒 Don't show my phone to the volunteer", message=summary)
     summary = await citizen.wait_for(text="Is everything correct?")
@@ -578,17 +583,7 @@ async def test_a_citizen_who_keeps_the_phone_private_is_not_promised_a_call(
     admin passes it to Zhang, she is told the volunteer will write to her here (with the
     Message button), never "They may call you soon": nobody has her number."""
     citizen = town.citizen
-    await citizen.send("/start")
-    await citizen.wait_for(text="Choose below")
-    await open_form(citizen)
-    await citizen.press("Help for the elderly")
-    await citizen.wait_for(text="describe the problem")
-    await citizen.send("The light in the stairwell is broken.")
-    await citizen.wait_for(text="Where is it")
-    await citizen.send("12 Jianshe Road, building 3")
-    await citizen.wait_for(text="How can the volunteer reach you")
-    await citizen.tap("📞 Share my phone number")
-    summary = await citizen.wait_for(text="Is everything correct?")
+    summary = await summary_with_a_phone(citizen)
     await citizen.press("🔒 Don't show my phone to the volunteer", message=summary)
     summary = await citizen.wait_for(text="Is everything correct?")
     await citizen.press("✅ Confirm and send", message=summary)
