@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.storage import BATCH, CATEGORIES, YEAR, YEAR_START, request_row
+from bench.storage import CATEGORIES, YEAR, YEAR_START, generate
 from bot.config import parse_config
 from bot.context import Clock, Env
 from bot.i18n import Catalogs
@@ -46,13 +46,7 @@ async def run(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         db = await Database.open(Path(folder) / "year.db")
         try:
-            async with db.transaction() as repo:
-                await repo.people.bulk_users([*range(100_000, 150_000), *range(1_000, 6_000)],
-                                             YEAR_START)
-            for start in range(0, count, BATCH):
-                rows = [request_row(n, rng) for n in range(start, min(count, start + BATCH))]
-                async with db.transaction() as repo:
-                    await repo.requests.bulk_requests(rows)
+            await generate(db, count, rng)
             config = parse_config({
                 "telegram": {"token": "1:abc"}, "bot": {"admin_ids": [1]},
                 "categories": [{"code": c, "zh": c, "en": c.title()} for c in CATEGORIES],

@@ -88,6 +88,17 @@ def export_peak(folder: Path, end: float) -> dict[str, float]:
             "peak_mb": peak / 1e6}
 
 
+async def generate(db: Database, count: int, rng: random.Random) -> None:
+    """The citizens and volunteers, then `count` requests of the year, in batches."""
+    async with db.transaction() as repo:
+        await repo.people.bulk_users([*range(100_000, 150_000), *range(1_000, 6_000)],
+                                     YEAR_START)
+    for start in range(0, count, BATCH):
+        rows = [request_row(n, rng) for n in range(start, min(count, start + BATCH))]
+        async with db.transaction() as repo:
+            await repo.requests.bulk_requests(rows)
+
+
 async def run(count: int, export: bool = True) -> dict[str, float]:
     """Generate, then measure."""
     rng = random.Random(2026)
@@ -95,13 +106,7 @@ async def run(count: int, export: bool = True) -> dict[str, float]:
         db = await Database.open(Path(folder) / "million.db")
         try:
             began = time.monotonic()
-            async with db.transaction() as repo:
-                await repo.people.bulk_users([*range(100_000, 150_000), *range(1_000, 6_000)],
-                                             YEAR_START)
-            for start in range(0, count, BATCH):
-                rows = [request_row(n, rng) for n in range(start, min(count, start + BATCH))]
-                async with db.transaction() as repo:
-                    await repo.requests.bulk_requests(rows)
+            await generate(db, count, rng)
             generated = time.monotonic() - began
             timings_stats = []
             for _ in range(5):  # the queries behind /stats 2026 (the chart is drawn apart)
