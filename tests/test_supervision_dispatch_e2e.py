@@ -450,6 +450,38 @@ async def test_in_chinese_a_member_acts_on_their_own_copy(town: Town) -> None:
     assert "王奶奶 整改完成（整改后照片 1 张）：摊位已清理" in (history.text or "")
 
 
+async def test_someone_named_after_the_card_went_out_gets_a_copy_and_loses_it_again(
+    town: Town,
+) -> None:
+    """A problem reaches the office's chat and Zhang; then 王奶奶 is named to act for the
+    office: she gets its photo and a copy of the card at once, and receives it from there
+    (everyone's card is redrawn). Named off again, her copy stays as it was and her press
+    is refused."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    group_card = await c.office.wait_for(text=f"Supervision problem {ref}")
+    wang = town.grandma
+    await wang.send("/start")
+    await wang.wait_for(text="请在下面选择")
+    await c.admin.send(f"/unitmember add guangminglu-office {wang.id}")
+    await wang.wait_for(text="督导")
+    await wang.wait_for(predicate=lambda m: m.kind == "photo")
+    copy = await wang.wait_for(text=f"督导问题 {ref}")
+    assert copy.buttons == ["✅ 接收", "↩️ 非本单位（回退）"]
+    assert (await press(wang, "✅ 接收", copy)).startswith("已接收")
+    await town.sb.wait_until(lambda: "🔧 Rectified" in group_card.buttons
+                             and "🔧 已整改" in copy.buttons)
+
+    await c.admin.send(f"/unitmember remove guangminglu-office {wang.id}")
+    await wang.wait_for(text="不再")
+    await rectify(c.zhang, await c.zhang.wait_for(text=f"Supervision problem {ref}"))
+    await town.sb.wait_until(lambda: "🔧 Rectified" not in group_card.buttons)
+    assert "🔧 已整改" in copy.buttons  # no longer redrawn: as it was when she left
+    refused = await press(wang, "🔧 已整改", copy)
+    assert "只有该单位的人员可以操作" in refused  # one line naming the unit, nothing done
+    assert (await problem(town, ref)).status == "rectified"
+
+
 async def test_a_request_for_more_time_made_stale_by_a_rejection_cannot_be_approved(
     town: Town,
 ) -> None:

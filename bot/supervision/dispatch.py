@@ -149,18 +149,45 @@ class Dispatch:
                                        problem_id=problem.id)
         targets = [(chat, self.env.config.default_language)]
         for member in await repo.supervision.members(problem.unit_id):
-            person = await repo.people.user(member)
-            if person is not None and person.started and not person.blocked:
-                targets.append((member, self.env.t.language_for(person.language, None)))
+            lang = await self._reachable(repo, member)
+            if lang is not None:
+                targets.append((member, lang))
         for target, lang in targets:
-            unit.send(ui.photos(target, list(problem.before_photos)))
-            post_id = await repo.supervision.add_post(problem.id, target, "unit", now)
-            text, markup = await self._card(repo, problem, lang)
-            unit.send(ui.message(target, text, markup, purpose="problem_post",
-                                 problem_post_id=post_id))
+            await self._post_card(unit, problem, target, lang)
         await repo.supervision.add_event(problem.id, "dispatched", None, now,
                                          {"unit": problem.unit_id, "chat": chat,
                                           "members": len(targets) - 1})
+
+    async def _reachable(self, repo: Repo, user_id: int) -> str | None:
+        """The language of someone the bot may write to (they opened it, never blocked it)."""
+        person = await repo.people.user(user_id)
+        if person is None or not person.started or person.blocked:
+            return None
+        return self.env.t.language_for(person.language, None)
+
+    async def _post_card(self, unit: Unit, problem: Problem, target: int, lang: str) -> None:
+        """The before photos and the unit's card, to one chat, the card redrawn with the rest."""
+        repo = unit.repo
+        unit.send(ui.photos(target, list(problem.before_photos)))
+        post_id = await repo.supervision.add_post(problem.id, target, "unit", unit.now())
+        text, markup = await self._card(repo, problem, lang)
+        unit.send(ui.message(target, text, markup, purpose="problem_post",
+                             problem_post_id=post_id))
+
+    async def member_changed(self, unit: Unit, unit_id: str, user_id: int, added: bool) -> None:
+        """Someone named to act for a unit gets a copy of each card waiting on it; someone
+        no longer acting for it keeps theirs as they are, no longer redrawn."""
+        repo = unit.repo
+        if not added:
+            await repo.supervision.end_posts_in(unit_id, user_id, unit.now())
+            return
+        lang = await self._reachable(repo, user_id)
+        if lang is None:
+            return
+        for problem_id in await repo.supervision.carded_open(unit_id):
+            problem = await repo.supervision.problem(problem_id)
+            if problem is not None:
+                await self._post_card(unit, problem, user_id, lang)
 
     # -- the cards -----------------------------------------------------------------------------
 

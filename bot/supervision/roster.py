@@ -42,6 +42,9 @@ class SupervisionRoster:
         # Called once a unit's chat is bound, so what waited for it goes there
         # (Dispatch.unit_bound; set by bot/wiring.py, as dispatch.py sits beside this module).
         self.unit_bound: Callable[[Unit, str], Awaitable[None]] | None = None
+        # Called when someone starts or stops acting for a unit, so their private copies of
+        # its cards follow (Dispatch.member_changed; set by bot/wiring.py).
+        self.member_changed: Callable[[Unit, str, int, bool], Awaitable[None]] | None = None
 
     def registers(self) -> Registers | None:
         """The points and units files, as last (re)loaded; None: supervision is off."""
@@ -263,6 +266,8 @@ class SupervisionRoster:
             unit.send(ui.message(person.user_id, self.env.t(
                 lang, "supervision.you_act_for", unit=responsible.name(lang))))
             unit.send(await self.menus.for_user(repo, person.user_id))
+            if self.member_changed is not None:
+                await self.member_changed(unit, responsible.id, person.user_id, True)
             return
         if not await repo.supervision.remove_member(responsible.id, person.user_id,
                                                     unit.user_id, now):
@@ -274,6 +279,8 @@ class SupervisionRoster:
         unit.send(ui.message(person.user_id, self.env.t(
             lang, "supervision.you_no_longer_act", unit=responsible.name(lang))))
         unit.send(await self.menus.for_user(repo, person.user_id))
+        if self.member_changed is not None:
+            await self.member_changed(unit, responsible.id, person.user_id, False)
 
     async def list_units(self, unit: ActorUnit, chat_id: int) -> None:
         """/units: each unit (an area admin: of their areas) with its chat, its people and how

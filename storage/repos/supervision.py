@@ -350,6 +350,22 @@ class SupervisionRepo(Aggregate):
             "AND c.ended_at IS NULL) ORDER BY p.id", (unit_id, PROBLEM_DISPATCHED))
         return [int(row[0]) for row in rows]
 
+    async def carded_open(self, unit_id: str) -> list[int]:
+        """A unit's problems that wait for it (to be received or rectified) with a card of
+        the unit's out: those a member named now should get a copy of."""
+        rows = await self._all(
+            "SELECT p.id FROM problems p WHERE p.unit_id = ? AND p.status IN (?, ?) AND EXISTS "
+            "(SELECT 1 FROM problem_posts c WHERE c.problem_id = p.id AND c.role = 'unit' "
+            "AND c.ended_at IS NULL) ORDER BY p.id",
+            (unit_id, PROBLEM_DISPATCHED, PROBLEM_RECEIVED))
+        return [int(row[0]) for row in rows]
+
+    async def end_posts_in(self, unit_id: str, chat_id: int, now: float) -> None:
+        """Stop redrawing the unit's cards in one chat (a member no longer acting for it)."""
+        self._write("UPDATE problem_posts SET ended_at = ? WHERE chat_id = ? AND role = 'unit' "
+                    "AND ended_at IS NULL AND problem_id IN "
+                    "(SELECT id FROM problems WHERE unit_id = ?)", (now, chat_id, unit_id))
+
     # -- figures (issue 16.7): plain rows, added up by bot/reports/supervision.py -------------
 
     async def problems_touching(self, start: float, end: float,
