@@ -382,3 +382,23 @@ async def test_a_key_in_the_url_is_not_taken(api: TestClient[Any, Any]) -> None:
     answer = await api.post(f"{V2}/requests.json?api_key={KEY}", data={
         "service_code": "elderly", "address_string": "Jianshe Road", "description": "x"})
     assert answer.status == 403
+
+
+async def test_control_characters_never_make_the_xml_unreadable(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """A description pasted from a word processor carries a vertical tab or a NUL, which XML
+    1.0 cannot hold: it is filed without them, and an id with one is quoted back without it."""
+    answer = await post(api, address_string="Jianshe Road",
+                        description="Lamp\x0bbroken\x00 at the gate\x1f.\tTab and\nline kept")
+    assert answer.status == 201
+    ref = (await answer.json())[0]["service_request_id"]
+    listed = valid_xml(await (await api.get(f"{V2}/requests.xml")).read())
+    assert listed.findtext("request/description") == "Lampbroken at the gate.\tTab and\nline kept"
+    one = valid_xml(await (await api.get(f"{V2}/requests/{ref}.xml")).read())
+    assert one.findtext("request/service_request_id") == ref
+    missing = await api.get(f"{V2}/requests/abc%00%0B.xml")
+    assert missing.status == 404
+    assert "abc not found" in (valid_xml(await missing.read()).findtext("error/description")
+                               or "")
+    card = await card_of(town.volunteers, ref)
+    assert "Lampbroken at the gate." in (card.text or "")

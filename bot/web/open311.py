@@ -28,6 +28,7 @@ from aiohttp import web
 
 from bot.config import Category, Open311Client
 from bot.context import Env
+from bot.reports.tables import ILLEGAL_XML
 from bot.requests import render
 from bot.requests.intake import ADDRESS_MAX, ADDRESS_MIN
 from bot.requests.loop import RequestLoop
@@ -290,8 +291,10 @@ class Open311Api:
         return found
 
     def _posted(self, fields: Mapping[str, str]) -> Posted:
-        """Check a POST's fields, naming the first one wrong."""
+        """Check a POST's fields, naming the first one wrong. Control characters (a vertical
+        tab or a NUL pasted from a word processor) are dropped: XML cannot hold them."""
         config = self.env.config
+        fields = {name: ILLEGAL_XML.sub("", value) for name, value in fields.items()}
         code = fields.get("service_code", "").strip()
         if not code:
             raise Open311Error(400, "open311.error.missing", field="service_code")
@@ -466,4 +469,4 @@ def _fill(element: ET.Element, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = json.dumps(value)  # XML Schema's booleans: true, false
     elif value is not None:
-        element.text = str(value)
+        element.text = ILLEGAL_XML.sub("", str(value))  # XML 1.0 cannot hold them
