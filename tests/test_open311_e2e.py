@@ -402,3 +402,22 @@ async def test_control_characters_never_make_the_xml_unreadable(
                                or "")
     card = await card_of(town.volunteers, ref)
     assert "Lampbroken at the gate." in (card.text or "")
+
+
+async def test_a_body_not_in_utf8_or_not_a_form_is_told_what_to_send(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """A hotline system sending GBK bytes, or JSON, gets a 400 naming what to send, not a 500
+    (nor "api_key is missing" for a JSON body that has one); nothing is filed."""
+    form = b"api_key=" + KEY.encode() + b"&service_code=elderly&address_string=Jianshe+Road"
+    gbk = await api.post(f"{V2}/requests.json", data=form + "&description=路灯坏了".encode("gbk"),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert gbk.status == 400
+    assert "UTF-8" in (await gbk.json())[0]["description"]
+    as_json = await api.post(f"{V2}/requests.xml?locale=zh", json={
+        "api_key": KEY, "service_code": "elderly", "address_string": "Jianshe Road",
+        "description": "Lamp broken"})
+    assert as_json.status == 400
+    assert "application/x-www-form-urlencoded" in (
+        valid_xml(await as_json.read()).findtext("error/description") or "")
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)

@@ -39,6 +39,7 @@ from storage.repos.open311 import OPEN311_EVENT, Published
 log = logging.getLogger(__name__)
 PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")  # the spec's POST bodies
 MAX_RESULTS = 1000  # the spec's default ceiling of a GET requests answer
 WINDOW = timedelta(days=90)  # the spec's default span, and the widest one asked for
 MEDIA_URL_MAX = 1000
@@ -423,11 +424,16 @@ async def _fields(request: web.Request) -> dict[str, str]:
     goes by media_url)."""
     if request.content_length is not None and request.content_length > request.client_max_size:
         raise Open311Error(413, "open311.error.too_large", most=request.client_max_size // 1024)
+    if request.content_type not in FORMS:
+        # aiohttp reads any other body as no fields: "api_key is missing" would mislead.
+        raise Open311Error(400, "open311.error.not_form")
     try:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
         raise Open311Error(413, "open311.error.too_large",
                            most=request.client_max_size // 1024) from None
+    except UnicodeDecodeError:  # a GBK hotline system, say
+        raise Open311Error(400, "open311.error.encoding") from None
     fields: dict[str, str] = {}
     for name, value in form.items():
         if not isinstance(value, str):
