@@ -4,12 +4,14 @@ hotline's pseudo user and no response shows a name, a phone number or an exact p
 
 from __future__ import annotations
 
+import errno
 import json
 import re
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -19,8 +21,12 @@ from lxml import etree
 from bot.config import API_KEY_MIN, Open311Client
 from bot.web.open311 import public_address
 from bot.web.server import WebServer
-from tests.conftest import Town
+from sandbox import Sandbox
+from tests.conftest import CATEGORIES, BotRunner, Town, make_config
 from tests.flows import card_of, claim, file_request
+
+if TYPE_CHECKING:
+    from tests.conftest import TestClock
 
 DATA = Path(__file__).resolve().parent / "data" / "open311"
 SCHEMA = etree.XMLSchema(etree.parse(str(DATA / "georeport-v2.xsd")))
@@ -421,3 +427,31 @@ async def test_a_body_not_in_utf8_or_not_a_form_is_told_what_to_send(
         valid_xml(await as_json.read()).findtext("error/description") or "")
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
+async def test_a_public_port_in_use_stops_the_start_saying_so(
+        sandbox: Sandbox, tmp_path: Path, clock: TestClock) -> None:
+    """Another program on `[web] listen`: the start fails on that error (the operator reads
+    "address already in use", not PTB's "This Application is still running!"), before the
+    bot has begun to receive or send; once the port is free, it starts."""
+    group = sandbox.add_group("Elderly volunteers")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = make_config(
+            tmp_path, sandbox, admin_ids=[1],
+            categories=[dict(CATEGORIES[0], group_id=group.id), *CATEGORIES[1:]],
+            web={"listen": f"127.0.0.1:{port}", "open311": {
+                "enabled": True, "clients": [{"id": "hotline", "name": "12345", "key": KEY}]}})
+        runner = BotRunner(sandbox, config, clock)
+        with pytest.raises(OSError) as failed:
+            await runner.start()
+        assert failed.value.errno == errno.EADDRINUSE
+        assert sandbox.polls_started == 0
+    await runner.start()
+    try:
+        services = runner.services
+        assert services is not None and services.web.port == port
+    finally:
+        await runner.stop()
