@@ -41,6 +41,7 @@ PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")  # the spec's POST bodies
 MAX_RESULTS = 1000  # the spec's default ceiling of a GET requests answer
+HOUR = 3600.0  # the span of a client's max_requests_per_hour
 WINDOW = timedelta(days=90)  # the spec's default span, and the widest one asked for
 MEDIA_URL_MAX = 1000
 CONTACT_PART_MAX = 100  # a name, a phone number or an e-mail address
@@ -262,6 +263,10 @@ class Open311Api:
         area = self._area(posted)
         async with self.units.for_job() as unit:
             repo, now = unit.repo, unit.now()
+            most = self.env.config.web.open311.max_requests_per_hour
+            _, _, _, last_hour = await repo.requests.intake_standing(client.user_id, now - HOUR)
+            if last_hour >= most:
+                raise Open311Error(429, "open311.error.too_many", most=most)
             await repo.open311.client_user(client.user_id, client.name, now)
             description = posted.description
             if posted.media_url:
