@@ -455,3 +455,27 @@ async def test_a_public_port_in_use_stops_the_start_saying_so(
         assert services is not None and services.web.port == port
     finally:
         await runner.stop()
+
+
+@pytest.mark.parametrize(("method", "path", "status", "allowed"), [
+    ("PUT", "requests.json", 405, "GET, POST"),
+    ("DELETE", "requests/2026-000001.xml", 405, "GET"),
+    ("POST", "services.json", 405, "GET"),
+    ("GET", "requests.json/", 404, None),
+    ("GET", "services.xml/", 404, None),
+    ("GET", "service_list.json", 404, None),
+    ("PATCH", "nothing/here", 404, None),
+])
+async def test_a_wrong_method_or_path_gets_the_specs_error_list(
+        api: TestClient[Any, Any], method: str, path: str, status: int,
+        allowed: str | None) -> None:
+    """A client's mistake in the method or the path (a trailing slash) is answered like any
+    other: the spec's error list, in XML when the path asked for it, not aiohttp's bare text."""
+    answer = await api.request(method, f"{V2}/{path}")
+    assert answer.status == status
+    if ".xml" in path:
+        assert valid_xml(await answer.read()).findtext("error/code") == str(status)
+    else:
+        errors = await answer.json()
+        assert errors[0]["code"] == status and errors[0]["description"]
+    assert answer.headers.get("Allow") == allowed

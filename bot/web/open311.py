@@ -97,15 +97,22 @@ class Open311Api:
         """The API's routes, when `[web.open311] enabled`."""
         if not self.env.config.web.open311.enabled:
             return []
-        return [
-            web.get(PREFIX + "/services.{fmt}", self._answer(self.services, "services")),
-            web.get(PREFIX + "/services/{code}.{fmt}",
-                    self._answer(self.definition, "service_definition")),
-            web.get(PREFIX + "/requests.{fmt}", self._answer(self.requests, "service_requests")),
-            web.post(PREFIX + "/requests.{fmt}", self._answer(self.post, "service_requests")),
-            web.get(PREFIX + "/requests/{ref}.{fmt}",
-                    self._answer(self.request, "service_requests")),
+        table: list[tuple[str, dict[str, tuple[Handler, str]]]] = [
+            ("/services.{fmt}", {"GET": (self.services, "services")}),
+            ("/services/{code}.{fmt}", {"GET": (self.definition, "service_definition")}),
+            ("/requests.{fmt}", {"GET": (self.requests, "service_requests"),
+                                 "POST": (self.post, "service_requests")}),
+            ("/requests/{ref}.{fmt}", {"GET": (self.request, "service_requests")}),
         ]
+        routes = []
+        for path, methods in table:
+            for method, (handler, root) in methods.items():
+                routes.append(web.route(method, PREFIX + path, self._answer(handler, root)))
+            # Another method, then any other path under the prefix (a trailing slash): the
+            # spec's error list too, not aiohttp's bare text.
+            routes.append(web.route("*", PREFIX + path, self._refuse(", ".join(methods))))
+        routes.append(web.route("*", PREFIX + "/{tail:.*}", self._refuse(None)))
+        return routes
 
     # -- the HTTP frame: format, language, errors ---------------------------------------
 
@@ -125,6 +132,22 @@ class Open311Api:
                 return self._error(fmt, lang, Open311Error(500, "open311.error.internal"))
             return _response(fmt, status, body, root)
         return respond
+
+    def _refuse(self, allowed: str | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """405 with the methods allowed (a known path), else 404 (no such path)."""
+        async def refuse(request: web.Request) -> web.Response:
+            fmt = request.match_info.get("fmt") or ("xml" if ".xml" in request.path else "")
+            lang = self.env.t.language_for(None, request.query.get("locale"))
+            if allowed is None:
+                error = Open311Error(404, "open311.error.path")
+            else:
+                error = Open311Error(405, "open311.error.method", method=request.method,
+                                     allowed=allowed)
+            response = self._error(fmt if fmt in FORMATS else "json", lang, error)
+            if allowed is not None:
+                response.headers["Allow"] = allowed
+            return response
+        return refuse
 
     def _error(self, fmt: str, lang: str, error: Open311Error) -> web.Response:
         """The spec's error list: [{"code": …, "description": …}] or <errors><error>…."""
