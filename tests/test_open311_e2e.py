@@ -4,11 +4,13 @@ hotline's pseudo user and no response shows a name, a phone number or an exact p
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import re
 import socket
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -479,3 +481,25 @@ async def test_a_wrong_method_or_path_gets_the_specs_error_list(
         errors = await answer.json()
         assert errors[0]["code"] == status and errors[0]["description"]
     assert answer.headers.get("Allow") == allowed
+
+
+async def test_a_client_halfway_through_a_post_does_not_hold_up_the_stop(town: Town) -> None:
+    """SIGTERM while a slow client is still sending its POST: the bot stops in seconds (the
+    request is dropped, nothing filed), not after aiohttp's default minute of waiting."""
+    services = town.bot.services
+    assert services is not None and services.web.port is not None and services.web._runner
+    reader, writer = await asyncio.open_connection("127.0.0.1", services.web.port)
+    writer.write(b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: 1000\r\n\r\napi_key=")
+    await writer.drain()
+    server = services.web._runner.server
+    assert server is not None
+    await town.sb.wait_until(lambda: len(server.connections) == 1, timeout=5)
+    began = time.monotonic()
+    await town.bot.stop()
+    assert time.monotonic() - began < 10
+    assert await reader.read() == b""  # the connection was closed, nothing answered
+    writer.close()
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
