@@ -39,7 +39,9 @@ class WebServer:
 
     def application(self) -> web.Application:
         """The aiohttp application of every provider's routes (tests serve it themselves)."""
-        app = web.Application(client_max_size=MAX_BODY)
+        # /results/ (a slash typed or pasted at the end) leads to /results, with its query.
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[
+            web.normalize_path_middleware(append_slash=False, remove_slash=True)])
         for provider in self.providers:
             app.router.add_routes(list(provider.routes()))
         return app
