@@ -503,3 +503,18 @@ async def test_a_client_halfway_through_a_post_does_not_hold_up_the_stop(town: T
     writer.close()
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
+async def test_a_dates_plus_sent_unencoded_is_still_its_offset(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """`curl ".../requests.json?start_date=2026-06-10T09:00:00+08:00"`: the unencoded + comes
+    as a space (form encoding), so the date the error message itself gives as the example was
+    refused; it is read as the offset it is."""
+    ref = (await (await post(api, address_string="Jianshe Road")).json())[0][
+        "service_request_id"]
+    answer = await api.get(f"{V2}/requests.json?start_date=2026-06-10T09:00:00+08:00"
+                           "&end_date=2026-06-10T23:00:00+0800")
+    assert answer.status == 200, await answer.text()
+    assert [r["service_request_id"] for r in await answer.json()] == [ref]
+    later = await api.get(f"{V2}/requests.json?start_date=2026-06-10T23:00:00+08:00")
+    assert await later.json() == []

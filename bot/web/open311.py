@@ -48,6 +48,7 @@ CONTACT_PART_MAX = 100  # a name, a phone number or an e-mail address
 # Four decimals of a degree are 11 m; three are 111 m north-south and 95 m east-west here:
 # a point shown publicly is rounded to three, near enough to find a broken lamp, not a door.
 POINT_DECIMALS = 3
+_PLUS_AS_SPACE = re.compile(r"(T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 # A street's name, the only part of a typed address shown publicly: the text up to the first
@@ -405,9 +406,11 @@ def _list(value: str | None) -> list[str]:
 
 
 def _moment(name: str, text: str) -> float:
-    """A W3C date-time with its offset (…Z or …+08:00); 400 otherwise."""
+    """A W3C date-time with its offset (…Z or …+08:00); 400 otherwise. A + sent unencoded
+    arrives as a space (form encoding): "…T09:00:00 08:00" is read as +08:00."""
+    text = _PLUS_AS_SPACE.sub(r"\1+\2", text.strip())
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise Open311Error(400, "open311.error.date", field=name) from None
     if moment.tzinfo is None:
