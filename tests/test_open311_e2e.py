@@ -202,6 +202,11 @@ async def test_requests_are_listed_with_the_specs_fields_and_filters(
     assert await refs(f"service_request_id={first}&service_code=legal") == [first]
     assert await refs("status=closed") == []
     assert await refs("status=open,closed") == [telegram, second, first]
+    # Repeated instead of comma-delimited, as Python's requests sends a list: all of them.
+    assert await refs("service_code=elderly&service_code=legal") == [telegram, second, first]
+    assert await refs(f"service_request_id={first}&service_request_id={second}") == \
+        [second, first]
+    assert await refs("status=closed&status=open") == [telegram, second, first]
     assert await refs("start_date=2026-06-10T09:00:00%2B08:00") == [telegram, second, first]
     assert await refs("end_date=2026-06-10T01:00:00Z") == []  # 09:00 in Shanghai
     assert await refs("start_date=2026-03-01T00:00:00Z&end_date=2026-05-01T00:00:00Z") == []

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from bot.config import Category, Open311Client
 from bot.context import Env
@@ -189,7 +190,7 @@ class Open311Api:
         """GET requests: by service_request_id (the others ignored, as the spec says), else by
         service_code, start_date, end_date and status."""
         query = request.query
-        refs = _list(query.get("service_request_id"))
+        refs = _list(query, "service_request_id")
         if refs:
             if len(refs) > MAX_RESULTS:
                 raise Open311Error(400, "open311.error.too_many_ids", most=MAX_RESULTS)
@@ -197,13 +198,13 @@ class Open311Api:
                 found = await repo.open311.by_refs(refs)
             return 200, [self._published(item, lang) for item in found]
         since, until = self._window(query.get("start_date"), query.get("end_date"))
-        statuses = set(_list(query.get("status")))
+        statuses = set(_list(query, "status"))
         if statuses - {"open", "closed"}:
             raise Open311Error(400, "open311.error.status")
         open_ = None if len(statuses) != 1 else statuses == {"open"}
         async with self.env.db.reading(inline=True) as repo:
             found = await repo.open311.search(
-                categories=_list(query.get("service_code")), since=since, until=until,
+                categories=_list(query, "service_code"), since=since, until=until,
                 open_=open_, limit=MAX_RESULTS)
         return 200, [self._published(item, lang) for item in found]
 
@@ -400,9 +401,11 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, POINT_DECIMALS)
 
 
-def _list(value: str | None) -> list[str]:
-    """A comma-delimited parameter's items."""
-    return [item.strip() for item in (value or "").split(",") if item.strip()]
+def _list(query: MultiMapping[str], name: str) -> list[str]:
+    """A comma-delimited parameter's items, from each time it is given (a client sending a
+    list as service_code=a&service_code=b means both)."""
+    return [item.strip() for value in query.getall(name, []) for item in value.split(",")
+            if item.strip()]
 
 
 def _moment(name: str, text: str) -> float:
