@@ -812,7 +812,7 @@ class Intake:
         # Nothing is chosen for the citizen; once they choose, the description step is
         # skipped. Changing only the category from the summary, the buttons answer.
         if (data.get("editing") or said.kind not in ("text", "voice", "photo")
-                or (said.kind == "text" and not text)):
+                or (said.kind == "text" and not suggest.has_words(text))):
             return self._again(dialog, lang, "intake.use_buttons")
         before = data.get("description") or ""
         # A second message adds to the first: an old person may say it in two goes.

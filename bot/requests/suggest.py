@@ -162,6 +162,11 @@ def rank(categories: tuple[Category, ...], text: str, found: Found = in_text) ->
     return [categories[i].code for i in likely]
 
 
+def has_words(text: str) -> bool:
+    """Whether a text says anything: a letter or a digit, not only emoji (👍, 🙏) and marks."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
 def named(categories: Sequence[Category], text: str) -> Category | None:
     """The category whose name (in any language) the text is, give or take spaces, case and
     a full stop: a button's label typed instead of tapped."""
