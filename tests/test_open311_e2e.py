@@ -432,6 +432,14 @@ async def test_a_body_not_in_utf8_or_not_a_form_is_told_what_to_send(
     assert as_json.status == 400
     assert "application/x-www-form-urlencoded" in (
         valid_xml(await as_json.read()).findtext("error/description") or "")
+    for content_type, words in (
+            ("application/x-www-form-urlencoded; charset=big-5-ish", "UTF-8"),
+            ("multipart/form-data", "could not be read"),
+            ("multipart/form-data; boundary=zz", "could not be read")):
+        broken = await api.post(f"{V2}/requests.json", data=form + b"&description=x",
+                                headers={"Content-Type": content_type})
+        assert broken.status == 400, content_type
+        assert words in (await broken.json())[0]["description"]
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
 

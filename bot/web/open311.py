@@ -466,8 +466,10 @@ async def _fields(request: web.Request) -> dict[str, str]:
     except web.HTTPRequestEntityTooLarge:
         raise Open311Error(413, "open311.error.too_large",
                            most=request.client_max_size // 1024) from None
-    except UnicodeDecodeError:  # a GBK hotline system, say
+    except (UnicodeDecodeError, LookupError):  # a GBK hotline system; a charset unknown
         raise Open311Error(400, "open311.error.encoding") from None
+    except ValueError:  # multipart without its boundary, or not multipart at all
+        raise Open311Error(400, "open311.error.bad_form") from None
     fields: dict[str, str] = {}
     for name, value in form.items():
         if not isinstance(value, str):
