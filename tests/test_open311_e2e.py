@@ -248,6 +248,13 @@ BAD = [
     ("get", "requests", {"start_date": "2026-06-01T00:00:00Z",
                          "end_date": "2026-05-01T00:00:00Z"}, 400, "start_date is after"),
     ("get", "requests", {"status": "pending"}, 400, "status must be open, closed"),
+    ("get", "requests", {"service_request_id": ",".join(str(n) for n in range(1001))},
+     400, "At most 1000 service_request_id"),
+    ("post", "requests", {"address_string": "Jianshe Road", "email": "meiling at home"}, 400,
+     "email does not look like"),
+    ("post", "requests", {"address_string": "Jianshe Road", "first_name": "M" * 101}, 400,
+     "first_name must be 0 to 100"),
+    ("post", "requests", {"lat": 34.8, "long": 181}, 400, "long must be a number"),
 ]
 
 
