@@ -237,8 +237,25 @@ async def serve(
 ) -> None:
     """Receive, deliver and sweep until `stop` is set; finish the update in hand before
     stopping."""
+    services.env.bot_username = app.bot.username
+    # The ports first: one taken by another program stops the start on that error, before
+    # anything runs that would have to be stopped (PTB's "still running" would hide it).
+    try:
+        await services.ops.start()
+        await services.web.start()
+        await _start_and_serve(app, services, stop, on_ready)
+    finally:
+        await services.web.stop()
+        await services.ops.stop()
+
+
+async def _start_and_serve(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    stop: asyncio.Event,
+    on_ready: Callable[[Services], None] | None,
+) -> None:
     env, sender, config = services.env, services.sender, services.env.config
-    env.bot_username = app.bot.username
     try:
         await set_command_menus(app, services)
     except TelegramError as exc:  # menus are a comfort; serving matters more
@@ -264,17 +281,10 @@ async def serve(
         receiver = WebhookReceiver(env, app, on_caught_up=catch_up)
     else:
         receiver = Poller(env, app, config.poll_timeout, on_caught_up=catch_up)
-    ops = services.ops
-    ops.receiver = receiver
-    await ops.start()
-    try:
-        await services.web.start()
-        if on_ready is not None:
-            on_ready(services)
-        await _serve_until_stopped(app, services, receiver, stop)
-    finally:
-        await services.web.stop()
-        await ops.stop()
+    services.ops.receiver = receiver
+    if on_ready is not None:
+        on_ready(services)
+    await _serve_until_stopped(app, services, receiver, stop)
 
 
 async def _serve_until_stopped(

@@ -166,6 +166,9 @@ class Open311:
     clients: tuple[Open311Client, ...] = ()
     # Where a posted request without a point inside the area file goes (None: the district).
     default_area: str | None = None
+    # A client's requests in the last hour, at most: a runaway script (a retry loop) cannot
+    # bury the volunteers' groups in cards, which Telegram lets out 20 a minute.
+    max_requests_per_hour: int = 120
 
 
 @dataclass(frozen=True)
@@ -692,7 +695,8 @@ def _web(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Web:
 def _open311(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Open311:
     """[web.open311]: on or off, the default area, and the clients with their API keys
     (inline, or in a clients_file kept out of the repository and readable by the bot only)."""
-    reader.refuse_unknown(("enabled", "clients", "clients_file", "default_area"))
+    reader.refuse_unknown(("enabled", "clients", "clients_file", "default_area",
+                           "max_requests_per_hour"))
     default_area = reader.text("default_area", "") or None
     if default_area is not None and (areas is None or default_area not in areas):
         raise ConfigError(f"{reader.key('default_area')}: unknown area {default_area!r} "
@@ -737,7 +741,9 @@ def _open311(reader: _Reader, base_dir: Path, areas: AreaTree | None) -> Open311
                                   "give each its own")
         clients.append(client)
     return Open311(enabled=reader.boolean("enabled", False), clients=tuple(clients),
-                   default_area=default_area)
+                   default_area=default_area,
+                   max_requests_per_hour=reader.integer("max_requests_per_hour", 120, low=1,
+                                                        high=10000))
 
 
 def _client_list(key: str, value: Any) -> list[dict[str, Any]]:

@@ -4,12 +4,17 @@ hotline's pseudo user and no response shows a name, a phone number or an exact p
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import re
+import socket
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -19,8 +24,12 @@ from lxml import etree
 from bot.config import API_KEY_MIN, Open311Client
 from bot.web.open311 import public_address
 from bot.web.server import WebServer
-from tests.conftest import Town
+from sandbox import Sandbox
+from tests.conftest import CATEGORIES, BotRunner, Town, make_config
 from tests.flows import card_of, claim, file_request
+
+if TYPE_CHECKING:
+    from tests.conftest import TestClock
 
 DATA = Path(__file__).resolve().parent / "data" / "open311"
 SCHEMA = etree.XMLSchema(etree.parse(str(DATA / "georeport-v2.xsd")))
@@ -194,6 +203,11 @@ async def test_requests_are_listed_with_the_specs_fields_and_filters(
     assert await refs(f"service_request_id={first}&service_code=legal") == [first]
     assert await refs("status=closed") == []
     assert await refs("status=open,closed") == [telegram, second, first]
+    # Repeated instead of comma-delimited, as Python's requests sends a list: all of them.
+    assert await refs("service_code=elderly&service_code=legal") == [telegram, second, first]
+    assert await refs(f"service_request_id={first}&service_request_id={second}") == \
+        [second, first]
+    assert await refs("status=closed&status=open") == [telegram, second, first]
     assert await refs("start_date=2026-06-10T09:00:00%2B08:00") == [telegram, second, first]
     assert await refs("end_date=2026-06-10T01:00:00Z") == []  # 09:00 in Shanghai
     assert await refs("start_date=2026-03-01T00:00:00Z&end_date=2026-05-01T00:00:00Z") == []
@@ -234,6 +248,13 @@ BAD = [
     ("get", "requests", {"start_date": "2026-06-01T00:00:00Z",
                          "end_date": "2026-05-01T00:00:00Z"}, 400, "start_date is after"),
     ("get", "requests", {"status": "pending"}, 400, "status must be open, closed"),
+    ("get", "requests", {"service_request_id": ",".join(str(n) for n in range(1001))},
+     400, "At most 1000 service_request_id"),
+    ("post", "requests", {"address_string": "Jianshe Road", "email": "meiling at home"}, 400,
+     "email does not look like"),
+    ("post", "requests", {"address_string": "Jianshe Road", "first_name": "M" * 101}, 400,
+     "first_name must be 0 to 100"),
+    ("post", "requests", {"lat": 34.8, "long": 181}, 400, "long must be a number"),
 ]
 
 
@@ -382,3 +403,169 @@ async def test_a_key_in_the_url_is_not_taken(api: TestClient[Any, Any]) -> None:
     answer = await api.post(f"{V2}/requests.json?api_key={KEY}", data={
         "service_code": "elderly", "address_string": "Jianshe Road", "description": "x"})
     assert answer.status == 403
+
+
+async def test_control_characters_never_make_the_xml_unreadable(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """A description pasted from a word processor carries a vertical tab or a NUL, which XML
+    1.0 cannot hold: it is filed without them, and an id with one is quoted back without it."""
+    answer = await post(api, address_string="Jianshe Road",
+                        description="Lamp\x0bbroken\x00 at the gate\x1f.\tTab and\nline kept")
+    assert answer.status == 201
+    ref = (await answer.json())[0]["service_request_id"]
+    listed = valid_xml(await (await api.get(f"{V2}/requests.xml")).read())
+    assert listed.findtext("request/description") == "Lampbroken at the gate.\tTab and\nline kept"
+    one = valid_xml(await (await api.get(f"{V2}/requests/{ref}.xml")).read())
+    assert one.findtext("request/service_request_id") == ref
+    missing = await api.get(f"{V2}/requests/abc%00%0B.xml")
+    assert missing.status == 404
+    assert "abc not found" in (valid_xml(await missing.read()).findtext("error/description")
+                               or "")
+    card = await card_of(town.volunteers, ref)
+    assert "Lampbroken at the gate." in (card.text or "")
+
+
+async def test_a_body_not_in_utf8_or_not_a_form_is_told_what_to_send(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """A hotline system sending GBK bytes, or JSON, gets a 400 naming what to send, not a 500
+    (nor "api_key is missing" for a JSON body that has one); nothing is filed."""
+    form = b"api_key=" + KEY.encode() + b"&service_code=elderly&address_string=Jianshe+Road"
+    gbk = await api.post(f"{V2}/requests.json", data=form + "&description=路灯坏了".encode("gbk"),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert gbk.status == 400
+    assert "UTF-8" in (await gbk.json())[0]["description"]
+    as_json = await api.post(f"{V2}/requests.xml?locale=zh", json={
+        "api_key": KEY, "service_code": "elderly", "address_string": "Jianshe Road",
+        "description": "Lamp broken"})
+    assert as_json.status == 400
+    assert "application/x-www-form-urlencoded" in (
+        valid_xml(await as_json.read()).findtext("error/description") or "")
+    for content_type, words in (
+            ("application/x-www-form-urlencoded; charset=big-5-ish", "UTF-8"),
+            ("multipart/form-data", "could not be read"),
+            ("multipart/form-data; boundary=zz", "could not be read")):
+        broken = await api.post(f"{V2}/requests.json", data=form + b"&description=x",
+                                headers={"Content-Type": content_type})
+        assert broken.status == 400, content_type
+        assert words in (await broken.json())[0]["description"]
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
+async def test_a_public_port_in_use_stops_the_start_saying_so(
+        sandbox: Sandbox, tmp_path: Path, clock: TestClock) -> None:
+    """Another program on `[web] listen`: the start fails on that error (the operator reads
+    "address already in use", not PTB's "This Application is still running!"), before the
+    bot has begun to receive or send; once the port is free, it starts."""
+    group = sandbox.add_group("Elderly volunteers")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = make_config(
+            tmp_path, sandbox, admin_ids=[1],
+            categories=[dict(CATEGORIES[0], group_id=group.id), *CATEGORIES[1:]],
+            web={"listen": f"127.0.0.1:{port}", "open311": {
+                "enabled": True, "clients": [{"id": "hotline", "name": "12345", "key": KEY}]}})
+        runner = BotRunner(sandbox, config, clock)
+        with pytest.raises(OSError) as failed:
+            await runner.start()
+        assert failed.value.errno == errno.EADDRINUSE
+        assert sandbox.polls_started == 0
+    await runner.start()
+    try:
+        services = runner.services
+        assert services is not None and services.web.port == port
+    finally:
+        await runner.stop()
+
+
+@pytest.mark.parametrize(("method", "path", "status", "allowed"), [
+    ("PUT", "requests.json", 405, "GET, POST"),
+    ("DELETE", "requests/2026-000001.xml", 405, "GET"),
+    ("POST", "services.json", 405, "GET"),
+    ("GET", "requests.json/", 404, None),
+    ("GET", "services.xml/", 404, None),
+    ("GET", "service_list.json", 404, None),
+    ("PATCH", "nothing/here", 404, None),
+])
+async def test_a_wrong_method_or_path_gets_the_specs_error_list(
+        api: TestClient[Any, Any], method: str, path: str, status: int,
+        allowed: str | None) -> None:
+    """A client's mistake in the method or the path (a trailing slash) is answered like any
+    other: the spec's error list, in XML when the path asked for it, not aiohttp's bare text."""
+    answer = await api.request(method, f"{V2}/{path}")
+    assert answer.status == status
+    if ".xml" in path:
+        assert valid_xml(await answer.read()).findtext("error/code") == str(status)
+    else:
+        errors = await answer.json()
+        assert errors[0]["code"] == status and errors[0]["description"]
+    assert answer.headers.get("Allow") == allowed
+
+
+async def test_a_client_halfway_through_a_post_does_not_hold_up_the_stop(town: Town) -> None:
+    """SIGTERM while a slow client is still sending its POST: the bot stops in seconds (the
+    request is dropped, nothing filed), not after aiohttp's default minute of waiting."""
+    services = town.bot.services
+    assert services is not None and services.web.port is not None and services.web._runner
+    reader, writer = await asyncio.open_connection("127.0.0.1", services.web.port)
+    writer.write(b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: 1000\r\n\r\napi_key=")
+    await writer.drain()
+    server = services.web._runner.server
+    assert server is not None
+    await town.sb.wait_until(lambda: len(server.connections) == 1, timeout=5)
+    began = time.monotonic()
+    await town.bot.stop()
+    assert time.monotonic() - began < 10
+    assert await reader.read() == b""  # the connection was closed, nothing answered
+    writer.close()
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
+async def test_a_dates_plus_sent_unencoded_is_still_its_offset(
+        town: Town, api: TestClient[Any, Any]) -> None:
+    """`curl ".../requests.json?start_date=2026-06-10T09:00:00+08:00"`: the unencoded + comes
+    as a space (form encoding), so the date the error message itself gives as the example was
+    refused; it is read as the offset it is."""
+    ref = (await (await post(api, address_string="Jianshe Road")).json())[0][
+        "service_request_id"]
+    answer = await api.get(f"{V2}/requests.json?start_date=2026-06-10T09:00:00+08:00"
+                           "&end_date=2026-06-10T23:00:00+0800")
+    assert answer.status == 200, await answer.text()
+    assert [r["service_request_id"] for r in await answer.json()] == [ref]
+    later = await api.get(f"{V2}/requests.json?start_date=2026-06-10T23:00:00+08:00")
+    assert await later.json() == []
+
+
+async def test_a_listing_is_written_off_the_event_loop_one_at_a_time(
+        api: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET requests is public and keyless: 1,000 requests as XML take a tenth of a second of
+    CPU, and ten asked at once held the bot's event loop (every Telegram update, the sender)
+    for over a second. A listing is read on the database thread and written out in a worker
+    thread, one listing at a time."""
+    import bot.web.open311 as module
+    await post(api, address_string="Jianshe Road")
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    active, most = 0, 0
+    real = module.to_xml
+
+    def spy(root: str, body: Any) -> bytes:
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        threads.append(threading.get_ident())
+        try:
+            return real(root, body)
+        finally:
+            active -= 1
+
+    monkeypatch.setattr(module, "to_xml", spy)
+    answers = await asyncio.gather(*[api.get(f"{V2}/requests.xml") for _ in range(5)])
+    assert [a.status for a in answers] == [200] * 5
+    assert len(threads) == 5 and loop_thread not in threads
+    assert most == 1

@@ -340,3 +340,15 @@ def test_the_page_can_be_switched_off(tmp_path: Path) -> None:
         env = Env(db=cast(Database, None), config=config, t=Catalogs.load())
         page = ResultsPage(env, cast(Statistics, None))
         assert [route.path for route in page.routes()] == paths  # type: ignore[attr-defined]
+
+
+async def test_a_trailing_slash_leads_to_the_page(client: TestClient) -> None:  # type: ignore[type-arg]
+    """The address typed or pasted with a slash at its end (/results/) leads to the page, with
+    its query, not to a bare English "404: Not Found"."""
+    answer = await client.get("/results/?lang=zh&year=2026", allow_redirects=False)
+    assert answer.status in (301, 308)
+    assert answer.headers["Location"] == "/results?lang=zh&year=2026"
+    page = await client.get("/results/?lang=zh")
+    assert page.status == 200 and "2026" in await page.text()
+    data = await client.get("/results.csv/?lang=en")
+    assert data.status == 200 and data.content_type == "text/csv"

@@ -285,3 +285,41 @@ async def test_reloaded_keywords_change_the_suggestion_and_bad_ones_are_refused(
     await admin.send("/reload")
     await admin.wait_for(text="Reloaded")
     assert await first_button("院子里的水龙头一直开着没人关") == "⭐ 建议：生活环境"
+
+
+async def test_typing_a_categorys_name_at_the_first_step_chooses_it(town: Town) -> None:
+    """王奶奶 types the label she sees on a button (基础设施) rather than tapping it: that is her
+    choice, not her description — the form asks step 2, what is wrong, and her request carries
+    what she then says; Alice types "legal aid." in English, likewise."""
+    grandma = town.grandma
+    await open_form(grandma, command=True, lang="zh")
+    await grandma.send(" 基础设施 ")
+    await grandma.wait_for(text="第 2 步，共 4 步。")
+    await grandma.send("楼道的灯坏了")
+    await grandma.wait_for(text="第 3 步，共 4 步。")
+    draft = await draft_of(town, grandma)
+    assert (draft.data["category"], draft.data["description"]) == ("infrastructure",
+                                                                   "楼道的灯坏了")
+    alice = town.citizen
+    await open_form(alice, command=True)
+    await alice.send("legal aid.")
+    await alice.wait_for(text="Step 2 of 4")
+    draft = await draft_of(town, alice)
+    assert draft.data["category"] == "legal" and not draft.data.get("description")
+
+
+async def test_an_emoji_or_a_question_mark_at_the_first_step_is_no_description(
+        town: Town) -> None:
+    """👍 or 🙏, or a lone ？, as many elderly people answer: no words, so not kept as the
+    description (the description step would then be skipped and the volunteers' card say "👍");
+    the buttons are pointed to, and after the tap step 2 asks what is wrong."""
+    grandma = town.grandma
+    first = await open_form(grandma, command=True, lang="zh")
+    for junk in ("👍🙏", "？", "😭 !!"):
+        await grandma.send(junk)
+        again = await told(grandma, "请使用下面的按钮。", "第 1 步，共 4 步。")
+    assert again.buttons == first.buttons
+    draft = await draft_of(town, grandma)
+    assert not draft.data.get("description") and not draft.data.get("told")
+    await grandma.press("基础设施", message=again)
+    await grandma.wait_for(text="第 2 步，共 4 步。")

@@ -308,11 +308,8 @@ class Intake:
         out: list[Outgoing] = []
         answer = Answer()
         if action == "cat" and dialog.step == "category" and env.config.category(arg):
-            dialog = self._advance(dialog, category=arg, recheck=False)
-            if dialog.step == "description" and _has_description(dialog.data):
-                dialog = self._advance(dialog)  # told at the category step: on to the place
-            # Changed from the summary, with a point already given: look again.
-            dialog = await self._similar(repo, dialog)
+            unit.send(await self._chosen(repo, dialog, lang, arg))
+            return answer
         elif action == "join" and dialog.step == "similar" and _offered(dialog, arg):
             outcome, out = await self.loop.join(repo, who, lang, int(arg))
             if outcome == "refused":  # theirs, or followed already: no list offers those
@@ -788,6 +785,18 @@ class Intake:
         await self._save(repo, dialog)
         return self._ask(dialog, lang)
 
+    async def _chosen(self, repo: Repo, dialog: Dialog, lang: str, code: str
+                      ) -> list[Outgoing]:
+        """The category chosen (tapped, or its name typed): on to the description, or past it
+        to the place when it was told at the category step."""
+        dialog = self._advance(dialog, category=code, recheck=False)
+        if dialog.step == "description" and _has_description(dialog.data):
+            dialog = self._advance(dialog)  # told at the category step: on to the place
+        # Changed from the summary, with a point already given: look again.
+        dialog = await self._similar(repo, dialog)
+        await self._save(repo, dialog)
+        return self._ask(dialog, lang)
+
     async def _told_at_category(
         self, repo: Repo, dialog: Dialog, lang: str, said: Said
     ) -> list[Outgoing]:
@@ -795,10 +804,15 @@ class Intake:
         the description, and ask again with the likely categories first."""
         data, config = dict(dialog.data), self.env.config
         text = said.text.strip()
+        named = suggest.named(config.categories, text) if said.kind == "text" else None
+        if named is not None and not data.get("editing"):
+            # The label of a button, typed (as many elderly people do): their choice, as a
+            # tap on it would be, not a description.
+            return await self._chosen(repo, dialog, lang, named.code)
         # Nothing is chosen for the citizen; once they choose, the description step is
         # skipped. Changing only the category from the summary, the buttons answer.
         if (data.get("editing") or said.kind not in ("text", "voice", "photo")
-                or (said.kind == "text" and not text)):
+                or (said.kind == "text" and not suggest.has_words(text))):
             return self._again(dialog, lang, "intake.use_buttons")
         before = data.get("description") or ""
         # A second message adds to the first: an old person may say it in two goes.

@@ -162,6 +162,21 @@ def rank(categories: tuple[Category, ...], text: str, found: Found = in_text) ->
     return [categories[i].code for i in likely]
 
 
+def has_words(text: str) -> bool:
+    """Whether a text says anything: a letter or a digit, not only emoji (👍, 🙏) and marks."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def named(categories: Sequence[Category], text: str) -> Category | None:
+    """The category whose name (in any language) the text is, give or take spaces, case and
+    a full stop: a button's label typed instead of tapped."""
+    said = " ".join(normal(text).strip().rstrip("。.!！").split())
+    for category in categories:
+        if any(" ".join(normal(name).split()) == said for name in category.names.values()):
+            return category
+    return None
+
+
 def order(categories: Sequence[Category], likely: Sequence[str]) -> list[Category]:
     """The categories with the likely ones first (in their order), then the rest as listed."""
     first = [c for code in likely for c in categories if c.code == code]

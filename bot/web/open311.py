@@ -12,6 +12,7 @@ addresses; places only to the street (or the area) and points rounded to about 1
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -25,9 +26,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from bot.config import Category, Open311Client
 from bot.context import Env
+from bot.reports.tables import ILLEGAL_XML
 from bot.requests import render
 from bot.requests.intake import ADDRESS_MAX, ADDRESS_MIN
 from bot.requests.loop import RequestLoop
@@ -38,13 +41,16 @@ from storage.repos.open311 import OPEN311_EVENT, Published
 log = logging.getLogger(__name__)
 PREFIX = "/open311/v2"
 FORMATS = ("json", "xml")
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")  # the spec's POST bodies
 MAX_RESULTS = 1000  # the spec's default ceiling of a GET requests answer
+HOUR = 3600.0  # the span of a client's max_requests_per_hour
 WINDOW = timedelta(days=90)  # the spec's default span, and the widest one asked for
 MEDIA_URL_MAX = 1000
 CONTACT_PART_MAX = 100  # a name, a phone number or an e-mail address
 # Four decimals of a degree are 11 m; three are 111 m north-south and 95 m east-west here:
 # a point shown publicly is rounded to three, near enough to find a broken lamp, not a door.
 POINT_DECIMALS = 3
+_PLUS_AS_SPACE = re.compile(r"(T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 # A street's name, the only part of a typed address shown publicly: the text up to the first
@@ -89,20 +95,31 @@ class Open311Api:
         self.env = env
         self.loop = loop
         self.units = units
+        # GET requests is public: one listing at a time, read on the database thread and
+        # written out in a worker thread (1,000 as XML take ~0.1 s of CPU: ten at once on the
+        # event loop held every Telegram update for a second).
+        self._listing = asyncio.Lock()
 
     def routes(self) -> Iterable[web.AbstractRouteDef]:
         """The API's routes, when `[web.open311] enabled`."""
         if not self.env.config.web.open311.enabled:
             return []
-        return [
-            web.get(PREFIX + "/services.{fmt}", self._answer(self.services, "services")),
-            web.get(PREFIX + "/services/{code}.{fmt}",
-                    self._answer(self.definition, "service_definition")),
-            web.get(PREFIX + "/requests.{fmt}", self._answer(self.requests, "service_requests")),
-            web.post(PREFIX + "/requests.{fmt}", self._answer(self.post, "service_requests")),
-            web.get(PREFIX + "/requests/{ref}.{fmt}",
-                    self._answer(self.request, "service_requests")),
+        table: list[tuple[str, dict[str, tuple[Handler, str]]]] = [
+            ("/services.{fmt}", {"GET": (self.services, "services")}),
+            ("/services/{code}.{fmt}", {"GET": (self.definition, "service_definition")}),
+            ("/requests.{fmt}", {"GET": (self.requests, "service_requests"),
+                                 "POST": (self.post, "service_requests")}),
+            ("/requests/{ref}.{fmt}", {"GET": (self.request, "service_requests")}),
         ]
+        routes = []
+        for path, methods in table:
+            for method, (handler, root) in methods.items():
+                routes.append(web.route(method, PREFIX + path, self._answer(handler, root)))
+            # Another method, then any other path under the prefix (a trailing slash): the
+            # spec's error list too, not aiohttp's bare text.
+            routes.append(web.route("*", PREFIX + path, self._refuse(", ".join(methods))))
+        routes.append(web.route("*", PREFIX + "/{tail:.*}", self._refuse(None)))
+        return routes
 
     # -- the HTTP frame: format, language, errors ---------------------------------------
 
@@ -114,6 +131,10 @@ class Open311Api:
             if fmt not in FORMATS:
                 return self._error("json", lang, Open311Error(404, "open311.error.format"))
             try:
+                if handler == self.requests:  # the public listing: see self._listing
+                    async with self._listing:
+                        status, body = await handler(request, lang)
+                        return await asyncio.to_thread(_response, fmt, status, body, root)
                 status, body = await handler(request, lang)
             except Open311Error as error:
                 return self._error(fmt, lang, error)
@@ -122,6 +143,22 @@ class Open311Api:
                 return self._error(fmt, lang, Open311Error(500, "open311.error.internal"))
             return _response(fmt, status, body, root)
         return respond
+
+    def _refuse(self, allowed: str | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """405 with the methods allowed (a known path), else 404 (no such path)."""
+        async def refuse(request: web.Request) -> web.Response:
+            fmt = request.match_info.get("fmt") or ("xml" if ".xml" in request.path else "")
+            lang = self.env.t.language_for(None, request.query.get("locale"))
+            if allowed is None:
+                error = Open311Error(404, "open311.error.path")
+            else:
+                error = Open311Error(405, "open311.error.method", method=request.method,
+                                     allowed=allowed)
+            response = self._error(fmt if fmt in FORMATS else "json", lang, error)
+            if allowed is not None:
+                response.headers["Allow"] = allowed
+            return response
+        return refuse
 
     def _error(self, fmt: str, lang: str, error: Open311Error) -> web.Response:
         """The spec's error list: [{"code": …, "description": …}] or <errors><error>…."""
@@ -162,23 +199,26 @@ class Open311Api:
         """GET requests: by service_request_id (the others ignored, as the spec says), else by
         service_code, start_date, end_date and status."""
         query = request.query
-        refs = _list(query.get("service_request_id"))
+        refs = _list(query, "service_request_id")
         if refs:
             if len(refs) > MAX_RESULTS:
                 raise Open311Error(400, "open311.error.too_many_ids", most=MAX_RESULTS)
-            async with self.env.db.reading(inline=True) as repo:
+            async with self.env.db.reading() as repo:
                 found = await repo.open311.by_refs(refs)
-            return 200, [self._published(item, lang) for item in found]
+            return 200, await asyncio.to_thread(self._listed, found, lang)
         since, until = self._window(query.get("start_date"), query.get("end_date"))
-        statuses = set(_list(query.get("status")))
+        statuses = set(_list(query, "status"))
         if statuses - {"open", "closed"}:
             raise Open311Error(400, "open311.error.status")
         open_ = None if len(statuses) != 1 else statuses == {"open"}
-        async with self.env.db.reading(inline=True) as repo:
+        async with self.env.db.reading() as repo:
             found = await repo.open311.search(
-                categories=_list(query.get("service_code")), since=since, until=until,
+                categories=_list(query, "service_code"), since=since, until=until,
                 open_=open_, limit=MAX_RESULTS)
-        return 200, [self._published(item, lang) for item in found]
+        return 200, await asyncio.to_thread(self._listed, found, lang)
+
+    def _listed(self, found: list[Published], lang: str) -> list[dict[str, Any]]:
+        return [self._published(item, lang) for item in found]
 
     def _window(self, start: str | None, end: str | None) -> tuple[float, float]:
         """The span asked for: the last 90 days by default, and never wider."""
@@ -260,6 +300,10 @@ class Open311Api:
         area = self._area(posted)
         async with self.units.for_job() as unit:
             repo, now = unit.repo, unit.now()
+            most = self.env.config.web.open311.max_requests_per_hour
+            _, _, _, last_hour = await repo.requests.intake_standing(client.user_id, now - HOUR)
+            if last_hour >= most:
+                raise Open311Error(429, "open311.error.too_many", most=most)
             await repo.open311.client_user(client.user_id, client.name, now)
             description = posted.description
             if posted.media_url:
@@ -290,8 +334,10 @@ class Open311Api:
         return found
 
     def _posted(self, fields: Mapping[str, str]) -> Posted:
-        """Check a POST's fields, naming the first one wrong."""
+        """Check a POST's fields, naming the first one wrong. Control characters (a vertical
+        tab or a NUL pasted from a word processor) are dropped: XML cannot hold them."""
         config = self.env.config
+        fields = {name: ILLEGAL_XML.sub("", value) for name, value in fields.items()}
         code = fields.get("service_code", "").strip()
         if not code:
             raise Open311Error(400, "open311.error.missing", field="service_code")
@@ -367,15 +413,19 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, POINT_DECIMALS)
 
 
-def _list(value: str | None) -> list[str]:
-    """A comma-delimited parameter's items."""
-    return [item.strip() for item in (value or "").split(",") if item.strip()]
+def _list(query: MultiMapping[str], name: str) -> list[str]:
+    """A comma-delimited parameter's items, from each time it is given (a client sending a
+    list as service_code=a&service_code=b means both)."""
+    return [item.strip() for value in query.getall(name, []) for item in value.split(",")
+            if item.strip()]
 
 
 def _moment(name: str, text: str) -> float:
-    """A W3C date-time with its offset (…Z or …+08:00); 400 otherwise."""
+    """A W3C date-time with its offset (…Z or …+08:00); 400 otherwise. A + sent unencoded
+    arrives as a space (form encoding): "…T09:00:00 08:00" is read as +08:00."""
+    text = _PLUS_AS_SPACE.sub(r"\1+\2", text.strip())
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise Open311Error(400, "open311.error.date", field=name) from None
     if moment.tzinfo is None:
@@ -420,11 +470,18 @@ async def _fields(request: web.Request) -> dict[str, str]:
     goes by media_url)."""
     if request.content_length is not None and request.content_length > request.client_max_size:
         raise Open311Error(413, "open311.error.too_large", most=request.client_max_size // 1024)
+    if request.content_type not in FORMS:
+        # aiohttp reads any other body as no fields: "api_key is missing" would mislead.
+        raise Open311Error(400, "open311.error.not_form")
     try:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
         raise Open311Error(413, "open311.error.too_large",
                            most=request.client_max_size // 1024) from None
+    except (UnicodeDecodeError, LookupError):  # a GBK hotline system; a charset unknown
+        raise Open311Error(400, "open311.error.encoding") from None
+    except ValueError:  # multipart without its boundary, or not multipart at all
+        raise Open311Error(400, "open311.error.bad_form") from None
     fields: dict[str, str] = {}
     for name, value in form.items():
         if not isinstance(value, str):
@@ -466,4 +523,4 @@ def _fill(element: ET.Element, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = json.dumps(value)  # XML Schema's booleans: true, false
     elif value is not None:
-        element.text = str(value)
+        element.text = ILLEGAL_XML.sub("", str(value))  # XML 1.0 cannot hold them

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # No feature takes uploads (Open311's media_url is a link): a bigger body is refused with 413
 # before a handler reads it.
 MAX_BODY = 64 * 1024
+SHUTDOWN_SECONDS = 5.0
 
 
 class RouteProvider(Protocol):
@@ -38,7 +39,9 @@ class WebServer:
 
     def application(self) -> web.Application:
         """The aiohttp application of every provider's routes (tests serve it themselves)."""
-        app = web.Application(client_max_size=MAX_BODY)
+        # /results/ (a slash typed or pasted at the end) leads to /results, with its query.
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[
+            web.normalize_path_middleware(append_slash=False, remove_slash=True)])
         for provider in self.providers:
             app.router.add_routes(list(provider.routes()))
         return app
@@ -53,7 +56,9 @@ class WebServer:
             log.warning("web.listen is set but no feature of the web server is enabled")
             return
         # No access log: a request's query string may hold a reporter's details.
-        self._runner = web.AppRunner(app, access_log=None)
+        # A client still sending its request at the stop holds it up for 5 s at most, not
+        # aiohttp's default minute (SIGTERM would take one).
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()
         self.port = int(self._runner.addresses[0][1])  # the OS's choice for port 0
