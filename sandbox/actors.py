@@ -161,7 +161,7 @@ class SimChat:
             return False
 
         try:
-            await self._world.wait_until(scan, timeout)
+            await self._world.wait_until(scan, timeout, chat=self)
         except TimeoutError:
             what = f"text containing {text!r}" if text is not None else "a message"
             if predicate is not None:

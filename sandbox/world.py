@@ -70,39 +70,61 @@ class World:
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
-        # Each waiter's future, settled by the next change (or its own timer).
+        # Each waiter's future, settled by the next change (or its own timer): those waiting
+        # on any change, and those waiting for a bot message in one chat (by the chat object:
+        # a group that becomes a supergroup keeps it, not its id).
         self._waiters: set[asyncio.Future[None]] = set()
+        self._chat_waiters: dict[int, set[asyncio.Future[None]]] = {}
 
     # ---- change notification -------------------------------------------------------------
 
     def notify(self) -> None:
         """Wake everyone waiting for a state change."""
         waiters, self._waiters = self._waiters, set()
+        for chat_waiters in self._chat_waiters.values():
+            waiters |= chat_waiters
+        self._chat_waiters = {}
+        for waiter in waiters:
+            _wake(waiter)
+
+    def notify_chat(self, chat: SimChat) -> None:
+        """A bot message in `chat`: wake those waiting on any change, and on that chat."""
+        waiters, self._waiters = self._waiters, set()
+        waiters |= self._chat_waiters.pop(id(chat), set())
         for waiter in waiters:
             _wake(waiter)
 
     async def wait_until(
         self, condition: Callable[[], bool], timeout: float,  # noqa: ASYNC109
+        chat: SimChat | None = None,
     ) -> None:
         """Return once condition() holds; checks on every change and at least every 10 ms.
+        With `chat`, the condition looks at that chat's bot messages only: it is checked when
+        one comes (or any other change notify() announces) and at least every 100 ms.
 
-        A waiter is a future and a timer, not a task: the sandbox wakes every waiter on every
-        change, and benchmarks run a hundred of them against every call the bot makes.
+        A waiter is a future and a timer, not a task: benchmarks run a hundred of them against
+        every call the bot makes, so waking them all at every message would cost the bot's
+        share of a single process more than the bot itself (bench/loop.py).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        every = 0.01 if chat is None else 0.1
         while not condition():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"condition not met within {timeout}s")
             waiter: asyncio.Future[None] = loop.create_future()
-            self._waiters.add(waiter)
-            timer = loop.call_later(min(remaining, 0.01), _wake, waiter)
+            waiters = (self._waiters if chat is None
+                       else self._chat_waiters.setdefault(id(chat), set()))
+            waiters.add(waiter)
+            timer = loop.call_later(min(remaining, every), _wake, waiter)
             try:
                 await waiter
             finally:
                 timer.cancel()
                 self._waiters.discard(waiter)
+                if chat is not None:
+                    self._chat_waiters.get(id(chat), set()).discard(waiter)
 
     def emit(self, kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
         """Tell on_event listeners about something that happened."""
@@ -236,7 +258,7 @@ class World:
         msg = self._new_message(chat, None, kind, content, reply_to, from_bot=True,
                                 parse_mode=parse_mode, markup=markup)
         self.emit("bot_message", chat, msg, msg.text or kind)
-        self.notify()
+        self.notify_chat(chat)
         return msg
 
     def user_message(self, user: SimUser, chat: SimChat, kind: str, content: dict[str, Any],
