@@ -333,6 +333,11 @@ def test_the_public_address_keeps_the_street_and_drops_the_door() -> None:
     assert public_address("建设路12号3栋") == "建设路"
     assert public_address("Flat 9B, 77 Quillfeather Lane") == "Quillfeather Lane"
     assert public_address("花家地社区王奶奶家") is None  # no street: the area's name instead
+    # A caller's sentence names the person before the street: the street alone is public.
+    assert public_address("王奶奶家在建设路12号") == "建设路"
+    assert public_address("李阿姨家建设路12号3栋") == "建设路"
+    assert public_address("我住光明路5号") == "光明路"
+    assert public_address("刘家窑路3号") == "刘家窑路"  # a street's own 家 stays
     assert public_address("") is None
 
 

@@ -56,6 +56,10 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 # A street's name, the only part of a typed address shown publicly: the text up to the first
 # road word (路 街 道 巷 胡同 弄 里, Road, Street …), before any house, building or room number.
 _STREET_ZH = re.compile(r"^[^\d\s#,，、]{1,30}?(?:大街|大道|胡同|路|街|巷|弄|里)")
+# What a caller may have typed before the street in one sentence ("王奶奶家在建设路12号"): a
+# person (an honorific, then maybe 家) or a verb of where (在, 住): the street begins after it.
+_BEFORE_STREET_ZH = re.compile(
+    r"^.*(?:(?:奶奶|爷爷|阿姨|叔叔|大爷|大妈|大娘|大伯|老人|先生|女士|小姐|师傅)家?|在|住|的)")
 _STREET_EN = re.compile(
     r"\b((?:[A-Z][A-Za-z'-]*\s+){1,4}(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Way|Boulevard|"
     r"Blvd|Drive|Dr|Alley|Hutong|Lu|Jie))\b")
@@ -391,7 +395,8 @@ def public_address(address: str | None) -> str | None:
     text = address.strip()
     chinese = _STREET_ZH.match(text)
     if chinese:
-        return chinese.group(0)
+        street = _BEFORE_STREET_ZH.sub("", chinese.group(0))
+        return street if _STREET_ZH.fullmatch(street) else None
     english = _STREET_EN.search(text)
     return english.group(1) if english else None
 
