@@ -1236,6 +1236,13 @@ async def open311_hotline(story: Story) -> None:
             data=fields) as answer:
         second = (await answer.json())[0]["service_request_id"]
     assert GUANGMINGLU_02 in ((await story.card(town.volunteers, second)).text or "")
+    # A point far outside the district (Beijing, 600 km away) is no station's: the default.
+    fields.update({"lat": "39.9042", "long": "116.4074"})
+    async with aiohttp.ClientSession() as session, session.post(
+            f"http://127.0.0.1:{services.web.port}/open311/v2/requests.json",
+            data=fields) as answer:
+        third = (await answer.json())[0]["service_request_id"]
+    assert GUANGMINGLU_02 in ((await story.card(town.volunteers, third)).text or "")
 
 
 @pytest.fixture

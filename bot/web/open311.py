@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import MultiMapping
 
+from bot.areas.tree import distance_km
 from bot.config import Category, Open311Client
 from bot.context import Env
 from bot.reports.tables import ILLEGAL_XML
@@ -55,6 +56,9 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 # A street's name, the only part of a typed address shown publicly: the text up to the first
 # road word (路 街 道 巷 胡同 弄 里, Road, Street …), before any house, building or room number.
+# A point farther than this from every station is not in the district (a client's wrong
+# coordinates, lat and long swapped): it goes to the default area, not to the nearest station.
+STATION_REACH_KM = 5.0
 _STREET_ZH = re.compile(r"^[^\d\s#,，、]{1,30}?(?:大街|大道|胡同|路|街|巷|弄|里)")
 # What a caller may have typed before the street in one sentence ("王奶奶家在建设路12号"): a
 # person (an honorific, then maybe 家) or a verb of where (在, 住): the street begins after it.
@@ -376,11 +380,13 @@ class Open311Api:
 
     def _area(self, posted: Posted) -> str | None:
         """The area as the form's location step offers it first (the nearest station to the
-        point), else the configured default area, else the district."""
+        point, if it is within reach), else the configured default area, else the district."""
         tree = self.env.config.areas
         if tree is not None and posted.latitude is not None and posted.longitude is not None:
             nearest = tree.nearest(posted.latitude, posted.longitude, 1)
-            if nearest:
+            if nearest and distance_km(posted.latitude, posted.longitude,
+                                       nearest[0].latitude or 0.0,
+                                       nearest[0].longitude or 0.0) <= STATION_REACH_KM:
                 return nearest[0].id
         return self.env.config.web.open311.default_area
 
