@@ -13,12 +13,17 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import signal
+import socket
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
+
+import aiohttp
 
 from bot.areas.tree import load_areas
 from bot.config import Config, load_config
@@ -30,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 AREAS = DATA / "areas-shizhong.csv"  # 1 + 11 + 158 areas
 HOME = (34.8617, 117.5559)  # where 王奶奶 lives
+# Where 陈阿姨, her downstairs neighbour, stands: 60 m north (a degree of latitude is 111.2 km).
+NEIGHBOUR = (HOME[0] + 60 / 111_195, HOME[1])
+HOTLINE_CALL = (34.8463, 117.5512)  # the address a 12345 caller gave, in 光明路街道
 # When the demo's day begins: a Friday morning in the district (the machine's clock plays no
 # part, so the demo tells the same story at any hour).
 DEFAULT_START = "2026-12-04T09:30:00+08:00"
@@ -64,8 +72,36 @@ def show(kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> N
     print(line, flush=True)
 
 
-def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat) -> Path:
-    """A config for the demo: sandbox URLs, a fresh database, the district's categories."""
+class Web(NamedTuple):
+    """The bot's public web server as the demo reaches it: its address and the hotline's key."""
+
+    url: str
+    key: str
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rpartition(":")[2])
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on now, for the bot's public web server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def replaced(text: str, old: str, new: str) -> str:
+    """`text` with `old` replaced by `new`; `old` must be there (the example file changed?)."""
+    if old not in text:
+        raise RuntimeError(f"config.example.toml no longer has {old!r}: update sandbox/demo.py")
+    return text.replace(old, new)
+
+
+def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat,
+                 web_port: int, api_key: str) -> Path:
+    """A config for the demo: sandbox URLs, a fresh database, the district's categories, and
+    the public web server on `web_port` with the Open311 API on for one client, the 12345
+    hotline, whose key (made for this run) sits in a clients file of its own."""
     example = (ROOT / "config.example.toml").read_text("utf-8")
     example = example.replace('base_url = ""', f'base_url = "{sb.base_url}"')
     example = example.replace('base_file_url = ""', f'base_file_url = "{sb.base_file_url}"')
@@ -88,6 +124,15 @@ def write_config(folder: Path, sb: Sandbox, admin: SimUser, admin_chat: SimChat)
     example = example.replace('code = "environment"\nzh = "生活环境"\nen = "Living environment"',
                               'code = "environment"\nzh = "生活环境"\nen = "Living environment"'
                               '\nclaim_reminder = "3s"\nescalate_after = "6s"')
+    example = replaced(example, "[web]\n", f'[web]\nlisten = "127.0.0.1:{web_port}"\n')
+    clients = folder / "open311-clients.toml"
+    clients.write_text('clients = [{ id = "hotline", name = "12345 热线", key = '
+                       f'"{api_key}" }}]\n', "utf-8")
+    clients.chmod(0o600)
+    example = replaced(example, "enabled = false\n# Where a posted request goes",
+                       "enabled = true\n# Where a posted request goes")
+    example = replaced(example, '# clients_file = "open311-clients.toml"',
+                       f'clients_file = "{clients}"')
     path = folder / "config.toml"
     path.write_text(example, "utf-8")
     return path
@@ -131,10 +176,11 @@ def quiet_hours_end(bot: BotProcess, config: Config) -> tuple[datetime, bool] | 
     return datetime.fromtimestamp(known[0], tz), len(known) == len(ends)
 
 
-async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
+async def play(sb: Sandbox, bot: BotProcess, config: Config, web: Web, admin: SimUser,
                volunteers: SimChat, admin_chat: SimChat, loops: int = 3) -> None:
-    """Run the story: the citizen requests, then (`loops` 2 and 3) an activity and a
-    supervision problem."""
+    """Run the story: the citizen requests (one joined by a neighbour, one filed by a helper
+    for a neighbour, one from the 12345 hotline over Open311, and the public results page),
+    then (`loops` 2 and 3) an activity and a supervision problem."""
     grandma = sb.add_user("王奶奶", language_code="zh", phone="+8613800000002")
     li = sb.add_user("李明", language_code="zh")
     zhang = sb.add_user("Zhang", language_code="en")
@@ -181,6 +227,8 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
     done_label = "✅ 办结" if winner is li else "✅ Done"
     await winner.wait_for(predicate=lambda m: done_label in m.buttons)
 
+    chen = await join_as_neighbour(sb, volunteers, card, ref.group(0))
+
     step("The masked chat — 王奶奶 and the volunteer talk through the bot, accounts unseen")
     notice = await grandma.wait_for(text="已有志愿者接了您的诉求")
     await grandma.press("💬 给志愿者留言", message=notice)
@@ -207,6 +255,9 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
     await grandma.wait_for(text="想说的")
     await grandma.send("志愿者很热心，谢谢！")
     await grandma.wait_for(text="感谢您的评价")
+    closed = await chen.wait_for(text="请为这次服务打分")
+    await chen.press("⭐⭐⭐⭐", message=closed)
+    await chen.wait_for(text="感谢您的评价：4 星")
 
     step("王奶奶 just says what is wrong: the likely category comes first, she taps it")
     await open_form(grandma)
@@ -259,9 +310,16 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
             raise RuntimeError("the bot did not start again in the morning")
         await grandma.wait_for(text="转交服务中心", timeout=20)
     held = "" if night is None else f" (its citizen told at {night[0]:%H:%M}, after quiet hours)"
+    helped = await report_for_neighbour(sb, admin, admin_chat, volunteers, li)
+    posted, status = await hotline_call(web, volunteers, zhang)
+    received = await results_page(web)
     told = [f"{ref.group(0)} went round the whole loop (its citizen and volunteer talking "
-            "through the bot)", f"{second_ref.group(0)} was reminded "
-            f"and escalated{held}", "/stats answered with its figures and a chart"]
+            "through the bot; a neighbour joined it, +1, and rated it too)",
+            f"{second_ref.group(0)} was reminded and escalated{held}",
+            "/stats answered with its figures and a chart",
+            f"{helped} was filed by a helper for a neighbour and confirmed by phone",
+            f"{posted} came in over Open311 from the 12345 hotline and read back as {status}",
+            f"the public results page counted {received} requests received this year"]
     if loops >= 2:
         credited = await play_activity(sb, bot, config, admin, li, volunteers)
         told.append(f"activity #1 was published, signed up for, checked into and out of, and "
@@ -271,6 +329,142 @@ async def play(sb: Sandbox, bot: BotProcess, config: Config, admin: SimUser,
         told.append(f"problem {problem} was reported, rectified, rejected once, rectified "
                     f"again and passed")
     print(f"\nDone: {'; '.join(told)}. 429s received: {sb.count_429}.")
+
+
+async def join_as_neighbour(sb: Sandbox, volunteers: SimChat, card: SimMessage,
+                            ref: str) -> SimUser:
+    """The duplicate check: 陈阿姨 downstairs reports the same leak 60 m away, is shown 王奶奶's
+    open request and joins it instead of filing it again; the group's card counts her."""
+    step(f"重复检查 — 陈阿姨 downstairs reports the same leak; she is shown {ref} and joins it")
+    chen = sb.add_user("陈阿姨", language_code="zh", phone="+8613800000003")
+    await chen.send("/start")
+    await chen.wait_for(text="您好")
+    await describe(chen, "助老服务", "楼上王奶奶家的水管漏水，水都渗到我家厨房了。")
+    await chen.wait_for(text="在哪里")
+    await chen.tap("📍 发送我的位置", latitude=NEIGHBOUR[0], longitude=NEIGHBOUR[1])
+    entry = await chen.wait_for(text="已有人在")
+    await chen.wait_for(text="继续提交我的诉求")  # the other choice: file her own after all
+    await chen.press("🤝 是同一件事，我也关注", message=entry)
+    await chen.wait_for(text="您已关注诉求")
+    plus = "另有 1 位邻居也报了这件事"
+    await sb.wait_until(lambda: plus in (card.text or ""), timeout=15)
+    print(f"  ✏️  {volunteers.label}: the card of {ref} now also reads: "
+          f"{next(line for line in (card.text or '').splitlines() if plus in line)}", flush=True)
+    return chen
+
+
+async def report_for_neighbour(sb: Sandbox, admin: SimUser, admin_chat: SimChat,
+                               volunteers: SimChat, li: SimUser) -> str:
+    """Reporting for a neighbour: 刘阿姨 registers as a volunteer and is approved, files a
+    request for 赵奶奶 (no smartphone), 李明 does it, and 刘阿姨 records 赵奶奶's confirmation by
+    phone and her stars. The request's reference."""
+    step("帮办员 — 刘阿姨 registers as a volunteer (/join) and the admin approves her")
+    liu = sb.add_user("刘阿姨", language_code="zh", phone="+8613800000004")
+    await liu.send("/start")
+    await liu.wait_for(text="您好")
+    await liu.send("/join")
+    await liu.wait_for(text="请输入您的姓名")
+    await liu.send("刘秀兰")
+    await liu.wait_for(text="发送您的手机号")
+    await liu.tap("📞 发送我的手机号")
+    await liu.wait_for(text="哪个区域")
+    await liu.press("光明路街道新时代文明实践所")
+    await liu.wait_for(text="哪个社区")
+    await liu.press("光明路第1社区新时代文明实践站")
+    await liu.wait_for(text="加入哪支队伍")
+    await liu.press("光明路红马甲服务队")
+    await liu.wait_for(text="登记已提交")
+    review = await admin_chat.wait_for(text="姓名：刘秀兰")
+    await admin.press("✅ 通过", chat=admin_chat, message=review)
+    await liu.wait_for(text="已通过")
+
+    step("为邻居报事 — 刘阿姨 files for 赵奶奶, who has no smartphone; 李明 does it")
+    await liu.send("/forneighbour")
+    await liu.wait_for(text="哪一类帮助")
+    await liu.press("助老服务")
+    await liu.wait_for(text="请说明情况")
+    await liu.send("赵奶奶家卫生间的灯坏了，她一个人住，晚上看不清，怕摔倒。")
+    await liu.wait_for(text="在哪里")
+    await liu.send("光明路 8 号楼 2 单元 301")
+    await liu.wait_for(text="请先点所在的街道")
+    await liu.press("光明路街道新时代文明实践所")
+    await liu.wait_for(text="的哪个社区")
+    await liu.press("光明路第1社区新时代文明实践站")
+    await liu.wait_for(text="邻居怎么称呼")
+    await liu.send("赵奶奶")
+    await liu.wait_for(text="邻居的电话是多少")
+    await liu.send("0632-7654321")  # her landline
+    await liu.wait_for(text="邻居的住址是哪里")
+    await liu.tap("🏠 与上面的地点相同")
+    await liu.wait_for(text="的号码也给接单的志愿者")
+    await liu.tap("不用，只给邻居的")
+    await liu.wait_for(text="内容都对吗")
+    await liu.press("✅ 确认提交")
+    receipt = await liu.wait_for(text="编号")
+    ref = re.search(r"\d{4}-\d{6}", receipt.text or "")
+    assert ref, receipt.text
+    card = await volunteers.wait_for(text=ref.group(0))
+    await li.press("🙋 接单", chat=volunteers, message=card)
+    task = await li.wait_for(text="赵奶奶", predicate=lambda m: "✅ 办结" in m.buttons)
+    await li.press("✅ 办结", message=task)
+    await li.wait_for(predicate=lambda m: bool(m.buttons))
+    await li.send("换了新灯泡，卫生间亮了。")
+    await li.wait_for(text="多长时间")
+    await li.press("1 小时")
+
+    step("刘阿姨 phones 赵奶奶 and records it: confirmed by phone, five stars")
+    question = await liu.wait_for(text="请问一问邻居")
+    await liu.press("📞 已解决：电话确认", message=question)
+    await liu.wait_for(text="邻居给")
+    await liu.press("⭐⭐⭐⭐⭐")
+    await liu.wait_for(text="想说的")
+    await liu.send("赵奶奶说灯亮了，谢谢小李！")
+    await liu.wait_for(text="您的诉求已关闭")
+    return ref.group(0)
+
+
+async def hotline_call(web: Web, volunteers: SimChat, zhang: SimUser) -> tuple[str, str]:
+    """Open311: the 12345 hotline's system POSTs a caller's request over real HTTP; it reaches
+    the volunteers' group like any other, Zhang claims it, and the hotline GETs its status
+    back. The reference and the status read back (with its notes)."""
+    api = f"{web.url}/open311/v2"
+    step(f"Open311 — the 12345 hotline's system files a caller's request: POST "
+         f"{api}/requests.json")
+    async with aiohttp.ClientSession() as http:
+        form = {"api_key": web.key, "service_code": "elderly", "lat": str(HOTLINE_CALL[0]),
+                "long": str(HOTLINE_CALL[1]), "first_name": "孙", "phone": "13800138000",
+                "description": "市民来电：独居老人家门锁坏了，晚上锁不上门。"}
+        async with http.post(f"{api}/requests.json", data=form) as answer:
+            body = await answer.json()
+            print(f"  🌐 {answer.status} {body}", flush=True)
+            if answer.status != 201:
+                raise RuntimeError(f"the Open311 POST was refused: {answer.status} {body}")
+        ref = str(body[0]["service_request_id"])
+        card = await volunteers.wait_for(text=ref, timeout=15)
+        await zhang.press("🙋 接单", chat=volunteers, message=card)
+        await zhang.wait_for(text=ref, predicate=lambda m: "✅ Done" in m.buttons)
+        async with http.get(f"{api}/requests/{ref}.json") as answer:
+            status = (await answer.json())[0] if answer.status == 200 else {}
+            print(f"  🌐 GET {api}/requests/{ref}.json → {answer.status}: status "
+                  f"{status.get('status')!r}, status_notes {status.get('status_notes')!r}",
+                  flush=True)
+        if status.get("status") != "open":
+            raise RuntimeError(f"the hotline read {ref} back as {status!r}")
+    return ref, f"{status['status']} ({status.get('status_notes')})"
+
+
+async def results_page(web: Web) -> str:
+    """The public results page, fetched once: the year's requests received, as it shows them."""
+    url = f"{web.url}/results"
+    step(f"The public results page: {url}")
+    async with aiohttp.ClientSession() as http, http.get(url) as answer:
+        page = await answer.text()
+    received = re.search(r'data-figure="year\.received">(\d+)<', page)
+    print(f"  🌐 GET {url} → {answer.status}, {len(page) // 1024} KB of HTML; requests received "
+          f"this year: {received.group(1) if received else '?'}", flush=True)
+    if answer.status != 200 or received is None:
+        raise RuntimeError(f"the results page answered {answer.status} without its figures")
+    return received.group(1)
 
 
 async def play_supervision(sb: Sandbox, admin: SimUser) -> str:
@@ -485,7 +679,9 @@ async def main(argv: list[str] | None = None) -> int:
         admin_chat.add_member(admin, status="administrator")
         sb.on_event(show)
         with tempfile.TemporaryDirectory() as folder:
-            path = write_config(Path(folder), sb, admin, admin_chat)
+            # The hotline's API key: made for this run, never a real secret, never printed.
+            web = Web(f"http://127.0.0.1:{free_port()}", secrets.token_hex(24))
+            path = write_config(Path(folder), sb, admin, admin_chat, web.port, web.key)
             config = load_config(path, env={"TELEGRAM_BOT_TOKEN": TOKEN})
             local = start.astimezone(config.timezone)
             print(f"sandbox: {sb.base_url}; starting the bot: python -m bot --config {path} "
@@ -495,7 +691,7 @@ async def main(argv: list[str] | None = None) -> int:
                 if not await bot.start(sb, start):
                     print("the bot did not start", file=sys.stderr)
                     return 1
-                await play(sb, bot, config, admin, volunteers, admin_chat, args.loops)
+                await play(sb, bot, config, web, admin, volunteers, admin_chat, args.loops)
             finally:
                 await bot.stop()
     return 0

@@ -10,11 +10,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = ("点单", "派单", "接单", "The masked chat", "来自志愿者", "评单", "编号", "接单成功",
-         "解决了吗", "看起来是「生活环境」", "⭐ 建议：生活环境", "仍在等待志愿者",
-         "已升级", "转交服务中心", "办结率：50.00%", "Loop 2", "志愿活动招募", "您已报名",
-         "签到。", "签退", "记入 1 小时", "活动签到", "Loop 3", "督导问题", "复查未通过",
-         "复查通过")
+STEPS = ("点单", "派单", "接单", "已有人在 60 米外报过", "另有 1 位邻居也报了这件事",
+         "The masked chat", "来自志愿者", "评单", "编号", "接单成功", "解决了吗",
+         "感谢您的评价：4 星", "看起来是「生活环境」", "⭐ 建议：生活环境", "仍在等待志愿者",
+         "已升级", "转交服务中心", "办结率：50.00%", "志愿者登记已通过", "帮办员为邻居代报",
+         "为 赵奶奶 报的事", "已记录：电话确认。", "POST http://127.0.0.1:", "🌐 201 ",
+         "→ 200: status 'open'", "/results → 200", "requests received this year: 4",
+         "Loop 2", "志愿活动招募", "您已报名", "签到。", "签退", "记入 1 小时", "活动签到",
+         "Loop 3", "督导问题", "复查未通过", "复查通过")
+# What loop 1 ends with in the "Done:" line, whatever the hour.
+LOOP_1 = ("2026-000001 went round the whole loop (its citizen and volunteer talking through the "
+          "bot; a neighbour joined it, +1, and rated it too); 2026-000002 was reminded and "
+          "escalated")
+LOOP_1_END = ("/stats answered with its figures and a chart; 2026-000003 was filed by a helper "
+              "for a neighbour and confirmed by phone; 2026-000004 came in over Open311 from the "
+              "12345 hotline and read back as open (志愿者已接单，正在办理。); the public results "
+              "page counted 4 requests received this year")
 
 
 def run_demo(*args: str) -> str:
@@ -36,9 +47,10 @@ def test_the_demo_plays_the_whole_loop_without_a_single_429() -> None:
     assert "2026-12-04 09:30:00" in out  # the demo's clock, not the machine's
     assert "🌙" not in out  # a morning: the citizen is told at once
     assert "chart: a " in out and "KB PNG" in out  # /stats' chart arrived after its text
-    assert "/stats answered with its figures and a chart; activity #1 was published, signed up " \
-           "for, checked into and out of, and 1 h credited; problem D2026-00001 was reported, " \
-           "rectified, rejected once, rectified again and passed. 429s received: 0." in out
+    assert f"Done: {LOOP_1}; {LOOP_1_END}; activity #1 was published, signed up for, checked " \
+           "into and out of, and 1 h credited; problem D2026-00001 was reported, rectified, " \
+           "rejected once, rectified again and passed. 429s received: 0." in out
+    assert "api_key" not in out  # the hotline's key is never printed
 
 
 @pytest.mark.parametrize(("moment", "loops"), [("2026-12-04T23:30:00+08:00", "3"),
@@ -58,3 +70,4 @@ def test_at_night_the_citizens_notice_waits_for_the_morning(moment: str, loops: 
     notice = out.index("已转交服务中心")
     assert held < morning < notice
     assert "after quiet hours" in out and "429s received: 0." in out
+    assert LOOP_1 in out and LOOP_1_END in out
