@@ -1,7 +1,10 @@
 """`make demo`: the real bot process against the sandbox, one request through the whole loop.
 
 A scripted citizen (王奶奶, in Chinese), two volunteers and an admin play 点单 → 派单 → 接单 →
-评单 while the conversation is printed as it happens.
+评单 while the conversation is printed as it happens. Loop 1 also shows the duplicate check (a
+neighbour joins 王奶奶's open request), reporting for a neighbour (/forneighbour), and the bot's
+public web server on a free local port: a 12345 hotline's request POSTed over Open311 (aiohttp,
+a client key made for the run) and its status read back, and the public results page fetched.
 
 The bot's clock is the demo's, not the machine's: it starts at a fixed morning (`--at` picks
 another moment, e.g. 23:30 to see quiet hours hold a citizen's notice until 08:00).
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -434,9 +438,11 @@ async def hotline_call(web: Web, volunteers: SimChat, zhang: SimUser) -> tuple[s
         form = {"api_key": web.key, "service_code": "elderly", "lat": str(HOTLINE_CALL[0]),
                 "long": str(HOTLINE_CALL[1]), "first_name": "孙", "phone": "13800138000",
                 "description": "市民来电：独居老人家门锁坏了，晚上锁不上门。"}
+        shown = ", ".join(f"{k}={v}" for k, v in form.items() if k != "api_key")
+        print(f"  🌐 the form sent: {shown}, and the hotline's api_key (not shown)", flush=True)
         async with http.post(f"{api}/requests.json", data=form) as answer:
             body = await answer.json()
-            print(f"  🌐 {answer.status} {body}", flush=True)
+            print(f"  🌐 → {answer.status} {json.dumps(body, ensure_ascii=False)}", flush=True)
             if answer.status != 201:
                 raise RuntimeError(f"the Open311 POST was refused: {answer.status} {body}")
         ref = str(body[0]["service_request_id"])
