@@ -327,6 +327,16 @@ async def summary_with_a_phone(citizen: SimUser) -> SimMessage:
     return await citizen.wait_for(text="Is everything correct?")
 
 
+async def test_a_citizen_who_gave_no_phone_is_not_promised_a_call(town: Town) -> None:
+    """Alice skips the phone step: when Li claims it she is told he will write to her here,
+    with the Message button, not that he may call."""
+    taken = await claimed(town, town.citizen, town.vol1, share_phone=False)
+    text = taken.notice.text or ""
+    assert "You gave no phone number: they will write to you here" in text
+    assert "call" not in text and taken.notice.buttons == [TO_VOLUNTEER]
+    assert "📞 Phone: not given" in (taken.details.text or "")
+
+
 async def test_a_citizen_who_keeps_the_phone_private_is_reached_through_the_bot(
     town: Town,
 ) -> None:

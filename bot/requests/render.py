@@ -253,10 +253,13 @@ def citizen_chat_markup(env: Env, request: Request) -> dict[str, Any]:
 def claimed_key(request: Request, *, reassigned: bool = False) -> str:
     """The catalog key of the citizen's "a volunteer has taken it" (or "passed to another
     volunteer"): the claimer calls a neighbour, not the helper who filed for her, and
-    cannot call a citizen who kept the phone private (they write through the bot)."""
+    cannot call a citizen who kept the phone private or gave none (they write through the
+    bot)."""
     if request.on_behalf:
         return "neighbour.reassigned" if reassigned else "neighbour.claimed"
-    if request.phone and not request.share_phone:
+    if not request.phone:
+        return "relay.reassigned_no_phone" if reassigned else "relay.claimed_no_phone"
+    if not request.share_phone:
         return "relay.reassigned_masked" if reassigned else "relay.claimed_masked"
     return "casework.citizen_reassigned" if reassigned else "citizen.claimed"
 
