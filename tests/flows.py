@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +18,19 @@ from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 
 REF = re.compile(r"\d{4}-\d{6}")
+ROOT = Path(__file__).resolve().parent.parent
+REGISTERS = {"points_file": "inspection-points.example.csv",
+             "units_file": "responsible-units.example.csv",
+             "types_file": "problem-types.example.toml"}
+
+
+def supervision_town(tmp_path: Path, **supervision: Any) -> dict[str, Any]:
+    """Town settings with the example area tree and the example registers (copied beside the
+    config, as a district keeps them), and these `[supervision]` settings besides."""
+    for name in REGISTERS.values():
+        shutil.copy(ROOT / name, tmp_path / name)
+    return {"areas": {"file": str(ROOT / "areas.example.csv")},
+            "supervision": {**REGISTERS, **supervision}}
 
 
 async def file_request(

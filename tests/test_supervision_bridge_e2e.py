@@ -12,7 +12,6 @@ tests make problems: the form has its own tests.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from sandbox import SimUser
 from storage import Request
 from tests.conftest import Town
-from tests.flows import open_bot
+from tests.flows import open_bot, supervision_town
 from tests.test_supervision_dispatch_e2e import cast, events, press, problem, rectify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,13 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
     """The example area tree and the example registers."""
-    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
-                 "problem-types.example.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return {"areas": {"file": str(ROOT / "areas.example.csv")},
-            "supervision": {"points_file": "inspection-points.example.csv",
-                            "units_file": "responsible-units.example.csv",
-                            "types_file": "problem-types.example.toml"}}
+    return supervision_town(tmp_path)
 
 
 async def request(town: Town, citizen: SimUser, *, photos: int = 1,

@@ -12,7 +12,6 @@ guangminglu, whose admin Liming hears of an overdue problem after `escalate_afte
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import open_bot, supervision_town
 from tests.test_supervision_dispatch_e2e import (
     Cast,
     cast,
@@ -43,14 +42,7 @@ PATROL = "points have not been visited within 7 days"
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
     """The example area tree and registers; the overdue problem escalates after 12 hours."""
-    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
-                 "problem-types.example.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return {"areas": {"file": str(ROOT / "areas.example.csv")},
-            "supervision": {"points_file": "inspection-points.example.csv",
-                            "units_file": "responsible-units.example.csv",
-                            "types_file": "problem-types.example.toml",
-                            "escalate_after": "12h"}}
+    return supervision_town(tmp_path, escalate_after="12h")
 
 
 def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:

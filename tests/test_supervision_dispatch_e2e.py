@@ -18,7 +18,6 @@ the District Education and Sports Bureau.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import pytest
 from sandbox import SimChat, SimMessage, SimUser
 from storage import Problem
 from tests.conftest import Town
-from tests.flows import open_bot
+from tests.flows import open_bot, supervision_town
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUR = 3600.0
@@ -37,13 +36,7 @@ HOUR = 3600.0
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
     """The example area tree and the example registers."""
-    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
-                 "problem-types.example.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return {"areas": {"file": str(ROOT / "areas.example.csv")},
-            "supervision": {"points_file": "inspection-points.example.csv",
-                            "units_file": "responsible-units.example.csv",
-                            "types_file": "problem-types.example.toml"}}
+    return supervision_town(tmp_path)
 
 
 @dataclass

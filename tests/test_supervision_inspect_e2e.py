@@ -10,7 +10,6 @@ admin chat here); that is what these stories check the sending by.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 
 from sandbox import SimMessage
 from tests.conftest import Town
-from tests.flows import open_bot
+from tests.flows import open_bot, supervision_town
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = (34.85420, 117.57120)  # Guangminglu Farmers' Market in the example points file
@@ -28,13 +27,7 @@ MARKET = (34.85420, 117.57120)  # Guangminglu Farmers' Market in the example poi
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
     """The example area tree, registers and problem types."""
-    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
-                 "problem-types.example.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return {"areas": {"file": str(ROOT / "areas.example.csv")},
-            "supervision": {"points_file": "inspection-points.example.csv",
-                            "units_file": "responsible-units.example.csv",
-                            "types_file": "problem-types.example.toml"}}
+    return supervision_town(tmp_path)
 
 
 async def inspector(town: Town) -> None:

@@ -9,7 +9,6 @@ The town uses the example area tree and the example registers (8 points, 5 units
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from sandbox import SimUser
 from tests.conftest import Town
-from tests.flows import open_bot
+from tests.flows import open_bot, supervision_town
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,13 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
     """The example area tree and the example registers."""
-    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
-                 "problem-types.example.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return {"areas": {"file": str(ROOT / "areas.example.csv")},
-            "supervision": {"points_file": "inspection-points.example.csv",
-                            "units_file": "responsible-units.example.csv",
-                            "types_file": "problem-types.example.toml"}}
+    return supervision_town(tmp_path)
 
 
 async def test_the_centre_admin_makes_inspectors_and_gives_their_group_its_points(

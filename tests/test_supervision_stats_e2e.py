@@ -27,7 +27,6 @@ community-zhongxinjie-01, G2); an abandoned visit to community-guangminglu-01 do
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import pytest
 
 from sandbox import SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import open_bot, supervision_town
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUR = 3600.0
@@ -47,13 +46,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
     """The example area tree and the example registers."""
-    for name in ("inspection-points.example.csv", "responsible-units.example.csv",
-                 "problem-types.example.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return {"areas": {"file": str(ROOT / "areas.example.csv")},
-            "supervision": {"points_file": "inspection-points.example.csv",
-                            "units_file": "responsible-units.example.csv",
-                            "types_file": "problem-types.example.toml"}}
+    return supervision_town(tmp_path)
 
 
 def at(month: int, day: int, hour: int) -> float:
