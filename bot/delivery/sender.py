@@ -31,7 +31,7 @@ from bot.config import Delivery
 from bot.context import Env
 from bot.delivery.transport import is_plain, post_plain
 from bot.requests import render
-from storage import OutboxRow, Outgoing, Repo, is_full
+from storage import ActivityPost, OutboxRow, Outgoing, Repo, is_full
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageR
                           "editCard", "editPost"})
 # Telegram counts calls when they arrive, we when we make them: margins absorb the difference.
 SUPERSEDED = "superseded"  # an edit a later edit of the same message makes moot
+# The stored edits of a card whose message id comes when it is posted (an activity's, a
+# problem's), and what the call's failure says when the card never was.
+POSTED_CARDS = {"editPost": "the recruitment card was never posted",
+                "editProblemPost": "the problem's card was never posted"}
 GROUP_WINDOW = 61.0  # 20 per minute
 # Overall: calls count when answered and calls in flight count too, so our window always holds
 # at least what Telegram's holds; no extra margin is needed there.
@@ -426,24 +430,15 @@ class Sender:
                 await self._finish(row, error="the card was never posted")
                 return False
             method, params, combined = resolved
-        elif method == "editPost":
+        elif method in POSTED_CARDS:
             post_edit = await self._resolve_post(row, params)
             if post_edit is None:
-                await self._finish(row, error="the recruitment card was never posted")
+                await self._finish(row, error=POSTED_CARDS[method])
                 return False
             if post_edit == SUPERSEDED:  # a later edit of the same card shows all of this
                 await self._mark_sent(row, [])
                 return True
             method = post_edit
-        elif method == "editProblemPost":
-            problem_edit = await self._resolve_problem_post(row, params)
-            if problem_edit is None:
-                await self._finish(row, error="the problem's card was never posted")
-                return False
-            if problem_edit == SUPERSEDED:  # a later edit of the same card shows all of this
-                await self._mark_sent(row, [])
-                return True
-            method = problem_edit
         uploaded: Path | None = None
         for field in UPLOAD_FIELDS.get(method, ()):
             upload = params.get(field)
@@ -646,33 +641,23 @@ class Sender:
         return "editMessageText", params, None
 
     async def _resolve_post(self, row: OutboxRow, params: dict[str, Any]) -> str | None:
-        """Turn an editPost row into the edit of an activity's recruitment card as posted
-        (its method; SUPERSEDED when a later edit of it waits; None if it was never posted).
-        A burst of sign-ups thus costs a group one edit, not one per sign-up."""
+        """Turn an editPost row (an activity's or a recruitment call's card) or an
+        editProblemPost row (a supervision problem's, always text) into the edit of the card
+        as posted: its method; SUPERSEDED when a later edit of it waits; None if it was never
+        posted. A burst of sign-ups thus costs a group one edit, not one per sign-up."""
         async with self.env.db.reading() as repo:
-            post = await repo.activities.post(row.post_id or 0)
+            posts = repo.activities if row.method == "editPost" else repo.supervision
+            post_id = row.post_id if row.method == "editPost" else row.problem_post_id
+            post = await posts.post(post_id or 0)
             if post is None or post.message_id is None:
                 return None
-            if await repo.activities.newer_edit_queued(post.id, row.id):
+            if await posts.newer_edit_queued(post.id, row.id):
                 return SUPERSEDED
         params.update(chat_id=post.chat_id, message_id=post.message_id)
-        if post.kind == "photo":
+        if isinstance(post, ActivityPost) and post.kind == "photo":
             params["caption"] = params.pop("text")
             params.pop("link_preview_options", None)
             return "editMessageCaption"
-        return "editMessageText"
-
-    async def _resolve_problem_post(self, row: OutboxRow, params: dict[str, Any]) -> str | None:
-        """Turn an editProblemPost row into the edit of a supervision problem's card as sent
-        (always a text message; SUPERSEDED when a later edit of it waits; None if it was never
-        sent), as _resolve_post does for an activity's card."""
-        async with self.env.db.reading() as repo:
-            post = await repo.supervision.post(row.problem_post_id or 0)
-            if post is None or post.message_id is None:
-                return None
-            if await repo.supervision.newer_edit_queued(post.id, row.id):
-                return SUPERSEDED
-        params.update(chat_id=post.chat_id, message_id=post.message_id)
         return "editMessageText"
 
     def _combined_edit(
