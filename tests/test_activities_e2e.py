@@ -71,6 +71,21 @@ async def publish(leader: SimUser, capacity: str = "2", start: str = "2026-06-13
     return await leader.wait_for(text="Preview")
 
 
+async def when_who_and_theme(leader: SimUser) -> None:
+    """Steps 6 to 10 answered plainly: Saturday 09:00 to 11:30, 5 places, the leader leads,
+    no theme; the form is at step 11."""
+    await leader.send("2026-06-13 09:00")
+    await leader.wait_for(text="7/12")
+    await leader.send("11:30")
+    await leader.wait_for(text="8/12")
+    await leader.send("5")
+    await leader.wait_for(text="9/12")
+    await leader.press("🙋 I lead it")
+    await leader.wait_for(text="10/12")
+    await leader.press("No theme")
+    await leader.wait_for(text="11/12")
+
+
 async def published_card(town: Town, leader: SimUser) -> SimMessage:
     """Publish from the preview; the card the volunteer group receives."""
     preview = await publish(leader)
@@ -456,16 +471,7 @@ async def test_a_restart_in_the_middle_of_the_dialog_loses_nothing(town: Town) -
 
     await leader.press("Skip ⏭")
     await leader.wait_for(text="6/12")
-    await leader.send("2026-06-13 09:00")
-    await leader.wait_for(text="7/12")
-    await leader.send("11:30")
-    await leader.wait_for(text="8/12")
-    await leader.send("5")
-    await leader.wait_for(text="9/12")
-    await leader.press("🙋 I lead it")
-    await leader.wait_for(text="10/12")
-    await leader.press("No theme")
-    await leader.wait_for(text="11/12")
+    await when_who_and_theme(leader)
     await leader.press("Skip ⏭")
     await leader.wait_for(text="12/12")
     await leader.send("Bring water.")
@@ -625,16 +631,7 @@ async def test_a_poster_album_with_a_caption_gives_one_poster_and_the_descriptio
     await leader.wait_for(text="5/12")
     await leader.press("Skip ⏭")
     await leader.wait_for(text="6/12")
-    await leader.send("2026-06-13 09:00")
-    await leader.wait_for(text="7/12")
-    await leader.send("11:30")
-    await leader.wait_for(text="8/12")
-    await leader.send("5")
-    await leader.wait_for(text="9/12")
-    await leader.press("🙋 I lead it")
-    await leader.wait_for(text="10/12")
-    await leader.press("No theme")
-    await leader.wait_for(text="11/12")
+    await when_who_and_theme(leader)
     await leader.send_album(3, caption="Planting day: gloves and water provided.")
     preview = await leader.wait_for(text="Preview")
     assert "gloves and water provided" in (preview.text or "")
