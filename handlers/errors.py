@@ -9,7 +9,8 @@ from telegram import MaybeInaccessibleMessage, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from handlers.common import services, who
+from bot.context import Answer
+from handlers.common import answer, services, who
 from storage import is_full
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,9 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answers a button whose data we do not recognise (old or forged) politely."""
-    query = update.callback_query
-    assert query is not None
     svc = services(context)
     lang = await svc.intake.language_of(who(update))
-    await query.answer(svc.env.t(lang, "common.stale"), show_alert=True)
+    await answer(update, Answer(svc.env.t(lang, "common.stale"), alert=True))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
