@@ -58,6 +58,17 @@ def test_a_one_character_keyword_counts_only_as_a_word_of_its_own() -> None:
     assert suggest.rank(THREE, "路灯杆歪了") == ["lights"]
 
 
+def test_traditional_characters_are_read_as_simplified() -> None:
+    """路燈壞了 finds 路灯 and 獨居 finds 独居 (keywords are simplified; some citizens write
+    traditional); the description itself is not changed, only what is compared."""
+    assert suggest.rank(THREE, "路燈壞了") == ["lights"]
+    assert suggest.rank(THREE, "樓道的燈壞了") == ["lights"]
+    assert suggest.rank(THREE, "獨居老人家門口") == ["elderly"]
+    assert suggest.normal("幫忙買藥") == "帮忙买药"
+    assert suggest.normal("Ｌｅａｋ 漏水") == "leak 漏水"
+    assert suggest.named(EXAMPLE, "助老服務") is not None
+
+
 def test_english_keywords_match_whole_words_by_their_start() -> None:
     """leak finds leaking and LEAKS (any case, full-width too); bin, under 4 letters, not
     binder; a two-word keyword across any spaces."""

@@ -88,6 +88,20 @@ async def test_grandma_just_says_what_is_wrong_and_the_likely_category_comes_fir
     await eventually(lambda: no_draft(town, grandma))
 
 
+async def test_grandma_writes_in_traditional_characters_and_still_gets_the_suggestion(
+        town: Town) -> None:
+    """王奶奶 writes as she learnt to, in traditional characters: 路燈 is read as 路灯, so
+    基础设施 comes first and starred; her words are kept as she wrote them."""
+    grandma = town.grandma
+    await open_form(grandma, command=True, lang="zh")
+    words = "樓下的路燈壞了，晚上看不見"
+    await grandma.send(words)
+    again = await told(grandma, "看起来是「基础设施」", "第 1 步，共 4 步。")
+    assert again.buttons[0] == "⭐ 建议：基础设施"
+    draft = await draft_of(town, grandma)
+    assert draft.data["description"] == words
+
+
 async def no_draft(town: Town, person: SimUser) -> bool:
     """The draft is gone (sent or dropped)."""
     return await draft_of(town, person) is None

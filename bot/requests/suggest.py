@@ -8,7 +8,8 @@ is found in 楼道的灯坏了 but not in 灯笼, nor 药 in 药店门口. Engli
 by their start (leak: leaks, leaking; under 4 letters only as themselves). A category scores the
 number of its keywords found; a tie goes to the category whose words are rarer in jieba's
 dictionary (剃头 says more than 老人), then to the config's order. Nothing is chosen for the
-citizen: the form only puts these first. docs/decisions.md has the measured accuracy.
+citizen: the form only puts these first. Traditional characters are read as simplified
+(OpenCC's t2s), so 路燈壞了 finds 路灯. docs/decisions.md has the measured accuracy.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()  # the warm-up thread and the event loop may both ask first
 _tokenizer: Any = None  # jieba.Tokenizer, imported with it on first use
 _warming: threading.Thread | None = None
+_simplifier: Any = None  # opencc.OpenCC, made on first use
+_CJK_FROM = 0x2E80  # below: no Chinese character, nothing for OpenCC to convert
 _ENGLISH = re.compile(r"[a-z]")
 # jieba's full dictionary weighs 73 MB and loads in a second; these 60,000 words weigh 7 MB,
 # load in 0.15 s and suggest the same (docs/decisions.md).
@@ -72,9 +75,24 @@ def warm_up_in_background(categories: tuple[Category, ...]) -> None:
         _warming.start()
 
 
+def simplified() -> Any:
+    """OpenCC's converter from traditional to simplified characters, made on first use."""
+    global _simplifier
+    with _lock:
+        if _simplifier is None:
+            import opencc
+            _simplifier = opencc.OpenCC("t2s.json")
+        return _simplifier
+
+
 def normal(text: str) -> str:
-    """The form compared: NFKC (全角 letters and digits made plain) and lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """The form compared: NFKC (全角 letters and digits made plain), lower case, and in
+    simplified characters (路燈壞了 is 路灯坏了: keywords are written in simplified, and some
+    citizens write traditional, from Hong Kong, Taiwan or habit)."""
+    plain = unicodedata.normalize("NFKC", text).lower()
+    if any(ord(char) >= _CJK_FROM for char in plain):
+        plain = simplified().convert(plain)
+    return plain
 
 
 def is_english(word: str) -> bool:
