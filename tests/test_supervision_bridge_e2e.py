@@ -34,13 +34,18 @@ def town_settings(tmp_path: Path) -> dict[str, Any]:
 
 async def request(town: Town, citizen: SimUser, *, photos: int = 1,
                   area: str = "guangminglu-01",
-                  text: str = "The street light at the lane's end is broken, call 13912345678"
-                  ) -> str:
-    """A request filed by `citizen` (as the form would), its card in the volunteers' group."""
+                  text: str = "The street light at the lane's end is broken, call 13912345678",
+                  neighbour: str | None = None) -> str:
+    """A request filed by `citizen` (as the form would; for `neighbour` as /forneighbour
+    would), its card in the volunteers' group."""
     services = town.bot.services
     assert services is not None
-    draft = {"category": "elderly", "description": text, "area": area,
-             "photos": [town.sb.world.new_photo_sizes()[-1]["file_id"] for _ in range(photos)]}
+    draft: dict[str, Any] = {
+        "category": "elderly", "description": text, "area": area,
+        "photos": [town.sb.world.new_photo_sizes()[-1]["file_id"] for _ in range(photos)]}
+    if neighbour is not None:
+        draft.update(neighbour=True, nb_name=neighbour, nb_phone="0632-7654321",
+                     nb_address="Room 301, 8 Heping Street", nb_own=False)
     lang = citizen.language_code or "en"
     async with services.units.for_job() as unit:
         filed, out = await services.loop.submit(unit.repo, citizen.id, lang, draft)
@@ -128,6 +133,35 @@ async def test_a_request_becomes_a_problem_is_put_right_and_the_citizen_rates_it
     await town.citizen.send("/my")
     mine = await town.citizen.wait_for(text="Your requests")
     assert "handed to the responsible unit" in (mine.text or "")
+
+
+async def test_a_helper_is_asked_for_the_neighbours_stars_when_the_fix_passes(
+        town: Town) -> None:
+    """Alice filed the broken light for 王阿姨: once the office's fix passes, Alice hears it
+    marked as her neighbour's and is asked how many stars 王阿姨 gives, not for her own."""
+    c = await cast(town)
+    await c.admin.send("/patrol G1 alley-01")
+    await c.admin.wait_for(text="G1 patrols these 1 points")
+    await open_bot(town.citizen)
+    ref = await request(town, town.citizen, neighbour="王阿姨")
+    await c.admin.send(f"/toproblem {ref} alley-01 damaged-facilities urgent",
+                       chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"Request {ref} is now supervision problem")
+    unit_card = await c.office.wait_for(text="D2026-00001")
+    await press(c.zhang, "✅ Received", unit_card)
+    await town.sb.wait_until(lambda: "Received by Zhang" in (unit_card.text or ""))
+    await rectify(c.zhang, unit_card, "New lamp fitted")
+    recheck = await c.li.wait_for(text="Re-check problem D2026-00001")
+    await press(c.li, "✅ Pass", recheck)
+
+    passed = await town.citizen.wait_for(text="was put right by")
+    assert "For 王阿姨" in (passed.text or "")
+    stars = await town.citizen.wait_for(text="How many stars does your neighbour give how "
+                                             f"{ref} was put right?")
+    assert "For 王阿姨" in (stars.text or "")
+    await town.citizen.press("⭐⭐⭐⭐⭐", message=stars)
+    await town.citizen.wait_for(text="comment")
+    assert (await stored(town, ref)).rating == 5
 
 
 async def test_every_bad_toproblem_gets_one_line_and_changes_nothing(town: Town) -> None:

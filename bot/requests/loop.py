@@ -25,6 +25,12 @@ CAPTION_NOTE_CHARS = 400  # even in 2-unit characters, well inside a 1024-unit c
 # How long an "open the bot, then claim" link holds after the Claim press that gave it.
 CLAIM_LINK_TTL = 15 * 60
 
+
+# A question to the citizen and its form for a helper who asks their neighbour.
+NEIGHBOURS_STARS = {"rate.ask_stars": "neighbour.ask_stars",
+                    "bridge.ask_stars": "neighbour.ask_fix_stars"}
+
+
 class RequestLoop:
     """Moves requests through their states; each move is one transaction with its messages."""
 
@@ -464,8 +470,8 @@ class RequestLoop:
         stars = ui.inline([[
             ("⭐" * n, buttons.STARS.data(request.id, n)) for n in range(1, 6)
         ]])
-        if request.on_behalf and key == "rate.ask_stars":
-            key = "neighbour.ask_stars"  # the neighbour's rating, which the helper gives
+        if request.on_behalf:  # the neighbour's rating, which the helper gives
+            key = NEIGHBOURS_STARS.get(key, key)
         return ui.message(request.citizen_id, render.citizen_text(
             self.env, request, self.env.t(lang or request.language, key, ref=request.ref)),
             stars)
