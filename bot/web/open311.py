@@ -72,11 +72,13 @@ _STREET_EN = re.compile(
 class Open311Error(Exception):
     """A refused API call: its HTTP status and the catalog key of its description."""
 
-    def __init__(self, status: int, key: str, **values: object) -> None:
+    def __init__(self, status: int, key: str, retry_after: int | None = None,
+                 **values: object) -> None:
         super().__init__(key)
         self.status = status
         self.key = key
         self.values = values
+        self.retry_after = retry_after  # seconds, for a 429's Retry-After header
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,11 @@ class Open311Api:
     def _error(self, fmt: str, lang: str, error: Open311Error) -> web.Response:
         """The spec's error list: [{"code": …, "description": …}] or <errors><error>…."""
         text = self.env.t.raw(lang, error.key).format(**error.values)
-        return _response(fmt, error.status, [{"code": error.status, "description": text}],
-                         "errors")
+        response = _response(fmt, error.status, [{"code": error.status, "description": text}],
+                             "errors")
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     # -- services -------------------------------------------------------------------------
 
@@ -311,7 +316,12 @@ class Open311Api:
             most = self.env.config.web.open311.max_requests_per_hour
             _, _, _, last_hour = await repo.requests.intake_standing(client.user_id, now - HOUR)
             if last_hour >= most:
-                raise Open311Error(429, "open311.error.too_many", most=most)
+                # A client's retry loop is told when its hour frees a place: when the first
+                # of the hour's requests leaves it (later still if the limit was lowered).
+                first = await repo.requests.first_since(client.user_id, now - HOUR)
+                wait = math.ceil((first if first is not None else now) + HOUR - now)
+                raise Open311Error(429, "open311.error.too_many", retry_after=max(1, wait),
+                                   most=most)
             await repo.open311.client_user(client.user_id, client.name, now)
             description = posted.description
             if posted.media_url:

@@ -408,6 +408,14 @@ class RequestsRepo(Aggregate):
         )
         return bool(row[0]), bool(row[1]), int(row[2]), int(row[3])
 
+    async def first_since(self, user_id: int, since: float) -> float | None:
+        """When the user's first request created since `since` was created (None: none was);
+        requests filed for neighbours are not theirs, as in intake_standing."""
+        row = await self._one(
+            "SELECT MIN(created_at) FROM requests WHERE citizen_id = ? AND on_behalf = 0 "
+            "AND created_at >= ?", (user_id, since))
+        return None if row is None or row[0] is None else float(row[0])
+
     async def assign(self, request_id: int, volunteer_id: int, name: str, now: float) -> bool:
         """Give a waiting or claimed request to a volunteer an admin chose."""
         return await self._changed(
