@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("bench.storage", ["--requests", "500"], "/stats counted 500"),
         ("bench.footprint", ["--requests", "200"], "open requests: 200"),
         ("bench.loop", ["--citizens", "3"], "loop ratio: civicloop"),
+        ("bench.loop", ["--citizens", "3", "--apart"], "ms of CPU per update"),
         ("bench.results_page", ["--requests", "500"], "received: 500"),
         ("bench.duplicates", ["--requests", "2000", "--lookups", "50"],
          "requests: 2000 generated"),
