@@ -131,6 +131,9 @@ def test_the_whole_district_has_its_name_in_each_language(env: Env) -> None:
     ("门牌号12号楼3单元", "门牌号12号楼3单元"),  # short numbers stay
     ("编号2026-000123，2026-12-04", "编号2026-000123，2026-12-04"),  # a reference and a date
     ("room A1234567", "room A1234567"),  # part of a code, not a number of its own
+    ("电话一三八零零一三八零零零找我", "电话•••找我"),  # said in Chinese numerals
+    ("打幺三八 零零一三 八零零零", "打•••"),
+    ("三五成群，一二三四五六", "三五成群，一二三四五六"),  # prose, and six in a row
 ])
 def test_phone_and_id_numbers_typed_into_a_description_are_masked(typed: str, shown: str) -> None:
     assert render.mask_phones(typed) == shown

@@ -23,6 +23,10 @@ _PHONE_LIKE = re.compile(
     r"(?<![0-9A-Za-z+])(?:\d{17}[\dXx]|\+?\d(?:[ \-.()]?\d){6,})(?![0-9A-Za-z])")
 # What looks like one but is not: a date (2026-12-04) or a reference number (2026-000123).
 _NOT_A_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{4}-\d{6}$")
+# A number said in Chinese numerals, as some type it (一三八零零一三八零零零, 幺三八…): seven or
+# more in a row is a phone number, not prose (三五成群 is four).
+_CHINESE_DIGIT = "[零〇一二三四五六七八九幺两]"
+_CHINESE_NUMBER = re.compile(rf"{_CHINESE_DIGIT}(?:[ \-]?{_CHINESE_DIGIT}){{6,}}")
 PHONE_MASK = "•••"
 
 
@@ -93,8 +97,9 @@ def where_summary(env: Env, request: Request, language: str) -> str:
 
 def mask_phones(text: str) -> str:
     """Hide phone and ID card numbers a citizen typed into free text that groups will see."""
-    return _PHONE_LIKE.sub(
+    masked = _PHONE_LIKE.sub(
         lambda m: m.group(0) if _NOT_A_PHONE.match(m.group(0)) else PHONE_MASK, text)
+    return _CHINESE_NUMBER.sub(PHONE_MASK, masked)
 
 
 def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
