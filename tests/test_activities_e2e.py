@@ -337,6 +337,29 @@ async def test_a_reminder_due_in_quiet_hours_comes_the_evening_before(town: Town
     assert "2026-06-13 07:30" in (soon.text or "")
 
 
+async def test_the_day_before_reminder_of_an_early_start_still_comes_the_day_before(
+    town: Town,
+) -> None:
+    """An activity on Saturday at 07:30: a day before is Friday 07:30, in quiet hours. Moved
+    before them it would say "Tomorrow" on Thursday evening, two days early; it comes on
+    Friday morning when they end instead, which is still the day before."""
+    await open_bot(town.vol1, town.vol2)
+    preview = await publish(town.vol1, start="2026-06-13 07:30", end="09:00")
+    await town.vol1.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+
+    town.clock.set(datetime(2026, 6, 11, 21, 50, tzinfo=SHANGHAI))  # Thursday evening
+    await town.tick(seconds=0)
+    town.clock.set(datetime(2026, 6, 12, 8, 0, 30, tzinfo=SHANGHAI))  # Friday morning
+    await town.tick(seconds=0)
+    tomorrow = await town.vol2.wait_for(text="Tomorrow")
+    assert "2026-06-13 07:30" in (tomorrow.text or "")
+    sent = datetime.fromtimestamp(tomorrow.date, SHANGHAI)
+    assert sent.date().isoformat() == "2026-06-12", f"'Tomorrow' was said on {sent}"
+
+
 # -- bad input: one clear line, nothing lost -----------------------------------------------------
 
 
