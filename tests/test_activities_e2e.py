@@ -405,6 +405,25 @@ async def test_a_bad_answer_gets_one_line_and_the_question_stays(
     await leader.wait_for(text=following)
 
 
+async def test_the_29th_of_february_typed_without_a_year_is_next_years_leap_day(
+    town: Town,
+) -> None:
+    """In December 2027 a leader plans an activity for "2-29 09:00": 2027 has no 29 February,
+    the coming one is 2028's, which is within a year."""
+    leader = town.vol1
+    await open_bot(leader)
+    town.clock.set(datetime(2027, 12, 10, 10, 0, tzinfo=SHANGHAI))
+    for said, then in (("/publish", "1/12"), (TITLE, "4/12"), (PLACE, "5/12")):
+        await leader.send(said)
+        await leader.wait_for(text=then)
+    await leader.press("Skip ⏭")
+    await leader.wait_for(text="6/12")
+    await leader.send("2-29 09:00")
+    await leader.wait_for(text="7/12")
+    await leader.send("08:00")
+    await leader.wait_for(text="The end must come after the start (2028-02-29 09:00).")
+
+
 async def test_a_chinese_organiser_types_a_date_the_chinese_way(town: Town) -> None:
     """Full-width digits and 月/日/点 are read as a date, and the questions are in Chinese."""
     grandma = town.grandma  # not a leader: make her one by an admin grant of her area

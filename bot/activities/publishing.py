@@ -317,8 +317,13 @@ class Publishing:
         base = datetime.fromtimestamp(near if near is not None else self.env.now(), zone)
         try:
             moment = datetime(year or base.year, month, day, hour, minute or 0, tzinfo=zone)
-        except ValueError:  # 2月30日, 25:00
-            return None
+        except ValueError:  # 2月30日, 25:00; or 2-29 in a year without one: next year's?
+            if year is not None:
+                return None
+            try:
+                moment = datetime(base.year + 1, month, day, hour, minute or 0, tzinfo=zone)
+            except ValueError:
+                return None
         if year is None and moment < base - timedelta(days=1):
             try:
                 moment = moment.replace(year=moment.year + 1)
