@@ -21,7 +21,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot, open_form
+from tests.flows import eventually, open_bot, open_form
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADER_ID = 1003  # Li: the sandbox numbers users from 1001 in the order the town adds them
@@ -337,6 +337,96 @@ async def test_a_reminder_due_in_quiet_hours_comes_the_evening_before(town: Town
     assert "2026-06-13 07:30" in (soon.text or "")
 
 
+async def test_the_day_before_reminder_of_an_early_start_still_comes_the_day_before(
+    town: Town,
+) -> None:
+    """An activity on Saturday at 07:30: a day before is Friday 07:30, in quiet hours. Moved
+    before them it would say "Tomorrow" on Thursday evening, two days early; it comes on
+    Friday morning when they end instead, which is still the day before."""
+    await open_bot(town.vol1, town.vol2)
+    preview = await publish(town.vol1, start="2026-06-13 07:30", end="09:00")
+    await town.vol1.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+
+    town.clock.set(datetime(2026, 6, 11, 21, 50, tzinfo=SHANGHAI))  # Thursday evening
+    await town.tick(seconds=0)
+    town.clock.set(datetime(2026, 6, 12, 8, 0, 30, tzinfo=SHANGHAI))  # Friday morning
+    await town.tick(seconds=0)
+    tomorrow = await town.vol2.wait_for(text="Tomorrow")
+    assert "2026-06-13 07:30" in (tomorrow.text or "")
+    sent = datetime.fromtimestamp(tomorrow.date, SHANGHAI)
+    assert sent.date().isoformat() == "2026-06-12", f"'Tomorrow' was said on {sent}"
+
+
+def reminders_to(person: SimUser) -> list[str]:
+    """The reminders (⏰) someone has received, oldest first."""
+    return [m.text or "" for m in person.private.bot_messages() if "⏰" in (m.text or "")]
+
+
+async def all_sent(town: Town) -> None:
+    """Wait until every activity timer due by now is settled and everything queued to go by
+    now is sent (after a restart the start-up sweep may still be at it when a story's own
+    sweep ends; what quiet hours hold is not waited for)."""
+    def waiting() -> int:
+        with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+            timers = db.execute(
+                "SELECT COUNT(*) FROM timers WHERE done_at IS NULL AND activity_id IS NOT NULL "
+                "AND due_at <= ?", (town.clock.now(),)).fetchone()[0]
+            unsent = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending' "
+                                "AND not_before <= ?", (town.clock.now(),)).fetchone()[0]
+        return int(timers) + int(unsent)
+
+    async def done() -> bool:
+        return waiting() == 0
+
+    await eventually(done)
+
+
+async def test_reminders_missed_while_the_bot_was_down_are_not_sent_once_too_late(
+    town: Town,
+) -> None:
+    """The bot is down from Wednesday until Saturday 07:00. Friday's "Tomorrow" is not sent
+    on Saturday morning (the activity is today now); the hour-before reminder still comes at
+    08:00."""
+    await open_bot(town.vol1, town.vol2)
+    card = await published_card(town, town.vol1)  # Saturday 13 June, 09:00 to 11:30
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+
+    await town.bot.stop()
+    town.clock.set(datetime(2026, 6, 13, 7, 0, tzinfo=SHANGHAI))
+    await town.bot.start()
+    await town.tick(seconds=0)
+    await all_sent(town)
+
+    town.clock.set(datetime(2026, 6, 13, 8, 0, 30, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    await town.vol2.wait_for(text="Soon")
+    await all_sent(town)
+    assert [text[:7] for text in reminders_to(town.vol2)] == ["⏰ Soon:"]
+
+
+async def test_no_reminder_comes_after_the_start_when_the_bot_was_down_over_it(
+    town: Town,
+) -> None:
+    """The bot is down from Wednesday until Saturday noon, after the activity: neither
+    "Tomorrow" nor "Soon" is sent late, and the card says the activity is under way."""
+    await open_bot(town.vol1, town.vol2)
+    card = await published_card(town, town.vol1)  # Saturday 13 June, 09:00 to 11:30
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+
+    await town.bot.stop()
+    town.clock.set(datetime(2026, 6, 13, 12, 0, tzinfo=SHANGHAI))
+    await town.bot.start()
+    await town.tick(seconds=0)
+    await card_now(town, card, "Under way")
+    await all_sent(town)
+    assert reminders_to(town.vol2) == []
+
+
 # -- bad input: one clear line, nothing lost -----------------------------------------------------
 
 
@@ -380,6 +470,25 @@ async def test_a_bad_answer_gets_one_line_and_the_question_stays(
         await leader.send(good)
     following = f"{int(step.split('/')[0]) + 1}/12"
     await leader.wait_for(text=following)
+
+
+async def test_the_29th_of_february_typed_without_a_year_is_next_years_leap_day(
+    town: Town,
+) -> None:
+    """In December 2027 a leader plans an activity for "2-29 09:00": 2027 has no 29 February,
+    the coming one is 2028's, which is within a year."""
+    leader = town.vol1
+    await open_bot(leader)
+    town.clock.set(datetime(2027, 12, 10, 10, 0, tzinfo=SHANGHAI))
+    for said, then in (("/publish", "1/12"), (TITLE, "4/12"), (PLACE, "5/12")):
+        await leader.send(said)
+        await leader.wait_for(text=then)
+    await leader.press("Skip ⏭")
+    await leader.wait_for(text="6/12")
+    await leader.send("2-29 09:00")
+    await leader.wait_for(text="7/12")
+    await leader.send("08:00")
+    await leader.wait_for(text="The end must come after the start (2028-02-29 09:00).")
 
 
 async def test_a_chinese_organiser_types_a_date_the_chinese_way(town: Town) -> None:

@@ -580,6 +580,43 @@ async def test_a_call_in_quiet_hours_goes_out_at_once_without_a_sound(
     await li.wait_for(text="You're in for call #1")
 
 
+async def test_a_call_written_late_in_the_evening_may_stand_until_a_time_after_midnight(
+    town: Town,
+) -> None:
+    """At 22:00 the dike leaks. The question suggests three hours from now, "01:00", and the
+    admin types just that: it is tonight's 01:00, not this morning's, which has passed. The
+    next morning at 10:00, "01:00" is a slip, not tomorrow's, and is refused as before."""
+    admin = town.admin
+    await open_bot(admin)
+
+    async def up_to_the_deadline() -> SimMessage:
+        await admin.send("/call")
+        await admin.wait_for(text="1/6")
+        await admin.send(WHAT)
+        await admin.wait_for(text="2/6")
+        await admin.send(PLACE)
+        await admin.wait_for(text="3/6")
+        await admin.press("Skip ⏭")
+        await admin.wait_for(text="4/6")
+        await admin.send("10")
+        return await admin.wait_for(text="5/6")
+
+    town.clock.set(datetime(2026, 6, 10, 22, 0, tzinfo=SHANGHAI))
+    question = await up_to_the_deadline()
+    assert "like 01:00" in (question.text or "")
+    await admin.send("01:00")
+    question = await admin.wait_for(text="6/6")
+    await admin.press("✔️ Done", message=question)
+    preview = await admin.wait_for(text="Preview of the recruitment call")
+    assert "Until 2026-06-11 01:00" in (preview.text or "")
+    assert (await (await admin.press("Cancel", message=preview)).answer()).text == "Cancelled"
+
+    town.clock.set(datetime(2026, 6, 11, 10, 0, tzinfo=SHANGHAI))
+    await up_to_the_deadline()
+    await admin.send("01:00")
+    await admin.wait_for(text="01:00 has already passed (it is 10:00 now)")
+
+
 async def test_the_dialog_survives_a_restart(town: Town) -> None:
     admin = town.admin
     await open_bot(admin)

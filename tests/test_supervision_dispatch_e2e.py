@@ -19,6 +19,7 @@ the District Education and Sports Bureau.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from storage import Problem
-from tests.conftest import Town
+from tests.conftest import SHANGHAI, Town
 from tests.flows import open_bot, supervision_town
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,6 +303,28 @@ async def test_more_time_is_asked_with_a_reason_and_a_date_and_an_admin_decides(
     await press(c.admin, "✖️ Refuse", refusal)
     await c.office.wait_for(text="was refused: the deadline stays 2026-06-15 18:00")
     assert (await problem(town, ref)).extensions == 1
+
+
+async def test_more_time_asked_in_late_december_until_a_day_in_january_is_next_year(
+    town: Town,
+) -> None:
+    """On 28 December a unit asks for more time "until 1-8": the date without a year is the
+    coming 8 January, 2027's, not the one that passed in 2026."""
+    town.clock.set(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI))
+    c = await cast(town)
+    ref = await report(town, c.li, severity="urgent")
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Need more time" in " ".join(card.buttons))
+
+    await press(c.zhang, "⏳ Need more time", card)
+    await c.zhang.wait_for(text="why do you need more time")
+    await c.zhang.send("The stall owners are away for the new year")
+    await c.zhang.wait_for(text="Until when? The current deadline is 2026-12-29 10:00")
+    await c.zhang.send("1-8")
+    await c.zhang.wait_for(text="went to the admins")
+    ask = await town.admin_chat.wait_for(text=f"asks for more time on problem {ref}")
+    assert "asked: 2027-01-08 23:59" in (ask.text or "")
 
 
 async def test_a_unit_without_a_chat_gets_nothing_and_the_admins_are_told_then_bound(

@@ -23,7 +23,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import buttons, ui
@@ -46,6 +46,7 @@ TITLE_MAX = 60
 PLACE_MAX = 100
 NEEDED = (5, 10, 20, 50)  # the buttons; any other number is typed
 DAYS_AHEAD = 7  # a call stands for a week at most: what is further ahead is an activity
+TONIGHT = 12 * 3600.0  # a bare time already past today is tonight's within this
 CHOICES = 10  # area and team buttons shown; more are found by typing a name
 ROSTER_SHOWN = 100  # names in the admin's roster message; the rest are counted
 END_TIMER = "call_end"
@@ -128,7 +129,8 @@ class Calls:
         return self._read_until(unit, text)
 
     def _read_until(self, unit: ActorUnit, text: str) -> dict[str, Any] | str:
-        """A time today ("18:00") or a date and time; in the future, within a week."""
+        """A time today or tonight ("18:00", "01:00" at 22:00) or a date and time; in the
+        future, within a week."""
         now = unit.now()
         zone = self.env.config.timezone
         clock = _CLOCK.match(text)
@@ -137,8 +139,15 @@ class Calls:
             hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
             if hour > 23 or minute > 59:
                 return unit.t("calls.bad_until", example=self._example(now))
-            until = datetime.fromtimestamp(now, zone).replace(
-                hour=hour, minute=minute, second=0, microsecond=0).timestamp()
+            today = datetime.fromtimestamp(now, zone)
+            at = today.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            until = at.timestamp()
+            # Past today's, it is tonight's after midnight if that comes within TONIGHT (the
+            # question's own example at 22:00 is 01:00); else a slip, refused as past.
+            tonight = datetime.combine(at.date() + timedelta(days=1), at.time(),
+                                       tzinfo=zone).timestamp()
+            if until <= now < tonight <= now + TONIGHT:
+                until = tonight
         else:
             until = self.publishing.read_moment(text)
         if until is None:

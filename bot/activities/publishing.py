@@ -317,8 +317,13 @@ class Publishing:
         base = datetime.fromtimestamp(near if near is not None else self.env.now(), zone)
         try:
             moment = datetime(year or base.year, month, day, hour, minute or 0, tzinfo=zone)
-        except ValueError:  # 2月30日, 25:00
-            return None
+        except ValueError:  # 2月30日, 25:00; or 2-29 in a year without one: next year's?
+            if year is not None:
+                return None
+            try:
+                moment = datetime(base.year + 1, month, day, hour, minute or 0, tzinfo=zone)
+            except ValueError:
+                return None
         if year is None and moment < base - timedelta(days=1):
             try:
                 moment = moment.replace(year=moment.year + 1)
@@ -506,14 +511,34 @@ class Publishing:
     async def schedule_reminders(self, unit: Unit, activity: Activity) -> None:
         """The day-before and hour-before reminders, and the start (when sign-up ends). A
         reminder due in quiet hours goes before they begin instead: held until morning, the
-        hour-before reminder of a 7:30 start would come after it."""
+        hour-before reminder of a 7:30 start would come after it. The day-before reminder says
+        "Tomorrow", so it keeps to the day before the start's day (see _day_before)."""
         now, start = unit.now(), activity.starts_at
-        for kind, before in (("activity_day_before", 86400.0), ("activity_hour_before", 3600.0)):
-            due = self._before_quiet_hours(start - before)
+        for kind, due in (("activity_day_before", self._day_before(start)),
+                          ("activity_hour_before", self._before_quiet_hours(start - 3600.0))):
             if due > now:
                 await unit.repo.timers.schedule(kind, due, now, activity_id=activity.id)
         if start > now:
             await unit.repo.timers.schedule("activity_start", start, now, activity_id=activity.id)
+
+    def _day_before(self, start: float) -> float:
+        """A day before `start`; in quiet hours, the edge of them that is still on the local
+        day before the start's: before they begin (a 23:00 start: 21:45 the evening before),
+        else when they end (a 07:30 start: 08:00 the morning before, not 21:45 two evenings
+        before, which would say "Tomorrow" a day early)."""
+        due = start - 86400.0
+        if self.quiet_until(due) is None:
+            return due
+        zone = self.env.config.timezone
+        eve = datetime.fromtimestamp(start, zone).date() - timedelta(days=1)
+        earlier = self._before_quiet_hours(due)
+        if datetime.fromtimestamp(earlier, zone).date() == eve:
+            return earlier
+        later = self.quiet_until(due)
+        if later is not None and later < start \
+                and datetime.fromtimestamp(later, zone).date() == eve:
+            return later
+        return earlier
 
     def _before_quiet_hours(self, due: float) -> float:
         """`due`, or if it falls in quiet hours the last quarter hour before they began."""

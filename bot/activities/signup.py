@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from bot import buttons, ui
@@ -299,6 +300,8 @@ class Signups:
         if timer.kind == "activity_start":
             await self.board.redraw(unit, activity.id)
             return
+        if not self._still_timely(timer.kind, activity, unit.now()):
+            return  # a reminder caught up after a stop, too late to be true
         key = "signup.remind_day" if timer.kind == "activity_day_before" else "signup.remind_hour"
         for signup in await repo.activities.signups(activity.id):
             if signup.status != SIGNED:
@@ -312,6 +315,18 @@ class Signups:
                     (self.env.t(lang, "attendance.check_in_here"),
                      buttons.CHECK_IN_HERE.data(activity.id))]])
             unit.send(message)
+
+    def _still_timely(self, kind: str, activity: Activity, now: float) -> bool:
+        """Whether a reminder still says something true when it fires (after a stop the
+        sweep catches up late): "Soon" only before the start, "Tomorrow" only on a day before
+        the start's (the hour-before reminder is the one for the day itself)."""
+        if now >= activity.starts_at:
+            return False
+        if kind != "activity_day_before":
+            return True
+        zone = self.env.config.timezone
+        return (datetime.fromtimestamp(now, zone).date()
+                < datetime.fromtimestamp(activity.starts_at, zone).date())
 
 
 def _distance(metres: float) -> str:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from bot import buttons, ui
@@ -493,19 +493,26 @@ class Dispatch:
 
     def _parse_date(self, text: str, now: float) -> float | None:
         """2026-06-20, 6-20, 6月20日, with an optional 18:00: a local moment (a day alone
-        means its end, 23:59)."""
+        means its end, 23:59). Without a year, this year's date, or next year's when this
+        year's has passed (or does not exist: 2-29) and next year's is within reach: "1-8"
+        asked on 28 December is the coming 8 January."""
         match = _DATE.match(text.strip())
         if match is None:
             return None
         zone = self.env.config.timezone
-        year = int(match.group(1) or datetime.fromtimestamp(now, zone).year)
+        this_year = datetime.fromtimestamp(now, zone).year
+        years = [int(match.group(1))] if match.group(1) else [this_year, this_year + 1]
         hour, minute = (int(match.group(4)), int(match.group(5))) if match.group(4) else (23, 59)
-        try:
-            moment = datetime(year, int(match.group(2)), int(match.group(3)), tzinfo=zone)
-            moment = datetime.combine(moment.date(), time(hour, minute), tzinfo=zone)
-        except ValueError:
-            return None
-        return moment.timestamp()
+        found = []
+        for year in years:
+            try:
+                day = date(year, int(match.group(2)), int(match.group(3)))
+                found.append(datetime.combine(day, time(hour, minute), tzinfo=zone).timestamp())
+            except ValueError:  # 2-30, 25:00; 2-29 of a year that has none
+                continue
+        reach = now + EXTENSION_MAX_DAYS * 86400
+        # The first that can be granted; else the first, refused with the reason it has.
+        return next((m for m in found if now < m <= reach), found[0] if found else None)
 
     # -- the admins: reassigning, extensions, sending again ----------------------------------
 
