@@ -316,3 +316,37 @@ async def test_a_cancelled_activitys_old_controls_confirm_nothing_and_mark_no_on
         activity = await repo.activities.activity(1)
     assert activity is not None and activity.confirmed_at is None
     assert signup is not None and not signup.no_show
+
+
+async def test_an_activity_whose_hours_are_confirmed_cannot_be_cancelled_afterwards(
+    town: Town,
+) -> None:
+    """Zhang comes and is credited his hours when Li confirms the list at 11:40. Later Li
+    presses Cancel the activity on his old controls (and Yes under an old question): it took
+    place, so he is told it cannot be cancelled; Zhang hears nothing about a cancelling and
+    keeps his hours, and the activity is not marked cancelled."""
+    zhang = town.vol2
+    await signed_up(town, zhang)
+    town.clock.set(at(9, 0))
+    await zhang.send(f"/start {await scanned_code(town)}")
+    await zhang.wait_for(text="Checked in to")
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    await zhang.wait_for(text="You were credited 2.5 h")
+
+    for data in ("aman:1:cancel", "acancel:1:y"):
+        refused = await (await town.vol1.press_data(data)).answer()
+        assert refused.show_alert, (data, refused)
+        assert refused.text == (f"“{TITLE}” took place and its hours are confirmed: it "
+                                "cannot be cancelled now."), (data, refused.text)
+    assert not [m for m in town.vol1.private.bot_messages() if "will be told" in (m.text or "")]
+    assert not [m for m in zhang.private.bot_messages() if "is cancelled" in (m.text or "")]
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        activity = await repo.activities.activity(1)
+        hours = await repo.activities.hours_of(1, zhang.id)
+    assert activity is not None and activity.status != "cancelled"
+    assert [h.hours for h in hours] == [2.5]
