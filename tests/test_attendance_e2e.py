@@ -146,6 +146,51 @@ async def test_a_location_near_the_place_checks_in_and_5_km_away_does_not(town: 
     await town.vol2.wait_for(text="Checked out of")
 
 
+async def test_check_in_here_without_a_place_or_after_checking_out_is_refused_at_once(
+    town: Town,
+) -> None:
+    """Alice signs up and then cancels her sign-up; on the day she presses Check in here on
+    her old confirmation: she is told at once that she holds no place, instead of being asked
+    for her location first. Zhang checks in and out by location; his Check out here pressed
+    again says at once that he checked out already. Neither is left asked for a location."""
+    alice, zhang = town.citizen, town.vol2
+    await signed_up(town, alice, zhang)
+    confirmation = next(m for m in alice.private.bot_messages()
+                        if "You are signed up for" in (m.text or ""))
+    await alice.press("Cancel my sign-up", message=confirmation)
+    question = await alice.wait_for(text="Cancel your sign-up")
+    quitted = await (await alice.press("Yes, cancel my sign-up", message=question)).answer()
+    assert quitted.text == "Cancelled."
+    town.clock.set(at(8, 50))
+    asked = len(alice.private.bot_messages())
+    refused = await (await alice.press("📍 Check in here", message=confirmation)).answer()
+    assert refused.show_alert and refused.text == (
+        f"You do not hold a place in “{TITLE}”. Please ask the organiser: they can check you "
+        "in by hand."), refused.text
+
+    await zhang.press("📍 Check in here")
+    await zhang.wait_for(text="send your location")
+    await zhang.tap("📍 Send my location", latitude=VENUE[0], longitude=VENUE[1])
+    leaving = await zhang.wait_for(text="When you leave")
+    town.clock.set(at(11, 30))
+    await zhang.press("📍 Check out here", message=leaving)
+    await zhang.wait_for(text="send your location")
+    await zhang.tap("📍 Send my location", latitude=VENUE[0], longitude=VENUE[1])
+    await zhang.wait_for(text="Checked out of")
+    again = await (await zhang.press("📍 Check out here", message=leaving)).answer()
+    assert again.show_alert and again.text == f"You checked out of “{TITLE}” at 11:30 already."
+
+    assert len(alice.private.bot_messages()) == asked
+    assert [m.text for m in zhang.private.bot_messages()].count(
+        f"To check in at “{TITLE}”, press the button below to send your location (or "
+        "/cancel).") == 2
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        assert await repo.people.dialog(alice.id) is None
+        assert await repo.people.dialog(zhang.id) is None
+
+
 async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is_decided(
     town: Town,
 ) -> None:

@@ -130,6 +130,14 @@ class Attendance:
             return Answer(unit.t("attendance.no_point"), alert=True)
         if not self._window_open(activity, unit.now()):
             return Answer(self._window_text(unit, activity), alert=True)
+        # Said at once, not after the location is shared: no place (a sign-up cancelled
+        # since, a place on the waitlist), or checked out already.
+        signup = await unit.repo.activities.signup_of(activity.id, unit.user_id)
+        if signup is None or signup.status != SIGNED:
+            return Answer(unit.t("attendance.not_signed", title=activity.title), alert=True)
+        if signup.checked_out_at is not None:
+            return Answer(unit.t("attendance.already_out", title=activity.title,
+                                 at=render_clock(self.env, signup.checked_out_at)), alert=True)
         await self.loop.push_dialog(unit.repo, unit.user_id, Flow.CHECK_IN, "location",
                                     {"activity": activity.id})
         keyboard = ui.reply_keyboard([[{"text": unit.t("attendance.send_location"),
