@@ -241,6 +241,32 @@ async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is
     assert "activities 0 h by check-in and 2.25 h added by hand" in (mine.text or "")
 
 
+async def test_someone_still_on_the_waitlist_has_no_hours_to_dispute(town: Town) -> None:
+    """Zhang and the admin take the two places; Alice is on the waitlist when the list is
+    confirmed. A Dispute press from her (she never had a place, so never got the button) is
+    refused at once: nothing is asked, and the organiser hears nothing."""
+    alice = town.citizen
+    card = await signed_up(town, town.vol2, town.admin)
+    town.volunteers.add_member(alice)
+    await open_bot(alice)
+    waiting = await (await alice.press("⏳ Join the waitlist (0 waiting)", message=card)).answer()
+    assert waiting.text == "On the waitlist ⏳"
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    await town.vol1.wait_for(text="hours credited to 0, 2 no-show(s)")
+    before = len(alice.private.bot_messages()), len(town.vol1.private.bot_messages())
+
+    refused = await (await alice.press_data("adisp:1", chat=alice.private)).answer()
+    assert refused.show_alert and refused.text == "There is nothing to dispute here."
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        assert await repo.people.dialog(alice.id) is None
+    assert (len(alice.private.bot_messages()), len(town.vol1.private.bot_messages())) == before
+
+
 async def test_the_organiser_checks_in_by_hand_and_adds_make_up_hours(town: Town) -> None:
     await signed_up(town, town.vol2)
     town.clock.set(at(9, 5))

@@ -408,7 +408,9 @@ class Attendance:
         activity = await repo.activities.activity(activity_id)
         signup = (await repo.activities.signup_of(activity_id, unit.user_id)
                   if activity is not None else None)
-        if activity is None or activity.confirmed_at is None or signup is None:
+        # Only someone who held a place was on the confirmed list (not one still waiting).
+        if (activity is None or activity.confirmed_at is None or signup is None
+                or signup.status != SIGNED):
             return Answer(unit.t("attendance.nothing_to_dispute"), alert=True)
         if await repo.activities.disputed(activity.id, unit.user_id):
             return Answer(unit.t("attendance.disputed_once"), alert=True)
