@@ -36,5 +36,6 @@ class Flow(StrEnum):
     RELAY = "relay"  # writing in a masked chat: each message goes to the other side (relay.py)
 
 
-# Long forms a short dialog may interrupt: they are stashed and come back after it.
-RESUMABLE = frozenset({Flow.INTAKE, Flow.JOIN})
+# Long forms a short dialog may interrupt: they are stashed and come back after it (an
+# inspector's visit too: /due, or a re-check's Reject, comes in the middle of one).
+RESUMABLE = frozenset({Flow.INTAKE, Flow.JOIN, Flow.INSPECT})

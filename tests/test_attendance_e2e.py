@@ -146,6 +146,51 @@ async def test_a_location_near_the_place_checks_in_and_5_km_away_does_not(town: 
     await town.vol2.wait_for(text="Checked out of")
 
 
+async def test_check_in_here_without_a_place_or_after_checking_out_is_refused_at_once(
+    town: Town,
+) -> None:
+    """Alice signs up and then cancels her sign-up; on the day she presses Check in here on
+    her old confirmation: she is told at once that she holds no place, instead of being asked
+    for her location first. Zhang checks in and out by location; his Check out here pressed
+    again says at once that he checked out already. Neither is left asked for a location."""
+    alice, zhang = town.citizen, town.vol2
+    await signed_up(town, alice, zhang)
+    confirmation = next(m for m in alice.private.bot_messages()
+                        if "You are signed up for" in (m.text or ""))
+    await alice.press("Cancel my sign-up", message=confirmation)
+    question = await alice.wait_for(text="Cancel your sign-up")
+    quitted = await (await alice.press("Yes, cancel my sign-up", message=question)).answer()
+    assert quitted.text == "Cancelled."
+    town.clock.set(at(8, 50))
+    asked = len(alice.private.bot_messages())
+    refused = await (await alice.press("📍 Check in here", message=confirmation)).answer()
+    assert refused.show_alert and refused.text == (
+        f"You do not hold a place in “{TITLE}”. Please ask the organiser: they can check you "
+        "in by hand."), refused.text
+
+    await zhang.press("📍 Check in here")
+    await zhang.wait_for(text="send your location")
+    await zhang.tap("📍 Send my location", latitude=VENUE[0], longitude=VENUE[1])
+    leaving = await zhang.wait_for(text="When you leave")
+    town.clock.set(at(11, 30))
+    await zhang.press("📍 Check out here", message=leaving)
+    await zhang.wait_for(text="send your location")
+    await zhang.tap("📍 Send my location", latitude=VENUE[0], longitude=VENUE[1])
+    await zhang.wait_for(text="Checked out of")
+    again = await (await zhang.press("📍 Check out here", message=leaving)).answer()
+    assert again.show_alert and again.text == f"You checked out of “{TITLE}” at 11:30 already."
+
+    assert len(alice.private.bot_messages()) == asked
+    assert [m.text for m in zhang.private.bot_messages()].count(
+        f"To check in at “{TITLE}”, press the button below to send your location (or "
+        "/cancel).") == 2
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        assert await repo.people.dialog(alice.id) is None
+        assert await repo.people.dialog(zhang.id) is None
+
+
 async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is_decided(
     town: Town,
 ) -> None:
@@ -194,6 +239,32 @@ async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is
     await punctual.send("/hours")
     mine = await punctual.wait_for(text="Your service hours")
     assert "activities 0 h by check-in and 2.25 h added by hand" in (mine.text or "")
+
+
+async def test_someone_still_on_the_waitlist_has_no_hours_to_dispute(town: Town) -> None:
+    """Zhang and the admin take the two places; Alice is on the waitlist when the list is
+    confirmed. A Dispute press from her (she never had a place, so never got the button) is
+    refused at once: nothing is asked, and the organiser hears nothing."""
+    alice = town.citizen
+    card = await signed_up(town, town.vol2, town.admin)
+    town.volunteers.add_member(alice)
+    await open_bot(alice)
+    waiting = await (await alice.press("⏳ Join the waitlist (0 waiting)", message=card)).answer()
+    assert waiting.text == "On the waitlist ⏳"
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    await town.vol1.wait_for(text="hours credited to 0, 2 no-show(s)")
+    before = len(alice.private.bot_messages()), len(town.vol1.private.bot_messages())
+
+    refused = await (await alice.press_data("adisp:1", chat=alice.private)).answer()
+    assert refused.show_alert and refused.text == "There is nothing to dispute here."
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        assert await repo.people.dialog(alice.id) is None
+    assert (len(alice.private.bot_messages()), len(town.vol1.private.bot_messages())) == before
 
 
 async def test_the_organiser_checks_in_by_hand_and_adds_make_up_hours(town: Town) -> None:
@@ -316,3 +387,37 @@ async def test_a_cancelled_activitys_old_controls_confirm_nothing_and_mark_no_on
         activity = await repo.activities.activity(1)
     assert activity is not None and activity.confirmed_at is None
     assert signup is not None and not signup.no_show
+
+
+async def test_an_activity_whose_hours_are_confirmed_cannot_be_cancelled_afterwards(
+    town: Town,
+) -> None:
+    """Zhang comes and is credited his hours when Li confirms the list at 11:40. Later Li
+    presses Cancel the activity on his old controls (and Yes under an old question): it took
+    place, so he is told it cannot be cancelled; Zhang hears nothing about a cancelling and
+    keeps his hours, and the activity is not marked cancelled."""
+    zhang = town.vol2
+    await signed_up(town, zhang)
+    town.clock.set(at(9, 0))
+    await zhang.send(f"/start {await scanned_code(town)}")
+    await zhang.wait_for(text="Checked in to")
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    await zhang.wait_for(text="You were credited 2.5 h")
+
+    for data in ("aman:1:cancel", "acancel:1:y"):
+        refused = await (await town.vol1.press_data(data)).answer()
+        assert refused.show_alert, (data, refused)
+        assert refused.text == (f"“{TITLE}” took place and its hours are confirmed: it "
+                                "cannot be cancelled now."), (data, refused.text)
+    assert not [m for m in town.vol1.private.bot_messages() if "will be told" in (m.text or "")]
+    assert not [m for m in zhang.private.bot_messages() if "is cancelled" in (m.text or "")]
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        activity = await repo.activities.activity(1)
+        hours = await repo.activities.hours_of(1, zhang.id)
+    assert activity is not None and activity.status != "cancelled"
+    assert [h.hours for h in hours] == [2.5]

@@ -268,6 +268,46 @@ async def test_someone_who_cannot_come_after_all_makes_room_for_the_first_reserv
     assert stale.show_alert and stale.text == "You have not answered this call."
 
 
+async def test_once_a_call_is_over_nobody_withdraws_from_it_and_no_reserve_is_called_up(
+    town: Town,
+) -> None:
+    """A call for 2 people until 12:00: Li, Zhang and Alice answer (Alice is the reserve),
+    nobody comes. At 12:01 the deadline has closed the call; Li presses Can't come after
+    all on his copy: he is told the call is over, and Alice is not told she is now among the
+    people needed for a call that has ended. The admin confirms the list (Li and Zhang are
+    no-shows); Zhang's Can't come after all then erases nothing either."""
+    li, zhang, alice = town.vol1, town.vol2, town.citizen
+    await approved(town, li, zhang)
+    town.volunteers.add_member(alice)
+    await open_bot(alice)
+    card = await sent_call(town, until="12:00")
+    for person in (li, zhang, alice):
+        await (await person.press("🙋 I'm in", message=card)).answer()
+        await person.wait_for(text="You're in for call #1")
+    before = answers(town)
+    assert await town.tick(hours=2, minutes=1) == 1
+    await town.admin.wait_for(text="reached its deadline")
+
+    lis = next(m for m in li.private.bot_messages() if "number 1 of" in (m.text or ""))
+    late = await (await li.press("Can't come after all", message=lis)).answer()
+    assert late.show_alert and late.text == "Call #1 is over: there is nothing to withdraw from."
+    assert answers(town) == before
+
+    town.clock.advance(minutes=30)
+    await town.admin.press("✅ Attendance and hours", message=roster_of(town))
+    listing = await town.admin.wait_for(text="Attendance")
+    await town.admin.press("✅ Confirm attendance and hours", message=listing)
+    await town.admin.wait_for(text="confirmed")
+    zhangs = next(m for m in zhang.private.bot_messages() if "number 2 of" in (m.text or ""))
+    after = await (await zhang.press("Can't come after all", message=zhangs)).answer()
+    assert after.show_alert and after.text == "Call #1 is over: there is nothing to withdraw from."
+    assert answers(town) == before
+    assert not [m for m in alice.private.bot_messages()
+                if "now among the people needed" in (m.text or "")]
+    assert "You are no longer on call" not in " ".join(
+        m.text or "" for m in li.private.bot_messages() + zhang.private.bot_messages())
+
+
 async def test_the_admin_closes_a_call_its_cards_lose_the_button(town: Town) -> None:
     li, zhang = town.vol1, town.vol2
     await approved(town, li, zhang)

@@ -204,6 +204,54 @@ async def test_a_problem_goes_to_its_unit_is_rectified_rejected_once_then_passed
     await town.citizen.wait_for(text="for the admins, its inspectors and its unit only")
 
 
+async def test_a_recheck_decided_in_the_middle_of_a_visit_leaves_the_visit_as_it_was(
+    town: Town,
+) -> None:
+    """Li is at the farmers' market, half-way through reporting a problem there (one before
+    photo sent), when the re-check of another problem arrives. He presses Reject, thinks
+    better of it (/cancel), presses Reject again and types the reason: each time he is back
+    at his visit where he left it, and the problem he was reporting keeps its photo."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "🔧 Rectified" in card.buttons)
+
+    await c.li.send("/inspect")
+    await c.li.wait_for(text="Which point are you at?")
+    await c.li.send("farmers")
+    await c.li.press("⚠️ Report a problem",
+                     message=await c.li.wait_for(text="did you find a problem here?"))
+    await c.li.press("Street vending", message=await c.li.wait_for(text="What kind of problem"))
+    await c.li.wait_for(text="at least one before photo")
+    await c.li.send_photo()
+    await c.li.wait_for(text="Photo 1 kept")
+
+    await rectify(c.zhang, card)
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    await press(c.li, "❌ Reject", recheck)
+    await c.li.wait_for(text="why is it not put right")
+    await c.li.send("/cancel")
+    await c.li.wait_for(text="OK, skipped.")
+    await c.li.wait_for(text="Back to your visit to Guangminglu Farmers' Market.")
+    await c.li.wait_for(text="at least one before photo")
+    await press(c.li, "❌ Reject", recheck)
+    await c.li.wait_for(text="why is it not put right")
+    await c.li.send("One stall is still there")
+    await c.li.wait_for(text=f"Problem {ref} goes back to its unit")
+    await c.li.wait_for(text="Back to your visit to Guangminglu Farmers' Market.")
+    await c.li.wait_for(text="at least one before photo")
+    assert (await problem(town, ref)).rejections == 1
+
+    await c.li.send_photo()
+    await c.li.wait_for(text="Photo 2 kept")
+    await c.li.press("➡️ Done with photos")
+    await c.li.send("Fruit stalls block the pavement")
+    await c.li.press("🟡 Minor: 7 days", message=await c.li.wait_for(text="How serious is it?"))
+    preview = await c.li.wait_for(text="Check before sending")
+    assert "2 photo(s)" in (preview.text or ""), preview.text
+
+
 async def test_not_ours_goes_to_the_admins_who_reassign_by_button_or_command(
     town: Town,
 ) -> None:

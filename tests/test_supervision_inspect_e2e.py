@@ -207,3 +207,36 @@ async def test_the_patrol_list_shows_the_points_due_nearest_first_after_a_locati
     later = await li.wait_for(text="G1")
     assert "5 of its 5 points" in (later.text or "")
     assert "Guangminglu Farmers' Market: last visited 8 days ago" in (later.text or "")
+
+
+async def test_the_patrol_list_asked_for_in_the_middle_of_a_visit_keeps_the_visit(
+    town: Town,
+) -> None:
+    """Li is reporting a problem at the market and has sent one before photo when he types
+    /due to see which points are still due. He shares his location for the list, and is
+    then back at his visit where he left it: a second photo is the problem's second, and the
+    preview counts both."""
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    await li.press("⚠️ Report a problem", message=question)
+    await li.wait_for(text="What kind of problem")
+    await li.press("Street vending")
+    await li.wait_for(text="at least one before photo")
+    await li.send_photo()
+    await li.wait_for(text="Photo 1 kept")
+
+    await li.send("/due")
+    await li.wait_for(text="G1")
+    await li.tap("📍 Send my location", latitude=MARKET[0], longitude=MARKET[1])
+    await li.wait_for(text="Guangming Road: never visited · 155 m")
+    await li.wait_for(text="Back to your visit to Guangminglu Farmers' Market.")
+    await li.wait_for(text="at least one before photo")
+    await li.send_photo()
+    await li.wait_for(text="Photo 2 kept")
+    await li.press("➡️ Done with photos")
+    await li.wait_for(text="Describe the problem")
+    await li.send("Fruit stalls block the pavement")
+    await li.press("🟡 Minor: 7 days", message=await li.wait_for(text="How serious is it?"))
+    preview = await li.wait_for(text="Check before sending")
+    assert "2 photo(s)" in (preview.text or ""), preview.text

@@ -130,6 +130,14 @@ class Attendance:
             return Answer(unit.t("attendance.no_point"), alert=True)
         if not self._window_open(activity, unit.now()):
             return Answer(self._window_text(unit, activity), alert=True)
+        # Said at once, not after the location is shared: no place (a sign-up cancelled
+        # since, a place on the waitlist), or checked out already.
+        signup = await unit.repo.activities.signup_of(activity.id, unit.user_id)
+        if signup is None or signup.status != SIGNED:
+            return Answer(unit.t("attendance.not_signed", title=activity.title), alert=True)
+        if signup.checked_out_at is not None:
+            return Answer(unit.t("attendance.already_out", title=activity.title,
+                                 at=render_clock(self.env, signup.checked_out_at)), alert=True)
         await self.loop.push_dialog(unit.repo, unit.user_id, Flow.CHECK_IN, "location",
                                     {"activity": activity.id})
         keyboard = ui.reply_keyboard([[{"text": unit.t("attendance.send_location"),
@@ -400,7 +408,9 @@ class Attendance:
         activity = await repo.activities.activity(activity_id)
         signup = (await repo.activities.signup_of(activity_id, unit.user_id)
                   if activity is not None else None)
-        if activity is None or activity.confirmed_at is None or signup is None:
+        # Only someone who held a place was on the confirmed list (not one still waiting).
+        if (activity is None or activity.confirmed_at is None or signup is None
+                or signup.status != SIGNED):
             return Answer(unit.t("attendance.nothing_to_dispute"), alert=True)
         if await repo.activities.disputed(activity.id, unit.user_id):
             return Answer(unit.t("attendance.disputed_once"), alert=True)

@@ -659,6 +659,10 @@ class Calls:
             return Answer(unit.t("calls.not_in"), alert=True)
         if activity.status == ACTIVITY_CANCELLED:
             return Answer(unit.t("calls.was_cancelled", id=call_id), alert=True)
+        if activity.confirmed_at is not None or unit.now() >= activity.ends_at:
+            # Past its deadline nobody is needed any more (a reserve is not called up for
+            # it), and a no-show's answer stays on the confirmed list.
+            return Answer(unit.t("calls.over_already", id=call_id), alert=True)
         if mine.checked_in_at is not None:
             return Answer(unit.t("calls.checked_in_already"), alert=True)
         before = await repo.activities.signups(call_id)

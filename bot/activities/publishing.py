@@ -588,6 +588,8 @@ class Publishing:
                                             for name in fields])))
             return Answer()
         if action == "cancel":
+            if activity.confirmed_at is not None:
+                return Answer(unit.t("manage.took_place", title=activity.title), alert=True)
             signed = activity.signed + activity.waiting
             unit.send(ui.message(unit.user_id, unit.t(
                 "manage.confirm_cancel", title=activity.title, count=signed), ui.inline([[
@@ -618,6 +620,8 @@ class Publishing:
             unit.send(ui.edit_text(chat_id, message_id, unit.t("manage.kept",
                                                                title=activity.title)))
             return Answer()
+        if activity.confirmed_at is not None:  # Yes under a question asked before that
+            return Answer(unit.t("manage.took_place", title=activity.title), alert=True)
         reason = unit.t("manage.cancel_reason", name=unit.who.first_name)
         if not await repo.activities.cancel(activity.id, unit.user_id, reason, unit.now()):
             return Answer(unit.t("manage.already_cancelled"), alert=True)

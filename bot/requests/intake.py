@@ -60,6 +60,7 @@ class Intake:
         self.signups = signups  # a card's link opens the bot on its activity
         self.attendance = attendance  # a check-in code scanned at the venue
         self.calls = calls  # an admin's recruitment call; a call card's link
+        self.reporting = reporting  # an inspector's visit, back after a short dialog
         # A supervision problem's link (/start problem_<ref>, an export's photos column):
         # bot/supervision/dispatch.py answers it, set by bot/wiring.py; False: not its link.
         self.problem_link: Callable[[ActorUnit, str], Awaitable[bool]] | None = None
@@ -168,9 +169,10 @@ class Intake:
         """Start a new request, or pick up the unfinished one where the citizen left it."""
         repo, lang, who = unit.repo, unit.language, unit.who
         dialog = await repo.people.dialog(who.user_id)
-        if dialog is not None and dialog.flow != Flow.INTAKE:
+        while dialog is not None and dialog.flow != Flow.INTAKE:
             # A short dialog (a note, a comment) sits on top: leave it, and bring back
-            # the draft it interrupted, if any, rather than start a blank one.
+            # the draft it interrupted, if any, rather than start a blank one (a visit it
+            # interrupted is left too).
             await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
             dialog = await repo.people.dialog(who.user_id)
         if dialog is None:
@@ -192,7 +194,7 @@ class Intake:
         volunteers and admins), or pick up the neighbour's draft where it was left."""
         repo, lang, who = unit.repo, unit.language, unit.who
         dialog = await repo.people.dialog(who.user_id)
-        if dialog is not None and dialog.flow != Flow.INTAKE:
+        while dialog is not None and dialog.flow != Flow.INTAKE:
             await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
             dialog = await repo.people.dialog(who.user_id)
         if dialog is not None:  # one draft at a time: this one comes back first
@@ -290,8 +292,11 @@ class Intake:
                 out = await self.volunteers.on_message(repo, who, lang, dialog, said)
         elif dialog.flow in self.short_flows:
             out = await self.short_flows[dialog.flow](unit, dialog, said)
-            # A short dialog that ended brought back a request draft: ask its question.
-            out += await self.resume_draft(repo, who.user_id, lang)
+            # A short dialog that ended brought back a request draft (or a visit): ask its
+            # question. A visit's own answers are not that.
+            top = await repo.people.dialog(who.user_id)
+            if top is None or top.flow != dialog.flow:
+                out += await self.resume_draft(repo, who.user_id, lang)
         else:
             await self._end(repo, who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
@@ -386,8 +391,11 @@ class Intake:
     # -- the form ---------------------------------------------------------------------------
 
     async def resume_draft(self, repo: Repo, user_id: int, lang: str) -> list[Outgoing]:
-        """If an interrupted draft is back on top, ask its current question again."""
+        """If an interrupted draft (or an inspector's visit) is back on top, ask its current
+        question again."""
         dialog = await repo.people.dialog(user_id)
+        if dialog is not None and dialog.flow == Flow.INSPECT:
+            return self.reporting.resumed(user_id, lang, dialog)
         if dialog is None or dialog.flow != Flow.INTAKE:
             return []
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),

@@ -902,7 +902,8 @@ class RequestLoop:
 
     async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> bool:
         """End a short dialog and bring back the draft it interrupted, if any; True if a
-        request's draft is back (its question should be asked again: back_to_draft)."""
+        request's draft or an inspector's visit is back (its question should be asked again:
+        back_to_draft)."""
         current = await repo.people.dialog(user_id)
         if current is None or current.flow != flow:
             return False
@@ -914,6 +915,7 @@ class RequestLoop:
             if resume["flow"] == Flow.INTAKE:
                 await self.restart_draft_clock(repo, user_id)
                 return True
+            return bool(resume["flow"] == Flow.INSPECT)
         else:
             await repo.people.end_dialog(user_id)
         return False

@@ -308,7 +308,13 @@ class Reporting:
 
     async def _ask(self, unit: ActorUnit, dialog: Dialog) -> Outgoing:
         """The question of the dialog's step, with its buttons."""
-        data, step, lang = dialog.data, dialog.step, unit.language
+        return self.question(unit.user_id, unit.language, dialog)
+
+    def question(self, user_id: int, lang: str, dialog: Dialog) -> Outgoing:
+        """The question of a visit's step in `lang`, with its buttons (also asked when the
+        visit comes back after a short dialog interrupted it)."""
+        data, step = dialog.data, dialog.step
+        t = self.env.t
         draft = data["id"]
         registers = self.registers()
         assert registers is not None
@@ -316,50 +322,68 @@ class Reporting:
         point = registers.points.get(data.get("point") or "")
         where = point.name(lang) if point is not None else "—"
         if step == "point":
-            return ui.message(unit.user_id, unit.t("inspect.want_point"))
+            return ui.message(user_id, t(lang, "inspect.want_point"))
         if step == "found":
             count = len(data.get("reported") or [])
-            rows = [[(unit.t("inspect.report"), form.data(draft, "report", ""))]]
-            rows.append([(unit.t("inspect.all_clear") if not count else unit.t("inspect.finish"),
+            rows = [[(t(lang, "inspect.report"), form.data(draft, "report", ""))]]
+            rows.append([(t(lang, "inspect.all_clear") if not count
+                          else t(lang, "inspect.finish"),
                           form.data(draft, "clear" if not count else "finish", ""))])
             key = "inspect.at_point" if not count else "inspect.another_or_finish"
-            return ui.message(unit.user_id, unit.t(key, point=where, count=count),
-                              ui.inline(rows))
+            return ui.message(user_id, t(lang, key, point=where, count=count), ui.inline(rows))
         if step == "type":
             types = self.env.config.supervision.types
-            rows = [[(t.name(lang), form.data(draft, "type", t.code)) for t in types[i:i + 2]]
+            rows = [[(k.name(lang), form.data(draft, "type", k.code)) for k in types[i:i + 2]]
                     for i in range(0, len(types), 2)]
-            return ui.message(unit.user_id, unit.t("inspect.ask_type", point=where),
+            return ui.message(user_id, t(lang, "inspect.ask_type", point=where),
                               ui.inline(rows))
         if step == "photos":
-            return ui.message(unit.user_id, unit.t("inspect.ask_photos", max=PHOTOS_MAX))
+            return ui.message(user_id, t(lang, "inspect.ask_photos", max=PHOTOS_MAX))
         if step == "note":
-            return ui.message(unit.user_id, unit.t("inspect.ask_note", max=NOTE_MAX))
+            return ui.message(user_id, t(lang, "inspect.ask_note", max=NOTE_MAX))
         if step == "severity":
-            rows = [[(unit.t(f"inspect.severity.{name}", deadline=_span(unit, seconds)),
+            rows = [[(t(lang, f"inspect.severity.{name}", deadline=self._span(lang, seconds)),
                       form.data(draft, "sev", name))]
                     for name, seconds in self.env.config.supervision.deadlines]
-            return ui.message(unit.user_id, unit.t("inspect.ask_severity"), ui.inline(rows))
-        return ui.message(unit.user_id, self._preview(unit, data), ui.inline([[
-            (unit.t("inspect.submit"), form.data(draft, "submit", "")),
-            (unit.t("inspect.discard"), form.data(draft, "discard", ""))]]))
+            return ui.message(user_id, t(lang, "inspect.ask_severity"), ui.inline(rows))
+        return ui.message(user_id, self._preview(lang, data), ui.inline([[
+            (t(lang, "inspect.submit"), form.data(draft, "submit", "")),
+            (t(lang, "inspect.discard"), form.data(draft, "discard", ""))]]))
 
-    def _preview(self, unit: ActorUnit, data: dict[str, Any]) -> str:
+    def resumed(self, user_id: int, lang: str, dialog: Dialog) -> list[Outgoing]:
+        """A visit back on top after a short dialog (/due, a re-check's reason …) ended:
+        where it was, and its question again."""
+        registers = self.registers()
+        if registers is None or dialog.step not in STEPS:
+            return []
+        point = registers.points.get(dialog.data.get("point") or "")
+        key = "inspect.back_to_visit" if point is not None else "inspect.back_to_inspect"
+        where = point.name(lang) if point is not None else ""
+        return [ui.message(user_id, self.env.t(lang, key, point=where)),
+                self.question(user_id, lang, dialog)]
+
+    def _preview(self, lang: str, data: dict[str, Any]) -> str:
         """The problem as it will be sent, for the inspector to check."""
-        lang = unit.language
+        t = self.env.t
         registers = self.registers()
         assert registers is not None
         point = registers.points[data["point"]]
         responsible = registers.units[point.unit_id]
         kind = self.env.config.supervision.problem_type(data["type"])
         seconds = self.env.config.supervision.deadline(data["severity"]) or 0.0
-        return unit.t("inspect.preview", point=point.name(lang),
-                      area=render.area_name(self.env, point.area_id, lang),
-                      unit=responsible.name(lang),
-                      type=kind.name(lang) if kind is not None else data["type"],
-                      severity=unit.t(f"inspect.severity.{data['severity']}",
-                                      deadline=_span(unit, seconds)),
-                      photos=len(data.get("photos") or []), note=data.get("note") or "")
+        return t(lang, "inspect.preview", point=point.name(lang),
+                 area=render.area_name(self.env, point.area_id, lang),
+                 unit=responsible.name(lang),
+                 type=kind.name(lang) if kind is not None else data["type"],
+                 severity=t(lang, f"inspect.severity.{data['severity']}",
+                            deadline=self._span(lang, seconds)),
+                 photos=len(data.get("photos") or []), note=data.get("note") or "")
+
+    def _span(self, lang: str, seconds: float) -> str:
+        """"24 h", "3 days" in `lang`."""
+        if seconds % 86400 == 0:
+            return self.env.t(lang, "inspect.days", count=int(seconds // 86400))
+        return self.env.t(lang, "inspect.hours", count=f"{seconds / 3600:g}")
 
     async def _submit(self, unit: ActorUnit, dialog: Dialog) -> Answer:
         """Store the problem, send it to its unit, and offer another or the end."""
@@ -408,9 +432,3 @@ class Reporting:
         if draft_back:
             await self.loop.back_to_draft(unit)
 
-
-def _span(unit: ActorUnit, seconds: float) -> str:
-    """"24 h", "3 days" in the unit's language."""
-    if seconds % 86400 == 0:
-        return unit.t("inspect.days", count=int(seconds // 86400))
-    return unit.t("inspect.hours", count=f"{seconds / 3600:g}")
