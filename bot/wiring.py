@@ -133,6 +133,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
                   quiet_until=schedule.quiet_until, activity_timers=signups.fire)
     schedule.activity_timers = calls.fire  # a call's deadline; the rest go on to signups
     attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
+    loop.hours_credited = attendance.after_request_hours  # 30 h a year, however given
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     honours = Honours(env=env, loop=loop, roles=roles, board=board)
     dispatch = Dispatch(env=env, loop=loop, roles=roles)

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox import SimUser
 from tests.conftest import Town
-from tests.flows import card_of, claim, file_request, open_form, refused_in_private
+from tests.flows import card_of, claim, file_request, open_bot, open_form, refused_in_private
 
 CLAIM = "🙋 Claim"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -29,7 +29,8 @@ def town_settings(tmp_path: Path) -> dict[str, Any]:
         "utf-8",
     )
     return {"volunteers": {"claim_mode": "registered", "ask_hours": True,
-                           "teams_file": "teams.csv", "max_hours": 12}}
+                           "teams_file": "teams.csv", "max_hours": 12},
+            "activities": {"formal_hours": 4}}
 
 
 async def register(town: Town, person: SimUser, name: str, team: str) -> None:
@@ -160,6 +161,41 @@ async def test_hours_count_when_the_request_closes_and_not_when_it_reopens(
     await li.send("/team")
     team = await li.wait_for(text="Blue Sky Team")
     assert "李明: 2 h" in team.text
+
+
+async def test_hours_given_to_requests_alone_make_a_formal_volunteer(town: Town) -> None:
+    """The year's threshold (4 h in this town) counts the hours of requests as it counts
+    those of activities: Li gives 2 h to a request Alice confirms (not yet), then 2 h to one
+    Alice never answers, which closes on the clock: that credit makes Li a registered formal
+    volunteer of 2026, told once, and /stats counts her."""
+    li = town.vol1
+    await open_bot(li)
+    await approved(town, li, "李明")
+    first = await file_request(town.citizen, text="First")
+    await claim(li, town.volunteers, await card_of(town.volunteers, first))
+    await li.wait_for(text=f"You took {first}")
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {first} resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+
+    second = await file_request(town.citizen, text="Second")
+    await claim(li, town.volunteers, await card_of(town.volunteers, second))
+    await li.wait_for(text=f"You took {second}")
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {second} resolved?")
+    assert not [m for m in li.private.bot_messages() if "formal volunteer" in (m.text or "")]
+    await town.tick(hours=73)
+    await town.citizen.wait_for(text="closed because we did not hear back")
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    assert "4 verified hours" in (told.text or "")
+    await li.send("/hours")
+    mine = await li.wait_for(text="Your service hours")
+    assert "Registered formal volunteer of 2026" in (mine.text or "")
+    await town.admin.send("/stats 2026", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="Registered formal volunteers of 2026: 1")
+    assert len([m for m in li.private.bot_messages()
+                if "registered formal volunteer" in (m.text or "")]) == 1
 
 
 async def test_hours_outside_the_range_are_refused_with_the_range(town: Town) -> None:

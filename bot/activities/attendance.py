@@ -35,7 +35,7 @@ from bot.dialogs import Flow
 from bot.people.roles import Roles
 from bot.requests.loop import RequestLoop
 from bot.unit import ActorUnit, Unit
-from storage import Activity, Dialog, Outgoing, Signup
+from storage import Activity, Dialog, Outgoing, Repo, Signup
 from storage.models import ACTIVITY_CANCELLED, SIGNED
 
 REASON_MAX = 200
@@ -487,29 +487,47 @@ class Attendance:
 
     # -- status ------------------------------------------------------------------------------
 
-    async def year_hours(self, unit: Unit, user_id: int, year: int) -> tuple[float, float, float]:
+    async def year_hours(self, repo: Repo, user_id: int, year: int
+                         ) -> tuple[float, float, float]:
         """A volunteer's confirmed hours of a year: from requests, activities by check-in,
         activities added by hand."""
         zone = self.env.config.timezone
         start = datetime(year, 1, 1, tzinfo=zone).timestamp()
         end = datetime(year + 1, 1, 1, tzinfo=zone).timestamp()
-        since_start = (await unit.repo.volunteers.hours_of([user_id], start)).get(
+        since_start = (await repo.volunteers.hours_of([user_id], start)).get(
             user_id, (0.0, 0.0))[1]
-        since_end = (await unit.repo.volunteers.hours_of([user_id], end)).get(
+        since_end = (await repo.volunteers.hours_of([user_id], end)).get(
             user_id, (0.0, 0.0))[1]
-        by_source = await unit.repo.activities.yearly_hours(user_id, year)
+        by_source = await repo.activities.yearly_hours(user_id, year)
         return (since_start - since_end, by_source.get("checkin", 0.0),
                 by_source.get("manual", 0.0))
 
     async def check_formal(self, unit: Unit, user_id: int, year: int) -> None:
         """Crossing the year's threshold makes a registered formal volunteer: told once."""
-        total = sum(await self.year_hours(unit, user_id, year))
+        unit.send(await self.formal_news(unit.repo, user_id, year, unit.now()))
+
+    async def formal_news(self, repo: Repo, user_id: int, year: int, now: float
+                          ) -> list[Outgoing]:
+        """Record a volunteer who crossed the year's threshold (once); the message telling
+        them, or nothing."""
+        total = sum(await self.year_hours(repo, user_id, year))
         threshold = self.env.config.activities.formal_hours
-        if total >= threshold and await unit.repo.activities.reach_formal(
-                user_id, year, total, unit.now()):
-            lang = await self.loop.language_of(unit.repo, user_id)
-            unit.send(ui.message(user_id, self.env.t(
-                lang, "attendance.formal_reached", year=year, hours=f"{threshold:g}")))
+        if total < threshold or not await repo.activities.reach_formal(user_id, year, total,
+                                                                        now):
+            return []
+        lang = await self.loop.language_of(repo, user_id)
+        return [ui.message(user_id, self.env.t(
+            lang, "attendance.formal_reached", year=year, hours=f"{threshold:g}"))]
+
+    async def after_request_hours(self, repo: Repo, request_id: int, at: float
+                                  ) -> list[Outgoing]:
+        """A request's hours were credited at `at`: its volunteer may have crossed the
+        threshold of that year (hours from requests count as activities' do)."""
+        request = await repo.requests.request(request_id)
+        if request is None or request.volunteer_id is None:
+            return []
+        year = datetime.fromtimestamp(at, self.env.config.timezone).year
+        return await self.formal_news(repo, request.volunteer_id, year, self.env.now())
 
     def stars(self, lifetime: float) -> int:
         """Stars (0-5) for cumulative hours."""
@@ -523,7 +541,7 @@ class Attendance:
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         all_requests, month_requests = (await repo.volunteers.hours_of(
             [user_id], month_start.timestamp())).get(user_id, (0.0, 0.0))
-        requests_year, by_code, by_hand = await self.year_hours(unit, user_id, now.year)
+        requests_year, by_code, by_hand = await self.year_hours(repo, user_id, now.year)
         lifetime = all_requests + await repo.activities.lifetime_hours(user_id)
         year_total = requests_year + by_code + by_hand
         rules = self.env.config.activities

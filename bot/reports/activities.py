@@ -43,17 +43,20 @@ class ActivityFigures:
 
     async def lines(self, unit: Unit, lang: str, start: float, end: float,
                     area_ids: list[str] | None) -> list[str]:
-        """The activities section of /stats; nothing when no activity falls in the period."""
+        """The activities section of /stats; nothing when no activity falls in the period
+        and nobody is a formal volunteer of its year (hours of requests alone make one)."""
         with unit.repo.on_thread():  # a year of activities: not on the event loop
             rows = await unit.repo.activities.figures(start, end, area_ids)
-        if not rows:
-            return []
         t = self.env.t
+        year = datetime.fromtimestamp(min(unit.now(), end - 1), self.env.config.timezone).year
+        formal_count = await unit.repo.activities.formal_count(year, area_ids)
+        formal = t(lang, "activity_stats.formal", year=year, count=formal_count)
+        if not rows:
+            return [t(lang, "activity_stats.title"), formal] if formal_count else []
         held = held_of(rows)
         confirmed = [r for r in held if r["confirmed_at"] is not None]
         signed = sum(r["signed"] for r in confirmed)
         attended = sum(r["attended"] for r in confirmed)
-        year = datetime.fromtimestamp(min(unit.now(), end - 1), self.env.config.timezone).year
         calls = sum(1 for r in held if r["kind"] == "call")  # counted with the rest, named apart
         lines = [
             t(lang, "activity_stats.title"),
@@ -66,8 +69,7 @@ class ActivityFigures:
               rate=f"{100 * attended / signed:.1f}%" if signed else "—",
               no_shows=sum(r["no_shows"] for r in confirmed)),
             t(lang, "activity_stats.hours", hours=hours_text(sum(r["hours"] for r in held))),
-            t(lang, "activity_stats.formal", year=year,
-              count=await unit.repo.activities.formal_count(year, area_ids)),
+            formal,
         ]
         tz = self.env.config.timezone
         by_month = tally_by_month(held, tz)

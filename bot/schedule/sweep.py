@@ -280,10 +280,10 @@ class Schedule:
         if request.status != DONE or not await repo.requests.auto_close(request.id, timer.due_at):
             return []
         await repo.timers.cancel_timers(now, request_id=request.id)
-        await repo.volunteers.credit_hours(request.id, timer.due_at)
+        formal = await self.loop.credit_hours(repo, request.id, timer.due_at)
         await repo.requests.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.requests.request(request.id) or request
-        out = await self.loop.card_updates(repo, closed)
+        out = await self.loop.card_updates(repo, closed) + formal
         text = self.env.t(request.language, "schedule.auto_closed", ref=request.ref)
         out.append(self.to_citizen(request.citizen_id,
                                    render.citizen_text(self.env, request, text)))
