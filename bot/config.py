@@ -100,6 +100,9 @@ class Category:
     # Words that suggest it from a description (bot/requests/suggest.py): Chinese words, and
     # English ones in lower case for English speakers.
     keywords: tuple[str, ...] = ()
+    # Whether the duplicate check ([duplicates]) looks for this kind nearby: a broken lamp is
+    # one problem for the street; help for one old person is never another's.
+    duplicate_check: bool = True
 
     def name(self, language: str) -> str:
         """Return the category's name in `language`."""
@@ -882,12 +885,14 @@ def _categories(raw: Any, default_policy: Policy) -> tuple[Category, ...]:
             if len(name) > 40:
                 raise ConfigError(f"{key}.{lang}: longer than 40 characters")
         group = reader.integer("group_id", 0)
-        unknown = set(item) - {"code", "group_id", "keywords", *LANGUAGES, *POLICY_KEYS}
+        unknown = set(item) - {"code", "group_id", "keywords", "duplicate_check", *LANGUAGES,
+                               *POLICY_KEYS}
         if unknown:
             raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key")
         policy = _policy(reader, default_policy)
         result.append(Category(code=code, names=names, group_id=group or None, policy=policy,
-                               keywords=_keywords(item.get("keywords", []), f"{key}.keywords")))
+                               keywords=_keywords(item.get("keywords", []), f"{key}.keywords"),
+                               duplicate_check=reader.boolean("duplicate_check", True)))
     return tuple(result)
 
 

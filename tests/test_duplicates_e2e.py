@@ -332,6 +332,30 @@ async def test_the_check_can_be_turned_off_by_reload(town: Town) -> None:
     assert CONTACT in ((await form_to_location(bob, NEAR)).text or "")
 
 
+async def test_a_kind_for_one_persons_need_is_never_offered_as_the_same(town: Town) -> None:
+    """Legal advice is one person's need: the district marks the category
+    `duplicate_check = false` and reloads. Bob, 80 m from Alice's open legal-aid request, is
+    not asked whether his is the same: his form goes straight on. Another kind is still
+    checked: Carol, near Alice's rubbish, is shown it."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    carol = neighbour(town, "Carol", "+8613800000012")
+    await open_bot(town.admin)
+    await file_at(town.citizen, HERE, category="Legal aid")
+    await file_at(town.citizen, HERE, category=ENVIRONMENT)
+    source = town.bot.config.source
+    assert source is not None
+    raw = tomllib.loads(source.read_text("utf-8"))
+    for category in raw["categories"]:
+        if category["code"] == "legal":
+            category["duplicate_check"] = False
+    source.write_text(to_toml(raw), "utf-8")
+    await town.admin.send("/reload")
+    await town.admin.wait_for(text="Reloaded")
+    assert CONTACT in ((await form_to_location(bob, NEAR, category="Legal aid")).text or "")
+    shown = await form_to_location(carol, NEAR, category=ENVIRONMENT)
+    assert "a neighbour may have reported" in (shown.text or "")
+
+
 async def test_a_follower_of_a_neighbours_request_hears_the_helpers_confirmation(
     town: Town,
 ) -> None:

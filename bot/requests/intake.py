@@ -584,11 +584,12 @@ class Intake:
         config, data = self.env.config, dialog.data
         latitude, longitude = data.get("latitude"), data.get("longitude")
         category = data.get("category")
+        kind = config.category(category) if category else None
         if not config.duplicates.enabled or latitude is None or longitude is None \
-                or not category:
+                or kind is None or not kind.duplicate_check:
             return dialog
         near = await repo.requests.nearby(
-            category, latitude, longitude, config.duplicates.distance,
+            kind.code, latitude, longitude, config.duplicates.distance,
             self.env.now() - config.duplicates.max_age, dialog.user_id, SIMILAR_SHOWN)
         if not near:
             return dialog
