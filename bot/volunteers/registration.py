@@ -18,6 +18,7 @@ from bot.unit import ActorUnit
 from storage import Dialog, Outgoing, Repo
 
 NAME_MAX = 40
+REASON_MAX = 300  # a rejection reason, told to the applicant in one message
 TEAMS_OFFERED = 90  # an inline keyboard holds 100 buttons
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 
@@ -71,8 +72,11 @@ class Volunteers:
         if dialog.flow == Flow.REJECT_REASON:
             if said.kind != "text" or not text:
                 return [ui.message(who.user_id, t(lang, "join.want_reason"))]
+            if ui.units(text) > REASON_MAX:  # refused, never cut
+                return [ui.message(who.user_id, t(lang, "join.reason_too_long",
+                                                  count=ui.units(text), max=REASON_MAX))]
             return await self._decide(repo, who, lang, int(dialog.data["applicant"]), False,
-                                      text[:300])
+                                      text)
         if dialog.step == "name":
             too_long = ui.units(text) > NAME_MAX  # as Telegram counts: an emoji is 2
             if said.kind != "text" or not text or too_long or text.startswith("/"):
