@@ -36,6 +36,10 @@ class Flow(StrEnum):
     RELAY = "relay"  # writing in a masked chat: each message goes to the other side (relay.py)
 
 
-# Long forms a short dialog may interrupt: they are stashed and come back after it (an
-# inspector's visit too: /due, or a re-check's Reject, comes in the middle of one).
-RESUMABLE = frozenset({Flow.INTAKE, Flow.JOIN, Flow.INSPECT})
+# Long dialogs another may interrupt: they are stashed under it and come back after it, their
+# question asked again (an inspector's visit: /due, or a re-check's Reject, comes in the
+# middle of one; an activity being published: Nearest to me, a check-in …). A long dialog
+# begun on top of another keeps that one too, so they stack; the rest are short, and one
+# short dialog begun on another replaces it.
+RESUMABLE = frozenset({Flow.INTAKE, Flow.JOIN, Flow.INSPECT, Flow.THEME, Flow.PUBLISH,
+                       Flow.CALL, Flow.HONOUR})

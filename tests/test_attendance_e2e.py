@@ -228,6 +228,11 @@ async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is
     await punctual.wait_for(text="How many hours should it be")
     await punctual.send("lots")
     await punctual.wait_for(text="Please type the hours")
+    # A reason over 200 characters is refused with its length, and asked for again.
+    rambling = "I left a bit early because the bus was late and the organiser agreed. " * 3
+    await punctual.send(f"2.25 {rambling}")
+    await punctual.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
+                                 "at most 200, please.")
     await punctual.send("2.25 I left a bit early")
     await punctual.wait_for(text="was sent to the organiser")
     dispute = await town.vol1.wait_for(text="disputes their hours")

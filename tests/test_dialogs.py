@@ -20,7 +20,8 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
         "INSPECT": "inspect", "PATROL": "patrol",
         "RECTIFY": "rectify", "NOT_OURS": "notours",
         "EXTEND": "extend", "REJECT_RECHECK": "recheck", "RELAY": "relay"}
-    assert {Flow.INTAKE, Flow.JOIN, Flow.INSPECT} == RESUMABLE
+    assert {Flow.INTAKE, Flow.JOIN, Flow.INSPECT, Flow.THEME, Flow.PUBLISH, Flow.CALL,
+            Flow.HONOUR} == RESUMABLE
 
 
 def test_no_module_names_a_flow_by_a_bare_string() -> None:

@@ -166,10 +166,16 @@ async def test_a_problem_goes_to_its_unit_is_rectified_rejected_once_then_passed
 
     await press(c.li, "❌ Reject", recheck)
     await c.li.wait_for(text="why is it not put right")
+    # A reason over 300 characters is refused with its length, and asked for again.
+    rambling = "The stall is still there, and the owner says he will come back. " * 5
+    await c.li.send(rambling)
+    await c.li.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
+                              "at most 300, please.")
     await c.li.send("One stall is still there")
     await c.li.wait_for(text=f"Problem {ref} goes back to its unit")
     told = await c.office.wait_for(text="did not pass the re-check")
     assert "One stall is still there" in (told.text or "")
+    assert (await problem(town, ref)).rejections == 1
     await c.zhang.wait_for(text="did not pass the re-check")
     await town.sb.wait_until(lambda: "Rejected at re-check 1 time(s)" in (card.text or ""))
     await town.sb.wait_until(lambda: "❌ Rejected by Li" in (recheck.text or ""))
@@ -267,6 +273,12 @@ async def test_not_ours_goes_to_the_admins_who_reassign_by_button_or_command(
     await c.zhang.wait_for(text="why is it not your unit's")
     await c.zhang.send_sticker()  # no reason given: asked again, nothing changes
     await c.zhang.wait_for(text="write the reason in a few words")
+    # A reason over 300 characters is refused with its length, and asked for again.
+    rambling = "The stall is still there, and the owner says he will come back. " * 5
+    await c.zhang.send(rambling)
+    await c.zhang.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
+                              "at most 300, please.")
+    assert (await problem(town, ref)).status != "returned"
     await c.zhang.send("The market bureau manages this lane")
     await c.zhang.wait_for(text=f"Problem {ref} is returned to the supervision admins")
     returned = await town.admin_chat.wait_for(text=f"Problem {ref} at Guangming Lane 1 was "
@@ -317,6 +329,11 @@ async def test_more_time_is_asked_with_a_reason_and_a_date_and_an_admin_decides(
 
     await press(c.zhang, "⏳ Need more time", card)
     await c.zhang.wait_for(text="why do you need more time")
+    # A reason over 300 characters is refused with its length, and asked for again.
+    rambling = "The stall is still there, and the owner says he will come back. " * 5
+    await c.zhang.send(rambling)
+    await c.zhang.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
+                              "at most 300, please.")
     await c.zhang.send("The stall owners need notice")
     await c.zhang.wait_for(text="Until when? The current deadline is 2026-06-11 10:00")
     await c.zhang.send("next week")

@@ -102,9 +102,15 @@ async def test_a_team_leader_rejects_with_a_reason(town: Town) -> None:
     assert phone not in admins_copy.text and "Phone: not shown in a group" in admins_copy.text
     await town.vol1.press("✖ Reject", message=review)
     await town.vol1.wait_for(text="Please type the reason")
+    # A reason over 300 characters is refused with its length, and asked for again.
+    rambling = "Our team is full this month, and the next month too, I am afraid. " * 5
+    await town.vol1.send(rambling)
+    await town.vol1.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
+                                  "at most 300, please.")
     await town.vol1.send("Our team is full this month.")
     told = await zhang.wait_for(text="was not approved")
     assert "Our team is full this month." in told.text
+    assert sum("not approved" in (m.text or "") for m in zhang.private.bot_messages()) == 1
     again = await town.vol1.press("✅ Approve", message=review)
     assert "already decided" in ((await again.answer()).text or "")
     late = await town.admin.press("✅ Approve", chat=town.admin_chat, message=admins_copy)

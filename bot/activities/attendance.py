@@ -433,7 +433,10 @@ class Attendance:
         claimed = float(match.group(1).replace(",", ".")) if match else 0.0
         if match is None or not 0 < claimed <= length:
             return [ui.message(user_id, unit.t("attendance.dispute_format", max=f"{length:g}"))]
-        reason = " ".join(match.group(2).split())[:REASON_MAX]
+        reason = " ".join(match.group(2).split())
+        if ui.units(reason) > REASON_MAX:  # refused, never cut
+            return [ui.message(user_id, unit.t("attendance.dispute_too_long",
+                                               count=ui.units(reason), max=REASON_MAX))]
         await self.loop.pop_dialog(repo, user_id, Flow.DISPUTE)
         dispute_id = await repo.activities.open_dispute(activity.id, user_id, claimed, reason,
                                                         unit.now())

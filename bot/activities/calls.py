@@ -186,6 +186,23 @@ class Calls:
         return [ui.message(unit.user_id, self._question(unit, step),
                            self._buttons(unit, data, step))]
 
+    async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """The dialog back on top after one that came in its middle (Nearest to me, an
+        honour begun and cancelled …) ended: that it is the call, and its question (or
+        preview) again."""
+        data, step = dialog.data, dialog.step
+        if step != PREVIEW and step not in STEPS:
+            return []
+        back = ui.message(unit.user_id, unit.t("calls.back"))
+        if step == PREVIEW:
+            return [back, await self._preview(unit, data)]
+        if step == "audience":
+            if await self.roles.of(unit.repo, unit.user_id) is None:  # no longer an admin
+                return [back]
+            return [back, await self._audience_message(unit, data)]
+        return [back, ui.message(unit.user_id, self._question(unit, step),
+                                 self._buttons(unit, data, step))]
+
     def _question(self, unit: Unit, step: str) -> str:
         values: dict[str, Any] = {"step": STEPS.index(step) + 1, "steps": len(STEPS)}
         if step == "until":
@@ -418,7 +435,8 @@ class Calls:
                 [unit.t("calls.until_passed"), self._question(unit, "until")])))
             return Answer(unit.t("calls.not_sent"), alert=True)
         if await self.roles.of(repo, user_id) is None:  # no longer an admin
-            await self.loop.pop_dialog(repo, user_id, Flow.CALL)
+            if await self.loop.pop_dialog(repo, user_id, Flow.CALL):
+                await self.loop.back_to_draft(unit)
             return Answer(unit.t("calls.not_allowed"), alert=True)
         groups, people = await self._targets(unit, data, user_id)
         silent = self.quiet_until(now) is not None

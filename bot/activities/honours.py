@@ -156,17 +156,29 @@ class Honours:
                      else PREVIEW)
         await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.HONOUR, following, data),
                                            unit.now())
-        if following == "year":
-            return [ui.message(unit.user_id, self._question(unit, following),
-                               self._year_buttons(unit, data["id"]))]
-        if following != PREVIEW:
-            return [ui.message(unit.user_id, self._question(unit, following))]
+        return [self._ask(unit, following, data)]
+
+    async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """The dialog back on top after one that came in its middle (Nearest to me, a
+        check-in …) ended: whose honour it is, and its question (or preview) again."""
+        if dialog.step != PREVIEW and dialog.step not in STEPS:
+            return []
+        return [ui.message(unit.user_id, unit.t("honours.back", name=dialog.data["name"])),
+                self._ask(unit, dialog.step, dialog.data)]
+
+    def _ask(self, unit: ActorUnit, step: str, data: dict[str, Any]) -> Outgoing:
+        """The question of a step, with its buttons, or the preview with Save and Cancel."""
+        if step == "year":
+            return ui.message(unit.user_id, self._question(unit, step),
+                              self._year_buttons(unit, data["id"]))
+        if step != PREVIEW:
+            return ui.message(unit.user_id, self._question(unit, step))
         form = buttons.HONOUR_FORM
         keyboard = ui.inline([
             [(unit.t("honours.save"), form.data(data["id"], "save", "")),
              (unit.t("honours.save_announce"), form.data(data["id"], "announce", ""))],
             [(unit.t("honours.cancel"), form.data(data["id"], "cancel", ""))]])
-        return [ui.message(unit.user_id, self._preview(unit, data), keyboard)]
+        return ui.message(unit.user_id, self._preview(unit, data), keyboard)
 
     def _preview(self, unit: ActorUnit, data: dict[str, Any]) -> str:
         return unit.t("honours.preview", name=data["name"], title=data["title"],

@@ -357,6 +357,20 @@ class Publishing:
         return [ui.message(unit.user_id, self._question(unit, step),
                            await self._buttons(unit, dialog, step))]
 
+    async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """The dialog back on top after one that came in its middle (Nearest to me, a
+        check-in …) ended: which activity, and its question (or preview) again."""
+        data, step = dialog.data, dialog.step
+        if step != PREVIEW and step not in STEPS:
+            return []
+        title = data.get("title")
+        back = ui.message(unit.user_id, unit.t("publish.back_titled", title=title) if title
+                          else unit.t("publish.back"))
+        if step == PREVIEW:
+            return [back, await self._preview(unit, data)]
+        return [back, ui.message(unit.user_id, self._question(unit, step),
+                                 await self._buttons(unit, dialog, step))]
+
     async def _only_answer(self, unit: ActorUnit, data: dict[str, Any],
                            step: str) -> dict[str, Any] | None:
         """The answer a step has when there is no choice: one team; a team leader's area."""
@@ -486,8 +500,10 @@ class Publishing:
                 [unit.t("publish.start_past"), self._question(unit, "start")])))
             return Answer(unit.t("publish.not_published"), alert=True)
         if self.env.config.volunteering.team(data["team"]) is None:  # gone from the file
-            await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.PUBLISH)
+            draft_back = await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.PUBLISH)
             unit.send(ui.message(unit.user_id, unit.t("publish.team_gone")))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
             return Answer(unit.t("publish.not_published"), alert=True)
         repo = unit.repo
         activity_id = await repo.activities.publish(

@@ -223,13 +223,27 @@ class MonthThemes:
         following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else PREVIEW
         await unit.repo.people.save_dialog(Dialog(user_id, Flow.THEME, following, data),
                                            unit.now())
-        if following != PREVIEW:
-            return [ui.message(user_id, self._question(unit, following))]
+        return [self._ask(unit, following, data)]
+
+    async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """The dialog back on top after one that came in its middle (Nearest to me, a
+        check-in …) ended: which month's theme, and its question (or preview) again."""
+        if dialog.step != PREVIEW and dialog.step not in STEPS:
+            return []
+        month = int(dialog.data["year"]), int(dialog.data["month"])
+        return [ui.message(unit.user_id, unit.t("themes.back", month=self._label(
+                    unit.language, month))),
+                self._ask(unit, dialog.step, dialog.data)]
+
+    def _ask(self, unit: ActorUnit, step: str, data: dict[str, Any]) -> Outgoing:
+        """The question of a step, or the preview with Save and Cancel."""
+        if step != PREVIEW:
+            return ui.message(unit.user_id, self._question(unit, step))
         keyboard = ui.inline([[
             (unit.t("themes.save"), buttons.THEME.data(data["id"], "save")),
             (unit.t("themes.cancel"), buttons.THEME.data(data["id"], "cancel")),
         ]])
-        return [ui.message(user_id, self._preview(unit, data), keyboard)]
+        return ui.message(unit.user_id, self._preview(unit, data), keyboard)
 
     async def decide(self, unit: ActorUnit, draft: str, save: bool, chat_id: int,
                      message_id: int) -> Answer:

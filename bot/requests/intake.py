@@ -64,8 +64,8 @@ class Intake:
         # A supervision problem's link (/start problem_<ref>, an export's photos column):
         # bot/supervision/dispatch.py answers it, set by bot/wiring.py; False: not its link.
         self.problem_link: Callable[[ActorUnit, str], Awaitable[bool]] | None = None
-        # The short dialogs of other services, by flow: each answers a private message; a
-        # request draft one interrupted comes back when it ends.
+        # The dialogs of other services, by flow: each answers a private message; the
+        # dialog one came in the middle of comes back when it ends (on_message).
         self.short_flows: dict[str, Callable[[ActorUnit, Dialog, Said],
                                              Awaitable[list[Outgoing]]]] = {
             Flow.THEME: themes.on_message, Flow.PUBLISH: publishing.on_message,
@@ -73,6 +73,12 @@ class Intake:
             Flow.DISPUTE: attendance.on_message, Flow.EVENTS: signups.on_message,
             Flow.CALL: calls.on_message, Flow.HONOUR: honours.on_message,
             Flow.INSPECT: reporting.on_message, Flow.PATROL: reporting.on_patrol_location}
+        # The long dialogs other than the request form, by flow: where one was and its
+        # question again, when it is back on top after a dialog that came in its middle.
+        self.resumed: dict[str, Callable[[ActorUnit, Dialog], Awaitable[list[Outgoing]]]] = {
+            Flow.JOIN: volunteers.resumed, Flow.INSPECT: reporting.resumed,
+            Flow.THEME: themes.resumed, Flow.PUBLISH: publishing.resumed,
+            Flow.CALL: calls.resumed, Flow.HONOUR: honours.resumed}
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -261,7 +267,7 @@ class Intake:
             # /cancel ends the short dialog only; an interrupted draft comes back.
             await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
             out = [ui.message(who.user_id, env.t(lang, "common.skipped"))]
-            out += await self.resume_draft(repo, who.user_id, lang)
+            out += await self.resume_draft(unit)
             unit.send(out)
             return
         key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
@@ -292,15 +298,17 @@ class Intake:
                 out = await self.volunteers.on_message(repo, who, lang, dialog, said)
         elif dialog.flow in self.short_flows:
             out = await self.short_flows[dialog.flow](unit, dialog, said)
-            # A short dialog that ended brought back a request draft (or a visit): ask its
-            # question. A visit's own answers are not that.
-            top = await repo.people.dialog(who.user_id)
-            if top is None or top.flow != dialog.flow:
-                out += await self.resume_draft(repo, who.user_id, lang)
         else:
             await self._end(repo, who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
                               self.loop.citizen_menu(lang))]
+        if dialog is not None and dialog.flow != Flow.INTAKE:
+            # A dialog that ended brought back the one it came in the middle of (a request
+            # draft, a visit, an activity being published …): ask its question again. A long
+            # dialog's own answers are not that.
+            top = await repo.people.dialog(who.user_id)
+            if top is not None and top.flow != dialog.flow:
+                out += await self.resume_draft(unit)
         unit.send(out)
 
     async def on_button(self, unit: ActorUnit, draft_id: str, action: str, arg: str) -> Answer:
@@ -390,14 +398,16 @@ class Intake:
 
     # -- the form ---------------------------------------------------------------------------
 
-    async def resume_draft(self, repo: Repo, user_id: int, lang: str) -> list[Outgoing]:
-        """If an interrupted draft (or an inspector's visit) is back on top, ask its current
-        question again."""
-        dialog = await repo.people.dialog(user_id)
-        if dialog is not None and dialog.flow == Flow.INSPECT:
-            return self.reporting.resumed(user_id, lang, dialog)
-        if dialog is None or dialog.flow != Flow.INTAKE:
+    async def resume_draft(self, unit: ActorUnit) -> list[Outgoing]:
+        """If an interrupted request draft (or another long dialog: a registration, a visit,
+        an activity being published …) is back on top, say so and ask its question again."""
+        user_id, lang = unit.user_id, unit.language
+        dialog = await unit.repo.people.dialog(user_id)
+        if dialog is None:
             return []
+        if dialog.flow != Flow.INTAKE:
+            resumed = self.resumed.get(dialog.flow)
+            return await resumed(unit, dialog) if resumed is not None else []
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
                 *self._ask(dialog, lang)]
 
@@ -909,7 +919,7 @@ class Intake:
         request_id = int(dialog.data["request_id"])
         if not self.env.config.volunteering.ask_hours:
             _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
-            return [*out, *await self.resume_draft(repo, who.user_id, lang)]
+            return out
         data = {**dialog.data, "note": note, "photo": photo}
         await repo.people.save_dialog(
             Dialog(who.user_id, Flow.DONE_NOTE, "hours", data), self.env.now())
@@ -943,7 +953,7 @@ class Intake:
         request_id = int(dialog.data["request_id"])
         _, out = await self.loop.finish_done(repo, who, lang, request_id, dialog.data.get("note"),
                                              dialog.data.get("photo"), hours)
-        return [*out, *await self.resume_draft(repo, who.user_id, lang)]
+        return out
 
     async def hours_button(self, unit: ActorUnit, request_id: int, choice: str) -> Answer:
         """Take the time spent from a button; "other" asks for a typed number."""
@@ -960,6 +970,7 @@ class Intake:
             out = [ui.message(who.user_id, t(lang, "hours.type", max=f"{maximum:g}"))]
         elif choice in HOUR_CHOICES and float(choice) <= env.config.volunteering.max_hours:
             out = await self._finish_with_hours(repo, who, lang, dialog, float(choice))
+            out += await self.resume_draft(unit)  # what the note came in the middle of
         else:
             return Answer(t(lang, "common.stale"), alert=True)
         unit.send(out)
@@ -975,9 +986,8 @@ class Intake:
         if ui.units(text) > COMMENT_MAX:
             return [ui.message(who.user_id, self.env.t(
                 lang, "intake.too_long", max=COMMENT_MAX, length=ui.units(text)))]
-        out = await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]),
-                                             text)
-        return [*out, *await self.resume_draft(repo, who.user_id, lang)]
+        return await self.loop.finish_comment(repo, who, lang, int(dialog.data["request_id"]),
+                                              text)
 
     async def skip_done_note(self, unit: ActorUnit, request_id: int) -> Answer:
         """Finish Done without a note."""
@@ -992,6 +1002,7 @@ class Intake:
         if dialog.step != "note":
             return Answer(env.t(lang, "common.stale"), alert=True)
         unit.send(await self._after_note(repo, who, lang, dialog, None, None))
+        unit.send(await self.resume_draft(unit))  # if the note is all there was to ask
         return Answer()
 
     async def skip_comment(self, unit: ActorUnit, request_id: int) -> Answer:
@@ -1005,7 +1016,7 @@ class Intake:
         ):
             return Answer(env.t(lang, "common.stale"), alert=True)
         unit.send(await self.loop.finish_comment(repo, who, lang, request_id, None))
-        unit.send(await self.resume_draft(repo, who.user_id, lang))
+        unit.send(await self.resume_draft(unit))
         return Answer()
 
     async def _reply(self, unit: ActorUnit, key: str, *, menu: bool = False) -> None:

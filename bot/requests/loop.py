@@ -36,9 +36,9 @@ class RequestLoop:
 
     def __init__(self, env: Env) -> None:
         self.env = env
-        # The request form's "back to your draft" question (Intake.resume_draft).
-        self.draft_question: (Callable[[Repo, int, str], Awaitable[list[Outgoing]]]
-                              | None) = None
+        # The question of the dialog a short one's end brought back: a request draft's, a
+        # visit's, an activity's being published … (Intake.resume_draft).
+        self.draft_question: Callable[[ActorUnit], Awaitable[list[Outgoing]]] | None = None
         # What follows a request's hours credited to its volunteer at a moment: the year's
         # formal-volunteer threshold, which loop 2 keeps (Attendance.after_request_hours).
         self.hours_credited: (Callable[[Repo, int, float], Awaitable[list[Outgoing]]]
@@ -901,8 +901,10 @@ class RequestLoop:
     async def push_dialog(
         self, repo: Repo, user_id: int, flow: Flow, step: str, data: dict[str, Any]
     ) -> None:
-        """Start a short dialog, keeping a form underneath (a request draft or a volunteer
-        registration) so nothing typed is lost."""
+        """Start a dialog on top of the one the person is in, keeping a long one underneath
+        (a request draft, a registration, a visit, an activity being published …; RESUMABLE)
+        so nothing typed is lost: it comes back when this one ends. A short dialog replaced
+        by another passes on what it kept; the same dialog started again starts afresh."""
         current = await repo.people.dialog(user_id)
         if current is not None and current.flow in RESUMABLE and current.flow != flow:
             data = {**data, "resume": {"flow": current.flow, "step": current.step,
@@ -912,9 +914,8 @@ class RequestLoop:
         await repo.people.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
 
     async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> bool:
-        """End a short dialog and bring back the draft it interrupted, if any; True if a
-        request's draft or an inspector's visit is back (its question should be asked again:
-        back_to_draft)."""
+        """End a dialog and bring back the one it interrupted, if any; True if one is back
+        (its question should be asked again: back_to_draft)."""
         current = await repo.people.dialog(user_id)
         if current is None or current.flow != flow:
             return False
@@ -925,17 +926,15 @@ class RequestLoop:
             )
             if resume["flow"] == Flow.INTAKE:
                 await self.restart_draft_clock(repo, user_id)
-                return True
-            return bool(resume["flow"] == Flow.INSPECT)
-        else:
-            await repo.people.end_dialog(user_id)
+            return True
+        await repo.people.end_dialog(user_id)
         return False
 
     async def back_to_draft(self, unit: ActorUnit) -> None:
-        """Ask the question of a request draft that a short dialog's end brought back (the
-        form's own asker, which bot/wiring.py sets: the form lives above this module)."""
+        """Ask the question of the dialog that a dialog's end brought back (its own asker,
+        which bot/wiring.py sets: the forms live above this module)."""
         if self.draft_question is not None:
-            unit.send(await self.draft_question(unit.repo, unit.user_id, unit.language))
+            unit.send(await self.draft_question(unit))
 
     async def restart_draft_clock(self, repo: Repo, user_id: int) -> None:
         """A draft was just touched: nudge if it idles, expire it later."""

@@ -300,15 +300,15 @@ class Schedule:
             return []
         lang = await self.loop.language_of(repo, user_id)
         t = self.env.t
-        stashed = (dialog.data.get("resume") or {}).get("flow") == Flow.INTAKE
         if dialog.flow != Flow.INTAKE:
-            if not stashed:
+            # The draft lies under other dialogs (a note, an activity being published and
+            # Nearest to me on that …): no nudge now, it comes back with its clock restarted;
+            # but it still expires on time, and those above it stay.
+            kept = _without_draft(dialog.data)
+            if kept is None:
                 return []
-            # The draft lies under a short dialog (a note, a comment): no nudge now, it
-            # comes back with its clock restarted; but it still expires on time.
             if timer.kind == "draft_expire":
-                data = {k: v for k, v in dialog.data.items() if k != "resume"}
-                await repo.people.save_dialog(Dialog(user_id, dialog.flow, dialog.step, data),
+                await repo.people.save_dialog(Dialog(user_id, dialog.flow, dialog.step, kept),
                                               self.env.now())
                 return [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
             return []
@@ -503,3 +503,19 @@ def week_due(at: float, tz: ZoneInfo, digest_at: time) -> list[tuple[str, str, f
 def _midnight(day: date, tz: ZoneInfo) -> float:
     """The timestamp of a day's start in the configured time zone."""
     return datetime.combine(day, datetime.min.time(), tz).timestamp()
+
+
+def _without_draft(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A dialog's data with the request draft stashed somewhere under it taken out (what
+    was under the draft moves up), or None if no draft is stashed under it."""
+    resume = data.get("resume")
+    if not resume:
+        return None
+    rest = {k: v for k, v in data.items() if k != "resume"}
+    if resume["flow"] == Flow.INTAKE:
+        below = resume["data"].get("resume")
+        return {**rest, "resume": below} if below else rest
+    inner = _without_draft(resume["data"])
+    if inner is None:
+        return None
+    return {**rest, "resume": {**resume, "data": inner}}

@@ -371,13 +371,16 @@ class Dispatch:
             key = ("dispatch.want_date" if dialog.step == "date" else "dispatch.want_reason")
             return [ui.message(user_id, unit.t(key))]
         text = " ".join(said.text.split())
+        if dialog.step == "reason" and ui.units(text) > REASON_MAX:  # refused, never cut
+            return [ui.message(user_id, unit.t("dispatch.reason_too_long",
+                                               count=ui.units(text), max=REASON_MAX))]
         if dialog.flow == Flow.NOT_OURS:
-            return await self._not_ours(unit, problem, text[:REASON_MAX])
+            return await self._not_ours(unit, problem, text)
         if dialog.flow == Flow.REJECT_RECHECK:
-            return await self._reject(unit, problem, text[:REASON_MAX])
+            return await self._reject(unit, problem, text)
         if dialog.step == "reason":
             await repo.people.save_dialog(Dialog(user_id, Flow.EXTEND, "date",
-                                                 {**dialog.data, "reason": text[:REASON_MAX]}),
+                                                 {**dialog.data, "reason": text}),
                                           unit.now())
             return [ui.message(user_id, unit.t("dispatch.ask_extension_date",
                                                due=self._when(problem.due_at or 0)))]

@@ -350,9 +350,10 @@ class Reporting:
             (t(lang, "inspect.submit"), form.data(draft, "submit", "")),
             (t(lang, "inspect.discard"), form.data(draft, "discard", ""))]]))
 
-    def resumed(self, user_id: int, lang: str, dialog: Dialog) -> list[Outgoing]:
+    async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
         """A visit back on top after a short dialog (/due, a re-check's reason …) ended:
         where it was, and its question again."""
+        user_id, lang = unit.user_id, unit.language
         registers = self.registers()
         if registers is None or dialog.step not in STEPS:
             return []
@@ -392,7 +393,8 @@ class Reporting:
         assert registers is not None
         point = registers.points.get(data.get("point") or "")
         if point is None or point.unit_id not in registers.units:
-            await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT)
+            if await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT):
+                await self.loop.back_to_draft(unit)
             return Answer(unit.t("inspect.point_gone"), alert=True)
         repo, now = unit.repo, unit.now()
         year = datetime.fromtimestamp(now, self.env.config.timezone).year

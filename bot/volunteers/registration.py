@@ -18,6 +18,7 @@ from bot.unit import ActorUnit
 from storage import Dialog, Outgoing, Repo
 
 NAME_MAX = 40
+REASON_MAX = 300  # a rejection reason, told to the applicant in one message
 TEAMS_OFFERED = 90  # an inline keyboard holds 100 buttons
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,19}$")
 
@@ -71,8 +72,11 @@ class Volunteers:
         if dialog.flow == Flow.REJECT_REASON:
             if said.kind != "text" or not text:
                 return [ui.message(who.user_id, t(lang, "join.want_reason"))]
+            if ui.units(text) > REASON_MAX:  # refused, never cut
+                return [ui.message(who.user_id, t(lang, "join.reason_too_long",
+                                                  count=ui.units(text), max=REASON_MAX))]
             return await self._decide(repo, who, lang, int(dialog.data["applicant"]), False,
-                                      text[:300])
+                                      text)
         if dialog.step == "name":
             too_long = ui.units(text) > NAME_MAX  # as Telegram counts: an emoji is 2
             if said.kind != "text" or not text or too_long or text.startswith("/"):
@@ -102,13 +106,22 @@ class Volunteers:
         if tree is None:
             return await self._ask_team(repo, user_id, lang, data)
         await repo.people.save_dialog(Dialog(user_id, Flow.JOIN, "area", data), self.env.now())
+        return [self._area_question(user_id, lang)]
+
+    def _area_question(self, user_id: int, lang: str) -> Outgoing:
+        tree = self.env.config.areas
+        assert tree is not None
         rows = _pairs([(i.name(lang), buttons.JOIN_INSTITUTE.data(i.id))
                        for i in tree.children(tree.root)])
-        return [ui.message(user_id, self.env.t(lang, "join.ask_area"), ui.inline(rows))]
+        return ui.message(user_id, self.env.t(lang, "join.ask_area"), ui.inline(rows))
 
     async def _ask_team(
         self, repo: Repo, user_id: int, lang: str, data: dict[str, Any]
     ) -> list[Outgoing]:
+        await repo.people.save_dialog(Dialog(user_id, Flow.JOIN, "team", data), self.env.now())
+        return [self._team_question(user_id, lang, data)]
+
+    def _team_question(self, user_id: int, lang: str, data: dict[str, Any]) -> Outgoing:
         tree, teams = self.env.config.areas, self.env.config.volunteering.teams
         area = data.get("area")
         near = None
@@ -118,11 +131,27 @@ class Volunteers:
             near = set(tree.ancestry(area) + tree.subtree(institute))
         offered = [team for team in teams
                    if near is None or team.area_id is None or team.area_id in near]
-        await repo.people.save_dialog(Dialog(user_id, Flow.JOIN, "team", data), self.env.now())
         rows = [[(team.name(lang), buttons.JOIN_TEAM.data(team.id))]
                 for team in offered[:TEAMS_OFFERED]]
         rows.append([(self.env.t(lang, "join.no_team"), buttons.JOIN_TEAM.data("-"))])
-        return [ui.message(user_id, self.env.t(lang, "join.ask_team"), ui.inline(rows))]
+        return ui.message(user_id, self.env.t(lang, "join.ask_team"), ui.inline(rows))
+
+    async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """A registration back on top after a dialog that came in its middle (Nearest to me,
+        a request's note …) ended: that it is the registration, and its question again."""
+        user_id, lang, t = unit.user_id, unit.language, self.env.t
+        back = ui.message(user_id, t(lang, "join.back"))
+        if dialog.step == "name":
+            return [back, ui.message(user_id, t(lang, "join.ask_name"))]
+        if dialog.step == "phone":
+            keyboard = ui.reply_keyboard([
+                [{"text": t(lang, "intake.share_phone"), "request_contact": True}]])
+            return [back, ui.message(user_id, t(lang, "join.ask_phone"), keyboard)]
+        if dialog.step == "area" and self.env.config.areas is not None:
+            return [back, self._area_question(user_id, lang)]
+        if dialog.step == "team":
+            return [back, self._team_question(user_id, lang, dialog.data)]
+        return []
 
     async def join_button(self, unit: ActorUnit, action: buttons.ButtonKind, arg: str) -> Answer:
         """Institute, station and team buttons of the registration."""
@@ -143,6 +172,9 @@ class Volunteers:
         ):
             out = await self._submit(repo, who, lang, {**dialog.data,
                                                        "team": None if arg == "-" else arg})
+            unit.send(out)
+            await self.loop.back_to_draft(unit)  # what the registration came on top of
+            return Answer()
         else:
             return Answer(t(lang, "common.stale"), alert=True)
         unit.send(out)

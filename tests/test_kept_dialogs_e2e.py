@@ -1,0 +1,237 @@
+"""Long dialogs kept under the short ones that come in their middle, end to end: an
+organiser's /publish, an admin's /call and /honour, the month's theme and a volunteer
+registration each lie under a short dialog (Nearest to me, a /cancel of it) or another long
+one, and come back where they were with a "Back to …" line and their question again, in the
+person's language; a request form under a long dialog comes back after it in turn.
+
+The activities town (tests/test_activities_e2e.py): the example areas and themes; Li (1003)
+leads the Red Vest Team of Guangminglu and publishes the activity that /events lists; Admin
+is a centre admin. The clock starts on Wednesday 10 June 2026, 10:00 in Shanghai.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import SimMessage, SimUser
+from tests.conftest import Town
+from tests.flows import open_bot, open_form
+from tests.test_activities_e2e import PLACE, TEAMS, TITLE, published_card, when_who_and_theme
+from tests.test_calls_e2e import PLACE as CALL_PLACE
+from tests.test_calls_e2e import WHAT
+from tests.test_honours_e2e import GOLDEN, register
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def town_settings(tmp_path: Path) -> dict[str, Any]:
+    """The example areas and themes, and a teams file whose Red Vest Team Li leads."""
+    shutil.copy(ROOT / "themes.example.toml", tmp_path / "themes.toml")
+    (tmp_path / "teams.csv").write_text(TEAMS, encoding="utf-8")
+    return {"activities": {"themes_file": "themes.toml"},
+            "areas": {"file": str(ROOT / "areas.example.csv")},
+            "volunteers": {"teams_file": str(tmp_path / "teams.csv")}}
+
+
+async def nearest_to_me(person: SimUser, *, lang: str = "en") -> None:
+    """/events, then Nearest to me: the short dialog that waits for a location."""
+    title, near = {"en": ("Upcoming volunteer activities", "📍 Nearest to me"),
+                   "zh": ("近期志愿活动", "📍 离我最近")}[lang]
+    await person.send("/events")
+    listing = await person.wait_for(text=title)
+    await person.press(near, message=listing)
+    await person.wait_for(text={"en": "send your location", "zh": "发送您的位置"}[lang])
+
+
+async def share_location(person: SimUser, *, lang: str = "en") -> None:
+    """The location Nearest to me waits for; the list nearest first."""
+    await person.tap({"en": "📍 Send my location", "zh": "📍 发送我的位置"}[lang],
+                     latitude=34.855, longitude=117.570)
+    await person.wait_for(text={"en": "Nearest first", "zh": "由近到远"}[lang])
+
+
+async def test_an_activity_half_published_comes_back_after_nearest_to_me_and_then_the_request(
+    town: Town,
+) -> None:
+    """Li has begun a request (its category chosen) when he starts publishing an activity;
+    at its map point he looks at the activities nearest him. Once he has shared his location
+    for the list he is back at publishing “Tree planting”, asked for the map point again; he
+    publishes it with the title he typed before, and is then back at his request."""
+    li = town.vol1
+    await open_bot(li)
+    await published_card(town, li)  # an activity for /events to list
+    await open_form(li)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+    await nearest_to_me(li)
+    await share_location(li)
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")
+
+    await li.send_location(34.855, 117.570)
+    await li.wait_for(text="6/12")
+    await when_who_and_theme(li)
+    await li.press("Skip ⏭")
+    await li.wait_for(text="12/12")
+    await li.send("Dig, plant and water.")
+    preview = await li.wait_for(text="Preview")
+    assert TITLE in (preview.text or ""), preview.text
+    await li.press("✅ Publish", message=preview)
+    await li.wait_for(text="#2")
+    await li.wait_for(text="Now, back to your unfinished request.")
+    await li.wait_for(text="describe the problem")
+
+
+async def test_a_call_half_written_comes_back_after_an_honour_and_a_publish_begun_on_top(
+    town: Town,
+) -> None:
+    """Admin is writing a recruitment call (what and where typed) when he begins recording an
+    honour for Zhang, and stops it with /cancel: he is back at his call, asked for its map
+    point. He begins publishing an activity too, and stops that: the call is back again. He
+    sends it, with what he typed at first."""
+    admin, zhang = town.admin, town.vol2
+    await open_bot(admin, zhang)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send(WHAT)
+    await admin.wait_for(text="2/6")
+    await admin.send(CALL_PLACE)
+    await admin.wait_for(text="3/6")
+
+    await admin.send(f"/honour {zhang.id}")
+    await admin.wait_for(text="1/3")
+    await admin.send("/cancel")
+    await admin.wait_for(text="OK, skipped.")
+    await admin.wait_for(text="Back to the recruitment call you were writing.")
+    await admin.wait_for(text="3/6")
+
+    await admin.send("/publish")
+    await admin.wait_for(text="1/12")
+    await admin.send("/cancel")
+    await admin.wait_for(text="Back to the recruitment call you were writing.")
+    await admin.wait_for(text="3/6")
+
+    await admin.send_location(34.853, 117.572)
+    await admin.wait_for(text="4/6")
+    await admin.send("2")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    await admin.press("✔️ Done", message=question)
+    preview = await admin.wait_for(text="Preview of the recruitment call")
+    assert WHAT in (preview.text or "") and CALL_PLACE in (preview.text or ""), preview.text
+
+
+async def test_an_honour_half_recorded_comes_back_after_nearest_to_me(town: Town) -> None:
+    """Admin has typed the title of Zhang's honour when he looks at the activities nearest
+    him: once the list is there he is back at the honour, asked for its year with the year
+    buttons, and the preview has the title he typed."""
+    admin, zhang = town.admin, town.vol2
+    await open_bot(town.vol1, admin, zhang)
+    await published_card(town, town.vol1)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    await admin.send(f"/honour {zhang.id}")
+    await admin.wait_for(text="1/3")
+    await admin.send("最美志愿者")
+    await admin.wait_for(text="2/3")
+
+    await nearest_to_me(admin)
+    await share_location(admin)
+    await admin.wait_for(text="Back to the honour for Zhang.")
+    year = await admin.wait_for(text="2/3")
+    await admin.press("2026", message=year)
+    await admin.wait_for(text="3/3")
+    await admin.send("Visited 30 elderly people every week.")
+    preview = await admin.wait_for(text="Preview")
+    assert "Title: 最美志愿者" in (preview.text or ""), preview.text
+
+
+async def test_a_theme_half_set_comes_back_in_chinese_after_a_cancelled_nearest_to_me(
+    town: Town,
+) -> None:
+    """Admin, who reads the bot in Chinese, has typed July's Chinese title when he asks for
+    the activities nearest him and thinks better of it (/cancel): he is told, in Chinese,
+    that he is back at July's theme, and asked for its English title; the preview has both."""
+    admin = town.admin
+    await open_bot(town.vol1, admin)
+    await published_card(town, town.vol1)
+    await admin.send("/lang")
+    await admin.press("中文", message=await admin.wait_for(text="Choose your language:"))
+    await admin.wait_for(text="语言已设置为中文")
+    await admin.send("/theme set 2026-07")
+    await admin.wait_for(text="1/4")
+    await admin.send("夏日清凉 送到身边")
+    await admin.wait_for(text="2/4")
+
+    await nearest_to_me(admin, lang="zh")
+    await admin.send("/cancel")
+    await admin.wait_for(text="好的，已跳过。")
+    await admin.wait_for(text="继续设置2026年7月的主题。")
+    await admin.wait_for(text="2/4 — 请输入英文标题")
+    await admin.send("A cool summer for everyone")
+    await admin.wait_for(text="3/4")
+    await admin.send("为户外劳动者送清凉。")
+    await admin.wait_for(text="4/4")
+    await admin.send("Cold drinks for outdoor workers.")
+    preview: SimMessage = await admin.wait_for(text="夏日清凉 送到身边")
+    assert "A cool summer for everyone" in (preview.text or ""), preview.text
+
+
+async def test_a_registration_half_done_comes_back_after_nearest_to_me(town: Town) -> None:
+    """Alice has typed her name in /join when she looks at the activities nearest her: then
+    she is back at her registration, asked for her phone with its button, and goes on."""
+    alice = town.citizen
+    await open_bot(town.vol1, alice)
+    await published_card(town, town.vol1)
+    await alice.send("/join")
+    await alice.wait_for(text="please type your name")
+    await alice.send("Alice Wang")
+    await alice.wait_for(text="share your phone number")
+
+    await nearest_to_me(alice)
+    await share_location(alice)
+    await alice.wait_for(text="Back to your volunteer registration.")
+    await alice.wait_for(text="share your phone number")
+    await alice.tap("📞 Share my phone number")
+    await alice.wait_for(text="Which area do you serve?")
+
+
+async def test_a_request_two_dialogs_down_still_expires_on_time(town: Town) -> None:
+    """Li began a request, then began publishing an activity, and then asked for the
+    activities nearest him, and went away. A day later the request is discarded on time and
+    he is told; when he comes back, sharing his location brings back his activity, and
+    stopping that brings back no request."""
+    li = town.vol1
+    await open_bot(li)
+    await published_card(town, li)
+    await open_form(li)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await nearest_to_me(li)
+
+    await town.tick(hours=25)
+    await li.wait_for(text="was discarded")
+    await share_location(li)
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="4/12")
+    await li.send("/cancel")
+    await li.wait_for(text="OK, skipped.")
+    await li.send("/new")
+    await li.wait_for(text="What kind of help do you need?")
