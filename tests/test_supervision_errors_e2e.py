@@ -1,5 +1,5 @@
-"""Loop 3 against Telegram's real errors and restarts: a unit's group that loses the bot,
-cards its chat refuses, a chat migrated to a supergroup, and a restart at the worst moment.
+"""Loop 3 against Telegram's real errors: a unit's group that loses the bot, a card the
+unit's chat refuses, a re-check its inspector refuses.
 
 Problems are made as in tests/test_supervision_dispatch_e2e.py (`report`: the reporting
 dialog's writes and the dispatch in one unit), so these stories start at the dispatch.
@@ -7,15 +7,9 @@ dialog's writes and the dispatch in one unit), so these stories start at the dis
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
-
 from tests.conftest import Town
-from tests.flows import open_bot
-from tests.test_supervision_dispatch_e2e import cast, press, problem, report
-from tests.test_supervision_dispatch_e2e import town_settings as town_settings  # noqa: F401
+from tests.test_supervision_dispatch_e2e import cast, press, problem, rectify, report
+from tests.test_supervision_dispatch_e2e import town_settings as town_settings  # the registers
 
 
 async def test_a_units_new_group_gets_the_problems_that_waited_in_the_group_it_lost(
@@ -52,3 +46,53 @@ async def test_a_units_new_group_gets_the_problems_that_waited_in_the_group_it_l
     await town.sb.wait_until(lambda: "Received by Admin" in (copy.text or ""))  # Zhang's too
     assert not [e for e in town.sb.errors if "kicked" in e[1]]  # no edit tried in the old one
     assert town.sb.count_429 == 0
+
+
+async def test_a_card_the_units_chat_refuses_is_reported_to_the_admins_and_sent_once_bound(
+    town: Town,
+) -> None:
+    """Telegram refuses the problem's card in the office's group (the bot was removed there,
+    and the news of it has not come yet). The admins are told at once which problem did not
+    reach which unit, and how to mend it; Zhang, who acts for the office, has his copy. Once
+    the bot is back and the group bound again, the card comes there (Zhang gets no second
+    copy) and Received works."""
+    c = await cast(town)
+    c.office.bot_status = "kicked"  # Telegram answers 403; the my_chat_member is late
+    ref = await report(town, c.li, note="Stalls block the lane")
+    told = await town.admin_chat.wait_for(text=ref)
+    assert "could not be posted" in (told.text or "")
+    assert "Guangminglu Subdistrict Office" in (told.text or "")
+    assert "/bind unit guangminglu-office" in (told.text or "")
+    await c.zhang.wait_for(text=ref)
+
+    c.office.add_bot(by=c.admin)
+    await c.admin.send("/bind unit guangminglu-office", chat=c.office)
+    await c.office.wait_for(text="now the chat of Guangminglu Subdistrict Office")
+    card = await c.office.wait_for(text=ref)
+    assert card.buttons == ["✅ Received", "↩️ Not ours"]
+    toast = await press(c.admin, "✅ Received", card)
+    assert toast.startswith(f"Received: rectify {ref}")
+    await town.sb.wait_until(lambda: "Received by Admin" in (card.text or ""))
+    assert len([m for m in c.zhang.private.bot_messages() if ref in (m.text or "")]) == 1
+
+
+async def test_a_recheck_its_inspector_refuses_is_reported_to_the_admins(town: Town) -> None:
+    """Li, who reported the problem, has blocked the bot when the office rectifies it: his
+    re-check cannot reach him. The admins are told at once (not when someone wonders why it
+    waits); once Li opens the bot again, /redispatch brings it to him and he passes it."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Received by Zhang" in (card.text or ""))
+    c.li.block()
+    await rectify(c.zhang, card)
+    told = await town.admin_chat.wait_for(text=f"The re-check of problem {ref}")
+    assert "could not reach the inspector Li" in (told.text or "")
+
+    await c.li.send("/start")
+    await c.admin.send(f"/redispatch {ref}")
+    await c.admin.wait_for(text=f"The re-check of {ref} was sent again")
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    assert await press(c.li, "✅ Pass", recheck) == f"{ref} passed."
+    assert (await problem(town, ref)).status == "passed"

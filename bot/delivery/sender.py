@@ -709,6 +709,8 @@ class Sender:
             await repo.outbox.mark_failed(row.id, error, now)
             if row.purpose == "card":
                 await self._card_fallback(repo, row, error)
+            if row.purpose == "problem_post":
+                await self._problem_card_failed(repo, row, error)
             await self._drop_upload(repo, row)
 
     async def _record_sent(self, write: Callable[[Repo], Awaitable[None]]) -> None:
@@ -793,6 +795,43 @@ class Sender:
                              purpose="card", request_id=request.id, card_id=card_id)]
         await repo.outbox.enqueue(out, now)
         self.wake()
+
+    async def _problem_card_failed(self, repo: Repo, row: OutboxRow, error: str) -> None:
+        """A problem's card that could not be posted is not redrawn (the unit's chat bound
+        again gets it afresh: Dispatch.unit_bound), and the admins are told at once when it
+        was the unit's group or the inspector's re-check that was refused, so no problem
+        waits unseen until its deadline (a member's private copy: the group has the card)."""
+        now, env = self.env.now(), self.env
+        post = await repo.supervision.post(row.problem_post_id or 0)
+        if post is None:
+            return
+        await repo.supervision.end_post(post.id, now)
+        problem = await repo.supervision.problem(post.problem_id)
+        if problem is None or (post.role == "unit" and post.chat_id > 0):
+            return
+        registers = env.config.supervision.registers
+        out: list[Outgoing] = []
+        for chat in env.config.admin_chats():
+            if chat == row.chat_id:
+                continue
+            person = await repo.people.user(chat) if chat > 0 else None
+            lang = env.t.language_for(person.language if person else None, None)
+            if post.role == "unit":
+                responsible = registers.units.get(problem.unit_id) if registers else None
+                point = registers.points.get(problem.point_id) if registers else None
+                text = env.t(lang, "dispatch.card_failed", ref=problem.ref, id=problem.unit_id,
+                             unit=responsible.name(lang) if responsible else problem.unit_id,
+                             point=point.name(lang) if point else problem.point_id,
+                             error=error[:200])
+            else:
+                inspector = await repo.people.user(post.chat_id)
+                text = env.t(lang, "dispatch.recheck_failed", ref=problem.ref,
+                             name=inspector.first_name if inspector else str(post.chat_id),
+                             error=error[:200])
+            out.append(ui.message(chat, text))
+        if out:
+            await repo.outbox.enqueue(out, now)
+            self.wake()
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
         """A file that will never be sent (an export, a chart) is deleted, since it may hold

@@ -122,11 +122,12 @@ class Dispatch:
         await self._post_cards(unit, problem, chat, restart_clock=False)
 
     async def unit_bound(self, unit: Unit, unit_id: str) -> None:
-        """A unit's chat was just bound: what waited for it goes there now. A problem never
-        sent gets its cards (and its receipt's clock from now); one whose card is in the
-        group the unit had before (the bot removed from it, or another group bound instead)
-        gets its card here, its clock as it was, and the old group's card is no longer
-        redrawn: presses there no longer act for the unit."""
+        """A unit's chat was just bound: what waited for it goes there now. A problem that
+        never reached the unit gets its cards (and its receipt's clock from now); one that did
+        (its card in the group the unit had before, the bot removed from it or another group
+        bound instead; or only its members' copies, the group having refused the card) gets
+        its card here, its clock as it was, and an old group's card is no longer redrawn:
+        presses there no longer act for the unit."""
         repo = unit.repo
         chat = await repo.supervision.unit_chat(unit_id)
         if chat is None:
