@@ -1,5 +1,5 @@
 """Loop 3 against Telegram's real errors: a unit's group that loses the bot, a card the
-unit's chat refuses, a re-check its inspector refuses.
+unit's chat refuses, a re-check its inspector refuses, a card someone deleted.
 
 Problems are made as in tests/test_supervision_dispatch_e2e.py (`report`: the reporting
 dialog's writes and the dispatch in one unit), so these stories start at the dispatch.
@@ -96,3 +96,24 @@ async def test_a_recheck_its_inspector_refuses_is_reported_to_the_admins(town: T
     recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
     assert await press(c.li, "✅ Pass", recheck) == f"{ref} passed."
     assert (await problem(town, ref)).status == "passed"
+
+
+async def test_a_units_card_someone_deleted_is_posted_again_when_it_changes(town: Town) -> None:
+    """Someone in the office's group deletes the problem's card. Zhang presses Received on his
+    own copy: the group's card cannot be edited ("message to edit not found"), so it is posted
+    again as it now stands, with Rectified, and later changes redraw the new one."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    copy = await c.zhang.wait_for(text=ref)
+    card.deleted = True  # a group admin tidied the chat up
+
+    await press(c.zhang, "✅ Received", copy)
+    again = await c.office.wait_for(text=ref)
+    assert "Received by Zhang" in (again.text or "")
+    assert again.buttons == ["🔧 Rectified", "⏳ Need more time", "↩️ Not ours"]
+    await rectify(c.admin, again)  # pressed in the group: acts for the unit
+    await town.sb.wait_until(lambda: "waiting for the inspector" in (again.text or ""))
+    assert again.buttons == []
+    cards = [m for m in c.office.bot_messages() if f"Supervision problem {ref}" in (m.text or "")]
+    assert cards == [again]  # the deleted one is gone, and no second copy came

@@ -49,6 +49,8 @@ SUPERSEDED = "superseded"  # an edit a later edit of the same message makes moot
 # problem's), and what the call's failure says when the card never was.
 POSTED_CARDS = {"editPost": "the recruitment card was never posted",
                 "editProblemPost": "the problem's card was never posted"}
+# What Telegram answers an edit of a message someone deleted.
+DELETED = "message to edit not found"
 GROUP_WINDOW = 61.0  # 20 per minute
 # Overall: calls count when answered and calls in flight count too, so our window always holds
 # at least what Telegram's holds; no extra margin is needed there.
@@ -711,6 +713,8 @@ class Sender:
                 await self._card_fallback(repo, row, error)
             if row.purpose == "problem_post":
                 await self._problem_card_failed(repo, row, error)
+            if row.purpose == "problem_post_edit" and DELETED in error.lower():
+                await self._repost_problem_card(repo, row)
             await self._drop_upload(repo, row)
 
     async def _record_sent(self, write: Callable[[Repo], Awaitable[None]]) -> None:
@@ -832,6 +836,20 @@ class Sender:
         if out:
             await repo.outbox.enqueue(out, now)
             self.wake()
+
+    async def _repost_problem_card(self, repo: Repo, row: OutboxRow) -> None:
+        """A problem's card someone deleted is posted again as the edit would have drawn it,
+        while it has buttons (the unit or the inspector has something to press); the sender
+        records the new message, which later edits then redraw. A card with nothing left to
+        press stays deleted."""
+        post = await repo.supervision.post(row.problem_post_id or 0)
+        markup = row.payload.get("reply_markup") or {}
+        if post is None or post.ended_at is not None or not markup.get("inline_keyboard"):
+            return
+        await repo.outbox.enqueue([ui.message(post.chat_id, row.payload["text"], markup,
+                                              purpose="problem_post",
+                                              problem_post_id=post.id)], self.env.now())
+        self.wake()
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
         """A file that will never be sent (an export, a chart) is deleted, since it may hold
