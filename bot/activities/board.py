@@ -77,8 +77,13 @@ class Board:
 
     async def post(self, unit: Unit, activity: Activity) -> int:
         """Post the activity's card in its groups; how many groups."""
-        text, markup = await self._card(unit, activity)
         chats = await self.targets(unit.repo, activity)
+        await self.post_in(unit, activity, chats)
+        return len(chats)
+
+    async def post_in(self, unit: Unit, activity: Activity, chats: list[int]) -> None:
+        """Post the activity's card in these groups (a team's group bound later, too)."""
+        text, markup = await self._card(unit, activity)
         for chat in chats:
             if activity.poster:
                 post_id = await unit.repo.activities.add_post(activity.id, chat, "photo",
@@ -89,7 +94,6 @@ class Board:
                 post_id = await unit.repo.activities.add_post(activity.id, chat, "text",
                                                               unit.now())
                 unit.send(ui.message(chat, text, markup, purpose="post", post_id=post_id))
-        return len(chats)
 
     async def redraw(self, unit: Unit, activity_id: int) -> Activity | None:
         """Queue the current state of an activity's cards (places, status, details); the

@@ -98,7 +98,14 @@ class Publishing:
         else:
             await unit.repo.activities.bind_team(team.id, chat_id, chat_title, unit.user_id,
                                                  unit.now())
-            text = unit.t("publish.bound_team", team=team.name(unit.language))
+            unit.send(ui.message(chat_id, unit.t("publish.bound_team",
+                                                 team=team.name(unit.language))))
+            # The team's activities still taking sign-ups come to its group now (one that
+            # lost the bot had them; a first group never did).
+            for activity in await unit.repo.activities.open_without_card_in(
+                    team.id, chat_id, unit.now()):
+                await self.board.post_in(unit, activity, [chat_id])
+            return
         unit.send(ui.message(chat_id, text))
 
     # -- /publish ----------------------------------------------------------------------------

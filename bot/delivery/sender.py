@@ -49,6 +49,8 @@ SUPERSEDED = "superseded"  # an edit a later edit of the same message makes moot
 # problem's), and what the call's failure says when the card never was.
 POSTED_CARDS = {"editPost": "the recruitment card was never posted",
                 "editProblemPost": "the problem's card was never posted"}
+# What Telegram answers an edit of a message someone deleted.
+DELETED = "message to edit not found"
 GROUP_WINDOW = 61.0  # 20 per minute
 # Overall: calls count when answered and calls in flight count too, so our window always holds
 # at least what Telegram's holds; no extra margin is needed there.
@@ -709,6 +711,10 @@ class Sender:
             await repo.outbox.mark_failed(row.id, error, now)
             if row.purpose == "card":
                 await self._card_fallback(repo, row, error)
+            if row.purpose == "problem_post":
+                await self._problem_card_failed(repo, row, error)
+            if row.purpose == "problem_post_edit" and DELETED in error.lower():
+                await self._repost_problem_card(repo, row)
             await self._drop_upload(repo, row)
 
     async def _record_sent(self, write: Callable[[Repo], Awaitable[None]]) -> None:
@@ -792,6 +798,57 @@ class Sender:
                     Outgoing(target, row.method, {**row.payload, "chat_id": target},
                              purpose="card", request_id=request.id, card_id=card_id)]
         await repo.outbox.enqueue(out, now)
+        self.wake()
+
+    async def _problem_card_failed(self, repo: Repo, row: OutboxRow, error: str) -> None:
+        """A problem's card that could not be posted is not redrawn (the unit's chat bound
+        again gets it afresh: Dispatch.unit_bound), and the admins are told at once when it
+        was the unit's group or the inspector's re-check that was refused, so no problem
+        waits unseen until its deadline (a member's private copy: the group has the card)."""
+        now, env = self.env.now(), self.env
+        post = await repo.supervision.post(row.problem_post_id or 0)
+        if post is None:
+            return
+        await repo.supervision.end_post(post.id, now)
+        problem = await repo.supervision.problem(post.problem_id)
+        if problem is None or (post.role == "unit" and post.chat_id > 0):
+            return
+        registers = env.config.supervision.registers
+        out: list[Outgoing] = []
+        for chat in env.config.admin_chats():
+            if chat == row.chat_id:
+                continue
+            person = await repo.people.user(chat) if chat > 0 else None
+            lang = env.t.language_for(person.language if person else None, None)
+            if post.role == "unit":
+                responsible = registers.units.get(problem.unit_id) if registers else None
+                point = registers.points.get(problem.point_id) if registers else None
+                text = env.t(lang, "dispatch.card_failed", ref=problem.ref, id=problem.unit_id,
+                             unit=responsible.name(lang) if responsible else problem.unit_id,
+                             point=point.name(lang) if point else problem.point_id,
+                             error=error[:200])
+            else:
+                inspector = await repo.people.user(post.chat_id)
+                text = env.t(lang, "dispatch.recheck_failed", ref=problem.ref,
+                             name=inspector.first_name if inspector else str(post.chat_id),
+                             error=error[:200])
+            out.append(ui.message(chat, text))
+        if out:
+            await repo.outbox.enqueue(out, now)
+            self.wake()
+
+    async def _repost_problem_card(self, repo: Repo, row: OutboxRow) -> None:
+        """A problem's card someone deleted is posted again as the edit would have drawn it,
+        while it has buttons (the unit or the inspector has something to press); the sender
+        records the new message, which later edits then redraw. A card with nothing left to
+        press stays deleted."""
+        post = await repo.supervision.post(row.problem_post_id or 0)
+        markup = row.payload.get("reply_markup") or {}
+        if post is None or post.ended_at is not None or not markup.get("inline_keyboard"):
+            return
+        await repo.outbox.enqueue([ui.message(post.chat_id, row.payload["text"], markup,
+                                              purpose="problem_post",
+                                              problem_post_id=post.id)], self.env.now())
         self.wake()
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:

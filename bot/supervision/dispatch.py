@@ -122,12 +122,27 @@ class Dispatch:
         await self._post_cards(unit, problem, chat, restart_clock=False)
 
     async def unit_bound(self, unit: Unit, unit_id: str) -> None:
-        """A unit's chat was just bound: what waited for it goes there now."""
-        chat = await unit.repo.supervision.unit_chat(unit_id)
+        """A unit's chat was just bound: what waited for it goes there now. A problem that
+        never reached the unit gets its cards (and its receipt's clock from now); one that did
+        (its card in the group the unit had before, the bot removed from it or another group
+        bound instead; or only its members' copies, the group having refused the card) gets
+        its card here, its clock as it was, and an old group's card is no longer redrawn:
+        presses there no longer act for the unit."""
+        repo = unit.repo
+        chat = await repo.supervision.unit_chat(unit_id)
         if chat is None:
             return
-        for problem_id in await unit.repo.supervision.waiting_without_card(unit_id):
-            problem = await unit.repo.supervision.problem(problem_id)
+        lang = self.env.config.default_language
+        for problem_id in await repo.supervision.carded_elsewhere(unit_id, chat):
+            problem = await repo.supervision.problem(problem_id)
+            if problem is None:
+                continue
+            await repo.supervision.end_group_posts(problem.id, chat, unit.now())
+            await self._post_card(unit, problem, chat, lang)
+            await repo.supervision.add_event(problem.id, "dispatched", None, unit.now(),
+                                             {"unit": unit_id, "chat": chat, "members": 0})
+        for problem_id in await repo.supervision.waiting_without_card(unit_id):
+            problem = await repo.supervision.problem(problem_id)
             if problem is not None:
                 await self._post_cards(unit, problem, chat, restart_clock=True)
 

@@ -341,6 +341,17 @@ class ActivitiesRepo(Aggregate):
 
     # -- recruitment cards -------------------------------------------------------------------
 
+    async def open_without_card_in(self, team_id: str, chat_id: int,
+                                   now: float) -> list[Activity]:
+        """A team's activities still taking sign-ups (open, not started) with no card in
+        `chat_id` (the team's group, just bound), soonest first."""
+        rows = await self._all(
+            f"{_WITH_COUNTS} WHERE a.kind = 'activity' AND a.team_id = ? AND a.status = ? "
+            "AND a.starts_at > ? AND NOT EXISTS (SELECT 1 FROM activity_posts p "
+            "WHERE p.activity_id = a.id AND p.chat_id = ?) ORDER BY a.starts_at, a.id",
+            (team_id, ACTIVITY_OPEN, now, chat_id))
+        return [Activity.from_row(row) for row in rows]
+
     async def add_post(self, activity_id: int, chat_id: int, kind: str, now: float) -> int:
         """Register a recruitment card about to be posted; its message id comes when sent."""
         return await self._inserted(

@@ -360,6 +360,31 @@ class SupervisionRepo(Aggregate):
             (unit_id, PROBLEM_DISPATCHED, PROBLEM_RECEIVED))
         return [int(row[0]) for row in rows]
 
+    async def carded_elsewhere(self, unit_id: str, chat_id: int) -> list[int]:
+        """A unit's problems that wait for it (to be received or rectified) with a card of the
+        unit's out (in a group it had before, or a member's copy) but none in `chat_id` (the
+        unit's chat now)."""
+        rows = await self._all(
+            "SELECT p.id FROM problems p WHERE p.unit_id = ? AND p.status IN (?, ?) AND EXISTS "
+            "(SELECT 1 FROM problem_posts c WHERE c.problem_id = p.id AND c.role = 'unit' "
+            "AND c.ended_at IS NULL) AND NOT EXISTS "
+            "(SELECT 1 FROM problem_posts c WHERE c.problem_id = p.id AND c.role = 'unit' "
+            "AND c.ended_at IS NULL AND c.chat_id = ?) ORDER BY p.id",
+            (unit_id, PROBLEM_DISPATCHED, PROBLEM_RECEIVED, chat_id))
+        return [int(row[0]) for row in rows]
+
+    async def end_post(self, post_id: int, now: float) -> None:
+        """Stop redrawing one card (it could not be posted)."""
+        self._write("UPDATE problem_posts SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+                    (now, post_id))
+
+    async def end_group_posts(self, problem_id: int, keep_chat: int, now: float) -> None:
+        """Stop redrawing a problem's unit cards in groups other than `keep_chat` (a group the
+        unit no longer has); the copies in private stay."""
+        self._write("UPDATE problem_posts SET ended_at = ? WHERE problem_id = ? AND role = 'unit' "
+                    "AND ended_at IS NULL AND chat_id < 0 AND chat_id != ?",
+                    (now, problem_id, keep_chat))
+
     async def end_posts_in(self, unit_id: str, chat_id: int, now: float) -> None:
         """Stop redrawing the unit's cards in one chat (a member no longer acting for it)."""
         self._write("UPDATE problem_posts SET ended_at = ? WHERE chat_id = ? AND role = 'unit' "
