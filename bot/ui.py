@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot import buttons
@@ -52,17 +53,36 @@ def clip(text: str, limit: int) -> str:
     return text[:end].rstrip() + "…"
 
 
-def _clip_html(text: str, limit: int) -> str:
-    """Clip HTML text without leaving half a tag or half an entity at the cut."""
-    cut = clip(text, limit)
-    if cut == text:
-        return text
-    body = cut[:-1]  # without the "…"
-    for opener, closer in (("<", ">"), ("&", ";")):
-        start = body.rfind(opener)
-        if start != -1 and closer not in body[start:]:
-            body = body[:start]
-    return body.rstrip() + "…"
+_HTML_TOKEN = re.compile(r"<[^>]*>|&#?[0-9A-Za-z]{1,8};|[^<&]|[<&]")
+
+
+def clip_html(text: str, limit: int) -> str:
+    """Shorten HTML text to `limit` UTF-16 units of what Telegram shows (tags count nothing,
+    an entity such as &amp; one), marking the cut: never inside a tag or an entity, and every
+    tag left open at the cut closed again, since Telegram refuses the text otherwise."""
+    if units(text) <= limit:
+        return text  # the source is never shorter than what it shows
+    shown = 0
+    kept: list[str] = []
+    open_tags: list[str] = []
+    for match in _HTML_TOKEN.finditer(text):
+        token = match.group(0)
+        if len(token) > 1 and token[0] == "<":
+            name = token[1:-1].strip().split(maxsplit=1)[0].lower() if len(token) > 2 else ""
+            if name.startswith("/"):
+                if open_tags and open_tags[-1] == name[1:]:
+                    open_tags.pop()
+            elif name and not token.endswith("/>"):
+                open_tags.append(name)
+            kept.append(token)
+            continue
+        width = 1 if len(token) > 1 else units(token)
+        if shown + width > limit - 1:
+            break
+        shown += width
+        kept.append(token)
+    body = "".join(kept).rstrip()
+    return body + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
 
 
 def message(
@@ -81,7 +101,7 @@ def message(
     reply that quotes a long answer back must still arrive)."""
     payload: dict[str, Any] = {
         "chat_id": chat_id,
-        "text": text if len(text) <= TEXT_MAX // 2 else _clip_html(text, TEXT_MAX),
+        "text": text if len(text) <= TEXT_MAX // 2 else clip_html(text, TEXT_MAX),
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": True},
     }
@@ -108,7 +128,7 @@ def photo(
         "chat_id": chat_id,
         "photo": file_id,
         "caption": (caption if len(caption) <= CAPTION_MAX // 2
-                    else _clip_html(caption, CAPTION_MAX)),
+                    else clip_html(caption, CAPTION_MAX)),
         "parse_mode": "HTML",
     }
     if markup is not None:
@@ -138,7 +158,7 @@ def voice(chat_id: int, file_id: str, caption: str = "") -> Outgoing:
     """A sendVoice call (with an optional HTML caption, cut at Telegram's 1,024 units)."""
     payload: dict[str, Any] = {"chat_id": chat_id, "voice": file_id}
     if caption:
-        payload.update(caption=_clip_html(caption, CAPTION_MAX), parse_mode="HTML")
+        payload.update(caption=clip_html(caption, CAPTION_MAX), parse_mode="HTML")
     return Outgoing(chat_id, "sendVoice", payload)
 
 
@@ -148,7 +168,7 @@ def copy(chat_id: int, from_chat_id: int, message_id: int, caption: str,
     its caption replaced by an HTML one (cut at Telegram's 1,024 units)."""
     payload: dict[str, Any] = {"chat_id": chat_id, "from_chat_id": from_chat_id,
                                "message_id": message_id,
-                               "caption": _clip_html(caption, CAPTION_MAX),
+                               "caption": clip_html(caption, CAPTION_MAX),
                                "parse_mode": "HTML"}
     if markup is not None:
         payload["reply_markup"] = markup
@@ -187,7 +207,7 @@ def problem_post_edit(chat_id: int, post_id: int, text: str,
                       markup: dict[str, Any] | None) -> Outgoing:
     """Edit a supervision problem's card; the sender fills in its message id. No markup takes
     the buttons away."""
-    payload: dict[str, Any] = {"text": clip(text, TEXT_MAX), "parse_mode": "HTML",
+    payload: dict[str, Any] = {"text": clip_html(text, TEXT_MAX), "parse_mode": "HTML",
                                "link_preview_options": {"is_disabled": True},
                                "reply_markup": markup or {"inline_keyboard": []}}
     return Outgoing(chat_id, "editProblemPost", payload, purpose="problem_post_edit",
@@ -208,7 +228,7 @@ def captioned_album(chat_id: int, items: list[tuple[str, str]]) -> Outgoing:
 def edit_text(chat_id: int, message_id: int, text: str) -> Outgoing:
     """Replace the text of a message we sent (its buttons go)."""
     return Outgoing(chat_id, "editMessageText", {"chat_id": chat_id, "message_id": message_id,
-                                                 "text": clip(text, 4096),
+                                                 "text": clip_html(text, TEXT_MAX),
                                                  "parse_mode": "HTML"})
 
 

@@ -730,6 +730,31 @@ def test_lengths_are_counted_in_utf16_units_as_telegram_counts_them() -> None:
     assert all(ui.units(part) <= 3800 for part in parts) and len(parts) == 2
 
 
+def test_html_cut_to_a_limit_is_still_html_telegram_accepts() -> None:
+    """A list or a card full of escaped text (R&amp;D, &lt;3) and bold names, cut anywhere:
+    Telegram's parser (the sandbox's) accepts every cut, what it shows fits the limit, no
+    entity is split and every tag left open is closed again."""
+    import random
+
+    from bot import ui
+    from sandbox.html import parse_html
+
+    pieces = ["<b>李明</b>", " R&amp;D ", "&lt;3", "🚰", "说", "<i>note</i>", "\n",
+              '<a href="https://example.org/?a=1&amp;b=2">link</a>', "x", "<b>open "]
+    rng = random.Random(2026)
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(5, 60)))
+        if text.count("<b>") > text.count("</b>"):
+            text += "</b>" * (text.count("<b>") - text.count("</b>"))
+        parse_html(text)  # whole, it is valid
+        limit = rng.randint(2, 80)
+        cut = ui.clip_html(text, limit)
+        shown, _ = parse_html(cut)  # raises "can't parse entities" if broken
+        assert ui.units(shown) <= limit, (text, limit, cut)
+    assert ui.clip_html("<b>" + "x" * 50 + "</b>", 10) == "<b>xxxxxxxxx…</b>"
+    assert ui.clip_html("a &amp; b", 100) == "a &amp; b"
+
+
 async def test_a_description_of_emoji_is_measured_as_telegram_measures_it(
         town: Town, caplog: pytest.LogCaptureFixture) -> None:
     """Alice's description is 600 emoji: 600 characters for Python, 1,200 for Telegram, over

@@ -88,8 +88,8 @@ class Board:
             if activity.poster:
                 post_id = await unit.repo.activities.add_post(activity.id, chat, "photo",
                                                               unit.now())
-                unit.send(ui.photo(chat, activity.poster, ui.clip(text, ui.CAPTION_MAX), markup,
-                                   purpose="post", post_id=post_id))
+                unit.send(ui.photo(chat, activity.poster, ui.clip_html(text, ui.CAPTION_MAX),
+                                   markup, purpose="post", post_id=post_id))
             else:
                 post_id = await unit.repo.activities.add_post(activity.id, chat, "text",
                                                               unit.now())
@@ -103,7 +103,7 @@ class Board:
             return None
         text, markup = await self._card(unit, activity)
         for post in await unit.repo.activities.posts(activity.id):
-            shown = ui.clip(text, ui.CAPTION_MAX) if post.kind == "photo" else text
+            shown = ui.clip_html(text, ui.CAPTION_MAX) if post.kind == "photo" else text
             unit.send(ui.post_edit(post.chat_id, post.id, shown, markup))
         return activity
 

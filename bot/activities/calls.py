@@ -410,7 +410,7 @@ class Calls:
         if self.quiet_until(unit.now()) is not None:
             lines.append(unit.t("calls.preview_quiet"))
         draft = data["id"]
-        return ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX), ui.inline([[
+        return ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX), ui.inline([[
             (unit.t("calls.send"), buttons.CALL_FORM.data(draft, "send", "")),
             (unit.t("calls.cancel"), buttons.CALL_FORM.data(draft, "cancel", "")),
         ]]))
@@ -548,7 +548,7 @@ class Calls:
                            at=self._time(answer.joined_at, unit.now())))
         if len(answers) > ROSTER_SHOWN:
             lines.append(t(lang, "calls.roster_more", more=len(answers) - ROSTER_SHOWN))
-        return ui.clip("\n".join(lines), ui.TEXT_MAX), self._controls(lang, activity)
+        return ui.clip_html("\n".join(lines), ui.TEXT_MAX), self._controls(lang, activity)
 
     def _controls(self, lang: str, activity: Activity) -> dict[str, Any] | None:
         """Check in by hand and confirm the hours (the activities' own controls); close and
@@ -642,7 +642,7 @@ class Calls:
             rows.append([(unit.t("attendance.check_in_here"),
                           buttons.CHECK_IN_HERE.data(activity.id))])
             out.append(ui.location(unit.user_id, activity.latitude, activity.longitude))
-        out.insert(0, ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX),
+        out.insert(0, ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX),
                                  ui.inline(rows)))
         return out
 

@@ -289,7 +289,7 @@ class Honours:
             if honour.revoked_at is None:
                 rows.append([(unit.t("honours.revoke_button", id=honour.id),
                               buttons.REVOKE_HONOUR.data(honour.id, "ask"))])
-        unit.send(ui.message(user_id, ui.clip("\n".join(lines), ui.TEXT_MAX),
+        unit.send(ui.message(user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX),
                              ui.inline(rows) if rows else None))
 
     def _line(self, unit: ActorUnit, honour: Honour, revoker: str = "") -> str:

@@ -493,7 +493,7 @@ class Publishing:
             (unit.t("publish.publish"), buttons.ACTIVITY_FORM.data(draft, "publish", "")),
             (unit.t("publish.cancel"), buttons.ACTIVITY_FORM.data(draft, "cancel", "")),
         ]])
-        return ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX), keyboard)
+        return ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX), keyboard)
 
     async def _publish(self, unit: ActorUnit, dialog: Dialog, chat_id: int,
                        message_id: int) -> Answer:

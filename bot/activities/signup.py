@@ -91,7 +91,7 @@ class Signups:
         head = unit.t("signup.signed" if status == SIGNED else "signup.waiting",
                       title=activity.title, position=activity.waiting)
         lines = [head, *render.details(self.env, activity, unit.language, theme)]
-        return ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX),
+        return ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX),
                           self._quit_button(unit, activity))
 
     def _quit_button(self, unit: Unit, activity: Activity) -> dict[str, Any]:
@@ -122,7 +122,7 @@ class Signups:
         else:
             markup = ui.inline([[(unit.t("signup.sign_up_here"),
                                   buttons.SIGN_UP.data(activity.id))]])
-        unit.send(ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX), markup))
+        unit.send(ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX), markup))
 
     # -- Cancel my sign-up -------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ class Signups:
                 lines.append(render.list_line(self.env, activity, lang))
                 rows.append([(unit.t("signup.sign_up_numbered", id=activity.id),
                               buttons.SIGN_UP.data(activity.id))])
-            out.append(ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX),
+            out.append(ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX),
                                   ui.inline(rows)))
         if not out:
             out.append(ui.message(unit.user_id, unit.t("signup.none_upcoming")))
@@ -285,7 +285,7 @@ class Signups:
                           buttons.EVENT.data(activity.id))])
         rows.append([(unit.t("events.near"), buttons.EVENTS.data("near")),
                      (unit.t("events.all"), buttons.EVENTS.data("all"))])
-        unit.send(ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX),
+        unit.send(ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX),
                              ui.inline(rows)))
 
     # -- timers ------------------------------------------------------------------------------

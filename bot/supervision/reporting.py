@@ -166,7 +166,7 @@ class Reporting:
             lines.append(unit.t("inspect.due_more", count=len(due) - 30))
         if not due:
             lines.append(unit.t("inspect.due_none"))
-        return ui.message(unit.user_id, ui.clip("\n".join(lines), ui.TEXT_MAX), markup)
+        return ui.message(unit.user_id, ui.clip_html("\n".join(lines), ui.TEXT_MAX), markup)
 
     # -- typed answers -----------------------------------------------------------------------
 
