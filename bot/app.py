@@ -59,6 +59,8 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         # Private-chat commands sent in a group: point to the private chat
         CommandHandler([c.name for c in routes.COMMANDS if c.private_only], citizen.in_group,
                        filters=GROUPS),
+        # A group became a supergroup: either of the upgrade's two service messages
+        MessageHandler(filters.StatusUpdate.MIGRATE, admin.group_upgraded),
         # The bot added to or removed from a group
         ChatMemberHandler(admin.chat_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         # A volunteer left a group: what they claimed there goes back up for claiming
@@ -216,6 +218,8 @@ async def _run_locked(
                   clock=clock or Clock())
         app = build_application(config, request=request)
         services = build_services(env, app.bot, routes.menus())
+        async with db.reading() as repo:
+            await services.moves.load(repo)  # groups upgraded before: their new ids
         await services.volunteers.sync_teams()
         app.bot_data["services"] = services
         if not await connect(app, stop):

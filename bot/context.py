@@ -65,6 +65,8 @@ class Env:
     clock: Clock = field(default_factory=Clock)
     wake_sender: Callable[[], None] = lambda: None
     bot_username: str = ""
+    # Groups that became supergroups: old id → new id, as committed (bot/moves.py)
+    moved_chats: dict[int, int] = field(default_factory=dict)
 
     def now(self) -> float:
         """Return the clock's current time."""

@@ -27,6 +27,7 @@ from bot.console.admin import AdminConsole
 from bot.console.reload import ConfigReloader
 from bot.context import Env, Who
 from bot.delivery.sender import Sender
+from bot.moves import ChatMoves
 from bot.ops.http import OpsServer
 from bot.people.menus import CommandMenus, Menu
 from bot.people.roles import Roles
@@ -94,6 +95,7 @@ class Services:
     records: Records
     record_images: RecordImages
     relay: Relay
+    moves: ChatMoves
 
     async def run(
         self, who: Who, service: Callable[Concatenate[ActorUnit, P], Awaitable[T]],
@@ -197,4 +199,5 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
         records=Records(env=env, roles=roles, submit=jobs.submit),
         record_images=RecordImages(env=env, jobs=jobs),
         relay=relay,
+        moves=sender.moves,  # one mover for the upgrade's service messages and the sender
     )

@@ -205,6 +205,24 @@ async def member_left(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await svc.run(who(update), svc.loop.member_left, chat.id, chat.title or "", member)
 
 
+async def group_upgraded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: the service message in the old group (migrate_to_chat_id)
+    or in the supergroup (migrate_from_chat_id), whichever comes (bot/moves.py). No person is
+    recorded: the second comes from Telegram's anonymous group bot."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    svc = services(context)
+    async with svc.units.for_job() as unit:
+        await svc.moves.group_upgraded(unit, old, new)
+
+
 async def chat_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The bot was added to, or removed from, a group."""
     change = update.my_chat_member

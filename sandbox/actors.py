@@ -111,9 +111,10 @@ class SimChat:
                 return user
         return self._world.add_user("Group admin")  # a group of nobody: its unnamed owner
 
-    def migrate(self) -> int:
-        """Upgrade a basic group to a supergroup with a new id; returns the new id."""
-        return self._world.migrate(self)
+    def migrate(self, by: SimUser | None = None) -> int:
+        """Upgrade a basic group to a supergroup with a new id (as `by`, else its first admin
+        or member, did); returns the new id. The bot gets Telegram's two service messages."""
+        return self._world.migrate(self, by)
 
     # ---- messages ------------------------------------------------------------------------
 

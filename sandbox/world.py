@@ -29,7 +29,11 @@ _EXT = {"photo": "jpg", "voice": "oga", "document": "pdf", "sticker": "webp"}
 
 
 # Service messages: a bot in privacy mode gets them in every group it is in.
-SERVICE_KINDS = frozenset({"new_chat_members", "left_chat_member"})
+SERVICE_KINDS = frozenset({"new_chat_members", "left_chat_member", "migrate"})
+# Who Telegram names as the sender of a supergroup's first message, the one saying which group
+# it was made from (with the supergroup itself as sender_chat).
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                       "username": "GroupAnonymousBot"}
 
 
 @dataclass
@@ -155,19 +159,26 @@ class World:
         self.chats[chat_id] = chat
         return chat
 
-    def migrate(self, chat: SimChat) -> int:
-        """Upgrade a basic group in place to a supergroup with a new id."""
+    def migrate(self, chat: SimChat, by: SimUser | None = None) -> int:
+        """Upgrade a basic group in place to a supergroup with a new id, as `by` (else the
+        group's first admin or member) did it. As Telegram does, two service messages: in the
+        old group, from `by`, its `migrate_to_chat_id`; in the supergroup, from the anonymous
+        group bot with the supergroup as sender_chat, its `migrate_from_chat_id`. Messages
+        posted before keep the old group in their `chat` (a press on one says so)."""
         if chat.type != "group":
             raise ValueError("only a basic group can be migrated")
+        by = by or chat._someone()
         old_id = chat.id
         new_id = -1001000000000 - next(self._supergroup_ids)
-        service = self._new_message(chat, None, "migrate", {"migrate_to_chat_id": new_id})
+        service = self._new_message(chat, by, "migrate", {"migrate_to_chat_id": new_id})
         self._deliver(chat, service)
         chat.old_ids.append(old_id)
         chat.id, chat.type = new_id, "supergroup"
         self.chats[new_id] = chat
         self.migrated[old_id] = new_id
         service = self._new_message(chat, None, "migrate", {"migrate_from_chat_id": old_id})
+        service.raw["from"] = dict(GROUP_ANONYMOUS_BOT)
+        service.raw["sender_chat"] = chat.to_dict()
         self._deliver(chat, service)
         self.notify()
         return new_id

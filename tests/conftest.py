@@ -237,8 +237,16 @@ def town_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def town_groups() -> str:
+    """What the town's two groups are: "supergroup"; a module whose story upgrades them says
+    "group" (a basic group, which Telegram may turn into a supergroup with a new id)."""
+    return "supergroup"
+
+
+@pytest.fixture
 async def town(
-    sandbox: Sandbox, tmp_path: Path, town_settings: dict[str, Any], clock: TestClock
+    sandbox: Sandbox, tmp_path: Path, town_settings: dict[str, Any], clock: TestClock,
+    town_groups: str,
 ) -> AsyncIterator[Town]:
     """The bot running against the sandbox: elderly requests go to the volunteers group."""
     sb = sandbox
@@ -247,8 +255,8 @@ async def town(
     vol1 = sb.add_user("Li", language_code="en")
     vol2 = sb.add_user("Zhang", language_code="en")
     admin = sb.add_user("Admin", language_code="en")
-    volunteers = sb.add_group("Elderly volunteers")
-    admin_chat = sb.add_group("Admins")
+    volunteers = sb.add_group("Elderly volunteers", type=town_groups)
+    admin_chat = sb.add_group("Admins", type=town_groups)
     for member in (vol1, vol2, admin):
         volunteers.add_member(member)
     admin_chat.add_member(admin, status="administrator")

@@ -221,8 +221,19 @@ async def test_403_for_never_started_and_blocked_users(bot: telegram.Bot, sb: Sa
 
 async def test_group_migration_and_kick(bot: telegram.Bot, sb: Sandbox) -> None:
     group = sb.add_group("Old group", type="group")
+    owner = sb.add_user("Owner")
+    group.add_member(owner, status="administrator")
     old_id = group.id
     new_id = group.migrate()
+    # Telegram's two service messages: in the old group from whoever upgraded it, in the
+    # supergroup from the anonymous group bot on behalf of the supergroup.
+    told = [u.message for u in await bot.get_updates(timeout=0)]
+    assert [(m.chat.id, m.chat.type, m.migrate_to_chat_id, m.migrate_from_chat_id)
+            for m in told] == [(old_id, "group", new_id, None),
+                               (new_id, "supergroup", None, old_id)]
+    assert told[0].from_user.id == owner.id
+    assert told[1].from_user.username == "GroupAnonymousBot"
+    assert told[1].sender_chat.id == new_id
     with pytest.raises(ChatMigrated) as info:
         await bot.send_message(old_id, "hi")
     assert info.value.new_chat_id == new_id

@@ -13,6 +13,7 @@ import pytest
 
 from storage import Database, Dialog, Outgoing, Repo
 from storage.db import MAX_LOOSE_TRIES, handling_update, migrations
+from storage.repos.outbox import GROUP_CHAT_COLUMNS
 
 NOW = 1_780_000_000.0
 
@@ -240,19 +241,40 @@ async def test_a_dialog_survives_reopening_the_database(tmp_path: Path) -> None:
 async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
     db: Database,
 ) -> None:
-    """ChatMigrated moves bindings (a category's, a team's, a unit's), cards and pending
-    messages to the new id."""
+    """A group's move to its supergroup id (from the upgrade's service messages, or a call
+    refused as ChatMigrated) moves bindings (a category's, a team's, a unit's), pending
+    messages and jobs to the new id, and is noted once: a second time changes nothing."""
     async with db.transaction() as repo:
         await repo.areas.bind("elderly", "", -5, "Elderly volunteers", 1, NOW)
         await repo.outbox.enqueue([Outgoing(-5, "sendMessage", {"chat_id": -5, "text": "x"})], NOW)
         await repo.activities.bind_team("red-vest", -5, "Red vests", 1, NOW)
         await repo.supervision.bind_unit("office", -5, "Office", 1, NOW)
-        await repo.outbox.move_chat(-5, -1005)
+        await repo.timers.add_job("export", -5, 1, "en", {}, NOW)
+        assert await repo.outbox.move_chat(-5, -1005, NOW) is True
+        assert await repo.outbox.move_chat(-5, -1005, NOW) is False
+        assert await repo.outbox.chat_moves() == {-5: -1005}
         assert await repo.areas.bindings() == {("elderly", ""): -1005}
         assert await repo.activities.team_group("red-vest") == -1005
         assert await repo.supervision.unit_chat("office") == -1005
         (row,) = await repo.outbox.pending_outbox_head(NOW, 5)
+        (job,) = await repo.timers.pending_jobs()
     assert row.chat_id == -1005 and row.payload["chat_id"] == -1005
+    assert job.chat_id == -1005
+
+
+async def test_every_column_that_holds_a_chat_id_moves_with_a_supergroup(db: Database) -> None:
+    """A column added later that holds a chat id (a group's, maybe) is moved when the group
+    becomes a supergroup, or named here as one that never holds a group's."""
+    private_only: set[tuple[str, str]] = set()
+    moves = {("chat_moves", "old_chat_id"), ("chat_moves", "new_chat_id")}
+    async with db.reading() as repo:
+        tables = [row[0] for row in await repo._all(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        columns = {(table, row[1]) for table in tables
+                   for row in await repo._all(f"PRAGMA table_info({table})")
+                   if "chat" in row[1] and row[1].endswith("_id")}
+    covered = {(table, column) for table, column, _ in GROUP_CHAT_COLUMNS}
+    assert columns - moves - private_only == covered
 
 
 async def test_a_state_change_and_its_update_being_handled_commit_together(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 
 from bot.config import Config, ConfigError, load_config
 from bot.context import Env
+from bot.moves import config_through
 from bot.requests import suggest
 from storage import Repo
 
@@ -55,6 +56,9 @@ class ConfigReloader:
             environ = dict(os.environ) if self.environ is None else self.environ
             # Reading a 10,000-line area file is file work: off the event loop.
             fresh = await asyncio.to_thread(load_config, old.source, environ)
+            # A group the file names by the id it had before it became a supergroup is
+            # reached by its new one (bot/moves.py), as at start.
+            fresh = config_through(fresh, self.env.moved_chats)
             applied = replace(
                 old, areas=fresh.areas, categories=fresh.categories,
                 volunteering=replace(old.volunteering, teams=fresh.volunteering.teams),

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import Application
 
 from bot.context import Env
+from bot.moves import follow
 from storage import is_full
 from storage.db import handling_update
 
@@ -126,7 +127,7 @@ class Inbox:
             refused: BaseException | None = None
             try:
                 raw = json.loads(payload) if isinstance(payload, str) else payload
-                update = Update.de_json(slim_press(raw), self.app.bot)
+                update = Update.de_json(slim_press(raw, self.env.moved_chats), self.app.bot)
                 with handling_update(update_id) as handled:
                     await self.app.process_update(update)
                 marked = handled.marked  # the handler's own transaction marked it already
@@ -175,9 +176,14 @@ class Receiver(Protocol):
         """Stop after the update in hand; the rest stay stored for the next start."""
 
 
-def slim_press(raw: dict[str, Any]) -> dict[str, Any]:
+def slim_press(raw: dict[str, Any], moved: Mapping[int, int] | None = None) -> dict[str, Any]:
     """The update as the handlers read it: a button press's message cut down to where it is
-    (PRESSED_MESSAGE_KEYS); any other update as it came. The stored update is untouched."""
+    (PRESSED_MESSAGE_KEYS); any other update as it came. The stored update is untouched.
+
+    A press on a message posted in a group before it became a supergroup comes with the old
+    group's id (the message stays where it was posted); with the group's move in `moved`
+    (old id → new id, bot/moves.py) it is read as a press in the supergroup, where everything
+    about that group now is."""
     query = raw.get("callback_query")
     if not isinstance(query, dict):
         return raw
@@ -185,4 +191,7 @@ def slim_press(raw: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(message, dict):
         return raw
     kept = {key: message[key] for key in PRESSED_MESSAGE_KEYS if key in message}
+    chat = kept.get("chat")
+    if moved and isinstance(chat, dict) and chat.get("id") in moved:
+        kept["chat"] = {**chat, "id": follow(chat["id"], moved), "type": "supergroup"}
     return {**raw, "callback_query": {**query, "message": kept}}

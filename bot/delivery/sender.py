@@ -30,6 +30,7 @@ from bot import buttons, ui
 from bot.config import Delivery
 from bot.context import Env
 from bot.delivery.transport import is_plain, post_plain
+from bot.moves import ChatMoves
 from bot.requests import render
 from storage import ActivityPost, OutboxRow, Outgoing, Repo, is_full
 
@@ -199,6 +200,7 @@ class Sender:
 
     def __init__(self, env: Env, bot: Bot) -> None:
         self.env = env
+        self.moves = ChatMoves(env)  # a group that became a supergroup (bot/moves.py)
         self.bot = bot
         self.pacer = Pacer(env.config.delivery)
         self._wake = asyncio.Event()
@@ -505,9 +507,13 @@ class Sender:
                 await repo.outbox.hold_chat(head.chat_id, self.env.now() + seconds)
             return None
         except ChatMigrated as exc:
+            # The bot missed the upgrade's service messages: the same move as theirs.
             log.info("chat %s migrated to %s", head.chat_id, exc.new_chat_id)
             async with self._bookkeeping() as repo:
-                await repo.outbox.move_chat(head.chat_id, exc.new_chat_id)
+                await repo.outbox.enqueue(
+                    await self.moves.move(repo, head.chat_id, exc.new_chat_id), self.env.now())
+            self.moves.followed(head.chat_id, exc.new_chat_id)
+            self.wake()
             return None
         except Forbidden as exc:
             log.info("chat %s refuses messages: %s", head.chat_id, exc.message)

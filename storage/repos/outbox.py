@@ -24,6 +24,25 @@ _QUEUE_SQL = """
 RECENT_ROWS = 20_000
 
 
+# Every column that may hold a group's chat id, with the rows of it that move when the group
+# becomes a supergroup (calls and jobs still to do; sent calls are history): the pending calls
+# and jobs (an export's answer), a request's dispatch chat (and the card chat of its first
+# version), loop 1's bindings and cards, a team's and a unit's group, and the cards of
+# activities and problems. tests/test_storage.py checks no chat_id column is left out.
+GROUP_CHAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("outbox", "chat_id", " AND status = 'pending'"),
+    ("jobs", "chat_id", " AND status = 'pending'"),
+    ("requests", "dispatch_chat_id", ""),
+    ("requests", "card_chat_id", ""),
+    ("area_bindings", "chat_id", ""),
+    ("cards", "chat_id", ""),
+    ("team_groups", "chat_id", ""),
+    ("unit_chats", "chat_id", ""),
+    ("activity_posts", "chat_id", ""),
+    ("problem_posts", "chat_id", ""),
+)
+
+
 class OutboxRepo(Aggregate):
     """The outbox: Bot API calls queued with the transaction that caused them, until sent."""
 
@@ -135,34 +154,39 @@ class OutboxRepo(Aggregate):
             (not_before, chat_id),
         )
 
-    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """Point pending calls and bindings at a group's new id after it became a supergroup."""
-        self._write(
-            "UPDATE outbox SET chat_id = ? WHERE status = 'pending' AND chat_id = ?",
-            (new_chat_id, old_chat_id),
-        )
-        # The payload names the chat too; rewrite it for the pending rows just moved.
+    async def move_chat(self, old_chat_id: int, new_chat_id: int, now: float) -> bool:
+        """Move everything kept under a group's old id to its new one, after it became a
+        supergroup: the pending calls (and the chat their payload names), the pending jobs
+        (an export's answer), the bindings of a category's area, of a team and of a unit, the
+        cards of requests, activities and problems, a request's dispatch chat; and note the
+        move, which the config's ids are read through (chat_moves). Idempotent: True the
+        first time this move is noted, False when it was already."""
+        first = bool(await self._all(
+            "INSERT INTO chat_moves (old_chat_id, new_chat_id, moved_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (old_chat_id) DO NOTHING RETURNING old_chat_id",
+            (old_chat_id, new_chat_id, now)))
+        # A move of a chat that had moved before (never twice in Telegram, but cheap): the
+        # oldest id leads to the newest.
+        self._write("UPDATE chat_moves SET new_chat_id = ? WHERE new_chat_id = ?",
+                    (new_chat_id, old_chat_id))
+        for table, column, only in GROUP_CHAT_COLUMNS:
+            self._write(f"UPDATE {table} SET {column} = ? WHERE {column} = ?{only}",
+                        (new_chat_id, old_chat_id))
+        # The payload of a pending call names the chat too.
         self._write(
             """
             UPDATE outbox SET payload = json_set(payload, '$.chat_id', ?)
             WHERE status = 'pending' AND chat_id = ?
+              AND json_extract(payload, '$.chat_id') = ?
             """,
-            (new_chat_id, new_chat_id),
+            (new_chat_id, new_chat_id, old_chat_id),
         )
-        self._write(
-            "UPDATE area_bindings SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
-        )
-        self._write(
-            "UPDATE requests SET dispatch_chat_id = ? WHERE dispatch_chat_id = ?",
-            (new_chat_id, old_chat_id),
-        )
-        self._write(
-            "UPDATE cards SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
-        )
-        # Loops 2 and 3: a team's and a unit's group, and the cards posted in them.
-        for table in ("team_groups", "unit_chats", "activity_posts", "problem_posts"):
-            self._write(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?",
-                        (new_chat_id, old_chat_id))
+        return first
+
+    async def chat_moves(self) -> dict[int, int]:
+        """Every group's old id → the supergroup it became."""
+        rows = await self._all("SELECT old_chat_id, new_chat_id FROM chat_moves")
+        return {int(row[0]): int(row[1]) for row in rows}
 
     async def outbox_status_counts(self) -> dict[str, int]:
         """Count outbox calls by status (pending, sent, failed)."""

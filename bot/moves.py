@@ -1,0 +1,118 @@
+"""A group that became a supergroup: its new chat id, wherever the bot keeps the old one.
+
+Telegram upgrades a basic group to a supergroup (past 200 members, or when an admin turns on
+a setting only a supergroup has) and its chat id changes. The bot learns it from either of
+the upgrade's two service messages (handlers/admin.py: `migrate_to_chat_id` in the old group,
+`migrate_from_chat_id` in the supergroup), or, had it missed both, from a call to the old id
+that Telegram refuses (bot/delivery/sender.py, ChatMigrated). Either way the same move:
+
+- in the caller's transaction, everything stored under the old id moves to the new one and
+  the move is noted (storage: `outbox.move_chat`, the table chat_moves), once: a second
+  message, or a refusal after a message, finds it done;
+- once that commits, the process follows it too: the ids the config file names (`[bot]
+  admin_chat_id`, a category's `group_id`) are read through the moves (at every start as
+  well), and a press on a message posted in the group before the upgrade, which Telegram
+  sends with the old group's id, is read as a press in the supergroup (delivery/inbox.py);
+- the first time, if the file names the old id, the admins are told in the admin chat to
+  put the new id in the file, and the log says so (at every start, until the file is fixed).
+
+Imports: the kernel (config, context, ui, unit) and storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+
+from bot import ui
+from bot.config import Config
+from bot.context import Env
+from bot.unit import Unit
+from storage import Outgoing, Repo
+
+log = logging.getLogger(__name__)
+
+
+def follow(chat_id: int, moves: Mapping[int, int]) -> int:
+    """The id a chat has now (the supergroup's, if the group was upgraded)."""
+    seen = {chat_id}
+    while chat_id in moves and moves[chat_id] not in seen:
+        chat_id = moves[chat_id]
+        seen.add(chat_id)
+    return chat_id
+
+
+def config_through(config: Config, moves: Mapping[int, int]) -> Config:
+    """The config with the chats it names (the admin chat, each category's group) read
+    through the moves: the same config when none of them moved."""
+    admin = config.admin_chat_id
+    moved_admin = follow(admin, moves) if admin is not None else None
+    categories = tuple(
+        replace(c, group_id=follow(c.group_id, moves)) if c.group_id else c
+        for c in config.categories)
+    if moved_admin == admin and categories == config.categories:
+        return config
+    return replace(config, admin_chat_id=moved_admin, categories=categories)
+
+
+class ChatMoves:
+    """Moves what the bot keeps of a group to its supergroup id, in storage and in memory."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+
+    async def load(self, repo: Repo) -> None:
+        """At start: the moves noted before, followed by the config read from the file."""
+        moves = await repo.outbox.chat_moves()
+        self.env.moved_chats.update(moves)
+        self._follow_in_config()
+
+    async def move(self, repo: Repo, old_chat_id: int, new_chat_id: int) -> list[Outgoing]:
+        """Move everything under `old_chat_id` to `new_chat_id` in `repo`'s transaction; what
+        to queue with it (the admins' notice, the first time, if the file names the old id).
+        Call `followed` once the transaction has committed."""
+        env = self.env
+        first = await repo.outbox.move_chat(old_chat_id, new_chat_id, env.now())
+        if not first:
+            return []
+        config, lang = env.config, env.config.default_language
+        notices: list[str] = []
+        if config.admin_chat_id == old_chat_id:
+            notices.append(env.t(lang, "moves.admin_chat", old=old_chat_id, new=new_chat_id))
+        for category in config.categories:
+            if category.group_id == old_chat_id:
+                notices.append(env.t(lang, "moves.category_group", category=category.name(lang),
+                                     code=category.code, old=old_chat_id, new=new_chat_id))
+        if not notices:
+            return []
+        admin_chats = [follow(chat, {old_chat_id: new_chat_id}) for chat in config.admin_chats()]
+        return [ui.message(chat, text) for chat in admin_chats for text in notices]
+
+    def followed(self, old_chat_id: int, new_chat_id: int) -> None:
+        """The move has committed: the process uses the new id from now on."""
+        if self.env.moved_chats.get(old_chat_id) == new_chat_id:
+            return
+        log.info("chat %s became the supergroup %s: moved", old_chat_id, new_chat_id)
+        self.env.moved_chats[old_chat_id] = new_chat_id
+        self._follow_in_config()
+
+    def _follow_in_config(self) -> None:
+        env = self.env
+        before = env.config
+        env.config = config_through(before, env.moved_chats)
+        where = before.source or "the config file"
+        if before.admin_chat_id != env.config.admin_chat_id:
+            log.warning("the admin chat %s is now the supergroup %s, which the bot uses: set "
+                        "[bot] admin_chat_id = %s in %s", before.admin_chat_id,
+                        env.config.admin_chat_id, env.config.admin_chat_id, where)
+        for was, now in zip(before.categories, env.config.categories, strict=True):
+            if was.group_id != now.group_id:
+                log.warning("the group %s of category %s is now the supergroup %s, which the "
+                            "bot uses: set its group_id = %s in %s", was.group_id, was.code,
+                            now.group_id, now.group_id, where)
+
+    async def group_upgraded(self, unit: Unit, old_chat_id: int, new_chat_id: int) -> None:
+        """A service message of the upgrade (either; in any order, or again): the move."""
+        unit.send(await self.move(unit.repo, old_chat_id, new_chat_id))
+        unit.after_commit(lambda: self.followed(old_chat_id, new_chat_id))
