@@ -162,15 +162,21 @@ def loop_config(base_url: str, admin_id: int, group_id: int, folder: str) -> Any
     }, env={}, base_dir=Path(folder))
 
 
+def cast(sb: Sandbox, citizens: int) -> tuple[list[SimUser], list[SimUser], SimUser, SimChat]:
+    """N citizens, as many volunteers in one group, and an admin."""
+    people = [sb.add_user(f"citizen {n}") for n in range(citizens)]
+    helpers = [sb.add_user(f"volunteer {n}") for n in range(citizens)]
+    admin = sb.add_user("Admin")
+    group = sb.add_group("Volunteers")
+    for helper in helpers:
+        group.add_member(helper)
+    return people, helpers, admin, group
+
+
 async def civicloop(citizens: int) -> dict[str, float]:
     """N citizens, each with a volunteer of their own, run the whole loop at once."""
     async with Sandbox(token=TOKEN, limits=Limits.off()) as sb:
-        people = [sb.add_user(f"citizen {n}") for n in range(citizens)]
-        helpers = [sb.add_user(f"volunteer {n}") for n in range(citizens)]
-        admin = sb.add_user("Admin")
-        group = sb.add_group("Volunteers")
-        for helper in helpers:
-            group.add_member(helper)
+        people, helpers, admin, group = cast(sb, citizens)
         with tempfile.TemporaryDirectory() as folder:
             config = loop_config(sb.base_url, admin.id, group.id, folder)
             stop = asyncio.Event()
@@ -231,12 +237,7 @@ def child(which: str, base_url: str, admin_id: int, group_id: int) -> None:
 async def apart(which: str, citizens: int, messages: int) -> dict[str, float]:
     """Run one bot in a child process against this process's sandbox; its CPU per update."""
     async with Sandbox(token=TOKEN, limits=Limits.off()) as sb:
-        people = [sb.add_user(f"citizen {n}") for n in range(citizens)]
-        helpers = [sb.add_user(f"volunteer {n}") for n in range(citizens)]
-        admin = sb.add_user("Admin")
-        group = sb.add_group("Volunteers")
-        for helper in helpers:
-            group.add_member(helper)
+        people, helpers, admin, group = cast(sb, citizens)
         bot = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.loop", "--child", which, sb.base_url, str(admin.id),
             str(group.id))
