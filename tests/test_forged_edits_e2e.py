@@ -196,3 +196,73 @@ async def test_an_admins_button_forged_on_a_units_problem_card_leaves_it_as_it_w
                                       message=returned)).answer()
     assert done.text == "Done.", done
     await market.wait_for(text=ref)
+
+
+# -- roles, checked again at the press ------------------------------------------------------
+
+
+async def test_an_inspector_removed_in_the_middle_of_a_visit_cannot_go_on_with_it(
+        town: Town) -> None:
+    """Li starts a visit and types "zhongxin": three points match, each a button. The centre
+    admin then removes him as an inspector. His old point button is refused (he is no longer
+    an inspector, and the visit is over), no visit is recorded, and /inspect now says it is
+    for inspectors."""
+    c = await cast(town)
+    await c.li.send("/inspect")
+    await c.li.wait_for(text="Which point are you at?")
+    await c.li.send("zhongxin")
+    points = await c.li.wait_for(text="3 points match")
+    await c.admin.send(f"/inspector remove {c.li.id}")
+    await c.admin.wait_for(text="Li is no longer an inspector")
+
+    answer = await (await c.li.press(points.buttons[0], message=points)).answer()
+    assert answer.show_alert and answer.text == (
+        "You are no longer an inspector, so this visit has ended: nothing more is reported.")
+    await c.li.send("/inspect")
+    await c.li.wait_for(text="Only inspectors")
+    await drained(town)
+    assert not [m for m in c.li.private.bot_messages()
+                if "did you find a problem here?" in (m.text or "")]
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        assert await repo.supervision.inspector_group(c.li.id) is None
+
+
+async def test_an_inspector_removed_mid_visit_is_told_when_he_writes(town: Town) -> None:
+    """The same, when Li next types a point's name instead of pressing: he is told once, the
+    visit ends and nothing is found for him."""
+    c = await cast(town)
+    await c.li.send("/inspect")
+    await c.li.wait_for(text="Which point are you at?")
+    await c.admin.send(f"/inspector remove {c.li.id}")
+    await c.admin.wait_for(text="Li is no longer an inspector")
+    await c.li.send("zhongxin")
+    await c.li.wait_for(text="You are no longer an inspector, so this visit has ended")
+    await drained(town)
+    assert not [m for m in c.li.private.bot_messages() if "points match" in (m.text or "")]
+
+
+async def test_a_returned_problem_cannot_be_given_back_to_its_unit_by_a_forged_button(
+        town: Town) -> None:
+    """The Guangminglu office returns a problem; the admins' list offers every other unit.
+    The admin forges the office's own button (from their private chat): refused, the problem
+    stays returned and the office gets no new card."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await (await c.zhang.press("↩️ Not ours", message=card)).answer()
+    await c.zhang.wait_for(text="why is it not your unit's")
+    await c.zhang.send("The market bureau manages this lane")
+    await town.admin_chat.wait_for(text=f"Problem {ref} at Guangming Lane 1 was returned")
+    pid = (await problem(town, ref)).id
+
+    answer = await (await c.admin.press_data(f"preas:{pid}:guangminglu-office",
+                                             chat=c.admin.private)).answer()
+    assert answer.show_alert and answer.text == (
+        f"Problem {ref} was returned by Guangminglu Subdistrict Office: give it to another "
+        "unit.")
+    await drained(town)
+    assert (await problem(town, ref)).status == "returned"
+    assert [m.message_id for m in c.office.bot_messages() if ref in (m.text or "")] \
+        == [card.message_id]
