@@ -27,7 +27,7 @@ from sandbox import SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import open_bot, supervision_town
 from tests.test_activities_e2e import TEAMS, published_card
-from tests.test_calls_e2e import approved, answers, sent_call
+from tests.test_calls_e2e import answers, approved, sent_call
 from tests.test_supervision_dispatch_e2e import cast, problem, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,10 +58,15 @@ async def drained(town: Town) -> None:
         async with services.env.db.reading() as repo:
             if await repo.outbox.pending_outbox() == 0:
                 return
-        calls = town.sb.calls
-        before = len(calls)
-        await town.sb.wait_until(lambda: len(calls) > before, timeout=5)
+        await next_call(town)
     raise AssertionError("the outbox never drained")
+
+
+async def next_call(town: Town) -> None:
+    """Wait until the sandbox receives the bot's next call."""
+    calls = town.sb.calls
+    before = len(calls)
+    await town.sb.wait_until(lambda: len(calls) > before, timeout=5)
 
 
 class Snapshot:
