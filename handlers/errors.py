@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from telegram import MaybeInaccessibleMessage, Update
+from telegram import MaybeInaccessibleMessage, Message, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -16,15 +17,57 @@ from storage import is_full
 log = logging.getLogger(__name__)
 
 
-async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
-                          ) -> MaybeInaccessibleMessage | None:
-    """The message under a pressed button, or None once the presser has been told the
-    button is too old (Telegram no longer says where it was)."""
+async def pressed_chat(update: Update, context: ContextTypes.DEFAULT_TYPE
+                       ) -> MaybeInaccessibleMessage | None:
+    """The message under a pressed button, for where it was pressed only (never to edit), or
+    None once the presser has been told the button is too old (Telegram no longer says
+    where it was)."""
     query = update.callback_query
     assert query is not None
     if query.message is None:
         await stale_button(update, context)
     return query.message
+
+
+async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
+                          ) -> MaybeInaccessibleMessage | None:
+    """The message under a pressed button, for a service that edits it; or None once the
+    presser has been told the button is no longer valid.
+
+    A client can send any callback data on any message it can see, so the message a press
+    names is the button's own only when it carries that very button, or when it is in the
+    presser's own private chat (nobody else sees what changes there). A press on anything
+    else, a group's card above all, goes no further: the card changes only when it is
+    redrawn from what is stored."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    if message is None or not (own_private_chat(update) or carries_pressed_button(update)):
+        await stale_button(update, context)
+        return None
+    return message
+
+
+def own_private_chat(update: Update) -> bool:
+    """Whether the press came from the presser's own private chat with the bot."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    return (message is not None and message.chat.type == ChatType.PRIVATE
+            and message.chat.id == query.from_user.id)
+
+
+def carries_pressed_button(update: Update) -> bool:
+    """Whether the pressed data is a button of the message it was pressed on, as Telegram
+    sent that message with the press (the inbox keeps that one button of its keyboard)."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None or not query.data:
+        return False
+    return any(button.callback_data == query.data
+               for row in markup.inline_keyboard for button in row)
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

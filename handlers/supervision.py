@@ -73,7 +73,7 @@ async def problem_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Received, Rectified, Not ours or Need more time on a unit's card."""
     svc = services(context)
     problem, action = callback_args(update)
-    message = await errors.pressed_message(update, context)
+    message = await errors.pressed_chat(update, context)  # who acts is checked by its chat
     if message is None:
         return
     await answer(update, await svc.run(who(update), svc.dispatch.on_card, int(problem), action,

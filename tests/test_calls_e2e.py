@@ -506,14 +506,21 @@ async def test_forged_and_foreign_presses_are_refused(town: Town) -> None:
     li = town.vol1
     await approved(town, li)
     card = await sent_call(town)
+    # Can't come and Yes under "Cancel this call?" edit the message they are on: on the
+    # group's card, which carries neither, they are refused before anything is looked at.
     for data, words in (("cin:999", "This recruitment call does not exist."),
-                        ("cout:1", "You have not answered this call."),
+                        ("cout:1", "This button is no longer valid."),
                         ("cman:1:cancel", "Only the organiser"),  # not Li's call
-                        ("ccancel:1:y", "Only the organiser"),
+                        ("ccancel:1:y", "This button is no longer valid."),
                         ("asign:1", "")):  # a call is no activity to sign up for
         answer = await (await li.press_data(data, chat=town.volunteers, message=card)).answer()
         assert answer.show_alert, (data, answer)
         assert words in (answer.text or ""), (data, answer.text)
+    # In Li's own private chat they reach the call, which is not Li's to leave or cancel.
+    for data, words in (("cout:1", "You have not answered this call."),
+                        ("ccancel:1:y", "Only the organiser")):
+        answer = await (await li.press_data(data, chat=li.private)).answer()
+        assert answer.show_alert and words in (answer.text or ""), (data, answer.text)
     assert answers(town) == []
     await now_says(town, card, "0 of 2 have answered")
     # The activities' own controls refuse to close or cancel a call.

@@ -292,9 +292,12 @@ async def test_not_ours_goes_to_the_admins_who_reassign_by_button_or_command(
                              in (returned.text or ""))
     moved = await market.wait_for(text=ref)
     assert moved.buttons == ["✅ Received", "↩️ Not ours"]
-    # A second press of the admins' list is out of date.
+    # A second press of the admins' list is out of date: on the admins' message, which no
+    # longer carries it, and sent from an admin's own chat.
     alert = await forged(c.admin, f"preas:{(await problem(town, ref)).id}:education",
                          chat=town.admin_chat)
+    assert alert == "This button is no longer valid."
+    alert = await forged(c.admin, f"preas:{(await problem(town, ref)).id}:education")
     assert alert == f"Problem {ref} is waiting for Received now: this button is out of date."
     # The office's old card no longer acts for the problem.
     old = await forged(c.zhang, f"prob:{(await problem(town, ref)).id}:recv", chat=c.office)
@@ -356,8 +359,10 @@ async def test_more_time_is_asked_with_a_reason_and_a_date_and_an_admin_decides(
     stored = await problem(town, ref)
     assert stored.extensions == 1 and stored.due_at != due
     # The same request again: decided already.
-    again = await forged(c.admin, ask.button_data.get("✖️ Refuse") or "pext:0:n",
-                         chat=town.admin_chat)
+    refuse = ask.button_data.get("✖️ Refuse") or "pext:0:n"
+    again = await forged(c.admin, refuse, chat=town.admin_chat)  # its buttons are gone
+    assert again == "This button is no longer valid."
+    again = await forged(c.admin, refuse)  # sent from the admin's own chat
     assert "already decided" in again or "no longer exists" in again
 
     # A second request is refused: the deadline stays.

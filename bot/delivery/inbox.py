@@ -42,7 +42,10 @@ ROOM = "handling updates"  # who waits, as the log says it
 # What a handler reads of the message under a pressed button: where it is. Telegram sends the
 # whole message, keyboard and formatting included, and PTB would build an object for every
 # button and entity of it: two thirds of parsing a press (docs/decisions.md, "Per-update
-# cost"). `date` stays: 0 is how Telegram says the message is no longer accessible.
+# cost"). `date` stays: 0 is how Telegram says the message is no longer accessible. Of the
+# keyboard, the pressed button alone stays when the message carries it: a client can send any
+# callback data on any message it sees, and a service edits the message under a press only
+# when it is that button's own (handlers/errors.py `pressed_message`).
 PRESSED_MESSAGE_KEYS = ("message_id", "chat", "date", "message_thread_id", "is_topic_message")
 
 
@@ -178,7 +181,8 @@ class Receiver(Protocol):
 
 def slim_press(raw: dict[str, Any], moved: Mapping[int, int] | None = None) -> dict[str, Any]:
     """The update as the handlers read it: a button press's message cut down to where it is
-    (PRESSED_MESSAGE_KEYS); any other update as it came. The stored update is untouched.
+    (PRESSED_MESSAGE_KEYS) and, when it carries the pressed button, that one button; any other
+    update as it came. The stored update is untouched.
 
     A press on a message posted in a group before it became a supergroup comes with the old
     group's id (the message stays where it was posted); with the group's move in `moved`
@@ -194,4 +198,18 @@ def slim_press(raw: dict[str, Any], moved: Mapping[int, int] | None = None) -> d
     chat = kept.get("chat")
     if moved and isinstance(chat, dict) and chat.get("id") in moved:
         kept["chat"] = {**chat, "id": follow(chat["id"], moved), "type": "supergroup"}
+    button = _pressed_button(message.get("reply_markup"), query.get("data"))
+    if button is not None:
+        kept["reply_markup"] = {"inline_keyboard": [[button]]}
     return {**raw, "callback_query": {**query, "message": kept}}
+
+
+def _pressed_button(markup: Any, data: Any) -> dict[str, Any] | None:
+    """The button of an inline keyboard whose callback data is `data`, or None."""
+    if not isinstance(markup, dict) or not isinstance(data, str) or not data:
+        return None
+    for row in markup.get("inline_keyboard") or ():
+        for button in row if isinstance(row, list) else ():
+            if isinstance(button, dict) and button.get("callback_data") == data:
+                return button
+    return None

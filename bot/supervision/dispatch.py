@@ -545,7 +545,8 @@ class Dispatch:
         problem = await unit.repo.supervision.problem(problem_id)
         if problem is None:
             return Answer(unit.t("dispatch.no_such_problem"), alert=True)
-        done, text = await self._reassign(unit, problem, unit_id, (PROBLEM_RETURNED,))
+        done, text = await self._reassign(unit, problem, unit_id, (PROBLEM_RETURNED,),
+                                          others_only=True)
         if not done:
             return Answer(text, alert=True)
         unit.send(ui.edit_text(chat_id, message_id, text))
@@ -565,9 +566,12 @@ class Dispatch:
         unit.send(ui.message(chat_id, text))
 
     async def _reassign(self, unit: ActorUnit, problem: Problem, unit_id: str,
-                        movable: tuple[str, ...]) -> tuple[bool, str]:
-        """Give a problem to another unit: a returned one (the admins' buttons), or also one
-        never received (the command: e.g. its unit has no chat)."""
+                        movable: tuple[str, ...], *, others_only: bool = False
+                        ) -> tuple[bool, str]:
+        """Give a problem to another unit: a returned one (the admins' buttons, which offer
+        only the units that did not return it: `others_only`), or also one never received
+        (the command: e.g. its unit has no chat; an admin who overrules a unit's Not ours
+        may send it back there by name)."""
         repo, now = unit.repo, unit.now()
         registers = self.registers()
         if not await self._admin_of(unit, problem):
@@ -576,6 +580,9 @@ class Dispatch:
             return False, unit.t("supervision.no_such_unit", unit=unit_id)
         if problem.status not in movable:
             return False, self._stale(unit, problem)
+        if others_only and unit_id == problem.unit_id:  # no such button: forged
+            return False, unit.t("dispatch.returned_by", ref=problem.ref,
+                                 unit=self._unit_name(unit_id, unit.language))
         if unit_id == problem.unit_id and problem.status == PROBLEM_DISPATCHED:
             return False, unit.t("dispatch.same_unit", ref=problem.ref,
                                  unit=self._unit_name(unit_id, unit.language))

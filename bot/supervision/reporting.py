@@ -177,6 +177,9 @@ class Reporting:
         if registers is None or step not in STEPS:
             await self.loop.pop_dialog(unit.repo, user_id, Flow.INSPECT)
             return [ui.message(user_id, unit.t("inspect.dialog_lost"), ui.REMOVE_KEYBOARD)]
+        if not await self._still_inspector(unit, dialog.data):
+            return [ui.message(user_id, await self._no_longer(unit, dialog.data),
+                               ui.REMOVE_KEYBOARD)]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("inspect.command_mid_dialog"))]
         data = dialog.data
@@ -259,6 +262,10 @@ class Reporting:
         if (dialog is None or dialog.flow != Flow.INSPECT or dialog.data.get("id") != draft
                 or registers is None):
             return Answer(unit.t("inspect.closed"), alert=True)
+        if not await self._still_inspector(unit, dialog.data):
+            text = await self._no_longer(unit, dialog.data)
+            unit.send(ui.message(unit.user_id, text, ui.REMOVE_KEYBOARD))
+            return Answer(text, alert=True)
         data, step = dialog.data, dialog.step
         if action == "point" and step == "point" and arg in registers.points:
             unit.send(await self._at_point(unit, data, registers.points[arg]))
@@ -286,6 +293,21 @@ class Reporting:
         else:
             return Answer(unit.t("inspect.button_old"), alert=True)
         return Answer()
+
+    async def _still_inspector(self, unit: ActorUnit, data: dict[str, Any]) -> bool:
+        """Whether the visitor is still an inspector of the group the visit began for (an
+        admin may have removed them, or moved them to another group, since)."""
+        group = await unit.repo.supervision.inspector_group(unit.user_id)
+        return group is not None and group[0] == data.get("group")
+
+    async def _no_longer(self, unit: ActorUnit, data: dict[str, Any]) -> str:
+        """End the visit of someone no longer its group's inspector: what they reported so
+        far stands, nothing more is; the line that tells them so."""
+        if data.get("visit") is not None:
+            await unit.repo.supervision.end_visit(int(data["visit"]), unit.now())
+        if await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT):
+            await self.loop.back_to_draft(unit)
+        return unit.t("inspect.no_longer")
 
     async def _at_point(self, unit: ActorUnit, data: dict[str, Any],
                         point: Point) -> list[Outgoing]:
