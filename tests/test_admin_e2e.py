@@ -137,6 +137,8 @@ async def test_a_banned_citizen_is_refused_politely_and_their_requests_stay(town
     await town.admin.wait_for(text="Usage: /ban")
     await town.admin.send(f"/ban {town.admin.id} no reason at all")
     await town.admin.wait_for(text="is an admin and cannot be banned")
+    await town.admin.send(f"/ban {town.grandma.id} " + "spam " * 60)  # 300: over 200
+    await town.admin.wait_for(text="The reason is 299 characters long; at most 200")
 
     await town.citizen.send("/new")
     await town.citizen.wait_for(text="you cannot file new requests at the moment")

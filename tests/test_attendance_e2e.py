@@ -285,6 +285,9 @@ async def test_the_organiser_checks_in_by_hand_and_adds_make_up_hours(town: Town
     await town.vol1.wait_for(text="at most the activity's length (2.5 h)")
     await town.vol1.send("/addhours 1 1004 1")
     await town.vol1.wait_for(text="Usage: /addhours")
+    await town.vol1.send("/addhours 1 1004 1 " + "tidied " * 40)  # 279 characters
+    await town.vol1.wait_for(text="The reason is 279 characters long; at most 200, please. "
+                                  "No hours were added.")
     await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 came back to tidy up")
     await town.vol1.wait_for(text="1 h added to Zhang")
     await town.vol2.wait_for(text="were added to your record")

@@ -369,6 +369,10 @@ class Attendance:
         if len(args) < 4 or not reason or not _HOURS.match(args[2]):
             unit.send(ui.message(user_id, unit.t("attendance.add_usage")))
             return
+        if ui.units(reason) > REASON_MAX:  # refused, never cut
+            unit.send(ui.message(user_id, unit.t("attendance.add_reason_too_long",
+                                                 count=ui.units(reason), max=REASON_MAX)))
+            return
         if activity is None or not await self.publishing.may_manage(unit, user_id, activity):
             unit.send(ui.message(user_id, unit.t("manage.not_yours")))
             return
@@ -390,11 +394,11 @@ class Attendance:
             return
         year = self._year_of(activity)
         await repo.activities.credit(activity.id, person.user_id, hours, "manual",
-                                     reason[:REASON_MAX], year, user_id, unit.now())
+                                     reason, year, user_id, unit.now())
         lang = await self.loop.language_of(repo, person.user_id)
         unit.send(ui.message(person.user_id, self.env.t(
             lang, "attendance.added_to_you", title=activity.title, hours=f"{hours:g}",
-            reason=reason[:REASON_MAX])))
+            reason=reason)))
         unit.send(ui.message(user_id, unit.t("attendance.added", name=person.first_name,
                                              hours=f"{hours:g}", title=activity.title)))
         await self.check_formal(unit, person.user_id, year)

@@ -181,11 +181,14 @@ class AdminConsole:
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
         target = await self.roles.find_user(repo, args[0]) if len(args) >= 2 else None
-        reason = " ".join(args[1:])[:REASON_MAX]
+        reason = " ".join(args[1:])
         if not self.roles.is_centre(who.user_id):
             lines = [t(lang, "roles.centre_only")]
         elif len(args) < 2:
             lines = [t(lang, "moderation.ban_usage")]
+        elif ui.units(reason) > REASON_MAX:  # refused, never cut
+            lines = [t(lang, "moderation.reason_too_long", count=ui.units(reason),
+                       max=REASON_MAX)]
         elif target is None:
             lines = [t(lang, "roles.unknown_user", user=args[0])]
         elif await self.roles.of(repo, target.user_id) is not None:
