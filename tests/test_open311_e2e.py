@@ -255,6 +255,19 @@ BAD = [
     ("post", "requests", {"address_string": "Jianshe Road", "first_name": "M" * 101}, 400,
      "first_name must be 0 to 100"),
     ("post", "requests", {"lat": 34.8, "long": 181}, 400, "long must be a number"),
+    # Links urllib cannot split (a bracket left open, a full-width # in the host) or whose
+    # port is no port: the client's mistake, told as such, not "something went wrong" (500).
+    ("post", "requests", {"address_string": "Jianshe Road", "media_url": "http://[::1/a.jpg"},
+     400, "media_url must be an http"),
+    ("post", "requests", {"address_string": "Jianshe Road",
+                          "media_url": "http://a\uff03b.example/a.jpg"}, 400,
+     "media_url must be an http"),
+    ("post", "requests", {"address_string": "Jianshe Road",
+                          "media_url": "https://x.example:99999999/a.jpg"}, 400,
+     "media_url must be an http"),
+    ("post", "requests", {"address_string": "Jianshe Road",
+                          "media_url": "https://x.example:port/a.jpg"}, 400,
+     "media_url must be an http"),
 ]
 
 

@@ -380,11 +380,8 @@ class Open311Api:
             raise Open311Error(400, "open311.error.length", field="description", low=1,
                                high=config.description_max_chars)
         media_url = fields.get("media_url", "").strip() or None
-        if media_url is not None:
-            parts = urlsplit(media_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc \
-                    or len(media_url) > MEDIA_URL_MAX or any(c.isspace() for c in media_url):
-                raise Open311Error(400, "open311.error.media_url", most=MEDIA_URL_MAX)
+        if media_url is not None and not _is_link(media_url):
+            raise Open311Error(400, "open311.error.media_url", most=MEDIA_URL_MAX)
         return Posted(category, description, latitude, longitude, address,
                       _contact(fields), media_url)
 
@@ -465,6 +462,20 @@ def _coordinate(fields: Mapping[str, str], name: str, limit: float) -> float | N
     if not math.isfinite(value) or abs(value) > limit:
         raise Open311Error(400, "open311.error.coordinate", field=name)
     return value
+
+
+def _is_link(url: str) -> bool:
+    """An http(s) link of at most MEDIA_URL_MAX characters, with a host and no spaces. What
+    urllib cannot split (a "[" left open, a full-width # in the host) or a port that is none
+    (99999999, "port") is no link either: the client's mistake, not our failure."""
+    if len(url) > MEDIA_URL_MAX or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # read for its check: ValueError when out of range or not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _contact(fields: Mapping[str, str]) -> str | None:
