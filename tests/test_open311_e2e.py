@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import logging
 import re
 import socket
 import sqlite3
@@ -468,6 +469,33 @@ async def test_a_body_not_in_utf8_or_not_a_form_is_told_what_to_send(
         assert words in (await broken.json())[0]["description"]
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_not_compressed_as_its_header_says_is_the_clients_mistake(
+        town: Town, api: TestClient[Any, Any], caplog: pytest.LogCaptureFixture,
+        encoding: str) -> None:
+    """A hotline system that says `Content-Encoding: gzip` and sends its form as it is: a 400
+    naming the encoding, in the spec's list (it was "something went wrong on our side", a 500,
+    with two tracebacks in the operator's log); nothing is filed, and the same form sent
+    plainly is taken."""
+    form = (b"api_key=" + KEY.encode() + b"&service_code=elderly&address_string=Jianshe+Road"
+            b"&description=Lamp+broken")
+    for fmt in ("json", "xml"):
+        answer = await api.post(f"{V2}/requests.{fmt}", data=form, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Content-Encoding": encoding})
+        assert answer.status == 400, await answer.text()
+        if fmt == "json":
+            description = (await answer.json())[0]["description"]
+        else:
+            description = valid_xml(await answer.read()).findtext("error/description") or ""
+        assert f"Content-Encoding {encoding}" in description
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+    plain = await api.post(f"{V2}/requests.json", data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert plain.status == 201
 
 
 async def test_a_public_port_in_use_stops_the_start_saying_so(

@@ -73,12 +73,13 @@ class Open311Error(Exception):
     """A refused API call: its HTTP status and the catalog key of its description."""
 
     def __init__(self, status: int, key: str, retry_after: int | None = None,
-                 **values: object) -> None:
+                 close: bool = False, **values: object) -> None:
         super().__init__(key)
         self.status = status
         self.key = key
         self.values = values
         self.retry_after = retry_after  # seconds, for a 429's Retry-After header
+        self.close = close  # end the connection with the answer (its body is unreadable)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ class Open311Api:
                              "errors")
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
+        if error.close:
+            response.force_close()  # Connection: close
         return response
 
     # -- services -------------------------------------------------------------------------
@@ -512,6 +515,14 @@ async def _fields(request: web.Request) -> dict[str, str]:
                            most=request.client_max_size // 1024) from None
     except (UnicodeDecodeError, LookupError):  # a GBK hotline system; a charset unknown
         raise Open311Error(400, "open311.error.encoding") from None
+    except web.RequestPayloadError:
+        # The body does not decode as its Content-Encoding says (gzip announced, the form sent
+        # as it is): the client's mistake. The rest of it cannot be read either: it is given
+        # up (aiohttp would read on after the answer, fail again and log a traceback) and the
+        # connection ends with the answer.
+        request.content.feed_eof()
+        raise Open311Error(400, "open311.error.compressed", close=True,
+                           encoding=request.headers.get("Content-Encoding", "")) from None
     except ValueError:  # multipart without its boundary, or not multipart at all
         raise Open311Error(400, "open311.error.bad_form") from None
     fields: dict[str, str] = {}
