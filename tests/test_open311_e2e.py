@@ -498,6 +498,41 @@ async def test_a_body_not_compressed_as_its_header_says_is_the_clients_mistake(
     assert plain.status == 201
 
 
+@pytest.mark.parametrize("field", ["api_key", "description"])
+async def test_a_charset_that_decodes_to_no_text_is_refused_as_not_utf8(
+        town: Town, api: TestClient[Any, Any], caplog: pytest.LogCaptureFixture,
+        field: str) -> None:
+    """The charset a client names is Python's to look up, and some of its codecs are no text
+    encoding: `charset=unicode_escape` turns the characters \\ud800 into half of a UTF-16
+    pair, which no UTF-8 can hold. Whether it sat in the key or the description, in a
+    url-encoded body or a multipart part, the client was told "something went wrong on our
+    side" (500) with a traceback in the log; it is "must be UTF-8" (400), nothing filed."""
+    fields = {"api_key": KEY, "service_code": "elderly", "address_string": "Jianshe Road",
+              "description": "Lamp broken"}
+    fields[field] += "\\ud800"
+    form = "&".join(f"{name}={value}" for name, value in fields.items()).encode()
+    parts = b"".join(
+        b'--zz\r\nContent-Disposition: form-data; name="' + name.encode() + b'"\r\n'
+        + b"Content-Type: text/plain; charset=unicode_escape\r\n\r\n" + value.encode()
+        + b"\r\n" for name, value in fields.items()) + b"--zz--\r\n"
+    for body, content_type in (
+            (form, "application/x-www-form-urlencoded; charset=unicode_escape"),
+            (form, "application/x-www-form-urlencoded; charset=raw_unicode_escape"),
+            (parts, "multipart/form-data; boundary=zz")):
+        for fmt in ("json", "xml"):
+            answer = await api.post(f"{V2}/requests.{fmt}", data=body,
+                                    headers={"Content-Type": content_type})
+            assert answer.status == 400, (content_type, await answer.text())
+            if fmt == "json":
+                assert "UTF-8" in (await answer.json())[0]["description"]
+            else:
+                assert "UTF-8" in (valid_xml(await answer.read()).findtext(
+                    "error/description") or "")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT COUNT(*) FROM requests").fetchone() == (0,)
+
+
 async def test_a_public_port_in_use_stops_the_start_saying_so(
         sandbox: Sandbox, tmp_path: Path, clock: TestClock) -> None:
     """Another program on `[web] listen`: the start fails on that error (the operator reads

@@ -529,8 +529,21 @@ async def _fields(request: web.Request) -> dict[str, str]:
     for name, value in form.items():
         if not isinstance(value, str):
             raise Open311Error(400, "open311.error.upload")
+        if not _is_text(name) or not _is_text(value):
+            # The body's (or a part's) charset named a codec that is no text encoding
+            # (charset=unicode_escape makes half a UTF-16 pair of "\ud800"): no UTF-8 holds it.
+            raise Open311Error(400, "open311.error.encoding")
         fields[name] = value
     return fields
+
+
+def _is_text(value: str) -> bool:
+    """Whether UTF-8 can hold the string: no lone surrogate."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _response(fmt: str, status: int, body: Any, root: str) -> web.Response:
