@@ -342,6 +342,32 @@ async def test_no_answer_shows_a_name_a_phone_an_email_or_an_exact_place(
     assert citizens[0]["address"] is None  # no street; this town has no area tree to name
 
 
+async def test_a_phone_typed_with_full_width_or_word_processor_gaps_is_masked_too(
+        api: TestClient[Any, Any]) -> None:
+    """A hotline operator typing in the Chinese IME's full-width mode separates the digit
+    groups of a caller's number with an ideographic space or a full-width hyphen; text pasted
+    from a word processor brings no-break spaces, en dashes and invisible zero-width spaces;
+    some type " - " between the groups. The published description showed each of those
+    numbers whole: masked now, as "138 0013 8000" always was."""
+    typed = {"ideographic space": "139\u30005274\u30009186",
+             "full-width hyphen": "139\uff0d5274\uff0d9186",
+             "en dash": "139\u20135274\u20139186",
+             "no-break space": "139\u00a05274\u00a09186",
+             "zero-width space": "139\u200b5274\u200b9186",
+             "soft hyphen": "139\u00ad5274\u00ad9186",
+             "spaced hyphen": "139 - 5274 - 9186",
+             "full-width brackets": "（0632）5274918"}
+    for how, number in typed.items():
+        answer = await post(api, address_string="建设路",
+                            description=f"请联系{number}王女士（{how}）")
+        assert answer.status == 201
+    for fmt in ("json", "xml"):
+        body = await (await api.get(f"{V2}/requests.{fmt}")).text()
+        shown = [how for how in typed if how in body]
+        assert len(shown) == len(typed)  # every description is published…
+        assert "5274" not in body and "9186" not in body  # …with no number in it
+
+
 def test_the_public_address_keeps_the_street_and_drops_the_door() -> None:
     assert public_address("北京市朝阳区阜通东大街6号院3号楼2单元501") == "北京市朝阳区阜通东大街"
     assert public_address("建设路12号3栋") == "建设路"
