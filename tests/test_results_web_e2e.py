@@ -352,3 +352,19 @@ async def test_a_trailing_slash_leads_to_the_page(client: TestClient) -> None:  
     assert page.status == 200 and "2026" in await page.text()
     data = await client.get("/results.csv/?lang=en")
     assert data.status == 200 and data.content_type == "text/csv"
+
+
+async def test_a_shared_cache_keeps_each_language_apart(client: TestClient) -> None:  # type: ignore[type-arg]
+    """The page may be kept a minute by any cache on the way (Cache-Control: public), and the
+    same /results is Chinese for one browser and English for another (Accept-Language). Unless
+    every answer says it varies with Accept-Language, the district's reverse proxy keeps the
+    first visitor's language and serves it to everyone for that minute."""
+    for path in ("/results", "/results.csv", "/results?year=abc"):
+        answers = {lang: await client.get(path, headers={"Accept-Language": lang})
+                   for lang in ("zh-CN,zh;q=0.9", "en-GB,en;q=0.8")}
+        assert {a.status for a in answers.values()} <= {200, 400}
+        bodies = {lang: await a.read() for lang, a in answers.items()}
+        assert len(set(bodies.values())) == 2, path  # the answer does depend on the header
+        for answer in answers.values():
+            varies = {v.strip().lower() for v in answer.headers.get("Vary", "").split(",")}
+            assert "accept-language" in varies, (path, answer.headers.get("Vary"))

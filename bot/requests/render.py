@@ -19,14 +19,22 @@ COMBINED_SEPARATOR = "\n\n"  # between the cards of a combined message
 # A phone number, or an ID card number (18 characters, the last a digit or X), typed into free
 # text. Chinese is written without spaces, so what stands next to it may be any letter but a
 # Latin one or a digit ("电话13800138000" is a phone number; "A1234567" is not).
+# Between two digits of one: up to three of a space (the ideographic one of the Chinese IME's
+# full-width mode, a word processor's no-break one), a hyphen or dash (full-width, en, em,
+# minus), a dot or a bracket (full-width too), or an invisible character pasted along (a
+# zero-width space, a soft hyphen): "138　0013　8000", "138－0013－8000", "138 - 0013 - 8000".
+_GAP = ("[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000"  # spaces
+        "\\-\u2010-\u2015\u2212\uff0d"  # hyphens and dashes
+        ".\uff0e()\uff08\uff09"  # dots and brackets
+        "\u00ad\u200b-\u200d\u2060\ufeff]{0,3}")  # the invisible ones
 _PHONE_LIKE = re.compile(
-    r"(?<![0-9A-Za-z+])(?:\d{17}[\dXx]|\+?\d(?:[ \-.()]?\d){6,})(?![0-9A-Za-z])")
+    rf"(?<![0-9A-Za-z+])(?:\d{{17}}[\dXx]|\+?\d(?:{_GAP}\d){{6,}})(?![0-9A-Za-z])")
 # What looks like one but is not: a date (2026-12-04) or a reference number (2026-000123).
 _NOT_A_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{4}-\d{6}$")
 # A number said in Chinese numerals, as some type it (一三八零零一三八零零零, 幺三八…): seven or
 # more in a row is a phone number, not prose (三五成群 is four).
 _CHINESE_DIGIT = "[零〇一二三四五六七八九幺两]"
-_CHINESE_NUMBER = re.compile(rf"{_CHINESE_DIGIT}(?:[ \-]?{_CHINESE_DIGIT}){{6,}}")
+_CHINESE_NUMBER = re.compile(rf"{_CHINESE_DIGIT}(?:{_GAP}{_CHINESE_DIGIT}){{6,}}")
 PHONE_MASK = "•••"
 
 

@@ -73,12 +73,13 @@ class Open311Error(Exception):
     """A refused API call: its HTTP status and the catalog key of its description."""
 
     def __init__(self, status: int, key: str, retry_after: int | None = None,
-                 **values: object) -> None:
+                 close: bool = False, **values: object) -> None:
         super().__init__(key)
         self.status = status
         self.key = key
         self.values = values
         self.retry_after = retry_after  # seconds, for a 429's Retry-After header
+        self.close = close  # end the connection with the answer (its body is unreadable)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ class Open311Api:
                              "errors")
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
+        if error.close:
+            response.force_close()  # Connection: close
         return response
 
     # -- services -------------------------------------------------------------------------
@@ -380,11 +383,8 @@ class Open311Api:
             raise Open311Error(400, "open311.error.length", field="description", low=1,
                                high=config.description_max_chars)
         media_url = fields.get("media_url", "").strip() or None
-        if media_url is not None:
-            parts = urlsplit(media_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc \
-                    or len(media_url) > MEDIA_URL_MAX or any(c.isspace() for c in media_url):
-                raise Open311Error(400, "open311.error.media_url", most=MEDIA_URL_MAX)
+        if media_url is not None and not _is_link(media_url):
+            raise Open311Error(400, "open311.error.media_url", most=MEDIA_URL_MAX)
         return Posted(category, description, latitude, longitude, address,
                       _contact(fields), media_url)
 
@@ -467,6 +467,20 @@ def _coordinate(fields: Mapping[str, str], name: str, limit: float) -> float | N
     return value
 
 
+def _is_link(url: str) -> bool:
+    """An http(s) link of at most MEDIA_URL_MAX characters, with a host and no spaces. What
+    urllib cannot split (a "[" left open, a full-width # in the host) or a port that is none
+    (99999999, "port") is no link either: the client's mistake, not our failure."""
+    if len(url) > MEDIA_URL_MAX or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # read for its check: ValueError when out of range or not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def _contact(fields: Mapping[str, str]) -> str | None:
     """How the claimer reaches the reporter (name · phone · e-mail), kept where a Telegram
     request keeps its phone: shown to the claimer only, scrubbed by the retention pass."""
@@ -501,14 +515,35 @@ async def _fields(request: web.Request) -> dict[str, str]:
                            most=request.client_max_size // 1024) from None
     except (UnicodeDecodeError, LookupError):  # a GBK hotline system; a charset unknown
         raise Open311Error(400, "open311.error.encoding") from None
+    except web.RequestPayloadError:
+        # The body does not decode as its Content-Encoding says (gzip announced, the form sent
+        # as it is): the client's mistake. The rest of it cannot be read either: it is given
+        # up (aiohttp would read on after the answer, fail again and log a traceback) and the
+        # connection ends with the answer.
+        request.content.feed_eof()
+        raise Open311Error(400, "open311.error.compressed", close=True,
+                           encoding=request.headers.get("Content-Encoding", "")) from None
     except ValueError:  # multipart without its boundary, or not multipart at all
         raise Open311Error(400, "open311.error.bad_form") from None
     fields: dict[str, str] = {}
     for name, value in form.items():
         if not isinstance(value, str):
             raise Open311Error(400, "open311.error.upload")
+        if not _is_text(name) or not _is_text(value):
+            # The body's (or a part's) charset named a codec that is no text encoding
+            # (charset=unicode_escape makes half a UTF-16 pair of "\ud800"): no UTF-8 holds it.
+            raise Open311Error(400, "open311.error.encoding")
         fields[name] = value
     return fields
+
+
+def _is_text(value: str) -> bool:
+    """Whether UTF-8 can hold the string: no lone surrogate."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _response(fmt: str, status: int, body: Any, root: str) -> web.Response:

@@ -57,6 +57,9 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": f"public, max-age={int(CACHE_SECONDS)}",
+    # The language follows Accept-Language when ?lang= is not given: a shared cache (the
+    # reverse proxy) must keep each language apart, or serve the first visitor's to all.
+    "Vary": "Accept-Language",
 }
 # The requests' figures, in the order of the page and the CSV.
 REQUEST_FIGURES = ("received", "completed", "confirmed", "auto_closed", "cancelled_citizen",
