@@ -141,9 +141,14 @@ async def test_the_description_step_turns_away_what_is_not_a_description(
     await alice.wait_for(text="Step 2 of 4")
     await alice.send("/foo")
     await turned_away(alice, "You are in the middle of a request", "Step 2 of 4")
+    await alice.send("\u200b\u200f")  # a zero-width space and a direction mark: nothing shows
+    await turned_away(alice, want, "Step 2 of 4")
 
     await alice.send("The stairwell light is broken.")
     await alice.wait_for(text="Step 3 of 4")
+    await alice.send("\u2060 \u200b")  # nothing that shows is no address either
+    await turned_away(alice, "Please tap the button to share your location, or type the "
+                             "address.", "Step 3 of 4")
     await alice.send("12 Jianshe Road, building 3")
     await alice.wait_for(text="Step 4 of 4")
     await alice.tap(SHARE_PHONE)

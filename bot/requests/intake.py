@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -672,8 +673,8 @@ class Intake:
             if said.kind == "location":
                 dialog = await self._similar(repo, self._advance(
                     dialog, latitude=said.latitude, longitude=said.longitude, address=None))
-            elif said.kind == "text" and said.text.strip():
-                address = said.text.strip()
+            elif said.kind == "text" and visible(said.text):
+                address = visible(said.text)
                 if len(address) > ADDRESS_MAX:
                     return self._again(dialog, lang, "intake.address_too_long", max=ADDRESS_MAX)
                 if len(address) < ADDRESS_MIN:
@@ -763,7 +764,7 @@ class Intake:
         """Collect text, a voice message or up to N photos for the description."""
         data, config = dict(dialog.data), self.env.config
         limit = config.description_max_chars
-        text = said.text.strip()
+        text = visible(said.text)
         if said.kind not in ("text", "photo", "voice"):
             return self._again(dialog, lang, "intake.want_description")
         if text and ui.units(text) > limit:  # counted as Telegram counts: emoji count 2
@@ -1033,6 +1034,15 @@ def _past_similar(dialog: Dialog) -> Dialog:
     """The draft past the duplicate check: at the step it was going to."""
     data = {k: v for k, v in dialog.data.items() if k not in ("similar", "after")}
     return Dialog(dialog.user_id, Flow.INTAKE, dialog.data["after"], data)
+
+
+def visible(text: str) -> str:
+    """The text without the spaces and invisible marks around it; "" when nothing in it
+    shows (a zero-width space or a direction mark alone is no description, no address)."""
+    stripped = text.strip()
+    if not any(unicodedata.category(char)[0] not in "ZC" for char in stripped):
+        return ""
+    return stripped
 
 
 def _has_description(data: dict[str, Any]) -> bool:
