@@ -56,3 +56,52 @@ async def test_an_activity_card_deleted_comes_back_while_sign_up_is_open(town: T
     await card_now(town, theirs, "Sign-up is closed.")
     await all_sent(town)
     assert cards_in(town) == []
+
+
+async def test_a_poster_card_deleted_comes_back_as_the_poster(town: Town) -> None:
+    """The admin publishes an activity with a poster: its card is the poster with the card as
+    its caption. The admin deletes it; Zhang signs up from his private chat (the card's own
+    Sign up, pressed there): the card is posted again as the same poster, captioned as it now
+    stands, and Li's sign-up on it redraws that caption (editMessageCaption, not Text)."""
+    admin = town.admin
+    town.volunteers.add_member(admin, status="administrator")
+    await open_bot(admin, town.vol1, town.vol2)
+    await admin.send("/publish")
+    await admin.wait_for(text="1/12")
+    await admin.send("Lantern riddles for the elderly")
+    await admin.wait_for(text="2/12")
+    await admin.press("Guangminglu Red Vest Team")
+    await admin.wait_for(text="3/12")
+    await admin.press("🏙 The whole district")
+    await admin.wait_for(text="4/12")
+    await admin.send("Culture square")
+    await admin.wait_for(text="5/12")
+    await admin.press("Skip ⏭")
+    await admin.wait_for(text="6/12")
+    await admin.send("6-20 14:00")
+    await admin.wait_for(text="7/12")
+    await admin.send("16:00")
+    await admin.wait_for(text="8/12")
+    await admin.press("30")
+    await admin.wait_for(text="9/12")
+    await admin.send(f"{town.vol2.id}")
+    await admin.wait_for(text="10/12")
+    await admin.press("No theme")
+    await admin.wait_for(text="11/12")
+    await admin.send_photo()
+    await admin.wait_for(text="12/12")
+    await admin.send("Riddles, tea and sweets.")
+    await admin.press("✅ Publish", message=await admin.wait_for(text="Preview"))
+    card = await town.volunteers.wait_for(predicate=lambda m: m.kind == "photo")
+    poster = card.raw["photo"][-1]["file_id"]
+    town.volunteers.delete(card, by=admin)
+
+    await (await town.vol2.press_data(card.button_data["🙋 Sign up (30 left)"])).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+    again = await town.volunteers.wait_for(text="Lantern riddles")
+    assert again.kind == "photo" and again.raw["photo"][-1]["file_id"] == poster
+    assert buttons_of(again) == ["🙋 Sign up (29 left)"]
+
+    await (await town.vol1.press("🙋 Sign up", message=again)).answer()
+    await card_now(town, again, "28 left")
+    assert town.sb.errors == [("editMessageCaption", GONE[1])]
