@@ -111,6 +111,18 @@ class SimChat:
                 return user
         return self._world.add_user("Group admin")  # a group of nobody: its unnamed owner
 
+    def delete(self, message: SimMessage, by: SimUser) -> None:
+        """`by` deletes a message of this chat in their client, as an administrator of a group
+        may delete anyone's (in a private chat with the bot, either side may): it is gone for
+        everyone, and the bot hears nothing of it (Telegram tells bots of no deletions)."""
+        if message.chat is not self or self.get(message.message_id) is not message:
+            raise ValueError("no such message in this chat")
+        if (self.type != "private" and self.members.get(by.id) not in ("administrator", "creator")
+                and message.sender is not by):
+            raise PermissionError(f"{by.first_name} may not delete others' messages here")
+        message.deleted = True
+        self._world.notify()
+
     def migrate(self, by: SimUser | None = None) -> int:
         """Upgrade a basic group to a supergroup with a new id (as `by`, else its first admin
         or member, did); returns the new id. The bot gets Telegram's two service messages."""

@@ -494,7 +494,9 @@ class BotApi:
             raise bad_request("message identifier is not specified")
         chat = self.chat(p["chat_id"])
         msg = chat.get(p["message_id"])
-        if msg is None:
+        if msg is None or msg.chat_id != chat.id:
+            # A message posted before the group became a supergroup stays in the old,
+            # deactivated group (which refuses every call): the supergroup has no such message.
             raise bad_request("message to edit not found")
         if not msg.from_bot:
             raise bad_request("message can't be edited")

@@ -28,10 +28,12 @@ from storage.models import (
     Volunteer,
 )
 from storage.repo import Repo
+from storage.repos.outbox import EDITED_CARD
 from storage.snapshot import SnapshotReader
 
 __all__ = [
-    "Activity", "ActivityPost", "Broadcast", "Call", "Card", "Database", "Dialog", "Event",
+    "EDITED_CARD", "Activity", "ActivityPost", "Broadcast", "Call", "Card", "Database",
+    "Dialog", "Event",
     "Honour", "IssuedRecord", "Job", "MonthTheme", "OutboxRow", "Outgoing", "Problem",
     "ProblemPost", "Ranked", "Repo",
     "Request", "Room", "Signup", "SnapshotReader",

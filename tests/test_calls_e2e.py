@@ -725,3 +725,28 @@ async def test_a_responder_there_a_few_minutes_is_told_why_no_hours_not_about_a_
     await town.admin.press("✅ Confirm attendance and hours", message=listing)
     told = await li.wait_for(text="no hours were credited")
     assert "less than a quarter hour" in (told.text or "") and "60%" not in (told.text or "")
+
+
+async def test_a_roster_the_admin_deleted_comes_back_with_its_controls(town: Town) -> None:
+    """The admin deletes the call's roster in the private chat. Li answers: the roster
+    cannot be redrawn, so it is posted again as it now stands, with the admin's controls, and
+    Close the call pressed there closes the call and redraws that roster."""
+    li, zhang = town.vol1, town.vol2
+    await approved(town, li, zhang)
+    card = await sent_call(town)
+    roster = roster_of(town)
+    controls = buttons_of(roster)
+    assert "🔒 Close the call" in controls
+    town.admin.private.delete(roster, by=town.admin)
+
+    await (await li.press("🙋 I'm in", message=card)).answer()
+    await li.wait_for(text="You're in for call #1")
+    again = await town.admin.wait_for(text="1. Li")
+    assert again is not roster and "answered · sent to" in (again.text or "")
+    assert buttons_of(again) == controls
+    assert ("editMessageText", "Bad Request: message to edit not found") in town.sb.errors
+
+    await town.admin.press("🔒 Close the call", message=again)
+    await town.admin.wait_for(text="Call #1 is closed")
+    await now_says(town, again, "This call is closed")
+    assert roster_of(town) is again

@@ -23,12 +23,14 @@ import pytest
 from sandbox import SimChat
 from tests.conftest import Town
 from tests.flows import card_of, claim, eventually, file_request, open_bot, supervision_town
-from tests.test_activities_e2e import TEAMS, card_now, publish, published_card
+from tests.test_activities_e2e import TEAMS, publish, published_card
 from tests.test_supervision_dispatch_e2e import press, report
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPS_2_AND_3 = pytest.mark.parametrize("town_settings", ["loops 2 and 3"], indirect=True)
 UPGRADED = "upgraded to a supergroup"  # Telegram's refusal of a call to the old id
+# Telegram's answer to an edit, through the supergroup's id, of a message the group had.
+NOT_THERE = "Bad Request: message to edit not found"
 
 
 @pytest.fixture
@@ -78,8 +80,11 @@ def refusals(town: Town) -> list[tuple[str, str]]:
 async def test_a_volunteers_group_upgraded_keeps_its_card_claimable(town: Town) -> None:
     """The elderly volunteers' group (the category's group in the config) is upgraded with a
     card up for claiming in it. A new request's card goes straight to the supergroup; then
-    Li presses Claim on the card posted before the upgrade: he gets it, the card shows it,
-    Alice is told. Telegram never had to refuse a call to the old id."""
+    Li presses Claim on the card posted before the upgrade: he gets it and Alice is told. That
+    card stays in the old group, where Telegram edits nothing any more ("message to edit not
+    found"): it is not posted again, having nothing left to press. Li releases the request:
+    now it waits, so its card is posted again in the supergroup, with Claim, and Zhang
+    claims it there. Telegram never had to refuse a call to the old id."""
     await open_bot(town.vol1, town.vol2)
     ref = await file_request(town.citizen)
     card = await card_of(town.volunteers, ref)
@@ -94,8 +99,17 @@ async def test_a_volunteers_group_upgraded_keeps_its_card_claimable(town: Town) 
     popup = await claim(town.vol1, town.volunteers, card)
     assert card.chat_id == old_id  # the press came from the message where it was posted
     assert popup.startswith(f"It is yours: {ref}"), popup
-    await town.sb.wait_until(lambda: "claimed by Li" in (card.text or "") and not card.buttons)
     await town.citizen.wait_for(text="a volunteer has taken your request")
+    details = await town.vol1.wait_for(text=ref, predicate=lambda m: "↩️ Release" in m.buttons)
+    await town.sb.wait_until(lambda: ("editMessageText", NOT_THERE) in town.sb.errors)
+    assert "waiting for a volunteer" in (card.text or "")  # as it was: out of reach
+
+    await (await town.vol1.press("↩️ Release", message=details)).answer()
+    again = await card_of(town.volunteers, ref)
+    assert again.chat_id == new_id and again.buttons == ["🙋 Claim"]
+    popup = await claim(town.vol2, town.volunteers, again)
+    assert popup.startswith(f"It is yours: {ref}"), popup
+    await town.sb.wait_until(lambda: "claimed by Zhang" in (again.text or ""))
     assert refusals(town) == []
 
 
@@ -135,7 +149,9 @@ async def test_a_units_chat_upgraded_still_takes_received_on_its_earlier_card(
 ) -> None:
     """The Guangminglu office's chat is upgraded with a problem card in it. The next problem's
     card goes straight to the supergroup; Zhang presses Received on the earlier card and the
-    clock starts, the card saying so."""
+    clock starts. The earlier card stays in the old group, where Telegram edits nothing any
+    more, so the card is posted again in the supergroup as it now stands, saying so, with
+    the buttons of a received problem."""
     admin, li, zhang = town.admin, town.vol1, town.vol2
     await open_bot(admin, li, zhang)
     await admin.send(f"/inspector add {li.id} G1")
@@ -156,7 +172,10 @@ async def test_a_units_chat_upgraded_still_takes_received_on_its_earlier_card(
 
     toast = await press(zhang, "✅ Received", card)
     assert toast.startswith(f"Received: rectify {first}"), toast
-    await town.sb.wait_until(lambda: "Received by Zhang" in (card.text or ""))
+    again = await office.wait_for(text=first)
+    assert again.chat_id == new_id and "Received by Zhang" in (again.text or "")
+    assert again.buttons == ["🔧 Rectified", "⏳ Need more time", "↩️ Not ours"]
+    assert "Received by" not in (card.text or "")  # out of reach in the old group
     assert refusals(town) == []
 
 
@@ -165,7 +184,9 @@ async def test_a_teams_group_upgraded_still_takes_sign_ups_on_its_earlier_card(
     town: Town,
 ) -> None:
     """The Red Vest Team's own group is upgraded with an activity's card in it. The team's next
-    activity goes straight to the supergroup; Zhang signs up on the earlier card."""
+    activity goes straight to the supergroup; Zhang signs up on the earlier card. That card
+    stays in the old group, where Telegram edits nothing any more, so it is posted again in
+    the supergroup as it now stands, with one place left and Sign up."""
     team = town.sb.add_group("Red Vest Team", type="group")
     for person in (town.admin, town.vol1, town.vol2):
         team.add_member(person, status="administrator" if person is town.admin else "member")
@@ -183,7 +204,9 @@ async def test_a_teams_group_upgraded_still_takes_sign_ups_on_its_earlier_card(
 
     answer = await (await town.vol2.press("🙋 Sign up", message=card)).answer()
     assert not answer.show_alert, answer.text
-    await card_now(town, card, "1 left")
+    again = await team.wait_for(text="1 left")
+    assert again.chat_id == new_id and again.buttons == ["🙋 Sign up (1 left)"]
+    assert "2026-06-13" in (again.text or "") and "1 left" not in (card.text or "")
     assert refusals(town) == []
 
 

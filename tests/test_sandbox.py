@@ -224,6 +224,7 @@ async def test_group_migration_and_kick(bot: telegram.Bot, sb: Sandbox) -> None:
     owner = sb.add_user("Owner")
     group.add_member(owner, status="administrator")
     old_id = group.id
+    card = await bot.send_message(old_id, "a card posted before the upgrade")
     new_id = group.migrate()
     # Telegram's two service messages: in the old group from whoever upgraded it, in the
     # supergroup from the anonymous group bot on behalf of the supergroup.
@@ -238,6 +239,12 @@ async def test_group_migration_and_kick(bot: telegram.Bot, sb: Sandbox) -> None:
         await bot.send_message(old_id, "hi")
     assert info.value.new_chat_id == new_id
     assert (await bot.send_message(new_id, "hi")).chat.type == "supergroup"
+    # The group's messages stay in the old, deactivated group: not there to edit through
+    # the supergroup's id, and the old id refuses every call.
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+        await bot.edit_message_text("edited", chat_id=new_id, message_id=card.message_id)
+    with pytest.raises(ChatMigrated):
+        await bot.edit_message_text("edited", chat_id=old_id, message_id=card.message_id)
     group.remove_bot()
     with pytest.raises(Forbidden, match=r"kicked from the supergroup chat"):
         await bot.send_message(new_id, "still there?")

@@ -292,3 +292,45 @@ async def test_one_request_on_a_quiet_day_still_gets_a_card_of_its_own(town: Tow
     assert refs_on(card) == [ref]
     assert len(town.volunteers.bot_messages()) == 1
     assert_clean(town)
+
+
+async def test_a_combined_message_someone_deleted_comes_back_as_the_requests_still_waiting(
+    town: Town,
+) -> None:
+    """Li and Zhang each claim a request of a combined message; then an admin of the group
+    deletes the message. Li cannot do his after all and releases it: the message is not there
+    to redraw, so every request it listed that still waits (Li's again, and the untouched
+    ones) comes back with its Claim button, and Zhang's, which has nothing left to press,
+    does not. Zhang claims Li's request on the card it came back on."""
+    await open_bot(town.vol1, town.vol2)
+    message, refs = await biggest_combined(town, 6)
+    first, second, *rest = refs
+    details = {}
+    for volunteer, ref in ((town.vol1, first), (town.vol2, second)):
+        press = await volunteer.press(f"{CLAIM} {ref}", chat=town.volunteers, message=message)
+        assert ((await press.answer()).text or "").startswith(f"It is yours: {ref}")
+        details[ref] = await volunteer.wait_for(text=f"You took {ref}", timeout=WAIT)
+    await town.sb.wait_until(lambda: "claimed by Zhang" in section(message, second)
+                             and "claimed by Li" in section(message, first), timeout=WAIT)
+    town.volunteers.add_member(town.admin, status="administrator")
+    town.volunteers.delete(message, by=town.admin)
+
+    await (await town.vol1.press("↩️ Release", message=details[first])).answer()
+    waiting = [first, *rest]
+    await all_shown(town, town.volunteers, waiting)
+
+    def claimable(ref: str) -> SimMessage:
+        [shown] = [m for m in town.volunteers.bot_messages() if ref in refs_on(m)]
+        assert CLAIM in shown.buttons or f"{CLAIM} {ref}" in shown.buttons, shown.buttons
+        assert "waiting for a volunteer" in section(shown, ref)
+        return shown
+
+    again = {ref: claimable(ref) for ref in waiting}
+    assert not [m for m in town.volunteers.bot_messages() if second in refs_on(m)]
+    card = again[first]
+    label = CLAIM if card.buttons == [CLAIM] else f"{CLAIM} {first}"
+    press = await town.vol2.press(label, chat=town.volunteers, message=card)
+    assert ((await press.answer()).text or "").startswith(f"It is yours: {first}")
+    await town.sb.wait_until(lambda: "claimed by Zhang" in section(card, first), timeout=WAIT)
+    assert town.sb.count_429 == 0, town.sb.errors
+    assert town.sb.errors == [("editMessageText", "Bad Request: message to edit not found")]

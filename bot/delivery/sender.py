@@ -32,7 +32,7 @@ from bot.context import Env
 from bot.delivery.transport import is_plain, post_plain
 from bot.moves import ChatMoves
 from bot.requests import render
-from storage import ActivityPost, OutboxRow, Outgoing, Repo, is_full
+from storage import EDITED_CARD, ActivityPost, OutboxRow, Outgoing, Repo, is_full
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,11 @@ SUPERSEDED = "superseded"  # an edit a later edit of the same message makes moot
 # problem's), and what the call's failure says when the card never was.
 POSTED_CARDS = {"editPost": "the recruitment card was never posted",
                 "editProblemPost": "the problem's card was never posted"}
-# What Telegram answers an edit of a message someone deleted.
-DELETED = "message to edit not found"
+# What Telegram answers an edit of a card's message that is no longer there to edit: someone
+# deleted it, or it stayed behind in a group that became a supergroup (its messages stay in
+# the old, deactivated group; the supergroup numbers its own afresh, so the id names nothing
+# there, or someone else's message).
+GONE = ("message to edit not found", "message can't be edited")
 GROUP_WINDOW = 61.0  # 20 per minute
 # Overall: calls count when answered and calls in flight count too, so our window always holds
 # at least what Telegram's holds; no extra margin is needed there.
@@ -526,7 +529,10 @@ class Sender:
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
                 return {}  # what we meant to show is shown: as good as sent
-            log.error("outbox row %s (%s) refused: %s", head.id, method, exc.message)
+            if head.purpose in EDITED_CARD and _gone(exc.message):
+                log.info("card of outbox row %s is gone (%s): %s", head.id, method, exc.message)
+            else:
+                log.error("outbox row %s (%s) refused: %s", head.id, method, exc.message)
             for row in rows:
                 await self._finish(row, error=f"bad request: {exc.message}")
             return None
@@ -659,7 +665,7 @@ class Sender:
             post = await posts.post(post_id or 0)
             if post is None or post.message_id is None:
                 return None
-            if await posts.newer_edit_queued(post.id, row.id):
+            if await repo.outbox.newer_edit_queued(row.purpose, post.id, row.id):
                 return SUPERSEDED
         params.update(chat_id=post.chat_id, message_id=post.message_id)
         if isinstance(post, ActivityPost) and post.kind == "photo":
@@ -703,10 +709,11 @@ class Sender:
 
             async def sent(repo: Repo) -> None:
                 await repo.outbox.mark_sent(row.id, ids, now)
+                kind = "photo" if row.method == "sendPhoto" else "text"  # as it went
                 if row.purpose == "card" and row.card_id is not None and ids:
-                    await repo.cards.record_card_message(row.card_id, ids[0])
+                    await repo.cards.record_card_message(row.card_id, ids[0], kind)
                 if row.purpose == "post" and row.post_id is not None and ids:
-                    await repo.activities.record_post_message(row.post_id, ids[0])
+                    await repo.activities.record_post_message(row.post_id, ids[0], kind)
                 if (row.purpose == "problem_post" and row.problem_post_id is not None
                         and ids):
                     await repo.supervision.record_post_message(row.problem_post_id, ids[0])
@@ -719,8 +726,8 @@ class Sender:
                 await self._card_fallback(repo, row, error)
             if row.purpose == "problem_post":
                 await self._problem_card_failed(repo, row, error)
-            if row.purpose == "problem_post_edit" and DELETED in error.lower():
-                await self._repost_problem_card(repo, row)
+            if row.purpose in EDITED_CARD and _gone(error):
+                await self._post_card_again(repo, row)
             await self._drop_upload(repo, row)
 
     async def _record_sent(self, write: Callable[[Repo], Awaitable[None]]) -> None:
@@ -843,19 +850,86 @@ class Sender:
             await repo.outbox.enqueue(out, now)
             self.wake()
 
-    async def _repost_problem_card(self, repo: Repo, row: OutboxRow) -> None:
-        """A problem's card someone deleted is posted again as the edit would have drawn it,
-        while it has buttons (the unit or the inspector has something to press); the sender
-        records the new message, which later edits then redraw. A card with nothing left to
-        press stays deleted."""
-        post = await repo.supervision.post(row.problem_post_id or 0)
-        markup = row.payload.get("reply_markup") or {}
-        if post is None or post.ended_at is not None or not markup.get("inline_keyboard"):
+    async def _post_card_again(self, repo: Repo, row: OutboxRow) -> None:
+        """A card whose message is gone (someone deleted it; or it stayed in a group that
+        became a supergroup) is posted again in its chat as the failed edit would have drawn
+        it, while it has buttons: a request waiting for a volunteer (Claim), an activity taking
+        sign-ups, a call's roster with its controls, a problem the unit or the inspector acts
+        on. A photo card comes back as a photo with its caption when the photo is at hand,
+        else as text; the sender records the new message and what it is, so later edits redraw
+        it. A card with nothing left to press stays deleted, and so does one a later edit
+        waits for: that edit's failure posts it as it then stands (once)."""
+        card_id = getattr(row, EDITED_CARD[row.purpose]) or 0
+        if await repo.outbox.newer_edit_queued(row.purpose, card_id, row.id):
             return
-        await repo.outbox.enqueue([ui.message(post.chat_id, row.payload["text"], markup,
-                                              purpose="problem_post",
-                                              problem_post_id=post.id)], self.env.now())
-        self.wake()
+        if row.purpose == "card_edit":
+            again = await self._request_cards_again(repo, row)
+        elif row.purpose == "post_edit":
+            again = await self._activity_card_again(repo, row)
+        else:
+            again = await self._problem_card_again(repo, row)
+        if again:
+            await repo.outbox.enqueue(again, self.env.now())
+            self.wake()
+
+    async def _request_cards_again(self, repo: Repo, row: OutboxRow) -> list[Outgoing]:
+        """A request's card again. A combined message that is gone takes every card in it:
+        each request still waiting comes back as a card of its own, showing its newest state
+        (the sender combines them again when the group's budget is short), the others not;
+        the queued edits of that message's cards are settled with it (it is not there to
+        edit)."""
+        card, sections, edits = await repo.cards.card_on_screen(row.card_id or 0)
+        if card is None:
+            return []
+        if not sections:
+            request = await repo.requests.request(card.request_id)
+            if request is None or not _has_buttons(row.payload):
+                return []
+            await repo.cards.detach_cards([card.id])
+            photo = (request.photos[0] if card.kind == "photo"
+                     and render.card_kind(self.env, request) == "photo" else None)
+            return [_posted(card.chat_id, row.payload, photo, purpose="card",
+                            request_id=request.id, card_id=card.id)]
+        newest = {row.card_id: row.payload}
+        newest.update({card_id: payload for outbox_id, card_id, payload in edits
+                       if outbox_id != row.id})  # oldest first: the last wins
+        again: list[Outgoing] = []
+        for section_card, request_id, _, was in sections:
+            payload = newest.get(section_card)
+            text = payload["text"] if payload is not None else was["text"]
+            waiting = (_offers_claim(payload, request_id) if payload is not None
+                       else was["claim"])
+            if waiting:
+                again.append(ui.message(card.chat_id, text,
+                                        render.claim_markup(self.env, request_id),
+                                        purpose="card", request_id=request_id,
+                                        card_id=section_card))
+        await repo.cards.detach_cards([out.card_id or 0 for out in again])
+        now = self.env.now()
+        for outbox_id, _, _ in edits:
+            if outbox_id != row.id:
+                await repo.outbox.mark_failed(outbox_id, f"{GONE[0]} (posted again)", now)
+        return again
+
+    async def _activity_card_again(self, repo: Repo, row: OutboxRow) -> list[Outgoing]:
+        """An activity's recruitment card (a photo, with its poster) or a call's card or
+        roster, again."""
+        post = await repo.activities.post(row.post_id or 0)
+        if post is None or not _has_buttons(row.payload):
+            return []
+        activity = await repo.activities.activity(post.activity_id)
+        if activity is None:
+            return []
+        photo = activity.poster if post.kind == "photo" else None
+        return [_posted(post.chat_id, row.payload, photo, purpose="post", post_id=post.id)]
+
+    async def _problem_card_again(self, repo: Repo, row: OutboxRow) -> list[Outgoing]:
+        """A problem's card (always text) again, unless it stopped being redrawn."""
+        post = await repo.supervision.post(row.problem_post_id or 0)
+        if post is None or post.ended_at is not None or not _has_buttons(row.payload):
+            return []
+        return [_posted(post.chat_id, row.payload, None, purpose="problem_post",
+                        problem_post_id=post.id)]
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
         """A file that will never be sent (an export, a chart) is deleted, since it may hold
@@ -898,6 +972,26 @@ def _combinable(row: OutboxRow) -> bool:
     """A new text card for a group may share a message (photo cards never do)."""
     return (row.chat_id < 0 and row.purpose == "card" and row.method == "sendMessage"
             and row.card_id is not None and row.request_id is not None)
+
+
+def _gone(error: str) -> bool:
+    """Say whether Telegram's answer to an edit says the card's message is not there."""
+    return any(gone in error.lower() for gone in GONE)
+
+
+def _has_buttons(payload: dict[str, Any]) -> bool:
+    """Say whether a card's call leaves it with buttons to press."""
+    return bool((payload.get("reply_markup") or {}).get("inline_keyboard"))
+
+
+def _posted(chat_id: int, edit: dict[str, Any], photo: str | None, *, purpose: str,
+            **card: int) -> Outgoing:
+    """The call that posts a card as an edit of it (`edit`, its stored payload) would have
+    drawn it: a photo with that caption, or that text, with its buttons."""
+    markup = edit.get("reply_markup")
+    if photo:
+        return ui.photo(chat_id, photo, edit["text"], markup, purpose=purpose, **card)
+    return ui.message(chat_id, edit["text"], markup, purpose=purpose, **card)
 
 
 def _offers_claim(payload: dict[str, Any], request_id: int | None) -> bool:

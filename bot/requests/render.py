@@ -147,8 +147,13 @@ def card_markup(env: Env, request: Request) -> dict[str, Any] | None:
     """Return the Claim button while the request waits for a volunteer."""
     if request.status != DISPATCHED:
         return None
+    return claim_markup(env, request.id)
+
+
+def claim_markup(env: Env, request_id: int) -> dict[str, Any]:
+    """A card's Claim button."""
     label = env.t(env.config.default_language, "card.claim_button")
-    return ui.inline([[(label, buttons.CLAIM.data(request.id))]])
+    return ui.inline([[(label, buttons.CLAIM.data(request_id))]])
 
 
 def card_kind(env: Env, request: Request) -> str:

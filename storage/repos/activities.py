@@ -369,18 +369,10 @@ class ActivitiesRepo(Aggregate):
         row = await self._one("SELECT * FROM activity_posts WHERE id = ?", (post_id,))
         return _post(row) if row is not None else None
 
-    async def record_post_message(self, post_id: int, message_id: int) -> None:
-        """The message a recruitment card went out as."""
-        self._write("UPDATE activity_posts SET message_id = ? WHERE id = ?",
-                    (message_id, post_id))
-
-    async def newer_edit_queued(self, post_id: int, outbox_id: int) -> bool:
-        """Whether a later edit of the same card waits in the outbox (this one is then moot:
-        the later one shows everything)."""
-        row = await self._one(
-            "SELECT 1 FROM outbox WHERE status = 'pending' AND method = 'editPost' "
-            "AND post_id = ? AND id > ? LIMIT 1", (post_id, outbox_id))
-        return row is not None
+    async def record_post_message(self, post_id: int, message_id: int, kind: str) -> None:
+        """The message a recruitment card went out as, and as what ("text", "photo")."""
+        self._write("UPDATE activity_posts SET message_id = ?, kind = ? WHERE id = ?",
+                    (message_id, kind, post_id))
 
     # -- teams' groups -----------------------------------------------------------------------
 

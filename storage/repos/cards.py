@@ -82,11 +82,19 @@ class CardsRepo(Aggregate):
         rows = await self._all(_ACTIVE_CARDS_SQL, (request_id,))
         return [_card(row) for row in rows]
 
-    async def record_card_message(self, card_id: int, message_id: int) -> None:
-        """Remember which message shows a card, so later changes can edit it."""
+    async def record_card_message(self, card_id: int, message_id: int, kind: str) -> None:
+        """Remember which message shows a card posted alone, and as what ("text", "photo"),
+        so later changes edit it the way it was posted."""
         self._write(
-            "UPDATE cards SET message_id = ? WHERE id = ?", (message_id, card_id)
+            "UPDATE cards SET message_id = ?, kind = ?, shown = NULL WHERE id = ?",
+            (message_id, kind, card_id)
         )
+
+    async def detach_cards(self, card_ids: list[int]) -> None:
+        """Forget the message that showed these cards (someone deleted it): each is posted
+        again on its own, and its next message id comes when that is sent."""
+        self._write_many("UPDATE cards SET message_id = NULL, shown = NULL WHERE id = ?",
+                         [(card_id,) for card_id in card_ids])
 
     async def retire_cards(self, request_id: int) -> None:
         """Mark a request's cards as history (it is being posted afresh)."""

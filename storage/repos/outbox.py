@@ -43,6 +43,13 @@ GROUP_CHAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# The edits of a card whose message id the sender fills in, by purpose, and the column naming
+# the card: a request's (cards), an activity's or a call's (activity_posts), a problem's
+# (problem_posts).
+EDITED_CARD = {"card_edit": "card_id", "post_edit": "post_id",
+               "problem_post_edit": "problem_post_id"}
+
+
 class OutboxRepo(Aggregate):
     """The outbox: Bot API calls queued with the transaction that caused them, until sent."""
 
@@ -153,6 +160,16 @@ class OutboxRepo(Aggregate):
             """,
             (not_before, chat_id),
         )
+
+    async def newer_edit_queued(self, purpose: str, card_id: int, outbox_id: int) -> bool:
+        """Whether a later edit of the same card (a request's, an activity's, a problem's: the
+        edit's `purpose` says which) waits in the outbox: this one is then moot, the later one
+        shows everything."""
+        column = EDITED_CARD[purpose]
+        row = await self._one(
+            f"SELECT 1 FROM outbox WHERE status = 'pending' AND purpose = ? AND {column} = ? "
+            "AND id > ? LIMIT 1", (purpose, card_id, outbox_id))
+        return row is not None
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int, now: float) -> bool:
         """Move everything kept under a group's old id to its new one, after it became a

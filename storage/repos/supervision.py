@@ -468,13 +468,6 @@ class SupervisionRepo(Aggregate):
         self._write("UPDATE problem_posts SET message_id = ? WHERE id = ?",
                     (message_id, post_id))
 
-    async def newer_edit_queued(self, post_id: int, outbox_id: int) -> bool:
-        """Whether a later edit of the same card waits in the outbox (this one is then moot)."""
-        row = await self._one(
-            "SELECT 1 FROM outbox WHERE status = 'pending' AND method = 'editProblemPost' "
-            "AND problem_post_id = ? AND id > ? LIMIT 1", (post_id, outbox_id))
-        return row is not None
-
 
 def _in_areas(area_ids: list[str] | None, prefix: str = "") -> tuple[str, tuple[str, ...]]:
     """The `AND area_id IN (...)` of a scope (None: no condition) and its parameters."""
