@@ -378,6 +378,14 @@ def test_the_public_address_keeps_the_street_and_drops_the_door() -> None:
     assert public_address("李阿姨家建设路12号3栋") == "建设路"
     assert public_address("我住光明路5号") == "光明路"
     assert public_address("刘家窑路3号") == "刘家窑路"  # a street's own 家 stays
+    # A name glued before the street, with nothing between: the street's own name is short
+    # or made of words; what cuts into lone characters is not published.
+    assert public_address("王美玲建设路12号") is None
+    assert public_address("张三建设路12号") is None
+    assert public_address("济南市市中区陈建国解放北路8号") == "济南市市中区"
+    assert public_address("中山北路18号") == "中山北路"
+    assert public_address("文化宫东路3号") == "文化宫东路"
+    assert public_address("火车站前路1号") == "火车站前路"
     assert public_address("") is None
 
 

@@ -32,7 +32,7 @@ from bot.areas.tree import distance_km
 from bot.config import Category, Open311Client
 from bot.context import Env
 from bot.reports.tables import ILLEGAL_XML
-from bot.requests import render
+from bot.requests import render, suggest
 from bot.requests.intake import ADDRESS_MAX, ADDRESS_MIN
 from bot.requests.loop import RequestLoop
 from bot.unit import Units
@@ -64,6 +64,14 @@ _STREET_ZH = re.compile(r"^[^\d\s#,，、]{1,30}?(?:大街|大道|胡同|路|街
 # person (an honorific, then maybe 家) or a verb of where (在, 住): the street begins after it.
 _BEFORE_STREET_ZH = re.compile(
     r"^.*(?:(?:奶奶|爷爷|阿姨|叔叔|大爷|大妈|大娘|大伯|老人|先生|女士|小姐|师傅)家?|在|住|的)")
+# The city, district or town a street's name may begin with (北京市朝阳区阜通东大街): public
+# geography, kept apart from the street's own name.
+_REGION_ZH = re.compile(r"^(.*(?:省|市|区|县|镇|乡))?(.*)$")
+_ROAD_WORD_ZH = re.compile(r"(?:大街|大道|胡同|路|街|巷|弄|里)$")
+# A street's own name is short (光明, 中山北, 阜通东); a longer one is published only when it
+# is made of words (文化宫东, 火车站前), since a name glued before it (王美玲建设路) is not.
+_SHORT_NAME = 3
+_DIRECTIONS = set("东南西北中前后")
 _STREET_EN = re.compile(
     r"\b((?:[A-Z][A-Za-z'-]*\s+){1,4}(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Way|Boulevard|"
     r"Blvd|Drive|Dr|Alley|Hutong|Lu|Jie))\b")
@@ -412,9 +420,24 @@ def public_address(address: str | None) -> str | None:
     chinese = _STREET_ZH.match(text)
     if chinese:
         street = _BEFORE_STREET_ZH.sub("", chinese.group(0))
-        return street if _STREET_ZH.fullmatch(street) else None
+        if not _STREET_ZH.fullmatch(street):
+            return None
+        region, name = _REGION_ZH.match(street).groups()  # type: ignore[union-attr]
+        return street if _named_street(name) else (region or None)
     english = _STREET_EN.search(text)
     return english.group(1) if english else None
+
+
+def _named_street(street: str) -> bool:
+    """Whether a street (its name and road word, no region) reads as a street's name alone:
+    short, or cut by the word list into words, with no lone character but a direction (a
+    person's name glued before it, 张三建设路, 王美玲建设路, cuts into lone characters)."""
+    name = _ROAD_WORD_ZH.sub("", street)
+    if len(name) <= _SHORT_NAME:
+        return True
+    words = suggest.tokenizer().lcut(street, HMM=False)
+    return all(len(word) > 1 or word in _DIRECTIONS or _ROAD_WORD_ZH.fullmatch(word)
+               for word in words)
 
 
 def _note(status: str, closed_how: str | None, cancelled_by: str | None) -> str:
