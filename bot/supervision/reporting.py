@@ -383,6 +383,13 @@ class Reporting:
         registers = self.registers()
         if registers is None or dialog.step not in STEPS:
             return []
+        if not await self._still_inspector(unit, dialog.data):
+            # Removed (or moved to another group) while the visit lay underneath: it ends
+            # here rather than come back, and what lay under it comes back instead.
+            out = [ui.message(user_id, unit.t("inspect.no_longer"), ui.REMOVE_KEYBOARD)]
+            if await self._no_longer(unit, dialog.data) and self.loop.draft_question:
+                out += await self.loop.draft_question(unit)
+            return out
         point = registers.points.get(dialog.data.get("point") or "")
         key = "inspect.back_to_visit" if point is not None else "inspect.back_to_inspect"
         where = point.name(lang) if point is not None else ""
