@@ -25,7 +25,7 @@ import pytest
 
 from sandbox import SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import open_bot, supervision_town
+from tests.flows import open_bot, open_form, supervision_town
 from tests.test_activities_e2e import TEAMS, published_card
 from tests.test_calls_e2e import answers, approved, sent_call
 from tests.test_supervision_dispatch_e2e import cast, problem, report
@@ -271,3 +271,28 @@ async def test_a_returned_problem_cannot_be_given_back_to_its_unit_by_a_forged_b
     assert (await problem(town, ref)).status == "returned"
     assert [m.message_id for m in c.office.bot_messages() if ref in (m.text or "")] \
         == [card.message_id]
+
+
+async def test_an_inspector_removed_mid_visit_over_a_request_gets_the_request_back_once(
+        town: Town) -> None:
+    """Li has begun a request (its category chosen) when he starts a visit; the centre admin
+    removes him as an inspector, and Li then types a point's name. He is told the visit has
+    ended, and is back at his request: "Back to your unfinished request" comes once, after
+    that line, not twice."""
+    c = await cast(town)
+    await open_form(c.li)
+    await c.li.press("Help for the elderly")
+    await c.li.wait_for(text="describe the problem")
+    await c.li.send("/inspect")
+    await c.li.wait_for(text="Which point are you at?")
+    await c.admin.send(f"/inspector remove {c.li.id}")
+    await c.admin.wait_for(text="Li is no longer an inspector")
+
+    await c.li.send("zhongxin")
+    told = await c.li.wait_for(text="You are no longer an inspector, so this visit has ended")
+    back = await c.li.wait_for(text="Now, back to your unfinished request.")
+    await drained(town)
+    backs = [m for m in c.li.private.bot_messages()
+             if "back to your unfinished request" in (m.text or "")]
+    assert backs == [back], [m.text for m in backs]
+    assert told.message_id < back.message_id

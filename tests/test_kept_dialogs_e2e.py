@@ -235,3 +235,36 @@ async def test_a_request_two_dialogs_down_still_expires_on_time(town: Town) -> N
     await li.wait_for(text="OK, skipped.")
     await li.send("/new")
     await li.wait_for(text="What kind of help do you need?")
+
+
+async def test_a_call_begun_again_on_top_of_a_publish_leaves_no_older_call_underneath(
+    town: Town,
+) -> None:
+    """Admin is writing a recruitment call (what and where typed) when he begins publishing
+    an activity, and then, thinking better of it, begins the call again from the start. He
+    stops that call and the activity with /cancel: he is back at publishing once, and after
+    it at nothing. The call he began afresh replaced the first one; the first does not come
+    back to be sent a second time."""
+    admin = town.admin
+    await open_bot(admin)
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send(WHAT)
+    await admin.wait_for(text="2/6")
+    await admin.send(CALL_PLACE)
+    await admin.wait_for(text="3/6")
+    await admin.send("/publish")
+    await admin.wait_for(text="1/12")
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+
+    await admin.send("/cancel")
+    await admin.wait_for(text="Back to publishing your activity.")
+    await admin.send("/cancel")
+    skipped = [m for m in admin.private.bot_messages() if m.text == "OK, skipped."]
+    await town.sb.wait_until(lambda: len(
+        [m for m in admin.private.bot_messages() if m.text == "OK, skipped."]) > len(skipped))
+    await admin.send("hello")
+    await admin.wait_for(text="Sorry, I did not understand that")
+    assert not [m for m in admin.private.bot_messages()
+                if "Back to the recruitment call" in (m.text or "")]

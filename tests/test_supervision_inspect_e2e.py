@@ -240,3 +240,28 @@ async def test_the_patrol_list_asked_for_in_the_middle_of_a_visit_keeps_the_visi
     await li.press("🟡 Minor: 7 days", message=await li.wait_for(text="How serious is it?"))
     preview = await li.wait_for(text="Check before sending")
     assert "2 photo(s)" in (preview.text or ""), preview.text
+
+
+async def test_a_visit_under_the_patrol_list_does_not_come_back_to_an_inspector_removed_meanwhile(
+    town: Town,
+) -> None:
+    """Li is at the market in a visit when he types /due. Before he shares his location for
+    the list, the admin removes him as an inspector. Sharing it then tells him the list is for
+    inspectors, and that his visit has ended; he is not asked to go on with a visit to the
+    market he may no longer report from, and the visit is recorded as ended."""
+    await inspector(town)
+    li = town.vol1
+    await at_the_market(town)
+    await li.send("/due")
+    await li.wait_for(text="G1")
+    await town.admin.send(f"/inspector remove {li.id}")
+    await li.wait_for(text="You are no longer an inspector. Thank you")
+
+    await li.tap("📍 Send my location", latitude=MARKET[0], longitude=MARKET[1])
+    await li.wait_for(text="Only inspectors")
+    await li.wait_for(text="You are no longer an inspector, so this visit has ended")
+    await li.send("hello")
+    await li.wait_for(text="Sorry, I did not understand that")
+    assert not [m for m in li.private.bot_messages()
+                if "Back to your visit" in (m.text or "")]
+    assert rows(town, "SELECT COUNT(*) FROM visits WHERE ended_at IS NULL") == [(0,)]

@@ -906,11 +906,16 @@ class RequestLoop:
         so nothing typed is lost: it comes back when this one ends. A short dialog replaced
         by another passes on what it kept; the same dialog started again starts afresh."""
         current = await repo.people.dialog(user_id)
+        kept: dict[str, Any] | None = None
         if current is not None and current.flow in RESUMABLE and current.flow != flow:
-            data = {**data, "resume": {"flow": current.flow, "step": current.step,
-                                       "data": current.data}}
+            kept = {"flow": current.flow, "step": current.step, "data": current.data}
         elif current is not None and "resume" in current.data:
-            data = {**data, "resume": current.data["resume"]}
+            kept = current.data["resume"]
+        # The same dialog started again starts afresh wherever the old one lay: it does not
+        # come back later (to be sent twice), and the stack holds each long dialog once.
+        kept = _without_flow(kept, flow)
+        if kept is not None:
+            data = {**data, "resume": kept}
         await repo.people.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
 
     async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> bool:
@@ -943,6 +948,20 @@ class RequestLoop:
         await repo.timers.schedule("draft_nudge", now + schedule.draft_nudge, now, user_id=user_id)
         await repo.timers.schedule(
             "draft_expire", now + schedule.draft_expire, now, user_id=user_id)
+
+
+def _without_flow(layer: dict[str, Any] | None, flow: str) -> dict[str, Any] | None:
+    """A stack of kept dialogs (a "resume" value) without the layers of `flow`; what lay
+    under a layer taken out moves up."""
+    if not layer:
+        return None
+    below = _without_flow(layer["data"].get("resume"), flow)
+    if layer["flow"] == flow:
+        return below
+    data = {k: v for k, v in layer["data"].items() if k != "resume"}
+    if below is not None:
+        data["resume"] = below
+    return {**layer, "data": data}
 
 
 def _shown_status(request: Request) -> str:

@@ -178,8 +178,10 @@ class Reporting:
             await self.loop.pop_dialog(unit.repo, user_id, Flow.INSPECT)
             return [ui.message(user_id, unit.t("inspect.dialog_lost"), ui.REMOVE_KEYBOARD)]
         if not await self._still_inspector(unit, dialog.data):
-            return [ui.message(user_id, await self._no_longer(unit, dialog.data),
-                               ui.REMOVE_KEYBOARD)]
+            # What the visit came on top of is asked again after this line, by the caller
+            # (Intake.on_message), as for any dialog a message ended.
+            await self._no_longer(unit, dialog.data)
+            return [ui.message(user_id, unit.t("inspect.no_longer"), ui.REMOVE_KEYBOARD)]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("inspect.command_mid_dialog"))]
         data = dialog.data
@@ -263,8 +265,11 @@ class Reporting:
                 or registers is None):
             return Answer(unit.t("inspect.closed"), alert=True)
         if not await self._still_inspector(unit, dialog.data):
-            text = await self._no_longer(unit, dialog.data)
+            back = await self._no_longer(unit, dialog.data)
+            text = unit.t("inspect.no_longer")
             unit.send(ui.message(unit.user_id, text, ui.REMOVE_KEYBOARD))
+            if back:  # what the visit came on top of, after the line that ends it
+                await self.loop.back_to_draft(unit)
             return Answer(text, alert=True)
         data, step = dialog.data, dialog.step
         if action == "point" and step == "point" and arg in registers.points:
@@ -300,14 +305,13 @@ class Reporting:
         group = await unit.repo.supervision.inspector_group(unit.user_id)
         return group is not None and group[0] == data.get("group")
 
-    async def _no_longer(self, unit: ActorUnit, data: dict[str, Any]) -> str:
+    async def _no_longer(self, unit: ActorUnit, data: dict[str, Any]) -> bool:
         """End the visit of someone no longer its group's inspector: what they reported so
-        far stands, nothing more is; the line that tells them so."""
+        far stands, nothing more is. True if a dialog it came on top of is back (its
+        question is the caller's to ask, after the line that tells them)."""
         if data.get("visit") is not None:
             await unit.repo.supervision.end_visit(int(data["visit"]), unit.now())
-        if await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT):
-            await self.loop.back_to_draft(unit)
-        return unit.t("inspect.no_longer")
+        return await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT)
 
     async def _at_point(self, unit: ActorUnit, data: dict[str, Any],
                         point: Point) -> list[Outgoing]:
@@ -379,6 +383,13 @@ class Reporting:
         registers = self.registers()
         if registers is None or dialog.step not in STEPS:
             return []
+        if not await self._still_inspector(unit, dialog.data):
+            # Removed (or moved to another group) while the visit lay underneath: it ends
+            # here rather than come back, and what lay under it comes back instead.
+            out = [ui.message(user_id, unit.t("inspect.no_longer"), ui.REMOVE_KEYBOARD)]
+            if await self._no_longer(unit, dialog.data) and self.loop.draft_question:
+                out += await self.loop.draft_question(unit)
+            return out
         point = registers.points.get(dialog.data.get("point") or "")
         key = "inspect.back_to_visit" if point is not None else "inspect.back_to_inspect"
         where = point.name(lang) if point is not None else ""
