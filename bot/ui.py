@@ -81,6 +81,8 @@ def clip_html(text: str, limit: int) -> str:
             break
         shown += width
         kept.append(token)
+    else:
+        return text  # its tags made it long; what it shows fits whole
     body = "".join(kept).rstrip()
     return body + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
 

@@ -38,11 +38,17 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
     names is the button's own only when it carries that very button, or when it is in the
     presser's own private chat (nobody else sees what changes there). A press on anything
     else, a group's card above all, goes no further: the card changes only when it is
-    redrawn from what is stored."""
+    redrawn from what is stored.
+
+    One exception: a message Telegram no longer sends with the press (it is some days old:
+    date 0, no keyboard to look at) in the admin chat, where the admins' buttons wait that
+    long (a unit's request for more time, a returned problem) and every service behind them
+    checks the presser's rights again."""
     query = update.callback_query
     assert query is not None
     message = query.message
-    if message is None or not (own_private_chat(update) or carries_pressed_button(update)):
+    if message is None or not (own_private_chat(update) or carries_pressed_button(update)
+                               or too_old_in_admin_chat(update, context)):
         await stale_button(update, context)
         return None
     return message
@@ -55,6 +61,17 @@ def own_private_chat(update: Update) -> bool:
     message = query.message
     return (message is not None and message.chat.type == ChatType.PRIVATE
             and message.chat.id == query.from_user.id)
+
+
+def too_old_in_admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the press came on a message of the admin chat that Telegram no longer shows
+    (an inaccessible message: what it carries cannot be checked)."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    admin_chat = services(context).env.config.admin_chat_id
+    return (message is not None and not message.is_accessible
+            and admin_chat is not None and message.chat.id == admin_chat)
 
 
 def carries_pressed_button(update: Update) -> bool:

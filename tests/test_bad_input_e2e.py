@@ -772,3 +772,16 @@ async def test_a_description_of_emoji_is_measured_as_telegram_measures_it(
     await alice.send("The tap 🚰 leaks.")
     await alice.wait_for(text="Step 3 of 4")
     assert_nothing_broke(town, caplog)
+
+
+def test_html_whose_shown_text_fits_is_not_marked_as_cut() -> None:
+    """A roster of forty names, each a link to its volunteer: its tags make it longer than
+    the limit, but what Telegram shows fits. It is sent whole, without a "…" that would
+    say someone was left off the end."""
+    from bot import ui
+    from sandbox.html import parse_html
+
+    roster = "\n".join(f'<a href="tg://user?id={1000 + n}">志愿者{n}</a>' for n in range(40))
+    limit = 400
+    assert ui.units(roster) > limit and ui.units(parse_html(roster)[0]) < limit
+    assert ui.clip_html(roster, limit) == roster

@@ -18,6 +18,7 @@ Wednesday 10 June 2026, 10:00 in Shanghai (tests/conftest.py).
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,44 @@ async def test_an_inspector_removed_mid_visit_over_a_request_gets_the_request_ba
              if "back to your unfinished request" in (m.text or "")]
     assert backs == [back], [m.text for m in backs]
     assert told.message_id < back.message_id
+
+
+# -- messages Telegram no longer shows ------------------------------------------------------
+
+
+def as_too_old(message: SimMessage) -> SimMessage:
+    """The message as Telegram sends it with a press some days after it was posted: an
+    inaccessible message (its id and chat, date 0; no text, no keyboard)."""
+    raw = {"message_id": message.message_id, "chat": message.raw["chat"], "date": 0}
+    return replace(message, raw=raw)
+
+
+async def test_more_time_approved_days_later_in_the_admin_chat_is_approved(
+        town: Town) -> None:
+    """The Guangminglu office asks for more time; the admins press Approve in their chat some
+    days later, when Telegram no longer sends that message's contents with the press (date 0,
+    no keyboard). The request is approved, the office told, and the admins' message says so:
+    the admins' chat is where those buttons wait. The same old press on the office's card,
+    where the admins' buttons never are, is still refused and changes nothing."""
+    c = await cast(town)
+    ref = await report(town, c.li, severity="urgent")
+    card = await c.office.wait_for(text=ref)
+    await (await c.zhang.press("✅ Received", message=card)).answer()
+    await town.sb.wait_until(lambda: "Need more time" in " ".join(card.buttons))
+    await (await c.zhang.press("⏳ Need more time", message=card)).answer()
+    await c.zhang.wait_for(text="why do you need more time")
+    await c.zhang.send("The stall owners need notice")
+    await c.zhang.wait_for(text="Until when?")
+    await c.zhang.send("6-15 18:00")
+    ask = await town.admin_chat.wait_for(text=f"asks for more time on problem {ref}")
+    approve = ask.button_data["✅ Approve"]
+    await drained(town)
+    before = Snapshot(town, card)
+
+    await refused(c.admin, approve, as_too_old(card), STALE_EN)
+    await before.unchanged()
+    answer = await (await c.admin.press_data(approve, message=as_too_old(ask))).answer()
+    assert answer.text == "Done.", answer
+    await c.office.wait_for(text=f"More time on problem {ref} approved")
+    await town.sb.wait_until(lambda: "approved" in (ask.text or "").lower())
+    assert (await problem(town, ref)).extensions == 1
