@@ -62,13 +62,16 @@ def clip_html(text: str, limit: int) -> str:
     tag left open at the cut closed again, since Telegram refuses the text otherwise."""
     if units(text) <= limit:
         return text  # the source is never shorter than what it shows
+    tokens = [match.group(0) for match in _HTML_TOKEN.finditer(text)]
+    if sum(_shown(token) for token in tokens) <= limit:
+        return text  # its tags made it long; what it shows fits whole
     shown = 0
     kept: list[str] = []
     open_tags: list[str] = []
-    for match in _HTML_TOKEN.finditer(text):
-        token = match.group(0)
-        if len(token) > 1 and token[0] == "<":
-            name = token[1:-1].strip().split(maxsplit=1)[0].lower() if len(token) > 2 else ""
+    for token in tokens:
+        if _is_tag(token):
+            words = token[1:-1].strip().split(maxsplit=1)
+            name = words[0].lower() if words else ""
             if name.startswith("/"):
                 if open_tags and open_tags[-1] == name[1:]:
                     open_tags.pop()
@@ -76,15 +79,29 @@ def clip_html(text: str, limit: int) -> str:
                 open_tags.append(name)
             kept.append(token)
             continue
-        width = 1 if len(token) > 1 else units(token)
-        if shown + width > limit - 1:
+        if shown + _shown(token) > limit - 1:  # room for the "…"
             break
-        shown += width
+        shown += _shown(token)
         kept.append(token)
-    else:
-        return text  # its tags made it long; what it shows fits whole
     body = "".join(kept).rstrip()
     return body + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
+
+
+def _is_tag(token: str) -> bool:
+    return len(token) > 1 and token[0] == "<"
+
+
+def _shown(token: str) -> int:
+    """What an HTML token shows, in UTF-16 units: a tag nothing, an entity one character
+    (two beyond the basic plane), a character itself."""
+    if _is_tag(token):
+        return 0
+    if len(token) > 1:  # an entity
+        code = token[2:-1] if token.startswith("&#") else ""
+        number = (int(code[1:], 16) if code[:1] in "xX" and code[1:] else
+                  int(code) if code.isdigit() else 0)
+        return 2 if number > 0xFFFF else 1
+    return units(token)
 
 
 def message(

@@ -758,6 +758,10 @@ def test_html_cut_to_a_limit_is_still_html_telegram_accepts() -> None:
         assert ui.units(shown) <= limit, (text, limit, cut)
     assert ui.clip_html("<b>" + "x" * 50 + "</b>", 10) == "<b>xxxxxxxxx…</b>"
     assert ui.clip_html("a &amp; b", 100) == "a &amp; b"
+    # Showing exactly the limit is whole; a stray "< >" is no tag to trip on.
+    assert ui.clip_html("<b>" + "x" * 10 + "</b>", 10) == "<b>" + "x" * 10 + "</b>"
+    assert ui.clip_html("a < > b " * 5, 8).endswith("…")
+    assert ui.units(parse_html(ui.clip_html("&#128512;" * 10, 9))[0]) <= 9  # 😀 counts 2
 
 
 async def test_a_description_of_emoji_is_measured_as_telegram_measures_it(

@@ -330,7 +330,8 @@ class Open311Api:
                 # A client's retry loop is told when its hour frees a place: when the first
                 # of the hour's requests leaves it (later still if the limit was lowered).
                 first = await repo.requests.first_since(client.user_id, now - HOUR)
-                wait = math.ceil((first if first is not None else now) + HOUR - now)
+                # It leaves once more than an hour has passed: a whole second after.
+                wait = math.floor((first if first is not None else now) + HOUR - now) + 1
                 raise Open311Error(429, "open311.error.too_many", retry_after=max(1, wait),
                                    most=most)
             await repo.open311.client_user(client.user_id, client.name, now)
