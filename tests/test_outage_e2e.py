@@ -10,7 +10,7 @@ import pytest
 
 from bot import ui
 from tests.conftest import Town
-from tests.flows import card_of, file_request, open_bot
+from tests.flows import card_of, file_request, open_bot, open_form
 
 
 @pytest.fixture
@@ -108,3 +108,32 @@ async def test_a_press_whose_answer_meets_the_outage_is_not_told_it_failed(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     answers = [c for c in town.sb.calls_to("answerCallbackQuery") if c[2] is True]
     assert not any("went wrong" in str(params) for _, params, _ in answers)
+
+
+async def test_a_card_telegram_keeps_refusing_goes_to_the_admins_when_given_up(
+        town: Town) -> None:
+    """Telegram answers the card's post with an error that is neither the network's nor a
+    bad request (409, here), as often as the bot may try (once in this town): the call is
+    given up, and the card goes to the admin chat with the notice a refused card gets, so
+    the request is not left unseen."""
+    await open_bot(town.admin)
+    alice = town.citizen
+    await open_bot(alice)
+    await open_form(alice)
+    await alice.press("Help for the elderly")
+    await alice.wait_for(text="describe the problem")
+    await alice.send("My kitchen tap is leaking and I cannot fix it.")
+    await alice.wait_for(text="Where is it")
+    await alice.send("12 Jianshe Road, building 3")
+    await alice.wait_for(text="How can the volunteer reach you")
+    await alice.tap("📞 Share my phone number")
+    await alice.wait_for(text="Is everything correct?")
+    town.sb.inject("sendMessage", code=409, description="Conflict: try again", times=2)
+    await alice.press("✅ Confirm and send")  # the receipt and the card meet the 409
+
+    notice = await town.admin_chat.wait_for(text="could not be posted to its group")
+    assert "Conflict" in (notice.text or "")
+    card = await town.admin_chat.wait_for(predicate=lambda m: "🙋 Claim" in m.buttons)
+    assert "kitchen tap" in (card.text or "")
+    statuses = await outbox_rows(town)
+    assert [s for s in statuses if s[0] == "failed"], statuses

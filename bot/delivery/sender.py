@@ -721,14 +721,19 @@ class Sender:
             await self._record_sent(sent)
             return
         async with self._bookkeeping() as repo:
-            await repo.outbox.mark_failed(row.id, error, now)
-            if row.purpose == "card":
-                await self._card_fallback(repo, row, error)
-            if row.purpose == "problem_post":
-                await self._problem_card_failed(repo, row, error)
-            if row.purpose in EDITED_CARD and _gone(error):
-                await self._post_card_again(repo, row)
-            await self._drop_upload(repo, row)
+            await self._failed(repo, row, error)
+
+    async def _failed(self, repo: Repo, row: OutboxRow, error: str) -> None:
+        """A call that will not be made again: marked failed, and what stands in for it (a
+        card the admins get instead, a card posted again, a file deleted)."""
+        await repo.outbox.mark_failed(row.id, error, self.env.now())
+        if row.purpose == "card":
+            await self._card_fallback(repo, row, error)
+        if row.purpose == "problem_post":
+            await self._problem_card_failed(repo, row, error)
+        if row.purpose in EDITED_CARD and _gone(error):
+            await self._post_card_again(repo, row)
+        await self._drop_upload(repo, row)
 
     async def _record_sent(self, write: Callable[[Repo], Awaitable[None]]) -> None:
         """Record what a call that went changed (its marks, a card's message id) in one
@@ -950,8 +955,7 @@ class Sender:
         async with self._bookkeeping() as repo:
             if attempts >= self.env.config.delivery.max_attempts:
                 log.error("outbox row %s failed %s times: %s", row.id, attempts, error)
-                await repo.outbox.mark_failed(row.id, error, self.env.now())
-                await self._drop_upload(repo, row)
+                await self._failed(repo, row, error)
             else:
                 backoff = min(MAX_BACKOFF, 2.0 ** attempts)
                 await repo.outbox.retry_later(row.id, self.env.now() + backoff, error)
