@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()  # the warm-up thread and the event loop may both ask first
 _tokenizer: Any = None  # jieba.Tokenizer, imported with it on first use
 _warming: threading.Thread | None = None
-_simplifier: Any = None  # opencc.OpenCC, made on first use
+_simplifier: Any = None  # opencc.OpenCC, made on first use (5 ms)
+_simplifier_lock = threading.Lock()
 _CJK_FROM = 0x2E80  # below: no Chinese character, nothing for OpenCC to convert
 _ENGLISH = re.compile(r"[a-z]")
 # jieba's full dictionary weighs 73 MB and loads in a second; these 60,000 words weigh 7 MB,
@@ -78,7 +79,7 @@ def warm_up_in_background(categories: tuple[Category, ...]) -> None:
 def simplified() -> Any:
     """OpenCC's converter from traditional to simplified characters, made on first use."""
     global _simplifier
-    with _lock:
+    with _simplifier_lock:  # not jieba's: its warm-up must not hold the event loop here
         if _simplifier is None:
             import opencc
             _simplifier = opencc.OpenCC("t2s.json")
