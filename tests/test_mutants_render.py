@@ -134,6 +134,8 @@ def test_the_whole_district_has_its_name_in_each_language(env: Env) -> None:
     ("电话一三八零零一三八零零零找我", "电话•••找我"),  # said in Chinese numerals
     ("打幺三八 零零一三 八零零零", "打•••"),
     ("三五成群，一二三四五六", "三五成群，一二三四五六"),  # prose, and six in a row
+    ("电话138零零138零零零", "电话•••"),  # digits and numerals mixed in one number
+    ("2026年6月10日下午3点", "2026年6月10日下午3点"),  # a date in words stays
     # The IME's full-width mode, a word processor's paste, a spaced hyphen:
     ("电话138\u30000013\u30008000", "电话•••"), ("电话138－0013－8000", "电话•••"),
     ("tel 138\u20130013\u20138000.", "tel •••."), ("tel 138\u200b0013\u200b8000", "tel •••"),

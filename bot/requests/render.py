@@ -35,6 +35,10 @@ _NOT_A_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{4}-\d{6}$")
 # more in a row is a phone number, not prose (三五成群 is four).
 _CHINESE_DIGIT = "[零〇一二三四五六七八九幺两]"
 _CHINESE_NUMBER = re.compile(rf"{_CHINESE_DIGIT}(?:{_GAP}{_CHINESE_DIGIT}){{6,}}")
+# Digits and Chinese numerals mixed in one number (138零零138零零零): seven or more in a row.
+_ANY_DIGIT = "[0-9０-９零〇一二三四五六七八九幺两]"
+_MIXED_NUMBER = re.compile(rf"(?<![0-9A-Za-z+]){_ANY_DIGIT}(?:{_GAP}{_ANY_DIGIT}){{6,}}"
+                           r"(?![0-9A-Za-z])")
 PHONE_MASK = "•••"
 
 
@@ -107,7 +111,10 @@ def mask_phones(text: str) -> str:
     """Hide phone and ID card numbers a citizen typed into free text that groups will see."""
     masked = _PHONE_LIKE.sub(
         lambda m: m.group(0) if _NOT_A_PHONE.match(m.group(0)) else PHONE_MASK, text)
-    return _CHINESE_NUMBER.sub(PHONE_MASK, masked)
+    masked = _CHINESE_NUMBER.sub(PHONE_MASK, masked)
+    return _MIXED_NUMBER.sub(
+        lambda m: PHONE_MASK if re.search(r"\d", m.group(0)) and re.search(
+            _CHINESE_DIGIT, m.group(0)) else m.group(0), masked)
 
 
 def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
