@@ -386,6 +386,9 @@ def test_the_public_address_keeps_the_street_and_drops_the_door() -> None:
     assert public_address("中山北路18号") == "中山北路"
     assert public_address("文化宫东路3号") == "文化宫东路"
     assert public_address("火车站前路1号") == "火车站前路"
+    assert public_address("王美玲朝阳区建设路5号") is None  # glued before the district
+    assert (public_address("内蒙古自治区鄂尔多斯市东胜区建设路5号")
+            == "内蒙古自治区鄂尔多斯市东胜区建设路")
     assert public_address("") is None
 
 

@@ -68,6 +68,8 @@ _BEFORE_STREET_ZH = re.compile(
 # geography, kept apart from the street's own name.
 _REGION_ZH = re.compile(r"^(.*(?:省|市|区|县|镇|乡))?(.*)$")
 _ROAD_WORD_ZH = re.compile(r"(?:大街|大道|胡同|路|街|巷|弄|里)$")
+_REGION_WORD_ZH = re.compile(r"(?:省|市|区|县|镇|乡)$")
+_REGION_PART_ZH = re.compile(r".*?(?:省|市|区|县|镇|乡)")
 # A street's own name is short (光明, 中山北, 阜通东); a longer one is published only when it
 # is made of words (文化宫东, 火车站前), since a name glued before it (王美玲建设路) is not.
 _SHORT_NAME = 3
@@ -424,20 +426,27 @@ def public_address(address: str | None) -> str | None:
         if not _STREET_ZH.fullmatch(street):
             return None
         region, name = _REGION_ZH.match(street).groups()  # type: ignore[union-attr]
-        return street if _named_street(name) else (region or None)
+        places = _REGION_PART_ZH.findall(region or "")
+        if not all(_named_street(place, _REGION_WORD_ZH) for place in places):
+            return None  # a name glued before the city or district: show nothing
+        if _named_street(name):
+            return street
+        return region or None
     english = _STREET_EN.search(text)
     return english.group(1) if english else None
 
 
-def _named_street(street: str) -> bool:
-    """Whether a street (its name and road word, no region) reads as a street's name alone:
-    short, or cut by the word list into words, with no lone character but a direction (a
-    person's name glued before it, 张三建设路, 王美玲建设路, cuts into lone characters)."""
-    name = _ROAD_WORD_ZH.sub("", street)
+def _named_street(street: str, kind: re.Pattern[str] | None = None) -> bool:
+    """Whether a street (its name and road word, no region), or a city or district with
+    `kind` its ending, reads as a place's name alone: short, or cut by the word list into
+    words, with no lone character but a direction (a person's name glued before it,
+    张三建设路, 王美玲建设路, 王美玲朝阳区, cuts into lone characters)."""
+    ending = kind or _ROAD_WORD_ZH
+    name = ending.sub("", street)
     if len(name) <= _SHORT_NAME:
         return True
     words = suggest.tokenizer().lcut(street, HMM=False)
-    return all(len(word) > 1 or word in _DIRECTIONS or _ROAD_WORD_ZH.fullmatch(word)
+    return all(len(word) > 1 or word in _DIRECTIONS or ending.fullmatch(word)
                for word in words)
 
 
