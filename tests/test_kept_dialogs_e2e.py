@@ -268,3 +268,43 @@ async def test_a_call_begun_again_on_top_of_a_publish_leaves_no_older_call_under
     await admin.wait_for(text="Sorry, I did not understand that")
     assert not [m for m in admin.private.bot_messages()
                 if "Back to the recruitment call" in (m.text or "")]
+
+
+async def test_a_request_filed_with_new_in_the_middle_of_publishing_brings_the_activity_back(
+    town: Town,
+) -> None:
+    """Li has typed the title and place of “Tree planting” when a neighbour stops him: he
+    types /new and files her request. Once it is sent he is back at publishing, asked for
+    the map point again; a second /new he cancels brings it back too."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+    await li.send("5 Guangming Road")
+    await li.press("I am not sure", message=await li.wait_for(text="Which community"))
+    await li.wait_for(text="How can the volunteer reach you")
+    await li.tap("Skip")
+    await li.press("✅ Confirm and send", message=await li.wait_for(text="Is everything"))
+    await li.wait_for(text="Reference number")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")
+
+    await li.send("/new")
+    await li.wait_for(text="What kind of help do you need?")
+    backs = len([m for m in li.private.bot_messages() if TITLE in (m.text or "")])
+    await li.send("/cancel")
+    await li.wait_for(text="The request form was cancelled")
+    await town.sb.wait_until(lambda: len(
+        [m for m in li.private.bot_messages() if TITLE in (m.text or "")]) > backs)
+    await li.send_location(34.855, 117.570)
+    await li.wait_for(text="6/12")

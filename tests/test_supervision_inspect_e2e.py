@@ -18,7 +18,7 @@ import pytest
 
 from sandbox import SimMessage
 from tests.conftest import Town
-from tests.flows import open_bot, supervision_town
+from tests.flows import open_bot, open_form, supervision_town
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = (34.85420, 117.57120)  # Guangminglu Farmers' Market in the example points file
@@ -265,3 +265,37 @@ async def test_a_visit_under_the_patrol_list_does_not_come_back_to_an_inspector_
     assert not [m for m in li.private.bot_messages()
                 if "Back to your visit" in (m.text or "")]
     assert rows(town, "SELECT COUNT(*) FROM visits WHERE ended_at IS NULL") == [(0,)]
+
+
+async def test_a_request_begun_with_new_in_the_middle_of_a_visit_gives_the_visit_back(
+    town: Town,
+) -> None:
+    """Li is at the market in a visit when a passer-by asks for help: he types /new, and
+    then thinks better of it (/cancel). He is back at his visit, asked its question again,
+    and the visit is still open until he finishes it."""
+    await inspector(town)
+    li = town.vol1
+    await at_the_market(town)
+    await open_form(li, command=True)
+    await li.send("/cancel")
+    await li.wait_for(text="The request form was cancelled")
+    await li.wait_for(text="Back to your visit to Guangminglu Farmers' Market.")
+    question = await li.wait_for(text="did you find a problem here?",
+                                 predicate=lambda m: bool(m.buttons))
+    assert rows(town, "SELECT COUNT(*) FROM visits WHERE ended_at IS NULL") == [(1,)]
+    await li.press("✅ All clear: no problem", message=question)
+    await li.wait_for(text="recorded: all clear")
+    assert rows(town, "SELECT COUNT(*) FROM visits WHERE ended_at IS NULL") == [(0,)]
+
+
+async def test_a_visit_stopped_with_cancel_is_recorded_as_ended(town: Town) -> None:
+    """Li stops his visit to the market with /cancel: it is over, and no visit is left
+    open."""
+    await inspector(town)
+    li = town.vol1
+    await at_the_market(town)
+    await li.send("/cancel")
+    await li.wait_for(text="OK, skipped.")
+    await li.send("hello")
+    await li.wait_for(text="Sorry, I did not understand that")
+    assert rows(town, "SELECT point_id, ended_at IS NOT NULL FROM visits") == [("market-01", 1)]

@@ -19,7 +19,7 @@ from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
 from bot.config import LANGUAGES, Category
 from bot.context import Answer, Env, Said, Who
-from bot.dialogs import Flow
+from bot.dialogs import RESUMABLE, Flow
 from bot.i18n import Raw
 from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop
@@ -175,13 +175,10 @@ class Intake:
     async def new_request(self, unit: ActorUnit) -> None:
         """Start a new request, or pick up the unfinished one where the citizen left it."""
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        while dialog is not None and dialog.flow != Flow.INTAKE:
-            # A short dialog (a note, a comment) sits on top: leave it, and bring back
-            # the draft it interrupted, if any, rather than start a blank one (a visit it
-            # interrupted is left too).
-            await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
-            dialog = await repo.people.dialog(who.user_id)
+        await self._leave_short(repo, who.user_id)
+        # The draft begun, if any, rather than a blank one; a long dialog it comes on (a
+        # visit, an activity being published …) is kept under it, back when it is sent.
+        dialog = await self.loop.draft_on_top(repo, who.user_id)
         if dialog is None:
             refusal = await self.refusal(repo, who.user_id, lang)
             if refusal is not None:
@@ -191,19 +188,32 @@ class Intake:
                 # Nothing is asked, and nothing saved, before they know what and agree.
                 unit.send(privacy_notice(self.env, lang, who.user_id))
                 return
-            dialog = Dialog(who.user_id, Flow.INTAKE, "category",
-                            {"id": secrets.token_hex(3), "photos": []})
-            await self._save(repo, dialog)
+            dialog = await self._begin(repo, who.user_id, {})
         unit.send(self._ask(dialog, lang))
+
+    async def _leave_short(self, repo: Repo, user_id: int) -> None:
+        """Leave the short dialogs on top (a note, a comment, Nearest to me …), as a new
+        form does; the long one they came on is kept."""
+        dialog = await repo.people.dialog(user_id)
+        while dialog is not None and dialog.flow not in RESUMABLE:
+            await self.loop.pop_dialog(repo, user_id, dialog.flow)
+            dialog = await repo.people.dialog(user_id)
+
+    async def _begin(self, repo: Repo, user_id: int, data: dict[str, Any]) -> Dialog:
+        """A blank request form on top of the long dialog the person is in, if any."""
+        await self.loop.push_dialog(repo, user_id, Flow.INTAKE, "category",
+                                    {"id": secrets.token_hex(3), "photos": [], **data})
+        await self.loop.restart_draft_clock(repo, user_id)
+        dialog = await repo.people.dialog(user_id)
+        assert dialog is not None
+        return dialog
 
     async def for_neighbour(self, unit: ActorUnit) -> None:
         """Start a request form for a neighbour without a smartphone (helpers only: approved
         volunteers and admins), or pick up the neighbour's draft where it was left."""
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        while dialog is not None and dialog.flow != Flow.INTAKE:
-            await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
-            dialog = await repo.people.dialog(who.user_id)
+        await self._leave_short(repo, who.user_id)
+        dialog = await self.loop.draft_on_top(repo, who.user_id)
         if dialog is not None:  # one draft at a time: this one comes back first
             key = "neighbour.draft_waiting" if dialog.data.get("neighbour") else (
                 "neighbour.own_draft_first")
@@ -213,9 +223,7 @@ class Intake:
         if refusal is not None:
             unit.send([ui.message(who.user_id, refusal, self.loop.citizen_menu(lang))])
             return
-        dialog = Dialog(who.user_id, Flow.INTAKE, "category",
-                        {"id": secrets.token_hex(3), "photos": [], "neighbour": True})
-        await self._save(repo, dialog)
+        dialog = await self._begin(repo, who.user_id, {"neighbour": True})
         unit.send([ui.message(who.user_id, unit.t("neighbour.intro")), *self._ask(dialog, lang)])
 
     async def helper_refusal(self, repo: Repo, user_id: int, lang: str) -> str | None:
@@ -272,11 +280,9 @@ class Intake:
             unit.send(out)
             return
         key = "intake.cancelled" if dialog is not None else "intake.nothing_to_cancel"
-        await self._end(repo, who.user_id)
-        unit.send(
-            [ui.message(who.user_id, env.t(lang, key), ui.REMOVE_KEYBOARD),
-             ui.message(who.user_id, env.t(lang, "menu.title"),
-                        self.loop.citizen_menu(lang))])
+        unit.send(ui.message(who.user_id, env.t(lang, key), ui.REMOVE_KEYBOARD))
+        unit.send(await self._end(unit) or [ui.message(
+            who.user_id, env.t(lang, "menu.title"), self.loop.citizen_menu(lang))])
 
     async def on_message(self, unit: ActorUnit, said: Said) -> None:
         """Route a private message to the conversation the user is in."""
@@ -300,7 +306,8 @@ class Intake:
         elif dialog.flow in self.short_flows:
             out = await self.short_flows[dialog.flow](unit, dialog, said)
         else:
-            await self._end(repo, who.user_id)
+            await repo.people.end_dialog(who.user_id)  # a flow no longer known
+            await repo.timers.cancel_timers(env.now(), user_id=who.user_id)
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
                               self.loop.citizen_menu(lang))]
         if dialog is not None and dialog.flow != Flow.INTAKE:
@@ -329,8 +336,8 @@ class Intake:
             if outcome == "refused":  # theirs, or followed already: no list offers those
                 return Answer(t(lang, "common.stale"), alert=True)
             if outcome == "joined":
-                await self._end(repo, who.user_id)
                 unit.send(out)
+                unit.send(await self._end(unit))
                 return Answer(t(lang, "follow.joined_toast"))
             dialog = _past_similar(dialog)  # closed meanwhile: one line, and the form goes on
         elif action == "goon" and dialog.step == "similar":
@@ -356,7 +363,7 @@ class Intake:
                 return Answer()  # the draft stays, for when the limit allows
             request, out = await self.loop.submit(repo, who.user_id, lang, dialog.data)
             unit.send(out)
-            await self._end(repo, who.user_id)
+            unit.send(await self._end(unit))  # what the form came on, if any, is back
             return Answer(t(lang, "intake.sent_toast", ref=request.ref))
         elif action == "recat" and dialog.step == "confirm" and env.config.category(arg):
             # The summary's offer after a new description: the citizen took it (another
@@ -384,11 +391,9 @@ class Intake:
         elif action == "back" and dialog.step == "edit":
             dialog = Dialog(dialog.user_id, Flow.INTAKE, "confirm", dialog.data)
         elif action == "cancel":
-            await self._end(repo, who.user_id)
-            unit.send(
-                [ui.message(who.user_id, t(lang, "intake.cancelled"), ui.REMOVE_KEYBOARD),
-                 ui.message(who.user_id, t(lang, "menu.title"),
-                            self.loop.citizen_menu(lang))])
+            unit.send(ui.message(who.user_id, t(lang, "intake.cancelled"), ui.REMOVE_KEYBOARD))
+            unit.send(await self._end(unit) or [ui.message(
+                who.user_id, t(lang, "menu.title"), self.loop.citizen_menu(lang))])
             return Answer(t(lang, "intake.cancelled_toast"))
         else:
             return Answer(t(lang, "common.stale"), alert=True)
@@ -428,10 +433,13 @@ class Intake:
         await repo.people.save_dialog(dialog, self.env.now())
         await self.loop.restart_draft_clock(repo, dialog.user_id)
 
-    async def _end(self, repo: Repo, user_id: int) -> None:
-        """Forget the draft (sent or dropped) and its clock."""
-        await repo.people.end_dialog(user_id)
-        await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
+    async def _end(self, unit: ActorUnit) -> list[Outgoing]:
+        """Forget the draft (sent or dropped) and its clock; the long dialog it came on, if
+        any, is back: its "Back to …" line and question."""
+        await unit.repo.timers.cancel_timers(self.env.now(), user_id=unit.user_id)
+        if await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INTAKE):
+            return await self.resume_draft(unit)
+        return []
 
     def steps(self, draft: dict[str, Any] | None = None) -> tuple[str, ...]:
         """The form's steps; the area step only when the district has an area tree; a

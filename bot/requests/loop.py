@@ -43,6 +43,10 @@ class RequestLoop:
         # formal-volunteer threshold, which loop 2 keeps (Attendance.after_request_hours).
         self.hours_credited: (Callable[[Repo, int, float], Awaitable[list[Outgoing]]]
                               | None) = None
+        # What a long dialog leaves behind when it is dropped for good (ended, cancelled, or
+        # begun afresh over its older copy), by flow: a visit's row is ended
+        # (Reporting registers it); given the dialog's data.
+        self.dropped: dict[str, Callable[[Repo, dict[str, Any]], Awaitable[None]]] = {}
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -914,9 +918,38 @@ class RequestLoop:
         # The same dialog started again starts afresh wherever the old one lay: it does not
         # come back later (to be sent twice), and the stack holds each long dialog once.
         kept = _without_flow(kept, flow)
+        if current is not None:
+            stays = {layer["flow"] for layer in _layers(kept)}
+            for layer in _layers(_as_layer(current)):
+                if layer["flow"] == flow or layer["flow"] not in stays:
+                    await self._drop(repo, layer)
         if kept is not None:
             data = {**data, "resume": kept}
         await repo.people.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
+
+    async def draft_on_top(self, repo: Repo, user_id: int) -> Dialog | None:
+        """The request form the person has begun, brought to the top of their dialogs if a
+        long one lies over it (what lay on it stays, under it now); None if they have none.
+        /new and /forneighbour resume it there rather than drop what it came under."""
+        current = await repo.people.dialog(user_id)
+        if current is None or current.flow == Flow.INTAKE:
+            return current
+        draft = next((layer for layer in _layers(current.data.get("resume"))
+                      if layer["flow"] == Flow.INTAKE), None)
+        if draft is None:
+            return None
+        data = {k: v for k, v in draft["data"].items() if k != "resume"}
+        data["resume"] = _without_flow(_as_layer(current), Flow.INTAKE)
+        dialog = Dialog(user_id, Flow.INTAKE, draft["step"], data)
+        await repo.people.save_dialog(dialog, self.env.now())
+        await self.restart_draft_clock(repo, user_id)
+        return dialog
+
+    async def _drop(self, repo: Repo, layer: dict[str, Any]) -> None:
+        """A dialog dropped for good: what it leaves behind is closed (a visit's row)."""
+        hook = self.dropped.get(layer["flow"])
+        if hook is not None:
+            await hook(repo, layer["data"])
 
     async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> bool:
         """End a dialog and bring back the one it interrupted, if any; True if one is back
@@ -924,6 +957,7 @@ class RequestLoop:
         current = await repo.people.dialog(user_id)
         if current is None or current.flow != flow:
             return False
+        await self._drop(repo, _as_layer(current))
         resume = current.data.get("resume")
         if resume:
             await repo.people.save_dialog(
@@ -948,6 +982,20 @@ class RequestLoop:
         await repo.timers.schedule("draft_nudge", now + schedule.draft_nudge, now, user_id=user_id)
         await repo.timers.schedule(
             "draft_expire", now + schedule.draft_expire, now, user_id=user_id)
+
+
+def _as_layer(dialog: Dialog) -> dict[str, Any]:
+    """A dialog as a layer of a stack of kept dialogs (the top one)."""
+    return {"flow": dialog.flow, "step": dialog.step, "data": dialog.data}
+
+
+def _layers(layer: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The layers of a stack of kept dialogs, top first."""
+    found = []
+    while layer:
+        found.append(layer)
+        layer = layer["data"].get("resume")
+    return found
 
 
 def _without_flow(layer: dict[str, Any] | None, flow: str) -> dict[str, Any] | None:

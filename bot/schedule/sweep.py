@@ -320,7 +320,8 @@ class Schedule:
             ]])
             out = [self.to_citizen(user_id, t(lang, "schedule.draft_nudge"), markup)]
         else:
-            await repo.people.end_dialog(user_id)
+            # The long dialog the form came on (/new in the middle of a visit …) stays.
+            await self.loop.pop_dialog(repo, user_id, Flow.INTAKE)
             await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
             out = [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
         return out

@@ -25,7 +25,7 @@ from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import Point, Registers
 from bot.unit import ActorUnit
-from storage import Dialog, Outgoing
+from storage import Dialog, Outgoing, Repo
 
 NOTE_MAX = 500
 PHOTOS_MAX = 6  # before photos per problem: an album of them and the after photos must fit 10
@@ -43,6 +43,13 @@ class Reporting:
         self.env = env
         self.loop = loop  # its dialog helpers keep a request form under this dialog
         self.dispatch = dispatch
+        loop.dropped[Flow.INSPECT] = self._dropped  # a visit dropped in any way is ended
+
+    async def _dropped(self, repo: Repo, data: dict[str, Any]) -> None:
+        """A visit's dialog is gone for good (/cancel, a new /inspect, its end): its row is
+        ended too, so no visit is left open (a second end changes nothing)."""
+        if data.get("visit") is not None:
+            await repo.supervision.end_visit(int(data["visit"]), self.env.now())
 
     def registers(self) -> Registers | None:
         return self.env.config.supervision.registers
