@@ -134,6 +134,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     calls = Calls(env=env, loop=loop, roles=roles, board=board, publishing=publishing,
                   quiet_until=schedule.quiet_until, activity_timers=signups.fire)
     schedule.activity_timers = calls.fire  # a call's deadline; the rest go on to signups
+    publishing.open_calls_to = calls.post_in_team_group  # a team's group bound later
     attendance = Attendance(env=env, loop=loop, roles=roles, publishing=publishing)
     loop.hours_credited = attendance.after_request_hours  # 30 h a year, however given
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)

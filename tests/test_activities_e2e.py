@@ -427,6 +427,60 @@ async def test_no_reminder_comes_after_the_start_when_the_bot_was_down_over_it(
     assert reminders_to(town.vol2) == []
 
 
+async def test_a_soon_caught_up_at_night_waits_for_the_morning_and_is_dropped_if_untrue(
+    town: Town,
+) -> None:
+    """An activity on Saturday at 07:30: its "Soon" is due on Friday at 21:45. The bot is
+    down from Friday 21:00 to 23:00: the "Soon" is not sent at 23:00, when Zhang sleeps, nor
+    at 08:00, after the start, when it would be untrue."""
+    await open_bot(town.vol1, town.vol2)
+    preview = await publish(town.vol1, start="2026-06-13 07:30", end="09:00")
+    await town.vol1.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+    town.clock.set(datetime(2026, 6, 12, 8, 0, 30, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    await town.vol2.wait_for(text="Tomorrow")  # Friday morning, as before
+
+    town.clock.set(datetime(2026, 6, 12, 21, 0, tzinfo=SHANGHAI))
+    await town.bot.stop()
+    town.clock.set(datetime(2026, 6, 12, 23, 0, tzinfo=SHANGHAI))
+    await town.bot.start()
+    await town.tick(seconds=0)
+    await all_sent(town)
+    town.clock.set(datetime(2026, 6, 13, 8, 0, 30, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    await all_sent(town)
+    assert ["Tomorrow" in text for text in reminders_to(town.vol2)] == [True]
+
+
+async def test_reminders_caught_up_in_quiet_hours_come_at_eight_if_still_true(
+    town: Town,
+) -> None:
+    """The bot is down on Friday from 08:00 to 23:30, over the "Tomorrow" of Saturday's
+    09:00 activity. Zhang is not woken at 23:30; the next morning "Tomorrow" would be untrue
+    (it is the day itself) and is not sent; "Soon" comes at 08:00 as planned."""
+    await open_bot(town.vol1, town.vol2)
+    card = await published_card(town, town.vol1)  # Saturday 13 June, 09:00 to 11:30
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+
+    town.clock.set(datetime(2026, 6, 12, 8, 0, tzinfo=SHANGHAI))
+    await town.bot.stop()
+    town.clock.set(datetime(2026, 6, 12, 23, 30, tzinfo=SHANGHAI))
+    await town.bot.start()
+    await town.tick(seconds=0)
+    await all_sent(town)
+    town.clock.set(datetime(2026, 6, 13, 8, 0, 30, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    soon = await town.vol2.wait_for(text="Soon")
+    sent = datetime.fromtimestamp(soon.date, SHANGHAI)
+    assert (sent.day, sent.hour) == (13, 8), f"'Soon' came at {sent}"
+    await all_sent(town)
+    assert [text[:7] for text in reminders_to(town.vol2)] == ["⏰ Soon:"]
+
+
 # -- bad input: one clear line, nothing lost -----------------------------------------------------
 
 

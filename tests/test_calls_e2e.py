@@ -750,3 +750,34 @@ async def test_a_roster_the_admin_deleted_comes_back_with_its_controls(town: Tow
     await town.admin.wait_for(text="Call #1 is closed")
     await now_says(town, again, "This call is closed")
     assert roster_of(town) is again
+
+
+async def test_a_teams_group_bound_later_gets_its_open_call_once(town: Town) -> None:
+    """A call to the whole district and the Red Vest Team, which has no group yet. The
+    admins bind the team's new group: the card of the call still open comes there, with
+    I'm in; an answer there redraws it; binding the group again sends no second card."""
+    li = town.vol1
+    await approved(town, li)
+    card = await sent_call(town, audience=("Guangminglu Red Vest Team",))
+    assert buttons_of(card) == ["🙋 I'm in (0/2)"]
+
+    team_group = town.sb.add_group("Red Vest Team")
+    team_group.add_member(town.admin, status="administrator")
+    team_group.add_member(li)
+    await town.admin.send("/bind team guangming-red", chat=team_group)
+    await team_group.wait_for(text="now the group of")
+    there = await team_group.wait_for(text="Recruitment call #1")
+    assert buttons_of(there) == ["🙋 I'm in (0/2)"]
+    answer = await (await li.press("🙋 I'm in", message=there)).answer()
+    assert answer.text == "You're in ✅"
+    there = await now_says(town, there, "1 of 2 have answered")
+    await now_says(town, card, "1 of 2 have answered")
+
+    await town.admin.send("/bind team guangming-red", chat=team_group)
+    await town.sb.wait_until(lambda: len([m for m in team_group.bot_messages()
+                                          if "now the group of" in (m.text or "")]) == 2,
+                             timeout=5)
+    await town.admin.send("/help", chat=team_group)
+    await town.sb.wait_until(lambda: len(team_group.bot_messages()) >= 4, timeout=5)
+    assert len([m for m in team_group.bot_messages()
+                if "Recruitment call #1" in (m.text or "")]) == 1

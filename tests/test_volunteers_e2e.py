@@ -307,3 +307,43 @@ async def test_an_export_is_never_posted_in_a_volunteer_group(town: Town) -> Non
     await town.admin.send("/export volunteers", chat=town.volunteers)
     await town.volunteers.wait_for(text="This shows phone numbers")
     assert [m for m in town.volunteers.bot_messages() if m.kind == "document"] == []
+
+
+async def test_a_formal_volunteer_closed_on_the_clock_at_night_is_told_in_the_morning(
+    town: Town,
+) -> None:
+    """Li's second request is done at 23:00 and Alice never answers: it closes on the clock
+    at 23:00 three nights later, which makes Li a registered formal volunteer. The
+    congratulation waits for the end of quiet hours (08:00), as Alice's notice does; what
+    Li asks for herself at night is still answered at once."""
+    li = town.vol1
+    await open_bot(li)
+    await approved(town, li, "李明")
+    first = await file_request(town.citizen, text="First")
+    await claim(li, town.volunteers, await card_of(town.volunteers, first))
+    await li.wait_for(text=f"You took {first}")
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {first} resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+
+    second = await file_request(town.citizen, text="Second")
+    await claim(li, town.volunteers, await card_of(town.volunteers, second))
+    await li.wait_for(text=f"You took {second}")
+    town.clock.set(datetime(2026, 6, 10, 23, 0, tzinfo=SHANGHAI))
+    await finish_with_hours(town, li, "2 h")
+    town.clock.set(datetime(2026, 6, 12, 9, 0, tzinfo=SHANGHAI))
+    await town.tick()  # the rating reminder, moved to the morning
+    town.clock.set(datetime(2026, 6, 13, 23, 0, 30, tzinfo=SHANGHAI))
+    assert await town.tick() == 1  # closed on the clock, at night
+    await li.send("/hours")
+    mine = await li.wait_for(text="Your service hours")
+    assert "Registered formal volunteer of 2026" in (mine.text or "")
+    assert not [m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]
+
+    town.clock.set(datetime(2026, 6, 14, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.tick()
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    sent = datetime.fromtimestamp(told.date, SHANGHAI)
+    assert (sent.day, sent.hour) == (14, 8), f"told at {sent}"

@@ -486,6 +486,16 @@ class Calls:
 
     # -- the card in groups, the roster in the admin's chat ----------------------------------
 
+    async def post_in_team_group(self, unit: Unit, team_id: str, chat_id: int) -> None:
+        """A team's group just bound: the cards of the calls to the team still open come
+        there (once: a group that has a call's card is not sent another)."""
+        now = unit.now()
+        for activity in await unit.repo.activities.open_calls_without_card_in(team_id, chat_id,
+                                                                              now):
+            text, markup = self.card(activity, now)
+            post_id = await unit.repo.activities.add_post(activity.id, chat_id, "text", now)
+            unit.send(ui.message(chat_id, text, markup, purpose="post", post_id=post_id))
+
     def card(self, activity: Activity, now: float) -> tuple[str, dict[str, Any] | None]:
         """The card as groups see it (the district's language): how many have answered of
         how many needed, and I'm in while the call is open. No names: those are the

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,9 @@ class Publishing:
         self.roles = roles
         self.themes = themes
         self.board = board
+        # The calls to a team still open, posted in its group just bound (bot/wiring.py sets
+        # it to Calls.post_in_team_group: calls.py imports this module).
+        self.open_calls_to: Callable[[Unit, str, int], Awaitable[None]] | None = None
 
     # -- who may publish for which team ------------------------------------------------------
 
@@ -105,6 +108,8 @@ class Publishing:
             for activity in await unit.repo.activities.open_without_card_in(
                     team.id, chat_id, unit.now()):
                 await self.board.post_in(unit, activity, [chat_id])
+            if self.open_calls_to is not None:  # and the recruitment calls to it still open
+                await self.open_calls_to(unit, team.id, chat_id)
             return
         unit.send(ui.message(chat_id, text))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +38,12 @@ RANKING_SHOWN = 5
 # Reminders a citizen gets from the clock: in quiet hours they move to the morning.
 # (A draft's expiry is no reminder: it happens on time; only its notice waits for morning.)
 CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge"})
+# So do a volunteer's reminders of an activity, when one falls due in quiet hours (only a
+# reminder caught up after a stop does: they are set outside them); in the morning the
+# activities loop sends it only if it is still true ("Soon" before the start, "Tomorrow" on a
+# day before the start's; docs/decisions.md).
+VOLUNTEER_REMINDERS = frozenset({"activity_day_before", "activity_hour_before"})
+MOVED_TO_MORNING = CITIZEN_REMINDERS | VOLUNTEER_REMINDERS
 
 
 class Schedule:
@@ -81,6 +88,17 @@ class Schedule:
         until = self.quiet_until(self.env.now())
         purpose = "quiet" if until is not None else "notice"
         return ui.message(chat_id, text, markup, purpose=purpose, not_before=until)
+
+    def held(self, messages: list[Outgoing]) -> list[Outgoing]:
+        """The schedule's messages with those to people in private held until quiet hours
+        end (news the clock brings a volunteer, as to_citizen does for a citizen); messages to
+        groups go at once."""
+        until = self.quiet_until(self.env.now())
+        if until is None:
+            return messages
+        return [replace(m, purpose="quiet", not_before=until)
+                if m.chat_id > 0 and m.purpose == "notice" and m.not_before is None else m
+                for m in messages]
 
     # -- the sweep --------------------------------------------------------------------------
 
@@ -137,14 +155,16 @@ class Schedule:
         async with self.units.for_job() as unit:
             repo = unit.repo
             quiet_end = (self.quiet_until(self.env.now())
-                         if timer.kind in CITIZEN_REMINDERS else None)
+                         if timer.kind in MOVED_TO_MORNING else None)
             outcome = "deferred" if quiet_end is not None else "fired"
             if not await repo.timers.settle_timer(timer.id, outcome, self.env.now()):
                 return 0  # another sweep, or a button press, got there first
             if quiet_end is not None:
-                # A reminder to a citizen waits for morning: move it, do not hold it.
+                # A reminder to a citizen (or a volunteer) waits for morning: move it, do
+                # not hold it, so that what it says is decided then.
                 await repo.timers.schedule(timer.kind, quiet_end, self.env.now(),
-                                           request_id=timer.request_id, user_id=timer.user_id)
+                                           request_id=timer.request_id, user_id=timer.user_id,
+                                           activity_id=timer.activity_id)
                 return 0
             await self._fire(unit, timer)
             return 1
@@ -280,7 +300,9 @@ class Schedule:
         if request.status != DONE or not await repo.requests.auto_close(request.id, timer.due_at):
             return []
         await repo.timers.cancel_timers(now, request_id=request.id)
-        formal = await self.loop.credit_hours(repo, request.id, timer.due_at)
+        # The volunteer who became a formal one by it hears it in the morning, if now is
+        # quiet hours.
+        formal = self.held(await self.loop.credit_hours(repo, request.id, timer.due_at))
         await repo.requests.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.requests.request(request.id) or request
         out = await self.loop.card_updates(repo, closed) + formal

@@ -352,6 +352,19 @@ class ActivitiesRepo(Aggregate):
             (team_id, ACTIVITY_OPEN, now, chat_id))
         return [Activity.from_row(row) for row in rows]
 
+    async def open_calls_without_card_in(self, team_id: str, chat_id: int,
+                                         now: float) -> list[Activity]:
+        """The recruitment calls to a team still open (not closed, before their deadline)
+        with no card in `chat_id` (the team's group, just bound), oldest first."""
+        rows = await self._all(
+            f"{_WITH_COUNTS} JOIN calls c ON c.activity_id = a.id "
+            "WHERE a.kind = 'call' AND a.status = ? AND a.ends_at > ? "
+            "AND EXISTS (SELECT 1 FROM json_each(c.teams) WHERE json_each.value = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM activity_posts p "
+            "WHERE p.activity_id = a.id AND p.chat_id = ?) ORDER BY a.id",
+            (ACTIVITY_OPEN, now, team_id, chat_id))
+        return [Activity.from_row(row) for row in rows]
+
     async def add_post(self, activity_id: int, chat_id: int, kind: str, now: float) -> int:
         """Register a recruitment card about to be posted; its message id comes when sent."""
         return await self._inserted(
