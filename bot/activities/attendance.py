@@ -526,15 +526,12 @@ class Attendance:
         return [ui.message(user_id, self.env.t(
             lang, "attendance.formal_reached", year=year, hours=f"{threshold:g}"))]
 
-    async def after_request_hours(self, repo: Repo, request_id: int, at: float
+    async def after_request_hours(self, repo: Repo, volunteer_id: int, at: float
                                   ) -> list[Outgoing]:
-        """A request's hours were credited at `at`: its volunteer may have crossed the
+        """A request's hours were credited to a volunteer at `at`: they may have crossed the
         threshold of that year (hours from requests count as activities' do)."""
-        request = await repo.requests.request(request_id)
-        if request is None or request.volunteer_id is None:
-            return []
         year = datetime.fromtimestamp(at, self.env.config.timezone).year
-        return await self.formal_news(repo, request.volunteer_id, year, self.env.now())
+        return await self.formal_news(repo, volunteer_id, year, self.env.now())
 
     def stars(self, lifetime: float) -> int:
         """Stars (0-5) for cumulative hours."""

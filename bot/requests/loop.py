@@ -39,7 +39,7 @@ class RequestLoop:
         # The question of the dialog a short one's end brought back: a request draft's, a
         # visit's, an activity's being published … (Intake.resume_draft).
         self.draft_question: Callable[[ActorUnit], Awaitable[list[Outgoing]]] | None = None
-        # What follows a request's hours credited to its volunteer at a moment: the year's
+        # What follows a request's hours credited to its volunteer (by id) at a moment: the year's
         # formal-volunteer threshold, which loop 2 keeps (Attendance.after_request_hours).
         self.hours_credited: (Callable[[Repo, int, float], Awaitable[list[Outgoing]]]
                               | None) = None
@@ -575,20 +575,20 @@ class RequestLoop:
         """What follows a citizen's (or a helper's) "resolved": the hours credited, the clocks
         stopped, the card redrawn, the stars asked for, those who joined it told."""
         repo, now = unit.repo, self.env.now()
-        unit.send(await self.credit_hours(repo, request_id, now))
         await self.stop_clocks(repo, request_id)
         closed = await repo.requests.request(request_id)
         assert closed is not None
+        unit.send(await self.credit_hours(repo, closed, now))
         unit.send(await self.card_updates(repo, closed))
         unit.send(self.stars_question(closed, unit.language))
         unit.send(await self.follower_news(repo, closed, "closed"))
 
-    async def credit_hours(self, repo: Repo, request_id: int, at: float) -> list[Outgoing]:
+    async def credit_hours(self, repo: Repo, request: Request, at: float) -> list[Outgoing]:
         """Credit the hours given for a request (closed at `at`), and say what follows."""
-        await repo.volunteers.credit_hours(request_id, at)
-        if self.hours_credited is None:
+        await repo.volunteers.credit_hours(request.id, at)
+        if self.hours_credited is None or request.volunteer_id is None:
             return []
-        return await self.hours_credited(repo, request_id, at)
+        return await self.hours_credited(repo, request.volunteer_id, at)
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:
         t = self.env.t

@@ -302,7 +302,7 @@ class Schedule:
         await repo.timers.cancel_timers(now, request_id=request.id)
         # The volunteer who became a formal one by it hears it in the morning, if now is
         # quiet hours.
-        formal = self.held(await self.loop.credit_hours(repo, request.id, timer.due_at))
+        formal = self.held(await self.loop.credit_hours(repo, request, timer.due_at))
         await repo.requests.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.requests.request(request.id) or request
         out = await self.loop.card_updates(repo, closed) + formal
