@@ -31,14 +31,12 @@ _PHONE_LIKE = re.compile(
     rf"(?<![0-9A-Za-z+])(?:\d{{17}}[\dXx]|\+?\d(?:{_GAP}\d){{6,}})(?![0-9A-Za-z])")
 # What looks like one but is not: a date (2026-12-04) or a reference number (2026-000123).
 _NOT_A_PHONE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{4}-\d{6}$")
-# A number said in Chinese numerals, as some type it (一三八零零一三八零零零, 幺三八…): seven or
-# more in a row is a phone number, not prose (三五成群 is four).
-_CHINESE_DIGIT = "[零〇一二三四五六七八九幺两]"
-_CHINESE_NUMBER = re.compile(rf"{_CHINESE_DIGIT}(?:{_GAP}{_CHINESE_DIGIT}){{6,}}")
-# Digits and Chinese numerals mixed in one number (138零零138零零零): seven or more in a row.
+# A number said in Chinese numerals, as some type it (一三八零零一三八零零零, 幺三八…), or with
+# digits mixed in (138零零138零零零): seven or more in a row with a numeral among them is a
+# phone number, not prose (三五成群 is four). Runs of digits alone are _PHONE_LIKE's.
+_CHINESE_DIGIT = re.compile("[零〇一二三四五六七八九幺两]")
 _ANY_DIGIT = "[0-9０-９零〇一二三四五六七八九幺两]"
-_MIXED_NUMBER = re.compile(rf"(?<![0-9A-Za-z+]){_ANY_DIGIT}(?:{_GAP}{_ANY_DIGIT}){{6,}}"
-                           r"(?![0-9A-Za-z])")
+_NUMERAL_RUN = re.compile(rf"{_ANY_DIGIT}(?:{_GAP}{_ANY_DIGIT}){{6,}}")
 PHONE_MASK = "•••"
 
 
@@ -111,10 +109,8 @@ def mask_phones(text: str) -> str:
     """Hide phone and ID card numbers a citizen typed into free text that groups will see."""
     masked = _PHONE_LIKE.sub(
         lambda m: m.group(0) if _NOT_A_PHONE.match(m.group(0)) else PHONE_MASK, text)
-    masked = _CHINESE_NUMBER.sub(PHONE_MASK, masked)
-    return _MIXED_NUMBER.sub(
-        lambda m: PHONE_MASK if re.search(r"\d", m.group(0)) and re.search(
-            _CHINESE_DIGIT, m.group(0)) else m.group(0), masked)
+    return _NUMERAL_RUN.sub(
+        lambda m: PHONE_MASK if _CHINESE_DIGIT.search(m.group(0)) else m.group(0), masked)
 
 
 def card_text(env: Env, request: Request, role: str = "dispatch") -> str:
