@@ -13,6 +13,7 @@ addresses; places only to the street (or the area) and points rounded to about 1
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -436,6 +437,7 @@ def public_address(address: str | None) -> str | None:
     return english.group(1) if english else None
 
 
+@functools.lru_cache(maxsize=4096)  # a listing of 1,000 requests names far fewer streets
 def _named_street(street: str, kind: re.Pattern[str] | None = None) -> bool:
     """Whether a street (its name and road word, no region), or a city or district with
     `kind` its ending, reads as a place's name alone: short, or cut by the word list into
