@@ -585,9 +585,9 @@ class RequestLoop:
 
     async def credit_hours(self, repo: Repo, request: Request, at: float) -> list[Outgoing]:
         """Credit the hours given for a request (closed at `at`), and say what follows."""
-        await repo.volunteers.credit_hours(request.id, at)
-        if self.hours_credited is None or request.volunteer_id is None:
-            return []
+        credited = await repo.volunteers.credit_hours(request.id, at)
+        if not credited or self.hours_credited is None or request.volunteer_id is None:
+            return []  # no hours given (none asked, or skipped): no threshold crossed
         return await self.hours_credited(repo, request.volunteer_id, at)
 
     async def _redispatch(self, repo: Repo, before: Request, now: float) -> list[Outgoing]:

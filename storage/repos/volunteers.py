@@ -80,15 +80,15 @@ class VolunteersRepo(Aggregate):
             (request_id, volunteer_id, hours, now),
         )
 
-    async def credit_hours(self, request_id: int, at: float) -> None:
-        """The request closed: its pending hours count now."""
-        self._write(
+    async def credit_hours(self, request_id: int, at: float) -> bool:
+        """The request closed: its pending hours count now. Whether it had any."""
+        return await self._rowcount(
             """
             UPDATE service_hours SET status = 'credited', credited_at = ?
             WHERE request_id = ? AND status = 'pending'
             """,
             (at, request_id),
-        )
+        ) > 0
 
     async def withdraw_hours(self, request_id: int, now: float) -> None:
         """The request was reopened: hours not yet credited do not count."""
