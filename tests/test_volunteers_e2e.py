@@ -169,12 +169,9 @@ async def test_hours_count_when_the_request_closes_and_not_when_it_reopens(
     assert "李明: 2 h" in team.text
 
 
-async def test_hours_given_to_requests_alone_make_a_formal_volunteer(town: Town) -> None:
-    """The year's threshold (4 h in this town) counts the hours of requests as it counts
-    those of activities: Li gives 2 h to a request Alice confirms (not yet), then 2 h to one
-    Alice never answers, which closes on the clock: that credit makes Li a registered formal
-    volunteer of 2026, told once, and /stats counts her."""
-    li = town.vol1
+async def two_hours_given_then_a_second_taken(town: Town, li: SimUser) -> str:
+    """Li, approved, gives 2 h to a request Alice confirms, then takes a second one; its
+    reference."""
     await open_bot(li)
     await approved(town, li, "李明")
     first = await file_request(town.citizen, text="First")
@@ -188,6 +185,16 @@ async def test_hours_given_to_requests_alone_make_a_formal_volunteer(town: Town)
     second = await file_request(town.citizen, text="Second")
     await claim(li, town.volunteers, await card_of(town.volunteers, second))
     await li.wait_for(text=f"You took {second}")
+    return second
+
+
+async def test_hours_given_to_requests_alone_make_a_formal_volunteer(town: Town) -> None:
+    """The year's threshold (4 h in this town) counts the hours of requests as it counts
+    those of activities: Li gives 2 h to a request Alice confirms (not yet), then 2 h to one
+    Alice never answers, which closes on the clock: that credit makes Li a registered formal
+    volunteer of 2026, told once, and /stats counts her."""
+    li = town.vol1
+    second = await two_hours_given_then_a_second_taken(town, li)
     await finish_with_hours(town, li, "2 h")
     await town.citizen.wait_for(text=f"Is your request {second} resolved?")
     assert not [m for m in li.private.bot_messages() if "formal volunteer" in (m.text or "")]
@@ -317,19 +324,7 @@ async def test_a_formal_volunteer_closed_on_the_clock_at_night_is_told_in_the_mo
     congratulation waits for the end of quiet hours (08:00), as Alice's notice does; what
     Li asks for herself at night is still answered at once."""
     li = town.vol1
-    await open_bot(li)
-    await approved(town, li, "李明")
-    first = await file_request(town.citizen, text="First")
-    await claim(li, town.volunteers, await card_of(town.volunteers, first))
-    await li.wait_for(text=f"You took {first}")
-    await finish_with_hours(town, li, "2 h")
-    await town.citizen.wait_for(text=f"Is your request {first} resolved?")
-    await town.citizen.press("👍 Yes, resolved")
-    await town.citizen.wait_for(text="How would you rate")
-
-    second = await file_request(town.citizen, text="Second")
-    await claim(li, town.volunteers, await card_of(town.volunteers, second))
-    await li.wait_for(text=f"You took {second}")
+    await two_hours_given_then_a_second_taken(town, li)
     town.clock.set(datetime(2026, 6, 10, 23, 0, tzinfo=SHANGHAI))
     await finish_with_hours(town, li, "2 h")
     town.clock.set(datetime(2026, 6, 12, 9, 0, tzinfo=SHANGHAI))
