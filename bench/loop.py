@@ -51,13 +51,22 @@ FAST = {"private_per_second": 30.0, "private_burst": 30, "group_per_minute": 600
 
 
 class Latency:
-    """Time from each user message (or press) to the bot's next message in that chat."""
+    """Time from each user message (or press) to the bot's next message in that chat, and
+    the Bot API calls the bot made meanwhile."""
 
     def __init__(self, sb: Sandbox) -> None:
         self.waiting: dict[int, float] = {}
         self.samples: list[float] = []
         self.updates = 0
+        self.sb = sb
+        self.calls_before = len(sb.calls)
         sb.on_event(self.seen)
+
+    def calls_per_update(self) -> tuple[float, float]:
+        """Bot API calls per update since this began: all of them, and all but getUpdates."""
+        calls = self.sb.calls[self.calls_before:]
+        sends = sum(1 for method, _, _ in calls if method != "getUpdates")
+        return len(calls) / max(1, self.updates), sends / max(1, self.updates)
 
     def seen(self, kind: str, chat: SimChat, message: SimMessage | None, detail: str) -> None:
         now = time.monotonic()
@@ -81,7 +90,7 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(update.effective_message.text or "")
 
 
-async def bare_bot(citizens: int, messages: int, aiohttp: bool = False) -> dict[str, float]:
+async def bare_bot(citizens: int, messages: int, aiohttp: bool = False) -> dict[str, Any]:
     """Each citizen sends `messages` texts and waits for each echo (over PTB's own httpx
     transport, or over civicloop's aiohttp one)."""
     async with Sandbox(token=TOKEN, limits=Limits.off()) as sb:
@@ -109,7 +118,8 @@ async def bare_bot(citizens: int, messages: int, aiohttp: bool = False) -> dict[
             await app.updater.stop()
             await app.stop()
     return {"updates": latency.updates, "rate": latency.updates / elapsed,
-            "p50": latency.percentile(0.5), "p99": latency.percentile(0.99)}
+            "p50": latency.percentile(0.5), "p99": latency.percentile(0.99),
+            "calls": latency.calls_per_update()}
 
 
 async def one_loop(citizen: SimUser, volunteer: SimUser, group: SimChat) -> None:
@@ -173,7 +183,7 @@ def cast(sb: Sandbox, citizens: int) -> tuple[list[SimUser], list[SimUser], SimU
     return people, helpers, admin, group
 
 
-async def civicloop(citizens: int) -> dict[str, float]:
+async def civicloop(citizens: int) -> dict[str, Any]:
     """N citizens, each with a volunteer of their own, run the whole loop at once."""
     async with Sandbox(token=TOKEN, limits=Limits.off()) as sb:
         people, helpers, admin, group = cast(sb, citizens)
@@ -197,7 +207,8 @@ async def civicloop(citizens: int) -> dict[str, float]:
             stop.set()
             await bot
     return {"updates": latency.updates, "rate": latency.updates / elapsed,
-            "p50": latency.percentile(0.5), "p99": latency.percentile(0.99)}
+            "p50": latency.percentile(0.5), "p99": latency.percentile(0.99),
+            "calls": latency.calls_per_update()}
 
 
 # -- each bot in a process of its own (--apart) ----------------------------------------------
@@ -234,7 +245,7 @@ def child(which: str, base_url: str, admin_id: int, group_id: int) -> None:
     asyncio.run(serve())
 
 
-async def apart(which: str, citizens: int, messages: int) -> dict[str, float]:
+async def apart(which: str, citizens: int, messages: int) -> dict[str, Any]:
     """Run one bot in a child process against this process's sandbox; its CPU per update."""
     async with Sandbox(token=TOKEN, limits=Limits.off()) as sb:
         people, helpers, admin, group = cast(sb, citizens)
@@ -270,7 +281,13 @@ async def apart(which: str, citizens: int, messages: int) -> dict[str, float]:
             bot.terminate()
             await asyncio.wait_for(bot.wait(), timeout=60)
     return {"updates": latency.updates, "rate": latency.updates / elapsed,
-            "cpu_ms": cpu / latency.updates * 1000}
+            "cpu_ms": cpu / latency.updates * 1000, "calls": latency.calls_per_update()}
+
+
+def calls(figures: dict[str, Any]) -> str:
+    """Bot API calls per update, as printed: what a bot's update costs besides its own code."""
+    every, sends = figures["calls"]
+    return f"{every:.2f} Bot API calls per update ({sends:.2f} besides getUpdates)"
 
 
 def report_apart(citizens: int) -> None:
@@ -280,7 +297,8 @@ def report_apart(citizens: int) -> None:
     same = asyncio.run(apart("echo", citizens, per_citizen))
     for name, f in (("bare PTB echo on aiohttp", same), ("civicloop loop", ours)):
         print(f"{name}, in its own process: {f['updates']:.0f} updates, "
-              f"{f['rate']:.1f} updates/s, {f['cpu_ms']:.2f} ms of CPU per update")
+              f"{f['rate']:.1f} updates/s, {f['cpu_ms']:.2f} ms of CPU per update, "
+              f"{calls(f)}")
     ratio = same["cpu_ms"] / ours["cpu_ms"]
     verdict = "goal met" if ratio >= ISSUE_14_SAME_TRANSPORT else "GOAL MISSED"
     print(f"CPU per update: echo {same['cpu_ms']:.2f} ms / civicloop {ours['cpu_ms']:.2f} ms"
@@ -312,7 +330,7 @@ def main() -> None:
     for name, f in (("bare PTB echo", bare), ("bare PTB echo on aiohttp", same),
                     ("civicloop loop", ours)):
         print(f"{name}: {f['updates']} updates, {f['rate']:.1f} updates/s, "
-              f"p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms")
+              f"p50 {f['p50']:.1f} ms, p99 {f['p99']:.1f} ms, {calls(f)}")
     print(f"on the same transport: civicloop {ours['rate']:.1f} / bare {same['rate']:.1f} "
           f"updates/s = {ours['rate'] / same['rate'] if same['rate'] else 0.0:.2f}x "
           f"(for comparison: civicloop's own work per update)")
