@@ -278,7 +278,10 @@ async def _start_and_serve(
             log.exception("the start-up sweep failed; the periodic sweep will try again")
         # The category suggestion's dictionary (0.15-0.3 s of CPU holding the GIL), once the
         # backlog is served: jieba's full one, loaded at start, slowed serving by 1.7 s.
-        suggest.warm_up_in_background(env.config.categories)
+        web = env.config.web
+        suggest.warm_up_in_background(
+            env.config.categories,
+            publishing_streets=web.host is not None and web.open311.enabled)
 
     receiver: Receiver
     if config.mode == "webhook":

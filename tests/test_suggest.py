@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bot.config import Category, categories_in
 from bot.requests import suggest
 from tools.suggest_accuracy import DATA, accuracy, labelled
@@ -99,3 +101,23 @@ def test_a_reloaded_config_is_compiled_again() -> None:
     """A new tuple of categories (a /reload) brings its own keywords, not the old ones."""
     assert suggest.rank((category("a", "垃圾"),), "垃圾桶满了") == ["a"]
     assert suggest.rank((category("b", "垃圾"),), "垃圾桶满了") == ["b"]
+
+
+def test_the_dictionary_warms_up_for_open311_streets_even_without_keywords(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A district with no keywords but Open311 on loads jieba in a thread at start, so the
+    first listing with a long street name does not load it on the event loop; without either,
+    nothing is loaded."""
+    warmed: list[str] = []
+    monkeypatch.setattr(suggest, "warm_up", lambda: warmed.append("loaded") or 0.0)
+    no_keywords = (Category(code="elderly",
+                              names={"zh": "助老服务", "en": "Help for the elderly"}),)
+
+    monkeypatch.setattr(suggest, "_warming", None)
+    suggest.warm_up_in_background(no_keywords)
+    assert suggest._warming is None and warmed == []
+
+    suggest.warm_up_in_background(no_keywords, publishing_streets=True)
+    assert suggest._warming is not None
+    suggest._warming.join(timeout=10)
+    assert warmed == ["loaded"]

@@ -67,11 +67,15 @@ def warm_up() -> float:
     return took
 
 
-def warm_up_in_background(categories: tuple[Category, ...]) -> None:
-    """At start-up, when some category has Chinese keywords: load the dictionary in a thread
-    of its own (once per process), so the first citizen who describes does not wait."""
+def warm_up_in_background(categories: tuple[Category, ...], *,
+                          publishing_streets: bool = False) -> None:
+    """At start-up, when some category has Chinese keywords or Open311 publishes streets
+    (bot/web/open311.py cuts long street names with it): load the dictionary in a thread of
+    its own (once per process), so neither the first citizen who describes nor the first
+    listing waits for it, holding the event loop."""
     global _warming
-    if _warming is None and any(not is_english(w) for c in categories for w in c.keywords):
+    if _warming is None and (publishing_streets or any(
+            not is_english(w) for c in categories for w in c.keywords)):
         _warming = threading.Thread(target=warm_up, name="jieba-warm-up", daemon=True)
         _warming.start()
 
