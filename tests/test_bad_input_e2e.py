@@ -162,6 +162,28 @@ async def test_the_description_step_turns_away_what_is_not_a_description(
     assert_nothing_broke(town, caplog)
 
 
+async def test_a_broken_character_in_a_description_is_kept_as_a_mark_and_the_bot_goes_on(
+        town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    """A message whose JSON carries half of a UTF-16 pair (a lone surrogate: no character at
+    all, which no database or UTF-8 text can hold) reaches the bot: it is not the end of
+    the bot's polling. The broken half becomes U+FFFD, the request goes through with the rest
+    of Alice's words, and Grandma is served after her."""
+    alice = town.citizen
+    await open_form(alice)
+    await alice.send("The stairwell light is broken \ud800 since Monday.")
+    await alice.wait_for(text="Step 3 of 4")
+    await alice.send("12 Jianshe Road")
+    await alice.wait_for(text="Step 4 of 4")
+    await alice.tap(SHARE_PHONE)
+    summary = await alice.wait_for(text="Is everything correct?")
+    assert "The stairwell light is broken \ufffd since Monday." in summary.text
+    ref = await send_it(alice)
+    assert "\ufffd since Monday" in (await card_of(town.volunteers, ref)).text
+    await town.grandma.send("/start")
+    await town.grandma.wait_for(text="请在下面选择")
+    assert_nothing_broke(town, caplog)
+
+
 async def test_a_sixth_photo_is_refused_and_the_first_five_are_kept(
         town: Town, caplog: pytest.LogCaptureFixture) -> None:
     """Alice sends six photos one by one. Five are acknowledged, the sixth gets the "at most

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -16,7 +17,12 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.delivery.transport import AiohttpRequest, is_plain, post_plain
+from bot.delivery.transport import (
+    AiohttpRequest,
+    is_plain,
+    json_without_lone_surrogates,
+    post_plain,
+)
 from sandbox import Limits, Sandbox, SimUser
 
 TOKEN = "123456:TRANSPORT-token"
@@ -237,3 +243,14 @@ async def test_a_stored_call_goes_straight_through_the_bots_transport(
     got = await alice.private.wait_for(text="新诉求", timeout=5)
     assert sent["message_id"] == got.message_id
     assert got.button_data == {"认领": "claim:1"}
+
+
+def test_a_lone_surrogate_is_mended_and_a_pair_kept() -> None:
+    """Half of a UTF-16 pair alone becomes U+FFFD, in values and keys, nested; a whole pair
+    (an emoji as Telegram escapes it) stays the emoji; JSON without one is left as parsed."""
+    raw = rb'{"text": "a\ud800b \ud83d\ude00", "list": [{"\udfffkey": "\udc00"}], "n": 5}'
+    assert json_without_lone_surrogates(json.loads(raw), raw) == {
+        "text": "a\ufffdb \U0001f600", "list": [{"\ufffdkey": "\ufffd"}], "n": 5}
+    plain = '{"text": "路灯坏了"}'.encode()
+    parsed = json.loads(plain)
+    assert json_without_lone_surrogates(parsed, plain) is parsed

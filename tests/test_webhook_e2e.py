@@ -213,6 +213,15 @@ async def test_the_same_update_posted_twice_is_handled_once(town: Town) -> None:
     assert sorted(await inbox_rows(town)) == [first.update_id, first.update_id + 1]
 
 
+async def test_an_update_with_half_a_character_is_taken_not_refused_forever(town: Town) -> None:
+    """A message whose JSON carries a lone UTF-16 surrogate (half of a pair, no character):
+    stored with U+FFFD in its place and answered 200 at once. Refused with a 500, Telegram
+    would post it again and again, and every update after it would wait."""
+    await town.citizen.send("/help \ud800")
+    await town.citizen.wait_for(text="How it works")
+    assert [a.status for a in town.sb.webhook.attempts] == [200]
+
+
 async def test_a_failed_store_answers_500_and_telegram_posts_it_again(
     town: Town, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import ssl
 import urllib.request
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ POOL_TIMEOUT = 1.0
 # A file upload may take longer to write than a text message.
 MEDIA_TIMEOUT = 20.0
 JSON_HEADERS = {"Content-Type": "application/json"}
+# A UTF-16 surrogate written as a JSON escape (\ud800-\udfff): a pair of them is one
+# character (an emoji, as Telegram escapes it), one alone is none at all.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class AiohttpRequest(BaseRequest):
@@ -43,6 +47,12 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         # The proxy for each (scheme, host) called, read from the environment once.
         self._proxies: dict[tuple[str, str], Proxy] = {}
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> Any:
+        """Telegram's answer as JSON, as BaseRequest parses it, with lone surrogates mended
+        (json_without_lone_surrogates): an update is stored and echoed as UTF-8 text."""
+        return json_without_lone_surrogates(BaseRequest.parse_json_payload(payload), payload)
 
     @property
     def read_timeout(self) -> float | None:
@@ -196,3 +206,29 @@ async def post_plain(bot: Bot, method: str, params: dict[str, Any]) -> Any:
     data = RequestData([RequestParameter(name, value, None)
                         for name, value in params.items() if value is not None])
     return await bot.request.post(f"{bot.base_url}/{method}", request_data=data)
+
+
+def json_without_lone_surrogates(value: Any, raw: bytes) -> Any:
+    """`value`, parsed from the JSON text `raw`, with every half of a UTF-16 pair that came
+    without its other half (a lone surrogate) replaced by U+FFFD.
+
+    JSON may escape one (\ud800) and Python's json reads it into a str that UTF-8 cannot
+    encode: the update could be neither stored in the inbox nor quoted back, and polling
+    would stop at it (a webhook would refuse it, and Telegram post it again forever). Only
+    a text with a surrogate escape is walked, so the common update costs one search.
+    """
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return value
+    return _mended(value)
+
+
+def _mended(value: Any) -> Any:
+    """A parsed JSON value with lone surrogates in its strings (and keys) replaced."""
+    if isinstance(value, str):
+        # A proper pair is one code point by now; only a lone half fails to encode.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_mended(key): _mended(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mended(item) for item in value]
+    return value

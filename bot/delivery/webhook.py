@@ -26,6 +26,7 @@ from telegram.ext import Application
 from bot.config import Webhook
 from bot.context import Env
 from bot.delivery.inbox import ALLOWED_UPDATES, Inbox, seconds
+from bot.delivery.transport import json_without_lone_surrogates
 from storage import is_full
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,8 @@ class WebhookReceiver:
                         request.remote)
             return web.Response(status=403)
         try:
-            update = json.loads(await request.read())
+            body = await request.read()
+            update = json_without_lone_surrogates(json.loads(body), body)
         except (ValueError, RecursionError):  # not UTF-8, not JSON, or absurdly nested
             return self._bad("not JSON")
         if not isinstance(update, dict):
