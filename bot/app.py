@@ -50,6 +50,9 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler of the bot, from the tables of handlers/routes.py. Order matters: the
     first match wins."""
     app.add_handlers([
+        # A command sent as the group (an anonymous admin) or a channel: nobody to check
+        CommandHandler(routes.need_a_person(), admin.anonymous,
+                       filters=GROUPS & filters.SenderChat.ALL),
         *(CommandHandler(c.name, routes.gated(c), filters=PRIVATE if c.private_only else NEW)
           for c in routes.COMMANDS),
         # Everything else typed in private belongs to the conversation the user is in

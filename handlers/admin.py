@@ -34,6 +34,16 @@ def admins_only_in_groups(command: str, handler: Handler) -> Handler:
     return gated
 
 
+async def anonymous(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command sent in a group as the group itself (an anonymous admin) or as a channel:
+    Telegram does not say who sent it, so it is explained in the group, not run."""
+    svc = services(context)
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    command = message.text.split()[0].split("@")[0]
+    await svc.run_unattributed(svc.admin.explain_anonymous, _chat_id(update), command)
+
+
 def _chat_id(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None

@@ -41,6 +41,8 @@ class Command:
     who: Menu  # the least role it is for (the service still checks every use)
     private_only: bool = False  # sent in a group, the user is pointed to the private chat
     also: tuple[Menu, ...] = ()  # group menus that list it too
+    # Answers the same whoever asks: usable by an anonymous admin (who posts as the group)
+    anyone: bool = False
 
     @property
     def menu_text_key(self) -> str:
@@ -73,14 +75,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("record", activities.record, Menu.VOLUNTEER, private_only=True),
     Command("honours", activities.honours, Menu.VOLUNTEER, private_only=True),
     # In private, or posted in a group (at most once per 10 minutes there)
-    Command("ranking", activities.ranking, Menu.VOLUNTEER),
+    Command("ranking", activities.ranking, Menu.VOLUNTEER, anyone=True),
     # Organisers (team leaders, admins: the service checks)
     Command("publish", activities.publish, Menu.VOLUNTEER, private_only=True),
     Command("addhours", activities.add_hours, Menu.VOLUNTEER, private_only=True),
     # Admins, in private: a recruitment call (招募令)
     Command("call", activities.call, Menu.AREA_ADMIN, private_only=True),
     # Everyone, in private or a group (set and clear are the centre admins': the service checks)
-    Command("theme", activities.theme, Menu.CITIZEN),
+    Command("theme", activities.theme, Menu.CITIZEN, anyone=True),
     Command("events", activities.events, Menu.CITIZEN, private_only=True),
     Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
     Command("lang", citizen.lang, Menu.CITIZEN, private_only=True),
@@ -193,6 +195,12 @@ def gated(command: Command) -> Handler:
     if command.who in (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN) and not command.private_only:
         return admin.admins_only_in_groups(command.name, command.handler)
     return command.handler
+
+
+def need_a_person() -> list[str]:
+    """The commands that depend on who sends them: in a group, one sent as the group (an
+    anonymous admin) or a channel is answered with handlers.admin.anonymous instead."""
+    return [c.name for c in COMMANDS if not c.anyone]
 
 
 def menus() -> dict[Menu, tuple[str, ...]]:

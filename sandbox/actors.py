@@ -263,6 +263,16 @@ class SimUser:
             content["entities"] = entities
         return await self._post(chat, "text", content, reply_to)
 
+    async def send_as_group(self, text: str, chat: SimChat) -> SimMessage:
+        """Send a text in a group as the group itself, as an anonymous admin does."""
+        content: dict[str, Any] = {"text": text}
+        entities = self._world.command_entities(text)
+        if entities:
+            content["entities"] = entities
+        msg = self._world.user_message(self, chat, "text", content, as_group=True)
+        await asyncio.sleep(0)  # let a waiting getUpdates see it
+        return msg
+
     async def edit(self, message: SimMessage, text: str) -> None:
         """Edit one of this user's sent text messages (Telegram sends edited_message)."""
         self._world.user_edit(self, message, text)

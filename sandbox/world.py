@@ -273,15 +273,22 @@ class World:
         return msg
 
     def user_message(self, user: SimUser, chat: SimChat, kind: str, content: dict[str, Any],
-                     reply_to: SimMessage | None = None) -> SimMessage:
-        """Record a user's message and queue the update if the bot may see it."""
+                     reply_to: SimMessage | None = None, as_group: bool = False) -> SimMessage:
+        """Record a user's message and queue the update if the bot may see it. With
+        `as_group`, an anonymous admin's: Telegram names the group as its sender (sender_chat)
+        and the anonymous group bot as its `from`, never the admin."""
         if chat.type == "private":
             if chat is not user.private:
                 raise ValueError(f"{user.first_name} cannot write in {chat.label}")
             user.started, user.blocked = True, False
         elif user.id not in chat.members:
             chat.members[user.id] = "member"
+        if as_group and chat.members.get(user.id) not in ("administrator", "creator"):
+            raise ValueError(f"only an admin of {chat.label} can write as the group")
         msg = self._new_message(chat, user, kind, content, reply_to)
+        if as_group:
+            msg.raw["from"] = dict(GROUP_ANONYMOUS_BOT)
+            msg.raw["sender_chat"] = chat.to_dict()
         self._deliver(chat, msg)
         self.emit("user_message", chat, msg, msg.text or kind)
         self.notify()

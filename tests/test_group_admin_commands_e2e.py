@@ -42,3 +42,24 @@ async def test_someone_who_never_opened_the_bot_is_not_written_to(town: Town) ->
     await group.wait_for(text="Statistics")
     assert len(group.bot_messages()) == before + 1
     assert not zhang.private.bot_messages()
+
+
+async def test_an_anonymous_admin_is_told_to_write_as_themselves(town: Town) -> None:
+    """The admin posts as the admin chat itself ("Remain anonymous"): Telegram does not say
+    who sent /stats, so it is not run. The chat hears why, once in ten minutes however often
+    it is tried; nobody is written to in private. /theme, the same for whoever asks, is
+    answered; and from the admin's own account /stats works."""
+    admin, chat = town.admin, town.admin_chat
+    await admin.send_as_group("/stats", chat=chat)
+    told = await chat.wait_for(text="You are writing as the group")
+    assert "/stats" in told.text and "Remain anonymous" in told.text
+    await admin.send_as_group("/ban 1004 spam", chat=chat)
+    await admin.send_as_group("/theme", chat=chat)
+    await chat.wait_for(text="theme")
+    await admin.send("/stats", chat=chat)
+    await chat.wait_for(text="Statistics")
+    assert len([m for m in chat.bot_messages() if "writing as the group" in (m.text or "")]) == 1
+    assert not admin.private.bot_messages()
+    assert not [c for c in town.sb.calls_to("sendMessage")
+                if str(c[1]["chat_id"]) == "1087968824"]
+    assert "Statistics" not in told.text

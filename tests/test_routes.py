@@ -32,7 +32,12 @@ def test_each_command_is_answered_where_the_table_says(tmp_path: Path) -> None:
                      and c.who in (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN)}
     pointed = next(h for h in handlers if h.callback.__name__ == "in_group")
     assert pointed.commands == frozenset(c.name for c in routes.COMMANDS if c.private_only)
-    named = sorted(name for h in handlers if h is not pointed for name in h.commands)
+    # Sent as the group (an anonymous admin), all but those the same for anyone are explained
+    anonymous = next(h for h in handlers if h.callback.__name__ == "anonymous")
+    assert anonymous.commands == frozenset(c.name for c in routes.COMMANDS if not c.anyone)
+    assert {c.name for c in routes.COMMANDS if c.anyone} == {"theme", "ranking"}
+    named = sorted(name for h in handlers if h not in (pointed, anonymous)
+                   for name in h.commands)
     assert named == sorted(c.name for c in routes.COMMANDS)
 
 

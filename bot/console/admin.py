@@ -34,6 +34,8 @@ class AdminConsole:
         self.reloader = reloader
         # Who was last told they may not use admin commands in a group, and when.
         self._refused: dict[int, float] = {}
+        # Which groups were last told that a command sent as the group cannot run, and when.
+        self._anonymous: dict[int, float] = {}
 
     def _reply(self, unit: Unit, chat_id: int, lines: list[str]) -> None:
         """Answer in the chat the command came from, in as many messages as it takes."""
@@ -53,6 +55,19 @@ class AdminConsole:
         unit.after_commit(lambda: self._refused.__setitem__(unit.user_id, now))
         if unit.user is not None and unit.user.started and not unit.user.blocked:
             unit.send(ui.message(unit.user_id, unit.t("admin.not_admin_group", command=command)))
+
+    async def explain_anonymous(self, unit: Unit, chat_id: int, command: str) -> None:
+        """A command sent as the group (an anonymous admin) or a channel: say in the group,
+        at most once per REFUSAL_EVERY there, why it was not run and what to do."""
+        now = self.env.now()
+        last = self._anonymous.get(chat_id)
+        if last is not None and now - last < REFUSAL_EVERY:
+            return
+        if len(self._anonymous) > REFUSALS_KEPT:
+            self._anonymous = {c: at for c, at in self._anonymous.items()
+                               if now - at < REFUSAL_EVERY}
+        unit.after_commit(lambda: self._anonymous.__setitem__(chat_id, now))
+        unit.send(ui.message(chat_id, unit.t("admin.anonymous", command=command)))
 
     def _name(self, user: User) -> str:
         return f"{user.first_name or user.user_id} ({user.user_id})"
