@@ -169,13 +169,7 @@ async def test_a_broken_character_in_a_description_is_kept_as_a_mark_and_the_bot
     the bot's polling. The broken half becomes U+FFFD, the request goes through with the rest
     of Alice's words, and Grandma is served after her."""
     alice = town.citizen
-    await open_form(alice)
-    await alice.send("The stairwell light is broken \ud800 since Monday.")
-    await alice.wait_for(text="Step 3 of 4")
-    await alice.send("12 Jianshe Road")
-    await alice.wait_for(text="Step 4 of 4")
-    await alice.tap(SHARE_PHONE)
-    summary = await alice.wait_for(text="Is everything correct?")
+    summary = await reach_summary(alice, text="The stairwell light is broken \ud800 since Monday.")
     assert "The stairwell light is broken \ufffd since Monday." in summary.text
     ref = await send_it(alice)
     assert "\ufffd since Monday" in (await card_of(town.volunteers, ref)).text
