@@ -14,6 +14,7 @@ admin chat) are basic groups; a unit's chat and a team's group are made as basic
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,12 @@ async def chatter_until(group: SimChat, member: SimUser, message_id: int) -> Non
     `message_id`."""
     while group.messages[-1].message_id < message_id - 1:
         await member.send("Anyone coming on Saturday?", chat=group)
+
+
+def menu(town: Town, chat_id: int, language: str = "") -> list[str]:
+    """The command names the sandbox holds for one chat's menu (and language)."""
+    key = json.dumps([{"chat_id": chat_id, "type": "chat"}, language], sort_keys=True)
+    return [c["command"] for c in town.sb.api.commands.get(key, [])]
 
 
 def refusals(town: Town) -> list[tuple[str, str]]:
@@ -188,14 +195,19 @@ async def test_the_admin_group_upgraded_still_gets_what_has_no_group_after_a_res
     town: Town,
 ) -> None:
     """The admin chat (`[bot] admin_chat_id` in the config file) is upgraded. The admins are
-    told there, once, to put the new id in the file; a request of a category without a group
+    told there, once, to put the new id in the file, and the supergroup shows the admin
+    chat's command menu (in either language) at once; a request of a category without a group
     reaches the supergroup at once, /find works there (the admin chat may see addresses), and so
     it stays after a restart, the file still naming the old id."""
     await open_bot(town.admin)
     old_id = town.admin_chat.id
+    old_menu = menu(town, old_id)
+    assert "find" in old_menu and "stats" in old_menu
     new_id = await upgrade(town, town.admin_chat)
     notice = await town.admin_chat.wait_for(text=str(new_id))
     assert "admin_chat_id" in (notice.text or "") and str(old_id) in (notice.text or "")
+    await town.sb.wait_until(lambda: menu(town, new_id) == old_menu)
+    assert menu(town, new_id, "zh") == menu(town, old_id, "zh") != []
 
     ref = await file_request(town.citizen, category="Living environment")
     card = await card_of(town.admin_chat, ref)
