@@ -25,6 +25,7 @@ from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import card_of, claim, eventually, file_request, open_bot, supervision_town
 from tests.test_activities_e2e import TEAMS, publish, published_card
+from tests.test_admin_e2e import approved_volunteer
 from tests.test_supervision_dispatch_e2e import press, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -309,6 +310,33 @@ async def test_a_teams_group_upgraded_still_takes_sign_ups_on_its_earlier_card(
     await all_sent(town)
     assert later.text == shown and later.edits == 0
     assert refusals(town) == []
+
+
+async def test_a_broadcast_previewed_before_the_admin_chat_was_upgraded_goes_from_it(
+    town: Town,
+) -> None:
+    """The admin previews a broadcast in the admin chat, and the chat is upgraded before he
+    presses Send. In the supergroup the bot's notice to put the new id in the config file
+    comes to carry the preview's id. Send, pressed on the preview (out of reach in the old
+    group), sends the broadcast, and what became of it comes to the supergroup as a message
+    of its own: the notice keeps its words."""
+    await open_bot(town.admin, town.vol1)
+    await approved_volunteer(town, town.vol1, "")
+    await town.admin.send("/broadcast all Training on Saturday at 9:00", chat=town.admin_chat)
+    preview = await town.admin_chat.wait_for(text="Preview")
+    await upgrade(town, town.admin_chat)
+    notice = await town.admin_chat.wait_for(text="admin_chat_id")
+    assert notice.message_id == preview.message_id
+    shown = notice.text
+
+    answer = await (await town.admin.press("✅ Send", message=preview)).answer()
+    assert answer.text == "Sent to 1 volunteers.", answer.text
+    await town.vol1.wait_for(text="Training on Saturday at 9:00")
+    outcome = await town.admin_chat.wait_for(text="Sent to 1 volunteers")
+    assert "Training on Saturday at 9:00" in (outcome.text or "") and outcome is not notice
+    await all_sent(town)
+    assert notice.text == shown and notice.edits == 0
+    assert "Sent to" not in (preview.text or "")  # out of reach in the old group
 
 
 @pytest.mark.parametrize("arrives", [["to"], ["from"], ["from", "to"], ["to", "to", "from"]])
