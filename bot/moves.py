@@ -14,7 +14,9 @@ that Telegram refuses (bot/delivery/sender.py, ChatMigrated). Either way the sam
   well), and a press on a message posted in the group before the upgrade, which Telegram
   sends with the old group's id, is read as a press in the supergroup (delivery/inbox.py);
 - the first time, if the file names the old id, the admins are told in the admin chat to
-  put the new id in the file, and the log says so (at every start, until the file is fixed).
+  put the new id in the file, and the log says so (at every start, until the file is fixed);
+  if it was the admin chat, its command menu is queued for the new id in the same transaction
+  (a menu scoped to a chat names it by id; the start sets it again from the config).
 
 Imports: the kernel (config, context, ui, unit) and storage.
 """
@@ -22,7 +24,7 @@ Imports: the kernel (config, context, ui, unit) and storage.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from bot import ui
@@ -61,6 +63,9 @@ class ChatMoves:
 
     def __init__(self, env: Env) -> None:
         self.env = env
+        # The admin chat's menu for a chat id, as calls to queue: the composition root gives
+        # the command menus' (bot/people, above this module), none until then.
+        self.admin_chat_menu: Callable[[int], list[Outgoing]] = lambda chat_id: []
 
     async def load(self, repo: Repo) -> None:
         """At start: the moves noted before, followed by the config read from the file."""
@@ -70,24 +75,25 @@ class ChatMoves:
 
     async def move(self, repo: Repo, old_chat_id: int, new_chat_id: int) -> list[Outgoing]:
         """Move everything under `old_chat_id` to `new_chat_id` in `repo`'s transaction; what
-        to queue with it (the admins' notice, the first time, if the file names the old id).
-        Call `followed` once the transaction has committed."""
+        to queue with it (the first time, if the file names the old id: the admins' notice,
+        and the admin chat's menu if it was the admin chat). Call `followed` once the
+        transaction has committed."""
         env = self.env
         first = await repo.outbox.move_chat(old_chat_id, new_chat_id, env.now())
         if not first:
             return []
         config, lang = env.config, env.config.default_language
         notices: list[str] = []
+        menu: list[Outgoing] = []
         if config.admin_chat_id == old_chat_id:
             notices.append(env.t(lang, "moves.admin_chat", old=old_chat_id, new=new_chat_id))
+            menu = self.admin_chat_menu(new_chat_id)
         for category in config.categories:
             if category.group_id == old_chat_id:
                 notices.append(env.t(lang, "moves.category_group", category=category.name(lang),
                                      code=category.code, old=old_chat_id, new=new_chat_id))
-        if not notices:
-            return []
         admin_chats = [follow(chat, {old_chat_id: new_chat_id}) for chat in config.admin_chats()]
-        return [ui.message(chat, text) for chat in admin_chats for text in notices]
+        return menu + [ui.message(chat, text) for chat in admin_chats for text in notices]
 
     def followed(self, old_chat_id: int, new_chat_id: int) -> None:
         """The move has committed: the process uses the new id from now on."""

@@ -244,8 +244,12 @@ def captioned_album(chat_id: int, items: list[tuple[str, str]]) -> Outgoing:
     return Outgoing(chat_id, "sendMediaGroup", {"chat_id": chat_id, "media": media})
 
 
-def edit_text(chat_id: int, message_id: int, text: str) -> Outgoing:
-    """Replace the text of a message we sent (its buttons go)."""
+def edit_text(chat_id: int, message_id: int | None, text: str) -> Outgoing:
+    """Replace the text of a message we sent (its buttons go). With no message to edit (a
+    press on a message that stayed in a group before it became a supergroup: out of reach),
+    the text comes as a message of its own, so the chat still sees what became of it."""
+    if message_id is None:
+        return message(chat_id, text)
     return Outgoing(chat_id, "editMessageText", {"chat_id": chat_id, "message_id": message_id,
                                                  "text": clip_html(text, TEXT_MAX),
                                                  "parse_mode": "HTML"})

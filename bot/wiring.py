@@ -131,6 +131,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     roles = Roles(env)
     jobs = Jobs(env)
     command_menus = CommandMenus(env=env, roles=roles, menus=menus)
+    sender.moves.admin_chat_menu = command_menus.admin_chat_menu  # the admin chat's, once moved
     volunteers = Volunteers(env=env, loop=loop, menus=command_menus)
     units = Units(env)
     themes = MonthThemes(env=env, loop=loop, roles=roles)

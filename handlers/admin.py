@@ -188,7 +188,7 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if message is None:
         return
     result = await svc.run(who(update), svc.admin.decide_broadcast, int(broadcast_id),
-                           action == "send", message.chat.id, message.message_id)
+                           action == "send", message.chat.id, errors.editable_id(message))
     await answer(update, result)
 
 

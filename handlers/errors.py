@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.context import Answer
+from bot.delivery.inbox import LEFT_BEHIND
 from handlers.common import answer, services, who
 from storage import is_full
 
@@ -52,6 +53,13 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
         await stale_button(update, context)
         return None
     return message
+
+
+def editable_id(message: MaybeInaccessibleMessage) -> int | None:
+    """The id by which a service edits the pressed message; None for a message that stayed
+    in a group before it became a supergroup (out of reach, and its id may name another
+    message there): the service's words then come as a message of their own (ui.edit_text)."""
+    return None if message.api_kwargs.get(LEFT_BEHIND) else message.message_id
 
 
 def own_private_chat(update: Update) -> bool:

@@ -96,7 +96,8 @@ async def reassign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if message is None:
         return
     await answer(update, await svc.run(who(update), svc.dispatch.on_reassign, int(problem),
-                                       unit_id, message.chat.id, message.message_id))
+                                       unit_id, message.chat.id,
+                                       errors.editable_id(message)))
 
 
 async def extension_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -107,7 +108,8 @@ async def extension_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if message is None:
         return
     await answer(update, await svc.run(who(update), svc.dispatch.on_extension, int(asked),
-                                       choice == "y", message.chat.id, message.message_id))
+                                       choice == "y", message.chat.id,
+                                       errors.editable_id(message)))
 
 
 async def problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

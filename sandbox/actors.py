@@ -115,7 +115,7 @@ class SimChat:
         """`by` deletes a message of this chat in their client, as an administrator of a group
         may delete anyone's (in a private chat with the bot, either side may): it is gone for
         everyone, and the bot hears nothing of it (Telegram tells bots of no deletions)."""
-        if message.chat is not self or self.get(message.message_id) is not message:
+        if message.chat is not self or message.deleted or message not in self.messages:
             raise ValueError("no such message in this chat")
         if (self.type != "private" and self.members.get(by.id) not in ("administrator", "creator")
                 and message.sender is not by):
@@ -131,7 +131,8 @@ class SimChat:
     # ---- messages ------------------------------------------------------------------------
 
     def get(self, message_id: int) -> SimMessage | None:
-        """A live (not deleted) message of this chat by id."""
+        """A live (not deleted) message of this chat by id (a supergroup's own: the messages
+        of the group it was made from are numbered apart, and reached through none of its ids)."""
         msg = self._by_id.get(message_id)
         return msg if msg is not None and not msg.deleted else None
 

@@ -494,9 +494,10 @@ class BotApi:
             raise bad_request("message identifier is not specified")
         chat = self.chat(p["chat_id"])
         msg = chat.get(p["message_id"])
-        if msg is None or msg.chat_id != chat.id:
-            # A message posted before the group became a supergroup stays in the old,
-            # deactivated group (which refuses every call): the supergroup has no such message.
+        if msg is None:
+            # Nor is a message posted before the group became a supergroup: it stays in the
+            # old, deactivated group (which refuses every call), and its id names nothing in
+            # the supergroup, or another message (chat.get: numbered afresh).
             raise bad_request("message to edit not found")
         if not msg.from_bot:
             raise bad_request("message can't be edited")

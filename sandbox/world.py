@@ -164,7 +164,10 @@ class World:
         group's first admin or member) did it. As Telegram does, two service messages: in the
         old group, from `by`, its `migrate_to_chat_id`; in the supergroup, from the anonymous
         group bot with the supergroup as sender_chat, its `migrate_from_chat_id`. Messages
-        posted before keep the old group in their `chat` (a press on one says so)."""
+        posted before keep the old group in their `chat` (a press on one says so) and stay in
+        it, out of reach through the supergroup's id: the supergroup numbers its own messages
+        afresh from 1 (its first, the `migrate_from_chat_id` message), so an old message's id
+        names another message there, or none yet."""
         if chat.type != "group":
             raise ValueError("only a basic group can be migrated")
         by = by or chat._someone()
@@ -174,6 +177,7 @@ class World:
         self._deliver(chat, service)
         chat.old_ids.append(old_id)
         chat.id, chat.type = new_id, "supergroup"
+        chat._by_id, chat._next_id = {}, 1  # the old group's messages stay in chat.messages
         self.chats[new_id] = chat
         self.migrated[old_id] = new_id
         service = self._new_message(chat, None, "migrate", {"migrate_from_chat_id": old_id})

@@ -202,6 +202,9 @@ class Card:
     message_id: int | None
     kind: str
     role: str
+    # Its message stayed in a group that became a supergroup: message_id is not the card's in
+    # chat_id (the supergroup numbers its own), so nothing there is edited for it.
+    left_behind: bool = False
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,7 @@ class ActivityPost:
     chat_id: int
     message_id: int | None
     kind: str
+    left_behind: bool = False  # as a request's card's (Card.left_behind)
 
 
 @dataclass(frozen=True)
@@ -507,6 +511,7 @@ class ProblemPost:
     message_id: int | None
     role: str  # unit, admins, recheck
     ended_at: float | None
+    left_behind: bool = False  # as a request's card's (Card.left_behind)
 
 
 @dataclass(frozen=True)

@@ -14,23 +14,23 @@ admin chat) are basic groups; a unit's chat and a team's group are made as basic
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sandbox import SimChat
+from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import card_of, claim, eventually, file_request, open_bot, supervision_town
 from tests.test_activities_e2e import TEAMS, publish, published_card
+from tests.test_admin_e2e import approved_volunteer
 from tests.test_supervision_dispatch_e2e import press, report
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPS_2_AND_3 = pytest.mark.parametrize("town_settings", ["loops 2 and 3"], indirect=True)
 UPGRADED = "upgraded to a supergroup"  # Telegram's refusal of a call to the old id
-# Telegram's answer to an edit, through the supergroup's id, of a message the group had.
-NOT_THERE = "Bad Request: message to edit not found"
 
 
 @pytest.fixture
@@ -72,59 +72,143 @@ async def upgrade(town: Town, group: SimChat) -> int:
     return new_id
 
 
+async def all_sent(town: Town) -> None:
+    """Wait until the bot has made every call it queued."""
+    services = town.bot.services
+    assert services is not None
+
+    async def done() -> bool:
+        async with services.env.db.reading() as repo:
+            return await repo.outbox.pending_outbox() == 0
+
+    await eventually(done)
+
+
+async def taken_by(town: Town, volunteer: SimUser, card: SimMessage, ref: str) -> SimMessage:
+    """The volunteer claims the request on the card; the details that reach them."""
+    popup = await claim(volunteer, town.volunteers, card)
+    assert popup.startswith(f"It is yours: {ref}"), popup
+    return await volunteer.wait_for(text=ref, predicate=lambda m: "↩️ Release" in m.buttons)
+
+
+async def chatter_until(group: SimChat, member: SimUser, message_id: int) -> None:
+    """Members talk in the group (nothing the bot sees) until its next message will carry
+    `message_id`."""
+    while group.messages[-1].message_id < message_id - 1:
+        await member.send("Anyone coming on Saturday?", chat=group)
+
+
+def menu(town: Town, chat_id: int, language: str = "") -> list[str]:
+    """The command names the sandbox holds for one chat's menu (and language)."""
+    key = json.dumps([{"chat_id": chat_id, "type": "chat"}, language], sort_keys=True)
+    return [c["command"] for c in town.sb.api.commands.get(key, [])]
+
+
 def refusals(town: Town) -> list[tuple[str, str]]:
     """The calls Telegram refused because they went to a group's old id."""
     return [error for error in town.sb.errors if UPGRADED in error[1]]
 
 
-async def test_a_volunteers_group_upgraded_keeps_its_card_claimable(town: Town) -> None:
-    """The elderly volunteers' group (the category's group in the config) is upgraded with a
-    card up for claiming in it. A new request's card goes straight to the supergroup; then
-    Li presses Claim on the card posted before the upgrade: he gets it and Alice is told. That
-    card stays in the old group, where Telegram edits nothing any more ("message to edit not
-    found"): it is not posted again, having nothing left to press. Li releases the request:
-    now it waits, so its card is posted again in the supergroup, with Claim, and Zhang
-    claims it there. Telegram never had to refuse a call to the old id."""
+async def test_a_volunteers_group_upgraded_keeps_its_cards_claimable(town: Town) -> None:
+    """Two of Alice's requests wait in the elderly volunteers' group (the category's group in
+    the config) when it is upgraded. The supergroup numbers its messages afresh, so the next
+    request's card there carries the very id the second card had in the group. Li claims the
+    second request on its old card, does it, and Alice closes it: the old card stays as it was
+    (out of reach in the old group, with nothing left to press it is not posted again), and
+    the bot draws none of those changes over the new card that shares its id: that one still
+    waits, with Claim. Zhang claims the first request on its old card and releases it: now it
+    waits, so its card is posted anew in the supergroup, with Claim, and Li claims it there:
+    the new message is the one redrawn. Telegram never had to refuse a call to the old id."""
     await open_bot(town.vol1, town.vol2)
-    ref = await file_request(town.citizen)
+    first = await file_request(town.citizen)
+    first_card = await card_of(town.volunteers, first)
+    ref = await file_request(town.citizen, text="The stairwell light is out, please help.")
     card = await card_of(town.volunteers, ref)
     old_id = town.volunteers.id
 
     new_id = await upgrade(town, town.volunteers)
     assert new_id != old_id
-    later = await file_request(town.citizen, text="The stairwell light is out, please help.")
+    later = await file_request(town.citizen, text="The lift has stopped between floors.")
     after = await card_of(town.volunteers, later)
-    assert after.chat_id == new_id
+    assert after.chat_id == new_id and after.message_id == card.message_id
 
     popup = await claim(town.vol1, town.volunteers, card)
     assert card.chat_id == old_id  # the press came from the message where it was posted
     assert popup.startswith(f"It is yours: {ref}"), popup
     await town.citizen.wait_for(text="a volunteer has taken your request")
     details = await town.vol1.wait_for(text=ref, predicate=lambda m: "↩️ Release" in m.buttons)
-    await town.sb.wait_until(lambda: ("editMessageText", NOT_THERE) in town.sb.errors)
+    await town.vol1.press("✅ Done", message=details)
+    await town.vol1.press("Skip", message=await town.vol1.wait_for(text="Write a short note"))
+    await town.citizen.press("👍 Yes, resolved", message=await town.citizen.wait_for(
+        text=f"Is your request {ref} resolved?"))
+    await town.citizen.press("⭐⭐⭐⭐⭐", message=await town.citizen.wait_for(
+        text="How would you rate"))
+    await town.citizen.press("Skip", message=await town.citizen.wait_for(text="add a comment"))
+    await town.citizen.wait_for(text="Your request is closed")
+    await all_sent(town)
+    assert later in (after.text or "") and ref not in (after.text or "")
+    assert after.buttons == ["🙋 Claim"] and after.edits == 0
     assert "waiting for a volunteer" in (card.text or "")  # as it was: out of reach
+    assert [m for m in town.volunteers.bot_messages() if ref in (m.text or "")] == [card]
 
-    await (await town.vol1.press("↩️ Release", message=details)).answer()
-    again = await card_of(town.volunteers, ref)
-    assert again.chat_id == new_id and again.buttons == ["🙋 Claim"]
-    popup = await claim(town.vol2, town.volunteers, again)
-    assert popup.startswith(f"It is yours: {ref}"), popup
-    await town.sb.wait_until(lambda: "claimed by Zhang" in (again.text or ""))
+    details = await taken_by(town, town.vol2, first_card, first)
+    await (await town.vol2.press("↩️ Release", message=details)).answer()
+    again = await town.volunteers.wait_for(
+        text=first, predicate=lambda m: m.chat_id == new_id)
+    assert again.buttons == ["🙋 Claim"] and again is not after
+    popup = await claim(town.vol1, town.volunteers, again)
+    assert popup.startswith(f"It is yours: {first}"), popup
+    await town.sb.wait_until(lambda: "claimed by Li" in (again.text or ""))
+    await all_sent(town)
+    assert after.edits == 0 and "claimed by" not in (first_card.text or "")
     assert refusals(town) == []
+
+
+async def test_a_reminder_after_the_upgrade_quotes_no_message_of_the_supergroup(
+    town: Town,
+) -> None:
+    """Two requests wait in the volunteers' group when it is upgraded, and a third's card in
+    the supergroup carries the id the second's had in the group. Half an hour on nobody has
+    claimed any: each is recalled in the supergroup with Claim. The third's reminder quotes
+    its card; the second's quotes nothing (its card stayed in the old group, out of reach),
+    not the third's card, which shares the id."""
+    first = await file_request(town.citizen)
+    await card_of(town.volunteers, first)
+    ref = await file_request(town.citizen, text="The stairwell light is out, please help.")
+    card = await card_of(town.volunteers, ref)
+    await upgrade(town, town.volunteers)
+    later = await file_request(town.citizen, text="The lift has stopped between floors.")
+    after = await card_of(town.volunteers, later)
+    assert after.message_id == card.message_id
+
+    await town.tick(minutes=31)
+    reminders = {}
+    for _ in range(3):
+        reminder = await town.volunteers.wait_for(text="Still waiting for a volunteer")
+        reminders[next(r for r in (first, ref, later) if r in (reminder.text or ""))] = reminder
+    assert reminders[later].reply_to_message_id == after.message_id
+    assert reminders[ref].reply_to_message_id is None
+    assert reminders[first].reply_to_message_id is None
+    assert reminders[ref].buttons == ["🙋 Claim"]
 
 
 async def test_the_admin_group_upgraded_still_gets_what_has_no_group_after_a_restart(
     town: Town,
 ) -> None:
     """The admin chat (`[bot] admin_chat_id` in the config file) is upgraded. The admins are
-    told there, once, to put the new id in the file; a request of a category without a group
+    told there, once, to put the new id in the file, and the supergroup shows the admin
+    chat's command menu (in either language) at once; a request of a category without a group
     reaches the supergroup at once, /find works there (the admin chat may see addresses), and so
     it stays after a restart, the file still naming the old id."""
     await open_bot(town.admin)
     old_id = town.admin_chat.id
+    old_menu = menu(town, old_id)
+    assert "find" in old_menu and "stats" in old_menu
     new_id = await upgrade(town, town.admin_chat)
     notice = await town.admin_chat.wait_for(text=str(new_id))
     assert "admin_chat_id" in (notice.text or "") and str(old_id) in (notice.text or "")
+    await town.sb.wait_until(lambda: menu(town, new_id) == old_menu)
+    assert menu(town, new_id, "zh") == menu(town, old_id, "zh") != []
 
     ref = await file_request(town.citizen, category="Living environment")
     card = await card_of(town.admin_chat, ref)
@@ -147,11 +231,13 @@ async def test_the_admin_group_upgraded_still_gets_what_has_no_group_after_a_res
 async def test_a_units_chat_upgraded_still_takes_received_on_its_earlier_card(
     town: Town,
 ) -> None:
-    """The Guangminglu office's chat is upgraded with a problem card in it. The next problem's
-    card goes straight to the supergroup; Zhang presses Received on the earlier card and the
-    clock starts. The earlier card stays in the old group, where Telegram edits nothing any
-    more, so the card is posted again in the supergroup as it now stands, saying so, with
-    the buttons of a received problem."""
+    """The Guangminglu office's chat is upgraded with a problem card in it. The office chats
+    in the supergroup a little, and the next problem's card there happens to carry the id the
+    earlier card had in the group. Zhang presses Received on the earlier card and the clock
+    starts. The earlier card stays in the old group, where Telegram edits nothing any more, so
+    the card is posted anew in the supergroup as it now stands, saying so, with the buttons of
+    a received problem; the next problem's card, which shares the old card's id, is left as
+    it was, still to be received."""
     admin, li, zhang = town.admin, town.vol1, town.vol2
     await open_bot(admin, li, zhang)
     await admin.send(f"/inspector add {li.id} G1")
@@ -167,8 +253,11 @@ async def test_a_units_chat_upgraded_still_takes_received_on_its_earlier_card(
     card = await office.wait_for(text=first)
 
     new_id = await upgrade(town, office)
+    await chatter_until(office, zhang, card.message_id - 1)  # its photo goes before the card
     second = await report(town, li, note="A car parked across the lane")
-    assert (await office.wait_for(text=second)).chat_id == new_id
+    later = await office.wait_for(text=second)
+    assert later.chat_id == new_id and later.message_id == card.message_id
+    shown, choices = later.text, later.buttons
 
     toast = await press(zhang, "✅ Received", card)
     assert toast.startswith(f"Received: rectify {first}"), toast
@@ -176,6 +265,8 @@ async def test_a_units_chat_upgraded_still_takes_received_on_its_earlier_card(
     assert again.chat_id == new_id and "Received by Zhang" in (again.text or "")
     assert again.buttons == ["🔧 Rectified", "⏳ Need more time", "↩️ Not ours"]
     assert "Received by" not in (card.text or "")  # out of reach in the old group
+    await all_sent(town)
+    assert later.text == shown and later.buttons == choices and later.edits == 0
     assert refusals(town) == []
 
 
@@ -183,10 +274,13 @@ async def test_a_units_chat_upgraded_still_takes_received_on_its_earlier_card(
 async def test_a_teams_group_upgraded_still_takes_sign_ups_on_its_earlier_card(
     town: Town,
 ) -> None:
-    """The Red Vest Team's own group is upgraded with an activity's card in it. The team's next
-    activity goes straight to the supergroup; Zhang signs up on the earlier card. That card
-    stays in the old group, where Telegram edits nothing any more, so it is posted again in
-    the supergroup as it now stands, with one place left and Sign up."""
+    """The Red Vest Team's own group is upgraded with an activity's card in it. The team
+    chats in the supergroup a little, and the team's next activity's card there happens to
+    carry the id the earlier card had in the group. Zhang signs up on the earlier card. That
+    card stays in the old group, where Telegram edits nothing any more, so it is posted anew
+    in the supergroup as it now stands, with one place left and Sign up; the next activity's
+    card, which shares the old card's id, is left as it was. Li signs up on the card posted
+    anew: that one is redrawn, with no place left."""
     team = town.sb.add_group("Red Vest Team", type="group")
     for person in (town.admin, town.vol1, town.vol2):
         team.add_member(person, status="administrator" if person is town.admin else "member")
@@ -197,17 +291,52 @@ async def test_a_teams_group_upgraded_still_takes_sign_ups_on_its_earlier_card(
     card = await team.wait_for(text="Volunteers wanted")
 
     new_id = await upgrade(town, team)
+    await chatter_until(team, town.vol2, card.message_id)
     preview = await publish(town.vol1, start="2026-06-20 09:00")
     await town.vol1.press("✅ Publish", message=preview)
     later = await team.wait_for(text="2026-06-20")
-    assert later.chat_id == new_id
+    assert later.chat_id == new_id and later.message_id == card.message_id
+    shown = later.text
 
     answer = await (await town.vol2.press("🙋 Sign up", message=card)).answer()
     assert not answer.show_alert, answer.text
     again = await team.wait_for(text="1 left")
     assert again.chat_id == new_id and again.buttons == ["🙋 Sign up (1 left)"]
     assert "2026-06-13" in (again.text or "") and "1 left" not in (card.text or "")
+    answer = await (await town.admin.press("🙋 Sign up (1 left)", message=again)).answer()
+    assert not answer.show_alert, answer.text
+    await town.sb.wait_until(lambda: "Full" in (again.text or "")
+                             or "0 left" in (again.text or "") or not again.buttons)
+    await all_sent(town)
+    assert later.text == shown and later.edits == 0
     assert refusals(town) == []
+
+
+async def test_a_broadcast_previewed_before_the_admin_chat_was_upgraded_goes_from_it(
+    town: Town,
+) -> None:
+    """The admin previews a broadcast in the admin chat, and the chat is upgraded before he
+    presses Send. In the supergroup the bot's notice to put the new id in the config file
+    comes to carry the preview's id. Send, pressed on the preview (out of reach in the old
+    group), sends the broadcast, and what became of it comes to the supergroup as a message
+    of its own: the notice keeps its words."""
+    await open_bot(town.admin, town.vol1)
+    await approved_volunteer(town, town.vol1, "")
+    await town.admin.send("/broadcast all Training on Saturday at 9:00", chat=town.admin_chat)
+    preview = await town.admin_chat.wait_for(text="Preview")
+    await upgrade(town, town.admin_chat)
+    notice = await town.admin_chat.wait_for(text="admin_chat_id")
+    assert notice.message_id == preview.message_id
+    shown = notice.text
+
+    answer = await (await town.admin.press("✅ Send", message=preview)).answer()
+    assert answer.text == "Sent to 1 volunteers.", answer.text
+    await town.vol1.wait_for(text="Training on Saturday at 9:00")
+    outcome = await town.admin_chat.wait_for(text="Sent to 1 volunteers")
+    assert "Training on Saturday at 9:00" in (outcome.text or "") and outcome is not notice
+    await all_sent(town)
+    assert notice.text == shown and notice.edits == 0
+    assert "Sent to" not in (preview.text or "")  # out of reach in the old group
 
 
 @pytest.mark.parametrize("arrives", [["to"], ["from"], ["from", "to"], ["to", "to", "from"]])

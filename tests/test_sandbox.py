@@ -224,6 +224,8 @@ async def test_group_migration_and_kick(bot: telegram.Bot, sb: Sandbox) -> None:
     owner = sb.add_user("Owner")
     group.add_member(owner, status="administrator")
     old_id = group.id
+    for _ in range(3):
+        await bot.send_message(old_id, "talk before the card")
     card = await bot.send_message(old_id, "a card posted before the upgrade")
     new_id = group.migrate()
     # Telegram's two service messages: in the old group from whoever upgraded it, in the
@@ -245,6 +247,16 @@ async def test_group_migration_and_kick(bot: telegram.Bot, sb: Sandbox) -> None:
         await bot.edit_message_text("edited", chat_id=new_id, message_id=card.message_id)
     with pytest.raises(ChatMigrated):
         await bot.edit_message_text("edited", chat_id=old_id, message_id=card.message_id)
+    # The supergroup numbers its messages afresh: its first is the migrate_from_chat_id one,
+    # so the bot's messages there come to carry the ids the group's had, and an edit by the
+    # old card's id reaches the supergroup's message of that id, not the card.
+    assert told[1].message_id == 1
+    while (sent := await bot.send_message(new_id, "later")).message_id < card.message_id:
+        pass
+    assert sent.message_id == card.message_id
+    edited = await bot.edit_message_text("edited", chat_id=new_id, message_id=card.message_id)
+    assert edited.text == "edited" and card.text == "a card posted before the upgrade"
+    assert group.get(card.message_id) is not None and group.get(card.message_id).text == "edited"
     group.remove_bot()
     with pytest.raises(Forbidden, match=r"kicked from the supergroup chat"):
         await bot.send_message(new_id, "still there?")

@@ -262,6 +262,29 @@ async def test_a_group_that_became_a_supergroup_keeps_its_binding_and_queue(
     assert job.chat_id == -1005
 
 
+async def test_a_card_moves_to_the_supergroup_not_there_yet(db: Database) -> None:
+    """Cards of a group that became a supergroup move to its id marked left behind: the
+    message that showed them stayed in the old group. A card being posted when the move came
+    (its call went to the old id) is left behind too once its message is recorded; one posted
+    to the new id, or posted anew, is there."""
+    async with db.transaction() as repo:
+        request_id = await new_request(repo)
+        shown = await repo.cards.add_card(request_id, -5, "text", "dispatch", NOW)
+        await repo.cards.record_card_message(shown, 7, "text", sent_to=-5)
+        on_its_way = await repo.cards.add_card(request_id, -5, "text", "dispatch", NOW)
+        queued = await repo.cards.add_card(request_id, -5, "text", "dispatch", NOW)
+        await repo.outbox.move_chat(-5, -1005, NOW)
+        await repo.cards.record_card_message(on_its_way, 8, "text", sent_to=-5)
+        await repo.cards.record_card_message(queued, 2, "text", sent_to=-1005)
+        cards = {card.id: card for card in await repo.cards.active_cards(request_id)}
+        assert [(c.chat_id, c.message_id, c.left_behind) for c in cards.values()] == [
+            (-1005, 7, True), (-1005, 8, True), (-1005, 2, False)]
+        await repo.cards.detach_cards([shown])
+        await repo.cards.record_card_message(shown, 3, "text", sent_to=-1005)
+        assert (await repo.cards.card(shown)) == replace(cards[shown], message_id=3,
+                                                         left_behind=False)
+
+
 async def test_every_column_that_holds_a_chat_id_moves_with_a_supergroup(db: Database) -> None:
     """A column added later that holds a chat id (a group's, maybe) is moved when the group
     becomes a supergroup, or named here as one that never holds a group's."""

@@ -286,10 +286,12 @@ class AdminConsole:
         return tree.subtree(area)
 
     async def decide_broadcast(
-        self, unit: ActorUnit, broadcast_id: int, send: bool, chat_id: int, message_id: int
+        self, unit: ActorUnit, broadcast_id: int, send: bool, chat_id: int,
+        message_id: int | None,
     ) -> Answer:
         """Send (queued through the outbox, paced like every message) or cancel a broadcast;
-        only its author decides, once."""
+        only its author decides, once. The preview says what became of it (`message_id`
+        None: it is out of reach, and a message says it instead)."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
         draft = await repo.broadcasts.broadcast(broadcast_id)

@@ -47,6 +47,11 @@ ROOM = "handling updates"  # who waits, as the log says it
 # callback data on any message it sees, and a service edits the message under a press only
 # when it is that button's own (handlers/errors.py `pressed_message`).
 PRESSED_MESSAGE_KEYS = ("message_id", "chat", "date", "message_thread_id", "is_topic_message")
+# Set on a pressed message that stayed in a group before it became a supergroup (the press is
+# read as one in the supergroup): the bot cannot edit it there, nor by the old id, and its id
+# may name another message of the supergroup (handlers/errors.py `editable_id`). PTB keeps a
+# key it does not know in the message's api_kwargs.
+LEFT_BEHIND = "left_behind"
 
 
 class Inbox:
@@ -187,7 +192,7 @@ def slim_press(raw: dict[str, Any], moved: Mapping[int, int] | None = None) -> d
     A press on a message posted in a group before it became a supergroup comes with the old
     group's id (the message stays where it was posted); with the group's move in `moved`
     (old id → new id, bot/moves.py) it is read as a press in the supergroup, where everything
-    about that group now is."""
+    about that group now is, on a message marked LEFT_BEHIND."""
     query = raw.get("callback_query")
     if not isinstance(query, dict):
         return raw
@@ -198,6 +203,7 @@ def slim_press(raw: dict[str, Any], moved: Mapping[int, int] | None = None) -> d
     chat = kept.get("chat")
     if moved and isinstance(chat, dict) and chat.get("id") in moved:
         kept["chat"] = {**chat, "id": follow(chat["id"], moved), "type": "supergroup"}
+        kept[LEFT_BEHIND] = True
     button = _pressed_button(message.get("reply_markup"), query.get("data"))
     if button is not None:
         kept["reply_markup"] = {"inline_keyboard": [[button]]}

@@ -55,6 +55,10 @@ POSTED_CARDS = {"editPost": "the recruitment card was never posted",
 # the old, deactivated group; the supergroup numbers its own afresh, so the id names nothing
 # there, or someone else's message).
 GONE = ("message to edit not found", "message can't be edited")
+# What the sender notes, without asking Telegram, for the edit of a card whose message stayed
+# in a group that became a supergroup (left_behind): its id names nothing in the supergroup
+# yet, or another message of the bot there, which the edit would overwrite. Gone all the same.
+LEFT_BEHIND = "message to edit not found: it stayed in the group before it became a supergroup"
 GROUP_WINDOW = 61.0  # 20 per minute
 # Overall: calls count when answered and calls in flight count too, so our window always holds
 # at least what Telegram's holds; no extra margin is needed there.
@@ -436,6 +440,9 @@ class Sender:
             if resolved is None:
                 await self._finish(row, error="the card was never posted")
                 return False
+            if isinstance(resolved, str):  # LEFT_BEHIND
+                await self._finish(row, error=resolved)
+                return False
             method, params, combined = resolved
         elif method in POSTED_CARDS:
             post_edit = await self._resolve_post(row, params)
@@ -445,6 +452,9 @@ class Sender:
             if post_edit == SUPERSEDED:  # a later edit of the same card shows all of this
                 await self._mark_sent(row, [])
                 return True
+            if post_edit == LEFT_BEHIND:
+                await self._finish(row, error=LEFT_BEHIND)
+                return False
             method = post_edit
         uploaded: Path | None = None
         for field in UPLOAD_FIELDS.get(method, ()):
@@ -630,14 +640,16 @@ class Sender:
         async def sent(repo: Repo) -> None:
             await repo.outbox.mark_all_sent([row.id for row in rows], ids, self.env.now())
             if ids:
-                await repo.cards.show_cards(parts, ids[0])
+                await repo.cards.show_cards(parts, ids[0], rows[0].chat_id)
 
         await self._record_sent(sent)
 
     async def _resolve_card(
         self, row: OutboxRow, params: dict[str, Any]
-    ) -> tuple[str, dict[str, Any], CombinedEdit | None] | None:
-        """Turn an editCard row into the edit call for the card as it was posted.
+    ) -> tuple[str, dict[str, Any], CombinedEdit | None] | str | None:
+        """Turn an editCard row into the edit call for the card as it was posted; LEFT_BEHIND
+        for a card whose message stayed in a group that became a supergroup; None if it was
+        never posted.
 
         A card that shares its message with others redraws the whole message: each card
         shows its newest queued edit, else what it showed; those queued edits then go too.
@@ -646,6 +658,8 @@ class Sender:
             card, sections, edits = await repo.cards.card_on_screen(row.card_id or 0)
         if card is None or card.message_id is None:
             return None
+        if card.left_behind:
+            return LEFT_BEHIND
         params.update(chat_id=card.chat_id, message_id=card.message_id)
         if sections:
             return self._combined_edit(params, sections, edits)
@@ -657,7 +671,8 @@ class Sender:
     async def _resolve_post(self, row: OutboxRow, params: dict[str, Any]) -> str | None:
         """Turn an editPost row (an activity's or a recruitment call's card) or an
         editProblemPost row (a supervision problem's, always text) into the edit of the card
-        as posted: its method; SUPERSEDED when a later edit of it waits; None if it was never
+        as posted: its method; SUPERSEDED when a later edit of it waits; LEFT_BEHIND for a
+        card whose message stayed in a group that became a supergroup; None if it was never
         posted. A burst of sign-ups thus costs a group one edit, not one per sign-up."""
         async with self.env.db.reading() as repo:
             posts = repo.activities if row.method == "editPost" else repo.supervision
@@ -667,6 +682,8 @@ class Sender:
                 return None
             if await repo.outbox.newer_edit_queued(row.purpose, post.id, row.id):
                 return SUPERSEDED
+        if post.left_behind:
+            return LEFT_BEHIND
         params.update(chat_id=post.chat_id, message_id=post.message_id)
         if isinstance(post, ActivityPost) and post.kind == "photo":
             params["caption"] = params.pop("text")
@@ -711,12 +728,14 @@ class Sender:
                 await repo.outbox.mark_sent(row.id, ids, now)
                 kind = "photo" if row.method == "sendPhoto" else "text"  # as it went
                 if row.purpose == "card" and row.card_id is not None and ids:
-                    await repo.cards.record_card_message(row.card_id, ids[0], kind)
+                    await repo.cards.record_card_message(row.card_id, ids[0], kind, row.chat_id)
                 if row.purpose == "post" and row.post_id is not None and ids:
-                    await repo.activities.record_post_message(row.post_id, ids[0], kind)
+                    await repo.activities.record_post_message(row.post_id, ids[0], kind,
+                                                              row.chat_id)
                 if (row.purpose == "problem_post" and row.problem_post_id is not None
                         and ids):
-                    await repo.supervision.record_post_message(row.problem_post_id, ids[0])
+                    await repo.supervision.record_post_message(row.problem_post_id, ids[0],
+                                                               row.chat_id)
 
             await self._record_sent(sent)
             return
@@ -979,7 +998,8 @@ def _combinable(row: OutboxRow) -> bool:
 
 
 def _gone(error: str) -> bool:
-    """Say whether Telegram's answer to an edit says the card's message is not there."""
+    """Say whether Telegram's answer to an edit says the card's message is not there (or
+    the sender knew it, LEFT_BEHIND, which begins with GONE's first)."""
     return any(gone in error.lower() for gone in GONE)
 
 

@@ -49,20 +49,35 @@ class CommandMenus:
         """(method, parameters) of the menus that do not depend on one user."""
         calls: list[tuple[str, dict[str, Any]]] = []
         for language in LANGUAGES:
-            code = {} if language == self.env.t.default else {"language_code": language}
+            code = self._language_code(language)
             menus: list[tuple[dict[str, Any], tuple[str, ...]]] = [
                 ({"type": "all_private_chats"}, self.menus[Menu.CITIZEN]),
                 ({"type": "all_chat_administrators"}, self.menus[Menu.GROUP_ADMIN]),
             ]
-            if self.env.config.admin_chat_id:
-                menus.append(({"type": "chat", "chat_id": self.env.config.admin_chat_id},
-                              self.menus[Menu.ADMIN_CHAT]))
             # Members of volunteer groups need no commands there: the cards have buttons.
             calls.append(("deleteMyCommands", {"scope": {"type": "all_group_chats"}, **code}))
             calls += [("setMyCommands", {"commands": self.commands(names, language),
                                          "scope": scope, **code})
                       for scope, names in menus]
+            if self.env.config.admin_chat_id:
+                calls.append(self._admin_chat_menu(self.env.config.admin_chat_id, language))
         return calls
+
+    def admin_chat_menu(self, chat_id: int) -> list[Outgoing]:
+        """The admin chat's menu, in each language, as calls to queue: for the supergroup the
+        admin chat became (a chat's menu is set by its id; the next start sets it too)."""
+        return [Outgoing(chat_id, method, params)
+                for method, params in (self._admin_chat_menu(chat_id, language)
+                                       for language in LANGUAGES)]
+
+    def _admin_chat_menu(self, chat_id: int, language: str) -> tuple[str, dict[str, Any]]:
+        return ("setMyCommands", {"commands": self.commands(self.menus[Menu.ADMIN_CHAT], language),
+                                  "scope": {"type": "chat", "chat_id": chat_id},
+                                  **self._language_code(language)})
+
+    def _language_code(self, language: str) -> dict[str, str]:
+        """The default language's menu is everyone's (no language_code); others by theirs."""
+        return {} if language == self.env.t.default else {"language_code": language}
 
     async def for_user(self, repo: Repo, user_id: int) -> Outgoing:
         """The call that gives one user the menu of their role, in their language."""

@@ -208,7 +208,9 @@ class Schedule:
         out = []
         for card in await repo.cards.active_cards(request.id):
             message = ui.message(card.chat_id, text, render.card_markup(env, request))
-            if card.message_id is not None:
+            # A card left in the group before it became a supergroup is not in the chat: its
+            # id would quote another message there (or nothing).
+            if card.message_id is not None and not card.left_behind:
                 message.payload["reply_parameters"] = {
                     "message_id": card.message_id, "allow_sending_without_reply": True}
             out.append(message)

@@ -540,8 +540,9 @@ class Dispatch:
         return role is not None and role.covers(problem.area_id)
 
     async def on_reassign(self, unit: ActorUnit, problem_id: int, unit_id: str, chat_id: int,
-                          message_id: int) -> Answer:
-        """A unit's button under a returned problem: it goes to that unit."""
+                          message_id: int | None) -> Answer:
+        """A unit's button under a returned problem: it goes to that unit (the list says so;
+        `message_id` None: it is out of reach, and a message says it instead)."""
         problem = await unit.repo.supervision.problem(problem_id)
         if problem is None:
             return Answer(unit.t("dispatch.no_such_problem"), alert=True)
@@ -600,8 +601,9 @@ class Dispatch:
                             name=await self._name(repo, unit.user_id))
 
     async def on_extension(self, unit: ActorUnit, asked_id: int, approve: bool, chat_id: int,
-                           message_id: int) -> Answer:
-        """Approve or Refuse under a unit's request for more time."""
+                           message_id: int | None) -> Answer:
+        """Approve or Refuse under a unit's request for more time (the request says what was
+        decided; `message_id` None: it is out of reach, and a message says it instead)."""
         repo, now = unit.repo, unit.now()
         asked = await repo.supervision.event(asked_id)
         problem = (await repo.supervision.problem(asked[0])

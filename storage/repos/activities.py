@@ -49,7 +49,7 @@ def _hours(row: Any) -> ActivityHours:
 
 def _post(row: Any) -> ActivityPost:
     return ActivityPost(row["id"], row["activity_id"], row["chat_id"], row["message_id"],
-                        row["kind"])
+                        row["kind"], bool(row["left_behind"]))
 
 
 class ActivitiesRepo(Aggregate):
@@ -382,10 +382,12 @@ class ActivitiesRepo(Aggregate):
         row = await self._one("SELECT * FROM activity_posts WHERE id = ?", (post_id,))
         return _post(row) if row is not None else None
 
-    async def record_post_message(self, post_id: int, message_id: int, kind: str) -> None:
-        """The message a recruitment card went out as, and as what ("text", "photo")."""
-        self._write("UPDATE activity_posts SET message_id = ?, kind = ? WHERE id = ?",
-                    (message_id, kind, post_id))
+    async def record_post_message(self, post_id: int, message_id: int, kind: str,
+                                  sent_to: int) -> None:
+        """The message a recruitment card went out as, and as what ("text", "photo"), in the
+        chat `sent_to` (cards.record_card_message says why that matters)."""
+        self._write("UPDATE activity_posts SET message_id = ?, kind = ?, left_behind = "
+                    "(chat_id != ?) WHERE id = ?", (message_id, kind, sent_to, post_id))
 
     # -- teams' groups -----------------------------------------------------------------------
 

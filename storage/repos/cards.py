@@ -19,7 +19,7 @@ _ACTIVE_CARDS_SQL = "SELECT * FROM cards WHERE request_id = ? AND retired = 0 OR
 _SECTIONS_SQL = """
     SELECT c.id, c.request_id, r.ref, c.shown
     FROM cards c JOIN requests r ON r.id = c.request_id
-    WHERE c.chat_id = ? AND c.message_id = ? AND c.shown IS NOT NULL
+    WHERE c.chat_id = ? AND c.message_id = ? AND c.left_behind = ? AND c.shown IS NOT NULL
     ORDER BY c.id
 """
 
@@ -34,6 +34,7 @@ def _card(row: Any) -> Card:
     return Card(
         id=row["id"], request_id=row["request_id"], chat_id=row["chat_id"],
         message_id=row["message_id"], kind=row["kind"], role=row["role"],
+        left_behind=bool(row["left_behind"]),
     )
 
 
@@ -82,19 +83,25 @@ class CardsRepo(Aggregate):
         rows = await self._all(_ACTIVE_CARDS_SQL, (request_id,))
         return [_card(row) for row in rows]
 
-    async def record_card_message(self, card_id: int, message_id: int, kind: str) -> None:
+    async def record_card_message(self, card_id: int, message_id: int, kind: str,
+                                  sent_to: int) -> None:
         """Remember which message shows a card posted alone, and as what ("text", "photo"),
-        so later changes edit it the way it was posted."""
+        so later changes edit it the way it was posted. `sent_to` is the chat the call went
+        to: if the group became a supergroup while it was on its way, the card has moved on
+        and the message stayed behind (left_behind), as the cards posted before did."""
         self._write(
-            "UPDATE cards SET message_id = ?, kind = ?, shown = NULL WHERE id = ?",
-            (message_id, kind, card_id)
+            "UPDATE cards SET message_id = ?, kind = ?, shown = NULL, left_behind = (chat_id != ?)"
+            " WHERE id = ?",
+            (message_id, kind, sent_to, card_id)
         )
 
     async def detach_cards(self, card_ids: list[int]) -> None:
-        """Forget the message that showed these cards (someone deleted it): each is posted
-        again on its own, and its next message id comes when that is sent."""
-        self._write_many("UPDATE cards SET message_id = NULL, shown = NULL WHERE id = ?",
-                         [(card_id,) for card_id in card_ids])
+        """Forget the message that showed these cards (someone deleted it, or it stayed in a
+        group that became a supergroup): each is posted again on its own, and its next message
+        id comes when that is sent."""
+        self._write_many(
+            "UPDATE cards SET message_id = NULL, shown = NULL, left_behind = 0 WHERE id = ?",
+            [(card_id,) for card_id in card_ids])
 
     async def retire_cards(self, request_id: int) -> None:
         """Mark a request's cards as history (it is being posted afresh)."""
@@ -103,13 +110,16 @@ class CardsRepo(Aggregate):
         )
 
     async def show_cards(
-        self, shown: dict[int, dict[str, Any]], message_id: int | None = None
+        self, shown: dict[int, dict[str, Any]], message_id: int | None = None,
+        sent_to: int | None = None,
     ) -> None:
         """Remember what each card of a combined message shows (and, once it is posted,
-        which message that is)."""
+        which message that is, in the chat `sent_to`: record_card_message says why)."""
         self._write_many(
-            "UPDATE cards SET shown = ?, message_id = COALESCE(?, message_id) WHERE id = ?",
-            [(json.dumps(part, ensure_ascii=False), message_id, card_id)
+            "UPDATE cards SET shown = ?, message_id = COALESCE(?, message_id), "
+            "left_behind = CASE WHEN ? IS NULL THEN left_behind ELSE chat_id != ? END "
+            "WHERE id = ?",
+            [(json.dumps(part, ensure_ascii=False), message_id, message_id, sent_to, card_id)
              for card_id, part in shown.items()],
         )
 
@@ -126,7 +136,10 @@ class CardsRepo(Aggregate):
             card = raw.execute("SELECT * FROM cards WHERE id = ?", (card_id,)).fetchone()
             if card is None or card["message_id"] is None:
                 return card, [], []
-            sections = raw.execute(_SECTIONS_SQL, (card["chat_id"], card["message_id"])).fetchall()
+            # A message left in the group before it became a supergroup and one of the
+            # supergroup's may share an id: the mark tells them apart.
+            sections = raw.execute(_SECTIONS_SQL, (card["chat_id"], card["message_id"],
+                                                   card["left_behind"])).fetchall()
             ids = tuple(row[0] for row in sections)
             edits = raw.execute(_card_edits_sql(len(ids)), ids).fetchall() if ids else []
             return card, sections, edits

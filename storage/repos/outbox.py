@@ -41,6 +41,8 @@ GROUP_CHAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("activity_posts", "chat_id", ""),
     ("problem_posts", "chat_id", ""),
 )
+# The cards among them, whose messages stay behind in the old group (left_behind).
+CARD_TABLES = ("cards", "activity_posts", "problem_posts")
 
 
 # The edits of a card whose message id the sender fills in, by purpose, and the column naming
@@ -175,8 +177,9 @@ class OutboxRepo(Aggregate):
         """Move everything kept under a group's old id to its new one, after it became a
         supergroup: the pending calls (and the chat their payload names), the pending jobs
         (an export's answer), the bindings of a category's area, of a team and of a unit, the
-        cards of requests, activities and problems, a request's dispatch chat; and note the
-        move, which the config's ids are read through (chat_moves). Idempotent: True the
+        cards of requests, activities and problems (left behind: their messages stay in the
+        old group), a request's dispatch chat; and note the move, which the config's ids are
+        read through (chat_moves). Idempotent: True the
         first time this move is noted, False when it was already."""
         first = bool(await self._all(
             "INSERT INTO chat_moves (old_chat_id, new_chat_id, moved_at) VALUES (?, ?, ?) "
@@ -186,6 +189,11 @@ class OutboxRepo(Aggregate):
         # oldest id leads to the newest.
         self._write("UPDATE chat_moves SET new_chat_id = ? WHERE new_chat_id = ?",
                     (new_chat_id, old_chat_id))
+        # A card's message stays in the old group, and the supergroup numbers its own afresh:
+        # the card moves "not there yet", its message id valid in no chat the bot can reach.
+        for table in CARD_TABLES:
+            self._write(f"UPDATE {table} SET left_behind = 1 "
+                        "WHERE chat_id = ? AND message_id IS NOT NULL", (old_chat_id,))
         for table, column, only in GROUP_CHAT_COLUMNS:
             self._write(f"UPDATE {table} SET {column} = ? WHERE {column} = ?{only}",
                         (new_chat_id, old_chat_id))

@@ -21,7 +21,7 @@ from storage.repos.base import Aggregate
 
 def _post(row: Any) -> ProblemPost:
     return ProblemPost(row["id"], row["problem_id"], row["chat_id"], row["message_id"],
-                       row["role"], row["ended_at"])
+                       row["role"], row["ended_at"], bool(row["left_behind"]))
 
 
 def _visit(row: Any) -> Visit:
@@ -463,10 +463,11 @@ class SupervisionRepo(Aggregate):
         self._write("UPDATE problem_posts SET ended_at = ? WHERE problem_id = ? AND role = ? "
                     "AND ended_at IS NULL", (now, problem_id, role))
 
-    async def record_post_message(self, post_id: int, message_id: int) -> None:
-        """The message a problem's card went out as."""
-        self._write("UPDATE problem_posts SET message_id = ? WHERE id = ?",
-                    (message_id, post_id))
+    async def record_post_message(self, post_id: int, message_id: int, sent_to: int) -> None:
+        """The message a problem's card went out as, in the chat `sent_to`
+        (cards.record_card_message says why that matters)."""
+        self._write("UPDATE problem_posts SET message_id = ?, left_behind = (chat_id != ?) "
+                    "WHERE id = ?", (message_id, sent_to, post_id))
 
 
 def _in_areas(area_ids: list[str] | None, prefix: str = "") -> tuple[str, tuple[str, ...]]:
