@@ -181,3 +181,27 @@ async def test_after_photos_half_sent_come_back_after_a_request_form_given_up(
     await li.send("Stalls moved away")
     await li.wait_for(text="goes to the inspector for re-check")
     assert len((await problem(town, ref)).after_photos) == 1
+
+
+async def test_an_activity_half_published_comes_back_after_a_done_note(town: Town) -> None:
+    """Li has typed an activity's title and place when he finishes the request he took: his
+    note taken, the request is done and he is back at publishing, asked for the map point."""
+    li = town.vol1
+    await open_bot(li)
+    ref = await file_at(town.citizen, "Guangminglu Subdistrict Institute",
+                        "Guangminglu Community 1 Station", "The lift of our building stops.")
+    await claim(li, town.volunteers, await card_of(town.volunteers, ref))
+    details = await li.wait_for(text=f"You took {ref}")
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+
+    await li.press("✅ Done", message=details)
+    await li.wait_for(text=f"Finishing {ref}")
+    await li.send("Called the lift company; fixed.")
+    await li.wait_for(text=f"{ref} is marked done")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")

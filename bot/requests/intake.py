@@ -939,9 +939,8 @@ class Intake:
         if not self.env.config.volunteering.ask_hours:
             _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
             return out
-        data = {**dialog.data, "note": note, "photo": photo}
-        await repo.people.save_dialog(
-            Dialog(who.user_id, Flow.DONE_NOTE, "hours", data), self.env.now())
+        await self.loop.move_dialog(repo, dialog, "hours",
+                                    {**dialog.data, "note": note, "photo": photo})
         return [self._hours_question(who.user_id, lang, request_id)]
 
     async def _done_note_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:

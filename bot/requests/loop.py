@@ -941,6 +941,17 @@ class RequestLoop:
             data = {**data, "resume": kept}
         await repo.people.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
 
+    async def move_dialog(self, repo: Repo, dialog: Dialog, step: str,
+                          data: dict[str, Any]) -> Dialog:
+        """The dialog on top moved to a step with new data; what is kept under it stays
+        under it, whatever `data` holds (a step never drops the stack)."""
+        data = {k: v for k, v in data.items() if k != "resume"}
+        if dialog.data.get("resume"):
+            data["resume"] = dialog.data["resume"]
+        moved = Dialog(dialog.user_id, dialog.flow, step, data)
+        await repo.people.save_dialog(moved, self.env.now())
+        return moved
+
     async def draft_on_top(self, repo: Repo, user_id: int) -> Dialog | None:
         """The request form the person has begun, brought to the top of their dialogs if a
         long one lies over it (what lay on it stays, under it now); None if they have none.

@@ -161,8 +161,8 @@ class Relay:
             to = "volunteer" if side == "citizen" else "citizen"
             out.append(ui.message(me, unit.t(f"relay.sent_to_{to}")))
         if album is not None and dialog is not None and dialog.data.get("album") != album:
-            await repo.people.save_dialog(
-                Dialog(me, dialog.flow, dialog.step, {**dialog.data, "album": album}), now)
+            await self.loop.move_dialog(repo, dialog, dialog.step,
+                                        {**dialog.data, "album": album})
         return out
 
     async def _writing_in(self, unit: ActorUnit) -> int | None:

@@ -425,8 +425,8 @@ class Dispatch:
         if dialog.flow == Flow.REJECT_RECHECK:
             return await self._reject(unit, problem, text)
         if dialog.step == "reason":
-            dated = Dialog(user_id, Flow.EXTEND, "date", {**dialog.data, "reason": text})
-            await repo.people.save_dialog(dated, unit.now())
+            dated = await self.loop.move_dialog(repo, dialog, "date",
+                                                {**dialog.data, "reason": text})
             return self._question(unit, dated, problem)
         return await self._extension_date(unit, dialog, problem, text)
 
@@ -443,16 +443,14 @@ class Dispatch:
                 "album")
             data["album"] = said.media_group_id
             if len(photos) >= AFTER_MAX:
-                await repo.people.save_dialog(Dialog(user_id, Flow.RECTIFY, "photos", data),
-                                              unit.now())
+                await self.loop.move_dialog(repo, dialog, "photos", data)
                 return ([ui.message(user_id, unit.t("dispatch.after_enough", max=AFTER_MAX))]
                         if first_of_album else [])
             photos.append(said.file_id)
             data["photos"] = photos
             if said.text.strip():
                 data["caption"] = " ".join(said.text.split())
-            await repo.people.save_dialog(Dialog(user_id, Flow.RECTIFY, "photos", data),
-                                          unit.now())
+            await self.loop.move_dialog(repo, dialog, "photos", data)
             if not first_of_album:
                 return []  # one acknowledgement per album is enough
             return [ui.message(user_id, unit.t("dispatch.after_kept", count=len(photos)))]
