@@ -9,6 +9,7 @@ Imports: the standard library only.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class Flow(StrEnum):
@@ -36,10 +37,27 @@ class Flow(StrEnum):
     RELAY = "relay"  # writing in a masked chat: each message goes to the other side (relay.py)
 
 
-# Long dialogs another may interrupt: they are stashed under it and come back after it, their
-# question asked again (an inspector's visit: /due, or a re-check's Reject, comes in the
-# middle of one; an activity being published: Nearest to me, a check-in …). A long dialog
-# begun on top of another keeps that one too, so they stack; the rest are short, and one
-# short dialog begun on another replaces it.
-RESUMABLE = frozenset({Flow.INTAKE, Flow.JOIN, Flow.INSPECT, Flow.THEME, Flow.PUBLISH,
-                       Flow.CALL, Flow.HONOUR})
+# Every dialog another comes in the middle of is kept under it and comes back after it, its
+# question asked again ("Back to …"): a long one (a request form, a visit, an activity being
+# published …) and a short one alike (a Done note, after photos half sent, a reason half
+# given, writing in a masked chat): each holds something begun, which a press of another
+# button must not lose. The one exception lives here: a lookup only waits for a location to
+# sort a list (Nearest to me, /due's patrol list); nothing in it is the person's, so whatever
+# comes next replaces it.
+LOOKUPS = frozenset({Flow.EVENTS, Flow.PATROL})
+
+# What a short dialog is about, by the key of its data that names it: the same dialog about
+# the same thing begun again starts afresh, one about another thing (the note of a second
+# request, the after photos of a second problem) goes on top of it. A long dialog has no
+# subject: begun again, it starts afresh wherever the old one lay.
+SUBJECT: dict[str, str] = {
+    Flow.DONE_NOTE: "request_id", Flow.COMMENT: "request_id", Flow.REJECT_REASON: "applicant",
+    Flow.CHECK_IN: "activity", Flow.DISPUTE: "activity", Flow.EDIT_ACTIVITY: "activity",
+    Flow.RECTIFY: "problem", Flow.NOT_OURS: "problem", Flow.EXTEND: "problem",
+    Flow.REJECT_RECHECK: "problem", Flow.RELAY: "thread_id"}
+
+
+
+def subject(flow: str, data: dict[str, Any]) -> tuple[str, Any]:
+    """A dialog's flow and what it is about (a long dialog: its flow alone)."""
+    return flow, data.get(SUBJECT[flow]) if flow in SUBJECT else None

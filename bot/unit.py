@@ -44,6 +44,12 @@ class Unit:
         """Run `remember` once this unit's transaction has committed (never if it does not)."""
         self.committed.append(remember)
 
+    def for_person(self, user: User, language: str) -> ActorUnit:
+        """This unit's work done for a person (a job bringing back their dialog): the same
+        transaction and outgoing mail, answered in their language."""
+        return ActorUnit(self.env, self.repo, language, self.outgoing, self.committed,
+                         who=Who(user.user_id, user.first_name or ""), user=user)
+
     def send(self, *messages: Outgoing | Iterable[Outgoing]) -> None:
         """Queue messages; they reach the outbox with the commit, or not at all."""
         for item in messages:

@@ -162,12 +162,14 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
                     calls=calls, honours=honours, reporting=reporting)
     loop.draft_question = intake.resume_draft
     intake.short_flows.update(dispatch.short_flows())  # the unit's and inspector's dialogs
+    intake.asked_again.update(dispatch.asked_again())
     roster = SupervisionRoster(env=env, loop=loop, roles=roles, menus=command_menus)
     roster.unit_bound = dispatch.unit_bound  # what waited for a unit's chat goes there
     roster.member_changed = dispatch.member_changed  # a member's copies of the unit's cards
     intake.problem_link = dispatch.from_link  # an export's link to a problem's photos
     relay = Relay(env=env, loop=loop, roles=roles, quiet_until=schedule.quiet_until)
     intake.short_flows.update(relay.short_flows())  # writing in a masked chat
+    intake.asked_again.update(relay.asked_again())
     reloader = ConfigReloader(env, volunteers.sync_teams_in)
     stats = Statistics(env=env, loop=loop, roles=roles, jobs=jobs, activities=figures)
     problem_figures = SupervisionFigures(env=env, roles=roles, jobs=jobs, stats=stats)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.dialogs import RESUMABLE, Flow
+from bot.dialogs import LOOKUPS, SUBJECT, Flow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,8 +20,16 @@ def test_the_stored_names_of_the_flows_never_change() -> None:
         "INSPECT": "inspect", "PATROL": "patrol",
         "RECTIFY": "rectify", "NOT_OURS": "notours",
         "EXTEND": "extend", "REJECT_RECHECK": "recheck", "RELAY": "relay"}
-    assert {Flow.INTAKE, Flow.JOIN, Flow.INSPECT, Flow.THEME, Flow.PUBLISH, Flow.CALL,
-            Flow.HONOUR} == RESUMABLE
+
+
+
+def test_every_dialog_but_a_lookup_is_kept_and_every_short_one_names_its_subject() -> None:
+    """Only the dialogs that wait for a location to sort a list are replaced by the next; a
+    short dialog says what it is about, so one about another thing goes on top of it."""
+    assert {Flow.EVENTS, Flow.PATROL} == LOOKUPS
+    long = {Flow.INTAKE, Flow.JOIN, Flow.INSPECT, Flow.THEME, Flow.PUBLISH, Flow.CALL,
+            Flow.HONOUR}
+    assert set(SUBJECT) == set(Flow) - long - LOOKUPS
 
 
 def test_no_module_names_a_flow_by_a_bare_string() -> None:

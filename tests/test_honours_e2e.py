@@ -487,3 +487,31 @@ async def test_the_stored_hash_is_the_content_the_record_states(town: Town) -> N
 async def test_someone_with_nothing_to_record_is_told_so(town: Town) -> None:
     await open_bot(town.citizen)
     await answer_of(town.citizen, "/record", "You have no verified hours or honours yet")
+
+
+async def test_a_save_refused_for_an_area_taken_back_keeps_the_preview_to_save_again(
+    town: Town,
+) -> None:
+    """Li, an admin of Zhongxinjie, has Zhang's honour at its preview when his grant is taken
+    back: Save is refused, and the preview stays. Once the grant is given back the same Save
+    records it, with the title he typed."""
+    li, zhang, admin = town.vol1, town.vol2, town.admin
+    await open_bot(li, zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN)  # Golden Glow: Zhongxinjie
+    await answer_of(admin, f"/grant {li.id} zhongxinjie", "is now an admin of")
+    await answer_of(li, f"/honour {zhang.id}", "1/3")
+    await answer_of(li, "最美志愿者", "2/3")
+    await li.press("2026")
+    await li.wait_for(text="3/3")
+    await li.send("Visited 30 elderly people every week.")
+    preview = await li.wait_for(text="Preview")
+    await answer_of(admin, f"/revoke {li.id} zhongxinjie", "is no longer an admin of")
+
+    refused = await (await li.press("💾 Save", message=preview)).answer()
+    assert refused.show_alert and refused.text == "Zhang is not a volunteer of your areas."
+    await answer_of(admin, f"/grant {li.id} zhongxinjie", "is now an admin of")
+    saved = await (await li.press("💾 Save", message=preview)).answer()
+    assert not saved.show_alert, saved.text
+    await town.sb.wait_until(lambda: "Saved on their record" in (
+        (li.private.get(preview.message_id) or preview).text or ""))
+    await zhang.wait_for(text="最美志愿者")

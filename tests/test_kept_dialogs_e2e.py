@@ -308,3 +308,29 @@ async def test_a_request_filed_with_new_in_the_middle_of_publishing_brings_the_a
         [m for m in li.private.bot_messages() if TITLE in (m.text or "")]) > backs)
     await li.send_location(34.855, 117.570)
     await li.wait_for(text="6/12")
+
+
+async def test_a_request_begun_on_top_of_publishing_expires_back_to_the_activity(
+    town: Town,
+) -> None:
+    """Li has typed the title and place of “Tree planting” when he begins a request with /new
+    and goes away. A day later the request is discarded and he is told; he is back at
+    publishing at once, with its "Back to …" line and the map point asked again."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await town.tick(hours=25)
+    await li.wait_for(text="was discarded")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")
+    await li.send_location(34.855, 117.570)
+    await li.wait_for(text="6/12")

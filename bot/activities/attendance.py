@@ -140,11 +140,26 @@ class Attendance:
                                  at=render_clock(self.env, signup.checked_out_at)), alert=True)
         await self.loop.push_dialog(unit.repo, unit.user_id, Flow.CHECK_IN, "location",
                                     {"activity": activity.id})
+        unit.send(self._question(unit, Flow.CHECK_IN, activity))
+        return Answer()
+
+    def _question(self, unit: ActorUnit, flow: str, activity: Activity) -> Outgoing:
+        """Check in here's location (with its button), or a dispute's hours and reason."""
+        if flow == Flow.DISPUTE:
+            length = (activity.ends_at - activity.starts_at) / 3600
+            return ui.message(unit.user_id, unit.t("attendance.ask_dispute",
+                                                   title=activity.title, max=f"{length:g}"))
         keyboard = ui.reply_keyboard([[{"text": unit.t("attendance.send_location"),
                                         "request_location": True}]])
-        unit.send(ui.message(unit.user_id, unit.t("attendance.ask_location",
-                                                  title=activity.title), keyboard))
-        return Answer()
+        return ui.message(unit.user_id, unit.t("attendance.ask_location",
+                                               title=activity.title), keyboard)
+
+    async def asked_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """A check-in or a dispute back on top: asked again; ended if the activity is gone."""
+        activity = await unit.repo.activities.activity(int(dialog.data["activity"]))
+        if activity is None or activity.status == ACTIVITY_CANCELLED:
+            return unit.t("signup.no_such_activity")
+        return [self._question(unit, dialog.flow, activity)]
 
     async def on_message(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
         """The location (or not) of the check-in dialog; the dispute's hours and reason."""
@@ -420,9 +435,7 @@ class Attendance:
             return Answer(unit.t("attendance.disputed_once"), alert=True)
         await self.loop.push_dialog(repo, unit.user_id, Flow.DISPUTE, "reason",
                                     {"activity": activity.id})
-        length = (activity.ends_at - activity.starts_at) / 3600
-        unit.send(ui.message(unit.user_id, unit.t("attendance.ask_dispute",
-                                                  title=activity.title, max=f"{length:g}")))
+        unit.send(self._question(unit, Flow.DISPUTE, activity))
         return Answer()
 
     async def _dispute_reason(self, unit: ActorUnit, dialog: Dialog,

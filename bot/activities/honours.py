@@ -211,6 +211,10 @@ class Honours:
             return Answer(unit.t("honours.button_old"), alert=True)
         data = dialog.data
         role = await self.roles.of(repo, user_id)
+        if not await self._may_honour(repo, role, int(data["user"])):
+            # A grant taken back meanwhile: the preview stays, to be saved once it is given
+            # back (or cancelled); what was typed is not lost to a refusal.
+            return Answer(unit.t("honours.not_your_area", name=data["name"]), alert=True)
         draft_back = await self.loop.pop_dialog(repo, user_id, Flow.HONOUR)
         answer = await self._save(unit, role, action == "announce", data, chat_id, message_id)
         if draft_back:  # a request form the dialog interrupted: its question again
@@ -221,8 +225,6 @@ class Honours:
                     data: dict[str, Any], chat_id: int, message_id: int) -> Answer:
         """Record the honour of a preview; the volunteer is told, the groups if announced."""
         repo, user_id, volunteer = unit.repo, unit.user_id, int(data["user"])
-        if not await self._may_honour(repo, role, volunteer):  # a grant taken back meanwhile
-            return Answer(unit.t("honours.not_your_area", name=data["name"]), alert=True)
         honour_id = await repo.honours.award(data["id"], volunteer, data["title"],
                                              int(data["year"]), data["citation"], user_id,
                                              unit.now(), announce)

@@ -679,10 +679,32 @@ class Publishing:
         step = "start" if field == "time" else field
         await self.loop.push_dialog(unit.repo, unit.user_id, Flow.EDIT_ACTIVITY, step,
                                     {"activity": activity.id, "id": secrets.token_hex(3)})
+        unit.send(self._edit_question(unit, step))
+        return Answer()
+
+    def _edit_question(self, unit: ActorUnit, step: str) -> Outgoing:
         values: dict[str, Any] = {"example": self._example(unit.now()), "max": {
             "title": TITLE_MAX, "place": PLACE_MAX, "description": DESCRIPTION_MAX}.get(step, 0)}
-        unit.send(ui.message(unit.user_id, unit.t(f"edit.ask.{step}", **values)))
-        return Answer()
+        return ui.message(unit.user_id, unit.t(f"edit.ask.{step}", **values))
+
+    def _end_question(self, unit: ActorUnit, activity: Activity, start: float) -> Outgoing:
+        """The end of a new time, offered at the same length after the new start."""
+        length = activity.ends_at - activity.starts_at
+        return ui.message(unit.user_id, unit.t("edit.ask.end", same=render_time(
+            self.env, start + length)))
+
+    async def edit_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """A change of a detail back on top: its question again; ended if the activity is
+        no longer the organiser's to change (cancelled, started)."""
+        activity = await unit.repo.activities.activity(int(dialog.data["activity"]))
+        if (activity is None or activity.status == ACTIVITY_CANCELLED
+                or not await self.may_manage(unit, unit.user_id, activity)):
+            return unit.t("manage.not_yours")
+        if unit.now() >= activity.starts_at:
+            return unit.t("edit.started")
+        if dialog.step == "end":
+            return [self._end_question(unit, activity, float(dialog.data["start"]))]
+        return [self._edit_question(unit, dialog.step)]
 
     async def on_edit(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
         """The new value of the detail being changed: checked like the publishing dialog's
@@ -701,9 +723,7 @@ class Publishing:
         if dialog.step == "start":  # the end comes next, read against the new start
             await repo.people.save_dialog(Dialog(user_id, Flow.EDIT_ACTIVITY, "end",
                                                  {**dialog.data, **answer}), unit.now())
-            length = activity.ends_at - activity.starts_at
-            return [ui.message(user_id, unit.t("edit.ask.end", same=render_time(
-                self.env, float(answer["start"]) + length)))]
+            return [self._end_question(unit, activity, float(answer["start"]))]
         await self.loop.pop_dialog(repo, user_id, Flow.EDIT_ACTIVITY)
         changes = {**dialog.data, **answer}
         if "end" in changes:

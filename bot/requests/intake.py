@@ -19,10 +19,10 @@ from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
 from bot.config import LANGUAGES, Category
 from bot.context import Answer, Env, Said, Who
-from bot.dialogs import RESUMABLE, Flow
+from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render, suggest
-from bot.requests.loop import RequestLoop
+from bot.requests.loop import RequestLoop, depth
 from bot.requests.personal import NOTICE_VERSION, privacy_notice
 from bot.supervision.reporting import Reporting
 from bot.unit import ActorUnit
@@ -80,6 +80,15 @@ class Intake:
             Flow.JOIN: volunteers.resumed, Flow.INSPECT: reporting.resumed,
             Flow.THEME: themes.resumed, Flow.PUBLISH: publishing.resumed,
             Flow.CALL: calls.resumed, Flow.HONOUR: honours.resumed}
+        # The short dialogs, by flow: their question again when one is back on top after a
+        # dialog that came in its middle (under the one line they share); a text instead
+        # says why it ended meanwhile ("": nothing to say), and what lay under it is back.
+        self.asked_again: dict[str, Callable[[ActorUnit, Dialog],
+                                             Awaitable[list[Outgoing] | str]]] = {
+            Flow.DONE_NOTE: self._done_note_again, Flow.COMMENT: loop.comment_again,
+            Flow.REJECT_REASON: volunteers.reason_again,
+            Flow.CHECK_IN: attendance.asked_again, Flow.DISPUTE: attendance.asked_again,
+            Flow.EDIT_ACTIVITY: publishing.edit_again}
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -175,9 +184,8 @@ class Intake:
     async def new_request(self, unit: ActorUnit) -> None:
         """Start a new request, or pick up the unfinished one where the citizen left it."""
         repo, lang, who = unit.repo, unit.language, unit.who
-        await self._leave_short(repo, who.user_id)
-        # The draft begun, if any, rather than a blank one; a long dialog it comes on (a
-        # visit, an activity being published …) is kept under it, back when it is sent.
+        # The draft begun, if any, rather than a blank one; what it comes on (a visit, an
+        # activity being published, a Done note …) is kept under it, back when it is sent.
         dialog = await self.loop.draft_on_top(repo, who.user_id)
         if dialog is None:
             refusal = await self.refusal(repo, who.user_id, lang)
@@ -190,14 +198,6 @@ class Intake:
                 return
             dialog = await self._begin(repo, who.user_id, {})
         unit.send(self._ask(dialog, lang))
-
-    async def _leave_short(self, repo: Repo, user_id: int) -> None:
-        """Leave the short dialogs on top (a note, a comment, Nearest to me …), as a new
-        form does; the long one they came on is kept."""
-        dialog = await repo.people.dialog(user_id)
-        while dialog is not None and dialog.flow not in RESUMABLE:
-            await self.loop.pop_dialog(repo, user_id, dialog.flow)
-            dialog = await repo.people.dialog(user_id)
 
     async def _begin(self, repo: Repo, user_id: int, data: dict[str, Any]) -> Dialog:
         """A blank request form on top of the long dialog the person is in, if any."""
@@ -212,7 +212,6 @@ class Intake:
         """Start a request form for a neighbour without a smartphone (helpers only: approved
         volunteers and admins), or pick up the neighbour's draft where it was left."""
         repo, lang, who = unit.repo, unit.language, unit.who
-        await self._leave_short(repo, who.user_id)
         dialog = await self.loop.draft_on_top(repo, who.user_id)
         if dialog is not None:  # one draft at a time: this one comes back first
             key = "neighbour.draft_waiting" if dialog.data.get("neighbour") else (
@@ -312,10 +311,10 @@ class Intake:
                               self.loop.citizen_menu(lang))]
         if dialog is not None and dialog.flow != Flow.INTAKE:
             # A dialog that ended brought back the one it came in the middle of (a request
-            # draft, a visit, an activity being published …): ask its question again. A long
-            # dialog's own answers are not that.
+            # draft, a visit, after photos half sent …): ask its question again. A dialog's
+            # own answers are not that, nor one that began another on top.
             top = await repo.people.dialog(who.user_id)
-            if top is not None and top.flow != dialog.flow:
+            if top is not None and depth(top) < depth(dialog):
                 out += await self.resume_draft(unit)
         unit.send(out)
 
@@ -405,15 +404,26 @@ class Intake:
     # -- the form ---------------------------------------------------------------------------
 
     async def resume_draft(self, unit: ActorUnit) -> list[Outgoing]:
-        """If an interrupted request draft (or another long dialog: a registration, a visit,
-        an activity being published …) is back on top, say so and ask its question again."""
+        """If an interrupted request draft (or another dialog: a registration, a visit, an
+        activity being published, after photos half sent, a Done note …) is back on top, say
+        so and ask its question again."""
         user_id, lang = unit.user_id, unit.language
         dialog = await unit.repo.people.dialog(user_id)
         if dialog is None:
             return []
         if dialog.flow != Flow.INTAKE:
             resumed = self.resumed.get(dialog.flow)
-            return await resumed(unit, dialog) if resumed is not None else []
+            if resumed is not None:
+                return await resumed(unit, dialog)
+            again = self.asked_again.get(dialog.flow)
+            question = await again(unit, dialog) if again is not None else []
+            if isinstance(question, str):  # what it was about moved on: it ends here
+                await self.loop.pop_dialog(unit.repo, user_id, dialog.flow)
+                said = [ui.message(user_id, question)] if question else []
+                return said + await self.resume_draft(unit)
+            if not question:
+                return []
+            return [ui.message(user_id, unit.t("common.back_to_dialog")), *question]
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
                 *self._ask(dialog, lang)]
 
@@ -929,10 +939,19 @@ class Intake:
         if not self.env.config.volunteering.ask_hours:
             _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
             return out
-        data = {**dialog.data, "note": note, "photo": photo}
-        await repo.people.save_dialog(
-            Dialog(who.user_id, Flow.DONE_NOTE, "hours", data), self.env.now())
+        await self.loop.move_dialog(repo, dialog, "hours",
+                                    {**dialog.data, "note": note, "photo": photo})
         return [self._hours_question(who.user_id, lang, request_id)]
+
+    async def _done_note_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """A Done note back on top: the note (with Skip), or the hours, asked again; ended
+        if the task is no longer the volunteer's (released, reassigned, cancelled)."""
+        request = await unit.repo.requests.request(int(dialog.data["request_id"]))
+        if request is None or not self.loop.holds(request, unit.user_id):
+            return unit.t("task.not_yours")
+        if dialog.step == "hours":
+            return [self._hours_question(unit.user_id, unit.language, request.id)]
+        return [self.loop.note_question(unit.language, unit.user_id, request)]
 
     def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
         t, maximum = self.env.t, self.env.config.volunteering.max_hours
@@ -1011,7 +1030,8 @@ class Intake:
         if dialog.step != "note":
             return Answer(env.t(lang, "common.stale"), alert=True)
         unit.send(await self._after_note(repo, who, lang, dialog, None, None))
-        unit.send(await self.resume_draft(unit))  # if the note is all there was to ask
+        if depth(await repo.people.dialog(who.user_id)) < depth(dialog):
+            unit.send(await self.resume_draft(unit))  # the note was all there was to ask
         return Answer()
 
     async def skip_comment(self, unit: ActorUnit, request_id: int) -> Answer:

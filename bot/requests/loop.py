@@ -9,7 +9,7 @@ from typing import Any, TypeGuard
 
 from bot import buttons, ui
 from bot.context import Answer, Env, Who
-from bot.dialogs import RESUMABLE, Flow
+from bot.dialogs import LOOKUPS, Flow, subject
 from bot.people.roles import Role
 from bot.requests import render
 from bot.unit import ActorUnit
@@ -406,11 +406,19 @@ class RequestLoop:
             return Answer(t(lang, "task.not_yours"), alert=True)
         await self.push_dialog(repo, who.user_id, Flow.DONE_NOTE, "note",
                                {"request_id": request_id})
-        skip = ui.inline([[(t(lang, "common.skip"),
-                            buttons.DONE_WITHOUT_NOTE.data(request_id))]])
-        unit.send(
-            [ui.message(who.user_id, t(lang, "task.ask_note", ref=request.ref), skip)])
+        unit.send(self.note_question(lang, who.user_id, request))
         return Answer()
+
+    def note_question(self, lang: str, user_id: int, request: Request) -> Outgoing:
+        """Ask the volunteer for a closing note or photo, with Skip."""
+        t = self.env.t
+        skip = ui.inline([[(t(lang, "common.skip"),
+                            buttons.DONE_WITHOUT_NOTE.data(request.id))]])
+        return ui.message(user_id, t(lang, "task.ask_note", ref=request.ref), skip)
+
+    def holds(self, request: Request, user_id: int) -> bool:
+        """Whether this person is the volunteer working on the request right now."""
+        return request.status == CLAIMED and request.volunteer_id == user_id
 
     async def finish_done(
         self, repo: Repo, who: Who, lang: str, request_id: int, note: str | None,
@@ -694,9 +702,18 @@ class RequestLoop:
         await repo.requests.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
         await self.push_dialog(repo, who.user_id, Flow.COMMENT, "text",
                                {"request_id": request_id})
-        skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
-        unit.send([ui.message(who.user_id, t(lang, "rate.ask_comment"), skip)])
+        unit.send(self._comment_question(lang, who.user_id, request_id))
         return Answer(t(lang, "rate.stars_saved", stars=stars))
+
+    def _comment_question(self, lang: str, user_id: int, request_id: int) -> Outgoing:
+        t = self.env.t
+        skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
+        return ui.message(user_id, t(lang, "rate.ask_comment"), skip)
+
+    async def comment_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """A comment after rating back on top: asked again, with Skip."""
+        return [self._comment_question(unit.language, unit.user_id,
+                                       int(dialog.data["request_id"]))]
 
     async def finish_comment(
         self, repo: Repo, who: Who, lang: str, request_id: int, text: str | None
@@ -905,27 +922,35 @@ class RequestLoop:
     async def push_dialog(
         self, repo: Repo, user_id: int, flow: Flow, step: str, data: dict[str, Any]
     ) -> None:
-        """Start a dialog on top of the one the person is in, keeping a long one underneath
-        (a request draft, a registration, a visit, an activity being published …; RESUMABLE)
-        so nothing typed is lost: it comes back when this one ends. A short dialog replaced
-        by another passes on what it kept; the same dialog started again starts afresh."""
+        """Start a dialog on top of the ones the person is in, keeping them underneath (a
+        request draft, a visit, an activity being published, after photos half sent, a Done
+        note …) so nothing begun is lost: each comes back when the one above it ends. A
+        lookup on top (LOOKUPS) is replaced; the same dialog about the same thing started
+        again starts afresh."""
         current = await repo.people.dialog(user_id)
-        kept: dict[str, Any] | None = None
-        if current is not None and current.flow in RESUMABLE and current.flow != flow:
-            kept = {"flow": current.flow, "step": current.step, "data": current.data}
-        elif current is not None and "resume" in current.data:
-            kept = current.data["resume"]
         # The same dialog started again starts afresh wherever the old one lay: it does not
-        # come back later (to be sent twice), and the stack holds each long dialog once.
-        kept = _without_flow(kept, flow)
+        # come back later (to be sent twice), and the stack holds each dialog once.
+        new = subject(flow, data)
+        kept = _without(_kept_under(current), new)
         if current is not None:
-            stays = {layer["flow"] for layer in _layers(kept)}
+            stays = {subject(layer["flow"], layer["data"]) for layer in _layers(kept)}
             for layer in _layers(_as_layer(current)):
-                if layer["flow"] == flow or layer["flow"] not in stays:
+                if subject(layer["flow"], layer["data"]) not in stays:
                     await self._drop(repo, layer)
         if kept is not None:
             data = {**data, "resume": kept}
         await repo.people.save_dialog(Dialog(user_id, flow, step, data), self.env.now())
+
+    async def move_dialog(self, repo: Repo, dialog: Dialog, step: str,
+                          data: dict[str, Any]) -> Dialog:
+        """The dialog on top moved to a step with new data; what is kept under it stays
+        under it, whatever `data` holds (a step never drops the stack)."""
+        data = {k: v for k, v in data.items() if k != "resume"}
+        if dialog.data.get("resume"):
+            data["resume"] = dialog.data["resume"]
+        moved = Dialog(dialog.user_id, dialog.flow, step, data)
+        await repo.people.save_dialog(moved, self.env.now())
+        return moved
 
     async def draft_on_top(self, repo: Repo, user_id: int) -> Dialog | None:
         """The request form the person has begun, brought to the top of their dialogs if a
@@ -939,7 +964,7 @@ class RequestLoop:
         if draft is None:
             return None
         data = {k: v for k, v in draft["data"].items() if k != "resume"}
-        data["resume"] = _without_flow(_as_layer(current), Flow.INTAKE)
+        data["resume"] = _without(_kept_under(current), (Flow.INTAKE, None))
         dialog = Dialog(user_id, Flow.INTAKE, draft["step"], data)
         await repo.people.save_dialog(dialog, self.env.now())
         await self.restart_draft_clock(repo, user_id)
@@ -998,13 +1023,25 @@ def _layers(layer: dict[str, Any] | None) -> list[dict[str, Any]]:
     return found
 
 
-def _without_flow(layer: dict[str, Any] | None, flow: str) -> dict[str, Any] | None:
-    """A stack of kept dialogs (a "resume" value) without the layers of `flow`; what lay
-    under a layer taken out moves up."""
+def depth(dialog: Dialog | None) -> int:
+    """How many dialogs the person is in: the one on top and those kept under it."""
+    return len(_layers(_as_layer(dialog))) if dialog is not None else 0
+
+
+def _kept_under(current: Dialog | None) -> dict[str, Any] | None:
+    """The stack a dialog begun now goes on: all the person is in, but a lookup on top."""
+    if current is None:
+        return None
+    return current.data.get("resume") if current.flow in LOOKUPS else _as_layer(current)
+
+
+def _without(layer: dict[str, Any] | None, which: tuple[str, Any]) -> dict[str, Any] | None:
+    """A stack of kept dialogs (a "resume" value) without the layers of that flow and
+    subject; what lay under a layer taken out moves up."""
     if not layer:
         return None
-    below = _without_flow(layer["data"].get("resume"), flow)
-    if layer["flow"] == flow:
+    below = _without(layer["data"].get("resume"), which)
+    if subject(layer["flow"], layer["data"]) == which:
         return below
     data = {k: v for k, v in layer["data"].items() if k != "resume"}
     if below is not None:

@@ -52,6 +52,21 @@ class Relay:
         """The private-chat dialog this service answers (bot/requests/intake.py routes it)."""
         return {Flow.RELAY: self.on_message}
 
+    def asked_again(self) -> dict[str, Callable[[ActorUnit, Dialog],
+                                                Awaitable[list[Outgoing] | str]]]:
+        """Writing mode back on top after a dialog that came in its middle."""
+        return {Flow.RELAY: self._again}
+
+    async def _again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """Who the person is writing to again, with End chat and Report; a thread closed
+        meanwhile ends quietly (both sides were told when it closed)."""
+        thread = await unit.repo.threads.thread(int(dialog.data["thread_id"]))
+        request = (await unit.repo.requests.request(thread.request_id)
+                   if thread is not None else None)
+        if thread is None or request is None or not _live(thread, request):
+            return ""
+        return [self._writing_to(unit, thread, request)]
+
     # -- opening --------------------------------------------------------------------------
 
     async def open(self, unit: ActorUnit, request_id: int) -> Answer:
@@ -79,9 +94,12 @@ class Relay:
         """Put the user in the thread's writing mode and say so, with End chat and Report."""
         await self.loop.push_dialog(unit.repo, unit.user_id, Flow.RELAY, "write",
                                     {"thread_id": thread.id})
+        unit.send(self._writing_to(unit, thread, request))
+
+    def _writing_to(self, unit: ActorUnit, thread: Thread, request: Request) -> Outgoing:
         to = "volunteer" if unit.user_id == thread.citizen_id else "citizen"
-        unit.send(ui.message(unit.user_id, unit.t(f"relay.writing_to_{to}", ref=request.ref),
-                             self._controls(unit.language, thread.id)))
+        return ui.message(unit.user_id, unit.t(f"relay.writing_to_{to}", ref=request.ref),
+                          self._controls(unit.language, thread.id))
 
     # -- relaying -------------------------------------------------------------------------
 
@@ -95,7 +113,7 @@ class Relay:
         assert said.reply_thread is not None
         writing = await self._writing_in(unit)
         unit.send(await self._pass_on(unit, said.reply_thread, said, None))
-        if writing is not None and await self._writing_in(unit) is None:
+        if writing is not None and await self._writing_in(unit) != writing:
             await self.loop.back_to_draft(unit)  # that thread was closed: its mode ended
 
     async def _pass_on(self, unit: ActorUnit, thread_id: int, said: Said,
@@ -143,8 +161,8 @@ class Relay:
             to = "volunteer" if side == "citizen" else "citizen"
             out.append(ui.message(me, unit.t(f"relay.sent_to_{to}")))
         if album is not None and dialog is not None and dialog.data.get("album") != album:
-            await repo.people.save_dialog(
-                Dialog(me, dialog.flow, dialog.step, {**dialog.data, "album": album}), now)
+            await self.loop.move_dialog(repo, dialog, dialog.step,
+                                        {**dialog.data, "album": album})
         return out
 
     async def _writing_in(self, unit: ActorUnit) -> int | None:

@@ -180,7 +180,7 @@ class Schedule:
                 await self.problem_timers(unit, timer)
             return
         if timer.request_id is None:
-            unit.send(await self._fire_draft(repo, timer))
+            await self._fire_draft(unit, timer)
             return
         request = await repo.requests.request(timer.request_id)
         if request is None:
@@ -316,12 +316,26 @@ class Schedule:
         out += await self.loop.follower_news(repo, closed, "closed", self.quiet_until(now))
         return out
 
-    async def _fire_draft(self, repo: Repo, timer: Timer) -> list[Outgoing]:
-        """A draft's nudge or expiry: what to send the citizen."""
-        user_id = timer.user_id
+    async def _fire_draft(self, unit: Unit, timer: Timer) -> None:
+        """A draft's nudge or expiry, told to the citizen; a long dialog the expired draft
+        lay on is back, with its "Back to …" line and question."""
+        repo, user_id = unit.repo, timer.user_id
         dialog = await repo.people.dialog(user_id) if user_id is not None else None
         if user_id is None or dialog is None:
-            return []
+            return
+        unit.send(await self._draft_news(repo, user_id, dialog, timer))
+        if timer.kind == "draft_expire" and dialog.flow == Flow.INTAKE:
+            user = await repo.people.user(user_id)
+            if user is not None and await repo.people.dialog(user_id) is not None:
+                lang = await self.loop.language_of(repo, user_id)
+                start = len(unit.outgoing)
+                await self.loop.back_to_draft(unit.for_person(user, lang))
+                # At night it waits for the morning, as the notice before it does.
+                unit.outgoing[start:] = self.held(unit.outgoing[start:])
+
+    async def _draft_news(self, repo: Repo, user_id: int, dialog: Dialog,
+                          timer: Timer) -> list[Outgoing]:
+        """A draft's nudge or expiry: what to send the citizen."""
         lang = await self.loop.language_of(repo, user_id)
         t = self.env.t
         if dialog.flow != Flow.INTAKE:

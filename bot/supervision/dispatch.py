@@ -101,6 +101,11 @@ class Dispatch:
         """The private dialogs this service answers (the private router takes them)."""
         return dict.fromkeys(_FLOWS, self.on_message)
 
+    def asked_again(self) -> dict[str, Callable[[ActorUnit, Dialog],
+                                                Awaitable[list[Outgoing] | str]]]:
+        """Those dialogs' questions again, when one is back on top (the private router)."""
+        return dict.fromkeys(_FLOWS, self._again)
+
     # -- sending a problem to its unit ---------------------------------------------------------
 
     async def dispatch(self, unit: Unit, problem_id: int) -> None:
@@ -332,14 +337,45 @@ class Dispatch:
         if user is None or not user.started or user.blocked:
             return Answer(unit.t("dispatch.open_bot_first", bot=self.env.bot_username),
                           alert=True, url=f"https://t.me/{self.env.bot_username}")
-        flow, step, key = {"fixed": (Flow.RECTIFY, "photos", "dispatch.ask_after"),
-                           "notours": (Flow.NOT_OURS, "reason", "dispatch.ask_return_reason"),
-                           "more": (Flow.EXTEND, "reason", "dispatch.ask_extension_reason")
-                           }[action]
-        await self.loop.push_dialog(repo, unit.user_id, flow, step,
-                                    {"problem": problem.id, "unit": problem.unit_id})
-        unit.send(ui.message(unit.user_id, unit.t(key, ref=problem.ref, max=AFTER_MAX)))
+        flow, step = {"fixed": (Flow.RECTIFY, "photos"), "notours": (Flow.NOT_OURS, "reason"),
+                      "more": (Flow.EXTEND, "reason")}[action]
+        data = {"problem": problem.id, "unit": problem.unit_id}
+        await self.loop.push_dialog(repo, unit.user_id, flow, step, data)
+        unit.send(self._question(unit, Dialog(unit.user_id, flow, step, data), problem))
         return Answer(unit.t("dispatch.see_private"))
+
+    def _question(self, unit: ActorUnit, dialog: Dialog, problem: Problem) -> list[Outgoing]:
+        """What a unit's or an inspector's dialog asks at its step (with the after photos
+        kept so far)."""
+        user_id, ref = unit.user_id, problem.ref
+        if dialog.flow == Flow.EXTEND and dialog.step == "date":
+            return [ui.message(user_id, unit.t("dispatch.ask_extension_date",
+                                               due=self._when(problem.due_at or 0)))]
+        key = {Flow.RECTIFY: "dispatch.ask_after", Flow.NOT_OURS: "dispatch.ask_return_reason",
+               Flow.EXTEND: "dispatch.ask_extension_reason",
+               Flow.REJECT_RECHECK: "recheck.ask_reason"}[Flow(dialog.flow)]
+        out = [ui.message(user_id, unit.t(key, ref=ref, max=AFTER_MAX))]
+        photos = len(dialog.data.get("photos") or [])
+        if photos:
+            out.append(ui.message(user_id, unit.t("dispatch.after_kept", count=photos)))
+        return out
+
+    async def _again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """One of those dialogs back on top: its question again; ended if the problem moved
+        on meanwhile (rectified, returned, reassigned, decided)."""
+        problem = await unit.repo.supervision.problem(int(dialog.data.get("problem") or 0))
+        if problem is None or not self._still_wanted(dialog, problem):
+            return unit.t("dispatch.no_longer", ref=problem.ref if problem else "?")
+        return self._question(unit, dialog, problem)
+
+    @staticmethod
+    def _still_wanted(dialog: Dialog, problem: Problem) -> bool:
+        """Whether the problem is still where the dialog about it can act on it."""
+        wanted = {Flow.RECTIFY: (PROBLEM_RECEIVED,), Flow.EXTEND: (PROBLEM_RECEIVED,),
+                  Flow.NOT_OURS: (PROBLEM_DISPATCHED, PROBLEM_RECEIVED),
+                  Flow.REJECT_RECHECK: (PROBLEM_RECTIFIED,)}.get(Flow(dialog.flow), ())
+        return problem.status in wanted and (dialog.flow == Flow.REJECT_RECHECK
+                                             or problem.unit_id == dialog.data.get("unit"))
 
     async def _receive(self, unit: ActorUnit, problem: Problem) -> Answer:
         repo, now = unit.repo, unit.now()
@@ -369,14 +405,9 @@ class Dispatch:
         """A private message in one of the dialogs above."""
         repo, user_id = unit.repo, unit.user_id
         problem = await repo.supervision.problem(int(dialog.data.get("problem") or 0))
-        wanted = {Flow.RECTIFY: (PROBLEM_RECEIVED,), Flow.EXTEND: (PROBLEM_RECEIVED,),
-                  Flow.NOT_OURS: (PROBLEM_DISPATCHED, PROBLEM_RECEIVED),
-                  Flow.REJECT_RECHECK: (PROBLEM_RECTIFIED,)}.get(Flow(dialog.flow), ())
         if said.kind == "command":
             return [ui.message(user_id, unit.t("dispatch.command_mid_dialog"))]
-        if (problem is None or problem.status not in wanted
-                or (dialog.flow != Flow.REJECT_RECHECK
-                    and problem.unit_id != dialog.data.get("unit"))):
+        if problem is None or not self._still_wanted(dialog, problem):
             await self.loop.pop_dialog(repo, user_id, dialog.flow)
             return [ui.message(user_id, unit.t("dispatch.no_longer",
                                                ref=problem.ref if problem else "?"))]
@@ -394,11 +425,9 @@ class Dispatch:
         if dialog.flow == Flow.REJECT_RECHECK:
             return await self._reject(unit, problem, text)
         if dialog.step == "reason":
-            await repo.people.save_dialog(Dialog(user_id, Flow.EXTEND, "date",
-                                                 {**dialog.data, "reason": text}),
-                                          unit.now())
-            return [ui.message(user_id, unit.t("dispatch.ask_extension_date",
-                                               due=self._when(problem.due_at or 0)))]
+            dated = await self.loop.move_dialog(repo, dialog, "date",
+                                                {**dialog.data, "reason": text})
+            return self._question(unit, dated, problem)
         return await self._extension_date(unit, dialog, problem, text)
 
     async def _after_photos(self, unit: ActorUnit, dialog: Dialog, problem: Problem,
@@ -414,16 +443,14 @@ class Dispatch:
                 "album")
             data["album"] = said.media_group_id
             if len(photos) >= AFTER_MAX:
-                await repo.people.save_dialog(Dialog(user_id, Flow.RECTIFY, "photos", data),
-                                              unit.now())
+                await self.loop.move_dialog(repo, dialog, "photos", data)
                 return ([ui.message(user_id, unit.t("dispatch.after_enough", max=AFTER_MAX))]
                         if first_of_album else [])
             photos.append(said.file_id)
             data["photos"] = photos
             if said.text.strip():
                 data["caption"] = " ".join(said.text.split())
-            await repo.people.save_dialog(Dialog(user_id, Flow.RECTIFY, "photos", data),
-                                          unit.now())
+            await self.loop.move_dialog(repo, dialog, "photos", data)
             if not first_of_album:
                 return []  # one acknowledgement per album is enough
             return [ui.message(user_id, unit.t("dispatch.after_kept", count=len(photos)))]
@@ -726,9 +753,10 @@ class Dispatch:
                                  state=unit.t(f"dispatch.status_{problem.status}")),
                           alert=True)
         if action == "reject":
-            await self.loop.push_dialog(repo, unit.user_id, Flow.REJECT_RECHECK, "reason",
-                                        {"problem": problem.id})
-            unit.send(ui.message(unit.user_id, unit.t("recheck.ask_reason", ref=problem.ref)))
+            data = {"problem": problem.id}
+            await self.loop.push_dialog(repo, unit.user_id, Flow.REJECT_RECHECK, "reason", data)
+            unit.send(self._question(
+                unit, Dialog(unit.user_id, Flow.REJECT_RECHECK, "reason", data), problem))
             return Answer()
         if not await repo.supervision.pass_problem(problem.id, unit.user_id, now):
             return Answer(unit.t("recheck.decided", ref=problem.ref,

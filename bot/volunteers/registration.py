@@ -242,6 +242,14 @@ class Volunteers:
         unit.send(out)
         return Answer()
 
+    async def reason_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """A rejection's reason back on top: asked again; ended if the application was
+        decided meanwhile (by another approver)."""
+        record = await unit.repo.volunteers.volunteer(int(dialog.data["applicant"]))
+        if record is None or record.status != "pending":
+            return unit.t("join.already_decided")
+        return [ui.message(unit.user_id, unit.t("join.ask_reason", name=record.name))]
+
     async def _may_decide(
         self, repo: Repo, user_id: int, team_id: str | None, area_id: str | None
     ) -> bool:
