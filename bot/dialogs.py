@@ -57,7 +57,6 @@ SUBJECT: dict[str, str] = {
     Flow.REJECT_RECHECK: "problem", Flow.RELAY: "thread_id"}
 
 
-
 def subject(flow: str, data: dict[str, Any]) -> tuple[str, Any]:
     """A dialog's flow and what it is about (a long dialog: its flow alone)."""
     return flow, data.get(SUBJECT[flow]) if flow in SUBJECT else None
