@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
+from storage import Outgoing
 from tests.conftest import Town
 from tests.flows import card_of, claim, eventually, file_request, open_bot, supervision_town
 from tests.test_activities_e2e import TEAMS, publish, published_card
@@ -94,7 +95,7 @@ async def taken_by(town: Town, volunteer: SimUser, card: SimMessage, ref: str) -
 async def chatter_until(group: SimChat, member: SimUser, message_id: int) -> None:
     """Members talk in the group (nothing the bot sees) until its next message will carry
     `message_id`."""
-    while group.messages[-1].message_id < message_id - 1:
+    while (group.messages[-1].message_id if group.messages else 0) < message_id - 1:
         await member.send("Anyone coming on Saturday?", chat=group)
 
 
@@ -370,3 +371,130 @@ async def test_one_service_message_is_enough_in_any_order_and_twice_is_once(
     assert refusals(town) == []
     told = [m.text or "" for m in town.admin_chat.bot_messages()]
     assert len(told) == 1 and f"group_id = {town.volunteers.id}" in told[0], told
+
+
+async def held(town: Town, chat: SimChat) -> None:
+    """Wait until the chat's first queued call is held back (Telegram asked for a pause)."""
+    services = town.bot.services
+    assert services is not None
+
+    async def waits() -> bool:
+        async with services.env.db.reading() as repo:
+            queued = await repo.outbox.chat_queue(chat.id, 0, 1)
+        return bool(queued) and queued[0][0].not_before > services.env.now()
+
+    await eventually(waits)
+
+
+@pytest.mark.parametrize("learns", ["from the service messages", "from the edit refused"])
+async def test_a_broadcasts_outcome_queued_before_the_upgrade_comes_as_a_message_of_its_own(
+    town: Town, learns: str,
+) -> None:
+    """The admin presses Send under a broadcast's preview in the admin chat; the broadcast
+    goes, but Telegram asks the bot to wait a minute before it edits the preview. Meanwhile
+    the chat is upgraded, and the bot learns it `learns` (it was down while Telegram sent
+    them, and the waiting edit is the first call to the old id). The admins chat in the
+    supergroup, and one of their messages comes to carry the preview's id. When the minute
+    is up, what became of the broadcast comes to the supergroup as a message of its own: the
+    admin's message is left as it was, and the preview in the old group too."""
+    await open_bot(town.admin, town.vol1)
+    await approved_volunteer(town, town.vol1, "")
+    await town.admin.send("/broadcast all Training on Saturday at 9:00", chat=town.admin_chat)
+    preview = await town.admin_chat.wait_for(text="Preview")
+    town.sb.inject("editMessageText", code=429, description="Too Many Requests: retry after 60",
+                   retry_after=60)
+    answer = await (await town.admin.press("✅ Send", message=preview)).answer()
+    assert answer.text == "Sent to 1 volunteers.", answer.text
+    await town.vol1.wait_for(text="Training on Saturday at 9:00")
+    await held(town, town.admin_chat)
+
+    if learns == "from the service messages":
+        new_id = await upgrade(town, town.admin_chat)
+    else:
+        await town.bot.stop()
+        new_id = town.admin_chat.migrate()
+        town.sb.world.updates.clear()  # the bot never hears of it
+        await town.bot.start()
+    await chatter_until(town.admin_chat, town.admin, preview.message_id + 1)
+    theirs = town.admin_chat.messages[-1]
+    assert theirs.message_id == preview.message_id and theirs.chat_id == new_id
+
+    await town.tick(seconds=61)
+    outcome = await town.admin_chat.wait_for(text="Sent to 1 volunteers")
+    assert outcome.chat_id == new_id and "Training on Saturday" in (outcome.text or "")
+    await town.admin_chat.wait_for(text="admin_chat_id")  # the notice, after it
+    await all_sent(town)
+    assert theirs.text == "Anyone coming on Saturday?" and theirs.edits == 0
+    assert "Sent to" not in (preview.text or "")  # out of reach in the old group
+    edits = [error for method, error in town.sb.errors if method == "editMessageText"]
+    if learns == "from the service messages":
+        assert edits == ["Too Many Requests: retry after 60"]
+    else:  # refused at the old id once, as Telegram said where the chat went
+        assert edits == ["Too Many Requests: retry after 60",
+                         "Bad Request: group chat was upgraded to a supergroup chat"]
+    assert len(town.sb.errors) == len(edits)
+
+
+async def test_a_reminder_queued_before_the_upgrade_quotes_no_message_of_the_supergroup(
+    town: Town,
+) -> None:
+    """Half an hour on nobody has claimed Alice's request, and its reminder is due in the
+    volunteers' group; Telegram asks the bot to wait two minutes before it sends it. Meanwhile
+    the group is upgraded, and the volunteers chat in the supergroup until one of their
+    messages carries the id the card had in the group. The reminder comes, with Claim, and
+    quotes nothing: not the volunteer's message."""
+    await chatter_until(town.volunteers, town.vol2, 4)  # the card is not the group's first
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await all_sent(town)
+    town.sb.inject("sendMessage", code=429, description="Too Many Requests: retry after 120",
+                   retry_after=120)
+    await town.tick(minutes=31)
+    await held(town, town.volunteers)
+
+    new_id = await upgrade(town, town.volunteers)
+    await chatter_until(town.volunteers, town.vol1, card.message_id + 1)
+    theirs = town.volunteers.messages[-1]
+    assert theirs.message_id == card.message_id
+
+    await town.tick(minutes=3)
+    reminder = await town.volunteers.wait_for(text="Still waiting for a volunteer")
+    assert reminder.chat_id == new_id and ref in (reminder.text or "")
+    assert reminder.reply_to_message_id is None
+    assert reminder.buttons == ["🙋 Claim"]
+
+
+async def test_calls_on_a_message_of_the_group_are_dropped_with_the_move(town: Town) -> None:
+    """Calls no button queues today, but which the outbox carries like any other: a delete of
+    the request's card in the volunteers' group, a change of its buttons and of its caption,
+    waiting for their turn when the group is upgraded. The bot is an admin of the group, so
+    it may delete anyone's message. In the supergroup a volunteer's message comes to carry
+    the card's id. The delete and the change of buttons are dropped (the card is out of
+    reach in the old group), the new caption's words come as a message of their own, and
+    the volunteer's message stays."""
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    town.sb.world.set_bot_status(town.volunteers, "administrator", by=town.admin)
+    services = town.bot.services
+    assert services is not None
+    group, later = town.volunteers.id, services.env.now() + 60
+    calls = [("deleteMessage", {}),
+             ("editMessageReplyMarkup", {"reply_markup": {"inline_keyboard": []}}),
+             ("editMessageCaption", {"caption": "The photo was taken on Monday."})]
+    async with services.env.db.transaction() as repo:
+        await repo.outbox.enqueue(
+            [Outgoing(group, method, {"chat_id": group, "message_id": card.message_id, **rest},
+                      not_before=later) for method, rest in calls], services.env.now())
+
+    new_id = await upgrade(town, town.volunteers)
+    await chatter_until(town.volunteers, town.vol1, card.message_id + 1)
+    theirs = town.volunteers.messages[-1]
+    assert theirs.message_id == card.message_id
+
+    await town.tick(seconds=61)
+    words = await town.volunteers.wait_for(text="The photo was taken on Monday.")
+    assert words.chat_id == new_id
+    await all_sent(town)
+    assert not theirs.deleted and theirs.edits == 0
+    assert not card.deleted and card.buttons == ["🙋 Claim"]
+    assert town.sb.errors == []
