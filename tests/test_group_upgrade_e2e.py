@@ -498,3 +498,180 @@ async def test_calls_on_a_message_of_the_group_are_dropped_with_the_move(town: T
     assert not theirs.deleted and theirs.edits == 0
     assert not card.deleted and card.buttons == ["🙋 Claim"]
     assert town.sb.errors == []
+
+
+async def unit_chat(town: Town, unit: str, title: str, member: SimUser | None = None) -> SimChat:
+    """A unit's chat, bound by the admin, with `member` in it acting for the unit."""
+    chat = town.sb.add_group(title)
+    chat.add_member(town.admin, status="administrator")
+    await town.admin.send(f"/bind unit {unit}", chat=chat)
+    await chat.wait_for(text="now the chat of")
+    if member is not None:
+        chat.add_member(member)
+        await town.admin.send(f"/unitmember add {unit} {member.id}")
+        await town.admin.wait_for(text=f"{member.first_name} now acts for")
+    return chat
+
+
+async def inspector_and_office(town: Town) -> SimChat:
+    """Li inspects for G1; the Guangminglu office's chat, Zhang acting for it. The admins
+    have talked in the admin chat a while."""
+    await open_bot(town.admin, town.vol1, town.vol2)
+    await chatter_until(town.admin_chat, town.admin, 6)
+    await town.admin.send(f"/inspector add {town.vol1.id} G1")
+    await town.admin.wait_for(text="Li now inspects for G1")
+    return await unit_chat(town, "guangminglu-office", "光明路街道办", town.vol2)
+
+
+async def bot_message_at(town: Town, message_id: int) -> SimMessage:
+    """The admins chat in the (upgraded) admin chat until the bot's next message there
+    carries `message_id`, and an admin looks up a request nobody filed: the bot's answer."""
+    chat = town.admin_chat
+    await all_sent(town)
+    await chatter_until(chat, town.admin, message_id - 1)  # the /find itself takes one
+    await town.admin.send("/find 2026-999999", chat=chat)
+    answer = await chat.wait_for(text="No request has the reference 2026-999999")
+    assert answer.message_id == message_id
+    return answer
+
+
+@LOOPS_2_AND_3
+async def test_more_time_asked_before_the_admin_chat_was_upgraded_is_decided_from_it(
+    town: Town,
+) -> None:
+    """Zhang asks for more time on a problem of the Guangminglu office, and the request
+    reaches the admin chat, which is then upgraded. In the supergroup the bot's answer to a
+    /find comes to carry the id the request for more time had in the group. The admin
+    approves on the request (out of reach in the old group): the office is told, the
+    problem's card shows the new deadline, and the decision comes to the supergroup as a
+    message of its own; the answer to /find keeps its words."""
+    office = await inspector_and_office(town)
+    ref = await report(town, town.vol1)
+    card = await office.wait_for(text=ref)
+    await press(town.vol2, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Need more time" in " ".join(card.buttons))
+    await press(town.vol2, "⏳ Need more time", card)
+    await town.vol2.wait_for(text="why do you need more time")
+    await town.vol2.send("The stall owners need notice")
+    await town.vol2.wait_for(text="Until when?")
+    await town.vol2.send("6-15 18:00")
+    ask = await town.admin_chat.wait_for(text=f"asks for more time on problem {ref}")
+
+    new_id = await upgrade(town, town.admin_chat)
+    await town.admin_chat.wait_for(text="admin_chat_id")
+    other = await bot_message_at(town, ask.message_id)
+    shown = other.text
+
+    assert await press(town.admin, "✅ Approve", ask) == "Done."
+    await office.wait_for(text=f"More time on problem {ref} approved")
+    decided = await town.admin_chat.wait_for(text=f"More time on {ref} approved by Admin")
+    assert decided.chat_id == new_id and decided is not other
+    await town.sb.wait_until(lambda: "extended 1 time(s)" in (card.text or ""))
+    await all_sent(town)
+    assert other.text == shown and other.edits == 0
+    assert "approved" not in (ask.text or "")  # out of reach in the old group
+    assert refusals(town) == []
+
+
+@LOOPS_2_AND_3
+async def test_a_problem_returned_before_the_admin_chat_was_upgraded_is_reassigned_from_it(
+    town: Town,
+) -> None:
+    """Zhang returns a problem as not the office's, and the admins' list of units to send it
+    to reaches the admin chat, which is then upgraded. In the supergroup the bot's answer
+    to a /find comes to carry the id the list had in the group. The admin presses the market
+    bureau on the list (out of reach in the old group): the problem's card comes to the
+    bureau's chat, and where it went comes to the supergroup as a message of its own; the
+    answer to /find keeps its words."""
+    office = await inspector_and_office(town)
+    market = await unit_chat(town, "market-regulation", "市场监管局")
+    ref = await report(town, town.vol1)
+    card = await office.wait_for(text=ref)
+    await press(town.vol2, "↩️ Not ours", card)
+    await town.vol2.wait_for(text="why is it not your unit's")
+    await town.vol2.send("The market bureau manages this lane")
+    returned = await town.admin_chat.wait_for(text=f"Problem {ref} at Guangming Lane 1 was "
+                                                   "returned")
+
+    new_id = await upgrade(town, town.admin_chat)
+    await town.admin_chat.wait_for(text="admin_chat_id")
+    other = await bot_message_at(town, returned.message_id)
+    shown = other.text
+
+    assert await press(town.admin, "District Market Regulation Bureau", returned) == "Done."
+    moved = await market.wait_for(text=ref)
+    assert moved.buttons == ["✅ Received", "↩️ Not ours"]
+    where = await town.admin_chat.wait_for(
+        text=f"Problem {ref} now goes to District Market Regulation Bureau")
+    assert where.chat_id == new_id and where is not other
+    await all_sent(town)
+    assert other.text == shown and other.edits == 0
+    assert "now goes to" not in (returned.text or "")  # out of reach in the old group
+    assert refusals(town) == []
+
+
+@LOOPS_2_AND_3
+async def test_a_calls_card_in_a_teams_group_upgraded_still_takes_answers(town: Town) -> None:
+    """The admin sends a recruitment call to the whole district and the Red Vest Team, whose
+    own group is a basic group, and the call's card reaches it with I'm in. The group is
+    upgraded; the team chats in the supergroup a little, and the card of the admin's next
+    call there happens to carry the id the first card had in the group. Zhang answers the
+    first call on its card in the old group: that card stays as it was (out of reach), and is
+    posted anew in the supergroup as it now stands, one of two answered, with I'm in; the
+    next call's card, which shares the old card's id, is left as it was. Li answers on the
+    card posted anew: that one is redrawn."""
+    team = town.sb.add_group("Red Vest Team", type="group")
+    for person in (town.admin, town.vol1, town.vol2):
+        team.add_member(person, status="administrator" if person is town.admin else "member")
+    await open_bot(town.admin, town.vol1, town.vol2)
+    await town.admin.send("/bind team guangming-red", chat=team)
+    await team.wait_for(text="now the group of Guangminglu Red Vest Team")
+    first = await recruitment_call(town, "Fill sandbags at the Xiaohe dike")
+    card = await team.wait_for(text="Recruitment call #")
+    assert card.buttons == ["🙋 I'm in (0/2)"]
+
+    new_id = await upgrade(town, team)
+    await chatter_until(team, town.vol2, card.message_id)
+    second = await recruitment_call(town, "Carry water to the Xiaohe dike")
+    later = await team.wait_for(text=f"Recruitment call #{second}")
+    assert later.chat_id == new_id and later.message_id == card.message_id
+    shown = later.text
+
+    answer = await (await town.vol2.press("🙋 I'm in", message=card)).answer()
+    assert answer.text == "You're in ✅", answer.text
+    again = await team.wait_for(text=f"Recruitment call #{first}")
+    assert again.chat_id == new_id and again.buttons == ["🙋 I'm in (1/2)"]
+    assert "1 of 2 have answered" in (again.text or "")
+    assert "0 of 2 have answered" in (card.text or "")  # as it was: out of reach
+    answer = await (await town.vol1.press("🙋 I'm in (1/2)", message=again)).answer()
+    assert answer.text == "You're in ✅", answer.text
+    await town.sb.wait_until(lambda: "Enough people now" in (again.text or ""))
+    await all_sent(town)
+    assert later.text == shown and later.edits == 0
+    assert refusals(town) == []
+
+
+async def recruitment_call(town: Town, what: str) -> int:
+    """The admin sends a call for two people until 18:00 to the whole district and the Red
+    Vest Team (in /call's dialog); its number."""
+    admin = town.admin
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send(what)
+    await admin.wait_for(text="2/6")
+    await admin.send("Xiaohe dike, north sluice")
+    await admin.wait_for(text="3/6")
+    await admin.press("Skip ⏭")
+    await admin.wait_for(text="4/6")
+    await admin.send("2")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    await (await admin.press("Guangminglu Red Vest Team", message=question)).answer()
+    await town.sb.wait_until(lambda: "Red Vest" in (question.text or "").split("6/6")[-1])
+    await admin.press("✔️ Done", message=question)
+    preview = await admin.wait_for(text="Preview of the recruitment call")
+    await admin.press("🚨 Send", message=preview)
+    sent = await admin.wait_for(text="Nobody has answered yet")
+    number = (sent.text or "").split("#", 1)[1].split()[0].strip(":·")
+    return int(number)
