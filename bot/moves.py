@@ -8,7 +8,9 @@ that Telegram refuses (bot/delivery/sender.py, ChatMigrated). Either way the sam
 
 - in the caller's transaction, everything stored under the old id moves to the new one and
   the move is noted (storage: `outbox.move_chat`, the table chat_moves), once: a second
-  message, or a refusal after a message, finds it done;
+  message, or a refusal after a message, finds it done; the queued calls that name one of the
+  group's messages by its id (which stayed in the old group) stop naming it first
+  (`unpointed`);
 - once that commits, the process follows it too: the ids the config file names (`[bot]
   admin_chat_id`, a category's `group_id`) are read through the moves (at every start as
   well), and a press on a message posted in the group before the upgrade, which Telegram
@@ -26,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from bot import ui
 from bot.config import Config
@@ -35,6 +38,17 @@ from storage import Outgoing, Repo
 
 log = logging.getLogger(__name__)
 
+# The calls that only act on one message of the chat by its id (a delete, a change of its
+# buttons, …), and the edits of a message's words by the field that holds them. A message of
+# the group stayed in the old group, and the supergroup numbers its own afresh: the id names
+# another message there, or none yet.
+ON_A_MESSAGE = ("deleteMessage", "deleteMessages", "editMessageReplyMarkup",
+                "editMessageMedia", "editMessageLiveLocation", "stopMessageLiveLocation",
+                "stopPoll", "pinChatMessage", "unpinChatMessage", "setMessageReaction")
+WORDS = {"editMessageText": ("text", "entities"),
+         "editMessageCaption": ("caption", "caption_entities")}
+DROPPED = "dropped: its message stayed in the group before it became a supergroup"
+
 
 def follow(chat_id: int, moves: Mapping[int, int]) -> int:
     """The id a chat has now (the supergroup's, if the group was upgraded)."""
@@ -43,6 +57,35 @@ def follow(chat_id: int, moves: Mapping[int, int]) -> int:
         chat_id = moves[chat_id]
         seen.add(chat_id)
     return chat_id
+
+
+def unpointed(method: str, payload: dict[str, Any], old_chat_id: int
+              ) -> tuple[str, dict[str, Any]] | None:
+    """A call queued for a group that became a supergroup, made to name none of the group's
+    messages: an edit of a message's words becomes a message of those words (with the
+    buttons the edit gave it), as a press on a message left behind does (ui.edit_text), so
+    the chat still sees what became of it; a send that replies to one of them goes without
+    its quote; a call that only acts on one of them (a delete, a change of its buttons) is
+    moot: None. Any other call comes back as it was."""
+    if method in ON_A_MESSAGE and ("message_id" in payload or "message_ids" in payload):
+        return None
+    if method in WORDS and "message_id" in payload:
+        words, entities = WORDS[method]
+        if not payload.get(words):
+            return None  # a caption taken away: nothing to say
+        message = {key: value for key, value in payload.items()
+                   if key not in ("message_id", words, entities)}
+        message["text"] = payload[words]
+        if entities in payload:
+            message["entities"] = payload[entities]
+        return "sendMessage", message
+    quoted = payload.get("reply_parameters")
+    if isinstance(quoted, dict) and quoted.get("chat_id", old_chat_id) == old_chat_id:
+        payload = {key: value for key, value in payload.items() if key != "reply_parameters"}
+    if "reply_to_message_id" in payload:
+        payload = {key: value for key, value in payload.items()
+                   if key not in ("reply_to_message_id", "allow_sending_without_reply")}
+    return method, payload
 
 
 def config_through(config: Config, moves: Mapping[int, int]) -> Config:
@@ -66,6 +109,9 @@ class ChatMoves:
         # The admin chat's menu for a chat id, as calls to queue: the composition root gives
         # the command menus' (bot/people, above this module), none until then.
         self.admin_chat_menu: Callable[[int], list[Outgoing]] = lambda chat_id: []
+        # Told when a move has committed: the sender forgets the calls it read before, some
+        # of which the move rewrote or dropped (bot/delivery/sender.py).
+        self.on_followed: Callable[[], None] = lambda: None
 
     async def load(self, repo: Repo) -> None:
         """At start: the moves noted before, followed by the config read from the file."""
@@ -79,6 +125,7 @@ class ChatMoves:
         and the admin chat's menu if it was the admin chat). Call `followed` once the
         transaction has committed."""
         env = self.env
+        await self._unpoint(repo, old_chat_id)
         first = await repo.outbox.move_chat(old_chat_id, new_chat_id, env.now())
         if not first:
             return []
@@ -95,8 +142,25 @@ class ChatMoves:
         admin_chats = [follow(chat, {old_chat_id: new_chat_id}) for chat in config.admin_chats()]
         return menu + [ui.message(chat, text) for chat in admin_chats for text in notices]
 
+    async def _unpoint(self, repo: Repo, old_chat_id: int) -> None:
+        """The calls queued for the group that name one of its messages by id, unpointed
+        before they move: rewritten, or dropped (failed, saying why)."""
+        now, dropped, rewritten = self.env.now(), 0, 0
+        for row in await repo.outbox.calls_on_messages(old_chat_id, ON_A_MESSAGE + tuple(WORDS)):
+            call = unpointed(row.method, row.payload, old_chat_id)
+            if call is None:
+                await repo.outbox.mark_failed(row.id, DROPPED, now)
+                dropped += 1
+            elif call != (row.method, row.payload):
+                await repo.outbox.rewrite(row.id, *call)
+                rewritten += 1
+        if dropped or rewritten:
+            log.info("chat %s: %s queued calls on its messages rewritten, %s dropped",
+                     old_chat_id, rewritten, dropped)
+
     def followed(self, old_chat_id: int, new_chat_id: int) -> None:
         """The move has committed: the process uses the new id from now on."""
+        self.on_followed()
         if self.env.moved_chats.get(old_chat_id) == new_chat_id:
             return
         log.info("chat %s became the supergroup %s: moved", old_chat_id, new_chat_id)

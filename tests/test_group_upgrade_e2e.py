@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
+from storage import Outgoing
 from tests.conftest import Town
 from tests.flows import card_of, claim, eventually, file_request, open_bot, supervision_town
 from tests.test_activities_e2e import TEAMS, publish, published_card
@@ -94,7 +95,7 @@ async def taken_by(town: Town, volunteer: SimUser, card: SimMessage, ref: str) -
 async def chatter_until(group: SimChat, member: SimUser, message_id: int) -> None:
     """Members talk in the group (nothing the bot sees) until its next message will carry
     `message_id`."""
-    while group.messages[-1].message_id < message_id - 1:
+    while (group.messages[-1].message_id if group.messages else 0) < message_id - 1:
         await member.send("Anyone coming on Saturday?", chat=group)
 
 
@@ -370,3 +371,307 @@ async def test_one_service_message_is_enough_in_any_order_and_twice_is_once(
     assert refusals(town) == []
     told = [m.text or "" for m in town.admin_chat.bot_messages()]
     assert len(told) == 1 and f"group_id = {town.volunteers.id}" in told[0], told
+
+
+async def held(town: Town, chat: SimChat) -> None:
+    """Wait until the chat's first queued call is held back (Telegram asked for a pause)."""
+    services = town.bot.services
+    assert services is not None
+
+    async def waits() -> bool:
+        async with services.env.db.reading() as repo:
+            queued = await repo.outbox.chat_queue(chat.id, 0, 1)
+        return bool(queued) and queued[0][0].not_before > services.env.now()
+
+    await eventually(waits)
+
+
+@pytest.mark.parametrize("learns", ["from the service messages", "from the edit refused"])
+async def test_a_broadcasts_outcome_queued_before_the_upgrade_comes_as_a_message_of_its_own(
+    town: Town, learns: str,
+) -> None:
+    """The admin presses Send under a broadcast's preview in the admin chat; the broadcast
+    goes, but Telegram asks the bot to wait a minute before it edits the preview. Meanwhile
+    the chat is upgraded, and the bot learns it `learns` (it was down while Telegram sent
+    them, and the waiting edit is the first call to the old id). The admins chat in the
+    supergroup, and one of their messages comes to carry the preview's id. When the minute
+    is up, what became of the broadcast comes to the supergroup as a message of its own: the
+    admin's message is left as it was, and the preview in the old group too."""
+    await open_bot(town.admin, town.vol1)
+    await approved_volunteer(town, town.vol1, "")
+    await town.admin.send("/broadcast all Training on Saturday at 9:00", chat=town.admin_chat)
+    preview = await town.admin_chat.wait_for(text="Preview")
+    town.sb.inject("editMessageText", code=429, description="Too Many Requests: retry after 60",
+                   retry_after=60)
+    answer = await (await town.admin.press("✅ Send", message=preview)).answer()
+    assert answer.text == "Sent to 1 volunteers.", answer.text
+    await town.vol1.wait_for(text="Training on Saturday at 9:00")
+    await held(town, town.admin_chat)
+
+    if learns == "from the service messages":
+        new_id = await upgrade(town, town.admin_chat)
+    else:
+        await town.bot.stop()
+        new_id = town.admin_chat.migrate()
+        town.sb.world.updates.clear()  # the bot never hears of it
+        await town.bot.start()
+    await chatter_until(town.admin_chat, town.admin, preview.message_id + 1)
+    theirs = town.admin_chat.messages[-1]
+    assert theirs.message_id == preview.message_id and theirs.chat_id == new_id
+
+    await town.tick(seconds=61)
+    outcome = await town.admin_chat.wait_for(text="Sent to 1 volunteers")
+    assert outcome.chat_id == new_id and "Training on Saturday" in (outcome.text or "")
+    await town.admin_chat.wait_for(text="admin_chat_id")  # the notice, after it
+    await all_sent(town)
+    assert theirs.text == "Anyone coming on Saturday?" and theirs.edits == 0
+    assert "Sent to" not in (preview.text or "")  # out of reach in the old group
+    edits = [error for method, error in town.sb.errors if method == "editMessageText"]
+    if learns == "from the service messages":
+        assert edits == ["Too Many Requests: retry after 60"]
+    else:  # refused at the old id once, as Telegram said where the chat went
+        assert edits == ["Too Many Requests: retry after 60",
+                         "Bad Request: group chat was upgraded to a supergroup chat"]
+    assert len(town.sb.errors) == len(edits)
+
+
+async def test_a_reminder_queued_before_the_upgrade_quotes_no_message_of_the_supergroup(
+    town: Town,
+) -> None:
+    """Half an hour on nobody has claimed Alice's request, and its reminder is due in the
+    volunteers' group; Telegram asks the bot to wait two minutes before it sends it. Meanwhile
+    the group is upgraded, and the volunteers chat in the supergroup until one of their
+    messages carries the id the card had in the group. The reminder comes, with Claim, and
+    quotes nothing: not the volunteer's message."""
+    await chatter_until(town.volunteers, town.vol2, 4)  # the card is not the group's first
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await all_sent(town)
+    town.sb.inject("sendMessage", code=429, description="Too Many Requests: retry after 120",
+                   retry_after=120)
+    await town.tick(minutes=31)
+    await held(town, town.volunteers)
+
+    new_id = await upgrade(town, town.volunteers)
+    await chatter_until(town.volunteers, town.vol1, card.message_id + 1)
+    theirs = town.volunteers.messages[-1]
+    assert theirs.message_id == card.message_id
+
+    await town.tick(minutes=3)
+    reminder = await town.volunteers.wait_for(text="Still waiting for a volunteer")
+    assert reminder.chat_id == new_id and ref in (reminder.text or "")
+    assert reminder.reply_to_message_id is None
+    assert reminder.buttons == ["🙋 Claim"]
+
+
+async def test_calls_on_a_message_of_the_group_are_dropped_with_the_move(town: Town) -> None:
+    """Calls no button queues today, but which the outbox carries like any other: a delete of
+    the request's card in the volunteers' group, a change of its buttons and of its caption,
+    waiting for their turn when the group is upgraded. The bot is an admin of the group, so
+    it may delete anyone's message. In the supergroup a volunteer's message comes to carry
+    the card's id. The delete and the change of buttons are dropped (the card is out of
+    reach in the old group), the new caption's words come as a message of their own, and
+    the volunteer's message stays."""
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    town.sb.world.set_bot_status(town.volunteers, "administrator", by=town.admin)
+    services = town.bot.services
+    assert services is not None
+    group, later = town.volunteers.id, services.env.now() + 60
+    calls = [("deleteMessage", {}),
+             ("editMessageReplyMarkup", {"reply_markup": {"inline_keyboard": []}}),
+             ("editMessageCaption", {"caption": "The photo was taken on Monday."})]
+    async with services.env.db.transaction() as repo:
+        await repo.outbox.enqueue(
+            [Outgoing(group, method, {"chat_id": group, "message_id": card.message_id, **rest},
+                      not_before=later) for method, rest in calls], services.env.now())
+
+    new_id = await upgrade(town, town.volunteers)
+    await chatter_until(town.volunteers, town.vol1, card.message_id + 1)
+    theirs = town.volunteers.messages[-1]
+    assert theirs.message_id == card.message_id
+
+    await town.tick(seconds=61)
+    words = await town.volunteers.wait_for(text="The photo was taken on Monday.")
+    assert words.chat_id == new_id
+    await all_sent(town)
+    assert not theirs.deleted and theirs.edits == 0
+    assert not card.deleted and card.buttons == ["🙋 Claim"]
+    assert town.sb.errors == []
+
+
+async def unit_chat(town: Town, unit: str, title: str, member: SimUser | None = None) -> SimChat:
+    """A unit's chat, bound by the admin, with `member` in it acting for the unit."""
+    chat = town.sb.add_group(title)
+    chat.add_member(town.admin, status="administrator")
+    await town.admin.send(f"/bind unit {unit}", chat=chat)
+    await chat.wait_for(text="now the chat of")
+    if member is not None:
+        chat.add_member(member)
+        await town.admin.send(f"/unitmember add {unit} {member.id}")
+        await town.admin.wait_for(text=f"{member.first_name} now acts for")
+    return chat
+
+
+async def inspector_and_office(town: Town) -> SimChat:
+    """Li inspects for G1; the Guangminglu office's chat, Zhang acting for it. The admins
+    have talked in the admin chat a while."""
+    await open_bot(town.admin, town.vol1, town.vol2)
+    await chatter_until(town.admin_chat, town.admin, 6)
+    await town.admin.send(f"/inspector add {town.vol1.id} G1")
+    await town.admin.wait_for(text="Li now inspects for G1")
+    return await unit_chat(town, "guangminglu-office", "光明路街道办", town.vol2)
+
+
+async def bot_message_at(town: Town, message_id: int) -> SimMessage:
+    """The admins chat in the (upgraded) admin chat until the bot's next message there
+    carries `message_id`, and an admin looks up a request nobody filed: the bot's answer."""
+    chat = town.admin_chat
+    await all_sent(town)
+    await chatter_until(chat, town.admin, message_id - 1)  # the /find itself takes one
+    await town.admin.send("/find 2026-999999", chat=chat)
+    answer = await chat.wait_for(text="No request has the reference 2026-999999")
+    assert answer.message_id == message_id
+    return answer
+
+
+@LOOPS_2_AND_3
+async def test_more_time_asked_before_the_admin_chat_was_upgraded_is_decided_from_it(
+    town: Town,
+) -> None:
+    """Zhang asks for more time on a problem of the Guangminglu office, and the request
+    reaches the admin chat, which is then upgraded. In the supergroup the bot's answer to a
+    /find comes to carry the id the request for more time had in the group. The admin
+    approves on the request (out of reach in the old group): the office is told, the
+    problem's card shows the new deadline, and the decision comes to the supergroup as a
+    message of its own; the answer to /find keeps its words."""
+    office = await inspector_and_office(town)
+    ref = await report(town, town.vol1)
+    card = await office.wait_for(text=ref)
+    await press(town.vol2, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Need more time" in " ".join(card.buttons))
+    await press(town.vol2, "⏳ Need more time", card)
+    await town.vol2.wait_for(text="why do you need more time")
+    await town.vol2.send("The stall owners need notice")
+    await town.vol2.wait_for(text="Until when?")
+    await town.vol2.send("6-15 18:00")
+    ask = await town.admin_chat.wait_for(text=f"asks for more time on problem {ref}")
+
+    new_id = await upgrade(town, town.admin_chat)
+    await town.admin_chat.wait_for(text="admin_chat_id")
+    other = await bot_message_at(town, ask.message_id)
+    shown = other.text
+
+    assert await press(town.admin, "✅ Approve", ask) == "Done."
+    await office.wait_for(text=f"More time on problem {ref} approved")
+    decided = await town.admin_chat.wait_for(text=f"More time on {ref} approved by Admin")
+    assert decided.chat_id == new_id and decided is not other
+    await town.sb.wait_until(lambda: "extended 1 time(s)" in (card.text or ""))
+    await all_sent(town)
+    assert other.text == shown and other.edits == 0
+    assert "approved" not in (ask.text or "")  # out of reach in the old group
+    assert refusals(town) == []
+
+
+@LOOPS_2_AND_3
+async def test_a_problem_returned_before_the_admin_chat_was_upgraded_is_reassigned_from_it(
+    town: Town,
+) -> None:
+    """Zhang returns a problem as not the office's, and the admins' list of units to send it
+    to reaches the admin chat, which is then upgraded. In the supergroup the bot's answer
+    to a /find comes to carry the id the list had in the group. The admin presses the market
+    bureau on the list (out of reach in the old group): the problem's card comes to the
+    bureau's chat, and where it went comes to the supergroup as a message of its own; the
+    answer to /find keeps its words."""
+    office = await inspector_and_office(town)
+    market = await unit_chat(town, "market-regulation", "市场监管局")
+    ref = await report(town, town.vol1)
+    card = await office.wait_for(text=ref)
+    await press(town.vol2, "↩️ Not ours", card)
+    await town.vol2.wait_for(text="why is it not your unit's")
+    await town.vol2.send("The market bureau manages this lane")
+    returned = await town.admin_chat.wait_for(text=f"Problem {ref} at Guangming Lane 1 was "
+                                                   "returned")
+
+    new_id = await upgrade(town, town.admin_chat)
+    await town.admin_chat.wait_for(text="admin_chat_id")
+    other = await bot_message_at(town, returned.message_id)
+    shown = other.text
+
+    assert await press(town.admin, "District Market Regulation Bureau", returned) == "Done."
+    moved = await market.wait_for(text=ref)
+    assert moved.buttons == ["✅ Received", "↩️ Not ours"]
+    where = await town.admin_chat.wait_for(
+        text=f"Problem {ref} now goes to District Market Regulation Bureau")
+    assert where.chat_id == new_id and where is not other
+    await all_sent(town)
+    assert other.text == shown and other.edits == 0
+    assert "now goes to" not in (returned.text or "")  # out of reach in the old group
+    assert refusals(town) == []
+
+
+@LOOPS_2_AND_3
+async def test_a_calls_card_in_a_teams_group_upgraded_still_takes_answers(town: Town) -> None:
+    """The admin sends a recruitment call to the whole district and the Red Vest Team, whose
+    own group is a basic group, and the call's card reaches it with I'm in. The group is
+    upgraded; the team chats in the supergroup a little, and the card of the admin's next
+    call there happens to carry the id the first card had in the group. Zhang answers the
+    first call on its card in the old group: that card stays as it was (out of reach), and is
+    posted anew in the supergroup as it now stands, one of two answered, with I'm in; the
+    next call's card, which shares the old card's id, is left as it was. Li answers on the
+    card posted anew: that one is redrawn."""
+    team = town.sb.add_group("Red Vest Team", type="group")
+    for person in (town.admin, town.vol1, town.vol2):
+        team.add_member(person, status="administrator" if person is town.admin else "member")
+    await open_bot(town.admin, town.vol1, town.vol2)
+    await town.admin.send("/bind team guangming-red", chat=team)
+    await team.wait_for(text="now the group of Guangminglu Red Vest Team")
+    first = await recruitment_call(town, "Fill sandbags at the Xiaohe dike")
+    card = await team.wait_for(text="Recruitment call #")
+    assert card.buttons == ["🙋 I'm in (0/2)"]
+
+    new_id = await upgrade(town, team)
+    await chatter_until(team, town.vol2, card.message_id)
+    second = await recruitment_call(town, "Carry water to the Xiaohe dike")
+    later = await team.wait_for(text=f"Recruitment call #{second}")
+    assert later.chat_id == new_id and later.message_id == card.message_id
+    shown = later.text
+
+    answer = await (await town.vol2.press("🙋 I'm in", message=card)).answer()
+    assert answer.text == "You're in ✅", answer.text
+    again = await team.wait_for(text=f"Recruitment call #{first}")
+    assert again.chat_id == new_id and again.buttons == ["🙋 I'm in (1/2)"]
+    assert "1 of 2 have answered" in (again.text or "")
+    assert "0 of 2 have answered" in (card.text or "")  # as it was: out of reach
+    answer = await (await town.vol1.press("🙋 I'm in (1/2)", message=again)).answer()
+    assert answer.text == "You're in ✅", answer.text
+    await town.sb.wait_until(lambda: "Enough people now" in (again.text or ""))
+    await all_sent(town)
+    assert later.text == shown and later.edits == 0
+    assert refusals(town) == []
+
+
+async def recruitment_call(town: Town, what: str) -> int:
+    """The admin sends a call for two people until 18:00 to the whole district and the Red
+    Vest Team (in /call's dialog); its number."""
+    admin = town.admin
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send(what)
+    await admin.wait_for(text="2/6")
+    await admin.send("Xiaohe dike, north sluice")
+    await admin.wait_for(text="3/6")
+    await admin.press("Skip ⏭")
+    await admin.wait_for(text="4/6")
+    await admin.send("2")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    await (await admin.press("Guangminglu Red Vest Team", message=question)).answer()
+    await town.sb.wait_until(lambda: "Red Vest" in (question.text or "").split("6/6")[-1])
+    await admin.press("✔️ Done", message=question)
+    preview = await admin.wait_for(text="Preview of the recruitment call")
+    await admin.press("🚨 Send", message=preview)
+    sent = await admin.wait_for(text="Nobody has answered yet")
+    number = (sent.text or "").split("#", 1)[1].split()[0].strip(":·")
+    return int(number)

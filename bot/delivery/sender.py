@@ -208,6 +208,8 @@ class Sender:
     def __init__(self, env: Env, bot: Bot) -> None:
         self.env = env
         self.moves = ChatMoves(env)  # a group that became a supergroup (bot/moves.py)
+        # A call read before a move committed may have been rewritten or dropped by it since.
+        self.moves.on_followed = lambda: self._nudge(stale=True)
         self.bot = bot
         self.pacer = Pacer(env.config.delivery)
         self._wake = asyncio.Event()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from storage.models import (
     OutboxRow,
@@ -172,6 +173,36 @@ class OutboxRepo(Aggregate):
             f"SELECT 1 FROM outbox WHERE status = 'pending' AND purpose = ? AND {column} = ? "
             "AND id > ? LIMIT 1", (purpose, card_id, outbox_id))
         return row is not None
+
+    async def calls_on_messages(self, chat_id: int, methods: tuple[str, ...]
+                                ) -> list[OutboxRow]:
+        """A chat's pending calls that may name one of its messages by id: those of
+        `methods`, and any that replies to a message."""
+        marks = ", ".join("?" * len(methods))
+        rows = await self._all(
+            f"""
+            SELECT id, chat_id, method, payload, request_id, purpose, attempts, not_before,
+                   card_id, post_id, problem_post_id
+            FROM outbox
+            WHERE status = 'pending' AND chat_id = ?
+              AND (method IN ({marks}) OR json_type(payload, '$.reply_parameters') IS NOT NULL
+                   OR json_type(payload, '$.reply_to_message_id') IS NOT NULL)
+            ORDER BY id
+            """,
+            (chat_id, *methods),
+        )
+        return [OutboxRow(id=row["id"], chat_id=row["chat_id"], method=row["method"],
+                          payload=json.loads(row["payload"]), request_id=row["request_id"],
+                          purpose=row["purpose"], attempts=row["attempts"],
+                          not_before=row["not_before"], card_id=row["card_id"],
+                          post_id=row["post_id"], problem_post_id=row["problem_post_id"])
+                for row in rows]
+
+    async def rewrite(self, outbox_id: int, method: str, payload: dict[str, Any]) -> None:
+        """Make a pending call another one (its place in the chat's order kept)."""
+        self._write("UPDATE outbox SET method = ?, payload = ? WHERE id = ? "
+                    "AND status = 'pending'",
+                    (method, json.dumps(payload, ensure_ascii=False), outbox_id))
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int, now: float) -> bool:
         """Move everything kept under a group's old id to its new one, after it became a
