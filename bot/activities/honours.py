@@ -222,6 +222,10 @@ class Honours:
         """Record the honour of a preview; the volunteer is told, the groups if announced."""
         repo, user_id, volunteer = unit.repo, unit.user_id, int(data["user"])
         if not await self._may_honour(repo, role, volunteer):  # a grant taken back meanwhile
+            # The dialog has ended (on_button took it off): the preview says so, and why.
+            unit.send(ui.edit_text(chat_id, message_id, "\n\n".join([
+                self._preview(unit, data), unit.t("honours.ended_not_allowed",
+                                                  name=data["name"])])))
             return Answer(unit.t("honours.not_your_area", name=data["name"]), alert=True)
         honour_id = await repo.honours.award(data["id"], volunteer, data["title"],
                                              int(data["year"]), data["citation"], user_id,
