@@ -487,3 +487,29 @@ async def test_the_stored_hash_is_the_content_the_record_states(town: Town) -> N
 async def test_someone_with_nothing_to_record_is_told_so(town: Town) -> None:
     await open_bot(town.citizen)
     await answer_of(town.citizen, "/record", "You have no verified hours or honours yet")
+
+
+async def test_an_honour_saved_after_the_grant_was_taken_back_ends_the_dialog_and_says_so(
+        town: Town) -> None:
+    """Li, admin of Zhongxinjie, has an honour for Zhang in preview when the centre admin
+    takes the grant back. Save is refused; the preview now says nothing was saved and the
+    dialog ended, and why; its buttons are gone, Zhang is told nothing."""
+    li, zhang, admin = town.vol1, town.vol2, town.admin
+    await open_bot(li, zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN)  # Golden Glow: Zhongxinjie
+    await answer_of(admin, f"/grant {li.id} zhongxinjie", "is now an admin of")
+    await answer_of(li, f"/honour {zhang.id}", "1/3")
+    await answer_of(li, "最美志愿者", "2/3")
+    await li.press("2026")
+    await li.wait_for(text="3/3")
+    await li.send("Visited 30 elderly people every week.")
+    preview = await li.wait_for(text="Preview")
+    await answer_of(admin, f"/revoke {li.id}", "is no longer an admin")
+
+    refused = await (await li.press("💾 Save", message=preview)).answer()
+    assert refused.show_alert and refused.text == "Zhang is not a volunteer of your areas."
+    text = (await card_now(town, preview, "this dialog has ended")).text or ""
+    assert "Not saved, and this dialog has ended: you may no longer honour Zhang." in text
+    assert buttons_of(li.private.get(preview.message_id) or preview) == []
+    assert await in_unit(town, lambda repo, now: repo.honours.all_honours_of(zhang.id)) == []
+    assert not [m for m in zhang.private.bot_messages() if "honour" in (m.text or "")]
