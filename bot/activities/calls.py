@@ -781,9 +781,13 @@ class Calls:
         if not await self._end(unit, activity, "expired", None):
             return
         lang = await self.loop.language_of(unit.repo, activity.organiser_id)
+        # How it went can wait for the morning: the call is over and nothing the admin does
+        # next (the attendance list) is due before then. The roster says it at once, quietly.
+        morning = self.quiet_until(unit.now())
         unit.send(ui.message(activity.organiser_id, self.env.t(
             lang, "calls.expired_notice", id=activity.id, what=activity.title,
-            answered=activity.signed, needed=activity.capacity)))
+            answered=activity.signed, needed=activity.capacity),
+            purpose="quiet" if morning is not None else "notice", not_before=morning))
 
 
 def _quietly(message: Outgoing, silent: bool) -> Outgoing:
