@@ -52,7 +52,8 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
                                or too_old_in_admin_chat(update, context)):
         await stale_button(update, context)
         return None
-    if (not carries_pressed_button(update)
+    if (own_private_chat(update) and message.is_accessible
+            and not carries_pressed_button(update)
             and await services(context).publishing.board.redrawn(message.chat.id,
                                                                   message.message_id)):
         await stale_button(update, context)  # its own text would stand until a redraw
