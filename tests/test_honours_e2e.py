@@ -513,3 +513,26 @@ async def test_an_honour_saved_after_the_grant_was_taken_back_ends_the_dialog_an
     assert buttons_of(li.private.get(preview.message_id) or preview) == []
     assert await in_unit(town, lambda repo, now: repo.honours.all_honours_of(zhang.id)) == []
     assert not [m for m in zhang.private.bot_messages() if "honour" in (m.text or "")]
+
+
+async def test_a_revoked_honours_announcement_says_it_was_revoked(town: Town) -> None:
+    """The centre admin announces Zhang's honour in the volunteer group, then revokes it.
+    The announcement in the group is edited to say the honour was revoked (its citation no
+    longer congratulates anyone); nothing new is posted there."""
+    zhang, admin, group = town.vol2, town.admin, town.volunteers
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    await admin.press("📣 Save and announce", message=preview)
+    announced = await group.wait_for(text="Honour")
+    await card_now(town, preview, "announced in 1 group(s)")
+
+    theirs = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    confirm = await admin.wait_for(text="Revoke “最美志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await zhang.wait_for(text="was revoked")
+
+    now = (await card_now(town, announced, "revoked")).text or ""
+    assert "Zhang — 最美志愿者 (2026)" in now and "Congratulations" not in now
+    assert [m.message_id for m in group.bot_messages()] == [announced.message_id]

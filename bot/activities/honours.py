@@ -239,15 +239,16 @@ class Honours:
         groups = 0
         if announce:
             assert role is not None
-            groups = await self._announce(unit, role, volunteer, data)
+            groups = await self._announce(unit, role, volunteer, honour_id, data)
         done = (unit.t("honours.saved_announced", groups=groups) if announce
                 else unit.t("honours.saved"))
         unit.send(ui.edit_text(chat_id, message_id, f"{self._preview(unit, data)}\n\n{done}"))
         return Answer(unit.t("honours.saved_toast"))
 
-    async def _announce(self, unit: ActorUnit, role: Role, volunteer: int,
+    async def _announce(self, unit: ActorUnit, role: Role, volunteer: int, honour_id: int,
                         data: dict[str, Any]) -> int:
-        """Post the honour to the volunteer groups; how many groups."""
+        """Post the honour to the volunteer groups (each announcement kept, so that revoking
+        the honour can say so there); how many groups."""
         repo = unit.repo
         team, area = (None, None) if role.centre else await self._areas_of(repo, volunteer)
         chats = await self.board.groups_for(repo, [area], [team] if team else [])
@@ -255,7 +256,8 @@ class Honours:
         text = self.env.t(lang, "honours.announcement", name=data["name"], title=data["title"],
                           year=data["year"], citation=mask_phones(data["citation"]))
         for chat in chats:
-            unit.send(ui.message(chat, text))
+            post_id = await repo.honours.add_post(honour_id, chat, unit.now())
+            unit.send(ui.message(chat, text, purpose="honour_post", honour_post_id=post_id))
         return len(chats)
 
     # -- /honours [user], revoking -----------------------------------------------------------
@@ -331,6 +333,13 @@ class Honours:
         lang = await self.loop.language_of(repo, honour.user_id)
         unit.send(ui.message(honour.user_id, self.env.t(lang, "honours.revoked_told",
                                                         title=honour.title, year=honour.year)))
+        # Its announcements no longer congratulate anyone: each says it was revoked.
+        district = self.env.config.default_language
+        name = await self._name(repo, honour.user_id)
+        withdrawn = self.env.t(district, "honours.announcement_revoked", name=name,
+                               title=honour.title, year=honour.year)
+        for chat, message in await repo.honours.posts(honour.id):
+            unit.send(ui.edit_text(chat, message, withdrawn))
         unit.send(ui.edit_text(chat_id, message_id, unit.t("honours.revoked",
                                                            title=honour.title)))
         return Answer(unit.t("honours.revoked_toast"))
