@@ -115,6 +115,7 @@ def message(
     not_before: float | None = None,
     post_id: int | None = None,
     problem_post_id: int | None = None,
+    honour_post_id: int | None = None,
 ) -> Outgoing:
     """A sendMessage call in HTML (cut at Telegram's 4,096 units rather than refused: a
     reply that quotes a long answer back must still arrive)."""
@@ -128,7 +129,7 @@ def message(
         payload["reply_markup"] = markup
     return Outgoing(chat_id, "sendMessage", payload, purpose=purpose, request_id=request_id,
                     card_id=card_id, not_before=not_before, post_id=post_id,
-                    problem_post_id=problem_post_id)
+                    problem_post_id=problem_post_id, honour_post_id=honour_post_id)
 
 
 def photo(

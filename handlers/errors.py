@@ -37,9 +37,10 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
 
     A client can send any callback data on any message it can see, so the message a press
     names is the button's own only when it carries that very button, or when it is in the
-    presser's own private chat (nobody else sees what changes there). A press on anything
-    else, a group's card above all, goes no further: the card changes only when it is
-    redrawn from what is stored.
+    presser's own private chat (nobody else sees what changes there) and is no message the
+    bot redraws from what is stored (a call's roster, an activity's or a problem's card). A
+    press on anything else, a group's card above all, goes no further: the card changes only
+    when it is redrawn from what is stored.
 
     One exception: a message Telegram no longer sends with the press (it is some days old:
     date 0, no keyboard to look at) in the admin chat, where the admins' buttons wait that
@@ -51,6 +52,12 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
     if message is None or not (own_private_chat(update) or carries_pressed_button(update)
                                or too_old_in_admin_chat(update, context)):
         await stale_button(update, context)
+        return None
+    if (own_private_chat(update) and message.is_accessible
+            and not carries_pressed_button(update)
+            and await services(context).publishing.board.redrawn(message.chat.id,
+                                                                  message.message_id)):
+        await stale_button(update, context)  # its own text would stand until a redraw
         return None
     return message
 

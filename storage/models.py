@@ -160,6 +160,7 @@ class OutboxRow:
     queued: int = 1  # calls its chat had pending when it was read, itself included
     post_id: int | None = None  # an activity's recruitment card (storage/repos/activities.py)
     problem_post_id: int | None = None  # a supervision problem's card (repos/supervision.py)
+    honour_post_id: int | None = None  # an honour's announcement (storage/repos/honours.py)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,8 @@ class Outgoing:
     post_id: int | None = None
     # 'problem_post' records it on a supervision problem's card; 'editProblemPost' edits it.
     problem_post_id: int | None = None
+    # 'honour_post' records it on an honour's announcement (revoking the honour edits it).
+    honour_post_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,8 @@ class Repo:
             OutboxRow(id=int(ids[0][0]), chat_id=m.chat_id, method=m.method,
                       payload=json.loads(payload), request_id=m.request_id, purpose=m.purpose,
                       attempts=0, not_before=not_before, card_id=m.card_id,
-                      post_id=m.post_id, problem_post_id=m.problem_post_id)
+                      post_id=m.post_id, problem_post_id=m.problem_post_id,
+                      honour_post_id=m.honour_post_id)
             for m, payload, not_before, ids in self._queued if ids
         ]
 

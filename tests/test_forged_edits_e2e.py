@@ -204,6 +204,32 @@ async def test_an_admins_button_forged_on_a_units_problem_card_leaves_it_as_it_w
     await market.wait_for(text=ref)
 
 
+async def test_confirm_buttons_forged_on_ones_own_roster_in_private_leave_it_as_it_was(
+        town: Town) -> None:
+    """Li has answered call #1; the admin's roster in private shows him. The admin forges
+    No of "Cancel this call?", and of "Cancel this activity?", on that roster: the answer
+    would have replaced the roster's text until its next redraw. Both are refused politely:
+    the roster reads as before, with its controls, and Li is still in."""
+    li = town.vol1
+    await approved(town, li)
+    await sent_call(town)
+    copy = await li.wait_for(text="Recruitment call #1")
+    await (await li.press("🙋 I'm in", message=copy)).answer()
+    await li.wait_for(text="You're in for call #1")
+    roster = next(m for m in town.admin.private.bot_messages()
+                  if "answered · sent to" in (m.text or ""))
+    await town.sb.wait_until(lambda: "1. Li" in (
+        (town.admin.private.get(roster.message_id) or roster).text or ""), timeout=5)
+    await drained(town)
+    before = Snapshot(town, roster)
+
+    await refused(town.admin, "ccancel:1:n", roster, STALE_EN)
+    await refused(town.admin, "acancel:1:n", roster, STALE_EN)
+
+    await before.unchanged()
+    assert answers(town) == [(li.id, "signed")]
+
+
 # -- roles, checked again at the press ------------------------------------------------------
 
 

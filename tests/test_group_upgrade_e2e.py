@@ -675,3 +675,40 @@ async def recruitment_call(town: Town, what: str) -> int:
     sent = await admin.wait_for(text="Nobody has answered yet")
     number = (sent.text or "").split("#", 1)[1].split()[0].strip(":·")
     return int(number)
+
+
+@LOOPS_2_AND_3
+async def test_an_honour_announced_before_the_upgrade_is_revoked_without_touching_the_supergroup(
+        town: Town) -> None:
+    """Zhang's honour is announced in the volunteers' group, which is then upgraded; the
+    supergroup's numbering brings the bot's answer to an admin's /stats to the
+    announcement's old id. The honour is revoked: Zhang is told, and that answer is left as
+    it was (the announcement stayed in the old group, where nothing can be edited any
+    more)."""
+    from tests.test_honours_e2e import GOLDEN, honour_up_to_the_preview, register
+
+    zhang, admin, group = town.vol2, town.admin, town.volunteers
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    await chatter_until(group, town.vol1, 6)  # the group had its life before
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    await admin.press("📣 Save and announce", message=preview)
+    announced = await group.wait_for(text="Honour")
+    assert announced.message_id == 6
+
+    await upgrade(town, group)
+    await chatter_until(group, town.vol1, announced.message_id - 1)  # /stats takes that one
+    await admin.send("/stats", chat=group)
+    figures = await group.wait_for(text="Statistics")
+    assert figures.message_id == announced.message_id
+    shown = figures.text
+
+    await admin.send(f"/honours {zhang.id}")
+    listing = await admin.wait_for(text="Honours of Zhang")
+    await admin.press("Revoke #1", message=listing)
+    confirm = await admin.wait_for(text="Revoke “最美志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await zhang.wait_for(text="was revoked")
+    await all_sent(town)
+    assert figures.text == shown and figures.edits == 0
+    assert refusals(town) == []

@@ -492,13 +492,15 @@ async def test_someone_with_nothing_to_record_is_told_so(town: Town) -> None:
 async def test_a_save_refused_for_an_area_taken_back_keeps_the_preview_to_save_again(
     town: Town,
 ) -> None:
-    """Li, an admin of Zhongxinjie, has Zhang's honour at its preview when his grant is taken
-    back: Save is refused, and the preview stays. Once the grant is given back the same Save
-    records it, with the title he typed."""
+    """Li, an admin of Zhongxinjie and Guangminglu, has Zhang's honour at its preview when
+    his grant of Zhongxinjie is taken back: Save is refused, and the preview stays (he is
+    still an admin). Once the grant is given back the same Save records it, with the title
+    he typed."""
     li, zhang, admin = town.vol1, town.vol2, town.admin
     await open_bot(li, zhang, admin)
     await register(town, zhang.id, "Zhang", GOLDEN)  # Golden Glow: Zhongxinjie
     await answer_of(admin, f"/grant {li.id} zhongxinjie", "is now an admin of")
+    await answer_of(admin, f"/grant {li.id} guangminglu", "is now an admin of")
     await answer_of(li, f"/honour {zhang.id}", "1/3")
     await answer_of(li, "最美志愿者", "2/3")
     await li.press("2026")
@@ -515,3 +517,53 @@ async def test_a_save_refused_for_an_area_taken_back_keeps_the_preview_to_save_a
     await town.sb.wait_until(lambda: "Saved on their record" in (
         (li.private.get(preview.message_id) or preview).text or ""))
     await zhang.wait_for(text="最美志愿者")
+
+
+async def test_an_honour_saved_after_the_grant_was_taken_back_ends_the_dialog_and_says_so(
+        town: Town) -> None:
+    """Li, admin of Zhongxinjie, has an honour for Zhang in preview when the centre admin
+    takes his only grant back: he is no admin any more. Save is refused; the preview now
+    says nothing was saved and the dialog ended, and why; its buttons are gone, Zhang is
+    told nothing."""
+    li, zhang, admin = town.vol1, town.vol2, town.admin
+    await open_bot(li, zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN)  # Golden Glow: Zhongxinjie
+    await answer_of(admin, f"/grant {li.id} zhongxinjie", "is now an admin of")
+    await answer_of(li, f"/honour {zhang.id}", "1/3")
+    await answer_of(li, "最美志愿者", "2/3")
+    await li.press("2026")
+    await li.wait_for(text="3/3")
+    await li.send("Visited 30 elderly people every week.")
+    preview = await li.wait_for(text="Preview")
+    await answer_of(admin, f"/revoke {li.id}", "is no longer an admin")
+
+    refused = await (await li.press("💾 Save", message=preview)).answer()
+    assert refused.show_alert and refused.text == "Zhang is not a volunteer of your areas."
+    text = (await card_now(town, preview, "this dialog has ended")).text or ""
+    assert "Not saved, and this dialog has ended: you may no longer honour Zhang." in text
+    assert buttons_of(li.private.get(preview.message_id) or preview) == []
+    assert await in_unit(town, lambda repo, now: repo.honours.all_honours_of(zhang.id)) == []
+    assert not [m for m in zhang.private.bot_messages() if "honour" in (m.text or "")]
+
+
+async def test_a_revoked_honours_announcement_says_it_was_revoked(town: Town) -> None:
+    """The centre admin announces Zhang's honour in the volunteer group, then revokes it.
+    The announcement in the group is edited to say the honour was revoked (its citation no
+    longer congratulates anyone); nothing new is posted there."""
+    zhang, admin, group = town.vol2, town.admin, town.volunteers
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    await admin.press("📣 Save and announce", message=preview)
+    announced = await group.wait_for(text="Honour")
+    await card_now(town, preview, "announced in 1 group(s)")
+
+    theirs = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    confirm = await admin.wait_for(text="Revoke “最美志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await zhang.wait_for(text="was revoked")
+
+    now = (await card_now(town, announced, "revoked")).text or ""
+    assert "Zhang — 最美志愿者 (2026)" in now and "Congratulations" not in now
+    assert [m.message_id for m in group.bot_messages()] == [announced.message_id]

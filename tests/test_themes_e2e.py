@@ -9,6 +9,7 @@ on Wednesday 10 June 2026, 10:00 in Shanghai (tests/conftest.py).
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 from datetime import datetime
@@ -422,3 +423,27 @@ async def test_a_request_draft_under_the_theme_dialog_comes_back_with_its_questi
     preview = await fill_theme(admin, "2026-09")
     await admin.press("✖️ Cancel", message=preview)
     await admin.wait_for(text="Now, back to your unfinished request.")
+
+
+async def test_an_admin_no_longer_of_the_centre_sees_the_dialog_end_at_cancel(
+        town: Town) -> None:
+    """The admin's preview of August's theme waits while the operator takes them off the
+    centre's admins (a restart with the new config). Cancel is refused with a popup, and the
+    preview now says the dialog ended and nothing was saved, and why; its buttons are gone
+    and no dialog waits for them any more."""
+    admin = town.admin
+    await open_bot(admin)
+    preview = await fill_theme(admin, "2026-08")
+    await town.bot.stop()
+    town.bot.config = dataclasses.replace(town.bot.config, admin_ids=frozenset())
+    await town.bot.start()
+
+    answer = await (await admin.press("✖️ Cancel", message=preview)).answer()
+    assert answer.show_alert and "only the service centre's admins" in (answer.text or "")
+    text = await edited_to(town, preview, "This theme dialog has ended")
+    assert "you are no longer one. Nothing was saved." in text
+    assert (admin.private.get(preview.message_id) or preview).reply_markup in (None, {})
+    assert month_themes(town) == []
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT flow FROM dialogs WHERE user_id = ?",
+                          (admin.id,)).fetchall() == []

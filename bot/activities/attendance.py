@@ -60,9 +60,9 @@ class Attendance:
         """The organiser's attendance controls: the check-in or check-out code, checking in by
         hand, the attendance list to confirm."""
         activity = await unit.repo.activities.activity(activity_id)
-        if activity is None or not await self.publishing.may_manage(unit, unit.user_id,
-                                                                    activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.publishing.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if activity.status == ACTIVITY_CANCELLED:  # an old control of a cancelled activity
             return Answer(unit.t("manage.already_cancelled"), alert=True)
         if action in ("qrin", "qrout"):
@@ -250,9 +250,9 @@ class Attendance:
         """The organiser checks a volunteer in by hand (they are told)."""
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
-        if activity is None or not await self.publishing.may_manage(unit, unit.user_id,
-                                                                    activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.publishing.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if not self._window_open(activity, unit.now()):
             return Answer(self._window_text(unit, activity), alert=True)
         signup = await repo.activities.signup_of(activity.id, user_id)
@@ -327,9 +327,9 @@ class Attendance:
         """Confirm the list: hours credited, no-shows marked, each volunteer told."""
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
-        if activity is None or not await self.publishing.may_manage(unit, unit.user_id,
-                                                                    activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.publishing.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if activity.status == ACTIVITY_CANCELLED:  # nobody could come: nobody is a no-show
             return Answer(unit.t("manage.already_cancelled"), alert=True)
         if unit.now() < activity.starts_at:
@@ -388,8 +388,9 @@ class Attendance:
             unit.send(ui.message(user_id, unit.t("attendance.add_reason_too_long",
                                                  count=ui.units(reason), max=REASON_MAX)))
             return
-        if activity is None or not await self.publishing.may_manage(unit, user_id, activity):
-            unit.send(ui.message(user_id, unit.t("manage.not_yours")))
+        refusal = await self.publishing.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            unit.send(ui.message(user_id, refusal))
             return
         if activity.status == ACTIVITY_CANCELLED:
             unit.send(ui.message(user_id, unit.t("manage.already_cancelled")))
@@ -480,9 +481,9 @@ class Attendance:
         dispute = await repo.activities.dispute(dispute_id)
         activity = (await repo.activities.activity(dispute["activity_id"])
                     if dispute is not None else None)
-        if (dispute is None or activity is None
-                or not await self.publishing.may_manage(unit, unit.user_id, activity)):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.publishing.manage_refusal(unit, activity)
+        if refusal or dispute is None or activity is None:
+            return Answer(refusal, alert=True)
         if not await repo.activities.decide_dispute(dispute_id, accepted, unit.user_id,
                                                     unit.now()):
             return Answer(unit.t("attendance.decided_already"), alert=True)

@@ -429,15 +429,21 @@ class Calls:
         """Store the call, post its cards, send it in private, set its deadline; the preview
         becomes what was sent and the admin gets the live roster."""
         data, repo, now, user_id = dialog.data, unit.repo, unit.now(), unit.user_id
+        if not await self.publishing.reaches(unit, user_id, bool(data["district"]),
+                                             data["areas"], data["teams"]):
+            # A role taken back (or narrowed) since the preview: the dialog ends, and the
+            # preview says so, so no Send is left that looks as if it might still work.
+            draft_back = await self.loop.pop_dialog(repo, user_id, Flow.CALL)
+            unit.send(ui.edit_text(chat_id, message_id, unit.t(
+                "calls.ended_not_sent", who=self._audience(unit, data))))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
+            return Answer(unit.t("calls.not_sent_reach"), alert=True)
         if float(data["until"]) <= now:  # the preview outlived the deadline
             await repo.people.save_dialog(Dialog(user_id, Flow.CALL, "until", data), now)
             unit.send(ui.message(user_id, "\n".join(
                 [unit.t("calls.until_passed"), self._question(unit, "until")])))
             return Answer(unit.t("calls.not_sent"), alert=True)
-        if await self.roles.of(repo, user_id) is None:  # no longer an admin
-            if await self.loop.pop_dialog(repo, user_id, Flow.CALL):
-                await self.loop.back_to_draft(unit)
-            return Answer(unit.t("calls.not_allowed"), alert=True)
         groups, people = await self._targets(unit, data, user_id)
         silent = self.quiet_until(now) is not None
         point = data.get("point") or [None, None]
@@ -712,9 +718,9 @@ class Calls:
     async def manage(self, unit: ActorUnit, call_id: int, action: str) -> Answer:
         """Close the call (enough people, or no more wanted), or ask before cancelling it."""
         activity = await self._call(unit, call_id)
-        if activity is None or not await self.publishing.may_manage(unit, unit.user_id,
-                                                                    activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.publishing.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if activity.status != ACTIVITY_OPEN:
             return Answer(unit.t("calls.ended_already", id=call_id), alert=True)
         if action == "cancel":
@@ -734,9 +740,9 @@ class Calls:
         """Yes or No under "Cancel this call?": everyone who answered is told not to come."""
         repo = unit.repo
         activity = await self._call(unit, call_id)
-        if activity is None or not await self.publishing.may_manage(unit, unit.user_id,
-                                                                    activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.publishing.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if not confirmed:
             unit.send(ui.edit_text(chat_id, message_id, unit.t("calls.kept", id=call_id)))
             return Answer()
@@ -775,9 +781,13 @@ class Calls:
         if not await self._end(unit, activity, "expired", None):
             return
         lang = await self.loop.language_of(unit.repo, activity.organiser_id)
+        # How it went can wait for the morning: the call is over and nothing the admin does
+        # next (the attendance list) is due before then. The roster says it at once, quietly.
+        morning = self.quiet_until(unit.now())
         unit.send(ui.message(activity.organiser_id, self.env.t(
             lang, "calls.expired_notice", id=activity.id, what=activity.title,
-            answered=activity.signed, needed=activity.capacity)))
+            answered=activity.signed, needed=activity.capacity),
+            purpose="quiet" if morning is not None else "notice", not_before=morning))
 
 
 def _quietly(message: Outgoing, silent: bool) -> Outgoing:

@@ -212,9 +212,20 @@ class Honours:
         data = dialog.data
         role = await self.roles.of(repo, user_id)
         if not await self._may_honour(repo, role, int(data["user"])):
-            # A grant taken back meanwhile: the preview stays, to be saved once it is given
-            # back (or cancelled); what was typed is not lost to a refusal.
-            return Answer(unit.t("honours.not_your_area", name=data["name"]), alert=True)
+            refused = Answer(unit.t("honours.not_your_area", name=data["name"]), alert=True)
+            if role is not None:
+                # Still an admin, of other areas: a grant taken back meanwhile may come back,
+                # so the preview stays, to be saved then (or cancelled); what was typed is not
+                # lost to a refusal.
+                return refused
+            # No admin any more: the dialog ends, and the preview says so, and why.
+            draft_back = await self.loop.pop_dialog(repo, user_id, Flow.HONOUR)
+            unit.send(ui.edit_text(chat_id, message_id, "\n\n".join([
+                self._preview(unit, data), unit.t("honours.ended_not_allowed",
+                                                  name=data["name"])])))
+            if draft_back:  # a request form the dialog interrupted: its question again
+                await self.loop.back_to_draft(unit)
+            return refused
         draft_back = await self.loop.pop_dialog(repo, user_id, Flow.HONOUR)
         answer = await self._save(unit, role, action == "announce", data, chat_id, message_id)
         if draft_back:  # a request form the dialog interrupted: its question again
@@ -237,15 +248,16 @@ class Honours:
         groups = 0
         if announce:
             assert role is not None
-            groups = await self._announce(unit, role, volunteer, data)
+            groups = await self._announce(unit, role, volunteer, honour_id, data)
         done = (unit.t("honours.saved_announced", groups=groups) if announce
                 else unit.t("honours.saved"))
         unit.send(ui.edit_text(chat_id, message_id, f"{self._preview(unit, data)}\n\n{done}"))
         return Answer(unit.t("honours.saved_toast"))
 
-    async def _announce(self, unit: ActorUnit, role: Role, volunteer: int,
+    async def _announce(self, unit: ActorUnit, role: Role, volunteer: int, honour_id: int,
                         data: dict[str, Any]) -> int:
-        """Post the honour to the volunteer groups; how many groups."""
+        """Post the honour to the volunteer groups (each announcement kept, so that revoking
+        the honour can say so there); how many groups."""
         repo = unit.repo
         team, area = (None, None) if role.centre else await self._areas_of(repo, volunteer)
         chats = await self.board.groups_for(repo, [area], [team] if team else [])
@@ -253,7 +265,8 @@ class Honours:
         text = self.env.t(lang, "honours.announcement", name=data["name"], title=data["title"],
                           year=data["year"], citation=mask_phones(data["citation"]))
         for chat in chats:
-            unit.send(ui.message(chat, text))
+            post_id = await repo.honours.add_post(honour_id, chat, unit.now())
+            unit.send(ui.message(chat, text, purpose="honour_post", honour_post_id=post_id))
         return len(chats)
 
     # -- /honours [user], revoking -----------------------------------------------------------
@@ -329,6 +342,13 @@ class Honours:
         lang = await self.loop.language_of(repo, honour.user_id)
         unit.send(ui.message(honour.user_id, self.env.t(lang, "honours.revoked_told",
                                                         title=honour.title, year=honour.year)))
+        # Its announcements no longer congratulate anyone: each says it was revoked.
+        district = self.env.config.default_language
+        name = await self._name(repo, honour.user_id)
+        withdrawn = self.env.t(district, "honours.announcement_revoked", name=name,
+                               title=honour.title, year=honour.year)
+        for chat, message in await repo.honours.posts(honour.id):
+            unit.send(ui.edit_text(chat, message, withdrawn))
         unit.send(ui.edit_text(chat_id, message_id, unit.t("honours.revoked",
                                                            title=honour.title)))
         return Answer(unit.t("honours.revoked_toast"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,11 +78,51 @@ class Publishing:
                 or (role is not None and team.area_id is not None and role.covers(team.area_id))]
 
     async def may_manage(self, unit: Unit, user_id: int, activity: Activity) -> bool:
-        """The organiser, the on-site leader, a centre admin, an area admin of its area."""
-        if user_id in (activity.organiser_id, activity.leader_id) or self.roles.is_centre(user_id):
+        """A centre admin, an area admin of its area, the on-site leader someone else named,
+        and the organiser while their role still reaches it: a role is read at every press,
+        since one taken back must not keep the buttons it handed out."""
+        if self.roles.is_centre(user_id):
             return True
         role = await self.roles.of(unit.repo, user_id)
-        return role is not None and activity.area_id is not None and role.covers(activity.area_id)
+        if role is not None and activity.area_id is not None and role.covers(activity.area_id):
+            return True
+        if activity.is_call:  # its leader is the admin who sent it: their role decides
+            call = await unit.repo.calls.call(activity.id)
+            return (user_id == activity.organiser_id and call is not None
+                    and await self.reaches(unit, user_id, call.district, call.areas, call.teams))
+        if user_id == activity.leader_id != activity.organiser_id:
+            return True  # named for the day by the organiser, and nothing else takes it back
+        return user_id == activity.organiser_id and await self.may_publish(
+            unit, user_id, activity.team_id, activity.area_id)
+
+    async def manage_refusal(self, unit: ActorUnit, activity: Activity | None) -> str:
+        """Why the presser may not manage this activity or call now ('' if they may): an
+        organiser who lost the role is told so, anyone else that it is not theirs."""
+        if activity is not None and await self.may_manage(unit, unit.user_id, activity):
+            return ""
+        if activity is None or unit.user_id != activity.organiser_id:
+            return unit.t("manage.not_yours")
+        if activity.is_call:
+            return unit.t("calls.no_longer_yours", id=activity.id)
+        return unit.t("manage.no_longer_yours", title=activity.title)
+
+    async def may_publish(self, unit: Unit, user_id: int, team_id: str,
+                          area_id: str | None) -> bool:
+        """Whether this person may publish for this team in this area now."""
+        if team_id not in {t.id for t in await self.teams_for(unit, user_id)}:
+            return False
+        return await self.area_allowed(unit, user_id, area_id)
+
+    async def reaches(self, unit: Unit, user_id: int, district: bool, areas: Sequence[str],
+                      teams: Sequence[str]) -> bool:
+        """Whether this admin's role now reaches a call's whole audience (the district: a
+        centre admin's only)."""
+        role = await self.roles.of(unit.repo, user_id)
+        if role is None or role.centre:
+            return role is not None
+        mine = {t.id for t in await self.teams_for(unit, user_id)}
+        return (not district and all(role.covers(area) for area in areas)
+                and all(team in mine for team in teams))
 
     async def bind_team(self, unit: ActorUnit, chat_id: int, chat_title: str,
                         chat_is_group: bool, team_id: str) -> None:
@@ -268,18 +308,20 @@ class Publishing:
         return {"area": found[0]}
 
     async def _area_allowed(self, unit: ActorUnit, area_id: str | None) -> bool:
+        return await self.area_allowed(unit, unit.user_id, area_id)
+
+    async def area_allowed(self, unit: Unit, user_id: int, area_id: str | None) -> bool:
         """A centre admin: any area, or the whole district; an area admin: their areas; a
         team leader: their team's area only."""
         tree = self.env.config.areas
         if area_id is not None and (tree is None or area_id not in tree):
             return False
-        if self.roles.is_centre(unit.user_id):
+        if self.roles.is_centre(user_id):
             return True
-        role = await self.roles.of(unit.repo, unit.user_id)
+        role = await self.roles.of(unit.repo, user_id)
         if role is not None and area_id is not None and role.covers(area_id):
             return True
-        teams = [t for t in await self.teams_for(unit, unit.user_id)
-                 if t.leader_id == unit.user_id]
+        teams = [t for t in await self.teams_for(unit, user_id) if t.leader_id == user_id]
         return any(t.area_id == area_id for t in teams)
 
     def _read_start(self, unit: ActorUnit, text: str) -> dict[str, Any] | str:
@@ -517,6 +559,14 @@ class Publishing:
             if draft_back:
                 await self.loop.back_to_draft(unit)
             return Answer(unit.t("publish.not_published"), alert=True)
+        if not await self.may_publish(unit, unit.user_id, data["team"], data.get("area")):
+            # A role taken back (or narrowed) since the preview: the dialog ends, and the
+            # preview says so, so no Publish is left that looks as if it might still work.
+            draft_back = await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.PUBLISH)
+            unit.send(ui.edit_text(chat_id, message_id, unit.t("publish.ended_not_allowed")))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
+            return Answer(unit.t("publish.not_yours_now"), alert=True)
         repo = unit.repo
         activity_id = await repo.activities.publish(
             data["id"], unit.user_id, self._fields(data, unit.language), unit.now())
@@ -599,8 +649,9 @@ class Publishing:
         """A button of the organiser's controls."""
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
-        if activity is None or not await self.may_manage(unit, unit.user_id, activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if activity.is_call:  # a call has controls of its own (bot/activities/calls.py)
             return Answer(unit.t("calls.use_call_controls"), alert=True)
         if action == "list":
@@ -640,8 +691,9 @@ class Publishing:
         """Yes or No under "Cancel this activity?": everyone signed up or waiting is told."""
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
-        if activity is None or not await self.may_manage(unit, unit.user_id, activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if activity.is_call:
             return Answer(unit.t("calls.use_call_controls"), alert=True)
         if not confirmed:
@@ -670,8 +722,9 @@ class Publishing:
     async def edit_field(self, unit: ActorUnit, activity_id: int, field: str) -> Answer:
         """Change one detail: the new value is asked for (the time: the start, then the end)."""
         activity = await unit.repo.activities.activity(activity_id)
-        if activity is None or not await self.may_manage(unit, unit.user_id, activity):
-            return Answer(unit.t("manage.not_yours"), alert=True)
+        refusal = await self.manage_refusal(unit, activity)
+        if refusal or activity is None:
+            return Answer(refusal, alert=True)
         if activity.status == ACTIVITY_CANCELLED:
             return Answer(unit.t("manage.already_cancelled"), alert=True)
         if unit.now() >= activity.starts_at:
@@ -713,10 +766,10 @@ class Publishing:
         if said.kind == "command":
             return [ui.message(user_id, unit.t("edit.command_mid_dialog"))]
         activity = await repo.activities.activity(int(dialog.data["activity"]))
-        if (activity is None or activity.status == ACTIVITY_CANCELLED
-                or not await self.may_manage(unit, user_id, activity)):
+        refusal = await self.manage_refusal(unit, activity)
+        if refusal or activity is None or activity.status == ACTIVITY_CANCELLED:
             await self.loop.pop_dialog(repo, user_id, Flow.EDIT_ACTIVITY)
-            return [ui.message(user_id, unit.t("manage.not_yours"))]
+            return [ui.message(user_id, refusal or unit.t("manage.already_cancelled"))]
         answer = await self._read(unit, dialog, dialog.step, said)
         if isinstance(answer, str):
             return [ui.message(user_id, answer)]

@@ -249,12 +249,18 @@ class MonthThemes:
                      message_id: int) -> Answer:
         """Save or Cancel under the preview. A press is never trusted: the person, the dialog
         it belongs to and the month are checked again."""
-        if not self.roles.is_centre(unit.user_id):
-            return Answer(unit.t("themes.centre_only"), alert=True)
         repo = unit.repo
         dialog = await repo.people.dialog(unit.user_id)
-        if (dialog is None or dialog.flow != Flow.THEME or dialog.step != PREVIEW
-                or dialog.data.get("id") != draft):
+        ours = (dialog is not None and dialog.flow == Flow.THEME and dialog.step == PREVIEW
+                and dialog.data.get("id") == draft)
+        if not self.roles.is_centre(unit.user_id):
+            if ours:  # no longer a centre admin: the dialog ends, and its preview says why
+                draft_back = await self.loop.pop_dialog(repo, unit.user_id, Flow.THEME)
+                unit.send(ui.edit_text(chat_id, message_id, unit.t("themes.ended_not_centre")))
+                if draft_back:
+                    await self.loop.back_to_draft(unit)
+            return Answer(unit.t("themes.centre_only"), alert=True)
+        if dialog is None or not ours:
             saved = await repo.themes.saved_by(draft, unit.user_id)
             if saved is not None:  # a second press of the same Save
                 return Answer(unit.t("themes.already_saved", month=self._label(

@@ -738,6 +738,9 @@ class Sender:
                         and ids):
                     await repo.supervision.record_post_message(row.problem_post_id, ids[0],
                                                                row.chat_id)
+                if row.purpose == "honour_post" and row.honour_post_id is not None and ids:
+                    await repo.honours.record_post_message(row.honour_post_id, ids[0],
+                                                           row.chat_id)
 
             await self._record_sent(sent)
             return
@@ -806,7 +809,7 @@ class Sender:
         makes (any read of the outbox comes after it), and by one of its own within
         MARK_WITHIN seconds. A crash before then sends the message again after the restart,
         in its place in the chat's order: delivery is at least once."""
-        if row.purpose in ("card", "post", "problem_post"):
+        if row.purpose in ("card", "post", "problem_post", "honour_post"):
             await self._finish(row, message_ids=message_ids)  # two rows change together
             return
         async with self.env.db.later(within=MARK_WITHIN) as repo:

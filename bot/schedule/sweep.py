@@ -44,6 +44,10 @@ CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge"})
 # day before the start's; docs/decisions.md).
 VOLUNTEER_REMINDERS = frozenset({"activity_day_before", "activity_hour_before"})
 MOVED_TO_MORNING = CITIZEN_REMINDERS | VOLUNTEER_REMINDERS
+# A claimer's "your task is due" that falls in quiet hours: the request is marked overdue on
+# time, and the claimer told when they end, unless the admins would be alerted before then
+# (docs/decisions.md); this timer, re-checked in the morning, tells them.
+DUE_IN_THE_MORNING = "volunteer_due_morning"
 
 
 class Schedule:
@@ -189,6 +193,7 @@ class Schedule:
             "claim_reminder": self._claim_reminder,
             "escalate": self._escalate,
             "volunteer_due": self._volunteer_due,
+            DUE_IN_THE_MORNING: self._due_in_the_morning,
             "volunteer_overdue": self._volunteer_overdue,
             "rating_reminder": self._rating_reminder,
             "auto_close": self._auto_close,
@@ -258,6 +263,25 @@ class Schedule:
         await repo.requests.add_event(request.id, "volunteer_reminded", None, timer.due_at)
         await repo.timers.schedule("volunteer_overdue", timer.due_at + policy.due_after, env.now(),
                                    request_id=request.id)
+        morning = self.quiet_until(env.now())
+        if morning is not None and morning < timer.due_at + policy.due_after:
+            # Nothing is lost by waiting for the morning: the admins hear of it only later.
+            await repo.timers.schedule(DUE_IN_THE_MORNING, morning, env.now(),
+                                       request_id=request.id, user_id=request.volunteer_id)
+            return []
+        return await self._due_reminder(repo, request)
+
+    async def _due_in_the_morning(self, repo: Repo, request: Request,
+                                  timer: Timer) -> list[Outgoing]:
+        """The due reminder held through quiet hours, if the same claimer still holds it."""
+        if request.status != CLAIMED or request.volunteer_id != timer.user_id:
+            return []
+        return await self._due_reminder(repo, request)
+
+    async def _due_reminder(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """"Your task is due", with Done, Release and (once) More time."""
+        env = self.env
+        assert request.volunteer_id is not None
         lang = await self.loop.language_of(repo, request.volunteer_id)
         rows = [[
             (env.t(lang, "task.done_button"), buttons.DONE.data(request.id)),

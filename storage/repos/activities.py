@@ -382,6 +382,12 @@ class ActivitiesRepo(Aggregate):
         row = await self._one("SELECT * FROM activity_posts WHERE id = ?", (post_id,))
         return _post(row) if row is not None else None
 
+    async def is_post(self, chat_id: int, message_id: int) -> bool:
+        """Whether a message is an activity's or a call's card (or a call's roster)."""
+        row = await self._one("SELECT 1 FROM activity_posts WHERE chat_id = ? AND message_id = ?",
+                              (chat_id, message_id))
+        return row is not None
+
     async def record_post_message(self, post_id: int, message_id: int, kind: str,
                                   sent_to: int) -> None:
         """The message a recruitment card went out as, and as what ("text", "photo"), in the

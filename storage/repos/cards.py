@@ -42,6 +42,12 @@ def _card(row: Any) -> Card:
 class CardsRepo(Aggregate):
     """The cards a request shows in groups and admin chats, and the messages that carry them."""
 
+    async def is_card(self, chat_id: int, message_id: int) -> bool:
+        """Whether a message is a request's card."""
+        row = await self._one("SELECT 1 FROM cards WHERE chat_id = ? AND message_id = ?",
+                              (chat_id, message_id))
+        return row is not None
+
     async def add_card(
         self, request_id: int, chat_id: int, kind: str, role: str, now: float
     ) -> int:

@@ -46,6 +46,26 @@ class HonoursRepo(Aggregate):
             (draft, user_id, title, year, citation, by, now, now if announced else None))
         return int(row[0]) if row is not None else None
 
+    async def add_post(self, honour_id: int, chat_id: int, now: float) -> int:
+        """An announcement of an honour in a group, before it is sent; its id."""
+        return await self._inserted(
+            "INSERT INTO honour_posts (honour_id, chat_id, created_at) VALUES (?, ?, ?)",
+            (honour_id, chat_id, now))
+
+    async def record_post_message(self, post_id: int, message_id: int, sent_to: int) -> None:
+        """The message an announcement went out as, in the chat `sent_to`
+        (cards.record_card_message says why that matters)."""
+        self._write("UPDATE honour_posts SET message_id = ?, left_behind = (chat_id != ?) "
+                    "WHERE id = ?", (message_id, sent_to, post_id))
+
+    async def posts(self, honour_id: int) -> list[tuple[int, int]]:
+        """Where an honour's announcements stand: (chat, message), those sent (and not left
+        behind in a group that became a supergroup, whose numbering is new)."""
+        rows = await self._all(
+            "SELECT chat_id, message_id FROM honour_posts WHERE honour_id = ? "
+            "AND message_id IS NOT NULL AND NOT left_behind ORDER BY id", (honour_id,))
+        return [(int(row[0]), int(row[1])) for row in rows]
+
     async def saved_by(self, draft: str, by: int) -> Honour | None:
         """The honour a dialog (its draft id) of this admin saved, if it saved one."""
         row = await self._one("SELECT * FROM honours WHERE draft = ? AND awarded_by = ?",

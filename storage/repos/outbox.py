@@ -14,8 +14,8 @@ from storage.repos.base import Aggregate
 
 _QUEUE_SQL = """
     INSERT INTO outbox (chat_id, method, payload, request_id, purpose, card_id, post_id,
-                        problem_post_id, not_before, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        problem_post_id, honour_post_id, not_before, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id
 """
 
@@ -28,8 +28,9 @@ RECENT_ROWS = 20_000
 # Every column that may hold a group's chat id, with the rows of it that move when the group
 # becomes a supergroup (calls and jobs still to do; sent calls are history): the pending calls
 # and jobs (an export's answer), a request's dispatch chat (and the card chat of its first
-# version), loop 1's bindings and cards, a team's and a unit's group, and the cards of
-# activities and problems. tests/test_storage.py checks no chat_id column is left out.
+# version), loop 1's bindings and cards, a team's and a unit's group, the cards of activities
+# and problems, and honours' announcements. tests/test_storage.py checks no chat_id column is
+# left out.
 GROUP_CHAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("outbox", "chat_id", " AND status = 'pending'"),
     ("jobs", "chat_id", " AND status = 'pending'"),
@@ -41,9 +42,10 @@ GROUP_CHAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("unit_chats", "chat_id", ""),
     ("activity_posts", "chat_id", ""),
     ("problem_posts", "chat_id", ""),
+    ("honour_posts", "chat_id", ""),
 )
 # The cards among them, whose messages stay behind in the old group (left_behind).
-CARD_TABLES = ("cards", "activity_posts", "problem_posts")
+CARD_TABLES = ("cards", "activity_posts", "problem_posts", "honour_posts")
 
 
 # The edits of a card whose message id the sender fills in, by purpose, and the column naming
@@ -70,7 +72,7 @@ class OutboxRepo(Aggregate):
             self._session.hold_queued(
                 m, _QUEUE_SQL,
                 (m.chat_id, m.method, payload, m.request_id, m.purpose, m.card_id, m.post_id,
-                 m.problem_post_id, not_before, now),
+                 m.problem_post_id, m.honour_post_id, not_before, now),
                 payload, not_before)
 
     async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
@@ -82,7 +84,8 @@ class OutboxRepo(Aggregate):
         rows = await self._all(
             """
             SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
-                   o.not_before, o.card_id, o.post_id, o.problem_post_id, head.queued
+                   o.not_before, o.card_id, o.post_id, o.problem_post_id, o.honour_post_id,
+                   head.queued
             FROM (
                 SELECT MIN(id) AS id, COUNT(*) AS queued FROM outbox
                 WHERE status = 'pending' AND NOT (purpose = 'quiet' AND not_before > ?)
@@ -106,6 +109,7 @@ class OutboxRepo(Aggregate):
                 queued=row["queued"],
                 post_id=row["post_id"],
                 problem_post_id=row["problem_post_id"],
+                honour_post_id=row["honour_post_id"],
             )
             for row in rows
         ]

@@ -453,6 +453,12 @@ class SupervisionRepo(Aggregate):
                                "AND ended_at IS NULL ORDER BY id", (problem_id,))
         return [_post(row) for row in rows]
 
+    async def is_post(self, chat_id: int, message_id: int) -> bool:
+        """Whether a message is a problem's card (the re-check's in private among them)."""
+        row = await self._one("SELECT 1 FROM problem_posts WHERE chat_id = ? AND message_id = ?",
+                              (chat_id, message_id))
+        return row is not None
+
     async def post(self, post_id: int) -> ProblemPost | None:
         """One card of a problem (ended or not)."""
         row = await self._one("SELECT * FROM problem_posts WHERE id = ?", (post_id,))

@@ -1,0 +1,252 @@
+"""Rights checked at the moment of acting, end to end. An admin's role can be taken back (or
+narrowed to other areas) while their recruitment calls, activities and dialogs stand; from
+then on every button they still have and every command they type is refused, politely and in
+their language, and nothing changes. What they began in a dialog ends in a clear state: the
+preview says the dialog ended and nothing was saved, and why.
+
+Zhang (the second volunteer) is made an area admin of Guangminglu as /grant would; the centre
+admin takes it back with /revoke. The example area tree is used, and a teams file whose Red
+Vest Team belongs to Guangminglu. The clock starts on Wednesday 10 June 2026, 10:00 in
+Shanghai (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import SimMessage, SimUser
+from tests.conftest import Town
+from tests.flows import open_bot
+from tests.test_calls_e2e import (
+    answers,
+    approved,
+    area_admin,
+    buttons_of,
+    roster_of_user,
+    write_call,
+)
+from tests.test_forged_edits_e2e import Snapshot, drained
+
+ROOT = Path(__file__).resolve().parent.parent
+TEAMS = """id,area_id,name_zh,name_en,leader_id
+guangming-red,guangminglu,光明路红马甲服务队,Guangminglu Red Vest Team,
+jinhui,zhongxinjie,金晖助老服务队,Golden Glow Elderly Care Team,
+"""
+NO_LONGER_CALL = ("You can no longer manage call #1: your admin role no longer covers it. "
+                  "Nothing was changed.")
+NO_LONGER_ACTIVITY = ("You can no longer manage “Tree planting”: you no longer hold the role "
+                      "it needs. Nothing was changed.")
+
+
+@pytest.fixture
+def town_settings(tmp_path: Path) -> dict[str, Any]:
+    """The example area tree and a teams file of two teams, neither with a leader."""
+    (tmp_path / "teams.csv").write_text(TEAMS, encoding="utf-8")
+    return {"areas": {"file": str(ROOT / "areas.example.csv")},
+            "volunteers": {"teams_file": str(tmp_path / "teams.csv")}}
+
+
+def read(town: Town, sql: str) -> list[Any]:
+    """Rows read beside the bot."""
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        return db.execute(sql).fetchall()
+
+
+async def revoke(town: Town, person: SimUser, area: str = "") -> None:
+    """The centre admin takes back `person`'s admin role (of one area, or all)."""
+    await open_bot(town.admin)
+    await town.admin.send(f"/revoke {person.id} {area}".strip())
+    await town.admin.wait_for(text="is no longer an admin of")
+
+
+async def zhangs_call(town: Town) -> SimMessage:
+    """Zhang, area admin of Guangminglu, sends a call there; Li answers it. Zhang's roster."""
+    zhang, li = town.vol2, town.vol1
+    await area_admin(town, zhang, "guangminglu")
+    await approved(town, li)
+    await open_bot(zhang)
+    preview = await write_call(town, zhang)
+    await zhang.press("🚨 Send", message=preview)
+    await zhang.wait_for(text="Nobody has answered yet")
+    card = await li.wait_for(text="Recruitment call #1")
+    await (await li.press("🙋 I'm in", message=card)).answer()
+    await li.wait_for(text="You're in for call #1")
+    await drained(town)
+    return roster_of_user(zhang)
+
+
+async def pressed(person: SimUser, label: str, message: SimMessage) -> str:
+    """`person` presses a real button; the alert they get (asserted to be one)."""
+    current = message.chat.get(message.message_id) or message
+    answer = await (await person.press(label, message=current)).answer()
+    assert answer.show_alert, (label, answer)
+    return answer.text or ""
+
+
+# -- recruitment calls ---------------------------------------------------------------------
+
+
+async def test_an_admin_whose_role_was_taken_back_cannot_close_or_cancel_their_call(
+        town: Town) -> None:
+    """Zhang's call to Guangminglu has Li's answer. Zhang asks to cancel it, then the centre
+    admin revokes Zhang. Every control on Zhang's roster (close, cancel, check in by hand,
+    attendance and hours) and the Yes under "Cancel this call?" is refused with one line
+    saying why; the call stays open with Li in it, and the roster reads as before."""
+    zhang = town.vol2
+    roster = await zhangs_call(town)
+    await (await zhang.press("❌ Cancel the call", message=roster)).answer()
+    question = await zhang.wait_for(text="Cancel call #1 (")
+    await revoke(town, zhang)
+    await zhang.wait_for(text="You are no longer an admin")
+    await drained(town)
+    before = Snapshot(town, roster)
+
+    for label in ("🔒 Close the call", "❌ Cancel the call", "✋ Check in by hand",
+                  "✅ Attendance and hours"):
+        assert await pressed(zhang, label, roster) == NO_LONGER_CALL, label
+    assert await pressed(zhang, "Yes, cancel it", question) == NO_LONGER_CALL
+
+    await before.unchanged()
+    assert read(town, "SELECT status FROM activities WHERE id = 1") == [("open",)]
+    assert answers(town) == [(town.vol1.id, "signed")]
+    assert not [m for m in town.vol1.private.bot_messages()
+                if "cancelled" in (m.text or "")]
+
+
+async def test_an_admin_left_with_other_areas_cannot_end_a_call_to_an_area_no_longer_theirs(
+        town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie and called Guangminglu; Guangminglu is
+    taken back. Close is refused (his role no longer covers the call); the centre admin can
+    still close it."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "zhongxinjie")
+    roster = await zhangs_call(town)
+    await revoke(town, zhang, "guangminglu")
+
+    assert await pressed(zhang, "🔒 Close the call", roster) == NO_LONGER_CALL
+    assert read(town, "SELECT status FROM activities WHERE id = 1") == [("open",)]
+    done = await (await town.admin.press_data("cman:1:close", chat=town.admin.private)).answer()
+    assert done.text == "Closed", done
+    assert read(town, "SELECT status FROM activities WHERE id = 1") == [("closed",)]
+
+
+async def test_a_call_sent_by_an_admin_who_lost_the_area_ends_the_dialog_and_says_so(
+        town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie and has a call to Guangminglu in
+    preview when Guangminglu is taken back. Send sends nothing: the preview now says the
+    call was not sent and the dialog ended, and why; its buttons are gone."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await area_admin(town, zhang, "zhongxinjie")
+    await approved(town, town.vol1)
+    await open_bot(zhang)
+    preview = await write_call(town, zhang, audience=("✅ Zhongxinjie Subdistrict Institute",))
+    assert "To: Guangminglu Subdistrict Institute" in (preview.text or "")
+    await revoke(town, zhang, "guangminglu")
+
+    assert await pressed(zhang, "🚨 Send", preview) == (
+        "Not sent: your admin role no longer covers this call.")
+    await drained(town)
+    now = zhang.private.get(preview.message_id)
+    assert now is not None
+    assert "not sent" in (now.text or "") and "no longer covers" in (now.text or "")
+    assert buttons_of(now) == []
+    assert read(town, "SELECT COUNT(*) FROM activities") == [(0,)]
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+# -- activities ----------------------------------------------------------------------------
+
+
+async def zhangs_preview(town: Town) -> SimMessage:
+    """Zhang, area admin of Guangminglu, writes "Tree planting" for the Red Vest Team on
+    Saturday 13 June, 09:00-11:30, leading it himself; the preview."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.wait_for(text="3/12")  # one team he may publish for; its area is a button
+    await zhang.press("Guangminglu Subdistrict Institute")
+    await zhang.wait_for(text="4/12")
+    await zhang.send("Guangming Park, east gate")
+    await zhang.wait_for(text="5/12")
+    await zhang.press("Skip ⏭")
+    await zhang.wait_for(text="6/12")
+    await zhang.send("2026-06-13 09:00")
+    await zhang.wait_for(text="7/12")
+    await zhang.send("11:30")
+    await zhang.wait_for(text="8/12")
+    await zhang.send("5")
+    await zhang.wait_for(text="9/12")
+    await zhang.press("🙋 I lead it")
+    await zhang.wait_for(text="11/12")  # no themes: nothing to choose at 10
+    await zhang.press("Skip ⏭")
+    await zhang.wait_for(text="12/12")
+    await zhang.send("Dig, plant and water.")
+    return await zhang.wait_for(text="Preview")
+
+
+async def test_an_organiser_whose_role_was_taken_back_cannot_run_their_activity(
+        town: Town) -> None:
+    """Zhang published Tree planting as an area admin, and Li signed up; Zhang began
+    changing its place. Then his role is taken back. Every control under it, his typed new
+    place and /addhours are refused with one line saying why; the activity stands as it was
+    and Li is told nothing."""
+    zhang, li = town.vol2, town.vol1
+    preview = await zhangs_preview(town)
+    await zhang.press("✅ Publish", message=preview)
+    controls = await zhang.wait_for(text="your controls")
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await open_bot(li)
+    await (await li.press("🙋 Sign up", message=card)).answer()
+    await li.wait_for(text="You are signed up for")
+    await (await zhang.press("✏️ Edit", message=controls)).answer()
+    await zhang.press("Place", message=await zhang.wait_for(text="What to change"))
+    await zhang.wait_for(text="new place")
+    await revoke(town, zhang)
+    await zhang.wait_for(text="You are no longer an admin")
+    await drained(town)
+    before = Snapshot(town, card)
+
+    for label in ("👥 Who signed up", "✋ Check in by hand", "📲 Check-in code",
+                  "🏁 Check-out code", "✅ Attendance and hours", "✏️ Edit",
+                  "🔒 Close sign-up", "❌ Cancel the activity"):
+        assert await pressed(zhang, label, controls) == NO_LONGER_ACTIVITY, label
+    await zhang.send("Guangming Park, west gate")
+    await zhang.wait_for(text=NO_LONGER_ACTIVITY)
+    await zhang.send(f"/addhours 1 {li.id} 2 stayed to tidy up")
+    await zhang.wait_for(text=NO_LONGER_ACTIVITY)
+
+    await before.unchanged()
+    assert read(town, "SELECT status, place FROM activities WHERE id = 1") == [
+        ("open", "Guangming Park, east gate")]
+    assert read(town, "SELECT user_id, status FROM activity_signups") == [(li.id, "signed")]
+    assert read(town, "SELECT COUNT(*) FROM activity_hours") == [(0,)]
+    assert not [m for m in li.private.bot_messages() if "changed" in (m.text or "")]
+
+
+async def test_a_preview_published_after_the_role_was_taken_back_publishes_nothing(
+        town: Town) -> None:
+    """Zhang's preview of Tree planting waits while his role is taken back. Publish posts
+    nothing: the preview now says it was not published and the dialog ended, and why."""
+    zhang = town.vol2
+    preview = await zhangs_preview(town)
+    await revoke(town, zhang)
+
+    assert await pressed(zhang, "✅ Publish", preview) == (
+        "Not published: you may no longer publish for this team here.")
+    await drained(town)
+    now = zhang.private.get(preview.message_id)
+    assert now is not None
+    assert "not published" in (now.text or "") and "Nothing was saved" in (now.text or "")
+    assert buttons_of(now) == []
+    assert read(town, "SELECT COUNT(*) FROM activities") == [(0,)]
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+    assert not [m for m in town.volunteers.bot_messages()
+                if "Tree planting" in (m.text or "")]
