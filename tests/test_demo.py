@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each story runs the whole demo, about two minutes of the sandbox's message-a-second limit
+# per private chat: the suite's 120 s per test would cut a run on a busy machine short
+# (2 min 2 s alone at 23:30 with three loops). run_demo's own timeout (240 s) bounds it.
+pytestmark = pytest.mark.timeout(270)
 STEPS = ("点单", "派单", "接单", "已有人在 60 米外报过", "另有 1 位邻居也报了这件事",
          "The masked chat", "来自志愿者", "评单", "编号", "接单成功", "解决了吗",
          "感谢您的评价：4 星", "看起来是「生活环境」", "⭐ 建议：生活环境", "仍在等待志愿者",
