@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.activities.board import Board
 from bot.activities.publishing import CAPACITY_MAX, Publishing
 from bot.config import Team
@@ -783,11 +783,10 @@ class Calls:
         lang = await self.loop.language_of(unit.repo, activity.organiser_id)
         # How it went can wait for the morning: the call is over and nothing the admin does
         # next (the attendance list) is due before then. The roster says it at once, quietly.
-        morning = self.quiet_until(unit.now())
-        unit.send(ui.message(activity.organiser_id, self.env.t(
-            lang, "calls.expired_notice", id=activity.id, what=activity.title,
-            answered=activity.signed, needed=activity.capacity),
-            purpose="quiet" if morning is not None else "notice", not_before=morning))
+        unit.send(night.at_night(self.env, "calls.expired_notice", ui.message(
+            activity.organiser_id, self.env.t(
+                lang, "calls.expired_notice", id=activity.id, what=activity.title,
+                answered=activity.signed, needed=activity.capacity))))
 
 
 def _quietly(message: Outgoing, silent: bool) -> Outgoing:

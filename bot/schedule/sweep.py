@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Env
 from bot.dialogs import Flow
 from bot.i18n import Raw
@@ -35,14 +34,17 @@ MAX_CATCH_UP_DAYS = 7
 WEEKLY = "supervision_weekly"  # the reports table's kind of supervision's weekly report
 OVERDUE_SHOWN = 20
 RANKING_SHOWN = 5
-# Reminders a citizen gets from the clock: in quiet hours they move to the morning.
-# (A draft's expiry is no reminder: it happens on time; only its notice waits for morning.)
-CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge"})
+# Reminders a citizen gets from the clock, by the message each sends: when bot/night.py says
+# that waits for the morning, the timer itself moves there, so that what it says is decided
+# then. (A draft's expiry is no reminder: it happens on time; only its notice waits.)
+CITIZEN_REMINDERS = {"rating_reminder": "schedule.rating_reminder",
+                     "draft_nudge": "schedule.draft_nudge"}
 # So do a volunteer's reminders of an activity, when one falls due in quiet hours (only a
 # reminder caught up after a stop does: they are set outside them); in the morning the
 # activities loop sends it only if it is still true ("Soon" before the start, "Tomorrow" on a
 # day before the start's; docs/decisions.md).
-VOLUNTEER_REMINDERS = frozenset({"activity_day_before", "activity_hour_before"})
+VOLUNTEER_REMINDERS = {"activity_day_before": "signup.remind_day",
+                       "activity_hour_before": "signup.remind_hour"}
 MOVED_TO_MORNING = CITIZEN_REMINDERS | VOLUNTEER_REMINDERS
 # A claimer's "your task is due" that falls in quiet hours: the request is marked overdue on
 # time, and the claimer told when they end, unless the admins would be alerted before then
@@ -76,33 +78,21 @@ class Schedule:
         # bot/wiring.py likewise): once a day from daily_digest, a `reports` row of its own.
         self.patrol_reminders: Callable[[], Awaitable[None]] | None = None
 
-    # -- quiet hours ------------------------------------------------------------------------
+    # -- quiet hours (the rule and its table: bot/night.py) ------------------------------------
 
     def quiet_until(self, at: float) -> float | None:
         """If `at` falls in quiet hours, return when they end; else None."""
-        schedule = self.env.config.schedule
-        return quiet_until(at, schedule.quiet_start, schedule.quiet_end,
-                           self.env.config.timezone)
+        return night.morning(self.env, at)
 
     def to_citizen(
-        self, chat_id: int, text: str, markup: dict[str, Any] | None = None
+        self, key: str, chat_id: int, text: str, markup: dict[str, Any] | None = None
     ) -> Outgoing:
-        """A scheduled message to a citizen, held until quiet hours end (without holding up
-        anything else sent to that chat)."""
-        until = self.quiet_until(self.env.now())
-        purpose = "quiet" if until is not None else "notice"
-        return ui.message(chat_id, text, markup, purpose=purpose, not_before=until)
+        """A scheduled message `key` to a person in private, as quiet hours have it."""
+        return night.at_night(self.env, key, ui.message(chat_id, text, markup))
 
-    def held(self, messages: list[Outgoing]) -> list[Outgoing]:
-        """The schedule's messages with those to people in private held until quiet hours
-        end (news the clock brings a volunteer, as to_citizen does for a citizen); messages to
-        groups go at once."""
-        until = self.quiet_until(self.env.now())
-        if until is None:
-            return messages
-        return [replace(m, purpose="quiet", not_before=until)
-                if m.chat_id > 0 and m.purpose == "notice" and m.not_before is None else m
-                for m in messages]
+    def held(self, key: str, messages: list[Outgoing]) -> list[Outgoing]:
+        """The schedule's messages `key` as quiet hours have them (those to groups at once)."""
+        return night.all_at_night(self.env, key, messages)
 
     # -- the sweep --------------------------------------------------------------------------
 
@@ -158,8 +148,8 @@ class Schedule:
         """Fire (or, in quiet hours, move) one due timer; return 1 if it fired here."""
         async with self.units.for_job() as unit:
             repo = unit.repo
-            quiet_end = (self.quiet_until(self.env.now())
-                         if timer.kind in MOVED_TO_MORNING else None)
+            moved = MOVED_TO_MORNING.get(timer.kind)
+            quiet_end = night.waits(self.env, moved) if moved is not None else None
             outcome = "deferred" if quiet_end is not None else "fired"
             if not await repo.timers.settle_timer(timer.id, outcome, self.env.now()):
                 return 0  # another sweep, or a button press, got there first
@@ -248,7 +238,7 @@ class Schedule:
         out = await self.loop.escalation_cards(repo, request, next_level, target)
         if request.escalation_level == 1:  # the citizen hears it once, not at every level
             text = env.t(request.language, "schedule.escalated_citizen", ref=request.ref)
-            out.append(self.to_citizen(request.citizen_id,
+            out.append(self.to_citizen("schedule.escalated_citizen", request.citizen_id,
                                        render.citizen_text(env, request, text)))
             # So do the area's admins, in private: it is theirs to chase before it climbs on.
             out += await self.loop.tell_area_admins(
@@ -263,7 +253,7 @@ class Schedule:
         await repo.requests.add_event(request.id, "volunteer_reminded", None, timer.due_at)
         await repo.timers.schedule("volunteer_overdue", timer.due_at + policy.due_after, env.now(),
                                    request_id=request.id)
-        morning = self.quiet_until(env.now())
+        morning = night.waits(env, "schedule.volunteer_due")
         if morning is not None and morning < timer.due_at + policy.due_after:
             # Nothing is lost by waiting for the morning: the admins hear of it only later.
             await repo.timers.schedule(DUE_IN_THE_MORNING, morning, env.now(),
@@ -318,7 +308,8 @@ class Schedule:
         key = "neighbour.rating_reminder" if request.on_behalf else "schedule.rating_reminder"
         text = render.citizen_text(self.env, request, self.env.t(
             request.language, key, ref=request.ref))
-        return [self.to_citizen(request.citizen_id, text, question.payload["reply_markup"])]
+        return [self.to_citizen("schedule.rating_reminder", request.citizen_id, text,
+                                question.payload["reply_markup"])]
 
     async def _auto_close(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
         now = self.env.now()
@@ -328,16 +319,18 @@ class Schedule:
         await repo.timers.cancel_timers(now, request_id=request.id)
         # The volunteer who became a formal one by it hears it in the morning, if now is
         # quiet hours.
-        formal = self.held(await self.loop.credit_hours(repo, request, timer.due_at))
+        formal = self.held("loop.formal_volunteer",
+                           await self.loop.credit_hours(repo, request, timer.due_at))
         await repo.requests.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.requests.request(request.id) or request
         out = await self.loop.card_updates(repo, closed) + formal
         text = self.env.t(request.language, "schedule.auto_closed", ref=request.ref)
-        out.append(self.to_citizen(request.citizen_id,
+        out.append(self.to_citizen("schedule.auto_closed", request.citizen_id,
                                    render.citizen_text(self.env, request, text)))
         # Neighbours who joined it hear it closed and may rate it (in the morning, if now
         # is quiet hours, as its citizen does).
-        out += await self.loop.follower_news(repo, closed, "closed", self.quiet_until(now))
+        out += await self.loop.follower_news(repo, closed, "closed",
+                                             night.waits(self.env, "loop.follower_closed"))
         return out
 
     async def _fire_draft(self, unit: Unit, timer: Timer) -> None:
@@ -355,7 +348,8 @@ class Schedule:
                 start = len(unit.outgoing)
                 await self.loop.back_to_draft(unit.for_person(user, lang))
                 # At night it waits for the morning, as the notice before it does.
-                unit.outgoing[start:] = self.held(unit.outgoing[start:])
+                unit.outgoing[start:] = self.held("schedule.draft_expired",
+                                                  unit.outgoing[start:])
 
     async def _draft_news(self, repo: Repo, user_id: int, dialog: Dialog,
                           timer: Timer) -> list[Outgoing]:
@@ -372,7 +366,8 @@ class Schedule:
             if timer.kind == "draft_expire":
                 await repo.people.save_dialog(Dialog(user_id, dialog.flow, dialog.step, kept),
                                               self.env.now())
-                return [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
+                return [self.to_citizen("schedule.draft_expired", user_id,
+                                        t(lang, "schedule.draft_expired"))]
             return []
         if timer.kind == "draft_nudge":
             draft = dialog.data.get("id", "")
@@ -380,12 +375,14 @@ class Schedule:
                 (t(lang, "schedule.draft_continue"), buttons.FORM.data(draft, "resume", "")),
                 (t(lang, "schedule.draft_discard"), buttons.FORM.data(draft, "cancel", "")),
             ]])
-            out = [self.to_citizen(user_id, t(lang, "schedule.draft_nudge"), markup)]
+            out = [self.to_citizen("schedule.draft_nudge", user_id,
+                                   t(lang, "schedule.draft_nudge"), markup)]
         else:
             # The long dialog the form came on (/new in the middle of a visit …) stays.
             await self.loop.pop_dialog(repo, user_id, Flow.INTAKE)
             await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
-            out = [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
+            out = [self.to_citizen("schedule.draft_expired", user_id,
+                                   t(lang, "schedule.draft_expired"))]
         return out
 
     # -- reports ----------------------------------------------------------------------------
@@ -509,23 +506,6 @@ class Schedule:
         if kind == "monthly" and scope is None:
             lines += await self._rankings(repo, lang, start, end)
         return lines
-
-
-def quiet_until(at: float, start: time, end: time, tz: ZoneInfo) -> float | None:
-    """If `at` falls in the quiet hours start-end (local, may span midnight), return when
-    they end; else None. start == end means no quiet hours."""
-    local = datetime.fromtimestamp(at, tz)
-    now = local.time()
-    if start == end:
-        return None
-    in_quiet = (start <= now or now < end) if start > end else (start <= now < end)
-    if not in_quiet:
-        return None
-    day = local.date() if now < end else local.date() + timedelta(days=1)
-    # The night the clocks go back, an `end` in the repeated hour comes twice: in the second
-    # pass of that hour (fold 1) the quiet hours end at its second coming, not in the past.
-    fold = local.fold if day == local.date() else 0
-    return datetime.combine(day, end.replace(fold=fold), tz).timestamp()
 
 
 def reports_due(at: float, tz: ZoneInfo, digest_at: time) -> list[tuple[str, str, float, float]]:
