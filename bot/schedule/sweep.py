@@ -50,6 +50,9 @@ MOVED_TO_MORNING = CITIZEN_REMINDERS | VOLUNTEER_REMINDERS
 # time, and the claimer told when they end, unless the admins would be alerted before then
 # (docs/decisions.md); this timer, re-checked in the morning, tells them.
 DUE_IN_THE_MORNING = "volunteer_due_morning"
+# The admins' overdue alert at night: the admin chat hears at once; this timer, re-checked when
+# quiet hours end, tells the admins in private (bot/night.py's table).
+OVERDUE_IN_THE_MORNING = "volunteer_overdue_morning"
 
 
 class Schedule:
@@ -185,6 +188,7 @@ class Schedule:
             "volunteer_due": self._volunteer_due,
             DUE_IN_THE_MORNING: self._due_in_the_morning,
             "volunteer_overdue": self._volunteer_overdue,
+            OVERDUE_IN_THE_MORNING: self._overdue_in_the_morning,
             "rating_reminder": self._rating_reminder,
             "auto_close": self._auto_close,
         }.get(timer.kind)
@@ -286,16 +290,42 @@ class Schedule:
     async def _volunteer_overdue(
         self, repo: Repo, request: Request, timer: Timer
     ) -> list[Outgoing]:
+        """The admins' alert: the admin chat at once; the admins in private (area admins, and
+        the centre's without an admin chat) at once by day, at night in the morning if the
+        same claimer still has it overdue then (bot/night.py)."""
         if request.status != CLAIMED:
             return []
         await repo.requests.add_event(request.id, "overdue_alerted", None, timer.due_at)
+        key = "schedule.overdue_admin"
         lang = self.env.config.default_language
-        name = request.volunteer_name or "-"
-        return [*(ui.message(chat, self.env.t(lang, "schedule.overdue_admin", ref=request.ref,
-                                              name=name))
-                  for chat in self.loop.admin_chats()),
-                *await self.loop.tell_area_admins(repo, request.area_id, "schedule.overdue_admin",
-                                                  ref=request.ref, name=name)]
+        groups = [ui.message(chat, self.env.t(lang, key, ref=request.ref,
+                                              name=request.volunteer_name or "-"))
+                  for chat in self.loop.admin_chats() if chat < 0]
+        morning = night.waits(self.env, key)
+        if morning is not None:
+            await repo.timers.schedule(OVERDUE_IN_THE_MORNING, morning, self.env.now(),
+                                       request_id=request.id, user_id=request.volunteer_id)
+            return groups
+        return groups + await self._overdue_to_people(repo, request)
+
+    async def _overdue_in_the_morning(self, repo: Repo, request: Request,
+                                      timer: Timer) -> list[Outgoing]:
+        """The night's overdue alert to the admins in private, if still true: the same
+        claimer holds it, still overdue (done, released or given more time: nothing)."""
+        if (request.status != CLAIMED or request.volunteer_id != timer.user_id
+                or request.overdue_since is None):
+            return []
+        return await self._overdue_to_people(repo, request)
+
+    async def _overdue_to_people(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """The overdue alert to the admins in private."""
+        key, name = "schedule.overdue_admin", request.volunteer_name or "-"
+        lang = self.env.config.default_language
+        centre = [ui.message(chat, self.env.t(lang, key, ref=request.ref, name=name))
+                  for chat in self.loop.admin_chats() if chat > 0]
+        areas = await self.loop.tell_area_admins(repo, request.area_id, key, ref=request.ref,
+                                                 name=name)
+        return self.held(key, centre + areas)
 
     async def _rating_reminder(
         self, repo: Repo, request: Request, timer: Timer
