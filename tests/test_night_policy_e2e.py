@@ -124,3 +124,65 @@ async def test_an_overdue_alert_on_new_years_eve_at_23_50_reaches_the_area_admin
     alert = await liming.wait_for(text=OVERDUE)
     assert ref in (alert.text or "")
     assert sounds(town, liming.id, OVERDUE) == [True]  # by day, as any message
+
+
+# -- a request stalls at night: its area admin hears in the morning ----------------------------
+
+STALLED = "in your area, has waited too long without a volunteer"
+
+
+async def filed_in_guangminglu(town: Town, moment: datetime) -> tuple[SimUser, str]:
+    """Liming, admin of Guangminglu; Alice's request filed in its community 1 at `moment`,
+    whose group is reminded after 30 minutes and which climbs after 2 hours."""
+    liming = await area_admin(town, "Liming", "liming", "guangminglu")
+    group = await bound_group(town, "Guangminglu 1 volunteers", "elderly guangminglu-01",
+                              GUANGMINGLU_01)
+    town.clock.set(moment)
+    ref = await file_at(town.citizen, GUANGMINGLU, GUANGMINGLU_01)
+    await card_of(group, ref)
+    return liming, ref
+
+
+async def test_a_request_that_climbs_at_23_30_reaches_its_area_admin_at_08_00(
+        town: Town) -> None:
+    """Filed at 21:30, nobody claims it: at 23:30 it goes up to the district's group at once,
+    and Liming hears of it at 08:00, once."""
+    liming, ref = await filed_in_guangminglu(town, local(2026, 6, 10, 21, 30))
+    await at(town, local(2026, 6, 10, 23, 30, 1))
+    await town.volunteers.wait_for(text=ref)
+    await at(town, local(2026, 6, 11, 7, 59))
+    assert said(liming, STALLED) == []
+
+    await at(town, local(2026, 6, 11, 8, 0, 1))
+    told = await liming.wait_for(text=STALLED)
+    assert ref in (told.text or "")
+    await at(town, local(2026, 6, 11, 8, 30))
+    assert len(said(liming, STALLED)) == 1
+
+
+async def test_a_request_that_climbs_at_02_00_and_is_claimed_at_07_00_is_not_told_at_08_00(
+        town: Town) -> None:
+    """Filed at midnight, it climbs at 02:00; Li claims it from the district's group at
+    07:00. At 08:00 Liming is told nothing: it no longer waits."""
+    liming, ref = await filed_in_guangminglu(town, local(2026, 6, 11, 0, 0))
+    await at(town, local(2026, 6, 11, 2, 0, 1))
+    card = await card_of(town.volunteers, ref)
+    assert said(liming, STALLED) == []
+    town.clock.set(local(2026, 6, 11, 7, 0))
+    await open_bot(town.vol1)
+    assert ref in await claim(town.vol1, town.volunteers, card)
+
+    await at(town, local(2026, 6, 11, 8, 0, 1))
+    await at(town, local(2026, 6, 11, 9, 0))
+    assert said(liming, STALLED) == []
+
+
+async def test_a_request_that_climbs_on_new_years_eve_at_23_50_is_told_on_new_years_day(
+        town: Town) -> None:
+    liming, ref = await filed_in_guangminglu(town, local(2026, 12, 31, 21, 50))
+    await at(town, local(2026, 12, 31, 23, 50, 1))
+    await town.volunteers.wait_for(text=ref)
+    assert said(liming, STALLED) == []
+    await at(town, local(2027, 1, 1, 8, 0, 1))
+    told = await liming.wait_for(text=STALLED)
+    assert ref in (told.text or "")

@@ -53,6 +53,8 @@ DUE_IN_THE_MORNING = "volunteer_due_morning"
 # The admins' overdue alert at night: the admin chat hears at once; this timer, re-checked when
 # quiet hours end, tells the admins in private (bot/night.py's table).
 OVERDUE_IN_THE_MORNING = "volunteer_overdue_morning"
+# Likewise the area admins' "it has waited too long" of a request that climbed at night.
+STALLED_IN_THE_MORNING = "escalated_morning"
 
 
 class Schedule:
@@ -189,6 +191,7 @@ class Schedule:
             DUE_IN_THE_MORNING: self._due_in_the_morning,
             "volunteer_overdue": self._volunteer_overdue,
             OVERDUE_IN_THE_MORNING: self._overdue_in_the_morning,
+            STALLED_IN_THE_MORNING: self._stalled_in_the_morning,
             "rating_reminder": self._rating_reminder,
             "auto_close": self._auto_close,
         }.get(timer.kind)
@@ -245,9 +248,27 @@ class Schedule:
             out.append(self.to_citizen("schedule.escalated_citizen", request.citizen_id,
                                        render.citizen_text(env, request, text)))
             # So do the area's admins, in private: it is theirs to chase before it climbs on.
-            out += await self.loop.tell_area_admins(
-                repo, request.area_id, "schedule.escalated_area_admin", ref=request.ref)
+            # At night, in the morning, if nobody has claimed it by then (bot/night.py).
+            morning = night.waits(env, "schedule.escalated_area_admin")
+            if morning is None:
+                out += await self._stalled_to_area_admins(repo, request)
+            else:
+                await repo.timers.schedule(STALLED_IN_THE_MORNING, morning, env.now(),
+                                           request_id=request.id)
         return out
+
+    async def _stalled_in_the_morning(self, repo: Repo, request: Request,
+                                      timer: Timer) -> list[Outgoing]:
+        """The night's "it has waited too long" to the area's admins, if it still waits."""
+        if request.status != DISPATCHED:
+            return []
+        return await self._stalled_to_area_admins(repo, request)
+
+    async def _stalled_to_area_admins(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """"It has waited too long" to the admins of the request's area, in private."""
+        key = "schedule.escalated_area_admin"
+        return self.held(key, await self.loop.tell_area_admins(repo, request.area_id, key,
+                                                               ref=request.ref))
 
     async def _volunteer_due(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
         if request.status != CLAIMED or request.volunteer_id is None:
