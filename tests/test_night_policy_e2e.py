@@ -186,3 +186,26 @@ async def test_a_request_that_climbs_on_new_years_eve_at_23_50_is_told_on_new_ye
     await at(town, local(2027, 1, 1, 8, 0, 1))
     told = await liming.wait_for(text=STALLED)
     assert ref in (told.text or "")
+
+
+# -- a digest caught up at night ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("filed", "back", "morning"), [
+    (local(2026, 6, 10, 10, 0), local(2026, 6, 11, 23, 30), local(2026, 6, 12, 8, 0, 1)),
+    (local(2026, 6, 10, 10, 0), local(2026, 6, 12, 2, 0), local(2026, 6, 12, 8, 0, 1)),
+    (local(2026, 12, 30, 10, 0), local(2026, 12, 31, 23, 50), local(2027, 1, 1, 8, 0, 1)),
+], ids=["23:30", "02:00", "new year's eve 23:50"])
+async def test_a_digest_caught_up_at_night_goes_to_the_admin_chat_now_and_the_area_admin_at_08_00(
+        town: Town, filed: datetime, back: datetime, morning: datetime) -> None:
+    """The bot was off from the day a request was filed until late the next night: the
+    digest of that day, caught up then, goes to the admin chat at once; Liming gets his
+    area's at 08:00."""
+    liming, _ = await filed_in_guangminglu(town, filed)
+    day = f"Daily digest · {filed.date().isoformat()}"
+    await at(town, back)
+    await town.admin_chat.wait_for(text=day)
+    assert said(liming, day) == []
+
+    await at(town, morning)
+    await liming.wait_for(text=day)

@@ -506,7 +506,10 @@ class Schedule:
             lines = await self._digest(repo, lang, kind, period, start, end, overdue, None)
             assert lines is not None  # the district's is sent even on a quiet day
             text = Raw("\n".join(lines))
-            unit.send(ui.message(chat, text) for chat in self.loop.admin_chats())
+            # Caught up at night (a stop through the digest's hour), it waits in private for
+            # the morning: what it says is the past day's and stays true (bot/night.py).
+            unit.send(self.held("report.digest", [ui.message(chat, text)
+                                                  for chat in self.loop.admin_chats()]))
             # Each area admin gets their areas' figures, in private and in their language.
             granted: dict[int, list[str]] = {}
             tree = env.config.areas
@@ -521,7 +524,8 @@ class Schedule:
                 if mine is not None:
                     names = ", ".join(render.area_name(env, a, their) for a in areas)
                     mine[0] = env.t(their, "report.area_title", title=Raw(mine[0]), areas=names)
-                    unit.send(ui.message(user_id, Raw("\n".join(mine))))
+                    unit.send(night.at_night(env, "report.digest",
+                                             ui.message(user_id, Raw("\n".join(mine)))))
 
     async def _digest(
         self, repo: Repo, lang: str, kind: str, period: str, start: float, end: float,
