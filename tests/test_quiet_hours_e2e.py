@@ -4,7 +4,8 @@ once only when waiting would miss what comes next.
 
 - "Your task is due" to a claimer: the request is overdue on time either way; the claimer is
   told at 08:00 unless the admins would be alerted of it (a further due period later) before
-  then, and not at all if the task was done (or released) meanwhile.
+  then (then at once, without a sound), and not at all if the task was done (or released)
+  meanwhile.
 - "Your call reached its deadline" to a call's admin: the call closes on time and its cards
   and roster say so at once; the note of how it went waits for the morning.
 - What another person's press tells someone of a call at night (filled, a reserve now needed,
@@ -133,6 +134,7 @@ async def test_a_task_due_at_02_00_whose_admins_hear_before_morning_is_reminded_
     assert await at(town, local(11, 2, 0, 1)) == 1
     reminder = await town.vol1.wait_for(text=DUE)
     assert ref in (reminder.text or "")
+    assert sounds(town, town.vol1, DUE) == [False]  # there when he wakes; it does not wake him
 
 
 async def test_a_task_due_at_23_30_whose_admins_hear_at_03_30_is_reminded_at_once(
@@ -143,6 +145,16 @@ async def test_a_task_due_at_23_30_whose_admins_hear_at_03_30_is_reminded_at_onc
     await li_claims(town, local(10, 19, 30))
     assert await at(town, local(10, 23, 30, 1)) == 1
     await town.vol1.wait_for(text=DUE)
+    assert sounds(town, town.vol1, DUE) == [False]
+
+
+async def test_a_task_due_at_23_50_on_new_years_eve_before_the_admins_hear_is_reminded_quietly(
+        town: Town) -> None:
+    await give_elderly_help(town, due_after="4h")
+    await li_claims(town, datetime(2026, 12, 31, 19, 50, tzinfo=SHANGHAI))
+    assert await at(town, datetime(2026, 12, 31, 23, 50, 1, tzinfo=SHANGHAI)) == 1
+    await town.vol1.wait_for(text=DUE)
+    assert sounds(town, town.vol1, DUE) == [False]
 
 
 # -- a call's deadline passes at night -----------------------------------------------------

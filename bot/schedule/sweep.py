@@ -284,7 +284,10 @@ class Schedule:
             await repo.timers.schedule(DUE_IN_THE_MORNING, morning, env.now(),
                                        request_id=request.id, user_id=request.volunteer_id)
             return []
-        return await self._due_reminder(repo, request)
+        # At night it goes now only so that it is there before the admins hear; it need not
+        # wake the claimer for that (bot/night.py).
+        return self.held("schedule.volunteer_due_before_the_admins",
+                         await self._due_reminder(repo, request))
 
     async def _due_in_the_morning(self, repo: Repo, request: Request,
                                   timer: Timer) -> list[Outgoing]:
