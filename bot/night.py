@@ -41,13 +41,10 @@ URGENT, SILENT, MORNING = AtNight.URGENT, AtNight.SILENT, AtNight.MORNING
 
 AT_NIGHT: dict[str, AtNight] = {
     # -- loop 1, requests: the sweep's timers -------------------------------------------------
-    "schedule.claim_reminder": SILENT,  # a card's nudge, in private without an admin chat
-    "schedule.escalation_card": SILENT,  # the card itself: whoever is awake can act on it
-    "schedule.escalated_admin": SILENT,  # "waited too long" beside a card shown already
     "schedule.escalated_citizen": MORNING,  # held: it stays true
     "schedule.escalated_area_admin": MORNING,  # re-checked: still nobody has claimed it
     "schedule.volunteer_due": MORNING,  # re-checked: the same claimer still holds it
-    # ... unless the admin chat would hear of it first (a short due period): then at once
+    # ... unless the admins' alert would come first (a short due period): then at once
     "schedule.volunteer_due_before_the_admins": SILENT,
     "schedule.overdue_admin": MORNING,  # re-checked: still overdue with the same claimer
     "schedule.rating_reminder": MORNING,  # its timer moves to the morning and re-checks
@@ -65,16 +62,12 @@ AT_NIGHT: dict[str, AtNight] = {
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
     # -- loop 3, supervision ------------------------------------------------------------------
-    "dispatch.receive_late": MORNING,  # held, to the admins without an admin chat
     "clock.remind_unit": MORNING,  # held, to the unit's people
     "clock.overdue_unit": MORNING,  # held, likewise
     "clock.overdue_admins": MORNING,  # held, to the admins without an admin chat
     "clock.escalated_area_admin": MORNING,  # held
     "clock.patrol": MORNING,  # held: the inspector's daily list
     "sstats.weekly": MORNING,  # held: the weekly report caught up at night
-    # -- the sender ---------------------------------------------------------------------------
-    "delivery.outage_over": SILENT,  # an operator awake over the outage sees it
-    "admin.card_failed": SILENT,  # a request's card no group took, and the card
 }
 
 
