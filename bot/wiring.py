@@ -139,8 +139,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     board = Board(env=env, themes=themes)
     publishing = Publishing(env=env, loop=loop, roles=roles, themes=themes, board=board,
                             quiet_until=schedule.quiet_until)
-    signups = Signups(env=env, loop=loop, board=board, publishing=publishing,
-                      remind=schedule.to_citizen)
+    signups = Signups(env=env, loop=loop, board=board, publishing=publishing)
     calls = Calls(env=env, loop=loop, roles=roles, board=board, publishing=publishing,
                   quiet_until=schedule.quiet_until, activity_timers=signups.fire)
     schedule.activity_timers = calls.fire  # a call's deadline; the rest go on to signups
@@ -150,8 +149,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     figures = ActivityFigures(env=env, themes=themes, jobs=jobs)
     honours = Honours(env=env, loop=loop, roles=roles, board=board)
     dispatch = Dispatch(env=env, loop=loop, roles=roles)
-    clock = ProblemClock(env=env, loop=loop, dispatch=dispatch, units=units,
-                         to_person=schedule.to_citizen)
+    clock = ProblemClock(env=env, loop=loop, dispatch=dispatch, units=units)
     schedule.problem_timers = clock.fire  # a problem's own deadlines
     schedule.patrol_reminders = clock.patrol_reminders  # the inspectors' daily reminder
     bridge = Bridge(env=env, loop=loop, roles=roles, dispatch=dispatch)

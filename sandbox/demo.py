@@ -31,7 +31,7 @@ import aiohttp
 
 from bot.areas.tree import load_areas
 from bot.config import Config, load_config
-from bot.schedule.sweep import quiet_until
+from bot.night import quiet_until
 from sandbox import Limits, Sandbox, SimChat, SimMessage, SimUser
 
 TOKEN = "123456:DEMO-token"

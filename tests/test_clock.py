@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 from bot.config import parse_config
 from bot.context import Clock, Env, Who
 from bot.i18n import Catalogs
+from bot.night import quiet_until
 from bot.reports.periods import parse_period
 from bot.requests.loop import RequestLoop
-from bot.schedule.sweep import MAX_CATCH_UP_DAYS, Schedule, quiet_until, reports_due
+from bot.schedule.sweep import MAX_CATCH_UP_DAYS, Schedule, reports_due
 from bot.unit import Units
 from storage import Database
 from tests.conftest import CATEGORIES, TOKEN

@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.areas", "bot.lengths", "bot.activities.themes_file", "bot.supervision.registers"),
     ("storage",),
     ("bot.config", "bot.i18n", "bot.locales", "bot.context", "bot.buttons", "bot.ui",
-     "bot.dialogs", "bot.unit", "bot.logs", "bot.moves"),
+     "bot.dialogs", "bot.unit", "bot.logs", "bot.moves", "bot.night"),
     ("bot.people",),
     ("bot.requests", "bot.volunteers", "bot.activities", "bot.supervision"),
     ("bot.schedule", "bot.delivery"),

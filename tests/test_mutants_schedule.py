@@ -12,8 +12,9 @@ import pytest
 from bot.config import parse_config
 from bot.context import Clock, Env
 from bot.i18n import Catalogs
+from bot.night import quiet_until
 from bot.requests.loop import RequestLoop
-from bot.schedule.sweep import Schedule, quiet_until
+from bot.schedule.sweep import Schedule
 from bot.unit import Units
 from storage import Database, Timer
 from tests.conftest import CATEGORIES, TOKEN

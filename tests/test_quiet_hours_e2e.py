@@ -4,9 +4,12 @@ once only when waiting would miss what comes next.
 
 - "Your task is due" to a claimer: the request is overdue on time either way; the claimer is
   told at 08:00 unless the admins would be alerted of it (a further due period later) before
-  then, and not at all if the task was done (or released) meanwhile.
+  then (then at once, without a sound), and not at all if the task was done (or released)
+  meanwhile.
 - "Your call reached its deadline" to a call's admin: the call closes on time and its cards
   and roster say so at once; the note of how it went waits for the morning.
+- What another person's press tells someone of a call at night (filled, a reserve now needed,
+  called off) goes at once, without a sound, as the call itself did.
 
 The bot's clock is set, never the machine's. The town's clock starts on Wednesday 10 June
 2026, 10:00 in Shanghai (tests/conftest.py).
@@ -131,6 +134,7 @@ async def test_a_task_due_at_02_00_whose_admins_hear_before_morning_is_reminded_
     assert await at(town, local(11, 2, 0, 1)) == 1
     reminder = await town.vol1.wait_for(text=DUE)
     assert ref in (reminder.text or "")
+    assert sounds(town, town.vol1, DUE) == [False]  # there when he wakes; it does not wake him
 
 
 async def test_a_task_due_at_23_30_whose_admins_hear_at_03_30_is_reminded_at_once(
@@ -141,6 +145,16 @@ async def test_a_task_due_at_23_30_whose_admins_hear_at_03_30_is_reminded_at_onc
     await li_claims(town, local(10, 19, 30))
     assert await at(town, local(10, 23, 30, 1)) == 1
     await town.vol1.wait_for(text=DUE)
+    assert sounds(town, town.vol1, DUE) == [False]
+
+
+async def test_a_task_due_at_23_50_on_new_years_eve_before_the_admins_hear_is_reminded_quietly(
+        town: Town) -> None:
+    await give_elderly_help(town, due_after="4h")
+    await li_claims(town, datetime(2026, 12, 31, 19, 50, tzinfo=SHANGHAI))
+    assert await at(town, datetime(2026, 12, 31, 23, 50, 1, tzinfo=SHANGHAI)) == 1
+    await town.vol1.wait_for(text=DUE)
+    assert sounds(town, town.vol1, DUE) == [False]
 
 
 # -- a call's deadline passes at night -----------------------------------------------------
@@ -177,3 +191,72 @@ async def test_a_call_until_02_00_closes_then_and_its_admin_hears_at_08_00(
 
     await at(town, local(11, 8, 0, 1))
     await town.admin.wait_for(text=EXPIRED)
+
+
+# -- what another person's press tells someone at night -------------------------------------
+
+FILLED = "has the 1 people it needed"
+MOVED_UP = "you are now among the people needed"
+CALLED_OFF = "is cancelled: please do not come"
+
+
+def sounds(town: Town, person: SimUser, words: str) -> list[bool]:
+    """For each message holding `words` the bot sent `person`: whether it made a sound."""
+    return [not params.get("disable_notification", False)
+            for _, params, _ in town.sb.calls_to("sendMessage")
+            if int(params.get("chat_id", 0)) == person.id and words in str(params.get("text"))]
+
+
+async def filled_at(town: Town, moment: datetime, until: str = "06:00") -> list[bool]:
+    """The admin's call for one person, standing `until`, sent at `moment`; Li answers at
+    once. Whether the admin's "filled" notice made a sound."""
+    await approved(town, town.vol1)
+    town.clock.set(moment)
+    card = await sent_call(town, needed="1", until=until, point=False)
+    await (await town.vol1.press("🙋 I'm in", message=card)).answer()
+    await town.admin.wait_for(text=FILLED)
+    return sounds(town, town.admin, FILLED)
+
+
+async def test_a_call_filled_at_23_30_tells_its_admin_at_once_without_a_sound(
+        town: Town) -> None:
+    """Li's answer at 23:30 fills the call: the admin, who may be asleep, sees it at once
+    but is not woken, as the call itself woke nobody."""
+    assert await filled_at(town, local(10, 23, 30)) == [False]
+
+
+async def test_a_call_filled_at_02_00_tells_its_admin_without_a_sound(town: Town) -> None:
+    assert await filled_at(town, local(11, 2, 0)) == [False]
+
+
+async def test_a_call_filled_on_new_years_eve_at_23_50_tells_its_admin_without_a_sound(
+        town: Town) -> None:
+    assert await filled_at(town, datetime(2026, 12, 31, 23, 50, tzinfo=SHANGHAI)) == [False]
+
+
+async def test_a_call_filled_by_day_rings_as_before(town: Town) -> None:
+    assert await filled_at(town, local(11, 9, 0), until="18:00") == [True]
+
+
+async def test_at_02_00_a_reserve_moved_up_and_the_cancelled_hear_it_without_a_sound(
+        town: Town) -> None:
+    """A call for one, at 02:00: Li is in, Zhang a reserve. Li can't come after all: Zhang
+    is now needed, and told so quietly. The admin then calls it off: Zhang is told not to
+    come, quietly too."""
+    li, zhang = town.vol1, town.vol2
+    await approved(town, li, zhang)
+    town.clock.set(local(11, 2, 0))
+    card = await sent_call(town, needed="1", until="06:00", point=False)
+    await (await li.press("🙋 I'm in", message=card)).answer()
+    await li.wait_for(text="You're in for call #1")
+    await (await zhang.press("🙋 I'm in", message=card)).answer()
+    await zhang.wait_for(text="reserve")
+    await (await li.press("Can't come after all")).answer()
+    await zhang.wait_for(text=MOVED_UP)
+    assert sounds(town, zhang, MOVED_UP) == [False]
+
+    await town.admin.press("❌ Cancel the call", message=roster_of(town))
+    ask = await town.admin.wait_for(text="Cancel call #1")
+    await town.admin.press("Yes, cancel it", message=ask)
+    await zhang.wait_for(text=CALLED_OFF)
+    assert sounds(town, zhang, CALLED_OFF) == [False]

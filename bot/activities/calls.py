@@ -8,7 +8,9 @@ point), how many people, until when, and to whom (areas, the whole district for 
 admin, teams). Send posts its card in the volunteer groups of those areas and the teams' own
 groups, with I'm in and how many have answered of how many needed, and sends it in private to
 the approved volunteers of those areas and teams who have opened the bot. An urgent call is
-not held for quiet hours; sent in them, it goes without a sound (docs/decisions.md).
+not held for quiet hours; sent in them, it goes without a sound (docs/decisions.md), and so
+do the admin's "filled", a reserve's "now needed" and the "called off" sent in them
+(bot/night.py).
 
 A call is an activity of kind 'call' (migration 014): its answers are sign-ups, its cards and
 the admin's roster are activity posts the sender edits (a burst of answers costs each one
@@ -26,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.activities.board import Board
 from bot.activities.publishing import CAPACITY_MAX, Publishing
 from bot.config import Team
@@ -621,9 +623,10 @@ class Calls:
         assert fresh is not None
         if fresh.signed >= fresh.capacity and await repo.calls.mark_filled(call_id, unit.now()):
             lang = await self.loop.language_of(repo, fresh.organiser_id)
-            unit.send(ui.message(fresh.organiser_id, self.env.t(
-                lang, "calls.filled_notice", id=call_id, what=fresh.title,
-                needed=fresh.capacity)))
+            # Someone else's press: at night it must not wake the admin (bot/night.py).
+            unit.send(night.at_night(self.env, "calls.filled_notice", ui.message(
+                fresh.organiser_id, self.env.t(lang, "calls.filled_notice", id=call_id,
+                                               what=fresh.title, needed=fresh.capacity))))
         await self.redraw(unit, call_id)
         unit.send(self._confirmation(unit, fresh, fresh.signed))
         return Answer(unit.t("calls.in_toast"))
@@ -705,9 +708,9 @@ class Calls:
         if position <= activity.capacity < len(before):
             moved = before[activity.capacity]  # the first reserve, now within the number
             lang = await self.loop.language_of(repo, moved.user_id)
-            unit.send(ui.message(moved.user_id, self.env.t(
-                lang, "calls.moved_up", id=call_id, what=activity.title,
-                place=activity.place)))
+            unit.send(night.at_night(self.env, "calls.moved_up", ui.message(
+                moved.user_id, self.env.t(lang, "calls.moved_up", id=call_id,
+                                          what=activity.title, place=activity.place))))
         await self.redraw(unit, call_id)
         unit.send(ui.edit_text(chat_id, message_id, unit.t("calls.withdrawn", id=call_id,
                                                            what=activity.title)))
@@ -751,8 +754,9 @@ class Calls:
             return Answer(unit.t("calls.ended_already", id=call_id), alert=True)
         for answer in answers:
             lang = await self.loop.language_of(repo, answer.user_id)
-            unit.send(ui.message(answer.user_id, self.env.t(
-                lang, "calls.cancelled_notice", id=call_id, what=activity.title)))
+            unit.send(night.at_night(self.env, "calls.cancelled_notice", ui.message(
+                answer.user_id, self.env.t(lang, "calls.cancelled_notice", id=call_id,
+                                           what=activity.title))))
         unit.send(ui.edit_text(chat_id, message_id, unit.t(
             "calls.cancelled", id=call_id, count=len(answers))))
         return Answer(unit.t("calls.cancelled_call_toast"))
@@ -783,11 +787,10 @@ class Calls:
         lang = await self.loop.language_of(unit.repo, activity.organiser_id)
         # How it went can wait for the morning: the call is over and nothing the admin does
         # next (the attendance list) is due before then. The roster says it at once, quietly.
-        morning = self.quiet_until(unit.now())
-        unit.send(ui.message(activity.organiser_id, self.env.t(
-            lang, "calls.expired_notice", id=activity.id, what=activity.title,
-            answered=activity.signed, needed=activity.capacity),
-            purpose="quiet" if morning is not None else "notice", not_before=morning))
+        unit.send(night.at_night(self.env, "calls.expired_notice", ui.message(
+            activity.organiser_id, self.env.t(
+                lang, "calls.expired_notice", id=activity.id, what=activity.title,
+                answered=activity.signed, needed=activity.capacity))))
 
 
 def _quietly(message: Outgoing, silent: bool) -> Outgoing:

@@ -10,11 +10,10 @@ opens the bot on the activity. In 'registered' mode only approved volunteers sig
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.activities import render
 from bot.activities.board import Board
 from bot.activities.publishing import Publishing
@@ -34,13 +33,12 @@ START_LINK = re.compile(r"^act_([0-9]{1,12})$")
 class Signups:
     """Volunteers' side of activities: sign up, wait, cancel, be reminded, list."""
 
-    def __init__(self, env: Env, loop: RequestLoop, board: Board, publishing: Publishing,
-                 remind: Callable[[int, str], Outgoing]) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, board: Board,
+                 publishing: Publishing) -> None:
         self.env = env
         self.loop = loop
         self.board = board
         self.publishing = publishing
-        self.remind = remind  # the schedule's message held through quiet hours
 
     def start_link(self, activity_id: int) -> str:
         """The link that opens the bot in private on an activity."""
@@ -309,7 +307,7 @@ class Signups:
             lang = await self.loop.language_of(repo, signup.user_id)
             text = self.env.t(lang, key, title=activity.title,
                               when=render.when(self.env, activity), place=activity.place)
-            message = self.remind(signup.user_id, text)
+            message = night.at_night(self.env, key, ui.message(signup.user_id, text))
             if timer.kind == "activity_hour_before" and activity.latitude is not None:
                 message.payload["reply_markup"] = ui.inline([[
                     (self.env.t(lang, "attendance.check_in_here"),

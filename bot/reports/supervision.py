@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot import ui
+from bot import night, ui
 from bot.context import Env
 from bot.i18n import Raw
 from bot.people.roles import Roles
@@ -549,8 +549,10 @@ class SupervisionFigures:
         title = env.t(lang, "sstats.weekly_title", week=period, first=first.isoformat(),
                       last=last.isoformat())
         lines = self.text(lang, shown, scope, found, title=title, whole=False)
+        # Caught up at night, it waits in private for the morning (bot/night.py).
         for chat in env.config.admin_chats():
-            unit.send(ui.message(chat, part) for part in ui.chunks(lines))
+            unit.send(night.all_at_night(env, "sstats.weekly",
+                                         [ui.message(chat, part) for part in ui.chunks(lines)]))
         # Each area admin gets their areas' week too, in private and in their language, as
         # with the daily digest; areas where nothing was reported, visited or overdue: nothing.
         admins = {user_id for user_id, _ in await unit.repo.people.grant_list()
@@ -569,7 +571,8 @@ class SupervisionFigures:
                 their, "sstats.weekly_title", week=period, first=first.isoformat(),
                 last=last.isoformat())), areas=self.stats._names(role.areas, their))
             mine_lines = self.text(their, shown, theirs, mine, title=heading, whole=False)
-            unit.send(ui.message(user_id, part) for part in ui.chunks(mine_lines))
+            unit.send(night.all_at_night(env, "sstats.weekly", [
+                ui.message(user_id, part) for part in ui.chunks(mine_lines)]))
 
 
 COLUMNS = ("ref", "reported", "point_id", "point", "kind", "area", "unit_id", "unit", "type",

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Env
 from bot.dialogs import Flow
 from bot.i18n import Raw
@@ -35,19 +34,27 @@ MAX_CATCH_UP_DAYS = 7
 WEEKLY = "supervision_weekly"  # the reports table's kind of supervision's weekly report
 OVERDUE_SHOWN = 20
 RANKING_SHOWN = 5
-# Reminders a citizen gets from the clock: in quiet hours they move to the morning.
-# (A draft's expiry is no reminder: it happens on time; only its notice waits for morning.)
-CITIZEN_REMINDERS = frozenset({"rating_reminder", "draft_nudge"})
+# Reminders a citizen gets from the clock, by the message each sends: when bot/night.py says
+# that waits for the morning, the timer itself moves there, so that what it says is decided
+# then. (A draft's expiry is no reminder: it happens on time; only its notice waits.)
+CITIZEN_REMINDERS = {"rating_reminder": "schedule.rating_reminder",
+                     "draft_nudge": "schedule.draft_nudge"}
 # So do a volunteer's reminders of an activity, when one falls due in quiet hours (only a
 # reminder caught up after a stop does: they are set outside them); in the morning the
 # activities loop sends it only if it is still true ("Soon" before the start, "Tomorrow" on a
 # day before the start's; docs/decisions.md).
-VOLUNTEER_REMINDERS = frozenset({"activity_day_before", "activity_hour_before"})
+VOLUNTEER_REMINDERS = {"activity_day_before": "signup.remind_day",
+                       "activity_hour_before": "signup.remind_hour"}
 MOVED_TO_MORNING = CITIZEN_REMINDERS | VOLUNTEER_REMINDERS
 # A claimer's "your task is due" that falls in quiet hours: the request is marked overdue on
 # time, and the claimer told when they end, unless the admins would be alerted before then
 # (docs/decisions.md); this timer, re-checked in the morning, tells them.
 DUE_IN_THE_MORNING = "volunteer_due_morning"
+# The admins' overdue alert at night: the admin chat hears at once; this timer, re-checked when
+# quiet hours end, tells the admins in private (bot/night.py's table).
+OVERDUE_IN_THE_MORNING = "volunteer_overdue_morning"
+# Likewise the area admins' "it has waited too long" of a request that climbed at night.
+STALLED_IN_THE_MORNING = "escalated_morning"
 
 
 class Schedule:
@@ -76,33 +83,21 @@ class Schedule:
         # bot/wiring.py likewise): once a day from daily_digest, a `reports` row of its own.
         self.patrol_reminders: Callable[[], Awaitable[None]] | None = None
 
-    # -- quiet hours ------------------------------------------------------------------------
+    # -- quiet hours (the rule and its table: bot/night.py) ------------------------------------
 
     def quiet_until(self, at: float) -> float | None:
         """If `at` falls in quiet hours, return when they end; else None."""
-        schedule = self.env.config.schedule
-        return quiet_until(at, schedule.quiet_start, schedule.quiet_end,
-                           self.env.config.timezone)
+        return night.morning(self.env, at)
 
     def to_citizen(
-        self, chat_id: int, text: str, markup: dict[str, Any] | None = None
+        self, key: str, chat_id: int, text: str, markup: dict[str, Any] | None = None
     ) -> Outgoing:
-        """A scheduled message to a citizen, held until quiet hours end (without holding up
-        anything else sent to that chat)."""
-        until = self.quiet_until(self.env.now())
-        purpose = "quiet" if until is not None else "notice"
-        return ui.message(chat_id, text, markup, purpose=purpose, not_before=until)
+        """A scheduled message `key` to a person in private, as quiet hours have it."""
+        return night.at_night(self.env, key, ui.message(chat_id, text, markup))
 
-    def held(self, messages: list[Outgoing]) -> list[Outgoing]:
-        """The schedule's messages with those to people in private held until quiet hours
-        end (news the clock brings a volunteer, as to_citizen does for a citizen); messages to
-        groups go at once."""
-        until = self.quiet_until(self.env.now())
-        if until is None:
-            return messages
-        return [replace(m, purpose="quiet", not_before=until)
-                if m.chat_id > 0 and m.purpose == "notice" and m.not_before is None else m
-                for m in messages]
+    def held(self, key: str, messages: list[Outgoing]) -> list[Outgoing]:
+        """The schedule's messages `key` as quiet hours have them (those to groups at once)."""
+        return night.all_at_night(self.env, key, messages)
 
     # -- the sweep --------------------------------------------------------------------------
 
@@ -158,8 +153,8 @@ class Schedule:
         """Fire (or, in quiet hours, move) one due timer; return 1 if it fired here."""
         async with self.units.for_job() as unit:
             repo = unit.repo
-            quiet_end = (self.quiet_until(self.env.now())
-                         if timer.kind in MOVED_TO_MORNING else None)
+            moved = MOVED_TO_MORNING.get(timer.kind)
+            quiet_end = night.waits(self.env, moved) if moved is not None else None
             outcome = "deferred" if quiet_end is not None else "fired"
             if not await repo.timers.settle_timer(timer.id, outcome, self.env.now()):
                 return 0  # another sweep, or a button press, got there first
@@ -195,6 +190,8 @@ class Schedule:
             "volunteer_due": self._volunteer_due,
             DUE_IN_THE_MORNING: self._due_in_the_morning,
             "volunteer_overdue": self._volunteer_overdue,
+            OVERDUE_IN_THE_MORNING: self._overdue_in_the_morning,
+            STALLED_IN_THE_MORNING: self._stalled_in_the_morning,
             "rating_reminder": self._rating_reminder,
             "auto_close": self._auto_close,
         }.get(timer.kind)
@@ -248,12 +245,30 @@ class Schedule:
         out = await self.loop.escalation_cards(repo, request, next_level, target)
         if request.escalation_level == 1:  # the citizen hears it once, not at every level
             text = env.t(request.language, "schedule.escalated_citizen", ref=request.ref)
-            out.append(self.to_citizen(request.citizen_id,
+            out.append(self.to_citizen("schedule.escalated_citizen", request.citizen_id,
                                        render.citizen_text(env, request, text)))
             # So do the area's admins, in private: it is theirs to chase before it climbs on.
-            out += await self.loop.tell_area_admins(
-                repo, request.area_id, "schedule.escalated_area_admin", ref=request.ref)
+            # At night, in the morning, if nobody has claimed it by then (bot/night.py).
+            morning = night.waits(env, "schedule.escalated_area_admin")
+            if morning is None:
+                out += await self._stalled_to_area_admins(repo, request)
+            else:
+                await repo.timers.schedule(STALLED_IN_THE_MORNING, morning, env.now(),
+                                           request_id=request.id)
         return out
+
+    async def _stalled_in_the_morning(self, repo: Repo, request: Request,
+                                      timer: Timer) -> list[Outgoing]:
+        """The night's "it has waited too long" to the area's admins, if it still waits."""
+        if request.status != DISPATCHED:
+            return []
+        return await self._stalled_to_area_admins(repo, request)
+
+    async def _stalled_to_area_admins(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """"It has waited too long" to the admins of the request's area, in private."""
+        key = "schedule.escalated_area_admin"
+        return self.held(key, await self.loop.tell_area_admins(repo, request.area_id, key,
+                                                               ref=request.ref))
 
     async def _volunteer_due(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
         if request.status != CLAIMED or request.volunteer_id is None:
@@ -263,13 +278,16 @@ class Schedule:
         await repo.requests.add_event(request.id, "volunteer_reminded", None, timer.due_at)
         await repo.timers.schedule("volunteer_overdue", timer.due_at + policy.due_after, env.now(),
                                    request_id=request.id)
-        morning = self.quiet_until(env.now())
+        morning = night.waits(env, "schedule.volunteer_due")
         if morning is not None and morning < timer.due_at + policy.due_after:
             # Nothing is lost by waiting for the morning: the admins hear of it only later.
             await repo.timers.schedule(DUE_IN_THE_MORNING, morning, env.now(),
                                        request_id=request.id, user_id=request.volunteer_id)
             return []
-        return await self._due_reminder(repo, request)
+        # At night it goes now only so that it is there before the admins hear; it need not
+        # wake the claimer for that (bot/night.py).
+        return self.held("schedule.volunteer_due_before_the_admins",
+                         await self._due_reminder(repo, request))
 
     async def _due_in_the_morning(self, repo: Repo, request: Request,
                                   timer: Timer) -> list[Outgoing]:
@@ -296,16 +314,42 @@ class Schedule:
     async def _volunteer_overdue(
         self, repo: Repo, request: Request, timer: Timer
     ) -> list[Outgoing]:
+        """The admins' alert: the admin chat at once; the admins in private (area admins, and
+        the centre's without an admin chat) at once by day, at night in the morning if the
+        same claimer still has it overdue then (bot/night.py)."""
         if request.status != CLAIMED:
             return []
         await repo.requests.add_event(request.id, "overdue_alerted", None, timer.due_at)
+        key = "schedule.overdue_admin"
         lang = self.env.config.default_language
-        name = request.volunteer_name or "-"
-        return [*(ui.message(chat, self.env.t(lang, "schedule.overdue_admin", ref=request.ref,
-                                              name=name))
-                  for chat in self.loop.admin_chats()),
-                *await self.loop.tell_area_admins(repo, request.area_id, "schedule.overdue_admin",
-                                                  ref=request.ref, name=name)]
+        groups = [ui.message(chat, self.env.t(lang, key, ref=request.ref,
+                                              name=request.volunteer_name or "-"))
+                  for chat in self.loop.admin_chats() if chat < 0]
+        morning = night.waits(self.env, key)
+        if morning is not None:
+            await repo.timers.schedule(OVERDUE_IN_THE_MORNING, morning, self.env.now(),
+                                       request_id=request.id, user_id=request.volunteer_id)
+            return groups
+        return groups + await self._overdue_to_people(repo, request)
+
+    async def _overdue_in_the_morning(self, repo: Repo, request: Request,
+                                      timer: Timer) -> list[Outgoing]:
+        """The night's overdue alert to the admins in private, if still true: the same
+        claimer holds it, still overdue (done, released or given more time: nothing)."""
+        if (request.status != CLAIMED or request.volunteer_id != timer.user_id
+                or request.overdue_since is None):
+            return []
+        return await self._overdue_to_people(repo, request)
+
+    async def _overdue_to_people(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """The overdue alert to the admins in private."""
+        key, name = "schedule.overdue_admin", request.volunteer_name or "-"
+        lang = self.env.config.default_language
+        centre = [ui.message(chat, self.env.t(lang, key, ref=request.ref, name=name))
+                  for chat in self.loop.admin_chats() if chat > 0]
+        areas = await self.loop.tell_area_admins(repo, request.area_id, key, ref=request.ref,
+                                                 name=name)
+        return self.held(key, centre + areas)
 
     async def _rating_reminder(
         self, repo: Repo, request: Request, timer: Timer
@@ -318,7 +362,8 @@ class Schedule:
         key = "neighbour.rating_reminder" if request.on_behalf else "schedule.rating_reminder"
         text = render.citizen_text(self.env, request, self.env.t(
             request.language, key, ref=request.ref))
-        return [self.to_citizen(request.citizen_id, text, question.payload["reply_markup"])]
+        return [self.to_citizen("schedule.rating_reminder", request.citizen_id, text,
+                                question.payload["reply_markup"])]
 
     async def _auto_close(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
         now = self.env.now()
@@ -328,16 +373,18 @@ class Schedule:
         await repo.timers.cancel_timers(now, request_id=request.id)
         # The volunteer who became a formal one by it hears it in the morning, if now is
         # quiet hours.
-        formal = self.held(await self.loop.credit_hours(repo, request, timer.due_at))
+        formal = self.held("loop.formal_volunteer",
+                           await self.loop.credit_hours(repo, request, timer.due_at))
         await repo.requests.add_event(request.id, "auto_closed", None, timer.due_at)
         closed = await repo.requests.request(request.id) or request
         out = await self.loop.card_updates(repo, closed) + formal
         text = self.env.t(request.language, "schedule.auto_closed", ref=request.ref)
-        out.append(self.to_citizen(request.citizen_id,
+        out.append(self.to_citizen("schedule.auto_closed", request.citizen_id,
                                    render.citizen_text(self.env, request, text)))
         # Neighbours who joined it hear it closed and may rate it (in the morning, if now
         # is quiet hours, as its citizen does).
-        out += await self.loop.follower_news(repo, closed, "closed", self.quiet_until(now))
+        out += await self.loop.follower_news(repo, closed, "closed",
+                                             night.waits(self.env, "loop.follower_closed"))
         return out
 
     async def _fire_draft(self, unit: Unit, timer: Timer) -> None:
@@ -355,7 +402,8 @@ class Schedule:
                 start = len(unit.outgoing)
                 await self.loop.back_to_draft(unit.for_person(user, lang))
                 # At night it waits for the morning, as the notice before it does.
-                unit.outgoing[start:] = self.held(unit.outgoing[start:])
+                unit.outgoing[start:] = self.held("schedule.draft_expired",
+                                                  unit.outgoing[start:])
 
     async def _draft_news(self, repo: Repo, user_id: int, dialog: Dialog,
                           timer: Timer) -> list[Outgoing]:
@@ -372,7 +420,8 @@ class Schedule:
             if timer.kind == "draft_expire":
                 await repo.people.save_dialog(Dialog(user_id, dialog.flow, dialog.step, kept),
                                               self.env.now())
-                return [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
+                return [self.to_citizen("schedule.draft_expired", user_id,
+                                        t(lang, "schedule.draft_expired"))]
             return []
         if timer.kind == "draft_nudge":
             draft = dialog.data.get("id", "")
@@ -380,12 +429,14 @@ class Schedule:
                 (t(lang, "schedule.draft_continue"), buttons.FORM.data(draft, "resume", "")),
                 (t(lang, "schedule.draft_discard"), buttons.FORM.data(draft, "cancel", "")),
             ]])
-            out = [self.to_citizen(user_id, t(lang, "schedule.draft_nudge"), markup)]
+            out = [self.to_citizen("schedule.draft_nudge", user_id,
+                                   t(lang, "schedule.draft_nudge"), markup)]
         else:
             # The long dialog the form came on (/new in the middle of a visit …) stays.
             await self.loop.pop_dialog(repo, user_id, Flow.INTAKE)
             await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
-            out = [self.to_citizen(user_id, t(lang, "schedule.draft_expired"))]
+            out = [self.to_citizen("schedule.draft_expired", user_id,
+                                   t(lang, "schedule.draft_expired"))]
         return out
 
     # -- reports ----------------------------------------------------------------------------
@@ -458,7 +509,10 @@ class Schedule:
             lines = await self._digest(repo, lang, kind, period, start, end, overdue, None)
             assert lines is not None  # the district's is sent even on a quiet day
             text = Raw("\n".join(lines))
-            unit.send(ui.message(chat, text) for chat in self.loop.admin_chats())
+            # Caught up at night (a stop through the digest's hour), it waits in private for
+            # the morning: what it says is the past day's and stays true (bot/night.py).
+            unit.send(self.held("report.digest", [ui.message(chat, text)
+                                                  for chat in self.loop.admin_chats()]))
             # Each area admin gets their areas' figures, in private and in their language.
             granted: dict[int, list[str]] = {}
             tree = env.config.areas
@@ -473,7 +527,8 @@ class Schedule:
                 if mine is not None:
                     names = ", ".join(render.area_name(env, a, their) for a in areas)
                     mine[0] = env.t(their, "report.area_title", title=Raw(mine[0]), areas=names)
-                    unit.send(ui.message(user_id, Raw("\n".join(mine))))
+                    unit.send(night.at_night(env, "report.digest",
+                                             ui.message(user_id, Raw("\n".join(mine)))))
 
     async def _digest(
         self, repo: Repo, lang: str, kind: str, period: str, start: float, end: float,
@@ -509,23 +564,6 @@ class Schedule:
         if kind == "monthly" and scope is None:
             lines += await self._rankings(repo, lang, start, end)
         return lines
-
-
-def quiet_until(at: float, start: time, end: time, tz: ZoneInfo) -> float | None:
-    """If `at` falls in the quiet hours start-end (local, may span midnight), return when
-    they end; else None. start == end means no quiet hours."""
-    local = datetime.fromtimestamp(at, tz)
-    now = local.time()
-    if start == end:
-        return None
-    in_quiet = (start <= now or now < end) if start > end else (start <= now < end)
-    if not in_quiet:
-        return None
-    day = local.date() if now < end else local.date() + timedelta(days=1)
-    # The night the clocks go back, an `end` in the repeated hour comes twice: in the second
-    # pass of that hour (fold 1) the quiet hours end at its second coming, not in the past.
-    fold = local.fold if day == local.date() else 0
-    return datetime.combine(day, end.replace(fold=fold), tz).timestamp()
 
 
 def reports_due(at: float, tz: ZoneInfo, digest_at: time) -> list[tuple[str, str, float, float]]:

@@ -24,11 +24,10 @@ beside it, storage.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot import ui
+from bot import night, ui
 from bot.context import Env
 from bot.requests import render
 from bot.requests.loop import RequestLoop
@@ -52,14 +51,11 @@ PATROL_SHOWN = 5  # due points named in the reminder; /due lists them all
 class ProblemClock:
     """Fires the problems' timers and sends the inspectors' daily patrol reminders."""
 
-    def __init__(self, env: Env, loop: RequestLoop, dispatch: Dispatch, units: Units,
-                 to_person: Callable[[int, str], Outgoing]) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, dispatch: Dispatch, units: Units) -> None:
         self.env = env
         self.loop = loop
         self.dispatch = dispatch
         self.units = units
-        # A message to a person in private, held until quiet hours end (Schedule.to_citizen).
-        self.to_person = to_person
         self._patrolled: str | None = None  # the last day found settled (the sweep runs often)
 
     # -- the problems' timers ------------------------------------------------------------------
@@ -97,7 +93,7 @@ class ProblemClock:
                               due=self._when(due))
         for chat in self.loop.admin_chats():
             lang = await self._language(repo, chat)
-            unit.send(self._to(chat, self.env.t(
+            unit.send(self._to("clock.overdue_admins", chat, self.env.t(
                 lang, "clock.overdue_admins", ref=problem.ref, due=self._when(due),
                 unit=self.dispatch._unit_name(problem.unit_id, lang),
                 point=self.dispatch._point_name(problem, lang))))
@@ -119,7 +115,7 @@ class ProblemClock:
             admins = await self.loop.area_admins_of(repo, problem.area_id)
         for user_id in admins:
             lang = await self.loop.language_of(repo, user_id)
-            unit.send(self.to_person(user_id, self.env.t(
+            unit.send(self._to("clock.escalated_area_admin", user_id, self.env.t(
                 lang, "clock.escalated_area_admin", ref=problem.ref, due=self._when(due),
                 unit=self.dispatch._unit_name(problem.unit_id, lang),
                 point=self.dispatch._point_name(problem, lang))))
@@ -170,7 +166,7 @@ class ProblemClock:
                          total=len(mine), days=round(period / 86400), points=shown)
             if more > 0:
                 text += "\n" + env.t(lang, "clock.patrol_more", count=more)
-            unit.send(self.to_person(user_id, text))
+            unit.send(self._to("clock.patrol", user_id, text))
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -186,11 +182,11 @@ class ProblemClock:
             person = await repo.people.user(member)
             if person is not None and person.started and not person.blocked:
                 lang = t.language_for(person.language, None)
-                work.send(self.to_person(member, t(lang, key, **values)))
+                work.send(self._to(key, member, t(lang, key, **values)))
 
-    def _to(self, chat_id: int, text: str) -> Outgoing:
-        """A group at once, a person after quiet hours."""
-        return self.to_person(chat_id, text) if chat_id > 0 else ui.message(chat_id, text)
+    def _to(self, key: str, chat_id: int, text: str) -> Outgoing:
+        """A group at once, a person as quiet hours have `key` (bot/night.py)."""
+        return night.at_night(self.env, key, ui.message(chat_id, text))
 
     async def _language(self, repo: Repo, chat_id: int) -> str:
         if chat_id < 0:

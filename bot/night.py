@@ -1,0 +1,122 @@
+"""Quiet hours: what a message nobody in its chat asked for just now does at night.
+
+One table, `AT_NIGHT`, names every message the clock (a timer, the sweep, a report, the
+sender) or another person's action sends someone in private, by its catalog key (or a name
+of its own), and gives each one of three answers for quiet hours (docs/decisions.md has the
+table with the reasons):
+
+- URGENT: at once, with its sound (none of the clock's messages is; the class is kept so
+  that a new message has to be put in one on purpose);
+- SILENT: at once, without a sound (Telegram's `disable_notification`);
+- MORNING: when quiet hours end, and then only if still true. A message whose words stay
+  true is held in the outbox (`at_night`); one whose words may stop being true overnight is
+  not written at all: its service asks `waits` and sets a timer that checks again then.
+
+Messages to groups, and answers to what someone just did, are not this module's business.
+
+Imports: the kernel (context), storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.context import Env
+from storage import Outgoing
+
+
+class AtNight(StrEnum):
+    """What a message does in quiet hours."""
+
+    URGENT = "urgent"
+    SILENT = "silent"
+    MORNING = "morning"
+
+
+URGENT, SILENT, MORNING = AtNight.URGENT, AtNight.SILENT, AtNight.MORNING
+
+AT_NIGHT: dict[str, AtNight] = {
+    # -- loop 1, requests: the sweep's timers -------------------------------------------------
+    "schedule.escalated_citizen": MORNING,  # held: it stays true
+    "schedule.escalated_area_admin": MORNING,  # re-checked: still nobody has claimed it
+    "schedule.volunteer_due": MORNING,  # re-checked: the same claimer still holds it
+    # ... unless the admins' alert would come first (a short due period): then at once
+    "schedule.volunteer_due_before_the_admins": SILENT,
+    "schedule.overdue_admin": MORNING,  # re-checked: still overdue with the same claimer
+    "schedule.rating_reminder": MORNING,  # its timer moves to the morning and re-checks
+    "schedule.draft_nudge": MORNING,  # likewise
+    "schedule.draft_expired": MORNING,  # held: it stays true (so does the form brought back)
+    "schedule.auto_closed": MORNING,  # held, to the citizen
+    "loop.follower_closed": MORNING,  # held, to the neighbours who joined the request
+    "loop.formal_volunteer": MORNING,  # held: "you are a formal volunteer now"
+    "report.digest": MORNING,  # held: the daily digest (and monthly) caught up at night
+    # -- loop 2, activities ---------------------------------------------------------------------
+    "signup.remind_day": MORNING,  # its timer moves to the morning and re-checks
+    "signup.remind_hour": MORNING,  # likewise
+    "calls.expired_notice": MORNING,  # held: how the call went stays true
+    "calls.filled_notice": SILENT,  # a volunteer's answer filled the admin's call
+    "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
+    "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
+    # -- loop 3, supervision ------------------------------------------------------------------
+    "clock.remind_unit": MORNING,  # held, to the unit's people
+    "clock.overdue_unit": MORNING,  # held, likewise
+    "clock.overdue_admins": MORNING,  # held, to the admins without an admin chat
+    "clock.escalated_area_admin": MORNING,  # held
+    "clock.patrol": MORNING,  # held: the inspector's daily list
+    "sstats.weekly": MORNING,  # held: the weekly report caught up at night
+}
+
+
+def quiet_until(at: float, start: time, end: time, tz: ZoneInfo) -> float | None:
+    """If `at` falls in the quiet hours start-end (local, may span midnight), return when
+    they end; else None. start == end means no quiet hours."""
+    local = datetime.fromtimestamp(at, tz)
+    now = local.time()
+    if start == end:
+        return None
+    in_quiet = (start <= now or now < end) if start > end else (start <= now < end)
+    if not in_quiet:
+        return None
+    day = local.date() if now < end else local.date() + timedelta(days=1)
+    # The night the clocks go back, an `end` in the repeated hour comes twice: in the second
+    # pass of that hour (fold 1) the quiet hours end at its second coming, not in the past.
+    fold = local.fold if day == local.date() else 0
+    return datetime.combine(day, end.replace(fold=fold), tz).timestamp()
+
+
+def morning(env: Env, at: float | None = None) -> float | None:
+    """When the quiet hours `at` (now) falls in end; None outside them."""
+    schedule = env.config.schedule
+    return quiet_until(env.now() if at is None else at, schedule.quiet_start,
+                       schedule.quiet_end, env.config.timezone)
+
+
+def waits(env: Env, key: str) -> float | None:
+    """The morning, if a private message `key` sent now must wait for it; else None."""
+    return morning(env) if AT_NIGHT[key] is MORNING else None
+
+
+def at_night(env: Env, key: str, message: Outgoing) -> Outgoing:
+    """The message as the table says for `key` now: unchanged by day, to a group, or when
+    urgent; without a sound; or held in the outbox until the morning (without holding up
+    what else goes to that chat)."""
+    kind = AT_NIGHT[key]
+    if message.chat_id < 0 or kind is URGENT:
+        return message
+    until = morning(env)
+    if until is None:
+        return message
+    if kind is SILENT:
+        return replace(message, payload={**message.payload, "disable_notification": True})
+    if message.purpose != "notice" or message.not_before is not None:
+        return message  # a card, or held already: not held twice
+    return replace(message, purpose="quiet", not_before=until)
+
+
+def all_at_night(env: Env, key: str, messages: Iterable[Outgoing]) -> list[Outgoing]:
+    """`at_night` for each message."""
+    return [at_night(env, key, message) for message in messages]
