@@ -732,19 +732,21 @@ class Publishing:
         step = "start" if field == "time" else field
         await self.loop.push_dialog(unit.repo, unit.user_id, Flow.EDIT_ACTIVITY, step,
                                     {"activity": activity.id, "id": secrets.token_hex(3)})
-        unit.send(self._edit_question(unit, step))
+        unit.send(self._edit_question(unit, activity, step))
         return Answer()
 
-    def _edit_question(self, unit: ActorUnit, step: str) -> Outgoing:
+    def _edit_question(self, unit: ActorUnit, activity: Activity, step: str) -> Outgoing:
+        """The new value of one detail of the activity it names."""
         values: dict[str, Any] = {"example": self._example(unit.now()), "max": {
             "title": TITLE_MAX, "place": PLACE_MAX, "description": DESCRIPTION_MAX}.get(step, 0)}
-        return ui.message(unit.user_id, unit.t(f"edit.ask.{step}", **values))
+        return ui.message(unit.user_id, unit.t(f"edit.ask.{step}", title=activity.title,
+                                               **values))
 
     def _end_question(self, unit: ActorUnit, activity: Activity, start: float) -> Outgoing:
         """The end of a new time, offered at the same length after the new start."""
         length = activity.ends_at - activity.starts_at
-        return ui.message(unit.user_id, unit.t("edit.ask.end", same=render_time(
-            self.env, start + length)))
+        return ui.message(unit.user_id, unit.t("edit.ask.end", title=activity.title,
+                                               same=render_time(self.env, start + length)))
 
     async def edit_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
         """A change of a detail back on top: its question again; ended if the activity is
@@ -757,7 +759,7 @@ class Publishing:
             return unit.t("edit.started")
         if dialog.step == "end":
             return [self._end_question(unit, activity, float(dialog.data["start"]))]
-        return [self._edit_question(unit, dialog.step)]
+        return [self._edit_question(unit, activity, dialog.step)]
 
     async def on_edit(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
         """The new value of the detail being changed: checked like the publishing dialog's

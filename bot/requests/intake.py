@@ -27,7 +27,7 @@ from bot.requests.personal import NOTICE_VERSION, privacy_notice
 from bot.supervision.reporting import Reporting
 from bot.unit import ActorUnit
 from bot.volunteers.registration import Volunteers
-from storage import Dialog, Outgoing, Repo
+from storage import Dialog, Outgoing, Repo, Request
 
 STEPS = ("category", "description", "location", "area", "contact", "confirm")
 EDITABLE = ("category", "description", "location", "area", "contact")
@@ -939,9 +939,13 @@ class Intake:
         if not self.env.config.volunteering.ask_hours:
             _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
             return out
+        request = await repo.requests.request(request_id)
+        if request is None:  # erased meanwhile: finishing says it is no longer theirs
+            _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
+            return out
         await self.loop.move_dialog(repo, dialog, "hours",
                                     {**dialog.data, "note": note, "photo": photo})
-        return [self._hours_question(who.user_id, lang, request_id)]
+        return [self._hours_question(who.user_id, lang, request)]
 
     async def _done_note_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
         """A Done note back on top: the note (with Skip), or the hours, asked again; ended
@@ -950,16 +954,17 @@ class Intake:
         if request is None or not self.loop.holds(request, unit.user_id):
             return unit.t("task.not_yours")
         if dialog.step == "hours":
-            return [self._hours_question(unit.user_id, unit.language, request.id)]
+            return [self._hours_question(unit.user_id, unit.language, request)]
         return [self.loop.note_question(unit.language, unit.user_id, request)]
 
-    def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
+    def _hours_question(self, chat_id: int, lang: str, request: Request) -> Outgoing:
+        """How long the task took, with the usual choices and Other."""
         t, maximum = self.env.t, self.env.config.volunteering.max_hours
-        choices = [(t(lang, "hours.choice", hours=h), buttons.HOURS.data(request_id, h))
+        choices = [(t(lang, "hours.choice", hours=h), buttons.HOURS.data(request.id, h))
                    for h in HOUR_CHOICES if float(h) <= maximum]
         rows = [choices[:2], choices[2:],
-                [(t(lang, "hours.other"), buttons.HOURS.data(request_id, "other"))]]
-        return ui.message(chat_id, t(lang, "hours.ask"), ui.inline(rows))
+                [(t(lang, "hours.other"), buttons.HOURS.data(request.id, "other"))]]
+        return ui.message(chat_id, t(lang, "hours.ask", ref=request.ref), ui.inline(rows))
 
     async def _other_hours(
         self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said

@@ -702,18 +702,23 @@ class RequestLoop:
         await repo.requests.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
         await self.push_dialog(repo, who.user_id, Flow.COMMENT, "text",
                                {"request_id": request_id})
-        unit.send(self._comment_question(lang, who.user_id, request_id))
+        request = await repo.requests.request(request_id)
+        assert request is not None  # just rated
+        unit.send(self._comment_question(lang, who.user_id, request))
         return Answer(t(lang, "rate.stars_saved", stars=stars))
 
-    def _comment_question(self, lang: str, user_id: int, request_id: int) -> Outgoing:
+    def _comment_question(self, lang: str, user_id: int, request: Request) -> Outgoing:
         t = self.env.t
-        skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
-        return ui.message(user_id, t(lang, "rate.ask_comment"), skip)
+        skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request.id))]])
+        return ui.message(user_id, t(lang, "rate.ask_comment", ref=request.ref), skip)
 
-    async def comment_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
-        """A comment after rating back on top: asked again, with Skip."""
-        return [self._comment_question(unit.language, unit.user_id,
-                                       int(dialog.data["request_id"]))]
+    async def comment_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """A comment after rating back on top: asked again, with Skip (a request erased
+        meanwhile: nothing to comment on, it ends quietly)."""
+        request = await unit.repo.requests.request(int(dialog.data["request_id"]))
+        if request is None:
+            return ""
+        return [self._comment_question(unit.language, unit.user_id, request)]
 
     async def finish_comment(
         self, repo: Repo, who: Who, lang: str, request_id: int, text: str | None

@@ -349,7 +349,7 @@ class Dispatch:
         kept so far)."""
         user_id, ref = unit.user_id, problem.ref
         if dialog.flow == Flow.EXTEND and dialog.step == "date":
-            return [ui.message(user_id, unit.t("dispatch.ask_extension_date",
+            return [ui.message(user_id, unit.t("dispatch.ask_extension_date", ref=ref,
                                                due=self._when(problem.due_at or 0)))]
         key = {Flow.RECTIFY: "dispatch.ask_after", Flow.NOT_OURS: "dispatch.ask_return_reason",
                Flow.EXTEND: "dispatch.ask_extension_reason",
