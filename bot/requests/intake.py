@@ -992,20 +992,19 @@ class Intake:
         """Take the time spent from a button; "other" asks for a typed number."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if (
-            dialog is None or dialog.flow != Flow.DONE_NOTE or dialog.step != "hours"
-            or dialog.data.get("request_id") != request_id
-        ):
+        dialog = None
+        if choice == "other" or (choice in HOUR_CHOICES
+                                 and float(choice) <= env.config.volunteering.max_hours):
+            dialog = await self.loop.bring_up(repo, who.user_id, Flow.DONE_NOTE, request_id,
+                                              "hours")
+        if dialog is None:
             return Answer(t(lang, "common.stale"), alert=True)
         if choice == "other":
             maximum = env.config.volunteering.max_hours
             out = [ui.message(who.user_id, t(lang, "hours.type", max=f"{maximum:g}"))]
-        elif choice in HOUR_CHOICES and float(choice) <= env.config.volunteering.max_hours:
+        else:
             out = await self._finish_with_hours(repo, who, lang, dialog, float(choice))
             out += await self.resume_draft(unit)  # what the note came in the middle of
-        else:
-            return Answer(t(lang, "common.stale"), alert=True)
         unit.send(out)
         return Answer()
 
@@ -1026,13 +1025,10 @@ class Intake:
         """Finish Done without a note."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if (
-            dialog is None or dialog.flow != Flow.DONE_NOTE
-            or dialog.data.get("request_id") != request_id
-        ):
-            return Answer(env.t(lang, "common.stale"), alert=True)
-        if dialog.step != "note":
+        # A note kept under another dialog is brought up and finished: what was on top comes
+        # back after it (at once, or after the hours).
+        dialog = await self.loop.bring_up(repo, who.user_id, Flow.DONE_NOTE, request_id, "note")
+        if dialog is None:
             return Answer(env.t(lang, "common.stale"), alert=True)
         unit.send(await self._after_note(repo, who, lang, dialog, None, None))
         if depth(await repo.people.dialog(who.user_id)) < depth(dialog):
@@ -1043,11 +1039,9 @@ class Intake:
         """Finish rating without a comment."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if (
-            dialog is None or dialog.flow != Flow.COMMENT
-            or dialog.data.get("request_id") != request_id
-        ):
+        # A comment kept under another dialog is finished too; what was on top comes back.
+        dialog = await self.loop.bring_up(repo, who.user_id, Flow.COMMENT, request_id, "text")
+        if dialog is None:
             return Answer(env.t(lang, "common.stale"), alert=True)
         unit.send(await self.loop.finish_comment(repo, who, lang, request_id, None))
         unit.send(await self.resume_draft(unit))

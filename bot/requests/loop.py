@@ -957,6 +957,32 @@ class RequestLoop:
         await repo.people.save_dialog(moved, self.env.now())
         return moved
 
+    async def bring_up(self, repo: Repo, user_id: int, flow: Flow, about: Any,
+                       step: str) -> Dialog | None:
+        """The person's dialog of that flow about that thing at that step, brought to the top
+        if it lies under others (they stay, under it now: the one that was on top comes back
+        when it ends); None if they are in no such dialog. A button of a kept short dialog
+        (the note's Skip, the hours, the comment's Skip) finishes it this way: the press
+        names the dialog and what it does, so nothing is guessed."""
+        current = await repo.people.dialog(user_id)
+        if current is None:
+            return None
+        which = (flow, about)
+        layers = _layers(_as_layer(current))
+        found = next((layer for layer in layers
+                      if subject(layer["flow"], layer["data"]) == which), None)
+        if found is None or found["step"] != step:
+            return None
+        if found is layers[0]:
+            return current  # on top already
+        data = {k: v for k, v in found["data"].items() if k != "resume"}
+        kept = _without(_kept_under(current), which)
+        if kept is not None:
+            data["resume"] = kept
+        dialog = Dialog(user_id, flow, step, data)
+        await repo.people.save_dialog(dialog, self.env.now())
+        return dialog
+
     async def draft_on_top(self, repo: Repo, user_id: int) -> Dialog | None:
         """The request form the person has begun, brought to the top of their dialogs if a
         long one lies over it (what lay on it stays, under it now); None if they have none.
