@@ -231,3 +231,30 @@ async def test_a_request_for_more_time_back_at_its_date_names_its_problem(town: 
     await li.send("6-15 18:00")
     await li.wait_for(text=f"request for more time on {first}")
 
+
+
+async def test_rectified_pressed_again_keeps_the_after_photos_sent(town: Town) -> None:
+    """Li has sent one after photo when he opens a request form, and then presses Rectified on
+    the same problem's card again: he is asked for the after photos with the one he sent kept,
+    sends a second and his note, and the problem goes for re-check with both; his request form
+    comes back after it."""
+    li = town.vol1
+    await office_with_li(town)
+    ref, copy = await received(town)
+    await press(li, "🔧 Rectified", copy)
+    await li.wait_for(text=f"Problem {ref}: send the after photo")
+    await li.send_photo()
+    await li.wait_for(text="After photo 1 kept")
+    await li.send("/new")
+    await li.press("✅ I agree, continue", message=await li.wait_for(text="Before you start"))
+    await li.wait_for(text="What kind of help")
+
+    await press(li, "🔧 Rectified", copy)
+    await li.wait_for(text=f"Problem {ref}: send the after photo")
+    await li.wait_for(text="After photo 1 kept")
+    await li.send_photo()
+    await li.wait_for(text="After photo 2 kept")
+    await li.send("Stalls moved away")
+    await li.wait_for(text="goes to the inspector for re-check")
+    await li.wait_for(text="back to your unfinished request")
+    assert len((await problem(town, ref)).after_photos) == 2

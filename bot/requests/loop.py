@@ -957,6 +957,19 @@ class RequestLoop:
         await repo.people.save_dialog(moved, self.env.now())
         return moved
 
+    async def kept(self, repo: Repo, user_id: int, flow: Flow,
+                   about: Any) -> dict[str, Any] | None:
+        """The data of the person's dialog of that flow about that thing, on top or kept
+        under others (without what lies under it); None if they are in no such dialog."""
+        current = await repo.people.dialog(user_id)
+        if current is None:
+            return None
+        found = next((layer for layer in _layers(_as_layer(current))
+                      if subject(layer["flow"], layer["data"]) == (flow, about)), None)
+        if found is None:
+            return None
+        return {k: v for k, v in found["data"].items() if k != "resume"}
+
     async def bring_up(self, repo: Repo, user_id: int, flow: Flow, about: Any,
                        step: str) -> Dialog | None:
         """The person's dialog of that flow about that thing at that step, brought to the top

@@ -339,7 +339,14 @@ class Dispatch:
                           alert=True, url=f"https://t.me/{self.env.bot_username}")
         flow, step = {"fixed": (Flow.RECTIFY, "photos"), "notours": (Flow.NOT_OURS, "reason"),
                       "more": (Flow.EXTEND, "reason")}[action]
-        data = {"problem": problem.id, "unit": problem.unit_id}
+        data: dict[str, Any] = {"problem": problem.id, "unit": problem.unit_id}
+        if flow == Flow.RECTIFY:
+            # Rectified pressed again on the same problem starts its dialog afresh but for the
+            # after photos already sent (and a caption with them): they are the work done.
+            before = await self.loop.kept(repo, unit.user_id, Flow.RECTIFY, problem.id)
+            if before is not None and before.get("unit") == problem.unit_id:
+                data.update({key: before[key] for key in ("photos", "caption")
+                             if before.get(key)})
         await self.loop.push_dialog(repo, unit.user_id, flow, step, data)
         unit.send(self._question(unit, Dialog(unit.user_id, flow, step, data), problem))
         return Answer(unit.t("dispatch.see_private"))
