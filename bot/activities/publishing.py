@@ -165,7 +165,7 @@ class Publishing:
             unit.send(ui.message(user_id, unit.t(key)))
             return
         data: dict[str, Any] = {"id": secrets.token_hex(3)}
-        await self.loop.push_dialog(unit.repo, user_id, Flow.PUBLISH, STEPS[0], data)
+        await self.loop.push_dialog(unit, Flow.PUBLISH, STEPS[0], data)
         unit.send(ui.message(user_id, "\n".join(
             [unit.t("publish.intro", steps=len(STEPS)), self._question(unit, "title")])))
 
@@ -730,7 +730,7 @@ class Publishing:
         if unit.now() >= activity.starts_at:
             return Answer(unit.t("edit.started"), alert=True)
         step = "start" if field == "time" else field
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.EDIT_ACTIVITY, step,
+        await self.loop.push_dialog(unit, Flow.EDIT_ACTIVITY, step,
                                     {"activity": activity.id, "id": secrets.token_hex(3)})
         unit.send(self._edit_question(unit, activity, step))
         return Answer()

@@ -188,7 +188,7 @@ class MonthThemes:
     async def _start(self, unit: ActorUnit, month: Month) -> None:
         """Begin the dialog (a request form in progress is kept under it)."""
         data = {"id": secrets.token_hex(3), "year": month[0], "month": month[1]}
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.THEME, STEPS[0], data)
+        await self.loop.push_dialog(unit, Flow.THEME, STEPS[0], data)
         shown = (await self._themes(unit.repo, [month], unit.language)).get(month)
         label = self._label(unit.language, month)
         lines = [unit.t("themes.setting", month=label)]

@@ -347,7 +347,7 @@ class Dispatch:
             if before is not None and before.get("unit") == problem.unit_id:
                 data.update({key: before[key] for key in ("photos", "caption")
                              if before.get(key)})
-        await self.loop.push_dialog(repo, unit.user_id, flow, step, data)
+        await self.loop.push_dialog(unit, flow, step, data)
         unit.send(self._question(unit, Dialog(unit.user_id, flow, step, data), problem))
         return Answer(unit.t("dispatch.see_private"))
 
@@ -761,7 +761,7 @@ class Dispatch:
                           alert=True)
         if action == "reject":
             data = {"problem": problem.id}
-            await self.loop.push_dialog(repo, unit.user_id, Flow.REJECT_RECHECK, "reason", data)
+            await self.loop.push_dialog(unit, Flow.REJECT_RECHECK, "reason", data)
             unit.send(self._question(
                 unit, Dialog(unit.user_id, Flow.REJECT_RECHECK, "reason", data), problem))
             return Answer()
