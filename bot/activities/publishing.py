@@ -113,6 +113,14 @@ class Publishing:
             return False
         return await self.area_allowed(unit, user_id, area_id)
 
+    async def _still_allowed(self, unit: ActorUnit, data: dict[str, Any]) -> bool:
+        """Whether a publishing dialog's author may still publish what it holds so far: for
+        its team in its area once chosen, for its team once that is, else for some team."""
+        if "area" in data:
+            return await self.may_publish(unit, unit.user_id, data["team"], data["area"])
+        teams = {team.id for team in await self.teams_for(unit, unit.user_id)}
+        return data["team"] in teams if "team" in data else bool(teams)
+
     async def reaches(self, unit: Unit, user_id: int, district: bool, areas: Sequence[str],
                       teams: Sequence[str]) -> bool:
         """Whether this admin's role now reaches a call's whole audience (the district: a
@@ -180,6 +188,12 @@ class Publishing:
             return [ui.message(user_id, unit.t("publish.dialog_lost"))]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("publish.command_mid_dialog"))]
+        if not await self._still_allowed(unit, dialog.data):
+            # A role taken back (or narrowed) mid-dialog: it ends at the next answer, as the
+            # preview's Publish would end it, rather than take answers it can never publish.
+            await self.loop.pop_dialog(unit.repo, user_id, Flow.PUBLISH)
+            key = "publish.ended_not_allowed" if "team" in dialog.data else "publish.ended_no_role"
+            return [ui.message(user_id, unit.t(key))]
         album = dialog.data.get("poster_album")
         if said.kind == "photo" and album and said.media_group_id == album:
             return []  # the rest of the poster's album: one poster is enough, said once
@@ -208,6 +222,13 @@ class Publishing:
             return Answer(unit.t("publish.cancelled_toast"))
         if action == "publish" and step == PREVIEW:
             return await self._publish(unit, dialog, chat_id, message_id)
+        if not await self._still_allowed(unit, dialog.data):  # a step's button, as typed
+            draft_back = await self.loop.pop_dialog(unit.repo, user_id, Flow.PUBLISH)
+            key = "publish.ended_not_allowed" if "team" in dialog.data else "publish.ended_no_role"
+            unit.send(ui.message(user_id, unit.t(key)))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
+            return Answer(unit.t("publish.not_yours_now"), alert=True)
         choice: dict[str, Any] | None = None
         if action == "team" and step == "team":
             team = next((t for t in await self.teams_for(unit, user_id) if t.id == arg), None)
