@@ -429,3 +429,38 @@ async def test_an_activity_whose_hours_are_confirmed_cannot_be_cancelled_afterwa
         hours = await repo.activities.hours_of(1, zhang.id)
     assert activity is not None and activity.status != "cancelled"
     assert [h.hours for h in hours] == [2.5]
+
+
+async def test_a_check_in_under_a_request_form_takes_its_location_button_along(
+    town: Town,
+) -> None:
+    """Zhang is asked for his location to check in when he opens a request form instead: the
+    location button goes off his screen, and he is told the check-in waits. He gives the form
+    up; the check-in is back with its button, and his location checks him in. Asked again,
+    he gives it up too (/cancel): the button goes."""
+    zhang = town.vol2
+    await signed_up(town, zhang)
+    town.clock.set(at(8, 50))
+    await zhang.press("📍 Check in here")
+    await zhang.wait_for(text="send your location")
+    await zhang.send("/new")
+    notice = await zhang.wait_for(text="Before you start")
+    await zhang.press("✅ I agree, continue", message=notice)
+    await zhang.wait_for(text=f"Your check-in at “{TITLE}” waits")
+    await zhang.wait_for(text="What kind of help")
+    with pytest.raises(LookupError):
+        await zhang.tap("📍 Send my location")
+
+    await zhang.send("/cancel")
+    await zhang.wait_for(text="Back to what you were doing before")
+    await zhang.wait_for(text=f"To check in at “{TITLE}”")
+    await zhang.tap("📍 Send my location", latitude=VENUE[0] + 0.001, longitude=VENUE[1])
+    await zhang.wait_for(text="Checked in to")
+
+    town.clock.set(at(11, 30))
+    await zhang.press("📍 Check out here", message=await zhang.wait_for(text="When you leave"))
+    await zhang.wait_for(text="send your location")
+    await zhang.send("/cancel")
+    await zhang.wait_for(text="OK, skipped.")
+    with pytest.raises(LookupError):
+        await zhang.tap("📍 Send my location")

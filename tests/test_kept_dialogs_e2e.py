@@ -334,3 +334,25 @@ async def test_a_request_begun_on_top_of_publishing_expires_back_to_the_activity
     await li.wait_for(text="5/12")
     await li.send_location(34.855, 117.570)
     await li.wait_for(text="6/12")
+
+
+async def test_a_change_of_an_activity_back_after_nearest_to_me_names_the_activity(
+    town: Town,
+) -> None:
+    """Li is asked for the new place of “Tree planting” when he looks at the activities
+    nearest him: once the list is there he is back at the change, asked again for the new
+    place of “Tree planting” by name, and the place he types is the activity's."""
+    li = town.vol1
+    await open_bot(li)
+    await published_card(town, li)
+    await li.press("✏️ Edit")
+    await li.wait_for(text="What to change")
+    await li.press("Place")
+    await li.wait_for(text="Type the new place")
+
+    await nearest_to_me(li)
+    await share_location(li)
+    await li.wait_for(text="Back to what you were doing before")
+    await li.wait_for(text=f"Type the new place of “{TITLE}”")
+    await li.send("North gate of the park")
+    await li.wait_for(text=f"“{TITLE}” is changed")

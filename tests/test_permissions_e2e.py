@@ -250,3 +250,51 @@ async def test_a_preview_published_after_the_role_was_taken_back_publishes_nothi
     assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
     assert not [m for m in town.volunteers.bot_messages()
                 if "Tree planting" in (m.text or "")]
+
+
+async def test_a_publish_dialog_whose_author_lost_the_role_ends_at_the_next_answer(
+        town: Town) -> None:
+    """Zhang has chosen the area of “Tree planting” and is asked for its place when his role
+    is taken back. The place he types is not taken: the dialog ends with one line saying why
+    and that nothing was saved, and his next message is no answer to it."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Guangminglu Subdistrict Institute",
+                      message=await zhang.wait_for(text="3/12"))
+    await zhang.wait_for(text="4/12")
+    await revoke(town, zhang)
+
+    await zhang.send("Guangming Park, east gate")
+    ended = await zhang.wait_for(text="its dialog has ended")
+    assert "Nothing was saved" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+    await zhang.send("2026-06-13 09:00")
+    await zhang.wait_for(text="Sorry, I did not understand that")
+
+
+async def test_a_publish_step_button_pressed_after_the_role_was_taken_back_ends_the_dialog(
+        town: Town) -> None:
+    """Zhang is asked for the map point of “Tree planting” when his role is taken back; he
+    presses Skip. It is refused with a popup saying why, the dialog ends with one line, and
+    nothing was saved."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Guangminglu Subdistrict Institute",
+                      message=await zhang.wait_for(text="3/12"))
+    await zhang.wait_for(text="4/12")
+    await zhang.send("Guangming Park, east gate")
+    point = await zhang.wait_for(text="5/12")
+    await revoke(town, zhang)
+
+    assert await pressed(zhang, "Skip ⏭", point) == (
+        "Not published: you may no longer publish for this team here.")
+    await zhang.wait_for(text="its dialog has ended")
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []

@@ -205,3 +205,56 @@ async def test_an_activity_half_published_comes_back_after_a_done_note(town: Tow
     await li.wait_for(text=f"{ref} is marked done")
     await li.wait_for(text=f"Back to publishing “{TITLE}”.")
     await li.wait_for(text="5/12")
+
+
+# -- a question that comes back says what it is about ---------------------------------------------
+
+
+async def test_a_request_for_more_time_back_at_its_date_names_its_problem(town: Town) -> None:
+    """Li has said why he needs more time on the first problem and is asked until when, when
+    he presses Rectified on a second and gives it up: the date question that comes back names
+    the first problem, and his date sends that request to the admins."""
+    li = town.vol1
+    await office_with_li(town)
+    first, first_copy = await received(town)
+    second, second_copy = await received(town, point="community-guangminglu-01")
+    await press(li, "⏳ Need more time", first_copy)
+    await li.wait_for(text="why do you need more time")
+    await li.send("The stall owners need notice")
+    await li.wait_for(text="Until when?")
+
+    await press(li, "🔧 Rectified", second_copy)
+    await li.wait_for(text=f"Problem {second}: send the after photo")
+    await li.send("/cancel")
+    await li.wait_for(text="Back to what you were doing before")
+    await li.wait_for(text=f"Problem {first}. Until when?")
+    await li.send("6-15 18:00")
+    await li.wait_for(text=f"request for more time on {first}")
+
+
+
+async def test_rectified_pressed_again_keeps_the_after_photos_sent(town: Town) -> None:
+    """Li has sent one after photo when he opens a request form, and then presses Rectified on
+    the same problem's card again: he is asked for the after photos with the one he sent kept,
+    sends a second and his note, and the problem goes for re-check with both; his request form
+    comes back after it."""
+    li = town.vol1
+    await office_with_li(town)
+    ref, copy = await received(town)
+    await press(li, "🔧 Rectified", copy)
+    await li.wait_for(text=f"Problem {ref}: send the after photo")
+    await li.send_photo()
+    await li.wait_for(text="After photo 1 kept")
+    await li.send("/new")
+    await li.press("✅ I agree, continue", message=await li.wait_for(text="Before you start"))
+    await li.wait_for(text="What kind of help")
+
+    await press(li, "🔧 Rectified", copy)
+    await li.wait_for(text=f"Problem {ref}: send the after photo")
+    await li.wait_for(text="After photo 1 kept")
+    await li.send_photo()
+    await li.wait_for(text="After photo 2 kept")
+    await li.send("Stalls moved away")
+    await li.wait_for(text="goes to the inspector for re-check")
+    await li.wait_for(text="back to your unfinished request")
+    assert len((await problem(town, ref)).after_photos) == 2

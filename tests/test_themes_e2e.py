@@ -447,3 +447,27 @@ async def test_an_admin_no_longer_of_the_centre_sees_the_dialog_end_at_cancel(
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         assert db.execute("SELECT flow FROM dialogs WHERE user_id = ?",
                           (admin.id,)).fetchall() == []
+
+
+async def test_an_admin_no_longer_of_the_centre_sees_the_dialog_end_at_the_next_answer(
+        town: Town) -> None:
+    """The admin has typed August's Chinese title when the operator takes them off the
+    centre's admins. The English title they type next is not taken: the dialog ends with one
+    line saying why and that nothing was saved, and no dialog waits for them any more."""
+    admin = town.admin
+    await open_bot(admin)
+    await admin.send("/theme set 2026-08")
+    await admin.wait_for(text="1/4")
+    await admin.send(NEW["title_zh"])
+    await admin.wait_for(text="2/4")
+    await town.bot.stop()
+    town.bot.config = dataclasses.replace(town.bot.config, admin_ids=frozenset())
+    await town.bot.start()
+
+    await admin.send(NEW["title_en"])
+    ended = await admin.wait_for(text="This theme dialog has ended")
+    assert "you are no longer one. Nothing was saved." in (ended.text or ""), ended.text
+    assert month_themes(town) == []
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT flow FROM dialogs WHERE user_id = ?",
+                          (admin.id,)).fetchall() == []

@@ -55,6 +55,7 @@ class Attendance:
         self.roles = roles
         self.publishing = publishing
         self.secret = derive_secret(env.config.token)
+        loop.covered[Flow.CHECK_IN] = self._covered  # its location button off while kept
 
     async def manage(self, unit: ActorUnit, activity_id: int, action: str) -> Answer:
         """The organiser's attendance controls: the check-in or check-out code, checking in by
@@ -138,7 +139,7 @@ class Attendance:
         if signup.checked_out_at is not None:
             return Answer(unit.t("attendance.already_out", title=activity.title,
                                  at=render_clock(self.env, signup.checked_out_at)), alert=True)
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.CHECK_IN, "location",
+        await self.loop.push_dialog(unit, Flow.CHECK_IN, "location",
                                     {"activity": activity.id})
         unit.send(self._question(unit, Flow.CHECK_IN, activity))
         return Answer()
@@ -153,6 +154,15 @@ class Attendance:
                                         "request_location": True}]])
         return ui.message(unit.user_id, unit.t("attendance.ask_location",
                                                title=activity.title), keyboard)
+
+    async def _covered(self, unit: ActorUnit, data: dict[str, Any]) -> list[Outgoing]:
+        """A check-in going under another dialog: its location button is taken off (a tap
+        would send the location to the dialog on top), and the person told it waits; the
+        question brings it back with the button when the check-in is back on top."""
+        activity = await unit.repo.activities.activity(int(data["activity"]))
+        title = activity.title if activity is not None else ""
+        return [ui.message(unit.user_id, unit.t("attendance.check_in_waits", title=title),
+                           ui.REMOVE_KEYBOARD)]
 
     async def asked_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
         """A check-in or a dispute back on top: asked again; ended if the activity is gone."""
@@ -434,7 +444,7 @@ class Attendance:
             return Answer(unit.t("attendance.nothing_to_dispute"), alert=True)
         if await repo.activities.disputed(activity.id, unit.user_id):
             return Answer(unit.t("attendance.disputed_once"), alert=True)
-        await self.loop.push_dialog(repo, unit.user_id, Flow.DISPUTE, "reason",
+        await self.loop.push_dialog(unit, Flow.DISPUTE, "reason",
                                     {"activity": activity.id})
         unit.send(self._question(unit, Flow.DISPUTE, activity))
         return Answer()

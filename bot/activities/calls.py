@@ -86,7 +86,7 @@ class Calls:
             return
         data: dict[str, Any] = {"id": secrets.token_hex(3), "district": role.centre,
                                 "areas": [] if role.centre else list(role.areas), "teams": []}
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.CALL, STEPS[0], data)
+        await self.loop.push_dialog(unit, Flow.CALL, STEPS[0], data)
         unit.send(ui.message(unit.user_id, "\n".join(
             [unit.t("calls.intro"), self._question(unit, "what")])))
 

@@ -101,7 +101,7 @@ class Honours:
             return
         name = await self._name(unit.repo, person.user_id)
         data = {"id": secrets.token_hex(3), "user": person.user_id, "name": name}
-        await self.loop.push_dialog(unit.repo, user_id, Flow.HONOUR, STEPS[0], data)
+        await self.loop.push_dialog(unit, Flow.HONOUR, STEPS[0], data)
         unit.send(ui.message(user_id, "\n".join(
             [unit.t("honours.intro", name=name), self._question(unit, "title")])))
 

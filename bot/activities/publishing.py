@@ -113,6 +113,14 @@ class Publishing:
             return False
         return await self.area_allowed(unit, user_id, area_id)
 
+    async def _still_allowed(self, unit: ActorUnit, data: dict[str, Any]) -> bool:
+        """Whether a publishing dialog's author may still publish what it holds so far: for
+        its team in its area once chosen, for its team once that is, else for some team."""
+        if "area" in data:
+            return await self.may_publish(unit, unit.user_id, data["team"], data["area"])
+        teams = {team.id for team in await self.teams_for(unit, unit.user_id)}
+        return data["team"] in teams if "team" in data else bool(teams)
+
     async def reaches(self, unit: Unit, user_id: int, district: bool, areas: Sequence[str],
                       teams: Sequence[str]) -> bool:
         """Whether this admin's role now reaches a call's whole audience (the district: a
@@ -165,7 +173,7 @@ class Publishing:
             unit.send(ui.message(user_id, unit.t(key)))
             return
         data: dict[str, Any] = {"id": secrets.token_hex(3)}
-        await self.loop.push_dialog(unit.repo, user_id, Flow.PUBLISH, STEPS[0], data)
+        await self.loop.push_dialog(unit, Flow.PUBLISH, STEPS[0], data)
         unit.send(ui.message(user_id, "\n".join(
             [unit.t("publish.intro", steps=len(STEPS)), self._question(unit, "title")])))
 
@@ -180,6 +188,12 @@ class Publishing:
             return [ui.message(user_id, unit.t("publish.dialog_lost"))]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("publish.command_mid_dialog"))]
+        if not await self._still_allowed(unit, dialog.data):
+            # A role taken back (or narrowed) mid-dialog: it ends at the next answer, as the
+            # preview's Publish would end it, rather than take answers it can never publish.
+            await self.loop.pop_dialog(unit.repo, user_id, Flow.PUBLISH)
+            key = "publish.ended_not_allowed" if "team" in dialog.data else "publish.ended_no_role"
+            return [ui.message(user_id, unit.t(key))]
         album = dialog.data.get("poster_album")
         if said.kind == "photo" and album and said.media_group_id == album:
             return []  # the rest of the poster's album: one poster is enough, said once
@@ -208,6 +222,13 @@ class Publishing:
             return Answer(unit.t("publish.cancelled_toast"))
         if action == "publish" and step == PREVIEW:
             return await self._publish(unit, dialog, chat_id, message_id)
+        if not await self._still_allowed(unit, dialog.data):  # a step's button, as typed
+            draft_back = await self.loop.pop_dialog(unit.repo, user_id, Flow.PUBLISH)
+            key = "publish.ended_not_allowed" if "team" in dialog.data else "publish.ended_no_role"
+            unit.send(ui.message(user_id, unit.t(key)))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
+            return Answer(unit.t("publish.not_yours_now"), alert=True)
         choice: dict[str, Any] | None = None
         if action == "team" and step == "team":
             team = next((t for t in await self.teams_for(unit, user_id) if t.id == arg), None)
@@ -730,21 +751,23 @@ class Publishing:
         if unit.now() >= activity.starts_at:
             return Answer(unit.t("edit.started"), alert=True)
         step = "start" if field == "time" else field
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.EDIT_ACTIVITY, step,
+        await self.loop.push_dialog(unit, Flow.EDIT_ACTIVITY, step,
                                     {"activity": activity.id, "id": secrets.token_hex(3)})
-        unit.send(self._edit_question(unit, step))
+        unit.send(self._edit_question(unit, activity, step))
         return Answer()
 
-    def _edit_question(self, unit: ActorUnit, step: str) -> Outgoing:
+    def _edit_question(self, unit: ActorUnit, activity: Activity, step: str) -> Outgoing:
+        """The new value of one detail of the activity it names."""
         values: dict[str, Any] = {"example": self._example(unit.now()), "max": {
             "title": TITLE_MAX, "place": PLACE_MAX, "description": DESCRIPTION_MAX}.get(step, 0)}
-        return ui.message(unit.user_id, unit.t(f"edit.ask.{step}", **values))
+        return ui.message(unit.user_id, unit.t(f"edit.ask.{step}", title=activity.title,
+                                               **values))
 
     def _end_question(self, unit: ActorUnit, activity: Activity, start: float) -> Outgoing:
         """The end of a new time, offered at the same length after the new start."""
         length = activity.ends_at - activity.starts_at
-        return ui.message(unit.user_id, unit.t("edit.ask.end", same=render_time(
-            self.env, start + length)))
+        return ui.message(unit.user_id, unit.t("edit.ask.end", title=activity.title,
+                                               same=render_time(self.env, start + length)))
 
     async def edit_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
         """A change of a detail back on top: its question again; ended if the activity is
@@ -757,7 +780,7 @@ class Publishing:
             return unit.t("edit.started")
         if dialog.step == "end":
             return [self._end_question(unit, activity, float(dialog.data["start"]))]
-        return [self._edit_question(unit, dialog.step)]
+        return [self._edit_question(unit, activity, dialog.step)]
 
     async def on_edit(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
         """The new value of the detail being changed: checked like the publishing dialog's

@@ -240,7 +240,7 @@ class Signups:
         if choice == "all":
             await self._events(unit, None)
             return Answer()
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.EVENTS, "location", {})
+        await self.loop.push_dialog(unit, Flow.EVENTS, "location", {})
         keyboard = ui.reply_keyboard([[{"text": unit.t("attendance.send_location"),
                                         "request_location": True}]])
         unit.send(ui.message(unit.user_id, unit.t("events.ask_location"), keyboard))

@@ -188,7 +188,7 @@ class MonthThemes:
     async def _start(self, unit: ActorUnit, month: Month) -> None:
         """Begin the dialog (a request form in progress is kept under it)."""
         data = {"id": secrets.token_hex(3), "year": month[0], "month": month[1]}
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.THEME, STEPS[0], data)
+        await self.loop.push_dialog(unit, Flow.THEME, STEPS[0], data)
         shown = (await self._themes(unit.repo, [month], unit.language)).get(month)
         label = self._label(unit.language, month)
         lines = [unit.t("themes.setting", month=label)]
@@ -210,6 +210,11 @@ class MonthThemes:
         what = unit.t(f"themes.what.{step}")
         if said.kind == "command":
             return [ui.message(user_id, unit.t("themes.command_mid_dialog", what=what))]
+        if not self.roles.is_centre(user_id):
+            # No longer a centre admin: the dialog ends at the next answer, as Save would end
+            # it, rather than take answers it can never save.
+            await self.loop.pop_dialog(unit.repo, user_id, Flow.THEME)
+            return [ui.message(user_id, unit.t("themes.ended_not_centre"))]
         problem = text_problem(said.text, limit_of(step)) if said.kind == "text" else "empty"
         if problem == "empty":
             return [ui.message(user_id, unit.t("themes.want_text", what=what))]

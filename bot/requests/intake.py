@@ -27,7 +27,7 @@ from bot.requests.personal import NOTICE_VERSION, privacy_notice
 from bot.supervision.reporting import Reporting
 from bot.unit import ActorUnit
 from bot.volunteers.registration import Volunteers
-from storage import Dialog, Outgoing, Repo
+from storage import Dialog, Outgoing, Repo, Request
 
 STEPS = ("category", "description", "location", "area", "contact", "confirm")
 EDITABLE = ("category", "description", "location", "area", "contact")
@@ -123,7 +123,7 @@ class Intake:
             await self.attendance.by_code(unit, payload)
             return
         if payload == "join":
-            out += await self.volunteers.join_in(repo, who, lang)
+            out += await self.volunteers.join_in(unit)
         elif link:
             out += await self.loop.claim_from_link(
                 repo, user, lang, who, int(link.group(1)), int(link.group(2)),
@@ -186,7 +186,7 @@ class Intake:
         repo, lang, who = unit.repo, unit.language, unit.who
         # The draft begun, if any, rather than a blank one; what it comes on (a visit, an
         # activity being published, a Done note …) is kept under it, back when it is sent.
-        dialog = await self.loop.draft_on_top(repo, who.user_id)
+        dialog = await self.loop.draft_on_top(unit)
         if dialog is None:
             refusal = await self.refusal(repo, who.user_id, lang)
             if refusal is not None:
@@ -196,12 +196,13 @@ class Intake:
                 # Nothing is asked, and nothing saved, before they know what and agree.
                 unit.send(privacy_notice(self.env, lang, who.user_id))
                 return
-            dialog = await self._begin(repo, who.user_id, {})
+            dialog = await self._begin(unit, {})
         unit.send(self._ask(dialog, lang))
 
-    async def _begin(self, repo: Repo, user_id: int, data: dict[str, Any]) -> Dialog:
+    async def _begin(self, unit: ActorUnit, data: dict[str, Any]) -> Dialog:
         """A blank request form on top of the long dialog the person is in, if any."""
-        await self.loop.push_dialog(repo, user_id, Flow.INTAKE, "category",
+        repo, user_id = unit.repo, unit.user_id
+        await self.loop.push_dialog(unit, Flow.INTAKE, "category",
                                     {"id": secrets.token_hex(3), "photos": [], **data})
         await self.loop.restart_draft_clock(repo, user_id)
         dialog = await repo.people.dialog(user_id)
@@ -212,7 +213,7 @@ class Intake:
         """Start a request form for a neighbour without a smartphone (helpers only: approved
         volunteers and admins), or pick up the neighbour's draft where it was left."""
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await self.loop.draft_on_top(repo, who.user_id)
+        dialog = await self.loop.draft_on_top(unit)
         if dialog is not None:  # one draft at a time: this one comes back first
             key = "neighbour.draft_waiting" if dialog.data.get("neighbour") else (
                 "neighbour.own_draft_first")
@@ -222,7 +223,7 @@ class Intake:
         if refusal is not None:
             unit.send([ui.message(who.user_id, refusal, self.loop.citizen_menu(lang))])
             return
-        dialog = await self._begin(repo, who.user_id, {"neighbour": True})
+        dialog = await self._begin(unit, {"neighbour": True})
         unit.send([ui.message(who.user_id, unit.t("neighbour.intro")), *self._ask(dialog, lang)])
 
     async def helper_refusal(self, repo: Repo, user_id: int, lang: str) -> str | None:
@@ -272,9 +273,11 @@ class Intake:
         repo, lang, who = unit.repo, unit.language, unit.who
         dialog = await repo.people.dialog(who.user_id)
         if dialog is not None and dialog.flow != Flow.INTAKE:
-            # /cancel ends the short dialog only; an interrupted draft comes back.
+            # /cancel ends the short dialog only; an interrupted draft comes back (its
+            # question brings back its own reply keyboard, if any: a check-in's location
+            # button, say, is not left on screen for nothing).
             await self.loop.pop_dialog(repo, who.user_id, dialog.flow)
-            out = [ui.message(who.user_id, env.t(lang, "common.skipped"))]
+            out = [ui.message(who.user_id, env.t(lang, "common.skipped"), ui.REMOVE_KEYBOARD)]
             out += await self.resume_draft(unit)
             unit.send(out)
             return
@@ -939,9 +942,13 @@ class Intake:
         if not self.env.config.volunteering.ask_hours:
             _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
             return out
+        request = await repo.requests.request(request_id)
+        if request is None:  # erased meanwhile: finishing says it is no longer theirs
+            _, out = await self.loop.finish_done(repo, who, lang, request_id, note, photo)
+            return out
         await self.loop.move_dialog(repo, dialog, "hours",
                                     {**dialog.data, "note": note, "photo": photo})
-        return [self._hours_question(who.user_id, lang, request_id)]
+        return [self._hours_question(who.user_id, lang, request)]
 
     async def _done_note_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
         """A Done note back on top: the note (with Skip), or the hours, asked again; ended
@@ -950,16 +957,17 @@ class Intake:
         if request is None or not self.loop.holds(request, unit.user_id):
             return unit.t("task.not_yours")
         if dialog.step == "hours":
-            return [self._hours_question(unit.user_id, unit.language, request.id)]
+            return [self._hours_question(unit.user_id, unit.language, request)]
         return [self.loop.note_question(unit.language, unit.user_id, request)]
 
-    def _hours_question(self, chat_id: int, lang: str, request_id: int) -> Outgoing:
+    def _hours_question(self, chat_id: int, lang: str, request: Request) -> Outgoing:
+        """How long the task took, with the usual choices and Other."""
         t, maximum = self.env.t, self.env.config.volunteering.max_hours
-        choices = [(t(lang, "hours.choice", hours=h), buttons.HOURS.data(request_id, h))
+        choices = [(t(lang, "hours.choice", hours=h), buttons.HOURS.data(request.id, h))
                    for h in HOUR_CHOICES if float(h) <= maximum]
         rows = [choices[:2], choices[2:],
-                [(t(lang, "hours.other"), buttons.HOURS.data(request_id, "other"))]]
-        return ui.message(chat_id, t(lang, "hours.ask"), ui.inline(rows))
+                [(t(lang, "hours.other"), buttons.HOURS.data(request.id, "other"))]]
+        return ui.message(chat_id, t(lang, "hours.ask", ref=request.ref), ui.inline(rows))
 
     async def _other_hours(
         self, repo: Repo, who: Who, lang: str, dialog: Dialog, said: Said
@@ -987,20 +995,18 @@ class Intake:
         """Take the time spent from a button; "other" asks for a typed number."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if (
-            dialog is None or dialog.flow != Flow.DONE_NOTE or dialog.step != "hours"
-            or dialog.data.get("request_id") != request_id
-        ):
+        dialog = None
+        if choice == "other" or (choice in HOUR_CHOICES
+                                 and float(choice) <= env.config.volunteering.max_hours):
+            dialog = await self.loop.bring_up(unit, Flow.DONE_NOTE, request_id, "hours")
+        if dialog is None:
             return Answer(t(lang, "common.stale"), alert=True)
         if choice == "other":
             maximum = env.config.volunteering.max_hours
             out = [ui.message(who.user_id, t(lang, "hours.type", max=f"{maximum:g}"))]
-        elif choice in HOUR_CHOICES and float(choice) <= env.config.volunteering.max_hours:
+        else:
             out = await self._finish_with_hours(repo, who, lang, dialog, float(choice))
             out += await self.resume_draft(unit)  # what the note came in the middle of
-        else:
-            return Answer(t(lang, "common.stale"), alert=True)
         unit.send(out)
         return Answer()
 
@@ -1021,13 +1027,10 @@ class Intake:
         """Finish Done without a note."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if (
-            dialog is None or dialog.flow != Flow.DONE_NOTE
-            or dialog.data.get("request_id") != request_id
-        ):
-            return Answer(env.t(lang, "common.stale"), alert=True)
-        if dialog.step != "note":
+        # A note kept under another dialog is brought up and finished: what was on top comes
+        # back after it (at once, or after the hours).
+        dialog = await self.loop.bring_up(unit, Flow.DONE_NOTE, request_id, "note")
+        if dialog is None:
             return Answer(env.t(lang, "common.stale"), alert=True)
         unit.send(await self._after_note(repo, who, lang, dialog, None, None))
         if depth(await repo.people.dialog(who.user_id)) < depth(dialog):
@@ -1038,11 +1041,9 @@ class Intake:
         """Finish rating without a comment."""
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if (
-            dialog is None or dialog.flow != Flow.COMMENT
-            or dialog.data.get("request_id") != request_id
-        ):
+        # A comment kept under another dialog is finished too; what was on top comes back.
+        dialog = await self.loop.bring_up(unit, Flow.COMMENT, request_id, "text")
+        if dialog is None:
             return Answer(env.t(lang, "common.stale"), alert=True)
         unit.send(await self.loop.finish_comment(repo, who, lang, request_id, None))
         unit.send(await self.resume_draft(unit))

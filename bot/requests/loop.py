@@ -47,6 +47,11 @@ class RequestLoop:
         # begun afresh over its older copy), by flow: a visit's row is ended
         # (Reporting registers it); given the dialog's data.
         self.dropped: dict[str, Callable[[Repo, dict[str, Any]], Awaitable[None]]] = {}
+        # What the dialog on top says as another goes over it, by flow, given its data: a
+        # check-in takes its location button off the screen (Attendance registers it), which
+        # would otherwise send a location to the dialog on top; its question brings it back.
+        self.covered: dict[str, Callable[[ActorUnit, dict[str, Any]],
+                                         Awaitable[list[Outgoing]]]] = {}
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -404,7 +409,7 @@ class RequestLoop:
         request = await repo.requests.request(request_id)
         if not _held_by(request, who):
             return Answer(t(lang, "task.not_yours"), alert=True)
-        await self.push_dialog(repo, who.user_id, Flow.DONE_NOTE, "note",
+        await self.push_dialog(unit, Flow.DONE_NOTE, "note",
                                {"request_id": request_id})
         unit.send(self.note_question(lang, who.user_id, request))
         return Answer()
@@ -700,20 +705,25 @@ class RequestLoop:
         if not await repo.requests.rate(request_id, who.user_id, stars, now):
             return Answer(t(lang, "rate.already_rated"), alert=True)
         await repo.requests.add_event(request_id, "rated", who.user_id, now, {"stars": stars})
-        await self.push_dialog(repo, who.user_id, Flow.COMMENT, "text",
+        await self.push_dialog(unit, Flow.COMMENT, "text",
                                {"request_id": request_id})
-        unit.send(self._comment_question(lang, who.user_id, request_id))
+        request = await repo.requests.request(request_id)
+        assert request is not None  # just rated
+        unit.send(self._comment_question(lang, who.user_id, request))
         return Answer(t(lang, "rate.stars_saved", stars=stars))
 
-    def _comment_question(self, lang: str, user_id: int, request_id: int) -> Outgoing:
+    def _comment_question(self, lang: str, user_id: int, request: Request) -> Outgoing:
         t = self.env.t
-        skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request_id))]])
-        return ui.message(user_id, t(lang, "rate.ask_comment"), skip)
+        skip = ui.inline([[(t(lang, "common.skip"), buttons.NO_COMMENT.data(request.id))]])
+        return ui.message(user_id, t(lang, "rate.ask_comment", ref=request.ref), skip)
 
-    async def comment_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
-        """A comment after rating back on top: asked again, with Skip."""
-        return [self._comment_question(unit.language, unit.user_id,
-                                       int(dialog.data["request_id"]))]
+    async def comment_again(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing] | str:
+        """A comment after rating back on top: asked again, with Skip (a request erased
+        meanwhile: nothing to comment on, it ends quietly)."""
+        request = await unit.repo.requests.request(int(dialog.data["request_id"]))
+        if request is None:
+            return ""
+        return [self._comment_question(unit.language, unit.user_id, request)]
 
     async def finish_comment(
         self, repo: Repo, who: Who, lang: str, request_id: int, text: str | None
@@ -920,14 +930,16 @@ class RequestLoop:
     # -- short dialogs that interrupt a draft -----------------------------------------------
 
     async def push_dialog(
-        self, repo: Repo, user_id: int, flow: Flow, step: str, data: dict[str, Any]
+        self, unit: ActorUnit, flow: Flow, step: str, data: dict[str, Any]
     ) -> None:
         """Start a dialog on top of the ones the person is in, keeping them underneath (a
         request draft, a visit, an activity being published, after photos half sent, a Done
         note …) so nothing begun is lost: each comes back when the one above it ends. A
         lookup on top (LOOKUPS) is replaced; the same dialog about the same thing started
         again starts afresh."""
+        repo, user_id = unit.repo, unit.user_id
         current = await repo.people.dialog(user_id)
+        await self._cover(unit, current, subject(flow, data))
         # The same dialog started again starts afresh wherever the old one lay: it does not
         # come back later (to be sent twice), and the stack holds each dialog once.
         new = subject(flow, data)
@@ -952,10 +964,52 @@ class RequestLoop:
         await repo.people.save_dialog(moved, self.env.now())
         return moved
 
-    async def draft_on_top(self, repo: Repo, user_id: int) -> Dialog | None:
+    async def kept(self, repo: Repo, user_id: int, flow: Flow,
+                   about: Any) -> dict[str, Any] | None:
+        """The data of the person's dialog of that flow about that thing, on top or kept
+        under others (without what lies under it); None if they are in no such dialog."""
+        current = await repo.people.dialog(user_id)
+        if current is None:
+            return None
+        found = next((layer for layer in _layers(_as_layer(current))
+                      if subject(layer["flow"], layer["data"]) == (flow, about)), None)
+        if found is None:
+            return None
+        return {k: v for k, v in found["data"].items() if k != "resume"}
+
+    async def bring_up(self, unit: ActorUnit, flow: Flow, about: Any,
+                       step: str) -> Dialog | None:
+        """The person's dialog of that flow about that thing at that step, brought to the top
+        if it lies under others (they stay, under it now: the one that was on top comes back
+        when it ends); None if they are in no such dialog. A button of a kept short dialog
+        (the note's Skip, the hours, the comment's Skip) finishes it this way: the press
+        names the dialog and what it does, so nothing is guessed."""
+        repo, user_id = unit.repo, unit.user_id
+        current = await repo.people.dialog(user_id)
+        if current is None:
+            return None
+        which = (flow, about)
+        layers = _layers(_as_layer(current))
+        found = next((layer for layer in layers
+                      if subject(layer["flow"], layer["data"]) == which), None)
+        if found is None or found["step"] != step:
+            return None
+        if found is layers[0]:
+            return current  # on top already
+        await self._cover(unit, current, which)
+        data = {k: v for k, v in found["data"].items() if k != "resume"}
+        kept = _without(_kept_under(current), which)
+        if kept is not None:
+            data["resume"] = kept
+        dialog = Dialog(user_id, flow, step, data)
+        await repo.people.save_dialog(dialog, self.env.now())
+        return dialog
+
+    async def draft_on_top(self, unit: ActorUnit) -> Dialog | None:
         """The request form the person has begun, brought to the top of their dialogs if a
         long one lies over it (what lay on it stays, under it now); None if they have none.
         /new and /forneighbour resume it there rather than drop what it came under."""
+        repo, user_id = unit.repo, unit.user_id
         current = await repo.people.dialog(user_id)
         if current is None or current.flow == Flow.INTAKE:
             return current
@@ -963,12 +1017,23 @@ class RequestLoop:
                       if layer["flow"] == Flow.INTAKE), None)
         if draft is None:
             return None
+        await self._cover(unit, current, (Flow.INTAKE, None))
         data = {k: v for k, v in draft["data"].items() if k != "resume"}
         data["resume"] = _without(_kept_under(current), (Flow.INTAKE, None))
         dialog = Dialog(user_id, Flow.INTAKE, draft["step"], data)
         await repo.people.save_dialog(dialog, self.env.now())
         await self.restart_draft_clock(repo, user_id)
         return dialog
+
+    async def _cover(self, unit: ActorUnit, current: Dialog | None,
+                     coming: tuple[str, Any]) -> None:
+        """The dialog on top is about to lie under another (not begun again itself): what
+        it says as it goes under."""
+        if current is None or subject(current.flow, current.data) == coming:
+            return
+        hook = self.covered.get(current.flow)
+        if hook is not None:
+            unit.send(await hook(unit, current.data))
 
     async def _drop(self, repo: Repo, layer: dict[str, Any]) -> None:
         """A dialog dropped for good: what it leaves behind is closed (a visit's row)."""

@@ -92,7 +92,7 @@ class Relay:
 
     async def _enter(self, unit: ActorUnit, thread: Thread, request: Request) -> None:
         """Put the user in the thread's writing mode and say so, with End chat and Report."""
-        await self.loop.push_dialog(unit.repo, unit.user_id, Flow.RELAY, "write",
+        await self.loop.push_dialog(unit, Flow.RELAY, "write",
                                     {"thread_id": thread.id})
         unit.send(self._writing_to(unit, thread, request))
 

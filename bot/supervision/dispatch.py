@@ -339,8 +339,15 @@ class Dispatch:
                           alert=True, url=f"https://t.me/{self.env.bot_username}")
         flow, step = {"fixed": (Flow.RECTIFY, "photos"), "notours": (Flow.NOT_OURS, "reason"),
                       "more": (Flow.EXTEND, "reason")}[action]
-        data = {"problem": problem.id, "unit": problem.unit_id}
-        await self.loop.push_dialog(repo, unit.user_id, flow, step, data)
+        data: dict[str, Any] = {"problem": problem.id, "unit": problem.unit_id}
+        if flow == Flow.RECTIFY:
+            # Rectified pressed again on the same problem starts its dialog afresh but for the
+            # after photos already sent (and a caption with them): they are the work done.
+            before = await self.loop.kept(repo, unit.user_id, Flow.RECTIFY, problem.id)
+            if before is not None and before.get("unit") == problem.unit_id:
+                data.update({key: before[key] for key in ("photos", "caption")
+                             if before.get(key)})
+        await self.loop.push_dialog(unit, flow, step, data)
         unit.send(self._question(unit, Dialog(unit.user_id, flow, step, data), problem))
         return Answer(unit.t("dispatch.see_private"))
 
@@ -349,7 +356,7 @@ class Dispatch:
         kept so far)."""
         user_id, ref = unit.user_id, problem.ref
         if dialog.flow == Flow.EXTEND and dialog.step == "date":
-            return [ui.message(user_id, unit.t("dispatch.ask_extension_date",
+            return [ui.message(user_id, unit.t("dispatch.ask_extension_date", ref=ref,
                                                due=self._when(problem.due_at or 0)))]
         key = {Flow.RECTIFY: "dispatch.ask_after", Flow.NOT_OURS: "dispatch.ask_return_reason",
                Flow.EXTEND: "dispatch.ask_extension_reason",
@@ -754,7 +761,7 @@ class Dispatch:
                           alert=True)
         if action == "reject":
             data = {"problem": problem.id}
-            await self.loop.push_dialog(repo, unit.user_id, Flow.REJECT_RECHECK, "reason", data)
+            await self.loop.push_dialog(unit, Flow.REJECT_RECHECK, "reason", data)
             unit.send(self._question(
                 unit, Dialog(unit.user_id, Flow.REJECT_RECHECK, "reason", data), problem))
             return Answer()

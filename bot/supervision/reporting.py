@@ -73,7 +73,7 @@ class Reporting:
             unit.send(await self._ask(unit, current))
             return
         data: dict[str, Any] = {"id": secrets.token_hex(3), "group": group[0]}
-        await self.loop.push_dialog(unit.repo, user_id, Flow.INSPECT, "point", data)
+        await self.loop.push_dialog(unit, Flow.INSPECT, "point", data)
         keyboard = ui.reply_keyboard([[{"text": unit.t("inspect.send_location"),
                                         "request_location": True}]])
         unit.send(ui.message(user_id, unit.t("inspect.intro", group=group[1]), keyboard))
@@ -120,7 +120,7 @@ class Reporting:
         if group is None:
             unit.send(ui.message(user_id, unit.t("inspect.inspectors_only")))
             return
-        await self.loop.push_dialog(unit.repo, user_id, Flow.PATROL, "location",
+        await self.loop.push_dialog(unit, Flow.PATROL, "location",
                                     {"group": group[0]})
         keyboard = ui.reply_keyboard([[{"text": unit.t("inspect.send_location"),
                                         "request_location": True}]])

@@ -47,12 +47,12 @@ class Volunteers:
 
     async def join(self, unit: ActorUnit) -> None:
         """Start a registration, or show the one already on file."""
-        repo, lang, who = unit.repo, unit.language, unit.who
-        unit.send(await self.join_in(repo, who, lang))
+        unit.send(await self.join_in(unit))
 
-    async def join_in(self, repo: Repo, who: Who, lang: str) -> list[Outgoing]:
+    async def join_in(self, unit: ActorUnit) -> list[Outgoing]:
         """/join inside the caller's transaction: the messages to queue."""
         env, t = self.env, self.env.t
+        repo, lang, who = unit.repo, unit.language, unit.who
         record = await repo.volunteers.volunteer(who.user_id)
         if record is not None and record.status != "rejected":
             team = env.config.volunteering.team(record.team_id)
@@ -61,7 +61,7 @@ class Volunteers:
                      area=render.area_name(env, record.area_id or "", lang),
                      team=team.name(lang) if team else t(lang, "join.no_team"))
             return [ui.message(who.user_id, text)]
-        await self.loop.push_dialog(repo, who.user_id, Flow.JOIN, "name", {})
+        await self.loop.push_dialog(unit, Flow.JOIN, "name", {})
         return [ui.message(who.user_id, t(lang, "join.ask_name"))]
 
     async def on_message(
@@ -236,7 +236,7 @@ class Volunteers:
                 url = f"https://t.me/{env.bot_username}?start=help"
                 return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True,
                               url)
-            await self.loop.push_dialog(repo, who.user_id, Flow.REJECT_REASON, "reason",
+            await self.loop.push_dialog(unit, Flow.REJECT_REASON, "reason",
                                         {"applicant": applicant})
             out = [ui.message(who.user_id, t(lang, "join.ask_reason", name=record.name))]
         unit.send(out)

@@ -1,0 +1,129 @@
+"""A Done note and a comment after rating, buried under another dialog, end to end: their
+questions come back naming their request, and their buttons (the note's Skip, the hours, the
+comment's Skip) still act when pressed on the message asked before: the dialog is brought up
+and finished, and the one that was on top comes back with its "Back to …" line.
+
+The town: hours are asked at Done. The clock starts on Wednesday 10 June 2026, 10:00 in
+Shanghai.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandbox import SimMessage
+from tests.conftest import Town
+from tests.flows import card_of, claim, file_request, open_bot, open_form
+
+
+@pytest.fixture
+def town_settings() -> dict[str, Any]:
+    """Hours are asked at Done."""
+    return {"volunteers": {"ask_hours": True}}
+
+
+async def test_the_hours_and_the_comment_back_on_top_name_their_request(town: Town) -> None:
+    """Li has written his note on the request he took and is asked how long it took when he
+    opens a request form and gives it up: the hours question comes back naming the request.
+    Alice, asked for a comment after rating it, does the same: the comment question comes
+    back naming her request too."""
+    li, alice = town.vol1, town.citizen
+    await open_bot(li)
+    ref = await file_request(alice)
+    await claim(li, town.volunteers, await card_of(town.volunteers, ref))
+    details = await li.wait_for(text=f"You took {ref}")
+    await li.press("✅ Done", message=details)
+    await li.wait_for(text=f"Finishing {ref}")
+    await li.send("Called the lift company; fixed.")
+    await li.wait_for(text="How long did it take?")
+
+    await open_form(li, command=True)
+    await li.send("/cancel")
+    await li.wait_for(text="Back to what you were doing before")
+    hours = await li.wait_for(text="How long did it take?")
+    assert ref in (hours.text or ""), hours.text
+    await li.press("1 h", message=hours)
+    await li.wait_for(text=f"{ref} is marked done")
+
+    await alice.press("👍 Yes, resolved", message=await alice.wait_for(text="resolved?"))
+    await alice.press("⭐⭐⭐⭐⭐", message=await alice.wait_for(text="How would you rate"))
+    await alice.wait_for(text="add a comment")
+    await open_form(alice, command=True)
+    await alice.send("/cancel")
+    await alice.wait_for(text="Back to what you were doing before")
+    comment = await alice.wait_for(text="add a comment")
+    assert ref in (comment.text or ""), comment.text
+    await alice.send("Quick and kind.")
+    await alice.wait_for(text="Thank you for your feedback")
+
+
+async def finishing(town: Town) -> tuple[str, SimMessage]:
+    """Alice's request, taken by Li, who presses Done: its reference and the note's question."""
+    li = town.vol1
+    await open_bot(li)
+    ref = await file_request(town.citizen)
+    await claim(li, town.volunteers, await card_of(town.volunteers, ref))
+    await li.press("✅ Done", message=await li.wait_for(text=f"You took {ref}"))
+    return ref, await li.wait_for(text=f"Finishing {ref}")
+
+
+async def test_skip_and_the_hours_of_a_note_under_a_request_form_finish_it(town: Town) -> None:
+    """Li is asked for his note when a neighbour stops him and he opens a request form for her.
+    He remembers the task and presses Skip on the note's question, above: the note comes up,
+    asking how long the task took; his 2 h mark it done, and he is back at the form, which
+    goes on where it was."""
+    li = town.vol1
+    ref, note = await finishing(town)
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await (await li.press("Skip", message=note)).answer()
+    hours = await li.wait_for(text=f"Finishing {ref}. How long did it take?")
+    await li.press("2 h", message=hours)
+    await li.wait_for(text=f"{ref} is marked done")
+    await li.wait_for(text="back to your unfinished request")
+    await li.wait_for(text="describe the problem")
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+
+
+async def test_an_hours_button_pressed_under_writing_mode_finishes_the_task(town: Town) -> None:
+    """Li is asked how long the task took when he presses Message the citizen and starts
+    writing to Alice. Then he presses 1 h on the hours question above: the task is marked done
+    with its hours, and he is back in writing mode, where what he sends still goes to Alice."""
+    li, alice = town.vol1, town.citizen
+    ref, _ = await finishing(town)
+    await li.send("Called the lift company; fixed.")
+    hours = await li.wait_for(text="How long did it take?")
+    details = next(m for m in li.private.bot_messages() if f"You took {ref}" in (m.text or ""))
+    await (await li.press("💬 Message the citizen", message=details)).answer()
+    await li.wait_for(text="What you send now goes to the citizen")
+
+    await li.press("1 h", message=hours)
+    await li.wait_for(text=f"{ref} is marked done")
+    await li.wait_for(text="Back to what you were doing before")
+    await li.wait_for(text="What you send now goes to the citizen")
+    await li.send("Call me if it leaks again.")
+    await alice.wait_for(text="Call me if it leaks again.")
+
+
+async def test_skip_of_a_comment_under_a_request_form_finishes_the_rating(town: Town) -> None:
+    """Alice, asked for a comment after rating, opens a new request form instead, then presses
+    Skip on the comment's question: her rating is closed without a comment and she is back at
+    her new form."""
+    li, alice = town.vol1, town.citizen
+    ref, _ = await finishing(town)
+    await li.send("Called the lift company; fixed.")
+    await li.press("1 h", message=await li.wait_for(text="How long did it take?"))
+    await alice.press("👍 Yes, resolved", message=await alice.wait_for(text="resolved?"))
+    await alice.press("⭐⭐⭐⭐", message=await alice.wait_for(text="How would you rate"))
+    comment = await alice.wait_for(text=f"add a comment on {ref}")
+    await open_form(alice, command=True)
+
+    await (await alice.press("Skip", message=comment)).answer()
+    await alice.wait_for(text="Thank you for your feedback")
+    await alice.wait_for(text="back to your unfinished request")
+    await alice.wait_for(text="What kind of help")
