@@ -55,6 +55,8 @@ POSTED_CARDS = {"editPost": "the recruitment card was never posted",
 # the old, deactivated group; the supergroup numbers its own afresh, so the id names nothing
 # there, or someone else's message).
 GONE = ("message to edit not found", "message can't be edited")
+# Telegram's answer to a send into a forum topic that was deleted (or never was).
+TOPIC_GONE = "message thread not found"
 # What the sender notes, without asking Telegram, for the edit of a card whose message stayed
 # in a group that became a supergroup (left_behind): its id names nothing in the supergroup
 # yet, or another message of the bot there, which the edit would overwrite. Gone all the same.
@@ -541,6 +543,9 @@ class Sender:
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
                 return {}  # what we meant to show is shown: as good as sent
+            if TOPIC_GONE in exc.message.lower() and "message_thread_id" in params:
+                await self._topic_gone(rows, int(params["message_thread_id"]))
+                return None
             if head.purpose in EDITED_CARD and _gone(exc.message):
                 log.info("card of outbox row %s is gone (%s): %s", head.id, method, exc.message)
             else:
@@ -609,8 +614,10 @@ class Sender:
         now = self.env.now()
         batch: list[tuple[OutboxRow, str]] = []
         units = 0
+        topic = head.payload.get("message_thread_id")
         for row, ref in queued:
-            if not _combinable(row) or row.not_before > now:
+            if (not _combinable(row) or row.not_before > now
+                    or row.payload.get("message_thread_id") != topic):  # one topic a message
                 break
             units += ui.units(row.payload["text"]) + len(render.COMBINED_SEPARATOR)
             if batch and units > COMBINED_TEXT_BUDGET:
@@ -634,6 +641,8 @@ class Sender:
                                   "link_preview_options": {"is_disabled": True}}
         if markup is not None:
             params["reply_markup"] = markup
+        if "message_thread_id" in rows[0].payload:  # all in one topic (_card_batch)
+            params["message_thread_id"] = rows[0].payload["message_thread_id"]
         result = await self._call(rows, "sendMessage", params)
         if result is None:
             return
@@ -814,6 +823,29 @@ class Sender:
             return
         async with self.env.db.later(within=MARK_WITHIN) as repo:
             await repo.outbox.mark_sent(row.id, message_ids, self.env.now())
+
+    async def _topic_gone(self, rows: list[OutboxRow], thread_id: int) -> None:
+        """A forum's topic was deleted (Telegram tells bots only by refusing what is sent
+        there): the rows go to the group's General topic instead, as they are, and the
+        bindings to that topic fall back to General, the admins told of it once (the next
+        rows that meet the gone topic find no binding left to tell of)."""
+        chat_id, now, env = rows[0].chat_id, self.env.now(), self.env
+        log.info("chat %s: topic %s is gone, posting in General", chat_id, thread_id)
+        async with self._bookkeeping() as repo:
+            for row in rows:
+                payload = {k: v for k, v in row.payload.items() if k != "message_thread_id"}
+                await repo.outbox.rewrite(row.id, row.method, payload)
+            forgotten = await repo.areas.forget_topic(chat_id, thread_id)
+            if forgotten:
+                lang = env.config.default_language
+                served = ", ".join(f"{render.category_name(env, code, lang)} "
+                                   f"({render.area_name(env, area or None, lang)})"
+                                   for code, area, _, _ in forgotten)
+                _, _, title, topic = forgotten[0]
+                await repo.outbox.enqueue([ui.message(chat, env.t(
+                    lang, "admin.topic_gone", topic=topic, chat=title or str(chat_id),
+                    served=served)) for chat in env.config.admin_chats()], now)
+        self.wake()
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
         """A card its group refused goes to the admins instead, so no request goes unseen:
