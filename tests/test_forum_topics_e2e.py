@@ -112,3 +112,23 @@ async def test_a_card_for_a_deleted_topic_goes_to_general_and_the_admins_hear_on
     assert "Elderly help" not in listing.text
     assert not [m for m in town.admin_chat.bot_messages() if GONE in (m.text or "")
                 and m is not told], "told once"
+
+
+async def test_a_card_deleted_from_its_topic_comes_back_in_that_topic(town: Town) -> None:
+    """Li claims Alice's request on its card in the Elderly help topic; the admin tidies the
+    claimed card away. Li releases it: the card cannot be redrawn, so it is posted again,
+    waiting with Claim, and in the Elderly help topic, where the team looks, not in General."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    assert (await claim(town.vol1, forum, card)).startswith("It is yours")
+    details = await town.vol1.wait_for(text=ref, predicate=lambda m: "↩️ Release" in m.buttons)
+    await town.sb.wait_until(lambda: "claimed by Li" in (card.text or ""))
+    forum.delete(card, by=town.admin)
+
+    await town.vol1.press("↩️ Release", message=details)
+    again = await forum.wait_for(text=ref)
+    assert again is not card and "🙋 Claim" in again.buttons
+    assert again.thread_id == elderly

@@ -949,8 +949,10 @@ class Sender:
             await repo.cards.detach_cards([card.id])
             photo = (request.photos[0] if card.kind == "photo"
                      and render.card_kind(self.env, request) == "photo" else None)
+            # In its binding's forum topic, as it was first posted (the edit had no thread).
+            topic = await repo.areas.topic_of_request(request.id, card.chat_id)
             return [_posted(card.chat_id, row.payload, photo, purpose="card",
-                            request_id=request.id, card_id=card.id)]
+                            request_id=request.id, card_id=card.id, thread_id=topic)]
         newest = {row.card_id: row.payload}
         newest.update({card_id: payload for outbox_id, card_id, payload in edits
                        if outbox_id != row.id})  # oldest first: the last wins
@@ -961,10 +963,10 @@ class Sender:
             waiting = (_offers_claim(payload, request_id) if payload is not None
                        else was["claim"])
             if waiting:
-                again.append(ui.message(card.chat_id, text,
-                                        render.claim_markup(self.env, request_id),
-                                        purpose="card", request_id=request_id,
-                                        card_id=section_card))
+                again.append(ui.message(
+                    card.chat_id, text, render.claim_markup(self.env, request_id),
+                    purpose="card", request_id=request_id, card_id=section_card,
+                    thread_id=await repo.areas.topic_of_request(request_id, card.chat_id)))
         await repo.cards.detach_cards([out.card_id or 0 for out in again])
         now = self.env.now()
         for outbox_id, _, _ in edits:
@@ -1046,13 +1048,16 @@ def _has_buttons(payload: dict[str, Any]) -> bool:
 
 
 def _posted(chat_id: int, edit: dict[str, Any], photo: str | None, *, purpose: str,
-            **card: int) -> Outgoing:
+            thread_id: int | None = None, **card: int) -> Outgoing:
     """The call that posts a card as an edit of it (`edit`, its stored payload) would have
-    drawn it: a photo with that caption, or that text, with its buttons."""
+    drawn it: a photo with that caption, or that text, with its buttons (in a forum's topic
+    with `thread_id`)."""
     markup = edit.get("reply_markup")
     if photo:
-        return ui.photo(chat_id, photo, edit["text"], markup, purpose=purpose, **card)
-    return ui.message(chat_id, edit["text"], markup, purpose=purpose, **card)
+        return ui.photo(chat_id, photo, edit["text"], markup, purpose=purpose,
+                        thread_id=thread_id, **card)
+    return ui.message(chat_id, edit["text"], markup, purpose=purpose, thread_id=thread_id,
+                      **card)
 
 
 def _offers_claim(payload: dict[str, Any], request_id: int | None) -> bool:

@@ -44,6 +44,15 @@ class AreasRepo(Aggregate):
             "AND chat_id = ?", (category, area_id, chat_id))
         return int(row[0]) if row and row[0] is not None else None
 
+    async def topic_of_request(self, request_id: int, chat_id: int) -> int | None:
+        """The forum topic a request's card goes to in that chat: its binding's, at the
+        level it is dispatched to (topic_of, for a request not at hand)."""
+        row = await self._one(
+            "SELECT b.topic_id FROM requests r JOIN area_bindings b ON b.category = r.category "
+            "AND b.area_id = COALESCE(r.dispatch_area_id, '') AND b.chat_id = ? "
+            "WHERE r.id = ?", (chat_id, request_id))
+        return int(row[0]) if row and row[0] is not None else None
+
     async def forget_topic(
         self, chat_id: int, topic_id: int
     ) -> list[tuple[str, str, str, str]]:
