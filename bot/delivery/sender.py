@@ -836,15 +836,19 @@ class Sender:
                 payload = {k: v for k, v in row.payload.items() if k != "message_thread_id"}
                 await repo.outbox.rewrite(row.id, row.method, payload)
             forgotten = await repo.areas.forget_topic(chat_id, thread_id)
-            if forgotten:
-                lang = env.config.default_language
-                served = ", ".join(f"{render.category_name(env, code, lang)} "
-                                   f"({render.area_name(env, area or None, lang)})"
-                                   for code, area, _, _ in forgotten)
-                _, _, title, topic = forgotten[0]
+            teams = await repo.activities.forget_team_topic(chat_id, thread_id)
+            lang = env.config.default_language
+            served = [f"{render.category_name(env, code, lang)} "
+                      f"({render.area_name(env, area or None, lang)})"
+                      for code, area, _, _ in forgotten]
+            served += [render.team_label(env, team, lang) for team, _, _ in teams]
+            names = [(title, topic) for _, _, title, topic in forgotten] + [
+                (title, topic) for _, title, topic in teams]
+            if names:
+                title, topic = names[0]
                 await repo.outbox.enqueue([ui.message(chat, env.t(
                     lang, "admin.topic_gone", topic=topic, chat=title or str(chat_id),
-                    served=served)) for chat in env.config.admin_chats()], now)
+                    served=", ".join(served))) for chat in env.config.admin_chats()], now)
         self.wake()
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
@@ -984,7 +988,10 @@ class Sender:
         if activity is None:
             return []
         photo = activity.poster if post.kind == "photo" else None
-        return [_posted(post.chat_id, row.payload, photo, purpose="post", post_id=post.id)]
+        topic = await repo.activities.team_topic(
+            post.chat_id, [activity.team_id] if activity.team_id else [])
+        return [_posted(post.chat_id, row.payload, photo, purpose="post", post_id=post.id,
+                        thread_id=topic)]
 
     async def _problem_card_again(self, repo: Repo, row: OutboxRow) -> list[Outgoing]:
         """A problem's card (always text) again, unless it stopped being redrawn."""

@@ -4,3 +4,7 @@
 -- that it is gone (Telegram tells bots nothing when a topic is deleted: a refused card does).
 ALTER TABLE area_bindings ADD COLUMN topic_id INTEGER;
 ALTER TABLE area_bindings ADD COLUMN topic_name TEXT;
+-- The same for a team's own group: /bind team <id> typed in a topic posts its activities,
+-- recruitment calls and honours' announcements there.
+ALTER TABLE team_groups ADD COLUMN topic_id INTEGER;
+ALTER TABLE team_groups ADD COLUMN topic_name TEXT;
