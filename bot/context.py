@@ -36,6 +36,15 @@ class ShiftedClock(Clock):
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A topic of a forum supergroup: where a command was typed, so where its answers go."""
+
+    chat_id: int
+    thread_id: int
+    name: str = ""  # as its first message says, when the update quotes it
+
+
+@dataclass(frozen=True)
 class Who:
     """The person behind an update, as the services need them."""
 
@@ -44,6 +53,7 @@ class Who:
     username: str | None = None
     telegram_language: str | None = None
     private: bool = True  # spoke in their private chat with the bot (so we may write to them)
+    topic: Topic | None = None  # spoke in a forum's topic (None: elsewhere, or General)
 
 
 @dataclass(frozen=True)

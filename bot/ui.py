@@ -116,9 +116,11 @@ def message(
     post_id: int | None = None,
     problem_post_id: int | None = None,
     honour_post_id: int | None = None,
+    thread_id: int | None = None,
 ) -> Outgoing:
     """A sendMessage call in HTML (cut at Telegram's 4,096 units rather than refused: a
-    reply that quotes a long answer back must still arrive)."""
+    reply that quotes a long answer back must still arrive); into a forum's topic with
+    `thread_id`."""
     payload: dict[str, Any] = {
         "chat_id": chat_id,
         "text": text if len(text) <= TEXT_MAX // 2 else clip_html(text, TEXT_MAX),
@@ -127,6 +129,8 @@ def message(
     }
     if markup is not None:
         payload["reply_markup"] = markup
+    if thread_id is not None:
+        payload["message_thread_id"] = thread_id
     return Outgoing(chat_id, "sendMessage", payload, purpose=purpose, request_id=request_id,
                     card_id=card_id, not_before=not_before, post_id=post_id,
                     problem_post_id=problem_post_id, honour_post_id=honour_post_id)
@@ -142,8 +146,10 @@ def photo(
     request_id: int | None = None,
     card_id: int | None = None,
     post_id: int | None = None,
+    thread_id: int | None = None,
 ) -> Outgoing:
-    """A sendPhoto call with an HTML caption (cut at Telegram's 1,024 units)."""
+    """A sendPhoto call with an HTML caption (cut at Telegram's 1,024 units); into a forum's
+    topic with `thread_id`."""
     payload: dict[str, Any] = {
         "chat_id": chat_id,
         "photo": file_id,
@@ -153,6 +159,8 @@ def photo(
     }
     if markup is not None:
         payload["reply_markup"] = markup
+    if thread_id is not None:
+        payload["message_thread_id"] = thread_id
     return Outgoing(chat_id, "sendPhoto", payload, purpose=purpose, request_id=request_id,
                     card_id=card_id, post_id=post_id)
 

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bot.context import Env, Who
+from bot.context import Env, Topic, Who
 from storage import Outgoing, Repo, User
+
+# What a group's cards are: posted where their binding says (its topic, or General), never
+# where the command that caused them was typed.
+CARDS = frozenset({"card", "post", "problem_post", "honour_post"})
 
 
 @dataclass
@@ -31,6 +35,8 @@ class Unit:
     # What a service remembers in memory of this update (who was answered when): done once
     # the commit holds, so an update run again (a refused commit) answers again.
     committed: list[Callable[[], None]] = field(default_factory=list)
+    # The forum topic the update came from: the unit's answers to that chat go there.
+    topic: Topic | None = None
 
     def now(self) -> float:
         """The clock's current time."""
@@ -84,24 +90,26 @@ class Units:
         env = self.env
         async with env.db.transaction(inline=True) as repo:
             user, language = await env.see(repo, who)
-            unit = ActorUnit(env, repo, language, who=who, user=user)
+            unit = ActorUnit(env, repo, language, topic=who.topic, who=who, user=user)
             yield unit
             await self._queue(unit)
         self._wake(unit)
 
     @asynccontextmanager
-    async def for_job(self) -> AsyncIterator[Unit]:
-        """The unit of a scheduled job (a timer, a report): no person, the default language."""
+    async def for_job(self, topic: Topic | None = None) -> AsyncIterator[Unit]:
+        """The unit of a scheduled job (a timer, a report): no person, the default language
+        (or of an update nobody can be named for, typed in `topic`)."""
         env = self.env
         async with env.db.transaction() as repo:
-            unit = Unit(env, repo, env.config.default_language)
+            unit = Unit(env, repo, env.config.default_language, topic=topic)
             yield unit
             await self._queue(unit)
         self._wake(unit)
 
     async def _queue(self, unit: Unit) -> None:
         if unit.outgoing:
-            await unit.repo.outbox.enqueue(unit.outgoing, self.env.now())
+            out = [in_topic(unit.topic, message) for message in unit.outgoing]
+            await unit.repo.outbox.enqueue(out, self.env.now())
 
     def _wake(self, unit: Unit) -> None:
         for remember in unit.committed:
@@ -109,3 +117,14 @@ class Units:
         # What a helper queued straight on the repository rode the same commit.
         if unit.outgoing or unit.repo.has_queued():
             self.env.wake_sender()
+
+
+def in_topic(topic: Topic | None, message: Outgoing) -> Outgoing:
+    """A new message to the chat of the update's topic goes to that topic, unless it names
+    a topic itself or is a card. One place for every service: they answer "the chat", and
+    a person who typed a command in a topic reads the answer there, not in General."""
+    if (topic is None or message.chat_id != topic.chat_id or message.purpose in CARDS
+            or not (message.method.startswith("send") or message.method == "copyMessage")
+            or "message_thread_id" in message.payload):
+        return message
+    return replace(message, payload={**message.payload, "message_thread_id": topic.thread_id})

@@ -25,7 +25,7 @@ from bot.activities.signup import Signups
 from bot.activities.themes import MonthThemes
 from bot.console.admin import AdminConsole
 from bot.console.reload import ConfigReloader
-from bot.context import Env, Who
+from bot.context import Env, Topic, Who
 from bot.delivery.sender import Sender
 from bot.moves import ChatMoves
 from bot.ops.http import OpsServer
@@ -107,12 +107,13 @@ class Services:
             return await service(unit, *args, **kwargs)
 
     async def run_unattributed(
-        self, service: Callable[Concatenate[Unit, P], Awaitable[T]],
+        self, topic: Topic | None, service: Callable[Concatenate[Unit, P], Awaitable[T]],
         *args: P.args, **kwargs: P.kwargs,
     ) -> T:
         """Run one service call for an update nobody can be named for (sent as a group or a
-        channel): one transaction, nobody recorded, the district's language."""
-        async with self.units.for_job() as unit:
+        channel, maybe in a forum's `topic`): one transaction, nobody recorded, the district's
+        language."""
+        async with self.units.for_job(topic) as unit:
             return await service(unit, *args, **kwargs)
 
     async def notify(self, chat_id: int, text: str) -> None:

@@ -11,7 +11,7 @@ from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot import buttons
-from bot.context import Answer, Said, Who
+from bot.context import Answer, Said, Topic, Who
 from bot.delivery.transport import post_plain
 
 if TYPE_CHECKING:
@@ -30,7 +30,23 @@ def who(update: Update) -> Who:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None
     private = chat is not None and chat.type == ChatType.PRIVATE
-    return Who(user.id, user.first_name or "", user.username, user.language_code, private)
+    return Who(user.id, user.first_name or "", user.username, user.language_code, private,
+               topic(update))
+
+
+def topic(update: Update) -> Topic | None:
+    """The forum topic the update's message is in (a command typed there, a button pressed
+    on a message there), or None: another chat, or a forum's General topic."""
+    chat, message = update.effective_chat, update.message
+    if update.callback_query is not None and isinstance(update.callback_query.message, Message):
+        message = update.callback_query.message  # not one too old to see (inaccessible)
+    if (chat is None or not chat.is_forum or message is None or not message.is_topic_message
+            or message.message_thread_id is None):
+        return None
+    # Every message in a topic answers its first one, which names it.
+    first = message.reply_to_message
+    created = first.forum_topic_created if first is not None else None
+    return Topic(chat.id, message.message_thread_id, created.name if created else "")
 
 
 def said(message: Message) -> Said:

@@ -74,6 +74,10 @@ class SimChat:
         self.messages: list[SimMessage] = []
         self.bot_status = "member"  # member | administrator | kicked | left
         self.old_ids: list[int] = []
+        # A forum supergroup's topics: each live one's thread id -> the service message that
+        # created it (its id is the thread's id; every message in the topic answers it).
+        self.is_forum = False
+        self.topics: dict[int, SimMessage] = {}
         self._by_id: dict[int, SimMessage] = {}
         self._next_id = 1
         self._cursor = 0
@@ -127,6 +131,15 @@ class SimChat:
         """Upgrade a basic group to a supergroup with a new id (as `by`, else its first admin
         or member, did); returns the new id. The bot gets Telegram's two service messages."""
         return self._world.migrate(self, by)
+
+    def create_topic(self, name: str, by: SimUser | None = None) -> int:
+        """`by` (else the group's first admin or member) opens a topic in this forum; returns
+        its message_thread_id. The bot gets the forum_topic_created service message."""
+        return self._world.create_topic(self, name, by or self._someone())
+
+    def delete_topic(self, thread_id: int) -> None:
+        """An admin deletes a topic with every message in it; the bot hears nothing of it."""
+        self._world.delete_topic(self, thread_id)
 
     # ---- messages ------------------------------------------------------------------------
 
@@ -206,7 +219,10 @@ class SimChat:
             if self.user.username:
                 d["username"] = self.user.username
             return d
-        return {"id": self.id, "type": self.type, "title": self.title or ""}
+        chat: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title or ""}
+        if self.is_forum:
+            chat["is_forum"] = True
+        return chat
 
     def __repr__(self) -> str:
         return f"<SimChat {self.label}>"
@@ -250,27 +266,30 @@ class SimUser:
     # ---- acting --------------------------------------------------------------------------
 
     async def _post(self, chat: SimChat | None, kind: str, content: dict[str, Any],
-                    reply_to: SimMessage | None = None) -> SimMessage:
-        msg = self._world.user_message(self, chat or self.private, kind, content, reply_to)
+                    reply_to: SimMessage | None = None, topic: int | None = None) -> SimMessage:
+        msg = self._world.user_message(self, chat or self.private, kind, content, reply_to,
+                                       topic=topic)
         await asyncio.sleep(0)  # let a waiting getUpdates see it
         return msg
 
     async def send(self, text: str, chat: SimChat | None = None,
-                   reply_to: SimMessage | None = None) -> SimMessage:
-        """Send a text message; commands get bot_command entities."""
+                   reply_to: SimMessage | None = None, topic: int | None = None) -> SimMessage:
+        """Send a text message (in a forum, into the topic of that message_thread_id; else its
+        General topic); commands get bot_command entities."""
         content: dict[str, Any] = {"text": text}
         entities = self._world.command_entities(text)
         if entities:
             content["entities"] = entities
-        return await self._post(chat, "text", content, reply_to)
+        return await self._post(chat, "text", content, reply_to, topic)
 
-    async def send_as_group(self, text: str, chat: SimChat) -> SimMessage:
+    async def send_as_group(self, text: str, chat: SimChat,
+                            topic: int | None = None) -> SimMessage:
         """Send a text in a group as the group itself, as an anonymous admin does."""
         content: dict[str, Any] = {"text": text}
         entities = self._world.command_entities(text)
         if entities:
             content["entities"] = entities
-        msg = self._world.user_message(self, chat, "text", content, as_group=True)
+        msg = self._world.user_message(self, chat, "text", content, as_group=True, topic=topic)
         await asyncio.sleep(0)  # let a waiting getUpdates see it
         return msg
 

@@ -46,6 +46,11 @@ class SimMessage:
         return int(self.raw["chat"]["id"])
 
     @property
+    def thread_id(self) -> int | None:
+        """The forum topic the message is in (None: a chat without topics, or General)."""
+        return self.raw.get("message_thread_id") if self.raw.get("is_topic_message") else None
+
+    @property
     def date(self) -> int:
         """Unix time the message was sent."""
         return int(self.raw["date"])

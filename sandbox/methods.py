@@ -17,7 +17,7 @@ from .markdown import parse_markdown_v2
 from .messages import FileRecord, SimMessage
 from .spec import ApiError, Spec, Upload, bad_request
 from .webhook import Hook, WebhookDelivery
-from .world import SERVICE_KINDS, World
+from .world import SERVICE_KINDS, TOPIC_COLORS, World
 
 Handler = Callable[[dict[str, Any], dict[str, Upload]], Awaitable[Any]]
 
@@ -214,12 +214,25 @@ class BotApi:
             return {kind: {**base, **extra}}
         raise bad_request(f"{kind} is not supported by the sandbox")
 
+    @staticmethod
+    def topic(chat: SimChat, params: dict[str, Any]) -> int | None:
+        """The forum topic a send goes to. The spec gives message_thread_id "for forum
+        supergroups ... only": in a forum it must name a live topic (Telegram answers "message
+        thread not found" for a deleted one), in any other chat it is ignored."""
+        thread_id = params.get("message_thread_id")
+        if thread_id is None or not chat.is_forum:
+            return None
+        if thread_id not in chat.topics:
+            raise bad_request("message thread not found")
+        return int(thread_id)
+
     def send(self, chat: SimChat, kind: str, content: dict[str, Any], params: dict[str, Any],
              reply_to: SimMessage | None) -> dict[str, Any]:
         """Throttle, then record a bot message and return its Message object."""
+        topic = self.topic(chat, params)
         self.throttle(chat)
         msg = self.world.bot_message(chat, kind, content, reply_to, params.get("parse_mode"),
-                                     params.get("reply_markup"))
+                                     params.get("reply_markup"), topic=topic)
         return msg.raw
 
     def fill_required(self, type_name: str, obj: dict[str, Any],
@@ -430,11 +443,12 @@ class BotApi:
             rec = self.input_file(item["media"], item["type"], u)
             content.update(self.media_object(rec, item["type"], item))
             prepared.append((item["type"], content))
+        topic = self.topic(chat, p)
         # One album counts once against the flood limits.
         self.throttle(chat)
         group_id = self.world.new_media_group_id()
         return [self.world.bot_message(chat, kind, {**content, "media_group_id": group_id},
-                                       reply_to, p.get("parse_mode"), None).raw
+                                       reply_to, p.get("parse_mode"), None, topic=topic).raw
                 for kind, content in prepared]
 
     async def m_sendLocation(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
@@ -610,6 +624,38 @@ class BotApi:
         self.world.emit("callback_answer", record.message.chat, record.message,
                         text or "")
         self.world.notify()
+        return True
+
+    # ---- forum topics --------------------------------------------------------------------
+
+    def _forum(self, p: dict[str, Any], right: str) -> SimChat:
+        """The forum a topic call is about, where the bot is an administrator."""
+        chat = self.chat(p["chat_id"])
+        if not chat.is_forum:
+            raise bad_request("the chat is not a forum")
+        if chat.bot_status != "administrator":
+            raise bad_request(f"not enough rights to {right}")
+        return chat
+
+    async def m_createForumTopic(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
+        """Open a topic in a forum where the bot is an administrator."""
+        chat = self._forum(p, "create a topic")
+        name = p["name"]
+        if not 1 <= len(name) <= 128:
+            raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
+        color = p.get("icon_color", TOPIC_COLORS[0])
+        if color not in TOPIC_COLORS:
+            raise bad_request("TOPIC_ICON_COLOR_INVALID")
+        self.throttle(chat)
+        thread_id = self.world.create_topic(chat, name, None, color)
+        return {"message_thread_id": thread_id, "name": name, "icon_color": color}
+
+    async def m_deleteForumTopic(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
+        """Delete a topic with its messages (the bot must be an administrator)."""
+        chat = self._forum(p, "delete a topic")
+        if p["message_thread_id"] not in chat.topics:
+            raise bad_request("TOPIC_ID_INVALID")
+        self.world.delete_topic(chat, p["message_thread_id"])
         return True
 
     # ---- chats and files -----------------------------------------------------------------

@@ -125,9 +125,10 @@ class Sandbox:
         """Create a user (ids from 1001); they must write to the bot before it can reply."""
         return self.world.add_user(first_name, language_code, phone, username, last_name)
 
-    def add_group(self, title: str, type: str = "supergroup") -> SimChat:
-        """Create a group (default supergroup) with the bot as a member."""
-        return self.world.add_group(title, type)
+    def add_group(self, title: str, type: str = "supergroup", forum: bool = False) -> SimChat:
+        """Create a group (default supergroup) with the bot as a member; with `forum`, a
+        supergroup with topics (SimChat.create_topic opens one)."""
+        return self.world.add_group(title, type, forum)
 
     @property
     def users(self) -> dict[int, SimUser]:

@@ -29,7 +29,10 @@ _EXT = {"photo": "jpg", "voice": "oga", "document": "pdf", "sticker": "webp"}
 
 
 # Service messages: a bot in privacy mode gets them in every group it is in.
-SERVICE_KINDS = frozenset({"new_chat_members", "left_chat_member", "migrate"})
+SERVICE_KINDS = frozenset({"new_chat_members", "left_chat_member", "migrate",
+                           "forum_topic_created"})
+# The colours Telegram offers a new topic's icon (createForumTopic's icon_color).
+TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 # Who Telegram names as the sender of a supergroup's first message, the one saying which group
 # it was made from (with the supergroup itself as sender_chat).
 GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group",
@@ -147,8 +150,11 @@ class World:
         self.chats[user.id] = user.private
         return user
 
-    def add_group(self, title: str, type: str = "supergroup") -> SimChat:
-        """Create a group with the bot as a member (supergroup ids like -1001000000001)."""
+    def add_group(self, title: str, type: str = "supergroup", forum: bool = False) -> SimChat:
+        """Create a group with the bot as a member (supergroup ids like -1001000000001); a
+        forum (a supergroup with topics) with `forum`."""
+        if forum and type != "supergroup":
+            raise ValueError("only a supergroup can be a forum")
         if type == "supergroup":
             chat_id = -1001000000000 - next(self._supergroup_ids)
         elif type == "group":
@@ -156,8 +162,37 @@ class World:
         else:
             raise ValueError("type must be 'group' or 'supergroup'")
         chat = SimChat(self, chat_id, type, title=title)
+        chat.is_forum = forum
         self.chats[chat_id] = chat
         return chat
+
+    def create_topic(self, chat: SimChat, name: str, by: SimUser | None,
+                     icon_color: int = TOPIC_COLORS[0]) -> int:
+        """Open a topic in a forum, as `by` (None: the bot) did: the forum_topic_created
+        service message, whose id is the topic's message_thread_id, and which every message
+        in the topic then answers (reply_to_message), as on Telegram. A person's reaches the
+        bot (a service message); the bot's own does not."""
+        if not chat.is_forum:
+            raise ValueError(f"{chat.label} is not a forum")
+        thread_id = chat._next_id
+        content = {"message_thread_id": thread_id, "is_topic_message": True,
+                   "forum_topic_created": {"name": name, "icon_color": icon_color}}
+        msg = self._new_message(chat, by, "forum_topic_created", content,
+                                from_bot=by is None)
+        chat.topics[thread_id] = msg
+        if by is not None:
+            self._deliver(chat, msg)
+        self.notify()
+        return thread_id
+
+    def delete_topic(self, chat: SimChat, thread_id: int) -> None:
+        """Delete a forum's topic and every message in it (Telegram tells bots nothing)."""
+        if chat.topics.pop(thread_id, None) is None:
+            raise ValueError(f"no topic {thread_id} in {chat.label}")
+        for msg in chat.messages:
+            if msg.thread_id == thread_id:
+                msg.deleted = True
+        self.notify()
 
     def migrate(self, chat: SimChat, by: SimUser | None = None) -> int:
         """Upgrade a basic group in place to a supergroup with a new id, as `by` (else the
@@ -246,9 +281,15 @@ class World:
     def _new_message(self, chat: SimChat, sender: SimUser | None, kind: str,
                      content: dict[str, Any], reply_to: SimMessage | None = None,
                      from_bot: bool = False, parse_mode: str | None = None,
-                     markup: dict[str, Any] | None = None) -> SimMessage:
+                     markup: dict[str, Any] | None = None,
+                     topic: int | None = None) -> SimMessage:
         raw: dict[str, Any] = {"message_id": chat._next_id, "date": int(self.clock())}
         chat._next_id += 1
+        if topic is not None:
+            # In a topic: its thread id, and (unless it answers another) the topic's first
+            # message as the one it replies to, as Telegram marks every message there.
+            raw.update(message_thread_id=topic, is_topic_message=True)
+            reply_to = reply_to or chat.topics[topic]
         if from_bot:
             raw["from"] = self.bot_user()
         elif sender is not None:
@@ -268,19 +309,23 @@ class World:
 
     def bot_message(self, chat: SimChat, kind: str, content: dict[str, Any],
                     reply_to: SimMessage | None, parse_mode: str | None,
-                    markup: dict[str, Any] | None) -> SimMessage:
-        """Record a message the bot sent."""
+                    markup: dict[str, Any] | None, topic: int | None = None) -> SimMessage:
+        """Record a message the bot sent (into a forum's topic, with its thread id)."""
         msg = self._new_message(chat, None, kind, content, reply_to, from_bot=True,
-                                parse_mode=parse_mode, markup=markup)
+                                parse_mode=parse_mode, markup=markup, topic=topic)
         self.emit("bot_message", chat, msg, msg.text or kind)
         self.notify_chat(chat)
         return msg
 
     def user_message(self, user: SimUser, chat: SimChat, kind: str, content: dict[str, Any],
-                     reply_to: SimMessage | None = None, as_group: bool = False) -> SimMessage:
+                     reply_to: SimMessage | None = None, as_group: bool = False,
+                     topic: int | None = None) -> SimMessage:
         """Record a user's message and queue the update if the bot may see it. With
         `as_group`, an anonymous admin's: Telegram names the group as its sender (sender_chat)
-        and the anonymous group bot as its `from`, never the admin."""
+        and the anonymous group bot as its `from`, never the admin. With `topic`, written in
+        that topic of a forum."""
+        if topic is not None and topic not in chat.topics:
+            raise ValueError(f"no topic {topic} in {chat.label}")
         if chat.type == "private":
             if chat is not user.private:
                 raise ValueError(f"{user.first_name} cannot write in {chat.label}")
@@ -289,7 +334,7 @@ class World:
             chat.members[user.id] = "member"
         if as_group and chat.members.get(user.id) not in ("administrator", "creator"):
             raise ValueError(f"only an admin of {chat.label} can write as the group")
-        msg = self._new_message(chat, user, kind, content, reply_to)
+        msg = self._new_message(chat, user, kind, content, reply_to, topic=topic)
         if as_group:
             msg.raw["from"] = dict(GROUP_ANONYMOUS_BOT)
             msg.raw["sender_chat"] = chat.to_dict()

@@ -774,3 +774,58 @@ async def test_an_unreachable_webhook_is_retried_until_it_answers(
         await sb.wait_until(lambda: len(receiver.posts) == 1)
     assert receiver.posts[0][1] is None  # no secret set, no header
     assert (await bot.get_webhook_info()).pending_update_count == 0
+
+
+async def test_forum_topics(bot: telegram.Bot, sb: Sandbox) -> None:
+    """A forum supergroup: a person's topic and the bot's; what is written in a topic carries
+    its thread id and answers its first message; the bot's message_thread_id puts a message
+    in that topic, a deleted topic's is refused, a chat without topics ignores it."""
+    owner = sb.add_user("Owner")
+    forum = sb.add_group("Teams", forum=True)
+    forum.add_member(owner, status="administrator")
+    repairs = forum.create_topic("Repairs", by=owner)
+    await owner.send("/bind elderly", chat=forum, topic=repairs)
+    await owner.send("/help", chat=forum)  # in the General topic
+    created, in_topic, in_general = (u.message for u in await bot.get_updates(timeout=0))
+    assert created.forum_topic_created.name == "Repairs"
+    assert created.message_thread_id == repairs and created.chat.is_forum
+    assert (in_topic.is_topic_message, in_topic.message_thread_id) == (True, repairs)
+    assert in_topic.reply_to_message.forum_topic_created.name == "Repairs"
+    assert (in_general.is_topic_message, in_general.message_thread_id) == (None, None)
+    assert (await bot.get_chat(forum.id)).is_forum
+
+    text = await bot.send_message(forum.id, "in Repairs", message_thread_id=repairs)
+    photo = await bot.send_photo(forum.id, b"\xff\xd8\xffjpeg", caption="also in Repairs",
+                                 message_thread_id=repairs)
+    general = await bot.send_message(forum.id, "in General")
+    assert (text.message_thread_id, text.is_topic_message) == (repairs, True)
+    assert photo.message_thread_id == repairs
+    assert general.message_thread_id is None
+    assert [m.thread_id for m in forum.bot_messages()] == [repairs, repairs, None]
+    # Editing needs no thread: the message stays where it is.
+    await bot.edit_message_text("in Repairs, edited", chat_id=forum.id,
+                                message_id=text.message_id)
+    assert forum.get(text.message_id).thread_id == repairs
+
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(forum.id, "nowhere", message_thread_id=9999)
+    forum.delete_topic(repairs)
+    assert forum.get(text.message_id) is None
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(forum.id, "to a deleted topic", message_thread_id=repairs)
+
+    # The bot opens a topic only as an administrator of a forum.
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
+        await bot.create_forum_topic(forum.id, "Bot's")
+    forum.add_bot("administrator", by=owner)
+    topic = await bot.create_forum_topic(forum.id, "Bot's")
+    assert (await bot.send_message(forum.id, "here", message_thread_id=topic.message_thread_id)
+            ).message_thread_id == topic.message_thread_id
+    plain = sb.add_group("Plain supergroup")
+    plain.add_bot("administrator", by=owner)
+    with pytest.raises(BadRequest, match=r"(?i)the chat is not a forum"):
+        await bot.create_forum_topic(plain.id, "No topics here")
+    # Elsewhere the spec's "for forum supergroups only" holds: the thread id is ignored.
+    for chat in (plain, sb.add_group("Basic", type="group")):
+        sent = await bot.send_message(chat.id, "no topics", message_thread_id=repairs)
+        assert sent.message_thread_id is None and chat.last_bot_message.thread_id is None

@@ -94,15 +94,18 @@ class Board:
         """Post the activity's card in these groups (a team's group bound later, too)."""
         text, markup = await self._card(unit, activity)
         for chat in chats:
+            # The team's own group bound in a forum topic: the card goes to that topic.
+            topic = await unit.repo.activities.team_topic(chat, [activity.team_id])
             if activity.poster:
                 post_id = await unit.repo.activities.add_post(activity.id, chat, "photo",
                                                               unit.now())
                 unit.send(ui.photo(chat, activity.poster, ui.clip_html(text, ui.CAPTION_MAX),
-                                   markup, purpose="post", post_id=post_id))
+                                   markup, purpose="post", post_id=post_id, thread_id=topic))
             else:
                 post_id = await unit.repo.activities.add_post(activity.id, chat, "text",
                                                               unit.now())
-                unit.send(ui.message(chat, text, markup, purpose="post", post_id=post_id))
+                unit.send(ui.message(chat, text, markup, purpose="post", post_id=post_id,
+                                     thread_id=topic))
 
     async def redraw(self, unit: Unit, activity_id: int) -> Activity | None:
         """Queue the current state of an activity's cards (places, status, details); the

@@ -465,8 +465,9 @@ class Calls:
         text, markup = self.card(activity, now)
         for chat in groups:
             post_id = await repo.activities.add_post(call_id, chat, "text", now)
-            unit.send(_quietly(ui.message(chat, text, markup, purpose="post", post_id=post_id),
-                               silent))
+            topic = await repo.activities.team_topic(chat, list(data["teams"]))
+            unit.send(_quietly(ui.message(chat, text, markup, purpose="post", post_id=post_id,
+                                          thread_id=topic), silent))
         for person, lang in people:
             unit.send(_quietly(self._private_copy(activity, lang or unit.language, now,
                                                   person), silent))
@@ -502,7 +503,9 @@ class Calls:
                                                                               now):
             text, markup = self.card(activity, now)
             post_id = await unit.repo.activities.add_post(activity.id, chat_id, "text", now)
-            unit.send(ui.message(chat_id, text, markup, purpose="post", post_id=post_id))
+            unit.send(ui.message(chat_id, text, markup, purpose="post", post_id=post_id,
+                                 thread_id=await unit.repo.activities.team_topic(
+                                     chat_id, [team_id])))
 
     def card(self, activity: Activity, now: float) -> tuple[str, dict[str, Any] | None]:
         """The card as groups see it (the district's language): how many have answered of

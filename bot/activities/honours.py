@@ -266,7 +266,9 @@ class Honours:
                           year=data["year"], citation=mask_phones(data["citation"]))
         for chat in chats:
             post_id = await repo.honours.add_post(honour_id, chat, unit.now())
-            unit.send(ui.message(chat, text, purpose="honour_post", honour_post_id=post_id))
+            topic = await repo.activities.team_topic(chat, [team] if team else [])
+            unit.send(ui.message(chat, text, purpose="honour_post", honour_post_id=post_id,
+                                 thread_id=topic))
         return len(chats)
 
     # -- /honours [user], revoking -----------------------------------------------------------

@@ -147,10 +147,15 @@ class Publishing:
                                                   and role.covers(team.area_id))):
             text = unit.t("publish.bind_not_yours", team=team.name(unit.language))
         else:
+            # Typed in a forum's topic: the team's cards go to that topic, not General.
+            topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
             await unit.repo.activities.bind_team(team.id, chat_id, chat_title, unit.user_id,
-                                                 unit.now())
-            unit.send(ui.message(chat_id, unit.t("publish.bound_team",
-                                                 team=team.name(unit.language))))
+                                                 unit.now(), topic.thread_id if topic else None,
+                                                 topic.name if topic else "")
+            name = team.name(unit.language)
+            unit.send(ui.message(chat_id, unit.t(
+                "publish.bound_team_topic", team=name, topic=topic.name or topic.thread_id)
+                if topic else unit.t("publish.bound_team", team=name)))
             # The team's activities still taking sign-ups come to its group now (one that
             # lost the bot had them; a first group never did).
             for activity in await unit.repo.activities.open_without_card_in(

@@ -55,6 +55,8 @@ POSTED_CARDS = {"editPost": "the recruitment card was never posted",
 # the old, deactivated group; the supergroup numbers its own afresh, so the id names nothing
 # there, or someone else's message).
 GONE = ("message to edit not found", "message can't be edited")
+# Telegram's answer to a send into a forum topic that was deleted (or never was).
+TOPIC_GONE = "message thread not found"
 # What the sender notes, without asking Telegram, for the edit of a card whose message stayed
 # in a group that became a supergroup (left_behind): its id names nothing in the supergroup
 # yet, or another message of the bot there, which the edit would overwrite. Gone all the same.
@@ -541,6 +543,9 @@ class Sender:
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
                 return {}  # what we meant to show is shown: as good as sent
+            if TOPIC_GONE in exc.message.lower() and "message_thread_id" in params:
+                await self._topic_gone(rows, int(params["message_thread_id"]))
+                return None
             if head.purpose in EDITED_CARD and _gone(exc.message):
                 log.info("card of outbox row %s is gone (%s): %s", head.id, method, exc.message)
             else:
@@ -609,8 +614,10 @@ class Sender:
         now = self.env.now()
         batch: list[tuple[OutboxRow, str]] = []
         units = 0
+        topic = head.payload.get("message_thread_id")
         for row, ref in queued:
-            if not _combinable(row) or row.not_before > now:
+            if (not _combinable(row) or row.not_before > now
+                    or row.payload.get("message_thread_id") != topic):  # one topic a message
                 break
             units += ui.units(row.payload["text"]) + len(render.COMBINED_SEPARATOR)
             if batch and units > COMBINED_TEXT_BUDGET:
@@ -634,6 +641,8 @@ class Sender:
                                   "link_preview_options": {"is_disabled": True}}
         if markup is not None:
             params["reply_markup"] = markup
+        if "message_thread_id" in rows[0].payload:  # all in one topic (_card_batch)
+            params["message_thread_id"] = rows[0].payload["message_thread_id"]
         result = await self._call(rows, "sendMessage", params)
         if result is None:
             return
@@ -815,6 +824,33 @@ class Sender:
         async with self.env.db.later(within=MARK_WITHIN) as repo:
             await repo.outbox.mark_sent(row.id, message_ids, self.env.now())
 
+    async def _topic_gone(self, rows: list[OutboxRow], thread_id: int) -> None:
+        """A forum's topic was deleted (Telegram tells bots only by refusing what is sent
+        there): the rows go to the group's General topic instead, as they are, and the
+        bindings to that topic fall back to General, the admins told of it once (the next
+        rows that meet the gone topic find no binding left to tell of)."""
+        chat_id, now, env = rows[0].chat_id, self.env.now(), self.env
+        log.info("chat %s: topic %s is gone, posting in General", chat_id, thread_id)
+        async with self._bookkeeping() as repo:
+            for row in rows:
+                payload = {k: v for k, v in row.payload.items() if k != "message_thread_id"}
+                await repo.outbox.rewrite(row.id, row.method, payload)
+            forgotten = await repo.areas.forget_topic(chat_id, thread_id)
+            teams = await repo.activities.forget_team_topic(chat_id, thread_id)
+            lang = env.config.default_language
+            served = [f"{render.category_name(env, code, lang)} "
+                      f"({render.area_name(env, area or None, lang)})"
+                      for code, area, _, _ in forgotten]
+            served += [render.team_label(env, team, lang) for team, _, _ in teams]
+            names = [(title, topic) for _, _, title, topic in forgotten] + [
+                (title, topic) for _, title, topic in teams]
+            if names:
+                title, topic = names[0]
+                await repo.outbox.enqueue([ui.message(chat, env.t(
+                    lang, "admin.topic_gone", topic=topic, chat=title or str(chat_id),
+                    served=", ".join(served))) for chat in env.config.admin_chats()], now)
+        self.wake()
+
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
         """A card its group refused goes to the admins instead, so no request goes unseen:
         to the admin chat, or without one to each centre admin in private who has no card of
@@ -917,8 +953,10 @@ class Sender:
             await repo.cards.detach_cards([card.id])
             photo = (request.photos[0] if card.kind == "photo"
                      and render.card_kind(self.env, request) == "photo" else None)
+            # In its binding's forum topic, as it was first posted (the edit had no thread).
+            topic = await repo.areas.topic_of_request(request.id, card.chat_id)
             return [_posted(card.chat_id, row.payload, photo, purpose="card",
-                            request_id=request.id, card_id=card.id)]
+                            request_id=request.id, card_id=card.id, thread_id=topic)]
         newest = {row.card_id: row.payload}
         newest.update({card_id: payload for outbox_id, card_id, payload in edits
                        if outbox_id != row.id})  # oldest first: the last wins
@@ -929,10 +967,10 @@ class Sender:
             waiting = (_offers_claim(payload, request_id) if payload is not None
                        else was["claim"])
             if waiting:
-                again.append(ui.message(card.chat_id, text,
-                                        render.claim_markup(self.env, request_id),
-                                        purpose="card", request_id=request_id,
-                                        card_id=section_card))
+                again.append(ui.message(
+                    card.chat_id, text, render.claim_markup(self.env, request_id),
+                    purpose="card", request_id=request_id, card_id=section_card,
+                    thread_id=await repo.areas.topic_of_request(request_id, card.chat_id)))
         await repo.cards.detach_cards([out.card_id or 0 for out in again])
         now = self.env.now()
         for outbox_id, _, _ in edits:
@@ -950,7 +988,10 @@ class Sender:
         if activity is None:
             return []
         photo = activity.poster if post.kind == "photo" else None
-        return [_posted(post.chat_id, row.payload, photo, purpose="post", post_id=post.id)]
+        topic = await repo.activities.team_topic(
+            post.chat_id, [activity.team_id] if activity.team_id else [])
+        return [_posted(post.chat_id, row.payload, photo, purpose="post", post_id=post.id,
+                        thread_id=topic)]
 
     async def _problem_card_again(self, repo: Repo, row: OutboxRow) -> list[Outgoing]:
         """A problem's card (always text) again, unless it stopped being redrawn."""
@@ -1014,13 +1055,16 @@ def _has_buttons(payload: dict[str, Any]) -> bool:
 
 
 def _posted(chat_id: int, edit: dict[str, Any], photo: str | None, *, purpose: str,
-            **card: int) -> Outgoing:
+            thread_id: int | None = None, **card: int) -> Outgoing:
     """The call that posts a card as an edit of it (`edit`, its stored payload) would have
-    drawn it: a photo with that caption, or that text, with its buttons."""
+    drawn it: a photo with that caption, or that text, with its buttons (in a forum's topic
+    with `thread_id`)."""
     markup = edit.get("reply_markup")
     if photo:
-        return ui.photo(chat_id, photo, edit["text"], markup, purpose=purpose, **card)
-    return ui.message(chat_id, edit["text"], markup, purpose=purpose, **card)
+        return ui.photo(chat_id, photo, edit["text"], markup, purpose=purpose,
+                        thread_id=thread_id, **card)
+    return ui.message(chat_id, edit["text"], markup, purpose=purpose, thread_id=thread_id,
+                      **card)
 
 
 def _offers_claim(payload: dict[str, Any], request_id: int | None) -> bool:

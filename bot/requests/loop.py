@@ -178,12 +178,15 @@ class RequestLoop:
     async def post_card(
         self, repo: Repo, request: Request, chat_id: int, role: str = "dispatch"
     ) -> Outgoing:
-        """Register a card for the request in a chat and return the call that posts it."""
+        """Register a card for the request in a chat and return the call that posts it (in
+        the forum topic the request's binding at its level names, if it was bound in one)."""
         kind = render.card_kind(self.env, request)
         card_id = await repo.cards.add_card(request.id, chat_id, kind, role, self.env.now())
         card = await repo.cards.card(card_id)
         assert card is not None
-        return render.new_card(self.env, request, card)
+        topic = await repo.areas.topic_of(request.category, request.dispatch_area_id or DISTRICT,
+                                          chat_id)
+        return render.new_card(self.env, request, card, topic)
 
     async def escalation_cards(
         self, repo: Repo, request: Request, level: str, chat_id: int
@@ -900,9 +903,15 @@ class RequestLoop:
         else:
             code = args[0].lower()
             level = DISTRICT if area is None or (tree and area == tree.root) else area
-            await repo.areas.bind(code, level, chat_id, chat_title, who.user_id, env.now())
-            text = t(lang, "admin.bound", category=render.category_name(env, code, lang),
-                     area=render.area_name(env, level, lang))
+            # Typed in a forum's topic: the cards go to that topic (unit.topic), not General.
+            topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            await repo.areas.bind(code, level, chat_id, chat_title, who.user_id, env.now(),
+                                  topic.thread_id if topic else None,
+                                  topic.name if topic else "")
+            names = {"category": render.category_name(env, code, lang),
+                     "area": render.area_name(env, level, lang)}
+            text = (t(lang, "admin.bound_topic", topic=topic.name or topic.thread_id, **names)
+                    if topic else t(lang, "admin.bound", **names))
         unit.send([ui.message(chat_id, text)])
 
     async def list_bindings(self, unit: ActorUnit, chat_id: int, role: Role | None) -> None:
@@ -912,13 +921,13 @@ class RequestLoop:
         lines = [t(lang, "admin.not_admin")]
         if role is not None:
             lines = [t(lang, "admin.bindings_title")]
-            for code, level, chat, title in await repo.areas.binding_list():
+            for code, level, chat, title, topic in await repo.areas.binding_list():
                 if not role.centre and not role.covers(level):
                     continue
-                lines.append(t(lang, "admin.binding_line",
-                               category=render.category_name(env, code, lang),
-                               area=render.area_name(env, level, lang),
-                               chat=title or str(chat)))
+                names = {"category": render.category_name(env, code, lang),
+                         "area": render.area_name(env, level, lang), "chat": title or str(chat)}
+                lines.append(t(lang, "admin.binding_topic_line", topic=topic, **names) if topic
+                             else t(lang, "admin.binding_line", **names))
             for category in env.config.categories if role.centre else []:
                 if category.group_id:
                     lines.append(t(lang, "admin.binding_config_line",

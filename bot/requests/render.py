@@ -165,15 +165,16 @@ def card_kind(env: Env, request: Request) -> str:
     return "photo" if request.photos and env.config.card_photo else "text"
 
 
-def new_card(env: Env, request: Request, card: Card) -> Outgoing:
-    """Post a registered card, as a photo with caption when there are photos."""
+def new_card(env: Env, request: Request, card: Card, topic: int | None = None) -> Outgoing:
+    """Post a registered card, as a photo with caption when there are photos (in the forum
+    topic its binding names, if any)."""
     text = card_text(env, request, card.role)  # bounded: the description is cut to 300
     markup = card_markup(env, request)
     if card.kind == "photo":
         return ui.photo(card.chat_id, request.photos[0], text, markup, purpose="card",
-                        request_id=request.id, card_id=card.id)
+                        request_id=request.id, card_id=card.id, thread_id=topic)
     return ui.message(card.chat_id, text, markup, purpose="card", request_id=request.id,
-                      card_id=card.id)
+                      card_id=card.id, thread_id=topic)
 
 
 def combined_card(env: Env, sections: list[CardSection]) -> tuple[str, dict[str, Any] | None]:

@@ -398,14 +398,37 @@ class ActivitiesRepo(Aggregate):
     # -- teams' groups -----------------------------------------------------------------------
 
     async def bind_team(self, team_id: str, chat_id: int, chat_title: str, by: int,
-                        now: float) -> None:
-        """Make a group the team's own (a team has one; binding another replaces it)."""
+                        now: float, topic_id: int | None = None, topic_name: str = "") -> None:
+        """Make a group (one of its forum topics, with `topic_id`) the team's own (a team has
+        one; binding another replaces it)."""
         self._write(
-            "INSERT INTO team_groups (team_id, chat_id, chat_title, bound_by, bound_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_id) DO UPDATE SET "
-            "chat_id = excluded.chat_id, chat_title = excluded.chat_title, "
-            "bound_by = excluded.bound_by, bound_at = excluded.bound_at",
-            (team_id, chat_id, chat_title, by, now))
+            "INSERT INTO team_groups (team_id, chat_id, chat_title, bound_by, bound_at, "
+            "topic_id, topic_name) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (team_id) DO UPDATE "
+            "SET chat_id = excluded.chat_id, chat_title = excluded.chat_title, "
+            "bound_by = excluded.bound_by, bound_at = excluded.bound_at, "
+            "topic_id = excluded.topic_id, topic_name = excluded.topic_name",
+            (team_id, chat_id, chat_title, by, now, topic_id, topic_name or None))
+
+    async def team_topic(self, chat_id: int, team_ids: list[str]) -> int | None:
+        """The forum topic of the first of these teams whose own group `chat_id` is, if it was
+        bound in one (a chat that is no team's own group: None, its General topic)."""
+        for team_id in team_ids:
+            row = await self._one("SELECT topic_id FROM team_groups WHERE team_id = ? "
+                                  "AND chat_id = ?", (team_id, chat_id))
+            if row is not None and row[0] is not None:
+                return int(row[0])
+        return None
+
+    async def forget_team_topic(self, chat_id: int, topic_id: int) -> list[tuple[str, str, str]]:
+        """A chat's topic is gone: the teams bound to it fall back to General. Return the
+        (team_id, chat title, topic name) of each, [] if none was left."""
+        rows = await self._all(
+            "SELECT team_id, COALESCE(chat_title, ''), "
+            "COALESCE(topic_name, CAST(topic_id AS TEXT)) FROM team_groups "
+            "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        self._write("UPDATE team_groups SET topic_id = NULL, topic_name = NULL "
+                    "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        return sorted((row[0], row[1], row[2]) for row in rows)
 
     async def team_group(self, team_id: str) -> int | None:
         """The team's own group, if one is bound."""

@@ -9,28 +9,63 @@ class AreasRepo(Aggregate):
     """Which group serves which category in which area (the /bind table)."""
 
     async def bind(
-        self, category: str, area_id: str, chat_id: int, title: str, by: int, now: float
+        self, category: str, area_id: str, chat_id: int, title: str, by: int, now: float,
+        topic_id: int | None = None, topic_name: str = "",
     ) -> None:
-        """Make a chat the volunteer group of a category in an area ('' = the district)."""
+        """Make a chat (one of its forum topics, with `topic_id`) the volunteer group of a
+        category in an area ('' = the district)."""
         self._write(
             """
             INSERT INTO area_bindings (category, area_id, chat_id, chat_title, bound_by,
-                                       bound_at)
-            VALUES (?, ?, ?, ?, ?, ?)
+                                       bound_at, topic_id, topic_name)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (category, area_id) DO UPDATE SET
                 chat_id = excluded.chat_id, chat_title = excluded.chat_title,
-                bound_by = excluded.bound_by, bound_at = excluded.bound_at
+                bound_by = excluded.bound_by, bound_at = excluded.bound_at,
+                topic_id = excluded.topic_id, topic_name = excluded.topic_name
             """,
-            (category, area_id, chat_id, title, by, now),
+            (category, area_id, chat_id, title, by, now, topic_id, topic_name or None),
         )
 
-    async def binding_list(self) -> list[tuple[str, str, int, str]]:
-        """Return (category, area_id, chat_id, chat title) for every binding, sorted."""
+    async def binding_list(self) -> list[tuple[str, str, int, str, str]]:
+        """Return (category, area_id, chat_id, chat title, topic) for every binding, sorted;
+        the topic is its name (its thread id if unnamed), '' for none."""
         rows = await self._all(
-            "SELECT category, area_id, chat_id, COALESCE(chat_title, '') FROM area_bindings "
+            "SELECT category, area_id, chat_id, COALESCE(chat_title, ''), "
+            "COALESCE(topic_name, CAST(topic_id AS TEXT), '') FROM area_bindings "
             "ORDER BY category, area_id"
         )
-        return [(row[0], row[1], int(row[2]), row[3]) for row in rows]
+        return [(row[0], row[1], int(row[2]), row[3], row[4]) for row in rows]
+
+    async def topic_of(self, category: str, area_id: str, chat_id: int) -> int | None:
+        """The forum topic a category's cards at a level go to in that chat, if bound in one."""
+        row = await self._one(
+            "SELECT topic_id FROM area_bindings WHERE category = ? AND area_id = ? "
+            "AND chat_id = ?", (category, area_id, chat_id))
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def topic_of_request(self, request_id: int, chat_id: int) -> int | None:
+        """The forum topic a request's card goes to in that chat: its binding's, at the
+        level it is dispatched to (topic_of, for a request not at hand)."""
+        row = await self._one(
+            "SELECT b.topic_id FROM requests r JOIN area_bindings b ON b.category = r.category "
+            "AND b.area_id = COALESCE(r.dispatch_area_id, '') AND b.chat_id = ? "
+            "WHERE r.id = ?", (chat_id, request_id))
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def forget_topic(
+        self, chat_id: int, topic_id: int
+    ) -> list[tuple[str, str, str, str]]:
+        """A chat's topic is gone: its bindings there fall back to the General topic. Return
+        the (category, area_id, chat title, topic name) of each, [] if none was left."""
+        # RETURNING shows the row as updated: the name is read before it is cleared.
+        rows = await self._all(
+            "SELECT category, area_id, COALESCE(chat_title, ''), "
+            "COALESCE(topic_name, CAST(topic_id AS TEXT)) FROM area_bindings "
+            "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        self._write("UPDATE area_bindings SET topic_id = NULL, topic_name = NULL "
+                    "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        return sorted((row[0], row[1], row[2], row[3]) for row in rows)
 
     async def bindings(self) -> dict[tuple[str, str], int]:
         """Return every binding: (category, area_id) → chat."""

@@ -1,0 +1,64 @@
+"""Forum supergroups, loop 2: /bind team <id> typed in a topic makes that topic the team's
+place, so its activities' cards are posted there; a topic deleted since sends them to the
+General topic, and the admins hear once that the team's topic is gone."""
+
+from __future__ import annotations
+
+from sandbox import SimChat
+from tests.conftest import Town
+from tests.flows import open_bot
+from tests.test_activities_e2e import card_now, publish, published_card
+from tests.test_activities_e2e import town_settings as town_settings  # the teams and themes
+
+TEAM = "Guangminglu Red Vest Team"
+
+
+async def team_topic(town: Town) -> tuple[SimChat, int]:
+    """A forum of teams where the admin typed /bind team guangming-red in the "Red vests"
+    topic and read, there, that it is now the team's place."""
+    forum = town.sb.add_group("District teams", forum=True)
+    for person in (town.admin, town.vol1, town.vol2):
+        forum.add_member(person, status="administrator" if person is town.admin else "member")
+    await open_bot(town.admin, town.vol1, town.vol2)
+    red = forum.create_topic("Red vests", by=town.admin)
+    await town.admin.send("/bind team guangming-red", chat=forum, topic=red)
+    bound = await forum.wait_for(text="now the place of")
+    assert bound.thread_id == red
+    assert bound.text == (f"✅ The topic “Red vests” of this group is now the place of {TEAM}: "
+                          f"its activities are posted here.")
+    return forum, red
+
+
+async def test_a_teams_activity_is_posted_in_its_topic(town: Town) -> None:
+    """Li, the team's leader, publishes an activity: its card comes to the Red vests topic,
+    not General; Zhang signs up there and the card, edited, stays in the topic."""
+    forum, red = await team_topic(town)
+    await published_card(town, town.vol1)
+    card = await forum.wait_for(text="Volunteers wanted")
+    assert card.thread_id == red
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await card_now(town, card, "1 left")
+    assert forum.get(card.message_id) is card and card.thread_id == red
+
+
+async def test_a_teams_topic_deleted_its_next_card_goes_to_general(town: Town) -> None:
+    """The Red vests topic is deleted. Li publishes: Telegram refuses the card there, so it is
+    posted in General and the admins are told the team's topic is gone; Li's next activity
+    goes to General at once, and nobody is told again."""
+    forum, red = await team_topic(town)
+    forum.delete_topic(red)
+    await published_card(town, town.vol1)
+    card = await forum.wait_for(text="Volunteers wanted")
+    assert card.thread_id is None
+    told = await town.admin_chat.wait_for(text="is gone")
+    assert told.text == (f"⚠️ The topic “Red vests” of District teams is gone, so the cards "
+                         f"for {TEAM} are posted in its General topic now. To give them a "
+                         f"topic again, type /bind in it.")
+
+    preview = await publish(town.vol1, start="2026-06-20 09:00")
+    await town.vol1.press("✅ Publish", message=preview)
+    again = await forum.wait_for(text="Volunteers wanted")
+    assert again is not card and again.thread_id is None
+    await town.admin.send("/bindings", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="Volunteer groups")  # after anything queued before
+    assert [m for m in town.admin_chat.bot_messages() if "is gone" in (m.text or "")] == [told]

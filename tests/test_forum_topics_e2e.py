@@ -1,0 +1,134 @@
+"""Forum supergroups: one group with a topic per category or team. A command typed in a topic
+is answered in that topic; /bind typed in a topic binds the category to it, so its cards are
+posted there; a topic deleted since makes its cards go to the General topic, and the admins
+hear once that the binding's topic is gone."""
+
+from __future__ import annotations
+
+from sandbox import SimChat
+from tests.conftest import Town
+from tests.flows import card_of, claim, file_request, open_bot
+
+LISTING = "Volunteer groups"
+ELDERLY = "Help for the elderly"
+GONE = "is gone"
+
+
+async def forum_of_teams(town: Town) -> tuple[SimChat, int, int]:
+    """A forum where the admin has opened an "Elderly help" and a "Repairs" topic."""
+    forum = town.sb.add_group("District teams", forum=True)
+    forum.add_member(town.admin, status="administrator")
+    forum.add_member(town.vol1)
+    await open_bot(town.vol1)
+    elderly = forum.create_topic("Elderly help", by=town.admin)
+    repairs = forum.create_topic("Repairs", by=town.admin)
+    return forum, elderly, repairs
+
+
+async def test_a_command_typed_in_a_topic_is_answered_in_that_topic(town: Town) -> None:
+    """The admin asks /bindings in the Repairs topic and reads the answer there, not in the
+    General topic where nobody of the team looks; asked in General, it is answered in
+    General. Li types /new in the Elderly help topic: the pointer to the private chat comes
+    in that topic. An admin writing as the group in Repairs is told why in Repairs."""
+    forum, elderly, repairs = await forum_of_teams(town)
+    await town.admin.send("/bindings", chat=forum, topic=repairs)
+    assert (await forum.wait_for(text=LISTING)).thread_id == repairs
+
+    await town.admin.send("/bindings", chat=forum)
+    assert (await forum.wait_for(text=LISTING)).thread_id is None
+
+    await town.vol1.send("/new", chat=forum, topic=elderly)
+    pointer = await forum.wait_for(text="Please talk to me in a private chat")
+    assert pointer.thread_id == elderly
+
+    await town.admin.send_as_group("/stats", chat=forum, topic=repairs)
+    told = await forum.wait_for(text="Remain anonymous")
+    assert told.thread_id == repairs
+
+
+async def test_bind_in_a_topic_posts_the_categorys_cards_in_that_topic(town: Town) -> None:
+    """The admin types /bind elderly in the Elderly help topic and reads, there, that the
+    topic now receives the category's requests. Alice's request comes as a card in that topic,
+    not in General; Li claims it there and the card, edited, stays in the topic. /bindings in
+    the admin chat names the group and its topic; bound again in General, the topic is gone
+    from the binding and the next card is posted in General."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    bound = await forum.wait_for(text="now receives requests")
+    assert bound.thread_id == elderly
+    assert bound.text == (f"✅ The topic “Elderly help” of this group now receives requests "
+                          f"for {ELDERLY} in the whole district.")
+
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    assert card.thread_id == elderly
+    assert "Claimed by" not in (card.text or "")
+    assert (await claim(town.vol1, forum, card)).startswith("It is yours")
+    await town.sb.wait_until(lambda: card.edits >= 1)
+    assert forum.get(card.message_id) is card and card.thread_id == elderly
+    assert not town.volunteers.bot_messages(), "the config's group is not the binding"
+
+    await town.admin.send("/bindings", chat=town.admin_chat)
+    listing = await town.admin_chat.wait_for(text=LISTING)
+    assert f"• {ELDERLY} · the whole district → District teams › Elderly help" in listing.text
+
+    await town.admin.send("/bind elderly", chat=forum)
+    assert (await forum.wait_for(text="This group now receives requests")).thread_id is None
+    second = await card_of(forum, await file_request(town.citizen, text="The lift is stuck."))
+    assert second.thread_id is None
+
+
+async def test_a_card_for_a_deleted_topic_goes_to_general_and_the_admins_hear_once(
+    town: Town,
+) -> None:
+    """Someone deletes the Elderly help topic the category is bound to. Alice's next request:
+    Telegram refuses its card there ("message thread not found"), so it is posted in the
+    group's General topic instead, and the admin chat is told that the binding's topic is
+    gone. Her request after that goes straight to General, and nobody is told again;
+    /bindings shows the group without a topic."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    forum.delete_topic(elderly)
+
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    assert card.thread_id is None
+    assert ("sendMessage", "message thread not found") in [
+        (method, error.lower().removeprefix("bad request: ")) for method, error in town.sb.errors]
+    told = await town.admin_chat.wait_for(text=GONE)
+    assert told.text == (f"⚠️ The topic “Elderly help” of District teams is gone, so the "
+                         f"cards for {ELDERLY} (the whole district) are posted in its General "
+                         f"topic now. To give them a topic again, type /bind in it.")
+    # The card posted instead works as any other.
+    assert (await claim(town.vol1, forum, card)).startswith("It is yours")
+    await town.sb.wait_until(lambda: card.edits >= 1)
+
+    again = await card_of(forum, await file_request(town.citizen, text="The lift is stuck."))
+    assert again.thread_id is None
+    await town.admin.send("/bindings", chat=town.admin_chat)
+    listing = await town.admin_chat.wait_for(text=LISTING)  # after anything queued before it
+    assert f"• {ELDERLY} · the whole district → District teams\n" in listing.text + "\n"
+    assert "Elderly help" not in listing.text
+    assert not [m for m in town.admin_chat.bot_messages() if GONE in (m.text or "")
+                and m is not told], "told once"
+
+
+async def test_a_card_deleted_from_its_topic_comes_back_in_that_topic(town: Town) -> None:
+    """Li claims Alice's request on its card in the Elderly help topic; the admin tidies the
+    claimed card away. Li releases it: the card cannot be redrawn, so it is posted again,
+    waiting with Claim, and in the Elderly help topic, where the team looks, not in General."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    assert (await claim(town.vol1, forum, card)).startswith("It is yours")
+    details = await town.vol1.wait_for(text=ref, predicate=lambda m: "↩️ Release" in m.buttons)
+    await town.sb.wait_until(lambda: "claimed by Li" in (card.text or ""))
+    forum.delete(card, by=town.admin)
+
+    await town.vol1.press("↩️ Release", message=details)
+    again = await forum.wait_for(text=ref)
+    assert again is not card and "🙋 Claim" in again.buttons
+    assert again.thread_id == elderly
