@@ -16,7 +16,7 @@ import pytest
 
 from sandbox import SimChat, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import card_of, claim, open_bot
+from tests.flows import card_of, claim, open_bot, open_form
 from tests.test_area_admins_e2e import AREA_FILE, area_admin
 from tests.test_areas_e2e import GUANGMINGLU, GUANGMINGLU_01, bound_group, file_at
 from tests.test_mutants_loop import give_elderly_help
@@ -124,6 +124,25 @@ async def test_an_overdue_alert_on_new_years_eve_at_23_50_reaches_the_area_admin
     alert = await liming.wait_for(text=OVERDUE)
     assert ref in (alert.text or "")
     assert sounds(town, liming.id, OVERDUE) == [True]  # by day, as any message
+
+
+async def test_an_overdue_alert_held_for_08_00_survives_the_claimer_starting_a_request_at_night(
+        town: Town) -> None:
+    """Li's task falls overdue at 23:30: the admin chat hears, the area admin is to hear at
+    08:00. At 23:40 Li, unable to sleep, begins a request of his own (the form's clock starts
+    for him): the area admin still hears at 08:00, and Li's form is no reason to forget it."""
+    liming, group = await community(town)
+    ref = await li_claims(town, group, local(2026, 6, 10, 15, 30))
+    await at(town, local(2026, 6, 10, 19, 30, 1))
+    await at(town, local(2026, 6, 10, 23, 30, 1))
+    await town.admin_chat.wait_for(text=f"{ref} {OVERDUE}")
+
+    town.clock.set(local(2026, 6, 10, 23, 40))
+    await open_form(town.vol1, command=True)
+
+    await at(town, local(2026, 6, 11, 8, 0, 1))
+    alert = await liming.wait_for(text=OVERDUE)
+    assert ref in (alert.text or "")
 
 
 # -- a request stalls at night: its area admin hears in the morning ----------------------------

@@ -285,6 +285,56 @@ async def test_a_card_moves_to_the_supergroup_not_there_yet(db: Database) -> Non
                                                          left_behind=False)
 
 
+async def test_migration_024_leaves_behind_only_cards_whose_message_stayed_in_the_old_group(
+    tmp_path: Path,
+) -> None:
+    """A database of 023 where a group became a supergroup (-5 → -1005). Of the cards created
+    before the move: one whose message went to the old group, one whose message the old
+    program posted anew in the supergroup after the move (its edit found nothing there), and
+    one whose calls retention has taken. Migration 024 marks the first and the last left
+    behind; the one posted anew is there (marked, its next change would post it a second
+    time, the first new card left standing with live buttons). Likewise an activity's card
+    and a problem's card posted anew."""
+    path = tmp_path / "old.db"
+    moved_at = NOW + 100
+    with sqlite3.connect(path) as conn:
+        for version, _, sql in migrations():
+            if version < 24:
+                conn.executescript(sql)
+        conn.execute("PRAGMA user_version = 23")
+        conn.execute("INSERT INTO chat_moves VALUES (-5, -1005, ?)", (moved_at,))
+        for card_id, message_id in ((1, 7), (2, 3), (3, 9)):
+            conn.execute(
+                "INSERT INTO cards (id, request_id, chat_id, message_id, kind, role, retired, "
+                "created_at) VALUES (?, 1, -1005, ?, 'text', 'dispatch', 0, ?)",
+                (card_id, message_id, NOW))
+        conn.execute("INSERT INTO activity_posts (id, activity_id, chat_id, message_id, kind, "
+                     "created_at) VALUES (1, 1, -1005, 4, 'text', ?)", (NOW,))
+        conn.execute("INSERT INTO problem_posts (id, problem_id, chat_id, message_id, role, "
+                     "created_at) VALUES (1, 1, -1005, 5, 'unit', ?)", (NOW,))
+        sent = ("INSERT INTO outbox (chat_id, method, payload, purpose, status, not_before, "
+                "created_at, sent_at, message_ids, card_id, post_id, problem_post_id) "
+                "VALUES (?, 'sendMessage', '{}', ?, 'sent', 0, ?, ?, ?, ?, ?, ?)")
+        conn.execute(sent, (-5, "card", NOW, NOW + 1, "[7]", 1, None, None))
+        conn.execute(sent, (-5, "card", NOW, NOW + 1, "[8]", 2, None, None))
+        conn.execute(sent, (-1005, "card", moved_at, moved_at + 1, "[3]", 2, None, None))
+        conn.execute(sent, (-1005, "post", moved_at, moved_at + 1, "[4]", None, 1, None))
+        conn.execute(sent, (-1005, "problem_post", moved_at, moved_at + 1, "[5]", None, None,
+                            1))
+    conn.close()
+    db = await Database.open(path)
+    try:
+        async with db.reading() as repo:
+            cards = await repo._all("SELECT id, left_behind FROM cards ORDER BY id")
+            posts = await repo._all("SELECT left_behind FROM activity_posts")
+            problems = await repo._all("SELECT left_behind FROM problem_posts")
+    finally:
+        await db.close()
+    assert [tuple(row) for row in cards] == [(1, 1), (2, 0), (3, 1)]
+    assert [row[0] for row in posts] == [0]
+    assert [row[0] for row in problems] == [0]
+
+
 async def test_every_column_that_holds_a_chat_id_moves_with_a_supergroup(db: Database) -> None:
     """A column added later that holds a chat id (a group's, maybe) is moved when the group
     becomes a supergroup, or named here as one that never holds a group's."""

@@ -48,12 +48,12 @@ class TimersRepo(Aggregate):
     ) -> None:
         """Call off pending timers of a request, an activity, a supervision problem or a
         user's draft, optionally of some kinds."""
-        column, value = _owner(request_id, activity_id, problem_id, user_id)
+        owner, value = _owner(request_id, activity_id, problem_id, user_id)
         kind_filter = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
         self._write(
             f"""
             UPDATE timers SET done_at = ?, outcome = 'cancelled'
-            WHERE {column} = ? AND done_at IS NULL{kind_filter}
+            WHERE {owner} AND done_at IS NULL{kind_filter}
             """,
             (now, value, *kinds),
         )
@@ -82,11 +82,11 @@ class TimersRepo(Aggregate):
     ) -> list[Timer]:
         """Return the pending timers of a request, an activity, a supervision problem or a
         user, earliest first."""
-        column, value = _owner(request_id, activity_id, problem_id, user_id)
+        owner, value = _owner(request_id, activity_id, problem_id, user_id)
         rows = await self._all(
             f"""
             SELECT id, kind, request_id, user_id, due_at, activity_id, problem_id FROM timers
-            WHERE {column} = ? AND done_at IS NULL ORDER BY due_at, id
+            WHERE {owner} AND done_at IS NULL ORDER BY due_at, id
             """,
             (value,),
         )
@@ -144,11 +144,15 @@ class TimersRepo(Aggregate):
 
 def _owner(request_id: int | None, activity_id: int | None, problem_id: int | None,
            user_id: int | None) -> tuple[str, int | None]:
-    """The column and value that name a timer's owner: the first of them given."""
+    """The condition (one placeholder) and value that name a timer's owner: the first of them
+    given. A person's own timers (a draft's) are those of no request, activity or problem: a
+    request's timer that names its claimer (the due reminder or the admins' alert held for
+    the morning) stays the request's, and a draft's clock restarting does not call it off."""
     if request_id is not None:
-        return "request_id", request_id
+        return "request_id = ?", request_id
     if activity_id is not None:
-        return "activity_id", activity_id
+        return "activity_id = ?", activity_id
     if problem_id is not None:
-        return "problem_id", problem_id
-    return "user_id", user_id
+        return "problem_id = ?", problem_id
+    return ("user_id = ? AND request_id IS NULL AND activity_id IS NULL"
+            " AND problem_id IS NULL"), user_id
