@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import TYPE_CHECKING, cast
 
@@ -10,7 +11,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
-from bot import buttons
+from bot import buttons, ui
 from bot.context import Answer, Said, Topic, Who
 from bot.delivery.transport import post_plain
 
@@ -103,13 +104,24 @@ def callback_args(update: Update) -> list[str]:
     return pressed(update)[1]
 
 
+# Telegram's limit for a popup's text; over it the whole answer is refused.
+POPUP_MAX = 200
+
+
+def popup(text: str) -> str:
+    """A service's answer text as a popup shows it: plain text, not HTML (the catalog escaped
+    the values it filled in, for messages: "Tea &amp; talk" would show as typed there, and
+    literally here), cut to Telegram's 200 characters (escaping can triple a title's length)."""
+    return ui.clip(html.unescape(text), POPUP_MAX)
+
+
 async def answer(update: Update, result: Answer) -> None:
     """Answer the pressed button with the service's toast or alert."""
     query = update.callback_query
     assert query is not None
     # Straight through the transport (as the sender's calls go), not PTB's Bot layer: every
     # press makes this call, and its parameters are plain.
-    params = {"callback_query_id": query.id, "text": result.text or None,
+    params = {"callback_query_id": query.id, "text": popup(result.text) or None,
               "show_alert": True if result.alert else None, "url": result.url}
     try:
         await post_plain(query.get_bot(), "answerCallbackQuery", params)

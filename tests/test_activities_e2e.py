@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -826,3 +827,17 @@ async def test_a_very_long_answer_is_quoted_back_short_and_the_reply_arrives(
     await leader.send("@" + "x" * 4000)
     reply = await leader.wait_for(text="I do not know")
     assert len(reply.text or "") < 400
+
+
+async def test_a_popup_shows_a_title_with_an_ampersand_as_typed(
+        town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Red Vest Team publishes "Tea & talk <3". A popup is plain text, not HTML: the
+    second press of Sign up says the title as typed, not "Tea &amp; talk &lt;3"."""
+    monkeypatch.setattr(sys.modules[__name__], "TITLE", "Tea & talk <3")
+    leader, volunteer = town.vol1, town.vol2
+    await open_bot(leader, volunteer)
+    card = await published_card(town, leader)
+    await (await volunteer.press("🙋 Sign up", message=card)).answer()
+    card = await card_now(town, card, "1 left")
+    again = await (await volunteer.press("🙋 Sign up (1 left)", message=card)).answer()
+    assert again.text == "You are signed up for “Tea & talk <3” already."

@@ -7,10 +7,12 @@ does makes the bot fail.
 
 from __future__ import annotations
 
+import html
 import logging
 
 import pytest
 
+from handlers.common import popup
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import REF, card_of, claim
@@ -805,3 +807,13 @@ def test_html_whose_shown_text_fits_is_not_marked_as_cut() -> None:
     limit = 400
     assert ui.units(roster) > limit and ui.units(parse_html(roster)[0]) < limit
     assert ui.clip_html(roster, limit) == roster
+
+
+def test_a_popup_is_plain_text_within_telegrams_200_characters() -> None:
+    """What a press is answered with is shown as plain text: the catalog's HTML escapes are
+    undone, and a long text is cut to 200 characters with a mark (Telegram refuses more)."""
+    assert popup("Tea &amp; talk &lt;3") == "Tea & talk <3"
+    title = html.escape("<" * 60)  # 240 characters escaped, 60 shown
+    assert popup(f"Signed up for “{title}”.") == f"Signed up for “{'<' * 60}”."
+    long = popup("Why: " + "&amp;" * 300)
+    assert len(long) == 200 and long.endswith("…") and "&amp;" not in long
