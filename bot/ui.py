@@ -165,21 +165,29 @@ def photo(
                     card_id=card_id, post_id=post_id)
 
 
-def album(chat_id: int, file_ids: list[str], caption: str = "") -> Outgoing:
-    """A sendMediaGroup call (2-10 photos) with an optional caption on the first."""
+def album(chat_id: int, file_ids: list[str], caption: str = "",
+          thread_id: int | None = None) -> Outgoing:
+    """A sendMediaGroup call (2-10 photos) with an optional caption on the first; into a
+    forum's topic with `thread_id`."""
     media: list[dict[str, Any]] = [{"type": "photo", "media": f} for f in file_ids]
     if caption:
         media[0].update(caption=caption, parse_mode="HTML")
-    return Outgoing(chat_id, "sendMediaGroup", {"chat_id": chat_id, "media": media})
+    payload: dict[str, Any] = {"chat_id": chat_id, "media": media}
+    if thread_id is not None:
+        payload["message_thread_id"] = thread_id
+    return Outgoing(chat_id, "sendMediaGroup", payload)
 
 
-def photos(chat_id: int, file_ids: list[str]) -> list[Outgoing]:
-    """Send one photo, an album, or nothing."""
+def photos(chat_id: int, file_ids: list[str], thread_id: int | None = None) -> list[Outgoing]:
+    """Send one photo, an album, or nothing (into a forum's topic with `thread_id`)."""
     if not file_ids:
         return []
     if len(file_ids) == 1:
-        return [Outgoing(chat_id, "sendPhoto", {"chat_id": chat_id, "photo": file_ids[0]})]
-    return [album(chat_id, file_ids)]
+        payload: dict[str, Any] = {"chat_id": chat_id, "photo": file_ids[0]}
+        if thread_id is not None:
+            payload["message_thread_id"] = thread_id
+        return [Outgoing(chat_id, "sendPhoto", payload)]
+    return [album(chat_id, file_ids, thread_id=thread_id)]
 
 
 def voice(chat_id: int, file_id: str, caption: str = "") -> Outgoing:

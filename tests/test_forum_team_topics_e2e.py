@@ -1,6 +1,8 @@
 """Forum supergroups, loop 2: /bind team <id> typed in a topic makes that topic the team's
-place, so its activities' cards are posted there; a topic deleted since sends them to the
-General topic, and the admins hear once that the team's topic is gone."""
+place, so its activities' cards (and one posted again after someone deleted it), the
+recruitment calls to the team and the announcements of its volunteers' honours are posted
+there; a topic deleted since sends them to the General topic, and the admins hear once that
+the team's topic is gone."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from tests.conftest import Town
 from tests.flows import open_bot
 from tests.test_activities_e2e import card_now, publish, published_card
 from tests.test_activities_e2e import town_settings as town_settings  # the teams and themes
+from tests.test_calls_e2e import approved, now_says, sent_call
+from tests.test_honours_e2e import GUANGMING, register
 
 TEAM = "Guangminglu Red Vest Team"
 
@@ -62,3 +66,71 @@ async def test_a_teams_topic_deleted_its_next_card_goes_to_general(town: Town) -
     await town.admin.send("/bindings", chat=town.admin_chat)
     await town.admin_chat.wait_for(text="Volunteer groups")  # after anything queued before
     assert [m for m in town.admin_chat.bot_messages() if "is gone" in (m.text or "")] == [told]
+
+
+async def test_a_teams_card_deleted_from_its_topic_comes_back_in_that_topic(town: Town) -> None:
+    """The admin tidies Li's activity card away from the Red vests topic; Zhang signs up on
+    the volunteers' group's card: the topic's card cannot be redrawn, so it is posted again as
+    it now stands, with one place left, in the Red vests topic, not General."""
+    forum, red = await team_topic(town)
+    card = await published_card(town, town.vol1)
+    theirs = await forum.wait_for(text="Volunteers wanted")
+    forum.delete(theirs, by=town.admin)
+
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await card_now(town, card, "1 left")
+    again = await forum.wait_for(text="Volunteers wanted", predicate=lambda m: m is not theirs)
+    assert "1 left" in (again.text or "")
+    assert again.thread_id == red
+
+
+async def test_a_recruitment_call_to_the_team_is_posted_in_its_topic(town: Town) -> None:
+    """The admin sends a call to the whole district and the Red Vest Team: its card comes to
+    the Red vests topic (the volunteers' group has its own, in General); Li answers I'm in
+    there, and the card, redrawn, stays in the topic."""
+    forum, red = await team_topic(town)
+    await approved(town, town.vol1)
+    general = await sent_call(town, audience=(TEAM,))
+    assert general.thread_id is None
+    card = await forum.wait_for(text="Recruitment call #1")
+    assert card.thread_id == red
+    answer = await (await town.vol1.press("🙋 I'm in", message=card)).answer()
+    assert answer.text == "You're in ✅"
+    card = await now_says(town, card, "1 of 2 have answered")
+    assert card.thread_id == red
+
+
+async def test_a_call_open_when_the_teams_topic_is_bound_comes_to_that_topic(
+    town: Town,
+) -> None:
+    """A call to the Red Vest Team goes out before the team has a place. The admin then types
+    /bind team in the Red vests topic: the card of the call still open comes to that topic,
+    not General."""
+    await approved(town, town.vol1)
+    await sent_call(town, audience=(TEAM,))
+    forum, red = await team_topic(town)
+    card = await forum.wait_for(text="Recruitment call #1")
+    assert card.thread_id == red
+
+
+async def test_an_honour_of_a_team_volunteer_is_announced_in_the_teams_topic(
+    town: Town,
+) -> None:
+    """Zhang, admin of Guangminglu, honours Wang of the Red Vest Team and announces it: the
+    announcement comes to the Red vests topic of the team's forum, not its General topic."""
+    forum, red = await team_topic(town)
+    zhang = town.vol2
+    await register(town, 5001, "Wang", GUANGMING, "guangminglu-01")
+    await town.admin.send(f"/grant {zhang.id} guangminglu")
+    await zhang.wait_for(text="You are now an admin")
+    await zhang.send("/honour 5001")
+    await zhang.wait_for(text="1/3")
+    await zhang.send("最美志愿者")
+    await zhang.wait_for(text="2/3")
+    await zhang.press("2026")
+    await zhang.wait_for(text="3/3")
+    await zhang.send("Visited 30 elderly people every week.")
+    preview = await zhang.wait_for(text="Preview")
+    await zhang.press("📣 Save and announce", message=preview)
+    announced = await forum.wait_for(text="Wang — 最美志愿者 (2026)")
+    assert announced.thread_id == red

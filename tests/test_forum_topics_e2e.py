@@ -5,6 +5,10 @@ hear once that the binding's topic is gone."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from sandbox import SimChat
 from tests.conftest import Town
 from tests.flows import card_of, claim, file_request, open_bot
@@ -132,3 +136,27 @@ async def test_a_card_deleted_from_its_topic_comes_back_in_that_topic(town: Town
     again = await forum.wait_for(text=ref)
     assert again is not card and "🙋 Claim" in again.buttons
     assert again.thread_id == elderly
+
+
+async def test_a_command_that_fails_in_a_topic_posts_nothing_in_general(
+    town: Town, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The admin's /bindings in the Repairs topic hits a bug. The error handler says
+    "something went wrong" in private chats (and as a press's alert) only: nothing comes to
+    the forum, neither to General nor to the topic, and the admin's next command there is
+    answered in the topic as ever."""
+    forum, _, repairs = await forum_of_teams(town)
+    services = town.bot.services
+    assert services is not None
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug in /bindings")
+
+    monkeypatch.setattr(services.loop, "list_bindings", broken)
+    await town.admin.send("/bindings", chat=forum, topic=repairs)
+    await town.admin.send("/theme", chat=forum, topic=repairs)
+    theme = await forum.wait_for(text="No theme has been set")  # after what the bug left
+    assert theme.thread_id == repairs
+    assert forum.bot_messages() == [theme]
+    assert not [m for m in town.admin.private.bot_messages()
+                if "something went wrong" in (m.text or "")]

@@ -837,13 +837,15 @@ class Sender:
                 await repo.outbox.rewrite(row.id, row.method, payload)
             forgotten = await repo.areas.forget_topic(chat_id, thread_id)
             teams = await repo.activities.forget_team_topic(chat_id, thread_id)
+            units = await repo.supervision.forget_unit_topic(chat_id, thread_id)
             lang = env.config.default_language
             served = [f"{render.category_name(env, code, lang)} "
                       f"({render.area_name(env, area or None, lang)})"
                       for code, area, _, _ in forgotten]
             served += [render.team_label(env, team, lang) for team, _, _ in teams]
+            served += [_unit_label(env, unit, lang) for unit, _, _ in units]
             names = [(title, topic) for _, _, title, topic in forgotten] + [
-                (title, topic) for _, title, topic in teams]
+                (title, topic) for _, title, topic in teams + units]
             if names:
                 title, topic = names[0]
                 await repo.outbox.enqueue([ui.message(chat, env.t(
@@ -994,12 +996,16 @@ class Sender:
                         thread_id=topic)]
 
     async def _problem_card_again(self, repo: Repo, row: OutboxRow) -> list[Outgoing]:
-        """A problem's card (always text) again, unless it stopped being redrawn."""
+        """A problem's card (always text) again, unless it stopped being redrawn; in its
+        unit's forum topic, as it was first posted (the edit had no thread)."""
         post = await repo.supervision.post(row.problem_post_id or 0)
         if post is None or post.ended_at is not None or not _has_buttons(row.payload):
             return []
+        problem = await repo.supervision.problem(post.problem_id)
+        place = await repo.supervision.unit_place(problem.unit_id) if problem else None
+        topic = place[1] if place is not None and place[0] == post.chat_id else None
         return [_posted(post.chat_id, row.payload, None, purpose="problem_post",
-                        problem_post_id=post.id)]
+                        thread_id=topic, problem_post_id=post.id)]
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
         """A file that will never be sent (an export, a chart) is deleted, since it may hold
@@ -1052,6 +1058,13 @@ def _gone(error: str) -> bool:
 def _has_buttons(payload: dict[str, Any]) -> bool:
     """Say whether a card's call leaves it with buttons to press."""
     return bool((payload.get("reply_markup") or {}).get("inline_keyboard"))
+
+
+def _unit_label(env: Env, unit_id: str, language: str) -> str:
+    """A responsible unit's name as the registers give it (its id, if they no longer do)."""
+    registers = env.config.supervision.registers
+    found = registers.units.get(unit_id) if registers is not None else None
+    return found.name(language) if found is not None else unit_id
 
 
 def _posted(chat_id: int, edit: dict[str, Any], photo: str | None, *, purpose: str,

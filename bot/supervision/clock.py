@@ -172,12 +172,13 @@ class ProblemClock:
 
     async def _tell_unit(self, work: Unit, problem: Problem, key: str, /,
                          **values: Any) -> None:
-        """The unit's chat at once; its people in private, after quiet hours."""
+        """The unit's chat (its topic) at once; its people in private, after quiet hours."""
         repo, t = work.repo, self.env.t
         values["point"] = self.dispatch._point_name(problem, None)
-        chat = await repo.supervision.unit_chat(problem.unit_id)
-        if chat is not None:
-            work.send(ui.message(chat, t(self.env.config.default_language, key, **values)))
+        place = await repo.supervision.unit_place(problem.unit_id)
+        if place is not None:
+            work.send(ui.message(place[0], t(self.env.config.default_language, key, **values),
+                                 thread_id=place[1]))
         for member in await repo.supervision.members(problem.unit_id):
             person = await repo.people.user(member)
             if person is not None and person.started and not person.blocked:

@@ -115,8 +115,8 @@ class Dispatch:
         problem = await repo.supervision.problem(problem_id)
         if problem is None:
             return
-        chat = await repo.supervision.unit_chat(problem.unit_id)
-        if chat is None:
+        place = await repo.supervision.unit_place(problem.unit_id)
+        if place is None:
             await repo.supervision.add_event(problem.id, "dispatched", None, unit.now(),
                                              {"unit": problem.unit_id, "chat": None})
             await self._tell_admins(unit, "dispatch.no_chat", ref=problem.ref,
@@ -124,7 +124,7 @@ class Dispatch:
                                     id=problem.unit_id, point=self._point_name(problem, None),
                                     note=render.mask_phones(problem.note))
             return
-        await self._post_cards(unit, problem, chat, restart_clock=False)
+        await self._post_cards(unit, problem, place, restart_clock=False)
 
     async def unit_bound(self, unit: Unit, unit_id: str) -> None:
         """A unit's chat was just bound: what waited for it goes there now. A problem that
@@ -134,27 +134,30 @@ class Dispatch:
         its card here, its clock as it was, and an old group's card is no longer redrawn:
         presses there no longer act for the unit."""
         repo = unit.repo
-        chat = await repo.supervision.unit_chat(unit_id)
-        if chat is None:
+        place = await repo.supervision.unit_place(unit_id)
+        if place is None:
             return
+        chat, topic = place
         lang = self.env.config.default_language
         for problem_id in await repo.supervision.carded_elsewhere(unit_id, chat):
             problem = await repo.supervision.problem(problem_id)
             if problem is None:
                 continue
             await repo.supervision.end_group_posts(problem.id, chat, unit.now())
-            await self._post_card(unit, problem, chat, lang)
+            await self._post_card(unit, problem, chat, lang, topic)
             await repo.supervision.add_event(problem.id, "dispatched", None, unit.now(),
                                              {"unit": unit_id, "chat": chat, "members": 0})
         for problem_id in await repo.supervision.waiting_without_card(unit_id):
             problem = await repo.supervision.problem(problem_id)
             if problem is not None:
-                await self._post_cards(unit, problem, chat, restart_clock=True)
+                await self._post_cards(unit, problem, place, restart_clock=True)
 
-    async def _post_cards(self, unit: Unit, problem: Problem, chat: int, *,
-                          restart_clock: bool) -> None:
-        """The before photos and the card, to the unit's chat and its people; the receipt's
-        clock (from now if `restart_clock`, else as reported) while it waits for Received."""
+    async def _post_cards(self, unit: Unit, problem: Problem, place: tuple[int, int | None],
+                          *, restart_clock: bool) -> None:
+        """The before photos and the card, to the unit's chat (its forum topic, if bound in
+        one) and its people; the receipt's clock (from now if `restart_clock`, else as
+        reported) while it waits for Received."""
+        chat, topic = place
         repo, now = unit.repo, unit.now()
         await repo.supervision.end_posts(problem.id, "unit", now)  # an earlier unit's cards
         if problem.status == PROBLEM_DISPATCHED:
@@ -167,13 +170,14 @@ class Dispatch:
             await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=(RECEIVE_TIMER,))
             await repo.timers.schedule(RECEIVE_TIMER, problem.receive_due, now,
                                        problem_id=problem.id)
-        targets = [(chat, self.env.config.default_language)]
+        targets: list[tuple[int, str, int | None]] = [
+            (chat, self.env.config.default_language, topic)]
         for member in await repo.supervision.members(problem.unit_id):
             lang = await self._reachable(repo, member)
             if lang is not None:
-                targets.append((member, lang))
-        for target, lang in targets:
-            await self._post_card(unit, problem, target, lang)
+                targets.append((member, lang, None))
+        for target, lang, thread in targets:
+            await self._post_card(unit, problem, target, lang, thread)
         await repo.supervision.add_event(problem.id, "dispatched", None, now,
                                          {"unit": problem.unit_id, "chat": chat,
                                           "members": len(targets) - 1})
@@ -185,14 +189,16 @@ class Dispatch:
             return None
         return self.env.t.language_for(person.language, None)
 
-    async def _post_card(self, unit: Unit, problem: Problem, target: int, lang: str) -> None:
-        """The before photos and the unit's card, to one chat, the card redrawn with the rest."""
+    async def _post_card(self, unit: Unit, problem: Problem, target: int, lang: str,
+                         topic: int | None = None) -> None:
+        """The before photos and the unit's card, to one chat (into its forum `topic`), the
+        card redrawn with the rest."""
         repo = unit.repo
-        unit.send(ui.photos(target, list(problem.before_photos)))
+        unit.send(ui.photos(target, list(problem.before_photos), topic))
         post_id = await repo.supervision.add_post(problem.id, target, "unit", unit.now())
         text, markup = await self._card(repo, problem, lang)
         unit.send(ui.message(target, text, markup, purpose="problem_post",
-                             problem_post_id=post_id))
+                             problem_post_id=post_id, thread_id=topic))
 
     async def member_changed(self, unit: Unit, unit_id: str, user_id: int, added: bool) -> None:
         """Someone named to act for a unit gets a copy of each card waiting on it; someone
@@ -696,11 +702,11 @@ class Dispatch:
             sent = await self._send_recheck(unit, problem)
             key = "dispatch.recheck_again" if sent else "dispatch.no_inspector_here"
         elif problem.status in (PROBLEM_DISPATCHED, PROBLEM_RECEIVED):
-            chat = await repo.supervision.unit_chat(problem.unit_id)
-            if chat is None:
+            place = await repo.supervision.unit_place(problem.unit_id)
+            if place is None:
                 key = "dispatch.still_no_chat"
             else:
-                await self._post_cards(unit, problem, chat,
+                await self._post_cards(unit, problem, place,
                                        restart_clock=problem.status == PROBLEM_DISPATCHED)
                 key = "dispatch.redispatched"
         else:
@@ -823,11 +829,12 @@ class Dispatch:
         if problem is None or problem.status != PROBLEM_DISPATCHED:
             return
         lang = self.env.config.default_language
-        chat = await repo.supervision.unit_chat(problem.unit_id)
-        if chat is not None:
-            unit.send(ui.message(chat, self.env.t(lang, "dispatch.receive_reminder",
-                                                  ref=problem.ref,
-                                                  point=self._point_name(problem, lang))))
+        place = await repo.supervision.unit_place(problem.unit_id)
+        if place is not None:
+            unit.send(ui.message(place[0], self.env.t(lang, "dispatch.receive_reminder",
+                                                      ref=problem.ref,
+                                                      point=self._point_name(problem, lang)),
+                                 thread_id=place[1]))
         await self._tell_admins(unit, "dispatch.receive_late", ref=problem.ref,
                                 unit=self._unit_name(problem.unit_id, None),
                                 since=self._when(problem.reported_at))
@@ -932,12 +939,13 @@ class Dispatch:
 
     async def _tell_unit(self, work: Unit, problem: Problem, key: str, /,
                          **values: Any) -> None:
-        """A notice to the unit's chat and, in private, to its people who opened the bot."""
+        """A notice to the unit's chat (its topic) and, in private, to its people who opened
+        the bot."""
         repo = work.repo
-        chat = await repo.supervision.unit_chat(problem.unit_id)
-        if chat is not None:
-            work.send(ui.message(chat, self.env.t(self.env.config.default_language, key,
-                                                  **values)))
+        place = await repo.supervision.unit_place(problem.unit_id)
+        if place is not None:
+            work.send(ui.message(place[0], self.env.t(self.env.config.default_language, key,
+                                                      **values), thread_id=place[1]))
         for member in await repo.supervision.members(problem.unit_id):
             person = await repo.people.user(member)
             if person is not None and person.started and not person.blocked:

@@ -207,7 +207,8 @@ class SupervisionRoster:
 
     async def bind_unit(self, unit: ActorUnit, chat_id: int, chat_title: str,
                         chat_is_group: bool, unit_id: str) -> None:
-        """/bind unit <id>, in the unit's group: problems for the unit are posted there."""
+        """/bind unit <id>, in the unit's group (or a topic of it): problems for the unit are
+        posted there."""
         if self._off(unit, chat_id):
             return
         registers = self.registers()
@@ -220,10 +221,16 @@ class SupervisionRoster:
         elif not (await self._may_manage_unit(unit, responsible.id))[1]:
             text = unit.t("supervision.unit_not_yours", unit=responsible.name(unit.language))
         else:
+            # Typed in a forum's topic: the unit's problems go to that topic, not General.
+            topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
             await unit.repo.supervision.bind_unit(responsible.id, chat_id, chat_title,
-                                                  unit.user_id, unit.now())
-            unit.send(ui.message(chat_id, unit.t("supervision.unit_bound",
-                                                 unit=responsible.name(unit.language))))
+                                                  unit.user_id, unit.now(),
+                                                  topic.thread_id if topic else None,
+                                                  topic.name if topic else "")
+            name = responsible.name(unit.language)
+            unit.send(ui.message(chat_id, unit.t(
+                "supervision.unit_bound_topic", unit=name, topic=topic.name or topic.thread_id)
+                if topic else unit.t("supervision.unit_bound", unit=name)))
             if self.unit_bound is not None:  # its problems that waited for a chat come now
                 await self.unit_bound(unit, responsible.id)
             return

@@ -111,19 +111,41 @@ class SupervisionRepo(Aggregate):
     # -- units -------------------------------------------------------------------------------
 
     async def bind_unit(self, unit_id: str, chat_id: int, title: str, by: int,
-                        now: float) -> None:
-        """Make a group the unit's own chat (binding another replaces it)."""
+                        now: float, topic_id: int | None = None, topic_name: str = "") -> None:
+        """Make a group (one of its forum topics, with `topic_id`) the unit's own chat
+        (binding another replaces it)."""
         self._write(
-            "INSERT INTO unit_chats (unit_id, chat_id, chat_title, bound_by, bound_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (unit_id) DO UPDATE SET "
-            "chat_id = excluded.chat_id, chat_title = excluded.chat_title, "
-            "bound_by = excluded.bound_by, bound_at = excluded.bound_at",
-            (unit_id, chat_id, title, by, now))
+            "INSERT INTO unit_chats (unit_id, chat_id, chat_title, bound_by, bound_at, "
+            "topic_id, topic_name) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (unit_id) DO UPDATE "
+            "SET chat_id = excluded.chat_id, chat_title = excluded.chat_title, "
+            "bound_by = excluded.bound_by, bound_at = excluded.bound_at, "
+            "topic_id = excluded.topic_id, topic_name = excluded.topic_name",
+            (unit_id, chat_id, title, by, now, topic_id, topic_name or None))
 
     async def unit_chat(self, unit_id: str) -> int | None:
         """A unit's group chat, if bound."""
         row = await self._one("SELECT chat_id FROM unit_chats WHERE unit_id = ?", (unit_id,))
         return int(row[0]) if row is not None else None
+
+    async def unit_place(self, unit_id: str) -> tuple[int, int | None] | None:
+        """A unit's group chat and the forum topic in it (None: General), if bound."""
+        row = await self._one("SELECT chat_id, topic_id FROM unit_chats WHERE unit_id = ?",
+                              (unit_id,))
+        if row is None:
+            return None
+        return int(row[0]), int(row[1]) if row[1] is not None else None
+
+    async def forget_unit_topic(self, chat_id: int,
+                                topic_id: int) -> list[tuple[str, str, str]]:
+        """A chat's topic is gone: the units bound to it fall back to General. Return the
+        (unit_id, chat title, topic name) of each, [] if none was left."""
+        rows = await self._all(
+            "SELECT unit_id, COALESCE(chat_title, ''), "
+            "COALESCE(topic_name, CAST(topic_id AS TEXT)) FROM unit_chats "
+            "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        self._write("UPDATE unit_chats SET topic_id = NULL, topic_name = NULL "
+                    "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        return sorted((row[0], row[1], row[2]) for row in rows)
 
     async def unit_chats(self) -> dict[str, int]:
         """Every bound unit chat."""
