@@ -84,6 +84,8 @@ class Calls:
         if role is None:
             unit.send(ui.message(unit.user_id, unit.t("calls.not_allowed")))
             return
+        if await self.loop.form_again(unit, Flow.CALL, "/call"):
+            return  # the one begun is kept, never replaced by a blank one
         data: dict[str, Any] = {"id": secrets.token_hex(3), "district": role.centre,
                                 "areas": [] if role.centre else list(role.areas), "teams": []}
         await self.loop.push_dialog(unit, Flow.CALL, STEPS[0], data)
@@ -344,8 +346,10 @@ class Calls:
         """Skip, a number, an area, a team, the whole district, Done, Send, Cancel: the
         dialog, its step and the choice are checked, never trusted."""
         user_id = unit.user_id
-        dialog = await unit.repo.people.dialog(user_id)
-        if dialog is None or dialog.flow != Flow.CALL or dialog.data.get("id") != draft:
+        dialog = await self.loop.pressed_form(unit, Flow.CALL, draft)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             sent = await unit.repo.activities.published_from(draft, user_id)
             if sent is not None:
                 return Answer(unit.t("calls.already_sent", id=sent.id), alert=True)

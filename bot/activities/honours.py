@@ -92,6 +92,9 @@ class Honours:
         if await self.roles.of(unit.repo, user_id) is None:
             unit.send(ui.message(user_id, unit.t("honours.admins_only")))
             return
+        # The honour begun is kept, whoever is named now: its line names whose it is.
+        if await self.loop.form_again(unit, Flow.HONOUR, "/honour"):
+            return
         if len(args) != 1:
             unit.send(ui.message(user_id, unit.t("honours.usage")))
             return
@@ -189,8 +192,10 @@ class Honours:
         """A year, Save, Save and announce, Cancel. A press is never trusted: the person,
         the dialog it belongs to, its step and the admin's reach are checked again."""
         repo, user_id = unit.repo, unit.user_id
-        dialog = await repo.people.dialog(user_id)
-        if dialog is None or dialog.flow != Flow.HONOUR or dialog.data.get("id") != draft:
+        dialog = await self.loop.pressed_form(unit, Flow.HONOUR, draft)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             saved = await repo.honours.saved_by(draft, user_id)
             if saved is not None:  # a second press of the same Save
                 return Answer(unit.t("honours.already_saved", title=saved.title), alert=True)

@@ -325,8 +325,10 @@ class Intake:
         """Handle a button of the intake form: category, Next, Confirm, Edit, Cancel."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if dialog is None or dialog.flow != Flow.INTAKE or dialog.data.get("id") != draft_id:
+        dialog = await self.loop.pressed_form(unit, Flow.INTAKE, draft_id)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             return Answer(t(lang, "intake.form_closed"), alert=True)
         out: list[Outgoing] = []
         answer = Answer()

@@ -61,6 +61,10 @@ class Volunteers:
                      area=render.area_name(env, record.area_id or "", lang),
                      team=team.name(lang) if team else t(lang, "join.no_team"))
             return [ui.message(who.user_id, text)]
+        kept = await self.loop.long_on_top(unit, Flow.JOIN)
+        if kept is not None:  # the one begun is kept, never replaced by a blank one
+            return [ui.message(who.user_id, t(lang, "common.form_kept", command="/join")),
+                    *await self.resumed(unit, kept)]
         await self.loop.push_dialog(unit, Flow.JOIN, "name", {})
         return [ui.message(who.user_id, t(lang, "join.ask_name"))]
 
@@ -157,8 +161,10 @@ class Volunteers:
         """Institute, station and team buttons of the registration."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if dialog is None or dialog.flow != Flow.JOIN:
+        dialog = await self.loop.pressed_form(unit, Flow.JOIN, None)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             return Answer(t(lang, "intake.form_closed"), alert=True)
         if action is buttons.JOIN_INSTITUTE and dialog.step == "area" and tree and arg in tree:
             rows = _pairs([(s.name(lang), buttons.JOIN_AREA.data(s.id))
