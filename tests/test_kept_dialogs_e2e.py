@@ -436,3 +436,27 @@ async def test_a_request_forms_button_pressed_under_publish_waits_for_the_activi
     await li.send("/cancel")
     await li.wait_for(text="Now, back to your unfinished request.")
     await li.wait_for(text="What kind of help do you need?")
+
+
+async def test_an_activity_changed_in_the_middle_of_a_request_brings_the_request_back(
+    town: Town,
+) -> None:
+    """Li has begun a request (its category chosen) when he changes the time of his
+    published activity: Edit, Date and time, the new start, then the new end. The activity
+    is changed, and he is back at his request, asked to describe the problem."""
+    li = town.vol1
+    await open_bot(li)
+    await published_card(town, li)
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await li.press("✏️ Edit")
+    await li.press("Date and time", message=await li.wait_for(text="What to change"))
+    await li.wait_for(text="Type the new start")
+    await li.send("2026-06-13 08:00")
+    await li.wait_for(text="Type the new end")
+    await li.send("10:00")
+    await li.wait_for(text="is changed")
+    await li.wait_for(text="Now, back to your unfinished request.")
+    await li.wait_for(text="describe the problem")

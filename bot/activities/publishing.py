@@ -801,8 +801,7 @@ class Publishing:
         if isinstance(answer, str):
             return [ui.message(user_id, answer)]
         if dialog.step == "start":  # the end comes next, read against the new start
-            await repo.people.save_dialog(Dialog(user_id, Flow.EDIT_ACTIVITY, "end",
-                                                 {**dialog.data, **answer}), unit.now())
+            await self.loop.move_dialog(repo, dialog, "end", {**dialog.data, **answer})
             return [self._end_question(unit, activity, float(answer["start"]))]
         await self.loop.pop_dialog(repo, user_id, Flow.EDIT_ACTIVITY)
         changes = {**dialog.data, **answer}
