@@ -460,3 +460,56 @@ async def test_an_activity_changed_in_the_middle_of_a_request_brings_the_request
     await li.wait_for(text="is changed")
     await li.wait_for(text="Now, back to your unfinished request.")
     await li.wait_for(text="describe the problem")
+
+
+async def test_a_request_form_at_its_location_takes_its_button_along_under_publish(
+    town: Town,
+) -> None:
+    """Li is asked where his request's problem is, the location button under his keyboard,
+    when he begins publishing an activity: the button goes off his screen and he is told
+    the request waits for its place (a tap would have sent the location to the activity's
+    title question). He cancels the activity: the request is back, asking where, with its
+    location button, and his location is its place."""
+    li = town.vol1
+    await open_bot(li)
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+
+    await li.send("/publish")
+    await li.wait_for(text="Your request waits for its place")
+    await li.wait_for(text="1/12")
+    with pytest.raises(LookupError):
+        await li.tap("📍 Share my location")
+    await li.send("/cancel")
+    await li.wait_for(text="Now, back to your unfinished request.")
+    await li.wait_for(text="Where is it")
+    await li.tap("📍 Share my location")
+    await li.wait_for(text="Which community")
+
+
+async def test_a_registration_at_its_phone_takes_its_button_along_under_a_request_form(
+    town: Town,
+) -> None:
+    """Grandma Wang is registering as a volunteer and is asked for her phone, the share
+    button under her keyboard, when she opens a request form: the button goes off her
+    screen, and she is told the registration waits for her phone. She cancels the form: the
+    registration is back, asking for her phone, with its button."""
+    wang = town.citizen
+    await open_bot(wang)
+    await wang.send("/join")
+    await wang.wait_for(text="please type your name")
+    await wang.send("Wang Fang")
+    await wang.wait_for(text="share your phone number")
+
+    await open_form(wang, command=True)
+    assert [m for m in wang.private.bot_messages()
+            if "Your volunteer registration waits for your phone number" in (m.text or "")]
+    with pytest.raises(LookupError):
+        await wang.tap("📞 Share my phone number")
+    await wang.send("/cancel")
+    await wang.wait_for(text="Back to your volunteer registration.")
+    await wang.wait_for(text="share your phone number")
+    await wang.tap("📞 Share my phone number")

@@ -47,10 +47,12 @@ class RequestLoop:
         # begun afresh over its older copy), by flow: a visit's row is ended
         # (Reporting registers it); given the dialog's data.
         self.dropped: dict[str, Callable[[Repo, dict[str, Any]], Awaitable[None]]] = {}
-        # What the dialog on top says as another goes over it, by flow, given its data: a
-        # check-in takes its location button off the screen (Attendance registers it), which
-        # would otherwise send a location to the dialog on top; its question brings it back.
-        self.covered: dict[str, Callable[[ActorUnit, dict[str, Any]],
+        # What the dialog on top says as another goes over it, by flow, given the dialog: a
+        # reply keyboard (a check-in's location button, the request form's location and
+        # phone steps, a visit's location, registration's phone) is taken off the screen,
+        # since a tap would send a location or a phone to the dialog on top; its question
+        # brings it back. Each service registers its own.
+        self.covered: dict[str, Callable[[ActorUnit, Dialog],
                                          Awaitable[list[Outgoing]]]] = {}
 
     # -- routing ----------------------------------------------------------------------------
@@ -1079,7 +1081,7 @@ class RequestLoop:
             return
         hook = self.covered.get(current.flow)
         if hook is not None:
-            unit.send(await hook(unit, current.data))
+            unit.send(await hook(unit, current))
 
     async def _drop(self, repo: Repo, layer: dict[str, Any]) -> None:
         """A dialog dropped for good: what it leaves behind is closed (a visit's row)."""

@@ -44,6 +44,7 @@ class Reporting:
         self.loop = loop  # its dialog helpers keep a request form under this dialog
         self.dispatch = dispatch
         loop.dropped[Flow.INSPECT] = self._dropped  # a visit dropped in any way is ended
+        loop.covered[Flow.INSPECT] = self._covered  # its location button off while kept
 
     async def _dropped(self, repo: Repo, data: dict[str, Any]) -> None:
         """A visit's dialog is gone for good (/cancel, a new /inspect, its end): its row is
@@ -354,8 +355,10 @@ class Reporting:
         form = buttons.INSPECT
         point = registers.points.get(data.get("point") or "")
         where = point.name(lang) if point is not None else "—"
-        if step == "point":
-            return ui.message(user_id, t(lang, "inspect.want_point"))
+        if step == "point":  # with the location button, gone while another dialog was on top
+            keyboard = ui.reply_keyboard([[{"text": t(lang, "inspect.send_location"),
+                                            "request_location": True}]])
+            return ui.message(user_id, t(lang, "inspect.want_point"), keyboard)
         if step == "found":
             count = len(data.get("reported") or [])
             rows = [[(t(lang, "inspect.report"), form.data(draft, "report", ""))]]
@@ -382,6 +385,14 @@ class Reporting:
         return ui.message(user_id, self._preview(lang, data), ui.inline([[
             (t(lang, "inspect.submit"), form.data(draft, "submit", "")),
             (t(lang, "inspect.discard"), form.data(draft, "discard", ""))]]))
+
+    async def _covered(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """A visit going under another dialog while it waits for its point: the location
+        button is taken off (a tap would send the location to the dialog on top), and the
+        inspector told the visit waits; its question brings the button back."""
+        if dialog.step != "point":
+            return []
+        return [ui.message(unit.user_id, unit.t("inspect.location_waits"), ui.REMOVE_KEYBOARD)]
 
     async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
         """A visit back on top after a short dialog (/due, a re-check's reason …) ended:

@@ -30,6 +30,7 @@ class Volunteers:
         self.env = env
         self.loop = loop
         self.menus = menus  # an approved volunteer gets the volunteer's command menu
+        loop.covered[Flow.JOIN] = self._covered  # the phone button off while kept
 
     async def sync_teams(self) -> None:
         """Bring the teams table in line with the configured teams file."""
@@ -156,6 +157,14 @@ class Volunteers:
         if dialog.step == "team":
             return [back, self._team_question(user_id, lang, dialog.data)]
         return []
+
+    async def _covered(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """A registration going under another dialog at its phone: the share button is taken
+        off (a tap would send the phone to the dialog on top), and the person told it waits;
+        its question brings the button back."""
+        if dialog.step != "phone":
+            return []
+        return [ui.message(unit.user_id, unit.t("join.phone_waits"), ui.REMOVE_KEYBOARD)]
 
     async def join_button(self, unit: ActorUnit, action: buttons.ButtonKind, arg: str) -> Answer:
         """Institute, station and team buttons of the registration."""
