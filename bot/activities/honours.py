@@ -132,6 +132,12 @@ class Honours:
             return [ui.message(user_id, unit.t("honours.dialog_lost"))]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("honours.command_mid_dialog"))]
+        if await self.roles.of(unit.repo, user_id) is None:
+            # No admin any more: the dialog ends at this answer, as Save would end it. An
+            # admin of other areas goes on: Save keeps the preview for a grant given back.
+            await self.loop.pop_dialog(unit.repo, user_id, Flow.HONOUR)
+            return [ui.message(user_id, unit.t("honours.ended_not_allowed",
+                                               name=dialog.data["name"]))]
         text = unicodedata.normalize("NFKC", said.text).strip() if said.kind == "text" else ""
         what = unit.t(f"honours.what.{step}")
         markup = self._year_buttons(unit, dialog.data["id"]) if step == "year" else None
@@ -206,6 +212,13 @@ class Honours:
             if draft_back:  # a request form the dialog interrupted: its question again
                 await self.loop.back_to_draft(unit)
             return Answer(unit.t("honours.cancelled_toast"))
+        if action == "year" and await self.roles.of(repo, user_id) is None:
+            ended = unit.t("honours.ended_not_allowed", name=dialog.data["name"])
+            draft_back = await self.loop.pop_dialog(repo, user_id, Flow.HONOUR)
+            unit.send(ui.message(user_id, ended))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
+            return Answer(ended, alert=True)
         if action == "year":
             year = int(arg) if _YEAR.match(arg) else 0
             if dialog.step != "year" or not FIRST_YEAR <= year <= self._year_now():
