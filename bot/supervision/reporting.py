@@ -68,8 +68,9 @@ class Reporting:
         if group is None:
             unit.send(ui.message(user_id, unit.t("inspect.inspectors_only")))
             return
-        current = await unit.repo.people.dialog(user_id)
-        if current is not None and current.flow == Flow.INSPECT:
+        # The visit begun, on top or kept under another, comes up rather than a second one.
+        current = await self.loop.long_on_top(unit, Flow.INSPECT)
+        if current is not None:
             unit.send(ui.message(user_id, unit.t("inspect.already")))
             unit.send(await self._ask(unit, current))
             return
@@ -267,10 +268,11 @@ class Reporting:
         """A point, All clear, Report a problem, a type, Done with photos, a severity,
         Submit, Discard, Another problem, Finish the visit. Every press is checked against
         the dialog it claims to belong to."""
-        dialog = await unit.repo.people.dialog(unit.user_id)
+        dialog = await self.loop.pressed_form(unit, Flow.INSPECT, draft)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
         registers = self.registers()
-        if (dialog is None or dialog.flow != Flow.INSPECT or dialog.data.get("id") != draft
-                or registers is None):
+        if dialog is None or registers is None:
             return Answer(unit.t("inspect.closed"), alert=True)
         if not await self._still_inspector(unit, dialog.data):
             back = await self._no_longer(unit, dialog.data)
