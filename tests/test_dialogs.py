@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from bot.dialogs import LOOKUPS, SUBJECT, Flow
+from bot.i18n import Catalogs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +43,13 @@ def test_no_module_names_a_flow_by_a_bare_string() -> None:
                  for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
                  if bare.search(line)]
     assert offenders == []
+
+
+def test_every_flow_has_a_name_in_both_catalogs() -> None:
+    """A buried form's button says "Finish ‹what is on top› first": any dialog may be on top,
+    so every flow is named, in both languages."""
+    catalogs = Catalogs.load("en")
+    for language in ("en", "zh"):
+        assert {f"dialog.{flow.value}" for flow in Flow} <= set(catalogs.keys(language))
+        assert {key for key in catalogs.keys(language) if key.startswith("dialog.")} == {
+            f"dialog.{flow.value}" for flow in Flow}

@@ -567,3 +567,24 @@ async def test_a_revoked_honours_announcement_says_it_was_revoked(town: Town) ->
     now = (await card_now(town, announced, "revoked")).text or ""
     assert "Zhang — 最美志愿者 (2026)" in now and "Congratulations" not in now
     assert [m.message_id for m in group.bot_messages()] == [announced.message_id]
+
+
+async def test_an_honour_whose_author_lost_the_role_ends_at_the_next_typed_answer(
+        town: Town) -> None:
+    """Li, admin of Zhongxinjie, has typed the title of an honour for Zhang when the centre
+    admin takes his only grant back. The year he types is not taken: the dialog ends with
+    one line saying why and that nothing was saved, and his next message is no answer to
+    it; Zhang's record has no honour."""
+    li, zhang, admin = town.vol1, town.vol2, town.admin
+    await open_bot(li, zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN)
+    await answer_of(admin, f"/grant {li.id} zhongxinjie", "is now an admin of")
+    await answer_of(li, f"/honour {zhang.id}", "1/3")
+    await answer_of(li, "最美志愿者", "2/3")
+    await answer_of(admin, f"/revoke {li.id}", "is no longer an admin")
+
+    await li.send("2026")
+    await li.wait_for(text="Not saved, and this dialog has ended: you may no longer honour Zhang.")
+    await li.send("Visited 30 elderly people every week.")
+    await li.wait_for(text="Sorry, I did not understand that")
+    assert await in_unit(town, lambda repo, now: repo.honours.all_honours_of(zhang.id)) == []

@@ -237,14 +237,14 @@ async def test_a_request_two_dialogs_down_still_expires_on_time(town: Town) -> N
     await li.wait_for(text="What kind of help do you need?")
 
 
-async def test_a_call_begun_again_on_top_of_a_publish_leaves_no_older_call_underneath(
+async def test_a_call_begun_again_on_top_of_a_publish_brings_the_kept_call_up(
     town: Town,
 ) -> None:
     """Admin is writing a recruitment call (what and where typed) when he begins publishing
-    an activity, and then, thinking better of it, begins the call again from the start. He
-    stops that call and the activity with /cancel: he is back at publishing once, and after
-    it at nothing. The call he began afresh replaced the first one; the first does not come
-    back to be sent a second time."""
+    an activity, and then types /call again. The call he began comes up where he left it,
+    asked for its map point, with a line saying how to start afresh; no blank call is begun.
+    He stops the call and the activity with /cancel: he is back at publishing once, and after
+    it at nothing; the call does not come back a second time."""
     admin = town.admin
     await open_bot(admin)
     await admin.send("/call")
@@ -256,7 +256,9 @@ async def test_a_call_begun_again_on_top_of_a_publish_leaves_no_older_call_under
     await admin.send("/publish")
     await admin.wait_for(text="1/12")
     await admin.send("/call")
-    await admin.wait_for(text="1/6")
+    await admin.wait_for(text="to start afresh, send /cancel, then /call")
+    await admin.wait_for(text="Back to the recruitment call you were writing.")
+    await admin.wait_for(text="3/6")
 
     await admin.send("/cancel")
     await admin.wait_for(text="Back to publishing your activity.")
@@ -266,8 +268,9 @@ async def test_a_call_begun_again_on_top_of_a_publish_leaves_no_older_call_under
         [m for m in admin.private.bot_messages() if m.text == "OK, skipped."]) > len(skipped))
     await admin.send("hello")
     await admin.wait_for(text="Sorry, I did not understand that")
-    assert not [m for m in admin.private.bot_messages()
-                if "Back to the recruitment call" in (m.text or "")]
+    assert len([m for m in admin.private.bot_messages()
+                if "Back to the recruitment call" in (m.text or "")]) == 1
+    assert len([m for m in admin.private.bot_messages() if "1/6" in (m.text or "")]) == 1
 
 
 async def test_a_request_filed_with_new_in_the_middle_of_publishing_brings_the_activity_back(
@@ -356,3 +359,157 @@ async def test_a_change_of_an_activity_back_after_nearest_to_me_names_the_activi
     await li.wait_for(text=f"Type the new place of “{TITLE}”")
     await li.send("North gate of the park")
     await li.wait_for(text=f"“{TITLE}” is changed")
+
+
+async def test_a_buried_publish_step_button_waits_and_publish_brings_the_kept_one_up(
+    town: Town,
+) -> None:
+    """Li has typed the title and place of “Tree planting” and is asked for its map point
+    when he opens a request form with /new. Skip under the map point question, pressed from
+    the form, says to finish the request first and that the activity is kept: nothing
+    changes, the form still waits for its category. /publish then brings the activity up
+    where it was, the title kept (not a blank one at 1/12), and once it is cancelled the
+    request form is back."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    point = await li.wait_for(text="5/12")
+    await open_form(li, command=True)
+
+    answer = await (await li.press("Skip ⏭", message=point)).answer()
+    assert answer.text == ("Finish your request first — the activity you are publishing is "
+                           "kept and comes back after it.")
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await li.send("/publish")
+    await li.wait_for(text="to start afresh, send /cancel, then /publish")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")
+    await li.send("/cancel")
+    await li.wait_for(text="Now, back to your unfinished request.")
+    await li.wait_for(text="describe the problem")
+    assert not [m for m in li.private.bot_messages() if "1/12" in (m.text or "")][1:]
+
+
+async def test_a_buried_publish_step_button_says_so_in_chinese(town: Town) -> None:
+    """The same press in Chinese: finish the request first, the activity is kept."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/lang")
+    await li.press("中文", message=await li.wait_for(text="Choose your language:"))
+    await li.wait_for(text="语言已设置为中文")
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    point = await li.wait_for(text="5/12")
+    await open_form(li, command=True, lang="zh")
+
+    answer = await (await li.press("跳过", message=point)).answer()
+    assert answer.text == "请先完成您的诉求——正在发布的活动已为您保留，完成后会回来。"
+
+
+async def test_a_request_forms_button_pressed_under_publish_waits_for_the_activity(
+    town: Town,
+) -> None:
+    """Li has opened a request form when he begins publishing an activity; a category
+    button of the form, pressed then, says to finish the activity first and that the request
+    is kept; the publishing dialog still takes his title, and /cancel brings the form back
+    at its first question, no category chosen."""
+    li = town.vol1
+    await open_bot(li)
+    form = await open_form(li, command=True)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+
+    answer = await (await li.press("Help for the elderly", message=form)).answer()
+    assert answer.text == ("Finish the activity you are publishing first — your request is "
+                           "kept and comes back after it.")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send("/cancel")
+    await li.wait_for(text="Now, back to your unfinished request.")
+    await li.wait_for(text="What kind of help do you need?")
+
+
+async def test_an_activity_changed_in_the_middle_of_a_request_brings_the_request_back(
+    town: Town,
+) -> None:
+    """Li has begun a request (its category chosen) when he changes the time of his
+    published activity: Edit, Date and time, the new start, then the new end. The activity
+    is changed, and he is back at his request, asked to describe the problem."""
+    li = town.vol1
+    await open_bot(li)
+    await published_card(town, li)
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await li.press("✏️ Edit")
+    await li.press("Date and time", message=await li.wait_for(text="What to change"))
+    await li.wait_for(text="Type the new start")
+    await li.send("2026-06-13 08:00")
+    await li.wait_for(text="Type the new end")
+    await li.send("10:00")
+    await li.wait_for(text="is changed")
+    await li.wait_for(text="Now, back to your unfinished request.")
+    await li.wait_for(text="describe the problem")
+
+
+async def test_a_request_form_at_its_location_takes_its_button_along_under_publish(
+    town: Town,
+) -> None:
+    """Li is asked where his request's problem is, the location button under his keyboard,
+    when he begins publishing an activity: the button goes off his screen and he is told
+    the request waits for its place (a tap would have sent the location to the activity's
+    title question). He cancels the activity: the request is back, asking where, with its
+    location button, and his location is its place."""
+    li = town.vol1
+    await open_bot(li)
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+
+    await li.send("/publish")
+    await li.wait_for(text="Your request waits for its place")
+    await li.wait_for(text="1/12")
+    with pytest.raises(LookupError):
+        await li.tap("📍 Share my location")
+    await li.send("/cancel")
+    await li.wait_for(text="Now, back to your unfinished request.")
+    await li.wait_for(text="Where is it")
+    await li.tap("📍 Share my location")
+    await li.wait_for(text="Which community")
+
+
+async def test_a_registration_at_its_phone_takes_its_button_along_under_a_request_form(
+    town: Town,
+) -> None:
+    """Grandma Wang is registering as a volunteer and is asked for her phone, the share
+    button under her keyboard, when she opens a request form: the button goes off her
+    screen, and she is told the registration waits for her phone. She cancels the form: the
+    registration is back, asking for her phone, with its button."""
+    wang = town.citizen
+    await open_bot(wang)
+    await wang.send("/join")
+    await wang.wait_for(text="please type your name")
+    await wang.send("Wang Fang")
+    await wang.wait_for(text="share your phone number")
+
+    await open_form(wang, command=True)
+    assert [m for m in wang.private.bot_messages()
+            if "Your volunteer registration waits for your phone number" in (m.text or "")]
+    with pytest.raises(LookupError):
+        await wang.tap("📞 Share my phone number")
+    await wang.send("/cancel")
+    await wang.wait_for(text="Back to your volunteer registration.")
+    await wang.wait_for(text="share your phone number")
+    await wang.tap("📞 Share my phone number")

@@ -298,3 +298,26 @@ async def test_a_publish_step_button_pressed_after_the_role_was_taken_back_ends_
         "Not published: you may no longer publish for this team here.")
     await zhang.wait_for(text="its dialog has ended")
     assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_call_whose_author_lost_the_role_ends_at_the_next_typed_answer(
+        town: Town) -> None:
+    """Zhang, area admin of Guangminglu, has typed what his recruitment call is for and is
+    asked where, when his role is taken back. The place he types is not taken: the dialog
+    ends with one line saying why and that nothing was sent, and his next message is no
+    answer to it."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang)
+    await zhang.send("/call")
+    await zhang.wait_for(text="1/6")
+    await zhang.send("Fill sandbags at the Xiaohe dike")
+    await zhang.wait_for(text="2/6")
+    await revoke(town, zhang)
+
+    await zhang.send("Xiaohe dike, north sluice")
+    ended = await zhang.wait_for(text="This call's dialog has ended")
+    assert "Nothing was sent" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+    await zhang.send("5")
+    await zhang.wait_for(text="Sorry, I did not understand that")

@@ -299,3 +299,54 @@ async def test_a_visit_stopped_with_cancel_is_recorded_as_ended(town: Town) -> N
     await li.send("hello")
     await li.wait_for(text="Sorry, I did not understand that")
     assert rows(town, "SELECT point_id, ended_at IS NOT NULL FROM visits") == [("market-01", 1)]
+
+
+async def test_a_visit_waiting_for_its_point_takes_its_location_button_along_under_new(
+    town: Town,
+) -> None:
+    """Li has begun a visit and is asked which point he is at, the location button under
+    his keyboard, when he types /new: the button goes off his screen and he is told the visit
+    waits for its point (a tap would have sent his location to the request form). He cancels
+    the form: the visit is back, asking which point, with its button, and his location finds
+    the market."""
+    await inspector(town)
+    li = town.vol1
+    await li.send("/inspect")
+    await li.wait_for(text="Which point are you at?")
+    await li.wait_for(text="Your group's points")
+
+    await open_form(li, command=True)
+    assert [m for m in li.private.bot_messages()
+            if "Your visit waits for its point" in (m.text or "")]
+    with pytest.raises(LookupError):
+        await li.tap("📍 Send my location", latitude=MARKET[0], longitude=MARKET[1])
+    await li.send("/cancel")
+    await li.wait_for(text="Back to your visit.")
+    await li.wait_for(text="Which point?")
+    await li.tap("📍 Send my location", latitude=MARKET[0], longitude=MARKET[1])
+    await li.wait_for(text="Nearest first")
+
+
+async def test_a_visit_kept_under_a_request_form_waits_and_inspect_brings_it_back(
+    town: Town,
+) -> None:
+    """Li is at the market in a visit when he opens a request form. All clear under the
+    visit's question, pressed then, says to finish the request first and that the visit is
+    kept, and records nothing; /inspect brings the same visit up, at the market, rather than
+    begin another, and All clear then records it."""
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    await open_form(li, command=True)
+
+    answer = await (await li.press("✅ All clear: no problem", message=question)).answer()
+    assert answer.text == ("Finish your request first — your visit is kept and comes back "
+                           "after it.")
+    assert rows(town, "SELECT COUNT(*) FROM visits WHERE ended_at IS NULL") == [(1,)]
+    await li.send("/inspect")
+    await li.wait_for(text="You are in the middle of a visit")
+    again = await li.wait_for(text="did you find a problem here?",
+                              predicate=lambda m: bool(m.buttons))
+    assert rows(town, "SELECT COUNT(*) FROM visits") == [(1,)]
+    await li.press("✅ All clear: no problem", message=again)
+    await li.wait_for(text="recorded: all clear")

@@ -155,11 +155,11 @@ class Attendance:
         return ui.message(unit.user_id, unit.t("attendance.ask_location",
                                                title=activity.title), keyboard)
 
-    async def _covered(self, unit: ActorUnit, data: dict[str, Any]) -> list[Outgoing]:
+    async def _covered(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
         """A check-in going under another dialog: its location button is taken off (a tap
         would send the location to the dialog on top), and the person told it waits; the
         question brings it back with the button when the check-in is back on top."""
-        activity = await unit.repo.activities.activity(int(data["activity"]))
+        activity = await unit.repo.activities.activity(int(dialog.data["activity"]))
         title = activity.title if activity is not None else ""
         return [ui.message(unit.user_id, unit.t("attendance.check_in_waits", title=title),
                            ui.REMOVE_KEYBOARD)]

@@ -84,6 +84,8 @@ class Calls:
         if role is None:
             unit.send(ui.message(unit.user_id, unit.t("calls.not_allowed")))
             return
+        if await self.loop.form_again(unit, Flow.CALL, "/call"):
+            return  # the one begun is kept, never replaced by a blank one
         data: dict[str, Any] = {"id": secrets.token_hex(3), "district": role.centre,
                                 "areas": [] if role.centre else list(role.areas), "teams": []}
         await self.loop.push_dialog(unit, Flow.CALL, STEPS[0], data)
@@ -100,12 +102,26 @@ class Calls:
             return [ui.message(user_id, unit.t("calls.dialog_lost"))]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("calls.command_mid_dialog"))]
+        ended = await self._ended_by_role(unit, dialog.data)
+        if ended:  # a role taken back (or narrowed) mid-dialog: Send would refuse it too
+            await self.loop.pop_dialog(unit.repo, user_id, Flow.CALL)
+            return [ui.message(user_id, ended)]
         if step == "audience":
             return await self._typed_audience(unit, dialog, said)
         answer = self._read(unit, step, said)
         if isinstance(answer, str):
             return [ui.message(user_id, answer, self._buttons(unit, dialog.data, step))]
         return await self._advance(unit, dialog, answer)
+
+    async def _ended_by_role(self, unit: ActorUnit, data: dict[str, Any]) -> str:
+        """Why a call's dialog ends now ('' if its author may still send what it holds): no
+        admin any more, or a role narrowed below the audience chosen so far."""
+        if await self.roles.of(unit.repo, unit.user_id) is None:
+            return unit.t("calls.ended_no_role")
+        if not await self.publishing.reaches(unit, unit.user_id, bool(data["district"]),
+                                             data["areas"], data["teams"]):
+            return unit.t("calls.ended_not_sent", who=self._audience(unit, data))
+        return ""
 
     def _read(self, unit: ActorUnit, step: str, said: Said) -> dict[str, Any] | str:
         """The answer of `step` as data to keep, or the one line that says what is wrong."""
@@ -344,8 +360,10 @@ class Calls:
         """Skip, a number, an area, a team, the whole district, Done, Send, Cancel: the
         dialog, its step and the choice are checked, never trusted."""
         user_id = unit.user_id
-        dialog = await unit.repo.people.dialog(user_id)
-        if dialog is None or dialog.flow != Flow.CALL or dialog.data.get("id") != draft:
+        dialog = await self.loop.pressed_form(unit, Flow.CALL, draft)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             sent = await unit.repo.activities.published_from(draft, user_id)
             if sent is not None:
                 return Answer(unit.t("calls.already_sent", id=sent.id), alert=True)
@@ -359,6 +377,13 @@ class Calls:
             return Answer(unit.t("calls.cancelled_toast"))
         if action == "send" and step == PREVIEW:
             return await self._send(unit, dialog, chat_id, message_id)
+        ended = await self._ended_by_role(unit, data)
+        if ended:  # a step's button, as a typed answer
+            draft_back = await self.loop.pop_dialog(unit.repo, user_id, Flow.CALL)
+            unit.send(ui.message(user_id, ended))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
+            return Answer(unit.t("calls.not_sent_reach"), alert=True)
         if action in ("all", "area", "team") and step == "audience":
             chosen = await self._toggle(unit, data, action, arg)
             if chosen is None:

@@ -92,6 +92,9 @@ class Honours:
         if await self.roles.of(unit.repo, user_id) is None:
             unit.send(ui.message(user_id, unit.t("honours.admins_only")))
             return
+        # The honour begun is kept, whoever is named now: its line names whose it is.
+        if await self.loop.form_again(unit, Flow.HONOUR, "/honour"):
+            return
         if len(args) != 1:
             unit.send(ui.message(user_id, unit.t("honours.usage")))
             return
@@ -129,6 +132,12 @@ class Honours:
             return [ui.message(user_id, unit.t("honours.dialog_lost"))]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("honours.command_mid_dialog"))]
+        if await self.roles.of(unit.repo, user_id) is None:
+            # No admin any more: the dialog ends at this answer, as Save would end it. An
+            # admin of other areas goes on: Save keeps the preview for a grant given back.
+            await self.loop.pop_dialog(unit.repo, user_id, Flow.HONOUR)
+            return [ui.message(user_id, unit.t("honours.ended_not_allowed",
+                                               name=dialog.data["name"]))]
         text = unicodedata.normalize("NFKC", said.text).strip() if said.kind == "text" else ""
         what = unit.t(f"honours.what.{step}")
         markup = self._year_buttons(unit, dialog.data["id"]) if step == "year" else None
@@ -189,8 +198,10 @@ class Honours:
         """A year, Save, Save and announce, Cancel. A press is never trusted: the person,
         the dialog it belongs to, its step and the admin's reach are checked again."""
         repo, user_id = unit.repo, unit.user_id
-        dialog = await repo.people.dialog(user_id)
-        if dialog is None or dialog.flow != Flow.HONOUR or dialog.data.get("id") != draft:
+        dialog = await self.loop.pressed_form(unit, Flow.HONOUR, draft)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             saved = await repo.honours.saved_by(draft, user_id)
             if saved is not None:  # a second press of the same Save
                 return Answer(unit.t("honours.already_saved", title=saved.title), alert=True)
@@ -201,6 +212,13 @@ class Honours:
             if draft_back:  # a request form the dialog interrupted: its question again
                 await self.loop.back_to_draft(unit)
             return Answer(unit.t("honours.cancelled_toast"))
+        if action == "year" and await self.roles.of(repo, user_id) is None:
+            ended = unit.t("honours.ended_not_allowed", name=dialog.data["name"])
+            draft_back = await self.loop.pop_dialog(repo, user_id, Flow.HONOUR)
+            unit.send(ui.message(user_id, ended))
+            if draft_back:
+                await self.loop.back_to_draft(unit)
+            return Answer(ended, alert=True)
         if action == "year":
             year = int(arg) if _YEAR.match(arg) else 0
             if dialog.step != "year" or not FIRST_YEAR <= year <= self._year_now():

@@ -177,6 +177,8 @@ class Publishing:
                    else "publish.not_allowed")
             unit.send(ui.message(user_id, unit.t(key)))
             return
+        if await self.loop.form_again(unit, Flow.PUBLISH, "/publish"):
+            return  # the one begun is kept, never replaced by a blank one
         data: dict[str, Any] = {"id": secrets.token_hex(3)}
         await self.loop.push_dialog(unit, Flow.PUBLISH, STEPS[0], data)
         unit.send(ui.message(user_id, "\n".join(
@@ -212,8 +214,10 @@ class Publishing:
         """A button of the dialog: a team, an area, a capacity, Me, a theme, Skip, Publish,
         Cancel. A press is never trusted: the dialog, its step and the choice are checked."""
         user_id = unit.user_id
-        dialog = await unit.repo.people.dialog(user_id)
-        if dialog is None or dialog.flow != Flow.PUBLISH or dialog.data.get("id") != draft:
+        dialog = await self.loop.pressed_form(unit, Flow.PUBLISH, draft)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             published = await unit.repo.activities.published_from(draft, user_id)
             if published is not None:
                 return Answer(unit.t("publish.already_published", id=published.id), alert=True)
@@ -802,8 +806,7 @@ class Publishing:
         if isinstance(answer, str):
             return [ui.message(user_id, answer)]
         if dialog.step == "start":  # the end comes next, read against the new start
-            await repo.people.save_dialog(Dialog(user_id, Flow.EDIT_ACTIVITY, "end",
-                                                 {**dialog.data, **answer}), unit.now())
+            await self.loop.move_dialog(repo, dialog, "end", {**dialog.data, **answer})
             return [self._end_question(unit, activity, float(answer["start"]))]
         await self.loop.pop_dialog(repo, user_id, Flow.EDIT_ACTIVITY)
         changes = {**dialog.data, **answer}

@@ -255,6 +255,9 @@ class MonthThemes:
         """Save or Cancel under the preview. A press is never trusted: the person, the dialog
         it belongs to and the month are checked again."""
         repo = unit.repo
+        kept = await self.loop.pressed_form(unit, Flow.THEME, draft)
+        if isinstance(kept, str):  # kept under another: it waits, unchanged
+            return Answer(kept, alert=True)
         dialog = await repo.people.dialog(unit.user_id)
         ours = (dialog is not None and dialog.flow == Flow.THEME and dialog.step == PREVIEW
                 and dialog.data.get("id") == draft)

@@ -89,6 +89,7 @@ class Intake:
             Flow.REJECT_REASON: volunteers.reason_again,
             Flow.CHECK_IN: attendance.asked_again, Flow.DISPUTE: attendance.asked_again,
             Flow.EDIT_ACTIVITY: publishing.edit_again}
+        loop.covered[Flow.INTAKE] = self._covered  # its reply keyboard off while kept
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -325,8 +326,10 @@ class Intake:
         """Handle a button of the intake form: category, Next, Confirm, Edit, Cancel."""
         env, t = self.env, self.env.t
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if dialog is None or dialog.flow != Flow.INTAKE or dialog.data.get("id") != draft_id:
+        dialog = await self.loop.pressed_form(unit, Flow.INTAKE, draft_id)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             return Answer(t(lang, "intake.form_closed"), alert=True)
         out: list[Outgoing] = []
         answer = Answer()
@@ -429,6 +432,15 @@ class Intake:
             return [ui.message(user_id, unit.t("common.back_to_dialog")), *question]
         return [ui.message(user_id, self.env.t(lang, "intake.back_to_draft")),
                 *self._ask(dialog, lang)]
+
+    async def _covered(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """A form going under another dialog at a step with a reply keyboard (the place, a
+        phone, a neighbour's address): the keyboard is taken off, since a tap would answer
+        the dialog on top, and the person told the form waits; its question brings it back."""
+        key = _WAITS.get(dialog.step)
+        if key is None or (dialog.step == "nb_address" and not dialog.data.get("address")):
+            return []
+        return [ui.message(unit.user_id, unit.t(key), ui.REMOVE_KEYBOARD)]
 
     def _is_institute(self, area_id: str) -> bool:
         """An institute button names an area right under the centre."""
@@ -1052,6 +1064,11 @@ class Intake:
     async def _reply(self, unit: ActorUnit, key: str, *, menu: bool = False) -> None:
         markup = self.loop.citizen_menu(unit.language) if menu else None
         unit.send(ui.message(unit.user_id, unit.t(key), markup))
+
+
+# The form's steps that ask with a reply keyboard, and what is said when it goes under another.
+_WAITS = {"location": "intake.location_waits", "contact": "intake.phone_waits",
+          "nb_own": "intake.phone_waits", "nb_address": "intake.address_waits"}
 
 
 def _offered(dialog: Dialog, arg: str) -> bool:

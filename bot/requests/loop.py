@@ -47,10 +47,12 @@ class RequestLoop:
         # begun afresh over its older copy), by flow: a visit's row is ended
         # (Reporting registers it); given the dialog's data.
         self.dropped: dict[str, Callable[[Repo, dict[str, Any]], Awaitable[None]]] = {}
-        # What the dialog on top says as another goes over it, by flow, given its data: a
-        # check-in takes its location button off the screen (Attendance registers it), which
-        # would otherwise send a location to the dialog on top; its question brings it back.
-        self.covered: dict[str, Callable[[ActorUnit, dict[str, Any]],
+        # What the dialog on top says as another goes over it, by flow, given the dialog: a
+        # reply keyboard (a check-in's location button, the request form's location and
+        # phone steps, a visit's location, registration's phone) is taken off the screen,
+        # since a tap would send a location or a phone to the dialog on top; its question
+        # brings it back. Each service registers its own.
+        self.covered: dict[str, Callable[[ActorUnit, Dialog],
                                          Awaitable[list[Outgoing]]]] = {}
 
     # -- routing ----------------------------------------------------------------------------
@@ -1018,21 +1020,67 @@ class RequestLoop:
         """The request form the person has begun, brought to the top of their dialogs if a
         long one lies over it (what lay on it stays, under it now); None if they have none.
         /new and /forneighbour resume it there rather than drop what it came under."""
+        dialog = await self.long_on_top(unit, Flow.INTAKE)
+        if dialog is not None:
+            await self.restart_draft_clock(unit.repo, unit.user_id)
+        return dialog
+
+    async def long_on_top(self, unit: ActorUnit, flow: Flow) -> Dialog | None:
+        """The long dialog of that flow the person has begun (a request form, an activity
+        being published, a call …), brought to the top if others lie over it (they stay,
+        under it now); None if they have none. Its command typed again resumes it there
+        rather than start a blank one over the kept one: /cancel drops it, to start afresh."""
         repo, user_id = unit.repo, unit.user_id
         current = await repo.people.dialog(user_id)
-        if current is None or current.flow == Flow.INTAKE:
+        if current is None or current.flow == flow:
             return current
-        draft = next((layer for layer in _layers(current.data.get("resume"))
-                      if layer["flow"] == Flow.INTAKE), None)
-        if draft is None:
+        kept = next((layer for layer in _layers(current.data.get("resume"))
+                     if layer["flow"] == flow), None)
+        if kept is None:
             return None
-        await self._cover(unit, current, (Flow.INTAKE, None))
-        data = {k: v for k, v in draft["data"].items() if k != "resume"}
-        data["resume"] = _without(_kept_under(current), (Flow.INTAKE, None))
-        dialog = Dialog(user_id, Flow.INTAKE, draft["step"], data)
+        await self._cover(unit, current, (flow, None))
+        data = {k: v for k, v in kept["data"].items() if k != "resume"}
+        under = _without(_kept_under(current), (flow, None))
+        if under is not None:
+            data["resume"] = under
+        dialog = Dialog(user_id, flow, kept["step"], data)
         await repo.people.save_dialog(dialog, self.env.now())
-        await self.restart_draft_clock(repo, user_id)
         return dialog
+
+    async def pressed_form(self, unit: ActorUnit, flow: Flow,
+                           form_id: str | None) -> Dialog | str | None:
+        """The long form a button was pressed under (its id, None for a registration): the
+        dialog if it is on top (a lookup over it gives way, as to anything begun); the line
+        saying what to finish first if it is kept under another, and nothing changes (a
+        step of it would leave it on top in the middle of what the person is doing); None
+        if the person is in no such form."""
+        repo, user_id = unit.repo, unit.user_id
+        current = await repo.people.dialog(user_id)
+        if current is None:
+            return None
+        layers = _layers(_as_layer(current))
+        at = next((i for i, layer in enumerate(layers) if layer["flow"] == flow
+                   and layer["data"].get("id") == form_id), None)
+        if at is None:
+            return None
+        if at == 0:
+            return current
+        if all(layer["flow"] in LOOKUPS for layer in layers[:at]):
+            found = layers[at]
+            dialog = Dialog(user_id, flow, found["step"], found["data"])
+            await repo.people.save_dialog(dialog, self.env.now())
+            return dialog
+        return unit.t("common.finish_first", top=unit.t(f"dialog.{current.flow}"),
+                      form=unit.t(f"dialog.{flow}"))
+
+    async def form_again(self, unit: ActorUnit, flow: Flow, command: str) -> bool:
+        """A long form's command typed while the person has one begun: that one on top, with
+        a line saying how to start afresh and its question again; False if they have none."""
+        if await self.long_on_top(unit, flow) is None:
+            return False
+        unit.send(ui.message(unit.user_id, unit.t("common.form_kept", command=command)))
+        await self.back_to_draft(unit)
+        return True
 
     async def _cover(self, unit: ActorUnit, current: Dialog | None,
                      coming: tuple[str, Any]) -> None:
@@ -1042,7 +1090,7 @@ class RequestLoop:
             return
         hook = self.covered.get(current.flow)
         if hook is not None:
-            unit.send(await hook(unit, current.data))
+            unit.send(await hook(unit, current))
 
     async def _drop(self, repo: Repo, layer: dict[str, Any]) -> None:
         """A dialog dropped for good: what it leaves behind is closed (a visit's row)."""

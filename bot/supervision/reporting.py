@@ -44,6 +44,7 @@ class Reporting:
         self.loop = loop  # its dialog helpers keep a request form under this dialog
         self.dispatch = dispatch
         loop.dropped[Flow.INSPECT] = self._dropped  # a visit dropped in any way is ended
+        loop.covered[Flow.INSPECT] = self._covered  # its location button off while kept
 
     async def _dropped(self, repo: Repo, data: dict[str, Any]) -> None:
         """A visit's dialog is gone for good (/cancel, a new /inspect, its end): its row is
@@ -67,8 +68,9 @@ class Reporting:
         if group is None:
             unit.send(ui.message(user_id, unit.t("inspect.inspectors_only")))
             return
-        current = await unit.repo.people.dialog(user_id)
-        if current is not None and current.flow == Flow.INSPECT:
+        # The visit begun, on top or kept under another, comes up rather than a second one.
+        current = await self.loop.long_on_top(unit, Flow.INSPECT)
+        if current is not None:
             unit.send(ui.message(user_id, unit.t("inspect.already")))
             unit.send(await self._ask(unit, current))
             return
@@ -266,10 +268,11 @@ class Reporting:
         """A point, All clear, Report a problem, a type, Done with photos, a severity,
         Submit, Discard, Another problem, Finish the visit. Every press is checked against
         the dialog it claims to belong to."""
-        dialog = await unit.repo.people.dialog(unit.user_id)
+        dialog = await self.loop.pressed_form(unit, Flow.INSPECT, draft)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
         registers = self.registers()
-        if (dialog is None or dialog.flow != Flow.INSPECT or dialog.data.get("id") != draft
-                or registers is None):
+        if dialog is None or registers is None:
             return Answer(unit.t("inspect.closed"), alert=True)
         if not await self._still_inspector(unit, dialog.data):
             back = await self._no_longer(unit, dialog.data)
@@ -354,8 +357,10 @@ class Reporting:
         form = buttons.INSPECT
         point = registers.points.get(data.get("point") or "")
         where = point.name(lang) if point is not None else "—"
-        if step == "point":
-            return ui.message(user_id, t(lang, "inspect.want_point"))
+        if step == "point":  # with the location button, gone while another dialog was on top
+            keyboard = ui.reply_keyboard([[{"text": t(lang, "inspect.send_location"),
+                                            "request_location": True}]])
+            return ui.message(user_id, t(lang, "inspect.want_point"), keyboard)
         if step == "found":
             count = len(data.get("reported") or [])
             rows = [[(t(lang, "inspect.report"), form.data(draft, "report", ""))]]
@@ -382,6 +387,14 @@ class Reporting:
         return ui.message(user_id, self._preview(lang, data), ui.inline([[
             (t(lang, "inspect.submit"), form.data(draft, "submit", "")),
             (t(lang, "inspect.discard"), form.data(draft, "discard", ""))]]))
+
+    async def _covered(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """A visit going under another dialog while it waits for its point: the location
+        button is taken off (a tap would send the location to the dialog on top), and the
+        inspector told the visit waits; its question brings the button back."""
+        if dialog.step != "point":
+            return []
+        return [ui.message(unit.user_id, unit.t("inspect.location_waits"), ui.REMOVE_KEYBOARD)]
 
     async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
         """A visit back on top after a short dialog (/due, a re-check's reason …) ended:

@@ -30,6 +30,7 @@ class Volunteers:
         self.env = env
         self.loop = loop
         self.menus = menus  # an approved volunteer gets the volunteer's command menu
+        loop.covered[Flow.JOIN] = self._covered  # the phone button off while kept
 
     async def sync_teams(self) -> None:
         """Bring the teams table in line with the configured teams file."""
@@ -61,6 +62,10 @@ class Volunteers:
                      area=render.area_name(env, record.area_id or "", lang),
                      team=team.name(lang) if team else t(lang, "join.no_team"))
             return [ui.message(who.user_id, text)]
+        kept = await self.loop.long_on_top(unit, Flow.JOIN)
+        if kept is not None:  # the one begun is kept, never replaced by a blank one
+            return [ui.message(who.user_id, t(lang, "common.form_kept", command="/join")),
+                    *await self.resumed(unit, kept)]
         await self.loop.push_dialog(unit, Flow.JOIN, "name", {})
         return [ui.message(who.user_id, t(lang, "join.ask_name"))]
 
@@ -153,12 +158,22 @@ class Volunteers:
             return [back, self._team_question(user_id, lang, dialog.data)]
         return []
 
+    async def _covered(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
+        """A registration going under another dialog at its phone: the share button is taken
+        off (a tap would send the phone to the dialog on top), and the person told it waits;
+        its question brings the button back."""
+        if dialog.step != "phone":
+            return []
+        return [ui.message(unit.user_id, unit.t("join.phone_waits"), ui.REMOVE_KEYBOARD)]
+
     async def join_button(self, unit: ActorUnit, action: buttons.ButtonKind, arg: str) -> Answer:
         """Institute, station and team buttons of the registration."""
         env, t, tree = self.env, self.env.t, self.env.config.areas
         repo, lang, who = unit.repo, unit.language, unit.who
-        dialog = await repo.people.dialog(who.user_id)
-        if dialog is None or dialog.flow != Flow.JOIN:
+        dialog = await self.loop.pressed_form(unit, Flow.JOIN, None)
+        if isinstance(dialog, str):  # kept under another: it waits, unchanged
+            return Answer(dialog, alert=True)
+        if dialog is None:
             return Answer(t(lang, "intake.form_closed"), alert=True)
         if action is buttons.JOIN_INSTITUTE and dialog.step == "area" and tree and arg in tree:
             rows = _pairs([(s.name(lang), buttons.JOIN_AREA.data(s.id))
