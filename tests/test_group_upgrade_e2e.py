@@ -241,3 +241,35 @@ async def test_one_service_message_is_enough_in_any_order_and_twice_is_once(
     assert refusals(town) == []
     told = [m.text or "" for m in town.admin_chat.bot_messages()]
     assert len(told) == 1 and f"group_id = {town.volunteers.id}" in told[0], told
+
+
+async def test_both_service_messages_lost_the_first_refusal_moves_the_group(town: Town) -> None:
+    """The bot was down while the volunteers' group was upgraded, and both of Telegram's
+    messages about it were lost. The next request's card goes to the old id and Telegram
+    refuses it, naming the supergroup: that refusal is the move. The card is posted in the
+    supergroup after all, the admins are told once to put its id in the config file, Zhang
+    claims the card posted before the upgrade, and the request after goes straight to the
+    supergroup: Telegram refused one call, no more."""
+    await open_bot(town.vol1, town.vol2)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    old_id = town.volunteers.id
+    await town.bot.stop()
+    new_id = town.volunteers.migrate()
+    town.sb.world.updates.clear()  # both service messages lost
+    await town.bot.start()
+
+    later = await file_request(town.citizen, text="The stairwell light is out, please help.")
+    after = await card_of(town.volunteers, later)
+    assert after.chat_id == new_id != old_id
+    assert len(refusals(town)) == 1, refusals(town)
+    notice = await town.admin_chat.wait_for(text=f"group_id = {new_id}")
+    assert str(old_id) in (notice.text or "")
+
+    popup = await claim(town.vol2, town.volunteers, card)
+    assert popup.startswith(f"It is yours: {ref}"), popup
+    third = await file_request(town.citizen, text="Rubbish left by the bins for a week.")
+    assert (await card_of(town.volunteers, third)).chat_id == new_id
+    assert len(refusals(town)) == 1, refusals(town)
+    told = [m.text or "" for m in town.admin_chat.bot_messages()]
+    assert len(told) == 1, told
