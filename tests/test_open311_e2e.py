@@ -232,6 +232,8 @@ BAD = [
     ("post", "requests", {"lat": 91, "long": 117.5}, 400, "lat must be a number"),
     ("post", "requests", {"address_string": "x", "description": ""}, 400,
      "address_string must be 2 to 300"),
+    ("post", "requests", {"address_string": "Jianshe Road " * 23 + "No"}, 400,
+     "address_string must be 2 to 300"),  # 301 characters
     ("post", "requests", {"address_string": "Jianshe Road", "description": " "}, 400,
      "description is missing"),
     ("post", "requests", {"address_string": "Jianshe Road", "description": "d" * 1001}, 400,
