@@ -211,6 +211,47 @@ async def test_hours_given_to_requests_alone_make_a_formal_volunteer(town: Town)
                 if "registered formal volunteer" in (m.text or "")]) == 1
 
 
+async def test_a_confirmation_that_crosses_the_threshold_tells_the_volunteer_at_once(
+    town: Town,
+) -> None:
+    """Li's second 2 h reach the year's 4 the moment Alice confirms the request resolved, in
+    the day: Li is told there and then that she is a registered formal volunteer of 2026."""
+    li = town.vol1
+    second = await two_hours_given_then_a_second_taken(town, li)
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {second} resolved?")
+    assert not [m for m in li.private.bot_messages() if "formal volunteer" in (m.text or "")]
+    await town.citizen.press("👍 Yes, resolved")
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    assert "4 verified hours" in (told.text or "")
+
+
+async def test_a_request_closed_on_the_clock_on_new_years_eve_counts_to_that_year(
+    town: Town,
+) -> None:
+    """Li's second request is done at 23:00 on 28 December and Alice never answers: it is due
+    to close on the clock at 23:00 on New Year's Eve, but the bot is only back at 00:30 on
+    1 January. The 2 h are 2026's, as the close was due in 2026: they make Li a registered
+    formal volunteer of 2026, which she hears at 08:00, when quiet hours end."""
+    li = town.vol1
+    await two_hours_given_then_a_second_taken(town, li)
+    town.clock.set(datetime(2026, 12, 28, 23, 0, tzinfo=SHANGHAI))
+    await finish_with_hours(town, li, "2 h")
+    town.clock.set(datetime(2026, 12, 30, 9, 0, tzinfo=SHANGHAI))
+    await town.tick()  # the rating reminder, moved to the morning
+    town.clock.set(datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI))
+    assert await town.tick() >= 1  # closed on the clock, 90 minutes late
+    await li.send("/hours")
+    await li.wait_for(text="Your service hours")
+    assert not [m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]
+    town.clock.set(datetime(2027, 1, 1, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.tick()
+    await town.citizen.wait_for(text="closed because we did not hear back")
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    assert "4 verified hours" in (told.text or "")
+
+
 async def test_hours_outside_the_range_are_refused_with_the_range(town: Town) -> None:
     """Typed hours must be above 0 and at most 12; 1.5 is fine."""
     li = town.vol1
