@@ -11,7 +11,15 @@ import pytest
 
 from sandbox import SimUser
 from tests.conftest import Town
-from tests.flows import card_of, claim, file_request, open_bot, open_form, refused_in_private
+from tests.flows import (
+    card_of,
+    claim,
+    file_request,
+    long_as,
+    open_bot,
+    open_form,
+    refused_in_private,
+)
 
 CLAIM = "🙋 Claim"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -102,12 +110,11 @@ async def test_a_team_leader_rejects_with_a_reason(town: Town) -> None:
     assert phone not in admins_copy.text and "Phone: not shown in a group" in admins_copy.text
     await town.vol1.press("✖ Reject", message=review)
     await town.vol1.wait_for(text="Please type the reason")
-    # A reason over 300 characters is refused with its length, and asked for again.
-    rambling = "Our team is full this month, and the next month too, I am afraid. " * 5
-    await town.vol1.send(rambling)
-    await town.vol1.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
-                                  "at most 300, please.")
-    await town.vol1.send("Our team is full this month.")
+    # A reason over 300 characters as Telegram counts them (📅 counts 2) is refused with its
+    # length, and asked for again; 300 exactly is taken.
+    await town.vol1.send(long_as("📅 Our team is full this month", 301))
+    await town.vol1.wait_for(text="The reason is 301 characters long; at most 300, please.")
+    await town.vol1.send(long_as("Our team is full this month.", 300))
     told = await zhang.wait_for(text="was not approved")
     assert "Our team is full this month." in told.text
     assert sum("not approved" in (m.text or "") for m in zhang.private.bot_messages()) == 1
