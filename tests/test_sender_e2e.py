@@ -1,0 +1,83 @@
+"""The outbox sender's promises, seen from a chat: Telegram's "wait" (429 with retry_after) is
+kept for that chat, to the second it names, and the message then goes once; a call Telegram
+refuses as a bad request is given up at once, never tried again, and holds up nothing after
+it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Town
+from tests.flows import eventually, open_bot
+
+
+async def alices_rows(town: Town) -> list[dict[str, Any]]:
+    """Alice's outbox rows, oldest first: status, attempts, not_before, last_error."""
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        rows = await repo._all(
+            "SELECT status, attempts, not_before, last_error FROM outbox WHERE chat_id = ? "
+            "ORDER BY id", (town.citizen.id,))
+    return [dict(zip(("status", "attempts", "not_before", "last_error"), row, strict=True))
+            for row in rows]
+
+
+async def settled(town: Town, before: int, statuses: list[str]) -> None:
+    """Wait until Alice's rows after the first `before` are marked so (a sent message's mark
+    is written a moment after Telegram's answer)."""
+    async def marked() -> bool:
+        return [row["status"] for row in (await alices_rows(town))[before:]] == statuses
+    await eventually(marked)
+
+
+def answers(town: Town, text: str) -> int:
+    """How many times the bot said `text` to Alice."""
+    return sum(text in (m.text or "") for m in town.citizen.private.bot_messages())
+
+
+async def test_telegrams_wait_is_kept_to_the_second_then_the_message_goes_once(
+    town: Town,
+) -> None:
+    """Telegram answers the bot's reply to Alice with 429, retry after 30 seconds. The reply
+    waits those 30 seconds (nothing else is tried for Alice meanwhile), then goes, once."""
+    await open_bot(town.citizen)
+    before = len(await alices_rows(town))
+    town.sb.inject("sendMessage", code=429, description="Too Many Requests: retry after 30",
+                   retry_after=30, times=1)
+    asked_at = town.clock.now()
+    await town.citizen.send("/help")
+
+    async def held() -> bool:
+        rows = (await alices_rows(town))[before:]
+        return bool(rows) and rows[0]["status"] == "pending" \
+            and rows[0]["not_before"] >= asked_at + 30
+    await eventually(held)
+    assert answers(town, "How it works") == 0
+    town.clock.advance(seconds=30)
+    await town.citizen.wait_for(text="How it works")
+    assert answers(town, "How it works") == 1
+    await settled(town, before, ["sent"])
+
+
+async def test_a_bad_request_is_given_up_at_once_and_holds_up_nothing(town: Town) -> None:
+    """Telegram refuses the bot's reply to Alice as a bad request: trying it again would get
+    the same answer, so it is given up at once, with the reason kept, and never sent again.
+    Alice's next question is answered as usual."""
+    await open_bot(town.citizen)
+    before = len(await alices_rows(town))
+    town.sb.inject("sendMessage", code=400, description="Bad Request: message text is empty",
+                   times=1)
+    await town.citizen.send("/help")
+
+    async def given_up() -> bool:
+        rows = (await alices_rows(town))[before:]
+        return bool(rows) and rows[0]["status"] == "failed"
+    await eventually(given_up)
+    refused = (await alices_rows(town))[before]
+    assert refused["last_error"] == "bad request: Message text is empty"
+    town.clock.advance(minutes=10)  # long past any pause between attempts
+    await town.citizen.send("/help")
+    await town.citizen.wait_for(text="How it works")
+    assert answers(town, "How it works") == 1
+    await settled(town, before, ["failed", "sent"])
