@@ -1,14 +1,17 @@
 """The outbox sender's promises, seen from a chat: Telegram's "wait" (429 with retry_after) is
 kept for that chat, to the second it names, and the message then goes once; a call Telegram
 refuses as a bad request is given up at once, never tried again, and holds up nothing after
-it."""
+it; but an edit Telegram already shows is as good as made."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pytest
+
 from tests.conftest import Town
-from tests.flows import eventually, open_bot
+from tests.flows import card_of, claim, eventually, file_request, open_bot
 
 
 async def alices_rows(town: Town) -> list[dict[str, Any]]:
@@ -81,3 +84,31 @@ async def test_a_bad_request_is_given_up_at_once_and_holds_up_nothing(town: Town
     await town.citizen.wait_for(text="How it works")
     assert answers(town, "How it works") == 1
     await settled(town, before, ["failed", "sent"])
+
+
+async def test_an_edit_telegram_already_shows_counts_as_made(
+    town: Town, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A card's edit made again (after a crash between the call and its mark) is answered
+    "message is not modified": what the bot meant to show is shown, so it is as good as done.
+    The edit is marked sent, and nobody is alarmed by an error in the log."""
+    await open_bot(town.vol1)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    town.sb.inject("editMessageText", code=400, times=1, description=(
+        "Bad Request: message is not modified: specified new message content and reply "
+        "markup are exactly the same as a current content and reply markup of the message"))
+    await claim(town.vol1, town.volunteers, card)
+    await town.vol1.wait_for(text=f"You took {ref}")
+
+    async def edits_settled() -> bool:
+        services = town.bot.services
+        assert services is not None
+        async with services.env.db.reading() as repo:
+            rows = await repo._all("SELECT status FROM outbox WHERE purpose = 'card_edit'")
+        return bool(rows) and all(row[0] == "sent" for row in rows)
+    await eventually(edits_settled)
+    assert ("editMessageText", "Bad Request: message is not modified: specified new message "
+            "content and reply markup are exactly the same as a current content and reply "
+            "markup of the message") in town.sb.errors
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
