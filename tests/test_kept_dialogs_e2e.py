@@ -308,3 +308,28 @@ async def test_a_request_filed_with_new_in_the_middle_of_publishing_brings_the_a
         [m for m in li.private.bot_messages() if TITLE in (m.text or "")]) > backs)
     await li.send_location(34.855, 117.570)
     await li.wait_for(text="6/12")
+
+
+async def test_a_request_brought_back_by_new_is_nudged_an_hour_after(town: Town) -> None:
+    """Li began a request at 10:00 and then began publishing an activity on top of it: at
+    11:00 his request is not nudged, lying under the activity. At 11:05 he types /new: his
+    request comes back where it was. He goes away again, and an hour later, at 12:05, he is
+    nudged about it; Continue takes him back to its step."""
+    li = town.vol1
+    await open_bot(li)
+    await open_form(li)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+
+    await town.tick(minutes=65)  # 11:05: the nudge of 11:00 held back under the activity
+    assert not [m for m in li.private.bot_messages() if "unfinished request" in (m.text or "")]
+    await li.send("/new")
+    await li.wait_for(text="describe the problem")
+    await town.tick(minutes=61)  # 12:06
+    nudge = await li.wait_for(text="unfinished request")
+    await li.press("▶ Continue", message=nudge)
+    await li.wait_for(text="describe the problem")
