@@ -314,7 +314,8 @@ async def test_a_request_brought_back_by_new_is_nudged_an_hour_after(town: Town)
     """Li began a request at 10:00 and then began publishing an activity on top of it: at
     11:00 his request is not nudged, lying under the activity. At 11:05 he types /new: his
     request comes back where it was. He goes away again, and an hour later, at 12:05, he is
-    nudged about it; Continue takes him back to its step."""
+    nudged about it; Continue takes him back to its step. He cancels the request: he is back
+    at publishing, where he was."""
     li = town.vol1
     await open_bot(li)
     await open_form(li)
@@ -333,3 +334,7 @@ async def test_a_request_brought_back_by_new_is_nudged_an_hour_after(town: Town)
     nudge = await li.wait_for(text="unfinished request")
     await li.press("▶ Continue", message=nudge)
     await li.wait_for(text="describe the problem")
+    await li.send("/cancel")
+    await li.wait_for(text="The request form was cancelled")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="4/12")
