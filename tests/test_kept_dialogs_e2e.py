@@ -338,3 +338,25 @@ async def test_a_request_brought_back_by_new_is_nudged_an_hour_after(town: Town)
     await li.wait_for(text="The request form was cancelled")
     await li.wait_for(text=f"Back to publishing “{TITLE}”.")
     await li.wait_for(text="4/12")
+
+
+async def test_a_request_begun_with_new_over_a_publish_expires_and_leaves_the_publish(
+    town: Town,
+) -> None:
+    """Li has typed the title of “Tree planting” when he types /new and chooses a category,
+    then goes away. A day later the request is discarded and he is told; the activity he was
+    publishing is still there: the place he types next is its answer."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await town.tick(hours=25)
+    await li.wait_for(text="was discarded")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
