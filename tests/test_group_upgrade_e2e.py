@@ -273,3 +273,23 @@ async def test_both_service_messages_lost_the_first_refusal_moves_the_group(town
     assert len(refusals(town)) == 1, refusals(town)
     told = [m.text or "" for m in town.admin_chat.bot_messages()]
     assert len(told) == 1, told
+
+
+async def test_a_reload_after_the_upgrade_keeps_the_supergroup(town: Town) -> None:
+    """The volunteers' group is upgraded, and an admin then reloads the config file, which
+    still names the group's old id: the next request's card goes straight to the supergroup
+    (Telegram refuses nothing), Zhang claims it there, and the admins are not told again."""
+    await open_bot(town.admin, town.vol2)
+    new_id = await upgrade(town, town.volunteers)
+    await town.admin_chat.wait_for(text=f"group_id = {new_id}")
+    await town.admin.send("/reload")
+    await town.admin.wait_for(text="Reloaded")
+
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    assert card.chat_id == new_id
+    popup = await claim(town.vol2, town.volunteers, card)
+    assert popup.startswith(f"It is yours: {ref}"), popup
+    assert refusals(town) == []
+    told = [m.text or "" for m in town.admin_chat.bot_messages()]
+    assert len(told) == 1, told
