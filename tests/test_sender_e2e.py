@@ -6,6 +6,7 @@ it; but an edit Telegram already shows is as good as made."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import pytest
@@ -112,3 +113,26 @@ async def test_an_edit_telegram_already_shows_counts_as_made(
             "content and reply markup are exactly the same as a current content and reply "
             "markup of the message") in town.sb.errors
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_the_sender_is_woken_once_the_reply_is_committed(town: Town) -> None:
+    """Alice's reply is queued with her update's commit, and the sender is woken then, not
+    before (it would find nothing yet) and not left to find it on its own a second later:
+    at the wake the reply is already in the outbox for any reader to see."""
+    services = town.bot.services
+    assert services is not None
+    await open_bot(town.citizen)
+    before = len(await alices_rows(town))
+    seen_at_wakes: list[int] = []
+    wake = services.env.wake_sender
+
+    def woken() -> None:
+        with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+            seen_at_wakes.append(db.execute("SELECT COUNT(*) FROM outbox WHERE chat_id = ?",
+                                            (town.citizen.id,)).fetchone()[0])
+        wake()
+
+    services.env.wake_sender = woken
+    await town.citizen.send("/help")
+    await town.citizen.wait_for(text="How it works")
+    assert before + 1 in seen_at_wakes, seen_at_wakes
