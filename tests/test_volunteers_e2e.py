@@ -259,6 +259,40 @@ async def test_a_request_closed_on_the_clock_on_new_years_eve_counts_to_that_yea
     assert "4 verified hours" in (told.text or "")
 
 
+async def test_hours_of_the_new_year_do_not_count_to_the_year_before(town: Town) -> None:
+    """Li has 2 h of 2026 when her second request, 1 h, is done on 28 December; Alice never
+    answers, so it is due to close on the clock at 23:00 on New Year's Eve. Before the clock
+    gets to it, at 00:10 on 1 January, Alice confirms a third request of Li's, 2 h: those are
+    2027's. When the second closes at 00:30 it counts to 2026, which has 3 h, not the 4 a
+    formal volunteer needs: Li is told nothing of the kind, that night or in the morning."""
+    li = town.vol1
+    await two_hours_given_then_a_second_taken(town, li)
+    town.clock.set(datetime(2026, 12, 28, 23, 0, tzinfo=SHANGHAI))
+    await finish_with_hours(town, li, "1 h")
+    town.clock.set(datetime(2026, 12, 30, 9, 0, tzinfo=SHANGHAI))
+    await town.tick()  # the rating reminder, moved to the morning
+    town.clock.set(datetime(2026, 12, 31, 20, 0, tzinfo=SHANGHAI))
+    third = await file_request(town.citizen, text="Third")
+    await claim(li, town.volunteers, await card_of(town.volunteers, third))
+    await li.wait_for(text=f"You took {third}")
+    await finish_with_hours(town, li, "2 h")
+    asked = await town.citizen.wait_for(text=f"Is your request {third} resolved?")
+
+    town.clock.set(datetime(2027, 1, 1, 0, 10, tzinfo=SHANGHAI))
+    await town.citizen.press("👍 Yes, resolved", message=asked)
+    await town.citizen.wait_for(text="How would you rate")
+    town.clock.set(datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI))
+    assert await town.tick() >= 1  # the second closed on the clock
+    town.clock.set(datetime(2027, 1, 1, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.tick()
+    await town.citizen.wait_for(text="closed because we did not hear back")
+    await li.send("/hours")  # after anything held for Li until 08:00
+    mine = await li.wait_for(text="Your service hours")
+    assert "5 h in all" in (mine.text or "")
+    assert not [m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]
+
+
 async def test_hours_outside_the_range_are_refused_with_the_range(town: Town) -> None:
     """Typed hours must be above 0 and at most 12; 1.5 is fine."""
     li = town.vol1
