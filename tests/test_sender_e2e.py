@@ -136,3 +136,27 @@ async def test_the_sender_is_woken_once_the_reply_is_committed(town: Town) -> No
     await town.citizen.send("/help")
     await town.citizen.wait_for(text="How it works")
     assert before + 1 in seen_at_wakes, seen_at_wakes
+
+
+async def test_a_call_that_failed_for_a_passing_reason_is_tried_again_after_a_pause(
+    town: Town,
+) -> None:
+    """Telegram answers the bot's reply to Alice with an error that may pass (409): the
+    reply is tried again, not at once, which would meet the same trouble and use up its
+    attempts, but a couple of seconds later; then it goes, once."""
+    await open_bot(town.citizen)
+    before = len(await alices_rows(town))
+    town.sb.inject("sendMessage", code=409, description="Conflict: try again", times=1)
+    asked_at = town.clock.now()
+    await town.citizen.send("/help")
+
+    async def paused() -> bool:
+        rows = (await alices_rows(town))[before:]
+        return bool(rows) and rows[0]["status"] == "pending" and rows[0]["attempts"] == 1 \
+            and rows[0]["not_before"] >= asked_at + 2
+    await eventually(paused)
+    assert answers(town, "How it works") == 0
+    town.clock.advance(seconds=2)
+    await town.citizen.wait_for(text="How it works")
+    await settled(town, before, ["sent"])
+    assert answers(town, "How it works") == 1
