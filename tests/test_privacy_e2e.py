@@ -1248,6 +1248,20 @@ async def open311_hotline(story: Story) -> None:
             data=fields) as answer:
         third = (await answer.json())[0]["service_request_id"]
     assert GUANGMINGLU_02 in ((await story.card(town.volunteers, third)).text or "")
+    # The public listing names the street at most, never the door; a request whose address
+    # has no street (a point alone) is named by its area.
+    del fields["address_string"]
+    fields.update({"lat": "34.83557", "long": "117.55318"})
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"http://127.0.0.1:{services.web.port}/open311/v2/"
+                                "requests.json", data=fields) as answer:
+            fourth = (await answer.json())[0]["service_request_id"]
+        listed = {}
+        for shown in (ref, fourth):
+            async with session.get(f"http://127.0.0.1:{services.web.port}/open311/v2/"
+                                   f"requests/{shown}.json") as answer:
+                listed[shown] = (await answer.json())[0]["address"]
+    assert listed == {ref: "Quillfeather Lane", fourth: GUANGMINGLU_01}, listed
 
 
 @pytest.fixture
