@@ -33,6 +33,23 @@ def supervision_town(tmp_path: Path, **supervision: Any) -> dict[str, Any]:
             "supervision": {**REGISTERS, **supervision}}
 
 
+def long_as(start: str, units: int) -> str:
+    """A text that begins with `start` and is exactly `units` long as Telegram counts it (an
+    emoji counts 2), its words repeated: to type a reason just at, or just over, a limit."""
+    text = start
+    while _units(text) < units:
+        text += " " + start
+    while _units(text) > units:
+        text = text[:-1]
+    text = text.rstrip() + "." * (units - _units(text.rstrip()))
+    assert _units(text) == units and text == " ".join(text.split()), text
+    return text
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 async def file_request(
     citizen: SimUser,
     *,

@@ -456,6 +456,37 @@ async def test_a_soon_caught_up_at_night_waits_for_the_morning_and_is_dropped_if
     assert ["Tomorrow" in text for text in reminders_to(town.vol2)] == [True]
 
 
+async def test_a_soon_caught_up_at_night_comes_at_eight_when_the_start_is_later(
+    town: Town,
+) -> None:
+    """An activity on Saturday at 08:30: its "Soon" (07:30) would fall in quiet hours, so it
+    is due on Friday at 21:45. The bot is down from Friday 21:00 to 23:00: the "Soon" is not
+    sent at 23:00, when Zhang sleeps, but at 08:00, still before the start."""
+    await open_bot(town.vol1, town.vol2)
+    preview = await publish(town.vol1, start="2026-06-13 08:30", end="10:00")
+    await town.vol1.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+    town.clock.set(datetime(2026, 6, 12, 8, 31, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    await town.vol2.wait_for(text="Tomorrow")
+
+    town.clock.set(datetime(2026, 6, 12, 21, 0, tzinfo=SHANGHAI))
+    await town.bot.stop()
+    town.clock.set(datetime(2026, 6, 12, 23, 0, tzinfo=SHANGHAI))
+    await town.bot.start()
+    await town.tick(seconds=0)
+    await all_sent(town)
+    assert [text[:7] for text in reminders_to(town.vol2)] == ["⏰ Tomor"]
+    town.clock.set(datetime(2026, 6, 13, 8, 0, 30, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    soon = await town.vol2.wait_for(text="Soon")
+    sent = datetime.fromtimestamp(soon.date, SHANGHAI)
+    assert (sent.day, sent.hour) == (13, 8), f"'Soon' came at {sent}"
+    assert "2026-06-13 08:30" in (soon.text or "")
+
+
 async def test_reminders_caught_up_in_quiet_hours_come_at_eight_if_still_true(
     town: Town,
 ) -> None:

@@ -16,7 +16,7 @@ import pytest
 from sandbox import SimUser
 from storage import Database
 from tests.conftest import Town
-from tests.flows import REF, open_bot, open_form
+from tests.flows import REF, eventually, long_as, open_bot, open_form
 from tests.test_areas_e2e import start_request
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
@@ -137,15 +137,16 @@ async def test_a_banned_citizen_is_refused_politely_and_their_requests_stay(town
     await town.admin.wait_for(text="Usage: /ban")
     await town.admin.send(f"/ban {town.admin.id} no reason at all")
     await town.admin.wait_for(text="is an admin and cannot be banned")
-    await town.admin.send(f"/ban {town.grandma.id} " + "spam " * 60)  # 300: over 200
-    await town.admin.wait_for(text="The reason is 299 characters long; at most 200")
+    # 201 as Telegram counts them (🚫 counts 2): over 200; 200 exactly is taken below.
+    await town.admin.send(f"/ban {town.grandma.id} " + long_as("🚫 spam", 201))
+    await town.admin.wait_for(text="The reason is 201 characters long; at most 200")
 
     await town.citizen.send("/new")
     await town.citizen.wait_for(text="you cannot file new requests at the moment")
     await town.admin.send(f"/find {ref}")
     await town.admin.wait_for(text=ref)  # the request is still there for the admins
 
-    await town.admin.send(f"/ban {town.grandma.id} 恶意骚扰")
+    await town.admin.send(f"/ban {town.grandma.id} " + long_as("恶意骚扰", 200))
     await town.admin.wait_for(text="is banned")
     await town.grandma.send("/new")
     await town.grandma.wait_for(text="您目前不能提交新的求助")
@@ -231,6 +232,46 @@ async def test_a_broadcast_is_previewed_then_sent_to_the_areas_volunteers_only(
     press = await town.admin.press_data(send_data, message=preview)
     assert "already sent" in ((await press.answer()).text or "")
     assert sum("Training" in (m.text or "") for m in wang.private.bot_messages()) == 1
+
+
+async def test_a_volunteer_who_blocked_the_bot_is_left_out_until_they_come_back(
+    town: Town,
+) -> None:
+    """Wang and Zhao volunteer in Guangminglu. Wang blocks the bot; a broadcast to both is
+    refused for him by Telegram, and from then on he is no longer counted: the next
+    broadcast goes to 1 volunteer. Once Wang opens the bot again he is counted again."""
+    wang = await known_user(town, "Wang", "wang")
+    zhao = await known_user(town, "Zhao", "zhao")
+    await approved_volunteer(town, wang, "guangminglu-01")
+    await approved_volunteer(town, zhao, "guangminglu-02")
+    wang.block()
+
+    await town.admin.send("/broadcast guangminglu Training on Saturday at 9:00")
+    preview = await town.admin.wait_for(text="to 2 volunteers")
+    await town.admin.press("✅ Send", message=preview)
+    await zhao.wait_for(text="Training on Saturday")
+    await town.sb.wait_until(
+        lambda: ("sendMessage", "Forbidden: bot was blocked by the user") in town.sb.errors)
+
+    async def refused_noted() -> bool:  # the refusal's bookkeeping follows its answer
+        assert town.bot.services is not None
+        async with town.bot.services.env.db.reading() as repo:
+            known = await repo.people.user(wang.id)
+        return known is not None and known.blocked
+
+    async def preview_counts() -> str:
+        await town.admin.send("/broadcast guangminglu Bring gloves")
+        preview = await town.admin.wait_for(text="Bring gloves")
+        shown = preview.text or ""
+        await town.admin.press("✖️ Cancel", message=preview)
+        await town.sb.wait_until(lambda: "nothing was sent" in (preview.text or ""))
+        return shown
+
+    await eventually(refused_noted)
+    assert f"to 1 volunteers in {GUANGMINGLU}" in await preview_counts()
+    await wang.send("/start")
+    await wang.wait_for(text="Choose below")
+    assert f"to 2 volunteers in {GUANGMINGLU}" in await preview_counts()
 
 
 async def test_broadcasts_are_scoped_cancellable_and_explained(town: Town) -> None:

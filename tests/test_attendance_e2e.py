@@ -25,7 +25,7 @@ from PIL import Image
 
 from sandbox import SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import long_as, open_bot
 from tests.test_activities_e2e import (
     LEADER_ID,
     TEAMS,
@@ -228,12 +228,11 @@ async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is
     await punctual.wait_for(text="How many hours should it be")
     await punctual.send("lots")
     await punctual.wait_for(text="Please type the hours")
-    # A reason over 200 characters is refused with its length, and asked for again.
-    rambling = "I left a bit early because the bus was late and the organiser agreed. " * 3
-    await punctual.send(f"2.25 {rambling}")
-    await punctual.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
-                                 "at most 200, please.")
-    await punctual.send("2.25 I left a bit early")
+    # A reason over 200 characters as Telegram counts them (🚌 counts 2) is refused with its
+    # length, and asked for again; 200 exactly is taken.
+    await punctual.send("2.25 " + long_as("🚌 I left a bit early, the bus was late", 201))
+    await punctual.wait_for(text="The reason is 201 characters long; at most 200, please.")
+    await punctual.send("2.25 " + long_as("I left a bit early", 200))
     await punctual.wait_for(text="was sent to the organiser")
     dispute = await town.vol1.wait_for(text="disputes their hours")
     assert "asks for 2.25 h" in (dispute.text or "")
@@ -285,10 +284,10 @@ async def test_the_organiser_checks_in_by_hand_and_adds_make_up_hours(town: Town
     await town.vol1.wait_for(text="at most the activity's length (2.5 h)")
     await town.vol1.send("/addhours 1 1004 1")
     await town.vol1.wait_for(text="Usage: /addhours")
-    await town.vol1.send("/addhours 1 1004 1 " + "tidied " * 40)  # 279 characters
-    await town.vol1.wait_for(text="The reason is 279 characters long; at most 200, please. "
+    await town.vol1.send("/addhours 1 1004 1 " + long_as("🧹 tidied up", 201))
+    await town.vol1.wait_for(text="The reason is 201 characters long; at most 200, please. "
                                   "No hours were added.")
-    await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 came back to tidy up")
+    await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 " + long_as("came back to tidy up", 200))
     await town.vol1.wait_for(text="1 h added to Zhang")
     await town.vol2.wait_for(text="were added to your record")
     forged = await (await town.vol2.press_data("ahand:1:1004")).answer()

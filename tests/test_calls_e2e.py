@@ -781,3 +781,39 @@ async def test_a_teams_group_bound_later_gets_its_open_call_once(town: Town) -> 
     await town.sb.wait_until(lambda: len(team_group.bot_messages()) >= 4, timeout=5)
     assert len([m for m in team_group.bot_messages()
                 if "Recruitment call #1" in (m.text or "")]) == 1
+
+
+async def test_a_teams_group_bound_later_gets_only_the_calls_to_it_still_open(
+    town: Town,
+) -> None:
+    """Four calls before the Red Vest Team has a group: #1 to the team, closed by the admin;
+    #2 to the Golden Glow team; #3 to the Red Vest Team, whose deadline (12:00) has just
+    passed, a moment before the clock closes it; #4 to the Red Vest Team, open until 18:00.
+    The team's group, bound at 12:00:30, gets the card of #4 alone."""
+    await open_bot(town.admin)
+
+    async def send(number: int, **options: Any) -> None:
+        preview = await write_call(town, town.admin, **options)
+        await town.admin.press("🚨 Send", message=preview)
+        await town.admin.wait_for(text="Nobody has answered yet")
+        await town.volunteers.wait_for(text=f"Recruitment call #{number}")
+
+    red, glow = "Guangminglu Red Vest Team", "Golden Glow Elderly Care Team"
+    await send(1, audience=(red,))
+    await town.admin.press("🔒 Close the call", message=roster_of(town))
+    await town.admin.wait_for(text="Call #1 is closed")
+    await send(2, audience=(glow,))
+    await send(3, audience=(red,), until="12:00")
+    await send(4, audience=(red,))
+    town.clock.set(datetime(2026, 6, 10, 12, 0, 30, tzinfo=SHANGHAI))
+
+    team_group = town.sb.add_group("Red Vest Team")
+    team_group.add_member(town.admin, status="administrator")
+    await town.admin.send("/bind team guangming-red", chat=team_group)
+    await team_group.wait_for(text="now the group of")
+    await team_group.wait_for(text="Recruitment call #4")
+    await town.admin.send("/help", chat=team_group)  # answered after anything the bind sent
+    await town.sb.wait_until(lambda: len(team_group.bot_messages()) >= 3, timeout=5)
+    posted = [n for n in (1, 2, 3, 4) if any(f"Recruitment call #{n}" in (m.text or "")
+                                              for m in team_group.bot_messages())]
+    assert posted == [4]

@@ -712,3 +712,55 @@ async def test_an_honour_announced_before_the_upgrade_is_revoked_without_touchin
     await all_sent(town)
     assert figures.text == shown and figures.edits == 0
     assert refusals(town) == []
+
+
+async def test_both_service_messages_lost_the_first_refusal_moves_the_group(town: Town) -> None:
+    """The bot was down while the volunteers' group was upgraded, and both of Telegram's
+    messages about it were lost. The next request's card goes to the old id and Telegram
+    refuses it, naming the supergroup: that refusal is the move. The card is posted in the
+    supergroup after all, the admins are told once to put its id in the config file, Zhang
+    claims the card posted before the upgrade, and the request after goes straight to the
+    supergroup: Telegram refused one call, no more."""
+    await open_bot(town.vol1, town.vol2)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    old_id = town.volunteers.id
+    await town.bot.stop()
+    new_id = town.volunteers.migrate()
+    town.sb.world.updates.clear()  # both service messages lost
+    await town.bot.start()
+
+    later = await file_request(town.citizen, text="The stairwell light is out, please help.")
+    after = await card_of(town.volunteers, later)
+    assert after.chat_id == new_id != old_id
+    assert len(refusals(town)) == 1, refusals(town)
+    notice = await town.admin_chat.wait_for(text=f"group_id = {new_id}")
+    assert str(old_id) in (notice.text or "")
+
+    popup = await claim(town.vol2, town.volunteers, card)
+    assert popup.startswith(f"It is yours: {ref}"), popup
+    third = await file_request(town.citizen, text="Rubbish left by the bins for a week.")
+    assert (await card_of(town.volunteers, third)).chat_id == new_id
+    assert len(refusals(town)) == 1, refusals(town)
+    told = [m.text or "" for m in town.admin_chat.bot_messages()]
+    assert len(told) == 1, told
+
+
+async def test_a_reload_after_the_upgrade_keeps_the_supergroup(town: Town) -> None:
+    """The volunteers' group is upgraded, and an admin then reloads the config file, which
+    still names the group's old id: the next request's card goes straight to the supergroup
+    (Telegram refuses nothing), Zhang claims it there, and the admins are not told again."""
+    await open_bot(town.admin, town.vol2)
+    new_id = await upgrade(town, town.volunteers)
+    await town.admin_chat.wait_for(text=f"group_id = {new_id}")
+    await town.admin.send("/reload")
+    await town.admin.wait_for(text="Reloaded")
+
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    assert card.chat_id == new_id
+    popup = await claim(town.vol2, town.volunteers, card)
+    assert popup.startswith(f"It is yours: {ref}"), popup
+    assert refusals(town) == []
+    told = [m.text or "" for m in town.admin_chat.bot_messages()]
+    assert len(told) == 1, told

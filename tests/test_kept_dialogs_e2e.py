@@ -513,3 +513,55 @@ async def test_a_registration_at_its_phone_takes_its_button_along_under_a_reques
     await wang.wait_for(text="Back to your volunteer registration.")
     await wang.wait_for(text="share your phone number")
     await wang.tap("📞 Share my phone number")
+
+
+async def test_a_request_brought_back_by_new_is_nudged_an_hour_after(town: Town) -> None:
+    """Li began a request at 10:00 and then began publishing an activity on top of it: at
+    11:00 his request is not nudged, lying under the activity. At 11:05 he types /new: his
+    request comes back where it was. He goes away again, and an hour later, at 12:05, he is
+    nudged about it; Continue takes him back to its step. He cancels the request: he is back
+    at publishing, where he was."""
+    li = town.vol1
+    await open_bot(li)
+    await open_form(li)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+
+    await town.tick(minutes=65)  # 11:05: the nudge of 11:00 held back under the activity
+    assert not [m for m in li.private.bot_messages() if "unfinished request" in (m.text or "")]
+    await li.send("/new")
+    await li.wait_for(text="describe the problem")
+    await town.tick(minutes=61)  # 12:06
+    nudge = await li.wait_for(text="unfinished request")
+    await li.press("▶ Continue", message=nudge)
+    await li.wait_for(text="describe the problem")
+    await li.send("/cancel")
+    await li.wait_for(text="The request form was cancelled")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="4/12")
+
+
+async def test_a_request_begun_with_new_over_a_publish_expires_and_leaves_the_publish(
+    town: Town,
+) -> None:
+    """Li has typed the title of “Tree planting” when he types /new and chooses a category,
+    then goes away. A day later the request is discarded and he is told; the activity he was
+    publishing is still there: the place he types next is its answer."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    await town.tick(hours=25)
+    await li.wait_for(text="was discarded")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")

@@ -142,6 +142,13 @@ def test_the_whole_district_has_its_name_in_each_language(env: Env) -> None:
     ("tel 138 - 0013 - 8000", "tel •••"), ("电话（0632）1234567", "电话（•••"),
     ("打一三八　零零一三　八零零零", "打•••"),
     ("3栋 2单元 501室，约 10 - 12 点", "3栋 2单元 501室，约 10 - 12 点"),  # short numbers stay
+    # Seven is enough (a local landline), in digits or in numerals:
+    ("座机8765432", "座机•••"), ("座机八七六五四三二", "座机•••"),
+    ("身份证11010519491231002x", "身份证•••"),  # the X typed small
+    ("code 1234567AB", "code 1234567AB"),  # a code that goes on in letters is no number
+    # The IME's full-width digits among numerals; 〇 for zero; a no-break space between:
+    ("电话１３８零零１３８零零零", "电话•••"), ("电话138〇〇138〇〇〇", "电话•••"),
+    ("tel 138\u00a00013\u00a08000", "tel •••"),
 ])
 def test_phone_and_id_numbers_typed_into_a_description_are_masked(typed: str, shown: str) -> None:
     assert render.mask_phones(typed) == shown

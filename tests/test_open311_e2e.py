@@ -232,6 +232,8 @@ BAD = [
     ("post", "requests", {"lat": 91, "long": 117.5}, 400, "lat must be a number"),
     ("post", "requests", {"address_string": "x", "description": ""}, 400,
      "address_string must be 2 to 300"),
+    ("post", "requests", {"address_string": "Jianshe Road " * 23 + "No"}, 400,
+     "address_string must be 2 to 300"),  # 301 characters
     ("post", "requests", {"address_string": "Jianshe Road", "description": " "}, 400,
      "description is missing"),
     ("post", "requests", {"address_string": "Jianshe Road", "description": "d" * 1001}, 400,
@@ -387,6 +389,14 @@ def test_the_public_address_keeps_the_street_and_drops_the_door() -> None:
     assert public_address("文化宫东路3号") == "文化宫东路"
     assert public_address("火车站前路1号") == "火车站前路"
     assert public_address("王美玲朝阳区建设路5号") is None  # glued before the district
+    # A direction standing alone in a longer name is still a name's word (后街, 西巷).
+    assert public_address("新华书店后街5号") == "新华书店后街"
+    assert public_address("体育场西巷1号") == "体育场西巷"
+    # What a caller says before the street goes (…的), and what is left must still be a
+    # street; a door number is never a street's name, even before a road word (院里).
+    assert public_address("花家地社区的建设路12号") == "建设路"
+    assert public_address("我住在路口东边") is None
+    assert public_address("6号院里屋") is None
     assert (public_address("内蒙古自治区鄂尔多斯市东胜区建设路5号")
             == "内蒙古自治区鄂尔多斯市东胜区建设路")
     assert public_address("") is None

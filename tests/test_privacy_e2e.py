@@ -904,7 +904,7 @@ async def activity_card_and_sign_ups(story: Story) -> None:
     await open_bot(admin, town.vol2)
     await admin.send("/publish")
     await admin.wait_for(text="1/12")
-    await admin.send("Reading to the elderly")
+    await admin.send(f"Reading to the elderly, ring {DESCRIPTION_PHONE}")  # masked too
     await admin.wait_for(text="2/12")
     await admin.press("Guangminglu Red Vest Team")
     await admin.wait_for(text="3/12")
@@ -929,6 +929,11 @@ async def activity_card_and_sign_ups(story: Story) -> None:
     await admin.press("✅ Publish", message=preview)
     card = await town.volunteers.wait_for(text="Volunteers wanted")
     assert "ring ••• or •••." in (card.text or "")
+    # The list anyone may read in private (/events) masks the numbers as the card does.
+    await citizen.send("/events")
+    listing = await citizen.wait_for(text="Reading to the elderly")
+    assert "ring •••" in (listing.text or "") and DESCRIPTION_PHONE not in (listing.text or "")
+    assert PHONE[3:] not in (listing.text or "")
     await (await town.vol2.press("🙋 Sign up", message=card)).answer()
     await town.sb.wait_until(lambda: "Full (1)" in (card.text or ""))
     await (await citizen.press("⏳ Join the waitlist", message=card)).answer()
@@ -1032,7 +1037,7 @@ async def recruitment_call(story: Story) -> None:
     await admin.wait_for(text="1/6")
     await admin.send(f"Sandbags at the dike: ring {PHONE[3:]} or {DESCRIPTION_PHONE}")
     await admin.wait_for(text="2/6")
-    await admin.send("Xiaohe dike")
+    await admin.send(f"Xiaohe dike, ring {PHONE[3:]} at the gate")  # masked too
     await admin.wait_for(text="3/6")
     await admin.send_location(34.846, 117.551)
     await admin.wait_for(text="4/6")
@@ -1243,6 +1248,20 @@ async def open311_hotline(story: Story) -> None:
             data=fields) as answer:
         third = (await answer.json())[0]["service_request_id"]
     assert GUANGMINGLU_02 in ((await story.card(town.volunteers, third)).text or "")
+    # The public listing names the street at most, never the door; a request whose address
+    # has no street (a point alone) is named by its area.
+    del fields["address_string"]
+    fields.update({"lat": "34.83557", "long": "117.55318"})
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"http://127.0.0.1:{services.web.port}/open311/v2/"
+                                "requests.json", data=fields) as answer:
+            fourth = (await answer.json())[0]["service_request_id"]
+        listed = {}
+        for shown in (ref, fourth):
+            async with session.get(f"http://127.0.0.1:{services.web.port}/open311/v2/"
+                                   f"requests/{shown}.json") as answer:
+                listed[shown] = (await answer.json())[0]["address"]
+    assert listed == {ref: "Quillfeather Lane", fourth: GUANGMINGLU_01}, listed
 
 
 @pytest.fixture

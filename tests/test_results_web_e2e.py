@@ -296,12 +296,13 @@ async def test_the_year_selector_and_the_cache(town: Town, client: TestClient) -
     assert figures(fresh)["year.received"] == "19"
 
 
-@pytest.mark.parametrize("year", ["abc", "2999", "1999", "20266", "<script>alert(1)</script>",
-                                  "２０２６", "2026-01"])
+@pytest.mark.parametrize("year", ["abc", "2999", "2027", "1999", "20266",
+                                  "<script>alert(1)</script>", "２０２６", "2026-01", "y" * 100])
 async def test_a_wrong_year_gets_a_polite_page_in_the_readers_language(
         town: Town, client: TestClient, year: str) -> None:  # type: ignore[type-arg]
     """Any year that is not one of 2000 to this one: a 400 page saying which years there are,
-    in zh or en, with the way back; the input quoted back escaped; for the CSV too."""
+    in zh or en, with the way back; the input quoted back escaped, and cut to 40 characters;
+    for the CSV too. Next year (2027) has no figures yet either."""
     for lang, words in (("en", "Please choose a year from 2000 to 2026."),
                         ("zh", "请选择 2000 至 2026 年之间的年份。")):
         for path in ("/results", "/results.csv"):
@@ -312,6 +313,15 @@ async def test_a_wrong_year_gets_a_polite_page_in_the_readers_language(
             assert words in body and "Traceback" not in body
             assert "<script>" not in body
             assert f'href="/results?year=2026&amp;lang={lang}"' in body
+            if len(year) > 40:
+                assert year[:40] in body and year[:41] not in body
+
+
+async def test_the_first_year_there_is_is_a_year_to_show(client: TestClient) -> None:  # type: ignore[type-arg]
+    """2000, the first year /stats counts from, is shown like any other: zeros, no refusal."""
+    answer = await client.get("/results", params={"year": "2000", "lang": "en"})
+    assert answer.status == 200
+    assert figures(await answer.text())["year.received"] == "0"
 
 
 async def test_a_district_with_nothing_yet_says_so(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -286,6 +286,29 @@ async def test_an_abandoned_draft_is_nudged_once_then_expires(town: Town) -> Non
     await open_form(alice, message=nudge.chat.bot_messages()[0])
 
 
+async def test_a_draft_left_late_in_the_evening_is_nudged_in_the_morning(town: Town) -> None:
+    """Alice stops halfway through the form at 21:30: the nudge, due at 22:30, would wake her;
+    it comes at 08:00 instead, and its Continue takes her back to the step she left."""
+    town.clock.set(at(30, 21, 30))
+    alice = town.citizen
+    await alice.send("/start")
+    await alice.wait_for(text="Choose below")
+    await open_form(alice)
+    await alice.press("Help for the elderly")
+    await alice.wait_for(text="describe the problem")
+
+    await town.tick(minutes=61)  # 22:31
+    town.clock.set(datetime(2026, 12, 1, 7, 59, tzinfo=SHANGHAI))
+    await town.tick(seconds=0)
+    assert texts(alice.private.bot_messages(), "unfinished request") == []
+    await town.tick(minutes=2)  # 08:01
+    nudge = await alice.wait_for(text="unfinished request")
+    sent = datetime.fromtimestamp(nudge.date, SHANGHAI)
+    assert (sent.day, sent.hour) == (1, 8), f"nudged at {sent}"
+    await alice.press("▶ Continue", message=nudge)
+    await alice.wait_for(text="describe the problem")
+
+
 async def test_the_daily_digest_reports_yesterdays_numbers(town: Town) -> None:
     """On 30 November three requests come in: one is closed by Alice, one she cancels, one
     waits and is escalated. At 09:00 on 1 December the admin chat gets the digest with those

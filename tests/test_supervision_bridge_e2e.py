@@ -97,10 +97,14 @@ async def test_a_request_becomes_a_problem_is_put_right_and_the_citizen_rates_it
     assert "Damaged facilities" in (unit_card.text or "") and "Urgent" in (unit_card.text or "")
     made = await problem(town, pref)
     assert made.request_id == handed.id and made.before_photos == tuple(handed.photos)
+    # The problem keeps the citizen's words with the number masked: the unit and the
+    # inspectors have no business with the citizen's contact, wherever they read the note.
+    assert "13912345678" not in made.note and "street light" in made.note
     await press(c.zhang, "✅ Received", unit_card)
     await town.sb.wait_until(lambda: "Received by Zhang" in (unit_card.text or ""))
     await rectify(c.zhang, unit_card, "New lamp fitted")
     recheck = await c.li.wait_for(text=f"Re-check problem {pref}")
+    assert "13912345678" not in (recheck.text or "")
     assert await press(c.li, "✅ Pass", recheck) == f"{pref} passed."
 
     passed = await town.citizen.wait_for(text="was put right by Guangminglu Subdistrict Office")

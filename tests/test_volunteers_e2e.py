@@ -11,7 +11,15 @@ import pytest
 
 from sandbox import SimUser
 from tests.conftest import Town
-from tests.flows import card_of, claim, file_request, open_bot, open_form, refused_in_private
+from tests.flows import (
+    card_of,
+    claim,
+    file_request,
+    long_as,
+    open_bot,
+    open_form,
+    refused_in_private,
+)
 
 CLAIM = "🙋 Claim"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -102,12 +110,11 @@ async def test_a_team_leader_rejects_with_a_reason(town: Town) -> None:
     assert phone not in admins_copy.text and "Phone: not shown in a group" in admins_copy.text
     await town.vol1.press("✖ Reject", message=review)
     await town.vol1.wait_for(text="Please type the reason")
-    # A reason over 300 characters is refused with its length, and asked for again.
-    rambling = "Our team is full this month, and the next month too, I am afraid. " * 5
-    await town.vol1.send(rambling)
-    await town.vol1.wait_for(text=f"The reason is {len(rambling.strip())} characters long; "
-                                  "at most 300, please.")
-    await town.vol1.send("Our team is full this month.")
+    # A reason over 300 characters as Telegram counts them (📅 counts 2) is refused with its
+    # length, and asked for again; 300 exactly is taken.
+    await town.vol1.send(long_as("📅 Our team is full this month", 301))
+    await town.vol1.wait_for(text="The reason is 301 characters long; at most 300, please.")
+    await town.vol1.send(long_as("Our team is full this month.", 300))
     told = await zhang.wait_for(text="was not approved")
     assert "Our team is full this month." in told.text
     assert sum("not approved" in (m.text or "") for m in zhang.private.bot_messages()) == 1
@@ -209,6 +216,81 @@ async def test_hours_given_to_requests_alone_make_a_formal_volunteer(town: Town)
     await town.admin_chat.wait_for(text="Registered formal volunteers of 2026: 1")
     assert len([m for m in li.private.bot_messages()
                 if "registered formal volunteer" in (m.text or "")]) == 1
+
+
+async def test_a_confirmation_that_crosses_the_threshold_tells_the_volunteer_at_once(
+    town: Town,
+) -> None:
+    """Li's second 2 h reach the year's 4 the moment Alice confirms the request resolved, in
+    the day: Li is told there and then that she is a registered formal volunteer of 2026."""
+    li = town.vol1
+    second = await two_hours_given_then_a_second_taken(town, li)
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {second} resolved?")
+    assert not [m for m in li.private.bot_messages() if "formal volunteer" in (m.text or "")]
+    await town.citizen.press("👍 Yes, resolved")
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    assert "4 verified hours" in (told.text or "")
+
+
+async def test_a_request_closed_on_the_clock_on_new_years_eve_counts_to_that_year(
+    town: Town,
+) -> None:
+    """Li's second request is done at 23:00 on 28 December and Alice never answers: it is due
+    to close on the clock at 23:00 on New Year's Eve, but the bot is only back at 00:30 on
+    1 January. The 2 h are 2026's, as the close was due in 2026: they make Li a registered
+    formal volunteer of 2026, which she hears at 08:00, when quiet hours end."""
+    li = town.vol1
+    await two_hours_given_then_a_second_taken(town, li)
+    town.clock.set(datetime(2026, 12, 28, 23, 0, tzinfo=SHANGHAI))
+    await finish_with_hours(town, li, "2 h")
+    town.clock.set(datetime(2026, 12, 30, 9, 0, tzinfo=SHANGHAI))
+    await town.tick()  # the rating reminder, moved to the morning
+    town.clock.set(datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI))
+    assert await town.tick() >= 1  # closed on the clock, 90 minutes late
+    await li.send("/hours")
+    await li.wait_for(text="Your service hours")
+    assert not [m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]
+    town.clock.set(datetime(2027, 1, 1, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.tick()
+    await town.citizen.wait_for(text="closed because we did not hear back")
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    assert "4 verified hours" in (told.text or "")
+
+
+async def test_hours_of_the_new_year_do_not_count_to_the_year_before(town: Town) -> None:
+    """Li has 2 h of 2026 when her second request, 1 h, is done on 28 December; Alice never
+    answers, so it is due to close on the clock at 23:00 on New Year's Eve. Before the clock
+    gets to it, at 00:10 on 1 January, Alice confirms a third request of Li's, 2 h: those are
+    2027's. When the second closes at 00:30 it counts to 2026, which has 3 h, not the 4 a
+    formal volunteer needs: Li is told nothing of the kind, that night or in the morning."""
+    li = town.vol1
+    await two_hours_given_then_a_second_taken(town, li)
+    town.clock.set(datetime(2026, 12, 28, 23, 0, tzinfo=SHANGHAI))
+    await finish_with_hours(town, li, "1 h")
+    town.clock.set(datetime(2026, 12, 30, 9, 0, tzinfo=SHANGHAI))
+    await town.tick()  # the rating reminder, moved to the morning
+    town.clock.set(datetime(2026, 12, 31, 20, 0, tzinfo=SHANGHAI))
+    third = await file_request(town.citizen, text="Third")
+    await claim(li, town.volunteers, await card_of(town.volunteers, third))
+    await li.wait_for(text=f"You took {third}")
+    await finish_with_hours(town, li, "2 h")
+    asked = await town.citizen.wait_for(text=f"Is your request {third} resolved?")
+
+    town.clock.set(datetime(2027, 1, 1, 0, 10, tzinfo=SHANGHAI))
+    await town.citizen.press("👍 Yes, resolved", message=asked)
+    await town.citizen.wait_for(text="How would you rate")
+    town.clock.set(datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI))
+    assert await town.tick() >= 1  # the second closed on the clock
+    town.clock.set(datetime(2027, 1, 1, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.tick()
+    await town.citizen.wait_for(text="closed because we did not hear back")
+    await li.send("/hours")  # after anything held for Li until 08:00
+    mine = await li.wait_for(text="Your service hours")
+    assert "5 h in all" in (mine.text or "")
+    assert not [m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]
 
 
 async def test_hours_outside_the_range_are_refused_with_the_range(town: Town) -> None:

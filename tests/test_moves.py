@@ -1,0 +1,60 @@
+"""A group upgraded to a supergroup (bot/moves.py): the ids the bot holds are read through the
+moves noted so far. The pure part: following one id, and the config file's ids followed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.config import parse_config
+from bot.moves import config_through, follow
+
+ADMINS, VOLUNTEERS, LAWYERS = -10, -20, -30  # basic groups' ids
+CONFIG = parse_config({
+    "telegram": {"token": "123:abc"},
+    "bot": {"admin_ids": [1], "admin_chat_id": ADMINS},
+    "categories": [
+        {"code": "elderly", "zh": "助老服务", "en": "Help for the elderly",
+         "group_id": VOLUNTEERS},
+        {"code": "environment", "zh": "生活环境", "en": "Living environment"},
+        {"code": "disabled", "zh": "助残服务", "en": "Help for the disabled",
+         "group_id": VOLUNTEERS},
+        {"code": "legal", "zh": "法律援助", "en": "Legal aid", "group_id": LAWYERS},
+    ],
+}, env={}, base_dir=Path("/srv"))
+
+
+def test_an_id_is_followed_to_the_chat_it_is_now() -> None:
+    """An id that never moved is itself; a moved one is its supergroup's, even through a move
+    noted after it (the oldest id leads to the newest); a loop of moves, which Telegram
+    never makes, ends instead of spinning."""
+    assert follow(-5, {}) == -5
+    assert follow(-5, {-6: -1006}) == -5
+    assert follow(-5, {-5: -1005}) == -1005
+    assert follow(-5, {-5: -1005, -1005: -1009}) == -1009
+    assert follow(-5, {-5: -1005, -1005: -5}) == -1005
+
+
+def test_the_config_files_ids_are_read_through_the_moves() -> None:
+    """The volunteers' group, which two categories name, is upgraded: both categories post
+    in the supergroup; the lawyers' group, the category without a group and the admin chat
+    stay as the file says. Then the admin chat is upgraded too."""
+    moved = config_through(CONFIG, {VOLUNTEERS: -1020})
+    assert [c.group_id for c in moved.categories] == [-1020, None, -1020, LAWYERS]
+    assert moved.admin_chat_id == ADMINS
+    both = config_through(CONFIG, {VOLUNTEERS: -1020, ADMINS: -1010})
+    assert both.admin_chat_id == -1010
+    assert [c.group_id for c in both.categories] == [-1020, None, -1020, LAWYERS]
+    assert CONFIG.admin_chat_id == ADMINS  # the file's config is as it was
+    assert [c.group_id for c in CONFIG.categories] == [VOLUNTEERS, None, VOLUNTEERS, LAWYERS]
+
+
+def test_the_config_is_the_same_one_when_none_of_its_chats_moved() -> None:
+    """A move of a chat the file does not name (a team's group, say) leaves the config as it
+    is, the very same object; so does a config with no admin chat."""
+    assert config_through(CONFIG, {-99: -1099}) is CONFIG
+    no_admin_chat = parse_config({"telegram": {"token": "1:a"}, "bot": {"admin_ids": [1]},
+                                  "categories": [{"code": "elderly", "zh": "助老服务",
+                                                  "en": "Help for the elderly"}]},
+                                 env={}, base_dir=Path("/srv"))
+    assert config_through(no_admin_chat, {-99: -1099}) is no_admin_chat
+    assert config_through(no_admin_chat, {-99: -1099}).admin_chat_id is None
