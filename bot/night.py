@@ -62,10 +62,13 @@ AT_NIGHT: dict[str, AtNight] = {
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
     # -- loop 3, supervision ------------------------------------------------------------------
-    "clock.remind_unit": MORNING,  # held, to the unit's people
-    "clock.overdue_unit": MORNING,  # held, likewise
-    "clock.overdue_admins": MORNING,  # held, to the admins without an admin chat
-    "clock.escalated_area_admin": MORNING,  # held
+    "dispatch.receive_late": MORNING,  # re-checked: still not received (no admin chat)
+    "dispatch.no_chat": SILENT,  # an inspector's report: a unit without a chat, for an admin
+    "dispatch.no_inspector": SILENT,  # a rectified problem nobody can re-check, likewise
+    "clock.remind_unit": MORNING,  # re-checked: still being put right, the deadline ahead
+    "clock.overdue_unit": MORNING,  # re-checked: still being put right, the same deadline
+    "clock.overdue_admins": MORNING,  # likewise, to the admins without an admin chat
+    "clock.escalated_area_admin": MORNING,  # likewise
     "clock.patrol": MORNING,  # held: the inspector's daily list
     "sstats.weekly": MORNING,  # held: the weekly report caught up at night
 }

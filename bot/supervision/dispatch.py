@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
 from bot.people.roles import Roles
@@ -58,12 +58,22 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 RECEIVE_TIMER = "problem_receive"  # the unit has not pressed Received in time
+# Its notice to the admins in private (no admin chat) that fell in quiet hours: sent when they
+# end if the problem still waits for Received (bot/night.py); called off with the receipt's.
+RECEIVE_MORNING = "problem_receive_morning"
+RECEIVE_TIMERS = (RECEIVE_TIMER, RECEIVE_MORNING)
 # The rectification clock (issue 16.6; bot/supervision/clock.py fires them): a reminder before
 # the deadline, the overdue notice at it, the area admins after a further escalate_after.
 REMIND_TIMER = "problem_remind"
 OVERDUE_TIMER = "problem_overdue"
 ESCALATE_TIMER = "problem_escalate"
-CLOCK_TIMERS = (REMIND_TIMER, OVERDUE_TIMER, ESCALATE_TIMER)
+# What each of them tells people in private that fell in quiet hours: sent when they end, if
+# still true (bot/supervision/clock.py). Part of the clock, so a new deadline calls them off.
+REMIND_MORNING = "problem_remind_morning"
+OVERDUE_MORNING = "problem_overdue_morning"
+ESCALATE_MORNING = "problem_escalate_morning"
+CLOCK_TIMERS = (REMIND_TIMER, OVERDUE_TIMER, ESCALATE_TIMER,
+                REMIND_MORNING, OVERDUE_MORNING, ESCALATE_MORNING)
 AFTER_MAX = 4  # after photos: with at most 6 before photos, the re-check album fits 10
 NOTE_MAX = 500
 REASON_MAX = 300
@@ -164,7 +174,7 @@ class Dispatch:
                 fresh = await repo.supervision.problem(problem.id)
                 assert fresh is not None
                 problem = fresh
-            await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=(RECEIVE_TIMER,))
+            await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=RECEIVE_TIMERS)
             await repo.timers.schedule(RECEIVE_TIMER, problem.receive_due, now,
                                        problem_id=problem.id)
         targets = [(chat, self.env.config.default_language)]
@@ -389,7 +399,7 @@ class Dispatch:
         due = now + self._deadline(problem.severity)
         if not await repo.supervision.receive(problem.id, unit.user_id, now, due):
             return Answer(self._stale(unit, problem), alert=True)
-        await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=(RECEIVE_TIMER,))
+        await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=RECEIVE_TIMERS)
         await self.start_clock(repo, problem.id, now, due)
         await repo.supervision.add_event(problem.id, "received", unit.user_id, now,
                                          {"due": due})
@@ -814,13 +824,17 @@ class Dispatch:
 
     async def fire(self, unit: Unit, timer: Timer) -> None:
         """A problem's timer (the schedule's sweep hands it over): a receipt not made in time
-        reminds the unit's chat and tells the admins, once."""
+        reminds the unit's chat and tells the admins, once (in private, not in quiet hours:
+        when they end, if it still waits)."""
         repo = unit.repo
         problem = await repo.supervision.problem(timer.problem_id or 0)
-        if timer.kind != RECEIVE_TIMER:
+        if timer.kind not in RECEIVE_TIMERS:
             log.error("problem timer %s has an unknown kind %r", timer.id, timer.kind)
             return
         if problem is None or problem.status != PROBLEM_DISPATCHED:
+            return
+        if timer.kind == RECEIVE_MORNING:
+            await self._receive_late(unit, problem)
             return
         lang = self.env.config.default_language
         chat = await repo.supervision.unit_chat(problem.unit_id)
@@ -828,11 +842,23 @@ class Dispatch:
             unit.send(ui.message(chat, self.env.t(lang, "dispatch.receive_reminder",
                                                   ref=problem.ref,
                                                   point=self._point_name(problem, lang))))
-        await self._tell_admins(unit, "dispatch.receive_late", ref=problem.ref,
-                                unit=self._unit_name(problem.unit_id, None),
-                                since=self._when(problem.reported_at))
+        await self._receive_late(unit, problem)
         await repo.supervision.add_event(problem.id, "reminded", None, unit.now(),
                                          {"what": "receive"})
+
+    async def _receive_late(self, unit: Unit, problem: Problem) -> None:
+        """"Not received in time" to the admins: the admin chat at once; the admins in private
+        by day, else a timer for the morning that asks again (bot/night.py)."""
+        key = "dispatch.receive_late"
+        if self.env.config.admin_chat_id is None:
+            morning = night.waits(self.env, key)
+            if morning is not None:
+                await unit.repo.timers.schedule(RECEIVE_MORNING, morning, self.env.now(),
+                                                problem_id=problem.id)
+                return
+        await self._tell_admins(unit, key, ref=problem.ref,
+                                unit=self._unit_name(problem.unit_id, None),
+                                since=self._when(problem.reported_at))
 
     # -- /problem ----------------------------------------------------------------------------
 
@@ -945,10 +971,12 @@ class Dispatch:
                 work.send(ui.message(member, self.env.t(lang, key, **values)))
 
     async def _tell_admins(self, work: Unit, key: str, /, **values: Any) -> None:
-        """A notice to the admin chat, else to each centre admin in private."""
+        """A notice to the admin chat, else to each centre admin in private (as quiet hours
+        have `key`: bot/night.py)."""
         for chat in self.env.config.admin_chats():
             lang = await self._language(work.repo, chat)
-            work.send(ui.message(chat, self.env.t(lang, key, **values)))
+            work.send(night.at_night(self.env, key,
+                                     ui.message(chat, self.env.t(lang, key, **values))))
 
     async def _language(self, repo: Repo, chat_id: int) -> str:
         """A person's language in private; a group's is the district's."""
