@@ -47,6 +47,13 @@ AT_NIGHT: dict[str, AtNight] = {
     # ... unless the admins' alert would come first (a short due period): then at once
     "schedule.volunteer_due_before_the_admins": SILENT,
     "schedule.overdue_admin": MORNING,  # re-checked: still overdue with the same claimer
+    # Without an admin chat, the centre's admins in private hold what it would have:
+    "schedule.escalation_card": SILENT,  # a card climbed to them: theirs to act on
+    "schedule.escalated_admin": MORNING,  # re-checked: their card still waits for a claim
+    "schedule.claim_reminder": MORNING,  # re-checked: it still waits and has not climbed
+    "admin.card_failed": SILENT,  # a card its group refused, with it: theirs to act on
+    "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
+    "moves.category_group": MORNING,  # held: "put the group's new id in the file"
     "schedule.rating_reminder": MORNING,  # its timer moves to the morning and re-checks
     "schedule.draft_nudge": MORNING,  # likewise
     "schedule.draft_expired": MORNING,  # held: it stays true (so does the form brought back)
@@ -65,6 +72,8 @@ AT_NIGHT: dict[str, AtNight] = {
     "dispatch.receive_late": MORNING,  # re-checked: still not received (no admin chat)
     "dispatch.no_chat": SILENT,  # an inspector's report: a unit without a chat, for an admin
     "dispatch.no_inspector": SILENT,  # a rectified problem nobody can re-check, likewise
+    "dispatch.card_failed": SILENT,  # the unit's chat refused its card: for an admin to fix
+    "dispatch.recheck_failed": SILENT,  # the inspector could not be reached, likewise
     "clock.remind_unit": MORNING,  # re-checked: still being put right, the deadline ahead
     "clock.overdue_unit": MORNING,  # re-checked: still being put right, the same deadline
     "clock.overdue_admins": MORNING,  # likewise, to the admins without an admin chat
