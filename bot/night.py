@@ -48,12 +48,10 @@ AT_NIGHT: dict[str, AtNight] = {
     "schedule.volunteer_due_before_the_admins": SILENT,
     "schedule.overdue_admin": MORNING,  # re-checked: still overdue with the same claimer
     # Without an admin chat, the centre's admins in private hold what it would have:
-    "schedule.escalation_card": SILENT,  # a card climbed to them: theirs to act on
+    "loop.admin_card": SILENT,  # a request's card (filed, climbed, released): theirs to act on
     "schedule.escalated_admin": MORNING,  # re-checked: their card still waits for a claim
     "schedule.claim_reminder": MORNING,  # re-checked: it still waits and has not climbed
     "admin.card_failed": SILENT,  # a card its group refused, with it: theirs to act on
-    "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
-    "moves.category_group": MORNING,  # held: "put the group's new id in the file"
     "schedule.rating_reminder": MORNING,  # its timer moves to the morning and re-checks
     "schedule.draft_nudge": MORNING,  # likewise
     "schedule.draft_expired": MORNING,  # held: it stays true (so does the form brought back)
@@ -69,6 +67,12 @@ AT_NIGHT: dict[str, AtNight] = {
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
     # -- loop 3, supervision ------------------------------------------------------------------
+    "dispatch.card": SILENT,  # a problem's card to the unit's people: theirs to act on
+    "recheck.card": SILENT,  # a rectified problem's re-check to its inspector, likewise
+    "dispatch.extension_granted_unit": MORNING,  # held, to the unit's people: a decision
+    "dispatch.extension_refused_unit": MORNING,  # likewise
+    "recheck.passed_unit": MORNING,  # likewise
+    "recheck.rejected_unit": MORNING,  # likewise (its new deadline's clock runs on time)
     "dispatch.receive_late": MORNING,  # re-checked: still not received (no admin chat)
     "dispatch.no_chat": SILENT,  # an inspector's report: a unit without a chat, for an admin
     "dispatch.no_inspector": SILENT,  # a rectified problem nobody can re-check, likewise
@@ -80,6 +84,9 @@ AT_NIGHT: dict[str, AtNight] = {
     "clock.escalated_area_admin": MORNING,  # likewise
     "clock.patrol": MORNING,  # held: the inspector's daily list
     "sstats.weekly": MORNING,  # held: the weekly report caught up at night
+    # -- the sender, a group's move: to the centre's admins in private, with no admin chat -----
+    "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
+    "moves.category_group": MORNING,  # held: "put the group's new id in the file"
 }
 
 

@@ -122,6 +122,19 @@ async def test_a_claim_reminder_due_at_07_30_reaches_the_admin_at_08_00_under_hi
 
 
 @NIGHT_OR_DAY
+async def test_a_request_no_group_takes_reaches_the_admin_at_once(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Legal aid has no group: a request filed at `moment` is the admin's to see to, so its
+    card comes at once, silently at night."""
+    await open_bot(town.admin)
+    town.clock.set(moment)
+    ref = await file_request(town.citizen, category="Legal aid")
+    card = await card_of(town.admin.private, ref)
+    assert card.buttons == ["🙋 Claim"]
+    assert sounds(town, town.admin.id, ref) == [sound]
+
+
+@NIGHT_OR_DAY
 async def test_a_request_that_climbs_to_the_admin_brings_its_card_at_once(
         town: Town, moment: datetime, sound: bool) -> None:
     """Nobody in the volunteers' group claims: after two hours its card reaches the admin in

@@ -50,11 +50,16 @@ def local(year: int, month: int, day: int, hour: int, minute: int = 0,
     return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
 
 
-NIGHTS = pytest.mark.parametrize(("night", "morning"), [
-    (local(2026, 6, 12, 23, 30), local(2026, 6, 13, 8, 0)),
-    (local(2026, 6, 13, 2, 0), local(2026, 6, 13, 8, 0)),
-    (local(2026, 12, 31, 23, 50), local(2027, 1, 1, 8, 0)),
-], ids=["23:30", "02:00", "new year's eve 23:50"])
+MOMENTS = [(local(2026, 6, 12, 23, 30), local(2026, 6, 13, 8, 0)),
+           (local(2026, 6, 13, 2, 0), local(2026, 6, 13, 8, 0)),
+           (local(2026, 12, 31, 23, 50), local(2027, 1, 1, 8, 0))]
+MOMENT_IDS = ["23:30", "02:00", "new year's eve 23:50"]
+NIGHTS = pytest.mark.parametrize(("night", "morning"), MOMENTS, ids=MOMENT_IDS)
+# The same nights, and a day, with whether a message sent then makes a sound.
+NIGHT_OR_DAY = pytest.mark.parametrize(
+    ("moment", "sound"),
+    [(night, False) for night, _ in MOMENTS] + [(local(2026, 6, 12, 15, 0), True)],
+    ids=[*MOMENT_IDS, "day 15:00"])
 
 SECOND = timedelta(seconds=1)
 
@@ -207,3 +212,84 @@ async def test_a_problem_received_at_07_30_is_not_late_at_08_00(
     await at(town, morning + SECOND)
     await at(town, morning + timedelta(hours=1))
     assert said(c.admin, LATE) == []
+
+
+# -- what someone's press at night brings a person in private ------------------------------------
+
+
+@NIGHT_OR_DAY
+async def test_a_problem_reported_at_night_reaches_the_units_member_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Li reports at `moment`: Zhang's copy of the office's card is his to act on, so it
+    comes at once, without a sound at night; the office's chat has it too."""
+    c = await cast(town)
+    town.clock.set(moment)
+    ref = await report(town, c.li)
+    await c.office.wait_for(text=ref)
+    card = await c.zhang.wait_for(text=ref)
+    assert card.buttons == ["✅ Received", "↩️ Not ours"]
+    assert sounds(town, c.zhang.id, ref) == [sound]
+
+
+@NIGHT_OR_DAY
+async def test_a_problem_no_unit_chat_shows_reaches_the_admin_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """At `moment` Li reports one problem for the office, whose group refuses its card, and
+    one for the market bureau, which has no chat: the admin has to mend both, and hears of
+    each at once, without a sound at night."""
+    c = await cast(town)
+    c.office.bot_status = "kicked"
+    town.clock.set(moment)
+    refused = await report(town, c.li)
+    told = await c.admin.wait_for(text=f"The card of problem {refused}")
+    assert "could not be posted in the chat of" in (told.text or "")
+    unbound = await report(town, c.li, point="market-01")
+    told = await c.admin.wait_for(text=unbound)
+    assert "which has no chat" in (told.text or "")
+    assert sounds(town, c.admin.id, refused) + sounds(town, c.admin.id, unbound) == [
+        sound, sound]
+
+
+@NIGHT_OR_DAY
+async def test_a_problem_rectified_at_night_reaches_its_inspector_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Zhang puts it right at `moment`: Li's re-check is his to decide, so it comes at once,
+    without a sound at night."""
+    c = await cast(town)
+    _, card = await received_at(town, c, moment - timedelta(hours=1), severity="normal")
+    town.clock.set(moment)
+    await rectify(c.zhang, card)
+    await c.li.wait_for(text="Re-check problem")
+    assert sounds(town, c.li.id, "Re-check problem") == [sound]
+
+
+@NIGHT_OR_DAY
+async def test_a_recheck_that_reaches_no_inspector_at_night_is_told_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    c = await cast(town)
+    ref, card = await received_at(town, c, moment - timedelta(hours=1), severity="normal")
+    c.li.block()
+    town.clock.set(moment)
+    await rectify(c.zhang, card)
+    await c.admin.wait_for(text=f"The re-check of problem {ref}")
+    assert sounds(town, c.admin.id, "could not reach the inspector") == [sound]
+
+
+@NIGHTS
+async def test_a_recheck_rejected_at_night_reaches_the_member_at_08_00(
+        town: Town, night: datetime, morning: datetime) -> None:
+    """Li rejects the re-check at `night`: the office's chat hears at once, Zhang at 08:00
+    (a decision made, true in the morning as at night)."""
+    c = await cast(town)
+    ref, card = await received_at(town, c, night - timedelta(hours=1), severity="normal")
+    await rectify(c.zhang, card)
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    await press(c.li, "❌ Reject", recheck)
+    await c.li.wait_for(text="why is it not put right")
+    await c.li.send("Still blocked")
+    await c.office.wait_for(text="did not pass the re-check")
+    await at(town, morning - timedelta(minutes=1))
+    assert said(c.zhang, "did not pass the re-check") == []
+    await at(town, morning + SECOND)
+    told = await c.zhang.wait_for(text="did not pass the re-check")
+    assert ref in (told.text or "")

@@ -214,13 +214,14 @@ class Schedule:
             return []
         env = self.env
         await repo.requests.add_event(request.id, "claim_reminded", None, timer.due_at)
+        reminders = await self._claim_reminders(repo, request)
         morning = night.waits(env, "schedule.claim_reminder")
-        out = await self._claim_reminders(repo, request, private=morning is None)
-        if morning is not None and await self._claim_reminders(repo, request, private=True,
-                                                               groups=False):
+        if morning is None:
+            return reminders
+        if any(message.chat_id > 0 for message in reminders):
             await repo.timers.schedule(CLAIM_REMINDER_IN_THE_MORNING, morning, env.now(),
                                        request_id=request.id)
-        return out
+        return [message for message in reminders if message.chat_id < 0]
 
     async def _claim_reminder_in_the_morning(self, repo: Repo, request: Request,
                                              timer: Timer) -> list[Outgoing]:
@@ -228,20 +229,17 @@ class Schedule:
         climbed since (then "it has waited too long" says more)."""
         if request.status != DISPATCHED or request.overdue_since is not None:
             return []
-        return self.held("schedule.claim_reminder",
-                         await self._claim_reminders(repo, request, private=True, groups=False))
+        return self.held("schedule.claim_reminder", [
+            message for message in await self._claim_reminders(repo, request)
+            if message.chat_id > 0])
 
-    async def _claim_reminders(self, repo: Repo, request: Request, *, private: bool,
-                               groups: bool = True) -> list[Outgoing]:
-        """The claim reminder as a reply to each of the request's cards in a group (if
-        `groups`) and in private (if `private`)."""
+    async def _claim_reminders(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """The claim reminder as a reply to each of the request's cards."""
         env, lang = self.env, self.env.config.default_language
         text = env.t(lang, "schedule.claim_reminder", ref=request.ref,
                      category=render.category_name(env, request.category, lang))
         out = []
         for card in await repo.cards.active_cards(request.id):
-            if not (groups if card.chat_id < 0 else private):
-                continue
             message = ui.message(card.chat_id, text, render.card_markup(env, request))
             # A card left in the group before it became a supergroup is not in the chat: its
             # id would quote another message there (or nothing).
@@ -292,19 +290,15 @@ class Schedule:
 
     async def _escalation_cards(self, repo: Repo, request: Request, level: str,
                                 target: int) -> list[Outgoing]:
-        """The escalated request's cards; a centre admin's in private, at night, goes silently
-        (theirs to act on), and "it has waited too long" under one they have waits for the
-        morning, if the request still waits then (bot/night.py)."""
+        """The escalated request's cards (a centre admin's in private, at night, silently:
+        RequestLoop.post_card); "it has waited too long" under a card a centre admin has
+        already waits for the morning, if the request still waits then (bot/night.py)."""
         env = self.env
         morning = night.waits(env, "schedule.escalated_admin")
         out: list[Outgoing] = []
         flagged = False  # a centre admin in private is to hear it has waited too long
         for message in await self.loop.escalation_cards(repo, request, level, target):
-            if message.chat_id < 0:
-                out.append(message)
-            elif message.purpose == "card":
-                out.append(night.at_night(env, "schedule.escalation_card", message))
-            elif morning is None:
+            if message.chat_id < 0 or message.purpose == "card" or morning is None:
                 out.append(message)
             else:
                 flagged = True

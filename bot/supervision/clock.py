@@ -144,14 +144,15 @@ class ProblemClock:
         if (problem.due_at or 0.0) >= timer.due_at:
             return
         if not await self._waits(unit, problem, "clock.escalated_area_admin", ESCALATE_MORNING):
-            await self._escalate_now(unit, problem)
+            await self._escalate_now(unit, problem, timer.due_at)
 
     async def _escalate_in_the_morning(self, unit: Unit, problem: Problem, timer: Timer) -> None:
         if not await self._waits(unit, problem, "clock.escalated_area_admin", ESCALATE_MORNING):
-            await self._escalate_now(unit, problem)
+            await self._escalate_now(unit, problem, self.env.now())
 
-    async def _escalate_now(self, unit: Unit, problem: Problem) -> None:
-        """Tell the area's admins, and note it in the history when they are told."""
+    async def _escalate_now(self, unit: Unit, problem: Problem, at: float) -> None:
+        """Tell the area's admins, and note it in the history as of `at`: when it fell due,
+        or the morning that told them (a problem put right overnight names no escalation)."""
         repo, due = unit.repo, problem.due_at or 0.0
         registers = self.dispatch.registers()
         responsible = registers.units.get(problem.unit_id) if registers is not None else None
@@ -165,7 +166,7 @@ class ProblemClock:
                 lang, "clock.escalated_area_admin", ref=problem.ref, due=self._when(due),
                 unit=self.dispatch._unit_name(problem.unit_id, lang),
                 point=self.dispatch._point_name(problem, lang))))
-        await repo.supervision.add_event(problem.id, "escalated", None, self.env.now(),
+        await repo.supervision.add_event(problem.id, "escalated", None, at,
                                          {"to": admins, "due": due})
 
     # -- the inspectors' patrol reminder ---------------------------------------------------------

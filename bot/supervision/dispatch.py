@@ -196,13 +196,14 @@ class Dispatch:
         return self.env.t.language_for(person.language, None)
 
     async def _post_card(self, unit: Unit, problem: Problem, target: int, lang: str) -> None:
-        """The before photos and the unit's card, to one chat, the card redrawn with the rest."""
+        """The before photos and the unit's card, to one chat, the card redrawn with the rest
+        (to a person, as quiet hours have it: bot/night.py)."""
         repo = unit.repo
-        unit.send(ui.photos(target, list(problem.before_photos)))
         post_id = await repo.supervision.add_post(problem.id, target, "unit", unit.now())
         text, markup = await self._card(repo, problem, lang)
-        unit.send(ui.message(target, text, markup, purpose="problem_post",
-                             problem_post_id=post_id))
+        unit.send(night.all_at_night(self.env, "dispatch.card", [
+            *ui.photos(target, list(problem.before_photos)),
+            ui.message(target, text, markup, purpose="problem_post", problem_post_id=post_id)]))
 
     async def member_changed(self, unit: Unit, unit_id: str, user_id: int, added: bool) -> None:
         """Someone named to act for a unit gets a copy of each card waiting on it; someone
@@ -750,11 +751,12 @@ class Dispatch:
                       for n, f in enumerate(problem.before_photos)]
             after = [(f, self.env.t(lang, "recheck.after") if n == 0 else "")
                      for n, f in enumerate(problem.after_photos)]
-            unit.send(ui.captioned_album(target, (before + after)[:10]))
             post_id = await repo.supervision.add_post(problem.id, target, "recheck", now)
             text, markup = await self._recheck_card(repo, problem, lang)
-            unit.send(ui.message(target, text, markup, purpose="problem_post",
-                                 problem_post_id=post_id))
+            unit.send(night.all_at_night(self.env, "recheck.card", [
+                ui.captioned_album(target, (before + after)[:10]),
+                ui.message(target, text, markup, purpose="problem_post",
+                           problem_post_id=post_id)]))
         return True
 
     async def on_recheck(self, unit: ActorUnit, problem_id: int, action: str) -> Answer:
@@ -958,7 +960,8 @@ class Dispatch:
 
     async def _tell_unit(self, work: Unit, problem: Problem, key: str, /,
                          **values: Any) -> None:
-        """A notice to the unit's chat and, in private, to its people who opened the bot."""
+        """A notice to the unit's chat and, in private, to its people who opened the bot (as
+        quiet hours have `key`: bot/night.py)."""
         repo = work.repo
         chat = await repo.supervision.unit_chat(problem.unit_id)
         if chat is not None:
@@ -968,7 +971,8 @@ class Dispatch:
             person = await repo.people.user(member)
             if person is not None and person.started and not person.blocked:
                 lang = self.env.t.language_for(person.language, None)
-                work.send(ui.message(member, self.env.t(lang, key, **values)))
+                work.send(night.at_night(self.env, key,
+                                         ui.message(member, self.env.t(lang, key, **values))))
 
     async def _tell_admins(self, work: Unit, key: str, /, **values: Any) -> None:
         """A notice to the admin chat, else to each centre admin in private (as quiet hours
