@@ -293,3 +293,19 @@ async def test_a_recheck_rejected_at_night_reaches_the_member_at_08_00(
     await at(town, morning + SECOND)
     told = await c.zhang.wait_for(text="did not pass the re-check")
     assert ref in (told.text or "")
+
+
+@NIGHT_OR_DAY
+async def test_a_problem_put_right_with_nobody_to_recheck_it_is_told_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Li no longer inspects when Zhang puts it right at `moment`: the admin must make
+    someone who can re-check it, and hears at once, without a sound at night."""
+    c = await cast(town)
+    ref, card = await received_at(town, c, moment - timedelta(hours=1), severity="normal")
+    await c.admin.send(f"/inspector remove {c.li.id}")
+    await c.admin.wait_for(text="Li is no longer an inspector")
+    town.clock.set(moment)
+    await rectify(c.zhang, card)
+    told = await c.admin.wait_for(text="no inspector to re-check it")
+    assert ref in (told.text or "")
+    assert sounds(town, c.admin.id, "no inspector to re-check it") == [sound]
