@@ -76,6 +76,8 @@ AT_NIGHT: dict[str, AtNight] = {
     "dispatch.receive_late": MORNING,  # re-checked: still not received (no admin chat)
     "dispatch.no_chat": SILENT,  # an inspector's report: a unit without a chat, for an admin
     "dispatch.no_inspector": SILENT,  # a rectified problem nobody can re-check, likewise
+    "dispatch.returned_admins": SILENT,  # "not ours", with a button per unit: to decide
+    "dispatch.extension_admins": SILENT,  # more time asked, with Approve and Refuse: likewise
     "dispatch.card_failed": SILENT,  # the unit's chat refused its card: for an admin to fix
     "dispatch.recheck_failed": SILENT,  # the inspector could not be reached, likewise
     "clock.remind_unit": MORNING,  # re-checked: still being put right, the deadline ahead

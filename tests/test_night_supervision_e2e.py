@@ -309,3 +309,30 @@ async def test_a_problem_put_right_with_nobody_to_recheck_it_is_told_at_once_sil
     told = await c.admin.wait_for(text="no inspector to re-check it")
     assert ref in (told.text or "")
     assert sounds(town, c.admin.id, "no inspector to re-check it") == [sound]
+
+
+@NIGHT_OR_DAY
+async def test_what_a_unit_asks_of_the_admin_at_night_reaches_him_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """At `moment` Zhang says one problem is not the office's and asks more time for
+    another: each waits on the admin's button, so each comes at once, without a sound at
+    night."""
+    c = await cast(town)
+    returned = await report(town, c.li)
+    card = await c.office.wait_for(text=returned)
+    _, other = await received_at(town, c, moment - timedelta(hours=1), severity="normal")
+    town.clock.set(moment)
+    await press(c.zhang, "↩️ Not ours", card)
+    await c.zhang.wait_for(text="why is it not your unit's")
+    await c.zhang.send("The market bureau manages this lane")
+    told = await c.admin.wait_for(text="was returned")
+    assert returned in (told.text or "")
+    await press(c.zhang, "⏳ Need more time", other)
+    await c.zhang.wait_for(text="why do you need more time")
+    await c.zhang.send("Waiting for a new lamp")
+    await c.zhang.wait_for(text="Until when?")
+    await c.zhang.send((moment + timedelta(days=10)).date().isoformat())
+    asked = await c.admin.wait_for(text="asks for more time")
+    assert asked.buttons == ["✅ Approve", "✖️ Refuse"]
+    assert sounds(town, c.admin.id, "was returned") + sounds(
+        town, c.admin.id, "asks for more time") == [sound, sound]

@@ -516,11 +516,11 @@ class Dispatch:
             lang = await self._language(repo, chat)
             rows = [[(u.name(lang), buttons.REASSIGN.data(problem.id, u.id))]
                     for u in others[:UNIT_BUTTONS]]
-            unit.send(ui.message(chat, self.env.t(
-                lang, "dispatch.returned_admins", ref=problem.ref,
-                reason=render.mask_phones(reason),
-                unit=self._unit_name(problem.unit_id, lang),
-                point=self._point_name(problem, lang)), ui.inline(rows)))
+            unit.send(night.at_night(self.env, "dispatch.returned_admins", ui.message(
+                chat, self.env.t(lang, "dispatch.returned_admins", ref=problem.ref,
+                                 reason=render.mask_phones(reason),
+                                 unit=self._unit_name(problem.unit_id, lang),
+                                 point=self._point_name(problem, lang)), ui.inline(rows))))
         return [ui.message(user_id, unit.t("dispatch.returned_done", ref=problem.ref))]
 
     async def _extension_date(self, unit: ActorUnit, dialog: Dialog, problem: Problem,
@@ -544,13 +544,16 @@ class Dispatch:
         name = await self._name(repo, user_id)
         for chat in self.env.config.admin_chats():
             lang = await self._language(repo, chat)
-            unit.send(ui.message(chat, self.env.t(
-                lang, "dispatch.extension_admins", ref=problem.ref, name=name,
-                reason=render.mask_phones(reason),
-                unit=self._unit_name(problem.unit_id, lang), due=self._when(problem.due_at or 0),
-                until=self._when(until)), ui.inline([[
+            unit.send(night.at_night(self.env, "dispatch.extension_admins", ui.message(
+                chat, self.env.t(
+                    lang, "dispatch.extension_admins", ref=problem.ref, name=name,
+                    reason=render.mask_phones(reason),
+                    unit=self._unit_name(problem.unit_id, lang),
+                    due=self._when(problem.due_at or 0), until=self._when(until)),
+                ui.inline([[
                     (self.env.t(lang, "dispatch.approve"), buttons.EXTENSION.data(asked, "y")),
-                    (self.env.t(lang, "dispatch.refuse"), buttons.EXTENSION.data(asked, "n"))]])))
+                    (self.env.t(lang, "dispatch.refuse"),
+                     buttons.EXTENSION.data(asked, "n"))]]))))
         return [ui.message(user_id, unit.t("dispatch.extension_asked", ref=problem.ref,
                                            until=self._when(until)))]
 
