@@ -20,7 +20,7 @@ that Telegram refuses (bot/delivery/sender.py, ChatMigrated). Either way the sam
   if it was the admin chat, its command menu is queued for the new id in the same transaction
   (a menu scoped to a chat names it by id; the start sets it again from the config).
 
-Imports: the kernel (config, context, ui, unit) and storage.
+Imports: the kernel (config, context, night, ui, unit) and storage.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from bot import ui
+from bot import night, ui
 from bot.config import Config
 from bot.context import Env
 from bot.unit import Unit
@@ -140,7 +140,10 @@ class ChatMoves:
                 notices.append(env.t(lang, "moves.category_group", category=category.name(lang),
                                      code=category.code, old=old_chat_id, new=new_chat_id))
         admin_chats = [follow(chat, {old_chat_id: new_chat_id}) for chat in config.admin_chats()]
-        return menu + [ui.message(chat, text) for chat in admin_chats for text in notices]
+        # Without an admin chat the admins read it in private: a fix for the file, it waits
+        # for the morning in quiet hours (bot/night.py).
+        return menu + night.all_at_night(env, "moves.category_group", [
+            ui.message(chat, text) for chat in admin_chats for text in notices])
 
     async def _unpoint(self, repo: Repo, old_chat_id: int) -> None:
         """The calls queued for the group that name one of its messages by id, unpointed

@@ -47,6 +47,11 @@ AT_NIGHT: dict[str, AtNight] = {
     # ... unless the admins' alert would come first (a short due period): then at once
     "schedule.volunteer_due_before_the_admins": SILENT,
     "schedule.overdue_admin": MORNING,  # re-checked: still overdue with the same claimer
+    # Without an admin chat, the centre's admins in private hold what it would have:
+    "loop.admin_card": SILENT,  # a request's card (filed, climbed, released): theirs to act on
+    "schedule.escalated_admin": MORNING,  # re-checked: their card still waits for a claim
+    "schedule.claim_reminder": MORNING,  # re-checked: it still waits and has not climbed
+    "admin.card_failed": SILENT,  # a card its group refused, with it: theirs to act on
     "schedule.rating_reminder": MORNING,  # its timer moves to the morning and re-checks
     "schedule.draft_nudge": MORNING,  # likewise
     "schedule.draft_expired": MORNING,  # held: it stays true (so does the form brought back)
@@ -62,12 +67,28 @@ AT_NIGHT: dict[str, AtNight] = {
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
     # -- loop 3, supervision ------------------------------------------------------------------
-    "clock.remind_unit": MORNING,  # held, to the unit's people
-    "clock.overdue_unit": MORNING,  # held, likewise
-    "clock.overdue_admins": MORNING,  # held, to the admins without an admin chat
-    "clock.escalated_area_admin": MORNING,  # held
+    "dispatch.card": SILENT,  # a problem's card to the unit's people: theirs to act on
+    "recheck.card": SILENT,  # a rectified problem's re-check to its inspector, likewise
+    "dispatch.extension_granted_unit": MORNING,  # held, to the unit's people: a decision
+    "dispatch.extension_refused_unit": MORNING,  # likewise
+    "recheck.passed_unit": MORNING,  # likewise
+    "recheck.rejected_unit": MORNING,  # likewise (its new deadline's clock runs on time)
+    "dispatch.receive_late": MORNING,  # re-checked: still not received (no admin chat)
+    "dispatch.no_chat": SILENT,  # an inspector's report: a unit without a chat, for an admin
+    "dispatch.no_inspector": SILENT,  # a rectified problem nobody can re-check, likewise
+    "dispatch.returned_admins": SILENT,  # "not ours", with a button per unit: to decide
+    "dispatch.extension_admins": SILENT,  # more time asked, with Approve and Refuse: likewise
+    "dispatch.card_failed": SILENT,  # the unit's chat refused its card: for an admin to fix
+    "dispatch.recheck_failed": SILENT,  # the inspector could not be reached, likewise
+    "clock.remind_unit": MORNING,  # re-checked: still being put right, the deadline ahead
+    "clock.overdue_unit": MORNING,  # re-checked: still being put right, the same deadline
+    "clock.overdue_admins": MORNING,  # likewise, to the admins without an admin chat
+    "clock.escalated_area_admin": MORNING,  # likewise
     "clock.patrol": MORNING,  # held: the inspector's daily list
     "sstats.weekly": MORNING,  # held: the weekly report caught up at night
+    # -- the sender, a group's move: to the centre's admins in private, with no admin chat -----
+    "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
+    "moves.category_group": MORNING,  # held: "put the group's new id in the file"
 }
 
 

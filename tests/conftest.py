@@ -265,8 +265,10 @@ async def town(
     settings = dict(town_settings)
     given = settings.pop("categories", CATEGORIES)
     categories = [dict(given[0], group_id=volunteers.id), *given[1:]]
-    config = make_config(tmp_path, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
-                         categories=categories, **settings)
+    # A module may say `admin_chat_id = 0`: no admin chat, the admin hears in private.
+    settings.setdefault("admin_chat_id", admin_chat.id)
+    config = make_config(tmp_path, sb, admin_ids=[admin.id], categories=categories,
+                         **settings)
     runner = BotRunner(sb, config, clock)
     await runner.start()
     try:

@@ -26,7 +26,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.config import Delivery
 from bot.context import Env
 from bot.delivery.transport import is_plain, post_plain
@@ -594,7 +594,8 @@ class Sender:
                 waiting = await repo.outbox.pending_outbox()
                 text = env.t(lang, "delivery.outage_over", since=started,
                              minutes=max(1, round(lasted / 60)), waiting=waiting)
-                notices = [ui.message(chat, text) for chat in env.config.admin_chats()]
+                notices = night.all_at_night(env, "delivery.outage_over", [
+                    ui.message(chat, text) for chat in env.config.admin_chats()])
                 await repo.outbox.enqueue(notices, env.now())
         except Exception as exc:
             if is_full(exc):
@@ -874,9 +875,12 @@ class Sender:
         out: list[Outgoing] = []
         for target in targets:
             card_id = await repo.cards.add_card(request.id, target, card.kind, "escalation", now)
-            out += [ui.message(target, notice),
-                    Outgoing(target, row.method, {**row.payload, "chat_id": target},
-                             purpose="card", request_id=request.id, card_id=card_id)]
+            # In private at night both go silently: the card is the admin's to act on, and
+            # the notice says why it is there (bot/night.py).
+            out += night.all_at_night(self.env, "admin.card_failed", [
+                ui.message(target, notice),
+                Outgoing(target, row.method, {**row.payload, "chat_id": target},
+                         purpose="card", request_id=request.id, card_id=card_id)])
         await repo.outbox.enqueue(out, now)
         self.wake()
 
@@ -912,7 +916,8 @@ class Sender:
                 text = env.t(lang, "dispatch.recheck_failed", ref=problem.ref,
                              name=inspector.first_name if inspector else str(post.chat_id),
                              error=error[:200])
-            out.append(ui.message(chat, text))
+            key = "dispatch.card_failed" if post.role == "unit" else "dispatch.recheck_failed"
+            out.append(night.at_night(env, key, ui.message(chat, text)))
         if out:
             await repo.outbox.enqueue(out, now)
             self.wake()

@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Answer, Env, Who
 from bot.dialogs import LOOKUPS, Flow, subject
 from bot.people.roles import Role
@@ -181,14 +181,16 @@ class RequestLoop:
         self, repo: Repo, request: Request, chat_id: int, role: str = "dispatch"
     ) -> Outgoing:
         """Register a card for the request in a chat and return the call that posts it (in
-        the forum topic the request's binding at its level names, if it was bound in one)."""
+        the forum topic the request's binding at its level names, if it was bound in one; to
+        a centre admin in private, without an admin chat, as quiet hours have it)."""
         kind = render.card_kind(self.env, request)
         card_id = await repo.cards.add_card(request.id, chat_id, kind, role, self.env.now())
         card = await repo.cards.card(card_id)
         assert card is not None
         topic = await repo.areas.topic_of(request.category, request.dispatch_area_id or DISTRICT,
                                           chat_id)
-        return render.new_card(self.env, request, card, topic)
+        message = render.new_card(self.env, request, card, topic)
+        return night.at_night(self.env, "loop.admin_card", message)
 
     async def escalation_cards(
         self, repo: Repo, request: Request, level: str, chat_id: int

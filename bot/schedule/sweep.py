@@ -55,6 +55,11 @@ DUE_IN_THE_MORNING = "volunteer_due_morning"
 OVERDUE_IN_THE_MORNING = "volunteer_overdue_morning"
 # Likewise the area admins' "it has waited too long" of a request that climbed at night.
 STALLED_IN_THE_MORNING = "escalated_morning"
+# Without an admin chat the centre's admins hold a request's cards in private: the night's
+# claim reminder, and "it has waited too long", reach them when quiet hours end, if the
+# request still waits (the cards themselves go at once, silently: bot/night.py).
+CLAIM_REMINDER_IN_THE_MORNING = "claim_reminder_morning"
+FLAGGED_IN_THE_MORNING = "escalated_admin_morning"
 
 
 class Schedule:
@@ -192,6 +197,8 @@ class Schedule:
             "volunteer_overdue": self._volunteer_overdue,
             OVERDUE_IN_THE_MORNING: self._overdue_in_the_morning,
             STALLED_IN_THE_MORNING: self._stalled_in_the_morning,
+            CLAIM_REMINDER_IN_THE_MORNING: self._claim_reminder_in_the_morning,
+            FLAGGED_IN_THE_MORNING: self._flagged_in_the_morning,
             "rating_reminder": self._rating_reminder,
             "auto_close": self._auto_close,
         }.get(timer.kind)
@@ -201,10 +208,34 @@ class Schedule:
         unit.send(await action(repo, request, timer))
 
     async def _claim_reminder(self, repo: Repo, request: Request, timer: Timer) -> list[Outgoing]:
+        """"Can someone take it?" under each of its cards: in groups at once; under a centre
+        admin's card in private, at night in the morning if it still waits then."""
         if request.status != DISPATCHED:
             return []
-        env, lang = self.env, self.env.config.default_language
+        env = self.env
         await repo.requests.add_event(request.id, "claim_reminded", None, timer.due_at)
+        reminders = await self._claim_reminders(repo, request)
+        morning = night.waits(env, "schedule.claim_reminder")
+        if morning is None:
+            return reminders
+        if any(message.chat_id > 0 for message in reminders):
+            await repo.timers.schedule(CLAIM_REMINDER_IN_THE_MORNING, morning, env.now(),
+                                       request_id=request.id)
+        return [message for message in reminders if message.chat_id < 0]
+
+    async def _claim_reminder_in_the_morning(self, repo: Repo, request: Request,
+                                             timer: Timer) -> list[Outgoing]:
+        """The night's claim reminder to the admins in private, if it still waits and has not
+        climbed since (then "it has waited too long" says more)."""
+        if request.status != DISPATCHED or request.overdue_since is not None:
+            return []
+        return self.held("schedule.claim_reminder", [
+            message for message in await self._claim_reminders(repo, request)
+            if message.chat_id > 0])
+
+    async def _claim_reminders(self, repo: Repo, request: Request) -> list[Outgoing]:
+        """The claim reminder as a reply to each of the request's cards."""
+        env, lang = self.env, self.env.config.default_language
         text = env.t(lang, "schedule.claim_reminder", ref=request.ref,
                      category=render.category_name(env, request.category, lang))
         out = []
@@ -242,7 +273,7 @@ class Schedule:
             await repo.timers.schedule("escalate", timer.due_at + policy.escalate_after, env.now(),
                                        request_id=request.id)
         request = await repo.requests.request(request.id) or request
-        out = await self.loop.escalation_cards(repo, request, next_level, target)
+        out = await self._escalation_cards(repo, request, next_level, target)
         if request.escalation_level == 1:  # the citizen hears it once, not at every level
             text = env.t(request.language, "schedule.escalated_citizen", ref=request.ref)
             out.append(self.to_citizen("schedule.escalated_citizen", request.citizen_id,
@@ -256,6 +287,37 @@ class Schedule:
                 await repo.timers.schedule(STALLED_IN_THE_MORNING, morning, env.now(),
                                            request_id=request.id)
         return out
+
+    async def _escalation_cards(self, repo: Repo, request: Request, level: str,
+                                target: int) -> list[Outgoing]:
+        """The escalated request's cards (a centre admin's in private, at night, silently:
+        RequestLoop.post_card); "it has waited too long" under a card a centre admin has
+        already waits for the morning, if the request still waits then (bot/night.py)."""
+        env = self.env
+        morning = night.waits(env, "schedule.escalated_admin")
+        out: list[Outgoing] = []
+        flagged = False  # a centre admin in private is to hear it has waited too long
+        for message in await self.loop.escalation_cards(repo, request, level, target):
+            if message.chat_id < 0 or message.purpose == "card" or morning is None:
+                out.append(message)
+            else:
+                flagged = True
+        if flagged and morning is not None:
+            await repo.timers.schedule(FLAGGED_IN_THE_MORNING, morning, env.now(),
+                                       request_id=request.id)
+        return out
+
+    async def _flagged_in_the_morning(self, repo: Repo, request: Request,
+                                      timer: Timer) -> list[Outgoing]:
+        """The night's "it has waited too long" to the centre's admins in private, under the
+        cards they have, if it still waits."""
+        if request.status != DISPATCHED:
+            return []
+        lang = self.env.config.default_language
+        chats = {card.chat_id for card in await repo.cards.active_cards(request.id)}
+        key = "schedule.escalated_admin"
+        return self.held(key, [ui.message(chat, self.env.t(lang, key, ref=request.ref))
+                               for chat in self.loop.admin_chats() if chat > 0 and chat in chats])
 
     async def _stalled_in_the_morning(self, repo: Repo, request: Request,
                                       timer: Timer) -> list[Outgoing]:

@@ -9,8 +9,11 @@ inspector's daily reminder of their group's points due for a visit.
   later (due from the deadline, so a long stop catches up in order). Each fires once and only
   while the problem is still being rectified with that deadline.
 - **Who hears**: the unit's chat at once; its people, in private, and the admins in private
-  (no admin chat, or an area admin) wait for the end of quiet hours (the sender holds them
-  without holding the chat, as the request loop's reminders to citizens).
+  (no admin chat, or an area admin) by day at once, in quiet hours when they end and only if
+  still true: a timer of its own for the morning (`*_MORNING`, part of the clock, so a new
+  deadline calls it off) asks again whether the problem is still being rectified with that
+  deadline (and, for the reminder, whether the deadline is still ahead). bot/night.py has the
+  rule.
 - **The patrol reminder**: at `daily_digest` each inspector whose group has points not visited
   within `coverage_period` gets how many and the first few (the longest unvisited), and /due
   for the rest. Sent once a day: the day is a `reports` row ('patrol', the date) claimed in the
@@ -32,9 +35,12 @@ from bot.context import Env
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.dispatch import (
+    ESCALATE_MORNING,
     ESCALATE_TIMER,
+    OVERDUE_MORNING,
     OVERDUE_TIMER,
-    RECEIVE_TIMER,
+    RECEIVE_TIMERS,
+    REMIND_MORNING,
     REMIND_TIMER,
     Dispatch,
 )
@@ -62,16 +68,19 @@ class ProblemClock:
 
     async def fire(self, unit: Unit, timer: Timer) -> None:
         """A problem's timer, from the schedule's sweep."""
-        if timer.kind == RECEIVE_TIMER:
+        if timer.kind in RECEIVE_TIMERS:
             await self.dispatch.fire(unit, timer)
             return
         action = {REMIND_TIMER: self._remind, OVERDUE_TIMER: self._overdue,
-                  ESCALATE_TIMER: self._escalate}.get(timer.kind)
+                  ESCALATE_TIMER: self._escalate, REMIND_MORNING: self._remind_in_the_morning,
+                  OVERDUE_MORNING: self._overdue_in_the_morning,
+                  ESCALATE_MORNING: self._escalate_in_the_morning}.get(timer.kind)
         if action is None:
             log.error("problem timer %s has an unknown kind %r", timer.id, timer.kind)
             return
         problem = await unit.repo.supervision.problem(timer.problem_id or 0)
-        # Only while it is being rectified; a deadline that moved since has timers of its own.
+        # Only while it is being rectified; a deadline that moved since has timers of its own
+        # (and called off this one's, the morning's among them).
         if problem is None or problem.status != PROBLEM_RECEIVED or problem.due_at is None:
             return
         await action(unit, problem, timer)
@@ -80,33 +89,71 @@ class ProblemClock:
         due = problem.due_at or 0.0
         if due <= timer.due_at:
             return
-        await self._tell_unit(unit, problem, "clock.remind_unit", ref=problem.ref,
-                              due=self._when(due))
+        await self._unit_chat(unit, problem, "clock.remind_unit")
+        if not await self._waits(unit, problem, "clock.remind_unit", REMIND_MORNING):
+            await self._unit_people(unit, problem, "clock.remind_unit")
         await unit.repo.supervision.add_event(problem.id, "reminded", None, timer.due_at,
                                               {"what": "deadline", "due": due})
+
+    async def _remind_in_the_morning(self, unit: Unit, problem: Problem, timer: Timer) -> None:
+        """The night's "deadline near" to the unit's people, while it is still ahead (once it
+        has passed, the overdue notice says more)."""
+        if (problem.due_at or 0.0) <= self.env.now():
+            return
+        if not await self._waits(unit, problem, "clock.remind_unit", REMIND_MORNING):
+            await self._unit_people(unit, problem, "clock.remind_unit")
 
     async def _overdue(self, unit: Unit, problem: Problem, timer: Timer) -> None:
         repo, due = unit.repo, problem.due_at or 0.0
         if abs(due - timer.due_at) > 1:  # a timer of an earlier deadline: not this one's
             return
-        await self._tell_unit(unit, problem, "clock.overdue_unit", ref=problem.ref,
-                              due=self._when(due))
+        await self._unit_chat(unit, problem, "clock.overdue_unit")
         for chat in self.loop.admin_chats():
-            lang = await self._language(repo, chat)
-            unit.send(self._to("clock.overdue_admins", chat, self.env.t(
-                lang, "clock.overdue_admins", ref=problem.ref, due=self._when(due),
-                unit=self.dispatch._unit_name(problem.unit_id, lang),
-                point=self.dispatch._point_name(problem, lang))))
+            if chat < 0:
+                unit.send(await self._overdue_admin(repo, problem, chat))
+        if not await self._waits(unit, problem, "clock.overdue_unit", OVERDUE_MORNING):
+            await self._overdue_to_people(unit, problem)
         await repo.supervision.add_event(problem.id, "overdue", None, timer.due_at, {"due": due})
         await repo.timers.schedule(ESCALATE_TIMER,
                                    timer.due_at + self.env.config.supervision.escalate_after,
                                    self.env.now(), problem_id=problem.id)
 
+    async def _overdue_in_the_morning(self, unit: Unit, problem: Problem, timer: Timer) -> None:
+        """The night's overdue notice to the unit's people and the admins in private: still
+        being rectified with the deadline that passed (fire checked it)."""
+        if not await self._waits(unit, problem, "clock.overdue_unit", OVERDUE_MORNING):
+            await self._overdue_to_people(unit, problem)
+
+    async def _overdue_to_people(self, unit: Unit, problem: Problem) -> None:
+        """The overdue notice to the unit's people and to the admins in private."""
+        await self._unit_people(unit, problem, "clock.overdue_unit")
+        for chat in self.loop.admin_chats():
+            if chat > 0:
+                unit.send(await self._overdue_admin(unit.repo, problem, chat))
+
+    async def _overdue_admin(self, repo: Repo, problem: Problem, chat: int) -> Outgoing:
+        key, lang = "clock.overdue_admins", await self._language(repo, chat)
+        return self._to(key, chat, self.env.t(
+            lang, key, ref=problem.ref, due=self._when(problem.due_at or 0.0),
+            unit=self.dispatch._unit_name(problem.unit_id, lang),
+            point=self.dispatch._point_name(problem, lang)))
+
     async def _escalate(self, unit: Unit, problem: Problem, timer: Timer) -> None:
-        """To the admins of the unit's area (else of the point's), in private, once."""
-        repo, due = unit.repo, problem.due_at or 0.0
-        if due >= timer.due_at:
+        """To the admins of the unit's area (else of the point's), in private, once; in quiet
+        hours when they end, if it is still not put right (bot/night.py)."""
+        if (problem.due_at or 0.0) >= timer.due_at:
             return
+        if not await self._waits(unit, problem, "clock.escalated_area_admin", ESCALATE_MORNING):
+            await self._escalate_now(unit, problem, timer.due_at)
+
+    async def _escalate_in_the_morning(self, unit: Unit, problem: Problem, timer: Timer) -> None:
+        if not await self._waits(unit, problem, "clock.escalated_area_admin", ESCALATE_MORNING):
+            await self._escalate_now(unit, problem, self.env.now())
+
+    async def _escalate_now(self, unit: Unit, problem: Problem, at: float) -> None:
+        """Tell the area's admins, and note it in the history as of `at`: when it fell due,
+        or the morning that told them (a problem put right overnight names no escalation)."""
+        repo, due = unit.repo, problem.due_at or 0.0
         registers = self.dispatch.registers()
         responsible = registers.units.get(problem.unit_id) if registers is not None else None
         admins = await self.loop.area_admins_of(repo, responsible.area_id if responsible
@@ -119,7 +166,7 @@ class ProblemClock:
                 lang, "clock.escalated_area_admin", ref=problem.ref, due=self._when(due),
                 unit=self.dispatch._unit_name(problem.unit_id, lang),
                 point=self.dispatch._point_name(problem, lang))))
-        await repo.supervision.add_event(problem.id, "escalated", None, timer.due_at,
+        await repo.supervision.add_event(problem.id, "escalated", None, at,
                                          {"to": admins, "due": due})
 
     # -- the inspectors' patrol reminder ---------------------------------------------------------
@@ -170,20 +217,35 @@ class ProblemClock:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    async def _tell_unit(self, work: Unit, problem: Problem, key: str, /,
-                         **values: Any) -> None:
-        """The unit's chat (its topic) at once; its people in private, after quiet hours."""
-        repo, t = work.repo, self.env.t
-        values["point"] = self.dispatch._point_name(problem, None)
-        place = await repo.supervision.unit_place(problem.unit_id)
+    async def _waits(self, unit: Unit, problem: Problem, key: str, kind: str) -> bool:
+        """In quiet hours, if `key` waits for the morning (bot/night.py): a timer `kind` set
+        for when they end, which asks again then; True if so."""
+        morning = night.waits(self.env, key)
+        if morning is None:
+            return False
+        await unit.repo.timers.schedule(kind, morning, self.env.now(), problem_id=problem.id)
+        return True
+
+    def _values(self, problem: Problem) -> dict[str, Any]:
+        return {"ref": problem.ref, "due": self._when(problem.due_at or 0.0),
+                "point": self.dispatch._point_name(problem, None)}
+
+    async def _unit_chat(self, work: Unit, problem: Problem, key: str) -> None:
+        """A notice to the unit's chat (its forum topic, if bound in one), at once (a group)."""
+        place = await work.repo.supervision.unit_place(problem.unit_id)
         if place is not None:
-            work.send(ui.message(place[0], t(self.env.config.default_language, key, **values),
+            work.send(ui.message(place[0], self.env.t(self.env.config.default_language, key,
+                                                      **self._values(problem)),
                                  thread_id=place[1]))
+
+    async def _unit_people(self, work: Unit, problem: Problem, key: str) -> None:
+        """A notice to the unit's people who opened the bot, in private."""
+        repo, t = work.repo, self.env.t
         for member in await repo.supervision.members(problem.unit_id):
             person = await repo.people.user(member)
             if person is not None and person.started and not person.blocked:
                 lang = t.language_for(person.language, None)
-                work.send(self._to(key, member, t(lang, key, **values)))
+                work.send(self._to(key, member, t(lang, key, **self._values(problem))))
 
     def _to(self, key: str, chat_id: int, text: str) -> Outgoing:
         """A group at once, a person as quiet hours have `key` (bot/night.py)."""

@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
 from bot.people.roles import Roles
@@ -58,12 +58,22 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 RECEIVE_TIMER = "problem_receive"  # the unit has not pressed Received in time
+# Its notice to the admins in private (no admin chat) that fell in quiet hours: sent when they
+# end if the problem still waits for Received (bot/night.py); called off with the receipt's.
+RECEIVE_MORNING = "problem_receive_morning"
+RECEIVE_TIMERS = (RECEIVE_TIMER, RECEIVE_MORNING)
 # The rectification clock (issue 16.6; bot/supervision/clock.py fires them): a reminder before
 # the deadline, the overdue notice at it, the area admins after a further escalate_after.
 REMIND_TIMER = "problem_remind"
 OVERDUE_TIMER = "problem_overdue"
 ESCALATE_TIMER = "problem_escalate"
-CLOCK_TIMERS = (REMIND_TIMER, OVERDUE_TIMER, ESCALATE_TIMER)
+# What each of them tells people in private that fell in quiet hours: sent when they end, if
+# still true (bot/supervision/clock.py). Part of the clock, so a new deadline calls them off.
+REMIND_MORNING = "problem_remind_morning"
+OVERDUE_MORNING = "problem_overdue_morning"
+ESCALATE_MORNING = "problem_escalate_morning"
+CLOCK_TIMERS = (REMIND_TIMER, OVERDUE_TIMER, ESCALATE_TIMER,
+                REMIND_MORNING, OVERDUE_MORNING, ESCALATE_MORNING)
 AFTER_MAX = 4  # after photos: with at most 6 before photos, the re-check album fits 10
 NOTE_MAX = 500
 REASON_MAX = 300
@@ -167,7 +177,7 @@ class Dispatch:
                 fresh = await repo.supervision.problem(problem.id)
                 assert fresh is not None
                 problem = fresh
-            await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=(RECEIVE_TIMER,))
+            await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=RECEIVE_TIMERS)
             await repo.timers.schedule(RECEIVE_TIMER, problem.receive_due, now,
                                        problem_id=problem.id)
         targets: list[tuple[int, str, int | None]] = [
@@ -192,13 +202,14 @@ class Dispatch:
     async def _post_card(self, unit: Unit, problem: Problem, target: int, lang: str,
                          topic: int | None = None) -> None:
         """The before photos and the unit's card, to one chat (into its forum `topic`), the
-        card redrawn with the rest."""
+        card redrawn with the rest (to a person, as quiet hours have it: bot/night.py)."""
         repo = unit.repo
-        unit.send(ui.photos(target, list(problem.before_photos), topic))
         post_id = await repo.supervision.add_post(problem.id, target, "unit", unit.now())
         text, markup = await self._card(repo, problem, lang)
-        unit.send(ui.message(target, text, markup, purpose="problem_post",
-                             problem_post_id=post_id, thread_id=topic))
+        unit.send(night.all_at_night(self.env, "dispatch.card", [
+            *ui.photos(target, list(problem.before_photos), topic),
+            ui.message(target, text, markup, purpose="problem_post", problem_post_id=post_id,
+                       thread_id=topic)]))
 
     async def member_changed(self, unit: Unit, unit_id: str, user_id: int, added: bool) -> None:
         """Someone named to act for a unit gets a copy of each card waiting on it; someone
@@ -395,7 +406,7 @@ class Dispatch:
         due = now + self._deadline(problem.severity)
         if not await repo.supervision.receive(problem.id, unit.user_id, now, due):
             return Answer(self._stale(unit, problem), alert=True)
-        await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=(RECEIVE_TIMER,))
+        await repo.timers.cancel_timers(now, problem_id=problem.id, kinds=RECEIVE_TIMERS)
         await self.start_clock(repo, problem.id, now, due)
         await repo.supervision.add_event(problem.id, "received", unit.user_id, now,
                                          {"due": due})
@@ -511,11 +522,11 @@ class Dispatch:
             lang = await self._language(repo, chat)
             rows = [[(u.name(lang), buttons.REASSIGN.data(problem.id, u.id))]
                     for u in others[:UNIT_BUTTONS]]
-            unit.send(ui.message(chat, self.env.t(
-                lang, "dispatch.returned_admins", ref=problem.ref,
-                reason=render.mask_phones(reason),
-                unit=self._unit_name(problem.unit_id, lang),
-                point=self._point_name(problem, lang)), ui.inline(rows)))
+            unit.send(night.at_night(self.env, "dispatch.returned_admins", ui.message(
+                chat, self.env.t(lang, "dispatch.returned_admins", ref=problem.ref,
+                                 reason=render.mask_phones(reason),
+                                 unit=self._unit_name(problem.unit_id, lang),
+                                 point=self._point_name(problem, lang)), ui.inline(rows))))
         return [ui.message(user_id, unit.t("dispatch.returned_done", ref=problem.ref))]
 
     async def _extension_date(self, unit: ActorUnit, dialog: Dialog, problem: Problem,
@@ -539,13 +550,16 @@ class Dispatch:
         name = await self._name(repo, user_id)
         for chat in self.env.config.admin_chats():
             lang = await self._language(repo, chat)
-            unit.send(ui.message(chat, self.env.t(
-                lang, "dispatch.extension_admins", ref=problem.ref, name=name,
-                reason=render.mask_phones(reason),
-                unit=self._unit_name(problem.unit_id, lang), due=self._when(problem.due_at or 0),
-                until=self._when(until)), ui.inline([[
+            unit.send(night.at_night(self.env, "dispatch.extension_admins", ui.message(
+                chat, self.env.t(
+                    lang, "dispatch.extension_admins", ref=problem.ref, name=name,
+                    reason=render.mask_phones(reason),
+                    unit=self._unit_name(problem.unit_id, lang),
+                    due=self._when(problem.due_at or 0), until=self._when(until)),
+                ui.inline([[
                     (self.env.t(lang, "dispatch.approve"), buttons.EXTENSION.data(asked, "y")),
-                    (self.env.t(lang, "dispatch.refuse"), buttons.EXTENSION.data(asked, "n"))]])))
+                    (self.env.t(lang, "dispatch.refuse"),
+                     buttons.EXTENSION.data(asked, "n"))]]))))
         return [ui.message(user_id, unit.t("dispatch.extension_asked", ref=problem.ref,
                                            until=self._when(until)))]
 
@@ -746,11 +760,12 @@ class Dispatch:
                       for n, f in enumerate(problem.before_photos)]
             after = [(f, self.env.t(lang, "recheck.after") if n == 0 else "")
                      for n, f in enumerate(problem.after_photos)]
-            unit.send(ui.captioned_album(target, (before + after)[:10]))
             post_id = await repo.supervision.add_post(problem.id, target, "recheck", now)
             text, markup = await self._recheck_card(repo, problem, lang)
-            unit.send(ui.message(target, text, markup, purpose="problem_post",
-                                 problem_post_id=post_id))
+            unit.send(night.all_at_night(self.env, "recheck.card", [
+                ui.captioned_album(target, (before + after)[:10]),
+                ui.message(target, text, markup, purpose="problem_post",
+                           problem_post_id=post_id)]))
         return True
 
     async def on_recheck(self, unit: ActorUnit, problem_id: int, action: str) -> Answer:
@@ -820,13 +835,17 @@ class Dispatch:
 
     async def fire(self, unit: Unit, timer: Timer) -> None:
         """A problem's timer (the schedule's sweep hands it over): a receipt not made in time
-        reminds the unit's chat and tells the admins, once."""
+        reminds the unit's chat and tells the admins, once (in private, not in quiet hours:
+        when they end, if it still waits)."""
         repo = unit.repo
         problem = await repo.supervision.problem(timer.problem_id or 0)
-        if timer.kind != RECEIVE_TIMER:
+        if timer.kind not in RECEIVE_TIMERS:
             log.error("problem timer %s has an unknown kind %r", timer.id, timer.kind)
             return
         if problem is None or problem.status != PROBLEM_DISPATCHED:
+            return
+        if timer.kind == RECEIVE_MORNING:
+            await self._receive_late(unit, problem)
             return
         lang = self.env.config.default_language
         place = await repo.supervision.unit_place(problem.unit_id)
@@ -835,11 +854,23 @@ class Dispatch:
                                                       ref=problem.ref,
                                                       point=self._point_name(problem, lang)),
                                  thread_id=place[1]))
-        await self._tell_admins(unit, "dispatch.receive_late", ref=problem.ref,
-                                unit=self._unit_name(problem.unit_id, None),
-                                since=self._when(problem.reported_at))
+        await self._receive_late(unit, problem)
         await repo.supervision.add_event(problem.id, "reminded", None, unit.now(),
                                          {"what": "receive"})
+
+    async def _receive_late(self, unit: Unit, problem: Problem) -> None:
+        """"Not received in time" to the admins: the admin chat at once; the admins in private
+        by day, else a timer for the morning that asks again (bot/night.py)."""
+        key = "dispatch.receive_late"
+        if self.env.config.admin_chat_id is None:
+            morning = night.waits(self.env, key)
+            if morning is not None:
+                await unit.repo.timers.schedule(RECEIVE_MORNING, morning, self.env.now(),
+                                                problem_id=problem.id)
+                return
+        await self._tell_admins(unit, key, ref=problem.ref,
+                                unit=self._unit_name(problem.unit_id, None),
+                                since=self._when(problem.reported_at))
 
     # -- /problem ----------------------------------------------------------------------------
 
@@ -940,7 +971,7 @@ class Dispatch:
     async def _tell_unit(self, work: Unit, problem: Problem, key: str, /,
                          **values: Any) -> None:
         """A notice to the unit's chat (its topic) and, in private, to its people who opened
-        the bot."""
+        the bot (as quiet hours have `key`: bot/night.py)."""
         repo = work.repo
         place = await repo.supervision.unit_place(problem.unit_id)
         if place is not None:
@@ -950,13 +981,16 @@ class Dispatch:
             person = await repo.people.user(member)
             if person is not None and person.started and not person.blocked:
                 lang = self.env.t.language_for(person.language, None)
-                work.send(ui.message(member, self.env.t(lang, key, **values)))
+                work.send(night.at_night(self.env, key,
+                                         ui.message(member, self.env.t(lang, key, **values))))
 
     async def _tell_admins(self, work: Unit, key: str, /, **values: Any) -> None:
-        """A notice to the admin chat, else to each centre admin in private."""
+        """A notice to the admin chat, else to each centre admin in private (as quiet hours
+        have `key`: bot/night.py)."""
         for chat in self.env.config.admin_chats():
             lang = await self._language(work.repo, chat)
-            work.send(ui.message(chat, self.env.t(lang, key, **values)))
+            work.send(night.at_night(self.env, key,
+                                     ui.message(chat, self.env.t(lang, key, **values))))
 
     async def _language(self, repo: Repo, chat_id: int) -> str:
         """A person's language in private; a group's is the district's."""
