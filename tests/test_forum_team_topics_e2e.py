@@ -134,3 +134,24 @@ async def test_an_honour_of_a_team_volunteer_is_announced_in_the_teams_topic(
     await zhang.press("📣 Save and announce", message=preview)
     announced = await forum.wait_for(text="Wang — 最美志愿者 (2026)")
     assert announced.thread_id == red
+
+
+async def test_a_call_to_two_teams_deleted_from_one_teams_topic_comes_back_there(
+    town: Town,
+) -> None:
+    """The admin sends a call to the Golden Glow team and the Red Vest Team, in that order;
+    only the Red Vest Team has a place, its topic. The admin tidies the call's card away from
+    the topic; Li answers I'm in on the volunteers' group's card: the topic's card cannot be
+    redrawn, so it is posted again, as it now stands, in the Red vests topic, not General."""
+    forum, red = await team_topic(town)
+    await approved(town, town.vol1)
+    general = await sent_call(town, audience=("Golden Glow Elderly Care Team", TEAM))
+    theirs = await forum.wait_for(text="Recruitment call #1")
+    assert theirs.thread_id == red
+    forum.delete(theirs, by=town.admin)
+
+    await (await town.vol1.press("🙋 I'm in", message=general)).answer()
+    await now_says(town, general, "1 of 2 have answered")
+    again = await forum.wait_for(text="Recruitment call #1", predicate=lambda m: m is not theirs)
+    assert "1 of 2 have answered" in (again.text or "")
+    assert again.thread_id == red

@@ -995,8 +995,12 @@ class Sender:
         if activity is None:
             return []
         photo = activity.poster if post.kind == "photo" else None
-        topic = await repo.activities.team_topic(
-            post.chat_id, [activity.team_id] if activity.team_id else [])
+        # In the topic of the team whose place the chat is, as it was first posted: a call
+        # names each team it went to (its activity row only the first), an activity its own.
+        call = await repo.calls.call(activity.id)
+        teams = (list(call.teams) if call is not None
+                 else [activity.team_id] if activity.team_id else [])
+        topic = await repo.activities.team_topic(post.chat_id, teams)
         return [_posted(post.chat_id, row.payload, photo, purpose="post", post_id=post.id,
                         thread_id=topic)]
 
