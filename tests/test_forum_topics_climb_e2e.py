@@ -54,3 +54,22 @@ async def test_a_station_card_left_behind_by_a_climb_comes_back_in_its_topic(
                                  and "Still waiting" not in (m.text or ""))
     assert "🙋 Claim" in again.buttons
     assert again.thread_id == elderly
+
+
+async def test_waited_too_long_is_said_in_the_topic_that_shows_the_card(town: Town) -> None:
+    """The Guangminglu forum binds elderly help in its "Elderly help" topic for the station
+    and for the institute alike. Alice's request climbs from the station to the institute:
+    the forum already shows its card, so it is told the request has waited too long — in the
+    Elderly help topic, under the card, not in General where nobody of the team looks."""
+    forum = town.sb.add_group("Guangminglu teams", forum=True)
+    forum.add_member(town.admin, status="administrator")
+    elderly = forum.create_topic("Elderly help", by=town.admin)
+    for where in ("elderly guangminglu-01", "elderly guangminglu"):
+        await town.admin.send(f"/bind {where}", chat=forum, topic=elderly)
+        await forum.wait_for(text="now receives requests")
+
+    ref = await file_at(town.citizen, GUANGMINGLU, GUANGMINGLU_01)
+    assert (await card_of(forum, ref)).thread_id == elderly
+    await town.tick(hours=2, minutes=1)
+    told = await forum.wait_for(text=f"{ref} has waited too long")
+    assert told.thread_id == elderly

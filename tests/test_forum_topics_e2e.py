@@ -160,3 +160,17 @@ async def test_a_command_that_fails_in_a_topic_posts_nothing_in_general(
     assert forum.bot_messages() == [theme]
     assert not [m for m in town.admin.private.bot_messages()
                 if "something went wrong" in (m.text or "")]
+
+
+async def test_the_claim_reminder_comes_under_the_card_in_its_topic(town: Town) -> None:
+    """Nobody has claimed Alice's request half an hour after its card came to the Elderly
+    help topic: the reminder, with Claim, comes in that topic, under the card."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    await town.tick(minutes=31)
+    reminder = await forum.wait_for(text="Still waiting")
+    assert reminder.thread_id == elderly and ref in (reminder.text or "")
+    assert reminder.raw["reply_to_message"]["message_id"] == card.message_id

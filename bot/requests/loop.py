@@ -202,7 +202,9 @@ class RequestLoop:
         lang = self.env.config.default_language
         return [
             await self.post_card(repo, request, chat, role="escalation") if chat not in shown
-            else ui.message(chat, self.env.t(lang, "schedule.escalated_admin", ref=request.ref))
+            # Said where the card is: in a forum, its topic (General is not where they look).
+            else ui.message(chat, self.env.t(lang, "schedule.escalated_admin", ref=request.ref),
+                            thread_id=await repo.areas.topic_of_request(request.id, chat))
             for chat in self.card_chats(level, chat_id)
         ]
 
