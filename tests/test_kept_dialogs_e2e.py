@@ -565,3 +565,39 @@ async def test_a_request_begun_with_new_over_a_publish_expires_and_leaves_the_pu
     await li.wait_for(text="was discarded")
     await li.send(PLACE)
     await li.wait_for(text="5/12")
+
+
+async def test_nearest_to_me_given_way_to_a_request_takes_its_location_button_away(
+    town: Town,
+) -> None:
+    """Alice asks for the activities nearest her and, instead of sharing her location, opens
+    the request form: the location button goes away with the lookup, so no later tap can
+    send her location to the form's questions."""
+    alice = town.citizen
+    await open_bot(town.vol1, alice)
+    await published_card(town, town.vol1)
+    await nearest_to_me(alice)
+
+    await open_form(alice, command=True)
+    assert "No longer waiting for your location." in [m.text for m in
+                                                      alice.private.bot_messages()]
+    with pytest.raises(LookupError):
+        await alice.tap("📍 Send my location")
+
+
+async def test_nearest_to_me_given_way_to_a_press_on_the_form_takes_its_button_away(
+    town: Town,
+) -> None:
+    """Alice has the request form's categories on screen when she asks for the activities
+    nearest her; then she picks a category on the form after all. The form goes on, and the
+    location button is gone with the lookup: a tap cannot answer "describe the problem"."""
+    alice = town.citizen
+    await open_bot(town.vol1, alice)
+    await published_card(town, town.vol1)
+    form = await open_form(alice)
+    await nearest_to_me(alice)
+
+    await alice.press("Help for the elderly", message=form)
+    await alice.wait_for(text="describe the problem")
+    with pytest.raises(LookupError):
+        await alice.tap("📍 Send my location")

@@ -1068,6 +1068,7 @@ class RequestLoop:
         if at == 0:
             return current
         if all(layer["flow"] in LOOKUPS for layer in layers[:at]):
+            await self._cover(unit, current, (flow, form_id))
             found = layers[at]
             dialog = Dialog(user_id, flow, found["step"], found["data"])
             await repo.people.save_dialog(dialog, self.env.now())
@@ -1086,9 +1087,15 @@ class RequestLoop:
 
     async def _cover(self, unit: ActorUnit, current: Dialog | None,
                      coming: tuple[str, Any]) -> None:
-        """The dialog on top is about to lie under another (not begun again itself): what
-        it says as it goes under."""
+        """The dialog on top is about to lie under another (not begun again itself), or a
+        lookup on top to give way: what it says as it goes."""
         if current is None or subject(current.flow, current.data) == coming:
+            return
+        if current.flow in LOOKUPS:
+            # A lookup gives way for good: its location button goes with it, or a later tap
+            # would send the location to whatever dialog is on top then.
+            unit.send(ui.message(unit.user_id, unit.t("common.location_not_needed"),
+                                 ui.REMOVE_KEYBOARD))
             return
         hook = self.covered.get(current.flow)
         if hook is not None:
