@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
-from bot.context import Env, Topic, Who
+from bot.context import SERVICE_ACCOUNTS, Env, Topic, Who
 from storage import Outgoing, Repo, User
 
 # What a group's cards are: posted where their binding says (its topic, or General), never
@@ -86,10 +86,16 @@ class Units:
 
     @asynccontextmanager
     async def for_update(self, who: Who) -> AsyncIterator[ActorUnit]:
-        """The unit of one update from `who`: recorded once, answered in their language."""
+        """The unit of one update from `who`: recorded once, answered in their language (one
+        of Telegram's service accounts, sent as a group or a channel: not recorded, answered
+        in the district's language)."""
         env = self.env
         async with env.db.transaction(inline=True) as repo:
-            user, language = await env.see(repo, who)
+            user: User | None
+            if who.user_id in SERVICE_ACCOUNTS:
+                user, language = None, env.config.default_language
+            else:
+                user, language = await env.see(repo, who)
             unit = ActorUnit(env, repo, language, topic=who.topic, who=who, user=user)
             yield unit
             await self._queue(unit)
