@@ -155,3 +155,23 @@ async def test_a_units_card_deleted_from_its_topic_comes_back_in_that_topic(
     again = await f.chat.wait_for(text=ref, predicate=lambda m: m is not card)
     assert "Received by Zhang" in (again.text or "")
     assert again.thread_id == f.office
+
+
+async def test_units_names_the_topic_a_unit_is_bound_in_as_bindings_does(town: Town) -> None:
+    """/units shows where each unit's cards go: the office's topic of the forum, named as
+    /bindings names a topic ("group › topic"); once that topic is deleted and the cards go to
+    General, the group alone."""
+    f = await office_topic(town)
+    await town.admin.send("/units", chat=town.admin_chat)
+    units = await town.admin_chat.wait_for(text="Responsible units")
+    assert (f"{OFFICE} (guangminglu-office) · Guangminglu Subdistrict Institute · 3 points · "
+            f"0 people → District units › Guangminglu office") in (units.text or ""), units.text
+
+    f.chat.delete_topic(f.office)
+    await report(town, f.li)
+    await town.admin_chat.wait_for(text=GONE)
+    await town.admin.send("/units", chat=town.admin_chat)
+    units = await town.admin_chat.wait_for(text="Responsible units")
+    assert (f"{OFFICE} (guangminglu-office) · Guangminglu Subdistrict Institute · 3 points · "
+            f"0 people → District units\n") in (units.text or "") + "\n", units.text
+

@@ -290,8 +290,9 @@ class SupervisionRoster:
             await self.member_changed(unit, responsible.id, person.user_id, False)
 
     async def list_units(self, unit: ActorUnit, chat_id: int) -> None:
-        """/units: each unit (an area admin: of their areas) with its chat, its people and how
-        many points it answers for; those without a chat first, since nothing reaches them."""
+        """/units: each unit (an area admin: of their areas) with its chat (and topic), its
+        people and how many points it answers for; those without a chat first, since nothing
+        reaches them."""
         if self._off(unit, chat_id):
             return
         role = await self.roles.of(unit.repo, unit.user_id)
@@ -307,10 +308,15 @@ class SupervisionRoster:
         lines = [unit.t("supervision.units_title")]
         for responsible in shown:
             members = await unit.repo.supervision.members(responsible.id)
+            place = chats.get(responsible.id)
+            key = ("supervision.unit_line_no_chat" if place is None
+                   else "supervision.unit_topic_line" if place[2] is not None
+                   else "supervision.unit_line")
+            # Where its cards go, named as /bindings names a category's: group › topic.
+            where = {"chat": place[1] or str(place[0]), "topic": place[2]} if place else {}
             lines.append(unit.t(
-                "supervision.unit_line" if responsible.id in chats
-                else "supervision.unit_line_no_chat",
-                unit=responsible.name(unit.language), id=responsible.id,
+                key, unit=responsible.name(unit.language), id=responsible.id,
                 area=render.area_name(self.env, responsible.area_id, unit.language),
-                points=len(registers.points_of(responsible.id)), people=len(members)))
+                points=len(registers.points_of(responsible.id)), people=len(members),
+                **where))
         unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])

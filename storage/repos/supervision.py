@@ -147,10 +147,14 @@ class SupervisionRepo(Aggregate):
                     "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
         return sorted((row[0], row[1], row[2]) for row in rows)
 
-    async def unit_chats(self) -> dict[str, int]:
-        """Every bound unit chat."""
-        rows = await self._all("SELECT unit_id, chat_id FROM unit_chats")
-        return {row[0]: int(row[1]) for row in rows}
+    async def unit_chats(self) -> dict[str, tuple[int, str, str | None]]:
+        """Every bound unit chat: its id, its title, and the name of the forum topic the
+        unit is bound in (None: the chat itself, or a forum's General)."""
+        rows = await self._all(
+            "SELECT unit_id, chat_id, COALESCE(chat_title, ''), CASE WHEN topic_id IS NULL "
+            "THEN NULL ELSE COALESCE(NULLIF(topic_name, ''), CAST(topic_id AS TEXT)) END "
+            "FROM unit_chats")
+        return {row[0]: (int(row[1]), row[2], row[3]) for row in rows}
 
     async def unbind_unit_chat(self, chat_id: int) -> list[str]:
         """Forget a group as any unit's chat (the bot left it); the units it served."""
