@@ -12,7 +12,7 @@ Imports: the kernel (bot.context) and storage.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
@@ -123,6 +123,19 @@ class Units:
         # What a helper queued straight on the repository rode the same commit.
         if unit.outgoing or unit.repo.has_queued():
             self.env.wake_sender()
+
+
+async def cards_stay(unit: Unit, before: tuple[int, int | None, str] | None, chat_id: int,
+                     topic_id: int | None, open_cards: Callable[[], Awaitable[int]]) -> str:
+    """A /bind moving a binding from one place of a group to another (General and a topic,
+    or two topics): the line saying its open cards in the group (how many: `open_cards`)
+    stay where they are, "" if it did not move within the group or has none. Cards are not
+    moved: each keeps its buttons and its redraws where it is, and the admin is told so, to
+    tell the volunteers (a card does not record its topic, so the line names none)."""
+    if before is None or before[0] != chat_id or before[1] == topic_id:
+        return ""
+    count = await open_cards()
+    return "\n" + unit.t("common.cards_stay", count=count) if count else ""
 
 
 def in_topic(topic: Topic | None, message: Outgoing) -> Outgoing:

@@ -12,7 +12,7 @@ from bot.context import Answer, Env, Who
 from bot.dialogs import LOOKUPS, Flow, subject
 from bot.people.roles import Role
 from bot.requests import render
-from bot.unit import ActorUnit
+from bot.unit import ActorUnit, cards_stay
 from storage import Card, Dialog, Outgoing, Repo, Request, User
 from storage.models import CLAIMED, DISPATCHED
 from storage.repos.requests import JOINABLE
@@ -909,6 +909,7 @@ class RequestLoop:
             level = DISTRICT if area is None or (tree and area == tree.root) else area
             # Typed in a forum's topic: the cards go to that topic (unit.topic), not General.
             topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            before = await repo.areas.place(code, level)
             await repo.areas.bind(code, level, chat_id, chat_title, who.user_id, env.now(),
                                   topic.thread_id if topic else None,
                                   topic.name if topic else "")
@@ -916,6 +917,8 @@ class RequestLoop:
                      "area": render.area_name(env, level, lang)}
             text = (t(lang, "admin.bound_topic", topic=topic.name or topic.thread_id, **names)
                     if topic else t(lang, "admin.bound", **names))
+            text += await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
+                                     lambda: repo.cards.open_in(chat_id, code, level))
         unit.send([ui.message(chat_id, text)])
 
     async def list_bindings(self, unit: ActorUnit, chat_id: int, role: Role | None) -> None:

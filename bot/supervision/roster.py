@@ -26,7 +26,7 @@ from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import KINDS, Registers
-from bot.unit import ActorUnit, Unit
+from bot.unit import ActorUnit, Unit, cards_stay
 
 GROUP_NAME = re.compile(r"^\S{1,20}$")
 
@@ -223,14 +223,18 @@ class SupervisionRoster:
         else:
             # Typed in a forum's topic: the unit's problems go to that topic, not General.
             topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            before = await unit.repo.supervision.unit_binding(responsible.id)
             await unit.repo.supervision.bind_unit(responsible.id, chat_id, chat_title,
                                                   unit.user_id, unit.now(),
                                                   topic.thread_id if topic else None,
                                                   topic.name if topic else "")
             name = responsible.name(unit.language)
-            unit.send(ui.message(chat_id, unit.t(
+            stay = await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
+                                    lambda: unit.repo.supervision.open_cards_in(
+                                        responsible.id, chat_id))
+            unit.send(ui.message(chat_id, (unit.t(
                 "supervision.unit_bound_topic", unit=name, topic=topic.name or topic.thread_id)
-                if topic else unit.t("supervision.unit_bound", unit=name)))
+                if topic else unit.t("supervision.unit_bound", unit=name)) + stay))
             if self.unit_bound is not None:  # its problems that waited for a chat come now
                 await self.unit_bound(unit, responsible.id)
             return
