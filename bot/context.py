@@ -44,6 +44,13 @@ class Topic:
     name: str = ""  # as its first message says, when the update quotes it
 
 
+# Telegram's own accounts, named as the sender of what nobody is named for: 1087968824
+# GroupAnonymousBot (an anonymous admin writing as the group), 136817688 Channel_Bot (a post
+# as a channel), 777000 Telegram (a channel's post forwarded to its discussion group). None
+# is a person: never recorded as one (bot/unit.py).
+SERVICE_ACCOUNTS = frozenset({1087968824, 136817688, 777000})
+
+
 @dataclass(frozen=True)
 class Who:
     """The person behind an update, as the services need them."""

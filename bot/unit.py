@@ -12,11 +12,11 @@ Imports: the kernel (bot.context) and storage.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
-from bot.context import Env, Topic, Who
+from bot.context import SERVICE_ACCOUNTS, Env, Topic, Who
 from storage import Outgoing, Repo, User
 
 # What a group's cards are: posted where their binding says (its topic, or General), never
@@ -86,10 +86,16 @@ class Units:
 
     @asynccontextmanager
     async def for_update(self, who: Who) -> AsyncIterator[ActorUnit]:
-        """The unit of one update from `who`: recorded once, answered in their language."""
+        """The unit of one update from `who`: recorded once, answered in their language (one
+        of Telegram's service accounts, sent as a group or a channel: not recorded, answered
+        in the district's language)."""
         env = self.env
         async with env.db.transaction(inline=True) as repo:
-            user, language = await env.see(repo, who)
+            user: User | None
+            if who.user_id in SERVICE_ACCOUNTS:
+                user, language = None, env.config.default_language
+            else:
+                user, language = await env.see(repo, who)
             unit = ActorUnit(env, repo, language, topic=who.topic, who=who, user=user)
             yield unit
             await self._queue(unit)
@@ -117,6 +123,19 @@ class Units:
         # What a helper queued straight on the repository rode the same commit.
         if unit.outgoing or unit.repo.has_queued():
             self.env.wake_sender()
+
+
+async def cards_stay(unit: Unit, before: tuple[int, int | None, str] | None, chat_id: int,
+                     topic_id: int | None, open_cards: Callable[[], Awaitable[int]]) -> str:
+    """A /bind moving a binding from one place of a group to another (General and a topic,
+    or two topics): the line saying its open cards in the group (how many: `open_cards`)
+    stay where they are, "" if it did not move within the group or has none. Cards are not
+    moved: each keeps its buttons and its redraws where it is, and the admin is told so, to
+    tell the volunteers (a card does not record its topic, so the line names none)."""
+    if before is None or before[0] != chat_id or before[1] == topic_id:
+        return ""
+    count = await open_cards()
+    return "\n" + unit.t("common.cards_stay", count=count) if count else ""
 
 
 def in_topic(topic: Topic | None, message: Outgoing) -> Outgoing:

@@ -45,6 +45,23 @@ async def anonymous(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                command)
 
 
+def anonymous_unless_general(words: tuple[str, ...], handler: Handler) -> Handler:
+    """A command the same for anyone whose first word (one of `words`: /theme set, /ranking
+    hide) is about whoever asks: sent as the group or a channel, explained as any command
+    that depends on who sends it, rather than run for Telegram's account."""
+
+    @functools.wraps(handler)
+    async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, args = update.effective_message, _args(context)
+        if (message is not None and message.sender_chat is not None and args
+                and args[0].lower() in words):
+            await anonymous(update, context)
+            return
+        await handler(update, context)
+
+    return gated
+
+
 def _chat_id(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None

@@ -43,6 +43,9 @@ class Command:
     also: tuple[Menu, ...] = ()  # group menus that list it too
     # Answers the same whoever asks: usable by an anonymous admin (who posts as the group)
     anyone: bool = False
+    # Its first words that are about whoever asks (/theme set, /ranking hide): sent as the
+    # group, they are explained as the other commands are, not run for Telegram's account
+    personal: tuple[str, ...] = ()
 
     @property
     def menu_text_key(self) -> str:
@@ -75,14 +78,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("record", activities.record, Menu.VOLUNTEER, private_only=True),
     Command("honours", activities.honours, Menu.VOLUNTEER, private_only=True),
     # In private, or posted in a group (at most once per 10 minutes there)
-    Command("ranking", activities.ranking, Menu.VOLUNTEER, anyone=True),
+    Command("ranking", activities.ranking, Menu.VOLUNTEER, anyone=True,
+            personal=("hide", "show")),
     # Organisers (team leaders, admins: the service checks)
     Command("publish", activities.publish, Menu.VOLUNTEER, private_only=True),
     Command("addhours", activities.add_hours, Menu.VOLUNTEER, private_only=True),
     # Admins, in private: a recruitment call (招募令)
     Command("call", activities.call, Menu.AREA_ADMIN, private_only=True),
     # Everyone, in private or a group (set and clear are the centre admins': the service checks)
-    Command("theme", activities.theme, Menu.CITIZEN, anyone=True),
+    Command("theme", activities.theme, Menu.CITIZEN, anyone=True,
+            personal=("set", "clear")),
     Command("events", activities.events, Menu.CITIZEN, private_only=True),
     Command("join", volunteer.join, Menu.CITIZEN, private_only=True),
     Command("lang", citizen.lang, Menu.CITIZEN, private_only=True),
@@ -191,9 +196,12 @@ BUTTONS: tuple[tuple[buttons.ButtonKind, Handler], ...] = (
 
 def gated(command: Command) -> Handler:
     """The command's handler; an admin command typed in a group by someone who is no admin
-    is refused in private instead (handlers.admin.admins_only_in_groups)."""
+    is refused in private instead (handlers.admin.admins_only_in_groups), and the personal
+    words of one anyone may use, sent as the group, are explained (admin.anonymous)."""
     if command.who in (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN) and not command.private_only:
         return admin.admins_only_in_groups(command.name, command.handler)
+    if command.personal:
+        return admin.anonymous_unless_general(command.personal, command.handler)
     return command.handler
 
 

@@ -709,6 +709,35 @@ async def test_a_teams_own_group_gets_its_cards_too(town: Town) -> None:
     await card_now(town, card, "1 left")
 
 
+
+async def test_a_team_moved_to_a_topic_of_its_group_says_its_open_card_stays(
+    town: Town,
+) -> None:
+    """The Red Vest Team's group is a forum, bound in its General, where the team's activity
+    is posted. The admin binds the team in the group's Activities topic: the answer says the
+    open card stays where it is, kept up to date there, and only new ones come to the topic;
+    Zhang signs up on it in General and it counts him."""
+    team_group = town.sb.add_group("Red Vest Team", forum=True)
+    for person in (town.admin, town.vol1, town.vol2):
+        team_group.add_member(person, status="administrator" if person is town.admin
+                              else "member")
+    topic = team_group.create_topic("Activities", by=town.admin)
+    await open_bot(town.admin, town.vol1, town.vol2)
+    await town.admin.send("/bind team guangming-red", chat=team_group)
+    await team_group.wait_for(text="now the group of Guangminglu Red Vest Team")
+    await published_card(town, town.vol1)
+    card = await team_group.wait_for(text="Volunteers wanted")
+    assert card.thread_id is None
+
+    await town.admin.send("/bind team guangming-red", chat=team_group, topic=topic)
+    bound = await team_group.wait_for(text="now the place of Guangminglu Red Vest Team")
+    assert bound.thread_id == topic
+    assert bound.text is not None and bound.text.endswith(
+        "\n1 open card(s) already posted in this group stay where they are and are kept up "
+        "to date there; only new ones come here."), bound.text
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await card_now(town, card, "1 left")
+
 # -- /events: activities for everyone ------------------------------------------------------------
 
 

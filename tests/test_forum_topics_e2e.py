@@ -174,3 +174,40 @@ async def test_the_claim_reminder_comes_under_the_card_in_its_topic(town: Town) 
     reminder = await forum.wait_for(text="Still waiting")
     assert reminder.thread_id == elderly and ref in (reminder.text or "")
     assert reminder.raw["reply_to_message"]["message_id"] == card.message_id
+
+
+async def test_a_category_moved_from_general_to_a_topic_says_its_open_cards_stay(
+    town: Town,
+) -> None:
+    """Elderly help is bound in the forum's General: one request waits there and Li has
+    claimed another. The admin then binds it in the Elderly help topic: the answer says the
+    two open cards stay where they are, kept up to date there, and only new ones come to the
+    topic. The waiting card is still claimed in General, edited where it is; the next
+    request's card is in the topic. Bound back in General, the answer counts the three open
+    cards of the group the same way."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum)
+    await forum.wait_for(text="This group now receives requests")
+    waiting = await card_of(forum, await file_request(town.citizen))
+    taken = await card_of(forum, await file_request(town.citizen, text="The lift is stuck."))
+    assert (await claim(town.vol1, forum, taken)).startswith("It is yours")
+    assert waiting.thread_id is None and taken.thread_id is None
+
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    bound = await forum.wait_for(text="now receives requests")
+    assert bound.thread_id == elderly
+    assert bound.text == (
+        f"✅ The topic “Elderly help” of this group now receives requests for {ELDERLY} in "
+        f"the whole district.\n2 open card(s) already posted in this group stay where they "
+        f"are and are kept up to date there; only new ones come here.")
+    assert (await claim(town.vol1, forum, waiting)).startswith("It is yours")
+    await town.sb.wait_until(lambda: waiting.edits >= 1)
+    assert forum.get(waiting.message_id) is waiting and waiting.thread_id is None
+    third = await card_of(forum, await file_request(town.citizen, text="No hot water."))
+    assert third.thread_id == elderly
+
+    await town.admin.send("/bind elderly", chat=forum)
+    back = await forum.wait_for(text="This group now receives requests")
+    assert back.text is not None and back.text.endswith(
+        "\n3 open card(s) already posted in this group stay where they are and are kept up "
+        "to date there; only new ones come here."), back.text

@@ -155,3 +155,45 @@ async def test_a_units_card_deleted_from_its_topic_comes_back_in_that_topic(
     again = await f.chat.wait_for(text=ref, predicate=lambda m: m is not card)
     assert "Received by Zhang" in (again.text or "")
     assert again.thread_id == f.office
+
+
+async def test_units_names_the_topic_a_unit_is_bound_in_as_bindings_does(town: Town) -> None:
+    """/units shows where each unit's cards go: the office's topic of the forum, named as
+    /bindings names a topic ("group › topic"); once that topic is deleted and the cards go to
+    General, the group alone."""
+    f = await office_topic(town)
+    await town.admin.send("/units", chat=town.admin_chat)
+    units = await town.admin_chat.wait_for(text="Responsible units")
+    assert (f"{OFFICE} (guangminglu-office) · Guangminglu Subdistrict Institute · 3 points · "
+            f"0 people → District units › Guangminglu office") in (units.text or ""), units.text
+
+    f.chat.delete_topic(f.office)
+    await report(town, f.li)
+    await town.admin_chat.wait_for(text=GONE)
+    await town.admin.send("/units", chat=town.admin_chat)
+    units = await town.admin_chat.wait_for(text="Responsible units")
+    assert (f"{OFFICE} (guangminglu-office) · Guangminglu Subdistrict Institute · 3 points · "
+            f"0 people → District units\n") in (units.text or "") + "\n", units.text
+
+
+
+async def test_a_unit_moved_from_a_topic_to_general_says_its_open_card_stays(
+    town: Town,
+) -> None:
+    """The office's problem waits in its topic when the admin binds the office in the
+    forum's General instead: the answer says the open card stays where it is, kept up to
+    date there, and only new ones come to General; Zhang's Received edits it in the topic."""
+    f = await office_topic(town)
+    ref = await report(town, f.li)
+    card = await f.chat.wait_for(text=ref)
+    assert card.thread_id == f.office
+
+    await town.admin.send("/bind unit guangminglu-office", chat=f.chat)
+    bound = await f.chat.wait_for(text="now the chat of")
+    assert bound.thread_id is None
+    assert bound.text is not None and bound.text.endswith(
+        "\n1 open card(s) already posted in this group stay where they are and are kept up "
+        "to date there; only new ones come here."), bound.text
+    assert await press(town.vol2, "✅ Received", card) != ""
+    await town.sb.wait_until(lambda: "Received by Zhang" in (card.text or ""))
+    assert f.chat.get(card.message_id) is card and card.thread_id == f.office

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from tests.conftest import Town
 from tests.flows import card_of, file_request, open_bot
+
+ANONYMOUS_BOT = 1087968824  # GroupAnonymousBot, Telegram's sender of what a group posts
 
 
 async def test_a_volunteer_spamming_stats_in_the_group_delays_no_card(town: Town) -> None:
@@ -63,3 +67,26 @@ async def test_an_anonymous_admin_is_told_to_write_as_themselves(town: Town) -> 
     assert not [c for c in town.sb.calls_to("sendMessage")
                 if str(c[1]["chat_id"]) == "1087968824"]
     assert "Statistics" not in told.text
+
+
+async def test_an_anonymous_admins_theme_and_ranking_are_answered_without_recording_anyone(
+    town: Town,
+) -> None:
+    """The admin, writing as the admin chat, asks for the month's theme and the ranking:
+    both are answered in the chat, and Telegram's anonymous group bot, which Telegram names
+    as their sender, is not recorded as a person (it would be counted, listed and found as
+    one). /ranking hide, which is about whoever asks, is explained as /stats is, and
+    nobody's name is hidden."""
+    admin, chat = town.admin, town.admin_chat
+    await admin.send_as_group("/theme", chat=chat)
+    await chat.wait_for(text="theme")
+    await admin.send_as_group("/ranking", chat=chat)
+    await chat.wait_for(text="No verified hours in June 2026 yet.")
+    await admin.send_as_group("/ranking hide", chat=chat)
+    told = await chat.wait_for(text="You are writing as the group")
+    assert "/ranking" in (told.text or "")
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        people = [row[0] for row in db.execute("SELECT user_id FROM users")]
+        hidden = db.execute("SELECT user_id FROM ranking_names").fetchall()
+    assert ANONYMOUS_BOT not in people, people
+    assert hidden == []

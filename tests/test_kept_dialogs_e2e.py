@@ -22,8 +22,8 @@ from tests.conftest import Town
 from tests.flows import open_bot, open_form
 from tests.test_activities_e2e import PLACE, TEAMS, TITLE, published_card, when_who_and_theme
 from tests.test_calls_e2e import PLACE as CALL_PLACE
-from tests.test_calls_e2e import WHAT
-from tests.test_honours_e2e import GOLDEN, register
+from tests.test_calls_e2e import WHAT, toggle
+from tests.test_honours_e2e import GOLDEN, honour_up_to_the_preview, register
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -565,3 +565,120 @@ async def test_a_request_begun_with_new_over_a_publish_expires_and_leaves_the_pu
     await li.wait_for(text="was discarded")
     await li.send(PLACE)
     await li.wait_for(text="5/12")
+
+
+async def test_nearest_to_me_given_way_to_a_request_takes_its_location_button_away(
+    town: Town,
+) -> None:
+    """Alice asks for the activities nearest her and, instead of sharing her location, opens
+    the request form: the location button goes away with the lookup, so no later tap can
+    send her location to the form's questions."""
+    alice = town.citizen
+    await open_bot(town.vol1, alice)
+    await published_card(town, town.vol1)
+    await nearest_to_me(alice)
+
+    await open_form(alice, command=True)
+    assert "No longer waiting for your location." in [m.text for m in
+                                                      alice.private.bot_messages()]
+    with pytest.raises(LookupError):
+        await alice.tap("📍 Send my location")
+
+
+async def test_nearest_to_me_given_way_to_a_press_on_the_form_takes_its_button_away(
+    town: Town,
+) -> None:
+    """Alice has the request form's categories on screen when she asks for the activities
+    nearest her; then she picks a category on the form after all. The form goes on, and the
+    location button is gone with the lookup: a tap cannot answer "describe the problem"."""
+    alice = town.citizen
+    await open_bot(town.vol1, alice)
+    await published_card(town, town.vol1)
+    form = await open_form(alice)
+    await nearest_to_me(alice)
+
+    await alice.press("Help for the elderly", message=form)
+    await alice.wait_for(text="describe the problem")
+    with pytest.raises(LookupError):
+        await alice.tap("📍 Send my location")
+
+
+async def test_a_call_half_written_under_a_request_form_comes_back_with_its_answers(
+    town: Town,
+) -> None:
+    """Admin has typed the title of Zhang's honour when he begins a recruitment call, and
+    has typed what and where when a neighbour's request comes first: he files it. Once it is
+    sent he is back at the call, asked for its map point; he finishes it (the whole district
+    unchosen and chosen again), and the preview has what he typed before the request.
+    Sent, the call gives way to the honour, still at its year."""
+    admin, zhang = town.admin, town.vol2
+    await open_bot(admin, zhang)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    await admin.send(f"/honour {zhang.id}")
+    await admin.wait_for(text="1/3")
+    await admin.send("最美志愿者")
+    await admin.wait_for(text="2/3")
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send(WHAT)
+    await admin.wait_for(text="2/6")
+    await admin.send(CALL_PLACE)
+    await admin.wait_for(text="3/6")
+
+    await open_form(admin, command=True)
+    await admin.press("Help for the elderly")
+    await admin.wait_for(text="describe the problem")
+    await admin.send("The stairs light is broken.")
+    await admin.wait_for(text="Where is it")
+    await admin.send("5 Guangming Road")
+    await admin.press("I am not sure", message=await admin.wait_for(text="Which community"))
+    await admin.wait_for(text="How can the volunteer reach you")
+    await admin.tap("Skip")
+    await admin.press("✅ Confirm and send", message=await admin.wait_for(text="Is everything"))
+    await admin.wait_for(text="Reference number")
+    await admin.wait_for(text="Back to the recruitment call you were writing.")
+    await admin.wait_for(text="3/6")
+
+    await admin.send_location(34.853, 117.572)
+    await admin.wait_for(text="4/6")
+    await admin.send("2")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    for _ in range(2):  # chosen at first: unchosen, then chosen again
+        question = await toggle(town, admin, question, "🏙 The whole district")
+    await admin.press("✔️ Done", message=question)
+    preview = await admin.wait_for(text="Preview of the recruitment call")
+    assert WHAT in (preview.text or "") and CALL_PLACE in (preview.text or ""), preview.text
+    await admin.press("🚨 Send", message=preview)
+    await admin.wait_for(text="Back to the honour for Zhang.")
+    await admin.wait_for(text="2/3")
+
+
+async def test_an_honour_recorded_on_top_of_a_call_gives_way_to_the_call(town: Town) -> None:
+    """Admin has typed what his recruitment call is for when he records an honour for Zhang
+    (title, year, citation) and saves it: he is back at his call, asked where, and the call's
+    preview has what he typed first."""
+    admin, zhang = town.admin, town.vol2
+    await open_bot(admin, zhang)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send(WHAT)
+    await admin.wait_for(text="2/6")
+
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    await admin.press("💾 Save", message=preview)
+    await admin.wait_for(text="Back to the recruitment call you were writing.")
+    await admin.wait_for(text="2/6")
+    await admin.send(CALL_PLACE)
+    await admin.wait_for(text="3/6")
+    await admin.press("Skip ⏭")
+    await admin.wait_for(text="4/6")
+    await admin.send("2")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    await admin.press("✔️ Done", message=question)
+    call = await admin.wait_for(text="Preview of the recruitment call")
+    assert WHAT in (call.text or ""), call.text

@@ -27,9 +27,12 @@ def test_each_command_is_answered_where_the_table_says(tmp_path: Path) -> None:
     for command in routes.COMMANDS:
         assert command.handler in by_name, command.name
         assert command.name in by_name[command.handler]
-    # Admin commands a group may see are refused there, in private, to anyone no admin.
+    # Admin commands a group may see are refused there, in private, to anyone no admin; the
+    # words of one the same for anyone that are about who asks are explained sent as a group.
     assert gated == {c.name for c in routes.COMMANDS if not c.private_only
-                     and c.who in (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN)}
+                     and c.who in (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN)} | {"theme", "ranking"}
+    assert {c.name: c.personal for c in routes.COMMANDS if c.personal} == {
+        "theme": ("set", "clear"), "ranking": ("hide", "show")}
     pointed = next(h for h in handlers if h.callback.__name__ == "in_group")
     assert pointed.commands == frozenset(c.name for c in routes.COMMANDS if c.private_only)
     # Sent as the group (an anonymous admin), all but those the same for anyone are explained

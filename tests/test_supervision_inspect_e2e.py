@@ -350,3 +350,19 @@ async def test_a_visit_kept_under_a_request_form_waits_and_inspect_brings_it_bac
     assert rows(town, "SELECT COUNT(*) FROM visits") == [(1,)]
     await li.press("✅ All clear: no problem", message=again)
     await li.wait_for(text="recorded: all clear")
+
+
+async def test_the_patrol_list_given_way_to_a_request_takes_its_location_button_away(
+    town: Town,
+) -> None:
+    """Li asks for his group's patrol list and, instead of sharing his location, opens the
+    request form: the location button goes away with the list's wait, so no later tap can
+    send his location to the form."""
+    await inspector(town)
+    li = town.vol1
+    await li.send("/due")
+    await li.wait_for(text="G1")
+
+    await open_form(li, command=True)
+    with pytest.raises(LookupError):
+        await li.tap("📍 Send my location")

@@ -195,8 +195,7 @@ class Calls:
         """Keep the answer and ask the next question (or show the preview)."""
         data = {**dialog.data, **answer}
         step = STEPS[STEPS.index(dialog.step) + 1] if dialog.step != STEPS[-1] else PREVIEW
-        await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.CALL, step, data),
-                                           unit.now())
+        await self.loop.move_dialog(unit.repo, dialog, step, data)
         if step == PREVIEW:
             return [await self._preview(unit, data)]
         if step == "audience":
@@ -349,8 +348,7 @@ class Calls:
         if data is None:
             return [ui.message(unit.user_id, unit.t("calls.audience_not_yours",
                                                     word=said.text[:50]))]
-        await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.CALL, "audience", data),
-                                           unit.now())
+        await self.loop.move_dialog(unit.repo, dialog, "audience", data)
         return [await self._audience_message(unit, data)]
 
     # -- the buttons of the dialog -----------------------------------------------------------
@@ -388,8 +386,7 @@ class Calls:
             chosen = await self._toggle(unit, data, action, arg)
             if chosen is None:
                 return Answer(unit.t("calls.button_old"), alert=True)
-            await unit.repo.people.save_dialog(Dialog(user_id, Flow.CALL, step, chosen),
-                                               unit.now())
+            await self.loop.move_dialog(unit.repo, dialog, step, chosen)
             unit.send(await self._audience_message(unit, chosen, (chat_id, message_id)))
             return Answer()
         if action == "done" and step == "audience":
@@ -467,7 +464,7 @@ class Calls:
                 await self.loop.back_to_draft(unit)
             return Answer(unit.t("calls.not_sent_reach"), alert=True)
         if float(data["until"]) <= now:  # the preview outlived the deadline
-            await repo.people.save_dialog(Dialog(user_id, Flow.CALL, "until", data), now)
+            await self.loop.move_dialog(repo, dialog, "until", data)
             unit.send(ui.message(user_id, "\n".join(
                 [unit.t("calls.until_passed"), self._question(unit, "until")])))
             return Answer(unit.t("calls.not_sent"), alert=True)

@@ -163,8 +163,7 @@ class Honours:
         data = {**dialog.data, **answer}
         following = (STEPS[STEPS.index(dialog.step) + 1] if dialog.step != STEPS[-1]
                      else PREVIEW)
-        await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.HONOUR, following, data),
-                                           unit.now())
+        await self.loop.move_dialog(unit.repo, dialog, following, data)
         return [self._ask(unit, following, data)]
 
     async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:

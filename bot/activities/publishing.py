@@ -26,7 +26,7 @@ from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
 from bot.people.roles import Roles
 from bot.requests.loop import RequestLoop
-from bot.unit import ActorUnit, Unit
+from bot.unit import ActorUnit, Unit, cards_stay
 from storage import Activity, Dialog, Outgoing
 from storage.models import ACTIVITY_CANCELLED, ACTIVITY_CLOSED, ACTIVITY_OPEN
 
@@ -149,13 +149,17 @@ class Publishing:
         else:
             # Typed in a forum's topic: the team's cards go to that topic, not General.
             topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            before = await unit.repo.activities.team_place(team.id)
             await unit.repo.activities.bind_team(team.id, chat_id, chat_title, unit.user_id,
                                                  unit.now(), topic.thread_id if topic else None,
                                                  topic.name if topic else "")
             name = team.name(unit.language)
-            unit.send(ui.message(chat_id, unit.t(
+            stay = await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
+                                    lambda: unit.repo.activities.open_with_card_in(
+                                        team.id, chat_id, unit.now()))
+            unit.send(ui.message(chat_id, (unit.t(
                 "publish.bound_team_topic", team=name, topic=topic.name or topic.thread_id)
-                if topic else unit.t("publish.bound_team", team=name)))
+                if topic else unit.t("publish.bound_team", team=name)) + stay))
             # The team's activities still taking sign-ups come to its group now (one that
             # lost the bot had them; a first group never did).
             for activity in await unit.repo.activities.open_without_card_in(

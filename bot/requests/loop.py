@@ -12,7 +12,7 @@ from bot.context import Answer, Env, Who
 from bot.dialogs import LOOKUPS, Flow, subject
 from bot.people.roles import Role
 from bot.requests import render
-from bot.unit import ActorUnit
+from bot.unit import ActorUnit, cards_stay
 from storage import Card, Dialog, Outgoing, Repo, Request, User
 from storage.models import CLAIMED, DISPATCHED
 from storage.repos.requests import JOINABLE
@@ -911,6 +911,7 @@ class RequestLoop:
             level = DISTRICT if area is None or (tree and area == tree.root) else area
             # Typed in a forum's topic: the cards go to that topic (unit.topic), not General.
             topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            before = await repo.areas.place(code, level)
             await repo.areas.bind(code, level, chat_id, chat_title, who.user_id, env.now(),
                                   topic.thread_id if topic else None,
                                   topic.name if topic else "")
@@ -918,6 +919,8 @@ class RequestLoop:
                      "area": render.area_name(env, level, lang)}
             text = (t(lang, "admin.bound_topic", topic=topic.name or topic.thread_id, **names)
                     if topic else t(lang, "admin.bound", **names))
+            text += await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
+                                     lambda: repo.cards.open_in(chat_id, code, level))
         unit.send([ui.message(chat_id, text)])
 
     async def list_bindings(self, unit: ActorUnit, chat_id: int, role: Role | None) -> None:
@@ -1070,6 +1073,7 @@ class RequestLoop:
         if at == 0:
             return current
         if all(layer["flow"] in LOOKUPS for layer in layers[:at]):
+            await self._cover(unit, current, (flow, form_id))
             found = layers[at]
             dialog = Dialog(user_id, flow, found["step"], found["data"])
             await repo.people.save_dialog(dialog, self.env.now())
@@ -1088,9 +1092,15 @@ class RequestLoop:
 
     async def _cover(self, unit: ActorUnit, current: Dialog | None,
                      coming: tuple[str, Any]) -> None:
-        """The dialog on top is about to lie under another (not begun again itself): what
-        it says as it goes under."""
+        """The dialog on top is about to lie under another (not begun again itself), or a
+        lookup on top to give way: what it says as it goes."""
         if current is None or subject(current.flow, current.data) == coming:
+            return
+        if current.flow in LOOKUPS:
+            # A lookup gives way for good: its location button goes with it, or a later tap
+            # would send the location to whatever dialog is on top then.
+            unit.send(ui.message(unit.user_id, unit.t("common.location_not_needed"),
+                                 ui.REMOVE_KEYBOARD))
             return
         hook = self.covered.get(current.flow)
         if hook is not None:

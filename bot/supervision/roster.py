@@ -26,7 +26,7 @@ from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import KINDS, Registers
-from bot.unit import ActorUnit, Unit
+from bot.unit import ActorUnit, Unit, cards_stay
 
 GROUP_NAME = re.compile(r"^\S{1,20}$")
 
@@ -223,14 +223,18 @@ class SupervisionRoster:
         else:
             # Typed in a forum's topic: the unit's problems go to that topic, not General.
             topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            before = await unit.repo.supervision.unit_binding(responsible.id)
             await unit.repo.supervision.bind_unit(responsible.id, chat_id, chat_title,
                                                   unit.user_id, unit.now(),
                                                   topic.thread_id if topic else None,
                                                   topic.name if topic else "")
             name = responsible.name(unit.language)
-            unit.send(ui.message(chat_id, unit.t(
+            stay = await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
+                                    lambda: unit.repo.supervision.open_cards_in(
+                                        responsible.id, chat_id))
+            unit.send(ui.message(chat_id, (unit.t(
                 "supervision.unit_bound_topic", unit=name, topic=topic.name or topic.thread_id)
-                if topic else unit.t("supervision.unit_bound", unit=name)))
+                if topic else unit.t("supervision.unit_bound", unit=name)) + stay))
             if self.unit_bound is not None:  # its problems that waited for a chat come now
                 await self.unit_bound(unit, responsible.id)
             return
@@ -290,8 +294,9 @@ class SupervisionRoster:
             await self.member_changed(unit, responsible.id, person.user_id, False)
 
     async def list_units(self, unit: ActorUnit, chat_id: int) -> None:
-        """/units: each unit (an area admin: of their areas) with its chat, its people and how
-        many points it answers for; those without a chat first, since nothing reaches them."""
+        """/units: each unit (an area admin: of their areas) with its chat (and topic), its
+        people and how many points it answers for; those without a chat first, since nothing
+        reaches them."""
         if self._off(unit, chat_id):
             return
         role = await self.roles.of(unit.repo, unit.user_id)
@@ -307,10 +312,15 @@ class SupervisionRoster:
         lines = [unit.t("supervision.units_title")]
         for responsible in shown:
             members = await unit.repo.supervision.members(responsible.id)
+            place = chats.get(responsible.id)
+            key = ("supervision.unit_line_no_chat" if place is None
+                   else "supervision.unit_topic_line" if place[2] is not None
+                   else "supervision.unit_line")
+            # Where its cards go, named as /bindings names a category's: group › topic.
+            where = {"chat": place[1] or str(place[0]), "topic": place[2]} if place else {}
             lines.append(unit.t(
-                "supervision.unit_line" if responsible.id in chats
-                else "supervision.unit_line_no_chat",
-                unit=responsible.name(unit.language), id=responsible.id,
+                key, unit=responsible.name(unit.language), id=responsible.id,
                 area=render.area_name(self.env, responsible.area_id, unit.language),
-                points=len(registers.points_of(responsible.id)), people=len(members)))
+                points=len(registers.points_of(responsible.id)), people=len(members),
+                **where))
         unit.send([ui.message(chat_id, part) for part in ui.chunks(lines)])

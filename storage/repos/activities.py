@@ -352,6 +352,25 @@ class ActivitiesRepo(Aggregate):
             (team_id, ACTIVITY_OPEN, now, chat_id))
         return [Activity.from_row(row) for row in rows]
 
+    async def team_place(self, team_id: str) -> tuple[int, int | None, str] | None:
+        """Where a team's cards go: its group, the forum topic (None: General) and the
+        topic's name (its thread id if unnamed); None if it has no group."""
+        row = await self._one(
+            "SELECT chat_id, topic_id, COALESCE(topic_name, CAST(topic_id AS TEXT), '') "
+            "FROM team_groups WHERE team_id = ?", (team_id,))
+        if row is None:
+            return None
+        return int(row[0]), int(row[1]) if row[1] is not None else None, row[2]
+
+    async def open_with_card_in(self, team_id: str, chat_id: int, now: float) -> int:
+        """How many of a team's activities still taking sign-ups have a card in a chat."""
+        row = await self._one(
+            "SELECT COUNT(*) FROM activities a WHERE a.kind = 'activity' AND a.team_id = ? "
+            "AND a.status = ? AND a.starts_at > ? AND EXISTS (SELECT 1 FROM activity_posts p "
+            "WHERE p.activity_id = a.id AND p.chat_id = ?)",
+            (team_id, ACTIVITY_OPEN, now, chat_id))
+        return int(row[0]) if row is not None else 0
+
     async def open_calls_without_card_in(self, team_id: str, chat_id: int,
                                          now: float) -> list[Activity]:
         """The recruitment calls to a team still open (not closed, before their deadline)

@@ -37,6 +37,16 @@ class AreasRepo(Aggregate):
         )
         return [(row[0], row[1], int(row[2]), row[3], row[4]) for row in rows]
 
+    async def place(self, category: str, area_id: str) -> tuple[int, int | None, str] | None:
+        """Where a category's cards at a level go: the chat, its forum topic (None: none, or
+        General) and the topic's name (its thread id if unnamed); None if unbound."""
+        row = await self._one(
+            "SELECT chat_id, topic_id, COALESCE(topic_name, CAST(topic_id AS TEXT), '') "
+            "FROM area_bindings WHERE category = ? AND area_id = ?", (category, area_id))
+        if row is None:
+            return None
+        return int(row[0]), int(row[1]) if row[1] is not None else None, row[2]
+
     async def topic_of(self, category: str, area_id: str, chat_id: int) -> int | None:
         """The forum topic a category's cards at a level go to in that chat, if bound in one."""
         row = await self._one(

@@ -8,6 +8,7 @@ from typing import Any
 
 from storage.models import (
     DISPATCHED,
+    OPEN_STATUSES,
     Card,
     Request,
 )
@@ -156,6 +157,19 @@ class CardsRepo(Aggregate):
             [(row[0], row[1], row[2], json.loads(row[3])) for row in sections],
             [(row[0], row[1], json.loads(row[2])) for row in edits],
         )
+
+    async def open_in(self, chat_id: int, category: str, level: str) -> int:
+        """How many open requests of a category dispatched at a level have their current
+        card in a chat."""
+        row = await self._one(
+            f"""
+            SELECT COUNT(DISTINCT r.id) FROM cards c JOIN requests r ON r.id = c.request_id
+            WHERE c.chat_id = ? AND c.retired = 0 AND r.category = ?
+              AND COALESCE(r.dispatch_area_id, '') = ?
+              AND r.status IN ({", ".join("?" for _ in OPEN_STATUSES)})
+            """,
+            (chat_id, category, level, *OPEN_STATUSES))
+        return int(row[0]) if row is not None else 0
 
     async def waiting_in(self, chat_id: int) -> list[int]:
         """The requests waiting for a volunteer whose current card is in a chat."""

@@ -135,6 +135,26 @@ class SupervisionRepo(Aggregate):
             return None
         return int(row[0]), int(row[1]) if row[1] is not None else None
 
+    async def unit_binding(self, unit_id: str) -> tuple[int, int | None, str] | None:
+        """Where a unit's cards go: its chat, the forum topic (None: General) and the topic's
+        name (its thread id if unnamed); None if it has no chat."""
+        row = await self._one(
+            "SELECT chat_id, topic_id, COALESCE(topic_name, CAST(topic_id AS TEXT), '') "
+            "FROM unit_chats WHERE unit_id = ?", (unit_id,))
+        if row is None:
+            return None
+        return int(row[0]), int(row[1]) if row[1] is not None else None, row[2]
+
+    async def open_cards_in(self, unit_id: str, chat_id: int) -> int:
+        """How many of a unit's open problems (not passed, not returned) have their current
+        unit card in a chat."""
+        row = await self._one(
+            "SELECT COUNT(DISTINCT p.id) FROM problems p JOIN problem_posts pp "
+            "ON pp.problem_id = p.id WHERE pp.chat_id = ? AND pp.role = 'unit' "
+            "AND pp.ended_at IS NULL AND p.unit_id = ? AND p.status IN (?, ?, ?)",
+            (chat_id, unit_id, PROBLEM_DISPATCHED, PROBLEM_RECEIVED, PROBLEM_RECTIFIED))
+        return int(row[0]) if row is not None else 0
+
     async def forget_unit_topic(self, chat_id: int,
                                 topic_id: int) -> list[tuple[str, str, str]]:
         """A chat's topic is gone: the units bound to it fall back to General. Return the
@@ -147,10 +167,14 @@ class SupervisionRepo(Aggregate):
                     "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
         return sorted((row[0], row[1], row[2]) for row in rows)
 
-    async def unit_chats(self) -> dict[str, int]:
-        """Every bound unit chat."""
-        rows = await self._all("SELECT unit_id, chat_id FROM unit_chats")
-        return {row[0]: int(row[1]) for row in rows}
+    async def unit_chats(self) -> dict[str, tuple[int, str, str | None]]:
+        """Every bound unit chat: its id, its title, and the name of the forum topic the
+        unit is bound in (None: the chat itself, or a forum's General)."""
+        rows = await self._all(
+            "SELECT unit_id, chat_id, COALESCE(chat_title, ''), CASE WHEN topic_id IS NULL "
+            "THEN NULL ELSE COALESCE(NULLIF(topic_name, ''), CAST(topic_id AS TEXT)) END "
+            "FROM unit_chats")
+        return {row[0]: (int(row[1]), row[2], row[3]) for row in rows}
 
     async def unbind_unit_chat(self, chat_id: int) -> list[str]:
         """Forget a group as any unit's chat (the bot left it); the units it served."""
