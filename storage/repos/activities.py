@@ -441,13 +441,8 @@ class ActivitiesRepo(Aggregate):
     async def forget_team_topic(self, chat_id: int, topic_id: int) -> list[tuple[str, str, str]]:
         """A chat's topic is gone: the teams bound to it fall back to General. Return the
         (team_id, chat title, topic name) of each, [] if none was left."""
-        rows = await self._all(
-            "SELECT team_id, COALESCE(chat_title, ''), "
-            "COALESCE(topic_name, CAST(topic_id AS TEXT)) FROM team_groups "
-            "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
-        self._write("UPDATE team_groups SET topic_id = NULL, topic_name = NULL "
-                    "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
-        return sorted((row[0], row[1], row[2]) for row in rows)
+        return await self._forget_topic(
+            "team_groups", "team_id", chat_id, topic_id)
 
     async def team_group(self, team_id: str) -> int | None:
         """The team's own group, if one is bound."""

@@ -74,14 +74,8 @@ class AreasRepo(Aggregate):
     ) -> list[tuple[str, str, str, str]]:
         """A chat's topic is gone: its bindings there fall back to the General topic. Return
         the (category, area_id, chat title, topic name) of each, [] if none was left."""
-        # RETURNING shows the row as updated: the name is read before it is cleared.
-        rows = await self._all(
-            "SELECT category, area_id, COALESCE(chat_title, ''), "
-            "COALESCE(topic_name, CAST(topic_id AS TEXT)) FROM area_bindings "
-            "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
-        self._write("UPDATE area_bindings SET topic_id = NULL, topic_name = NULL "
-                    "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
-        return sorted((row[0], row[1], row[2], row[3]) for row in rows)
+        return await self._forget_topic(
+            "area_bindings", "category, area_id", chat_id, topic_id)
 
     async def bindings(self) -> dict[tuple[str, str], int]:
         """Return every binding: (category, area_id) → chat."""

@@ -67,6 +67,19 @@ class Aggregate:
         self._changed = session._changed
         self._inserted = session._inserted
 
+    async def _forget_topic(self, table: str, keys: str, chat_id: int,
+                            topic_id: int) -> list[tuple[Any, ...]]:
+        """A chat's forum topic is gone: the places of `table` (area_bindings, team_groups,
+        unit_chats) bound to it fall back to General. Return, sorted, (`keys`…, chat title,
+        topic name) of each: [] if none was left."""
+        rows = await self._all(
+            f"SELECT {keys}, COALESCE(chat_title, ''), "
+            f"COALESCE(topic_name, CAST(topic_id AS TEXT)) FROM {table} "
+            "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        self._write(f"UPDATE {table} SET topic_id = NULL, topic_name = NULL "
+                    "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
+        return sorted(tuple(row) for row in rows)
+
 
 A = TypeVar("A", bound=Aggregate)
 

@@ -159,13 +159,8 @@ class SupervisionRepo(Aggregate):
                                 topic_id: int) -> list[tuple[str, str, str]]:
         """A chat's topic is gone: the units bound to it fall back to General. Return the
         (unit_id, chat title, topic name) of each, [] if none was left."""
-        rows = await self._all(
-            "SELECT unit_id, COALESCE(chat_title, ''), "
-            "COALESCE(topic_name, CAST(topic_id AS TEXT)) FROM unit_chats "
-            "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
-        self._write("UPDATE unit_chats SET topic_id = NULL, topic_name = NULL "
-                    "WHERE chat_id = ? AND topic_id = ?", (chat_id, topic_id))
-        return sorted((row[0], row[1], row[2]) for row in rows)
+        return await self._forget_topic(
+            "unit_chats", "unit_id", chat_id, topic_id)
 
     async def unit_chats(self) -> dict[str, tuple[int, str, str | None]]:
         """Every bound unit chat: its id, its title, and the name of the forum topic the
