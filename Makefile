@@ -36,7 +36,7 @@ demo: $(STAMP)
 # processes more than they compute, so two halves take half the time (10 minutes to 5 on the
 # 2-core CI machine). Every test keeps its own sandbox, clock, database and ports.
 test: $(STAMP) browser
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 4
 
 run: $(STAMP)
 	@test -f config.toml || { echo "config.toml is missing: cp config.example.toml config.toml and edit it"; exit 1; }
