@@ -424,3 +424,21 @@ async def test_a_formal_volunteer_closed_on_the_clock_at_night_is_told_in_the_mo
     told = await li.wait_for(text="registered formal volunteer of 2026")
     sent = datetime.fromtimestamp(told.date, SHANGHAI)
     assert (sent.day, sent.hour) == (14, 8), f"told at {sent}"
+
+
+@pytest.mark.parametrize(("hour", "sound"), [(23, False), (10, True)])
+async def test_a_registration_at_night_reaches_the_leader_without_a_sound(
+        town: Town, hour: int, sound: bool) -> None:
+    """Zhang asks to join the Red Vest Team at half past eleven at night: its leader Li gets
+    the review at once, with its buttons, but without a sound (he decides in the morning if
+    he sleeps); sent at half past ten in the morning, it rings as any message does."""
+    town.clock.set(datetime(2026, 6, 10, hour, 30, tzinfo=SHANGHAI))
+    await town.vol1.send("/start")
+    await town.vol1.wait_for(text="Choose below")
+    await register(town, town.vol2, "张伟", "Red Vest Team")
+    review = await town.vol1.wait_for(text="Name: 张伟")
+    assert review.buttons == ["✅ Approve", "✖ Reject"]
+    rang = [not params.get("disable_notification", False)
+            for _, params, _ in town.sb.calls_to("sendMessage")
+            if int(params["chat_id"]) == LI and "Name: 张伟" in str(params["text"])]
+    assert rang == [sound]

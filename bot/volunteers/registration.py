@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Answer, Env, Said, Who
 from bot.dialogs import Flow
 from bot.people.menus import CommandMenus
@@ -227,7 +227,8 @@ class Volunteers:
                 (t(chat_lang, "join.approve"), buttons.APPROVE.data(who.user_id)),
                 (t(chat_lang, "join.reject"), buttons.REJECT.data(who.user_id)),
             ]])
-            out.append(ui.message(chat, review, keyboard))
+            # At night, in private: at once (it is theirs to decide) but without a sound.
+            out.append(night.at_night(env, "join.review", ui.message(chat, review, keyboard)))
         return out
 
     # -- approval ---------------------------------------------------------------------------
