@@ -48,6 +48,22 @@ GROUP_CHAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
 CARD_TABLES = ("cards", "activity_posts", "problem_posts", "honour_posts")
 
 
+# An outbox row's columns as OutboxRow holds them (prefixed `o.` where a query joins).
+ROW_COLUMNS = ("id, chat_id, method, payload, request_id, purpose, attempts, not_before, "
+               "card_id, post_id, problem_post_id, honour_post_id")
+JOINED_ROW_COLUMNS = ", ".join(f"o.{column}" for column in ROW_COLUMNS.split(", "))
+
+
+def _outbox_row(row: Any, queued: int = 1) -> OutboxRow:
+    """An OutboxRow from a row read with ROW_COLUMNS (its payload parsed)."""
+    return OutboxRow(id=row["id"], chat_id=row["chat_id"], method=row["method"],
+                     payload=json.loads(row["payload"]), request_id=row["request_id"],
+                     purpose=row["purpose"], attempts=row["attempts"],
+                     not_before=row["not_before"], card_id=row["card_id"], queued=queued,
+                     post_id=row["post_id"], problem_post_id=row["problem_post_id"],
+                     honour_post_id=row["honour_post_id"])
+
+
 # The edits of a card whose message id the sender fills in, by purpose, and the column naming
 # the card: a request's (cards), an activity's or a call's (activity_posts), a problem's
 # (problem_posts).
@@ -82,10 +98,8 @@ class OutboxRepo(Aggregate):
         A message held for quiet hours stands aside: what comes after it may go first.
         """
         rows = await self._all(
-            """
-            SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
-                   o.not_before, o.card_id, o.post_id, o.problem_post_id, o.honour_post_id,
-                   head.queued
+            f"""
+            SELECT {JOINED_ROW_COLUMNS}, head.queued
             FROM (
                 SELECT MIN(id) AS id, COUNT(*) AS queued FROM outbox
                 WHERE status = 'pending' AND NOT (purpose = 'quiet' AND not_before > ?)
@@ -95,24 +109,7 @@ class OutboxRepo(Aggregate):
             """,
             (now, limit),
         )
-        return [
-            OutboxRow(
-                id=row["id"],
-                chat_id=row["chat_id"],
-                method=row["method"],
-                payload=json.loads(row["payload"]),
-                request_id=row["request_id"],
-                purpose=row["purpose"],
-                attempts=row["attempts"],
-                not_before=row["not_before"],
-                card_id=row["card_id"],
-                queued=row["queued"],
-                post_id=row["post_id"],
-                problem_post_id=row["problem_post_id"],
-                honour_post_id=row["honour_post_id"],
-            )
-            for row in rows
-        ]
+        return [_outbox_row(row, row["queued"]) for row in rows]
 
     async def backlog(self) -> tuple[int, float | None]:
         """How many calls wait, and when the oldest of them was queued (None: none wait)."""
@@ -185,8 +182,7 @@ class OutboxRepo(Aggregate):
         marks = ", ".join("?" * len(methods))
         rows = await self._all(
             f"""
-            SELECT id, chat_id, method, payload, request_id, purpose, attempts, not_before,
-                   card_id, post_id, problem_post_id
+            SELECT {ROW_COLUMNS}
             FROM outbox
             WHERE status = 'pending' AND chat_id = ?
               AND (method IN ({marks}) OR json_type(payload, '$.reply_parameters') IS NOT NULL
@@ -195,12 +191,7 @@ class OutboxRepo(Aggregate):
             """,
             (chat_id, *methods),
         )
-        return [OutboxRow(id=row["id"], chat_id=row["chat_id"], method=row["method"],
-                          payload=json.loads(row["payload"]), request_id=row["request_id"],
-                          purpose=row["purpose"], attempts=row["attempts"],
-                          not_before=row["not_before"], card_id=row["card_id"],
-                          post_id=row["post_id"], problem_post_id=row["problem_post_id"])
-                for row in rows]
+        return [_outbox_row(row) for row in rows]
 
     async def rewrite(self, outbox_id: int, method: str, payload: dict[str, Any]) -> None:
         """Make a pending call another one (its place in the chat's order kept)."""
@@ -259,25 +250,15 @@ class OutboxRepo(Aggregate):
         """Return a chat's pending calls from `from_id` on, in queue order, each with its
         request's reference ('' for a call about no request)."""
         rows = await self._all(
-            """
-            SELECT o.id, o.chat_id, o.method, o.payload, o.request_id, o.purpose, o.attempts,
-                   o.not_before, o.card_id, o.post_id, o.problem_post_id,
-                   COALESCE(r.ref, '') AS ref
+            f"""
+            SELECT {JOINED_ROW_COLUMNS}, COALESCE(r.ref, '') AS ref
             FROM outbox o LEFT JOIN requests r ON r.id = o.request_id
             WHERE o.status = 'pending' AND o.chat_id = ? AND o.id >= ?
             ORDER BY o.id LIMIT ?
             """,
             (chat_id, from_id, limit),
         )
-        return [
-            (OutboxRow(id=row["id"], chat_id=row["chat_id"], method=row["method"],
-                       payload=json.loads(row["payload"]), request_id=row["request_id"],
-                       purpose=row["purpose"], attempts=row["attempts"],
-                       not_before=row["not_before"], card_id=row["card_id"],
-                       post_id=row["post_id"], problem_post_id=row["problem_post_id"]),
-             row["ref"])
-            for row in rows
-        ]
+        return [(_outbox_row(row), row["ref"]) for row in rows]
 
     async def recently_sent(self, since: float) -> list[tuple[int, str, float, int]]:
         """(chat, method, when, messages) of each call marked sent since `since`, oldest
