@@ -975,10 +975,7 @@ class RequestLoop:
                           data: dict[str, Any]) -> Dialog:
         """The dialog on top moved to a step with new data; what is kept under it stays
         under it, whatever `data` holds (a step never drops the stack)."""
-        data = {k: v for k, v in data.items() if k != "resume"}
-        if dialog.data.get("resume"):
-            data["resume"] = dialog.data["resume"]
-        moved = Dialog(dialog.user_id, dialog.flow, step, data)
+        moved = Dialog(dialog.user_id, dialog.flow, step, _over(data, dialog.data.get("resume")))
         await repo.people.save_dialog(moved, self.env.now())
         return moved
 
@@ -993,7 +990,7 @@ class RequestLoop:
                       if subject(layer["flow"], layer["data"]) == (flow, about)), None)
         if found is None:
             return None
-        return {k: v for k, v in found["data"].items() if k != "resume"}
+        return _over(found["data"], None)
 
     async def bring_up(self, unit: ActorUnit, flow: Flow, about: Any,
                        step: str) -> Dialog | None:
@@ -1015,11 +1012,8 @@ class RequestLoop:
         if found is layers[0]:
             return current  # on top already
         await self._cover(unit, current, which)
-        data = {k: v for k, v in found["data"].items() if k != "resume"}
-        kept = _without(_kept_under(current), which)
-        if kept is not None:
-            data["resume"] = kept
-        dialog = Dialog(user_id, flow, step, data)
+        dialog = Dialog(user_id, flow, step,
+                        _over(found["data"], _without(_kept_under(current), which)))
         await repo.people.save_dialog(dialog, self.env.now())
         return dialog
 
@@ -1046,11 +1040,8 @@ class RequestLoop:
         if kept is None:
             return None
         await self._cover(unit, current, (flow, None))
-        data = {k: v for k, v in kept["data"].items() if k != "resume"}
-        under = _without(_kept_under(current), (flow, None))
-        if under is not None:
-            data["resume"] = under
-        dialog = Dialog(user_id, flow, kept["step"], data)
+        dialog = Dialog(user_id, flow, kept["step"],
+                        _over(kept["data"], _without(_kept_under(current), (flow, None))))
         await repo.people.save_dialog(dialog, self.env.now())
         return dialog
 
@@ -1179,10 +1170,23 @@ def _without(layer: dict[str, Any] | None, which: tuple[str, Any]) -> dict[str, 
     below = _without(layer["data"].get("resume"), which)
     if subject(layer["flow"], layer["data"]) == which:
         return below
-    data = {k: v for k, v in layer["data"].items() if k != "resume"}
-    if below is not None:
-        data["resume"] = below
-    return {**layer, "data": data}
+    return {**layer, "data": _over(layer["data"], below)}
+
+
+def _over(data: dict[str, Any], under: dict[str, Any] | None) -> dict[str, Any]:
+    """A dialog's own data (what it kept under it dropped), with `under` kept under it."""
+    own = {k: v for k, v in data.items() if k != "resume"}
+    if under:
+        own["resume"] = under
+    return own
+
+
+def without_kept(data: dict[str, Any], which: tuple[str, Any]) -> dict[str, Any] | None:
+    """A dialog's data with the dialogs kept under it of that flow and subject taken out
+    (what lay under them moves up); None if none was kept."""
+    stack = data.get("resume")
+    rest = _without(stack, which)
+    return None if rest == stack else _over(data, rest)
 
 
 def _shown_status(request: Request) -> str:

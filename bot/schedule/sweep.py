@@ -18,7 +18,7 @@ from bot.context import Env
 from bot.dialogs import Flow
 from bot.i18n import Raw
 from bot.requests import render
-from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop
+from bot.requests.loop import ADMIN_LEVEL, DISTRICT, RequestLoop, without_kept
 from bot.schedule.backups import DailyBackup
 from bot.schedule.retention import Retention
 from bot.unit import Unit, Units
@@ -481,7 +481,7 @@ class Schedule:
             # The draft lies under other dialogs (a note, an activity being published and
             # Nearest to me on that …): no nudge now, it comes back with its clock restarted;
             # but it still expires on time, and those above it stay.
-            kept = _without_draft(dialog.data)
+            kept = without_kept(dialog.data, (Flow.INTAKE, None))
             if kept is None:
                 return []
             if timer.kind == "draft_expire":
@@ -671,19 +671,3 @@ def week_due(at: float, tz: ZoneInfo, digest_at: time) -> list[tuple[str, str, f
 def _midnight(day: date, tz: ZoneInfo) -> float:
     """The timestamp of a day's start in the configured time zone."""
     return datetime.combine(day, datetime.min.time(), tz).timestamp()
-
-
-def _without_draft(data: dict[str, Any]) -> dict[str, Any] | None:
-    """A dialog's data with the request draft stashed somewhere under it taken out (what
-    was under the draft moves up), or None if no draft is stashed under it."""
-    resume = data.get("resume")
-    if not resume:
-        return None
-    rest = {k: v for k, v in data.items() if k != "resume"}
-    if resume["flow"] == Flow.INTAKE:
-        below = resume["data"].get("resume")
-        return {**rest, "resume": below} if below else rest
-    inner = _without_draft(resume["data"])
-    if inner is None:
-        return None
-    return {**rest, "resume": {**resume, "data": inner}}
