@@ -387,12 +387,8 @@ class Schedule:
         if request.status != CLAIMED:
             return []
         await repo.requests.add_event(request.id, "overdue_alerted", None, timer.due_at)
-        key = "schedule.overdue_admin"
-        lang = self.env.config.default_language
-        groups = [ui.message(chat, self.env.t(lang, key, ref=request.ref,
-                                              name=request.volunteer_name or "-"))
-                  for chat in self.loop.admin_chats() if chat < 0]
-        morning = night.waits(self.env, key)
+        groups = self._overdue_alert(request, private=False)
+        morning = night.waits(self.env, "schedule.overdue_admin")
         if morning is not None:
             await repo.timers.schedule(OVERDUE_IN_THE_MORNING, morning, self.env.now(),
                                        request_id=request.id, user_id=request.volunteer_id)
@@ -410,13 +406,18 @@ class Schedule:
 
     async def _overdue_to_people(self, repo: Repo, request: Request) -> list[Outgoing]:
         """The overdue alert to the admins in private."""
-        key, name = "schedule.overdue_admin", request.volunteer_name or "-"
-        lang = self.env.config.default_language
-        centre = [ui.message(chat, self.env.t(lang, key, ref=request.ref, name=name))
-                  for chat in self.loop.admin_chats() if chat > 0]
+        key = "schedule.overdue_admin"
         areas = await self.loop.tell_area_admins(repo, request.area_id, key, ref=request.ref,
-                                                 name=name)
-        return self.held(key, centre + areas)
+                                                 name=request.volunteer_name or "-")
+        return self.held(key, self._overdue_alert(request, private=True) + areas)
+
+    def _overdue_alert(self, request: Request, *, private: bool) -> list[Outgoing]:
+        """The overdue alert to the admin chats: the groups, or (without one) the centre's
+        admins in private."""
+        text = self.env.t(self.env.config.default_language, "schedule.overdue_admin",
+                          ref=request.ref, name=request.volunteer_name or "-")
+        return [ui.message(chat, text) for chat in self.loop.admin_chats()
+                if (chat > 0) == private]
 
     async def _rating_reminder(
         self, repo: Repo, request: Request, timer: Timer
