@@ -102,12 +102,11 @@ class Units:
         self._wake(unit)
 
     @asynccontextmanager
-    async def for_job(self, topic: Topic | None = None) -> AsyncIterator[Unit]:
-        """The unit of a scheduled job (a timer, a report): no person, the default language
-        (or of an update nobody can be named for, typed in `topic`)."""
+    async def for_job(self) -> AsyncIterator[Unit]:
+        """The unit of a scheduled job (a timer, a report): no person, the default language."""
         env = self.env
         async with env.db.transaction() as repo:
-            unit = Unit(env, repo, env.config.default_language, topic=topic)
+            unit = Unit(env, repo, env.config.default_language)
             yield unit
             await self._queue(unit)
         self._wake(unit)

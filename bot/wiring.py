@@ -25,7 +25,7 @@ from bot.activities.signup import Signups
 from bot.activities.themes import MonthThemes
 from bot.console.admin import AdminConsole
 from bot.console.reload import ConfigReloader
-from bot.context import Env, Topic, Who
+from bot.context import Env, Who
 from bot.delivery.sender import Sender
 from bot.moves import ChatMoves
 from bot.ops.http import OpsServer
@@ -48,7 +48,7 @@ from bot.supervision.clock import ProblemClock
 from bot.supervision.dispatch import Dispatch
 from bot.supervision.reporting import Reporting
 from bot.supervision.roster import SupervisionRoster
-from bot.unit import ActorUnit, Unit, Units
+from bot.unit import ActorUnit, Units
 from bot.volunteers.registration import Volunteers
 from bot.web.open311 import Open311Api
 from bot.web.results import ResultsPage
@@ -104,16 +104,6 @@ class Services:
         """Run one service call as an update's unit of work: one transaction, `who` recorded
         once, what it sends queued with the commit and the sender woken once after it."""
         async with self.units.for_update(who) as unit:
-            return await service(unit, *args, **kwargs)
-
-    async def run_unattributed(
-        self, topic: Topic | None, service: Callable[Concatenate[Unit, P], Awaitable[T]],
-        *args: P.args, **kwargs: P.kwargs,
-    ) -> T:
-        """Run one service call for an update nobody can be named for (sent as a group or a
-        channel, maybe in a forum's `topic`): one transaction, nobody recorded, the district's
-        language."""
-        async with self.units.for_job(topic) as unit:
             return await service(unit, *args, **kwargs)
 
     async def notify(self, chat_id: int, text: str) -> None:

@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.context import Who
 from handlers import citizen, errors
-from handlers.common import answer, callback_args, services, topic, who
+from handlers.common import answer, callback_args, services, who
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -41,8 +41,8 @@ async def anonymous(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
     command = message.text.split()[0].split("@")[0]
-    await svc.run_unattributed(topic(update), svc.admin.explain_anonymous, _chat_id(update),
-                               command)
+    # Its sender is one of Telegram's service accounts: the unit records nobody for it.
+    await svc.run(who(update), svc.admin.explain_anonymous, _chat_id(update), command)
 
 
 def anonymous_unless_general(words: tuple[str, ...], handler: Handler) -> Handler:
