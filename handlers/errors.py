@@ -49,12 +49,11 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
     query = update.callback_query
     assert query is not None
     message = query.message
-    if message is None or not (own_private_chat(update) or carries_pressed_button(update)
-                               or too_old_in_admin_chat(update, context)):
+    private, carried = own_private_chat(update), carries_pressed_button(update)
+    if message is None or not (private or carried or too_old_in_admin_chat(update, context)):
         await stale_button(update, context)
         return None
-    if (own_private_chat(update) and message.is_accessible
-            and not carries_pressed_button(update)
+    if (private and message.is_accessible and not carried
             and await services(context).publishing.board.redrawn(message.chat.id,
                                                                   message.message_id)):
         await stale_button(update, context)  # its own text would stand until a redraw
