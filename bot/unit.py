@@ -125,15 +125,17 @@ class Units:
 
 
 async def cards_stay(unit: Unit, before: tuple[int, int | None, str] | None, chat_id: int,
-                     topic_id: int | None, open_cards: Callable[[], Awaitable[int]]) -> str:
+                     topic_id: int | None,
+                     open_cards: Callable[[int | None], Awaitable[int]]) -> str:
     """A /bind moving a binding from one place of a group to another (General and a topic,
-    or two topics): the line saying its open cards in the group (how many: `open_cards`)
+    or two topics): the line saying its open cards in the group that are not in the new
+    place (how many: `open_cards(topic_id)`, each card recording the topic it was posted in)
     stay where they are, "" if it did not move within the group or has none. Cards are not
     moved: each keeps its buttons and its redraws where it is, and the admin is told so, to
-    tell the volunteers (a card does not record its topic, so the line names none)."""
+    tell the volunteers."""
     if before is None or before[0] != chat_id or before[1] == topic_id:
         return ""
-    count = await open_cards()
+    count = await open_cards(topic_id)
     return "\n" + unit.t("common.cards_stay", count=count) if count else ""
 
 

@@ -208,6 +208,9 @@ class Card:
     # Its message stayed in a group that became a supergroup: message_id is not the card's in
     # chat_id (the supergroup numbers its own), so nothing there is edited for it.
     left_behind: bool = False
+    # The forum topic it was posted in (None: General, or a chat without topics); what is
+    # said about the card goes there, wherever its binding points now.
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -382,6 +385,7 @@ class ActivityPost:
     message_id: int | None
     kind: str
     left_behind: bool = False  # as a request's card's (Card.left_behind)
+    thread_id: int | None = None  # as a request's card's (Card.thread_id)
 
 
 @dataclass(frozen=True)
@@ -515,6 +519,7 @@ class ProblemPost:
     role: str  # unit, admins, recheck
     ended_at: float | None
     left_behind: bool = False  # as a request's card's (Card.left_behind)
+    thread_id: int | None = None  # as a request's card's (Card.thread_id)
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,27 @@ async def test_waited_too_long_is_said_in_the_topic_that_shows_the_card(town: To
     await town.tick(hours=2, minutes=1)
     told = await forum.wait_for(text=f"{ref} has waited too long")
     assert told.thread_id == elderly
+
+
+async def test_waited_too_long_is_said_where_the_card_stayed_after_a_rebind(
+    town: Town,
+) -> None:
+    """The Guangminglu forum serves elderly help for the station and the institute, both in
+    General. Alice's request waits at the station; the admin then binds the institute's
+    elderly help in the Elderly help topic. The request climbs to the institute: the forum
+    already shows its card, in General, and it is there, under the card, that it is told it
+    has waited too long."""
+    forum = town.sb.add_group("Guangminglu teams", forum=True)
+    forum.add_member(town.admin, status="administrator")
+    elderly = forum.create_topic("Elderly help", by=town.admin)
+    for where in ("elderly guangminglu-01", "elderly guangminglu"):
+        await town.admin.send(f"/bind {where}", chat=forum)
+        await forum.wait_for(text="This group now receives requests")
+    ref = await file_at(town.citizen, GUANGMINGLU, GUANGMINGLU_01)
+    assert (await card_of(forum, ref)).thread_id is None
+    await town.admin.send("/bind elderly guangminglu", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests", predicate=lambda m: m.thread_id == elderly)
+
+    await town.tick(hours=2, minutes=1)
+    told = await forum.wait_for(text=f"{ref} has waited too long")
+    assert told.thread_id is None

@@ -183,8 +183,8 @@ async def test_a_category_moved_from_general_to_a_topic_says_its_open_cards_stay
     claimed another. The admin then binds it in the Elderly help topic: the answer says the
     two open cards stay where they are, kept up to date there, and only new ones come to the
     topic. The waiting card is still claimed in General, edited where it is; the next
-    request's card is in the topic. Bound back in General, the answer counts the three open
-    cards of the group the same way."""
+    request's card is in the topic. Bound back in General, the answer counts only the card
+    in the topic: the two in General are where new ones come now."""
     forum, elderly, _ = await forum_of_teams(town)
     await town.admin.send("/bind elderly", chat=forum)
     await forum.wait_for(text="This group now receives requests")
@@ -209,5 +209,49 @@ async def test_a_category_moved_from_general_to_a_topic_says_its_open_cards_stay
     await town.admin.send("/bind elderly", chat=forum)
     back = await forum.wait_for(text="This group now receives requests")
     assert back.text is not None and back.text.endswith(
-        "\n3 open card(s) already posted in this group stay where they are and are kept up "
+        "\n1 open card(s) already posted in this group stay where they are and are kept up "
         "to date there; only new ones come here."), back.text
+
+
+async def test_the_claim_reminder_comes_beside_a_card_left_in_general_by_a_rebind(
+    town: Town,
+) -> None:
+    """Elderly help is bound in the forum's General and Alice's request waits there when the
+    admin binds it in the Elderly help topic. Half an hour on, nobody has claimed it: the
+    reminder comes under its card, in General, where the card stayed, not in the topic."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum)
+    await forum.wait_for(text="This group now receives requests")
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests", predicate=lambda m: m.thread_id == elderly)
+
+    await town.tick(minutes=31)
+    reminder = await forum.wait_for(text="Still waiting")
+    assert reminder.thread_id is None and ref in (reminder.text or "")
+    assert reminder.raw["reply_to_message"]["message_id"] == card.message_id
+
+
+async def test_a_deleted_card_comes_back_in_the_topic_it_was_in_after_a_rebind(
+    town: Town,
+) -> None:
+    """Li claims Alice's request on its card in the Elderly help topic; the admin binds
+    elderly help in General, then tidies the claimed card away. Li releases the request: its
+    card comes back, with Claim, in the Elderly help topic, where it was, not in General."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    assert (await claim(town.vol1, forum, card)).startswith("It is yours")
+    details = await town.vol1.wait_for(text=ref, predicate=lambda m: "↩️ Release" in m.buttons)
+    await town.sb.wait_until(lambda: "claimed by Li" in (card.text or ""))
+    await town.admin.send("/bind elderly", chat=forum)
+    await forum.wait_for(text="This group now receives requests")
+    forum.delete(card, by=town.admin)
+
+    await town.vol1.press("↩️ Release", message=details)
+    again = await forum.wait_for(text=ref, predicate=lambda m: m is not card)
+    assert "🙋 Claim" in again.buttons
+    assert again.thread_id == elderly

@@ -197,3 +197,20 @@ async def test_a_unit_moved_from_a_topic_to_general_says_its_open_card_stays(
     assert await press(town.vol2, "✅ Received", card) != ""
     await town.sb.wait_until(lambda: "Received by Zhang" in (card.text or ""))
     assert f.chat.get(card.message_id) is card and card.thread_id == f.office
+
+
+async def test_the_units_reminder_comes_beside_its_card_left_in_its_old_topic(
+    town: Town,
+) -> None:
+    """The office's problem waits in its topic when the admin binds the office in the
+    forum's General. Nobody presses Received in time: the reminder comes to the office's
+    topic, beside the card, not to General."""
+    f = await office_topic(town)
+    ref = await report(town, f.li)
+    card = await f.chat.wait_for(text=ref)
+    await town.admin.send("/bind unit guangminglu-office", chat=f.chat)
+    await f.chat.wait_for(text="now the chat of")
+
+    await town.tick(hours=4, minutes=1)  # receive_within: 4 hours
+    unreceived = await f.chat.wait_for(text="has not been received yet")
+    assert unreceived.thread_id == f.office == card.thread_id

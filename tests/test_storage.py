@@ -335,6 +335,68 @@ async def test_migration_024_leaves_behind_only_cards_whose_message_stayed_in_th
     assert [row[0] for row in problems] == [0]
 
 
+async def test_migration_028_records_the_topic_of_each_card_posted_before(
+    tmp_path: Path,
+) -> None:
+    """A database of 027 with a forum (-100) whose elderly help is bound in topic 5, whose
+    team t1 is in topic 6 and whose unit u1 is in topic 7. Its cards sent before keep no
+    payload: each takes its binding's topic (a request's, at the level that sent it there);
+    a card still queued takes the topic its call names (General, here, for card 2); a card in
+    a private chat, or of a team that is not the chat's, has none."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        for version, _, sql in migrations():
+            if version < 28:
+                conn.executescript(sql)
+        conn.execute("PRAGMA user_version = 27")
+        conn.execute("INSERT INTO area_bindings (category, area_id, chat_id, bound_at, "
+                     "topic_id) VALUES ('elderly', '', -100, ?, 5)", (NOW,))
+        conn.execute("INSERT INTO team_groups (team_id, chat_id, bound_by, bound_at, topic_id) "
+                     "VALUES ('t1', -100, 1, ?, 6)", (NOW,))
+        conn.execute("INSERT INTO unit_chats (unit_id, chat_id, bound_by, bound_at, topic_id) "
+                     "VALUES ('u1', -100, 1, ?, 7)", (NOW,))
+        for request_id in (1, 2):
+            conn.execute("INSERT INTO requests (id, ref, citizen_id, language, category, status, "
+                         "created_at, updated_at) VALUES (?, ?, 1, 'en', 'elderly', "
+                         "'dispatched', ?, ?)", (request_id, f"R{request_id}", NOW, NOW))
+        for card_id, chat_id, message_id in ((1, -100, 3), (2, -100, None), (3, 1, 4)):
+            conn.execute(
+                "INSERT INTO cards (id, request_id, chat_id, message_id, kind, role, retired, "
+                "created_at) VALUES (?, ?, ?, ?, 'text', 'dispatch', 0, ?)",
+                (card_id, min(card_id, 2), chat_id, message_id, NOW))
+        conn.execute("INSERT INTO outbox (chat_id, method, payload, purpose, status, "
+                     "not_before, created_at, card_id) VALUES (-100, 'sendMessage', "
+                     "'{\"text\": \"card\"}', 'card', 'pending', 0, ?, 2)", (NOW,))
+        for activity_id, team in ((1, "t1"), (2, "t2")):
+            conn.execute("INSERT INTO activities (id, draft, organiser_id, team_id, title, "
+                         "place, starts_at, ends_at, capacity, leader_id, description, "
+                         "language, created_at, updated_at) VALUES (?, ?, 1, ?, 'Tea', 'Hall', "
+                         "?, ?, 5, 1, '', 'en', ?, ?)",
+                         (activity_id, f"d{activity_id}", team, NOW, NOW + 1, NOW, NOW))
+        for post_id, activity_id in ((1, 1), (2, 2)):
+            conn.execute("INSERT INTO activity_posts (id, activity_id, chat_id, message_id, "
+                         "kind, created_at) VALUES (?, ?, -100, 5, 'text', ?)",
+                         (post_id, activity_id, NOW))
+        conn.execute("INSERT INTO problems (id, ref, visit_id, point_id, unit_id, type, "
+                     "severity, note, before_photos, reported_by, reported_at, receive_due) "
+                     "VALUES (1, 'D1', 1, 'p1', 'u1', 'x', 'normal', '', '[]', 1, ?, ?)",
+                     (NOW, NOW))
+        conn.execute("INSERT INTO problem_posts (id, problem_id, chat_id, message_id, role, "
+                     "created_at) VALUES (1, 1, -100, 6, 'unit', ?)", (NOW,))
+    conn.close()
+    db = await Database.open(path)
+    try:
+        async with db.reading() as repo:
+            cards = [(await repo.cards.card(card_id)) for card_id in (1, 2, 3)]
+            posts = [await repo.activities.post(post_id) for post_id in (1, 2)]
+            problem = await repo.supervision.post(1)
+    finally:
+        await db.close()
+    assert [card.thread_id if card else "?" for card in cards] == [5, None, None]
+    assert [post.thread_id if post else "?" for post in posts] == [6, None]
+    assert problem is not None and problem.thread_id == 7
+
+
 async def test_every_column_that_holds_a_chat_id_moves_with_a_supergroup(db: Database) -> None:
     """A column added later that holds a chat id (a group's, maybe) is moved when the group
     becomes a supergroup, or named here as one that never holds a group's."""

@@ -155,8 +155,8 @@ class Publishing:
                                                  topic.name if topic else "")
             name = team.name(unit.language)
             stay = await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
-                                    lambda: unit.repo.activities.open_with_card_in(
-                                        team.id, chat_id, unit.now()))
+                                    lambda away: unit.repo.activities.open_with_card_in(
+                                        team.id, chat_id, unit.now(), away))
             unit.send(ui.message(chat_id, (unit.t(
                 "publish.bound_team_topic", team=name, topic=topic.name or topic.thread_id)
                 if topic else unit.t("publish.bound_team", team=name)) + stay))

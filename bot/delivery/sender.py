@@ -652,7 +652,8 @@ class Sender:
         async def sent(repo: Repo) -> None:
             await repo.outbox.mark_all_sent([row.id for row in rows], ids, self.env.now())
             if ids:
-                await repo.cards.show_cards(parts, ids[0], rows[0].chat_id)
+                await repo.cards.show_cards(parts, ids[0], rows[0].chat_id,
+                                            params.get("message_thread_id"))
 
         await self._record_sent(sent)
 
@@ -739,15 +740,18 @@ class Sender:
             async def sent(repo: Repo) -> None:
                 await repo.outbox.mark_sent(row.id, ids, now)
                 kind = "photo" if row.method == "sendPhoto" else "text"  # as it went
+                # Where it went: its topic, or General if the topic was gone (_topic_gone).
+                thread = row.payload.get("message_thread_id")
                 if row.purpose == "card" and row.card_id is not None and ids:
-                    await repo.cards.record_card_message(row.card_id, ids[0], kind, row.chat_id)
+                    await repo.cards.record_card_message(row.card_id, ids[0], kind, row.chat_id,
+                                                         thread)
                 if row.purpose == "post" and row.post_id is not None and ids:
                     await repo.activities.record_post_message(row.post_id, ids[0], kind,
-                                                              row.chat_id)
+                                                              row.chat_id, thread)
                 if (row.purpose == "problem_post" and row.problem_post_id is not None
                         and ids):
                     await repo.supervision.record_post_message(row.problem_post_id, ids[0],
-                                                               row.chat_id)
+                                                               row.chat_id, thread)
                 if row.purpose == "honour_post" and row.honour_post_id is not None and ids:
                     await repo.honours.record_post_message(row.honour_post_id, ids[0],
                                                            row.chat_id)
@@ -960,10 +964,10 @@ class Sender:
             await repo.cards.detach_cards([card.id])
             photo = (request.photos[0] if card.kind == "photo"
                      and render.card_kind(self.env, request) == "photo" else None)
-            # In its binding's forum topic, as it was first posted (the edit had no thread).
-            topic = await repo.areas.topic_of_request(request.id, card.chat_id)
+            # In the forum topic it was posted in (the edit had no thread), wherever its
+            # binding points now: a card stays where its people look.
             return [_posted(card.chat_id, row.payload, photo, purpose="card",
-                            request_id=request.id, card_id=card.id, thread_id=topic)]
+                            request_id=request.id, card_id=card.id, thread_id=card.thread_id)]
         newest = {row.card_id: row.payload}
         newest.update({card_id: payload for outbox_id, card_id, payload in edits
                        if outbox_id != row.id})  # oldest first: the last wins
@@ -977,7 +981,7 @@ class Sender:
                 again.append(ui.message(
                     card.chat_id, text, render.claim_markup(self.env, request_id),
                     purpose="card", request_id=request_id, card_id=section_card,
-                    thread_id=await repo.areas.topic_of_request(request_id, card.chat_id)))
+                    thread_id=card.thread_id))  # one message: one topic for all of them
         await repo.cards.detach_cards([out.card_id or 0 for out in again])
         now = self.env.now()
         for outbox_id, _, _ in edits:
@@ -995,26 +999,19 @@ class Sender:
         if activity is None:
             return []
         photo = activity.poster if post.kind == "photo" else None
-        # In the topic of the team whose place the chat is, as it was first posted: a call
-        # names each team it went to (its activity row only the first), an activity its own.
-        call = await repo.calls.call(activity.id)
-        teams = (list(call.teams) if call is not None
-                 else [activity.team_id] if activity.team_id else [])
-        topic = await repo.activities.team_topic(post.chat_id, teams)
+        # In the forum topic it was posted in (the edit had no thread), wherever its team's
+        # place is now: a card stays where its people look.
         return [_posted(post.chat_id, row.payload, photo, purpose="post", post_id=post.id,
-                        thread_id=topic)]
+                        thread_id=post.thread_id)]
 
     async def _problem_card_again(self, repo: Repo, row: OutboxRow) -> list[Outgoing]:
-        """A problem's card (always text) again, unless it stopped being redrawn; in its
-        unit's forum topic, as it was first posted (the edit had no thread)."""
+        """A problem's card (always text) again, unless it stopped being redrawn; in the
+        forum topic it was posted in (the edit had no thread)."""
         post = await repo.supervision.post(row.problem_post_id or 0)
         if post is None or post.ended_at is not None or not _has_buttons(row.payload):
             return []
-        problem = await repo.supervision.problem(post.problem_id)
-        place = await repo.supervision.unit_place(problem.unit_id) if problem else None
-        topic = place[1] if place is not None and place[0] == post.chat_id else None
         return [_posted(post.chat_id, row.payload, None, purpose="problem_post",
-                        thread_id=topic, problem_post_id=post.id)]
+                        thread_id=post.thread_id, problem_post_id=post.id)]
 
     async def _drop_upload(self, repo: Repo, row: OutboxRow) -> None:
         """A file that will never be sent (an export, a chart) is deleted, since it may hold

@@ -198,13 +198,15 @@ class RequestLoop:
         """An escalated request's card in each chat of its new level (past the top: the admin
         chat, or each centre admin in private); a chat that shows it already is told that it
         has waited too long."""
-        shown = {card.chat_id for card in await repo.cards.active_cards(request.id)}
+        # Each chat that shows it, with the forum topic its card was posted in.
+        shown = {card.chat_id: card.thread_id
+                 for card in await repo.cards.active_cards(request.id)}
         lang = self.env.config.default_language
         return [
             await self.post_card(repo, request, chat, role="escalation") if chat not in shown
             # Said where the card is: in a forum, its topic (General is not where they look).
             else ui.message(chat, self.env.t(lang, "schedule.escalated_admin", ref=request.ref),
-                            thread_id=await repo.areas.topic_of_request(request.id, chat))
+                            thread_id=shown[chat] if chat < 0 else None)
             for chat in self.card_chats(level, chat_id)
         ]
 
@@ -920,7 +922,7 @@ class RequestLoop:
             text = (t(lang, "admin.bound_topic", topic=topic.name or topic.thread_id, **names)
                     if topic else t(lang, "admin.bound", **names))
             text += await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
-                                     lambda: repo.cards.open_in(chat_id, code, level))
+                                     lambda away: repo.cards.open_in(chat_id, code, level, away))
         unit.send([ui.message(chat_id, text)])
 
     async def list_bindings(self, unit: ActorUnit, chat_id: int, role: Role | None) -> None:

@@ -240,12 +240,11 @@ class Schedule:
                      category=render.category_name(env, request.category, lang))
         out = []
         for card in await repo.cards.active_cards(request.id):
-            # In a forum, the card's topic: a reply whose card is gone goes without its quote,
-            # and must still land where the team looks, not in General.
-            topic = (await repo.areas.topic_of_request(request.id, card.chat_id)
-                     if card.chat_id < 0 else None)
+            # In a forum, the card's topic (where it was posted, wherever its binding points
+            # now): a reply whose card is gone goes without its quote, and must still land
+            # where the team looks, not in General.
             message = ui.message(card.chat_id, text, render.card_markup(env, request),
-                                 thread_id=topic)
+                                 thread_id=card.thread_id if card.chat_id < 0 else None)
             # A card left in the group before it became a supergroup is not in the chat: its
             # id would quote another message there (or nothing).
             if card.message_id is not None and not card.left_behind:

@@ -231,8 +231,9 @@ class ProblemClock:
                 "point": self.dispatch._point_name(problem, None)}
 
     async def _unit_chat(self, work: Unit, problem: Problem, key: str) -> None:
-        """A notice to the unit's chat (its forum topic, if bound in one), at once (a group)."""
-        place = await work.repo.supervision.unit_place(problem.unit_id)
+        """A notice to the unit's chat, at once (a group): beside the problem's card there
+        (its forum topic), else in the unit's topic."""
+        place = await work.repo.supervision.problem_place(problem.id, problem.unit_id)
         if place is not None:
             work.send(ui.message(place[0], self.env.t(self.env.config.default_language, key,
                                                       **self._values(problem)),

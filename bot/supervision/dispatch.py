@@ -848,7 +848,8 @@ class Dispatch:
             await self._receive_late(unit, problem)
             return
         lang = self.env.config.default_language
-        place = await repo.supervision.unit_place(problem.unit_id)
+        # Beside the problem's card (a unit bound again elsewhere in its group left it).
+        place = await repo.supervision.problem_place(problem.id, problem.unit_id)
         if place is not None:
             unit.send(ui.message(place[0], self.env.t(lang, "dispatch.receive_reminder",
                                                       ref=problem.ref,
@@ -973,7 +974,8 @@ class Dispatch:
         """A notice to the unit's chat (its topic) and, in private, to its people who opened
         the bot (as quiet hours have `key`: bot/night.py)."""
         repo = work.repo
-        place = await repo.supervision.unit_place(problem.unit_id)
+        # Beside the problem's card (a unit bound again elsewhere in its group left it).
+        place = await repo.supervision.problem_place(problem.id, problem.unit_id)
         if place is not None:
             work.send(ui.message(place[0], self.env.t(self.env.config.default_language, key,
                                                       **values), thread_id=place[1]))

@@ -230,8 +230,8 @@ class SupervisionRoster:
                                                   topic.name if topic else "")
             name = responsible.name(unit.language)
             stay = await cards_stay(unit, before, chat_id, topic.thread_id if topic else None,
-                                    lambda: unit.repo.supervision.open_cards_in(
-                                        responsible.id, chat_id))
+                                    lambda away: unit.repo.supervision.open_cards_in(
+                                        responsible.id, chat_id, away))
             unit.send(ui.message(chat_id, (unit.t(
                 "supervision.unit_bound_topic", unit=name, topic=topic.name or topic.thread_id)
                 if topic else unit.t("supervision.unit_bound", unit=name)) + stay))

@@ -49,7 +49,7 @@ def _hours(row: Any) -> ActivityHours:
 
 def _post(row: Any) -> ActivityPost:
     return ActivityPost(row["id"], row["activity_id"], row["chat_id"], row["message_id"],
-                        row["kind"], bool(row["left_behind"]))
+                        row["kind"], bool(row["left_behind"]), row["thread_id"])
 
 
 class ActivitiesRepo(Aggregate):
@@ -362,13 +362,15 @@ class ActivitiesRepo(Aggregate):
             return None
         return int(row[0]), int(row[1]) if row[1] is not None else None, row[2]
 
-    async def open_with_card_in(self, team_id: str, chat_id: int, now: float) -> int:
-        """How many of a team's activities still taking sign-ups have a card in a chat."""
+    async def open_with_card_in(self, team_id: str, chat_id: int, now: float,
+                                away_from: int | None) -> int:
+        """How many of a team's activities still taking sign-ups have a card in a chat,
+        posted elsewhere than its forum topic `away_from` (None: General)."""
         row = await self._one(
             "SELECT COUNT(*) FROM activities a WHERE a.kind = 'activity' AND a.team_id = ? "
             "AND a.status = ? AND a.starts_at > ? AND EXISTS (SELECT 1 FROM activity_posts p "
-            "WHERE p.activity_id = a.id AND p.chat_id = ?)",
-            (team_id, ACTIVITY_OPEN, now, chat_id))
+            "WHERE p.activity_id = a.id AND p.chat_id = ? AND p.thread_id IS NOT ?)",
+            (team_id, ACTIVITY_OPEN, now, chat_id, away_from))
         return int(row[0]) if row is not None else 0
 
     async def open_calls_without_card_in(self, team_id: str, chat_id: int,
@@ -408,11 +410,13 @@ class ActivitiesRepo(Aggregate):
         return row is not None
 
     async def record_post_message(self, post_id: int, message_id: int, kind: str,
-                                  sent_to: int) -> None:
+                                  sent_to: int, thread_id: int | None = None) -> None:
         """The message a recruitment card went out as, and as what ("text", "photo"), in the
-        chat `sent_to` (cards.record_card_message says why that matters)."""
+        chat `sent_to` and its forum topic `thread_id` (cards.record_card_message says why
+        that matters)."""
         self._write("UPDATE activity_posts SET message_id = ?, kind = ?, left_behind = "
-                    "(chat_id != ?) WHERE id = ?", (message_id, kind, sent_to, post_id))
+                    "(chat_id != ?), thread_id = ? WHERE id = ?",
+                    (message_id, kind, sent_to, thread_id, post_id))
 
     # -- teams' groups -----------------------------------------------------------------------
 

@@ -54,21 +54,6 @@ class AreasRepo(Aggregate):
             "AND chat_id = ?", (category, area_id, chat_id))
         return int(row[0]) if row and row[0] is not None else None
 
-    async def topic_of_request(self, request_id: int, chat_id: int) -> int | None:
-        """The forum topic a request's card goes to in that chat: its binding's, at the
-        level that sent the request to that chat (its latest dispatch or climb there: a card
-        at a station stays when the request climbs on), else at the level it is dispatched
-        to now (topic_of, for a request not at hand)."""
-        row = await self._one(
-            "SELECT b.topic_id FROM requests r JOIN area_bindings b ON b.category = r.category "
-            "AND b.chat_id = ? AND b.area_id = COALESCE(("
-            "  SELECT json_extract(e.detail, '$.level') FROM events e"
-            "  WHERE e.request_id = r.id AND e.kind IN ('dispatched', 'escalated')"
-            "    AND json_extract(e.detail, '$.chat_id') = b.chat_id"
-            "  ORDER BY e.id DESC LIMIT 1), r.dispatch_area_id, '') "
-            "WHERE r.id = ?", (chat_id, request_id))
-        return int(row[0]) if row and row[0] is not None else None
-
     async def forget_topic(
         self, chat_id: int, topic_id: int
     ) -> list[tuple[str, str, str, str]]:

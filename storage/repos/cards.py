@@ -35,7 +35,7 @@ def _card(row: Any) -> Card:
     return Card(
         id=row["id"], request_id=row["request_id"], chat_id=row["chat_id"],
         message_id=row["message_id"], kind=row["kind"], role=row["role"],
-        left_behind=bool(row["left_behind"]),
+        left_behind=bool(row["left_behind"]), thread_id=row["thread_id"],
     )
 
 
@@ -91,15 +91,16 @@ class CardsRepo(Aggregate):
         return [_card(row) for row in rows]
 
     async def record_card_message(self, card_id: int, message_id: int, kind: str,
-                                  sent_to: int) -> None:
+                                  sent_to: int, thread_id: int | None = None) -> None:
         """Remember which message shows a card posted alone, and as what ("text", "photo"),
-        so later changes edit it the way it was posted. `sent_to` is the chat the call went
-        to: if the group became a supergroup while it was on its way, the card has moved on
-        and the message stayed behind (left_behind), as the cards posted before did."""
+        so later changes edit it the way it was posted, and the forum topic it went to.
+        `sent_to` is the chat the call went to: if the group became a supergroup while it
+        was on its way, the card has moved on and the message stayed behind (left_behind), as
+        the cards posted before did."""
         self._write(
-            "UPDATE cards SET message_id = ?, kind = ?, shown = NULL, left_behind = (chat_id != ?)"
-            " WHERE id = ?",
-            (message_id, kind, sent_to, card_id)
+            "UPDATE cards SET message_id = ?, kind = ?, shown = NULL, "
+            "left_behind = (chat_id != ?), thread_id = ? WHERE id = ?",
+            (message_id, kind, sent_to, thread_id, card_id)
         )
 
     async def detach_cards(self, card_ids: list[int]) -> None:
@@ -118,15 +119,18 @@ class CardsRepo(Aggregate):
 
     async def show_cards(
         self, shown: dict[int, dict[str, Any]], message_id: int | None = None,
-        sent_to: int | None = None,
+        sent_to: int | None = None, thread_id: int | None = None,
     ) -> None:
         """Remember what each card of a combined message shows (and, once it is posted,
-        which message that is, in the chat `sent_to`: record_card_message says why)."""
+        which message that is, in the chat `sent_to` and its forum topic `thread_id`:
+        record_card_message says why)."""
         self._write_many(
             "UPDATE cards SET shown = ?, message_id = COALESCE(?, message_id), "
-            "left_behind = CASE WHEN ? IS NULL THEN left_behind ELSE chat_id != ? END "
+            "left_behind = CASE WHEN ? IS NULL THEN left_behind ELSE chat_id != ? END, "
+            "thread_id = CASE WHEN ? IS NULL THEN thread_id ELSE ? END "
             "WHERE id = ?",
-            [(json.dumps(part, ensure_ascii=False), message_id, message_id, sent_to, card_id)
+            [(json.dumps(part, ensure_ascii=False), message_id, message_id, sent_to,
+              message_id, thread_id, card_id)
              for card_id, part in shown.items()],
         )
 
@@ -158,17 +162,18 @@ class CardsRepo(Aggregate):
             [(row[0], row[1], json.loads(row[2])) for row in edits],
         )
 
-    async def open_in(self, chat_id: int, category: str, level: str) -> int:
+    async def open_in(self, chat_id: int, category: str, level: str,
+                      away_from: int | None) -> int:
         """How many open requests of a category dispatched at a level have their current
-        card in a chat."""
+        card in a chat, posted elsewhere than its forum topic `away_from` (None: General)."""
         row = await self._one(
             f"""
             SELECT COUNT(DISTINCT r.id) FROM cards c JOIN requests r ON r.id = c.request_id
             WHERE c.chat_id = ? AND c.retired = 0 AND r.category = ?
-              AND COALESCE(r.dispatch_area_id, '') = ?
+              AND COALESCE(r.dispatch_area_id, '') = ? AND c.thread_id IS NOT ?
               AND r.status IN ({", ".join("?" for _ in OPEN_STATUSES)})
             """,
-            (chat_id, category, level, *OPEN_STATUSES))
+            (chat_id, category, level, away_from, *OPEN_STATUSES))
         return int(row[0]) if row is not None else 0
 
     async def waiting_in(self, chat_id: int) -> list[int]:

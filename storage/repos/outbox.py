@@ -71,6 +71,11 @@ EDITED_CARD = {"card_edit": "card_id", "post_edit": "post_id",
                "problem_post_edit": "problem_post_id"}
 
 
+# The postings of a card, by purpose: its table and the Outgoing field naming it.
+_POSTED_CARD = {"card": ("cards", "card_id"), "post": ("activity_posts", "post_id"),
+                "problem_post": ("problem_posts", "problem_post_id")}
+
+
 class OutboxRepo(Aggregate):
     """The outbox: Bot API calls queued with the transaction that caused them, until sent."""
 
@@ -85,11 +90,24 @@ class OutboxRepo(Aggregate):
                 continue
             not_before = now if m.not_before is None else max(now, m.not_before)
             payload = json.dumps(m.payload, ensure_ascii=False)
+            self._place_card(m)
             self._session.hold_queued(
                 m, _QUEUE_SQL,
                 (m.chat_id, m.method, payload, m.request_id, m.purpose, m.card_id, m.post_id,
                  m.problem_post_id, m.honour_post_id, not_before, now),
                 payload, not_before)
+
+    def _place_card(self, m: Outgoing) -> None:
+        """A card's posting names the forum topic it goes to: the card records it now, so
+        what is said about it before it is sent goes there too (the sender records again
+        where it went, General if the topic was gone)."""
+        column = _POSTED_CARD.get(m.purpose)
+        if column is None or not m.method.startswith("send"):
+            return
+        card_id = getattr(m, column[1])
+        if card_id is not None:
+            self._write(f"UPDATE {column[0]} SET thread_id = ? WHERE id = ?",
+                        (m.payload.get("message_thread_id"), card_id))
 
     async def pending_outbox_head(self, now: float, limit: int) -> list[OutboxRow]:
         """Return each chat's oldest pending call, due or not (a chat's calls keep their order),

@@ -21,7 +21,8 @@ from storage.repos.base import Aggregate
 
 def _post(row: Any) -> ProblemPost:
     return ProblemPost(row["id"], row["problem_id"], row["chat_id"], row["message_id"],
-                       row["role"], row["ended_at"], bool(row["left_behind"]))
+                       row["role"], row["ended_at"], bool(row["left_behind"]),
+                       row["thread_id"])
 
 
 def _visit(row: Any) -> Visit:
@@ -135,6 +136,25 @@ class SupervisionRepo(Aggregate):
             return None
         return int(row[0]), int(row[1]) if row[1] is not None else None
 
+    async def problem_place(self, problem_id: int,
+                            unit_id: str) -> tuple[int, int | None] | None:
+        """Where to say something about a problem in its unit's chat: the chat, and the forum
+        topic its card there was posted in (the unit's topic if it has no card there; None:
+        General), if the unit has a chat. A unit bound again in another topic of its group
+        leaves its open cards where they were, and what is said about one goes beside it."""
+        row = await self._one(
+            "SELECT u.chat_id, CASE WHEN EXISTS (SELECT 1 FROM problem_posts pp "
+            "  WHERE pp.problem_id = ? AND pp.chat_id = u.chat_id AND pp.role = 'unit' "
+            "    AND pp.ended_at IS NULL) "
+            "THEN (SELECT pp.thread_id FROM problem_posts pp WHERE pp.problem_id = ? "
+            "  AND pp.chat_id = u.chat_id AND pp.role = 'unit' AND pp.ended_at IS NULL "
+            "  ORDER BY pp.id DESC LIMIT 1) "
+            "ELSE u.topic_id END FROM unit_chats u WHERE u.unit_id = ?",
+            (problem_id, problem_id, unit_id))
+        if row is None:
+            return None
+        return int(row[0]), int(row[1]) if row[1] is not None else None
+
     async def unit_binding(self, unit_id: str) -> tuple[int, int | None, str] | None:
         """Where a unit's cards go: its chat, the forum topic (None: General) and the topic's
         name (its thread id if unnamed); None if it has no chat."""
@@ -145,14 +165,17 @@ class SupervisionRepo(Aggregate):
             return None
         return int(row[0]), int(row[1]) if row[1] is not None else None, row[2]
 
-    async def open_cards_in(self, unit_id: str, chat_id: int) -> int:
+    async def open_cards_in(self, unit_id: str, chat_id: int, away_from: int | None) -> int:
         """How many of a unit's open problems (not passed, not returned) have their current
-        unit card in a chat."""
+        unit card in a chat, posted elsewhere than its forum topic `away_from` (None:
+        General)."""
         row = await self._one(
             "SELECT COUNT(DISTINCT p.id) FROM problems p JOIN problem_posts pp "
             "ON pp.problem_id = p.id WHERE pp.chat_id = ? AND pp.role = 'unit' "
-            "AND pp.ended_at IS NULL AND p.unit_id = ? AND p.status IN (?, ?, ?)",
-            (chat_id, unit_id, PROBLEM_DISPATCHED, PROBLEM_RECEIVED, PROBLEM_RECTIFIED))
+            "AND pp.ended_at IS NULL AND p.unit_id = ? AND p.status IN (?, ?, ?) "
+            "AND pp.thread_id IS NOT ?",
+            (chat_id, unit_id, PROBLEM_DISPATCHED, PROBLEM_RECEIVED, PROBLEM_RECTIFIED,
+             away_from))
         return int(row[0]) if row is not None else 0
 
     async def forget_unit_topic(self, chat_id: int,
@@ -510,11 +533,12 @@ class SupervisionRepo(Aggregate):
         self._write("UPDATE problem_posts SET ended_at = ? WHERE problem_id = ? AND role = ? "
                     "AND ended_at IS NULL", (now, problem_id, role))
 
-    async def record_post_message(self, post_id: int, message_id: int, sent_to: int) -> None:
-        """The message a problem's card went out as, in the chat `sent_to`
-        (cards.record_card_message says why that matters)."""
-        self._write("UPDATE problem_posts SET message_id = ?, left_behind = (chat_id != ?) "
-                    "WHERE id = ?", (message_id, sent_to, post_id))
+    async def record_post_message(self, post_id: int, message_id: int, sent_to: int,
+                                  thread_id: int | None = None) -> None:
+        """The message a problem's card went out as, in the chat `sent_to` and its forum
+        topic `thread_id` (cards.record_card_message says why that matters)."""
+        self._write("UPDATE problem_posts SET message_id = ?, left_behind = (chat_id != ?), "
+                    "thread_id = ? WHERE id = ?", (message_id, sent_to, thread_id, post_id))
 
 
 def _in_areas(area_ids: list[str] | None, prefix: str = "") -> tuple[str, tuple[str, ...]]:
