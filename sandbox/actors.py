@@ -78,6 +78,10 @@ class SimChat:
         # created it (its id is the thread's id; every message in the topic answers it).
         self.is_forum = False
         self.topics: dict[int, SimMessage] = {}
+        # Closed topics: only administrators with can_manage_topics may post there, so the
+        # bot (an administrator without that right unless `bot_manages_topics`) may not.
+        self.closed_topics: set[int] = set()
+        self.bot_manages_topics = False
         self._by_id: dict[int, SimMessage] = {}
         self._next_id = 1
         self._cursor = 0
@@ -140,6 +144,23 @@ class SimChat:
     def delete_topic(self, thread_id: int) -> None:
         """An admin deletes a topic with every message in it; the bot hears nothing of it."""
         self._world.delete_topic(self, thread_id)
+
+    def rename_topic(self, thread_id: int, name: str, by: SimUser | None = None) -> None:
+        """`by` (else the group's first admin or member) renames a topic: the bot gets the
+        forum_topic_edited service message, in that topic."""
+        self._world.topic_event(self, thread_id, by or self._someone(), "forum_topic_edited",
+                                {"name": name})
+
+    def close_topic(self, thread_id: int, by: SimUser | None = None) -> None:
+        """`by` (else the group's first admin or member) closes a topic: the bot gets the
+        forum_topic_closed service message, and its sends there are refused (TOPIC_CLOSED)
+        unless it may manage topics."""
+        self._world.topic_event(self, thread_id, by or self._someone(), "forum_topic_closed", {})
+
+    def reopen_topic(self, thread_id: int, by: SimUser | None = None) -> None:
+        """`by` (else the group's first admin or member) reopens a closed topic."""
+        self._world.topic_event(self, thread_id, by or self._someone(),
+                                "forum_topic_reopened", {})
 
     # ---- messages ------------------------------------------------------------------------
 

@@ -163,7 +163,11 @@ class BotApi:
         if rp.get("chat_id") is not None and rp["chat_id"] != chat.id:
             target_chat = self.chat(rp["chat_id"], for_send=False)
         msg = target_chat.get(rp["message_id"])
-        if msg is None and not rp.get("allow_sending_without_reply"):
+        # The spec: allow_sending_without_reply is "always False for replies in another chat
+        # or forum topic", so a reply sent into a topic needs its message there.
+        into_topic = chat.is_forum and params.get("message_thread_id") is not None
+        if msg is None and (into_topic or target_chat is not chat
+                            or not rp.get("allow_sending_without_reply")):
             raise bad_request("message to be replied not found")
         return msg
 
@@ -215,21 +219,31 @@ class BotApi:
         raise bad_request(f"{kind} is not supported by the sandbox")
 
     @staticmethod
-    def topic(chat: SimChat, params: dict[str, Any]) -> int | None:
+    def topic(chat: SimChat, params: dict[str, Any],
+              reply_to: SimMessage | None = None) -> int | None:
         """The forum topic a send goes to. The spec gives message_thread_id "for forum
         supergroups ... only": in a forum it must name a live topic (Telegram answers "message
-        thread not found" for a deleted one), in any other chat it is ignored."""
+        thread not found" for a deleted one), in any other chat it is ignored. Without it, a
+        reply goes into the topic of the message it replies to, as on Telegram (one never
+        needs to name the thread to reply). A closed topic takes messages only from those
+        who may manage topics: Telegram answers TOPIC_CLOSED."""
+        if not chat.is_forum:
+            return None
         thread_id = params.get("message_thread_id")
-        if thread_id is None or not chat.is_forum:
+        if thread_id is None and reply_to is not None and reply_to.chat is chat:
+            thread_id = reply_to.thread_id
+        if thread_id is None:
             return None
         if thread_id not in chat.topics:
             raise bad_request("message thread not found")
+        if thread_id in chat.closed_topics and not chat.bot_manages_topics:
+            raise bad_request("TOPIC_CLOSED")
         return int(thread_id)
 
     def send(self, chat: SimChat, kind: str, content: dict[str, Any], params: dict[str, Any],
              reply_to: SimMessage | None) -> dict[str, Any]:
         """Throttle, then record a bot message and return its Message object."""
-        topic = self.topic(chat, params)
+        topic = self.topic(chat, params, reply_to)
         self.throttle(chat)
         msg = self.world.bot_message(chat, kind, content, reply_to, params.get("parse_mode"),
                                      params.get("reply_markup"), topic=topic)
@@ -443,7 +457,7 @@ class BotApi:
             rec = self.input_file(item["media"], item["type"], u)
             content.update(self.media_object(rec, item["type"], item))
             prepared.append((item["type"], content))
-        topic = self.topic(chat, p)
+        topic = self.topic(chat, p, reply_to)
         # One album counts once against the flood limits.
         self.throttle(chat)
         group_id = self.world.new_media_group_id()
@@ -649,6 +663,40 @@ class BotApi:
         self.throttle(chat)
         thread_id = self.world.create_topic(chat, name, None, color)
         return {"message_thread_id": thread_id, "name": name, "icon_color": color}
+
+    def _live_topic(self, p: dict[str, Any], right: str) -> tuple[SimChat, int]:
+        """The forum and the live topic a topic call names."""
+        chat = self._forum(p, right)
+        if p["message_thread_id"] not in chat.topics:
+            raise bad_request("TOPIC_ID_INVALID")
+        return chat, int(p["message_thread_id"])
+
+    async def m_editForumTopic(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
+        """Rename a topic (the bot must be an administrator): the forum_topic_edited service
+        message, in the topic."""
+        chat, thread_id = self._live_topic(p, "edit a topic")
+        name = p.get("name") or ""
+        if len(name) > 128:
+            raise bad_request("TOPIC_TITLE_TOO_LONG")
+        if name:
+            self.world.topic_event(chat, thread_id, None, "forum_topic_edited", {"name": name})
+        return True
+
+    async def m_closeForumTopic(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
+        """Close a topic (the bot must be an administrator)."""
+        chat, thread_id = self._live_topic(p, "close a topic")
+        if thread_id in chat.closed_topics:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        self.world.topic_event(chat, thread_id, None, "forum_topic_closed", {})
+        return True
+
+    async def m_reopenForumTopic(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
+        """Reopen a closed topic (the bot must be an administrator)."""
+        chat, thread_id = self._live_topic(p, "reopen a topic")
+        if thread_id not in chat.closed_topics:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        self.world.topic_event(chat, thread_id, None, "forum_topic_reopened", {})
+        return True
 
     async def m_deleteForumTopic(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
         """Delete a topic with its messages (the bot must be an administrator)."""

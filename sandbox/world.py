@@ -30,7 +30,8 @@ _EXT = {"photo": "jpg", "voice": "oga", "document": "pdf", "sticker": "webp"}
 
 # Service messages: a bot in privacy mode gets them in every group it is in.
 SERVICE_KINDS = frozenset({"new_chat_members", "left_chat_member", "migrate",
-                           "forum_topic_created"})
+                           "forum_topic_created", "forum_topic_edited", "forum_topic_closed",
+                           "forum_topic_reopened"})
 # The colours Telegram offers a new topic's icon (createForumTopic's icon_color).
 TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 # Who Telegram names as the sender of a supergroup's first message, the one saying which group
@@ -185,10 +186,27 @@ class World:
         self.notify()
         return thread_id
 
+    def topic_event(self, chat: SimChat, thread_id: int, by: SimUser | None, kind: str,
+                    detail: dict[str, Any]) -> None:
+        """A topic renamed (forum_topic_edited), closed or reopened, as `by` (None: the bot)
+        did it: the service message in that topic, which reaches the bot if a person's."""
+        if thread_id not in chat.topics:
+            raise ValueError(f"no topic {thread_id} in {chat.label}")
+        if kind == "forum_topic_closed":
+            chat.closed_topics.add(thread_id)
+        elif kind == "forum_topic_reopened":
+            chat.closed_topics.discard(thread_id)
+        msg = self._new_message(chat, by, kind, {kind: detail}, from_bot=by is None,
+                                topic=thread_id)
+        if by is not None:
+            self._deliver(chat, msg)
+        self.notify()
+
     def delete_topic(self, chat: SimChat, thread_id: int) -> None:
         """Delete a forum's topic and every message in it (Telegram tells bots nothing)."""
         if chat.topics.pop(thread_id, None) is None:
             raise ValueError(f"no topic {thread_id} in {chat.label}")
+        chat.closed_topics.discard(thread_id)
         for msg in chat.messages:
             if msg.thread_id == thread_id:
                 msg.deleted = True

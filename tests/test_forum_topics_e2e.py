@@ -255,3 +255,53 @@ async def test_a_deleted_card_comes_back_in_the_topic_it_was_in_after_a_rebind(
     again = await forum.wait_for(text=ref, predicate=lambda m: m is not card)
     assert "🙋 Claim" in again.buttons
     assert again.thread_id == elderly
+
+
+async def test_the_claim_reminder_for_a_card_deleted_from_its_topic_still_comes_there(
+    town: Town,
+) -> None:
+    """The admin tidies away the card of Alice's request in the Elderly help topic before
+    anyone claims it. Half an hour on, the reminder has no card to answer: Telegram refuses a
+    reply in a topic to a message that is gone, so it comes in the topic without the quote,
+    with its Claim button, not lost and not in General."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    ref = await file_request(town.citizen)
+    card = await card_of(forum, ref)
+    forum.delete(card, by=town.admin)
+
+    await town.tick(minutes=31)
+    reminder = await forum.wait_for(text="Still waiting")
+    assert reminder.thread_id == elderly and ref in (reminder.text or "")
+    assert "🙋 Claim" in reminder.buttons
+    assert reminder.raw["reply_to_message"]["message_id"] == elderly  # the topic's own first
+
+
+async def test_a_card_for_a_closed_topic_goes_to_general_and_the_admins_hear_once(
+    town: Town,
+) -> None:
+    """The admin closes the Elderly help topic the category is bound to. Telegram refuses
+    the bot's card there (TOPIC_CLOSED: the bot may not manage topics), so Alice's request is
+    posted in the group's General topic, and the admin chat is told, once, that the topic is
+    closed and how to give the cards a topic again; her next request goes straight to
+    General."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    forum.close_topic(elderly, by=town.admin)
+
+    card = await card_of(forum, await file_request(town.citizen))
+    assert card.thread_id is None
+    told = await town.admin_chat.wait_for(text="is closed")
+    assert told.text == (f"⚠️ The topic “Elderly help” of District teams is closed, so the "
+                         f"cards for {ELDERLY} (the whole district) are posted in its General "
+                         f"topic now. To give them a topic again, reopen it (or choose "
+                         f"another) and type /bind in it.")
+    assert (await claim(town.vol1, forum, card)).startswith("It is yours")
+
+    again = await card_of(forum, await file_request(town.citizen, text="The lift is stuck."))
+    assert again.thread_id is None
+    assert not [m for m in town.admin_chat.bot_messages() if "is closed" in (m.text or "")
+                and m is not told], "told once"
+

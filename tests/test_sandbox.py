@@ -829,3 +829,53 @@ async def test_forum_topics(bot: telegram.Bot, sb: Sandbox) -> None:
     for chat in (plain, sb.add_group("Basic", type="group")):
         sent = await bot.send_message(chat.id, "no topics", message_thread_id=repairs)
         assert sent.message_thread_id is None and chat.last_bot_message.thread_id is None
+
+
+async def test_forum_replies_closed_topics_and_renames(bot: telegram.Bot, sb: Sandbox) -> None:
+    """As on Telegram: a reply with no thread id goes into the topic of the message it
+    answers; a reply sent into a topic needs its message there, whatever
+    allow_sending_without_reply says (the spec: "always False for ... forum topic"), while one
+    to a message gone, with no thread, goes to General. A closed topic refuses the bot's sends
+    (TOPIC_CLOSED) until it is reopened, or if the bot may manage topics; closing, reopening
+    and renaming reach the bot as service messages in the topic."""
+    owner = sb.add_user("Owner")
+    forum = sb.add_group("Teams", forum=True)
+    forum.add_member(owner, status="administrator")
+    repairs = forum.create_topic("Repairs", by=owner)
+    card = await bot.send_message(forum.id, "a card", message_thread_id=repairs)
+    reply = await bot.send_message(forum.id, "under it", reply_to_message_id=card.message_id)
+    assert reply.message_thread_id == repairs and forum.last_bot_message.thread_id == repairs
+    assert reply.reply_to_message.message_id == card.message_id
+
+    forum.delete(forum.get(card.message_id), by=owner)
+    gone = telegram.ReplyParameters(card.message_id, allow_sending_without_reply=True)
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+        await bot.send_message(forum.id, "in the topic", message_thread_id=repairs,
+                               reply_parameters=gone)
+    general = await bot.send_message(forum.id, "no thread", reply_parameters=gone)
+    assert general.message_thread_id is None and general.reply_to_message is None
+
+    forum.close_topic(repairs, by=owner)
+    with pytest.raises(BadRequest, match=r"(?i)topic_closed"):
+        await bot.send_message(forum.id, "closed", message_thread_id=repairs)
+    forum.rename_topic(repairs, "Repairs and odd jobs", by=owner)
+    forum.reopen_topic(repairs, by=owner)
+    assert (await bot.send_message(forum.id, "open again", message_thread_id=repairs)
+            ).message_thread_id == repairs
+    created, closed, renamed, reopened = (u.message for u in await bot.get_updates(timeout=0))
+    assert created.forum_topic_created is not None
+    assert closed.forum_topic_closed is not None and closed.message_thread_id == repairs
+    assert renamed.forum_topic_edited.name == "Repairs and odd jobs"
+    assert renamed.message_thread_id == repairs and renamed.is_topic_message
+    assert reopened.forum_topic_reopened is not None
+
+    forum.add_bot("administrator", by=owner)
+    await bot.close_forum_topic(forum.id, repairs)
+    with pytest.raises(BadRequest, match=r"(?i)topic_closed"):
+        await bot.send_message(forum.id, "closed", message_thread_id=repairs)
+    forum.bot_manages_topics = True
+    assert (await bot.send_message(forum.id, "may manage", message_thread_id=repairs)
+            ).message_thread_id == repairs
+    await bot.reopen_forum_topic(forum.id, repairs)
+    await bot.edit_forum_topic(forum.id, repairs, name="Odd jobs")
+    assert forum.last_bot_message.raw["forum_topic_edited"] == {"name": "Odd jobs"}

@@ -57,6 +57,11 @@ POSTED_CARDS = {"editPost": "the recruitment card was never posted",
 GONE = ("message to edit not found", "message can't be edited")
 # Telegram's answer to a send into a forum topic that was deleted (or never was).
 TOPIC_GONE = "message thread not found"
+# Its answer to a send into a closed topic, from a bot that may not manage topics.
+TOPIC_CLOSED = "topic_closed"
+# Its answer to a reply whose message is gone where allow_sending_without_reply does not
+# count: in a forum topic ("always False for replies in another chat or forum topic").
+REPLY_GONE = "message to be replied not found"
 # What the sender notes, without asking Telegram, for the edit of a card whose message stayed
 # in a group that became a supergroup (left_behind): its id names nothing in the supergroup
 # yet, or another message of the bot there, which the edit would overwrite. Gone all the same.
@@ -543,8 +548,14 @@ class Sender:
         except BadRequest as exc:
             if "message is not modified" in exc.message.lower():
                 return {}  # what we meant to show is shown: as good as sent
-            if TOPIC_GONE in exc.message.lower() and "message_thread_id" in params:
-                await self._topic_gone(rows, int(params["message_thread_id"]))
+            refused = exc.message.lower()
+            if ((TOPIC_GONE in refused or TOPIC_CLOSED in refused)
+                    and "message_thread_id" in params):
+                await self._topic_gone(rows, int(params["message_thread_id"]),
+                                       closed=TOPIC_CLOSED in refused)
+                return None
+            if REPLY_GONE in refused and "reply_parameters" in params:
+                await self._without_reply(rows)
                 return None
             if head.purpose in EDITED_CARD and _gone(exc.message):
                 log.info("card of outbox row %s is gone (%s): %s", head.id, method, exc.message)
@@ -829,13 +840,17 @@ class Sender:
         async with self.env.db.later(within=MARK_WITHIN) as repo:
             await repo.outbox.mark_sent(row.id, message_ids, self.env.now())
 
-    async def _topic_gone(self, rows: list[OutboxRow], thread_id: int) -> None:
+    async def _topic_gone(self, rows: list[OutboxRow], thread_id: int,
+                          closed: bool = False) -> None:
         """A forum's topic was deleted (Telegram tells bots only by refusing what is sent
-        there): the rows go to the group's General topic instead, as they are, and the
-        bindings to that topic fall back to General, the admins told of it once (the next
-        rows that meet the gone topic find no binding left to tell of)."""
+        there), or `closed` (only those who may manage topics post there): the rows go to the
+        group's General topic instead, as they are, and the bindings to that topic fall back
+        to General, the admins told of it once (the next rows that meet the topic find no
+        binding left to tell of). A closed topic may be reopened; the admins are told to bind
+        again then, rather than the bot trying each card there first."""
         chat_id, now, env = rows[0].chat_id, self.env.now(), self.env
-        log.info("chat %s: topic %s is gone, posting in General", chat_id, thread_id)
+        log.info("chat %s: topic %s is %s, posting in General", chat_id, thread_id,
+                 "closed" if closed else "gone")
         async with self._bookkeeping() as repo:
             for row in rows:
                 payload = {k: v for k, v in row.payload.items() if k != "message_thread_id"}
@@ -853,9 +868,20 @@ class Sender:
                 (title, topic) for _, title, topic in teams + units]
             if names:
                 title, topic = names[0]
+                key = "admin.topic_closed" if closed else "admin.topic_gone"
                 await repo.outbox.enqueue([ui.message(chat, env.t(
-                    lang, "admin.topic_gone", topic=topic, chat=title or str(chat_id),
+                    lang, key, topic=topic, chat=title or str(chat_id),
                     served=", ".join(served))) for chat in env.config.admin_chats()], now)
+        self.wake()
+
+    async def _without_reply(self, rows: list[OutboxRow]) -> None:
+        """A reply into a forum topic whose message is gone (a card someone deleted): the
+        rows go as they are without the quote, pending in their place, still in their topic
+        (Telegram sends a reply without its message only outside topics)."""
+        async with self._bookkeeping() as repo:
+            for row in rows:
+                payload = {k: v for k, v in row.payload.items() if k != "reply_parameters"}
+                await repo.outbox.rewrite(row.id, row.method, payload)
         self.wake()
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
