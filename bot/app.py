@@ -64,6 +64,9 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
                        filters=GROUPS),
         # A group became a supergroup: either of the upgrade's two service messages
         MessageHandler(filters.StatusUpdate.MIGRATE, admin.group_upgraded),
+        # A forum topic made or renamed: its name, for the places bound to it
+        MessageHandler(filters.StatusUpdate.FORUM_TOPIC_CREATED
+                       | filters.StatusUpdate.FORUM_TOPIC_EDITED, admin.topic_named),
         # The bot added to or removed from a group
         ChatMemberHandler(admin.chat_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         # A volunteer left a group: what they claimed there goes back up for claiming

@@ -139,6 +139,18 @@ async def cards_stay(unit: Unit, before: tuple[int, int | None, str] | None, cha
     return "\n" + unit.t("common.cards_stay", count=count) if count else ""
 
 
+async def topic_to_bind(unit: Unit, chat_id: int) -> Topic | None:
+    """The forum topic of `chat_id` a /bind was typed in (None: General, or elsewhere), with
+    its newest name: as the bot last saw it made or renamed, else as the update's quote of the
+    topic's first message says (that is its name when made; a message typed as a reply
+    quotes the reply's message instead, and names nothing)."""
+    topic = unit.topic
+    if topic is None or topic.chat_id != chat_id:
+        return None
+    seen = await unit.repo.areas.topic_name(chat_id, topic.thread_id)
+    return replace(topic, name=seen) if seen else topic
+
+
 def in_topic(topic: Topic | None, message: Outgoing) -> Outgoing:
     """A new message to the chat of the update's topic goes to that topic, unless it names
     a topic itself or is a card. One place for every service: they answer "the chat", and

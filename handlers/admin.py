@@ -233,6 +233,21 @@ async def member_left(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await svc.run(who(update), svc.loop.member_left, chat.id, chat.title or "", member)
 
 
+async def topic_named(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A forum topic was made or renamed (its service message): the name is remembered for
+    the places bound to it. No person is recorded: it is the chat's news, not a request."""
+    message = update.effective_message
+    if message is None or message.message_thread_id is None:
+        return
+    made, edited = message.forum_topic_created, message.forum_topic_edited
+    name = made.name if made is not None else edited.name if edited is not None else None
+    if not name:  # an icon changed, the name kept
+        return
+    svc = services(context)
+    async with svc.units.for_job() as unit:
+        await svc.admin.topic_named(unit, message.chat.id, message.message_thread_id, name)
+
+
 async def group_upgraded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A group became a supergroup: the service message in the old group (migrate_to_chat_id)
     or in the supergroup (migrate_from_chat_id), whichever comes (bot/moves.py). No person is

@@ -305,3 +305,29 @@ async def test_a_card_for_a_closed_topic_goes_to_general_and_the_admins_hear_onc
     assert not [m for m in town.admin_chat.bot_messages() if "is closed" in (m.text or "")
                 and m is not told], "told once"
 
+
+async def test_bindings_follow_a_topic_renamed_and_know_a_topic_bound_by_a_reply(
+    town: Town,
+) -> None:
+    """Elderly help is bound in its topic; an admin renames the topic "Elders' corner" in the
+    client, and /bindings names the new name. The admin then opens a "Lifts" topic and types
+    /bind environment there as a reply to Li's message (so the message does not answer the topic's
+    first one, which names it): the bot knows the name from the topic's creation, and both
+    its answer and /bindings name "Lifts", not a number."""
+    forum, elderly, _ = await forum_of_teams(town)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    forum.rename_topic(elderly, "Elders' corner", by=town.admin)
+    await town.admin.send("/bindings", chat=town.admin_chat)
+    listing = await town.admin_chat.wait_for(text=LISTING)
+    assert f"• {ELDERLY} · the whole district → District teams › Elders' corner" in listing.text
+
+    lifts = forum.create_topic("Lifts", by=town.admin)
+    asked = await town.vol1.send("Who fixes the lift?", chat=forum, topic=lifts)
+    await town.admin.send("/bind environment", chat=forum, topic=lifts, reply_to=asked)
+    bound = await forum.wait_for(text="now receives requests")
+    assert bound.thread_id == lifts and "“Lifts”" in (bound.text or ""), bound.text
+    await town.admin.send("/bindings", chat=town.admin_chat)
+    listing = await town.admin_chat.wait_for(text=LISTING)
+    assert "→ District teams › Lifts" in listing.text, listing.text
+

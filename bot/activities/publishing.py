@@ -26,7 +26,7 @@ from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
 from bot.people.roles import Roles
 from bot.requests.loop import RequestLoop
-from bot.unit import ActorUnit, Unit, cards_stay
+from bot.unit import ActorUnit, Unit, cards_stay, topic_to_bind
 from storage import Activity, Dialog, Outgoing
 from storage.models import ACTIVITY_CANCELLED, ACTIVITY_CLOSED, ACTIVITY_OPEN
 
@@ -148,7 +148,7 @@ class Publishing:
             text = unit.t("publish.bind_not_yours", team=team.name(unit.language))
         else:
             # Typed in a forum's topic: the team's cards go to that topic, not General.
-            topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            topic = await topic_to_bind(unit, chat_id)
             before = await unit.repo.activities.team_place(team.id)
             await unit.repo.activities.bind_team(team.id, chat_id, chat_title, unit.user_id,
                                                  unit.now(), topic.thread_id if topic else None,

@@ -74,6 +74,12 @@ class AdminConsole:
 
     # -- the configuration -------------------------------------------------------------------
 
+    async def topic_named(self, unit: Unit, chat_id: int, thread_id: int, name: str) -> None:
+        """A forum topic was made or renamed: its name is kept, and the categories, teams and
+        units bound to it show it (/bindings, /units, the notice that it is gone). Nothing is
+        said: a rename is the group's own business."""
+        await unit.repo.areas.name_topic(chat_id, thread_id, name[:128])
+
     async def reload(self, unit: ActorUnit, chat_id: int) -> None:
         """/reload: read the teams, areas, categories and themes again (centre admins, in
         private or the admin chat); a broken file is refused and the running configuration

@@ -12,7 +12,7 @@ from bot.context import Answer, Env, Who
 from bot.dialogs import LOOKUPS, Flow, subject
 from bot.people.roles import Role
 from bot.requests import render
-from bot.unit import ActorUnit, cards_stay
+from bot.unit import ActorUnit, cards_stay, topic_to_bind
 from storage import Card, Dialog, Outgoing, Repo, Request, User
 from storage.models import CLAIMED, DISPATCHED
 from storage.repos.requests import JOINABLE
@@ -912,7 +912,7 @@ class RequestLoop:
             code = args[0].lower()
             level = DISTRICT if area is None or (tree and area == tree.root) else area
             # Typed in a forum's topic: the cards go to that topic (unit.topic), not General.
-            topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            topic = await topic_to_bind(unit, chat_id)
             before = await repo.areas.place(code, level)
             await repo.areas.bind(code, level, chat_id, chat_title, who.user_id, env.now(),
                                   topic.thread_id if topic else None,

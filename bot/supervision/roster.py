@@ -26,7 +26,7 @@ from bot.people.roles import Role, Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import KINDS, Registers
-from bot.unit import ActorUnit, Unit, cards_stay
+from bot.unit import ActorUnit, Unit, cards_stay, topic_to_bind
 
 GROUP_NAME = re.compile(r"^\S{1,20}$")
 
@@ -222,7 +222,7 @@ class SupervisionRoster:
             text = unit.t("supervision.unit_not_yours", unit=responsible.name(unit.language))
         else:
             # Typed in a forum's topic: the unit's problems go to that topic, not General.
-            topic = unit.topic if unit.topic and unit.topic.chat_id == chat_id else None
+            topic = await topic_to_bind(unit, chat_id)
             before = await unit.repo.supervision.unit_binding(responsible.id)
             await unit.repo.supervision.bind_unit(responsible.id, chat_id, chat_title,
                                                   unit.user_id, unit.now(),

@@ -54,3 +54,15 @@ UPDATE problem_posts SET thread_id = CASE
           ON u.unit_id = p.unit_id AND u.chat_id = problem_posts.chat_id
           WHERE p.id = problem_posts.problem_id)
 END WHERE chat_id < 0 AND role = 'unit';
+
+-- The name of each forum topic the bot has seen made or renamed (forum_topic_created,
+-- forum_topic_edited): a binding's topic_name follows a rename, and a /bind typed as a reply
+-- in a topic (its message then answers that reply, not the topic's first message, which
+-- names it) still knows the name.
+CREATE TABLE forum_topics (
+    chat_id    INTEGER NOT NULL,
+    thread_id  INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    PRIMARY KEY (chat_id, thread_id)
+);
+

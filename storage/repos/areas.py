@@ -27,6 +27,23 @@ class AreasRepo(Aggregate):
             (category, area_id, chat_id, title, by, now, topic_id, topic_name or None),
         )
 
+    async def name_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        """A forum topic was made or renamed: remember its name, and give it to every place
+        bound to it (a category's, a team's, a unit's), which /bindings, /units and the
+        notice that it is gone show."""
+        self._write("INSERT INTO forum_topics (chat_id, thread_id, name) VALUES (?, ?, ?) "
+                    "ON CONFLICT (chat_id, thread_id) DO UPDATE SET name = excluded.name",
+                    (chat_id, thread_id, name))
+        for table in ("area_bindings", "team_groups", "unit_chats"):
+            self._write(f"UPDATE {table} SET topic_name = ? WHERE chat_id = ? AND topic_id = ?",
+                        (name, chat_id, thread_id))
+
+    async def topic_name(self, chat_id: int, thread_id: int) -> str:
+        """A forum topic's name as last seen made or renamed, "" if never seen."""
+        row = await self._one("SELECT name FROM forum_topics WHERE chat_id = ? "
+                              "AND thread_id = ?", (chat_id, thread_id))
+        return str(row[0]) if row is not None else ""
+
     async def binding_list(self) -> list[tuple[str, str, int, str, str]]:
         """Return (category, area_id, chat_id, chat title, topic) for every binding, sorted;
         the topic is its name (its thread id if unnamed), '' for none."""

@@ -43,6 +43,7 @@ GROUP_CHAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("activity_posts", "chat_id", ""),
     ("problem_posts", "chat_id", ""),
     ("honour_posts", "chat_id", ""),
+    ("forum_topics", "chat_id", ""),  # a basic group has none: for completeness
 )
 # The cards among them, whose messages stay behind in the old group (left_behind).
 CARD_TABLES = ("cards", "activity_posts", "problem_posts", "honour_posts")
