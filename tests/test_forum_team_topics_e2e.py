@@ -155,3 +155,38 @@ async def test_a_call_to_two_teams_deleted_from_one_teams_topic_comes_back_there
     again = await forum.wait_for(text="Recruitment call #1", predicate=lambda m: m is not theirs)
     assert "1 of 2 have answered" in (again.text or "")
     assert again.thread_id == red
+
+
+async def test_an_activity_follows_its_areas_topic_in_a_forum_of_areas(town: Town) -> None:
+    """The district's forum has a topic per subdistrict: the admin binds elderly help and
+    living environment for Guangminglu in the "Guangminglu" topic. Li publishes an activity
+    of the Red Vest Team, whose own group is not bound: its card comes to the Guangminglu
+    topic, where the subdistrict's requests come, not to General. Another forum, of the
+    Guangminglu 1 station, has a topic per category: no topic is the area's there, so its
+    card comes to that forum's General, where all of them look."""
+    await open_bot(town.admin, town.vol1, town.vol2)
+    district = town.sb.add_group("District volunteers", forum=True)
+    split = town.sb.add_group("Guangminglu by category", forum=True)
+    for forum in (district, split):
+        forum.add_member(town.admin, status="administrator")
+        forum.add_member(town.vol2)
+    area = district.create_topic("Guangminglu", by=town.admin)
+    elderly = split.create_topic("Elderly help", by=town.admin)
+    environment = split.create_topic("Living environment", by=town.admin)
+    for command, forum, topic in (("/bind elderly guangminglu", district, area),
+                                  ("/bind environment guangminglu", district, area),
+                                  ("/bind elderly guangminglu-01", split, elderly),
+                                  ("/bind environment guangminglu-01", split, environment)):
+        await town.admin.send(command, chat=forum, topic=topic)
+        await forum.wait_for(text="now receives requests")
+
+    preview = await publish(town.vol1)
+    await town.vol1.press("✅ Publish", message=preview)
+    card = await district.wait_for(text="Volunteers wanted")
+    assert card.thread_id == area
+    other = await split.wait_for(text="Volunteers wanted")
+    assert other.thread_id is None
+    await (await town.vol2.press("🙋 Sign up", message=card)).answer()
+    await card_now(town, card, "1 left")
+    assert district.get(card.message_id) is card and card.thread_id == area
+

@@ -17,6 +17,9 @@ from bot.context import Env
 from bot.unit import Unit
 from storage import Activity, Repo
 
+# Where a card goes: a group, and the forum topic in it (None: General, or no topics).
+Place = tuple[int, int | None]
+
 
 class Board:
     """Posts and redraws the recruitment cards of activities."""
@@ -42,32 +45,42 @@ class Board:
                                            language)
         return theme.title if theme is not None else None
 
-    async def targets(self, repo: Repo, activity: Activity) -> list[int]:
-        """The groups an activity's card goes to, the team's own first, each once."""
+    async def targets(self, repo: Repo, activity: Activity) -> list[Place]:
+        """The groups an activity's card goes to, the team's own first, each once, with the
+        forum topic in each."""
         return await self.groups_for(repo, [activity.area_id], [activity.team_id])
 
     async def groups_for(self, repo: Repo, area_ids: list[str | None],
-                         team_ids: list[str]) -> list[int]:
+                         team_ids: list[str]) -> list[Place]:
         """The teams' own groups, then the volunteer groups of each area (None: the whole
-        district), each once and never an admin chat (activities and recruitment calls)."""
-        chats: list[int] = []
+        district), each once and never an admin chat (activities, recruitment calls and
+        honours' announcements), each with the forum topic the card goes to there: a team's
+        own group, the team's topic; an area's group, the topic its bindings of those areas
+        there share. An activity is of no category: where a group holds the area's bindings
+        in one topic (a forum with a topic per area), that is where the area's volunteers
+        look; spread over several topics (a topic per category), or in General, it is
+        General, which all of them see."""
+        places: dict[int, int | None] = {}
         for team_id in team_ids:
-            team_chat = await repo.activities.team_group(team_id)
-            if team_chat is not None:
-                chats.append(team_chat)
-        bindings = await repo.areas.bindings()
+            team_place = await repo.activities.team_place(team_id)
+            if team_place is not None and team_place[0] not in places:
+                places[team_place[0]] = team_place[1]
+        bindings = await repo.areas.binding_places()
         for category in self.env.config.categories:  # the config's groups serve the district
             if category.group_id and (category.code, "") not in bindings:
-                bindings[(category.code, "")] = category.group_id
+                bindings[(category.code, "")] = (category.group_id, None)
         admin_chats = set(self.env.config.admin_chats())
+        topics: dict[int, set[int | None]] = {}
         for area_id in area_ids:
-            for chat in self._area_groups(bindings, area_id):
-                if chat not in chats and chat not in admin_chats:
-                    chats.append(chat)
-        return chats
+            for chat, topic in self._area_groups(bindings, area_id):
+                if chat not in places and chat not in admin_chats:
+                    topics.setdefault(chat, set()).add(topic)
+        for chat, seen in topics.items():
+            places[chat] = next(iter(seen)) if len(seen) == 1 else None
+        return list(places.items())
 
-    def _area_groups(self, bindings: dict[tuple[str, str], int],
-                     area_id: str | None) -> list[int]:
+    def _area_groups(self, bindings: dict[tuple[str, str], tuple[int, int | None]],
+                     area_id: str | None) -> list[tuple[int, int | None]]:
         """The volunteer groups of an area and the areas below it; an area with none borrows
         the nearest area above that has some; the whole district: every volunteer group."""
         tree = self.env.config.areas
@@ -76,26 +89,25 @@ class Board:
         below = set(tree.subtree(area_id))
         if tree.root in below:
             below.add("")  # a binding of the whole district
-        found = [chat for (_, area), chat in bindings.items() if area in below]
+        found = [place for (_, area), place in bindings.items() if area in below]
         for level in tree.ancestry(area_id)[1:]:
             if found:
                 break  # the nearest area above with groups of its own
-            found = [chat for (_, area), chat in bindings.items()
+            found = [place for (_, area), place in bindings.items()
                      if area == level or (level == tree.root and area == "")]
         return found
 
     async def post(self, unit: Unit, activity: Activity) -> int:
         """Post the activity's card in its groups; how many groups."""
-        chats = await self.targets(unit.repo, activity)
-        await self.post_in(unit, activity, chats)
-        return len(chats)
+        places = await self.targets(unit.repo, activity)
+        await self.post_in(unit, activity, places)
+        return len(places)
 
-    async def post_in(self, unit: Unit, activity: Activity, chats: list[int]) -> None:
-        """Post the activity's card in these groups (a team's group bound later, too)."""
+    async def post_in(self, unit: Unit, activity: Activity, places: list[Place]) -> None:
+        """Post the activity's card in these groups, each in its forum topic (None: General)
+        (a team's group bound later, too)."""
         text, markup = await self._card(unit, activity)
-        for chat in chats:
-            # The team's own group bound in a forum topic: the card goes to that topic.
-            topic = await unit.repo.activities.team_topic(chat, [activity.team_id])
+        for chat, topic in places:
             if activity.poster:
                 post_id = await unit.repo.activities.add_post(activity.id, chat, "photo",
                                                               unit.now())

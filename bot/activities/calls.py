@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import buttons, night, ui
-from bot.activities.board import Board
+from bot.activities.board import Board, Place
 from bot.activities.publishing import CAPACITY_MAX, Publishing
 from bot.config import Team
 from bot.context import Answer, Env, Said
@@ -407,8 +407,9 @@ class Calls:
     # -- preview and send --------------------------------------------------------------------
 
     async def _targets(self, unit: Unit, data: dict[str, Any],
-                       user_id: int) -> tuple[list[int], list[tuple[int, str]]]:
-        """The groups the call's card goes to, and the volunteers it goes to in private."""
+                       user_id: int) -> tuple[list[Place], list[tuple[int, str]]]:
+        """The groups the call's card goes to (each with its forum topic), and the volunteers
+        it goes to in private."""
         tree = self.env.config.areas
         area_ids: list[str | None] = [None] if data["district"] else list(data["areas"])
         groups = await self.board.groups_for(unit.repo, area_ids, list(data["teams"]))
@@ -485,9 +486,8 @@ class Calls:
         activity = await repo.activities.activity(call_id)
         assert activity is not None
         text, markup = self.card(activity, now)
-        for chat in groups:
+        for chat, topic in groups:
             post_id = await repo.activities.add_post(call_id, chat, "text", now)
-            topic = await repo.activities.team_topic(chat, list(data["teams"]))
             unit.send(_quietly(ui.message(chat, text, markup, purpose="post", post_id=post_id,
                                           thread_id=topic), silent))
         for person, lang in people:

@@ -281,9 +281,8 @@ class Honours:
         lang = self.env.config.default_language
         text = self.env.t(lang, "honours.announcement", name=data["name"], title=data["title"],
                           year=data["year"], citation=mask_phones(data["citation"]))
-        for chat in chats:
+        for chat, topic in chats:
             post_id = await repo.honours.add_post(honour_id, chat, unit.now())
-            topic = await repo.activities.team_topic(chat, [team] if team else [])
             unit.send(ui.message(chat, text, purpose="honour_post", honour_post_id=post_id,
                                  thread_id=topic))
         return len(chats)

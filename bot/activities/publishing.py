@@ -164,7 +164,8 @@ class Publishing:
             # lost the bot had them; a first group never did).
             for activity in await unit.repo.activities.open_without_card_in(
                     team.id, chat_id, unit.now()):
-                await self.board.post_in(unit, activity, [chat_id])
+                await self.board.post_in(unit, activity,
+                                         [(chat_id, topic.thread_id if topic else None)])
             if self.open_calls_to is not None:  # and the recruitment calls to it still open
                 await self.open_calls_to(unit, team.id, chat_id)
             return

@@ -84,6 +84,13 @@ class AreasRepo(Aggregate):
         rows = await self._all("SELECT category, area_id, chat_id FROM area_bindings")
         return {(row[0], row[1]): int(row[2]) for row in rows}
 
+    async def binding_places(self) -> dict[tuple[str, str], tuple[int, int | None]]:
+        """Return every binding: (category, area_id) → (chat, its forum topic; None:
+        General)."""
+        rows = await self._all("SELECT category, area_id, chat_id, topic_id FROM area_bindings")
+        return {(row[0], row[1]): (int(row[2]), int(row[3]) if row[3] is not None else None)
+                for row in rows}
+
     async def unbind_chat(self, chat_id: int) -> list[tuple[str, str]]:
         """Remove every binding of a chat (the bot is no longer in it); return the
         (category, area_id) pairs it served."""
