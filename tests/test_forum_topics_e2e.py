@@ -331,3 +331,25 @@ async def test_bindings_follow_a_topic_renamed_and_know_a_topic_bound_by_a_reply
     listing = await town.admin_chat.wait_for(text=LISTING)
     assert "→ District teams › Lifts" in listing.text, listing.text
 
+
+async def test_a_card_its_topic_refuses_goes_to_the_admins_general_not_a_topic_of_theirs(
+    town: Town,
+) -> None:
+    """The admins' own group has topics too, with one of its own. Telegram refuses the card
+    of Alice's request in the Elderly help topic outright (the bot was removed from the forum
+    just then, its news not yet in): the card the admins get instead comes to their General,
+    not to a topic of their chat named by the volunteers' topic's number, and Telegram was
+    never asked for that thread there."""
+    forum, elderly, _ = await forum_of_teams(town)
+    town.admin_chat.is_forum = True  # an admin turned topics on
+    while town.admin_chat.create_topic("Reports", by=town.admin) < elderly:
+        pass  # a topic of theirs with the same number as the volunteers' Elderly help
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    forum.bot_status = "kicked"  # no my_chat_member yet: the bot learns by the refusal
+
+    ref = await file_request(town.citizen)
+    card = await town.admin_chat.wait_for(text=ref, predicate=lambda m: "🙋 Claim" in m.buttons)
+    assert card.thread_id is None
+    assert not [error for _, error in town.sb.errors if "thread" in error.lower()], town.sb.errors
+

@@ -903,13 +903,16 @@ class Sender:
         lang = self.env.config.default_language
         notice = self.env.t(lang, "admin.card_failed", ref=request.ref, error=error[:200])
         out: list[Outgoing] = []
+        # The group's forum topic is no place in the admins' chat (its number may name a
+        # topic of theirs): their copy goes to their General.
+        payload = {k: v for k, v in row.payload.items() if k != "message_thread_id"}
         for target in targets:
             card_id = await repo.cards.add_card(request.id, target, card.kind, "escalation", now)
             # In private at night both go silently: the card is the admin's to act on, and
             # the notice says why it is there (bot/night.py).
             out += night.all_at_night(self.env, "admin.card_failed", [
                 ui.message(target, notice),
-                Outgoing(target, row.method, {**row.payload, "chat_id": target},
+                Outgoing(target, row.method, {**payload, "chat_id": target},
                          purpose="card", request_id=request.id, card_id=card_id)])
         await repo.outbox.enqueue(out, now)
         self.wake()
