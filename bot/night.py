@@ -53,6 +53,9 @@ AT_NIGHT: dict[str, AtNight] = {
     "schedule.escalated_admin": MORNING,  # re-checked: their card still waits for a claim
     "schedule.claim_reminder": MORNING,  # re-checked: it still waits and has not climbed
     "admin.card_failed": SILENT,  # a card its group refused, with it: theirs to act on
+    # A forum's topic gone or closed: its cards go to General meanwhile, /bind is theirs
+    "admin.topic_gone": SILENT,
+    "admin.topic_closed": SILENT,
     "schedule.rating_reminder": MORNING,  # its timer moves to the morning and re-checks
     "schedule.draft_nudge": MORNING,  # likewise
     "schedule.draft_expired": MORNING,  # held: it stays true (so does the form brought back)

@@ -150,6 +150,26 @@ async def test_a_request_that_climbs_to_the_admin_brings_its_card_at_once(
 
 
 @NIGHT_OR_DAY
+async def test_a_topic_closed_under_its_cards_is_told_to_the_admin_at_once(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Elderly help is bound in a forum's topic, which someone closes. A request filed at
+    `moment` is posted in the forum's General instead, and the admin hears at once that the
+    topic is closed (his to bind again when he likes), silently at night."""
+    await open_bot(town.admin)
+    forum = town.sb.add_group("District teams", forum=True)
+    forum.add_member(town.admin, status="administrator")
+    elderly = forum.create_topic("Elderly help", by=town.admin)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    forum.close_topic(elderly, by=town.admin)
+    town.clock.set(moment)
+    ref = await file_request(town.citizen)
+    assert (await card_of(forum, ref)).thread_id is None
+    await town.admin.wait_for(text="is closed")
+    assert sounds(town, town.admin.id, "is closed") == [sound]
+
+
+@NIGHT_OR_DAY
 async def test_a_card_its_group_refuses_reaches_the_admin_at_once_with_its_notice(
         town: Town, moment: datetime, sound: bool) -> None:
     """The volunteers' group removed the bot: a request filed at `moment` goes to the admin

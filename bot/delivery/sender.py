@@ -869,9 +869,10 @@ class Sender:
             if names:
                 title, topic = names[0]
                 key = "admin.topic_closed" if closed else "admin.topic_gone"
-                await repo.outbox.enqueue([ui.message(chat, env.t(
-                    lang, key, topic=topic, chat=title or str(chat_id),
-                    served=", ".join(served))) for chat in env.config.admin_chats()], now)
+                await repo.outbox.enqueue(night.all_at_night(env, key, [ui.message(
+                    chat, env.t(lang, key, topic=topic, chat=title or str(chat_id),
+                                served=", ".join(served)))
+                    for chat in env.config.admin_chats()]), now)
         self.wake()
 
     async def _without_reply(self, rows: list[OutboxRow]) -> None:
