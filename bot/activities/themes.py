@@ -226,8 +226,7 @@ class MonthThemes:
                                                max=limit_of(step)))]
         data = {**dialog.data, step: said.text.strip()}
         following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else PREVIEW
-        await unit.repo.people.save_dialog(Dialog(user_id, Flow.THEME, following, data),
-                                           unit.now())
+        await self.loop.move_dialog(unit.repo, dialog, following, data)
         return [self._ask(unit, following, data)]
 
     async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
