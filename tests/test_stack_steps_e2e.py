@@ -3,7 +3,8 @@ an organiser's /publish (each step, and a start that passed while the preview wa
 inspector's visit (the point by location, a problem reported, sent, the visit finished) and a
 volunteer registration (name, phone, area and team buttons), each finished or cancelled, and
 the request form comes back where it was, with what was typed in it. Every step writes its
-dialog anew; none may drop what lies under it.
+dialog anew; none may drop what lies under it. Then the buttons of a buried theme and of a
+buried registration, and /theme set for a month whose theme is kept.
 
 The town: the example areas, themes, teams (Li leads the Red Vest Team of Guangminglu) and
 supervision registers. The clock starts on Wednesday 10 June 2026, 10:00 in Shanghai.
@@ -12,16 +13,18 @@ supervision registers. The clock starts on Wednesday 10 June 2026, 10:00 in Shan
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sandbox import SimUser
-from tests.conftest import Town
+from sandbox import SimMessage, SimUser
+from tests.conftest import SHANGHAI, Town
 from tests.flows import open_bot, open_form, supervision_town
 from tests.test_activities_e2e import PLACE, TEAMS, TITLE
 from tests.test_supervision_inspect_e2e import MARKET, inspector
+from tests.test_themes_e2e import NEW
 
 ROOT = Path(__file__).resolve().parent.parent
 STAIRS = "The stairs light on the third floor is broken."
@@ -210,3 +213,154 @@ async def test_a_request_under_a_registration_cancelled_at_its_team_comes_back(
     await alice.wait_for(text="Which team")
     await alice.send("/cancel")
     await the_request_goes_on(alice)
+
+
+# ---- the buttons of a buried theme and registration; /theme set for a kept month ----------
+
+
+async def theme_up_to_the_preview(admin: SimUser, month: str) -> SimMessage:
+    """The centre admin types the four answers of a month's theme; the preview."""
+    await admin.send(f"/theme set {month}")
+    await admin.wait_for(text="1/4")
+    await admin.send(NEW["title_zh"])
+    await admin.wait_for(text="2/4")
+    await admin.send(NEW["title_en"])
+    await admin.wait_for(text="3/4")
+    await admin.send(NEW["description_zh"])
+    await admin.wait_for(text="4/4")
+    await admin.send(NEW["description_en"])
+    return await admin.wait_for(text="Preview · theme of")
+
+
+async def test_a_buried_themes_save_waits_and_theme_set_brings_it_back(town: Town) -> None:
+    """Admin has typed July's theme and has its preview when he opens a request form. Save
+    on the preview, pressed then, says to finish the request first and that the theme is
+    kept: nothing is saved. /theme set 2026-07 brings the same theme back, its preview with
+    what he typed (not a blank 1/4), and Save saves it; then his request is back."""
+    admin = town.admin
+    await open_bot(admin)
+    preview = await theme_up_to_the_preview(admin, "2026-07")
+    await open_form(admin, command=True)
+
+    answer = await (await admin.press("✅ Save", message=preview)).answer()
+    assert answer.text == ("Finish your request first — the month's theme is kept and "
+                           "comes back after it.")
+    await admin.send("/theme")
+    shown = await admin.wait_for(text="🗓")
+    assert NEW["title_en"] not in (shown.text or ""), shown.text
+
+    await admin.send("/theme set 2026-07")
+    await admin.wait_for(text="to start afresh, send /cancel, then /theme set 2026-07")
+    await admin.wait_for(text="Back to setting the theme of July 2026.")
+    again = await admin.wait_for(text=NEW["title_en"], predicate=lambda m: bool(m.buttons))
+    assert not [m for m in admin.private.bot_messages() if "1/4" in (m.text or "")][1:]
+    await admin.press("✅ Save", message=again)
+    await admin.wait_for(text="back to your unfinished request")
+    await admin.wait_for(text="What kind of help")
+
+
+async def test_theme_set_for_a_kept_month_brings_its_answers_back(town: Town) -> None:
+    """Admin has typed July's two titles when he opens a request form, then types /theme set
+    2026-07 again: he is back at July's theme, asked for the Chinese description, and the
+    preview has the titles he typed first. /theme set 2026-07 typed while it is on top does
+    the same: it never starts the month afresh over typed words."""
+    admin = town.admin
+    await open_bot(admin)
+    await admin.send("/theme set 2026-07")
+    await admin.wait_for(text="1/4")
+    await admin.send(NEW["title_zh"])
+    await admin.wait_for(text="2/4")
+    await admin.send(NEW["title_en"])
+    await admin.wait_for(text="3/4")
+    await open_form(admin, command=True)
+
+    await admin.send("/theme set 2026-07")
+    await admin.wait_for(text="to start afresh, send /cancel, then /theme set 2026-07")
+    await admin.wait_for(text="Back to setting the theme of July 2026.")
+    await admin.wait_for(text="3/4")
+    await admin.send("/theme set 2026-07")
+    await admin.wait_for(text="to start afresh, send /cancel, then /theme set 2026-07")
+    await admin.wait_for(text="3/4", predicate=lambda m: len(
+        [x for x in admin.private.bot_messages() if "3/4" in (x.text or "")]) >= 3)
+    await admin.send(NEW["description_zh"])
+    await admin.wait_for(text="4/4")
+    await admin.send(NEW["description_en"])
+    preview = await admin.wait_for(text="Preview · theme of")
+    assert NEW["title_zh"] in (preview.text or "") and NEW["title_en"] in (preview.text or "")
+
+
+async def test_theme_set_for_another_month_keeps_the_one_begun(town: Town) -> None:
+    """Admin has typed July's Chinese title when he types /theme set 2026-08: July's theme is
+    not dropped. He is told July's is kept and how to start August, and is asked July's
+    English title; /cancel then /theme set 2026-08 starts August."""
+    admin = town.admin
+    await open_bot(admin)
+    await admin.send("/theme set 2026-07")
+    await admin.wait_for(text="1/4")
+    await admin.send(NEW["title_zh"])
+    await admin.wait_for(text="2/4")
+
+    await admin.send("/theme set 2026-08")
+    await admin.wait_for(text="You have begun the theme of July 2026")
+    await admin.wait_for(text="2/4", predicate=lambda m: len(
+        [x for x in admin.private.bot_messages() if "2/4" in (x.text or "")]) >= 2)
+    await admin.send("/cancel")
+    await admin.wait_for(text="OK")
+    await admin.send("/theme set 2026-08")
+    await admin.wait_for(text="1/4", predicate=lambda m: "August 2026" in (m.text or ""))
+
+
+async def test_a_buried_registrations_button_waits_and_join_brings_it_back(
+    town: Town,
+) -> None:
+    """Alice is asked which area she serves in her registration when she opens a request
+    form. Her subdistrict's button, pressed then, says to finish the request first and that
+    the registration is kept; /join brings it back at the area question (not a new one
+    asking her name), and her choices then send it; her request is back after."""
+    alice = town.citizen
+    await open_bot(alice)
+    await alice.send("/join")
+    await alice.wait_for(text="please type your name")
+    await alice.send("Alice Wang")
+    await alice.wait_for(text="share your phone number")
+    await alice.send("13800138000")
+    areas = await alice.wait_for(text="Which area do you serve?")
+    await open_form(alice, command=True)
+
+    answer = await (await alice.press("Guangminglu Subdistrict Institute",
+                                      message=areas)).answer()
+    assert answer.text == ("Finish your request first — your volunteer registration is kept "
+                           "and comes back after it.")
+    await alice.send("/join")
+    await alice.wait_for(text="to start afresh, send /cancel, then /join")
+    await alice.wait_for(text="Back to your volunteer registration.")
+    again = await alice.wait_for(text="Which area do you serve?",
+                                 predicate=lambda m: m.message_id != areas.message_id)
+    assert len([m for m in alice.private.bot_messages()
+                if "please type your name" in (m.text or "")]) == 1
+    await alice.press("Guangminglu Subdistrict Institute", message=again)
+    await alice.press("Guangminglu Community 1 Station",
+                      message=await alice.wait_for(text="Which community?"))
+    await alice.press("Guangminglu Red Vest Team", message=await alice.wait_for(text="Which team"))
+    await alice.wait_for(text="Your registration is sent")
+    await alice.wait_for(text="back to your unfinished request")
+    await alice.wait_for(text="What kind of help")
+
+
+async def test_a_theme_begun_for_a_month_now_past_gives_way_to_the_new_one(town: Town) -> None:
+    """At 23:30 on 31 December Admin begins December's theme and types its Chinese title; at
+    00:05 he types /theme set 2027-01. December's can never be saved now, so January's begins,
+    asking its first question, rather than December's coming back."""
+    admin = town.admin
+    await open_bot(admin)
+    town.clock.set(datetime(2026, 12, 31, 23, 30, tzinfo=SHANGHAI))
+    await admin.send("/theme set 2026-12")
+    await admin.wait_for(text="1/4")
+    await admin.send(NEW["title_zh"])
+    await admin.wait_for(text="2/4")
+
+    town.clock.set(datetime(2027, 1, 1, 0, 5, tzinfo=SHANGHAI))
+    await admin.send("/theme set 2027-01")
+    await admin.wait_for(text="1/4", predicate=lambda m: "January 2027" in (m.text or ""))
+    assert not [m for m in admin.private.bot_messages()
+                if "You have begun" in (m.text or "")]
