@@ -1,6 +1,7 @@
 """Junk at every typed step of every dialog, end to end, one table: a sticker, a photo where
 text is wanted, text where a photo or a location is wanted, 5,000 characters, a text of only
-spaces and invisible marks, and a command-looking "/xyz". Each is answered with a short line
+spaces and invisible marks, a command-looking "/xyz", and a location, a voice note, a file or
+a contact where a line of text is wanted. Each is answered with a short line
 in the person's language, the dialog stays at its step, and nothing it holds is changed.
 
 Flows are in bot/dialogs.py (tests/test_dialogs.py lists them); each row of CASES brings one
@@ -55,11 +56,20 @@ JUNK: dict[str, Junk] = {
     "long": lambda person: person.send(("Trees and flowers. " * 300)[:5000]),
     "blank": lambda person: person.send(" \u200b\u2060\u3164 \u200b"),
     "command": lambda person: person.send("/xyz"),
+    "location": lambda person: person.send_location(34.855, 117.570),
+    "voice": lambda person: person.send_voice(),
+    "document": lambda person: person.send_document("notes.pdf"),
+    "contact": lambda person: person.send_contact(),
 }
-TEXT_STEP = ("sticker", "photo", "long", "blank", "command")  # where a line of text is wanted
+TEXT_STEP = ("sticker", "photo", "long", "blank", "command", "location", "voice", "document",
+             "contact")  # where a line of text is wanted
 SHORT_TEXT = ("sticker", "long", "blank", "command")  # a photo with a caption may do
 WANTS_FILE = ("sticker", "text", "long", "blank", "command")  # where a photo is wanted
 WANTS_PLACE = ("sticker", "photo", "blank", "command")  # a typed place may do
+BUTTONS = ("sticker", "photo", "text", "long", "blank", "command", "location", "voice",
+           "document", "contact")  # a step answered by its buttons only
+PHONE = ("sticker", "photo", "text", "long", "blank", "command", "location", "voice",
+         "document")  # one's own contact is the answer
 
 
 # ---- reaching each step ------------------------------------------------------------------
@@ -213,6 +223,40 @@ async def visit_note(town: Town) -> SimUser:
     await li.press("➡️ Done with photos")
     await li.wait_for(text="Describe the problem")
     return li
+
+
+async def intake_summary(town: Town) -> SimUser:
+    alice = await intake_phone(town)
+    await alice.tap("Skip")
+    await alice.wait_for(text="Is everything correct?")
+    return alice
+
+
+async def join_area(town: Town) -> SimUser:
+    alice = await join_phone(town)
+    await alice.send("13800138000")
+    await alice.wait_for(text="Which area do you serve?")
+    return alice
+
+
+async def theme_preview(town: Town) -> SimUser:
+    admin = await theme_at(3)(town)
+    await admin.send("Cold drinks for outdoor workers.")
+    await admin.wait_for(text="Preview · theme of")
+    return admin
+
+
+async def publish_preview(town: Town) -> SimUser:
+    li = await publish_at(12)(town)
+    await li.send("Dig, plant and water.")
+    await li.wait_for(text="Preview")
+    return li
+
+
+async def visit_found(town: Town) -> SimUser:
+    await inspector(town)
+    await at_the_market(town)
+    return town.vol1
 
 
 async def intake_phone(town: Town) -> SimUser:
@@ -386,13 +430,13 @@ CASES: list[tuple[str, Callable[[Town], Awaitable[SimUser]], tuple[str, ...]]] =
     ("intake-description", intake_description, ("sticker", "long", "blank", "command")),
     ("intake-place", intake_place, WANTS_PLACE),
     ("join-name", join_name, TEXT_STEP),
-    ("join-phone", join_phone, (*TEXT_STEP, "text")),
+    ("join-phone", join_phone, PHONE),
     ("reject-reason", reject_reason, TEXT_STEP),
     ("theme-title_zh", theme_at(0), TEXT_STEP),
     ("theme-title_en", theme_at(1), TEXT_STEP),
     ("theme-description_zh", theme_at(2), TEXT_STEP),
     ("theme-description_en", theme_at(3), TEXT_STEP),
-    ("intake-phone", intake_phone, (*TEXT_STEP, "text")),
+    ("intake-phone", intake_phone, PHONE),
     ("publish-title", publish_at(1), TEXT_STEP),
     ("publish-place", publish_at(4), TEXT_STEP),
     ("publish-point", publish_at(5), (*WANTS_PLACE, "text", "long")),
@@ -425,6 +469,11 @@ CASES: list[tuple[str, Callable[[Town], Awaitable[SimUser]], tuple[str, ...]]] =
     ("extend-reason", extend_reason, TEXT_STEP),
     ("extend-date", extend_date, (*TEXT_STEP, "text")),
     ("recheck", recheck_reason, TEXT_STEP),
+    ("intake-summary", intake_summary, BUTTONS),
+    ("join-area", join_area, BUTTONS),
+    ("theme-preview", theme_preview, BUTTONS),
+    ("publish-preview", publish_preview, BUTTONS),
+    ("inspect-found", visit_found, BUTTONS),
     ("relay", writing, ("sticker", "blank", "command")),  # the rest is passed on, as written
     ("events", nearest_events, WANTS_PLACE),
     ("patrol", patrol_list, WANTS_PLACE),
