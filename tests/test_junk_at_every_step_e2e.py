@@ -164,26 +164,30 @@ def publish_at(step: int) -> Callable[[Town], Awaitable[SimUser]]:
 
 
 def call_at(step: int) -> Callable[[Town], Awaitable[SimUser]]:
-    """Admin at /call's step `step` of 6."""
-    answers = ["Hands for the flood sandbags", "Guangming Park, east gate", None, "2"]
+    """Admin at /call's step `step` of 6 (7: its preview)."""
+    answers = ["Hands for the flood sandbags", "Guangming Park, east gate", None, "2", "18:00"]
 
     async def reach(town: Town) -> SimUser:
         admin = town.admin
         await open_bot(admin)
         await admin.send("/call")
         await admin.wait_for(text="1/6")
-        for number, answer in enumerate(answers[:step - 1], start=1):
+        for number, answer in enumerate(answers[:min(step, 6) - 1], start=1):
             if answer is None:
                 await admin.send_location(34.853, 117.572)
             else:
                 await admin.send(answer)
             await admin.wait_for(text=f"{number + 1}/6")
+        if step == 7:
+            await admin.press("✔️ Done")
+            await admin.wait_for(text="Preview of the recruitment call")
         return admin
     return reach
 
 
 def honour_at(step: int) -> Callable[[Town], Awaitable[SimUser]]:
-    """Admin at /honour's step `step` of 3 for Zhang: the title, the year, the citation."""
+    """Admin at /honour's step `step` of 3 for Zhang: the title, the year, the citation (4:
+    its preview)."""
     async def reach(town: Town) -> SimUser:
         admin, zhang = town.admin, town.vol2
         await open_bot(admin, zhang)
@@ -193,9 +197,12 @@ def honour_at(step: int) -> Callable[[Town], Awaitable[SimUser]]:
         if step >= 2:
             await admin.send("最美志愿者")
             year = await admin.wait_for(text="2/3")
-        if step == 3:
+        if step >= 3:
             await admin.press("2026", message=year)
             await admin.wait_for(text="3/3")
+        if step == 4:
+            await admin.send("Visited 30 elderly people every week.")
+            await admin.wait_for(text="Preview")
         return admin
     return reach
 
@@ -357,13 +364,23 @@ async def dispute(town: Town) -> SimUser:
     return zhang
 
 
-async def edit_start(town: Town) -> SimUser:
-    li = town.vol1
-    await open_bot(li)
-    await published_card(town, li)
-    await li.press("✏️ Edit")
-    await li.press("Date and time", message=await li.wait_for(text="What to change"))
-    await li.wait_for(text="Type the new start")
+def editing(field: str, question: str) -> Callable[[Town], Awaitable[SimUser]]:
+    """Li changes one field of his published activity: asked for its new value."""
+    async def reach(town: Town) -> SimUser:
+        li = town.vol1
+        await open_bot(li)
+        await published_card(town, li)
+        await li.press("✏️ Edit")
+        await li.press(field, message=await li.wait_for(text="What to change"))
+        await li.wait_for(text=question)
+        return li
+    return reach
+
+
+async def edit_end(town: Town) -> SimUser:
+    li = await editing("Date and time", "Type the new start")(town)
+    await li.send("2026-06-13 08:00")
+    await li.wait_for(text="Type the new end")
     return li
 
 
@@ -451,9 +468,12 @@ CASES: list[tuple[str, Callable[[Town], Awaitable[SimUser]], tuple[str, ...]]] =
     ("call-point", call_at(3), (*WANTS_PLACE, "text", "long")),
     ("call-needed", call_at(4), (*TEXT_STEP, "text")),
     ("call-deadline", call_at(5), (*TEXT_STEP, "text")),
+    ("call-audience", call_at(6), (*TEXT_STEP, "text")),
+    ("call-preview", call_at(7), BUTTONS),
     ("honour-title", honour_at(1), TEXT_STEP),
     ("honour-year", honour_at(2), (*TEXT_STEP, "text")),
     ("honour-citation", honour_at(3), TEXT_STEP),
+    ("honour-preview", honour_at(4), BUTTONS),
     ("inspect-point", visit_point, (*WANTS_PLACE, "text", "long")),
     ("inspect-photos", visit_photos, WANTS_FILE),
     ("inspect-note", visit_note, TEXT_STEP),
@@ -462,7 +482,12 @@ CASES: list[tuple[str, Callable[[Town], Awaitable[SimUser]], tuple[str, ...]]] =
     ("comment", comment, TEXT_STEP),
     ("checkin", check_in, (*WANTS_PLACE, "text", "long")),
     ("dispute", dispute, (*TEXT_STEP, "text")),
-    ("aedit-start", edit_start, (*TEXT_STEP, "text")),
+    ("aedit-title", editing("Title", "Type the new title"), TEXT_STEP),
+    ("aedit-place", editing("Place", "Type the new place"), TEXT_STEP),
+    ("aedit-start", editing("Date and time", "Type the new start"), (*TEXT_STEP, "text")),
+    ("aedit-end", edit_end, (*TEXT_STEP, "text")),
+    ("aedit-capacity", editing("Places", "Type the new number"), (*TEXT_STEP, "text")),
+    ("aedit-description", editing("Description", "Type the new description"), TEXT_STEP),
     ("rectify-photos", rectify_photos, WANTS_FILE),
     ("rectify-note", rectify_note, SHORT_TEXT),
     ("notours", not_ours, TEXT_STEP),
