@@ -75,6 +75,12 @@ PHONE = ("sticker", "photo", "text", "long", "blank", "command", "location", "vo
 # ---- reaching each step ------------------------------------------------------------------
 
 
+async def intake_category(town: Town) -> SimUser:
+    await open_bot(town.citizen)
+    await open_form(town.citizen, command=True)
+    return town.citizen
+
+
 async def intake_description(town: Town) -> SimUser:
     await open_bot(town.citizen)
     await open_form(town.citizen, command=True)
@@ -444,7 +450,10 @@ async def recheck_reason(town: Town) -> SimUser:
 
 # Each row: the flow and step, how to get there, the junk that is no answer there.
 CASES: list[tuple[str, Callable[[Town], Awaitable[SimUser]], tuple[str, ...]]] = [
-    ("intake-description", intake_description, ("sticker", "long", "blank", "command")),
+    ("intake-category", intake_category,
+     ("sticker", "long", "blank", "command", "location", "document", "contact")),
+    ("intake-description", intake_description,
+     ("sticker", "long", "blank", "command", "location", "document", "contact")),
     ("intake-place", intake_place, WANTS_PLACE),
     ("join-name", join_name, TEXT_STEP),
     ("join-phone", join_phone, PHONE),
