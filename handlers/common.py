@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 from bot import buttons, ui
 from bot.context import Answer, Said, Topic, Who
 from bot.delivery.transport import post_plain
+from bot.lengths import visible
 
 if TYPE_CHECKING:
     from bot.wiring import Services
@@ -51,12 +52,14 @@ def topic(update: Update) -> Topic | None:
 
 
 def said(message: Message) -> Said:
-    """Reduce a private message to what the conversation needs."""
-    caption = message.caption or ""
+    """Reduce a private message to what the conversation needs. A text or caption in which
+    nothing shows (zero-width spaces, a Hangul filler) is no text: every step that wants one
+    then asks again, as for an empty one, rather than keep an invisible name or title."""
+    caption = _shown(message.caption or "")
     at, thread = message.message_id, reply_thread(message)
     if message.text is not None:
         kind = "command" if message.text.startswith("/") else "text"
-        return Said(kind, text=message.text, message_id=at, reply_thread=thread)
+        return Said(kind, text=_shown(message.text), message_id=at, reply_thread=thread)
     if message.photo:
         return Said("photo", text=caption, file_id=message.photo[-1].file_id,
                     media_group_id=message.media_group_id, message_id=at, reply_thread=thread)
@@ -74,6 +77,11 @@ def said(message: Message) -> Said:
     if message.document is not None:
         return Said("document", text=caption, reply_thread=thread)
     return Said("other", text=caption, reply_thread=thread)
+
+
+def _shown(text: str) -> str:
+    """The text as sent, or "" if nothing in it shows."""
+    return text if visible(text) else ""
 
 
 def reply_thread(message: Message) -> int | None:

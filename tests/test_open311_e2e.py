@@ -236,6 +236,11 @@ BAD = [
      "address_string must be 2 to 300"),  # 301 characters
     ("post", "requests", {"address_string": "Jianshe Road", "description": " "}, 400,
      "description is missing"),
+    # Nothing in it shows (zero-width spaces, a Hangul filler): no description, no place.
+    ("post", "requests", {"address_string": "Jianshe Road",
+                          "description": "\u200b\u3164\u200b"}, 400, "description is missing"),
+    ("post", "requests", {"address_string": "\u200b\u200b\u3164"}, 400,
+     "Give lat and long, or address_string"),
     ("post", "requests", {"address_string": "Jianshe Road", "description": "d" * 1001}, 400,
      "description must be 1 to 1000"),
     ("post", "requests", {"address_string": "Jianshe Road", "phone": "call me"}, 400,

@@ -70,6 +70,8 @@ def test_a_file_may_leave_months_out_and_is_read_in_month_order(tmp_path: Path) 
         (theme(3, title_en=""), "themes.toml:1: month 3 has no title_en"),
         (theme(5, description_zh=""), "themes.toml:1: month 5 has no description_zh"),
         (theme(3) + theme(4, title_zh="   "), "themes.toml:9: title_zh of month 4 is empty"),
+        # Nothing in it shows: zero-width spaces and a Hangul filler are no title either.
+        (theme(3, title_en="\u200b\u3164"), "themes.toml:4: title_en of month 3 is empty"),
         (theme(3, title_en="x" * (TITLE_MAX + 1)),
          "themes.toml:4: title_en of month 3 is 41 characters long, at most 40"),
         # Telegram counts UTF-16 units: 21 emoji are 42, over the 40 a title may have.

@@ -439,8 +439,7 @@ class Publishing:
                 break
             data.update(automatic)
             step = _after(step)
-        dialog = Dialog(unit.user_id, Flow.PUBLISH, step, data)
-        await unit.repo.people.save_dialog(dialog, unit.now())
+        dialog = await self.loop.move_dialog(unit.repo, dialog, step, data)
         if step == PREVIEW:
             return [await self._preview(unit, data)]
         return [ui.message(unit.user_id, self._question(unit, step),
@@ -583,8 +582,7 @@ class Publishing:
         organiser's controls."""
         data = dialog.data
         if float(data["start"]) <= unit.now():  # the preview outlived the start
-            await unit.repo.people.save_dialog(
-                Dialog(unit.user_id, Flow.PUBLISH, "start", data), unit.now())
+            await self.loop.move_dialog(unit.repo, dialog, "start", data)
             unit.send(ui.message(unit.user_id, "\n".join(
                 [unit.t("publish.start_past"), self._question(unit, "start")])))
             return Answer(unit.t("publish.not_published"), alert=True)

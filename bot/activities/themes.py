@@ -186,7 +186,10 @@ class MonthThemes:
     # -- the dialog that sets a month's theme ------------------------------------------------
 
     async def _start(self, unit: ActorUnit, month: Month) -> None:
-        """Begin the dialog (a request form in progress is kept under it)."""
+        """Begin the dialog (a request form in progress is kept under it), or bring up the
+        theme already begun: typed words are never dropped by typing the command again."""
+        if await self._kept_again(unit, month):
+            return
         data = {"id": secrets.token_hex(3), "year": month[0], "month": month[1]}
         await self.loop.push_dialog(unit, Flow.THEME, STEPS[0], data)
         shown = (await self._themes(unit.repo, [month], unit.language)).get(month)
@@ -197,6 +200,26 @@ class MonthThemes:
                                 else "themes.replacing_file", title=shown.title))
         lines.append(self._question(unit, STEPS[0]))
         unit.send(ui.message(unit.user_id, "\n".join(lines)))
+
+    async def _kept_again(self, unit: ActorUnit, month: Month) -> bool:
+        """A theme begun before, on top or kept under other dialogs, brought up with its
+        answers and a line saying how to start afresh; False if none is (or only one of a
+        month gone by, which could never be saved: it gives way to the new one)."""
+        kept = await self.loop.kept(unit.repo, unit.user_id, Flow.THEME, None)
+        if kept is None:
+            return False
+        begun = int(kept["year"]), int(kept["month"])
+        if begun < self.this_month():
+            return False
+        command = f"/theme set {_iso(month)}"
+        if begun == month:
+            return await self.loop.form_again(unit, Flow.THEME, command)
+        await self.loop.long_on_top(unit, Flow.THEME)
+        unit.send(ui.message(unit.user_id, unit.t(
+            "themes.kept_other", kept=self._label(unit.language, begun),
+            month=self._label(unit.language, month), command=command)))
+        await self.loop.back_to_draft(unit)
+        return True
 
     async def on_message(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
         """A typed answer of the dialog: checked, kept, and the next question (or the
@@ -226,8 +249,7 @@ class MonthThemes:
                                                max=limit_of(step)))]
         data = {**dialog.data, step: said.text.strip()}
         following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else PREVIEW
-        await unit.repo.people.save_dialog(Dialog(user_id, Flow.THEME, following, data),
-                                           unit.now())
+        await self.loop.move_dialog(unit.repo, dialog, following, data)
         return [self._ask(unit, following, data)]
 
     async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.lengths import units
+from bot.lengths import units, visible
 
 # The languages a theme is written in: the file's keys name them, as the area file's columns do.
 THEME_LANGUAGES = ("zh", "en")
@@ -55,7 +55,7 @@ class Theme:
 def text_problem(text: str, limit: int) -> Problem | None:
     """What is wrong with a title or a description, if anything: the file and the bot's
     dialog apply the same rules."""
-    if not text.strip():
+    if not visible(text):  # a zero-width space or a Hangul filler alone shows nothing
         return "empty"
     if "\n" in text.strip() or "\r" in text.strip():
         return "lines"

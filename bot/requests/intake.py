@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -21,6 +20,7 @@ from bot.config import LANGUAGES, Category
 from bot.context import Answer, Env, Said, Who
 from bot.dialogs import Flow
 from bot.i18n import Raw
+from bot.lengths import visible
 from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop, depth
 from bot.requests.personal import NOTICE_VERSION, privacy_notice
@@ -1080,15 +1080,6 @@ def _past_similar(dialog: Dialog) -> Dialog:
     """The draft past the duplicate check: at the step it was going to."""
     data = {k: v for k, v in dialog.data.items() if k not in ("similar", "after")}
     return Dialog(dialog.user_id, Flow.INTAKE, dialog.data["after"], data)
-
-
-def visible(text: str) -> str:
-    """The text without the spaces and invisible marks around it; "" when nothing in it
-    shows (a zero-width space or a direction mark alone is no description, no address)."""
-    stripped = text.strip()
-    if not any(unicodedata.category(char)[0] not in "ZC" for char in stripped):
-        return ""
-    return stripped
 
 
 def _has_description(data: dict[str, Any]) -> bool:

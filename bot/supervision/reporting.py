@@ -193,9 +193,8 @@ class Reporting:
             return [ui.message(user_id, unit.t("inspect.no_longer"), ui.REMOVE_KEYBOARD)]
         if said.kind == "command":
             return [ui.message(user_id, unit.t("inspect.command_mid_dialog"))]
-        data = dialog.data
         if step == "point":
-            return await self._find_point(unit, data, said)
+            return await self._find_point(unit, dialog, said)
         if step == "photos":
             return await self._photo(unit, dialog, said)
         if step == "note":
@@ -208,18 +207,18 @@ class Reporting:
             return [await self._move(unit, dialog, "severity", note=text)]
         return [ui.message(user_id, unit.t("inspect.use_buttons"))]
 
-    async def _find_point(self, unit: ActorUnit, data: dict[str, Any],
+    async def _find_point(self, unit: ActorUnit, dialog: Dialog,
                           said: Said) -> list[Outgoing]:
         """A shared location lists the nearest points; a typed word the points it names."""
         registers = self.registers()
         assert registers is not None
+        data = dialog.data
         if said.kind == "location" and said.latitude is not None and said.longitude is not None:
             near = (said.latitude, said.longitude)
             located = [p for p in registers.points.values() if p.latitude is not None]
             located.sort(key=lambda p: distance_km(near[0], near[1], p.latitude or 0.0,
                                                    p.longitude or 0.0))
-            await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.INSPECT, "point",
-                                                      {**data, "near": list(near)}), unit.now())
+            await self.loop.move_dialog(unit.repo, dialog, "point", {**data, "near": list(near)})
             return [ui.message(unit.user_id, unit.t("inspect.nearest_title"), ui.REMOVE_KEYBOARD),
                     self._point_choice(unit, data["id"], located, "inspect.nearest", near)]
         word = unicodedata.normalize("NFKC", said.text).strip().casefold()
@@ -231,7 +230,7 @@ class Reporting:
             return [ui.message(unit.user_id, unit.t("inspect.no_such_point",
                                                     word=ui.clip(said.text.strip(), 50)))]
         if len(found) == 1:
-            return await self._at_point(unit, data, found[0])
+            return await self._at_point(unit, dialog, found[0])
         return [self._point_choice(unit, data["id"], found, "inspect.found", None)]
 
     async def _photo(self, unit: ActorUnit, dialog: Dialog, said: Said) -> list[Outgoing]:
@@ -251,8 +250,7 @@ class Reporting:
         data = {**data, "photos": photos, "album": said.media_group_id}
         if said.text.strip() and not data.get("note"):
             data["note"] = said.text.strip()[:NOTE_MAX]  # a caption is the note, unless one is
-        await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.INSPECT, "photos", data),
-                                           unit.now())
+        await self.loop.move_dialog(unit.repo, dialog, "photos", data)
         if not first_of_album:
             return []
         return [ui.message(unit.user_id, unit.t("inspect.photo_kept", count=len(photos)),
@@ -283,7 +281,7 @@ class Reporting:
             return Answer(text, alert=True)
         data, step = dialog.data, dialog.step
         if action == "point" and step == "point" and arg in registers.points:
-            unit.send(await self._at_point(unit, data, registers.points[arg]))
+            unit.send(await self._at_point(unit, dialog, registers.points[arg]))
         elif action == "clear" and step == "found":
             await self._finish(unit, data)
         elif action == "report" and step in ("found", "preview"):
@@ -323,23 +321,23 @@ class Reporting:
             await unit.repo.supervision.end_visit(int(data["visit"]), unit.now())
         return await self.loop.pop_dialog(unit.repo, unit.user_id, Flow.INSPECT)
 
-    async def _at_point(self, unit: ActorUnit, data: dict[str, Any],
+    async def _at_point(self, unit: ActorUnit, dialog: Dialog,
                         point: Point) -> list[Outgoing]:
         """The inspector is at a point: the visit starts; all clear, or a problem?"""
+        data = dialog.data
         near = data.get("near") or [None, None]
         visit_id = await unit.repo.supervision.start_visit(
             point.id, unit.user_id, data.get("group"), unit.now(), near[0], near[1])
-        dialog = Dialog(unit.user_id, Flow.INSPECT, "found",
-                        {**data, "point": point.id, "visit": visit_id, "reported": []})
-        await unit.repo.people.save_dialog(dialog, unit.now())
+        dialog = await self.loop.move_dialog(
+            unit.repo, dialog, "found", {**data, "point": point.id, "visit": visit_id,
+                                         "reported": []})
         return [ui.message(unit.user_id, unit.t("inspect.at_point_title"), ui.REMOVE_KEYBOARD),
                 await self._ask(unit, dialog)]
 
     async def _move(self, unit: ActorUnit, dialog: Dialog, step: str,
                     **changes: Any) -> Outgoing:
         """Go to `step` with `changes` kept, and ask its question."""
-        moved = Dialog(unit.user_id, Flow.INSPECT, step, {**dialog.data, **changes})
-        await unit.repo.people.save_dialog(moved, unit.now())
+        moved = await self.loop.move_dialog(unit.repo, dialog, step, {**dialog.data, **changes})
         return await self._ask(unit, moved)
 
     async def _ask(self, unit: ActorUnit, dialog: Dialog) -> Outgoing:
@@ -460,10 +458,9 @@ class Reporting:
             receive_due=now + self.env.config.supervision.receive_within)
         await self.dispatch(unit, problem_id)
         reported = [*(data.get("reported") or []), ref]
-        moved = Dialog(unit.user_id, Flow.INSPECT, "found",
-                       {**data, "reported": reported, "photos": [], "note": "", "type": None,
-                        "severity": None, "album": None})
-        await repo.people.save_dialog(moved, now)
+        moved = await self.loop.move_dialog(
+            repo, dialog, "found", {**data, "reported": reported, "photos": [], "note": "",
+                                    "type": None, "severity": None, "album": None})
         unit.send(ui.message(unit.user_id, unit.t(
             "inspect.submitted", ref=ref, unit=registers.units[point.unit_id].name(
                 unit.language))))

@@ -86,9 +86,7 @@ class Volunteers:
             too_long = ui.units(text) > NAME_MAX  # as Telegram counts: an emoji is 2
             if said.kind != "text" or not text or too_long or text.startswith("/"):
                 return [ui.message(who.user_id, t(lang, "join.want_name", max=NAME_MAX))]
-            await repo.people.save_dialog(
-                Dialog(who.user_id, Flow.JOIN, "phone", {**dialog.data, "name": text}),
-                self.env.now())
+            await self.loop.move_dialog(repo, dialog, "phone", {**dialog.data, "name": text})
             keyboard = ui.reply_keyboard([
                 [{"text": t(lang, "intake.share_phone"), "request_contact": True}]])
             return [ui.message(who.user_id, t(lang, "join.ask_phone"), keyboard)]
@@ -101,17 +99,17 @@ class Volunteers:
                 return [ui.message(who.user_id, t(lang, "join.want_phone"))]
             data = {**dialog.data, "phone": phone}
             return [ui.message(who.user_id, t(lang, "join.thanks_phone"), ui.REMOVE_KEYBOARD),
-                    *await self._next_after_phone(repo, who.user_id, lang, data)]
+                    *await self._next_after_phone(repo, dialog, lang, data)]
         return [ui.message(who.user_id, t(lang, "intake.use_buttons"))]
 
     async def _next_after_phone(
-        self, repo: Repo, user_id: int, lang: str, data: dict[str, Any]
+        self, repo: Repo, dialog: Dialog, lang: str, data: dict[str, Any]
     ) -> list[Outgoing]:
-        tree = self.env.config.areas
-        if tree is None:
-            return await self._ask_team(repo, user_id, lang, data)
-        await repo.people.save_dialog(Dialog(user_id, Flow.JOIN, "area", data), self.env.now())
-        return [self._area_question(user_id, lang)]
+        """The registration moved on from its phone: the area question, or the team's."""
+        if self.env.config.areas is None:
+            return await self._ask_team(repo, dialog, lang, data)
+        await self.loop.move_dialog(repo, dialog, "area", data)
+        return [self._area_question(dialog.user_id, lang)]
 
     def _area_question(self, user_id: int, lang: str) -> Outgoing:
         tree = self.env.config.areas
@@ -121,10 +119,11 @@ class Volunteers:
         return ui.message(user_id, self.env.t(lang, "join.ask_area"), ui.inline(rows))
 
     async def _ask_team(
-        self, repo: Repo, user_id: int, lang: str, data: dict[str, Any]
+        self, repo: Repo, dialog: Dialog, lang: str, data: dict[str, Any]
     ) -> list[Outgoing]:
-        await repo.people.save_dialog(Dialog(user_id, Flow.JOIN, "team", data), self.env.now())
-        return [self._team_question(user_id, lang, data)]
+        """The registration moved on to its team: the teams near the area chosen."""
+        await self.loop.move_dialog(repo, dialog, "team", data)
+        return [self._team_question(dialog.user_id, lang, data)]
 
     def _team_question(self, user_id: int, lang: str, data: dict[str, Any]) -> Outgoing:
         tree, teams = self.env.config.areas, self.env.config.volunteering.teams
@@ -181,7 +180,7 @@ class Volunteers:
             rows.append([(tree.get(arg).name(lang), buttons.JOIN_AREA.data(arg))])
             out = [ui.message(who.user_id, t(lang, "join.ask_station"), ui.inline(rows))]
         elif action is buttons.JOIN_AREA and dialog.step == "area" and tree and arg in tree:
-            out = await self._ask_team(repo, who.user_id, lang, {**dialog.data, "area": arg})
+            out = await self._ask_team(repo, dialog, lang, {**dialog.data, "area": arg})
         elif action is buttons.JOIN_TEAM and dialog.step == "team" and (
             arg == "-" or env.config.volunteering.team(arg) is not None
         ):

@@ -32,6 +32,7 @@ from multidict import MultiMapping
 from bot.areas.tree import distance_km
 from bot.config import Category, Open311Client
 from bot.context import Env
+from bot.lengths import visible
 from bot.reports.tables import ILLEGAL_XML
 from bot.requests import render, suggest
 from bot.requests.intake import ADDRESS_MAX, ADDRESS_MIN
@@ -382,13 +383,14 @@ class Open311Api:
         if (latitude is None) != (longitude is None):
             raise Open311Error(400, "open311.error.missing",
                                field="long" if longitude is None else "lat")
-        address = fields.get("address_string", "").strip() or None
+        # A text in which nothing shows (zero-width marks) is none, as in the form.
+        address = visible(fields.get("address_string", "")) or None
         if latitude is None and address is None:
             raise Open311Error(400, "open311.error.no_place")
         if address is not None and not ADDRESS_MIN <= len(address) <= ADDRESS_MAX:
             raise Open311Error(400, "open311.error.length", field="address_string",
                                low=ADDRESS_MIN, high=ADDRESS_MAX)
-        description = fields.get("description", "").strip()
+        description = visible(fields.get("description", ""))
         if not description:
             raise Open311Error(400, "open311.error.missing", field="description")
         if len(description) > config.description_max_chars:
