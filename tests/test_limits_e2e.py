@@ -1,0 +1,71 @@
+"""Telegram's real limits, met by the longest content people may give: every loop driven with
+names, descriptions, addresses and notes at their longest, in emoji and CJK beyond the basic
+plane (two UTF-16 units each) and with <>&" in them, and Telegram refuses no call."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import SimUser
+from tests.conftest import Town
+from tests.flows import REF, card_of, claim, long_as, open_form
+from tests.test_bad_input_e2e import assert_nothing_broke
+
+# A word with all that makes a length or an HTML text go wrong: two-unit characters (an
+# emoji, a CJK character beyond the basic plane) and the characters HTML must escape.
+HARD = '𠀀<b>&"😀'
+
+
+async def file_longest_request(citizen: SimUser, photos: int = 5) -> str:
+    """The citizen files a request with the longest description (in photos' captions and
+    text), the longest address, and as many photos as allowed; returns its reference."""
+    await citizen.send("/start")
+    await citizen.wait_for(text="Choose below")
+    await open_form(citizen)
+    await citizen.press("Help for the elderly")
+    await citizen.wait_for(text="describe the problem")
+    await citizen.send_album(photos, caption=long_as(HARD, 1000))
+    await citizen.wait_for(text="Where is it")
+    await citizen.send(long_as(HARD, 300)[:300])
+    await citizen.wait_for(text="How can the volunteer reach you")
+    await citizen.tap("📞 Share my phone number")
+    await citizen.wait_for(text="Is everything correct?")
+    await citizen.press("✅ Confirm and send")
+    receipt = await citizen.wait_for(text="Reference number")
+    match = REF.search(receipt.text or "")
+    assert match, receipt.text
+    return match.group(0)
+
+
+async def test_the_longest_request_goes_round_the_whole_loop(
+        town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    """Alice files the longest request there can be, with five photos; Li claims it, reads
+    its details, finishes it; Alice confirms. Telegram refuses nothing on the way."""
+    alice, li = town.citizen, town.vol1
+    alice.first_name = li.first_name = long_as(HARD, 64)  # Telegram's longest names
+    alice.last_name = li.last_name = long_as(HARD, 64)
+    await li.send("/start")
+    await li.wait_for(text="Choose below")
+    ref = await file_longest_request(alice)
+    card = await card_of(town.volunteers, ref)
+    assert ref in await claim(li, town.volunteers, card)
+    await li.wait_for(text="+8613800000001")
+    await alice.wait_for(text="a volunteer has taken your request")
+    await li.press("✅ Done")
+    await li.wait_for(text="Write a short note")
+    await li.send_photo(caption=long_as(HARD, 1000))
+    await li.wait_for(text="marked done")
+    await alice.wait_for(text="resolved?")
+    await alice.press("👍 Yes, resolved")
+    await alice.wait_for(text="How would you rate")
+    await alice.press("⭐⭐⭐⭐⭐")
+    await alice.wait_for(text="add a comment")
+    await alice.send(long_as(HARD, 1000))
+    await alice.wait_for(text="Your request is closed")
+    await alice.send("/my")
+    await alice.send("/history")
+    await li.send("/tasks")
+    await li.send("/hours")
+    await town.admin.send("/stats", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="Statistics")
+    assert_nothing_broke(town, caplog)
