@@ -1,0 +1,49 @@
+"""Telegram's limits in the supervision loop: a problem with the longest note and the most
+photos goes to its unit, is rectified with the most after photos and the longest note,
+rejected with the longest reason and passed, and Telegram refuses no call."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Town
+from tests.flows import long_as
+from tests.test_bad_input_e2e import assert_nothing_broke
+from tests.test_limits_e2e import HARD
+from tests.test_supervision_dispatch_e2e import cast, press, report
+from tests.test_supervision_dispatch_e2e import town_settings as town_settings  # noqa: F401
+
+
+async def test_the_longest_problem_goes_round_and_its_history_stays_whole(
+        town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    """Six before photos and a note of 500 units; four after photos and the longest note
+    twice; a rejection with the longest reason; the re-check album of ten; /problem."""
+    c = await cast(town)
+    for person in (c.li, c.zhang, c.admin):
+        person.first_name = person.last_name = long_as(HARD, 64)
+    ref = await report(town, c.li, note=long_as(HARD, 500), photos=6)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "🔧 Rectified" in card.buttons)
+    for round_ in range(2):
+        await press(c.zhang, "🔧 Rectified", card)
+        await c.zhang.wait_for(text="send the after photo")
+        for n in range(4):
+            await c.zhang.send_photo()
+            await c.zhang.wait_for(text=f"After photo {n + 1} kept")
+        await c.zhang.send(long_as(HARD, 500)[:500])
+        await c.zhang.wait_for(text="goes to the inspector for re-check")
+        recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+        if round_ == 0:
+            await press(c.li, "❌ Reject", recheck)
+            await c.li.wait_for(text="why is it not put right")
+            await c.li.send(long_as(HARD, 300))
+            await c.li.wait_for(text=f"Problem {ref} goes back to its unit")
+            await town.sb.wait_until(lambda: "🔧 Rectified" in card.buttons)
+    assert await press(c.li, "✅ Pass", recheck) == f"{ref} passed."
+    await town.sb.wait_until(lambda: "Passed the re-check" in (card.text or ""))
+    await c.admin.send(f"/problem {ref}")
+    await c.admin.wait_for(text=f"Problem {ref}: passed")
+    await c.admin.send("/sstats", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="upervision")
+    assert_nothing_broke(town, caplog)
