@@ -25,6 +25,7 @@ NOT_MODIFIED = ("message is not modified: specified new message content and repl
                 "exactly the same as a current content and reply markup of the message")
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 WRONG_FILE = "wrong file identifier/HTTP URL specified"
+DELETE_WITHIN = 48 * 3600  # seconds: deleteMessage takes a message younger than this only
 # Calls that create messages and therefore count against the flood limits.
 MESSAGE_PRODUCING = frozenset({
     "sendMessage", "sendPhoto", "sendMediaGroup", "sendVoice", "sendDocument", "sendLocation",
@@ -614,6 +615,10 @@ class BotApi:
         if msg is None:
             raise bad_request("message to delete not found")
         if chat.type != "private" and not msg.from_bot and chat.bot_status != "administrator":
+            raise bad_request("message can't be deleted")
+        # The spec: only a message sent less than 48 hours ago, and never the service
+        # message of a forum topic's creation.
+        if self.world.clock() - msg.date >= DELETE_WITHIN or msg.kind == "forum_topic_created":
             raise bad_request("message can't be deleted")
         msg.deleted = True
         self.world.emit("bot_delete", chat, msg, msg.text or msg.kind)

@@ -883,3 +883,25 @@ async def test_forum_topics(bot: telegram.Bot, sb: Sandbox) -> None:
     for chat in (plain, sb.add_group("Basic", type="group")):
         sent = await bot.send_message(chat.id, "no topics", message_thread_id=repairs)
         assert sent.message_thread_id is None and chat.last_bot_message.thread_id is None
+
+
+async def test_a_message_older_than_48_hours_cannot_be_deleted() -> None:
+    """The spec: deleteMessage takes a message sent less than 48 hours ago, and never the
+    service message that opened a forum topic."""
+    now = [1_780_000_000.0]
+    async with Sandbox(token=TOKEN, limits=Limits.off(), clock=lambda: now[0]) as sb, \
+            telegram.Bot(TOKEN, base_url=sb.base_url) as bot:
+        alice = sb.add_user("Alice")
+        await alice.send("/start")
+        young = await bot.send_message(alice.id, "young")
+        old = await bot.send_message(alice.id, "old")
+        now[0] += 48 * 3600 - 1
+        assert await bot.delete_message(alice.id, young.message_id)
+        now[0] += 1
+        with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
+            await bot.delete_message(alice.id, old.message_id)
+        forum = sb.add_group("Forum", forum=True)
+        forum.bot_status = "administrator"
+        thread_id = sb.world.create_topic(forum, "Cards", None, 0x6FB9F0)
+        with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
+            await bot.delete_message(forum.id, thread_id)
