@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -16,10 +17,15 @@ Button = tuple[str, str]  # (label, callback_data)
 
 
 def inline(rows: list[list[Button]]) -> dict[str, Any]:
-    """Build an InlineKeyboardMarkup from rows of (label, callback_data built by bot.buttons)."""
+    """Build an InlineKeyboardMarkup from rows of (label, callback_data built by bot.buttons).
+
+    A label is plain text (Telegram reads no HTML there), and one made by the catalog has its
+    values escaped for HTML: "Water &amp; power" would show as written. It is unescaped, as
+    a popup's text is, so a name shows on its button as it does in the message above."""
     return {
         "inline_keyboard": [
-            [{"text": label, "callback_data": _registered(data)} for label, data in row]
+            [{"text": html.unescape(label), "callback_data": _registered(data)}
+             for label, data in row]
             for row in rows
             if row
         ]
