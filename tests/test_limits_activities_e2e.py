@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import Town
 from tests.flows import long_as, open_bot
 from tests.test_activities_e2e import buttons_of, card_now
-from tests.test_activities_e2e import town_settings as town_settings  # noqa: F401 - a fixture
+from tests.test_activities_e2e import town_settings as town_settings  # the fixture
 from tests.test_bad_input_e2e import assert_nothing_broke
 from tests.test_limits_e2e import HARD
 

@@ -11,7 +11,7 @@ from tests.flows import long_as
 from tests.test_bad_input_e2e import assert_nothing_broke
 from tests.test_limits_e2e import HARD
 from tests.test_supervision_dispatch_e2e import cast, press, report
-from tests.test_supervision_dispatch_e2e import town_settings as town_settings  # noqa: F401
+from tests.test_supervision_dispatch_e2e import town_settings as town_settings  # the fixture
 
 
 async def test_the_longest_problem_goes_round_and_its_history_stays_whole(
