@@ -4,11 +4,13 @@ plane (two UTF-16 units each) and with <>&" in them, and Telegram refuses no cal
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from sandbox import SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, long_as, open_form
+from tests.flows import REF, card_of, claim, file_request, long_as, open_bot, open_form
 from tests.test_bad_input_e2e import assert_nothing_broke
 
 # A word with all that makes a length or an HTML text go wrong: two-unit characters (an
@@ -69,3 +71,32 @@ async def test_the_longest_request_goes_round_the_whole_loop(
     await town.admin.send("/stats", chat=town.admin_chat)
     await town.admin_chat.wait_for(text="Statistics")
     assert_nothing_broke(town, caplog)
+
+
+async def test_the_longest_group_title_and_topic_name_stay_whole_in_every_answer(
+        town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    """A forum titled with Telegram's longest title (128 units, two-unit characters and <>&"
+    in it) and a topic named as long: /bind there, a card in the topic, a claim, /bindings in
+    the admin chat, and the topic deleted (the admins hear of it by name): nothing refused."""
+    forum = town.sb.add_group(long_as(HARD, 128), forum=True)
+    forum.add_member(town.admin, status="administrator")
+    forum.add_member(town.vol1)
+    await open_bot(town.vol1)
+    topic = forum.create_topic(long_as(HARD, 128), by=town.admin)
+    await town.admin.send("/bind elderly", chat=forum, topic=topic)
+    await forum.wait_for(text="now receives requests")
+    ref = await file_longest_request(town.citizen)
+    card = await card_of(forum, ref)
+    assert card.thread_id == topic
+    assert ref in await claim(town.vol1, forum, card)
+    await town.admin.send("/bindings", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text="Volunteer groups")
+    forum.delete_topic(topic)
+    second = await file_request(town.citizen, text="The lift is stuck.")
+    await card_of(forum, second)
+    await town.admin_chat.wait_for(text="is gone")
+    errors = [(method, body) for method, _, body in town.sb.calls
+              if isinstance(body, dict) and body.get("ok") is False]
+    assert [body["description"] for _, body in errors] == [
+        "Bad Request: message thread not found"], errors  # how a deleted topic is learnt
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
