@@ -12,6 +12,7 @@ from tests.test_bad_input_e2e import assert_nothing_broke
 from tests.test_limits_e2e import HARD
 from tests.test_supervision_dispatch_e2e import cast, press, report
 from tests.test_supervision_dispatch_e2e import town_settings as town_settings  # the fixture
+from tests.test_supervision_inspect_e2e import at_the_market, inspector
 
 
 async def test_the_longest_problem_goes_round_and_its_history_stays_whole(
@@ -47,3 +48,26 @@ async def test_the_longest_problem_goes_round_and_its_history_stays_whole(
     await c.admin.send("/sstats", chat=town.admin_chat)
     await town.admin_chat.wait_for(text="upervision")
     assert_nothing_broke(town, caplog)
+
+
+async def test_photos_past_the_most_get_one_answer_per_album(town: Town) -> None:
+    """Li sends ten photos of a problem as an album: six are kept, one answer comes. Then he
+    sends three more as another album: one answer says six is the most, not one per photo
+    (a phone sends a big pick of photos as albums of ten)."""
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    await li.press("⚠️ Report a problem", message=question)
+    await li.wait_for(text="What kind of problem")
+    await li.press("Street vending")
+    await li.wait_for(text="at least one before photo")
+    await li.send_album(10)
+    await li.wait_for(text="Photo 1 kept")
+    before = len(li.private.bot_messages())
+    await li.send_album(3)
+    await li.wait_for(text="the most photos one problem takes (6)")
+    await li.press("➡️ Done with photos")
+    await li.wait_for(text="Describe the problem")
+    told = [m.text for m in li.private.bot_messages()[before:]
+            if "the most photos" in (m.text or "")]
+    assert len(told) == 1, told

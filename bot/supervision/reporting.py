@@ -245,8 +245,15 @@ class Reporting:
                                self._done_button(unit, data) if photos else None)]
         first_of_album = not said.media_group_id or said.media_group_id != data.get("album")
         if len(photos) >= PHOTOS_MAX:
-            return ([ui.message(unit.user_id, unit.t("inspect.photos_enough", max=PHOTOS_MAX),
-                                self._done_button(unit, data))] if first_of_album else [])
+            if not first_of_album:
+                return []
+            # The album is remembered though none of it is kept: its other photos, arriving
+            # one message each, get no answer of their own (a phone sends ten at a time).
+            seen = {**data, "album": said.media_group_id}
+            await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.INSPECT, "photos", seen),
+                                               unit.now())
+            return [ui.message(unit.user_id, unit.t("inspect.photos_enough", max=PHOTOS_MAX),
+                               self._done_button(unit, data))]
         photos.append(said.file_id)
         data = {**data, "photos": photos, "album": said.media_group_id}
         if said.text.strip() and not data.get("note"):
