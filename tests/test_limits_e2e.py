@@ -100,3 +100,25 @@ async def test_the_longest_group_title_and_topic_name_stay_whole_in_every_answer
     assert [body["description"] for _, body in errors] == [
         "Bad Request: message thread not found"], errors  # how a deleted topic is learnt
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_closing_note_sent_as_an_album_is_answered_once(town: Town) -> None:
+    """Li finishes a request and sends three photos as his closing note (a phone sends a pick
+    of photos as an album, one message each): the first is the note, the others are not
+    answered one by one with questions they do not answer."""
+    alice, li = town.citizen, town.vol1
+    await open_bot(li)
+    ref = await file_request(alice)
+    card = await card_of(town.volunteers, ref)
+    assert ref in await claim(li, town.volunteers, card)
+    await li.wait_for(text="+8613800000001")
+    await li.press("✅ Done")
+    await li.wait_for(text="Write a short note")
+    before = len(li.private.bot_messages())
+    await li.send_album(3, caption="Fixed the tap, see the photos")
+    await li.wait_for(text="marked done")
+    await alice.wait_for(text="resolved?")
+    await li.send("/mytasks")
+    await li.wait_for(text="task")
+    after = [m.text for m in li.private.bot_messages()[before:]]
+    assert len(after) == 2, after  # "marked done", and the answer to /mytasks
