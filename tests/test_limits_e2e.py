@@ -15,6 +15,7 @@ from tests.test_bad_input_e2e import assert_nothing_broke
 
 # A word with all that makes a length or an HTML text go wrong: two-unit characters (an
 # emoji, a CJK character beyond the basic plane) and the characters HTML must escape.
+WANT_COMMENT = "Please write your comment as text"
 HARD = '𠀀<b>&"😀'
 
 
@@ -122,3 +123,27 @@ async def test_a_closing_note_sent_as_an_album_is_answered_once(town: Town) -> N
     await li.wait_for(text="task")
     after = [m.text for m in li.private.bot_messages()[before:]]
     assert len(after) == 2, after  # "marked done", and the answer to /mytasks
+
+
+async def test_an_album_where_words_are_asked_for_is_told_so_once(town: Town) -> None:
+    """Alice, asked for a comment after her stars, sends three photos as an album: she is
+    told once that a comment is typed, not three times."""
+    alice, li = town.citizen, town.vol1
+    await open_bot(li)
+    ref = await file_request(alice)
+    assert ref in await claim(li, town.volunteers, await card_of(town.volunteers, ref))
+    await li.press("✅ Done", message=await li.wait_for(text="+8613800000001"))
+    await li.wait_for(text="Write a short note")
+    await li.send("Replaced the washer.")
+    await alice.wait_for(text="resolved?")
+    await alice.press("👍 Yes, resolved")
+    await alice.press("⭐⭐⭐⭐⭐", message=await alice.wait_for(text="How would you rate"))
+    await alice.wait_for(text="add a comment")
+    before = len(alice.private.bot_messages())
+    await alice.send_album(3)
+    await alice.wait_for(text=WANT_COMMENT)
+    await alice.send("Very kind, thank you!")
+    await alice.wait_for(text="Your request is closed")
+    told = [m.text for m in alice.private.bot_messages()[before:]
+            if WANT_COMMENT in (m.text or "")]
+    assert len(told) == 1, told

@@ -20,7 +20,7 @@ from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
 from bot.config import LANGUAGES, Category
 from bot.context import Answer, Env, Said, Who
-from bot.dialogs import Flow
+from bot.dialogs import ALBUMS, Flow
 from bot.i18n import Raw
 from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop, depth
@@ -335,19 +335,20 @@ class Intake:
         """Whether a photo is one of an album whose first photo answered a step that is over.
 
         A phone sends a pick of photos as an album, one message each. The dialogs that take
-        photos collect an album's whole (the form across its steps, too), but one that takes
-        a single photo as its answer (a closing note, a poster) moves on with the first: the
-        others would each meet the next question, or no dialog ("I did not understand"), and
-        be answered one by one. They are let go quietly instead."""
+        photos (ALBUMS) collect an album's whole, at the step its first photo found (the form
+        across its steps, too). Elsewhere the first photo is the whole answer (a closing
+        note, a poster: the dialog moves on) or none (a comment is typed: it is said once),
+        and the others, met by the next question, by no dialog ("I did not understand") or
+        by the same words again, would each be answered. They are let go quietly instead."""
         if said.kind != "photo" or not said.media_group_id:
             return False
         where = (dialog.flow, dialog.step) if dialog is not None else None
         seen = self._albums.get(user_id)
         if seen is not None and seen[0] == said.media_group_id:
             first = seen[1]
-            both_forms = (first is not None and where is not None
-                          and first[0] == where[0] == Flow.INTAKE)
-            return first != where and not both_forms
+            if first is None or where is None or first[0] != where[0]:
+                return True  # another dialog, or none, than the first photo found
+            return first[0] not in ALBUMS or (first != where and first[0] != Flow.INTAKE)
         self._albums[user_id] = (said.media_group_id, where)
         self._albums.move_to_end(user_id)
         while len(self._albums) > ALBUMS_KEPT:
