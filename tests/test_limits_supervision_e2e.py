@@ -71,3 +71,23 @@ async def test_photos_past_the_most_get_one_answer_per_album(town: Town) -> None
     told = [m.text for m in li.private.bot_messages()[before:]
             if "the most photos" in (m.text or "")]
     assert len(told) == 1, told
+
+
+async def test_photos_sent_as_files_in_an_album_are_told_once(town: Town) -> None:
+    """Li picks three photos "as files": they come as an album of documents. He is told once
+    to send them as photos, not three times; then his photos are kept."""
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    await li.press("⚠️ Report a problem", message=question)
+    await li.wait_for(text="What kind of problem")
+    await li.press("Street vending")
+    await li.wait_for(text="at least one before photo")
+    before = len(li.private.bot_messages())
+    await li.send_document_album(3)
+    await li.wait_for(text="not as a file")
+    await li.send_photo()
+    await li.wait_for(text="Photo 1 kept")
+    told = [m.text for m in li.private.bot_messages()[before:]
+            if "not as a file" in (m.text or "")]
+    assert len(told) == 1, told

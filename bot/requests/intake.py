@@ -332,20 +332,23 @@ class Intake:
         unit.send(out)
 
     def _answered_album(self, user_id: int, dialog: Dialog | None, said: Said) -> bool:
-        """Whether a photo is one of an album whose first photo answered a step that is over.
+        """Whether a photo is one of an album whose first item has had the answer it needs.
 
         A phone sends a pick of photos as an album, one message each. The dialogs that take
         photos (ALBUMS) collect an album's whole, at the step its first photo found (the form
         across its steps, too). Elsewhere the first photo is the whole answer (a closing
         note, a poster: the dialog moves on) or none (a comment is typed: it is said once),
         and the others, met by the next question, by no dialog ("I did not understand") or
-        by the same words again, would each be answered. They are let go quietly instead."""
-        if said.kind != "photo" or not said.media_group_id:
+        by the same words again, would each be answered. They are let go quietly instead, as
+        are an album's files and videos after its first item ("send it as a photo", once)."""
+        if not said.media_group_id:
             return False
         where = (dialog.flow, dialog.step) if dialog is not None else None
         seen = self._albums.get(user_id)
         if seen is not None and seen[0] == said.media_group_id:
             first = seen[1]
+            if said.kind != "photo":  # photos sent as files, videos: no dialog takes them
+                return True
             if first is None or where is None or first[0] != where[0]:
                 return True  # another dialog, or none, than the first photo found
             return first[0] not in ALBUMS or (first != where and first[0] != Flow.INTAKE)
