@@ -91,3 +91,22 @@ async def test_photos_sent_as_files_in_an_album_are_told_once(town: Town) -> Non
     told = [m.text for m in li.private.bot_messages()[before:]
             if "not as a file" in (m.text or "")]
     assert len(told) == 1, told
+
+
+async def test_an_after_photo_with_a_caption_longer_than_a_note_does_not_block_the_note(
+        town: Town) -> None:
+    """Zhang sends the after photo with a caption longer than a note takes (Telegram lets a
+    caption run to 1,024): the photo is kept, he is told the caption is not, and the short
+    note he types then sends the problem for re-check (the caption no longer put before
+    every note he tries, each refused as too long)."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "🔧 Rectified" in card.buttons)
+    await press(c.zhang, "🔧 Rectified", card)
+    await c.zhang.wait_for(text="send the after photo")
+    await c.zhang.send_photo(caption=long_as("Stalls moved, lane swept", 1000))
+    await c.zhang.wait_for(text="caption is 1000 characters long")
+    await c.zhang.send("Stalls moved away")
+    await c.zhang.wait_for(text="goes to the inspector for re-check")

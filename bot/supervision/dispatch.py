@@ -472,11 +472,19 @@ class Dispatch:
                         if first_of_album else [])
             photos.append(said.file_id)
             data["photos"] = photos
-            if said.text.strip():
-                data["caption"] = " ".join(said.text.split())
+            caption = " ".join(said.text.split())
+            # A caption begins the note; one longer than a whole note (Telegram takes 1,024
+            # for a caption) is not kept, or every note typed after it would be refused.
+            long_caption = len(caption) > NOTE_MAX
+            if caption and not long_caption:
+                data["caption"] = caption
             await self.loop.move_dialog(repo, dialog, "photos", data)
             if not first_of_album:
                 return []  # one acknowledgement per album is enough
+            if long_caption:
+                return [ui.message(user_id, unit.t("dispatch.after_caption_too_long",
+                                                   count=len(photos), length=len(caption),
+                                                   max=NOTE_MAX))]
             return [ui.message(user_id, unit.t("dispatch.after_kept", count=len(photos)))]
         if not photos:
             return [ui.message(user_id, unit.t("dispatch.after_first"))]
