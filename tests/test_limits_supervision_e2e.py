@@ -110,3 +110,25 @@ async def test_an_after_photo_with_a_caption_longer_than_a_note_does_not_block_t
     await c.zhang.wait_for(text="caption is 1000 characters long")
     await c.zhang.send("Stalls moved away")
     await c.zhang.wait_for(text="goes to the inspector for re-check")
+
+
+async def test_a_caption_longer_than_a_note_is_cut_with_a_mark_the_preview_shows(
+        town: Town) -> None:
+    """Li's before photo carries a caption longer than a note takes (500): it becomes the
+    note cut to 500 with "…" at the cut, so the preview shows that something was left out."""
+    await inspector(town)
+    li = town.vol1
+    question = await at_the_market(town)
+    await li.press("⚠️ Report a problem", message=question)
+    await li.wait_for(text="What kind of problem")
+    await li.press("Street vending")
+    await li.wait_for(text="at least one before photo")
+    caption = long_as("Fruit stalls block the pavement", 600)
+    await li.send_photo(caption=caption)
+    await li.wait_for(text="Photo 1 kept")
+    await li.press("➡️ Done with photos")
+    await li.wait_for(text="How serious is it?")
+    await li.press("🔴 Urgent: 1 days")
+    preview = await li.wait_for(text="Check before sending")
+    kept = caption[:499].rstrip() + "…"
+    assert kept in (preview.text or ""), preview.text

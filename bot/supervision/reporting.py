@@ -257,7 +257,7 @@ class Reporting:
         photos.append(said.file_id)
         data = {**data, "photos": photos, "album": said.media_group_id}
         if said.text.strip() and not data.get("note"):
-            data["note"] = said.text.strip()[:NOTE_MAX]  # a caption is the note, unless one is
+            data["note"] = _as_note(said.text)  # a caption is the note, unless one is
         await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.INSPECT, "photos", data),
                                            unit.now())
         if not first_of_album:
@@ -494,3 +494,9 @@ class Reporting:
         if draft_back:
             await self.loop.back_to_draft(unit)
 
+
+def _as_note(caption: str) -> str:
+    """A photo's caption as the note: Telegram takes 1,024 characters for a caption, a note 500;
+    one longer is cut there with "…", so the preview shows that something was left out."""
+    text = caption.strip()
+    return text if len(text) <= NOTE_MAX else text[:NOTE_MAX - 1].rstrip() + "…"
