@@ -132,3 +132,23 @@ async def test_a_caption_longer_than_a_note_is_cut_with_a_mark_the_preview_shows
     preview = await li.wait_for(text="Check before sending")
     kept = caption[:499].rstrip() + "…"
     assert kept in (preview.text or ""), preview.text
+
+
+async def test_a_caption_and_a_note_too_long_together_keep_the_note(town: Town) -> None:
+    """Zhang's after photo carries a caption of 400 characters, and his note is 200: together
+    past the 500 a note takes. The note he typed is taken (the caption stays on the photo),
+    rather than refused as "601 characters" he never typed."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "🔧 Rectified" in card.buttons)
+    await press(c.zhang, "🔧 Rectified", card)
+    await c.zhang.wait_for(text="send the after photo")
+    await c.zhang.send_photo(caption=long_as("Stalls moved", 400))
+    await c.zhang.wait_for(text="After photo 1 kept")
+    note = long_as("Lane swept and kept clear", 200)
+    await c.zhang.send(note)
+    await c.zhang.wait_for(text="goes to the inspector for re-check")
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    assert note in (recheck.text or "")

@@ -491,7 +491,9 @@ class Dispatch:
         if said.kind != "text" or not said.text.strip():
             return [ui.message(user_id, unit.t("dispatch.want_note"))]
         note = " ".join(said.text.split())
-        if data.get("caption"):
+        # The photo's caption begins the note when both fit a note; else the typed note is
+        # taken alone (the caption stays on the photo), never refused for words not typed.
+        if data.get("caption") and len(data["caption"]) + 1 + len(note) <= NOTE_MAX:
             note = f"{data['caption']} {note}"
         if len(note) > NOTE_MAX:
             return [ui.message(user_id, unit.t("dispatch.note_too_long", count=len(note),
