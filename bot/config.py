@@ -858,11 +858,19 @@ def _policy(reader: _Reader, defaults: Policy) -> Policy:
     return policy
 
 
+# The form's first question offers every category, and Cancel, as buttons of one message;
+# Telegram takes 100 buttons at most.
+CATEGORIES_MAX = 99
+
+
 def _categories(raw: Any, default_policy: Policy) -> tuple[Category, ...]:
     if raw is None:
         raise ConfigError("categories: missing (add at least one [[categories]] table)")
     if not isinstance(raw, list) or not raw:
         raise ConfigError("categories: must be a non-empty list of [[categories]] tables")
+    if len(raw) > CATEGORIES_MAX:
+        raise ConfigError(f"categories: {len(raw)} categories, at most {CATEGORIES_MAX} (the "
+                          "form offers each as a button on one message)")
     seen: set[str] = set()
     result = []
     for index, item in enumerate(raw):

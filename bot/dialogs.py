@@ -46,6 +46,12 @@ class Flow(StrEnum):
 # comes next replaces it.
 LOOKUPS = frozenset({Flow.EVENTS, Flow.PATROL})
 
+# The dialogs that take each photo of an album as one of several (a request's, a problem's
+# before or after photos, a masked chat's messages). In the others a photo is the whole
+# answer (a closing note, a poster) or no answer at all: an album's first photo gets the
+# reply, and the rest of the album none (requests/intake.py, Intake._answered_album).
+ALBUMS = frozenset({Flow.INTAKE, Flow.INSPECT, Flow.RECTIFY, Flow.RELAY})
+
 # What a short dialog is about, by the key of its data that names it: the same dialog about
 # the same thing begun again starts afresh, one about another thing (the note of a second
 # request, the after photos of a second problem) goes on top of it. A long dialog has no

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -16,10 +17,15 @@ Button = tuple[str, str]  # (label, callback_data)
 
 
 def inline(rows: list[list[Button]]) -> dict[str, Any]:
-    """Build an InlineKeyboardMarkup from rows of (label, callback_data built by bot.buttons)."""
+    """Build an InlineKeyboardMarkup from rows of (label, callback_data built by bot.buttons).
+
+    A label is plain text (Telegram reads no HTML there), and one made by the catalog has its
+    values escaped for HTML: "Water &amp; power" would show as written. It is unescaped, as
+    a popup's text is, so a name shows on its button as it does in the message above."""
     return {
         "inline_keyboard": [
-            [{"text": label, "callback_data": _registered(data)} for label, data in row]
+            [{"text": html.unescape(label), "callback_data": _registered(data)}
+             for label, data in row]
             for row in rows
             if row
         ]
@@ -167,11 +173,11 @@ def photo(
 
 def album(chat_id: int, file_ids: list[str], caption: str = "",
           thread_id: int | None = None) -> Outgoing:
-    """A sendMediaGroup call (2-10 photos) with an optional caption on the first; into a
-    forum's topic with `thread_id`."""
+    """A sendMediaGroup call (2-10 photos) with an optional HTML caption on the first (cut at
+    Telegram's 1,024 units); into a forum's topic with `thread_id`."""
     media: list[dict[str, Any]] = [{"type": "photo", "media": f} for f in file_ids]
     if caption:
-        media[0].update(caption=caption, parse_mode="HTML")
+        media[0].update(caption=clip_html(caption, CAPTION_MAX), parse_mode="HTML")
     payload: dict[str, Any] = {"chat_id": chat_id, "media": media}
     if thread_id is not None:
         payload["message_thread_id"] = thread_id
@@ -251,12 +257,13 @@ def problem_post_edit(chat_id: int, post_id: int, text: str,
 
 
 def captioned_album(chat_id: int, items: list[tuple[str, str]]) -> Outgoing:
-    """A sendMediaGroup call (2-10 photos), each photo with its own caption (may be empty)."""
+    """A sendMediaGroup call (2-10 photos), each photo with its own HTML caption (may be empty;
+    each cut at Telegram's 1,024 units)."""
     media: list[dict[str, Any]] = []
     for file_id, caption in items:
         item: dict[str, Any] = {"type": "photo", "media": file_id}
         if caption:
-            item.update(caption=caption, parse_mode="HTML")
+            item.update(caption=clip_html(caption, CAPTION_MAX), parse_mode="HTML")
         media.append(item)
     return Outgoing(chat_id, "sendMediaGroup", {"chat_id": chat_id, "media": media})
 
@@ -274,25 +281,27 @@ def edit_text(chat_id: int, message_id: int | None, text: str) -> Outgoing:
 
 def document(chat_id: int, filename: str, text: str, caption: str) -> Outgoing:
     """Send a text file (an export) as a document; the sender uploads it."""
-    payload = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML",
-               "document": {"filename": filename, "text": text}}
+    payload = {"chat_id": chat_id, "caption": clip_html(caption, CAPTION_MAX),
+               "parse_mode": "HTML", "document": {"filename": filename, "text": text}}
     return Outgoing(chat_id, "sendDocument", payload)
 
 
 def upload(chat_id: int, method: str, path: str, filename: str, caption: str) -> Outgoing:
     """Send a file a job wrote (sendDocument or sendPhoto); the sender deletes it once sent."""
     field = {"sendDocument": "document", "sendPhoto": "photo"}[method]
-    payload = {"chat_id": chat_id, "caption": caption, "parse_mode": "HTML",
-               field: {"path": path, "filename": filename}}
+    payload = {"chat_id": chat_id, "caption": clip_html(caption, CAPTION_MAX),
+               "parse_mode": "HTML", field: {"path": path, "filename": filename}}
     return Outgoing(chat_id, method, payload)
 
 
 def chunks(lines: list[str], limit: int = 3800) -> list[str]:
-    """Join lines into as few messages as fit Telegram's 4096 characters (with room to spare)."""
+    """Join lines into as few messages as fit Telegram's 4096 characters (with room to spare);
+    a line longer than a whole part is cut as the HTML it is (never inside a tag or an entity,
+    its tags closed), so the part still parses."""
     parts: list[str] = []
     current = ""
     for line in lines:
-        line = clip(line, limit)
+        line = clip_html(line, limit)
         if current and units(current) + 1 + units(line) > limit:
             parts.append(current)
             current = line

@@ -74,9 +74,12 @@ def said(message: Message) -> Said:
                     contact_user_id=message.contact.user_id, reply_thread=thread)
     if message.sticker is not None:
         return Said("sticker", reply_thread=thread)
+    # Files and videos come in albums too: the album is said, so that one answer does.
     if message.document is not None:
-        return Said("document", text=caption, reply_thread=thread)
-    return Said("other", text=caption, reply_thread=thread)
+        return Said("document", text=caption, media_group_id=message.media_group_id,
+                    reply_thread=thread)
+    return Said("other", text=caption, media_group_id=message.media_group_id,
+                reply_thread=thread)
 
 
 def _shown(text: str) -> str:

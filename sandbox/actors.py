@@ -350,8 +350,9 @@ class SimUser:
         return await self._post(chat, "voice", content)
 
     async def send_document(self, file_name: str = "file.pdf", chat: SimChat | None = None,
-                            caption: str | None = None) -> SimMessage:
-        """Send a document."""
+                            caption: str | None = None,
+                            media_group_id: str | None = None) -> SimMessage:
+        """Send a document (one of an album with `media_group_id`)."""
         rec = self._world.new_file("document", file_name=file_name)
         doc = {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
                "file_name": file_name, "mime_type": "application/octet-stream",
@@ -359,7 +360,18 @@ class SimUser:
         content: dict[str, Any] = {"document": doc}
         if caption:
             content["caption"] = caption
+        if media_group_id:
+            content["media_group_id"] = media_group_id
         return await self._post(chat, "document", content)
+
+    async def send_document_album(self, n: int = 3,
+                                  chat: SimChat | None = None) -> list[SimMessage]:
+        """Send n files as one album (as a phone sends photos picked "as files")."""
+        if not 2 <= n <= 10:
+            raise ValueError("an album has 2-10 items")
+        group_id = self._world.new_media_group_id()
+        return [await self.send_document(f"photo{i + 1}.jpg", chat, None, group_id)
+                for i in range(n)]
 
     async def send_sticker(self, emoji: str = "👍", chat: SimChat | None = None) -> SimMessage:
         """Send a sticker."""

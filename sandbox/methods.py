@@ -25,6 +25,7 @@ NOT_MODIFIED = ("message is not modified: specified new message content and repl
                 "exactly the same as a current content and reply markup of the message")
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 WRONG_FILE = "wrong file identifier/HTTP URL specified"
+DELETE_WITHIN = 48 * 3600  # seconds: deleteMessage takes a message younger than this only
 # Calls that create messages and therefore count against the flood limits.
 MESSAGE_PRODUCING = frozenset({
     "sendMessage", "sendPhoto", "sendMediaGroup", "sendVoice", "sendDocument", "sendLocation",
@@ -39,6 +40,7 @@ COPIED = frozenset({"text", "entities", "caption", "caption_entities", "sticker"
 WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; use "
                   "deleteWebhook to delete the webhook first")
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_COMMAND = re.compile(r"[a-z0-9_]+")
 # Telegram posts to these ports only; and to https only, which the sandbox relaxes (below).
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -144,7 +146,9 @@ class BotApi:
         limit = self.world.limits.max_caption if caption else self.world.limits.max_text
         if not caption and not text:
             raise bad_request("message text is empty")
-        if len(text) > limit:
+        # Telegram counts in UTF-16 code units, as it does entity offsets: an emoji, or a
+        # CJK character beyond the basic plane (𠀀), takes two of the 4,096 or 1,024.
+        if utf16_len(text) > limit:
             raise bad_request("message caption is too long" if caption else
                               "message is too long")
         out: dict[str, Any] = {}
@@ -381,10 +385,26 @@ class BotApi:
                           sort_keys=True)
 
     async def m_setMyCommands(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
-        """Store commands per scope and language."""
-        if len(p["commands"]) > 100:
-            raise bad_request("too many commands")
-        self.commands[self._commands_key(p)] = p["commands"]
+        """Store commands per scope and language, checked as Telegram checks them (TDLib trims
+        each and drops a leading "/"; the server takes a-z, 0-9 and _ only)."""
+        commands = []
+        for entry in p["commands"]:
+            command = entry["command"].strip().removeprefix("/")
+            description = entry["description"].strip()
+            if not command:
+                raise bad_request("command must be non-empty")
+            if len(command) > 32:
+                raise bad_request("command length must not exceed 32")
+            if not description:
+                raise bad_request("command description must be non-empty")
+            if len(description) > 256:
+                raise bad_request("command description length must not exceed 256")
+            if not _COMMAND.fullmatch(command):
+                raise bad_request("BOT_COMMAND_INVALID")
+            commands.append({"command": command, "description": description})
+        if len(commands) > 100:
+            raise bad_request("BOT_COMMANDS_TOO_MUCH")
+        self.commands[self._commands_key(p)] = commands
         return True
 
     async def m_getMyCommands(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
@@ -610,6 +630,10 @@ class BotApi:
             raise bad_request("message to delete not found")
         if chat.type != "private" and not msg.from_bot and chat.bot_status != "administrator":
             raise bad_request("message can't be deleted")
+        # The spec: only a message sent less than 48 hours ago, and never the service
+        # message of a forum topic's creation.
+        if self.world.clock() - msg.date >= DELETE_WITHIN or msg.kind == "forum_topic_created":
+            raise bad_request("message can't be deleted")
         msg.deleted = True
         self.world.emit("bot_delete", chat, msg, msg.text or msg.kind)
         self.world.notify()
@@ -631,7 +655,7 @@ class BotApi:
                 now - record.created > self.world.limits.callback_answer_timeout:
             raise bad_request(QUERY_TOO_OLD)
         text = p.get("text")
-        if text is not None and len(text) > self.world.limits.max_answer_text:
+        if text is not None and utf16_len(text) > self.world.limits.max_answer_text:
             raise bad_request("MESSAGE_TOO_LONG")
         record.answer = CallbackAnswer(text=text, show_alert=bool(p.get("show_alert")),
                                        url=p.get("url"), cache_time=p.get("cache_time"))

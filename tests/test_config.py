@@ -100,6 +100,10 @@ def test_the_environment_token_wins_over_the_file() -> None:
          "categories[0].keywords[1]: 'leak' is listed twice"),
         ({"categories": [{"code": "a", "zh": "x", "en": "x", "keywords": ["!!"]}]},
          "categories[0].keywords[0]: must contain a letter"),
+        # The form offers every category as a button, with Cancel, on one message: Telegram
+        # takes 100 buttons at most.
+        ({"categories": [{"code": f"c{n}", "zh": "类", "en": "C"} for n in range(100)]},
+         "categories: 100 categories, at most 99"),
         ({"http": {"listen": "9090"}}, "http.listen: must look like 127.0.0.1:9090"),
         ({"http": {"listen": "localhost:99999"}}, "http.listen"),
         ({"http": {"port": 9090}}, "http.port"),

@@ -143,6 +143,60 @@ async def test_caption_length_limit(bot: telegram.Bot, alice: SimUser) -> None:
     assert sent.caption == "c" * 1024
 
 
+async def test_lengths_are_counted_in_utf16_units_as_telegram_counts_them(
+        bot: telegram.Bot, sb: Sandbox, alice: SimUser) -> None:
+    """An emoji, or a CJK character beyond the basic plane, is one character but two units:
+    2,048 of them fill a message, one more is refused; likewise a caption at 512, and a
+    popup's 200 units at 100."""
+    sent = await bot.send_message(alice.id, "😀" * 2048)
+    assert sent.text == "😀" * 2048
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(alice.id, "𠀀" * 2048 + "a")
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.edit_message_text("😀" * 2049, chat_id=alice.id, message_id=sent.message_id)
+    photo = await alice.send_photo()
+    with pytest.raises(BadRequest, match=r"caption is too long"):
+        await bot.send_photo(alice.id, photo.file_ids[-1], caption="😀" * 513)
+    ok = await bot.send_photo(alice.id, photo.file_ids[-1], caption="😀" * 512)
+    assert ok.caption == "😀" * 512
+    await bot.send_message(alice.id, "x", reply_markup=inline(("A", "a")))
+    press = await alice.press("A")
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await bot.answer_callback_query(press.query_id, text="😀" * 101)
+    await bot.answer_callback_query(press.query_id, text="😀" * 100)
+
+
+@pytest.mark.parametrize(("command", "description", "error"), [
+    ("", "Start", "command must be non-empty"),
+    ("/", "Start", "command must be non-empty"),
+    ("a" * 33, "Start", "command length must not exceed 32"),
+    ("start", " ", "command description must be non-empty"),
+    ("start", "d" * 257, "command description length must not exceed 256"),
+    ("Start", "Start", "BOT_COMMAND_INVALID"),
+    ("new-request", "New", "BOT_COMMAND_INVALID"),
+    ("新建", "New", "BOT_COMMAND_INVALID"),
+])
+async def test_set_my_commands_refuses_what_telegram_refuses(
+        sb: Sandbox, command: str, description: str, error: str) -> None:
+    """A command is 1-32 of a-z, 0-9 and _ (after a leading "/"), its description 1-256
+    characters (trimmed); Telegram refuses the whole menu for one bad entry."""
+    good = {"command": "start", "description": "Start"}
+    resp = await raw_call(sb, "setMyCommands",
+                          commands=[good, {"command": command, "description": description}])
+    assert resp.status_code == 400 and resp.json()["description"] == f"Bad Request: {error}"
+    assert (await raw_call(sb, "getMyCommands")).json()["result"] == []
+
+
+async def test_set_my_commands_takes_a_hundred_at_most(sb: Sandbox) -> None:
+    """A hundred commands fit a menu (a leading "/" dropped, as Telegram does); 101 do not."""
+    menu = [{"command": f"/c{i}", "description": "d" * 256} for i in range(101)]
+    resp = await raw_call(sb, "setMyCommands", commands=menu)
+    assert resp.json()["description"] == "Bad Request: BOT_COMMANDS_TOO_MUCH"
+    assert (await raw_call(sb, "setMyCommands", commands=menu[:100])).status_code == 200
+    stored = (await raw_call(sb, "getMyCommands")).json()["result"]
+    assert len(stored) == 100 and stored[0]["command"] == "c0"
+
+
 async def test_callback_data_limit_is_in_bytes(bot: telegram.Bot, alice: SimUser) -> None:
     with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(alice.id, "x", reply_markup=inline(("A", "认" * 22)))  # 66 bytes
@@ -879,3 +933,24 @@ async def test_forum_replies_closed_topics_and_renames(bot: telegram.Bot, sb: Sa
     await bot.reopen_forum_topic(forum.id, repairs)
     await bot.edit_forum_topic(forum.id, repairs, name="Odd jobs")
     assert forum.last_bot_message.raw["forum_topic_edited"] == {"name": "Odd jobs"}
+
+async def test_a_message_older_than_48_hours_cannot_be_deleted() -> None:
+    """The spec: deleteMessage takes a message sent less than 48 hours ago, and never the
+    service message that opened a forum topic."""
+    now = [1_780_000_000.0]
+    async with Sandbox(token=TOKEN, limits=Limits.off(), clock=lambda: now[0]) as sb, \
+            telegram.Bot(TOKEN, base_url=sb.base_url) as bot:
+        alice = sb.add_user("Alice")
+        await alice.send("/start")
+        young = await bot.send_message(alice.id, "young")
+        old = await bot.send_message(alice.id, "old")
+        now[0] += 48 * 3600 - 1
+        assert await bot.delete_message(alice.id, young.message_id)
+        now[0] += 1
+        with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
+            await bot.delete_message(alice.id, old.message_id)
+        forum = sb.add_group("Forum", forum=True)
+        forum.bot_status = "administrator"
+        thread_id = sb.world.create_topic(forum, "Cards", None, 0x6FB9F0)
+        with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
+            await bot.delete_message(forum.id, thread_id)

@@ -149,3 +149,16 @@ def test_the_problem_types_load_in_their_order_and_each_mistake_names_its_line(
         with pytest.raises(RegisterError) as caught:
             load_problem_types(tmp_path / "types.toml")
         assert problem in str(caught.value), (problem, str(caught.value))
+
+
+def test_more_problem_types_than_one_keyboard_holds_are_refused(tmp_path: Path) -> None:
+    """The inspector picks the type among buttons on one message, and Telegram takes 100
+    buttons at most: a file of 100 types loads, one of 101 is refused, saying why, rather
+    than leaving every inspector at a question that never comes."""
+    entry = '[[type]]\ncode = "t{n}"\nzh = "类{n}"\nen = "Type {n}"\n\n'
+    (tmp_path / "types.toml").write_text("".join(entry.format(n=n) for n in range(100)), "utf-8")
+    assert len(load_problem_types(tmp_path / "types.toml")) == 100
+    (tmp_path / "types.toml").write_text("".join(entry.format(n=n) for n in range(101)), "utf-8")
+    with pytest.raises(RegisterError) as caught:
+        load_problem_types(tmp_path / "types.toml")
+    assert "types.toml: 101 types, at most 100" in str(caught.value)

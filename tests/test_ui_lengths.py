@@ -56,3 +56,24 @@ def test_lines_are_joined_into_as_few_messages_as_fit() -> None:
     lines = ["x" * 10] * 4
     assert ui.chunks(lines, limit=32) == ["\n".join(["x" * 10] * 3), "x" * 10]
     assert ui.chunks(lines, limit=31) == ["\n".join(["x" * 10] * 2)] * 2
+
+
+def test_a_line_too_long_for_a_part_is_cut_as_html_and_still_parses() -> None:
+    """A list line longer than a whole part (a name of ampersands, in bold) is cut where
+    Telegram counts, never inside "&amp;" or before its closing tag: the part still parses."""
+    line = "<b>" + "&amp;" * 50 + "</b>"
+    (part,) = ui.chunks([line], limit=20)
+    assert shown(part) == "&" * 19 + "…"
+
+
+def test_every_caption_a_payload_carries_is_cut_to_what_telegram_takes() -> None:
+    """An album's caption, each photo's caption in a captioned album, and a document's or an
+    uploaded file's caption: 600 emoji (1,200 units) are cut to 1,024 units each."""
+    long = "😀" * 600
+    payloads = [ui.album(1, ["a", "b"], long).payload["media"][0],
+                *ui.captioned_album(1, [("a", long), ("b", long)]).payload["media"],
+                ui.document(1, "f.csv", "x", long).payload,
+                ui.upload(1, "sendPhoto", "/tmp/x.png", "x.png", long).payload]
+    for payload in payloads:
+        caption = payload["caption"]
+        assert ui.units(shown(caption)) <= ui.CAPTION_MAX and caption.endswith("…"), payload

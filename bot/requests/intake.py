@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -18,7 +19,7 @@ from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
 from bot.config import LANGUAGES, Category
 from bot.context import Answer, Env, Said, Who
-from bot.dialogs import Flow
+from bot.dialogs import ALBUMS, Flow
 from bot.i18n import Raw
 from bot.lengths import visible
 from bot.requests import render, suggest
@@ -37,6 +38,7 @@ EDITABLE = ("category", "description", "location", "area", "contact")
 NEIGHBOUR_STEPS = ("nb_name", "nb_phone", "nb_address", "nb_own")
 NAME_MAX = 40
 NEAREST_OFFERED = 4
+ALBUMS_KEPT = 10_000  # people whose last album is remembered (see Intake._answered_album)
 SIMILAR_SHOWN = 3  # the duplicate check shows at most the nearest three
 HOUR_CHOICES = ("0.5", "1", "2", "3")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
@@ -65,6 +67,11 @@ class Intake:
         # A supervision problem's link (/start problem_<ref>, an export's photos column):
         # bot/supervision/dispatch.py answers it, set by bot/wiring.py; False: not its link.
         self.problem_link: Callable[[ActorUnit, str], Awaitable[bool]] | None = None
+        # Per person, the album whose first photo came last, and the dialog step it found
+        # (flow, step; None: no dialog): see _answered_album. Kept in memory: an album's
+        # photos come within a second, and a restart between two of them costs one extra
+        # answer at worst.
+        self._albums: OrderedDict[int, tuple[str, tuple[str, str] | None]] = OrderedDict()
         # The dialogs of other services, by flow: each answers a private message; the
         # dialog one came in the middle of comes back when it ends (on_message).
         self.short_flows: dict[str, Callable[[ActorUnit, Dialog, Said],
@@ -292,6 +299,8 @@ class Intake:
         env = self.env
         repo, lang, who = unit.repo, unit.language, unit.who
         dialog = await repo.people.dialog(who.user_id)
+        if self._answered_album(who.user_id, dialog, said):
+            return
         if dialog is None:
             out = [ui.message(who.user_id, env.t(lang, "common.not_understood"),
                               self.loop.citizen_menu(lang))]
@@ -321,6 +330,33 @@ class Intake:
             if top is not None and depth(top) < depth(dialog):
                 out += await self.resume_draft(unit)
         unit.send(out)
+
+    def _answered_album(self, user_id: int, dialog: Dialog | None, said: Said) -> bool:
+        """Whether a photo is one of an album whose first item has had the answer it needs.
+
+        A phone sends a pick of photos as an album, one message each. The dialogs that take
+        photos (ALBUMS) collect an album's whole, at the step its first photo found (the form
+        across its steps, too). Elsewhere the first photo is the whole answer (a closing
+        note, a poster: the dialog moves on) or none (a comment is typed: it is said once),
+        and the others, met by the next question, by no dialog ("I did not understand") or
+        by the same words again, would each be answered. They are let go quietly instead, as
+        are an album's files and videos after its first item ("send it as a photo", once)."""
+        if not said.media_group_id:
+            return False
+        where = (dialog.flow, dialog.step) if dialog is not None else None
+        seen = self._albums.get(user_id)
+        if seen is not None and seen[0] == said.media_group_id:
+            first = seen[1]
+            if said.kind != "photo":  # photos sent as files, videos: no dialog takes them
+                return True
+            if first is None or where is None or first[0] != where[0]:
+                return True  # another dialog, or none, than the first photo found
+            return first[0] not in ALBUMS or (first != where and first[0] != Flow.INTAKE)
+        self._albums[user_id] = (said.media_group_id, where)
+        self._albums.move_to_end(user_id)
+        while len(self._albums) > ALBUMS_KEPT:
+            self._albums.popitem(last=False)
+        return False
 
     async def on_button(self, unit: ActorUnit, draft_id: str, action: str, arg: str) -> Answer:
         """Handle a button of the intake form: category, Next, Confirm, Edit, Cancel."""

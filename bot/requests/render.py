@@ -237,8 +237,7 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
         t(language, "task.header", ref=request.ref),
         t(language, "card.category", category=category_name(env, request.category, language)),
     ]
-    if request.description:
-        lines.append(t(language, "card.description", text=request.description))
+    at = len(lines)  # the description's place: it is fitted to what follows it
     if request.on_behalf:  # filed for a neighbour: the person to call and visit is theirs
         lines.append(t(language, "neighbour.task_for", name=request.for_name or "-",
                        address=request.for_address or "-"))
@@ -253,8 +252,20 @@ def task_details(env: Env, request: Request, chat_id: int, language: str) -> lis
         phone = t(language, "relay.phone_hidden")
     lines.append(t(language, "task.phone", phone=phone))
     lines.append(t(language, "task.next_steps"))
+    if request.description:
+        lines.insert(at, description_line(env, language, request.description, lines))
     out.append(ui.message(chat_id, "\n".join(lines), task_buttons(env, request, language)))
     return out
+
+
+def description_line(env: Env, language: str, description: str, others: list[str]) -> str:
+    """The description's line of a message with `others` around it, the description cut
+    (with "…") so that the whole is one message Telegram takes: the lines after it (where,
+    whom to call, what next) are never the part cut off at 4,096. Measured in the HTML of
+    the others, which is never shorter than what it shows."""
+    empty = env.t(language, "card.description", text="")
+    room = ui.TEXT_MAX - ui.units(empty) - sum(ui.units(line) + 1 for line in others)
+    return env.t(language, "card.description", text=ui.clip(description, max(room, 1)))
 
 
 def citizen_text(env: Env, request: Request, text: str) -> str:
@@ -308,7 +319,7 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
           category=category_name(env, draft.get("category", ""), language))
     )
     description = draft.get("description") or t(language, "intake.summary_no_text")
-    lines.append(t(language, "card.description", text=description))
+    at = len(lines)  # the description's place: it is fitted to what follows it
     extras = []
     if draft.get("photos"):
         extras.append(t(language, "card.photos", count=len(draft["photos"])))
@@ -335,4 +346,5 @@ def draft_summary(env: Env, draft: dict[str, Any], language: str) -> str:
             shown = "shown" if draft.get("share_phone", True) else "hidden"
             lines.append(t(language, f"relay.summary_phone_{shown}"))
     lines.append(t(language, "intake.summary_question"))
+    lines.insert(at, description_line(env, language, description, lines))
     return "\n".join(lines)

@@ -472,18 +472,28 @@ class Dispatch:
                         if first_of_album else [])
             photos.append(said.file_id)
             data["photos"] = photos
-            if said.text.strip():
-                data["caption"] = " ".join(said.text.split())
+            caption = " ".join(said.text.split())
+            # A caption begins the note; one longer than a whole note (Telegram takes 1,024
+            # for a caption) is not kept, or every note typed after it would be refused.
+            long_caption = len(caption) > NOTE_MAX
+            if caption and not long_caption:
+                data["caption"] = caption
             await self.loop.move_dialog(repo, dialog, "photos", data)
             if not first_of_album:
                 return []  # one acknowledgement per album is enough
+            if long_caption:
+                return [ui.message(user_id, unit.t("dispatch.after_caption_too_long",
+                                                   count=len(photos), length=len(caption),
+                                                   max=NOTE_MAX))]
             return [ui.message(user_id, unit.t("dispatch.after_kept", count=len(photos)))]
         if not photos:
             return [ui.message(user_id, unit.t("dispatch.after_first"))]
         if said.kind != "text" or not said.text.strip():
             return [ui.message(user_id, unit.t("dispatch.want_note"))]
         note = " ".join(said.text.split())
-        if data.get("caption"):
+        # The photo's caption begins the note when both fit a note; else the typed note is
+        # taken alone (the caption stays on the photo), never refused for words not typed.
+        if data.get("caption") and len(data["caption"]) + 1 + len(note) <= NOTE_MAX:
             note = f"{data['caption']} {note}"
         if len(note) > NOTE_MAX:
             return [ui.message(user_id, unit.t("dispatch.note_too_long", count=len(note),

@@ -81,6 +81,7 @@ class ProblemType:
 
 
 TYPE_NAME_MAX = 30
+TYPES_MAX = 100  # the inspector picks one on a single inline keyboard: Telegram's 100 buttons
 
 
 def load_problem_types(path: Path) -> tuple[ProblemType, ...]:
@@ -113,6 +114,9 @@ def load_problem_types(path: Path) -> tuple[ProblemType, ...]:
                 raise RegisterError(f"{path}:{line}: {code!r} needs zh and en names of 1-"
                                     f"{TYPE_NAME_MAX} characters")
         found[code] = ProblemType(code, {"zh": zh.strip(), "en": en.strip()})
+    if len(found) > TYPES_MAX:
+        raise RegisterError(f"{path}: {len(found)} types, at most {TYPES_MAX} (the inspector "
+                            "picks one among buttons on one message)")
     return tuple(found.values())
 
 

@@ -244,12 +244,19 @@ class Reporting:
                                self._done_button(unit, data) if photos else None)]
         first_of_album = not said.media_group_id or said.media_group_id != data.get("album")
         if len(photos) >= PHOTOS_MAX:
-            return ([ui.message(unit.user_id, unit.t("inspect.photos_enough", max=PHOTOS_MAX),
-                                self._done_button(unit, data))] if first_of_album else [])
+            if not first_of_album:
+                return []
+            # The album is remembered though none of it is kept: its other photos, arriving
+            # one message each, get no answer of their own (a phone sends ten at a time).
+            seen = {**data, "album": said.media_group_id}
+            await unit.repo.people.save_dialog(Dialog(unit.user_id, Flow.INSPECT, "photos", seen),
+                                               unit.now())
+            return [ui.message(unit.user_id, unit.t("inspect.photos_enough", max=PHOTOS_MAX),
+                               self._done_button(unit, data))]
         photos.append(said.file_id)
         data = {**data, "photos": photos, "album": said.media_group_id}
         if said.text.strip() and not data.get("note"):
-            data["note"] = said.text.strip()[:NOTE_MAX]  # a caption is the note, unless one is
+            data["note"] = _as_note(said.text)  # a caption is the note, unless one is
         await self.loop.move_dialog(unit.repo, dialog, "photos", data)
         if not first_of_album:
             return []
@@ -484,3 +491,9 @@ class Reporting:
         if draft_back:
             await self.loop.back_to_draft(unit)
 
+
+def _as_note(caption: str) -> str:
+    """A photo's caption as the note: Telegram takes 1,024 characters for a caption, a note 500;
+    one longer is cut there with "…", so the preview shows that something was left out."""
+    text = caption.strip()
+    return text if len(text) <= NOTE_MAX else text[:NOTE_MAX - 1].rstrip() + "…"
