@@ -30,7 +30,7 @@ from bot import buttons, night, ui
 from bot.config import Delivery
 from bot.context import Env
 from bot.delivery.transport import is_plain, post_plain
-from bot.moves import ChatMoves
+from bot.moves import ChatMoves, migrated_chat
 from bot.requests import render
 from storage import EDITED_CARD, ActivityPost, OutboxRow, Outgoing, Repo, is_full
 
@@ -524,12 +524,15 @@ class Sender:
                 await repo.outbox.hold_chat(head.chat_id, self.env.now() + seconds)
             return None
         except ChatMigrated as exc:
-            # The bot missed the upgrade's service messages: the same move as theirs.
-            log.info("chat %s migrated to %s", head.chat_id, exc.new_chat_id)
+            # The bot missed the upgrade's service messages: the same move as theirs. The
+            # group is the call's chat, or the one it copies from or quotes (a person's chat
+            # never moves).
+            old = migrated_chat(head.chat_id, head.payload)
+            log.info("chat %s migrated to %s", old, exc.new_chat_id)
             async with self._bookkeeping() as repo:
                 await repo.outbox.enqueue(
-                    await self.moves.move(repo, head.chat_id, exc.new_chat_id), self.env.now())
-            self.moves.followed(head.chat_id, exc.new_chat_id)
+                    await self.moves.move(repo, old, exc.new_chat_id), self.env.now())
+            self.moves.followed(old, exc.new_chat_id)
             self.wake()
             return None
         except Forbidden as exc:

@@ -193,6 +193,22 @@ class OutboxRepo(Aggregate):
         )
         return [_outbox_row(row) for row in rows]
 
+    async def calls_from_chat(self, chat_id: int) -> list[OutboxRow]:
+        """Other chats' pending calls that copy or forward one of this chat's messages, or
+        quote one (by `from_chat_id`, or the chat of their `reply_parameters`)."""
+        rows = await self._all(
+            f"""
+            SELECT {ROW_COLUMNS}
+            FROM outbox
+            WHERE status = 'pending' AND chat_id != ?
+              AND (json_extract(payload, '$.from_chat_id') = ?
+                   OR json_extract(payload, '$.reply_parameters.chat_id') = ?)
+            ORDER BY id
+            """,
+            (chat_id, chat_id, chat_id),
+        )
+        return [_outbox_row(row) for row in rows]
+
     async def rewrite(self, outbox_id: int, method: str, payload: dict[str, Any]) -> None:
         """Make a pending call another one (its place in the chat's order kept)."""
         self._write("UPDATE outbox SET method = ?, payload = ? WHERE id = ? "
