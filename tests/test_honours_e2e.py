@@ -34,7 +34,7 @@ from bot.unit import Unit
 from sandbox import SimMessage, SimUser
 from storage import Repo
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import eventually, open_bot
 from tests.test_activities_e2e import TEAMS, buttons_of, card_now
 from tests.test_attendance_e2e import at, signed_up
 
@@ -588,3 +588,52 @@ async def test_an_honour_whose_author_lost_the_role_ends_at_the_next_typed_answe
     await li.send("Visited 30 elderly people every week.")
     await li.wait_for(text="Sorry, I did not understand that")
     assert await in_unit(town, lambda repo, now: repo.honours.all_honours_of(zhang.id)) == []
+
+
+async def held_back(town: Town, *chats: int) -> None:
+    """Wait until each chat's first queued call is held back (Telegram asked for a pause)."""
+    services = town.bot.services
+    assert services is not None
+
+    async def waiting() -> bool:
+        async with services.env.db.reading() as repo:
+            queued = [await repo.outbox.chat_queue(chat, 0, 1) for chat in chats]
+        return all(q and q[0][0].not_before > services.env.now() for q in queued)
+
+    await eventually(waiting)
+
+
+async def test_an_honour_revoked_before_its_announcement_went_is_never_announced(
+        town: Town) -> None:
+    """The centre admin saves and announces Zhang's honour, but Telegram asks the bot to wait
+    two minutes before its next messages to Zhang and to the volunteers' group. Meanwhile
+    the admin revokes the honour. When the two minutes are up, Zhang is told of the honour
+    and of its revoking, and the group gets nothing: no congratulations for an honour that
+    no longer stands."""
+    zhang, admin, group = town.vol2, town.admin, town.volunteers
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    town.sb.inject("sendMessage", code=429, description="Too Many Requests: retry after 120",
+                   retry_after=120, times=2)
+    await admin.press("📣 Save and announce", message=preview)
+    await card_now(town, preview, "announced in 1 group(s)")
+    await held_back(town, zhang.id, group.id)
+
+    theirs = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    confirm = await admin.wait_for(text="Revoke “最美志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await card_now(town, confirm, "was revoked")
+
+    await town.tick(minutes=3)
+    await zhang.wait_for(text="The honour “最美志愿者” (2026) was revoked")
+    services = town.bot.services
+    assert services is not None
+
+    async def drained() -> bool:
+        async with services.env.db.reading() as repo:
+            return await repo.outbox.pending_outbox() == 0
+
+    await eventually(drained)
+    assert group.bot_messages() == [], [m.text for m in group.bot_messages()]

@@ -122,6 +122,12 @@ class OutboxRepo(Aggregate):
         row = await self._one("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
         return int(row[0])
 
+    async def is_pending(self, outbox_id: int) -> bool:
+        """Whether a call is still waiting to be made."""
+        row = await self._one("SELECT 1 FROM outbox WHERE id = ? AND status = 'pending'",
+                              (outbox_id,))
+        return row is not None
+
     async def mark_sent(self, outbox_id: int, message_ids: list[int], now: float) -> None:
         """Record that a call succeeded and which messages it made (once: a repeat of the
         same mark changes nothing, so it may travel as a loose write)."""
