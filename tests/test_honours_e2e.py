@@ -34,7 +34,7 @@ from bot.unit import Unit
 from sandbox import SimMessage, SimUser
 from storage import Repo
 from tests.conftest import SHANGHAI, Town
-from tests.flows import eventually, open_bot
+from tests.flows import eventually, open_bot, pressed_days_later, too_old
 from tests.test_activities_e2e import TEAMS, buttons_of, card_now
 from tests.test_attendance_e2e import at, signed_up
 
@@ -250,7 +250,7 @@ async def test_the_centre_admin_honours_announces_and_revokes(town: Town) -> Non
     told = await zhang.wait_for(text="An honour was recorded on your service record")
     assert "最美志愿者" in (told.text or "")
     await card_now(town, preview, "announced in 1 group(s)")
-    again = await (await admin.press_data(announce, message=preview)).answer()
+    again = await (await admin.press_data(announce, message=too_old(preview))).answer()
     assert again.show_alert and again.text == "“最美志愿者” is saved already."
     assert len(group.bot_messages()) == 1  # announced once
 
@@ -263,7 +263,7 @@ async def test_the_centre_admin_honours_announces_and_revokes(town: Town) -> Non
     await admin.press("Yes, revoke it", message=confirm)
     await zhang.wait_for(text="The honour “最美志愿者” (2026) was revoked")
     await card_now(town, confirm, "was revoked")
-    twice = await (await admin.press_data("honrev:1:y")).answer()
+    twice = await pressed_days_later(admin, "honrev:1:y")
     assert twice.show_alert and "revoked already" in (twice.text or "")
 
     history = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
@@ -284,7 +284,7 @@ async def test_save_without_announcing_posts_nothing_and_a_second_save_is_refuse
     await admin.press("💾 Save", message=preview)
     await zhang.wait_for(text="优秀志愿者")
     await card_now(town, preview, "Saved on their record; they were told.")
-    second = await (await admin.press_data(save, message=preview)).answer()
+    second = await (await admin.press_data(save, message=too_old(preview))).answer()
     assert second.show_alert and second.text == "“优秀志愿者” is saved already."
     assert not town.volunteers.bot_messages()
 
@@ -389,7 +389,7 @@ async def test_a_forged_or_old_honour_button_is_refused(town: Town) -> None:
     await admin.wait_for(text="The honour was not recorded.")
     closed = await (await admin.press("💾 Save", message=preview)).answer()
     assert closed.show_alert and closed.text == "This form is closed."
-    forged = await (await zhang.press_data("honrev:99:y")).answer()
+    forged = await pressed_days_later(zhang, "honrev:99:y")
     assert forged.show_alert and forged.text == "This honour is not one you can change."
     await answer_of(zhang, "/honours", "No honours on your record yet.")
 

@@ -27,10 +27,10 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot import buttons, night, ui
+from bot.activities import honours
 from bot.config import Delivery
 from bot.context import Env
 from bot.delivery.transport import is_plain, post_plain
-from bot.activities import honours
 from bot.moves import ChatMoves, migrated_chat
 from bot.requests import render
 from storage import EDITED_CARD, ActivityPost, OutboxRow, Outgoing, Repo, is_full

@@ -1,0 +1,182 @@
+"""Every kind of button, forged. A Telegram client can send any callback data on any message it
+can see: another kind's data, another object's id, an id no button ever carried (letters,
+13 digits, a minus sign, past Telegram's 64 bytes), or a real button twice before the bot has
+answered the first. Whatever it sends, a press whose data is not a button of the message it
+was pressed on is answered with one polite line, in the presser's language, and nothing
+changes: no row of the database, no message in any chat.
+
+The town: Alice has a request that Li claimed; Li leads the Red Vest Team and has published
+a tree planting, which Zhang signed up for; the card is in the volunteers' group. The clock
+starts on Wednesday 10 June 2026, 10:00 in Shanghai (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import buttons
+from sandbox import SimMessage, SimUser
+from tests.conftest import Town
+from tests.flows import REF, card_of, claim, open_bot, open_form
+from tests.test_activities_e2e import TEAMS, published_card
+from tests.test_buttons import EXAMPLES
+from tests.test_forged_edits_e2e import STALE_EN, drained
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def town_settings(tmp_path: Path) -> dict[str, Any]:
+    """The example areas and themes, and the teams file of the activities' story."""
+    shutil.copy(ROOT / "themes.example.toml", tmp_path / "themes.toml")
+    (tmp_path / "teams.csv").write_text(TEAMS, encoding="utf-8")
+    return {"areas": {"file": str(ROOT / "areas.example.csv")},
+            "activities": {"themes_file": "themes.toml"},
+            "volunteers": {"teams_file": str(tmp_path / "teams.csv")}}
+
+
+def valid(kind: buttons.ButtonKind) -> str:
+    """The kind's data naming the first object of the story (id 1: Alice's request, Li's
+    activity; a registration names Zhang), its other arguments as the buttons table has them."""
+    args = [(1004 if kind in (buttons.APPROVE, buttons.REJECT) else 1)
+            if shape == buttons.ID else example
+            for shape, example in zip(kind.fields, EXAMPLES[kind.prefix], strict=True)]
+    return kind.data(*args)
+
+
+def someone_elses(kind: buttons.ButtonKind) -> str:
+    """The kind's data naming objects of nobody in the story (ids no row has)."""
+    args = [987654 if shape == buttons.ID else example
+            for shape, example in zip(kind.fields, EXAMPLES[kind.prefix], strict=True)]
+    return kind.data(*args)
+
+
+def malformed(kind: buttons.ButtonKind) -> list[str]:
+    """Data no button of the kind was ever built with: an id of letters, of 13 digits,
+    negative, and data past Telegram's 64 bytes."""
+    data = valid(kind)
+    prefix, _, rest = data.partition(":")
+    first = rest.split(":")
+    out = [f"{data}:{'9' * 64}"]
+    if buttons.ID in kind.fields:
+        at = kind.fields.index(buttons.ID)
+        for bad in ("abc", "9" * 13, "-1"):
+            args = [*first[:at], bad, *first[at + 1:]]
+            out.append(":".join((prefix, *args)))
+    return out
+
+
+def dump(town: Town) -> dict[str, list[Any]]:
+    """Every table's rows, read beside the bot (the inbox of updates aside: it keeps each
+    press it was sent)."""
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        tables = [row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'inbox' "
+            "AND name NOT LIKE 'sqlite_%'")]
+        return {table: db.execute(f"SELECT * FROM {table}").fetchall()
+                for table in sorted(tables)}
+
+
+async def file_request(alice: SimUser) -> str:
+    """Alice files a request for help with her tap, not sure of her community; its
+    reference."""
+    await open_form(alice)
+    await alice.press("Help for the elderly")
+    await alice.wait_for(text="describe the problem")
+    await alice.send("My kitchen tap is leaking and I cannot fix it.")
+    await alice.wait_for(text="Where is it")
+    await alice.send("12 Jianshe Road, building 3")
+    await alice.press("I am not sure", message=await alice.wait_for(text="Which community"))
+    await alice.wait_for(text="How can the volunteer reach you")
+    await alice.tap("📞 Share my phone number")
+    await alice.wait_for(text="Is everything correct?")
+    await alice.press("✅ Confirm and send")
+    receipt = await alice.wait_for(text="Reference number")
+    match = REF.search(receipt.text or "")
+    assert match, receipt.text
+    return match.group(0)
+
+
+async def story(town: Town) -> tuple[SimMessage, SimMessage, SimMessage]:
+    """Alice's request claimed by Li, Li's activity with Zhang signed up. Returns a message
+    of Alice's without buttons, the activity's card in the group and Li's controls."""
+    alice, li, zhang = town.citizen, town.vol1, town.vol2
+    await open_bot(alice, li, zhang)
+    ref = await file_request(alice)
+    card = await card_of(town.volunteers, ref)
+    assert (await claim(li, town.volunteers, card)).startswith("It is yours")
+    activity = await published_card(town, li)
+    await (await zhang.press("🙋 Sign up", message=activity)).answer()
+    await zhang.wait_for(text="You are signed up for")
+    await drained(town)
+    plain = next(m for m in reversed(alice.private.bot_messages()) if not m.buttons)
+    controls = next(m for m in reversed(li.private.bot_messages()) if m.buttons)
+    return plain, town.volunteers.get(activity.message_id) or activity, controls
+
+
+async def forged(person: SimUser, data: str, on: SimMessage) -> None:
+    """`person` presses `data` on `on`: one polite alert saying the button is no longer
+    valid."""
+    current = on.chat.get(on.message_id) or on
+    answer = await (await person.press_data(data, message=current)).answer()
+    assert answer.show_alert and answer.text == STALE_EN, (data, answer)
+
+
+async def test_every_kind_of_button_forged_onto_a_message_that_never_carried_it_changes_nothing(
+        town: Town) -> None:
+    """For every kind of button: Alice presses its data, naming her own request or Li's
+    activity, on a message of hers that has no buttons; then naming objects nobody has; then
+    with a broken id. Li presses the same on the activity's card in the group and on his own
+    controls, which carry other buttons. Every press gets the same polite alert; the
+    database reads as before, and the bot made no call but those answers."""
+    plain, card, controls = await story(town)
+    alice, li = town.citizen, town.vol1
+    carried = {button["callback_data"] for m in (card, controls)
+               for row in (m.reply_markup or {}).get("inline_keyboard", []) for button in row}
+    before, calls = dump(town), len(town.sb.calls)
+
+    for prefix in sorted(buttons.KINDS):
+        kind = buttons.KINDS[prefix]
+        await forged(alice, valid(kind), plain)
+        await forged(alice, someone_elses(kind), plain)
+        for data in malformed(kind):
+            await forged(alice, data, plain)
+        for on in (card, controls):
+            if valid(kind) not in carried:
+                await forged(li, valid(kind), on)
+
+    await drained(town)
+    assert dump(town) == before
+    made = [method for method, _, _ in town.sb.calls[calls:] if method != "getUpdates"]
+    assert set(made) == {"answerCallbackQuery"}, sorted(set(made))
+
+
+async def test_a_real_button_tapped_twice_acts_once_and_the_second_tap_is_told_politely(
+        town: Town) -> None:
+    """Zhang taps "Cancel my sign-up", then "Yes, cancel my sign-up" twice before the bot
+    has answered either. He is taken off the list once; the other tap gets a polite line.
+    Pressed again after that, on the message now without it, the button is no longer
+    valid, and nothing changes."""
+    await story(town)
+    zhang = town.vol2
+    mine = next(m for m in reversed(zhang.private.bot_messages())
+                if any("Cancel" in label for label in m.buttons))
+    label = next(label for label in mine.buttons if "Cancel" in label)
+    await (await zhang.press(label, message=mine)).answer()
+    confirm = await zhang.wait_for(text="Cancel your sign-up")
+    yes = next(data for text, data in confirm.button_data.items() if text.startswith("Yes"))
+    first = await zhang.press_data(yes, message=confirm)
+    second = await zhang.press_data(yes, message=confirm)
+    answers = [await first.answer(), await second.answer()]
+    await drained(town)
+    assert all(a.text for a in answers), answers
+    assert sum(bool(a.show_alert) for a in answers) == 1, answers
+    before = dump(town)
+    await forged(zhang, yes, confirm)
+    await drained(town)
+    assert dump(town) == before
