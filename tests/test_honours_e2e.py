@@ -17,6 +17,7 @@ hours, confirmed activity hours), at chosen moments.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -637,3 +638,39 @@ async def test_an_honour_revoked_before_its_announcement_went_is_never_announced
 
     await eventually(drained)
     assert group.bot_messages() == [], [m.text for m in group.bot_messages()]
+
+
+async def test_an_honour_revoked_while_its_announcement_is_on_its_way_says_so_at_once(
+        town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The announcement of Zhang's honour is on its way to the volunteers' group (Telegram is
+    slow to answer) when the admin revokes the honour: too late to hold it back. When it
+    lands, the bot edits it at once to say the honour was revoked: the group is never left
+    congratulating."""
+    zhang, admin, group = town.vol2, town.admin, town.volunteers
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    api, landing = town.sb.api, asyncio.Event()
+    on_its_way = asyncio.Event()
+    call = api.call
+
+    async def slow_to_the_group(method: str, params: dict[str, Any], *rest: Any) -> Any:
+        if method == "sendMessage" and str(params.get("chat_id")) == str(group.id):
+            on_its_way.set()
+            await landing.wait()
+        return await call(method, params, *rest)
+
+    monkeypatch.setattr(api, "call", slow_to_the_group)
+    await admin.press("📣 Save and announce", message=preview)
+    await asyncio.wait_for(on_its_way.wait(), timeout=5)
+
+    theirs = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    confirm = await admin.wait_for(text="Revoke “最美志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await card_now(town, confirm, "was revoked")
+    landing.set()
+
+    announced = await group.wait_for(text="Honour")
+    await card_now(town, announced, "This honour has been revoked.")
+    assert len(group.bot_messages()) == 1
