@@ -180,3 +180,51 @@ async def test_a_real_button_tapped_twice_acts_once_and_the_second_tap_is_told_p
     await forged(zhang, yes, confirm)
     await drained(town)
     assert dump(town) == before
+
+
+def settled(town: Town) -> dict[str, list[Any]]:
+    """What the objects of the story hold: every table but the inbox, the outbox (a polite
+    answer may come as a message) and who was seen when."""
+    return {table: rows for table, rows in dump(town).items()
+            if table not in ("outbox", "users")}
+
+
+async def test_every_button_left_on_a_closed_request_or_activity_changes_nothing(
+        town: Town) -> None:
+    """Alice cancels her request and Li cancels his activity. Then everyone presses every
+    button still showing on any message about either, in their private chats and in the
+    group: each press is answered with a polite line (never the error; a tap that shows
+    something, such as who had signed up, may answer with a message instead), and nothing
+    about the request, the activity or anyone's record changes."""
+    plain, card, controls = await story(town)
+    alice, li, zhang = town.citizen, town.vol1, town.vol2
+    await alice.send("/my")
+    mine = await alice.wait_for(text="Your requests")
+    cancel = next(label for label in mine.buttons if label.startswith("✖ Cancel"))
+    await alice.press(cancel, message=mine)
+    await alice.press("Yes, cancel it", message=await alice.wait_for(text="Cancel request"))
+    await alice.wait_for(text="is cancelled")
+    await li.press("❌ Cancel the activity", message=controls)
+    await li.press("Yes, cancel it", message=await li.wait_for(text="will be told"))
+    await zhang.wait_for(text="is cancelled. We are sorry")
+    await drained(town)
+    before = settled(town)
+
+    pressed: list[str] = []
+    for person, chat in ((alice, alice.private), (li, li.private), (zhang, zhang.private),
+                         (li, town.volunteers), (zhang, town.volunteers)):
+        for message in chat.bot_messages():
+            for data in message.button_data.values():
+                parsed = buttons.parse(data)
+                if parsed is None or buttons.ID not in parsed[0].fields:
+                    continue  # a menu, a language, a form's step: about no closed object
+                seen = len(person.private.bot_messages())
+                answer = await (await person.press_data(data, message=message)).answer()
+                assert "went wrong" not in (answer.text or ""), (data, answer)
+                if not answer.text:  # a silent tap must bring its answer as a message
+                    await drained(town)
+                    assert len(person.private.bot_messages()) > seen, (data, answer)
+                pressed.append(data)
+    await drained(town)
+    assert pressed, "no button was left to press"
+    assert settled(town) == before
