@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 
 from bot import buttons
-from sandbox import SimMessage, SimUser
+from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
 from tests.flows import REF, card_of, claim, open_bot, open_form
 from tests.test_activities_e2e import TEAMS, published_card
 from tests.test_buttons import EXAMPLES
+from tests.test_calls_e2e import approved, sent_call
 from tests.test_forged_edits_e2e import STALE_EN, drained
+from tests.test_honours_e2e import GOLDEN, honour_up_to_the_preview, register
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -196,7 +198,7 @@ async def test_every_button_left_on_a_closed_request_or_activity_changes_nothing
     group: each press is answered with a polite line (never the error; a tap that shows
     something, such as who had signed up, may answer with a message instead), and nothing
     about the request, the activity or anyone's record changes."""
-    plain, card, controls = await story(town)
+    _, _, controls = await story(town)
     alice, li, zhang = town.citizen, town.vol1, town.vol2
     await alice.send("/my")
     mine = await alice.wait_for(text="Your requests")
@@ -210,9 +212,19 @@ async def test_every_button_left_on_a_closed_request_or_activity_changes_nothing
     await drained(town)
     before = settled(town)
 
+    await press_everything_left(town, ((alice, alice.private), (li, li.private),
+                                       (zhang, zhang.private), (li, town.volunteers),
+                                       (zhang, town.volunteers)))
+    assert settled(town) == before
+
+
+async def press_everything_left(town: Town, where: tuple[tuple[SimUser, SimChat], ...]
+                                ) -> None:
+    """Each person presses every button about an object (one naming an id) on every bot
+    message of their chat: never the error, and a tap answered without words brings its
+    answer as a message."""
     pressed: list[str] = []
-    for person, chat in ((alice, alice.private), (li, li.private), (zhang, zhang.private),
-                         (li, town.volunteers), (zhang, town.volunteers)):
+    for person, chat in where:
         for message in chat.bot_messages():
             for data in message.button_data.values():
                 parsed = buttons.parse(data)
@@ -227,4 +239,49 @@ async def test_every_button_left_on_a_closed_request_or_activity_changes_nothing
                 pressed.append(data)
     await drained(town)
     assert pressed, "no button was left to press"
+
+
+async def test_every_button_left_on_a_cancelled_call_changes_nothing(town: Town) -> None:
+    """The centre admin sends a recruitment call; Li answers I'm in, then the admin cancels
+    the call. Every button still showing about it, in the group, in Li's and Zhang's chats
+    and the admin's, pressed by each of them: a polite line, and nothing changes."""
+    li, zhang, admin = town.vol1, town.vol2, town.admin
+    await approved(town, li, zhang)
+    card = await sent_call(town)
+    await (await li.press("🙋 I'm in", message=card)).answer()
+    await li.wait_for(text="You're in for call #1")
+    roster = next(m for m in admin.private.bot_messages()
+                  if "answered · sent to" in (m.text or ""))
+    await admin.press("❌ Cancel the call", message=roster)
+    await admin.press("Yes, cancel it", message=await admin.wait_for(text="Cancel call #1"))
+    await li.wait_for(text="is cancelled: please do not come")
+    await drained(town)
+    before = settled(town)
+
+    await press_everything_left(town, ((li, li.private), (zhang, zhang.private),
+                                       (admin, admin.private), (li, town.volunteers),
+                                       (admin, town.volunteers)))
+    assert settled(town) == before
+
+
+async def test_every_button_left_on_a_revoked_honour_changes_nothing(town: Town) -> None:
+    """The centre admin honours Zhang and announces it, then revokes it. Every button still
+    showing about it, pressed again by the admin and by Zhang: a polite line, and nothing
+    changes."""
+    zhang, admin = town.vol2, town.admin
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    await admin.press("📣 Save and announce", message=preview)
+    await zhang.wait_for(text="An honour was recorded on your service record")
+    await admin.send(f"/honours {zhang.id}")
+    theirs = await admin.wait_for(text="Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    await admin.press("Yes, revoke it", message=await admin.wait_for(text="Revoke “"))
+    await zhang.wait_for(text="was revoked")
+    await drained(town)
+    before = settled(town)
+
+    await press_everything_left(town, ((admin, admin.private), (zhang, zhang.private),
+                                       (zhang, town.volunteers)))
     assert settled(town) == before
