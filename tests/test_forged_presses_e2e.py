@@ -25,7 +25,7 @@ from tests.conftest import Town
 from tests.flows import REF, card_of, claim, open_bot, open_form
 from tests.test_activities_e2e import TEAMS, published_card
 from tests.test_buttons import EXAMPLES
-from tests.test_calls_e2e import approved, sent_call
+from tests.test_calls_e2e import answers, approved, sent_call
 from tests.test_forged_edits_e2e import STALE_EN, drained
 from tests.test_honours_e2e import GOLDEN, honour_up_to_the_preview, register
 
@@ -285,3 +285,61 @@ async def test_every_button_left_on_a_revoked_honour_changes_nothing(town: Town)
     await press_everything_left(town, ((admin, admin.private), (zhang, zhang.private),
                                        (zhang, town.volunteers)))
     assert settled(town) == before
+
+
+async def double_tap(person: SimUser, label: str, message: SimMessage) -> list[Any]:
+    """`person` taps the button twice before the bot has answered either: the two answers,
+    neither of them the error."""
+    data = message.button_data[label]
+    first = await person.press_data(data, message=message)
+    second = await person.press_data(data, message=message)
+    got = [await first.answer(), await second.answer()]
+    assert not any("went wrong" in (a.text or "") for a in got), got
+    return got
+
+
+async def test_a_double_tap_on_a_calls_buttons_acts_once(town: Town) -> None:
+    """Li double-taps I'm in on the call's card: he is in once. The admin double-taps Yes
+    under "Cancel this call?": the call is cancelled once, and Li is told once not to
+    come."""
+    li, admin = town.vol1, town.admin
+    await approved(town, li)
+    card = await sent_call(town)
+    label = next(label for label in card.buttons if "I'm in" in label)
+    await double_tap(li, label, card)
+    await li.wait_for(text="You're in for call #1")
+    await drained(town)
+    assert answers(town) == [(li.id, "signed")]
+    assert sum("You're in for call #1" in (m.text or "") for m in li.private.bot_messages()) \
+        == 1
+
+    roster = next(m for m in admin.private.bot_messages()
+                  if "answered · sent to" in (m.text or ""))
+    await admin.press("❌ Cancel the call", message=roster)
+    ask = await admin.wait_for(text="Cancel call #1")
+    taps = await double_tap(admin, "Yes, cancel it", ask)
+    await li.wait_for(text="is cancelled: please do not come")
+    await drained(town)
+    assert sum("please do not come" in (m.text or "") for m in li.private.bot_messages()) == 1
+    assert sum(bool(a.show_alert) for a in taps) == 1, taps
+
+
+async def test_a_double_tap_on_revoke_revokes_once(town: Town) -> None:
+    """The admin double-taps Yes under "Revoke?": Zhang is told once."""
+    zhang, admin = town.vol2, town.admin
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    await double_tap(admin, "💾 Save", preview)
+    await zhang.wait_for(text="An honour was recorded on your service record")
+    await admin.send(f"/honours {zhang.id}")
+    theirs = await admin.wait_for(text="Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    taps = await double_tap(admin, "Yes, revoke it", await admin.wait_for(text="Revoke “"))
+    await zhang.wait_for(text="was revoked")
+    await drained(town)
+    told = [m for m in zhang.private.bot_messages() if "was revoked" in (m.text or "")]
+    recorded = [m for m in zhang.private.bot_messages()
+                if "An honour was recorded" in (m.text or "")]
+    assert len(told) == 1 and len(recorded) == 1
+    assert sum(bool(a.show_alert) for a in taps) == 1, taps
