@@ -22,22 +22,24 @@ import pytest
 from bot import buttons
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, open_bot, open_form
+from tests.flows import REF, card_of, claim, open_bot, open_form, supervision_town
 from tests.test_activities_e2e import TEAMS, published_card
 from tests.test_buttons import EXAMPLES
 from tests.test_calls_e2e import answers, approved, sent_call
 from tests.test_forged_edits_e2e import STALE_EN, drained
 from tests.test_honours_e2e import GOLDEN, honour_up_to_the_preview, register
+from tests.test_supervision_dispatch_e2e import cast, press, rectify, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
-    """The example areas and themes, and the teams file of the activities' story."""
+    """The example areas, registers and themes, and the teams file of the activities'
+    story."""
     shutil.copy(ROOT / "themes.example.toml", tmp_path / "themes.toml")
     (tmp_path / "teams.csv").write_text(TEAMS, encoding="utf-8")
-    return {"areas": {"file": str(ROOT / "areas.example.csv")},
+    return {**supervision_town(tmp_path),
             "activities": {"themes_file": "themes.toml"},
             "volunteers": {"teams_file": str(tmp_path / "teams.csv")}}
 
@@ -218,11 +220,11 @@ async def test_every_button_left_on_a_closed_request_or_activity_changes_nothing
     assert settled(town) == before
 
 
-async def press_everything_left(town: Town, where: tuple[tuple[SimUser, SimChat], ...]
-                                ) -> None:
+async def press_everything_left(town: Town, where: tuple[tuple[SimUser, SimChat], ...],
+                                *, some: bool = True) -> None:
     """Each person presses every button about an object (one naming an id) on every bot
     message of their chat: never the error, and a tap answered without words brings its
-    answer as a message."""
+    answer as a message. `some`: there are such buttons left (else: none is left)."""
     pressed: list[str] = []
     for person, chat in where:
         for message in chat.bot_messages():
@@ -238,7 +240,7 @@ async def press_everything_left(town: Town, where: tuple[tuple[SimUser, SimChat]
                     assert len(person.private.bot_messages()) > seen, (data, answer)
                 pressed.append(data)
     await drained(town)
-    assert pressed, "no button was left to press"
+    assert bool(pressed) == some, pressed
 
 
 async def test_every_button_left_on_a_cancelled_call_changes_nothing(town: Town) -> None:
@@ -343,3 +345,25 @@ async def test_a_double_tap_on_revoke_revokes_once(town: Town) -> None:
                 if "An honour was recorded" in (m.text or "")]
     assert len(told) == 1 and len(recorded) == 1
     assert sum(bool(a.show_alert) for a in taps) == 1, taps
+
+
+async def test_every_button_left_on_a_problem_that_passed_changes_nothing(town: Town) -> None:
+    """Inspector Li reports a problem; the Guangminglu office receives it and rectifies it;
+    Li passes the re-check. No button about it is left anywhere, in the office's chat, in
+    Zhang's and Li's chats or the admins': nothing to press, nothing changes."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Received by Zhang" in (card.text or ""))
+    await rectify(c.zhang, card)
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    assert await press(c.li, "✅ Pass", recheck) == f"{ref} passed."
+    await c.office.wait_for(text="passed the re-check")
+    await drained(town)
+    before = settled(town)
+
+    await press_everything_left(town, ((c.zhang, c.zhang.private), (c.zhang, c.office),
+                                       (c.li, c.li.private), (c.admin, c.admin.private),
+                                       (c.admin, town.admin_chat)), some=False)
+    assert settled(town) == before
