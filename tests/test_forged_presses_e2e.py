@@ -221,16 +221,19 @@ async def test_every_button_left_on_a_closed_request_or_activity_changes_nothing
 
 
 async def press_everything_left(town: Town, where: tuple[tuple[SimUser, SimChat], ...],
-                                *, some: bool = True) -> None:
-    """Each person presses every button about an object (one naming an id) on every bot
-    message of their chat: never the error, and a tap answered without words brings its
-    answer as a message. `some`: there are such buttons left (else: none is left)."""
+                                *, some: bool = True,
+                                kinds: tuple[buttons.ButtonKind, ...] = ()) -> None:
+    """Each person presses every button about an object (one naming an id; of `kinds`, if
+    given) on every bot message of their chat: never the error, and a tap answered without
+    words brings its answer as a message. `some`: there are such buttons left (else: none
+    is left)."""
     pressed: list[str] = []
     for person, chat in where:
         for message in chat.bot_messages():
             for data in message.button_data.values():
                 parsed = buttons.parse(data)
-                if parsed is None or buttons.ID not in parsed[0].fields:
+                if (parsed is None or buttons.ID not in parsed[0].fields
+                        or (kinds and parsed[0] not in kinds)):
                     continue  # a menu, a language, a form's step: about no closed object
                 seen = len(person.private.bot_messages())
                 answer = await (await person.press_data(data, message=message)).answer()
