@@ -73,7 +73,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
         ChatMemberHandler(admin.member_left, ChatMemberHandler.CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, admin.member_left),
         # Buttons, each kind on its own pattern
-        *(CallbackQueryHandler(handler, pattern=kind.pattern)
+        *(CallbackQueryHandler(errors.on_its_own_message(handler), pattern=kind.pattern)
           for kind, handler in routes.BUTTONS),
         # A button we do not recognise: old, or forged
         CallbackQueryHandler(errors.stale_button),

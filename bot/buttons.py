@@ -3,7 +3,9 @@
 A prefix is written here and nowhere else. `CLAIM.data(42)` builds `claim:42`, refusing at
 build time what Telegram would refuse (over 64 bytes) or what no handler would match;
 `CLAIM.pattern` is what the Application routes on; `parse(data)` reads a press back into its
-kind and arguments. A press is never trusted: the services re-check everything it names.
+kind and arguments. A press is never trusted: it reaches its handler only when the message
+it was pressed on carries its very data (handlers/errors.py `on_its_own_message`), and the
+services re-check everything it names.
 
 Imports: the standard library and bot.config (the languages) only.
 """

@@ -47,6 +47,9 @@ ON_A_MESSAGE = ("deleteMessage", "deleteMessages", "editMessageReplyMarkup",
                 "stopPoll", "pinChatMessage", "unpinChatMessage", "setMessageReaction")
 WORDS = {"editMessageText": ("text", "entities"),
          "editMessageCaption": ("caption", "caption_entities")}
+# The calls that take one of a chat's messages (or several) elsewhere by its id: from the old
+# group that id names a message out of reach, or another one of the supergroup.
+FROM_A_CHAT = ("copyMessage", "copyMessages", "forwardMessage", "forwardMessages")
 DROPPED = "dropped: its message stayed in the group before it became a supergroup"
 
 
@@ -59,14 +62,24 @@ def follow(chat_id: int, moves: Mapping[int, int]) -> int:
     return chat_id
 
 
-def unpointed(method: str, payload: dict[str, Any], old_chat_id: int
-              ) -> tuple[str, dict[str, Any]] | None:
-    """A call queued for a group that became a supergroup, made to name none of the group's
-    messages: an edit of a message's words becomes a message of those words (with the
-    buttons the edit gave it), as a press on a message left behind does (ui.edit_text), so
-    the chat still sees what became of it; a send that replies to one of them goes without
-    its quote; a call that only acts on one of them (a delete, a change of its buttons) is
-    moot: None. Any other call comes back as it was."""
+def unpointed(method: str, payload: dict[str, Any], old_chat_id: int,
+              chat_id: int | None = None) -> tuple[str, dict[str, Any]] | None:
+    """A call queued for `chat_id` (by default the group that became a supergroup) made to
+    name none of the group's messages: an edit of a message's words becomes a message of
+    those words (with the buttons the edit gave it), as a press on a message left behind does
+    (ui.edit_text), so the chat still sees what became of it; a send that replies to one of
+    them goes without its quote (from any chat's queue); a call that only acts on one of them
+    (a delete, a change of its buttons), or copies or forwards one of them anywhere, is moot:
+    None. Any other call comes back as it was."""
+    own = chat_id is None or chat_id == old_chat_id
+    if method in FROM_A_CHAT and payload.get("from_chat_id") == old_chat_id:
+        return None
+    if not own:
+        quoted = payload.get("reply_parameters")
+        if isinstance(quoted, dict) and quoted.get("chat_id") == old_chat_id:
+            return method, {key: value for key, value in payload.items()
+                            if key != "reply_parameters"}
+        return method, payload
     if method in ON_A_MESSAGE and ("message_id" in payload or "message_ids" in payload):
         return None
     if method in WORDS and "message_id" in payload:
@@ -86,6 +99,20 @@ def unpointed(method: str, payload: dict[str, Any], old_chat_id: int
         payload = {key: value for key, value in payload.items()
                    if key not in ("reply_to_message_id", "allow_sending_without_reply")}
     return method, payload
+
+
+def migrated_chat(chat_id: int, payload: dict[str, Any]) -> int:
+    """Which chat of a call Telegram refused as upgraded to a supergroup (ChatMigrated does
+    not say): the chat it goes to, unless that is a person's, whom no upgrade moves; then the
+    group it copies or forwards from, or quotes."""
+    if chat_id < 0:
+        return chat_id
+    quoted = payload.get("reply_parameters")
+    for named in (payload.get("from_chat_id"),
+                  quoted.get("chat_id") if isinstance(quoted, dict) else None):
+        if isinstance(named, int) and named < 0:
+            return named
+    return chat_id
 
 
 def config_through(config: Config, moves: Mapping[int, int]) -> Config:
@@ -146,11 +173,15 @@ class ChatMoves:
             ui.message(chat, text) for chat in admin_chats for text in notices])
 
     async def _unpoint(self, repo: Repo, old_chat_id: int) -> None:
-        """The calls queued for the group that name one of its messages by id, unpointed
-        before they move: rewritten, or dropped (failed, saying why)."""
+        """The calls queued for the group that name one of its messages by id, and those
+        queued for other chats that copy, forward or quote one of them, unpointed before they
+        move: rewritten, or dropped (failed, saying why)."""
         now, dropped, rewritten = self.env.now(), 0, 0
-        for row in await repo.outbox.calls_on_messages(old_chat_id, ON_A_MESSAGE + tuple(WORDS)):
-            call = unpointed(row.method, row.payload, old_chat_id)
+        rows = [*await repo.outbox.calls_on_messages(old_chat_id, ON_A_MESSAGE + tuple(WORDS)
+                                                     + FROM_A_CHAT),
+                *await repo.outbox.calls_from_chat(old_chat_id)]
+        for row in rows:
+            call = unpointed(row.method, row.payload, old_chat_id, row.chat_id)
             if call is None:
                 await repo.outbox.mark_failed(row.id, DROPPED, now)
                 dropped += 1

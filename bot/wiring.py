@@ -25,7 +25,7 @@ from bot.activities.signup import Signups
 from bot.activities.themes import MonthThemes
 from bot.console.admin import AdminConsole
 from bot.console.reload import ConfigReloader
-from bot.context import Env, Who
+from bot.context import Answer, Env, Who
 from bot.delivery.sender import Sender
 from bot.moves import ChatMoves
 from bot.ops.http import OpsServer
@@ -104,6 +104,20 @@ class Services:
         """Run one service call as an update's unit of work: one transaction, `who` recorded
         once, what it sends queued with the commit and the sender woken once after it."""
         async with self.units.for_update(who) as unit:
+            return await service(unit, *args, **kwargs)
+
+    async def run_pressed(
+        self, who: Who, unchecked: tuple[int, int] | None,
+        service: Callable[Concatenate[ActorUnit, P], Awaitable[Answer]],
+        *args: P.args, **kwargs: P.kwargs,
+    ) -> Answer:
+        """Run a button's service that edits the message pressed, as `run` does; a message
+        whose keyboard could not be looked at (`unchecked`: its chat and id) is refused in
+        the same unit when the bot redraws it from what is stored: the service's own words
+        would stand there until the next redraw."""
+        async with self.units.for_update(who) as unit:
+            if unchecked is not None and await Board.redrawn(unit.repo, *unchecked):
+                return Answer(unit.t("common.stale"), alert=True)
             return await service(unit, *args, **kwargs)
 
     async def notify(self, chat_id: int, text: str) -> None:

@@ -30,8 +30,9 @@ async def theme_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.themes.decide, draft, action == "save",
-                           message.chat.id, message.message_id)
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.themes.decide, draft, action == "save",
+                                   message.chat.id, message.message_id)
     await answer(update, result)
 
 
@@ -50,8 +51,9 @@ async def publish_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.publishing.on_button, draft, action, arg,
-                           message.chat.id, message.message_id)
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.publishing.on_button, draft, action, arg,
+                                   message.chat.id, message.message_id)
     await answer(update, result)
 
 
@@ -74,8 +76,9 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.publishing.cancel, int(activity), choice == "y",
-                           message.chat.id, message.message_id)
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.publishing.cancel, int(activity), choice == "y",
+                                   message.chat.id, message.message_id)
     await answer(update, result)
 
 
@@ -110,8 +113,9 @@ async def quit_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.signups.quit, int(activity), message.chat.id,
-                           message.message_id)
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.signups.quit, int(activity), message.chat.id,
+                                   message.message_id)
     await answer(update, result)
 
 
@@ -210,8 +214,9 @@ async def call_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.calls.on_button, draft, action, arg,
-                           message.chat.id, message.message_id)
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.calls.on_button, draft, action, arg,
+                                   message.chat.id, message.message_id)
     await answer(update, result)
 
 
@@ -231,8 +236,9 @@ async def cant_come_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    await answer(update, await svc.run(who(update), svc.calls.withdraw, int(call_id),
-                                       message.chat.id, message.message_id))
+    await answer(update, await svc.run_pressed(who(update), errors.unchecked(message),
+                                               svc.calls.withdraw, int(call_id),
+                                               message.chat.id, message.message_id))
 
 
 async def call_manage_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -251,8 +257,9 @@ async def call_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    await answer(update, await svc.run(who(update), svc.calls.cancel, int(call_id),
-                                       choice == "y", message.chat.id, message.message_id))
+    await answer(update, await svc.run_pressed(who(update), errors.unchecked(message),
+                                               svc.calls.cancel, int(call_id),
+                                               choice == "y", message.chat.id, message.message_id))
 
 
 async def ranking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -285,8 +292,9 @@ async def honour_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.honours.on_button, draft, action, arg,
-                           message.chat.id, message.message_id)
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.honours.on_button, draft, action, arg,
+                                   message.chat.id, message.message_id)
     await answer(update, result)
 
 
@@ -299,8 +307,9 @@ async def revoke_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.honours.revoke, int(honour_id), choice,
-                           message.chat.id, message.message_id)
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.honours.revoke, int(honour_id), choice,
+                                   message.chat.id, message.message_id)
     await answer(update, result)
 
 

@@ -205,8 +205,9 @@ async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    result = await svc.run(who(update), svc.admin.decide_broadcast, int(broadcast_id),
-                           action == "send", message.chat.id, errors.editable_id(message))
+    result = await svc.run_pressed(who(update), errors.unchecked(message),
+                                   svc.admin.decide_broadcast, int(broadcast_id),
+                                   action == "send", message.chat.id, errors.editable_id(message))
     await answer(update, result)
 
 

@@ -102,7 +102,9 @@ async def cancel_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def cancel_declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Keeps the request."""
-    await answer(update, Answer())
+    svc = services(context)
+    (request_id,) = callback_args(update)
+    await answer(update, await svc.run(who(update), svc.loop.keep, int(request_id)))
 
 
 async def resolved_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatType
@@ -16,6 +18,44 @@ from handlers.common import answer, services, who
 from storage import is_full
 
 log = logging.getLogger(__name__)
+
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def on_its_own_message(handler: Handler) -> Handler:
+    """A button kind's handler, reached only by a press of data that belongs to the message
+    it was pressed on; anything else is told the button is no longer valid, and nothing is
+    read or written.
+
+    A client can send any callback data (another id, another kind's) on any message it can
+    see. Telegram sends the message under the press with its keyboard as it is now, and the
+    inbox keeps the pressed button of it when it is there (delivery/inbox.py `slim_press`):
+    a press whose data is not on its message was never a button the bot showed there, or was
+    taken off it (a double tap after the first one's answer, an old form). A message too old
+    for Telegram to send with the press (inaccessible: no keyboard to look at) cannot be
+    checked here: its handler's own rules apply (`pressed_message`, and the services check
+    every right again)."""
+
+    async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        message = query.message
+        if message is None or (message.is_accessible and not carries_pressed_button(update)):
+            await stale_button(update, context)
+            return
+        await handler(update, context)
+
+    gated.__name__ = gated.__qualname__ = getattr(handler, "__name__", "gated")
+    gated.__doc__ = handler.__doc__
+    return gated
+
+
+def unchecked(message: MaybeInaccessibleMessage) -> tuple[int, int] | None:
+    """The chat and id of a pressed message whose keyboard could not be looked at (too old
+    for Telegram to send): the unit of work checks it is no message the bot redraws
+    (Services.run_pressed); None for one seen to carry the pressed button."""
+    return None if message.is_accessible else (message.chat.id, message.message_id)
 
 
 async def pressed_chat(update: Update, context: ContextTypes.DEFAULT_TYPE
@@ -36,27 +76,21 @@ async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE
     presser has been told the button is no longer valid.
 
     A client can send any callback data on any message it can see, so the message a press
-    names is the button's own only when it carries that very button, or when it is in the
-    presser's own private chat (nobody else sees what changes there) and is no message the
-    bot redraws from what is stored (a call's roster, an activity's or a problem's card). A
-    press on anything else, a group's card above all, goes no further: the card changes only
-    when it is redrawn from what is stored.
-
-    One exception: a message Telegram no longer sends with the press (it is some days old:
-    date 0, no keyboard to look at) in the admin chat, where the admins' buttons wait that
-    long (a unit's request for more time, a returned problem) and every service behind them
-    checks the presser's rights again."""
+    names is the button's own only when it carries that very button (on_its_own_message has
+    checked it did). A message Telegram no longer sends with the press (it is some days old:
+    date 0, no keyboard to look at) is taken only in the presser's own private chat (nobody
+    else sees what changes there) and in the admin chat, where the admins' buttons wait
+    that long (a unit's request for more time, a returned problem); the unit of work then
+    refuses it on a message the bot redraws from what is stored (a call's roster, a card:
+    Services.run_pressed with `unchecked`), and every service behind it checks the
+    presser's rights again. A press anywhere else, a group's card above all, goes no
+    further: a card changes only when it is redrawn from what is stored."""
     query = update.callback_query
     assert query is not None
     message = query.message
-    private, carried = own_private_chat(update), carries_pressed_button(update)
-    if message is None or not (private or carried or too_old_in_admin_chat(update, context)):
+    if message is None or not (carries_pressed_button(update) or own_private_chat(update)
+                               or too_old_in_admin_chat(update, context)):
         await stale_button(update, context)
-        return None
-    if (private and message.is_accessible and not carried
-            and await services(context).publishing.board.redrawn(message.chat.id,
-                                                                  message.message_id)):
-        await stale_button(update, context)  # its own text would stand until a redraw
         return None
     return message
 

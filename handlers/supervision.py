@@ -95,9 +95,10 @@ async def reassign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    await answer(update, await svc.run(who(update), svc.dispatch.on_reassign, int(problem),
-                                       unit_id, message.chat.id,
-                                       errors.editable_id(message)))
+    await answer(update, await svc.run_pressed(who(update), errors.unchecked(message),
+                                               svc.dispatch.on_reassign, int(problem),
+                                               unit_id, message.chat.id,
+                                               errors.editable_id(message)))
 
 
 async def extension_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -107,9 +108,10 @@ async def extension_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = await errors.pressed_message(update, context)
     if message is None:
         return
-    await answer(update, await svc.run(who(update), svc.dispatch.on_extension, int(asked),
-                                       choice == "y", message.chat.id,
-                                       errors.editable_id(message)))
+    await answer(update, await svc.run_pressed(who(update), errors.unchecked(message),
+                                               svc.dispatch.on_extension, int(asked),
+                                               choice == "y", message.chat.id,
+                                               errors.editable_id(message)))
 
 
 async def problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

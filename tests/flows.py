@@ -7,6 +7,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,21 @@ def metric(text: str, name: str) -> float:
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in the metrics:\n{text}")
+
+
+def too_old(message: SimMessage) -> SimMessage:
+    """The message as Telegram sends it with a press some days after it was posted: an
+    inaccessible message (its id and chat, date 0; no text, no keyboard). What it carries
+    cannot be looked at, so the press goes on to the service, which checks it."""
+    raw = {"message_id": message.message_id, "chat": message.raw["chat"], "date": 0}
+    return replace(message, raw=raw)
+
+
+async def pressed_days_later(person: SimUser, data: str, chat: SimChat | None = None
+                             ) -> Any:
+    """`person` presses `data` on the bot's last message in `chat` (their private chat by
+    default) some days after it came: the service's answer."""
+    chat = chat or person.private
+    message = chat.last_bot_message
+    assert message is not None
+    return await (await person.press_data(data, message=too_old(message))).answer()

@@ -22,7 +22,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import eventually, open_bot, open_form
+from tests.flows import eventually, open_bot, open_form, pressed_days_later, too_old
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADER_ID = 1003  # Li: the sandbox numbers users from 1001 in the order the town adds them
@@ -267,7 +267,7 @@ async def test_the_organiser_closes_reopens_and_cancels_and_everyone_is_told(tow
     card = await card_now(town, card, "Sign-up is closed.")
     assert buttons_of(card) == []
     late = await (await town.admin.press_data("asign:1", chat=town.volunteers,
-                                              message=card)).answer()
+                                              message=too_old(card))).answer()
     assert late.show_alert and "closed" in (late.text or "")
 
     await leader.press("🔓 Reopen sign-up")
@@ -281,16 +281,16 @@ async def test_the_organiser_closes_reopens_and_cancels_and_everyone_is_told(tow
     card = await card_now(town, card, "Cancelled: cancelled by the organiser (Li)")
     assert buttons_of(card) == []
     refused = await (await volunteer.press_data("asign:1", chat=town.volunteers,
-                                                message=card)).answer()
+                                                message=too_old(card))).answer()
     assert refused.show_alert and "cancelled" in (refused.text or "")
 
 
 async def test_only_the_organiser_or_an_admin_may_use_the_controls(town: Town) -> None:
     await open_bot(town.vol1, town.vol2, town.admin)
     await published_card(town, town.vol1)
-    forged = await (await town.vol2.press_data("aman:1:cancel")).answer()
+    forged = await pressed_days_later(town.vol2, "aman:1:cancel")
     assert forged.show_alert and "Only the organiser" in (forged.text or "")
-    centre = await (await town.admin.press_data("aman:1:close")).answer()
+    centre = await pressed_days_later(town.admin, "aman:1:close")
     assert centre.text == "Sign-up closed."
 
 
@@ -682,9 +682,9 @@ async def test_a_restart_in_the_middle_of_the_dialog_loses_nothing(town: Town) -
 
 async def test_a_forged_or_stale_sign_up_is_answered_politely(town: Town) -> None:
     await open_bot(town.vol2)
-    answer = await (await town.vol2.press_data("asign:999")).answer()
+    answer = await pressed_days_later(town.vol2, "asign:999")
     assert answer.show_alert and "does not exist" in (answer.text or "")
-    quit_answer = await (await town.vol2.press_data("aquitok:999")).answer()
+    quit_answer = await pressed_days_later(town.vol2, "aquitok:999")
     assert quit_answer.show_alert and "not signed up" in (quit_answer.text or "")
     assert signups(town) == []
 

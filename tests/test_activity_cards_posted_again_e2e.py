@@ -96,7 +96,8 @@ async def test_a_poster_card_deleted_comes_back_as_the_poster(town: Town) -> Non
     poster = card.raw["photo"][-1]["file_id"]
     town.volunteers.delete(card, by=admin)
 
-    await (await town.vol2.press_data(card.button_data["🙋 Sign up (30 left)"])).answer()
+    await (await town.vol2.press_data(card.button_data["🙋 Sign up (30 left)"],
+                                      message=card)).answer()  # as it was deleted
     await town.vol2.wait_for(text="You are signed up for")
     again = await town.volunteers.wait_for(text="Lantern riddles")
     assert again.kind == "photo" and again.raw["photo"][-1]["file_id"] == poster

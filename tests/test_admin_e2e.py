@@ -16,7 +16,7 @@ import pytest
 from sandbox import SimUser
 from storage import Database
 from tests.conftest import Town
-from tests.flows import REF, eventually, long_as, open_bot, open_form
+from tests.flows import REF, eventually, long_as, open_bot, open_form, too_old
 from tests.test_areas_e2e import start_request
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
@@ -229,7 +229,7 @@ async def test_a_broadcast_is_previewed_then_sent_to_the_areas_volunteers_only(
     assert not any("Training" in (m.text or "") for m in far.private.bot_messages())
 
     # A second Send (a replayed press on the same preview) sends nothing more.
-    press = await town.admin.press_data(send_data, message=preview)
+    press = await town.admin.press_data(send_data, message=too_old(preview))
     assert "already sent" in ((await press.answer()).text or "")
     assert sum("Training" in (m.text or "") for m in wang.private.bot_messages()) == 1
 

@@ -25,7 +25,7 @@ from PIL import Image
 
 from sandbox import SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import long_as, open_bot
+from tests.flows import long_as, open_bot, pressed_days_later
 from tests.test_activities_e2e import (
     LEADER_ID,
     TEAMS,
@@ -212,7 +212,7 @@ async def test_the_organiser_confirms_hours_a_no_show_is_marked_and_a_dispute_is
     assert buttons_of(credited) == ["Dispute these hours"]
     await punctual.wait_for(text="registered formal volunteer of 2026")
     await town.vol1.wait_for(text="hours credited to 1, 1 no-show(s)")
-    again = await (await town.vol1.press_data("aconf:1")).answer()
+    again = await pressed_days_later(town.vol1, "aconf:1")
     assert again.show_alert and "confirmed already" in (again.text or "")
 
     await punctual.send("/hours")
@@ -262,7 +262,7 @@ async def test_someone_still_on_the_waitlist_has_no_hours_to_dispute(town: Town)
     await town.vol1.wait_for(text="hours credited to 0, 2 no-show(s)")
     before = len(alice.private.bot_messages()), len(town.vol1.private.bot_messages())
 
-    refused = await (await alice.press_data("adisp:1", chat=alice.private)).answer()
+    refused = await pressed_days_later(alice, "adisp:1")
     assert refused.show_alert and refused.text == "There is nothing to dispute here."
     services = town.bot.services
     assert services is not None
@@ -290,7 +290,7 @@ async def test_the_organiser_checks_in_by_hand_and_adds_make_up_hours(town: Town
     await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 " + long_as("came back to tidy up", 200))
     await town.vol1.wait_for(text="1 h added to Zhang")
     await town.vol2.wait_for(text="were added to your record")
-    forged = await (await town.vol2.press_data("ahand:1:1004")).answer()
+    forged = await pressed_days_later(town.vol2, "ahand:1:1004")
     assert forged.show_alert and "Only the organiser" in (forged.text or "")
 
 
@@ -381,9 +381,9 @@ async def test_a_cancelled_activitys_old_controls_confirm_nothing_and_mark_no_on
     await town.vol1.press("Yes, cancel it")
     await town.vol2.wait_for(text="is cancelled")
     town.clock.set(at(11, 40))
-    refused = await (await town.vol1.press_data("aman:1:confirm")).answer()
+    refused = await pressed_days_later(town.vol1, "aman:1:confirm")
     assert refused.show_alert and "cancelled already" in (refused.text or "")
-    forged = await (await town.vol1.press_data("aconf:1")).answer()
+    forged = await pressed_days_later(town.vol1, "aconf:1")
     assert forged.show_alert and "cancelled already" in (forged.text or "")
     await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 came anyway")
     await town.vol1.wait_for(text="cancelled already")
@@ -415,7 +415,7 @@ async def test_an_activity_whose_hours_are_confirmed_cannot_be_cancelled_afterwa
     await zhang.wait_for(text="You were credited 2.5 h")
 
     for data in ("aman:1:cancel", "acancel:1:y"):
-        refused = await (await town.vol1.press_data(data)).answer()
+        refused = await pressed_days_later(town.vol1, data)
         assert refused.show_alert, (data, refused)
         assert refused.text == (f"“{TITLE}” took place and its hours are confirmed: it "
                                 "cannot be cancelled now."), (data, refused.text)

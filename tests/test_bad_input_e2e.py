@@ -15,7 +15,7 @@ import pytest
 from handlers.common import popup
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, long_as
+from tests.flows import REF, card_of, claim, long_as, too_old
 from tests.flows import open_form as open_the_form
 
 ELDERLY = "Help for the elderly"
@@ -488,8 +488,9 @@ async def test_another_volunteer_cannot_finish_or_release_lis_task(
     edits = card.edits
 
     not_yours = "This task is not (or no longer) yours."
-    assert await alert(zhang, f"done:{rid}", chat=zhang.private) == not_yours
-    assert await alert(zhang, f"release:{rid}", chat=zhang.private) == not_yours
+    days_later = too_old(zhang.private.bot_messages()[-1])  # what it carries is not seen
+    assert await alert(zhang, f"done:{rid}", message=days_later) == not_yours
+    assert await alert(zhang, f"release:{rid}", message=days_later) == not_yours
 
     await li.send("/mytasks")
     await li.wait_for(text="Your open tasks (1)")
@@ -521,7 +522,8 @@ async def test_claim_on_a_cancelled_request_is_refused(
     await town.sb.wait_until(lambda: "cancelled by the citizen" in card.text)
     assert card.buttons == []
 
-    popup = await alert(li, claim_data, message=card)
+    assert await alert(li, claim_data, message=card) == STALE  # its Claim is gone
+    popup = await alert(li, claim_data, message=too_old(card))
     assert popup == "This request is no longer open."
     await li.send("/mytasks")
     await li.wait_for(text="You have no open tasks.")
@@ -586,7 +588,9 @@ async def test_forged_button_data_gets_the_no_longer_valid_popup(
     for junk in ("claim:abc", "zzz", "star:1:9"):
         assert await alert(alice, junk, chat=alice.private) == STALE
         assert await alert(li, junk, message=card) == STALE
-    assert await alert(li, "claim:999999", message=card) == "This request does not exist."
+    assert await alert(li, "claim:999999", message=card) == STALE  # not its button
+    assert await alert(li, "claim:999999", message=too_old(card)) == \
+        "This request does not exist."
 
     assert "waiting for a volunteer" in card.text and card.buttons == ["🙋 Claim"]
     assert ref in await claim(li, town.volunteers, card)

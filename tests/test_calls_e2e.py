@@ -24,7 +24,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import open_bot, pressed_days_later, too_old
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAMS = """id,area_id,name_zh,name_en,leader_id
@@ -263,8 +263,11 @@ async def test_someone_who_cannot_come_after_all_makes_room_for_the_first_reserv
     await now_says(town, card, "2 of 2 have answered")
     assert answers(town) == [(li.id, "cancelled"), (zhang.id, "signed"), (alice.id, "signed")]
 
-    # Pressed again, the withdrawn answer is not there to withdraw.
+    # Pressed again, the button is gone from his message; on it as it was days ago, the
+    # withdrawn answer is not there to withdraw.
     stale = await (await li.press_data(withdraw, message=mine)).answer()
+    assert stale.show_alert and stale.text == "This button is no longer valid."
+    stale = await (await li.press_data(withdraw, message=too_old(mine))).answer()
     assert stale.show_alert and stale.text == "You have not answered this call."
 
 
@@ -322,11 +325,12 @@ async def test_the_admin_closes_a_call_its_cards_lose_the_button(town: Town) -> 
     roster = await now_says(town, roster_of(town), "This call is closed")
     assert buttons_of(roster) == ["✋ Check in by hand", "✅ Attendance and hours"]
 
-    late = await (await zhang.press_data(press_in, chat=town.volunteers, message=card)).answer()
+    late = await (await zhang.press_data(press_in, chat=town.volunteers,
+                                         message=too_old(card))).answer()
     assert late.show_alert and late.text == "Call #1 is closed: no more answers are taken. " \
         "Thank you!"
     again = await (await town.admin.press_data(
-        "cman:1:close", message=roster_of(town))).answer()
+        "cman:1:close", message=too_old(roster_of(town)))).answer()
     assert again.show_alert and again.text == "Call #1 has ended already."
     # Those who answered are still expected: nobody is told anything.
     assert not [m for m in li.private.bot_messages() if "cancelled" in (m.text or "")]
@@ -361,9 +365,9 @@ async def test_the_admin_cancels_a_call_and_everyone_who_answered_is_told(town: 
     stranger = town.sb.add_user("Wu", language_code="en")
     town.volunteers.add_member(stranger)
     late = await (await stranger.press_data(press_in, chat=town.volunteers,
-                                            message=card)).answer()
+                                            message=too_old(card))).answer()
     assert late.show_alert and late.text == "Call #1 was cancelled: no need to come."
-    twice = await (await town.admin.press_data("ccancel:1:y", message=ask)).answer()
+    twice = await (await town.admin.press_data("ccancel:1:y", message=too_old(ask))).answer()
     assert twice.show_alert and twice.text == "Call #1 has ended already."
 
 
@@ -455,8 +459,7 @@ async def test_every_bad_answer_of_the_dialog_gets_one_line_and_loses_nothing(
         assert buttons_of(line) == ["5", "10", "20", "50"]
     zero = data_of(line, "5").rsplit(":", 1)[0] + ":0"  # the 5 button, saying 0
     forged = await (await admin.press_data(zero, message=line)).answer()
-    assert forged.show_alert and forged.text == "That button is out of date. " \
-        "Please answer the latest question."
+    assert forged.show_alert and forged.text == "This button is no longer valid."
     await admin.press("10", message=line)
     await admin.wait_for(text="5/6")
     await admin.send("09:00")  # it is 10:00: this morning has passed
@@ -487,7 +490,7 @@ async def test_every_bad_answer_of_the_dialog_gets_one_line_and_loses_nothing(
     send = data_of(preview, "Send")
     await admin.press("🚨 Send", message=preview)
     await admin.wait_for(text="Nobody has answered yet")
-    twice = await (await admin.press_data(send, message=preview)).answer()
+    twice = await (await admin.press_data(send, message=too_old(preview))).answer()
     assert twice.show_alert and twice.text == "This call was sent already (#1)."
 
 
@@ -506,26 +509,34 @@ async def test_forged_and_foreign_presses_are_refused(town: Town) -> None:
     li = town.vol1
     await approved(town, li)
     card = await sent_call(town)
-    # Can't come and Yes under "Cancel this call?" edit the message they are on: on the
-    # group's card, which carries neither, they are refused before anything is looked at.
+    # Data the group's card does not carry is refused before anything is looked at.
+    for data in ("cin:999", "cout:1", "cman:1:cancel", "ccancel:1:y", "asign:1"):
+        answer = await (await li.press_data(data, chat=town.volunteers, message=card)).answer()
+        assert answer.show_alert, (data, answer)
+        assert answer.text == "This button is no longer valid.", (data, answer.text)
+    # On the card some days old (what it carries is not seen) they reach the services:
+    # Can't come and Yes under "Cancel this call?" edit the message they are on, which a
+    # group's card is not, and are still refused; the others answer for the call.
     for data, words in (("cin:999", "This recruitment call does not exist."),
                         ("cout:1", "This button is no longer valid."),
                         ("cman:1:cancel", "Only the organiser"),  # not Li's call
                         ("ccancel:1:y", "This button is no longer valid."),
                         ("asign:1", "")):  # a call is no activity to sign up for
-        answer = await (await li.press_data(data, chat=town.volunteers, message=card)).answer()
+        answer = await (await li.press_data(data, chat=town.volunteers,
+                                            message=too_old(card))).answer()
         assert answer.show_alert, (data, answer)
         assert words in (answer.text or ""), (data, answer.text)
-    # In Li's own private chat they reach the call, which is not Li's to leave or cancel.
+    # In Li's own private chat, on a message days old, they reach the call, which is not
+    # Li's to leave or cancel.
     for data, words in (("cout:1", "You have not answered this call."),
                         ("ccancel:1:y", "Only the organiser")):
-        answer = await (await li.press_data(data, chat=li.private)).answer()
+        answer = await pressed_days_later(li, data)
         assert answer.show_alert and words in (answer.text or ""), (data, answer.text)
     assert answers(town) == []
     await now_says(town, card, "0 of 2 have answered")
     # The activities' own controls refuse to close or cancel a call.
     wrong = await (await town.admin.press_data("aman:1:close",
-                                               message=roster_of(town))).answer()
+                                               message=too_old(roster_of(town)))).answer()
     assert wrong.show_alert and "use the buttons under its roster" in (wrong.text or "")
     assert buttons_of(town.volunteers.get(card.message_id) or card) == ["🙋 I'm in (0/2)"]
 
@@ -580,7 +591,7 @@ async def test_an_area_admin_calls_their_own_areas_and_a_team_by_default_and_no_
         draft = data_of(question, "Done").split(":")[1]
         refused = await (await zhang.press_data(forged.format(draft),
                                                 message=question)).answer()
-        assert refused.show_alert and "out of date" in (refused.text or ""), forged
+        assert refused.show_alert and "no longer valid" in (refused.text or ""), forged
     await zhang.send("Zhongxinjie Subdistrict Institute")
     await zhang.wait_for(text="outside the areas you look after")
     question = await toggle(town, zhang, question, "Guangminglu Red Vest Team")

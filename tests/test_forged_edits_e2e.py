@@ -94,8 +94,9 @@ class Snapshot:
 
 
 async def refused(person: SimUser, data: str, on: SimMessage, words: str) -> None:
-    """`person` presses `data` on the message `on` (forged): one polite alert, `words`."""
-    current = on.chat.get(on.message_id) or on
+    """`person` presses `data` on the message `on` (forged): one polite alert, `words`. The
+    message as it reads now, unless `on` is one too old for Telegram to show (as_too_old)."""
+    current = on if on.raw.get("date") == 0 else (on.chat.get(on.message_id) or on)
     answer = await (await person.press_data(data, message=current)).answer()
     assert answer.show_alert and answer.text == words, (data, answer)
 
@@ -278,19 +279,24 @@ async def test_an_inspector_removed_mid_visit_is_told_when_he_writes(town: Town)
 async def test_a_returned_problem_cannot_be_given_back_to_its_unit_by_a_forged_button(
         town: Town) -> None:
     """The Guangminglu office returns a problem; the admins' list offers every other unit.
-    The admin forges the office's own button (from their private chat): refused, the problem
-    stays returned and the office gets no new card."""
+    The admin forges the office's own button, from their private chat (a message that never
+    carried it: no longer valid) and on the admins' list some days later (too old for
+    Telegram to show what it carries, so the service judges it): refused both times, the
+    problem stays returned and the office gets no new card."""
     c = await cast(town)
     ref = await report(town, c.li)
     card = await c.office.wait_for(text=ref)
     await (await c.zhang.press("↩️ Not ours", message=card)).answer()
     await c.zhang.wait_for(text="why is it not your unit's")
     await c.zhang.send("The market bureau manages this lane")
-    await town.admin_chat.wait_for(text=f"Problem {ref} at Guangming Lane 1 was returned")
+    returned = await town.admin_chat.wait_for(
+        text=f"Problem {ref} at Guangming Lane 1 was returned")
     pid = (await problem(town, ref)).id
 
+    await refused(c.admin, f"preas:{pid}:guangminglu-office", c.admin.private.bot_messages()[-1],
+                  STALE_EN)
     answer = await (await c.admin.press_data(f"preas:{pid}:guangminglu-office",
-                                             chat=c.admin.private)).answer()
+                                             message=as_too_old(returned))).answer()
     assert answer.show_alert and answer.text == (
         f"Problem {ref} was returned by Guangminglu Subdistrict Office: give it to another "
         "unit.")
@@ -364,3 +370,30 @@ async def test_more_time_approved_days_later_in_the_admin_chat_is_approved(
     await c.office.wait_for(text=f"More time on problem {ref} approved")
     await town.sb.wait_until(lambda: "approved" in (ask.text or "").lower())
     assert (await problem(town, ref)).extensions == 1
+
+
+async def test_a_forged_press_on_ones_own_roster_too_old_to_look_at_leaves_it_as_it_was(
+        town: Town) -> None:
+    """The same roster some days later, when Telegram no longer sends its keyboard with a
+    press (date 0): what it carries cannot be looked at. The admin forges No of "Cancel this
+    call?" on it: the press's own unit of work finds the bot redraws that message (it is the
+    call's roster), and refuses it politely; the roster reads as before and Li is still in.
+    The same press on a plain old message of the admin's own chat reaches the call, which
+    stands: "kept"."""
+    li = town.vol1
+    await approved(town, li)
+    await sent_call(town)
+    copy = await li.wait_for(text="Recruitment call #1")
+    await (await li.press("🙋 I'm in", message=copy)).answer()
+    await li.wait_for(text="You're in for call #1")
+    roster = next(m for m in town.admin.private.bot_messages()
+                  if "answered · sent to" in (m.text or ""))
+    await town.sb.wait_until(lambda: "1. Li" in (
+        (town.admin.private.get(roster.message_id) or roster).text or ""), timeout=5)
+    await drained(town)
+    before = Snapshot(town, roster)
+
+    await refused(town.admin, "ccancel:1:n", as_too_old(roster), STALE_EN)
+
+    await before.unchanged()
+    assert answers(town) == [(li.id, "signed")]

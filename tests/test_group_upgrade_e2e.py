@@ -764,3 +764,77 @@ async def test_a_reload_after_the_upgrade_keeps_the_supergroup(town: Town) -> No
     assert refusals(town) == []
     told = [m.text or "" for m in town.admin_chat.bot_messages()]
     assert len(told) == 1, told
+
+
+async def queue_naming_the_card(town: Town, card: SimMessage, at: float) -> None:
+    """Calls in Alice's own queue that name the volunteers' group and its card by id: a copy
+    of the card, a forward of it, and a note quoting it, each waiting until `at`."""
+    services = town.bot.services
+    assert services is not None
+    alice, group = town.citizen.id, town.volunteers.id
+    named = {"from_chat_id": group, "message_id": card.message_id}
+    calls = [("copyMessage", named), ("forwardMessage", named),
+             ("sendMessage", {"text": "Your request is on the volunteers' board.",
+                              "reply_parameters": {"chat_id": group,
+                                                   "message_id": card.message_id}})]
+    async with services.env.db.transaction() as repo:
+        await repo.outbox.enqueue(
+            [Outgoing(alice, method, {"chat_id": alice, **rest}, not_before=at)
+             for method, rest in calls], services.env.now())
+
+
+async def test_a_copy_forward_or_quote_of_the_groups_card_queued_elsewhere_follows_the_move(
+        town: Town) -> None:
+    """Alice's private chat has three calls waiting their turn that name the volunteers'
+    group's card: a copy of it, a forward of it and a note quoting it. The group is upgraded,
+    and in the supergroup a volunteer's message comes to carry the card's id. The copy and
+    the forward are dropped (the card stayed in the old group, out of reach; by its id they
+    would carry the volunteer's words to Alice), the note comes without its quote, and
+    Telegram refuses nothing."""
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await all_sent(town)
+    services = town.bot.services
+    assert services is not None
+    await queue_naming_the_card(town, card, services.env.now() + 60)
+    mine = len(town.citizen.private.bot_messages())
+
+    await upgrade(town, town.volunteers)
+    await chatter_until(town.volunteers, town.vol1, card.message_id + 1)
+    assert town.volunteers.messages[-1].message_id == card.message_id
+
+    await town.tick(seconds=61)
+    note = await town.citizen.wait_for(text="Your request is on the volunteers' board.")
+    await all_sent(town)
+    assert note.reply_to_message_id is None
+    assert len(town.citizen.private.bot_messages()) == mine + 1
+    assert town.sb.errors == []
+
+
+async def test_a_copy_of_the_groups_card_refused_as_migrated_moves_the_group_not_the_copys_chat(
+        town: Town) -> None:
+    """The same three calls wait in Alice's chat when the group is upgraded while the bot is
+    down, both of Telegram's messages about it lost. The copy reaches Telegram first and is
+    refused: the old group became a supergroup. That refusal moves the group, not Alice: the
+    forward is dropped with the copy, the note comes to Alice without its quote, and the next
+    request's card goes to the supergroup."""
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    await all_sent(town)
+    services = town.bot.services
+    assert services is not None
+    await queue_naming_the_card(town, card, services.env.now() + 60)
+    mine = len(town.citizen.private.bot_messages())
+    await town.bot.stop()
+    new_id = town.volunteers.migrate()
+    town.sb.world.updates.clear()  # both service messages lost
+    await town.bot.start()
+
+    await town.tick(seconds=61)
+    note = await town.citizen.wait_for(text="Your request is on the volunteers' board.")
+    assert note.chat_id == town.citizen.id and note.reply_to_message_id is None
+    await all_sent(town)
+    assert len(town.citizen.private.bot_messages()) == mine + 1
+    later = await file_request(town.citizen, text="The stairwell light is out, please help.")
+    assert (await card_of(town.volunteers, later)).chat_id == new_id
+    assert len(refusals(town)) == 1, refusals(town)

@@ -17,6 +17,7 @@ hours, confirmed activity hours), at chosen moments.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -34,7 +35,7 @@ from bot.unit import Unit
 from sandbox import SimMessage, SimUser
 from storage import Repo
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot
+from tests.flows import eventually, open_bot, pressed_days_later, too_old
 from tests.test_activities_e2e import TEAMS, buttons_of, card_now
 from tests.test_attendance_e2e import at, signed_up
 
@@ -250,7 +251,7 @@ async def test_the_centre_admin_honours_announces_and_revokes(town: Town) -> Non
     told = await zhang.wait_for(text="An honour was recorded on your service record")
     assert "最美志愿者" in (told.text or "")
     await card_now(town, preview, "announced in 1 group(s)")
-    again = await (await admin.press_data(announce, message=preview)).answer()
+    again = await (await admin.press_data(announce, message=too_old(preview))).answer()
     assert again.show_alert and again.text == "“最美志愿者” is saved already."
     assert len(group.bot_messages()) == 1  # announced once
 
@@ -263,7 +264,7 @@ async def test_the_centre_admin_honours_announces_and_revokes(town: Town) -> Non
     await admin.press("Yes, revoke it", message=confirm)
     await zhang.wait_for(text="The honour “最美志愿者” (2026) was revoked")
     await card_now(town, confirm, "was revoked")
-    twice = await (await admin.press_data("honrev:1:y")).answer()
+    twice = await pressed_days_later(admin, "honrev:1:y")
     assert twice.show_alert and "revoked already" in (twice.text or "")
 
     history = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
@@ -284,7 +285,7 @@ async def test_save_without_announcing_posts_nothing_and_a_second_save_is_refuse
     await admin.press("💾 Save", message=preview)
     await zhang.wait_for(text="优秀志愿者")
     await card_now(town, preview, "Saved on their record; they were told.")
-    second = await (await admin.press_data(save, message=preview)).answer()
+    second = await (await admin.press_data(save, message=too_old(preview))).answer()
     assert second.show_alert and second.text == "“优秀志愿者” is saved already."
     assert not town.volunteers.bot_messages()
 
@@ -389,7 +390,7 @@ async def test_a_forged_or_old_honour_button_is_refused(town: Town) -> None:
     await admin.wait_for(text="The honour was not recorded.")
     closed = await (await admin.press("💾 Save", message=preview)).answer()
     assert closed.show_alert and closed.text == "This form is closed."
-    forged = await (await zhang.press_data("honrev:99:y")).answer()
+    forged = await pressed_days_later(zhang, "honrev:99:y")
     assert forged.show_alert and forged.text == "This honour is not one you can change."
     await answer_of(zhang, "/honours", "No honours on your record yet.")
 
@@ -588,3 +589,88 @@ async def test_an_honour_whose_author_lost_the_role_ends_at_the_next_typed_answe
     await li.send("Visited 30 elderly people every week.")
     await li.wait_for(text="Sorry, I did not understand that")
     assert await in_unit(town, lambda repo, now: repo.honours.all_honours_of(zhang.id)) == []
+
+
+async def held_back(town: Town, *chats: int) -> None:
+    """Wait until each chat's first queued call is held back (Telegram asked for a pause)."""
+    services = town.bot.services
+    assert services is not None
+
+    async def waiting() -> bool:
+        async with services.env.db.reading() as repo:
+            queued = [await repo.outbox.chat_queue(chat, 0, 1) for chat in chats]
+        return all(q and q[0][0].not_before > services.env.now() for q in queued)
+
+    await eventually(waiting)
+
+
+async def test_an_honour_revoked_before_its_announcement_went_is_never_announced(
+        town: Town) -> None:
+    """The centre admin saves and announces Zhang's honour, but Telegram asks the bot to wait
+    two minutes before its next messages to Zhang and to the volunteers' group. Meanwhile
+    the admin revokes the honour. When the two minutes are up, Zhang is told of the honour
+    and of its revoking, and the group gets nothing: no congratulations for an honour that
+    no longer stands."""
+    zhang, admin, group = town.vol2, town.admin, town.volunteers
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    town.sb.inject("sendMessage", code=429, description="Too Many Requests: retry after 120",
+                   retry_after=120, times=2)
+    await admin.press("📣 Save and announce", message=preview)
+    await card_now(town, preview, "announced in 1 group(s)")
+    await held_back(town, zhang.id, group.id)
+
+    theirs = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    confirm = await admin.wait_for(text="Revoke “最美志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await card_now(town, confirm, "was revoked")
+
+    await town.tick(minutes=3)
+    await zhang.wait_for(text="The honour “最美志愿者” (2026) was revoked")
+    services = town.bot.services
+    assert services is not None
+
+    async def drained() -> bool:
+        async with services.env.db.reading() as repo:
+            return await repo.outbox.pending_outbox() == 0
+
+    await eventually(drained)
+    assert group.bot_messages() == [], [m.text for m in group.bot_messages()]
+
+
+async def test_an_honour_revoked_while_its_announcement_is_on_its_way_says_so_at_once(
+        town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The announcement of Zhang's honour is on its way to the volunteers' group (Telegram is
+    slow to answer) when the admin revokes the honour: too late to hold it back. When it
+    lands, the bot edits it at once to say the honour was revoked: the group is never left
+    congratulating."""
+    zhang, admin, group = town.vol2, town.admin, town.volunteers
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN, "zhongxinjie-01")
+    preview = await honour_up_to_the_preview(town, zhang.id)
+    api, landing = town.sb.api, asyncio.Event()
+    on_its_way = asyncio.Event()
+    call = api.call
+
+    async def slow_to_the_group(method: str, params: dict[str, Any], *rest: Any) -> Any:
+        if method == "sendMessage" and str(params.get("chat_id")) == str(group.id):
+            on_its_way.set()
+            await landing.wait()
+        return await call(method, params, *rest)
+
+    monkeypatch.setattr(api, "call", slow_to_the_group)
+    await admin.press("📣 Save and announce", message=preview)
+    await asyncio.wait_for(on_its_way.wait(), timeout=5)
+
+    theirs = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    confirm = await admin.wait_for(text="Revoke “最美志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await card_now(town, confirm, "was revoked")
+    landing.set()
+
+    announced = await group.wait_for(text="Honour")
+    await card_now(town, announced, "This honour has been revoked.")
+    assert len(group.bot_messages()) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import parse_config
-from bot.moves import config_through, follow
+from bot.moves import config_through, follow, migrated_chat, unpointed
 
 ADMINS, VOLUNTEERS, LAWYERS = -10, -20, -30  # basic groups' ids
 CONFIG = parse_config({
@@ -58,3 +58,32 @@ def test_the_config_is_the_same_one_when_none_of_its_chats_moved() -> None:
                                  env={}, base_dir=Path("/srv"))
     assert config_through(no_admin_chat, {-99: -1099}) is no_admin_chat
     assert config_through(no_admin_chat, {-99: -1099}).admin_chat_id is None
+
+
+def test_a_refusal_as_migrated_names_the_group_the_call_copies_from_when_it_goes_to_a_person(
+        ) -> None:
+    """Telegram's refusal does not say which chat was upgraded. A call to a group: that group.
+    A call to a person (a private chat is never upgraded): the group it copies or forwards
+    from, else the group its quote names; a call naming no group stays the person's."""
+    assert migrated_chat(VOLUNTEERS, {"chat_id": VOLUNTEERS}) == VOLUNTEERS
+    assert migrated_chat(1001, {"from_chat_id": VOLUNTEERS, "message_id": 5}) == VOLUNTEERS
+    assert migrated_chat(1001, {"reply_parameters": {"chat_id": LAWYERS,
+                                                     "message_id": 5}}) == LAWYERS
+    assert migrated_chat(1001, {"text": "hello"}) == 1001
+
+
+def test_calls_of_other_chats_naming_the_group_are_unpointed() -> None:
+    """Queued for a person: a copy or forward of the upgraded group's message is moot; a
+    quote of it goes; a quote of another chat, and a copy from another group, stay."""
+    group, alice = VOLUNTEERS, 1001
+    named = {"chat_id": alice, "from_chat_id": group, "message_id": 5}
+    assert unpointed("copyMessage", named, group, alice) is None
+    assert unpointed("forwardMessage", named, group, alice) is None
+    quoted = {"chat_id": alice, "text": "hi",
+              "reply_parameters": {"chat_id": group, "message_id": 5}}
+    assert unpointed("sendMessage", quoted, group, alice) == (
+        "sendMessage", {"chat_id": alice, "text": "hi"})
+    own = {"chat_id": alice, "text": "hi", "reply_parameters": {"message_id": 5}}
+    assert unpointed("sendMessage", own, group, alice) == ("sendMessage", own)
+    elsewhere = {"chat_id": alice, "from_chat_id": LAWYERS, "message_id": 5}
+    assert unpointed("copyMessage", elsewhere, group, alice) == ("copyMessage", elsewhere)

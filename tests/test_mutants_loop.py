@@ -8,7 +8,7 @@ import pytest
 
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town, to_toml
-from tests.flows import card_of, claim, file_request, open_bot
+from tests.flows import card_of, claim, file_request, open_bot, too_old
 from tests.test_casework_e2e import file_in_chinese
 
 CLAIM = "🙋 Claim"
@@ -89,7 +89,7 @@ async def test_a_second_press_of_claim_by_the_claimer_sends_her_the_details_agai
     details = await grandma.wait_for(text=f"您已接单 {ref}")
     assert "📞 电话：+8613800000001" in (details.text or "")
 
-    again = await grandma.press_data(first.data, chat=town.volunteers, message=card)
+    again = await grandma.press_data(first.data, chat=town.volunteers, message=too_old(card))
     answer = await again.answer()
     assert answer.text == f"{ref} 已经是您的任务，详情已重新发给您。"
     assert not answer.show_alert
@@ -111,10 +111,11 @@ async def test_claims_refused_to_a_chinese_volunteer_are_refused_in_chinese(town
     data = card.button_data[CLAIM]
     assert (await claim(town.vol1, town.volunteers, card)).startswith("It is yours")
 
-    late = await (await grandma.press_data(data, chat=town.volunteers, message=card)).answer()
+    late = await (await grandma.press_data(data, chat=town.volunteers,
+                                           message=too_old(card))).answer()
     assert (late.text, late.show_alert) == ("抱歉，这个诉求已经被其他志愿者接走了。", True)
     gone = await (await grandma.press_data("claim:999999", chat=town.volunteers,
-                                           message=card)).answer()
+                                           message=too_old(card))).answer()
     assert (gone.text, gone.show_alert) == ("这个诉求不存在。", True)
     forged = await (await grandma.press_data(data, chat=grandma.private)).answer()
     assert (forged.text, forged.show_alert) == ("这个按钮已经失效了。", True)

@@ -12,7 +12,7 @@ from typing import Any
 from sandbox import SimMessage, SimUser
 from storage import Request
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, eventually, open_bot
+from tests.flows import REF, card_of, claim, eventually, open_bot, pressed_days_later
 
 NAME = "王阿姨"
 PHONE = "0632-7654321"
@@ -138,8 +138,8 @@ async def test_a_volunteer_reports_for_a_neighbour_and_records_her_confirmation(
     # Forged presses change nothing: Zhang's on Li's request, Li's plain "Yes" on a
     # neighbour's (it must say how she confirmed).
     request_id = (await stored(town, ref)).id
-    forged = await zhang.press_data(f"vouch:{request_id}:phone")
-    assert (await forged.answer()).text == "This is not your request."
+    forged = await pressed_days_later(zhang, f"vouch:{request_id}:phone")
+    assert forged.text == "This is not your request."
     plain = await li.press_data(f"resolved:{request_id}:y", message=question)
     assert (await plain.answer()).text == "This button is no longer valid."
     assert (await stored(town, ref)).status == "done"

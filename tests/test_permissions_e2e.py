@@ -20,7 +20,7 @@ import pytest
 
 from sandbox import SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import open_bot
+from tests.flows import open_bot, pressed_days_later
 from tests.test_calls_e2e import (
     answers,
     approved,
@@ -129,7 +129,7 @@ async def test_an_admin_left_with_other_areas_cannot_end_a_call_to_an_area_no_lo
 
     assert await pressed(zhang, "🔒 Close the call", roster) == NO_LONGER_CALL
     assert read(town, "SELECT status FROM activities WHERE id = 1") == [("open",)]
-    done = await (await town.admin.press_data("cman:1:close", chat=town.admin.private)).answer()
+    done = await pressed_days_later(town.admin, "cman:1:close")
     assert done.text == "Closed", done
     assert read(town, "SELECT status FROM activities WHERE id = 1") == [("closed",)]
 

@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from bot import buttons
 from sandbox import SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
 from tests.flows import REF, card_of, claim, eventually, file_request, open_bot, open_form
+from tests.test_forged_edits_e2e import drained
+from tests.test_forged_presses_e2e import press_everything_left, settled
 
 CLAIMED = "a volunteer has taken your request"
 TO_VOLUNTEER = "💬 Message the volunteer"
@@ -614,3 +617,31 @@ async def test_a_citizen_who_keeps_the_phone_private_is_not_promised_a_call(
     assert passed.buttons == [TO_VOLUNTEER]
     assert "Message the volunteer" in (passed.text or "")
     assert not any("call you" in (m.text or "") for m in citizen.private.bot_messages()[before:])
+
+
+async def test_every_button_left_on_an_ended_chat_changes_nothing(town: Town) -> None:
+    """Li writes to Alice through the masked chat and Alice ends it. Every button of the
+    chat still showing (Reply, End chat, Report under what was relayed, Message the
+    volunteer or the citizen), pressed again by each of them: a polite line, and nothing
+    about the chat or the request changes (Li's writing mode, left on, just ends)."""
+    taken = await claimed(town, town.citizen, town.vol1)
+    await open_chat(town.vol1, TO_CITIZEN, taken.details)
+    await town.vol1.send("I am on my way.")
+    relayed = await town.citizen.wait_for(text="I am on my way.")
+    await (await town.citizen.press("🔚 End chat", message=relayed)).answer()
+    confirm = await town.citizen.wait_for(text="End the chat on request")
+    await (await town.citizen.press("Yes, end the chat", message=confirm)).answer()
+    await town.vol1.wait_for(text="has ended.")
+    await drained(town)
+    before = settled(town)
+    writing = before.pop("dialogs")
+    assert [row[:2] for row in writing] == [(town.vol1.id, "relay")]
+
+    await press_everything_left(town, ((town.citizen, town.citizen.private),
+                                       (town.vol1, town.vol1.private)),
+                                kinds=(buttons.CHAT, buttons.THREAD))
+    after = settled(town)
+    # Li was still writing when Alice ended the chat: his first press on it tells him it
+    # is over and ends his writing mode, as his next message would have.
+    assert after.pop("dialogs") == []
+    assert after == before

@@ -20,7 +20,7 @@ import pytest
 
 from sandbox import SimMessage, SimUser
 from tests.conftest import SHANGHAI, Town
-from tests.flows import open_bot, open_form
+from tests.flows import open_bot, open_form, too_old
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE = ("关爱一老一小", "Caring for the young and the old")
@@ -343,16 +343,18 @@ async def test_forged_stale_and_repeated_presses_change_nothing(town: Town) -> N
 
     # Someone else presses a copy of the Save button: refused, nothing stored.
     forged = await alice.press_data(save, message=alice.private.bot_messages()[-1])
+    assert (await forged.answer()).text == "This button is no longer valid."
+    forged = await alice.press_data(save, message=too_old(alice.private.bot_messages()[-1]))
     assert "only the service centre's admins" in ((await forged.answer()).text or "")
     # The admin presses a Save of no dialog of theirs.
-    made_up = await admin.press_data("theme:0a1b2c:save", message=preview)
+    made_up = await admin.press_data("theme:0a1b2c:save", message=too_old(preview))
     assert (await made_up.answer()).text == ("This preview is closed. To set a theme, send "
                                              "/theme set and the month.")
     assert month_themes(town) == []
 
     await admin.press("✅ Save", message=preview)
     await edited_to(town, preview, "Saved")
-    twice = await admin.press_data(save, message=preview)
+    twice = await admin.press_data(save, message=too_old(preview))
     answer = await twice.answer()
     assert answer.text == "This theme of July 2026 is saved already." and answer.show_alert
     assert len(month_themes(town)) == 1

@@ -28,14 +28,14 @@ class Board:
         self.env = env
         self.themes = themes
 
-    async def redrawn(self, chat_id: int, message_id: int) -> bool:
+    @staticmethod
+    async def redrawn(repo: Repo, chat_id: int, message_id: int) -> bool:
         """Whether the bot draws this message from what is stored (an activity's or a call's
         card or roster, a problem's card, a request's card): a press may edit it only with a
         button it carries, since any other text would stand until the next redraw."""
-        async with self.env.db.reading() as repo:
-            return (await repo.activities.is_post(chat_id, message_id)
-                    or await repo.supervision.is_post(chat_id, message_id)
-                    or await repo.cards.is_card(chat_id, message_id))
+        return (await repo.activities.is_post(chat_id, message_id)
+                or await repo.supervision.is_post(chat_id, message_id)
+                or await repo.cards.is_card(chat_id, message_id))
 
     async def theme_title(self, unit: Unit, activity: Activity, language: str) -> str | None:
         """The title of the activity's theme in `language`, if it has one."""

@@ -42,6 +42,21 @@ LISTED = 30  # honours shown by /honours (a volunteer with more is exceptional)
 _YEAR = re.compile(r"^[0-9]{4}$")
 
 
+
+# Why an announcement waiting to be sent was given up (the outbox row's error).
+UNSENT = "dropped: the honour was revoked before its announcement went"
+
+
+async def withdrawn(env: Env, repo: Repo, honour: Honour, chat_id: int, message_id: int
+                    ) -> Outgoing:
+    """The edit that makes a revoked honour's announcement say so, in the district's language
+    like the announcement (the citation goes with the congratulations)."""
+    name = await repo.honours.name_of(honour.user_id) or str(honour.user_id)
+    text = env.t(env.config.default_language, "honours.announcement_revoked", name=name,
+                 title=honour.title, year=honour.year)
+    return ui.edit_text(chat_id, message_id, text)
+
+
 class Honours:
     """Honours on volunteers' records: the admins' dialog, announcing, revoking, /honours."""
 
@@ -360,13 +375,11 @@ class Honours:
         lang = await self.loop.language_of(repo, honour.user_id)
         unit.send(ui.message(honour.user_id, self.env.t(lang, "honours.revoked_told",
                                                         title=honour.title, year=honour.year)))
-        # Its announcements no longer congratulate anyone: each says it was revoked.
-        district = self.env.config.default_language
-        name = await self._name(repo, honour.user_id)
-        withdrawn = self.env.t(district, "honours.announcement_revoked", name=name,
-                               title=honour.title, year=honour.year)
+        # Its announcements no longer congratulate anyone: each one sent says it was revoked,
+        # and one still waiting to go (Telegram asked the bot to wait) never goes.
+        await repo.honours.drop_unsent_posts(honour.id, UNSENT, unit.now())
         for chat, message in await repo.honours.posts(honour.id):
-            unit.send(ui.edit_text(chat, message, withdrawn))
+            unit.send(await withdrawn(self.env, repo, honour, chat, message))
         unit.send(ui.edit_text(chat_id, message_id, unit.t("honours.revoked",
                                                            title=honour.title)))
         return Answer(unit.t("honours.revoked_toast"))

@@ -44,8 +44,8 @@ ROOM = "handling updates"  # who waits, as the log says it
 # button and entity of it: two thirds of parsing a press (docs/decisions.md, "Per-update
 # cost"). `date` stays: 0 is how Telegram says the message is no longer accessible. Of the
 # keyboard, the pressed button alone stays when the message carries it: a client can send any
-# callback data on any message it sees, and a service edits the message under a press only
-# when it is that button's own (handlers/errors.py `pressed_message`).
+# callback data on any message it sees, and a press goes on only when the message carries
+# its data (handlers/errors.py `on_its_own_message`).
 PRESSED_MESSAGE_KEYS = ("message_id", "chat", "date", "message_thread_id", "is_topic_message")
 # Set on a pressed message that stayed in a group before it became a supergroup (the press is
 # read as one in the supergroup): the bot cannot edit it there, nor by the old id, and its id

@@ -27,10 +27,11 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot import buttons, night, ui
+from bot.activities import honours
 from bot.config import Delivery
 from bot.context import Env
 from bot.delivery.transport import is_plain, post_plain
-from bot.moves import ChatMoves
+from bot.moves import ChatMoves, migrated_chat
 from bot.requests import render
 from storage import EDITED_CARD, ActivityPost, OutboxRow, Outgoing, Repo, is_full
 
@@ -442,6 +443,8 @@ class Sender:
                                    or self.pacer.overall_short(len(batch), now, others)):
                 await self._send_combined(batch)
                 return False
+        if row.purpose == "honour_post" and not await self._still_pending(row):
+            return False  # its honour was revoked since the row was read: it never goes
         method, params = row.method, dict(row.payload)
         combined: CombinedEdit | None = None
         if method == "editCard":
@@ -529,12 +532,15 @@ class Sender:
                 await repo.outbox.hold_chat(head.chat_id, self.env.now() + seconds)
             return None
         except ChatMigrated as exc:
-            # The bot missed the upgrade's service messages: the same move as theirs.
-            log.info("chat %s migrated to %s", head.chat_id, exc.new_chat_id)
+            # The bot missed the upgrade's service messages: the same move as theirs. The
+            # group is the call's chat, or the one it copies from or quotes (a person's chat
+            # never moves).
+            old = migrated_chat(head.chat_id, head.payload)
+            log.info("chat %s migrated to %s", old, exc.new_chat_id)
             async with self._bookkeeping() as repo:
                 await repo.outbox.enqueue(
-                    await self.moves.move(repo, head.chat_id, exc.new_chat_id), self.env.now())
-            self.moves.followed(head.chat_id, exc.new_chat_id)
+                    await self.moves.move(repo, old, exc.new_chat_id), self.env.now())
+            self.moves.followed(old, exc.new_chat_id)
             self.wake()
             return None
         except Forbidden as exc:
@@ -768,9 +774,29 @@ class Sender:
                                                            row.chat_id)
 
             await self._record_sent(sent)
+            if row.purpose == "honour_post" and row.honour_post_id is not None and ids:
+                await self._honour_revoked_meanwhile(row.honour_post_id, row.chat_id, ids[0])
             return
         async with self._bookkeeping() as repo:
             await self._failed(repo, row, error)
+
+    async def _still_pending(self, row: OutboxRow) -> bool:
+        """Whether a row read earlier is still to be sent (a unit of work may have given it
+        up since: an honour's announcement when the honour is revoked)."""
+        async with self.env.db.reading(inline=True) as repo:
+            return await repo.outbox.is_pending(row.id)
+
+    async def _honour_revoked_meanwhile(self, post_id: int, chat_id: int, message_id: int
+                                        ) -> None:
+        """An honour's announcement went while its honour was being revoked (Revoke gives up
+        only those still waiting): it is made to say so at once."""
+        async with self._bookkeeping() as repo:
+            honour = await repo.honours.revoked_honour_of_post(post_id)
+            if honour is None:
+                return
+            edit = await honours.withdrawn(self.env, repo, honour, chat_id, message_id)
+            await repo.outbox.enqueue([edit], self.env.now())
+        self.wake()
 
     async def _failed(self, repo: Repo, row: OutboxRow, error: str) -> None:
         """A call that will not be made again: marked failed, and what stands in for it (a

@@ -858,6 +858,17 @@ class RequestLoop:
         text = t(lang, "my.cancel_confirm", ref=request.ref)
         return Answer(), [ui.message(who.user_id, text, keyboard)]
 
+    async def keep(self, unit: ActorUnit, request_id: int) -> Answer:
+        """No, keep it: said back, so the tap is seen to land; a request no longer open has
+        nothing to keep (the confirmation stays under a request cancelled since)."""
+        t, lang = self.env.t, unit.language
+        request = await unit.repo.requests.request(request_id)
+        if request is None or request.citizen_id != unit.user_id:
+            return Answer(t(lang, "common.not_yours"), alert=True)
+        if request.status not in (DISPATCHED, CLAIMED):
+            return Answer(t(lang, "my.kept_closed", ref=request.ref), alert=True)
+        return Answer(t(lang, "my.kept_toast", ref=request.ref))
+
     async def cancel(self, unit: ActorUnit, request_id: int) -> Answer:
         """Cancel the citizen's request; the group card and any volunteer are told."""
         env, t = self.env, self.env.t

@@ -58,6 +58,26 @@ class HonoursRepo(Aggregate):
         self._write("UPDATE honour_posts SET message_id = ?, left_behind = (chat_id != ?) "
                     "WHERE id = ?", (message_id, sent_to, post_id))
 
+    async def revoked_honour_of_post(self, post_id: int) -> Honour | None:
+        """The honour of an announcement, if it has been revoked."""
+        row = await self._one(
+            "SELECT h.* FROM honour_posts p JOIN honours h ON h.id = p.honour_id "
+            "WHERE p.id = ? AND h.revoked_at IS NOT NULL", (post_id,))
+        return _honour(row) if row is not None else None
+
+    async def drop_unsent_posts(self, honour_id: int, reason: str, now: float) -> int:
+        """Give up the honour's announcements still waiting to be sent (failed, saying why);
+        how many."""
+        rows = await self._all(
+            """
+            UPDATE outbox SET status = 'failed', last_error = ?, sent_at = ?,
+                              attempts = attempts + 1, payload = '{}'
+            WHERE status = 'pending' AND honour_post_id IN (
+                SELECT id FROM honour_posts WHERE honour_id = ?)
+            RETURNING id
+            """, (reason, now, honour_id))
+        return len(rows)
+
     async def posts(self, honour_id: int) -> list[tuple[int, int]]:
         """Where an honour's announcements stand: (chat, message), those sent (and not left
         behind in a group that became a supergroup, whose numbering is new)."""

@@ -141,6 +141,12 @@ class OutboxRepo(Aggregate):
         row = await self._one("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
         return int(row[0])
 
+    async def is_pending(self, outbox_id: int) -> bool:
+        """Whether a call is still waiting to be made."""
+        row = await self._one("SELECT 1 FROM outbox WHERE id = ? AND status = 'pending'",
+                              (outbox_id,))
+        return row is not None
+
     async def mark_sent(self, outbox_id: int, message_ids: list[int], now: float) -> None:
         """Record that a call succeeded and which messages it made (once: a repeat of the
         same mark changes nothing, so it may travel as a loose write)."""
@@ -209,6 +215,22 @@ class OutboxRepo(Aggregate):
             ORDER BY id
             """,
             (chat_id, *methods),
+        )
+        return [_outbox_row(row) for row in rows]
+
+    async def calls_from_chat(self, chat_id: int) -> list[OutboxRow]:
+        """Other chats' pending calls that copy or forward one of this chat's messages, or
+        quote one (by `from_chat_id`, or the chat of their `reply_parameters`)."""
+        rows = await self._all(
+            f"""
+            SELECT {ROW_COLUMNS}
+            FROM outbox
+            WHERE status = 'pending' AND chat_id != ?
+              AND (json_extract(payload, '$.from_chat_id') = ?
+                   OR json_extract(payload, '$.reply_parameters.chat_id') = ?)
+            ORDER BY id
+            """,
+            (chat_id, chat_id, chat_id),
         )
         return [_outbox_row(row) for row in rows]
 
