@@ -126,6 +126,29 @@ async def test_an_overdue_alert_on_new_years_eve_at_23_50_reaches_the_area_admin
     assert sounds(town, liming.id, OVERDUE) == [True]  # by day, as any message
 
 
+async def test_an_overdue_alert_held_into_new_years_day_by_a_night_off_asks_again_on_2_january(
+        town: Town) -> None:
+    """Overdue at 23:50 on 31 December; the bot is off from 07:00 on 1 January until 23:00:
+    at 23:00 it is night again and Liming is not told then. Li finishes at 07:30 on
+    2 January, so at 08:00 there is nothing to tell."""
+    liming, group = await community(town)
+    await li_claims(town, group, local(2026, 12, 31, 15, 50))
+    await at(town, local(2026, 12, 31, 19, 50, 1))
+    await at(town, local(2026, 12, 31, 23, 50, 1))
+    await at(town, local(2027, 1, 1, 7, 0))
+    await at(town, local(2027, 1, 1, 23, 0))
+    assert said(liming, OVERDUE) == []
+
+    town.clock.set(local(2027, 1, 2, 7, 30))
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await town.citizen.wait_for(text="resolved?")
+    await at(town, local(2027, 1, 2, 8, 0, 1))
+    await at(town, local(2027, 1, 2, 9, 0))
+    assert said(liming, OVERDUE) == []
+
+
 async def test_an_overdue_alert_held_for_08_00_survives_the_claimer_starting_a_request_at_night(
         town: Town) -> None:
     """Li's task falls overdue at 23:30: the admin chat hears, the area admin is to hear at
