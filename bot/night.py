@@ -60,6 +60,15 @@ AT_NIGHT: dict[str, AtNight] = {
     "loop.follower_closed": MORNING,  # held, to the neighbours who joined the request
     "loop.formal_volunteer": MORNING,  # held: "you are a formal volunteer now"
     "report.digest": MORNING,  # held: the daily digest (and monthly) caught up at night
+    # The centre's notices of loop 1, to its admins in private without an admin chat:
+    "admin.reopened": MORNING,  # held: a citizen said "not resolved"; its new card goes as any
+    "admin.group_added": SILENT,  # someone just added the bot, and may be binding it now
+    "admin.group_lost": SILENT,  # the bot was removed: its requests moved, a group to bind
+    "admin.group_lost_roles": SILENT,  # ... and the teams or units it served: likewise
+    # A masked chat reported, to the centre's admins without an admin chat and to the
+    # request's area admins: to read, and to act on with the claimer if need be; the chat is
+    # ended already, so nobody is woken for it.
+    "relay.reported_admin": SILENT,
     # -- loop 2, activities ---------------------------------------------------------------------
     "signup.remind_day": MORNING,  # its timer moves to the morning and re-checks
     "signup.remind_hour": MORNING,  # likewise
@@ -90,6 +99,10 @@ AT_NIGHT: dict[str, AtNight] = {
     # -- the sender, a group's move: to the centre's admins in private, with no admin chat -----
     "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
     "moves.category_group": MORNING,  # held: "put the group's new id in the file"
+    # A card in a private chat (a request's with a centre admin, a problem's with a unit's
+    # member or its inspector, a call's roster with its admin) posted again after its message
+    # was deleted, as someone else's act redrew it: still theirs to act on.
+    "sender.card_again": SILENT,
 }
 
 

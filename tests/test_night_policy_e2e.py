@@ -9,7 +9,7 @@ The town runs on the full synthetic tree of Shizhong district, so that an area a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from tests.test_area_admins_e2e import AREA_FILE, area_admin
 from tests.test_areas_e2e import GUANGMINGLU, GUANGMINGLU_01, bound_group, file_at
 from tests.test_mutants_loop import give_elderly_help
 from tests.test_quiet_hours_e2e import at, said
+from tests.test_relay_e2e import TO_CITIZEN, open_chat
 
 OVERDUE = "is overdue: claimed by"
 
@@ -251,3 +252,33 @@ async def test_a_digest_caught_up_at_night_goes_to_the_admin_chat_now_and_the_ar
 
     await at(town, morning)
     await liming.wait_for(text=day)
+
+
+# -- a masked chat reported at night -------------------------------------------------------------
+
+REPORTED = "was reported by the citizen"
+
+
+@pytest.mark.parametrize(("moment", "sound"), [
+    (local(2026, 6, 10, 23, 30), False), (local(2026, 6, 11, 2, 0), False),
+    (local(2026, 12, 31, 23, 50), False), (local(2026, 6, 11, 15, 0), True),
+], ids=["23:30", "02:00", "new year's eve 23:50", "day 15:00"])
+async def test_a_chat_reported_at_night_reaches_the_area_admin_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Li, who claimed Alice's request in Guangminglu 1, writes her something rude at
+    `moment` and she reports the chat: the admin chat is told, and Liming, the community's
+    admin, at once in private, to read it; without a sound at night."""
+    liming, group = await community(town)
+    ref = await li_claims(town, group, moment - timedelta(minutes=10))
+    details = await town.vol1.wait_for(text=f"You took {ref}")
+    await open_chat(town.vol1, TO_CITIZEN, details)
+    town.clock.set(moment)
+    await town.vol1.send("You are a nuisance, lady.")
+    rude = await town.citizen.wait_for(text="You are a nuisance")
+    await (await town.citizen.press("🚩 Report", message=rude)).answer()
+    confirm = await town.citizen.wait_for(text="Report the chat on request")
+    await (await town.citizen.press("Yes, report it", message=confirm)).answer()
+    await town.admin_chat.wait_for(text=f"The chat on request {ref} {REPORTED}")
+    told = await liming.wait_for(text=f"The chat on request {ref} {REPORTED}")
+    assert f"/thread {ref}" in (told.text or "")
+    assert sounds(town, liming.id, REPORTED) == [sound]

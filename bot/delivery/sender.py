@@ -941,6 +941,9 @@ class Sender:
         else:
             again = await self._problem_card_again(repo, row)
         if again:
+            # One back in a private chat was redrawn by someone else's act: at night it comes
+            # back silently (bot/night.py).
+            again = night.all_at_night(self.env, "sender.card_again", again)
             await repo.outbox.enqueue(again, self.env.now())
             self.wake()
 

@@ -127,8 +127,11 @@ class RequestLoop:
         return self.env.t.language_for(user.language if user else None, None)
 
     async def _admin_notice(self, key: str, **values: Any) -> list[Outgoing]:
+        """A notice `key` to the admin chat, or without one to each centre admin in private
+        as quiet hours have it (bot/night.py)."""
         lang = self.env.config.default_language
-        return [ui.message(chat, self.env.t(lang, key, **values)) for chat in self.admin_chats()]
+        return night.all_at_night(self.env, key, [ui.message(chat, self.env.t(lang, key, **values))
+                                                  for chat in self.admin_chats()])
 
     # -- 点单 order → 派单 dispatch ---------------------------------------------------------
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
 from bot.people.roles import Roles
@@ -256,6 +256,8 @@ class Relay:
             out.append(ui.message(user_id, self.env.t(
                 alang, "relay.reported_admin", ref=request.ref,
                 side=self.env.t(alang, f"relay.side_{side}"))))
+        # To the admins in private at night, silently (bot/night.py); the thanks answers.
+        out = night.all_at_night(self.env, "relay.reported_admin", out)
         out.append(ui.message(unit.user_id, unit.t("relay.reported_thanks", ref=request.ref)))
         if live and await repo.threads.end(thread.id, unit.user_id, now):
             ended = await self._ended(unit, thread, request)
