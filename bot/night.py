@@ -60,6 +60,12 @@ AT_NIGHT: dict[str, AtNight] = {
     "loop.follower_closed": MORNING,  # held, to the neighbours who joined the request
     "loop.formal_volunteer": MORNING,  # held: "you are a formal volunteer now"
     "report.digest": MORNING,  # held: the daily digest (and monthly) caught up at night
+    # A request's news that someone's press (or an admin's command) sends another person: to
+    # the citizen (claimed, released, done with "resolved?"), the claimer (not resolved,
+    # cancelled; released on leaving a group), a neighbour who joined (each step): the other
+    # side may be awake and waiting, as in the masked chat, and nobody is woken.
+    "loop.news": SILENT,
+    "casework.news": SILENT,  # an admin's /assign, /cancel, /reopen, /move, /toproblem: likewise
     # The centre's notices of loop 1, to its admins in private without an admin chat:
     "admin.reopened": MORNING,  # held: a citizen said "not resolved"; its new card goes as any
     "admin.group_added": SILENT,  # someone just added the bot, and may be binding it now

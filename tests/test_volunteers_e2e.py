@@ -426,6 +426,31 @@ async def test_a_formal_volunteer_closed_on_the_clock_at_night_is_told_in_the_mo
     assert (sent.day, sent.hour) == (14, 8), f"told at {sent}"
 
 
+async def test_a_confirmation_at_23_30_that_makes_a_formal_volunteer_tells_her_at_08_00(
+    town: Town,
+) -> None:
+    """Li's second 2 h reach the year's 4 when Alice, awake at 23:30, confirms the request
+    resolved: Li, asleep, is congratulated at 08:00, once, not at 23:30."""
+    li = town.vol1
+    second = await two_hours_given_then_a_second_taken(town, li)
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {second} resolved?")
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+    await li.send("/hours")
+    mine = await li.wait_for(text="Your service hours")
+    assert "Registered formal volunteer of 2026" in (mine.text or "")
+    assert not [m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]
+
+    town.clock.set(datetime(2026, 6, 11, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.tick()
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    sent = datetime.fromtimestamp(told.date, SHANGHAI)
+    assert (sent.day, sent.hour) == (11, 8), f"told at {sent}"
+
+
 @pytest.mark.parametrize(("hour", "sound"), [(23, False), (10, True)])
 async def test_a_registration_at_night_reaches_the_leader_without_a_sound(
         town: Town, hour: int, sound: bool) -> None:
