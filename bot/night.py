@@ -50,6 +50,7 @@ AT_NIGHT: dict[str, AtNight] = {
     # Without an admin chat, the centre's admins in private hold what it would have:
     "loop.admin_card": SILENT,  # a request's card (filed, climbed, released): theirs to act on
     "join.review": SILENT,  # a volunteer's registration, to its leader and area admins: theirs
+    "join.decided": MORNING,  # held: the applicant's registration approved or rejected
     "schedule.escalated_admin": MORNING,  # re-checked: their card still waits for a claim
     "schedule.claim_reminder": MORNING,  # re-checked: it still waits and has not climbed
     "admin.card_failed": SILENT,  # a card its group refused, with it: theirs to act on
@@ -79,6 +80,13 @@ AT_NIGHT: dict[str, AtNight] = {
     "signup.remind_day": MORNING,  # its timer moves to the morning and re-checks
     "signup.remind_hour": MORNING,  # likewise
     "calls.expired_notice": MORNING,  # held: how the call went stays true
+    # What an organiser's (or an admin's) press tells a volunteer of their hours, held: facts
+    # (the Dispute button under credited hours keeps till the morning); "formal volunteer now"
+    # that such hours earn is `loop.formal_volunteer`, held likewise.
+    "attendance.credited": MORNING,  # hours credited, or too short to count, with Dispute
+    "attendance.added_to_you": MORNING,  # /addhours
+    "attendance.dispute_decided": MORNING,  # a dispute accepted or refused
+    "attendance.dispute_for_you": SILENT,  # a dispute with Accept/Refuse: theirs to decide
     "calls.filled_notice": SILENT,  # a volunteer's answer filled the admin's call
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
