@@ -90,6 +90,13 @@ AT_NIGHT: dict[str, AtNight] = {
     "calls.filled_notice": SILENT,  # a volunteer's answer filled the admin's call
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
+    # What an organiser's (or another volunteer's) press tells those signed up: at once, so
+    # that nobody comes to the wrong place or time, or misses a place; nobody is woken.
+    "signup.promoted": SILENT,  # someone gave up a place (or places were added): it is yours
+    "manage.cancelled_notice": SILENT,  # the activity is cancelled: do not come
+    "edit.changed_notice": SILENT,  # its time, place or places changed
+    "honours.told": MORNING,  # held: an honour recorded for the volunteer
+    "honours.revoked_told": MORNING,  # held: an honour revoked
     # -- loop 3, supervision ------------------------------------------------------------------
     "dispatch.card": SILENT,  # a problem's card to the unit's people: theirs to act on
     "recheck.card": SILENT,  # a rectified problem's re-check to its inspector, likewise
