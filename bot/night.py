@@ -116,6 +116,8 @@ AT_NIGHT: dict[str, AtNight] = {
     "clock.overdue_admins": MORNING,  # likewise, to the admins without an admin chat
     "clock.escalated_area_admin": MORNING,  # likewise
     "clock.patrol": MORNING,  # held: the inspector's daily list
+    "roster.told": MORNING,  # held: an admin made someone an inspector or a unit's member, or
+    # ended it (their command menu changes at once)
     "sstats.weekly": MORNING,  # held: the weekly report caught up at night
     # -- the sender, a group's move: to the centre's admins in private, with no admin chat -----
     "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
