@@ -119,6 +119,11 @@ AT_NIGHT: dict[str, AtNight] = {
     "roster.told": MORNING,  # held: an admin made someone an inspector or a unit's member, or
     # ended it (their command menu changes at once)
     "sstats.weekly": MORNING,  # held: the weekly report caught up at night
+    # -- the console: an admin's command to people in private ---------------------------------
+    "roles.told": MORNING,  # held: made an area admin, or no longer (the menu changes at once)
+    # A broadcast to an area's volunteers: at once, so that whoever is awake reads it, but it
+    # wakes nobody, as a call does not (a call is the way to ask for people tonight).
+    "broadcast.message": SILENT,
     # -- the sender, a group's move: to the centre's admins in private, with no admin chat -----
     "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
     "moves.category_group": MORNING,  # held: "put the group's new id in the file"
