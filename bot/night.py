@@ -76,6 +76,10 @@ AT_NIGHT: dict[str, AtNight] = {
     # request's area admins: to read, and to act on with the claimer if need be; the chat is
     # ended already, so nobody is woken for it.
     "relay.reported_admin": SILENT,
+    # The masked chat between citizen and claimer: a message passed on, and "the chat has
+    # ended" to the side that did not end it; the other side may be awake and waiting.
+    "relay.message": SILENT,
+    "relay.ended": SILENT,
     # -- loop 2, activities ---------------------------------------------------------------------
     "signup.remind_day": MORNING,  # its timer moves to the morning and re-checks
     "signup.remind_hour": MORNING,  # likewise
