@@ -131,6 +131,7 @@ AT_NIGHT: dict[str, AtNight] = {
     # -- the sender, a group's move: to the centre's admins in private, with no admin chat -----
     "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
     "moves.category_group": MORNING,  # held: "put the group's new id in the file"
+    "admin.topic_gone": MORNING,  # held: a bound forum topic was deleted, cards go to General
     # A card in a private chat (a request's with a centre admin, a problem's with a unit's
     # member or its inspector, a call's roster with its admin) posted again after its message
     # was deleted, as someone else's act redrew it: still theirs to act on.

@@ -29,6 +29,7 @@ ESCALATED = "no volunteer has claimed this yet"
 REFUSED = "could not be posted to its group"
 OUTAGE = "could not be reached"
 UPGRADED = "is now a supergroup"
+TOPIC_GONE = "of District teams is gone"
 
 
 @pytest.fixture
@@ -252,3 +253,29 @@ async def test_a_group_upgraded_at_night_is_told_to_the_admin_at_08_00(
     assert f"group_id = {new_id}" in (told.text or "")
     await at(town, morning + timedelta(hours=1))
     assert len(said(town.admin, UPGRADED)) == 1
+
+
+@AT_NIGHT
+async def test_a_topic_deleted_at_night_is_told_to_the_admin_at_08_00(
+        town: Town, night: datetime, morning: datetime) -> None:
+    """Elderly help is bound to a forum's topic, which someone deletes. Alice's request at
+    `night` is posted in the forum's General topic at once; the admin reads at 08:00 that the
+    topic is gone, once."""
+    await open_bot(town.admin)
+    forum = town.sb.add_group("District teams", forum=True)
+    forum.add_member(town.admin, status="administrator")
+    elderly = forum.create_topic("Elderly help", by=town.admin)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    forum.delete_topic(elderly)
+    town.clock.set(night)
+    ref = await file_request(town.citizen)
+    assert (await card_of(forum, ref)).thread_id is None
+    await sent_what_is_due(town)
+    await at(town, morning - SECOND)
+    assert said(town.admin, TOPIC_GONE) == []
+
+    await at(town, morning + SECOND)
+    await town.admin.wait_for(text=TOPIC_GONE)
+    await at(town, morning + timedelta(hours=1))
+    assert len(said(town.admin, TOPIC_GONE)) == 1
