@@ -108,6 +108,7 @@ AT_NIGHT: dict[str, AtNight] = {
     "dispatch.extension_refused_unit": MORNING,  # likewise
     "recheck.passed_unit": MORNING,  # likewise
     "recheck.rejected_unit": MORNING,  # likewise (its new deadline's clock runs on time)
+    "bridge.passed": MORNING,  # held: to the citizen whose request it was, with the stars
     "dispatch.receive_late": MORNING,  # re-checked: still not received (no admin chat)
     "dispatch.no_chat": SILENT,  # an inspector's report: a unit without a chat, for an admin
     "dispatch.no_inspector": SILENT,  # a rectified problem nobody can re-check, likewise

@@ -163,8 +163,9 @@ class Bridge:
         text = render.citizen_text(env, request, env.t(
             lang, "bridge.citizen_passed", ref=request.ref,
             unit=self.dispatch._unit_name(problem.unit_id, lang)))
-        if problem.after_photos:
-            unit.send(ui.photo(request.citizen_id, problem.after_photos[0], text))
-        else:
-            unit.send(ui.message(request.citizen_id, text))
-        unit.send(self.loop.stars_question(request, key="bridge.ask_stars"))
+        # The inspector's press: at night the citizen reads it, and is asked for stars, at
+        # 08:00 (bot/night.py).
+        told = (ui.photo(request.citizen_id, problem.after_photos[0], text)
+                if problem.after_photos else ui.message(request.citizen_id, text))
+        unit.send(night.all_at_night(env, "bridge.passed", [
+            told, self.loop.stars_question(request, key="bridge.ask_stars")]))
