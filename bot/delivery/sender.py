@@ -428,6 +428,15 @@ class Sender:
 
     async def _send(self, row: OutboxRow) -> bool:
         """Make the row's call; True if it simply went (nothing else in the outbox changed)."""
+        if row.purpose == "quiet":
+            until = night.morning(self.env)
+            if until is not None:
+                # Held for a morning that passed while the bot was off, it finds the night
+                # again: it waits for the next end of quiet hours (bot/night.py), standing
+                # aside as before.
+                async with self._bookkeeping() as repo:
+                    await repo.outbox.hold_until(row.id, until)
+                return False
         if _combinable(row):
             batch = await self._card_batch(row)
             now = time.monotonic()
