@@ -91,6 +91,7 @@ AT_NIGHT: dict[str, AtNight] = {
     "attendance.added_to_you": MORNING,  # /addhours
     "attendance.dispute_decided": MORNING,  # a dispute accepted or refused
     "attendance.dispute_for_you": SILENT,  # a dispute with Accept/Refuse: theirs to decide
+    "attendance.checked_in_by_hand": SILENT,  # at an evening activity, where they are
     "calls.filled_notice": SILENT,  # a volunteer's answer filled the admin's call
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come

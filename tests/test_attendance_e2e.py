@@ -553,3 +553,22 @@ async def test_hours_added_by_hand_at_night_are_told_at_08_00(town: Town) -> Non
     assert said_to(town.vol2, "were added to your record") == []
     await all_sent(town, at(8, 0, day=14))
     await town.vol2.wait_for(text="were added to your record")
+
+
+async def test_checked_in_by_hand_at_an_evening_activity_makes_no_sound(town: Town) -> None:
+    """An evening patrol from 21:00 to 23:30: Li checks Zhang in by hand at 22:30. Zhang,
+    there, is told at once, without a sound (quiet hours began at 22:00)."""
+    zhang = town.vol2
+    await open_bot(town.vol1, zhang)
+    preview = await publish(town.vol1, start="2026-06-13 21:00", end="23:30")
+    await town.vol1.press("✅ Publish", message=preview)
+    await town.vol1.wait_for(text="your controls")
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await (await zhang.press("🙋 Sign up", message=card)).answer()
+    await zhang.wait_for(text="You are signed up for")
+    town.clock.set(at(22, 30))
+    await town.vol1.press("✋ Check in by hand")
+    await town.vol1.wait_for(text="press a name")
+    assert (await (await town.vol1.press("✋ Zhang")).answer()).text == "Zhang checked in."
+    await zhang.wait_for(text="The organiser checked you in")
+    assert sounds(town, zhang, "The organiser checked you in") == [False]

@@ -272,9 +272,10 @@ class Attendance:
         if not await repo.activities.check_in(signup.id, "hand", unit.now()):
             return Answer(unit.t("attendance.hand_already", name=name), alert=True)
         lang = await self.loop.language_of(repo, user_id)
-        unit.send(ui.message(user_id, self.env.t(lang, "attendance.checked_in_by_hand",
-                                                 title=activity.title,
-                                                 at=render_clock(self.env, unit.now()))))
+        # An evening activity's: at once, without a sound after 22:00 (bot/night.py).
+        unit.send(night.at_night(self.env, "attendance.checked_in_by_hand", ui.message(
+            user_id, self.env.t(lang, "attendance.checked_in_by_hand", title=activity.title,
+                                at=render_clock(self.env, unit.now())))))
         return Answer(unit.t("attendance.hand_done", name=name))
 
     # -- the attendance list and its hours ---------------------------------------------------
