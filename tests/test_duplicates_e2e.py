@@ -16,6 +16,7 @@ from storage import Request
 from tests.conftest import SHANGHAI, Town, to_toml
 from tests.flows import REF, card_of, claim, open_bot, open_form
 from tests.test_night_policy_e2e import sounds
+from tests.test_quiet_hours_e2e import at
 
 ELDERLY, ENVIRONMENT = "Help for the elderly", "Living environment"
 HERE = (34.8600, 117.5500)
@@ -477,3 +478,29 @@ async def test_a_follower_hears_a_volunteers_press_at_night_without_a_sound(
     await bob.wait_for(text="is waiting for a volunteer again")
     words = ("a volunteer has taken it", "is waiting for a volunteer again")
     assert [sounds(town, bob.id, said) for said in words] == [[sound], [sound]]
+
+
+async def test_a_follower_told_at_08_00_of_a_close_at_night_hears_it_ring(town: Town) -> None:
+    """Li finishes at 23:30 and Alice never answers: the request closes on the clock at
+    night, days later. Bob, who joined it, is told at 08:00, and that message rings as any
+    by day."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    await open_bot(town.vol1)
+    town.clock.set(datetime(2026, 6, 10, 23, 20, tzinfo=SHANGHAI))
+    ref = await file_at(town.citizen, HERE)
+    card = await card_of(town.volunteers, ref)
+    await form_to_location(bob, NEAR)
+    await bob.press(JOIN, message=await bob.wait_for(text=PROMPT))
+    await bob.wait_for(text="You now follow request")
+    await claim(town.vol1, town.volunteers, card)
+    await town.vol1.wait_for(text=ALICE_PHONE)
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await bob.wait_for(text="says it is done")
+    await at(town, datetime(2026, 6, 18, 23, 40, tzinfo=SHANGHAI))
+    assert (await request(town, ref)).status == "closed"
+    await at(town, datetime(2026, 6, 19, 8, 0, 1, tzinfo=SHANGHAI))
+    await bob.wait_for(text="is closed. How would you rate")
+    assert sounds(town, bob.id, "is closed. How would you rate") == [True]

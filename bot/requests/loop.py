@@ -802,9 +802,11 @@ class RequestLoop:
                                      for n in range(1, 6)]])
             text = env.t(lang, f"follow.{what}", ref=request.ref,
                          category=render.category_name(env, request.category, lang))
-            out.append(self.news(ui.message(
-                user_id, text, markup, purpose="quiet" if not_before is not None else "notice",
-                not_before=not_before)))  # held already, it stays held
+            if not_before is not None:  # held for the morning already: it rings then
+                out.append(ui.message(user_id, text, markup, purpose="quiet",
+                                      not_before=not_before))
+            else:
+                out.append(self.news(ui.message(user_id, text, markup)))
         return out
 
     async def rate_as_follower(self, unit: ActorUnit, request_id: int, stars: int) -> Answer:
