@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import Town
 from tests.flows import open_bot
-from tests.test_activities_e2e import town_settings as activities_settings
+from tests.test_activities_e2e import ROOT, TEAMS
 from tests.test_night_no_admin_chat_e2e import NIGHT_OR_DAY
 from tests.test_night_policy_e2e import sounds
 
@@ -26,7 +26,10 @@ ALSO = "was also the group of"
 
 @pytest.fixture
 def town_settings(tmp_path: Path) -> dict[str, Any]:
-    return {**activities_settings.__wrapped__(tmp_path), "admin_chat_id": 0}
+    """The activities town's teams and areas (its themes are not needed), no admin chat."""
+    (tmp_path / "teams.csv").write_text(TEAMS, encoding="utf-8")
+    return {"areas": {"file": str(ROOT / "areas.example.csv")},
+            "volunteers": {"teams_file": str(tmp_path / "teams.csv")}, "admin_chat_id": 0}
 
 
 @NIGHT_OR_DAY
