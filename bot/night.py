@@ -50,6 +50,7 @@ AT_NIGHT: dict[str, AtNight] = {
     # Without an admin chat, the centre's admins in private hold what it would have:
     "loop.admin_card": SILENT,  # a request's card (filed, climbed, released): theirs to act on
     "join.review": SILENT,  # a volunteer's registration, to its leader and area admins: theirs
+    "join.decided": MORNING,  # held: the applicant's registration approved or rejected
     "schedule.escalated_admin": MORNING,  # re-checked: their card still waits for a claim
     "schedule.claim_reminder": MORNING,  # re-checked: it still waits and has not climbed
     "admin.card_failed": SILENT,  # a card its group refused, with it: theirs to act on
@@ -63,13 +64,47 @@ AT_NIGHT: dict[str, AtNight] = {
     "loop.follower_closed": MORNING,  # held, to the neighbours who joined the request
     "loop.formal_volunteer": MORNING,  # held: "you are a formal volunteer now"
     "report.digest": MORNING,  # held: the daily digest (and monthly) caught up at night
+    # A request's news that someone's press (or an admin's command) sends another person: to
+    # the citizen (claimed, released, done with "resolved?"), the claimer (not resolved,
+    # cancelled; released on leaving a group), a neighbour who joined (each step): the other
+    # side may be awake and waiting, as in the masked chat, and nobody is woken.
+    "loop.news": SILENT,
+    "casework.news": SILENT,  # an admin's /assign, /cancel, /reopen, /move, /toproblem: likewise
+    # The centre's notices of loop 1, to its admins in private without an admin chat:
+    "admin.reopened": MORNING,  # held: a citizen said "not resolved"; its new card goes as any
+    "admin.group_added": SILENT,  # someone just added the bot, and may be binding it now
+    "admin.group_lost": SILENT,  # the bot was removed: its requests moved, a group to bind
+    "admin.group_lost_roles": SILENT,  # ... and the teams or units it served: likewise
+    # A masked chat reported, to the centre's admins without an admin chat and to the
+    # request's area admins: to read, and to act on with the claimer if need be; the chat is
+    # ended already, so nobody is woken for it.
+    "relay.reported_admin": SILENT,
+    # The masked chat between citizen and claimer: a message passed on, and "the chat has
+    # ended" to the side that did not end it; the other side may be awake and waiting.
+    "relay.message": SILENT,
+    "relay.ended": SILENT,
     # -- loop 2, activities ---------------------------------------------------------------------
     "signup.remind_day": MORNING,  # its timer moves to the morning and re-checks
     "signup.remind_hour": MORNING,  # likewise
     "calls.expired_notice": MORNING,  # held: how the call went stays true
+    # What an organiser's (or an admin's) press tells a volunteer of their hours, held: facts
+    # (the Dispute button under credited hours keeps till the morning); "formal volunteer now"
+    # that such hours earn is `loop.formal_volunteer`, held likewise.
+    "attendance.credited": MORNING,  # hours credited, or too short to count, with Dispute
+    "attendance.added_to_you": MORNING,  # /addhours
+    "attendance.dispute_decided": MORNING,  # a dispute accepted or refused
+    "attendance.dispute_for_you": SILENT,  # a dispute with Accept/Refuse: theirs to decide
+    "attendance.checked_in_by_hand": SILENT,  # at an evening activity, where they are
     "calls.filled_notice": SILENT,  # a volunteer's answer filled the admin's call
     "calls.moved_up": SILENT,  # someone withdrew: a reserve is now needed
     "calls.cancelled_notice": SILENT,  # the admin called it off: do not come
+    # What an organiser's (or another volunteer's) press tells those signed up: at once, so
+    # that nobody comes to the wrong place or time, or misses a place; nobody is woken.
+    "signup.promoted": SILENT,  # someone gave up a place (or places were added): it is yours
+    "manage.cancelled_notice": SILENT,  # the activity is cancelled: do not come
+    "edit.changed_notice": SILENT,  # its time, place or places changed
+    "honours.told": MORNING,  # held: an honour recorded for the volunteer
+    "honours.revoked_told": MORNING,  # held: an honour revoked
     # -- loop 3, supervision ------------------------------------------------------------------
     "dispatch.card": SILENT,  # a problem's card to the unit's people: theirs to act on
     "recheck.card": SILENT,  # a rectified problem's re-check to its inspector, likewise
@@ -77,6 +112,7 @@ AT_NIGHT: dict[str, AtNight] = {
     "dispatch.extension_refused_unit": MORNING,  # likewise
     "recheck.passed_unit": MORNING,  # likewise
     "recheck.rejected_unit": MORNING,  # likewise (its new deadline's clock runs on time)
+    "bridge.passed": MORNING,  # held: to the citizen whose request it was, with the stars
     "dispatch.receive_late": MORNING,  # re-checked: still not received (no admin chat)
     "dispatch.no_chat": SILENT,  # an inspector's report: a unit without a chat, for an admin
     "dispatch.no_inspector": SILENT,  # a rectified problem nobody can re-check, likewise
@@ -89,10 +125,21 @@ AT_NIGHT: dict[str, AtNight] = {
     "clock.overdue_admins": MORNING,  # likewise, to the admins without an admin chat
     "clock.escalated_area_admin": MORNING,  # likewise
     "clock.patrol": MORNING,  # held: the inspector's daily list
+    "roster.told": MORNING,  # held: an admin made someone an inspector or a unit's member, or
+    # ended it (their command menu changes at once)
     "sstats.weekly": MORNING,  # held: the weekly report caught up at night
+    # -- the console: an admin's command to people in private ---------------------------------
+    "roles.told": MORNING,  # held: made an area admin, or no longer (the menu changes at once)
+    # A broadcast to an area's volunteers: at once, so that whoever is awake reads it, but it
+    # wakes nobody, as a call does not (a call is the way to ask for people tonight).
+    "broadcast.message": SILENT,
     # -- the sender, a group's move: to the centre's admins in private, with no admin chat -----
     "delivery.outage_over": MORNING,  # held: how long Telegram was away stays true
     "moves.category_group": MORNING,  # held: "put the group's new id in the file"
+    # A card in a private chat (a request's with a centre admin, a problem's with a unit's
+    # member or its inspector, a call's roster with its admin) posted again after its message
+    # was deleted, as someone else's act redrew it: still theirs to act on.
+    "sender.card_again": SILENT,
 }
 
 

@@ -170,7 +170,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     roster.unit_bound = dispatch.unit_bound  # what waited for a unit's chat goes there
     roster.member_changed = dispatch.member_changed  # a member's copies of the unit's cards
     intake.problem_link = dispatch.from_link  # an export's link to a problem's photos
-    relay = Relay(env=env, loop=loop, roles=roles, quiet_until=schedule.quiet_until)
+    relay = Relay(env=env, loop=loop, roles=roles)
     intake.short_flows.update(relay.short_flows())  # writing in a masked chat
     intake.asked_again.update(relay.asked_again())
     reloader = ConfigReloader(env, volunteers.sync_teams_in)

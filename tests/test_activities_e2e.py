@@ -901,3 +901,58 @@ async def test_a_popup_shows_a_title_with_an_ampersand_as_typed(
     card = await card_now(town, card, "1 left")
     again = await (await volunteer.press("🙋 Sign up (1 left)", message=card)).answer()
     assert again.text == "You are signed up for “Tea & talk <3” already."
+
+
+@pytest.mark.parametrize(("moment", "sound"), [
+    (datetime(2026, 6, 12, 23, 30, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 13, 2, 0, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 12, 15, 0, tzinfo=SHANGHAI), True),
+], ids=["23:30", "02:00", "day 15:00"])
+async def test_what_the_organiser_changes_at_night_reaches_those_signed_up_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """The night before the 09:00 activity, at `moment`: Zhang gives up his place, so Alice,
+    who waited, has it; Li moves the start to 08:00, then calls it off. Each is told at once,
+    so that nobody comes at the wrong time; at night, without a sound."""
+    leader, first, waiting = town.vol1, town.vol2, town.citizen
+    town.volunteers.add_member(waiting)
+    await open_bot(leader, first, waiting)
+    card = await published_card(town, leader)
+    await leader.press("✏️ Edit")
+    await leader.wait_for(text="What to change")
+    await leader.press("Places")
+    await leader.wait_for(text="number of volunteers")
+    await leader.send("1")
+    await leader.wait_for(text="is changed")
+    signed = await (await first.press("🙋 Sign up", message=card)).answer()
+    assert signed.text == "Signed up ✅"
+    mine = await first.wait_for(text="You are signed up for")
+    card = await card_now(town, card, "Full (1)")
+    await (await waiting.press("⏳ Join the waitlist", message=card)).answer()
+    await waiting.wait_for(text="number 1 on the waitlist")
+
+    town.clock.set(moment)
+    await first.press("Cancel my sign-up", message=mine)
+    confirm = await first.wait_for(text="Cancel your sign-up")
+    await first.press("Yes, cancel my sign-up", message=confirm)
+    await waiting.wait_for(text="A place freed up")
+    await leader.press("✏️ Edit")
+    await leader.wait_for(text="What to change")
+    await leader.press("Date and time")
+    await leader.wait_for(text="Type the new start")
+    await leader.send("2026-06-13 08:00")
+    await leader.wait_for(text="Type the new end")
+    await leader.send("10:00")
+    await waiting.wait_for(text="has changed")
+    await leader.press("❌ Cancel the activity")
+    await leader.wait_for(text="will be told")
+    await leader.press("Yes, cancel it")
+    await waiting.wait_for(text="is cancelled. We are sorry")
+    assert [rang(town, waiting, words) for words in (
+        "A place freed up", "has changed", "is cancelled. We are sorry")] == [[sound]] * 3
+
+
+def rang(town: Town, person: SimUser, words: str) -> list[bool]:
+    """For each message holding `words` the bot sent `person`: whether it made a sound."""
+    return [not params.get("disable_notification", False)
+            for _, params, _ in town.sb.calls_to("sendMessage")
+            if int(params.get("chat_id", 0)) == person.id and words in str(params.get("text"))]

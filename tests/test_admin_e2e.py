@@ -8,6 +8,7 @@ The town runs on the full synthetic tree of Shizhong district.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ import pytest
 
 from sandbox import SimUser
 from storage import Database
-from tests.conftest import Town
+from tests.conftest import SHANGHAI, Town
 from tests.flows import REF, eventually, long_as, open_bot, open_form, too_old
 from tests.test_areas_e2e import start_request
+from tests.test_quiet_hours_e2e import at, said, sounds
 
 AREA_FILE = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "areas-shizhong.csv"
 GUANGMINGLU = "Guangminglu Subdistrict Practice Institute"
@@ -375,3 +377,33 @@ async def test_supervision_commands_say_it_is_not_set_up_without_its_files(town:
     for command in ("/inspectors", "/units", "/patrol G1 all"):
         await town.admin.send(command)
         await town.admin.wait_for(text="Supervision is not set up")
+
+
+@pytest.mark.parametrize(("moment", "sound"), [
+    (datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI), False),
+    (datetime(2026, 12, 31, 23, 50, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 10, 15, 0, tzinfo=SHANGHAI), True),
+], ids=["23:30", "new year's eve 23:50", "day 15:00"])
+async def test_a_broadcast_sent_at_night_reaches_the_volunteers_without_a_sound(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """The admin sends a broadcast at `moment`: Wang reads it at once, woken by day only."""
+    wang = await known_user(town, "Wang", "wang")
+    await approved_volunteer(town, wang, "guangminglu-01")
+    town.clock.set(moment)
+    await town.admin.send("/broadcast guangminglu Training on Saturday at 9:00")
+    preview = await town.admin.wait_for(text="Preview")
+    await town.admin.press("✅ Send", message=preview)
+    await wang.wait_for(text="Training on Saturday")
+    assert sounds(town, wang, "Training on Saturday") == [sound]
+
+
+async def test_an_area_admin_granted_at_night_is_told_at_08_00(town: Town) -> None:
+    """The admin grants Liming his area at 23:30: Liming reads it at 08:00, not then."""
+    liming = await known_user(town, "Liming", "liming")
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    await town.admin.send("/grant @liming guangminglu")
+    await town.admin.wait_for(text="is now an admin of")
+    await at(town, datetime(2026, 6, 11, 7, 59, tzinfo=SHANGHAI))
+    assert said(liming, "You are now an admin") == []
+    await at(town, datetime(2026, 6, 11, 8, 0, 1, tzinfo=SHANGHAI))
+    await liming.wait_for(text="You are now an admin")

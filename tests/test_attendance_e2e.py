@@ -34,6 +34,7 @@ from tests.test_activities_e2e import (
     publish,
     published_card,
 )
+from tests.test_quiet_hours_e2e import sent_what_is_due, sounds
 
 ROOT = Path(__file__).resolve().parent.parent
 VENUE = (34.855, 117.570)  # the map point the organiser shares in publish()
@@ -463,3 +464,111 @@ async def test_a_check_in_under_a_request_form_takes_its_location_button_along(
     await zhang.wait_for(text="OK, skipped.")
     with pytest.raises(LookupError):
         await zhang.tap("📍 Send my location")
+
+
+# -- quiet hours (bot/night.py) ------------------------------------------------------------------
+
+
+def said_to(person: SimUser, words: str) -> list[SimMessage]:
+    """What the bot has said to `person` in private that holds `words`."""
+    return [m for m in person.private.bot_messages() if words in (m.text or "")]
+
+
+async def all_sent(town: Town, moment: datetime) -> None:
+    """The clock at `moment`, one sweep, and every call the bot may make by then made."""
+    town.clock.set(moment)
+    await town.tick()
+    await sent_what_is_due(town)
+
+
+@pytest.mark.parametrize("night", [at(23, 30), at(2, 0, day=14)], ids=["23:30", "02:00"])
+async def test_hours_confirmed_at_night_reach_the_volunteer_at_08_00_with_their_dispute_button(
+        town: Town, night: datetime) -> None:
+    """Li confirms the attendance list at `night`: Zhang is not woken; at 08:00 he reads
+    his credited hours, with Dispute, and that he is a formal volunteer now, once each."""
+    punctual = town.vol2
+    await signed_up(town, punctual)
+    town.clock.set(at(9, 0))
+    await punctual.send(f"/start {await scanned_code(town)}")
+    await punctual.wait_for(text="Checked in to")
+    town.clock.set(night)
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    await town.vol1.wait_for(text="hours credited to 1, 0 no-show(s)")
+    await all_sent(town, at(7, 59, day=14))
+    assert said_to(punctual, "You were credited") == []
+    assert said_to(punctual, "registered formal volunteer") == []
+
+    await all_sent(town, at(8, 0, day=14))
+    credited = await punctual.wait_for(text="You were credited 2.5 h")
+    assert buttons_of(credited) == ["Dispute these hours"]
+    await punctual.wait_for(text="registered formal volunteer of 2026")
+    await all_sent(town, at(9, 0, day=14))
+    assert len(said_to(punctual, "You were credited")) == 1
+
+
+async def test_a_dispute_at_night_reaches_the_organiser_silently_and_its_answer_waits(
+        town: Town) -> None:
+    """Zhang, credited by day, disputes his hours at 23:30: Li gets the dispute at once,
+    without a sound. Li accepts it at 23:40: Zhang reads that at 08:00."""
+    punctual = town.vol2
+    await signed_up(town, punctual)
+    town.clock.set(at(9, 0))
+    await punctual.send(f"/start {await scanned_code(town)}")
+    await punctual.wait_for(text="Checked in to")
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    credited = await punctual.wait_for(text="You were credited 2.5 h")
+
+    town.clock.set(at(23, 30))
+    await punctual.press("Dispute these hours", message=credited)
+    await punctual.wait_for(text="How many hours should it be")
+    await punctual.send("2 I left early")
+    await punctual.wait_for(text="was sent to the organiser")
+    dispute = await town.vol1.wait_for(text="disputes their hours")
+    assert sounds(town, town.vol1, "disputes their hours") == [False]
+    town.clock.set(at(23, 40))
+    await town.vol1.press("Accept 2 h", message=dispute)
+    await all_sent(town, at(7, 59, day=14))
+    assert said_to(punctual, "Your dispute was accepted") == []
+    await all_sent(town, at(8, 0, day=14))
+    await punctual.wait_for(text="Your dispute was accepted: 2 h")
+
+
+async def test_hours_added_by_hand_at_night_are_told_at_08_00(town: Town) -> None:
+    """Li adds an hour to Zhang's record at 23:30: Zhang reads it at 08:00, not then."""
+    await signed_up(town, town.vol2)
+    town.clock.set(at(9, 5))
+    await town.vol1.press("✋ Check in by hand")
+    await town.vol1.wait_for(text="press a name")
+    await (await town.vol1.press("✋ Zhang")).answer()
+    await town.vol2.wait_for(text="The organiser checked you in")
+    town.clock.set(at(23, 30))
+    await town.vol1.send(f"/addhours 1 {town.vol2.id} 1 came back to tidy up")
+    await town.vol1.wait_for(text="1 h added to Zhang")
+    await all_sent(town, at(7, 59, day=14))
+    assert said_to(town.vol2, "were added to your record") == []
+    await all_sent(town, at(8, 0, day=14))
+    await town.vol2.wait_for(text="were added to your record")
+
+
+async def test_checked_in_by_hand_at_an_evening_activity_makes_no_sound(town: Town) -> None:
+    """An evening patrol from 21:00 to 23:30: Li checks Zhang in by hand at 22:30. Zhang,
+    there, is told at once, without a sound (quiet hours began at 22:00)."""
+    zhang = town.vol2
+    await open_bot(town.vol1, zhang)
+    preview = await publish(town.vol1, start="2026-06-13 21:00", end="23:30")
+    await town.vol1.press("✅ Publish", message=preview)
+    await town.vol1.wait_for(text="your controls")
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    await (await zhang.press("🙋 Sign up", message=card)).answer()
+    await zhang.wait_for(text="You are signed up for")
+    town.clock.set(at(22, 30))
+    await town.vol1.press("✋ Check in by hand")
+    await town.vol1.wait_for(text="press a name")
+    assert (await (await town.vol1.press("✋ Zhang")).answer()).text == "Zhang checked in."
+    await zhang.wait_for(text="The organiser checked you in")
+    assert sounds(town, zhang, "The organiser checked you in") == [False]

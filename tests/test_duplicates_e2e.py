@@ -5,6 +5,7 @@ or goes on with their own."""
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ import pytest
 from bot import buttons
 from sandbox import SimMessage, SimUser
 from storage import Request
-from tests.conftest import Town, to_toml
+from tests.conftest import SHANGHAI, Town, to_toml
 from tests.flows import REF, card_of, claim, open_bot, open_form
+from tests.test_night_policy_e2e import sounds
+from tests.test_quiet_hours_e2e import at
 
 ELDERLY, ENVIRONMENT = "Help for the elderly", "Living environment"
 HERE = (34.8600, 117.5500)
@@ -447,3 +450,57 @@ async def test_a_follower_rates_again_a_request_an_admin_reopened(town: Town) ->
     assert "5 star" in ((await press.answer()).text or "")
     await bob.wait_for(text="5 star(s)")
     assert await follower_rating(town, ref, bob.id) == 5
+
+
+@pytest.mark.parametrize(("moment", "sound"), [
+    (datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 11, 2, 0, tzinfo=SHANGHAI), False),
+    (datetime(2026, 12, 31, 23, 50, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 10, 15, 0, tzinfo=SHANGHAI), True),
+], ids=["23:30", "02:00", "new year's eve 23:50", "day 15:00"])
+async def test_a_follower_hears_a_volunteers_press_at_night_without_a_sound(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Bob follows Alice's request; at `moment` Li takes it and gives it back: Bob hears of
+    both at once, without a sound at night."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    await open_bot(town.vol1)
+    town.clock.set(moment - timedelta(minutes=10))
+    ref = await file_at(town.citizen, HERE)
+    card = await card_of(town.volunteers, ref)
+    await form_to_location(bob, NEAR)
+    await bob.press(JOIN, message=await bob.wait_for(text=PROMPT))
+    await bob.wait_for(text="You now follow request")
+    town.clock.set(moment)
+    await claim(town.vol1, town.volunteers, card)
+    await bob.wait_for(text="a volunteer has taken it")
+    task = await town.vol1.wait_for(text=f"You took {ref}")
+    await town.vol1.press("↩️ Release", message=task)
+    await bob.wait_for(text="is waiting for a volunteer again")
+    words = ("a volunteer has taken it", "is waiting for a volunteer again")
+    assert [sounds(town, bob.id, said) for said in words] == [[sound], [sound]]
+
+
+async def test_a_follower_told_at_08_00_of_a_close_at_night_hears_it_ring(town: Town) -> None:
+    """Li finishes at 23:30 and Alice never answers: the request closes on the clock at
+    night, days later. Bob, who joined it, is told at 08:00, and that message rings as any
+    by day."""
+    bob = neighbour(town, "Bob", "+8613800000011")
+    await open_bot(town.vol1)
+    town.clock.set(datetime(2026, 6, 10, 23, 20, tzinfo=SHANGHAI))
+    ref = await file_at(town.citizen, HERE)
+    card = await card_of(town.volunteers, ref)
+    await form_to_location(bob, NEAR)
+    await bob.press(JOIN, message=await bob.wait_for(text=PROMPT))
+    await bob.wait_for(text="You now follow request")
+    await claim(town.vol1, town.volunteers, card)
+    await town.vol1.wait_for(text=ALICE_PHONE)
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await bob.wait_for(text="says it is done")
+    await at(town, datetime(2026, 6, 18, 23, 40, tzinfo=SHANGHAI))
+    assert (await request(town, ref)).status == "closed"
+    await at(town, datetime(2026, 6, 19, 8, 0, 1, tzinfo=SHANGHAI))
+    await bob.wait_for(text="is closed. How would you rate")
+    assert sounds(town, bob.id, "is closed. How would you rate") == [True]

@@ -38,6 +38,7 @@ from tests.conftest import SHANGHAI, Town
 from tests.flows import eventually, open_bot, pressed_days_later, too_old
 from tests.test_activities_e2e import TEAMS, buttons_of, card_now
 from tests.test_attendance_e2e import at, signed_up
+from tests.test_quiet_hours_e2e import at as quiet_at
 
 ROOT = Path(__file__).resolve().parent.parent
 GUANGMING, GOLDEN = "guangming-red", "jinhui"
@@ -674,3 +675,27 @@ async def test_an_honour_revoked_while_its_announcement_is_on_its_way_says_so_at
     announced = await group.wait_for(text="Honour")
     await card_now(town, announced, "This honour has been revoked.")
     assert len(group.bot_messages()) == 1
+
+async def test_an_honour_saved_and_revoked_at_night_is_told_at_08_00(town: Town) -> None:
+    """The admin records Zhang's honour at 23:30 and revokes it at 23:50 (wrong person):
+    Zhang, asleep, reads both at 08:00, in that order, once each."""
+    zhang, admin = town.vol2, town.admin
+    await open_bot(zhang, admin)
+    await register(town, zhang.id, "Zhang", GOLDEN)
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    preview = await honour_up_to_the_preview(town, zhang.id, title="优秀志愿者")
+    await admin.press("💾 Save", message=preview)
+    await card_now(town, preview, "Saved on their record; they were told.")
+    town.clock.set(datetime(2026, 6, 10, 23, 50, tzinfo=SHANGHAI))
+    theirs = await answer_of(admin, f"/honours {zhang.id}", "Honours of Zhang")
+    await admin.press("Revoke #1", message=theirs)
+    confirm = await admin.wait_for(text="Revoke “优秀志愿者” (2026)?")
+    await admin.press("Yes, revoke it", message=confirm)
+    await card_now(town, confirm, "was revoked")
+    await quiet_at(town, datetime(2026, 6, 11, 7, 59, tzinfo=SHANGHAI))
+    assert [m.text for m in zhang.private.bot_messages() if "优秀志愿者" in (m.text or "")] == []
+
+    await quiet_at(town, datetime(2026, 6, 11, 8, 0, 1, tzinfo=SHANGHAI))
+    await zhang.wait_for(text="was revoked from your service record")
+    told = [m.text or "" for m in zhang.private.bot_messages() if "优秀志愿者" in (m.text or "")]
+    assert len(told) == 2 and "An honour was recorded" in told[0] and "revoked" in told[1]

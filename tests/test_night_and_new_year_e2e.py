@@ -6,11 +6,13 @@ suite runs. Quiet hours are the default 22:00-08:00 in Asia/Shanghai.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.conftest import Town
-from tests.flows import card_of, file_request
+from tests.flows import card_of, eventually, file_request
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ESCALATED_NOTICE = "passed it to the service centre"
@@ -37,6 +39,15 @@ async def notice_waits_until_eight(town: Town, ref: str) -> None:
     await town.tick()
     notice = await town.citizen.wait_for(text=ESCALATED_NOTICE)
     assert ref in notice.text
+
+
+async def held_for(town: Town, chat_id: int) -> list[float]:
+    """When the messages held for quiet hours to a chat are due."""
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        return [row.not_before for row, _ in await repo.outbox.chat_queue(chat_id, 0, 50)
+                if row.purpose == "quiet"]
 
 
 def notices_to_citizen(town: Town) -> list[str]:
@@ -79,6 +90,50 @@ async def test_an_escalation_at_07_59_waits_one_minute_not_a_day(town: Town) -> 
     assert await town.tick() == 1  # and the request escalated
     await town.admin_chat.wait_for(text="Escalated")
     await notice_waits_until_eight(town, ref)
+
+
+@pytest.mark.parametrize(("night", "morning"), [
+    (local(2026, 12, 4, 23, 30), local(2026, 12, 5, 8, 0)),
+    (local(2026, 12, 31, 23, 50), local(2027, 1, 1, 8, 0)),
+], ids=["23:30", "new year's eve 23:50"])
+async def test_a_notice_held_for_08_00_that_finds_it_night_again_waits_for_the_next_08_00(
+    town: Town, night: datetime, morning: datetime,
+) -> None:
+    """Alice's request is escalated at `night`; her notice is held for 08:00. The bot is off
+    from 07:00 until 23:00 that day (or New Year's Day): what it finds due then is night
+    again, so Alice is not woken at 23:00; she is told at 08:00 the morning after, once."""
+    town.clock.set(night - timedelta(hours=2))
+    ref = await file_request(town.citizen)
+    await card_of(town.volunteers, ref)
+    assert await town.tick(minutes=31) == 1
+    town.clock.set(night + timedelta(seconds=5))
+    assert await town.tick() == 1
+    await town.admin_chat.wait_for(text="Escalated")
+    town.clock.set(morning - timedelta(hours=1))
+    await town.tick()
+    await citizen_is_answered(town)
+
+    town.clock.set(morning + timedelta(hours=15))
+    await town.tick()
+    next_morning = (morning + timedelta(days=1)).timestamp()
+
+    async def held_again() -> bool:
+        return await held_for(town, town.citizen.id) == [next_morning]
+
+    await eventually(held_again)
+    await citizen_is_answered(town)
+    assert notices_to_citizen(town) == []
+    town.clock.set(morning + timedelta(hours=23, minutes=59))
+    await town.tick()
+    await citizen_is_answered(town)
+    assert notices_to_citizen(town) == []
+
+    town.clock.set(morning + timedelta(days=1, seconds=1))
+    await town.tick()
+    notice = await town.citizen.wait_for(text=ESCALATED_NOTICE)
+    assert ref in notice.text
+    await citizen_is_answered(town)
+    assert len(notices_to_citizen(town)) == 1
 
 
 async def test_a_rating_reminder_due_at_01_00_comes_at_08_00_that_morning(town: Town) -> None:

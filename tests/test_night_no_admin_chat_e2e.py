@@ -29,6 +29,7 @@ ESCALATED = "no volunteer has claimed this yet"
 REFUSED = "could not be posted to its group"
 OUTAGE = "could not be reached"
 UPGRADED = "is now a supergroup"
+TOPIC_GONE = "of District teams is gone"
 
 
 @pytest.fixture
@@ -99,6 +100,47 @@ async def test_a_request_claimed_at_07_30_is_not_flagged_at_08_00(
     assert ref in await claim(town.admin, town.admin.private, card)
     await at(town, morning + SECOND)
     await at(town, morning + timedelta(hours=1))
+    assert (said(town.admin, REMINDER), said(town.admin, WAITED)) == ([], [])
+
+
+@AT_NIGHT
+async def test_a_flag_held_for_08_00_that_finds_the_bot_off_until_23_00_waits_for_the_next_08_00(
+        town: Town, night: datetime, morning: datetime) -> None:
+    """The request waits too long at night; the bot is off from 07:00 until 23:00 the next
+    night. At 23:00 it is night again: the admin is not told then, but at 08:00 the morning
+    after, once."""
+    await open_bot(town.admin)
+    town.clock.set(night - timedelta(minutes=30))
+    ref = await file_request(town.citizen, category="Legal aid")
+    await card_of(town.admin.private, ref)
+    await at(town, night + timedelta(minutes=90) + SECOND)
+    await at(town, morning - timedelta(hours=1))
+    await at(town, morning + timedelta(hours=15))
+    await at(town, morning + timedelta(hours=23, minutes=59))
+    assert (said(town.admin, REMINDER), said(town.admin, WAITED)) == ([], [])
+
+    await at(town, morning + timedelta(days=1) + SECOND)
+    flagged = await town.admin.wait_for(text=WAITED)
+    assert ref in (flagged.text or "")
+    await at(town, morning + timedelta(days=1, hours=1))
+    assert (len(said(town.admin, REMINDER)), len(said(town.admin, WAITED))) == (0, 1)
+
+
+@AT_NIGHT
+async def test_a_flag_held_over_a_night_off_is_not_sent_once_the_request_is_claimed(
+        town: Town, night: datetime, morning: datetime) -> None:
+    """The same night off; the admin claims the request at 07:30 the morning after: at 08:00
+    he is told nothing, since the flag asks again then."""
+    await open_bot(town.admin)
+    town.clock.set(night - timedelta(minutes=30))
+    ref = await file_request(town.citizen, category="Legal aid")
+    card = await card_of(town.admin.private, ref)
+    await at(town, night + timedelta(minutes=90) + SECOND)
+    await at(town, morning + timedelta(hours=15))
+    town.clock.set(morning + timedelta(hours=23, minutes=30))
+    assert ref in await claim(town.admin, town.admin.private, card)
+    await at(town, morning + timedelta(days=1) + SECOND)
+    await at(town, morning + timedelta(days=1, hours=1))
     assert (said(town.admin, REMINDER), said(town.admin, WAITED)) == ([], [])
 
 
@@ -231,3 +273,26 @@ async def test_a_group_upgraded_at_night_is_told_to_the_admin_at_08_00(
     assert f"group_id = {new_id}" in (told.text or "")
     await at(town, morning + timedelta(hours=1))
     assert len(said(town.admin, UPGRADED)) == 1
+
+
+@AT_NIGHT
+async def test_a_topic_deleted_under_its_cards_is_told_to_the_admin_at_once_silently(
+        town: Town, night: datetime, morning: datetime) -> None:
+    """Elderly help is bound to a forum's topic, which someone deletes. Alice's request at
+    `night` is posted in the forum's General topic at once, and the admin reads at once,
+    without a sound, that the topic is gone (his to bind again when he likes), once: as a
+    closed topic is told."""
+    await open_bot(town.admin)
+    forum = town.sb.add_group("District teams", forum=True)
+    forum.add_member(town.admin, status="administrator")
+    elderly = forum.create_topic("Elderly help", by=town.admin)
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    forum.delete_topic(elderly)
+    town.clock.set(night)
+    ref = await file_request(town.citizen)
+    assert (await card_of(forum, ref)).thread_id is None
+    await town.admin.wait_for(text=TOPIC_GONE)
+    assert sounds(town, town.admin.id, TOPIC_GONE) == [False]
+    await at(town, morning + timedelta(hours=1))
+    assert len(said(town.admin, TOPIC_GONE)) == 1

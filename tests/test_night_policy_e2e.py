@@ -9,7 +9,7 @@ The town runs on the full synthetic tree of Shizhong district, so that an area a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from tests.test_area_admins_e2e import AREA_FILE, area_admin
 from tests.test_areas_e2e import GUANGMINGLU, GUANGMINGLU_01, bound_group, file_at
 from tests.test_mutants_loop import give_elderly_help
 from tests.test_quiet_hours_e2e import at, said
+from tests.test_relay_e2e import TO_CITIZEN, open_chat
 
 OVERDUE = "is overdue: claimed by"
 
@@ -126,6 +127,29 @@ async def test_an_overdue_alert_on_new_years_eve_at_23_50_reaches_the_area_admin
     assert sounds(town, liming.id, OVERDUE) == [True]  # by day, as any message
 
 
+async def test_an_overdue_alert_held_into_new_years_day_by_a_night_off_asks_again_on_2_january(
+        town: Town) -> None:
+    """Overdue at 23:50 on 31 December; the bot is off from 07:00 on 1 January until 23:00:
+    at 23:00 it is night again and Liming is not told then. Li finishes at 07:30 on
+    2 January, so at 08:00 there is nothing to tell."""
+    liming, group = await community(town)
+    await li_claims(town, group, local(2026, 12, 31, 15, 50))
+    await at(town, local(2026, 12, 31, 19, 50, 1))
+    await at(town, local(2026, 12, 31, 23, 50, 1))
+    await at(town, local(2027, 1, 1, 7, 0))
+    await at(town, local(2027, 1, 1, 23, 0))
+    assert said(liming, OVERDUE) == []
+
+    town.clock.set(local(2027, 1, 2, 7, 30))
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.press("Skip")
+    await town.citizen.wait_for(text="resolved?")
+    await at(town, local(2027, 1, 2, 8, 0, 1))
+    await at(town, local(2027, 1, 2, 9, 0))
+    assert said(liming, OVERDUE) == []
+
+
 async def test_an_overdue_alert_held_for_08_00_survives_the_claimer_starting_a_request_at_night(
         town: Town) -> None:
     """Li's task falls overdue at 23:30: the admin chat hears, the area admin is to hear at
@@ -228,3 +252,33 @@ async def test_a_digest_caught_up_at_night_goes_to_the_admin_chat_now_and_the_ar
 
     await at(town, morning)
     await liming.wait_for(text=day)
+
+
+# -- a masked chat reported at night -------------------------------------------------------------
+
+REPORTED = "was reported by the citizen"
+
+
+@pytest.mark.parametrize(("moment", "sound"), [
+    (local(2026, 6, 10, 23, 30), False), (local(2026, 6, 11, 2, 0), False),
+    (local(2026, 12, 31, 23, 50), False), (local(2026, 6, 11, 15, 0), True),
+], ids=["23:30", "02:00", "new year's eve 23:50", "day 15:00"])
+async def test_a_chat_reported_at_night_reaches_the_area_admin_at_once_silently(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Li, who claimed Alice's request in Guangminglu 1, writes her something rude at
+    `moment` and she reports the chat: the admin chat is told, and Liming, the community's
+    admin, at once in private, to read it; without a sound at night."""
+    liming, group = await community(town)
+    ref = await li_claims(town, group, moment - timedelta(minutes=10))
+    details = await town.vol1.wait_for(text=f"You took {ref}")
+    await open_chat(town.vol1, TO_CITIZEN, details)
+    town.clock.set(moment)
+    await town.vol1.send("You are a nuisance, lady.")
+    rude = await town.citizen.wait_for(text="You are a nuisance")
+    await (await town.citizen.press("🚩 Report", message=rude)).answer()
+    confirm = await town.citizen.wait_for(text="Report the chat on request")
+    await (await town.citizen.press("Yes, report it", message=confirm)).answer()
+    await town.admin_chat.wait_for(text=f"The chat on request {ref} {REPORTED}")
+    told = await liming.wait_for(text=f"The chat on request {ref} {REPORTED}")
+    assert f"/thread {ref}" in (told.text or "")
+    assert sounds(town, liming.id, REPORTED) == [sound]

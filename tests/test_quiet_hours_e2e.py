@@ -106,6 +106,42 @@ async def test_a_task_due_at_23_30_is_reminded_at_08_00_and_its_clock_keeps_time
     assert len(said(town.vol1, DUE)) == 1
 
 
+async def test_a_due_reminder_held_for_08_00_that_finds_the_bot_off_until_23_00_waits_again(
+        town: Town) -> None:
+    """Li's task falls due at 23:30 and his reminder waits for 08:00. The bot is off from
+    07:00 until 23:00 the next night: what it finds due then is night again, so Li is not
+    woken at 23:00; he is reminded at 08:00 the morning after, once, if he still holds it."""
+    ref = await li_claims(town, local(10, 23, 30))
+    assert await at(town, local(11, 23, 30, 1)) == 1
+    await at(town, local(12, 7, 0))
+    assert said(town.vol1, DUE) == []
+
+    await at(town, local(12, 23, 0))
+    assert said(town.vol1, DUE) == []
+    await at(town, local(13, 7, 59))
+    assert said(town.vol1, DUE) == []
+    await at(town, local(13, 8, 0, 1))
+    reminder = await town.vol1.wait_for(text=DUE)
+    assert ref in (reminder.text or "")
+    await at(town, local(13, 9, 0))
+    assert len(said(town.vol1, DUE)) == 1
+
+
+async def test_a_due_reminder_held_over_a_night_off_is_not_sent_once_the_task_is_released(
+        town: Town) -> None:
+    """The same night off; Li releases the task at 23:10, before the morning after: at 08:00
+    nothing comes, since his reminder asks again then."""
+    ref = await li_claims(town, local(10, 23, 30))
+    await at(town, local(11, 23, 30, 1))
+    await at(town, local(12, 23, 0))
+    town.clock.set(local(12, 23, 10))
+    await town.vol1.press("↩️ Release")
+    await town.vol1.wait_for(text=f"You released {ref}")
+    await at(town, local(13, 8, 0, 1))
+    await at(town, local(13, 9, 0))
+    assert said(town.vol1, DUE) == []
+
+
 async def test_a_task_due_at_02_00_and_done_before_morning_is_never_reminded(
         town: Town) -> None:
     """Li claimed at 02:00; the next night at 02:00 his task falls due: no message. He

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -521,6 +521,31 @@ async def test_at_night_a_relayed_message_arrives_without_a_sound(town: Town) ->
             if method == "sendMessage" and params.get("chat_id") == town.citizen.id
             and " note." in str(params.get("text"))]
     assert [params.get("disable_notification", False) for params in sent] == [False, True]
+
+
+@pytest.mark.parametrize(("moment", "sound"), [
+    (datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 11, 2, 0, tzinfo=SHANGHAI), False),
+    (datetime(2026, 12, 31, 23, 50, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 10, 15, 0, tzinfo=SHANGHAI), True),
+], ids=["23:30", "02:00", "new year's eve 23:50", "day 15:00"])
+async def test_a_chat_ended_at_night_is_told_to_the_other_side_without_a_sound(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """Alice ends her chat with Li at `moment`: he is told at once, woken by day only."""
+    town.clock.set(moment - timedelta(minutes=10))
+    taken = await claimed(town, town.citizen, town.vol1)
+    await open_chat(town.vol1, TO_CITIZEN, taken.details)
+    await town.vol1.send("On my way tomorrow.")
+    note = await town.citizen.wait_for(text="On my way tomorrow.")
+    town.clock.set(moment)
+    await (await town.citizen.press("🔚 End chat", message=note)).answer()
+    confirm = await town.citizen.wait_for(text="End the chat on request")
+    await (await town.citizen.press("Yes, end the chat", message=confirm)).answer()
+    await town.vol1.wait_for(text=f"The chat on request {taken.ref} has ended.")
+    ended = [not params.get("disable_notification", False)
+             for _, params, _ in town.sb.calls_to("sendMessage")
+             if params.get("chat_id") == town.vol1.id and "has ended" in str(params["text"])]
+    assert ended == [sound]
 
 
 def _words(text: str) -> str:

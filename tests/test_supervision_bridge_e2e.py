@@ -12,6 +12,7 @@ tests make problems: the form has its own tests.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ import pytest
 
 from sandbox import SimUser
 from storage import Request
-from tests.conftest import Town
+from tests.conftest import SHANGHAI, Town
 from tests.flows import open_bot, supervision_town
+from tests.test_night_policy_e2e import sounds
+from tests.test_quiet_hours_e2e import at as quiet_at
+from tests.test_quiet_hours_e2e import said
 from tests.test_supervision_dispatch_e2e import cast, events, press, problem, rectify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,3 +223,52 @@ async def test_a_chinese_citizen_is_told_in_chinese(town: Town) -> None:
     assert "光明巷1号" in (told.text or "")
     made = await problem(town, "D2026-00001")
     assert (made.type, made.severity, made.note) == ("other", "normal", "路灯坏了")
+
+
+@pytest.mark.parametrize(("moment", "sound"), [
+    (datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 11, 2, 0, tzinfo=SHANGHAI), False),
+    (datetime(2026, 12, 31, 23, 50, tzinfo=SHANGHAI), False),
+    (datetime(2026, 6, 10, 15, 0, tzinfo=SHANGHAI), True),
+], ids=["23:30", "02:00", "new year's eve 23:50", "day 15:00"])
+async def test_a_request_handed_over_at_night_tells_its_citizen_without_a_sound(
+        town: Town, moment: datetime, sound: bool) -> None:
+    """The admin on duty hands Alice's request to the unit at `moment`: Alice is told at
+    once, without a sound at night (bot/night.py's "casework.news")."""
+    c = await cast(town)
+    await open_bot(town.citizen)
+    town.clock.set(moment)
+    ref = await request(town, town.citizen)
+    await c.admin.send(f"/toproblem {ref} alley-01 damaged-facilities urgent",
+                       chat=town.admin_chat)
+    await town.citizen.wait_for(text="went to the unit responsible for it")
+    assert sounds(town, town.citizen.id, "went to the unit responsible for it") == [sound]
+
+
+async def test_a_fix_passed_at_night_is_told_to_the_citizen_at_08_00(town: Town) -> None:
+    """The inspector passes the office's fix of Alice's street light at 23:30: Alice, asleep,
+    reads that it was put right, and is asked for her stars, at 08:00."""
+    c = await cast(town)
+    await c.admin.send("/patrol G1 alley-01")
+    await c.admin.wait_for(text="G1 patrols these 1 points")
+    await open_bot(town.citizen)
+    ref = await request(town, town.citizen)
+    await c.admin.send(f"/toproblem {ref} alley-01 damaged-facilities urgent",
+                       chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"Request {ref} is now supervision problem")
+    pref = "D2026-00001"
+    unit_card = await c.office.wait_for(text=pref)
+    await press(c.zhang, "✅ Received", unit_card)
+    await town.sb.wait_until(lambda: "Received by Zhang" in (unit_card.text or ""))
+    await rectify(c.zhang, unit_card, "New lamp fitted")
+    recheck = await c.li.wait_for(text=f"Re-check problem {pref}")
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    assert await press(c.li, "✅ Pass", recheck) == f"{pref} passed."
+    await quiet_at(town, datetime(2026, 6, 11, 7, 59, tzinfo=SHANGHAI))
+    assert said(town.citizen, "was put right") == []
+
+    await quiet_at(town, datetime(2026, 6, 11, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.citizen.wait_for(text="was put right by Guangminglu Subdistrict Office")
+    stars = await town.citizen.wait_for(text=f"How would you rate how {ref} was put right")
+    await town.citizen.press("⭐⭐⭐⭐", message=stars)
+    await town.citizen.wait_for(text="comment")

@@ -9,14 +9,16 @@ The town uses the example area tree and the example registers (8 points, 5 units
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sandbox import SimUser
-from tests.conftest import Town
+from tests.conftest import SHANGHAI, Town
 from tests.flows import open_bot, supervision_town
+from tests.test_quiet_hours_e2e import at, said
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,3 +182,21 @@ async def test_the_admins_hear_when_a_units_group_loses_the_bot(town: Town) -> N
     await admin.send("/units")
     units = await admin.wait_for(text="Responsible units")
     assert "⚠️ Guangminglu Subdistrict Office (guangminglu-office)" in (units.text or "")
+
+
+async def test_roles_given_at_night_are_told_at_08_00(town: Town) -> None:
+    """The admin, catching up at 23:30, makes Li an inspector and Zhang the office's member:
+    each is told at 08:00, not then (their menus change at once)."""
+    admin, li, zhang = town.admin, town.vol1, town.vol2
+    await open_bot(admin, li, zhang)
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    await admin.send(f"/inspector add {li.id} G1")
+    await admin.wait_for(text="Li now inspects for G1.")
+    await admin.send(f"/unitmember add guangminglu-office {zhang.id}")
+    await admin.wait_for(text="Zhang now acts for Guangminglu Subdistrict Office.")
+    await at(town, datetime(2026, 6, 11, 7, 59, tzinfo=SHANGHAI))
+    assert (said(li, "You are now an inspector"), said(zhang, "You now act for")) == ([], [])
+
+    await at(town, datetime(2026, 6, 11, 8, 0, 1, tzinfo=SHANGHAI))
+    await li.wait_for(text="You are now an inspector of G1")
+    await zhang.wait_for(text="You now act for Guangminglu Subdistrict Office")

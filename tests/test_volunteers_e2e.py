@@ -20,6 +20,7 @@ from tests.flows import (
     open_form,
     refused_in_private,
 )
+from tests.test_quiet_hours_e2e import at, said
 
 CLAIM = "🙋 Claim"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -426,6 +427,31 @@ async def test_a_formal_volunteer_closed_on_the_clock_at_night_is_told_in_the_mo
     assert (sent.day, sent.hour) == (14, 8), f"told at {sent}"
 
 
+async def test_a_confirmation_at_23_30_that_makes_a_formal_volunteer_tells_her_at_08_00(
+    town: Town,
+) -> None:
+    """Li's second 2 h reach the year's 4 when Alice, awake at 23:30, confirms the request
+    resolved: Li, asleep, is congratulated at 08:00, once, not at 23:30."""
+    li = town.vol1
+    second = await two_hours_given_then_a_second_taken(town, li)
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {second} resolved?")
+    town.clock.set(datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI))
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+    await li.send("/hours")
+    mine = await li.wait_for(text="Your service hours")
+    assert "Registered formal volunteer of 2026" in (mine.text or "")
+    assert not [m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]
+
+    town.clock.set(datetime(2026, 6, 11, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.tick()
+    told = await li.wait_for(text="registered formal volunteer of 2026")
+    sent = datetime.fromtimestamp(told.date, SHANGHAI)
+    assert (sent.day, sent.hour) == (11, 8), f"told at {sent}"
+
+
 @pytest.mark.parametrize(("hour", "sound"), [(23, False), (10, True)])
 async def test_a_registration_at_night_reaches_the_leader_without_a_sound(
         town: Town, hour: int, sound: bool) -> None:
@@ -442,3 +468,26 @@ async def test_a_registration_at_night_reaches_the_leader_without_a_sound(
             for _, params, _ in town.sb.calls_to("sendMessage")
             if int(params["chat_id"]) == LI and "Name: 张伟" in str(params["text"])]
     assert rang == [sound]
+
+
+@pytest.mark.parametrize("night", [
+    datetime(2026, 6, 10, 23, 30, tzinfo=SHANGHAI), datetime(2026, 6, 11, 2, 0, tzinfo=SHANGHAI),
+], ids=["23:30", "02:00"])
+async def test_a_registration_approved_at_night_is_told_to_the_applicant_at_08_00(
+        town: Town, night: datetime) -> None:
+    """Zhang asked to join in the evening; Li, up late, approves him at `night`: Zhang is not
+    woken, and reads that he is approved at 08:00, once."""
+    town.clock.set(datetime(2026, 6, 10, 20, 0, tzinfo=SHANGHAI))
+    await town.vol1.send("/start")
+    await town.vol1.wait_for(text="Choose below")
+    await register(town, town.vol2, "张伟", "Red Vest Team")
+    review = await town.vol1.wait_for(text="Name: 张伟")
+    town.clock.set(night)
+    await town.vol1.press("✅ Approve", message=review)
+    await town.vol1.wait_for(text="Approved: 张伟")
+    await at(town, datetime(2026, 6, 11, 7, 59, tzinfo=SHANGHAI))
+    assert said(town.vol2, "registration is approved") == []
+    await at(town, datetime(2026, 6, 11, 8, 0, 1, tzinfo=SHANGHAI))
+    await town.vol2.wait_for(text="registration is approved")
+    await at(town, datetime(2026, 6, 11, 9, 0, tzinfo=SHANGHAI))
+    assert len(said(town.vol2, "registration is approved")) == 1

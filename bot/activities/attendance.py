@@ -16,7 +16,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.activities.checkin import (
     CheckinCode,
     Purpose,
@@ -272,9 +272,10 @@ class Attendance:
         if not await repo.activities.check_in(signup.id, "hand", unit.now()):
             return Answer(unit.t("attendance.hand_already", name=name), alert=True)
         lang = await self.loop.language_of(repo, user_id)
-        unit.send(ui.message(user_id, self.env.t(lang, "attendance.checked_in_by_hand",
-                                                 title=activity.title,
-                                                 at=render_clock(self.env, unit.now()))))
+        # An evening activity's: at once, without a sound after 22:00 (bot/night.py).
+        unit.send(night.at_night(self.env, "attendance.checked_in_by_hand", ui.message(
+            user_id, self.env.t(lang, "attendance.checked_in_by_hand", title=activity.title,
+                                at=render_clock(self.env, unit.now())))))
         return Answer(unit.t("attendance.hand_done", name=name))
 
     # -- the attendance list and its hours ---------------------------------------------------
@@ -356,18 +357,21 @@ class Attendance:
                 continue
             hours = self._hours_for(activity, signup, unit.now())
             if hours <= 0:
-                unit.send(ui.message(signup.user_id, self.env.t(
-                    lang, "attendance.too_short_call" if activity.is_call
-                    else "attendance.too_short", title=activity.title,
-                    share=round(100 * self.env.config.activities.min_share)),
-                    self._dispute_button(lang, activity)))
+                unit.send(night.at_night(self.env, "attendance.credited", ui.message(
+                    signup.user_id, self.env.t(
+                        lang, "attendance.too_short_call" if activity.is_call
+                        else "attendance.too_short", title=activity.title,
+                        share=round(100 * self.env.config.activities.min_share)),
+                    self._dispute_button(lang, activity))))
                 continue
             credited += 1
             await repo.activities.credit(activity.id, signup.user_id, hours, "checkin", None,
                                          year, unit.user_id, unit.now())
-            unit.send(ui.message(signup.user_id, self.env.t(
-                lang, "attendance.credited", title=activity.title, hours=f"{hours:g}"),
-                self._dispute_button(lang, activity)))
+            # Held at night to 08:00, its Dispute button with it (bot/night.py).
+            unit.send(night.at_night(self.env, "attendance.credited", ui.message(
+                signup.user_id, self.env.t(lang, "attendance.credited", title=activity.title,
+                                           hours=f"{hours:g}"),
+                self._dispute_button(lang, activity))))
             await self.check_formal(unit, signup.user_id, year)
         unit.send(ui.message(unit.user_id, unit.t("attendance.confirmed", title=activity.title,
                                                   credited=credited, absent=absent)))
@@ -422,9 +426,9 @@ class Attendance:
         await repo.activities.credit(activity.id, person.user_id, hours, "manual",
                                      reason, year, user_id, unit.now())
         lang = await self.loop.language_of(repo, person.user_id)
-        unit.send(ui.message(person.user_id, self.env.t(
-            lang, "attendance.added_to_you", title=activity.title, hours=f"{hours:g}",
-            reason=reason)))
+        unit.send(night.at_night(self.env, "attendance.added_to_you", ui.message(
+            person.user_id, self.env.t(lang, "attendance.added_to_you", title=activity.title,
+                                       hours=f"{hours:g}", reason=reason))))
         unit.send(ui.message(user_id, unit.t("attendance.added", name=person.first_name,
                                              hours=f"{hours:g}", title=activity.title)))
         await self.check_formal(unit, person.user_id, year)
@@ -475,13 +479,14 @@ class Attendance:
         out = [ui.message(user_id, unit.t("attendance.dispute_sent", title=activity.title))]
         for judge in {activity.organiser_id, activity.leader_id}:
             lang = await self.loop.language_of(repo, judge)
-            out.append(ui.message(judge, self.env.t(
-                lang, "attendance.dispute_for_you", name=name, title=activity.title,
-                credited=f"{credited:g}", claimed=f"{claimed:g}", reason=reason),
+            out.append(night.at_night(self.env, "attendance.dispute_for_you", ui.message(
+                judge, self.env.t(
+                    lang, "attendance.dispute_for_you", name=name, title=activity.title,
+                    credited=f"{credited:g}", claimed=f"{claimed:g}", reason=reason),
                 ui.inline([[(self.env.t(lang, "attendance.accept", hours=f"{claimed:g}"),
                              buttons.DECIDE_DISPUTE.data(dispute_id, "y")),
                             (self.env.t(lang, "attendance.refuse"),
-                             buttons.DECIDE_DISPUTE.data(dispute_id, "n"))]])))
+                             buttons.DECIDE_DISPUTE.data(dispute_id, "n"))]]))))
         return out
 
     async def decide(self, unit: ActorUnit, dispute_id: int, accepted: bool) -> Answer:
@@ -506,13 +511,14 @@ class Attendance:
             await repo.activities.credit(activity.id, volunteer, float(dispute["claimed"]),
                                          "manual", f"dispute #{dispute_id}", year,
                                          unit.user_id, unit.now())
-            unit.send(ui.message(volunteer, self.env.t(
-                lang, "attendance.dispute_accepted", title=activity.title,
-                hours=f"{float(dispute['claimed']):g}")))
+            unit.send(night.at_night(self.env, "attendance.dispute_decided", ui.message(
+                volunteer, self.env.t(lang, "attendance.dispute_accepted", title=activity.title,
+                                      hours=f"{float(dispute['claimed']):g}"))))
             await self.check_formal(unit, volunteer, year)
         else:
-            unit.send(ui.message(volunteer, self.env.t(lang, "attendance.dispute_refused",
-                                                       title=activity.title)))
+            unit.send(night.at_night(self.env, "attendance.dispute_decided", ui.message(
+                volunteer, self.env.t(lang, "attendance.dispute_refused",
+                                      title=activity.title))))
         return Answer(unit.t("attendance.accepted_toast" if accepted
                              else "attendance.refused_toast"))
 
@@ -535,7 +541,8 @@ class Attendance:
 
     async def check_formal(self, unit: Unit, user_id: int, year: int) -> None:
         """Crossing the year's threshold makes a registered formal volunteer: told once."""
-        unit.send(await self.formal_news(unit.repo, user_id, year, unit.now()))
+        unit.send(night.all_at_night(self.env, "loop.formal_volunteer", await self.formal_news(
+            unit.repo, user_id, year, unit.now())))  # someone else's press: held at night
 
     async def formal_news(self, repo: Repo, user_id: int, year: int, now: float
                           ) -> list[Outgoing]:

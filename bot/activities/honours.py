@@ -23,7 +23,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.activities.board import Board
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
@@ -274,9 +274,9 @@ class Honours:
         if honour_id is None:
             return Answer(unit.t("honours.already_saved", title=data["title"]), alert=True)
         lang = await self.loop.language_of(repo, volunteer)
-        unit.send(ui.message(volunteer, self.env.t(
+        unit.send(night.at_night(self.env, "honours.told", ui.message(volunteer, self.env.t(
             lang, "honours.told", title=data["title"], year=data["year"],
-            citation=data["citation"])))
+            citation=data["citation"]))))  # held at night (bot/night.py)
         groups = 0
         if announce:
             assert role is not None
@@ -373,8 +373,9 @@ class Honours:
         if not await repo.honours.revoke(honour.id, user_id, unit.now()):
             return Answer(unit.t("honours.already_revoked"), alert=True)
         lang = await self.loop.language_of(repo, honour.user_id)
-        unit.send(ui.message(honour.user_id, self.env.t(lang, "honours.revoked_told",
-                                                        title=honour.title, year=honour.year)))
+        unit.send(night.at_night(self.env, "honours.revoked_told", ui.message(
+            honour.user_id, self.env.t(lang, "honours.revoked_told", title=honour.title,
+                                       year=honour.year))))
         # Its announcements no longer congratulate anyone: each one sent says it was revoked,
         # and one still waiting to go (Telegram asked the bot to wait) never goes.
         await repo.honours.drop_unsent_posts(honour.id, UNSENT, unit.now())

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.activities import render
 from bot.activities.board import Board
 from bot.activities.themes import MonthThemes
@@ -741,9 +741,10 @@ class Publishing:
         people = await repo.activities.signups(activity.id)
         for signup in people:
             lang = await self.loop.language_of(repo, signup.user_id)
-            unit.send(ui.message(signup.user_id, self.env.t(
-                lang, "manage.cancelled_notice", title=activity.title,
-                when=render.when(self.env, activity))))
+            unit.send(night.at_night(self.env, "manage.cancelled_notice", ui.message(
+                signup.user_id, self.env.t(lang, "manage.cancelled_notice",
+                                           title=activity.title,
+                                           when=render.when(self.env, activity)))))
         await repo.timers.cancel_timers(unit.now(), activity_id=activity.id)
         await self.board.redraw(unit, activity.id)
         unit.send(ui.edit_text(chat_id, message_id, unit.t(
@@ -832,19 +833,21 @@ class Publishing:
                 if promoted is None:
                     break
                 lang = await self.loop.language_of(repo, promoted.user_id)
-                unit.send(ui.message(promoted.user_id, self.env.t(
-                    lang, "signup.promoted", title=changed.title,
-                    when=render.when(self.env, changed), place=changed.place)))
+                unit.send(night.at_night(self.env, "signup.promoted", ui.message(
+                    promoted.user_id, self.env.t(lang, "signup.promoted", title=changed.title,
+                                                 when=render.when(self.env, changed),
+                                                 place=changed.place))))
             changed = await repo.activities.activity(activity.id) or changed
         after = (render.when(self.env, changed) if "starts_at" in fields
                  else str(fields[next(iter(fields))]))
         label_key = "time" if "starts_at" in fields else next(iter(fields))
         for signup in await repo.activities.signups(activity.id):
             lang = await self.loop.language_of(repo, signup.user_id)
-            unit.send(ui.message(signup.user_id, self.env.t(
-                lang, "edit.changed_notice", title=changed.title,
-                what=self.env.t(lang, f"edit.field.{label_key}"), before=ui.clip(before, 300),
-                after=ui.clip(after, 300))))
+            unit.send(night.at_night(self.env, "edit.changed_notice", ui.message(
+                signup.user_id, self.env.t(
+                    lang, "edit.changed_notice", title=changed.title,
+                    what=self.env.t(lang, f"edit.field.{label_key}"),
+                    before=ui.clip(before, 300), after=ui.clip(after, 300)))))
         await self.board.redraw(unit, activity.id)
         return [ui.message(user_id, unit.t("edit.done", title=changed.title,
                                            count=changed.signed + changed.waiting),

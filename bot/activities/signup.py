@@ -179,7 +179,9 @@ class Signups:
                           when=render.when(self.env, activity), place=activity.place)
         markup = ui.inline([[(self.env.t(lang, "signup.decline_button"),
                               buttons.QUIT.data(activity.id))]])
-        return ui.message(promoted.user_id, text, markup)
+        # Someone else's press: at night at once, without a sound (bot/night.py).
+        return night.at_night(self.env, "signup.promoted", ui.message(promoted.user_id, text,
+                                                                      markup))
 
     # -- /activities -------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.config import ConfigError
 from bot.console.reload import ConfigReloader
 from bot.context import Answer, Env
@@ -124,8 +124,8 @@ class AdminConsole:
             lines = [t(lang, "roles.granted", name=self._name(target),
                        area=render.area_name(env, area, lang))]
             tlang = env.t.language_for(target.language, None)
-            out.append(ui.message(target.user_id, t(tlang, "roles.you_are_admin",
-                                                    area=render.area_name(env, area, tlang))))
+            out.append(night.at_night(env, "roles.told", ui.message(target.user_id, t(
+                tlang, "roles.you_are_admin", area=render.area_name(env, area, tlang)))))
             out.append(await self.menus.for_user(repo, target.user_id))
         self._reply(unit, chat_id, lines)
         unit.send(out)
@@ -153,8 +153,8 @@ class AdminConsole:
             lines = [t(lang, "roles.revoked", name=self._name(target), area=where)]
             tlang = env.t.language_for(target.language, None)
             twhere = render.area_name(env, area, tlang) if area else t(tlang, "roles.any_area")
-            out.append(ui.message(target.user_id,
-                                  t(tlang, "roles.you_are_no_longer", area=twhere)))
+            out.append(night.at_night(env, "roles.told", ui.message(
+                target.user_id, t(tlang, "roles.you_are_no_longer", area=twhere))))
             out.append(await self.menus.for_user(repo, target.user_id))
         self._reply(unit, chat_id, lines)
         unit.send(out)
@@ -321,9 +321,10 @@ class AdminConsole:
         out = []
         for user_id, user_language in recipients:
             vlang = env.t.language_for(user_language or None, None)
-            out.append(ui.message(user_id, t(vlang, "broadcast.message",
-                                             area=render.area_name(env, draft.area_id, vlang),
-                                             text=draft.text)))
+            # At night at once, without a sound, as a call is (bot/night.py).
+            out.append(night.at_night(env, "broadcast.message", ui.message(
+                user_id, t(vlang, "broadcast.message",
+                           area=render.area_name(env, draft.area_id, vlang), text=draft.text))))
         key = "broadcast.sent" if send else "broadcast.cancelled"
         preview = t(lang, "broadcast.preview", count=len(recipients), area=render.area_name(
             env, draft.area_id, lang), text=draft.text)

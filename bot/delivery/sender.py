@@ -434,6 +434,15 @@ class Sender:
 
     async def _send(self, row: OutboxRow) -> bool:
         """Make the row's call; True if it simply went (nothing else in the outbox changed)."""
+        if row.purpose == "quiet":
+            until = night.morning(self.env)
+            if until is not None:
+                # Held for a morning that passed while the bot was off, it finds the night
+                # again: it waits for the next end of quiet hours (bot/night.py), standing
+                # aside as before.
+                async with self._bookkeeping() as repo:
+                    await repo.outbox.hold_until(row.id, until)
+                return False
         if _combinable(row):
             batch = await self._card_batch(row)
             now = time.monotonic()
@@ -894,6 +903,8 @@ class Sender:
                 (title, topic) for _, title, topic in teams + units]
             if names:
                 title, topic = names[0]
+                # Without an admin chat, to the centre's admins in private: at night as
+                # bot/night.py says (the cards go on in General meanwhile).
                 key = "admin.topic_closed" if closed else "admin.topic_gone"
                 await repo.outbox.enqueue(night.all_at_night(env, key, [ui.message(
                     chat, env.t(lang, key, topic=topic, chat=title or str(chat_id),
@@ -1001,6 +1012,9 @@ class Sender:
         else:
             again = await self._problem_card_again(repo, row)
         if again:
+            # One back in a private chat was redrawn by someone else's act: at night it comes
+            # back silently (bot/night.py).
+            again = night.all_at_night(self.env, "sender.card_again", again)
             await repo.outbox.enqueue(again, self.env.now())
             self.wake()
 

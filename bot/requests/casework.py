@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import ui
+from bot import night, ui
 from bot.context import Env, Who
 from bot.people.roles import Role, Roles
 from bot.requests import render
@@ -91,7 +91,8 @@ class Casework:
         repo, lang, who = unit.repo, unit.language, unit.who
         role = await self.roles.of(repo, who.user_id)
         if role is not None:
-            out = await self._cancel(repo, Actor(who, role, lang, chat_id), args)
+            out = self._told(await self._cancel(repo, Actor(who, role, lang, chat_id), args),
+                             chat_id)
         else:
             own = await self._own_request(repo, who, chat_id, args)
             if (own is None and chat_id == who.user_id and not _REF.match(args[0])
@@ -329,8 +330,16 @@ class Casework:
         if role is None:
             out = [ui.message(chat_id, env.t(lang, "admin.not_admin"))]
         else:
-            out = await action(repo, Actor(who, role, lang, chat_id), args)
+            out = self._told(await action(repo, Actor(who, role, lang, chat_id), args), chat_id)
         unit.send(out)
+
+    def _told(self, out: list[Outgoing], chat_id: int) -> list[Outgoing]:
+        """An admin action's messages, what it tells the volunteers and the citizen concerned
+        at night at once without a sound (bot/night.py); the admin's answer and the cards as
+        ever."""
+        return [night.at_night(self.env, "casework.news", message)
+                if message.purpose == "notice" and message.chat_id != chat_id else message
+                for message in out]
 
     async def _request(
         self, repo: Repo, actor: Actor, word: str, usage: str

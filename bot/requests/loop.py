@@ -126,9 +126,17 @@ class RequestLoop:
         user = await repo.people.user(user_id)
         return self.env.t.language_for(user.language if user else None, None)
 
+    def news(self, message: Outgoing) -> Outgoing:
+        """A request's news that someone's act sends another person in private (the citizen,
+        the claimer, a neighbour who joined): at night at once, without a sound (bot/night.py)."""
+        return night.at_night(self.env, "loop.news", message)
+
     async def _admin_notice(self, key: str, **values: Any) -> list[Outgoing]:
+        """A notice `key` to the admin chat, or without one to each centre admin in private
+        as quiet hours have it (bot/night.py)."""
         lang = self.env.config.default_language
-        return [ui.message(chat, self.env.t(lang, key, **values)) for chat in self.admin_chats()]
+        return night.all_at_night(self.env, key, [ui.message(chat, self.env.t(lang, key, **values))
+                                                  for chat in self.admin_chats()])
 
     # -- 点单 order → 派单 dispatch ---------------------------------------------------------
 
@@ -333,9 +341,9 @@ class RequestLoop:
         out += render.task_details(env, request, who.user_id, lang)
         # A neighbour's: the claimer calls her, not the helper; a kept phone: nobody calls.
         told = render.claimed_key(request)
-        out.append(ui.message(request.citizen_id, render.citizen_text(
+        out.append(self.news(ui.message(request.citizen_id, render.citizen_text(
             env, request, t(request.language, told, ref=request.ref)),
-            render.citizen_chat_markup(env, request)))
+            render.citizen_chat_markup(env, request))))
         out += await self.follower_news(repo, request, "claimed")
         return Answer(t(lang, "claim.won", ref=request.ref)), out
 
@@ -388,7 +396,8 @@ class RequestLoop:
         await self._await_claim(repo, request_id, request.category, now)
         out = await self.card_updates(repo, request)
         text = self.env.t(request.language, "citizen.released", ref=request.ref)
-        out.append(ui.message(request.citizen_id, render.citizen_text(self.env, request, text)))
+        out.append(self.news(ui.message(request.citizen_id,
+                                        render.citizen_text(self.env, request, text))))
         out += await self.follower_news(repo, request, "waiting")
         return request, out
 
@@ -409,8 +418,8 @@ class RequestLoop:
                 continue
             request, put_back = released
             out += put_back
-            out.append(ui.message(member.user_id, t(lang, "task.released_on_leaving",
-                                                    ref=request.ref, group=title)))
+            out.append(self.news(ui.message(member.user_id, t(
+                lang, "task.released_on_leaving", ref=request.ref, group=title))))
         unit.send(out)
 
     async def ask_done_note(self, unit: ActorUnit, request_id: int) -> Answer:
@@ -469,10 +478,10 @@ class RequestLoop:
             done_text += "\n" + t(clang, "citizen.done_note", note=shown)
         done_text = render.citizen_text(env, request, done_text)
         if photo:
-            out.append(ui.photo(request.citizen_id, photo, done_text))
+            out.append(self.news(ui.photo(request.citizen_id, photo, done_text)))
         else:
-            out.append(ui.message(request.citizen_id, done_text))
-        out.append(self.resolved_question(request))
+            out.append(self.news(ui.message(request.citizen_id, done_text)))
+        out.append(self.news(self.resolved_question(request)))
         out += await self.follower_news(repo, request, "done")
         return True, out
 
@@ -602,7 +611,9 @@ class RequestLoop:
         await self.stop_clocks(repo, request_id)
         closed = await repo.requests.request(request_id)
         assert closed is not None
-        unit.send(await self.credit_hours(repo, closed, now))
+        # "You are a formal volunteer now" to the claimer: held at night (bot/night.py).
+        unit.send(night.all_at_night(self.env, "loop.formal_volunteer",
+                                     await self.credit_hours(repo, closed, now)))
         unit.send(await self.card_updates(repo, closed))
         unit.send(self.stars_question(closed, unit.language))
         unit.send(await self.follower_news(repo, closed, "closed"))
@@ -629,8 +640,8 @@ class RequestLoop:
         out += await self.follower_news(repo, before, "waiting")
         if before.volunteer_id is not None:
             vlang = await self.language_of(repo, before.volunteer_id)
-            out.append(ui.message(before.volunteer_id,
-                                  t(vlang, "task.reopened_by_citizen", ref=before.ref)))
+            out.append(self.news(ui.message(before.volunteer_id,
+                                            t(vlang, "task.reopened_by_citizen", ref=before.ref))))
         out += await self._admin_notice("admin.reopened", ref=before.ref,
                                         name=before.volunteer_name or "-")
         return out
@@ -793,9 +804,11 @@ class RequestLoop:
                                      for n in range(1, 6)]])
             text = env.t(lang, f"follow.{what}", ref=request.ref,
                          category=render.category_name(env, request.category, lang))
-            out.append(ui.message(user_id, text, markup,
-                                  purpose="quiet" if not_before is not None else "notice",
-                                  not_before=not_before))
+            if not_before is not None:  # held for the morning already: it rings then
+                out.append(ui.message(user_id, text, markup, purpose="quiet",
+                                      not_before=not_before))
+            else:
+                out.append(self.news(ui.message(user_id, text, markup)))
         return out
 
     async def rate_as_follower(self, unit: ActorUnit, request_id: int, stars: int) -> Answer:
@@ -889,8 +902,8 @@ class RequestLoop:
         out += await self.follower_news(repo, request, "cancelled")
         if before.volunteer_id is not None:
             vlang = await self.language_of(repo, before.volunteer_id)
-            out.append(ui.message(before.volunteer_id,
-                                  t(vlang, "task.cancelled_by_citizen", ref=request.ref)))
+            out.append(self.news(ui.message(before.volunteer_id, t(
+                vlang, "task.cancelled_by_citizen", ref=request.ref))))
         unit.send(out)
         return Answer(t(lang, "my.cancelled_toast"))
 

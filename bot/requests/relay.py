@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot import buttons, ui
+from bot import buttons, night, ui
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
 from bot.people.roles import Roles
@@ -40,12 +40,10 @@ _REF = re.compile(r"^\d{4}-\d{6,9}$")
 class Relay:
     """Opens, relays, ends and reports masked chats; shows a reported one to an admin."""
 
-    def __init__(self, env: Env, loop: RequestLoop, roles: Roles,
-                 quiet_until: Callable[[float], float | None]) -> None:
+    def __init__(self, env: Env, loop: RequestLoop, roles: Roles) -> None:
         self.env = env
         self.loop = loop
         self.roles = roles
-        self.quiet_until = quiet_until  # the schedule's quiet hours
 
     def short_flows(self) -> dict[str, Callable[[ActorUnit, Dialog, Said],
                                                 Awaitable[list[Outgoing]]]]:
@@ -148,11 +146,9 @@ class Relay:
         while rest:
             part, rest = _split(rest, text_room)
             relayed.append(ui.message(other, f"{header}\n{_escape(part)}", markup))
-        if self.quiet_until(now) is not None:
-            # Passed on at once (the other side may be awake and waiting), but at night
-            # without a sound: an elderly citizen is not woken by a volunteer's late note.
-            for message in relayed:
-                message.payload["disable_notification"] = True
+        # Passed on at once (the other side may be awake and waiting), but at night without a
+        # sound: an elderly citizen is not woken by a volunteer's late note (bot/night.py).
+        relayed = night.all_at_night(self.env, "relay.message", relayed)
         repo.threads.add_message(thread.id, me, said.kind, said.text, said.file_id, now)
         out = relayed
         # One acknowledgement per album: its photos arrive as messages of their own.
@@ -223,10 +219,14 @@ class Relay:
 
     async def _ended(self, unit: ActorUnit, thread: Thread,
                      request: Request) -> list[Outgoing]:
-        """Both sides are told the thread ended."""
-        return [ui.message(person, self.env.t(await self._language(unit, person, request),
-                                              "relay.ended", ref=request.ref))
-                for person in (thread.citizen_id, thread.volunteer_id)]
+        """Both sides are told the thread ended (the other side, at night, without a sound)."""
+        out = []
+        for person in (thread.citizen_id, thread.volunteer_id):
+            message = ui.message(person, self.env.t(
+                await self._language(unit, person, request), "relay.ended", ref=request.ref))
+            out.append(message if person == unit.user_id
+                       else night.at_night(self.env, "relay.ended", message))
+        return out
 
     async def _language(self, unit: ActorUnit, person: int, request: Request) -> str:
         """The language to write to a side in: the presser's own, the citizen's request's
@@ -256,6 +256,8 @@ class Relay:
             out.append(ui.message(user_id, self.env.t(
                 alang, "relay.reported_admin", ref=request.ref,
                 side=self.env.t(alang, f"relay.side_{side}"))))
+        # To the admins in private at night, silently (bot/night.py); the thanks answers.
+        out = night.all_at_night(self.env, "relay.reported_admin", out)
         out.append(ui.message(unit.user_id, unit.t("relay.reported_thanks", ref=request.ref)))
         if live and await repo.threads.end(thread.id, unit.user_id, now):
             ended = await self._ended(unit, thread, request)

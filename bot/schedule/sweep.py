@@ -60,6 +60,14 @@ STALLED_IN_THE_MORNING = "escalated_morning"
 # request still waits (the cards themselves go at once, silently: bot/night.py).
 CLAIM_REMINDER_IN_THE_MORNING = "claim_reminder_morning"
 FLAGGED_IN_THE_MORNING = "escalated_admin_morning"
+# Each of these timers asks again when quiet hours end; one that fires in them all the same
+# (the bot was off from before 08:00 until the next night) moves to the next end of quiet
+# hours, as a reminder does, rather than send at night or hold words that may stop being true.
+IN_THE_MORNING = {DUE_IN_THE_MORNING: "schedule.volunteer_due",
+                  OVERDUE_IN_THE_MORNING: "schedule.overdue_admin",
+                  STALLED_IN_THE_MORNING: "schedule.escalated_area_admin",
+                  CLAIM_REMINDER_IN_THE_MORNING: "schedule.claim_reminder",
+                  FLAGGED_IN_THE_MORNING: "schedule.escalated_admin"}
 
 
 class Schedule:
@@ -158,14 +166,15 @@ class Schedule:
         """Fire (or, in quiet hours, move) one due timer; return 1 if it fired here."""
         async with self.units.for_job() as unit:
             repo = unit.repo
-            moved = MOVED_TO_MORNING.get(timer.kind)
+            moved = MOVED_TO_MORNING.get(timer.kind) or IN_THE_MORNING.get(timer.kind)
             quiet_end = night.waits(self.env, moved) if moved is not None else None
             outcome = "deferred" if quiet_end is not None else "fired"
             if not await repo.timers.settle_timer(timer.id, outcome, self.env.now()):
                 return 0  # another sweep, or a button press, got there first
             if quiet_end is not None:
-                # A reminder to a citizen (or a volunteer) waits for morning: move it, do
-                # not hold it, so that what it says is decided then.
+                # A reminder to a citizen (or a volunteer), or a morning's re-check that
+                # finds it night again, waits for morning: move it, do not hold it, so that
+                # what it says is decided then.
                 await repo.timers.schedule(timer.kind, quiet_end, self.env.now(),
                                            request_id=timer.request_id, user_id=timer.user_id,
                                            activity_id=timer.activity_id)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import ui
+from bot import night, ui
 from bot.context import Env
 from bot.people.roles import Roles
 from bot.requests import render
@@ -135,13 +135,14 @@ class Bridge:
             unit.send(ui.card_edit(card.chat_id, request.id, card.id, text, None))
         if request.status == CLAIMED and request.volunteer_id is not None:
             vlang = await self.loop.language_of(repo, request.volunteer_id)
-            unit.send(ui.message(request.volunteer_id, env.t(
-                vlang, "bridge.volunteer_handed", ref=request.ref,
-                unit=responsible.name(vlang))))
+            unit.send(night.at_night(env, "casework.news", ui.message(
+                request.volunteer_id, env.t(vlang, "bridge.volunteer_handed", ref=request.ref,
+                                            unit=responsible.name(vlang)))))
         clang = request.language
-        unit.send(ui.message(request.citizen_id, render.citizen_text(env, request, env.t(
-            clang, "bridge.citizen_handed", ref=request.ref, unit=responsible.name(clang),
-            point=point.name(clang), problem=problem_ref))))
+        unit.send(night.at_night(env, "casework.news", ui.message(
+            request.citizen_id, render.citizen_text(env, request, env.t(
+                clang, "bridge.citizen_handed", ref=request.ref, unit=responsible.name(clang),
+                point=point.name(clang), problem=problem_ref)))))
         unit.send(await self.loop.follower_news(repo, handed, "handed"))
         await self.dispatch.dispatch(unit, problem_id)
         return t("bridge.done", ref=request.ref, problem=problem_ref,
@@ -162,8 +163,9 @@ class Bridge:
         text = render.citizen_text(env, request, env.t(
             lang, "bridge.citizen_passed", ref=request.ref,
             unit=self.dispatch._unit_name(problem.unit_id, lang)))
-        if problem.after_photos:
-            unit.send(ui.photo(request.citizen_id, problem.after_photos[0], text))
-        else:
-            unit.send(ui.message(request.citizen_id, text))
-        unit.send(self.loop.stars_question(request, key="bridge.ask_stars"))
+        # The inspector's press: at night the citizen reads it, and is asked for stars, at
+        # 08:00 (bot/night.py).
+        told = (ui.photo(request.citizen_id, problem.after_photos[0], text)
+                if problem.after_photos else ui.message(request.citizen_id, text))
+        unit.send(night.all_at_night(env, "bridge.passed", [
+            told, self.loop.stars_question(request, key="bridge.ask_stars")]))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from bot import ui
+from bot import night, ui
 from bot.context import Env
 from bot.people.menus import CommandMenus
 from bot.people.roles import Role, Roles
@@ -27,6 +27,7 @@ from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import KINDS, Registers
 from bot.unit import ActorUnit, Unit, cards_stay, topic_to_bind
+from storage import Outgoing
 
 GROUP_NAME = re.compile(r"^\S{1,20}$")
 
@@ -83,7 +84,8 @@ class SupervisionRoster:
                 return
             unit.send(ui.message(chat_id, unit.t("supervision.inspector_removed",
                                                  name=person.first_name)))
-            unit.send(ui.message(person.user_id, self.env.t(lang, "supervision.you_no_longer")))
+            unit.send(self._told(ui.message(person.user_id,
+                                            self.env.t(lang, "supervision.you_no_longer"))))
             unit.send(await self.menus.for_user(repo, person.user_id))
             return
         name = args[2]
@@ -106,9 +108,15 @@ class SupervisionRoster:
                             "supervision.inspector_added", name=person.first_name,
                             group=await self._group_name(unit, group_id), before=group))
         unit.send(ui.message(chat_id, "\n".join(lines)))
-        unit.send(ui.message(person.user_id, self.env.t(
-            lang, "supervision.you_are_inspector", group=await self._group_name(unit, group_id))))
+        unit.send(self._told(ui.message(person.user_id, self.env.t(
+            lang, "supervision.you_are_inspector",
+            group=await self._group_name(unit, group_id)))))
         unit.send(await self.menus.for_user(repo, person.user_id))
+
+    def _told(self, message: Outgoing) -> Outgoing:
+        """A person told of their new (or ended) role by an admin's command: held at night to
+        08:00 (bot/night.py)."""
+        return night.at_night(self.env, "roster.told", message)
 
     async def _group_name(self, unit: ActorUnit, group_id: int) -> str:
         return dict(await unit.repo.supervision.groups()).get(group_id, str(group_id))
@@ -274,8 +282,8 @@ class SupervisionRoster:
                 return
             unit.send(ui.message(chat_id, unit.t("supervision.member_added",
                                                  name=person.first_name, unit=name)))
-            unit.send(ui.message(person.user_id, self.env.t(
-                lang, "supervision.you_act_for", unit=responsible.name(lang))))
+            unit.send(self._told(ui.message(person.user_id, self.env.t(
+                lang, "supervision.you_act_for", unit=responsible.name(lang)))))
             unit.send(await self.menus.for_user(repo, person.user_id))
             if self.member_changed is not None:
                 await self.member_changed(unit, responsible.id, person.user_id, True)
@@ -287,8 +295,8 @@ class SupervisionRoster:
             return
         unit.send(ui.message(chat_id, unit.t("supervision.member_removed",
                                              name=person.first_name, unit=name)))
-        unit.send(ui.message(person.user_id, self.env.t(
-            lang, "supervision.you_no_longer_act", unit=responsible.name(lang))))
+        unit.send(self._told(ui.message(person.user_id, self.env.t(
+            lang, "supervision.you_no_longer_act", unit=responsible.name(lang)))))
         unit.send(await self.menus.for_user(repo, person.user_id))
         if self.member_changed is not None:
             await self.member_changed(unit, responsible.id, person.user_id, False)

@@ -180,6 +180,12 @@ class OutboxRepo(Aggregate):
             (not_before, error[:500], outbox_id),
         )
 
+    async def hold_until(self, outbox_id: int, not_before: float) -> None:
+        """Hold a pending call until `not_before` again (quiet hours), its attempts as they
+        were."""
+        self._write("UPDATE outbox SET not_before = ? WHERE id = ? AND status = 'pending'",
+                    (not_before, outbox_id))
+
     async def hold_chat(self, chat_id: int, not_before: float) -> None:
         """Hold every pending call to a chat until `not_before` (after a 429 for that chat)."""
         self._write(
