@@ -42,6 +42,7 @@ class Fault:
     body: bytes | None = None
     truncated: bool = False
     performed: bool = False
+    chat: int | None = None  # only calls to this chat (None: any)
 
     def error(self) -> ApiError:
         """The error answered for a faulted call."""
@@ -208,14 +209,16 @@ class Sandbox:
             return web.json_response(NOT_FOUND, status=404)
         params: dict[str, Any] = dict(request.query)
         uploads: dict[str, Upload] = {}
-        fault = self._take_fault(canonical)
-        if fault is not None and not fault.performed:
+        try:
             await _read_body(request, params, uploads)
+        except ApiError as exc:
+            return self._answer_error(canonical, params, uploads, exc)
+        fault = self._take_fault(canonical, params)
+        if fault is not None and not fault.performed:
             if fault.body is not None:
                 return await self._answer_raw(request, canonical, fault)
             return self._answer_error(canonical, params, uploads, fault.error())
         try:
-            await _read_body(request, params, uploads)
             validated, result = await self.api.call(
                 canonical, params, uploads, lambda: _alive(request))
             self._check_result(canonical, result)
@@ -235,16 +238,18 @@ class Sandbox:
 
     def inject(self, method: str, *, code: int = 502, description: str = "Bad Gateway",
                times: int = 1, retry_after: int | None = None, body: bytes | None = None,
-               truncated: bool = False, performed: bool = False) -> Fault:
+               truncated: bool = False, performed: bool = False,
+               chat: int | None = None) -> Fault:
         """Make the next `times` calls of `method` ("*" = any but getUpdates) fail.
 
         With `body`, the answer is those bytes with status `code` (a proxy's page, broken
-        JSON), cut half way if `truncated`; with `performed`, after the call was carried out.
+        JSON), cut half way if `truncated`; with `performed`, after the call was carried out;
+        with `chat`, only calls to that chat fail.
         """
         if performed and body is None:
             raise ValueError("a performed fault needs the body its answer is replaced by")
         fault = Fault(method.lower(), code, description, times, retry_after, body, truncated,
-                      performed)
+                      performed, chat)
         self._faults.append(fault)
         return fault
 
@@ -252,10 +257,12 @@ class Sandbox:
         """Stop failing calls on purpose."""
         self._faults.clear()
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         for fault in self._faults:
             wanted = fault.method == method.lower() or (
                 fault.method == "*" and method.lower() != "getupdates")
+            if fault.chat is not None and str(params.get("chat_id")) != str(fault.chat):
+                continue
             if wanted and fault.remaining > 0:
                 fault.remaining -= 1
                 return fault

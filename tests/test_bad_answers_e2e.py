@@ -98,3 +98,25 @@ async def test_getupdates_answered_by_a_proxy_page_or_broken_json_keeps_polling(
     await town.citizen.wait_for(text="Choose below", timeout=20)
     assert len(town.citizen.private.bot_messages()) == 1
     assert tracebacks(caplog) == []
+
+
+async def test_a_card_posted_twice_is_put_right_when_its_lost_copy_is_pressed(
+    town: Town,
+) -> None:
+    """The card reaches the group but the line breaks before Telegram's answer does: the bot,
+    not knowing it went, posts it again. The group sees two cards and the bot knows only the
+    second. Li presses Claim on the first: she gets the request, and that copy too shows it
+    claimed, with no Claim button left for Zhang to press in vain."""
+    await open_bot(town.vol1, town.vol2)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=town.volunteers.id)
+    ref = await file_request(town.citizen)
+    first = await card_of(town.volunteers, ref)
+    second = await card_of(town.volunteers, ref)
+    assert first.message_id != second.message_id
+    press = await town.vol1.press("🙋 Claim", chat=town.volunteers, message=first)
+    assert ref in ((await press.answer()).text or "")
+    await town.vol1.wait_for(text="+8613800000001")
+    await town.sb.wait_until(lambda: "claimed by Li" in (second.text or ""))
+    await town.sb.wait_until(lambda: "claimed by Li" in (first.text or ""))
+    assert "🙋 Claim" not in first.buttons and "🙋 Claim" not in second.buttons

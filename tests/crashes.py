@@ -1,0 +1,368 @@
+"""The crash harness: the real bot as a child process, killed with SIGKILL right after chosen
+Bot API calls (the call done, its answer not yet read: the worst moment for at-least-once),
+and started again at once, as a service manager would. A story drives a loop from outside,
+as people would, and the invariants are read at the end from the sandbox and the database.
+
+`tests/test_crashes_e2e.py` runs a few kill patterns; a longer sweep, a kill after every
+call in turn:
+
+    python -m tests.crashes --story requests --upto 40   (one run per call; minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox import Sandbox, SimChat, SimMessage, SimUser
+
+ROOT = Path(__file__).resolve().parent.parent
+# What every start does before it polls (who am I, the command menus, the webhook): the same
+# calls at each restart, so they are not counted as the story's; `kill_at_start` kills there.
+STARTUP = frozenset({"getMe", "deleteMyCommands", "setMyCommands", "getWebhookInfo",
+                     "deleteWebhook"})
+STEP = 30.0  # seconds a step may take: a kill and a restart (about a second) fit many times
+
+
+class Crashing:
+    """`python -m bot` run again at once whenever it dies, killed after chosen calls.
+
+    Calls are counted as the sandbox carries them out, getUpdates (how often it polls
+    depends on timing) and the start's own calls aside: the others follow the story. Call n
+    is killed after if n is in `kill_after`: the sandbox has done what was asked (the
+    message is in the chat) and the bot never hears so. `kill_at_start` n kills the first
+    process after the n-th call of its start (0: none).
+    """
+
+    def __init__(self, sb: Sandbox, config: Path, now: Callable[[], float],
+                 kill_after: set[int], log: Path, token: str, kill_at_start: int = 0) -> None:
+        self.sb = sb
+        self.config = config
+        self.now = now
+        self.kill_after = kill_after
+        self.kill_at_start = kill_at_start
+        self.startup_calls = 0
+        self.log = log
+        self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": token}
+        self.calls = 0
+        self.kills: list[tuple[int, str, dict[str, Any]]] = []  # (call number, method, params)
+        self.starts = 0
+        self.proc: asyncio.subprocess.Process | None = None
+        self._stopping = False
+        self._watch: asyncio.Task[None] | None = None
+
+    def _after_call(self, method: str) -> None:
+        if method == "getUpdates":
+            return
+        proc = self.proc
+        if method in STARTUP:
+            self.startup_calls += 1
+            if self.startup_calls == self.kill_at_start and proc is not None:
+                os.kill(proc.pid, signal.SIGKILL)
+                self.kills.append((0, method, self.sb.calls[-1][1]))
+            return
+        self.calls += 1
+        if self.calls in self.kill_after and proc is not None and proc.returncode is None:
+            os.kill(proc.pid, signal.SIGKILL)  # before the sandbox answers: the answer is lost
+            _, params, _ = self.sb.calls[-1]
+            self.kills.append((self.calls, method, params))
+
+    async def _spawn(self) -> None:
+        from datetime import UTC, datetime
+
+        moment = datetime.fromtimestamp(self.now(), UTC).isoformat()  # the story's clock runs on
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "--config", str(self.config),
+                "--log-level", "WARNING", "--clock", moment,
+                cwd=ROOT, env=self.env, stdout=out, stderr=out)
+        self.starts += 1
+
+    async def start(self) -> None:
+        """Start the bot, keep it running, and wait until it first polls."""
+        self.sb.after_call = self._after_call
+        polls = self.sb.polls_started
+        await self._spawn()
+        self._watch = asyncio.create_task(self._keep_running())
+        await self.sb.wait_until(lambda: self.sb.polls_started > polls, timeout=STEP * 2)
+
+    async def _keep_running(self) -> None:
+        while True:
+            proc = self.proc
+            assert proc is not None
+            await proc.wait()
+            if self._stopping:
+                return
+            await self._spawn()
+
+    async def stop(self) -> int:
+        """SIGTERM once the story is over; the exit code."""
+        self._stopping = True
+        self.sb.after_call = None
+        proc = self.proc
+        assert proc is not None
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), timeout=STEP)
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        return code
+
+    async def kill(self) -> None:
+        """At the end of a failed story: no process may outlive the test."""
+        self._stopping = True
+        self.sb.after_call = None
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+
+    def kills_on(self, text: str) -> int:
+        """How many kills came right after a call whose parameters hold `text`."""
+        return sum(1 for _, _, params in self.kills if text in str(params))
+
+
+@dataclass
+class Verdict:
+    """What a story under kills found broken (empty: everything held)."""
+
+    broken: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+
+    def check(self, ok: bool, what: str) -> None:
+        """Keep `what` if it does not hold."""
+        if not ok:
+            self.broken.append(what)
+
+
+async def wait(chat: SimChat, text: str, who: SimUser | None = None) -> SimMessage:
+    """The next unread message with `text` in `chat`, however many restarts it takes."""
+    return await chat.wait_for(text=text, timeout=STEP)
+
+
+def sent(chat: SimChat, text: str) -> int:
+    """How many messages the bot sent into `chat` holding `text` (edits are not sends)."""
+    return len([m for m in chat.messages if m.from_bot and text in (m.text or m.caption or "")])
+
+
+def at_least_once(verdict: Verdict, bot: Crashing, chat: SimChat, text: str) -> None:
+    """`text` reached `chat` at least once, and again only as often as kills may explain:
+    a message whose call was killed before its answer came back, or before its mark was
+    written (the sender marks within a second), goes again after the restart."""
+    n = sent(chat, text)
+    verdict.check(n >= 1, f"{chat.label}: {text!r} never arrived")
+    verdict.check(n <= 1 + len(bot.kills),
+                  f"{chat.label}: {text!r} arrived {n} times with {len(bot.kills)} kills")
+    if n > 1:
+        verdict.figures.append(f"{chat.label}: {text!r} × {n}")
+
+
+async def settle(database: Path) -> None:
+    """Wait until the running bot has handled every update it stored and made every call it
+    queued (a message in flight at a kill goes again after the restart)."""
+    from tests.flows import eventually
+
+    async def idle() -> bool:
+        try:
+            return not database_rows(
+                database, "SELECT 1 FROM outbox WHERE status = 'pending' UNION ALL "
+                          "SELECT 1 FROM inbox WHERE processed_at IS NULL")
+        except sqlite3.OperationalError:  # busy for a moment: look again
+            return False
+
+    await eventually(idle, timeout=STEP)
+
+
+def database_rows(database: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on the stopped bot's database."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return list(db.execute(sql, args))
+
+
+def common_checks(verdict: Verdict, sb: Sandbox, bot: Crashing, database: Path,
+                  log: Path) -> None:
+    """What every story must leave: nothing stuck in the outbox, every update handled, no
+    traceback, and Telegram refusing nothing but what a kill explains."""
+    unsent = database_rows(database, "SELECT id, status, method, last_error FROM outbox "
+                                     "WHERE status != 'sent'")
+    verdict.check(unsent == [], f"outbox rows not sent: {unsent}")
+    unhandled = database_rows(database, "SELECT update_id FROM inbox "
+                                        "WHERE processed_at IS NULL")
+    verdict.check(unhandled == [], f"updates never handled: {unhandled}")
+    text = log.read_text("utf-8", "replace")
+    verdict.check("Traceback" not in text and "CRITICAL" not in text,
+                  f"the log has a traceback:\n{text[-3000:]}")
+    refused = [(m, d) for m, d in sb.errors
+               if m != "getUpdates" and "message is not modified" not in d
+               and "query is too old" not in d]
+    verdict.check(refused == [], f"Telegram refused: {refused}")
+    verdict.figures.append(f"{bot.calls} calls, {len(bot.kills)} kills after calls "
+                           f"{[(n, m) for n, m, _ in bot.kills]}, {bot.starts} starts")
+
+
+Story = Callable[["World", Crashing, Verdict], Awaitable[None]]
+
+
+@dataclass
+class World:
+    """The people and chats of a story, and where its bot keeps its database."""
+
+    sb: Sandbox
+    database: Path
+    citizen: SimUser
+    volunteer: SimUser
+    other: SimUser  # a second volunteer, who presses what he finds left to press
+    group: SimChat
+    admin_chat: SimChat
+
+
+async def request_loop(world: World, bot: Crashing, verdict: Verdict) -> None:
+    """Loop 1: Alice files a request, Li claims it and marks it done, Alice confirms and
+    rates it five stars with a comment."""
+    alice, li, group = world.citizen, world.volunteer, world.group
+    await li.send("/start")
+    await wait(li.private, "Choose below")
+    await alice.send("/start")
+    await wait(alice.private, "Choose below")
+    await alice.press("📝 New request")
+    first = await alice.private.wait_for(
+        predicate=lambda m: "Before you start" in (m.text or "")
+        or "What kind of help" in (m.text or ""), timeout=STEP)
+    if "Before you start" in (first.text or ""):
+        await alice.press("✅ I agree, continue")
+        await wait(alice.private, "What kind of help")
+    await alice.press("Help for the elderly")
+    await wait(alice.private, "describe the problem")
+    await alice.send("My kitchen tap is leaking and I cannot fix it.")
+    await wait(alice.private, "Where is it")
+    await alice.send("12 Jianshe Road, building 3")
+    await wait(alice.private, "How can the volunteer reach you")
+    await alice.tap("📞 Share my phone number")
+    await wait(alice.private, "Is everything correct?")
+    await alice.press("✅ Confirm and send")
+    receipt = await wait(alice.private, "Reference number")
+    ref = next(word for word in (receipt.text or "").split() if word.count("-") == 1
+               and word.split("-")[0].isdigit())
+    card = await wait(group, ref)
+    await li.press("🙋 Claim", chat=group, message=card)
+    await wait(li.private, "+8613800000001")
+    await wait(alice.private, "a volunteer has taken your request")
+    await li.press("✅ Done")
+    await wait(li.private, "Write a short note")
+    await li.send("Replaced the washer, no more leak.")
+    await wait(li.private, "marked done")
+    await wait(alice.private, "resolved?")
+    await alice.press("👍 Yes, resolved")
+    await wait(alice.private, "How would you rate")
+    await alice.press("⭐⭐⭐⭐⭐")
+    await wait(alice.private, "add a comment")
+    await alice.send("Very kind, thank you!")
+    await wait(alice.private, "Your request is closed")
+    # A card posted twice (its answer lost to a kill) leaves a copy the bot does not know,
+    # still showing Claim: Zhang presses it, and it must then show the request as taken.
+    cards = [m for m in group.messages if m.from_bot and ref in (m.text or "")]
+    for copy in cards:
+        if "🙋 Claim" in copy.buttons:
+            await world.other.press("🙋 Claim", chat=group, message=copy)
+    await settle(world.database)
+    await bot.stop()
+
+    rows = database_rows(world.database, "SELECT ref, status, rating FROM requests")
+    verdict.check(rows == [(ref, "closed", 5)], f"requests: {rows}")
+    for chat, text in ((alice.private, "Reference number"),
+                       (alice.private, "a volunteer has taken your request"),
+                       (alice.private, "Replaced the washer"),
+                       (alice.private, "Your request is closed"),
+                       (li.private, "+8613800000001"),
+                       (li.private, "marked done"),
+                       (group, ref)):
+        at_least_once(verdict, bot, chat, text)
+    verdict.check(all("🙋 Claim" not in m.buttons for m in cards),
+                  f"a card left claimable: {[(m.message_id, m.text, m.buttons) for m in cards]}")
+
+
+async def run_story(story: Story, kill_after: set[int], folder: Path,
+                    kill_at_start: int = 0) -> Verdict:
+    """One story from a fresh town, killed after the calls in `kill_after` (and after the
+    `kill_at_start`-th call of the first start)."""
+    from tests.conftest import TOKEN, TestClock, make_config, sandbox_limits
+
+    verdict = Verdict()
+    clock = TestClock()
+    async with Sandbox(token=TOKEN, limits=sandbox_limits(), clock=clock.now) as sb:
+        alice = sb.add_user("Alice", language_code="en", phone="+8613800000001")
+        li = sb.add_user("Li", language_code="en")
+        zhang = sb.add_user("Zhang", language_code="en")
+        admin = sb.add_user("Admin", language_code="en")
+        group = sb.add_group("Elderly volunteers", type="supergroup")
+        admin_chat = sb.add_group("Admins", type="supergroup")
+        for member in (li, zhang, admin):
+            group.add_member(member)
+        admin_chat.add_member(admin, status="administrator")
+        config = make_config(folder, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
+                             categories=[{"code": "elderly", "zh": "助老服务",
+                                          "en": "Help for the elderly",
+                                          "group_id": group.id}])
+        log = folder / "bot.log"
+        bot = Crashing(sb, folder / "config.toml", clock.now, kill_after, log, TOKEN,
+                       kill_at_start)
+        await bot.start()
+        world = World(sb, config.database, alice, li, zhang, group, admin_chat)
+        try:
+            await story(world, bot, verdict)
+        finally:
+            await bot.kill()
+        common_checks(verdict, sb, bot, config.database, log)
+    return verdict
+
+
+def every(k: int, first: int, upto: int = 200) -> set[int]:
+    """Calls first, first + k, first + 2k, … (a kill after every k-th call)."""
+    return set(range(first, upto, k))
+
+
+STORIES: dict[str, Story] = {"requests": request_loop}
+
+
+async def _sweep(story: str, upto: int) -> int:
+    """One run per call of the story, killed after that call alone; then one per call of
+    the start."""
+    import tempfile
+
+    broken = 0
+    runs = [({n}, 0) for n in range(1, upto + 1)] + [(set(), n) for n in range(1, 11)]
+    for kill_after, at_start in runs:
+        with tempfile.TemporaryDirectory(prefix="crashes-") as folder:
+            began = time.monotonic()
+            verdict = await run_story(STORIES[story], kill_after, Path(folder), at_start)
+            print(f"kill after {sorted(kill_after) or f'start call {at_start}'}: "
+                  f"{'BROKEN' if verdict.broken else 'ok'} ({time.monotonic() - began:.0f} s) "
+                  f"{'; '.join(verdict.figures)}", flush=True)
+            for line in verdict.broken:
+                print("   ", line)
+            broken += bool(verdict.broken)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--story", choices=sorted(STORIES), default="requests")
+    parser.add_argument("--upto", type=int, default=40,
+                        help="sweep the kill over the story's calls 1 … UPTO")
+    options = parser.parse_args()
+    sys.exit(asyncio.run(_sweep(options.story, options.upto)))

@@ -1,0 +1,40 @@
+"""Kill -9 at the worst moments: the bot as a real process, killed right after Bot API calls
+Telegram carried out (before the bot reads the answer), started again at once, while people
+go through a whole loop. At the end every invariant of tests/crashes.py must hold: the
+request closed and rated once, each notification delivered at least once (again only after
+a kill), nothing left in the outbox or the inbox, no traceback, no card left claimable.
+
+Two patterns cover every fourth call of the request loop between them; the sweep over every
+call is `python -m tests.crashes --story requests` (minutes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.crashes import Verdict, every, request_loop, run_story
+
+
+def held(verdict: Verdict) -> None:
+    """Fail with the figures and every broken invariant, unless none is broken."""
+    assert verdict.broken == [], "\n".join([*verdict.figures, "", *verdict.broken])
+
+
+@pytest.mark.parametrize("first", [1, 3])
+async def test_the_request_loop_survives_a_kill_after_every_eighth_call(
+    tmp_path: Path, first: int,
+) -> None:
+    """Alice files, Li claims and finishes, Alice confirms and rates, while the bot is
+    killed after every eighth call (from the first, or from the third)."""
+    verdict = await run_story(request_loop, every(8, first), tmp_path)
+    held(verdict)
+    assert any("kills after calls [(" in line for line in verdict.figures), verdict.figures
+
+
+async def test_the_request_loop_survives_a_kill_while_the_bot_starts(tmp_path: Path) -> None:
+    """Killed half way through setting its command menus, the bot starts again and the
+    whole loop goes as if nothing happened."""
+    verdict = await run_story(request_loop, set(), tmp_path, kill_at_start=4)
+    held(verdict)
+    assert any("kills after calls [(0, 'setMyCommands'" in line for line in verdict.figures)
