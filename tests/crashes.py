@@ -150,7 +150,7 @@ class Verdict:
             self.broken.append(what)
 
 
-async def wait(chat: SimChat, text: str, who: SimUser | None = None) -> SimMessage:
+async def wait(chat: SimChat, text: str) -> SimMessage:
     """The next unread message with `text` in `chat`, however many restarts it takes."""
     return await chat.wait_for(text=text, timeout=STEP)
 
