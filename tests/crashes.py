@@ -157,7 +157,7 @@ async def wait(chat: SimChat, text: str) -> SimMessage:
 
 def sent(chat: SimChat, text: str) -> int:
     """How many messages the bot sent into `chat` holding `text` (edits are not sends)."""
-    return len([m for m in chat.messages if m.from_bot and text in (m.text or m.caption or "")])
+    return len([m for m in chat.messages if m.from_bot and text in (m.text or "")])
 
 
 def at_least_once(verdict: Verdict, bot: Crashing, chat: SimChat, text: str) -> None:
@@ -229,6 +229,8 @@ class World:
     other: SimUser  # a second volunteer, who presses what he finds left to press
     group: SimChat
     admin_chat: SimChat
+    admin: SimUser
+    office: SimChat  # the Guangminglu office's chat (loop 3), bound by the story
 
 
 async def request_loop(world: World, bot: Crashing, verdict: Verdict) -> None:
@@ -296,11 +298,98 @@ async def request_loop(world: World, bot: Crashing, verdict: Verdict) -> None:
                   f"a card left claimable: {[(m.message_id, m.text, m.buttons) for m in cards]}")
 
 
+async def supervision_loop(world: World, bot: Crashing, verdict: Verdict) -> None:
+    """Loop 3: the admin makes Li an inspector and binds the Guangminglu office's chat with
+    Zhang acting for it; Li reports a problem at Guangming Lane 1 with a photo; Zhang
+    receives it and rectifies it with an after photo; Li re-checks it and passes it."""
+    admin, li, zhang, office = world.admin, world.volunteer, world.other, world.office
+    for person in (admin, li, zhang):
+        await person.send("/start")
+        await wait(person.private, "Choose below")
+    await admin.send(f"/inspector add {li.id} G1")
+    await wait(admin.private, "Li now inspects for G1")
+    await admin.send("/patrol G1 area:guangminglu")
+    await wait(admin.private, "G1 patrols these")
+    await admin.send("/bind unit guangminglu-office", chat=office)
+    await wait(office, "now the chat of Guangminglu Subdistrict Office")
+    await admin.send(f"/unitmember add guangminglu-office {zhang.id}")
+    await wait(admin.private, "Zhang now acts for")
+
+    await li.send("/inspect")
+    await wait(li.private, "Which point are you at?")
+    await li.tap("📍 Send my location", latitude=34.85330, longitude=117.57260)
+    nearest = await wait(li.private, "Nearest first")
+    await li.press("Guangming Lane 1 · 0 m", message=nearest)
+    await wait(li.private, "did you find a problem here?")
+    await li.press("⚠️ Report a problem")
+    await wait(li.private, "What kind of problem")
+    await li.press("Street vending")
+    await wait(li.private, "at least one before photo")
+    await li.send_photo()
+    await wait(li.private, "Photo 1 kept")
+    await li.press("➡️ Done with photos")
+    await wait(li.private, "Describe the problem")
+    await li.send("Three stalls block the lane")
+    await wait(li.private, "How serious is it?")
+    await li.press("🟠 Normal: 3 days")
+    await wait(li.private, "Check before sending")
+    await li.press("📨 Send to the unit")
+    reported = await wait(li.private, "is reported and goes to")
+    ref = next(word for word in (reported.text or "").split() if word.startswith("D2026-"))
+    await wait(li.private, "1 problem(s) reported on this visit")
+    await li.press("🏁 Finish the visit")
+    await wait(li.private, "finished: 1 problem(s) reported")
+
+    # A card posted twice leaves a copy the bot does not know: Zhang presses the first he
+    # sees, and then Rectified wherever it is offered (the copy pressed is put right).
+    card = await wait(office, ref)
+    await zhang.press("✅ Received", chat=office, message=card)
+
+    def offered(label: str) -> bool:
+        return any(label in m.buttons for m in office.bot_messages())
+
+    await world.sb.wait_until(lambda: offered("🔧 Rectified"), timeout=STEP)
+    await zhang.press("🔧 Rectified", chat=office)
+    await wait(zhang.private, "send the after photo")
+    await zhang.send_photo()
+    await wait(zhang.private, "After photo 1 kept")
+    await zhang.send("Stalls moved away")
+    await wait(zhang.private, "goes to the inspector for re-check")
+    recheck = await wait(li.private, f"Re-check problem {ref}")
+    await li.press("✅ Pass", message=recheck)
+    await wait(office, "passed the re-check")
+    for copy in office.bot_messages():  # a copy still offering a button is pressed too
+        if ref in (copy.text or "") and copy.buttons:
+            await zhang.press(copy.buttons[0], chat=office, message=copy)
+    await settle(world.database)
+    await bot.stop()
+
+    rows = database_rows(world.database, "SELECT ref, status, rejections FROM problems")
+    verdict.check(rows == [(ref, "passed", 0)], f"problems: {rows}")
+    history = [kind for (kind,) in database_rows(
+        world.database, "SELECT kind FROM problem_events ORDER BY id")]
+    verdict.check(history == ["reported", "dispatched", "received", "rectified", "passed"],
+                  f"the problem's history: {history}")
+    visits = database_rows(world.database, "SELECT problems, ended_at IS NOT NULL FROM visits")
+    verdict.check(visits == [(1, 1)], f"visits: {visits}")
+    for chat, text in ((li.private, "You are now an inspector of G1"),
+                       (li.private, "is reported and goes to"),
+                       (li.private, f"Re-check problem {ref}"),
+                       (office, "passed the re-check"),
+                       (zhang.private, "goes to the inspector for re-check")):
+        at_least_once(verdict, bot, chat, text)
+    cards = [m for m in office.bot_messages() if ref in (m.text or "")]
+    verdict.check(all(not m.buttons and "Passed the re-check" in (m.text or "")
+                      for m in cards if "Supervision problem" in (m.text or "")),
+                  f"a unit card not showing the pass: {[(m.text, m.buttons) for m in cards]}")
+
+
 async def run_story(story: Story, kill_after: set[int], folder: Path,
                     kill_at_start: int = 0) -> Verdict:
     """One story from a fresh town, killed after the calls in `kill_after` (and after the
     `kill_at_start`-th call of the first start)."""
     from tests.conftest import TOKEN, TestClock, make_config, sandbox_limits
+    from tests.flows import supervision_town
 
     verdict = Verdict()
     clock = TestClock()
@@ -311,18 +400,23 @@ async def run_story(story: Story, kill_after: set[int], folder: Path,
         admin = sb.add_user("Admin", language_code="en")
         group = sb.add_group("Elderly volunteers", type="supergroup")
         admin_chat = sb.add_group("Admins", type="supergroup")
+        office = sb.add_group("光明路街道办", type="supergroup")
         for member in (li, zhang, admin):
             group.add_member(member)
         admin_chat.add_member(admin, status="administrator")
+        office.add_member(admin, status="administrator")
+        office.add_member(zhang)
+        # Each loop in the town it needs (the area tree would add a question to the form).
+        settings = supervision_town(folder) if story is supervision_loop else {}
         config = make_config(folder, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
                              categories=[{"code": "elderly", "zh": "助老服务",
                                           "en": "Help for the elderly",
-                                          "group_id": group.id}])
+                                          "group_id": group.id}], **settings)
         log = folder / "bot.log"
         bot = Crashing(sb, folder / "config.toml", clock.now, kill_after, log, TOKEN,
                        kill_at_start)
         await bot.start()
-        world = World(sb, config.database, alice, li, zhang, group, admin_chat)
+        world = World(sb, config.database, alice, li, zhang, group, admin_chat, admin, office)
         try:
             await story(world, bot, verdict)
         finally:
@@ -336,7 +430,7 @@ def every(k: int, first: int, upto: int = 200) -> set[int]:
     return set(range(first, upto, k))
 
 
-STORIES: dict[str, Story] = {"requests": request_loop}
+STORIES: dict[str, Story] = {"requests": request_loop, "supervision": supervision_loop}
 
 
 async def _sweep(story: str, upto: int) -> int:
