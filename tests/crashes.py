@@ -15,18 +15,21 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sandbox import Sandbox, SimChat, SimMessage, SimUser
 
 ROOT = Path(__file__).resolve().parent.parent
+VENUE = (34.855, 117.570)  # where loop 2's activity takes place, in the example area tree
 # What every start does before it polls (who am I, the command menus, the webhook): the same
 # calls at each restart, so they are not counted as the story's; `kill_at_start` kills there.
 STARTUP = frozenset({"getMe", "deleteMyCommands", "setMyCommands", "getWebhookInfo",
@@ -45,10 +48,12 @@ class Crashing:
     """
 
     def __init__(self, sb: Sandbox, config: Path, now: Callable[[], float],
-                 kill_after: set[int], log: Path, token: str, kill_at_start: int = 0) -> None:
+                 kill_after: set[int], log: Path, token: str, kill_at_start: int = 0,
+                 set_clock: Callable[[float], None] | None = None) -> None:
         self.sb = sb
         self.config = config
         self.now = now
+        self.set_clock = set_clock or (lambda moment: None)
         self.kill_after = kill_after
         self.kill_at_start = kill_at_start
         self.startup_calls = 0
@@ -78,8 +83,6 @@ class Crashing:
             self.kills.append((self.calls, method, params))
 
     async def _spawn(self) -> None:
-        from datetime import UTC, datetime
-
         moment = datetime.fromtimestamp(self.now(), UTC).isoformat()  # the story's clock runs on
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
@@ -131,6 +134,24 @@ class Crashing:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
+
+    async def later(self, moment: float) -> None:
+        """The story's clock jumps to `moment` (the day of the activity, say): the bot, which
+        runs on its own copy of the clock, is killed and starts again at the new time."""
+        from tests.flows import eventually
+
+        self.set_clock(moment)
+        proc = self.proc
+        assert proc is not None
+        polls = self.sb.polls_started
+        if proc.returncode is None:
+            proc.kill()
+            self.kills.append((self.calls, "clock", {}))
+
+        async def again() -> bool:
+            return self.proc is not proc and self.sb.polls_started > polls
+
+        await eventually(again, timeout=STEP)
 
     def kills_on(self, text: str) -> int:
         """How many kills came right after a call whose parameters hold `text`."""
@@ -384,6 +405,82 @@ async def supervision_loop(world: World, bot: Crashing, verdict: Verdict) -> Non
                   f"a unit card not showing the pass: {[(m.text, m.buttons) for m in cards]}")
 
 
+async def activity_loop(world: World, bot: Crashing, verdict: Verdict) -> None:
+    """Loop 2: Li, who leads the Red Vest Team, publishes "Tree planting" for Saturday 13 June
+    09:00-11:30; Zhang signs up from the group's card; on the day he checks in by sharing his
+    location at the place; after the end Li confirms attendance and hours, and Zhang is
+    credited 2.5 h, once."""
+    from tests.conftest import SHANGHAI
+
+    li, zhang, group = world.volunteer, world.other, world.group
+    for person in (li, zhang):
+        await person.send("/start")
+        await wait(person.private, "Choose below")
+    await li.send("/publish")
+    await wait(li.private, "1/12")
+    await li.send("Tree planting in Guangming Park")
+    await wait(li.private, "4/12")  # one team, and its area: nothing to choose
+    await li.send("Guangming Park, east gate")
+    await wait(li.private, "5/12")
+    await li.send_location(*VENUE)
+    await wait(li.private, "6/12")
+    await li.send("2026-06-13 09:00")
+    await wait(li.private, "7/12")
+    await li.send("11:30")
+    await wait(li.private, "8/12")
+    await li.send("2")
+    await wait(li.private, "9/12")
+    await li.press("🙋 I lead it")
+    await wait(li.private, "10/12")
+    await li.press("No theme")
+    await wait(li.private, "11/12")
+    await li.press("Skip ⏭")
+    await wait(li.private, "12/12")
+    await li.send("Dig, plant and water. Bring gloves.")
+    await wait(li.private, "Preview")
+    await li.press("✅ Publish")
+    await wait(li.private, "your controls")
+    card = await wait(group, "Volunteers wanted")
+    await zhang.press("🙋 Sign up", chat=group, message=card)
+    await wait(zhang.private, "You are signed up for")
+
+    await bot.later(datetime(2026, 6, 13, 8, 50, tzinfo=SHANGHAI).timestamp())
+    await zhang.press("📍 Check in here")
+    await wait(zhang.private, "send your location")
+    await zhang.tap("📍 Send my location", latitude=VENUE[0] + 0.001, longitude=VENUE[1])
+    await wait(zhang.private, "Checked in to")
+
+    await bot.later(datetime(2026, 6, 13, 11, 40, tzinfo=SHANGHAI).timestamp())
+    await li.press("✅ Attendance and hours")
+    await wait(li.private, "Attendance of")
+    await li.press("✅ Confirm attendance and hours")
+    await wait(zhang.private, "You were credited 2.5 h")
+    await wait(li.private, "hours credited to 1")
+    # A card posted twice leaves a copy the bot does not know, offering Sign up as it was:
+    # the admin presses it (too late now), and it must then show the activity as it is.
+    for copy in group.bot_messages():
+        if "🙋 Sign up" in copy.buttons:
+            await world.admin.press("🙋 Sign up", chat=group, message=copy)
+    await settle(world.database)
+    await bot.stop()
+
+    signups = database_rows(world.database, "SELECT user_id, status FROM activity_signups")
+    verdict.check(signups == [(zhang.id, "signed")], f"sign-ups: {signups}")
+    hours = database_rows(world.database, "SELECT user_id, hours, source, status "
+                                          "FROM activity_hours")
+    verdict.check(hours == [(zhang.id, 2.5, "checkin", "confirmed")], f"hours: {hours}")
+    activities = database_rows(world.database, "SELECT COUNT(*) FROM activities")
+    verdict.check(activities == [(1,)], f"activities: {activities}")
+    offering = [m.message_id for m in group.bot_messages() if "🙋 Sign up" in m.buttons]
+    verdict.check(offering == [], f"cards still offering Sign up after the end: {offering}")
+    for chat, text in ((zhang.private, "You are signed up for"),
+                       (zhang.private, "Checked in to"),
+                       (zhang.private, "You were credited 2.5 h"),
+                       (li.private, "hours credited to 1"),
+                       (group, "Volunteers wanted")):
+        at_least_once(verdict, bot, chat, text)
+
+
 async def run_story(story: Story, kill_after: set[int], folder: Path,
                     kill_at_start: int = 0) -> Verdict:
     """One story from a fresh town, killed after the calls in `kill_after` (and after the
@@ -407,14 +504,29 @@ async def run_story(story: Story, kill_after: set[int], folder: Path,
         office.add_member(admin, status="administrator")
         office.add_member(zhang)
         # Each loop in the town it needs (the area tree would add a question to the form).
-        settings = supervision_town(folder) if story is supervision_loop else {}
+        settings: dict[str, Any] = {}
+        if story is supervision_loop:
+            settings = supervision_town(folder)
+        elif story is activity_loop:
+            shutil.copy(ROOT / "themes.example.toml", folder / "themes.toml")
+            (folder / "teams.csv").write_text(
+                "id,area_id,name_zh,name_en,leader_id\n"
+                "guangming-red,guangminglu,光明路红马甲服务队,Guangminglu Red Vest Team,"
+                f"{li.id}\n",
+                encoding="utf-8")
+            settings = {"activities": {"themes_file": "themes.toml"},
+                        "areas": {"file": str(ROOT / "areas.example.csv")},
+                        "volunteers": {"teams_file": str(folder / "teams.csv")}}
         config = make_config(folder, sb, admin_ids=[admin.id], admin_chat_id=admin_chat.id,
                              categories=[{"code": "elderly", "zh": "助老服务",
                                           "en": "Help for the elderly",
                                           "group_id": group.id}], **settings)
         log = folder / "bot.log"
+        def jump(moment: float) -> None:
+            clock.set(datetime.fromtimestamp(moment, UTC))
+
         bot = Crashing(sb, folder / "config.toml", clock.now, kill_after, log, TOKEN,
-                       kill_at_start)
+                       kill_at_start, jump)
         await bot.start()
         world = World(sb, config.database, alice, li, zhang, group, admin_chat, admin, office)
         try:
@@ -430,7 +542,8 @@ def every(k: int, first: int, upto: int = 200) -> set[int]:
     return set(range(first, upto, k))
 
 
-STORIES: dict[str, Story] = {"requests": request_loop, "supervision": supervision_loop}
+STORIES: dict[str, Story] = {"requests": request_loop, "activities": activity_loop,
+                             "supervision": supervision_loop}
 
 
 async def _sweep(story: str, upto: int) -> int:

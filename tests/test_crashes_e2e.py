@@ -4,9 +4,9 @@ go through a whole loop. At the end every invariant of tests/crashes.py must hol
 request closed and rated once, each notification delivered at least once (again only after
 a kill), nothing left in the outbox or the inbox, no traceback, no card left claimable.
 
-Two patterns cover every fourth call of the request loop between them, and one every sixth
-of the supervision loop; the sweep over every call is `python -m tests.crashes --story
-requests` (or `supervision`; minutes). Loop 2 (activities) is not in the harness yet."""
+Two patterns cover every fourth call of the request loop between them, one every fifth of
+the activity loop and one every sixth of the supervision loop; the sweep over every call is
+`python -m tests.crashes --story requests` (or `activities`, `supervision`; minutes)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.crashes import Verdict, every, request_loop, run_story, supervision_loop
+from tests.crashes import (
+    Verdict,
+    activity_loop,
+    every,
+    request_loop,
+    run_story,
+    supervision_loop,
+)
 
 
 def held(verdict: Verdict) -> None:
@@ -49,4 +56,13 @@ async def test_the_supervision_loop_survives_a_kill_after_every_sixth_call(
     bot killed after every sixth call. The history is each step once, the visit counts one
     problem, and every copy of the unit's card ends showing the pass, with no buttons."""
     verdict = await run_story(supervision_loop, every(6, 2), tmp_path)
+    held(verdict)
+
+
+async def test_the_activity_loop_survives_a_kill_after_every_fifth_call(tmp_path: Path) -> None:
+    """Li publishes "Tree planting", Zhang signs up; on the day (the bot started again at
+    08:50) Zhang checks in at the place; after the end (again at 11:40) Li confirms the
+    hours; the bot killed after every fifth call besides. One sign-up, 2.5 h credited once,
+    and no card left offering Sign up."""
+    verdict = await run_story(activity_loop, every(5, 1), tmp_path)
     held(verdict)
