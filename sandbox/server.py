@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class Fault:
     truncated: bool = False
     performed: bool = False
     chat: int | None = None  # only calls to this chat (None: any)
+    delay: float = 0.0  # seconds before the answer leaves (past the bot's timeout: it hangs)
 
     def error(self) -> ApiError:
         """The error answered for a faulted call."""
@@ -215,6 +217,8 @@ class Sandbox:
             return self._answer_error(canonical, params, uploads, exc)
         fault = self._take_fault(canonical, params)
         if fault is not None and not fault.performed:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)  # a slow line, not a wait of the tests
             if fault.body is not None:
                 return await self._answer_raw(request, canonical, fault)
             return self._answer_error(canonical, params, uploads, fault.error())
@@ -233,23 +237,26 @@ class Sandbox:
         if self.after_call is not None:
             self.after_call(canonical)
         if fault is not None:  # performed, and now its answer is lost
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
             return await self._answer_raw(request, canonical, fault)
         return web.json_response({"ok": True, "result": result})
 
     def inject(self, method: str, *, code: int = 502, description: str = "Bad Gateway",
                times: int = 1, retry_after: int | None = None, body: bytes | None = None,
                truncated: bool = False, performed: bool = False,
-               chat: int | None = None) -> Fault:
+               chat: int | None = None, delay: float = 0.0) -> Fault:
         """Make the next `times` calls of `method` ("*" = any but getUpdates) fail.
 
         With `body`, the answer is those bytes with status `code` (a proxy's page, broken
         JSON), cut half way if `truncated`; with `performed`, after the call was carried out;
-        with `chat`, only calls to that chat fail.
+        with `chat`, only calls to that chat fail; with `delay`, the answer leaves that many
+        seconds late (past the bot's read timeout, the call times out).
         """
         if performed and body is None:
             raise ValueError("a performed fault needs the body its answer is replaced by")
         fault = Fault(method.lower(), code, description, times, retry_after, body, truncated,
-                      performed, chat)
+                      performed, chat, delay)
         self._faults.append(fault)
         return fault
 

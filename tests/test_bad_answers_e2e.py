@@ -120,3 +120,20 @@ async def test_a_card_posted_twice_is_put_right_when_its_lost_copy_is_pressed(
     await town.sb.wait_until(lambda: "claimed by Li" in (second.text or ""))
     await town.sb.wait_until(lambda: "claimed by Li" in (first.text or ""))
     assert "🙋 Claim" not in first.buttons and "🙋 Claim" not in second.buttons
+
+
+async def test_a_call_that_hangs_past_the_timeout_then_gets_a_504_page_is_sent_again_once(
+    town: Town, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Telegram is slow: the proxy holds the card's post beyond the bot's read timeout and
+    then answers with its own 504 page (the post never reached Telegram). The bot gives up
+    waiting, pauses as for an outage, and posts the card again: it arrives once, nothing is
+    given up, and no traceback is logged."""
+    town.sb.inject("sendMessage", code=504, chat=town.volunteers.id, delay=6, body=(
+        b"<html><head><title>504 Gateway Time-out</title></head><body>"
+        b"<center><h1>504 Gateway Time-out</h1></center></body></html>"))
+    ref = await file_request(town.citizen)
+    await town.volunteers.wait_for(text=ref, timeout=30)
+    assert len([m for m in town.volunteers.bot_messages() if ref in (m.text or "")]) == 1
+    assert await failed_rows(town) == []
+    assert tracebacks(caplog) == []
