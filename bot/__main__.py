@@ -28,7 +28,7 @@ from telegram.error import InvalidToken
 from bot.app import run
 from bot.config import TOKEN_ENV, Config, ConfigError, load_config
 from bot.context import Clock, ShiftedClock
-from bot.delivery.polling import Displaced
+from bot.delivery.inbox import Displaced
 from bot.wiring import Services
 from storage import is_full
 from storage.backup import BackupError, backup, check, restore

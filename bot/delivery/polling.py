@@ -16,7 +16,7 @@ from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Env
-from bot.delivery.inbox import ALLOWED_UPDATES, Inbox, seconds
+from bot.delivery.inbox import ALLOWED_UPDATES, Displaced, Inbox, seconds
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,6 @@ CONFLICTS_TO_STOP = 3
 CONFLICT_GRACE = 15.0  # beyond the long poll's own timeout
 CONFLICT_WINDOW = 120.0  # at least, and twice the grace with the long poll
 CONFLICT_PAUSE = 5.0
-
-
-class Displaced(RuntimeError):
-    """Another instance receives this token's updates (it polls too, or set a webhook):
-    serving on would split the updates, and both would send, between two databases."""
 
 # getUpdates is fetched raw (do_api_request), not through Bot.get_updates: the inbox stores
 # Telegram's own JSON, and each update is parsed once, when it is handled. PTB suggests its
