@@ -295,6 +295,8 @@ class RequestLoop:
         """A press on a copy of the card the bot does not know (its post went, but the answer
         was lost to a crash or a broken line, and it was posted again): once the request is
         no longer waiting, that copy shows its state too, without the Claim button."""
+        if await repo.cards.is_card(chat_id, message_id):
+            return []  # one the bot draws (alone, or a section of a combined message)
         request = await repo.requests.request(request_id)
         if request is None or request.status == DISPATCHED:
             return []
