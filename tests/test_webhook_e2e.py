@@ -397,7 +397,8 @@ async def test_switching_from_webhook_to_polling_deletes_the_webhook(town: Town)
 
 async def test_a_polling_bot_never_fights_a_webhook_set_after_its_start(town: Town) -> None:
     """Polling found a webhook set later (another instance in webhook mode): it does not
-    delete it again, it says so and waits."""
+    delete it again, it says so and waits (and stops, if it stays: tests/
+    test_second_instance_e2e.py)."""
     url = webhook_url(town)
     await town.bot.stop()
     town.bot.config = dataclasses.replace(town.bot.config, mode="polling", webhook=None)
