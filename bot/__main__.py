@@ -3,6 +3,8 @@
     python -m bot --config config.toml                  serve (until SIGINT or SIGTERM;
                                                         SIGHUP reads the teams, areas,
                                                         categories and themes again)
+    python -m bot --config config.toml --standby        the same, after waiting for the
+                                                        process serving the database to stop
     python -m bot --config config.toml backup FILE      copy the database to FILE, safely
                                                         while the bot runs
     python -m bot --config config.toml restore FILE     put a backup in the database's place
@@ -26,6 +28,7 @@ from telegram.error import InvalidToken
 from bot.app import run
 from bot.config import TOKEN_ENV, Config, ConfigError, load_config
 from bot.context import Clock, ShiftedClock
+from bot.delivery.inbox import Displaced
 from bot.wiring import Services
 from storage import is_full
 from storage.backup import BackupError, backup, check, restore
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         "--clock", metavar="ISO_TIME", type=_moment,
         help="pretend the clock reads this moment at start (e.g. 2026-12-31T23:59:00+08:00) "
              "and runs on from there; for demos and rehearsals, never for a real district",
+    )
+    parser.add_argument(
+        "--standby", action="store_true",
+        help="if another civicloop serves this database, wait for it to stop (or die) and "
+             "take over, instead of exiting 3: start the new version before stopping the old",
     )
     commands = parser.add_subparsers(dest="command", metavar="{backup,restore}")
     for name, say in (("backup", "copy the database to FILE (safe while the bot runs)"),
@@ -72,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         return _restore(config, args.file)
     try:
         clock = ShiftedClock(args.clock.timestamp()) if args.clock is not None else None
-        asyncio.run(_serve(config, clock))
+        asyncio.run(_serve(config, clock, args.standby))
     except InvalidToken:
         print("telegram.token: Telegram rejected the bot token", file=sys.stderr)
         return 2
     except AlreadyRunning as exc:
         print(f"not started: {exc}", file=sys.stderr)
+        return 3
+    except Displaced as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
         return 3
     except Exception as exc:
         if is_full(exc):  # at start, before anything could wait for room: say so plainly
@@ -130,7 +141,7 @@ def _moment(text: str) -> datetime:
     return moment
 
 
-async def _serve(config: Config, clock: Clock | None) -> None:
+async def _serve(config: Config, clock: Clock | None, standby: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -146,7 +157,7 @@ async def _serve(config: Config, clock: Clock | None) -> None:
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
 
-    await run(config, stop, clock, on_ready=ready)
+    await run(config, stop, clock, on_ready=ready, standby=standby)
 
 
 if __name__ == "__main__":

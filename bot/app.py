@@ -7,6 +7,7 @@ imports both the services and handlers/."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -190,22 +191,50 @@ async def run(
     clock: Clock | None = None,
     on_ready: Callable[[Services], None] | None = None,
     request: BaseRequest | None = None,
+    standby: bool = False,
 ) -> None:
     """Run the bot until `stop` is set: open the database, receive, deliver, shut down cleanly.
 
-    Raises if receiving cannot go on (a rejected token, a webhook address Telegram refuses),
-    so the process exits non-zero.
+    Raises if receiving cannot go on (a rejected token, a webhook address Telegram refuses,
+    another instance receiving the updates), so the process exits non-zero.
     `request` is an optional in-process transport in place of HTTP (see build_application).
+    `standby`: if another process serves the database, wait for it to stop and take over
+    (rather than AlreadyRunning).
     """
     redact_token(config.token, config.webhook.secret_token if config.webhook else "")
     lock = InstanceLock(config.database) if str(config.database) != ":memory:" else None
     if lock is not None:
-        lock.acquire()  # AlreadyRunning if another process serves this database
+        if not standby:
+            lock.acquire()  # AlreadyRunning if another process serves this database
+        elif not await _take_over(lock, stop):
+            return  # stopped while standing by
     try:
         await _run_locked(config, stop, clock, on_ready, request)
     finally:
         if lock is not None:
             lock.release()
+
+
+STANDBY_LOOK = 0.2  # how often a standby looks whether the lock is free (its takeover delay)
+
+
+async def _take_over(lock: InstanceLock, stop: asyncio.Event) -> bool:
+    """Stand by until the process serving the database stops (a kill -9 too: the lock dies
+    with it), then take the lock; False if stopped first. Nothing is opened meanwhile, so
+    only one process ever polls and sends."""
+    holder = lock.try_acquire()
+    if holder is None:
+        return True
+    log.warning("process %s serves this database; standing by to take over when it stops "
+                "(lock file %s)", holder, lock.path)
+    while holder is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=STANDBY_LOOK)
+        if stop.is_set():
+            return False
+        holder = lock.try_acquire()
+    log.warning("the process serving this database stopped; taking over")
+    return True
 
 
 async def _run_locked(
@@ -329,6 +358,11 @@ async def _serve_until_stopped(
         await asyncio.wait_for(asyncio.shield(receiving), timeout=30)
     except TimeoutError:
         receiving.cancel()
+    except Exception:
+        # Receiving ended on an error (another instance took the updates, the token was
+        # revoked): stop everything in order first, then raise it (below). Raised here, it
+        # left the Application running, and the process ended on PTB's "still running".
+        pass
     await asyncio.gather(receiving, return_exceptions=True)
     await services.jobs.stop()
     backing_up = services.schedule.backups.running

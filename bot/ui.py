@@ -279,6 +279,13 @@ def edit_text(chat_id: int, message_id: int | None, text: str) -> Outgoing:
                                                  "parse_mode": "HTML"})
 
 
+def edit_caption(chat_id: int, message_id: int, caption: str) -> Outgoing:
+    """Replace the caption of a photo we sent (its buttons go), as edit_text does a text."""
+    return Outgoing(chat_id, "editMessageCaption", {
+        "chat_id": chat_id, "message_id": message_id,
+        "caption": clip_html(caption, CAPTION_MAX), "parse_mode": "HTML"})
+
+
 def document(chat_id: int, filename: str, text: str, caption: str) -> Outgoing:
     """Send a text file (an export) as a document; the sender uploads it."""
     payload = {"chat_id": chat_id, "caption": clip_html(caption, CAPTION_MAX),

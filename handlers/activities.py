@@ -92,7 +92,13 @@ async def sign_up_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Sign up on a recruitment card (in a group) or under an activity (in private)."""
     svc = services(context)
     (activity,) = callback_args(update)
-    result = await svc.run(who(update), svc.signups.sign_up, int(activity))
+    query = update.callback_query
+    message = query.message if query is not None else None
+    pressed = None
+    if message is not None and message.chat.type != "private":  # a card in a group
+        pressed = (message.chat.id, message.message_id,
+                   "photo" if getattr(message, "photo", None) else "text")
+    result = await svc.run(who(update), svc.signups.sign_up, int(activity), pressed)
     await answer(update, result)
 
 

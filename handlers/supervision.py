@@ -77,7 +77,7 @@ async def problem_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if message is None:
         return
     await answer(update, await svc.run(who(update), svc.dispatch.on_card, int(problem), action,
-                                       message.chat.id))
+                                       message.chat.id, message.message_id))
 
 
 async def recheck_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

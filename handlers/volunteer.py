@@ -16,7 +16,8 @@ async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     chat_id = query.message.chat.id if query.message is not None else 0
-    result = await svc.run(who(update), svc.loop.claim, int(request_id), chat_id)
+    message_id = query.message.message_id if query.message is not None else None
+    result = await svc.run(who(update), svc.loop.claim, int(request_id), chat_id, message_id)
     await answer(update, result)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,15 @@ class Fault:
     description: str
     remaining: int
     retry_after: int | None = None
+    # Not Telegram's answer but what a proxy or a broken line gives: these bytes, as they are
+    # (a proxy's HTML page, a 200 that is not JSON); `truncated` cuts the body half way and
+    # drops the connection. `performed`: the call is made first (the message is sent) and
+    # only its answer is lost, as when a line breaks after Telegram acted.
+    body: bytes | None = None
+    truncated: bool = False
+    performed: bool = False
+    chat: int | None = None  # only calls to this chat (None: any)
+    delay: float = 0.0  # seconds before the answer leaves (past the bot's timeout: it hangs)
 
     def error(self) -> ApiError:
         """The error answered for a faulted call."""
@@ -69,6 +79,9 @@ class Sandbox:
         # While set, every connection is dropped unanswered, as if the network were down.
         self.unreachable = False
         self.dropped: list[str] = []  # the methods of the calls dropped that way
+        # Called with the method's name after each call Telegram carried out, before its
+        # answer leaves: a crash harness kills the bot there, the worst moment.
+        self.after_call: Callable[[str], None] | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -198,12 +211,18 @@ class Sandbox:
             return web.json_response(NOT_FOUND, status=404)
         params: dict[str, Any] = dict(request.query)
         uploads: dict[str, Upload] = {}
-        fault = self._take_fault(canonical)
-        if fault is not None:
-            await _read_body(request, params, uploads)
-            return self._answer_error(canonical, params, uploads, fault.error())
         try:
             await _read_body(request, params, uploads)
+        except ApiError as exc:
+            return self._answer_error(canonical, params, uploads, exc)
+        fault = self._take_fault(canonical, params)
+        if fault is not None and not fault.performed:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)  # a slow line, not a wait of the tests
+            if fault.body is not None:
+                return await self._answer_raw(request, canonical, fault)
+            return self._answer_error(canonical, params, uploads, fault.error())
+        try:
             validated, result = await self.api.call(
                 canonical, params, uploads, lambda: _alive(request))
             self._check_result(canonical, result)
@@ -215,12 +234,29 @@ class Sandbox:
             return self._answer_error(canonical, params, uploads, ApiError(
                 500, f"Internal Server Error: sandbox bug: {type(exc).__name__}: {exc}"))
         self.calls.append((canonical, _loggable(validated, uploads), result))
+        if self.after_call is not None:
+            self.after_call(canonical)
+        if fault is not None:  # performed, and now its answer is lost
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            return await self._answer_raw(request, canonical, fault)
         return web.json_response({"ok": True, "result": result})
 
     def inject(self, method: str, *, code: int = 502, description: str = "Bad Gateway",
-               times: int = 1, retry_after: int | None = None) -> Fault:
-        """Make the next `times` calls of `method` ("*" = any but getUpdates) fail."""
-        fault = Fault(method.lower(), code, description, times, retry_after)
+               times: int = 1, retry_after: int | None = None, body: bytes | None = None,
+               truncated: bool = False, performed: bool = False,
+               chat: int | None = None, delay: float = 0.0) -> Fault:
+        """Make the next `times` calls of `method` ("*" = any but getUpdates) fail.
+
+        With `body`, the answer is those bytes with status `code` (a proxy's page, broken
+        JSON), cut half way if `truncated`; with `performed`, after the call was carried out;
+        with `chat`, only calls to that chat fail; with `delay`, the answer leaves that many
+        seconds late (past the bot's read timeout, the call times out).
+        """
+        if performed and body is None:
+            raise ValueError("a performed fault needs the body its answer is replaced by")
+        fault = Fault(method.lower(), code, description, times, retry_after, body, truncated,
+                      performed, chat, delay)
         self._faults.append(fault)
         return fault
 
@@ -228,10 +264,12 @@ class Sandbox:
         """Stop failing calls on purpose."""
         self._faults.clear()
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         for fault in self._faults:
             wanted = fault.method == method.lower() or (
                 fault.method == "*" and method.lower() != "getupdates")
+            if fault.chat is not None and str(params.get("chat_id")) != str(fault.chat):
+                continue
             if wanted and fault.remaining > 0:
                 fault.remaining -= 1
                 return fault
@@ -246,6 +284,22 @@ class Sandbox:
         self.calls.append((method, _loggable(params, uploads), body))
         log.debug("%s -> %s", method, exc.description)
         return web.json_response(body, status=exc.code)
+
+    async def _answer_raw(self, request: web.Request, method: str,
+                          fault: Fault) -> web.StreamResponse:
+        """Answer a faulted call with the fault's own bytes, as a proxy or a bad line would."""
+        body = fault.body or b""
+        self.errors.append((method, f"raw {fault.code}: {body[:40]!r}"))
+        if not fault.truncated:
+            return web.Response(status=fault.code, body=body, content_type="text/html")
+        response = web.StreamResponse(status=fault.code)
+        response.content_type = "application/json"
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[:len(body) // 2])
+        if request.transport is not None:
+            request.transport.abort()  # the rest never comes
+        return response
 
     def _check_result(self, method: str, result: Any) -> None:
         if not self.self_check:

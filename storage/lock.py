@@ -29,6 +29,14 @@ class InstanceLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise AlreadyRunning naming the process that has it."""
+        holder = self.try_acquire()
+        if holder is not None:
+            raise AlreadyRunning(
+                f"another civicloop (process {holder}) is serving this database; "
+                f"stop it first (lock file {self.path})")
+
+    def try_acquire(self) -> str | None:
+        """Take the lock if it is free (None), or say which process has it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -36,12 +44,11 @@ class InstanceLock:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise AlreadyRunning(
-                f"another civicloop (process {holder}) is serving this database; "
-                f"stop it first (lock file {self.path})") from None
+            return holder
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        return None
 
     def release(self) -> None:
         """Let the lock go (the file stays: removing it could race a starting process)."""

@@ -106,3 +106,26 @@ async def test_a_poster_card_deleted_comes_back_as_the_poster(town: Town) -> Non
     await (await town.vol1.press("🙋 Sign up", message=again)).answer()
     await card_now(town, again, "28 left")
     assert town.sb.errors == [("editMessageCaption", GONE[1])]
+
+
+async def test_a_card_posted_twice_is_taken_on_when_its_lost_copy_is_pressed(
+        town: Town) -> None:
+    """Li's card reaches the volunteers' group but Telegram's answer is cut off, so the bot
+    posts it again and knows only the second. Zhang signs up on the first: he is signed up,
+    and that copy is taken on as a card of its own, redrawn with the other from then on
+    (before, it offered Sign up with two places for ever, whatever became of the activity)."""
+    await open_bot(town.vol1, town.vol2, town.admin)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=town.volunteers.id)
+    first = await published_card(town, town.vol1)
+    second = await town.volunteers.wait_for(text="Volunteers wanted")
+    assert first.message_id != second.message_id
+    await (await town.vol2.press("🙋 Sign up", message=first)).answer()
+    await town.vol2.wait_for(text="You are signed up for")
+    for copy in (first, second):
+        await card_now(town, copy, "1 left")
+    await town.vol1.press("🔒 Close sign-up")
+    await town.vol1.wait_for(text="is closed")
+    for copy in (first, second):
+        closed = await card_now(town, copy, "Sign-up is closed.")
+        assert buttons_of(closed) == []

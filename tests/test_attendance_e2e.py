@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -572,3 +573,32 @@ async def test_checked_in_by_hand_at_an_evening_activity_makes_no_sound(town: To
     assert (await (await town.vol1.press("✋ Zhang")).answer()).text == "Zhang checked in."
     await zhang.wait_for(text="The organiser checked you in")
     assert sounds(town, zhang, "The organiser checked you in") == [False]
+
+async def test_an_outage_as_a_volunteer_checks_in_loses_nothing_and_doubles_nothing(
+    town: Town,
+) -> None:
+    """The network goes as Zhang shares his location at the place to check in: his location
+    waits at Telegram for half a minute. When the network is back he is checked in once
+    (08:50), and the organiser's confirmation later credits him once."""
+    await signed_up(town, town.vol2)
+    town.clock.set(at(8, 50))
+    await town.vol2.press("📍 Check in here")
+    await town.vol2.wait_for(text="send your location")
+    town.sb.unreachable = True
+    await town.vol2.tap("📍 Send my location", latitude=VENUE[0] + 0.001, longitude=VENUE[1])
+    await town.sb.wait_until(lambda: "getUpdates" in town.sb.dropped, timeout=15)
+    town.clock.advance(seconds=30)
+    town.sb.unreachable = False
+    done = await town.vol2.wait_for(text="Checked in to", timeout=30)
+    assert "08:50" in (done.text or "")
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours")
+    await town.vol2.wait_for(text="You were credited 2.5 h")
+    await town.vol1.wait_for(text="hours credited to 1")
+    assert len([m for m in town.vol2.private.bot_messages()
+                if "Checked in to" in (m.text or "")]) == 1
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        hours = db.execute("SELECT user_id, hours FROM activity_hours").fetchall()
+    assert hours == [(town.vol2.id, 2.5)]

@@ -599,3 +599,65 @@ async def test_a_request_for_more_time_made_stale_by_a_rejection_cannot_be_appro
     stale = await press(c.admin, "✅ Approve", ask)
     assert "already decided" in stale
     assert (await problem(town, ref)).due_at == due and (await problem(town, ref)).extensions == 0
+
+
+async def test_a_unit_card_posted_twice_is_put_right_when_its_lost_copy_is_pressed(
+    town: Town,
+) -> None:
+    """The unit's card reaches its chat but Telegram's answer is cut off, so the bot posts it
+    again and knows only the second. Zhang presses Received on the first: the problem is
+    received, and that copy is taken on as a card of its own: it shows it too, with the
+    next buttons, and it follows the problem to the end like the other."""
+    c = await cast(town)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=c.office.id)
+    ref = await report(town, c.li)
+    first = await c.office.wait_for(text=ref)
+    second = await c.office.wait_for(text=ref)
+    assert first.message_id != second.message_id
+    assert await press(c.zhang, "✅ Received", first) == \
+        f"Received: rectify {ref} by 2026-06-13 10:00."
+    await town.sb.wait_until(lambda: "Received by Zhang" in (second.text or ""))
+    assert "🔧 Rectified" in second.buttons
+    await town.sb.wait_until(lambda: "Received by Zhang" in (first.text or ""))
+    assert "🔧 Rectified" in first.buttons
+    await rectify(c.zhang, first)
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    assert await press(c.li, "✅ Pass", recheck) == f"{ref} passed."
+    for copy in (first, second):
+        await town.sb.wait_until(lambda copy=copy: "Passed the re-check" in (copy.text or ""))
+        assert copy.buttons == []
+
+
+async def test_ten_minutes_without_telegram_in_the_middle_of_a_rectification_lose_nothing(
+    town: Town,
+) -> None:
+    """Zhang has pressed Rectified when the network goes: his after photo and his note wait
+    at Telegram, and so does the bot's answer to the photo. Ten minutes later the network
+    is back: each answer comes once, the re-check reaches Li once, and Li passes it."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "🔧 Rectified" in card.buttons)
+    await press(c.zhang, "🔧 Rectified", card)
+    await c.zhang.wait_for(text="send the after photo")
+
+    town.sb.unreachable = True
+    await c.zhang.send_photo()
+    await town.sb.wait_until(lambda: "getUpdates" in town.sb.dropped, timeout=15)
+    town.clock.advance(minutes=10)
+    town.sb.unreachable = False
+
+    await c.zhang.wait_for(text="After photo 1 kept", timeout=30)
+    await c.zhang.send("Stalls moved away")
+    await c.zhang.wait_for(text="goes to the inspector for re-check")
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    assert await press(c.li, "✅ Pass", recheck) == f"{ref} passed."
+    await c.office.wait_for(text="passed the re-check")
+    for chat, text in ((c.zhang.private, "After photo 1 kept"),
+                       (c.li.private, f"Re-check problem {ref}"),
+                       (c.office, "passed the re-check")):
+        assert len([m for m in chat.bot_messages() if text in (m.text or "")]) == 1, text
+    assert await events(town, ref) == ["reported", "dispatched", "received", "rectified",
+                                       "passed"]

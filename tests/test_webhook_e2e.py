@@ -16,7 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.delivery.inbox import ALLOWED_UPDATES, Inbox
+from bot.delivery import webhook as webhook_module
+from bot.delivery.inbox import ALLOWED_UPDATES, Displaced, Inbox
 from bot.schedule.sweep import Schedule
 from sandbox import Sandbox, SimChat, SimUser
 from sandbox.webhook import Attempt
@@ -396,7 +397,8 @@ async def test_switching_from_webhook_to_polling_deletes_the_webhook(town: Town)
 
 async def test_a_polling_bot_never_fights_a_webhook_set_after_its_start(town: Town) -> None:
     """Polling found a webhook set later (another instance in webhook mode): it does not
-    delete it again, it says so and waits."""
+    delete it again, it says so and waits (and stops, if it stays: tests/
+    test_second_instance_e2e.py)."""
     url = webhook_url(town)
     await town.bot.stop()
     town.bot.config = dataclasses.replace(town.bot.config, mode="polling", webhook=None)
@@ -499,3 +501,24 @@ async def test_a_killed_webhook_process_loses_nothing(
                 if "Reference number" in (m.text or "")]) == 1
     asks = [m for m in alice.private.bot_messages() if "Where is it" in (m.text or "")]
     assert 1 <= len(asks) <= 2  # sent, at worst, once more if the kill beat its "sent" mark
+
+
+async def test_a_webhook_taken_away_by_another_instance_stops_this_one(
+    town: Town, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy of the bot is started elsewhere in polling mode: it deletes this bot's webhook
+    and takes the updates. This bot heard nothing more, yet went on sending its outbox and
+    its reminders from its own database. Now it looks at its webhook now and then, finds it
+    gone, and stops, saying why (python -m bot exits 3 on it)."""
+    monkeypatch.setattr(webhook_module, "WATCH_EVERY", 0.2)  # a minute in production
+    await town.bot.stop()
+    await town.bot.start()
+    await town.citizen.send("/start")
+    await town.citizen.wait_for(text="Choose below")
+    delete: Callable[..., Awaitable[Any]] = town.sb.api.m_deleteWebhook
+    await delete({}, {})
+    task = town.bot._task
+    assert task is not None
+    with pytest.raises(Displaced, match="the webhook is no longer this bot's"):
+        await asyncio.wait_for(task, timeout=10)
+    town.bot._task = None

@@ -119,6 +119,26 @@ class Board:
                 unit.send(ui.message(chat, text, markup, purpose="post", post_id=post_id,
                                      thread_id=topic))
 
+    async def take_on(self, unit: Unit, activity_id: int, chat_id: int, message_id: int,
+                      kind: str) -> bool:
+        """A press on a copy of an activity's card the bot does not know (its post went, but
+        the answer was lost to a crash or a broken line, and it was posted again): the copy
+        becomes one more of its cards, redrawn with the others (else it kept offering Sign up
+        as it was, for ever). False if the message is a known card, or may be one whose id
+        is not written yet, or the activity is not one (a call's cards are calls.py's)."""
+        repo = unit.repo
+        if await repo.activities.is_post(chat_id, message_id):
+            return False
+        activity = await repo.activities.activity(activity_id)
+        if activity is None or activity.is_call:
+            return False
+        if any(post.chat_id == chat_id and post.message_id is None
+               for post in await repo.activities.posts(activity_id)):
+            return False
+        post_id = await repo.activities.add_post(activity_id, chat_id, kind, unit.now())
+        await repo.activities.record_post_message(post_id, message_id, kind, chat_id)
+        return True
+
     async def redraw(self, unit: Unit, activity_id: int) -> Activity | None:
         """Queue the current state of an activity's cards (places, status, details); the
         activity as drawn, for the caller's own messages (None: gone, or a call)."""

@@ -46,8 +46,18 @@ class Signups:
 
     # -- Sign up -----------------------------------------------------------------------------
 
-    async def sign_up(self, unit: ActorUnit, activity_id: int) -> Answer:
-        """Sign up (or join the waitlist); told in private, the cards drawn again."""
+    async def sign_up(self, unit: ActorUnit, activity_id: int,
+                      pressed: tuple[int, int, str] | None = None) -> Answer:
+        """Sign up (or join the waitlist); told in private, the cards drawn again. `pressed`:
+        the card in a group it came from (chat, message, "text" or "photo")."""
+        if pressed is not None and await self.board.take_on(unit, activity_id, *pressed):
+            answer = await self._sign_up(unit, activity_id)
+            if answer.alert:  # refused: nothing drew the cards, the copy taken on among them
+                await self.board.redraw(unit, activity_id)
+            return answer
+        return await self._sign_up(unit, activity_id)
+
+    async def _sign_up(self, unit: ActorUnit, activity_id: int) -> Answer:
         repo = unit.repo
         activity = await repo.activities.activity(activity_id)
         if activity is None or activity.is_call:  # a call is answered with I'm in

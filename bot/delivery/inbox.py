@@ -170,6 +170,12 @@ def seconds(value: object) -> float:
     return float(total() if callable(total) else value)  # type: ignore[arg-type]
 
 
+class Displaced(RuntimeError):
+    """Another instance receives this token's updates (it polls too, set a webhook, or took
+    ours away): serving on would split the updates, and both would send, between two
+    databases."""
+
+
 class Receiver(Protocol):
     """How updates arrive (the Poller or the WebhookReceiver), as the serving loop and the
     operator's endpoint see it."""

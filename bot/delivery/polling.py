@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -15,11 +16,19 @@ from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Env
-from bot.delivery.inbox import ALLOWED_UPDATES, Inbox, seconds
+from bot.delivery.inbox import ALLOWED_UPDATES, Displaced, Inbox, seconds
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 15.0  # while Telegram is away, look again this often at most
+# Two polls for one token meet 409 Conflict, and every poll does while a webhook is set. Our
+# own poll from before a kill -9 may live on at Telegram's side (through a proxy or NAT) for
+# up to a long poll: conflicts that go on longer than that, this many within the window, mean
+# someone else receives the updates.
+CONFLICTS_TO_STOP = 3
+CONFLICT_GRACE = 15.0  # beyond the long poll's own timeout
+CONFLICT_WINDOW = 120.0  # at least, and twice the grace with the long poll
+CONFLICT_PAUSE = 5.0
 
 # getUpdates is fetched raw (do_api_request), not through Bot.get_updates: the inbox stores
 # Telegram's own JSON, and each update is parsed once, when it is handled. PTB suggests its
@@ -47,6 +56,7 @@ class Poller:
         # schedule's catch-up must judge deadlines after the answers that came before them.
         self.on_caught_up = on_caught_up
         self.failures = 0
+        self._conflicts: list[float] = []  # when polls met a 409, lately (monotonic)
 
     def stop(self) -> None:
         """Stop after the update in hand; stored updates not yet handled wait for next start."""
@@ -148,14 +158,8 @@ class Poller:
         except TimedOut:
             pass
         except Conflict as exc:
-            if "webhook" in str(exc).lower():
-                # Set after our start (we deleted it then): not ours to delete again, or two
-                # instances would take the updates from each other in turn.
-                log.error("a webhook is set for this token (another instance in webhook "
-                          "mode?); polling waits")
-            else:
-                log.error("another instance is polling with this token; waiting")
-            await self._pause(5)
+            self._conflict(exc)
+            await self._pause(CONFLICT_PAUSE)
         except Exception as exc:  # Telegram said no, the network failed, the disk hiccuped
             self.failures += 1
             delay = min(MAX_BACKOFF, 0.5 * 2 ** self.failures)
@@ -163,6 +167,29 @@ class Poller:
                         exc_info=not isinstance(exc, TelegramError))
             await self._pause(delay)
         return None
+
+    def _conflict(self, exc: Conflict) -> None:
+        """Log a 409; raise Displaced once they keep coming for longer than our own old poll
+        could explain. Two instances polling meet conflicts in turn; the one that has met
+        them long enough first stops, and the other goes on alone. A webhook set after our
+        start (we deleted any at start) is someone else's, not ours to delete again, or two
+        instances would take the updates in turn."""
+        now = time.monotonic()
+        lingering = self.timeout + CONFLICT_GRACE  # how long our own old poll may live on
+        window = max(CONFLICT_WINDOW, 2 * lingering)
+        self._conflicts = [t for t in self._conflicts if now - t < window] + [now]
+        webhook = "webhook" in str(exc).lower()
+        if len(self._conflicts) >= CONFLICTS_TO_STOP and now - self._conflicts[0] > lingering:
+            who = ("someone set a webhook for this token (another instance in webhook mode?)"
+                   if webhook else "another process polls Telegram with this token")
+            raise Displaced(f"{who}: 409 Conflict for {now - self._conflicts[0]:.0f} s; "
+                            "stopping, so that updates are not split between two databases "
+                            "and messages not sent by both")
+        if webhook:
+            log.error("a webhook is set for this token (another instance in webhook mode?); "
+                      "polling waits")
+        else:
+            log.error("another instance is polling with this token; waiting")
 
     async def _fetch(self, offset: int | None, long_poll: int) -> list[dict[str, Any]] | None:
         """One long poll, abandoned (None) if a stop is asked for meanwhile."""

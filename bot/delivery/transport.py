@@ -51,8 +51,20 @@ class AiohttpRequest(BaseRequest):
     @staticmethod
     def parse_json_payload(payload: bytes) -> Any:
         """Telegram's answer as JSON, as BaseRequest parses it, with lone surrogates mended
-        (json_without_lone_surrogates): an update is stored and echoed as UTF-8 text."""
-        return json_without_lone_surrogates(BaseRequest.parse_json_payload(payload), payload)
+        (json_without_lone_surrogates): an update is stored and echoed as UTF-8 text.
+
+        An answer that is not JSON did not come from Telegram (a proxy's error page, a Wi-Fi
+        portal's 200, a body cut off): a NetworkError, so the call waits out the outage and
+        goes again like any other, rather than PTB's TelegramError (taken for a refusal, an
+        attempt used up) logged with a traceback each time.
+        """
+        try:
+            value = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise NetworkError(f"the answer is not Telegram's JSON: {payload[:60]!r}") from None
+        if not isinstance(value, dict):
+            raise NetworkError(f"the answer is not Telegram's JSON object: {payload[:60]!r}")
+        return json_without_lone_surrogates(value, payload)
 
     @property
     def read_timeout(self) -> float | None:

@@ -25,7 +25,7 @@ from telegram.ext import Application
 
 from bot.config import Webhook
 from bot.context import Env
-from bot.delivery.inbox import ALLOWED_UPDATES, Inbox, seconds
+from bot.delivery.inbox import ALLOWED_UPDATES, Displaced, Inbox, seconds
 from bot.delivery.transport import json_without_lone_surrogates
 from storage import is_full
 
@@ -38,6 +38,9 @@ MAX_BODY = 1024 * 1024
 # At start the schedule's catch-up waits for the updates Telegram held for us (as polling's
 # waits for the first batch), but no longer than this if fewer come than Telegram counted.
 CATCH_UP_WAIT = 10.0
+# How often the webhook is looked at (getWebhookInfo): another instance that polls deletes it,
+# one in webhook mode replaces it, and Telegram says nothing to the bot it was taken from.
+WATCH_EVERY = 60.0
 STORING = "storing posted updates"  # who waits for room in a full database, as logged
 
 
@@ -88,7 +91,17 @@ class WebhookReceiver:
             held = await self._register()
             if held is None or not await self.inbox.replay(leftovers, self._stopping):
                 return
-            await self._work(held)
+            work = asyncio.create_task(self._work(held))
+            watch = asyncio.create_task(self._watch())
+            await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if watch.done():  # the webhook was taken: stop after the update in hand
+                self.stop()
+            else:
+                watch.cancel()
+            await asyncio.gather(work, watch, return_exceptions=True)
+            work.result()
+            if not watch.cancelled():
+                watch.result()
         finally:
             self._stopping.set()  # also when killed (cancelled): let go of the port
             await closing
@@ -171,6 +184,27 @@ class WebhookReceiver:
             stopping.cancel()
             delay = min(delay * 2, MAX_BACKOFF)
         return None
+
+    async def _watch(self) -> None:
+        """Look at the webhook every WATCH_EVERY seconds; raise Displaced once it is not ours
+        (deleted, or another address). Telegram or the network away: look again later."""
+        while not self._stopping.is_set():
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait({stopping}, timeout=WATCH_EVERY)
+            stopping.cancel()
+            if self._stopping.is_set():
+                return
+            try:
+                url = (await self.app.bot.get_webhook_info()).url
+            except TelegramError as exc:
+                log.info("could not look at the webhook (%s); looking again later", exc)
+                continue
+            if url != self.settings.url:
+                now = f"set to {url.split('?')[0]}" if url else "deleted"
+                raise Displaced(f"the webhook is no longer this bot's (now {now}): another "
+                                "instance receives this token's updates; stopping, so that "
+                                "updates are not split between two databases and messages "
+                                "not sent by both")
 
     async def _held(self) -> int:
         """How many updates Telegram has waiting for us (0 if it will not say)."""

@@ -285,16 +285,39 @@ class RequestLoop:
         payload = f"claim_{request_id}_{card_id}_{expires}_{token}"
         return f"https://t.me/{self.env.bot_username}?start={payload}"
 
-    async def claim(self, unit: ActorUnit, request_id: int, chat_id: int | None) -> Answer:
+    async def claim(self, unit: ActorUnit, request_id: int, chat_id: int | None,
+                    message_id: int | None = None) -> Answer:
         """Give the request to the first volunteer who presses Claim on one of its cards.
 
-        `chat_id` is where Claim was pressed; None means a signed claim link was followed.
+        `chat_id` is where Claim was pressed (`message_id` the message); None means a signed
+        claim link was followed.
         """
         assert unit.user is not None
         answer, out = await self.claim_in(unit.repo, unit.user, unit.language, unit.who,
                                           request_id, chat_id)
+        if chat_id is not None and message_id is not None:
+            out += await self._lost_copy(unit.repo, request_id, chat_id, message_id)
         unit.send(out)
         return answer
+
+    async def _lost_copy(self, repo: Repo, request_id: int, chat_id: int,
+                         message_id: int) -> list[Outgoing]:
+        """A press on a copy of the card the bot does not know (its post went, but the answer
+        was lost to a crash or a broken line, and it was posted again): once the request is
+        no longer waiting, that copy shows its state too, without the Claim button."""
+        if await repo.cards.is_card(chat_id, message_id):
+            return []  # one the bot draws (alone, or a section of a combined message)
+        request = await repo.requests.request(request_id)
+        if request is None or request.status == DISPATCHED:
+            return []
+        card = next((card for card in await repo.cards.active_cards(request_id)
+                     if card.chat_id == chat_id and not card.left_behind), None)
+        if card is None or card.message_id in (None, message_id):
+            return []
+        text = render.card_text(self.env, request, card.role)
+        if request.card_kind == "photo":
+            return [ui.edit_caption(chat_id, message_id, text)]
+        return [ui.edit_text(chat_id, message_id, text)]
 
     async def claim_in(
         self, repo: Repo, user: User, lang: str, who: Who, request_id: int,

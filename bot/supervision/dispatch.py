@@ -333,8 +333,35 @@ class Dispatch:
     # -- the unit's buttons --------------------------------------------------------------------
 
     async def on_card(self, unit: ActorUnit, problem_id: int, action: str,
-                      chat_id: int) -> Answer:
-        """Received, Rectified, Not ours or Need more time on a unit's card."""
+                      chat_id: int, message_id: int | None = None) -> Answer:
+        """Received, Rectified, Not ours or Need more time on a unit's card (`message_id`)."""
+        answer = await self._on_card(unit, problem_id, action, chat_id)
+        if message_id is not None:
+            await self._lost_copy(unit, problem_id, chat_id, message_id)
+        return answer
+
+    async def _lost_copy(self, unit: ActorUnit, problem_id: int, chat_id: int,
+                         message_id: int) -> None:
+        """A press on a copy of the card the bot does not know (its post went, but the answer
+        was lost to a crash or a broken line, and it was posted again): the copy is taken on
+        as one more of the problem's cards in that chat, shown as it is now and redrawn with
+        the others from then on (else it kept the state it was pressed in for ever)."""
+        repo = unit.repo
+        if await repo.supervision.is_post(chat_id, message_id):
+            return
+        if any(post.chat_id == chat_id and post.message_id is None
+               for post in await repo.supervision.posts(problem_id)):
+            return  # its card there is being posted: this may be it, its id not yet written
+        problem = await repo.supervision.problem(problem_id)
+        if problem is None:
+            return
+        post_id = await repo.supervision.add_post(problem.id, chat_id, "unit", unit.now())
+        await repo.supervision.record_post_message(post_id, message_id, chat_id)
+        text, markup = await self._card(repo, problem, await self._language(repo, chat_id))
+        unit.send(ui.problem_post_edit(chat_id, post_id, text, markup))
+
+    async def _on_card(self, unit: ActorUnit, problem_id: int, action: str,
+                       chat_id: int) -> Answer:
         repo = unit.repo
         problem = await repo.supervision.problem(problem_id)
         if problem is None:
