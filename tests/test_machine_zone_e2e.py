@@ -17,6 +17,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,9 @@ TURN = datetime(2027, 1, 1, 0, 10, tzinfo=SHANGHAI).timestamp()
 ZONES = {"UTC": 16, "America/Los_Angeles": 8, "Pacific/Kiritimati": 6}
 
 
-@pytest.fixture(autouse=True, params=list(ZONES))
-def machine_zone(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The process's local zone for the story (set before the bot starts, reset after)."""
-    zone: str = request.param
+@contextmanager
+def machine_zone(zone: str) -> Iterator[str]:
+    """The process's local zone set to `zone` (before the bot starts), then reset."""
     before = os.environ.get("TZ")
     os.environ["TZ"] = zone
     time.tzset()
@@ -62,6 +62,13 @@ def machine_zone(request: pytest.FixtureRequest) -> Iterator[str]:
         else:
             os.environ["TZ"] = before
         time.tzset()
+
+
+@pytest.fixture(autouse=True, params=list(ZONES))
+def zone_of_the_machine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each story runs once in each machine zone."""
+    with machine_zone(request.param) as zone:
+        yield zone
 
 
 @pytest.fixture
@@ -140,3 +147,4 @@ async def test_the_turn_of_the_year_at_00_10_beijing_on_a_machine_elsewhere(
         page = await (await api.get("/results?lang=en")).text()
         assert '<option value="2027" selected>2027</option>' in page
         assert figures(page)["year.received"] == "2"
+
