@@ -28,6 +28,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import API_KEY_MIN
 from tests.conftest import SHANGHAI, Town
 from tests.flows import file_request
+from tests.test_export_e2e import documents, file_bytes, sheet_rows
 from tests.test_night_and_new_year_e2e import (
     test_an_escalation_at_23_30_tells_the_group_now_and_the_citizen_at_08_00 as escalated_at_night,
 )
@@ -102,8 +103,9 @@ async def test_the_turn_of_the_year_at_00_10_beijing_on_a_machine_elsewhere(
     """At 23:30 on 31 December in Beijing it is December 2026 for the theme, the
     references and Open311's times; at 00:10 on 1 January (16:10 on 31 December in UTC) it
     is January 2027: the form's and the hotline's requests are 2027's, Open311 says
-    2027-01-01T00:10+08:00, /stats today counts the new day only, and the public page's
-    year is 2027 with one request received."""
+    2027-01-01T00:10+08:00, /stats today counts the new day only, the public page's year is
+    2027 with two requests received, and /export today is 1 January's file with their
+    times in Beijing's hours."""
     services = town.bot.services
     assert services is not None
     async with TestClient(TestServer(services.web.application())) as api:
@@ -147,4 +149,14 @@ async def test_the_turn_of_the_year_at_00_10_beijing_on_a_machine_elsewhere(
         page = await (await api.get("/results?lang=en")).text()
         assert '<option value="2027" selected>2027</option>' in page
         assert figures(page)["year.received"] == "2"
+
+        await town.admin.send("/export today")
+        await town.admin.wait_for(text="Requests to export: 2")
+        xlsx, table = await documents(town.admin.private)
+        assert xlsx.raw["document"]["file_name"] == "requests-2027-01-01.xlsx"
+        assert table.raw["document"]["file_name"] == "requests-2027-01-01.csv"
+        header, *rows = sheet_rows(file_bytes(town, xlsx))
+        created = header.index("Created")
+        assert [(row[0], f"{row[created]:%Y-%m-%d %H}") for row in rows] == [
+            ("2027-000001", "2027-01-01 00"), ("2027-000002", "2027-01-01 00")]
 
