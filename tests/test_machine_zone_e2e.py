@@ -15,6 +15,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +41,24 @@ from tests.test_results_web_e2e import figures
 from tests.test_themes_e2e import theme_now
 
 ROOT = Path(__file__).resolve().parent.parent
+# The stories elsewhere at the awkward hours, run whole in a process started in each zone.
+AWKWARD = [f"tests/test_{story}" for story in (
+    "night_supervision_e2e.py::"
+    "test_a_problem_chased_all_night_is_told_to_people_at_08_00_once",
+    "quiet_hours_e2e.py::"
+    "test_a_task_due_at_23_50_on_new_years_eve_before_the_admins_hear_is_reminded_quietly",
+    "quiet_hours_e2e.py::"
+    "test_a_call_filled_on_new_years_eve_at_23_50_tells_its_admin_without_a_sound",
+    "calls_e2e.py::"
+    "test_a_call_written_late_in_the_evening_may_stand_until_a_time_after_midnight",
+    "volunteers_e2e.py::test_hours_of_the_new_year_do_not_count_to_the_year_before",
+    "activities_e2e.py::"
+    "test_the_day_before_reminder_of_an_early_start_still_comes_the_day_before",
+    "activities_e2e.py::"
+    "test_a_bare_end_time_after_midnight_ends_a_new_years_eve_activity_the_next_day",
+    "themes_e2e.py::test_the_month_turns_at_local_midnight",
+    "schedule_e2e.py::test_the_daily_digest_reports_yesterdays_numbers",
+    "clock.py", "periods.py")]
 KEY = "z" * API_KEY_MIN + "-hotline"
 V2 = "/open311/v2"
 # 2027-01-01 00:10 in Beijing: the hour of that instant in each machine zone.
@@ -160,3 +180,18 @@ async def test_the_turn_of_the_year_at_00_10_beijing_on_a_machine_elsewhere(
         assert [(row[0], f"{row[created]:%Y-%m-%d %H}") for row in rows] == [
             ("2027-000001", "2027-01-01 00"), ("2027-000002", "2027-01-01 00")]
 
+
+
+def test_the_awkward_hours_stories_pass_in_a_process_started_in_the_machine_zone(
+        zone_of_the_machine: str) -> None:
+    """The night, New Year's Eve, month's-end and digest stories of the other files, each
+    whole, in a new process whose TZ is the machine zone (it inherits the environment): the
+    bot started there reads the district's days as in Beijing."""
+    hour = ZONES[zone_of_the_machine]
+    check = (f"import sys, time, pytest; assert time.localtime({TURN}).tm_hour == {hour}; "
+             f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', *sys.argv[1:]]))")
+    ran = subprocess.run([sys.executable, "-c", check, *AWKWARD], cwd=ROOT, env=os.environ,
+                         capture_output=True, text=True, timeout=600, check=False)
+    summary = ran.stdout.strip().splitlines()[-1] if ran.stdout.strip() else ran.stderr
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
+    assert " passed" in summary and "failed" not in summary, summary
