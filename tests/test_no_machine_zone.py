@@ -43,9 +43,30 @@ def machine_zone_calls(source: str) -> list[tuple[int, str]]:
             or (name == "astimezone" and argued == 0)
             or (module_time and (name == "mktime" or (name in TIME_NO_ARGUMENT and argued == 0)
                                  or (name == "strftime" and argued < 2))))
-        if naive:
+        if naive or (name == "timestamp" and _naive_moment(owner)):
             found.append((node.lineno, name))
     return found
+
+
+def _naive_moment(node: ast.expr) -> bool:
+    """Whether `node` makes a datetime without a zone on the spot (its .timestamp() would
+    read it in the machine's zone): datetime(...) or datetime.combine(day, t) without
+    tzinfo, datetime.strptime(...), or anything .replace(tzinfo=None)."""
+    if not isinstance(node, ast.Call):
+        return False
+    zoned = any(k.arg == "tzinfo" and not (isinstance(k.value, ast.Constant)
+                                           and k.value.value is None) for k in node.keywords)
+    func = node.func
+    if _named(func, {"datetime"}) and not isinstance(func, ast.Attribute):
+        return not zoned and len(node.args) < 8
+    if isinstance(func, ast.Attribute) and _named(func.value, {"datetime"}):
+        if func.attr == "combine":
+            return not zoned and len(node.args) < 3
+        return func.attr == "strptime"
+    if isinstance(func, ast.Attribute) and func.attr == "replace":
+        return any(k.arg == "tzinfo" and isinstance(k.value, ast.Constant)
+                   and k.value.value is None for k in node.keywords)
+    return False
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -59,7 +80,9 @@ def test_no_code_reads_the_machines_time_zone(package: str) -> None:
 @pytest.mark.parametrize("call", [
     "datetime.now()", "date.today()", "datetime.today()", "datetime.fromtimestamp(at)",
     "moment.astimezone()", "time.localtime()", "time.strftime('%Y')", "time.mktime(t)",
-    "datetime.utcnow()", "datetime.utcfromtimestamp(at)", "time.ctime()"])
+    "datetime.utcnow()", "datetime.utcfromtimestamp(at)", "time.ctime()",
+    "datetime(2026, 1, 1).timestamp()", "datetime.combine(day, t).timestamp()",
+    "datetime.strptime(text, '%Y').timestamp()", "moment.replace(tzinfo=None).timestamp()"])
 def test_each_shape_that_reads_the_machines_zone_is_caught(call: str) -> None:
     assert machine_zone_calls(call) != []
 
@@ -67,6 +90,8 @@ def test_each_shape_that_reads_the_machines_zone_is_caught(call: str) -> None:
 @pytest.mark.parametrize("call", [
     "datetime.now(tz)", "datetime.fromtimestamp(at, tz)", "datetime.fromtimestamp(at, tz=tz)",
     "moment.astimezone(tz)", "time.strftime('%Y', time.gmtime())", "time.time()",
-    "time.monotonic()", "moment.strftime('%Y')", "self.clock.now()", "env.now()"])
+    "time.monotonic()", "moment.strftime('%Y')", "self.clock.now()", "env.now()",
+    "datetime(2026, 1, 1, tzinfo=zone).timestamp()", "datetime.combine(day, t, tz).timestamp()",
+    "datetime.combine(day, t, tzinfo=zone).timestamp()", "moment.timestamp()"])
 def test_the_zone_aware_shapes_pass(call: str) -> None:
     assert machine_zone_calls(call) == []
