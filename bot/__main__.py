@@ -117,7 +117,7 @@ def _restore(config: Config, file: Path) -> int:
     try:
         with InstanceLock(config.database):
             requests = check(file)
-            kept = restore(file, config.database)
+            kept = restore(file, config.database, config.timezone)
     except AlreadyRunning as exc:
         print(f"not restored: {exc}", file=sys.stderr)
         return 3

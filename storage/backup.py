@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 # Pages copied per step of the online backup: all of them, in one step. SQLite starts a
@@ -102,9 +102,11 @@ def check(path: str | Path) -> int:
     return int(requests)
 
 
-def restore(source: str | Path, database: str | Path) -> Path | None:
+def restore(source: str | Path, database: str | Path, zone: tzinfo = UTC
+            ) -> Path | None:
     """Put the backup `source` in place of `database`; return where the database that was
-    there is kept (None if there was none). The bot must not be running."""
+    there is kept (None if there was none), named by the time in `zone`. The bot must not be
+    running."""
     source, database = Path(source), Path(database)
     check(source)
     set_aside: Path | None = None
@@ -115,7 +117,8 @@ def restore(source: str | Path, database: str | Path) -> Path | None:
             conn.execute("PRAGMA journal_mode=DELETE")  # and no WAL left beside it
         finally:
             conn.close()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        # The district's time, as the daily backups' names: never the machine's own zone.
+        stamp = datetime.now(zone).strftime("%Y%m%d-%H%M%S")
         set_aside = database.with_name(f"{database.name}.before-restore-{stamp}")
         os.replace(database, set_aside)
     for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):

@@ -513,6 +513,38 @@ async def test_reminders_caught_up_in_quiet_hours_come_at_eight_if_still_true(
     assert [text[:7] for text in reminders_to(town.vol2)] == ["⏰ Soon:"]
 
 
+async def test_a_bare_end_time_after_midnight_ends_a_new_years_eve_activity_the_next_day(
+        town: Town) -> None:
+    """Li's New Year's Eve watch runs from 22:00 on 31 December; he types the end as he
+    would say it, "00:30": it ends at 00:30 on 1 January, in the preview and on the card.
+    A bare end before the start that would make the activity longer than 12 hours is still
+    a slip, refused as before."""
+    li = town.vol1
+    await open_bot(li)
+    town.clock.set(datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI))
+    for said, then in (("/publish", "1/12"), ("New Year's Eve watch", "4/12"),
+                       (PLACE, "5/12"), (None, "6/12"), ("2026-12-31 22:00", "7/12"),
+                       ("21:00", "The end must come after the start (2026-12-31 22:00)."),
+                       ("00:30", "8/12"), ("5", "9/12")):
+        if said is None:
+            await li.press("Skip ⏭")
+        else:
+            await li.send(said)
+        await li.wait_for(text=then)
+    await li.press("🙋 I lead it")
+    await li.wait_for(text="10/12")
+    await li.press("🎯 Theme: Constitution Day and a warm winter")
+    await li.wait_for(text="11/12")
+    await li.press("Skip ⏭")
+    await li.wait_for(text="12/12")
+    await li.send("Hot tea for the night patrol.")
+    preview = await li.wait_for(text="Preview")
+    assert "2026-12-31 22:00 – 2027-01-01 00:30" in (preview.text or "")
+    await li.press("✅ Publish", message=preview)
+    card = await town.volunteers.wait_for(text="Volunteers wanted")
+    assert "2026-12-31 22:00 – 2027-01-01 00:30" in (card.text or "")
+
+
 # -- bad input: one clear line, nothing lost -----------------------------------------------------
 
 

@@ -7,6 +7,8 @@ import os
 import sqlite3
 import stat
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from bot.__main__ import main
 from storage import Database
 from storage.backup import BackupError, backup, check, prune, restore
 from storage.lock import InstanceLock
-from tests.conftest import Town
+from tests.conftest import SHANGHAI, Town
 from tests.flows import file_request
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +186,29 @@ async def test_backup_and_restore_from_the_command_line(
     said = capsys.readouterr().out
     assert "restored" in said and "is kept as" in said
     assert main(["--config", str(config), "restore", str(tmp_path / "none.db")]) == 1
+
+
+async def test_the_database_kept_by_a_restore_is_named_by_the_districts_clock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a machine set to Los Angeles, the database a restore sets aside carries Beijing's
+    time in its name, as the daily backups' names carry Beijing's day."""
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = cli_config(tmp_path)
+    await a_database(tmp_path / "civicloop.db", 2)
+    assert main(["--config", str(config), "backup", str(tmp_path / "b.db")]) == 0
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        assert main(["--config", str(config), "restore", str(tmp_path / "b.db")]) == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    kept = next(n for n in os.listdir(tmp_path) if ".before-restore-" in n)
+    assert kept in capsys.readouterr().out
+    stamp = datetime.strptime(kept.split(".before-restore-")[1], "%Y%m%d-%H%M%S")
+    stamp = stamp.replace(tzinfo=SHANGHAI)
+    assert abs(stamp.timestamp() - time.time()) < 120, kept
 
 
 async def test_a_backup_taken_while_citizens_file_requests_holds_every_one_before_it(

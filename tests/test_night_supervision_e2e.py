@@ -159,6 +159,28 @@ async def test_a_deadline_near_at_night_reaches_the_member_at_08_00_while_it_is_
     assert heard(c.zhang) == (1, 0, 0, 0)
 
 
+async def test_a_problem_received_at_23_30_on_new_years_eve_has_three_beijing_days(
+        town: Town) -> None:
+    """Zhang receives a normal problem (3 days) at 23:30 on 31 December (15:30 in UTC): it is
+    to be put right by 23:30 on 3 January 2027 in Beijing, and the office's chat is reminded
+    a day ahead, at 23:30 on 2 January, not a minute before."""
+    c = await cast(town)
+    town.clock.set(local(2026, 12, 31, 23, 30))
+    ref = await report(town, c.li, severity="normal")
+    card = await c.office.wait_for(text=ref)
+    toast = await press(c.zhang, "✅ Received", card)
+    assert toast == f"Received: rectify {ref} by 2027-01-03 23:30."
+
+    def reminders() -> int:
+        return sum(REMINDER in (m.text or "") for m in c.office.bot_messages())
+
+    await at(town, local(2027, 1, 2, 23, 29))
+    assert reminders() == 0
+    await at(town, local(2027, 1, 2, 23, 31))
+    reminder = await c.office.wait_for(text=REMINDER)
+    assert ref in (reminder.text or "")
+
+
 @NIGHTS
 async def test_a_deadline_near_at_night_is_not_sent_at_08_00_once_put_right(
         town: Town, night: datetime, morning: datetime) -> None:

@@ -42,6 +42,7 @@ CAPACITIES = (10, 20, 30, 50)  # the buttons; any other number is typed
 TEAM_BUTTONS = 8  # more teams than this are found by typing part of the name
 QUARTER_HOUR = 900.0
 DAYS_AHEAD = 366  # an activity more than a year ahead is taken for a typo
+OVERNIGHT = 12 * 3600.0  # a bare end before the start is after midnight within this
 ECHO_MAX = 50  # what a reply quotes back of a typed answer it could not use
 # 2027-03-05 09:00, 2027/3/5 9:00, 3-5 9:00, 3月5日 9点, 2027年3月5日 9:30 (after NFKC, so
 # full-width digits and colons typed with a Chinese keyboard count too).
@@ -377,8 +378,14 @@ class Publishing:
             hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
             if hour > 23 or minute > 59:
                 return unit.t("publish.bad_end")
-            day = datetime.fromtimestamp(start, zone)
-            end: float | None = day.replace(hour=hour, minute=minute).timestamp()
+            at = datetime.fromtimestamp(start, zone).replace(hour=hour, minute=minute)
+            # A time on the clock before the start's is the next day's when that makes a
+            # night's activity (22:00 to 00:30 on New Year's Eve); else a slip, refused below.
+            after_midnight = datetime.combine(at.date() + timedelta(days=1), at.time(),
+                                              tzinfo=zone).timestamp()
+            same_day = at.timestamp()
+            end: float | None = (after_midnight if same_day <= start
+                                 and after_midnight - start <= OVERNIGHT else same_day)
         else:
             end = self._moment(text, near=start)
         if end is None:
