@@ -50,7 +50,9 @@ AT_NIGHT: dict[str, AtNight] = {
     # Without an admin chat, the centre's admins in private hold what it would have:
     "loop.admin_card": SILENT,  # a request's card (filed, climbed, released): theirs to act on
     "join.review": SILENT,  # a volunteer's registration, to its leader and area admins: theirs
-    "join.decided": MORNING,  # held: the applicant's registration approved or rejected
+    # The applicant's registration approved or rejected: news of their own ask, as a
+    # request's news is (they may be up waiting for it).
+    "join.decided": SILENT,
     "schedule.escalated_admin": MORNING,  # re-checked: their card still waits for a claim
     "schedule.claim_reminder": MORNING,  # re-checked: it still waits and has not climbed
     "admin.card_failed": SILENT,  # a card its group refused, with it: theirs to act on
