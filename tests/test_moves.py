@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import parse_config
-from bot.moves import config_through, follow
+from bot.moves import config_through, follow, unpointed
 
 ADMINS, VOLUNTEERS, LAWYERS = -10, -20, -30  # basic groups' ids
 CONFIG = parse_config({
@@ -58,3 +58,38 @@ def test_the_config_is_the_same_one_when_none_of_its_chats_moved() -> None:
                                  env={}, base_dir=Path("/srv"))
     assert config_through(no_admin_chat, {-99: -1099}) is no_admin_chat
     assert config_through(no_admin_chat, {-99: -1099}).admin_chat_id is None
+
+
+def test_a_call_queued_for_the_group_names_none_of_its_messages_after_the_move() -> None:
+    """What the outbox held for the group when it became a supergroup, call by call: a
+    delete of one or of several of its messages, or a change of a message's buttons, is
+    moot; an unpin without a message (the latest pinned, wherever) still makes sense; an
+    edit of words becomes a message of those words with the edit's buttons and formatting,
+    and an edit that only takes a caption away says nothing; a reply loses its quote of the
+    group's message, but keeps one of a message in another chat."""
+    chat = {"chat_id": ADMINS}
+    assert unpointed("deleteMessage", {**chat, "message_id": 7}, ADMINS) is None
+    assert unpointed("deleteMessages", {**chat, "message_ids": [7, 8]}, ADMINS) is None
+    assert unpointed("editMessageReplyMarkup", {**chat, "message_id": 7}, ADMINS) is None
+    assert unpointed("unpinAllChatMessages", chat, ADMINS) == ("unpinAllChatMessages", chat)
+    assert unpointed("unpinChatMessage", chat, ADMINS) == ("unpinChatMessage", chat)
+    buttons = {"inline_keyboard": [[{"text": "认领", "callback_data": "c:1"}]]}
+    bold = [{"type": "bold", "offset": 0, "length": 2}]
+    assert unpointed("editMessageCaption", {
+        **chat, "message_id": 7, "caption": "已认领", "caption_entities": bold,
+        "reply_markup": buttons}, ADMINS) == ("sendMessage", {
+            **chat, "text": "已认领", "entities": bold, "reply_markup": buttons})
+    assert unpointed("editMessageCaption", {**chat, "message_id": 7, "caption": ""},
+                     ADMINS) is None
+    assert unpointed("editMessageText", {**chat, "message_id": 7, "text": "已完成"},
+                     ADMINS) == ("sendMessage", {**chat, "text": "已完成"})
+    quote_here = {"message_id": 7}
+    quote_there = {"message_id": 7, "chat_id": LAWYERS}
+    assert unpointed("sendMessage", {**chat, "text": "提醒", "reply_parameters": quote_here},
+                     ADMINS) == ("sendMessage", {**chat, "text": "提醒"})
+    assert unpointed("sendMessage", {**chat, "text": "提醒", "reply_parameters": quote_there},
+                     ADMINS) == ("sendMessage", {**chat, "text": "提醒",
+                                                 "reply_parameters": quote_there})
+    assert unpointed("sendMessage", {**chat, "text": "提醒", "reply_to_message_id": 7,
+                                     "allow_sending_without_reply": True},
+                     ADMINS) == ("sendMessage", {**chat, "text": "提醒"})
