@@ -179,15 +179,20 @@ async def test_the_claim_reminder_comes_under_the_card_in_its_topic(town: Town) 
 async def test_a_category_moved_from_general_to_a_topic_says_its_open_cards_stay(
     town: Town,
 ) -> None:
-    """Elderly help is bound in the forum's General: one request waits there and Li has
+    """Elderly help, first bound in its topic while it had no card, is bound in the forum's
+    General (nothing to say of cards staying): one request waits there and Li has
     claimed another. The admin then binds it in the Elderly help topic: the answer says the
     two open cards stay where they are, kept up to date there, and only new ones come to the
     topic. The waiting card is still claimed in General, edited where it is; the next
     request's card is in the topic. Bound back in General, the answer counts the three open
-    cards of the group the same way."""
+    cards of the group the same way; bound there once more, it moves nothing and says so by
+    saying nothing of them."""
     forum, elderly, _ = await forum_of_teams(town)
-    await town.admin.send("/bind elderly", chat=forum)
-    await forum.wait_for(text="This group now receives requests")
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    await town.admin.send("/bind elderly", chat=forum)  # moved, but no card to stay behind
+    general = await forum.wait_for(text="This group now receives requests")
+    assert general.text is not None and "stay where they are" not in general.text, general.text
     waiting = await card_of(forum, await file_request(town.citizen))
     taken = await card_of(forum, await file_request(town.citizen, text="The lift is stuck."))
     assert (await claim(town.vol1, forum, taken)).startswith("It is yours")
@@ -211,3 +216,8 @@ async def test_a_category_moved_from_general_to_a_topic_says_its_open_cards_stay
     assert back.text is not None and back.text.endswith(
         "\n3 open card(s) already posted in this group stay where they are and are kept up "
         "to date there; only new ones come here."), back.text
+
+    # Bound again where it is, nothing moves: the answer says nothing of cards staying.
+    await town.admin.send("/bind elderly", chat=forum)
+    again = await forum.wait_for(text="This group now receives requests")
+    assert again.text is not None and "stay where they are" not in again.text, again.text
