@@ -290,6 +290,11 @@ class World:
             # message as the one it replies to, as Telegram marks every message there.
             raw.update(message_thread_id=topic, is_topic_message=True)
             reply_to = reply_to or chat.topics[topic]
+        elif reply_to is not None and chat.type == "supergroup":
+            # A reply outside any topic (a supergroup's thread, or a forum's General): Telegram
+            # gives it the thread of the message it answers, without is_topic_message.
+            raw["message_thread_id"] = reply_to.raw.get("message_thread_id",
+                                                        reply_to.message_id)
         if from_bot:
             raw["from"] = self.bot_user()
         elif sender is not None:

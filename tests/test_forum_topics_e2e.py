@@ -32,14 +32,22 @@ async def forum_of_teams(town: Town) -> tuple[SimChat, int, int]:
 async def test_a_command_typed_in_a_topic_is_answered_in_that_topic(town: Town) -> None:
     """The admin asks /bindings in the Repairs topic and reads the answer there, not in the
     General topic where nobody of the team looks; asked in General, it is answered in
-    General. Li types /new in the Elderly help topic: the pointer to the private chat comes
-    in that topic. An admin writing as the group in Repairs is told why in Repairs."""
+    General, also when asked in a reply there (which Telegram puts in the thread of the
+    message it answers, not in a topic). Li types /new in the Elderly help topic: the
+    pointer to the private chat comes in that topic. An admin writing as the group in
+    Repairs is told why in Repairs."""
     forum, elderly, repairs = await forum_of_teams(town)
     await town.admin.send("/bindings", chat=forum, topic=repairs)
     assert (await forum.wait_for(text=LISTING)).thread_id == repairs
 
     await town.admin.send("/bindings", chat=forum)
+    in_general = await forum.wait_for(text=LISTING)
+    assert in_general.thread_id is None
+
+    # A reply in General belongs to the thread of what it answers, but to no topic.
+    await town.admin.send("/bindings", chat=forum, reply_to=in_general)
     assert (await forum.wait_for(text=LISTING)).thread_id is None
+    assert not [error for _, error in town.sb.errors if "thread not found" in error.lower()]
 
     await town.vol1.send("/new", chat=forum, topic=elderly)
     pointer = await forum.wait_for(text="Please talk to me in a private chat")
