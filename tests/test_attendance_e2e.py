@@ -463,3 +463,32 @@ async def test_a_check_in_under_a_request_form_takes_its_location_button_along(
     await zhang.wait_for(text="OK, skipped.")
     with pytest.raises(LookupError):
         await zhang.tap("📍 Send my location")
+
+
+async def test_someone_who_left_early_is_credited_nothing_and_may_dispute(town: Town) -> None:
+    """Zhang checks in at 09:00 and out at 09:30: half an hour of a two-and-a-half-hour
+    activity, under the 60% it takes. The organiser confirms: Zhang is told he was there too
+    short a time for hours, with the button to dispute it; the organiser's summary credits
+    nobody; /hours shows nothing from activities, and no formal volunteer is made."""
+    zhang = town.vol2
+    await signed_up(town, zhang)
+    town.clock.set(at(9, 0))
+    await zhang.send(f"/start {await scanned_code(town)}")
+    await zhang.wait_for(text="Checked in to")
+    town.clock.set(at(9, 30))
+    await zhang.send(f"/start {await scanned_code(town, '🏁 Check-out code')}")
+    await zhang.wait_for(text="Checked out of")
+
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    short = await zhang.wait_for(text="for less than 60% of it, so no hours were credited")
+    assert buttons_of(short) == ["Dispute these hours"]
+    await town.vol1.wait_for(text="hours credited to 0, 0 no-show(s)")
+    await zhang.send("/hours")
+    mine = await zhang.wait_for(text="Your service hours")
+    assert "activities 0 h by check-in" in (mine.text or ""), mine.text
+    assert not [m for m in zhang.private.bot_messages()
+                if "You were credited" in (m.text or "")
+                or "registered formal volunteer of" in (m.text or "")]
