@@ -593,3 +593,29 @@ async def test_a_request_for_more_time_made_stale_by_a_rejection_cannot_be_appro
     stale = await press(c.admin, "✅ Approve", ask)
     assert "already decided" in stale
     assert (await problem(town, ref)).due_at == due and (await problem(town, ref)).extensions == 0
+
+
+async def test_a_reject_whose_inspector_was_removed_before_the_reason_changes_nothing(
+    town: Town,
+) -> None:
+    """Li presses Reject on a re-check and, before he types why, the admin removes him as an
+    inspector: his reason is refused with the line saying only an inspector of its group can
+    re-check it, and the problem stays put right, waiting for its re-check, not sent back."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Received by Zhang" in (card.text or ""))
+    await rectify(c.zhang, card)
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    await press(c.li, "❌ Reject", recheck)
+    await c.li.wait_for(text="why is it not put right")
+
+    await c.admin.send(f"/inspector remove {c.li.id}")
+    await c.admin.wait_for(text="Li is no longer an inspector")
+    await c.li.send("One stall is still there")
+    await c.li.wait_for(text=f"Only an inspector of its inspection group can re-check problem "
+                             f"{ref}.")
+    after = await problem(town, ref)
+    assert after.status == "rectified" and after.rejections == 0
+    assert not [m for m in c.office.bot_messages() if "did not pass" in (m.text or "")]
