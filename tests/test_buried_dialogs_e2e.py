@@ -127,3 +127,30 @@ async def test_skip_of_a_comment_under_a_request_form_finishes_the_rating(town: 
     await alice.wait_for(text="Thank you for your feedback")
     await alice.wait_for(text="back to your unfinished request")
     await alice.wait_for(text="What kind of help")
+
+
+async def test_a_note_brought_up_over_a_form_at_its_place_takes_the_location_button_away(
+    town: Town,
+) -> None:
+    """Li's request form asks where the problem is, the location button under his keyboard,
+    when he presses Skip on the Done note it lies on: the note comes up, the button goes off
+    his screen and he is told the request waits for its place (a tap would answer the note).
+    His 2 h mark the task done, the form asks where again, and his location is its place."""
+    li = town.vol1
+    ref, note = await finishing(town)
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+
+    await (await li.press("Skip", message=note)).answer()
+    await li.wait_for(text="Your request waits for its place")
+    hours = await li.wait_for(text=f"Finishing {ref}. How long did it take?")
+    with pytest.raises(LookupError):
+        await li.tap("📍 Share my location")
+    await li.press("2 h", message=hours)
+    await li.wait_for(text=f"{ref} is marked done")
+    await li.wait_for(text="Where is it")
+    await li.tap("📍 Share my location")
+    await li.wait_for(text="How can the volunteer reach you")
