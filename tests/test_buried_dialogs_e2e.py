@@ -154,3 +154,24 @@ async def test_a_note_brought_up_over_a_form_at_its_place_takes_the_location_but
     await li.wait_for(text="Where is it")
     await li.tap("📍 Share my location")
     await li.wait_for(text="How can the volunteer reach you")
+
+
+async def test_skip_of_a_note_already_written_changes_nothing_under_a_form(town: Town) -> None:
+    """Li writes his note, is asked how long the task took, and opens a request form for a
+    neighbour. Skip, pressed on the note's question above, is a button of a step he has
+    passed: it says so, and the form stays on top, its answer taken as before; the hours
+    button still finishes the task."""
+    li = town.vol1
+    ref, note = await finishing(town)
+    await li.send("Called the lift company; fixed.")
+    hours = await li.wait_for(text="How long did it take?")
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    old = await (await li.press("Skip", message=note)).answer()
+    assert old.show_alert, old.text
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+    await li.press("2 h", message=hours)
+    await li.wait_for(text=f"{ref} is marked done")
