@@ -175,3 +175,20 @@ async def test_skip_of_a_note_already_written_changes_nothing_under_a_form(town:
     await li.wait_for(text="Where is it")
     await li.press("2 h", message=hours)
     await li.wait_for(text=f"{ref} is marked done")
+
+
+async def test_a_button_of_a_form_given_up_does_not_answer_the_next_one(town: Town) -> None:
+    """Alice opens a request form and gives it up, then opens another. A category pressed
+    on the first form's question belongs to a form that is gone: it says so, and the new
+    form still waits for its own category."""
+    alice = town.citizen
+    first = await open_form(alice, command=True)
+    await alice.send("/cancel")
+    await alice.wait_for(text="cancelled")
+    second = await open_form(alice, command=True)
+    old = await (await alice.press("Help for the elderly", message=first)).answer()
+    assert old.show_alert, old.text
+    assert not [m for m in alice.private.bot_messages() if "describe the problem" in
+                (m.text or "")]
+    await alice.press("Help for the elderly", message=second)
+    await alice.wait_for(text="describe the problem")
