@@ -192,3 +192,35 @@ async def test_a_button_of_a_form_given_up_does_not_answer_the_next_one(town: To
                 (m.text or "")]
     await alice.press("Help for the elderly", message=second)
     await alice.wait_for(text="describe the problem")
+
+
+async def test_a_note_brought_up_from_the_middle_keeps_what_lay_under_it(town: Town) -> None:
+    """Li has begun a request form for a neighbour when he presses Done on one task, then on
+    another: two notes lie over the form. He skips the first note, from the middle: it comes
+    up, and once its hours are in, the second note is back, then the form, nothing lost."""
+    li = town.vol1
+    await open_bot(li)
+    first = await file_request(town.citizen, text="The tap is leaking.")
+    await claim(li, town.volunteers, await card_of(town.volunteers, first))
+    took_first = await li.wait_for(text=f"You took {first}")
+    second = await file_request(town.citizen, text="The stairs light is broken.")
+    await claim(li, town.volunteers, await card_of(town.volunteers, second))
+    took_second = await li.wait_for(text=f"You took {second}")
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.press("✅ Done", message=took_first)
+    note = await li.wait_for(text=f"Finishing {first}")
+    await li.press("✅ Done", message=took_second)
+    await li.wait_for(text=f"Finishing {second}")
+
+    await (await li.press("Skip", message=note)).answer()
+    hours = await li.wait_for(text=f"Finishing {first}. How long did it take?")
+    await li.press("1 h", message=hours)
+    await li.wait_for(text=f"{first} is marked done")
+    back = await li.wait_for(text=f"Finishing {second}")
+    await li.press("Skip", message=back)
+    await li.press("2 h", message=await li.wait_for(text="How long did it take?"))
+    await li.wait_for(text=f"{second} is marked done")
+    await li.wait_for(text="back to your unfinished request")
+    await li.wait_for(text="describe the problem")
