@@ -314,6 +314,21 @@ class SimUser:
         await asyncio.sleep(0)  # let a waiting getUpdates see it
         return msg
 
+    async def send_as_channel(self, text: str, chat: SimChat, channel: str,
+                              forwarded: bool = False) -> SimMessage:
+        """Send a text in a group as a channel this user runs (named `channel`): posted there
+        as the channel, or (`forwarded`) a post of the channel that Telegram forwarded into
+        its linked discussion group."""
+        content: dict[str, Any] = {"text": text}
+        entities = self._world.command_entities(text)
+        if entities:
+            content["entities"] = entities
+        sender = {"id": -1009999000000, "type": "channel", "title": channel}
+        msg = self._world.user_message(self, chat, "text", content,
+                                       channel=(sender, forwarded))
+        await asyncio.sleep(0)  # let a waiting getUpdates see it
+        return msg
+
     async def edit(self, message: SimMessage, text: str) -> None:
         """Edit one of this user's sent text messages (Telegram sends edited_message)."""
         self._world.user_edit(self, message, text)

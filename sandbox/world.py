@@ -38,6 +38,11 @@ TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 # it was made from (with the supergroup itself as sender_chat).
 GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group",
                        "username": "GroupAnonymousBot"}
+# Who Telegram names as the sender of a message a channel posts in a group (as itself), and of
+# a channel's post forwarded automatically into its linked discussion group.
+CHANNEL_BOT = {"id": 136817688, "is_bot": True, "first_name": "Channel",
+               "username": "Channel_Bot"}
+TELEGRAM = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
 
 
 @dataclass
@@ -308,6 +313,11 @@ class World:
             # message as the one it replies to, as Telegram marks every message there.
             raw.update(message_thread_id=topic, is_topic_message=True)
             reply_to = reply_to or chat.topics[topic]
+        elif reply_to is not None and chat.type == "supergroup":
+            # A reply outside any topic (a supergroup's thread, or a forum's General): Telegram
+            # gives it the thread of the message it answers, without is_topic_message.
+            raw["message_thread_id"] = reply_to.raw.get("message_thread_id",
+                                                        reply_to.message_id)
         if from_bot:
             raw["from"] = self.bot_user()
         elif sender is not None:
@@ -337,11 +347,15 @@ class World:
 
     def user_message(self, user: SimUser, chat: SimChat, kind: str, content: dict[str, Any],
                      reply_to: SimMessage | None = None, as_group: bool = False,
-                     topic: int | None = None) -> SimMessage:
+                     topic: int | None = None,
+                     channel: tuple[dict[str, Any], bool] | None = None) -> SimMessage:
         """Record a user's message and queue the update if the bot may see it. With
         `as_group`, an anonymous admin's: Telegram names the group as its sender (sender_chat)
-        and the anonymous group bot as its `from`, never the admin. With `topic`, written in
-        that topic of a forum."""
+        and the anonymous group bot as its `from`, never the admin. With `channel` (the
+        channel's Chat, and whether its post was forwarded automatically), a channel's: the
+        channel as its sender, Channel_Bot as its `from`, or Telegram (777000) for a post
+        forwarded into the channel's discussion group. With `topic`, written in that topic of
+        a forum."""
         if topic is not None and topic not in chat.topics:
             raise ValueError(f"no topic {topic} in {chat.label}")
         if chat.type == "private":
@@ -356,6 +370,12 @@ class World:
         if as_group:
             msg.raw["from"] = dict(GROUP_ANONYMOUS_BOT)
             msg.raw["sender_chat"] = chat.to_dict()
+        if channel is not None:
+            sender_chat, forwarded = channel
+            msg.raw["from"] = dict(TELEGRAM if forwarded else CHANNEL_BOT)
+            msg.raw["sender_chat"] = dict(sender_chat)
+            if forwarded:
+                msg.raw["is_automatic_forward"] = True
         self._deliver(chat, msg)
         self.emit("user_message", chat, msg, msg.text or kind)
         self.notify()

@@ -602,3 +602,66 @@ async def test_an_outage_as_a_volunteer_checks_in_loses_nothing_and_doubles_noth
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         hours = db.execute("SELECT user_id, hours FROM activity_hours").fetchall()
     assert hours == [(town.vol2.id, 2.5)]
+
+
+
+async def test_someone_who_left_early_is_credited_nothing_and_may_dispute(town: Town) -> None:
+    """Zhang checks in at 09:00 and out at 09:30: half an hour of a two-and-a-half-hour
+    activity, under the 60% it takes. The organiser confirms: Zhang is told he was there too
+    short a time for hours, with the button to dispute it; the organiser's summary credits
+    nobody; /hours shows nothing from activities, and no formal volunteer is made."""
+    zhang = town.vol2
+    await signed_up(town, zhang)
+    town.clock.set(at(9, 0))
+    await zhang.send(f"/start {await scanned_code(town)}")
+    await zhang.wait_for(text="Checked in to")
+    town.clock.set(at(9, 30))
+    await zhang.send(f"/start {await scanned_code(town, '🏁 Check-out code')}")
+    await zhang.wait_for(text="Checked out of")
+
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    short = await zhang.wait_for(text="for less than 60% of it, so no hours were credited")
+    assert buttons_of(short) == ["Dispute these hours"]
+    await town.vol1.wait_for(text="hours credited to 0, 0 no-show(s)")
+    await zhang.send("/hours")
+    mine = await zhang.wait_for(text="Your service hours")
+    assert "activities 0 h by check-in" in (mine.text or ""), mine.text
+    assert not [m for m in zhang.private.bot_messages()
+                if "You were credited" in (m.text or "")
+                or "registered formal volunteer of" in (m.text or "")]
+
+
+async def test_a_dispute_accepted_over_the_threshold_makes_a_formal_volunteer(
+    town: Town,
+) -> None:
+    """Zhang leaves at 10:45: 1.75 h credited, under this town's 2 h a year, so he is no
+    formal volunteer yet. He disputes for 2.5 h and the organiser accepts: the accepted hours
+    cross the threshold, and he is told he is a registered formal volunteer of 2026."""
+    zhang = town.vol2
+    await signed_up(town, zhang)
+    town.clock.set(at(9, 0))
+    await zhang.send(f"/start {await scanned_code(town)}")
+    await zhang.wait_for(text="Checked in to")
+    town.clock.set(at(10, 45))
+    await zhang.send(f"/start {await scanned_code(town, '🏁 Check-out code')}")
+    await zhang.wait_for(text="Checked out of")
+    town.clock.set(at(11, 40))
+    await town.vol1.press("✅ Attendance and hours")
+    listing = await town.vol1.wait_for(text="Attendance of")
+    await town.vol1.press("✅ Confirm attendance and hours", message=listing)
+    credited = await zhang.wait_for(text="You were credited 1.75 h")
+    await town.vol1.wait_for(text="hours credited to 1, 0 no-show(s)")
+    assert not [m for m in zhang.private.bot_messages()
+                if "registered formal volunteer of" in (m.text or "")]
+
+    await zhang.press("Dispute these hours", message=credited)
+    await zhang.wait_for(text="How many hours should it be")
+    await zhang.send("2.5 I stayed to tidy up")
+    await zhang.wait_for(text="was sent to the organiser")
+    dispute = await town.vol1.wait_for(text="disputes their hours")
+    await town.vol1.press("Accept 2.5 h", message=dispute)
+    await zhang.wait_for(text="Your dispute was accepted: 2.5 h")
+    await zhang.wait_for(text="registered formal volunteer of 2026")

@@ -127,3 +127,100 @@ async def test_skip_of_a_comment_under_a_request_form_finishes_the_rating(town: 
     await alice.wait_for(text="Thank you for your feedback")
     await alice.wait_for(text="back to your unfinished request")
     await alice.wait_for(text="What kind of help")
+
+
+async def test_a_note_brought_up_over_a_form_at_its_place_takes_the_location_button_away(
+    town: Town,
+) -> None:
+    """Li's request form asks where the problem is, the location button under his keyboard,
+    when he presses Skip on the Done note it lies on: the note comes up, the button goes off
+    his screen and he is told the request waits for its place (a tap would answer the note).
+    His 2 h mark the task done, the form asks where again, and his location is its place."""
+    li = town.vol1
+    ref, note = await finishing(town)
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+
+    await (await li.press("Skip", message=note)).answer()
+    await li.wait_for(text="Your request waits for its place")
+    hours = await li.wait_for(text=f"Finishing {ref}. How long did it take?")
+    with pytest.raises(LookupError):
+        await li.tap("📍 Share my location")
+    await li.press("2 h", message=hours)
+    await li.wait_for(text=f"{ref} is marked done")
+    await li.wait_for(text="Where is it")
+    await li.tap("📍 Share my location")
+    await li.wait_for(text="How can the volunteer reach you")
+
+
+async def test_skip_of_a_note_already_written_changes_nothing_under_a_form(town: Town) -> None:
+    """Li writes his note, is asked how long the task took, and opens a request form for a
+    neighbour. Skip, pressed on the note's question above, is a button of a step he has
+    passed: it says so, and the form stays on top, its answer taken as before; the hours
+    button still finishes the task."""
+    li = town.vol1
+    ref, note = await finishing(town)
+    await li.send("Called the lift company; fixed.")
+    hours = await li.wait_for(text="How long did it take?")
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+
+    old = await (await li.press("Skip", message=note)).answer()
+    assert old.show_alert, old.text
+    await li.send("The stairs light is broken.")
+    await li.wait_for(text="Where is it")
+    await li.press("2 h", message=hours)
+    await li.wait_for(text=f"{ref} is marked done")
+
+
+async def test_a_button_of_a_form_given_up_does_not_answer_the_next_one(town: Town) -> None:
+    """Alice opens a request form and gives it up, then opens another. A category pressed
+    on the first form's question belongs to a form that is gone: it says so, and the new
+    form still waits for its own category."""
+    alice = town.citizen
+    first = await open_form(alice, command=True)
+    await alice.send("/cancel")
+    await alice.wait_for(text="cancelled")
+    second = await open_form(alice, command=True)
+    old = await (await alice.press("Help for the elderly", message=first)).answer()
+    assert old.show_alert, old.text
+    assert not [m for m in alice.private.bot_messages() if "describe the problem" in
+                (m.text or "")]
+    await alice.press("Help for the elderly", message=second)
+    await alice.wait_for(text="describe the problem")
+
+
+async def test_a_note_brought_up_from_the_middle_keeps_what_lay_under_it(town: Town) -> None:
+    """Li has begun a request form for a neighbour when he presses Done on one task, then on
+    another: two notes lie over the form. He skips the first note, from the middle: it comes
+    up, and once its hours are in, the second note is back, then the form, nothing lost."""
+    li = town.vol1
+    await open_bot(li)
+    first = await file_request(town.citizen, text="The tap is leaking.")
+    await claim(li, town.volunteers, await card_of(town.volunteers, first))
+    took_first = await li.wait_for(text=f"You took {first}")
+    second = await file_request(town.citizen, text="The stairs light is broken.")
+    await claim(li, town.volunteers, await card_of(town.volunteers, second))
+    took_second = await li.wait_for(text=f"You took {second}")
+    await open_form(li, command=True)
+    await li.press("Help for the elderly")
+    await li.wait_for(text="describe the problem")
+    await li.press("✅ Done", message=took_first)
+    note = await li.wait_for(text=f"Finishing {first}")
+    await li.press("✅ Done", message=took_second)
+    await li.wait_for(text=f"Finishing {second}")
+
+    await (await li.press("Skip", message=note)).answer()
+    hours = await li.wait_for(text=f"Finishing {first}. How long did it take?")
+    await li.press("1 h", message=hours)
+    await li.wait_for(text=f"{first} is marked done")
+    back = await li.wait_for(text=f"Finishing {second}")
+    await li.press("Skip", message=back)
+    await li.press("2 h", message=await li.wait_for(text="How long did it take?"))
+    await li.wait_for(text=f"{second} is marked done")
+    await li.wait_for(text="back to your unfinished request")
+    await li.wait_for(text="describe the problem")

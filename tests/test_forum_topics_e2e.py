@@ -32,14 +32,22 @@ async def forum_of_teams(town: Town) -> tuple[SimChat, int, int]:
 async def test_a_command_typed_in_a_topic_is_answered_in_that_topic(town: Town) -> None:
     """The admin asks /bindings in the Repairs topic and reads the answer there, not in the
     General topic where nobody of the team looks; asked in General, it is answered in
-    General. Li types /new in the Elderly help topic: the pointer to the private chat comes
-    in that topic. An admin writing as the group in Repairs is told why in Repairs."""
+    General, also when asked in a reply there (which Telegram puts in the thread of the
+    message it answers, not in a topic). Li types /new in the Elderly help topic: the
+    pointer to the private chat comes in that topic. An admin writing as the group in
+    Repairs is told why in Repairs."""
     forum, elderly, repairs = await forum_of_teams(town)
     await town.admin.send("/bindings", chat=forum, topic=repairs)
     assert (await forum.wait_for(text=LISTING)).thread_id == repairs
 
     await town.admin.send("/bindings", chat=forum)
+    in_general = await forum.wait_for(text=LISTING)
+    assert in_general.thread_id is None
+
+    # A reply in General belongs to the thread of what it answers, but to no topic.
+    await town.admin.send("/bindings", chat=forum, reply_to=in_general)
     assert (await forum.wait_for(text=LISTING)).thread_id is None
+    assert not [error for _, error in town.sb.errors if "thread not found" in error.lower()]
 
     await town.vol1.send("/new", chat=forum, topic=elderly)
     pointer = await forum.wait_for(text="Please talk to me in a private chat")
@@ -179,15 +187,20 @@ async def test_the_claim_reminder_comes_under_the_card_in_its_topic(town: Town) 
 async def test_a_category_moved_from_general_to_a_topic_says_its_open_cards_stay(
     town: Town,
 ) -> None:
-    """Elderly help is bound in the forum's General: one request waits there and Li has
+    """Elderly help, first bound in its topic while it had no card, is bound in the forum's
+    General (nothing to say of cards staying): one request waits there and Li has
     claimed another. The admin then binds it in the Elderly help topic: the answer says the
     two open cards stay where they are, kept up to date there, and only new ones come to the
     topic. The waiting card is still claimed in General, edited where it is; the next
     request's card is in the topic. Bound back in General, the answer counts only the card
-    in the topic: the two in General are where new ones come now."""
+    in the topic: the two in General are where new ones come now; bound there once more,
+    it moves nothing and says so by saying nothing of them."""
     forum, elderly, _ = await forum_of_teams(town)
-    await town.admin.send("/bind elderly", chat=forum)
-    await forum.wait_for(text="This group now receives requests")
+    await town.admin.send("/bind elderly", chat=forum, topic=elderly)
+    await forum.wait_for(text="now receives requests")
+    await town.admin.send("/bind elderly", chat=forum)  # moved, but no card to stay behind
+    general = await forum.wait_for(text="This group now receives requests")
+    assert general.text is not None and "stay where they are" not in general.text, general.text
     waiting = await card_of(forum, await file_request(town.citizen))
     taken = await card_of(forum, await file_request(town.citizen, text="The lift is stuck."))
     assert (await claim(town.vol1, forum, taken)).startswith("It is yours")
@@ -212,6 +225,10 @@ async def test_a_category_moved_from_general_to_a_topic_says_its_open_cards_stay
         "\n1 open card(s) already posted in this group stay where they are and are kept up "
         "to date there; only new ones come here."), back.text
 
+    # Bound again where it is, nothing moves: the answer says nothing of cards staying.
+    await town.admin.send("/bind elderly", chat=forum)
+    again = await forum.wait_for(text="This group now receives requests")
+    assert again.text is not None and "stay where they are" not in again.text, again.text
 
 async def test_the_claim_reminder_comes_beside_a_card_left_in_general_by_a_rebind(
     town: Town,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from tests.conftest import Town
 from tests.flows import card_of, file_request, open_bot
 
@@ -90,3 +92,26 @@ async def test_an_anonymous_admins_theme_and_ranking_are_answered_without_record
         hidden = db.execute("SELECT user_id FROM ranking_names").fetchall()
     assert ANONYMOUS_BOT not in people, people
     assert hidden == []
+
+
+@pytest.mark.parametrize(("forwarded", "account"), [(False, 136817688), (True, 777000)],
+                         ids=["posted as the channel", "forwarded from the channel"])
+async def test_a_channels_post_in_the_group_is_answered_without_recording_telegrams_account(
+    town: Town, forwarded: bool, account: int,
+) -> None:
+    """The district's news channel is linked to the volunteers' group. A post asking for the
+    month's theme comes into the group as the channel itself (Telegram names Channel_Bot as
+    its sender), or as the channel's post forwarded there (Telegram names itself, 777000):
+    it is answered in the group, and neither account is recorded as a person (it would be
+    counted, listed and found as one). /stats, which depends on who asks, is explained."""
+    group = town.volunteers
+    group.add_member(town.admin, status="administrator")
+    await town.admin.send_as_channel("/theme", chat=group, channel="街道新闻",
+                                     forwarded=forwarded)
+    await group.wait_for(text="theme")
+    await town.admin.send_as_channel("/stats", chat=group, channel="街道新闻",
+                                     forwarded=forwarded)
+    await group.wait_for(text="You are writing as the group")
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        people = [row[0] for row in db.execute("SELECT user_id FROM users")]
+    assert account not in people, people

@@ -87,3 +87,38 @@ def test_calls_of_other_chats_naming_the_group_are_unpointed() -> None:
     assert unpointed("sendMessage", own, group, alice) == ("sendMessage", own)
     elsewhere = {"chat_id": alice, "from_chat_id": LAWYERS, "message_id": 5}
     assert unpointed("copyMessage", elsewhere, group, alice) == ("copyMessage", elsewhere)
+
+
+def test_a_call_queued_for_the_group_names_none_of_its_messages_after_the_move() -> None:
+    """What the outbox held for the group when it became a supergroup, call by call: a
+    delete of one or of several of its messages, or a change of a message's buttons, is
+    moot; an unpin without a message (the latest pinned, wherever) still makes sense; an
+    edit of words becomes a message of those words with the edit's buttons and formatting,
+    and an edit that only takes a caption away says nothing; a reply loses its quote of the
+    group's message, but keeps one of a message in another chat."""
+    chat = {"chat_id": ADMINS}
+    assert unpointed("deleteMessage", {**chat, "message_id": 7}, ADMINS) is None
+    assert unpointed("deleteMessages", {**chat, "message_ids": [7, 8]}, ADMINS) is None
+    assert unpointed("editMessageReplyMarkup", {**chat, "message_id": 7}, ADMINS) is None
+    assert unpointed("unpinAllChatMessages", chat, ADMINS) == ("unpinAllChatMessages", chat)
+    assert unpointed("unpinChatMessage", chat, ADMINS) == ("unpinChatMessage", chat)
+    buttons = {"inline_keyboard": [[{"text": "认领", "callback_data": "c:1"}]]}
+    bold = [{"type": "bold", "offset": 0, "length": 2}]
+    assert unpointed("editMessageCaption", {
+        **chat, "message_id": 7, "caption": "已认领", "caption_entities": bold,
+        "reply_markup": buttons}, ADMINS) == ("sendMessage", {
+            **chat, "text": "已认领", "entities": bold, "reply_markup": buttons})
+    assert unpointed("editMessageCaption", {**chat, "message_id": 7, "caption": ""},
+                     ADMINS) is None
+    assert unpointed("editMessageText", {**chat, "message_id": 7, "text": "已完成"},
+                     ADMINS) == ("sendMessage", {**chat, "text": "已完成"})
+    quote_here = {"message_id": 7}
+    quote_there = {"message_id": 7, "chat_id": LAWYERS}
+    assert unpointed("sendMessage", {**chat, "text": "提醒", "reply_parameters": quote_here},
+                     ADMINS) == ("sendMessage", {**chat, "text": "提醒"})
+    assert unpointed("sendMessage", {**chat, "text": "提醒", "reply_parameters": quote_there},
+                     ADMINS) == ("sendMessage", {**chat, "text": "提醒",
+                                                 "reply_parameters": quote_there})
+    assert unpointed("sendMessage", {**chat, "text": "提醒", "reply_to_message_id": 7,
+                                     "allow_sending_without_reply": True},
+                     ADMINS) == ("sendMessage", {**chat, "text": "提醒"})

@@ -253,3 +253,28 @@ async def test_each_inspector_hears_of_their_groups_due_points_once_a_day(
     assert "4 of your 5 points" in latest[-1] and "Guangming Lane 1" not in latest[-1]
     await caught_up(c.zhang)
     assert said(c.zhang.private, PATROL) == 0
+
+
+async def test_a_patrol_list_caught_up_at_night_waits_for_the_morning(town: Town) -> None:
+    """The bot is down from 08:30 until 23:30: the 09:00 list of Li's due points is caught up
+    in quiet hours, so it waits in the outbox and Li reads it at 08:00, not at midnight."""
+    c = await cast(town)
+    await c.admin.send("/patrol G1 area:guangminglu")
+    await c.admin.wait_for(text="G1 patrols these 5 points")
+    await town.tick(minutes=1)
+    await caught_up(c.li)
+    assert said(c.li.private, PATROL) == 0
+
+    town.clock.set(local(6, 11, 8, 30))
+    await town.tick(seconds=1)
+    await town.bot.stop()
+    town.clock.set(local(6, 11, 23, 30))
+    await town.bot.start()
+    await town.tick(seconds=1)
+    await caught_up(c.li)
+    assert said(c.li.private, PATROL) == 0
+
+    town.clock.set(local(6, 12, 8, 0))
+    await town.tick(seconds=1)
+    patrol = await c.li.wait_for(text=PATROL)
+    assert "G1: 5 of your 5 points" in (patrol.text or "")

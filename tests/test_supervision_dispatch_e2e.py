@@ -661,3 +661,30 @@ async def test_ten_minutes_without_telegram_in_the_middle_of_a_rectification_los
         assert len([m for m in chat.bot_messages() if text in (m.text or "")]) == 1, text
     assert await events(town, ref) == ["reported", "dispatched", "received", "rectified",
                                        "passed"]
+
+
+
+async def test_a_reject_whose_inspector_was_removed_before_the_reason_changes_nothing(
+    town: Town,
+) -> None:
+    """Li presses Reject on a re-check and, before he types why, the admin removes him as an
+    inspector: his reason is refused with the line saying only an inspector of its group can
+    re-check it, and the problem stays put right, waiting for its re-check, not sent back."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Received by Zhang" in (card.text or ""))
+    await rectify(c.zhang, card)
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    await press(c.li, "❌ Reject", recheck)
+    await c.li.wait_for(text="why is it not put right")
+
+    await c.admin.send(f"/inspector remove {c.li.id}")
+    await c.admin.wait_for(text="Li is no longer an inspector")
+    await c.li.send("One stall is still there")
+    await c.li.wait_for(text=f"Only an inspector of its inspection group can re-check problem "
+                             f"{ref}.")
+    after = await problem(town, ref)
+    assert after.status == "rectified" and after.rejections == 0
+    assert not [m for m in c.office.bot_messages() if "did not pass" in (m.text or "")]

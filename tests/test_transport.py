@@ -254,3 +254,11 @@ def test_a_lone_surrogate_is_mended_and_a_pair_kept() -> None:
     plain = '{"text": "路灯坏了"}'.encode()
     parsed = json.loads(plain)
     assert json_without_lone_surrogates(parsed, plain) is parsed
+    # Each half on its own, as any client may escape it (upper or lower case, either half,
+    # anywhere in its range) is found: the search is what decides whether to mend at all.
+    for escape in (rb"\uD800", rb"\ud9ff", rb"\uDAbc", rb"\udc00", rb"\uDFFF"):
+        alone = b'{"text": "x' + escape + b'"}'
+        assert json_without_lone_surrogates(json.loads(alone), alone) == {"text": "x\ufffd"}
+    # Every answer the transport reads (getUpdates' among them) is mended so.
+    assert AiohttpRequest.parse_json_payload(raw) == json_without_lone_surrogates(
+        json.loads(raw), raw)

@@ -223,7 +223,8 @@ async def test_a_confirmation_that_crosses_the_threshold_tells_the_volunteer_at_
     town: Town,
 ) -> None:
     """Li's second 2 h reach the year's 4 the moment Alice confirms the request resolved, in
-    the day: Li is told there and then that she is a registered formal volunteer of 2026."""
+    the day: Li is told there and then that she is a registered formal volunteer of 2026,
+    and only then: the 2 h of her next request, confirmed too, tell her nothing more."""
     li = town.vol1
     second = await two_hours_given_then_a_second_taken(town, li)
     await finish_with_hours(town, li, "2 h")
@@ -232,6 +233,20 @@ async def test_a_confirmation_that_crosses_the_threshold_tells_the_volunteer_at_
     await town.citizen.press("👍 Yes, resolved")
     told = await li.wait_for(text="registered formal volunteer of 2026")
     assert "4 verified hours" in (told.text or "")
+
+    # Her next hours of the year count on, and she is not told again.
+    third = await file_request(town.citizen, text="Third")
+    await claim(li, town.volunteers, await card_of(town.volunteers, third))
+    await li.wait_for(text=f"You took {third}")
+    await finish_with_hours(town, li, "2 h")
+    await town.citizen.wait_for(text=f"Is your request {third} resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+    await li.send("/hours")
+    mine = await li.wait_for(text="Your service hours")
+    assert "6 h in all" in (mine.text or ""), mine.text
+    assert len([m for m in li.private.bot_messages()
+                if "registered formal volunteer of 2026" in (m.text or "")]) == 1
 
 
 async def test_a_request_closed_on_the_clock_on_new_years_eve_counts_to_that_year(

@@ -1,0 +1,28 @@
+U = "bot/unit.py"; C = "handlers/common.py"; S = "bot/delivery/sender.py"
+T = "tests/test_forum_topics_e2e.py tests/test_forum_team_topics_e2e.py tests/test_forum_unit_topics_e2e.py tests/test_forum_topics_climb_e2e.py"
+MUTANTS = [
+    ("topic.in_topic_none", U, "    if (topic is None or message.chat_id != topic.chat_id or message.purpose in CARDS\n", "    if (True or message.chat_id != topic.chat_id or message.purpose in CARDS\n", T),
+    ("topic.in_topic_any_chat", U, "    if (topic is None or message.chat_id != topic.chat_id or message.purpose in CARDS\n", "    if (topic is None or message.purpose in CARDS\n", T),
+    ("topic.in_topic_cards", U, "    if (topic is None or message.chat_id != topic.chat_id or message.purpose in CARDS\n", "    if (topic is None or message.chat_id != topic.chat_id\n", T),
+    ("topic.cards_no_post", U, 'CARDS = frozenset({"card", "post", "problem_post", "honour_post"})', 'CARDS = frozenset({"card", "problem_post", "honour_post"})', T),
+    ("topic.cards_no_problem", U, 'CARDS = frozenset({"card", "post", "problem_post", "honour_post"})', 'CARDS = frozenset({"card", "post", "honour_post"})', T),
+    ("topic.cards_no_honour", U, 'CARDS = frozenset({"card", "post", "problem_post", "honour_post"})', 'CARDS = frozenset({"card", "post", "problem_post"})', T + " tests/test_honours_e2e.py"),
+    ("topic.in_topic_edits", U, '            or not (message.method.startswith("send") or message.method == "copyMessage")\n', '', T),
+    ("topic.in_topic_copy", U, ' or message.method == "copyMessage")', ')', T + " tests/test_relay_e2e.py"),
+    ("topic.in_topic_override", U, '            or "message_thread_id" in message.payload):', '            ):', T),
+    ("topic.queue_no_topic", U, "            out = [in_topic(unit.topic, message) for message in unit.outgoing]", "            out = list(unit.outgoing)", T),
+    ("topic.unit_no_topic", U, "unit = ActorUnit(env, repo, language, topic=who.topic, who=who, user=user)", "unit = ActorUnit(env, repo, language, who=who, user=user)", T),
+    ("topic.service_recorded", U, "            if who.user_id in SERVICE_ACCOUNTS:", "            if False:", T + " tests/test_group_admin_commands_e2e.py"),
+    ("topic.cards_stay_other_chat", U, "    if before is None or before[0] != chat_id or before[1] == topic_id:", "    if before is None or before[1] == topic_id:", T),
+    ("topic.cards_stay_same", U, "    if before is None or before[0] != chat_id or before[1] == topic_id:", "    if before is None or before[0] != chat_id:", T),
+    ("topic.cards_stay_zero", U, '    return "\\n" + unit.t("common.cards_stay", count=count) if count else ""', '    return "\\n" + unit.t("common.cards_stay", count=count)', T),
+    ("topic.common_not_forum", C, "    if (chat is None or not chat.is_forum or message is None or not message.is_topic_message\n", "    if (chat is None or message is None or not message.is_topic_message\n", T),
+    ("topic.common_not_topic_msg", C, "    if (chat is None or not chat.is_forum or message is None or not message.is_topic_message\n", "    if (chat is None or not chat.is_forum or message is None\n", T),
+    ("topic.common_press_msg", C, "        message = update.callback_query.message  # not one too old to see (inaccessible)\n", "        pass\n", T),
+    ("topic.common_name", C, '    return Topic(chat.id, message.message_thread_id, created.name if created else "")', '    return Topic(chat.id, message.message_thread_id, "")', T),
+    ("topic.gone_no_strip", S, '                payload = {k: v for k, v in row.payload.items() if k != "message_thread_id"}\n', '                payload = dict(row.payload)\n', T),
+    ("topic.gone_no_forget", S, '            forgotten = await repo.areas.forget_topic(chat_id, thread_id)\n', '            forgotten = []\n', T),
+    ("topic.gone_no_team", S, '            teams = await repo.activities.forget_team_topic(chat_id, thread_id)\n', '            teams = []\n', T),
+    ("topic.gone_no_unit", S, '            units = await repo.supervision.forget_unit_topic(chat_id, thread_id)\n', '            units = []\n', T),
+    ("topic.gone_cond", S, 'if TOPIC_GONE in exc.message.lower() and "message_thread_id" in params:', 'if TOPIC_GONE in exc.message.lower() and False:', T),
+]
