@@ -604,7 +604,6 @@ async def test_an_outage_as_a_volunteer_checks_in_loses_nothing_and_doubles_noth
     assert hours == [(town.vol2.id, 2.5)]
 
 
-
 async def test_someone_who_left_early_is_credited_nothing_and_may_dispute(town: Town) -> None:
     """Zhang checks in at 09:00 and out at 09:30: half an hour of a two-and-a-half-hour
     activity, under the 60% it takes. The organiser confirms: Zhang is told he was there too

@@ -663,7 +663,6 @@ async def test_ten_minutes_without_telegram_in_the_middle_of_a_rectification_los
                                        "passed"]
 
 
-
 async def test_a_reject_whose_inspector_was_removed_before_the_reason_changes_nothing(
     town: Town,
 ) -> None:
