@@ -176,7 +176,7 @@ class Signups:
         """Tell the first on the waitlist that a place is theirs, with a way to give it up."""
         lang = await self.loop.language_of(unit.repo, promoted.user_id)
         text = self.env.t(lang, "signup.promoted", title=activity.title,
-                          when=render.when(self.env, activity), place=activity.place)
+                          when=render.when(self.env, activity, lang), place=activity.place)
         markup = ui.inline([[(self.env.t(lang, "signup.decline_button"),
                               buttons.QUIT.data(activity.id))]])
         return ui.message(promoted.user_id, text, markup)
@@ -306,7 +306,7 @@ class Signups:
                 continue
             lang = await self.loop.language_of(repo, signup.user_id)
             text = self.env.t(lang, key, title=activity.title,
-                              when=render.when(self.env, activity), place=activity.place)
+                              when=render.when(self.env, activity, lang), place=activity.place)
             message = night.at_night(self.env, key, ui.message(signup.user_id, text))
             if timer.kind == "activity_hour_before" and activity.latitude is not None:
                 message.payload["reply_markup"] = ui.inline([[
