@@ -245,3 +245,107 @@ async def test_dates_shown_in_chinese_are_beijing_days_with_weekdays_on_new_year
     listing = await citizen.wait_for(text="植树活动")
     assert "2027年1月1日 周五 09:00" in (listing.text or "")
     assert not re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b", (listing.text or ""))
+
+
+def keyboard_up(chat: SimChat) -> bool:
+    """Whether a reply keyboard is still up in a chat: the newest bot message that set or
+    removed one set it (a deleted message's keyboard stays on the screen)."""
+    for message in reversed(chat.messages):
+        markup = message.reply_markup or {} if message.from_bot else {}
+        if markup.get("remove_keyboard"):
+            return False
+        if "keyboard" in markup:
+            assert markup.get("resize_keyboard"), markup  # big buttons, not half the screen
+            return True
+    return False
+
+
+async def test_no_reply_keyboard_is_left_up_after_a_dialog_ends_or_is_cancelled(
+    town: Town,
+) -> None:
+    citizen = town.grandma
+    citizen.language_code = "zh-CN"
+    chat = citizen.private
+
+    # The form, cancelled at its place (a location button) and at its phone.
+    await citizen.send("/start")
+    await citizen.wait_for(text="请在下面选择")
+    for leave in ("/cancel", "✖ 取消"):
+        await open_form(citizen, lang="zh")
+        await citizen.press("助老服务")
+        await citizen.wait_for(text="请说明情况")
+        await citizen.send("楼道灯坏了。")
+        await citizen.wait_for(text="在哪里")
+        assert keyboard_up(chat)
+        if leave == "/cancel":
+            await citizen.send("/cancel")
+        else:
+            await citizen.send("建设路12号")
+            await citizen.wait_for(text="属于哪个社区")
+            await citizen.press("我不确定")
+            await citizen.wait_for(text="志愿者怎么联系您")
+            assert keyboard_up(chat)
+            await citizen.press(leave)
+        await citizen.wait_for(text="已取消填写")
+        assert not keyboard_up(chat), leave
+
+    # Filed: the phone's button is gone with the summary.
+    await file_in_chinese(citizen)
+    assert not keyboard_up(chat)
+
+    # /events, nearest to me: a location button, then cancelled, then answered.
+    await publish(town.vol1, "2026-06-13 09:00")
+    await town.volunteers.wait_for(text="植树活动")
+    for leave in ("/cancel", "location"):
+        await citizen.send("/events")
+        listing = await citizen.wait_for(text="植树活动")
+        await citizen.press("📍 离我最近", message=listing)
+        await citizen.wait_for(text="离您最近的活动排在前面")
+        assert keyboard_up(chat)
+        if leave == "/cancel":
+            await citizen.send("/cancel")
+        else:
+            await citizen.tap("📍 发送我的位置", latitude=34.90, longitude=117.57)
+        await citizen.wait_for()
+        await town.sb.wait_until(lambda: not keyboard_up(chat))
+
+    # Registration as a volunteer, left at its phone.
+    await citizen.send("/join")
+    await citizen.wait_for(text="请输入您的姓名")
+    await citizen.send("王秀英")
+    await citizen.wait_for(text="发送您的手机号")
+    assert keyboard_up(chat)
+    await citizen.send("/cancel")
+    await citizen.wait_for()
+    await town.sb.wait_until(lambda: not keyboard_up(chat))
+
+
+def reply_buttons(chat: SimChat) -> list[str]:
+    """The labels of the reply keyboard now up in a chat."""
+    for message in reversed(chat.messages):
+        markup = message.reply_markup or {} if message.from_bot else {}
+        if "keyboard" in markup:
+            return [b["text"] for row in markup["keyboard"] for b in row]
+    return []
+
+
+async def test_a_citizen_taps_the_address_she_gave_last_time_instead_of_typing_it(
+    town: Town,
+) -> None:
+    citizen = town.grandma
+    await file_in_chinese(citizen)  # at 建设路12号3号楼
+
+    await open_form(citizen, lang="zh")
+    await citizen.press("生活环境")
+    await citizen.wait_for(text="请说明情况")
+    await citizen.send("楼下垃圾没人清理。")
+    await citizen.wait_for(text="在哪里")
+    assert reply_buttons(citizen.private) == ["📍 发送我的位置", "🏠 建设路12号3号楼"]
+    await citizen.tap("🏠 建设路12号3号楼")
+    await citizen.wait_for(text="属于哪个社区")
+    await citizen.press("我不确定")
+    await citizen.wait_for(text="志愿者怎么联系您")
+    await citizen.tap("📞 发送我的手机号")
+    summary = await citizen.wait_for(text="内容都对吗")
+    assert "🏠 地址：建设路12号3号楼" in (summary.text or "")
+    assert "🏠 建设路" not in (summary.text or "")
