@@ -22,7 +22,7 @@ guangming-red,guangminglu,光明路红马甲服务队,Guangminglu Red Vest Team,
 """
 # What a Chinese screen may still show in Latin letters: commands and the bot's @name (they
 # are typed as they are), request references, and units.
-ALLOWED = {"km", "QR"}
+ALLOWED = {"km", "QR", "English"}  # /lang names each language in its own words
 CODES = ["zh-hans", "zh-CN", "zh-TW", "zh-HK", None]
 
 
@@ -349,3 +349,44 @@ async def test_a_citizen_taps_the_address_she_gave_last_time_instead_of_typing_i
     summary = await citizen.wait_for(text="内容都对吗")
     assert "🏠 地址：建设路12号3号楼" in (summary.text or "")
     assert "🏠 建设路" not in (summary.text or "")
+
+
+async def test_a_chinese_speaker_registers_as_a_volunteer_and_looks_around_in_chinese(
+    town: Town,
+) -> None:
+    person = town.grandma
+    person.language_code = "zh-TW"
+    await person.send("/start")
+    await person.wait_for(text="请在下面选择")
+    for command, answer in (("/theme", ""), ("/mydata", ""), ("/events", ""), ("/my", ""),
+                            ("/lang", "请选择语言")):
+        await person.send(command)
+        await person.wait_for(text=answer or None)
+    await person.press("中文")
+    await person.wait_for(text="语言已设置为中文")
+    await person.send("/join")
+    await person.wait_for(text="请输入您的姓名")
+    await person.send("王秀英")
+    await person.wait_for(text="发送您的手机号")
+    await person.tap("📞 发送我的手机号")
+    await person.wait_for(text="哪个区域服务")
+    await person.press("光明路街道新时代文明实践所")
+    await person.wait_for(text="哪个社区")
+    await person.press("光明路第1社区实践站")
+    await person.wait_for(text="加入哪支队伍")
+    await person.press("光明路红马甲服务队")
+    await person.wait_for(text="登记已提交")
+    review = await town.admin_chat.wait_for(text="新的志愿者登记")
+    await town.admin.press("✅ 通过", chat=town.admin_chat, message=review)
+    await person.wait_for(text="登记已通过")
+    for command in ("/hours", "/mytasks", "/team", "/help", "/mydata"):
+        await person.send(command)
+        await person.wait_for()
+
+    username = town.sb.world.bot_username
+    leaks = {text: latin_words(text, username) for text in shown_to(town, {person.id})}
+    assert {text: words for text, words in leaks.items() if words} == {}
+    personal = [c for c in town.sb.calls if c[0] == "setMyCommands"
+                and (c[1].get("scope") or {}).get("chat_id") == person.id]
+    assert personal and all(not latin_words(entry["description"], username)
+                            for entry in personal[-1][1]["commands"])
