@@ -63,6 +63,12 @@ class Catalogs:
         }
         return template.format(**safe)
 
+    def distance(self, language: str, metres: float) -> str:
+        """"850 米", "5.2 公里" in Chinese; "850 m", "5.2 km" in English."""
+        if metres < 1000:
+            return self(language, "units.metres", m=f"{metres:.0f}")
+        return self(language, "units.km", km=f"{metres / 1000:.1f}")
+
     def all_labels(self, key: str) -> set[str]:
         """Return the message `key` in every language (to recognise a tapped button)."""
         return {catalog[key] for catalog in self._catalogs.values()}

@@ -304,9 +304,12 @@ async def test_no_reply_keyboard_is_left_up_after_a_dialog_ends_or_is_cancelled(
         assert keyboard_up(chat)
         if leave == "/cancel":
             await citizen.send("/cancel")
+            await citizen.wait_for()
         else:
             await citizen.tap("📍 发送我的位置", latitude=34.90, longitude=117.57)
-        await citizen.wait_for()
+            nearest = await citizen.wait_for(text="距您")
+            # 5 km away, as a Chinese reader says it.
+            assert "距您 5.0 公里" in (nearest.text or ""), nearest.text
         await town.sb.wait_until(lambda: not keyboard_up(chat))
 
     # Registration as a volunteer, left at its phone.

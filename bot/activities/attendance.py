@@ -187,7 +187,8 @@ class Attendance:
         radius = self.env.config.activities.checkin_radius
         if away > radius:
             return [ui.message(unit.user_id, unit.t(
-                "attendance.too_far", distance=_distance(away), radius=f"{radius:g}"),
+                "attendance.too_far", distance=self.env.t.distance(unit.language, away),
+                radius=f"{radius:g}"),
                 ui.REMOVE_KEYBOARD)]
         signup = await unit.repo.activities.signup_of(activity.id, unit.user_id)
         purpose = "out" if signup is not None and signup.checked_in_at is not None else "in"
@@ -607,8 +608,3 @@ def render_time(env: Env, moment: float, language: str) -> str:
 def render_clock(env: Env, moment: float) -> str:
     """A local time of day."""
     return f"{datetime.fromtimestamp(moment, env.config.timezone):%H:%M}"
-
-
-def _distance(metres: float) -> str:
-    """"850 m", "5.2 km"."""
-    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"

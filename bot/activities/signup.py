@@ -277,7 +277,8 @@ class Signups:
                     and activity.longitude is not None):
                 metres = 1000 * distance_km(near[0], near[1], activity.latitude,
                                             activity.longitude)
-                line += unit.t("events.distance", distance=_distance(metres))
+                line += unit.t("events.distance",
+                               distance=self.env.t.distance(unit.language, metres))
             lines.append(line)
             rows.append([(unit.t("events.details", id=activity.id),
                           buttons.EVENT.data(activity.id))])
@@ -325,11 +326,6 @@ class Signups:
         zone = self.env.config.timezone
         return (datetime.fromtimestamp(now, zone).date()
                 < datetime.fromtimestamp(activity.starts_at, zone).date())
-
-
-def _distance(metres: float) -> str:
-    """"850 m", "5.2 km"."""
-    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
 
 
 def _hours(seconds: float) -> str:
