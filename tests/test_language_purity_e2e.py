@@ -312,6 +312,19 @@ async def test_no_reply_keyboard_is_left_up_after_a_dialog_ends_or_is_cancelled(
             assert "距您 5.0 公里" in (nearest.text or ""), nearest.text
         await town.sb.wait_until(lambda: not keyboard_up(chat))
 
+    # Checking in on the day: the location button, then cancelled.
+    card = town.volunteers.bot_messages()[-1]
+    town.volunteers.add_member(citizen)
+    await (await citizen.press("🙋 我要报名", chat=town.volunteers, message=card)).answer()
+    signed = await citizen.wait_for(text="您已报名")
+    town.clock.set(datetime(2026, 6, 13, 8, 55, tzinfo=SHANGHAI))
+    await citizen.press("📍 现场签到", message=signed)
+    await citizen.wait_for(text="请点下面的按钮发送您的位置")
+    assert keyboard_up(chat)
+    await citizen.send("/cancel")
+    await citizen.wait_for()
+    await town.sb.wait_until(lambda: not keyboard_up(chat))
+
     # Registration as a volunteer, left at its phone.
     await citizen.send("/join")
     await citizen.wait_for(text="请输入您的姓名")
