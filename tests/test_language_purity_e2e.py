@@ -406,3 +406,20 @@ async def test_a_chinese_speaker_registers_as_a_volunteer_and_looks_around_in_ch
                 and (c[1].get("scope") or {}).get("chat_id") == person.id]
     assert personal and all(not latin_words(entry["description"], username)
                             for entry in personal[-1][1]["commands"])
+
+
+async def test_a_draft_that_expires_at_its_location_button_takes_the_button_away(
+    town: Town,
+) -> None:
+    citizen = town.grandma
+    await citizen.send("/start")
+    await citizen.wait_for(text="请在下面选择")
+    await open_form(citizen, lang="zh")
+    await citizen.press("助老服务")
+    await citizen.wait_for(text="请说明情况")
+    await citizen.send("楼道灯坏了。")
+    await citizen.wait_for(text="在哪里")
+    assert keyboard_up(citizen.private)
+    await town.tick(hours=25)
+    await citizen.wait_for(text="已自动作废")
+    await town.sb.wait_until(lambda: not keyboard_up(citizen.private))
