@@ -215,6 +215,11 @@ async def test_an_english_speaker_never_meets_a_chinese_character(town: Town) ->
     await citizen.wait_for(text="Your requests")
     await citizen.send("/help")
     await citizen.wait_for()
+    for command in ("/theme", "/events", "/mydata", "/join"):
+        await citizen.send(command)
+        await citizen.wait_for()
+    await citizen.send("/cancel")
+    await citizen.wait_for()
 
     leaks = {text: han(text) for text in shown_to(town, {citizen.id})}
     assert {text: chars for text, chars in leaks.items() if chars} == {}
