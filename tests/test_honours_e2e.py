@@ -289,6 +289,12 @@ async def test_the_centre_admin_honours_announces_and_revokes(town: Town) -> Non
     assert "revoked on 2026-06-10 by Admin" in (history.text or "")
     assert buttons_of(history) == []  # kept in the history, nothing left to revoke
     await answer_of(zhang, "/honours", "No honours on your record yet.")
+    # Read in Chinese, the day is written the Chinese way, with its weekday.
+    await admin.send("/lang")
+    await admin.press("中文", message=await admin.wait_for(text="Choose your language"))
+    await admin.wait_for(text="语言已设置为中文")
+    chinese = await answer_of(admin, f"/honours {zhang.id}", "由Admin撤销")
+    assert "6月10日 周三" in (chinese.text or "") and "2026-06-10" not in (chinese.text or "")
 
 
 async def test_save_without_announcing_posts_nothing_and_a_second_save_is_refused(
