@@ -42,6 +42,7 @@ HOUR_CHOICES = ("0.5", "1", "2", "3")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
 # How many of a citizen's earlier addresses the place step offers as buttons.
 RECENT_ADDRESSES = 2
+RECENT_ADDRESS_UNITS = 60
 COMMENT_MAX = 1000
 DAY = 24 * 3600.0  # the intake limit counts requests filed in the last 24 hours
 _CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9]{1,12})_([0-9]{1,11})_([0-9a-f]{12})$")
@@ -207,7 +208,9 @@ class Intake:
         repo, user_id = unit.repo, unit.user_id
         if not data.get("neighbour"):
             # Most come back about the same home: its address is a button at the place step.
-            data = {"recent": await repo.requests.recent_addresses(user_id, RECENT_ADDRESSES),
+            # One too long for a button's line is left to be typed (or shared as a location).
+            recent = await repo.requests.recent_addresses(user_id, RECENT_ADDRESSES)
+            data = {"recent": [a for a in recent if ui.units(a) <= RECENT_ADDRESS_UNITS],
                     **data}
         await self.loop.push_dialog(unit, Flow.INTAKE, "category",
                                     {"id": secrets.token_hex(3), "photos": [], **data})
