@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import string
 import tomllib
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -62,6 +63,12 @@ class Catalogs:
         }
         return template.format(**safe)
 
+    def distance(self, language: str, metres: float) -> str:
+        """"850 米", "5.2 公里" in Chinese; "850 m", "5.2 km" in English."""
+        if metres < 1000:
+            return self(language, "units.metres", m=f"{metres:.0f}")
+        return self(language, "units.km", km=f"{metres / 1000:.1f}")
+
     def all_labels(self, key: str) -> set[str]:
         """Return the message `key` in every language (to recognise a tapped button)."""
         return {catalog[key] for catalog in self._catalogs.values()}
@@ -72,6 +79,19 @@ class Catalogs:
             return str(chosen)
         code = (telegram_code or "").lower().split("-")[0]
         return code if code in self._catalogs else self.default
+
+
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+def day_and_time(local: datetime, language: str, this_year: int, clock: bool = True) -> str:
+    """A local moment as a reader of `language` reads it: "6月10日 周三 14:00" in Chinese (the
+    year only when it is not this one, "2027年1月1日 周五 09:00"), "2026-06-10 14:00" else."""
+    if language != "zh":
+        return f"{local:%Y-%m-%d %H:%M}" if clock else f"{local:%Y-%m-%d}"
+    year = "" if local.year == this_year else f"{local.year}年"
+    day = f"{year}{local.month}月{local.day}日 周{WEEKDAYS_ZH[local.weekday()]}"
+    return f"{day} {local:%H:%M}" if clock else day
 
 
 def placeholders(template: str) -> set[str]:

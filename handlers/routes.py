@@ -79,7 +79,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("honours", activities.honours, Menu.VOLUNTEER, private_only=True),
     # In private, or posted in a group (at most once per 10 minutes there)
     Command("ranking", activities.ranking, Menu.VOLUNTEER, anyone=True,
-            personal=("hide", "show")),
+            personal=("hide", "show", "隐藏", "显示")),
     # Organisers (team leaders, admins: the service checks)
     Command("publish", activities.publish, Menu.VOLUNTEER, private_only=True),
     Command("addhours", activities.add_hours, Menu.VOLUNTEER, private_only=True),

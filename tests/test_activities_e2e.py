@@ -795,7 +795,7 @@ async def test_a_citizen_sees_upcoming_activities_nearest_first_and_signs_up(tow
     near = await grandma.wait_for(text="近期志愿活动")
     text = near.text or ""
     assert text.index("#2") < text.index("#1")
-    assert "距您 111 m" in text and "距您 5.0 km" in text
+    assert "距您 111 米" in text and "距您 5.0 公里" in text
     await grandma.press("#1 详情", message=near)
     shown = await grandma.wait_for(text=TITLE)
     assert buttons_of(shown)[0] == "🙋 我要报名"

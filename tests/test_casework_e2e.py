@@ -146,6 +146,15 @@ async def test_assign_gives_a_waiting_request_to_a_volunteer(town: Town) -> None
     found = await town.admin_chat.wait_for(text="Timeline")
     assigned = next(line for line in timeline(found) if line[1] == "assigned by an admin")
     assert assigned[2:] == ["Admin", "to Li", "reason: she asked for Li"]
+
+    # An admin who reads Chinese reads the timeline's times the Chinese way.
+    await town.admin.send("/lang")
+    await town.admin.press("中文", message=await town.admin.wait_for(text="Choose your language"))
+    await town.admin.wait_for(text="语言已设置为中文")
+    await town.admin.send(f"/find {ref}")
+    chinese = await town.admin.wait_for(text="办理记录")
+    assert "6月10日 周三 10:00 · " in (chinese.text or "")
+    assert "2026-06-10" not in (chinese.text or "")
     assert_clean(town)
 
 

@@ -158,6 +158,25 @@ async def test_a_volunteer_hides_their_name_and_is_still_counted(town: Town) -> 
     assert "1. Li — 12 h" in (again.text or "")
 
 
+async def test_a_chinese_volunteer_hides_and_shows_her_name_without_an_english_word(
+    town: Town,
+) -> None:
+    await eleven_volunteers_with_hours(town)
+    li = town.vol1
+    li.language_code = "zh-CN"
+    await li.send("/lang")
+    choose = await li.wait_for(text="Choose your language")
+    await li.press("中文", message=choose)
+    await li.wait_for(text="语言已设置为中文")
+    ranking = await answer_of(li, "/ranking", "志愿者")
+    assert "/ranking 隐藏" in (ranking.text or "") and "hide" not in (ranking.text or "")
+    hidden = await answer_of(li, "/ranking 隐藏", "一位志愿者")
+    assert "/ranking 显示" in (hidden.text or "") and "show" not in (hidden.text or "")
+    await answer_of(li, "/ranking 显示", "名字")
+    seen = await answer_of(town.vol2, "/ranking", "Volunteers by verified hours")
+    assert "1. Li — 12 h" in (seen.text or "")
+
+
 async def test_hours_credited_by_an_activity_count_in_the_month_it_took_place(
     town: Town,
 ) -> None:
@@ -272,6 +291,12 @@ async def test_the_centre_admin_honours_announces_and_revokes(town: Town) -> Non
     assert "revoked on 2026-06-10 by Admin" in (history.text or "")
     assert buttons_of(history) == []  # kept in the history, nothing left to revoke
     await answer_of(zhang, "/honours", "No honours on your record yet.")
+    # Read in Chinese, the day is written the Chinese way, with its weekday.
+    await admin.send("/lang")
+    await admin.press("中文", message=await admin.wait_for(text="Choose your language"))
+    await admin.wait_for(text="语言已设置为中文")
+    chinese = await answer_of(admin, f"/honours {zhang.id}", "由Admin撤销")
+    assert "6月10日 周三" in (chinese.text or "") and "2026-06-10" not in (chinese.text or "")
 
 
 async def test_save_without_announcing_posts_nothing_and_a_second_save_is_refused(

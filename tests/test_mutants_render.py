@@ -109,10 +109,11 @@ def grandmas_request(**changes: Any) -> Any:
 
 def test_a_line_of_my_requests_reads_in_the_citizens_language_at_local_time(env: Env) -> None:
     """The list line: reference, category, state and the local date and time, in Chinese for
-    Grandma Wang, in English for Alice; the time is Shanghai's, not the machine's."""
+    Grandma Wang (the Chinese way, with the weekday), in English for Alice; the time is
+    Shanghai's, not the machine's."""
     request = grandmas_request()
     assert render.request_line(env, request, "zh") == (
-        "• <b>2026-000123</b> · 助老服务 · 志愿者办理中 · 2026-12-31 23:45")
+        "• <b>2026-000123</b> · 助老服务 · 志愿者办理中 · 12月31日 周四 23:45")
     assert render.request_line(env, request, "en") == (
         "• <b>2026-000123</b> · Help for the elderly · a volunteer is on it · 2026-12-31 23:45")
 

@@ -32,7 +32,7 @@ def test_each_command_is_answered_where_the_table_says(tmp_path: Path) -> None:
     assert gated == {c.name for c in routes.COMMANDS if not c.private_only
                      and c.who in (Menu.AREA_ADMIN, Menu.CENTRE_ADMIN)} | {"theme", "ranking"}
     assert {c.name: c.personal for c in routes.COMMANDS if c.personal} == {
-        "theme": ("set", "clear"), "ranking": ("hide", "show")}
+        "theme": ("set", "clear"), "ranking": ("hide", "show", "隐藏", "显示")}
     pointed = next(h for h in handlers if h.callback.__name__ == "in_group")
     assert pointed.commands == frozenset(c.name for c in routes.COMMANDS if c.private_only)
     # Sent as the group (an anonymous admin), all but those the same for anyone are explained

@@ -18,6 +18,7 @@ the District Education and Sports Bureau.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -525,7 +526,10 @@ async def test_in_chinese_a_member_acts_on_their_own_copy(town: Town) -> None:
     copy = await wang.wait_for(text=f"督导问题 {ref}")
     assert "13912345678" not in (copy.text or "") and "光明巷1号" in (copy.text or "")
     assert copy.buttons == ["✅ 接收", "↩️ 非本单位（回退）"]
-    assert (await press(wang, "✅ 接收", copy)).startswith("已接收")
+    received = await press(wang, "✅ 接收", copy)
+    # Its deadline reads the Chinese way, with the weekday (10 June 2026 is a Wednesday).
+    assert received.startswith("已接收") and re.search(r"6月1\d日 周[一二三四五六日] \d\d:\d\d",
+                                                       received), received
     await town.sb.wait_until(lambda: "🔧 已整改" in copy.buttons)
     await press(wang, "🔧 已整改", copy)
     await wang.wait_for(text="请发送整改后的照片")
@@ -539,6 +543,8 @@ async def test_in_chinese_a_member_acts_on_their_own_copy(town: Town) -> None:
     await wang.send(f"/problem {ref}")
     history = await wang.wait_for(text="全过程")
     assert "王奶奶 整改完成（整改后照片 1 张）：摊位已清理" in (history.text or "")
+    assert "6月10日 周三 10:00" in (history.text or "")
+    assert "2026-06-10" not in (history.text or "")
 
 
 async def test_someone_named_after_the_card_went_out_gets_a_copy_and_loses_it_again(
@@ -559,7 +565,10 @@ async def test_someone_named_after_the_card_went_out_gets_a_copy_and_loses_it_ag
     await wang.wait_for(predicate=lambda m: m.kind == "photo")
     copy = await wang.wait_for(text=f"督导问题 {ref}")
     assert copy.buttons == ["✅ 接收", "↩️ 非本单位（回退）"]
-    assert (await press(wang, "✅ 接收", copy)).startswith("已接收")
+    received = await press(wang, "✅ 接收", copy)
+    # Its deadline reads the Chinese way, with the weekday (10 June 2026 is a Wednesday).
+    assert received.startswith("已接收") and re.search(r"6月1\d日 周[一二三四五六日] \d\d:\d\d",
+                                                       received), received
     await town.sb.wait_until(lambda: "🔧 Rectified" in group_card.buttons
                              and "🔧 已整改" in copy.buttons)
 

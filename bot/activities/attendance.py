@@ -32,6 +32,7 @@ from bot.activities.checkin import (
 from bot.activities.publishing import Publishing
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
+from bot.i18n import day_and_time
 from bot.people.roles import Roles
 from bot.requests.loop import RequestLoop
 from bot.unit import ActorUnit, Unit
@@ -104,7 +105,7 @@ class Attendance:
         rules = self.env.config.activities
         if unit.now() < activity.starts_at - rules.checkin_early:
             return unit.t("attendance.not_yet", title=activity.title, opens=render_time(
-                self.env, activity.starts_at - rules.checkin_early))
+                self.env, activity.starts_at - rules.checkin_early, unit.language))
         return unit.t("attendance.over", title=activity.title)
 
     # -- a volunteer checks in or out --------------------------------------------------------
@@ -186,7 +187,8 @@ class Attendance:
         radius = self.env.config.activities.checkin_radius
         if away > radius:
             return [ui.message(unit.user_id, unit.t(
-                "attendance.too_far", distance=_distance(away), radius=f"{radius:g}"),
+                "attendance.too_far", distance=self.env.t.distance(unit.language, away),
+                radius=f"{radius:g}"),
                 ui.REMOVE_KEYBOARD)]
         signup = await unit.repo.activities.signup_of(activity.id, unit.user_id)
         purpose = "out" if signup is not None and signup.checked_in_at is not None else "in"
@@ -603,16 +605,13 @@ class Attendance:
         return (user.first_name or str(user_id)) if user is not None else str(user_id)
 
 
-def render_time(env: Env, moment: float) -> str:
-    """A local date and time."""
-    return f"{datetime.fromtimestamp(moment, env.config.timezone):%Y-%m-%d %H:%M}"
+def render_time(env: Env, moment: float, language: str) -> str:
+    """A local date and time, the way `language` writes it."""
+    zone = env.config.timezone
+    return day_and_time(datetime.fromtimestamp(moment, zone), language,
+                        datetime.fromtimestamp(env.now(), zone).year)
 
 
 def render_clock(env: Env, moment: float) -> str:
     """A local time of day."""
     return f"{datetime.fromtimestamp(moment, env.config.timezone):%H:%M}"
-
-
-def _distance(metres: float) -> str:
-    """"850 m", "5.2 km"."""
-    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"

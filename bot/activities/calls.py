@@ -34,6 +34,7 @@ from bot.activities.publishing import CAPACITY_MAX, Publishing
 from bot.config import Team
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
+from bot.i18n import day_and_time
 from bot.people.roles import Role, Roles
 from bot.requests.loop import RequestLoop
 from bot.requests.render import area_name, mask_phones
@@ -171,8 +172,8 @@ class Calls:
         if until is None:
             return unit.t("calls.bad_until", example=self._example(now))
         if until <= now:
-            return unit.t("calls.until_past", until=self._time(until, now),
-                          now=self._time(now, now))
+            return unit.t("calls.until_past", until=self._time(until, now, unit.language),
+                          now=self._time(now, now, unit.language))
         if until - now > DAYS_AHEAD * 86400:
             return unit.t("calls.until_far", days=DAYS_AHEAD)
         return {"until": until}
@@ -182,13 +183,15 @@ class Calls:
         later = datetime.fromtimestamp(now + 3 * 3600, self.env.config.timezone)
         return f"{later:%H}:00"
 
-    def _time(self, moment: float, now: float) -> str:
-        """"18:00" today, "06-12 18:00" another day (local time)."""
+    def _time(self, moment: float, now: float, language: str) -> str:
+        """"18:00" today, "2026-06-12 18:00" another day (local time; "6月12日 周五 18:00" in
+        Chinese)."""
         zone = self.env.config.timezone
         local = datetime.fromtimestamp(moment, zone)
-        if local.date() == datetime.fromtimestamp(now, zone).date():
+        today = datetime.fromtimestamp(now, zone)
+        if local.date() == today.date():
             return f"{local:%H:%M}"
-        return f"{local:%Y-%m-%d %H:%M}"
+        return day_and_time(local, language, today.year)
 
     async def _advance(self, unit: ActorUnit, dialog: Dialog,
                        answer: dict[str, Any]) -> list[Outgoing]:
@@ -446,7 +449,7 @@ class Calls:
         t = self.env.t
         return [t(lang, "calls.card_what", what=mask_phones(what)),
                 t(lang, "calls.card_place", place=mask_phones(place)),
-                t(lang, "calls.card_until", until=self._time(until, now)),
+                t(lang, "calls.card_until", until=self._time(until, now, lang)),
                 t(lang, "calls.card_needed", needed=needed)]
 
     async def _send(self, unit: ActorUnit, dialog: Dialog, chat_id: int,
@@ -588,7 +591,7 @@ class Calls:
             if user is not None and user.username:
                 name = f"{name} (@{user.username})"
             lines.append(t(lang, "calls.roster_line", n=number, name=name,
-                           at=self._time(answer.joined_at, unit.now())))
+                           at=self._time(answer.joined_at, unit.now(), lang)))
         if len(answers) > ROSTER_SHOWN:
             lines.append(t(lang, "calls.roster_more", more=len(answers) - ROSTER_SHOWN))
         return ui.clip_html("\n".join(lines), ui.TEXT_MAX), self._controls(lang, activity)

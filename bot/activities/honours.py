@@ -27,6 +27,7 @@ from bot import buttons, night, ui
 from bot.activities.board import Board
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
+from bot.i18n import day_and_time
 from bot.people.roles import Role, Roles
 from bot.requests.loop import RequestLoop
 from bot.requests.render import mask_phones
@@ -346,7 +347,8 @@ class Honours:
                       citation=honour.citation)
         if honour.revoked_at is not None:
             when = datetime.fromtimestamp(honour.revoked_at, self.env.config.timezone)
-            line += unit.t("honours.revoked_note", when=f"{when:%Y-%m-%d}", by=revoker)
+            line += unit.t("honours.revoked_note", by=revoker, when=day_and_time(
+                when, unit.language, self.env.local_year(), clock=False))
         return line
 
     async def revoke(self, unit: ActorUnit, honour_id: int, choice: str, chat_id: int,

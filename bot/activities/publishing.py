@@ -751,7 +751,7 @@ class Publishing:
             unit.send(night.at_night(self.env, "manage.cancelled_notice", ui.message(
                 signup.user_id, self.env.t(lang, "manage.cancelled_notice",
                                            title=activity.title,
-                                           when=render.when(self.env, activity)))))
+                                           when=render.when(self.env, activity, lang)))))
         await repo.timers.cancel_timers(unit.now(), activity_id=activity.id)
         await self.board.redraw(unit, activity.id)
         unit.send(ui.edit_text(chat_id, message_id, unit.t(
@@ -842,7 +842,7 @@ class Publishing:
                 lang = await self.loop.language_of(repo, promoted.user_id)
                 unit.send(night.at_night(self.env, "signup.promoted", ui.message(
                     promoted.user_id, self.env.t(lang, "signup.promoted", title=changed.title,
-                                                 when=render.when(self.env, changed),
+                                                 when=render.when(self.env, changed, lang),
                                                  place=changed.place))))
             changed = await repo.activities.activity(activity.id) or changed
         after = (render.when(self.env, changed) if "starts_at" in fields
@@ -850,6 +850,9 @@ class Publishing:
         label_key = "time" if "starts_at" in fields else next(iter(fields))
         for signup in await repo.activities.signups(activity.id):
             lang = await self.loop.language_of(repo, signup.user_id)
+            if "starts_at" in fields:  # each reads the times the way their language writes
+                before = render.when(self.env, activity, lang)
+                after = render.when(self.env, changed, lang)
             unit.send(night.at_night(self.env, "edit.changed_notice", ui.message(
                 signup.user_id, self.env.t(
                     lang, "edit.changed_notice", title=changed.title,

@@ -43,6 +43,9 @@ class Period:
     end: float
 
 
+HIDE_WORDS = {"隐藏": "hide", "显示": "show"}
+
+
 class Rankings:
     """/ranking: volunteers and teams by verified hours, a month or a year; hide and show."""
 
@@ -54,7 +57,8 @@ class Rankings:
     async def command(self, unit: ActorUnit, chat_id: int, private: bool,
                       args: list[str]) -> None:
         """/ranking [month|year] [YYYY-MM|YYYY], /ranking hide, /ranking show."""
-        words = [word.lower() for word in args]
+        # A Chinese reader is told to send "/ranking 隐藏": no English word to type.
+        words = [HIDE_WORDS.get(word.lower(), word.lower()) for word in args]
         if words in (["hide"], ["show"]):
             await self._hide(unit, chat_id, private, words[0] == "hide")
             return

@@ -30,6 +30,7 @@ from typing import Any
 
 from bot import ui
 from bot.context import Env
+from bot.i18n import day_and_time
 from bot.people.roles import Roles
 from bot.unit import ActorUnit, Unit
 from storage import IssuedRecord, Repo
@@ -156,7 +157,8 @@ class Records:
         now = content_hash(await self.content(unit, issued.user_id, issued.issued_at))
         key = "record.verified" if now == issued.content_hash else "record.changed"
         unit.send(ui.message(user_id, unit.t(key, code=code, name=name, id=issued.user_id,
-                                             when=f"{when:%Y-%m-%d %H:%M}")))
+                                             when=day_and_time(when, unit.language,
+                                                               self.env.local_year()))))
 
 
 def _round(hours: float) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import buttons, ui
 from bot.context import Env
+from bot.i18n import day_and_time
 from bot.requests.render import area_name, mask_phones, team_label
 from storage import Activity
 from storage.models import ACTIVITY_CANCELLED, ACTIVITY_CLOSED
@@ -25,14 +26,18 @@ def team_name(env: Env, team_id: str, language: str) -> str:
     return team_label(env, team_id, language)
 
 
-def when(env: Env, activity: Activity) -> str:
-    """"2027-03-05 09:00–11:30" in the district's time zone (both dates if it ends later)."""
+def when(env: Env, activity: Activity, language: str | None = None) -> str:
+    """"2027-03-05 09:00–11:30" in the district's time zone (both dates if it ends later); in
+    Chinese "3月5日 周五 09:00–11:30" (a weekday is what an elderly reader goes by)."""
     zone = env.config.timezone
     start = datetime.fromtimestamp(activity.starts_at, zone)
     end = datetime.fromtimestamp(activity.ends_at, zone)
+    year = datetime.fromtimestamp(env.now(), zone).year
+    lang = language or env.config.default_language
+    first = day_and_time(start, lang, year)
     if start.date() == end.date():
-        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
-    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+        return f"{first}–{end:%H:%M}"
+    return f"{first} – {day_and_time(end, lang, year)}"
 
 
 def signup_open(activity: Activity, now: float) -> bool:
@@ -66,7 +71,7 @@ def details(env: Env, activity: Activity, language: str, theme: str | None,
     else:
         lines.append(t(language, "activities.card_team", team=team))
     lines.append(t(language, "activities.card_place", place=mask_phones(activity.place)))
-    lines.append(t(language, "activities.card_when", when=when(env, activity)))
+    lines.append(t(language, "activities.card_when", when=when(env, activity, language)))
     lines.append(places(env, activity, language))
     description = mask_phones(activity.description)
     if description_chars:
@@ -104,7 +109,10 @@ def card_markup(env: Env, activity: Activity, now: float) -> dict[str, Any] | No
 
 def list_line(env: Env, activity: Activity, language: str) -> str:
     """One activity in a list: when, title, where, places."""
-    start = datetime.fromtimestamp(activity.starts_at, env.config.timezone)
-    return env.t(language, "activities.list_line", id=activity.id, when=f"{start:%m-%d %H:%M}",
+    zone = env.config.timezone
+    start = datetime.fromtimestamp(activity.starts_at, zone)
+    shown = (day_and_time(start, language, datetime.fromtimestamp(env.now(), zone).year)
+             if language == "zh" else f"{start:%m-%d %H:%M}")
+    return env.t(language, "activities.list_line", id=activity.id, when=shown,
                  title=mask_phones(activity.title), place=mask_phones(activity.place),
                  places=places(env, activity, language))

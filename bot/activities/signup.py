@@ -186,7 +186,7 @@ class Signups:
         """Tell the first on the waitlist that a place is theirs, with a way to give it up."""
         lang = await self.loop.language_of(unit.repo, promoted.user_id)
         text = self.env.t(lang, "signup.promoted", title=activity.title,
-                          when=render.when(self.env, activity), place=activity.place)
+                          when=render.when(self.env, activity, lang), place=activity.place)
         markup = ui.inline([[(self.env.t(lang, "signup.decline_button"),
                               buttons.QUIT.data(activity.id))]])
         # Someone else's press: at night at once, without a sound (bot/night.py).
@@ -289,7 +289,8 @@ class Signups:
                     and activity.longitude is not None):
                 metres = 1000 * distance_km(near[0], near[1], activity.latitude,
                                             activity.longitude)
-                line += unit.t("events.distance", distance=_distance(metres))
+                line += unit.t("events.distance",
+                               distance=self.env.t.distance(unit.language, metres))
             lines.append(line)
             rows.append([(unit.t("events.details", id=activity.id),
                           buttons.EVENT.data(activity.id))])
@@ -318,7 +319,7 @@ class Signups:
                 continue
             lang = await self.loop.language_of(repo, signup.user_id)
             text = self.env.t(lang, key, title=activity.title,
-                              when=render.when(self.env, activity), place=activity.place)
+                              when=render.when(self.env, activity, lang), place=activity.place)
             message = night.at_night(self.env, key, ui.message(signup.user_id, text))
             if timer.kind == "activity_hour_before" and activity.latitude is not None:
                 message.payload["reply_markup"] = ui.inline([[
@@ -337,11 +338,6 @@ class Signups:
         zone = self.env.config.timezone
         return (datetime.fromtimestamp(now, zone).date()
                 < datetime.fromtimestamp(activity.starts_at, zone).date())
-
-
-def _distance(metres: float) -> str:
-    """"850 m", "5.2 km"."""
-    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
 
 
 def _hours(seconds: float) -> str:

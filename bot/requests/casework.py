@@ -436,7 +436,7 @@ class Casework:
         for event in await repo.requests.events(request.id):
             who = (await self._name(repo, event.actor_id, names) if event.actor_id
                    else t(lang, "admin.system"))
-            line = t(lang, "admin.find_event", at=render.local_time(env, event.at),
+            line = t(lang, "admin.find_event", at=render.local_time(env, event.at, lang),
                      kind=self._event_label(event, lang), who=who)
             detail = await self._event_detail(repo, event, lang, names)
             lines.append(f"{line} · {detail}" if detail else line)

@@ -42,6 +42,9 @@ ALBUMS_KEPT = 10_000  # people whose last album is remembered (see Intake._answe
 SIMILAR_SHOWN = 3  # the duplicate check shows at most the nearest three
 HOUR_CHOICES = ("0.5", "1", "2", "3")
 ADDRESS_MIN, ADDRESS_MAX = 2, 300
+# How many of a citizen's earlier addresses the place step offers as buttons.
+RECENT_ADDRESSES = 2
+RECENT_ADDRESS_UNITS = 60
 COMMENT_MAX = 1000
 DAY = 24 * 3600.0  # the intake limit counts requests filed in the last 24 hours
 _CLAIM_LINK = re.compile(r"^claim_([0-9]{1,12})_([0-9]{1,12})_([0-9]{1,11})_([0-9a-f]{12})$")
@@ -210,6 +213,12 @@ class Intake:
     async def _begin(self, unit: ActorUnit, data: dict[str, Any]) -> Dialog:
         """A blank request form on top of the long dialog the person is in, if any."""
         repo, user_id = unit.repo, unit.user_id
+        if not data.get("neighbour"):
+            # Most come back about the same home: its address is a button at the place step.
+            # One too long for a button's line is left to be typed (or shared as a location).
+            recent = await repo.requests.recent_addresses(user_id, RECENT_ADDRESSES)
+            data = {"recent": [a for a in recent if ui.units(a) <= RECENT_ADDRESS_UNITS],
+                    **data}
         await self.loop.push_dialog(unit, Flow.INTAKE, "category",
                                     {"id": secrets.token_hex(3), "photos": [], **data})
         await self.loop.restart_draft_clock(repo, user_id)
@@ -569,6 +578,8 @@ class Intake:
         if dialog.step == "location":
             keyboard = ui.reply_keyboard([
                 [{"text": t(lang, "intake.share_location"), "request_location": True}],
+                *([{"text": t(lang, "intake.recent_address", address=Raw(address))}]
+                  for address in dialog.data.get("recent", [])),
             ])
             question = self._question(lang, "location", "intake.ask_location", dialog.data)
             return [ui.message(chat, question, keyboard)]
@@ -610,6 +621,15 @@ class Intake:
             ui.message(chat, t(lang, "intake.almost_done"), ui.REMOVE_KEYBOARD),
             ui.message(chat, summary, markup),
         ]
+
+    def _recent_address(self, data: dict[str, Any], text: str) -> str | None:
+        """The earlier address whose button (in either language) was tapped, if one was."""
+        for address in data.get("recent", []):
+            labels = {self.env.t(lang, "intake.recent_address", address=Raw(address))
+                      for lang in LANGUAGES}
+            if text in {visible(label) for label in labels}:
+                return str(address)
+        return None
 
     def _better_category(self, data: dict[str, Any]) -> Category | None:
         """The likeliest category of a description changed from the summary, if the chosen
@@ -743,7 +763,7 @@ class Intake:
                 dialog = await self._similar(repo, self._advance(
                     dialog, latitude=said.latitude, longitude=said.longitude, address=None))
             elif said.kind == "text" and visible(said.text):
-                address = visible(said.text)
+                address = self._recent_address(data, visible(said.text)) or visible(said.text)
                 if len(address) > ADDRESS_MAX:
                     return self._again(dialog, lang, "intake.address_too_long", max=ADDRESS_MAX)
                 if len(address) < ADDRESS_MIN:

@@ -567,7 +567,7 @@ class RequestLoop:
         await repo.timers.schedule("volunteer_due", due, now, request_id=request_id)
         await repo.requests.add_event(request_id, "extended", who.user_id, now)
         text = t(lang, "schedule.extended", ref=request.ref,
-                 until=render.local_time(env, due))
+                 until=render.local_time(env, due, lang))
         unit.send([ui.message(who.user_id, text)])
         return Answer(t(lang, "schedule.extended_toast"))
 

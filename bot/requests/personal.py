@@ -15,6 +15,7 @@ from typing import Any
 
 from bot import buttons, ui
 from bot.context import Answer, Env
+from bot.i18n import day_and_time
 from bot.requests import render
 from bot.unit import ActorUnit
 from storage import Outgoing
@@ -47,12 +48,13 @@ class PersonalData:
         lines = [unit.t("mydata.title")]
         user = data["user"] or {}
         lines.append(unit.t("mydata.profile", name=user.get("first_name") or "—",
-                            username=user.get("username") or "—", lang_name=lang))
+                            username=user.get("username") or "—",
+                            lang_name=unit.t(f"mydata.language.{lang}")))
         volunteer = data["volunteer"]
         if volunteer:
             lines.append(unit.t("mydata.volunteer", name=volunteer["name"] or "—",
                                 phone=volunteer["phone"] or "—",
-                                status=volunteer["status"]))
+                                status=unit.t(f"join.status.{volunteer['status']}")))
         for row in data["requests"]:
             lines.append(unit.t(
                 "mydata.request", ref=row["ref"],
@@ -62,15 +64,18 @@ class PersonalData:
         if not data["requests"]:
             lines.append(unit.t("mydata.no_requests"))
         agreed = user.get("consented_at")
-        lines.append(unit.t("mydata.consent", date=self._date(agreed)) if agreed
+        lines.append(unit.t("mydata.consent", date=self._date(agreed, lang)) if agreed
                      else unit.t("mydata.no_consent"))
         lines.append(unit.t("mydata.how_to_forget"))
         unit.send([ui.message(unit.user_id, part) for part in ui.chunks(lines)])
         unit.send(ui.document(unit.user_id, f"mydata-{self._date(env.now())}.json",
                               _as_json(data), unit.t("mydata.file_caption")))
 
-    def _date(self, when: float) -> str:
-        return datetime.fromtimestamp(when, self.env.config.timezone).strftime("%Y-%m-%d")
+    def _date(self, when: float, language: str = "en") -> str:
+        """A day as `language` writes it (ISO in the file's name)."""
+        zone = self.env.config.timezone
+        return day_and_time(datetime.fromtimestamp(when, zone), language,
+                            self.env.local_year(), clock=False)
 
     async def ask_forget(self, unit: ActorUnit) -> None:
         """Ask to confirm, or say what is still open."""

@@ -315,11 +315,11 @@ class Relay:
                      else "relay.side_volunteer")
 
         lines = [t("relay.thread_title", ref=request.ref, side=side(thread.reported_by),
-                   date=render.local_time(env, thread.reported_at or 0.0),
+                   date=render.local_time(env, thread.reported_at or 0.0, unit.language),
                    count=len(messages))]
         media: list[Outgoing] = []
         for number, message in enumerate(messages, 1):
-            when = render.local_time(env, message.sent_at)
+            when = render.local_time(env, message.sent_at, unit.language)
             kind = "" if message.kind == "text" else t(f"relay.thread_{message.kind}", n=number)
             # A message as long as Telegram allows does not fit one line of a transcript
             # part: the rest follows on lines of its own, so the admin reads all of it.

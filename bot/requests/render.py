@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import buttons, ui
 from bot.context import Env
+from bot.i18n import day_and_time
 from storage import Card, Outgoing, Request
 from storage.models import DISPATCHED, is_api_client
 
@@ -87,9 +88,14 @@ def status_name(env: Env, status: str, language: str) -> str:
     return env.t(language, f"status.{status}")
 
 
-def local_time(env: Env, timestamp: float) -> str:
-    """Format a timestamp in the configured time zone."""
-    return datetime.fromtimestamp(timestamp, env.config.timezone).strftime("%Y-%m-%d %H:%M")
+def local_time(env: Env, timestamp: float, language: str | None = None) -> str:
+    """Format a timestamp in the configured time zone, the way `language` writes dates (ISO
+    when no reader's language is known: logs, operators)."""
+    zone = env.config.timezone
+    local = datetime.fromtimestamp(timestamp, zone)
+    if language is None:
+        return local.strftime("%Y-%m-%d %H:%M")
+    return day_and_time(local, language, datetime.fromtimestamp(env.now(), zone).year)
 
 
 def where_summary(env: Env, request: Request, language: str) -> str:
@@ -306,7 +312,7 @@ def request_line(env: Env, request: Request, language: str) -> str:
         category=category_name(env, request.category, language),
         status=status_name(env, "handed" if request.cancelled_by == "supervision"
                            else request.status, language),
-        date=local_time(env, request.created_at),
+        date=local_time(env, request.created_at, language),
     )
 
 

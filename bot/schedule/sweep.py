@@ -511,8 +511,10 @@ class Schedule:
             # The long dialog the form came on (/new in the middle of a visit …) stays.
             await self.loop.pop_dialog(repo, user_id, Flow.INTAKE)
             await repo.timers.cancel_timers(self.env.now(), user_id=user_id)
+            # A draft left at its place or phone had a reply keyboard up: it goes with the
+            # draft, or a tap would send a location to no form.
             out = [self.to_citizen("schedule.draft_expired", user_id,
-                                   t(lang, "schedule.draft_expired"))]
+                                   t(lang, "schedule.draft_expired"), ui.REMOVE_KEYBOARD)]
         return out
 
     # -- reports ----------------------------------------------------------------------------

@@ -134,7 +134,7 @@ class ProblemClock:
     async def _overdue_admin(self, repo: Repo, problem: Problem, chat: int) -> Outgoing:
         key, lang = "clock.overdue_admins", await self._language(repo, chat)
         return self._to(key, chat, self.env.t(
-            lang, key, ref=problem.ref, due=self._when(problem.due_at or 0.0),
+            lang, key, ref=problem.ref, due=self._when(problem.due_at or 0.0, lang),
             unit=self.dispatch._unit_name(problem.unit_id, lang),
             point=self.dispatch._point_name(problem, lang)))
 
@@ -163,7 +163,7 @@ class ProblemClock:
         for user_id in admins:
             lang = await self.loop.language_of(repo, user_id)
             unit.send(self._to("clock.escalated_area_admin", user_id, self.env.t(
-                lang, "clock.escalated_area_admin", ref=problem.ref, due=self._when(due),
+                lang, "clock.escalated_area_admin", ref=problem.ref, due=self._when(due, lang),
                 unit=self.dispatch._unit_name(problem.unit_id, lang),
                 point=self.dispatch._point_name(problem, lang))))
         await repo.supervision.add_event(problem.id, "escalated", None, at,
@@ -226,8 +226,8 @@ class ProblemClock:
         await unit.repo.timers.schedule(kind, morning, self.env.now(), problem_id=problem.id)
         return True
 
-    def _values(self, problem: Problem) -> dict[str, Any]:
-        return {"ref": problem.ref, "due": self._when(problem.due_at or 0.0),
+    def _values(self, problem: Problem, lang: str | None = None) -> dict[str, Any]:
+        return {"ref": problem.ref, "due": self._when(problem.due_at or 0.0, lang),
                 "point": self.dispatch._point_name(problem, None)}
 
     async def _unit_chat(self, work: Unit, problem: Problem, key: str) -> None:
@@ -246,7 +246,7 @@ class ProblemClock:
             person = await repo.people.user(member)
             if person is not None and person.started and not person.blocked:
                 lang = t.language_for(person.language, None)
-                work.send(self._to(key, member, t(lang, key, **self._values(problem))))
+                work.send(self._to(key, member, t(lang, key, **self._values(problem, lang))))
 
     def _to(self, key: str, chat_id: int, text: str) -> Outgoing:
         """A group at once, a person as quiet hours have `key` (bot/night.py)."""
@@ -257,5 +257,6 @@ class ProblemClock:
             return self.env.config.default_language
         return await self.loop.language_of(repo, chat_id)
 
-    def _when(self, moment: float) -> str:
-        return render.local_time(self.env, moment)
+    def _when(self, moment: float, lang: str | None = None) -> str:
+        """A moment as its reader writes dates (a group's: the district's language)."""
+        return render.local_time(self.env, moment, lang or self.env.config.default_language)

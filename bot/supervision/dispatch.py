@@ -269,16 +269,18 @@ class Dispatch:
 
         lines = []
         if problem.status == PROBLEM_DISPATCHED:
-            lines.append(t(lang, "dispatch.state_dispatched", by=self._when(problem.receive_due)))
+            lines.append(t(lang, "dispatch.state_dispatched",
+                           by=self._when(problem.receive_due, lang)))
         elif problem.status == PROBLEM_RECEIVED:
             lines.append(t(lang, "dispatch.state_received",
                            name=await self._name(repo, problem.received_by),
-                           due=self._when(problem.due_at or 0)))
+                           due=self._when(problem.due_at or 0, lang)))
         elif problem.status == PROBLEM_RECTIFIED:
             lines.append(t(lang, "dispatch.state_rectified",
-                           at=self._when(problem.rectified_at or 0)))
+                           at=self._when(problem.rectified_at or 0, lang)))
         elif problem.status == PROBLEM_PASSED:
-            lines.append(t(lang, "dispatch.state_passed", at=self._when(problem.passed_at or 0)))
+            lines.append(t(lang, "dispatch.state_passed",
+                           at=self._when(problem.passed_at or 0, lang)))
         elif problem.status == PROBLEM_RETURNED:
             lines.append(t(lang, "dispatch.state_returned",
                            reason=render.mask_phones(last("returned").get("reason", ""))))
@@ -400,8 +402,9 @@ class Dispatch:
         kept so far)."""
         user_id, ref = unit.user_id, problem.ref
         if dialog.flow == Flow.EXTEND and dialog.step == "date":
+            due = self._when(problem.due_at or 0, unit.language)
             return [ui.message(user_id, unit.t("dispatch.ask_extension_date", ref=ref,
-                                               due=self._when(problem.due_at or 0)))]
+                                               due=due))]
         key = {Flow.RECTIFY: "dispatch.ask_after", Flow.NOT_OURS: "dispatch.ask_return_reason",
                Flow.EXTEND: "dispatch.ask_extension_reason",
                Flow.REJECT_RECHECK: "recheck.ask_reason"}[Flow(dialog.flow)]
@@ -438,7 +441,8 @@ class Dispatch:
         await repo.supervision.add_event(problem.id, "received", unit.user_id, now,
                                          {"due": due})
         await self.redraw(unit, problem.id)
-        return Answer(unit.t("dispatch.received_toast", ref=problem.ref, due=self._when(due)))
+        return Answer(unit.t("dispatch.received_toast", ref=problem.ref,
+                             due=self._when(due, unit.language)))
 
     async def _acts_for(self, repo: Repo, user_id: int, problem: Problem, chat_id: int) -> bool:
         """Anyone in the unit's own chat, and its named members anywhere."""
@@ -573,10 +577,11 @@ class Dispatch:
         if until is None:
             return [ui.message(user_id, unit.t("dispatch.want_date"))]
         if until <= now:
-            return [ui.message(user_id, unit.t("dispatch.date_past", date=self._when(until)))]
+            return [ui.message(user_id, unit.t("dispatch.date_past",
+                                               date=self._when(until, unit.language)))]
         if until <= (problem.due_at or now):
-            return [ui.message(user_id, unit.t("dispatch.date_before_due",
-                                               due=self._when(problem.due_at or now)))]
+            due_then = self._when(problem.due_at or now, unit.language)
+            return [ui.message(user_id, unit.t("dispatch.date_before_due", due=due_then))]
         if until > now + EXTENSION_MAX_DAYS * 86400:
             return [ui.message(user_id, unit.t("dispatch.date_too_far",
                                                days=EXTENSION_MAX_DAYS))]
@@ -592,13 +597,13 @@ class Dispatch:
                     lang, "dispatch.extension_admins", ref=problem.ref, name=name,
                     reason=render.mask_phones(reason),
                     unit=self._unit_name(problem.unit_id, lang),
-                    due=self._when(problem.due_at or 0), until=self._when(until)),
+                    due=self._when(problem.due_at or 0, lang), until=self._when(until, lang)),
                 ui.inline([[
                     (self.env.t(lang, "dispatch.approve"), buttons.EXTENSION.data(asked, "y")),
                     (self.env.t(lang, "dispatch.refuse"),
                      buttons.EXTENSION.data(asked, "n"))]]))))
         return [ui.message(user_id, unit.t("dispatch.extension_asked", ref=problem.ref,
-                                           until=self._when(until)))]
+                                           until=self._when(until, unit.language)))]
 
     def _parse_date(self, text: str, now: float) -> float | None:
         """2026-06-20, 6-20, 6月20日, with an optional 18:00: a local moment (a day alone
@@ -723,7 +728,7 @@ class Dispatch:
             await self._tell_unit(unit, problem, "dispatch.extension_granted_unit",
                                   ref=problem.ref, until=self._when(until))
             text = unit.t("dispatch.extension_granted", ref=problem.ref, name=name,
-                          until=self._when(until))
+                          until=self._when(until, unit.language))
         else:
             await repo.supervision.add_event(problem.id, "extension_refused", unit.user_id, now,
                                              {"asked": asked_id})
@@ -854,7 +859,7 @@ class Dispatch:
         await self._tell_unit(unit, problem, "recheck.rejected_unit", ref=problem.ref,
                               reason=render.mask_phones(reason), due=self._when(due))
         return [ui.message(user_id, unit.t("recheck.rejected_done", ref=problem.ref,
-                                           due=self._when(due)))]
+                                           due=self._when(due, unit.language)))]
 
     # -- the clock ---------------------------------------------------------------------------
 
@@ -997,11 +1002,13 @@ class Dispatch:
             "unit": self._unit_name(str(detail.get("unit") or detail.get("to") or ""),
                                     unit.language),
             "was": self._unit_name(str(detail.get("from") or ""), unit.language),
-            "until": self._when(float(detail["until"])) if detail.get("until") else "",
-            "due": self._when(float(detail["due"])) if detail.get("due") else "",
+            "until": (self._when(float(detail["until"]), unit.language)
+                      if detail.get("until") else ""),
+            "due": (self._when(float(detail["due"]), unit.language)
+                    if detail.get("due") else ""),
             "request": detail.get("request", ""),
             "members": detail.get("members", 0)}
-        return unit.t("dispatch.event_line", at=self._when(at),
+        return unit.t("dispatch.event_line", at=self._when(at, unit.language),
                       what=unit.t(key, **values).strip())
 
     # -- helpers -----------------------------------------------------------------------------
@@ -1050,8 +1057,9 @@ class Dispatch:
                 self.env.t(lang, "inspect.hours", count=f"{seconds / 3600:g}"))
         return self.env.t(lang, f"inspect.severity.{severity}", deadline=span)
 
-    def _when(self, moment: float) -> str:
-        return render.local_time(self.env, moment)
+    def _when(self, moment: float, lang: str | None = None) -> str:
+        """A moment as its reader writes dates (a group's: the district's language)."""
+        return render.local_time(self.env, moment, lang or self.env.config.default_language)
 
     def _point_name(self, problem: Problem, lang: str | None) -> str:
         registers = self.registers()

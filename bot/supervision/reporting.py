@@ -103,7 +103,7 @@ class Reporting:
             label = point.name(unit.language)
             if near is not None and point.latitude is not None and point.longitude is not None:
                 metres = 1000 * distance_km(near[0], near[1], point.latitude, point.longitude)
-                label += f" · {metres:.0f} m" if metres < 1000 else f" · {metres / 1000:.1f} km"
+                label += " · " + self.env.t.distance(unit.language, metres)
             rows.append([(label, buttons.INSPECT.data(draft, "point", point.id))])
         if not rows:
             return ui.message(unit.user_id, unit.t("inspect.no_points"))
@@ -168,7 +168,7 @@ class Reporting:
             distance = ""
             if near is not None and away(point) != float("inf"):
                 metres = 1000 * away(point)
-                distance = f" · {metres:.0f} m" if metres < 1000 else f" · {metres / 1000:.1f} km"
+                distance = " · " + self.env.t.distance(unit.language, metres)
             lines.append(unit.t("inspect.due_line", point=point.name(unit.language),
                                 when=when) + distance)
         if len(due) > 30:

@@ -96,6 +96,17 @@ class RequestsRepo(Aggregate):
         )
         return [Request.from_row(row) for row in rows]
 
+    async def recent_addresses(self, citizen_id: int, limit: int) -> list[str]:
+        """The addresses a citizen typed for their own requests, the latest first (none of a
+        neighbour's: those are kept in for_address, and retention empties old ones)."""
+        rows = await self._all(
+            "SELECT address FROM requests WHERE citizen_id = ? AND on_behalf = 0 "
+            "AND address IS NOT NULL AND address <> '' "
+            "GROUP BY address ORDER BY MAX(id) DESC LIMIT ?",
+            (citizen_id, limit),
+        )
+        return [str(row[0]) for row in rows]
+
     async def open_refs(self, citizen_id: int) -> list[str]:
         """The reference numbers of a citizen's requests not yet closed or cancelled."""
         rows = await self._all(
