@@ -140,7 +140,8 @@ async def set_command_menus(app: Application, services: Services) -> None:  # ty
     for method, params in menus.shared_calls():
         await app.bot.do_api_request(method, api_kwargs=params)
     async with services.env.db.transaction() as repo:
-        calls = [await menus.for_user(repo, admin) for admin in services.env.config.admin_ids]
+        calls = [call for admin in services.env.config.admin_ids
+                 for call in await menus.for_user(repo, admin)]
         await repo.outbox.enqueue(calls, services.env.now())
 
 

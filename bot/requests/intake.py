@@ -22,6 +22,7 @@ from bot.context import Answer, Env, Said, Who
 from bot.dialogs import ALBUMS, Flow
 from bot.i18n import Raw
 from bot.lengths import visible
+from bot.people.menus import CommandMenus
 from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop, depth
 from bot.requests.personal import NOTICE_VERSION, privacy_notice
@@ -54,8 +55,9 @@ class Intake:
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
                  themes: MonthThemes, publishing: Publishing, signups: Signups,
                  attendance: Attendance, calls: Calls, honours: Honours,
-                 reporting: Reporting) -> None:
+                 reporting: Reporting, menus: CommandMenus) -> None:
         self.env = env
+        self.menus = menus  # /start sets the person's own menu (see start)
         self.loop = loop
         self.volunteers = volunteers
         self.themes = themes  # a centre admin's dialog that sets a month's theme
@@ -113,6 +115,10 @@ class Intake:
                           self.loop.citizen_menu(lang))]
         if draft is not None and draft.flow == Flow.INTAKE:
             out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
+        # A role given before the person ever opened the bot had no chat to set its menu in
+        # (see CommandMenus.for_user): it is set now. A citizen has no menu of their own.
+        out += [call for call in await self.menus.for_user(repo, who.user_id)
+                if call.method == "setMyCommands"]
         link = _CLAIM_LINK.match(payload)
         activity = START_LINK.match(payload)
         if activity:
