@@ -356,3 +356,53 @@ async def test_a_theme_begun_for_a_month_now_past_gives_way_to_the_new_one(town:
     await admin.wait_for(text="1/4", predicate=lambda m: "January 2027" in (m.text or ""))
     assert not [m for m in admin.private.bot_messages()
                 if "You have begun" in (m.text or "")]
+
+
+async def test_an_activity_under_a_request_form_that_steps_everywhere_comes_back(
+    town: Town,
+) -> None:
+    """Li has typed the title and place of an activity when a neighbour stops him: he types
+    /new and says what is wrong before choosing a category, chooses it, adds a photo at the
+    place's step, shares his live location and walks on (each move follows the form),
+    skips his number, changes the description from the summary and sends. He is back at
+    publishing, asked for the map point, the title as he typed it."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+
+    await open_form(li, command=True)
+    await li.send(STAIRS)
+    await li.wait_for(text="Noted")
+    await li.press("Help for the elderly", message=await li.wait_for(text="What kind of help"))
+    await li.wait_for(text="Where is it")
+    await li.send_photo()
+    await li.wait_for(text="Photo added")
+    live = await li.share_live_location(34.855, 117.570)
+    community = await li.wait_for(text="Which community")
+    await li.move_live_location(live, 34.856, 117.570)
+    await li.press("Guangminglu Community 1 Station", message=community)
+    await li.wait_for(text="How can the volunteer reach you")
+    await li.move_live_location(live, 34.857, 117.570)
+    await li.tap("Skip")
+    await li.press("✏️ Edit", message=await li.wait_for(text="Is everything correct?"))
+    await li.press("Description", message=await li.wait_for(text="What would you like to change"))
+    await li.wait_for(text="Step 2 of 5")
+    await li.send(f"{STAIRS} It has been dark for a week.")
+    summary = await li.wait_for(text="Is everything correct?")
+    assert "dark for a week" in (summary.text or ""), summary.text
+    await li.press("✅ Confirm and send", message=summary)
+    await li.wait_for(text="Reference number")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")
+    await li.send_location(34.855, 117.570)
+    await li.wait_for(text="6/12")
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        request = (await repo.requests.citizen_requests(li.id, 1))[0]
+    assert (request.latitude, request.longitude) == (34.857, 117.570)
