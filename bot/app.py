@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackContext,
@@ -138,9 +138,13 @@ async def set_command_menus(app: Application, services: Services) -> None:  # ty
     """Set the menus every chat of a kind shares now, and queue the centre admins' own."""
     menus = services.menus
     for method, params in menus.shared_calls():
-        await app.bot.do_api_request(method, api_kwargs=params)
+        try:
+            await app.bot.do_api_request(method, api_kwargs=params)
+        except BadRequest as exc:  # one menu refused (an admin chat the bot has left): the rest go
+            log.warning("could not set the menu of %s: %s", params.get("scope"), exc.message)
     async with services.env.db.transaction() as repo:
-        calls = [await menus.for_user(repo, admin) for admin in services.env.config.admin_ids]
+        calls = [call for admin in services.env.config.admin_ids
+                 for call in await menus.for_user(repo, admin)]
         await repo.outbox.enqueue(calls, services.env.now())
 
 

@@ -12,7 +12,8 @@ table with the reasons):
   true is held in the outbox (`at_night`); one whose words may stop being true overnight is
   not written at all: its service asks `waits` and sets a timer that checks again then.
 
-Messages to groups, and answers to what someone just did, are not this module's business.
+Messages to groups, and answers to what someone just did, are not this module's business,
+but for the keys of `IN_GROUPS_TOO` (a call goes to groups and people alike, equally quiet).
 
 Imports: the kernel (context), storage.
 """
@@ -89,6 +90,10 @@ AT_NIGHT: dict[str, AtNight] = {
     "signup.remind_day": MORNING,  # its timer moves to the morning and re-checks
     "signup.remind_hour": MORNING,  # likewise
     "calls.expired_notice": MORNING,  # held: how the call went stays true
+    # An admin's call for volunteers now (the dike leaks at 23:00): its cards in the groups
+    # and its copies in private go at once, for whoever is awake, but wake nobody; the
+    # admin phones whom they must wake. (One of the few rules that reaches groups too.)
+    "calls.sent": SILENT,
     # What an organiser's (or an admin's) press tells a volunteer of their hours, held: facts
     # (the Dispute button under credited hours keeps till the morning); "formal volunteer now"
     # that such hours earn is `loop.formal_volunteer`, held likewise.
@@ -144,6 +149,9 @@ AT_NIGHT: dict[str, AtNight] = {
     "sender.card_again": SILENT,
 }
 
+# Keys whose answer holds for a group's message too, not only for a person's in private.
+IN_GROUPS_TOO = frozenset({"calls.sent"})
+
 
 def quiet_until(at: float, start: time, end: time, tz: ZoneInfo) -> float | None:
     """If `at` falls in the quiet hours start-end (local, may span midnight), return when
@@ -179,7 +187,7 @@ def at_night(env: Env, key: str, message: Outgoing) -> Outgoing:
     urgent; without a sound; or held in the outbox until the morning (without holding up
     what else goes to that chat)."""
     kind = AT_NIGHT[key]
-    if message.chat_id < 0 or kind is URGENT:
+    if (message.chat_id < 0 and key not in IN_GROUPS_TOO) or kind is URGENT:
         return message
     until = morning(env)
     if until is None:

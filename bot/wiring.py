@@ -162,7 +162,7 @@ def build_services(env: Env, bot: Bot, menus: Mapping[Menu, tuple[str, ...]]) ->
     reporting = Reporting(env=env, loop=loop, dispatch=dispatch.dispatch)
     intake = Intake(env=env, loop=loop, volunteers=volunteers, themes=themes,
                     publishing=publishing, signups=signups, attendance=attendance,
-                    calls=calls, honours=honours, reporting=reporting)
+                    calls=calls, honours=honours, reporting=reporting, menus=command_menus)
     loop.draft_question = intake.resume_draft
     intake.short_flows.update(dispatch.short_flows())  # the unit's and inspector's dialogs
     intake.asked_again.update(dispatch.asked_again())

@@ -384,9 +384,20 @@ class BotApi:
         return json.dumps([p.get("scope") or {"type": "default"}, p.get("language_code", "")],
                           sort_keys=True)
 
+    def _scope_chat(self, p: dict[str, Any]) -> None:
+        """A scope that names a person's private chat: Telegram knows that chat only once
+        they have opened the bot; before, "chat not found". (Groups are not checked here.)"""
+        scope = p.get("scope") or {}
+        if scope.get("type") not in ("chat", "chat_administrators", "chat_member"):
+            return
+        user = self.world.users.get(scope.get("chat_id"))  # type: ignore[arg-type]
+        if user is not None and not user.started:
+            raise bad_request("chat not found")
+
     async def m_setMyCommands(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
         """Store commands per scope and language, checked as Telegram checks them (TDLib trims
         each and drops a leading "/"; the server takes a-z, 0-9 and _ only)."""
+        self._scope_chat(p)
         commands = []
         for entry in p["commands"]:
             command = entry["command"].strip().removeprefix("/")
@@ -409,10 +420,12 @@ class BotApi:
 
     async def m_getMyCommands(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
         """Commands for a scope and language."""
+        self._scope_chat(p)
         return self.commands.get(self._commands_key(p), [])
 
     async def m_deleteMyCommands(self, p: dict[str, Any], u: dict[str, Upload]) -> Any:
         """Forget commands for a scope and language."""
+        self._scope_chat(p)
         self.commands.pop(self._commands_key(p), None)
         return True
 

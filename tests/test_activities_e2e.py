@@ -162,6 +162,51 @@ async def test_an_organiser_cannot_publish_twice_from_one_preview(town: Town) ->
                 if "Volunteers wanted" in (m.text or "")]) == 1
 
 
+async def test_a_start_that_passed_while_the_preview_waited_is_the_only_question_again(
+    town: Town,
+) -> None:
+    """Li's preview says today 10:30 to 11:30, but he presses Publish at 11:10: only the
+    start is asked again. 11:20 still ends at 11:30, so the preview comes straight back, with
+    the places, the leader, the theme and the description he gave; then it is published."""
+    leader = town.vol1
+    await open_bot(leader)
+    preview = await publish(leader, capacity="5", start="2026-06-10 10:30", end="11:30")
+    town.clock.advance(minutes=70)
+    await leader.press("✅ Publish", message=preview)
+    await leader.wait_for(text="That time has passed")
+    asked = len(leader.private.bot_messages())
+    await leader.send("2026-06-10 11:20")
+    again = await leader.wait_for(text="Preview")
+    assert [m.text for m in leader.private.bot_messages()[asked:]] == [again.text]
+    for words in ("2026-06-10 11:20–11:30", "On-site leader: Li", "Signed up 0 of 5",
+                  "Theme: Caring for the young and the old", "Bring gloves"):
+        assert words in (again.text or ""), again.text
+    await leader.press("✅ Publish", message=again)
+    await leader.wait_for(text="your controls")
+    await town.volunteers.wait_for(text="Volunteers wanted")
+
+
+async def test_a_new_start_after_the_old_end_asks_the_end_and_nothing_else(town: Town) -> None:
+    """Li's start passed while the preview waited and he gives Saturday's: its end (today
+    11:30) now comes before it, so the end is asked too, and then the preview is back with
+    the rest as he gave it."""
+    leader = town.vol1
+    await open_bot(leader)
+    preview = await publish(leader, capacity="5", start="2026-06-10 10:30", end="11:30")
+    town.clock.advance(minutes=40)
+    await leader.press("✅ Publish", message=preview)
+    await leader.wait_for(text="That time has passed")
+    await leader.send("2026-06-13 09:00")
+    await leader.wait_for(text="7/12")
+    await leader.send("11:30")
+    again = await leader.wait_for(text="Preview")
+    for words in ("2026-06-13 09:00–11:30", "On-site leader: Li", "Signed up 0 of 5",
+                  "Theme: Caring for the young and the old", "Bring gloves"):
+        assert words in (again.text or ""), again.text
+    await leader.press("✅ Publish", message=again)
+    await leader.wait_for(text="your controls")
+
+
 async def test_someone_who_is_no_organiser_is_told_so(town: Town) -> None:
     await open_bot(town.vol2)
     await town.vol2.send("/publish")

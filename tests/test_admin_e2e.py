@@ -8,6 +8,7 @@ The town runs on the full synthetic tree of Shizhong district.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 import pytest
 
 from sandbox import SimUser
-from storage import Database
+from storage import Database, Outgoing
 from tests.conftest import SHANGHAI, Town
 from tests.flows import REF, eventually, long_as, open_bot, open_form, too_old
+from tests.test_activities_e2e import all_sent
 from tests.test_areas_e2e import start_request
 from tests.test_quiet_hours_e2e import at, said, sounds
 
@@ -310,8 +312,65 @@ async def test_each_role_sees_its_own_command_menu(town: Town) -> None:
     admin_chat = menu(town, {"type": "chat", "chat_id": town.admin_chat.id})
     assert "export" in admin_chat and "new" not in admin_chat
     centre = {"type": "chat", "chat_id": town.admin.id}
+    await open_bot(town.admin)  # a person's own menu is set once they have opened the bot
     await town.sb.wait_until(lambda: "ban" in menu(town, centre), timeout=5)
     assert menu(town, {"type": "all_private_chats"}, "zh") == citizen_menu  # in Chinese too
+
+
+def menu_calls(town: Town, user: SimUser) -> list[Any]:
+    """What Telegram answered each setMyCommands for that person's own chat."""
+    return [answer for _, params, answer in town.sb.calls_to("setMyCommands")
+            if params.get("scope") == {"type": "chat", "chat_id": user.id}]
+
+
+async def test_a_role_given_before_someone_opened_the_bot_brings_its_menu_at_their_start(
+    town: Town, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Zhang types /new in the volunteers' group but has never opened the bot, so Telegram
+    knows no chat with him. The centre admin makes him an area admin: no menu is sent where
+    it could only be refused. When Zhang first writes /start, he gets the area admin's
+    menu, not the citizens'. So does the centre admin, whom start-up found in the same
+    state."""
+    zhang, centre = town.vol2, town.admin
+    await zhang.send("/new", chat=town.volunteers)
+    await town.volunteers.wait_for(text="private chat")
+    await centre.send(f"/grant {zhang.id} guangminglu", chat=town.admin_chat)
+    await town.admin_chat.wait_for(text=f"Zhang ({zhang.id}) is now an admin of")
+    await all_sent(town)
+    assert menu_calls(town, zhang) == [] and menu_calls(town, centre) == []
+
+    await open_bot(zhang)
+    private = {"type": "chat", "chat_id": zhang.id}
+    await town.sb.wait_until(lambda: "stats" in menu(town, private), timeout=5)
+    assert "grant" not in menu(town, private)
+    await open_bot(centre)
+    await town.sb.wait_until(
+        lambda: "grant" in menu(town, {"type": "chat", "chat_id": centre.id}), timeout=5)
+    assert [e for e in town.sb.errors if "MyCommands" in e[0]] == []
+    assert [r.getMessage() for r in caplog.records
+            if r.levelno >= logging.WARNING or r.exc_info] == []
+
+
+async def test_a_menu_telegram_cannot_place_is_given_up_quietly(
+    town: Town, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A menu call already queued for Zhang, who has never opened the bot (a grant from an
+    older version, say): Telegram answers "chat not found". The bot gives it up at once,
+    without a second try, an error or a traceback; his /start sets it later."""
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.transaction() as repo:
+        await repo.outbox.enqueue([Outgoing(town.vol2.id, "setMyCommands", {
+            "commands": [{"command": "stats", "description": "Figures"}],
+            "scope": {"type": "chat", "chat_id": town.vol2.id}})], services.env.now())
+    await town.sb.wait_until(lambda: menu_calls(town, town.vol2) != [], timeout=5)
+    await all_sent(town)
+    await town.tick(seconds=61)
+    await all_sent(town)
+    assert len(menu_calls(town, town.vol2)) == 1
+    assert "chat not found" in json.dumps(menu_calls(town, town.vol2))
+    assert [r.getMessage() for r in caplog.records
+            if r.levelno >= logging.WARNING or r.exc_info] == []
 
 
 # -- what a review found ---------------------------------------------------------------------

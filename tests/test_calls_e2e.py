@@ -610,6 +610,9 @@ async def test_an_area_admin_calls_their_own_areas_and_a_team_by_default_and_no_
     for chat in (groups["Zhongxinjie volunteers"], town.volunteers):
         assert not [m for m in chat.bot_messages() if "call #1" in (m.text or "")], chat
     assert not [m for m in alice.private.bot_messages() if "call #1" in (m.text or "")]
+    by_day = [params for _, params, _ in town.sb.calls_to("sendMessage")
+              if "call #1" in str(params.get("text")) or "招募令 #1" in str(params.get("text"))]
+    assert len(by_day) == 4 and not any(p.get("disable_notification") for p in by_day)
 
 
 def roster_of_user(admin: SimUser) -> SimMessage:

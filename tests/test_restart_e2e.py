@@ -155,6 +155,22 @@ async def test_start_up_waits_out_an_unreachable_telegram(town: Town) -> None:
     await town.citizen.wait_for(text="How it works")
 
 
+async def test_one_menu_refused_at_start_up_leaves_the_others_set(town: Town) -> None:
+    """Telegram refuses the first menu start-up sets (the citizens' in Chinese; an admin
+    chat the bot has left is refused so too, "chat not found"): the bot logs it and sets the
+    rest, instead of giving up on every menu after it."""
+    await town.bot.stop()
+    town.sb.api.commands.clear()
+    town.sb.inject("setMyCommands", code=400, description="Bad Request: chat not found")
+    await town.bot.start(wait_up_to=20)
+    await town.citizen.send("/help")
+    await town.citizen.wait_for(text="How it works")
+    keys = [json.loads(key) for key in town.sb.api.commands]
+    assert [{"type": "all_private_chats"}, "zh"] not in keys, keys  # the one refused
+    assert [{"type": "all_private_chats"}, ""] in keys, keys
+    assert [{"type": "chat", "chat_id": town.admin_chat.id}, ""] in keys, keys
+
+
 async def test_a_restarted_sender_counts_what_the_last_one_sent_this_minute(town: Town) -> None:
     """The group has had its minute's messages when the bot is restarted: Telegram still
     counts them, so the new sender does too. It started from nothing, and its first

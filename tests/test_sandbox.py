@@ -197,6 +197,24 @@ async def test_set_my_commands_takes_a_hundred_at_most(sb: Sandbox) -> None:
     assert len(stored) == 100 and stored[0]["command"] == "c0"
 
 
+async def test_a_persons_own_menu_needs_them_to_have_opened_the_bot(
+    sb: Sandbox, alice: SimUser,
+) -> None:
+    """Telegram knows a person's chat once they have opened the bot: before that, a menu
+    scoped to it is refused "chat not found" (set, read or deleted); after, it is kept."""
+    bob = sb.add_user("Bob", language_code="en")
+    menu = [{"command": "stats", "description": "Figures"}]
+    for who, known in ((bob, False), (alice, True)):
+        scope = {"type": "chat", "chat_id": who.id}
+        for method, extra in (("setMyCommands", {"commands": menu}), ("getMyCommands", {}),
+                              ("deleteMyCommands", {})):
+            resp = await raw_call(sb, method, scope=scope, **extra)
+            if known:
+                assert resp.status_code == 200, resp.json()
+            else:
+                assert resp.json()["description"] == "Bad Request: chat not found"
+
+
 async def test_callback_data_limit_is_in_bytes(bot: telegram.Bot, alice: SimUser) -> None:
     with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(alice.id, "x", reply_markup=inline(("A", "认" * 22)))  # 66 bytes

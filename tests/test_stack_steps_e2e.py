@@ -68,8 +68,8 @@ async def test_a_request_under_an_activity_published_step_by_step_comes_back(
 ) -> None:
     """Li is describing a broken light when he publishes an activity for this afternoon,
     every step answered; by the time he presses Publish its start has passed, so he is asked
-    for the start again and gives Saturday's. Published, he is back at his request, where
-    it was."""
+    for the start again and gives Saturday's, and for its end, which came before it; the rest
+    stands. Published, he is back at his request, where it was."""
     li = town.vol1
     await open_bot(li)
     await a_request_begun(li)
@@ -101,16 +101,8 @@ async def test_a_request_under_an_activity_published_step_by_step_comes_back(
     await li.press("✅ Publish", message=preview)
     await li.wait_for(text="That time has passed")
     await li.send("2026-06-13 09:00")
-    await li.wait_for(text="7/12")
+    await li.wait_for(text="7/12")  # today's end comes before Saturday's start
     await li.send("11:30")
-    await li.wait_for(text="8/12")
-    await li.send("5")
-    await li.wait_for(text="9/12")
-    await li.press("🙋 I lead it")
-    await li.wait_for(text="10/12")
-    await li.press("No theme")
-    await li.wait_for(text="11/12")
-    await li.press("Skip ⏭")
     await li.press("✅ Publish", message=await li.wait_for(text="Preview"))
     await li.wait_for(text="your controls")
     await the_request_goes_on(li)
@@ -364,3 +356,53 @@ async def test_a_theme_begun_for_a_month_now_past_gives_way_to_the_new_one(town:
     await admin.wait_for(text="1/4", predicate=lambda m: "January 2027" in (m.text or ""))
     assert not [m for m in admin.private.bot_messages()
                 if "You have begun" in (m.text or "")]
+
+
+async def test_an_activity_under_a_request_form_that_steps_everywhere_comes_back(
+    town: Town,
+) -> None:
+    """Li has typed the title and place of an activity when a neighbour stops him: he types
+    /new and says what is wrong before choosing a category, chooses it, adds a photo at the
+    place's step, shares his live location and walks on (each move follows the form),
+    skips his number, changes the description from the summary and sends. He is back at
+    publishing, asked for the map point, the title as he typed it."""
+    li = town.vol1
+    await open_bot(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+
+    await open_form(li, command=True)
+    await li.send(STAIRS)
+    await li.wait_for(text="Noted")
+    await li.press("Help for the elderly", message=await li.wait_for(text="What kind of help"))
+    await li.wait_for(text="Where is it")
+    await li.send_photo()
+    await li.wait_for(text="Photo added")
+    live = await li.share_live_location(34.855, 117.570)
+    community = await li.wait_for(text="Which community")
+    await li.move_live_location(live, 34.856, 117.570)
+    await li.press("Guangminglu Community 1 Station", message=community)
+    await li.wait_for(text="How can the volunteer reach you")
+    await li.move_live_location(live, 34.857, 117.570)
+    await li.tap("Skip")
+    await li.press("✏️ Edit", message=await li.wait_for(text="Is everything correct?"))
+    await li.press("Description", message=await li.wait_for(text="What would you like to change"))
+    await li.wait_for(text="Step 2 of 5")
+    await li.send(f"{STAIRS} It has been dark for a week.")
+    summary = await li.wait_for(text="Is everything correct?")
+    assert "dark for a week" in (summary.text or ""), summary.text
+    await li.press("✅ Confirm and send", message=summary)
+    await li.wait_for(text="Reference number")
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")
+    await li.send_location(34.855, 117.570)
+    await li.wait_for(text="6/12")
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        request = (await repo.requests.citizen_requests(li.id, 1))[0]
+    assert (request.latitude, request.longitude) == (34.857, 117.570)

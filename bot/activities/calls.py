@@ -491,11 +491,11 @@ class Calls:
         text, markup = self.card(activity, now)
         for chat, topic in groups:
             post_id = await repo.activities.add_post(call_id, chat, "text", now)
-            unit.send(_quietly(ui.message(chat, text, markup, purpose="post", post_id=post_id,
-                                          thread_id=topic), silent))
+            unit.send(night.at_night(self.env, "calls.sent", ui.message(
+                chat, text, markup, purpose="post", post_id=post_id, thread_id=topic)))
         for person, lang in people:
-            unit.send(_quietly(self._private_copy(activity, lang or unit.language, now,
-                                                  person), silent))
+            unit.send(night.at_night(self.env, "calls.sent", self._private_copy(
+                activity, lang or unit.language, now, person)))
         roster_post = await repo.activities.add_post(call_id, user_id, "text", now)
         await repo.calls.sent(call_id, roster_post, len(groups), len(people))
         call = await repo.calls.call(call_id)
@@ -819,10 +819,3 @@ class Calls:
             activity.organiser_id, self.env.t(
                 lang, "calls.expired_notice", id=activity.id, what=activity.title,
                 answered=activity.signed, needed=activity.capacity))))
-
-
-def _quietly(message: Outgoing, silent: bool) -> Outgoing:
-    """The message without a sound when it goes out in quiet hours."""
-    if silent:
-        message.payload["disable_notification"] = True
-    return message

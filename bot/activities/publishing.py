@@ -440,6 +440,10 @@ class Publishing:
         next question (or show the preview)."""
         data = {**dialog.data, **answer}
         step = _after(dialog.step)
+        if data.get("again"):  # only the start was asked again (see _publish)
+            step = "end" if dialog.step == "start" and not self._end_fits(data) else PREVIEW
+            if step == PREVIEW:
+                del data["again"]
         while step != PREVIEW:
             automatic = await self._only_answer(unit, data, step)
             if automatic is None:
@@ -451,6 +455,11 @@ class Publishing:
             return [await self._preview(unit, data)]
         return [ui.message(unit.user_id, self._question(unit, step),
                            await self._buttons(unit, dialog, step))]
+
+    def _end_fits(self, data: dict[str, Any]) -> bool:
+        """The end given still comes after the start, and not too long after it."""
+        start, end = float(data["start"]), float(data["end"])
+        return start < end <= start + self.env.config.activities.max_length
 
     async def resumed(self, unit: ActorUnit, dialog: Dialog) -> list[Outgoing]:
         """The dialog back on top after one that came in its middle (Nearest to me, a
@@ -589,7 +598,9 @@ class Publishing:
         organiser's controls."""
         data = dialog.data
         if float(data["start"]) <= unit.now():  # the preview outlived the start
-            await self.loop.move_dialog(unit.repo, dialog, "start", data)
+            # Only the start is asked again (and the end, if the new start passes it): the
+            # rest was answered and still holds, so the preview comes straight back.
+            await self.loop.move_dialog(unit.repo, dialog, "start", {**data, "again": True})
             unit.send(ui.message(unit.user_id, "\n".join(
                 [unit.t("publish.start_past"), self._question(unit, "start")])))
             return Answer(unit.t("publish.not_published"), alert=True)

@@ -126,7 +126,7 @@ class AdminConsole:
             tlang = env.t.language_for(target.language, None)
             out.append(night.at_night(env, "roles.told", ui.message(target.user_id, t(
                 tlang, "roles.you_are_admin", area=render.area_name(env, area, tlang)))))
-            out.append(await self.menus.for_user(repo, target.user_id))
+            out += await self.menus.for_user(repo, target.user_id)
         self._reply(unit, chat_id, lines)
         unit.send(out)
 
@@ -155,7 +155,7 @@ class AdminConsole:
             twhere = render.area_name(env, area, tlang) if area else t(tlang, "roles.any_area")
             out.append(night.at_night(env, "roles.told", ui.message(
                 target.user_id, t(tlang, "roles.you_are_no_longer", area=twhere))))
-            out.append(await self.menus.for_user(repo, target.user_id))
+            out += await self.menus.for_user(repo, target.user_id)
         self._reply(unit, chat_id, lines)
         unit.send(out)
 

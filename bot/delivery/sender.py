@@ -67,6 +67,10 @@ REPLY_GONE = "message to be replied not found"
 # in a group that became a supergroup (left_behind): its id names nothing in the supergroup
 # yet, or another message of the bot there, which the edit would overwrite. Gone all the same.
 LEFT_BEHIND = "message to edit not found: it stayed in the group before it became a supergroup"
+# The calls that set or clear one chat's command menu, and Telegram's answer for a person's
+# chat when they have never opened the bot.
+MENU_CALLS = ("setMyCommands", "deleteMyCommands")
+MENU_UNSEEN = "chat not found"
 GROUP_WINDOW = 61.0  # 20 per minute
 # Overall: calls count when answered and calls in flight count too, so our window always holds
 # at least what Telegram's holds; no extra margin is needed there.
@@ -574,6 +578,10 @@ class Sender:
                 return None
             if head.purpose in EDITED_CARD and _gone(exc.message):
                 log.info("card of outbox row %s is gone (%s): %s", head.id, method, exc.message)
+            elif method in MENU_CALLS and MENU_UNSEEN in refused:
+                # A person's own menu before they ever opened the bot: Telegram does not know
+                # their chat yet. Nothing is wrong; /start sets the menu of their roles then.
+                log.info("menu of chat %s waits until they open the bot", head.chat_id)
             else:
                 log.error("outbox row %s (%s) refused: %s", head.id, method, exc.message)
             for row in rows:

@@ -79,9 +79,13 @@ class CommandMenus:
         """The default language's menu is everyone's (no language_code); others by theirs."""
         return {} if language == self.env.t.default else {"language_code": language}
 
-    async def for_user(self, repo: Repo, user_id: int) -> Outgoing:
-        """The call that gives one user the menu of their role, in their language."""
+    async def for_user(self, repo: Repo, user_id: int) -> list[Outgoing]:
+        """The call that gives one user the menu of their role, in their language; none for
+        someone who has never opened the bot: Telegram knows no chat with them yet and
+        answers "chat not found", so their /start sets it instead."""
         user = await repo.people.user(user_id)
+        if user is None or not user.started:
+            return []
         language = self.env.t.language_for(user.language if user else None, None)
         role = await self.roles.of(repo, user_id)
         volunteer = await repo.volunteers.volunteer(user_id)
@@ -97,6 +101,6 @@ class CommandMenus:
             names = ()
         scope = {"type": "chat", "chat_id": user_id}
         if not names:  # back to the default menu of private chats
-            return Outgoing(user_id, "deleteMyCommands", {"scope": scope})
-        return Outgoing(user_id, "setMyCommands",
-                        {"commands": self.commands(names, language), "scope": scope})
+            return [Outgoing(user_id, "deleteMyCommands", {"scope": scope})]
+        return [Outgoing(user_id, "setMyCommands",
+                         {"commands": self.commands(names, language), "scope": scope})]

@@ -22,6 +22,7 @@ from bot.context import Answer, Env, Said, Who
 from bot.dialogs import ALBUMS, Flow
 from bot.i18n import Raw
 from bot.lengths import visible
+from bot.people.menus import CommandMenus
 from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop, depth
 from bot.requests.personal import NOTICE_VERSION, privacy_notice
@@ -57,8 +58,9 @@ class Intake:
     def __init__(self, env: Env, loop: RequestLoop, volunteers: Volunteers,
                  themes: MonthThemes, publishing: Publishing, signups: Signups,
                  attendance: Attendance, calls: Calls, honours: Honours,
-                 reporting: Reporting) -> None:
+                 reporting: Reporting, menus: CommandMenus) -> None:
         self.env = env
+        self.menus = menus  # /start sets the person's own menu (see start)
         self.loop = loop
         self.volunteers = volunteers
         self.themes = themes  # a centre admin's dialog that sets a month's theme
@@ -116,6 +118,10 @@ class Intake:
                           self.loop.citizen_menu(lang))]
         if draft is not None and draft.flow == Flow.INTAKE:
             out.append(ui.message(who.user_id, t(lang, "start.draft_waiting")))
+        # A role given before the person ever opened the bot had no chat to set its menu in
+        # (see CommandMenus.for_user): it is set now. A citizen has no menu of their own.
+        out += [call for call in await self.menus.for_user(repo, who.user_id)
+                if call.method == "setMyCommands"]
         link = _CLAIM_LINK.match(payload)
         activity = START_LINK.match(payload)
         if activity:
@@ -156,9 +162,8 @@ class Intake:
         if (dialog is not None and dialog.flow == Flow.INTAKE
                 and dialog.data.get("latitude") is not None
                 and said.latitude is not None and said.longitude is not None):
-            data = {**dialog.data, "latitude": said.latitude, "longitude": said.longitude}
-            await unit.repo.people.save_dialog(
-                Dialog(dialog.user_id, dialog.flow, dialog.step, data), self.env.now())
+            await self.loop.move_dialog(unit.repo, dialog, dialog.step, {
+                **dialog.data, "latitude": said.latitude, "longitude": said.longitude})
 
     async def point_to_private(self, unit: ActorUnit, chat_id: int) -> None:
         """Answer a private-chat command typed in a group with a link to the private chat."""
@@ -376,6 +381,7 @@ class Intake:
             return Answer(dialog, alert=True)
         if dialog is None:
             return Answer(t(lang, "intake.form_closed"), alert=True)
+        stored = dialog
         out: list[Outgoing] = []
         answer = Answer()
         if action == "cat" and dialog.step == "category" and env.config.category(arg):
@@ -447,7 +453,7 @@ class Intake:
             return Answer(t(lang, "intake.cancelled_toast"))
         else:
             return Answer(t(lang, "common.stale"), alert=True)
-        await self._save(repo, dialog)
+        await self._save(repo, stored, dialog)
         out += self._ask(dialog, lang)
         unit.send(out)
         return answer
@@ -498,9 +504,11 @@ class Intake:
         tree = self.env.config.areas
         return tree is not None and (area_id == "" or area_id in tree)
 
-    async def _save(self, repo: Repo, dialog: Dialog) -> None:
-        """Store the draft and restart its clock: a nudge if it idles, expiry later."""
-        await repo.people.save_dialog(dialog, self.env.now())
+    async def _save(self, repo: Repo, stored: Dialog, dialog: Dialog) -> None:
+        """Store the draft as it now is, moved on from `stored` (the form as this update
+        found it) by the loop, which keeps what lies under it; and restart its clock: a
+        nudge if it idles, expiry later."""
+        await self.loop.move_dialog(repo, stored, dialog.step, dialog.data)
         await self.loop.restart_draft_clock(repo, dialog.user_id)
 
     async def _end(self, unit: ActorUnit) -> list[Outgoing]:
@@ -741,7 +749,7 @@ class Intake:
         self, repo: Repo, dialog: Dialog, lang: str, said: Said
     ) -> list[Outgoing]:
         """Take one message as the answer to the current step, or explain and ask again."""
-        step, data, config = dialog.step, dialog.data, self.env.config
+        stored, step, data, config = dialog, dialog.step, dialog.data, self.env.config
         if said.kind == "command":
             return self._again(dialog, lang, "intake.command_mid_form")
         # Photos of an album arrive one message each; ones that trail past the step that
@@ -752,7 +760,7 @@ class Intake:
         ):
             if len(data["photos"]) < config.max_photos:
                 data["photos"].append(said.file_id)
-                await self._save(repo, dialog)
+                await self._save(repo, stored, dialog)
             return []
         if step == "description":
             return await self._description(repo, dialog, lang, said)
@@ -794,7 +802,7 @@ class Intake:
             return await self._told_at_category(repo, dialog, lang, said)
         else:  # confirm or edit: only the buttons answer these
             return self._again(dialog, lang, "intake.use_buttons")
-        await self._save(repo, dialog)
+        await self._save(repo, stored, dialog)
         return self._ask(dialog, lang)
 
     def _ask_neighbour(self, dialog: Dialog, lang: str) -> Outgoing:
@@ -851,7 +859,7 @@ class Intake:
         self, repo: Repo, dialog: Dialog, lang: str, said: Said
     ) -> list[Outgoing]:
         """Collect text, a voice message or up to N photos for the description."""
-        data, config = dict(dialog.data), self.env.config
+        stored, data, config = dialog, dict(dialog.data), self.env.config
         limit = config.description_max_chars
         text = visible(said.text)
         if said.kind not in ("text", "photo", "voice"):
@@ -865,7 +873,7 @@ class Intake:
             if len(photos) >= config.max_photos:
                 data["media_group"] = said.media_group_id
                 dialog = Dialog(dialog.user_id, Flow.INTAKE, "description", data)
-                await self._save(repo, dialog)
+                await self._save(repo, stored, dialog)
                 if said.media_group_id and not first_of_album:
                     return []
                 return [self._next_prompt(dialog, lang, "intake.too_many_photos",
@@ -875,10 +883,10 @@ class Intake:
             if text:
                 data["description"] = text
                 dialog = self._advance(Dialog(dialog.user_id, Flow.INTAKE, "description", data))
-                await self._save(repo, dialog)
+                await self._save(repo, stored, dialog)
                 return self._ask(dialog, lang)
             dialog = Dialog(dialog.user_id, Flow.INTAKE, "description", data)
-            await self._save(repo, dialog)
+            await self._save(repo, stored, dialog)
             if said.media_group_id and not first_of_album:
                 return []  # one acknowledgement per album is enough
             return [self._next_prompt(dialog, lang, "intake.photo_received",
@@ -886,24 +894,25 @@ class Intake:
         if said.kind == "voice":
             data["voice"] = said.file_id
             dialog = Dialog(dialog.user_id, Flow.INTAKE, "description", data)
-            await self._save(repo, dialog)
+            await self._save(repo, stored, dialog)
             return [self._next_prompt(dialog, lang, "intake.voice_received")]
         if not text:
             return self._again(dialog, lang, "intake.want_description")
         dialog = self._advance(dialog, description=text)
-        await self._save(repo, dialog)
+        await self._save(repo, stored, dialog)
         return self._ask(dialog, lang)
 
     async def _chosen(self, repo: Repo, dialog: Dialog, lang: str, code: str
                       ) -> list[Outgoing]:
         """The category chosen (tapped, or its name typed): on to the description, or past it
         to the place when it was told at the category step."""
+        stored = dialog
         dialog = self._advance(dialog, category=code, recheck=False)
         if dialog.step == "description" and _has_description(dialog.data):
             dialog = self._advance(dialog)  # told at the category step: on to the place
         # Changed from the summary, with a point already given: look again.
         dialog = await self._similar(repo, dialog)
-        await self._save(repo, dialog)
+        await self._save(repo, stored, dialog)
         return self._ask(dialog, lang)
 
     async def _told_at_category(
@@ -911,7 +920,7 @@ class Intake:
     ) -> list[Outgoing]:
         """Keep words (a voice message, a photo, their caption) said instead of a category as
         the description, and ask again with the likely categories first."""
-        data, config = dict(dialog.data), self.env.config
+        stored, data, config = dialog, dict(dialog.data), self.env.config
         text = said.text.strip()
         named = suggest.named(config.categories, text) if said.kind == "text" else None
         if named is not None and not data.get("editing"):
@@ -940,7 +949,7 @@ class Intake:
             data.update(photos=photos, media_group=said.media_group_id)
         data.update(description=described, told=True)
         dialog = Dialog(dialog.user_id, Flow.INTAKE, "category", data)
-        await self._save(repo, dialog)
+        await self._save(repo, stored, dialog)
         likely = suggest.rank(config.categories, described) if described else []
         if likely:
             top = config.category(likely[0])
@@ -954,7 +963,7 @@ class Intake:
     ) -> list[Outgoing]:
         """Add a photo (and its caption) sent at the place's step of a draft described at the
         category step, whose description step, where photos come, was skipped."""
-        data, config = dict(dialog.data), self.env.config
+        stored, data, config = dialog, dict(dialog.data), self.env.config
         photos = list(data.get("photos") or [])
         if len(photos) >= config.max_photos:
             return self._again(dialog, lang, "intake.photos_full", max=config.max_photos)
@@ -970,7 +979,7 @@ class Intake:
         photos.append(said.file_id)  # an album's others: quietly, by _intake_step
         data.update(photos=photos, media_group=said.media_group_id)
         dialog = Dialog(dialog.user_id, Flow.INTAKE, "location", data)
-        await self._save(repo, dialog)
+        await self._save(repo, stored, dialog)
         return self._again(dialog, lang, "intake.photo_added", count=len(photos),
                            max=config.max_photos)
 

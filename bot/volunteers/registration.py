@@ -294,7 +294,7 @@ class Volunteers:
         out = [night.at_night(env, "join.decided", ui.message(applicant, told)),
                ui.message(who.user_id, t(lang, key, name=record.name if record else "?"))]
         if approve and self.menus is not None:
-            out.append(await self.menus.for_user(repo, applicant))
+            out += await self.menus.for_user(repo, applicant)
         return out
 
     # -- hours ------------------------------------------------------------------------------
