@@ -230,7 +230,13 @@ async def im_in_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """I'm in, on a call's card in a group or its copy in private."""
     svc = services(context)
     (call_id,) = callback_args(update)
-    await answer(update, await svc.run(who(update), svc.calls.respond, int(call_id)))
+    query = update.callback_query
+    message = query.message if query is not None else None
+    pressed = None
+    if (message is not None and message.chat.type != ChatType.PRIVATE
+            and errors.carries_pressed_button(update)):  # a card in a group, truly its own
+        pressed = (message.chat.id, message.message_id)
+    await answer(update, await svc.run(who(update), svc.calls.respond, int(call_id), pressed))
 
 
 async def cant_come_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
