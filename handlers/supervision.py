@@ -84,8 +84,14 @@ async def recheck_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Pass or Reject under an inspector's re-check."""
     svc = services(context)
     problem, action = callback_args(update)
+    query = update.callback_query
+    message = query.message if query is not None else None
+    copy = None  # the copy pressed, when it is seen to be one: it may be a lost one
+    if (message is not None and errors.own_private_chat(update)
+            and errors.carries_pressed_button(update)):
+        copy = message.message_id
     await answer(update, await svc.run(who(update), svc.dispatch.on_recheck, int(problem),
-                                       action))
+                                       action, copy))
 
 
 async def reassign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
