@@ -13,15 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sandbox import SimChat, SimMessage, SimUser
+from tests import flows
 from tests.conftest import Town
-from tests.flows import open_bot, too_old
+from tests.flows import card_of, claim, open_bot, too_old
 from tests.test_admin_e2e import approved_volunteer, known_user
 from tests.test_attendance_e2e import VENUE, at, signed_up
 from tests.test_forged_edits_e2e import drained
 from tests.test_forged_presses_e2e import double_tap, settled
 from tests.test_forged_presses_e2e import town_settings as town_settings  # the whole town
-from tests.test_supervision_dispatch_e2e import cast, events, press, problem, report
+from tests.test_supervision_dispatch_e2e import cast, events, press, problem, rectify, report
 from tests.test_themes_e2e import fill_theme, month_themes
 
 ASKED = "Asked just above: please answer there (or /cancel)."
@@ -51,23 +54,29 @@ async def late(town: Town, presses: list[tuple[SimUser, str, SimMessage]]) -> No
     assert settled(town) == before
 
 
+async def registration(town: Town, person: SimUser) -> SimMessage:
+    """`person` applies with /join as 张伟, in Guangminglu Community 1, no team; the review
+    the admin chat gets."""
+    await person.send("/join")
+    await person.wait_for(text="please type your name")
+    await person.send("张伟")
+    await person.wait_for(text="share your phone number")
+    await person.tap("📞 Share my phone number")
+    await person.press("Guangminglu Subdistrict Institute",
+                      message=await person.wait_for(text="Which area do you serve"))
+    await person.press("Guangminglu Community 1 Station",
+                      message=await person.wait_for(text="Which community"))
+    await person.press("no team", message=await person.wait_for(text="Which team"))
+    await person.wait_for(text="Your registration is sent")
+    return await town.admin_chat.wait_for(text="Name: 张伟")
+
+
 async def test_a_registration_tapped_twice_is_approved_once(town: Town) -> None:
     """Zhang applies with /join; the admin double-taps Approve in the admin chat: Zhang is
     told once that he is approved. Approve and Reject pressed again later change nothing."""
     zhang, admin = town.vol2, town.admin
     await open_bot(zhang, admin)
-    await zhang.send("/join")
-    await zhang.wait_for(text="please type your name")
-    await zhang.send("张伟")
-    await zhang.wait_for(text="share your phone number")
-    await zhang.tap("📞 Share my phone number")
-    await zhang.press("Guangminglu Subdistrict Institute",
-                      message=await zhang.wait_for(text="Which area do you serve"))
-    await zhang.press("Guangminglu Community 1 Station",
-                      message=await zhang.wait_for(text="Which community"))
-    await zhang.press("no team", message=await zhang.wait_for(text="Which team"))
-    await zhang.wait_for(text="Your registration is sent")
-    review = await town.admin_chat.wait_for(text="Name: 张伟")
+    review = await registration(town, zhang)
     approve, reject = review.button_data["✅ Approve"], review.button_data["✖ Reject"]
     one_refused(await double_tap(admin, "✅ Approve", review))
     await zhang.wait_for(text="registration is approved")
@@ -213,3 +222,85 @@ async def test_more_time_and_a_reassignment_tapped_twice_act_once(town: Town) ->
     assert (await events(town, ref)).count("reassigned") == 1
     await late(town, [(c.admin, approve, ask), (c.admin, approve.replace(":y", ":n"), ask),
                       (c.admin, move, returned)])
+
+
+@pytest.mark.parametrize("town_settings", [{"volunteers": {"ask_hours": True}}])
+async def test_the_time_spent_tapped_twice_marks_the_request_done_once(town: Town) -> None:
+    """Li double-taps Done on Alice's request (the note is asked once, the other tap told
+    so), and then double-taps "1 h" under How long did it take: the
+    request is marked done once, Alice asked once to confirm, and Li's year shows 1 h, not
+    2 once Alice says it is resolved. The hour buttons pressed again later change
+    nothing."""
+    alice, li = town.citizen, town.vol1
+    await open_bot(li)
+    ref = await flows.file_request(alice)  # this story's town has no area tree
+    assert (await claim(li, town.volunteers, await card_of(town.volunteers, ref))
+            ).startswith("It is yours")
+    taps = await double_tap(li, "✅ Done", await li.wait_for(
+        predicate=lambda m: "✅ Done" in m.buttons))
+    assert [a.text for a in taps if a.text] == [ASKED], taps
+    await li.wait_for(text="Write a short note")
+    await li.press("Skip")
+    asked = await li.wait_for(text="How long did it take?")
+    hour = next(label for label in asked.buttons if label.startswith("1 "))
+    data = asked.button_data[hour]
+    one_refused(await double_tap(li, hour, asked))
+    await li.wait_for(text="marked done")
+    await drained(town)
+    assert said(li, "marked done") == 1 and said(li, "Write a short note") == 1
+    assert said(alice, f"Is your request {ref} resolved?") == 1
+    await alice.press("👍 Yes, resolved")  # the hours count once the request is closed
+    await drained(town)
+    await li.send("/hours")
+    assert "2026: 1 h in all" in ((await li.wait_for(text="Your service hours")).text or "")
+    await late(town, [(li, data, asked), (li, data.rsplit(":", 1)[0] + ":2", asked)])
+
+
+async def test_a_registration_rejected_with_a_double_tap_asks_the_reason_once(
+        town: Town) -> None:
+    """The admin double-taps Reject under Zhang's registration: the reason is asked once,
+    the other tap told so; Zhang is told once."""
+    zhang, admin = town.vol2, town.admin
+    await open_bot(zhang, admin)
+    review = await registration(town, zhang)
+    taps = await double_tap(admin, "✖ Reject", review)
+    await admin.wait_for(text="Please type the reason")
+    await drained(town)
+    assert said(admin, "Please type the reason") == 1, taps
+    assert [a.text for a in taps if a.text] == [ASKED], taps
+    await admin.send("Our teams are full")
+    await zhang.wait_for(text="was not approved")
+    await drained(town)
+    assert said(zhang, "was not approved") == 1
+
+
+async def test_the_supervision_questions_tapped_twice_are_asked_once(town: Town) -> None:
+    """Zhang double-taps Need more time and then Not ours on the office's card, and Li
+    double-taps Reject under the re-check: each question is asked once (in private; Li's
+    other tap told it is just above), and each answer goes its way once."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "Need more time" in " ".join(card.buttons))
+    await double_tap(c.zhang, "⏳ Need more time", card)
+    await c.zhang.wait_for(text="why do you need more time")
+    await c.zhang.send("/cancel")
+    await drained(town)
+    await double_tap(c.zhang, "↩️ Not ours", card)
+    await c.zhang.wait_for(text="why is it not your unit's")
+    await c.zhang.send("/cancel")
+    await drained(town)
+    assert said(c.zhang, "why do you need more time") == 1
+    assert said(c.zhang, "why is it not your unit's") == 1
+
+    await rectify(c.zhang, card)
+    recheck = await c.li.wait_for(text=f"Re-check problem {ref}")
+    taps = await double_tap(c.li, "❌ Reject", recheck)
+    assert [a.text for a in taps if a.text] == [ASKED], taps
+    await c.li.wait_for(text="why is it not put right")
+    await c.li.send("Still there")
+    await c.office.wait_for(text="Still there")
+    await drained(town)
+    assert said(c.li, "why is it not put right") == 1
+    assert (await events(town, ref)).count("rejected") == 1

@@ -144,10 +144,8 @@ class Attendance:
     async def _ask(self, unit: ActorUnit, flow: Flow, step: str, activity: Activity) -> Answer:
         """Start the dialog and ask its question; a second tap while it is asking (a double
         tap) is told so, and the question is not sent again."""
-        current = await unit.repo.people.dialog(unit.user_id)
-        if (current is not None and current.flow == flow
-                and current.data.get("activity") == activity.id):
-            return Answer(unit.t("attendance.asked_already"))
+        if await self.loop.asking(unit.repo, unit.user_id, flow, "activity", activity.id):
+            return Answer(unit.t("common.asked_already"))
         await self.loop.push_dialog(unit, flow, step, {"activity": activity.id})
         unit.send(self._question(unit, flow, activity))
         return Answer()

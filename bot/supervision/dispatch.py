@@ -387,6 +387,9 @@ class Dispatch:
         flow, step = {"fixed": (Flow.RECTIFY, "photos"), "notours": (Flow.NOT_OURS, "reason"),
                       "more": (Flow.EXTEND, "reason")}[action]
         data: dict[str, Any] = {"problem": problem.id, "unit": problem.unit_id}
+        if flow != Flow.RECTIFY and await self.loop.asking(repo, unit.user_id, flow, "problem",
+                                                           problem.id):
+            return Answer(unit.t("dispatch.see_private"))  # a double tap: asked once
         if flow == Flow.RECTIFY:
             # Rectified pressed again on the same problem starts its dialog afresh but for the
             # after photos already sent (and a caption with them): they are the work done.
@@ -828,6 +831,9 @@ class Dispatch:
                                  state=unit.t(f"dispatch.status_{problem.status}")),
                           alert=True)
         if action == "reject":
+            if await self.loop.asking(repo, unit.user_id, Flow.REJECT_RECHECK, "problem",
+                                      problem.id):
+                return Answer(unit.t("common.asked_already"))  # a double tap: asked once
             data = {"problem": problem.id}
             await self.loop.push_dialog(unit, Flow.REJECT_RECHECK, "reason", data)
             unit.send(self._question(
