@@ -95,7 +95,10 @@ async def sign_up_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     message = query.message if query is not None else None
     pressed = None
-    if message is not None and message.chat.type != "private":  # a card in a group
+    # A card in a group, seen to carry this button: a message too old to be looked at may
+    # be any message of the bot there, which a lost copy's taking on would overwrite.
+    if (message is not None and message.chat.type != "private"
+            and errors.carries_pressed_button(update)):
         pressed = (message.chat.id, message.message_id,
                    "photo" if getattr(message, "photo", None) else "text")
     result = await svc.run(who(update), svc.signups.sign_up, int(activity), pressed)

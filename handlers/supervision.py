@@ -76,8 +76,11 @@ async def problem_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = await errors.pressed_chat(update, context)  # who acts is checked by its chat
     if message is None:
         return
+    # Only a copy seen to carry this button may be a lost copy to take on (a message too old
+    # to be looked at may be any message of the bot in that chat).
+    copy = message.message_id if errors.carries_pressed_button(update) else None
     await answer(update, await svc.run(who(update), svc.dispatch.on_card, int(problem), action,
-                                       message.chat.id, message.message_id))
+                                       message.chat.id, copy))
 
 
 async def recheck_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
