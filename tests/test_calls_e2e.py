@@ -831,3 +831,57 @@ async def test_a_teams_group_bound_later_gets_only_the_calls_to_it_still_open(
     posted = [n for n in (1, 2, 3, 4) if any(f"Recruitment call #{n}" in (m.text or "")
                                               for m in team_group.bot_messages())]
     assert posted == [4]
+
+
+async def test_a_call_card_posted_twice_is_taken_on_when_its_lost_copy_is_pressed(
+        town: Town) -> None:
+    """The call's card reaches the volunteers' group but Telegram's answer is cut off, so the
+    bot posts it again and knows only the second. Li presses I'm in on the first: he is in,
+    and that copy is taken on as a card of its own, showing 1 of 2 like the other; once the
+    admin closes the call both copies lose the button. Zhang, pressing the first copy once it
+    is closed, is told politely and nothing changes (before, the lost copy offered I'm in
+    (0/2) for ever)."""
+    await approved(town, town.vol1, town.vol2)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=town.volunteers.id)
+    first = await sent_call(town)
+    second = await town.volunteers.wait_for(
+        predicate=lambda m: "Recruitment call #1" in (m.text or "")
+        and m.message_id != first.message_id)
+    press_in = data_of(first, "I'm in")
+    answer = await (await town.vol1.press("🙋 I'm in", message=first)).answer()
+    assert answer.text == "You're in ✅"
+    for copy in (first, second):
+        copy = await now_says(town, copy, "1 of 2 have answered")
+        assert buttons_of(copy) == ["🙋 I'm in (1/2)"]
+    await town.admin.press("🔒 Close the call", message=roster_of(town))
+    await town.admin.wait_for(text="Call #1 is closed")
+    for copy in (first, second):
+        await town.sb.wait_until(lambda copy=copy: buttons_of(
+            copy.chat.get(copy.message_id) or copy) == [], timeout=5)
+    closed = await (await town.vol2.press_data(press_in, message=first)).answer()
+    assert closed.show_alert and closed.text == "This button is no longer valid."
+    assert answers(town) == [(town.vol1.id, "signed")]
+
+
+async def test_a_lost_copy_of_a_call_pressed_once_it_is_closed_is_put_right(
+        town: Town) -> None:
+    """The call's card is posted twice the same way, and the admin closes the call: the copy
+    the bot knows loses its button, the lost one still offers I'm in. Li presses it: he is
+    told the call is closed, nobody is signed up, and that copy now says so without the
+    button."""
+    await approved(town, town.vol1)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=town.volunteers.id)
+    first = await sent_call(town)
+    await town.volunteers.wait_for(predicate=lambda m: "Recruitment call #1" in (m.text or "")
+                                   and m.message_id != first.message_id)
+    await town.admin.press("🔒 Close the call", message=roster_of(town))
+    await town.admin.wait_for(text="Call #1 is closed")
+    assert buttons_of(first.chat.get(first.message_id) or first) == ["🙋 I'm in (0/2)"]
+    late = await (await town.vol1.press("🙋 I'm in", message=first)).answer()
+    assert late.show_alert and late.text == "Call #1 is closed: no more answers are taken. " \
+        "Thank you!"
+    first = await now_says(town, first, "This call is closed")
+    assert buttons_of(first) == []
+    assert answers(town) == []

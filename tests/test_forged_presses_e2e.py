@@ -22,13 +22,14 @@ import pytest
 from bot import buttons
 from sandbox import SimChat, SimMessage, SimUser
 from tests.conftest import Town
-from tests.flows import REF, card_of, claim, open_bot, open_form, supervision_town
+from tests.flows import REF, card_of, claim, open_bot, open_form, supervision_town, too_old
 from tests.test_activities_e2e import TEAMS, published_card
 from tests.test_buttons import EXAMPLES
 from tests.test_calls_e2e import answers, approved, sent_call
 from tests.test_forged_edits_e2e import STALE_EN, drained
 from tests.test_honours_e2e import GOLDEN, honour_up_to_the_preview, register
 from tests.test_supervision_dispatch_e2e import cast, press, rectify, report
+from tests.test_supervision_dispatch_e2e import problem as problem_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -370,3 +371,31 @@ async def test_every_button_left_on_a_problem_that_passed_changes_nothing(town: 
                                        (c.li, c.li.private), (c.admin, c.admin.private),
                                        (c.admin, town.admin_chat)), some=False)
     assert settled(town) == before
+
+
+async def test_a_card_button_forged_days_later_on_another_card_leaves_that_card_alone(
+        town: Town) -> None:
+    """Days later (Telegram then sends the pressed message without its keyboard), Zhang
+    presses the activity's Sign up on Alice's request card in the volunteers' group, and an
+    office member presses a problem's Received on a notice in the office's chat: neither
+    message becomes the activity's or the problem's card (a lost copy is taken on only when
+    the press is seen to come from its own button)."""
+    _, card, _ = await story(town)
+    zhang = town.vol2
+    request_card = next(m for m in town.volunteers.bot_messages() if REF.search(m.text or ""))
+    shown = request_card.text
+    await (await zhang.press_data(valid(buttons.SIGN_UP), message=too_old(request_card))
+           ).answer()
+    await drained(town)
+    assert (town.volunteers.get(request_card.message_id) or request_card).text == shown
+    assert (town.volunteers.get(card.message_id) or card).text == card.text
+
+    c = await cast(town)
+    ref = await report(town, c.li)
+    await c.office.wait_for(text=ref)
+    notice = next(m for m in c.office.bot_messages() if "now the chat of" in (m.text or ""))
+    said_before = notice.text
+    number = (await problem_of(town, ref)).id
+    await (await c.zhang.press_data(f"prob:{number}:recv", message=too_old(notice))).answer()
+    await drained(town)
+    assert (c.office.get(notice.message_id) or notice).text == said_before

@@ -696,3 +696,33 @@ async def test_a_reject_whose_inspector_was_removed_before_the_reason_changes_no
     after = await problem(town, ref)
     assert after.status == "rectified" and after.rejections == 0
     assert not [m for m in c.office.bot_messages() if "did not pass" in (m.text or "")]
+
+
+async def test_a_recheck_posted_twice_is_put_right_when_its_lost_copy_is_pressed(
+    town: Town,
+) -> None:
+    """The re-check reaches Li but Telegram's answer is cut off, so the bot sends it again
+    and knows only the second. Li passes the problem on the first: it is passed once, and
+    that copy shows the pass without buttons like the other (before, it kept Pass and
+    Reject for ever, each press then told "already decided")."""
+    c = await cast(town)
+    ref = await report(town, c.li)
+    card = await c.office.wait_for(text=ref)
+    await press(c.zhang, "✅ Received", card)
+    await town.sb.wait_until(lambda: "🔧 Rectified" in card.buttons)
+    await press(c.zhang, "🔧 Rectified", card)
+    await c.zhang.wait_for(text="send the after photo")
+    await c.zhang.send_photo()
+    await c.zhang.wait_for(text="After photo 1 kept")
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=c.li.id)
+    await c.zhang.send("Stalls moved away")
+    first = await c.li.wait_for(text=f"Re-check problem {ref}")
+    second = await c.li.wait_for(text=f"Re-check problem {ref}")
+    assert first.message_id != second.message_id
+    assert await press(c.li, "✅ Pass", first) == f"{ref} passed."
+    for copy in (first, second):
+        await town.sb.wait_until(lambda copy=copy: copy.buttons == [])
+        assert "passed" in (copy.text or "").lower()
+    assert await events(town, ref) == ["reported", "dispatched", "received", "rectified",
+                                       "passed"]

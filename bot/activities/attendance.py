@@ -140,9 +140,15 @@ class Attendance:
         if signup.checked_out_at is not None:
             return Answer(unit.t("attendance.already_out", title=activity.title,
                                  at=render_clock(self.env, signup.checked_out_at)), alert=True)
-        await self.loop.push_dialog(unit, Flow.CHECK_IN, "location",
-                                    {"activity": activity.id})
-        unit.send(self._question(unit, Flow.CHECK_IN, activity))
+        return await self._ask(unit, Flow.CHECK_IN, "location", activity)
+
+    async def _ask(self, unit: ActorUnit, flow: Flow, step: str, activity: Activity) -> Answer:
+        """Start the dialog and ask its question; a second tap while it is asking (a double
+        tap) is told so, and the question is not sent again."""
+        if await self.loop.asking(unit.repo, unit.user_id, flow, "activity", activity.id):
+            return Answer(unit.t("common.asked_already"))
+        await self.loop.push_dialog(unit, flow, step, {"activity": activity.id})
+        unit.send(self._question(unit, flow, activity))
         return Answer()
 
     def _question(self, unit: ActorUnit, flow: str, activity: Activity) -> Outgoing:
@@ -450,10 +456,7 @@ class Attendance:
             return Answer(unit.t("attendance.nothing_to_dispute"), alert=True)
         if await repo.activities.disputed(activity.id, unit.user_id):
             return Answer(unit.t("attendance.disputed_once"), alert=True)
-        await self.loop.push_dialog(unit, Flow.DISPUTE, "reason",
-                                    {"activity": activity.id})
-        unit.send(self._question(unit, Flow.DISPUTE, activity))
-        return Answer()
+        return await self._ask(unit, Flow.DISPUTE, "reason", activity)
 
     async def _dispute_reason(self, unit: ActorUnit, dialog: Dialog,
                               said: Said) -> list[Outgoing]:

@@ -452,6 +452,8 @@ class RequestLoop:
         request = await repo.requests.request(request_id)
         if not _held_by(request, who):
             return Answer(t(lang, "task.not_yours"), alert=True)
+        if await self.asking(repo, who.user_id, Flow.DONE_NOTE, "request_id", request_id):
+            return Answer(t(lang, "common.asked_already"))  # a double tap: asked once
         await self.push_dialog(unit, Flow.DONE_NOTE, "note",
                                {"request_id": request_id})
         unit.send(self.note_question(lang, who.user_id, request))
@@ -1151,6 +1153,14 @@ class RequestLoop:
         hook = self.dropped.get(layer["flow"])
         if hook is not None:
             await hook(repo, layer["data"])
+
+    async def asking(self, repo: Repo, user_id: int, flow: Flow, key: str, value: Any) -> bool:
+        """Whether this dialog, about this (`data[key]` is `value`), is on top: its question
+        was just asked, and a second tap of the button that asks it (a double tap) must not
+        start it afresh and ask again (it answers common.asked_already instead)."""
+        current = await repo.people.dialog(user_id)
+        return (current is not None and current.flow == flow
+                and current.data.get(key) == value)
 
     async def pop_dialog(self, repo: Repo, user_id: int, flow: str) -> bool:
         """End a dialog and bring back the one it interrupted, if any; True if one is back

@@ -343,11 +343,12 @@ class Dispatch:
         return answer
 
     async def _lost_copy(self, unit: ActorUnit, problem_id: int, chat_id: int,
-                         message_id: int) -> None:
+                         message_id: int, role: str = "unit") -> None:
         """A press on a copy of the card the bot does not know (its post went, but the answer
         was lost to a crash or a broken line, and it was posted again): the copy is taken on
-        as one more of the problem's cards in that chat, shown as it is now and redrawn with
-        the others from then on (else it kept the state it was pressed in for ever)."""
+        as one more of the problem's cards of `role` in that chat (the unit's card, or the
+        inspector's re-check), shown as it is now and redrawn with the others from then on
+        (else it kept the state it was pressed in for ever)."""
         repo = unit.repo
         if await repo.supervision.is_post(chat_id, message_id):
             return
@@ -357,9 +358,11 @@ class Dispatch:
         problem = await repo.supervision.problem(problem_id)
         if problem is None:
             return
-        post_id = await repo.supervision.add_post(problem.id, chat_id, "unit", unit.now())
+        post_id = await repo.supervision.add_post(problem.id, chat_id, role, unit.now())
         await repo.supervision.record_post_message(post_id, message_id, chat_id)
-        text, markup = await self._card(repo, problem, await self._language(repo, chat_id))
+        lang = await self._language(repo, chat_id)
+        text, markup = (await self._recheck_card(repo, problem, lang) if role == "recheck"
+                        else await self._card(repo, problem, lang))
         unit.send(ui.problem_post_edit(chat_id, post_id, text, markup))
 
     async def _on_card(self, unit: ActorUnit, problem_id: int, action: str,
@@ -386,6 +389,9 @@ class Dispatch:
         flow, step = {"fixed": (Flow.RECTIFY, "photos"), "notours": (Flow.NOT_OURS, "reason"),
                       "more": (Flow.EXTEND, "reason")}[action]
         data: dict[str, Any] = {"problem": problem.id, "unit": problem.unit_id}
+        if flow != Flow.RECTIFY and await self.loop.asking(repo, unit.user_id, flow, "problem",
+                                                           problem.id):
+            return Answer(unit.t("dispatch.see_private"))  # a double tap: asked once
         if flow == Flow.RECTIFY:
             # Rectified pressed again on the same problem starts its dialog afresh but for the
             # after photos already sent (and a caption with them): they are the work done.
@@ -810,8 +816,15 @@ class Dispatch:
                            problem_post_id=post_id)]))
         return True
 
-    async def on_recheck(self, unit: ActorUnit, problem_id: int, action: str) -> Answer:
-        """Pass or Reject under a re-check."""
+    async def on_recheck(self, unit: ActorUnit, problem_id: int, action: str,
+                         message_id: int | None = None) -> Answer:
+        """Pass or Reject under a re-check (`message_id`, in the inspector's private chat)."""
+        answer = await self._on_recheck(unit, problem_id, action)
+        if message_id is not None:
+            await self._lost_copy(unit, problem_id, unit.user_id, message_id, role="recheck")
+        return answer
+
+    async def _on_recheck(self, unit: ActorUnit, problem_id: int, action: str) -> Answer:
         repo, now = unit.repo, unit.now()
         problem = await repo.supervision.problem(problem_id)
         if problem is None:
@@ -823,6 +836,9 @@ class Dispatch:
                                  state=unit.t(f"dispatch.status_{problem.status}")),
                           alert=True)
         if action == "reject":
+            if await self.loop.asking(repo, unit.user_id, Flow.REJECT_RECHECK, "problem",
+                                      problem.id):
+                return Answer(unit.t("common.asked_already"))  # a double tap: asked once
             data = {"problem": problem.id}
             await self.loop.push_dialog(unit, Flow.REJECT_RECHECK, "reason", data)
             unit.send(self._question(

@@ -251,6 +251,9 @@ class Volunteers:
                 url = f"https://t.me/{env.bot_username}?start=help"
                 return Answer(t(lang, "claim.open_bot_first", bot=env.bot_username), True,
                               url)
+            if await self.loop.asking(repo, who.user_id, Flow.REJECT_REASON, "applicant",
+                                      applicant):
+                return Answer(t(lang, "common.asked_already"))
             await self.loop.push_dialog(unit, Flow.REJECT_REASON, "reason",
                                         {"applicant": applicant})
             out = [ui.message(who.user_id, t(lang, "join.ask_reason", name=record.name))]
