@@ -20,6 +20,7 @@ from tests.flows import open_bot
 from tests.test_activities_e2e import TEAMS
 from tests.test_honours_e2e import GOLDEN, answer_of, register
 from tests.test_machine_zone_e2e import ZONES, local, machine_zone
+from tests.test_quiet_hours_e2e import at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +88,9 @@ async def test_hours_of_an_activity_on_new_years_eve_count_to_its_year_on_a_mach
     await li.press("✅ Attendance and hours")
     listing = await li.wait_for(text="Attendance of")
     await li.press("✅ Confirm attendance and hours", message=listing)
+    await li.wait_for(text="confirmed: hours credited")
+    # Confirmed at night: Zhang reads of his hours at 08:00 (bot/night.py), still of 2026.
+    await at(town, local(2027, 1, 1, 8, 1))
     await zhang.wait_for(text="You were credited 2 h")
     await zhang.wait_for(text="registered formal volunteer of 2026")
 
