@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
@@ -43,6 +44,28 @@ CATCH_UP_WAIT = 10.0
 WATCH_EVERY = 60.0
 STORING = "storing posted updates"  # who waits for room in a full database, as logged
 
+
+
+def same_address(told: str, ours: str) -> bool:
+    """Whether the webhook address Telegram reports is the one we set: read as an address
+    (the host's case, a default port, an internationalised host written in punycode), not
+    as a string, so that a healthy bot never takes its own webhook for another's."""
+    if not told:
+        return False
+
+    def key(url: str) -> tuple[str, str, int | None, str, str]:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        with contextlib.suppress(UnicodeError):  # a name IDNA cannot write: compared as it is
+            host = host.encode("idna").decode("ascii")
+        default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+        port = None if parts.port == default else parts.port
+        return parts.scheme.lower(), host.lower(), port, parts.path or "/", parts.query
+
+    try:
+        return key(told) == key(ours)
+    except ValueError:  # a port that is no number: not an address we set
+        return told == ours
 
 class WebhookReceiver:
     """Listens for Telegram's posts, stores each update, and handles them one at a time."""
@@ -199,7 +222,7 @@ class WebhookReceiver:
             except TelegramError as exc:
                 log.info("could not look at the webhook (%s); looking again later", exc)
                 continue
-            if url != self.settings.url:
+            if not same_address(url, self.settings.url):
                 now = f"set to {url.split('?')[0]}" if url else "deleted"
                 raise Displaced(f"the webhook is no longer this bot's (now {now}): another "
                                 "instance receives this token's updates; stopping, so that "

@@ -293,7 +293,7 @@ class Volunteers:
             told = t(alang, "join.rejected", reason=reason or "-")
         key = "join.done_approved" if approve else "join.done_rejected"
         record = await repo.volunteers.volunteer(applicant)
-        # Held at night to 08:00: a decision, which stays true (bot/night.py).
+        # At night at once, without a sound: news of the applicant's own ask (bot/night.py).
         out = [night.at_night(env, "join.decided", ui.message(applicant, told)),
                ui.message(who.user_id, t(lang, key, name=record.name if record else "?"))]
         if approve and self.menus is not None:
