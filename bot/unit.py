@@ -151,6 +151,13 @@ async def topic_to_bind(unit: Unit, chat_id: int) -> Topic | None:
     return replace(topic, name=seen) if seen else topic
 
 
+def pressed_in(unit: Unit, chat_id: int) -> int | None:
+    """The forum topic of `chat_id` the update came from (a press on a message there): where
+    a copy pressed there lies. None in General, in private, or for another chat."""
+    topic = unit.topic
+    return topic.thread_id if topic is not None and topic.chat_id == chat_id else None
+
+
 def in_topic(topic: Topic | None, message: Outgoing) -> Outgoing:
     """A new message to the chat of the update's topic goes to that topic, unless it names
     a topic itself or is a card. One place for every service: they answer "the chat", and

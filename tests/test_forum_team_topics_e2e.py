@@ -190,3 +190,26 @@ async def test_an_activity_follows_its_areas_topic_in_a_forum_of_areas(town: Tow
     await card_now(town, card, "1 left")
     assert district.get(card.message_id) is card and card.thread_id == area
 
+
+
+async def test_a_lost_copy_taken_on_in_its_topic_comes_back_there_when_deleted(
+        town: Town) -> None:
+    """The card reaches the Red vests topic but Telegram's answer is cut off, so the bot posts
+    it again and knows only the second. Zhang signs up on the first, which is taken on as a
+    card of its own; the admin then tidies that copy away and signs up on the other: it is
+    posted again as it stands, in the Red vests topic where it was, not in General."""
+    forum, red = await team_topic(town)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=forum.id)
+    await published_card(town, town.vol1)
+    first = await forum.wait_for(text="Volunteers wanted")
+    second = await forum.wait_for(text="Volunteers wanted")
+    assert first.message_id != second.message_id and first.thread_id == red
+    await (await town.vol2.press("🙋 Sign up", message=first)).answer()
+    await card_now(town, first, "1 left")
+    forum.delete(first, by=town.admin)
+
+    await (await town.admin.press("🙋 Sign up", message=second)).answer()
+    again = await forum.wait_for(text="Volunteers wanted",
+                                 predicate=lambda m: m is not first and m is not second)
+    assert again.thread_id == red

@@ -14,7 +14,7 @@ from bot import ui
 from bot.activities import render
 from bot.activities.themes import MonthThemes
 from bot.context import Env
-from bot.unit import Unit
+from bot.unit import Unit, pressed_in
 from storage import Activity, Repo
 
 # Where a card goes: a group, and the forum topic in it (None: General, or no topics).
@@ -136,7 +136,8 @@ class Board:
                for post in await repo.activities.posts(activity_id)):
             return False
         post_id = await repo.activities.add_post(activity_id, chat_id, kind, unit.now())
-        await repo.activities.record_post_message(post_id, message_id, kind, chat_id)
+        await repo.activities.record_post_message(post_id, message_id, kind, chat_id,
+                                                  pressed_in(unit, chat_id))
         return True
 
     async def redraw(self, unit: Unit, activity_id: int) -> Activity | None:

@@ -38,7 +38,7 @@ from bot.i18n import day_and_time
 from bot.people.roles import Role, Roles
 from bot.requests.loop import RequestLoop
 from bot.requests.render import area_name, mask_phones
-from bot.unit import ActorUnit, Unit
+from bot.unit import ActorUnit, Unit, pressed_in
 from storage import Activity, Call, Dialog, Outgoing, Timer
 from storage.models import ACTIVITY_CANCELLED, ACTIVITY_OPEN
 
@@ -660,7 +660,8 @@ class Calls:
                for post in await repo.activities.posts(call_id)):
             return None  # its card there is being posted: this may be it
         post_id = await repo.activities.add_post(call_id, chat_id, "text", unit.now())
-        await repo.activities.record_post_message(post_id, message_id, "text", chat_id)
+        await repo.activities.record_post_message(post_id, message_id, "text", chat_id,
+                                                  pressed_in(unit, chat_id))
         return post_id
 
     async def _respond(self, unit: ActorUnit, call_id: int) -> Answer:

@@ -45,7 +45,7 @@ from bot.people.roles import Roles
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import Registers
-from bot.unit import ActorUnit, Unit
+from bot.unit import ActorUnit, Unit, pressed_in
 from storage import Dialog, Outgoing, Problem, Repo, Timer
 from storage.models import (
     PROBLEM_DISPATCHED,
@@ -359,7 +359,8 @@ class Dispatch:
         if problem is None:
             return
         post_id = await repo.supervision.add_post(problem.id, chat_id, role, unit.now())
-        await repo.supervision.record_post_message(post_id, message_id, chat_id)
+        await repo.supervision.record_post_message(post_id, message_id, chat_id,
+                                                   pressed_in(unit, chat_id))
         lang = await self._language(repo, chat_id)
         text, markup = (await self._recheck_card(repo, problem, lang) if role == "recheck"
                         else await self._card(repo, problem, lang))
