@@ -75,8 +75,10 @@ class Intake:
         # Per person, the album whose first photo came last, and the dialog step it found
         # (flow, step; None: no dialog): see _answered_album. Kept in memory: an album's
         # photos come within a second, and a restart between two of them costs one extra
-        # answer at worst.
-        self._albums: OrderedDict[int, tuple[str, tuple[str, str] | None]] = OrderedDict()
+        # answer at worst. With the first photo's message id: the same message handled again
+        # (its unit refused, the disk full) is that first photo still, not one more.
+        self._albums: OrderedDict[
+            int, tuple[str, tuple[str, str] | None, int | None]] = OrderedDict()
         # The dialogs of other services, by flow: each answers a private message; the
         # dialog one came in the middle of comes back when it ends (on_message).
         self.short_flows: dict[str, Callable[[ActorUnit, Dialog, Said],
@@ -359,14 +361,17 @@ class Intake:
             return False
         where = (dialog.flow, dialog.step) if dialog is not None else None
         seen = self._albums.get(user_id)
-        if seen is not None and seen[0] == said.media_group_id:
+        if (seen is not None and seen[0] == said.media_group_id
+                and (said.message_id is None or said.message_id != seen[2])):
             first = seen[1]
             if said.kind != "photo":  # photos sent as files, videos: no dialog takes them
                 return True
             if first is None or where is None or first[0] != where[0]:
                 return True  # another dialog, or none, than the first photo found
             return first[0] not in ALBUMS or (first != where and first[0] != Flow.INTAKE)
-        self._albums[user_id] = (said.media_group_id, where)
+        if seen is not None and seen[0] == said.media_group_id:
+            return False  # its first photo again: answered as the first, remembered already
+        self._albums[user_id] = (said.media_group_id, where, said.message_id)
         self._albums.move_to_end(user_id)
         while len(self._albums) > ALBUMS_KEPT:
             self._albums.popitem(last=False)
