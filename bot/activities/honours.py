@@ -42,18 +42,21 @@ FIRST_YEAR = 2000
 LISTED = 30  # honours shown by /honours (a volunteer with more is exceptional)
 _YEAR = re.compile(r"^[0-9]{4}$")
 
-
-
 # Why an announcement waiting to be sent was given up (the outbox row's error).
 UNSENT = "dropped: the honour was revoked before its announcement went"
+
+
+async def name_of(repo: Repo, user_id: int) -> str:
+    """A volunteer's name as their honours show it (their id, if none is known)."""
+    return await repo.honours.name_of(user_id) or str(user_id)
 
 
 async def withdrawn(env: Env, repo: Repo, honour: Honour, chat_id: int, message_id: int
                     ) -> Outgoing:
     """The edit that makes a revoked honour's announcement say so, in the district's language
     like the announcement (the citation goes with the congratulations)."""
-    name = await repo.honours.name_of(honour.user_id) or str(honour.user_id)
-    text = env.t(env.config.default_language, "honours.announcement_revoked", name=name,
+    text = env.t(env.config.default_language, "honours.announcement_revoked",
+                 name=await name_of(repo, honour.user_id),
                  title=honour.title, year=honour.year)
     return ui.edit_text(chat_id, message_id, text)
 
@@ -96,7 +99,7 @@ class Honours:
         if person is None:
             return unit.t("honours.unknown_person", who=word)
         if not await self._may_honour(unit.repo, role, person.user_id):
-            name = await self._name(unit.repo, person.user_id)
+            name = await name_of(unit.repo, person.user_id)
             return unit.t("honours.not_your_area", name=name)
         return person
 
@@ -118,7 +121,7 @@ class Honours:
         if isinstance(person, str):
             unit.send(ui.message(user_id, person))
             return
-        name = await self._name(unit.repo, person.user_id)
+        name = await name_of(unit.repo, person.user_id)
         data = {"id": secrets.token_hex(3), "user": person.user_id, "name": name}
         await self.loop.push_dialog(unit, Flow.HONOUR, STEPS[0], data)
         unit.send(ui.message(user_id, "\n".join(
@@ -324,7 +327,7 @@ class Honours:
         if isinstance(person, str):
             unit.send(ui.message(user_id, person))
             return
-        name = await self._name(repo, person.user_id)
+        name = await name_of(repo, person.user_id)
         every = await repo.honours.all_honours_of(person.user_id)
         if not every:
             unit.send(ui.message(user_id, unit.t("honours.theirs_none", name=name)))
@@ -332,7 +335,7 @@ class Honours:
         lines = [unit.t("honours.theirs_title", name=name)]
         rows = []
         for honour in every[-LISTED:]:
-            revoker = (await self._name(repo, honour.revoked_by)
+            revoker = (await name_of(repo, honour.revoked_by)
                        if honour.revoked_by is not None else "")
             lines.append(self._line(unit, honour, revoker))
             if honour.revoked_at is None:
@@ -387,5 +390,3 @@ class Honours:
                                                            title=honour.title)))
         return Answer(unit.t("honours.revoked_toast"))
 
-    async def _name(self, repo: Repo, user_id: int) -> str:
-        return await repo.honours.name_of(user_id) or str(user_id)
