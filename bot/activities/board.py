@@ -120,25 +120,26 @@ class Board:
                                      thread_id=topic))
 
     async def take_on(self, unit: Unit, activity_id: int, chat_id: int, message_id: int,
-                      kind: str) -> bool:
-        """A press on a copy of an activity's card the bot does not know (its post went, but
-        the answer was lost to a crash or a broken line, and it was posted again): the copy
-        becomes one more of its cards, redrawn with the others (else it kept offering Sign up
-        as it was, for ever). False if the message is a known card, or may be one whose id
-        is not written yet, or the activity is not one (a call's cards are calls.py's)."""
+                      kind: str = "text", *, call: bool = False) -> int | None:
+        """A press on a copy of an activity's card (a call's, if `call`) the bot does not know
+        (its post went, but the answer was lost to a crash or a broken line, and it was posted
+        again): the copy becomes one more of its cards, in the topic it was pressed in,
+        redrawn with the others (else it kept offering Sign up or I'm in as it was, for
+        ever). Its post's id; None if the message is a known card, or may be one whose id is
+        not written yet, or the activity is not one of that kind."""
         repo = unit.repo
         if await repo.activities.is_post(chat_id, message_id):
-            return False
+            return None
         activity = await repo.activities.activity(activity_id)
-        if activity is None or activity.is_call:
-            return False
+        if activity is None or activity.is_call != call:
+            return None
         if any(post.chat_id == chat_id and post.message_id is None
                for post in await repo.activities.posts(activity_id)):
-            return False
+            return None  # its card there is being posted: this may be it
         post_id = await repo.activities.add_post(activity_id, chat_id, kind, unit.now())
         await repo.activities.record_post_message(post_id, message_id, kind, chat_id,
                                                   pressed_in(unit, chat_id))
-        return True
+        return post_id
 
     async def redraw(self, unit: Unit, activity_id: int) -> Activity | None:
         """Queue the current state of an activity's cards (places, status, details); the

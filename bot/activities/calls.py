@@ -38,7 +38,7 @@ from bot.i18n import day_and_time
 from bot.people.roles import Role, Roles
 from bot.requests.loop import RequestLoop
 from bot.requests.render import area_name, mask_phones
-from bot.unit import ActorUnit, Unit, pressed_in
+from bot.unit import ActorUnit, Unit
 from storage import Activity, Call, Dialog, Outgoing, Timer
 from storage.models import ACTIVITY_CANCELLED, ACTIVITY_OPEN
 
@@ -636,33 +636,14 @@ class Calls:
         """I'm in: one tap; told in private with the details, the cards and roster redrawn.
         `pressed`: the card in a group it came from (chat, message), seen to carry the
         button."""
-        taken = await self._take_on(unit, call_id, *pressed) if pressed is not None else None
+        taken = (await self.board.take_on(unit, call_id, *pressed, call=True)
+                 if pressed is not None else None)
         answer = await self._respond(unit, call_id)
         activity = await self._call(unit, call_id)
         if pressed is not None and taken is not None and answer.alert and activity is not None:
             text, markup = self.card(activity, unit.now())  # refused: nothing drew this copy
             unit.send(ui.post_edit(pressed[0], taken, text, markup))
         return answer
-
-    async def _take_on(self, unit: Unit, call_id: int, chat_id: int,
-                       message_id: int) -> int | None:
-        """A press on a copy of a call's card the bot does not know (its post went, but the
-        answer was lost to a crash or a broken line, and it was posted again): the copy
-        becomes one more of the call's cards, redrawn with the others (else it kept offering
-        I'm in with the count of its moment, for ever). Its post's id; None if the message
-        is a known card, or may be one whose id is not written yet, or there is no call."""
-        repo = unit.repo
-        if await repo.activities.is_post(chat_id, message_id):
-            return None
-        if await self._call(unit, call_id) is None:
-            return None
-        if any(post.chat_id == chat_id and post.message_id is None
-               for post in await repo.activities.posts(call_id)):
-            return None  # its card there is being posted: this may be it
-        post_id = await repo.activities.add_post(call_id, chat_id, "text", unit.now())
-        await repo.activities.record_post_message(post_id, message_id, "text", chat_id,
-                                                  pressed_in(unit, chat_id))
-        return post_id
 
     async def _respond(self, unit: ActorUnit, call_id: int) -> Answer:
         repo = unit.repo
