@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import buttons
+from handlers import errors
 from handlers.common import answer, callback_args, pressed, services, who
 
 
@@ -15,9 +16,14 @@ async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     (request_id,) = callback_args(update)
     query = update.callback_query
     assert query is not None
-    chat_id = query.message.chat.id if query.message is not None else 0
-    message_id = query.message.message_id if query.message is not None else None
-    result = await svc.run(who(update), svc.loop.claim, int(request_id), chat_id, message_id)
+    message = query.message
+    chat_id = message.chat.id if message is not None else 0
+    # A possible lost copy only when it is seen to carry this very button (a message too old
+    # to be looked at may be any message of the bot there, which taking it on would
+    # overwrite) and can be edited where it is (not one left behind by a group's upgrade).
+    copy = (errors.editable_id(message) if message is not None
+            and errors.carries_pressed_button(update) else None)
+    result = await svc.run(who(update), svc.loop.claim, int(request_id), chat_id, copy)
     await answer(update, result)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Town
 from tests.flows import REF, card_of, file_request, open_bot
+from tests.test_forged_edits_e2e import drained
 
 PROXY_PAGE = (b"<html><head><title>502 Bad Gateway</title></head><body><center>"
               b"<h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>")
@@ -120,6 +121,67 @@ async def test_a_card_posted_twice_is_put_right_when_its_lost_copy_is_pressed(
     await town.sb.wait_until(lambda: "claimed by Li" in (second.text or ""))
     await town.sb.wait_until(lambda: "claimed by Li" in (first.text or ""))
     assert "🙋 Claim" not in first.buttons and "🙋 Claim" not in second.buttons
+
+
+async def test_a_lost_copy_pressed_is_taken_on_as_a_card_to_the_end(town: Town) -> None:
+    """The card is posted twice (the first post's answer lost) and Li claims from the lost
+    copy. That copy becomes one of the request's cards: when Li finishes and Alice confirms,
+    both copies end showing the request closed, without buttons; it was claimed once. Before,
+    the lost copy kept "claimed by Li" for ever."""
+    await open_bot(town.vol1, town.vol2)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=town.volunteers.id)
+    ref = await file_request(town.citizen)
+    first = await card_of(town.volunteers, ref)
+    second = await card_of(town.volunteers, ref)
+    assert first.message_id != second.message_id
+    await (await town.vol1.press("🙋 Claim", chat=town.volunteers, message=first)).answer()
+    await town.vol1.wait_for(text="+8613800000001")
+    await town.vol1.press("✅ Done")
+    await town.vol1.wait_for(text="Write a short note")
+    await town.vol1.send("Fixed the tap.")
+    await town.vol1.wait_for(text="marked done")
+    await town.citizen.wait_for(text="resolved?")
+    await town.citizen.press("👍 Yes, resolved")
+    await town.citizen.wait_for(text="How would you rate")
+    await town.sb.wait_until(lambda: f"{ref} · closed" in (second.text or ""))
+    await town.sb.wait_until(lambda: first.text == second.text)
+    assert not first.buttons and not second.buttons
+    assert len([m for m in town.vol1.private.bot_messages()
+                if "+8613800000001" in (m.text or "")]) == 1
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        row = await repo._one("SELECT COUNT(*) FROM events WHERE kind = 'claimed'")
+    assert row[0] == 1
+
+
+async def test_a_lost_copy_pressed_in_vain_is_taken_on_and_reminded_of_once(
+    town: Town,
+) -> None:
+    """The card is posted twice. Zhang, who never opened the bot, presses Claim on the lost
+    copy: he is asked to open it first, and the copy is taken on as a card all the same. The
+    claim reminder comes once in the group, not once per copy; Li claims from the reminder,
+    which stays a reminder, and both copies show the request claimed, without Claim."""
+    await open_bot(town.vol1)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=town.volunteers.id)
+    ref = await file_request(town.citizen)
+    first = await card_of(town.volunteers, ref)
+    second = await card_of(town.volunteers, ref)
+    press = await town.vol2.press("🙋 Claim", chat=town.volunteers, message=first)
+    assert "open" in ((await press.answer()).text or "").lower()
+    await town.tick(minutes=31)
+    reminder = await town.volunteers.wait_for(text="Still waiting for a volunteer")
+    await drained(town)
+    assert len([m for m in town.volunteers.bot_messages()
+                if "Still waiting" in (m.text or "")]) == 1
+    await (await town.vol1.press("🙋 Claim", chat=town.volunteers, message=reminder)).answer()
+    await town.sb.wait_until(lambda: "claimed by Li" in (second.text or "")
+                             and "claimed by Li" in (first.text or ""))
+    await drained(town)
+    assert not first.buttons and not second.buttons
+    assert "Still waiting" in (reminder.text or "")
 
 
 async def test_a_call_that_hangs_past_the_timeout_then_gets_a_504_page_is_sent_again_once(

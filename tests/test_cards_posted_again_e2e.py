@@ -141,3 +141,28 @@ async def test_a_photo_card_deleted_comes_back_as_the_photo_and_is_edited_as_one
     assert cards_of(town.volunteers, ref) == [again]
     # One refusal: the caption of the deleted photo; the new one's caption was edited.
     assert town.sb.errors == [("editMessageCaption", GONE[1])]
+
+
+async def test_a_lost_copy_taken_on_and_deleted_is_not_posted_again(town: Town) -> None:
+    """The card is posted twice (the first post's answer lost) and Li claims from the lost
+    copy, which becomes a card too. The admin tidies that duplicate away; Li then releases
+    the request: the card the bot posted shows it waiting again, with Claim, and the deleted
+    copy is not posted again (the group has its card)."""
+    await open_bot(town.vol1, town.vol2)
+    town.sb.inject("sendMessage", code=200, body=b'{"ok":true,"result":{"message_id":',
+                   truncated=True, performed=True, chat=town.volunteers.id)
+    ref = await file_request(town.citizen)
+    first = await card_of(town.volunteers, ref)
+    second = await card_of(town.volunteers, ref)
+    details = await taken_by(town, town.vol1, first, ref)
+    await town.sb.wait_until(lambda: "claimed by Li" in (first.text or "")
+                             and "claimed by Li" in (second.text or ""))
+    await tidy_up(town, first)
+
+    assert (await (await town.vol1.press("↩️ Release", message=details)).answer()).text == \
+        "Released"
+    await town.sb.wait_until(lambda: second.buttons == [CLAIM])
+    await all_sent(town)
+    assert GONE in town.sb.errors
+    assert cards_of(town.volunteers, ref) == [second]
+

@@ -399,3 +399,25 @@ async def test_a_card_button_forged_days_later_on_another_card_leaves_that_card_
     await (await c.zhang.press_data(f"prob:{number}:recv", message=too_old(notice))).answer()
     await drained(town)
     assert (c.office.get(notice.message_id) or notice).text == said_before
+
+
+async def test_a_claim_forged_days_later_on_a_message_in_the_group_takes_nothing_on(
+        town: Town) -> None:
+    """Li has claimed Alice's request. Days later (Telegram then sends the pressed message
+    without its keyboard) Zhang presses its Claim on a message of his own in the volunteers'
+    group: he is told it is taken, and that message does not become one of the request's
+    cards (a lost copy is taken on only when the press is seen to come from its Claim)."""
+    await open_bot(town.citizen, town.vol1, town.vol2)
+    ref = await file_request(town.citizen)
+    card = await card_of(town.volunteers, ref)
+    assert ref in await claim(town.vol1, town.volunteers, card)
+    said = await town.vol2.send("Who has the ladder?", chat=town.volunteers)
+    await (await town.vol2.press_data(valid(buttons.CLAIM), message=too_old(said))).answer()
+    await drained(town)
+    services = town.bot.services
+    assert services is not None
+    async with services.env.db.reading() as repo:
+        cards = await repo.cards.active_cards(1)
+        failed = await repo._all("SELECT last_error FROM outbox WHERE status = 'failed'")
+    assert [c.message_id for c in cards] == [card.message_id]
+    assert [row[0] for row in failed] == []

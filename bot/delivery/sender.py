@@ -1031,11 +1031,19 @@ class Sender:
         each request still waiting comes back as a card of its own, showing its newest state
         (the sender combines them again when the group's budget is short), the others not;
         the queued edits of that message's cards are settled with it (it is not there to
-        edit)."""
+        edit). A card alone whose chat still shows another card of the request (a lost copy
+        taken on) is retired instead."""
         card, sections, edits = await repo.cards.card_on_screen(row.card_id or 0)
         if card is None:
             return []
         if not sections:
+            if any(other.id != card.id and other.chat_id == card.chat_id
+                   and other.message_id is not None and not other.left_behind
+                   for other in await repo.cards.active_cards(card.request_id)):
+                # A lost copy taken on, or the card it copies, tidied away: the chat still
+                # shows the request, so no third copy; the gone one is no longer redrawn.
+                await repo.cards.retire_card(card.id)
+                return []
             request = await repo.requests.request(card.request_id)
             if request is None or not _has_buttons(row.payload):
                 return []

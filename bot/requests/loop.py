@@ -286,38 +286,50 @@ class RequestLoop:
         return f"https://t.me/{self.env.bot_username}?start={payload}"
 
     async def claim(self, unit: ActorUnit, request_id: int, chat_id: int | None,
-                    message_id: int | None = None) -> Answer:
+                    copy: int | None = None) -> Answer:
         """Give the request to the first volunteer who presses Claim on one of its cards.
 
-        `chat_id` is where Claim was pressed (`message_id` the message); None means a signed
-        claim link was followed.
+        `chat_id` is where Claim was pressed; None means a signed claim link was followed.
+        `copy` is the pressed message's id when it was seen to carry that very Claim button:
+        a lost copy of the card, if the bot does not know it.
         """
         assert unit.user is not None
         answer, out = await self.claim_in(unit.repo, unit.user, unit.language, unit.who,
                                           request_id, chat_id)
-        if chat_id is not None and message_id is not None:
-            out += await self._lost_copy(unit.repo, request_id, chat_id, message_id)
+        if chat_id is not None and copy is not None:
+            out += await self._lost_copy(unit.repo, request_id, chat_id, copy)
         unit.send(out)
         return answer
 
     async def _lost_copy(self, repo: Repo, request_id: int, chat_id: int,
                          message_id: int) -> list[Outgoing]:
         """A press on a copy of the card the bot does not know (its post went, but the answer
-        was lost to a crash or a broken line, and it was posted again): once the request is
-        no longer waiting, that copy shows its state too, without the Claim button."""
+        was lost to a crash or a broken line, and it was posted again): the copy is taken on
+        as one more card of the request's round in that chat, in the role of the card the bot
+        knows there, drawn as the request stands now (the claim's own redraw read the cards
+        before it) and redrawn with the others to the end. Before, it kept the state it was
+        pressed in for ever, or its Claim button if nobody pressed it."""
         if await repo.cards.is_card(chat_id, message_id):
             return []  # one the bot draws (alone, or a section of a combined message)
+        if await repo.outbox.made(chat_id, message_id):
+            return []  # one it heard of: a claim reminder, which carries Claim too
         request = await repo.requests.request(request_id)
-        if request is None or request.status == DISPATCHED:
+        if request is None:
             return []
-        card = next((card for card in await repo.cards.active_cards(request_id)
-                     if card.chat_id == chat_id and not card.left_behind), None)
-        if card is None or card.message_id in (None, message_id):
-            return []
-        text = render.card_text(self.env, request, card.role)
-        if request.card_kind == "photo":
-            return [ui.edit_caption(chat_id, message_id, text)]
-        return [ui.edit_text(chat_id, message_id, text)]
+        known = [card for card in await repo.cards.active_cards(request_id)
+                 if card.chat_id == chat_id and not card.left_behind]
+        if not known or any(card.message_id is None for card in known):
+            return []  # no card of this round here, or one being posted: this may be it
+        # Posted as the card it copies (the pressed message comes without its content):
+        # a section of a combined message the lost one may have been is drawn alone.
+        kind = known[0].kind
+        card_id = await repo.cards.add_card(request_id, chat_id, kind, known[0].role,
+                                            self.env.now())
+        await repo.cards.record_card_message(card_id, message_id, kind, chat_id,
+                                             known[0].thread_id)
+        card = await repo.cards.card(card_id)
+        assert card is not None
+        return [render.card_update(self.env, request, card)]
 
     async def claim_in(
         self, repo: Repo, user: User, lang: str, who: Who, request_id: int,

@@ -248,7 +248,11 @@ class Schedule:
         text = env.t(lang, "schedule.claim_reminder", ref=request.ref,
                      category=render.category_name(env, request.category, lang))
         out = []
+        reminded: set[int] = set()
         for card in await repo.cards.active_cards(request.id):
+            if card.chat_id in reminded:
+                continue  # a lost copy taken on there too: one reminder a chat
+            reminded.add(card.chat_id)
             # In a forum, the card's topic (where it was posted, wherever its binding points
             # now): a reply whose card is gone goes without its quote, and must still land
             # where the team looks, not in General.

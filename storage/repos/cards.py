@@ -117,6 +117,11 @@ class CardsRepo(Aggregate):
             "UPDATE cards SET retired = 1 WHERE request_id = ? AND retired = 0", (request_id,)
         )
 
+    async def retire_card(self, card_id: int) -> None:
+        """Mark one card as history: its message is gone and another card of the request
+        still shows it in that chat."""
+        self._write("UPDATE cards SET retired = 1 WHERE id = ?", (card_id,))
+
     async def show_cards(
         self, shown: dict[int, dict[str, Any]], message_id: int | None = None,
         sent_to: int | None = None, thread_id: int | None = None,

@@ -147,6 +147,18 @@ class OutboxRepo(Aggregate):
                               (outbox_id,))
         return row is not None
 
+    async def made(self, chat_id: int, message_id: int) -> bool:
+        """Whether a call the bot heard answered made this message in this chat (a message
+        whose answer was lost is in no row; rows retention took are forgotten)."""
+        row = await self._one(
+            """
+            SELECT 1 FROM outbox o, json_each(o.message_ids) made
+            WHERE o.chat_id = ? AND o.status = 'sent' AND made.value = ? LIMIT 1
+            """,
+            (chat_id, message_id),
+        )
+        return row is not None
+
     async def mark_sent(self, outbox_id: int, message_ids: list[int], now: float) -> None:
         """Record that a call succeeded and which messages it made (once: a repeat of the
         same mark changes nothing, so it may travel as a loose write)."""
