@@ -300,6 +300,52 @@ async def test_a_publish_step_button_pressed_after_the_role_was_taken_back_ends_
     assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
 
 
+async def test_a_publish_dialog_whose_author_lost_the_chosen_area_ends_at_the_next_answer(
+        town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie. He is writing “Tree planting” for the
+    Red Vest Team (Guangminglu's) in Zhongxinjie when Zhongxinjie is taken back: he still
+    leads the team's area, but no longer the activity's. The place he types is not taken."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await area_admin(town, zhang, "zhongxinjie")
+    await open_bot(zhang)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Guangminglu Red Vest Team", message=await zhang.wait_for(text="2/12"))
+    await zhang.wait_for(text="3/12")
+    await zhang.send("Zhongxinjie Subdistrict Institute")  # an area of his, typed
+    await zhang.wait_for(text="4/12")
+    await revoke(town, zhang, "zhongxinjie")
+
+    await zhang.send("Zhongxinjie square")
+    ended = await zhang.wait_for(text="you may no longer publish for its team in its area")
+    assert "Nothing was saved" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_publish_dialog_whose_author_lost_the_chosen_team_ends_at_the_next_answer(
+        town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie and has chosen the Golden Glow Team
+    (Zhongxinjie's) when Zhongxinjie is taken back: he may still publish for the Red Vest
+    Team, but not for the one he chose. The area he types is not taken."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await area_admin(town, zhang, "zhongxinjie")
+    await open_bot(zhang)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Golden Glow Elderly Care Team", message=await zhang.wait_for(text="2/12"))
+    await zhang.wait_for(text="3/12")
+    await revoke(town, zhang, "zhongxinjie")
+
+    await zhang.send("Zhongxinjie")
+    ended = await zhang.wait_for(text="you may no longer publish for its team in its area")
+    assert "Nothing was saved" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
 async def test_a_call_whose_author_lost_the_role_ends_at_the_next_typed_answer(
         town: Town) -> None:
     """Zhang, area admin of Guangminglu, has typed what his recruitment call is for and is
