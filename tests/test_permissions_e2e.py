@@ -27,6 +27,7 @@ from tests.test_calls_e2e import (
     area_admin,
     buttons_of,
     roster_of_user,
+    toggle,
     write_call,
 )
 from tests.test_forged_edits_e2e import Snapshot, drained
@@ -343,6 +344,60 @@ async def test_a_publish_dialog_whose_author_lost_the_chosen_team_ends_at_the_ne
     await zhang.send("Zhongxinjie")
     ended = await zhang.wait_for(text="you may no longer publish for its team in its area")
     assert "Nothing was saved" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_call_step_button_pressed_after_the_role_was_taken_back_ends_the_dialog(
+        town: Town) -> None:
+    """Zhang, area admin of Guangminglu, is asked for the map point of his call when his role
+    is taken back; he presses Skip rather than type. It is refused with a popup saying why,
+    the dialog ends with one line, and nothing was saved."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang)
+    await zhang.send("/call")
+    await zhang.wait_for(text="1/6")
+    await zhang.send("Fill sandbags at the Xiaohe dike")
+    await zhang.wait_for(text="2/6")
+    await zhang.send("Xiaohe dike, north sluice")
+    point = await zhang.wait_for(text="3/6")
+    await revoke(town, zhang)
+
+    assert await pressed(zhang, "Skip ⏭", point) == (
+        "Not sent: your admin role no longer covers this call.")
+    ended = await zhang.wait_for(text="This call's dialog has ended")
+    assert "Nothing was sent" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_call_to_a_team_no_longer_the_admins_ends_at_done(town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie. His call goes to Guangminglu and to
+    the Golden Glow Team (Zhongxinjie's), not to Zhongxinjie as a whole, when Zhongxinjie is
+    taken back: Guangminglu is still his, the team is not. Done is refused and the dialog
+    ends."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await area_admin(town, zhang, "zhongxinjie")
+    await open_bot(zhang)
+    await zhang.send("/call")
+    await zhang.wait_for(text="1/6")
+    await zhang.send("Fill sandbags at the Xiaohe dike")
+    await zhang.wait_for(text="2/6")
+    await zhang.send("Xiaohe dike, north sluice")
+    await zhang.press("Skip ⏭", message=await zhang.wait_for(text="3/6"))
+    await zhang.wait_for(text="4/6")
+    await zhang.send("2")
+    await zhang.wait_for(text="5/6")
+    await zhang.send("18:00")
+    question = await zhang.wait_for(text="6/6")
+    question = await toggle(town, zhang, question, "✅ Zhongxinjie Subdistrict Institute")
+    question = await toggle(town, zhang, question, "▫️ 👥 Golden Glow Elderly Care Team")
+    await revoke(town, zhang, "zhongxinjie")
+
+    assert await pressed(zhang, "✔️ Done", question) == (
+        "Not sent: your admin role no longer covers this call.")
+    ended = await zhang.wait_for(text="This call was not sent and its dialog has ended")
+    assert "Golden Glow" in (ended.text or ""), ended.text
     assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
 
 
