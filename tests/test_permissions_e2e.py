@@ -12,6 +12,7 @@ Shanghai (tests/conftest.py).
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -399,6 +400,37 @@ async def test_a_call_to_a_team_no_longer_the_admins_ends_at_done(town: Town) ->
     ended = await zhang.wait_for(text="This call was not sent and its dialog has ended")
     assert "Golden Glow" in (ended.text or ""), ended.text
     assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_call_to_the_whole_district_ends_when_its_author_is_no_centre_admin_any_more(
+        town: Town) -> None:
+    """The centre admin's call goes to the whole district when a new configuration makes
+    them an admin of both areas instead (every area, but the district is the centre's):
+    Done is refused and the dialog ends, rather than send to the whole district."""
+    admin = town.admin
+    await open_bot(admin)
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send("Fill sandbags at the Xiaohe dike")
+    await admin.wait_for(text="2/6")
+    await admin.send("Xiaohe dike, north sluice")
+    await admin.press("Skip ⏭", message=await admin.wait_for(text="3/6"))
+    await admin.wait_for(text="4/6")
+    await admin.send("2")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    assert "✅ 🏙 The whole district" in buttons_of(question)  # a centre admin's default
+    await town.bot.stop()
+    town.bot.config = dataclasses.replace(town.bot.config, admin_ids=frozenset())
+    await town.bot.start()
+    await area_admin(town, admin, "guangminglu")
+    await area_admin(town, admin, "zhongxinjie")
+
+    assert await pressed(admin, "✔️ Done", question) == (
+        "Not sent: your admin role no longer covers this call.")
+    await admin.wait_for(text="This call was not sent and its dialog has ended")
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {admin.id}") == []
 
 
 async def test_a_call_whose_author_lost_the_role_ends_at_the_next_typed_answer(
