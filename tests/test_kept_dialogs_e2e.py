@@ -12,6 +12,7 @@ is a centre admin. The clock starts on Wednesday 10 June 2026, 10:00 in Shanghai
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -682,3 +683,20 @@ async def test_an_honour_recorded_on_top_of_a_call_gives_way_to_the_call(town: T
     await admin.press("✔️ Done", message=question)
     call = await admin.wait_for(text="Preview of the recruitment call")
     assert WHAT in (call.text or ""), call.text
+
+
+async def test_nearest_to_me_gives_way_to_a_form_for_good(town: Town) -> None:
+    """Alice asks for the activities nearest her, then opens a request form instead of
+    sending her location. The lookup gives way for good: once she cancels the form she is
+    in no dialog, and no lookup comes back to wait for her location."""
+    alice = town.citizen
+    await published_card(town, town.vol1)  # an activity for /events to list
+    await nearest_to_me(alice)
+    await open_form(alice, command=True)
+    assert any("No longer waiting for your location" in (m.text or "")
+               for m in alice.private.bot_messages())
+    await alice.send("/cancel")
+    await alice.wait_for(text="The request form was cancelled")
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT flow FROM dialogs WHERE user_id = ?",
+                          (alice.id,)).fetchall() == []
