@@ -700,3 +700,29 @@ async def test_nearest_to_me_gives_way_to_a_form_for_good(town: Town) -> None:
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         assert db.execute("SELECT flow FROM dialogs WHERE user_id = ?",
                           (alice.id,)).fetchall() == []
+
+
+async def test_a_form_under_a_publish_under_nearest_to_me_waits_for_the_publish(
+    town: Town,
+) -> None:
+    """Li has opened a request form when he starts publishing an activity, and at its map
+    point looks at the activities nearest him. A category pressed on the form's question,
+    below both, does not bring the form up over the activity half published: it says to
+    finish first, and his location then brings him back to publishing, as before."""
+    li = town.vol1
+    await open_bot(li)
+    await published_card(town, li)  # an activity for /events to list
+    form = await open_form(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+    await nearest_to_me(li)
+
+    refused = await (await li.press("Help for the elderly", message=form)).answer()
+    assert refused.show_alert and "first" in (refused.text or ""), refused.text
+    await share_location(li)
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")
