@@ -233,6 +233,44 @@ async def test_an_organiser_whose_role_was_taken_back_cannot_run_their_activity(
     assert not [m for m in li.private.bot_messages() if "changed" in (m.text or "")]
 
 
+async def test_the_leader_the_organiser_named_runs_the_day_with_its_controls(
+        town: Town) -> None:
+    """Zhang publishes “Tree planting” and names Li, a volunteer with no admin role, to lead
+    it on the day. Li finds its controls under /activities, and who signed up opens for him:
+    the organiser's choice is the right he needs."""
+    zhang, li = town.vol2, town.vol1
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang, li)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Guangminglu Subdistrict Institute",
+                      message=await zhang.wait_for(text="3/12"))
+    await zhang.wait_for(text="4/12")
+    await zhang.send("Guangming Park, east gate")
+    await zhang.press("Skip ⏭", message=await zhang.wait_for(text="5/12"))
+    await zhang.wait_for(text="6/12")
+    await zhang.send("2026-06-13 09:00")
+    await zhang.wait_for(text="7/12")
+    await zhang.send("11:30")
+    await zhang.wait_for(text="8/12")
+    await zhang.send("5")
+    await zhang.wait_for(text="9/12")
+    await zhang.send(str(li.id))
+    await zhang.wait_for(text="11/12")
+    await zhang.press("Skip ⏭")
+    await zhang.wait_for(text="12/12")
+    await zhang.send("Dig, plant and water.")
+    await zhang.press("✅ Publish", message=await zhang.wait_for(text="Preview"))
+    await zhang.wait_for(text="your controls")
+
+    await li.send("/activities")
+    controls = await li.wait_for(text="“Tree planting”: your controls")
+    answer = await (await li.press("👥 Who signed up", message=controls)).answer()
+    assert not answer.show_alert, answer.text
+    await li.wait_for(text="Tree planting")
+
+
 async def test_a_preview_published_after_the_role_was_taken_back_publishes_nothing(
         town: Town) -> None:
     """Zhang's preview of Tree planting waits while his role is taken back. Publish posts
