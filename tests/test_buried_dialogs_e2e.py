@@ -276,3 +276,26 @@ async def test_a_note_brought_up_over_a_form_leaves_no_copy_under_it(town: Town)
     await li.send("/cancel")
     await li.wait_for(text="The request form was cancelled")
     assert dialogs_of(town, li.id) == []
+
+
+async def test_a_form_back_after_a_note_is_nudged_an_hour_after_it_came_back(town: Town) -> None:
+    """Li opens a request form, and 50 minutes later presses Done on his task: the note goes
+    over the form. Once the note and its hours are in, the form is back, and its clock starts
+    again: no nudge an hour after he opened it, one an hour after it came back."""
+    li = town.vol1
+    await open_bot(li)
+    ref = await file_request(town.citizen)
+    await claim(li, town.volunteers, await card_of(town.volunteers, ref))
+    took = await li.wait_for(text=f"You took {ref}")
+    await open_form(li, command=True)
+    town.clock.advance(minutes=50)
+    await li.press("✅ Done", message=took)
+    await li.wait_for(text=f"Finishing {ref}")
+    await li.send("Called the lift company; fixed.")
+    await li.press("1 h", message=await li.wait_for(text="How long did it take?"))
+    await li.wait_for(text=f"{ref} is marked done")
+    await li.wait_for(text="back to your unfinished request")
+
+    assert await town.tick(minutes=15) == 0  # an hour and 5 minutes since the form opened
+    await town.tick(minutes=50)
+    await li.wait_for(text="You have an unfinished request")
