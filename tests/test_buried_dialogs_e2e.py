@@ -9,6 +9,7 @@ Shanghai.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -224,3 +225,77 @@ async def test_a_note_brought_up_from_the_middle_keeps_what_lay_under_it(town: T
     await li.wait_for(text=f"{second} is marked done")
     await li.wait_for(text="back to your unfinished request")
     await li.wait_for(text="describe the problem")
+
+
+def dialogs_of(town: Town, user_id: int) -> list[tuple[Any, ...]]:
+    """The person's dialog row, read beside the bot."""
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        return db.execute("SELECT flow FROM dialogs WHERE user_id = ?", (user_id,)).fetchall()
+
+
+async def test_writing_mode_begun_again_over_a_form_leaves_no_copy_under_it(town: Town) -> None:
+    """Li is writing to Alice about the request he took when he opens a request form, then
+    presses Message the citizen again over it. He leaves writing mode with /cancel (the form
+    comes back) and cancels the form: he is in no dialog any more, and what he types next
+    does not go to Alice."""
+    li, alice = town.vol1, town.citizen
+    await open_bot(li)
+    ref = await file_request(alice)
+    card = await card_of(town.volunteers, ref)
+    assert ref in await claim(li, town.volunteers, card)
+    details = await li.wait_for(text=f"You took {ref}")
+    await (await li.press("💬 Message the citizen", message=details)).answer()
+    await li.wait_for(text="What you send now goes to the citizen")
+    await open_form(li, command=True)
+    await (await li.press("💬 Message the citizen", message=details)).answer()
+    await li.wait_for(text="What you send now goes to the citizen")
+
+    await li.send("/cancel")
+    await li.wait_for(text="OK, skipped.")
+    await li.send("/cancel")
+    await li.wait_for(text="The request form was cancelled")
+    assert dialogs_of(town, li.id) == []
+    await li.send("Are you at home?")
+    await li.wait_for(text="Sorry, I did not understand that")
+    assert not [m for m in alice.private.bot_messages() if "Are you at home?" in (m.text or "")]
+
+
+async def test_a_note_brought_up_over_a_form_leaves_no_copy_under_it(town: Town) -> None:
+    """Li opens a request form over his note and presses the note's Skip: the note comes up
+    over the form, asking how long the task took. He gives the note up with /cancel (the form
+    is back), then the form: he is in no dialog any more, and no second copy of the note,
+    left under the form, comes back to ask again."""
+    li = town.vol1
+    ref, note = await finishing(town)
+    await open_form(li, command=True)
+    await (await li.press("Skip", message=note)).answer()
+    await li.wait_for(text=f"Finishing {ref}. How long did it take?")
+
+    await li.send("/cancel")
+    await li.wait_for(text="OK, skipped.")
+    await li.send("/cancel")
+    await li.wait_for(text="The request form was cancelled")
+    assert dialogs_of(town, li.id) == []
+
+
+async def test_a_form_back_after_a_note_is_nudged_an_hour_after_it_came_back(town: Town) -> None:
+    """Li opens a request form, and 50 minutes later presses Done on his task: the note goes
+    over the form. Once the note and its hours are in, the form is back, and its clock starts
+    again: no nudge an hour after he opened it, one an hour after it came back."""
+    li = town.vol1
+    await open_bot(li)
+    ref = await file_request(town.citizen)
+    await claim(li, town.volunteers, await card_of(town.volunteers, ref))
+    took = await li.wait_for(text=f"You took {ref}")
+    await open_form(li, command=True)
+    town.clock.advance(minutes=50)
+    await li.press("✅ Done", message=took)
+    await li.wait_for(text=f"Finishing {ref}")
+    await li.send("Called the lift company; fixed.")
+    await li.press("1 h", message=await li.wait_for(text="How long did it take?"))
+    await li.wait_for(text=f"{ref} is marked done")
+    await li.wait_for(text="back to your unfinished request")
+
+    assert await town.tick(minutes=15) == 0  # an hour and 5 minutes since the form opened
+    await town.tick(minutes=50)
+    await li.wait_for(text="You have an unfinished request")

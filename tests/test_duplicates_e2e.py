@@ -504,3 +504,16 @@ async def test_a_follower_told_at_08_00_of_a_close_at_night_hears_it_ring(town: 
     await at(town, datetime(2026, 6, 19, 8, 0, 1, tzinfo=SHANGHAI))
     await bob.wait_for(text="is closed. How would you rate")
     assert sounds(town, bob.id, "is closed. How would you rate") == [True]
+
+
+async def test_days_ago_counts_beijing_calendar_days(town: Town) -> None:
+    """Alice reports at 23:30 on 1 December; a neighbour reports the same at 00:10 on
+    4 December. For him hers is three days old (the 1st to the 4th), though only 2 days and
+    40 minutes have passed."""
+    town.clock.set(datetime(2026, 12, 1, 23, 30, tzinfo=SHANGHAI))
+    await file_at(town.citizen, HERE)
+    town.clock.set(datetime(2026, 12, 4, 0, 10, tzinfo=SHANGHAI))
+    bob = neighbour(town, "Bob", "+8613800000002")
+    await form_to_location(bob, NEAR)
+    entry = await bob.wait_for(text=PROMPT)
+    assert "80 m away, 3 days ago — is this the same?" in (entry.text or ""), entry.text

@@ -115,3 +115,29 @@ async def test_a_channels_post_in_the_group_is_answered_without_recording_telegr
     with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
         people = [row[0] for row in db.execute("SELECT user_id FROM users")]
     assert account not in people, people
+
+
+async def test_an_anonymous_admin_is_told_the_command_and_a_general_word_is_answered(
+    town: Town,
+) -> None:
+    """Writing as the admin chat, the admin asks for the year's figures: the explanation names
+    /stats, the command, not the whole text they typed. Then /theme with a month, a word
+    that is about no one in particular, is answered like /theme, not explained."""
+    admin, chat = town.admin, town.admin_chat
+    await admin.send_as_group("/stats 2026", chat=chat)
+    told = await chat.wait_for(text="You are writing as the group")
+    assert "/stats" in (told.text or "") and "2026" not in (told.text or "")
+    await admin.send_as_group("/theme 2026-07", chat=chat)
+    await chat.wait_for(text="🗓")
+
+
+async def test_ranking_hide_in_capitals_sent_as_the_group_is_not_run(town: Town) -> None:
+    """The admin, writing as the admin chat, types /ranking HIDE in capitals: it is about
+    whoever asks however it is written, so it is explained, and nobody's name is hidden."""
+    admin, chat = town.admin, town.admin_chat
+    await admin.send_as_group("/ranking HIDE", chat=chat)
+    told = await chat.wait_for(text="You are writing as the group")
+    assert "/ranking" in (told.text or "")
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        hidden = db.execute("SELECT user_id FROM ranking_names").fetchall()
+    assert hidden == []

@@ -361,6 +361,9 @@ async def test_an_area_admin_honours_only_volunteers_of_their_areas(town: Town) 
     await register(town, 5001, "Wang", GUANGMING)  # Red Vest: Guangminglu
     await answer_of(admin, f"/grant {li.id} zhongxinjie", "is now an admin of")
     await answer_of(li, "/honour 5001", "Wang is not a volunteer of your areas.")
+    # A volunteer of no team and no area is in none of Li's areas either: the centre's.
+    await register(town, 5002, "Zhao", None)
+    await answer_of(li, "/honour 5002", "Zhao is not a volunteer of your areas.")
     await answer_of(li, f"/honour {zhang.id}", "1/3")
     await answer_of(li, "/cancel", "OK, skipped.")
     await answer_of(zhang, f"/honour {li.id}", "Only admins can record honours")

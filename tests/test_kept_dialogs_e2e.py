@@ -12,6 +12,7 @@ is a centre admin. The clock starts on Wednesday 10 June 2026, 10:00 in Shanghai
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -682,3 +683,46 @@ async def test_an_honour_recorded_on_top_of_a_call_gives_way_to_the_call(town: T
     await admin.press("✔️ Done", message=question)
     call = await admin.wait_for(text="Preview of the recruitment call")
     assert WHAT in (call.text or ""), call.text
+
+
+async def test_nearest_to_me_gives_way_to_a_form_for_good(town: Town) -> None:
+    """Alice asks for the activities nearest her, then opens a request form instead of
+    sending her location. The lookup gives way for good: once she cancels the form she is
+    in no dialog, and no lookup comes back to wait for her location."""
+    alice = town.citizen
+    await published_card(town, town.vol1)  # an activity for /events to list
+    await nearest_to_me(alice)
+    await open_form(alice, command=True)
+    assert any("No longer waiting for your location" in (m.text or "")
+               for m in alice.private.bot_messages())
+    await alice.send("/cancel")
+    await alice.wait_for(text="The request form was cancelled")
+    with sqlite3.connect(f"file:{town.bot.config.database}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT flow FROM dialogs WHERE user_id = ?",
+                          (alice.id,)).fetchall() == []
+
+
+async def test_a_form_under_a_publish_under_nearest_to_me_waits_for_the_publish(
+    town: Town,
+) -> None:
+    """Li has opened a request form when he starts publishing an activity, and at its map
+    point looks at the activities nearest him. A category pressed on the form's question,
+    below both, does not bring the form up over the activity half published: it says to
+    finish first, and his location then brings him back to publishing, as before."""
+    li = town.vol1
+    await open_bot(li)
+    await published_card(town, li)  # an activity for /events to list
+    form = await open_form(li)
+    await li.send("/publish")
+    await li.wait_for(text="1/12")
+    await li.send(TITLE)
+    await li.wait_for(text="4/12")
+    await li.send(PLACE)
+    await li.wait_for(text="5/12")
+    await nearest_to_me(li)
+
+    refused = await (await li.press("Help for the elderly", message=form)).answer()
+    assert refused.show_alert and "first" in (refused.text or ""), refused.text
+    await share_location(li)
+    await li.wait_for(text=f"Back to publishing “{TITLE}”.")
+    await li.wait_for(text="5/12")

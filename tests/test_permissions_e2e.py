@@ -12,6 +12,7 @@ Shanghai (tests/conftest.py).
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from tests.test_calls_e2e import (
     area_admin,
     buttons_of,
     roster_of_user,
+    toggle,
     write_call,
 )
 from tests.test_forged_edits_e2e import Snapshot, drained
@@ -231,6 +233,44 @@ async def test_an_organiser_whose_role_was_taken_back_cannot_run_their_activity(
     assert not [m for m in li.private.bot_messages() if "changed" in (m.text or "")]
 
 
+async def test_the_leader_the_organiser_named_runs_the_day_with_its_controls(
+        town: Town) -> None:
+    """Zhang publishes “Tree planting” and names Li, a volunteer with no admin role, to lead
+    it on the day. Li finds its controls under /activities, and who signed up opens for him:
+    the organiser's choice is the right he needs."""
+    zhang, li = town.vol2, town.vol1
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang, li)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Guangminglu Subdistrict Institute",
+                      message=await zhang.wait_for(text="3/12"))
+    await zhang.wait_for(text="4/12")
+    await zhang.send("Guangming Park, east gate")
+    await zhang.press("Skip ⏭", message=await zhang.wait_for(text="5/12"))
+    await zhang.wait_for(text="6/12")
+    await zhang.send("2026-06-13 09:00")
+    await zhang.wait_for(text="7/12")
+    await zhang.send("11:30")
+    await zhang.wait_for(text="8/12")
+    await zhang.send("5")
+    await zhang.wait_for(text="9/12")
+    await zhang.send(str(li.id))
+    await zhang.wait_for(text="11/12")
+    await zhang.press("Skip ⏭")
+    await zhang.wait_for(text="12/12")
+    await zhang.send("Dig, plant and water.")
+    await zhang.press("✅ Publish", message=await zhang.wait_for(text="Preview"))
+    await zhang.wait_for(text="your controls")
+
+    await li.send("/activities")
+    controls = await li.wait_for(text="“Tree planting”: your controls")
+    answer = await (await li.press("👥 Who signed up", message=controls)).answer()
+    assert not answer.show_alert, answer.text
+    await li.wait_for(text="Tree planting")
+
+
 async def test_a_preview_published_after_the_role_was_taken_back_publishes_nothing(
         town: Town) -> None:
     """Zhang's preview of Tree planting waits while his role is taken back. Publish posts
@@ -298,6 +338,137 @@ async def test_a_publish_step_button_pressed_after_the_role_was_taken_back_ends_
         "Not published: you may no longer publish for this team here.")
     await zhang.wait_for(text="its dialog has ended")
     assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_publish_dialog_whose_author_lost_the_chosen_area_ends_at_the_next_answer(
+        town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie. He is writing “Tree planting” for the
+    Red Vest Team (Guangminglu's) in Zhongxinjie when Zhongxinjie is taken back: he still
+    leads the team's area, but no longer the activity's. The place he types is not taken."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await area_admin(town, zhang, "zhongxinjie")
+    await open_bot(zhang)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Guangminglu Red Vest Team", message=await zhang.wait_for(text="2/12"))
+    await zhang.wait_for(text="3/12")
+    await zhang.send("Zhongxinjie Subdistrict Institute")  # an area of his, typed
+    await zhang.wait_for(text="4/12")
+    await revoke(town, zhang, "zhongxinjie")
+
+    await zhang.send("Zhongxinjie square")
+    ended = await zhang.wait_for(text="you may no longer publish for its team in its area")
+    assert "Nothing was saved" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_publish_dialog_whose_author_lost_the_chosen_team_ends_at_the_next_answer(
+        town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie and has chosen the Golden Glow Team
+    (Zhongxinjie's) when Zhongxinjie is taken back: he may still publish for the Red Vest
+    Team, but not for the one he chose. The area he types is not taken."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await area_admin(town, zhang, "zhongxinjie")
+    await open_bot(zhang)
+    await zhang.send("/publish")
+    await zhang.wait_for(text="1/12")
+    await zhang.send("Tree planting")
+    await zhang.press("Golden Glow Elderly Care Team", message=await zhang.wait_for(text="2/12"))
+    await zhang.wait_for(text="3/12")
+    await revoke(town, zhang, "zhongxinjie")
+
+    await zhang.send("Zhongxinjie")
+    ended = await zhang.wait_for(text="you may no longer publish for its team in its area")
+    assert "Nothing was saved" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_call_step_button_pressed_after_the_role_was_taken_back_ends_the_dialog(
+        town: Town) -> None:
+    """Zhang, area admin of Guangminglu, is asked for the map point of his call when his role
+    is taken back; he presses Skip rather than type. It is refused with a popup saying why,
+    the dialog ends with one line, and nothing was saved."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await open_bot(zhang)
+    await zhang.send("/call")
+    await zhang.wait_for(text="1/6")
+    await zhang.send("Fill sandbags at the Xiaohe dike")
+    await zhang.wait_for(text="2/6")
+    await zhang.send("Xiaohe dike, north sluice")
+    point = await zhang.wait_for(text="3/6")
+    await revoke(town, zhang)
+
+    assert await pressed(zhang, "Skip ⏭", point) == (
+        "Not sent: your admin role no longer covers this call.")
+    ended = await zhang.wait_for(text="This call's dialog has ended")
+    assert "Nothing was sent" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_call_to_a_team_no_longer_the_admins_ends_at_done(town: Town) -> None:
+    """Zhang looks after Guangminglu and Zhongxinjie. His call goes to Guangminglu and to
+    the Golden Glow Team (Zhongxinjie's), not to Zhongxinjie as a whole, when Zhongxinjie is
+    taken back: Guangminglu is still his, the team is not. Done is refused and the dialog
+    ends."""
+    zhang = town.vol2
+    await area_admin(town, zhang, "guangminglu")
+    await area_admin(town, zhang, "zhongxinjie")
+    await open_bot(zhang)
+    await zhang.send("/call")
+    await zhang.wait_for(text="1/6")
+    await zhang.send("Fill sandbags at the Xiaohe dike")
+    await zhang.wait_for(text="2/6")
+    await zhang.send("Xiaohe dike, north sluice")
+    await zhang.press("Skip ⏭", message=await zhang.wait_for(text="3/6"))
+    await zhang.wait_for(text="4/6")
+    await zhang.send("2")
+    await zhang.wait_for(text="5/6")
+    await zhang.send("18:00")
+    question = await zhang.wait_for(text="6/6")
+    question = await toggle(town, zhang, question, "✅ Zhongxinjie Subdistrict Institute")
+    question = await toggle(town, zhang, question, "▫️ 👥 Golden Glow Elderly Care Team")
+    await revoke(town, zhang, "zhongxinjie")
+
+    assert await pressed(zhang, "✔️ Done", question) == (
+        "Not sent: your admin role no longer covers this call.")
+    ended = await zhang.wait_for(text="This call was not sent and its dialog has ended")
+    assert "Golden Glow" in (ended.text or ""), ended.text
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {zhang.id}") == []
+
+
+async def test_a_call_to_the_whole_district_ends_when_its_author_is_no_centre_admin_any_more(
+        town: Town) -> None:
+    """The centre admin's call goes to the whole district when a new configuration makes
+    them an admin of both areas instead (every area, but the district is the centre's):
+    Done is refused and the dialog ends, rather than send to the whole district."""
+    admin = town.admin
+    await open_bot(admin)
+    await admin.send("/call")
+    await admin.wait_for(text="1/6")
+    await admin.send("Fill sandbags at the Xiaohe dike")
+    await admin.wait_for(text="2/6")
+    await admin.send("Xiaohe dike, north sluice")
+    await admin.press("Skip ⏭", message=await admin.wait_for(text="3/6"))
+    await admin.wait_for(text="4/6")
+    await admin.send("2")
+    await admin.wait_for(text="5/6")
+    await admin.send("18:00")
+    question = await admin.wait_for(text="6/6")
+    assert "✅ 🏙 The whole district" in buttons_of(question)  # a centre admin's default
+    await town.bot.stop()
+    town.bot.config = dataclasses.replace(town.bot.config, admin_ids=frozenset())
+    await town.bot.start()
+    await area_admin(town, admin, "guangminglu")
+    await area_admin(town, admin, "zhongxinjie")
+
+    assert await pressed(admin, "✔️ Done", question) == (
+        "Not sent: your admin role no longer covers this call.")
+    await admin.wait_for(text="This call was not sent and its dialog has ended")
+    assert read(town, f"SELECT flow FROM dialogs WHERE user_id = {admin.id}") == []
 
 
 async def test_a_call_whose_author_lost_the_role_ends_at_the_next_typed_answer(

@@ -11,13 +11,14 @@ admin chat here); that is what these stories check the sending by.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sandbox import SimMessage
-from tests.conftest import Town
+from tests.conftest import SHANGHAI, Town
 from tests.flows import open_bot, open_form, supervision_town
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,6 +207,23 @@ async def test_the_patrol_list_shows_the_points_due_nearest_first_after_a_locati
     await li.send("/due")
     later = await li.wait_for(text="G1")
     assert "5 of its 5 points" in (later.text or "")
+    assert "Guangminglu Farmers' Market: last visited 8 days ago" in (later.text or "")
+
+
+async def test_last_visited_counts_beijing_calendar_days_not_24_hour_spans(town: Town) -> None:
+    """Li visits the market at 23:30 on 1 December and looks at his list at 00:10 on
+    9 December: for him that visit was on the 1st, eight days ago, though only 7 days and
+    40 minutes have passed."""
+    await inspector(town)
+    li = town.vol1
+    town.clock.set(datetime(2026, 12, 1, 23, 30, tzinfo=SHANGHAI))
+    question = await at_the_market(town)
+    await li.press("✅ All clear: no problem", message=question)
+    await li.wait_for(text="recorded: all clear")
+
+    town.clock.set(datetime(2026, 12, 9, 0, 10, tzinfo=SHANGHAI))
+    await li.send("/due")
+    later = await li.wait_for(text="G1")
     assert "Guangminglu Farmers' Market: last visited 8 days ago" in (later.text or "")
 
 

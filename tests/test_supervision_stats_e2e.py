@@ -247,7 +247,8 @@ async def test_the_export_has_a_row_per_problem_and_its_link_opens_the_photos(
         "District Education and Sports Bureau,Street vending,normal,passed,G2,"
         "2026-06-08 13:00,2026-06-12 14:00,2026-06-10 08:00,2026-06-10 09:00,1,0,yes,,1,1,"
         f"https://t.me/{bot_name}?start=problem_{refs[2]}")
-    assert rows[1].split(",")[16:22] == ["0", "0", "no", "1", "1", "0"]  # overdue a day
+    # P2 was due Monday 12:00 and it is Wednesday 10:00: two days overdue by the calendar
+    assert rows[1].split(",")[16:22] == ["0", "0", "no", "2", "1", "0"]
     assert rows[3].split(",")[10:20] == ["waiting for Received", "G2", *[""] * 4, "0", "0",
                                          "", ""]
     xlsx = next(m for m in admin.private.bot_messages() if m.kind == "document"
@@ -267,6 +268,26 @@ async def test_the_export_has_a_row_per_problem_and_its_link_opens_the_photos(
     await town.vol1.wait_for(text="is for the admins, its inspectors and its unit only")
     assert not any(m.kind == "photo" or m.media_group_id
                    for m in town.vol1.private.bot_messages()[before:])
+
+
+async def test_days_overdue_count_beijing_calendar_days_not_24_hour_spans(town: Town) -> None:
+    """A problem due at 23:30 on 1 December, exported at 00:10 on 9 December, is eight days
+    overdue for the reader (the 1st to the 9th), though 7 days and 40 minutes have passed."""
+    admin, li = town.admin, town.vol1
+    await open_bot(admin, li)
+    await admin.send(f"/inspector add {li.id} G1")
+    await admin.wait_for(text="now inspects for G1")
+    due = datetime(2026, 12, 1, 23, 30, tzinfo=SHANGHAI).timestamp()
+    ref = await make(town, li, "market-01", "piled-rubbish", due - 2 * HOUR,
+                     received=due - HOUR, due=due)
+    town.clock.set(datetime(2026, 12, 9, 0, 10, tzinfo=SHANGHAI))
+    await admin.send("/export problems 2026-12-01..2026-12-09")
+    csv_file = await admin.wait_for(
+        predicate=lambda m: m.kind == "document" and (m.raw["document"]["file_name"]
+                                                      .endswith(".csv")), timeout=15)
+    content = bytes(town.sb.world.files[csv_file.raw["document"]["file_id"]].data)
+    _, row = content.decode("utf-8-sig").splitlines()
+    assert row.startswith(ref) and row.split(",")[18:20] == ["no", "8"]
 
 
 async def test_the_weekly_report_goes_once_even_across_a_restart(town: Town) -> None:

@@ -45,7 +45,7 @@ from bot.i18n import Raw
 from bot.people.roles import Roles
 from bot.reports import charts
 from bot.reports.charts import Bar, Panel
-from bot.reports.periods import Period, looks_like_period, parse_period
+from bot.reports.periods import Period, days_between, looks_like_period, parse_period
 from bot.reports.stats import Scope, Statistics
 from bot.reports.tables import write_table
 from bot.requests import render
@@ -514,7 +514,7 @@ class SupervisionFigures:
                 timely = "yes" if problem.rectified_at <= problem.due_at else "no"
             elif problem.due_at < now:
                 timely = "no"
-        late = (int((now - problem.due_at) // 86400) if problem.status == PROBLEM_RECEIVED
+        late = (days_between(problem.due_at, now, tz) if problem.status == PROBLEM_RECEIVED
                 and problem.due_at is not None and problem.due_at < now else "")
         return [problem.ref, when(problem.reported_at), problem.point_id,
                 self.point_name(problem.point_id, lang),

@@ -23,6 +23,7 @@ from bot.dialogs import ALBUMS, Flow
 from bot.i18n import Raw
 from bot.lengths import visible
 from bot.people.menus import CommandMenus
+from bot.reports.periods import days_between
 from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop, depth
 from bot.requests.personal import NOTICE_VERSION, privacy_notice
@@ -722,7 +723,7 @@ class Intake:
         out = [ui.message(chat, t(lang, "similar.title"))]
         for found in dialog.data["similar"]:
             text = t(lang, "similar.entry", distance=self._metres(lang, found["m"]),
-                     age=self._age(lang, self.env.now() - found["at"]),
+                     age=self._age(lang, found["at"]),
                      status=render.status_name(self.env, found["status"], lang))
             join = ui.inline([[(t(lang, "similar.join"),
                                 buttons.FORM.data(draft, "join", found["id"]))]])
@@ -737,13 +738,17 @@ class Intake:
         """A distance as people say it: to the nearest 10 m (at least 10)."""
         return self.env.t(lang, "similar.metres", m=max(10, round(metres, -1)))
 
-    def _age(self, lang: str, seconds: float) -> str:
+    def _age(self, lang: str, at: float) -> str:
         """How long ago: just now, hours, or days."""
+        now = self.env.now()
+        seconds = now - at
         if seconds < 3600:
             return self.env.t(lang, "similar.just_now")
         if seconds < DAY:
             return self.env.t(lang, "similar.hours_ago", h=int(seconds // 3600))
-        return self.env.t(lang, "similar.days_ago", d=int(seconds // DAY))
+        # days as the reader counts them: the 1st at 23:30 is 3 days before the 4th at 00:10
+        return self.env.t(lang, "similar.days_ago",
+                          d=days_between(at, now, self.env.config.timezone))
 
     def _again(self, dialog: Dialog, lang: str, key: str, **values: Any) -> list[Outgoing]:
         """Say what was wrong with the input, then ask the same question again."""

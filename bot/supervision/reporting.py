@@ -21,6 +21,7 @@ from bot import buttons, ui
 from bot.areas.tree import distance_km
 from bot.context import Answer, Env, Said
 from bot.dialogs import Flow
+from bot.reports.periods import days_between
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import Point, Registers
@@ -164,7 +165,8 @@ class Reporting:
         for point in due[:30]:
             seen = last.get(point.id)
             when = (unit.t("inspect.never") if seen is None
-                    else unit.t("inspect.days_ago", count=int((now - seen) // 86400)))
+                    else unit.t("inspect.days_ago",
+                                 count=days_between(seen, now, self.env.config.timezone)))
             distance = ""
             if near is not None and away(point) != float("inf"):
                 metres = 1000 * away(point)
