@@ -99,8 +99,7 @@ async def sign_up_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     # be any message of the bot there, which a lost copy's taking on would overwrite.
     if (message is not None and message.chat.type != "private"
             and errors.carries_pressed_button(update)):
-        pressed = (message.chat.id, message.message_id,
-                   "photo" if getattr(message, "photo", None) else "text")
+        pressed = (message.chat.id, message.message_id)
     result = await svc.run(who(update), svc.signups.sign_up, int(activity), pressed)
     await answer(update, result)
 

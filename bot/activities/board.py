@@ -120,7 +120,7 @@ class Board:
                                      thread_id=topic))
 
     async def take_on(self, unit: Unit, activity_id: int, chat_id: int, message_id: int,
-                      kind: str = "text", *, call: bool = False) -> int | None:
+                      *, call: bool = False) -> int | None:
         """A press on a copy of an activity's card (a call's, if `call`) the bot does not know
         (its post went, but the answer was lost to a crash or a broken line, and it was posted
         again): the copy becomes one more of its cards, in the topic it was pressed in,
@@ -133,9 +133,13 @@ class Board:
         activity = await repo.activities.activity(activity_id)
         if activity is None or activity.is_call != call:
             return None
-        if any(post.chat_id == chat_id and post.message_id is None
-               for post in await repo.activities.posts(activity_id)):
+        posts = [post for post in await repo.activities.posts(activity_id)
+                 if post.chat_id == chat_id]
+        if any(post.message_id is None for post in posts):
             return None  # its card there is being posted: this may be it
+        # Posted as its card there went (a poster, whose words are its caption, or words:
+        # a press shows nothing of its message), else as the card is posted now.
+        kind = posts[0].kind if posts else "photo" if activity.poster else "text"
         post_id = await repo.activities.add_post(activity_id, chat_id, kind, unit.now())
         await repo.activities.record_post_message(post_id, message_id, kind, chat_id,
                                                   pressed_in(unit, chat_id))

@@ -47,9 +47,9 @@ class Signups:
     # -- Sign up -----------------------------------------------------------------------------
 
     async def sign_up(self, unit: ActorUnit, activity_id: int,
-                      pressed: tuple[int, int, str] | None = None) -> Answer:
+                      pressed: tuple[int, int] | None = None) -> Answer:
         """Sign up (or join the waitlist); told in private, the cards drawn again. `pressed`:
-        the card in a group it came from (chat, message, "text" or "photo")."""
+        the card in a group it came from (chat, message)."""
         if pressed is not None and await self.board.take_on(unit, activity_id, *pressed):
             answer = await self._sign_up(unit, activity_id)
             if answer.alert:  # refused: nothing drew the cards, the copy taken on among them
