@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.i18n import Catalogs
@@ -33,6 +34,13 @@ class ShiftedClock(Clock):
     def now(self) -> float:
         """Return the chosen moment plus the time since the clock was made."""
         return self._start + (time.monotonic() - self._began)
+
+
+def days_between(earlier: float, later: float, zone: ZoneInfo) -> int:
+    """Local calendar days from one moment to another, as a reader counts "N days ago"."""
+    # 23:30 on the 1st seen at 00:10 on the 9th is eight days for the reader, not 7 x 24 h
+    return (datetime.fromtimestamp(later, zone).date()
+            - datetime.fromtimestamp(earlier, zone).date()).days
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,6 @@ EPOCH_DAY = date(2000, 1, 1)  # "all" starts here: older than any request
 
 
 
-def days_between(earlier: float, later: float, zone: ZoneInfo) -> int:
-    """Local calendar days from one moment to another, as a reader counts "N days ago"."""
-    # 23:30 on the 1st seen at 00:10 on the 9th is eight days for the reader, not 7 x 24 h
-    return (datetime.fromtimestamp(later, zone).date()
-            - datetime.fromtimestamp(earlier, zone).date()).days
-
 @dataclass(frozen=True)
 class Period:
     """Local days `first`..`last` (inclusive), as timestamps [start, end)."""

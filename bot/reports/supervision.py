@@ -40,12 +40,12 @@ from datetime import date, datetime
 from typing import Any
 
 from bot import night, ui
-from bot.context import Env
+from bot.context import Env, days_between
 from bot.i18n import Raw
 from bot.people.roles import Roles
 from bot.reports import charts
 from bot.reports.charts import Bar, Panel
-from bot.reports.periods import Period, days_between, looks_like_period, parse_period
+from bot.reports.periods import Period, looks_like_period, parse_period
 from bot.reports.stats import Scope, Statistics
 from bot.reports.tables import write_table
 from bot.requests import render

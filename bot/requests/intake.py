@@ -18,12 +18,11 @@ from bot.activities.publishing import Publishing
 from bot.activities.signup import START_LINK, Signups
 from bot.activities.themes import MonthThemes
 from bot.config import LANGUAGES, Category
-from bot.context import Answer, Env, Said, Who
+from bot.context import Answer, Env, Said, Who, days_between
 from bot.dialogs import ALBUMS, Flow
 from bot.i18n import Raw
 from bot.lengths import visible
 from bot.people.menus import CommandMenus
-from bot.reports.periods import days_between
 from bot.requests import render, suggest
 from bot.requests.loop import RequestLoop, depth
 from bot.requests.personal import NOTICE_VERSION, privacy_notice

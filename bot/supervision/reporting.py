@@ -19,9 +19,8 @@ from typing import Any
 
 from bot import buttons, ui
 from bot.areas.tree import distance_km
-from bot.context import Answer, Env, Said
+from bot.context import Answer, Env, Said, days_between
 from bot.dialogs import Flow
-from bot.reports.periods import days_between
 from bot.requests import render
 from bot.requests.loop import RequestLoop
 from bot.supervision.registers import Point, Registers
