@@ -92,14 +92,9 @@ async def sign_up_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Sign up on a recruitment card (in a group) or under an activity (in private)."""
     svc = services(context)
     (activity,) = callback_args(update)
-    query = update.callback_query
-    message = query.message if query is not None else None
-    pressed = None
-    # A card in a group, seen to carry this button: a message too old to be looked at may
-    # be any message of the bot there, which a lost copy's taking on would overwrite.
-    if (message is not None and message.chat.type != "private"
-            and errors.carries_pressed_button(update)):
-        pressed = (message.chat.id, message.message_id)
+    copy = errors.pressed_copy(update)
+    pressed = (None if copy is None or copy.chat.type == ChatType.PRIVATE
+               else (copy.chat.id, copy.message_id))  # a card in a group
     result = await svc.run(who(update), svc.signups.sign_up, int(activity), pressed)
     await answer(update, result)
 
@@ -232,12 +227,9 @@ async def im_in_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """I'm in, on a call's card in a group or its copy in private."""
     svc = services(context)
     (call_id,) = callback_args(update)
-    query = update.callback_query
-    message = query.message if query is not None else None
-    pressed = None
-    if (message is not None and message.chat.type != ChatType.PRIVATE
-            and errors.carries_pressed_button(update)):  # a card in a group, truly its own
-        pressed = (message.chat.id, message.message_id)
+    copy = errors.pressed_copy(update)
+    pressed = (None if copy is None or copy.chat.type == ChatType.PRIVATE
+               else (copy.chat.id, copy.message_id))  # a card in a group
     await answer(update, await svc.run(who(update), svc.calls.respond, int(call_id), pressed))
 
 

@@ -122,6 +122,15 @@ def too_old_in_admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             and admin_chat is not None and message.chat.id == admin_chat)
 
 
+def pressed_copy(update: Update) -> Message | None:
+    """The message pressed, when it is seen to carry the very button pressed: only then may it
+    be a lost copy of a card to take on (a message too old to be looked at may be any message
+    of the bot in that chat, which taking it on would overwrite)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    return message if isinstance(message, Message) and carries_pressed_button(update) else None
+
+
 def carries_pressed_button(update: Update) -> bool:
     """Whether the pressed data is a button of the message it was pressed on, as Telegram
     sent that message with the press (the inbox keeps that one button of its keyboard)."""

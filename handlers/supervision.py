@@ -76,9 +76,7 @@ async def problem_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     message = await errors.pressed_chat(update, context)  # who acts is checked by its chat
     if message is None:
         return
-    # Only a copy seen to carry this button may be a lost copy to take on (a message too old
-    # to be looked at may be any message of the bot in that chat).
-    copy = message.message_id if errors.carries_pressed_button(update) else None
+    copy = message.message_id if errors.pressed_copy(update) is not None else None
     await answer(update, await svc.run(who(update), svc.dispatch.on_card, int(problem), action,
                                        message.chat.id, copy))
 
@@ -87,14 +85,10 @@ async def recheck_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Pass or Reject under an inspector's re-check."""
     svc = services(context)
     problem, action = callback_args(update)
-    query = update.callback_query
-    message = query.message if query is not None else None
-    copy = None  # the copy pressed, when it is seen to be one: it may be a lost one
-    if (message is not None and errors.own_private_chat(update)
-            and errors.carries_pressed_button(update)):
-        copy = message.message_id
+    copy = errors.pressed_copy(update)  # in the inspector's own chat: it may be a lost one
+    copy_id = copy.message_id if copy is not None and errors.own_private_chat(update) else None
     await answer(update, await svc.run(who(update), svc.dispatch.on_recheck, int(problem),
-                                       action, copy))
+                                       action, copy_id))
 
 
 async def reassign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -18,11 +18,10 @@ async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     message = query.message
     chat_id = message.chat.id if message is not None else 0
-    # A possible lost copy only when it is seen to carry this very button (a message too old
-    # to be looked at may be any message of the bot there, which taking it on would
-    # overwrite) and can be edited where it is (not one left behind by a group's upgrade).
-    copy = (errors.editable_id(message) if message is not None
-            and errors.carries_pressed_button(update) else None)
+    # A possible lost copy (errors.pressed_copy) that can be edited where it is (not one left
+    # behind by a group's upgrade).
+    pressed = errors.pressed_copy(update)
+    copy = errors.editable_id(pressed) if pressed is not None else None
     result = await svc.run(who(update), svc.loop.claim, int(request_id), chat_id, copy)
     await answer(update, result)
 

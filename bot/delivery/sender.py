@@ -895,9 +895,7 @@ class Sender:
         log.info("chat %s: topic %s is %s, posting in General", chat_id, thread_id,
                  "closed" if closed else "gone")
         async with self._bookkeeping() as repo:
-            for row in rows:
-                payload = {k: v for k, v in row.payload.items() if k != "message_thread_id"}
-                await repo.outbox.rewrite(row.id, row.method, payload)
+            await _without(repo, rows, "message_thread_id")
             forgotten = await repo.areas.forget_topic(chat_id, thread_id)
             teams = await repo.activities.forget_team_topic(chat_id, thread_id)
             units = await repo.supervision.forget_unit_topic(chat_id, thread_id)
@@ -925,9 +923,7 @@ class Sender:
         rows go as they are without the quote, pending in their place, still in their topic
         (Telegram sends a reply without its message only outside topics)."""
         async with self._bookkeeping() as repo:
-            for row in rows:
-                payload = {k: v for k, v in row.payload.items() if k != "reply_parameters"}
-                await repo.outbox.rewrite(row.id, row.method, payload)
+            await _without(repo, rows, "reply_parameters")
         self.wake()
 
     async def _card_fallback(self, repo: Repo, row: OutboxRow, error: str) -> None:
@@ -1191,3 +1187,10 @@ def _message_ids(result: Any) -> list[int]:
     if isinstance(result, list):
         return [int(m["message_id"]) for m in result if isinstance(m, dict)]
     return []
+
+
+async def _without(repo: Repo, rows: list[OutboxRow], parameter: str) -> None:
+    """The rows, pending in their place, to go again without one of their parameters."""
+    for row in rows:
+        payload = {k: v for k, v in row.payload.items() if k != parameter}
+        await repo.outbox.rewrite(row.id, row.method, payload)
